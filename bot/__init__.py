@@ -1,0 +1,1 @@
+"""Chat in: the aiogram bot (binding, reply-to-report, requests, review)."""

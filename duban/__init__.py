@@ -1,0 +1,1 @@
+"""Duban composition root: settings, CLI and process wiring. Nothing imports this package."""

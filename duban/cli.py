@@ -1,0 +1,87 @@
+"""The ``duban`` command line. Sub-commands live in ``duban/commands/``, one module per group.
+
+Errors exit non-zero with one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+import duban.commands
+from duban.runtime import Runtime, open_runtime
+from duban.settings import SettingsError, load_settings
+from supervision.errors import DomainError
+
+Handler = Callable[[argparse.Namespace, Runtime], Awaitable[int]]
+
+
+class CommandModule(Protocol):
+    """A module of sub-commands."""
+
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+
+
+class CliError(Exception):
+    """A user mistake on the command line; printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="duban", description="Duban (督办): follow-up service for a supervision office."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(duban.commands.__path__), key=lambda m: m.name):
+        module: CommandModule = importlib.import_module(f"duban.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    handler: Handler = args.handler
+    async with open_runtime(settings) as runtime:
+        return await handler(args, runtime)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``duban`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(_dispatch(args))
+    except KeyboardInterrupt:
+        return 130
+    except (SettingsError, DomainError, CliError) as exc:
+        print(f"duban: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, SettingsError | CliError) else 1
+    except OperationalError as exc:
+        print(f"duban: error: database unavailable: {exc.orig}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"duban: error: database error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(
+            f"duban: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""``duban init`` and ``duban run``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from duban.process import serve_web, stop_event
+from duban.runtime import Runtime
+from models.db import transaction
+from models.migrate import upgrade
+from supervision.accounts import ensure_admin
+from supervision.policy import ensure_default_policies
+
+log = logging.getLogger("duban")
+
+
+async def init(args: argparse.Namespace, rt: Runtime) -> int:
+    """Bring the database to the latest migration and seed defaults."""
+    await upgrade(rt.engine)
+    async with transaction(rt.sessions) as session:
+        created = await ensure_default_policies(session)
+        if args.admin_email:
+            if not args.admin_password:
+                from duban.cli import CliError
+
+                raise CliError("--admin-password is required with --admin-email")
+            await ensure_admin(session, email=args.admin_email, password=args.admin_password)
+    print(f"database ready ({rt.engine.url.render_as_string(hide_password=True)})")
+    if created:
+        print(f"created {created} default escalation policies")
+    if args.admin_email:
+        print(f"admin account: {args.admin_email.strip().lower()}")
+    return 0
+
+
+async def run(args: argparse.Namespace, rt: Runtime) -> int:
+    """Serve everything from one process until interrupted."""
+    await upgrade(rt.engine)
+    async with transaction(rt.sessions) as session:
+        await ensure_default_policies(session)
+    await serve_web(rt, stop_event())
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``init`` and ``run``."""
+    p = subparsers.add_parser("init", help="create or upgrade the database; optionally an admin")
+    p.add_argument("--admin-email")
+    p.add_argument("--admin-password")
+    p.set_defaults(handler=init)
+    p = subparsers.add_parser("run", help="run the whole service in one process")
+    p.set_defaults(handler=run)

@@ -1,0 +1,33 @@
+"""The runtime every command and process shares: settings, engine, sessions, clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from duban.settings import Settings
+from models.db import create_engine, create_sessionmaker
+from supervision.clock import Clock, SystemClock
+
+
+@dataclass
+class Runtime:
+    """What a command needs to talk to the database."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = field(default_factory=SystemClock)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """Open the database for the length of a command, and close it after."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield Runtime(settings, engine, create_sessionmaker(engine), clock or SystemClock())
+    finally:
+        await engine.dispose()

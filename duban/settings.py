@@ -1,0 +1,150 @@
+"""Settings from the environment (``DUBAN_*``) and an optional ``.env`` file.
+
+Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message names it in one line."""
+
+
+class SmtpConfig(BaseModel):
+    """Parsed ``DUBAN_SMTP_URL`` (``smtp://user:pass@host:port?starttls=true``)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    use_tls: bool = False
+    timeout: float = 15.0
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """Parse an ``smtp://`` or ``smtps://`` URL into an :class:`SmtpConfig`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("must start with smtp:// or smtps://")
+    if not parts.hostname:
+        raise ValueError("has no host")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("has an invalid port") from exc
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    truthy = {"1", "true", "yes", "on"}
+    use_tls = parts.scheme == "smtps" or query.get("ssl", "") in truthy
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port or (465 if use_tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=SecretStr(unquote(parts.password)) if parts.password else None,
+        starttls=query.get("starttls", "") in truthy,
+        use_tls=use_tls,
+        timeout=float(query.get("timeout", "15")),
+    )
+
+
+class Settings(BaseSettings):
+    """All of Duban's configuration; build one per process and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DUBAN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./duban.db"
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    web_host: str = "127.0.0.1"
+    web_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    public_url: str | None = None
+    secret_key: SecretStr = SecretStr("dev-only-change-me")
+    telegram_token: SecretStr | None = None
+    telegram_api_base: str | None = None
+    telegram_bot_username: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    smtp_url: SecretStr | None = None
+    mail_from: str = "督查室 <duban@localhost>"
+    office_name: str = "督查室"
+    send_window_start: time = time(8, 30)
+    send_window_end: time = time(18, 0)
+    scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis:// or rediss://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parse_smtp_url(value.get_secret_value())
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The office's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def smtp(self) -> SmtpConfig | None:
+        """The parsed SMTP settings, or None when mail is not configured."""
+        if self.smtp_url is None:
+            return None
+        return parse_smtp_url(self.smtp_url.get_secret_value())
+
+    @property
+    def single_process(self) -> bool:
+        """True when no Redis is configured: everything runs inside one process."""
+        return self.redis_url is None
+
+    @property
+    def base_url(self) -> str:
+        """The public URL of the web admin, for links in messages."""
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; a bad value raises one clear SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "DUBAN_" + "_".join(str(p) for p in first["loc"]).upper()
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"setting {name} is invalid: {reason}") from None

@@ -1,0 +1,102 @@
+"""Supervised items (督查事项) and their assignments to units (交办/承办)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, utcnow
+from models.org import Person, Unit
+
+
+class Source(StrEnum):
+    """Where an item comes from (事项来源)."""
+
+    INSTRUCTION = "instruction"  # 领导批示
+    DOCUMENT = "document"  # 文件要求
+    MEETING = "meeting"  # 会议决定
+    ANNUAL_TASK = "annual_task"  # 年度重点工作
+    PROPOSAL = "proposal"  # 人大建议 / 政协提案
+    MAILBOX = "mailbox"  # 省长信箱来信
+    OTHER = "other"
+
+
+class ItemState(StrEnum):
+    """Lifecycle of items and assignments: open -> completion_requested -> closed, or cancelled."""
+
+    OPEN = "open"
+    COMPLETION_REQUESTED = "completion_requested"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class AssignmentRole(StrEnum):
+    """主办 (lead) or 协办 (co-operating) unit."""
+
+    LEAD = "lead"
+    CO = "co"
+
+
+class Item(TimestampMixin, Base):
+    """One supervised matter."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)  # 文号
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    objective: Mapped[str] = mapped_column(Text, default="")  # 目标任务
+    content: Mapped[str] = mapped_column(Text, default="")  # 工作内容
+    received_on: Mapped[date]
+    due_on: Mapped[date] = mapped_column(index=True)  # 完成时限
+    due_is_provisional: Mapped[bool] = mapped_column(default=False)
+    due_is_default: Mapped[bool] = mapped_column(default=False)
+    urgent: Mapped[bool] = mapped_column(default=False)  # 急件
+    state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value, index=True)
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="item", lazy="raise", cascade="all, delete-orphan"
+    )
+
+
+class Assignment(TimestampMixin, Base):
+    """An item given to one unit, with its own responsible person, leader and deadline."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("item_id", "unit_id"),
+        # The scanner reads only what is due: (next_action_at) where it is not null.
+        Index("ix_assignments_next_action_at", "next_action_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = mapped_column(String(8), default=AssignmentRole.LEAD.value)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value, index=True)
+    due_on: Mapped[date]
+    next_action_at: Mapped[datetime | None]
+    last_step: Mapped[str | None] = mapped_column(String(16))
+    last_report_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="assignments", lazy="raise")
+    unit: Mapped[Unit] = relationship(lazy="raise")
+    owner: Mapped[Person | None] = relationship(foreign_keys=[owner_id], lazy="raise")
+    leader: Mapped[Person | None] = relationship(foreign_keys=[leader_id], lazy="raise")
+
+    @property
+    def is_active(self) -> bool:
+        """True while the assignment can still receive reminders and reports."""
+        return self.state in (ItemState.OPEN, ItemState.COMPLETION_REQUESTED)

@@ -1,0 +1,121 @@
+"""The outbox (Notification rows), their delivery attempts, and group-robot webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin
+from models.org import Person
+
+
+class NotificationStatus(StrEnum):
+    """Outbox row states: the database is the truth, Redis only carries jobs."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryOutcome(StrEnum):
+    """What one delivery attempt came to."""
+
+    SENT = "sent"
+    TRANSIENT = "transient"  # will retry
+    PERMANENT = "permanent"  # failed for good; fall back to the next channel
+    SKIPPED = "skipped"  # e.g. the assignment closed before sending
+
+
+class GroupWebhook(TimestampMixin, Base):
+    """A WeCom / DingTalk / Feishu group robot for a unit or the leadership."""
+
+    __tablename__ = "group_webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # wecom, dingtalk, feishu
+    url: Mapped[str] = mapped_column(String(1000))  # holds the robot key: treat as a secret
+    secret: Mapped[str | None] = mapped_column(String(255))  # DingTalk / Feishu signing secret
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(16), default="unit")  # unit, leadership, office
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Notification(TimestampMixin, Base):
+    """One message to send to one recipient on one channel.
+
+    Written in the same transaction as the change that caused it; ``dedupe_key`` makes
+    (assignment, step, occurrence, recipient, channel) unique so a second scan cannot add it again.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))  # ladder step or message kind
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), index=True
+    )
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("group_webhooks.id", ondelete="SET NULL")
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    address: Mapped[str | None] = mapped_column(
+        String(320)
+    )  # chat id or e-mail at the time of writing
+    status: Mapped[str] = mapped_column(String(12), default=NotificationStatus.PENDING.value)
+    not_before: Mapped[datetime]  # inside the send window
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # buttons, thread ids
+    thread_key: Mapped[str | None] = mapped_column(String(100))  # e-mail threading per item
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    fallback_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id", ondelete="SET NULL")
+    )
+
+    recipient: Mapped[Person | None] = relationship(lazy="raise")
+    attempts_log: Mapped[list[DeliveryAttempt]] = relationship(
+        lazy="raise", back_populates="notification", cascade="all, delete-orphan"
+    )
+
+
+class DeliveryAttempt(Base):
+    """One try at sending a notification, kept for the delivery log."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(12))
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(100))
+
+    notification: Mapped[Notification] = relationship(back_populates="attempts_log", lazy="raise")

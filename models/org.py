@@ -1,0 +1,90 @@
+"""Units (责任单位, a tree) and people (人员) with their roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin
+
+
+class Role(StrEnum):
+    """What a person may do and which messages reach them."""
+
+    OWNER = "owner"  # 责任人
+    LIAISON = "liaison"  # 联络员
+    LEADER = "leader"  # 责任领导 / 分管领导
+    PRINCIPAL = "principal"  # 主要负责同志
+    SUPERVISOR = "supervisor"  # 督查室工作人员
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class Unit(TimestampMixin, Base):
+    """A city, county or department; units form a tree through ``parent_id``."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="raise")
+
+
+class Person(TimestampMixin, Base):
+    """Someone who is reminded, reports, reviews or administers."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="RESTRICT"), index=True
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_username: Mapped[str | None] = mapped_column(String(64))
+
+    unit: Mapped[Unit | None] = relationship(lazy="raise")
+    role_links: Mapped[list[PersonRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="person"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The person's roles."""
+        return frozenset(Role(link.role) for link in self.role_links)
+
+    def has_role(self, *roles: Role) -> bool:
+        """True if the person holds any of ``roles``."""
+        return any(link.role in roles for link in self.role_links)
+
+    def set_roles(self, roles: set[Role] | frozenset[Role]) -> None:
+        """Replace the person's roles."""
+        keep = [link for link in self.role_links if link.role in roles]
+        have = {link.role for link in keep}
+        keep.extend(PersonRole(role=r.value) for r in sorted(roles) if r.value not in have)
+        self.role_links = keep
+
+
+class PersonRole(Base):
+    """One role held by one person."""
+
+    __tablename__ = "person_roles"
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), index=True)
+
+    person: Mapped[Person] = relationship(back_populates="role_links", lazy="raise")

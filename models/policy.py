@@ -1,0 +1,65 @@
+"""Escalation policies (提醒 -> 催办 -> 督办 -> 升级) with their ladder steps."""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin
+
+
+class StepKind(StrEnum):
+    """The steps of a ladder."""
+
+    REMIND = "remind"  # 提醒
+    URGE = "urge"  # 催办
+    OVERDUE = "overdue"  # 逾期督办
+    ESCALATE = "escalate"  # 升级督办
+    PERIODIC = "periodic"  # 定期报告
+
+
+class Policy(TimestampMixin, Base):
+    """The ladder and deadline rule for one source (or all, ``source`` NULL) and urgency."""
+
+    __tablename__ = "policies"
+    __table_args__ = (UniqueConstraint("source", "urgent"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(default=False)
+    due_working_days: Mapped[int] = mapped_column(default=30)
+    send_window_start: Mapped[time] = mapped_column(default=time(8, 30))
+    send_window_end: Mapped[time] = mapped_column(default=time(18, 0))
+    workdays_only: Mapped[bool] = mapped_column(default=True)
+
+    steps: Mapped[list[LadderStep]] = relationship(
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="LadderStep.position",
+        back_populates="policy",
+    )
+
+
+class LadderStep(Base):
+    """One step: when (working days from due), to whom, on which channels, with which template."""
+
+    __tablename__ = "ladder_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(16))
+    offset_days: Mapped[int] = mapped_column(default=0)  # periodic: every N working days
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    template: Mapped[str | None] = mapped_column(String(32))  # template step key; None = kind
+    ignore_send_window: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    policy: Mapped[Policy] = relationship(back_populates="steps", lazy="raise")

@@ -1,0 +1,121 @@
+"""Progress and completion reports (进展报告/办理情况报告), attachments, extensions (延期申请)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin
+from models.item import Assignment
+from models.org import Person
+
+
+class ReportKind(StrEnum):
+    """A progress report, or a completion report that asks to close (申请办结)."""
+
+    PROGRESS = "progress"
+    COMPLETION = "completion"
+
+
+class ReviewState(StrEnum):
+    """Where a request stands with the supervision office."""
+
+    NONE = "none"  # progress reports need no review
+    AWAITING_SIGNOFF = "awaiting_signoff"  # 主要负责同志签发 before it reaches the office
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+ExtensionState = ReviewState
+
+
+class Report(TimestampMixin, Base):
+    """A report filed against an assignment from chat, email or the web."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(default=1)  # 1, 2, 3... per assignment
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16), default=ReportKind.PROGRESS.value)
+    text: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16), default="web")  # chat, email, web, api
+    review_state: Mapped[str] = mapped_column(
+        String(20), default=ReviewState.NONE.value, index=True
+    )
+    signed_off_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    signed_off_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    edited_at: Mapped[datetime | None]
+
+    assignment: Mapped[Assignment] = relationship(lazy="raise")
+    author: Mapped[Person | None] = relationship(foreign_keys=[author_id], lazy="raise")
+    attachments: Mapped[list[Attachment]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="report"
+    )
+
+
+class ReportRevision(TimestampMixin, Base):
+    """An earlier text of a report that was edited in chat (kept as history)."""
+
+    __tablename__ = "report_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Attachment(TimestampMixin, Base):
+    """A file sent with a report (Telegram file id or a stored upload)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    storage: Mapped[str] = mapped_column(String(16), default="telegram")
+    file_id: Mapped[str] = mapped_column(String(255))
+    file_unique_id: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(127))
+    size: Mapped[int | None]
+
+    report: Mapped[Report] = relationship(back_populates="attachments", lazy="raise")
+
+
+class Extension(TimestampMixin, Base):
+    """A request for more time: reason, progress so far and the new date."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), index=True
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    progress: Mapped[str] = mapped_column(Text, default="")
+    old_due_on: Mapped[date]
+    new_due_on: Mapped[date]
+    state: Mapped[str] = mapped_column(String(20), default=ReviewState.PENDING.value, index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+
+    assignment: Mapped[Assignment] = relationship(lazy="raise")

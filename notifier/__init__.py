@@ -1,0 +1,1 @@
+"""Messages out: ladder scan, outbox, channels, delivery. Imports supervision and models only."""

@@ -1,0 +1,1 @@
+"""Delivery channels, one small class each with ``kind`` and one async ``send``."""

@@ -1,0 +1,48 @@
+"""People's web credentials: argon2 password hashes and the first admin."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Person, Role
+from supervision.errors import ValidationFailed
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches; False for no hash or a wrong password."""
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def ensure_admin(
+    session: AsyncSession, *, email: str, password: str, name: str = "管理员"
+) -> Person:
+    """Create the admin with this email, or reset its password and make sure it is admin."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ValidationFailed(f"not an email address: {email!r}")
+    person = await session.scalar(select(Person).where(Person.email == email))
+    if person is None:
+        person = Person(name=name, email=email, locale="zh")
+        session.add(person)
+    person.password_hash = hash_password(password)
+    person.set_roles(person.roles | {Role.ADMIN})
+    await session.flush()
+    return person

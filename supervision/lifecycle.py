@@ -1,0 +1,164 @@
+"""Item and assignment lifecycle: open -> completion_requested -> closed, plus cancelled.
+
+An item closes when all its lead assignments close. Every transition writes an AuditEvent;
+an invalid one raises :class:`InvalidTransition` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Assignment, AssignmentRole, Item, ItemState
+from supervision.audit import Actor, record
+from supervision.clock import Clock
+from supervision.errors import InvalidTransition
+
+S = ItemState
+
+ALLOWED: dict[ItemState, frozenset[ItemState]] = {
+    S.OPEN: frozenset({S.COMPLETION_REQUESTED, S.CLOSED, S.CANCELLED}),
+    S.COMPLETION_REQUESTED: frozenset({S.OPEN, S.CLOSED, S.CANCELLED}),
+    S.CLOSED: frozenset({S.OPEN}),  # reopened by a supervisor
+    S.CANCELLED: frozenset(),
+}
+
+STATE_LABELS_ZH = {
+    S.OPEN: "办理中",
+    S.COMPLETION_REQUESTED: "申请办结",
+    S.CLOSED: "已办结",
+    S.CANCELLED: "已撤销",
+}
+
+
+def check_transition(kind: str, current: str, target: ItemState) -> None:
+    """Raise InvalidTransition unless ``current -> target`` is allowed."""
+    state = ItemState(current)
+    if target not in ALLOWED[state]:
+        raise InvalidTransition(
+            f"{kind} cannot go from {state.value} ({STATE_LABELS_ZH[state]}) "
+            f"to {target.value} ({STATE_LABELS_ZH[target]})"
+        )
+
+
+def derive_item_state(lead_states: Iterable[str], current: str) -> ItemState:
+    """The item's state implied by its lead assignments' states."""
+    states = [ItemState(s) for s in lead_states if s != S.CANCELLED]
+    if ItemState(current) == S.CANCELLED:
+        return S.CANCELLED
+    if not states:
+        return ItemState(current)
+    if all(s == S.CLOSED for s in states):
+        return S.CLOSED
+    if all(s in (S.CLOSED, S.COMPLETION_REQUESTED) for s in states):
+        return S.COMPLETION_REQUESTED
+    return S.OPEN
+
+
+async def transition_assignment(
+    session: AsyncSession,
+    assignment: Assignment,
+    target: ItemState,
+    *,
+    actor: Actor,
+    clock: Clock,
+    reason: str | None = None,
+) -> None:
+    """Move one assignment to ``target``, audit it, and bring its item along."""
+    check_transition("assignment", assignment.state, target)
+    before = assignment.state
+    now = clock.now()
+    assignment.state = target.value
+    if target in (S.CLOSED, S.CANCELLED):
+        assignment.closed_at = now if target == S.CLOSED else None
+        assignment.next_action_at = None  # closed work never produces messages
+    else:
+        assignment.closed_at = None
+        if assignment.next_action_at is None:
+            assignment.next_action_at = now  # let the scanner place the next step
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="assignment",
+        entity_id=assignment.id,
+        action="transition",
+        from_state=before,
+        to_state=target.value,
+        detail={"reason": reason} if reason else None,
+    )
+    await sync_item_state(session, assignment.item_id, actor=actor, clock=clock)
+
+
+async def sync_item_state(
+    session: AsyncSession, item_id: int, *, actor: Actor, clock: Clock
+) -> ItemState:
+    """Recompute an item's state from its lead assignments; audit a change."""
+    item = await session.get_one(Item, item_id)
+    await session.flush()
+    lead_states = (
+        await session.scalars(
+            select(Assignment.state).where(
+                Assignment.item_id == item_id, Assignment.role == AssignmentRole.LEAD.value
+            )
+        )
+    ).all()
+    new_state = derive_item_state(lead_states, item.state)
+    if new_state != item.state:
+        before = item.state
+        item.state = new_state.value
+        item.closed_at = clock.now() if new_state == S.CLOSED else None
+        record(
+            session,
+            clock=clock,
+            actor=actor,
+            entity="item",
+            entity_id=item.id,
+            action="transition",
+            from_state=before,
+            to_state=new_state.value,
+        )
+    return new_state
+
+
+async def cancel_item(
+    session: AsyncSession, item: Item, *, actor: Actor, clock: Clock, reason: str
+) -> None:
+    """Cancel an item and every assignment still active (撤销)."""
+    check_transition("item", item.state, S.CANCELLED)
+    if not reason.strip():
+        raise InvalidTransition("a reason is required to cancel an item")
+    assignments = (
+        await session.scalars(select(Assignment).where(Assignment.item_id == item.id))
+    ).all()
+    for assignment in assignments:
+        if assignment.state in (S.OPEN, S.COMPLETION_REQUESTED):
+            before = assignment.state
+            assignment.state = S.CANCELLED.value
+            assignment.next_action_at = None
+            record(
+                session,
+                clock=clock,
+                actor=actor,
+                entity="assignment",
+                entity_id=assignment.id,
+                action="transition",
+                from_state=before,
+                to_state=S.CANCELLED.value,
+                detail={"reason": reason},
+            )
+    before = item.state
+    item.state = S.CANCELLED.value
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="item",
+        entity_id=item.id,
+        action="transition",
+        from_state=before,
+        to_state=S.CANCELLED.value,
+        detail={"reason": reason},
+    )

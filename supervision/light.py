@@ -1,0 +1,53 @@
+"""The status light (红黄绿灯), computed in one place for the CLI, bot, web and bulletins."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from models import ItemState
+from supervision.calendar import WorkCalendar
+
+DUE_SOON_WORKING_DAYS = 3
+STALE_AFTER_WORKING_DAYS = 10
+
+
+class Light(StrEnum):
+    """green on track, yellow due soon or no recent report, red overdue; grey when done."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    GREY = "grey"
+
+
+SEVERITY = {Light.GREY: 0, Light.GREEN: 1, Light.YELLOW: 2, Light.RED: 3}
+
+
+def light_for(
+    *,
+    state: str,
+    due_on: date,
+    today: date,
+    last_report_on: date | None,
+    started_on: date,
+    calendar: WorkCalendar,
+    due_soon: int = DUE_SOON_WORKING_DAYS,
+    stale_after: int = STALE_AFTER_WORKING_DAYS,
+) -> Light:
+    """The light of one assignment (or an item without assignments) on ``today``."""
+    if state in (ItemState.CLOSED, ItemState.CANCELLED):
+        return Light.GREY
+    if today > due_on:
+        return Light.RED
+    if calendar.workdays_between(today, due_on) <= due_soon:
+        return Light.YELLOW
+    since = last_report_on or started_on
+    if calendar.workdays_between(since, today) >= stale_after:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+def worst(lights: list[Light]) -> Light:
+    """The most severe of several lights (an item shows its worst assignment)."""
+    return max(lights, key=SEVERITY.__getitem__, default=Light.GREY)

@@ -1,0 +1,114 @@
+"""Escalation policies: the default ladders, and finding the policy for an item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import LadderStep, Policy, Role, Source, StepKind
+
+SUPERVISORS = "supervisors"  # recipient role: the office's supervisors, not unit people
+RECIPIENT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL, SUPERVISORS})
+STEP_CHANNELS = frozenset({"chat", "email", "group"})  # chat = Telegram; group = unit robots
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """A ladder step as data (defaults, and the admin form)."""
+
+    kind: StepKind
+    offset_days: int
+    roles: tuple[str, ...]
+    channels: tuple[str, ...]
+    ignore_send_window: bool = False
+
+
+DEFAULT_LADDER: tuple[StepSpec, ...] = (
+    StepSpec(StepKind.REMIND, -5, ("owner",), ("chat", "email")),
+    StepSpec(StepKind.URGE, -1, ("owner", "liaison"), ("chat", "email")),
+    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), ("chat", "email")),
+    StepSpec(StepKind.ESCALATE, 3, ("principal", SUPERVISORS), ("chat", "email")),
+    StepSpec(StepKind.PERIODIC, 10, ("owner",), ("chat",)),
+)
+
+URGENT_LADDER: tuple[StepSpec, ...] = (
+    StepSpec(StepKind.REMIND, -2, ("owner", "liaison"), ("chat", "email")),
+    StepSpec(StepKind.URGE, 0, ("owner", "liaison", "leader"), ("chat", "email")),
+    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), ("chat", "email")),
+    StepSpec(StepKind.ESCALATE, 2, ("principal", SUPERVISORS), ("chat", "email")),
+    StepSpec(StepKind.PERIODIC, 3, ("owner",), ("chat",)),
+)
+
+DEFAULT_DUE_DAYS: dict[Source, int] = {source: 30 for source in Source}
+
+SOURCE_LABELS_ZH: dict[Source, str] = {
+    Source.INSTRUCTION: "领导批示",
+    Source.DOCUMENT: "文件要求",
+    Source.MEETING: "会议决定",
+    Source.ANNUAL_TASK: "年度重点工作",
+    Source.PROPOSAL: "建议提案",
+    Source.MAILBOX: "省长信箱",
+    Source.OTHER: "其他",
+}
+
+
+def build_policy(
+    name: str, source: Source | None, urgent: bool, ladder: tuple[StepSpec, ...]
+) -> Policy:
+    """A new Policy row with its steps."""
+    policy = Policy(
+        name=name,
+        source=source.value if source else None,
+        urgent=urgent,
+        due_working_days=DEFAULT_DUE_DAYS[source] if source else 30,
+    )
+    policy.steps = [
+        LadderStep(
+            position=i,
+            kind=spec.kind.value,
+            offset_days=spec.offset_days,
+            roles=list(spec.roles),
+            channels=list(spec.channels),
+            template=spec.kind.value,
+            ignore_send_window=spec.ignore_send_window,
+        )
+        for i, spec in enumerate(ladder)
+    ]
+    return policy
+
+
+async def ensure_default_policies(session: AsyncSession) -> int:
+    """Create the default and the urgent policy for every source that has none; return the count."""
+    existing = {(p.source, p.urgent) for p in (await session.scalars(select(Policy))).all()}
+    created = 0
+    for source in Source:
+        for urgent, ladder in ((False, DEFAULT_LADDER), (True, URGENT_LADDER)):
+            if (source.value, urgent) in existing:
+                continue
+            label = SOURCE_LABELS_ZH[source] + ("（急件）" if urgent else "")
+            session.add(build_policy(label, source, urgent, ladder))
+            created += 1
+    await session.flush()
+    return created
+
+
+async def policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy | None:
+    """The policy for an item's source and urgency (the source-less one as a fallback)."""
+    rows = (
+        await session.scalars(
+            select(Policy).where(
+                Policy.urgent == urgent, (Policy.source == source) | (Policy.source.is_(None))
+            )
+        )
+    ).all()
+    exact = [p for p in rows if p.source == source]
+    candidates = exact or list(rows)
+    return candidates[0] if candidates else None
+
+
+async def due_working_days(session: AsyncSession, source: str, urgent: bool = False) -> int:
+    """How many working days the default deadline gives for this source (seed 四(二): 30)."""
+    policy = await policy_for(session, source, urgent) or await policy_for(session, source, False)
+    return policy.due_working_days if policy else 30

@@ -1,0 +1,215 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a movable clock, real Redis.
+
+Each test run gets its own PostgreSQL database (created from ``DUBAN_TEST_PG_URL``, by
+default the machine's ``test`` database) and its own SQLite file, both migrated once; tables
+are emptied after every test. With ``CI=true`` a missing PostgreSQL or Redis fails the test
+instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models import Base
+from models.db import create_engine, create_sessionmaker, is_sqlite
+from models.migrate import upgrade
+from supervision.clock import FixedClock
+
+PG_ADMIN_URL = os.environ.get(
+    "DUBAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("DUBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def unavailable(what: str) -> None:
+    """Skip, or in CI fail, because a required service is missing."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but unavailable", pytrace=False)
+    pytest.skip(f"{what} unavailable")
+
+
+async def _create_pg_database() -> str | None:
+    import asyncpg
+
+    admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"duban_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        conn = await asyncpg.connect(admin, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return None
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def _drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(admin, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    """A migrated PostgreSQL database for this test run (None when PostgreSQL is down)."""
+    url = asyncio.run(_create_pg_database())
+    if url is None:
+        yield None
+        return
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_drop_pg_database(url))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database file for this test run."""
+    path: Path = tmp_path_factory.mktemp("db") / "duban-test.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    asyncio.run(_migrate(url))
+    return url
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if is_sqlite(engine):
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            joined = ", ".join(f'"{n}"' for n in tables)
+            await conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url
+    url: str | None = request.getfixturevalue("pg_url")
+    if url is None:
+        unavailable("PostgreSQL")
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def postgres_url(pg_url: str | None) -> str:
+    """The PostgreSQL database only (for tests of PostgreSQL-specific behaviour)."""
+    if pg_url is None:
+        unavailable("PostgreSQL")
+    assert pg_url is not None
+    return pg_url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a migrated, empty database; emptied again after the test."""
+    eng = create_engine(db_url)
+    yield eng
+    await _empty_tables(eng)
+    await eng.dispose()
+
+
+@pytest.fixture
+async def pg_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    """Like ``engine`` but PostgreSQL only."""
+    eng = create_engine(postgres_url)
+    yield eng
+    await _empty_tables(eng)
+    await eng.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    """Like ``engine`` but SQLite only."""
+    eng = create_engine(sqlite_url)
+    yield eng
+    await _empty_tables(eng)
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A session factory on ``engine``."""
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One session; the test commits what it wants kept."""
+    async with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock at 2026-11-02 09:00 in Shanghai (a Monday, a working day); move it in tests."""
+    return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A real Redis database, flushed before the test."""
+    from redis.asyncio import Redis
+
+    # Spread concurrent test runs over Redis's numbered databases.
+    url = f"{REDIS_URL}/{os.getpid() % 15 + 1}"
+    client = Redis.from_url(url)
+    try:
+        await client.ping()
+    except OSError:
+        await client.aclose()
+        unavailable("Redis")
+    except Exception as exc:
+        await client.aclose()
+        unavailable(f"Redis ({exc.__class__.__name__})")
+    await client.flushdb()
+    await client.aclose()
+    yield url
+
+
+@pytest.fixture
+async def aiohttp_client_factory() -> AsyncIterator[object]:
+    """Start an aiohttp app on 127.0.0.1 and return a TestClient for it (closed after)."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    clients: list[TestClient] = []
+
+    async def make(app: web.Application) -> TestClient:
+        client = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()

@@ -1,0 +1,43 @@
+"""The status light rules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from supervision.calendar import WorkCalendar
+from supervision.light import Light, light_for, worst
+
+CAL = WorkCalendar()
+
+
+@pytest.mark.parametrize(
+    ("today", "last_report", "state", "expected"),
+    [
+        (date(2026, 11, 2), None, "open", Light.GREEN),  # 30 working days left
+        (date(2026, 12, 9), None, "open", Light.YELLOW),  # 3 working days left
+        (date(2026, 12, 8), date(2026, 12, 7), "open", Light.GREEN),  # 4 left, reported
+        (date(2026, 12, 14), date(2026, 12, 14), "open", Light.YELLOW),  # due today
+        (date(2026, 12, 15), date(2026, 12, 14), "open", Light.RED),  # overdue
+        (date(2026, 11, 16), None, "open", Light.YELLOW),  # 10 working days without report
+        (date(2026, 11, 16), date(2026, 11, 13), "open", Light.GREEN),
+        (date(2026, 12, 20), None, "closed", Light.GREY),
+        (date(2026, 12, 20), None, "cancelled", Light.GREY),
+    ],
+)
+def test_light(today, last_report, state, expected):
+    got = light_for(
+        state=state,
+        due_on=date(2026, 12, 14),
+        today=today,
+        last_report_on=last_report,
+        started_on=date(2026, 11, 2),
+        calendar=CAL,
+    )
+    assert got == expected
+
+
+def test_worst():
+    assert worst([Light.GREEN, Light.RED, Light.YELLOW]) == Light.RED
+    assert worst([]) == Light.GREY
