@@ -1,0 +1,78 @@
+"""Outbox rows are unique per key; the send window defers to the next opening."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+
+from models import Notification, Role
+from supervision.calendar import WorkCalendar
+from supervision.outbox import add, next_send_time, notify_person
+from tests import factories as f
+from tests.conftest import SHANGHAI
+
+CAL = WorkCalendar()
+
+
+def _sh(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def _window(at: datetime) -> datetime:
+    return next_send_time(at, tz=SHANGHAI, start=time(8, 30), end=time(18, 0), calendar=CAL)
+
+
+def test_send_window():
+    assert _window(_sh(2026, 11, 2, 9, 0)) == _sh(2026, 11, 2, 9, 0)  # Monday morning
+    assert _window(_sh(2026, 11, 2, 7, 0)) == _sh(2026, 11, 2, 8, 30)  # too early
+    assert _window(_sh(2026, 11, 6, 19, 0)) == _sh(2026, 11, 9, 8, 30)  # Friday night
+    assert _window(_sh(2026, 9, 30, 18, 30)) == _sh(2026, 10, 8, 8, 30)  # National Day
+    assert _window(_sh(2026, 10, 10, 10, 0)) == _sh(2026, 10, 10, 10, 0)  # 调休 Saturday
+
+
+async def test_rows_are_unique_per_key(session, clock):
+    unit = await f.unit(session)
+    p = await f.person(session, unit=unit, roles={Role.OWNER}, telegram_user_id=555)
+    ids = await notify_person(
+        session,
+        person=p,
+        kind="remind",
+        key="a1:remind:0",
+        channels=["chat", "email"],
+        not_before=clock.now(),
+    )
+    again = await notify_person(
+        session,
+        person=p,
+        kind="remind",
+        key="a1:remind:0",
+        channels=["chat", "email"],
+        not_before=clock.now(),
+    )
+    await session.commit()
+    assert len(ids) == 2 and again == []
+    rows = (await session.scalars(select(Notification).order_by(Notification.id))).all()
+    assert [(r.channel, r.address) for r in rows] == [("telegram", "555"), ("email", p.email)]
+    assert rows[0].created_at.tzinfo is not None
+    assert (
+        await add(
+            session, dedupe_key=rows[0].dedupe_key, kind="x", channel="log", not_before=clock.now()
+        )
+        is None
+    )
+    assert await session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+async def test_unreachable_person_gets_nothing(session, clock):
+    p = await f.person(session)
+    p.email = None
+    ids = await notify_person(
+        session,
+        person=p,
+        kind="remind",
+        key="k",
+        channels=["chat", "email"],
+        not_before=clock.now(),
+    )
+    assert ids == []
