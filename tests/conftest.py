@@ -1,7 +1,7 @@
 """Shared fixtures: real SQLite and PostgreSQL databases, a movable clock, real Redis.
 
 Each test run gets its own PostgreSQL database (created from ``DUBAN_TEST_PG_URL``, by
-default the machine's ``test`` database) and its own SQLite file, both migrated once; tables
+default the machine's ``test`` database) and its own SQLite file, both set up once; tables
 are emptied after every test. With ``CI=true`` a missing PostgreSQL or Redis fails the test
 instead of skipping it.
 """
@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import Base
 from models.db import create_engine, create_sessionmaker, is_sqlite
-from models.migrate import upgrade
 from supervision.clock import FixedClock
 
 PG_ADMIN_URL = os.environ.get(
@@ -38,6 +37,16 @@ def unavailable(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI but unavailable", pytrace=False)
     pytest.skip(f"{what} unavailable")
+
+
+async def create_pg_database() -> str | None:
+    """A new, empty PostgreSQL database for this run; None when PostgreSQL is down."""
+    return await _create_pg_database()
+
+
+async def drop_pg_database(url: str) -> None:
+    """Drop a database made by :func:`create_pg_database`."""
+    await _drop_pg_database(url)
 
 
 async def _create_pg_database() -> str | None:
@@ -68,32 +77,35 @@ async def _drop_pg_database(url: str) -> None:
         await conn.close()
 
 
-async def _migrate(url: str) -> None:
+async def _create_schema(url: str) -> None:
+    # Tests build the schema from the models; tests/test_migrations.py checks that the
+    # migrations build the same schema on fresh databases of both kinds.
     engine = create_engine(url)
     try:
-        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
     finally:
         await engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str | None]:
-    """A migrated PostgreSQL database for this test run (None when PostgreSQL is down)."""
+    """A PostgreSQL database with the schema, for this test run (None when PostgreSQL is down)."""
     url = asyncio.run(_create_pg_database())
     if url is None:
         yield None
         return
-    asyncio.run(_migrate(url))
+    asyncio.run(_create_schema(url))
     yield url
     asyncio.run(_drop_pg_database(url))
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated SQLite database file for this test run."""
+    """A SQLite database file with the schema, for this test run."""
     path: Path = tmp_path_factory.mktemp("db") / "duban-test.db"
     url = f"sqlite+aiosqlite:///{path}"
-    asyncio.run(_migrate(url))
+    asyncio.run(_create_schema(url))
     return url
 
 
@@ -131,7 +143,7 @@ def postgres_url(pg_url: str | None) -> str:
 
 @pytest.fixture
 async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on a migrated, empty database; emptied again after the test."""
+    """An engine on an empty database with the schema; emptied again after the test."""
     eng = create_engine(db_url)
     yield eng
     await _empty_tables(eng)

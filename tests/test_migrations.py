@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Base
-from models.db import is_sqlite
+from models.db import create_engine, is_sqlite
 from models.migrate import upgrade
+from tests.conftest import create_pg_database, drop_pg_database, unavailable
 
 
-async def test_models_match_migrations(engine):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def fresh_engine(request, tmp_path) -> AsyncIterator[AsyncEngine]:
+    """A brand-new empty database, migrated by Alembic only."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/fresh.db")
+        yield engine
+        await engine.dispose()
+        return
+    url = await create_pg_database()
+    if url is None:
+        unavailable("PostgreSQL")
+    assert url is not None
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
+    await drop_pg_database(url)
+
+
+async def test_models_match_migrations(fresh_engine):
+    await upgrade(fresh_engine)
+    await upgrade(fresh_engine)  # idempotent
+
     def diff(conn):
         ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": is_sqlite(engine)}
+            conn, opts={"compare_type": True, "render_as_batch": is_sqlite(fresh_engine)}
         )
         return compare_metadata(ctx, Base.metadata)
 
-    async with engine.connect() as conn:
+    async with fresh_engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == [], f"models and migrations differ; add a migration: {changes}"
-
-
-async def test_upgrade_is_idempotent(engine):
-    await upgrade(engine)
-    await upgrade(engine)
