@@ -1,0 +1,1 @@
+"""Fakes of the network edges this machine cannot reach (Telegram)."""
