@@ -453,3 +453,45 @@ async def test_replies_quote_one_level_and_groups(fake: FakeTelegram, bot: Bot) 
     fake.block(-100777)
     with pytest.raises(TelegramForbiddenError, match="kicked from the group chat"):
         await bot.send_message(-100777, "x")
+
+
+@pytest.mark.asyncio
+async def test_second_poll_ends_the_first_with_conflict(fake: FakeTelegram, bot: Bot) -> None:
+    first = asyncio.create_task(bot.get_updates(timeout=10))
+    await asyncio.sleep(0.05)  # let the first poll reach the server and wait there
+    update = fake.make_private_message(USER, "x")
+    second = asyncio.create_task(bot.get_updates(timeout=10))
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
+        await first
+    fake.push_update(update)
+    assert [u.update_id for u in await second] == [update["update_id"]]
+
+
+@pytest.mark.asyncio
+async def test_chat_action_delete_and_photo_shortcut(fake: FakeTelegram, bot: Bot) -> None:
+    assert await bot.send_chat_action(USER, "typing")
+    msg = await bot.send_message(USER, "临时提示")
+    assert await bot.delete_message(USER, msg.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+        await bot.delete_message(USER, msg.message_id)
+    photo = fake.add_file(b"\x89PNG", "scan.png", "image/png")
+    update = Update.model_validate(fake.make_private_message(USER, "现场照片", photo=photo))
+    assert update.message is not None and update.message.photo is not None
+    assert update.message.photo[0].file_id == photo["file_id"]
+    assert update.message.caption == "现场照片"
+
+
+@pytest.mark.asyncio
+async def test_requests_in_flight_when_429_announced_are_not_violations(
+    fake: FakeTelegram, bot: Bot, clock: ManualClock
+) -> None:
+    fake.force_429(1, retry_after=3)
+    results = await asyncio.gather(
+        *(bot.send_message(chat, "x") for chat in (1, 2, 3)), return_exceptions=True
+    )
+    assert all(isinstance(r, TelegramRetryAfter) for r in results)
+    assert fake.violations == 0  # all arrived at the same instant: the clients could not know
+    clock.advance(0.5)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(4, "x")
+    assert fake.violations == 1

@@ -1,6 +1,12 @@
 """A fake Telegram Bot API server on 127.0.0.1, driven by real aiogram in tests and benchmarks.
 
 Imports only aiohttp and aiogram (never pytest): `bench/` scripts use it too.
+
+    async with FakeTelegram(clock=ManualClock()) as fake, fake.bot() as bot:
+        await bot.send_message(42, "<b>提醒</b>", parse_mode="HTML")
+        fake.push_update(fake.make_private_message(42, "已完成", reply_to=fake.sent[0]))
+
+Code under test gets `AiohttpSession(api=fake.api_server)` and `fake.token`.
 """
 
 from __future__ import annotations
@@ -67,6 +73,11 @@ class ApiError(Exception):
 def bad_request(reason: str) -> ApiError:
     """Return a 400 error with Telegram's "Bad Request: " prefix."""
     return ApiError(400, f"Bad Request: {reason}")
+
+
+def too_many(seconds: int) -> ApiError:
+    """Return a 429 error asking the client to wait `seconds`."""
+    return ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
 
 
 # --- Telegram HTML (parse_mode=HTML) -------------------------------------------------------
@@ -248,7 +259,7 @@ class ApiCall(NamedTuple):
 
     method: str
     params: dict[str, Any]
-    at: float
+    at: float  # arrival, on the injected clock
     status: int
 
 
@@ -282,6 +293,8 @@ class _Bucket:
 
 @dataclass
 class _Window:
+    """An announced retry_after period."""
+
     opened: float
     until: float
 
@@ -315,11 +328,9 @@ class FakeTelegram:
         username: str = "duban_test_bot",
     ) -> None:
         self.token, self.clock, self.delay = token, clock, delay
-        self.global_rate, self.per_chat_rate, self.per_chat_burst = (
-            global_rate,
-            per_chat_rate,
-            per_chat_burst,
-        )
+        self.global_rate = global_rate  # None turns a limit off
+        self.per_chat_rate = per_chat_rate
+        self.per_chat_burst = per_chat_burst
         self.violation_grace = violation_grace
         self.me = {
             "id": int(token.split(":")[0]),
@@ -351,6 +362,7 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
         self._closing = False
+        self._polls = 0  # a newer getUpdates ends an older one with 409, as Telegram does
         self._buckets: dict[int | str, _Bucket] = {}
         self._windows: dict[int | str, _Window] = {}
         self._forced: list[_Forced] = []
@@ -374,7 +386,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         """Wake pending long polls and stop serving."""
         self._closing = True
-        self._new_update.set()
+        self._wake()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -468,6 +480,10 @@ class FakeTelegram:
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an Update for getUpdates, waking a pending long poll."""
         self._updates.append(update)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake every pending long poll; later polls wait on a fresh event."""
         self._new_update.set()
         self._new_update = asyncio.Event()
 
@@ -488,13 +504,16 @@ class FakeTelegram:
         text: str | None = None,
         *,
         reply_to: SentMessage | None = None,
-        photo: list[dict[str, Any]] | None = None,
+        photo: dict[str, Any] | list[dict[str, Any]] | None = None,
         document: dict[str, Any] | None = None,
         language_code: str = "zh-hans",
         first_name: str = "张三",
         username: str | None = None,
     ) -> dict[str, Any]:
-        """Build an Update with a private message from a user (text, or a caption with media)."""
+        """Build an Update with a private message from a user (text, or a caption with media).
+
+        `document` and `photo` take a dict from `add_file`; `photo` also takes PhotoSize dicts.
+        """
         user = self._user(user_id, first_name, language_code, username)
         chat = {"id": user_id, "type": "private", "first_name": first_name}
         if username:
@@ -563,7 +582,7 @@ class FakeTelegram:
         chat: dict[str, Any],
         text: str | None,
         reply_to: SentMessage | None,
-        photo: list[dict[str, Any]] | None,
+        photo: dict[str, Any] | list[dict[str, Any]] | None,
         document: dict[str, Any] | None,
     ) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -572,6 +591,8 @@ class FakeTelegram:
             "chat": chat,
             "date": int(time.time()),
         }
+        if isinstance(photo, dict):
+            photo = [{"width": 1280, "height": 960, **photo}]
         if photo is not None:
             message["photo"] = photo
         if document is not None:
@@ -601,26 +622,22 @@ class FakeTelegram:
     # HTTP
 
     async def _handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
+        method, arrived = request.match_info["method"], self.clock()
+        params: dict[str, Any] = {}
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             params = await self._params(request)
-        except ApiError as e:
-            self.requests.append(ApiCall(method, {}, self.clock(), e.status))
-            return web.json_response(e.body(), status=e.status)
-        try:
-            if method.lower() != "getupdates":
-                if self.delay:
-                    await asyncio.sleep(self.delay)
+            if method.lower() != "getupdates":  # a polling bot must not swallow injected faults
+                await asyncio.sleep(self.delay)
                 if self._failures:
                     status = self._failures.pop(0)
                     raise ApiError(status, HTTPStatus(status).phrase)
-            result = await self._dispatch(method.lower(), params)
+            result = await self._dispatch(method.lower(), params, arrived)
         except ApiError as e:
-            self.requests.append(ApiCall(method, params, self.clock(), e.status))
+            self.requests.append(ApiCall(method, params, arrived, e.status))
             return web.json_response(e.body(), status=e.status)
-        self.requests.append(ApiCall(method, params, self.clock(), 200))
+        self.requests.append(ApiCall(method, params, arrived, 200))
         return web.json_response({"ok": True, "result": result})
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -648,9 +665,9 @@ class FakeTelegram:
                 return web.Response(body=data, content_type=doc["mime_type"])
         raise web.HTTPNotFound()
 
-    async def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
+    async def _dispatch(self, method: str, params: dict[str, Any], arrived: float) -> Any:
         if method in LIMITED:
-            buckets = self._limit(params)
+            buckets = self._limit(params, arrived)
             send = self._send if method.startswith("send") else self._edit
             message = send(method, params)
             for bucket in buckets:  # only accepted messages count against the limits
@@ -658,6 +675,14 @@ class FakeTelegram:
             return message
         if method == "getme":
             return self.me
+        if method == "sendchataction":
+            self._target(params)
+            return True
+        if method == "deletemessage":
+            chat_id = self._target(params)
+            if self._messages.pop((chat_id, params.get("message_id", 0)), None) is None:
+                raise bad_request("message to delete not found")
+            return True
         if method == "answercallbackquery":
             query_id = str(params.get("callback_query_id"))
             if query_id not in self._open_queries:
@@ -694,21 +719,26 @@ class FakeTelegram:
             return {k: doc[k] for k in ("file_id", "file_unique_id", "file_size", "file_path")}
         raise ApiError(404, "Not Found")
 
-    def _limit(self, params: dict[str, Any]) -> list[_Bucket]:
-        """Answer 429 for open retry windows, forced 429s or empty buckets; else the buckets."""
+    def _limit(self, params: dict[str, Any], arrived: float) -> list[_Bucket]:
+        """Answer 429 for open retry windows, forced 429s or empty buckets; else the buckets.
+
+        A request inside an open window is a violation if it arrived `violation_grace` seconds
+        or more after the window opened: earlier ones may have been in flight already.
+        """
         now, chat_id = self.clock(), params.get("chat_id")
         chat: int | str = chat_id if isinstance(chat_id, int) else "unknown chat"
         for scope in (BOT_WIDE, chat):
             window = self._windows.get(scope)
             if window and now < window.until:
-                if now >= window.opened + self.violation_grace:
+                if arrived >= window.opened + self.violation_grace:
                     self.violations += 1
-                self._retry(math.ceil(window.until - now), None)
+                raise too_many(math.ceil(window.until - now))
         forced = next((f for f in self._forced if f.chat_id in (None, chat_id)), None)
         if forced is not None:
             forced.count -= 1
             self._forced = [f for f in self._forced if f.count > 0]
-            self._retry(forced.retry_after, BOT_WIDE if forced.chat_id is None else chat)
+            self._open(BOT_WIDE if forced.chat_id is None else chat, forced.retry_after)
+            raise too_many(forced.retry_after)
         checks: list[tuple[int | str, float | None, float]] = [
             (BOT_WIDE, self.global_rate, self.global_rate or 1),
             (chat, self.per_chat_rate, self.per_chat_burst),
@@ -717,17 +747,17 @@ class FakeTelegram:
         for scope, rate, capacity in checks:
             if rate:
                 bucket = self._buckets.setdefault(scope, _Bucket(rate, capacity, capacity, now))
+                bucket.rate, bucket.capacity = rate, capacity  # the limits may change mid-test
                 if wait := bucket.wait(now):
-                    self._retry(max(1, math.ceil(wait)), scope)
+                    self._open(scope, max(1, math.ceil(wait)))
+                    raise too_many(max(1, math.ceil(wait)))
                 buckets.append(bucket)
         return buckets
 
-    def _retry(self, seconds: int, scope: int | str | None) -> None:
-        """Open a retry window for `scope` (if given) and answer 429."""
-        if scope is not None:
-            now = self.clock()
-            self._windows[scope] = _Window(now, now + seconds)
-        raise ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+    def _open(self, scope: int | str, seconds: int) -> None:
+        """Open a retry window for `scope`."""
+        now = self.clock()
+        self._windows[scope] = _Window(now, now + seconds)
 
     def _target(self, params: dict[str, Any]) -> int:
         chat_id = params.get("chat_id")
@@ -859,10 +889,19 @@ class FakeTelegram:
         elif offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         allowed: list[str] | None = params.get("allowed_updates") or None
+        self._polls += 1
+        poll = self._polls
+        self._wake()
         deadline = asyncio.get_running_loop().time() + float(params.get("timeout", 0))
         while True:
             ready = [u for u in self._updates if not allowed or set(u) & set(allowed)]
             remaining = deadline - asyncio.get_running_loop().time()
+            if poll != self._polls:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
             if ready or remaining <= 0 or self._closing:
                 return ready[: max(1, min(limit, 100))]
             try:
