@@ -86,7 +86,12 @@ class Assignment(TimestampMixin, Base):
     state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value, index=True)
     due_on: Mapped[date]
     next_action_at: Mapped[datetime | None]
-    last_step: Mapped[str | None] = mapped_column(String(16))
+    last_step: Mapped[str | None] = mapped_column(String(16))  # last deadline step fired
+    # Ladder progress (supervision.schedule): deadline steps up to ``last_step_at`` are done
+    # for the deadline ``ladder_due_on``; periodic requests count from ``last_periodic_at``.
+    ladder_due_on: Mapped[date | None]
+    last_step_at: Mapped[datetime | None]
+    last_periodic_at: Mapped[datetime | None]
     last_report_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -15,6 +15,7 @@ from models import Assignment, AssignmentRole, Item, ItemState
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition
+from supervision.schedule import reschedule
 
 S = ItemState
 
@@ -73,11 +74,10 @@ async def transition_assignment(
     assignment.state = target.value
     if target in (S.CLOSED, S.CANCELLED):
         assignment.closed_at = now if target == S.CLOSED else None
-        assignment.next_action_at = None  # closed work never produces messages
     else:
         assignment.closed_at = None
-        if assignment.next_action_at is None:
-            assignment.next_action_at = now  # let the scanner place the next step
+    # Closed, cancelled and completion-requested work has no next step; reopened work resumes.
+    await reschedule(session, assignment, clock=clock)
     record(
         session,
         clock=clock,

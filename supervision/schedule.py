@@ -1,0 +1,344 @@
+"""When the next ladder step of an assignment is due (提醒 → 催办 → 督办 → 升级, 定期报告).
+
+The planner (`next_step`, `due_steps`) is pure; `reschedule` stores its answer in
+``assignment.next_action_at`` so the scan reads only what is due. Imports models and
+supervision only.
+
+Rules:
+- a deadline step is due at the send-window opening of the working day ``due_on`` shifted by
+  its ``offset_days`` working days; steps up to ``last_step_at`` are done for the deadline
+  ``ladder_due_on`` (a moved deadline starts a fresh ladder);
+- when several deadline steps are overdue (the service was down), only the latest is sent and
+  the earlier ones are reported as skipped;
+- a periodic request is due every N working days after the latest of: assignment created,
+  last report, last periodic request; a missed one is sent once;
+- only ``open`` assignments have steps: a completion request pauses the ladder, and closed or
+  cancelled work never produces messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Assignment, Item, ItemState, Policy, StepKind
+from supervision.calendar import WorkCalendar
+from supervision.calendar_store import load_calendar
+from supervision.clock import Clock
+from supervision.policy import policy_for
+
+__all__ = [
+    "OFFICE_TZ",
+    "AssignmentFacts",
+    "Ladder",
+    "PlannedStep",
+    "SendWindow",
+    "StepRule",
+    "advance",
+    "due_steps",
+    "ladder_for",
+    "load_policy_for",
+    "next_step",
+    "reschedule",
+    "step_moment",
+]
+
+OFFICE_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_WINDOW_START = time(8, 30)
+DEFAULT_WINDOW_END = time(18, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SendWindow:
+    """Office hours in which messages go out (working days only unless said otherwise)."""
+
+    start: time
+    end: time
+    workdays_only: bool = True
+
+    @classmethod
+    def of(cls, policy: Policy) -> SendWindow:
+        """The window of a policy (the policy's window wins over the settings')."""
+        # Unflushed policies have no column defaults yet: fall back to the model's defaults.
+        return cls(
+            policy.send_window_start or DEFAULT_WINDOW_START,
+            policy.send_window_end or DEFAULT_WINDOW_END,
+            policy.workdays_only is not False,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    """One ladder step as plain data, detached from the session."""
+
+    kind: str
+    position: int
+    offset_days: int
+    roles: tuple[str, ...]
+    channels: tuple[str, ...]
+    template: str
+    ignore_send_window: bool = False
+
+    @property
+    def is_periodic(self) -> bool:
+        """True for the 'every N working days without a report' step."""
+        return self.kind == StepKind.PERIODIC
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """A policy's active steps and send window, ready for planning."""
+
+    policy_id: int | None
+    window: SendWindow
+    deadline_steps: tuple[StepRule, ...]
+    periodic: StepRule | None
+
+    @classmethod
+    def of(cls, policy: Policy) -> Ladder:
+        """The ladder of a policy with its steps loaded (inactive steps left out)."""
+        rules = [
+            StepRule(
+                kind=s.kind,
+                position=s.position,
+                offset_days=s.offset_days,
+                roles=tuple(s.roles or ()),
+                channels=tuple(s.channels or ()),
+                template=s.template or s.kind,
+                ignore_send_window=bool(s.ignore_send_window),
+            )
+            for s in policy.steps
+            if s.active is not False  # None: a new step not yet flushed (default True)
+        ]
+        periodic = [r for r in rules if r.is_periodic and r.offset_days >= 1]
+        deadline = sorted(
+            (r for r in rules if not r.is_periodic), key=lambda r: (r.offset_days, r.position)
+        )
+        return cls(
+            policy_id=policy.id,
+            window=SendWindow.of(policy),
+            deadline_steps=tuple(deadline),
+            periodic=min(periodic, key=lambda r: r.position) if periodic else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentFacts:
+    """What the planner needs to know about one assignment."""
+
+    state: str
+    due_on: date
+    started_at: datetime
+    last_report_at: datetime | None = None
+    ladder_due_on: date | None = None
+    last_step: str | None = None
+    last_step_at: datetime | None = None
+    last_periodic_at: datetime | None = None
+
+    @classmethod
+    def of(cls, assignment: Assignment, *, now: datetime) -> AssignmentFacts:
+        """Facts of an ORM assignment (``now`` stands in for a not yet flushed created_at)."""
+        return cls(
+            state=assignment.state or ItemState.OPEN.value,
+            due_on=assignment.due_on,
+            started_at=assignment.created_at or now,
+            last_report_at=assignment.last_report_at,
+            ladder_due_on=assignment.ladder_due_on,
+            last_step=assignment.last_step,
+            last_step_at=assignment.last_step_at,
+            last_periodic_at=assignment.last_periodic_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """A step to send: which, for which occurrence, when, and the earlier ones it replaces."""
+
+    step: StepRule
+    occurrence: str  # the step's local date, part of the outbox key
+    at: datetime  # aware UTC: the send-window opening of the step's day
+    skipped: tuple[str, ...] = ()  # deadline steps missed and not sent (oldest first)
+
+    @property
+    def kind(self) -> str:
+        """The step kind (remind, urge, overdue, escalate, periodic)."""
+        return self.step.kind
+
+
+def step_moment(day: date, window: SendWindow, tz: ZoneInfo) -> datetime:
+    """The send-window opening of ``day`` in the office time zone, as aware UTC."""
+    return datetime.combine(day, window.start, tzinfo=tz).astimezone(UTC)
+
+
+def _deadline_plan(
+    ladder: Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    window: SendWindow,
+    after: datetime,
+) -> PlannedStep | None:
+    """The deadline step to act on: the latest overdue one, else the next one to come."""
+    fresh = facts.ladder_due_on != facts.due_on or facts.last_step_at is None
+    pending: list[PlannedStep] = []
+    for rule in ladder.deadline_steps:
+        day = calendar.add_workdays(facts.due_on, rule.offset_days).day
+        at = step_moment(day, window, tz)
+        if not fresh and facts.last_step_at is not None and at <= facts.last_step_at:
+            continue
+        pending.append(PlannedStep(rule, day.isoformat(), at))
+    if not pending:
+        return None
+    pending.sort(key=lambda p: (p.at, p.step.position))
+    due_now = [p for p in pending if p.at <= after]
+    if not due_now:
+        return pending[0]
+    latest = due_now[-1]
+    return replace(latest, skipped=tuple(p.kind for p in due_now[:-1]))
+
+
+def _periodic_plan(
+    ladder: Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    window: SendWindow,
+) -> PlannedStep | None:
+    """The next periodic report request: N working days after the latest report or request."""
+    rule = ladder.periodic
+    if rule is None:
+        return None
+    anchor = max(
+        t for t in (facts.started_at, facts.last_report_at, facts.last_periodic_at) if t is not None
+    )
+    day = calendar.add_workdays(anchor.astimezone(tz).date(), rule.offset_days).day
+    return PlannedStep(rule, day.isoformat(), step_moment(day, window, tz))
+
+
+def _plans(
+    ladder: Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    window: SendWindow | None,
+    after: datetime,
+) -> list[PlannedStep]:
+    """Deadline and periodic candidates, earliest first (deadline first on a tie)."""
+    if facts.state != ItemState.OPEN:
+        return []
+    win = window or ladder.window
+    plans = [
+        p
+        for p in (
+            _deadline_plan(ladder, facts, calendar, tz, win, after),
+            _periodic_plan(ladder, facts, calendar, tz, win),
+        )
+        if p is not None
+    ]
+    plans.sort(key=lambda p: (p.at, p.step.is_periodic))
+    return plans
+
+
+def _as_ladder(policy: Policy | Ladder) -> Ladder:
+    return policy if isinstance(policy, Ladder) else Ladder.of(policy)
+
+
+def next_step(
+    policy: Policy | Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    window: SendWindow | None,
+    after: datetime,
+) -> PlannedStep | None:
+    """The first step to act on at or after ``after`` (already due ones first); None if done."""
+    plans = _plans(_as_ladder(policy), facts, calendar, tz, window, after)
+    return plans[0] if plans else None
+
+
+def due_steps(
+    policy: Policy | Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    now: datetime,
+    window: SendWindow | None = None,
+) -> list[PlannedStep]:
+    """Every step to send at ``now``: at most one deadline step and one periodic request."""
+    plans = _plans(_as_ladder(policy), facts, calendar, tz, window, now)
+    return [p for p in plans if p.at <= now]
+
+
+def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime) -> AssignmentFacts:
+    """The facts after ``fired`` steps were sent at ``now``."""
+    for planned in fired:
+        if planned.step.is_periodic:
+            facts = replace(facts, last_periodic_at=now)
+        else:
+            facts = replace(
+                facts, ladder_due_on=facts.due_on, last_step=planned.kind, last_step_at=now
+            )
+    return facts
+
+
+def ladder_for(
+    ladders: Sequence[tuple[str | None, bool, Ladder]], source: str, urgent: bool
+) -> Ladder | None:
+    """Pick a ladder like `load_policy_for`: exact source, else source-less; urgent falls back."""
+    for want_urgent in dict.fromkeys((urgent, False)):
+        exact = [lad for src, urg, lad in ladders if urg == want_urgent and src == source]
+        generic = [lad for src, urg, lad in ladders if urg == want_urgent and src is None]
+        if exact or generic:
+            return (exact or generic)[0]
+    return None
+
+
+async def load_policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy | None:
+    """The policy of an item; an urgent item without an urgent policy uses the normal one."""
+    policy = await policy_for(session, source, urgent)
+    if policy is None and urgent:
+        policy = await policy_for(session, source, False)
+    return policy
+
+
+async def reschedule(
+    session: AsyncSession,
+    assignment: Assignment,
+    *,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+    policy: Policy | None = None,
+    tz: ZoneInfo | None = None,
+) -> datetime | None:
+    """Set ``assignment.next_action_at`` to its next ladder step (None when nothing is left).
+
+    Call it whenever an assignment is written or changed: created, deadline moved, report
+    filed (set ``last_report_at`` first), extension approved, state changed.
+    """
+    now = clock.now()
+    if assignment.state not in (None, ItemState.OPEN):
+        assignment.next_action_at = None
+        return None
+    if policy is None:
+        row = (
+            await session.execute(
+                select(Item.source, Item.urgent).where(Item.id == assignment.item_id)
+            )
+        ).one_or_none()
+        if row is not None:
+            policy = await load_policy_for(session, row.source, row.urgent)
+    if policy is None:
+        assignment.next_action_at = None
+        return None
+    if calendar is None:
+        calendar = await load_calendar(session)
+    plan = next_step(
+        policy, AssignmentFacts.of(assignment, now=now), calendar, tz or OFFICE_TZ, None, now
+    )
+    assignment.next_action_at = plan.at if plan else None
+    return assignment.next_action_at
