@@ -263,8 +263,7 @@ async def test_get_updates_honours_offset_and_limit(fake: FakeTelegram, bot: Bot
 @pytest.mark.asyncio
 async def test_get_updates_long_poll_wakes_on_push(fake: FakeTelegram, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=10))
-    await asyncio.sleep(0.05)  # let the request reach the server and wait there
-    assert not poll.done()
+    await fake.wait_for_poll()
     update = fake.make_private_message(USER, "进展：已完成")
     fake.push_update(update)
     async with asyncio.timeout(2):
@@ -458,7 +457,7 @@ async def test_replies_quote_one_level_and_groups(fake: FakeTelegram, bot: Bot) 
 @pytest.mark.asyncio
 async def test_second_poll_ends_the_first_with_conflict(fake: FakeTelegram, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=10))
-    await asyncio.sleep(0.05)  # let the first poll reach the server and wait there
+    await fake.wait_for_poll()
     update = fake.make_private_message(USER, "x")
     second = asyncio.create_task(bot.get_updates(timeout=10))
     with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):

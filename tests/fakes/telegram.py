@@ -348,6 +348,7 @@ class FakeTelegram:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] = {}
         self.violations = 0
+        self.waiting_polls = 0  # getUpdates requests now waiting for an update
         self.blocked: set[int] = set()
         self.forgotten: set[int] = set()
         self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
@@ -361,6 +362,7 @@ class FakeTelegram:
         self._file_ids = count(1)
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
+        self._poll_waiting = asyncio.Event()
         self._closing = False
         self._polls = 0  # a newer getUpdates ends an older one with 409, as Telegram does
         self._buckets: dict[int | str, _Bucket] = {}
@@ -455,6 +457,13 @@ class FakeTelegram:
                 self._new_sent.clear()
                 await self._new_sent.wait()
         return self.sent
+
+    async def wait_for_poll(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until a getUpdates request is waiting on the server."""
+        async with asyncio.timeout(timeout):
+            while not self.waiting_polls:
+                self._poll_waiting.clear()
+                await self._poll_waiting.wait()
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """Return the current Message JSON (as Telegram would send it) for a stored message."""
@@ -904,10 +913,14 @@ class FakeTelegram:
                 )
             if ready or remaining <= 0 or self._closing:
                 return ready[: max(1, min(limit, 100))]
+            self.waiting_polls += 1
+            self._poll_waiting.set()
             try:
                 await asyncio.wait_for(self._new_update.wait(), remaining)
             except TimeoutError:
                 return []
+            finally:
+                self.waiting_polls -= 1
 
 
 __all__ = ["ApiCall", "ApiError", "FakeTelegram", "ManualClock", "SentMessage", "parse_html"]
