@@ -1,0 +1,788 @@
+"""Importing units, people and items from CSV or XLSX: read, validate every row, write.
+
+Pure of the CLI and the web: both call `read_table` and `import_rows`. An import is all or
+nothing: any bad row means nothing is written, and every bad row is reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Item, Person, Role, Source, Unit
+from supervision.audit import Actor, record
+from supervision.calendar_store import load_calendar
+from supervision.clock import Clock
+from supervision.errors import DomainError, ValidationFailed
+from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, save_item
+from supervision.policy import SOURCE_LABELS_ZH, due_working_days
+
+__all__ = [
+    "COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ImportKind",
+    "ImportResult",
+    "RowError",
+    "Table",
+    "TableError",
+    "import_rows",
+    "parse_bool",
+    "parse_date",
+    "read_table",
+]
+
+Progress = Callable[[int, int], None]
+
+
+class ImportKind(StrEnum):
+    """What a file holds."""
+
+    UNITS = "units"
+    PEOPLE = "people"
+    ITEMS = "items"
+
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "units": ("code", "name", "parent_code"),
+    "people": ("name", "email", "unit", "roles", "locale", "phone"),
+    "items": (
+        "ref",
+        "title",
+        "source",
+        "objective",
+        "content",
+        "received_on",
+        "due_on",
+        "urgent",
+        "lead_unit",
+        "co_units",
+        "owner_email",
+        "leader_email",
+    ),
+    "calendar": ("date", "is_workday", "note"),
+}
+
+# Columns a file must have; the others may be left out (they are then empty).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "units": ("code", "name"),
+    "people": ("name", "email", "roles"),
+    "items": ("ref", "title", "source", "received_on", "lead_unit", "owner_email"),
+    "calendar": ("date", "is_workday"),
+}
+
+SOURCE_ALIASES: dict[str, Source] = {
+    **{s.value: s for s in Source},
+    **{label: s for s, label in SOURCE_LABELS_ZH.items()},
+    "领导批示件": Source.INSTRUCTION,
+    "批示": Source.INSTRUCTION,
+    "文件": Source.DOCUMENT,
+    "会议": Source.MEETING,
+    "年度重点": Source.ANNUAL_TASK,
+    "人大建议": Source.PROPOSAL,
+    "政协提案": Source.PROPOSAL,
+    "省长信箱来信": Source.MAILBOX,
+}
+
+ROLE_ALIASES: dict[str, Role] = {
+    **{r.value: r for r in Role},
+    "责任人": Role.OWNER,
+    "联络员": Role.LIAISON,
+    "责任领导": Role.LEADER,
+    "分管领导": Role.LEADER,
+    "主要负责同志": Role.PRINCIPAL,
+    "督查室工作人员": Role.SUPERVISOR,
+    "督查员": Role.SUPERVISOR,
+    "管理员": Role.ADMIN,
+    "查看": Role.VIEWER,
+}
+UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "是", "急", "急件", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "否", "", "f"})
+LOCALES = ("zh", "en")
+_LIST_SPLIT = re.compile(r"[;；]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in one row: ``row N, column: reason`` (the header is row 1)."""
+
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column}: {self.reason}"
+
+
+class TableError(ValidationFailed):
+    """The file itself cannot be read (format, encoding, no header)."""
+
+
+class Table(list[dict[str, str]]):
+    """Rows as ``{column: text}``, with the header's columns and each row's line number."""
+
+    def __init__(
+        self,
+        rows: Sequence[dict[str, str]] = (),
+        *,
+        columns: Sequence[str] | None = None,
+        row_numbers: Sequence[int] | None = None,
+    ) -> None:
+        super().__init__(rows)
+        self.columns: list[str] = list(columns) if columns is not None else _columns_of(rows)
+        self.row_numbers: list[int] = (
+            list(row_numbers) if row_numbers is not None else list(range(2, len(rows) + 2))
+        )
+
+
+def _columns_of(rows: Sequence[dict[str, str]]) -> list[str]:
+    return list(rows[0].keys()) if rows else []
+
+
+def _clean_header(header: Sequence[object]) -> list[str]:
+    return [str(h if h is not None else "").strip().lstrip("\ufeff").lower() for h in header]
+
+
+def _cell_text(value: object) -> str:
+    """An XLSX cell as text: dates as ISO, whole numbers without ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _build(header: list[str], records: list[tuple[int, list[str]]]) -> Table:
+    if not any(header):
+        raise TableError("the file has no header row")
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise TableError(f"row 1, {name}: the column appears twice in the header")
+        seen.add(name)
+    rows: list[dict[str, str]] = []
+    numbers: list[int] = []
+    for number, values in records:
+        if not any(v.strip() for v in values):
+            continue  # blank lines are not rows
+        row = {
+            name: (values[i].strip() if i < len(values) else "")
+            for i, name in enumerate(header)
+            if name
+        }
+        rows.append(row)
+        numbers.append(number)
+    return Table(rows, columns=[h for h in header if h], row_numbers=numbers)
+
+
+def _read_csv(data: bytes) -> Table:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TableError(
+            "the file is not UTF-8 text; save it as “CSV UTF-8” (or as XLSX) and try again"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            if header is None:
+                if not any(v.strip() for v in values):
+                    continue
+                header = _clean_header(values)
+                continue
+            records.append((start, values))
+    except csv.Error as exc:
+        raise TableError(f"row {reader.line_num}: not valid CSV ({exc})") from None
+    if header is None:
+        raise TableError("the file is empty: it has no header row")
+    return _build(header, records)
+
+
+def _read_xlsx(data: bytes) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise TableError(f"not a readable XLSX workbook ({exc.__class__.__name__})") from None
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise TableError("the workbook has no sheet")
+        header: list[str] | None = None
+        records: list[tuple[int, list[str]]] = []
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            values = [_cell_text(c) for c in cells]
+            if header is None:
+                if not any(values):
+                    continue
+                header = _clean_header(values)
+                continue
+            records.append((number, values))
+    finally:
+        book.close()
+    if header is None:
+        raise TableError("the first sheet is empty: it has no header row")
+    return _build(header, records)
+
+
+def read_table(path_or_bytes: str | Path | bytes, filename: str | None = None) -> Table:
+    """Read a CSV (UTF-8, BOM or not) or XLSX file; the name's extension picks the format."""
+    if isinstance(path_or_bytes, bytes):
+        data = path_or_bytes
+        name = filename or ""
+    else:
+        path = Path(path_or_bytes)
+        data = path.read_bytes()
+        name = filename or path.name
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx" or (not suffix and data[:2] == b"PK"):
+        return _read_xlsx(data)
+    if suffix in (".csv", ".txt", ""):
+        return _read_csv(data)
+    raise TableError(f"unsupported file type {suffix!r}: use .csv (UTF-8) or .xlsx")
+
+
+def parse_date(text: str) -> date:
+    """A date written as 2026-11-02, 2026/11/02 or 2026年11月2日."""
+    value = text.strip()
+    for form in _DATE_FORMS:
+        match = form.match(value)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real date") from None
+    # XLSX date cells arrive as ISO text; a datetime cell may carry a time.
+    try:
+        return datetime.fromisoformat(value).date()
+    except ValueError:
+        pass
+    raise ValueError(f"{value!r} is not a date (use 2026-11-02, 2026/11/02 or 2026年11月2日)")
+
+
+def parse_bool(text: str) -> bool:
+    """1/0, true/false, yes/no, 是/否, 急 (urgent); empty is false."""
+    value = text.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ValueError(f"{text!r} is not yes or no (use 1/0, true/false, 是/否 or 急)")
+
+
+def split_list(text: str) -> list[str]:
+    """Values separated by ``;`` (or a full-width ``；``), blanks dropped."""
+    return [part.strip() for part in _LIST_SPLIT.split(text) if part.strip()]
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What an import did (or, for a dry run or on errors, would have done)."""
+
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    provisional_refs: list[str] = field(default_factory=list)
+    fallback_years: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was accepted."""
+        return not self.errors
+
+    @property
+    def written(self) -> bool:
+        """True when the changes were kept (the caller still commits)."""
+        return self.ok and not self.dry_run
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.errors:
+            bad = len({e.row for e in self.errors})
+            return (
+                f"{self.kind}: {bad} bad row(s) out of {self.rows}, {len(self.errors)} "
+                "problem(s); nothing was written"
+            )
+        text = (
+            f"{self.kind}: {self.rows} row(s): {self.created} created, "
+            f"{self.updated} updated, {self.unchanged} unchanged"
+        )
+        return text + (" (dry run: nothing was written)" if self.dry_run else "")
+
+
+class _Rows:
+    """Row errors collected while checking a table."""
+
+    def __init__(self) -> None:
+        self.errors: list[RowError] = []
+
+    def add(self, row: int, column: str, reason: str) -> None:
+        self.errors.append(RowError(row, column, reason))
+
+
+def _check_columns(kind: str, table: Table, errs: _Rows) -> None:
+    for name in REQUIRED_COLUMNS[kind]:
+        if name not in table.columns:
+            errs.add(1, name, f"missing column (expected: {', '.join(COLUMNS[kind])})")
+
+
+def _text(
+    row: dict[str, str], column: str, number: int, errs: _Rows, *, required: bool, limit: int
+) -> str:
+    value = row.get(column, "").strip()
+    if required and not value:
+        errs.add(number, column, "required")
+    elif len(value) > limit:
+        errs.add(number, column, f"longer than {limit} characters")
+    return value
+
+
+async def import_rows(
+    session: AsyncSession,
+    kind: str | ImportKind,
+    rows: Sequence[dict[str, str]],
+    *,
+    dry_run: bool,
+    actor: Actor,
+    clock: Clock,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Check every row, then write them all in the session's transaction.
+
+    On any row error, or for a dry run, the session is rolled back, so nothing is written;
+    otherwise the caller commits. ``progress(done, total)`` is called as rows are written.
+    """
+    try:
+        kind = ImportKind(kind)
+    except ValueError:
+        raise ValidationFailed(
+            f"unknown import kind {kind!r} (use {', '.join(k.value for k in ImportKind)})"
+        ) from None
+    table = rows if isinstance(rows, Table) else Table(list(rows))
+    result = ImportResult(kind=kind.value, rows=len(table), dry_run=dry_run)
+    errs = _Rows()
+    _check_columns(kind.value, table, errs)
+    if not errs.errors:
+        if kind is ImportKind.UNITS:
+            await _import_units(session, table, errs, result, actor=actor, clock=clock)
+        elif kind is ImportKind.PEOPLE:
+            await _import_people(session, table, errs, result, actor=actor, clock=clock)
+        else:
+            await _import_items(
+                session, table, errs, result, actor=actor, clock=clock, progress=progress
+            )
+    result.errors = sorted(errs.errors, key=lambda e: e.row)
+    if result.errors or dry_run:
+        await session.rollback()
+    return result
+
+
+def _changes(obj: object, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``obj``; return ``{field: [old, new]}`` for those that differ."""
+    changed: dict[str, list[Any]] = {}
+    for name, value in values.items():
+        old = getattr(obj, name)
+        if old != value:
+            changed[name] = [old, value]
+            setattr(obj, name, value)
+    return changed
+
+
+def _tally(result: ImportResult, outcome: SaveOutcome) -> None:
+    if outcome is SaveOutcome.CREATED:
+        result.created += 1
+    elif outcome is SaveOutcome.UPDATED:
+        result.updated += 1
+    else:
+        result.unchanged += 1
+
+
+async def _import_units(
+    session: AsyncSession,
+    table: Table,
+    errs: _Rows,
+    result: ImportResult,
+    *,
+    actor: Actor,
+    clock: Clock,
+) -> None:
+    existing = {u.code: u for u in (await session.scalars(select(Unit))).all()}
+    by_id = {u.id: u for u in existing.values()}
+    parsed: dict[str, tuple[int, str, str]] = {}  # code -> (row, name, parent_code)
+    for number, row in zip(table.row_numbers, table, strict=True):
+        code = _text(row, "code", number, errs, required=True, limit=64)
+        name = _text(row, "name", number, errs, required=True, limit=200)
+        parent = row.get("parent_code", "").strip()
+        if not code:
+            continue
+        if code in parsed:
+            errs.add(number, "code", f"duplicate code {code!r} (first on row {parsed[code][0]})")
+            continue
+        parsed[code] = (number, name, parent)
+    # The parent map after the import: the database's, overridden by the file.
+    parents: dict[str, str | None] = {
+        code: (by_id[u.parent_id].code if u.parent_id in by_id else None)
+        for code, u in existing.items()
+    }
+    for code, (number, _name, parent) in parsed.items():
+        if parent and parent not in parsed and parent not in existing:
+            errs.add(number, "parent_code", f"unknown unit code {parent!r}")
+        parents[code] = parent or None
+    for code, (number, _name, parent) in parsed.items():
+        if not parent:
+            continue
+        chain = [code]
+        current: str | None = parent
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+        if current is not None:
+            cycle = [*chain[chain.index(current) :], current]
+            errs.add(number, "parent_code", "parent cycle: " + " → ".join(cycle))
+    if errs.errors:
+        return
+    units: dict[str, Unit] = dict(existing)
+    outcomes: dict[str, dict[str, list[Any]] | None] = {}
+    for code, (_number, name, _parent) in parsed.items():
+        unit = existing.get(code)
+        if unit is None:
+            unit = Unit(code=code, name=name)
+            session.add(unit)
+            units[code] = unit
+            outcomes[code] = None
+        else:
+            outcomes[code] = _changes(unit, {"name": name})
+    await session.flush()
+    for code, (_number, _name, parent) in parsed.items():
+        unit = units[code]
+        parent_id = units[parent].id if parent else None
+        changed = outcomes[code]
+        if changed is None:
+            unit.parent_id = parent_id
+        elif unit.parent_id != parent_id:
+            old = by_id[unit.parent_id].code if unit.parent_id in by_id else None
+            changed["parent_code"] = [old, parent or None]
+            unit.parent_id = parent_id
+    await session.flush()
+    for code, changed in outcomes.items():
+        unit = units[code]
+        if changed is None:
+            result.created += 1
+            record(
+                session,
+                clock=clock,
+                actor=actor,
+                entity="unit",
+                entity_id=unit.id,
+                action="create",
+                detail={"code": code, "name": unit.name, "parent_code": parents[code]},
+            )
+        elif changed:
+            result.updated += 1
+            record(
+                session,
+                clock=clock,
+                actor=actor,
+                entity="unit",
+                entity_id=unit.id,
+                action="update",
+                detail={"changes": changed},
+            )
+        else:
+            result.unchanged += 1
+    await session.flush()
+
+
+def _roles(text: str, number: int, errs: _Rows) -> set[Role] | None:
+    names = split_list(text)
+    if not names:
+        errs.add(number, "roles", "required (at least one role)")
+        return None
+    roles: set[Role] = set()
+    for name in names:
+        role = ROLE_ALIASES.get(name.lower(), ROLE_ALIASES.get(name))
+        if role is None:
+            errs.add(
+                number,
+                "roles",
+                f"unknown role {name!r} (use {', '.join(r.value for r in Role)}, separated by ;)",
+            )
+            return None
+        roles.add(role)
+    return roles
+
+
+async def _import_people(
+    session: AsyncSession,
+    table: Table,
+    errs: _Rows,
+    result: ImportResult,
+    *,
+    actor: Actor,
+    clock: Clock,
+) -> None:
+    units = {u.code: u for u in (await session.scalars(select(Unit))).all()}
+    people = {
+        p.email: p
+        for p in (await session.scalars(select(Person).where(Person.email.is_not(None)))).all()
+        if p.email
+    }
+    seen: dict[str, int] = {}
+    planned: list[tuple[str, dict[str, Any], set[Role]]] = []
+    for number, row in zip(table.row_numbers, table, strict=True):
+        name = _text(row, "name", number, errs, required=True, limit=100)
+        email = _text(row, "email", number, errs, required=True, limit=254).lower()
+        if email and not _EMAIL.match(email):
+            errs.add(number, "email", f"{email!r} is not an email address")
+            email = ""
+        elif email in seen:
+            errs.add(number, "email", f"duplicate email {email!r} (first on row {seen[email]})")
+            email = ""
+        elif email:
+            seen[email] = number
+        unit_code = row.get("unit", "").strip()
+        unit = units.get(unit_code) if unit_code else None
+        if unit_code and unit is None:
+            errs.add(number, "unit", f"unknown unit code {unit_code!r}")
+        roles = _roles(row.get("roles", ""), number, errs)
+        if roles and not unit_code and roles & UNIT_ROLES:
+            needs = ", ".join(sorted(r.value for r in roles & UNIT_ROLES))
+            errs.add(number, "unit", f"required for the role(s) {needs}")
+        locale = row.get("locale", "").strip().lower() or "zh"
+        if locale not in LOCALES:
+            errs.add(number, "locale", f"{locale!r} is not a language (use zh or en)")
+        phone = row.get("phone", "").strip()
+        if phone and not _PHONE.match(phone):
+            errs.add(number, "phone", f"{phone!r} is not a phone number")
+        if name and email and roles is not None:
+            values = {
+                "name": name,
+                "unit_id": unit.id if unit else None,
+                "locale": locale,
+                "phone": phone or None,
+            }
+            planned.append((email, values, roles))
+    if errs.errors:
+        return
+    for email, values, roles in planned:
+        person = people.get(email)
+        if person is None:
+            person = Person(email=email, **values)
+            person.set_roles(roles)
+            session.add(person)
+            await session.flush()
+            result.created += 1
+            record(
+                session,
+                clock=clock,
+                actor=actor,
+                entity="person",
+                entity_id=person.id,
+                action="create",
+                detail={"email": email, "roles": sorted(r.value for r in roles)},
+            )
+            continue
+        changed = _changes(person, values)
+        # An import never removes the admin role, so it cannot lock the office out.
+        wanted = roles | (person.roles & {Role.ADMIN})
+        if wanted != person.roles:
+            changed["roles"] = [sorted(r.value for r in person.roles), sorted(wanted)]
+            person.set_roles(wanted)
+        if changed:
+            result.updated += 1
+            record(
+                session,
+                clock=clock,
+                actor=actor,
+                entity="person",
+                entity_id=person.id,
+                action="update",
+                detail={"changes": changed},
+            )
+        else:
+            result.unchanged += 1
+    await session.flush()
+
+
+async def _import_items(
+    session: AsyncSession,
+    table: Table,
+    errs: _Rows,
+    result: ImportResult,
+    *,
+    actor: Actor,
+    clock: Clock,
+    progress: Progress | None,
+) -> None:
+    units = {u.code: u for u in (await session.scalars(select(Unit))).all()}
+    people = {
+        p.email: p
+        for p in (await session.scalars(select(Person).where(Person.email.is_not(None)))).all()
+        if p.email
+    }
+    seen: dict[str, int] = {}
+    specs: list[tuple[int, ItemSpec]] = []
+    for number, row in zip(table.row_numbers, table, strict=True):
+        spec = _item_spec(row, number, errs, units, people, seen)
+        if spec is not None:
+            specs.append((number, spec))
+    if errs.errors:
+        return
+    calendar = await load_calendar(session)
+    days: dict[tuple[Source, bool], int] = {}
+    total = len(specs)
+    for done, (number, spec) in enumerate(specs, start=1):
+        key = (spec.source, spec.urgent)
+        if key not in days:
+            days[key] = await due_working_days(session, spec.source.value, spec.urgent)
+        try:
+            saved = await save_item(
+                session,
+                spec,
+                actor=actor,
+                clock=clock,
+                calendar=calendar,
+                working_days=days[key],
+            )
+        except DomainError as exc:
+            errs.add(number, "ref", str(exc))
+            continue
+        _tally(result, saved.outcome)
+        if saved.item.due_is_provisional and saved.item.state in ("open", "completion_requested"):
+            result.provisional_refs.append(spec.ref)
+        if progress is not None:
+            progress(done, total)
+    if result.provisional_refs:
+        refs = set(result.provisional_refs)
+        years = (await session.scalars(select(Item.due_on).where(Item.ref.in_(refs)))).all()
+        result.fallback_years = calendar.fallback_years(d.year for d in years)
+
+
+def _item_spec(
+    row: dict[str, str],
+    number: int,
+    errs: _Rows,
+    units: dict[str, Unit],
+    people: dict[str, Person],
+    seen: dict[str, int],
+) -> ItemSpec | None:
+    """An ItemSpec from one row, or None after adding the row's errors."""
+    before = len(errs.errors)
+    ref = _text(row, "ref", number, errs, required=True, limit=100)
+    if ref in seen:
+        errs.add(number, "ref", f"duplicate ref {ref!r} (first on row {seen[ref]})")
+    elif ref:
+        seen[ref] = number
+    title = _text(row, "title", number, errs, required=True, limit=500)
+    source_text = _text(row, "source", number, errs, required=True, limit=32)
+    source = SOURCE_ALIASES.get(source_text.lower(), SOURCE_ALIASES.get(source_text))
+    if source_text and source is None:
+        errs.add(
+            number,
+            "source",
+            f"unknown source {source_text!r} (use {', '.join(s.value for s in Source)} "
+            "or 领导批示, 文件, 会议, 年度重点工作, 建议提案, 省长信箱, 其他)",
+        )
+    received_on: date | None = None
+    received_text = _text(row, "received_on", number, errs, required=True, limit=40)
+    if received_text:
+        try:
+            received_on = parse_date(received_text)
+        except ValueError as exc:
+            errs.add(number, "received_on", str(exc))
+    due_on: date | None = None
+    due_text = row.get("due_on", "").strip()
+    if due_text:
+        try:
+            due_on = parse_date(due_text)
+        except ValueError as exc:
+            errs.add(number, "due_on", str(exc))
+        else:
+            if received_on is not None and due_on < received_on:
+                errs.add(
+                    number,
+                    "due_on",
+                    f"{due_on.isoformat()} is before received_on {received_on.isoformat()}",
+                )
+    urgent = False
+    try:
+        urgent = parse_bool(row.get("urgent", ""))
+    except ValueError as exc:
+        errs.add(number, "urgent", str(exc))
+    lead_code = _text(row, "lead_unit", number, errs, required=True, limit=64)
+    lead = units.get(lead_code)
+    if lead_code and lead is None:
+        errs.add(number, "lead_unit", f"unknown unit code {lead_code!r}")
+    co: list[Unit] = []
+    for code in split_list(row.get("co_units", "")):
+        unit = units.get(code)
+        if unit is None:
+            errs.add(number, "co_units", f"unknown unit code {code!r}")
+        elif code == lead_code:
+            errs.add(number, "co_units", f"{code!r} is already the lead unit")
+        elif unit in co:
+            errs.add(number, "co_units", f"{code!r} is listed twice")
+        else:
+            co.append(unit)
+    owner_email = _text(row, "owner_email", number, errs, required=True, limit=254).lower()
+    owner = people.get(owner_email)
+    if owner_email and owner is None:
+        errs.add(number, "owner_email", f"no person with email {owner_email!r}")
+    leader_email = row.get("leader_email", "").strip().lower()
+    leader = people.get(leader_email) if leader_email else None
+    if leader_email and leader is None:
+        errs.add(number, "leader_email", f"no person with email {leader_email!r}")
+    if len(errs.errors) > before:
+        return None
+    assert source is not None and received_on is not None and lead is not None
+    assert owner is not None
+    return ItemSpec(
+        ref=ref,
+        title=title,
+        source=source,
+        received_on=received_on,
+        due_on=due_on,
+        urgent=urgent,
+        objective=row.get("objective", "").strip(),
+        content=row.get("content", "").strip(),
+        lead=AssigneeSpec(lead.id, owner.id, leader.id if leader else None),
+        co=tuple(AssigneeSpec(u.id) for u in co),
+    )

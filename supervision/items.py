@@ -1,0 +1,600 @@
+"""Creating and updating supervised items (督查事项) with their assignments, and listing them.
+
+The one use-case behind the import, the web admin and the API. Imports only `models/` and
+`supervision/`; I/O goes through the session it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import Assignment, AssignmentRole, Item, ItemState, Person, Source, Unit
+from supervision.audit import Actor, record
+from supervision.calendar import DueDate, WorkCalendar
+from supervision.calendar_store import load_calendar
+from supervision.clock import Clock
+from supervision.deadlines import DeadlineError, recompute_provisional, resolve_due
+from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.lifecycle import sync_item_state, transition_assignment
+from supervision.light import Light, light_for, worst
+from supervision.policy import due_working_days
+from supervision.schedule import reschedule
+
+__all__ = [
+    "AssigneeSpec",
+    "ItemRow",
+    "ItemSpec",
+    "SaveOutcome",
+    "SaveResult",
+    "apply_due",
+    "list_items",
+    "mark_for_scan",
+    "save_item",
+]
+
+log = logging.getLogger("duban.items")
+
+ACTIVE_STATES = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
+MAX_REF = 100
+MAX_TITLE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AssigneeSpec:
+    """A unit an item is given to, with its responsible person and leader (None keeps)."""
+
+    unit_id: int
+    owner_id: int | None = None
+    leader_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """The desired state of an item: its fields, its lead unit (主办) and co units (协办)."""
+
+    ref: str
+    title: str
+    source: Source
+    received_on: date
+    lead: AssigneeSpec
+    due_on: date | None = None  # None: the default rule (30 working days, per policy)
+    urgent: bool = False
+    objective: str = ""
+    content: str = ""
+    co: tuple[AssigneeSpec, ...] = ()
+
+
+class SaveOutcome(StrEnum):
+    """What `save_item` did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(slots=True)
+class SaveResult:
+    """The saved item, what happened, and the changed fields as ``{field: [old, new]}``."""
+
+    item: Item
+    outcome: SaveOutcome
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def provisional(self) -> bool:
+        """True when the item's deadline relies on the Mon–Fri fallback."""
+        return self.item.due_is_provisional
+
+
+def _jsonable(value: object) -> object:
+    """A value fit for an audit event's JSON detail."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _check_spec(spec: ItemSpec) -> None:
+    """Raise ValidationFailed listing every problem with the spec's own fields."""
+    problems: list[str] = []
+    if not spec.ref.strip():
+        problems.append("ref is required")
+    elif len(spec.ref) > MAX_REF:
+        problems.append(f"ref is longer than {MAX_REF} characters")
+    if not spec.title.strip():
+        problems.append("title is required")
+    elif len(spec.title) > MAX_TITLE:
+        problems.append(f"title is longer than {MAX_TITLE} characters")
+    co_units = [c.unit_id for c in spec.co]
+    if spec.lead.unit_id in co_units:
+        problems.append("the lead unit cannot also be a co unit")
+    if len(set(co_units)) != len(co_units):
+        problems.append("a co unit is listed twice")
+    if problems:
+        raise ValidationFailed("; ".join(problems), problems)
+
+
+async def mark_for_scan(
+    session: AsyncSession,
+    assignment: Assignment,
+    *,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+) -> None:
+    """Place the assignment's next ladder step (``next_action_at``) after a change."""
+    await reschedule(session, assignment, clock=clock, calendar=calendar)
+
+
+async def _check_refs(session: AsyncSession, spec: ItemSpec) -> None:
+    """Raise NotFound unless every unit and person the spec names exists."""
+    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)}
+    person_ids = {
+        pid for a in (spec.lead, *spec.co) for pid in (a.owner_id, a.leader_id) if pid is not None
+    }
+    found_units = set((await session.scalars(select(Unit.id).where(Unit.id.in_(unit_ids)))).all())
+    found_people = set(
+        (await session.scalars(select(Person.id).where(Person.id.in_(person_ids)))).all()
+    )
+    missing = [f"unit #{u}" for u in sorted(unit_ids - found_units)]
+    missing += [f"person #{p}" for p in sorted(person_ids - found_people)]
+    if missing:
+        raise NotFound("no such " + ", ".join(missing))
+
+
+async def _resolve(
+    session: AsyncSession,
+    spec: ItemSpec,
+    existing: Item | None,
+    calendar: WorkCalendar,
+    working_days: int | None,
+) -> DueDate:
+    """The deadline the spec gives, keeping an already announced default where it stands."""
+    days = working_days
+    if days is None:
+        days = await due_working_days(session, spec.source.value, spec.urgent)
+    if (
+        spec.due_on is None
+        and existing is not None
+        and existing.due_is_default
+        and existing.received_on == spec.received_on
+        and existing.source == spec.source.value
+        and existing.urgent == spec.urgent
+    ):
+        # Same inputs as before: the announced default stands (a calendar import moves it).
+        if existing.due_is_provisional:
+            return recompute_provisional(spec.received_on, existing.due_on, calendar, days)
+        return DueDate(existing.due_on, provisional=False)
+    try:
+        return resolve_due(spec.received_on, spec.due_on, calendar, days)
+    except DeadlineError as exc:
+        raise ValidationFailed(str(exc)) from None
+
+
+async def apply_due(
+    session: AsyncSession,
+    item: Item,
+    assignments: Iterable[Assignment],
+    due: DueDate,
+    *,
+    is_default: bool,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+) -> dict[str, list[Any]]:
+    """Set an item's deadline and move its assignments along; return the changed fields.
+
+    An assignment whose deadline differs from the item's old one has an approved extension
+    (延期) and keeps its own date.
+    """
+    changes: dict[str, list[Any]] = {}
+    old_due = item.due_on
+    if item.due_on != due.day:
+        changes["due_on"] = [old_due.isoformat(), due.day.isoformat()]
+        item.due_on = due.day
+        for assignment in assignments:
+            if assignment.is_active and assignment.due_on == old_due:
+                assignment.due_on = due.day
+                await mark_for_scan(session, assignment, clock=clock, calendar=calendar)
+    if item.due_is_provisional != due.provisional:
+        changes["due_is_provisional"] = [item.due_is_provisional, due.provisional]
+        item.due_is_provisional = due.provisional
+    if item.due_is_default != is_default:
+        changes["due_is_default"] = [item.due_is_default, is_default]
+        item.due_is_default = is_default
+    return changes
+
+
+async def save_item(
+    session: AsyncSession,
+    spec: ItemSpec,
+    *,
+    actor: Actor,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+    working_days: int | None = None,
+) -> SaveResult:
+    """Create the item with ``spec.ref``, or update it to match ``spec``; audit every change.
+
+    ``calendar`` and ``working_days`` may be passed to save lookups in a bulk import;
+    ``working_days`` must then be the policy's value for the spec's source and urgency.
+    """
+    _check_spec(spec)
+    await _check_refs(session, spec)
+    cal = calendar if calendar is not None else await load_calendar(session)
+    existing = await session.scalar(
+        select(Item).where(Item.ref == spec.ref).options(selectinload(Item.assignments))
+    )
+    due = await _resolve(session, spec, existing, cal, working_days)
+    if existing is None:
+        result = await _create(session, spec, due, actor=actor, clock=clock, calendar=cal)
+    else:
+        result = await _update(session, existing, spec, due, actor=actor, clock=clock, calendar=cal)
+    if due.provisional and result.outcome is not SaveOutcome.UNCHANGED:
+        log.warning(
+            "item %s: deadline %s is provisional (no official calendar for %d)",
+            spec.ref,
+            due.day.isoformat(),
+            due.day.year,
+        )
+    return result
+
+
+async def _create(
+    session: AsyncSession,
+    spec: ItemSpec,
+    due: DueDate,
+    *,
+    actor: Actor,
+    clock: Clock,
+    calendar: WorkCalendar,
+) -> SaveResult:
+    item = Item(
+        ref=spec.ref,
+        title=spec.title,
+        source=spec.source.value,
+        objective=spec.objective,
+        content=spec.content,
+        received_on=spec.received_on,
+        due_on=due.day,
+        due_is_provisional=due.provisional,
+        due_is_default=spec.due_on is None,
+        urgent=spec.urgent,
+        state=ItemState.OPEN.value,
+        created_at=clock.now(),
+    )
+    session.add(item)
+    await session.flush()
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="item",
+        entity_id=item.id,
+        action="create",
+        to_state=item.state,
+        detail={
+            "ref": item.ref,
+            "source": item.source,
+            "received_on": item.received_on.isoformat(),
+            "due_on": item.due_on.isoformat(),
+            "due_is_default": item.due_is_default,
+            "due_is_provisional": item.due_is_provisional,
+            "urgent": item.urgent,
+        },
+    )
+    for role, assignee in _desired(spec):
+        await _new_assignment(
+            session, item, role, assignee, actor=actor, clock=clock, calendar=calendar
+        )
+    return SaveResult(item, SaveOutcome.CREATED)
+
+
+def _desired(spec: ItemSpec) -> list[tuple[AssignmentRole, AssigneeSpec]]:
+    return [(AssignmentRole.LEAD, spec.lead)] + [(AssignmentRole.CO, c) for c in spec.co]
+
+
+async def _new_assignment(
+    session: AsyncSession,
+    item: Item,
+    role: AssignmentRole,
+    assignee: AssigneeSpec,
+    *,
+    actor: Actor,
+    clock: Clock,
+    calendar: WorkCalendar,
+) -> Assignment:
+    assignment = Assignment(
+        item_id=item.id,
+        unit_id=assignee.unit_id,
+        role=role.value,
+        owner_id=assignee.owner_id,
+        leader_id=assignee.leader_id,
+        state=ItemState.OPEN.value,
+        due_on=item.due_on,
+        created_at=clock.now(),
+    )
+    session.add(assignment)
+    await session.flush()
+    await mark_for_scan(session, assignment, clock=clock, calendar=calendar)
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="assignment",
+        entity_id=assignment.id,
+        action="create",
+        to_state=assignment.state,
+        detail={
+            "item_id": item.id,
+            "unit_id": assignee.unit_id,
+            "role": role.value,
+            "owner_id": assignee.owner_id,
+            "leader_id": assignee.leader_id,
+            "due_on": assignment.due_on.isoformat(),
+        },
+    )
+    return assignment
+
+
+async def _update(
+    session: AsyncSession,
+    item: Item,
+    spec: ItemSpec,
+    due: DueDate,
+    *,
+    actor: Actor,
+    clock: Clock,
+    calendar: WorkCalendar,
+) -> SaveResult:
+    changes: dict[str, list[Any]] = {}
+    wanted: dict[str, object] = {
+        "title": spec.title,
+        "source": spec.source.value,
+        "objective": spec.objective,
+        "content": spec.content,
+        "received_on": spec.received_on,
+        "urgent": spec.urgent,
+    }
+    for name, value in wanted.items():
+        old = getattr(item, name)
+        if old != value:
+            changes[name] = [_jsonable(old), _jsonable(value)]
+    assignments = list(item.assignments)
+    by_unit = {a.unit_id: a for a in assignments}
+    desired = _desired(spec)
+    desired_units = {a.unit_id for _, a in desired}
+    plan: list[tuple[str, Assignment | None, AssignmentRole, AssigneeSpec]] = []
+    for role, assignee in desired:
+        current = by_unit.get(assignee.unit_id)
+        if current is None:
+            plan.append(("create", None, role, assignee))
+            continue
+        if current.state == ItemState.CANCELLED.value:
+            raise InvalidTransition(
+                f"item {item.ref}: the assignment of unit #{assignee.unit_id} was cancelled "
+                "and cannot be given back; assign another unit"
+            )
+        if (
+            current.role != role.value
+            or (assignee.owner_id is not None and current.owner_id != assignee.owner_id)
+            or (assignee.leader_id is not None and current.leader_id != assignee.leader_id)
+        ):
+            plan.append(("update", current, role, assignee))
+    removed = [a for a in assignments if a.unit_id not in desired_units and a.is_active]
+    due_changes = (
+        item.due_on != due.day
+        or item.due_is_provisional != due.provisional
+        or item.due_is_default != (spec.due_on is None)
+    )
+    if not changes and not plan and not removed and not due_changes:
+        return SaveResult(item, SaveOutcome.UNCHANGED)
+    if item.state not in ACTIVE_STATES:
+        raise InvalidTransition(f"item {item.ref} is {item.state}; reopen it before changing it")
+    for name, value in wanted.items():
+        setattr(item, name, value)
+    changes.update(
+        await apply_due(
+            session,
+            item,
+            assignments,
+            due,
+            is_default=spec.due_on is None,
+            clock=clock,
+            calendar=calendar,
+        )
+    )
+    if "source" in changes or "urgent" in changes:
+        # Another policy, another ladder.
+        for assignment in assignments:
+            if assignment.is_active:
+                await mark_for_scan(session, assignment, clock=clock, calendar=calendar)
+    for kind, current, role, assignee in plan:
+        if kind == "create":
+            await _new_assignment(
+                session, item, role, assignee, actor=actor, clock=clock, calendar=calendar
+            )
+            changes.setdefault("assignments_added", []).append(assignee.unit_id)
+            continue
+        assert current is not None
+        detail: dict[str, Any] = {}
+        for name, value in (
+            ("role", role.value),
+            ("owner_id", assignee.owner_id),
+            ("leader_id", assignee.leader_id),
+        ):
+            if value is not None and getattr(current, name) != value:
+                detail[name] = [getattr(current, name), value]
+                setattr(current, name, value)
+        record(
+            session,
+            clock=clock,
+            actor=actor,
+            entity="assignment",
+            entity_id=current.id,
+            action="update",
+            detail={"changes": detail},
+        )
+        changes.setdefault("assignments_changed", []).append(current.unit_id)
+    for assignment in removed:
+        await transition_assignment(
+            session,
+            assignment,
+            ItemState.CANCELLED,
+            actor=actor,
+            clock=clock,
+            reason=f"unit #{assignment.unit_id} removed from item {item.ref}",
+        )
+        changes.setdefault("assignments_removed", []).append(assignment.unit_id)
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="item",
+        entity_id=item.id,
+        action="update",
+        detail={"changes": changes},
+    )
+    await session.flush()
+    await sync_item_state(session, item.id, actor=actor, clock=clock)
+    return SaveResult(item, SaveOutcome.UPDATED, changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """One line of the items list, as the CLI, the web and the API show it."""
+
+    id: int
+    ref: str
+    title: str
+    source: str
+    received_on: date
+    due_on: date
+    due_is_provisional: bool
+    urgent: bool
+    light: Light
+    state: str
+    lead_unit: str | None
+    lead_unit_name: str | None
+    owner_email: str | None
+    owner_name: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON object (dates as ISO strings)."""
+        return {
+            "ref": self.ref,
+            "title": self.title,
+            "source": self.source,
+            "received_on": self.received_on.isoformat(),
+            "due_on": self.due_on.isoformat(),
+            "due_is_provisional": self.due_is_provisional,
+            "light": self.light.value,
+            "state": self.state,
+            "lead_unit": self.lead_unit,
+            "owner_email": self.owner_email,
+        }
+
+
+def _subtree(units: Iterable[Unit], root_id: int) -> set[int]:
+    """``root_id`` and the ids of every unit below it."""
+    children: dict[int | None, list[int]] = {}
+    for u in units:
+        children.setdefault(u.parent_id, []).append(u.id)
+    found: set[int] = set()
+    stack = [root_id]
+    while stack:
+        uid = stack.pop()
+        if uid in found:
+            continue
+        found.add(uid)
+        stack.extend(children.get(uid, []))
+    return found
+
+
+def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
+    """An item's light: the worst of its active lead assignments (the item's own if none)."""
+    leads = [a for a in item.assignments if a.role == AssignmentRole.LEAD.value and a.is_active]
+    if not leads:
+        return light_for(
+            state=item.state,
+            due_on=item.due_on,
+            today=today,
+            last_report_on=None,
+            started_on=item.received_on,
+            calendar=calendar,
+        )
+    return worst(
+        [
+            light_for(
+                state=a.state,
+                due_on=a.due_on,
+                today=today,
+                last_report_on=a.last_report_at.astimezone(tz).date() if a.last_report_at else None,
+                started_on=item.received_on,
+                calendar=calendar,
+            )
+            for a in leads
+        ]
+    )
+
+
+async def list_items(
+    session: AsyncSession,
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    overdue_only: bool = False,
+    unit_code: str | None = None,
+    tz: ZoneInfo | None = None,
+) -> list[ItemRow]:
+    """Items by deadline, with their light; only overdue ones, or one unit's (and below)."""
+    zone = tz or ZoneInfo("Asia/Shanghai")
+    query = select(Item).options(
+        selectinload(Item.assignments).selectinload(Assignment.unit),
+        selectinload(Item.assignments).selectinload(Assignment.owner),
+    )
+    if unit_code is not None:
+        units = (await session.scalars(select(Unit))).all()
+        root = next((u for u in units if u.code == unit_code), None)
+        if root is None:
+            raise NotFound(f"no unit with code {unit_code!r}")
+        ids = _subtree(units, root.id)
+        query = query.where(
+            Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(ids)))
+        )
+    items = (await session.scalars(query.order_by(Item.due_on, Item.ref))).all()
+    rows: list[ItemRow] = []
+    for item in items:
+        light = item_light(item, today=today, calendar=calendar, tz=zone)
+        if overdue_only and light is not Light.RED:
+            continue
+        lead = next(
+            (a for a in item.assignments if a.role == AssignmentRole.LEAD.value and a.is_active),
+            next((a for a in item.assignments if a.role == AssignmentRole.LEAD.value), None),
+        )
+        rows.append(
+            ItemRow(
+                id=item.id,
+                ref=item.ref,
+                title=item.title,
+                source=item.source,
+                received_on=item.received_on,
+                due_on=item.due_on,
+                due_is_provisional=item.due_is_provisional,
+                urgent=item.urgent,
+                light=light,
+                state=item.state,
+                lead_unit=lead.unit.code if lead else None,
+                lead_unit_name=lead.unit.name if lead else None,
+                owner_email=lead.owner.email if lead and lead.owner else None,
+                owner_name=lead.owner.name if lead and lead.owner else None,
+            )
+        )
+    return rows
