@@ -9,6 +9,7 @@ import signal
 from aiohttp import web
 
 from duban.runtime import Runtime
+from web.admin import setup_admin
 from web.app import WebConfig, WebDeps, create_app
 
 log = logging.getLogger("duban")
@@ -30,7 +31,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
 
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the web app on the configured host and port until ``stop`` is set."""
-    app = create_app(web_deps(runtime))
+    app = create_app(web_deps(runtime), [setup_admin])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, runtime.settings.web_host, runtime.settings.web_port)

@@ -1,0 +1,174 @@
+"""Login, session cookie, CSRF, lock-out, logout and language switching."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from yarl import URL
+
+from models import LoginAttempt, Person, Role
+from supervision.accounts import hash_password
+from tests import factories as f
+from tests.web.conftest import PASSWORD, Seed, Web
+from web.auth import SESSION_COOKIE
+
+
+async def test_anonymous_pages_redirect_to_login(anon: Web) -> None:
+    for path in ("/", "/items", "/people", "/templates", "/no-such-page"):
+        response = await anon.get(path)
+        assert response.status == 303, path
+        assert response.headers["Location"].startswith("/login")
+    response = await anon.get("/items?unit=1")
+    location = URL(response.headers["Location"])
+    assert location.path == "/login" and location.query["next"] == "/items?unit=1"
+
+
+async def test_login_form_has_csrf_field_and_cookie(anon: Web) -> None:
+    response = await anon.get("/login")
+    assert response.status == 200
+    html = await response.text()
+    assert 'name="csrf_token"' in html
+    cookies = " ".join(response.headers.getall("Set-Cookie"))
+    assert "duban_csrf=" in cookies and "HttpOnly" in cookies
+
+
+async def test_login_sets_httponly_samesite_session(anon: Web, seed: Seed) -> None:
+    await anon.get("/login")
+    response = await anon.post(
+        "/login", {"email": "Admin@Example.gov.cn ", "password": PASSWORD, "next": "/items"}
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/items"
+    header = next(h for h in response.headers.getall("Set-Cookie") if SESSION_COOKIE in h)
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    anon.person_id = seed.admin
+    assert (await anon.get("/login")).status == 303  # already logged in
+
+
+async def test_post_without_csrf_token_is_refused(anon: Web, seed: Seed, sessions) -> None:
+    await anon.get("/login")
+    response = await anon.post(
+        "/login", {"email": "admin@example.gov.cn", "password": PASSWORD}, csrf=False
+    )
+    assert response.status == 403
+    response = await anon.post(
+        "/login",
+        {"email": "admin@example.gov.cn", "password": PASSWORD, "csrf_token": "forged"},
+        csrf=False,
+    )
+    assert response.status == 403
+    async with sessions() as s:
+        assert await s.scalar(select(func.count(LoginAttempt.id))) == 0
+
+
+async def test_logged_in_post_without_token_is_refused(as_admin: Web) -> None:
+    response = await as_admin.post("/logout", csrf=False)
+    assert response.status == 403
+    assert (await as_admin.get("/login")).status == 303  # still logged in
+
+
+async def test_wrong_password_and_unknown_email(anon: Web, seed: Seed) -> None:
+    await anon.get("/login")
+    response = await anon.post("/login", {"email": "admin@example.gov.cn", "password": "nope"})
+    assert response.status == 401
+    assert "邮箱或密码不正确" in await response.text()
+    response = await anon.post("/login", {"email": "ghost@example.gov.cn", "password": "x" * 9})
+    assert response.status == 401
+    response = await anon.post("/login", {"email": "", "password": ""})
+    assert response.status == 400
+
+
+async def test_lockout_after_ten_failures_until_window_passes(anon: Web, seed: Seed, clock) -> None:
+    await anon.get("/login")
+    for _ in range(10):
+        clock.advance(timedelta(seconds=30))
+        response = await anon.post("/login", {"email": "admin@example.gov.cn", "password": "bad"})
+        assert response.status == 401
+    response = await anon.post("/login", {"email": "admin@example.gov.cn", "password": PASSWORD})
+    assert response.status == 429
+    assert "15" in await response.text()
+    assert (await anon.get("/items")).status == 303
+    # Other accounts are not affected.
+    other = await anon.post("/login", {"email": "sup@example.gov.cn", "password": PASSWORD})
+    assert other.status == 303
+    anon.person_id = seed.supervisor
+    assert (await anon.post("/logout")).status == 303
+    anon.person_id = None
+    # Once the failures (and the locked attempt) leave the 15-minute window: allowed again.
+    clock.advance(timedelta(minutes=15, seconds=1))
+    response = await anon.post("/login", {"email": "admin@example.gov.cn", "password": PASSWORD})
+    assert response.status == 303
+
+
+async def test_nine_failures_do_not_lock(anon: Web, seed: Seed) -> None:
+    await anon.get("/login")
+    for _ in range(9):
+        await anon.post("/login", {"email": "admin@example.gov.cn", "password": "bad"})
+    response = await anon.post("/login", {"email": "admin@example.gov.cn", "password": PASSWORD})
+    assert response.status == 303
+
+
+async def test_logout_ends_the_session(as_admin: Web) -> None:
+    response = await as_admin.post("/logout")
+    assert response.status == 303
+    assert response.headers["Location"] == "/login"
+    as_admin.person_id = None
+    assert (await as_admin.get("/items")).status == 303
+
+
+async def test_password_change_invalidates_sessions(as_admin: Web, seed: Seed, sessions) -> None:
+    assert (await as_admin.get("/login")).status == 303
+    async with sessions() as s, s.begin():
+        person = await s.get_one(Person, seed.admin)
+        person.password_hash = hash_password("a brand new password")
+    response = await as_admin.get("/items")
+    assert response.status == 303 and response.headers["Location"].startswith("/login")
+
+
+async def test_deactivated_person_loses_access(as_admin: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        (await s.get_one(Person, seed.admin)).active = False
+    assert (await as_admin.get("/login")).status == 200
+
+
+async def test_session_expires_after_twelve_hours(as_admin: Web, clock) -> None:
+    clock.advance(timedelta(hours=12, minutes=1))
+    assert (await as_admin.get("/login")).status == 200
+
+
+async def test_tampered_session_cookie_is_ignored(anon: Web, seed: Seed) -> None:
+    await anon.login("admin@example.gov.cn", person_id=seed.admin)
+    jar = anon.client.session.cookie_jar
+    value = jar.filter_cookies(anon.client.make_url("/"))[SESSION_COOKIE].value
+    body, _, mac = value.partition(".")
+    jar.update_cookies({SESSION_COOKIE: body[:-2] + "xx." + mac}, anon.client.make_url("/"))
+    assert (await anon.get("/login")).status == 200
+
+
+async def test_person_without_web_role_cannot_log_in(anon: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        owner = await f.person(s, email="owner@example.gov.cn", roles={Role.OWNER})
+        owner.password_hash = hash_password(PASSWORD)
+    await anon.get("/login")
+    response = await anon.post("/login", {"email": "owner@example.gov.cn", "password": PASSWORD})
+    assert response.status == 401
+    assert "没有网页访问权限" in await response.text()
+
+
+async def test_next_must_stay_on_this_site(anon: Web, seed: Seed) -> None:
+    await anon.get("/login")
+    response = await anon.post(
+        "/login",
+        {"email": "admin@example.gov.cn", "password": PASSWORD, "next": "//evil.example/x"},
+    )
+    assert response.headers["Location"] == "/"
+
+
+async def test_language_switch(anon: Web) -> None:
+    response = await anon.get("/lang/en?next=/login")
+    assert response.status == 303 and response.headers["Location"] == "/login"
+    html = await (await anon.get("/login")).text()
+    assert "Log in" in html and 'lang="en"' in html
+    assert (await anon.get("/lang/fr")).status == 404

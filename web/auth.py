@@ -1,0 +1,489 @@
+"""Web access: login sessions, CSRF, lock-out, and the role and unit checks every route uses.
+
+Imports `models/` and `supervision/` only; never `bot/` or `notifier/`.
+
+Sessions are a signed cookie (``duban_session``): ``base64(json{p, t, v, n}) "." HMAC-SHA256``
+keyed with ``DUBAN_SECRET_KEY``, where ``p`` is the person id, ``t`` the issue time, ``v`` a
+fingerprint of the person's password hash and ``n`` a random nonce. Why a signed cookie and
+not a session table: no write per request and nothing to share between web processes; a
+password change (new hash, new ``v``) or deactivating the person invalidates every session at
+once, and a session expires ``SESSION_MAX_AGE`` after login. The cookie is HttpOnly,
+SameSite=Lax, and Secure when the site is served over HTTPS.
+
+CSRF: a random ``duban_csrf`` cookie (HttpOnly, SameSite=Strict) is set on first contact;
+every form carries ``csrf_token`` = HMAC(secret, cookie value + person id). The middleware
+refuses any POST/PUT/PATCH/DELETE without a valid token (form field ``csrf_token`` or header
+``X-CSRF-Token``) with 403, except under `PUBLIC_PREFIXES` API paths (bearer-token auth).
+
+Lock-out: every login attempt is a `LoginAttempt` row; ten failures for one email within 15
+minutes (by the injected clock) refuse that email, even with the right password, until the
+oldest of them leaves the window. Attempts while locked are recorded and count as failures.
+
+Helpers for other web modules (bulletins, API pages):
+
+- ``setup_auth(app)``: registers the middlewares (the admin part calls it once).
+- ``viewer(request) -> Principal``: who is logged in (the middleware guarantees one on pages).
+- ``require(request, *accesses) -> Principal``: 403 unless the person's `Access` is listed.
+- ``require_write(request)``: 403 for viewers (any page that changes something).
+- ``csrf_token(request) -> str``: the value for the hidden ``csrf_token`` form field.
+- ``visible_unit_ids(principal)``: ``None`` (every unit) or the unit ids a liaison may see.
+- ``item_visible(session, principal, item_id) -> bool`` and ``scope_items(query, principal)``:
+  restrict items to a liaison's units; a route answers 404 (not 403) for an invisible item.
+- ``add_public_prefix(app, prefix)``: a path prefix that needs no login (webhooks, API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Assignment, Item, LoginAttempt, Person, Role, Unit
+from supervision.accounts import verify_password
+from supervision.clock import Clock
+from web.app import DEPS, WebDeps
+
+log = logging.getLogger("duban.web.auth")
+
+SESSION_COOKIE: Final = "duban_session"
+CSRF_COOKIE: Final = "duban_csrf"
+CSRF_FIELD: Final = "csrf_token"
+CSRF_HEADER: Final = "X-CSRF-Token"
+SESSION_MAX_AGE: Final = timedelta(hours=12)
+LOCKOUT_FAILURES: Final = 10
+LOCKOUT_WINDOW: Final = timedelta(minutes=15)
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Paths that need no session: login, static files, health, metrics, API (own auth), webhooks.
+PUBLIC_PREFIXES: Final = ("/login", "/static/", "/healthz", "/metrics", "/api/", "/lang/")
+#: Of those, the prefixes whose unsafe requests skip the CSRF check (bearer tokens, webhooks).
+CSRF_EXEMPT_PREFIXES: Final = ("/api/",)
+
+EXTRA_PUBLIC = web.AppKey("auth_extra_public", list[str])
+
+# A real argon2 hash of a random string, so an unknown email costs as much as a wrong password.
+_DUMMY_HASH: Final = (
+    "$argon2id$v=19$m=65536,t=3,p=4$Cw7Ji2mwUBeLjtikXjqAlA$"
+    "DKRa0yI7KEMVCsHKMdjSkiJPmcK9y2SvI3Hkrj/+oW0"
+)
+
+
+class Access(StrEnum):
+    """What a person may do on the web: admin > supervisor > liaison (own unit) > viewer."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    LIAISON = "liaison"
+    VIEWER = "viewer"
+
+
+#: Everyone who may read the office-wide pages.
+EVERYONE: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER)
+#: The supervision office itself.
+OFFICE: Final = (Access.ADMIN, Access.SUPERVISOR)
+#: Unit people who act through the web like a liaison does.
+UNIT_ROLES: Final = frozenset({Role.LIAISON, Role.OWNER, Role.LEADER, Role.PRINCIPAL})
+
+
+def access_of(person: Person) -> Access | None:
+    """The web access of a person, from their roles (None: no web access)."""
+    if person.has_role(Role.ADMIN):
+        return Access.ADMIN
+    if person.has_role(Role.SUPERVISOR):
+        return Access.SUPERVISOR
+    if person.unit_id is not None and any(r in UNIT_ROLES for r in person.roles):
+        return Access.LIAISON
+    if person.has_role(Role.VIEWER):
+        return Access.VIEWER
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The logged-in person, as plain values (safe to use after the session closed)."""
+
+    person_id: int
+    name: str
+    email: str
+    locale: str
+    access: Access
+    unit_id: int | None
+    unit_ids: frozenset[int] | None  # None: every unit
+
+    @property
+    def can_write(self) -> bool:
+        """True for everyone but viewers."""
+        return self.access is not Access.VIEWER
+
+    @property
+    def is_office(self) -> bool:
+        """True for admins and supervisors (they see every unit)."""
+        return self.access in OFFICE
+
+
+PRINCIPAL_KEY: Final = web.RequestKey("duban_principal", Principal)
+CSRF_KEY: Final = web.RequestKey("duban_csrf_value", str)
+
+
+# --- signing --------------------------------------------------------------------------------
+
+
+def _key(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"duban:{purpose}:{secret}".encode()).digest()
+
+
+def _sign(secret: str, purpose: str, data: bytes) -> str:
+    mac = hmac.new(_key(secret, purpose), data, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def password_fingerprint(password_hash: str | None) -> str:
+    """A short digest of the password hash: it changes whenever the password does."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
+def make_session_cookie(secret: str, person: Person, now: datetime) -> str:
+    """The signed session value for ``person`` issued at ``now``."""
+    body = json.dumps(
+        {
+            "p": person.id,
+            "t": int(now.timestamp()),
+            "v": password_fingerprint(person.password_hash),
+            "n": secrets.token_hex(8),
+        },
+        separators=(",", ":"),
+    ).encode()
+    encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+    return f"{encoded}.{_sign(secret, 'session', encoded.encode())}"
+
+
+def read_session_cookie(secret: str, value: str, now: datetime) -> tuple[int, str] | None:
+    """(person id, password fingerprint) from a valid, unexpired session value; else None."""
+    encoded, _, mac = value.partition(".")
+    if not encoded or not mac:
+        return None
+    if not hmac.compare_digest(mac, _sign(secret, "session", encoded.encode())):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        person_id, issued, version = int(data["p"]), int(data["t"]), str(data["v"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    age = now.timestamp() - issued
+    if age < -60 or age > SESSION_MAX_AGE.total_seconds():
+        return None
+    return person_id, version
+
+
+def csrf_for(secret: str, cookie_value: str, person_id: int | None) -> str:
+    """The form token that matches a CSRF cookie (and the logged-in person)."""
+    return _sign(secret, "csrf", f"{cookie_value}:{person_id or 0}".encode())
+
+
+# --- lock-out and login ---------------------------------------------------------------------
+
+
+class LoginResult(StrEnum):
+    """How a login attempt ended."""
+
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    LOCKED = "locked"
+    NO_ACCESS = "no_access"
+
+
+async def recent_failures(session: AsyncSession, email: str, now: datetime) -> int:
+    """Failed attempts for ``email`` inside the lock-out window ending at ``now``."""
+    count = await session.scalar(
+        select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at > now - LOCKOUT_WINDOW,
+            LoginAttempt.at <= now,
+        )
+    )
+    return int(count or 0)
+
+
+async def attempt_login(
+    session: AsyncSession, *, email: str, password: str, clock: Clock, ip: str | None
+) -> tuple[LoginResult, Person | None]:
+    """Check credentials under the lock-out rule and record the attempt (caller commits)."""
+    email = email.strip().lower()[:254]
+    now = clock.now()
+    locked = await recent_failures(session, email, now) >= LOCKOUT_FAILURES
+    person = await session.scalar(select(Person).where(func.lower(Person.email) == email))
+    if person is None or not person.active:
+        await asyncio.to_thread(verify_password, _DUMMY_HASH, password)
+        result, found = LoginResult.BAD_CREDENTIALS, None
+    elif not await asyncio.to_thread(verify_password, person.password_hash, password):
+        result, found = LoginResult.BAD_CREDENTIALS, None
+    elif access_of(person) is None:
+        result, found = LoginResult.NO_ACCESS, None
+    else:
+        result, found = LoginResult.OK, person
+    if locked:
+        result, found = LoginResult.LOCKED, None
+    session.add(
+        LoginAttempt(email=email, at=now, success=result is LoginResult.OK, ip=(ip or "")[:64])
+    )
+    if result is not LoginResult.OK:
+        log.info("login refused for an account (%s)", result.value)
+    return result, found
+
+
+# --- unit scope -----------------------------------------------------------------------------
+
+
+def subtree(units: list[tuple[int, int | None]], root_id: int) -> frozenset[int]:
+    """``root_id`` and every unit below it, from (id, parent_id) pairs."""
+    children: dict[int | None, list[int]] = {}
+    for uid, parent in units:
+        children.setdefault(parent, []).append(uid)
+    found: set[int] = set()
+    stack = [root_id]
+    while stack:
+        uid = stack.pop()
+        if uid not in found:
+            found.add(uid)
+            stack.extend(children.get(uid, []))
+    return frozenset(found)
+
+
+async def load_principal(session: AsyncSession, person: Person) -> Principal | None:
+    """The principal for an active person with web access (None otherwise)."""
+    access = access_of(person)
+    if access is None or not person.active:
+        return None
+    unit_ids: frozenset[int] | None = None
+    if access is Access.LIAISON and person.unit_id is not None:
+        pairs = [(u, p) for u, p in (await session.execute(select(Unit.id, Unit.parent_id))).all()]
+        unit_ids = subtree(pairs, person.unit_id)
+    return Principal(
+        person_id=person.id,
+        name=person.name,
+        email=person.email or "",
+        locale=person.locale or "zh",
+        access=access,
+        unit_id=person.unit_id,
+        unit_ids=unit_ids,
+    )
+
+
+def visible_unit_ids(principal: Principal) -> frozenset[int] | None:
+    """None when the principal sees every unit, else the unit ids they may see."""
+    return principal.unit_ids
+
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def scope_items(query: S, principal: Principal) -> S:
+    """Restrict a query over `Item` to the items the principal may see."""
+    units = principal.unit_ids
+    if units is None:
+        return query
+    return query.where(Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(units))))
+
+
+async def item_visible(session: AsyncSession, principal: Principal, item_id: int) -> bool:
+    """True if the item exists and the principal may see it."""
+    query = scope_items(select(Item.id).where(Item.id == item_id), principal)
+    return (await session.scalar(query)) is not None
+
+
+# --- request helpers ------------------------------------------------------------------------
+
+
+def viewer(request: web.Request) -> Principal:
+    """The logged-in principal; raises a redirect to /login when there is none."""
+    principal = request.get(PRINCIPAL_KEY)
+    if not isinstance(principal, Principal):
+        raise web.HTTPSeeOther(login_url(request))
+    return principal
+
+
+def maybe_viewer(request: web.Request) -> Principal | None:
+    """The logged-in principal or None (public pages)."""
+    principal = request.get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
+def require(request: web.Request, *accesses: Access) -> Principal:
+    """The principal, or 403 unless their access is one of ``accesses``."""
+    principal = viewer(request)
+    if principal.access not in accesses:
+        raise web.HTTPForbidden(text="403: your role may not open this page")
+    return principal
+
+
+def require_write(request: web.Request) -> Principal:
+    """The principal, or 403 for read-only viewers."""
+    principal = viewer(request)
+    if not principal.can_write:
+        raise web.HTTPForbidden(text="403: read-only account")
+    return principal
+
+
+def csrf_token(request: web.Request) -> str:
+    """The token for this request's forms."""
+    deps: WebDeps = request.app[DEPS]
+    cookie = str(request.get(CSRF_KEY) or "")
+    principal = maybe_viewer(request)
+    return csrf_for(deps.config.secret_key, cookie, principal.person_id if principal else None)
+
+
+def login_url(request: web.Request) -> str:
+    """/login with a ``next`` pointing back at this page (GET only)."""
+    if request.method == "GET" and request.path not in ("/", "/login"):
+        return "/login?next=" + quote(request.path_qs, safe="")
+    return "/login"
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after login; anything else becomes ``/``."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def set_session(response: web.StreamResponse, request: web.Request, value: str) -> None:
+    """Attach the session cookie to a response."""
+    deps: WebDeps = request.app[DEPS]
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=int(SESSION_MAX_AGE.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=deps.config.secure_cookies,
+        path="/",
+    )
+
+
+def clear_session(response: web.StreamResponse) -> None:
+    """Remove the session cookie."""
+    response.del_cookie(SESSION_COOKIE, path="/")
+
+
+def add_public_prefix(app: web.Application, prefix: str) -> None:
+    """Let requests under ``prefix`` through without a session (they bring their own auth)."""
+    if EXTRA_PUBLIC not in app:
+        app[EXTRA_PUBLIC] = []
+    app[EXTRA_PUBLIC].append(prefix)
+
+
+def _is_public(request: web.Request) -> bool:
+    extra = request.app.get(EXTRA_PUBLIC, [])
+    return any(request.path.startswith(p) for p in (*PUBLIC_PREFIXES, *extra))
+
+
+# --- middlewares ----------------------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Load the principal from the session cookie; check CSRF; send anonymous users to /login."""
+    deps: WebDeps = request.app[DEPS]
+    secret = deps.config.secret_key
+    csrf_cookie = request.cookies.get(CSRF_COOKIE, "")
+    new_csrf = None
+    if len(csrf_cookie) < 32:
+        csrf_cookie = new_csrf = secrets.token_urlsafe(32)
+    request[CSRF_KEY] = csrf_cookie
+    principal = await _principal_from_cookie(request, deps)
+    clear = False
+    if principal is not None:
+        request[PRINCIPAL_KEY] = principal
+    elif SESSION_COOKIE in request.cookies:
+        clear = True
+    exempt = any(request.path.startswith(p) for p in CSRF_EXEMPT_PREFIXES)
+    if request.method not in SAFE_METHODS and not exempt:
+        await _check_csrf(request, secret, csrf_cookie, new_csrf is not None, principal)
+    if principal is None and not _is_public(request):
+        if request.method in SAFE_METHODS and request.headers.get("Accept", "").startswith(
+            "application/json"
+        ):
+            raise web.HTTPUnauthorized(text="401: log in first")
+        response: web.StreamResponse = web.HTTPSeeOther(login_url(request))
+    else:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+    if new_csrf is not None:
+        response.set_cookie(
+            CSRF_COOKIE,
+            new_csrf,
+            httponly=True,
+            samesite="Strict",
+            secure=deps.config.secure_cookies,
+            path="/",
+        )
+    if clear:
+        clear_session(response)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+async def _principal_from_cookie(request: web.Request, deps: WebDeps) -> Principal | None:
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value:
+        return None
+    parsed = read_session_cookie(deps.config.secret_key, value, deps.clock.now())
+    if parsed is None:
+        return None
+    person_id, version = parsed
+    async with deps.sessions() as session:
+        person = await session.get(Person, person_id)
+        if person is None or not hmac.compare_digest(
+            version, password_fingerprint(person.password_hash)
+        ):
+            return None
+        return await load_principal(session, person)
+
+
+async def _check_csrf(
+    request: web.Request,
+    secret: str,
+    cookie: str,
+    cookie_is_new: bool,
+    principal: Principal | None,
+) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        field = form.get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else ""
+    expected = csrf_for(secret, cookie, principal.person_id if principal else None)
+    if cookie_is_new or not sent or not hmac.compare_digest(sent, expected):
+        raise web.HTTPForbidden(text="403: missing or invalid CSRF token; reload the page")
+
+
+def setup_auth(app: web.Application) -> None:
+    """Install the auth middleware (once per app)."""
+    if EXTRA_PUBLIC not in app:
+        app[EXTRA_PUBLIC] = []
+    app.middlewares.append(auth_middleware)

@@ -1,0 +1,1 @@
+"""Server-rendered admin pages, one module per area; each exposes ``routes(app)``."""

@@ -1,0 +1,160 @@
+"""Rendering pages with the base layout, and small form-parsing helpers shared by the views.
+
+Other web modules render with ``render(request, "x.html", {...})``; a template extends
+``base.html`` and fills ``{% block content %}``. The context always has ``t`` (UI strings),
+``lang``, ``me`` (the `Principal` or None), ``csrf_token``, ``nav`` and ``office_name``.
+Imports `web.auth`, `web.i18n`, `web.app`; no domain rules live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from web.app import DEPS, WebDeps
+from web.auth import EVERYONE, OFFICE, Access, Principal, csrf_token, maybe_viewer
+from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate
+
+TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
+JINJA = web.AppKey("jinja", Environment)
+PAGE_SIZE: Final = 50
+
+#: (route name, string key, who sees it); a route missing from the app is not shown.
+NAV: Final[tuple[tuple[str, str, tuple[Access, ...]], ...]] = (
+    (
+        "dashboard",
+        "nav.dashboard",
+        (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER),
+    ),
+    ("items", "nav.items", EVERYONE),
+    ("reviews", "nav.reviews", OFFICE),
+    ("bulletins", "nav.bulletins", (Access.ADMIN, Access.SUPERVISOR, Access.VIEWER)),
+    ("import", "nav.import", OFFICE),
+    ("people", "nav.people", (Access.ADMIN,)),
+    ("units", "nav.units", (Access.ADMIN,)),
+    ("templates", "nav.templates", (Access.ADMIN,)),
+    ("policies", "nav.policies", (Access.ADMIN,)),
+    ("calendar", "nav.calendar", (Access.ADMIN, Access.SUPERVISOR)),
+    ("deliveries", "nav.deliveries", OFFICE),
+)
+
+
+def setup_templates(app: web.Application) -> None:
+    """Create the page template environment (autoescaped, strict) once per app."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app[JINJA] = env
+
+
+def lang_of(request: web.Request) -> str:
+    """The UI language for this request."""
+    me = maybe_viewer(request)
+    return pick_lang(request.cookies.get(LANG_COOKIE), me.locale if me else None)
+
+
+def _nav(request: web.Request, me: Principal | None) -> list[dict[str, Any]]:
+    if me is None:
+        return []
+    names = request.app.router.named_resources()
+    out = []
+    for name, key, who in NAV:
+        if me.access in who and name in names:
+            url = str(names[name].url_for())
+            current = request.path == url or (url != "/" and request.path.startswith(url))
+            out.append({"url": url, "key": key, "current": current})
+    return out
+
+
+def render(
+    request: web.Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> web.Response:
+    """Render ``name`` with the layout context and ``context``."""
+    env = request.app[JINJA]
+    deps: WebDeps = request.app[DEPS]
+    lang = lang_of(request)
+    me = maybe_viewer(request)
+
+    def t(key: str, **values: object) -> str:
+        return translate(key, lang, **values)
+
+    full: dict[str, Any] = {
+        "t": t,
+        "lang": lang,
+        "me": me,
+        "csrf_token": csrf_token(request),
+        "nav": _nav(request, me),
+        "office_name": deps.config.office_name,
+        "path": request.path_qs,
+        "request_path": request.path,
+        "csrf_field": Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+            csrf_token(request)
+        ),
+    }
+    msg = request.query.get("msg", "")
+    full["flash"] = translate(msg, lang) if msg in STRINGS and msg.startswith("flash.") else None
+    full["errors"] = []
+    full.update(context or {})
+    html = env.get_template(name).render(full)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def t_for(request: web.Request, key: str, **values: object) -> str:
+    """A UI string in the request's language."""
+    return translate(key, lang_of(request), **values)
+
+
+def int_or_none(value: object) -> int | None:
+    """An int from a form or query value; None for empty or malformed."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def date_or_none(value: object) -> date | None:
+    """A date from an ISO ``YYYY-MM-DD`` form value; None for empty or malformed."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """An integer id from the URL; 404 when it is not one."""
+    try:
+        return int(request.match_info[name])
+    except (KeyError, ValueError):
+        raise web.HTTPNotFound(text="404: not found") from None
+
+
+def text_field(form: Mapping[str, Any], name: str, limit: int = 10_000) -> str:
+    """A stripped text field from a form (empty when absent or not text)."""
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def redirect(url: str) -> web.HTTPSeeOther:
+    """A 303 to ``url`` (raise it)."""
+    return web.HTTPSeeOther(url)
