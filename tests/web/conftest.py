@@ -48,9 +48,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> Seed:
         a = await f.unit(s, code="A", name="甲单位")
         b = await f.unit(s, code="B", name="乙单位")
         admin = await f.person(s, name="管理员", email="admin@example.gov.cn", roles={Role.ADMIN})
-        sup = await f.person(
-            s, name="督查员", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
-        )
+        sup = await f.person(s, name="督查员", email="sup@example.gov.cn", roles={Role.SUPERVISOR})
         lia = await f.person(
             s, name="联络员甲", email="liaison@example.gov.cn", unit=a, roles={Role.LIAISON}
         )
@@ -98,7 +96,9 @@ class Web:
                 data.setdefault("csrf_token", self.token())
         return await self.client.post(path, data=data, allow_redirects=False, **kw)
 
-    async def login(self, email: str, password: str = PASSWORD, person_id: int | None = None) -> Any:
+    async def login(
+        self, email: str, password: str = PASSWORD, person_id: int | None = None
+    ) -> Any:
         """Open /login (for the CSRF cookie) and post the credentials."""
         await self.get("/login")
         response = await self.post("/login", {"email": email, "password": password})
@@ -123,7 +123,9 @@ async def _logged_in(sessions, clock, factory, email: str, person_id: int) -> We
 @pytest.fixture
 async def as_admin(sessions, clock, aiohttp_client_factory, seed: Seed) -> Web:
     """A client logged in as the admin."""
-    return await _logged_in(sessions, clock, aiohttp_client_factory, "admin@example.gov.cn", seed.admin)
+    return await _logged_in(
+        sessions, clock, aiohttp_client_factory, "admin@example.gov.cn", seed.admin
+    )
 
 
 @pytest.fixture
