@@ -1,0 +1,152 @@
+"""Who a ladder step goes to: the recipient roles of a step resolved to people, in bulk.
+
+owner = the assignment's owner; liaison = active liaisons of its unit; leader = the
+assignment's leader (else the unit's leaders); principal = the unit's principals;
+supervisors = every active supervisor of the office. Imports models and supervision only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Person, PersonRole, Role
+from supervision.outbox import CHAT, EMAIL
+from supervision.policy import SUPERVISORS
+
+__all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "addresses"]
+
+_UNIT_ROLES = (Role.LIAISON.value, Role.LEADER.value, Role.PRINCIPAL.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """The parts of a person that the outbox needs (read once per scan batch)."""
+
+    id: int
+    locale: str
+    email: str | None
+    telegram_chat_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientNeed:
+    """One assignment's people-bearing columns and the roles one of its steps names."""
+
+    unit_id: int
+    owner_id: int | None
+    leader_id: int | None
+    roles: tuple[str, ...]
+
+
+def addresses(recipient: Recipient, channels: Sequence[str]) -> list[tuple[str, str]]:
+    """(channel, address) pairs like `supervision.outbox.person_addresses`, for a Recipient."""
+    out: list[tuple[str, str]] = []
+    for channel in channels:
+        if channel in ("chat", CHAT) and recipient.telegram_chat_id is not None:
+            out.append((CHAT, str(recipient.telegram_chat_id)))
+        elif channel == EMAIL and recipient.email:
+            out.append((EMAIL, recipient.email))
+    return out
+
+
+_COLUMNS = (Person.id, Person.locale, Person.email, Person.telegram_chat_id)
+
+
+def _recipient(row: tuple[int, str, str | None, int | None]) -> Recipient:
+    return Recipient(id=row[0], locale=row[1] or "zh", email=row[2], telegram_chat_id=row[3])
+
+
+class RecipientDirectory:
+    """Active people by id, by (unit, role) and the supervisors, loaded in a few queries."""
+
+    def __init__(
+        self,
+        by_id: dict[int, Recipient],
+        by_unit_role: dict[tuple[int, str], list[Recipient]],
+        supervisors: list[Recipient],
+    ) -> None:
+        self._by_id = by_id
+        self._by_unit_role = by_unit_role
+        self._supervisors = supervisors
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, needs: Iterable[RecipientNeed]
+    ) -> RecipientDirectory:
+        """Load exactly the people ``needs`` can name (one query per kind of lookup)."""
+        ids: set[int] = set()
+        unit_roles: set[str] = set()
+        units: set[int] = set()
+        want_supervisors = False
+        for need in needs:
+            roles = set(need.roles)
+            if Role.OWNER.value in roles and need.owner_id is not None:
+                ids.add(need.owner_id)
+            if Role.LEADER.value in roles and need.leader_id is not None:
+                ids.add(need.leader_id)
+            wanted = roles & set(_UNIT_ROLES)  # unit leaders stand in for a missing leader
+            if wanted:
+                unit_roles |= wanted
+                units.add(need.unit_id)
+            want_supervisors = want_supervisors or SUPERVISORS in roles
+        by_id: dict[int, Recipient] = {}
+        if ids:
+            rows = await session.execute(
+                select(*_COLUMNS).where(Person.id.in_(sorted(ids)), Person.active)
+            )
+            by_id = {r[0]: _recipient(tuple(r)) for r in rows}
+        by_unit_role: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
+        if units:
+            rows = await session.execute(
+                select(*_COLUMNS, Person.unit_id, PersonRole.role)
+                .join(PersonRole, PersonRole.person_id == Person.id)
+                .where(
+                    Person.unit_id.in_(sorted(units)),
+                    PersonRole.role.in_(sorted(unit_roles)),
+                    Person.active,
+                )
+                .order_by(Person.id)
+            )
+            for r in rows:
+                by_unit_role[(r.unit_id, r.role)].append(_recipient(tuple(r)[:4]))
+        supervisors: list[Recipient] = []
+        if want_supervisors:
+            rows = await session.execute(
+                select(*_COLUMNS)
+                .join(PersonRole, PersonRole.person_id == Person.id)
+                .where(PersonRole.role == Role.SUPERVISOR.value, Person.active)
+                .order_by(Person.id)
+            )
+            supervisors = [_recipient(tuple(r)) for r in rows]
+        return cls(by_id, dict(by_unit_role), supervisors)
+
+    def resolve(self, need: RecipientNeed) -> list[tuple[Recipient, tuple[str, ...]]]:
+        """The people a step reaches, each once, with the roles they were chosen for."""
+        chosen: dict[int, tuple[Recipient, list[str]]] = {}
+
+        def take(people: Iterable[Recipient], role: str) -> None:
+            for person in people:
+                entry = chosen.setdefault(person.id, (person, []))
+                if role not in entry[1]:
+                    entry[1].append(role)
+
+        for role in need.roles:
+            if role == Role.OWNER.value:
+                owner = self._by_id.get(need.owner_id) if need.owner_id is not None else None
+                take([owner] if owner else [], role)
+            elif role == Role.LEADER.value:
+                leader = self._by_id.get(need.leader_id) if need.leader_id is not None else None
+                if leader is not None:
+                    take([leader], role)
+                else:  # no leader named, or no longer active: the unit's leaders
+                    take(self._by_unit_role.get((need.unit_id, role), []), role)
+            elif role in _UNIT_ROLES:
+                take(self._by_unit_role.get((need.unit_id, role), []), role)
+            elif role == SUPERVISORS:
+                take(self._supervisors, role)
+        return [(person, tuple(roles)) for person, roles in chosen.values()]
