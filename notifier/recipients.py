@@ -57,8 +57,8 @@ def addresses(recipient: Recipient, channels: Sequence[str]) -> list[tuple[str, 
 _COLUMNS = (Person.id, Person.locale, Person.email, Person.telegram_chat_id)
 
 
-def _recipient(row: tuple[int, str, str | None, int | None]) -> Recipient:
-    return Recipient(id=row[0], locale=row[1] or "zh", email=row[2], telegram_chat_id=row[3])
+def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | None) -> Recipient:
+    return Recipient(id=person_id, locale=locale or "zh", email=email, telegram_chat_id=chat_id)
 
 
 class RecipientDirectory:
@@ -99,7 +99,7 @@ class RecipientDirectory:
             rows = await session.execute(
                 select(*_COLUMNS).where(Person.id.in_(sorted(ids)), Person.active)
             )
-            by_id = {r[0]: _recipient(tuple(r)) for r in rows}
+            by_id = {r[0]: _recipient(r.id, r.locale, r.email, r.telegram_chat_id) for r in rows}
         by_unit_role: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
         if units:
             rows = await session.execute(
@@ -113,7 +113,9 @@ class RecipientDirectory:
                 .order_by(Person.id)
             )
             for r in rows:
-                by_unit_role[(r.unit_id, r.role)].append(_recipient(tuple(r)[:4]))
+                by_unit_role[(r.unit_id, r.role)].append(
+                    _recipient(r.id, r.locale, r.email, r.telegram_chat_id)
+                )
         supervisors: list[Recipient] = []
         if want_supervisors:
             rows = await session.execute(
@@ -122,7 +124,7 @@ class RecipientDirectory:
                 .where(PersonRole.role == Role.SUPERVISOR.value, Person.active)
                 .order_by(Person.id)
             )
-            supervisors = [_recipient(tuple(r)) for r in rows]
+            supervisors = [_recipient(r.id, r.locale, r.email, r.telegram_chat_id) for r in rows]
         return cls(by_id, dict(by_unit_role), supervisors)
 
     def resolve(self, need: RecipientNeed) -> list[tuple[Recipient, tuple[str, ...]]]:
