@@ -1,0 +1,356 @@
+"""Reading CSV/XLSX and importing units, people and items: all or nothing, every error."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from models import Assignment, AuditEvent, Item, Person, Role, Unit
+from supervision.audit import Actor
+from supervision.importing import (
+    ImportResult,
+    RowError,
+    Table,
+    TableError,
+    import_rows,
+    parse_bool,
+    parse_date,
+    read_table,
+)
+from supervision.policy import ensure_default_policies
+
+ACTOR = Actor.system("import")
+
+UNITS = "code,name,parent_code\nGOV,省政府,\nFGW,省发展改革委,GOV\nNJ,南京市,GOV\nNJ-JN,江宁区,NJ\n"
+PEOPLE = (
+    "name,email,unit,roles,locale,phone\n"
+    "张伟,ZhangWei@demo.cn,FGW,owner;liaison,zh,025-1234567\n"
+    "王强,wangqiang@demo.cn,FGW,leader,,\n"
+    "陈静,chenjing@demo.cn,NJ,责任人；联络员,en,\n"
+    "郑华,zhenghua@demo.cn,,supervisor,,\n"
+)
+ITEMS = (
+    "ref,title,source,objective,content,received_on,due_on,urgent,lead_unit,co_units,"
+    "owner_email,leader_email\n"
+    "督〔2026〕1号,稳经济政策落实,会议,目标,内容,2026-11-02,,0,FGW,NJ;NJ-JN,"
+    "zhangwei@demo.cn,wangqiang@demo.cn\n"
+    "督〔2026〕2号,批示件办理,领导批示,,,2026/9/25,,急,NJ,,chenjing@demo.cn,\n"
+    "督〔2026〕3号,年度重点工作,annual_task,,,2026年12月15日,2027年1月8日,否,NJ,FGW,"
+    "chenjing@demo.cn,\n"
+)
+
+
+async def _count(session, model) -> int:
+    return await session.scalar(select(func.count()).select_from(model))
+
+
+async def _run(session, clock, kind, text, *, dry_run=False, commit=True) -> ImportResult:
+    result = await import_rows(
+        session,
+        kind,
+        read_table(text.encode(), f"{kind}.csv"),
+        dry_run=dry_run,
+        actor=ACTOR,
+        clock=clock,
+    )
+    if commit and result.written:
+        await session.commit()
+    return result
+
+
+async def _load_all(session, clock):
+    await ensure_default_policies(session)
+    for kind, text in (("units", UNITS), ("people", PEOPLE), ("items", ITEMS)):
+        result = await _run(session, clock, kind, text)
+        assert result.ok, result.errors
+
+
+def test_read_csv_with_and_without_bom_and_line_numbers():
+    text = 'code,name,parent_code\r\nA,甲,\r\n\r\n"B","乙,\n二",A\r\nC,丙,A\r\n'
+    plain = read_table(text.encode("utf-8"), "u.csv")
+    bom = read_table(b"\xef\xbb\xbf" + text.encode("utf-8"), "u.csv")
+    assert plain == bom
+    assert plain.columns == ["code", "name", "parent_code"] == bom.columns
+    assert plain[1] == {"code": "B", "name": "乙,\n二", "parent_code": "A"}
+    # Line numbers in the file: the header is 1, a blank line is skipped, a quoted newline
+    # makes a row span two lines.
+    assert plain.row_numbers == [2, 4, 6]
+
+
+def test_read_xlsx_with_real_date_cells(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Ref", "received_on", "urgent", "phone"])
+    sheet.append(["R1", date(2026, 11, 2), True, 13800000000])
+    sheet.append([None, None, None, None])
+    sheet.append(["R2", datetime(2026, 12, 15, 0, 0), 0, "025-1"])
+    path = tmp_path / "items.xlsx"
+    book.save(path)
+    table = read_table(path)
+    assert table.columns == ["ref", "received_on", "urgent", "phone"]
+    assert list(table) == [
+        {"ref": "R1", "received_on": "2026-11-02", "urgent": "1", "phone": "13800000000"},
+        {"ref": "R2", "received_on": "2026-12-15", "urgent": "0", "phone": "025-1"},
+    ]
+    assert table.row_numbers == [2, 4]
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert read_table(buffer.getvalue(), "upload.XLSX") == table
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        ("名称".encode("gbk") + b",x\n", "a.csv", "not UTF-8"),
+        (b"", "a.csv", "empty"),
+        (b"a,b\n", "a.pdf", "unsupported file type"),
+        (b"not a zip", "a.xlsx", "not a readable XLSX"),
+        (b"a,a\n1,2\n", "a.csv", "appears twice"),
+    ],
+)
+def test_unreadable_files(data, name, message):
+    with pytest.raises(TableError, match=message):
+        read_table(data, name)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-02", "2026/11/02", "2026/11/2", "2026年11月2日", "2026-11-02T00:00:00"]
+)
+def test_date_forms(text):
+    assert parse_date(text) == date(2026, 11, 2)
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "02/11/2026", "明天", ""])
+def test_bad_dates(text):
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+def test_bool_forms():
+    assert [parse_bool(t) for t in ("1", "true", "TRUE", "是", "急", "yes")] == [True] * 6
+    assert [parse_bool(t) for t in ("0", "false", "否", "", "no")] == [False] * 5
+    with pytest.raises(ValueError, match="not yes or no"):
+        parse_bool("maybe")
+
+
+def test_row_error_text():
+    assert str(RowError(7, "owner_email", "no person")) == "row 7, owner_email: no person"
+
+
+async def test_happy_path(session, clock):
+    await _load_all(session, clock)
+    assert await _count(session, Unit) == 4
+    jn = await session.scalar(select(Unit).where(Unit.code == "NJ-JN"))
+    nj = await session.scalar(select(Unit).where(Unit.code == "NJ"))
+    assert jn.parent_id == nj.id
+    zhang = await session.scalar(select(Person).where(Person.email == "zhangwei@demo.cn"))
+    assert zhang.roles == {Role.OWNER, Role.LIAISON} and zhang.phone == "025-1234567"
+    chen = await session.scalar(select(Person).where(Person.email == "chenjing@demo.cn"))
+    assert chen.roles == {Role.OWNER, Role.LIAISON} and chen.locale == "en"
+    items = {i.ref: i for i in (await session.scalars(select(Item))).all()}
+    assert items["督〔2026〕1号"].due_on == date(2026, 12, 14)
+    assert items["督〔2026〕1号"].source == "meeting"
+    assert (items["督〔2026〕2号"].source, items["督〔2026〕2号"].urgent) == ("instruction", True)
+    assert items["督〔2026〕2号"].due_on == date(2026, 11, 12)
+    assert items["督〔2026〕3号"].due_on == date(2027, 1, 8)
+    assert not items["督〔2026〕3号"].due_is_default
+    assert await _count(session, Assignment) == 3 + 1 + 2
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "create")
+        )
+        == 4 + 4 + 3 + 6
+    )
+
+
+async def test_reimport_updates_and_never_duplicates(session, clock):
+    await _load_all(session, clock)
+    units = UNITS.replace("南京市,GOV", "南京市人民政府,GOV")
+    result = await _run(session, clock, "units", units)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 3)
+    people = PEOPLE.replace(
+        "王强,wangqiang@demo.cn,FGW,leader", "王强,WANGQIANG@demo.cn,FGW,leader;principal"
+    )
+    result = await _run(session, clock, "people", people)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 3)
+    items = ITEMS.replace("批示件办理", "领导批示件办理")
+    result = await _run(session, clock, "items", items)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 2)
+    assert (await _count(session, Unit), await _count(session, Person)) == (4, 4)
+    assert (await _count(session, Item), await _count(session, Assignment)) == (3, 6)
+    wang = await session.scalar(select(Person).where(Person.email == "wangqiang@demo.cn"))
+    assert wang.roles == {Role.LEADER, Role.PRINCIPAL}
+
+
+async def test_people_import_never_removes_admin(session, clock):
+    await _load_all(session, clock)
+    zheng = await session.scalar(select(Person).where(Person.email == "zhenghua@demo.cn"))
+    zheng.set_roles(zheng.roles | {Role.ADMIN})
+    await session.commit()
+    result = await _run(session, clock, "people", PEOPLE)
+    assert result.unchanged == 4
+    assert zheng.roles == {Role.SUPERVISOR, Role.ADMIN}
+
+
+async def test_dry_run_counts_and_writes_nothing(session, clock):
+    await ensure_default_policies(session)
+    await session.commit()
+    result = await _run(session, clock, "units", UNITS, dry_run=True)
+    assert result.ok and (result.created, result.dry_run, result.written) == (4, True, False)
+    assert "dry run" in result.summary()
+    await session.commit()
+    assert await _count(session, Unit) == 0
+    assert await _count(session, AuditEvent) == 0
+
+
+async def test_every_unit_error_at_once_and_nothing_written(session, clock):
+    bad = (
+        "code,name,parent_code\n"
+        "A,甲,B\n"  # row 2: A -> B -> A
+        "B,乙,A\n"  # row 3
+        "C,,\n"  # row 4: no name
+        "A,重复,\n"  # row 5: duplicate
+        "D,丁,ZZ\n"  # row 6: unknown parent
+        "E,戊,E\n"  # row 7: its own parent
+    )
+    result = await _run(session, clock, "units", bad)
+    assert [str(e) for e in result.errors] == [
+        "row 2, parent_code: parent cycle: A → B → A",
+        "row 3, parent_code: parent cycle: B → A → B",
+        "row 4, name: required",
+        "row 5, code: duplicate code 'A' (first on row 2)",
+        "row 6, parent_code: unknown unit code 'ZZ'",
+        "row 7, parent_code: parent cycle: E → E",
+    ]
+    assert "nothing was written" in result.summary()
+    assert await _count(session, Unit) == 0
+
+
+async def test_cycle_through_existing_units(session, clock):
+    await _run(session, clock, "units", "code,name,parent_code\nA,甲,\nB,乙,A\n")
+    result = await _run(session, clock, "units", "code,name,parent_code\nA,甲,B\n")
+    assert [str(e) for e in result.errors] == ["row 2, parent_code: parent cycle: A → B → A"]
+    a = await session.scalar(select(Unit).where(Unit.code == "A"))
+    assert a.parent_id is None
+
+
+async def test_every_people_error_at_once(session, clock):
+    await _run(session, clock, "units", UNITS)
+    bad = (
+        "name,email,unit,roles,locale,phone\n"
+        "甲,not-an-email,FGW,owner,,\n"
+        "乙,b@x.cn,NOPE,owner;boss,fr,abc\n"
+        "丙,B@x.cn,,leader,,\n"
+        ",c@x.cn,FGW,,,\n"
+    )
+    result = await _run(session, clock, "people", bad)
+    assert [str(e) for e in result.errors] == [
+        "row 2, email: 'not-an-email' is not an email address",
+        "row 3, unit: unknown unit code 'NOPE'",
+        "row 3, roles: unknown role 'boss' (use owner, liaison, leader, principal, supervisor, "
+        "admin, viewer, separated by ;)",
+        "row 3, locale: 'fr' is not a language (use zh or en)",
+        "row 3, phone: 'abc' is not a phone number",
+        "row 4, email: duplicate email 'b@x.cn' (first on row 3)",
+        "row 4, unit: required for the role(s) leader",
+        "row 5, name: required",
+        "row 5, roles: required (at least one role)",
+    ]
+    assert await _count(session, Person) == 0
+
+
+async def test_every_item_error_at_once_and_nothing_written(session, clock):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    header = (
+        "ref,title,source,objective,content,received_on,due_on,urgent,lead_unit,co_units,"
+        "owner_email,leader_email\n"
+    )
+    good = "R1,好的,会议,,,2026-11-02,,0,FGW,,zhangwei@demo.cn,\n"
+    bad = (
+        header
+        + good
+        + "R1,重复,会议,,,2026-11-02,,0,FGW,,zhangwei@demo.cn,\n"  # row 3
+        + "R3,,传说,,,2026-13-01,,也许,XX,NJ;YY;NJ,nobody@demo.cn,ghost@demo.cn\n"  # row 4
+        + "R4,早于,other,,,2026-11-02,2026-11-01,,FGW,FGW,zhangwei@demo.cn,\n"  # row 5
+        + ",,,,,,,,,,,\n"  # row 6 is blank: skipped
+        + "R6,缺,other,,,,,,,,,\n"  # row 7
+    )
+    result = await _run(session, clock, "items", bad)
+    assert [str(e) for e in result.errors] == [
+        "row 3, ref: duplicate ref 'R1' (first on row 2)",
+        "row 4, title: required",
+        "row 4, source: unknown source '传说' (use instruction, document, meeting, annual_task, "
+        "proposal, mailbox, other or 领导批示, 文件, 会议, 年度重点工作, 建议提案, 省长信箱, 其他)",
+        "row 4, received_on: '2026-13-01' is not a real date",
+        "row 4, urgent: '也许' is not yes or no (use 1/0, true/false, 是/否 or 急)",
+        "row 4, lead_unit: unknown unit code 'XX'",
+        "row 4, co_units: unknown unit code 'YY'",
+        "row 4, co_units: 'NJ' is listed twice",
+        "row 4, owner_email: no person with email 'nobody@demo.cn'",
+        "row 4, leader_email: no person with email 'ghost@demo.cn'",
+        "row 5, due_on: 2026-11-01 is before received_on 2026-11-02",
+        "row 5, co_units: 'FGW' is already the lead unit",
+        "row 7, received_on: required",
+        "row 7, lead_unit: required",
+        "row 7, owner_email: required",
+    ]
+    assert await _count(session, Item) == 0
+
+
+async def test_missing_columns_and_unknown_kind(session, clock):
+    result = await _run(session, clock, "items", "ref,title\nR1,x\n")
+    assert [str(e) for e in result.errors][:2] == [
+        "row 1, source: missing column (expected: ref, title, source, objective, content, "
+        "received_on, due_on, urgent, lead_unit, co_units, owner_email, leader_email)",
+        "row 1, received_on: missing column (expected: ref, title, source, objective, content, "
+        "received_on, due_on, urgent, lead_unit, co_units, owner_email, leader_email)",
+    ]
+    assert {e.column for e in result.errors} == {
+        "source",
+        "received_on",
+        "lead_unit",
+        "owner_email",
+    }
+    from supervision.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="unknown import kind"):
+        await import_rows(session, "things", Table([]), dry_run=False, actor=ACTOR, clock=clock)
+
+
+async def test_plain_dicts_are_numbered_from_row_2(session, clock):
+    rows = [{"code": "A", "name": "甲"}, {"code": "", "name": "乙"}]
+    result = await import_rows(session, "units", rows, dry_run=False, actor=ACTOR, clock=clock)
+    assert [str(e) for e in result.errors] == ["row 3, code: required"]
+
+
+async def test_progress_is_reported(session, clock):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    calls: list[tuple[int, int]] = []
+    await import_rows(
+        session,
+        "items",
+        read_table(ITEMS.encode(), "i.csv"),
+        dry_run=True,
+        actor=ACTOR,
+        clock=clock,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert await _count(session, Item) == 0
+
+
+async def test_provisional_deadlines_are_reported(session, clock):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    text = (
+        "ref,title,source,received_on,lead_unit,owner_email\n"
+        "P1,年末收到,document,2026-12-15,FGW,zhangwei@demo.cn\n"
+    )
+    result = await _run(session, clock, "items", text)
+    assert result.provisional_refs == ["P1"] and result.fallback_years == [2027]

@@ -1,0 +1,305 @@
+"""The items use-case: create/update with assignments, deadlines, audit; and the items list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Assignment, AssignmentRole, AuditEvent, CalendarDay, Item, ItemState, Source
+from supervision.audit import Actor
+from supervision.calendar import WorkCalendar
+from supervision.calendar_store import load_calendar
+from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, list_items, save_item
+from supervision.lifecycle import transition_assignment
+from supervision.light import Light
+from supervision.policy import ensure_default_policies
+from tests import factories as f
+from tests.conftest import SHANGHAI
+
+ACTOR = Actor.system("test")
+
+
+async def _org(session):
+    await ensure_default_policies(session)
+    root = await f.unit(session, code="ROOT")
+    a = await f.unit(session, code="A", parent=root)
+    a1 = await f.unit(session, code="A1", parent=a)
+    b = await f.unit(session, code="B", parent=root)
+    owner = await f.person(session, email="owner@x.cn", unit=a)
+    leader = await f.person(session, email="leader@x.cn", unit=a)
+    co_owner = await f.person(session, email="co@x.cn", unit=b)
+    return root, a, a1, b, owner, leader, co_owner
+
+
+def _spec(a, owner, leader, *co, **kw) -> ItemSpec:
+    values = {
+        "ref": "督〔2026〕1号",
+        "title": "领导批示件办理",
+        "source": Source.INSTRUCTION,
+        "received_on": date(2026, 11, 2),
+        "lead": AssigneeSpec(a.id, owner.id, leader.id),
+        "co": tuple(AssigneeSpec(u.id) for u in co),
+    }
+    values.update(kw)
+    return ItemSpec(**values)
+
+
+async def _assignments(session, item_id):
+    rows = await session.scalars(
+        select(Assignment).where(Assignment.item_id == item_id).order_by(Assignment.id)
+    )
+    return list(rows.all())
+
+
+async def _audits(session, entity: str, action: str) -> int:
+    return await session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.action == action)
+    )
+
+
+@pytest.mark.parametrize(
+    ("received_on", "due", "provisional"),
+    [
+        (date(2026, 9, 25), date(2026, 11, 12), False),  # over 国庆 and 中秋
+        (date(2026, 11, 2), date(2026, 12, 14), False),
+        (date(2026, 12, 15), date(2027, 1, 26), True),  # 2027 has no official data yet
+    ],
+)
+async def test_default_deadline_examples(session, clock, received_on, due, provisional):
+    _, a, _, b, owner, leader, _ = await _org(session)
+    saved = await save_item(
+        session, _spec(a, owner, leader, b, received_on=received_on), actor=ACTOR, clock=clock
+    )
+    assert saved.outcome is SaveOutcome.CREATED
+    item = saved.item
+    assert (item.due_on, item.due_is_provisional, item.due_is_default) == (due, provisional, True)
+    lead, co = await _assignments(session, item.id)
+    assert (lead.role, lead.unit_id, lead.owner_id, lead.leader_id, lead.due_on) == (
+        AssignmentRole.LEAD.value,
+        a.id,
+        owner.id,
+        leader.id,
+        due,
+    )
+    assert (co.role, co.unit_id, co.owner_id, co.leader_id, co.due_on) == (
+        "co",
+        b.id,
+        None,
+        None,
+        due,
+    )
+    assert lead.next_action_at is not None and lead.next_action_at >= clock.now()
+    assert await _audits(session, "item", "create") == 1
+    assert await _audits(session, "assignment", "create") == 2
+
+
+async def test_given_deadline_is_kept(session, clock):
+    _, a, _, _, owner, leader, _ = await _org(session)
+    saved = await save_item(
+        session, _spec(a, owner, leader, due_on=date(2026, 11, 20)), actor=ACTOR, clock=clock
+    )
+    assert (saved.item.due_on, saved.item.due_is_default) == (date(2026, 11, 20), False)
+
+
+async def test_update_moves_assignments_but_not_an_extended_one(session, clock):
+    _, a, _, b, owner, leader, co_owner = await _org(session)
+    c = await f.unit(session, code="C")
+    first = await save_item(
+        session,
+        ItemSpec(
+            ref="R1",
+            title="t",
+            source=Source.MEETING,
+            received_on=date(2026, 11, 2),
+            lead=AssigneeSpec(a.id, owner.id, leader.id),
+            co=(AssigneeSpec(b.id, co_owner.id), AssigneeSpec(c.id)),
+        ),
+        actor=ACTOR,
+        clock=clock,
+    )
+    lead, co_b, co_c = await _assignments(session, first.item.id)
+    co_c.due_on = date(2026, 12, 31)  # an approved extension
+    again = await save_item(
+        session,
+        ItemSpec(
+            ref="R1",
+            title="t",
+            source=Source.MEETING,
+            received_on=date(2026, 11, 2),
+            lead=AssigneeSpec(a.id, owner.id, leader.id),
+            co=(AssigneeSpec(b.id, co_owner.id), AssigneeSpec(c.id)),
+        ),
+        actor=ACTOR,
+        clock=clock,
+    )
+    assert again.outcome is SaveOutcome.UNCHANGED
+    assert await _audits(session, "item", "update") == 0
+    updated = await save_item(
+        session,
+        ItemSpec(
+            ref="R1",
+            title="新标题",
+            source=Source.MEETING,
+            received_on=date(2026, 11, 2),
+            due_on=date(2026, 12, 1),
+            lead=AssigneeSpec(a.id, owner.id, leader.id),
+            co=(AssigneeSpec(b.id), AssigneeSpec(c.id)),  # None keeps the co owner
+        ),
+        actor=ACTOR,
+        clock=clock,
+    )
+    assert updated.outcome is SaveOutcome.UPDATED
+    assert updated.changes["title"] == ["t", "新标题"]
+    assert updated.changes["due_on"] == ["2026-12-14", "2026-12-01"]
+    assert updated.changes["due_is_default"] == [True, False]
+    assert (lead.due_on, co_b.due_on, co_c.due_on) == (
+        date(2026, 12, 1),
+        date(2026, 12, 1),
+        date(2026, 12, 31),
+    )
+    assert co_b.owner_id == co_owner.id
+    event = await session.scalar(
+        select(AuditEvent).where(AuditEvent.entity == "item", AuditEvent.action == "update")
+    )
+    assert event is not None and event.detail["changes"]["title"] == ["t", "新标题"]
+
+
+async def test_removing_and_changing_units(session, clock):
+    _, a, _, b, owner, leader, co_owner = await _org(session)
+    saved = await save_item(session, _spec(a, owner, leader, b), actor=ACTOR, clock=clock)
+    # The lead moves to B (the co unit becomes lead); A's assignment is cancelled.
+    moved = await save_item(
+        session,
+        _spec(a, owner, leader, lead=AssigneeSpec(b.id, co_owner.id)),
+        actor=ACTOR,
+        clock=clock,
+    )
+    assert moved.outcome is SaveOutcome.UPDATED
+    old_lead, new_lead = await _assignments(session, saved.item.id)
+    assert old_lead.state == ItemState.CANCELLED.value and old_lead.next_action_at is None
+    assert (new_lead.role, new_lead.owner_id) == ("lead", co_owner.id)
+    assert saved.item.state == ItemState.OPEN.value
+    # A cancelled assignment cannot be given back.
+    with pytest.raises(InvalidTransition, match="cancelled"):
+        await save_item(session, _spec(a, owner, leader, b), actor=ACTOR, clock=clock)
+
+
+async def test_closed_item_cannot_change_but_can_be_reimported(session, clock):
+    _, a, _, _, owner, leader, _ = await _org(session)
+    saved = await save_item(session, _spec(a, owner, leader), actor=ACTOR, clock=clock)
+    (lead,) = await _assignments(session, saved.item.id)
+    await transition_assignment(session, lead, ItemState.CLOSED, actor=ACTOR, clock=clock)
+    assert saved.item.state == ItemState.CLOSED.value
+    same = await save_item(session, _spec(a, owner, leader), actor=ACTOR, clock=clock)
+    assert same.outcome is SaveOutcome.UNCHANGED
+    with pytest.raises(InvalidTransition, match="reopen"):
+        await save_item(session, _spec(a, owner, leader, title="x"), actor=ACTOR, clock=clock)
+
+
+async def test_bad_specs_change_nothing(session, clock):
+    _, a, _, _, owner, leader, _ = await _org(session)
+    with pytest.raises(ValidationFailed, match="before the date the item was received"):
+        await save_item(
+            session, _spec(a, owner, leader, due_on=date(2026, 11, 1)), actor=ACTOR, clock=clock
+        )
+    with pytest.raises(NotFound, match="unit #999999"):
+        await save_item(
+            session,
+            _spec(a, owner, leader, lead=AssigneeSpec(999999, owner.id)),
+            actor=ACTOR,
+            clock=clock,
+        )
+    with pytest.raises(ValidationFailed, match="title is required"):
+        await save_item(session, _spec(a, owner, leader, title=" "), actor=ACTOR, clock=clock)
+    with pytest.raises(ValidationFailed, match="lead unit cannot also be a co unit"):
+        await save_item(session, _spec(a, owner, leader, a), actor=ACTOR, clock=clock)
+    assert await session.scalar(select(func.count()).select_from(Item)) == 0
+
+
+async def test_list_items_lights_and_filters(session, clock):
+    _, a, a1, b, owner, leader, co_owner = await _org(session)
+    today = date(2026, 11, 2)
+    specs = [
+        ("RED", a, date(2026, 9, 1), date(2026, 10, 30)),  # overdue
+        ("YELLOW", a1, date(2026, 10, 30), date(2026, 11, 4)),  # due in 2 working days
+        ("GREEN", b, date(2026, 10, 30), None),  # default: 30 working days
+    ]
+    for ref, unit, received, due in specs:
+        who = co_owner if unit is b else owner
+        await save_item(
+            session,
+            _spec(
+                a,
+                owner,
+                leader,
+                ref=ref,
+                received_on=received,
+                due_on=due,
+                lead=AssigneeSpec(unit.id, who.id),
+            ),
+            actor=ACTOR,
+            clock=clock,
+        )
+    calendar = await load_calendar(session)
+    rows = await list_items(session, today=today, calendar=calendar, tz=SHANGHAI)
+    assert [(r.ref, r.light) for r in rows] == [
+        ("RED", Light.RED),
+        ("YELLOW", Light.YELLOW),
+        ("GREEN", Light.GREEN),
+    ]
+    green = rows[2].as_json()
+    assert green == {
+        "ref": "GREEN",
+        "title": "领导批示件办理",
+        "source": "instruction",
+        "received_on": "2026-10-30",
+        "due_on": "2026-12-11",
+        "due_is_provisional": False,
+        "light": "green",
+        "state": "open",
+        "lead_unit": "B",
+        "owner_email": "co@x.cn",
+    }
+    overdue = await list_items(session, today=today, calendar=calendar, overdue_only=True)
+    assert [r.ref for r in overdue] == ["RED"]
+    under_a = await list_items(session, today=today, calendar=calendar, unit_code="A")
+    assert [r.ref for r in under_a] == ["RED", "YELLOW"]  # A and the unit below it
+    assert [
+        r.ref for r in await list_items(session, today=today, calendar=calendar, unit_code="B")
+    ] == ["GREEN"]
+    with pytest.raises(NotFound, match="NOPE"):
+        await list_items(session, today=today, calendar=calendar, unit_code="NOPE")
+
+
+async def test_stale_report_and_closed_lights(session, clock):
+    _, a, _, _, owner, leader, _ = await _org(session)
+    saved = await save_item(
+        session,
+        _spec(a, owner, leader, received_on=date(2026, 10, 9), due_on=date(2026, 12, 31)),
+        actor=ACTOR,
+        clock=clock,
+    )
+    calendar = WorkCalendar()
+    today = date(2026, 11, 2)
+    (row,) = await list_items(session, today=today, calendar=calendar)
+    assert row.light is Light.YELLOW  # no report for more than 10 working days
+    (lead,) = await _assignments(session, saved.item.id)
+    lead.last_report_at = datetime(2026, 10, 30, 2, 0, tzinfo=SHANGHAI) - timedelta(hours=1)
+    (row,) = await list_items(session, today=today, calendar=calendar)
+    assert row.light is Light.GREEN
+    await transition_assignment(session, lead, ItemState.CLOSED, actor=ACTOR, clock=clock)
+    (row,) = await list_items(session, today=today, calendar=calendar)
+    assert (row.light, row.state) == (Light.GREY, "closed")
+
+
+async def test_calendar_override_is_used(session, clock):
+    _, a, _, _, owner, leader, _ = await _org(session)
+    session.add(CalendarDay(day=date(2026, 12, 14), is_workday=False, source="override"))
+    await session.flush()
+    saved = await save_item(session, _spec(a, owner, leader), actor=ACTOR, clock=clock)
+    assert saved.item.due_on == date(2026, 12, 15)
