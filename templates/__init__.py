@@ -1,0 +1,1 @@
+"""Default message templates (data only): zh/ and en/."""
