@@ -1486,6 +1486,12 @@ def _finish(channel: str, part: str, raw: str) -> str:
     return fit_plain(text, limit)
 
 
+_ACTIVE_HTML: Final = re.compile(
+    r"<\s*(script|iframe|object|embed|form|meta\s+http-equiv)\b|\son\w+\s*=|javascript:",
+    re.IGNORECASE,
+)
+
+
 def _limit_problem(channel: str, part: str, text: str) -> str | None:
     limit = OUTPUT_LIMITS[(channel, part)]
     size = _measure(text, limit)
@@ -1541,6 +1547,13 @@ def validate(
             problems = telegram_tag_problems(text)
             if problems:
                 raise TemplateUnsafe("；".join(problems))
+        if part == "html":
+            active = _ACTIVE_HTML.search(text)
+            if active:
+                raise TemplateUnsafe(
+                    f"邮件 HTML 不允许脚本或事件属性 / email HTML may not contain "
+                    f"scripts, frames, forms or event handlers: {active.group(0)!r}"
+                )
         problem = _limit_problem(target, part, text)
         if problem:
             raise TemplateTooLong(problem)

@@ -19,6 +19,8 @@ from notifier.templating import (
     LOCALES,
     OUTPUT_LIMITS,
     STEPS,
+    BulletinOverdueItem,
+    BulletinRow,
     InMemoryTemplateStore,
     MessageContext,
     Renderer,
@@ -358,6 +360,74 @@ async def test_group_output_trimmed_to_wecom_bytes() -> None:
     assert len(wecom.text.encode()) <= 4096
     dingtalk = await renderer.render("remind", "dingtalk", "zh", sample_context("remind"))
     assert dingtalk.text == "督" * 2000
+
+
+def test_email_html_may_not_be_active() -> None:
+    for source in (
+        "<p>{{ item.title }}</p><script>alert(1)</script>",
+        '<p onclick="x()">{{ item.title }}</p>',
+        '<a href="javascript:alert(1)">{{ item.title }}</a>',
+    ):
+        with pytest.raises(TemplateUnsafe):
+            validate(source, step="remind", channel="email", part="html")
+    assert validate("<p>{{ item.title }}</p>", step="remind", channel="email", part="html")
+
+
+def _big_bulletin(locale: str) -> MessageContext:
+    ctx = sample_context("bulletin", locale)
+    assert ctx.bulletin is not None
+    rows = tuple(
+        BulletinRow(
+            rank=n,
+            unit_name=("某某县人民政府办公室" if locale == "zh" else "County Government Office")
+            + str(n),
+            assigned=20,
+            closed_on_time=15,
+            overdue=3,
+            extensions=2,
+            on_time_rate=0.75,
+        )
+        for n in range(1, 61)
+    )
+    overdue = tuple(
+        BulletinOverdueItem(
+            ref=f"督字〔2026〕{n}号",
+            title="关于进一步做好重点工作落实情况的督查事项" * 3,
+            unit_name="某某县人民政府",
+            due_on=date(2026, 10, 1),
+            days_overdue=9,
+        )
+        for n in range(40)
+    )
+    return dataclasses.replace(
+        ctx, bulletin=dataclasses.replace(ctx.bulletin, rows=rows, overdue_items=overdue)
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("channel", ["telegram", "wecom", "dingtalk", "feishu"])
+async def test_big_bulletin_fits_without_trimming(channel: str, locale: str) -> None:
+    message = await Renderer().render("bulletin", channel, locale, _big_bulletin(locale))
+    assert not message.text.endswith("…") and not message.text.endswith("…</a>")
+    assert _measure(message.text, channel, "text") <= OUTPUT_LIMITS[(channel, "text")].count
+    assert ("60" in message.text) and ("40" in message.text)  # "N units in all" notes
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("channel", ["telegram", "wecom"])
+async def test_long_item_texts_are_excerpted(channel: str, locale: str) -> None:
+    ctx = sample_context("escalate", locale)
+    assert ctx.item is not None and ctx.last_report is not None
+    ctx = dataclasses.replace(
+        ctx,
+        item=dataclasses.replace(ctx.item, title="很长的标题" * 30, objective="目标" * 500),
+        last_report=dataclasses.replace(ctx.last_report, text="进展" * 3000),
+    )
+    message = await Renderer().render("escalate", channel, locale, ctx)
+    assert _measure(message.text, channel, "text") <= OUTPUT_LIMITS[(channel, "text")].count
+    assert message.text.rstrip().endswith(("督查室　2026年11月5日", "Office, 5 Nov 2026"))
 
 
 # --- escaping ---------------------------------------------------------------------------
