@@ -1,0 +1,243 @@
+"""``duban import``, ``duban items list`` and ``duban calendar`` through the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+import duban.cli
+from duban.runtime import open_runtime
+from models import Item, Unit
+from supervision.policy import ensure_default_policies
+
+UNITS = "code,name,parent_code\nGOV,省政府,\nFGW,省发展改革委,GOV\nNJ,南京市,GOV\nNJ-JN,江宁区,NJ\n"
+PEOPLE = (
+    "name,email,unit,roles,locale,phone\n"
+    "张伟,zhangwei@demo.cn,FGW,owner,,\n"
+    "陈静,chenjing@demo.cn,NJ,owner;liaison,,\n"
+    "罗斌,luobin@demo.cn,NJ-JN,owner,,\n"
+)
+HEADER = (
+    "ref,title,source,objective,content,received_on,due_on,urgent,lead_unit,co_units,"
+    "owner_email,leader_email\n"
+)
+ITEMS = HEADER + (
+    "A-1,稳经济政策措施贯彻落实,会议,,,2026-09-25,,0,FGW,NJ,zhangwei@demo.cn,\n"
+    "A-2,领导批示件办理,领导批示,,,2026-11-02,,急,NJ,,chenjing@demo.cn,\n"
+    "A-3,年末收到的事项,文件,,,2026-12-15,,否,NJ-JN,,luobin@demo.cn,\n"
+    "A-4,早已逾期,其他,,,2026-09-01,2026-10-30,0,NJ-JN,,luobin@demo.cn,\n"
+)
+SCHEDULE = "date,is_workday,note\n2027-01-01,0,元旦\n"
+
+
+@pytest.fixture
+async def cli(engine, db_url, clock, monkeypatch, capsys):
+    """Run ``duban ...`` in-process on the test database with the test clock."""
+    from models.db import create_sessionmaker, transaction
+
+    async with transaction(create_sessionmaker(engine)) as session:
+        await ensure_default_policies(session)
+    monkeypatch.setenv("DUBAN_DATABASE_URL", db_url)
+    monkeypatch.setattr(duban.cli, "open_runtime", lambda settings: open_runtime(settings, clock))
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(duban.cli.main, list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def _write(tmp_path, name: str, text: str, *, bom: bool = False):
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return str(path)
+
+
+async def _setup(cli, tmp_path):
+    for kind, text in (("units", UNITS), ("people", PEOPLE)):
+        code, out, err = await cli("import", kind, _write(tmp_path, f"{kind}.csv", text, bom=True))
+        assert code == 0, err
+    code, out, err = await cli("import", "items", _write(tmp_path, "items.csv", ITEMS))
+    assert code == 0, err
+    return out, err
+
+
+async def test_import_and_the_four_deadline_examples(cli, tmp_path, engine):
+    out, err = await _setup(cli, tmp_path)
+    assert "items: 4 row(s): 4 created, 0 updated, 0 unchanged" in out
+    assert "1 item(s) have a provisional deadline: A-3" in out
+    assert "warning: no official working-day calendar for 2027" in err
+    code, out, err = await cli("items", "list", "--format", "json")
+    assert code == 0
+    rows = {r["ref"]: r for r in json.loads(out)}
+    assert set(rows["A-1"]) == {
+        "ref",
+        "title",
+        "source",
+        "received_on",
+        "due_on",
+        "due_is_provisional",
+        "light",
+        "state",
+        "lead_unit",
+        "owner_email",
+    }
+    assert (rows["A-1"]["due_on"], rows["A-1"]["source"]) == ("2026-11-12", "meeting")
+    assert (rows["A-2"]["due_on"], rows["A-2"]["due_is_provisional"]) == ("2026-12-14", False)
+    assert (rows["A-3"]["due_on"], rows["A-3"]["due_is_provisional"]) == ("2027-01-26", True)
+    assert rows["A-2"]["owner_email"] == "chenjing@demo.cn" and rows["A-2"]["lead_unit"] == "NJ"
+    assert "warning: no official working-day calendar for 2027" in err
+
+    code, out, err = await cli("calendar", "import", _write(tmp_path, "cal.csv", SCHEDULE))
+    assert code == 0, err
+    assert "calendar: 1 day(s) for 2027: 1 created, 0 updated, 0 unchanged" in out
+    assert "1 item deadline(s) changed:\n  A-3: 2027-01-26 → 2027-01-27\n" in out
+    code, out, err = await cli("items", "list", "--format", "json")
+    rows = {r["ref"]: r for r in json.loads(out)}
+    assert (rows["A-3"]["due_on"], rows["A-3"]["due_is_provisional"]) == ("2027-01-27", False)
+    assert "warning" not in err
+
+
+async def test_list_filters_and_table(cli, tmp_path):
+    await _setup(cli, tmp_path)
+    code, out, _ = await cli("items", "list", "--overdue", "--format", "json")
+    assert [r["ref"] for r in json.loads(out)] == ["A-4"]
+    assert json.loads(out)[0]["light"] == "red"
+    code, out, _ = await cli("items", "list", "--unit", "NJ", "--format", "json")
+    # A-1 has NJ as co unit; A-3 and A-4 belong to NJ-JN, below NJ.
+    assert sorted(r["ref"] for r in json.loads(out)) == ["A-1", "A-2", "A-3", "A-4"]
+    code, out, _ = await cli("items", "list", "--unit", "FGW", "--format", "json")
+    assert [r["ref"] for r in json.loads(out)] == ["A-1"]
+    code, out, err = await cli("items", "list", "--unit", "NOPE")
+    assert code == 1 and err.strip() == "duban: error: no unit with code 'NOPE'"
+
+    code, out, _ = await cli("items", "list")
+    lines = out.splitlines()
+    assert lines[0].split() == ["REF", "LIGHT", "DUE", "STATE", "LEAD", "OWNER", "TITLE"]
+    by_ref = {line.split()[0]: line for line in lines[1:5]}
+    assert by_ref["A-4"].split()[1:5] == ["红", "2026-10-30", "办理中", "NJ-JN"]
+    assert by_ref["A-3"].split()[2] == "2027-01-26*"
+    assert "【急】领导批示件办理" in by_ref["A-2"]
+    # Columns line up in display width, CJK characters counting two.
+    title_at = {duban_width(line[: line.index(t)]) for line, t in _titles(lines)}
+    assert len(title_at) == 1
+    assert lines[-1].startswith("* provisional deadline")
+
+
+def duban_width(text: str) -> int:
+    from duban.commands.data import display_width
+
+    return display_width(text)
+
+
+def _titles(lines):
+    titles = ["TITLE", "稳经济", "【急】", "年末收到", "早已逾期"]
+    for line in lines:
+        for t in titles:
+            if t in line:
+                yield line, t
+                break
+
+
+async def test_bad_file_reports_every_row_and_writes_nothing(cli, tmp_path, engine):
+    await _setup(cli, tmp_path)
+    bad = HEADER + (
+        "B-1,新事项,会议,,,2026-11-02,,0,FGW,,zhangwei@demo.cn,\n"
+        "B-2,,传说,,,2026/11/31,,0,XX,,nobody@demo.cn,\n"
+        "B-1,重复,会议,,,2026年11月2日,,是,FGW,,zhangwei@demo.cn,\n"
+    )
+    code, out, err = await cli("import", "items", _write(tmp_path, "bad.csv", bad))
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[:2] == [
+        "row 3, title: required",
+        "row 3, source: unknown source '传说' "
+        "(use instruction, document, meeting, annual_task, proposal, mailbox, "
+        "other or 领导批示, 文件, 会议, 年度重点工作, 建议提案, 省长信箱, 其他)",
+    ]
+    assert "row 3, received_on: '2026/11/31' is not a real date" in lines
+    assert "row 3, lead_unit: unknown unit code 'XX'" in lines
+    assert "row 3, owner_email: no person with email 'nobody@demo.cn'" in lines
+    assert "row 4, ref: duplicate ref 'B-1' (first on row 2)" in lines
+    assert lines[-1] == (
+        "duban: error: items: 2 bad row(s) out of 3, 6 problem(s); nothing was written"
+    )
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Item)) == 4
+
+
+async def test_reimport_and_dry_run(cli, tmp_path, engine):
+    await _setup(cli, tmp_path)
+    path = _write(tmp_path, "items2.csv", ITEMS.replace("早已逾期", "早已逾期（更新）"))
+    code, out, _ = await cli("import", "items", path, "--dry-run")
+    assert out.startswith("items: 4 row(s): 0 created, 1 updated, 3 unchanged (dry run")
+    code, out, _ = await cli("import", "items", path)
+    assert out.startswith("items: 4 row(s): 0 created, 1 updated, 3 unchanged\n")
+    code, out, _ = await cli("import", "units", _write(tmp_path, "u.csv", UNITS), "--dry-run")
+    assert code == 0 and out.startswith("units: 4 row(s): 0 created, 0 updated, 4 unchanged")
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Item)) == 4
+        assert await conn.scalar(select(func.count()).select_from(Unit)) == 4
+        titles = (await conn.scalars(select(Item.title).where(Item.ref == "A-4"))).all()
+    assert titles == ["早已逾期（更新）"]
+
+
+async def test_xlsx_import(cli, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in UNITS.strip().splitlines():
+        sheet.append(line.split(","))
+    path = tmp_path / "units.xlsx"
+    book.save(path)
+    code, out, err = await cli("import", "units", str(path))
+    assert code == 0 and "4 created" in out, err
+
+
+async def test_progress_bar_only_for_large_files(cli, tmp_path):
+    await _setup(cli, tmp_path)
+    big = HEADER + "".join(
+        f"P-{n:03d},事项{n},document,,,2026-11-02,2026-12-31,0,FGW,,zhangwei@demo.cn,\n"
+        for n in range(500)
+    )
+    code, out, err = await cli("import", "items", _write(tmp_path, "big.csv", big))
+    assert code == 0 and "500 created" in out
+    assert "importing items [" in err and "500/500 100%" in err
+    assert err.count("\r") <= 101
+    small = HEADER + "S-1,小文件,document,,,2026-11-02,2026-12-31,0,FGW,,zhangwei@demo.cn,\n"
+    code, out, err = await cli("import", "items", _write(tmp_path, "small.csv", small))
+    assert code == 0 and "importing" not in err
+
+
+async def test_file_errors_are_one_line(cli, tmp_path):
+    code, _, err = await cli("import", "units", str(tmp_path / "missing.csv"))
+    assert code == 1 and "No such file" in err and "Traceback" not in err
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("code,name\nA,甲\n".encode("gbk"))
+    code, _, err = await cli("import", "units", str(path))
+    assert code == 1 and "not UTF-8" in err and err.count("\n") == 1
+
+
+async def test_calendar_check(cli, tmp_path):
+    code, out, _ = await cli("calendar", "check", "2026", "2027")
+    assert code == 0
+    assert out.splitlines() == [
+        "2026: official data (bundled chinesecalendar); 0 override(s)",
+        "2027: no official data — Mon–Fri fallback; deadlines are provisional until the "
+        "schedule is imported (duban calendar import FILE); 0 override(s)",
+    ]
+    code, _, _ = await cli("calendar", "check", "2027", "--strict")
+    assert code == 3
+    await cli("calendar", "import", _write(tmp_path, "cal.csv", SCHEDULE))
+    code, out, err = await cli("calendar", "set", "2027-02-01", "off", "--note", "停电")
+    assert code == 0 and "2027-02-01: day off (override)" in out, err
+    code, out, _ = await cli("calendar", "check", "2027", "--strict")
+    assert code == 0
+    assert out.strip() == "2027: imported official schedule (1 days listed); 1 override(s)"
+    code, _, err = await cli("calendar", "import", _write(tmp_path, "bad.csv", "date,x\n1,2\n"))
+    assert code == 1 and "row 1, is_workday: missing column" in err
