@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import re
 import time
 import types
@@ -75,6 +76,7 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.exceptions import SecurityError, TemplateAssertionError, TemplateRuntimeError
+from jinja2.filters import do_batch, do_indent, sync_do_slice
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -740,8 +742,6 @@ class _Helpers:
             return self.safe(f"<b>{inner}</b>")
         if self.mode == "markdown":
             return self.safe(f"**{inner}**")
-        if self.mode == "feishu":
-            return self.safe(inner)
         return self.safe(inner)
 
     def i(self, text: object) -> Markup:
@@ -765,8 +765,6 @@ class _Helpers:
         if self.mode == "html":
             style = "" if self.channel == "telegram" else _QUOTE_STYLE
             return self.safe(f"<blockquote{style}>{inner}</blockquote>")
-        if self.mode == "markdown":
-            return self.safe("\n".join("> " + line for line in inner.split("\n")))
         return self.safe("\n".join("> " + line for line in inner.split("\n")))
 
     @pass_context
@@ -981,24 +979,18 @@ def _safe_center(value: str, width: int = 80) -> str:
 def _safe_indent(value: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
     if (isinstance(width, int) and width > 1000) or (isinstance(width, str) and len(width) > 1000):
         raise SecurityError("indent() width too large")
-    from jinja2.filters import do_indent
-
     return do_indent(value, width, first, blank)
 
 
 def _safe_batch(value: Iterable[Any], linecount: int, fill_with: Any = None) -> list[list[Any]]:
     if int(linecount) > MAX_RANGE or int(linecount) < 1:
         raise SecurityError("batch() size out of range")
-    from jinja2.filters import do_batch
-
     return list(do_batch(value, int(linecount), fill_with))
 
 
 def _safe_slice(value: Iterable[Any], slices: int, fill_with: Any = None) -> list[list[Any]]:
     if int(slices) > MAX_RANGE or int(slices) < 1:
         raise SecurityError("slice() count out of range")
-    from jinja2.filters import sync_do_slice
-
     return list(sync_do_slice(list(value), int(slices), fill_with))
 
 
@@ -1176,8 +1168,6 @@ def _tg_units(text: str) -> int:
 
 
 def _unescape_entity(entity: str) -> str:
-    import html
-
     return html.unescape(entity)
 
 
