@@ -1,0 +1,118 @@
+"""``duban demo``: realistic, idempotent, with mixed lights on any day."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+import duban.cli
+from duban.demo import DEMO_PASSWORD, ITEMS, load_demo
+from duban.runtime import open_runtime
+from models import (
+    Assignment,
+    AuditEvent,
+    Base,
+    Extension,
+    Item,
+    ItemState,
+    Person,
+    Report,
+    ReportKind,
+    ReviewState,
+    Role,
+    Unit,
+)
+from supervision.accounts import verify_password
+from supervision.clock import FixedClock
+from supervision.light import Light
+from tests.conftest import SHANGHAI
+
+
+async def _snapshot(session) -> dict[str, int]:
+    counts = {}
+    for table in Base.metadata.sorted_tables:
+        counts[table.name] = await session.scalar(select(func.count()).select_from(table))
+    return counts
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 2, 9, 0),  # a Monday
+        datetime(2026, 10, 4, 20, 0),  # inside the 国庆 holiday
+        datetime(2026, 12, 27, 9, 0),  # a Sunday; defaults run into 2027 (provisional)
+    ],
+)
+async def test_demo_is_idempotent_and_has_mixed_lights(sessions, at):
+    clock = FixedClock(at.replace(tzinfo=SHANGHAI))
+    async with sessions() as session, session.begin():
+        first = await load_demo(session, clock=clock, tz=SHANGHAI)
+    assert (first.units.created, first.people.created, first.items_created) == (11, 23, 18)
+    assert first.lights[Light.RED] >= 2
+    assert first.lights[Light.YELLOW] >= 2
+    assert first.lights[Light.GREEN] >= 2
+    assert first.lights[Light.GREY] == 1
+    async with sessions() as session:
+        before = await _snapshot(session)
+    async with sessions() as session, session.begin():
+        second = await load_demo(session, clock=clock, tz=SHANGHAI)
+    assert (second.units.unchanged, second.people.unchanged) == (11, 23)
+    assert (second.items_created, second.items_present) == (0, 18)
+    async with sessions() as session:
+        assert await _snapshot(session) == before
+
+
+async def test_demo_content(sessions, clock):
+    async with sessions() as session, session.begin():
+        summary = await load_demo(session, clock=clock, tz=SHANGHAI)
+    async with sessions() as session:
+        people = (await session.scalars(select(Person))).all()
+        roles = [r for p in people for r in p.roles]
+        assert {Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL} <= set(roles)
+        assert roles.count(Role.SUPERVISOR) == 2 and roles.count(Role.VIEWER) == 1
+        assert all(p.email.endswith("@demo.gov.cn") for p in people)
+        logins = [p for p in people if p.password_hash]
+        assert len(logins) == 3
+        assert all(verify_password(p.password_hash, DEMO_PASSWORD) for p in logins)
+        depth = await session.scalar(
+            select(func.count()).select_from(Unit).where(Unit.parent_id.is_not(None))
+        )
+        assert depth == 10  # one root, the rest below it (one two levels down)
+        items = (await session.scalars(select(Item))).all()
+        assert len({i.source for i in items}) == 7
+        assert any(i.urgent for i in items)
+        assert sum(i.state == ItemState.CLOSED.value for i in items) == 1
+        assert sum(i.state == ItemState.COMPLETION_REQUESTED.value for i in items) == 1
+        co = await session.scalar(
+            select(func.count()).select_from(Assignment).where(Assignment.role == "co")
+        )
+        assert co >= 8
+        extensions = (await session.scalars(select(Extension))).all()
+        assert [e.state for e in extensions] == [ReviewState.PENDING.value]
+        progress = await session.scalar(
+            select(func.count()).select_from(Report).where(Report.kind == ReportKind.PROGRESS.value)
+        )
+        assert progress >= 10
+        received = sorted(i.received_on for i in items)
+        today = clock.now().astimezone(SHANGHAI).date()
+        assert (today - received[0]).days == max(d.received_ago for d in ITEMS)
+        assert await session.scalar(select(func.count()).select_from(AuditEvent)) > 50
+    lines = summary.lines()
+    assert "items: 18 created, 0 already present" in lines
+    assert "  zhenghua@demo.gov.cn (supervisor)" in lines
+
+
+async def test_demo_command(engine, db_url, clock, monkeypatch, capsys):
+    monkeypatch.setenv("DUBAN_DATABASE_URL", db_url)
+    monkeypatch.setattr(duban.cli, "open_runtime", lambda settings: open_runtime(settings, clock))
+    assert await asyncio.to_thread(duban.cli.main, ["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "items: 18 created, 0 already present" in out
+    assert "web logins (password duban-demo):" in out
+    assert await asyncio.to_thread(duban.cli.main, ["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "units: 11 row(s): 0 created, 0 updated, 11 unchanged" in out
+    assert "items: 0 created, 18 already present" in out
