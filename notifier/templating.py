@@ -338,7 +338,7 @@ class MessageContext:
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    """One message ready for a channel."""
+    """One message ready for a channel; ``subject`` is set for email and DingTalk (title)."""
 
     subject: str | None
     text: str
@@ -1284,6 +1284,16 @@ def fit_html(html_text: str, limit: int) -> str:
     return "".join(out)[:limit]
 
 
+def markdown_title(text: str, limit: int = 64) -> str:
+    """The first non-empty line of a markdown message without markup, for DingTalk's title."""
+    for line in text.splitlines():
+        plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line)
+        plain = plain.replace("**", "").strip(" #>*`\t")
+        if plain:
+            return plain if len(plain) <= limit else plain[: limit - 1] + _ELLIPSIS
+    return ""
+
+
 def fit_plain(text: str, limit: Limit) -> str:
     """Trim plain or markdown text to the limit at a character boundary."""
     if _measure(text, limit) <= limit.count:
@@ -1613,6 +1623,9 @@ class Renderer:
             rendered[part] = self._render_part(source, channel, part, part_vars)
         text = rendered["text"]
         assert text is not None
+        if channel == "dingtalk":
+            # DingTalk markdown needs a title (shown in the chat list): the first line, plain.
+            rendered["subject"] = markdown_title(text)
         return RenderedMessage(
             subject=rendered.get("subject"), text=text, html=rendered.get("html")
         )

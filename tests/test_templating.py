@@ -145,6 +145,14 @@ async def test_markdown_macros_are_not_escaped_twice() -> None:
     assert "[查看事项详情](https://duban.example.gov.cn/items/37)" in message.text
 
 
+@pytest.mark.asyncio
+async def test_dingtalk_gets_a_plain_title() -> None:
+    message = await Renderer().render("overdue", "dingtalk", "zh", sample_context("overdue"))
+    assert message.subject == "【急件】【逾期督办通知】"
+    wecom = await Renderer().render("overdue", "wecom", "zh", sample_context("overdue"))
+    assert wecom.subject is None
+
+
 # --- resolution -------------------------------------------------------------------------
 
 
