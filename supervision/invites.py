@@ -1,0 +1,161 @@
+"""One-time invite tokens that bind a Telegram chat to a person (valid 7 days, kept hashed).
+
+Imports only `models/` and `supervision/`; I/O goes through the session it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import InviteToken, Person
+from supervision.audit import Actor, record
+from supervision.clock import Clock
+from supervision.errors import NotAllowed, NotFound, ValidationFailed
+
+__all__ = [
+    "INVITE_VALIDITY",
+    "InviteExpired",
+    "InviteUnknown",
+    "InviteUsed",
+    "NewInvite",
+    "bind_by_token",
+    "create_invite",
+    "deep_link",
+    "hash_token",
+]
+
+INVITE_VALIDITY = timedelta(days=7)
+# Telegram deep-link payloads: up to 64 characters of A-Z a-z 0-9 _ -
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class InviteUnknown(NotFound):
+    """No invite has this token."""
+
+
+class InviteUsed(NotAllowed):
+    """The invite was already used."""
+
+
+class InviteExpired(NotAllowed):
+    """The invite is older than seven days."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewInvite:
+    """A fresh invite: the clear token exists only here, the DB keeps its hash."""
+
+    token: str
+    invite: InviteToken
+    person: Person
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def deep_link(bot_username: str, token: str) -> str:
+    """The ``https://t.me/<bot>?start=<token>`` link for an invite."""
+    return f"https://t.me/{bot_username.lstrip('@')}?start={token}"
+
+
+async def create_invite(
+    session: AsyncSession, *, person: Person, clock: Clock, created_by: Person | None = None
+) -> NewInvite:
+    """Create a single-use token for ``person``, valid for seven days."""
+    if not person.active:
+        raise ValidationFailed(f"{person.name} is deactivated; reactivate before inviting")
+    token = secrets.token_urlsafe(24)
+    invite = InviteToken(
+        token_hash=hash_token(token),
+        person_id=person.id,
+        expires_at=clock.now() + INVITE_VALIDITY,
+        created_by_id=created_by.id if created_by else None,
+        created_at=clock.now(),
+    )
+    session.add(invite)
+    await session.flush()
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(created_by) if created_by else Actor.system("cli"),
+        entity="person",
+        entity_id=person.id,
+        action="invite_created",
+        detail={"invite_id": invite.id, "expires_at": invite.expires_at.isoformat()},
+    )
+    return NewInvite(token, invite, person)
+
+
+async def bind_by_token(
+    session: AsyncSession,
+    *,
+    token: str,
+    telegram_user_id: int,
+    chat_id: int,
+    username: str | None,
+    clock: Clock,
+) -> Person:
+    """Bind a Telegram user and private chat to the invite's person; the token is spent."""
+    if not TOKEN_RE.fullmatch(token):
+        raise InviteUnknown("邀请链接无效 (unknown invite)")
+    now: datetime = clock.now()
+    invite = await session.scalar(
+        select(InviteToken).where(InviteToken.token_hash == hash_token(token)).with_for_update()
+    )
+    if invite is None:
+        raise InviteUnknown("邀请链接无效 (unknown invite)")
+    if invite.used_at is not None:
+        raise InviteUsed("该邀请链接已被使用，请联系督查室重新发送 (invite already used)")
+    if invite.expires_at <= now:
+        raise InviteExpired("该邀请链接已过期，请联系督查室重新发送 (invite expired)")
+    person = await session.get_one(Person, invite.person_id)
+    if not person.active:
+        raise InviteUnknown("邀请链接无效 (unknown invite)")
+    # A Telegram account belongs to one person: a new invite moves it, nothing else does.
+    previous = await session.scalar(
+        select(Person).where(Person.telegram_user_id == telegram_user_id, Person.id != person.id)
+    )
+    if previous is not None:
+        previous.telegram_user_id = None
+        previous.telegram_chat_id = None
+        previous.telegram_username = None
+        await session.flush()
+        record(
+            session,
+            clock=clock,
+            actor=Actor.of(person),
+            entity="person",
+            entity_id=previous.id,
+            action="chat_unbound",
+            detail={"moved_to_person_id": person.id},
+        )
+    await session.execute(
+        update(Person)
+        .where(Person.telegram_chat_id == chat_id, Person.id != person.id)
+        .values(telegram_chat_id=None)
+    )
+    person.telegram_user_id = telegram_user_id
+    person.telegram_chat_id = chat_id
+    person.telegram_username = (username or "")[:64] or None
+    invite.used_at = now
+    invite.used_by_telegram_id = telegram_user_id
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(person),
+        entity="person",
+        entity_id=person.id,
+        action="chat_bound",
+        detail={"invite_id": invite.id},
+    )
+    await session.flush()
+    return person

@@ -1,0 +1,395 @@
+"""Asking to close (申请办结) and for more time (申请延期), sign-off and the office's review.
+
+Seed 四(二): completion and extension requests go to the supervision office; seed 二(二): a
+completion report on a leader's instruction (领导批示) is signed off by the unit's principal
+first. Imports only `models/` and `supervision/`; I/O goes through the session it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Assignment, Extension, Item, ItemState, Person, Report, ReportKind, Source
+from models.report import ReviewState
+from supervision.access import Action, require, reviewers, unit_principals
+from supervision.audit import Actor, record
+from supervision.clock import Clock, local_today
+from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
+from supervision.lifecycle import transition_assignment
+from supervision.outbox import notify_person
+from supervision.reports import AttachmentIn, clean_text, file_report
+from supervision.schedule import reschedule
+
+__all__ = [
+    "CHANNELS",
+    "MAX_COMMENT",
+    "decide_completion",
+    "decide_extension",
+    "request_completion",
+    "request_extension",
+    "sign_off",
+]
+
+CHANNELS = ("chat", "email")
+MAX_COMMENT = 2000
+MAX_REASON = 4000
+
+
+async def _notify_all(
+    session: AsyncSession,
+    people: Sequence[Person],
+    *,
+    kind: str,
+    key: str,
+    assignment: Assignment,
+    clock: Clock,
+    payload: dict[str, object],
+) -> list[int]:
+    ids: list[int] = []
+    for person in people:
+        ids += await notify_person(
+            session,
+            person=person,
+            kind=kind,
+            key=key,
+            channels=CHANNELS,
+            not_before=clock.now(),
+            assignment_id=assignment.id,
+            item_id=assignment.item_id,
+            payload=dict(payload),
+        )
+    return ids
+
+
+async def request_completion(
+    session: AsyncSession,
+    *,
+    assignment: Assignment,
+    person: Person,
+    summary: str | None,
+    clock: Clock,
+    attachments: Sequence[AttachmentIn] = (),
+    channel: str = "chat",
+    chat_id: int | None = None,
+    chat_message_id: int | None = None,
+) -> Report:
+    """File a completion report; it goes to the principal for sign-off, or to the office."""
+    require(person, Action.REPORT, assignment)
+    if assignment.state != ItemState.OPEN:
+        raise InvalidTransition(
+            "该事项已申请办结或已办结，不能重复申请 (completion already requested or closed)"
+        )
+    if not clean_text(summary) and not attachments:
+        raise ValidationFailed("请填写办理情况 (a summary is required)")
+    item = await session.get_one(Item, assignment.item_id)
+    needs_signoff = item.source == Source.INSTRUCTION
+    state = ReviewState.AWAITING_SIGNOFF if needs_signoff else ReviewState.PENDING
+    report = await file_report(
+        session,
+        assignment=assignment,
+        author=person,
+        text=summary,
+        clock=clock,
+        attachments=attachments,
+        kind=ReportKind.COMPLETION,
+        channel=channel,
+        chat_id=chat_id,
+        chat_message_id=chat_message_id,
+        review_state=state,
+    )
+    await transition_assignment(
+        session,
+        assignment,
+        ItemState.COMPLETION_REQUESTED,
+        actor=Actor.of(person),
+        clock=clock,
+        reason=f"report {report.id}",
+    )
+    if needs_signoff:
+        principals = await unit_principals(session, assignment.unit_id)
+        await _notify_all(
+            session,
+            principals,
+            kind="signoff_request",
+            key=f"r{report.id}:signoff",
+            assignment=assignment,
+            clock=clock,
+            payload={"report_id": report.id},
+        )
+    else:
+        await _notify_reviewers(session, assignment, clock, {"report_id": report.id}, report.id)
+    return report
+
+
+async def _notify_reviewers(
+    session: AsyncSession,
+    assignment: Assignment,
+    clock: Clock,
+    payload: dict[str, object],
+    report_id: int | None = None,
+    extension_id: int | None = None,
+) -> None:
+    key = f"r{report_id}:review" if report_id is not None else f"x{extension_id}:review"
+    pending = "completion" if report_id is not None else "extension"
+    await _notify_all(
+        session,
+        await reviewers(session),
+        kind="review_request",
+        key=key,
+        assignment=assignment,
+        clock=clock,
+        payload={**payload, "pending": pending},
+    )
+
+
+async def sign_off(
+    session: AsyncSession, *, report: Report, principal: Person, clock: Clock
+) -> Report:
+    """The unit's principal signs off a completion report (签发); it then goes to the office."""
+    assignment = await session.get_one(Assignment, report.assignment_id)
+    require(principal, Action.SIGN_OFF, assignment)
+    if report.review_state != ReviewState.AWAITING_SIGNOFF or not assignment.is_active:
+        raise InvalidTransition("该报告无需签发或已处理 (nothing to sign off)")
+    report.review_state = ReviewState.PENDING.value
+    report.signed_off_by_id = principal.id
+    report.signed_off_at = clock.now()
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(principal),
+        entity="report",
+        entity_id=report.id,
+        action="signed_off",
+        from_state=ReviewState.AWAITING_SIGNOFF.value,
+        to_state=ReviewState.PENDING.value,
+    )
+    await _notify_reviewers(session, assignment, clock, {"report_id": report.id}, report.id)
+    await session.flush()
+    return report
+
+
+async def request_extension(
+    session: AsyncSession,
+    *,
+    assignment: Assignment,
+    person: Person,
+    reason: str,
+    progress: str,
+    new_due_on: date,
+    clock: Clock,
+    tz: ZoneInfo,
+    channel: str = "chat",
+) -> Extension:
+    """Ask for a later deadline: only before the current one passes, and only to a later day."""
+    require(person, Action.REPORT, assignment)
+    if assignment.state != ItemState.OPEN:
+        raise InvalidTransition("该事项不在办理中，不能申请延期 (the assignment is not open)")
+    today = local_today(clock, tz)
+    problems: list[str] = []
+    if today > assignment.due_on:
+        problems.append(
+            f"完成时限 {assignment.due_on.isoformat()} 已过，不能再申请延期 (deadline passed)"
+        )
+    if new_due_on <= assignment.due_on:
+        problems.append(
+            f"新的完成时限须晚于 {assignment.due_on.isoformat()} (the new date must be later)"
+        )
+    why = clean_text(reason, limit=MAX_REASON)
+    done = clean_text(progress, limit=MAX_REASON)
+    if not why:
+        problems.append("请说明延期原因 (a reason is required)")
+    pending = await session.scalar(
+        select(Extension.id).where(
+            Extension.assignment_id == assignment.id,
+            Extension.state == ReviewState.PENDING.value,
+        )
+    )
+    if pending is not None:
+        problems.append("已有一份延期申请在审核中 (an extension request is already pending)")
+    if problems:
+        raise ValidationFailed("；".join(problems), problems)
+    extension = Extension(
+        assignment_id=assignment.id,
+        requested_by_id=person.id,
+        reason=why,
+        progress=done,
+        old_due_on=assignment.due_on,
+        new_due_on=new_due_on,
+        state=ReviewState.PENDING.value,
+        channel=channel,
+        created_at=clock.now(),
+    )
+    session.add(extension)
+    await session.flush()
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(person),
+        entity="extension",
+        entity_id=extension.id,
+        action="requested",
+        to_state=ReviewState.PENDING.value,
+        detail={
+            "assignment_id": assignment.id,
+            "old_due_on": assignment.due_on.isoformat(),
+            "new_due_on": new_due_on.isoformat(),
+        },
+    )
+    await _notify_reviewers(
+        session, assignment, clock, {"extension_id": extension.id}, extension_id=extension.id
+    )
+    return extension
+
+
+def _decision(approve: bool, comment: str | None) -> tuple[ReviewState, str | None]:
+    note = clean_text(comment, limit=MAX_COMMENT) or None
+    if not approve and note is None:
+        raise ValidationFailed("驳回须填写意见 (a comment is required to reject)")
+    return (ReviewState.APPROVED if approve else ReviewState.REJECTED), note
+
+
+async def _tell_requester(
+    session: AsyncSession,
+    *,
+    requester_id: int | None,
+    assignment: Assignment,
+    key: str,
+    clock: Clock,
+    payload: dict[str, object],
+) -> None:
+    if requester_id is None:
+        return
+    requester = await session.get(Person, requester_id)
+    if requester is not None:
+        await _notify_all(
+            session,
+            [requester],
+            kind="review_outcome",
+            key=key,
+            assignment=assignment,
+            clock=clock,
+            payload=payload,
+        )
+
+
+async def decide_completion(
+    session: AsyncSession,
+    *,
+    report: Report,
+    reviewer: Person,
+    approve: bool,
+    comment: str | None,
+    clock: Clock,
+) -> Report:
+    """Approve (close the assignment) or reject (reopen it, with a comment) a completion report."""
+    assignment = await session.get_one(Assignment, report.assignment_id)
+    require(reviewer, Action.REVIEW, assignment)
+    if report.kind != ReportKind.COMPLETION or report.review_state != ReviewState.PENDING:
+        raise InvalidTransition("该申请已处理或尚待签发 (not awaiting review)")
+    if assignment.state != ItemState.COMPLETION_REQUESTED:
+        raise InvalidTransition("该事项已不在申请办结状态 (the assignment changed)")
+    state, note = _decision(approve, comment)
+    report.review_state = state.value
+    report.reviewed_by_id = reviewer.id
+    report.reviewed_at = clock.now()
+    report.review_comment = note
+    actor = Actor.of(reviewer)
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="report",
+        entity_id=report.id,
+        action="reviewed",
+        from_state=ReviewState.PENDING.value,
+        to_state=state.value,
+        detail={"comment": note} if note else None,
+    )
+    target = ItemState.CLOSED if approve else ItemState.OPEN
+    await transition_assignment(
+        session,
+        assignment,
+        target,
+        actor=actor,
+        clock=clock,
+        reason=f"review of report {report.id}",
+    )
+    await _tell_requester(
+        session,
+        requester_id=report.author_id,
+        assignment=assignment,
+        key=f"r{report.id}:outcome",
+        clock=clock,
+        payload={"report_id": report.id, "subject": "completion", "decision": state.value},
+    )
+    await session.flush()
+    return report
+
+
+async def decide_extension(
+    session: AsyncSession,
+    *,
+    extension: Extension,
+    reviewer: Person,
+    approve: bool,
+    comment: str | None,
+    clock: Clock,
+) -> Extension:
+    """Approve (move ``due_on`` and reschedule the ladder) or reject an extension request."""
+    assignment = await session.get_one(Assignment, extension.assignment_id)
+    require(reviewer, Action.REVIEW, assignment)
+    if extension.state != ReviewState.PENDING:
+        raise InvalidTransition("该延期申请已处理 (already decided)")
+    if not assignment.is_active:
+        raise InvalidTransition("该事项已办结或撤销 (the assignment is closed)")
+    if approve and extension.old_due_on != assignment.due_on:
+        raise NotAllowed("完成时限已被修改，请重新申请 (the deadline changed since the request)")
+    state, note = _decision(approve, comment)
+    extension.state = state.value
+    extension.decided_by_id = reviewer.id
+    extension.decided_at = clock.now()
+    extension.comment = note
+    actor = Actor.of(reviewer)
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="extension",
+        entity_id=extension.id,
+        action="reviewed",
+        from_state=ReviewState.PENDING.value,
+        to_state=state.value,
+        detail={"comment": note} if note else None,
+    )
+    if approve:
+        before = assignment.due_on
+        assignment.due_on = extension.new_due_on
+        record(
+            session,
+            clock=clock,
+            actor=actor,
+            entity="assignment",
+            entity_id=assignment.id,
+            action="due_moved",
+            detail={
+                "from": before.isoformat(),
+                "to": extension.new_due_on.isoformat(),
+                "extension_id": extension.id,
+            },
+        )
+        await reschedule(session, assignment, clock=clock)
+    await _tell_requester(
+        session,
+        requester_id=extension.requested_by_id,
+        assignment=assignment,
+        key=f"x{extension.id}:outcome",
+        clock=clock,
+        payload={"extension_id": extension.id, "subject": "extension", "decision": state.value},
+    )
+    await session.flush()
+    return extension

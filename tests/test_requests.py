@@ -1,0 +1,201 @@
+"""Completion (with sign-off) and extension requests, and the office's decisions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import AuditEvent, Item, ItemState, Notification
+from models.report import ReviewState
+from supervision.clock import FixedClock
+from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
+from supervision.reports import file_report
+from supervision.requests import (
+    decide_completion,
+    decide_extension,
+    request_completion,
+    request_extension,
+    sign_off,
+)
+from tests.bot_world import build_world
+from tests.conftest import SHANGHAI
+
+
+async def _outbox(session: AsyncSession) -> list[tuple[str, int | None, dict[str, object]]]:
+    rows = (await session.scalars(select(Notification).order_by(Notification.id))).all()
+    return [(n.kind, n.recipient_id, n.payload) for n in rows if n.channel == "telegram"]
+
+
+async def test_instruction_completion_needs_signoff_then_review_closes(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    w = await build_world(session)
+    a = w.a_instruction
+    report = await request_completion(
+        session, assignment=a, person=w.owner, summary="已按批示完成整改", clock=clock
+    )
+    assert report.review_state == ReviewState.AWAITING_SIGNOFF
+    assert a.state == ItemState.COMPLETION_REQUESTED
+    assert await _outbox(session) == [("signoff_request", w.principal.id, {"report_id": report.id})]
+    with pytest.raises(InvalidTransition):  # not before the principal signed off
+        await decide_completion(
+            session, report=report, reviewer=w.supervisor, approve=True, comment=None, clock=clock
+        )
+    with pytest.raises(NotAllowed):
+        await sign_off(session, report=report, principal=w.owner, clock=clock)
+    await sign_off(session, report=report, principal=w.principal, clock=clock)
+    assert report.review_state == ReviewState.PENDING
+    assert report.signed_off_by_id == w.principal.id
+    assert (await _outbox(session))[-1] == (
+        "review_request",
+        w.supervisor.id,
+        {"report_id": report.id, "pending": "completion"},
+    )
+    with pytest.raises(NotAllowed):
+        await decide_completion(
+            session, report=report, reviewer=w.owner, approve=True, comment=None, clock=clock
+        )
+    await decide_completion(
+        session, report=report, reviewer=w.supervisor, approve=True, comment=None, clock=clock
+    )
+    await session.commit()
+    assert a.state == ItemState.CLOSED and a.next_action_at is None
+    item = await session.get_one(Item, w.instruction.id)
+    assert item.state == ItemState.CLOSED
+    assert (await _outbox(session))[-1][:2] == ("review_outcome", w.owner.id)
+    with pytest.raises(InvalidTransition):  # a second decision on the same report
+        await decide_completion(
+            session, report=report, reviewer=w.supervisor, approve=False, comment="x", clock=clock
+        )
+    actions = (await session.scalars(select(AuditEvent.action))).all()
+    assert {"signed_off", "reviewed", "transition"} <= set(actions)
+
+
+async def test_rejected_completion_reopens_and_needs_a_comment(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    w = await build_world(session)
+    a = w.a_document
+    report = await request_completion(
+        session, assignment=a, person=w.liaison, summary="完成", clock=clock
+    )
+    assert report.review_state == ReviewState.PENDING  # not an instruction: no sign-off
+    with pytest.raises(ValidationFailed):
+        await decide_completion(
+            session, report=report, reviewer=w.supervisor, approve=False, comment=" ", clock=clock
+        )
+    assert a.state == ItemState.COMPLETION_REQUESTED
+    await decide_completion(
+        session,
+        report=report,
+        reviewer=w.supervisor,
+        approve=False,
+        comment="缺少验收材料",
+        clock=clock,
+    )
+    assert a.state == ItemState.OPEN and report.review_comment == "缺少验收材料"
+    assert a.next_action_at is not None
+    assert (await _outbox(session))[-1] == (
+        "review_outcome",
+        w.liaison.id,
+        {"report_id": report.id, "subject": "completion", "decision": "rejected"},
+    )
+
+
+async def test_completion_twice_is_refused(session: AsyncSession, clock: FixedClock) -> None:
+    w = await build_world(session)
+    await request_completion(
+        session, assignment=w.a_document, person=w.owner, summary="完成", clock=clock
+    )
+    with pytest.raises(InvalidTransition):
+        await request_completion(
+            session, assignment=w.a_document, person=w.owner, summary="再次", clock=clock
+        )
+
+
+async def test_extension_approved_moves_deadline_and_reschedules(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    w = await build_world(session)
+    a = w.a_document  # due 2026-12-21; the urge step (-1 working day) is next on 12-15
+    clock.set(datetime(2026, 12, 15, 9, 0, tzinfo=SHANGHAI))
+    await file_report(session, assignment=a, author=w.owner, text="进展", clock=clock)
+    before = a.next_action_at
+    assert before is not None and before < datetime(2026, 12, 21, tzinfo=SHANGHAI)
+    ext = await request_extension(
+        session,
+        assignment=a,
+        person=w.owner,
+        reason="需等待上级批复",
+        progress="方案已完成",
+        new_due_on=date(2027, 1, 29),
+        clock=clock,
+        tz=SHANGHAI,
+    )
+    assert (await _outbox(session))[-1] == (
+        "review_request",
+        w.supervisor.id,
+        {"extension_id": ext.id, "pending": "extension"},
+    )
+    await decide_extension(
+        session, extension=ext, reviewer=w.supervisor, approve=True, comment=None, clock=clock
+    )
+    await session.commit()
+    assert a.due_on == date(2027, 1, 29) and ext.state == ReviewState.APPROVED
+    # The deadline ladder moved with due_on: next is the periodic report, not the old urge.
+    assert a.next_action_at is not None and a.next_action_at > before
+    assert a.next_action_at > datetime(2026, 12, 25, tzinfo=SHANGHAI)
+    moved = await session.scalar(select(AuditEvent).where(AuditEvent.action == "due_moved"))
+    assert moved is not None and moved.detail["to"] == "2027-01-29"
+
+
+async def test_extension_rules(session: AsyncSession, clock: FixedClock) -> None:
+    w = await build_world(session)
+    a = w.a_document  # due 2026-12-21
+    kw = {"assignment": a, "reason": "原因", "progress": "", "clock": clock, "tz": SHANGHAI}
+    with pytest.raises(ValidationFailed):  # not later than the current deadline
+        await request_extension(session, person=w.owner, new_due_on=a.due_on, **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValidationFailed):  # a reason is required
+        await request_extension(
+            session,
+            person=w.owner,
+            new_due_on=date(2027, 1, 5),
+            **{**kw, "reason": " "},  # type: ignore[arg-type]
+        )
+    with pytest.raises(NotAllowed):
+        await request_extension(session, person=w.outsider, new_due_on=date(2027, 1, 5), **kw)  # type: ignore[arg-type]
+    ext = await request_extension(session, person=w.owner, new_due_on=date(2027, 1, 5), **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValidationFailed):  # one pending request at a time
+        await request_extension(session, person=w.owner, new_due_on=date(2027, 1, 6), **kw)  # type: ignore[arg-type]
+    with pytest.raises(NotAllowed):
+        await decide_extension(
+            session, extension=ext, reviewer=w.owner, approve=True, comment=None, clock=clock
+        )
+    await decide_extension(
+        session, extension=ext, reviewer=w.supervisor, approve=False, comment="不同意", clock=clock
+    )
+    assert a.due_on == date(2026, 12, 21) and ext.state == ReviewState.REJECTED
+    clock.set(datetime(2026, 12, 22, 9, 0, tzinfo=SHANGHAI))  # the deadline has passed
+    with pytest.raises(ValidationFailed):
+        await request_extension(session, person=w.owner, new_due_on=date(2027, 1, 5), **kw)  # type: ignore[arg-type]
+
+
+async def test_extension_on_the_due_day_is_allowed(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    w = await build_world(session)
+    clock.set(datetime(2026, 12, 21, 17, 0, tzinfo=SHANGHAI))
+    ext = await request_extension(
+        session,
+        assignment=w.a_document,
+        person=w.owner,
+        reason="原因",
+        progress="",
+        new_due_on=w.a_document.due_on + timedelta(days=7),
+        clock=clock,
+        tz=SHANGHAI,
+    )
+    assert ext.state == ReviewState.PENDING
