@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.auth import setup_auth
-from web.views import login
+from web.views import dashboard, items, login
 from web.views.common import STATIC_DIR, setup_templates
 
 
@@ -19,3 +19,5 @@ def setup_admin(app: web.Application) -> None:
     setup_templates(app)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     login.routes(app)
+    dashboard.routes(app)
+    items.routes(app)

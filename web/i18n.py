@@ -254,6 +254,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dl.attempts": ("尝试", "Attempts"),
     "dl.error": ("错误", "Error"),
     "dl.retry": ("重新发送", "Retry"),
+    "flash.saved": ("已保存。", "Saved."),
+    "flash.decided": ("已处理。", "Decided."),
+    "flash.retried": ("已安排重新发送。", "Queued for another try."),
+    "flash.reset": ("已恢复默认模板。", "Reset to the default."),
     "dl.retried": ("已安排重新发送。", "Queued for another try."),
 }
 

@@ -100,6 +100,7 @@ def render(
         "csrf_token": csrf_token(request),
         "nav": _nav(request, me),
         "office_name": deps.config.office_name,
+        "tz": deps.config.tz,
         "path": request.path_qs,
         "request_path": request.path,
         "csrf_field": Markup('<input type="hidden" name="csrf_token" value="{}">').format(

@@ -1,0 +1,504 @@
+"""/api/v1: bearer tokens, role and unit boundaries, error format, paging, every resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from models import ApiToken, Assignment, Item, Notification, Person, Role
+from models.db import transaction
+from supervision.audit import Actor
+from supervision.lifecycle import cancel_item
+from tests import factories as f
+from web.api import ROUTES, setup_api
+from web.api_tokens import create_token, hash_token
+from web.app import WebConfig, WebDeps, create_app
+
+P = "/api/v1"
+
+
+@dataclass
+class World:
+    client: Any
+    tokens: dict[str, str]
+    people: dict[str, Person]
+    units: dict[str, Any]
+    items: dict[str, Item]
+    assignments: dict[str, Assignment]
+    sessions: Any
+    clock: Any
+
+    def h(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    async def get(self, who: str | None, path: str, **kw: Any) -> tuple[int, Any]:
+        headers = self.h(who) if who else {}
+        resp = await self.client.get(P + path, headers=headers, **kw)
+        return resp.status, await resp.json()
+
+    async def send(
+        self, method: str, who: str | None, path: str, body: Any = None, **kw: Any
+    ) -> tuple[int, Any]:
+        headers = self.h(who) if who else {}
+        resp = await self.client.request(method, P + path, headers=headers, json=body, **kw)
+        return resp.status, await resp.json()
+
+
+@pytest.fixture
+async def world(sessions, clock, aiohttp_client_factory) -> World:
+    async with transaction(sessions) as s:
+        units = {
+            "A": await f.unit(s, code="A", name="甲局"),
+            "B": await f.unit(s, code="B", name="乙局"),
+        }
+        units["A1"] = await f.unit(s, code="A1", name="甲局一科", parent=units["A"])
+        people = {
+            "admin": await f.person(s, roles={Role.ADMIN}),
+            "sup": await f.person(s, roles={Role.SUPERVISOR}),
+            "viewer": await f.person(s, roles={Role.VIEWER}),
+            "liaisonA": await f.person(s, unit=units["A"], roles={Role.LIAISON}),
+            "liaisonB": await f.person(s, unit=units["B"], roles={Role.LIAISON}),
+            "ownerA": await f.person(s, unit=units["A"], roles={Role.OWNER}),
+            "nobody": await f.person(s, roles=set()),
+        }
+        items = {
+            "a": await f.item(s, ref="A-1", title="甲局事项", due_on=date(2026, 12, 14)),
+            "b": await f.item(s, ref="B-1", title="乙局事项", due_on=date(2026, 12, 1)),
+        }
+        assignments = {
+            "a": await f.assignment(s, item=items["a"], unit=units["A"], owner=people["ownerA"]),
+            "b": await f.assignment(s, item=items["b"], unit=units["B"]),
+        }
+        tokens = {}
+        for key, p in people.items():
+            created = await create_token(
+                s, person=p, name=f"{key} token", actor=Actor.system("test"), clock=clock
+            )
+            tokens[key] = created.secret
+    app = create_app(
+        WebDeps(config=WebConfig(secret_key="k"), sessions=sessions, clock=clock), [setup_api]
+    )
+    client = await aiohttp_client_factory(app)
+    return World(client, tokens, people, units, items, assignments, sessions, clock)
+
+
+def assert_error(body: Any, code: str) -> None:
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+async def test_every_route_needs_a_token(world):
+    for op in ROUTES:
+        if op.public:
+            continue
+        path = P + op.path.replace(r":\d+", "").format(
+            **{
+                n: 1
+                for n in (
+                    "item_id",
+                    "assignment_id",
+                    "extension_id",
+                    "person_id",
+                    "unit_id",
+                    "bulletin_id",
+                    "token_id",
+                )
+            }
+        )
+        resp = await world.client.request(op.method, path)
+        assert resp.status == 401, (op.method, path)
+        assert_error(await resp.json(), "unauthorized")
+
+
+async def test_bad_tokens_are_401(world):
+    for header in ["Bearer", "Basic abc", "Bearer dbn_nope", "Bearer " + "x" * 300, "token"]:
+        resp = await world.client.get(P + "/me", headers={"Authorization": header})
+        assert resp.status == 401
+        assert_error(await resp.json(), "unauthorized")
+
+
+async def test_token_acts_as_its_person_and_records_use(world):
+    status, body = await world.get("liaisonA", "/me")
+    assert status == 200
+    assert body["person"]["id"] == world.people["liaisonA"].id
+    assert body["access"] == "liaison"
+    assert body["unit_ids"] == sorted([world.units["A"].id, world.units["A1"].id])
+    async with world.sessions() as s:
+        token = await s.scalar(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(world.tokens["liaisonA"]))
+        )
+        assert token.last_used_at == world.clock.now()
+        assert world.tokens["liaisonA"] not in token.token_hash
+
+
+async def test_revoked_token_and_deactivated_person_are_401(world):
+    async with world.sessions() as s:
+        token_id = await s.scalar(
+            select(ApiToken.id).where(ApiToken.token_hash == hash_token(world.tokens["liaisonA"]))
+        )
+    status, body = await world.send("DELETE", "admin", f"/tokens/{token_id}")
+    assert status == 200 and body["revoked_at"] is not None
+    status, body = await world.get("liaisonA", "/me")
+    assert status == 401
+    status, body = await world.send("DELETE", "admin", f"/tokens/{token_id}")
+    assert status == 409
+    async with transaction(world.sessions) as s:
+        (await s.get(Person, world.people["liaisonB"].id)).active = False
+    assert (await world.get("liaisonB", "/me"))[0] == 401
+
+
+async def test_person_without_web_access_is_403(world):
+    status, body = await world.get("nobody", "/items")
+    assert status == 403
+    assert_error(body, "forbidden")
+
+
+# --- role and unit boundaries -----------------------------------------------------------------
+
+
+async def test_viewer_reads_but_cannot_write(world):
+    assert (await world.get("viewer", "/items"))[1]["total"] == 2
+    a = world.assignments["a"].id
+    for method, path, body in [
+        ("POST", "/items", {"ref": "X"}),
+        ("PATCH", f"/items/{world.items['a'].id}", {"title": "x"}),
+        ("POST", f"/assignments/{a}/reports", {"text": "x"}),
+        ("POST", f"/assignments/{a}/extensions", {"reason": "x", "new_due_on": "2027-01-01"}),
+        ("POST", "/units", {"code": "Z", "name": "z"}),
+        ("POST", "/tokens", {"person_id": 1, "name": "x"}),
+    ]:
+        status, out = await world.send(method, "viewer", path, body)
+        assert status == 403, (method, path)
+        assert_error(out, "forbidden")
+
+
+async def test_liaison_sees_only_their_unit(world):
+    status, body = await world.get("liaisonA", "/items")
+    assert status == 200
+    assert [i["ref"] for i in body["data"]] == ["A-1"]
+    b_item, b_assign = world.items["b"].id, world.assignments["b"].id
+    for path in [
+        f"/items/{b_item}",
+        f"/assignments/{b_assign}",
+        f"/assignments/{b_assign}/reports",
+        f"/people/{world.people['liaisonB'].id}",
+    ]:
+        status, out = await world.get("liaisonA", path)
+        assert status == 404, path
+        assert_error(out, "not_found")
+    status, out = await world.send(
+        "POST", "liaisonA", f"/assignments/{b_assign}/reports", {"text": "进展"}
+    )
+    assert status == 404
+    assert (await world.get("liaisonA", "/assignments"))[1]["total"] == 1
+    people = (await world.get("liaisonA", "/people"))[1]
+    assert {p["id"] for p in people["data"]} == {
+        world.people["liaisonA"].id,
+        world.people["ownerA"].id,
+    }
+
+
+async def test_supervisor_and_liaison_limits(world):
+    status, out = await world.send("POST", "sup", "/units", {"code": "Z", "name": "z"})
+    assert status == 403
+    assert_error(out, "forbidden")
+    status, out = await world.get("liaisonA", "/tokens")
+    assert status == 403
+    assert_error(out, "forbidden")
+
+
+# --- items ------------------------------------------------------------------------------------
+
+
+def new_item(world: World, ref: str = "NEW-1", **extra: Any) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "title": "新事项",
+        "source": "meeting",
+        "received_on": "2026-11-02",
+        "due_on": "2026-12-30",
+        "lead": {"unit_id": world.units["A"].id, "owner_id": world.people["ownerA"].id},
+        "co": [{"unit_id": world.units["B"].id}],
+        **extra,
+    }
+
+
+async def test_create_get_update_item(world):
+    status, item = await world.send("POST", "sup", "/items", new_item(world))
+    assert status == 201
+    assert item["ref"] == "NEW-1" and item["state"] == "open" and item["light"] == "green"
+    assert [(a["role"], a["unit_name"]) for a in item["assignments"]] == [
+        ("lead", "甲局"),
+        ("co", "乙局"),
+    ]
+    status, again = await world.send("POST", "admin", "/items", new_item(world))
+    assert status == 409
+    assert_error(again, "conflict")
+    status, got = await world.get("liaisonB", f"/items/{item['id']}")  # co unit sees it
+    assert status == 200 and got["title"] == "新事项"
+    status, changed = await world.send(
+        "PATCH", "sup", f"/items/{item['id']}", {"title": "改后的标题", "urgent": True}
+    )
+    assert status == 200
+    assert changed["title"] == "改后的标题" and changed["urgent"] is True
+    assert changed["due_on"] == "2026-12-30" and len(changed["assignments"]) == 2
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", {"ref": "NEW-2"})
+    assert status == 400 and out["error"]["details"] == ["ref: unknown field"]
+    status, out = await world.send("PATCH", "sup", "/items/9999", {"title": "x"})
+    assert status == 404
+
+
+async def test_item_validation_lists_every_problem(world):
+    body = {"ref": "", "source": "gossip", "received_on": "2026-13-01", "lead": {}, "extra": 1}
+    status, out = await world.send("POST", "sup", "/items", body)
+    assert status == 400
+    assert_error(out, "validation_failed")
+    details = out["error"]["details"]
+    for expected in [
+        "extra: unknown field",
+        "ref: must not be empty",
+        "title: required",
+        "received_on: must be a date like 2026-11-30",
+        "lead.unit_id: required",
+    ]:
+        assert expected in details
+    assert any(d.startswith("source: must be one of") for d in details)
+    status, out = await world.send("POST", "sup", "/items", new_item(world, lead={"unit_id": 999}))
+    assert status == 404
+    async with world.sessions() as s:
+        assert len((await s.scalars(select(Item))).all()) == 2
+
+
+async def test_cancelled_item_cannot_change(world):
+    async with transaction(world.sessions) as s:
+        item = await s.get(Item, world.items["a"].id)
+        await cancel_item(s, item, actor=Actor.system(), clock=world.clock, reason="撤销")
+    status, out = await world.send("PATCH", "sup", f"/items/{world.items['a'].id}", {"title": "x"})
+    assert status == 400  # no live lead unit is left
+    assert_error(out, "validation_failed")
+
+
+async def test_item_filters_and_paging(world):
+    for n in range(5):
+        status, _ = await world.send(
+            "POST", "sup", "/items", new_item(world, ref=f"P-{n}", due_on=f"2026-12-2{n}", co=[])
+        )
+        assert status == 201
+    status, page = await world.get("admin", "/items?per_page=2&page=2")
+    assert status == 200
+    assert (page["page"], page["per_page"], page["total"]) == (2, 2, 7)
+    assert [i["ref"] for i in page["data"]] == ["P-0", "P-1"]  # by deadline after B-1, A-1
+    assert (await world.get("admin", "/items?per_page=2&page=9"))[1]["data"] == []
+    assert (await world.get("admin", "/items?per_page=200"))[0] == 200
+    for bad in ["per_page=201", "page=0", "page=x", "state=done", "overdue=maybe", "due_from=x"]:
+        status, out = await world.get("admin", f"/items?{bad}")
+        assert status == 400, bad
+        assert_error(out, "validation_failed")
+    unit_b = world.units["B"].id
+    assert [
+        i["ref"] for i in (await world.get("admin", f"/items?unit_id={unit_b}"))[1]["data"]
+    ] == ["B-1"]
+    assert (await world.get("admin", "/items?q=P-"))[1]["total"] == 5
+    world.clock.set(world.clock.now().replace(month=12, day=5))
+    overdue = (await world.get("admin", "/items?overdue=true"))[1]
+    assert [i["ref"] for i in overdue["data"]] == ["B-1"]
+    assert overdue["data"][0]["light"] == "red"
+    assert (await world.get("admin", "/items?overdue=false"))[1]["total"] == 6
+
+
+# --- reports and extensions -------------------------------------------------------------------
+
+
+async def test_file_and_list_reports(world):
+    a = world.assignments["a"].id
+    status, report = await world.send(
+        "POST", "liaisonA", f"/assignments/{a}/reports", {"text": "已完成调研"}
+    )
+    assert status == 201
+    assert (report["number"], report["channel"], report["kind"]) == (1, "api", "progress")
+    status, report2 = await world.send(
+        "POST", "ownerA", f"/assignments/{a}/reports", {"text": "第二次"}
+    )
+    assert status == 201 and report2["number"] == 2
+    status, out = await world.send("POST", "sup", f"/assignments/{a}/reports", {"text": "x"})
+    assert status == 403  # the office reviews; it does not report
+    assert_error(out, "forbidden")
+    status, out = await world.send("POST", "liaisonA", f"/assignments/{a}/reports", {"text": "  "})
+    assert status == 400
+    assert_error(out, "validation_failed")
+    status, listed = await world.get("viewer", f"/assignments/{a}/reports")
+    assert status == 200 and [r["text"] for r in listed["data"]] == ["已完成调研", "第二次"]
+    async with world.sessions() as s:
+        assert (await s.get(Assignment, a)).last_report_at == world.clock.now()
+
+
+async def test_extension_request_and_decision(world):
+    a = world.assignments["a"].id
+    body = {"reason": "需要协调省直部门", "progress": "已完成初稿", "new_due_on": "2026-12-31"}
+    status, ext = await world.send("POST", "liaisonA", f"/assignments/{a}/extensions", body)
+    assert status == 201 and ext["state"] == "pending" and ext["old_due_on"] == "2026-12-14"
+    status, out = await world.send("POST", "liaisonA", f"/assignments/{a}/extensions", body)
+    assert status == 400 and "pending" in out["error"]["message"]
+    status, out = await world.send(
+        "POST", "liaisonA", f"/extensions/{ext['id']}/decision", {"approve": True}
+    )
+    assert status == 403
+    status, out = await world.send(
+        "POST", "sup", f"/extensions/{ext['id']}/decision", {"approve": "yes"}
+    )
+    assert status == 400 and out["error"]["details"] == ["approve: must be true or false"]
+    status, decided = await world.send(
+        "POST", "sup", f"/extensions/{ext['id']}/decision", {"approve": True, "comment": "同意"}
+    )
+    assert status == 200 and decided["state"] == "approved"
+    assert decided["decided_by_id"] == world.people["sup"].id
+    status, out = await world.send(
+        "POST", "sup", f"/extensions/{ext['id']}/decision", {"approve": False}
+    )
+    assert status == 409
+    assert_error(out, "invalid_transition")
+    status, got = await world.get("admin", f"/assignments/{a}")
+    assert got["due_on"] == "2026-12-31"
+    status, listed = await world.get("liaisonA", "/extensions?state=approved")
+    assert [x["id"] for x in listed["data"]] == [ext["id"]]
+    assert (await world.get("liaisonB", f"/extensions/{ext['id']}"))[0] == 404
+    async with world.sessions() as s:
+        kinds = (await s.scalars(select(Notification.kind))).all()
+        assert kinds  # reviewers were told, the requester got the outcome
+
+
+# --- people, units ----------------------------------------------------------------------------
+
+
+async def test_people(world):
+    status, page = await world.get("sup", "/people?role=liaison")
+    assert status == 200 and page["total"] == 2
+    person = page["data"][0]
+    assert set(person) == {
+        "id",
+        "name",
+        "email",
+        "unit_id",
+        "roles",
+        "active",
+        "locale",
+        "telegram_bound",
+    }
+    assert (await world.get("sup", "/people/9999"))[0] == 404
+
+
+async def test_units_admin(world):
+    status, unit = await world.send("POST", "admin", "/units", {"code": "C", "name": "丙局"})
+    assert status == 201 and unit["active"] is True
+    status, out = await world.send("POST", "admin", "/units", {"code": "C", "name": "重复"})
+    assert status == 409
+    status, out = await world.send(
+        "POST", "admin", "/units", {"code": "D", "name": "x", "parent_id": 999}
+    )
+    assert status == 400
+    a, a1 = world.units["A"].id, world.units["A1"].id
+    status, out = await world.send("PATCH", "admin", f"/units/{a}", {"parent_id": a1})
+    assert status == 400 and "below itself" in out["error"]["message"]
+    status, out = await world.send(
+        "PATCH", "admin", f"/units/{unit['id']}", {"name": "丙局（新）", "parent_id": a}
+    )
+    assert status == 200 and out["parent_id"] == a and out["name"] == "丙局（新）"
+    status, out = await world.send("PATCH", "admin", f"/units/{unit['id']}", {})
+    assert status == 400
+    status, out = await world.send("PATCH", "sup", f"/units/{unit['id']}", {"name": "x"})
+    assert status == 403
+    assert (await world.get("liaisonA", "/units"))[1]["total"] == 4
+    assert (await world.get("liaisonA", f"/units/{unit['id']}"))[1]["code"] == "C"
+    assert (await world.get("liaisonA", "/units/999"))[0] == 404
+
+
+# --- bulletins ---------------------------------------------------------------------------------
+
+
+async def test_bulletins(world):
+    status, data = await world.get("liaisonA", "/bulletins/preview?period=2026-11")
+    assert status == 200
+    assert data["period_label"] == "2026年11月" and data["as_of"] == "2026-11-02"
+    assert {r["unit_code"] for r in data["rows"]} == {"A", "B"}
+    status, out = await world.get("admin", "/bulletins/preview?period=2026-13")
+    assert status == 400
+    assert "month must be 01-12" in out["error"]["message"]
+    assert (await world.get("admin", "/bulletins/preview"))[0] == 400
+    status, listed = await world.get("admin", "/bulletins")
+    assert status == 200 and listed == {"data": [], "page": 1, "per_page": 50, "total": 0}
+    assert (await world.get("admin", "/bulletins/1"))[0] == 404
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+async def test_token_lifecycle_through_the_api(world):
+    viewer = world.people["viewer"].id
+    status, created = await world.send(
+        "POST", "admin", "/tokens", {"person_id": viewer, "name": "报表系统"}
+    )
+    assert status == 201 and created["secret"].startswith("dbn_")
+    headers = {"Authorization": f"Bearer {created['secret']}"}
+    resp = await world.client.get(P + "/me", headers=headers)
+    assert resp.status == 200
+    status, listed = await world.get("admin", f"/tokens?person_id={viewer}")
+    assert listed["total"] == 2
+    assert all(
+        set(t) == {"id", "name", "person_id", "created_at", "last_used_at", "revoked_at"}
+        for t in listed["data"]
+    )
+    status, out = await world.send("POST", "admin", "/tokens", {"person_id": 999, "name": "x"})
+    assert status == 404
+    assert_error(out, "not_found")
+    status, out = await world.send("POST", "admin", "/tokens", {"person_id": viewer, "name": ""})
+    assert status == 400
+    assert_error(out, "validation_failed")
+    status, _ = await world.send("DELETE", "admin", f"/tokens/{created['token']['id']}")
+    assert status == 200
+    assert (await world.client.get(P + "/me", headers=headers)).status == 401
+    assert (await world.send("DELETE", "admin", "/tokens/999"))[0] == 404
+
+
+# --- bodies and unknown routes ----------------------------------------------------------------
+
+
+async def test_bad_bodies(world):
+    url = P + "/units"
+    h = world.h("admin")
+    resp = await world.client.post(url, data="code=x", headers={**h, "Content-Type": "text/plain"})
+    assert resp.status == 415
+    assert_error(await resp.json(), "unsupported_media_type")
+    big = b'{"code": "' + b"x" * (1024 * 1024) + b'"}'
+    resp = await world.client.post(url, data=big, headers={**h, "Content-Type": "application/json"})
+    assert resp.status == 413
+    assert_error(await resp.json(), "body_too_large")
+    resp = await world.client.post(
+        url, data=b"{nope", headers={**h, "Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    assert_error(await resp.json(), "invalid_json")
+    resp = await world.client.post(
+        url, data=b"[1]", headers={**h, "Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    async with world.sessions() as s:
+        from models import Unit
+
+        assert len((await s.scalars(select(Unit))).all()) == 3
+
+
+async def test_unknown_routes_answer_json(world):
+    resp = await world.client.get(P + "/nope", headers=world.h("admin"))
+    assert resp.status == 404
+    assert_error(await resp.json(), "not_found")
+    resp = await world.client.put(P + "/items", headers=world.h("admin"), json={})
+    assert resp.status == 405
+    assert_error(await resp.json(), "method_not_allowed")

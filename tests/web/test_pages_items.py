@@ -1,0 +1,191 @@
+"""Dashboard and item pages: role boundaries, unit scoping, create, edit, cancel, reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from models import AuditEvent, Extension, Item, ItemState, Report
+from tests import factories as f
+from tests.web.conftest import Seed, Web
+
+
+async def test_dashboard_for_office_and_liaison(as_admin: Web, as_liaison: Web, seed: Seed) -> None:
+    html = await (await as_admin.get("/")).text()
+    assert "甲单位的事项" not in html  # nothing overdue yet
+    assert "甲单位" in html and "乙单位" in html
+    assert "<svg" in html
+    assert 'data-light="green">2<' in html
+    liaison = await (await as_liaison.get("/")).text()
+    assert 'data-light="green">1<' in liaison
+    assert "乙单位" not in liaison
+
+
+async def test_dashboard_lists_overdue_and_warns_about_fallback_year(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        late = await f.item(s, ref="督〔2026〕9号", title="逾期的事项", due_on=date(2026, 10, 30))
+        await f.assignment(s, item=late, unit=await f.unit(s, name="丙单位"))
+        future = await f.item(
+            s, ref="督〔2031〕1号", received_on=date(2026, 11, 2), due_on=date(2031, 3, 3)
+        )
+        await f.assignment(s, item=future, unit=await f.unit(s))
+    html = await (await as_admin.get("/")).text()
+    assert "逾期的事项" in html
+    assert "2031" in html and 'role="alert"' in html
+
+
+async def test_items_list_filters_and_scoping(as_admin: Web, as_liaison: Web, seed: Seed) -> None:
+    html = await (await as_admin.get("/items")).text()
+    assert "甲单位的事项" in html and "乙单位的事项" in html
+    html = await (await as_admin.get(f"/items?unit={seed.unit_b}")).text()
+    assert "乙单位的事项" in html and "甲单位的事项" not in html
+    html = await (await as_admin.get("/items?q=2号")).text()
+    assert "乙单位的事项" in html and "甲单位的事项" not in html
+    html = await (await as_admin.get("/items?light=red")).text()
+    assert "甲单位的事项" not in html
+    html = await (await as_admin.get("/items?due_from=2027-01-01")).text()
+    assert "甲单位的事项" not in html
+    html = await (await as_admin.get("/items?source=meeting&light=bogus&page=x")).text()
+    assert "甲单位的事项" not in html
+    html = await (await as_liaison.get("/items")).text()
+    assert "甲单位的事项" in html and "乙单位的事项" not in html
+
+
+async def test_liaison_gets_404_for_other_units_item(as_liaison: Web, seed: Seed) -> None:
+    assert (await as_liaison.get(f"/items/{seed.item_a}")).status == 200
+    assert (await as_liaison.get(f"/items/{seed.item_b}")).status == 404
+    assert (await as_liaison.get("/items/999999")).status == 404
+    response = await as_liaison.post(
+        f"/items/{seed.item_b}/assignments/{seed.assignment_b}/report", {"text": "x"}
+    )
+    assert response.status == 404
+    # Another unit's assignment under one's own item id is refused as well.
+    response = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_b}/report", {"text": "x"}
+    )
+    assert response.status == 404
+
+
+async def test_liaison_and_viewer_cannot_edit(as_liaison: Web, as_viewer: Web, seed: Seed) -> None:
+    assert (await as_liaison.get("/items/new")).status == 403
+    assert (await as_liaison.get(f"/items/{seed.item_a}/edit")).status == 403
+    assert (await as_liaison.post(f"/items/{seed.item_a}/cancel", {"reason": "x"})).status == 403
+    assert (await as_viewer.get(f"/items/{seed.item_b}")).status == 200
+    assert (await as_viewer.post("/items/new", {"ref": "x"})).status == 403
+    response = await as_viewer.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report", {"text": "x"}
+    )
+    assert response.status == 403
+
+
+async def test_create_item_with_default_deadline(as_supervisor: Web, seed: Seed, sessions) -> None:
+    page = await as_supervisor.get("/items/new")
+    assert page.status == 200
+    response = await as_supervisor.post(
+        "/items/new",
+        {
+            "ref": "督〔2026〕50号",
+            "title": "新事项",
+            "source": "meeting",
+            "received_on": "2026-11-02",
+            "due_on": "",
+            "lead_unit": str(seed.unit_a),
+            "co_units": str(seed.unit_b),
+        },
+    )
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        item = await s.scalar(select(Item).where(Item.ref == "督〔2026〕50号"))
+        assert item is not None and item.due_is_default
+    default = await (
+        await as_supervisor.get("/items/default-due?received_on=2026-11-02&source=meeting")
+    ).json()
+    assert default["due_on"] == item.due_on.isoformat()
+    assert default["working_days"] == 30
+    detail = await (await as_supervisor.get(response.headers["Location"])).text()
+    assert "新事项" in detail and "乙单位" in detail and "已保存" in detail
+
+
+async def test_create_item_bad_input_changes_nothing(as_admin: Web, seed: Seed, sessions) -> None:
+    response = await as_admin.post(
+        "/items/new",
+        {"ref": "", "title": "", "source": "nope", "received_on": "someday", "lead_unit": ""},
+    )
+    assert response.status == 400
+    html = await response.text()
+    assert "unknown source" in html and "received_on" in html
+    response = await as_admin.post(
+        "/items/new",
+        {
+            "ref": "督〔2026〕1号",
+            "title": "重复",
+            "source": "meeting",
+            "received_on": "2026-11-02",
+            "lead_unit": str(seed.unit_a),
+        },
+    )
+    assert response.status == 400 and "already exists" in await response.text()
+    async with sessions() as s:
+        assert len((await s.scalars(select(Item))).all()) == 2
+
+
+async def test_default_due_endpoint_validates(as_admin: Web) -> None:
+    response = await as_admin.get("/items/default-due?received_on=bad&source=meeting")
+    assert response.status == 400
+    assert "error" in await response.json()
+
+
+async def test_edit_and_cancel_item(as_admin: Web, seed: Seed, sessions) -> None:
+    form = await (await as_admin.get(f"/items/{seed.item_a}/edit")).text()
+    assert "甲单位的事项" in form
+    response = await as_admin.post(
+        f"/items/{seed.item_a}/edit",
+        {
+            "ref": "ignored",
+            "title": "改过的标题",
+            "source": "instruction",
+            "received_on": "2026-11-02",
+            "due_on": "2026-12-31",
+            "lead_unit": str(seed.unit_a),
+        },
+    )
+    assert response.status == 303, await response.text()
+    assert (await as_admin.post(f"/items/{seed.item_a}/cancel", {"reason": ""})).status == 400
+    assert (
+        await as_admin.post(f"/items/{seed.item_a}/cancel", {"reason": "重复立项"})
+    ).status == 303
+    async with sessions() as s:
+        item = await s.get_one(Item, seed.item_a)
+        assert item.title == "改过的标题" and item.ref == "督〔2026〕1号"
+        assert item.due_on == date(2026, 12, 31)
+        assert item.state == ItemState.CANCELLED
+    detail = await (await as_admin.get(f"/items/{seed.item_a}")).text()
+    assert "重复立项" not in detail or "cancelled" in detail
+    assert "item #" in detail  # audit events in the timeline
+
+
+async def test_liaison_files_report_and_extension(as_liaison: Web, seed: Seed, sessions) -> None:
+    response = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report",
+        {"text": "已完成调研", "kind": "progress"},
+    )
+    assert response.status == 303, await response.text()
+    response = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/extension",
+        {"reason": "需要协调", "progress": "过半", "new_due_on": "2027-01-15"},
+    )
+    assert response.status == 303, await response.text()
+    bad = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/extension",
+        {"reason": "x", "new_due_on": "not a date"},
+    )
+    assert bad.status == 400
+    async with sessions() as s:
+        assert (await s.scalar(select(Report.text))) == "已完成调研"
+        assert (await s.scalar(select(Extension.new_due_on))) == date(2027, 1, 15)
+        assert await s.scalar(select(AuditEvent.id).where(AuditEvent.entity == "report"))
+    html = await (await as_liaison.get(f"/items/{seed.item_a}")).text()
+    assert "已完成调研" in html and "需要协调" in html

@@ -1,0 +1,662 @@
+"""Items (督查事项): the filtered list, the detail page with one timeline, create, edit, cancel,
+the default-deadline JSON endpoint, and reports / extension requests filed from the web."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import (
+    Assignment,
+    AuditEvent,
+    Extension,
+    Item,
+    Notification,
+    Person,
+    Report,
+    ReportKind,
+    Source,
+    Unit,
+)
+from supervision.access import Action, can
+from supervision.audit import Actor
+from supervision.calendar_store import load_calendar
+from supervision.clock import local_today
+from supervision.deadlines import DeadlineError, default_due
+from supervision.errors import DomainError
+from supervision.items import AssigneeSpec, ItemSpec, item_light, list_items, save_item
+from supervision.lifecycle import cancel_item
+from supervision.policy import due_working_days
+from supervision.reports import file_report
+from supervision.requests import request_completion, request_extension
+from web.app import DEPS, WebDeps
+from web.auth import (
+    EVERYONE,
+    OFFICE,
+    Principal,
+    item_visible,
+    require,
+    require_write,
+    scope_items,
+)
+from web.views.common import (
+    PAGE_SIZE,
+    date_or_none,
+    int_or_none,
+    path_id,
+    redirect,
+    render,
+    text_field,
+)
+
+LIGHTS = ("red", "yellow", "green", "grey")
+FORM_FIELDS = (
+    "ref",
+    "title",
+    "source",
+    "received_on",
+    "due_on",
+    "objective",
+    "content",
+    "lead_unit",
+    "owner",
+    "leader",
+)
+
+
+@dataclass(slots=True)
+class Filters:
+    """The list filters, parsed from the query string."""
+
+    unit: int | None = None
+    source: str = ""
+    light: str = ""
+    due_from: date | None = None
+    due_to: date | None = None
+    q: str = ""
+    page: int = 1
+
+    def query(self, **override: Any) -> str:
+        """The query string for these filters with ``override`` applied."""
+        values: dict[str, Any] = {
+            "unit": self.unit or "",
+            "source": self.source,
+            "light": self.light,
+            "due_from": self.due_from.isoformat() if self.due_from else "",
+            "due_to": self.due_to.isoformat() if self.due_to else "",
+            "q": self.q,
+            "page": self.page,
+        }
+        values.update(override)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+def parse_filters(query: Any) -> Filters:
+    """Filters from a query string; unknown values are ignored."""
+    source = query.get("source", "")
+    light = query.get("light", "")
+    return Filters(
+        unit=int_or_none(query.get("unit")),
+        source=source if source in {s.value for s in Source} else "",
+        light=light if light in LIGHTS else "",
+        due_from=date_or_none(query.get("due_from")),
+        due_to=date_or_none(query.get("due_to")),
+        q=str(query.get("q", "")).strip()[:200],
+        page=max(1, int_or_none(query.get("page")) or 1),
+    )
+
+
+async def _units(session: AsyncSession, me: Principal | None = None) -> list[Unit]:
+    query = select(Unit).order_by(Unit.code)
+    if me is not None and me.unit_ids is not None:
+        query = query.where(Unit.id.in_(me.unit_ids))
+    return list((await session.scalars(query)).all())
+
+
+async def items_list(request: web.Request) -> web.StreamResponse:
+    """GET /items: the filtered, paged list."""
+    me = require(request, *EVERYONE)
+    deps: WebDeps = request.app[DEPS]
+    filters = parse_filters(request.query)
+    async with deps.sessions() as session:
+        calendar = await load_calendar(session)
+        today = local_today(deps.clock, deps.config.tz)
+        rows = await list_items(session, today=today, calendar=calendar, tz=deps.config.tz)
+        visible = set((await session.scalars(scope_items(select(Item.id), me))).all())
+        if filters.unit is not None:
+            in_unit = set(
+                (
+                    await session.scalars(
+                        select(Assignment.item_id).where(Assignment.unit_id == filters.unit)
+                    )
+                ).all()
+            )
+            visible &= in_unit
+        units = await _units(session, me)
+    needle = filters.q.lower()
+    rows = [
+        r
+        for r in rows
+        if r.id in visible
+        and (not filters.source or r.source == filters.source)
+        and (not filters.light or r.light.value == filters.light)
+        and (filters.due_from is None or r.due_on >= filters.due_from)
+        and (filters.due_to is None or r.due_on <= filters.due_to)
+        and (not needle or needle in r.title.lower() or needle in r.ref.lower())
+    ]
+    total = len(rows)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(filters.page, pages)
+    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return render(
+        request,
+        "items/list.html",
+        {
+            "rows": shown,
+            "filters": filters,
+            "units": units,
+            "sources": [s.value for s in Source],
+            "lights": LIGHTS,
+            "page": page,
+            "pages": pages,
+            "total": total,
+        },
+    )
+
+
+# --- detail and timeline ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of an item's timeline."""
+
+    at: datetime
+    kind: str  # audit | notification | attempt | report | extension | review
+    title: str
+    detail: str = ""
+    who: str = ""
+    extra: list[str] = field(default_factory=list)
+
+
+async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
+    return {pid: name for pid, name in rows.all()}
+
+
+async def timeline(session: AsyncSession, item: Item) -> list[Entry]:
+    """Everything that happened to an item, oldest first."""
+    asg_ids = [a.id for a in item.assignments]
+    reports = (
+        await session.scalars(
+            select(Report).where(Report.assignment_id.in_(asg_ids)).order_by(Report.id)
+        )
+    ).all()
+    extensions = (
+        await session.scalars(
+            select(Extension).where(Extension.assignment_id.in_(asg_ids)).order_by(Extension.id)
+        )
+    ).all()
+    notifications = (
+        await session.scalars(
+            select(Notification)
+            .where(or_(Notification.item_id == item.id, Notification.assignment_id.in_(asg_ids)))
+            .options(selectinload(Notification.attempts_log))
+            .order_by(Notification.id)
+        )
+    ).all()
+    conditions = [(AuditEvent.entity == "item") & (AuditEvent.entity_id == item.id)]
+    if asg_ids:
+        conditions.append((AuditEvent.entity == "assignment") & (AuditEvent.entity_id.in_(asg_ids)))
+    if reports:
+        conditions.append(
+            (AuditEvent.entity == "report") & (AuditEvent.entity_id.in_([r.id for r in reports]))
+        )
+    if extensions:
+        conditions.append(
+            (AuditEvent.entity == "extension")
+            & (AuditEvent.entity_id.in_([e.id for e in extensions]))
+        )
+    audits = (await session.scalars(select(AuditEvent).where(or_(*conditions)))).all()
+    names = await _names(
+        session,
+        {n.recipient_id for n in notifications}
+        | {r.author_id for r in reports}
+        | {r.reviewed_by_id for r in reports}
+        | {e.requested_by_id for e in extensions}
+        | {e.decided_by_id for e in extensions},
+    )
+    units = {a.id: a.unit.name for a in item.assignments}
+    out: list[Entry] = []
+    for ev in audits:
+        states = f"{ev.from_state or ''} → {ev.to_state}" if ev.to_state else ""
+        out.append(
+            Entry(
+                ev.at, "audit", f"{ev.entity} #{ev.entity_id} {ev.action}", states, ev.actor_label
+            )
+        )
+    for n in notifications:
+        who = names.get(n.recipient_id or 0, n.address or "")
+        out.append(
+            Entry(
+                n.created_at,
+                "notification",
+                f"{n.kind} · {n.channel} · {n.status}",
+                n.body_text[:300],
+                who,
+            )
+        )
+        for a in n.attempts_log:
+            out.append(
+                Entry(
+                    a.started_at,
+                    "attempt",
+                    f"{n.kind} · {a.channel} · {a.outcome}",
+                    a.error or "",
+                    who,
+                )
+            )
+    for r in reports:
+        unit = units.get(r.assignment_id, "")
+        files = [a.file_name or a.file_id for a in r.attachments]
+        out.append(
+            Entry(
+                r.created_at,
+                "report",
+                f"{unit} #{r.number} {r.kind} ({r.channel})",
+                r.text,
+                names.get(r.author_id or 0, ""),
+                files,
+            )
+        )
+        if r.reviewed_at is not None:
+            out.append(
+                Entry(
+                    r.reviewed_at,
+                    "review",
+                    f"{unit} #{r.number} {r.review_state}",
+                    r.review_comment or "",
+                    names.get(r.reviewed_by_id or 0, ""),
+                )
+            )
+    for e in extensions:
+        unit = units.get(e.assignment_id, "")
+        out.append(
+            Entry(
+                e.created_at,
+                "extension",
+                f"{unit} {e.old_due_on.isoformat()} → {e.new_due_on.isoformat()}",
+                e.reason,
+                names.get(e.requested_by_id or 0, ""),
+            )
+        )
+        if e.decided_at is not None:
+            out.append(
+                Entry(
+                    e.decided_at,
+                    "review",
+                    f"{unit} {e.state}",
+                    e.comment or "",
+                    names.get(e.decided_by_id or 0, ""),
+                )
+            )
+    out.sort(key=lambda entry: entry.at)
+    return out
+
+
+async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
+    """The item with its assignments; 404 when it does not exist or is not visible."""
+    if not await item_visible(session, me, item_id):
+        raise web.HTTPNotFound(text="404: no such item")
+    item = await session.scalar(
+        select(Item)
+        .where(Item.id == item_id)
+        .options(
+            selectinload(Item.assignments).selectinload(Assignment.unit),
+            selectinload(Item.assignments).selectinload(Assignment.owner),
+            selectinload(Item.assignments).selectinload(Assignment.leader),
+        )
+    )
+    if item is None:
+        raise web.HTTPNotFound(text="404: no such item")
+    return item
+
+
+async def _detail(
+    request: web.Request, item_id: int, *, errors: list[str] | None = None, status: int = 200
+) -> web.Response:
+    me = require(request, *EVERYONE)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        item = await load_item(session, me, item_id)
+        calendar = await load_calendar(session)
+        today = local_today(deps.clock, deps.config.tz)
+        light = item_light(item, today=today, calendar=calendar, tz=deps.config.tz)
+        entries = await timeline(session, item)
+        person = await session.get_one(Person, me.person_id)
+        reportable = [
+            a.id for a in item.assignments if a.is_active and can(person, Action.REPORT, a)
+        ]
+    return render(
+        request,
+        "items/detail.html",
+        {
+            "item": item,
+            "light": light,
+            "entries": entries,
+            "reportable": reportable,
+            "errors": errors or [],
+        },
+        status=status,
+    )
+
+
+async def item_detail(request: web.Request) -> web.StreamResponse:
+    """GET /items/{id}: the item, its assignments and its timeline."""
+    return await _detail(request, path_id(request))
+
+
+# --- create / edit ----------------------------------------------------------------------------
+
+
+async def _form_choices(session: AsyncSession) -> dict[str, Any]:
+    people = (
+        await session.scalars(select(Person).where(Person.active).order_by(Person.name))
+    ).all()
+    return {
+        "units": await _units(session),
+        "people": people,
+        "sources": [s.value for s in Source],
+    }
+
+
+def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, Any]]:
+    """An ItemSpec from the posted form, or the problems found; plus the raw values."""
+    raw: dict[str, Any] = {name: text_field(form, name) for name in FORM_FIELDS}
+    raw["urgent"] = form.get("urgent") == "on"
+    raw["co_units"] = [v for v in form.getall("co_units", []) if isinstance(v, str)]
+    problems: list[str] = []
+    source = raw["source"]
+    if source not in {s.value for s in Source}:
+        problems.append(f"unknown source: {source!r}")
+    received = date_or_none(raw["received_on"])
+    if received is None:
+        problems.append("received_on must be a date (YYYY-MM-DD)")
+    due = date_or_none(raw["due_on"])
+    if raw["due_on"] and due is None:
+        problems.append("due_on must be a date (YYYY-MM-DD) or empty")
+    lead = int_or_none(raw["lead_unit"])
+    if lead is None:
+        problems.append("a lead unit is required")
+    co: list[int] = []
+    for value in raw["co_units"]:
+        unit_id = int_or_none(value)
+        if unit_id is None:
+            problems.append(f"bad co unit: {value!r}")
+        else:
+            co.append(unit_id)
+    if problems or received is None or lead is None:
+        return None, problems, raw
+    spec = ItemSpec(
+        ref=raw["ref"],
+        title=raw["title"],
+        source=Source(source),
+        received_on=received,
+        lead=AssigneeSpec(lead, int_or_none(raw["owner"]), int_or_none(raw["leader"])),
+        due_on=due,
+        urgent=bool(raw["urgent"]),
+        objective=raw["objective"],
+        content=raw["content"],
+        co=tuple(AssigneeSpec(u) for u in co if u != lead),
+    )
+    return spec, [], raw
+
+
+def _raw_from_item(item: Item) -> dict[str, Any]:
+    lead = next((a for a in item.assignments if a.role == "lead" and a.is_active), None)
+    return {
+        "ref": item.ref,
+        "title": item.title,
+        "source": item.source,
+        "received_on": item.received_on.isoformat(),
+        "due_on": "" if item.due_is_default else item.due_on.isoformat(),
+        "objective": item.objective,
+        "content": item.content,
+        "lead_unit": str(lead.unit_id) if lead else "",
+        "owner": str(lead.owner_id or "") if lead else "",
+        "leader": str(lead.leader_id or "") if lead else "",
+        "urgent": item.urgent,
+        "co_units": [str(a.unit_id) for a in item.assignments if a.role == "co" and a.is_active],
+    }
+
+
+async def _form_page(
+    request: web.Request,
+    raw: dict[str, Any],
+    *,
+    item: Item | None,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        choices = await _form_choices(session)
+    return render(
+        request,
+        "items/form.html",
+        {"raw": raw, "item": item, "errors": errors or [], **choices},
+        status=status,
+    )
+
+
+async def item_new(request: web.Request) -> web.StreamResponse:
+    """GET /items/new: the create form."""
+    require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    today = local_today(deps.clock, deps.config.tz)
+    raw: dict[str, Any] = dict.fromkeys(FORM_FIELDS, "")
+    raw.update(source="instruction", received_on=today.isoformat(), urgent=False, co_units=[])
+    return await _form_page(request, raw, item=None)
+
+
+async def _save(request: web.Request, item: Item | None) -> web.StreamResponse:
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    form = await request.post()
+    spec, problems, raw = _spec_from_form(form)
+    if item is not None:
+        raw["ref"] = item.ref
+        if spec is not None:
+            spec = dataclasses.replace(spec, ref=item.ref)
+    if spec is None:
+        return await _form_page(request, raw, item=item, errors=problems, status=400)
+    try:
+        async with deps.sessions() as session, session.begin():
+            if item is None and await session.scalar(select(Item.id).where(Item.ref == spec.ref)):
+                raise DomainError(f"an item with ref {spec.ref!r} already exists")
+            person = await session.get_one(Person, me.person_id)
+            result = await save_item(session, spec, actor=Actor.of(person), clock=deps.clock)
+            item_id = result.item.id
+    except DomainError as exc:
+        errors = getattr(exc, "errors", None) or [str(exc)]
+        return await _form_page(request, raw, item=item, errors=errors, status=400)
+    raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
+async def item_create(request: web.Request) -> web.StreamResponse:
+    """POST /items/new: create an item."""
+    require_write(request)
+    return await _save(request, None)
+
+
+async def item_edit(request: web.Request) -> web.StreamResponse:
+    """GET /items/{id}/edit: the edit form."""
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        item = await load_item(session, me, path_id(request))
+    return await _form_page(request, _raw_from_item(item), item=item)
+
+
+async def item_update(request: web.Request) -> web.StreamResponse:
+    """POST /items/{id}/edit: save changes."""
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        item = await load_item(session, me, path_id(request))
+    return await _save(request, item)
+
+
+async def item_cancel(request: web.Request) -> web.StreamResponse:
+    """POST /items/{id}/cancel: cancel with a reason."""
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    item_id = path_id(request)
+    form = await request.post()
+    reason = text_field(form, "reason", 500)
+    try:
+        async with deps.sessions() as session, session.begin():
+            item = await load_item(session, me, item_id)
+            person = await session.get_one(Person, me.person_id)
+            await cancel_item(
+                session, item, actor=Actor.of(person), clock=deps.clock, reason=reason
+            )
+    except DomainError as exc:
+        return await _detail(request, item_id, errors=[str(exc)], status=400)
+    raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
+async def default_due_json(request: web.Request) -> web.StreamResponse:
+    """GET /items/default-due?received_on=&source=&urgent=: the deadline the rules give."""
+    require(request, *EVERYONE)
+    deps: WebDeps = request.app[DEPS]
+    received = date_or_none(request.query.get("received_on"))
+    source = request.query.get("source", "")
+    urgent = request.query.get("urgent", "") in ("1", "true", "on")
+    if received is None or source not in {s.value for s in Source}:
+        return web.json_response(
+            {"error": "received_on (YYYY-MM-DD) and a known source are required"}, status=400
+        )
+    async with deps.sessions() as session:
+        days = await due_working_days(session, source, urgent)
+        calendar = await load_calendar(session)
+    try:
+        due = default_due(received, calendar, days)
+    except DeadlineError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response(
+        {"due_on": due.day.isoformat(), "provisional": due.provisional, "working_days": days}
+    )
+
+
+# --- reports and extensions from the web ------------------------------------------------------
+
+
+async def _assignment_for(
+    session: AsyncSession, me: Principal, item_id: int, assignment_id: int
+) -> tuple[Assignment, Person]:
+    await load_item(session, me, item_id)
+    assignment = await session.get(Assignment, assignment_id)
+    if assignment is None or assignment.item_id != item_id:
+        raise web.HTTPNotFound(text="404: no such assignment")
+    if me.unit_ids is not None and assignment.unit_id not in me.unit_ids:
+        raise web.HTTPNotFound(text="404: no such assignment")
+    return assignment, await session.get_one(Person, me.person_id)
+
+
+async def file_report_post(request: web.Request) -> web.StreamResponse:
+    """POST /items/{id}/assignments/{aid}/report: a progress or completion report."""
+    me = require_write(request)
+    deps: WebDeps = request.app[DEPS]
+    item_id, assignment_id = path_id(request), path_id(request, "aid")
+    form = await request.post()
+    text = text_field(form, "text", 20_000)
+    kind = text_field(form, "kind")
+    try:
+        async with deps.sessions() as session, session.begin():
+            assignment, person = await _assignment_for(session, me, item_id, assignment_id)
+            if kind == ReportKind.COMPLETION.value:
+                await request_completion(
+                    session,
+                    assignment=assignment,
+                    person=person,
+                    summary=text,
+                    clock=deps.clock,
+                    channel="web",
+                )
+            else:
+                await file_report(
+                    session,
+                    assignment=assignment,
+                    author=person,
+                    text=text,
+                    clock=deps.clock,
+                    channel="web",
+                )
+    except DomainError as exc:
+        return await _detail(request, item_id, errors=_messages(exc), status=400)
+    raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
+async def extension_post(request: web.Request) -> web.StreamResponse:
+    """POST /items/{id}/assignments/{aid}/extension: ask for a later deadline."""
+    me = require_write(request)
+    deps: WebDeps = request.app[DEPS]
+    item_id, assignment_id = path_id(request), path_id(request, "aid")
+    form = await request.post()
+    new_due = date_or_none(form.get("new_due_on"))
+    if new_due is None:
+        return await _detail(
+            request, item_id, errors=["new_due_on must be a date (YYYY-MM-DD)"], status=400
+        )
+    try:
+        async with deps.sessions() as session, session.begin():
+            assignment, person = await _assignment_for(session, me, item_id, assignment_id)
+            await request_extension(
+                session,
+                assignment=assignment,
+                person=person,
+                reason=text_field(form, "reason", 4000),
+                progress=text_field(form, "progress", 4000),
+                new_due_on=new_due,
+                clock=deps.clock,
+                tz=deps.config.tz,
+                channel="web",
+            )
+    except DomainError as exc:
+        return await _detail(request, item_id, errors=_messages(exc), status=400)
+    raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
+def _messages(exc: DomainError) -> list[str]:
+    errors = getattr(exc, "errors", None)
+    return list(errors) if errors else [str(exc)]
+
+
+def routes(app: web.Application) -> None:
+    """Register the item pages."""
+    app.router.add_get("/items", items_list, name="items")
+    app.router.add_get("/items/new", item_new, name="item_new")
+    app.router.add_post("/items/new", item_create)
+    app.router.add_get("/items/default-due", default_due_json, name="default_due")
+    app.router.add_get("/items/{id:\\d+}", item_detail, name="item")
+    app.router.add_get("/items/{id:\\d+}/edit", item_edit, name="item_edit")
+    app.router.add_post("/items/{id:\\d+}/edit", item_update)
+    app.router.add_post("/items/{id:\\d+}/cancel", item_cancel, name="item_cancel")
+    app.router.add_post(
+        "/items/{id:\\d+}/assignments/{aid:\\d+}/report", file_report_post, name="item_report"
+    )
+    app.router.add_post(
+        "/items/{id:\\d+}/assignments/{aid:\\d+}/extension", extension_post, name="item_extension"
+    )
