@@ -1,0 +1,410 @@
+"""The JSON API at /api/v1: its route table and `setup_api(app)`.
+
+The table below is both what aiohttp serves and what /api/v1/openapi.json documents
+(`web.openapi.build_document`), so routes and document cannot drift. Imports `web.api_*`,
+`web.openapi` and `web.auth` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from aiohttp import web
+
+from web import api_handlers as h
+from web.api_core import ADMIN, API_PREFIX, OFFICE, READ, WRITE, ApiHandler, api_errors, guarded
+from web.auth import Access, add_public_prefix
+from web.openapi import Operation, Param, build_document
+
+__all__ = ["API_PREFIX", "OPENAPI_DOC", "ROUTES", "setup_api"]
+
+OPENAPI_DOC = web.AppKey("openapi_doc", dict[str, Any])
+API_VERSION: Final = "1.0.0"
+
+_ID = r"{%s:\d+}"
+
+
+def _id(name: str) -> str:
+    return _ID % name
+
+
+def _route(
+    method: str,
+    path: str,
+    handler: ApiHandler,
+    accesses: Sequence[Access],
+    *,
+    summary: str,
+    tag: str,
+    **doc: Any,
+) -> Operation:
+    return Operation(
+        method=method,
+        path=path,
+        handler=guarded(handler, accesses),
+        operation_id=handler.__name__,
+        summary=summary,
+        tag=tag,
+        access=", ".join(a.value for a in accesses),
+        **doc,
+    )
+
+
+def _p(name: str, kind: str, description: str, **schema: Any) -> Param:
+    return Param(name, {"type": kind, **schema}, description)
+
+
+_STATE = _p(
+    "state",
+    "string",
+    "lifecycle state",
+    enum=["open", "completion_requested", "closed", "cancelled"],
+)
+
+
+async def openapi_json(request: web.Request) -> web.StreamResponse:
+    """The OpenAPI 3.1 document of this API."""
+    return web.json_response(request.app[OPENAPI_DOC])
+
+
+ROUTES: Final[tuple[Operation, ...]] = (
+    Operation(
+        method="GET",
+        path="/openapi.json",
+        handler=openapi_json,
+        operation_id="openapi",
+        summary="This document",
+        tag="meta",
+        access="anyone",
+        public=True,
+    ),
+    _route(
+        "GET", "/me", h.get_me, READ, summary="Who the token acts for", tag="meta", response="Me"
+    ),
+    # items
+    _route(
+        "GET",
+        "/items",
+        h.list_items,
+        READ,
+        summary="List items",
+        tag="items",
+        response="Item",
+        paged=True,
+        query=(
+            _STATE,
+            _p(
+                "source",
+                "string",
+                "事项来源",
+                enum=[
+                    "instruction",
+                    "document",
+                    "meeting",
+                    "annual_task",
+                    "proposal",
+                    "mailbox",
+                    "other",
+                ],
+            ),
+            _p("unit_id", "integer", "items assigned to this unit"),
+            _p("urgent", "boolean", "急件 only (true) or none (false)"),
+            _p("overdue", "boolean", "with an active assignment past its deadline"),
+            _p("due_from", "string", "deadline on or after", format="date"),
+            _p("due_to", "string", "deadline on or before", format="date"),
+            _p("q", "string", "text in the title or ref"),
+        ),
+    ),
+    _route(
+        "POST",
+        "/items",
+        h.create_item,
+        OFFICE,
+        summary="Create an item",
+        tag="items",
+        body="ItemInput",
+        response="Item",
+        status=201,
+        conflicts=True,
+    ),
+    _route(
+        "GET",
+        "/items/" + _id("item_id"),
+        h.get_item,
+        READ,
+        summary="Get an item",
+        tag="items",
+        response="Item",
+    ),
+    _route(
+        "PATCH",
+        "/items/" + _id("item_id"),
+        h.update_item,
+        OFFICE,
+        summary="Change an item",
+        tag="items",
+        body="ItemPatch",
+        response="Item",
+        conflicts=True,
+    ),
+    # assignments
+    _route(
+        "GET",
+        "/assignments",
+        h.list_assignments,
+        READ,
+        summary="List assignments",
+        tag="assignments",
+        response="Assignment",
+        paged=True,
+        query=(
+            _p("item_id", "integer", "of this item"),
+            _p("unit_id", "integer", "of this unit"),
+            _STATE,
+            _p("role", "string", "主办 lead or 协办 co", enum=["lead", "co"]),
+        ),
+    ),
+    _route(
+        "GET",
+        "/assignments/" + _id("assignment_id"),
+        h.get_assignment,
+        READ,
+        summary="Get an assignment",
+        tag="assignments",
+        response="Assignment",
+    ),
+    # reports
+    _route(
+        "GET",
+        "/assignments/" + _id("assignment_id") + "/reports",
+        h.list_reports,
+        READ,
+        summary="List an assignment's reports",
+        tag="reports",
+        response="Report",
+        paged=True,
+    ),
+    _route(
+        "POST",
+        "/assignments/" + _id("assignment_id") + "/reports",
+        h.create_report,
+        WRITE,
+        summary="File a progress report",
+        tag="reports",
+        body="ReportInput",
+        response="Report",
+        status=201,
+        conflicts=True,
+    ),
+    # extensions
+    _route(
+        "GET",
+        "/extensions",
+        h.list_extensions,
+        READ,
+        summary="List extension requests",
+        tag="extensions",
+        response="Extension",
+        paged=True,
+        query=(
+            _p(
+                "state",
+                "string",
+                "review state",
+                enum=["pending", "approved", "rejected", "withdrawn"],
+            ),
+            _p("assignment_id", "integer", "of this assignment"),
+            _p("unit_id", "integer", "of this unit's assignments"),
+        ),
+    ),
+    _route(
+        "GET",
+        "/extensions/" + _id("extension_id"),
+        h.get_extension,
+        READ,
+        summary="Get an extension request",
+        tag="extensions",
+        response="Extension",
+    ),
+    _route(
+        "POST",
+        "/assignments/" + _id("assignment_id") + "/extensions",
+        h.create_extension,
+        WRITE,
+        summary="Request an extension",
+        tag="extensions",
+        body="ExtensionInput",
+        response="Extension",
+        status=201,
+        conflicts=True,
+    ),
+    _route(
+        "POST",
+        "/extensions/" + _id("extension_id") + "/decision",
+        h.decide,
+        OFFICE,
+        summary="Approve or reject an extension request",
+        tag="extensions",
+        body="Decision",
+        response="Extension",
+        conflicts=True,
+    ),
+    # people and units
+    _route(
+        "GET",
+        "/people",
+        h.list_people,
+        READ,
+        summary="List people",
+        tag="people",
+        response="Person",
+        paged=True,
+        query=(
+            _p(
+                "role",
+                "string",
+                "holding this role",
+                enum=["owner", "liaison", "leader", "principal", "supervisor", "admin", "viewer"],
+            ),
+            _p("unit_id", "integer", "of this unit"),
+            _p("active", "boolean", "active (true) or deactivated (false)"),
+        ),
+    ),
+    _route(
+        "GET",
+        "/people/" + _id("person_id"),
+        h.get_person,
+        READ,
+        summary="Get a person",
+        tag="people",
+        response="Person",
+    ),
+    _route(
+        "GET",
+        "/units",
+        h.list_units,
+        READ,
+        summary="List units",
+        tag="units",
+        response="Unit",
+        paged=True,
+        query=(
+            _p("active", "boolean", "active (true) or not (false)"),
+            _p("parent_id", "integer", "children of this unit"),
+        ),
+    ),
+    _route(
+        "POST",
+        "/units",
+        h.create_unit,
+        ADMIN,
+        summary="Create a unit",
+        tag="units",
+        body="UnitInput",
+        response="Unit",
+        status=201,
+        conflicts=True,
+    ),
+    _route(
+        "GET",
+        "/units/" + _id("unit_id"),
+        h.get_unit,
+        READ,
+        summary="Get a unit",
+        tag="units",
+        response="Unit",
+    ),
+    _route(
+        "PATCH",
+        "/units/" + _id("unit_id"),
+        h.update_unit,
+        ADMIN,
+        summary="Change a unit",
+        tag="units",
+        body="UnitPatch",
+        response="Unit",
+        conflicts=True,
+    ),
+    # bulletins
+    _route(
+        "GET",
+        "/bulletins",
+        h.list_bulletins,
+        READ,
+        summary="List stored bulletins",
+        tag="bulletins",
+        response="Bulletin",
+        paged=True,
+    ),
+    _route(
+        "GET",
+        "/bulletins/preview",
+        h.preview_bulletin,
+        READ,
+        summary="Compute a bulletin for a period (not stored)",
+        tag="bulletins",
+        response="BulletinData",
+        query=(
+            Param(
+                "period",
+                {"type": "string", "pattern": r"^\d{4}-(\d{2}|W\d{2}|Q[1-4])$"},
+                "2026-11 (month), 2026-W47 (ISO week) or 2026-Q4 (quarter)",
+                required=True,
+            ),
+        ),
+    ),
+    _route(
+        "GET",
+        "/bulletins/" + _id("bulletin_id"),
+        h.get_bulletin_route,
+        READ,
+        summary="Get a stored bulletin",
+        tag="bulletins",
+        response="Bulletin",
+    ),
+    # tokens
+    _route(
+        "GET",
+        "/tokens",
+        h.list_tokens,
+        ADMIN,
+        summary="List API tokens",
+        tag="tokens",
+        response="Token",
+        paged=True,
+        query=(_p("person_id", "integer", "acting for this person"),),
+    ),
+    _route(
+        "POST",
+        "/tokens",
+        h.create_token_route,
+        ADMIN,
+        summary="Create an API token (its value is shown once)",
+        tag="tokens",
+        body="TokenInput",
+        response="TokenCreated",
+        status=201,
+    ),
+    _route(
+        "DELETE",
+        "/tokens/" + _id("token_id"),
+        h.revoke_token_route,
+        ADMIN,
+        summary="Revoke an API token",
+        tag="tokens",
+        response="Token",
+        conflicts=True,
+    ),
+)
+
+
+def setup_api(app: web.Application) -> None:
+    """Mount /api/v1 (routes, JSON errors, the OpenAPI document) on ``app``."""
+    app[OPENAPI_DOC] = build_document(
+        ROUTES, prefix=API_PREFIX, title="Duban (督办) API", version=API_VERSION
+    )
+    app.middlewares.append(api_errors)
+    add_public_prefix(app, API_PREFIX + "/")
+    for op in ROUTES:
+        app.router.add_route(op.method, API_PREFIX + op.path, op.handler)

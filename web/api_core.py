@@ -1,0 +1,361 @@
+"""The plumbing of /api/v1: bearer auth, JSON errors, body and query parsing, paging.
+
+Imports `models/`, `supervision/` and `web.app`/`web.auth`/`web.api_tokens` only. Every
+error under /api/v1 is ``{"error": {"code", "message", "details"?}}``; domain errors map to
+statuses in `STATUS_OF`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from functools import partial
+from typing import Any, Final, TypeVar
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from models.db import transaction
+from supervision.errors import (
+    DomainError,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    ValidationFailed,
+)
+from web.api_tokens import authenticate, parse_bearer
+from web.app import DEPS, WebDeps
+from web.auth import Access, Principal, load_principal
+
+log = logging.getLogger("duban.web.api")
+
+API_PREFIX: Final = "/api/v1"
+MAX_BODY: Final = 1024 * 1024
+MAX_PER_PAGE: Final = 200
+DEFAULT_PER_PAGE: Final = 50
+
+#: Domain errors → (HTTP status, error code).
+STATUS_OF: Final[tuple[tuple[type[DomainError], int, str], ...]] = (
+    (ValidationFailed, 400, "validation_failed"),
+    (NotFound, 404, "not_found"),
+    (NotAllowed, 403, "forbidden"),
+    (InvalidTransition, 409, "invalid_transition"),
+    (DomainError, 409, "conflict"),
+)
+_HTTP_CODES: Final = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+class ApiError(Exception):
+    """An error answer with its status, code, message and optional details."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = list(details) if details else None
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_dumps = partial(json.dumps, ensure_ascii=False, default=_default)
+
+
+def json_ok(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer (dates as ISO strings, Chinese left readable)."""
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+def error_response(
+    status: int, code: str, message: str, details: Sequence[str] | None = None
+) -> web.Response:
+    """The JSON error body every /api/v1 error uses."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = list(details)
+    return web.json_response({"error": body}, status=status, dumps=_dumps)
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure under /api/v1 into a JSON error with the right status."""
+    if not _is_api(request):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    except DomainError as exc:
+        for kind, status, code in STATUS_OF:
+            if isinstance(exc, kind):
+                details = exc.errors if isinstance(exc, ValidationFailed) else None
+                return error_response(status, code, str(exc), details)
+        raise
+    except IntegrityError:
+        return error_response(409, "conflict", "the change conflicts with an existing record")
+    except web.HTTPException as exc:
+        if exc.status in _HTTP_CODES:
+            reason = exc.reason or "error"
+            return error_response(exc.status, _HTTP_CODES[exc.status], reason)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """One authenticated API request."""
+
+    request: web.Request
+    deps: WebDeps
+    principal: Principal
+
+    @property
+    def person_id(self) -> int:
+        """The id of the person the token acts for."""
+        return self.principal.person_id
+
+    def match_id(self, name: str) -> int:
+        """An integer path parameter (the route pattern guarantees digits)."""
+        return int(self.request.match_info[name])
+
+
+ApiHandler = Callable[[ApiContext], Awaitable[web.StreamResponse]]
+READ: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER)
+WRITE: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON)
+OFFICE: Final = (Access.ADMIN, Access.SUPERVISOR)
+ADMIN: Final = (Access.ADMIN,)
+
+
+def guarded(handler: ApiHandler, accesses: Sequence[Access]) -> Handler:
+    """Wrap an API handler: 401 without a live token, 403 unless the access is allowed."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        deps: WebDeps = request.app[DEPS]
+        value = parse_bearer(request.headers.get("Authorization"))
+        if value is None:
+            raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+        async with transaction(deps.sessions) as session:
+            person = await authenticate(session, value, clock=deps.clock)
+            principal = await load_principal(session, person) if person is not None else None
+        if person is None:
+            raise ApiError(401, "unauthorized", "the token is unknown or revoked")
+        if principal is None:
+            raise ApiError(403, "forbidden", "this account has no API access")
+        if principal.access not in accesses:
+            raise ApiError(403, "forbidden", f"the role {principal.access.value} may not do this")
+        return await handler(ApiContext(request, deps, principal))
+
+    return wrapped
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The JSON object in the body: 415 unless JSON, 413 when too large, 400 when malformed."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "body_too_large", f"the body is larger than {MAX_BODY} bytes")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "body_too_large", f"the body is larger than {MAX_BODY} bytes")
+    try:
+        data = json.loads(raw.decode(request.charset or "utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return data
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class Fields:
+    """Reads typed fields from a JSON object, collecting every problem before failing."""
+
+    def __init__(self, data: dict[str, Any], allowed: Sequence[str]) -> None:
+        self.data = data
+        self.problems: list[str] = [
+            f"{name}: unknown field" for name in data if name not in allowed
+        ]
+
+    def has(self, name: str) -> bool:
+        """True if the field was sent."""
+        return name in self.data
+
+    def text(self, name: str, *, required: bool = False, max_len: int = 8000) -> str | None:
+        """A string field (None when absent or null and not required)."""
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.problems.append(f"{name}: required")
+            return None
+        if not isinstance(value, str):
+            self.problems.append(f"{name}: must be a string")
+            return None
+        if required and not value.strip():
+            self.problems.append(f"{name}: must not be empty")
+        if len(value) > max_len:
+            self.problems.append(f"{name}: longer than {max_len} characters")
+        return value
+
+    def integer(self, name: str, *, required: bool = False) -> int | None:
+        """A positive integer id field."""
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.problems.append(f"{name}: required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problems.append(f"{name}: must be a positive integer")
+            return None
+        return value
+
+    def boolean(self, name: str, *, required: bool = False) -> bool | None:
+        """A true/false field."""
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.problems.append(f"{name}: required")
+            return None
+        if not isinstance(value, bool):
+            self.problems.append(f"{name}: must be true or false")
+            return None
+        return value
+
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        """A YYYY-MM-DD date field."""
+        value = self.text(name, required=required, max_len=10)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.problems.append(f"{name}: must be a date like 2026-11-30")
+            return None
+
+    def choice(self, name: str, kind: type[E], *, required: bool = False) -> E | None:
+        """One of an enum's values."""
+        value = self.text(name, required=required, max_len=64)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)
+            self.problems.append(f"{name}: must be one of {allowed}")
+            return None
+
+    def check(self) -> None:
+        """Raise ValidationFailed listing every problem found so far."""
+        if self.problems:
+            raise ValidationFailed("invalid input: " + "; ".join(self.problems), self.problems)
+
+
+def query_int(request: web.Request, name: str) -> int | None:
+    """An optional positive integer query parameter (400 otherwise)."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationFailed(f"{name}: must be a positive integer", [f"{name}: {raw!r}"])
+    return int(raw)
+
+
+def query_bool(request: web.Request, name: str) -> bool | None:
+    """An optional true/false query parameter."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise ValidationFailed(f"{name}: must be true or false", [f"{name}: {raw!r}"])
+
+
+def query_date(request: web.Request, name: str) -> date | None:
+    """An optional YYYY-MM-DD query parameter."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"{name}: must be a date like 2026-11-30", [f"{name}: {raw!r}"]
+        ) from None
+
+
+def query_choice(request: web.Request, name: str, allowed: Sequence[str]) -> str | None:
+    """An optional query parameter from a fixed set."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in allowed:
+        raise ValidationFailed(f"{name}: must be one of {', '.join(allowed)}", [f"{name}: {raw!r}"])
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which slice of a list was asked for."""
+
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        """Rows to skip."""
+        return (self.page - 1) * self.per_page
+
+    def answer(self, data: list[dict[str, Any]], total: int) -> web.Response:
+        """The paged JSON answer."""
+        return json_ok({"data": data, "page": self.page, "per_page": self.per_page, "total": total})
+
+
+def paging(request: web.Request) -> Page:
+    """``?page=&per_page=`` (defaults 1 and 50; at most 200 per page)."""
+    problems: list[str] = []
+    values: dict[str, int] = {"page": 1, "per_page": DEFAULT_PER_PAGE}
+    for name in values:
+        raw = request.query.get(name)
+        if raw is None:
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            problems.append(f"{name}: must be a positive integer")
+        else:
+            values[name] = int(raw)
+    if values["per_page"] > MAX_PER_PAGE:
+        problems.append(f"per_page: at most {MAX_PER_PAGE}")
+    if problems:
+        raise ValidationFailed("invalid paging: " + "; ".join(problems), problems)
+    return Page(values["page"], values["per_page"])
