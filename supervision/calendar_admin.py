@@ -255,6 +255,7 @@ async def recompute_deadlines(
             )
             .options(selectinload(Item.assignments))
             .order_by(Item.ref)
+            .execution_options(populate_existing=True)
         )
     ).all()
     result = RecomputeResult()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -226,11 +226,16 @@ async def save_item(
     ``calendar`` and ``working_days`` may be passed to save lookups in a bulk import;
     ``working_days`` must then be the policy's value for the spec's source and urgency.
     """
+    spec = replace(spec, ref=spec.ref.strip(), title=spec.title.strip())
     _check_spec(spec)
     await _check_refs(session, spec)
     cal = calendar if calendar is not None else await load_calendar(session)
+    # populate_existing: an item already in the session gets its current assignments.
     existing = await session.scalar(
-        select(Item).where(Item.ref == spec.ref).options(selectinload(Item.assignments))
+        select(Item)
+        .where(Item.ref == spec.ref)
+        .options(selectinload(Item.assignments))
+        .execution_options(populate_existing=True)
     )
     due = await _resolve(session, spec, existing, cal, working_days)
     if existing is None:
@@ -569,7 +574,8 @@ async def list_items(
         query = query.where(
             Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(ids)))
         )
-    items = (await session.scalars(query.order_by(Item.due_on, Item.ref))).all()
+    query = query.order_by(Item.due_on, Item.ref).execution_options(populate_existing=True)
+    items = (await session.scalars(query)).all()
     rows: list[ItemRow] = []
     for item in items:
         light = item_light(item, today=today, calendar=calendar, tz=zone)

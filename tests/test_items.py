@@ -303,3 +303,17 @@ async def test_calendar_override_is_used(session, clock):
     await session.flush()
     saved = await save_item(session, _spec(a, owner, leader), actor=ACTOR, clock=clock)
     assert saved.item.due_on == date(2026, 12, 15)
+
+
+async def test_repeated_saves_in_one_session(session, clock):
+    _, a, _, b, owner, leader, _ = await _org(session)
+    c = await f.unit(session, code="C")
+    await save_item(session, _spec(a, owner, leader, b), actor=ACTOR, clock=clock)
+    added = await save_item(session, _spec(a, owner, leader, b, c), actor=ACTOR, clock=clock)
+    assert added.outcome is SaveOutcome.UPDATED
+    assert added.changes["assignments_added"] == [c.id]
+    again = await save_item(
+        session, _spec(a, owner, leader, b, c, ref=" 督〔2026〕1号 "), actor=ACTOR, clock=clock
+    )
+    assert again.outcome is SaveOutcome.UNCHANGED
+    assert len(await _assignments(session, added.item.id)) == 3
