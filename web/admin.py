@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.auth import setup_auth
-from web.views import dashboard, items, login
+from web.views import dashboard, items, login, reviews, templates_admin
 from web.views.common import STATIC_DIR, setup_templates
 
 
@@ -21,3 +21,5 @@ def setup_admin(app: web.Application) -> None:
     login.routes(app)
     dashboard.routes(app)
     items.routes(app)
+    reviews.routes(app)
+    templates_admin.routes(app)

@@ -1,0 +1,144 @@
+"""Review decisions and the template editor: preview, line errors, save, reset, history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from models import (
+    Assignment,
+    Extension,
+    Item,
+    Report,
+    ReviewState,
+    Source,
+    Template,
+    TemplateVersion,
+)
+from tests import factories as f
+from tests.web.conftest import Seed, Web
+
+
+async def _pending(as_liaison: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        (await s.get_one(Item, seed.item_a)).source = Source.MEETING.value
+    r = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/extension",
+        {"reason": "需要协调多个部门", "new_due_on": "2027-01-15"},
+    )
+    assert r.status == 303, await r.text()
+
+
+async def test_approve_extension(as_liaison: Web, as_supervisor: Web, seed: Seed, sessions) -> None:
+    await _pending(as_liaison, seed, sessions)
+    page = await as_supervisor.get("/reviews")
+    html = await page.text()
+    assert "需要协调多个部门" in html
+    async with sessions() as s:
+        ext_id = await s.scalar(select(Extension.id))
+    response = await as_supervisor.post(
+        f"/reviews/extension/{ext_id}", {"decision": "approve", "comment": "同意"}
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        ext = await s.get_one(Extension, ext_id)
+        assert ext.state == ReviewState.APPROVED
+        assert (await s.get_one(Assignment, seed.assignment_a)).due_on == date(2027, 1, 15)
+    again = await as_supervisor.post(f"/reviews/extension/{ext_id}", {"decision": "reject"})
+    assert again.status == 400  # already decided: clear message, nothing changes
+    assert (
+        await as_supervisor.post("/reviews/extension/999", {"decision": "reject"})
+    ).status == 404
+
+
+async def test_completion_request_rejected(
+    as_liaison: Web, as_admin: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        (await s.get_one(Item, seed.item_a)).source = Source.MEETING.value
+    r = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report",
+        {"kind": "completion", "text": "全部完成"},
+    )
+    assert r.status == 303, await r.text()
+    async with sessions() as s:
+        report_id = await s.scalar(select(Report.id))
+    assert "全部完成" in await (await as_admin.get("/reviews")).text()
+    bad = await as_admin.post(f"/reviews/completion/{report_id}", {"decision": "maybe"})
+    assert bad.status == 400
+    r = await as_admin.post(
+        f"/reviews/completion/{report_id}", {"decision": "reject", "comment": "材料不全"}
+    )
+    assert r.status == 303
+    async with sessions() as s:
+        assert (await s.get_one(Report, report_id)).review_state == ReviewState.REJECTED
+
+
+async def test_reviews_are_office_only(as_liaison: Web, as_viewer: Web, seed: Seed) -> None:
+    assert (await as_liaison.get("/reviews")).status == 403
+    assert (await as_viewer.get("/reviews")).status == 403
+    assert (await as_viewer.post("/reviews/extension/1", {"decision": "approve"})).status == 403
+
+
+async def test_templates_admin_only(as_supervisor: Web, as_viewer: Web, seed: Seed) -> None:
+    assert (await as_supervisor.get("/templates")).status == 403
+    assert (await as_viewer.get("/templates/remind/telegram/zh/text")).status == 403
+
+
+async def test_template_index_and_unknown_keys(as_admin: Web) -> None:
+    html = await (await as_admin.get("/templates")).text()
+    assert "/templates/remind/telegram/zh/text" in html
+    assert "/templates/escalate/email/en/subject" in html
+    assert (await as_admin.get("/templates/nope/telegram/zh/text")).status == 404
+    assert (await as_admin.get("/templates/remind/telegram/zh/subject")).status == 404
+
+
+async def test_template_preview_uses_real_item(as_admin: Web, seed: Seed) -> None:
+    url = "/templates/remind/telegram/zh/text"
+    page = await as_admin.get(url)
+    assert page.status == 200
+    response = await as_admin.post(
+        url + "/preview", {"body": "事项：{{ item.title }}", "item": str(seed.item_a)}
+    )
+    data = await response.json()
+    assert data == {"ok": True, "preview": "事项：甲单位的事项"}
+    response = await as_admin.post(url + "/preview", {"body": "ok\n{{ item.nope }}"})
+    data = await response.json()
+    assert data["ok"] is False and data["line"] == 2
+    response = await as_admin.post(url + "/preview", {"body": "{{ x.__class__ }}"})
+    assert (await response.json())["ok"] is False
+
+
+async def test_template_save_error_reset_history(as_admin: Web, seed: Seed, sessions) -> None:
+    url = "/templates/remind/telegram/zh/text"
+    bad = await as_admin.post(url, {"body": "第一行\n{% if %}"})
+    assert bad.status == 400
+    html = await bad.text()
+    assert 'class="line-error"' in html
+    async with sessions() as s:
+        assert (await s.scalars(select(Template))).all() == []
+    ok = await as_admin.post(url, {"body": "请办理：{{ item.title }}", "note": "简化"})
+    assert ok.status == 303
+    ok = await as_admin.post(url, {"body": "请尽快办理：{{ item.title }}"})
+    assert ok.status == 303
+    html = await (await as_admin.get(url + f"?item={seed.item_b}")).text()
+    assert "请尽快办理：乙单位的事项" in html and "简化" in html and "管理员" in html
+    reset = await as_admin.post(url + "/reset")
+    assert reset.status == 303
+    async with sessions() as s:
+        assert (await s.scalars(select(Template))).all() == []
+        versions = (
+            await s.scalars(select(TemplateVersion).order_by(TemplateVersion.version))
+        ).all()
+        assert [v.version for v in versions] == [1, 2, 3] and versions[-1].body == ""
+
+
+async def test_template_preview_for_non_item_step(as_admin: Web, sessions) -> None:
+    async with sessions() as s, s.begin():
+        await f.unit(s)
+    response = await as_admin.post(
+        "/templates/invite/email/en/subject/preview", {"body": "Join {{ office_name }}"}
+    )
+    data = await response.json()
+    assert data["ok"] is True and data["preview"].startswith("Join")

@@ -1,0 +1,113 @@
+"""Pending completion and extension requests, approved or rejected by the office."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from models import Assignment, Extension, Item, Person, Report, ReportKind, ReviewState, Unit
+from supervision.errors import DomainError
+from supervision.requests import MAX_COMMENT, decide_completion, decide_extension
+from web.app import DEPS, WebDeps
+from web.auth import OFFICE, require
+from web.views.common import path_id, redirect, render, text_field
+
+
+async def _pending(request: web.Request, errors: list[str], status: int) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        completions = (
+            await session.execute(
+                select(Report, Assignment, Item, Unit, Person)
+                .join(Assignment, Assignment.id == Report.assignment_id)
+                .join(Item, Item.id == Assignment.item_id)
+                .join(Unit, Unit.id == Assignment.unit_id)
+                .outerjoin(Person, Person.id == Report.author_id)
+                .where(
+                    Report.kind == ReportKind.COMPLETION.value,
+                    Report.review_state == ReviewState.PENDING.value,
+                )
+                .order_by(Report.created_at)
+            )
+        ).all()
+        extensions = (
+            await session.execute(
+                select(Extension, Assignment, Item, Unit, Person)
+                .join(Assignment, Assignment.id == Extension.assignment_id)
+                .join(Item, Item.id == Assignment.item_id)
+                .join(Unit, Unit.id == Assignment.unit_id)
+                .outerjoin(Person, Person.id == Extension.requested_by_id)
+                .where(Extension.state == ReviewState.PENDING.value)
+                .order_by(Extension.created_at)
+            )
+        ).all()
+    return render(
+        request,
+        "reviews.html",
+        {"completions": completions, "extensions": extensions, "errors": errors},
+        status=status,
+    )
+
+
+async def reviews_page(request: web.Request) -> web.StreamResponse:
+    """GET /reviews: everything awaiting the office's decision."""
+    require(request, *OFFICE)
+    return await _pending(request, [], 200)
+
+
+async def _decide(request: web.Request, what: str) -> web.StreamResponse:
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    record_id = path_id(request)
+    form = await request.post()
+    decision = text_field(form, "decision")
+    if decision not in ("approve", "reject"):
+        return await _pending(request, ["decision must be approve or reject"], 400)
+    comment = text_field(form, "comment", MAX_COMMENT) or None
+    try:
+        async with deps.sessions() as session, session.begin():
+            reviewer = await session.get_one(Person, me.person_id)
+            if what == "completion":
+                report = await session.get(Report, record_id)
+                if report is None:
+                    raise web.HTTPNotFound(text="404: no such request")
+                await decide_completion(
+                    session,
+                    report=report,
+                    reviewer=reviewer,
+                    approve=decision == "approve",
+                    comment=comment,
+                    clock=deps.clock,
+                )
+            else:
+                extension = await session.get(Extension, record_id)
+                if extension is None:
+                    raise web.HTTPNotFound(text="404: no such request")
+                await decide_extension(
+                    session,
+                    extension=extension,
+                    reviewer=reviewer,
+                    approve=decision == "approve",
+                    comment=comment,
+                    clock=deps.clock,
+                )
+    except DomainError as exc:
+        return await _pending(request, [str(exc)], 400)
+    raise redirect("/reviews?msg=flash.decided")
+
+
+async def decide_completion_post(request: web.Request) -> web.StreamResponse:
+    """POST /reviews/completion/{id}: approve or reject a completion request."""
+    return await _decide(request, "completion")
+
+
+async def decide_extension_post(request: web.Request) -> web.StreamResponse:
+    """POST /reviews/extension/{id}: approve or reject an extension request."""
+    return await _decide(request, "extension")
+
+
+def routes(app: web.Application) -> None:
+    """Register the review pages."""
+    app.router.add_get("/reviews", reviews_page, name="reviews")
+    app.router.add_post("/reviews/completion/{id:\\d+}", decide_completion_post)
+    app.router.add_post("/reviews/extension/{id:\\d+}", decide_extension_post)
