@@ -1,0 +1,133 @@
+"""``duban bulletin --period 2026-11 [--send]``: print a period's 督查通报, optionally send it."""
+
+from __future__ import annotations
+
+import argparse
+import unicodedata
+from datetime import date
+
+from duban.runtime import Runtime
+from models.db import transaction
+from supervision.audit import Actor
+from supervision.bulletins import (
+    BulletinData,
+    compute_bulletin,
+    default_recipients,
+    freeze_bulletin,
+    parse_period,
+    send_bulletin,
+)
+from supervision.calendar_store import load_calendar
+from supervision.clock import local_today
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    gap = " " * max(0, width - _width(text))
+    return gap + text if right else text + gap
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def format_table(data: BulletinData) -> str:
+    """The bulletin as aligned plain text (ranking table, overdue items, praise and urging)."""
+    head = ["排名", "单位", "交办", "办结", "按期办结", "逾期", "延期", "按期率"]
+    rows = [
+        [
+            str(r.rank),
+            r.unit_name,
+            str(r.assigned),
+            str(r.closed_in_period),
+            str(r.closed_on_time),
+            str(r.overdue),
+            str(r.extensions),
+            _rate(r.on_time_rate),
+        ]
+        for r in data.rows
+    ]
+    widths = [max(_width(x) for x in col) for col in zip(head, *rows, strict=False)]
+    lines = [
+        f"督查通报 {data.period.label} ({data.period.key}: "
+        f"{data.period.starts_on.isoformat()} – {data.period.ends_on.isoformat()}, "
+        f"as of {data.as_of.isoformat()})",
+        "",
+    ]
+    for row in [head, *rows]:
+        cells = [_pad(c, w, right=n != 1) for n, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    if not rows:
+        lines.append("(no unit had work in this period)")
+    totals = data.totals()
+    lines.append(
+        f"合计: 交办 {totals['assigned']}, 按期办结 {totals['closed_on_time']}, "
+        f"逾期 {totals['overdue']}, 延期 {totals['extensions']}, "
+        f"按期率 {_rate(totals['on_time_rate'])}"
+    )
+    if data.overdue_items:
+        lines += ["", "逾期事项:"]
+        for o in data.overdue_items:
+            state = "逾期办结" if o.closed_late else "逾期未办结"
+            lines.append(
+                f"  {o.ref} {o.title} — {o.unit_name}, 完成时限 {o.due_on.isoformat()}, "
+                f"{state} {o.days_overdue} 个工作日"
+            )
+    if data.praised_units:
+        lines += ["", "通报表扬 (总结推广): " + "、".join(data.praised_units)]
+    if data.urged_units:
+        lines += ["督促整改: " + "、".join(data.urged_units)]
+    return "\n".join(lines)
+
+
+async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
+    """Compute and print the bulletin; with --send, store it and queue it to its readers."""
+    from duban.cli import CliError
+
+    tz = rt.settings.tz
+    period = parse_period(args.period)
+    today = local_today(rt.clock, tz)
+    if args.today:
+        try:
+            today = date.fromisoformat(args.today)
+        except ValueError:
+            raise CliError(f"--today {args.today!r} is not a date like 2026-12-03") from None
+    async with transaction(rt.sessions) as session:
+        calendar = await load_calendar(session)
+        data = await compute_bulletin(session, period, today=today, calendar=calendar, tz=tz)
+        if not args.send:
+            print(format_table(data))
+            return 0
+        recipients = await default_recipients(session)
+        if not recipients:
+            raise CliError("nobody to send to: add supervisors or unit principals first")
+        actor = Actor.system("cli")
+        stored = await freeze_bulletin(session, data, actor=actor, clock=rt.clock)
+        queued = await send_bulletin(
+            session, stored, recipients, actor=actor, clock=rt.clock, calendar=calendar, tz=tz
+        )
+    print(format_table(data))
+    print()
+    print(
+        f"bulletin #{stored.id} ({data.number}) stored; queued {queued} messages "
+        f"to {len(recipients)} recipients (supervisors and unit principals)"
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``bulletin``."""
+    p = subparsers.add_parser("bulletin", help="print a period's 督查通报; --send queues it")
+    p.add_argument(
+        "--period", required=True, help="2026-11 (month), 2026-W47 (ISO week) or 2026-Q4"
+    )
+    p.add_argument(
+        "--send",
+        action="store_true",
+        help="store it and queue it to supervisors and unit principals",
+    )
+    p.add_argument("--today", help="judge the period as of this date (default: today)")
+    p.set_defaults(handler=bulletin)

@@ -1,0 +1,130 @@
+"""``duban bulletin`` (table and --send queuing) and ``duban token`` on both databases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from duban.cli import build_parser
+from duban.runtime import open_runtime
+from duban.settings import load_settings
+from models import ApiToken, Bulletin, Notification, Role
+from models.db import transaction
+from tests import factories as f
+from tests.test_bulletins import build_dataset
+from web.api_tokens import hash_token
+
+
+async def run(monkeypatch, engine, *argv: str) -> int:
+    """Run one sub-command against the test database, in this event loop."""
+    monkeypatch.setenv("DUBAN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    args = build_parser().parse_args(list(argv))
+    async with open_runtime(load_settings()) as rt:
+        return await args.handler(args, rt)
+
+
+async def test_bulletin_prints_the_table(monkeypatch, engine, sessions, capsys):
+    async with sessions() as s:
+        await build_dataset(s)
+    code = await run(
+        monkeypatch, engine, "bulletin", "--period", "2026-11", "--today", "2026-12-03"
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("督查通报 2026年11月 (2026-11: 2026-11-01 – 2026-11-30")
+    header = next(i for i, line in enumerate(lines) if line.startswith("排名"))
+    table = [line.split() for line in lines[header + 1 : header + 6]]
+    assert table == [
+        ["1", "甲局", "3", "2", "2", "0", "0", "100.0%"],
+        ["2", "丁局", "2", "1", "1", "1", "0", "50.0%"],
+        ["2", "丙局", "2", "2", "1", "1", "0", "50.0%"],
+        ["4", "乙局", "5", "2", "1", "3", "1", "25.0%"],
+        ["5", "庚局", "1", "0", "0", "0", "0", "—"],
+    ]
+    assert "合计: 交办 13, 按期办结 5, 逾期 5, 延期 1, 按期率 50.0%" in out
+    assert "通报表扬 (总结推广): 甲局" in out
+    assert "督促整改: 丁局、丙局、乙局" in out
+    assert "逾期未办结 19 个工作日" in out
+    async with sessions() as s:
+        assert (await s.scalars(select(Bulletin))).all() == []  # printing stores nothing
+
+
+async def test_bulletin_send_queues_rows(monkeypatch, engine, sessions, capsys):
+    async with sessions() as s:
+        await build_dataset(s)
+        await f.person(s, roles={Role.SUPERVISOR}, telegram_user_id=777)
+        await f.person(s, roles={Role.PRINCIPAL})
+        await f.person(s, roles={Role.OWNER})
+        await s.commit()
+    code = await run(
+        monkeypatch, engine, "bulletin", "--period", "2026-11", "--today", "2026-12-03", "--send"
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    async with sessions() as s:
+        bulletin = (await s.scalars(select(Bulletin))).one()
+        rows = (await s.scalars(select(Notification))).all()
+    assert f"bulletin #{bulletin.id} (2026年第1期) stored; queued 3 messages to 2 recipients" in out
+    assert len(rows) == 3
+    assert {r.kind for r in rows} == {"bulletin"}
+    assert all(r.payload == {"bulletin_id": bulletin.id} for r in rows)
+    assert bulletin.period == "2026-11" and bulletin.sent_at is not None
+
+
+async def test_bulletin_send_without_recipients_changes_nothing(monkeypatch, engine, sessions):
+    from duban.cli import CliError
+
+    with pytest.raises(CliError, match="nobody to send to"):
+        await run(monkeypatch, engine, "bulletin", "--period", "2026-11", "--send")
+    async with sessions() as s:
+        assert (await s.scalars(select(Bulletin))).all() == []
+
+
+async def test_token_create_list_revoke(monkeypatch, engine, sessions, capsys):
+    async with transaction(sessions) as s:
+        await f.person(s, email="ops@office.cn", roles={Role.VIEWER})
+    assert (
+        await run(
+            monkeypatch, engine, "token", "create", "--email", "OPS@office.cn", "--name", "监控"
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    secret = out.split(": ", 1)[1].split()[0]
+    assert secret.startswith("dbn_")
+    async with sessions() as s:
+        token = (await s.scalars(select(ApiToken))).one()
+    assert token.token_hash == hash_token(secret) and secret not in token.token_hash
+    assert await run(monkeypatch, engine, "token", "list") == 0
+    listed = capsys.readouterr().out
+    assert "ops@office.cn" in listed and secret not in listed and "active" in listed
+    assert await run(monkeypatch, engine, "token", "revoke", str(token.id)) == 0
+    assert "revoked" in capsys.readouterr().out
+    from duban.cli import CliError
+    from supervision.errors import InvalidTransition, NotFound
+
+    with pytest.raises(InvalidTransition):
+        await run(monkeypatch, engine, "token", "revoke", str(token.id))
+    with pytest.raises(NotFound):
+        await run(monkeypatch, engine, "token", "revoke", "999")
+    with pytest.raises(CliError, match="no person"):
+        await run(monkeypatch, engine, "token", "create", "--email", "x@y.cn", "--name", "n")
+
+
+def test_bad_period_is_one_line(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DUBAN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/z.db"}
+    res = subprocess.run(
+        [sys.executable, "-m", "duban.cli", "bulletin", "--period", "2026-13"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert res.returncode == 1
+    assert res.stderr.strip().count("\n") == 0
+    assert "month must be 01-12" in res.stderr and "Traceback" not in res.stderr
