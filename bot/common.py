@@ -1,0 +1,195 @@
+"""Helpers shared by the bot's routers: what a message carries, lights, item lists."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import BotConfig
+from bot.texts import days_phrase, light_label, say
+from models import Assignment, Item, Notification, Person
+from supervision.access import actionable_assignments
+from supervision.calendar import WorkCalendar
+from supervision.calendar_store import load_calendar
+from supervision.clock import Clock, local_today
+from supervision.deadlines import days_left
+from supervision.light import Light, light_for
+from supervision.reports import AttachmentIn
+
+log = logging.getLogger("duban.bot")
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """The text and files of one message (captions count as text)."""
+
+    text: str
+    attachments: tuple[AttachmentIn, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when there is neither text nor a file."""
+        return not self.text.strip() and not self.attachments
+
+    def dump(self) -> dict[str, Any]:
+        """A JSON-safe form for the FSM storage."""
+        return {
+            "text": self.text,
+            "attachments": [
+                {
+                    "file_id": a.file_id,
+                    "file_unique_id": a.file_unique_id,
+                    "file_name": a.file_name,
+                    "mime_type": a.mime_type,
+                    "size": a.size,
+                }
+                for a in self.attachments
+            ],
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Content:
+        """Back from :meth:`dump`."""
+        return cls(
+            text=str(data.get("text", "")),
+            attachments=tuple(AttachmentIn(**a) for a in data.get("attachments", [])),
+        )
+
+
+def content_of(message: Message) -> Content:
+    """Text (or caption) and the photo or document of ``message``."""
+    files: list[AttachmentIn] = []
+    if message.document is not None:
+        d = message.document
+        files.append(
+            AttachmentIn(
+                file_id=d.file_id,
+                file_unique_id=d.file_unique_id,
+                file_name=d.file_name,
+                mime_type=d.mime_type,
+                size=d.file_size,
+            )
+        )
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        files.append(
+            AttachmentIn(
+                file_id=largest.file_id,
+                file_unique_id=largest.file_unique_id,
+                file_name=None,
+                mime_type="image/jpeg",
+                size=largest.file_size,
+            )
+        )
+    return Content(text=message.text or message.caption or "", attachments=tuple(files))
+
+
+def is_odd(message: Message) -> bool:
+    """True for content the bot cannot file: stickers, voice, locations and the like."""
+    return (
+        message.text is None and message.caption is None and not (message.document or message.photo)
+    )
+
+
+async def reminder_assignment(session: AsyncSession, message: Message) -> int | None:
+    """The assignment of the reminder ``message`` replies to, if it replies to one."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    return await session.scalar(
+        select(Notification.assignment_id)
+        .where(
+            Notification.chat_id == message.chat.id,
+            Notification.chat_message_id == replied.message_id,
+            Notification.assignment_id.is_not(None),
+        )
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """An assignment as the bot shows it."""
+
+    assignment: Assignment
+    item: Item
+    light: Light
+    days_left: int
+
+
+async def status_of(
+    session: AsyncSession,
+    assignments: Sequence[Assignment],
+    *,
+    clock: Clock,
+    config: BotConfig,
+    calendar: WorkCalendar | None = None,
+) -> list[Status]:
+    """Light and working days left for each assignment, on today's office date."""
+    if not assignments:
+        return []
+    calendar = calendar or await load_calendar(session)
+    today = local_today(clock, config.tz)
+    items = {
+        i.id: i
+        for i in await session.scalars(
+            select(Item).where(Item.id.in_({a.item_id for a in assignments}))
+        )
+    }
+    out: list[Status] = []
+    for a in assignments:
+        item = items[a.item_id]
+        last: date | None = (
+            a.last_report_at.astimezone(config.tz).date() if a.last_report_at else None
+        )
+        light = light_for(
+            state=a.state,
+            due_on=a.due_on,
+            today=today,
+            last_report_on=last,
+            started_on=item.received_on,
+            calendar=calendar,
+        )
+        out.append(Status(a, item, light, days_left(today, a.due_on, calendar)))
+    return out
+
+
+async def my_items_text(
+    session: AsyncSession, person: Person, *, clock: Clock, config: BotConfig
+) -> str:
+    """The /my list: open assignments with light, deadline and days left."""
+    rows = await status_of(
+        session, await actionable_assignments(session, person), clock=clock, config=config
+    )
+    loc = person.locale
+    if not rows:
+        return say(loc, "no_open")
+    lines = [say(loc, "open_items")]
+    for row in rows:
+        lines.append(
+            say(
+                loc,
+                "item_line",
+                light=light_label(loc, row.light),
+                title=row.item.title,
+                due=row.assignment.due_on.isoformat(),
+                days=days_phrase(loc, row.days_left),
+            )
+        )
+    return "\n".join(lines)
+
+
+async def quietly(call: Awaitable[object]) -> None:
+    """Run a cosmetic Bot API call (answer a button, drop a keyboard); a refusal is only logged."""
+    try:
+        await call
+    except TelegramAPIError as exc:
+        log.info("cosmetic call refused: %s", exc.__class__.__name__)

@@ -1,0 +1,88 @@
+"""The dispatcher and bot factories: routers in order, the update middleware, FSM storage."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand, Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import binding, fallback, my, reminders, reports, requests, review, updates
+from bot.config import BotConfig
+from bot.middlewares import UpdateMiddleware
+from supervision.clock import Clock
+
+COMMANDS = [
+    ("my", "我的事项 / my items"),
+    ("report", "填报进展 / file progress"),
+    ("complete", "申请办结 / ask to close"),
+    ("extend", "申请延期 / ask for more time"),
+    ("review", "审核申请（督查室）/ review requests"),
+    ("signoff", "签发办结报告 / sign off"),
+    ("cancel", "取消 / cancel"),
+]
+
+
+def create_bot(config: BotConfig) -> Bot:
+    """A Bot for the configured token and API server, sending HTML."""
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
+        if config.api_base
+        else AiohttpSession()
+    )
+    return Bot(
+        config.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+
+
+def create_dispatcher(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    config: BotConfig,
+    clock: Clock,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    """The dispatcher with every flow; ``storage`` defaults to memory (use Redis with Redis)."""
+    dp = Dispatcher(
+        storage=storage or MemoryStorage(), sessions=sessions, config=config, clock=clock
+    )
+    dp.update.outer_middleware(UpdateMiddleware(sessions, clock))
+    dp.include_routers(
+        binding.groups.build(),
+        binding.binding.build(),
+        binding.gate.build(),
+        my.router.build(),
+        review.router.build(),
+        reminders.router.build(),
+        requests.router.build(),
+        reports.router.build(),
+        fallback.router.build(),
+    )
+    return dp
+
+
+async def set_commands(bot: Bot) -> None:
+    """Publish the command menu."""
+    await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
+
+
+async def reprocess_pending(
+    dp: Dispatcher,
+    bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    config: BotConfig,
+    clock: Clock,
+) -> int:
+    """Handle again what a crash or an error left unhandled; return how many were fed."""
+
+    async def feed(update: Update) -> None:
+        await dp.feed_update(bot, update)
+
+    return await updates.reprocess_pending(
+        sessions, feed, max_attempts=config.max_attempts, clock=clock
+    )

@@ -1,0 +1,119 @@
+"""The update middleware: log before handling, one DB transaction per update, who is acting.
+
+Domain errors become a short answer and roll back; any other error is logged with the
+update id, the person gets an apology, and the stored update stays for a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import updates
+from bot.texts import say
+from models import Person
+from supervision.clock import Clock
+from supervision.errors import DomainError, InvalidTransition, NotAllowed, NotFound
+
+log = logging.getLogger("duban.bot")
+
+CALLBACK_ANSWER_LIMIT = 200
+
+
+def _locale(person: Person | None, user: User | None) -> str:
+    if person is not None:
+        return person.locale
+    return (user.language_code or "zh") if user else "zh"
+
+
+def domain_answer(exc: DomainError, locale: str, *, button: bool) -> str:
+    """What to tell a person whose request broke a rule."""
+    if button and isinstance(exc, NotAllowed) and not str(exc).startswith("您无权"):
+        return say(locale, "error", message=str(exc))
+    if button and isinstance(exc, NotAllowed):
+        return say(locale, "not_allowed")
+    if button and isinstance(exc, NotFound | InvalidTransition):
+        return say(locale, "expired")
+    return say(locale, "error", message=str(exc))
+
+
+async def _answer(update: Update, text: str) -> None:
+    """Tell the person, on whatever they sent (a button press or a message)."""
+    if update.callback_query is not None:
+        query: CallbackQuery = update.callback_query
+        await query.answer(text[:CALLBACK_ANSWER_LIMIT], show_alert=True)
+        return
+    message: Message | None = update.message or update.edited_message
+    if message is not None:
+        await message.answer(text, parse_mode=None)
+
+
+class UpdateMiddleware(BaseMiddleware):
+    """Store, claim, handle in one transaction, and mark done — or failed-but-retryable."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """Run ``handler`` for one update under the update log's rules."""
+        assert isinstance(event, Update)
+        if not await updates.store(self.sessions, event, self.clock):
+            log.info("update %s was already handled; skipped", event.update_id)
+            return None
+        user: User | None = data.get("event_from_user")
+        person: Person | None = None
+        # Read before the transaction ends: a rollback expires the person's attributes.
+        locale = _locale(None, user)
+        try:
+            async with self.sessions() as session, session.begin():
+                row = await updates.claim(session, event.update_id)
+                if row is None:
+                    return None
+                if user is not None:
+                    person = await session.scalar(
+                        select(Person).where(Person.telegram_user_id == user.id, Person.active)
+                    )
+                locale = _locale(person, user)
+                data["session"] = session
+                data["person"] = person
+                result = await handler(event, data)
+                updates.finish(row, self.clock)
+            return result
+        except DomainError as exc:
+            # The transaction rolled back, so the broken rule changed nothing; say why.
+            await updates.done(self.sessions, event.update_id, self.clock)
+            button = event.callback_query is not None
+            await _answer(event, domain_answer(exc, locale, button=button))
+            return None
+        except Exception as exc:
+            log.exception("update %s failed: %s", event.update_id, exc.__class__.__name__)
+            await updates.fail(
+                self.sessions, event.update_id, f"{exc.__class__.__name__}: {exc}", self.clock
+            )
+            try:
+                await _answer(event, say(locale, "apology"))
+            except Exception as answer_exc:  # the apology is best effort; the update is kept
+                log.warning(
+                    "update %s: apology not sent: %s",
+                    event.update_id,
+                    answer_exc.__class__.__name__,
+                )
+            return None
+
+
+def bot_of(data: dict[str, Any]) -> Bot:
+    """The Bot of the update being handled."""
+    bot: Bot = data["bot"]
+    return bot

@@ -1,0 +1,293 @@
+"""Filing progress: replies to reminders, free messages with an item picker, ``/report``, edits."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.callbacks import Flow, Pick
+from bot.common import (
+    Content,
+    content_of,
+    is_odd,
+    quietly,
+    reminder_assignment,
+    status_of,
+)
+from bot.config import BotConfig
+from bot.filters import not_command
+from bot.routing import Routes
+from bot.states import ReportFlow
+from bot.texts import light_label, say
+from models import Assignment, Person
+from supervision.access import Action, actionable_assignments, require
+from supervision.clock import Clock
+from supervision.errors import InvalidTransition, NotFound
+from supervision.reports import edit_report, file_report, report_for_message
+
+router = Routes("reports")
+
+
+async def load_assignment(
+    session: AsyncSession, assignment_id: int, person: Person, action: Action = Action.REPORT
+) -> Assignment:
+    """The assignment if ``person`` may act on it and it is still active; else a DomainError."""
+    assignment = await session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("事项不存在 (no such assignment)")
+    require(person, action, assignment)
+    if not assignment.is_active:
+        raise InvalidTransition("该事项已办结或撤销 (the assignment is closed)")
+    return assignment
+
+
+async def file_and_confirm(
+    message: Message,
+    *,
+    session: AsyncSession,
+    person: Person,
+    assignment: Assignment,
+    content: Content,
+    chat_id: int,
+    message_id: int,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """File ``content`` on ``assignment``; confirm with title, report number and new light."""
+    report = await file_report(
+        session,
+        assignment=assignment,
+        author=person,
+        text=content.text,
+        attachments=content.attachments,
+        clock=clock,
+        channel="chat",
+        chat_id=chat_id,
+        chat_message_id=message_id,
+    )
+    [row] = await status_of(session, [assignment], clock=clock, config=config)
+    await message.answer(
+        say(
+            person.locale,
+            "filed",
+            title=row.item.title,
+            number=report.number,
+            light=light_label(person.locale, row.light),
+        )
+    )
+
+
+async def offer(
+    message: Message,
+    *,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+    content: Content | None,
+) -> None:
+    """Ask which item a report is for: confirm the only one, or one button per item."""
+    rows = await status_of(
+        session, await actionable_assignments(session, person), clock=clock, config=config
+    )
+    loc = person.locale
+    if not rows:
+        await state.clear()
+        await message.answer(say(loc, "no_open"))
+        return
+    if content is None:
+        await state.set_state(None)
+        await state.set_data({})
+        choices = [(r.assignment.id, r.item.title) for r in rows]
+        await message.answer(
+            say(loc, "choose_item"), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
+        )
+        return
+    await state.set_state(ReportFlow.confirm)
+    await state.set_data(
+        {"pending": content.dump(), "chat_id": message.chat.id, "message_id": message.message_id}
+    )
+    if len(rows) == 1:
+        only = rows[0]
+        await message.answer(
+            say(loc, "confirm_one", title=only.item.title),
+            reply_markup=keyboards.confirm(Flow.REPORT, only.assignment.id, loc),
+        )
+        return
+    choices = [(r.assignment.id, r.item.title) for r in rows]
+    await message.answer(
+        say(loc, "choose_item"), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
+    )
+
+
+@router.message(F.func(is_odd))
+async def odd(message: Message, person: Person) -> None:
+    """Stickers, voice, locations and the like: ask for text or a file."""
+    await message.answer(say(person.locale, "send_text_or_file"))
+
+
+@router.message(ReportFlow.text, not_command)
+async def typed_report(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """The report typed after ``/report`` and picking an item."""
+    data = await state.get_data()
+    assignment = await load_assignment(session, int(data.get("aid", 0)), person)
+    await state.clear()
+    await file_and_confirm(
+        message,
+        session=session,
+        person=person,
+        assignment=assignment,
+        content=content_of(message),
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        clock=clock,
+        config=config,
+    )
+
+
+@router.message(F.reply_to_message, not_command)
+async def reply_to_reminder(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """A reply to a reminder or escalation files a progress report on its assignment."""
+    assignment_id = await reminder_assignment(session, message)
+    if assignment_id is None:
+        await offer(
+            message,
+            session=session,
+            person=person,
+            state=state,
+            clock=clock,
+            config=config,
+            content=content_of(message),
+        )
+        return
+    assignment = await load_assignment(session, assignment_id, person)
+    await file_and_confirm(
+        message,
+        session=session,
+        person=person,
+        assignment=assignment,
+        content=content_of(message),
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        clock=clock,
+        config=config,
+    )
+
+
+@router.message(Command("report"))
+async def report_command(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """``/report``: pick an item, then type the report."""
+    await offer(
+        message,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+        content=None,
+    )
+
+
+@router.message(not_command)
+async def free_message(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """A message that is not a reply: confirm the only open item, or offer them as buttons."""
+    await offer(
+        message,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+        content=content_of(message),
+    )
+
+
+@router.callback_query(Pick.filter(F.flow == Flow.REPORT))
+async def picked(
+    query: CallbackQuery,
+    callback_data: Pick,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """An item was picked: file the waiting message, or ask for the report text."""
+    assignment = await load_assignment(session, callback_data.aid, person)
+    message = query.message
+    if not isinstance(message, Message):
+        raise NotFound("消息已过期 (message expired)")
+    data = await state.get_data()
+    loc = person.locale
+    if await state.get_state() == ReportFlow.confirm.state and "pending" in data:
+        await state.clear()
+        await file_and_confirm(
+            message,
+            session=session,
+            person=person,
+            assignment=assignment,
+            content=Content.load(data["pending"]),
+            chat_id=int(data["chat_id"]),
+            message_id=int(data["message_id"]),
+            clock=clock,
+            config=config,
+        )
+    else:
+        await state.set_state(ReportFlow.text)
+        await state.set_data({"aid": assignment.id})
+        [row] = await status_of(session, [assignment], clock=clock, config=config)
+        await message.answer(say(loc, "ask_report", title=row.item.title))
+    await quietly(query.answer())
+    await quietly(message.edit_reply_markup(reply_markup=None))
+
+
+@router.edited_message()
+async def edited(
+    message: Message, session: AsyncSession, person: Person, clock: Clock, config: BotConfig
+) -> None:
+    """An edit to a message that was filed as a report updates the report (history kept)."""
+    report = await report_for_message(session, message.chat.id, message.message_id)
+    if report is None:
+        return
+    await edit_report(
+        session,
+        report=report,
+        editor=person,
+        text=message.text or message.caption or "",
+        clock=clock,
+        window=config.edit_window,
+    )
+    await message.answer(say(person.locale, "report_edited"))

@@ -1,0 +1,336 @@
+"""Asking to close (``/complete``) and for more time (``/extend``, with a date picker)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from aiogram import F
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.callbacks import Cancel, DatePick, Flow, Pick
+from bot.common import content_of, quietly, status_of
+from bot.config import BotConfig
+from bot.filters import not_command
+from bot.reports import load_assignment
+from bot.routing import Routes
+from bot.states import CompletionFlow, ExtensionFlow
+from bot.texts import say
+from models import Assignment, ItemState, Person
+from supervision.access import actionable_assignments
+from supervision.clock import Clock, local_today
+from supervision.dateparse import parse_date
+from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.requests import request_completion, request_extension
+
+router = Routes("requests")
+
+
+@router.message(Command("cancel"))
+async def cancel_command(message: Message, person: Person, state: FSMContext) -> None:
+    """Leave any dialog."""
+    running = await state.get_state()
+    await state.clear()
+    await message.answer(say(person.locale, "cancelled" if running else "nothing_to_cancel"))
+
+
+@router.callback_query(Cancel.filter())
+async def cancel_button(query: CallbackQuery, person: Person, state: FSMContext) -> None:
+    """The Cancel button leaves any dialog."""
+    await state.clear()
+    await quietly(query.answer(say(person.locale, "cancelled")))
+    if isinstance(query.message, Message):
+        await quietly(query.message.edit_reply_markup(reply_markup=None))
+
+
+async def _title(
+    session: AsyncSession, assignment: Assignment, clock: Clock, cfg: BotConfig
+) -> str:
+    [row] = await status_of(session, [assignment], clock=clock, config=cfg)
+    return row.item.title
+
+
+async def _choose(
+    message: Message,
+    flow: Flow,
+    *,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    await state.clear()
+    open_rows = [
+        r
+        for r in await status_of(
+            session, await actionable_assignments(session, person), clock=clock, config=config
+        )
+        if r.assignment.state == ItemState.OPEN
+    ]
+    loc = person.locale
+    if not open_rows:
+        await message.answer(say(loc, "no_open"))
+        return
+    key = "choose_for_complete" if flow == Flow.COMPLETE else "choose_for_extend"
+    choices = [(r.assignment.id, r.item.title) for r in open_rows]
+    await message.answer(say(loc, key), reply_markup=keyboards.picker(flow, choices, loc))
+
+
+@router.message(Command("complete"))
+async def complete_command(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """``/complete``: pick the item to close."""
+    await _choose(
+        message,
+        Flow.COMPLETE,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+    )
+
+
+@router.message(Command("extend"))
+async def extend_command(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """``/extend``: pick the item that needs more time."""
+    await _choose(
+        message,
+        Flow.EXTEND,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+    )
+
+
+async def begin(
+    message: Message,
+    flow: Flow,
+    assignment: Assignment,
+    *,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """Start the completion or extension dialog for an assignment the person may act on."""
+    if assignment.state != ItemState.OPEN:
+        raise InvalidTransition("该事项不在办理中 (the assignment is not open)")
+    loc = person.locale
+    title = await _title(session, assignment, clock, config)
+    if flow == Flow.COMPLETE:
+        await state.set_state(CompletionFlow.summary)
+        await state.set_data({"aid": assignment.id})
+        await message.answer(say(loc, "ask_summary", title=title))
+        return
+    if local_today(clock, config.tz) > assignment.due_on:
+        raise ValidationFailed(
+            f"完成时限 {assignment.due_on.isoformat()} 已过，不能再申请延期 (deadline passed)"
+        )
+    await state.set_state(ExtensionFlow.reason)
+    await state.set_data({"aid": assignment.id})
+    await message.answer(say(loc, "ask_reason", title=title))
+
+
+@router.callback_query(Pick.filter(F.flow.in_({Flow.COMPLETE, Flow.EXTEND})))
+async def picked(
+    query: CallbackQuery,
+    callback_data: Pick,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """An item was picked for a completion or extension request."""
+    assignment = await load_assignment(session, callback_data.aid, person)
+    if not isinstance(query.message, Message):
+        raise NotFound("消息已过期 (message expired)")
+    await begin(
+        query.message,
+        callback_data.flow,
+        assignment,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+    )
+    await quietly(query.answer())
+    await quietly(query.message.edit_reply_markup(reply_markup=None))
+
+
+@router.message(CompletionFlow.summary, not_command)
+async def summary(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """The completion summary: file the completion report and say where it goes next."""
+    data = await state.get_data()
+    assignment = await load_assignment(session, int(data.get("aid", 0)), person)
+    content = content_of(message)
+    report = await request_completion(
+        session,
+        assignment=assignment,
+        person=person,
+        summary=content.text,
+        attachments=content.attachments,
+        clock=clock,
+        chat_id=message.chat.id,
+        chat_message_id=message.message_id,
+    )
+    await state.clear()
+    loc = person.locale
+    nxt = say(loc, "to_signoff" if report.review_state == "awaiting_signoff" else "to_review")
+    title = await _title(session, assignment, clock, config)
+    await message.answer(say(loc, "completion_filed", title=title, number=report.number, next=nxt))
+
+
+@router.message(ExtensionFlow.reason, not_command, F.text)
+async def reason(message: Message, person: Person, state: FSMContext) -> None:
+    """The reason for more time."""
+    await state.update_data(reason=message.text or "")
+    await state.set_state(ExtensionFlow.progress)
+    await message.answer(say(person.locale, "ask_progress"))
+
+
+@router.message(ExtensionFlow.progress, not_command, F.text)
+async def progress(
+    message: Message, session: AsyncSession, person: Person, state: FSMContext
+) -> None:
+    """The progress so far; then the date picker."""
+    data = await state.update_data(progress=message.text or "")
+    assignment = await load_assignment(session, int(data.get("aid", 0)), person)
+    await state.set_state(ExtensionFlow.date)
+    first = assignment.due_on + timedelta(days=1)
+    await message.answer(
+        say(person.locale, "ask_date", due=assignment.due_on.isoformat()),
+        reply_markup=keyboards.date_picker(
+            first.year, first.month, after=assignment.due_on, locale=person.locale
+        ),
+    )
+
+
+async def _submit(
+    message: Message,
+    new_due_on: date,
+    *,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    data = await state.get_data()
+    assignment = await load_assignment(session, int(data.get("aid", 0)), person)
+    await request_extension(
+        session,
+        assignment=assignment,
+        person=person,
+        reason=str(data.get("reason", "")),
+        progress=str(data.get("progress", "")),
+        new_due_on=new_due_on,
+        clock=clock,
+        tz=config.tz,
+    )
+    await state.clear()
+    title = await _title(session, assignment, clock, config)
+    await message.answer(
+        say(person.locale, "extension_filed", title=title, date=new_due_on.isoformat())
+    )
+
+
+@router.message(ExtensionFlow.date, not_command, F.text)
+async def typed_date(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """The new date typed as 2027-01-31, 1月31日 and the like."""
+    new_due_on = parse_date(message.text or "", today=local_today(clock, config.tz))
+    await _submit(
+        message,
+        new_due_on,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+    )
+
+
+@router.callback_query(DatePick.filter(), StateFilter(ExtensionFlow.date))
+async def picked_date(
+    query: CallbackQuery,
+    callback_data: DatePick,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """The date picker: move between months, or pick a day."""
+    message = query.message
+    if not isinstance(message, Message):
+        raise NotFound("消息已过期 (message expired)")
+    data = await state.get_data()
+    assignment = await load_assignment(session, int(data.get("aid", 0)), person)
+    if callback_data.act == "m":
+        year, month = divmod(callback_data.val, 100)
+        if not (2000 <= year <= 2200 and 1 <= month <= 12):
+            raise NotFound("日期无效 (bad date)")
+        await quietly(query.answer())
+        await quietly(
+            message.edit_reply_markup(
+                reply_markup=keyboards.date_picker(
+                    year, month, after=assignment.due_on, locale=person.locale
+                )
+            )
+        )
+        return
+    if callback_data.act != "d":
+        await quietly(query.answer())
+        return
+    year, rest = divmod(callback_data.val, 10000)
+    try:
+        new_due_on = date(year, *divmod(rest, 100))
+    except ValueError:
+        raise NotFound("日期无效 (bad date)") from None
+    await _submit(
+        message,
+        new_due_on,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+        config=config,
+    )
+    await quietly(query.answer())
+    await quietly(message.edit_reply_markup(reply_markup=None))

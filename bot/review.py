@@ -1,0 +1,251 @@
+"""The office's review (Approve / Reject with a comment) and the principal's sign-off."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards
+from bot.callbacks import Review, SignOff
+from bot.common import quietly
+from bot.filters import not_command
+from bot.routing import Routes
+from bot.states import ReviewFlow
+from bot.texts import say
+from models import Assignment, Extension, Item, Person, Report, ReportKind, Role, Unit
+from models.report import ReviewState
+from supervision.access import Action, require
+from supervision.clock import Clock
+from supervision.errors import InvalidTransition, NotAllowed, NotFound
+from supervision.requests import decide_completion, decide_extension, sign_off
+
+router = Routes("review")
+
+LIST_LIMIT = 20
+PREVIEW = 600
+
+
+async def _names(session: AsyncSession, assignment_id: int) -> tuple[str, str]:
+    row = (
+        await session.execute(
+            select(Item.title, Unit.name)
+            .join(Assignment, Assignment.item_id == Item.id)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(Assignment.id == assignment_id)
+        )
+    ).one()
+    return str(row[0]), str(row[1])
+
+
+async def _who(session: AsyncSession, person_id: int | None) -> str:
+    person = await session.get(Person, person_id) if person_id else None
+    return person.name if person else "—"
+
+
+@router.message(Command("review"))
+async def review_list(message: Message, session: AsyncSession, person: Person) -> None:
+    """Supervisors: every pending completion and extension request, each with its buttons."""
+    if not person.has_role(Role.SUPERVISOR, Role.ADMIN):
+        await message.answer(say(person.locale, "not_allowed"))
+        return
+    loc = person.locale
+    reports = (
+        await session.scalars(
+            select(Report)
+            .where(
+                Report.kind == ReportKind.COMPLETION.value,
+                Report.review_state == ReviewState.PENDING.value,
+            )
+            .order_by(Report.id)
+            .limit(LIST_LIMIT)
+        )
+    ).all()
+    extensions = (
+        await session.scalars(
+            select(Extension)
+            .where(Extension.state == ReviewState.PENDING.value)
+            .order_by(Extension.id)
+            .limit(LIST_LIMIT)
+        )
+    ).all()
+    if not reports and not extensions:
+        await message.answer(say(loc, "review_none"))
+        return
+    for report in reports:
+        title, unit = await _names(session, report.assignment_id)
+        text = say(
+            loc,
+            "review_completion",
+            title=title,
+            unit=unit,
+            who=await _who(session, report.author_id),
+            text=report.text[:PREVIEW],
+        )
+        await message.answer(text, reply_markup=keyboards.review("c", report.id, loc))
+    for ext in extensions:
+        title, unit = await _names(session, ext.assignment_id)
+        text = say(
+            loc,
+            "review_extension",
+            title=title,
+            unit=unit,
+            who=await _who(session, ext.requested_by_id),
+            old=ext.old_due_on.isoformat(),
+            new=ext.new_due_on.isoformat(),
+            reason=ext.reason[:PREVIEW],
+            progress=ext.progress[:PREVIEW],
+        )
+        await message.answer(text, reply_markup=keyboards.review("x", ext.id, loc))
+
+
+async def _target(
+    session: AsyncSession, kind: str, record_id: int, person: Person
+) -> Report | Extension:
+    """The request a review button points at, if the person may review it and it is pending."""
+    target: Report | Extension | None
+    if kind == "c":
+        target = await session.get(Report, record_id)
+        if target is not None and target.kind != ReportKind.COMPLETION:
+            target = None
+    elif kind == "x":
+        target = await session.get(Extension, record_id)
+    else:
+        target = None
+    if target is None:
+        raise NotFound("申请不存在 (no such request)")
+    assignment = await session.get_one(Assignment, target.assignment_id)
+    require(person, Action.REVIEW, assignment)
+    state = target.review_state if isinstance(target, Report) else target.state
+    if state != ReviewState.PENDING:
+        raise InvalidTransition("该申请已处理 (already decided)")
+    return target
+
+
+async def _decide(
+    session: AsyncSession,
+    target: Report | Extension,
+    *,
+    reviewer: Person,
+    approve: bool,
+    comment: str | None,
+    clock: Clock,
+) -> None:
+    if isinstance(target, Report):
+        await decide_completion(
+            session, report=target, reviewer=reviewer, approve=approve, comment=comment, clock=clock
+        )
+    else:
+        await decide_extension(
+            session,
+            extension=target,
+            reviewer=reviewer,
+            approve=approve,
+            comment=comment,
+            clock=clock,
+        )
+
+
+@router.callback_query(Review.filter())
+async def review_button(
+    query: CallbackQuery,
+    callback_data: Review,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    """Approve decides at once; Reject asks for a comment first."""
+    target = await _target(session, callback_data.kind, callback_data.id, person)
+    loc = person.locale
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.ok:
+        await _decide(session, target, reviewer=person, approve=True, comment=None, clock=clock)
+        await quietly(query.answer(say(loc, "approved")))
+        if message is not None:
+            await quietly(message.edit_reply_markup(reply_markup=None))
+            await message.answer(say(loc, "approved"))
+        return
+    await state.set_state(ReviewFlow.comment)
+    await state.set_data({"kind": callback_data.kind, "id": callback_data.id})
+    await quietly(query.answer())
+    if message is not None:
+        await message.answer(say(loc, "ask_comment"))
+
+
+@router.message(ReviewFlow.comment, not_command, F.text)
+async def reject_comment(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    """The comment of a rejection; the request is rejected with it."""
+    data = await state.get_data()
+    target = await _target(session, str(data.get("kind", "")), int(data.get("id", 0)), person)
+    await _decide(
+        session, target, reviewer=person, approve=False, comment=message.text, clock=clock
+    )
+    await state.clear()
+    await message.answer(say(person.locale, "rejected"))
+
+
+@router.message(Command("signoff"))
+async def signoff_list(message: Message, session: AsyncSession, person: Person) -> None:
+    """Principals: completion reports of their unit awaiting sign-off, each with its button."""
+    loc = person.locale
+    if not person.has_role(Role.PRINCIPAL) or person.unit_id is None:
+        await message.answer(say(loc, "not_allowed"))
+        return
+    reports = (
+        await session.scalars(
+            select(Report)
+            .join(Assignment, Assignment.id == Report.assignment_id)
+            .where(
+                Assignment.unit_id == person.unit_id,
+                Report.review_state == ReviewState.AWAITING_SIGNOFF.value,
+            )
+            .order_by(Report.id)
+            .limit(LIST_LIMIT)
+        )
+    ).all()
+    if not reports:
+        await message.answer(say(loc, "signoff_none"))
+        return
+    for report in reports:
+        title, _unit = await _names(session, report.assignment_id)
+        text = say(
+            loc,
+            "signoff_item",
+            title=title,
+            who=await _who(session, report.author_id),
+            text=report.text[:PREVIEW],
+        )
+        await message.answer(text, reply_markup=keyboards.sign_off(report.id, loc))
+
+
+@router.callback_query(SignOff.filter())
+async def signoff_button(
+    query: CallbackQuery,
+    callback_data: SignOff,
+    session: AsyncSession,
+    person: Person,
+    clock: Clock,
+) -> None:
+    """The principal signs off; the report goes to the office."""
+    report = await session.get(Report, callback_data.rid)
+    if report is None:
+        raise NotFound("报告不存在 (no such report)")
+    assignment = await session.get_one(Assignment, report.assignment_id)
+    if not person.has_role(Role.PRINCIPAL) or person.unit_id != assignment.unit_id:
+        raise NotAllowed("您无权签发该报告 (not allowed)")
+    await sign_off(session, report=report, principal=person, clock=clock)
+    loc = person.locale
+    await quietly(query.answer(say(loc, "signed_off")))
+    if isinstance(query.message, Message):
+        await quietly(query.message.edit_reply_markup(reply_markup=None))
+        await query.message.answer(say(loc, "signed_off"))

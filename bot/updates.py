@@ -1,0 +1,130 @@
+"""The update log: every update is stored under its ``update_id`` before it is handled.
+
+A replay of a handled update is skipped; an update whose handling failed or was cut short
+by a crash stays ``pending``/``failed`` and is handled again by :func:`reprocess_pending`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiogram.types import Update
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import TelegramUpdate
+from supervision.clock import Clock
+
+log = logging.getLogger("duban.bot")
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+MAX_ERROR = 2000
+
+
+async def store(sessions: async_sessionmaker[AsyncSession], update: Update, clock: Clock) -> bool:
+    """Keep ``update`` (once); False when it was already handled."""
+    payload = update.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    async with sessions() as session, session.begin():
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(TelegramUpdate)
+            .values(
+                update_id=update.update_id,
+                received_at=clock.now(),
+                payload=payload,
+                status=PENDING,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(TelegramUpdate.update_id)
+        )
+        if (await session.execute(stmt)).scalar_one_or_none() is not None:
+            return True
+        status = await session.scalar(
+            select(TelegramUpdate.status).where(TelegramUpdate.update_id == update.update_id)
+        )
+        return status != DONE
+
+
+async def claim(session: AsyncSession, update_id: int) -> TelegramUpdate | None:
+    """Lock the stored update for handling; None when someone already handled it."""
+    row = await session.scalar(
+        select(TelegramUpdate).where(TelegramUpdate.update_id == update_id).with_for_update()
+    )
+    if row is None or row.status == DONE:
+        return None
+    return row
+
+
+def finish(row: TelegramUpdate, clock: Clock) -> None:
+    """Mark a claimed update handled (committed with the handler's changes)."""
+    row.status = DONE
+    row.attempts += 1
+    row.processed_at = clock.now()
+    row.error = None
+
+
+async def done(sessions: async_sessionmaker[AsyncSession], update_id: int, clock: Clock) -> None:
+    """Mark an update handled on its own (after a rolled-back handler that answered)."""
+    async with sessions() as session, session.begin():
+        row = await session.get(TelegramUpdate, update_id, with_for_update=True)
+        if row is not None:
+            finish(row, clock)
+
+
+async def fail(
+    sessions: async_sessionmaker[AsyncSession], update_id: int, error: str, clock: Clock
+) -> None:
+    """Mark an update failed but retryable, with the error (no secrets: it is an exception text)."""
+    async with sessions() as session, session.begin():
+        row = await session.get(TelegramUpdate, update_id, with_for_update=True)
+        if row is None or row.status == DONE:
+            return
+        row.status = FAILED
+        row.attempts += 1
+        row.processed_at = clock.now()
+        row.error = error[:MAX_ERROR]
+
+
+async def pending(
+    sessions: async_sessionmaker[AsyncSession], *, max_attempts: int, limit: int = 500
+) -> Sequence[dict[str, Any]]:
+    """Stored updates not handled yet (and not given up on), oldest first."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(TelegramUpdate)
+            .where(
+                TelegramUpdate.status.in_((PENDING, FAILED)),
+                TelegramUpdate.attempts < max_attempts,
+            )
+            .order_by(TelegramUpdate.update_id)
+            .limit(limit)
+        )
+        return [row.payload for row in rows]
+
+
+async def reprocess_pending(
+    sessions: async_sessionmaker[AsyncSession],
+    feed: Callable[[Update], Awaitable[Any]],
+    *,
+    max_attempts: int,
+    clock: Clock,
+) -> int:
+    """Handle again every stored update that is not done; return how many were fed."""
+    fed = 0
+    for payload in await pending(sessions, max_attempts=max_attempts):
+        try:
+            update = Update.model_validate(payload)
+        except ValueError as exc:
+            update_id = int(payload.get("update_id", 0))
+            log.error("stored update %s cannot be parsed; skipped", update_id)
+            await fail(sessions, update_id, f"unparseable: {exc.__class__.__name__}", clock)
+            continue
+        await feed(update)
+        fed += 1
+    return fed
