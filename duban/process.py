@@ -25,6 +25,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
         office_name=s.office_name,
         redis_url=s.redis_url,
         secure_cookies=s.base_url.startswith("https://"),
+        telegram_bot_username=s.telegram_bot_username,
     )
     return WebDeps(config=config, sessions=runtime.sessions, clock=runtime.clock)
 

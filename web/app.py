@@ -27,6 +27,7 @@ class WebConfig:
     office_name: str = "督查室"
     redis_url: str | None = None
     secure_cookies: bool = False
+    telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)
 
 
 @dataclass
