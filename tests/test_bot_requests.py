@@ -1,0 +1,161 @@
+"""End to end: extension -> approval -> new deadline; completion -> sign-off -> closed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import Assignment, AuditEvent, Extension, Item, Notification, Report
+from models.report import ReviewState
+from supervision.clock import FixedClock
+from tests.bot_harness import Harness, harness
+from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World, build_world
+from tests.fakes.telegram import SentMessage
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    async with sessions() as session:
+        return await build_world(session)
+
+
+@pytest.fixture
+async def h(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> AsyncIterator[Harness]:
+    async with harness(sessions, clock) as running:
+        yield running
+
+
+def buttons(message: SentMessage) -> list[dict[str, Any]]:
+    assert message.reply_markup is not None
+    return [b for row in message.reply_markup["inline_keyboard"] for b in row]
+
+
+async def press(h: Harness, user: int, message: SentMessage, text: str) -> None:
+    button = next(b for b in buttons(message) if b["text"] == text)
+    await h.feed(h.fake.make_callback_query(user, message, button["callback_data"]))
+
+
+async def _assignment(h: Harness, aid: int) -> Assignment:
+    async with h.sessions() as session:
+        return await session.get_one(Assignment, aid)
+
+
+async def _outbox_kinds(h: Harness, recipient_id: int) -> list[str]:
+    async with h.sessions() as session:
+        rows = await session.scalars(
+            select(Notification.kind).where(
+                Notification.recipient_id == recipient_id, Notification.channel == "telegram"
+            )
+        )
+        return list(rows)
+
+
+async def test_extension_by_reminder_button_approved_moves_deadline_and_ladder(
+    h: Harness, world: World
+) -> None:
+    before = await _assignment(h, world.a_document.id)
+    reminder = await h.remind(world.owner, world.a_document)
+    await h.feed(
+        h.fake.make_callback_query(OWNER_TG, reminder, f"a:e:{world.a_document.id}")
+    )  # the notifier's 申请延期 button
+    assert "原因" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "需等待省厅批复"))
+    await h.feed(h.fake.make_private_message(OWNER_TG, "方案已报送"))
+    assert "2026-12-21" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "1月29日"))
+    assert "2027-01-29" in h.last_text(OWNER_TG)
+    assert "review_request" in await _outbox_kinds(h, world.supervisor.id)
+
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
+    request = h.fake.sent_to(SUPERVISOR_TG)[-1]
+    assert "需等待省厅批复" in request.text and "2027-01-29" in request.text
+    await press(h, SUPERVISOR_TG, request, "批准")
+
+    after = await _assignment(h, world.a_document.id)
+    assert after.due_on == date(2027, 1, 29)
+    assert after.next_action_at != before.next_action_at
+    async with h.sessions() as session:
+        ext = await session.scalar(select(Extension))
+        assert ext is not None and ext.state == ReviewState.APPROVED
+        assert ext.decided_by_id == world.supervisor.id
+        actions = set((await session.scalars(select(AuditEvent.action))).all())
+    assert {"requested", "reviewed", "due_moved"} <= actions
+    assert "review_outcome" in await _outbox_kinds(h, world.owner.id)
+    # The same Approve pressed again is stale.
+    await press(h, SUPERVISOR_TG, request, "批准")
+    assert "失效" in h.fake.answers[-1]["text"]
+
+
+async def test_extension_date_from_the_picker_and_bad_dates(h: Harness, world: World) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/extend"))
+    await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "年度项目推进")
+    await h.feed(h.fake.make_private_message(OWNER_TG, "原因"))
+    await h.feed(h.fake.make_private_message(OWNER_TG, "进展"))
+    picker = h.fake.sent_to(OWNER_TG)[-1]
+    texts = [b["text"] for b in buttons(picker)]
+    assert "2026年12月" in texts
+    await h.feed(h.fake.make_private_message(OWNER_TG, "12月1日"))  # not later than due
+    assert "须晚于" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "下周五"))
+    assert "看不懂" in h.last_text(OWNER_TG)
+    await press(h, OWNER_TG, picker, "›")  # next month, then pick the 15th
+    await h.feed(h.fake.make_callback_query(OWNER_TG, picker, "dp:d:20270115"))
+    async with h.sessions() as session:
+        ext = await session.scalar(select(Extension))
+    assert ext is not None and ext.new_due_on == date(2027, 1, 15) and ext.reason == "原因"
+
+
+async def test_completion_of_an_instruction_needs_signoff_then_closes(
+    h: Harness, world: World
+) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/complete"))
+    await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "落实省长批示整改")
+    doc = h.fake.add_file(b"report", "整改报告.docx", "application/msword")
+    await h.feed(h.fake.make_private_message(OWNER_TG, "整改已全部完成", document=doc))
+    assert "签发" in h.last_text(OWNER_TG)
+    assert "signoff_request" in await _outbox_kinds(h, world.principal.id)
+    assert "review_request" not in await _outbox_kinds(h, world.supervisor.id)
+
+    # The supervisor cannot see it before sign-off.
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
+    assert "没有待审核" in h.last_text(SUPERVISOR_TG)
+
+    await h.feed(h.fake.make_private_message(PRINCIPAL_TG, "/signoff"))
+    await press(h, PRINCIPAL_TG, h.fake.sent_to(PRINCIPAL_TG)[-1], "签发")
+    assert "review_request" in await _outbox_kinds(h, world.supervisor.id)
+
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
+    await press(h, SUPERVISOR_TG, h.fake.sent_to(SUPERVISOR_TG)[-1], "批准")
+    a = await _assignment(h, world.a_instruction.id)
+    assert a.state == "closed"
+    async with h.sessions() as session:
+        item = await session.get_one(Item, world.instruction.id)
+        report = await session.scalar(select(Report))
+    assert item.state == "closed"
+    assert report is not None and report.signed_off_by_id == world.principal.id
+    assert [x.file_name for x in report.attachments] == ["整改报告.docx"]
+    assert "review_outcome" in await _outbox_kinds(h, world.owner.id)
+
+
+async def test_reject_asks_for_a_comment_and_reopens(h: Harness, world: World) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/complete"))
+    await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "年度项目推进")
+    await h.feed(h.fake.make_private_message(OWNER_TG, "已完成"))
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
+    await press(h, SUPERVISOR_TG, h.fake.sent_to(SUPERVISOR_TG)[-1], "驳回")
+    assert "驳回意见" in h.last_text(SUPERVISOR_TG)
+    assert (await _assignment(h, world.a_document.id)).state == "completion_requested"
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "请补充验收材料"))
+    a = await _assignment(h, world.a_document.id)
+    assert a.state == "open"
+    async with h.sessions() as session:
+        report = await session.scalar(select(Report))
+    assert report is not None and report.review_comment == "请补充验收材料"
+    assert report.review_state == ReviewState.REJECTED
