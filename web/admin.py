@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.auth import setup_auth
-from web.views import dashboard, items, login, reviews, templates_admin
+from web.views import dashboard, items, login, people, reviews, templates_admin
 from web.views.common import STATIC_DIR, setup_templates
 
 
@@ -23,3 +23,4 @@ def setup_admin(app: web.Application) -> None:
     items.routes(app)
     reviews.routes(app)
     templates_admin.routes(app)
+    people.routes(app)

@@ -1,0 +1,108 @@
+"""People and units: admin only, create/edit with validation, invite link and e-mail."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import InviteToken, Notification, Person, Role, Unit
+from supervision.accounts import verify_password
+from tests.web.conftest import Seed, Web
+
+
+async def test_people_pages_are_admin_only(as_supervisor: Web, as_viewer: Web, seed: Seed) -> None:
+    for path in ("/people", "/people/new", f"/people/{seed.admin}", "/units", "/units/new"):
+        assert (await as_supervisor.get(path)).status == 403, path
+    assert (await as_viewer.post("/people/new", {"name": "x"})).status == 403
+    assert (await as_viewer.post(f"/people/{seed.admin}/invite")).status == 403
+
+
+async def test_list_shows_binding(as_admin: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        p = await s.get_one(Person, seed.liaison_a)
+        p.telegram_user_id = 4242
+        p.telegram_username = "lianluo"
+    html = await (await as_admin.get("/people")).text()
+    assert "@lianluo" in html and "联络员甲" in html
+
+
+async def test_create_and_edit_person(as_admin: Web, seed: Seed, sessions) -> None:
+    response = await as_admin.post(
+        "/people/new",
+        {
+            "name": "新同志",
+            "email": "New@Example.gov.cn",
+            "unit_id": str(seed.unit_b),
+            "roles": ["liaison", "owner"],
+            "locale": "en",
+            "active": "on",
+            "password": "a long enough password",
+        },
+    )
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        person = await s.scalar(select(Person).where(Person.email == "new@example.gov.cn"))
+        assert person is not None and person.roles == {Role.LIAISON, Role.OWNER}
+        assert verify_password(person.password_hash, "a long enough password")
+    response = await as_admin.post(
+        f"/people/{person.id}",
+        {"name": "新同志", "email": "new@example.gov.cn", "roles": "viewer", "locale": "zh"},
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        again = await s.get_one(Person, person.id)
+        assert again.roles == {Role.VIEWER} and not again.active
+        assert again.password_hash == person.password_hash
+
+
+async def test_person_bad_input_changes_nothing(as_admin: Web, seed: Seed, sessions) -> None:
+    cases = [
+        {"name": "", "locale": "zh"},
+        {"name": "x", "email": "not-an-email", "locale": "zh"},
+        {"name": "x", "roles": "emperor", "locale": "zh"},
+        {"name": "x", "email": "sup@example.gov.cn", "locale": "zh"},
+        {"name": "x", "locale": "fr"},
+        {"name": "x", "locale": "zh", "password": "short"},
+    ]
+    for data in cases:
+        response = await as_admin.post("/people/new", data)
+        assert response.status == 400, data
+    async with sessions() as s:
+        assert len((await s.scalars(select(Person))).all()) == 5
+    response = await as_admin.post(
+        f"/people/{seed.admin}", {"name": "管理员", "roles": "supervisor", "locale": "zh"}
+    )
+    assert response.status == 400 and "own admin role" in await response.text()
+    assert (await as_admin.get("/people/9999")).status == 404
+
+
+async def test_invite_shows_link_and_queues_email(as_admin: Web, seed: Seed, sessions) -> None:
+    response = await as_admin.post(f"/people/{seed.liaison_a}/invite")
+    assert response.status == 200
+    html = await response.text()
+    assert 'id="invite-link"' in html and "/start " in html
+    async with sessions() as s:
+        invite = await s.scalar(select(InviteToken))
+        assert invite is not None and invite.person_id == seed.liaison_a
+        mail = await s.scalar(select(Notification).where(Notification.kind == "invite"))
+        assert mail is not None and mail.channel == "email"
+        assert mail.address == "liaison@example.gov.cn"
+        assert mail.payload["invite_link"] in html
+
+
+async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions) -> None:
+    response = await as_admin.post(
+        "/units/new",
+        {"code": "A1", "name": "甲单位下属", "parent_id": str(seed.unit_a), "active": "on"},
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        child = await s.scalar(select(Unit).where(Unit.code == "A1"))
+        assert child is not None and child.parent_id == seed.unit_a
+    cycle = await as_admin.post(
+        f"/units/{seed.unit_a}", {"code": "A", "name": "甲单位", "parent_id": str(child.id)}
+    )
+    assert cycle.status == 400 and "below itself" in await cycle.text()
+    dup = await as_admin.post("/units/new", {"code": "B", "name": "重复"})
+    assert dup.status == 400
+    html = await (await as_admin.get("/units")).text()
+    assert "甲单位下属" in html

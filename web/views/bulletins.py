@@ -1,0 +1,340 @@
+"""Bulletin pages (督查通报): list, preview a period, issue and send, view, download HTML/XLSX.
+
+Imports `supervision.bulletins`, `web.auth`, `web.views.common` and `web.bulletin_export`.
+Readers are admins, supervisors and viewers; only the office (admin, supervisor) issues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from aiohttp import web
+from sqlalchemy import select
+
+from models import Bulletin, Person, PersonRole, Role, Unit
+from models.db import transaction
+from supervision.audit import Actor
+from supervision.bulletins import (
+    compute_bulletin,
+    freeze_bulletin,
+    get_bulletin,
+    parse_period,
+    send_bulletin,
+)
+from supervision.calendar_store import load_calendar
+from supervision.clock import local_today
+from supervision.errors import DomainError, NotFound, ValidationFailed
+from web.app import DEPS, WebDeps
+from web.auth import OFFICE, Access, Principal, require
+from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx
+from web.views.common import lang_of, render
+
+READERS: Final = (Access.ADMIN, Access.SUPERVISOR, Access.VIEWER)
+#: Roles offered as recipients; supervisors and principals are ticked by default.
+RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
+DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
+
+STRINGS: Final[dict[str, tuple[str, str]]] = {
+    "title": ("督查通报", "Bulletins"),
+    "period": ("期间", "Period"),
+    "period_hint": (
+        "如 2026-11（月）、2026-W47（周）、2026-Q4（季度）",
+        "e.g. 2026-11 (month), 2026-W47 (ISO week), 2026-Q4 (quarter)",
+    ),
+    "preview": ("预览", "Preview"),
+    "issued": ("已发布通报", "Issued bulletins"),
+    "none": ("暂无", "None yet"),
+    "number": ("期号", "Number"),
+    "created": ("生成时间", "Created"),
+    "sent": ("发送时间", "Sent"),
+    "not_sent": ("未发送", "not sent"),
+    "as_of": ("统计截至", "As of"),
+    "rank": ("排名", "Rank"),
+    "unit": ("单位", "Unit"),
+    "assigned": ("交办", "Assigned"),
+    "closed": ("办结", "Closed"),
+    "on_time": ("按期办结", "On time"),
+    "overdue": ("逾期", "Overdue"),
+    "extensions": ("延期", "Extensions"),
+    "rate": ("按期率", "On-time rate"),
+    "totals": ("合计", "Total"),
+    "formula": (
+        "按期率 = 按期办结 ÷（期内办结 + 逾期未办结）",
+        "On-time rate = closed on time ÷ (closed in period + open overdue)",
+    ),
+    "overdue_items": ("逾期事项", "Overdue items"),
+    "days_overdue": ("逾期工作日", "Working days late"),
+    "closed_late": ("逾期办结", "closed late"),
+    "still_open": ("逾期未办结", "still open"),
+    "praised": ("通报表扬（总结推广）", "Praised (practice to share)"),
+    "urged": ("督促整改", "Urged to rectify"),
+    "download": ("下载", "Download"),
+    "send_title": ("发布并发送", "Issue and send"),
+    "recipients": ("接收人", "Recipients"),
+    "no_address": ("无可用渠道", "no chat or e-mail"),
+    "send": ("发布并发送", "Issue and send"),
+    "queued": ("已排队消息", "Messages queued"),
+    "no_recipients": ("请至少选择一名接收人", "Choose at least one recipient"),
+    "ref": ("文号", "Ref"),
+    "item": ("事项", "Item"),
+    "due": ("完成时限", "Due"),
+    "back": ("返回列表", "Back to the list"),
+}
+
+
+def _strings(request: web.Request) -> Any:
+    en = lang_of(request) == "en"
+
+    def s(key: str) -> str:
+        zh_text, en_text = STRINGS[key]
+        return en_text if en else zh_text
+
+    return s
+
+
+async def _recipient_choices(session: Any) -> list[dict[str, Any]]:
+    """Active people who may receive a bulletin, with their unit and default tick."""
+    rows = (
+        await session.execute(
+            select(Person, Unit.name)
+            .outerjoin(Unit, Unit.id == Person.unit_id)
+            .where(
+                Person.active,
+                Person.id.in_(
+                    select(PersonRole.person_id).where(
+                        PersonRole.role.in_([r.value for r in RECIPIENT_ROLES])
+                    )
+                ),
+            )
+            .order_by(Person.id)
+        )
+    ).all()
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "unit": unit_name or "",
+            "roles": sorted(r.value for r in p.roles if r in RECIPIENT_ROLES),
+            "checked": p.has_role(*DEFAULT_ROLES),
+            "reachable": bool(p.email) or p.telegram_chat_id is not None,
+        }
+        for p, unit_name in rows
+    ]
+
+
+async def list_page(request: web.Request) -> web.StreamResponse:
+    """GET /bulletins: the issued bulletins and a period to preview."""
+    me = require(request, *READERS)
+    return await _list(request, me, [], 200)
+
+
+async def _list(
+    request: web.Request, me: Principal, errors: Sequence[str], status: int
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        bulletins = (
+            await session.scalars(
+                select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id.desc()).limit(200)
+            )
+        ).all()
+    today = local_today(deps.clock, deps.config.tz)
+    return render(
+        request,
+        "bulletins/list.html",
+        {
+            "s": _strings(request),
+            "bulletins": bulletins,
+            "default_period": f"{today.year}-{today.month:02d}",
+            "errors": list(errors),
+            "can_issue": me.access in OFFICE,
+        },
+        status=status,
+    )
+
+
+async def _compute(request: web.Request, raw: str) -> dict[str, Any]:
+    deps: WebDeps = request.app[DEPS]
+    period = parse_period(raw)
+    async with deps.sessions() as session:
+        calendar = await load_calendar(session)
+        data = await compute_bulletin(
+            session,
+            period,
+            today=local_today(deps.clock, deps.config.tz),
+            calendar=calendar,
+            tz=deps.config.tz,
+        )
+    return data.as_json()
+
+
+async def preview_page(request: web.Request) -> web.StreamResponse:
+    """GET /bulletins/preview?period=…: the figures as they stand, and the send form."""
+    me = require(request, *READERS)
+    return await _preview(request, me, request.query.get("period", ""), [], 200)
+
+
+async def _preview(
+    request: web.Request,
+    me: Principal,
+    raw: str,
+    errors: Sequence[str],
+    status: int,
+    ticked: set[int] | None = None,
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    try:
+        data = await _compute(request, raw)
+    except DomainError as exc:
+        return await _list(request, me, [str(exc)], 400)
+    choices: list[dict[str, Any]] = []
+    if me.access in OFFICE:
+        async with deps.sessions() as session:
+            choices = await _recipient_choices(session)
+        if ticked is not None:
+            for c in choices:
+                c["checked"] = c["id"] in ticked
+    return render(
+        request,
+        "bulletins/preview.html",
+        {
+            "s": _strings(request),
+            "b": data,
+            "choices": choices,
+            "can_issue": me.access in OFFICE,
+            "errors": list(errors),
+        },
+        status=status,
+    )
+
+
+async def issue(request: web.Request) -> web.StreamResponse:
+    """POST /bulletins: store the period's bulletin and queue it to the chosen recipients."""
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    form = await request.post()
+    raw = form.get("period")
+    period_text = raw.strip() if isinstance(raw, str) else ""
+    ids: set[int] = set()
+    for value in form.getall("recipient", []):
+        if isinstance(value, str) and value.isdigit():
+            ids.add(int(value))
+    try:
+        period = parse_period(period_text)
+    except DomainError as exc:
+        return await _list(request, me, [str(exc)], 400)
+    try:
+        async with transaction(deps.sessions) as session:
+            allowed = {c["id"] for c in await _recipient_choices(session)}
+            people = (
+                await session.scalars(
+                    select(Person).where(Person.id.in_(ids & allowed)).order_by(Person.id)
+                )
+            ).all()
+            if not people:
+                raise ValidationFailed(_strings(request)("no_recipients"))
+            calendar = await load_calendar(session)
+            data = await compute_bulletin(
+                session,
+                period,
+                today=local_today(deps.clock, deps.config.tz),
+                calendar=calendar,
+                tz=deps.config.tz,
+            )
+            actor = Actor.of(await session.get_one(Person, me.person_id))
+            bulletin = await freeze_bulletin(session, data, actor=actor, clock=deps.clock)
+            queued = await send_bulletin(
+                session,
+                bulletin,
+                list(people),
+                actor=actor,
+                clock=deps.clock,
+                calendar=calendar,
+                tz=deps.config.tz,
+            )
+            bulletin_id = bulletin.id
+    except DomainError as exc:
+        return await _preview(request, me, period_text, [str(exc)], 400, ticked=ids)
+    raise web.HTTPSeeOther(f"/bulletins/{bulletin_id}?queued={queued}")
+
+
+async def detail_page(request: web.Request) -> web.StreamResponse:
+    """GET /bulletins/{id}: a stored bulletin with its download links."""
+    require(request, *READERS)
+    deps: WebDeps = request.app[DEPS]
+    bulletin_id = int(request.match_info["id"])
+    async with deps.sessions() as session:
+        try:
+            bulletin = await get_bulletin(session, bulletin_id)
+        except NotFound:
+            raise web.HTTPNotFound(text="404: no such bulletin") from None
+    queued = request.query.get("queued", "")
+    return render(
+        request,
+        "bulletins/detail.html",
+        {
+            "s": _strings(request),
+            "bulletin": bulletin,
+            "b": bulletin.data,
+            "queued": int(queued) if queued.isdigit() else None,
+        },
+    )
+
+
+def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    office = deps.config.office_name
+    name = filename(data, fmt)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if fmt == "xlsx":
+        return web.Response(
+            body=render_xlsx(data, office_name=office), content_type=XLSX_TYPE, headers=headers
+        )
+    return web.Response(
+        text=render_html(data, office_name=office),
+        content_type="text/html",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    """GET /bulletins/{id}.html|.xlsx: a stored bulletin as a file."""
+    require(request, *READERS)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        try:
+            bulletin = await get_bulletin(session, int(request.match_info["id"]))
+        except NotFound:
+            raise web.HTTPNotFound(text="404: no such bulletin") from None
+    return _download(request, bulletin.data, request.match_info["fmt"])
+
+
+async def preview_download(request: web.Request) -> web.StreamResponse:
+    """GET /bulletins/preview.html|.xlsx?period=…: the current figures as a file."""
+    me = require(request, *READERS)
+    try:
+        data = await _compute(request, request.query.get("period", ""))
+    except DomainError as exc:
+        return await _list(request, me, [str(exc)], 400)
+    return _download(request, data, request.match_info["fmt"])
+
+
+def routes(app: web.Application) -> None:
+    """Register the bulletin pages (route name ``bulletins`` is the nav entry)."""
+    app.router.add_get("/bulletins", list_page, name="bulletins")
+    app.router.add_post("/bulletins", issue)
+    app.router.add_get("/bulletins/preview", preview_page, name="bulletin_preview")
+    app.router.add_get(r"/bulletins/preview.{fmt:(html|xlsx)}", preview_download)
+    app.router.add_get(r"/bulletins/{id:\d+}", detail_page)
+    app.router.add_get(r"/bulletins/{id:\d+}.{fmt:(html|xlsx)}", download)
+
+
+def setup_bulletin_pages(app: web.Application) -> None:
+    """An `AppPart` that adds the bulletin pages to an app that already has the admin part."""
+    routes(app)

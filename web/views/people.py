@@ -1,0 +1,398 @@
+"""People (人员) and units (单位): create, edit, invite to the bot, see who is bound. Admin only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Person, Role, Unit
+from supervision.accounts import hash_password
+from supervision.audit import Actor, record
+from supervision.errors import DomainError, ValidationFailed
+from supervision.invites import INVITE_VALIDITY, create_invite, deep_link
+from supervision.outbox import EMAIL, notify_person
+from web.app import DEPS, WebDeps
+from web.auth import Access, require
+from web.i18n import LANGS
+from web.views.common import int_or_none, path_id, redirect, render, text_field
+
+ROLES = [r.value for r in Role]
+
+
+async def _units(session: AsyncSession) -> list[Unit]:
+    return list((await session.scalars(select(Unit).order_by(Unit.code))).all())
+
+
+# --- people -----------------------------------------------------------------------------------
+
+
+async def people_list(request: web.Request) -> web.StreamResponse:
+    """GET /people: everyone, with unit, roles and whether Telegram is bound."""
+    require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        people = (await session.scalars(select(Person).order_by(Person.name))).all()
+        units = {u.id: u for u in await _units(session)}
+    return render(request, "people/list.html", {"people": people, "units": units})
+
+
+def _person_raw(person: Person | None) -> dict[str, Any]:
+    if person is None:
+        return {
+            "name": "", "email": "", "phone": "", "unit_id": "", "roles": [], "locale": "zh",
+            "active": True,
+        }  # fmt: skip
+    return {
+        "name": person.name,
+        "email": person.email or "",
+        "phone": person.phone or "",
+        "unit_id": str(person.unit_id or ""),
+        "roles": sorted(person.roles),
+        "locale": person.locale,
+        "active": person.active,
+    }
+
+
+async def _person_form(
+    request: web.Request,
+    person_id: int | None,
+    raw: dict[str, Any],
+    *,
+    errors: list[str] | None = None,
+    invite_link: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        units = await _units(session)
+        person = await session.get(Person, person_id) if person_id is not None else None
+    return render(
+        request,
+        "people/form.html",
+        {
+            "person": person,
+            "raw": raw,
+            "units": units,
+            "roles": ROLES,
+            "langs": LANGS,
+            "errors": errors or [],
+            "invite_link": invite_link,
+        },
+        status=status,
+    )
+
+
+async def person_new(request: web.Request) -> web.StreamResponse:
+    """GET /people/new: the create form."""
+    require(request, Access.ADMIN)
+    return await _person_form(request, None, _person_raw(None))
+
+
+async def person_edit(request: web.Request) -> web.StreamResponse:
+    """GET /people/{id}: the edit form, with the invite button."""
+    require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        person = await session.get(Person, path_id(request))
+    if person is None:
+        raise web.HTTPNotFound(text="404: no such person")
+    return await _person_form(request, person.id, _person_raw(person))
+
+
+def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
+    raw: dict[str, Any] = {
+        "name": text_field(form, "name", 100),
+        "email": text_field(form, "email", 254).lower(),
+        "phone": text_field(form, "phone", 40),
+        "unit_id": text_field(form, "unit_id"),
+        "roles": [r for r in form.getall("roles", []) if isinstance(r, str)],
+        "locale": text_field(form, "locale"),
+        "active": form.get("active") == "on",
+    }
+    problems = []
+    if not raw["name"]:
+        problems.append("name is required")
+    if raw["email"] and ("@" not in raw["email"] or " " in raw["email"]):
+        problems.append(f"not an email address: {raw['email']!r}")
+    unknown = [r for r in raw["roles"] if r not in ROLES]
+    if unknown:
+        problems.append("unknown role: " + ", ".join(unknown))
+    if raw["locale"] not in LANGS:
+        problems.append("language must be zh or en")
+    if raw["unit_id"] and int_or_none(raw["unit_id"]) is None:
+        problems.append("bad unit")
+    return raw, problems
+
+
+async def _save_person(request: web.Request, person_id: int | None) -> web.StreamResponse:
+    me = require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    form = await request.post()
+    raw, problems = _parse_person(form)
+    password = form.get("password")
+    password = password if isinstance(password, str) and password else None
+    person: Person | None = None
+    try:
+        async with deps.sessions() as session, session.begin():
+            if person_id is not None:
+                person = await session.get(Person, person_id)
+                if person is None:
+                    raise web.HTTPNotFound(text="404: no such person")
+            if problems:
+                raise ValidationFailed("; ".join(problems), problems)
+            unit_id = int_or_none(raw["unit_id"])
+            if unit_id is not None and await session.get(Unit, unit_id) is None:
+                raise ValidationFailed(f"no unit #{unit_id}")
+            if raw["email"]:
+                clash = await session.scalar(
+                    select(Person.id).where(
+                        func.lower(Person.email) == raw["email"], Person.id != (person_id or 0)
+                    )
+                )
+                if clash is not None:
+                    raise ValidationFailed(f"{raw['email']} is already used by another person")
+            if (
+                person_id is not None
+                and person_id == me.person_id
+                and (Role.ADMIN.value not in raw["roles"] or not raw["active"])
+            ):
+                raise ValidationFailed(
+                    "you cannot remove your own admin role or deactivate yourself"
+                )
+            if person is None:
+                person = Person(name=raw["name"])
+                session.add(person)
+            before = _person_raw(person) if person.id else {}
+            person.name = raw["name"]
+            person.email = raw["email"] or None
+            person.phone = raw["phone"] or None
+            person.unit_id = unit_id
+            person.locale = raw["locale"]
+            person.active = raw["active"]
+            person.set_roles({Role(r) for r in raw["roles"]})
+            if password is not None:
+                person.password_hash = hash_password(password)
+            await session.flush()
+            actor = Actor.of(await session.get_one(Person, me.person_id))
+            after = _person_raw(person)
+            changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+            if password is not None:
+                changes["password"] = ["***", "***"]
+            record(
+                session,
+                clock=deps.clock,
+                actor=actor,
+                entity="person",
+                entity_id=person.id,
+                action="update" if person_id else "create",
+                detail={"changes": changes},
+            )
+            saved_id = person.id
+    except DomainError as exc:
+        errors = getattr(exc, "errors", None) or [str(exc)]
+        return await _person_form(request, person_id, raw, errors=list(errors), status=400)
+    raise redirect(f"/people/{saved_id}?msg=flash.saved")
+
+
+async def person_create(request: web.Request) -> web.StreamResponse:
+    """POST /people/new: create a person."""
+    return await _save_person(request, None)
+
+
+async def person_update(request: web.Request) -> web.StreamResponse:
+    """POST /people/{id}: save a person."""
+    return await _save_person(request, path_id(request))
+
+
+async def person_invite(request: web.Request) -> web.StreamResponse:
+    """POST /people/{id}/invite: a one-time bot link, shown once and e-mailed to the person."""
+    me = require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    person_id = path_id(request)
+    try:
+        async with deps.sessions() as session, session.begin():
+            person = await session.get(Person, person_id)
+            if person is None:
+                raise web.HTTPNotFound(text="404: no such person")
+            admin = await session.get_one(Person, me.person_id)
+            new = await create_invite(session, person=person, clock=deps.clock, created_by=admin)
+            bot = deps.config.telegram_bot_username
+            link = deep_link(bot, new.token) if bot else f"/start {new.token}"
+            expires = (deps.clock.now() + INVITE_VALIDITY).astimezone(deps.config.tz).date()
+            await notify_person(
+                session,
+                person=person,
+                kind="invite",
+                key=f"invite{new.invite.id}",
+                channels=[EMAIL],
+                not_before=deps.clock.now(),
+                payload={"invite_link": link, "invite_expires_on": expires.isoformat()},
+            )
+        raw = _person_raw(person)
+    except DomainError as exc:
+        async with deps.sessions() as session:
+            raw = _person_raw(await session.get(Person, person_id))
+        return await _person_form(request, person_id, raw, errors=[str(exc)], status=400)
+    return await _person_form(request, person_id, raw, invite_link=link)
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+async def units_list(request: web.Request) -> web.StreamResponse:
+    """GET /units: every unit with its parent and head count."""
+    require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        units = await _units(session)
+        counts = dict(
+            (
+                await session.execute(select(Person.unit_id, func.count()).group_by(Person.unit_id))
+            ).all()
+        )
+    by_id = {u.id: u for u in units}
+    return render(request, "people/units.html", {"units": units, "by_id": by_id, "counts": counts})
+
+
+async def _unit_form(
+    request: web.Request,
+    unit_id: int | None,
+    raw: dict[str, Any],
+    *,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        units = [u for u in await _units(session) if u.id != unit_id]
+        unit = await session.get(Unit, unit_id) if unit_id is not None else None
+    return render(
+        request,
+        "people/unit_form.html",
+        {"unit": unit, "raw": raw, "units": units, "errors": errors or []},
+        status=status,
+    )
+
+
+def _unit_raw(unit: Unit | None) -> dict[str, Any]:
+    if unit is None:
+        return {"code": "", "name": "", "parent_id": "", "active": True}
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "parent_id": str(unit.parent_id or ""),
+        "active": unit.active,
+    }
+
+
+async def unit_new(request: web.Request) -> web.StreamResponse:
+    """GET /units/new."""
+    require(request, Access.ADMIN)
+    return await _unit_form(request, None, _unit_raw(None))
+
+
+async def unit_edit(request: web.Request) -> web.StreamResponse:
+    """GET /units/{id}."""
+    require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        unit = await session.get(Unit, path_id(request))
+    if unit is None:
+        raise web.HTTPNotFound(text="404: no such unit")
+    return await _unit_form(request, unit.id, _unit_raw(unit))
+
+
+async def _save_unit(request: web.Request, unit_id: int | None) -> web.StreamResponse:
+    me = require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    form = await request.post()
+    raw: dict[str, Any] = {
+        "code": text_field(form, "code", 64),
+        "name": text_field(form, "name", 200),
+        "parent_id": text_field(form, "parent_id"),
+        "active": form.get("active") == "on",
+    }
+    unit: Unit | None = None
+    try:
+        async with deps.sessions() as session, session.begin():
+            if unit_id is not None:
+                unit = await session.get(Unit, unit_id)
+                if unit is None:
+                    raise web.HTTPNotFound(text="404: no such unit")
+            problems = []
+            if not raw["code"]:
+                problems.append("code is required")
+            if not raw["name"]:
+                problems.append("name is required")
+            parent_id = int_or_none(raw["parent_id"])
+            if raw["parent_id"] and parent_id is None:
+                problems.append("bad parent unit")
+            if parent_id is not None:
+                parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
+                if parent_id not in parents:
+                    problems.append(f"no unit #{parent_id}")
+                cursor: int | None = parent_id
+                seen: set[int] = set()
+                while cursor is not None and cursor not in seen:
+                    if unit_id is not None and cursor == unit_id:
+                        problems.append("a unit cannot be below itself")
+                        break
+                    seen.add(cursor)
+                    cursor = parents.get(cursor)
+            clash = await session.scalar(
+                select(Unit.id).where(Unit.code == raw["code"], Unit.id != (unit_id or 0))
+            )
+            if clash is not None:
+                problems.append(f"code {raw['code']!r} is already used")
+            if problems:
+                raise ValidationFailed("; ".join(problems), problems)
+            if unit is None:
+                unit = Unit(code=raw["code"], name=raw["name"])
+                session.add(unit)
+            unit.code = raw["code"]
+            unit.name = raw["name"]
+            unit.parent_id = parent_id
+            unit.active = raw["active"]
+            await session.flush()
+            record(
+                session,
+                clock=deps.clock,
+                actor=Actor.of(await session.get_one(Person, me.person_id)),
+                entity="unit",
+                entity_id=unit.id,
+                action="update" if unit_id else "create",
+                detail={k: v for k, v in raw.items()},
+            )
+            saved = unit.id
+    except DomainError as exc:
+        errors = getattr(exc, "errors", None) or [str(exc)]
+        return await _unit_form(request, unit_id, raw, errors=list(errors), status=400)
+    raise redirect(f"/units?msg=flash.saved#unit-{saved}")
+
+
+async def unit_create(request: web.Request) -> web.StreamResponse:
+    """POST /units/new."""
+    return await _save_unit(request, None)
+
+
+async def unit_update(request: web.Request) -> web.StreamResponse:
+    """POST /units/{id}."""
+    return await _save_unit(request, path_id(request))
+
+
+def routes(app: web.Application) -> None:
+    """Register the people and unit pages."""
+    app.router.add_get("/people", people_list, name="people")
+    app.router.add_get("/people/new", person_new)
+    app.router.add_post("/people/new", person_create)
+    app.router.add_get("/people/{id:\\d+}", person_edit, name="person")
+    app.router.add_post("/people/{id:\\d+}", person_update)
+    app.router.add_post("/people/{id:\\d+}/invite", person_invite, name="person_invite")
+    app.router.add_get("/units", units_list, name="units")
+    app.router.add_get("/units/new", unit_new)
+    app.router.add_post("/units/new", unit_create)
+    app.router.add_get("/units/{id:\\d+}", unit_edit, name="unit")
+    app.router.add_post("/units/{id:\\d+}", unit_update)
