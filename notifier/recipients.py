@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models import Person, PersonRole, Role
 from supervision.outbox import CHAT, EMAIL
@@ -61,6 +63,15 @@ def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | No
     return Recipient(id=person_id, locale=locale or "zh", email=email, telegram_chat_id=chat_id)
 
 
+def _among(
+    column: InstrumentedAttribute[Any], values: set[int], postgres: bool
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL one array parameter, so the statement is reused."""
+    if postgres:
+        return column == any_(bindparam("among", sorted(values), type_=ARRAY(Integer)))
+    return column.in_(sorted(values))
+
+
 class RecipientDirectory:
     """Active people by id, by (unit, role) and the supervisors, loaded in a few queries."""
 
@@ -79,6 +90,7 @@ class RecipientDirectory:
         cls, session: AsyncSession, needs: Iterable[RecipientNeed]
     ) -> RecipientDirectory:
         """Load exactly the people ``needs`` can name (one query per kind of lookup)."""
+        postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
         ids: set[int] = set()
         unit_roles: set[str] = set()
         units: set[int] = set()
@@ -97,22 +109,24 @@ class RecipientDirectory:
         by_id: dict[int, Recipient] = {}
         if ids:
             rows = await session.execute(
-                select(*_COLUMNS).where(Person.id.in_(sorted(ids)), Person.active)
+                select(*_COLUMNS).where(_among(Person.id, ids, postgres), Person.active)
             )
             by_id = {r[0]: _recipient(r.id, r.locale, r.email, r.telegram_chat_id) for r in rows}
         by_unit_role: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
         if units:
-            rows = await session.execute(
+            unit_rows = await session.execute(
                 select(*_COLUMNS, Person.unit_id, PersonRole.role)
                 .join(PersonRole, PersonRole.person_id == Person.id)
                 .where(
-                    Person.unit_id.in_(sorted(units)),
+                    _among(Person.unit_id, units, postgres),
                     PersonRole.role.in_(sorted(unit_roles)),
                     Person.active,
                 )
                 .order_by(Person.id)
             )
-            for r in rows:
+            for r in unit_rows:
+                if r.unit_id is None:
+                    continue
                 by_unit_role[(r.unit_id, r.role)].append(
                     _recipient(r.id, r.locale, r.email, r.telegram_chat_id)
                 )

@@ -8,17 +8,17 @@ Imports models and supervision only.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Row, Table, bindparam, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,10 +42,8 @@ from supervision.schedule import (
     Ladder,
     PlannedStep,
     SendWindow,
-    advance,
-    due_steps,
     ladder_for,
-    next_step,
+    plan_tick,
 )
 
 __all__ = ["ScanResult", "scan_once", "step_key"]
@@ -162,22 +160,11 @@ class _Batch:
             fired.extend(fired_here)
             updates.append(update_values)
         written = await self._write_outbox(fired)
+        writer = _PgWriter if self.postgres else _GenericWriter
         if fired:
-            await self.session.execute(_audit.insert(), self._audit_rows(fired, written))
+            await writer.audit(self.session, self._audit_rows(fired, written))
         if updates:
-            await self.session.execute(
-                update(_assignments)
-                .where(_assignments.c.id == bindparam("b_id"))
-                .values(
-                    next_action_at=bindparam("b_next"),
-                    ladder_due_on=bindparam("b_ladder_due_on"),
-                    last_step=bindparam("b_last_step"),
-                    last_step_at=bindparam("b_last_step_at"),
-                    last_periodic_at=bindparam("b_last_periodic_at"),
-                    updated_at=bindparam("b_updated_at"),
-                ),
-                updates,
-            )
+            await writer.advance(self.session, updates)
         return {row.id for row in rows}
 
     def _plan(self, row: Row[Any]) -> tuple[list[_Fired], dict[str, Any]]:
@@ -198,11 +185,9 @@ class _Batch:
         if row.state != ItemState.OPEN:
             self.result.cleared += 1  # closed work never produces messages
         elif ladder is not None:
-            steps = due_steps(ladder, facts, self.calendar, self.tz, self.now)
-            fired = [_Fired(row, planned, ladder) for planned in steps]
-            facts = advance(facts, steps, self.now)
-            upcoming = next_step(ladder, facts, self.calendar, self.tz, None, self.now)
-            next_at = upcoming.at if upcoming is not None else None
+            tick = plan_tick(ladder, facts, self.calendar, self.tz, self.now)
+            fired = [_Fired(row, planned, ladder) for planned in tick.fired]
+            facts, next_at = tick.facts, tick.next_at
         return fired, {
             "b_id": row.id,
             "b_next": next_at,
@@ -272,6 +257,7 @@ class _Batch:
                 "due_on": f.row.due_on.isoformat(),
             }
             for person, roles in directory.resolve(need):
+                person_payload = payload | {"roles": list(roles)}
                 for channel, address in addresses(person, planned.step.channels):
                     rows.append(
                         base
@@ -281,7 +267,7 @@ class _Batch:
                             "recipient_id": person.id,
                             "address": address,
                             "locale": person.locale,
-                            "payload": payload | {"roles": list(roles)},
+                            "payload": person_payload,
                         }
                     )
                     cause_of[rows[-1]["dedupe_key"]] = key
@@ -300,13 +286,8 @@ class _Batch:
                     cause_of[rows[-1]["dedupe_key"]] = key
         if not rows:
             return {}
-        insert = pg_insert if self.postgres else sqlite_insert
-        stmt = (
-            insert(_notifications)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_notifications.c.dedupe_key)
-        )
-        keys = (await self.session.execute(stmt, rows)).scalars().all()
+        writer = _PgWriter if self.postgres else _GenericWriter
+        keys = await writer.outbox(self.session, rows)
         self.result.rows_written += len(keys)
         per_cause: dict[str, int] = defaultdict(int)
         for new_key in keys:
@@ -366,6 +347,165 @@ class _Batch:
                 }
             )
         return events
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """How UTCDateTime stores a value (for the raw PostgreSQL arrays)."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value is not None else None
+
+
+class _GenericWriter:
+    """Batch writes through SQLAlchemy Core executemany (SQLite)."""
+
+    @staticmethod
+    async def outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> Sequence[str]:
+        """Insert outbox rows unless their key exists; return the keys inserted."""
+        stmt = (
+            sqlite_insert(_notifications)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_notifications.c.dedupe_key)
+        )
+        return [str(key) for key in (await session.execute(stmt, rows)).scalars()]
+
+    @staticmethod
+    async def audit(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+        """Insert audit events."""
+        await session.execute(_audit.insert(), events)
+
+    @staticmethod
+    async def advance(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
+        """Store each assignment's new ladder columns."""
+        await session.execute(
+            update(_assignments)
+            .where(_assignments.c.id == bindparam("b_id"))
+            .values(
+                next_action_at=bindparam("b_next"),
+                ladder_due_on=bindparam("b_ladder_due_on"),
+                last_step=bindparam("b_last_step"),
+                last_step_at=bindparam("b_last_step_at"),
+                last_periodic_at=bindparam("b_last_periodic_at"),
+                updated_at=bindparam("b_updated_at"),
+            ),
+            updates,
+        )
+
+
+# PostgreSQL: one statement per kind of write, the values passed as arrays and unnested on the
+# server. A row-per-execute loop costs a round trip and Python-side parameter processing per
+# row; at 1,000 assignments and 2,400 outbox rows that dominated the tick (see BENCHMARKS.md).
+_PG_OUTBOX = text(
+    """
+    INSERT INTO notifications (dedupe_key, kind, channel, locale, address, status, not_before,
+                               attempts, body_text, payload, thread_key, assignment_id, item_id,
+                               recipient_id, webhook_id, created_at)
+    SELECT u.key, u.kind, u.channel, u.locale, u.address, :status, u.not_before, 0, '',
+           CAST(u.payload AS json), u.thread_key, u.assignment_id, u.item_id, u.recipient_id,
+           u.webhook_id, u.created_at
+    FROM unnest(CAST(:keys AS varchar[]), CAST(:kinds AS varchar[]),
+                CAST(:channels AS varchar[]), CAST(:locales AS varchar[]),
+                CAST(:addresses AS varchar[]), CAST(:not_before AS timestamp[]),
+                CAST(:payloads AS text[]), CAST(:thread_keys AS varchar[]),
+                CAST(:assignment_ids AS integer[]), CAST(:item_ids AS integer[]),
+                CAST(:recipient_ids AS integer[]), CAST(:webhook_ids AS integer[]),
+                CAST(:created_at AS timestamp[]))
+         AS u(key, kind, channel, locale, address, not_before, payload, thread_key,
+              assignment_id, item_id, recipient_id, webhook_id, created_at)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING dedupe_key
+    """
+)
+_PG_AUDIT = text(
+    """
+    INSERT INTO audit_events (at, actor_label, entity, entity_id, action, detail)
+    SELECT u.at, u.actor_label, u.entity, u.entity_id, u.action, CAST(u.detail AS json)
+    FROM unnest(CAST(:at AS timestamp[]), CAST(:actor_label AS varchar[]),
+                CAST(:entity AS varchar[]), CAST(:entity_id AS integer[]),
+                CAST(:action AS varchar[]), CAST(:detail AS text[]))
+         AS u(at, actor_label, entity, entity_id, action, detail)
+    """
+)
+_PG_ADVANCE = text(
+    """
+    UPDATE assignments AS a
+    SET next_action_at = u.next_at, ladder_due_on = u.ladder_due_on, last_step = u.last_step,
+        last_step_at = u.last_step_at, last_periodic_at = u.last_periodic_at,
+        updated_at = u.updated_at
+    FROM unnest(CAST(:ids AS integer[]), CAST(:next_at AS timestamp[]),
+                CAST(:ladder_due_on AS date[]), CAST(:last_step AS varchar[]),
+                CAST(:last_step_at AS timestamp[]), CAST(:last_periodic_at AS timestamp[]),
+                CAST(:updated_at AS timestamp[]))
+         AS u(id, next_at, ladder_due_on, last_step, last_step_at, last_periodic_at, updated_at)
+    WHERE a.id = u.id
+    """
+)
+
+
+def _json_column(values: list[dict[str, Any]]) -> list[str]:
+    """JSON text of each value; rows of one person and step share their payload object."""
+    memo: dict[int, str] = {}
+    out: list[str] = []
+    for value in values:
+        encoded = memo.get(id(value))
+        if encoded is None:
+            encoded = memo[id(value)] = json.dumps(value)
+        out.append(encoded)
+    return out
+
+
+class _PgWriter:
+    """Batch writes as one array-unnest statement each (PostgreSQL)."""
+
+    @staticmethod
+    async def outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> Sequence[str]:
+        """Insert outbox rows unless their key exists; return the keys inserted."""
+        params = {
+            "status": NotificationStatus.PENDING.value,
+            "keys": [r["dedupe_key"] for r in rows],
+            "kinds": [r["kind"] for r in rows],
+            "channels": [r["channel"] for r in rows],
+            "locales": [r["locale"] for r in rows],
+            "addresses": [r["address"] for r in rows],
+            "not_before": [_naive_utc(r["not_before"]) for r in rows],
+            "payloads": _json_column([r["payload"] for r in rows]),
+            "thread_keys": [r["thread_key"] for r in rows],
+            "assignment_ids": [r["assignment_id"] for r in rows],
+            "item_ids": [r["item_id"] for r in rows],
+            "recipient_ids": [r["recipient_id"] for r in rows],
+            "webhook_ids": [r["webhook_id"] for r in rows],
+            "created_at": [_naive_utc(r["created_at"]) for r in rows],
+        }
+        return [str(key) for key in (await session.execute(_PG_OUTBOX, params)).scalars()]
+
+    @staticmethod
+    async def audit(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+        """Insert audit events."""
+        await session.execute(
+            _PG_AUDIT,
+            {
+                "at": [_naive_utc(e["at"]) for e in events],
+                "actor_label": [e["actor_label"] for e in events],
+                "entity": [e["entity"] for e in events],
+                "entity_id": [e["entity_id"] for e in events],
+                "action": [e["action"] for e in events],
+                "detail": [json.dumps(e["detail"]) for e in events],
+            },
+        )
+
+    @staticmethod
+    async def advance(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
+        """Store each assignment's new ladder columns."""
+        await session.execute(
+            _PG_ADVANCE,
+            {
+                "ids": [u["b_id"] for u in updates],
+                "next_at": [_naive_utc(u["b_next"]) for u in updates],
+                "ladder_due_on": [u["b_ladder_due_on"] for u in updates],
+                "last_step": [u["b_last_step"] for u in updates],
+                "last_step_at": [_naive_utc(u["b_last_step_at"]) for u in updates],
+                "last_periodic_at": [_naive_utc(u["b_last_periodic_at"]) for u in updates],
+                "updated_at": [_naive_utc(u["b_updated_at"]) for u in updates],
+            },
+        )
 
 
 async def scan_once(

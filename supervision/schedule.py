@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -39,11 +40,13 @@ __all__ = [
     "PlannedStep",
     "SendWindow",
     "StepRule",
+    "Tick",
     "advance",
     "due_steps",
     "ladder_for",
     "load_policy_for",
     "next_step",
+    "plan_tick",
     "reschedule",
     "step_moment",
 ]
@@ -172,7 +175,54 @@ class PlannedStep:
 
 def step_moment(day: date, window: SendWindow, tz: ZoneInfo) -> datetime:
     """The send-window opening of ``day`` in the office time zone, as aware UTC."""
-    return datetime.combine(day, window.start, tzinfo=tz).astimezone(UTC)
+    return _moment(day, window.start, tz)
+
+
+# A scan plans thousands of assignments that share a few deadlines and step offsets. Both
+# helpers are pure (a WorkCalendar never changes after it is built, and hashes by identity),
+# so their answers are memoised.
+@lru_cache(maxsize=65536)
+def _moment(day: date, start: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, start, tzinfo=tz).astimezone(UTC)
+
+
+@lru_cache(maxsize=65536)
+def _shift(calendar: WorkCalendar, day: date, n: int) -> date:
+    return calendar.add_workdays(day, n).day
+
+
+def _deadline_pending(
+    ladder: Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    window: SendWindow,
+) -> list[PlannedStep]:
+    """The deadline steps not yet done, in ladder order (which is also time order)."""
+    fresh = facts.ladder_due_on != facts.due_on or facts.last_step_at is None
+    done_until = facts.last_step_at
+    pending: list[PlannedStep] = []
+    # Steps are sorted by offset and add_workdays is monotonic, so moments never decrease.
+    for rule in ladder.deadline_steps:
+        day = _shift(calendar, facts.due_on, rule.offset_days)
+        at = _moment(day, window.start, tz)
+        if not fresh and done_until is not None and at <= done_until:
+            continue
+        pending.append(PlannedStep(rule, day.isoformat(), at))
+    return pending
+
+
+def _latest_due(pending: list[PlannedStep], now: datetime) -> tuple[PlannedStep | None, int]:
+    """The latest step due at ``now`` (earlier due ones marked skipped) and the due count."""
+    due = 0
+    while due < len(pending) and pending[due].at <= now:
+        due += 1
+    if not due:
+        return None, 0
+    latest = pending[due - 1]
+    if due > 1:
+        latest = replace(latest, skipped=tuple(p.kind for p in pending[: due - 1]))
+    return latest, due
 
 
 def _deadline_plan(
@@ -184,22 +234,9 @@ def _deadline_plan(
     after: datetime,
 ) -> PlannedStep | None:
     """The deadline step to act on: the latest overdue one, else the next one to come."""
-    fresh = facts.ladder_due_on != facts.due_on or facts.last_step_at is None
-    pending: list[PlannedStep] = []
-    for rule in ladder.deadline_steps:
-        day = calendar.add_workdays(facts.due_on, rule.offset_days).day
-        at = step_moment(day, window, tz)
-        if not fresh and facts.last_step_at is not None and at <= facts.last_step_at:
-            continue
-        pending.append(PlannedStep(rule, day.isoformat(), at))
-    if not pending:
-        return None
-    pending.sort(key=lambda p: (p.at, p.step.position))
-    due_now = [p for p in pending if p.at <= after]
-    if not due_now:
-        return pending[0]
-    latest = due_now[-1]
-    return replace(latest, skipped=tuple(p.kind for p in due_now[:-1]))
+    pending = _deadline_pending(ladder, facts, calendar, tz, window)
+    latest, _ = _latest_due(pending, after)
+    return latest or (pending[0] if pending else None)
 
 
 def _periodic_plan(
@@ -216,8 +253,8 @@ def _periodic_plan(
     anchor = max(
         t for t in (facts.started_at, facts.last_report_at, facts.last_periodic_at) if t is not None
     )
-    day = calendar.add_workdays(anchor.astimezone(tz).date(), rule.offset_days).day
-    return PlannedStep(rule, day.isoformat(), step_moment(day, window, tz))
+    day = _shift(calendar, anchor.astimezone(tz).date(), rule.offset_days)
+    return PlannedStep(rule, day.isoformat(), _moment(day, window.start, tz))
 
 
 def _plans(
@@ -272,6 +309,43 @@ def due_steps(
     """Every step to send at ``now``: at most one deadline step and one periodic request."""
     plans = _plans(_as_ladder(policy), facts, calendar, tz, window, now)
     return [p for p in plans if p.at <= now]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """What one scan does to one assignment: steps to send, new facts, next moment."""
+
+    fired: tuple[PlannedStep, ...]
+    facts: AssignmentFacts
+    next_at: datetime | None
+
+
+def plan_tick(
+    ladder: Ladder,
+    facts: AssignmentFacts,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    now: datetime,
+) -> Tick:
+    """`due_steps`, `advance` and `next_step` in one pass (the scan's hot path)."""
+    if facts.state != ItemState.OPEN:
+        return Tick((), facts, None)
+    window = ladder.window
+    fired: list[PlannedStep] = []
+    pending = _deadline_pending(ladder, facts, calendar, tz, window)
+    latest, due = _latest_due(pending, now)
+    upcoming = pending[due] if due < len(pending) else None
+    if latest is not None:
+        fired.append(latest)
+        facts = replace(facts, ladder_due_on=facts.due_on, last_step=latest.kind, last_step_at=now)
+    periodic = _periodic_plan(ladder, facts, calendar, tz, window)
+    if periodic is not None and periodic.at <= now:
+        fired.append(periodic)
+        facts = replace(facts, last_periodic_at=now)
+        periodic = _periodic_plan(ladder, facts, calendar, tz, window)
+    fired.sort(key=lambda p: (p.at, p.step.is_periodic))
+    moments = [p.at for p in (upcoming, periodic) if p is not None]
+    return Tick(tuple(fired), facts, min(moments) if moments else None)
 
 
 def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime) -> AssignmentFacts:

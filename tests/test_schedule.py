@@ -17,6 +17,7 @@ from supervision.schedule import (
     advance,
     due_steps,
     next_step,
+    plan_tick,
     reschedule,
 )
 from tests import factories as f
@@ -201,3 +202,26 @@ async def test_reschedule_without_policy_clears(session, clock):
     a.next_action_at = clock.now()
     assert await reschedule(session, a, clock=clock) is None
     assert a.next_action_at is None
+
+
+def test_plan_tick_agrees_with_due_steps_advance_and_next_step():
+    scenarios = [
+        _facts(),
+        _facts(started_at=_sh(2026, 12, 1, 9, 0)),
+        _facts(ladder_due_on=DUE, last_step="remind", last_step_at=_sh(2026, 12, 7, 8, 30)),
+        _facts(ladder_due_on=date(2026, 11, 30), last_step="escalate", last_step_at=START),
+        _facts(last_report_at=_sh(2026, 12, 10, 15, 0), last_periodic_at=_sh(2026, 12, 1, 9)),
+        _facts(state="closed"),
+    ]
+    moments = [_sh(2026, 11, 16, 8, 30), _sh(2026, 12, 11, 20, 0), _sh(2026, 12, 21, 10, 0)]
+    for ladder in (LADDER, Ladder.of(_policy(urgent=True))):
+        for facts in scenarios:
+            for now in moments:
+                tick = plan_tick(ladder, facts, CAL, SHANGHAI, now)
+                steps = due_steps(ladder, facts, CAL, SHANGHAI, now)
+                after = advance(facts, steps, now)
+                upcoming = next_step(ladder, after, CAL, SHANGHAI, None, now)
+                assert list(tick.fired) == steps
+                assert tick.facts == after
+                assert tick.next_at == (upcoming.at if upcoming else None)
+                assert tick.next_at is None or tick.next_at > now

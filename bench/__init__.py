@@ -1,0 +1,1 @@
+"""Benchmarks: one command each; results and method in docs/BENCHMARKS.md."""
