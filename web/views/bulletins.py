@@ -336,5 +336,6 @@ def routes(app: web.Application) -> None:
 
 
 def setup_bulletin_pages(app: web.Application) -> None:
-    """An `AppPart` that adds the bulletin pages to an app that already has the admin part."""
-    routes(app)
+    """An `AppPart` adding the bulletin pages after the admin part (once, if not there yet)."""
+    if "bulletins" not in app.router.named_resources():
+        routes(app)

@@ -1,0 +1,163 @@
+"""Bulletin pages: preview, issue and send to chosen recipients, download HTML and XLSX."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from models import Bulletin, ItemState, Notification, Role
+from tests import factories as f
+from tests.web.conftest import SECRET, Web
+from web.admin import setup_admin
+from web.app import WebConfig, WebDeps, create_app
+from web.views.bulletins import setup_bulletin_pages
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+async def office(sessions, clock):
+    """Units with on-time, late and open work in October 2026, and the office's people."""
+    async with sessions() as s, s.begin():
+        good = await f.unit(s, code="G", name="好单位")
+        late = await f.unit(s, code="L", name="<b>慢</b>单位")
+        i1 = await f.item(s, ref="R-1", title="按期事项", received_on=date(2026, 10, 8))
+        a1 = await f.assignment(s, item=i1, unit=good, due_on=date(2026, 10, 20))
+        a1.state, a1.closed_at = ItemState.CLOSED.value, datetime(2026, 10, 19, 10, tzinfo=TZ)
+        i2 = await f.item(s, ref="R-2", title="逾期事项", received_on=date(2026, 10, 8))
+        await f.assignment(s, item=i2, unit=late, due_on=date(2026, 10, 16))
+        principal = await f.person(s, name="主要负责同志", unit=late, roles={Role.PRINCIPAL})
+        leader = await f.person(s, name="分管领导", unit=late, roles={Role.LEADER})
+    return {"principal": principal.id, "leader": leader.id}
+
+
+async def client_for(sessions, clock, factory, email: str, person_id: int) -> Web:
+    deps = WebDeps(config=WebConfig(secret_key=SECRET), sessions=sessions, clock=clock)
+    app = create_app(deps, [setup_admin, setup_bulletin_pages, setup_bulletin_pages])
+    web_client = Web(await factory(app))
+    response = await web_client.login(email, person_id=person_id)
+    assert response.status == 303
+    return web_client
+
+
+@pytest.fixture
+async def sup(sessions, clock, aiohttp_client_factory, seed) -> Web:
+    return await client_for(
+        sessions, clock, aiohttp_client_factory, "sup@example.gov.cn", seed.supervisor
+    )
+
+
+@pytest.fixture
+async def viewer(sessions, clock, aiohttp_client_factory, seed) -> Web:
+    return await client_for(
+        sessions, clock, aiohttp_client_factory, "viewer@example.gov.cn", seed.viewer
+    )
+
+
+async def test_preview_and_issue(sup, seed, office, sessions):
+    resp = await sup.get("/bulletins")
+    assert resp.status == 200
+    assert 'value="2026-11"' in await resp.text()  # this month by default
+    resp = await sup.get("/bulletins/preview?period=2026-10")
+    html = await resp.text()
+    assert resp.status == 200
+    assert "好单位" in html and "&lt;b&gt;慢&lt;/b&gt;单位" in html and "<b>慢</b>" not in html
+    assert "100.0%" in html and "0.0%" in html and "R-2" in html
+    # supervisors and principals are ticked; the leader is offered but not ticked
+    assert f'value="{seed.supervisor}" checked' in html
+    assert f'value="{office["principal"]}" checked' in html
+    assert f'value="{office["leader"]}">' in html
+
+    resp = await sup.post("/bulletins", {"period": "2026-10"})
+    assert resp.status == 400
+    assert "请至少选择一名接收人" in await resp.text()
+    async with sessions() as s:
+        assert (await s.scalars(select(Bulletin))).all() == []
+
+    resp = await sup.post(
+        "/bulletins",
+        {"period": "2026-10", "recipient": [str(seed.supervisor), str(office["leader"])]},
+    )
+    assert resp.status == 303
+    async with sessions() as s:
+        bulletin = (await s.scalars(select(Bulletin))).one()
+        rows = (await s.scalars(select(Notification))).all()
+    assert resp.headers["Location"] == f"/bulletins/{bulletin.id}?queued=2"
+    assert {(r.recipient_id, r.kind) for r in rows} == {
+        (seed.supervisor, "bulletin"),
+        (office["leader"], "bulletin"),
+    }
+    assert all(r.payload == {"bulletin_id": bulletin.id} for r in rows)
+    assert bulletin.data["number"] == "2026年第1期"
+    resp = await sup.get(resp.headers["Location"])
+    assert resp.status == 200
+    assert "2026年第1期" in await resp.text()
+
+
+async def test_recipients_outside_the_offered_list_are_ignored(sup, seed, office, sessions):
+    resp = await sup.post("/bulletins", {"period": "2026-10", "recipient": str(seed.liaison_a)})
+    assert resp.status == 400
+    async with sessions() as s:
+        assert (await s.scalars(select(Notification))).all() == []
+
+
+async def test_downloads(sup, seed, office, sessions):
+    resp = await sup.get("/bulletins/preview.xlsx?period=2026-10")
+    assert resp.status == 200
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="bulletin-2026-10.xlsx"'
+    wb = load_workbook(BytesIO(await resp.read()))
+    assert wb.sheetnames == ["通报", "逾期事项"]
+    ws = wb["通报"]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    header = values.index(
+        [
+            "排名",
+            "单位",
+            "交办",
+            "办结",
+            "按期办结",
+            "逾期办结",
+            "逾期未办结",
+            "逾期合计",
+            "延期",
+            "按期率",
+        ]
+    )
+    assert values[header + 1] == [1, "好单位", 1, 1, 1, 0, 0, 0, 0, 1]
+    assert values[header + 2] == [2, "<b>慢</b>单位", 1, 0, 0, 0, 1, 1, 0, 0]
+    late = [[c.value for c in row] for row in wb["逾期事项"].iter_rows()]
+    assert late[1][:3] == ["R-2", "逾期事项", "<b>慢</b>单位"]
+    assert late[1][4] == 10  # working days after Fri 10-16 up to Sat 10-31
+
+    await sup.post("/bulletins", {"period": "2026-10", "recipient": str(seed.supervisor)})
+    async with sessions() as s:
+        bulletin = (await s.scalars(select(Bulletin))).one()
+    resp = await sup.get(f"/bulletins/{bulletin.id}.html")
+    assert resp.status == 200
+    html = await resp.text()
+    assert "督查通报" in html and "2026年第1期" in html and "通报表扬" in html
+    assert "&lt;b&gt;慢&lt;/b&gt;单位" in html and "<b>慢</b>" not in html
+    assert "<script" not in html
+    assert (await sup.get(f"/bulletins/{bulletin.id + 1}.xlsx")).status == 404
+    assert (await sup.get(f"/bulletins/{bulletin.id}.xlsx")).status == 200
+
+
+async def test_roles(viewer, sup, as_liaison, anon, seed, office):
+    resp = await viewer.get("/bulletins/preview?period=2026-10")
+    assert resp.status == 200
+    assert 'name="recipient"' not in await resp.text()
+    assert (
+        await viewer.post("/bulletins", {"period": "2026-10", "recipient": str(seed.viewer)})
+    ).status == 403
+    assert (await as_liaison.get("/bulletins")).status == 403
+    assert (await anon.get("/bulletins")).status == 303
+    resp = await sup.get("/bulletins/preview?period=2026-13")
+    assert resp.status == 400
+    assert "month must be 01-12" in await resp.text()
+    resp = await sup.get("/bulletins/preview?period=2027-01")
+    assert resp.status == 400 and "not started" in await resp.text()

@@ -1,0 +1,135 @@
+"""A bulletin (督查通报) as a standalone HTML document and as an XLSX workbook.
+
+Both render the JSON form of a bulletin (``Bulletin.data`` or ``BulletinData.as_json()``),
+so a preview and a stored bulletin download alike. Imports only jinja2, openpyxl and
+`web.views.common` for the templates folder; no database access here.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any, Final
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from web.views.common import TEMPLATES_DIR
+
+__all__ = ["XLSX_TYPE", "filename", "render_html", "render_xlsx"]
+
+XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+COLUMNS: Final = (
+    ("rank", "排名"),
+    ("unit_name", "单位"),
+    ("assigned", "交办"),
+    ("closed_in_period", "办结"),
+    ("closed_on_time", "按期办结"),
+    ("closed_late", "逾期办结"),
+    ("open_overdue", "逾期未办结"),
+    ("overdue", "逾期合计"),
+    ("extensions", "延期"),
+    ("on_time_rate", "按期率"),
+)
+_env = Environment(
+    loader=FileSystemLoader(str(TEMPLATES_DIR)),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def percent(value: float | None) -> str:
+    """0.25 → 25.0%; None → —."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+_env.filters["percent"] = percent
+
+
+def filename(data: dict[str, Any], ext: str) -> str:
+    """An ASCII file name for a download, e.g. ``bulletin-2026-11.xlsx``."""
+    period = "".join(c for c in str(data.get("period", "")) if c.isalnum() or c == "-")
+    return f"bulletin-{period or 'period'}.{ext}"
+
+
+def render_html(data: dict[str, Any], *, office_name: str) -> str:
+    """The bulletin as one printable HTML page (no scripts, no external resources)."""
+    return _env.get_template("bulletins/export.html").render(
+        b=data, office_name=office_name, columns=COLUMNS
+    )
+
+
+def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
+    """The bulletin as a workbook: the ranking sheet and the overdue items sheet."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "通报"
+    title = f"{office_name}督查通报"
+    if data.get("number"):
+        title += f"（{data['number']}）"
+    ws.append([title])
+    ws.append([f"{data['period_label']}  统计截至 {data['as_of']}"])
+    ws.append([])
+    ws.append([label for _, label in COLUMNS])
+    head_row = ws.max_row
+    for row in data["rows"]:
+        ws.append([row[key] for key, _ in COLUMNS])
+        rate_cell = ws.cell(row=ws.max_row, column=len(COLUMNS))
+        rate_cell.number_format = "0.0%"
+        if row["on_time_rate"] is None:
+            rate_cell.value = "—"
+    totals = data["totals"]
+    ws.append(
+        [
+            "合计",
+            "",
+            totals["assigned"],
+            totals["closed_in_period"],
+            totals["closed_on_time"],
+            "",
+            "",
+            totals["overdue"],
+            totals["extensions"],
+            totals["on_time_rate"] if totals["on_time_rate"] is not None else "—",
+        ]
+    )
+    ws.cell(row=ws.max_row, column=len(COLUMNS)).number_format = "0.0%"
+    bold = Font(bold=True)
+    ws["A1"].font = Font(bold=True, size=14)
+    for cell in ws[head_row]:
+        cell.font = bold
+        cell.fill = PatternFill("solid", fgColor="DDE5F0")
+        cell.alignment = Alignment(horizontal="center")
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+    ws.append([])
+    if data["praised_units"]:
+        ws.append(["通报表扬（总结推广）", "、".join(data["praised_units"])])
+    if data["urged_units"]:
+        ws.append(["督促整改", "、".join(data["urged_units"])])
+    for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
+    late = wb.create_sheet("逾期事项")
+    late.append(["文号", "事项", "单位", "完成时限", "逾期工作日", "情况"])
+    for cell in late[1]:
+        cell.font = bold
+    for o in data["overdue_items"]:
+        late.append(
+            [
+                o["ref"],
+                o["title"],
+                o["unit_name"],
+                o["due_on"],
+                o["days_overdue"],
+                "逾期办结" if o["closed_late"] else "逾期未办结",
+            ]
+        )
+    for n, width in enumerate([20, 40, 20, 12, 12, 12], start=1):
+        late.column_dimensions[get_column_letter(n)].width = width
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
