@@ -151,6 +151,10 @@ class _Batch:
 
     async def run(self, batch: int) -> set[int]:
         """Process up to ``batch`` due assignments; return their ids."""
+        if not self.postgres:
+            # SQLite has no row locks: take the database's write lock before reading, so a
+            # second scanner waits for this batch to commit and then sees it advanced.
+            await self.session.execute(text("UPDATE assignments SET id = id WHERE 0 = 1"))
         rows = (await self.session.execute(_claim_query(self.now, batch, self.postgres))).all()
         self.result.claimed += len(rows)
         fired: list[_Fired] = []

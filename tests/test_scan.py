@@ -297,6 +297,23 @@ async def test_two_concurrent_scans_never_duplicate(pg_engine, clock):
     assert total == distinct == 120 and per_assignment == [] and events == 80
 
 
+async def test_two_concurrent_scans_on_sqlite_wait_for_each_other(sqlite_engine, clock):
+    sessions = create_sessionmaker(sqlite_engine)
+    async with sessions() as session:
+        await _world(session, clock, n=12)
+    at = FixedClock(_sh(2026, 12, 7, 9, 0))
+    results = await asyncio.gather(
+        *(scan_once(sessions, clock=at, tz=SHANGHAI, batch=5) for _ in range(3))
+    )
+    assert sum(r.fired for r in results) == 24  # each assignment: remind + periodic, once
+    assert sum(r.claimed for r in results) == 12
+    async with sessions() as session:
+        events = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ladder_step")
+        )
+    assert events == 24
+
+
 def _cli_db(tmp_path, clock) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path}/scan.db"
 
