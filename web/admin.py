@@ -9,7 +9,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from web.auth import setup_auth
-from web.views import dashboard, items, login, people, reviews, templates_admin
+from web.views import (
+    calendar,
+    dashboard,
+    importing,
+    items,
+    login,
+    people,
+    reviews,
+    templates_admin,
+)
 from web.views.common import STATIC_DIR, setup_templates
 
 
@@ -24,3 +33,5 @@ def setup_admin(app: web.Application) -> None:
     reviews.routes(app)
     templates_admin.routes(app)
     people.routes(app)
+    importing.routes(app)
+    calendar.routes(app)

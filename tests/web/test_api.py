@@ -502,3 +502,21 @@ async def test_unknown_routes_answer_json(world):
     resp = await world.client.put(P + "/items", headers=world.h("admin"), json={})
     assert resp.status == 405
     assert_error(await resp.json(), "method_not_allowed")
+
+
+async def test_api_beside_the_admin_pages(world, sessions, clock, aiohttp_client_factory):
+    """With the session/CSRF middleware installed, the API still answers bearer JSON only."""
+    from web.admin import setup_admin
+
+    deps = WebDeps(config=WebConfig(secret_key="k"), sessions=sessions, clock=clock)
+    client = await aiohttp_client_factory(create_app(deps, [setup_admin, setup_api]))
+    resp = await client.get(P + "/items")
+    assert resp.status == 401
+    assert_error(await resp.json(), "unauthorized")
+    resp = await client.post(
+        P + "/units", json={"code": "Z", "name": "新单位"}, headers=world.h("admin")
+    )
+    assert resp.status == 201  # no CSRF token needed with a bearer token
+    resp = await client.get(P + "/nope", headers=world.h("admin"))
+    assert resp.status == 404
+    assert_error(await resp.json(), "not_found")

@@ -36,7 +36,7 @@ NAV: Final[tuple[tuple[str, str, tuple[Access, ...]], ...]] = (
     ("items", "nav.items", EVERYONE),
     ("reviews", "nav.reviews", OFFICE),
     ("bulletins", "nav.bulletins", (Access.ADMIN, Access.SUPERVISOR, Access.VIEWER)),
-    ("import", "nav.import", OFFICE),
+    ("import_items", "nav.import", OFFICE),
     ("people", "nav.people", (Access.ADMIN,)),
     ("units", "nav.units", (Access.ADMIN,)),
     ("templates", "nav.templates", (Access.ADMIN,)),

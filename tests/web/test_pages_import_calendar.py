@@ -1,0 +1,110 @@
+"""Import (dry run, row errors, commit) and the calendar page (coverage, schedule, override)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from aiohttp import FormData
+from sqlalchemy import select
+
+from models import CalendarDay, Item, Unit
+from tests.web.conftest import Seed, Web
+
+ITEMS_CSV = (
+    "ref,title,source,received_on,due_on,lead_unit,owner_email\n"
+    "督〔2026〕30号,道路整治,会议决定,2026-11-02,2026-12-31,A,liaison@example.gov.cn\n"
+    "督〔2026〕31号,河道清淤,meeting,2026-11-02,,A,liaison@example.gov.cn\n"
+)
+BAD_CSV = (
+    "ref,title,source,received_on,due_on,lead_unit,owner_email\n"
+    "督〔2026〕32号,,meeting,2026-13-40,,ZZ,\n"
+)
+
+
+def upload(kind: str, content: str, name: str, token: str) -> FormData:
+    data = FormData()
+    data.add_field("csrf_token", token)
+    data.add_field("action", "check")
+    data.add_field("kind", kind)
+    data.add_field("file", content.encode(), filename=name, content_type="text/csv")
+    return data
+
+
+async def test_import_dry_run_then_commit(as_supervisor: Web, seed: Seed, sessions) -> None:
+    assert (await as_supervisor.get("/import")).status == 200
+    response = await as_supervisor.post(
+        "/import", upload("items", ITEMS_CSV, "items.csv", as_supervisor.token())
+    )
+    assert response.status == 200, await response.text()
+    html = await response.text()
+    assert "2 行可以导入" in html
+    async with sessions() as s:
+        assert len((await s.scalars(select(Item))).all()) == 2  # dry run wrote nothing
+    payload = re.search(r'name="payload" value="([^"]+)"', html)
+    assert payload is not None
+    assert base64.b64decode(payload.group(1)).decode() == ITEMS_CSV
+    response = await as_supervisor.post(
+        "/import",
+        {"action": "commit", "kind": "items", "filename": "items.csv", "payload": payload.group(1)},
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        refs = set((await s.scalars(select(Item.ref))).all())
+        assert {"督〔2026〕30号", "督〔2026〕31号"} <= refs
+
+
+async def test_import_row_errors_change_nothing(as_admin: Web, seed: Seed, sessions) -> None:
+    response = await as_admin.post("/import", upload("items", BAD_CSV, "bad.csv", as_admin.token()))
+    assert response.status == 400
+    html = await response.text()
+    assert "title" in html and "received_on" in html and 'name="payload"' not in html
+    response = await as_admin.post("/import", upload("items", "x", "items.pdf", as_admin.token()))
+    assert response.status == 400 and "unsupported file type" in await response.text()
+    response = await as_admin.post(
+        "/import", {"action": "commit", "kind": "items", "payload": "!!!not base64"}
+    )
+    assert response.status == 400
+    async with sessions() as s:
+        assert len((await s.scalars(select(Item))).all()) == 2
+
+
+async def test_import_roles(as_supervisor: Web, as_liaison: Web, seed: Seed, sessions) -> None:
+    units = "code,name,parent_code\nC,丙单位,\n"
+    response = await as_supervisor.post(
+        "/import", upload("units", units, "u.csv", as_supervisor.token())
+    )
+    assert response.status == 403
+    assert (await as_liaison.get("/import")).status == 403
+    async with sessions() as s:
+        assert await s.scalar(select(Unit).where(Unit.code == "C")) is None
+
+
+async def test_calendar_coverage_override_and_import(as_admin: Web, seed: Seed, sessions) -> None:
+    html = await (await as_admin.get("/calendar")).text()
+    assert "2026" in html and "官方数据" in html
+    response = await as_admin.post(
+        "/calendar/override", {"day": "2026-11-07", "is_workday": "1", "note": "调休上班"}
+    )
+    assert response.status == 200, await response.text()
+    assert "调休上班" in await response.text()
+    bad = await as_admin.post("/calendar/override", {"day": "someday", "is_workday": "1"})
+    assert bad.status == 400
+    schedule = "date,is_workday,note\n2040-01-01,休,元旦\n2040-01-02,休,元旦\n"
+    data = FormData()
+    data.add_field("csrf_token", as_admin.token())
+    data.add_field("file", schedule.encode(), filename="2040.csv", content_type="text/csv")
+    response = await as_admin.post("/calendar/import", data)
+    assert response.status == 200, await response.text()
+    async with sessions() as s:
+        days = (await s.scalars(select(CalendarDay).order_by(CalendarDay.day))).all()
+        assert [d.day.isoformat() for d in days] == ["2026-11-07", "2040-01-01", "2040-01-02"]
+
+
+async def test_calendar_roles(as_supervisor: Web, as_liaison: Web, seed: Seed) -> None:
+    assert (await as_supervisor.get("/calendar")).status == 200
+    assert (await as_liaison.get("/calendar")).status == 403
+    response = await as_supervisor.post(
+        "/calendar/override", {"day": "2026-11-07", "is_workday": "1"}
+    )
+    assert response.status == 403

@@ -1,0 +1,100 @@
+"""Import items, people or units from CSV/XLSX: a dry run with row errors, then commit.
+
+The same use-case as ``duban import`` (`supervision.importing`). The checked file travels
+back in the confirmation form (base64), and is checked again in full when committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Final
+
+from aiohttp import web
+
+from models import Person
+from supervision.audit import Actor
+from supervision.errors import DomainError
+from supervision.importing import ImportKind, ImportResult, import_rows, read_table
+from web.app import DEPS, WebDeps
+from web.auth import OFFICE, Access, require
+from web.views.common import redirect, render, text_field
+
+MAX_UPLOAD: Final = 5 * 1024 * 1024
+KINDS: Final = tuple(k.value for k in ImportKind)
+
+
+async def import_page(request: web.Request) -> web.StreamResponse:
+    """GET /import: the upload form."""
+    require(request, *OFFICE)
+    return render(request, "import.html", {"kinds": KINDS, "kind": "items", "result": None})
+
+
+def _allowed(access: Access, kind: str) -> bool:
+    """Supervisors import items; people and units are the admin's."""
+    return access is Access.ADMIN or kind == ImportKind.ITEMS.value
+
+
+async def import_post(request: web.Request) -> web.StreamResponse:
+    """POST /import: ``action=check`` (dry run of an upload) or ``action=commit``."""
+    me = require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    form = await request.post()
+    kind = text_field(form, "kind")
+    action = text_field(form, "action")
+    context = {"kinds": KINDS, "kind": kind, "result": None, "payload": "", "filename": ""}
+    if kind not in KINDS or action not in ("check", "commit"):
+        return render(request, "import.html", {**context, "errors": ["bad form"]}, status=400)
+    if not _allowed(me.access, kind):
+        raise web.HTTPForbidden(text="403: only an admin imports people and units")
+    if action == "check":
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return render(
+                request, "import.html", {**context, "errors": ["choose a file"]}, status=400
+            )
+        data = upload.file.read(MAX_UPLOAD + 1)
+        filename = upload.filename or ""
+    else:
+        try:
+            data = base64.b64decode(text_field(form, "payload", 10 * MAX_UPLOAD), validate=True)
+        except (binascii.Error, ValueError):
+            return render(
+                request, "import.html", {**context, "errors": ["bad payload"]}, status=400
+            )
+        filename = text_field(form, "filename", 255)
+    if len(data) > MAX_UPLOAD:
+        return render(
+            request, "import.html", {**context, "errors": ["file larger than 5 MB"]}, status=400
+        )
+    try:
+        table = read_table(data, filename)
+        async with deps.sessions() as session, session.begin():
+            actor = Actor.of(await session.get_one(Person, me.person_id))
+            result: ImportResult = await import_rows(
+                session, kind, table, dry_run=action == "check", actor=actor, clock=deps.clock
+            )
+    except DomainError as exc:
+        return render(request, "import.html", {**context, "errors": [str(exc)]}, status=400)
+    if action == "commit" and result.ok:
+        raise redirect(
+            f"/import?msg=flash.saved&created={result.created}&updated={result.updated}"
+            f"&unchanged={result.unchanged}"
+        )
+    return render(
+        request,
+        "import.html",
+        {
+            **context,
+            "result": result,
+            "payload": base64.b64encode(data).decode() if result.ok else "",
+            "filename": filename,
+        },
+        status=200 if result.ok else 400,
+    )
+
+
+def routes(app: web.Application) -> None:
+    """Register the import page."""
+    app.router.add_get("/import", import_page, name="import_items")
+    app.router.add_post("/import", import_post)
