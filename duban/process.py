@@ -8,11 +8,19 @@ import signal
 
 from aiohttp import web
 
+from duban.chat import open_chat
 from duban.runtime import Runtime
 from web.admin import setup_admin
-from web.app import WebConfig, WebDeps, create_app
+from web.api import setup_api
+from web.app import AppPart, WebConfig, WebDeps, create_app
+from web.metrics import SCAN_METRICS_KEY, ScanMetrics, setup_metrics
+from web.views.bulletins import setup_bulletin_pages
 
 log = logging.getLogger("duban")
+
+#: This process's scan figures for GET /metrics: whoever runs the scanner in this process
+#: wraps its scan function with ``web.metrics.record_scans(scan, SCAN_METRICS, clock)``.
+SCAN_METRICS = ScanMetrics()
 
 
 def web_deps(runtime: Runtime) -> WebDeps:
@@ -27,21 +35,34 @@ def web_deps(runtime: Runtime) -> WebDeps:
         secure_cookies=s.base_url.startswith("https://"),
         telegram_bot_username=s.telegram_bot_username,
     )
-    return WebDeps(config=config, sessions=runtime.sessions, clock=runtime.clock)
+    return WebDeps(
+        config=config,
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        extra={SCAN_METRICS_KEY: SCAN_METRICS},
+    )
 
 
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Serve the web app on the configured host and port until ``stop`` is set."""
-    app = create_app(web_deps(runtime), [setup_admin])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, runtime.settings.web_host, runtime.settings.web_port)
-    await site.start()
-    log.info("serving on %s", runtime.settings.base_url)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    """Serve the web app (and the Telegram bot, when a token is set) until ``stop`` is set."""
+    async with open_chat(runtime) as chat:
+        parts: list[AppPart] = [
+            setup_admin,
+            setup_bulletin_pages,
+            setup_api,
+            setup_metrics,
+            *(chat.parts if chat else []),
+        ]
+        app = create_app(web_deps(runtime), parts)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, runtime.settings.web_host, runtime.settings.web_port)
+        await site.start()
+        log.info("serving on %s", runtime.settings.base_url)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
 
 
 def stop_event() -> asyncio.Event:

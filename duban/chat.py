@@ -1,0 +1,131 @@
+"""Wiring the bot into a process: long polling, or the webhook on the web app.
+
+Part of the composition root: builds `bot.BotConfig` from the settings and hands the
+dispatcher and bot to `web.telegram` when the webhook is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+
+from bot import BotConfig, create_bot, create_dispatcher, reprocess_pending, set_commands
+from duban.runtime import Runtime
+from duban.settings import Settings, SettingsError
+from web.app import AppPart
+from web.telegram import setup_telegram_webhook
+
+log = logging.getLogger("duban.bot")
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    """The bot's configuration; raises SettingsError without a token."""
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        raise SettingsError("setting DUBAN_TELEGRAM_TOKEN is required for the bot")
+    return BotConfig(
+        token=settings.telegram_token.get_secret_value(),
+        api_base=settings.telegram_api_base,
+        username=settings.telegram_bot_username,
+        tz=settings.tz,
+        office_name=settings.office_name,
+        base_url=settings.base_url,
+    )
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """The webhook secret when webhook mode is on; SettingsError if the URL has none."""
+    if not settings.telegram_webhook_url:
+        return None
+    secret = settings.telegram_webhook_secret
+    if secret is None or not secret.get_secret_value():
+        raise SettingsError(
+            "setting DUBAN_TELEGRAM_WEBHOOK_SECRET is required when "
+            "DUBAN_TELEGRAM_WEBHOOK_URL is set"
+        )
+    return secret.get_secret_value()
+
+
+def fsm_storage(settings: Settings) -> BaseStorage:
+    """Dialog state in Redis when configured (several processes), else in memory."""
+    if settings.redis_url:
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+@dataclass
+class Chat:
+    """A running bot: what the web app must mount (webhook mode), if anything."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+    parts: list[AppPart]
+
+
+@asynccontextmanager
+async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIterator[Chat | None]:
+    """Start the bot for this process (None without a token); stop and close it after.
+
+    Webhook mode when ``DUBAN_TELEGRAM_WEBHOOK_URL`` is set, else long polling in a task.
+    """
+    settings = runtime.settings
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        yield None
+        return
+    config = bot_config(settings)
+    secret = webhook_secret(settings)
+    use_polling = secret is None if polling is None else polling
+    bot = create_bot(config)
+    dp = create_dispatcher(
+        sessions=runtime.sessions, config=config, clock=runtime.clock, storage=fsm_storage(settings)
+    )
+    task: asyncio.Task[None] | None = None
+    try:
+        fed = await reprocess_pending(dp, bot, runtime.sessions, config, runtime.clock)
+        if fed:
+            log.info("re-processed %d stored updates", fed)
+        await set_commands(bot)
+        parts: list[AppPart] = []
+        if use_polling:
+            await bot.delete_webhook(drop_pending_updates=False)
+            task = asyncio.create_task(
+                dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+            )
+            log.info("telegram: long polling")
+        else:
+            assert secret is not None and settings.telegram_webhook_url is not None
+            await bot.set_webhook(
+                settings.telegram_webhook_url,
+                secret_token=secret,
+                allowed_updates=dp.resolve_used_update_types(),
+            )
+            path = _path_of(settings.telegram_webhook_url)
+            parts.append(
+                partial(setup_telegram_webhook, dispatcher=dp, bot=bot, secret=secret, path=path)
+            )
+            log.info("telegram: webhook at %s", path)
+        yield Chat(bot, dp, parts)
+    finally:
+        if task is not None:
+            try:
+                await dp.stop_polling()
+            except RuntimeError:  # polling had not started yet
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await dp.storage.close()
+        await bot.session.close()
+
+
+def _path_of(url: str) -> str:
+    return urlsplit(url).path or "/telegram/webhook"

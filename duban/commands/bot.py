@@ -1,0 +1,105 @@
+"""``duban invite EMAIL`` (a one-time Telegram link) and ``duban bot`` (long polling)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from sqlalchemy import select
+
+from duban.chat import bot_config, open_chat
+from duban.process import stop_event
+from duban.runtime import Runtime
+from models import Person
+from models.db import transaction
+from supervision import outbox
+from supervision.clock import local_today
+from supervision.invites import create_invite, deep_link
+
+log = logging.getLogger("duban")
+
+
+async def _bot_username(rt: Runtime) -> str:
+    """The bot's @username: from the settings, else asked of Telegram with the token."""
+    from duban.cli import CliError
+
+    if rt.settings.telegram_bot_username:
+        return rt.settings.telegram_bot_username.lstrip("@")
+    if rt.settings.telegram_token is None:
+        raise CliError(
+            "set DUBAN_TELEGRAM_BOT_USERNAME (or DUBAN_TELEGRAM_TOKEN) to make invite links"
+        )
+    from bot import create_bot
+
+    bot = create_bot(bot_config(rt.settings))
+    try:
+        me = await bot.get_me()
+    finally:
+        await bot.session.close()
+    if not me.username:
+        raise CliError("the bot has no username; set DUBAN_TELEGRAM_BOT_USERNAME")
+    return me.username
+
+
+async def invite(args: argparse.Namespace, rt: Runtime) -> int:
+    """Create a one-time invite for a person and print (and e-mail) the deep link."""
+    from duban.cli import CliError
+
+    email = str(args.email).strip().lower()
+    username = await _bot_username(rt)
+    async with transaction(rt.sessions) as session:
+        person = await session.scalar(select(Person).where(Person.email == email))
+        if person is None:
+            raise CliError(f"no person with e-mail {email}")
+        new = await create_invite(session, person=person, clock=rt.clock)
+        link = deep_link(username, new.token)
+        mailed = False
+        if rt.settings.smtp is not None:
+            expires_on = new.invite.expires_at.astimezone(rt.settings.tz).date()
+            mailed = (
+                await outbox.add(
+                    session,
+                    dedupe_key=f"invite{new.invite.id}:p{person.id}:{outbox.EMAIL}",
+                    kind="invite",
+                    channel=outbox.EMAIL,
+                    not_before=rt.clock.now(),
+                    recipient_id=person.id,
+                    address=email,
+                    locale=person.locale,
+                    payload={"invite_link": link, "invite_expires_on": expires_on.isoformat()},
+                )
+                is not None
+            )
+        name = person.name
+    today = local_today(rt.clock, rt.settings.tz)
+    if mailed:
+        print(f"invite for {name} <{email}> queued for e-mail ({today.isoformat()}, valid 7 days)")
+    else:
+        print("mail is not configured (DUBAN_SMTP_URL); send this link to the person yourself")
+    print(link)
+    return 0
+
+
+async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
+    """Run the bot with long polling until interrupted."""
+    from duban.cli import CliError
+
+    bot_config(rt.settings)
+    if rt.settings.telegram_webhook_url:
+        raise CliError(
+            "DUBAN_TELEGRAM_WEBHOOK_URL is set: updates arrive through the web app (duban run); "
+            "unset it to use long polling"
+        )
+    stop = stop_event()
+    async with open_chat(rt, polling=True):
+        await stop.wait()
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``invite`` and ``bot``."""
+    p = subparsers.add_parser("invite", help="create a one-time Telegram invite link for a person")
+    p.add_argument("email", help="the person's e-mail address")
+    p.set_defaults(handler=invite)
+    p = subparsers.add_parser("bot", help="run the Telegram bot with long polling")
+    p.set_defaults(handler=run_bot)

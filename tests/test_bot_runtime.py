@@ -1,0 +1,201 @@
+"""The update log under failure, long polling, the webhook route, Redis FSM and ``duban invite``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+import pytest
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import Update
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import bot.reports
+from bot import reprocess_pending
+from bot import updates as update_log
+from duban.commands.bot import invite
+from duban.runtime import Runtime
+from duban.settings import Settings
+from models import InviteToken, Notification, Report, TelegramUpdate
+from supervision.clock import FixedClock
+from supervision.invites import hash_token
+from tests.bot_harness import Harness, harness
+from tests.bot_world import OWNER_TG, World, build_world
+from web.app import WebConfig, WebDeps, create_app
+from web.telegram import setup_telegram_webhook
+
+SECRET = "webhook-s3cret"
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    async with sessions() as session:
+        return await build_world(session)
+
+
+@pytest.fixture
+async def h(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> AsyncIterator[Harness]:
+    async with harness(sessions, clock) as running:
+        yield running
+
+
+async def _logged(h: Harness, update_id: int) -> TelegramUpdate:
+    async with h.sessions() as session:
+        return await session.get_one(TelegramUpdate, update_id)
+
+
+async def _reports(h: Harness) -> list[Report]:
+    async with h.sessions() as session:
+        return list((await session.scalars(select(Report))).all())
+
+
+async def test_handler_error_apologises_keeps_update_and_retry_files_it(
+    h: Harness, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reminder = await h.remind(world.owner, world.a_document)
+    update = h.fake.make_private_message(OWNER_TG, "进展顺利", reply_to=reminder)
+
+    async def broken(*args: Any, **kwargs: Any) -> Report:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(bot.reports, "file_report", broken)
+    await h.feed(update)
+    assert "抱歉" in h.last_text(OWNER_TG)
+    logged = await _logged(h, update["update_id"])
+    assert (logged.status, logged.attempts) == ("failed", 1)
+    assert logged.error is not None and "database went away" in logged.error
+    assert await _reports(h) == []
+
+    monkeypatch.undo()
+    fed = await reprocess_pending(h.dp, h.bot, h.sessions, h.config, h.clock)
+    assert fed == 1
+    [report] = await _reports(h)
+    assert report.text == "进展顺利"
+    logged = await _logged(h, update["update_id"])
+    assert (logged.status, logged.attempts) == ("done", 2)
+    assert "第1次" in h.last_text(OWNER_TG)
+    assert await reprocess_pending(h.dp, h.bot, h.sessions, h.config, h.clock) == 0
+
+
+async def test_update_stored_before_a_crash_is_handled_on_restart(h: Harness, world: World) -> None:
+    reminder = await h.remind(world.owner, world.a_document)
+    raw = h.fake.make_private_message(OWNER_TG, "崩溃前收到的报告", reply_to=reminder)
+    # The process stored the update, then died before handling it.
+    assert await update_log.store(h.sessions, Update.model_validate(raw), h.clock)
+    assert (await _logged(h, raw["update_id"])).status == "pending"
+    assert await reprocess_pending(h.dp, h.bot, h.sessions, h.config, h.clock) == 1
+    assert [r.text for r in await _reports(h)] == ["崩溃前收到的报告"]
+    assert (await _logged(h, raw["update_id"])).status == "done"
+
+
+async def test_long_polling_against_the_fake(h: Harness, world: World) -> None:
+    reminder = await h.remind(world.owner, world.a_document)
+    h.fake.push_update(h.fake.make_private_message(OWNER_TG, "轮询收到", reply_to=reminder))
+    polling = asyncio.create_task(
+        h.dp.start_polling(h.bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+    )
+    try:
+        await h.fake.wait_for_sent(2)
+    finally:
+        await h.dp.stop_polling()
+        await polling
+    assert [r.text for r in await _reports(h)] == ["轮询收到"]
+    assert "第1次" in h.last_text(OWNER_TG)
+
+
+async def test_webhook_needs_the_secret_and_files_the_report(
+    h: Harness, world: World, aiohttp_client_factory: Any
+) -> None:
+    deps = WebDeps(config=WebConfig(secret_key="x"), sessions=h.sessions, clock=h.clock)
+    app = create_app(
+        deps, [partial(setup_telegram_webhook, dispatcher=h.dp, bot=h.bot, secret=SECRET)]
+    )
+    client = await aiohttp_client_factory(app)
+    reminder = await h.remind(world.owner, world.a_document)
+    update = h.fake.make_private_message(OWNER_TG, "网络钩子收到", reply_to=reminder)
+    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+        resp = await client.post("/telegram/webhook", json=update, headers=headers)
+        assert resp.status == 401
+    assert await _reports(h) == []
+    async with h.sessions() as session:
+        assert await session.get(TelegramUpdate, update["update_id"]) is None
+    good = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    resp = await client.post("/telegram/webhook", data=b"{not json", headers=good)
+    assert resp.status == 400
+    # Through the fake, as Telegram would deliver it after setWebhook.
+    await h.bot.set_webhook(str(client.make_url("/telegram/webhook")), secret_token=SECRET)
+    assert await h.fake.post_webhook(update) == 200
+    assert await h.fake.post_webhook(update) == 200  # a resend is recognised
+    assert [r.text for r in await _reports(h)] == ["网络钩子收到"]
+
+
+async def test_dialog_state_in_redis(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock, world: World, redis_url: str
+) -> None:
+    async with harness(sessions, clock, storage=RedisStorage.from_url(redis_url)) as h:
+        await h.feed(h.fake.make_private_message(OWNER_TG, "/report"))
+        offer = h.fake.sent_to(OWNER_TG)[-1]
+        assert offer.reply_markup is not None
+        data = offer.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        await h.feed(h.fake.make_callback_query(OWNER_TG, offer, data))
+        await h.feed(h.fake.make_private_message(OWNER_TG, "存在 Redis 的对话"))
+        assert [r.text for r in await _reports(h)] == ["存在 Redis 的对话"]
+
+
+async def _runtime(engine: AsyncEngine, clock: FixedClock, **settings: Any) -> Runtime:
+    url = engine.url.render_as_string(hide_password=False)
+    return Runtime(
+        Settings(database_url=url, telegram_bot_username="duban_test_bot", **settings),
+        engine,
+        async_sessionmaker(engine, expire_on_commit=False),
+        clock,
+    )
+
+
+async def test_invite_prints_the_link_and_says_mail_is_not_configured(
+    engine: AsyncEngine, clock: FixedClock, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = await _runtime(engine, clock)
+    assert await invite(argparse.Namespace(email=world.owner.email.upper()), rt) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "mail is not configured" in out[0]
+    assert out[1].startswith("https://t.me/duban_test_bot?start=")
+    token = out[1].split("start=", 1)[1]
+    async with rt.sessions() as session:
+        stored = await session.scalar(select(InviteToken))
+        assert stored is not None and stored.token_hash == hash_token(token)
+        assert stored.person_id == world.owner.id
+        assert await session.scalar(select(Notification)) is None
+
+
+async def test_invite_queues_an_email_when_mail_is_configured(
+    engine: AsyncEngine, clock: FixedClock, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rt = await _runtime(engine, clock, smtp_url="smtp://127.0.0.1:2525")
+    assert await invite(argparse.Namespace(email=world.owner.email), rt) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "queued for e-mail" in out[0]
+    async with rt.sessions() as session:
+        row = await session.scalar(select(Notification))
+    assert row is not None and (row.kind, row.channel, row.address) == (
+        "invite",
+        "email",
+        world.owner.email,
+    )
+    assert row.payload["invite_link"] == out[1]
+
+
+async def test_invite_for_an_unknown_email_is_a_clear_error(
+    engine: AsyncEngine, clock: FixedClock, world: World
+) -> None:
+    from duban.cli import CliError
+
+    rt = await _runtime(engine, clock)
+    with pytest.raises(CliError, match="no person"):
+        await invite(argparse.Namespace(email="nobody@example.cn"), rt)
