@@ -147,14 +147,18 @@ async def test_downloads(sup, seed, office, sessions):
     assert (await sup.get(f"/bulletins/{bulletin.id}.xlsx")).status == 200
 
 
-async def test_roles(viewer, sup, as_liaison, anon, seed, office):
+async def test_roles(viewer, sup, anon, seed, office, sessions, clock, aiohttp_client_factory):
     resp = await viewer.get("/bulletins/preview?period=2026-10")
     assert resp.status == 200
     assert 'name="recipient"' not in await resp.text()
     assert (
         await viewer.post("/bulletins", {"period": "2026-10", "recipient": str(seed.viewer)})
     ).status == 403
-    assert (await as_liaison.get("/bulletins")).status == 403
+    liaison = await client_for(
+        sessions, clock, aiohttp_client_factory, "liaison@example.gov.cn", seed.liaison_a
+    )
+    assert (await liaison.get("/bulletins")).status == 403
+    assert (await liaison.get("/bulletins/preview.xlsx?period=2026-10")).status == 403
     assert (await anon.get("/bulletins")).status == 303
     resp = await sup.get("/bulletins/preview?period=2026-13")
     assert resp.status == 400
