@@ -12,10 +12,12 @@ from web.auth import setup_auth
 from web.views import (
     calendar,
     dashboard,
+    deliveries,
     importing,
     items,
     login,
     people,
+    policies,
     reviews,
     templates_admin,
 )
@@ -35,3 +37,5 @@ def setup_admin(app: web.Application) -> None:
     people.routes(app)
     importing.routes(app)
     calendar.routes(app)
+    policies.routes(app)
+    deliveries.routes(app)

@@ -40,7 +40,7 @@ NAV: Final[tuple[tuple[str, str, tuple[Access, ...]], ...]] = (
     ("people", "nav.people", (Access.ADMIN,)),
     ("units", "nav.units", (Access.ADMIN,)),
     ("templates", "nav.templates", (Access.ADMIN,)),
-    ("policies", "nav.policies", (Access.ADMIN,)),
+    ("policies", "nav.policies", OFFICE),
     ("calendar", "nav.calendar", (Access.ADMIN, Access.SUPERVISOR)),
     ("deliveries", "nav.deliveries", OFFICE),
 )

@@ -1,0 +1,155 @@
+"""Policies (ladder editing with validation) and the delivery log (filter, retry one)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from models import AuditEvent, DeliveryAttempt, Notification, NotificationStatus, Policy
+from supervision.policy import ensure_default_policies
+from tests.web.conftest import Seed, Web
+
+
+async def _policy(sessions) -> int:
+    async with sessions() as s, s.begin():
+        await ensure_default_policies(s)
+        return int(
+            await s.scalar(
+                select(Policy.id).where(Policy.source == "meeting", Policy.urgent.is_(False))
+            )
+        )
+
+
+def _form(**override):
+    data = {
+        "due_working_days": "20",
+        "send_window_start": "09:00",
+        "send_window_end": "17:30",
+        "workdays_only": "on",
+        "step-0-kind": "remind",
+        "step-0-offset": "-3",
+        "step-0-roles": ["owner", "liaison"],
+        "step-0-channels": ["chat"],
+        "step-0-template": "remind",
+        "step-0-active": "on",
+        "step-1-kind": "overdue",
+        "step-1-offset": "1",
+        "step-1-roles": ["leader"],
+        "step-1-channels": ["chat", "email"],
+        "step-1-active": "on",
+        "step-1-ignore_window": "on",
+    }
+    data.update(override)
+    return data
+
+
+async def test_policy_edit(as_admin: Web, seed: Seed, sessions) -> None:
+    pid = await _policy(sessions)
+    html = await (await as_admin.get("/policies")).text()
+    assert f"/policies/{pid}" in html
+    assert (await as_admin.get(f"/policies/{pid}")).status == 200
+    response = await as_admin.post(f"/policies/{pid}", _form())
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        policy = await s.get_one(Policy, pid)
+        assert policy.due_working_days == 20
+        assert [(st.kind, st.offset_days, st.roles, st.channels) for st in policy.steps] == [
+            ("remind", -3, ["owner", "liaison"], ["chat"]),
+            ("overdue", 1, ["leader"], ["chat", "email"]),
+        ]
+        assert policy.steps[1].ignore_send_window and policy.steps[1].template == "overdue"
+        assert await s.scalar(select(AuditEvent.id).where(AuditEvent.entity == "policy"))
+    response = await as_admin.get("/items/default-due?received_on=2026-11-02&source=meeting")
+    assert (await response.json())["working_days"] == 20
+
+
+async def test_policy_bad_input_changes_nothing(as_admin: Web, seed: Seed, sessions) -> None:
+    pid = await _policy(sessions)
+    for bad in (
+        {"due_working_days": "0"},
+        {"send_window_start": "18:00"},
+        {"send_window_end": "25:99"},
+        {"step-0-offset": "x"},
+        {"step-0-roles": ["emperor"]},
+        {"step-1-channels": []},
+        {"step-0-kind": "", "step-1-kind": ""},
+        {"step-0-template": "nope"},
+    ):
+        response = await as_admin.post(f"/policies/{pid}", _form(**bad))
+        assert response.status == 400, bad
+    async with sessions() as s:
+        policy = await s.get_one(Policy, pid)
+        assert policy.due_working_days == 30 and len(policy.steps) == 5
+
+
+async def test_policy_roles(as_supervisor: Web, as_viewer: Web, seed: Seed, sessions) -> None:
+    pid = await _policy(sessions)
+    assert (await as_supervisor.get("/policies")).status == 200
+    assert (await as_supervisor.get(f"/policies/{pid}")).status == 403
+    assert (await as_supervisor.post(f"/policies/{pid}", _form())).status == 403
+    assert (await as_viewer.get("/policies")).status == 403
+
+
+async def _notifications(sessions, seed: Seed) -> tuple[int, int]:
+    now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    async with sessions() as s, s.begin():
+        failed = Notification(
+            dedupe_key="a:remind:p1:email",
+            kind="remind",
+            channel="email",
+            status="failed",
+            not_before=now,
+            attempts=5,
+            item_id=seed.item_a,
+            recipient_id=seed.liaison_a,
+            last_error="550 mailbox unavailable",
+        )
+        sent = Notification(
+            dedupe_key="a:remind:p1:telegram",
+            kind="remind",
+            channel="telegram",
+            status="sent",
+            not_before=now,
+            attempts=1,
+            item_id=seed.item_a,
+        )
+        s.add_all([failed, sent])
+        await s.flush()
+        s.add(
+            DeliveryAttempt(
+                notification_id=failed.id,
+                channel="email",
+                started_at=now,
+                outcome="permanent",
+                error="550 mailbox unavailable",
+            )
+        )
+        return failed.id, sent.id
+
+
+async def test_delivery_log_filter_and_retry(as_supervisor: Web, seed: Seed, sessions) -> None:
+    failed_id, sent_id = await _notifications(sessions, seed)
+    html = await (await as_supervisor.get("/deliveries")).text()
+    assert f"notification-{failed_id}" in html and f"notification-{sent_id}" in html
+    assert "550 mailbox unavailable" in html
+    html = await (await as_supervisor.get("/deliveries?failed=1")).text()
+    assert f"notification-{failed_id}" in html and f"notification-{sent_id}" not in html
+    response = await as_supervisor.post(f"/deliveries/{sent_id}/retry")
+    assert response.status == 409
+    response = await as_supervisor.post(f"/deliveries/{failed_id}/retry")
+    assert response.status == 303
+    async with sessions() as s:
+        row = await s.get_one(Notification, failed_id)
+        assert row.status == NotificationStatus.PENDING and row.attempts == 0
+        assert await s.scalar(select(AuditEvent.id).where(AuditEvent.action == "retry"))
+    assert (await as_supervisor.post("/deliveries/999/retry")).status == 404
+    # The item's timeline shows the message and its attempt.
+    html = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    assert "550 mailbox unavailable" in html
+
+
+async def test_delivery_log_roles(as_liaison: Web, as_viewer: Web, seed: Seed, sessions) -> None:
+    failed_id, _ = await _notifications(sessions, seed)
+    assert (await as_liaison.get("/deliveries")).status == 403
+    assert (await as_viewer.post(f"/deliveries/{failed_id}/retry")).status == 403

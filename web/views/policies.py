@@ -1,0 +1,184 @@
+"""Escalation policies (督办规则): the deadline rule, send window and ladder steps of each
+policy — offset, recipient roles, channels, template, send-window exemption. Admin only."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from models import LadderStep, Person, Policy, StepKind
+from notifier.templating import STEPS
+from supervision.audit import Actor, record
+from supervision.errors import ValidationFailed
+from supervision.policy import RECIPIENT_ROLES, STEP_CHANNELS
+from web.app import DEPS, WebDeps
+from web.auth import OFFICE, Access, require
+from web.views.common import int_or_none, path_id, redirect, render, text_field
+
+ROLE_CHOICES = sorted(str(r) for r in RECIPIENT_ROLES)
+CHANNEL_CHOICES = sorted(STEP_CHANNELS)
+KINDS = [k.value for k in StepKind]
+MAX_STEPS = 12
+
+
+async def policies_page(request: web.Request) -> web.StreamResponse:
+    """GET /policies: every policy with its ladder."""
+    require(request, *OFFICE)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        policies = (
+            await session.scalars(select(Policy).order_by(Policy.source, Policy.urgent))
+        ).all()
+    return render(request, "policies/list.html", {"policies": policies})
+
+
+async def _edit_page(
+    request: web.Request, policy_id: int, *, errors: list[str] | None = None, status: int = 200
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        policy = await session.get(Policy, policy_id)
+        if policy is None:
+            raise web.HTTPNotFound(text="404: no such policy")
+    return render(
+        request,
+        "policies/edit.html",
+        {
+            "policy": policy,
+            "steps": list(policy.steps),
+            "blank_rows": 2,
+            "roles": ROLE_CHOICES,
+            "channels": CHANNEL_CHOICES,
+            "kinds": KINDS,
+            "templates": STEPS,
+            "errors": errors or [],
+        },
+        status=status,
+    )
+
+
+async def policy_edit(request: web.Request) -> web.StreamResponse:
+    """GET /policies/{id}."""
+    require(request, Access.ADMIN)
+    return await _edit_page(request, path_id(request))
+
+
+def _time(value: str, name: str, problems: list[str]) -> time | None:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        problems.append(f"{name} must be a time like 08:30")
+        return None
+
+
+def parse_steps(form: Any, problems: list[str]) -> list[dict[str, Any]]:
+    """The ladder rows of the form (``step-N-field``); blank rows are skipped."""
+    steps: list[dict[str, Any]] = []
+    for n in range(MAX_STEPS):
+        kind = text_field(form, f"step-{n}-kind")
+        if not kind:
+            continue
+        label = f"step {n + 1}"
+        if kind not in KINDS:
+            problems.append(f"{label}: unknown step {kind!r}")
+            continue
+        offset = int_or_none(form.get(f"step-{n}-offset"))
+        if offset is None or not -60 <= offset <= 60:
+            problems.append(f"{label}: offset must be a whole number of working days (-60..60)")
+            continue
+        if kind == StepKind.PERIODIC and offset < 1:
+            problems.append(f"{label}: a periodic step repeats every N >= 1 working days")
+        roles = [r for r in form.getall(f"step-{n}-roles", []) if isinstance(r, str)]
+        channels = [c for c in form.getall(f"step-{n}-channels", []) if isinstance(c, str)]
+        bad = [r for r in roles if r not in ROLE_CHOICES] + [
+            c for c in channels if c not in CHANNEL_CHOICES
+        ]
+        if bad:
+            problems.append(f"{label}: unknown value(s) {', '.join(bad)}")
+        if not roles:
+            problems.append(f"{label}: choose at least one recipient role")
+        if not channels:
+            problems.append(f"{label}: choose at least one channel")
+        template = text_field(form, f"step-{n}-template") or kind
+        if template not in STEPS:
+            problems.append(f"{label}: unknown template {template!r}")
+        steps.append(
+            {
+                "kind": kind,
+                "offset_days": offset,
+                "roles": roles,
+                "channels": channels,
+                "template": template,
+                "ignore_send_window": form.get(f"step-{n}-ignore_window") == "on",
+                "active": form.get(f"step-{n}-active") == "on",
+            }
+        )
+    return steps
+
+
+async def policy_save(request: web.Request) -> web.StreamResponse:
+    """POST /policies/{id}: save the rule, window and ladder (all or nothing)."""
+    me = require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    policy_id = path_id(request)
+    form = await request.post()
+    problems: list[str] = []
+    days = int_or_none(form.get("due_working_days"))
+    if days is None or not 1 <= days <= 365:
+        problems.append("the default deadline must be 1..365 working days")
+    start = _time(text_field(form, "send_window_start"), "window start", problems)
+    end = _time(text_field(form, "send_window_end"), "window end", problems)
+    if start and end and start >= end:
+        problems.append("the send window must start before it ends")
+    steps = parse_steps(form, problems)
+    if not steps:
+        problems.append("a policy needs at least one step")
+    try:
+        if problems:
+            raise ValidationFailed("; ".join(problems), problems)
+        async with deps.sessions() as session, session.begin():
+            policy = await session.get(Policy, policy_id)
+            if policy is None:
+                raise web.HTTPNotFound(text="404: no such policy")
+            before = _snapshot(policy)
+            assert days is not None and start is not None and end is not None
+            policy.due_working_days = days
+            policy.send_window_start = start
+            policy.send_window_end = end
+            policy.workdays_only = form.get("workdays_only") == "on"
+            policy.steps = [LadderStep(position=i, **spec) for i, spec in enumerate(steps)]
+            await session.flush()
+            record(
+                session,
+                clock=deps.clock,
+                actor=Actor.of(await session.get_one(Person, me.person_id)),
+                entity="policy",
+                entity_id=policy.id,
+                action="update",
+                detail={"before": before, "after": _snapshot(policy)},
+            )
+    except ValidationFailed as exc:
+        return await _edit_page(request, policy_id, errors=exc.errors, status=400)
+    raise redirect(f"/policies/{policy_id}?msg=flash.saved")
+
+
+def _snapshot(policy: Policy) -> dict[str, Any]:
+    return {
+        "due_working_days": policy.due_working_days,
+        "window": [policy.send_window_start.isoformat(), policy.send_window_end.isoformat()],
+        "workdays_only": policy.workdays_only,
+        "steps": [
+            [s.kind, s.offset_days, list(s.roles), list(s.channels), s.template, s.active]
+            for s in policy.steps
+        ],
+    }
+
+
+def routes(app: web.Application) -> None:
+    """Register the policy pages."""
+    app.router.add_get("/policies", policies_page, name="policies")
+    app.router.add_get("/policies/{id:\\d+}", policy_edit, name="policy")
+    app.router.add_post("/policies/{id:\\d+}", policy_save)
