@@ -6,6 +6,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import (
@@ -244,3 +246,35 @@ async def test_freeze_and_send(session, clock):
         await send_bulletin(
             session, bulletin, [], actor=Actor.system(), clock=clock, calendar=CAL, tz=TZ
         )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.sampled_from("甲乙丙丁戊")
+        ),
+        max_size=12,
+    )
+)
+def test_ranking_is_competition_ranking(figures):
+    from supervision.bulletins import UnitFigures, _rank
+
+    rows = []
+    for n, (on_time, late, open_overdue, name) in enumerate(figures):
+        row = UnitFigures(n, f"U{n}", name + str(n % 3))
+        row.closed_on_time, row.closed_late, row.open_overdue = on_time, late, open_overdue
+        row.closed_in_period = on_time + late
+        rows.append(row)
+    ranked = _rank(rows)
+
+    def better(a, b) -> bool:
+        ra, rb = a.on_time_rate, b.on_time_rate
+        if (ra is None) != (rb is None):
+            return rb is None
+        if ra != rb:
+            return ra is not None and rb is not None and ra > rb
+        return a.overdue < b.overdue
+
+    for row in ranked:
+        assert row.rank == 1 + sum(better(other, row) for other in ranked)
+    assert [r.rank for r in ranked] == sorted(r.rank for r in ranked)
