@@ -520,3 +520,39 @@ async def test_api_beside_the_admin_pages(world, sessions, clock, aiohttp_client
     resp = await client.get(P + "/nope", headers=world.h("admin"))
     assert resp.status == 404
     assert_error(await resp.json(), "not_found")
+
+
+async def test_stored_bulletin_and_single_records(world):
+    from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
+    from supervision.calendar import WorkCalendar
+    from web.app import WebConfig as Config
+
+    async with transaction(world.sessions) as s:
+        data = await compute_bulletin(
+            s,
+            parse_period("2026-11"),
+            today=date(2026, 11, 2),
+            calendar=WorkCalendar(),
+            tz=Config(secret_key="k").tz,
+        )
+        stored = await freeze_bulletin(s, data, actor=Actor.system("test"), clock=world.clock)
+    status, listed = await world.get("viewer", "/bulletins")
+    assert status == 200 and [b["id"] for b in listed["data"]] == [stored.id]
+    status, got = await world.get("liaisonA", f"/bulletins/{stored.id}")
+    assert status == 200
+    assert got["period"] == "2026-11" and got["data"]["number"] == "2026年第1期"
+    assert got["sent_at"] is None
+    status, person = await world.get("liaisonA", f"/people/{world.people['ownerA'].id}")
+    assert status == 200 and person["roles"] == ["owner"] and person["telegram_bound"] is False
+    status, unit = await world.get("viewer", f"/units/{world.units['A1'].id}")
+    assert status == 200 and unit["parent_id"] == world.units["A"].id
+    status, asg = await world.get("liaisonA", f"/assignments/{world.assignments['a'].id}")
+    assert status == 200
+    assert (asg["unit_name"], asg["role"], asg["state"], asg["light"]) == (
+        "甲局",
+        "lead",
+        "open",
+        "green",
+    )
+    status, listed = await world.get("sup", f"/assignments?item_id={world.items['b'].id}")
+    assert [a["unit_id"] for a in listed["data"]] == [world.units["B"].id]
