@@ -122,8 +122,10 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         return error_response(409, "conflict", "the change conflicts with an existing record")
     except web.HTTPException as exc:
         if exc.status in _HTTP_CODES:
-            reason = exc.reason or "error"
-            return error_response(exc.status, _HTTP_CODES[exc.status], reason)
+            response = error_response(exc.status, _HTTP_CODES[exc.status], exc.reason or "error")
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         raise
 
 

@@ -339,8 +339,12 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
             )
             query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))
         if text:
-            like = f"%{text}%"
-            query = query.where(or_(Item.title.ilike(like), Item.ref.ilike(like)))
+            query = query.where(
+                or_(
+                    Item.title.icontains(text, autoescape=True),
+                    Item.ref.icontains(text, autoescape=True),
+                )
+            )
         query = query.order_by(Item.due_on, Item.id).options(
             selectinload(Item.assignments).selectinload(Assignment.unit)
         )

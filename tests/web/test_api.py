@@ -307,6 +307,7 @@ async def test_item_filters_and_paging(world):
         i["ref"] for i in (await world.get("admin", f"/items?unit_id={unit_b}"))[1]["data"]
     ] == ["B-1"]
     assert (await world.get("admin", "/items?q=P-"))[1]["total"] == 5
+    assert (await world.get("admin", "/items?q=%25"))[1]["total"] == 0  # % is literal
     world.clock.set(world.clock.now().replace(month=12, day=5))
     overdue = (await world.get("admin", "/items?overdue=true"))[1]
     assert [i["ref"] for i in overdue["data"]] == ["B-1"]
@@ -502,6 +503,7 @@ async def test_unknown_routes_answer_json(world):
     resp = await world.client.put(P + "/items", headers=world.h("admin"), json={})
     assert resp.status == 405
     assert_error(await resp.json(), "method_not_allowed")
+    assert set(resp.headers["Allow"].split(",")) == {"GET", "POST"}
 
 
 async def test_api_beside_the_admin_pages(world, sessions, clock, aiohttp_client_factory):
