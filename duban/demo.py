@@ -30,11 +30,17 @@ from models import (
 )
 from supervision.accounts import hash_password
 from supervision.audit import Actor, record
-from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, local_today
 from supervision.errors import ValidationFailed
 from supervision.importing import ImportResult, Table, import_rows
-from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, list_items, save_item
+from supervision.items import (
+    AssigneeSpec,
+    ItemContext,
+    ItemSpec,
+    SaveOutcome,
+    list_items,
+    save_item,
+)
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
 from supervision.policy import ensure_default_policies
@@ -413,7 +419,7 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
             summary.passwords_set += 1
     unit_ids = {u.code: u.id for u in (await session.scalars(select(Unit))).all()}
     today = local_today(clock, tz)
-    calendar = await load_calendar(session)
+    context = ItemContext()
     supervisor = by_email[_email("zhenghua")]
     for spec in ITEMS:
         ref = demo_ref(spec.n)
@@ -444,11 +450,12 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
             ),
             actor=actor,
             clock=clock,
-            calendar=calendar,
+            context=context,
         )
         assert saved.outcome is SaveOutcome.CREATED
         summary.items_created += 1
         await _add_history(session, saved.item, spec, supervisor, clock=clock)
+    calendar = await context.calendar(session)
     rows = await list_items(session, today=today, calendar=calendar, tz=tz)
     summary.lights = Counter(r.light for r in rows if r.ref.startswith("督〔演示〕"))
     await session.flush()

@@ -20,13 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Item, Person, Role, Source, Unit
+from models import Person, Role, Source, Unit
 from supervision.audit import Actor, record
-from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import DomainError, ValidationFailed
-from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, save_item
-from supervision.policy import SOURCE_LABELS_ZH, due_working_days
+from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, save_item
+from supervision.policy import SOURCE_LABELS_ZH
 
 __all__ = [
     "COLUMNS",
@@ -666,34 +665,23 @@ async def _import_items(
             specs.append((number, spec))
     if errs.errors:
         return
-    calendar = await load_calendar(session)
-    days: dict[tuple[Source, bool], int] = {}
+    context = ItemContext()
+    provisional_years: set[int] = set()
     total = len(specs)
     for done, (number, spec) in enumerate(specs, start=1):
-        key = (spec.source, spec.urgent)
-        if key not in days:
-            days[key] = await due_working_days(session, spec.source.value, spec.urgent)
         try:
-            saved = await save_item(
-                session,
-                spec,
-                actor=actor,
-                clock=clock,
-                calendar=calendar,
-                working_days=days[key],
-            )
+            saved = await save_item(session, spec, actor=actor, clock=clock, context=context)
         except DomainError as exc:
             errs.add(number, "ref", str(exc))
             continue
         _tally(result, saved.outcome)
         if saved.item.due_is_provisional and saved.item.state in ("open", "completion_requested"):
             result.provisional_refs.append(spec.ref)
+            provisional_years.add(saved.item.due_on.year)
         if progress is not None:
             progress(done, total)
-    if result.provisional_refs:
-        refs = set(result.provisional_refs)
-        years = (await session.scalars(select(Item.due_on).where(Item.ref.in_(refs)))).all()
-        result.fallback_years = calendar.fallback_years(d.year for d in years)
+    calendar = await context.calendar(session)
+    result.fallback_years = calendar.fallback_years(provisional_years)
 
 
 def _item_spec(

@@ -18,25 +18,31 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import Assignment, AssignmentRole, Item, ItemState, Person, Source, Unit
+from models import Assignment, AssignmentRole, Item, ItemState, Person, Policy, Source, Unit
 from supervision.audit import Actor, record
 from supervision.calendar import DueDate, WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.deadlines import DeadlineError, recompute_provisional, resolve_due
+from supervision.deadlines import (
+    DEFAULT_DUE_WORKING_DAYS,
+    DeadlineError,
+    recompute_provisional,
+    resolve_due,
+)
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.light import Light, light_for, worst
-from supervision.policy import due_working_days
-from supervision.schedule import reschedule
+from supervision.schedule import load_policy_for, reschedule
 
 __all__ = [
     "AssigneeSpec",
+    "ItemContext",
     "ItemRow",
     "ItemSpec",
     "SaveOutcome",
     "SaveResult",
     "apply_due",
+    "item_light",
     "list_items",
     "mark_for_scan",
     "save_item",
@@ -96,6 +102,34 @@ class SaveResult:
         return self.item.due_is_provisional
 
 
+class ItemContext:
+    """Lookups shared by many saves in one transaction: calendar, policies, checked ids."""
+
+    def __init__(self, calendar: WorkCalendar | None = None) -> None:
+        self._calendar = calendar
+        self._policies: dict[tuple[str, bool], Policy | None] = {}
+        self.known_units: set[int] = set()
+        self.known_people: set[int] = set()
+
+    async def calendar(self, session: AsyncSession) -> WorkCalendar:
+        """The working-day calendar (loaded once)."""
+        if self._calendar is None:
+            self._calendar = await load_calendar(session)
+        return self._calendar
+
+    async def policy(self, session: AsyncSession, source: str, urgent: bool) -> Policy | None:
+        """The policy of an item with this source and urgency (looked up once)."""
+        key = (source, urgent)
+        if key not in self._policies:
+            self._policies[key] = await load_policy_for(session, source, urgent)
+        return self._policies[key]
+
+    async def working_days(self, session: AsyncSession, source: str, urgent: bool) -> int:
+        """Working days of the default deadline for this source and urgency."""
+        policy = await self.policy(session, source, urgent)
+        return policy.due_working_days if policy else DEFAULT_DUE_WORKING_DAYS
+
+
 def _jsonable(value: object) -> object:
     """A value fit for an audit event's JSON detail."""
     if isinstance(value, date):
@@ -129,25 +163,34 @@ async def mark_for_scan(
     *,
     clock: Clock,
     calendar: WorkCalendar | None = None,
+    policy: Policy | None = None,
 ) -> None:
     """Place the assignment's next ladder step (``next_action_at``) after a change."""
-    await reschedule(session, assignment, clock=clock, calendar=calendar)
+    await reschedule(session, assignment, clock=clock, calendar=calendar, policy=policy)
 
 
-async def _check_refs(session: AsyncSession, spec: ItemSpec) -> None:
+async def _check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext) -> None:
     """Raise NotFound unless every unit and person the spec names exists."""
-    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)}
+    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)} - context.known_units
     person_ids = {
         pid for a in (spec.lead, *spec.co) for pid in (a.owner_id, a.leader_id) if pid is not None
-    }
-    found_units = set((await session.scalars(select(Unit.id).where(Unit.id.in_(unit_ids)))).all())
-    found_people = set(
-        (await session.scalars(select(Person.id).where(Person.id.in_(person_ids)))).all()
-    )
+    } - context.known_people
+    found_units: set[int] = set()
+    found_people: set[int] = set()
+    if unit_ids:
+        found_units = set(
+            (await session.scalars(select(Unit.id).where(Unit.id.in_(unit_ids)))).all()
+        )
+    if person_ids:
+        found_people = set(
+            (await session.scalars(select(Person.id).where(Person.id.in_(person_ids)))).all()
+        )
     missing = [f"unit #{u}" for u in sorted(unit_ids - found_units)]
     missing += [f"person #{p}" for p in sorted(person_ids - found_people)]
     if missing:
         raise NotFound("no such " + ", ".join(missing))
+    context.known_units |= found_units
+    context.known_people |= found_people
 
 
 async def _resolve(
@@ -155,12 +198,9 @@ async def _resolve(
     spec: ItemSpec,
     existing: Item | None,
     calendar: WorkCalendar,
-    working_days: int | None,
+    days: int,
 ) -> DueDate:
     """The deadline the spec gives, keeping an already announced default where it stands."""
-    days = working_days
-    if days is None:
-        days = await due_working_days(session, spec.source.value, spec.urgent)
     if (
         spec.due_on is None
         and existing is not None
@@ -188,6 +228,7 @@ async def apply_due(
     is_default: bool,
     clock: Clock,
     calendar: WorkCalendar | None = None,
+    policy: Policy | None = None,
 ) -> dict[str, list[Any]]:
     """Set an item's deadline and move its assignments along; return the changed fields.
 
@@ -202,7 +243,9 @@ async def apply_due(
         for assignment in assignments:
             if assignment.is_active and assignment.due_on == old_due:
                 assignment.due_on = due.day
-                await mark_for_scan(session, assignment, clock=clock, calendar=calendar)
+                await mark_for_scan(
+                    session, assignment, clock=clock, calendar=calendar, policy=policy
+                )
     if item.due_is_provisional != due.provisional:
         changes["due_is_provisional"] = [item.due_is_provisional, due.provisional]
         item.due_is_provisional = due.provisional
@@ -219,17 +262,19 @@ async def save_item(
     actor: Actor,
     clock: Clock,
     calendar: WorkCalendar | None = None,
-    working_days: int | None = None,
+    context: ItemContext | None = None,
 ) -> SaveResult:
     """Create the item with ``spec.ref``, or update it to match ``spec``; audit every change.
 
-    ``calendar`` and ``working_days`` may be passed to save lookups in a bulk import;
-    ``working_days`` must then be the policy's value for the spec's source and urgency.
+    Pass one ``context`` to many saves in a transaction (a bulk import) to look things up once.
     """
+    ctx = context if context is not None else ItemContext(calendar)
     spec = replace(spec, ref=spec.ref.strip(), title=spec.title.strip())
     _check_spec(spec)
-    await _check_refs(session, spec)
-    cal = calendar if calendar is not None else await load_calendar(session)
+    await _check_refs(session, spec, ctx)
+    cal = await ctx.calendar(session)
+    policy = await ctx.policy(session, spec.source.value, spec.urgent)
+    days = policy.due_working_days if policy else DEFAULT_DUE_WORKING_DAYS
     # populate_existing: an item already in the session gets its current assignments.
     existing = await session.scalar(
         select(Item)
@@ -237,11 +282,12 @@ async def save_item(
         .options(selectinload(Item.assignments))
         .execution_options(populate_existing=True)
     )
-    due = await _resolve(session, spec, existing, cal, working_days)
+    due = await _resolve(session, spec, existing, cal, days)
+    plan = _Plan(actor=actor, clock=clock, calendar=cal, policy=policy)
     if existing is None:
-        result = await _create(session, spec, due, actor=actor, clock=clock, calendar=cal)
+        result = await _create(session, spec, due, plan)
     else:
-        result = await _update(session, existing, spec, due, actor=actor, clock=clock, calendar=cal)
+        result = await _update(session, existing, spec, due, plan)
     if due.provisional and result.outcome is not SaveOutcome.UNCHANGED:
         log.warning(
             "item %s: deadline %s is provisional (no official calendar for %d)",
@@ -252,15 +298,18 @@ async def save_item(
     return result
 
 
-async def _create(
-    session: AsyncSession,
-    spec: ItemSpec,
-    due: DueDate,
-    *,
-    actor: Actor,
-    clock: Clock,
-    calendar: WorkCalendar,
-) -> SaveResult:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Who saves, when, and the calendar and policy the item's deadlines follow."""
+
+    actor: Actor
+    clock: Clock
+    calendar: WorkCalendar
+    policy: Policy | None
+
+
+async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Plan) -> SaveResult:
+    actor, clock = plan.actor, plan.clock
     item = Item(
         ref=spec.ref,
         title=spec.title,
@@ -295,10 +344,7 @@ async def _create(
             "urgent": item.urgent,
         },
     )
-    for role, assignee in _desired(spec):
-        await _new_assignment(
-            session, item, role, assignee, actor=actor, clock=clock, calendar=calendar
-        )
+    await _new_assignments(session, item, _desired(spec), plan)
     return SaveResult(item, SaveOutcome.CREATED)
 
 
@@ -306,47 +352,51 @@ def _desired(spec: ItemSpec) -> list[tuple[AssignmentRole, AssigneeSpec]]:
     return [(AssignmentRole.LEAD, spec.lead)] + [(AssignmentRole.CO, c) for c in spec.co]
 
 
-async def _new_assignment(
+async def _new_assignments(
     session: AsyncSession,
     item: Item,
-    role: AssignmentRole,
-    assignee: AssigneeSpec,
-    *,
-    actor: Actor,
-    clock: Clock,
-    calendar: WorkCalendar,
-) -> Assignment:
-    assignment = Assignment(
-        item_id=item.id,
-        unit_id=assignee.unit_id,
-        role=role.value,
-        owner_id=assignee.owner_id,
-        leader_id=assignee.leader_id,
-        state=ItemState.OPEN.value,
-        due_on=item.due_on,
-        created_at=clock.now(),
-    )
-    session.add(assignment)
+    wanted: list[tuple[AssignmentRole, AssigneeSpec]],
+    plan: _Plan,
+) -> list[Assignment]:
+    created = [
+        Assignment(
+            item_id=item.id,
+            unit_id=assignee.unit_id,
+            role=role.value,
+            owner_id=assignee.owner_id,
+            leader_id=assignee.leader_id,
+            state=ItemState.OPEN.value,
+            due_on=item.due_on,
+            created_at=plan.clock.now(),
+        )
+        for role, assignee in wanted
+    ]
+    for assignment in created:
+        # Placed before the insert, so the row is written once.
+        await mark_for_scan(
+            session, assignment, clock=plan.clock, calendar=plan.calendar, policy=plan.policy
+        )
+    session.add_all(created)
     await session.flush()
-    await mark_for_scan(session, assignment, clock=clock, calendar=calendar)
-    record(
-        session,
-        clock=clock,
-        actor=actor,
-        entity="assignment",
-        entity_id=assignment.id,
-        action="create",
-        to_state=assignment.state,
-        detail={
-            "item_id": item.id,
-            "unit_id": assignee.unit_id,
-            "role": role.value,
-            "owner_id": assignee.owner_id,
-            "leader_id": assignee.leader_id,
-            "due_on": assignment.due_on.isoformat(),
-        },
-    )
-    return assignment
+    for assignment in created:
+        record(
+            session,
+            clock=plan.clock,
+            actor=plan.actor,
+            entity="assignment",
+            entity_id=assignment.id,
+            action="create",
+            to_state=assignment.state,
+            detail={
+                "item_id": item.id,
+                "unit_id": assignment.unit_id,
+                "role": assignment.role,
+                "owner_id": assignment.owner_id,
+                "leader_id": assignment.leader_id,
+                "due_on": assignment.due_on.isoformat(),
+            },
+        )
+    return created
 
 
 async def _update(
@@ -354,11 +404,9 @@ async def _update(
     item: Item,
     spec: ItemSpec,
     due: DueDate,
-    *,
-    actor: Actor,
-    clock: Clock,
-    calendar: WorkCalendar,
+    plan: _Plan,
 ) -> SaveResult:
+    actor, clock = plan.actor, plan.clock
     changes: dict[str, list[Any]] = {}
     wanted: dict[str, object] = {
         "title": spec.title,
@@ -376,11 +424,12 @@ async def _update(
     by_unit = {a.unit_id: a for a in assignments}
     desired = _desired(spec)
     desired_units = {a.unit_id for _, a in desired}
-    plan: list[tuple[str, Assignment | None, AssignmentRole, AssigneeSpec]] = []
+    to_add: list[tuple[AssignmentRole, AssigneeSpec]] = []
+    to_change: list[tuple[Assignment, AssignmentRole, AssigneeSpec]] = []
     for role, assignee in desired:
         current = by_unit.get(assignee.unit_id)
         if current is None:
-            plan.append(("create", None, role, assignee))
+            to_add.append((role, assignee))
             continue
         if current.state == ItemState.CANCELLED.value:
             raise InvalidTransition(
@@ -392,14 +441,14 @@ async def _update(
             or (assignee.owner_id is not None and current.owner_id != assignee.owner_id)
             or (assignee.leader_id is not None and current.leader_id != assignee.leader_id)
         ):
-            plan.append(("update", current, role, assignee))
+            to_change.append((current, role, assignee))
     removed = [a for a in assignments if a.unit_id not in desired_units and a.is_active]
     due_changes = (
         item.due_on != due.day
         or item.due_is_provisional != due.provisional
         or item.due_is_default != (spec.due_on is None)
     )
-    if not changes and not plan and not removed and not due_changes:
+    if not changes and not to_add and not to_change and not removed and not due_changes:
         return SaveResult(item, SaveOutcome.UNCHANGED)
     if item.state not in ACTIVE_STATES:
         raise InvalidTransition(f"item {item.ref} is {item.state}; reopen it before changing it")
@@ -413,22 +462,21 @@ async def _update(
             due,
             is_default=spec.due_on is None,
             clock=clock,
-            calendar=calendar,
+            calendar=plan.calendar,
+            policy=plan.policy,
         )
     )
     if "source" in changes or "urgent" in changes:
         # Another policy, another ladder.
         for assignment in assignments:
             if assignment.is_active:
-                await mark_for_scan(session, assignment, clock=clock, calendar=calendar)
-    for kind, current, role, assignee in plan:
-        if kind == "create":
-            await _new_assignment(
-                session, item, role, assignee, actor=actor, clock=clock, calendar=calendar
-            )
-            changes.setdefault("assignments_added", []).append(assignee.unit_id)
-            continue
-        assert current is not None
+                await mark_for_scan(
+                    session, assignment, clock=clock, calendar=plan.calendar, policy=plan.policy
+                )
+    if to_add:
+        await _new_assignments(session, item, to_add, plan)
+        changes["assignments_added"] = [assignee.unit_id for _, assignee in to_add]
+    for current, role, assignee in to_change:
         detail: dict[str, Any] = {}
         for name, value in (
             ("role", role.value),
