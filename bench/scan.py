@@ -17,14 +17,16 @@ import asyncio
 import os
 import time
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Base
 from models.db import create_engine, create_sessionmaker, transaction
-from notifier.scan import _claim_query, scan_once
+from notifier.recipients import RecipientDirectory
+from notifier.scan import _Batch, _claim_query, _PgWriter, scan_once
 from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.policy import ensure_default_policies
@@ -173,6 +175,40 @@ async def claim_only(engine: AsyncEngine, due: int) -> float:
     return elapsed
 
 
+PHASES: dict[str, list[float]] = {}
+
+
+def _timed(name: str, fn: Any) -> Any:
+    """Wrap an async function so each call's wall time is added to PHASES[name]."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            PHASES.setdefault(name, []).append(time.perf_counter() - started)
+
+    return wrapper
+
+
+def instrument() -> None:
+    """Time the parts of a tick (bench only: patches the scan's internals in this process)."""
+    for name in ("outbox", "audit", "advance"):
+        setattr(_PgWriter, name, staticmethod(_timed(f"write {name}", getattr(_PgWriter, name))))
+    load = RecipientDirectory.load.__func__  # type: ignore[attr-defined]
+    RecipientDirectory.load = classmethod(_timed("load recipients", load))  # type: ignore[assignment]
+    plan = _Batch._plan
+
+    def timed_plan(self: _Batch, row: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return plan(self, row)
+        finally:
+            PHASES.setdefault("plan (sum over rows)", []).append(time.perf_counter() - started)
+
+    _Batch._plan = timed_plan  # type: ignore[method-assign]
+
+
 async def measure(size: int, due: int, reps: int, warmup: int) -> dict[str, object]:
     """Build one size and time its ticks."""
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
@@ -201,6 +237,8 @@ async def measure(size: int, due: int, reps: int, warmup: int) -> dict[str, obje
             if rep >= warmup:
                 ticks.append(elapsed)
                 empty.append(empty_elapsed)
+            elif rep == warmup - 1:
+                PHASES.clear()
             await reset_due(conn, due)
         claims = claims[warmup:]
         plan = await explain(conn, due)
@@ -219,11 +257,17 @@ async def measure(size: int, due: int, reps: int, warmup: int) -> dict[str, obje
         "empty_p50": _pct(empty, 50),
         "empty_p99": _pct(empty, 99),
         "plan": plan,
+        "phases": {k: sum(v) / reps * 1000 for k, v in PHASES.items()},
     }
 
 
-async def main(sizes: list[int], due: int, reps: int, warmup: int, keep: bool) -> None:
+async def main(
+    sizes: list[int], due: int, reps: int, warmup: int, keep: bool, phases: bool
+) -> None:
     """Run every size and print a Markdown table plus the claim plans."""
+    if phases:
+        instrument()
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     await _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     await _admin(f'CREATE DATABASE "{DB_NAME}"')
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
@@ -234,6 +278,7 @@ async def main(sizes: list[int], due: int, reps: int, warmup: int, keep: bool) -
     results = []
     try:
         for size in sizes:
+            PHASES.clear()
             r = await measure(size, due, reps, warmup)
             results.append(r)
             print(
@@ -257,11 +302,16 @@ async def main(sizes: list[int], due: int, reps: int, warmup: int, keep: bool) -
             f"| {r['tick_p99']:.1f} ms | {r['claim_p50']:.2f} ms | {r['claim_p99']:.2f} ms "
             f"| {r['empty_p50']:.2f} ms | {r['empty_p99']:.2f} ms |"
         )
+    if phases:
+        for r in results:
+            parts = ", ".join(f"{k} {v:.1f} ms" for k, v in r["phases"].items())  # type: ignore[attr-defined]
+            print(f"\nmean per tick at {r['size']:,}: {parts}")
     for r in results:
         print(f"\nclaim plan at {r['size']:,}:")
         for line in r["plan"]:  # type: ignore[attr-defined]
             print("    " + line)
     print(f"\n{reps} timed repetitions per size after {warmup} warm-up (nearest-rank percentiles)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 def cli() -> None:
@@ -272,11 +322,14 @@ def cli() -> None:
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--phases", action="store_true", help="also time the parts of a tick (adds overhead)"
+    )
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.due < 1 or any(s < args.due for s in sizes):
         parser.error("--due must be at least 1 and no larger than every size")
-    asyncio.run(main(sizes, args.due, args.reps, args.warmup, args.keep))
+    asyncio.run(main(sizes, args.due, args.reps, args.warmup, args.keep, args.phases))
 
 
 if __name__ == "__main__":

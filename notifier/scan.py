@@ -329,6 +329,9 @@ class _Batch:
                     ",".join(planned.skipped),
                     planned.kind,
                 )
+            if not written.get(key):
+                # No active recipient with an address, or every row already existed.
+                log.info("assignment %d: %s wrote no new outbox row", f.row.id, planned.kind)
             detail: dict[str, Any] = {
                 "step": planned.kind,
                 "occurrence": planned.occurrence,
