@@ -150,7 +150,16 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         ["error"],
     ),
     "Me": _obj(
-        {"person": _ref("Person"), "access": {"type": "string"}, "unit_ids": {"type": "array"}}
+        {
+            "person": _ref("Person"),
+            "access": {"type": "string", "enum": ["admin", "supervisor", "liaison", "viewer"]},
+            "unit_ids": {
+                "type": ["array", "null"],
+                "items": {"type": "integer"},
+                "description": "the units a liaison sees; null = every unit",
+            },
+        },
+        ["person", "access", "unit_ids"],
     ),
     "AssigneeInput": _ASSIGNEE,
     "ItemInput": _obj(
