@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Final
+
 from aiohttp import web
 
 from web.auth import setup_auth
@@ -21,13 +24,36 @@ from web.views import (
     reviews,
     templates_admin,
 )
-from web.views.common import STATIC_DIR, setup_templates
+from web.views.common import STATIC_DIR, render, setup_templates
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ERROR_PAGES: Final = {403: "403", 404: "404", 405: "405", 409: "409", 413: "413"}
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Show 403/404/… as a page in the layout to browsers; API and JSON clients get text."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        wants_html = "text/html" in request.headers.get("Accept", "")
+        if (
+            exc.status not in ERROR_PAGES
+            or not wants_html
+            or request.path.startswith(("/api/", "/static/", "/metrics"))
+        ):
+            raise
+        message = (exc.text or exc.reason).removeprefix(f"{exc.status}: ")
+        return render(
+            request, "error.html", {"status": exc.status, "message": message}, status=exc.status
+        )
 
 
 def setup_admin(app: web.Application) -> None:
     """Register the auth middleware, templates, static files and admin routes."""
     setup_auth(app)
     setup_templates(app)
+    app.middlewares.append(error_pages)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     login.routes(app)
     dashboard.routes(app)

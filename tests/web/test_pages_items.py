@@ -189,3 +189,12 @@ async def test_liaison_files_report_and_extension(as_liaison: Web, seed: Seed, s
         assert await s.scalar(select(AuditEvent.id).where(AuditEvent.entity == "report"))
     html = await (await as_liaison.get(f"/items/{seed.item_a}")).text()
     assert "已完成调研" in html and "需要协调" in html
+
+
+async def test_browsers_get_error_pages_in_the_layout(as_liaison: Web, seed: Seed) -> None:
+    response = await as_liaison.get(f"/items/{seed.item_b}", headers={"Accept": "text/html"})
+    assert response.status == 404
+    html = await response.text()
+    assert "<main>" in html and "no such item" in html and "联络员甲" in html
+    response = await as_liaison.get("/people", headers={"Accept": "text/html"})
+    assert response.status == 403 and "<main>" in await response.text()
