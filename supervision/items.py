@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -555,11 +555,11 @@ class ItemRow:
         }
 
 
-def _subtree(units: Iterable[Unit], root_id: int) -> set[int]:
-    """``root_id`` and the ids of every unit below it."""
+def _subtree(units: Iterable[tuple[int, int | None]], root_id: int) -> set[int]:
+    """``root_id`` and the ids of every unit below it, from (id, parent_id) pairs."""
     children: dict[int | None, list[int]] = {}
-    for u in units:
-        children.setdefault(u.parent_id, []).append(u.id)
+    for unit_id, parent_id in units:
+        children.setdefault(parent_id, []).append(unit_id)
     found: set[int] = set()
     stack = [root_id]
     while stack:
@@ -571,16 +571,41 @@ def _subtree(units: Iterable[Unit], root_id: int) -> set[int]:
     return found
 
 
-def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
-    """An item's light: the worst of its active lead assignments (the item's own if none)."""
-    leads = [a for a in item.assignments if a.role == AssignmentRole.LEAD.value and a.is_active]
-    if not leads:
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """What the light and the list need of one lead assignment."""
+
+    state: str
+    due_on: date
+    last_report_at: datetime | None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    owner_email: str | None = None
+    owner_name: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def _light(
+    state: str,
+    due_on: date,
+    received_on: date,
+    leads: Iterable[_Lead],
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> Light:
+    active = [a for a in leads if a.is_active]
+    if not active:
         return light_for(
-            state=item.state,
-            due_on=item.due_on,
+            state=state,
+            due_on=due_on,
             today=today,
             last_report_on=None,
-            started_on=item.received_on,
+            started_on=received_on,
             calendar=calendar,
         )
     return worst(
@@ -590,11 +615,26 @@ def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo)
                 due_on=a.due_on,
                 today=today,
                 last_report_on=a.last_report_at.astimezone(tz).date() if a.last_report_at else None,
-                started_on=item.received_on,
+                started_on=received_on,
                 calendar=calendar,
             )
-            for a in leads
+            for a in active
         ]
+    )
+
+
+def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
+    """An item's light: the worst of its active lead assignments (the item's own if none).
+
+    ``item.assignments`` must be loaded.
+    """
+    leads = [
+        _Lead(a.state, a.due_on, a.last_report_at)
+        for a in item.assignments
+        if a.role == AssignmentRole.LEAD.value
+    ]
+    return _light(
+        item.state, item.due_on, item.received_on, leads, today=today, calendar=calendar, tz=tz
     )
 
 
@@ -609,31 +649,69 @@ async def list_items(
 ) -> list[ItemRow]:
     """Items by deadline, with their light; only overdue ones, or one unit's (and below)."""
     zone = tz or ZoneInfo("Asia/Shanghai")
-    query = select(Item).options(
-        selectinload(Item.assignments).selectinload(Assignment.unit),
-        selectinload(Item.assignments).selectinload(Assignment.owner),
-    )
+    scope: list[ColumnElement[bool]] = []
     if unit_code is not None:
-        units = (await session.scalars(select(Unit))).all()
-        root = next((u for u in units if u.code == unit_code), None)
+        units = (await session.execute(select(Unit.id, Unit.code, Unit.parent_id))).all()
+        root = next((u.id for u in units if u.code == unit_code), None)
         if root is None:
             raise NotFound(f"no unit with code {unit_code!r}")
-        ids = _subtree(units, root.id)
-        query = query.where(
-            Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(ids)))
+        ids = _subtree(((u.id, u.parent_id) for u in units), root)
+        scope.append(Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(ids))))
+    # Plain rows, not ORM objects: the dashboard lists every item on each page view.
+    items = (
+        await session.execute(
+            select(
+                Item.id,
+                Item.ref,
+                Item.title,
+                Item.source,
+                Item.received_on,
+                Item.due_on,
+                Item.due_is_provisional,
+                Item.urgent,
+                Item.state,
+            )
+            .where(*scope)
+            .order_by(Item.due_on, Item.ref)
         )
-    query = query.order_by(Item.due_on, Item.ref).execution_options(populate_existing=True)
-    items = (await session.scalars(query)).all()
-    rows: list[ItemRow] = []
+    ).all()
+    lead_query = (
+        select(
+            Assignment.item_id,
+            Assignment.state,
+            Assignment.due_on,
+            Assignment.last_report_at,
+            Unit.code,
+            Unit.name,
+            Person.email,
+            Person.name,
+        )
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .outerjoin(Person, Person.id == Assignment.owner_id)
+        .where(Assignment.role == AssignmentRole.LEAD.value)
+        .order_by(Assignment.id)
+    )
+    if scope:
+        lead_query = lead_query.where(Assignment.item_id.in_(select(Item.id).where(*scope)))
+    leads: dict[int, list[_Lead]] = {}
+    for row in (await session.execute(lead_query)).all():
+        leads.setdefault(row[0], []).append(_Lead(*row[1:]))
+    out: list[ItemRow] = []
     for item in items:
-        light = item_light(item, today=today, calendar=calendar, tz=zone)
+        mine = leads.get(item.id, [])
+        light = _light(
+            item.state,
+            item.due_on,
+            item.received_on,
+            mine,
+            today=today,
+            calendar=calendar,
+            tz=zone,
+        )
         if overdue_only and light is not Light.RED:
             continue
-        lead = next(
-            (a for a in item.assignments if a.role == AssignmentRole.LEAD.value and a.is_active),
-            next((a for a in item.assignments if a.role == AssignmentRole.LEAD.value), None),
-        )
-        rows.append(
+        lead = next((a for a in mine if a.is_active), mine[0] if mine else None)
+        out.append(
             ItemRow(
                 id=item.id,
                 ref=item.ref,
@@ -645,10 +723,10 @@ async def list_items(
                 urgent=item.urgent,
                 light=light,
                 state=item.state,
-                lead_unit=lead.unit.code if lead else None,
-                lead_unit_name=lead.unit.name if lead else None,
-                owner_email=lead.owner.email if lead and lead.owner else None,
-                owner_name=lead.owner.name if lead and lead.owner else None,
+                lead_unit=lead.unit_code if lead else None,
+                lead_unit_name=lead.unit_name if lead else None,
+                owner_email=lead.owner_email if lead else None,
+                owner_name=lead.owner_name if lead else None,
             )
         )
-    return rows
+    return out
