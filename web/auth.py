@@ -13,7 +13,8 @@ SameSite=Lax, and Secure when the site is served over HTTPS.
 CSRF: a random ``duban_csrf`` cookie (HttpOnly, SameSite=Strict) is set on first contact;
 every form carries ``csrf_token`` = HMAC(secret, cookie value + person id). The middleware
 refuses any POST/PUT/PATCH/DELETE without a valid token (form field ``csrf_token`` or header
-``X-CSRF-Token``) with 403, except under `PUBLIC_PREFIXES` API paths (bearer-token auth).
+``X-CSRF-Token``) with 403, except under `CSRF_EXEMPT_PREFIXES` and prefixes added with
+``add_public_prefix`` (bearer-token API, Telegram webhook: they never use the cookie).
 
 Lock-out: every login attempt is a `LoginAttempt` row; ten failures for one email within 15
 minutes (by the injected clock) refuse that email, even with the right password, until the
@@ -29,7 +30,8 @@ Helpers for other web modules (bulletins, API pages):
 - ``visible_unit_ids(principal)``: ``None`` (every unit) or the unit ids a liaison may see.
 - ``item_visible(session, principal, item_id) -> bool`` and ``scope_items(query, principal)``:
   restrict items to a liaison's units; a route answers 404 (not 403) for an invisible item.
-- ``add_public_prefix(app, prefix)``: a path prefix that needs no login (webhooks, API).
+- ``add_public_prefix(app, prefix)``: a path prefix that needs no login and no CSRF token
+  (webhooks, API with bearer tokens); ``/api/`` and ``/telegram/`` are public already.
 """
 
 from __future__ import annotations
@@ -68,9 +70,12 @@ LOCKOUT_FAILURES: Final = 10
 LOCKOUT_WINDOW: Final = timedelta(minutes=15)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Paths that need no session: login, static files, health, metrics, API (own auth), webhooks.
-PUBLIC_PREFIXES: Final = ("/login", "/static/", "/healthz", "/metrics", "/api/", "/lang/")
-#: Of those, the prefixes whose unsafe requests skip the CSRF check (bearer tokens, webhooks).
-CSRF_EXEMPT_PREFIXES: Final = ("/api/",)
+PUBLIC_PREFIXES: Final = (
+    "/login", "/static/", "/healthz", "/metrics", "/api/", "/lang/", "/telegram/",
+)  # fmt: skip
+#: Of those, the prefixes whose unsafe requests skip the CSRF check: they authenticate with a
+#: bearer token or a webhook secret header, never with the cookie, so CSRF cannot apply.
+CSRF_EXEMPT_PREFIXES: Final = ("/api/", "/telegram/")
 
 EXTRA_PUBLIC = web.AppKey("auth_extra_public", list[str])
 
@@ -380,7 +385,8 @@ def clear_session(response: web.StreamResponse) -> None:
 
 
 def add_public_prefix(app: web.Application, prefix: str) -> None:
-    """Let requests under ``prefix`` through without a session (they bring their own auth)."""
+    """Let requests under ``prefix`` through without a session or CSRF token: they must bring
+    their own non-cookie auth (bearer token, webhook secret)."""
     if EXTRA_PUBLIC not in app:
         app[EXTRA_PUBLIC] = []
     app[EXTRA_PUBLIC].append(prefix)
@@ -412,7 +418,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[PRINCIPAL_KEY] = principal
     elif SESSION_COOKIE in request.cookies:
         clear = True
-    exempt = any(request.path.startswith(p) for p in CSRF_EXEMPT_PREFIXES)
+    extra = request.app.get(EXTRA_PUBLIC, [])
+    exempt = any(request.path.startswith(p) for p in (*CSRF_EXEMPT_PREFIXES, *extra))
     if request.method not in SAFE_METHODS and not exempt:
         await _check_csrf(request, secret, csrf_cookie, new_csrf is not None, principal)
     if principal is None and not _is_public(request):

@@ -172,3 +172,29 @@ async def test_language_switch(anon: Web) -> None:
     html = await (await anon.get("/login")).text()
     assert "Log in" in html and 'lang="en"' in html
     assert (await anon.get("/lang/fr")).status == 404
+
+
+async def test_webhook_and_api_prefixes_skip_login_and_csrf(
+    sessions, clock, aiohttp_client_factory
+) -> None:
+    from aiohttp import web as aioweb
+
+    from tests.web.conftest import SECRET
+    from web.admin import setup_admin
+    from web.app import WebConfig, WebDeps, create_app
+    from web.auth import add_public_prefix
+
+    async def ok(request: aioweb.Request) -> aioweb.Response:
+        return aioweb.json_response({"ok": True})
+
+    def part(app: aioweb.Application) -> None:
+        app.router.add_post("/telegram/webhook", ok)
+        app.router.add_post("/hooks/wecom", ok)
+        app.router.add_post("/private", ok)
+        add_public_prefix(app, "/hooks/")
+
+    deps = WebDeps(config=WebConfig(secret_key=SECRET), sessions=sessions, clock=clock)
+    client = await aiohttp_client_factory(create_app(deps, [setup_admin, part]))
+    assert (await client.post("/telegram/webhook", json={})).status == 200
+    assert (await client.post("/hooks/wecom", json={})).status == 200
+    assert (await client.post("/private", json={}, allow_redirects=False)).status == 403
