@@ -165,3 +165,27 @@ async def test_roles(viewer, sup, anon, seed, office, sessions, clock, aiohttp_c
     assert "month must be 01-12" in await resp.text()
     resp = await sup.get("/bulletins/preview?period=2027-01")
     assert resp.status == 400 and "not started" in await resp.text()
+
+
+async def test_exports_of_an_empty_period_and_an_unjudged_unit(session):
+    from supervision.bulletins import compute_bulletin, parse_period
+    from supervision.calendar import WorkCalendar
+    from web.bulletin_export import render_html, render_xlsx
+
+    empty = await compute_bulletin(
+        session, parse_period("2026-W44"), today=date(2026, 11, 2), calendar=WorkCalendar(), tz=TZ
+    )
+    html = render_html(empty.as_json(), office_name="督查室")
+    assert "本期无督查事项" in html and "通报表扬" not in html
+    wb = load_workbook(BytesIO(render_xlsx(empty.as_json(), office_name="督查室")))
+    assert wb["通报"]["A1"].value == "督查室督查通报"
+    unit = await f.unit(session, name="新单位")
+    item = await f.item(session, received_on=date(2026, 10, 26), due_on=date(2026, 12, 30))
+    await f.assignment(session, item=item, unit=unit)
+    data = await compute_bulletin(
+        session, parse_period("2026-W44"), today=date(2026, 11, 2), calendar=WorkCalendar(), tz=TZ
+    )
+    wb = load_workbook(BytesIO(render_xlsx(data.as_json(), office_name="督查室")))
+    rows = [[c.value for c in row] for row in wb["通报"].iter_rows()]
+    assert [1, "新单位", 1, 0, 0, 0, 0, 0, 0, "—"] in rows
+    assert "—" in render_html(data.as_json(), office_name="督查室")
