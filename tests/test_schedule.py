@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import ItemState, Policy, Source
 from supervision.audit import Actor
@@ -225,3 +229,43 @@ def test_plan_tick_agrees_with_due_steps_advance_and_next_step():
                 assert tick.facts == after
                 assert tick.next_at == (upcoming.at if upcoming else None)
                 assert tick.next_at is None or tick.next_at > now
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    due_offset=st.integers(min_value=-10, max_value=60),
+    urgent=st.booleans(),
+    gaps=st.lists(st.integers(min_value=1, max_value=60 * 24 * 9), min_size=1, max_size=40),
+)
+def test_scan_loop_invariants(due_offset, urgent, gaps):
+    """Scanning at arbitrary later times: each step at most once, in order, never early."""
+    ladder = Ladder.of(_policy(urgent=urgent))
+    due = CAL.add_workdays(START.date(), due_offset).day if due_offset else START.date()
+    facts = _facts(due_on=due)
+    now = START
+    fired_kinds: list[str] = []
+    periodic_days: list[date] = []
+    for gap in gaps:
+        now = now + timedelta(minutes=gap)
+        tick = plan_tick(ladder, facts, CAL, SHANGHAI, now)
+        for planned in tick.fired:
+            assert planned.at <= now
+            if planned.step.is_periodic:
+                periodic_days.append(now.astimezone(SHANGHAI).date())
+            else:
+                fired_kinds.extend([*planned.skipped, planned.kind])
+        assert tick.next_at is None or tick.next_at > now
+        assert sum(p.step.is_periodic for p in tick.fired) <= 1
+        assert sum(not p.step.is_periodic for p in tick.fired) <= 1
+        facts = tick.facts
+    order = [s.kind for s in ladder.deadline_steps]
+    assert fired_kinds == order[: len(fired_kinds)]  # a prefix, in ladder order, no repeats
+    passed = [
+        s.kind
+        for s in ladder.deadline_steps
+        if datetime.combine(CAL.add_workdays(due, s.offset_days).day, time(8, 30), SHANGHAI) <= now
+    ]
+    assert fired_kinds == passed
+    assert ladder.periodic is not None
+    for before, after in pairwise(periodic_days):
+        assert CAL.workdays_between(before, after) >= ladder.periodic.offset_days
