@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,9 +52,8 @@ WORKDAY_WORDS = {"班": True, "上班": True, "工作日": True, "休": False, "
 MAX_NOTE = 200
 
 
-@dataclass(frozen=True, slots=True)
-class ChangedDeadline:
-    """An item whose deadline moved: ``ref, old → new``."""
+class ChangedDeadline(NamedTuple):
+    """An item whose deadline moved: ``(ref, old, new)``, shown as ``ref: old → new``."""
 
     ref: str
     old: date

@@ -61,6 +61,8 @@ async def test_schedule_import_recomputes_provisional_deadlines(session, clock):
     assert result.ok and (result.created, result.years) == (2, [2027])
     assert result.changed_items == [ChangedDeadline("R1", date(2027, 1, 26), date(2027, 1, 27))]
     assert str(result.changed_items[0]) == "R1: 2027-01-26 → 2027-01-27"
+    ref, old, new = result.changed_items[0]
+    assert (ref, old, new) == ("R1", date(2027, 1, 26), date(2027, 1, 27))
     assert result.confirmed == ["R1"] and result.still_provisional == []
     await session.refresh(item)
     assert (item.due_on, item.due_is_provisional) == (date(2027, 1, 27), False)
