@@ -6,7 +6,7 @@ Readers are admins, supervisors and viewers; only the office (admin, supervisor)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from aiohttp import web
@@ -83,14 +83,21 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def _strings(request: web.Request) -> Any:
+def local_strings(
+    request: web.Request, table: Mapping[str, tuple[str, str]]
+) -> Callable[[str], str]:
+    """``s(key)``: a page's own (zh, en) string in the request's language."""
     en = lang_of(request) == "en"
 
     def s(key: str) -> str:
-        zh_text, en_text = STRINGS[key]
+        zh_text, en_text = table[key]
         return en_text if en else zh_text
 
     return s
+
+
+def _strings(request: web.Request) -> Callable[[str], str]:
+    return local_strings(request, STRINGS)
 
 
 async def _recipient_choices(session: Any) -> list[dict[str, Any]]:

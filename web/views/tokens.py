@@ -1,0 +1,129 @@
+"""API tokens page (admins): list, create (the value is shown once, on that answer only), revoke.
+
+Imports `web.api_tokens`, `web.auth` and `web.views.common`; the token value is never logged,
+stored or put in a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from aiohttp import web
+from sqlalchemy import select
+
+from models import ApiToken, Person
+from models.db import transaction
+from supervision.audit import Actor
+from supervision.errors import DomainError
+from web.api_tokens import create_token, revoke_token
+from web.app import DEPS, WebDeps
+from web.auth import Access, require
+from web.views.bulletins import local_strings
+from web.views.common import int_or_none, path_id, render, text_field
+
+STRINGS: Final[dict[str, tuple[str, str]]] = {
+    "title": ("API 令牌", "API tokens"),
+    "intro": (
+        "令牌以所属人员的角色访问 /api/v1（文档：/api/v1/openapi.json）。"
+        "令牌只在创建时显示一次，系统仅保存其哈希。",
+        "A token acts with its person's roles on /api/v1 (document: /api/v1/openapi.json). "
+        "It is shown once, when created; only its hash is kept.",
+    ),
+    "person": ("人员", "Person"),
+    "name": ("用途", "Name"),
+    "created": ("创建时间", "Created"),
+    "last_used": ("最近使用", "Last used"),
+    "never": ("从未", "never"),
+    "state": ("状态", "State"),
+    "active": ("有效", "active"),
+    "revoked": ("已吊销", "revoked"),
+    "revoke": ("吊销", "Revoke"),
+    "create": ("创建令牌", "Create token"),
+    "none": ("暂无", "None yet"),
+    "shown_once": (
+        "请立即复制保存此令牌，关闭本页后将无法再次查看：",
+        "Copy this token now; it will not be shown again:",
+    ),
+    "choose_person": ("请选择人员", "Choose a person"),
+}
+
+
+async def _page(
+    request: web.Request,
+    *,
+    errors: Sequence[str] = (),
+    secret: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        rows = (
+            await session.execute(
+                select(ApiToken, Person)
+                .join(Person, Person.id == ApiToken.person_id)
+                .order_by(ApiToken.id.desc())
+            )
+        ).all()
+        people = (
+            await session.scalars(select(Person).where(Person.active).order_by(Person.name))
+        ).all()
+    context: dict[str, Any] = {
+        "s": local_strings(request, STRINGS),
+        "rows": rows,
+        "people": people,
+        "secret": secret,
+        "errors": list(errors),
+    }
+    return render(request, "tokens.html", context, status=status)
+
+
+async def tokens_page(request: web.Request) -> web.StreamResponse:
+    """GET /api-tokens."""
+    require(request, Access.ADMIN)
+    return await _page(request)
+
+
+async def tokens_create(request: web.Request) -> web.StreamResponse:
+    """POST /api-tokens: create a token and show its value on this answer only."""
+    me = require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    form = await request.post()
+    person_id = int_or_none(form.get("person_id"))
+    name = text_field(form, "name", 200)
+    s = local_strings(request, STRINGS)
+    try:
+        async with transaction(deps.sessions) as session:
+            person = await session.get(Person, person_id) if person_id else None
+            if person is None:
+                return await _page(request, errors=[s("choose_person")], status=400)
+            actor = Actor.of(await session.get_one(Person, me.person_id))
+            created = await create_token(
+                session, person=person, name=name, actor=actor, clock=deps.clock
+            )
+    except DomainError as exc:
+        return await _page(request, errors=[str(exc)], status=400)
+    return await _page(request, secret=created.secret)
+
+
+async def tokens_revoke(request: web.Request) -> web.StreamResponse:
+    """POST /api-tokens/{id}/revoke."""
+    me = require(request, Access.ADMIN)
+    deps: WebDeps = request.app[DEPS]
+    token_id = path_id(request)
+    try:
+        async with transaction(deps.sessions) as session:
+            actor = Actor.of(await session.get_one(Person, me.person_id))
+            await revoke_token(session, token_id, actor=actor, clock=deps.clock)
+    except DomainError as exc:
+        return await _page(request, errors=[str(exc)], status=400)
+    raise web.HTTPSeeOther("/api-tokens")
+
+
+def setup_token_pages(app: web.Application) -> None:
+    """An `AppPart` adding the API tokens page after the admin part."""
+    if "api_tokens" in app.router.named_resources():
+        return
+    app.router.add_get("/api-tokens", tokens_page, name="api_tokens")
+    app.router.add_post("/api-tokens", tokens_create)
+    app.router.add_post(r"/api-tokens/{id:\d+}/revoke", tokens_revoke)
