@@ -15,6 +15,7 @@ from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
 from web.metrics import SCAN_METRICS_KEY, ScanMetrics, setup_metrics
 from web.views.bulletins import setup_bulletin_pages
+from web.views.tokens import setup_token_pages
 
 log = logging.getLogger("duban")
 
@@ -49,6 +50,7 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
         parts: list[AppPart] = [
             setup_admin,
             setup_bulletin_pages,
+            setup_token_pages,
             setup_api,
             setup_metrics,
             *(chat.parts if chat else []),
