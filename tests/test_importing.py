@@ -354,3 +354,47 @@ async def test_provisional_deadlines_are_reported(session, clock):
     )
     result = await _run(session, clock, "items", text)
     assert result.provisional_refs == ["P1"] and result.fallback_years == [2027]
+
+
+async def test_xlsx_items_with_real_date_cells(session, clock, tmp_path):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["ref", "title", "source", "received_on", "due_on", "urgent", "lead_unit"])
+    sheet.cell(row=1, column=8, value="owner_email")
+    sheet.append(
+        ["X-1", "表格导入", "省长信箱", date(2026, 11, 2), datetime(2026, 11, 30), 1, "NJ"]
+    )
+    sheet.cell(row=2, column=8, value="chenjing@demo.cn")
+    path = tmp_path / "items.xlsx"
+    book.save(path)
+    result = await import_rows(
+        session, "items", read_table(path), dry_run=False, actor=ACTOR, clock=clock
+    )
+    assert result.ok and result.created == 1, result.errors
+    item = await session.scalar(select(Item).where(Item.ref == "X-1"))
+    assert (item.source, item.received_on, item.due_on, item.urgent) == (
+        "mailbox",
+        date(2026, 11, 2),
+        date(2026, 11, 30),
+        True,
+    )
+
+
+async def test_changing_a_closed_item_is_a_row_error(session, clock):
+    from models import ItemState
+    from supervision.lifecycle import transition_assignment
+
+    await _load_all(session, clock)
+    item = await session.scalar(select(Item).where(Item.ref == "督〔2026〕2号"))
+    lead = await session.scalar(select(Assignment).where(Assignment.item_id == item.id))
+    await transition_assignment(session, lead, ItemState.CLOSED, actor=ACTOR, clock=clock)
+    await session.commit()
+    result = await _run(session, clock, "items", ITEMS.replace("批示件办理", "改标题"))
+    assert [str(e) for e in result.errors] == [
+        "row 3, ref: item 督〔2026〕2号 is closed; reopen it before changing it"
+    ]
+    await session.refresh(item)
+    assert item.title == "批示件办理"
+    assert (await _run(session, clock, "items", ITEMS)).unchanged == 3
