@@ -148,6 +148,7 @@ class _Batch:
         self.result = result
         self.postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
         self._not_before: dict[SendWindow, datetime] = {}
+        self._ladders: dict[tuple[str, bool], Ladder | None] = {}
 
     async def run(self, batch: int) -> set[int]:
         """Process up to ``batch`` due assignments; return their ids."""
@@ -183,7 +184,7 @@ class _Batch:
             last_step_at=row.last_step_at,
             last_periodic_at=row.last_periodic_at,
         )
-        ladder = ladder_for(self.ladders, row.source, row.urgent)
+        ladder = self._ladder(row.source, row.urgent)
         fired: list[_Fired] = []
         next_at: datetime | None = None
         if row.state != ItemState.OPEN:
@@ -201,6 +202,13 @@ class _Batch:
             "b_last_periodic_at": facts.last_periodic_at,
             "b_updated_at": self.now,
         }
+
+    def _ladder(self, source: str, urgent: bool) -> Ladder | None:
+        """The ladder of an item's source and urgency (looked up once per pair)."""
+        key = (source, urgent)
+        if key not in self._ladders:
+            self._ladders[key] = ladder_for(self.ladders, source, urgent)
+        return self._ladders[key]
 
     def _send_at(self, fired: _Fired) -> datetime:
         """``not_before``: now inside the send window, else the next opening."""
