@@ -254,6 +254,21 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dl.attempts": ("尝试", "Attempts"),
     "dl.error": ("错误", "Error"),
     "dl.retry": ("重新发送", "Retry"),
+    # timeline: audited entities and actions
+    "ent.item": ("事项", "Item"),
+    "ent.assignment": ("交办", "Assignment"),
+    "ent.report": ("报告", "Report"),
+    "ent.extension": ("延期申请", "Extension"),
+    "act.create": ("新建", "created"),
+    "act.update": ("修改", "changed"),
+    "act.transition": ("状态变更", "state changed"),
+    "act.filed": ("报送", "filed"),
+    "act.edited": ("修改", "edited"),
+    "act.requested": ("提出申请", "requested"),
+    "act.signed_off": ("签发", "signed off"),
+    "act.approved": ("同意", "approved"),
+    "act.rejected": ("退回", "rejected"),
+    "act.decided": ("审核", "decided"),
     "flash.saved": ("已保存。", "Saved."),
     "flash.decided": ("已处理。", "Decided."),
     "flash.retried": ("已安排重新发送。", "Queued for another try."),
@@ -268,6 +283,11 @@ def pick_lang(cookie: str | None, person_locale: str | None) -> str:
         if candidate in LANGS:
             return str(candidate)
     return DEFAULT_LANG
+
+
+def translate_or(key: str, lang: str, fallback: str) -> str:
+    """The string ``key`` in ``lang``, or ``fallback`` when there is no such key."""
+    return translate(key, lang) if key in STRINGS else fallback
 
 
 def translate(key: str, lang: str, **values: object) -> str:

@@ -47,10 +47,12 @@ from web.auth import (
     require_write,
     scope_items,
 )
+from web.i18n import translate_or
 from web.views.common import (
     PAGE_SIZE,
     date_or_none,
     int_or_none,
+    lang_of,
     path_id,
     redirect,
     render,
@@ -195,8 +197,18 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
     return {pid: name for pid, name in rows.all()}
 
 
-async def timeline(session: AsyncSession, item: Item) -> list[Entry]:
-    """Everything that happened to an item, oldest first."""
+def _audit_title(ev: AuditEvent, lang: str) -> str:
+    entity = translate_or(f"ent.{ev.entity}", lang, ev.entity)
+    action = translate_or(f"act.{ev.action}", lang, ev.action)
+    return f"{entity} #{ev.entity_id} {action}"
+
+
+def _state(value: str | None, lang: str) -> str:
+    return translate_or(f"state.{value}", lang, value or "") if value else ""
+
+
+async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[Entry]:
+    """Everything that happened to an item, oldest first (labels in ``lang``)."""
     asg_ids = [a.id for a in item.assignments]
     reports = (
         await session.scalars(
@@ -240,12 +252,13 @@ async def timeline(session: AsyncSession, item: Item) -> list[Entry]:
     units = {a.id: a.unit.name for a in item.assignments}
     out: list[Entry] = []
     for ev in audits:
-        states = f"{ev.from_state or ''} → {ev.to_state}" if ev.to_state else ""
-        out.append(
-            Entry(
-                ev.at, "audit", f"{ev.entity} #{ev.entity_id} {ev.action}", states, ev.actor_label
-            )
+        states = (
+            f"{_state(ev.from_state, lang)} → {_state(ev.to_state, lang)}" if ev.to_state else ""
         )
+        reason = (ev.detail or {}).get("reason")
+        if reason:
+            states = f"{states} ({reason})" if states else str(reason)
+        out.append(Entry(ev.at, "audit", _audit_title(ev, lang), states, ev.actor_label))
     for n in notifications:
         who = names.get(n.recipient_id or 0, n.address or "")
         out.append(
@@ -343,7 +356,7 @@ async def _detail(
         calendar = await load_calendar(session)
         today = local_today(deps.clock, deps.config.tz)
         light = item_light(item, today=today, calendar=calendar, tz=deps.config.tz)
-        entries = await timeline(session, item)
+        entries = await timeline(session, item, lang_of(request))
         person = await session.get_one(Person, me.person_id)
         reportable = [
             a.id for a in item.assignments if a.is_active and can(person, Action.REPORT, a)
