@@ -31,6 +31,8 @@ async def test_login_form_has_csrf_field_and_cookie(anon: Web) -> None:
     assert 'name="csrf_token"' in html
     cookies = " ".join(response.headers.getall("Set-Cookie"))
     assert "duban_csrf=" in cookies and "HttpOnly" in cookies
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 async def test_login_sets_httponly_samesite_session(anon: Web, seed: Seed) -> None:
