@@ -93,9 +93,9 @@ class StepRule:
         return self.kind == StepKind.PERIODIC
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Ladder:
-    """A policy's active steps and send window, ready for planning."""
+    """A policy's active steps and send window, ready for planning (compared by identity)."""
 
     policy_id: int | None
     window: SendWindow
@@ -199,17 +199,24 @@ def _deadline_pending(
     window: SendWindow,
 ) -> list[PlannedStep]:
     """The deadline steps not yet done, in ladder order (which is also time order)."""
-    fresh = facts.ladder_due_on != facts.due_on or facts.last_step_at is None
+    steps = _deadline_steps(ladder, facts.due_on, calendar, window.start, tz)
     done_until = facts.last_step_at
-    pending: list[PlannedStep] = []
+    if facts.ladder_due_on != facts.due_on or done_until is None:
+        return list(steps)
+    return [p for p in steps if p.at > done_until]
+
+
+@lru_cache(maxsize=16384)
+def _deadline_steps(
+    ladder: Ladder, due_on: date, calendar: WorkCalendar, start: time, tz: ZoneInfo
+) -> tuple[PlannedStep, ...]:
+    """Every deadline step of ``ladder`` for ``due_on``; memoised like `_shift`."""
     # Steps are sorted by offset and add_workdays is monotonic, so moments never decrease.
+    out = []
     for rule in ladder.deadline_steps:
-        day = _shift(calendar, facts.due_on, rule.offset_days)
-        at = _moment(day, window.start, tz)
-        if not fresh and done_until is not None and at <= done_until:
-            continue
-        pending.append(PlannedStep(rule, day.isoformat(), at))
-    return pending
+        day = _shift(calendar, due_on, rule.offset_days)
+        out.append(PlannedStep(rule, day.isoformat(), _moment(day, start, tz)))
+    return tuple(out)
 
 
 def _latest_due(pending: list[PlannedStep], now: datetime) -> tuple[PlannedStep | None, int]:
