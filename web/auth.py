@@ -10,7 +10,7 @@ password change (new hash, new ``v``) or deactivating the person invalidates eve
 once, and a session expires ``SESSION_MAX_AGE`` after login. The cookie is HttpOnly,
 SameSite=Lax, and Secure when the site is served over HTTPS.
 
-CSRF: a random ``duban_csrf`` cookie (HttpOnly, SameSite=Strict) is set on first contact;
+CSRF: a random ``duban_csrf`` cookie (HttpOnly, SameSite=Lax) is set on first contact;
 every form carries ``csrf_token`` = HMAC(secret, cookie value + person id). The middleware
 refuses any POST/PUT/PATCH/DELETE without a valid token (form field ``csrf_token`` or header
 ``X-CSRF-Token``) with 403, except under `CSRF_EXEMPT_PREFIXES` and prefixes added with
@@ -438,7 +438,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             CSRF_COOKIE,
             new_csrf,
             httponly=True,
-            samesite="Strict",
+            samesite="Lax",
             secure=deps.config.secure_cookies,
             path="/",
         )

@@ -198,3 +198,14 @@ async def test_browsers_get_error_pages_in_the_layout(as_liaison: Web, seed: See
     assert "<main>" in html and "no such item" in html and "联络员甲" in html
     response = await as_liaison.get("/people", headers={"Accept": "text/html"})
     assert response.status == 403 and "<main>" in await response.text()
+
+
+async def test_user_text_is_escaped_everywhere(as_admin: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        evil_unit = await f.unit(s, name="<b>坏</b>单位")
+        evil = await f.item(s, title="<script>alert(1)</script>", due_on=date(2026, 10, 1))
+        await f.assignment(s, item=evil, unit=evil_unit)
+    for path in ("/", "/items", f"/items/{evil.id}", "/units"):
+        html = await (await as_admin.get(path)).text()
+        assert "<script>alert(1)</script>" not in html and "<b>坏</b>" not in html, path
+        assert "&lt;script&gt;" in html or "&lt;b&gt;坏" in html, path
