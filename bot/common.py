@@ -99,20 +99,21 @@ def is_odd(message: Message) -> bool:
     )
 
 
-async def reminder_assignment(session: AsyncSession, message: Message) -> int | None:
+async def reminder_assignment(session: AsyncSession, message: Message) -> Assignment | None:
     """The assignment of the reminder ``message`` replies to, if it replies to one."""
     replied = message.reply_to_message
     if replied is None:
         return None
-    return await session.scalar(
-        select(Notification.assignment_id)
+    found = await session.scalars(
+        select(Assignment)
+        .join(Notification, Notification.assignment_id == Assignment.id)
         .where(
             Notification.chat_id == message.chat.id,
             Notification.chat_message_id == replied.message_id,
-            Notification.assignment_id.is_not(None),
         )
         .limit(1)
     )
+    return found.first()
 
 
 @dataclass(frozen=True, slots=True)

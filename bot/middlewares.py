@@ -14,6 +14,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
 
 from bot import updates
 from bot.texts import say
@@ -78,18 +79,19 @@ class UpdateMiddleware(BaseMiddleware):
         locale = _locale(None, user)
         try:
             async with self.sessions() as session, session.begin():
-                row = await updates.claim(session, event.update_id)
-                if row is None:
+                if not await updates.claim(session, event.update_id, self.clock):
                     return None
                 if user is not None:
-                    person = await session.scalar(
-                        select(Person).where(Person.telegram_user_id == user.id, Person.active)
+                    found = await session.scalars(
+                        select(Person)
+                        .options(joinedload(Person.role_links))
+                        .where(Person.telegram_user_id == user.id, Person.active)
                     )
+                    person = found.unique().one_or_none()
                 locale = _locale(person, user)
                 data["session"] = session
                 data["person"] = person
                 result = await handler(event, data)
-                updates.finish(row, self.clock)
             return result
         except DomainError as exc:
             # The transaction rolled back, so the broken rule changed nothing; say why.

@@ -25,6 +25,7 @@ from bot.states import ReportFlow
 from bot.texts import light_label, say
 from models import Assignment, Person
 from supervision.access import Action, actionable_assignments, require
+from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
 from supervision.reports import edit_report, file_report, report_for_message
@@ -58,6 +59,7 @@ async def file_and_confirm(
     config: BotConfig,
 ) -> None:
     """File ``content`` on ``assignment``; confirm with title, report number and new light."""
+    calendar = await load_calendar(session)
     report = await file_report(
         session,
         assignment=assignment,
@@ -68,8 +70,9 @@ async def file_and_confirm(
         channel="chat",
         chat_id=chat_id,
         chat_message_id=message_id,
+        calendar=calendar,
     )
-    [row] = await status_of(session, [assignment], clock=clock, config=config)
+    [row] = await status_of(session, [assignment], clock=clock, config=config, calendar=calendar)
     await message.answer(
         say(
             person.locale,
@@ -167,8 +170,8 @@ async def reply_to_reminder(
     config: BotConfig,
 ) -> None:
     """A reply to a reminder or escalation files a progress report on its assignment."""
-    assignment_id = await reminder_assignment(session, message)
-    if assignment_id is None:
+    reminded = await reminder_assignment(session, message)
+    if reminded is None:
         await offer(
             message,
             session=session,
@@ -179,7 +182,7 @@ async def reply_to_reminder(
             content=content_of(message),
         )
         return
-    assignment = await load_assignment(session, assignment_id, person)
+    assignment = await load_assignment(session, reminded.id, person)
     await file_and_confirm(
         message,
         session=session,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiogram.types import Update
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,18 +51,27 @@ async def store(sessions: async_sessionmaker[AsyncSession], update: Update, cloc
         return status != DONE
 
 
-async def claim(session: AsyncSession, update_id: int) -> TelegramUpdate | None:
-    """Lock the stored update for handling; None when someone already handled it."""
-    row = await session.scalar(
-        select(TelegramUpdate).where(TelegramUpdate.update_id == update_id).with_for_update()
+async def claim(session: AsyncSession, update_id: int, clock: Clock) -> bool:
+    """Lock the stored update and mark it done in the handler's transaction.
+
+    The mark commits only with the handler's changes; False when it was already handled.
+    """
+    result = await session.execute(
+        update(TelegramUpdate)
+        .where(TelegramUpdate.update_id == update_id, TelegramUpdate.status != DONE)
+        .values(
+            status=DONE,
+            attempts=TelegramUpdate.attempts + 1,
+            processed_at=clock.now(),
+            error=None,
+        )
+        .returning(TelegramUpdate.update_id)
     )
-    if row is None or row.status == DONE:
-        return None
-    return row
+    return result.scalar_one_or_none() is not None
 
 
 def finish(row: TelegramUpdate, clock: Clock) -> None:
-    """Mark a claimed update handled (committed with the handler's changes)."""
+    """Mark a loaded update handled."""
     row.status = DONE
     row.attempts += 1
     row.processed_at = clock.now()

@@ -17,6 +17,7 @@ from models import Assignment, Attachment, Item, Person, Report, ReportKind, Rep
 from models.report import ReviewState
 from supervision.access import Action, require
 from supervision.audit import Actor, record
+from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
 from supervision.schedule import reschedule
@@ -101,6 +102,7 @@ async def file_report(
     chat_id: int | None = None,
     chat_message_id: int | None = None,
     review_state: ReviewState = ReviewState.NONE,
+    calendar: WorkCalendar | None = None,
 ) -> Report:
     """File a report on an assignment; resets the periodic clock and reschedules the ladder.
 
@@ -155,7 +157,9 @@ async def file_report(
             "attachments": len(files),
         },
     )
-    await reschedule(session, assignment, clock=clock)
+    # One write of the assignment at commit instead of a flush before the schedule's reads.
+    with session.no_autoflush:
+        await reschedule(session, assignment, clock=clock, calendar=calendar)
     return report
 
 

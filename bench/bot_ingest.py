@@ -1,0 +1,255 @@
+"""Replies to reminders ingested through the Telegram webhook: reports stored per second, p99.
+
+    .venv/bin/python -m bench.bot_ingest --requests 4000 --concurrency 32
+
+Builds a dedicated PostgreSQL database (``duban_bench_bot``, dropped at the end unless
+``--keep``) from the models with ``--people`` owners, one assignment and one sent reminder
+each (the Notification row carries its chat and message id, as delivery records it). Serves
+the real web app with the real webhook part (``web.telegram``) and the real dispatcher on
+127.0.0.1, with the fake Bot API (``tests/fakes/telegram.py``, flood limits off) receiving
+the bot's confirmations. A client posts ``--requests`` Update JSONs, each a reply to one
+reminder, ``--concurrency`` at a time, and times each POST until its 200 (stored, handled,
+report committed, confirmation sent). Checks at the end that every update is ``done`` and
+there is exactly one report per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import statistics
+import time
+from datetime import datetime
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiohttp import ClientSession, web
+from sqlalchemy import func, select, text
+
+from bot import BotConfig, create_bot, create_dispatcher
+from models import Base, Report, TelegramUpdate
+from models.db import create_engine, create_sessionmaker
+from supervision.clock import FixedClock
+from supervision.policy import ensure_default_policies
+from tests.fakes.telegram import FakeTelegram
+from web.app import WebConfig, WebDeps, create_app
+from web.telegram import SECRET_HEADER, setup_telegram_webhook
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)
+ADMIN_URL = os.environ.get("DUBAN_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+DB_NAME = "duban_bench_bot"
+SECRET = "bench-secret"
+FIRST_USER = 500_000
+
+
+def _pct(values: list[float], q: int) -> float:
+    """The q-th percentile (nearest rank) of ``values``, in ms."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank] * 1000
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def seed(url: str, people: int) -> None:
+    """Owners with a bound chat, an assignment and a sent reminder each."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(
+            """
+            INSERT INTO units (id, code, name, active, created_at)
+            VALUES (1, 'U1', '市发改委', true, now());
+            INSERT INTO items (id, ref, title, source, objective, content, received_on, due_on,
+                               due_is_provisional, due_is_default, urgent, state, created_at,
+                               updated_at)
+            SELECT g, '督〔压测〕' || g || '号', '压测事项' || g, 'document', '', '',
+                   date '2026-11-02', date '2026-12-21', false, false, false, 'open', now(), now()
+            FROM generate_series(1, $1) g;
+            """.replace("$1", str(people))
+        )
+        await conn.execute(
+            f"""
+            INSERT INTO people (id, name, email, locale, unit_id, active, telegram_user_id,
+                                telegram_chat_id, created_at)
+            SELECT g, '人员' || g, 'p' || g || '@bench.cn', 'zh', 1, true, {FIRST_USER} + g,
+                   {FIRST_USER} + g, now()
+            FROM generate_series(1, {people}) g;
+            INSERT INTO person_roles (person_id, role) SELECT g, 'owner'
+            FROM generate_series(1, {people}) g;
+            INSERT INTO assignments (id, item_id, unit_id, role, owner_id, state, due_on,
+                                     created_at, updated_at)
+            SELECT g, g, 1, 'lead', g, 'open', date '2026-12-21', now(), now()
+            FROM generate_series(1, {people}) g;
+            INSERT INTO notifications (dedupe_key, kind, channel, locale, address, status,
+                                       not_before, attempts, body_text, payload, assignment_id,
+                                       item_id, recipient_id, chat_id, chat_message_id,
+                                       created_at)
+            SELECT 'a' || g || ':remind:p' || g || ':telegram', 'remind', 'telegram', 'zh',
+                   ({FIRST_USER} + g)::text, 'sent', now(), 1, '提醒', '{{}}', g, g, g,
+                   {FIRST_USER} + g, 1, now()
+            FROM generate_series(1, {people}) g;
+            SELECT setval(pg_get_serial_sequence('people', 'id'), {people});
+            SELECT setval(pg_get_serial_sequence('items', 'id'), {people});
+            SELECT setval(pg_get_serial_sequence('assignments', 'id'), {people});
+            ANALYZE;
+            """
+        )
+    finally:
+        await conn.close()
+
+
+def reply_update(update_id: int, person: int) -> dict[str, Any]:
+    """A private reply to the person's reminder (message 1 in their chat)."""
+    user = FIRST_USER + person
+    chat = {"id": user, "type": "private", "first_name": f"人员{person}"}
+    sender = {"id": user, "is_bot": False, "first_name": f"人员{person}", "language_code": "zh"}
+    reminder = {
+        "message_id": 1,
+        "date": 1_790_000_000,
+        "chat": chat,
+        "from": {"id": 123456, "is_bot": True, "first_name": "Duban"},
+        "text": "【提醒】",
+    }
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1000 + update_id,
+            "date": 1_790_000_000,
+            "chat": chat,
+            "from": sender,
+            "text": f"第{update_id}条进展：按计划推进",
+            "reply_to_message": reminder,
+        },
+    }
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Build, serve, post, report, clean up."""
+    await _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    await _admin(f'CREATE DATABASE "{DB_NAME}"')
+    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url += "/" + DB_NAME
+    engine = create_engine(url)
+    fake = FakeTelegram(global_rate=None, per_chat_rate=None)
+    runner: web.AppRunner | None = None
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        sessions = create_sessionmaker(engine)
+        async with sessions() as session, session.begin():
+            await ensure_default_policies(session)
+        await seed(url, args.people)
+        await fake.start()
+        clock = FixedClock(NOW)
+        config = BotConfig(token=fake.token, api_base=fake.base_url, tz=TZ)
+        bot = create_bot(config)
+        dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
+        deps = WebDeps(config=WebConfig(secret_key="bench"), sessions=sessions, clock=clock)
+        app = create_app(
+            deps, [partial(setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET)]
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        endpoint = f"http://{host}:{port}/telegram/webhook"
+
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(1, args.requests + 1):
+            queue.put_nowait(n)
+
+        async def worker(http: ClientSession) -> None:
+            while True:
+                try:
+                    n = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                body = reply_update(n, (n - 1) % args.people + 1)
+                started = time.perf_counter()
+                async with http.post(endpoint, json=body, headers={SECRET_HEADER: SECRET}) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+                latencies.append(time.perf_counter() - started)
+
+        async with ClientSession() as http:
+            warm = reply_update(10_000_000, 1)  # first request pays for imports and pools
+            async with http.post(endpoint, json=warm, headers={SECRET_HEADER: SECRET}) as r:
+                await r.read()
+            profiler = cProfile.Profile() if args.profile else None
+            cpu_began, began = time.process_time(), time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            await asyncio.gather(*(worker(http) for _ in range(args.concurrency)))
+            if profiler is not None:
+                profiler.disable()
+            wall = time.perf_counter() - began
+            cpu = time.process_time() - cpu_began
+
+        async with sessions() as session:
+            reports = await session.scalar(select(func.count()).select_from(Report)) or 0
+            done = await session.scalar(
+                select(func.count())
+                .select_from(TelegramUpdate)
+                .where(TelegramUpdate.status == "done")
+            )
+            size = await session.scalar(text("SELECT pg_database_size(current_database())"))
+        reports -= 1  # the warm-up
+        print(
+            f"requests={args.requests} concurrency={args.concurrency} people={args.people} "
+            f"statuses={statuses}"
+        )
+        print(f"reports stored={reports} updates done={done} (incl. warm-up) db={size} bytes")
+        print(f"wall={wall:.2f}s  throughput={reports / wall:.0f} reports/s")
+        print(
+            f"latency ms: p50={_pct(latencies, 50):.1f} p90={_pct(latencies, 90):.1f} "
+            f"p99={_pct(latencies, 99):.1f} max={max(latencies) * 1000:.1f} "
+            f"mean={statistics.fmean(latencies) * 1000:.1f}"
+        )
+        print(
+            f"process CPU {cpu:.2f}s = {cpu / max(reports, 1) * 1000:.2f} ms per report "
+            "(app, dispatcher, client and fake Bot API share this process)"
+        )
+        print(f"confirmations sent by the bot: {len(fake.sent)}")
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        await bot.session.close()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await fake.stop()
+        await engine.dispose()
+        if not args.keep:
+            await _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=4000, help="updates to post (bounded)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--people", type=int, default=2000, help="owners with a reminder each")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
+    args = parser.parse_args()
+    if not 1 <= args.requests <= 100_000:
+        parser.error("--requests must be between 1 and 100000")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
