@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import bot.reports
 from bot import reprocess_pending
 from bot import updates as update_log
+from duban.chat import open_chat
 from duban.commands.bot import invite
 from duban.runtime import Runtime
-from duban.settings import Settings
+from duban.settings import Settings, SettingsError
 from models import InviteToken, Notification, Report, TelegramUpdate
 from supervision.clock import FixedClock
 from supervision.invites import hash_token
 from tests.bot_harness import Harness, harness
 from tests.bot_world import OWNER_TG, World, build_world
+from tests.fakes.telegram import FakeTelegram
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 
@@ -56,7 +58,7 @@ async def _reports(h: Harness) -> list[Report]:
 
 
 async def test_handler_error_apologises_keeps_update_and_retry_files_it(
-    h: Harness, world: World, monkeypatch: pytest.MonkeyPatch
+    h: Harness, world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     reminder = await h.remind(world.owner, world.a_document)
     update = h.fake.make_private_message(OWNER_TG, "进展顺利", reply_to=reminder)
@@ -67,6 +69,7 @@ async def test_handler_error_apologises_keeps_update_and_retry_files_it(
     monkeypatch.setattr(bot.reports, "file_report", broken)
     await h.feed(update)
     assert "抱歉" in h.last_text(OWNER_TG)
+    assert f"update {update['update_id']} failed" in caplog.text
     logged = await _logged(h, update["update_id"])
     assert (logged.status, logged.attempts) == ("failed", 1)
     assert logged.error is not None and "database went away" in logged.error
@@ -199,3 +202,51 @@ async def test_invite_for_an_unknown_email_is_a_clear_error(
     rt = await _runtime(engine, clock)
     with pytest.raises(CliError, match="no person"):
         await invite(argparse.Namespace(email="nobody@example.cn"), rt)
+
+
+async def test_run_wiring_webhook_mode_needs_the_secret_and_registers_the_webhook(
+    engine: AsyncEngine, clock: FixedClock, world: World, aiohttp_client_factory: Any
+) -> None:
+    async with FakeTelegram(global_rate=None, per_chat_rate=None) as fake:
+        base = {
+            "telegram_token": fake.token,
+            "telegram_api_base": fake.base_url,
+            "telegram_webhook_url": "https://duban.example.gov.cn/tg/hook",
+        }
+        rt = await _runtime(engine, clock, **base)
+        with pytest.raises(SettingsError, match="DUBAN_TELEGRAM_WEBHOOK_SECRET"):
+            async with open_chat(rt):
+                pass
+        rt = await _runtime(engine, clock, telegram_webhook_secret=SECRET, **base)
+        async with open_chat(rt) as chat:
+            assert chat is not None and len(chat.parts) == 1
+            assert fake.webhook["url"] == "https://duban.example.gov.cn/tg/hook"
+            assert fake.webhook["secret_token"] == SECRET
+            deps = WebDeps(config=WebConfig(secret_key="x"), sessions=rt.sessions, clock=clock)
+            client = await aiohttp_client_factory(create_app(deps, chat.parts))
+            update = fake.make_private_message(OWNER_TG, "/my")
+            assert (await client.post("/tg/hook", json=update)).status == 401
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            assert (await client.post("/tg/hook", json=update, headers=headers)).status == 200
+            assert "年度项目推进" in fake.sent_to(OWNER_TG)[-1].text
+
+
+async def test_run_wiring_polls_and_first_handles_what_a_crash_left(
+    engine: AsyncEngine, clock: FixedClock, world: World
+) -> None:
+    async with FakeTelegram(global_rate=None, per_chat_rate=None) as fake:
+        rt = await _runtime(
+            engine, clock, telegram_token=fake.token, telegram_api_base=fake.base_url
+        )
+        left = fake.make_private_message(OWNER_TG, "/my")
+        assert await update_log.store(rt.sessions, Update.model_validate(left), clock)
+        async with open_chat(rt) as chat:
+            assert chat is not None and chat.parts == []
+            await fake.wait_for_sent(1)  # the stored update, handled on start
+            fake.push_update(fake.make_private_message(OWNER_TG, "/help"))
+            await fake.wait_for_sent(2)
+        assert "年度项目推进" in fake.sent[0].text and "/report" in fake.sent[1].text
+        assert {c.method for c in fake.requests} >= {"setMyCommands", "deleteWebhook", "getUpdates"}
+        async with rt.sessions() as session:
+            logged = await session.get_one(TelegramUpdate, left["update_id"])
+        assert logged.status == "done"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +16,7 @@ from supervision.audit import Actor
 from supervision.clock import FixedClock
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
 from supervision.lifecycle import transition_assignment
-from supervision.reports import AttachmentIn, edit_report, file_report
+from supervision.reports import MAX_TEXT, AttachmentIn, clean_text, edit_report, file_report
 from tests.bot_world import build_world
 
 
@@ -90,3 +93,21 @@ async def test_edit_keeps_history_within_window_only(
     with pytest.raises(NotAllowed):
         await edit_report(session, report=report, editor=w.owner, text="太晚了", clock=clock)
     assert report.text == "修改稿"
+
+
+@given(st.text(max_size=300))
+def test_clean_text_keeps_printable_text_and_drops_control_characters(raw: str) -> None:
+    cleaned = clean_text(raw)
+    assert cleaned == cleaned.strip()
+    assert all(ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co") for ch in cleaned)
+    assert len(cleaned) <= len(raw)
+
+
+@given(st.integers(min_value=0, max_value=50))
+def test_clean_text_limit(extra: int) -> None:
+    raw = ("界" * (MAX_TEXT + extra))[: MAX_TEXT + extra]
+    if extra == 0:
+        assert clean_text(raw) == raw
+    else:
+        with pytest.raises(ValidationFailed, match="过长"):
+            clean_text(raw)
