@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin
@@ -92,6 +92,8 @@ class Attachment(TimestampMixin, Base):
     file_name: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(127))
     size: Mapped[int | None]
+    # The bytes of a web upload (storage "db"); deferred: read only when downloaded.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     report: Mapped[Report] = relationship(back_populates="attachments", lazy="raise")
 

@@ -209,3 +209,61 @@ async def test_user_text_is_escaped_everywhere(as_admin: Web, seed: Seed, sessio
         html = await (await as_admin.get(path)).text()
         assert "<script>alert(1)</script>" not in html and "<b>坏</b>" not in html, path
         assert "&lt;script&gt;" in html or "&lt;b&gt;坏" in html, path
+
+
+async def test_report_with_files_and_download(
+    as_liaison: Web, as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    from aiohttp import FormData
+
+    from models import Attachment
+
+    form = FormData()
+    form.add_field("csrf_token", as_liaison.token())
+    form.add_field("kind", "progress")
+    form.add_field("text", "附调研报告")
+    form.add_field(
+        "files", b"%PDF-1.4 report", filename="调研报告.pdf", content_type="application/pdf"
+    )
+    response = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report", form
+    )
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        att = await s.scalar(select(Attachment))
+        assert att is not None and att.storage == "db" and att.size == 15
+    html = await (await as_liaison.get(f"/items/{seed.item_a}")).text()
+    assert f'href="/attachments/{att.id}"' in html and "调研报告.pdf" in html
+    for client in (as_liaison, as_supervisor):
+        download = await client.get(f"/attachments/{att.id}")
+        assert download.status == 200
+        assert await download.read() == b"%PDF-1.4 report"
+        assert download.headers["Content-Type"] == "application/octet-stream"
+        assert "attachment;" in download.headers["Content-Disposition"]
+    # A file on unit B's item is invisible to unit A's liaison.
+    async with sessions() as s, s.begin():
+        report = Report(assignment_id=seed.assignment_b, text="乙", channel="web")
+        s.add(report)
+        await s.flush()
+        other = Attachment(report_id=report.id, storage="db", file_id="web-x", content=b"secret")
+        s.add(other)
+        await s.flush()
+        other_id = other.id
+    assert (await as_liaison.get(f"/attachments/{other_id}")).status == 404
+    assert (await as_supervisor.get(f"/attachments/{other_id}")).status == 200
+    assert (await as_supervisor.get("/attachments/99999")).status == 404
+
+
+async def test_oversized_or_empty_upload_is_refused(as_liaison: Web, seed: Seed, sessions) -> None:
+    from aiohttp import FormData
+
+    form = FormData()
+    form.add_field("csrf_token", as_liaison.token())
+    form.add_field("text", "空文件")
+    form.add_field("files", b"", filename="empty.txt", content_type="text/plain")
+    response = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report", form
+    )
+    assert response.status == 400 and "empty file" in await response.text()
+    async with sessions() as s:
+        assert await s.scalar(select(Report.id)) is None

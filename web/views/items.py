@@ -4,10 +4,11 @@ the default-deadline JSON endpoint, and reports / extension requests filed from 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
 from sqlalchemy import or_, select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from models import (
     Assignment,
+    Attachment,
     AuditEvent,
     Extension,
     Item,
@@ -31,11 +33,11 @@ from supervision.audit import Actor
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
-from supervision.errors import DomainError
+from supervision.errors import DomainError, ValidationFailed
 from supervision.items import AssigneeSpec, ItemSpec, item_light, list_items, save_item
 from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
-from supervision.reports import file_report
+from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
 from web.app import DEPS, WebDeps
 from web.auth import (
@@ -60,6 +62,9 @@ from web.views.common import (
 )
 
 LIGHTS = ("red", "yellow", "green", "grey")
+DB_STORAGE = "db"
+MAX_UPLOAD = 10 * 1024 * 1024
+MAX_FILES = 5
 FORM_FIELDS = (
     "ref",
     "title",
@@ -186,7 +191,7 @@ class Entry:
     title: str
     detail: str = ""
     who: str = ""
-    extra: list[str] = field(default_factory=list)
+    files: list[tuple[str, str | None]] = field(default_factory=list)  # (name, download url)
 
 
 async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
@@ -282,7 +287,10 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
             )
     for r in reports:
         unit = units.get(r.assignment_id, "")
-        files = [a.file_name or a.file_id for a in r.attachments]
+        files = [
+            (a.file_name or a.file_id, f"/attachments/{a.id}" if a.storage == DB_STORAGE else None)
+            for a in r.attachments
+        ]
         out.append(
             Entry(
                 r.created_at,
@@ -588,38 +596,120 @@ async def _assignment_for(
     return assignment, await session.get_one(Person, me.person_id)
 
 
+def _file_name(raw: str) -> str:
+    """The uploaded file's name; an ASCII name with %XX escapes (as some clients send
+    non-ASCII names) is decoded."""
+    name = raw
+    if "%" in raw and raw.isascii():
+        try:
+            name = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            name = raw
+    return name.replace("/", "_").replace("\\", "_")[-255:]
+
+
+def _uploads(form: Any) -> tuple[list[tuple[AttachmentIn, bytes]], list[str]]:
+    """The files posted as ``files``: (attachment, bytes) pairs, or the problems found."""
+    out: list[tuple[AttachmentIn, bytes]] = []
+    problems: list[str] = []
+    for field_ in form.getall("files", []):
+        if not isinstance(field_, web.FileField) or not field_.filename:
+            continue
+        data = field_.file.read(MAX_UPLOAD + 1)
+        name = _file_name(field_.filename)
+        if len(data) > MAX_UPLOAD:
+            problems.append(f"{name}: larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+            continue
+        if not data:
+            problems.append(f"{name}: empty file")
+            continue
+        attachment = AttachmentIn(
+            file_id=f"web-{secrets.token_hex(12)}",
+            file_name=name,
+            mime_type=(field_.content_type or "application/octet-stream")[:127],
+            size=len(data),
+            storage=DB_STORAGE,
+        )
+        out.append((attachment, data))
+    if len(out) > MAX_FILES:
+        problems.append(f"at most {MAX_FILES} files per report")
+    return out, problems
+
+
 async def file_report_post(request: web.Request) -> web.StreamResponse:
-    """POST /items/{id}/assignments/{aid}/report: a progress or completion report."""
+    """POST /items/{id}/assignments/{aid}/report: a progress or completion report, with files."""
     me = require_write(request)
     deps: WebDeps = request.app[DEPS]
     item_id, assignment_id = path_id(request), path_id(request, "aid")
     form = await request.post()
     text = text_field(form, "text", 20_000)
     kind = text_field(form, "kind")
+    uploads, problems = _uploads(form)
     try:
         async with deps.sessions() as session, session.begin():
             assignment, person = await _assignment_for(session, me, item_id, assignment_id)
+            if problems:
+                raise ValidationFailed("; ".join(problems), problems)
+            files = [a for a, _ in uploads]
             if kind == ReportKind.COMPLETION.value:
-                await request_completion(
+                report = await request_completion(
                     session,
                     assignment=assignment,
                     person=person,
                     summary=text,
                     clock=deps.clock,
+                    attachments=files,
                     channel="web",
                 )
             else:
-                await file_report(
+                report = await file_report(
                     session,
                     assignment=assignment,
                     author=person,
                     text=text,
                     clock=deps.clock,
+                    attachments=files,
                     channel="web",
                 )
+            stored = {a.file_id: a for a in report.attachments}
+            for attachment, data in uploads:
+                stored[attachment.file_id].content = data
     except DomainError as exc:
         return await _detail(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
+async def attachment_download(request: web.Request) -> web.StreamResponse:
+    """GET /attachments/{id}: a web-uploaded file, for those who may see its item."""
+    me = require(request, *EVERYONE)
+    deps: WebDeps = request.app[DEPS]
+    async with deps.sessions() as session:
+        row = (
+            await session.execute(
+                select(Attachment.file_name, Attachment.storage, Assignment.item_id)
+                .join(Report, Report.id == Attachment.report_id)
+                .join(Assignment, Assignment.id == Report.assignment_id)
+                .where(Attachment.id == path_id(request))
+            )
+        ).first()
+        if row is None or not await item_visible(session, me, row.item_id):
+            raise web.HTTPNotFound(text="404: no such file")
+        if row.storage != DB_STORAGE:
+            raise web.HTTPNotFound(text="404: this file is kept by Telegram, not here")
+        content = await session.scalar(
+            select(Attachment.content).where(Attachment.id == path_id(request))
+        )
+    if content is None:
+        raise web.HTTPNotFound(text="404: no such file")
+    name = row.file_name or "attachment"
+    return web.Response(
+        body=content,
+        content_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 async def extension_post(request: web.Request) -> web.StreamResponse:
@@ -673,3 +763,4 @@ def routes(app: web.Application) -> None:
     app.router.add_post(
         "/items/{id:\\d+}/assignments/{aid:\\d+}/extension", extension_post, name="item_extension"
     )
+    app.router.add_get("/attachments/{id:\\d+}", attachment_download, name="attachment")
