@@ -20,7 +20,7 @@ from supervision.items import ItemRow, list_items
 from supervision.light import Light
 from web.app import DEPS, WebDeps
 from web.auth import EVERYONE, Principal, require, scope_items
-from web.views.common import render
+from web.views.common import render, t_for
 
 CHART_WIDTH = 640
 BAR_HEIGHT = 22
@@ -112,7 +112,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "dashboard.html",
-        {"data": data, "chart": rate_chart(data.units, "on-time rate")},
+        {"data": data, "chart": rate_chart(data.units, t_for(request, "dash.chart"))},
     )
 
 
