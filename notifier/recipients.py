@@ -20,7 +20,7 @@ from models import Person, PersonRole, Role
 from supervision.outbox import CHAT, EMAIL
 from supervision.policy import SUPERVISORS
 
-__all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "addresses"]
+__all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "addresses", "id_in"]
 
 _UNIT_ROLES = (Role.LIAISON.value, Role.LEADER.value, Role.PRINCIPAL.value)
 
@@ -63,12 +63,12 @@ def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | No
     return Recipient(id=person_id, locale=locale or "zh", email=email, telegram_chat_id=chat_id)
 
 
-def _among(
+def id_in(
     column: InstrumentedAttribute[Any], values: set[int], postgres: bool
 ) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL one array parameter, so the statement is reused."""
     if postgres:
-        return column == any_(bindparam("among", sorted(values), type_=ARRAY(Integer)))
+        return column == any_(bindparam(None, sorted(values), type_=ARRAY(Integer)))
     return column.in_(sorted(values))
 
 
@@ -109,7 +109,7 @@ class RecipientDirectory:
         by_id: dict[int, Recipient] = {}
         if ids:
             rows = await session.execute(
-                select(*_COLUMNS).where(_among(Person.id, ids, postgres), Person.active)
+                select(*_COLUMNS).where(id_in(Person.id, ids, postgres), Person.active)
             )
             by_id = {r[0]: _recipient(r.id, r.locale, r.email, r.telegram_chat_id) for r in rows}
         by_unit_role: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
@@ -118,7 +118,7 @@ class RecipientDirectory:
                 select(*_COLUMNS, Person.unit_id, PersonRole.role)
                 .join(PersonRole, PersonRole.person_id == Person.id)
                 .where(
-                    _among(Person.unit_id, units, postgres),
+                    id_in(Person.unit_id, units, postgres),
                     PersonRole.role.in_(sorted(unit_roles)),
                     Person.active,
                 )
