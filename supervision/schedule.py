@@ -178,15 +178,16 @@ def step_moment(day: date, window: SendWindow, tz: ZoneInfo) -> datetime:
     return _moment(day, window.start, tz)
 
 
-# A scan plans thousands of assignments that share a few deadlines and step offsets. Both
+# A scan plans thousands of assignments that share a few deadlines and step offsets. These
 # helpers are pure (a WorkCalendar never changes after it is built, and hashes by identity),
-# so their answers are memoised.
-@lru_cache(maxsize=65536)
+# so their answers are memoised. The caches hold on to the calendars and ladders they saw;
+# their sizes keep that to a few MB even when every call brings a freshly loaded calendar.
+@lru_cache(maxsize=16384)
 def _moment(day: date, start: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, start, tzinfo=tz).astimezone(UTC)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _shift(calendar: WorkCalendar, day: date, n: int) -> date:
     return calendar.add_workdays(day, n).day
 
@@ -206,7 +207,7 @@ def _deadline_pending(
     return [p for p in steps if p.at > done_until]
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)
 def _deadline_steps(
     ladder: Ladder, due_on: date, calendar: WorkCalendar, start: time, tz: ZoneInfo
 ) -> tuple[PlannedStep, ...]:
