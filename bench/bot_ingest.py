@@ -6,11 +6,12 @@ Builds a dedicated PostgreSQL database (``duban_bench_bot``, dropped at the end 
 ``--keep``) from the models with ``--people`` owners, one assignment and one sent reminder
 each (the Notification row carries its chat and message id, as delivery records it). Serves
 the real web app with the real webhook part (``web.telegram``) and the real dispatcher on
-127.0.0.1, with the fake Bot API (``tests/fakes/telegram.py``, flood limits off) receiving
-the bot's confirmations. A client posts ``--requests`` Update JSONs, each a reply to one
-reminder, ``--concurrency`` at a time, and times each POST until its 200 (stored, handled,
-report committed, confirmation sent). Checks at the end that every update is ``done`` and
-there is exactly one report per request.
+127.0.0.1. A second process runs the fake Bot API (``tests/fakes/telegram.py``, flood limits
+off), which receives the bot's confirmations, and the client, which posts ``--requests``
+Update JSONs, each a reply to one reminder, ``--concurrency`` at a time, timing each POST
+until its 200 (stored, handled, report committed, confirmation sent). Prints throughput,
+latency percentiles, the server process's CPU per report, and the counts of reports and
+``done`` updates (one each per request).
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import multiprocessing
 import os
 import pstats
 import statistics
 import time
 from datetime import datetime
 from functools import partial
+from multiprocessing.connection import Connection
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import ClientSession, web
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot import BotConfig, create_bot, create_dispatcher
 from models import Base, Report, TelegramUpdate
@@ -135,15 +138,63 @@ def reply_update(update_id: int, person: int) -> dict[str, Any]:
     }
 
 
+def _peer(pipe: Connection, people: int, requests: int, concurrency: int) -> None:
+    """Child process: the fake Bot API and the load generator, off the server's CPU."""
+    asyncio.run(_peer_main(pipe, people, requests, concurrency))
+
+
+async def _peer_main(pipe: Connection, people: int, requests: int, concurrency: int) -> None:
+    fake = FakeTelegram(global_rate=None, per_chat_rate=None)
+    await fake.start()
+    loop = asyncio.get_running_loop()
+    try:
+        pipe.send((fake.token, fake.base_url))
+        endpoint: str = await loop.run_in_executor(None, pipe.recv)
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(1, requests + 1):
+            queue.put_nowait(n)
+
+        async def worker(http: ClientSession) -> None:
+            while True:
+                try:
+                    n = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                body = reply_update(n, (n - 1) % people + 1)
+                started = time.perf_counter()
+                async with http.post(endpoint, json=body, headers={SECRET_HEADER: SECRET}) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+                latencies.append(time.perf_counter() - started)
+
+        async with ClientSession() as http:
+            warm = reply_update(10_000_000, 1)  # the first request pays for pools and caches
+            async with http.post(endpoint, json=warm, headers={SECRET_HEADER: SECRET}) as r:
+                await r.read()
+            pipe.send("warm")
+            await loop.run_in_executor(None, pipe.recv)
+            began = time.perf_counter()
+            await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+            wall = time.perf_counter() - began
+        pipe.send((latencies, statuses, wall, len(fake.sent)))
+    finally:
+        await fake.stop()
+
+
 async def run(args: argparse.Namespace) -> None:
-    """Build, serve, post, report, clean up."""
+    """Build, serve, let the peer post, report, clean up."""
     await _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     await _admin(f'CREATE DATABASE "{DB_NAME}"')
     url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url += "/" + DB_NAME
     engine = create_engine(url)
-    fake = FakeTelegram(global_rate=None, per_chat_rate=None)
     runner: web.AppRunner | None = None
+    ctx = multiprocessing.get_context("spawn")
+    pipe, child_end = ctx.Pipe()
+    peer = ctx.Process(target=_peer, args=(child_end, args.people, args.requests, args.concurrency))
+    loop = asyncio.get_running_loop()
     try:
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
@@ -151,9 +202,10 @@ async def run(args: argparse.Namespace) -> None:
         async with sessions() as session, session.begin():
             await ensure_default_policies(session)
         await seed(url, args.people)
-        await fake.start()
+        peer.start()
+        token, api_base = await loop.run_in_executor(None, pipe.recv)
         clock = FixedClock(NOW)
-        config = BotConfig(token=fake.token, api_base=fake.base_url, tz=TZ)
+        config = BotConfig(token=token, api_base=api_base, tz=TZ)
         bot = create_bot(config)
         dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
         deps = WebDeps(config=WebConfig(secret_key="bench"), sessions=sessions, clock=clock)
@@ -165,40 +217,18 @@ async def run(args: argparse.Namespace) -> None:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
-        endpoint = f"http://{host}:{port}/telegram/webhook"
-
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for n in range(1, args.requests + 1):
-            queue.put_nowait(n)
-
-        async def worker(http: ClientSession) -> None:
-            while True:
-                try:
-                    n = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                body = reply_update(n, (n - 1) % args.people + 1)
-                started = time.perf_counter()
-                async with http.post(endpoint, json=body, headers={SECRET_HEADER: SECRET}) as r:
-                    await r.read()
-                    statuses[r.status] = statuses.get(r.status, 0) + 1
-                latencies.append(time.perf_counter() - started)
-
-        async with ClientSession() as http:
-            warm = reply_update(10_000_000, 1)  # first request pays for imports and pools
-            async with http.post(endpoint, json=warm, headers={SECRET_HEADER: SECRET}) as r:
-                await r.read()
-            profiler = cProfile.Profile() if args.profile else None
-            cpu_began, began = time.process_time(), time.perf_counter()
-            if profiler is not None:
-                profiler.enable()
-            await asyncio.gather(*(worker(http) for _ in range(args.concurrency)))
-            if profiler is not None:
-                profiler.disable()
-            wall = time.perf_counter() - began
-            cpu = time.process_time() - cpu_began
+        pipe.send(f"http://{host}:{port}/telegram/webhook")
+        await loop.run_in_executor(None, pipe.recv)  # warmed up
+        profiler = cProfile.Profile() if args.profile else None
+        cpu_began = time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        pipe.send("go")
+        latencies, statuses, wall, sent = await loop.run_in_executor(None, pipe.recv)
+        if profiler is not None:
+            profiler.disable()
+        cpu = time.process_time() - cpu_began
+        peer.join(30)
 
         async with sessions() as session:
             reports = await session.scalar(select(func.count()).select_from(Report)) or 0
@@ -207,13 +237,12 @@ async def run(args: argparse.Namespace) -> None:
                 .select_from(TelegramUpdate)
                 .where(TelegramUpdate.status == "done")
             )
-            size = await session.scalar(text("SELECT pg_database_size(current_database())"))
         reports -= 1  # the warm-up
         print(
             f"requests={args.requests} concurrency={args.concurrency} people={args.people} "
             f"statuses={statuses}"
         )
-        print(f"reports stored={reports} updates done={done} (incl. warm-up) db={size} bytes")
+        print(f"reports stored={reports} updates done={done} (incl. warm-up)")
         print(f"wall={wall:.2f}s  throughput={reports / wall:.0f} reports/s")
         print(
             f"latency ms: p50={_pct(latencies, 50):.1f} p90={_pct(latencies, 90):.1f} "
@@ -221,17 +250,19 @@ async def run(args: argparse.Namespace) -> None:
             f"mean={statistics.fmean(latencies) * 1000:.1f}"
         )
         print(
-            f"process CPU {cpu:.2f}s = {cpu / max(reports, 1) * 1000:.2f} ms per report "
-            "(app, dispatcher, client and fake Bot API share this process)"
+            f"server process CPU {cpu:.2f}s = {cpu / max(reports, 1) * 1000:.2f} ms per report "
+            f"(client and fake Bot API run in a separate process); load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
-        print(f"confirmations sent by the bot: {len(fake.sent)}")
+        print(f"confirmations sent by the bot: {sent}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         await bot.session.close()
     finally:
+        if peer.is_alive():
+            peer.terminate()
         if runner is not None:
             await runner.cleanup()
-        await fake.stop()
         await engine.dispose()
         if not args.keep:
             await _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
