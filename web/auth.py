@@ -13,7 +13,7 @@ SameSite=Lax, and Secure when the site is served over HTTPS.
 CSRF: a random ``duban_csrf`` cookie (HttpOnly, SameSite=Lax) is set on first contact;
 every form carries ``csrf_token`` = HMAC(secret, cookie value + person id). The middleware
 refuses any POST/PUT/PATCH/DELETE without a valid token (form field ``csrf_token`` or header
-``X-CSRF-Token``) with 403, except under `CSRF_EXEMPT_PREFIXES` and prefixes added with
+``X-CSRF-Token``) with 403, except under `PASS_THROUGH_PREFIXES` and prefixes added with
 ``add_public_prefix`` (bearer-token API, Telegram webhook: they never use the cookie).
 
 Lock-out: every login attempt is a `LoginAttempt` row; ten failures for one email within 15
@@ -69,13 +69,12 @@ SESSION_MAX_AGE: Final = timedelta(hours=12)
 LOCKOUT_FAILURES: Final = 10
 LOCKOUT_WINDOW: Final = timedelta(minutes=15)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Paths that need no session: login, static files, health, metrics, API (own auth), webhooks.
-PUBLIC_PREFIXES: Final = (
-    "/login", "/static/", "/healthz", "/metrics", "/api/", "/lang/", "/telegram/",
-)  # fmt: skip
-#: Of those, the prefixes whose unsafe requests skip the CSRF check: they authenticate with a
-#: bearer token or a webhook secret header, never with the cookie, so CSRF cannot apply.
-CSRF_EXEMPT_PREFIXES: Final = ("/api/", "/telegram/")
+#: Pages that need no session (they still carry CSRF): logging in and choosing a language.
+PUBLIC_PREFIXES: Final = ("/login", "/lang/")
+#: Requests the middleware leaves alone (no session lookup, no CSRF check): static files,
+#: probes, and routes that authenticate with a bearer token or a webhook secret header,
+#: never with the cookie, so CSRF cannot apply to them.
+PASS_THROUGH_PREFIXES: Final = ("/static/", "/healthz", "/metrics", "/api/", "/telegram/")
 
 EXTRA_PUBLIC = web.AppKey("auth_extra_public", list[str])
 
@@ -393,8 +392,7 @@ def add_public_prefix(app: web.Application, prefix: str) -> None:
 
 
 def _is_public(request: web.Request) -> bool:
-    extra = request.app.get(EXTRA_PUBLIC, [])
-    return any(request.path.startswith(p) for p in (*PUBLIC_PREFIXES, *extra))
+    return request.path.startswith(PUBLIC_PREFIXES)
 
 
 # --- middlewares ----------------------------------------------------------------------------
@@ -405,6 +403,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Load the principal from the session cookie; check CSRF; send anonymous users to /login."""
+    extra = request.app.get(EXTRA_PUBLIC, [])
+    if request.path.startswith((*PASS_THROUGH_PREFIXES, *extra)):
+        return await handler(request)  # no cookie is read or needed here
     deps: WebDeps = request.app[DEPS]
     secret = deps.config.secret_key
     csrf_cookie = request.cookies.get(CSRF_COOKIE, "")
@@ -418,9 +419,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[PRINCIPAL_KEY] = principal
     elif SESSION_COOKIE in request.cookies:
         clear = True
-    extra = request.app.get(EXTRA_PUBLIC, [])
-    exempt = any(request.path.startswith(p) for p in (*CSRF_EXEMPT_PREFIXES, *extra))
-    if request.method not in SAFE_METHODS and not exempt:
+    if request.method not in SAFE_METHODS:
         await _check_csrf(request, secret, csrf_cookie, new_csrf is not None, principal)
     if principal is None and not _is_public(request):
         if request.method in SAFE_METHODS and request.headers.get("Accept", "").startswith(
