@@ -16,9 +16,13 @@ refuses any POST/PUT/PATCH/DELETE without a valid token (form field ``csrf_token
 ``X-CSRF-Token``) with 403, except under `PASS_THROUGH_PREFIXES` and prefixes added with
 ``add_public_prefix`` (bearer-token API, Telegram webhook: they never use the cookie).
 
-Lock-out: every login attempt is a `LoginAttempt` row; ten failures for one email within 15
-minutes (by the injected clock) refuse that email, even with the right password, until the
-oldest of them leaves the window. Attempts while locked are recorded and count as failures.
+Lock-out: every login attempt is a `LoginAttempt` row; while ten or more failures for one
+email lie within the last 15 minutes (by the injected clock) that email is refused, even with
+the right password. Attempts while locked are recorded and count as failures.
+
+Roles (`Access`, from the person's roles): admin; supervisor (every item, reviews); liaison —
+a liaison, owner, leader or principal with a unit — sees the items of that unit and the units
+below it; viewer reads. Admin and supervisor form `OFFICE`; `EVERYONE` is all four.
 
 Helpers for other web modules (bulletins, API pages):
 
