@@ -94,6 +94,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dash.overdue": ("逾期", "Overdue"),
     "dash.extensions": ("延期", "Extensions"),
     "dash.rate": ("按时办结率", "On-time rate"),
+    "dash.period": ("统计期间", "Period"),
     "dash.chart": ("按时办结率图", "On-time rate chart"),
     "dash.overdue_list": ("逾期事项", "Overdue items"),
     "dash.calendar_warning": (

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from models import AuditEvent, Extension, Item, ItemState, Report
+from models import AuditEvent, Extension, Item, ItemState, Report, Unit
 from tests import factories as f
 from tests.web.conftest import Seed, Web
 
@@ -267,3 +267,23 @@ async def test_oversized_or_empty_upload_is_refused(as_liaison: Web, seed: Seed,
     assert response.status == 400 and "empty file" in await response.text()
     async with sessions() as s:
         assert await s.scalar(select(Report.id)) is None
+
+
+async def test_dashboard_period(as_admin: Web, seed: Seed) -> None:
+    html = await (await as_admin.get("/?period=2026-Q4")).text()
+    assert "2026年第四季度" in html
+    bad = await as_admin.get("/?period=2026-Q9")
+    assert bad.status == 400 and "Q1-Q4" in await bad.text()
+    future = await as_admin.get("/?period=2030-01")
+    assert future.status == 400 and "has not started" in await future.text()
+
+
+async def test_items_paging(as_admin: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        for n in range(55):
+            extra = await f.item(s, ref=f"督〔2026〕{100 + n}号", title=f"批量事项{n:02d}")
+            await f.assignment(s, item=extra, unit=await s.get_one(Unit, seed.unit_a))
+    first = await (await as_admin.get("/items?unit=" + str(seed.unit_a))).text()
+    assert first.count('<tr data-id="') == 50 and "共 56 条" in first
+    second = await (await as_admin.get(f"/items?unit={seed.unit_a}&page=2")).text()
+    assert second.count('<tr data-id="') == 6 and "page=1" in second

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Item, ItemState
-from supervision.bulletins import Period, UnitFigures, compute_bulletin
+from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
+from supervision.errors import ValidationFailed
 from supervision.items import ItemRow, list_items
 from supervision.light import Light
 from web.app import DEPS, WebDeps
@@ -48,7 +49,14 @@ async def scoped_rows(
     return [r for r in rows if r.id in visible]
 
 
-async def dashboard_data(session: AsyncSession, me: Principal, deps: WebDeps) -> DashboardData:
+def year_period(year: int) -> Period:
+    """A whole calendar year as a bulletin period (the dashboard's default)."""
+    return Period(str(year), "year", date(year, 1, 1), date(year, 12, 31), f"{year}")
+
+
+async def dashboard_data(
+    session: AsyncSession, me: Principal, deps: WebDeps, period: Period | None = None
+) -> DashboardData:
     """Compute the dashboard for ``me`` (a liaison sees only their units)."""
     today = local_today(deps.clock, deps.config.tz)
     calendar = await load_calendar(session)
@@ -56,9 +64,7 @@ async def dashboard_data(session: AsyncSession, me: Principal, deps: WebDeps) ->
     counts = {light.value: 0 for light in (Light.RED, Light.YELLOW, Light.GREEN, Light.GREY)}
     for row in rows:
         counts[row.light.value] += 1
-    period = Period(
-        str(today.year), "year", date(today.year, 1, 1), date(today.year, 12, 31), f"{today.year}"
-    )
+    period = period or year_period(today.year)
     figures = await compute_bulletin(
         session, period, today=today, calendar=calendar, tz=deps.config.tz
     )
@@ -107,12 +113,30 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     """GET /: the dashboard."""
     me = require(request, *EVERYONE)
     deps: WebDeps = request.app[DEPS]
+    errors: list[str] = []
+    period = None
+    raw = request.query.get("period", "").strip()[:20]
+    if raw:
+        try:
+            period = parse_period(raw)
+        except ValidationFailed as exc:
+            errors.append(str(exc))
     async with deps.sessions() as session:
-        data = await dashboard_data(session, me, deps)
+        try:
+            data = await dashboard_data(session, me, deps, period)
+        except ValidationFailed as exc:  # a period that has not started yet
+            errors.append(str(exc))
+            data = await dashboard_data(session, me, deps)
     return render(
         request,
         "dashboard.html",
-        {"data": data, "chart": rate_chart(data.units, t_for(request, "dash.chart"))},
+        {
+            "data": data,
+            "chart": rate_chart(data.units, t_for(request, "dash.chart")),
+            "period": raw,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
     )
 
 
