@@ -108,3 +108,33 @@ async def test_calendar_roles(as_supervisor: Web, as_liaison: Web, seed: Seed) -
         "/calendar/override", {"day": "2026-11-07", "is_workday": "1"}
     )
     assert response.status == 403
+
+
+async def test_calendar_import_lists_moved_deadlines(as_admin: Web, seed: Seed, sessions) -> None:
+    response = await as_admin.post(
+        "/items/new",
+        {
+            "ref": "督〔2040〕1号",
+            "title": "远期事项",
+            "source": "meeting",
+            "received_on": "2040-01-02",
+            "lead_unit": str(seed.unit_a),
+        },
+    )
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        before = await s.scalar(select(Item).where(Item.ref == "督〔2040〕1号"))
+        assert before is not None and before.due_is_provisional
+    html = await (await as_admin.get("/")).text()
+    assert "2040" in html  # the dashboard warns about the year without an official calendar
+    schedule = "date,is_workday,note\n2040-01-03,休,假\n2040-01-04,休,假\n2040-01-05,休,假\n"
+    data = FormData()
+    data.add_field("csrf_token", as_admin.token())
+    data.add_field("file", schedule.encode(), filename="2040.csv", content_type="text/csv")
+    response = await as_admin.post("/calendar/import", data)
+    assert response.status == 200, await response.text()
+    html = await response.text()
+    async with sessions() as s:
+        after = await s.get_one(Item, before.id)
+    assert after.due_on > before.due_on
+    assert f"督〔2040〕1号: {before.due_on.isoformat()} → {after.due_on.isoformat()}" in html
