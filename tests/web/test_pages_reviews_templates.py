@@ -142,3 +142,15 @@ async def test_template_preview_for_non_item_step(as_admin: Web, sessions) -> No
     )
     data = await response.json()
     assert data["ok"] is True and data["preview"].startswith("Join")
+
+
+async def test_group_robot_channel_override(as_admin: Web, seed: Seed, sessions) -> None:
+    page = await (await as_admin.get("/templates/overdue/dingtalk/zh/text")).text()
+    assert "{{" in page  # the shared group default is shown to start from
+    response = await as_admin.post(
+        "/templates/overdue/dingtalk/zh/text", {"body": "### 逾期：{{ item.title }}"}
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        row = await s.scalar(select(Template))
+        assert row is not None and (row.channel, row.step) == ("dingtalk", "overdue")

@@ -21,6 +21,7 @@ from notifier.template_store import TemplateRejected, history, reset_override, s
 from notifier.templating import (
     DEFAULT_TEMPLATES_DIR,
     GROUP,
+    GROUP_CHANNELS,
     LOCALES,
     STEPS,
     InMemoryTemplateStore,
@@ -37,8 +38,9 @@ from web.app import DEPS, WebDeps
 from web.auth import Access, require
 from web.views.common import int_or_none, redirect, render
 
-#: Channels edited on this page; ``group`` is shared by WeCom, DingTalk and Feishu robots.
-EDIT_CHANNELS: Final = ("telegram", "email", GROUP, "log")
+#: Channels edited on this page; ``group`` is shared by WeCom, DingTalk and Feishu robots
+#: unless one of them has its own override.
+EDIT_CHANNELS: Final = ("telegram", "email", GROUP, "wecom", "dingtalk", "feishu", "log")
 ITEM_STEPS: Final = frozenset(
     {"remind", "urge", "overdue", "escalate", "periodic", "review_request", "review_outcome",
      "signoff_request"}
@@ -76,9 +78,13 @@ def key_from(request: web.Request) -> Key:
 
 
 def default_body(key: Key) -> str:
-    """The bundled default source of a template ('' when there is none)."""
-    path = DEFAULT_TEMPLATES_DIR / key.locale / f"{key.step}.{key.channel}.{key.part}.j2"
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    """The bundled default source of a template (a group robot's falls back to ``group``)."""
+    channels = [key.channel, GROUP] if key.channel in GROUP_CHANNELS else [key.channel]
+    for channel in channels:
+        path = DEFAULT_TEMPLATES_DIR / key.locale / f"{key.step}.{channel}.{key.part}.j2"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""
 
 
 async def item_context(
