@@ -287,3 +287,14 @@ async def test_items_paging(as_admin: Web, seed: Seed, sessions) -> None:
     assert first.count('<tr data-id="') == 50 and "共 56 条" in first
     second = await (await as_admin.get(f"/items?unit={seed.unit_a}&page=2")).text()
     assert second.count('<tr data-id="') == 6 and "page=1" in second
+
+
+async def test_liaison_sees_units_below_their_own(as_liaison: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        parent = await s.get_one(Unit, seed.unit_a)
+        child = await f.unit(s, name="甲单位下属科室", parent=parent)
+        below = await f.item(s, title="下属科室的事项")
+        await f.assignment(s, item=below, unit=child)
+    assert (await as_liaison.get(f"/items/{below.id}")).status == 200
+    html = await (await as_liaison.get("/items")).text()
+    assert "下属科室的事项" in html and "乙单位的事项" not in html
