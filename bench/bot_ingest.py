@@ -220,7 +220,7 @@ async def run(args: argparse.Namespace) -> None:
         pipe.send(f"http://{host}:{port}/telegram/webhook")
         await loop.run_in_executor(None, pipe.recv)  # warmed up
         profiler = cProfile.Profile() if args.profile else None
-        cpu_began = time.process_time()
+        cpu_began, usage_began = time.process_time(), os.times()
         if profiler is not None:
             profiler.enable()
         pipe.send("go")
@@ -228,6 +228,8 @@ async def run(args: argparse.Namespace) -> None:
         if profiler is not None:
             profiler.disable()
         cpu = time.process_time() - cpu_began
+        usage = os.times()
+        user, system = usage.user - usage_began.user, usage.system - usage_began.system
         peer.join(30)
 
         async with sessions() as session:
@@ -254,6 +256,7 @@ async def run(args: argparse.Namespace) -> None:
             f"(client and fake Bot API run in a separate process); load average "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
+        print(f"  of which user {user:.2f}s, system (kernel: sockets) {system:.2f}s")
         print(f"confirmations sent by the bot: {sent}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
