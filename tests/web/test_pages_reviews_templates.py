@@ -154,3 +154,25 @@ async def test_group_robot_channel_override(as_admin: Web, seed: Seed, sessions)
     async with sessions() as s:
         row = await s.scalar(select(Template))
         assert row is not None and (row.channel, row.step) == ("dingtalk", "overdue")
+
+
+async def test_decide_from_the_item_page(
+    as_liaison: Web, as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    await _pending(as_liaison, seed, sessions)
+    async with sessions() as s:
+        ext_id = await s.scalar(select(Extension.id))
+    html = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    assert f'id="extension-{ext_id}"' in html
+    liaison_view = await (await as_liaison.get(f"/items/{seed.item_a}")).text()
+    assert f'id="extension-{ext_id}"' not in liaison_view
+    response = await as_supervisor.post(
+        f"/reviews/extension/{ext_id}",
+        {"decision": "reject", "comment": "理由不足", "next": f"/items/{seed.item_a}"},
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == f"/items/{seed.item_a}?msg=flash.decided"
+    async with sessions() as s:
+        assert (await s.get_one(Extension, ext_id)).state == ReviewState.REJECTED
+    html = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    assert f'id="extension-{ext_id}"' not in html and "理由不足" in html

@@ -25,6 +25,7 @@ from models import (
     Person,
     Report,
     ReportKind,
+    ReviewState,
     Source,
     Unit,
 )
@@ -369,6 +370,31 @@ async def _detail(
         reportable = [
             a.id for a in item.assignments if a.is_active and can(person, Action.REPORT, a)
         ]
+        asg_ids = [a.id for a in item.assignments]
+        pending_reports: list[Report] = []
+        pending_extensions: list[Extension] = []
+        if me.is_office and asg_ids:
+            pending_reports = list(
+                (
+                    await session.scalars(
+                        select(Report).where(
+                            Report.assignment_id.in_(asg_ids),
+                            Report.kind == ReportKind.COMPLETION.value,
+                            Report.review_state == ReviewState.PENDING.value,
+                        )
+                    )
+                ).all()
+            )
+            pending_extensions = list(
+                (
+                    await session.scalars(
+                        select(Extension).where(
+                            Extension.assignment_id.in_(asg_ids),
+                            Extension.state == ReviewState.PENDING.value,
+                        )
+                    )
+                ).all()
+            )
     return render(
         request,
         "items/detail.html",
@@ -377,6 +403,9 @@ async def _detail(
             "light": light,
             "entries": entries,
             "reportable": reportable,
+            "units": {a.id: a.unit.name for a in item.assignments},
+            "pending_reports": pending_reports,
+            "pending_extensions": pending_extensions,
             "errors": errors or [],
         },
         status=status,

@@ -9,7 +9,7 @@ from models import Assignment, Extension, Item, Person, Report, ReportKind, Revi
 from supervision.errors import DomainError
 from supervision.requests import MAX_COMMENT, decide_completion, decide_extension
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, require
+from web.auth import OFFICE, require, safe_next
 from web.views.common import path_id, redirect, render, text_field
 
 
@@ -93,7 +93,9 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 )
     except DomainError as exc:
         return await _pending(request, [str(exc)], 400)
-    raise redirect("/reviews?msg=flash.decided")
+    back = safe_next(text_field(form, "next", 200))
+    back = back if back.startswith("/items/") else "/reviews"
+    raise redirect(f"{back}?msg=flash.decided")
 
 
 async def decide_completion_post(request: web.Request) -> web.StreamResponse:
