@@ -111,7 +111,6 @@ async def reminder_assignment(session: AsyncSession, message: Message) -> Assign
             Notification.chat_id == message.chat.id,
             Notification.chat_message_id == replied.message_id,
         )
-        .limit(1)
     )
     return found.first()
 
@@ -139,12 +138,12 @@ async def status_of(
         return []
     calendar = calendar or await load_calendar(session)
     today = local_today(clock, config.tz)
-    items = {
-        i.id: i
-        for i in await session.scalars(
-            select(Item).where(Item.id.in_({a.item_id for a in assignments}))
-        )
-    }
+    wanted = {a.item_id for a in assignments}
+    if len(wanted) == 1:  # the common case (a confirmation): a plain primary-key load
+        [only] = wanted
+        items = {only: await session.get_one(Item, only)}
+    else:
+        items = {i.id: i for i in await session.scalars(select(Item).where(Item.id.in_(wanted)))}
     out: list[Status] = []
     for a in assignments:
         item = items[a.item_id]

@@ -17,7 +17,7 @@ from bot.config import BotConfig
 from bot.filters import not_command
 from bot.reports import load_assignment
 from bot.routing import Routes
-from bot.states import CompletionFlow, ExtensionFlow
+from bot.states import CompletionFlow, ExtensionFlow, ReviewFlow
 from bot.texts import say
 from models import Assignment, ItemState, Person
 from supervision.access import actionable_assignments
@@ -284,6 +284,17 @@ async def typed_date(
         clock=clock,
         config=config,
     )
+
+
+@router.message(
+    StateFilter(
+        ExtensionFlow.reason, ExtensionFlow.progress, ExtensionFlow.date, ReviewFlow.comment
+    ),
+    not_command,
+)
+async def text_please(message: Message, person: Person) -> None:
+    """A dialog step that needs text got something else: ask again, keep the dialog."""
+    await message.answer(say(person.locale, "send_text"))
 
 
 @router.callback_query(DatePick.filter(), StateFilter(ExtensionFlow.date))

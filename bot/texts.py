@@ -41,6 +41,7 @@ ZH: dict[str, str] = {
     "cancelled": "已取消。",
     "nothing_to_cancel": "当前没有进行中的操作。",
     "send_text_or_file": "请发送文字或文件（图片、文档）。暂不支持贴纸、语音、位置等内容。",
+    "send_text": "请用文字回答（发送 /cancel 取消）。",
     "not_allowed": "您无权执行此操作。",
     "expired": "该操作已失效（事项或申请已变化）。",
     "apology": "抱歉，处理您的消息时出错了，我们会尽快重试。",
@@ -106,6 +107,7 @@ EN: dict[str, str] = {
     "nothing_to_cancel": "Nothing to cancel.",
     "send_text_or_file": "Please send text or a file (photo, document); stickers, voice, "
     "locations and the like are not accepted.",
+    "send_text": "Please answer in text (send /cancel to stop).",
     "not_allowed": "Not allowed.",
     "expired": "This action has expired (the item or request changed).",
     "apology": "Sorry, something went wrong with your message; it will be retried.",

@@ -159,3 +159,19 @@ async def test_reject_asks_for_a_comment_and_reopens(h: Harness, world: World) -
         report = await session.scalar(select(Report))
     assert report is not None and report.review_comment == "请补充验收材料"
     assert report.review_state == ReviewState.REJECTED
+
+
+async def test_a_photo_where_text_is_needed_keeps_the_dialog(h: Harness, world: World) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/extend"))
+    await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "年度项目推进")
+    sticker = h.fake.make_private_message(OWNER_TG, None)
+    sticker["message"]["photo"] = [{"file_id": "P", "file_unique_id": "p", "width": 1, "height": 1}]
+    await h.feed(sticker)
+    assert "文字" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "原因"))
+    assert "进展" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/cancel"))
+    assert "已取消" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "2027-01-29"))
+    async with h.sessions() as session:
+        assert await session.scalar(select(Extension)) is None
