@@ -1,0 +1,154 @@
+"""Telegram: aiogram ``Bot`` with HTML parse mode, reminder buttons and error mapping.
+
+The inline-button callback data format lives here and only here (:class:`AssignmentAction`);
+the bot imports it to read presses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramRetryAfter,
+)
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from notifier.channels.base import (
+    BaseChannel,
+    OutgoingMessage,
+    PermanentError,
+    RateLimited,
+    SendResult,
+    TransientError,
+    redact,
+)
+from notifier.ratelimit import Rate
+from notifier.templating import fit_telegram
+
+TEXT_LIMIT: Final = 4096
+
+
+class AssignmentAction(CallbackData, prefix="a"):
+    """A button under a reminder: ``a:r:12`` report progress, ``a:c:12`` ask to close,
+    ``a:e:12`` ask for an extension (at most 64 bytes, as Telegram requires)."""
+
+    action: str
+    assignment_id: int
+
+
+REPORT: Final = "r"  # 填报进展
+CLOSE: Final = "c"  # 申请办结
+EXTEND: Final = "e"  # 申请延期
+
+BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "zh": ((REPORT, "填报进展"), (CLOSE, "申请办结"), (EXTEND, "申请延期")),
+    "en": ((REPORT, "Report progress"), (CLOSE, "Ask to close"), (EXTEND, "Ask for extension")),
+}
+
+
+def reminder_keyboard(assignment_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
+    """The three buttons under a reminder for one assignment."""
+    labels = BUTTONS.get(locale, BUTTONS["zh"])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=label,
+                    callback_data=AssignmentAction(
+                        action=action, assignment_id=assignment_id
+                    ).pack(),
+                )
+                for action, label in labels
+            ]
+        ]
+    )
+
+
+class TelegramChannel(BaseChannel):
+    """Sends HTML messages through the Bot API (or a local/fake server at ``api_base``)."""
+
+    kind = "telegram"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_base: str | None = None,
+        rate: float = 30.0,
+        chat_rate: float = 1.0,
+        timeout: float = 30.0,
+    ) -> None:
+        self._token = token
+        session = (
+            AiohttpSession(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
+            if api_base
+            else AiohttpSession(timeout=timeout)
+        )
+        self.bot = Bot(
+            token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+        )
+        self.bot_key = f"tg:{token.split(':', 1)[0]}"
+        self.rate = rate
+        self.chat_rate = chat_rate
+
+    def rates(self, message: OutgoingMessage) -> Sequence[Rate]:
+        """About 30 messages a second for the bot, one a second per chat."""
+        return (
+            Rate(self.bot_key, self.rate),
+            Rate(f"{self.bot_key}:c{message.address}", self.chat_rate),
+        )
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Send one HTML message, with buttons when the message asks for them."""
+        try:
+            chat_id = int(message.address or "")
+        except ValueError:
+            raise PermanentError(f"not a Telegram chat id: {message.address!r}") from None
+        markup = (
+            reminder_keyboard(message.assignment_id, message.locale)
+            if message.buttons and message.assignment_id is not None
+            else None
+        )
+        text = fit_telegram(message.text, TEXT_LIMIT)
+        try:
+            sent = await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            raise RateLimited(
+                self._safe(exc), retry_after=float(exc.retry_after), pause_key=self.bot_key
+            ) from None
+        except TelegramForbiddenError as exc:
+            raise PermanentError(self._safe(exc)) from None
+        except TelegramMigrateToChat as exc:
+            raise PermanentError(
+                f"group moved to chat {exc.migrate_to_chat_id}; update the chat id"
+            ) from None
+        except TelegramBadRequest as exc:
+            # "chat not found", unparseable HTML, … : the same request would fail again.
+            raise PermanentError(self._safe(exc)) from None
+        except TelegramAPIError as exc:  # 401/404/409/5xx and network errors
+            raise TransientError(self._safe(exc)) from None
+        except (TimeoutError, OSError) as exc:
+            raise TransientError(f"network error: {type(exc).__name__}") from None
+        return SendResult(
+            provider_message_id=str(sent.message_id),
+            chat_id=sent.chat.id,
+            chat_message_id=sent.message_id,
+        )
+
+    def _safe(self, exc: Exception) -> str:
+        return redact(f"{type(exc).__name__}: {exc}", self._token)
+
+    async def close(self) -> None:
+        """Close the bot's HTTP session."""
+        await self.bot.session.close()

@@ -1,0 +1,137 @@
+"""The in-process runner for single-process mode (``duban run`` without Redis).
+
+Every ``scan_interval_seconds`` it runs the same scan and delivery code as the arq worker:
+``scan_once``, then every due row with bounded concurrency. ``wake()`` starts a round early
+(e.g. right after the web admin queued a message); setting ``stop`` ends it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifier.channels import ChannelRegistry, build_channels
+from notifier.config import NotifierConfig
+from notifier.delivery import DeliveryOptions, deliver_due
+from notifier.ratelimit import Limiter, MemoryLimiter
+from notifier.template_store import DbTemplateStore
+from notifier.templating import Renderer
+from notifier.worker import ScanFn
+from supervision.calendar_store import load_calendar
+from supervision.clock import Clock, SystemClock
+
+log = logging.getLogger("duban.runner")
+
+
+@dataclass
+class RoundResult:
+    """What one round did."""
+
+    scan: str = ""
+    delivered: Counter[str] = field(default_factory=Counter)
+
+
+class Runner:
+    """Scan and deliver in this process, round after round, until stopped."""
+
+    def __init__(
+        self,
+        config: NotifierConfig,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock | None = None,
+        scan: ScanFn | None = None,
+        channels: ChannelRegistry | None = None,
+        renderer: Renderer | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock or SystemClock()
+        self.scan = scan
+        self._own_channels = channels is None
+        self.channels = channels or build_channels(config, clock=self.clock)
+        self.renderer = renderer or Renderer(DbTemplateStore(sessions))
+        self.limiter = limiter or MemoryLimiter(self.clock)
+        self._wake = asyncio.Event()
+        self.rounds = 0
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the channels this runner opened."""
+        if self._own_channels:
+            await self.channels.close()
+
+    def wake(self) -> None:
+        """Start the next round now."""
+        self._wake.set()
+
+    async def run_round(self, stop: asyncio.Event | None = None) -> RoundResult:
+        """One scan, then delivery of everything due."""
+        result = RoundResult()
+        async with self.sessions() as session:
+            calendar = await load_calendar(session)
+        if self.scan is not None:
+            try:
+                result.scan = str(
+                    await self.scan(
+                        self.sessions, clock=self.clock, tz=self.config.tz, calendar=calendar
+                    )
+                )
+            except Exception:
+                log.exception("scan failed; delivering what is already queued")
+        result.delivered = await deliver_due(
+            self.sessions,
+            channels=self.channels,
+            renderer=self.renderer,
+            clock=self.clock,
+            limiter=self.limiter,
+            options=DeliveryOptions.from_config(self.config, calendar),
+            concurrency=self.config.concurrency,
+            stop=stop,
+        )
+        self.rounds += 1
+        if result.delivered:
+            log.info("delivery round: %s", dict(result.delivered))
+        return result
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run rounds every ``scan_interval_seconds`` until ``stop`` is set."""
+        log.info(
+            "in-process notifier running every %ss; channels: %s",
+            self.config.scan_interval_seconds,
+            ", ".join(self.channels.kinds),
+        )
+        while not stop.is_set():
+            try:
+                await self.run_round(stop)
+            except Exception:
+                log.exception("delivery round failed; next round as scheduled")
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.config.scan_interval_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        log.info("in-process notifier stopped")

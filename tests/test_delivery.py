@@ -1,0 +1,300 @@
+"""Delivering outbox rows on SQLite and PostgreSQL: Telegram via the fake Bot API server,
+retries on the schedule (moving the clock), 429 pauses, fallback to e-mail, cancellation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from models import DeliveryAttempt, ItemState, Notification
+from notifier.delivery import Outcome, deliver, deliver_due
+from notifier.templating import Renderer
+from supervision.audit import Actor
+from supervision.lifecycle import transition_assignment
+from tests.fakes.telegram import FakeTelegram
+from tests.notifier_support import SmtpServer, limiter_for, options, registry, reminder
+
+
+@pytest.fixture
+async def tg(clock):
+    async with FakeTelegram(
+        global_rate=None, per_chat_rate=None, clock=lambda: clock.now().timestamp()
+    ) as fake:
+        yield fake
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+async def rows(sessions) -> list[Notification]:
+    async with sessions() as s:
+        return list((await s.scalars(select(Notification).order_by(Notification.id))).all())
+
+
+async def attempts(sessions, nid: int | None = None) -> list[DeliveryAttempt]:
+    async with sessions() as s:
+        q = select(DeliveryAttempt).order_by(DeliveryAttempt.id)
+        if nid is not None:
+            q = q.where(DeliveryAttempt.notification_id == nid)
+        return list((await s.scalars(q)).all())
+
+
+def run(sessions, nid, channels, clock, **kw):
+    return deliver(
+        sessions,
+        nid,
+        channels=channels,
+        renderer=Renderer(),
+        clock=clock,
+        limiter=kw.pop("limiter", None) or limiter_for(clock),
+        options=options(**kw),
+    )
+
+
+async def test_reminder_goes_out_with_buttons_and_is_recorded(sessions, clock, tg):
+    case = await reminder(sessions, clock, channels=("chat",))
+    channels = registry(telegram=tg)
+    result = await run(sessions, case.ids[0], channels, clock)
+    await channels.close()
+
+    assert result.outcome == Outcome.SENT
+    [msg] = tg.sent
+    assert msg.chat_id == 555 and msg.parse_mode == "HTML"
+    assert "老旧小区改造" in msg.text and "王建国" in msg.text
+    buttons = msg.reply_markup["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["填报进展", "申请办结", "申请延期"]
+    a = case.assignment.id
+    assert [b["callback_data"] for b in buttons] == [f"a:r:{a}", f"a:c:{a}", f"a:e:{a}"]
+    [row] = await rows(sessions)
+    assert row.status == "sent" and row.sent_at == clock.now()
+    assert (row.chat_id, row.chat_message_id) == (555, msg.message_id)
+    assert row.body_text == msg.raw_text and row.attempts == 1
+    [attempt] = await attempts(sessions)
+    assert (attempt.channel, attempt.outcome) == ("telegram", "sent")
+    assert attempt.provider_message_id == str(msg.message_id)
+    assert attempt.finished_at is not None and attempt.worker == "test"
+    # Delivering again is harmless: the row is done.
+    assert (await run(sessions, row.id, channels, clock)).outcome == Outcome.DONE
+    assert len(tg.sent) == 1
+
+
+async def test_blocked_bot_fails_and_falls_back_to_email(sessions, clock, tg, smtp):
+    tg.block(555)
+    case = await reminder(sessions, clock, channels=("chat",), email="wang@example.gov.cn")
+    channels = registry(telegram=tg, mail=smtp.config(), clock=clock)
+    counts = await deliver_due(
+        sessions,
+        channels=channels,
+        renderer=Renderer(),
+        clock=clock,
+        limiter=limiter_for(clock),
+        options=options(),
+    )
+    await channels.close()
+
+    assert counts == {"failed": 1, "sent": 1}
+    chat, mail = await rows(sessions)
+    assert chat.status == "failed" and "blocked by the user" in (chat.last_error or "")
+    assert mail.channel == "email" and mail.status == "sent"
+    assert mail.fallback_of_id == chat.id and mail.dedupe_key == chat.dedupe_key + ":fallback"
+    assert mail.address == "wang@example.gov.cn" and mail.assignment_id == case.assignment.id
+    [message] = smtp.sink.messages
+    assert message["To"].endswith("<wang@example.gov.cn>")
+    outcomes = [(a.notification_id, a.channel, a.outcome) for a in await attempts(sessions)]
+    assert outcomes == [(chat.id, "telegram", "permanent"), (mail.id, "email", "sent")]
+
+
+async def test_no_fallback_when_the_step_already_emails(sessions, clock, tg):
+    tg.forget(555)
+    case = await reminder(sessions, clock, channels=("chat", "email"))
+    result = await run(sessions, case.ids[0], registry(telegram=tg), clock)
+    assert result.outcome == Outcome.FAILED and result.fallback_id is None
+    assert "chat not found" in (result.error or "")
+    assert len(await rows(sessions)) == 2
+
+
+async def test_no_fallback_without_an_email_address(sessions, clock, tg):
+    tg.block(555)
+    case = await reminder(sessions, clock, channels=("chat",))
+    async with sessions() as s, s.begin():
+        (await s.get(type(case.owner), case.owner.id)).email = None
+    result = await run(sessions, case.ids[0], registry(telegram=tg), clock)
+    assert result.outcome == Outcome.FAILED and result.fallback_id is None
+    assert len(await rows(sessions)) == 1
+
+
+async def test_transient_errors_retry_on_the_schedule(sessions, clock, tg):
+    case = await reminder(sessions, clock, channels=("chat",))
+    nid = case.ids[0]
+    channels = registry(telegram=tg)
+    tg.fail_next(2, 500)
+    start = clock.now()
+
+    first = await run(sessions, nid, channels, clock)
+    assert first.outcome == Outcome.RETRY and first.retry_at == start + timedelta(seconds=10)
+    assert (await run(sessions, nid, channels, clock)).outcome == Outcome.NOT_DUE
+    clock.advance(timedelta(seconds=10))
+    second = await run(sessions, nid, channels, clock)
+    assert second.outcome == Outcome.RETRY
+    assert second.retry_at == start + timedelta(seconds=70)
+    clock.advance(timedelta(seconds=59))
+    assert (await run(sessions, nid, channels, clock)).outcome == Outcome.NOT_DUE
+    clock.advance(timedelta(seconds=1))
+    assert (await run(sessions, nid, channels, clock)).outcome == Outcome.SENT
+    await channels.close()
+
+    [row] = await rows(sessions)
+    assert row.status == "sent" and row.attempts == 3 and len(tg.sent) == 1
+    assert [a.outcome for a in await attempts(sessions)] == ["transient", "transient", "sent"]
+
+
+async def test_retries_used_up_fall_back_to_the_log_channel_visibly(sessions, clock, tg, caplog):
+    caplog.set_level(logging.INFO)
+    case = await reminder(sessions, clock, channels=("chat",))
+    channels = registry(telegram=tg)  # no SMTP configured: e-mail goes to the log channel
+    tg.fail_next(2, 502)
+    nid = case.ids[0]
+    assert (await run(sessions, nid, channels, clock, retry_schedule=(5,))).outcome == "retry"
+    clock.advance(timedelta(seconds=5))
+    result = await run(sessions, nid, channels, clock, retry_schedule=(5,))
+    assert result.outcome == Outcome.FAILED and result.fallback_id is not None
+    assert "gave up after 2 attempts" in (result.error or "")
+    fallback = await run(sessions, result.fallback_id, channels, clock)
+    await channels.close()
+
+    assert fallback.outcome == Outcome.SENT
+    chat, mail = await rows(sessions)
+    assert chat.status == "failed" and mail.status == "sent"
+    assert mail.subject and "NOT SENT" in (mail.last_error or "")
+    [logged] = await attempts(sessions, mail.id)
+    assert (logged.channel, logged.outcome) == ("log", "sent")
+    assert "email is not configured" in (logged.error or "")
+    assert "NOT SENT (log channel)" in caplog.text
+
+
+async def test_429_pauses_the_whole_bot(sessions, clock, tg):
+    cases = [
+        await reminder(sessions, clock, chat_id=chat, channels=("chat",))
+        for chat in (901, 902, 903)
+    ]
+    channels = registry(telegram=tg)
+    limiter = limiter_for(clock)
+    tg.force_429(1, retry_after=7)
+    start = clock.now()
+    counts = await deliver_due(
+        sessions,
+        channels=channels,
+        renderer=Renderer(),
+        clock=clock,
+        limiter=limiter,
+        options=options(),
+        concurrency=1,
+    )
+    assert counts == {"retry": 1, "sent": 2}
+    # The other chats waited out the pause: the clock moved by retry_after before they went.
+    assert all(m.at >= start.timestamp() + 7 for m in tg.sent)
+    counts = await deliver_due(
+        sessions,
+        channels=channels,
+        renderer=Renderer(),
+        clock=clock,
+        limiter=limiter,
+        options=options(),
+    )
+    await channels.close()
+    assert counts == {"sent": 1}
+    assert tg.violations == 0
+    assert sum(r.status == 429 for r in tg.requests) == 1
+    assert sorted(m.chat_id for m in tg.sent) == [901, 902, 903]
+    first = (await rows(sessions))[0]
+    assert first.id == cases[0].ids[0] and first.attempts == 1  # a 429 costs no retry
+
+
+async def test_flood_limits_hold_per_chat(sessions, clock):
+    """Five reminders to one chat go out one a second, never refused."""
+    async with FakeTelegram(
+        global_rate=30, per_chat_rate=1, per_chat_burst=1.2, clock=lambda: clock.now().timestamp()
+    ) as fake:
+        case = await reminder(sessions, clock, chat_id=777, channels=("chat",))
+        for n in range(4):
+            await reminder(sessions, clock, case=case, channels=("chat",), occurrence=f"x{n}")
+        channels = registry(telegram=fake)
+        start = clock.now()
+        counts = await deliver_due(
+            sessions,
+            channels=channels,
+            renderer=Renderer(),
+            clock=clock,
+            limiter=limiter_for(clock),
+            options=options(),
+            concurrency=1,  # one shared test clock: concurrent sleepers would skew arrivals
+        )
+        await channels.close()
+    assert counts == {"sent": 5}
+    assert fake.violations == 0 and all(r.status == 200 for r in fake.requests)
+    assert clock.now() - start >= timedelta(seconds=4)
+
+
+async def test_closed_assignment_cancels_the_reminder(sessions, clock, tg):
+    case = await reminder(sessions, clock, channels=("chat",))
+    async with sessions() as s, s.begin():
+        a = await s.get(type(case.assignment), case.assignment.id)
+        await transition_assignment(s, a, ItemState.CLOSED, actor=Actor.system("test"), clock=clock)
+    result = await run(sessions, case.ids[0], registry(telegram=tg), clock)
+    assert result.outcome == Outcome.CANCELLED and tg.sent == []
+    [row] = await rows(sessions)
+    assert row.status == "cancelled" and "closed" in (row.last_error or "")
+    [attempt] = await attempts(sessions)
+    assert attempt.outcome == "skipped"
+
+
+async def test_review_outcome_still_goes_to_a_closed_assignment(sessions, clock, tg):
+    """Only ladder reminders are dropped when the work closed; news about it is not."""
+    case = await reminder(sessions, clock, channels=("chat",), kind="review_outcome")
+    async with sessions() as s, s.begin():
+        a = await s.get(type(case.assignment), case.assignment.id)
+        await transition_assignment(s, a, ItemState.CLOSED, actor=Actor.system("test"), clock=clock)
+        row = await s.get(Notification, case.ids[0])
+        row.payload = {"decision": "approved", "subject": "completion", "comment": "同意办结"}
+    result = await run(sessions, case.ids[0], registry(telegram=tg), clock)
+    assert result.outcome == Outcome.SENT
+    assert "同意办结" in tg.sent[0].text and tg.sent[0].reply_markup is None
+
+
+async def test_a_lapsed_lease_is_claimed_again(sessions, clock, tg):
+    """A worker that died mid-send leaves ``sending``; after the lease the row goes out."""
+    case = await reminder(sessions, clock, channels=("chat",))
+    nid = case.ids[0]
+    async with sessions() as s, s.begin():
+        row = await s.get(Notification, nid)
+        row.status = "sending"
+        row.next_attempt_at = clock.now() + timedelta(seconds=300)
+        s.add(
+            DeliveryAttempt(
+                notification_id=nid, channel="telegram", started_at=clock.now(), outcome="sending"
+            )
+        )
+    channels = registry(telegram=tg)
+    assert (await run(sessions, nid, channels, clock)).outcome == Outcome.BUSY
+    clock.advance(timedelta(seconds=301))
+    assert (await run(sessions, nid, channels, clock)).outcome == Outcome.SENT
+    await channels.close()
+    old, new = await attempts(sessions)
+    assert old.outcome == "transient" and "abandoned" in (old.error or "")
+    assert new.outcome == "sent"
+
+
+async def test_not_due_before_the_send_window(sessions, clock, tg):
+    case = await reminder(sessions, clock, channels=("chat",))
+    async with sessions() as s, s.begin():
+        (await s.get(Notification, case.ids[0])).not_before = clock.now() + timedelta(hours=1)
+    result = await run(sessions, case.ids[0], registry(telegram=tg), clock)
+    assert result.outcome == Outcome.NOT_DUE and result.retry_at is not None
+    assert tg.sent == []
