@@ -99,20 +99,33 @@ def is_odd(message: Message) -> bool:
     )
 
 
-async def reminder_assignment(session: AsyncSession, message: Message) -> Assignment | None:
-    """The assignment of the reminder ``message`` replies to, if it replies to one."""
+@dataclass(frozen=True, slots=True)
+class Replied:
+    """The outbox message a chat message replies to, with its assignment."""
+
+    kind: str
+    payload: dict[str, Any]
+    assignment: Assignment
+
+
+async def replied_message(session: AsyncSession, message: Message) -> Replied | None:
+    """What ``message`` replies to, if it replies to something the notifier sent."""
     replied = message.reply_to_message
     if replied is None:
         return None
-    found = await session.scalars(
-        select(Assignment)
-        .join(Notification, Notification.assignment_id == Assignment.id)
-        .where(
-            Notification.chat_id == message.chat.id,
-            Notification.chat_message_id == replied.message_id,
+    row = (
+        await session.execute(
+            select(Notification.kind, Notification.payload, Assignment)
+            .join(Assignment, Notification.assignment_id == Assignment.id)
+            .where(
+                Notification.chat_id == message.chat.id,
+                Notification.chat_message_id == replied.message_id,
+            )
         )
-    )
-    return found.first()
+    ).first()
+    if row is None:
+        return None
+    return Replied(kind=row[0], payload=dict(row[1] or {}), assignment=row[2])
 
 
 @dataclass(frozen=True, slots=True)

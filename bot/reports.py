@@ -15,11 +15,12 @@ from bot.common import (
     content_of,
     is_odd,
     quietly,
-    reminder_assignment,
+    replied_message,
     status_of,
 )
 from bot.config import BotConfig
 from bot.filters import not_command
+from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
 from bot.texts import light_label, say
@@ -31,6 +32,8 @@ from supervision.errors import InvalidTransition, NotFound
 from supervision.reports import edit_report, file_report, report_for_message
 
 router = Routes("reports")
+
+REQUEST_KINDS = ("review_request", "signoff_request")
 
 
 async def load_assignment(
@@ -169,8 +172,14 @@ async def reply_to_reminder(
     clock: Clock,
     config: BotConfig,
 ) -> None:
-    """A reply to a reminder or escalation files a progress report on its assignment."""
-    reminded = await reminder_assignment(session, message)
+    """A reply to a reminder or escalation files a progress report on its assignment.
+
+    A reply to a review or sign-off request shows that request again with its buttons.
+    """
+    reminded = await replied_message(session, message)
+    if reminded is not None and reminded.kind in REQUEST_KINDS:
+        await answer_request_message(message, session, person, reminded.kind, reminded.payload)
+        return
     if reminded is None:
         await offer(
             message,
@@ -182,7 +191,7 @@ async def reply_to_reminder(
             content=content_of(message),
         )
         return
-    assignment = await load_assignment(session, reminded.id, person)
+    assignment = await load_assignment(session, reminded.assignment.id, person)
     await file_and_confirm(
         message,
         session=session,

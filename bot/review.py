@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -76,30 +78,80 @@ async def review_list(message: Message, session: AsyncSession, person: Person) -
         await message.answer(say(loc, "review_none"))
         return
     for report in reports:
-        title, unit = await _names(session, report.assignment_id)
-        text = say(
-            loc,
-            "review_completion",
-            title=title,
-            unit=unit,
-            who=await _who(session, report.author_id),
-            text=report.text[:PREVIEW],
-        )
-        await message.answer(text, reply_markup=keyboards.review("c", report.id, loc))
+        await show_completion(message, session, report, loc)
     for ext in extensions:
-        title, unit = await _names(session, ext.assignment_id)
-        text = say(
-            loc,
-            "review_extension",
-            title=title,
-            unit=unit,
-            who=await _who(session, ext.requested_by_id),
-            old=ext.old_due_on.isoformat(),
-            new=ext.new_due_on.isoformat(),
-            reason=ext.reason[:PREVIEW],
-            progress=ext.progress[:PREVIEW],
-        )
-        await message.answer(text, reply_markup=keyboards.review("x", ext.id, loc))
+        await show_extension(message, session, ext, loc)
+
+
+async def show_completion(
+    message: Message, session: AsyncSession, report: Report, loc: str
+) -> None:
+    """A completion request with its Approve / Reject buttons."""
+    title, unit = await _names(session, report.assignment_id)
+    text = say(
+        loc,
+        "review_completion",
+        title=title,
+        unit=unit,
+        who=await _who(session, report.author_id),
+        text=report.text[:PREVIEW],
+    )
+    await message.answer(text, reply_markup=keyboards.review("c", report.id, loc))
+
+
+async def show_extension(message: Message, session: AsyncSession, ext: Extension, loc: str) -> None:
+    """An extension request with its Approve / Reject buttons."""
+    title, unit = await _names(session, ext.assignment_id)
+    text = say(
+        loc,
+        "review_extension",
+        title=title,
+        unit=unit,
+        who=await _who(session, ext.requested_by_id),
+        old=ext.old_due_on.isoformat(),
+        new=ext.new_due_on.isoformat(),
+        reason=ext.reason[:PREVIEW],
+        progress=ext.progress[:PREVIEW],
+    )
+    await message.answer(text, reply_markup=keyboards.review("x", ext.id, loc))
+
+
+async def show_signoff(message: Message, session: AsyncSession, report: Report, loc: str) -> None:
+    """A completion report awaiting the principal, with its Sign off button."""
+    title, _unit = await _names(session, report.assignment_id)
+    text = say(
+        loc,
+        "signoff_item",
+        title=title,
+        who=await _who(session, report.author_id),
+        text=report.text[:PREVIEW],
+    )
+    await message.answer(text, reply_markup=keyboards.sign_off(report.id, loc))
+
+
+async def answer_request_message(
+    message: Message, session: AsyncSession, person: Person, kind: str, payload: dict[str, Any]
+) -> None:
+    """A reply to a review or sign-off request: show it again with its buttons."""
+    loc = person.locale
+    if kind == "signoff_request":
+        report = await session.get(Report, int(payload.get("report_id", 0)))
+        if report is None:
+            raise NotFound("报告不存在 (no such report)")
+        assignment = await session.get_one(Assignment, report.assignment_id)
+        require(person, Action.SIGN_OFF, assignment)
+        if report.review_state != ReviewState.AWAITING_SIGNOFF:
+            raise InvalidTransition("该报告已签发或已处理 (already handled)")
+        await show_signoff(message, session, report, loc)
+        return
+    if "extension_id" in payload:
+        target = await _target(session, "x", int(payload["extension_id"]), person)
+    else:
+        target = await _target(session, "c", int(payload.get("report_id", 0)), person)
+    if isinstance(target, Report):
+        await show_completion(message, session, target, loc)
+    else:
+        await show_extension(message, session, target, loc)
 
 
 async def _target(
@@ -217,15 +269,7 @@ async def signoff_list(message: Message, session: AsyncSession, person: Person) 
         await message.answer(say(loc, "signoff_none"))
         return
     for report in reports:
-        title, _unit = await _names(session, report.assignment_id)
-        text = say(
-            loc,
-            "signoff_item",
-            title=title,
-            who=await _who(session, report.author_id),
-            text=report.text[:PREVIEW],
-        )
-        await message.answer(text, reply_markup=keyboards.sign_off(report.id, loc))
+        await show_signoff(message, session, report, loc)
 
 
 @router.callback_query(SignOff.filter())

@@ -39,7 +39,11 @@ class Harness:
         )
 
     async def remind(
-        self, person: Person, assignment: Assignment, step: str = "remind"
+        self,
+        person: Person,
+        assignment: Assignment,
+        step: str = "remind",
+        payload: dict[str, Any] | None = None,
     ) -> SentMessage:
         """Send a reminder like delivery does, and record its chat message on the outbox row."""
         assert person.telegram_chat_id is not None
@@ -54,6 +58,7 @@ class Harness:
                 address=str(person.telegram_chat_id),
                 assignment_id=assignment.id,
                 item_id=assignment.item_id,
+                payload=payload,
             )
         sent = await self.bot.send_message(
             person.telegram_chat_id, f"【提醒】事项 {assignment.id} 即将到期"

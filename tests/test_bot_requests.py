@@ -175,3 +175,33 @@ async def test_a_photo_where_text_is_needed_keeps_the_dialog(h: Harness, world: 
     await h.feed(h.fake.make_private_message(OWNER_TG, "2027-01-29"))
     async with h.sessions() as session:
         assert await session.scalar(select(Extension)) is None
+
+
+async def test_replying_to_review_and_signoff_requests_shows_their_buttons(
+    h: Harness, world: World
+) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/complete"))
+    await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "落实省长批示整改")
+    await h.feed(h.fake.make_private_message(OWNER_TG, "整改完成"))
+    async with h.sessions() as session:
+        report = await session.scalar(select(Report))
+    assert report is not None
+    # The notifier delivered the sign-off request; the principal answers it with a reply.
+    request = await h.remind(
+        world.principal, world.a_instruction, "signoff_request", {"report_id": report.id}
+    )
+    await h.feed(h.fake.make_private_message(PRINCIPAL_TG, "收到", reply_to=request))
+    await press(h, PRINCIPAL_TG, h.fake.sent_to(PRINCIPAL_TG)[-1], "签发")
+    request = await h.remind(
+        world.supervisor, world.a_instruction, "review_request", {"report_id": report.id}
+    )
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "看看", reply_to=request))
+    card = h.fake.sent_to(SUPERVISOR_TG)[-1]
+    assert "整改完成" in card.text
+    await press(h, SUPERVISOR_TG, card, "批准")
+    assert (await _assignment(h, world.a_instruction.id)).state == "closed"
+    async with h.sessions() as session:
+        assert len((await session.scalars(select(Report))).all()) == 1  # no report was filed
+    # Replying again to the handled request: it has expired, nothing changes.
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "再看看", reply_to=request))
+    assert "失效" in h.last_text(SUPERVISOR_TG) or "已处理" in h.last_text(SUPERVISOR_TG)
