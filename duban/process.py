@@ -10,10 +10,15 @@ from aiohttp import web
 
 from duban.chat import open_chat
 from duban.runtime import Runtime
+from duban.settings import Settings
+from notifier.config import MailConfig, NotifierConfig
+from notifier.runner import Runner
+from notifier.scan import scan_once
+from notifier.worker import NotifierDeps, ScanFn
 from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
-from web.metrics import SCAN_METRICS_KEY, ScanMetrics, setup_metrics
+from web.metrics import SCAN_METRICS_KEY, ScanMetrics, record_scans, setup_metrics
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 
@@ -74,3 +79,55 @@ def stop_event() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+def notifier_config(settings: Settings) -> NotifierConfig:
+    """The notifier edge's configuration, built from the settings."""
+    smtp = settings.smtp
+    mail = None
+    if smtp is not None:
+        mail = MailConfig(
+            host=smtp.host,
+            port=smtp.port,
+            username=smtp.username,
+            password=smtp.password.get_secret_value() if smtp.password else None,
+            starttls=smtp.starttls,
+            use_tls=smtp.use_tls,
+            timeout=smtp.timeout,
+        )
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
+    return NotifierConfig(
+        tz=settings.tz,
+        office_name=settings.office_name,
+        base_url=settings.base_url,
+        telegram_token=token or None,
+        telegram_api_base=settings.telegram_api_base or None,
+        mail=mail,
+        mail_from=settings.mail_from,
+        redis_url=settings.redis_url,
+        scan_interval_seconds=settings.scan_interval_seconds,
+    )
+
+
+def notifier_scan(runtime: Runtime) -> ScanFn:
+    """``scan_once``, timed into this process's /metrics figures."""
+    return record_scans(scan_once, SCAN_METRICS, runtime.clock)
+
+
+def notifier_deps(runtime: Runtime) -> NotifierDeps:
+    """The arq worker's dependencies (``duban worker``)."""
+    return NotifierDeps(
+        config=notifier_config(runtime.settings),
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        scan=notifier_scan(runtime),
+    )
+
+
+async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Scan and deliver inside this process (single-process mode) until ``stop`` is set."""
+    config = notifier_config(runtime.settings)
+    async with Runner(
+        config, runtime.sessions, clock=runtime.clock, scan=notifier_scan(runtime)
+    ) as runner:
+        await runner.run(stop)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 
-from duban.process import serve_web, stop_event
+from duban.process import run_notifier, serve_web, stop_event
 from duban.runtime import Runtime
 from models.db import transaction
 from models.migrate import upgrade
@@ -39,7 +40,12 @@ async def run(args: argparse.Namespace, rt: Runtime) -> int:
     await upgrade(rt.engine)
     async with transaction(rt.sessions) as session:
         await ensure_default_policies(session)
-    await serve_web(rt, stop_event())
+    stop = stop_event()
+    if rt.settings.single_process:
+        await asyncio.gather(serve_web(rt, stop), run_notifier(rt, stop))
+    else:
+        log.info("DUBAN_REDIS_URL is set: run `duban worker` to scan and deliver messages")
+        await serve_web(rt, stop)
     return 0
 
 

@@ -1,0 +1,87 @@
+"""``duban deliver --pending`` (deliver every due outbox row now) and ``duban worker`` (arq)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from arq.worker import Worker
+from redis.asyncio import Redis
+
+from duban.process import notifier_config, notifier_deps
+from duban.runtime import Runtime
+from notifier.channels import build_channels
+from notifier.delivery import DeliveryOptions, deliver_due
+from notifier.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from notifier.template_store import DbTemplateStore
+from notifier.templating import Renderer
+from notifier.worker import worker_settings
+from supervision.calendar_store import load_calendar
+
+log = logging.getLogger("duban")
+
+
+async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
+    """Deliver every due pending row now and print the counts by outcome."""
+    from duban.cli import CliError
+
+    if not args.pending:
+        raise CliError("pass --pending: deliver every outbox row that is due now")
+    config = notifier_config(rt.settings)
+    channels = build_channels(config, clock=rt.clock)
+    redis: Redis | None = Redis.from_url(config.redis_url) if config.redis_url else None
+    # With Redis, hold the same Telegram limits as the running workers.
+    limiter: Limiter = (
+        RedisLimiter(redis, clock=rt.clock) if redis is not None else MemoryLimiter(rt.clock)
+    )
+    try:
+        async with rt.sessions() as session:
+            calendar = await load_calendar(session)
+        counts = await deliver_due(
+            rt.sessions,
+            channels=channels,
+            renderer=Renderer(DbTemplateStore(rt.sessions)),
+            clock=rt.clock,
+            limiter=limiter,
+            options=DeliveryOptions.from_config(config, calendar),
+            concurrency=args.concurrency,
+        )
+    finally:
+        await channels.close()
+        if redis is not None:
+            await redis.aclose()
+    total = sum(counts.values())
+    detail = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"
+    print(f"delivered {total} outbox rows: {detail}")
+    return 0
+
+
+async def worker(args: argparse.Namespace, rt: Runtime) -> int:
+    """Run the arq worker: cron scan, one job per outbox row, sweeper."""
+    from duban.cli import CliError
+
+    if rt.settings.redis_url is None:
+        raise CliError(
+            "duban worker needs DUBAN_REDIS_URL; without Redis, `duban run` scans and "
+            "delivers inside its own process"
+        )
+    arq_worker = Worker(**worker_settings(notifier_deps(rt), burst=args.burst))
+    try:
+        await arq_worker.async_run()
+    except asyncio.CancelledError:
+        log.info("worker stopped")
+    finally:
+        await arq_worker.close()
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``deliver`` and ``worker``."""
+    p = subparsers.add_parser("deliver", help="deliver the outbox rows that are due now")
+    p.add_argument("--pending", action="store_true", help="deliver every due pending row now")
+    p.add_argument("--concurrency", type=int, default=10, help="deliveries in flight at once")
+    p.set_defaults(handler=deliver_pending)
+    p = subparsers.add_parser("worker", help="run the arq worker (needs DUBAN_REDIS_URL)")
+    p.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    p.set_defaults(handler=worker)
