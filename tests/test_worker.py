@@ -1,0 +1,179 @@
+"""The arq worker against a real Redis, drained with a burst worker inside the test; the Redis
+rate limiter shared by several workers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.header import decode_header, make_header
+
+import pytest
+from arq.connections import RedisSettings, create_pool
+from arq.worker import Worker
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from models import Notification
+from notifier.config import NotifierConfig
+from notifier.ratelimit import Rate, RedisLimiter
+from notifier.templating import Renderer
+from notifier.worker import NotifierDeps, enqueue, job_id, worker_settings
+from supervision.calendar import WorkCalendar
+from supervision.outbox import notify_person
+from tests.fakes.telegram import FakeTelegram
+from tests.notifier_support import SmtpServer, clock_sleep, registry, reminder
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+async def tg():
+    async with FakeTelegram(global_rate=None, per_chat_rate=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def arq_redis(redis_url):
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    yield pool
+    await pool.aclose()
+
+
+def deps_for(sessions, clock, redis_url, channels, scan=None) -> NotifierDeps:
+    return NotifierDeps(
+        config=NotifierConfig(redis_url=redis_url, retry_schedule=(10, 60), sweep_after_seconds=60),
+        sessions=sessions,
+        clock=clock,
+        scan=scan,
+        channels=channels,
+        renderer=Renderer(),
+        limiter_factory=lambda r: RedisLimiter(r, clock=clock, sleep=clock_sleep(clock)),
+    )
+
+
+async def drain(deps: NotifierDeps, *, crons: tuple[str, ...] = ()) -> Worker:
+    """Run a burst worker until the queue is empty, with only the named cron jobs."""
+    settings = worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05)
+    settings["cron_jobs"] = [c for c in settings["cron_jobs"] if c.name in crons]
+    worker = Worker(**settings)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    return worker
+
+
+async def statuses(sessions) -> list[str]:
+    async with sessions() as s:
+        return list((await s.scalars(select(Notification.status).order_by(Notification.id))).all())
+
+
+async def test_worker_delivers_each_row_once(sessions, clock, redis_url, arq_redis, tg, smtp):
+    case = await reminder(sessions, clock, channels=("chat", "email"))
+    channels = registry(telegram=tg, mail=smtp.config(), clock=clock)
+    for nid in case.ids:
+        assert await enqueue(arq_redis, nid)
+        assert not await enqueue(arq_redis, nid)  # same job id: enqueueing twice is harmless
+    assert job_id(case.ids[0]) == f"notification:{case.ids[0]}"
+
+    worker = await drain(deps_for(sessions, clock, redis_url, channels))
+    await channels.close()
+
+    assert worker.jobs_complete == 2 and worker.jobs_failed == 0
+    assert await statuses(sessions) == ["sent", "sent"]
+    [msg] = tg.sent
+    assert msg.reply_markup is not None and len(smtp.sink.messages) == 1
+    async with sessions() as s:
+        chat_row = await s.get(Notification, case.ids[0])
+    assert chat_row.chat_message_id == msg.message_id
+
+
+async def test_worker_queues_the_email_fallback(sessions, clock, redis_url, arq_redis, tg, smtp):
+    tg.block(555)
+    case = await reminder(sessions, clock, channels=("chat",), email="wang@example.gov.cn")
+    channels = registry(telegram=tg, mail=smtp.config(), clock=clock)
+    await enqueue(arq_redis, case.ids[0])
+    await drain(deps_for(sessions, clock, redis_url, channels))
+    await channels.close()
+    assert await statuses(sessions) == ["failed", "sent"]
+    assert [str(make_header(decode_header(m["To"]))) for m in smtp.sink.messages] == [
+        "王建国 <wang@example.gov.cn>"
+    ]
+
+
+async def test_sweeper_requeues_after_redis_is_flushed(sessions, clock, redis_url, arq_redis, tg):
+    cases = [
+        await reminder(sessions, clock, chat_id=1000 + n, channels=("chat",)) for n in range(5)
+    ]
+    for case in cases:
+        await enqueue(arq_redis, case.ids[0])
+    await arq_redis.flushdb()  # Redis lost every job; the outbox still has the rows
+    channels = registry(telegram=tg)
+    deps = deps_for(sessions, clock, redis_url, channels)
+    await drain(deps, crons=("sweep",))
+    assert tg.sent == []  # just due: their jobs may still be on the way
+    clock.advance(timedelta(seconds=61))  # due longer than sweep_after: the jobs were lost
+    worker = await drain(deps, crons=("sweep",))
+    await channels.close()
+    assert await statuses(sessions) == ["sent"] * 5
+    assert sorted(m.chat_id for m in tg.sent) == [1000, 1001, 1002, 1003, 1004]
+    assert worker.jobs_complete >= 5
+
+
+async def test_cron_scan_writes_and_queues_rows(sessions, clock, redis_url, tg):
+    case = await reminder(sessions, clock, channels=())
+    calls = []
+
+    async def scan(sessions_, *, clock, tz, batch=500, calendar=None):
+        calls.append(calendar)
+        async with sessions_() as s, s.begin():
+            await notify_person(
+                s,
+                person=case.owner,
+                kind="urge",
+                key=f"a{case.assignment.id}:urge:0",
+                channels=["chat"],
+                not_before=clock.now(),
+                assignment_id=case.assignment.id,
+                item_id=case.item.id,
+            )
+        return "scanned"
+
+    channels = registry(telegram=tg)
+    await drain(deps_for(sessions, clock, redis_url, channels, scan=scan), crons=("scan",))
+    await channels.close()
+    assert len(calls) == 1 and isinstance(calls[0], WorkCalendar)
+    assert await statuses(sessions) == ["sent"]
+    assert "催办" in tg.sent[0].text
+
+
+async def test_redis_limiter_is_shared_by_workers(redis_url, clock):
+    redis = Redis.from_url(redis_url)
+    a = RedisLimiter(redis, clock=clock, prefix="t:")
+    b = RedisLimiter(redis, clock=clock, prefix="t:")
+    bot, chat = Rate("tg:1", 30.0), Rate("tg:1:c5", 1.0)
+    assert await a.try_acquire([bot, chat]) == 0
+    wait = await b.try_acquire([bot, chat])  # same chat within the second: refused
+    assert wait == pytest.approx(1.0, abs=1e-3)
+    assert await b.try_acquire([bot, Rate("tg:1:c6", 1.0)]) == pytest.approx(1 / 30, abs=1e-3)
+    clock.advance(timedelta(seconds=1))
+    assert await b.try_acquire([bot, chat]) == 0
+    # A 429 seen by one worker pauses the bot for every worker.
+    await a.pause("tg:1", 5)
+    assert await b.try_acquire([bot, Rate("tg:1:c7", 1.0)]) == pytest.approx(5.0, abs=1e-3)
+    clock.advance(timedelta(seconds=5))
+    assert await b.try_acquire([bot, Rate("tg:1:c7", 1.0)]) == 0
+    # 30 a second for the bot: the 31st send in the same instant must wait.
+    clock.advance(timedelta(seconds=10))
+    granted = 0
+    for n in range(40):
+        if await a.try_acquire([bot, Rate(f"tg:1:x{n}", 1.0)]) == 0:
+            granted += 1
+    assert granted == 1  # bursts of one: sends are spread evenly
+    await redis.aclose()
