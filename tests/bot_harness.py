@@ -1,4 +1,4 @@
-"""Drive the real dispatcher against the fake Bot API: send reminders, feed user updates."""
+"""Drive the real dispatcher against the fake Bot API: deliver reminders, feed user updates."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import Update
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import BotConfig, create_bot, create_dispatcher
 from models import Assignment, Notification, NotificationStatus, Person
+from notifier.channels.base import ChannelRegistry
+from notifier.channels.telegram import TelegramChannel
+from notifier.delivery import DeliveryOptions, deliver
+from notifier.ratelimit import MemoryLimiter
+from notifier.templating import Renderer
 from supervision import outbox
+from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from tests.conftest import SHANGHAI
 from tests.fakes.telegram import FakeTelegram, SentMessage
@@ -45,36 +50,40 @@ class Harness:
         step: str = "remind",
         payload: dict[str, Any] | None = None,
     ) -> SentMessage:
-        """Send a reminder like delivery does, and record its chat message on the outbox row."""
+        """Queue ``step`` for ``person`` and deliver it through the notifier's Telegram channel."""
         assert person.telegram_chat_id is not None
         async with self.sessions() as session, session.begin():
-            row_id = await outbox.add(
+            fresh = await session.get_one(Person, person.id)
+            [row_id] = await outbox.notify_person(
                 session,
-                dedupe_key=f"a{assignment.id}:{step}:p{person.id}:telegram",
+                person=fresh,
                 kind=step,
-                channel=outbox.CHAT,
+                key=f"a{assignment.id}:{step}:{len(self.fake.sent)}",
+                channels=("chat",),
                 not_before=self.clock.now(),
-                recipient_id=person.id,
-                address=str(person.telegram_chat_id),
                 assignment_id=assignment.id,
                 item_id=assignment.item_id,
-                payload=payload,
+                payload=payload or {"step": step, "roles": ["owner"]},
             )
-        sent = await self.bot.send_message(
-            person.telegram_chat_id, f"【提醒】事项 {assignment.id} 即将到期"
-        )
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(Notification)
-                .where(Notification.id == row_id)
-                .values(
-                    status=NotificationStatus.SENT.value,
-                    chat_id=sent.chat.id,
-                    chat_message_id=sent.message_id,
-                    sent_at=self.clock.now(),
-                )
+        channel = TelegramChannel(self.fake.token, api_base=self.fake.base_url)
+        try:
+            result = await deliver(
+                self.sessions,
+                row_id,
+                channels=ChannelRegistry([channel]),
+                renderer=Renderer(),
+                clock=self.clock,
+                limiter=MemoryLimiter(self.clock),
+                options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
             )
-        return self.fake.sent_to(person.telegram_chat_id)[-1]
+        finally:
+            await channel.close()
+        async with self.sessions() as session:
+            row = await session.get_one(Notification, row_id)
+        assert row.status == NotificationStatus.SENT.value, (result, row.last_error)
+        sent = self.fake.sent_to(person.telegram_chat_id)[-1]
+        assert (row.chat_id, row.chat_message_id) == (sent.chat_id, sent.message_id)
+        return sent
 
     def last_text(self, chat_id: int) -> str:
         """The last message the bot sent to a chat."""

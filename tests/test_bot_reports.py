@@ -211,3 +211,19 @@ async def test_group_chat_gets_one_line(h: Harness, world: World) -> None:
     [answer] = h.fake.sent_to(-100123)
     assert "私聊" in answer.text and "\n" not in answer.text
     assert "落实省长批示整改" not in answer.text
+
+
+async def test_report_button_under_a_delivered_reminder(h: Harness, world: World) -> None:
+    reminder = await h.remind(world.owner, world.a_document)
+    assert reminder.reply_markup is not None
+    [button] = [
+        b
+        for row in reminder.reply_markup["inline_keyboard"]
+        for b in row
+        if b["text"] == "填报进展"
+    ]
+    await h.feed(h.fake.make_callback_query(OWNER_TG, reminder, button["callback_data"]))
+    assert "年度项目推进" in h.last_text(OWNER_TG)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "通过按钮填报"))
+    [report] = await _reports(h)
+    assert (report.assignment_id, report.text) == (world.a_document.id, "通过按钮填报")

@@ -62,9 +62,7 @@ async def test_extension_by_reminder_button_approved_moves_deadline_and_ladder(
 ) -> None:
     before = await _assignment(h, world.a_document.id)
     reminder = await h.remind(world.owner, world.a_document)
-    await h.feed(
-        h.fake.make_callback_query(OWNER_TG, reminder, f"a:e:{world.a_document.id}")
-    )  # the notifier's 申请延期 button
+    await press(h, OWNER_TG, reminder, "申请延期")  # the button delivery put under it
     assert "原因" in h.last_text(OWNER_TG)
     await h.feed(h.fake.make_private_message(OWNER_TG, "需等待省厅批复"))
     await h.feed(h.fake.make_private_message(OWNER_TG, "方案已报送"))
