@@ -1,0 +1,171 @@
+"""E-mail delivery against a real SMTP server on 127.0.0.1 (aiosmtpd): multipart bodies,
+stable Message-IDs, threading per item, 4xx/5xx mapping, the server going down and back."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.smtp import AuthResult
+from sqlalchemy import select
+
+from models import DeliveryAttempt, Notification
+from notifier.channels.base import OutgoingMessage, PermanentError, TransientError
+from notifier.channels.email import EmailChannel, mail_domain, message_id_for
+from notifier.config import MailConfig
+from notifier.delivery import Outcome, deliver
+from notifier.templating import Renderer
+from tests.notifier_support import (
+    MAIL_FROM,
+    SmtpServer,
+    free_port,
+    limiter_for,
+    options,
+    registry,
+    reminder,
+)
+
+ADDRESS = "wang@example.gov.cn"
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def run(sessions, nid, channels, clock):
+    return deliver(
+        sessions,
+        nid,
+        channels=channels,
+        renderer=Renderer(),
+        clock=clock,
+        limiter=limiter_for(clock),
+        options=options(),
+    )
+
+
+async def row(sessions, nid) -> Notification:
+    async with sessions() as s:
+        return await s.get_one(Notification, nid)
+
+
+async def test_multipart_with_message_id_and_threading(sessions, clock, smtp):
+    channels = registry(mail=smtp.config(), clock=clock)
+    case = await reminder(sessions, clock, channels=("email",), email=ADDRESS, kind="remind")
+    first = case.ids[0]
+    assert (await run(sessions, first, channels, clock)).outcome == Outcome.SENT
+    clock.advance(timedelta(days=4))
+    await reminder(sessions, clock, case=case, channels=("email",), kind="urge", occurrence="0")
+    second = case.ids[0]
+    assert (await run(sessions, second, channels, clock)).outcome == Outcome.SENT
+
+    one, two = smtp.sink.messages
+    assert one["Message-ID"] == f"<notification-{first}@office.example.gov.cn>"
+    assert two["Message-ID"] == f"<notification-{second}@office.example.gov.cn>"
+    assert one["In-Reply-To"] is None
+    assert two["In-Reply-To"] == one["Message-ID"] and two["References"] == one["Message-ID"]
+    assert one.is_multipart() and one.get_content_type() == "multipart/alternative"
+    kinds = [p.get_content_type() for p in one.get_payload()]
+    assert kinds == ["text/plain", "text/html"]
+    text = one.get_payload()[0].get_payload(decode=True).decode()
+    assert "老旧小区改造" in text
+    stored = await row(sessions, first)
+    assert stored.provider_message_id == one["Message-ID"]
+    assert stored.subject and stored.body_html and stored.body_text
+    assert smtp.sink.envelopes[0].rcpt_tos == [ADDRESS]
+    assert smtp.sink.envelopes[0].mail_from == "duban@office.example.gov.cn"
+    await channels.close()
+
+
+async def test_a_rejected_address_fails_for_good(sessions, clock, smtp):
+    smtp.sink.reject.add(ADDRESS)
+    case = await reminder(sessions, clock, channels=("email",), email=ADDRESS)
+    result = await run(sessions, case.ids[0], registry(mail=smtp.config(), clock=clock), clock)
+    assert result.outcome == Outcome.FAILED and result.fallback_id is None
+    assert "550" in (result.error or "")
+    assert (await row(sessions, case.ids[0])).status == "failed"
+
+
+async def test_a_deferred_address_is_retried(sessions, clock, smtp):
+    smtp.sink.defer.add(ADDRESS)
+    case = await reminder(sessions, clock, channels=("email",), email=ADDRESS)
+    channels = registry(mail=smtp.config(), clock=clock)
+    result = await run(sessions, case.ids[0], channels, clock)
+    assert result.outcome == Outcome.RETRY and "451" in (result.error or "")
+    smtp.sink.defer.clear()
+    clock.advance(timedelta(seconds=10))
+    assert (await run(sessions, case.ids[0], channels, clock)).outcome == Outcome.SENT
+    assert len(smtp.sink.messages) == 1
+
+
+async def test_smtp_down_then_back(sessions, clock):
+    port = free_port()
+    down = MailConfig(host="127.0.0.1", port=port, timeout=2.0)
+    channels = registry(mail=down, clock=clock)
+    case = await reminder(sessions, clock, channels=("email",), email=ADDRESS)
+    nid = case.ids[0]
+    first = await run(sessions, nid, channels, clock)
+    assert first.outcome == Outcome.RETRY and "SMTP unavailable" in (first.error or "")
+    server = SmtpServer(port=port).start()
+    try:
+        clock.advance(timedelta(seconds=10))
+        assert (await run(sessions, nid, channels, clock)).outcome == Outcome.SENT
+    finally:
+        server.stop()
+    assert len(server.sink.messages) == 1
+    async with sessions() as s:
+        outcomes = (
+            await s.scalars(select(DeliveryAttempt.outcome).order_by(DeliveryAttempt.id))
+        ).all()
+    assert outcomes == ["transient", "sent"]
+
+
+async def test_the_smtp_password_is_never_logged(sessions, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    password = "s3cret-smtp-pass"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=False, handled=False)
+
+    server = SmtpServer(auth_require_tls=False, authenticator=authenticator).start()
+    try:
+        channels = registry(mail=server.config(username="duban", password=password), clock=clock)
+        case = await reminder(sessions, clock, channels=("email",), email=ADDRESS)
+        result = await run(sessions, case.ids[0], channels, clock)
+    finally:
+        server.stop()
+    assert result.outcome == Outcome.RETRY and "535" in (result.error or "")
+    assert password not in caplog.text
+    stored = await row(sessions, case.ids[0])
+    assert password not in (stored.last_error or "")
+    assert password not in repr(channels.get("email").config)
+
+
+async def test_channel_maps_codes_and_builds_headers(clock):
+    assert mail_domain(MAIL_FROM) == "office.example.gov.cn"
+    assert mail_domain("nobody") == "duban.localhost"
+    assert message_id_for(7, "x.cn") == "<notification-7@x.cn>"
+    channel = EmailChannel(MailConfig(host="127.0.0.1", port=1), mail_from=MAIL_FROM, clock=clock)
+    with pytest.raises(PermanentError):
+        channel.build(OutgoingMessage(notification_id=1, kind="remind", channel="email",
+                                      address="not-an-address", text="x"))  # fmt: skip
+    mail = channel.build(
+        OutgoingMessage(
+            notification_id=3,
+            kind="remind",
+            channel="email",
+            address=ADDRESS,
+            text="正文",
+            subject="【督办提醒】事项",
+            in_reply_to="<notification-1@office.example.gov.cn>",
+            references=("<notification-1@office.example.gov.cn>",),
+        )
+    )
+    assert mail["In-Reply-To"] == "<notification-1@office.example.gov.cn>"
+    assert not mail.is_multipart()  # no HTML part given: plain text only
+    assert isinstance(channel._by_code(421, "x"), TransientError)
+    assert isinstance(channel._by_code(554, "x"), PermanentError)
