@@ -22,11 +22,18 @@ from duban.commands.bot import invite
 from duban.runtime import Runtime
 from duban.settings import Settings, SettingsError
 from models import InviteToken, Notification, Report, TelegramUpdate
+from notifier.channels.base import ChannelRegistry
+from notifier.channels.email import EmailChannel
+from notifier.delivery import DeliveryOptions, deliver
+from notifier.ratelimit import MemoryLimiter
+from notifier.templating import Renderer
+from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.invites import hash_token
 from tests.bot_harness import Harness, harness
 from tests.bot_world import OWNER_TG, World, build_world
 from tests.fakes.telegram import FakeTelegram
+from tests.notifier_support import MAIL_FROM, SmtpServer
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 
@@ -192,6 +199,27 @@ async def test_invite_queues_an_email_when_mail_is_configured(
         world.owner.email,
     )
     assert row.payload["invite_link"] == out[1]
+    # The notifier renders and mails it (here to a local SMTP server).
+    smtp = SmtpServer().start()
+    channel = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
+    try:
+        await deliver(
+            rt.sessions,
+            row.id,
+            channels=ChannelRegistry([channel]),
+            renderer=Renderer(),
+            clock=clock,
+            limiter=MemoryLimiter(clock),
+            options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
+        )
+    finally:
+        smtp.stop()
+    [mail] = smtp.sink.messages
+    assert world.owner.email in mail["To"]
+    bodies = [
+        part.get_payload(decode=True).decode() for part in mail.walk() if not part.is_multipart()
+    ]
+    assert any(out[1] in body for body in bodies)
 
 
 async def test_invite_for_an_unknown_email_is_a_clear_error(

@@ -73,7 +73,10 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
         name = person.name
     today = local_today(rt.clock, rt.settings.tz)
     if mailed:
-        print(f"invite for {name} <{email}> queued for e-mail ({today.isoformat()}, valid 7 days)")
+        print(
+            f"invite for {name} <{email}> queued for e-mail ({today.isoformat()}, valid 7 days; "
+            "sent by the running service or `duban deliver --pending`)"
+        )
     else:
         print("mail is not configured (DUBAN_SMTP_URL); send this link to the person yourself")
     print(link)
