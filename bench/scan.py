@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from models import Base
 from models.db import create_engine, create_sessionmaker, transaction
 from notifier.recipients import RecipientDirectory
-from notifier.scan import _Batch, _claim_query, _PgWriter, scan_once
+from notifier.scan import _Batch, _PgWriter, claim_query, scan_once
 from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.policy import ensure_default_policies
@@ -154,7 +154,7 @@ async def reset_due(conn: asyncpg.Connection, due: int) -> None:
 async def explain(conn: asyncpg.Connection, due: int) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of the claim query, as run by the scan."""
     engine = create_engine("postgresql+asyncpg://")
-    stmt = _claim_query(NOW, due, True).compile(
+    stmt = claim_query(NOW, due, True).compile(
         dialect=engine.dialect, compile_kwargs={"literal_binds": True}
     )
     await engine.dispose()
@@ -168,7 +168,7 @@ async def claim_only(engine: AsyncEngine, due: int) -> float:
     sessions = create_sessionmaker(engine)
     async with sessions() as session:
         started = time.perf_counter()
-        rows = (await session.execute(_claim_query(NOW, due, True))).all()
+        rows = (await session.execute(claim_query(NOW, due, True))).all()
         elapsed = time.perf_counter() - started
         await session.rollback()
     assert len(rows) == due, (len(rows), due)

@@ -46,7 +46,7 @@ from supervision.schedule import (
     plan_tick,
 )
 
-__all__ = ["ScanResult", "scan_once", "step_key"]
+__all__ = ["ScanResult", "claim_query", "scan_once", "step_key"]
 
 log = logging.getLogger("duban.scan")
 
@@ -91,7 +91,8 @@ async def _load_ladders(session: AsyncSession) -> list[tuple[str | None, bool, L
     return [(p.source, p.urgent, Ladder.of(p)) for p in policies]
 
 
-def _claim_query(now: datetime, batch: int, postgres: bool) -> Any:
+def claim_query(now: datetime, batch: int, postgres: bool) -> Any:
+    """The claim: up to ``batch`` assignments due at ``now``, locked (skipping locked ones)."""
     stmt = (
         select(
             Assignment.id,
@@ -156,7 +157,7 @@ class _Batch:
             # SQLite has no row locks: take the database's write lock before reading, so a
             # second scanner waits for this batch to commit and then sees it advanced.
             await self.session.execute(text("UPDATE assignments SET id = id WHERE 0 = 1"))
-        rows = (await self.session.execute(_claim_query(self.now, batch, self.postgres))).all()
+        rows = (await self.session.execute(claim_query(self.now, batch, self.postgres))).all()
         self.result.claimed += len(rows)
         if rows:
             items = await self.session.execute(
