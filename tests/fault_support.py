@@ -1,0 +1,333 @@
+"""Fault-test helpers: a PostgreSQL database seeded with reminder rows bound to chats, the arq
+notifier worker as a real subprocess, and polling with a deadline.
+
+``python -m tests.fault_support`` is the worker the fault tests start and kill. It is
+``duban worker`` (settings from ``DUBAN_*``, ``duban.process.notifier_deps``,
+``notifier.worker.worker_settings``, arq's ``Worker``) with four notifier settings that
+``duban worker`` cannot take from the environment yet, read from ``FAULT_*`` variables:
+the lease, the sweeper's cadence and staleness, and the bot-wide Telegram rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import func, select
+
+from models import Assignment, Base, Item, Notification, Person, Role, Unit
+from models.db import create_engine, create_sessionmaker
+from supervision.outbox import CHAT, EMAIL, add
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT_BASE = 700_000  # chat ids: CHAT_BASE + 1 .. CHAT_BASE + chats
+REF_PREFIX = "FT"  # item refs FT00001 …, shown in every rendered reminder
+
+
+def ref_of(n: int) -> str:
+    """The item ref of the ``n``-th seeded row (1-based)."""
+    return f"{REF_PREFIX}{n:05d}"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What :func:`seed_reminders` wrote: the rows' ids by item ref, and their chats."""
+
+    ids: dict[str, int]
+    chat_of: dict[str, int]
+
+
+async def create_schema(url: str) -> None:
+    """Create every table in an empty database."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+async def seed_reminders(
+    url: str,
+    *,
+    rows: int,
+    chats: int,
+    channel: str = CHAT,
+    not_before: datetime | None = None,
+) -> Seeded:
+    """``rows`` open assignments (one item each, ref ``FT00001``…) owned by ``chats`` people
+    bound to Telegram chats, and one pending ``remind`` outbox row per assignment."""
+    due = not_before or datetime.now(UTC) - timedelta(hours=1)
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    ids: dict[str, int] = {}
+    chat_of: dict[str, int] = {}
+    try:
+        async with sessions() as session, session.begin():
+            unit = Unit(code="FAULT", name="市住房和城乡建设局")
+            session.add(unit)
+            await session.flush()
+            people = []
+            for i in range(1, chats + 1):
+                person = Person(
+                    name=f"责任人{i}",
+                    email=f"owner{i}@example.gov.cn",
+                    unit_id=unit.id,
+                    locale="zh",
+                    telegram_user_id=CHAT_BASE + i,
+                    telegram_chat_id=CHAT_BASE + i,
+                )
+                person.set_roles({Role.OWNER})
+                people.append(person)
+            session.add_all(people)
+            items = [
+                Item(
+                    ref=ref_of(n),
+                    title=f"故障演练事项{n}",
+                    source="instruction",
+                    received_on=due.date(),
+                    due_on=due.date() + timedelta(days=30),
+                    urgent=False,
+                )
+                for n in range(1, rows + 1)
+            ]
+            session.add_all(items)
+            await session.flush()
+            assignments = [
+                Assignment(
+                    item_id=item.id,
+                    unit_id=unit.id,
+                    role="lead",
+                    owner_id=people[n % chats].id,
+                    due_on=item.due_on,
+                )
+                for n, item in enumerate(items)
+            ]
+            session.add_all(assignments)
+            await session.flush()
+            for n, (item, a) in enumerate(zip(items, assignments, strict=True)):
+                owner = people[n % chats]
+                address = owner.email if channel == EMAIL else str(owner.telegram_chat_id)
+                nid = await add(
+                    session,
+                    dedupe_key=f"a{a.id}:remind:fault:p{owner.id}:{channel}",
+                    kind="remind",
+                    channel=channel,
+                    not_before=due,
+                    recipient_id=owner.id,
+                    address=address,
+                    assignment_id=a.id,
+                    item_id=item.id,
+                    payload={"step": "remind", "roles": ["owner"]},
+                    thread_key=f"item-{item.id}",
+                )
+                assert nid is not None
+                ids[item.ref] = nid
+                chat_of[item.ref] = int(owner.telegram_chat_id or 0)
+    finally:
+        await engine.dispose()
+    return Seeded(ids=ids, chat_of=chat_of)
+
+
+async def status_counts(url: str) -> dict[str, int]:
+    """Outbox rows by status."""
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await session.execute(
+                select(Notification.status, func.count()).group_by(Notification.status)
+            )
+            return {status: n for status, n in result.all()}
+    finally:
+        await engine.dispose()
+
+
+async def outbox(url: str) -> list[Notification]:
+    """Every outbox row, in id order."""
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rows = await session.scalars(select(Notification).order_by(Notification.id))
+            return list(rows.all())
+    finally:
+        await engine.dispose()
+
+
+async def until(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout: float,  # noqa: ASYNC109
+    what: str,
+    every: float = 0.1,
+) -> None:
+    """Poll ``check`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+class WorkerProcess:
+    """``python -m tests.fault_support`` as a child process, logging to a file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: asyncio.subprocess.Process | None = None
+        self._log: IO[bytes] | None = None
+
+    async def start(self) -> WorkerProcess:
+        """Start the worker."""
+        self._log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fault_support",
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=self._log,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is recorded."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        await self._reap(10)
+
+    async def stop(self) -> None:
+        """SIGTERM and wait (SIGKILL if it hangs)."""
+        if self.proc is None or self.proc.returncode is not None:
+            self._close_log()
+            return
+        self.proc.terminate()
+        try:
+            await self._reap(20)
+        except TimeoutError:
+            self.proc.kill()
+            await self._reap(10)
+
+    async def _reap(self, timeout: float) -> None:  # noqa: ASYNC109
+        assert self.proc is not None
+        async with asyncio.timeout(timeout):
+            await self.proc.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the worker's log, for failure messages."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def worker_env(
+    *,
+    database_url: str,
+    redis_url: str,
+    telegram_token: str | None = None,
+    telegram_api_base: str | None = None,
+    lease_seconds: float = 300.0,
+    sweep_every: int = 1,
+    sweep_after_seconds: float = 1.0,
+    scan_interval_seconds: float = 3600.0,
+    telegram_rate: float = 30.0,
+    concurrency: int = 10,
+) -> dict[str, str]:
+    """The environment of one fault-test worker."""
+    env = {
+        "DUBAN_DATABASE_URL": database_url,
+        "DUBAN_REDIS_URL": redis_url,
+        "DUBAN_SCAN_INTERVAL_SECONDS": str(scan_interval_seconds),
+        "DUBAN_LOG_LEVEL": "WARNING",
+        "FAULT_LEASE_SECONDS": str(lease_seconds),
+        "FAULT_SWEEP_EVERY": str(sweep_every),
+        "FAULT_SWEEP_AFTER_SECONDS": str(sweep_after_seconds),
+        "FAULT_TELEGRAM_RATE": str(telegram_rate),
+        "FAULT_CONCURRENCY": str(concurrency),
+    }
+    if telegram_token:
+        env["DUBAN_TELEGRAM_TOKEN"] = telegram_token
+    if telegram_api_base:
+        env["DUBAN_TELEGRAM_API_BASE"] = telegram_api_base
+    return env
+
+
+def _cron_every(seconds: float) -> dict[str, object]:
+    """arq cron fields for "every ``seconds``" (whole seconds under a minute, else hourly)."""
+    s = max(1, round(seconds))
+    if s < 60:
+        return {"second": set(range(0, 60, s))}
+    return {"minute": 0, "second": 0}
+
+
+async def _run_worker() -> None:
+    """``duban worker`` with the ``FAULT_*`` notifier settings applied."""
+    from arq import cron
+    from arq.worker import Worker
+
+    from duban.process import notifier_deps
+    from duban.runtime import open_runtime
+    from duban.settings import Settings
+    from notifier.worker import scan, sweep, worker_settings
+
+    settings = Settings()
+    async with open_runtime(settings) as rt:
+        deps = notifier_deps(rt)
+        deps.config = replace(
+            deps.config,
+            lease_seconds=float(os.environ["FAULT_LEASE_SECONDS"]),
+            sweep_after_seconds=float(os.environ["FAULT_SWEEP_AFTER_SECONDS"]),
+            telegram_rate=float(os.environ["FAULT_TELEGRAM_RATE"]),
+            concurrency=int(os.environ["FAULT_CONCURRENCY"]),
+            max_wait_seconds=1.0,
+        )
+        crons = [
+            cron(
+                scan,
+                name="scan",
+                run_at_startup=True,
+                **_cron_every(deps.config.scan_interval_seconds),  # type: ignore[arg-type]
+            ),
+            cron(
+                sweep,
+                name="sweep",
+                run_at_startup=True,
+                **_cron_every(float(os.environ["FAULT_SWEEP_EVERY"])),  # type: ignore[arg-type]
+            ),
+        ]
+        worker = Worker(**worker_settings(deps, cron_jobs=crons))
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await worker.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=os.environ.get("DUBAN_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    asyncio.run(_run_worker())
