@@ -11,7 +11,8 @@ Rules:
 - when several deadline steps are overdue (the service was down), only the latest is sent and
   the earlier ones are reported as skipped;
 - a periodic request is due every N working days after the latest of: assignment created,
-  last report, last periodic request; a missed one is sent once;
+  last report, last periodic request; a missed one is sent once, and when a deadline step is
+  sent at the same time it stands in for the request (one message per assignment per scan);
 - only ``open`` assignments have steps: a completion request pauses the ladder, and closed or
   cancelled work never produces messages.
 """
@@ -314,9 +315,13 @@ def due_steps(
     now: datetime,
     window: SendWindow | None = None,
 ) -> list[PlannedStep]:
-    """Every step to send at ``now``: at most one deadline step and one periodic request."""
-    plans = _plans(_as_ladder(policy), facts, calendar, tz, window, now)
-    return [p for p in plans if p.at <= now]
+    """The step to send at ``now``: a deadline step (standing in for a due periodic request,
+    which it lists as skipped), else a periodic request, else nothing."""
+    due = [p for p in _plans(_as_ladder(policy), facts, calendar, tz, window, now) if p.at <= now]
+    deadline = [p for p in due if not p.step.is_periodic]
+    if deadline and len(due) > 1:
+        return [replace(deadline[0], skipped=(*deadline[0].skipped, StepKind.PERIODIC.value))]
+    return due
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,20 +353,23 @@ def plan_tick(
         facts = replace(facts, ladder_due_on=facts.due_on, last_step=latest.kind, last_step_at=now)
     periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     if periodic is not None and periodic.at <= now:
-        fired.append(periodic)
+        if fired:
+            # One message per assignment per tick: the deadline step stands in for the request.
+            fired[0] = replace(fired[0], skipped=(*fired[0].skipped, periodic.kind))
+        else:
+            fired.append(periodic)
         facts = replace(facts, last_periodic_at=now)
         periodic = _periodic_plan(ladder, facts, calendar, tz, window)
-    fired.sort(key=lambda p: (p.at, p.step.is_periodic))
     moments = [p.at for p in (upcoming, periodic) if p is not None]
     return Tick(tuple(fired), facts, min(moments) if moments else None)
 
 
 def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime) -> AssignmentFacts:
-    """The facts after ``fired`` steps were sent at ``now``."""
+    """The facts after ``fired`` steps were sent at ``now`` (a skipped request counts as sent)."""
     for planned in fired:
-        if planned.step.is_periodic:
+        if planned.step.is_periodic or StepKind.PERIODIC in planned.skipped:
             facts = replace(facts, last_periodic_at=now)
-        else:
+        if not planned.step.is_periodic:
             facts = replace(
                 facts, ladder_due_on=facts.due_on, last_step=planned.kind, last_step_at=now
             )

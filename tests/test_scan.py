@@ -164,13 +164,13 @@ async def test_outside_the_window_rows_wait_for_the_next_opening(session, sessio
     await _world(session, clock)
     friday_night = FixedClock(_sh(2026, 12, 11, 20, 0))  # missed remind + urge
     result = await scan_once(sessions, clock=friday_night, tz=SHANGHAI)
-    assert result.by_step == {"periodic": 1, "urge": 1} and result.skipped == 1
+    assert result.by_step == {"urge": 1} and result.skipped == 2  # remind; periodic
     rows = await _rows(session)
     assert {r.not_before for r in rows} == {_sh(2026, 12, 14, 8, 30)}  # Monday morning
     event = await session.scalar(
         select(AuditEvent).where(AuditEvent.detail["step"].as_string() == "urge")
     )
-    assert event is not None and event.detail["skipped"] == ["remind"]
+    assert event is not None and event.detail["skipped"] == ["remind", "periodic"]
 
 
 async def test_step_that_ignores_the_window_goes_at_once(session, sessions, clock):
@@ -182,7 +182,7 @@ async def test_step_that_ignores_the_window_goes_at_once(session, sessions, cloc
     await scan_once(sessions, clock=friday_night, tz=SHANGHAI)
     rows = await _rows(session)
     by_kind = {r.kind: r.not_before for r in rows}
-    assert by_kind == {"urge": friday_night.now(), "periodic": _sh(2026, 12, 14, 8, 30)}
+    assert by_kind == {"urge": friday_night.now()}
 
 
 async def test_group_robots_get_the_step_when_it_names_group(session, sessions, clock):
@@ -211,7 +211,7 @@ async def test_batches_cover_everything_due(session, sessions, clock):
         sessions, clock=FixedClock(_sh(2026, 12, 7, 9, 0)), tz=SHANGHAI, batch=2
     )
     assert result.batches == 3 and result.claimed == 5
-    assert result.by_step == {"periodic": 5, "remind": 5}
+    assert result.by_step == {"remind": 5}
     with pytest.raises(ValueError, match="batch"):
         await scan_once(sessions, clock=clock, tz=SHANGHAI, batch=0)
 
@@ -280,7 +280,7 @@ async def test_two_concurrent_scans_never_duplicate(pg_engine, clock):
         scan_once(sessions, clock=at, tz=SHANGHAI, batch=7),
     )
     assert first.claimed + second.claimed == 40
-    assert first.fired + second.fired == 80  # remind + the missed periodic request
+    assert first.fired + second.fired == 40
     async with sessions() as session:
         total = await session.scalar(select(func.count()).select_from(Notification))
         distinct = await session.scalar(select(func.count(func.distinct(Notification.dedupe_key))))
@@ -288,13 +288,13 @@ async def test_two_concurrent_scans_never_duplicate(pg_engine, clock):
             await session.execute(
                 select(Notification.assignment_id, func.count())
                 .group_by(Notification.assignment_id)
-                .having(func.count() != 3)
+                .having(func.count() != 2)
             )
         ).all()
         events = await session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ladder_step")
         )
-    assert total == distinct == 120 and per_assignment == [] and events == 80
+    assert total == distinct == 80 and per_assignment == [] and events == 40
 
 
 async def test_two_concurrent_scans_on_sqlite_wait_for_each_other(sqlite_engine, clock):
@@ -305,13 +305,13 @@ async def test_two_concurrent_scans_on_sqlite_wait_for_each_other(sqlite_engine,
     results = await asyncio.gather(
         *(scan_once(sessions, clock=at, tz=SHANGHAI, batch=5) for _ in range(3))
     )
-    assert sum(r.fired for r in results) == 24  # each assignment: remind + periodic, once
+    assert sum(r.fired for r in results) == 12  # each assignment's remind, once
     assert sum(r.claimed for r in results) == 12
     async with sessions() as session:
         events = await session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ladder_step")
         )
-    assert events == 24
+    assert events == 12
 
 
 def _cli_db(tmp_path, clock) -> str:

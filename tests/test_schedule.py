@@ -104,15 +104,18 @@ def test_missed_ladder_yields_only_the_latest_step():
     facts = _facts(started_at=_sh(2026, 12, 1, 9, 0))
     now = _sh(2026, 12, 21, 10, 0)  # after escalate (17 Dec)
     steps = due_steps(LADDER, facts, CAL, SHANGHAI, now)
-    deadline = [s for s in steps if not s.step.is_periodic]
-    assert len(deadline) == 1
-    assert deadline[0].kind == "escalate"
-    assert deadline[0].skipped == ("remind", "urge", "overdue")
-    periodic = [s for s in steps if s.step.is_periodic]
-    assert len(periodic) == 1  # missed periodic requests are sent once
+    assert len(steps) == 1
+    assert steps[0].kind == "escalate"
+    # the missed periodic request is not sent on top: the escalation stands in for it
+    assert steps[0].skipped == ("remind", "urge", "overdue", "periodic")
     facts = advance(facts, steps, now)
+    assert facts.last_periodic_at == now and facts.last_step_at == now
     nxt = _next(facts, now)
     assert nxt is not None and nxt.kind == "periodic" and nxt.at > now
+    # a periodic request due alone is sent
+    alone = _facts(started_at=_sh(2026, 11, 2, 9, 0))
+    steps = due_steps(LADDER, alone, CAL, SHANGHAI, _sh(2026, 11, 16, 9, 0))
+    assert [s.kind for s in steps] == ["periodic"] and steps[0].skipped == ()
 
 
 def test_moved_deadline_starts_a_fresh_ladder():
@@ -248,15 +251,15 @@ def test_scan_loop_invariants(due_offset, urgent, gaps):
     for gap in gaps:
         now = now + timedelta(minutes=gap)
         tick = plan_tick(ladder, facts, CAL, SHANGHAI, now)
+        assert len(tick.fired) <= 1  # one message per assignment per scan
         for planned in tick.fired:
             assert planned.at <= now
-            if planned.step.is_periodic:
+            if planned.step.is_periodic or "periodic" in planned.skipped:
                 periodic_days.append(now.astimezone(SHANGHAI).date())
-            else:
-                fired_kinds.extend([*planned.skipped, planned.kind])
+            if not planned.step.is_periodic:
+                skipped = [k for k in planned.skipped if k != "periodic"]
+                fired_kinds.extend([*skipped, planned.kind])
         assert tick.next_at is None or tick.next_at > now
-        assert sum(p.step.is_periodic for p in tick.fired) <= 1
-        assert sum(not p.step.is_periodic for p in tick.fired) <= 1
         facts = tick.facts
     order = [s.kind for s in ladder.deadline_steps]
     assert fired_kinds == order[: len(fired_kinds)]  # a prefix, in ladder order, no repeats
