@@ -119,11 +119,11 @@ class Runner:
             ", ".join(self.channels.kinds),
         )
         while not stop.is_set():
+            self._wake.clear()  # a wake() during the round asks for one more right after
             try:
                 await self.run_round(stop)
             except Exception:
                 log.exception("delivery round failed; next round as scheduled")
-            self._wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(

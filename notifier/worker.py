@@ -269,6 +269,8 @@ def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
         "keep_result": 0,
         "max_tries": MAX_JOB_TRIES,
         "job_timeout": config.lease_seconds,
+        # SIGTERM/SIGINT: stop taking jobs and let deliveries in flight record their result.
+        "job_completion_wait": max(1, round(config.send_timeout_seconds)),
     }
     if config.redis_url:
         settings["redis_settings"] = RedisSettings.from_dsn(config.redis_url)

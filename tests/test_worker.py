@@ -3,6 +3,10 @@ rate limiter shared by several workers."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -20,7 +24,7 @@ from notifier.worker import NotifierDeps, enqueue, job_id, worker_settings
 from supervision.calendar import WorkCalendar
 from supervision.outbox import notify_person
 from tests.fakes.telegram import FakeTelegram
-from tests.notifier_support import SmtpServer, clock_sleep, registry, reminder
+from tests.notifier_support import SmtpServer, clock_sleep, limiter_for, registry, reminder
 
 pytestmark = pytest.mark.redis
 
@@ -177,3 +181,119 @@ async def test_redis_limiter_is_shared_by_workers(redis_url, clock):
             granted += 1
     assert granted == 1  # bursts of one: sends are spread evenly
     await redis.aclose()
+
+
+# --- single-process runner and the command line ---------------------------------------------
+
+
+async def test_runner_scans_delivers_and_stops_cleanly(sessions, clock, tg):
+    from notifier.runner import Runner
+
+    case = await reminder(sessions, clock, channels=())
+    scans = []
+    second_scan = asyncio.Event()
+
+    async def scan(sessions_, *, clock, tz, batch=500, calendar=None):
+        scans.append(clock.now())
+        if len(scans) == 2:
+            second_scan.set()
+        async with sessions_() as s, s.begin():
+            await notify_person(
+                s,
+                person=case.owner,
+                kind="remind",
+                key=f"a{case.assignment.id}:remind:r",
+                channels=["chat"],
+                not_before=clock.now(),
+                assignment_id=case.assignment.id,
+                item_id=case.item.id,
+            )
+        return "scanned"
+
+    channels = registry(telegram=tg)
+    stop = asyncio.Event()
+    runner = Runner(
+        NotifierConfig(scan_interval_seconds=3600),
+        sessions,
+        clock=clock,
+        scan=scan,
+        channels=channels,
+        renderer=Renderer(),
+        limiter=limiter_for(clock),
+    )
+    task = asyncio.create_task(runner.run(stop))
+    await tg.wait_for_sent(1, timeout=30)
+    runner.wake()  # a second round now, not in an hour: nothing new to send
+    await asyncio.wait_for(second_scan.wait(), 30)
+    stop.set()
+    async with asyncio.timeout(30):
+        await task  # ends on stop, well before the next scan interval
+    await runner.close()
+    await channels.close()
+    assert len(scans) == 2 and len(tg.sent) == 1
+    assert await statuses(sessions) == ["sent"]
+
+
+@pytest.fixture
+async def file_db(tmp_path):
+    """A SQLite file with the schema, for subprocesses."""
+    from models import Base
+    from models.db import create_engine, create_sessionmaker
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield url, create_sessionmaker(engine)
+    await engine.dispose()
+
+
+def cli_env(db_url: str, tg: FakeTelegram, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env |= {
+        "DUBAN_DATABASE_URL": db_url,
+        "DUBAN_TELEGRAM_TOKEN": tg.token,
+        "DUBAN_TELEGRAM_API_BASE": tg.base_url,
+        **extra,
+    }
+    return env
+
+
+async def test_deliver_pending_command(file_db, tg):
+    from supervision.clock import SystemClock
+
+    url, sessions = file_db
+    now = SystemClock()
+    await reminder(sessions, now, chat_id=321, channels=("chat",))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "duban.cli", "deliver", "--pending",
+        env=cli_env(url, tg), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    assert "delivered 1 outbox rows: sent=1" in out.decode()
+    assert [m.chat_id for m in tg.sent] == [321]
+    assert tg.token not in err.decode()
+
+
+async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, redis_url):
+    from supervision.clock import SystemClock
+
+    url, sessions = file_db
+    now = SystemClock()
+    for n in range(3):
+        await reminder(sessions, now, chat_id=600 + n, channels=("chat",))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "duban.cli", "worker",
+        env=cli_env(url, tg, DUBAN_REDIS_URL=redis_url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await tg.wait_for_sent(3, timeout=60)  # the scan cron at startup queued the rows
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert sorted(m.chat_id for m in tg.sent) == [600, 601, 602]
+    assert await statuses(sessions) == ["sent"] * 3
+    assert tg.token not in err.decode()
