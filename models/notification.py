@@ -26,6 +26,7 @@ class NotificationStatus(StrEnum):
 class DeliveryOutcome(StrEnum):
     """What one delivery attempt came to."""
 
+    SENDING = "sending"  # in flight; a worker that died mid-send leaves it so
     SENT = "sent"
     TRANSIENT = "transient"  # will retry
     PERMANENT = "permanent"  # failed for good; fall back to the next channel

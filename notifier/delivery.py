@@ -52,7 +52,7 @@ from supervision.outbox import CHAT, EMAIL, add
 log = logging.getLogger("duban.notifier")
 
 #: the attempt row's outcome while its send is in flight (a crash leaves it so)
-IN_FLIGHT = "sending"
+IN_FLIGHT = AttemptOutcome.SENDING.value
 PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
 
 

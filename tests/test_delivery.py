@@ -298,3 +298,36 @@ async def test_not_due_before_the_send_window(sessions, clock, tg):
     result = await run(sessions, case.ids[0], registry(telegram=tg), clock)
     assert result.outcome == Outcome.NOT_DUE and result.retry_at is not None
     assert tg.sent == []
+
+
+async def test_a_429_burst_at_full_rate_causes_no_violation(sessions, clock):
+    """Sixty reminders at the bot's 30/s limit, with a run of forced 429s in the middle."""
+    async with FakeTelegram(
+        global_rate=30, per_chat_rate=1, clock=lambda: clock.now().timestamp()
+    ) as fake:
+        for n in range(60):
+            await reminder(sessions, clock, chat_id=5000 + n, channels=("chat",))
+        channels = registry(telegram=fake)
+        limiter = limiter_for(clock)
+        fake.force_429(3, retry_after=2)
+        start = clock.now()
+        total: dict[str, int] = {}
+        for _ in range(5):
+            counts = await deliver_due(
+                sessions,
+                channels=channels,
+                renderer=Renderer(),
+                clock=clock,
+                limiter=limiter,
+                options=options(),
+                concurrency=1,
+            )
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
+            clock.advance(timedelta(seconds=2))
+        await channels.close()
+    assert len(fake.sent) == 60 and fake.violations == 0
+    assert sum(r.status == 429 for r in fake.requests) == 3  # only the forced ones
+    assert total["sent"] == 60
+    assert clock.now() - start >= timedelta(seconds=59 / 30 + 3 * 2)
+    assert {r.status for r in await rows(sessions)} == {"sent"}
