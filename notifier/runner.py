@@ -1,8 +1,9 @@
 """The in-process runner for single-process mode (``duban run`` without Redis).
 
-Every ``scan_interval_seconds`` it runs the same scan and delivery code as the arq worker:
-``scan_once``, then every due row with bounded concurrency. ``wake()`` starts a round early
-(e.g. right after the web admin queued a message); setting ``stop`` ends it cleanly.
+Every ``scan_interval_seconds`` (sooner when a retry falls due) it runs the same scan and
+delivery code as the arq worker: ``scan_once``, then every due row with bounded concurrency.
+``wake()`` starts a round early (e.g. right after the web admin queued a message); setting
+``stop`` ends it cleanly.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models import Notification, NotificationStatus
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
 from notifier.delivery import DeliveryOptions, deliver_due
@@ -111,6 +114,24 @@ class Runner:
             log.info("delivery round: %s", dict(result.delivered))
         return result
 
+    async def next_round_in(self) -> float:
+        """Seconds until the next round: the scan interval, or sooner when a retry is due."""
+        now = self.clock.now()
+        async with self.sessions() as session:
+            soonest = await session.scalar(
+                select(func.min(Notification.next_attempt_at)).where(
+                    Notification.status.in_(
+                        (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)
+                    ),
+                    Notification.next_attempt_at > now,
+                    Notification.not_before <= Notification.next_attempt_at,
+                )
+            )
+        pause = self.config.scan_interval_seconds
+        if soonest is not None:
+            pause = min(pause, max(0.0, (soonest - now).total_seconds()))
+        return pause
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run rounds every ``scan_interval_seconds`` until ``stop`` is set."""
         log.info(
@@ -124,13 +145,14 @@ class Runner:
                 await self.run_round(stop)
             except Exception:
                 log.exception("delivery round failed; next round as scheduled")
+            try:
+                pause = await self.next_round_in()
+            except Exception:
+                log.exception("could not read the outbox; next round as scheduled")
+                pause = self.config.scan_interval_seconds
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
-                await asyncio.wait(
-                    waiters,
-                    timeout=self.config.scan_interval_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waiters:
                     waiter.cancel()

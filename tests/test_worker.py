@@ -297,3 +297,24 @@ async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, red
     assert sorted(m.chat_id for m in tg.sent) == [600, 601, 602]
     assert await statuses(sessions) == ["sent"] * 3
     assert tg.token not in err.decode()
+
+
+async def test_runner_wakes_for_the_next_retry(sessions, clock):
+    from notifier.runner import Runner
+
+    case = await reminder(sessions, clock, channels=("chat",))
+    runner = Runner(
+        NotifierConfig(scan_interval_seconds=3600),
+        sessions,
+        clock=clock,
+        channels=registry(),
+        renderer=Renderer(),
+        limiter=limiter_for(clock),
+    )
+    assert await runner.next_round_in() == 3600
+    async with sessions() as s, s.begin():
+        (await s.get(Notification, case.ids[0])).next_attempt_at = clock.now() + timedelta(
+            seconds=10
+        )
+    assert await runner.next_round_in() == 10
+    await runner.close()
