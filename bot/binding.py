@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import F
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.common import my_items_text
 from bot.config import BotConfig
-from bot.filters import private, unbound
+from bot.filters import not_private, unbound
 from bot.routing import Routes
 from bot.texts import lang, say
 from models import Person
@@ -30,13 +29,13 @@ def for_stranger(user: User | None, key: str, config: BotConfig) -> str:
     return zh
 
 
-@groups.message(~F.func(private))
+@groups.message(not_private)
 async def group_message(message: Message) -> None:
     """Group chats get one line: the bot works in private chats only."""
     await message.answer(say("zh", "private_only") + " / " + say("en", "private_only"))
 
 
-@groups.callback_query(~F.func(private))
+@groups.callback_query(not_private)
 async def group_button(query: CallbackQuery) -> None:
     """Buttons in groups do nothing."""
     await query.answer(say("zh", "private_only"), show_alert=True)

@@ -92,13 +92,6 @@ def content_of(message: Message) -> Content:
     return Content(text=message.text or message.caption or "", attachments=tuple(files))
 
 
-def is_odd(message: Message) -> bool:
-    """True for content the bot cannot file: stickers, voice, locations and the like."""
-    return (
-        message.text is None and message.caption is None and not (message.document or message.photo)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Replied:
     """The outbox message a chat message replies to, with its assignment."""

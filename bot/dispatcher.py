@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -9,6 +11,20 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    EditMessageReplyMarkup,
+    GetMe,
+    GetUpdates,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+    TelegramMethod,
+)
+from aiogram.methods.base import (
+    Response,
+)
 from aiogram.types import BotCommand, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,8 +44,31 @@ COMMANDS = [
 ]
 
 
+# pydantic keeps parametrised generic models in a weak cache, and aiogram parametrises
+# ``Response[<result type>]`` for every API answer: without a strong reference each garbage
+# collection drops the class and the next answer rebuilds it, several ms of CPU each time.
+_PINNED: list[type[Any]] = []
+_USED_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
+    SendMessage,
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    SetMyCommands,
+    SetWebhook,
+    DeleteWebhook,
+    GetMe,
+    GetUpdates,
+)
+
+
+def pin_response_types() -> None:
+    """Keep the Bot API answer models the bot uses alive for the life of the process."""
+    if not _PINNED:
+        _PINNED.extend(Response[m.__returning__] for m in _USED_METHODS)  # type: ignore[name-defined]
+
+
 def create_bot(config: BotConfig) -> Bot:
     """A Bot for the configured token and API server, sending HTML."""
+    pin_response_types()
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
         if config.api_base

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,13 +13,12 @@ from bot.callbacks import Flow, Pick
 from bot.common import (
     Content,
     content_of,
-    is_odd,
     quietly,
     replied_message,
     status_of,
 )
 from bot.config import BotConfig
-from bot.filters import not_command
+from bot.filters import is_reply, not_command, odd_content
 from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
@@ -131,13 +130,13 @@ async def offer(
     )
 
 
-@router.message(F.func(is_odd))
+@router.message(odd_content)
 async def odd(message: Message, person: Person) -> None:
     """Stickers, voice, locations and the like: ask for text or a file."""
     await message.answer(say(person.locale, "send_text_or_file"))
 
 
-@router.message(ReportFlow.text, not_command)
+@router.message(StateFilter(ReportFlow.text), not_command)
 async def typed_report(
     message: Message,
     session: AsyncSession,
@@ -163,7 +162,7 @@ async def typed_report(
     )
 
 
-@router.message(F.reply_to_message, not_command)
+@router.message(is_reply, not_command)
 async def reply_to_reminder(
     message: Message,
     session: AsyncSession,

@@ -14,7 +14,7 @@ from bot import keyboards
 from bot.callbacks import Cancel, DatePick, Flow, Pick
 from bot.common import content_of, quietly, status_of
 from bot.config import BotConfig
-from bot.filters import not_command
+from bot.filters import has_text, not_command
 from bot.reports import load_assignment
 from bot.routing import Routes
 from bot.states import CompletionFlow, ExtensionFlow, ReviewFlow
@@ -180,7 +180,7 @@ async def picked(
     await quietly(query.message.edit_reply_markup(reply_markup=None))
 
 
-@router.message(CompletionFlow.summary, not_command)
+@router.message(StateFilter(CompletionFlow.summary), not_command)
 async def summary(
     message: Message,
     session: AsyncSession,
@@ -210,7 +210,7 @@ async def summary(
     await message.answer(say(loc, "completion_filed", title=title, number=report.number, next=nxt))
 
 
-@router.message(ExtensionFlow.reason, not_command, F.text)
+@router.message(StateFilter(ExtensionFlow.reason), not_command, has_text)
 async def reason(message: Message, person: Person, state: FSMContext) -> None:
     """The reason for more time."""
     await state.update_data(reason=message.text or "")
@@ -218,7 +218,7 @@ async def reason(message: Message, person: Person, state: FSMContext) -> None:
     await message.answer(say(person.locale, "ask_progress"))
 
 
-@router.message(ExtensionFlow.progress, not_command, F.text)
+@router.message(StateFilter(ExtensionFlow.progress), not_command, has_text)
 async def progress(
     message: Message, session: AsyncSession, person: Person, state: FSMContext
 ) -> None:
@@ -264,7 +264,7 @@ async def _submit(
     )
 
 
-@router.message(ExtensionFlow.date, not_command, F.text)
+@router.message(StateFilter(ExtensionFlow.date), not_command, has_text)
 async def typed_date(
     message: Message,
     session: AsyncSession,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import F
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards
 from bot.callbacks import Review, SignOff
 from bot.common import quietly
-from bot.filters import not_command
+from bot.filters import has_text, not_command
 from bot.routing import Routes
 from bot.states import ReviewFlow
 from bot.texts import say
@@ -228,7 +227,7 @@ async def review_button(
         await message.answer(say(loc, "ask_comment"))
 
 
-@router.message(ReviewFlow.comment, not_command, F.text)
+@router.message(StateFilter(ReviewFlow.comment), not_command, has_text)
 async def reject_comment(
     message: Message,
     session: AsyncSession,
