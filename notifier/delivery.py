@@ -184,7 +184,8 @@ async def _thread_root(session: AsyncSession, row: Notification) -> str | None:
             Notification.channel == EMAIL,
             Notification.address == row.address,
             Notification.status == NotificationStatus.SENT.value,
-            Notification.provider_message_id.is_not(None),
+            # A real Message-ID, not the log channel's stand-in id.
+            Notification.provider_message_id.like("<%"),
             Notification.id != row.id,
         )
         .order_by(Notification.sent_at, Notification.id)

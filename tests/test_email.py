@@ -169,3 +169,13 @@ async def test_channel_maps_codes_and_builds_headers(clock):
     assert not mail.is_multipart()  # no HTML part given: plain text only
     assert isinstance(channel._by_code(421, "x"), TransientError)
     assert isinstance(channel._by_code(554, "x"), PermanentError)
+
+
+async def test_a_logged_stand_in_is_not_a_thread_root(sessions, clock, smtp):
+    case = await reminder(sessions, clock, channels=("email",), email=ADDRESS, kind="remind")
+    assert (await run(sessions, case.ids[0], registry(clock=clock), clock)).outcome == "sent"
+    await reminder(sessions, clock, case=case, channels=("email",), kind="urge", occurrence="0")
+    channels = registry(mail=smtp.config(), clock=clock)
+    assert (await run(sessions, case.ids[0], channels, clock)).outcome == Outcome.SENT
+    [message] = smtp.sink.messages
+    assert message["In-Reply-To"] is None and message["References"] is None
