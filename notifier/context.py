@@ -125,10 +125,10 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     if row.assignment_id is not None and item is not None:
         links["report"] = f"{base}/items/{item.id}#assignment-{row.assignment_id}"
     if payload.get("extension_id") is not None:
-        links["extension"] = f"{base}/extensions/{payload['extension_id']}"
-        links["review"] = f"{base}/review"
+        links["extension"] = f"{base}/reviews"
+        links["review"] = f"{base}/reviews"
     if payload.get("report_id") is not None:
-        links["review"] = f"{base}/review"
+        links["review"] = f"{base}/reviews"
     if payload.get("bulletin_id") is not None:
         links["bulletin"] = f"{base}/bulletins/{payload['bulletin_id']}"
     return links
@@ -159,7 +159,7 @@ def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
             closed_on_time=int(r.get("closed_on_time", 0)),
             overdue=int(r.get("overdue", 0)),
             extensions=int(r.get("extensions", 0)),
-            on_time_rate=float(r.get("on_time_rate", 0.0)),
+            on_time_rate=float(r.get("on_time_rate") or 0.0),
         )
         for n, r in enumerate(data.get("rows", []), start=1)
         if isinstance(r, dict)
@@ -269,6 +269,7 @@ async def build_context(
 
     extension_view = None
     requester_name = None
+    extension = None
     if payload.get("extension_id") is not None:
         extension = await session.get(Extension, int(payload["extension_id"]))
         if extension is not None:
@@ -280,19 +281,36 @@ async def build_context(
                 new_due_on=extension.new_due_on,
                 requested_by=requester_name,
             )
-    if requester_name is None and payload.get("requester_id") is not None:
-        requester_name = await _name(session, int(payload["requester_id"]))
+    report = (
+        await session.get(Report, int(payload["report_id"]))
+        if payload.get("report_id") is not None
+        else None
+    )
+    if requester_name is None and report is not None:
+        requester_name = await _name(session, report.author_id)
 
     review_view = None
     if payload.get("decision"):
-        reviewer = payload.get("reviewer_name") or await _name(
-            session, int(payload["reviewer_id"]) if payload.get("reviewer_id") else None
+        # The decision is on the report or extension; the payload may add to it.
+        decided = extension if extension is not None else report
+        reviewer_id = (
+            extension.decided_by_id
+            if extension is not None
+            else (report.reviewed_by_id if report is not None else None)
+        )
+        comment = payload.get("comment") or (
+            extension.comment
+            if extension is not None
+            else (report.review_comment if report is not None else None)
         )
         review_view = ReviewView(
             subject=str(payload.get("subject") or payload.get("pending") or "completion"),
             decision=str(payload["decision"]),
-            comment=str(payload.get("comment") or ""),
-            reviewer_name=str(reviewer or ""),
+            comment=str(comment or ""),
+            reviewer_name=str(
+                payload.get("reviewer_name")
+                or (await _name(session, reviewer_id) if decided is not None else "")
+            ),
         )
 
     bulletin_view = None

@@ -331,3 +331,50 @@ async def test_a_429_burst_at_full_rate_causes_no_violation(sessions, clock):
     assert total["sent"] == 60
     assert clock.now() - start >= timedelta(seconds=59 / 30 + 3 * 2)
     assert {r.status for r in await rows(sessions)} == {"sent"}
+
+
+async def test_review_outcome_and_bulletin_render_from_their_records(sessions, clock, tg):
+    from models import Bulletin, Report, Role
+    from tests import factories as f
+
+    case = await reminder(sessions, clock, channels=("chat",), kind="review_outcome")
+    async with sessions() as s, s.begin():
+        reviewer = await f.person(s, name="陈静", roles={Role.SUPERVISOR})
+        report = Report(
+            assignment_id=case.assignment.id, author_id=case.owner.id, kind="completion",
+            text="已全部完成", review_state="approved", reviewed_by_id=reviewer.id,
+            reviewed_at=clock.now(), review_comment="材料齐全，同意办结",
+        )  # fmt: skip
+        s.add(report)
+        await s.flush()
+        row = await s.get(Notification, case.ids[0])
+        row.payload = {"report_id": report.id, "subject": "completion", "decision": "approved"}
+        bulletin = Bulletin(
+            period="2026-10", starts_on=clock.now().date(), ends_on=clock.now().date(),
+            data={
+                "number": "2026年第10期", "period_label": "2026年10月",
+                "issued_on": "2026-11-02",
+                "rows": [{"rank": 1, "unit_name": "市教育局", "assigned": 0,
+                          "closed_on_time": 0, "overdue": 0, "extensions": 0,
+                          "on_time_rate": None}],
+                "overdue_items": [], "praised_units": [],
+            },
+        )  # fmt: skip
+        s.add(bulletin)
+        await s.flush()
+        bulletin_id = bulletin.id
+    await reminder(sessions, clock, case=case, channels=("chat",), kind="bulletin", occurrence="b")
+    async with sessions() as s, s.begin():
+        row = await s.get(Notification, case.ids[0])
+        row.assignment_id = None
+        row.payload = {"bulletin_id": bulletin_id}
+    channels = registry(telegram=tg)
+    counts = await deliver_due(
+        sessions, channels=channels, renderer=Renderer(), clock=clock,
+        limiter=limiter_for(clock), options=options(),
+    )  # fmt: skip
+    await channels.close()
+    assert counts == {"sent": 2}
+    bulletin_msg, outcome = sorted(tg.sent, key=lambda m: "审核结果" in m.text)
+    assert "材料齐全，同意办结" in outcome.text and "陈静" in outcome.text
+    assert "2026年第10期" in bulletin_msg.text and "市教育局" in bulletin_msg.text
