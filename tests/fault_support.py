@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from typing import IO
 
 from sqlalchemy import func, select
 
-from models import Assignment, Base, Item, Notification, Person, Role, Unit
+from models import Assignment, Base, DeliveryAttempt, Item, Notification, Person, Role, Unit
 from models.db import create_engine, create_sessionmaker
 from supervision.outbox import CHAT, EMAIL, add
 
@@ -137,28 +138,40 @@ async def seed_reminders(
     return Seeded(ids=ids, chat_of=chat_of)
 
 
-async def status_counts(url: str) -> dict[str, int]:
-    """Outbox rows by status."""
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session:
+class OutboxProbe:
+    """Reads the outbox of one database through one engine (cheap to poll)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.sessions = create_sessionmaker(self.engine)
+
+    async def counts(self) -> dict[str, int]:
+        """Outbox rows by status."""
+        async with self.sessions() as session:
             result = await session.execute(
                 select(Notification.status, func.count()).group_by(Notification.status)
             )
             return {status: n for status, n in result.all()}
-    finally:
-        await engine.dispose()
 
+    async def all_sent(self) -> bool:
+        """True when every row is sent."""
+        counts = await self.counts()
+        return counts.get("sent", 0) == sum(counts.values())
 
-async def outbox(url: str) -> list[Notification]:
-    """Every outbox row, in id order."""
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            rows = await session.scalars(select(Notification).order_by(Notification.id))
-            return list(rows.all())
-    finally:
-        await engine.dispose()
+    async def rows(self) -> list[Notification]:
+        """Every outbox row, in id order."""
+        async with self.sessions() as session:
+            return list(
+                (await session.scalars(select(Notification).order_by(Notification.id))).all()
+            )
+
+    async def attempt_outcomes(self) -> Counter[str]:
+        """Delivery attempts by outcome."""
+        async with self.sessions() as session:
+            return Counter((await session.scalars(select(DeliveryAttempt.outcome))).all())
+
+    async def close(self) -> None:
+        await self.engine.dispose()
 
 
 async def until(
@@ -166,7 +179,7 @@ async def until(
     *,
     timeout: float,  # noqa: ASYNC109
     what: str,
-    every: float = 0.1,
+    every: float = 0.25,
 ) -> None:
     """Poll ``check`` until it holds; fail with ``what`` after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

@@ -1,0 +1,309 @@
+"""E-mail send rate: Duban's e-mail channel beside Apprise (``mailto://``), both to one local sink.
+
+    .venv/bin/python -m bench.email_rate --messages 2000 [--concurrency 10] [--no-delivery]
+
+The sink is aiosmtpd on 127.0.0.1 in a second process (so it does not share this process's
+CPU and GIL), counting the messages it accepts. In the same run, each phase sends
+``--messages`` messages to it and is timed from the first send to the last acceptance:
+
+* ``duban channel``: ``notifier.channels.email.EmailChannel.send`` for pre-built messages
+  (the rendered zh reminder's text and HTML), ``--concurrency`` sends in flight;
+* ``duban delivery``: the whole delivery path, ``notifier.delivery.deliver_due`` on a
+  PostgreSQL database of its own with ``--messages`` pending e-mail reminders (claim, render,
+  send, record), ``--concurrency`` rows in flight (skipped with ``--no-delivery`` or
+  without PostgreSQL);
+* ``apprise``: one ``apprise.Apprise`` with one ``mailto://`` URL, ``notify()`` once per
+  message, one after another (how Apprise is called), same subject and body;
+* ``apprise ×N threads``: ``--concurrency`` threads, each with its own Apprise object.
+
+Apprise throttles each plugin object to one send per 5.5 s by default; that throttle is
+switched off (``request_rate_per_sec = 0``, as Apprise's own tests do) so the figures compare
+sending, not waiting. Network: 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
+
+SUBJECT = "【督办提醒】督〔2026〕15号 关于加快推进老旧小区改造工作的批示（还有5个工作日）"
+BODY = (
+    "王建国同志：\n您单位承办的以下督查事项将于2026年12月14日到期（还有5个工作日），"
+    "请对照目标任务抓紧推进，按时办结并报送办理情况。\n\n"
+    "事项：督〔2026〕15号　关于加快推进老旧小区改造工作的批示\n来源：领导批示\n"
+    "目标任务：年底前完成全市老旧小区改造任务的90%以上。\n"
+    "责任单位：市住房和城乡建设局（牵头）\n完成时限：2026年12月14日\n\n"
+    "如确需延期，请在完成时限前提出延期申请，说明原因和进展情况。\n\n市政府督查室\n"
+)
+HTML = "<html><body>" + "".join(f"<p>{line}</p>" for line in BODY.splitlines()) + "</body></html>"
+MAIL_FROM = "市政府督查室 <duban@office.example.gov.cn>"
+TO = "owner@example.gov.cn"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _sink_main(port: int, count: Synchronized[int], ready: Any, stop: Any) -> None:
+    """The SMTP sink process: accept every message, count it."""
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            with count.get_lock():
+                count.value += 1
+            return "250 Message accepted"
+
+    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+
+
+class Sink:
+    """aiosmtpd in a child process, with a shared counter of accepted messages."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.port = _free_port()
+        self.count: Synchronized[int] = ctx.Value("q", 0)
+        self._ready = ctx.Event()
+        self._stop = ctx.Event()
+        self._proc = ctx.Process(
+            target=_sink_main, args=(self.port, self.count, self._ready, self._stop), daemon=True
+        )
+
+    def __enter__(self) -> Sink:
+        self._proc.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("the SMTP sink did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+    @property
+    def accepted(self) -> int:
+        return int(self.count.value)
+
+    def wait_for(self, n: int, timeout: float = 60.0) -> None:
+        """Poll until the sink has accepted ``n`` messages (the last DATA may still be counting)."""
+        deadline = time.monotonic() + timeout
+        while self.accepted < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sink accepted {self.accepted} of {n}")
+            time.sleep(0.001)
+
+
+@dataclass
+class Phase:
+    name: str
+    messages: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+def _timed(name: str, sink: Sink, n: int, send: Callable[[], None]) -> Phase:
+    start_count = sink.accepted
+    started = time.perf_counter()
+    send()
+    sink.wait_for(start_count + n)
+    seconds = time.perf_counter() - started
+    if sink.accepted != start_count + n:
+        raise RuntimeError(f"{name}: sink accepted {sink.accepted - start_count}, expected {n}")
+    return Phase(name, n, seconds)
+
+
+def duban_channel(sink: Sink, n: int, concurrency: int) -> Phase:
+    """EmailChannel.send for ``n`` messages, ``concurrency`` in flight."""
+    from notifier.channels.base import OutgoingMessage
+    from notifier.channels.email import EmailChannel
+    from notifier.config import MailConfig
+
+    channel = EmailChannel(MailConfig(host="127.0.0.1", port=sink.port), mail_from=MAIL_FROM)
+    messages = [
+        OutgoingMessage(
+            notification_id=i,
+            kind="remind",
+            channel="email",
+            address=TO,
+            text=BODY,
+            subject=SUBJECT,
+            html=HTML,
+            recipient_name="王建国",
+        )
+        for i in range(1, n + 1)
+    ]
+
+    async def run() -> None:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(message: OutgoingMessage) -> None:
+            async with gate:
+                await channel.send(message)
+
+        await asyncio.gather(*(one(m) for m in messages))
+        await channel.close()
+
+    return _timed("duban channel", sink, n, lambda: asyncio.run(run()))
+
+
+def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
+    """``deliver_due`` over ``n`` pending e-mail rows in a PostgreSQL database of its own."""
+    from models.db import create_engine, create_sessionmaker
+    from notifier.channels.base import ChannelRegistry
+    from notifier.channels.email import EmailChannel
+    from notifier.channels.log import LogChannel
+    from notifier.config import MailConfig
+    from notifier.delivery import DeliveryOptions, deliver_due
+    from notifier.ratelimit import MemoryLimiter
+    from notifier.templating import Renderer
+    from supervision.calendar import WorkCalendar
+    from supervision.clock import SystemClock
+    from tests.conftest import create_pg_database, drop_pg_database
+    from tests.fault_support import OutboxProbe, create_schema, seed_reminders
+
+    async def run() -> Phase | None:
+        url = await create_pg_database()
+        if url is None:
+            print("PostgreSQL unavailable: skipping the delivery path", file=sys.stderr)
+            return None
+        try:
+            await create_schema(url)
+            await seed_reminders(
+                url,
+                rows=n,
+                chats=max(1, n // 5),
+                channel="email",
+                not_before=datetime.now(UTC) - timedelta(minutes=5),
+            )
+            engine = create_engine(url)
+            clock = SystemClock()
+            email = EmailChannel(
+                MailConfig(host="127.0.0.1", port=sink.port), mail_from=MAIL_FROM, clock=clock
+            )
+            log = LogChannel()
+            channels = ChannelRegistry([log, email], substitute=log)
+            start_count = sink.accepted
+            started = time.perf_counter()
+            counts = await deliver_due(
+                create_sessionmaker(engine),
+                channels=channels,
+                renderer=Renderer(),
+                clock=clock,
+                limiter=MemoryLimiter(clock),
+                options=DeliveryOptions(calendar=WorkCalendar(), worker="bench"),
+                concurrency=concurrency,
+            )
+            await asyncio.to_thread(sink.wait_for, start_count + n)
+            seconds = time.perf_counter() - started
+            await channels.close()
+            await engine.dispose()
+            probe = OutboxProbe(url)
+            by_status = await probe.counts()
+            await probe.close()
+            if counts.get("sent") != n or by_status.get("sent") != n:
+                raise RuntimeError(f"delivery path: {dict(counts)}")
+            return Phase("duban delivery", n, seconds)
+        finally:
+            await drop_pg_database(url)
+
+    return asyncio.run(run())
+
+
+def _apprise_object(port: int) -> Any:
+    import apprise
+
+    obj = apprise.Apprise()
+    url = (
+        f"mailto://127.0.0.1:{port}?mode=insecure&from=duban@office.example.gov.cn"
+        f"&to={TO}&name=督查室&format=text"
+    )
+    if not obj.add(url):
+        raise RuntimeError("apprise rejected the mailto URL")
+    for plugin in obj:
+        plugin.request_rate_per_sec = 0  # Apprise's per-object throttle (5.5 s) off
+    return obj
+
+
+def apprise_sequential(sink: Sink, n: int) -> Phase:
+    """One Apprise object, ``notify()`` once per message."""
+    obj = _apprise_object(sink.port)
+
+    def send() -> None:
+        for _ in range(n):
+            if not obj.notify(body=BODY, title=SUBJECT):
+                raise RuntimeError("apprise notify failed")
+
+    return _timed("apprise", sink, n, send)
+
+
+def apprise_threads(sink: Sink, n: int, threads: int) -> Phase:
+    """``threads`` threads, each with its own Apprise object, ``n`` messages in all."""
+    objects = [_apprise_object(sink.port) for _ in range(threads)]
+
+    def worker(k: int) -> None:
+        obj = objects[k]
+        for _ in range(k, n, threads):
+            if not obj.notify(body=BODY, title=SUBJECT):
+                raise RuntimeError("apprise notify failed")
+
+    def send() -> None:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(worker, range(threads)))
+
+    return _timed(f"apprise x{threads} threads", sink, n, send)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--no-delivery", action="store_true", help="skip the delivery path")
+    args = parser.parse_args(argv)
+    n, c = args.messages, args.concurrency
+    print(f"e-mail send rate: {n} messages per phase, concurrency {c}, pid {os.getpid()}")
+    with Sink() as sink:
+        phases = [duban_channel(sink, n, c)]
+        if not args.no_delivery:
+            delivered = duban_delivery(sink, n, c)
+            if delivered is not None:
+                phases.append(delivered)
+        phases.append(apprise_sequential(sink, n))
+        phases.append(apprise_threads(sink, n, c))
+        total = sink.accepted
+    print(f"{'phase':<24} {'messages':>8} {'seconds':>8} {'msg/s':>8}")
+    for p in phases:
+        print(f"{p.name:<24} {p.messages:>8} {p.seconds:>8.2f} {p.rate:>8.1f}")
+    by = {p.name: p for p in phases}
+    apprise_rate = by["apprise"].rate
+    for p in phases:
+        if p.name.startswith("duban"):
+            print(f"{p.name} / apprise: {p.rate / apprise_rate:.2f}x")
+    print(f"sink accepted {total} messages in all")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
