@@ -300,7 +300,27 @@ async def _claim(
         blocked = _readiness(row, now)
         if blocked is not None:
             return blocked
-        if row.status == SENDING:
+        # Compare-and-set on what was read: SQLite takes no row lock on SELECT, so of two
+        # claimers only the one whose UPDATE still matches gets the row.
+        seen_next = row.next_attempt_at
+        lease = now + timedelta(seconds=options.lease_seconds)
+        won = await session.execute(
+            update(Notification)
+            .where(
+                Notification.id == row.id,
+                Notification.status == row.status,
+                Notification.next_attempt_at.is_(None)
+                if seen_next is None
+                else Notification.next_attempt_at == seen_next,
+            )
+            .values(status=SENDING, next_attempt_at=lease)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount != 1:  # type: ignore[attr-defined]
+            return DeliveryResult(row.id, Outcome.BUSY)
+        was_sending = row.status == SENDING
+        row.status, row.next_attempt_at = SENDING, lease
+        if was_sending:
             await session.execute(
                 update(DeliveryAttempt)
                 .where(
@@ -371,8 +391,6 @@ async def _claim(
         row.body_html = rendered.html
         root = await _thread_root(session, row) if row.channel == EMAIL else None
         hook = await session.get(GroupWebhook, row.webhook_id) if row.webhook_id else None
-        row.status = SENDING
-        row.next_attempt_at = now + timedelta(seconds=options.lease_seconds)
         attempt = DeliveryAttempt(
             notification_id=row.id,
             channel=channel.kind,

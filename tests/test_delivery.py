@@ -378,3 +378,17 @@ async def test_review_outcome_and_bulletin_render_from_their_records(sessions, c
     bulletin_msg, outcome = sorted(tg.sent, key=lambda m: "审核结果" in m.text)
     assert "材料齐全，同意办结" in outcome.text and "陈静" in outcome.text
     assert "2026年第10期" in bulletin_msg.text and "市教育局" in bulletin_msg.text
+
+
+async def test_concurrent_claims_send_once(sessions, clock, tg):
+    """Five workers deliver the same row at once: one sends, the others find it taken."""
+    import asyncio
+
+    case = await reminder(sessions, clock, channels=("chat",))
+    channels = registry(telegram=tg)
+    results = await asyncio.gather(*(run(sessions, case.ids[0], channels, clock) for _ in range(5)))
+    await channels.close()
+    outcomes = sorted(r.outcome.value for r in results)
+    assert outcomes.count("sent") == 1 and len(tg.sent) == 1
+    assert set(outcomes) <= {"sent", "busy", "done"}
+    assert len(await attempts(sessions)) == 1
