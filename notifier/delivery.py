@@ -440,6 +440,8 @@ async def _record(
         )
         attempt = await session.get(DeliveryAttempt, claim.attempt_id)
         now = clock.now()
+        # Still ours unless the lease ran out and another worker wrote this attempt off.
+        ours = attempt is not None and attempt.outcome == IN_FLIGHT
         if attempt is not None:
             attempt.finished_at = now
             if result is not None:
@@ -451,9 +453,13 @@ async def _record(
                     AttemptOutcome.PERMANENT.value if permanent else AttemptOutcome.TRANSIENT.value
                 )
                 attempt.error = error
+            if not ours:
+                attempt.error = "result came after the lease ran out; another worker took over" + (
+                    f": {attempt.error}" if attempt.error else ""
+                )
         if row is None:
             return DeliveryResult(nid, Outcome.MISSING)
-        if row.status != SENDING:
+        if row.status != SENDING or not ours:
             # The lease ran out and another worker took the row over; it owns the row now.
             return DeliveryResult(nid, Outcome.DONE, error=error)
         if result is not None:

@@ -392,3 +392,35 @@ async def test_concurrent_claims_send_once(sessions, clock, tg):
     assert outcomes.count("sent") == 1 and len(tg.sent) == 1
     assert set(outcomes) <= {"sent", "busy", "done"}
     assert len(await attempts(sessions)) == 1
+
+
+async def test_a_late_result_after_the_lease_does_not_clobber_the_row(sessions, clock, tg):
+    import asyncio
+
+    from notifier.channels.base import BaseChannel, ChannelRegistry, SendResult
+
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    class Stuck(BaseChannel):
+        kind = "telegram"
+
+        async def send(self, message):
+            entered.set()
+            await release.wait()
+            return SendResult(provider_message_id="late", chat_id=555, chat_message_id=999)
+
+    case = await reminder(sessions, clock, channels=("chat",))
+    nid = case.ids[0]
+    stuck = asyncio.create_task(run(sessions, nid, ChannelRegistry([Stuck()]), clock))
+    await asyncio.wait_for(entered.wait(), 30)
+    clock.advance(timedelta(seconds=301))  # the first worker's lease runs out
+    channels = registry(telegram=tg)
+    assert (await run(sessions, nid, channels, clock)).outcome == Outcome.SENT
+    await channels.close()
+    release.set()
+    assert (await stuck).outcome == Outcome.DONE
+    [row] = await rows(sessions)
+    assert row.status == "sent" and row.chat_message_id == tg.sent[0].message_id
+    first, second = await attempts(sessions)
+    assert first.outcome == "sent" and "after the lease ran out" in (first.error or "")
+    assert second.outcome == "sent"
