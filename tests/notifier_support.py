@@ -129,6 +129,7 @@ class MailSink:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.envelopes: list[Envelope] = []
+        self.peers: list[object] = []  # one per message: which connection it came on
         self.reject: set[str] = set()
         self.defer: set[str] = set()
 
@@ -144,6 +145,7 @@ class MailSink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
         self.messages.append(message_from_bytes(raw))

@@ -179,3 +179,27 @@ async def test_a_logged_stand_in_is_not_a_thread_root(sessions, clock, smtp):
     assert (await run(sessions, case.ids[0], channels, clock)).outcome == Outcome.SENT
     [message] = smtp.sink.messages
     assert message["In-Reply-To"] is None and message["References"] is None
+
+
+def _mail(n: int) -> OutgoingMessage:
+    return OutgoingMessage(
+        notification_id=n, kind="remind", channel="email", address=ADDRESS, text=f"第{n}封",
+        subject="督办提醒",
+    )  # fmt: skip
+
+
+async def test_connections_are_reused_and_a_dropped_one_is_replaced(clock):
+    port = free_port()
+    server = SmtpServer(port=port).start()
+    channel = EmailChannel(server.config(), mail_from=MAIL_FROM, clock=clock)
+    try:
+        for n in range(3):
+            await channel.send(_mail(n))
+        assert len(server.sink.messages) == 3 and len(set(server.sink.peers)) == 1
+        server.stop()  # drops the idle connection
+        server = SmtpServer(port=port).start()
+        await channel.send(_mail(4))
+        assert len(server.sink.messages) == 1
+    finally:
+        await channel.close()
+        server.stop()

@@ -40,12 +40,21 @@ def message_id_for(notification_id: int, domain: str) -> str:
 
 
 class EmailChannel(BaseChannel):
-    """Sends one e-mail per message over a fresh SMTP connection."""
+    """Sends one e-mail per message, reusing up to ``pool_size`` idle SMTP connections."""
 
     kind = "email"
 
-    def __init__(self, config: MailConfig, *, mail_from: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: MailConfig,
+        *,
+        mail_from: str,
+        clock: Clock | None = None,
+        pool_size: int = 8,
+    ) -> None:
         self.config = config
+        self.pool_size = pool_size
+        self._idle: list[aiosmtplib.SMTP] = []
         self.mail_from = mail_from
         self.domain = mail_domain(mail_from)
         self.clock = clock or SystemClock()
@@ -82,18 +91,8 @@ class EmailChannel(BaseChannel):
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send, mapping SMTP replies to transient (4xx, network) or permanent (5xx)."""
         mail = self.build(message)
-        c = self.config
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=c.host,
-                port=c.port,
-                username=c.username,
-                password=c.password,
-                use_tls=c.use_tls,
-                start_tls=c.starttls,  # False: never upgrade unasked
-                timeout=c.timeout,
-            )
+            await self._deliver(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             code = refused.code if refused else 0
@@ -114,6 +113,61 @@ class EmailChannel(BaseChannel):
                 self._safe(f"SMTP unavailable: {type(exc).__name__}: {exc}")
             ) from None
         return SendResult(provider_message_id=str(mail["Message-ID"]))
+
+    async def _open(self) -> aiosmtplib.SMTP:
+        c = self.config
+        client = aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            username=c.username,
+            password=c.password,
+            use_tls=c.use_tls,
+            start_tls=c.starttls,  # False: never upgrade unasked
+            timeout=c.timeout,
+        )
+        await client.connect()
+        return client
+
+    async def _deliver(self, mail: EmailMessage) -> None:
+        """Send over an idle connection when there is one, else a new one; keep it after."""
+        client = self._idle.pop() if self._idle else None
+        if client is not None:
+            try:
+                await client.send_message(mail)
+            except ConnectionError:
+                client.close()  # the server dropped the idle connection: once more, fresh
+            except BaseException:
+                client.close()
+                raise
+            else:
+                await self._release(client)
+                return
+        client = await self._open()
+        try:
+            await client.send_message(mail)
+        except BaseException:
+            client.close()
+            raise
+        await self._release(client)
+
+    async def _release(self, client: aiosmtplib.SMTP) -> None:
+        if len(self._idle) < self.pool_size and client.is_connected:
+            self._idle.append(client)
+            return
+        await self._quit(client)
+
+    @staticmethod
+    async def _quit(client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+    async def close(self) -> None:
+        """Say QUIT on the idle connections."""
+        idle, self._idle = self._idle, []
+        for client in idle:
+            await self._quit(client)
 
     def _by_code(self, code: int, text: str) -> TransientError | PermanentError:
         text = self._safe(text)
