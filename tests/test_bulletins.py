@@ -280,12 +280,6 @@ def test_ranking_is_competition_ranking(figures):
     assert [r.rank for r in ranked] == sorted(r.rank for r in ranked)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="notifier/context.py reads on_time_rate with float(), which fails on None (a unit "
-    "with nothing due yet); BulletinRow.on_time_rate and the percent filter need None -> '—'",
-)
 async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
     """End to end: a sent bulletin (one unit without a rate) is delivered through the outbox."""
     from notifier.delivery import deliver_due
