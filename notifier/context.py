@@ -159,7 +159,7 @@ def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
             closed_on_time=int(r.get("closed_on_time", 0)),
             overdue=int(r.get("overdue", 0)),
             extensions=int(r.get("extensions", 0)),
-            on_time_rate=float(r.get("on_time_rate") or 0.0),
+            on_time_rate=None if r.get("on_time_rate") is None else float(r["on_time_rate"]),
         )
         for n, r in enumerate(data.get("rows", []), start=1)
         if isinstance(r, dict)

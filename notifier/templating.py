@@ -280,7 +280,7 @@ class BulletinRow:
     closed_on_time: int
     overdue: int
     extensions: int
-    on_time_rate: float
+    on_time_rate: float | None  # None when nothing was due in the period
 
 
 @dataclass(frozen=True)
@@ -614,7 +614,9 @@ def _days_phrase(context: Context, days_left: int, locale: str | None = None) ->
     return days_phrase_for(int(days_left), locale or str(context.get("locale", "zh")))
 
 
-def _percent(value: float, digits: int = 1) -> str:
+def _percent(value: float | None, digits: int = 1) -> str:
+    if value is None:  # nothing was due yet: a rate would be meaningless
+        return "—"
     return f"{float(value) * 100:.{max(0, min(int(digits), 4))}f}%"
 
 

@@ -536,3 +536,20 @@ def test_error_messages_are_template_errors() -> None:
         validate("{{ item.title }}", step="remind", channel="fax")
     with pytest.raises(TemplateError):
         validate("{{ item.title }}", step="remind", channel="telegram", part="html")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("locale", "channel"), [("zh", "telegram"), ("en", "email")])
+async def test_bulletin_row_without_a_rate_shows_a_dash(locale, channel):
+    """A unit with nothing due in the period has no on-time rate, not 0%."""
+    from dataclasses import replace
+
+    from notifier.templating import Renderer, sample_context
+
+    ctx = sample_context("bulletin", locale)
+    assert ctx.bulletin is not None and ctx.bulletin.rows
+    first = replace(ctx.bulletin.rows[0], on_time_rate=None)
+    ctx = replace(ctx, bulletin=replace(ctx.bulletin, rows=(first, *ctx.bulletin.rows[1:])))
+    msg = await Renderer().render("bulletin", channel, locale, ctx)
+    line = next(ln for ln in msg.text.splitlines() if first.unit_name in ln)
+    assert "—" in line and "0.0%" not in line

@@ -25,6 +25,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "nav.policies": ("督办规则", "Policies"),
     "nav.calendar": ("工作日历", "Calendar"),
     "nav.deliveries": ("发送记录", "Delivery log"),
+    "nav.api_tokens": ("API 令牌", "API tokens"),
     "nav.bulletins": ("督查通报", "Bulletins"),
     "nav.logout": ("退出", "Log out"),
     "lang.switch": ("English", "中文"),

@@ -48,6 +48,7 @@ NAV: Final[tuple[tuple[str, str, tuple[Access, ...]], ...]] = (
     ("policies", "nav.policies", OFFICE),
     ("calendar", "nav.calendar", (Access.ADMIN, Access.SUPERVISOR)),
     ("deliveries", "nav.deliveries", OFFICE),
+    ("api_tokens", "nav.api_tokens", (Access.ADMIN,)),
 )
 
 
