@@ -484,6 +484,24 @@ async def _record(
         )
 
 
+async def _release(
+    sessions: async_sessionmaker[AsyncSession], claim: _Claim, *, clock: Clock, wait: float
+) -> DeliveryResult:
+    """Give a claimed row back unsent (pending again after ``wait`` s); no try was made."""
+    nid = claim.message.notification_id
+    retry_at = clock.now() + timedelta(seconds=wait)
+    async with sessions() as session, session.begin():
+        attempt = await session.get(DeliveryAttempt, claim.attempt_id)
+        if attempt is not None and attempt.outcome == IN_FLIGHT:
+            await session.delete(attempt)
+            await session.execute(
+                update(Notification)
+                .where(Notification.id == nid, Notification.status == SENDING)
+                .values(status=PENDING, next_attempt_at=retry_at)
+            )
+    return DeliveryResult(nid, Outcome.DEFERRED, retry_at=retry_at)
+
+
 async def deliver(
     sessions: async_sessionmaker[AsyncSession],
     notification_id: int,
@@ -528,6 +546,10 @@ async def deliver(
         return claimed
 
     channel = channels.get(claimed.message.channel)
+    # Another worker may have hit a 429 since our slot was granted: hold the send.
+    paused = await limiter.paused_for(rates)
+    if paused > 0:
+        return await _release(sessions, claimed, clock=clock, wait=paused)
     result: SendResult | None = None
     error: str | None = None
     permanent = False

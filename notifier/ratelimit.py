@@ -57,6 +57,10 @@ class Limiter(Protocol):
         """Wait for a slot up to ``max_wait`` s: 0.0 when taken, else the wait still needed."""
         ...
 
+    async def paused_for(self, rates: Sequence[Rate]) -> float:
+        """Seconds left of a pause on any of these rates (0.0 when none)."""
+        ...
+
 
 class _LimiterBase:
     def __init__(self, clock: Clock | None = None, sleep: Sleep | None = None) -> None:
@@ -67,6 +71,9 @@ class _LimiterBase:
         return self.clock.now().timestamp()
 
     async def try_acquire(self, rates: Sequence[Rate]) -> float:
+        raise NotImplementedError
+
+    async def paused_for(self, rates: Sequence[Rate]) -> float:
         raise NotImplementedError
 
     async def acquire(self, rates: Sequence[Rate], *, max_wait: float) -> float:
@@ -111,6 +118,11 @@ class MemoryLimiter(_LimiterBase):
             for rate, new in zip(rates, news, strict=True):
                 self._tat[rate.key] = new
             return 0.0
+
+    async def paused_for(self, rates: Sequence[Rate]) -> float:
+        """Seconds left of a pause on any of these rates (0.0 when none)."""
+        now = self._now()
+        return max([0.0, *(self._pause.get(r.key, 0.0) - now for r in rates)])
 
     async def pause(self, key: str, seconds: float) -> None:
         """Refuse every rate with this ``key`` for ``seconds``."""
@@ -188,6 +200,14 @@ class RedisLimiter(_LimiterBase):
             args += [f"{rate.interval:.6f}", f"{rate.tolerance:.6f}"]
         result = await self._acquire(keys=keys, args=args)
         return float(result.decode() if isinstance(result, bytes) else result)
+
+    async def paused_for(self, rates: Sequence[Rate]) -> float:
+        """Seconds left of a pause on any of these rates, set by any worker (0.0 when none)."""
+        if not rates:
+            return 0.0
+        values = await self.redis.mget([f"{self.prefix}pause:{r.key}" for r in rates])
+        now = self._now()
+        return max([0.0, *(float(v) - now for v in values if v is not None)])
 
     async def pause(self, key: str, seconds: float) -> None:
         """Refuse every rate with this ``key`` for ``seconds``, in every worker."""

@@ -424,3 +424,26 @@ async def test_a_late_result_after_the_lease_does_not_clobber_the_row(sessions, 
     first, second = await attempts(sessions)
     assert first.outcome == "sent" and "after the lease ran out" in (first.error or "")
     assert second.outcome == "sent"
+
+
+async def test_a_pause_set_after_the_slot_was_granted_holds_the_send(sessions, clock, tg):
+    """Another worker's 429 lands between our rate slot and our send: nothing goes out."""
+    from notifier.ratelimit import MemoryLimiter
+
+    class PauseAfterGrant(MemoryLimiter):
+        async def acquire(self, rates, *, max_wait):
+            wait = await super().acquire(rates, max_wait=max_wait)
+            await self.pause(rates[0].key, 5)
+            return wait
+
+    case = await reminder(sessions, clock, channels=("chat",))
+    channels = registry(telegram=tg)
+    result = await run(sessions, case.ids[0], channels, clock, limiter=PauseAfterGrant(clock))
+    assert result.outcome == Outcome.DEFERRED and tg.sent == []
+    assert result.retry_at == clock.now() + timedelta(seconds=5)
+    [row] = await rows(sessions)
+    assert row.status == "pending" and row.attempts == 0 and row.next_attempt_at == result.retry_at
+    assert await attempts(sessions) == []  # no try was made
+    clock.advance(timedelta(seconds=5))
+    assert (await run(sessions, row.id, channels, clock)).outcome == Outcome.SENT
+    await channels.close()

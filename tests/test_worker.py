@@ -170,6 +170,8 @@ async def test_redis_limiter_is_shared_by_workers(redis_url, clock):
     assert await b.try_acquire([bot, chat]) == 0
     # A 429 seen by one worker pauses the bot for every worker.
     await a.pause("tg:1", 5)
+    assert await b.paused_for([bot]) == pytest.approx(5.0, abs=1e-3)
+    assert await b.paused_for([Rate("tg:2", 30.0)]) == 0
     assert await b.try_acquire([bot, Rate("tg:1:c7", 1.0)]) == pytest.approx(5.0, abs=1e-3)
     clock.advance(timedelta(seconds=5))
     assert await b.try_acquire([bot, Rate("tg:1:c7", 1.0)]) == 0
