@@ -106,6 +106,12 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         mail_from=settings.mail_from,
         redis_url=settings.redis_url,
         scan_interval_seconds=settings.scan_interval_seconds,
+        lease_seconds=settings.delivery_lease_seconds,
+        concurrency=settings.delivery_concurrency,
+        sweep_interval_seconds=settings.sweep_interval_seconds,
+        sweep_after_seconds=settings.sweep_after_seconds,
+        telegram_rate=settings.telegram_rate,
+        telegram_chat_rate=settings.telegram_chat_rate,
     )
 
 

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     send_window_start: time = time(8, 30)
     send_window_end: time = time(18, 0)
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Delivery (notifier): lease of a row in flight, sweeper cadence, Telegram flood limits.
+    delivery_lease_seconds: Annotated[float, Field(gt=0)] = 300.0
+    delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
+    sweep_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    sweep_after_seconds: Annotated[float, Field(ge=0)] = 60.0
+    telegram_rate: Annotated[float, Field(gt=0)] = 30.0
+    telegram_chat_rate: Annotated[float, Field(gt=0)] = 1.0
     log_level: str = "INFO"
 
     @field_validator("database_url")

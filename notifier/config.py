@@ -42,6 +42,8 @@ class NotifierConfig:
     #: a row in ``sending`` longer than this is taken to be lost with its worker
     lease_seconds: float = 300.0
     scan_interval_seconds: float = 60.0
+    #: how often the worker's sweeper looks for rows whose job was lost
+    sweep_interval_seconds: float = 60.0
     #: the sweeper re-enqueues pending rows that have been due this long
     sweep_after_seconds: float = 60.0
     #: deliveries in flight at once (runner tasks / arq ``max_jobs``)

@@ -260,7 +260,7 @@ def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
         ],
         "cron_jobs": [
             cron(scan, name="scan", run_at_startup=True, **_every(config.scan_interval_seconds)),
-            cron(sweep, name="sweep", run_at_startup=True, minute=None, second=30),
+            cron(sweep, name="sweep", run_at_startup=True, **_every(config.sweep_interval_seconds)),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

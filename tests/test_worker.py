@@ -320,3 +320,26 @@ async def test_runner_wakes_for_the_next_retry(sessions, clock):
         )
     assert await runner.next_round_in() == 10
     await runner.close()
+
+
+def test_notifier_config_from_settings(monkeypatch):
+    from duban.process import notifier_config
+    from duban.settings import load_settings
+
+    monkeypatch.setenv("DUBAN_SMTP_URL", "smtp://duban:pa55word@127.0.0.1:2525?starttls=true")
+    monkeypatch.setenv("DUBAN_TELEGRAM_TOKEN", "123:ABC")
+    monkeypatch.setenv("DUBAN_TELEGRAM_RATE", "12.5")
+    monkeypatch.setenv("DUBAN_DELIVERY_LEASE_SECONDS", "20")
+    monkeypatch.setenv("DUBAN_SWEEP_INTERVAL_SECONDS", "5")
+    config = notifier_config(load_settings())
+    assert config.mail is not None and config.mail.password == "pa55word"
+    assert config.mail.starttls and config.mail.port == 2525
+    assert (config.telegram_token, config.telegram_rate, config.lease_seconds) == (
+        "123:ABC",
+        12.5,
+        20,
+    )
+    assert "pa55word" not in repr(config) and "123:ABC" not in repr(config)
+    settings = worker_settings(NotifierDeps(config=config, sessions=None))  # type: ignore[arg-type]
+    sweep = next(c for c in settings["cron_jobs"] if c.name == "sweep")
+    assert sweep.second == {0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55}

@@ -45,7 +45,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
             clock=rt.clock,
             limiter=limiter,
             options=DeliveryOptions.from_config(config, calendar),
-            concurrency=args.concurrency,
+            concurrency=args.concurrency or config.concurrency,
         )
     finally:
         await channels.close()
@@ -80,7 +80,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``deliver`` and ``worker``."""
     p = subparsers.add_parser("deliver", help="deliver the outbox rows that are due now")
     p.add_argument("--pending", action="store_true", help="deliver every due pending row now")
-    p.add_argument("--concurrency", type=int, default=10, help="deliveries in flight at once")
+    p.add_argument(
+        "--concurrency", type=int, help="deliveries in flight at once (DUBAN_DELIVERY_CONCURRENCY)"
+    )
     p.set_defaults(handler=deliver_pending)
     p = subparsers.add_parser("worker", help="run the arq worker (needs DUBAN_REDIS_URL)")
     p.add_argument("--burst", action="store_true", help="stop once the queue is empty")
