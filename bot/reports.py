@@ -59,8 +59,12 @@ async def file_and_confirm(
     message_id: int,
     clock: Clock,
     config: BotConfig,
+    media_group_id: str | None = None,
 ) -> None:
-    """File ``content`` on ``assignment``; confirm with title, report number and new light."""
+    """File ``content`` on ``assignment``; confirm with title, report number and new light.
+
+    The later messages of an album join the album's report without a second confirmation.
+    """
     calendar = await load_calendar(session)
     report = await file_report(
         session,
@@ -73,7 +77,10 @@ async def file_and_confirm(
         chat_id=chat_id,
         chat_message_id=message_id,
         calendar=calendar,
+        media_group_id=media_group_id,
     )
+    if report.chat_message_id != message_id:
+        return
     [row] = await status_of(session, [assignment], clock=clock, config=config, calendar=calendar)
     await message.answer(
         say(
@@ -201,6 +208,7 @@ async def reply_to_reminder(
         message_id=message.message_id,
         clock=clock,
         config=config,
+        media_group_id=message.media_group_id,
     )
 
 

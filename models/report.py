@@ -60,6 +60,8 @@ class Report(TimestampMixin, Base):
     review_comment: Mapped[str | None] = mapped_column(Text)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A Telegram album (several photos or files sent together) files one report.
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
     edited_at: Mapped[datetime | None]
 
     assignment: Mapped[Assignment] = relationship(lazy="raise")

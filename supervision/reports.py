@@ -103,10 +103,12 @@ async def file_report(
     chat_message_id: int | None = None,
     review_state: ReviewState = ReviewState.NONE,
     calendar: WorkCalendar | None = None,
+    media_group_id: str | None = None,
 ) -> Report:
     """File a report on an assignment; resets the periodic clock and reschedules the ladder.
 
-    The same chat message filed twice returns the first report unchanged.
+    The same chat message filed twice returns the first report unchanged; the later messages
+    of one chat album (``media_group_id``) add their files and captions to the album's report.
     """
     require(author, Action.REPORT, assignment)
     if not assignment.is_active:
@@ -117,6 +119,12 @@ async def file_report(
             if existing.assignment_id != assignment.id:
                 raise NotAllowed("这条消息已作为其他事项的报告 (message already filed)")
             return existing
+    if media_group_id and chat_id is not None:
+        album = await _album_report(session, assignment, chat_id, media_group_id[:64])
+        if album is not None:
+            return await _add_to_album(
+                session, album, author=author, text=text, attachments=attachments, clock=clock
+            )
     body = clean_text(text)
     if len(attachments) > MAX_ATTACHMENTS:
         raise ValidationFailed(f"附件过多：最多 {MAX_ATTACHMENTS} 个 (too many attachments)")
@@ -134,6 +142,7 @@ async def file_report(
         review_state=review_state.value,
         chat_id=chat_id,
         chat_message_id=chat_message_id,
+        media_group_id=media_group_id[:64] if media_group_id else None,
         created_at=now,
         attachments=files,
     )
@@ -160,6 +169,54 @@ async def file_report(
     # One write of the assignment at commit instead of a flush before the schedule's reads.
     with session.no_autoflush:
         await reschedule(session, assignment, clock=clock, calendar=calendar)
+    return report
+
+
+async def _album_report(
+    session: AsyncSession, assignment: Assignment, chat_id: int, media_group_id: str
+) -> Report | None:
+    """The report an album already filed; the assignment row is locked so that the album's
+    messages, handled at the same time, wait for each other instead of filing twice."""
+    await session.execute(
+        select(Assignment.id).where(Assignment.id == assignment.id).with_for_update()
+    )
+    return await session.scalar(
+        select(Report).where(Report.chat_id == chat_id, Report.media_group_id == media_group_id)
+    )
+
+
+async def _add_to_album(
+    session: AsyncSession,
+    report: Report,
+    *,
+    author: Person,
+    text: str | None,
+    attachments: Sequence[AttachmentIn],
+    clock: Clock,
+) -> Report:
+    if report.author_id != author.id:
+        raise NotAllowed("这组文件属于另一份报告 (the album belongs to another report)")
+    have = {a.file_unique_id or a.file_id for a in report.attachments}
+    files = [_attachment(a) for a in attachments if (a.file_unique_id or a.file_id) not in have]
+    if len(report.attachments) + len(files) > MAX_ATTACHMENTS:
+        raise ValidationFailed(f"附件过多：最多 {MAX_ATTACHMENTS} 个 (too many attachments)")
+    caption = clean_text(text)
+    if caption and caption not in report.text:
+        joined = f"{report.text}\n{caption}" if report.text else caption
+        report.text = clean_text(joined)
+    for f in files:
+        f.created_at = clock.now()
+        report.attachments.append(f)
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(author),
+        entity="report",
+        entity_id=report.id,
+        action="attachments_added",
+        detail={"attachments": len(files)},
+    )
+    await session.flush()
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -227,3 +228,19 @@ async def test_report_button_under_a_delivered_reminder(h: Harness, world: World
     await h.feed(h.fake.make_private_message(OWNER_TG, "通过按钮填报"))
     [report] = await _reports(h)
     assert (report.assignment_id, report.text) == (world.a_document.id, "通过按钮填报")
+
+
+async def test_an_album_reply_files_one_report_with_every_file(h: Harness, world: World) -> None:
+    reminder = await h.remind(world.owner, world.a_document)
+    parts = []
+    for n, caption in enumerate(("现场照片三张", None, None), start=1):
+        photo = {"file_id": f"ALB{n}", "file_unique_id": f"alb{n}", "file_size": 100 * n}
+        update = h.fake.make_private_message(OWNER_TG, caption, reply_to=reminder, photo=photo)
+        update["message"]["media_group_id"] = "13579"
+        parts.append(update)
+    await asyncio.gather(*(h.feed(u) for u in parts))  # an album arrives all at once
+    [report] = await _reports(h)
+    assert report.text == "现场照片三张"
+    assert sorted(a.file_id for a in report.attachments) == ["ALB1", "ALB2", "ALB3"]
+    confirmations = [t for t in h.texts(OWNER_TG) if "第1次" in t]
+    assert len(confirmations) == 1
