@@ -17,7 +17,7 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -619,14 +619,7 @@ async def deliver_due(
     if options.calendar is None:
         async with sessions() as session:
             calendar = await load_calendar(session)
-        options = DeliveryOptions(
-            retry_schedule=options.retry_schedule,
-            lease_seconds=options.lease_seconds,
-            max_wait_seconds=options.max_wait_seconds,
-            context=options.context,
-            calendar=calendar,
-            worker=options.worker,
-        )
+        options = replace(options, calendar=calendar)
     counts: Counter[str] = Counter()
     gate = asyncio.Semaphore(max(1, concurrency))
 
