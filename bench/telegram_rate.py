@@ -15,7 +15,8 @@ Two loads: **burst** — every row due at the same instant (the cap is the bottl
 achieved rate is what counts); **arrival** — rows due one after another at ``--arrival``
 messages/s, below the cap (latency is what counts). Due = the row's ``not_before``, sent = its
 ``sent_at``; the achieved rate is accepted messages over the span from first to last at the
-fake. Runs are bounded by ``--timeout``.
+fake; "send p50" is the median of one attempt from claim to recorded result (the
+``delivery_attempts`` row). Runs are bounded by ``--timeout``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from datetime import UTC, datetime, timedelta
 
 from arq.worker import Worker
 from redis.asyncio import Redis
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
-from models import Notification
+from models import DeliveryAttempt, Notification
 from models.db import create_engine, create_sessionmaker
 from notifier.config import NotifierConfig
 from notifier.worker import NotifierDeps, worker_settings
@@ -56,6 +57,7 @@ class RunResult:
     p99: float
     worst: float
     seconds: float
+    claim_to_record: float  # p50 of one attempt, claim to recorded result
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -72,23 +74,26 @@ async def _schedule(url: str, start: datetime, arrival: float | None) -> None:
         async with create_sessionmaker(engine)() as session, session.begin():
             ids = list((await session.scalars(select(Notification.id).order_by("id"))).all())
             step = 0.0 if arrival is None else 1.0 / arrival
-            params = [
-                {"nid": nid, "due": start + timedelta(seconds=i * step)}
-                for i, nid in enumerate(ids)
-            ]
             await session.execute(
-                update(Notification)
-                .where(Notification.id == bindparam("nid"))
-                .values(not_before=bindparam("due")),
-                params,
-                execution_options={"synchronize_session": False},
+                update(Notification),
+                [
+                    {"id": nid, "not_before": start + timedelta(seconds=i * step)}
+                    for i, nid in enumerate(ids)
+                ],
             )
     finally:
         await engine.dispose()
 
 
 async def run_once(
-    *, load: str, messages: int, chats: int, arrival: float | None, redis_url: str, limit: float
+    *,
+    load: str,
+    messages: int,
+    chats: int,
+    arrival: float | None,
+    redis_url: str,
+    limit: float,
+    concurrency: int,
 ) -> RunResult:
     """One load against a fresh database, Redis database and fake."""
     url = await create_pg_database()
@@ -107,7 +112,10 @@ async def run_once(
             start = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
             await _schedule(url, start, arrival)
             config = NotifierConfig(
-                telegram_token=fake.token, telegram_api_base=fake.base_url, redis_url=redis_url
+                telegram_token=fake.token,
+                telegram_api_base=fake.base_url,
+                redis_url=redis_url,
+                concurrency=concurrency,
             )
             deps = NotifierDeps(config=config, sessions=create_sessionmaker(engine))
             worker = Worker(**worker_settings(deps, handle_signals=False))
@@ -125,6 +133,16 @@ async def run_once(
                     await task
                 await worker.close()
             rows = await probe.rows()
+            async with probe.sessions() as session:
+                spans = [
+                    (done - began).total_seconds()
+                    for began, done in (
+                        await session.execute(
+                            select(DeliveryAttempt.started_at, DeliveryAttempt.finished_at)
+                        )
+                    ).all()
+                    if done is not None
+                ]
             latencies = [
                 (r.sent_at - r.not_before).total_seconds() for r in rows if r.sent_at is not None
             ]
@@ -142,6 +160,7 @@ async def run_once(
                 p99=_pct(latencies, 99) if latencies else float("nan"),
                 worst=max(latencies, default=float("nan")),
                 seconds=(last_sent - start).total_seconds(),
+                claim_to_record=_pct(spans, 50) if spans else float("nan"),
             )
     finally:
         await probe.close()
@@ -160,7 +179,7 @@ async def amain(args: argparse.Namespace) -> None:
         loads.append((f"arrival {args.arrival:g}/s", args.arrival))
     print(
         f"Telegram send rate: {args.messages} messages over {chats} chats; fake caps 30 msg/s "
-        "per bot, 1 msg/s per chat; worker limits 30 and 1, 10 jobs at once"
+        f"per bot, 1 msg/s per chat; worker limits 30 and 1, {args.concurrency} jobs at once"
     )
     results = [
         await run_once(
@@ -170,17 +189,19 @@ async def amain(args: argparse.Namespace) -> None:
             arrival=arrival,
             redis_url=args.redis_url,
             limit=args.timeout,
+            concurrency=args.concurrency,
         )
         for name, arrival in loads
     ]
     print(
         f"{'load':<16} {'sent':>5} {'msg/s':>6} {'of cap':>6} {'429s':>5} {'viol.':>5} "
-        f"{'p50 s':>6} {'p99 s':>6} {'max s':>6} {'span s':>6}"
+        f"{'p50 s':>6} {'p99 s':>6} {'max s':>6} {'span s':>6} {'send p50 ms':>11}"
     )
     for r in results:
         print(
             f"{r.load:<16} {r.sent:>5} {r.rate:>6.2f} {r.rate / 30:>6.1%} {r.too_many:>5} "
-            f"{r.violations:>5} {r.p50:>6.2f} {r.p99:>6.2f} {r.worst:>6.2f} {r.seconds:>6.1f}"
+            f"{r.violations:>5} {r.p50:>6.2f} {r.p99:>6.2f} {r.worst:>6.2f} {r.seconds:>6.1f} "
+            f"{r.claim_to_record * 1000:>11.0f}"
         )
 
 
@@ -190,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chats", type=int, default=0, help="default: messages / 2")
     parser.add_argument("--arrival", type=float, default=20.0, help="arrival load, messages/s")
     parser.add_argument("--load", choices=("both", "burst", "arrival"), default="both")
+    parser.add_argument(
+        "--concurrency", type=int, default=10, help="jobs at once (NotifierConfig default: 10)"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run, at most")
     asyncio.run(amain(parser.parse_args(argv)))
