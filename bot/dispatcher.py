@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import (
@@ -22,9 +30,7 @@ from aiogram.methods import (
     SetWebhook,
     TelegramMethod,
 )
-from aiogram.methods.base import (
-    Response,
-)
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +38,8 @@ from bot import binding, fallback, my, reminders, reports, requests, review, upd
 from bot.config import BotConfig
 from bot.middlewares import UpdateMiddleware
 from supervision.clock import Clock
+
+log = logging.getLogger("duban.bot")
 
 COMMANDS = [
     ("my", "我的事项 / my items"),
@@ -66,7 +74,48 @@ def pin_response_types() -> None:
         _PINNED.extend(Response[m.__returning__] for m in _USED_METHODS)  # type: ignore[name-defined]
 
 
-def create_bot(config: BotConfig) -> Bot:
+class WaitOutFloodControl(BaseRequestMiddleware):
+    """On a short 429 (retry_after), wait and send again instead of failing the update.
+
+    A failed reply would roll back the report it confirms; a long pause still fails, and the
+    update is then retried from the update log.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_wait: float = 5.0,
+        retries: int = 2,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.max_wait = max_wait
+        self.retries = retries
+        self.sleep = sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        """Send, waiting out at most ``retries`` short flood-control pauses."""
+        attempt = 0
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt >= self.retries or exc.retry_after > self.max_wait:
+                    raise
+                attempt += 1
+                log.info(
+                    "flood control: waiting %ss before %s", exc.retry_after, method.__api_method__
+                )
+                await self.sleep(float(exc.retry_after))
+
+
+def create_bot(
+    config: BotConfig, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> Bot:
     """A Bot for the configured token and API server, sending HTML."""
     pin_response_types()
     session = (
@@ -74,6 +123,7 @@ def create_bot(config: BotConfig) -> Bot:
         if config.api_base
         else AiohttpSession()
     )
+    session.middleware(WaitOutFloodControl(sleep=sleep))
     return Bot(
         config.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
     )

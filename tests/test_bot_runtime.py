@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.reports
-from bot import reprocess_pending
+from bot import BotConfig, create_bot, create_dispatcher, reprocess_pending
 from bot import updates as update_log
 from duban.chat import open_chat
 from duban.commands.bot import invite
@@ -32,7 +32,8 @@ from supervision.clock import FixedClock
 from supervision.invites import hash_token
 from tests.bot_harness import Harness, harness
 from tests.bot_world import OWNER_TG, World, build_world
-from tests.fakes.telegram import FakeTelegram
+from tests.conftest import SHANGHAI
+from tests.fakes.telegram import FakeTelegram, ManualClock
 from tests.notifier_support import MAIL_FROM, SmtpServer
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
@@ -278,3 +279,33 @@ async def test_run_wiring_polls_and_first_handles_what_a_crash_left(
         async with rt.sessions() as session:
             logged = await session.get_one(TelegramUpdate, left["update_id"])
         assert logged.status == "done"
+
+
+async def test_a_short_flood_pause_is_waited_out_and_the_report_kept(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock, world: World
+) -> None:
+    tg_clock = ManualClock()
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        tg_clock.advance(seconds)
+
+    async with FakeTelegram(global_rate=None, per_chat_rate=None, clock=tg_clock) as fake:
+        config = BotConfig(token=fake.token, api_base=fake.base_url, tz=SHANGHAI)
+        bot = create_bot(config, sleep=sleep)
+        dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
+        try:
+            fake.force_429(1, retry_after=2, chat_id=OWNER_TG)
+            update = fake.make_private_message(OWNER_TG, "/report")
+            await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+            assert waited == [2.0]
+            assert "请选择" in fake.sent_to(OWNER_TG)[-1].text
+            fake.force_429(1, retry_after=60, chat_id=OWNER_TG)  # too long to wait in a handler
+            update = fake.make_private_message(OWNER_TG, "/my")
+            await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+            async with sessions() as session:
+                logged = await session.get_one(TelegramUpdate, update["update_id"])
+            assert logged.status == "failed" and "RetryAfter" in (logged.error or "")
+        finally:
+            await bot.session.close()
