@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Assignment, Report, ReportRevision, TelegramUpdate
+from models import Assignment, Person, Report, ReportRevision, TelegramUpdate
 from supervision.clock import FixedClock
 from tests.bot_harness import Harness, harness
 from tests.bot_world import LIAISON_TG, OUTSIDER_TG, OWNER_TG, World, build_world
@@ -244,3 +244,15 @@ async def test_an_album_reply_files_one_report_with_every_file(h: Harness, world
     assert sorted(a.file_id for a in report.attachments) == ["ALB1", "ALB2", "ALB3"]
     confirmations = [t for t in h.texts(OWNER_TG) if "第1次" in t]
     assert len(confirmations) == 1
+
+
+async def test_english_speaking_person_gets_english(h: Harness, world: World) -> None:
+    async with h.sessions() as session, session.begin():
+        owner = await session.get_one(Person, world.owner.id)
+        owner.locale = "en"
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/my"))
+    text = h.last_text(OWNER_TG)
+    assert "Your open supervised items" in text and "working days left" in text
+    reminder = await h.remind(world.owner, world.a_document)
+    await h.feed(h.fake.make_private_message(OWNER_TG, "on track", reply_to=reminder))
+    assert "Report #1" in h.last_text(OWNER_TG) and "green" in h.last_text(OWNER_TG)
