@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -94,20 +95,23 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
         fed = await reprocess_pending(dp, bot, runtime.sessions, config, runtime.clock)
         if fed:
             log.info("re-processed %d stored updates", fed)
-        await set_commands(bot)
+        await _try("setMyCommands", set_commands(bot))
         parts: list[AppPart] = []
         if use_polling:
-            await bot.delete_webhook(drop_pending_updates=False)
+            await _try("deleteWebhook", bot.delete_webhook(drop_pending_updates=False))
             task = asyncio.create_task(
                 dp.start_polling(bot, handle_signals=False, close_bot_session=False)
             )
             log.info("telegram: long polling")
         else:
             assert secret is not None and settings.telegram_webhook_url is not None
-            await bot.set_webhook(
-                settings.telegram_webhook_url,
-                secret_token=secret,
-                allowed_updates=dp.resolve_used_update_types(),
+            await _try(
+                "setWebhook",
+                bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=secret,
+                    allowed_updates=dp.resolve_used_update_types(),
+                ),
             )
             path = _path_of(settings.telegram_webhook_url)
             parts.append(
@@ -125,6 +129,14 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
                 await task
         await dp.storage.close()
         await bot.session.close()
+
+
+async def _try(what: str, call: Awaitable[object]) -> None:
+    """A start-up call to Telegram; when it fails the service still starts, and says so."""
+    try:
+        await call
+    except (TelegramAPIError, OSError, TimeoutError) as exc:
+        log.error("telegram: %s failed at start: %s", what, exc.__class__.__name__)
 
 
 def _path_of(url: str) -> str:

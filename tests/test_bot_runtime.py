@@ -309,3 +309,18 @@ async def test_a_short_flood_pause_is_waited_out_and_the_report_kept(
             assert logged.status == "failed" and "RetryAfter" in (logged.error or "")
         finally:
             await bot.session.close()
+
+
+async def test_start_survives_telegram_errors(
+    engine: AsyncEngine, clock: FixedClock, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FakeTelegram(global_rate=None, per_chat_rate=None) as fake:
+        rt = await _runtime(
+            engine, clock, telegram_token=fake.token, telegram_api_base=fake.base_url
+        )
+        fake.fail_next(2, 502)  # setMyCommands and deleteWebhook
+        async with open_chat(rt):
+            fake.push_update(fake.make_private_message(OWNER_TG, "/help"))
+            await fake.wait_for_sent(1)
+    assert "setMyCommands failed at start" in caplog.text
+    assert "deleteWebhook failed at start" in caplog.text
