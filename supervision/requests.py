@@ -87,7 +87,14 @@ async def request_completion(
     if not clean_text(summary) and not attachments:
         raise ValidationFailed("请填写办理情况 (a summary is required)")
     item = await session.get_one(Item, assignment.item_id)
-    needs_signoff = item.source == Source.INSTRUCTION
+    principals = (
+        await unit_principals(session, assignment.unit_id)
+        if item.source == Source.INSTRUCTION
+        else []
+    )
+    # A unit without a registered principal cannot sign off: the office gets it directly
+    # (the audit trail says so) rather than the request waiting for nobody.
+    needs_signoff = bool(principals)
     state = ReviewState.AWAITING_SIGNOFF if needs_signoff else ReviewState.PENDING
     report = await file_report(
         session,
@@ -110,8 +117,17 @@ async def request_completion(
         clock=clock,
         reason=f"report {report.id}",
     )
+    if item.source == Source.INSTRUCTION and not needs_signoff:
+        record(
+            session,
+            clock=clock,
+            actor=Actor.of(person),
+            entity="report",
+            entity_id=report.id,
+            action="signoff_skipped",
+            detail={"reason": "the unit has no active principal"},
+        )
     if needs_signoff:
-        principals = await unit_principals(session, assignment.unit_id)
         await _notify_all(
             session,
             principals,

@@ -199,3 +199,17 @@ async def test_extension_on_the_due_day_is_allowed(
         tz=SHANGHAI,
     )
     assert ext.state == ReviewState.PENDING
+
+
+async def test_instruction_without_a_principal_goes_straight_to_the_office(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    w = await build_world(session)
+    w.principal.active = False
+    report = await request_completion(
+        session, assignment=w.a_instruction, person=w.owner, summary="完成", clock=clock
+    )
+    assert report.review_state == ReviewState.PENDING
+    assert (await _outbox(session))[-1][:2] == ("review_request", w.supervisor.id)
+    skipped = await session.scalar(select(AuditEvent).where(AuditEvent.action == "signoff_skipped"))
+    assert skipped is not None and skipped.entity_id == report.id
