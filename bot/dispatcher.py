@@ -17,8 +17,8 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
@@ -135,10 +135,19 @@ def create_dispatcher(
     config: BotConfig,
     clock: Clock,
     storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
-    """The dispatcher with every flow; ``storage`` defaults to memory (use Redis with Redis)."""
+    """The dispatcher with every flow; ``storage`` defaults to memory (use Redis with Redis).
+
+    One person's updates are handled one after another (``events_isolation``, in-process by
+    default; Redis's lock across processes), so dialogs and albums see each other's state.
+    """
     dp = Dispatcher(
-        storage=storage or MemoryStorage(), sessions=sessions, config=config, clock=clock
+        storage=storage or MemoryStorage(),
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        sessions=sessions,
+        config=config,
+        clock=clock,
     )
     dp.update.outer_middleware(UpdateMiddleware(sessions, clock))
     dp.include_routers(

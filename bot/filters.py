@@ -26,6 +26,11 @@ async def is_reply(message: Message) -> bool:
     return message.reply_to_message is not None
 
 
+async def in_album(message: Message) -> bool:
+    """True for one message of an album (photos or files sent together)."""
+    return message.media_group_id is not None
+
+
 async def odd_content(message: Message) -> bool:
     """True for what cannot be filed: stickers, voice, locations and the like."""
     return (

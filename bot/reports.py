@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -18,7 +19,7 @@ from bot.common import (
     status_of,
 )
 from bot.config import BotConfig
-from bot.filters import is_reply, not_command, odd_content
+from bot.filters import in_album, is_reply, not_command, odd_content
 from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
@@ -28,7 +29,7 @@ from supervision.access import Action, actionable_assignments, require
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
-from supervision.reports import edit_report, file_report, report_for_message
+from supervision.reports import album_report, edit_report, file_report, report_for_message
 
 router = Routes("reports")
 
@@ -141,6 +142,34 @@ async def offer(
 async def odd(message: Message, person: Person) -> None:
     """Stickers, voice, locations and the like: ask for text or a file."""
     await message.answer(say(person.locale, "send_text_or_file"))
+
+
+@router.message(in_album)
+async def album_part(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """A later message of an album that already filed a report joins that report."""
+    assert message.media_group_id is not None
+    report = await album_report(session, message.chat.id, message.media_group_id)
+    if report is None:
+        raise SkipHandler  # the album's first message: handled as any other
+    assignment = await load_assignment(session, report.assignment_id, person)
+    await file_and_confirm(
+        message,
+        session=session,
+        person=person,
+        assignment=assignment,
+        content=content_of(message),
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        clock=clock,
+        config=config,
+        media_group_id=message.media_group_id,
+    )
 
 
 @router.message(StateFilter(ReportFlow.text), not_command)

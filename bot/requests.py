@@ -202,6 +202,7 @@ async def summary(
         clock=clock,
         chat_id=message.chat.id,
         chat_message_id=message.message_id,
+        media_group_id=message.media_group_id,
     )
     await state.clear()
     loc = person.locale

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
@@ -57,11 +57,12 @@ def webhook_secret(settings: Settings) -> str | None:
     return secret.get_secret_value()
 
 
-def fsm_storage(settings: Settings) -> BaseStorage:
-    """Dialog state in Redis when configured (several processes), else in memory."""
+def fsm_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation | None]:
+    """Dialog state and the per-person lock in Redis when configured, else in memory."""
     if settings.redis_url:
-        return RedisStorage.from_url(settings.redis_url)
-    return MemoryStorage()
+        storage = RedisStorage.from_url(settings.redis_url)
+        return storage, storage.create_isolation()
+    return MemoryStorage(), None
 
 
 @dataclass
@@ -87,8 +88,13 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
     secret = webhook_secret(settings)
     use_polling = secret is None if polling is None else polling
     bot = create_bot(config)
+    storage, isolation = fsm_storage(settings)
     dp = create_dispatcher(
-        sessions=runtime.sessions, config=config, clock=runtime.clock, storage=fsm_storage(settings)
+        sessions=runtime.sessions,
+        config=config,
+        clock=runtime.clock,
+        storage=storage,
+        events_isolation=isolation,
     )
     task: asyncio.Task[None] | None = None
     try:

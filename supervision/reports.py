@@ -27,6 +27,7 @@ __all__ = [
     "MAX_ATTACHMENTS",
     "MAX_TEXT",
     "AttachmentIn",
+    "album_report",
     "clean_text",
     "edit_report",
     "file_report",
@@ -170,6 +171,15 @@ async def file_report(
     with session.no_autoflush:
         await reschedule(session, assignment, clock=clock, calendar=calendar)
     return report
+
+
+async def album_report(session: AsyncSession, chat_id: int, media_group_id: str) -> Report | None:
+    """The report a chat album already filed, if any."""
+    return await session.scalar(
+        select(Report).where(
+            Report.chat_id == chat_id, Report.media_group_id == media_group_id[:64]
+        )
+    )
 
 
 async def _album_report(

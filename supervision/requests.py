@@ -77,6 +77,7 @@ async def request_completion(
     channel: str = "chat",
     chat_id: int | None = None,
     chat_message_id: int | None = None,
+    media_group_id: str | None = None,
 ) -> Report:
     """File a completion report; it goes to the principal for sign-off, or to the office."""
     require(person, Action.REPORT, assignment)
@@ -108,6 +109,7 @@ async def request_completion(
         chat_id=chat_id,
         chat_message_id=chat_message_id,
         review_state=state,
+        media_group_id=media_group_id,
     )
     await transition_assignment(
         session,

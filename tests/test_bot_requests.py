@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -203,3 +204,20 @@ async def test_replying_to_review_and_signoff_requests_shows_their_buttons(
     # Replying again to the handled request: it has expired, nothing changes.
     await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "再看看", reply_to=request))
     assert "失效" in h.last_text(SUPERVISOR_TG) or "已处理" in h.last_text(SUPERVISOR_TG)
+
+
+async def test_completion_summary_sent_as_an_album_is_one_report(h: Harness, world: World) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/complete"))
+    await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "年度项目推进")
+    album = []
+    for n, caption in enumerate(("验收材料", None), start=1):
+        doc = h.fake.add_file(b"x" * n, f"材料{n}.pdf", "application/pdf")
+        update = h.fake.make_private_message(OWNER_TG, caption, document=doc)
+        update["message"]["media_group_id"] = "24680"
+        album.append(update)
+    await asyncio.gather(*(h.feed(u) for u in album))
+    async with h.sessions() as session:
+        [report] = (await session.scalars(select(Report))).all()
+    assert report.kind == "completion" and report.text == "验收材料"
+    assert sorted(a.file_name or "" for a in report.attachments) == ["材料1.pdf", "材料2.pdf"]
+    assert not any("未完成" in t for t in h.texts(OWNER_TG))
