@@ -138,6 +138,7 @@ async def test_worker_killed_mid_delivery_loses_nothing(
     assert_all_delivered(tg, await probe.rows(), seeded.ids)
     # At-least-once: only a row the victim held (``sending``) may have gone out twice.
     duplicates = len(tg.sent) - ROWS
+    print(f"killed with {at_kill}; {duplicates} sent twice; {len(tg.sent)} messages in all")
     assert 0 <= duplicates <= in_flight, (duplicates, in_flight, at_kill)
     assert sum(n - 1 for n in sent_refs(tg).values()) == duplicates
     assert tg.violations == 0
