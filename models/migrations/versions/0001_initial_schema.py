@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:58:51.572486
+Create Date: 2026-11-26 02:13:22.921909
 """
 
 from collections.abc import Sequence
@@ -174,6 +174,9 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('next_action_at', models.base.UTCDateTime(), nullable=True),
     sa.Column('last_step', sa.String(length=16), nullable=True),
+    sa.Column('ladder_due_on', sa.Date(), nullable=True),
+    sa.Column('last_step_at', models.base.UTCDateTime(), nullable=True),
+    sa.Column('last_periodic_at', models.base.UTCDateTime(), nullable=True),
     sa.Column('last_report_at', models.base.UTCDateTime(), nullable=True),
     sa.Column('closed_at', models.base.UTCDateTime(), nullable=True),
     sa.Column('updated_at', models.base.UTCDateTime(), nullable=False),
@@ -372,6 +375,7 @@ def upgrade() -> None:
     sa.Column('review_comment', sa.Text(), nullable=True),
     sa.Column('chat_id', sa.BigInteger(), nullable=True),
     sa.Column('chat_message_id', sa.BigInteger(), nullable=True),
+    sa.Column('media_group_id', sa.String(length=64), nullable=True),
     sa.Column('edited_at', models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_reports_assignment_id_assignments'), ondelete='CASCADE'),
@@ -393,6 +397,7 @@ def upgrade() -> None:
     sa.Column('file_name', sa.String(length=255), nullable=True),
     sa.Column('mime_type', sa.String(length=127), nullable=True),
     sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('content', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_attachments_report_id_reports'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
