@@ -136,4 +136,5 @@ async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
     async with Runner(
         config, runtime.sessions, clock=runtime.clock, scan=notifier_scan(runtime)
     ) as runner:
-        await runner.run(stop)
+        with runner.waking_on_outbox_commits():
+            await runner.run(stop)

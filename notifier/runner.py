@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from models import Notification, NotificationStatus
 from notifier.channels import ChannelRegistry, build_channels
@@ -28,6 +31,7 @@ from notifier.templating import Renderer
 from notifier.worker import ScanFn
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, SystemClock
+from supervision.outbox import OUTBOX_WRITTEN
 
 log = logging.getLogger("duban.runner")
 
@@ -84,6 +88,21 @@ class Runner:
     def wake(self) -> None:
         """Start the next round now."""
         self._wake.set()
+
+    @contextmanager
+    def waking_on_outbox_commits(self) -> Iterator[None]:
+        """While inside, any commit in this process that wrote outbox rows wakes the runner,
+        so a message queued by the web admin or the bot goes out at once, not next round."""
+
+        def after_commit(session: Session) -> None:
+            if session.info.pop(OUTBOX_WRITTEN, False):
+                self.wake()
+
+        event.listen(Session, "after_commit", after_commit)
+        try:
+            yield
+        finally:
+            event.remove(Session, "after_commit", after_commit)
 
     async def run_round(self, stop: asyncio.Event | None = None) -> RoundResult:
         """One scan, then delivery of everything due."""

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import GroupWebhook, Notification, NotificationStatus, Person
 from supervision.calendar import WorkCalendar
 
+OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = "telegram"
 EMAIL = "email"
 GROUP_KINDS = ("wecom", "dingtalk", "feishu")
@@ -105,6 +106,7 @@ async def add(
         .returning(Notification.id)
     )
     result = await session.execute(stmt)
+    session.info[OUTBOX_WRITTEN] = True  # lets an in-process deliverer wake after the commit
     return result.scalar_one_or_none()
 
 

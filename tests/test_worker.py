@@ -343,3 +343,43 @@ def test_notifier_config_from_settings(monkeypatch):
     settings = worker_settings(NotifierDeps(config=config, sessions=None))  # type: ignore[arg-type]
     sweep = next(c for c in settings["cron_jobs"] if c.name == "sweep")
     assert sweep.second == {0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55}
+
+
+async def test_runner_wakes_when_another_writer_commits_outbox_rows(sessions, clock, tg):
+    """A message queued by the web admin or the bot goes out now, not at the next scan."""
+    from notifier.runner import Runner
+
+    case = await reminder(sessions, clock, channels=())
+    channels = registry(telegram=tg)
+    stop = asyncio.Event()
+    runner = Runner(
+        NotifierConfig(scan_interval_seconds=3600),
+        sessions,
+        clock=clock,
+        channels=channels,
+        renderer=Renderer(),
+        limiter=limiter_for(clock),
+    )
+    with runner.waking_on_outbox_commits():
+        task = asyncio.create_task(runner.run(stop))
+        async with asyncio.timeout(30):
+            while runner.rounds < 1:  # the first round finds nothing; then it waits an hour
+                await asyncio.sleep(0.01)  # noqa: ASYNC110 - polling a counter, not time
+        async with sessions() as s, s.begin():
+            await notify_person(
+                s,
+                person=case.owner,
+                kind="remind",
+                key=f"a{case.assignment.id}:remind:w",
+                channels=["chat"],
+                not_before=clock.now(),
+                assignment_id=case.assignment.id,
+                item_id=case.item.id,
+            )
+        await tg.wait_for_sent(1, timeout=30)
+        stop.set()
+        async with asyncio.timeout(30):
+            await task
+    await runner.close()
+    await channels.close()
+    assert await statuses(sessions) == ["sent"]
