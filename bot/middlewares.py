@@ -6,11 +6,12 @@ update id, the person gets an apology, and the stored update stays for a retry.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,8 +20,9 @@ from sqlalchemy.orm import joinedload
 from bot import updates
 from bot.texts import say
 from models import Person
+from supervision.access import NotPermitted
 from supervision.clock import Clock
-from supervision.errors import DomainError, InvalidTransition, NotAllowed, NotFound
+from supervision.errors import DomainError, InvalidTransition, NotFound
 
 log = logging.getLogger("duban.bot")
 
@@ -35,9 +37,7 @@ def _locale(person: Person | None, user: User | None) -> str:
 
 def domain_answer(exc: DomainError, locale: str, *, button: bool) -> str:
     """What to tell a person whose request broke a rule."""
-    if button and isinstance(exc, NotAllowed) and not str(exc).startswith("您无权"):
-        return say(locale, "error", message=str(exc))
-    if button and isinstance(exc, NotAllowed):
+    if button and isinstance(exc, NotPermitted):
         return say(locale, "not_allowed")
     if button and isinstance(exc, NotFound | InvalidTransition):
         return say(locale, "expired")
@@ -48,11 +48,12 @@ async def _answer(update: Update, text: str) -> None:
     """Tell the person, on whatever they sent (a button press or a message)."""
     if update.callback_query is not None:
         query: CallbackQuery = update.callback_query
-        await query.answer(text[:CALLBACK_ANSWER_LIMIT], show_alert=True)
+        # Button answers are plain text; ``say`` escaped the values for HTML messages.
+        await query.answer(html.unescape(text)[:CALLBACK_ANSWER_LIMIT], show_alert=True)
         return
     message: Message | None = update.message or update.edited_message
     if message is not None:
-        await message.answer(text, parse_mode=None)
+        await message.answer(text)
 
 
 class UpdateMiddleware(BaseMiddleware):
@@ -113,9 +114,3 @@ class UpdateMiddleware(BaseMiddleware):
                     answer_exc.__class__.__name__,
                 )
             return None
-
-
-def bot_of(data: dict[str, Any]) -> Bot:
-    """The Bot of the update being handled."""
-    bot: Bot = data["bot"]
-    return bot

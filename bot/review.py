@@ -19,9 +19,9 @@ from bot.states import ReviewFlow
 from bot.texts import say
 from models import Assignment, Extension, Item, Person, Report, ReportKind, Role, Unit
 from models.report import ReviewState
-from supervision.access import Action, require
+from supervision.access import Action, NotPermitted, require
 from supervision.clock import Clock
-from supervision.errors import InvalidTransition, NotAllowed, NotFound
+from supervision.errors import InvalidTransition, NotFound
 from supervision.requests import decide_completion, decide_extension, sign_off
 
 router = Routes("review")
@@ -285,7 +285,7 @@ async def signoff_button(
         raise NotFound("报告不存在 (no such report)")
     assignment = await session.get_one(Assignment, report.assignment_id)
     if not person.has_role(Role.PRINCIPAL) or person.unit_id != assignment.unit_id:
-        raise NotAllowed("您无权签发该报告 (not allowed)")
+        raise NotPermitted("您无权签发该报告 (not allowed)")
     await sign_off(session, report=report, principal=person, clock=clock)
     loc = person.locale
     await quietly(query.answer(say(loc, "signed_off")))

@@ -17,6 +17,7 @@ from supervision.errors import NotAllowed
 
 __all__ = [
     "Action",
+    "NotPermitted",
     "actionable_assignments",
     "can",
     "require",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 ACTIVE_STATES = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
+
+
+class NotPermitted(NotAllowed):
+    """The person may not act on this assignment at all (as opposed to a rule of timing)."""
 
 
 class Action(StrEnum):
@@ -70,7 +75,7 @@ def can(person: Person | None, action: Action, assignment: Assignment) -> bool:
 def require(person: Person | None, action: Action, assignment: Assignment) -> None:
     """Raise NotAllowed unless ``person`` may do ``action`` on ``assignment``."""
     if not can(person, action, assignment):
-        raise NotAllowed("您无权对该事项执行此操作 (not allowed)")
+        raise NotPermitted("您无权对该事项执行此操作 (not allowed)")
 
 
 async def actionable_assignments(session: AsyncSession, person: Person) -> Sequence[Assignment]:
