@@ -1,23 +1,15 @@
-"""Fault-test helpers: a PostgreSQL database seeded with reminder rows bound to chats, the arq
-notifier worker as a real subprocess, and polling with a deadline.
-
-``python -m tests.fault_support`` is the worker the fault tests start and kill. It is
-``duban worker`` (settings from ``DUBAN_*``, ``duban.process.notifier_deps``,
-``notifier.worker.worker_settings``, arq's ``Worker``) with four notifier settings that
-``duban worker`` cannot take from the environment yet, read from ``FAULT_*`` variables:
-the lease, the sweeper's cadence and staleness, and the bot-wide Telegram rate.
-"""
+"""Fault-test helpers: a PostgreSQL database seeded with reminder rows bound to chats, the
+``duban worker`` command as a real child process, and polling with a deadline."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -170,6 +162,17 @@ class OutboxProbe:
         async with self.sessions() as session:
             return Counter((await session.scalars(select(DeliveryAttempt.outcome))).all())
 
+    async def in_flight(self, pid: int) -> int:
+        """Attempts the worker with this pid started and never recorded (``host:pid``)."""
+        async with self.sessions() as session:
+            n = await session.scalar(
+                select(func.count()).where(
+                    DeliveryAttempt.outcome == "sending",
+                    DeliveryAttempt.worker.like(f"%:{pid}"),
+                )
+            )
+            return int(n or 0)
+
     async def close(self) -> None:
         await self.engine.dispose()
 
@@ -191,7 +194,7 @@ async def until(
 
 
 class WorkerProcess:
-    """``python -m tests.fault_support`` as a child process, logging to a file."""
+    """``duban worker`` as a child process, logging to a file."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -204,8 +207,9 @@ class WorkerProcess:
         self._log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "tests.fault_support",
+            "-c",
+            "import sys; from duban.cli import main; sys.exit(main(sys.argv[1:]))",
+            "worker",
             cwd=ROOT,
             env={**os.environ, **self.env},
             stdout=self._log,
@@ -267,80 +271,19 @@ def worker_env(
     telegram_rate: float = 30.0,
     concurrency: int = 10,
 ) -> dict[str, str]:
-    """The environment of one fault-test worker."""
+    """The environment of one ``duban worker`` for a fault test."""
     env = {
         "DUBAN_DATABASE_URL": database_url,
         "DUBAN_REDIS_URL": redis_url,
         "DUBAN_SCAN_INTERVAL_SECONDS": str(scan_interval_seconds),
-        "DUBAN_LOG_LEVEL": "WARNING",
-        "FAULT_LEASE_SECONDS": str(lease_seconds),
-        "FAULT_SWEEP_EVERY": str(sweep_every),
-        "FAULT_SWEEP_AFTER_SECONDS": str(sweep_after_seconds),
-        "FAULT_TELEGRAM_RATE": str(telegram_rate),
-        "FAULT_CONCURRENCY": str(concurrency),
+        "DUBAN_DELIVERY_LEASE_SECONDS": str(lease_seconds),
+        "DUBAN_DELIVERY_CONCURRENCY": str(concurrency),
+        "DUBAN_SWEEP_INTERVAL_SECONDS": str(sweep_every),
+        "DUBAN_SWEEP_AFTER_SECONDS": str(sweep_after_seconds),
+        "DUBAN_TELEGRAM_RATE": str(telegram_rate),
     }
     if telegram_token:
         env["DUBAN_TELEGRAM_TOKEN"] = telegram_token
     if telegram_api_base:
         env["DUBAN_TELEGRAM_API_BASE"] = telegram_api_base
     return env
-
-
-def _cron_every(seconds: float) -> dict[str, object]:
-    """arq cron fields for "every ``seconds``" (whole seconds under a minute, else hourly)."""
-    s = max(1, round(seconds))
-    if s < 60:
-        return {"second": set(range(0, 60, s))}
-    return {"minute": 0, "second": 0}
-
-
-async def _run_worker() -> None:
-    """``duban worker`` with the ``FAULT_*`` notifier settings applied."""
-    from arq import cron
-    from arq.worker import Worker
-
-    from duban.process import notifier_deps
-    from duban.runtime import open_runtime
-    from duban.settings import Settings
-    from notifier.worker import scan, sweep, worker_settings
-
-    settings = Settings()
-    async with open_runtime(settings) as rt:
-        deps = notifier_deps(rt)
-        deps.config = replace(
-            deps.config,
-            lease_seconds=float(os.environ["FAULT_LEASE_SECONDS"]),
-            sweep_after_seconds=float(os.environ["FAULT_SWEEP_AFTER_SECONDS"]),
-            telegram_rate=float(os.environ["FAULT_TELEGRAM_RATE"]),
-            concurrency=int(os.environ["FAULT_CONCURRENCY"]),
-            max_wait_seconds=1.0,
-        )
-        crons = [
-            cron(
-                scan,
-                name="scan",
-                run_at_startup=True,
-                **_cron_every(deps.config.scan_interval_seconds),  # type: ignore[arg-type]
-            ),
-            cron(
-                sweep,
-                name="sweep",
-                run_at_startup=True,
-                **_cron_every(float(os.environ["FAULT_SWEEP_EVERY"])),  # type: ignore[arg-type]
-            ),
-        ]
-        worker = Worker(**worker_settings(deps, cron_jobs=crons))
-        try:
-            await worker.async_run()
-        except asyncio.CancelledError:
-            pass
-        finally:
-            await worker.close()
-
-
-if __name__ == "__main__":
-    logging.basicConfig(
-        level=os.environ.get("DUBAN_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    asyncio.run(_run_worker())
