@@ -7,8 +7,6 @@ import logging
 
 from sqlalchemy import select
 
-from duban.chat import bot_config, open_chat
-from duban.process import stop_event
 from duban.runtime import Runtime
 from models import Person
 from models.db import transaction
@@ -17,6 +15,9 @@ from supervision.clock import local_today
 from supervision.invites import create_invite, deep_link
 
 log = logging.getLogger("duban")
+
+# The bot (aiogram) is imported inside the handlers: it takes seconds to import, and
+# `duban --help` and every other command should not pay for it.
 
 
 async def _bot_username(rt: Runtime) -> str:
@@ -30,6 +31,7 @@ async def _bot_username(rt: Runtime) -> str:
             "set DUBAN_TELEGRAM_BOT_USERNAME (or DUBAN_TELEGRAM_TOKEN) to make invite links"
         )
     from bot import create_bot
+    from duban.chat import bot_config
 
     bot = create_bot(bot_config(rt.settings))
     try:
@@ -85,7 +87,9 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the bot with long polling until interrupted."""
+    from duban.chat import bot_config, open_chat
     from duban.cli import CliError
+    from duban.process import stop_event
 
     bot_config(rt.settings)
     if rt.settings.telegram_webhook_url:

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 
-from duban.process import run_notifier, serve_web, stop_event
 from duban.runtime import Runtime
 from models.db import transaction
 from models.migrate import upgrade
@@ -37,6 +36,10 @@ async def init(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def run(args: argparse.Namespace, rt: Runtime) -> int:
     """Serve everything from one process until interrupted."""
+    # Imported here: the web app, bot and notifier take seconds to import, and `duban init`
+    # and `duban --help` should not pay for them.
+    from duban.process import run_notifier, serve_web, stop_event
+
     await upgrade(rt.engine)
     async with transaction(rt.sessions) as session:
         await ensure_default_policies(session)

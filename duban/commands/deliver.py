@@ -6,25 +6,26 @@ import argparse
 import asyncio
 import logging
 
-from arq.worker import Worker
-from redis.asyncio import Redis
-
-from duban.process import notifier_config, notifier_deps
 from duban.runtime import Runtime
-from notifier.channels import build_channels
-from notifier.delivery import DeliveryOptions, deliver_due
-from notifier.ratelimit import Limiter, MemoryLimiter, RedisLimiter
-from notifier.template_store import DbTemplateStore
-from notifier.templating import Renderer
-from notifier.worker import worker_settings
 from supervision.calendar_store import load_calendar
+
+# The notifier (and aiogram under it) is imported inside the handlers: it takes seconds to
+# import, and `duban --help` and every other command should not pay for it.
 
 log = logging.getLogger("duban")
 
 
 async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     """Deliver every due pending row now and print the counts by outcome."""
+    from redis.asyncio import Redis
+
     from duban.cli import CliError
+    from duban.process import notifier_config
+    from notifier.channels import build_channels
+    from notifier.delivery import DeliveryOptions, deliver_due
+    from notifier.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+    from notifier.template_store import DbTemplateStore
+    from notifier.templating import Renderer
 
     if not args.pending:
         raise CliError("pass --pending: deliver every outbox row that is due now")
@@ -59,7 +60,11 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the arq worker: cron scan, one job per outbox row, sweeper."""
+    from arq.worker import Worker
+
     from duban.cli import CliError
+    from duban.process import notifier_deps
+    from notifier.worker import worker_settings
 
     if rt.settings.redis_url is None:
         raise CliError(
