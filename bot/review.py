@@ -1,4 +1,9 @@
-"""The office's review (Approve / Reject with a comment) and the principal's sign-off."""
+"""The office's review (Approve / Reject with a comment) and the principal's sign-off.
+
+The buttons come from the bot's own cards (``/review``, ``/signoff``, replies) and from the
+requests the notifier delivers (:class:`ReviewAction`, :class:`SignoffAction`, whose format
+the notifier owns); both go through :func:`press_review` / :func:`press_signoff`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,15 @@ from bot.states import ReviewFlow
 from bot.texts import say
 from models import Assignment, Extension, Item, Person, Report, ReportKind, Role, Unit
 from models.report import ReviewState
-from supervision.access import Action, NotPermitted, require
+from notifier.channels.telegram import (
+    APPROVE,
+    COMPLETION,
+    EXTENSION,
+    REJECT,
+    ReviewAction,
+    SignoffAction,
+)
+from supervision.access import Action, NotPermitted, can, require
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
 from supervision.requests import decide_completion, decide_extension, sign_off
@@ -200,6 +213,40 @@ async def _decide(
         )
 
 
+async def press_review(
+    query: CallbackQuery,
+    kind: str,
+    record_id: int,
+    approve: bool,
+    *,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    """A review button (the bot's own card or the notifier's request): Approve decides at
+    once and drops the buttons; Reject asks for a comment first (:func:`reject_comment`)."""
+    target = await _target(session, kind, record_id, person)
+    loc = person.locale
+    message = query.message if isinstance(query.message, Message) else None
+    if approve:
+        await _decide(session, target, reviewer=person, approve=True, comment=None, clock=clock)
+        await quietly(query.answer(say(loc, "approved")))
+        if message is not None:
+            await quietly(message.edit_reply_markup(reply_markup=None))
+            await message.answer(say(loc, "approved"))
+        return
+    data: dict[str, Any] = {"kind": kind, "id": record_id}
+    if message is not None:
+        # The buttons go once the comment has decided the request.
+        data.update(chat_id=message.chat.id, message_id=message.message_id)
+    await state.set_state(ReviewFlow.comment)
+    await state.set_data(data)
+    await quietly(query.answer())
+    if message is not None:
+        await message.answer(say(loc, "ask_comment"))
+
+
 @router.callback_query(Review.filter())
 async def review_button(
     query: CallbackQuery,
@@ -209,22 +256,44 @@ async def review_button(
     state: FSMContext,
     clock: Clock,
 ) -> None:
-    """Approve decides at once; Reject asks for a comment first."""
-    target = await _target(session, callback_data.kind, callback_data.id, person)
-    loc = person.locale
-    message = query.message if isinstance(query.message, Message) else None
-    if callback_data.ok:
-        await _decide(session, target, reviewer=person, approve=True, comment=None, clock=clock)
-        await quietly(query.answer(say(loc, "approved")))
-        if message is not None:
-            await quietly(message.edit_reply_markup(reply_markup=None))
-            await message.answer(say(loc, "approved"))
-        return
-    await state.set_state(ReviewFlow.comment)
-    await state.set_data({"kind": callback_data.kind, "id": callback_data.id})
-    await quietly(query.answer())
-    if message is not None:
-        await message.answer(say(loc, "ask_comment"))
+    """Approve / Reject under a card of ``/review`` or a reply to a request."""
+    await press_review(
+        query,
+        callback_data.kind,
+        callback_data.id,
+        callback_data.ok,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+    )
+
+
+@router.callback_query(ReviewAction.filter())
+async def review_request_button(
+    query: CallbackQuery,
+    callback_data: ReviewAction,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    """同意 / 退回 under a review request the notifier delivered."""
+    if callback_data.decision not in (APPROVE, REJECT) or callback_data.subject not in (
+        COMPLETION,
+        EXTENSION,
+    ):
+        raise NotFound("未知的按钮 (unknown button)")
+    await press_review(
+        query,
+        callback_data.subject,
+        callback_data.subject_id,
+        callback_data.decision == APPROVE,
+        session=session,
+        person=person,
+        state=state,
+        clock=clock,
+    )
 
 
 @router.message(StateFilter(ReviewFlow.comment), not_command, has_text)
@@ -235,7 +304,7 @@ async def reject_comment(
     state: FSMContext,
     clock: Clock,
 ) -> None:
-    """The comment of a rejection; the request is rejected with it."""
+    """The comment of a rejection; the request is rejected with it and its buttons go."""
     data = await state.get_data()
     target = await _target(session, str(data.get("kind", "")), int(data.get("id", 0)), person)
     await _decide(
@@ -243,6 +312,13 @@ async def reject_comment(
     )
     await state.clear()
     await message.answer(say(person.locale, "rejected"))
+    chat_id, message_id = data.get("chat_id"), data.get("message_id")
+    if isinstance(chat_id, int) and isinstance(message_id, int) and message.bot is not None:
+        await quietly(
+            message.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+        )
 
 
 @router.message(Command("signoff"))
@@ -271,6 +347,30 @@ async def signoff_list(message: Message, session: AsyncSession, person: Person) 
         await show_signoff(message, session, report, loc)
 
 
+async def press_signoff(
+    query: CallbackQuery,
+    report_id: int,
+    *,
+    session: AsyncSession,
+    person: Person,
+    clock: Clock,
+) -> None:
+    """A Sign off button (the bot's own card or the notifier's request): the report goes to
+    the office and the buttons go."""
+    report = await session.get(Report, report_id)
+    if report is None:
+        raise NotFound("报告不存在 (no such report)")
+    assignment = await session.get_one(Assignment, report.assignment_id)
+    if not can(person, Action.SIGN_OFF, assignment):
+        raise NotPermitted("您无权签发该报告 (not allowed)")
+    await sign_off(session, report=report, principal=person, clock=clock)
+    loc = person.locale
+    await quietly(query.answer(say(loc, "signed_off")))
+    if isinstance(query.message, Message):
+        await quietly(query.message.edit_reply_markup(reply_markup=None))
+        await query.message.answer(say(loc, "signed_off"))
+
+
 @router.callback_query(SignOff.filter())
 async def signoff_button(
     query: CallbackQuery,
@@ -279,16 +379,17 @@ async def signoff_button(
     person: Person,
     clock: Clock,
 ) -> None:
-    """The principal signs off; the report goes to the office."""
-    report = await session.get(Report, callback_data.rid)
-    if report is None:
-        raise NotFound("报告不存在 (no such report)")
-    assignment = await session.get_one(Assignment, report.assignment_id)
-    if not person.has_role(Role.PRINCIPAL) or person.unit_id != assignment.unit_id:
-        raise NotPermitted("您无权签发该报告 (not allowed)")
-    await sign_off(session, report=report, principal=person, clock=clock)
-    loc = person.locale
-    await quietly(query.answer(say(loc, "signed_off")))
-    if isinstance(query.message, Message):
-        await quietly(query.message.edit_reply_markup(reply_markup=None))
-        await query.message.answer(say(loc, "signed_off"))
+    """签发 under a card of ``/signoff`` or a reply to a request."""
+    await press_signoff(query, callback_data.rid, session=session, person=person, clock=clock)
+
+
+@router.callback_query(SignoffAction.filter())
+async def signoff_request_button(
+    query: CallbackQuery,
+    callback_data: SignoffAction,
+    session: AsyncSession,
+    person: Person,
+    clock: Clock,
+) -> None:
+    """签发 under a sign-off request the notifier delivered."""
+    await press_signoff(query, callback_data.report_id, session=session, person=person, clock=clock)

@@ -412,6 +412,7 @@ async def _claim(
             recipient_name=built.context.recipient_name,
             assignment_id=row.assignment_id,
             buttons=built.buttons,
+            payload=dict(row.payload or {}),
             in_reply_to=root,
             references=(root,) if root else (),
             webhook_id=row.webhook_id,

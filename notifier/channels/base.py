@@ -8,7 +8,7 @@ Imports nothing from ``notifier.delivery``: delivery imports channels, never the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -34,6 +34,9 @@ class OutgoingMessage:
     #: Telegram: show the report / close / extension buttons for this assignment
     assignment_id: int | None = None
     buttons: bool = False
+    #: the row's payload (e.g. ``report_id`` / ``extension_id``): Telegram builds
+    #: review and sign-off buttons from it
+    payload: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
     #: e-mail threading: our Message-ID and the message this one answers
     message_id: str | None = None
     in_reply_to: str | None = None

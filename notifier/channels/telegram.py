@@ -1,12 +1,13 @@
-"""Telegram: aiogram ``Bot`` with HTML parse mode, reminder buttons and error mapping.
+"""Telegram: aiogram ``Bot`` with HTML parse mode, message buttons and error mapping.
 
-The inline-button callback data format lives here and only here (:class:`AssignmentAction`);
-the bot imports it to read presses.
+The callback data format of the buttons under notifier messages lives here and only here
+(:class:`AssignmentAction` under reminders, :class:`ReviewAction` under review requests,
+:class:`SignoffAction` under sign-off requests); the bot imports it to read presses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from aiogram import Bot
@@ -75,6 +76,99 @@ def reminder_keyboard(assignment_id: int, locale: str = "zh") -> InlineKeyboardM
     )
 
 
+class ReviewAction(CallbackData, prefix="v"):
+    """A supervisor's decision under a review request: ``v:a:c:7`` approve completion report 7,
+    ``v:r:x:9`` reject extension 9 (at most 64 bytes, as Telegram requires)."""
+
+    decision: str
+    subject: str
+    subject_id: int
+
+
+APPROVE: Final = "a"  # 同意
+REJECT: Final = "r"  # 退回
+COMPLETION: Final = "c"  # a completion report (payload ``report_id``)
+EXTENSION: Final = "x"  # an extension request (payload ``extension_id``)
+
+REVIEW_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "zh": ((APPROVE, "同意"), (REJECT, "退回")),
+    "en": ((APPROVE, "Approve"), (REJECT, "Reject")),
+}
+
+
+class SignoffAction(CallbackData, prefix="s"):
+    """The principal's button under a sign-off request: ``s:7`` signs off report 7."""
+
+    report_id: int
+
+
+SIGNOFF_BUTTON: Final[dict[str, str]] = {"zh": "签发", "en": "Sign off"}
+
+REVIEW_REQUEST: Final = "review_request"
+SIGNOFF_REQUEST: Final = "signoff_request"
+
+
+def _payload_id(payload: Mapping[str, object], key: str) -> int | None:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
+    """同意 / 退回 under a review request for a completion report or an extension."""
+    labels = REVIEW_BUTTONS.get(locale, REVIEW_BUTTONS["zh"])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=label,
+                    callback_data=ReviewAction(
+                        decision=decision, subject=subject, subject_id=subject_id
+                    ).pack(),
+                )
+                for decision, label in labels
+            ]
+        ]
+    )
+
+
+def signoff_keyboard(report_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
+    """签发 under a sign-off request for one completion report."""
+    label = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=label, callback_data=SignoffAction(report_id=report_id).pack()
+                )
+            ]
+        ]
+    )
+
+
+def keyboard_for(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
+    """The buttons a message gets from its kind and payload, or None."""
+    if message.kind == REVIEW_REQUEST:
+        extension_id = _payload_id(message.payload, "extension_id")
+        if extension_id is not None:
+            return review_keyboard(EXTENSION, extension_id, message.locale)
+        report_id = _payload_id(message.payload, "report_id")
+        if report_id is not None:
+            return review_keyboard(COMPLETION, report_id, message.locale)
+        return None
+    if message.kind == SIGNOFF_REQUEST:
+        report_id = _payload_id(message.payload, "report_id")
+        return signoff_keyboard(report_id, message.locale) if report_id is not None else None
+    if message.buttons and message.assignment_id is not None:
+        return reminder_keyboard(message.assignment_id, message.locale)
+    return None
+
+
 class TelegramChannel(BaseChannel):
     """Sends HTML messages through the Bot API (or a local/fake server at ``api_base``)."""
 
@@ -115,11 +209,7 @@ class TelegramChannel(BaseChannel):
             chat_id = int(message.address or "")
         except ValueError:
             raise PermanentError(f"not a Telegram chat id: {message.address!r}") from None
-        markup = (
-            reminder_keyboard(message.assignment_id, message.locale)
-            if message.buttons and message.assignment_id is not None
-            else None
-        )
+        markup = keyboard_for(message)
         text = fit_telegram(message.text, TEXT_LIMIT)
         try:
             sent = await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
