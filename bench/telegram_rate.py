@@ -212,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arrival", type=float, default=20.0, help="arrival load, messages/s")
     parser.add_argument("--load", choices=("both", "burst", "arrival"), default="both")
     parser.add_argument(
-        "--concurrency", type=int, default=10, help="jobs at once (NotifierConfig default: 10)"
+        "--concurrency",
+        type=int,
+        default=NotifierConfig().concurrency,
+        help="jobs at once (default: NotifierConfig's, as `duban worker` runs)",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run, at most")

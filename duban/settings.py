@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Delivery (notifier): lease of a row in flight, sweeper cadence, Telegram flood limits.
     delivery_lease_seconds: Annotated[float, Field(gt=0)] = 300.0
-    delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 10
+    # 30 in flight keep Telegram at its ~30 msg/s cap (docs/BENCHMARKS.md); each waits on I/O.
+    delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 30
     sweep_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     sweep_after_seconds: Annotated[float, Field(ge=0)] = 60.0
     telegram_rate: Annotated[float, Field(gt=0)] = 30.0

@@ -47,7 +47,7 @@ class NotifierConfig:
     #: the sweeper re-enqueues pending rows that have been due this long
     sweep_after_seconds: float = 60.0
     #: deliveries in flight at once (runner tasks / arq ``max_jobs``)
-    concurrency: int = 10
+    concurrency: int = 30
     #: Telegram flood limits held across all workers: per bot and per chat, messages/second
     telegram_rate: float = 30.0
     telegram_chat_rate: float = 1.0
