@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:13:22.921909
+Create Date: 2026-11-26 02:31:49.258319
 """
 
 from collections.abc import Sequence
