@@ -1,6 +1,6 @@
 """End to end: the review and sign-off requests the notifier delivers carry their own buttons.
 
-同意 / 退回 under a review request and 签发 under a sign-off request; every press is re-checked
+批准 / 驳回 under a review request and 签发 under a sign-off request; every press is re-checked
 (who presses, whether the request is still pending) and a decided request loses its buttons.
 """
 
@@ -173,11 +173,11 @@ async def test_approve_under_a_delivered_review_request_closes_and_tells_the_own
     report_id = await _complete(h, world, world.a_document, "项目已全部完成")
     request = await deliver_request(h, world.supervisor, "review_request")
     assert buttons(request) == {
-        "同意": ReviewAction(decision=APPROVE, subject=COMPLETION, subject_id=report_id).pack(),
-        "退回": ReviewAction(decision=REJECT, subject=COMPLETION, subject_id=report_id).pack(),
+        "批准": ReviewAction(decision=APPROVE, subject=COMPLETION, subject_id=report_id).pack(),
+        "驳回": ReviewAction(decision=REJECT, subject=COMPLETION, subject_id=report_id).pack(),
     }
 
-    await press(h, SUPERVISOR_TG, request, buttons(request)["同意"])
+    await press(h, SUPERVISOR_TG, request, buttons(request)["批准"])
     async with h.sessions() as session:
         assignment = await session.get_one(Assignment, world.a_document.id)
         report = await session.get_one(Report, report_id)
@@ -192,7 +192,7 @@ async def test_approve_under_a_delivered_review_request_closes_and_tells_the_own
 
     # The same button pressed again (a second supervisor's copy, a double tap): nothing changes.
     before = await snapshot(h)
-    answer = await press(h, SUPERVISOR_TG, request, buttons(request)["同意"])
+    answer = await press(h, SUPERVISOR_TG, request, buttons(request)["批准"])
     assert "失效" in answer
     assert await snapshot(h) == before
 
@@ -202,13 +202,13 @@ async def test_reject_under_an_extension_request_asks_for_a_comment(
 ) -> None:
     ext_id = await _extend(h, world)
     request = await deliver_request(h, world.supervisor, "review_request")
-    assert set(buttons(request)) == {"同意", "退回"}
+    assert set(buttons(request)) == {"批准", "驳回"}
     assert (
-        buttons(request)["退回"]
+        buttons(request)["驳回"]
         == ReviewAction(decision=REJECT, subject=EXTENSION, subject_id=ext_id).pack()
     )
 
-    await press(h, SUPERVISOR_TG, request, buttons(request)["退回"])
+    await press(h, SUPERVISOR_TG, request, buttons(request)["驳回"])
     assert "驳回意见" in h.last_text(SUPERVISOR_TG)
     async with h.sessions() as session:
         assert (await session.get_one(Extension, ext_id)).state == ReviewState.PENDING
@@ -228,8 +228,8 @@ async def test_reject_under_an_extension_request_asks_for_a_comment(
     assert outcome.chat_id == OWNER_TG
 
     before = await snapshot(h)
-    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["同意"])
-    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["退回"])
+    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["批准"])
+    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["驳回"])
     assert await snapshot(h) == before
 
 
@@ -256,10 +256,10 @@ async def test_signoff_button_under_a_delivered_request_forwards_to_review(
 
     review = await deliver_request(h, world.supervisor, "review_request")
     assert (
-        buttons(review)["同意"]
+        buttons(review)["批准"]
         == ReviewAction(decision=APPROVE, subject=COMPLETION, subject_id=report_id).pack()
     )
-    await press(h, SUPERVISOR_TG, review, buttons(review)["同意"])
+    await press(h, SUPERVISOR_TG, review, buttons(review)["批准"])
     async with h.sessions() as session:
         assert (await session.get_one(Assignment, world.a_instruction.id)).state == "closed"
 
@@ -278,7 +278,7 @@ async def test_forged_review_buttons_change_nothing(h: Harness, world: World) ->
     for data in buttons(request).values():
         assert "无权" in await press(h, OWNER_TG, own, data)
     assert "无权" in await press(
-        h, PRINCIPAL_TG, request, buttons(request)["同意"]
+        h, PRINCIPAL_TG, request, buttons(request)["批准"]
     )  # a principal is no reviewer
     assert await snapshot(h) == before
     async with h.sessions() as session:

@@ -85,13 +85,13 @@ class ReviewAction(CallbackData, prefix="v"):
     subject_id: int
 
 
-APPROVE: Final = "a"  # 同意
-REJECT: Final = "r"  # 退回
+APPROVE: Final = "a"  # 批准
+REJECT: Final = "r"  # 驳回
 COMPLETION: Final = "c"  # a completion report (payload ``report_id``)
 EXTENSION: Final = "x"  # an extension request (payload ``extension_id``)
 
 REVIEW_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "zh": ((APPROVE, "同意"), (REJECT, "退回")),
+    "zh": ((APPROVE, "批准"), (REJECT, "驳回")),
     "en": ((APPROVE, "Approve"), (REJECT, "Reject")),
 }
 
@@ -120,7 +120,7 @@ def _payload_id(payload: Mapping[str, object], key: str) -> int | None:
 
 
 def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
-    """同意 / 退回 under a review request for a completion report or an extension."""
+    """批准 / 驳回 under a review request for a completion report or an extension."""
     labels = REVIEW_BUTTONS.get(locale, REVIEW_BUTTONS["zh"])
     return InlineKeyboardMarkup(
         inline_keyboard=[
