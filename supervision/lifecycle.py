@@ -58,6 +58,57 @@ def derive_item_state(lead_states: Iterable[str], current: str) -> ItemState:
     return S.OPEN
 
 
+def _audit_transition(
+    session: AsyncSession,
+    *,
+    clock: Clock,
+    actor: Actor,
+    entity: str,
+    entity_id: int,
+    before: str,
+    after: ItemState,
+    reason: str | None,
+) -> None:
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity=entity,
+        entity_id=entity_id,
+        action="transition",
+        from_state=before,
+        to_state=after.value,
+        detail={"reason": reason} if reason else None,
+    )
+
+
+async def _move_assignment(
+    session: AsyncSession,
+    assignment: Assignment,
+    target: ItemState,
+    *,
+    actor: Actor,
+    clock: Clock,
+    reason: str | None,
+) -> None:
+    check_transition("assignment", assignment.state, target)
+    before = assignment.state
+    assignment.state = target.value
+    assignment.closed_at = clock.now() if target == S.CLOSED else None
+    # Closed, cancelled and completion-requested work has no next step; reopened work resumes.
+    await reschedule(session, assignment, clock=clock)
+    _audit_transition(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="assignment",
+        entity_id=assignment.id,
+        before=before,
+        after=target,
+        reason=reason,
+    )
+
+
 async def transition_assignment(
     session: AsyncSession,
     assignment: Assignment,
@@ -68,27 +119,7 @@ async def transition_assignment(
     reason: str | None = None,
 ) -> None:
     """Move one assignment to ``target``, audit it, and bring its item along."""
-    check_transition("assignment", assignment.state, target)
-    before = assignment.state
-    now = clock.now()
-    assignment.state = target.value
-    if target in (S.CLOSED, S.CANCELLED):
-        assignment.closed_at = now if target == S.CLOSED else None
-    else:
-        assignment.closed_at = None
-    # Closed, cancelled and completion-requested work has no next step; reopened work resumes.
-    await reschedule(session, assignment, clock=clock)
-    record(
-        session,
-        clock=clock,
-        actor=actor,
-        entity="assignment",
-        entity_id=assignment.id,
-        action="transition",
-        from_state=before,
-        to_state=target.value,
-        detail={"reason": reason} if reason else None,
-    )
+    await _move_assignment(session, assignment, target, actor=actor, clock=clock, reason=reason)
     await sync_item_state(session, assignment.item_id, actor=actor, clock=clock)
 
 
@@ -110,15 +141,15 @@ async def sync_item_state(
         before = item.state
         item.state = new_state.value
         item.closed_at = clock.now() if new_state == S.CLOSED else None
-        record(
+        _audit_transition(
             session,
             clock=clock,
             actor=actor,
             entity="item",
             entity_id=item.id,
-            action="transition",
-            from_state=before,
-            to_state=new_state.value,
+            before=before,
+            after=new_state,
+            reason=None,
         )
     return new_state
 
@@ -135,30 +166,18 @@ async def cancel_item(
     ).all()
     for assignment in assignments:
         if assignment.state in (S.OPEN, S.COMPLETION_REQUESTED):
-            before = assignment.state
-            assignment.state = S.CANCELLED.value
-            assignment.next_action_at = None
-            record(
-                session,
-                clock=clock,
-                actor=actor,
-                entity="assignment",
-                entity_id=assignment.id,
-                action="transition",
-                from_state=before,
-                to_state=S.CANCELLED.value,
-                detail={"reason": reason},
+            await _move_assignment(
+                session, assignment, S.CANCELLED, actor=actor, clock=clock, reason=reason
             )
     before = item.state
     item.state = S.CANCELLED.value
-    record(
+    _audit_transition(
         session,
         clock=clock,
         actor=actor,
         entity="item",
         entity_id=item.id,
-        action="transition",
-        from_state=before,
-        to_state=S.CANCELLED.value,
-        detail={"reason": reason},
+        before=before,
+        after=S.CANCELLED,
+        reason=reason,
     )
