@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Assignment, Item, ItemState, Policy, StepKind
@@ -394,6 +394,31 @@ async def load_policy_for(session: AsyncSession, source: str, urgent: bool) -> P
     if policy is None and urgent:
         policy = await policy_for(session, source, False)
     return policy
+
+
+async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) -> int:
+    """After a policy edit, have the next scan re-plan every open assignment it governs.
+
+    Setting ``next_action_at`` to now is enough: the scan fires only steps whose moment has
+    passed (once, by key) and moves the others to their new moment, so a step moved earlier
+    is not held back until its old time. Returns how many assignments were marked.
+    """
+    items = select(Item.id)
+    if policy.source is not None:
+        items = items.where(Item.source == policy.source)
+        # An urgent item without an urgent policy of its own follows the normal one.
+        urgent_has_own = (
+            not policy.urgent and await policy_for(session, policy.source, True) is not None
+        )
+        if policy.urgent or urgent_has_own:
+            items = items.where(Item.urgent.is_(policy.urgent))
+    result = await session.execute(
+        update(Assignment)
+        .where(Assignment.state == ItemState.OPEN.value, Assignment.item_id.in_(items))
+        .values(next_action_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def reschedule(

@@ -59,7 +59,8 @@ async def test_policy_edit(as_admin: Web, seed: Seed, sessions) -> None:
             ("overdue", 1, ["leader"], ["chat", "email"]),
         ]
         assert policy.steps[1].ignore_send_window and policy.steps[1].template == "overdue"
-        assert await s.scalar(select(AuditEvent.id).where(AuditEvent.entity == "policy"))
+        event = await s.scalar(select(AuditEvent).where(AuditEvent.entity == "policy"))
+        assert event is not None and "replanned" in event.detail  # open items re-planned
     response = await as_admin.get("/items/default-due?received_on=2026-11-02&source=meeting")
     assert (await response.json())["working_days"] == 20
 

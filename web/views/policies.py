@@ -14,6 +14,7 @@ from notifier.templating import STEPS
 from supervision.audit import Actor, record
 from supervision.errors import ValidationFailed
 from supervision.policy import RECIPIENT_ROLES, STEP_CHANNELS
+from supervision.schedule import replan_policy
 from web.app import DEPS, WebDeps
 from web.auth import OFFICE, Access, require
 from web.views.common import int_or_none, path_id, redirect, render, text_field
@@ -151,6 +152,7 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
             policy.workdays_only = form.get("workdays_only") == "on"
             policy.steps = [LadderStep(position=i, **spec) for i, spec in enumerate(steps)]
             await session.flush()
+            replanned = await replan_policy(session, policy, clock=deps.clock)
             record(
                 session,
                 clock=deps.clock,
@@ -158,7 +160,7 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
                 entity="policy",
                 entity_id=policy.id,
                 action="update",
-                detail={"before": before, "after": _snapshot(policy)},
+                detail={"before": before, "after": _snapshot(policy), "replanned": replanned},
             )
     except ValidationFailed as exc:
         return await _edit_page(request, policy_id, errors=exc.errors, status=400)
