@@ -5,7 +5,6 @@ Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -77,8 +76,6 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     mail_from: str = "督查室 <duban@localhost>"
     office_name: str = "督查室"
-    send_window_start: time = time(8, 30)
-    send_window_end: time = time(18, 0)
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Delivery (notifier): lease of a row in flight, sweeper cadence, Telegram flood limits.
     delivery_lease_seconds: Annotated[float, Field(gt=0)] = 300.0
