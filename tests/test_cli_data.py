@@ -129,7 +129,7 @@ async def test_list_filters_and_table(cli, tmp_path):
 
 
 def duban_width(text: str) -> int:
-    from duban.commands.data import display_width
+    from duban.table import display_width
 
     return display_width(text)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import unicodedata
 from datetime import date
 
+from duban import table
 from duban.runtime import Runtime
 from models.db import transaction
 from supervision.audit import Actor
@@ -19,15 +19,6 @@ from supervision.bulletins import (
 )
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text: str, width: int, *, right: bool = False) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
 
 
 def _rate(value: float | None) -> str:
@@ -50,16 +41,13 @@ def format_table(data: BulletinData) -> str:
         ]
         for r in data.rows
     ]
-    widths = [max(_width(x) for x in col) for col in zip(head, *rows, strict=False)]
     lines = [
         f"督查通报 {data.period.label} ({data.period.key}: "
         f"{data.period.starts_on.isoformat()} – {data.period.ends_on.isoformat()}, "
         f"as of {data.as_of.isoformat()})",
         "",
+        table.format_table(head, rows, right={0, *range(2, len(head))}),
     ]
-    for row in [head, *rows]:
-        cells = [_pad(c, w, right=n != 1) for n, (c, w) in enumerate(zip(row, widths, strict=True))]
-        lines.append("  ".join(cells).rstrip())
     if not rows:
         lines.append("(no unit had work in this period)")
     totals = data.totals()

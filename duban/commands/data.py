@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from duban.runtime import Runtime
+from duban.table import format_table, truncate
 from supervision.audit import Actor
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -99,44 +99,6 @@ async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
         )
     warn_fallback(result.fallback_years)
     return 0
-
-
-def display_width(text: str) -> int:
-    """Columns the text takes in a terminal (CJK wide characters count two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def truncate(text: str, width: int) -> str:
-    """Cut the text to ``width`` columns, with an ellipsis when cut."""
-    if display_width(text) <= width:
-        return text
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        w = display_width(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…"
-
-
-def pad(text: str, width: int) -> str:
-    """Left-align in ``width`` columns."""
-    return text + " " * max(width - display_width(text), 0)
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Aligned columns separated by two spaces (no trailing spaces)."""
-    widths = [display_width(h) for h in header]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], display_width(cell))
-    lines = [
-        "  ".join(pad(cell, widths[i]) for i, cell in enumerate(line)).rstrip()
-        for line in (header, *rows)
-    ]
-    return "\n".join(lines)
 
 
 def item_table(rows: Sequence[ItemRow]) -> str:
