@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     handler: Handler = args.handler
     async with open_runtime(settings) as runtime:
         return await handler(args, runtime)
@@ -58,10 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``duban`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         return asyncio.run(_dispatch(args))
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ def test_defaults(monkeypatch):
         ("DUBAN_TIMEZONE", "Mars/Base", "DUBAN_TIMEZONE"),
         ("DUBAN_SMTP_URL", "http://x", "DUBAN_SMTP_URL"),
         ("DUBAN_REDIS_URL", "localhost:6379", "DUBAN_REDIS_URL"),
+        ("DUBAN_LOG_LEVEL", "chatty", "DUBAN_LOG_LEVEL"),
     ],
 )
 def test_bad_setting_names_itself(monkeypatch, name, value, fragment):
