@@ -11,7 +11,7 @@ from datetime import date
 
 from supervision.errors import ValidationFailed
 
-__all__ = ["MAX_INPUT", "parse_date"]
+__all__ = ["MAX_INPUT", "match_full_date", "parse_date"]
 
 MAX_INPUT = 40
 
@@ -29,6 +29,15 @@ def _make(year: int, month: int, day: int, raw: str) -> date:
         raise ValidationFailed(f"没有这一天：{raw}（{HINT}）") from None
 
 
+def match_full_date(text: str) -> tuple[int, int, int] | None:
+    """Year, month and day of a date written with its year (``2027-01-31``, ``2027/1/31``,
+    ``2027.1.31``, ``2027年1月31日``), not yet checked to exist; None for any other text."""
+    raw = unicodedata.normalize("NFKC", text).strip()
+    if m := _FULL.fullmatch(raw) or _CN_FULL.fullmatch(raw):
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return None
+
+
 def parse_date(text: str, *, today: date) -> date:
     """The date in ``text``; a month-day without a year is its next occurrence from ``today``."""
     if len(text) > MAX_INPUT:
@@ -36,8 +45,8 @@ def parse_date(text: str, *, today: date) -> date:
     raw = unicodedata.normalize("NFKC", text).strip()
     if not raw:
         raise ValidationFailed(f"没有输入日期（{HINT}）")
-    if m := _FULL.fullmatch(raw) or _CN_FULL.fullmatch(raw):
-        return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)), raw)
+    if full := match_full_date(raw):
+        return _make(*full, raw)
     if m := _CN_SHORT.fullmatch(raw):
         month, day = int(m.group(1)), int(m.group(2))
         if month == 2 and day == 29:

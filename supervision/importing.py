@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Person, Role, Source, Unit
 from supervision.audit import Actor, record
 from supervision.clock import Clock
+from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, save_item
 from supervision.policy import SOURCE_LABELS_ZH
@@ -113,11 +114,6 @@ LOCALES = ("zh", "en")
 _LIST_SPLIT = re.compile(r"[;；]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
-_DATE_FORMS = (
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,16 +271,14 @@ def read_table(path_or_bytes: str | Path | bytes, filename: str | None = None) -
 
 
 def parse_date(text: str) -> date:
-    """A date written as 2026-11-02, 2026/11/02 or 2026年11月2日."""
+    """A date written with its year, in the forms `supervision.dateparse` reads
+    (2026-11-02, 2026/11/02, 2026年11月2日, …)."""
     value = text.strip()
-    for form in _DATE_FORMS:
-        match = form.match(value)
-        if match:
-            year, month, day = (int(g) for g in match.groups())
-            try:
-                return date(year, month, day)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a real date") from None
+    if full := match_full_date(value):
+        try:
+            return date(*full)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a real date") from None
     # XLSX date cells arrive as ISO text; a datetime cell may carry a time.
     try:
         return datetime.fromisoformat(value).date()

@@ -118,7 +118,17 @@ def test_unreadable_files(data, name, message):
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-11-02", "2026/11/02", "2026/11/2", "2026年11月2日", "2026-11-02T00:00:00"]
+    "text",
+    [
+        "2026-11-02",
+        "2026/11/02",
+        "2026/11/2",
+        "2026.11.2",
+        "2026年11月2日",
+        " 2026 年 11 月 2 号 ",
+        "２０２６年１１月２日",
+        "2026-11-02T00:00:00",
+    ],
 )
 def test_date_forms(text):
     assert parse_date(text) == date(2026, 11, 2)
