@@ -8,6 +8,7 @@ move time instead of waiting. Imports only redis and ``supervision.clock``.
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -62,7 +63,9 @@ class Limiter(Protocol):
         ...
 
 
-class _LimiterBase:
+class _LimiterBase(ABC):
+    """What both limiters share: the clock, the sleep and the waiting loop of ``acquire``."""
+
     def __init__(self, clock: Clock | None = None, sleep: Sleep | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self.sleep: Sleep = sleep or asyncio.sleep
@@ -70,11 +73,17 @@ class _LimiterBase:
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
+    @abstractmethod
     async def try_acquire(self, rates: Sequence[Rate]) -> float:
-        raise NotImplementedError
+        """0.0 when a slot was taken under every rate; else seconds until one may be free."""
 
+    @abstractmethod
+    async def pause(self, key: str, seconds: float) -> None:
+        """Refuse every rate with this ``key`` for ``seconds`` (a 429's ``retry_after``)."""
+
+    @abstractmethod
     async def paused_for(self, rates: Sequence[Rate]) -> float:
-        raise NotImplementedError
+        """Seconds left of a pause on any of these rates (0.0 when none)."""
 
     async def acquire(self, rates: Sequence[Rate], *, max_wait: float) -> float:
         """Wait for a slot up to ``max_wait`` s: 0.0 when taken, else the wait still needed."""
