@@ -31,9 +31,11 @@ Helpers for other web modules (bulletins, API pages):
 - ``require(request, *accesses) -> Principal``: 403 unless the person's `Access` is listed.
 - ``require_write(request)``: 403 for viewers (any page that changes something).
 - ``csrf_token(request) -> str``: the value for the hidden ``csrf_token`` form field.
-- ``visible_unit_ids(principal)``: ``None`` (every unit) or the unit ids a liaison may see.
+- ``principal.unit_ids``: ``None`` (every unit) or the unit ids a liaison may see.
 - ``item_visible(session, principal, item_id) -> bool`` and ``scope_items(query, principal)``:
   restrict items to a liaison's units; a route answers 404 (not 403) for an invisible item.
+- ``visible_item_rows(session, principal, ...)``: `supervision.items.list_items` rows (with
+  their light) restricted the same way, for the dashboard and the items list.
 - ``add_public_prefix(app, prefix)``: a path prefix that needs no login and no CSRF token
   (webhooks, API with bearer tokens); ``/api/`` and ``/telegram/`` are public already.
 """
@@ -49,10 +51,11 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import Select, func, select
@@ -60,7 +63,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Assignment, Item, LoginAttempt, Person, Role, Unit
 from supervision.accounts import verify_password
+from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
+from supervision.items import ItemRow, list_items
 from web.app import DEPS, WebDeps
 
 log = logging.getLogger("duban.web.auth")
@@ -291,11 +296,6 @@ async def load_principal(session: AsyncSession, person: Person) -> Principal | N
     )
 
 
-def visible_unit_ids(principal: Principal) -> frozenset[int] | None:
-    """None when the principal sees every unit, else the unit ids they may see."""
-    return principal.unit_ids
-
-
 S = TypeVar("S", bound=Select[Any])
 
 
@@ -311,6 +311,22 @@ async def item_visible(session: AsyncSession, principal: Principal, item_id: int
     """True if the item exists and the principal may see it."""
     query = scope_items(select(Item.id).where(Item.id == item_id), principal)
     return (await session.scalar(query)) is not None
+
+
+async def visible_item_rows(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> list[ItemRow]:
+    """The item rows (with their light) the principal may see, by deadline."""
+    rows = await list_items(session, today=today, calendar=calendar, tz=tz)
+    if principal.unit_ids is None:
+        return rows
+    visible = set((await session.scalars(scope_items(select(Item.id), principal))).all())
+    return [r for r in rows if r.id in visible]
 
 
 # --- request helpers ------------------------------------------------------------------------

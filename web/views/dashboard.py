@@ -8,19 +8,17 @@ from datetime import date
 
 from aiohttp import web
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Item, ItemState
+from models import ItemState
 from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
-from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import ValidationFailed
-from supervision.items import ItemRow, list_items
+from supervision.items import ItemRow
 from supervision.light import Light
 from web.app import DEPS, WebDeps
-from web.auth import EVERYONE, Principal, require, scope_items
+from web.auth import EVERYONE, Principal, require, visible_item_rows
 from web.views.common import render, t_for
 
 CHART_WIDTH = 640
@@ -38,17 +36,6 @@ class DashboardData:
     period_label: str
 
 
-async def scoped_rows(
-    session: AsyncSession, me: Principal, *, today: date, calendar: WorkCalendar, deps: WebDeps
-) -> list[ItemRow]:
-    """The item rows the principal may see."""
-    rows = await list_items(session, today=today, calendar=calendar, tz=deps.config.tz)
-    if me.unit_ids is None:
-        return rows
-    visible = set((await session.scalars(scope_items(select(Item.id), me))).all())
-    return [r for r in rows if r.id in visible]
-
-
 def year_period(year: int) -> Period:
     """A whole calendar year as a bulletin period (the dashboard's default)."""
     return Period(str(year), "year", date(year, 1, 1), date(year, 12, 31), f"{year}")
@@ -60,7 +47,7 @@ async def dashboard_data(
     """Compute the dashboard for ``me`` (a liaison sees only their units)."""
     today = local_today(deps.clock, deps.config.tz)
     calendar = await load_calendar(session)
-    rows = await scoped_rows(session, me, today=today, calendar=calendar, deps=deps)
+    rows = await visible_item_rows(session, me, today=today, calendar=calendar, tz=deps.config.tz)
     counts = {light.value: 0 for light in (Light.RED, Light.YELLOW, Light.GREEN, Light.GREY)}
     for row in rows:
         counts[row.light.value] += 1

@@ -35,7 +35,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
-from supervision.items import AssigneeSpec, ItemSpec, item_light, list_items, save_item
+from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
 from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
@@ -48,7 +48,7 @@ from web.auth import (
     item_visible,
     require,
     require_write,
-    scope_items,
+    visible_item_rows,
 )
 from web.i18n import translate_or
 from web.views.common import (
@@ -137,8 +137,10 @@ async def items_list(request: web.Request) -> web.StreamResponse:
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
         today = local_today(deps.clock, deps.config.tz)
-        rows = await list_items(session, today=today, calendar=calendar, tz=deps.config.tz)
-        visible = set((await session.scalars(scope_items(select(Item.id), me))).all())
+        rows = await visible_item_rows(
+            session, me, today=today, calendar=calendar, tz=deps.config.tz
+        )
+        in_unit: set[int] | None = None
         if filters.unit is not None:
             in_unit = set(
                 (
@@ -147,13 +149,12 @@ async def items_list(request: web.Request) -> web.StreamResponse:
                     )
                 ).all()
             )
-            visible &= in_unit
         units = await _units(session, me)
     needle = filters.q.lower()
     rows = [
         r
         for r in rows
-        if r.id in visible
+        if (in_unit is None or r.id in in_unit)
         and (not filters.source or r.source == filters.source)
         and (not filters.light or r.light.value == filters.light)
         and (filters.due_from is None or r.due_on >= filters.due_from)
