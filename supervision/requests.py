@@ -264,11 +264,33 @@ async def request_extension(
     return extension
 
 
-def _decision(approve: bool, comment: str | None) -> tuple[ReviewState, str | None]:
+def _record_decision(
+    session: AsyncSession,
+    *,
+    entity: str,
+    entity_id: int,
+    reviewer: Person,
+    approve: bool,
+    comment: str | None,
+    clock: Clock,
+) -> tuple[ReviewState, str | None]:
+    """The outcome of a review and its cleaned comment (a rejection needs one), audited."""
     note = clean_text(comment, limit=MAX_COMMENT) or None
     if not approve and note is None:
         raise ValidationFailed("驳回须填写意见 (a comment is required to reject)")
-    return (ReviewState.APPROVED if approve else ReviewState.REJECTED), note
+    state = ReviewState.APPROVED if approve else ReviewState.REJECTED
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(reviewer),
+        entity=entity,
+        entity_id=entity_id,
+        action="reviewed",
+        from_state=ReviewState.PENDING.value,
+        to_state=state.value,
+        detail={"comment": note} if note else None,
+    )
+    return state, note
 
 
 async def _tell_requester(
@@ -311,23 +333,20 @@ async def decide_completion(
         raise InvalidTransition("该申请已处理或尚待签发 (not awaiting review)")
     if assignment.state != ItemState.COMPLETION_REQUESTED:
         raise InvalidTransition("该事项已不在申请办结状态 (the assignment changed)")
-    state, note = _decision(approve, comment)
+    state, note = _record_decision(
+        session,
+        entity="report",
+        entity_id=report.id,
+        reviewer=reviewer,
+        approve=approve,
+        comment=comment,
+        clock=clock,
+    )
     report.review_state = state.value
     report.reviewed_by_id = reviewer.id
     report.reviewed_at = clock.now()
     report.review_comment = note
     actor = Actor.of(reviewer)
-    record(
-        session,
-        clock=clock,
-        actor=actor,
-        entity="report",
-        entity_id=report.id,
-        action="reviewed",
-        from_state=ReviewState.PENDING.value,
-        to_state=state.value,
-        detail={"comment": note} if note else None,
-    )
     target = ItemState.CLOSED if approve else ItemState.OPEN
     await transition_assignment(
         session,
@@ -367,23 +386,20 @@ async def decide_extension(
         raise InvalidTransition("该事项已办结或撤销 (the assignment is closed)")
     if approve and extension.old_due_on != assignment.due_on:
         raise NotAllowed("完成时限已被修改，请重新申请 (the deadline changed since the request)")
-    state, note = _decision(approve, comment)
+    state, note = _record_decision(
+        session,
+        entity="extension",
+        entity_id=extension.id,
+        reviewer=reviewer,
+        approve=approve,
+        comment=comment,
+        clock=clock,
+    )
     extension.state = state.value
     extension.decided_by_id = reviewer.id
     extension.decided_at = clock.now()
     extension.comment = note
     actor = Actor.of(reviewer)
-    record(
-        session,
-        clock=clock,
-        actor=actor,
-        entity="extension",
-        entity_id=extension.id,
-        action="reviewed",
-        from_state=ReviewState.PENDING.value,
-        to_state=state.value,
-        detail={"comment": note} if note else None,
-    )
     if approve:
         before = assignment.due_on
         assignment.due_on = extension.new_due_on

@@ -88,6 +88,12 @@ async def test_rejected_completion_reopens_and_needs_a_comment(
             session, report=report, reviewer=w.supervisor, approve=False, comment=" ", clock=clock
         )
     assert a.state == ItemState.COMPLETION_REQUESTED
+    reviewed = select(AuditEvent).where(
+        AuditEvent.entity == "report",
+        AuditEvent.entity_id == report.id,
+        AuditEvent.action == "reviewed",
+    )
+    assert (await session.scalars(reviewed)).all() == []  # the refusal changed nothing
     await decide_completion(
         session,
         report=report,
@@ -96,6 +102,9 @@ async def test_rejected_completion_reopens_and_needs_a_comment(
         comment="缺少验收材料",
         clock=clock,
     )
+    [event] = (await session.scalars(reviewed)).all()
+    assert (event.from_state, event.to_state) == ("pending", "rejected")
+    assert event.detail == {"comment": "缺少验收材料"}
     assert a.state == ItemState.OPEN and report.review_comment == "缺少验收材料"
     assert a.next_action_at is not None
     assert (await _outbox(session))[-1] == (
