@@ -26,7 +26,12 @@ from notifier.channels.base import (
 )
 from notifier.channels.log import LogChannel
 from notifier.channels.telegram import AssignmentAction, TelegramChannel, reminder_keyboard
-from notifier.channels.webhooks import DingTalkChannel, FeishuChannel, WeComChannel
+from notifier.channels.webhooks import (
+    ROBOT_PAUSE_SECONDS,
+    DingTalkChannel,
+    FeishuChannel,
+    WeComChannel,
+)
 from notifier.delivery import deliver_due
 from notifier.ratelimit import MemoryLimiter, Rate
 from notifier.template_store import (
@@ -53,10 +58,11 @@ class Robots:
         self.requests: list[tuple[str, dict, dict]] = []
         self.answer: dict = {"errcode": 0, "errmsg": "ok"}
         self.status = 200
+        self.headers: dict[str, str] = {}
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query), await request.json()))
-        return web.json_response(self.answer, status=self.status)
+        return web.json_response(self.answer, status=self.status, headers=self.headers)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -131,13 +137,14 @@ async def test_feishu_text_with_signature(robots, clock):
 @pytest.mark.parametrize(
     ("cls", "answer", "status", "error"),
     [
-        (WeComChannel, {"errcode": 45009, "errmsg": "api freq out of limit"}, 200, TransientError),
+        (WeComChannel, {"errcode": 45009, "errmsg": "api freq out of limit"}, 200, RateLimited),
         (WeComChannel, {"errcode": 93000, "errmsg": "invalid webhook url"}, 200, PermanentError),
-        (DingTalkChannel, {"errcode": 130101, "errmsg": "send too fast"}, 200, TransientError),
+        (DingTalkChannel, {"errcode": 130101, "errmsg": "send too fast"}, 200, RateLimited),
         (DingTalkChannel, {"errcode": 310000, "errmsg": "sign not match"}, 200, PermanentError),
-        (FeishuChannel, {"code": 9499, "msg": "too many request"}, 200, TransientError),
+        (FeishuChannel, {"code": 9499, "msg": "too many request"}, 200, RateLimited),
         (FeishuChannel, {"code": 19021, "msg": "sign match fail"}, 200, PermanentError),
         (WeComChannel, {}, 502, TransientError),
+        (DingTalkChannel, {}, 429, RateLimited),
         (FeishuChannel, {}, 404, PermanentError),
     ],
 )
@@ -148,9 +155,31 @@ async def test_robot_errors_are_classified_and_keys_redacted(
     channel = cls(clock=clock)
     url = f"{robots.base}/cgi-bin/webhook/send?key={KEY}"
     with pytest.raises(error) as caught:
-        await channel.send(msg(channel=cls.kind, webhook_url=url, webhook_secret=SECRET))
+        await channel.send(
+            msg(channel=cls.kind, webhook_id=7, webhook_url=url, webhook_secret=SECRET)
+        )
     await channel.close()
     assert KEY not in str(caught.value) and SECRET not in str(caught.value)
+    if error is RateLimited:  # the robot's own rate is paused for the platform's minute
+        assert caught.value.pause_key == f"{cls.kind}:w7"
+        assert caught.value.retry_after == ROBOT_PAUSE_SECONDS
+    else:
+        assert not isinstance(caught.value, RateLimited)
+
+
+async def test_robot_429_pauses_for_its_retry_after_and_the_limiter_holds_it(robots, clock):
+    robots.answer, robots.status, robots.headers = {}, 429, {"Retry-After": "12"}
+    channel = WeComChannel(clock=clock)
+    message = msg(webhook_id=7, webhook_url=f"{robots.base}/send?key={KEY}")
+    with pytest.raises(RateLimited) as caught:
+        await channel.send(message)
+    await channel.close()
+    assert caught.value.retry_after == 12.0
+    limiter = MemoryLimiter(clock, sleep=clock_sleep(clock))
+    await limiter.pause(caught.value.pause_key, caught.value.retry_after)
+    assert await limiter.paused_for(channel.rates(message)) == pytest.approx(12.0)
+    other = msg(webhook_id=8, webhook_url=f"{robots.base}/send?key={KEY}")
+    assert await limiter.paused_for(channel.rates(other)) == 0.0
 
 
 async def test_robot_unreachable_is_transient_without_the_key(clock):

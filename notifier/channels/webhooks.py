@@ -1,7 +1,8 @@
 """Group robots (群机器人): WeCom, DingTalk and Feishu webhooks over aiohttp.
 
 Each posts the JSON body its platform documents; a non-zero ``errcode`` / ``code`` in the
-answer is a failure (rate-limit codes transient, the rest permanent). The webhook URL holds
+answer is a failure (HTTP 429 and rate-limit codes pause the robot's rate, the rest are
+permanent). The webhook URL holds
 the robot key: it is only ever logged through :func:`redact_url`.
 """
 
@@ -21,6 +22,7 @@ from notifier.channels.base import (
     BaseChannel,
     OutgoingMessage,
     PermanentError,
+    RateLimited,
     SendResult,
     TransientError,
     redact,
@@ -44,10 +46,23 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(digest).decode()
 
 
+#: how long a robot that said "slow down" is paused when it names no Retry-After (the
+#: platforms count sends per minute)
+ROBOT_PAUSE_SECONDS = 60.0
+
+
+def _retry_after(header: str | None) -> float:
+    try:
+        seconds = float(header) if header else 0.0
+    except ValueError:
+        seconds = 0.0
+    return seconds if seconds > 0 else ROBOT_PAUSE_SECONDS
+
+
 class _WebhookChannel(BaseChannel):
     """Common HTTP handling: POST JSON, map HTTP status and the body's error code."""
 
-    #: error codes that mean "slow down" (transient)
+    #: error codes that mean "slow down" (the robot's rate is paused, the row retried)
     rate_limit_codes: ClassVar[frozenset[int]] = frozenset()
 
     def __init__(
@@ -95,12 +110,18 @@ class _WebhookChannel(BaseChannel):
         try:
             async with client.post(self.url(message), json=self.body(message)) as resp:
                 status = resp.status
+                retry_after = _retry_after(resp.headers.get("Retry-After"))
                 raw = await resp.text()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientError(
                 redact(f"{self.kind} {shown}: network error {type(exc).__name__}", *secrets)
             ) from None
-        if status == 429 or status >= 500:
+        pause_key = self.rates(message)[0].key
+        if status == 429:
+            raise RateLimited(
+                f"{self.kind} {shown}: HTTP 429", retry_after=retry_after, pause_key=pause_key
+            )
+        if status >= 500:
             raise TransientError(f"{self.kind} {shown}: HTTP {status}")
         if status >= 400:
             raise PermanentError(f"{self.kind} {shown}: HTTP {status}")
@@ -114,7 +135,7 @@ class _WebhookChannel(BaseChannel):
         if code != 0:
             detail = redact(f"{self.kind} {shown}: error {code} {text}", *secrets)
             if code in self.rate_limit_codes:
-                raise TransientError(detail)
+                raise RateLimited(detail, retry_after=retry_after, pause_key=pause_key)
             raise PermanentError(detail)
         return SendResult(provider_message_id=self.message_id(answer))
 
