@@ -25,7 +25,7 @@ async def test_list_shows_binding(as_admin: Web, seed: Seed, sessions) -> None:
     assert "@lianluo" in html and "联络员甲" in html
 
 
-async def test_create_and_edit_person(as_admin: Web, seed: Seed, sessions) -> None:
+async def test_create_and_edit_person(as_admin: Web, seed: Seed, sessions, clock) -> None:
     response = await as_admin.post(
         "/people/new",
         {
@@ -43,6 +43,7 @@ async def test_create_and_edit_person(as_admin: Web, seed: Seed, sessions) -> No
         person = await s.scalar(select(Person).where(Person.email == "new@example.gov.cn"))
         assert person is not None and person.roles == {Role.LIAISON, Role.OWNER}
         assert verify_password(person.password_hash, "a long enough password")
+        assert person.created_at == clock.now()
     response = await as_admin.post(
         f"/people/{person.id}",
         {"name": "新同志", "email": "new@example.gov.cn", "roles": "viewer", "locale": "zh"},
@@ -89,7 +90,7 @@ async def test_invite_shows_link_and_queues_email(as_admin: Web, seed: Seed, ses
         assert mail.payload["invite_link"] in html
 
 
-async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions) -> None:
+async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions, clock) -> None:
     response = await as_admin.post(
         "/units/new",
         {"code": "A1", "name": "甲单位下属", "parent_id": str(seed.unit_a), "active": "on"},
@@ -98,6 +99,7 @@ async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions)
     async with sessions() as s:
         child = await s.scalar(select(Unit).where(Unit.code == "A1"))
         assert child is not None and child.parent_id == seed.unit_a
+        assert child.created_at == clock.now()
     cycle = await as_admin.post(
         f"/units/{seed.unit_a}", {"code": "A", "name": "甲单位", "parent_id": str(child.id)}
     )

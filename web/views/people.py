@@ -163,7 +163,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
                     "you cannot remove your own admin role or deactivate yourself"
                 )
             if person is None:
-                person = Person(name=raw["name"])
+                person = Person(name=raw["name"], created_at=deps.clock.now())
                 session.add(person)
             before = _person_raw(person) if person.id else {}
             person.name = raw["name"]
@@ -350,7 +350,7 @@ async def _save_unit(request: web.Request, unit_id: int | None) -> web.StreamRes
             if problems:
                 raise ValidationFailed("; ".join(problems), problems)
             if unit is None:
-                unit = Unit(code=raw["code"], name=raw["name"])
+                unit = Unit(code=raw["code"], name=raw["name"], created_at=deps.clock.now())
                 session.add(unit)
             unit.code = raw["code"]
             unit.name = raw["name"]
