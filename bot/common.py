@@ -168,6 +168,11 @@ async def status_of(
     return out
 
 
+async def title_of(session: AsyncSession, assignment: Assignment) -> str:
+    """The title of the assignment's item (a primary-key load, often from the identity map)."""
+    return (await session.get_one(Item, assignment.item_id)).title
+
+
 async def my_items_text(
     session: AsyncSession, person: Person, *, clock: Clock, config: BotConfig
 ) -> str:

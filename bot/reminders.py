@@ -7,13 +7,11 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Flow
-from bot.common import quietly, status_of
+from bot.common import quietly
 from bot.config import BotConfig
-from bot.reports import load_assignment
+from bot.reports import ask_for_report, load_assignment
 from bot.requests import begin
 from bot.routing import Routes
-from bot.states import ReportFlow
-from bot.texts import say
 from models import Person
 from notifier.channels.telegram import CLOSE, EXTEND, REPORT, AssignmentAction
 from supervision.clock import Clock
@@ -39,10 +37,7 @@ async def reminder_button(
         raise NotFound("消息已过期 (message expired)")
     assignment = await load_assignment(session, callback_data.assignment_id, person)
     if callback_data.action == REPORT:
-        await state.set_state(ReportFlow.text)
-        await state.set_data({"aid": assignment.id})
-        [row] = await status_of(session, [assignment], clock=clock, config=config)
-        await query.message.answer(say(person.locale, "ask_report", title=row.item.title))
+        await ask_for_report(query.message, assignment, session=session, person=person, state=state)
     elif callback_data.action in FLOWS:
         await begin(
             query.message,

@@ -17,6 +17,7 @@ from bot.common import (
     quietly,
     replied_message,
     status_of,
+    title_of,
 )
 from bot.config import BotConfig
 from bot.filters import in_album, is_reply, not_command, odd_content
@@ -136,6 +137,21 @@ async def offer(
     await message.answer(
         say(loc, "choose_item"), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
     )
+
+
+async def ask_for_report(
+    message: Message,
+    assignment: Assignment,
+    *,
+    session: AsyncSession,
+    person: Person,
+    state: FSMContext,
+) -> None:
+    """Wait for the report text on ``assignment`` (after a pick or the 填报进展 button)."""
+    await state.set_state(ReportFlow.text)
+    await state.set_data({"aid": assignment.id})
+    title = await title_of(session, assignment)
+    await message.answer(say(person.locale, "ask_report", title=title))
 
 
 @router.message(odd_content)
@@ -299,7 +315,6 @@ async def picked(
     if not isinstance(message, Message):
         raise NotFound("消息已过期 (message expired)")
     data = await state.get_data()
-    loc = person.locale
     if await state.get_state() == ReportFlow.confirm.state and "pending" in data:
         await state.clear()
         await file_and_confirm(
@@ -314,10 +329,7 @@ async def picked(
             config=config,
         )
     else:
-        await state.set_state(ReportFlow.text)
-        await state.set_data({"aid": assignment.id})
-        [row] = await status_of(session, [assignment], clock=clock, config=config)
-        await message.answer(say(loc, "ask_report", title=row.item.title))
+        await ask_for_report(message, assignment, session=session, person=person, state=state)
     await quietly(query.answer())
     await quietly(message.edit_reply_markup(reply_markup=None))
 

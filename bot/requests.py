@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import Cancel, DatePick, Flow, Pick
-from bot.common import content_of, quietly, status_of
+from bot.common import content_of, quietly, status_of, title_of
 from bot.config import BotConfig
 from bot.filters import has_text, not_command
 from bot.reports import load_assignment
@@ -44,13 +44,6 @@ async def cancel_button(query: CallbackQuery, person: Person, state: FSMContext)
     await quietly(query.answer(say(person.locale, "cancelled")))
     if isinstance(query.message, Message):
         await quietly(query.message.edit_reply_markup(reply_markup=None))
-
-
-async def _title(
-    session: AsyncSession, assignment: Assignment, clock: Clock, cfg: BotConfig
-) -> str:
-    [row] = await status_of(session, [assignment], clock=clock, config=cfg)
-    return row.item.title
 
 
 async def _choose(
@@ -137,7 +130,7 @@ async def begin(
     if assignment.state != ItemState.OPEN:
         raise InvalidTransition("该事项不在办理中 (the assignment is not open)")
     loc = person.locale
-    title = await _title(session, assignment, clock, config)
+    title = await title_of(session, assignment)
     if flow == Flow.COMPLETE:
         await state.set_state(CompletionFlow.summary)
         await state.set_data({"aid": assignment.id})
@@ -207,7 +200,7 @@ async def summary(
     await state.clear()
     loc = person.locale
     nxt = say(loc, "to_signoff" if report.review_state == "awaiting_signoff" else "to_review")
-    title = await _title(session, assignment, clock, config)
+    title = await title_of(session, assignment)
     await message.answer(say(loc, "completion_filed", title=title, number=report.number, next=nxt))
 
 
@@ -259,7 +252,7 @@ async def _submit(
         tz=config.tz,
     )
     await state.clear()
-    title = await _title(session, assignment, clock, config)
+    title = await title_of(session, assignment)
     await message.answer(
         say(person.locale, "extension_filed", title=title, date=new_due_on.isoformat())
     )
