@@ -31,7 +31,7 @@ from supervision.deadlines import (
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.lifecycle import sync_item_state, transition_assignment
-from supervision.light import Light, light_for, worst
+from supervision.light import Light, assignment_light, light_for, worst
 from supervision.schedule import load_policy_for, reschedule
 
 __all__ = [
@@ -610,14 +610,7 @@ def _light(
         )
     return worst(
         [
-            light_for(
-                state=a.state,
-                due_on=a.due_on,
-                today=today,
-                last_report_on=a.last_report_at.astimezone(tz).date() if a.last_report_at else None,
-                started_on=received_on,
-                calendar=calendar,
-            )
+            assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
             for a in active
         ]
     )

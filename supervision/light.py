@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from models import ItemState
 from supervision.calendar import WorkCalendar
@@ -46,6 +48,40 @@ def light_for(
     if calendar.workdays_between(since, today) >= stale_after:
         return Light.YELLOW
     return Light.GREEN
+
+
+class Tracked(Protocol):
+    """What the light reads of an assignment (`models.Assignment` or a row of its columns)."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def due_on(self) -> date: ...
+
+    @property
+    def last_report_at(self) -> datetime | None: ...
+
+
+def assignment_light(
+    assignment: Tracked,
+    *,
+    received_on: date,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> Light:
+    """The light of one assignment: its last report counts on the office's date in ``tz``, and
+    with no report yet the quiet time runs from ``received_on``, the item's received date."""
+    last = assignment.last_report_at
+    return light_for(
+        state=assignment.state,
+        due_on=assignment.due_on,
+        today=today,
+        last_report_on=last.astimezone(tz).date() if last is not None else None,
+        started_on=received_on,
+        calendar=calendar,
+    )
 
 
 def worst(lights: list[Light]) -> Light:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from models import Assignment
 from supervision.calendar import WorkCalendar
-from supervision.light import Light, light_for, worst
+from supervision.light import Light, assignment_light, light_for, worst
 
 CAL = WorkCalendar()
 
@@ -41,3 +43,23 @@ def test_light(today, last_report, state, expected):
 def test_worst():
     assert worst([Light.GREEN, Light.RED, Light.YELLOW]) == Light.RED
     assert worst([]) == Light.GREY
+
+
+@pytest.mark.parametrize(
+    ("last_report_at", "expected"),
+    [
+        (None, Light.YELLOW),  # 10 working days since the item was received
+        (datetime(2026, 11, 2, 17, 0, tzinfo=UTC), Light.GREEN),  # 11-03 01:00 in Shanghai
+        (datetime(2026, 11, 2, 15, 0, tzinfo=UTC), Light.YELLOW),  # 11-02 23:00 in Shanghai
+    ],
+)
+def test_assignment_light_counts_the_report_on_the_office_date(last_report_at, expected):
+    a = Assignment(state="open", due_on=date(2026, 12, 14), last_report_at=last_report_at)
+    got = assignment_light(
+        a,
+        received_on=date(2026, 11, 2),
+        today=date(2026, 11, 16),
+        calendar=CAL,
+        tz=ZoneInfo("Asia/Shanghai"),
+    )
+    assert got == expected
