@@ -100,6 +100,51 @@ async def _current(session: AsyncSession, key: Key) -> Template | None:
     )
 
 
+async def _log_version(
+    session: AsyncSession,
+    template: Template,
+    key: Key,
+    *,
+    version: int,
+    body: str,
+    action: str,
+    actor: Actor,
+    clock: Clock,
+    note: str | None,
+) -> None:
+    """Keep ``body`` as ``version`` of ``key`` (empty for a reset) and audit the change."""
+    step, channel, locale, part = key
+    session.add(
+        TemplateVersion(
+            step=step,
+            channel=channel,
+            locale=locale,
+            part=part,
+            version=version,
+            body=body,
+            created_by_id=actor.person_id,
+            note=note,
+            created_at=clock.now(),
+        )
+    )
+    await session.flush()
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="template",
+        entity_id=template.id,
+        action=action,
+        detail={
+            "step": step,
+            "channel": channel,
+            "locale": locale,
+            "part": part,
+            "version": version,
+        },
+    )
+
+
 async def save_override(
     session: AsyncSession,
     *,
@@ -119,7 +164,6 @@ async def save_override(
         raise TemplateRejected(exc) from exc
     key = (step, channel, locale, part)
     version = await _next_version(session, key)
-    now = clock.now()
     template = await _current(session, key)
     if template is None:
         template = Template(step=step, channel=channel, locale=locale, part=part, body=body)
@@ -127,35 +171,17 @@ async def save_override(
     template.body = body
     template.version = version
     template.updated_by_id = actor.person_id
-    template.updated_at = now
-    session.add(
-        TemplateVersion(
-            step=step,
-            channel=channel,
-            locale=locale,
-            part=part,
-            version=version,
-            body=body,
-            created_by_id=actor.person_id,
-            note=note,
-            created_at=now,
-        )
-    )
-    await session.flush()
-    record(
+    template.updated_at = clock.now()
+    await _log_version(
         session,
-        clock=clock,
-        actor=actor,
-        entity="template",
-        entity_id=template.id,
+        template,
+        key,
+        version=version,
+        body=body,
         action="template.save",
-        detail={
-            "step": step,
-            "channel": channel,
-            "locale": locale,
-            "part": part,
-            "version": version,
-        },
+        actor=actor,
+        clock=clock,
+        note=note,
     )
     return SavedOverride(template, preview)
 
@@ -176,33 +202,16 @@ async def reset_override(
     if template is None:
         return False
     version = await _next_version(session, key)
-    session.add(
-        TemplateVersion(
-            step=step,
-            channel=channel,
-            locale=locale,
-            part=part,
-            version=version,
-            body="",
-            created_by_id=actor.person_id,
-            note="reset to default",
-            created_at=clock.now(),
-        )
-    )
-    record(
+    await _log_version(
         session,
-        clock=clock,
-        actor=actor,
-        entity="template",
-        entity_id=template.id,
+        template,
+        key,
+        version=version,
+        body="",
         action="template.reset",
-        detail={
-            "step": step,
-            "channel": channel,
-            "locale": locale,
-            "part": part,
-            "version": version,
-        },
+        actor=actor,
+        clock=clock,
+        note="reset to default",
     )
     await session.delete(template)
     await session.flush()
