@@ -32,10 +32,10 @@ log = logging.getLogger("duban.bot")
 
 def bot_config(settings: Settings) -> BotConfig:
     """The bot's configuration; raises SettingsError without a token."""
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+    if settings.bot_token is None:
         raise SettingsError("setting DUBAN_TELEGRAM_TOKEN is required for the bot")
     return BotConfig(
-        token=settings.telegram_token.get_secret_value(),
+        token=settings.bot_token,
         api_base=settings.telegram_api_base,
         username=settings.telegram_bot_username,
         tz=settings.tz,
@@ -81,7 +81,7 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
     Webhook mode when ``DUBAN_TELEGRAM_WEBHOOK_URL`` is set, else long polling in a task.
     """
     settings = runtime.settings
-    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+    if settings.bot_token is None:
         yield None
         return
     config = bot_config(settings)

@@ -95,12 +95,11 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             use_tls=smtp.use_tls,
             timeout=smtp.timeout,
         )
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
     return NotifierConfig(
         tz=settings.tz,
         office_name=settings.office_name,
         base_url=settings.base_url,
-        telegram_token=token or None,
+        telegram_token=settings.bot_token,
         telegram_api_base=settings.telegram_api_base or None,
         mail=mail,
         mail_from=settings.mail_from,

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         return parse_smtp_url(self.smtp_url.get_secret_value())
 
     @property
+    def bot_token(self) -> str | None:
+        """The Telegram bot token, or None when it is unset or empty (no Telegram)."""
+        token = self.telegram_token.get_secret_value() if self.telegram_token else ""
+        return token or None
+
+    @property
     def single_process(self) -> bool:
         """True when no Redis is configured: everything runs inside one process."""
         return self.redis_url is None

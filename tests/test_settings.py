@@ -47,3 +47,11 @@ def test_secrets_are_not_printed(monkeypatch):
 
 def test_smtps_defaults_to_465():
     assert parse_smtp_url("smtps://mail.example").port == 465
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("1:T", "1:T")])
+def test_bot_token_is_none_when_unset_or_empty(monkeypatch, value, expected):
+    monkeypatch.delenv("DUBAN_TELEGRAM_TOKEN", raising=False)
+    if value is not None:
+        monkeypatch.setenv("DUBAN_TELEGRAM_TOKEN", value)
+    assert load_settings(_env_file=None).bot_token == expected

@@ -26,7 +26,7 @@ async def _bot_username(rt: Runtime) -> str:
 
     if rt.settings.telegram_bot_username:
         return rt.settings.telegram_bot_username.lstrip("@")
-    if rt.settings.telegram_token is None:
+    if rt.settings.bot_token is None:
         raise CliError(
             "set DUBAN_TELEGRAM_BOT_USERNAME (or DUBAN_TELEGRAM_TOKEN) to make invite links"
         )
