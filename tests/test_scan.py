@@ -24,7 +24,7 @@ from models.db import create_engine, create_sessionmaker
 from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed, addresses
 from notifier.scan import scan_once
 from supervision.clock import FixedClock
-from supervision.outbox import notify_person
+from supervision.outbox import notify_person, notify_unit_groups
 from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
 from tests import factories as f
@@ -203,6 +203,31 @@ async def test_group_robots_get_the_step_when_it_names_group(session, sessions, 
     assert sorted((r.channel, r.webhook_id) for r in rows) == [("email", None), ("wecom", hook.id)]
     group = next(r for r in rows if r.webhook_id)
     assert group.dedupe_key == f"a{a.id}:remind:2026-12-07:w{hook.id}" and group.address is None
+
+
+async def test_group_rows_match_keys_written_by_notify_unit_groups(session, sessions, clock):
+    """The scan's bulk insert and supervision.outbox share one key space for robots too."""
+    unit, _, [a] = await _world(session, clock)
+    hook = GroupWebhook(
+        name="单位群", kind="feishu", url="https://example.invalid/f", unit_id=unit.id
+    )
+    session.add(hook)
+    for step in (await session.scalars(select(LadderStep))).all():
+        if step.kind == "remind":
+            step.channels = ["group"]
+    await session.flush()
+    at = FixedClock(_sh(2026, 12, 7, 9, 0))
+    [queued] = await notify_unit_groups(
+        session, unit_id=unit.id, kind="remind", key=f"a{a.id}:remind:2026-12-07",
+        not_before=at.now(), assignment_id=a.id, item_id=a.item_id,
+    )  # fmt: skip
+    await session.commit()
+    result = await scan_once(sessions, clock=at, tz=SHANGHAI)
+    assert result.by_step.get("remind") == 1 and result.rows_written == 0
+    rows = [r for r in await _rows(session) if r.kind == "remind"]
+    assert [(r.id, r.dedupe_key) for r in rows] == [
+        (queued, f"a{a.id}:remind:2026-12-07:w{hook.id}")
+    ]
 
 
 async def test_batches_cover_everything_due(session, sessions, clock):
