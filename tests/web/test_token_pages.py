@@ -49,6 +49,9 @@ async def test_create_use_and_revoke(admin, seed, sessions):
     assert api.status == 401
     resp = await admin.post(f"/api-tokens/{token.id}/revoke")
     assert resp.status == 400 and "already revoked" in await resp.text()
+    await admin.get("/lang/en?next=/api-tokens")
+    english = await (await admin.get("/api-tokens")).text()
+    assert "Create token" in english and "revoked" in english and "创建令牌" not in english
 
 
 async def test_bad_input_and_roles(admin, seed, sessions, clock, aiohttp_client_factory):

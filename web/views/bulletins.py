@@ -6,7 +6,7 @@ Readers are admins, supervisors and viewers; only the office (admin, supervisor)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
@@ -28,76 +28,16 @@ from supervision.errors import DomainError, NotFound, ValidationFailed
 from web.app import DEPS, WebDeps
 from web.auth import OFFICE, Access, Principal, require
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx
-from web.views.common import lang_of, render
+from web.views.common import page_strings, render
 
 READERS: Final = (Access.ADMIN, Access.SUPERVISOR, Access.VIEWER)
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
 DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
 
-STRINGS: Final[dict[str, tuple[str, str]]] = {
-    "title": ("督查通报", "Bulletins"),
-    "period": ("期间", "Period"),
-    "period_hint": (
-        "如 2026-11（月）、2026-W47（周）、2026-Q4（季度）",
-        "e.g. 2026-11 (month), 2026-W47 (ISO week), 2026-Q4 (quarter)",
-    ),
-    "preview": ("预览", "Preview"),
-    "issued": ("已发布通报", "Issued bulletins"),
-    "none": ("暂无", "None yet"),
-    "number": ("期号", "Number"),
-    "created": ("生成时间", "Created"),
-    "sent": ("发送时间", "Sent"),
-    "not_sent": ("未发送", "not sent"),
-    "as_of": ("统计截至", "As of"),
-    "rank": ("排名", "Rank"),
-    "unit": ("单位", "Unit"),
-    "assigned": ("交办", "Assigned"),
-    "closed": ("办结", "Closed"),
-    "on_time": ("按期办结", "On time"),
-    "overdue": ("逾期", "Overdue"),
-    "extensions": ("延期", "Extensions"),
-    "rate": ("按期率", "On-time rate"),
-    "totals": ("合计", "Total"),
-    "formula": (
-        "按期率 = 按期办结 ÷（期内办结 + 逾期未办结）",
-        "On-time rate = closed on time ÷ (closed in period + open overdue)",
-    ),
-    "overdue_items": ("逾期事项", "Overdue items"),
-    "days_overdue": ("逾期工作日", "Working days late"),
-    "closed_late": ("逾期办结", "closed late"),
-    "still_open": ("逾期未办结", "still open"),
-    "praised": ("通报表扬（总结推广）", "Praised (practice to share)"),
-    "urged": ("督促整改", "Urged to rectify"),
-    "download": ("下载", "Download"),
-    "send_title": ("发布并发送", "Issue and send"),
-    "recipients": ("接收人", "Recipients"),
-    "no_address": ("无可用渠道", "no chat or e-mail"),
-    "send": ("发布并发送", "Issue and send"),
-    "queued": ("已排队消息", "Messages queued"),
-    "no_recipients": ("请至少选择一名接收人", "Choose at least one recipient"),
-    "ref": ("文号", "Ref"),
-    "item": ("事项", "Item"),
-    "due": ("完成时限", "Due"),
-    "back": ("返回列表", "Back to the list"),
-}
-
-
-def local_strings(
-    request: web.Request, table: Mapping[str, tuple[str, str]]
-) -> Callable[[str], str]:
-    """``s(key)``: a page's own (zh, en) string in the request's language."""
-    en = lang_of(request) == "en"
-
-    def s(key: str) -> str:
-        zh_text, en_text = table[key]
-        return en_text if en else zh_text
-
-    return s
-
 
 def _strings(request: web.Request) -> Callable[[str], str]:
-    return local_strings(request, STRINGS)
+    return page_strings(request, "bulletin.")
 
 
 async def _recipient_choices(session: Any) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ Imports `web.auth`, `web.i18n`, `web.app`; no domain rules live here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -128,6 +128,13 @@ def render(
 def t_for(request: web.Request, key: str, **values: object) -> str:
     """A UI string in the request's language."""
     return translate(key, lang_of(request), **values)
+
+
+def page_strings(request: web.Request, prefix: str) -> Callable[[str], str]:
+    """``s(key)``: the UI string ``prefix + key`` in the request's language, for pages whose
+    templates name their strings without the prefix (bulletins, API tokens)."""
+    lang = lang_of(request)
+    return lambda key: translate(prefix + key, lang)
 
 
 def int_or_none(value: object) -> int | None:

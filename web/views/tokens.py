@@ -7,7 +7,7 @@ stored or put in a URL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -19,34 +19,7 @@ from supervision.errors import DomainError
 from web.api_tokens import create_token, revoke_token
 from web.app import DEPS, WebDeps
 from web.auth import Access, require
-from web.views.bulletins import local_strings
-from web.views.common import int_or_none, path_id, render, text_field
-
-STRINGS: Final[dict[str, tuple[str, str]]] = {
-    "title": ("API 令牌", "API tokens"),
-    "intro": (
-        "令牌以所属人员的角色访问 /api/v1（文档：/api/v1/openapi.json）。"
-        "令牌只在创建时显示一次，系统仅保存其哈希。",
-        "A token acts with its person's roles on /api/v1 (document: /api/v1/openapi.json). "
-        "It is shown once, when created; only its hash is kept.",
-    ),
-    "person": ("人员", "Person"),
-    "name": ("用途", "Name"),
-    "created": ("创建时间", "Created"),
-    "last_used": ("最近使用", "Last used"),
-    "never": ("从未", "never"),
-    "state": ("状态", "State"),
-    "active": ("有效", "active"),
-    "revoked": ("已吊销", "revoked"),
-    "revoke": ("吊销", "Revoke"),
-    "create": ("创建令牌", "Create token"),
-    "none": ("暂无", "None yet"),
-    "shown_once": (
-        "请立即复制保存此令牌，关闭本页后将无法再次查看：",
-        "Copy this token now; it will not be shown again:",
-    ),
-    "choose_person": ("请选择人员", "Choose a person"),
-}
+from web.views.common import int_or_none, page_strings, path_id, render, text_field
 
 
 async def _page(
@@ -69,7 +42,7 @@ async def _page(
             await session.scalars(select(Person).where(Person.active).order_by(Person.name))
         ).all()
     context: dict[str, Any] = {
-        "s": local_strings(request, STRINGS),
+        "s": page_strings(request, "token."),
         "rows": rows,
         "people": people,
         "secret": secret,
@@ -91,7 +64,7 @@ async def tokens_create(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     person_id = int_or_none(form.get("person_id"))
     name = text_field(form, "name", 200)
-    s = local_strings(request, STRINGS)
+    s = page_strings(request, "token.")
     try:
         async with transaction(deps.sessions) as session:
             person = await session.get(Person, person_id) if person_id else None
