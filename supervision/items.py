@@ -24,7 +24,6 @@ from supervision.calendar import DueDate, WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.deadlines import (
-    DEFAULT_DUE_WORKING_DAYS,
     DeadlineError,
     recompute_provisional,
     resolve_due,
@@ -32,7 +31,8 @@ from supervision.deadlines import (
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.light import Light, assignment_light, light_for, worst
-from supervision.schedule import load_policy_for, reschedule
+from supervision.policy import due_days_of, load_policy_for
+from supervision.schedule import reschedule
 
 __all__ = [
     "AssigneeSpec",
@@ -126,8 +126,7 @@ class ItemContext:
 
     async def working_days(self, session: AsyncSession, source: str, urgent: bool) -> int:
         """Working days of the default deadline for this source and urgency."""
-        policy = await self.policy(session, source, urgent)
-        return policy.due_working_days if policy else DEFAULT_DUE_WORKING_DAYS
+        return due_days_of(await self.policy(session, source, urgent))
 
 
 def _jsonable(value: object) -> object:
@@ -274,7 +273,7 @@ async def save_item(
     await _check_refs(session, spec, ctx)
     cal = await ctx.calendar(session)
     policy = await ctx.policy(session, spec.source.value, spec.urgent)
-    days = policy.due_working_days if policy else DEFAULT_DUE_WORKING_DAYS
+    days = due_days_of(policy)
     # populate_existing: an item already in the session gets its current assignments.
     existing = await session.scalar(
         select(Item)

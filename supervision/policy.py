@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import LadderStep, Policy, Role, Source, StepKind
+from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
 
 SUPERVISORS = "supervisors"  # recipient role: the office's supervisors, not unit people
 RECIPIENT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL, SUPERVISORS})
@@ -41,8 +42,6 @@ URGENT_LADDER: tuple[StepSpec, ...] = (
     StepSpec(StepKind.PERIODIC, 3, ("owner",), ("chat",)),
 )
 
-DEFAULT_DUE_DAYS: dict[Source, int] = {source: 30 for source in Source}
-
 SOURCE_LABELS_ZH: dict[Source, str] = {
     Source.INSTRUCTION: "领导批示",
     Source.DOCUMENT: "文件要求",
@@ -62,7 +61,7 @@ def build_policy(
         name=name,
         source=source.value if source else None,
         urgent=urgent,
-        due_working_days=DEFAULT_DUE_DAYS[source] if source else 30,
+        due_working_days=DEFAULT_DUE_WORKING_DAYS,
     )
     policy.steps = [
         LadderStep(
@@ -108,7 +107,19 @@ async def policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy
     return candidates[0] if candidates else None
 
 
+async def load_policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy | None:
+    """The policy of an item; an urgent item without an urgent policy uses the normal one."""
+    policy = await policy_for(session, source, urgent)
+    if policy is None and urgent:
+        policy = await policy_for(session, source, False)
+    return policy
+
+
+def due_days_of(policy: Policy | None) -> int:
+    """Working days of the default deadline under ``policy`` (seed 四(二): 30 without one)."""
+    return policy.due_working_days if policy else DEFAULT_DUE_WORKING_DAYS
+
+
 async def due_working_days(session: AsyncSession, source: str, urgent: bool = False) -> int:
-    """How many working days the default deadline gives for this source (seed 四(二): 30)."""
-    policy = await policy_for(session, source, urgent) or await policy_for(session, source, False)
-    return policy.due_working_days if policy else 30
+    """How many working days the default deadline gives for this source and urgency."""
+    return due_days_of(await load_policy_for(session, source, urgent))

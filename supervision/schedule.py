@@ -32,7 +32,7 @@ from models import Assignment, Item, ItemState, Policy, StepKind
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.policy import policy_for
+from supervision.policy import load_policy_for, policy_for
 
 __all__ = [
     "OFFICE_TZ",
@@ -45,7 +45,6 @@ __all__ = [
     "advance",
     "due_steps",
     "ladder_for",
-    "load_policy_for",
     "next_step",
     "plan_tick",
     "reschedule",
@@ -386,14 +385,6 @@ def ladder_for(
         if exact or generic:
             return (exact or generic)[0]
     return None
-
-
-async def load_policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy | None:
-    """The policy of an item; an urgent item without an urgent policy uses the normal one."""
-    policy = await policy_for(session, source, urgent)
-    if policy is None and urgent:
-        policy = await policy_for(session, source, False)
-    return policy
 
 
 async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) -> int:
