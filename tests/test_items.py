@@ -7,7 +7,16 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import Assignment, AssignmentRole, AuditEvent, CalendarDay, Item, ItemState, Source
+from models import (
+    Assignment,
+    AssignmentRole,
+    AuditEvent,
+    CalendarDay,
+    Item,
+    ItemState,
+    Policy,
+    Source,
+)
 from supervision.audit import Actor
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -15,7 +24,7 @@ from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, list_items, save_item
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
-from supervision.policy import ensure_default_policies
+from supervision.policy import due_working_days, ensure_default_policies
 from tests import factories as f
 from tests.conftest import SHANGHAI
 
@@ -96,6 +105,27 @@ async def test_default_deadline_examples(session, clock, received_on, due, provi
     assert lead.next_action_at is not None and lead.next_action_at >= clock.now()
     assert await _audits(session, "item", "create") == 1
     assert await _audits(session, "assignment", "create") == 2
+
+
+async def test_default_deadline_days_come_from_the_source_policy(session, clock):
+    _, a, _, _, owner, leader, _ = await _org(session)
+    document = Policy.source == Source.DOCUMENT.value
+    normal = await session.scalar(select(Policy).where(document, Policy.urgent.is_(False)))
+    normal.due_working_days = 10
+    urgent = await session.scalar(select(Policy).where(document, Policy.urgent.is_(True)))
+
+    async def due(ref: str, source: Source, is_urgent: bool) -> date:
+        spec = _spec(a, owner, leader, ref=ref, source=source, urgent=is_urgent)
+        return (await save_item(session, spec, actor=ACTOR, clock=clock)).item.due_on
+
+    assert await due("D-1", Source.DOCUMENT, False) == date(2026, 11, 16)  # 10 after 11-02
+    assert await due("I-1", Source.INSTRUCTION, False) == date(2026, 12, 14)  # still 30
+    assert await due("D-2", Source.DOCUMENT, True) == date(2026, 12, 14)  # its urgent policy
+    await session.delete(urgent)
+    await session.flush()
+    assert await due("D-3", Source.DOCUMENT, True) == date(2026, 11, 16)  # falls back to normal
+    assert await due_working_days(session, Source.DOCUMENT.value, True) == 10
+    assert await due_working_days(session, Source.INSTRUCTION.value) == 30
 
 
 async def test_given_deadline_is_kept(session, clock):
