@@ -44,7 +44,6 @@ __all__ = [
     "apply_due",
     "item_light",
     "list_items",
-    "mark_for_scan",
     "save_item",
 ]
 
@@ -156,18 +155,6 @@ def _check_spec(spec: ItemSpec) -> None:
         raise ValidationFailed("; ".join(problems), problems)
 
 
-async def mark_for_scan(
-    session: AsyncSession,
-    assignment: Assignment,
-    *,
-    clock: Clock,
-    calendar: WorkCalendar | None = None,
-    policy: Policy | None = None,
-) -> None:
-    """Place the assignment's next ladder step (``next_action_at``) after a change."""
-    await reschedule(session, assignment, clock=clock, calendar=calendar, policy=policy)
-
-
 async def _check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext) -> None:
     """Raise NotFound unless every unit and person the spec names exists."""
     unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)} - context.known_units
@@ -242,9 +229,7 @@ async def apply_due(
         for assignment in assignments:
             if assignment.is_active and assignment.due_on == old_due:
                 assignment.due_on = due.day
-                await mark_for_scan(
-                    session, assignment, clock=clock, calendar=calendar, policy=policy
-                )
+                await reschedule(session, assignment, clock=clock, calendar=calendar, policy=policy)
     if item.due_is_provisional != due.provisional:
         changes["due_is_provisional"] = [item.due_is_provisional, due.provisional]
         item.due_is_provisional = due.provisional
@@ -372,7 +357,7 @@ async def _new_assignments(
     ]
     for assignment in created:
         # Placed before the insert, so the row is written once.
-        await mark_for_scan(
+        await reschedule(
             session, assignment, clock=plan.clock, calendar=plan.calendar, policy=plan.policy
         )
     session.add_all(created)
@@ -469,7 +454,7 @@ async def _update(
         # Another policy, another ladder.
         for assignment in assignments:
             if assignment.is_active:
-                await mark_for_scan(
+                await reschedule(
                     session, assignment, clock=clock, calendar=plan.calendar, policy=plan.policy
                 )
     if to_add:
