@@ -134,6 +134,8 @@ async def test_delivery_log_filter_and_retry(as_supervisor: Web, seed: Seed, ses
     html = await (await as_supervisor.get("/deliveries")).text()
     assert f"notification-{failed_id}" in html and f"notification-{sent_id}" in html
     assert "550 mailbox unavailable" in html
+    past_end = await (await as_supervisor.get("/deliveries?page=99")).text()
+    assert f"notification-{failed_id}" in past_end  # a page past the end shows the last one
     html = await (await as_supervisor.get("/deliveries?failed=1")).text()
     assert f"notification-{failed_id}" in html and f"notification-{sent_id}" not in html
     response = await as_supervisor.post(f"/deliveries/{sent_id}/retry")

@@ -137,6 +137,13 @@ def page_strings(request: web.Request, prefix: str) -> Callable[[str], str]:
     return lambda key: translate(prefix + key, lang)
 
 
+def clamp_page(requested: int, total: int) -> tuple[int, int]:
+    """(page, pages) for ``total`` rows shown `PAGE_SIZE` at a time; a page past the end
+    shows the last one."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    return min(max(1, requested), pages), pages
+
+
 def int_or_none(value: object) -> int | None:
     """An int from a form or query value; None for empty or malformed."""
     if not isinstance(value, str) or not value.strip():

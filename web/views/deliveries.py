@@ -11,7 +11,7 @@ from models import Notification, NotificationStatus, Person
 from supervision.audit import Actor, record
 from web.app import DEPS, WebDeps
 from web.auth import OFFICE, require
-from web.views.common import PAGE_SIZE, int_or_none, path_id, redirect, render
+from web.views.common import PAGE_SIZE, clamp_page, int_or_none, path_id, redirect, render
 
 STATUSES = tuple(s.value for s in NotificationStatus)
 
@@ -30,6 +30,7 @@ async def deliveries_page(request: web.Request) -> web.StreamResponse:
         query = query.where(Notification.status == status)
     async with deps.sessions() as session:
         total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        page, pages = clamp_page(page, total)
         rows = (
             await session.scalars(
                 query.options(selectinload(Notification.attempts_log))
@@ -47,7 +48,6 @@ async def deliveries_page(request: web.Request) -> web.StreamResponse:
                 )
             ).all()
         )
-    pages = max(1, -(-total // PAGE_SIZE))
     return render(
         request,
         "deliveries.html",

@@ -53,6 +53,7 @@ from web.auth import (
 from web.i18n import translate_or
 from web.views.common import (
     PAGE_SIZE,
+    clamp_page,
     date_or_none,
     int_or_none,
     lang_of,
@@ -162,8 +163,7 @@ async def items_list(request: web.Request) -> web.StreamResponse:
         and (not needle or needle in r.title.lower() or needle in r.ref.lower())
     ]
     total = len(rows)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(filters.page, pages)
+    page, pages = clamp_page(filters.page, total)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return render(
         request,
