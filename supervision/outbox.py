@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -48,7 +48,17 @@ def next_send_time(
     raise ValueError("no send window opening within 400 days; check the calendar and window")
 
 
-def person_addresses(person: Person, channels: Sequence[str]) -> list[tuple[str, str]]:
+class Reachable(Protocol):
+    """The contact columns of a person (`models.Person` or a row read from them)."""
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def telegram_chat_id(self) -> int | None: ...
+
+
+def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
     """The (channel, address) pairs a person can be reached on, from step channels
     ``chat`` / ``email`` (also accepted: ``telegram``)."""
     out: list[tuple[str, str]] = []
