@@ -146,5 +146,5 @@ async def test_malformed_or_unknown_callbacks_change_nothing(
     before = await _state(h)
     user = SUPERVISOR_TG if data.startswith("rv") else OWNER_TG
     answer = await _press(h, user, data)
-    assert "失效" in answer or "无权" in answer
+    assert "失效" in answer  # unknown or stale: "this action has expired"
     assert await _state(h) == before
