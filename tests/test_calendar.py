@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import timeit
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -206,16 +205,24 @@ def test_next_workday() -> None:
     assert calendar.next_workday(date(2026, 12, 31), inclusive=False) == date(2027, 1, 1)
 
 
-def test_add_workdays_is_cheap() -> None:
+def test_add_workdays_decides_each_day_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cheapness without timing: every day's precedence rules run once; repeats hit the cache.
     calendar = WorkCalendar()
-    calendar.add_workdays(date(2026, 3, 2), 30)
-    per_call = (
-        min(
-            timeit.repeat(lambda: calendar.add_workdays(date(2026, 3, 2), 30), number=200, repeat=3)
-        )
-        / 200
-    )
-    assert per_call < 0.001  # well under a millisecond once the days are cached
+    decided: list[date] = []
+    decide = WorkCalendar._decide
+
+    def counting(self: WorkCalendar, day: date) -> tuple[bool, bool]:
+        decided.append(day)
+        return decide(self, day)
+
+    monkeypatch.setattr(WorkCalendar, "_decide", counting)
+    first = calendar.add_workdays(date(2026, 3, 2), 30)
+    walked = len(decided)
+    assert walked == (first.day - date(2026, 3, 2)).days
+    assert len(set(decided)) == walked
+    for _ in range(5):
+        assert calendar.add_workdays(date(2026, 3, 2), 30) == first
+    assert len(decided) == walked
 
 
 # -- properties -------------------------------------------------------------------------
