@@ -72,20 +72,10 @@ async def claim(session: AsyncSession, update_id: int, clock: Clock) -> bool:
     return result.scalar_one_or_none() is not None
 
 
-def finish(row: TelegramUpdate, clock: Clock) -> None:
-    """Mark a loaded update handled."""
-    row.status = DONE
-    row.attempts += 1
-    row.processed_at = clock.now()
-    row.error = None
-
-
 async def done(sessions: async_sessionmaker[AsyncSession], update_id: int, clock: Clock) -> None:
     """Mark an update handled on its own (after a rolled-back handler that answered)."""
     async with sessions() as session, session.begin():
-        row = await session.get(TelegramUpdate, update_id, with_for_update=True)
-        if row is not None:
-            finish(row, clock)
+        await claim(session, update_id, clock)
 
 
 async def fail(

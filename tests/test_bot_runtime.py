@@ -94,6 +94,21 @@ async def test_handler_error_apologises_keeps_update_and_retry_files_it(
     assert await reprocess_pending(h.dp, h.bot, h.sessions, h.config, h.clock) == 0
 
 
+async def test_a_refused_update_is_done_once_and_its_replay_skipped(
+    h: Harness, world: World
+) -> None:
+    await h.feed(h.fake.make_private_message(OWNER_TG, "/help"))
+    press = h.fake.make_callback_query(OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "rv:c:999999:1")
+    await h.feed(press)
+    assert len(h.fake.answers) == 1 and "失效" in h.fake.answers[-1]["text"]
+    logged = await _logged(h, press["update_id"])
+    assert (logged.status, logged.attempts, logged.error) == ("done", 1, None)
+    await h.feed(press)  # Telegram delivers it again: nothing is answered twice
+    assert len(h.fake.answers) == 1
+    assert (await _logged(h, press["update_id"])).attempts == 1
+    assert await reprocess_pending(h.dp, h.bot, h.sessions, h.config, h.clock) == 0
+
+
 async def test_update_stored_before_a_crash_is_handled_on_restart(h: Harness, world: World) -> None:
     reminder = await h.remind(world.owner, world.a_document)
     raw = h.fake.make_private_message(OWNER_TG, "崩溃前收到的报告", reply_to=reminder)
