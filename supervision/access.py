@@ -20,6 +20,7 @@ __all__ = [
     "NotPermitted",
     "actionable_assignments",
     "can",
+    "is_reviewer",
     "require",
     "reviewers",
     "unit_principals",
@@ -49,6 +50,11 @@ def _acts_for_unit(person: Person, assignment: Assignment) -> bool:
     )
 
 
+def is_reviewer(person: Person) -> bool:
+    """Whether ``person`` reviews completions and extensions (office staff or an admin)."""
+    return person.has_role(Role.SUPERVISOR, Role.ADMIN)
+
+
 def can(person: Person | None, action: Action, assignment: Assignment) -> bool:
     """True if ``person`` may do ``action`` on ``assignment``."""
     if person is None or not person.active:
@@ -58,18 +64,14 @@ def can(person: Person | None, action: Action, assignment: Assignment) -> bool:
         or assignment.leader_id == person.id
         or _acts_for_unit(person, assignment)
     )
-    is_reviewer = person.has_role(Role.SUPERVISOR, Role.ADMIN)
+    signs_off = person.unit_id == assignment.unit_id and person.has_role(Role.PRINCIPAL)
     if action == Action.REPORT:
         return is_reporter
     if action == Action.SIGN_OFF:
-        return person.unit_id == assignment.unit_id and person.has_role(Role.PRINCIPAL)
+        return signs_off
     if action == Action.REVIEW:
-        return is_reviewer
-    return (
-        is_reporter
-        or is_reviewer
-        or (person.unit_id == assignment.unit_id and person.has_role(Role.PRINCIPAL))
-    )
+        return is_reviewer(person)
+    return is_reporter or signs_off or is_reviewer(person)
 
 
 def require(person: Person | None, action: Action, assignment: Assignment) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Role
-from supervision.access import Action, actionable_assignments, can, reviewers, unit_principals
+from supervision.access import (
+    Action,
+    actionable_assignments,
+    can,
+    is_reviewer,
+    reviewers,
+    unit_principals,
+)
 from tests import factories as f
 from tests.bot_world import build_world
 
@@ -44,6 +51,12 @@ async def test_review_only_by_supervisors_and_admins(session: AsyncSession) -> N
     assert can(admin, Action.REVIEW, w.a_document)
     assert not can(w.owner, Action.REVIEW, w.a_document)
     assert not can(w.principal, Action.REVIEW, w.a_document)
+    assert [is_reviewer(p) for p in (w.supervisor, admin, w.owner, w.principal)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 async def test_deactivated_person_may_do_nothing(session: AsyncSession) -> None:
