@@ -39,7 +39,7 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import NotFound, ValidationFailed
-from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
+from supervision.items import ACTIVE_STATES, AssigneeSpec, ItemSpec, item_light, save_item
 from supervision.light import Light, light_for
 from supervision.reports import file_report
 from supervision.requests import decide_extension, request_extension
@@ -334,7 +334,7 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
             query = query.where(Item.due_on <= due_to)
         if overdue is not None:
             late = select(Assignment.item_id).where(
-                Assignment.state.in_([ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value]),
+                Assignment.state.in_(ACTIVE_STATES),
                 Assignment.due_on < today,
             )
             query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))

@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import (
     Assignment,
     DeliveryAttempt,
-    ItemState,
     Notification,
     NotificationStatus,
     Report,
 )
 from supervision.clock import Clock, local_today
+from supervision.items import ACTIVE_STATES
 from web.app import DEPS
 
 __all__ = [
@@ -48,7 +48,6 @@ log = logging.getLogger("duban.web.metrics")
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 #: Where the composition root puts the process's `ScanMetrics` in ``WebDeps.extra``.
 SCAN_METRICS_KEY: Final = "scan_metrics"
-ACTIVE: Final = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
 
 
 @dataclass
@@ -210,7 +209,7 @@ async def render_metrics(
         "Reports filed, by channel (chat, email, web, api) and kind.",
         (({"channel": c, "kind": k}, n) for c, k, n in reports),
     )
-    states = await _grouped(session, Assignment.state, where=Assignment.state.in_(ACTIVE))
+    states = await _grouped(session, Assignment.state, where=Assignment.state.in_(ACTIVE_STATES))
     out.family(
         "duban_assignments_active",
         "gauge",
@@ -219,7 +218,7 @@ async def render_metrics(
     )
     overdue = await session.scalar(
         select(func.count(Assignment.id)).where(
-            Assignment.state.in_(ACTIVE), Assignment.due_on < today
+            Assignment.state.in_(ACTIVE_STATES), Assignment.due_on < today
         )
     )
     out.family(

@@ -10,12 +10,11 @@ from aiohttp import web
 from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ItemState
 from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import ValidationFailed
-from supervision.items import ItemRow
+from supervision.items import ACTIVE_STATES, ItemRow
 from supervision.light import Light
 from web.app import DEPS, WebDeps
 from web.auth import EVERYONE, Principal, require, visible_item_rows
@@ -56,9 +55,7 @@ async def dashboard_data(
         session, period, today=today, calendar=calendar, tz=deps.config.tz
     )
     units = [u for u in figures.rows if me.unit_ids is None or u.unit_id in me.unit_ids]
-    active = [
-        r for r in rows if r.state in (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
-    ]
+    active = [r for r in rows if r.state in ACTIVE_STATES]
     years = {today.year, *(r.due_on.year for r in active), *(r.received_on.year for r in active)}
     return DashboardData(
         counts=counts,
