@@ -6,7 +6,7 @@ from models.base import Base
 from models.bulletin import Bulletin
 from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
-from models.item import Assignment, AssignmentRole, Item, ItemState, Source
+from models.item import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemState, Source
 from models.notification import (
     DeliveryAttempt,
     DeliveryOutcome,
@@ -28,6 +28,7 @@ from models.report import (
 from models.template import Template, TemplateVersion
 
 __all__ = [
+    "ACTIVE_STATES",
     "ApiToken",
     "Assignment",
     "AssignmentRole",

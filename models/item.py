@@ -33,6 +33,10 @@ class ItemState(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Open work: it still receives reminders and reports (closed and cancelled work does not).
+ACTIVE_STATES = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
+
+
 class AssignmentRole(StrEnum):
     """主办 (lead) or 协办 (co-operating) unit."""
 
@@ -104,4 +108,4 @@ class Assignment(TimestampMixin, Base):
     @property
     def is_active(self) -> bool:
         """True while the assignment can still receive reminders and reports."""
-        return self.state in (ItemState.OPEN, ItemState.COMPLETION_REQUESTED)
+        return self.state in ACTIVE_STATES

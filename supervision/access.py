@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, ItemState, Person, PersonRole, Role
+from models import ACTIVE_STATES, Assignment, Person, PersonRole, Role
 from supervision.errors import NotAllowed
 
 __all__ = [
@@ -25,8 +25,6 @@ __all__ = [
     "reviewers",
     "unit_principals",
 ]
-
-ACTIVE_STATES = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
 
 
 class NotPermitted(NotAllowed):

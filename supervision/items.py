@@ -18,7 +18,17 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import Assignment, AssignmentRole, Item, ItemState, Person, Policy, Source, Unit
+from models import (
+    ACTIVE_STATES,
+    Assignment,
+    AssignmentRole,
+    Item,
+    ItemState,
+    Person,
+    Policy,
+    Source,
+    Unit,
+)
 from supervision.audit import Actor, record
 from supervision.calendar import DueDate, WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -35,6 +45,7 @@ from supervision.policy import due_days_of, load_policy_for
 from supervision.schedule import reschedule
 
 __all__ = [
+    "ACTIVE_STATES",  # re-exported from models for the edges
     "AssigneeSpec",
     "ItemContext",
     "ItemRow",
@@ -49,7 +60,6 @@ __all__ = [
 
 log = logging.getLogger("duban.items")
 
-ACTIVE_STATES = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
 MAX_REF = 100
 MAX_TITLE = 500
 
