@@ -31,8 +31,7 @@ from supervision.importing import (
     parse_bool,
     parse_date,
 )
-from supervision.items import ACTIVE_STATES, apply_due
-from supervision.policy import due_working_days
+from supervision.items import ACTIVE_STATES, ItemContext, apply_due
 
 __all__ = [
     "ChangedDeadline",
@@ -259,8 +258,9 @@ async def recompute_deadlines(
         )
     ).all()
     result = RecomputeResult()
+    context = ItemContext(calendar)  # one policy lookup per source and urgency
     for item in items:
-        days = await due_working_days(session, item.source, item.urgent)
+        days = await context.working_days(session, item.source, item.urgent)
         old = item.due_on
         new = recompute_provisional(item.received_on, old, calendar, days)
         changes = await apply_due(
