@@ -115,24 +115,23 @@ async def offer(
         await message.answer(say(loc, "no_open"))
         return
     if content is None:
-        await state.set_state(None)
-        await state.set_data({})
-        choices = [(r.assignment.id, r.item.title) for r in rows]
-        await message.answer(
-            say(loc, "choose_item"), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
+        await state.clear()
+    else:
+        await state.set_state(ReportFlow.confirm)
+        await state.set_data(
+            {
+                "pending": content.dump(),
+                "chat_id": message.chat.id,
+                "message_id": message.message_id,
+            }
         )
-        return
-    await state.set_state(ReportFlow.confirm)
-    await state.set_data(
-        {"pending": content.dump(), "chat_id": message.chat.id, "message_id": message.message_id}
-    )
-    if len(rows) == 1:
-        only = rows[0]
-        await message.answer(
-            say(loc, "confirm_one", title=only.item.title),
-            reply_markup=keyboards.confirm(Flow.REPORT, only.assignment.id, loc),
-        )
-        return
+        if len(rows) == 1:
+            only = rows[0]
+            await message.answer(
+                say(loc, "confirm_one", title=only.item.title),
+                reply_markup=keyboards.confirm(Flow.REPORT, only.assignment.id, loc),
+            )
+            return
     choices = [(r.assignment.id, r.item.title) for r in rows]
     await message.answer(
         say(loc, "choose_item"), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
