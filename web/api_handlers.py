@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models import (
+    ACTIVE_STATES,
     ApiToken,
     Assignment,
     AssignmentRole,
@@ -39,7 +40,7 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import NotFound, ValidationFailed
-from supervision.items import ACTIVE_STATES, AssigneeSpec, ItemSpec, item_light, save_item
+from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
 from supervision.light import Light, light_for
 from supervision.reports import file_report
 from supervision.requests import decide_extension, request_extension

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
+    ACTIVE_STATES,
     Assignment,
     DeliveryAttempt,
     Notification,
@@ -31,7 +32,6 @@ from models import (
     Report,
 )
 from supervision.clock import Clock, local_today
-from supervision.items import ACTIVE_STATES
 from web.app import DEPS
 
 __all__ = [

@@ -10,11 +10,12 @@ from aiohttp import web
 from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import ACTIVE_STATES
 from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import ValidationFailed
-from supervision.items import ACTIVE_STATES, ItemRow
+from supervision.items import ItemRow
 from supervision.light import Light
 from web.app import DEPS, WebDeps
 from web.auth import EVERYONE, Principal, require, visible_item_rows
