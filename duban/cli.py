@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import duban.commands
+from duban.commands import CliError
 from duban.runtime import Runtime, open_runtime
 from duban.settings import SettingsError, load_settings
 from supervision.errors import DomainError
@@ -28,10 +29,6 @@ class CommandModule(Protocol):
     """A module of sub-commands."""
 
     def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
-
-
-class CliError(Exception):
-    """A user mistake on the command line; printed as one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,1 +1,5 @@
 """CLI sub-commands, one module per group; each exposes ``register(subparsers)``."""
+
+
+class CliError(Exception):
+    """A user mistake on the command line; printed as one line."""

@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import select
 
+from duban.commands import CliError
 from duban.runtime import Runtime
 from models import Person
 from models.db import transaction
@@ -22,8 +23,6 @@ log = logging.getLogger("duban")
 
 async def _bot_username(rt: Runtime) -> str:
     """The bot's @username: from the settings, else asked of Telegram with the token."""
-    from duban.cli import CliError
-
     if rt.settings.telegram_bot_username:
         return rt.settings.telegram_bot_username.lstrip("@")
     if rt.settings.bot_token is None:
@@ -45,8 +44,6 @@ async def _bot_username(rt: Runtime) -> str:
 
 async def invite(args: argparse.Namespace, rt: Runtime) -> int:
     """Create a one-time invite for a person and print (and e-mail) the deep link."""
-    from duban.cli import CliError
-
     email = str(args.email).strip().lower()
     username = await _bot_username(rt)
     async with transaction(rt.sessions) as session:
@@ -88,7 +85,6 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
 async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the bot with long polling until interrupted."""
     from duban.chat import bot_config, open_chat
-    from duban.cli import CliError
     from duban.process import stop_event
 
     bot_config(rt.settings)

@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from duban import table
+from duban.commands import CliError
 from duban.runtime import Runtime
 from models.db import transaction
 from supervision.audit import Actor
@@ -73,8 +74,6 @@ def format_table(data: BulletinData) -> str:
 
 async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
     """Compute and print the bulletin; with --send, store it and queue it to its readers."""
-    from duban.cli import CliError
-
     tz = rt.settings.tz
     period = parse_period(args.period)
     today = local_today(rt.clock, tz)

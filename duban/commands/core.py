@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 
+from duban.commands import CliError
 from duban.runtime import Runtime
 from models.db import transaction
 from models.migrate import upgrade
@@ -22,8 +23,6 @@ async def init(args: argparse.Namespace, rt: Runtime) -> int:
         created = await ensure_default_policies(session)
         if args.admin_email:
             if not args.admin_password:
-                from duban.cli import CliError
-
                 raise CliError("--admin-password is required with --admin-email")
             await ensure_admin(session, email=args.admin_email, password=args.admin_password)
     print(f"database ready ({rt.engine.url.render_as_string(hide_password=True)})")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 
+from duban.commands import CliError
 from duban.runtime import Runtime
 from supervision.calendar_store import load_calendar
 
@@ -19,7 +20,6 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     """Deliver every due pending row now and print the counts by outcome."""
     from redis.asyncio import Redis
 
-    from duban.cli import CliError
     from duban.process import notifier_config
     from notifier.channels import build_channels
     from notifier.delivery import DeliveryOptions, deliver_due
@@ -62,7 +62,6 @@ async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the arq worker: cron scan, one job per outbox row, sweeper."""
     from arq.worker import Worker
 
-    from duban.cli import CliError
     from duban.process import notifier_deps
     from notifier.worker import worker_settings
 

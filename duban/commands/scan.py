@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from duban.commands import CliError
 from duban.runtime import Runtime
 from notifier.scan import scan_once
 from supervision.clock import Clock, FixedClock
@@ -13,8 +14,6 @@ from supervision.clock import Clock, FixedClock
 
 def parse_now(value: str, tz: ZoneInfo) -> datetime:
     """An ISO date-time, with or without offset (naive = office time); one-line error if bad."""
-    from duban.cli import CliError
-
     try:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -27,8 +26,6 @@ def parse_now(value: str, tz: ZoneInfo) -> datetime:
 
 async def scan(args: argparse.Namespace, rt: Runtime) -> int:
     """Run one scan and print what it did."""
-    from duban.cli import CliError
-
     if not args.once:
         raise CliError("pass --once: the periodic scan runs inside `duban run` and `duban worker`")
     if args.batch < 1:

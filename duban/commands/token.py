@@ -6,6 +6,7 @@ import argparse
 
 from sqlalchemy import func, select
 
+from duban.commands import CliError
 from duban.runtime import Runtime
 from models import ApiToken, Person
 from models.db import transaction
@@ -15,8 +16,6 @@ from web.api_tokens import create_token, revoke_token
 
 async def create(args: argparse.Namespace, rt: Runtime) -> int:
     """Create a token for the person with ``--email`` and print it once."""
-    from duban.cli import CliError
-
     email = args.email.strip().lower()
     async with transaction(rt.sessions) as session:
         person = await session.scalar(select(Person).where(func.lower(Person.email) == email))
