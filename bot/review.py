@@ -32,7 +32,7 @@ from notifier.channels.telegram import (
     ReviewAction,
     SignoffAction,
 )
-from supervision.access import Action, NotPermitted, can, require
+from supervision.access import Action, NotPermitted, can, is_reviewer, require
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
 from supervision.requests import decide_completion, decide_extension, sign_off
@@ -63,7 +63,7 @@ async def _who(session: AsyncSession, person_id: int | None) -> str:
 @router.message(Command("review"))
 async def review_list(message: Message, session: AsyncSession, person: Person) -> None:
     """Supervisors: every pending completion and extension request, each with its buttons."""
-    if not person.has_role(Role.SUPERVISOR, Role.ADMIN):
+    if not is_reviewer(person):
         await message.answer(say(person.locale, "not_allowed"))
         return
     loc = person.locale
