@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import CalendarDay, Item
+from models import ACTIVE_STATES, CalendarDay, Item
 from supervision.audit import Actor, record
 from supervision.calendar import Coverage, DaySource
 from supervision.calendar_store import load_calendar
@@ -31,7 +31,7 @@ from supervision.importing import (
     parse_bool,
     parse_date,
 )
-from supervision.items import ACTIVE_STATES, ItemContext, apply_due
+from supervision.items import ItemContext, apply_due
 
 __all__ = [
     "ChangedDeadline",

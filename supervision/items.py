@@ -45,7 +45,6 @@ from supervision.policy import due_days_of, load_policy_for
 from supervision.schedule import reschedule
 
 __all__ = [
-    "ACTIVE_STATES",  # re-exported from models for the edges
     "AssigneeSpec",
     "ItemContext",
     "ItemRow",
