@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -21,7 +20,7 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
-from supervision.light import Light, light_for
+from supervision.light import Light, assignment_light
 from supervision.reports import AttachmentIn
 
 log = logging.getLogger("duban.bot")
@@ -153,16 +152,8 @@ async def status_of(
     out: list[Status] = []
     for a in assignments:
         item = items[a.item_id]
-        last: date | None = (
-            a.last_report_at.astimezone(config.tz).date() if a.last_report_at else None
-        )
-        light = light_for(
-            state=a.state,
-            due_on=a.due_on,
-            today=today,
-            last_report_on=last,
-            started_on=item.received_on,
-            calendar=calendar,
+        light = assignment_light(
+            a, received_on=item.received_on, today=today, calendar=calendar, tz=config.tz
         )
         out.append(Status(a, item, light, days_left(today, a.due_on, calendar)))
     return out

@@ -42,7 +42,7 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
-from supervision.light import light_for
+from supervision.light import assignment_light
 from supervision.policy import SOURCE_LABELS_ZH
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
@@ -224,11 +224,6 @@ async def build_context(
         unit = await session.get(Unit, assignment.unit_id)
         report = await _last_report(session, assignment, payload.get("report_id"))
         last_report_on = report.created_at.astimezone(config.tz).date() if report else None
-        started_on = (
-            assignment.created_at.astimezone(config.tz).date()
-            if assignment.created_at
-            else (item.received_on if item else today)
-        )
         weekday = assignment.due_on.weekday()
         assignment_view = AssignmentView(
             unit_name=unit.name if unit else "",
@@ -239,13 +234,12 @@ async def build_context(
             due_on=assignment.due_on,
             due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[weekday],
             days_left=days_left(today, assignment.due_on, calendar),
-            light=light_for(
-                state=assignment.state,
-                due_on=assignment.due_on,
+            light=assignment_light(
+                assignment,
+                received_on=item.received_on if item else today,
                 today=today,
-                last_report_on=last_report_on,
-                started_on=started_on,
                 calendar=calendar,
+                tz=config.tz,
             ).value,
             owner_name=await _name(session, assignment.owner_id),
             leader_name=await _name(session, assignment.leader_id),

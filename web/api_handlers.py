@@ -41,7 +41,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import NotFound, ValidationFailed
 from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
-from supervision.light import Light, light_for
+from supervision.light import assignment_light
 from supervision.reports import file_report
 from supervision.requests import decide_extension, request_extension
 from web.api_core import (
@@ -88,20 +88,6 @@ def unit_json(u: Unit) -> dict[str, Any]:
     }
 
 
-def _assignment_light(
-    a: Assignment, received_on: date, today: date, cal: WorkCalendar, ctx: ApiContext
-) -> Light:
-    tz = ctx.deps.config.tz
-    return light_for(
-        state=a.state,
-        due_on=a.due_on,
-        today=today,
-        last_report_on=a.last_report_at.astimezone(tz).date() if a.last_report_at else None,
-        started_on=received_on,
-        calendar=cal,
-    )
-
-
 def assignment_json(
     a: Assignment, received_on: date, today: date, cal: WorkCalendar, ctx: ApiContext
 ) -> dict[str, Any]:
@@ -116,7 +102,9 @@ def assignment_json(
         "leader_id": a.leader_id,
         "state": a.state,
         "due_on": a.due_on,
-        "light": _assignment_light(a, received_on, today, cal, ctx),
+        "light": assignment_light(
+            a, received_on=received_on, today=today, calendar=cal, tz=ctx.deps.config.tz
+        ),
         "last_report_at": a.last_report_at,
         "closed_at": a.closed_at,
     }
