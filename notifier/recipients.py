@@ -8,7 +8,7 @@ supervisors = every active supervisor of the office. Imports models and supervis
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from models import Person, PersonRole, Role
-from supervision.outbox import CHAT, EMAIL
 from supervision.policy import SUPERVISORS
 
-__all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "addresses", "id_in"]
+__all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "id_in"]
 
 _UNIT_ROLES = (Role.LIAISON.value, Role.LEADER.value, Role.PRINCIPAL.value)
 
@@ -43,17 +42,6 @@ class RecipientNeed:
     owner_id: int | None
     leader_id: int | None
     roles: tuple[str, ...]
-
-
-def addresses(recipient: Recipient, channels: Sequence[str]) -> list[tuple[str, str]]:
-    """(channel, address) pairs like `supervision.outbox.person_addresses`, for a Recipient."""
-    out: list[tuple[str, str]] = []
-    for channel in channels:
-        if channel in ("chat", CHAT) and recipient.telegram_chat_id is not None:
-            out.append((CHAT, str(recipient.telegram_chat_id)))
-        elif channel == EMAIL and recipient.email:
-            out.append((EMAIL, recipient.email))
-    return out
 
 
 _COLUMNS = (Person.id, Person.locale, Person.email, Person.telegram_chat_id)

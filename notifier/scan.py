@@ -32,11 +32,11 @@ from models import (
     NotificationStatus,
     Policy,
 )
-from notifier.recipients import RecipientDirectory, RecipientNeed, addresses, id_in
+from notifier.recipients import RecipientDirectory, RecipientNeed, id_in
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import next_send_time
+from supervision.outbox import next_send_time, person_addresses, person_key, webhook_key
 from supervision.schedule import (
     AssignmentFacts,
     Ladder,
@@ -279,11 +279,11 @@ class _Batch:
             }
             for person, roles in directory.resolve(need):
                 person_payload = payload | {"roles": list(roles)}
-                for channel, address in addresses(person, planned.step.channels):
+                for channel, address in person_addresses(person, planned.step.channels):
                     rows.append(
                         base
                         | {
-                            "dedupe_key": f"{key}:p{person.id}:{channel}",
+                            "dedupe_key": person_key(key, person.id, channel),
                             "channel": channel,
                             "recipient_id": person.id,
                             "address": address,
@@ -297,7 +297,7 @@ class _Batch:
                     rows.append(
                         base
                         | {
-                            "dedupe_key": f"{key}:w{hook_id}",
+                            "dedupe_key": webhook_key(key, hook_id),
                             "channel": hook_kind,
                             "webhook_id": hook_id,
                             "thread_key": None,

@@ -58,6 +58,16 @@ class Reachable(Protocol):
     def telegram_chat_id(self) -> int | None: ...
 
 
+def person_key(cause: str, person_id: int, channel: str) -> str:
+    """The unique key of a message to a person: ``<cause>:p<person>:<channel>``."""
+    return f"{cause}:p{person_id}:{channel}"
+
+
+def webhook_key(cause: str, webhook_id: int) -> str:
+    """The unique key of a message to a group robot: ``<cause>:w<webhook>``."""
+    return f"{cause}:w{webhook_id}"
+
+
 def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
     """The (channel, address) pairs a person can be reached on, from step channels
     ``chat`` / ``email`` (also accepted: ``telegram``)."""
@@ -142,7 +152,7 @@ async def notify_person(
     for channel, address in person_addresses(person, channels):
         new_id = await add(
             session,
-            dedupe_key=f"{key}:p{person.id}:{channel}",
+            dedupe_key=person_key(key, person.id, channel),
             kind=kind,
             channel=channel,
             not_before=not_before,
@@ -180,7 +190,7 @@ async def notify_unit_groups(
     for hook in hooks:
         new_id = await add(
             session,
-            dedupe_key=f"{key}:w{hook.id}",
+            dedupe_key=webhook_key(key, hook.id),
             kind=kind,
             channel=hook.kind,
             not_before=not_before,

@@ -21,10 +21,10 @@ from models import (
     Role,
 )
 from models.db import create_engine, create_sessionmaker
-from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed, addresses
+from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed
 from notifier.scan import scan_once
 from supervision.clock import FixedClock
-from supervision.outbox import notify_person, notify_unit_groups
+from supervision.outbox import notify_person, notify_unit_groups, person_addresses
 from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
 from tests import factories as f
@@ -288,11 +288,14 @@ async def test_recipients_directory_resolves_roles(session, clock):
     assert leaders == [unit_leader.id]
 
 
-def test_addresses_follow_step_channels():
+def test_recipient_addresses_follow_step_channels():
     r = Recipient(id=1, locale="en", email="a@b.cn", telegram_chat_id=5)
-    assert addresses(r, ["chat", "email", "group"]) == [("telegram", "5"), ("email", "a@b.cn")]
+    assert person_addresses(r, ["chat", "email", "group"]) == [
+        ("telegram", "5"),
+        ("email", "a@b.cn"),
+    ]
     bare = Recipient(id=2, locale="zh", email=None, telegram_chat_id=None)
-    assert addresses(bare, ["chat", "email"]) == []
+    assert person_addresses(bare, ["chat", "email"]) == []
 
 
 async def test_two_concurrent_scans_never_duplicate(pg_engine, clock):
