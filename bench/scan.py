@@ -24,7 +24,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Base
-from models.db import create_engine, create_sessionmaker, transaction
+from models.db import create_engine, create_sessionmaker
 from notifier.recipients import RecipientDirectory
 from notifier.scan import _Batch, _PgWriter, claim_query, scan_once
 from supervision.calendar import WorkCalendar
@@ -136,7 +136,7 @@ async def build(engine: AsyncEngine, conn: asyncpg.Connection, size: int, due: i
     )
     await reset_due(conn, due)
     await conn.execute("VACUUM ANALYZE")
-    async with transaction(create_sessionmaker(engine)) as session:
+    async with create_sessionmaker(engine)() as session, session.begin():
         await ensure_default_policies(session)
     return time.perf_counter() - started
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -48,10 +46,3 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     """A session factory. ``expire_on_commit=False``: objects stay readable after commit,
     which async code needs because a lazy refresh would do hidden I/O."""
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One session in one transaction: commit on success, roll back on any error."""
-    async with factory() as session, session.begin():
-        yield session

@@ -12,7 +12,6 @@ from duban.cli import build_parser
 from duban.runtime import open_runtime
 from duban.settings import load_settings
 from models import ApiToken, Bulletin, Notification, Role
-from models.db import transaction
 from tests import factories as f
 from tests.test_bulletins import build_dataset
 from web.api_tokens import hash_token
@@ -85,7 +84,7 @@ async def test_bulletin_send_without_recipients_changes_nothing(monkeypatch, eng
 
 
 async def test_token_create_list_revoke(monkeypatch, engine, sessions, capsys):
-    async with transaction(sessions) as s:
+    async with sessions() as s, s.begin():
         await f.person(s, email="ops@office.cn", roles={Role.VIEWER})
     assert (
         await run(

@@ -36,9 +36,9 @@ SCHEDULE = "date,is_workday,note\n2027-01-01,0,元旦\n"
 @pytest.fixture
 async def cli(engine, db_url, clock, monkeypatch, capsys):
     """Run ``duban ...`` in-process on the test database with the test clock."""
-    from models.db import create_sessionmaker, transaction
+    from models.db import create_sessionmaker
 
-    async with transaction(create_sessionmaker(engine)) as session:
+    async with create_sessionmaker(engine)() as session, session.begin():
         await ensure_default_policies(session)
     monkeypatch.setenv("DUBAN_DATABASE_URL", db_url)
     monkeypatch.setattr(duban.cli, "open_runtime", lambda settings: open_runtime(settings, clock))

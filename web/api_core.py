@@ -19,7 +19,6 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from models.db import transaction
 from supervision.errors import (
     DomainError,
     InvalidTransition,
@@ -162,7 +161,7 @@ def guarded(handler: ApiHandler, accesses: Sequence[Access]) -> Handler:
         value = parse_bearer(request.headers.get("Authorization"))
         if value is None:
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-        async with transaction(deps.sessions) as session:
+        async with deps.sessions() as session, session.begin():
             person = await authenticate(session, value, clock=deps.clock)
             principal = await load_principal(session, person) if person is not None else None
         if person is None:

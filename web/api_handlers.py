@@ -33,7 +33,6 @@ from models import (
     Source,
     Unit,
 )
-from models.db import transaction
 from supervision.audit import Actor, record
 from supervision.bulletins import compute_bulletin, get_bulletin, parse_period
 from supervision.calendar import WorkCalendar
@@ -449,7 +448,7 @@ def _current_spec(item: Item) -> ItemSpec | None:
 async def create_item(ctx: ApiContext) -> web.StreamResponse:
     """Create an item with its lead and co units (supervision.items.save_item)."""
     spec = _item_spec(await read_json(ctx.request), None)
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         if await session.scalar(select(Item.id).where(Item.ref == spec.ref)) is not None:
             raise ApiError(409, "conflict", f"an item with ref {spec.ref!r} exists; update it")
         me = await _me(session, ctx)
@@ -465,7 +464,7 @@ async def update_item(ctx: ApiContext) -> web.StreamResponse:
     """Change some fields of an item (the others keep their values)."""
     body = await read_json(ctx.request)
     item_id = ctx.match_id("item_id")
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         item = await _load_item(session, ctx, item_id)
         base = _current_spec(item)
         if base is None:
@@ -536,7 +535,7 @@ async def create_report(ctx: ApiContext) -> web.StreamResponse:
     fields = Fields(await read_json(ctx.request), ("text",))
     text = fields.text("text", required=True)
     fields.check()
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         a = await _load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await _me(session, ctx)
         report = await file_report(
@@ -588,7 +587,7 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
     new_due_on = fields.day("new_due_on", required=True)
     fields.check()
     assert reason is not None and new_due_on is not None
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         a = await _load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await _me(session, ctx)
         x = await request_extension(
@@ -613,7 +612,7 @@ async def decide(ctx: ApiContext) -> web.StreamResponse:
     comment = fields.text("comment", max_len=2000)
     fields.check()
     assert approve is not None
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         x = await _load_extension(session, ctx, ctx.match_id("extension_id"))
         me = await _me(session, ctx)
         x = await decide_extension(
@@ -719,7 +718,7 @@ async def create_unit(ctx: ApiContext) -> web.StreamResponse:
     active = fields.boolean("active")
     fields.check()
     assert code is not None and name is not None
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         await _code_taken(session, code.strip(), None)
         if parent_id is not None:
             await _check_parent(session, None, parent_id)
@@ -758,7 +757,7 @@ async def update_unit(ctx: ApiContext) -> web.StreamResponse:
         fields.problems.append("send at least one field to change")
     fields.check()
     unit_id = ctx.match_id("unit_id")
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"no unit #{unit_id}")
@@ -846,7 +845,7 @@ async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
     name = fields.text("name", required=True, max_len=100)
     fields.check()
     assert person_id is not None and name is not None
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         person = await session.get(Person, person_id)
         if person is None:
             raise NotFound(f"no person #{person_id}")
@@ -860,7 +859,7 @@ async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
 
 async def revoke_token_route(ctx: ApiContext) -> web.StreamResponse:
     """Revoke a token."""
-    async with transaction(ctx.deps.sessions) as session:
+    async with ctx.deps.sessions() as session, session.begin():
         me = await _me(session, ctx)
         token = await revoke_token(
             session, ctx.match_id("token_id"), actor=Actor.of(me), clock=ctx.deps.clock

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from duban.commands import CliError
 from duban.runtime import Runtime
 from models import Person
-from models.db import transaction
 from supervision import outbox
 from supervision.clock import local_today
 from supervision.invites import create_invite, deep_link
@@ -46,7 +45,7 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
     """Create a one-time invite for a person and print (and e-mail) the deep link."""
     email = str(args.email).strip().lower()
     username = await _bot_username(rt)
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         person = await session.scalar(select(Person).where(Person.email == email))
         if person is None:
             raise CliError(f"no person with e-mail {email}")

@@ -8,7 +8,6 @@ from datetime import date
 from duban import table
 from duban.commands import CliError
 from duban.runtime import Runtime
-from models.db import transaction
 from supervision.audit import Actor
 from supervision.bulletins import (
     BulletinData,
@@ -82,7 +81,7 @@ async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
             today = date.fromisoformat(args.today)
         except ValueError:
             raise CliError(f"--today {args.today!r} is not a date like 2026-12-03") from None
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         calendar = await load_calendar(session)
         data = await compute_bulletin(session, period, today=today, calendar=calendar, tz=tz)
         if not args.send:

@@ -8,7 +8,6 @@ import logging
 
 from duban.commands import CliError
 from duban.runtime import Runtime
-from models.db import transaction
 from models.migrate import upgrade
 from supervision.accounts import ensure_admin
 from supervision.policy import ensure_default_policies
@@ -19,7 +18,7 @@ log = logging.getLogger("duban")
 async def init(args: argparse.Namespace, rt: Runtime) -> int:
     """Bring the database to the latest migration and seed defaults."""
     await upgrade(rt.engine)
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         created = await ensure_default_policies(session)
         if args.admin_email:
             if not args.admin_password:
@@ -40,7 +39,7 @@ async def run(args: argparse.Namespace, rt: Runtime) -> int:
     from duban.process import run_notifier, serve_web, stop_event
 
     await upgrade(rt.engine)
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         await ensure_default_policies(session)
     stop = stop_event()
     if rt.settings.single_process:

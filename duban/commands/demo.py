@@ -6,12 +6,11 @@ import argparse
 
 from duban.demo import load_demo
 from duban.runtime import Runtime
-from models.db import transaction
 
 
 async def demo(args: argparse.Namespace, rt: Runtime) -> int:
     """Load the demo data and print what is there."""
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         summary = await load_demo(session, clock=rt.clock, tz=rt.settings.tz)
     for line in summary.lines():
         print(line)

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from duban.commands import CliError
 from duban.runtime import Runtime
 from models import ApiToken, Person
-from models.db import transaction
 from supervision.audit import Actor
 from web.api_tokens import create_token, revoke_token
 
@@ -17,7 +16,7 @@ from web.api_tokens import create_token, revoke_token
 async def create(args: argparse.Namespace, rt: Runtime) -> int:
     """Create a token for the person with ``--email`` and print it once."""
     email = args.email.strip().lower()
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         person = await session.scalar(select(Person).where(func.lower(Person.email) == email))
         if person is None:
             raise CliError(f"no person with email {email}")
@@ -31,7 +30,7 @@ async def create(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def revoke(args: argparse.Namespace, rt: Runtime) -> int:
     """Revoke a token by id."""
-    async with transaction(rt.sessions) as session:
+    async with rt.sessions() as session, session.begin():
         token = await revoke_token(session, args.id, actor=Actor.system("cli"), clock=rt.clock)
     print(f"token #{token.id} ({token.name}) revoked")
     return 0

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from models import ApiToken, Assignment, Item, Notification, Person, Role
-from models.db import transaction
 from supervision.audit import Actor
 from supervision.lifecycle import cancel_item
 from tests import factories as f
@@ -50,7 +49,7 @@ class World:
 
 @pytest.fixture
 async def world(sessions, clock, aiohttp_client_factory) -> World:
-    async with transaction(sessions) as s:
+    async with sessions() as s, s.begin():
         units = {
             "A": await f.unit(s, code="A", name="甲局"),
             "B": await f.unit(s, code="B", name="乙局"),
@@ -150,7 +149,7 @@ async def test_revoked_token_and_deactivated_person_are_401(world):
     assert status == 401
     status, body = await world.send("DELETE", "admin", f"/tokens/{token_id}")
     assert status == 409
-    async with transaction(world.sessions) as s:
+    async with world.sessions() as s, s.begin():
         (await s.get(Person, world.people["liaisonB"].id)).active = False
     assert (await world.get("liaisonB", "/me"))[0] == 401
 
@@ -278,7 +277,7 @@ async def test_item_validation_lists_every_problem(world):
 
 
 async def test_cancelled_item_cannot_change(world):
-    async with transaction(world.sessions) as s:
+    async with world.sessions() as s, s.begin():
         item = await s.get(Item, world.items["a"].id)
         await cancel_item(s, item, actor=Actor.system(), clock=world.clock, reason="撤销")
     status, out = await world.send("PATCH", "sup", f"/items/{world.items['a'].id}", {"title": "x"})
@@ -529,7 +528,7 @@ async def test_stored_bulletin_and_single_records(world):
     from supervision.calendar import WorkCalendar
     from web.app import WebConfig as Config
 
-    async with transaction(world.sessions) as s:
+    async with world.sessions() as s, s.begin():
         data = await compute_bulletin(
             s,
             parse_period("2026-11"),

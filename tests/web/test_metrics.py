@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 
 from models import DeliveryAttempt, Notification, Report
-from models.db import transaction
 from tests import factories as f
 from web.app import WebConfig, WebDeps, create_app
 from web.metrics import SCAN_METRICS_KEY, Exposition, ScanMetrics, record_scans, setup_metrics
@@ -47,7 +46,7 @@ def parse(text: str) -> dict[str, dict[str, float]]:
 
 async def seed(sessions, clock) -> None:
     now = clock.now()
-    async with transaction(sessions) as s:
+    async with sessions() as s, s.begin():
         unit = await f.unit(s)
         owner = await f.person(s, unit=unit)
         item = await f.item(s)

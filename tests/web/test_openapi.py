@@ -70,14 +70,13 @@ async def test_responses_match_the_documented_schemas(aiohttp_client_factory, se
     from jsonschema import Draft202012Validator
 
     from models import Role
-    from models.db import transaction
     from supervision.audit import Actor
     from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
     from supervision.calendar import WorkCalendar
     from tests import factories as f
     from web.api_tokens import create_token
 
-    async with transaction(sessions) as s:
+    async with sessions() as s, s.begin():
         unit = await f.unit(s, code="A", name="甲局")
         admin = await f.person(s, roles={Role.ADMIN})
         liaison = await f.person(s, unit=unit, roles={Role.LIAISON}, telegram_user_id=42)

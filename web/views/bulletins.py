@@ -13,7 +13,6 @@ from aiohttp import web
 from sqlalchemy import select
 
 from models import Bulletin, Person, PersonRole, Role, Unit
-from models.db import transaction
 from supervision.audit import Actor
 from supervision.bulletins import (
     compute_bulletin,
@@ -172,7 +171,7 @@ async def issue(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
     try:
-        async with transaction(deps.sessions) as session:
+        async with deps.sessions() as session, session.begin():
             allowed = {c["id"] for c in await _recipient_choices(session)}
             people = (
                 await session.scalars(

@@ -13,7 +13,6 @@ from aiohttp import web
 from sqlalchemy import select
 
 from models import ApiToken, Person
-from models.db import transaction
 from supervision.audit import Actor
 from supervision.errors import DomainError
 from web.api_tokens import create_token, revoke_token
@@ -66,7 +65,7 @@ async def tokens_create(request: web.Request) -> web.StreamResponse:
     name = text_field(form, "name", 200)
     s = page_strings(request, "token.")
     try:
-        async with transaction(deps.sessions) as session:
+        async with deps.sessions() as session, session.begin():
             person = await session.get(Person, person_id) if person_id else None
             if person is None:
                 return await _page(request, errors=[s("choose_person")], status=400)
@@ -85,7 +84,7 @@ async def tokens_revoke(request: web.Request) -> web.StreamResponse:
     deps: WebDeps = request.app[DEPS]
     token_id = path_id(request)
     try:
-        async with transaction(deps.sessions) as session:
+        async with deps.sessions() as session, session.begin():
             actor = Actor.of(await session.get_one(Person, me.person_id))
             await revoke_token(session, token_id, actor=actor, clock=deps.clock)
     except DomainError as exc:
