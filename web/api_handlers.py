@@ -33,7 +33,7 @@ from models import (
     Source,
     Unit,
 )
-from supervision.audit import Actor, record
+from supervision.audit import Actor
 from supervision.bulletins import compute_bulletin, get_bulletin, parse_period
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -43,6 +43,7 @@ from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
 from supervision.light import assignment_light
 from supervision.reports import file_report
 from supervision.requests import decide_extension, request_extension
+from supervision.units import UnitSpec, save_unit
 from web.api_core import (
     ApiContext,
     ApiError,
@@ -691,24 +692,6 @@ async def get_unit(ctx: ApiContext) -> web.StreamResponse:
         return json_ok(unit_json(u))
 
 
-async def _check_parent(session: AsyncSession, unit_id: int | None, parent_id: int) -> None:
-    """Raise unless ``parent_id`` exists and is not ``unit_id`` or one of its descendants."""
-    pairs = {u: p for u, p in (await session.execute(select(Unit.id, Unit.parent_id))).all()}
-    if parent_id not in pairs:
-        raise ValidationFailed(f"parent_id: no unit #{parent_id}")
-    cursor: int | None = parent_id
-    while cursor is not None:
-        if cursor == unit_id:
-            raise ValidationFailed("parent_id: a unit cannot sit below itself")
-        cursor = pairs.get(cursor)
-
-
-async def _code_taken(session: AsyncSession, code: str, unit_id: int | None) -> None:
-    other = await session.scalar(select(Unit.id).where(Unit.code == code))
-    if other is not None and other != unit_id:
-        raise ApiError(409, "conflict", f"unit code {code!r} is taken")
-
-
 async def create_unit(ctx: ApiContext) -> web.StreamResponse:
     """Create a unit (admins)."""
     fields = Fields(await read_json(ctx.request), ("code", "name", "parent_id", "active"))
@@ -719,27 +702,12 @@ async def create_unit(ctx: ApiContext) -> web.StreamResponse:
     fields.check()
     assert code is not None and name is not None
     async with ctx.deps.sessions() as session, session.begin():
-        await _code_taken(session, code.strip(), None)
-        if parent_id is not None:
-            await _check_parent(session, None, parent_id)
-        unit = Unit(
-            code=code.strip(),
-            name=name.strip(),
-            parent_id=parent_id,
-            active=True if active is None else active,
-            created_at=ctx.deps.clock.now(),
-        )
-        session.add(unit)
-        await session.flush()
-        me = await _me(session, ctx)
-        record(
+        unit = await save_unit(
             session,
+            unit_id=None,
+            spec=UnitSpec(code, name, parent_id, True if active is None else active),
+            actor=Actor.of(await _me(session, ctx)),
             clock=ctx.deps.clock,
-            actor=Actor.of(me),
-            entity="unit",
-            entity_id=unit.id,
-            action="create",
-            detail=unit_json(unit),
         )
         body = unit_json(unit)
     return json_ok(body, status=201)
@@ -761,31 +729,20 @@ async def update_unit(ctx: ApiContext) -> web.StreamResponse:
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"no unit #{unit_id}")
-        before = unit_json(unit)
-        if code is not None:
-            await _code_taken(session, code.strip(), unit.id)
-            unit.code = code.strip()
-        if name is not None:
-            unit.name = name.strip()
-        if fields.has("parent_id"):
-            if parent_id is not None:
-                await _check_parent(session, unit.id, parent_id)
-            unit.parent_id = parent_id
-        if active is not None:
-            unit.active = active
+        spec = UnitSpec(
+            code if code is not None else unit.code,
+            name if name is not None else unit.name,
+            parent_id if fields.has("parent_id") else unit.parent_id,
+            active if active is not None else unit.active,
+        )
+        await save_unit(
+            session,
+            unit_id=unit.id,
+            spec=spec,
+            actor=Actor.of(await _me(session, ctx)),
+            clock=ctx.deps.clock,
+        )
         after = unit_json(unit)
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        if changes:
-            me = await _me(session, ctx)
-            record(
-                session,
-                clock=ctx.deps.clock,
-                actor=Actor.of(me),
-                entity="unit",
-                entity_id=unit.id,
-                action="update",
-                detail={"changes": changes},
-            )
     return json_ok(after)
 
 

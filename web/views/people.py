@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Person, Role, Unit
 from supervision.accounts import hash_password
 from supervision.audit import Actor, record
-from supervision.errors import DomainError, ValidationFailed
+from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link
 from supervision.outbox import EMAIL, notify_person
+from supervision.units import UnitSpec, save_unit
 from web.app import DEPS, WebDeps
 from web.auth import Access, require
 from web.i18n import LANGS
@@ -315,58 +316,21 @@ async def _save_unit(request: web.Request, unit_id: int | None) -> web.StreamRes
         "parent_id": text_field(form, "parent_id"),
         "active": form.get("active") == "on",
     }
-    unit: Unit | None = None
+    parent_id = int_or_none(raw["parent_id"])
     try:
+        if raw["parent_id"] and parent_id is None:
+            raise ValidationFailed("bad parent unit")
         async with deps.sessions() as session, session.begin():
-            if unit_id is not None:
-                unit = await session.get(Unit, unit_id)
-                if unit is None:
-                    raise web.HTTPNotFound(text="404: no such unit")
-            problems = []
-            if not raw["code"]:
-                problems.append("code is required")
-            if not raw["name"]:
-                problems.append("name is required")
-            parent_id = int_or_none(raw["parent_id"])
-            if raw["parent_id"] and parent_id is None:
-                problems.append("bad parent unit")
-            if parent_id is not None:
-                parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
-                if parent_id not in parents:
-                    problems.append(f"no unit #{parent_id}")
-                cursor: int | None = parent_id
-                seen: set[int] = set()
-                while cursor is not None and cursor not in seen:
-                    if unit_id is not None and cursor == unit_id:
-                        problems.append("a unit cannot be below itself")
-                        break
-                    seen.add(cursor)
-                    cursor = parents.get(cursor)
-            clash = await session.scalar(
-                select(Unit.id).where(Unit.code == raw["code"], Unit.id != (unit_id or 0))
-            )
-            if clash is not None:
-                problems.append(f"code {raw['code']!r} is already used")
-            if problems:
-                raise ValidationFailed("; ".join(problems), problems)
-            if unit is None:
-                unit = Unit(code=raw["code"], name=raw["name"], created_at=deps.clock.now())
-                session.add(unit)
-            unit.code = raw["code"]
-            unit.name = raw["name"]
-            unit.parent_id = parent_id
-            unit.active = raw["active"]
-            await session.flush()
-            record(
+            unit = await save_unit(
                 session,
-                clock=deps.clock,
+                unit_id=unit_id,
+                spec=UnitSpec(raw["code"], raw["name"], parent_id, raw["active"]),
                 actor=Actor.of(await session.get_one(Person, me.person_id)),
-                entity="unit",
-                entity_id=unit.id,
-                action="update" if unit_id else "create",
-                detail={k: v for k, v in raw.items()},
+                clock=deps.clock,
             )
             saved = unit.id
+    except NotFound as exc:
+        raise web.HTTPNotFound(text="404: no such unit") from exc
     except DomainError as exc:
         errors = getattr(exc, "errors", None) or [str(exc)]
         return await _unit_form(request, unit_id, raw, errors=list(errors), status=400)
