@@ -26,6 +26,7 @@ from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, save_item
+from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems
 from supervision.policy import SOURCE_LABELS_ZH
 
 __all__ = [
@@ -106,14 +107,10 @@ ROLE_ALIASES: dict[str, Role] = {
     "管理员": Role.ADMIN,
     "查看": Role.VIEWER,
 }
-UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "是", "急", "急件", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "否", "", "f"})
-LOCALES = ("zh", "en")
 _LIST_SPLIT = re.compile(r"[;；]")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,31 +557,36 @@ async def _import_people(
     }
     seen: dict[str, int] = {}
     planned: list[tuple[str, dict[str, Any], set[Role]]] = []
+    order = {column: i for i, column in enumerate(COLUMNS[ImportKind.PEOPLE])}
     for number, row in zip(table.row_numbers, table, strict=True):
-        name = _text(row, "name", number, errs, required=True, limit=100)
-        email = _text(row, "email", number, errs, required=True, limit=254).lower()
-        if email and not _EMAIL.match(email):
-            errs.add(number, "email", f"{email!r} is not an email address")
+        first = len(errs.errors)
+        name = _text(row, "name", number, errs, required=True, limit=NAME_LIMIT)
+        email = _text(row, "email", number, errs, required=True, limit=EMAIL_LIMIT).lower()
+        unit_code = row.get("unit", "").strip()
+        unit = units.get(unit_code) if unit_code else None
+        roles = _roles(row.get("roles", ""), number, errs)
+        locale = row.get("locale", "").strip().lower() or "zh"
+        phone = row.get("phone", "").strip()
+        problems = field_problems(
+            email=email,
+            phone=phone,
+            locale=locale,
+            roles=frozenset(roles or ()),
+            has_unit=bool(unit_code),
+        )
+        for column, message in problems:
+            errs.add(number, column, message)
+        if any(column == "email" for column, _ in problems):
             email = ""
         elif email in seen:
             errs.add(number, "email", f"duplicate email {email!r} (first on row {seen[email]})")
             email = ""
         elif email:
             seen[email] = number
-        unit_code = row.get("unit", "").strip()
-        unit = units.get(unit_code) if unit_code else None
         if unit_code and unit is None:
             errs.add(number, "unit", f"unknown unit code {unit_code!r}")
-        roles = _roles(row.get("roles", ""), number, errs)
-        if roles and not unit_code and roles & UNIT_ROLES:
-            needs = ", ".join(sorted(r.value for r in roles & UNIT_ROLES))
-            errs.add(number, "unit", f"required for the role(s) {needs}")
-        locale = row.get("locale", "").strip().lower() or "zh"
-        if locale not in LOCALES:
-            errs.add(number, "locale", f"{locale!r} is not a language (use zh or en)")
-        phone = row.get("phone", "").strip()
-        if phone and not _PHONE.match(phone):
-            errs.add(number, "phone", f"{phone!r} is not a phone number")
+        # A row's problems in the order of its columns.
+        errs.errors[first:] = sorted(errs.errors[first:], key=lambda e: order[e.column])
         if name and email and roles is not None:
             values = {
                 "name": name,

@@ -66,6 +66,7 @@ from supervision.accounts import verify_password
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.items import ItemRow, list_items
+from supervision.people import UNIT_ROLES
 from web.app import DEPS, WebDeps
 
 log = logging.getLogger("duban.web.auth")
@@ -107,8 +108,6 @@ class Access(StrEnum):
 EVERYONE: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER)
 #: The supervision office itself.
 OFFICE: Final = (Access.ADMIN, Access.SUPERVISOR)
-#: Unit people who act through the web like a liaison does.
-UNIT_ROLES: Final = frozenset({Role.LIAISON, Role.OWNER, Role.LEADER, Role.PRINCIPAL})
 
 
 def access_of(person: Person) -> Access | None:

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Person, Role, Unit
-from supervision.accounts import hash_password
-from supervision.audit import Actor, record
+from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link
 from supervision.outbox import EMAIL, notify_person
+from supervision.people import EMAIL_LIMIT, NAME_LIMIT, PHONE_LIMIT, PersonSpec, save_person
 from supervision.units import UnitSpec, save_unit
 from web.app import DEPS, WebDeps
 from web.auth import Access, require
@@ -104,28 +104,35 @@ async def person_edit(request: web.Request) -> web.StreamResponse:
 
 
 def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
+    """The form as typed (to show it again) and what cannot even be read as a person."""
     raw: dict[str, Any] = {
-        "name": text_field(form, "name", 100),
-        "email": text_field(form, "email", 254).lower(),
-        "phone": text_field(form, "phone", 40),
+        "name": text_field(form, "name", NAME_LIMIT),
+        "email": text_field(form, "email", EMAIL_LIMIT).lower(),
+        "phone": text_field(form, "phone", PHONE_LIMIT),
         "unit_id": text_field(form, "unit_id"),
         "roles": [r for r in form.getall("roles", []) if isinstance(r, str)],
         "locale": text_field(form, "locale"),
         "active": form.get("active") == "on",
     }
     problems = []
-    if not raw["name"]:
-        problems.append("name is required")
-    if raw["email"] and ("@" not in raw["email"] or " " in raw["email"]):
-        problems.append(f"not an email address: {raw['email']!r}")
     unknown = [r for r in raw["roles"] if r not in ROLES]
     if unknown:
         problems.append("unknown role: " + ", ".join(unknown))
-    if raw["locale"] not in LANGS:
-        problems.append("language must be zh or en")
     if raw["unit_id"] and int_or_none(raw["unit_id"]) is None:
         problems.append("bad unit")
     return raw, problems
+
+
+def _spec(raw: dict[str, Any]) -> PersonSpec:
+    return PersonSpec(
+        name=raw["name"],
+        email=raw["email"] or None,
+        phone=raw["phone"] or None,
+        unit_id=int_or_none(raw["unit_id"]),
+        roles=frozenset(Role(r) for r in raw["roles"] if r in ROLES),
+        locale=raw["locale"],
+        active=raw["active"],
+    )
 
 
 async def _save_person(request: web.Request, person_id: int | None) -> web.StreamResponse:
@@ -135,63 +142,22 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
     raw, problems = _parse_person(form)
     password = form.get("password")
     password = password if isinstance(password, str) and password else None
-    person: Person | None = None
     try:
+        if problems:
+            raise ValidationFailed("; ".join(problems), problems)
         async with deps.sessions() as session, session.begin():
-            if person_id is not None:
-                person = await session.get(Person, person_id)
-                if person is None:
-                    raise web.HTTPNotFound(text="404: no such person")
-            if problems:
-                raise ValidationFailed("; ".join(problems), problems)
-            unit_id = int_or_none(raw["unit_id"])
-            if unit_id is not None and await session.get(Unit, unit_id) is None:
-                raise ValidationFailed(f"no unit #{unit_id}")
-            if raw["email"]:
-                clash = await session.scalar(
-                    select(Person.id).where(
-                        func.lower(Person.email) == raw["email"], Person.id != (person_id or 0)
-                    )
-                )
-                if clash is not None:
-                    raise ValidationFailed(f"{raw['email']} is already used by another person")
-            if (
-                person_id is not None
-                and person_id == me.person_id
-                and (Role.ADMIN.value not in raw["roles"] or not raw["active"])
-            ):
-                raise ValidationFailed(
-                    "you cannot remove your own admin role or deactivate yourself"
-                )
-            if person is None:
-                person = Person(name=raw["name"], created_at=deps.clock.now())
-                session.add(person)
-            before = _person_raw(person) if person.id else {}
-            person.name = raw["name"]
-            person.email = raw["email"] or None
-            person.phone = raw["phone"] or None
-            person.unit_id = unit_id
-            person.locale = raw["locale"]
-            person.active = raw["active"]
-            person.set_roles({Role(r) for r in raw["roles"]})
-            if password is not None:
-                person.password_hash = hash_password(password)
-            await session.flush()
             actor = Actor.of(await session.get_one(Person, me.person_id))
-            after = _person_raw(person)
-            changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-            if password is not None:
-                changes["password"] = ["***", "***"]
-            record(
+            person = await save_person(
                 session,
-                clock=deps.clock,
+                person_id=person_id,
+                spec=_spec(raw),
                 actor=actor,
-                entity="person",
-                entity_id=person.id,
-                action="update" if person_id else "create",
-                detail={"changes": changes},
+                clock=deps.clock,
+                password=password,
             )
             saved_id = person.id
+    except NotFound as exc:
+        raise web.HTTPNotFound(text="404: no such person") from exc
     except DomainError as exc:
         errors = getattr(exc, "errors", None) or [str(exc)]
         return await _person_form(request, person_id, raw, errors=list(errors), status=400)

@@ -1,0 +1,148 @@
+"""People (人员): the rules a person's record follows, for the admin page and the import alike."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Person, Role, Unit
+from supervision.accounts import hash_password
+from supervision.audit import Actor, record
+from supervision.clock import Clock
+from supervision.errors import NotFound, ValidationFailed
+
+#: Roles that only make sense inside a unit (责任单位).
+UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
+#: The languages a person can get messages and pages in.
+LOCALES = ("zh", "en")
+NAME_LIMIT, EMAIL_LIMIT, PHONE_LIMIT = 100, 254, 40
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSpec:
+    """A person as an admin (or an import row) wants them; text already trimmed."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    unit_id: int | None = None
+    roles: frozenset[Role] = frozenset()
+    locale: str = "zh"
+    active: bool = True
+
+
+def field_problems(
+    *, email: str, phone: str, locale: str, roles: frozenset[Role], has_unit: bool
+) -> list[tuple[str, str]]:
+    """What is wrong with these values, as ``(field, message)``; empty email and phone are fine.
+
+    Reading the text (required fields, length limits) is the caller's part.
+    """
+    problems: list[tuple[str, str]] = []
+    if email and (len(email) > EMAIL_LIMIT or not _EMAIL.match(email)):
+        problems.append(("email", f"{email!r} is not an email address"))
+    if roles & UNIT_ROLES and not has_unit:
+        needs = ", ".join(sorted(r.value for r in roles & UNIT_ROLES))
+        problems.append(("unit", f"required for the role(s) {needs}"))
+    if locale not in LOCALES:
+        problems.append(("locale", f"{locale!r} is not a language (use zh or en)"))
+    if phone and not _PHONE.match(phone):
+        problems.append(("phone", f"{phone!r} is not a phone number"))
+    return problems
+
+
+def fields_of(person: Person) -> dict[str, object]:
+    """What an audit event compares: the person's editable fields."""
+    return {
+        "name": person.name,
+        "email": person.email,
+        "phone": person.phone,
+        "unit_id": person.unit_id,
+        "roles": sorted(r.value for r in person.roles),
+        "locale": person.locale,
+        "active": person.active,
+    }
+
+
+async def save_person(
+    session: AsyncSession,
+    *,
+    person_id: int | None,
+    spec: PersonSpec,
+    actor: Actor,
+    clock: Clock,
+    password: str | None = None,
+) -> Person:
+    """Create (``person_id`` None) or change a person; every problem is reported at once.
+
+    E-mail addresses are unique regardless of case, and an admin cannot take away their own
+    admin role or deactivate themselves (the office would risk locking itself out).
+    """
+    person = None
+    if person_id is not None:
+        person = await session.get(Person, person_id)
+        if person is None:
+            raise NotFound(f"no person #{person_id}")
+    email = (spec.email or "").strip().lower()
+    problems = [] if spec.name.strip() else ["name: required"]
+    if len(spec.name) > NAME_LIMIT:
+        problems.append(f"name: longer than {NAME_LIMIT} characters")
+    problems += [
+        f"{field}: {message}"
+        for field, message in field_problems(
+            email=email,
+            phone=spec.phone or "",
+            locale=spec.locale,
+            roles=spec.roles,
+            has_unit=spec.unit_id is not None,
+        )
+    ]
+    if spec.unit_id is not None and await session.get(Unit, spec.unit_id) is None:
+        problems.append(f"unit: no unit #{spec.unit_id}")
+    if email:
+        holders = await session.scalars(select(Person.id).where(func.lower(Person.email) == email))
+        if any(holder != person_id for holder in holders):
+            problems.append(f"email: {email} is already used by another person")
+    if (
+        person_id is not None
+        and person_id == actor.person_id
+        and (Role.ADMIN not in spec.roles or not spec.active)
+    ):
+        problems.append("you cannot remove your own admin role or deactivate yourself")
+    if problems:
+        raise ValidationFailed("; ".join(problems), problems)
+    before = fields_of(person) if person is not None else None
+    if person is None:
+        person = Person(name=spec.name, created_at=clock.now())
+        session.add(person)
+    person.name = spec.name
+    person.email = email or None
+    person.phone = spec.phone or None
+    person.unit_id = spec.unit_id
+    person.locale = spec.locale
+    person.active = spec.active
+    person.set_roles(set(spec.roles))
+    if password is not None:
+        person.password_hash = hash_password(password)
+    await session.flush()
+    old, after = before or {}, fields_of(person)
+    changes = {k: [old.get(k), v] for k, v in after.items() if old.get(k) != v}
+    if password is not None:
+        changes["password"] = ["***", "***"]
+    if before is None or changes:
+        record(
+            session,
+            clock=clock,
+            actor=actor,
+            entity="person",
+            entity_id=person.id,
+            action="create" if before is None else "update",
+            detail={"changes": changes},
+        )
+    return person

@@ -1,0 +1,128 @@
+"""Person rules shared by the admin page and the import."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent, Person, Role, Unit
+from supervision.accounts import verify_password
+from supervision.audit import Actor
+from supervision.errors import NotFound, ValidationFailed
+from supervision.people import PersonSpec, save_person
+
+ADMIN = Actor(None, "admin")
+
+
+async def _unit(session, clock) -> Unit:
+    unit = Unit(code="FGW", name="发改委", created_at=clock.now())
+    session.add(unit)
+    await session.flush()
+    return unit
+
+
+async def test_create_change_and_audit(session, clock):
+    unit = await _unit(session, clock)
+    spec = PersonSpec(
+        name="张伟",
+        email=" ZhangWei@Demo.cn ",
+        phone="025-1234567",
+        unit_id=unit.id,
+        roles=frozenset({Role.OWNER}),
+    )
+    person = await save_person(
+        session, person_id=None, spec=spec, actor=ADMIN, clock=clock, password="s3cret-pass"
+    )
+    assert (person.email, person.roles, person.created_at) == (
+        "zhangwei@demo.cn",
+        {Role.OWNER},
+        clock.now(),
+    )
+    assert person.password_hash and verify_password(person.password_hash, "s3cret-pass")
+    changed = PersonSpec(**{**_as_dict(spec), "locale": "en", "roles": frozenset(Role)})
+    await save_person(session, person_id=person.id, spec=changed, actor=ADMIN, clock=clock)
+    await save_person(session, person_id=person.id, spec=changed, actor=ADMIN, clock=clock)
+    events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
+    assert [e.action for e in events] == ["create", "update"]  # no change: no event
+    assert events[0].detail["changes"]["password"] == ["***", "***"]
+    assert set(events[1].detail["changes"]) == {"locale", "roles"}
+    assert "s3cret" not in repr([e.detail for e in events])
+
+
+def _as_dict(spec: PersonSpec) -> dict[str, object]:
+    return {name: getattr(spec, name) for name in PersonSpec.__slots__}
+
+
+async def test_every_problem_at_once_and_nothing_written(session, clock):
+    spec = PersonSpec(
+        name=" ",
+        email="not-an-email",
+        phone="abc",
+        unit_id=999,
+        roles=frozenset({Role.LEADER}),
+        locale="fr",
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await save_person(session, person_id=None, spec=spec, actor=ADMIN, clock=clock)
+    assert err.value.errors == [
+        "name: required",
+        "email: 'not-an-email' is not an email address",
+        "locale: 'fr' is not a language (use zh or en)",
+        "phone: 'abc' is not a phone number",
+        "unit: no unit #999",
+    ]
+    assert (await session.scalars(select(Person))).all() == []
+
+
+async def test_unit_roles_need_a_unit(session, clock):
+    spec = PersonSpec(name="王强", roles=frozenset({Role.LEADER, Role.SUPERVISOR}))
+    with pytest.raises(ValidationFailed) as err:
+        await save_person(session, person_id=None, spec=spec, actor=ADMIN, clock=clock)
+    assert err.value.errors == ["unit: required for the role(s) leader"]
+
+
+async def test_email_unique_regardless_of_case(session, clock):
+    first = await save_person(
+        session, person_id=None, spec=PersonSpec("甲", "a@x.cn"), actor=ADMIN, clock=clock
+    )
+    with pytest.raises(ValidationFailed, match="already used"):
+        await save_person(
+            session, person_id=None, spec=PersonSpec("乙", "A@X.CN"), actor=ADMIN, clock=clock
+        )
+    # Saving a person with their own address is no clash.
+    await save_person(
+        session, person_id=first.id, spec=PersonSpec("甲二", "a@x.cn"), actor=ADMIN, clock=clock
+    )
+    assert first.name == "甲二"
+
+
+async def test_an_admin_cannot_lock_themselves_out(session, clock):
+    admin = await save_person(
+        session,
+        person_id=None,
+        spec=PersonSpec("管理员", roles=frozenset({Role.ADMIN})),
+        actor=ADMIN,
+        clock=clock,
+    )
+    me = Actor.of(admin)
+    for spec in (
+        PersonSpec("管理员", roles=frozenset({Role.SUPERVISOR})),
+        PersonSpec("管理员", roles=frozenset({Role.ADMIN}), active=False),
+    ):
+        with pytest.raises(ValidationFailed, match="your own admin role"):
+            await save_person(session, person_id=admin.id, spec=spec, actor=me, clock=clock)
+    assert admin.roles == {Role.ADMIN} and admin.active
+    # Another admin may.
+    await save_person(
+        session,
+        person_id=admin.id,
+        spec=PersonSpec("管理员", roles=frozenset({Role.SUPERVISOR})),
+        actor=ADMIN,
+        clock=clock,
+    )
+    assert admin.roles == {Role.SUPERVISOR}
+
+
+async def test_unknown_person(session, clock):
+    with pytest.raises(NotFound):
+        await save_person(session, person_id=424242, spec=PersonSpec("x"), actor=ADMIN, clock=clock)
