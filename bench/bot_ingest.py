@@ -24,6 +24,7 @@ import os
 import pstats
 import statistics
 import time
+from collections import Counter
 from datetime import datetime
 from functools import partial
 from multiprocessing.connection import Connection
@@ -31,10 +32,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiohttp import ClientSession, web
-from sqlalchemy import func, select
+from aiohttp import ClientSession, TCPConnector, web
+from sqlalchemy import event, func, select
 
 from bot import BotConfig, create_bot, create_dispatcher
+from bot.ingest import ReplyIngest
+from duban.process import settle_gc
 from models import Base, Report, TelegramUpdate
 from models.db import create_engine, create_sessionmaker
 from supervision.clock import FixedClock
@@ -49,6 +52,35 @@ ADMIN_URL = os.environ.get("DUBAN_BENCH_PG_ADMIN", "postgresql://postgres@127.0.
 DB_NAME = "duban_bench_bot"
 SECRET = "bench-secret"
 FIRST_USER = 500_000
+
+
+async def _backend_cpu() -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends serving the bench database (None
+    when their /proc entries cannot be read, e.g. PostgreSQL on another machine)."""
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        pids = [
+            r["pid"]
+            for r in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                DB_NAME,
+            )
+        ]
+    finally:
+        await conn.close()
+    return _proc_cpu(pids)
+
+
+def _proc_cpu(pids: list[int]) -> float | None:
+    total = 0
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], q: int) -> float:
@@ -138,6 +170,16 @@ def reply_update(update_id: int, person: int) -> dict[str, Any]:
     }
 
 
+def _is_confirmation(answer: Any, update: dict[str, Any]) -> bool:
+    """True for a webhook answer that confirms the update's report (Telegram would send it)."""
+    return (
+        isinstance(answer, dict)
+        and answer.get("method") == "sendMessage"
+        and answer.get("chat_id") == update["message"]["chat"]["id"]
+        and "次报告" in str(answer.get("text", ""))
+    )
+
+
 def _peer(pipe: Connection, people: int, requests: int, concurrency: int) -> None:
     """Child process: the fake Bot API and the load generator, off the server's CPU."""
     asyncio.run(_peer_main(pipe, people, requests, concurrency))
@@ -152,6 +194,7 @@ async def _peer_main(pipe: Connection, people: int, requests: int, concurrency: 
         endpoint: str = await loop.run_in_executor(None, pipe.recv)
         latencies: list[float] = []
         statuses: dict[int, int] = {}
+        answered: list[int] = []  # confirmations carried in the webhook answer
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(1, requests + 1):
             queue.put_nowait(n)
@@ -165,20 +208,24 @@ async def _peer_main(pipe: Connection, people: int, requests: int, concurrency: 
                 body = reply_update(n, (n - 1) % people + 1)
                 started = time.perf_counter()
                 async with http.post(endpoint, json=body, headers={SECRET_HEADER: SECRET}) as r:
-                    await r.read()
+                    answer = await r.json()
                     statuses[r.status] = statuses.get(r.status, 0) + 1
                 latencies.append(time.perf_counter() - started)
+                if _is_confirmation(answer, body):
+                    answered.append(n)
 
-        async with ClientSession() as http:
+        async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
             warm = reply_update(10_000_000, 1)  # the first request pays for pools and caches
             async with http.post(endpoint, json=warm, headers={SECRET_HEADER: SECRET}) as r:
                 await r.read()
+            warm_sent = len(fake.sent)  # the warm-up's own confirmation, when sent by the bot
             pipe.send("warm")
             await loop.run_in_executor(None, pipe.recv)
             began = time.perf_counter()
             await asyncio.gather(*(worker(http) for _ in range(concurrency)))
             wall = time.perf_counter() - began
-        pipe.send((latencies, statuses, wall, len(fake.sent)))
+        confirmed = len(answered) + sum(1 for m in fake.sent[warm_sent:] if "次报告" in m.text)
+        pipe.send((latencies, statuses, wall, confirmed))
     finally:
         await fake.stop()
 
@@ -209,9 +256,11 @@ async def run(args: argparse.Namespace) -> None:
         bot = create_bot(config)
         dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
         deps = WebDeps(config=WebConfig(secret_key="bench"), sessions=sessions, clock=clock)
-        app = create_app(
-            deps, [partial(setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET)]
+        ingest = None if args.dispatcher_only else ReplyIngest(dp, bot, sessions, config, clock)
+        webhook = partial(
+            setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET, fast_path=ingest
         )
+        app = create_app(deps, [webhook])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -219,17 +268,28 @@ async def run(args: argparse.Namespace) -> None:
         host, port = runner.addresses[0][:2]
         pipe.send(f"http://{host}:{port}/telegram/webhook")
         await loop.run_in_executor(None, pipe.recv)  # warmed up
+        statements: Counter[str] = Counter()
+
+        def count(_c: Any, _cur: Any, sql: str, *_rest: Any) -> None:
+            statements[" ".join(sql.split())[:70]] += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
         profiler = cProfile.Profile() if args.profile else None
+        pg_began = await _backend_cpu()
         cpu_began, usage_began = time.process_time(), os.times()
         if profiler is not None:
             profiler.enable()
+        if not args.default_gc:
+            settle_gc()  # as `duban run` does once it serves
         pipe.send("go")
         latencies, statuses, wall, sent = await loop.run_in_executor(None, pipe.recv)
         if profiler is not None:
             profiler.disable()
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
         cpu = time.process_time() - cpu_began
         usage = os.times()
         user, system = usage.user - usage_began.user, usage.system - usage_began.system
+        pg_ended = await _backend_cpu()
         peer.join(30)
 
         async with sessions() as session:
@@ -257,9 +317,23 @@ async def run(args: argparse.Namespace) -> None:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(f"  of which user {user:.2f}s, system (kernel: sockets) {system:.2f}s")
-        print(f"confirmations sent by the bot: {sent}")
+        if pg_began is not None and pg_ended is not None:
+            pg = pg_ended - pg_began
+            print(
+                f"PostgreSQL backends of the bench database: CPU {pg:.2f}s = "
+                f"{pg / max(reports, 1) * 1000:.2f} ms per report"
+            )
+        print(f"confirmations (webhook answers and sent messages): {sent}")
+        per_report = statements.total() / max(reports, 1)
+        print(f"statements: {statements.total()} ({per_report:.2f} per report)")
+        if args.profile:
+            for sql, n in statements.most_common(20):
+                print(f"  {n:6d}  {sql}")
         if profiler is not None:
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            if out := os.environ.get("BENCH_PROFILE_OUT"):
+                profiler.dump_stats(out)
+            order, top = os.environ.get("BENCH_SORT", "tottime"), os.environ.get("BENCH_TOP", "25")
+            pstats.Stats(profiler).sort_stats(order).print_stats(int(top))
         await bot.session.close()
     finally:
         if peer.is_alive():
@@ -279,6 +353,14 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=2000, help="owners with a reminder each")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="leave the cyclic GC as Python sets it"
+    )
+    parser.add_argument(
+        "--dispatcher-only",
+        action="store_true",
+        help="no fast path: every update through aiogram (the shape before batching)",
+    )
     args = parser.parse_args()
     if not 1 <= args.requests <= 100_000:
         parser.error("--requests must be between 1 and 100000")

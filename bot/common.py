@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,14 +137,20 @@ async def status_of(
     clock: Clock,
     config: BotConfig,
     calendar: WorkCalendar | None = None,
+    items: Mapping[int, Item] | None = None,
 ) -> list[Status]:
-    """Light and working days left for each assignment, on today's office date."""
+    """Light and working days left for each assignment, on today's office date.
+
+    ``items`` spares the query when the caller holds the assignments' items (by id).
+    """
     if not assignments:
         return []
     calendar = calendar or await load_calendar(session)
     today = local_today(clock, config.tz)
     wanted = {a.item_id for a in assignments}
-    if len(wanted) == 1:  # the common case (a confirmation): a plain primary-key load
+    if items is not None:
+        assert wanted <= items.keys()
+    elif len(wanted) == 1:  # the common case (a confirmation): a plain primary-key load
         [only] = wanted
         items = {only: await session.get_one(Item, only)}
     else:

@@ -13,6 +13,7 @@ from bot import keyboards
 from bot.callbacks import Flow, Pick
 from bot.common import (
     Content,
+    Status,
     content_of,
     quietly,
     replied_message,
@@ -25,7 +26,7 @@ from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
 from bot.texts import light_label, say
-from models import Assignment, Person
+from models import Assignment, Person, Report
 from supervision.access import Action, actionable_assignments, require
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -81,17 +82,25 @@ async def file_and_confirm(
         calendar=calendar,
         media_group_id=media_group_id,
     )
-    if report.chat_message_id != message_id:
-        return
     [row] = await status_of(session, [assignment], clock=clock, config=config, calendar=calendar)
-    await message.answer(
-        say(
-            person.locale,
-            "filed",
-            title=row.item.title,
-            number=report.number,
-            light=light_label(person.locale, row.light),
-        )
+    text = confirmation(person, report, message_id, row)
+    if text is not None:
+        await message.answer(text)
+
+
+def confirmation(person: Person, report: Report, message_id: int, row: Status) -> str | None:
+    """The answer to a filed report: item title, report number and the item's new light.
+
+    None for a later message of an album (it joined the album's report, already confirmed).
+    """
+    if report.chat_message_id != message_id:
+        return None
+    return say(
+        person.locale,
+        "filed",
+        title=row.item.title,
+        number=report.number,
+        light=light_label(person.locale, row.light),
     )
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from aiogram.types import Update
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 from models import TelegramUpdate
 from supervision.clock import Clock
@@ -25,32 +26,76 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 MAX_ERROR = 2000
 
 
+def _insert_new(dialect: str) -> ReturningInsert[int]:
+    """INSERT rows unless their update_id is stored already, RETURNING the new ids.
+
+    A Core statement executed with a list of rows: compiled once, sent as multi-row inserts.
+    """
+    table = cast("Table", TelegramUpdate.__table__)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.update_id)
+    )
+
+
 async def store(sessions: async_sessionmaker[AsyncSession], update: Update, clock: Clock) -> bool:
     """Keep ``update`` (once); False when it was already handled."""
     payload = update.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     async with sessions() as session:
         # One statement: autocommit spares the BEGIN and COMMIT round trips.
         conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        dialect = conn.dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = (
-            insert(TelegramUpdate)
-            .values(
-                update_id=update.update_id,
-                received_at=clock.now(),
-                payload=payload,
-                status=PENDING,
-                attempts=0,
-            )
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(TelegramUpdate.update_id)
-        )
-        if (await conn.execute(stmt)).scalar_one_or_none() is not None:
+        row = {
+            "update_id": update.update_id,
+            "received_at": clock.now(),
+            "payload": payload,
+            "status": PENDING,
+            "attempts": 0,
+        }
+        if (await conn.execute(_insert_new(conn.dialect.name), [row])).first() is not None:
             return True
         status = await conn.scalar(
             select(TelegramUpdate.status).where(TelegramUpdate.update_id == update.update_id)
         )
         return status != DONE
+
+
+async def store_handled(
+    session: AsyncSession, raw: Sequence[tuple[int, dict[str, Any]]], clock: Clock
+) -> set[int]:
+    """Keep updates (id, raw JSON) as ``done`` in the caller's transaction, in one statement.
+
+    Returns the ids stored now; the others were stored before (a replay, or an update whose
+    handling failed) and are left alone for the normal path, which knows what to do with them.
+    The mark commits only with the handler's changes, as :func:`claim`'s does.
+    """
+    if not raw:
+        return set()
+    now = clock.now()
+    rows = [
+        {
+            "update_id": update_id,
+            "received_at": now,
+            "payload": payload,
+            "status": DONE,
+            "attempts": 1,
+            "processed_at": now,
+        }
+        for update_id, payload in raw
+    ]
+    conn = await session.connection()
+    return {row[0] for row in await session.execute(_insert_new(conn.dialect.name), rows)}
+
+
+async def reopen(session: AsyncSession, update_ids: Sequence[int]) -> None:
+    """Put updates stored by :func:`store_handled` back to ``pending`` (not handled after all)."""
+    if update_ids:
+        await session.execute(
+            update(TelegramUpdate)
+            .where(TelegramUpdate.update_id.in_(update_ids))
+            .values(status=PENDING, attempts=0, processed_at=None)
+        )
 
 
 async def claim(session: AsyncSession, update_id: int, clock: Clock) -> bool:

@@ -8,18 +8,29 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, Attachment, Item, Person, Report, ReportKind, ReportRevision
+from models import (
+    Assignment,
+    Attachment,
+    Item,
+    Person,
+    Policy,
+    Report,
+    ReportKind,
+    ReportRevision,
+)
 from models.report import ReviewState
 from supervision.access import Action, require
 from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
+from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
+from supervision.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
+from supervision.policy import load_policy_for
 from supervision.schedule import reschedule
 
 __all__ = [
@@ -27,10 +38,12 @@ __all__ = [
     "MAX_ATTACHMENTS",
     "MAX_TEXT",
     "AttachmentIn",
+    "ReportIn",
     "album_report",
     "clean_text",
     "edit_report",
     "file_report",
+    "file_reports",
     "report_for_message",
 ]
 
@@ -83,11 +96,20 @@ async def report_for_message(session: AsyncSession, chat_id: int, message_id: in
     )
 
 
-async def _next_number(session: AsyncSession, assignment_id: int) -> int:
-    current = await session.scalar(
-        select(func.max(Report.number)).where(Report.assignment_id == assignment_id)
-    )
-    return (current or 0) + 1
+@dataclass(frozen=True, slots=True)
+class ReportIn:
+    """One report to file: on what, by whom, with what (see :func:`file_reports`)."""
+
+    assignment: Assignment
+    author: Person
+    text: str | None
+    attachments: Sequence[AttachmentIn] = ()
+    kind: ReportKind = ReportKind.PROGRESS
+    channel: str = "chat"
+    chat_id: int | None = None
+    chat_message_id: int | None = None
+    review_state: ReviewState = ReviewState.NONE
+    media_group_id: str | None = None
 
 
 async def file_report(
@@ -106,71 +128,215 @@ async def file_report(
     calendar: WorkCalendar | None = None,
     media_group_id: str | None = None,
 ) -> Report:
-    """File a report on an assignment; resets the periodic clock and reschedules the ladder.
+    """File one report (:func:`file_reports` with one request); a broken rule raises."""
+    request = ReportIn(
+        assignment=assignment,
+        author=author,
+        text=text,
+        attachments=attachments,
+        kind=kind,
+        channel=channel,
+        chat_id=chat_id,
+        chat_message_id=chat_message_id,
+        review_state=review_state,
+        media_group_id=media_group_id,
+    )
+    [outcome] = await file_reports(session, [request], clock=clock, calendar=calendar)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+async def file_reports(
+    session: AsyncSession,
+    requests: Sequence[ReportIn],
+    *,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+) -> list[Report | DomainError]:
+    """File reports on assignments; each resets the periodic clock and reschedules the ladder.
+
+    One outcome per request, in order: the report, or the rule it broke (which changed
+    nothing for that request; the others are filed). The statements are per call, not per
+    request: the assignments are locked (so numbers do not collide with reports filed
+    concurrently), then one query each finds earlier reports of the same chat messages and
+    the current numbers, and the reports and audit events are inserted together.
 
     The same chat message filed twice returns the first report unchanged; the later messages
     of one chat album (``media_group_id``) add their files and captions to the album's report.
     """
-    require(author, Action.REPORT, assignment)
-    if not assignment.is_active:
-        raise InvalidTransition("该事项已办结或撤销，不能再填报 (the assignment is closed)")
-    if chat_id is not None and chat_message_id is not None:
-        existing = await report_for_message(session, chat_id, chat_message_id)
-        if existing is not None:
-            if existing.assignment_id != assignment.id:
-                raise NotAllowed("这条消息已作为其他事项的报告 (message already filed)")
-            return existing
-    if media_group_id and chat_id is not None:
-        album = await _album_report(session, assignment, chat_id, media_group_id[:64])
-        if album is not None:
-            return await _add_to_album(
-                session, album, author=author, text=text, attachments=attachments, clock=clock
-            )
-    body = clean_text(text)
-    if len(attachments) > MAX_ATTACHMENTS:
+    outcomes: list[Report | DomainError | None] = [None] * len(requests)
+    for i, r in enumerate(requests):
+        try:
+            require(r.author, Action.REPORT, r.assignment)
+            if not r.assignment.is_active:
+                raise InvalidTransition("该事项已办结或撤销，不能再填报 (the assignment is closed)")
+        except DomainError as exc:
+            outcomes[i] = exc
+    live = [i for i, o in enumerate(outcomes) if o is None]
+    if not live:
+        return _done(outcomes)
+    await session.execute(
+        select(Assignment.id)
+        .where(Assignment.id.in_({requests[i].assignment.id for i in live}))
+        .order_by(Assignment.id)
+        .with_for_update()
+    )
+    earlier = await _reports_for_messages(session, [requests[i] for i in live])
+    fresh: list[int] = []
+    for i in live:
+        r = requests[i]
+        try:
+            if r.chat_id is not None and r.chat_message_id is not None:
+                existing = earlier.get((r.chat_id, r.chat_message_id))
+                if existing is not None:
+                    if existing.assignment_id != r.assignment.id:
+                        raise NotAllowed("这条消息已作为其他事项的报告 (message already filed)")
+                    outcomes[i] = existing
+                    continue
+            if r.media_group_id and r.chat_id is not None:
+                album = await album_report(session, r.chat_id, r.media_group_id)
+                if album is not None:
+                    outcomes[i] = await _add_to_album(
+                        session,
+                        album,
+                        author=r.author,
+                        text=r.text,
+                        attachments=r.attachments,
+                        clock=clock,
+                    )
+                    continue
+            outcomes[i] = _new_report(r, clock.now())
+            fresh.append(i)
+        except DomainError as exc:
+            outcomes[i] = exc
+    if fresh:
+        await _number_and_store(session, requests, outcomes, fresh, clock=clock, calendar=calendar)
+    return _done(outcomes)
+
+
+def _done(outcomes: list[Report | DomainError | None]) -> list[Report | DomainError]:
+    out = [o for o in outcomes if o is not None]
+    assert len(out) == len(outcomes)
+    return out
+
+
+async def _reports_for_messages(
+    session: AsyncSession, requests: Sequence[ReportIn]
+) -> dict[tuple[int, int], Report]:
+    """Reports already filed from the requests' chat messages, by (chat, message)."""
+    keys = {
+        (r.chat_id, r.chat_message_id)
+        for r in requests
+        if r.chat_id is not None and r.chat_message_id is not None
+    }
+    if not keys:
+        return {}
+    found = await session.scalars(
+        select(Report).where(tuple_(Report.chat_id, Report.chat_message_id).in_(keys))
+    )
+    return {(r.chat_id, r.chat_message_id): r for r in found if r.chat_id and r.chat_message_id}
+
+
+def _new_report(r: ReportIn, now: datetime) -> Report:
+    """The report a request files, validated (not numbered, not added yet)."""
+    body = clean_text(r.text)
+    if len(r.attachments) > MAX_ATTACHMENTS:
         raise ValidationFailed(f"附件过多：最多 {MAX_ATTACHMENTS} 个 (too many attachments)")
-    files = [_attachment(a) for a in attachments]
+    files = [_attachment(a) for a in r.attachments]
     if not body and not files:
         raise ValidationFailed("报告内容为空：请发送文字或文件 (empty report)")
-    now = clock.now()
-    report = Report(
-        assignment_id=assignment.id,
-        number=await _next_number(session, assignment.id),
-        author_id=author.id,
-        kind=kind.value,
+    for f in files:
+        f.created_at = now
+    return Report(
+        assignment_id=r.assignment.id,
+        author_id=r.author.id,
+        kind=r.kind.value,
         text=body,
-        channel=channel,
-        review_state=review_state.value,
-        chat_id=chat_id,
-        chat_message_id=chat_message_id,
-        media_group_id=media_group_id[:64] if media_group_id else None,
+        channel=r.channel,
+        review_state=r.review_state.value,
+        chat_id=r.chat_id,
+        chat_message_id=r.chat_message_id,
+        media_group_id=r.media_group_id[:64] if r.media_group_id else None,
         created_at=now,
         attachments=files,
     )
-    for f in files:
-        f.created_at = now
-    session.add(report)
-    await session.flush()
-    assignment.last_report_at = now
-    record(
-        session,
-        clock=clock,
-        actor=Actor.of(author),
-        entity="report",
-        entity_id=report.id,
-        action="filed",
-        detail={
-            "assignment_id": assignment.id,
-            "kind": kind.value,
-            "number": report.number,
-            "channel": channel,
-            "attachments": len(files),
-        },
+
+
+async def _number_and_store(
+    session: AsyncSession,
+    requests: Sequence[ReportIn],
+    outcomes: list[Report | DomainError | None],
+    fresh: list[int],
+    *,
+    clock: Clock,
+    calendar: WorkCalendar | None,
+) -> None:
+    """Number the new reports (1, 2, 3... per assignment), insert them, audit, reschedule."""
+    ids = {requests[i].assignment.id for i in fresh}
+    rows = await session.execute(
+        select(Report.assignment_id, func.max(Report.number))
+        .where(Report.assignment_id.in_(ids))
+        .group_by(Report.assignment_id)
     )
-    # One write of the assignment at commit instead of a flush before the schedule's reads.
+    numbers: dict[int, int] = {aid: n or 0 for aid, n in rows}
+    first: dict[tuple[int, int], Report] = {}
+    filed: list[tuple[ReportIn, Report]] = []
+    for i in fresh:
+        report = outcomes[i]
+        assert isinstance(report, Report)
+        if report.chat_id is not None and report.chat_message_id is not None:
+            key = (report.chat_id, report.chat_message_id)
+            if key in first:  # the same chat message twice in one call: the first one's report
+                outcomes[i] = first[key]
+                continue
+            first[key] = report
+        numbers[report.assignment_id] = report.number = numbers.get(report.assignment_id, 0) + 1
+        filed.append((requests[i], report))
+    session.add_all([report for _, report in filed])
+    await session.flush()
+    now = clock.now()
+    assignments: dict[int, Assignment] = {}
+    for r, report in filed:
+        record(
+            session,
+            clock=clock,
+            actor=Actor.of(r.author),
+            entity="report",
+            entity_id=report.id,
+            action="filed",
+            detail={
+                "assignment_id": report.assignment_id,
+                "kind": report.kind,
+                "number": report.number,
+                "channel": report.channel,
+                "attachments": len(report.attachments),
+            },
+        )
+        assignments[r.assignment.id] = r.assignment
+        r.assignment.last_report_at = now
+    await _reschedule(session, list(assignments.values()), clock=clock, calendar=calendar)
+
+
+async def _reschedule(
+    session: AsyncSession,
+    assignments: Sequence[Assignment],
+    *,
+    clock: Clock,
+    calendar: WorkCalendar | None,
+) -> None:
+    """`reschedule` each assignment, with the calendar loaded once and each policy once."""
+    # One write of each assignment at commit instead of a flush before the schedule's reads.
     with session.no_autoflush:
-        await reschedule(session, assignment, clock=clock, calendar=calendar)
-    return report
+        if calendar is None:
+            calendar = await load_calendar(session)
+        policies: dict[tuple[str, bool], Policy | None] = {}
+        for a in assignments:
+            item = await session.get_one(Item, a.item_id)  # often from the identity map
+            key = (item.source, item.urgent)
+            if key not in policies:
+                policies[key] = await load_policy_for(session, item.source, item.urgent)
+            await reschedule(session, a, clock=clock, calendar=calendar, policy=policies[key])
 
 
 async def album_report(session: AsyncSession, chat_id: int, media_group_id: str) -> Report | None:
@@ -179,19 +345,6 @@ async def album_report(session: AsyncSession, chat_id: int, media_group_id: str)
         select(Report).where(
             Report.chat_id == chat_id, Report.media_group_id == media_group_id[:64]
         )
-    )
-
-
-async def _album_report(
-    session: AsyncSession, assignment: Assignment, chat_id: int, media_group_id: str
-) -> Report | None:
-    """The report an album already filed; the assignment row is locked so that the album's
-    messages, handled at the same time, wait for each other instead of filing twice."""
-    await session.execute(
-        select(Assignment.id).where(Assignment.id == assignment.id).with_for_update()
-    )
-    return await session.scalar(
-        select(Report).where(Report.chat_id == chat_id, Report.media_group_id == media_group_id)
     )
 
 

@@ -497,7 +497,11 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
 
     async def post_webhook(self, update: dict[str, Any]) -> int:
-        """POST an Update to the URL set by setWebhook, with its secret token; return the status."""
+        """POST an Update to the URL set by setWebhook, with its secret token; return the status.
+
+        A Bot API method in a 200 answer's body is executed, as Telegram does; like Telegram,
+        its outcome is not reported back (it is recorded in ``requests``).
+        """
         headers = {}
         if secret := self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = str(secret)
@@ -505,7 +509,24 @@ class FakeTelegram:
             ClientSession() as http,
             http.post(self.webhook["url"], json=update, headers=headers) as resp,
         ):
+            body = await resp.read()
+            if resp.status == 200 and resp.content_type == "application/json":
+                await self.execute_webhook_answer(json.loads(body))
             return resp.status
+
+    async def execute_webhook_answer(self, answer: Any) -> None:
+        """Run the method a webhook answered with (``{"method": ..., **params}``), if any."""
+        if not isinstance(answer, dict) or not isinstance(answer.get("method"), str):
+            return
+        method, arrived = answer["method"], self.clock()
+        params: dict[str, Any] = {}
+        try:
+            params = {k: _decode(k, v) for k, v in answer.items() if k != "method"}
+            await self._dispatch(method.lower(), params, arrived)
+        except ApiError as e:
+            self.requests.append(ApiCall(method, params, arrived, e.status))
+            return
+        self.requests.append(ApiCall(method, params, arrived, 200))
 
     def make_private_message(
         self,
