@@ -38,7 +38,7 @@ UNITS = 1000
 PEOPLE_PER_UNIT = 8  # 5 owners, liaison, leader, principal
 SUPERVISORS = 20
 ADMIN_URL = os.environ.get("DUBAN_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-DB_NAME = "duban_bench_scan"
+DB_NAME = os.environ.get("DUBAN_BENCH_SCAN_DB", "duban_bench_scan")  # one per concurrent run
 
 # The due rows' ladder state, as a function of the assignment id g (1..due): 80 % have a fresh
 # ladder with the remind due, 15 % had the remind and now get the urge, 5 % had the urge and
