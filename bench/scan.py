@@ -193,16 +193,16 @@ def _timed(name: str, fn: Any) -> Any:
 
 def instrument() -> None:
     """Time the parts of a tick (bench only: patches the scan's internals in this process)."""
-    for name in ("outbox", "audit", "advance"):
+    for name in ("outbox", "advance"):
         setattr(_PgWriter, name, staticmethod(_timed(f"write {name}", getattr(_PgWriter, name))))
     load = RecipientDirectory.load.__func__  # type: ignore[attr-defined]
     RecipientDirectory.load = classmethod(_timed("load recipients", load))  # type: ignore[assignment]
     plan = _Batch._plan
 
-    def timed_plan(self: _Batch, row: Any) -> Any:
+    def timed_plan(self: _Batch, *args: Any) -> Any:
         started = time.perf_counter()
         try:
-            return plan(self, row)
+            return plan(self, *args)
         finally:
             PHASES.setdefault("plan (sum over rows)", []).append(time.perf_counter() - started)
 
