@@ -277,21 +277,24 @@ class _Advance:
 class _Batch:
     """One batch in one transaction: plan, write the outbox rows, advance."""
 
+    _calendar: WorkCalendar  # the calendar and ladders once loaded
+    _rules: Sequence[tuple[str | None, bool, Ladder]]
+
     def __init__(
         self,
         session: AsyncSession,
         *,
         now: datetime,
         tz: ZoneInfo,
-        calendar: WorkCalendar,
-        ladders: Sequence[tuple[str | None, bool, Ladder]],
+        calendar: WorkCalendar | None,
+        ladders: Sequence[tuple[str | None, bool, Ladder]] | None,
         result: ScanResult,
     ) -> None:
         self.session = session
         self.now = now
         self.tz = tz
-        self.calendar = calendar
-        self.ladders = ladders
+        self.calendar = calendar  # None: loaded by the first batch that claims something
+        self.ladders = ladders  # likewise
         self.result = result
         self.postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
         self._not_before: dict[SendWindow, datetime] = {}
@@ -301,6 +304,14 @@ class _Batch:
 
     async def run(self, batch: int) -> set[int]:
         """Process up to ``batch`` due assignments; return their ids."""
+        if not self.postgres:
+            # SQLite has no row locks: take the database's write lock before reading, so a
+            # second scanner waits for this batch to commit and then sees it advanced.
+            await self.session.execute(text("UPDATE assignments SET id = id WHERE 0 = 1"))
+        rows = (await self.session.execute(claim_query(self.now, batch, self.postgres))).all()
+        self.result.claimed += len(rows)
+        if not rows:
+            return set()
         if self.postgres:
             # Durability of this transaction may lag its commit by a moment: if PostgreSQL
             # crashes in that moment (the server, not this process), the commit is lost as a
@@ -310,14 +321,11 @@ class _Batch:
             # commit that was then lost can be sent once more. Commits stop waiting for the
             # WAL flush (docs/BENCHMARKS.md, "Scan").
             await self.session.execute(text("SET LOCAL synchronous_commit = off"))
-        else:
-            # SQLite has no row locks: take the database's write lock before reading, so a
-            # second scanner waits for this batch to commit and then sees it advanced.
-            await self.session.execute(text("UPDATE assignments SET id = id WHERE 0 = 1"))
-        rows = (await self.session.execute(claim_query(self.now, batch, self.postgres))).all()
-        self.result.claimed += len(rows)
-        if not rows:
-            return set()
+        if self.calendar is None:
+            self.calendar = await load_calendar(self.session)
+        if self.ladders is None:
+            self.ladders = await _load_ladders(self.session)
+        self._calendar, self._rules = self.calendar, self.ladders
         items = await self.session.execute(
             select(Item.id, Item.source, Item.urgent).where(
                 id_in(Item.id, {row.item_id for row in rows}, self.postgres)
@@ -354,7 +362,7 @@ class _Batch:
             item = self._items.get(item_id)
             ladder = self._ladder(*item) if item is not None else None
             if ladder is not None:
-                tick = plan_tick(ladder, facts, self.calendar, self.tz, self.now)
+                tick = plan_tick(ladder, facts, self._calendar, self.tz, self.now)
                 columns = (assignment_id, item_id, unit_id, owner_id, leader_id, due_on)
                 for planned in tick.fired:
                     fired.append(_Fired(*columns, planned, ladder))
@@ -365,7 +373,7 @@ class _Batch:
         """The ladder of an item's source and urgency (looked up once per pair)."""
         key = (source, urgent)
         if key not in self._ladders:
-            self._ladders[key] = ladder_for(self.ladders, source, urgent)
+            self._ladders[key] = ladder_for(self._rules, source, urgent)
         return self._ladders[key]
 
     def _send_at(self, fired: _Fired) -> datetime:
@@ -380,7 +388,7 @@ class _Batch:
                 tz=self.tz,
                 start=window.start,
                 end=window.end,
-                calendar=self.calendar,
+                calendar=self._calendar,
                 workdays_only=window.workdays_only,
             )
             self._not_before[window] = cached
@@ -679,16 +687,15 @@ async def scan_once(
     # a tzinfo compare without asking it for offsets.
     now = clock.now().astimezone(UTC)
     result = ScanResult()
-    async with sessions() as session:
-        if calendar is None:
-            calendar = await load_calendar(session)
-        ladders = await _load_ladders(session)
+    ladders: Sequence[tuple[str | None, bool, Ladder]] | None = None  # read when first needed
     seen: set[int] = set()
     while True:
         async with sessions() as session, session.begin():
-            claimed = await _Batch(
+            work = _Batch(
                 session, now=now, tz=tz, calendar=calendar, ladders=ladders, result=result
-            ).run(batch)
+            )
+            claimed = await work.run(batch)
+        calendar, ladders = work.calendar, work.ladders
         result.batches += 1
         # Every claimed row now has next_action_at > now, so a full batch means "read on";
         # the seen-check only guards against a row that could not be advanced.
