@@ -263,14 +263,17 @@ def _periodic_plan(
         anchor = facts.last_report_at
     if facts.last_periodic_at is not None and facts.last_periodic_at > anchor:
         anchor = facts.last_periodic_at
-    return _periodic_step(rule, anchor.astimezone(tz).date(), calendar, window.start, tz)
+    return _periodic_step(ladder, anchor.astimezone(tz).date(), calendar, window.start, tz)
 
 
 @lru_cache(maxsize=8192)
 def _periodic_step(
-    rule: StepRule, anchor: date, calendar: WorkCalendar, start: time, tz: ZoneInfo
+    ladder: Ladder, anchor: date, calendar: WorkCalendar, start: time, tz: ZoneInfo
 ) -> PlannedStep:
-    """The periodic request N working days after the local day ``anchor``; memoised."""
+    """The ladder's periodic request N working days after the local day ``anchor``; memoised
+    (keyed by the ladder, which hashes by identity, rather than by its step's fields)."""
+    rule = ladder.periodic
+    assert rule is not None
     day = _shift(calendar, anchor, rule.offset_days)
     return PlannedStep(rule, day.isoformat(), _moment(day, start, tz))
 
