@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from duban.cli import main
 from models import (
@@ -14,6 +15,7 @@ from models import (
     AuditEvent,
     Base,
     GroupWebhook,
+    Item,
     ItemState,
     LadderStep,
     Notification,
@@ -29,6 +31,7 @@ from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
 from tests import factories as f
 from tests.conftest import SHANGHAI
+from web.views.items import timeline
 
 DUE = date(2026, 12, 14)  # remind 7 Dec, urge 11 Dec, overdue 15 Dec, escalate 17 Dec
 
@@ -144,6 +147,26 @@ async def test_a_step_that_writes_no_row_leaves_an_audit_event(session, sessions
         "due_on": "2026-12-14",
         "rows": 0,
     }
+
+
+async def test_the_item_timeline_lists_the_step_rows_of_its_own_item(session, sessions, clock):
+    """The timeline reads the outbox by item id, which every row about an assignment carries."""
+    _, owner, [a, other] = await _world(session, clock, n=2)
+    await scan_once(sessions, clock=FixedClock(_sh(2026, 12, 7, 9, 0)), tz=SHANGHAI)
+    session.expunge_all()
+    item = await session.scalar(
+        select(Item)
+        .where(Item.id == a.item_id)
+        .options(selectinload(Item.assignments).selectinload(Assignment.unit))
+    )
+    assert item is not None
+    entries = [e for e in await timeline(session, item) if e.kind == "notification"]
+    assert sorted(e.title for e in entries) == [
+        "remind · email · pending",
+        "remind · telegram · pending",
+    ]
+    assert {e.who for e in entries} == {owner.name}
+    assert other.item_id != a.item_id  # the other item's two rows are not listed
 
 
 async def test_rows_match_keys_written_by_notify_person(session, sessions, clock):
