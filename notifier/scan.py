@@ -313,13 +313,13 @@ class _Batch:
         if not rows:
             return set()
         if self.postgres:
-            # Durability of this transaction may lag its commit by a moment: if PostgreSQL
-            # crashes in that moment (the server, not this process), the commit is lost as a
-            # whole — outbox rows and the advance together, never one without the other — and
-            # the next tick claims the same assignments again and writes the same rows under
-            # the same keys. The only cost is the one any outbox has: a row delivered from a
-            # commit that was then lost can be sent once more. Commits stop waiting for the
-            # WAL flush (docs/BENCHMARKS.md, "Scan").
+            # The commit does not wait for the WAL flush (docs/BENCHMARKS.md, "Scan"), so its
+            # durability lags it by a fraction of a second. If the database server or its
+            # machine crashes in that moment (a crash of this process loses nothing), the
+            # commit is lost as a whole — outbox rows and the advance together, never one
+            # without the other — and the next tick claims the same assignments again and
+            # writes the same rows under the same keys. The only cost is the one any outbox
+            # has: a row delivered from a commit that was then lost can be sent once more.
             await self.session.execute(text("SET LOCAL synchronous_commit = off"))
         if self.calendar is None:
             self.calendar = await load_calendar(self.session)
