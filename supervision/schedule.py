@@ -258,11 +258,24 @@ def _periodic_plan(
     rule = ladder.periodic
     if rule is None:
         return None
-    anchor = max(
-        t for t in (facts.started_at, facts.last_report_at, facts.last_periodic_at) if t is not None
-    )
-    day = _shift(calendar, anchor.astimezone(tz).date(), rule.offset_days)
-    return PlannedStep(rule, day.isoformat(), _moment(day, window.start, tz))
+    anchor = facts.started_at
+    if facts.last_report_at is not None and facts.last_report_at > anchor:
+        anchor = facts.last_report_at
+    if facts.last_periodic_at is not None and facts.last_periodic_at > anchor:
+        anchor = facts.last_periodic_at
+    return _periodic_step(ladder, anchor.astimezone(tz).date(), calendar, window.start, tz)
+
+
+@lru_cache(maxsize=8192)
+def _periodic_step(
+    ladder: Ladder, anchor: date, calendar: WorkCalendar, start: time, tz: ZoneInfo
+) -> PlannedStep:
+    """The ladder's periodic request N working days after the local day ``anchor``; memoised
+    (keyed by the ladder, which hashes by identity, rather than by its step's fields)."""
+    rule = ladder.periodic
+    assert rule is not None
+    day = _shift(calendar, anchor, rule.offset_days)
+    return PlannedStep(rule, day.isoformat(), _moment(day, start, tz))
 
 
 def _plans(
@@ -347,9 +360,14 @@ def plan_tick(
     pending = _deadline_pending(ladder, facts, calendar, tz, window)
     latest, due = _latest_due(pending, now)
     upcoming = pending[due] if due < len(pending) else None
+    # The facts are rebuilt field by field below: dataclasses.replace costs several times more,
+    # and this runs for every claimed assignment.
     if latest is not None:
         fired.append(latest)
-        facts = replace(facts, ladder_due_on=facts.due_on, last_step=latest.kind, last_step_at=now)
+        facts = AssignmentFacts(
+            facts.state, facts.due_on, facts.started_at, facts.last_report_at,
+            facts.due_on, latest.kind, now, facts.last_periodic_at,
+        )  # fmt: skip
     periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     if periodic is not None and periodic.at <= now:
         if fired:
@@ -357,7 +375,10 @@ def plan_tick(
             fired[0] = replace(fired[0], skipped=(*fired[0].skipped, periodic.kind))
         else:
             fired.append(periodic)
-        facts = replace(facts, last_periodic_at=now)
+        facts = AssignmentFacts(
+            facts.state, facts.due_on, facts.started_at, facts.last_report_at,
+            facts.ladder_due_on, facts.last_step, facts.last_step_at, now,
+        )  # fmt: skip
         periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     moments = [p.at for p in (upcoming, periodic) if p is not None]
     return Tick(tuple(fired), facts, min(moments) if moments else None)
