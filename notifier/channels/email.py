@@ -13,6 +13,7 @@ message is permanent. The SMTP password never appears in a log line or error.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from email import policy
@@ -118,7 +119,10 @@ class EmailChannel(BaseChannel):
         if message.html:
             html = MIMEText(message.html, "html", "utf-8")
             del text["MIME-Version"], html["MIME-Version"]  # once, on the whole message
-            mail = MIMEMultipart("alternative", _subparts=(text, html))
+            # Both parts are base64, which has no "_": this boundary cannot occur in them (and
+            # the generator need not search the text for a free one).
+            boundary = f"=_duban_{message.notification_id}_{secrets.token_hex(8)}"
+            mail = MIMEMultipart("alternative", boundary=boundary, _subparts=(text, html))
         mail["From"] = self._from_header
         mail["To"] = _mailbox(message.recipient_name, address)
         mail["Subject"] = _text(message.subject or "")  # type: ignore[assignment]  # compat32 takes a Header
