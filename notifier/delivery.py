@@ -206,6 +206,8 @@ async def _thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> 
     found = await session.execute(
         select(Notification.thread_key, Notification.address, Notification.provider_message_id)
         .where(
+            # A thread is one item's: its item id finds the candidates through the index.
+            Notification.item_id.in_(sorted({r.item_id for r in rows if r.item_id is not None})),
             Notification.thread_key.in_(sorted({key for key, _ in wanted if key})),
             Notification.channel == EMAIL,
             Notification.status == NotificationStatus.SENT.value,
