@@ -37,12 +37,12 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.outbox import next_send_time, person_addresses, person_key, webhook_key
+from supervision.policy import pick_policy
 from supervision.schedule import (
     AssignmentFacts,
     Ladder,
     PlannedStep,
     SendWindow,
-    ladder_for,
     plan_tick,
 )
 
@@ -373,7 +373,7 @@ class _Batch:
         """The ladder of an item's source and urgency (looked up once per pair)."""
         key = (source, urgent)
         if key not in self._ladders:
-            self._ladders[key] = ladder_for(self._rules, source, urgent)
+            self._ladders[key] = pick_policy(self._rules, source, urgent)
         return self._ladders[key]
 
     def _send_at(self, fired: _Fired) -> datetime:

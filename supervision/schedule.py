@@ -19,7 +19,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -44,7 +44,6 @@ __all__ = [
     "Tick",
     "advance",
     "due_steps",
-    "ladder_for",
     "next_step",
     "plan_tick",
     "reschedule",
@@ -394,18 +393,6 @@ def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime)
                 facts, ladder_due_on=facts.due_on, last_step=planned.kind, last_step_at=now
             )
     return facts
-
-
-def ladder_for(
-    ladders: Sequence[tuple[str | None, bool, Ladder]], source: str, urgent: bool
-) -> Ladder | None:
-    """Pick a ladder like `load_policy_for`: exact source, else source-less; urgent falls back."""
-    for want_urgent in dict.fromkeys((urgent, False)):
-        exact = [lad for src, urg, lad in ladders if urg == want_urgent and src == source]
-        generic = [lad for src, urg, lad in ladders if urg == want_urgent and src is None]
-        if exact or generic:
-            return (exact or generic)[0]
-    return None
 
 
 async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) -> int:
