@@ -245,6 +245,7 @@ async def _fallback(session: AsyncSession, row: Notification, now: datetime) -> 
         kind=row.kind,
         channel=EMAIL,
         not_before=now,
+        now=now,
         recipient_id=person.id,
         address=person.email,
         assignment_id=row.assignment_id,

@@ -179,6 +179,7 @@ async def test_rows_match_keys_written_by_notify_person(session, sessions, clock
         key=f"a{a.id}:remind:2026-12-07",
         channels=["chat"],
         not_before=at.now(),
+        now=at.now(),
     )
     await session.commit()
     result = await scan_once(sessions, clock=at, tz=SHANGHAI)
@@ -267,7 +268,7 @@ async def test_group_rows_match_keys_written_by_notify_unit_groups(session, sess
     at = FixedClock(_sh(2026, 12, 7, 9, 0))
     [queued] = await notify_unit_groups(
         session, unit_id=unit.id, kind="remind", key=f"a{a.id}:remind:2026-12-07",
-        not_before=at.now(), assignment_id=a.id, item_id=a.item_id,
+        not_before=at.now(), now=at.now(), assignment_id=a.id, item_id=a.item_id,
     )  # fmt: skip
     await session.commit()
     result = await scan_once(sessions, clock=at, tz=SHANGHAI)
