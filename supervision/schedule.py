@@ -426,13 +426,14 @@ async def reschedule(
     *,
     clock: Clock,
     calendar: WorkCalendar | None = None,
-    policy: Policy | None = None,
+    policy: Policy | Ladder | None = None,
     tz: ZoneInfo | None = None,
 ) -> datetime | None:
     """Set ``assignment.next_action_at`` to its next ladder step (None when nothing is left).
 
     Call it whenever an assignment is written or changed: created, deadline moved, report
-    filed (set ``last_report_at`` first), extension approved, state changed.
+    filed (set ``last_report_at`` first), extension approved, state changed. A caller that
+    reschedules many assignments passes each policy's ``Ladder`` (built once) as ``policy``.
     """
     now = clock.now()
     if assignment.state not in (None, ItemState.OPEN):
