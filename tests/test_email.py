@@ -301,3 +301,35 @@ def test_headers_are_encoded_and_kept_on_one_line(clock):
     assert str(make_header(decode_header(parsed["Subject"]))) == "督办提醒 Bcc: x@evil.example"
     assert str(make_header(decode_header(parsed["To"]))) == f"王建国 <{ADDRESS}>"
     assert str(make_header(decode_header(parsed["From"]))) == MAIL_FROM
+
+
+async def test_an_internationalised_domain_is_sent_in_its_ascii_form(clock, smtp):
+    """A recipient or sender domain in Chinese (例子.中国) goes out as IDNA (punycode) in the
+    envelope and the headers; the name and subject stay encoded-words. It used to crash in
+    the SMTPUTF8 branch (a compat32 Header under the SMTPUTF8 policy; formataddr refusing a
+    non-ASCII address), turning the message into an "unexpected error" retried to the end."""
+    channel = EmailChannel(smtp.config(), mail_from="督查室 <duban@督查.中国>", clock=clock)
+    try:
+        await channel.send(
+            replace(_mail(7), address="wang@例子.中国", recipient_name="王建国", html="<p>正文</p>")
+        )
+        [message] = smtp.sink.messages
+        [envelope] = smtp.sink.envelopes
+        assert envelope.rcpt_tos == ["wang@xn--fsqu00a.xn--fiqs8s"]
+        assert envelope.mail_from == "duban@xn--jvvt85a.xn--fiqs8s"
+        assert str(make_header(decode_header(message["To"]))) == (
+            "王建国 <wang@xn--fsqu00a.xn--fiqs8s>"
+        )
+        assert str(make_header(decode_header(message["From"]))) == (
+            "督查室 <duban@xn--jvvt85a.xn--fiqs8s>"
+        )
+        assert str(make_header(decode_header(message["Subject"]))) == "督办提醒"
+        assert message["Message-ID"] == "<notification-7@xn--jvvt85a.xn--fiqs8s>"
+    finally:
+        await channel.close()
+
+
+def test_a_non_ascii_local_part_is_refused_for_good(clock):
+    channel = EmailChannel(MailConfig(host="127.0.0.1", port=1), mail_from=MAIL_FROM, clock=clock)
+    with pytest.raises(PermanentError, match="not an e-mail address"):
+        channel.build(replace(_mail(8), address="王@例子.中国"))

@@ -3,8 +3,10 @@
 Messages are built with the ``email`` package's compat32 classes (``MIMEMultipart`` /
 ``MIMEText``, RFC 2047 encoded-words for Chinese names and subjects): several times cheaper
 than ``EmailMessage`` with the default policy, whose header parsing and folding took most of a
-send's CPU. They go out over a small pool of SMTP connections, one transaction at a time on
-each, so a burst does not pay a TCP (and TLS) handshake and EHLO per message.
+send's CPU. A domain in Chinese (``例子.中国``) is written in its IDNA form, so the whole
+message and its envelope are ASCII. They go out over a small pool of SMTP connections, one
+transaction at a time on each, so a burst does not pay a TCP (and TLS) handshake and EHLO
+per message.
 
 4xx replies and connection trouble are transient; a 5xx refusal of the address or the
 message is permanent. The SMTP password never appears in a log line or error.
@@ -16,7 +18,6 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
-from email import policy
 from email.header import Header
 from email.headerregistry import Address
 from email.message import Message
@@ -41,11 +42,26 @@ from supervision.clock import Clock, SystemClock
 DEFAULT_DOMAIN: Final = "duban.localhost"
 
 
+def ascii_address(address: str) -> str:
+    """``address`` with an internationalised domain (``例子.中国``) in its IDNA form.
+
+    Headers and envelope are then plain ASCII, which every server takes (no SMTPUTF8). A
+    non-ASCII local part has no such form: it stays and fails the address check.
+    Raises ValueError (UnicodeError) for a domain IDNA cannot encode.
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
 def mail_domain(mail_from: str) -> str:
-    """The domain of the sender address (for Message-IDs)."""
+    """The domain of the sender address (for Message-IDs), in ASCII."""
     pairs = getaddresses([mail_from])
     address = pairs[0][1] if pairs else ""
-    return address.rsplit("@", 1)[1].strip().lower() if "@" in address else DEFAULT_DOMAIN
+    if "@" not in address:
+        return DEFAULT_DOMAIN
+    return ascii_address(address.strip()).rsplit("@", 1)[1].lower()
 
 
 def message_id_for(notification_id: int, domain: str) -> str:
@@ -100,20 +116,29 @@ class EmailChannel(BaseChannel):
         self._slots = asyncio.Semaphore(self.pool_size)
         self.mail_from = mail_from
         pairs = getaddresses([mail_from])
-        name, self.sender = pairs[0] if pairs else ("", mail_from)
+        name, sender = pairs[0] if pairs else ("", mail_from)
+        self.sender = ascii_address(sender)
         self._from_header = _mailbox(name, self.sender)
         self.domain = mail_domain(mail_from)
         self.clock = clock or SystemClock()
 
-    def build(self, message: OutgoingMessage) -> Message:
-        """The MIME message: text part, HTML alternative, Message-ID and thread headers."""
-        address = message.address or ""
+    @staticmethod
+    def envelope_address(message: OutgoingMessage) -> str:
+        """The recipient as the envelope and the To header carry it (ASCII), or
+        PermanentError when it is not an address mail can go to."""
+        given = message.address or ""
         try:
+            address = ascii_address(given)
             Address(addr_spec=address)  # the syntax check; raises on a bad address
         except (ValueError, IndexError) as exc:
-            raise PermanentError(f"not an e-mail address: {address!r}") from exc
-        if "@" not in address or _one_line(address) != address:
-            raise PermanentError(f"not an e-mail address: {address!r}")
+            raise PermanentError(f"not an e-mail address: {given!r}") from exc
+        if "@" not in address or _one_line(address) != address or not address.isascii():
+            raise PermanentError(f"not an e-mail address: {given!r}")
+        return address
+
+    def build(self, message: OutgoingMessage) -> Message:
+        """The MIME message: text part, HTML alternative, Message-ID and thread headers."""
+        address = self.envelope_address(message)
         text = MIMEText(message.text or " ", "plain", "utf-8")
         mail: Message = text
         if message.html:
@@ -140,11 +165,10 @@ class EmailChannel(BaseChannel):
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send, mapping SMTP replies to transient (4xx, network) or permanent (5xx)."""
         mail = self.build(message)
-        address = message.address or ""
-        utf8 = not address.isascii() or not self.sender.isascii()
-        data = mail.as_bytes(policy=policy.SMTPUTF8) if utf8 else mail.as_bytes()
+        address = self.envelope_address(message)
+        data = mail.as_bytes()  # all ASCII: encoded-words, base64 bodies, IDNA domains
         try:
-            await self._deliver(address, data, ["SMTPUTF8"] if utf8 else [])
+            await self._deliver(address, data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             code = refused.code if refused else 0
@@ -190,13 +214,13 @@ class EmailChannel(BaseChannel):
             client.close()  # idle too long: the server may have dropped it already
         return None
 
-    async def _deliver(self, address: str, data: bytes, options: list[str]) -> None:
+    async def _deliver(self, address: str, data: bytes) -> None:
         """One transaction on a pooled connection (at most ``pool_size`` at once)."""
         async with self._slots:
             client = self._take_idle()
             if client is not None:
                 try:
-                    await client.sendmail(self.sender, [address], data, mail_options=options)
+                    await client.sendmail(self.sender, [address], data)
                 except aiosmtplib.SMTPServerDisconnected:
                     client.close()  # dropped while idle: once more on a fresh connection
                 except BaseException:
@@ -207,7 +231,7 @@ class EmailChannel(BaseChannel):
                     return
             client = await self._open()
             try:
-                await client.sendmail(self.sender, [address], data, mail_options=options)
+                await client.sendmail(self.sender, [address], data)
             except BaseException:
                 client.close()
                 raise
