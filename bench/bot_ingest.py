@@ -221,11 +221,11 @@ async def _peer_main(pipe: Connection, people: int, requests: int, concurrency: 
             warm_sent = len(fake.sent)  # the warm-up's own confirmation, when sent by the bot
             pipe.send("warm")
             await loop.run_in_executor(None, pipe.recv)
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             await asyncio.gather(*(worker(http) for _ in range(concurrency)))
-            wall = time.perf_counter() - began
+            wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
         confirmed = len(answered) + sum(1 for m in fake.sent[warm_sent:] if "次报告" in m.text)
-        pipe.send((latencies, statuses, wall, confirmed))
+        pipe.send((latencies, statuses, wall, confirmed, cpu))
     finally:
         await fake.stop()
 
@@ -282,7 +282,7 @@ async def run(args: argparse.Namespace) -> None:
         if not args.default_gc:
             settle_gc()  # as `duban run` does once it serves
         pipe.send("go")
-        latencies, statuses, wall, sent = await loop.run_in_executor(None, pipe.recv)
+        latencies, statuses, wall, sent, client_cpu = await loop.run_in_executor(None, pipe.recv)
         if profiler is not None:
             profiler.disable()
         event.remove(engine.sync_engine, "before_cursor_execute", count)
@@ -317,6 +317,10 @@ async def run(args: argparse.Namespace) -> None:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
         print(f"  of which user {user:.2f}s, system (kernel: sockets) {system:.2f}s")
+        print(
+            f"client process CPU {client_cpu:.2f}s = "
+            f"{client_cpu / args.requests * 1000:.2f} ms per request"
+        )
         if pg_began is not None and pg_ended is not None:
             pg = pg_ended - pg_began
             print(
