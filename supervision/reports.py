@@ -25,7 +25,7 @@ from models import (
 )
 from models.report import ReviewState
 from supervision.access import Action, require
-from supervision.audit import Actor, record
+from supervision.audit import Actor, Event, record, record_all
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -296,23 +296,28 @@ async def _number_and_store(
     session.add_all([report for _, report in filed])
     await session.flush()
     now = clock.now()
+    await record_all(
+        session,
+        clock=clock,
+        events=[
+            Event(
+                actor=Actor.of(r.author),
+                entity="report",
+                entity_id=report.id,
+                action="filed",
+                detail={
+                    "assignment_id": report.assignment_id,
+                    "kind": report.kind,
+                    "number": report.number,
+                    "channel": report.channel,
+                    "attachments": len(report.attachments),
+                },
+            )
+            for r, report in filed
+        ],
+    )
     assignments: dict[int, Assignment] = {}
-    for r, report in filed:
-        record(
-            session,
-            clock=clock,
-            actor=Actor.of(r.author),
-            entity="report",
-            entity_id=report.id,
-            action="filed",
-            detail={
-                "assignment_id": report.assignment_id,
-                "kind": report.kind,
-                "number": report.number,
-                "channel": report.channel,
-                "attachments": len(report.attachments),
-            },
-        )
+    for r, _ in filed:
         assignments[r.assignment.id] = r.assignment
         r.assignment.last_report_at = now
     await _reschedule(session, list(assignments.values()), clock=clock, calendar=calendar)
