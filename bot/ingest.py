@@ -29,7 +29,7 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bot import updates
 from bot.common import status_of
@@ -330,10 +330,10 @@ async def _people(session: AsyncSession, user_ids: set[int]) -> dict[int, Person
     """Active people bound to these Telegram users, with their roles."""
     found = await session.scalars(
         select(Person)
-        .options(selectinload(Person.role_links))
+        .options(joinedload(Person.role_links))
         .where(Person.telegram_user_id.in_(user_ids), Person.active)
     )
-    return {p.telegram_user_id: p for p in found if p.telegram_user_id is not None}
+    return {p.telegram_user_id: p for p in found.unique() if p.telegram_user_id is not None}
 
 
 async def _targets(
