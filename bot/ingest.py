@@ -27,7 +27,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
@@ -326,13 +326,27 @@ class ReplyIngest:
         return [await storage.get_state(key) is None for key in keys]
 
 
+# Built once: a statement built per call costs more CPU than PostgreSQL spends running it.
+_PEOPLE = (
+    select(Person)
+    .options(joinedload(Person.role_links))
+    .where(Person.telegram_user_id.in_(bindparam("users", expanding=True)), Person.active)
+)
+_TARGETS = (
+    select(Notification.chat_id, Notification.chat_message_id, Notification.kind, Assignment, Item)
+    .join(Assignment, Notification.assignment_id == Assignment.id)
+    .join(Item, Item.id == Assignment.item_id)
+    .where(
+        tuple_(Notification.chat_id, Notification.chat_message_id).in_(
+            bindparam("keys", expanding=True)
+        )
+    )
+)
+
+
 async def _people(session: AsyncSession, user_ids: set[int]) -> dict[int, Person]:
     """Active people bound to these Telegram users, with their roles."""
-    found = await session.scalars(
-        select(Person)
-        .options(joinedload(Person.role_links))
-        .where(Person.telegram_user_id.in_(user_ids), Person.active)
-    )
+    found = await session.scalars(_PEOPLE, {"users": list(user_ids)})
     return {p.telegram_user_id: p for p in found.unique() if p.telegram_user_id is not None}
 
 
@@ -340,14 +354,7 @@ async def _targets(
     session: AsyncSession, keys: set[tuple[int, int]]
 ) -> dict[tuple[int, int], _Target]:
     """The notifier's messages (chat, message id) with their assignments and items."""
-    rows = await session.execute(
-        select(
-            Notification.chat_id, Notification.chat_message_id, Notification.kind, Assignment, Item
-        )
-        .join(Assignment, Notification.assignment_id == Assignment.id)
-        .join(Item, Item.id == Assignment.item_id)
-        .where(tuple_(Notification.chat_id, Notification.chat_message_id).in_(keys))
-    )
+    rows = await session.execute(_TARGETS, {"keys": list(keys)})
     out: dict[tuple[int, int], _Target] = {}
     for chat_id, message_id, kind, assignment, item in rows:
         if chat_id is not None and message_id is not None:

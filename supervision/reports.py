@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -96,6 +96,26 @@ async def report_for_message(session: AsyncSession, chat_id: int, message_id: in
     )
 
 
+# The statements of every filing, built once (building one costs about as much CPU as
+# PostgreSQL spends running it). The lock takes the assignment rows in id order, so two
+# filings at once cannot deadlock; the numbers are read after it, in a statement of their
+# own, so they include what a filing we waited for committed.
+_LOCK = (
+    select(Assignment.id)
+    .where(Assignment.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Assignment.id)
+    .with_for_update()
+)
+_EARLIER = select(Report).where(
+    tuple_(Report.chat_id, Report.chat_message_id).in_(bindparam("keys", expanding=True))
+)
+_NUMBERS = (
+    select(Report.assignment_id, func.max(Report.number))
+    .where(Report.assignment_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Report.assignment_id)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ReportIn:
     """One report to file: on what, by whom, with what (see :func:`file_reports`)."""
@@ -176,12 +196,7 @@ async def file_reports(
     live = [i for i, o in enumerate(outcomes) if o is None]
     if not live:
         return _done(outcomes)
-    await session.execute(
-        select(Assignment.id)
-        .where(Assignment.id.in_({requests[i].assignment.id for i in live}))
-        .order_by(Assignment.id)
-        .with_for_update()
-    )
+    await session.execute(_LOCK, {"ids": sorted({requests[i].assignment.id for i in live})})
     earlier = await _reports_for_messages(session, [requests[i] for i in live])
     fresh: list[int] = []
     for i in live:
@@ -232,9 +247,7 @@ async def _reports_for_messages(
     }
     if not keys:
         return {}
-    found = await session.scalars(
-        select(Report).where(tuple_(Report.chat_id, Report.chat_message_id).in_(keys))
-    )
+    found = await session.scalars(_EARLIER, {"keys": list(keys)})
     return {(r.chat_id, r.chat_message_id): r for r in found if r.chat_id and r.chat_message_id}
 
 
@@ -274,11 +287,7 @@ async def _number_and_store(
 ) -> None:
     """Number the new reports (1, 2, 3... per assignment), insert them, audit, reschedule."""
     ids = {requests[i].assignment.id for i in fresh}
-    rows = await session.execute(
-        select(Report.assignment_id, func.max(Report.number))
-        .where(Report.assignment_id.in_(ids))
-        .group_by(Report.assignment_id)
-    )
+    rows = await session.execute(_NUMBERS, {"ids": list(ids)})
     numbers: dict[int, int] = {aid: n or 0 for aid, n in rows}
     first: dict[tuple[int, int], Report] = {}
     filed: list[tuple[ReportIn, Report]] = []
