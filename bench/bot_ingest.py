@@ -293,7 +293,11 @@ async def run(args: argparse.Namespace) -> None:
         bot = create_bot(config)
         dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
         deps = WebDeps(config=WebConfig(secret_key="bench"), sessions=sessions, clock=clock)
-        ingest = None if args.dispatcher_only else ReplyIngest(dp, bot, sessions, config, clock)
+        ingest = (
+            None
+            if args.dispatcher_only
+            else ReplyIngest(dp, bot, sessions, config, clock, in_flight=args.in_flight)
+        )
         webhook = partial(
             setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET, fast_path=ingest
         )
@@ -398,6 +402,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
     parser.add_argument(
         "--default-gc", action="store_true", help="leave the cyclic GC as Python sets it"
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="batches at once (default: ReplyIngest's, 2 on PostgreSQL); 1 for no pipelining",
     )
     parser.add_argument(
         "--dispatcher-only",
