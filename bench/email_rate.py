@@ -1,6 +1,6 @@
 """E-mail send rate: Duban's e-mail channel beside Apprise (``mailto://``), both to one local sink.
 
-    .venv/bin/python -m bench.email_rate --messages 2000 [--concurrency 10] [--no-delivery]
+    .venv/bin/python -m bench.email_rate --messages 2000 [--concurrency 30] [--no-delivery]
 
 The sink is aiosmtpd on 127.0.0.1 in a second process (so it does not share this process's
 CPU and GIL), counting the messages it accepts. In the same run, each phase sends
@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
+
+from notifier.config import NotifierConfig
 
 SUBJECT = "【督办提醒】督〔2026〕15号 关于加快推进老旧小区改造工作的批示（还有5个工作日）"
 BODY = (
@@ -141,7 +143,9 @@ def duban_channel(sink: Sink, n: int, concurrency: int) -> Phase:
     from notifier.channels.email import EmailChannel
     from notifier.config import MailConfig
 
-    channel = EmailChannel(MailConfig(host="127.0.0.1", port=sink.port), mail_from=MAIL_FROM)
+    channel = EmailChannel(
+        MailConfig(host="127.0.0.1", port=sink.port), mail_from=MAIL_FROM, pool_size=concurrency
+    )
     messages = [
         OutgoingMessage(
             notification_id=i,
@@ -201,7 +205,10 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
             engine = create_engine(url)
             clock = SystemClock()
             email = EmailChannel(
-                MailConfig(host="127.0.0.1", port=sink.port), mail_from=MAIL_FROM, clock=clock
+                MailConfig(host="127.0.0.1", port=sink.port),
+                mail_from=MAIL_FROM,
+                clock=clock,
+                pool_size=concurrency,  # as build_channels does: one per send in flight
             )
             log = LogChannel()
             channels = ChannelRegistry([log, email], substitute=log)
@@ -279,7 +286,12 @@ def apprise_threads(sink: Sink, n: int, threads: int) -> Phase:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=NotifierConfig().concurrency,
+        help="sends in flight (default: the notifier's, %(default)s)",
+    )
     parser.add_argument("--no-delivery", action="store_true", help="skip the delivery path")
     args = parser.parse_args(argv)
     n, c = args.messages, args.concurrency

@@ -7,7 +7,9 @@ the models, fills it with ``generate_series`` (units, people with roles, supervi
 assignments), makes ``--due`` assignments due now (80 % remind, 15 % urge, 5 % overdue: about
 2.4 outbox rows each), then times ``--reps`` scan ticks, resetting the due rows (and VACUUMing)
 between repetitions so every tick does the same work. Also times the claim query alone and an
-empty tick, and prints the claim query's EXPLAIN.
+empty tick, and prints the claim query's EXPLAIN. ``--phases`` times the parts of a tick in
+this process; ``--server`` has PostgreSQL report each statement's execution time
+(auto_explain), which a loaded machine inflates far less than wall time.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import statistics
 import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
 
 from models import Base
 from models.db import create_engine, create_sessionmaker
@@ -38,7 +44,7 @@ UNITS = 1000
 PEOPLE_PER_UNIT = 8  # 5 owners, liaison, leader, principal
 SUPERVISORS = 20
 ADMIN_URL = os.environ.get("DUBAN_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-DB_NAME = "duban_bench_scan"
+DB_NAME = os.environ.get("DUBAN_BENCH_SCAN_DB", "duban_bench_scan")  # one per concurrent run
 
 # The due rows' ladder state, as a function of the assignment id g (1..due): 80 % have a fresh
 # ladder with the remind due, 15 % had the remind and now get the urge, 5 % had the urge and
@@ -193,26 +199,68 @@ def _timed(name: str, fn: Any) -> Any:
 
 def instrument() -> None:
     """Time the parts of a tick (bench only: patches the scan's internals in this process)."""
-    for name in ("outbox", "audit", "advance"):
+    for name in ("outbox", "advance"):
         setattr(_PgWriter, name, staticmethod(_timed(f"write {name}", getattr(_PgWriter, name))))
     load = RecipientDirectory.load.__func__  # type: ignore[attr-defined]
     RecipientDirectory.load = classmethod(_timed("load recipients", load))  # type: ignore[assignment]
     plan = _Batch._plan
 
-    def timed_plan(self: _Batch, row: Any) -> Any:
+    def timed_plan(self: _Batch, *args: Any) -> Any:
         started = time.perf_counter()
         try:
-            return plan(self, row)
+            return plan(self, *args)
         finally:
             PHASES.setdefault("plan (sum over rows)", []).append(time.perf_counter() - started)
 
     _Batch._plan = timed_plan  # type: ignore[method-assign]
 
 
-async def measure(size: int, due: int, reps: int, warmup: int) -> dict[str, object]:
+SERVER: dict[str, list[float]] = {}  # statement -> server execution times (ms), per tick
+_NOTICES: list[str] = []
+
+
+def explain_server_side(engine: AsyncEngine) -> None:
+    """Have PostgreSQL report every statement's execution time (auto_explain, as notices).
+
+    Bench only: needs a superuser (LOAD). The statements' server time, without the client,
+    the network or this process's scheduling, which a shared machine inflates.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        raw.add_log_listener(lambda _conn, message: _NOTICES.append(message.message))
+        for sql in (
+            "LOAD 'auto_explain'",
+            "SET auto_explain.log_min_duration = 0",
+            "SET auto_explain.log_analyze = on",
+            "SET auto_explain.log_timing = off",
+            "SET auto_explain.log_level = notice",
+        ):
+            await_only(raw.execute(sql))
+
+
+def collect_server_side() -> None:
+    """Add the statements of the tick just run to SERVER (by their first words)."""
+    for message in _NOTICES:
+        took = re.search(r"duration: ([\d.]+) ms", message)
+        if took is None or "Query Text:" not in message:
+            continue
+        words = " ".join(message.split("Query Text:", 1)[1].split())
+        if words.startswith("WITH new AS"):
+            words = words.split("(", 1)[1]
+        SERVER.setdefault(" ".join(words.split()[:3]), []).append(float(took.group(1)))
+    _NOTICES.clear()
+
+
+async def measure(
+    size: int, due: int, reps: int, warmup: int, server: bool = False
+) -> dict[str, object]:
     """Build one size and time its ticks."""
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
     engine = create_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
+    if server:
+        explain_server_side(engine)
     conn = await asyncpg.connect(url)
     try:
         build_s = await build(engine, conn, size, due)
@@ -237,8 +285,10 @@ async def measure(size: int, due: int, reps: int, warmup: int) -> dict[str, obje
             if rep >= warmup:
                 ticks.append(elapsed)
                 empty.append(empty_elapsed)
+                collect_server_side()
             elif rep == warmup - 1:
                 PHASES.clear()
+            _NOTICES.clear()
             await reset_due(conn, due)
         claims = claims[warmup:]
         plan = await explain(conn, due)
@@ -258,11 +308,18 @@ async def measure(size: int, due: int, reps: int, warmup: int) -> dict[str, obje
         "empty_p99": _pct(empty, 99),
         "plan": plan,
         "phases": {k: sum(v) / reps * 1000 for k, v in PHASES.items()},
+        "server": {k: statistics.median(v) for k, v in SERVER.items()},
     }
 
 
 async def main(
-    sizes: list[int], due: int, reps: int, warmup: int, keep: bool, phases: bool
+    sizes: list[int],
+    due: int,
+    reps: int,
+    warmup: int,
+    keep: bool,
+    phases: bool,
+    server: bool = False,
 ) -> None:
     """Run every size and print a Markdown table plus the claim plans."""
     if phases:
@@ -279,7 +336,8 @@ async def main(
     try:
         for size in sizes:
             PHASES.clear()
-            r = await measure(size, due, reps, warmup)
+            SERVER.clear()
+            r = await measure(size, due, reps, warmup, server)
             results.append(r)
             print(
                 f"size={size} built in {r['build_s']:.1f}s: tick p50={r['tick_p50']:.1f}ms "
@@ -306,6 +364,10 @@ async def main(
         for r in results:
             parts = ", ".join(f"{k} {v:.1f} ms" for k, v in r["phases"].items())  # type: ignore[attr-defined]
             print(f"\nmean per tick at {r['size']:,}: {parts}")
+    if server:
+        for r in results:
+            parts = ", ".join(f"{k} {v:.2f} ms" for k, v in r["server"].items())  # type: ignore[attr-defined]
+            print(f"\nserver time per statement (median) at {r['size']:,}: {parts}")
     for r in results:
         print(f"\nclaim plan at {r['size']:,}:")
         for line in r["plan"]:  # type: ignore[attr-defined]
@@ -325,11 +387,16 @@ def cli() -> None:
     parser.add_argument(
         "--phases", action="store_true", help="also time the parts of a tick (adds overhead)"
     )
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="also report each statement's server time (auto_explain; superuser; adds overhead)",
+    )
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.due < 1 or any(s < args.due for s in sizes):
         parser.error("--due must be at least 1 and no larger than every size")
-    asyncio.run(main(sizes, args.due, args.reps, args.warmup, args.keep, args.phases))
+    asyncio.run(main(sizes, args.due, args.reps, args.warmup, args.keep, args.phases, args.server))
 
 
 if __name__ == "__main__":

@@ -80,14 +80,17 @@ class Assignment(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    # Indexed by the (item_id, unit_id) unique constraint, whose first column it is.
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
     role: Mapped[str] = mapped_column(String(8), default=AssignmentRole.LEAD.value)
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value, index=True)
+    # Not indexed: a handful of values, most rows open; an index would only slow the scan's
+    # advance (every indexed column of a row updated off-page is written again).
+    state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value)
     due_on: Mapped[date]
     next_action_at: Mapped[datetime | None]
     last_step: Mapped[str | None] = mapped_column(String(16))  # last deadline step fired

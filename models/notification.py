@@ -6,11 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin
-from models.org import Person
 
 
 class NotificationStatus(StrEnum):
@@ -58,21 +57,32 @@ class Notification(TimestampMixin, Base):
     """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        # Delivery's claim, the sweeper and the metrics: pending/sending rows by due time.
+        Index("ix_notifications_status_not_before", "status", "not_before"),
+        # The bot maps a reply to the message it answers; only sent chat messages have an id,
+        # so the rows the scan writes (NULL) never touch this index.
+        Index(
+            "ix_notifications_chat_message_id",
+            "chat_message_id",
+            postgresql_where=text("chat_message_id IS NOT NULL"),
+            sqlite_where=text("chat_message_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     kind: Mapped[str] = mapped_column(String(24))  # ladder step or message kind
-    assignment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("assignments.id", ondelete="CASCADE"), index=True
-    )
-    item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE"), index=True
-    )
-    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    webhook_id: Mapped[int | None] = mapped_column(
-        ForeignKey("group_webhooks.id", ondelete="SET NULL")
-    )
+    # The outbox is a log: each row carries its own addressing (address, locale, payload),
+    # and assignments, items, people and group robots are never deleted (people and robots
+    # are deactivated; delivery re-checks that and copes with a missing one). So these ids
+    # are plain columns, not foreign keys: a key costs a trigger call per inserted row, and
+    # the scan inserts thousands per tick (docs/BENCHMARKS.md, "Scan").
+    assignment_id: Mapped[int | None]
+    # Every row about an assignment also names its item; the item timeline reads by item.
+    item_id: Mapped[int | None] = mapped_column(index=True)
+    recipient_id: Mapped[int | None]
+    webhook_id: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(16))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     address: Mapped[str | None] = mapped_column(
@@ -89,14 +99,11 @@ class Notification(TimestampMixin, Base):
     thread_key: Mapped[str | None] = mapped_column(String(100))  # e-mail threading per item
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    chat_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    chat_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    fallback_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("notifications.id", ondelete="SET NULL")
-    )
+    fallback_of_id: Mapped[int | None]  # the chat row this e-mail stands in for
 
-    recipient: Mapped[Person | None] = relationship(lazy="raise")
     attempts_log: Mapped[list[DeliveryAttempt]] = relationship(
         lazy="raise", back_populates="notification", cascade="all, delete-orphan"
     )

@@ -7,16 +7,18 @@ views; days left and the light come from ``supervision.deadlines`` and ``supervi
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Assignment,
+    Base,
     Bulletin,
     Extension,
     GroupWebhook,
@@ -83,6 +85,8 @@ class BuiltContext:
     assignment: Assignment | None
     #: Telegram: attach the report / close / extension buttons
     buttons: bool
+    #: the group robot of a group row (its URL and secret), when it still exists
+    webhook: GroupWebhook | None = None
 
 
 def template_step(row: Notification) -> str:
@@ -110,13 +114,6 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
-async def _name(session: AsyncSession, person_id: int | None) -> str:
-    if person_id is None:
-        return ""
-    person = await session.get(Person, person_id)
-    return person.name if person else ""
-
-
 def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     payload = row.payload or {}
     links = {"web": base + "/"}
@@ -132,21 +129,6 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     if payload.get("bulletin_id") is not None:
         links["bulletin"] = f"{base}/bulletins/{payload['bulletin_id']}"
     return links
-
-
-async def _last_report(
-    session: AsyncSession, assignment: Assignment, report_id: Any
-) -> Report | None:
-    if report_id is not None:
-        report = await session.get(Report, int(report_id))
-        if report is not None:
-            return report
-    return await session.scalar(
-        select(Report)
-        .where(Report.assignment_id == assignment.id)
-        .order_by(Report.created_at.desc(), Report.id.desc())
-        .limit(1)
-    )
 
 
 def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
@@ -185,22 +167,121 @@ def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
     )
 
 
-async def build_context(
-    session: AsyncSession,
+def _ids(values: Iterable[Any]) -> set[int]:
+    """The distinct integer ids among ``values`` (None and junk left out)."""
+    out: set[int] = set()
+    for value in values:
+        if value is None:
+            continue
+        try:
+            out.add(int(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+_M = TypeVar("_M", bound=Base)
+
+
+async def _by_id(session: AsyncSession, model: type[_M], ids: set[int]) -> dict[int, _M]:
+    """``model`` rows by id, in one query (none for no ids)."""
+    if not ids:
+        return {}
+    key = model.__mapper__.primary_key[0]
+    rows = await session.scalars(select(model).where(key.in_(sorted(ids))))
+    return {int(getattr(r, key.name)): r for r in rows}
+
+
+@dataclass
+class _Loaded:
+    """Everything a batch of rows' contexts read, by id: a few queries for the whole batch."""
+
+    people: dict[int, Person]
+    assignments: dict[int, Assignment]
+    items: dict[int, Item]
+    units: dict[int, Unit]
+    webhooks: dict[int, GroupWebhook]
+    extensions: dict[int, Extension]
+    reports: dict[int, Report]
+    bulletins: dict[int, Bulletin]
+    #: the latest report of each assignment (None: no report yet)
+    last_reports: dict[int, Report | None]
+
+    def name(self, person_id: int | None) -> str:
+        person = self.people.get(person_id) if person_id is not None else None
+        return person.name if person else ""
+
+
+async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
+    payloads = [row.payload or {} for row in rows]
+    assignments = await _by_id(session, Assignment, _ids(r.assignment_id for r in rows))
+    webhooks = await _by_id(session, GroupWebhook, _ids(r.webhook_id for r in rows))
+    extensions = await _by_id(session, Extension, _ids(p.get("extension_id") for p in payloads))
+    reports = await _by_id(session, Report, _ids(p.get("report_id") for p in payloads))
+    bulletins = await _by_id(session, Bulletin, _ids(p.get("bulletin_id") for p in payloads))
+    item_ids = _ids(
+        r.item_id or (a.item_id if (a := assignments.get(r.assignment_id or 0)) else None)
+        for r in rows
+    )
+    items = await _by_id(session, Item, item_ids)
+    units = await _by_id(session, Unit, _ids(a.unit_id for a in assignments.values()))
+    last_reports: dict[int, Report | None] = dict.fromkeys(assignments)
+    if assignments:
+        ranked = (
+            select(
+                Report.id,
+                func.row_number()
+                .over(
+                    partition_by=Report.assignment_id,
+                    order_by=(Report.created_at.desc(), Report.id.desc()),
+                )
+                .label("n"),
+            )
+            .where(Report.assignment_id.in_(sorted(assignments)))
+            .subquery()
+        )
+        latest = await session.scalars(
+            select(Report).join(ranked, Report.id == ranked.c.id).where(ranked.c.n == 1)
+        )
+        for report in latest:
+            last_reports[report.assignment_id] = report
+    people_ids = _ids(
+        [r.recipient_id for r in rows]
+        + [x for a in assignments.values() for x in (a.owner_id, a.leader_id)]
+        + [r.author_id for r in (*reports.values(), *last_reports.values()) if r is not None]
+        + [r.reviewed_by_id for r in reports.values()]
+        + [x for e in extensions.values() for x in (e.requested_by_id, e.decided_by_id)]
+    )
+    people = await _by_id(session, Person, people_ids)
+    return _Loaded(
+        people=people,
+        assignments=assignments,
+        items=items,
+        units=units,
+        webhooks=webhooks,
+        extensions=extensions,
+        reports=reports,
+        bulletins=bulletins,
+        last_reports=last_reports,
+    )
+
+
+def _make(
     row: Notification,
+    loaded: _Loaded,
     *,
     config: ContextConfig,
-    clock: Clock,
+    today: date,
     calendar: WorkCalendar,
 ) -> BuiltContext:
-    """The context to render ``row`` with, read in ``session``."""
+    """The context of one row from what :func:`_load` read (no I/O)."""
     payload: dict[str, Any] = dict(row.payload or {})
     zh = row.locale != "en"
-    today = local_today(clock, config.tz)
-    recipient = await session.get(Person, row.recipient_id) if row.recipient_id else None
-    assignment = await session.get(Assignment, row.assignment_id) if row.assignment_id else None
+    recipient = loaded.people.get(row.recipient_id) if row.recipient_id else None
+    assignment = loaded.assignments.get(row.assignment_id) if row.assignment_id else None
     item_id = row.item_id or (assignment.item_id if assignment else None)
-    item = await session.get(Item, item_id) if item_id else None
+    item = loaded.items.get(item_id) if item_id else None
+    hook = loaded.webhooks.get(row.webhook_id) if row.webhook_id else None
 
     item_view = None
     if item is not None:
@@ -217,12 +298,17 @@ async def build_context(
             due_is_provisional=item.due_is_provisional,
         )
 
+    payload_report = (
+        loaded.reports.get(int(payload["report_id"]))
+        if payload.get("report_id") is not None
+        else None
+    )
     assignment_view = None
     report_view = None
     days_since_report = None
     if assignment is not None:
-        unit = await session.get(Unit, assignment.unit_id)
-        report = await _last_report(session, assignment, payload.get("report_id"))
+        unit = loaded.units.get(assignment.unit_id)
+        report = payload_report or loaded.last_reports.get(assignment.id)
         last_report_on = report.created_at.astimezone(config.tz).date() if report else None
         weekday = assignment.due_on.weekday()
         assignment_view = AssignmentView(
@@ -241,22 +327,21 @@ async def build_context(
                 calendar=calendar,
                 tz=config.tz,
             ).value,
-            owner_name=await _name(session, assignment.owner_id),
-            leader_name=await _name(session, assignment.leader_id),
+            owner_name=loaded.name(assignment.owner_id),
+            leader_name=loaded.name(assignment.leader_id),
         )
         if report is not None:
             report_view = ReportView(
                 kind=report.kind,
                 text=report.text,
                 created_at=report.created_at.astimezone(config.tz).replace(tzinfo=None),
-                author_name=await _name(session, report.author_id),
+                author_name=loaded.name(report.author_id),
             )
             if last_report_on is not None:
                 days_since_report = calendar.workdays_between(last_report_on, today)
 
     recipient_name = recipient.name if recipient else ""
     if not recipient_name and row.webhook_id is not None:
-        hook = await session.get(GroupWebhook, row.webhook_id)
         recipient_name = (
             assignment_view.unit_name if assignment_view else (hook.name if hook else "")
         )
@@ -265,9 +350,9 @@ async def build_context(
     requester_name = None
     extension = None
     if payload.get("extension_id") is not None:
-        extension = await session.get(Extension, int(payload["extension_id"]))
+        extension = loaded.extensions.get(int(payload["extension_id"]))
         if extension is not None:
-            requester_name = await _name(session, extension.requested_by_id)
+            requester_name = loaded.name(extension.requested_by_id)
             extension_view = ExtensionView(
                 reason=extension.reason,
                 progress=extension.progress,
@@ -275,13 +360,9 @@ async def build_context(
                 new_due_on=extension.new_due_on,
                 requested_by=requester_name,
             )
-    report = (
-        await session.get(Report, int(payload["report_id"]))
-        if payload.get("report_id") is not None
-        else None
-    )
+    report = payload_report
     if requester_name is None and report is not None:
-        requester_name = await _name(session, report.author_id)
+        requester_name = loaded.name(report.author_id)
 
     review_view = None
     if payload.get("decision"):
@@ -303,13 +384,13 @@ async def build_context(
             comment=str(comment or ""),
             reviewer_name=str(
                 payload.get("reviewer_name")
-                or (await _name(session, reviewer_id) if decided is not None else "")
+                or (loaded.name(reviewer_id) if decided is not None else "")
             ),
         )
 
     bulletin_view = None
     if payload.get("bulletin_id") is not None:
-        bulletin = await session.get(Bulletin, int(payload["bulletin_id"]))
+        bulletin = loaded.bulletins.get(int(payload["bulletin_id"]))
         if bulletin is not None:
             bulletin_view = _bulletin_view(bulletin, payload)
 
@@ -350,4 +431,44 @@ async def build_context(
         recipient=recipient,
         assignment=assignment,
         buttons=is_ladder and acts and active,
+        webhook=hook,
     )
+
+
+async def build_contexts(
+    session: AsyncSession,
+    rows: Sequence[Notification],
+    *,
+    config: ContextConfig,
+    clock: Clock,
+    calendar: WorkCalendar,
+) -> list[BuiltContext | Exception]:
+    """The contexts to render ``rows`` with, read in ``session`` in a few queries for all.
+
+    One entry per row, in order; a row whose context cannot be built (bad data, a bug) gets
+    the exception instead, so it cannot hold up the others.
+    """
+    loaded = await _load(session, rows)
+    today = local_today(clock, config.tz)
+    out: list[BuiltContext | Exception] = []
+    for row in rows:
+        try:
+            out.append(_make(row, loaded, config=config, today=today, calendar=calendar))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+async def build_context(
+    session: AsyncSession,
+    row: Notification,
+    *,
+    config: ContextConfig,
+    clock: Clock,
+    calendar: WorkCalendar,
+) -> BuiltContext:
+    """The context to render ``row`` with, read in ``session``."""
+    [built] = await build_contexts(session, [row], config=config, clock=clock, calendar=calendar)
+    if isinstance(built, Exception):
+        raise built
+    return built

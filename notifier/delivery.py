@@ -1,9 +1,16 @@
-"""Delivering outbox rows: claim under a lock, re-check the cause, render, send, record.
+"""Delivering outbox rows: claim a batch under lock, re-check the cause, render, send, record.
 
-One row at a time (:func:`deliver`): the row is claimed in a short transaction (``sending``
-with a lease in ``next_attempt_at``), sent OUTSIDE any transaction, and the result recorded in
-a second one. A crash between the two leaves a ``sending`` row whose lease runs out; it is
-then claimed again, so a message in flight at a crash may go out twice (at-least-once).
+A batch of due rows is claimed in one short transaction: one UPDATE takes them (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL; the UPDATE re-checks that each is still due, so of two SQLite
+claimers only one gets a row) and marks them ``sending`` with a lease in ``next_attempt_at``;
+their records are read in a few queries for the whole batch, each is rendered and gets an
+in-flight attempt. The messages are sent OUTSIDE any transaction, each once its rate-limit
+slot is granted, and the batch's results are recorded in a second transaction. A crash between
+the two leaves ``sending`` rows whose lease runs out; they are then claimed again, so a
+message in flight at a crash may go out twice (at-least-once).
+
+:func:`deliver` does this for one row (the arq job); :func:`deliver_due` for every due row, in
+batches, with up to ``concurrency`` sends in flight.
 
 ``attempts`` on the row counts the tries that use up the retry schedule; a provider's "slow
 down" (429) is logged as an attempt but only waits its ``retry_after``.
@@ -20,13 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
     DeliveryAttempt,
-    GroupWebhook,
     Notification,
     NotificationStatus,
     Person,
@@ -41,7 +48,7 @@ from notifier.channels.base import (
     TransientError,
 )
 from notifier.config import DEFAULT_RETRY_SCHEDULE, NotifierConfig
-from notifier.context import LADDER_STEPS, ContextConfig, build_context
+from notifier.context import LADDER_STEPS, BuiltContext, ContextConfig, build_contexts
 from notifier.ratelimit import Limiter
 from notifier.templating import Renderer, TemplateError
 from supervision.calendar import WorkCalendar
@@ -141,28 +148,19 @@ def _readiness(row: Notification, now: datetime) -> DeliveryResult | None:
     return DeliveryResult(row.id, Outcome.DONE)
 
 
-def _probe(row: Notification) -> OutgoingMessage:
-    """Enough of a message for a channel to name its rate limits."""
-    return OutgoingMessage(
-        notification_id=row.id,
-        kind=row.kind,
-        channel=row.channel,
-        address=row.address,
-        text="",
-        webhook_id=row.webhook_id,
-    )
-
-
-async def _cause_gone(session: AsyncSession, row: Notification) -> str | None:
+def _cause_gone(row: Notification, built: BuiltContext) -> str | None:
     """Why a reminder must not go out any more (Grafana OnCall-style re-check), or None."""
-    if row.recipient_id is not None:
-        person = await session.get(Person, row.recipient_id)
-        if person is None or not person.active:
-            return "recipient is no longer active"
-    if row.webhook_id is not None:
-        hook = await session.get(GroupWebhook, row.webhook_id)
-        if hook is None or not hook.active:
-            return "group webhook removed or disabled"
+    if row.recipient_id is not None and (built.recipient is None or not built.recipient.active):
+        return "recipient is no longer active"
+    if row.webhook_id is not None and (built.webhook is None or not built.webhook.active):
+        return "group webhook removed or disabled"
+    a = built.assignment
+    if (
+        row.kind in LADDER_STEPS
+        and row.assignment_id is not None
+        and (a is None or not a.is_active)
+    ):
+        return f"assignment is {a.state if a else 'deleted'}; reminder no longer needed"
     return None
 
 
@@ -173,24 +171,58 @@ class _Claim:
     channel_kind: str
 
 
-async def _thread_root(session: AsyncSession, row: Notification) -> str | None:
-    """Message-ID of the first e-mail of this item already sent to this address."""
-    if not row.thread_key or not row.address:
-        return None
-    return await session.scalar(
-        select(Notification.provider_message_id)
+@dataclass(frozen=True)
+class _Try:
+    """What came of one claimed row's send, to be recorded."""
+
+    claim: _Claim
+    result: SendResult | None = None
+    error: str | None = None
+    permanent: bool = False
+    retry_after: float | None = None
+    #: not tried (rate limit, pause, stopping): the row is due again after this many seconds
+    release_after: float | None = None
+
+
+@dataclass
+class _Batch:
+    """Rows claimed in one transaction: to send, or settled already (cancelled, no render)."""
+
+    claims: list[_Claim] = field(default_factory=list)
+    settled: list[DeliveryResult] = field(default_factory=list)
+    #: the highest id claimed (0: none)
+    last_id: int = 0
+
+
+async def _thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> dict[int, str]:
+    """By row id: the Message-ID of the first e-mail of its item already sent to its address."""
+    wanted = {
+        (r.thread_key, r.address): r.id
+        for r in rows
+        if r.channel == EMAIL and r.thread_key and r.address
+    }
+    if not wanted:
+        return {}
+    found = await session.execute(
+        select(Notification.thread_key, Notification.address, Notification.provider_message_id)
         .where(
-            Notification.thread_key == row.thread_key,
+            # A thread is one item's: its item id finds the candidates through the index.
+            Notification.item_id.in_(sorted({r.item_id for r in rows if r.item_id is not None})),
+            Notification.thread_key.in_(sorted({key for key, _ in wanted if key})),
             Notification.channel == EMAIL,
-            Notification.address == row.address,
             Notification.status == NotificationStatus.SENT.value,
             # A real Message-ID, not the log channel's stand-in id.
             Notification.provider_message_id.like("<%"),
-            Notification.id != row.id,
         )
         .order_by(Notification.sent_at, Notification.id)
-        .limit(1)
     )
+    first: dict[tuple[str | None, str | None], str] = {}
+    for key, address, message_id in found:
+        if (key, address) in wanted and message_id:
+            first.setdefault((key, address), message_id)
+    return {
+        r.id: first[(r.thread_key, r.address)] for r in rows if (r.thread_key, r.address) in first
+    }
 
 
 async def _fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
@@ -213,6 +245,7 @@ async def _fallback(session: AsyncSession, row: Notification, now: datetime) -> 
         kind=row.kind,
         channel=EMAIL,
         not_before=now,
+        now=now,
         recipient_id=person.id,
         address=person.email,
         assignment_id=row.assignment_id,
@@ -275,232 +308,365 @@ async def _fail_or_retry(
 
 async def _claim(
     sessions: async_sessionmaker[AsyncSession],
-    notification_id: int,
     *,
+    ids: Sequence[int] | None,
+    after_id: int,
+    limit: int,
     channels: ChannelRegistry,
     renderer: Renderer,
     clock: Clock,
     options: DeliveryOptions,
-) -> _Claim | DeliveryResult:
-    """Lock, re-check, render and mark the row ``sending`` with a lease."""
+) -> _Batch:
+    """Take up to ``limit`` due rows (of ``ids``, or any after ``after_id``) under a lease,
+    re-check each one's cause, render it and log an in-flight attempt: one transaction."""
     async with sessions() as session, session.begin():
-        row = await session.scalar(
-            select(Notification)
-            .where(Notification.id == notification_id)
-            .with_for_update(skip_locked=True)
-        )
-        if row is None:
-            exists = await session.scalar(
-                select(Notification.id).where(Notification.id == notification_id)
-            )
-            return DeliveryResult(
-                notification_id, Outcome.BUSY if exists is not None else Outcome.MISSING
-            )
         now = clock.now()
-        blocked = _readiness(row, now)
-        if blocked is not None:
-            return blocked
-        # Compare-and-set on what was read: SQLite takes no row lock on SELECT, so of two
-        # claimers only the one whose UPDATE still matches gets the row.
-        seen_next = row.next_attempt_at
         lease = now + timedelta(seconds=options.lease_seconds)
-        won = await session.execute(
+        due = select(Notification.id).where(due_clause(now), Notification.id > after_id)
+        if ids is not None:
+            due = due.where(Notification.id.in_(ids))
+        # A materialised CTE: PostgreSQL runs it once (as ``IN (subquery)`` it may run the
+        # LIMIT again for more rows than asked).
+        picked = (
+            due.order_by(Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED")
+        )
+        # The due clause again on the UPDATE: SQLite takes no row lock on SELECT, so of two
+        # claimers only the one whose UPDATE still finds the row due gets it.
+        taken = await session.scalars(
             update(Notification)
-            .where(
-                Notification.id == row.id,
-                Notification.status == row.status,
-                Notification.next_attempt_at.is_(None)
-                if seen_next is None
-                else Notification.next_attempt_at == seen_next,
-            )
+            .where(Notification.id == picked.c.id, due_clause(now))
             .values(status=SENDING, next_attempt_at=lease)
-            .execution_options(synchronize_session=False)
+            .returning(Notification),
+            execution_options={"synchronize_session": False},
         )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            return DeliveryResult(row.id, Outcome.BUSY)
-        was_sending = row.status == SENDING
-        row.status, row.next_attempt_at = SENDING, lease
-        if was_sending:
-            await session.execute(
-                update(DeliveryAttempt)
-                .where(
-                    DeliveryAttempt.notification_id == row.id,
-                    DeliveryAttempt.outcome == IN_FLIGHT,
-                )
-                .values(
-                    outcome=AttemptOutcome.TRANSIENT.value,
-                    finished_at=now,
-                    error="abandoned: the worker stopped before recording a result (lease ran out)",
-                )
+        rows = sorted(taken.all(), key=lambda r: r.id)
+        if not rows:
+            return _Batch()
+        # A row taken over after its lease ran out: its worker's attempt is written off.
+        await session.execute(
+            update(DeliveryAttempt)
+            .where(
+                DeliveryAttempt.notification_id.in_([r.id for r in rows]),
+                DeliveryAttempt.outcome == IN_FLIGHT,
             )
-        channel = channels.get(row.channel)
-        gone = await _cause_gone(session, row)
+            .values(
+                outcome=AttemptOutcome.TRANSIENT.value,
+                finished_at=now,
+                error="abandoned: the worker stopped before recording a result (lease ran out)",
+            )
+        )
         calendar = options.calendar or await load_calendar(session)
-        built = await build_context(
-            session, row, config=options.context, clock=clock, calendar=calendar
+        builts = await build_contexts(
+            session, rows, config=options.context, clock=clock, calendar=calendar
         )
-        a = built.assignment
-        is_reminder = row.kind in LADDER_STEPS and row.assignment_id is not None
-        if gone is None and is_reminder and (a is None or not a.is_active):
-            gone = f"assignment is {a.state if a else 'deleted'}; reminder no longer needed"
-        if gone is not None:
-            row.status = NotificationStatus.CANCELLED.value
-            row.last_error = gone
-            row.next_attempt_at = None
-            session.add(
-                DeliveryAttempt(
-                    notification_id=row.id,
-                    channel=row.channel,
-                    started_at=now,
-                    finished_at=now,
-                    outcome=AttemptOutcome.SKIPPED.value,
-                    error=gone,
-                    worker=options.worker,
+        roots = await _thread_roots(session, rows)
+        batch = _Batch(last_id=rows[-1].id)
+        sending: list[tuple[DeliveryAttempt, OutgoingMessage]] = []
+        for row, built in zip(rows, builts, strict=True):
+            channel = channels.get(row.channel)
+            if isinstance(built, Exception):
+                error = f"unexpected {type(built).__name__} while reading the message's records"
+                log.error("notification %s: %s", row.id, error)
+                batch.settled.append(
+                    await _unrenderable(session, row, channel.kind, error, now=now, options=options)
                 )
-            )
-            log.info("notification %s cancelled: %s", row.id, gone)
-            return DeliveryResult(row.id, Outcome.CANCELLED, error=gone)
-        try:
-            rendered = await renderer.render(
-                built.template_step, row.channel, row.locale, built.context
-            )
-        except TemplateError as exc:
-            error = f"template {built.template_step}.{row.channel}: {exc}"
-            session.add(
-                DeliveryAttempt(
-                    notification_id=row.id,
-                    channel=channel.kind,
-                    started_at=now,
-                    finished_at=now,
-                    outcome=AttemptOutcome.TRANSIENT.value,
-                    error=error,
-                    worker=options.worker,
+                continue
+            gone = _cause_gone(row, built)
+            if gone is not None:
+                batch.settled.append(_cancel(session, row, gone, now=now, options=options))
+                continue
+            try:
+                rendered = await renderer.render(
+                    built.template_step, row.channel, row.locale, built.context
                 )
+            except TemplateError as exc:
+                error = f"template {built.template_step}.{row.channel}: {exc}"
+                batch.settled.append(
+                    await _unrenderable(session, row, channel.kind, error, now=now, options=options)
+                )
+                continue
+            row.subject = rendered.subject
+            row.body_text = rendered.text
+            row.body_html = rendered.html
+            root = roots.get(row.id)
+            hook = built.webhook
+            attempt = DeliveryAttempt(
+                notification_id=row.id,
+                channel=channel.kind,
+                started_at=now,
+                outcome=IN_FLIGHT,
+                worker=options.worker,
             )
-            return await _fail_or_retry(
-                session,
-                row,
-                now=now,
-                error=error,
-                permanent=False,
-                retry_after=None,
-                options=options,
+            session.add(attempt)
+            message = OutgoingMessage(
+                notification_id=row.id,
+                kind=row.kind,
+                channel=row.channel,
+                address=row.address,
+                text=rendered.text,
+                subject=rendered.subject,
+                html=rendered.html,
+                locale=row.locale,
+                recipient_name=built.context.recipient_name,
+                assignment_id=row.assignment_id,
+                buttons=built.buttons,
+                payload=dict(row.payload or {}),
+                in_reply_to=root,
+                references=(root,) if root else (),
+                webhook_id=row.webhook_id,
+                webhook_url=hook.url if hook else None,
+                webhook_secret=hook.secret if hook else None,
             )
-        row.subject = rendered.subject
-        row.body_text = rendered.text
-        row.body_html = rendered.html
-        root = await _thread_root(session, row) if row.channel == EMAIL else None
-        hook = await session.get(GroupWebhook, row.webhook_id) if row.webhook_id else None
-        attempt = DeliveryAttempt(
+            sending.append((attempt, message))
+        await session.flush()  # the attempts' ids, in one INSERT
+        batch.claims = [
+            _Claim(message=m, attempt_id=a.id, channel_kind=a.channel) for a, m in sending
+        ]
+        return batch
+
+
+def _cancel(
+    session: AsyncSession, row: Notification, gone: str, *, now: datetime, options: DeliveryOptions
+) -> DeliveryResult:
+    """Drop a claimed row whose cause is gone: cancelled, with a skipped attempt."""
+    row.status = NotificationStatus.CANCELLED.value
+    row.last_error = gone
+    row.next_attempt_at = None
+    session.add(
+        DeliveryAttempt(
             notification_id=row.id,
-            channel=channel.kind,
+            channel=row.channel,
             started_at=now,
-            outcome=IN_FLIGHT,
+            finished_at=now,
+            outcome=AttemptOutcome.SKIPPED.value,
+            error=gone,
             worker=options.worker,
         )
-        session.add(attempt)
-        await session.flush()
-        message = OutgoingMessage(
+    )
+    log.info("notification %s cancelled: %s", row.id, gone)
+    return DeliveryResult(row.id, Outcome.CANCELLED, error=gone)
+
+
+async def _unrenderable(
+    session: AsyncSession,
+    row: Notification,
+    channel_kind: str,
+    error: str,
+    *,
+    now: datetime,
+    options: DeliveryOptions,
+) -> DeliveryResult:
+    """A claimed row that could not be rendered: a transient try, retried on the schedule."""
+    session.add(
+        DeliveryAttempt(
             notification_id=row.id,
-            kind=row.kind,
-            channel=row.channel,
-            address=row.address,
-            text=rendered.text,
-            subject=rendered.subject,
-            html=rendered.html,
-            locale=row.locale,
-            recipient_name=built.context.recipient_name,
-            assignment_id=row.assignment_id,
-            buttons=built.buttons,
-            payload=dict(row.payload or {}),
-            in_reply_to=root,
-            references=(root,) if root else (),
-            webhook_id=row.webhook_id,
-            webhook_url=hook.url if hook else None,
-            webhook_secret=hook.secret if hook else None,
+            channel=channel_kind,
+            started_at=now,
+            finished_at=now,
+            outcome=AttemptOutcome.TRANSIENT.value,
+            error=error,
+            worker=options.worker,
         )
-        return _Claim(message=message, attempt_id=attempt.id, channel_kind=channel.kind)
+    )
+    return await _fail_or_retry(
+        session, row, now=now, error=error, permanent=False, retry_after=None, options=options
+    )
+
+
+async def _send(
+    claim: _Claim,
+    *,
+    channels: ChannelRegistry,
+    limiter: Limiter,
+    options: DeliveryOptions,
+    stop: asyncio.Event | None,
+) -> _Try:
+    """Send one claimed message once its rate-limit slot is granted (or give it back)."""
+    message = claim.message
+    if stop is not None and stop.is_set():
+        return _Try(claim, release_after=0.0)
+    channel = channels.get(message.channel)
+    rates = channel.rates(message) if channel.kind == message.channel else ()
+    wait = await limiter.acquire(rates, max_wait=options.max_wait_seconds)
+    if wait > 0:
+        return _Try(claim, release_after=wait)
+    # Another worker may have hit a 429 since our slot was granted: hold the send.
+    paused = await limiter.paused_for(rates)
+    if paused > 0:
+        return _Try(claim, release_after=paused)
+    try:
+        return _Try(claim, result=await channel.send(message))
+    except RateLimited as exc:
+        await limiter.pause(exc.pause_key, exc.retry_after)
+        return _Try(claim, error=str(exc), retry_after=exc.retry_after)
+    except TransientError as exc:
+        return _Try(claim, error=str(exc))
+    except PermanentError as exc:
+        return _Try(claim, error=str(exc), permanent=True)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        # A bug or an unmapped library error: retry on the schedule, never crash the worker.
+        # Only the type is kept: the message of an unknown error may carry a secret.
+        log.error(
+            "notification %s: unexpected %s while sending",
+            message.notification_id,
+            type(exc).__name__,
+        )
+        return _Try(claim, error=f"unexpected error: {type(exc).__name__}")
 
 
 async def _record(
     sessions: async_sessionmaker[AsyncSession],
-    claim: _Claim,
+    tries: Sequence[_Try],
     *,
-    result: SendResult | None,
-    error: str | None,
-    permanent: bool,
-    retry_after: float | None,
     clock: Clock,
     options: DeliveryOptions,
-) -> DeliveryResult:
-    """Write the attempt's result and move the row on (sent, retry, failed + fallback)."""
-    nid = claim.message.notification_id
+) -> list[DeliveryResult]:
+    """Write the tries' results and move their rows on, in one transaction."""
+    if not tries:
+        return []
     async with sessions() as session, session.begin():
-        row = await session.scalar(
-            select(Notification).where(Notification.id == nid).with_for_update()
-        )
-        attempt = await session.get(DeliveryAttempt, claim.attempt_id)
-        now = clock.now()
-        # Still ours unless the lease ran out and another worker wrote this attempt off.
-        ours = attempt is not None and attempt.outcome == IN_FLIGHT
-        if attempt is not None:
-            attempt.finished_at = now
-            if result is not None:
-                attempt.outcome = AttemptOutcome.SENT.value
-                attempt.provider_message_id = result.provider_message_id
-                attempt.error = result.note
-            else:
-                attempt.outcome = (
-                    AttemptOutcome.PERMANENT.value if permanent else AttemptOutcome.TRANSIENT.value
-                )
-                attempt.error = error
-            if not ours:
-                attempt.error = "result came after the lease ran out; another worker took over" + (
-                    f": {attempt.error}" if attempt.error else ""
-                )
-        if row is None:
-            return DeliveryResult(nid, Outcome.MISSING)
-        if row.status != SENDING or not ours:
-            # The lease ran out and another worker took the row over; it owns the row now.
-            return DeliveryResult(nid, Outcome.DONE, error=error)
-        if result is not None:
-            row.attempts += 1
-            row.status = NotificationStatus.SENT.value
-            row.sent_at = now
-            row.next_attempt_at = None
-            row.provider_message_id = result.provider_message_id
-            row.chat_id = result.chat_id
-            row.chat_message_id = result.chat_message_id
-            row.last_error = result.note
-            log.info("notification %s sent via %s", nid, claim.channel_kind)
-            return DeliveryResult(nid, Outcome.SENT)
-        return await _fail_or_retry(
-            session,
-            row,
-            now=now,
-            error=error or "unknown error",
-            permanent=permanent,
-            retry_after=retry_after,
-            options=options,
-        )
-
-
-async def _release(
-    sessions: async_sessionmaker[AsyncSession], claim: _Claim, *, clock: Clock, wait: float
-) -> DeliveryResult:
-    """Give a claimed row back unsent (pending again after ``wait`` s); no try was made."""
-    nid = claim.message.notification_id
-    retry_at = clock.now() + timedelta(seconds=wait)
-    async with sessions() as session, session.begin():
-        attempt = await session.get(DeliveryAttempt, claim.attempt_id)
-        if attempt is not None and attempt.outcome == IN_FLIGHT:
-            await session.delete(attempt)
-            await session.execute(
-                update(Notification)
-                .where(Notification.id == nid, Notification.status == SENDING)
-                .values(status=PENDING, next_attempt_at=retry_at)
+        ids = sorted(t.claim.message.notification_id for t in tries)
+        rows = {
+            r.id: r
+            for r in await session.scalars(
+                select(Notification)
+                .where(Notification.id.in_(ids))
+                .order_by(Notification.id)
+                .with_for_update()
             )
-    return DeliveryResult(nid, Outcome.DEFERRED, retry_at=retry_at)
+        }
+        attempts = {
+            a.id: a
+            for a in await session.scalars(
+                select(DeliveryAttempt).where(
+                    DeliveryAttempt.id.in_([t.claim.attempt_id for t in tries])
+                )
+            )
+        }
+        now = clock.now()
+        return [
+            await _record_one(
+                session,
+                t,
+                rows.get(t.claim.message.notification_id),
+                attempts.get(t.claim.attempt_id),
+                now=now,
+                options=options,
+            )
+            for t in tries
+        ]
+
+
+async def _record_one(
+    session: AsyncSession,
+    tried: _Try,
+    row: Notification | None,
+    attempt: DeliveryAttempt | None,
+    *,
+    now: datetime,
+    options: DeliveryOptions,
+) -> DeliveryResult:
+    """One try's result: the attempt finished, the row sent, retried, failed or given back."""
+    nid = tried.claim.message.notification_id
+    # Still ours unless the lease ran out and another worker wrote this attempt off.
+    ours = attempt is not None and attempt.outcome == IN_FLIGHT
+    if tried.release_after is not None:
+        # No try was made: the attempt goes, the row is pending again.
+        retry_at = now + timedelta(seconds=tried.release_after)
+        if ours and attempt is not None:
+            await session.delete(attempt)
+            if row is not None and row.status == SENDING:
+                row.status, row.next_attempt_at = PENDING, retry_at
+        return DeliveryResult(nid, Outcome.DEFERRED, retry_at=retry_at)
+    result, error = tried.result, tried.error
+    if attempt is not None:
+        attempt.finished_at = now
+        if result is not None:
+            attempt.outcome = AttemptOutcome.SENT.value
+            attempt.provider_message_id = result.provider_message_id
+            attempt.error = result.note
+        else:
+            attempt.outcome = (
+                AttemptOutcome.PERMANENT.value
+                if tried.permanent
+                else AttemptOutcome.TRANSIENT.value
+            )
+            attempt.error = error
+        if not ours:
+            attempt.error = "result came after the lease ran out; another worker took over" + (
+                f": {attempt.error}" if attempt.error else ""
+            )
+    if row is None:
+        return DeliveryResult(nid, Outcome.MISSING)
+    if row.status != SENDING or not ours:
+        # The lease ran out and another worker took the row over; it owns the row now.
+        return DeliveryResult(nid, Outcome.DONE, error=error)
+    if result is not None:
+        row.attempts += 1
+        row.status = NotificationStatus.SENT.value
+        row.sent_at = now
+        row.next_attempt_at = None
+        row.provider_message_id = result.provider_message_id
+        row.chat_id = result.chat_id
+        row.chat_message_id = result.chat_message_id
+        row.last_error = result.note
+        log.info("notification %s sent via %s", nid, tried.claim.channel_kind)
+        return DeliveryResult(nid, Outcome.SENT)
+    return await _fail_or_retry(
+        session,
+        row,
+        now=now,
+        error=error or "unknown error",
+        permanent=tried.permanent,
+        retry_after=tried.retry_after,
+        options=options,
+    )
+
+
+async def _deliver_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    ids: Sequence[int] | None,
+    after_id: int,
+    limit: int,
+    channels: ChannelRegistry,
+    renderer: Renderer,
+    clock: Clock,
+    limiter: Limiter,
+    options: DeliveryOptions,
+    gate: asyncio.Semaphore,
+    stop: asyncio.Event | None = None,
+) -> tuple[list[DeliveryResult], int]:
+    """Claim a batch, send it (``gate`` bounds the sends in flight), record it.
+
+    Returns the results and the highest id claimed (0 when nothing was due).
+    """
+    batch = await _claim(
+        sessions,
+        ids=ids,
+        after_id=after_id,
+        limit=limit,
+        channels=channels,
+        renderer=renderer,
+        clock=clock,
+        options=options,
+    )
+
+    async def one(claim: _Claim) -> _Try:
+        async with gate:
+            return await _send(
+                claim, channels=channels, limiter=limiter, options=options, stop=stop
+            )
+
+    tries = await asyncio.gather(*(one(c) for c in batch.claims))
+    recorded = await _record(sessions, tries, clock=clock, options=options)
+    return batch.settled + recorded, batch.last_id
 
 
 async def deliver(
@@ -514,93 +680,30 @@ async def deliver(
     options: DeliveryOptions | None = None,
 ) -> DeliveryResult:
     """Deliver one outbox row if it is due; safe to call twice or from several workers."""
-    options = options or DeliveryOptions()
+    results, _ = await _deliver_batch(
+        sessions,
+        ids=[notification_id],
+        after_id=0,
+        limit=1,
+        channels=channels,
+        renderer=renderer,
+        clock=clock,
+        limiter=limiter,
+        options=options or DeliveryOptions(),
+        gate=asyncio.Semaphore(1),
+    )
+    if results:
+        return results[0]
+    # Not taken: say why.
     async with sessions() as session:
         row = await session.get(Notification, notification_id)
         if row is None:
             return DeliveryResult(notification_id, Outcome.MISSING)
-        blocked = _readiness(row, clock.now())
-        if blocked is not None:
-            return blocked
-        channel = channels.get(row.channel)
-        rates = channel.rates(_probe(row)) if channel.kind == row.channel else ()
-    wait = await limiter.acquire(rates, max_wait=options.max_wait_seconds)
-    if wait > 0:
-        retry_at = clock.now() + timedelta(seconds=wait)
-        async with sessions() as session, session.begin():
-            await session.execute(
-                update(Notification)
-                .where(Notification.id == notification_id, Notification.status == PENDING)
-                .values(next_attempt_at=retry_at)
-            )
-        return DeliveryResult(notification_id, Outcome.DEFERRED, retry_at=retry_at)
-
-    claimed = await _claim(
-        sessions,
-        notification_id,
-        channels=channels,
-        renderer=renderer,
-        clock=clock,
-        options=options,
-    )
-    if isinstance(claimed, DeliveryResult):
-        return claimed
-
-    channel = channels.get(claimed.message.channel)
-    # Another worker may have hit a 429 since our slot was granted: hold the send.
-    paused = await limiter.paused_for(rates)
-    if paused > 0:
-        return await _release(sessions, claimed, clock=clock, wait=paused)
-    result: SendResult | None = None
-    error: str | None = None
-    permanent = False
-    retry_after: float | None = None
-    try:
-        result = await channel.send(claimed.message)
-    except RateLimited as exc:
-        await limiter.pause(exc.pause_key, exc.retry_after)
-        error, retry_after = str(exc), exc.retry_after
-    except TransientError as exc:
-        error = str(exc)
-    except PermanentError as exc:
-        error, permanent = str(exc), True
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        # A bug or an unmapped library error: retry on the schedule, never crash the worker.
-        # Only the type is kept: the message of an unknown error may carry a secret.
-        log.error(
-            "notification %s: unexpected %s while sending", notification_id, type(exc).__name__
-        )
-        error = f"unexpected error: {type(exc).__name__}"
-    return await _record(
-        sessions,
-        claimed,
-        result=result,
-        error=error,
-        permanent=permanent,
-        retry_after=retry_after,
-        clock=clock,
-        options=options,
-    )
+        return _readiness(row, clock.now()) or DeliveryResult(row.id, Outcome.BUSY)
 
 
-async def due_ids(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime,
-    after_id: int = 0,
-    limit: int = 500,
-) -> list[int]:
-    """Ids of rows to deliver now, in id order, after ``after_id``."""
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Notification.id)
-            .where(due_clause(now), Notification.id > after_id)
-            .order_by(Notification.id)
-            .limit(limit)
-        )
-        return list(rows.all())
+#: claimers running at once in :func:`deliver_due`: one sends while another reads or writes
+LANES: Final = 2
 
 
 async def deliver_due(
@@ -615,40 +718,48 @@ async def deliver_due(
     batch: int = 500,
     stop: asyncio.Event | None = None,
 ) -> Counter[str]:
-    """Deliver every row due now (fallback rows made on the way too); counts by outcome."""
+    """Deliver every row due now (fallback rows made on the way too); counts by outcome.
+
+    Rows are claimed in id order in batches of up to ``concurrency`` (at most ``batch``), each
+    at most once per call; a batch is claimed while the one before it is still sending.
+    """
     options = options or DeliveryOptions()
     if options.calendar is None:
         async with sessions() as session:
             calendar = await load_calendar(session)
         options = replace(options, calendar=calendar)
     counts: Counter[str] = Counter()
-    gate = asyncio.Semaphore(max(1, concurrency))
+    width = max(1, concurrency)
+    gate = asyncio.Semaphore(width)
+    size = max(1, min(batch, width))
+    last = 0
 
-    async def one(nid: int) -> None:
-        async with gate:
-            if stop is not None and stop.is_set():
-                return
+    async def lane() -> None:
+        nonlocal last
+        while stop is None or not stop.is_set():
             try:
-                res = await deliver(
+                results, top = await _deliver_batch(
                     sessions,
-                    nid,
+                    ids=None,
+                    after_id=last,
+                    limit=size,
                     channels=channels,
                     renderer=renderer,
                     clock=clock,
                     limiter=limiter,
                     options=options,
+                    gate=gate,
+                    stop=stop,
                 )
-            except Exception as exc:  # a database hiccup on one row must not stop the rest
-                log.error("notification %s: delivery error %s", nid, type(exc).__name__)
+            except Exception as exc:
+                # A database hiccup: this lane stops; claimed rows come back after their lease.
+                log.error("delivery batch failed: %s", type(exc).__name__)
                 counts["error"] += 1
                 return
-            counts[res.outcome.value] += 1
+            if not top:
+                return
+            last = max(last, top)
+            counts.update(r.outcome.value for r in results)
 
-    last = 0
-    while stop is None or not stop.is_set():
-        ids = await due_ids(sessions, now=clock.now(), after_id=last, limit=batch)
-        if not ids:
-            break
-        await asyncio.gather(*(one(nid) for nid in ids))
-        last = ids[-1]
+    await asyncio.gather(*(lane() for _ in range(LANES if width > 1 else 1)))
     return counts

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, Table, any_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -44,7 +44,10 @@ class RecipientNeed:
     roles: tuple[str, ...]
 
 
-_COLUMNS = (Person.id, Person.locale, Person.email, Person.telegram_chat_id)
+# Core tables and columns: the rows skip the ORM's loading machinery (a batch reads many).
+_people = cast(Table, Person.__table__)
+_roles = cast(Table, PersonRole.__table__)
+_COLUMNS = (_people.c.id, _people.c.locale, _people.c.email, _people.c.telegram_chat_id)
 
 
 def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | None) -> Recipient:
@@ -52,7 +55,7 @@ def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | No
 
 
 def id_in(
-    column: InstrumentedAttribute[Any], values: set[int], postgres: bool
+    column: InstrumentedAttribute[Any] | ColumnElement[Any], values: set[int], postgres: bool
 ) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL one array parameter, so the statement is reused."""
     if postgres:
@@ -97,36 +100,34 @@ class RecipientDirectory:
         by_id: dict[int, Recipient] = {}
         if ids:
             rows = await session.execute(
-                select(*_COLUMNS).where(id_in(Person.id, ids, postgres), Person.active)
+                select(*_COLUMNS).where(id_in(_people.c.id, ids, postgres), _people.c.active)
             )
-            by_id = {r[0]: _recipient(r.id, r.locale, r.email, r.telegram_chat_id) for r in rows}
+            by_id = {r[0]: _recipient(*r) for r in rows}
         by_unit_role: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
         if units:
             unit_rows = await session.execute(
-                select(*_COLUMNS, Person.unit_id, PersonRole.role)
-                .join(PersonRole, PersonRole.person_id == Person.id)
+                select(*_COLUMNS, _people.c.unit_id, _roles.c.role)
+                .join(_roles, _roles.c.person_id == _people.c.id)
                 .where(
-                    id_in(Person.unit_id, units, postgres),
-                    PersonRole.role.in_(sorted(unit_roles)),
-                    Person.active,
+                    id_in(_people.c.unit_id, units, postgres),
+                    _roles.c.role.in_(sorted(unit_roles)),
+                    _people.c.active,
                 )
-                .order_by(Person.id)
+                .order_by(_people.c.id)
             )
-            for r in unit_rows:
-                if r.unit_id is None:
+            for person_id, locale, email, chat_id, unit_id, role in unit_rows:
+                if unit_id is None:
                     continue
-                by_unit_role[(r.unit_id, r.role)].append(
-                    _recipient(r.id, r.locale, r.email, r.telegram_chat_id)
-                )
+                by_unit_role[(unit_id, role)].append(_recipient(person_id, locale, email, chat_id))
         supervisors: list[Recipient] = []
         if want_supervisors:
             rows = await session.execute(
                 select(*_COLUMNS)
-                .join(PersonRole, PersonRole.person_id == Person.id)
-                .where(PersonRole.role == Role.SUPERVISOR.value, Person.active)
-                .order_by(Person.id)
+                .join(_roles, _roles.c.person_id == _people.c.id)
+                .where(_roles.c.role == Role.SUPERVISOR.value, _people.c.active)
+                .order_by(_people.c.id)
             )
-            supervisors = [_recipient(r.id, r.locale, r.email, r.telegram_chat_id) for r in rows]
+            supervisors = [_recipient(*r) for r in rows]
         return cls(by_id, dict(by_unit_role), supervisors)
 
     def resolve(self, need: RecipientNeed) -> list[tuple[Recipient, tuple[str, ...]]]:

@@ -462,6 +462,7 @@ async def send_bulletin(
             key=f"bulletin{bulletin.id}",
             channels=channels,
             not_before=not_before,
+            now=clock.now(),
             payload={"bulletin_id": bulletin.id},
         )
         queued += len(ids)

@@ -7,7 +7,7 @@ caused it commits. Rendering happens at delivery (notifier/), from the ids in th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,7 @@ async def add(
     kind: str,
     channel: str,
     not_before: datetime,
+    now: datetime,
     recipient_id: int | None = None,
     address: str | None = None,
     assignment_id: int | None = None,
@@ -97,7 +98,10 @@ async def add(
     thread_key: str | None = None,
     fallback_of_id: int | None = None,
 ) -> int | None:
-    """Insert one outbox row unless its key exists; return its id, or None if it existed."""
+    """Insert one outbox row unless its key exists; return its id, or None if it existed.
+
+    ``now`` (the caller's clock) stamps ``created_at``.
+    """
     values: dict[str, Any] = {
         "dedupe_key": dedupe_key,
         "kind": kind,
@@ -115,7 +119,7 @@ async def add(
         "status": NotificationStatus.PENDING.value,
         "attempts": 0,
         "body_text": "",
-        "created_at": datetime.now(UTC),
+        "created_at": now,
     }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -138,6 +142,7 @@ async def notify_person(
     key: str,
     channels: Sequence[str],
     not_before: datetime,
+    now: datetime,
     assignment_id: int | None = None,
     item_id: int | None = None,
     payload: dict[str, Any] | None = None,
@@ -156,6 +161,7 @@ async def notify_person(
             kind=kind,
             channel=channel,
             not_before=not_before,
+            now=now,
             recipient_id=person.id,
             address=address,
             assignment_id=assignment_id,
@@ -176,6 +182,7 @@ async def notify_unit_groups(
     kind: str,
     key: str,
     not_before: datetime,
+    now: datetime,
     assignment_id: int | None = None,
     item_id: int | None = None,
     payload: dict[str, Any] | None = None,
@@ -194,6 +201,7 @@ async def notify_unit_groups(
             kind=kind,
             channel=hook.kind,
             not_before=not_before,
+            now=now,
             webhook_id=hook.id,
             assignment_id=assignment_id,
             item_id=item_id,

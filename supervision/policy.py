@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import LadderStep, Policy, Role, Source, StepKind
 from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
+
+T = TypeVar("T")
 
 SUPERVISORS = "supervisors"  # recipient role: the office's supervisors, not unit people
 RECIPIENT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL, SUPERVISORS})
@@ -93,26 +97,41 @@ async def ensure_default_policies(session: AsyncSession) -> int:
     return created
 
 
+def pick_policy(
+    options: Iterable[tuple[str | None, bool, T]], source: str, urgent: bool
+) -> T | None:
+    """The one selection rule, over ``(source, urgent, value)`` in id order.
+
+    The policy of the item's own source comes first, else the source-less one; an urgent
+    item without an urgent policy follows the normal one.
+    """
+    listed = list(options)
+    for want_urgent in dict.fromkeys((urgent, False)):
+        exact = [v for src, urg, v in listed if urg == want_urgent and src == source]
+        generic = [v for src, urg, v in listed if urg == want_urgent and src is None]
+        if exact or generic:
+            return (exact or generic)[0]
+    return None
+
+
+async def _candidates(session: AsyncSession, source: str) -> list[tuple[str | None, bool, Policy]]:
+    rows = await session.scalars(
+        select(Policy)
+        .where((Policy.source == source) | (Policy.source.is_(None)))
+        .order_by(Policy.id)
+    )
+    return [(p.source, p.urgent, p) for p in rows]
+
+
 async def policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy | None:
-    """The policy for an item's source and urgency (the source-less one as a fallback)."""
-    rows = (
-        await session.scalars(
-            select(Policy).where(
-                Policy.urgent == urgent, (Policy.source == source) | (Policy.source.is_(None))
-            )
-        )
-    ).all()
-    exact = [p for p in rows if p.source == source]
-    candidates = exact or list(rows)
-    return candidates[0] if candidates else None
+    """The policy of exactly this urgency for a source (no falling back to the normal one)."""
+    options = [o for o in await _candidates(session, source) if o[1] == urgent]
+    return pick_policy(options, source, urgent)
 
 
 async def load_policy_for(session: AsyncSession, source: str, urgent: bool) -> Policy | None:
-    """The policy of an item; an urgent item without an urgent policy uses the normal one."""
-    policy = await policy_for(session, source, urgent)
-    if policy is None and urgent:
-        policy = await policy_for(session, source, False)
-    return policy
+    """The policy of an item (:func:`pick_policy`)."""
+    return pick_policy(await _candidates(session, source), source, urgent)
 
 
 def due_days_of(policy: Policy | None) -> int:

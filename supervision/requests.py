@@ -59,6 +59,7 @@ async def _notify_all(
             key=key,
             channels=CHANNELS,
             not_before=clock.now(),
+            now=clock.now(),
             assignment_id=assignment.id,
             item_id=assignment.item_id,
             payload=dict(payload),

@@ -19,7 +19,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -44,7 +44,6 @@ __all__ = [
     "Tick",
     "advance",
     "due_steps",
-    "ladder_for",
     "next_step",
     "plan_tick",
     "reschedule",
@@ -258,11 +257,24 @@ def _periodic_plan(
     rule = ladder.periodic
     if rule is None:
         return None
-    anchor = max(
-        t for t in (facts.started_at, facts.last_report_at, facts.last_periodic_at) if t is not None
-    )
-    day = _shift(calendar, anchor.astimezone(tz).date(), rule.offset_days)
-    return PlannedStep(rule, day.isoformat(), _moment(day, window.start, tz))
+    anchor = facts.started_at
+    if facts.last_report_at is not None and facts.last_report_at > anchor:
+        anchor = facts.last_report_at
+    if facts.last_periodic_at is not None and facts.last_periodic_at > anchor:
+        anchor = facts.last_periodic_at
+    return _periodic_step(ladder, anchor.astimezone(tz).date(), calendar, window.start, tz)
+
+
+@lru_cache(maxsize=8192)
+def _periodic_step(
+    ladder: Ladder, anchor: date, calendar: WorkCalendar, start: time, tz: ZoneInfo
+) -> PlannedStep:
+    """The ladder's periodic request N working days after the local day ``anchor``; memoised
+    (keyed by the ladder, which hashes by identity, rather than by its step's fields)."""
+    rule = ladder.periodic
+    assert rule is not None
+    day = _shift(calendar, anchor, rule.offset_days)
+    return PlannedStep(rule, day.isoformat(), _moment(day, start, tz))
 
 
 def _plans(
@@ -347,9 +359,14 @@ def plan_tick(
     pending = _deadline_pending(ladder, facts, calendar, tz, window)
     latest, due = _latest_due(pending, now)
     upcoming = pending[due] if due < len(pending) else None
+    # The facts are rebuilt field by field below: dataclasses.replace costs several times more,
+    # and this runs for every claimed assignment.
     if latest is not None:
         fired.append(latest)
-        facts = replace(facts, ladder_due_on=facts.due_on, last_step=latest.kind, last_step_at=now)
+        facts = AssignmentFacts(
+            facts.state, facts.due_on, facts.started_at, facts.last_report_at,
+            facts.due_on, latest.kind, now, facts.last_periodic_at,
+        )  # fmt: skip
     periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     if periodic is not None and periodic.at <= now:
         if fired:
@@ -357,7 +374,10 @@ def plan_tick(
             fired[0] = replace(fired[0], skipped=(*fired[0].skipped, periodic.kind))
         else:
             fired.append(periodic)
-        facts = replace(facts, last_periodic_at=now)
+        facts = AssignmentFacts(
+            facts.state, facts.due_on, facts.started_at, facts.last_report_at,
+            facts.ladder_due_on, facts.last_step, facts.last_step_at, now,
+        )  # fmt: skip
         periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     moments = [p.at for p in (upcoming, periodic) if p is not None]
     return Tick(tuple(fired), facts, min(moments) if moments else None)
@@ -373,18 +393,6 @@ def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime)
                 facts, ladder_due_on=facts.due_on, last_step=planned.kind, last_step_at=now
             )
     return facts
-
-
-def ladder_for(
-    ladders: Sequence[tuple[str | None, bool, Ladder]], source: str, urgent: bool
-) -> Ladder | None:
-    """Pick a ladder like `load_policy_for`: exact source, else source-less; urgent falls back."""
-    for want_urgent in dict.fromkeys((urgent, False)):
-        exact = [lad for src, urg, lad in ladders if urg == want_urgent and src == source]
-        generic = [lad for src, urg, lad in ladders if urg == want_urgent and src is None]
-        if exact or generic:
-            return (exact or generic)[0]
-    return None
 
 
 async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) -> int:
@@ -418,13 +426,14 @@ async def reschedule(
     *,
     clock: Clock,
     calendar: WorkCalendar | None = None,
-    policy: Policy | None = None,
+    policy: Policy | Ladder | None = None,
     tz: ZoneInfo | None = None,
 ) -> datetime | None:
     """Set ``assignment.next_action_at`` to its next ladder step (None when nothing is left).
 
     Call it whenever an assignment is written or changed: created, deadline moved, report
-    filed (set ``last_report_at`` first), extension approved, state changed.
+    filed (set ``last_report_at`` first), extension approved, state changed. A caller that
+    reschedules many assignments passes each policy's ``Ladder`` (built once) as ``policy``.
     """
     now = clock.now()
     if assignment.state not in (None, ItemState.OPEN):

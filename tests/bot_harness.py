@@ -61,6 +61,7 @@ class Harness:
                 key=f"a{assignment.id}:{step}:{len(self.fake.sent)}",
                 channels=("chat",),
                 not_before=self.clock.now(),
+                now=self.clock.now(),
                 assignment_id=assignment.id,
                 item_id=assignment.item_id,
                 payload=payload or {"step": step, "roles": ["owner"]},

@@ -115,6 +115,7 @@ async def seed_reminders(
                     kind="remind",
                     channel=channel,
                     not_before=due,
+                    now=due,
                     recipient_id=owner.id,
                     address=address,
                     assignment_id=a.id,

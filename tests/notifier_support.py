@@ -94,6 +94,7 @@ async def reminder(
             key=f"a{case.assignment.id}:{kind}:{occurrence}",
             channels=channels,
             not_before=clock.now(),
+            now=clock.now(),
             assignment_id=case.assignment.id,
             item_id=case.item.id,
             payload={"step": kind, "roles": ["owner"]},

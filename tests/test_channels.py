@@ -211,6 +211,7 @@ async def test_group_rows_delivered_through_the_outbox(sessions, clock, robots, 
             kind="overdue",
             key=f"a{case.assignment.id}:overdue:0",
             not_before=clock.now(),
+            now=clock.now(),
             assignment_id=case.assignment.id,
             item_id=case.item.id,
         )
@@ -251,6 +252,7 @@ async def test_closed_robot_is_not_used(sessions, clock, robots):
             kind="overdue",
             key="k",
             not_before=clock.now(),
+            now=clock.now(),
             assignment_id=case.assignment.id,
         )
         hook.active = False

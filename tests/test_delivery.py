@@ -447,3 +447,141 @@ async def test_a_pause_set_after_the_slot_was_granted_holds_the_send(sessions, c
     clock.advance(timedelta(seconds=5))
     assert (await run(sessions, row.id, channels, clock)).outcome == Outcome.SENT
     await channels.close()
+
+
+async def _chat_rows(sessions, clock, n: int):
+    case = await reminder(sessions, clock, channels=("chat",))
+    ids = list(case.ids)
+    for k in range(n - 1):
+        await reminder(sessions, clock, case=case, channels=("chat",), occurrence=f"b{k}")
+        ids += case.ids
+    return case, ids
+
+
+class _Recording:
+    """A Telegram stand-in that takes a moment per send and keeps what it was given."""
+
+    kind = "telegram"
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def rates(self, message):
+        return ()
+
+    async def send(self, message):
+        import asyncio
+
+        from notifier.channels.base import SendResult
+
+        await asyncio.sleep(0.002)
+        self.sent.append(message.notification_id)
+        return SendResult(chat_id=555, chat_message_id=message.notification_id)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_two_deliverers_at_once_send_each_row_once(sessions, clock):
+    """Two ``deliver_due`` over one outbox at the same time (batches claimed under lock,
+    SKIP LOCKED on PostgreSQL): every row goes out exactly once, with one attempt."""
+    import asyncio
+
+    from notifier.channels.base import ChannelRegistry
+
+    _, ids = await _chat_rows(sessions, clock, 40)
+    channel = _Recording()
+    channels = ChannelRegistry([channel])
+
+    def deliverer():
+        return deliver_due(
+            sessions, channels=channels, renderer=Renderer(), clock=clock,
+            limiter=limiter_for(clock), options=options(), concurrency=4,
+        )  # fmt: skip
+
+    first, second = await asyncio.gather(deliverer(), deliverer())
+    assert sorted(channel.sent) == sorted(ids)
+    assert first["sent"] + second["sent"] == 40
+    assert {r.status for r in await rows(sessions)} == {"sent"}
+    assert [a.outcome for a in await attempts(sessions)] == ["sent"] * 40
+
+
+async def test_a_batch_takes_back_rows_whose_lease_ran_out_and_leaves_live_leases(
+    sessions, clock, tg
+):
+    _, (fresh, lapsed, leased) = await _chat_rows(sessions, clock, 3)
+    async with sessions() as s, s.begin():
+        for nid, lease in ((lapsed, -1), (leased, 300)):
+            row = await s.get(Notification, nid)
+            row.status = "sending"
+            row.next_attempt_at = clock.now() + timedelta(seconds=lease)
+            s.add(
+                DeliveryAttempt(
+                    notification_id=nid, channel="telegram", started_at=clock.now(),
+                    outcome="sending", worker="gone:1",
+                )
+            )  # fmt: skip
+    channels = registry(telegram=tg)
+    counts = await deliver_due(
+        sessions, channels=channels, renderer=Renderer(), clock=clock,
+        limiter=limiter_for(clock), options=options(),
+    )  # fmt: skip
+    await channels.close()
+    assert counts == {"sent": 2}
+    by_id = {r.id: r for r in await rows(sessions)}
+    assert by_id[fresh].status == by_id[lapsed].status == "sent"
+    assert by_id[leased].status == "sending"  # its worker may still be sending it
+    old = [a for a in await attempts(sessions, lapsed) if a.worker == "gone:1"]
+    assert old[0].outcome == "transient" and "abandoned" in (old[0].error or "")
+    [live] = await attempts(sessions, leased)
+    assert live.outcome == "sending"
+
+
+async def test_a_row_whose_records_cannot_be_read_does_not_hold_up_its_batch(sessions, clock, tg):
+    _, (good, bad) = await _chat_rows(sessions, clock, 2)
+    async with sessions() as s, s.begin():
+        row = await s.get(Notification, bad)
+        row.payload = {"step": "remind", "report_id": "not-a-number"}
+    channels = registry(telegram=tg)
+    counts = await deliver_due(
+        sessions, channels=channels, renderer=Renderer(), clock=clock,
+        limiter=limiter_for(clock), options=options(),
+    )  # fmt: skip
+    await channels.close()
+    assert counts == {"sent": 1, "retry": 1}
+    by_id = {r.id: r for r in await rows(sessions)}
+    assert by_id[good].status == "sent"
+    assert by_id[bad].status == "pending" and by_id[bad].attempts == 1
+    assert by_id[bad].next_attempt_at == clock.now() + timedelta(seconds=10)
+    assert "ValueError" in (by_id[bad].last_error or "")
+    [attempt] = await attempts(sessions, bad)
+    assert attempt.outcome == "transient"
+
+
+async def test_rows_claimed_after_a_stop_are_given_back_untried(sessions, clock):
+    """``stop`` set while a batch is out: the sends not yet started are not made; their rows
+    are pending again at once, with no attempt logged."""
+    import asyncio
+
+    from notifier.channels.base import ChannelRegistry
+
+    _, ids = await _chat_rows(sessions, clock, 3)
+    stop = asyncio.Event()
+
+    class StopOnFirst(_Recording):
+        async def send(self, message):
+            stop.set()
+            return await super().send(message)
+
+    channel = StopOnFirst()
+    counts = await deliver_due(
+        sessions, channels=ChannelRegistry([channel]), renderer=Renderer(), clock=clock,
+        limiter=limiter_for(clock), options=options(), concurrency=3, stop=stop,
+    )  # fmt: skip
+    # (a second lane that claimed before the stop may give the rows back once more)
+    assert counts["sent"] == 1 and counts["deferred"] >= 2 and set(counts) == {"sent", "deferred"}
+    assert channel.sent == ids[:1]
+    by_id = {r.id: r for r in await rows(sessions)}
+    assert [by_id[n].status for n in ids] == ["sent", "pending", "pending"]
+    assert all(by_id[n].next_attempt_at == clock.now() for n in ids[1:])
+    assert len(await attempts(sessions)) == 1

@@ -3,8 +3,12 @@ stable Message-IDs, threading per item, 4xx/5xx mapping, the server going down a
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.smtp import AuthResult
@@ -203,3 +207,97 @@ async def test_connections_are_reused_and_a_dropped_one_is_replaced(clock):
     finally:
         await channel.close()
         server.stop()
+
+
+async def test_the_pool_holds_at_most_pool_size_connections(clock):
+    server = SmtpServer().start()
+    channel = EmailChannel(server.config(), mail_from=MAIL_FROM, clock=clock, pool_size=3)
+    try:
+        await asyncio.gather(*(channel.send(_mail(n)) for n in range(20)))
+        assert len(server.sink.messages) == 20
+        assert 1 <= len(set(server.sink.peers)) <= 3
+    finally:
+        await channel.close()
+        server.stop()
+
+
+async def test_an_idle_connection_is_not_reused_after_idle_seconds(clock):
+    now = [0.0]
+    server = SmtpServer().start()
+    channel = EmailChannel(
+        server.config(), mail_from=MAIL_FROM, clock=clock, idle_seconds=30, monotonic=lambda: now[0]
+    )
+    try:
+        await channel.send(_mail(1))
+        now[0] = 29.0
+        await channel.send(_mail(2))  # idle 29 s: reused
+        now[0] = 60.0
+        await channel.send(_mail(3))  # idle 31 s: a new connection
+        first, second, third = server.sink.peers
+        assert first == second and third != second
+    finally:
+        await channel.close()
+        server.stop()
+
+
+async def test_every_pooled_connection_dropped_by_a_restart_is_replaced(clock):
+    """The server restarts with several idle connections in the pool: each send on a dead
+    one goes again, once, on a fresh connection; none is lost or sent twice."""
+    port = free_port()
+    server = SmtpServer(port=port).start()
+    channel = EmailChannel(server.config(), mail_from=MAIL_FROM, clock=clock, pool_size=4)
+    try:
+        await asyncio.gather(*(channel.send(_mail(n)) for n in range(8)))
+        server.stop()
+        server = SmtpServer(port=port).start()
+        await asyncio.gather(*(channel.send(_mail(n)) for n in range(8, 16)))
+        ids = sorted(m["Message-ID"] for m in server.sink.messages)
+        assert ids == sorted(message_id_for(n, "office.example.gov.cn") for n in range(8, 16))
+    finally:
+        await channel.close()
+        server.stop()
+
+
+async def test_a_refused_message_does_not_spoil_the_connection_for_the_next(clock, smtp):
+    smtp.sink.reject.add("gone@example.gov.cn")
+    channel = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
+    try:
+        await channel.send(_mail(1))
+        refused = replace(_mail(2), address="gone@example.gov.cn")
+        with pytest.raises(PermanentError):
+            await channel.send(refused)
+        await channel.send(_mail(3))
+        assert [m["Message-ID"] for m in smtp.sink.messages] == [
+            message_id_for(n, "office.example.gov.cn") for n in (1, 3)
+        ]
+    finally:
+        await channel.close()
+
+
+async def test_a_server_down_is_transient_and_quit_closes_the_pool(clock):
+    port = free_port()
+    channel = EmailChannel(
+        MailConfig(host="127.0.0.1", port=port, timeout=2.0), mail_from=MAIL_FROM, clock=clock
+    )
+    with pytest.raises(TransientError, match="SMTP unavailable"):
+        await channel.send(_mail(1))
+    server = SmtpServer(port=port).start()
+    try:
+        await channel.send(_mail(2))
+        await channel.close()
+        await channel.close()  # twice is harmless
+        assert len(server.sink.messages) == 1
+    finally:
+        server.stop()
+
+
+def test_headers_are_encoded_and_kept_on_one_line(clock):
+    channel = EmailChannel(MailConfig(host="127.0.0.1", port=1), mail_from=MAIL_FROM, clock=clock)
+    mail = channel.build(
+        replace(_mail(5), subject="督办提醒\r\nBcc: x@evil.example", recipient_name="王建国\n")
+    )
+    parsed = message_from_bytes(mail.as_bytes())
+    assert parsed["Bcc"] is None
+    assert str(make_header(decode_header(parsed["Subject"]))) == "督办提醒 Bcc: x@evil.example"
+    assert str(make_header(decode_header(parsed["To"]))) == f"王建国 <{ADDRESS}>"
+    assert str(make_header(decode_header(parsed["From"]))) == MAIL_FROM

@@ -131,6 +131,12 @@ async def test_worker_killed_mid_delivery_loses_nothing(
     workers = [victim, survivor]
     try:
         await until(lambda: _at_least(tg, 300), timeout=60, what="300 messages sent")
+
+        async def victim_sending() -> bool:
+            return await probe.in_flight(victim.pid) > 0
+
+        # Kill while the victim holds sends (a loaded machine can leave it between jobs).
+        await until(victim_sending, timeout=30, what="the victim sending", every=0.01)
         await victim.kill()
         at_kill = await probe.counts()
         in_flight = await probe.in_flight(victim.pid)

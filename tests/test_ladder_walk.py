@@ -112,15 +112,22 @@ async def test_default_ladder_end_to_end(session, sessions, clock):
     assert w.a.next_action_at is None
     assert await w.scan_at(_sh(2027, 1, 29, 9, 0)) == set()  # nothing after it closes
 
-    steps = (
+    # The outbox is the step log: each step's rows, in order, carry their step in the payload.
+    rows = (
         await session.scalars(
-            select(AuditEvent.detail)
-            .where(AuditEvent.action == "ladder_step", AuditEvent.entity_id == w.a.id)
-            .order_by(AuditEvent.id)
+            select(Notification)
+            .where(Notification.assignment_id == w.a.id)
+            .order_by(Notification.id)
         )
     ).all()
-    assert [d["step"] for d in steps] == ["remind", "urge", "overdue", "escalate", "periodic"]
-    assert [d["rows"] for d in steps] == [2, 4, 4, 5, 1]
+    steps = [r.payload["step"] for r in rows]
+    assert list(dict.fromkeys(steps)) == ["remind", "urge", "overdue", "escalate", "periodic"]
+    assert [steps.count(k) for k in dict.fromkeys(steps)] == [2, 4, 4, 5, 1]
+    assert all(r.kind == r.payload["step"] and r.item_id == w.a.item_id for r in rows)
+    skipped = await session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "ladder_step", AuditEvent.entity_id == w.a.id)
+    )
+    assert skipped.all() == []  # every step went out in its turn, nothing to explain
 
 
 async def test_periodic_requests_and_a_report_resets_them(session, sessions, clock):

@@ -27,6 +27,7 @@ async def test_quiet_time_runs_from_the_items_received_date(session, clock):
         key=f"a{a.id}:remind:t",
         channels=["chat"],
         not_before=clock.now(),
+        now=clock.now(),
         assignment_id=a.id,
         item_id=item.id,
     )

@@ -41,6 +41,7 @@ async def test_rows_are_unique_per_key(session, clock):
         key="a1:remind:0",
         channels=["chat", "email"],
         not_before=clock.now(),
+        now=clock.now(),
     )
     again = await notify_person(
         session,
@@ -49,15 +50,22 @@ async def test_rows_are_unique_per_key(session, clock):
         key="a1:remind:0",
         channels=["chat", "email"],
         not_before=clock.now(),
+        now=clock.now(),
     )
     await session.commit()
     assert len(ids) == 2 and again == []
     rows = (await session.scalars(select(Notification).order_by(Notification.id))).all()
     assert [(r.channel, r.address) for r in rows] == [("telegram", "555"), ("email", p.email)]
     assert rows[0].created_at.tzinfo is not None
+    assert {r.created_at for r in rows} == {clock.now()}  # the caller's clock, not the wall's
     assert (
         await add(
-            session, dedupe_key=rows[0].dedupe_key, kind="x", channel="log", not_before=clock.now()
+            session,
+            dedupe_key=rows[0].dedupe_key,
+            kind="x",
+            channel="log",
+            not_before=clock.now(),
+            now=clock.now(),
         )
         is None
     )
@@ -74,5 +82,6 @@ async def test_unreachable_person_gets_nothing(session, clock):
         key="k",
         channels=["chat", "email"],
         not_before=clock.now(),
+        now=clock.now(),
     )
     assert ids == []

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import Item, Notification, Policy, Role, Source
 from notifier.scan import scan_once
-from supervision.policy import ensure_default_policies
+from supervision.policy import ensure_default_policies, load_policy_for, pick_policy
 from supervision.schedule import replan_policy, reschedule
 from tests import factories as f
 from tests.conftest import SHANGHAI
@@ -71,3 +71,31 @@ async def test_only_the_policys_own_items_are_marked(sessions, clock):
         )
         assert urgent is not None
         assert await replan_policy(s, urgent, clock=clock) == 1
+
+
+def test_policy_selection_rule():
+    """Own source first, else the source-less one; urgent falls back to normal; id order."""
+    options = [
+        (None, False, "generic"),
+        ("document", False, "document"),
+        ("document", False, "document-2"),
+        (None, True, "generic-urgent"),
+    ]
+    assert pick_policy(options, "document", False) == "document"
+    assert pick_policy(options, "meeting", False) == "generic"
+    assert pick_policy(options, "document", True) == "generic-urgent"
+    assert pick_policy(options[:3], "document", True) == "document"  # no urgent one at all
+    assert pick_policy([], "document", True) is None
+
+
+async def test_the_scan_and_the_planner_pick_the_same_policy(sessions, clock):
+    async with sessions() as s, s.begin():
+        await ensure_default_policies(s)
+        for source in Source:
+            for urgent in (False, True):
+                policy = await load_policy_for(s, source.value, urgent)
+                assert policy is not None
+                # What the scan picks from all ladders is what the planner reads.
+                rows = (await s.scalars(select(Policy).order_by(Policy.id))).all()
+                picked = pick_policy([(p.source, p.urgent, p) for p in rows], source.value, urgent)
+                assert picked is policy

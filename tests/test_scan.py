@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from duban.cli import main
 from models import (
@@ -14,6 +15,7 @@ from models import (
     AuditEvent,
     Base,
     GroupWebhook,
+    Item,
     ItemState,
     LadderStep,
     Notification,
@@ -29,6 +31,7 @@ from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
 from tests import factories as f
 from tests.conftest import SHANGHAI
+from web.views.items import timeline
 
 DUE = date(2026, 12, 14)  # remind 7 Dec, urge 11 Dec, overdue 15 Dec, escalate 17 Dec
 
@@ -95,13 +98,9 @@ async def test_due_step_is_written_once_and_the_next_is_planned(session, session
     ).one()
     assert fresh.last_step == "remind" and fresh.ladder_due_on == DUE
     assert fresh.next_action_at == _sh(2026, 12, 11, 8, 30)  # urge
-    events = (
-        await session.scalars(select(AuditEvent).where(AuditEvent.action == "ladder_step"))
-    ).all()
-    assert [(e.entity_id, e.detail["step"], e.detail["rows"]) for e in events] == [
-        (a.id, "remind", 2)
-    ]
-    assert events[0].actor_label == "scan" and events[0].at == at.now()
+    # The rows record the step; an audit event is written only when they cannot tell it all.
+    events = await session.scalars(select(AuditEvent).where(AuditEvent.action == "ladder_step"))
+    assert events.all() == []
 
     again = await scan_once(sessions, clock=at, tz=SHANGHAI)
     assert (again.claimed, again.rows_written) == (0, 0)
@@ -122,6 +121,54 @@ async def test_a_rescan_after_reset_writes_no_duplicates(session, sessions, cloc
     assert len(await _rows(session)) == first.rows_written
 
 
+async def test_a_step_that_writes_no_row_leaves_an_audit_event(session, sessions, clock):
+    """No reachable recipient: nothing in the outbox, so the audit log says the step fired."""
+    _, owner, [a] = await _world(session, clock, telegram=False)
+    owner.email = None
+    a.last_periodic_at = _sh(2026, 12, 4, 9, 0)
+    await reschedule(session, a, clock=clock, tz=SHANGHAI)
+    await session.commit()
+    at = FixedClock(_sh(2026, 12, 7, 9, 0))
+    result = await scan_once(sessions, clock=at, tz=SHANGHAI)
+    assert (result.fired, result.rows_written) == (1, 0)
+    assert await _rows(session) == []
+    [event] = (
+        await session.scalars(select(AuditEvent).where(AuditEvent.action == "ladder_step"))
+    ).all()
+    assert (event.entity, event.entity_id, event.actor_label, event.at) == (
+        "assignment",
+        a.id,
+        "scan",
+        at.now(),
+    )
+    assert event.detail == {
+        "step": "remind",
+        "occurrence": "2026-12-07",
+        "due_on": "2026-12-14",
+        "rows": 0,
+    }
+
+
+async def test_the_item_timeline_lists_the_step_rows_of_its_own_item(session, sessions, clock):
+    """The timeline reads the outbox by item id, which every row about an assignment carries."""
+    _, owner, [a, other] = await _world(session, clock, n=2)
+    await scan_once(sessions, clock=FixedClock(_sh(2026, 12, 7, 9, 0)), tz=SHANGHAI)
+    session.expunge_all()
+    item = await session.scalar(
+        select(Item)
+        .where(Item.id == a.item_id)
+        .options(selectinload(Item.assignments).selectinload(Assignment.unit))
+    )
+    assert item is not None
+    entries = [e for e in await timeline(session, item) if e.kind == "notification"]
+    assert sorted(e.title for e in entries) == [
+        "remind · email · pending",
+        "remind · telegram · pending",
+    ]
+    assert {e.who for e in entries} == {owner.name}
+    assert other.item_id != a.item_id  # the other item's two rows are not listed
+
+
 async def test_rows_match_keys_written_by_notify_person(session, sessions, clock):
     _, owner, [a] = await _world(session, clock)
     at = FixedClock(_sh(2026, 12, 7, 9, 0))
@@ -132,6 +179,7 @@ async def test_rows_match_keys_written_by_notify_person(session, sessions, clock
         key=f"a{a.id}:remind:2026-12-07",
         channels=["chat"],
         not_before=at.now(),
+        now=at.now(),
     )
     await session.commit()
     result = await scan_once(sessions, clock=at, tz=SHANGHAI)
@@ -171,6 +219,7 @@ async def test_outside_the_window_rows_wait_for_the_next_opening(session, sessio
         select(AuditEvent).where(AuditEvent.detail["step"].as_string() == "urge")
     )
     assert event is not None and event.detail["skipped"] == ["remind", "periodic"]
+    assert event.detail["rows"] == len(rows) == 2  # sent, and the skips explained
 
 
 async def test_step_that_ignores_the_window_goes_at_once(session, sessions, clock):
@@ -219,7 +268,7 @@ async def test_group_rows_match_keys_written_by_notify_unit_groups(session, sess
     at = FixedClock(_sh(2026, 12, 7, 9, 0))
     [queued] = await notify_unit_groups(
         session, unit_id=unit.id, kind="remind", key=f"a{a.id}:remind:2026-12-07",
-        not_before=at.now(), assignment_id=a.id, item_id=a.item_id,
+        not_before=at.now(), now=at.now(), assignment_id=a.id, item_id=a.item_id,
     )  # fmt: skip
     await session.commit()
     result = await scan_once(sessions, clock=at, tz=SHANGHAI)
@@ -319,10 +368,10 @@ async def test_two_concurrent_scans_never_duplicate(pg_engine, clock):
                 .having(func.count() != 2)
             )
         ).all()
-        events = await session.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ladder_step")
+        assignments = await session.scalar(
+            select(func.count(func.distinct(Notification.assignment_id)))
         )
-    assert total == distinct == 80 and per_assignment == [] and events == 40
+    assert total == distinct == 80 and per_assignment == [] and assignments == 40
 
 
 async def test_two_concurrent_scans_on_sqlite_wait_for_each_other(sqlite_engine, clock):
@@ -336,10 +385,9 @@ async def test_two_concurrent_scans_on_sqlite_wait_for_each_other(sqlite_engine,
     assert sum(r.fired for r in results) == 12  # each assignment's remind, once
     assert sum(r.claimed for r in results) == 12
     async with sessions() as session:
-        events = await session.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "ladder_step")
-        )
-    assert events == 12
+        rows = (await session.execute(select(Notification.assignment_id, Notification.kind))).all()
+    assert len(rows) == 24 and {kind for _, kind in rows} == {"remind"}
+    assert len({assignment_id for assignment_id, _ in rows}) == 12
 
 
 def _cli_db(tmp_path, clock) -> str:

@@ -144,6 +144,7 @@ async def test_cron_scan_writes_and_queues_rows(sessions, clock, redis_url, tg):
                 key=f"a{case.assignment.id}:urge:0",
                 channels=["chat"],
                 not_before=clock.now(),
+                now=clock.now(),
                 assignment_id=case.assignment.id,
                 item_id=case.item.id,
             )
@@ -207,6 +208,7 @@ async def test_runner_scans_delivers_and_stops_cleanly(sessions, clock, tg):
                 key=f"a{case.assignment.id}:remind:r",
                 channels=["chat"],
                 not_before=clock.now(),
+                now=clock.now(),
                 assignment_id=case.assignment.id,
                 item_id=case.item.id,
             )
@@ -379,6 +381,7 @@ async def test_runner_wakes_when_another_writer_commits_outbox_rows(sessions, cl
                 key=f"a{case.assignment.id}:remind:w",
                 channels=["chat"],
                 not_before=clock.now(),
+                now=clock.now(),
                 assignment_id=case.assignment.id,
                 item_id=case.item.id,
             )

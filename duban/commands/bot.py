@@ -61,6 +61,7 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
                     kind="invite",
                     channel=outbox.EMAIL,
                     not_before=rt.clock.now(),
+                    now=rt.clock.now(),
                     recipient_id=person.id,
                     address=email,
                     locale=person.locale,

@@ -54,7 +54,14 @@ def build_channels(config: NotifierConfig, *, clock: Clock) -> ChannelRegistry:
     else:
         log.warning("DUBAN_TELEGRAM_TOKEN is not set: Telegram messages go to the log channel")
     if config.mail is not None:
-        channels.append(EmailChannel(config.mail, mail_from=config.mail_from, clock=clock))
+        channels.append(
+            EmailChannel(
+                config.mail,
+                mail_from=config.mail_from,
+                clock=clock,
+                pool_size=config.concurrency,  # a connection for every send in flight
+            )
+        )
     else:
         log.warning("DUBAN_SMTP_URL is not set: e-mails go to the log channel")
     channels.extend(group_channels(clock=clock, per_minute=config.group_rate_per_minute))

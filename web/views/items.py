@@ -230,7 +230,7 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
     notifications = (
         await session.scalars(
             select(Notification)
-            .where(or_(Notification.item_id == item.id, Notification.assignment_id.in_(asg_ids)))
+            .where(Notification.item_id == item.id)  # rows about an assignment name its item too
             .options(selectinload(Notification.attempts_log))
             .order_by(Notification.id)
         )

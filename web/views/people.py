@@ -196,6 +196,7 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
                 key=f"invite{new.invite.id}",
                 channels=[EMAIL],
                 not_before=deps.clock.now(),
+                now=deps.clock.now(),
                 payload={"invite_link": link, "invite_expires_on": expires.isoformat()},
             )
         raw = _person_raw(person)
