@@ -1,8 +1,8 @@
 """reports: index on (chat_id, chat_message_id)
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26 04:21:01.349731
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26 05:00:20.078115
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 import models.base
 
 
-revision: str = '0002'
-down_revision: str | None = '0001'
+revision: str = '0003'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
