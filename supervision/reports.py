@@ -18,7 +18,6 @@ from models import (
     Attachment,
     Item,
     Person,
-    Policy,
     Report,
     ReportKind,
     ReportRevision,
@@ -31,7 +30,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from supervision.policy import load_policy_for
-from supervision.schedule import reschedule
+from supervision.schedule import Ladder, reschedule
 
 __all__ = [
     "EDIT_WINDOW",
@@ -339,18 +338,21 @@ async def _reschedule(
     clock: Clock,
     calendar: WorkCalendar | None,
 ) -> None:
-    """`reschedule` each assignment, with the calendar loaded once and each policy once."""
+    """`reschedule` each assignment, with the calendar loaded once and each policy's ladder
+    built once (its step moments are memoised per ladder, so assignments sharing a deadline
+    share them too)."""
     # One write of each assignment at commit instead of a flush before the schedule's reads.
     with session.no_autoflush:
         if calendar is None:
             calendar = await load_calendar(session)
-        policies: dict[tuple[str, bool], Policy | None] = {}
+        ladders: dict[tuple[str, bool], Ladder | None] = {}
         for a in assignments:
             item = await session.get_one(Item, a.item_id)  # often from the identity map
             key = (item.source, item.urgent)
-            if key not in policies:
-                policies[key] = await load_policy_for(session, item.source, item.urgent)
-            await reschedule(session, a, clock=clock, calendar=calendar, policy=policies[key])
+            if key not in ladders:
+                policy = await load_policy_for(session, item.source, item.urgent)
+                ladders[key] = Ladder.of(policy) if policy is not None else None
+            await reschedule(session, a, clock=clock, calendar=calendar, policy=ladders[key])
 
 
 async def album_report(session: AsyncSession, chat_id: int, media_group_id: str) -> Report | None:
