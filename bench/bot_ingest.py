@@ -7,10 +7,13 @@ Builds a dedicated PostgreSQL database (``duban_bench_bot``, dropped at the end 
 each (the Notification row carries its chat and message id, as delivery records it). Serves
 the real web app with the real webhook part (``web.telegram``) and the real dispatcher on
 127.0.0.1. A second process runs the fake Bot API (``tests/fakes/telegram.py``, flood limits
-off), which receives the bot's confirmations, and the client, which posts ``--requests``
-Update JSONs, each a reply to one reminder, ``--concurrency`` at a time, timing each POST
-until its 200 (stored, handled, report committed, confirmation sent). Prints throughput,
-latency percentiles, the server process's CPU per report, and the counts of reports and
+off), which receives what the bot sends itself, and the client, which posts ``--requests``
+Update JSONs, each a reply to one reminder, ``--concurrency`` at a time on keep-alive
+connections, timing each POST until its 200 (stored, handled, report committed) and checking
+that the body is the ``sendMessage`` confirming it. The client is deliberately lean (raw
+asyncio streams, requests serialised beforehand): it shares the 2 cores with the server and
+PostgreSQL. Prints throughput, latency percentiles, CPU per report of the server, the
+client and the PostgreSQL backends, the load average, and the counts of reports and
 ``done`` updates (one each per request).
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import multiprocessing
 import os
 import pstats
@@ -32,7 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from aiohttp import ClientSession, TCPConnector, web
+from aiohttp import web
 from sqlalchemy import event, func, select
 
 from bot import BotConfig, create_bot, create_dispatcher
@@ -170,14 +174,42 @@ def reply_update(update_id: int, person: int) -> dict[str, Any]:
     }
 
 
-def _is_confirmation(answer: Any, update: dict[str, Any]) -> bool:
-    """True for a webhook answer that confirms the update's report (Telegram would send it)."""
+def _is_confirmation(answer: Any, chat_id: int) -> bool:
+    """True for a webhook answer that confirms a report in ``chat_id`` (Telegram would send it)."""
     return (
         isinstance(answer, dict)
         and answer.get("method") == "sendMessage"
-        and answer.get("chat_id") == update["message"]["chat"]["id"]
+        and answer.get("chat_id") == chat_id
         and "次报告" in str(answer.get("text", ""))
     )
+
+
+def _request(host: str, port: int, path: str, update: dict[str, Any]) -> bytes:
+    """One POST of ``update`` as bytes, ready to write (HTTP/1.1, the connection kept)."""
+    body = json.dumps(update, ensure_ascii=False).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"{SECRET_HEADER}: {SECRET}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """Write one request and read its response: the status and the whole body."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+            break
+    else:
+        raise RuntimeError(f"a response without Content-Length: {head!r}")
+    return status, await reader.readexactly(length)
 
 
 def _peer(pipe: Connection, people: int, requests: int, concurrency: int) -> None:
@@ -186,46 +218,51 @@ def _peer(pipe: Connection, people: int, requests: int, concurrency: int) -> Non
 
 
 async def _peer_main(pipe: Connection, people: int, requests: int, concurrency: int) -> None:
+    # The client plays Telegram and is deliberately lean: the requests are serialised before
+    # the clock starts, each connection writes one and reads the status line, the headers and
+    # the body (parsed, to check it confirms that report); no HTTP client library. On 2 cores
+    # shared with the server and PostgreSQL, the load generator's CPU is taken from them.
     fake = FakeTelegram(global_rate=None, per_chat_rate=None)
     await fake.start()
     loop = asyncio.get_running_loop()
     try:
         pipe.send((fake.token, fake.base_url))
-        endpoint: str = await loop.run_in_executor(None, pipe.recv)
+        host, port, path = await loop.run_in_executor(None, pipe.recv)
+        updates = [reply_update(n, (n - 1) % people + 1) for n in range(1, requests + 1)]
+        posts = [(u["message"]["chat"]["id"], _request(host, port, path, u)) for u in updates]
         latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        answered: list[int] = []  # confirmations carried in the webhook answer
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for n in range(1, requests + 1):
-            queue.put_nowait(n)
+        statuses: Counter[int] = Counter()
+        answered = 0  # confirmations carried in the webhook answer
+        next_post = 0
 
-        async def worker(http: ClientSession) -> None:
-            while True:
-                try:
-                    n = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                body = reply_update(n, (n - 1) % people + 1)
-                started = time.perf_counter()
-                async with http.post(endpoint, json=body, headers={SECRET_HEADER: SECRET}) as r:
-                    answer = await r.json()
-                    statuses[r.status] = statuses.get(r.status, 0) + 1
-                latencies.append(time.perf_counter() - started)
-                if _is_confirmation(answer, body):
-                    answered.append(n)
+        async def worker() -> None:
+            nonlocal answered, next_post
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                while next_post < len(posts):
+                    chat_id, request = posts[next_post]
+                    next_post += 1
+                    started = time.perf_counter()
+                    status, body = await _exchange(reader, writer, request)
+                    latencies.append(time.perf_counter() - started)
+                    statuses[status] += 1
+                    if status == 200 and _is_confirmation(json.loads(body), chat_id):
+                        answered += 1
+            finally:
+                writer.close()
 
-        async with ClientSession(connector=TCPConnector(limit=concurrency)) as http:
-            warm = reply_update(10_000_000, 1)  # the first request pays for pools and caches
-            async with http.post(endpoint, json=warm, headers={SECRET_HEADER: SECRET}) as r:
-                await r.read()
-            warm_sent = len(fake.sent)  # the warm-up's own confirmation, when sent by the bot
-            pipe.send("warm")
-            await loop.run_in_executor(None, pipe.recv)
-            began = time.perf_counter()
-            await asyncio.gather(*(worker(http) for _ in range(concurrency)))
-            wall = time.perf_counter() - began
-        confirmed = len(answered) + sum(1 for m in fake.sent[warm_sent:] if "次报告" in m.text)
-        pipe.send((latencies, statuses, wall, confirmed))
+        warm = reply_update(10_000_000, 1)  # the first request pays for pools and caches
+        reader, writer = await asyncio.open_connection(host, port)
+        await _exchange(reader, writer, _request(host, port, path, warm))
+        writer.close()
+        warm_sent = len(fake.sent)  # the warm-up's own confirmation, when sent by the bot
+        pipe.send("warm")
+        await loop.run_in_executor(None, pipe.recv)
+        began, cpu_began = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        confirmed = answered + sum(1 for m in fake.sent[warm_sent:] if "次报告" in m.text)
+        pipe.send((latencies, dict(statuses), wall, confirmed, cpu))
     finally:
         await fake.stop()
 
@@ -256,7 +293,11 @@ async def run(args: argparse.Namespace) -> None:
         bot = create_bot(config)
         dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
         deps = WebDeps(config=WebConfig(secret_key="bench"), sessions=sessions, clock=clock)
-        ingest = None if args.dispatcher_only else ReplyIngest(dp, bot, sessions, config, clock)
+        ingest = (
+            None
+            if args.dispatcher_only
+            else ReplyIngest(dp, bot, sessions, config, clock, in_flight=args.in_flight)
+        )
         webhook = partial(
             setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET, fast_path=ingest
         )
@@ -266,7 +307,7 @@ async def run(args: argparse.Namespace) -> None:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
-        pipe.send(f"http://{host}:{port}/telegram/webhook")
+        pipe.send((host, port, "/telegram/webhook"))
         await loop.run_in_executor(None, pipe.recv)  # warmed up
         statements: Counter[str] = Counter()
 
@@ -274,7 +315,8 @@ async def run(args: argparse.Namespace) -> None:
             statements[" ".join(sql.split())[:70]] += 1
 
         event.listen(engine.sync_engine, "before_cursor_execute", count)
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall
+        load_began = os.getloadavg()[0]
         pg_began = await _backend_cpu()
         cpu_began, usage_began = time.process_time(), os.times()
         if profiler is not None:
@@ -282,7 +324,7 @@ async def run(args: argparse.Namespace) -> None:
         if not args.default_gc:
             settle_gc()  # as `duban run` does once it serves
         pipe.send("go")
-        latencies, statuses, wall, sent = await loop.run_in_executor(None, pipe.recv)
+        latencies, statuses, wall, sent, client_cpu = await loop.run_in_executor(None, pipe.recv)
         if profiler is not None:
             profiler.disable()
         event.remove(engine.sync_engine, "before_cursor_execute", count)
@@ -314,9 +356,14 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"server process CPU {cpu:.2f}s = {cpu / max(reports, 1) * 1000:.2f} ms per report "
             f"(client and fake Bot API run in a separate process); load average "
-            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            f"{load_began:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
+            f"{os.cpu_count()} cores"
         )
         print(f"  of which user {user:.2f}s, system (kernel: sockets) {system:.2f}s")
+        print(
+            f"client process CPU {client_cpu:.2f}s = "
+            f"{client_cpu / args.requests * 1000:.2f} ms per request"
+        )
         if pg_began is not None and pg_ended is not None:
             pg = pg_ended - pg_began
             print(
@@ -355,6 +402,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the run")
     parser.add_argument(
         "--default-gc", action="store_true", help="leave the cyclic GC as Python sets it"
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=None,
+        help="batches at once (default: ReplyIngest's, 2 on PostgreSQL); 1 for no pipelining",
     )
     parser.add_argument(
         "--dispatcher-only",

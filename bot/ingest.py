@@ -19,32 +19,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
 
 from bot import updates
 from bot.common import status_of
 from bot.config import BotConfig
 from bot.reports import REQUEST_KINDS, confirmation
 from models import Assignment, Item, Notification, Person
+from models.db import is_sqlite
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import DomainError
 from supervision.reports import ReportIn, file_reports
 
-__all__ = ["MAX_BATCH", "Reply", "ReplyIngest", "classify"]
+__all__ = ["IN_FLIGHT", "MAX_BATCH", "Reply", "ReplyIngest", "classify"]
 
 log = logging.getLogger("duban.bot")
 
 MAX_BATCH = 256
+IN_FLIGHT = 2  # batches at once on PostgreSQL (one computing, one committing)
 
 # What a plain text message may carry and still take the fast path; anything else (media,
 # albums, topics, forwards, business messages, ...) goes through the dispatcher.
@@ -145,6 +148,7 @@ class ReplyIngest:
         clock: Clock,
         *,
         max_batch: int = MAX_BATCH,
+        in_flight: int | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
@@ -152,8 +156,14 @@ class ReplyIngest:
         self.config = config
         self.clock = clock
         self.max_batch = max_batch
+        if in_flight is None:
+            # SQLite lets one transaction write at a time: a second batch would only wait.
+            bind = sessions.kw.get("bind")
+            in_flight = 1 if isinstance(bind, AsyncEngine) and is_sqlite(bind) else IN_FLIGHT
+        self.in_flight = in_flight
         self._queue: list[tuple[Reply, asyncio.Future[dict[str, Any] | None]]] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._batches: set[asyncio.Task[None]] = set()
+        self._computing: set[asyncio.Task[None]] = set()  # batches not yet committing
 
     async def __call__(self, data: Any) -> dict[str, Any] | None:
         """The webhook answer for ``data`` if the fast path filed it, else None."""
@@ -162,99 +172,137 @@ class ReplyIngest:
             return None
         future: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
         self._queue.append((reply, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
+        self._start()
         return await future
 
     async def close(self) -> None:
-        """Let the batch in progress finish (its requests are waiting for their answers)."""
-        if self._worker is not None:
-            await asyncio.shield(self._worker)
+        """Let the batches in progress finish (their requests are waiting for their answers)."""
+        while self._batches:
+            await asyncio.shield(asyncio.gather(*self._batches, return_exceptions=True))
 
-    async def _drain(self) -> None:
+    def _start(self) -> None:
         # What arrives while a batch runs forms the next batch: under load batches grow by
-        # themselves, and a lone request waits for nobody.
-        while self._queue:
+        # themselves, and a lone request waits for nobody. One batch computes at a time; the
+        # next may start once it is committing (waiting for PostgreSQL to flush), up to
+        # ``in_flight`` batches, so the commit wait no longer idles the process and batches
+        # stay as large as before.
+        while self._queue and not self._computing and len(self._batches) < self.in_flight:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            answers: list[dict[str, Any] | None] = [None] * len(batch)
-            try:
-                answers = await self.handle([reply for reply, _ in batch])
-            except Exception as exc:
-                # Nothing of the batch was committed: each update goes the normal way, so one
-                # bad update cannot sink the others.
-                log.exception("reply batch of %d failed: %s", len(batch), exc.__class__.__name__)
-            finally:
-                for (_, future), answer in zip(batch, answers, strict=True):
-                    if not future.done():
-                        future.set_result(answer)
+            task = asyncio.create_task(self._run(batch))
+            self._batches.add(task)
+            self._computing.add(task)
+            task.add_done_callback(self._finished)
 
-    async def handle(self, replies: Sequence[Reply]) -> list[dict[str, Any] | None]:
-        """File what can be filed in one transaction; one answer (or None) per reply."""
+    def _committing(self, task: asyncio.Task[None]) -> None:
+        self._computing.discard(task)
+        self._start()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._batches.discard(task)
+        self._computing.discard(task)
+        self._start()
+
+    async def _run(self, batch: list[tuple[Reply, asyncio.Future[dict[str, Any] | None]]]) -> None:
+        answers: list[dict[str, Any] | None] = [None] * len(batch)
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            answers = await self.handle(
+                [reply for reply, _ in batch], committing=partial(self._committing, task)
+            )
+        except Exception as exc:
+            # Nothing of the batch was committed: each update goes the normal way, so one
+            # bad update cannot sink the others.
+            log.exception("reply batch of %d failed: %s", len(batch), exc.__class__.__name__)
+        finally:
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
+
+    async def handle(
+        self, replies: Sequence[Reply], *, committing: Callable[[], object] | None = None
+    ) -> list[dict[str, Any] | None]:
+        """File what can be filed in one transaction; one answer (or None) per reply.
+
+        ``committing`` is called when only the commit is left (the answers are built).
+        """
         answers: list[dict[str, Any] | None] = [None] * len(replies)
         idle = await self._idle([(r.chat_id, r.user_id) for r in replies])
         async with self.sessions() as session, session.begin():
-            people = await _people(session, {r.user_id for r in replies})
-            targets = await _targets(session, {(r.chat_id, r.replied_id) for r in replies})
-            picked: dict[int, tuple[int, Person, Assignment]] = {}
-            items = {t.item.id: t.item for t in targets.values()}
-            for i, r in enumerate(replies):
-                person = people.get(r.user_id)
-                target = targets.get((r.chat_id, r.replied_id))
-                if (
-                    person is None  # strangers are told how to bind
-                    or target is None  # a reply to something else: the item picker
-                    or target.kind in REQUEST_KINDS  # the request is shown again
-                    or not idle[i]  # a dialog step takes the message
-                    or r.update_id in picked  # the same update twice: one is a replay
-                ):
-                    continue
-                picked[r.update_id] = (i, person, target.assignment)
-            stored = await updates.store_handled(
-                session, [(u, replies[i].raw) for u, (i, _, _) in picked.items()], self.clock
-            )
-            work = [picked[u] for u in picked if u in stored]  # not stored: seen before
-            if not work:
-                return answers
-            calendar = await load_calendar(session)
-            outcomes = await file_reports(
-                session,
-                [
-                    ReportIn(
-                        assignment=assignment,
-                        author=person,
-                        text=replies[i].text,
-                        channel="chat",
-                        chat_id=replies[i].chat_id,
-                        chat_message_id=replies[i].message_id,
-                    )
-                    for i, person, assignment in work
-                ],
-                clock=self.clock,
-                calendar=calendar,
-            )
-            refused = [
-                replies[i].update_id
-                for (i, _, _), outcome in zip(work, outcomes, strict=True)
-                if isinstance(outcome, DomainError)
-            ]
-            await updates.reopen(session, refused)  # the dispatcher says why, as ever
-            filed = [
-                (i, person, assignment, outcome)
-                for (i, person, assignment), outcome in zip(work, outcomes, strict=True)
-                if not isinstance(outcome, DomainError)
-            ]
-            rows = await status_of(
-                session,
-                [assignment for _, _, assignment, _ in filed],
-                clock=self.clock,
-                config=self.config,
-                calendar=calendar,
-                items=items,
-            )
-            for (i, person, _, report), row in zip(filed, rows, strict=True):
-                text = confirmation(person, report, replies[i].message_id, row)
-                answers[i] = self._send(replies[i].chat_id, text) if text else {"ok": True}
+            await self._file(session, replies, idle, answers)
+            if committing is not None:
+                committing()
         return answers
+
+    async def _file(
+        self,
+        session: AsyncSession,
+        replies: Sequence[Reply],
+        idle: Sequence[bool],
+        answers: list[dict[str, Any] | None],
+    ) -> None:
+        """The batch's statements and answers, in the caller's transaction."""
+        people = await _people(session, {r.user_id for r in replies})
+        targets = await _targets(session, {(r.chat_id, r.replied_id) for r in replies})
+        picked: dict[int, tuple[int, Person, Assignment]] = {}
+        items = {t.item.id: t.item for t in targets.values()}
+        for i, r in enumerate(replies):
+            person = people.get(r.user_id)
+            target = targets.get((r.chat_id, r.replied_id))
+            if (
+                person is None  # strangers are told how to bind
+                or target is None  # a reply to something else: the item picker
+                or target.kind in REQUEST_KINDS  # the request is shown again
+                or not idle[i]  # a dialog step takes the message
+                or r.update_id in picked  # the same update twice: one is a replay
+            ):
+                continue
+            picked[r.update_id] = (i, person, target.assignment)
+        stored = await updates.store_handled(
+            session, [(u, replies[i].raw) for u, (i, _, _) in picked.items()], self.clock
+        )
+        work = [picked[u] for u in picked if u in stored]  # not stored: seen before
+        if not work:
+            return
+        calendar = await load_calendar(session)
+        outcomes = await file_reports(
+            session,
+            [
+                ReportIn(
+                    assignment=assignment,
+                    author=person,
+                    text=replies[i].text,
+                    channel="chat",
+                    chat_id=replies[i].chat_id,
+                    chat_message_id=replies[i].message_id,
+                )
+                for i, person, assignment in work
+            ],
+            clock=self.clock,
+            calendar=calendar,
+        )
+        refused = [
+            replies[i].update_id
+            for (i, _, _), outcome in zip(work, outcomes, strict=True)
+            if isinstance(outcome, DomainError)
+        ]
+        await updates.reopen(session, refused)  # the dispatcher says why, as ever
+        filed = [
+            (i, person, assignment, outcome)
+            for (i, person, assignment), outcome in zip(work, outcomes, strict=True)
+            if not isinstance(outcome, DomainError)
+        ]
+        rows = await status_of(
+            session,
+            [assignment for _, _, assignment, _ in filed],
+            clock=self.clock,
+            config=self.config,
+            calendar=calendar,
+            items=items,
+        )
+        for (i, person, _, report), row in zip(filed, rows, strict=True):
+            text = confirmation(person, report, replies[i].message_id, row)
+            answers[i] = self._send(replies[i].chat_id, text) if text else {"ok": True}
 
     def _send(self, chat_id: int, text: str) -> dict[str, Any]:
         """A ``sendMessage`` as a webhook response body, with the bot's default parse mode."""
@@ -278,28 +326,35 @@ class ReplyIngest:
         return [await storage.get_state(key) is None for key in keys]
 
 
+# Built once: a statement built per call costs more CPU than PostgreSQL spends running it.
+_PEOPLE = (
+    select(Person)
+    .options(joinedload(Person.role_links))
+    .where(Person.telegram_user_id.in_(bindparam("users", expanding=True)), Person.active)
+)
+_TARGETS = (
+    select(Notification.chat_id, Notification.chat_message_id, Notification.kind, Assignment, Item)
+    .join(Assignment, Notification.assignment_id == Assignment.id)
+    .join(Item, Item.id == Assignment.item_id)
+    .where(
+        tuple_(Notification.chat_id, Notification.chat_message_id).in_(
+            bindparam("keys", expanding=True)
+        )
+    )
+)
+
+
 async def _people(session: AsyncSession, user_ids: set[int]) -> dict[int, Person]:
     """Active people bound to these Telegram users, with their roles."""
-    found = await session.scalars(
-        select(Person)
-        .options(selectinload(Person.role_links))
-        .where(Person.telegram_user_id.in_(user_ids), Person.active)
-    )
-    return {p.telegram_user_id: p for p in found if p.telegram_user_id is not None}
+    found = await session.scalars(_PEOPLE, {"users": list(user_ids)})
+    return {p.telegram_user_id: p for p in found.unique() if p.telegram_user_id is not None}
 
 
 async def _targets(
     session: AsyncSession, keys: set[tuple[int, int]]
 ) -> dict[tuple[int, int], _Target]:
     """The notifier's messages (chat, message id) with their assignments and items."""
-    rows = await session.execute(
-        select(
-            Notification.chat_id, Notification.chat_message_id, Notification.kind, Assignment, Item
-        )
-        .join(Assignment, Notification.assignment_id == Assignment.id)
-        .join(Item, Item.id == Assignment.item_id)
-        .where(tuple_(Notification.chat_id, Notification.chat_message_id).in_(keys))
-    )
+    rows = await session.execute(_TARGETS, {"keys": list(keys)})
     out: dict[tuple[int, int], _Target] = {}
     for chat_id, message_id, kind, assignment, item in rows:
         if chat_id is not None and message_id is not None:

@@ -82,8 +82,8 @@ async def store_handled(
             "attempts": 1,
             "processed_at": now,
         }
-        for update_id, payload in raw
-    ]
+        for update_id, payload in sorted(raw, key=lambda r: r[0])
+    ]  # in id order: two batches waiting on each other's ids (replays) cannot deadlock
     conn = await session.connection()
     return {row[0] for row in await session.execute(_insert_new(conn.dialect.name), rows)}
 

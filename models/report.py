@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin
@@ -38,6 +38,8 @@ class Report(TimestampMixin, Base):
     """A report filed against an assignment from chat, email or the web."""
 
     __tablename__ = "reports"
+    # A chat message files at most one report: filing looks it up by (chat, message).
+    __table_args__ = (Index("ix_reports_chat_message", "chat_id", "chat_message_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuditEvent, Person
@@ -29,6 +31,39 @@ class Actor:
         return cls(None, label)
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event for :func:`record_all`: the arguments of :func:`record` but the clock."""
+
+    actor: Actor
+    entity: str
+    entity_id: int
+    action: str
+    from_state: str | None = None
+    to_state: str | None = None
+    detail: dict[str, Any] | None = None
+
+    def row(self, clock: Clock) -> dict[str, Any]:
+        """The audit_events row of the event, stamped now."""
+        return {
+            "at": clock.now(),
+            "actor_id": self.actor.person_id,
+            "actor_label": self.actor.label,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "action": self.action,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "detail": self.detail or {},
+        }
+
+
+async def record_all(session: AsyncSession, *, clock: Clock, events: Sequence[Event]) -> None:
+    """Write many events now, in one statement (no ORM objects: for batches)."""
+    if events:
+        await session.execute(insert(AuditEvent), [e.row(clock) for e in events])
+
+
 def record(
     session: AsyncSession,
     *,
@@ -43,15 +78,7 @@ def record(
 ) -> AuditEvent:
     """Add one audit event to the session (written with the change it describes)."""
     event = AuditEvent(
-        at=clock.now(),
-        actor_id=actor.person_id,
-        actor_label=actor.label,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        detail=detail or {},
+        **Event(actor, entity, entity_id, action, from_state, to_state, detail).row(clock)
     )
     session.add(event)
     return event

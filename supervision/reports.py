@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -18,20 +18,19 @@ from models import (
     Attachment,
     Item,
     Person,
-    Policy,
     Report,
     ReportKind,
     ReportRevision,
 )
 from models.report import ReviewState
 from supervision.access import Action, require
-from supervision.audit import Actor, record
+from supervision.audit import Actor, Event, record, record_all
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from supervision.policy import load_policy_for
-from supervision.schedule import reschedule
+from supervision.schedule import Ladder, reschedule
 
 __all__ = [
     "EDIT_WINDOW",
@@ -94,6 +93,26 @@ async def report_for_message(session: AsyncSession, chat_id: int, message_id: in
     return await session.scalar(
         select(Report).where(Report.chat_id == chat_id, Report.chat_message_id == message_id)
     )
+
+
+# The statements of every filing, built once (building one costs about as much CPU as
+# PostgreSQL spends running it). The lock takes the assignment rows in id order, so two
+# filings at once cannot deadlock; the numbers are read after it, in a statement of their
+# own, so they include what a filing we waited for committed.
+_LOCK = (
+    select(Assignment.id)
+    .where(Assignment.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Assignment.id)
+    .with_for_update()
+)
+_EARLIER = select(Report).where(
+    tuple_(Report.chat_id, Report.chat_message_id).in_(bindparam("keys", expanding=True))
+)
+_NUMBERS = (
+    select(Report.assignment_id, func.max(Report.number))
+    .where(Report.assignment_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Report.assignment_id)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,12 +195,7 @@ async def file_reports(
     live = [i for i, o in enumerate(outcomes) if o is None]
     if not live:
         return _done(outcomes)
-    await session.execute(
-        select(Assignment.id)
-        .where(Assignment.id.in_({requests[i].assignment.id for i in live}))
-        .order_by(Assignment.id)
-        .with_for_update()
-    )
+    await session.execute(_LOCK, {"ids": sorted({requests[i].assignment.id for i in live})})
     earlier = await _reports_for_messages(session, [requests[i] for i in live])
     fresh: list[int] = []
     for i in live:
@@ -232,9 +246,7 @@ async def _reports_for_messages(
     }
     if not keys:
         return {}
-    found = await session.scalars(
-        select(Report).where(tuple_(Report.chat_id, Report.chat_message_id).in_(keys))
-    )
+    found = await session.scalars(_EARLIER, {"keys": list(keys)})
     return {(r.chat_id, r.chat_message_id): r for r in found if r.chat_id and r.chat_message_id}
 
 
@@ -274,11 +286,7 @@ async def _number_and_store(
 ) -> None:
     """Number the new reports (1, 2, 3... per assignment), insert them, audit, reschedule."""
     ids = {requests[i].assignment.id for i in fresh}
-    rows = await session.execute(
-        select(Report.assignment_id, func.max(Report.number))
-        .where(Report.assignment_id.in_(ids))
-        .group_by(Report.assignment_id)
-    )
+    rows = await session.execute(_NUMBERS, {"ids": list(ids)})
     numbers: dict[int, int] = {aid: n or 0 for aid, n in rows}
     first: dict[tuple[int, int], Report] = {}
     filed: list[tuple[ReportIn, Report]] = []
@@ -296,23 +304,28 @@ async def _number_and_store(
     session.add_all([report for _, report in filed])
     await session.flush()
     now = clock.now()
+    await record_all(
+        session,
+        clock=clock,
+        events=[
+            Event(
+                actor=Actor.of(r.author),
+                entity="report",
+                entity_id=report.id,
+                action="filed",
+                detail={
+                    "assignment_id": report.assignment_id,
+                    "kind": report.kind,
+                    "number": report.number,
+                    "channel": report.channel,
+                    "attachments": len(report.attachments),
+                },
+            )
+            for r, report in filed
+        ],
+    )
     assignments: dict[int, Assignment] = {}
-    for r, report in filed:
-        record(
-            session,
-            clock=clock,
-            actor=Actor.of(r.author),
-            entity="report",
-            entity_id=report.id,
-            action="filed",
-            detail={
-                "assignment_id": report.assignment_id,
-                "kind": report.kind,
-                "number": report.number,
-                "channel": report.channel,
-                "attachments": len(report.attachments),
-            },
-        )
+    for r, _ in filed:
         assignments[r.assignment.id] = r.assignment
         r.assignment.last_report_at = now
     await _reschedule(session, list(assignments.values()), clock=clock, calendar=calendar)
@@ -325,18 +338,21 @@ async def _reschedule(
     clock: Clock,
     calendar: WorkCalendar | None,
 ) -> None:
-    """`reschedule` each assignment, with the calendar loaded once and each policy once."""
+    """`reschedule` each assignment, with the calendar loaded once and each policy's ladder
+    built once (its step moments are memoised per ladder, so assignments sharing a deadline
+    share them too)."""
     # One write of each assignment at commit instead of a flush before the schedule's reads.
     with session.no_autoflush:
         if calendar is None:
             calendar = await load_calendar(session)
-        policies: dict[tuple[str, bool], Policy | None] = {}
+        ladders: dict[tuple[str, bool], Ladder | None] = {}
         for a in assignments:
             item = await session.get_one(Item, a.item_id)  # often from the identity map
             key = (item.source, item.urgent)
-            if key not in policies:
-                policies[key] = await load_policy_for(session, item.source, item.urgent)
-            await reschedule(session, a, clock=clock, calendar=calendar, policy=policies[key])
+            if key not in ladders:
+                policy = await load_policy_for(session, item.source, item.urgent)
+                ladders[key] = Ladder.of(policy) if policy is not None else None
+            await reschedule(session, a, clock=clock, calendar=calendar, policy=ladders[key])
 
 
 async def album_report(session: AsyncSession, chat_id: int, media_group_id: str) -> Report | None:

@@ -6,20 +6,25 @@ posting updates and executing the method a webhook answer carries.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
 import pytest
 from aiogram.fsm.storage.redis import RedisStorage
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 
 import bot.ingest
 from bot.ingest import ReplyIngest, classify
 from bot.states import ReportFlow
-from models import Assignment, AuditEvent, ItemState, Report, TelegramUpdate
+from models import Assignment, AuditEvent, ItemState, Person, Report, TelegramUpdate
+from models.db import create_sessionmaker
 from supervision.clock import FixedClock
+from supervision.reports import ReportIn, file_reports
 from tests.bot_harness import Harness, harness
 from tests.bot_world import OUTSIDER_TG, OWNER_TG, World, build_world
 from web.app import WebConfig, WebDeps, create_app
@@ -253,3 +258,94 @@ async def test_a_failed_batch_leaves_each_update_to_the_dispatcher(
     assert [r.text for r in await _reports(h)] == ["批量失败也不丢"]
     assert "第1次" in h.last_text(OWNER_TG)
     assert (await _logged(h, update["update_id"])).status == "done"
+
+
+async def test_replies_at_once_are_filed_in_overlapping_batches_with_distinct_numbers(
+    h: Harness, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One reply per batch: the next batch starts while the previous one commits (PostgreSQL).
+    ingest = ReplyIngest(h.dp, h.bot, h.sessions, h.config, h.clock, max_batch=1)
+    assert ingest.in_flight == (1 if h.sessions.kw["bind"].dialect.name == "sqlite" else 2)
+    handle, running, most = ingest.handle, 0, 0
+
+    async def counted(*args: Any, **kwargs: Any) -> list[dict[str, Any] | None]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await handle(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(ingest, "handle", counted)
+    reminder = await h.remind(world.owner, world.a_document)
+    updates = [
+        h.fake.make_private_message(OWNER_TG, f"进展{n}", reply_to=reminder) for n in range(6)
+    ]
+    answers = await asyncio.gather(*(ingest(u) for u in updates))
+    await ingest.close()
+    assert most == ingest.in_flight
+    reports = await _reports(h)
+    assert sorted(r.number for r in reports) == [1, 2, 3, 4, 5, 6]
+    numbers = {r.chat_message_id: r.number for r in reports}
+    for update, answer in zip(updates, answers, strict=True):
+        number = numbers[update["message"]["message_id"]]
+        assert answer is not None and f"第{number}次" in answer["text"]
+        assert (await _logged(h, update["update_id"])).status == "done"
+
+
+async def _filer(
+    sessions: async_sessionmaker[AsyncSession], world: World, message_id: int, clock: FixedClock
+) -> Report:
+    """File one reply on the document assignment in a transaction of its own."""
+    async with sessions() as session, session.begin():
+        return await _file_one(session, world, message_id, clock)
+
+
+async def _file_one(
+    session: AsyncSession, world: World, message_id: int, clock: FixedClock
+) -> Report:
+    owner = await session.scalar(
+        select(Person).options(selectinload(Person.role_links)).where(Person.id == world.owner.id)
+    )
+    assignment = await session.get_one(Assignment, world.a_document.id)
+    assert owner is not None
+    request = ReportIn(
+        assignment=assignment,
+        author=owner,
+        text=f"消息{message_id}",
+        chat_id=OWNER_TG,
+        chat_message_id=message_id,
+    )
+    [report] = await file_reports(session, [request], clock=clock)
+    assert isinstance(report, Report)
+    return report
+
+
+@pytest.mark.postgres
+async def test_a_second_batch_waits_for_the_first_and_takes_the_next_number(
+    pg_engine: AsyncEngine, clock: FixedClock
+) -> None:
+    sessions = create_sessionmaker(pg_engine)
+    async with sessions() as session:
+        world = await build_world(session)
+    async with sessions() as first, first.begin():
+        one = await _file_one(first, world, 11, clock)
+        second = asyncio.create_task(_filer(sessions, world, 12, clock))
+        # The second transaction blocks on the assignment row the first one locked.
+        for _ in range(1000):
+            async with pg_engine.connect() as conn:
+                waiting = await conn.scalar(
+                    sql(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                )
+            if waiting or second.done():
+                break
+            await asyncio.sleep(0.01)
+        assert waiting == 1 and not second.done()
+    two = await second
+    assert (one.number, two.number) == (1, 2)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Report)) == 2
