@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
+    ACTIVE_STATES,
     Assignment,
     Attachment,
     Item,
@@ -95,12 +96,14 @@ async def report_for_message(session: AsyncSession, chat_id: int, message_id: in
     )
 
 
+CLOSED_MESSAGE = "该事项已办结或撤销，不能再填报 (the assignment is closed)"
+
 # The statements of every filing, built once (building one costs about as much CPU as
 # PostgreSQL spends running it). The lock takes the assignment rows in id order, so two
 # filings at once cannot deadlock; the numbers are read after it, in a statement of their
 # own, so they include what a filing we waited for committed.
 _LOCK = (
-    select(Assignment.id)
+    select(Assignment.id, Assignment.state)
     .where(Assignment.id.in_(bindparam("ids", expanding=True)))
     .order_by(Assignment.id)
     .with_for_update()
@@ -189,13 +192,24 @@ async def file_reports(
         try:
             require(r.author, Action.REPORT, r.assignment)
             if not r.assignment.is_active:
-                raise InvalidTransition("该事项已办结或撤销，不能再填报 (the assignment is closed)")
+                raise InvalidTransition(CLOSED_MESSAGE)
         except DomainError as exc:
             outcomes[i] = exc
     live = [i for i, o in enumerate(outcomes) if o is None]
     if not live:
         return _done(outcomes)
-    await session.execute(_LOCK, {"ids": sorted({requests[i].assignment.id for i in live})})
+    locked = await session.execute(
+        _LOCK, {"ids": sorted({requests[i].assignment.id for i in live})}
+    )
+    # The state as committed when the lock was granted: a close that committed after the
+    # caller loaded the assignment (and before the lock) refuses the report.
+    states = dict(locked.tuples().all())
+    for i in live:
+        if states.get(requests[i].assignment.id) not in ACTIVE_STATES:
+            outcomes[i] = InvalidTransition(CLOSED_MESSAGE)
+    live = [i for i in live if outcomes[i] is None]
+    if not live:
+        return _done(outcomes)
     earlier = await _reports_for_messages(session, [requests[i] for i in live])
     fresh: list[int] = []
     for i in live:

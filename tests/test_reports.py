@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AuditEvent, ItemState, Report, ReportRevision
+from models import Assignment, AuditEvent, ItemState, Report, ReportRevision
 from supervision.audit import Actor
 from supervision.clock import FixedClock
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
@@ -111,3 +111,20 @@ def test_clean_text_limit(extra: int) -> None:
     else:
         with pytest.raises(ValidationFailed, match="过长"):
             clean_text(raw)
+
+
+async def test_a_close_committed_after_loading_refuses_the_report(
+    session: AsyncSession, sessions, clock: FixedClock
+) -> None:
+    """The state is checked on the locked row, not on the copy the caller loaded earlier."""
+    w = await build_world(session)
+    a = w.a_document
+    assert a.is_active  # what the caller (bot, web) saw when it loaded the assignment
+    async with sessions() as other, other.begin():
+        await other.execute(
+            update(Assignment).where(Assignment.id == a.id).values(state=ItemState.CLOSED.value)
+        )
+    with pytest.raises(InvalidTransition, match="closed"):
+        await file_report(session, assignment=a, author=w.owner, text="迟到的报告", clock=clock)
+    await session.commit()
+    assert await session.scalar(select(func.count()).select_from(Report)) == 0
