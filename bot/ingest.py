@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -227,11 +228,19 @@ class ReplyIngest:
         ``committing`` is called when only the commit is left (the answers are built).
         """
         answers: list[dict[str, Any] | None] = [None] * len(replies)
-        idle = await self._idle([(r.chat_id, r.user_id) for r in replies])
-        async with self.sessions() as session, session.begin():
-            await self._file(session, replies, idle, answers)
-            if committing is not None:
-                committing()
+        keys = self._keys([(r.chat_id, r.user_id) for r in replies])
+        async with AsyncExitStack() as held:
+            # The dispatcher handles one person's updates one at a time under these locks; the
+            # batch takes them too (in one order, so two batches cannot deadlock), so a reply
+            # cannot slip past a button press whose dialog is still being set up.
+            isolation = self.dispatcher.fsm.events_isolation
+            for key in sorted(set(keys), key=lambda k: (k.chat_id, k.user_id)):
+                await held.enter_async_context(isolation.lock(key))
+            idle = await self._idle(keys)
+            async with self.sessions() as session, session.begin():
+                await self._file(session, replies, idle, answers)
+                if committing is not None:
+                    committing()
         return answers
 
     async def _file(
@@ -312,13 +321,17 @@ class ReplyIngest:
             body["parse_mode"] = parse_mode
         return body
 
-    async def _idle(self, chats: Sequence[tuple[int, int]]) -> list[bool]:
-        """For each (chat, user): True when no dialog (FSM state) is waiting for a message."""
+    def _keys(self, chats: Sequence[tuple[int, int]]) -> list[StorageKey]:
+        """The FSM keys of (chat, user) pairs, as the dispatcher's FSM middleware makes them."""
         keys: list[StorageKey] = []
         for chat_id, user_id in chats:
             context = self.dispatcher.fsm.resolve_context(self.bot, chat_id, user_id)
             assert context is not None
             keys.append(context.key)
+        return keys
+
+    async def _idle(self, keys: Sequence[StorageKey]) -> list[bool]:
+        """For each key: True when no dialog (FSM state) is waiting for a message."""
         storage = self.dispatcher.fsm.storage
         if isinstance(storage, RedisStorage):  # one round trip for the batch
             names = [storage.key_builder.build(key, "state") for key in keys]

@@ -226,6 +226,26 @@ async def test_a_person_in_a_dialog_is_left_to_the_dialog(
     assert await state.get_state() is None
 
 
+async def test_a_reply_waits_for_the_persons_update_in_progress(
+    h: Harness, world: World, aiohttp_client_factory: Any
+) -> None:
+    """A button press still being handled (its dialog not yet set) holds the person's lock."""
+    ingest = await _serve(h, aiohttp_client_factory)
+    reminder = await h.remind(world.owner, world.a_document)
+    state = h.dp.fsm.get_context(h.bot, OWNER_TG, OWNER_TG)
+    reply = classify(h.fake.make_private_message(OWNER_TG, "按钮之后的回答", reply_to=reminder))
+    assert reply is not None
+    async with h.dp.fsm.events_isolation.lock(state.key):  # the dispatcher's update in progress
+        filing = asyncio.create_task(ingest.handle([reply]))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert not filing.done()  # the batch waits for the lock
+        await state.set_state(ReportFlow.text)  # the press opened a dialog
+        await state.set_data({"aid": world.a_instruction.id})
+    assert await filing == [None]  # left to the dialog, as the dispatcher would
+    assert await _reports(h) == []
+
+
 async def test_dialog_state_in_redis_is_checked_for_the_whole_batch(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock, world: World, redis_url: str
 ) -> None:
