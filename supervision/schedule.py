@@ -121,12 +121,23 @@ class Ladder:
         deadline = sorted(
             (r for r in rules if not r.is_periodic), key=lambda r: (r.offset_days, r.position)
         )
-        return cls(
-            policy_id=policy.id,
-            window=SendWindow.of(policy),
-            deadline_steps=tuple(deadline),
-            periodic=min(periodic, key=lambda r: r.position) if periodic else None,
+        key = (
+            policy.id,
+            SendWindow.of(policy),
+            tuple(deadline),
+            min(periodic, key=lambda r: r.position) if periodic else None,
         )
+        # The same content gives the same ladder object, so the memoised step moments below
+        # (keyed by identity) serve every load of an unchanged policy, not only one batch.
+        ladder = _LADDERS.get(key)
+        if ladder is None:
+            if len(_LADDERS) >= 256:
+                _LADDERS.clear()
+            ladder = _LADDERS[key] = cls(*key)
+        return ladder
+
+
+_LADDERS: dict[tuple[int | None, SendWindow, tuple[StepRule, ...], StepRule | None], Ladder] = {}
 
 
 @dataclass(frozen=True, slots=True)
