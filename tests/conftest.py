@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from models import Base
 from models.db import create_engine, create_sessionmaker, is_sqlite
 from supervision.clock import FixedClock
+
+if TYPE_CHECKING:
+    from tests.bot_harness import Harness
+    from tests.bot_world import World
 
 PG_ADMIN_URL = os.environ.get(
     "DUBAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -228,3 +233,26 @@ async def aiohttp_client_factory() -> AsyncIterator[object]:
     yield make
     for client in clients:
         await client.close()
+
+
+# --- the bot's tests -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    """The bot tests' office (tests.bot_world), committed."""
+    from tests.bot_world import build_world
+
+    async with sessions() as session:
+        return await build_world(session)
+
+
+@pytest.fixture
+async def h(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> AsyncIterator[Harness]:
+    """The real dispatcher against the fake Bot API (tests.bot_harness)."""
+    from tests.bot_harness import harness
+
+    async with harness(sessions, clock) as running:
+        yield running

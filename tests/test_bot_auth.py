@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,23 +12,9 @@ from supervision.audit import Actor
 from supervision.clock import FixedClock
 from supervision.lifecycle import transition_assignment
 from supervision.requests import request_completion, request_extension
-from tests.bot_harness import Harness, harness
-from tests.bot_world import OUTSIDER_TG, OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World, build_world
+from tests.bot_harness import Harness
+from tests.bot_world import OUTSIDER_TG, OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
 from tests.conftest import SHANGHAI
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
 
 
 async def _press(h: Harness, user: int, data: str) -> str:

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import InviteToken, Person, Report, TelegramUpdate
-from supervision.clock import FixedClock
 from supervision.invites import create_invite, hash_token
 from tests import factories as f
-from tests.bot_harness import Harness, harness
-from tests.bot_world import OWNER_TG, World, build_world
+from tests.bot_harness import Harness
+from tests.bot_world import OWNER_TG, World
 
 NEW_TG = 2001
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
 
 
 async def _invite(h: Harness, person_id: int) -> str:

@@ -7,7 +7,6 @@ posting updates and executing the method a webhook answer carries.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -31,20 +30,6 @@ from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 
 SECRET = "fast-s3cret"
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
 
 
 async def _serve(h: Harness, aiohttp_client_factory: Any) -> ReplyIngest:

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Assignment, Person, Report, ReportRevision, TelegramUpdate
-from supervision.clock import FixedClock
-from tests.bot_harness import Harness, harness
-from tests.bot_world import LIAISON_TG, OUTSIDER_TG, OWNER_TG, World, build_world
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
+from tests.bot_harness import Harness
+from tests.bot_world import LIAISON_TG, OUTSIDER_TG, OWNER_TG, World
 
 
 async def _reports(h: Harness) -> list[Report]:

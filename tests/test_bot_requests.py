@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Assignment, AuditEvent, Extension, Item, Notification, Report
 from models.report import ReviewState
-from supervision.clock import FixedClock
-from tests.bot_harness import Harness, harness
-from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World, build_world
+from tests.bot_harness import Harness
+from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
 from tests.fakes.telegram import SentMessage
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
 
 
 def buttons(message: SentMessage) -> list[dict[str, Any]]:

@@ -6,14 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
     Assignment,
@@ -41,26 +39,11 @@ from notifier.delivery import DeliveryOptions, deliver
 from notifier.ratelimit import MemoryLimiter
 from notifier.templating import Renderer
 from supervision.calendar import WorkCalendar
-from supervision.clock import FixedClock
 from supervision.requests import request_completion, request_extension
-from tests.bot_harness import Harness, harness
-from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World, build_world
+from tests.bot_harness import Harness
+from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
 from tests.conftest import SHANGHAI
 from tests.fakes.telegram import CALLBACK_DATA_LIMIT, SentMessage
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
 
 
 async def deliver_request(h: Harness, person: Person, kind: str) -> SentMessage:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -31,7 +30,7 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.invites import hash_token
 from tests.bot_harness import Harness, harness
-from tests.bot_world import OWNER_TG, World, build_world
+from tests.bot_world import OWNER_TG, World
 from tests.conftest import SHANGHAI
 from tests.fakes.telegram import FakeTelegram, ManualClock
 from tests.notifier_support import MAIL_FROM, SmtpServer
@@ -39,20 +38,6 @@ from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 
 SECRET = "webhook-s3cret"
-
-
-@pytest.fixture
-async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    async with sessions() as session:
-        return await build_world(session)
-
-
-@pytest.fixture
-async def h(
-    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AsyncIterator[Harness]:
-    async with harness(sessions, clock) as running:
-        yield running
 
 
 async def _logged(h: Harness, update_id: int) -> TelegramUpdate:
