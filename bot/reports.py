@@ -88,6 +88,30 @@ async def file_and_confirm(
         await message.answer(text)
 
 
+async def file_message(
+    message: Message,
+    *,
+    session: AsyncSession,
+    person: Person,
+    assignment: Assignment,
+    clock: Clock,
+    config: BotConfig,
+) -> None:
+    """File what ``message`` itself carries (text, caption, files, album) on ``assignment``."""
+    await file_and_confirm(
+        message,
+        session=session,
+        person=person,
+        assignment=assignment,
+        content=content_of(message),
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        clock=clock,
+        config=config,
+        media_group_id=message.media_group_id,
+    )
+
+
 def confirmation(person: Person, report: Report, message_id: int, row: Status) -> str | None:
     """The answer to a filed report: item title, report number and the item's new light.
 
@@ -182,17 +206,8 @@ async def album_part(
     if report is None:
         raise SkipHandler  # the album's first message: handled as any other
     assignment = await load_assignment(session, report.assignment_id, person)
-    await file_and_confirm(
-        message,
-        session=session,
-        person=person,
-        assignment=assignment,
-        content=content_of(message),
-        chat_id=message.chat.id,
-        message_id=message.message_id,
-        clock=clock,
-        config=config,
-        media_group_id=message.media_group_id,
+    await file_message(
+        message, session=session, person=person, assignment=assignment, clock=clock, config=config
     )
 
 
@@ -209,16 +224,8 @@ async def typed_report(
     data = await state.get_data()
     assignment = await load_assignment(session, int(data.get("aid", 0)), person)
     await state.clear()
-    await file_and_confirm(
-        message,
-        session=session,
-        person=person,
-        assignment=assignment,
-        content=content_of(message),
-        chat_id=message.chat.id,
-        message_id=message.message_id,
-        clock=clock,
-        config=config,
+    await file_message(
+        message, session=session, person=person, assignment=assignment, clock=clock, config=config
     )
 
 
@@ -251,17 +258,8 @@ async def reply_to_reminder(
         )
         return
     assignment = await load_assignment(session, reminded.assignment.id, person)
-    await file_and_confirm(
-        message,
-        session=session,
-        person=person,
-        assignment=assignment,
-        content=content_of(message),
-        chat_id=message.chat.id,
-        message_id=message.message_id,
-        clock=clock,
-        config=config,
-        media_group_id=message.media_group_id,
+    await file_message(
+        message, session=session, person=person, assignment=assignment, clock=clock, config=config
     )
 
 

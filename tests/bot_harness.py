@@ -66,6 +66,11 @@ class Harness:
                 item_id=assignment.item_id,
                 payload=payload or {"step": step, "roles": ["owner"]},
             )
+        return await self.deliver(person, row_id)
+
+    async def deliver(self, person: Person, row_id: int) -> SentMessage:
+        """Deliver one outbox row through the notifier's Telegram channel; the message sent."""
+        assert person.telegram_chat_id is not None
         channel = TelegramChannel(self.fake.token, api_base=self.fake.base_url)
         try:
             result = await deliver(

@@ -23,7 +23,7 @@ from models import (
     Report,
 )
 from models.report import ReviewState
-from notifier.channels.base import ChannelRegistry, OutgoingMessage
+from notifier.channels.base import OutgoingMessage
 from notifier.channels.telegram import (
     APPROVE,
     COMPLETION,
@@ -32,13 +32,8 @@ from notifier.channels.telegram import (
     AssignmentAction,
     ReviewAction,
     SignoffAction,
-    TelegramChannel,
     keyboard_for,
 )
-from notifier.delivery import DeliveryOptions, deliver
-from notifier.ratelimit import MemoryLimiter
-from notifier.templating import Renderer
-from supervision.calendar import WorkCalendar
 from supervision.requests import request_completion, request_extension
 from tests.bot_harness import Harness
 from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
@@ -60,25 +55,7 @@ async def deliver_request(h: Harness, person: Person, kind: str) -> SentMessage:
                 )
             )
         ).all()
-    channel = TelegramChannel(h.fake.token, api_base=h.fake.base_url)
-    try:
-        result = await deliver(
-            h.sessions,
-            row_id,
-            channels=ChannelRegistry([channel]),
-            renderer=Renderer(),
-            clock=h.clock,
-            limiter=MemoryLimiter(h.clock),
-            options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
-        )
-    finally:
-        await channel.close()
-    async with h.sessions() as session:
-        row = await session.get_one(Notification, row_id)
-    assert row.status == NotificationStatus.SENT.value, (result, row.last_error)
-    sent = h.fake.sent_to(person.telegram_chat_id)[-1]
-    assert (row.chat_id, row.chat_message_id) == (sent.chat_id, sent.message_id)
-    return sent
+    return await h.deliver(person, row_id)
 
 
 def buttons(message: SentMessage) -> dict[str, str]:
