@@ -31,6 +31,20 @@ class Actor:
         return cls(None, label)
 
 
+def apply_changes(obj: object, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set ``values`` on ``obj``; return ``{field: [old, new]}`` for those that differ.
+
+    What an ``update`` event's ``changes`` detail holds.
+    """
+    changed: dict[str, list[Any]] = {}
+    for name, value in values.items():
+        old = getattr(obj, name)
+        if old != value:
+            changed[name] = [old, value]
+            setattr(obj, name, value)
+    return changed
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One event for :func:`record_all`: the arguments of :func:`record` but the clock."""

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Person, Role, Source, Unit
-from supervision.audit import Actor, record
+from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
@@ -405,17 +405,6 @@ async def import_rows(
     return result
 
 
-def _changes(obj: object, values: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set ``values`` on ``obj``; return ``{field: [old, new]}`` for those that differ."""
-    changed: dict[str, list[Any]] = {}
-    for name, value in values.items():
-        old = getattr(obj, name)
-        if old != value:
-            changed[name] = [old, value]
-            setattr(obj, name, value)
-    return changed
-
-
 def _tally(result: ImportResult, outcome: SaveOutcome) -> None:
     if outcome is SaveOutcome.CREATED:
         result.created += 1
@@ -479,7 +468,7 @@ async def _import_units(
             units[code] = unit
             outcomes[code] = None
         else:
-            outcomes[code] = _changes(unit, {"name": name})
+            outcomes[code] = apply_changes(unit, {"name": name})
     await session.flush()
     for code, (_number, _name, parent) in parsed.items():
         unit = units[code]
@@ -615,7 +604,7 @@ async def _import_people(
                 detail={"email": email, "roles": sorted(r.value for r in roles)},
             )
             continue
-        changed = _changes(person, values)
+        changed = apply_changes(person, values)
         # An import never removes the admin role, so it cannot lock the office out.
         wanted = roles | (person.roles & {Role.ADMIN})
         if wanted != person.roles:

@@ -29,7 +29,7 @@ from models import (
     Source,
     Unit,
 )
-from supervision.audit import Actor, record
+from supervision.audit import Actor, apply_changes, record
 from supervision.calendar import DueDate, WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -470,15 +470,12 @@ async def _update(
         await _new_assignments(session, item, to_add, plan)
         changes["assignments_added"] = [assignee.unit_id for _, assignee in to_add]
     for current, role, assignee in to_change:
-        detail: dict[str, Any] = {}
-        for name, value in (
-            ("role", role.value),
-            ("owner_id", assignee.owner_id),
-            ("leader_id", assignee.leader_id),
-        ):
-            if value is not None and getattr(current, name) != value:
-                detail[name] = [getattr(current, name), value]
-                setattr(current, name, value)
+        wanted = {
+            "role": role.value,
+            "owner_id": assignee.owner_id,
+            "leader_id": assignee.leader_id,
+        }
+        detail = apply_changes(current, {k: v for k, v in wanted.items() if v is not None})
         record(
             session,
             clock=clock,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Person, Role, Unit
 from supervision.accounts import hash_password
-from supervision.audit import Actor, record
+from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
 
@@ -55,19 +55,6 @@ def field_problems(
     if phone and not _PHONE.match(phone):
         problems.append(("phone", f"{phone!r} is not a phone number"))
     return problems
-
-
-def fields_of(person: Person) -> dict[str, object]:
-    """What an audit event compares: the person's editable fields."""
-    return {
-        "name": person.name,
-        "email": person.email,
-        "phone": person.phone,
-        "unit_id": person.unit_id,
-        "roles": sorted(r.value for r in person.roles),
-        "locale": person.locale,
-        "active": person.active,
-    }
 
 
 async def save_person(
@@ -117,32 +104,37 @@ async def save_person(
         problems.append("you cannot remove your own admin role or deactivate yourself")
     if problems:
         raise ValidationFailed("; ".join(problems), problems)
-    before = fields_of(person) if person is not None else None
+    created = person is None
     if person is None:
         person = Person(name=spec.name, created_at=clock.now())
         session.add(person)
-    person.name = spec.name
-    person.email = email or None
-    person.phone = spec.phone or None
-    person.unit_id = spec.unit_id
-    person.locale = spec.locale
-    person.active = spec.active
+    changes = apply_changes(
+        person,
+        {
+            "name": spec.name,
+            "email": email or None,
+            "phone": spec.phone or None,
+            "unit_id": spec.unit_id,
+            "locale": spec.locale,
+            "active": spec.active,
+        },
+    )
+    old_roles = [] if created else sorted(r.value for r in person.roles)
     person.set_roles(set(spec.roles))
+    if (roles := sorted(r.value for r in spec.roles)) != old_roles:
+        changes["roles"] = [old_roles, roles]
     if password is not None:
         person.password_hash = hash_password(password)
-    await session.flush()
-    old, after = before or {}, fields_of(person)
-    changes = {k: [old.get(k), v] for k, v in after.items() if old.get(k) != v}
-    if password is not None:
         changes["password"] = ["***", "***"]
-    if before is None or changes:
+    await session.flush()
+    if created or changes:
         record(
             session,
             clock=clock,
             actor=actor,
             entity="person",
             entity_id=person.id,
-            action="create" if before is None else "update",
+            action="create" if created else "update",
             detail={"changes": changes},
         )
     return person

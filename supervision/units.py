@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Unit
-from supervision.audit import Actor, record
+from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.errors import DomainError, NotFound, ValidationFailed
 
@@ -59,36 +59,22 @@ async def save_unit(
     other = await session.scalar(select(Unit.id).where(Unit.code == code))
     if other is not None and other != unit_id:
         raise CodeTaken(f"unit code {code!r} is already used")
-    before = _fields(unit) if unit is not None else None
+    created = unit is None
     if unit is None:
         unit = Unit(code=code, name=name, created_at=clock.now())
         session.add(unit)
-    unit.code, unit.name, unit.parent_id, unit.active = code, name, spec.parent_id, spec.active
+    changes = apply_changes(
+        unit, {"code": code, "name": name, "parent_id": spec.parent_id, "active": spec.active}
+    )
     await session.flush()
-    after = _fields(unit)
-    if before is None:
+    if created or changes:
         record(
             session,
             clock=clock,
             actor=actor,
             entity="unit",
             entity_id=unit.id,
-            action="create",
-            detail=after,
-        )
-    elif before != after:
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        record(
-            session,
-            clock=clock,
-            actor=actor,
-            entity="unit",
-            entity_id=unit.id,
-            action="update",
-            detail={"changes": changes},
+            action="create" if created else "update",
+            detail=asdict(spec) | {"code": code, "name": name} if created else {"changes": changes},
         )
     return unit
-
-
-def _fields(unit: Unit) -> dict[str, object]:
-    return asdict(UnitSpec(unit.code, unit.name, unit.parent_id, unit.active))
