@@ -58,20 +58,22 @@ BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
+def _one_row(buttons: Sequence[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
+    """One row of inline buttons: (label, callback data)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=label, callback_data=data.pack()) for label, data in buttons]
+        ]
+    )
+
+
 def reminder_keyboard(assignment_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """The three buttons under a reminder for one assignment."""
     labels = BUTTONS.get(locale, BUTTONS["zh"])
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=label,
-                    callback_data=AssignmentAction(
-                        action=action, assignment_id=assignment_id
-                    ).pack(),
-                )
-                for action, label in labels
-            ]
+    return _one_row(
+        [
+            (label, AssignmentAction(action=action, assignment_id=assignment_id))
+            for action, label in labels
         ]
     )
 
@@ -122,17 +124,10 @@ def _payload_id(payload: Mapping[str, object], key: str) -> int | None:
 def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """批准 / 驳回 under a review request for a completion report or an extension."""
     labels = REVIEW_BUTTONS.get(locale, REVIEW_BUTTONS["zh"])
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=label,
-                    callback_data=ReviewAction(
-                        decision=decision, subject=subject, subject_id=subject_id
-                    ).pack(),
-                )
-                for decision, label in labels
-            ]
+    return _one_row(
+        [
+            (label, ReviewAction(decision=decision, subject=subject, subject_id=subject_id))
+            for decision, label in labels
         ]
     )
 
@@ -140,15 +135,7 @@ def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> Inline
 def signoff_keyboard(report_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """签发 under a sign-off request for one completion report."""
     label = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=label, callback_data=SignoffAction(report_id=report_id).pack()
-                )
-            ]
-        ]
-    )
+    return _one_row([(label, SignoffAction(report_id=report_id))])
 
 
 def keyboard_for(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
