@@ -15,9 +15,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import repeat
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -557,11 +559,12 @@ class _GenericWriter:
         )
 
 
-# PostgreSQL: one statement per kind of write, the values passed as arrays and unnested on the
-# server. A row-per-execute loop costs a round trip and Python-side parameter processing per
-# row; at 1,000 assignments and 2,400 outbox rows that dominated the tick (see BENCHMARKS.md).
-# Values common to the batch are single parameters; the insert answers with the number of
-# new rows per (assignment, step), not with every key.
+# PostgreSQL: the outbox rows go in by COPY (below); the advance, and the outbox rows when a key
+# already exists, as one statement each, the values passed as arrays and unnested on the server.
+# A row-per-execute loop costs a round trip and Python-side parameter processing per row; at
+# 1,000 assignments and 2,400 outbox rows that dominated the tick (see BENCHMARKS.md). Values
+# common to the batch are single parameters; the insert answers with the number of new rows per
+# (assignment, step), not with every key.
 _PG_OUTBOX = text(
     """
     WITH new AS (
@@ -627,14 +630,58 @@ def _json_column(values: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+# The columns a copied outbox row fills (the rest keep their defaults), in record order.
+_COPY_COLUMNS = (
+    "dedupe_key", "kind", "channel", "locale", "address", "status", "not_before", "attempts",
+    "body_text", "payload", "thread_key", "assignment_id", "item_id", "recipient_id",
+    "webhook_id", "created_at",
+)  # fmt: skip
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under ``session``, inside the transaction it has begun."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
+
+
 class _PgWriter:
-    """Batch writes as one array-unnest statement each (PostgreSQL)."""
+    """Batch writes: a COPY for the outbox, array-unnest statements otherwise (PostgreSQL)."""
 
     @staticmethod
     async def outbox(
         session: AsyncSession, rows: _Outbox, created_at: datetime
     ) -> Counter[tuple[int, str]]:
-        """Insert outbox rows unless their key exists; count new rows per (assignment, step)."""
+        """Write outbox rows unless their key exists; count new rows per (assignment, step).
+
+        A binary COPY: no per-row conflict check, which costs as much as the rest of the
+        insert (docs/BENCHMARKS.md, "Scan"). A claimed assignment's rows are new unless a step
+        occurrence comes round again (a deadline moved away and back); then a key exists, the
+        copy fails as a whole inside its savepoint, and the rows go in again skipping the
+        existing keys.
+        """
+        created = _naive_utc([created_at])[0]
+        records = zip(
+            rows.keys, rows.kinds, rows.channels, rows.locales, rows.addresses,
+            repeat(NotificationStatus.PENDING.value),
+            _naive_utc(cast(list[datetime | None], rows.not_before)), repeat(0), repeat(""),
+            _json_column(rows.payloads), rows.thread_keys, rows.assignment_ids, rows.item_ids,
+            rows.recipient_ids, rows.webhook_ids, repeat(created),
+        )  # fmt: skip
+        driver = await _driver(session)
+        try:
+            async with driver.transaction():  # nested in the batch's: a savepoint
+                await driver.copy_records_to_table(
+                    _notifications.name, records=list(records), columns=_COPY_COLUMNS
+                )
+        except UniqueViolationError:
+            return await _PgWriter.outbox_new_only(session, rows, created_at)
+        return Counter(zip(rows.assignment_ids, rows.kinds, strict=True))
+
+    @staticmethod
+    async def outbox_new_only(
+        session: AsyncSession, rows: _Outbox, created_at: datetime
+    ) -> Counter[tuple[int, str]]:
+        """Insert the rows whose key does not exist yet; count them per (assignment, step)."""
         params = {
             "status": NotificationStatus.PENDING.value,
             "created_at": _naive_utc([created_at])[0],

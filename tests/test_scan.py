@@ -121,6 +121,39 @@ async def test_a_rescan_after_reset_writes_no_duplicates(session, sessions, cloc
     assert len(await _rows(session)) == first.rows_written
 
 
+async def test_a_batch_with_one_existing_key_still_writes_the_new_rows(session, sessions, clock):
+    """On PostgreSQL the rows are copied in; one existing key sends the batch down the path
+    that skips existing keys, which must still write every new row and count per step."""
+    unit, owner, [old] = await _world(session, clock)
+    at = FixedClock(_sh(2026, 12, 7, 9, 0))
+    first = await scan_once(sessions, clock=at, tz=SHANGHAI)
+    assert first.rows_written == 2  # the owner's chat and e-mail
+    old.ladder_due_on = old.last_step = old.last_step_at = old.last_periodic_at = None
+    old.next_action_at = at.now()
+    fresh = await f.assignment(
+        session, item=await f.item(session, due_on=DUE), unit=unit, owner=owner
+    )
+    fresh.created_at = clock.now()
+    await reschedule(session, fresh, clock=clock, tz=SHANGHAI)
+    await session.commit()
+
+    second = await scan_once(sessions, clock=at, tz=SHANGHAI)
+    assert (second.claimed, second.fired, second.rows_written) == (2, 2, 2)
+    rows = await _rows(session)
+    assert [(r.assignment_id, r.channel) for r in rows] == [
+        (old.id, "telegram"), (old.id, "email"), (fresh.id, "telegram"), (fresh.id, "email")
+    ]  # fmt: skip
+    # The events (the remind stands in for the periodic request) carry the new rows per step.
+    events = await session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "ladder_step").order_by(AuditEvent.id)
+    )
+    assert [(e.entity_id, e.detail["rows"]) for e in events] == [
+        (old.id, 2),  # the first scan
+        (fresh.id, 2),
+        (old.id, 0),  # its keys existed
+    ]
+
+
 async def test_a_step_that_writes_no_row_leaves_an_audit_event(session, sessions, clock):
     """No reachable recipient: nothing in the outbox, so the audit log says the step fired."""
     _, owner, [a] = await _world(session, clock, telegram=False)
