@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
+from duban.process import settle_gc
 from models import Base
 from models.db import create_engine, create_sessionmaker
 from notifier.recipients import RecipientDirectory
@@ -266,6 +267,7 @@ async def measure(
         build_s = await build(engine, conn, size, due)
         sessions = create_sessionmaker(engine)
         clock = FixedClock(NOW)
+        settle_gc()  # as `duban worker` and `duban run` do once they are built
         calendar = WorkCalendar()
         ticks: list[float] = []
         empty: list[float] = []
@@ -274,12 +276,12 @@ async def measure(
         for rep in range(warmup + reps):
             claims.append(await claim_only(engine, due))
             started = time.perf_counter()
-            result = await scan_once(sessions, clock=clock, tz=TZ, batch=due, calendar=calendar)
+            result = await scan_once(sessions, clock=clock, tz=TZ, calendar=calendar)
             elapsed = time.perf_counter() - started
             assert result.claimed == due and result.fired == due, result
             rows_written = result.rows_written
             started = time.perf_counter()
-            nothing = await scan_once(sessions, clock=clock, tz=TZ, batch=due, calendar=calendar)
+            nothing = await scan_once(sessions, clock=clock, tz=TZ, calendar=calendar)
             empty_elapsed = time.perf_counter() - started
             assert nothing.claimed == 0
             if rep >= warmup:

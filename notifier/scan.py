@@ -8,6 +8,7 @@ Imports models and supervision only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import repeat
-from typing import Any, cast
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import (
     Assignment,
@@ -34,6 +35,7 @@ from models import (
     NotificationStatus,
     Policy,
 )
+from models.db import is_sqlite
 from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed, id_in
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -718,6 +720,11 @@ class _PgWriter:
         )
 
 
+#: lanes scanning at once on PostgreSQL: one plans while another writes, and the database
+#: spreads their writes over two cores (SQLite has a single writer: one lane)
+LANES: Final = 2
+
+
 async def scan_once(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -726,7 +733,10 @@ async def scan_once(
     batch: int = 500,
     calendar: WorkCalendar | None = None,
 ) -> ScanResult:
-    """Send every ladder step due now, batch by batch, one transaction per batch."""
+    """Send every ladder step due now, batch by batch, one transaction per batch.
+
+    On PostgreSQL `LANES` lanes take batches at once; ``SKIP LOCKED`` gives each its own rows.
+    """
     if batch < 1:
         raise ValueError("batch must be at least 1")
     started = time.perf_counter()
@@ -736,19 +746,33 @@ async def scan_once(
     result = ScanResult()
     ladders: Sequence[tuple[str | None, bool, Ladder]] | None = None  # read when first needed
     seen: set[int] = set()
-    while True:
-        async with sessions() as session, session.begin():
-            work = _Batch(
-                session, now=now, tz=tz, calendar=calendar, ladders=ladders, result=result
-            )
-            claimed = await work.run(batch)
-        calendar, ladders = work.calendar, work.ladders
-        result.batches += 1
-        # Every claimed row now has next_action_at > now, so a full batch means "read on";
-        # the seen-check only guards against a row that could not be advanced.
-        if len(claimed) < batch or claimed <= seen:
-            break
-        seen |= claimed
+
+    async def lane() -> None:
+        nonlocal calendar, ladders  # read by the first batch that claims something, then shared
+        while True:
+            async with sessions() as session, session.begin():
+                work = _Batch(
+                    session, now=now, tz=tz, calendar=calendar, ladders=ladders, result=result
+                )
+                claimed = await work.run(batch)
+            calendar, ladders = work.calendar, work.ladders
+            result.batches += 1
+            # Every claimed row now has next_action_at > now, so a full batch means "read on";
+            # the seen-check only guards against a row that could not be advanced.
+            if len(claimed) < batch or claimed <= seen:
+                return
+            seen.update(claimed)
+
+    bind = sessions.kw.get("bind")
+    lanes = LANES if isinstance(bind, AsyncEngine) and not is_sqlite(bind) else 1
+    tasks = [asyncio.ensure_future(lane()) for _ in range(lanes)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:  # one lane failed: stop the others before reporting it
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     result.duration_s = time.perf_counter() - started
     log.debug("scan: %s", result)
     return result

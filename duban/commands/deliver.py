@@ -62,7 +62,7 @@ async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the arq worker: cron scan, one job per outbox row, sweeper."""
     from arq.worker import Worker
 
-    from duban.process import notifier_deps
+    from duban.process import notifier_deps, settle_gc
     from notifier.worker import worker_settings
 
     if rt.settings.redis_url is None:
@@ -71,6 +71,7 @@ async def worker(args: argparse.Namespace, rt: Runtime) -> int:
             "delivers inside its own process"
         )
     arq_worker = Worker(**worker_settings(notifier_deps(rt), burst=args.burst))
+    settle_gc()  # as `duban run` does: the scan and delivery allocate much per tick
     try:
         await arq_worker.async_run()
     except asyncio.CancelledError:
