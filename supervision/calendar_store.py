@@ -22,7 +22,8 @@ _last: dict[_Rows, WorkCalendar] = {}
 
 async def load_calendar(session: AsyncSession) -> WorkCalendar:
     """A WorkCalendar with every CalendarDay row applied."""
-    rows: _Rows = tuple((await session.execute(_QUERY)).tuples().all())
+    result = await session.execute(_QUERY)
+    rows: _Rows = tuple((day, workday, note, source) for day, workday, note, source in result)
     calendar = _last.get(rows)
     if calendar is None:
         calendar = WorkCalendar(

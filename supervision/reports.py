@@ -203,7 +203,7 @@ async def file_reports(
     )
     # The state as committed when the lock was granted: a close that committed after the
     # caller loaded the assignment (and before the lock) refuses the report.
-    states = dict(locked.tuples().all())
+    states = {assignment_id: state for assignment_id, state in locked}
     for i in live:
         if states.get(requests[i].assignment.id) not in ACTIVE_STATES:
             outcomes[i] = InvalidTransition(CLOSED_MESSAGE)
