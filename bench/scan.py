@@ -5,7 +5,7 @@
 Builds a dedicated database (``duban_bench_scan``, dropped at the end unless ``--keep``) from
 the models, fills it with ``generate_series`` (units, people with roles, supervisors, items,
 assignments), makes ``--due`` assignments due now (80 % remind, 15 % urge, 5 % overdue: about
-2.4 outbox rows each), then times ``--reps`` scan ticks, resetting the due rows (and VACUUMing)
+2.4 outbox rows each), then times ``--reps`` scan ticks (``scan_once`` as the worker runs it: batches of 500, two lanes), resetting the due rows (and VACUUMing)
 between repetitions so every tick does the same work. Also times the claim query alone and an
 empty tick, and prints the claim query's EXPLAIN. ``--phases`` times the parts of a tick in
 this process; ``--server`` has PostgreSQL report each statement's execution time
@@ -383,8 +383,8 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=1000)
-    parser.add_argument("--reps", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--phases", action="store_true", help="also time the parts of a tick (adds overhead)"
