@@ -1,9 +1,10 @@
 """The scan: claim due assignments, write their ladder steps to the outbox, plan the next step.
 
 Reads only what is due (indexed ``next_action_at <= now``), in batches, one transaction per
-batch; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets several workers scan at once, and the
-outbox's unique keys make a repeated scan write nothing twice. Rows are rendered at delivery.
-Imports models and supervision only.
+batch; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets several workers (and two lanes of one
+scan) work at once, and the outbox's unique keys make a repeated scan write nothing twice.
+Rows are rendered at delivery. Imports models and supervision only (and, for PostgreSQL's
+COPY, the asyncpg driver under the session).
 """
 
 from __future__ import annotations

@@ -464,3 +464,37 @@ def test_cli_scan_bad_input_is_one_line(tmp_path, monkeypatch, capsys, argv, mes
     err = capsys.readouterr().err
     assert message in err and err.strip().count("\n") == 0
     assert not (tmp_path / "none.db").exists() or (tmp_path / "none.db").stat().st_size == 0
+
+
+async def test_a_failed_lane_stops_the_other_and_the_scan_reports_it(pg_engine, clock, monkeypatch):
+    """Two lanes on PostgreSQL: when one batch fails, the other lane is cancelled (nothing
+    keeps running after scan_once returns) and the error reaches the caller; the failed
+    batch's transaction is rolled back, so its assignments are still due."""
+    import notifier.scan as scan
+
+    sessions = create_sessionmaker(pg_engine)
+    async with sessions() as session:
+        await _world(session, clock, n=6)
+    run = scan._Batch.run
+    calls = 0
+
+    async def fail_the_second(self, batch):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            await asyncio.sleep(0)
+            raise RuntimeError("database went away")
+        return await run(self, batch)
+
+    monkeypatch.setattr(scan._Batch, "run", fail_the_second)
+    at = FixedClock(_sh(2026, 12, 7, 9, 0))
+    with pytest.raises(RuntimeError, match="went away"):
+        await scan_once(sessions, clock=at, tz=SHANGHAI, batch=2)
+    lanes = [t for t in asyncio.all_tasks() if "scan_once.<locals>.lane" in repr(t.get_coro())]
+    assert lanes == []  # none left running
+    monkeypatch.setattr(scan._Batch, "run", run)
+    await scan_once(sessions, clock=at, tz=SHANGHAI, batch=2)
+    async with sessions() as session:
+        rows = await session.scalar(select(func.count()).select_from(Notification))
+        keys = await session.scalar(select(func.count(func.distinct(Notification.dedupe_key))))
+    assert rows == keys == 12  # each assignment's remind to the owner's chat and e-mail, once
