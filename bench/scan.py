@@ -5,8 +5,9 @@
 Builds a dedicated database (``duban_bench_scan``, dropped at the end unless ``--keep``) from
 the models, fills it with ``generate_series`` (units, people with roles, supervisors, items,
 assignments), makes ``--due`` assignments due now (80 % remind, 15 % urge, 5 % overdue: about
-2.4 outbox rows each), then times ``--reps`` scan ticks (``scan_once`` as the worker runs it: batches of 500, two lanes), resetting the due rows (and VACUUMing)
-between repetitions so every tick does the same work. Also times the claim query alone and an
+2.4 outbox rows each), then times ``--reps`` scan ticks (``scan_once`` as the worker runs it:
+batches of 500, two lanes), resetting the due rows (and VACUUMing) between repetitions so
+every tick does the same work. Also times the claim query alone and an
 empty tick, and prints the claim query's EXPLAIN. ``--phases`` times the parts of a tick in
 this process; ``--server`` has PostgreSQL report each statement's execution time
 (auto_explain), which a loaded machine inflates far less than wall time.
