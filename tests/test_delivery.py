@@ -46,6 +46,19 @@ async def attempts(sessions, nid: int | None = None) -> list[DeliveryAttempt]:
         return list((await s.scalars(q)).all())
 
 
+def run_due(sessions, channels, clock, *, limiter=None, **kw):
+    """``deliver_due`` with the tests' renderer, limiter and options (kw: its own arguments)."""
+    return deliver_due(
+        sessions,
+        channels=channels,
+        renderer=Renderer(),
+        clock=clock,
+        limiter=limiter or limiter_for(clock),
+        options=options(),
+        **kw,
+    )
+
+
 def run(sessions, nid, channels, clock, **kw):
     return deliver(
         sessions,
@@ -89,14 +102,7 @@ async def test_blocked_bot_fails_and_falls_back_to_email(sessions, clock, tg, sm
     tg.block(555)
     case = await reminder(sessions, clock, channels=("chat",), email="wang@example.gov.cn")
     channels = registry(telegram=tg, mail=smtp.config(), clock=clock)
-    counts = await deliver_due(
-        sessions,
-        channels=channels,
-        renderer=Renderer(),
-        clock=clock,
-        limiter=limiter_for(clock),
-        options=options(),
-    )
+    counts = await run_due(sessions, channels, clock)
     await channels.close()
 
     assert counts == {"failed": 1, "sent": 1}
@@ -188,26 +194,11 @@ async def test_429_pauses_the_whole_bot(sessions, clock, tg):
     limiter = limiter_for(clock)
     tg.force_429(1, retry_after=7)
     start = clock.now()
-    counts = await deliver_due(
-        sessions,
-        channels=channels,
-        renderer=Renderer(),
-        clock=clock,
-        limiter=limiter,
-        options=options(),
-        concurrency=1,
-    )
+    counts = await run_due(sessions, channels, clock, limiter=limiter, concurrency=1)
     assert counts == {"retry": 1, "sent": 2}
     # The other chats waited out the pause: the clock moved by retry_after before they went.
     assert all(m.at >= start.timestamp() + 7 for m in tg.sent)
-    counts = await deliver_due(
-        sessions,
-        channels=channels,
-        renderer=Renderer(),
-        clock=clock,
-        limiter=limiter,
-        options=options(),
-    )
+    counts = await run_due(sessions, channels, clock, limiter=limiter)
     await channels.close()
     assert counts == {"sent": 1}
     assert tg.violations == 0
@@ -227,15 +218,8 @@ async def test_flood_limits_hold_per_chat(sessions, clock):
             await reminder(sessions, clock, case=case, channels=("chat",), occurrence=f"x{n}")
         channels = registry(telegram=fake)
         start = clock.now()
-        counts = await deliver_due(
-            sessions,
-            channels=channels,
-            renderer=Renderer(),
-            clock=clock,
-            limiter=limiter_for(clock),
-            options=options(),
-            concurrency=1,  # one shared test clock: concurrent sleepers would skew arrivals
-        )
+        # One shared test clock: concurrent sleepers would skew arrivals.
+        counts = await run_due(sessions, channels, clock, concurrency=1)
         await channels.close()
     assert counts == {"sent": 5}
     assert fake.violations == 0 and all(r.status == 200 for r in fake.requests)
@@ -313,15 +297,7 @@ async def test_a_429_burst_at_full_rate_causes_no_violation(sessions, clock):
         start = clock.now()
         total: dict[str, int] = {}
         for _ in range(5):
-            counts = await deliver_due(
-                sessions,
-                channels=channels,
-                renderer=Renderer(),
-                clock=clock,
-                limiter=limiter,
-                options=options(),
-                concurrency=1,
-            )
+            counts = await run_due(sessions, channels, clock, limiter=limiter, concurrency=1)
             for k, v in counts.items():
                 total[k] = total.get(k, 0) + v
             clock.advance(timedelta(seconds=2))
@@ -369,10 +345,7 @@ async def test_review_outcome_and_bulletin_render_from_their_records(sessions, c
         row.assignment_id = None
         row.payload = {"bulletin_id": bulletin_id}
     channels = registry(telegram=tg)
-    counts = await deliver_due(
-        sessions, channels=channels, renderer=Renderer(), clock=clock,
-        limiter=limiter_for(clock), options=options(),
-    )  # fmt: skip
+    counts = await run_due(sessions, channels, clock)
     await channels.close()
     assert counts == {"sent": 2}
     bulletin_msg, outcome = sorted(tg.sent, key=lambda m: "审核结果" in m.text)
@@ -522,10 +495,7 @@ async def test_a_batch_takes_back_rows_whose_lease_ran_out_and_leaves_live_lease
                 )
             )  # fmt: skip
     channels = registry(telegram=tg)
-    counts = await deliver_due(
-        sessions, channels=channels, renderer=Renderer(), clock=clock,
-        limiter=limiter_for(clock), options=options(),
-    )  # fmt: skip
+    counts = await run_due(sessions, channels, clock)
     await channels.close()
     assert counts == {"sent": 2}
     by_id = {r.id: r for r in await rows(sessions)}
@@ -543,10 +513,7 @@ async def test_a_row_whose_records_cannot_be_read_does_not_hold_up_its_batch(ses
         row = await s.get(Notification, bad)
         row.payload = {"step": "remind", "report_id": "not-a-number"}
     channels = registry(telegram=tg)
-    counts = await deliver_due(
-        sessions, channels=channels, renderer=Renderer(), clock=clock,
-        limiter=limiter_for(clock), options=options(),
-    )  # fmt: skip
+    counts = await run_due(sessions, channels, clock)
     await channels.close()
     assert counts == {"sent": 1, "retry": 1}
     by_id = {r.id: r for r in await rows(sessions)}
@@ -574,10 +541,7 @@ async def test_rows_claimed_after_a_stop_are_given_back_untried(sessions, clock)
             return await super().send(message)
 
     channel = StopOnFirst()
-    counts = await deliver_due(
-        sessions, channels=ChannelRegistry([channel]), renderer=Renderer(), clock=clock,
-        limiter=limiter_for(clock), options=options(), concurrency=3, stop=stop,
-    )  # fmt: skip
+    counts = await run_due(sessions, ChannelRegistry([channel]), clock, concurrency=3, stop=stop)
     # (a second lane that claimed before the stop may give the rows back once more)
     assert counts["sent"] == 1 and counts["deferred"] >= 2 and set(counts) == {"sent", "deferred"}
     assert channel.sent == ids[:1]
