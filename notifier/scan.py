@@ -302,6 +302,7 @@ class _Batch:
         self.ladders = ladders  # likewise
         self.result = result
         self.postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+        self._writer = _PgWriter if self.postgres else _GenericWriter
         self._not_before: dict[SendWindow, datetime] = {}
         self._ladders: dict[tuple[str, bool], Ladder | None] = {}
         self._items: dict[int, tuple[str, bool]] = {}
@@ -345,8 +346,7 @@ class _Batch:
         events = self._audit_rows(fired, written)
         if events:
             await self.session.execute(_audit.insert(), events)
-        writer = _PgWriter if self.postgres else _GenericWriter
-        await writer.advance(self.session, advance, self.now)
+        await self._writer.advance(self.session, advance, self.now)
         return set(advance.ids)
 
     def _plan(self, row: Sequence[Any], fired: list[_Fired], advance: _Advance) -> None:
@@ -456,8 +456,7 @@ class _Batch:
                     )
         if not out.keys:
             return Counter()
-        writer = _PgWriter if self.postgres else _GenericWriter
-        written = await writer.outbox(self.session, out, self.now)
+        written = await self._writer.outbox(self.session, out, self.now)
         self.result.rows_written += written.total()
         return written
 
