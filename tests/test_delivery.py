@@ -447,7 +447,7 @@ class _Recording:
 
         from notifier.channels.base import SendResult
 
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0)  # let the other deliverer run between sends
         self.sent.append(message.notification_id)
         return SendResult(chat_id=555, chat_message_id=message.notification_id)
 
@@ -466,13 +466,9 @@ async def test_two_deliverers_at_once_send_each_row_once(sessions, clock):
     channel = _Recording()
     channels = ChannelRegistry([channel])
 
-    def deliverer():
-        return deliver_due(
-            sessions, channels=channels, renderer=Renderer(), clock=clock,
-            limiter=limiter_for(clock), options=options(), concurrency=4,
-        )  # fmt: skip
-
-    first, second = await asyncio.gather(deliverer(), deliverer())
+    first, second = await asyncio.gather(
+        *(run_due(sessions, channels, clock, concurrency=4) for _ in range(2))
+    )
     assert sorted(channel.sent) == sorted(ids)
     assert first["sent"] + second["sent"] == 40
     assert {r.status for r in await rows(sessions)} == {"sent"}

@@ -248,6 +248,7 @@ async def test_every_pooled_connection_dropped_by_a_restart_is_replaced(clock):
     channel = EmailChannel(server.config(), mail_from=MAIL_FROM, clock=clock, pool_size=4)
     try:
         await asyncio.gather(*(channel.send(_mail(n)) for n in range(8)))
+        assert len(set(server.sink.peers)) > 1  # the pool held several connections
         server.stop()
         server = SmtpServer(port=port).start()
         await asyncio.gather(*(channel.send(_mail(n)) for n in range(8, 16)))
@@ -284,7 +285,9 @@ async def test_a_server_down_is_transient_and_quit_closes_the_pool(clock):
     server = SmtpServer(port=port).start()
     try:
         await channel.send(_mail(2))
+        assert len(channel._idle) == 1  # the connection went back to the pool
         await channel.close()
+        assert channel._idle == []
         await channel.close()  # twice is harmless
         assert len(server.sink.messages) == 1
     finally:

@@ -481,10 +481,10 @@ async def test_a_failed_lane_stops_the_other_and_the_scan_reports_it(pg_engine, 
     async def fail_the_second(self, batch):
         nonlocal calls
         calls += 1
+        claimed = await run(self, batch)  # the batch's rows are written, then it fails
         if calls == 2:
-            await asyncio.sleep(0)
             raise RuntimeError("database went away")
-        return await run(self, batch)
+        return claimed
 
     monkeypatch.setattr(scan._Batch, "run", fail_the_second)
     at = FixedClock(_sh(2026, 12, 7, 9, 0))
@@ -492,6 +492,13 @@ async def test_a_failed_lane_stops_the_other_and_the_scan_reports_it(pg_engine, 
         await scan_once(sessions, clock=at, tz=SHANGHAI, batch=2)
     lanes = [t for t in asyncio.all_tasks() if "scan_once.<locals>.lane" in repr(t.get_coro())]
     assert lanes == []  # none left running
+    async with sessions() as session:
+        written = await session.scalar(select(func.count()).select_from(Notification))
+        still_due = Assignment.next_action_at <= at.now()
+        due = await session.scalar(select(func.count()).select_from(Assignment).where(still_due))
+    # The failed batch (and any the cancel cut short) rolled back whole: its assignments are
+    # still due and none of their rows exists; every advanced one wrote its two rows.
+    assert due >= 2 and written == 2 * (6 - due)
     monkeypatch.setattr(scan._Batch, "run", run)
     await scan_once(sessions, clock=at, tz=SHANGHAI, batch=2)
     async with sessions() as session:
