@@ -106,7 +106,7 @@ async def save_person(
         raise ValidationFailed("; ".join(problems), problems)
     created = person is None
     if person is None:
-        person = Person(name=spec.name, created_at=clock.now())
+        person = Person(created_at=clock.now())  # every field set below, so the event lists it
         session.add(person)
     changes = apply_changes(
         person,
@@ -119,7 +119,7 @@ async def save_person(
             "active": spec.active,
         },
     )
-    old_roles = [] if created else sorted(r.value for r in person.roles)
+    old_roles = None if created else sorted(r.value for r in person.roles)
     person.set_roles(set(spec.roles))
     if (roles := sorted(r.value for r in spec.roles)) != old_roles:
         changes["roles"] = [old_roles, roles]

@@ -44,7 +44,13 @@ async def test_create_change_and_audit(session, clock):
     await save_person(session, person_id=person.id, spec=changed, actor=ADMIN, clock=clock)
     events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
     assert [e.action for e in events] == ["create", "update"]  # no change: no event
-    assert events[0].detail["changes"]["password"] == ["***", "***"]
+    created = events[0].detail["changes"]
+    assert created["password"] == ["***", "***"]
+    assert (created["name"], created["email"], created["roles"]) == (
+        [None, "张伟"],
+        [None, "zhangwei@demo.cn"],
+        [None, ["owner"]],
+    )  # the event of a new person lists every field it was given
     assert set(events[1].detail["changes"]) == {"locale", "roles"}
     assert "s3cret" not in repr([e.detail for e in events])
 
