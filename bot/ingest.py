@@ -29,7 +29,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import bindparam, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from bot import updates
@@ -37,7 +37,7 @@ from bot.common import status_of
 from bot.config import BotConfig
 from bot.reports import REQUEST_KINDS, confirmation
 from models import Assignment, Item, Notification, Person
-from models.db import is_sqlite
+from models.db import one_writer
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import DomainError
@@ -158,9 +158,7 @@ class ReplyIngest:
         self.clock = clock
         self.max_batch = max_batch
         if in_flight is None:
-            # SQLite lets one transaction write at a time: a second batch would only wait.
-            bind = sessions.kw.get("bind")
-            in_flight = 1 if isinstance(bind, AsyncEngine) and is_sqlite(bind) else IN_FLIGHT
+            in_flight = 1 if one_writer(sessions) else IN_FLIGHT
         self.in_flight = in_flight
         self._queue: list[tuple[Reply, asyncio.Future[dict[str, Any] | None]]] = []
         self._batches: set[asyncio.Task[None]] = set()

@@ -24,6 +24,13 @@ def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
     return name.startswith("sqlite")
 
 
+def one_writer(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """True when the sessions' database lets one transaction write at a time (SQLite): a
+    second concurrent writer would only wait, so callers run one lane, not several."""
+    bind = sessions.kw.get("bind")
+    return isinstance(bind, AsyncEngine) and is_sqlite(bind)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

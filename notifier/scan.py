@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
     Assignment,
@@ -36,7 +36,7 @@ from models import (
     NotificationStatus,
     Policy,
 )
-from models.db import is_sqlite
+from models.db import one_writer
 from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed, id_in
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -763,8 +763,7 @@ async def scan_once(
                 return
             seen.update(claimed)
 
-    bind = sessions.kw.get("bind")
-    lanes = LANES if isinstance(bind, AsyncEngine) and not is_sqlite(bind) else 1
+    lanes = 1 if one_writer(sessions) else LANES
     tasks = [asyncio.ensure_future(lane()) for _ in range(lanes)]
     try:
         await asyncio.gather(*tasks)
