@@ -167,6 +167,24 @@ class AssignmentFacts:
             last_periodic_at=assignment.last_periodic_at,
         )
 
+    def stepped(self, kind: str, now: datetime) -> AssignmentFacts:
+        """These facts after deadline step ``kind`` was sent at ``now``."""
+        # Built directly: dataclasses.replace costs several times more, and the scan calls
+        # this for every claimed assignment.
+        return AssignmentFacts(
+            self.state, self.due_on, self.started_at, self.last_report_at,
+            ladder_due_on=self.due_on, last_step=kind, last_step_at=now,
+            last_periodic_at=self.last_periodic_at,
+        )  # fmt: skip
+
+    def polled(self, now: datetime) -> AssignmentFacts:
+        """These facts after a periodic report request was sent (or stood in for) at ``now``."""
+        return AssignmentFacts(
+            self.state, self.due_on, self.started_at, self.last_report_at,
+            ladder_due_on=self.ladder_due_on, last_step=self.last_step,
+            last_step_at=self.last_step_at, last_periodic_at=now,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
@@ -370,14 +388,9 @@ def plan_tick(
     pending = _deadline_pending(ladder, facts, calendar, tz, window)
     latest, due = _latest_due(pending, now)
     upcoming = pending[due] if due < len(pending) else None
-    # The facts are rebuilt field by field below: dataclasses.replace costs several times more,
-    # and this runs for every claimed assignment.
     if latest is not None:
         fired.append(latest)
-        facts = AssignmentFacts(
-            facts.state, facts.due_on, facts.started_at, facts.last_report_at,
-            facts.due_on, latest.kind, now, facts.last_periodic_at,
-        )  # fmt: skip
+        facts = facts.stepped(latest.kind, now)
     periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     if periodic is not None and periodic.at <= now:
         if fired:
@@ -385,10 +398,7 @@ def plan_tick(
             fired[0] = replace(fired[0], skipped=(*fired[0].skipped, periodic.kind))
         else:
             fired.append(periodic)
-        facts = AssignmentFacts(
-            facts.state, facts.due_on, facts.started_at, facts.last_report_at,
-            facts.ladder_due_on, facts.last_step, facts.last_step_at, now,
-        )  # fmt: skip
+        facts = facts.polled(now)
         periodic = _periodic_plan(ladder, facts, calendar, tz, window)
     moments = [p.at for p in (upcoming, periodic) if p is not None]
     return Tick(tuple(fired), facts, min(moments) if moments else None)
@@ -398,11 +408,9 @@ def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime)
     """The facts after ``fired`` steps were sent at ``now`` (a skipped request counts as sent)."""
     for planned in fired:
         if planned.step.is_periodic or StepKind.PERIODIC in planned.skipped:
-            facts = replace(facts, last_periodic_at=now)
+            facts = facts.polled(now)
         if not planned.step.is_periodic:
-            facts = replace(
-                facts, ladder_due_on=facts.due_on, last_step=planned.kind, last_step_at=now
-            )
+            facts = facts.stepped(planned.kind, now)
     return facts
 
 
