@@ -191,6 +191,8 @@ async def file_reports(
     for i, r in enumerate(requests):
         try:
             require(r.author, Action.REPORT, r.assignment)
+            # Early refusal on what the caller loaded; the state read under the lock below
+            # is what decides (a close may commit in between).
             if not r.assignment.is_active:
                 raise InvalidTransition(CLOSED_MESSAGE)
         except DomainError as exc:
