@@ -367,66 +367,89 @@ async def _claim(
         batch = _Batch(last_id=rows[-1].id)
         sending: list[tuple[DeliveryAttempt, OutgoingMessage]] = []
         for row, built in zip(rows, builts, strict=True):
-            channel = channels.get(row.channel)
-            if isinstance(built, Exception):
-                error = f"unexpected {type(built).__name__} while reading the message's records"
-                log.error("notification %s: %s", row.id, error)
-                batch.settled.append(
-                    await _unrenderable(session, row, channel.kind, error, now=now, options=options)
-                )
-                continue
-            gone = _cause_gone(row, built)
-            if gone is not None:
-                batch.settled.append(_cancel(session, row, gone, now=now, options=options))
-                continue
             try:
-                rendered = await renderer.render(
-                    built.template_step, row.channel, row.locale, built.context
+                prepared = await _prepare(
+                    session, row, built, roots.get(row.id), channels=channels,
+                    renderer=renderer, now=now, options=options,
+                )  # fmt: skip
+            except Exception as exc:
+                # A bug or bad data in one row must not hold up the batch (nor, as the lowest
+                # due id, every later one): the row is retried on the schedule. Only the type
+                # is kept: the message of an unknown error may carry a secret.
+                error = f"unexpected {type(exc).__name__} while preparing the message"
+                log.error("notification %s: %s", row.id, error)
+                prepared = await _unrenderable(
+                    session, row, row.channel, error, now=now, options=options
                 )
-            except TemplateError as exc:
-                error = f"template {built.template_step}.{row.channel}: {exc}"
-                batch.settled.append(
-                    await _unrenderable(session, row, channel.kind, error, now=now, options=options)
-                )
-                continue
-            row.subject = rendered.subject
-            row.body_text = rendered.text
-            row.body_html = rendered.html
-            root = roots.get(row.id)
-            hook = built.webhook
-            attempt = DeliveryAttempt(
-                notification_id=row.id,
-                channel=channel.kind,
-                started_at=now,
-                outcome=IN_FLIGHT,
-                worker=options.worker,
-            )
-            session.add(attempt)
-            message = OutgoingMessage(
-                notification_id=row.id,
-                kind=row.kind,
-                channel=row.channel,
-                address=row.address,
-                text=rendered.text,
-                subject=rendered.subject,
-                html=rendered.html,
-                locale=row.locale,
-                recipient_name=built.context.recipient_name,
-                assignment_id=row.assignment_id,
-                buttons=built.buttons,
-                payload=dict(row.payload or {}),
-                in_reply_to=root,
-                references=(root,) if root else (),
-                webhook_id=row.webhook_id,
-                webhook_url=hook.url if hook else None,
-                webhook_secret=hook.secret if hook else None,
-            )
-            sending.append((attempt, message))
+            if isinstance(prepared, DeliveryResult):
+                batch.settled.append(prepared)
+            else:
+                session.add(prepared[0])
+                sending.append(prepared)
         await session.flush()  # the attempts' ids, in one INSERT
         batch.claims = [
             _Claim(message=m, attempt_id=a.id, channel_kind=a.channel) for a, m in sending
         ]
         return batch
+
+
+async def _prepare(
+    session: AsyncSession,
+    row: Notification,
+    built: BuiltContext | Exception,
+    root: str | None,
+    *,
+    channels: ChannelRegistry,
+    renderer: Renderer,
+    now: datetime,
+    options: DeliveryOptions,
+) -> DeliveryResult | tuple[DeliveryAttempt, OutgoingMessage]:
+    """One claimed row: settled here (cause gone, unreadable, unrenderable), or rendered into
+    its message and an in-flight attempt (not yet added to the session)."""
+    channel = channels.get(row.channel)
+    if isinstance(built, Exception):
+        error = f"unexpected {type(built).__name__} while reading the message's records"
+        log.error("notification %s: %s", row.id, error)
+        return await _unrenderable(session, row, channel.kind, error, now=now, options=options)
+    gone = _cause_gone(row, built)
+    if gone is not None:
+        return _cancel(session, row, gone, now=now, options=options)
+    try:
+        rendered = await renderer.render(
+            built.template_step, row.channel, row.locale, built.context
+        )
+    except TemplateError as exc:
+        error = f"template {built.template_step}.{row.channel}: {exc}"
+        return await _unrenderable(session, row, channel.kind, error, now=now, options=options)
+    hook = built.webhook
+    message = OutgoingMessage(
+        notification_id=row.id,
+        kind=row.kind,
+        channel=row.channel,
+        address=row.address,
+        text=rendered.text,
+        subject=rendered.subject,
+        html=rendered.html,
+        locale=row.locale,
+        recipient_name=built.context.recipient_name,
+        assignment_id=row.assignment_id,
+        buttons=built.buttons,
+        payload=dict(row.payload or {}),
+        in_reply_to=root,
+        references=(root,) if root else (),
+        webhook_id=row.webhook_id,
+        webhook_url=hook.url if hook else None,
+        webhook_secret=hook.secret if hook else None,
+    )
+    row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
+    attempt = DeliveryAttempt(
+        notification_id=row.id,
+        channel=channel.kind,
+        started_at=now,
+        outcome=IN_FLIGHT,
+        worker=options.worker,
+    )
+    return attempt, message
 
 
 def _cancel(
@@ -490,18 +513,28 @@ async def _send(
     if stop is not None and stop.is_set():
         return _Try(claim, release_after=0.0)
     channel = channels.get(message.channel)
-    rates = channel.rates(message) if channel.kind == message.channel else ()
-    wait = await limiter.acquire(rates, max_wait=options.max_wait_seconds)
-    if wait > 0:
-        return _Try(claim, release_after=wait)
-    # Another worker may have hit a 429 since our slot was granted: hold the send.
-    paused = await limiter.paused_for(rates)
-    if paused > 0:
-        return _Try(claim, release_after=paused)
     try:
+        # The rate limiter is in the try too: with Redis down, this row is retried on the
+        # schedule, and the batch's other results are still recorded.
+        rates = channel.rates(message) if channel.kind == message.channel else ()
+        wait = await limiter.acquire(rates, max_wait=options.max_wait_seconds)
+        if wait > 0:
+            return _Try(claim, release_after=wait)
+        # Another worker may have hit a 429 since our slot was granted: hold the send.
+        paused = await limiter.paused_for(rates)
+        if paused > 0:
+            return _Try(claim, release_after=paused)
         return _Try(claim, result=await channel.send(message))
     except RateLimited as exc:
-        await limiter.pause(exc.pause_key, exc.retry_after)
+        try:
+            await limiter.pause(exc.pause_key, exc.retry_after)
+        except Exception as failed:
+            log.error(
+                "notification %s: could not share a %ss pause: %s",
+                message.notification_id,
+                exc.retry_after,
+                type(failed).__name__,
+            )
         return _Try(claim, error=str(exc), retry_after=exc.retry_after)
     except TransientError as exc:
         return _Try(claim, error=str(exc))
@@ -510,8 +543,9 @@ async def _send(
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        # A bug or an unmapped library error: retry on the schedule, never crash the worker.
-        # Only the type is kept: the message of an unknown error may carry a secret.
+        # A bug, an unmapped library error or a limiter that cannot be reached: retry on the
+        # schedule, never crash the worker. Only the type is kept: the message of an unknown
+        # error may carry a secret.
         log.error(
             "notification %s: unexpected %s while sending",
             message.notification_id,

@@ -545,3 +545,45 @@ async def test_rows_claimed_after_a_stop_are_given_back_untried(sessions, clock)
     assert [by_id[n].status for n in ids] == ["sent", "pending", "pending"]
     assert all(by_id[n].next_attempt_at == clock.now() for n in ids[1:])
     assert len(await attempts(sessions)) == 1
+
+
+async def test_a_rate_limiter_that_cannot_be_reached_leaves_every_row_recorded(sessions, clock, tg):
+    """Redis down under the shared rate limiter: nothing is sent, and every claimed row gets
+    its transient attempt and a retry at once (none left ``sending`` until its lease ends)."""
+    from redis.asyncio import Redis
+
+    from notifier.ratelimit import RedisLimiter
+    from tests.notifier_support import free_port
+
+    _, ids = await _chat_rows(sessions, clock, 3)
+    dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    channels = registry(telegram=tg)
+    try:
+        counts = await run_due(sessions, channels, clock, limiter=RedisLimiter(dead, clock=clock))
+    finally:
+        await channels.close()
+        await dead.aclose()
+    assert counts == {"retry": 3} and tg.sent == []
+    assert {r.status for r in await rows(sessions)} == {"pending"}
+    outcomes = [(a.outcome, a.error) for a in await attempts(sessions)]
+    assert outcomes == [("transient", "unexpected error: ConnectionError")] * len(ids)
+
+
+async def test_a_row_that_fails_to_prepare_does_not_hold_up_its_batch(sessions, clock, tg):
+    """An unexpected error while preparing one row (here: a channel nobody serves, with no
+    log channel to stand in) retries that row; the rest of the batch goes out."""
+    from notifier.channels.base import ChannelRegistry
+    from notifier.channels.telegram import TelegramChannel
+
+    _, (good, bad) = await _chat_rows(sessions, clock, 2)
+    async with sessions() as s, s.begin():
+        (await s.get(Notification, bad)).channel = "fax"
+    channels = ChannelRegistry([TelegramChannel(tg.token, api_base=tg.base_url)])
+    try:
+        counts = await run_due(sessions, channels, clock)
+    finally:
+        await channels.close()
+    assert counts == {"sent": 1, "retry": 1}
+    by_id = {r.id: r for r in await rows(sessions)}
+    assert by_id[good].status == "sent"
+    assert by_id[bad].status == "pending" and "KeyError" in (by_id[bad].last_error or "")
