@@ -197,9 +197,7 @@ class _Batch:
 async def _thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> dict[int, str]:
     """By row id: the Message-ID of the first e-mail of its item already sent to its address."""
     wanted = {
-        (r.thread_key, r.address): r.id
-        for r in rows
-        if r.channel == EMAIL and r.thread_key and r.address
+        (r.thread_key, r.address) for r in rows if r.channel == EMAIL and r.thread_key and r.address
     }
     if not wanted:
         return {}
@@ -209,6 +207,7 @@ async def _thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> 
             # A thread is one item's: its item id finds the candidates through the index.
             Notification.item_id.in_(sorted({r.item_id for r in rows if r.item_id is not None})),
             Notification.thread_key.in_(sorted({key for key, _ in wanted if key})),
+            Notification.address.in_(sorted({address for _, address in wanted})),
             Notification.channel == EMAIL,
             Notification.status == NotificationStatus.SENT.value,
             # A real Message-ID, not the log channel's stand-in id.

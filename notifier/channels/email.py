@@ -136,9 +136,10 @@ class EmailChannel(BaseChannel):
             raise PermanentError(f"not an e-mail address: {given!r}")
         return address
 
-    def build(self, message: OutgoingMessage) -> Message:
-        """The MIME message: text part, HTML alternative, Message-ID and thread headers."""
-        address = self.envelope_address(message)
+    def build(self, message: OutgoingMessage, address: str | None = None) -> Message:
+        """The MIME message: text part, HTML alternative, Message-ID and thread headers
+        (``address``: the message's `envelope_address`, when the caller has it already)."""
+        address = address or self.envelope_address(message)
         text = MIMEText(message.text or " ", "plain", "utf-8")
         mail: Message = text
         if message.html:
@@ -164,8 +165,8 @@ class EmailChannel(BaseChannel):
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Send, mapping SMTP replies to transient (4xx, network) or permanent (5xx)."""
-        mail = self.build(message)
         address = self.envelope_address(message)
+        mail = self.build(message, address)
         data = mail.as_bytes()  # all ASCII: encoded-words, base64 bodies, IDNA domains
         try:
             await self._deliver(address, data)
