@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import chinese_calendar
 
+from supervision.holidays import statutory_holidays
+
 __all__ = [
     "OFFICIAL_YEARS",
     "Coverage",
@@ -61,7 +63,7 @@ class DayOverride:
 
 @dataclass(frozen=True, slots=True)
 class DueDate:
-    """A computed date; `provisional` when it relied on the Mon–Fri fallback."""
+    """A computed date; `provisional` when it relied on the fallback (no official data)."""
 
     day: date
     provisional: bool
@@ -95,11 +97,11 @@ class WorkCalendar:
         self._warned_years: set[int] = set()
 
     def is_workday(self, day: date) -> bool:
-        """Whether `day` is a working day: override, else official data, else Mon–Fri."""
+        """Whether `day` is a working day: override, official data, schedule, else fallback."""
         return self._lookup(day)[0]
 
     def is_provisional(self, day: date) -> bool:
-        """Whether `day` was decided by the Mon–Fri fallback rather than real data."""
+        """Whether `day` was decided by the fallback rather than real data."""
         return self._lookup(day)[1]
 
     def coverage(self, year: int) -> Coverage:
@@ -182,8 +184,9 @@ class WorkCalendar:
         if year not in self._warned_years:
             self._warned_years.add(year)
             logger.warning(
-                "no official calendar for %d: using Mon-Fri as working days "
-                "until an official schedule is imported",
+                "no official calendar for %d: using Mon-Fri less the statutory holidays as "
+                "working days until an official schedule is imported",
                 year,
             )
-        return weekday, True
+        # The fallback knows the statutory holidays (and their 补休) but not the 调休 swaps.
+        return weekday and day not in statutory_holidays(year), True

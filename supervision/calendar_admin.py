@@ -110,7 +110,8 @@ class YearCoverage:
             text = f"{self.year}: imported official schedule ({self.schedule_days} days listed)"
         else:
             text = (
-                f"{self.year}: no official data — Mon–Fri fallback; deadlines are provisional "
+                f"{self.year}: no official data — fallback (Mon–Fri less the statutory "
+                "holidays, 调休 unknown); deadlines are provisional "
                 "until the schedule is imported (duban calendar import FILE)"
             )
         return f"{text}; {self.overrides} override(s)"

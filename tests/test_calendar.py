@@ -121,13 +121,18 @@ def test_schedule_year_follows_monday_to_friday_outside_its_exceptions() -> None
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        (date(2027, 1, 1), True),  # Friday
+        (date(2027, 1, 1), False),  # 元旦, a Friday
+        (date(2027, 1, 4), True),  # an ordinary Monday
         (date(2027, 1, 2), False),  # Saturday
-        (date(2003, 10, 1), True),  # before the bundled data: Mon-Fri too
+        (date(2027, 2, 9), False),  # 春节补休, a Tuesday
+        (date(2003, 10, 1), False),  # before the bundled data: 国庆 too
+        (date(2003, 10, 8), True),
         (date(2003, 10, 4), False),
     ],
 )
-def test_fallback_is_monday_to_friday_and_provisional(day: date, expected: bool) -> None:
+def test_fallback_is_monday_to_friday_less_statutory_holidays_and_provisional(
+    day: date, expected: bool
+) -> None:
     calendar = WorkCalendar()
     assert calendar.is_workday(day) is expected
     assert calendar.is_provisional(day) is True
@@ -160,14 +165,15 @@ def test_fallback_warns_once_per_year_per_instance(caplog: pytest.LogCaptureFixt
     [
         (date(2026, 9, 25), 30, DueDate(date(2026, 11, 12), False)),
         (date(2026, 11, 2), 30, DueDate(date(2026, 12, 14), False)),
-        (date(2026, 12, 15), 30, DueDate(date(2027, 1, 26), True)),
+        (date(2026, 12, 15), 30, DueDate(date(2027, 1, 27), True)),  # 元旦 known
         (date(2026, 9, 30), 1, DueDate(date(2026, 10, 8), False)),  # over 国庆 (10-01..07)
         (date(2026, 10, 12), -1, DueDate(date(2026, 10, 10), False)),  # back to the 调休 Sat
         (date(2026, 10, 8), -1, DueDate(date(2026, 9, 30), False)),
         (date(2026, 10, 3), 0, DueDate(date(2026, 10, 8), False)),  # not a workday: next one
         (date(2026, 10, 9), 0, DueDate(date(2026, 10, 9), False)),  # a workday: itself
         (date(2027, 1, 4), 0, DueDate(date(2027, 1, 4), True)),
-        (date(2027, 1, 4), -1, DueDate(date(2027, 1, 1), True)),  # Friday, by the fallback
+        (date(2027, 1, 5), -1, DueDate(date(2027, 1, 4), True)),  # Monday, by the fallback
+        (date(2027, 1, 4), -1, DueDate(date(2026, 12, 31), True)),  # over 元旦 (fallback)
         (date(2027, 1, 1), -1, DueDate(date(2026, 12, 31), False)),
         (date(2026, 12, 31), 0, DueDate(date(2026, 12, 31), False)),
     ],
@@ -202,7 +208,7 @@ def test_next_workday() -> None:
     assert calendar.next_workday(date(2026, 10, 1)) == date(2026, 10, 8)
     assert calendar.next_workday(date(2026, 10, 9)) == date(2026, 10, 9)
     assert calendar.next_workday(date(2026, 10, 9), inclusive=False) == date(2026, 10, 10)
-    assert calendar.next_workday(date(2026, 12, 31), inclusive=False) == date(2027, 1, 1)
+    assert calendar.next_workday(date(2026, 12, 31), inclusive=False) == date(2027, 1, 4)
 
 
 def test_add_workdays_decides_each_day_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,10 +27,15 @@ HEADER = (
 ITEMS = HEADER + (
     "A-1,稳经济政策措施贯彻落实,会议,,,2026-09-25,,0,FGW,NJ,zhangwei@demo.cn,\n"
     "A-2,领导批示件办理,领导批示,,,2026-11-02,,急,NJ,,chenjing@demo.cn,\n"
-    "A-3,年末收到的事项,文件,,,2026-12-15,,否,NJ-JN,,luobin@demo.cn,\n"
+    "A-3,春节前收到的事项,文件,,,2027-01-18,,否,NJ-JN,,luobin@demo.cn,\n"
     "A-4,早已逾期,其他,,,2026-09-01,2026-10-30,0,NJ-JN,,luobin@demo.cn,\n"
 )
-SCHEDULE = "date,is_workday,note\n2027-01-01,0,元旦\n"
+#: 2027 as the State Council would publish it: 元旦, 春节 from 除夕 to 初七, a working Saturday.
+SCHEDULE = (
+    "date,is_workday,note\n2027-01-01,0,元旦\n"
+    + "".join(f"2027-02-{day:02d},0,春节\n" for day in range(5, 13))
+    + "2027-02-20,1,春节调休\n"
+)
 
 
 @pytest.fixture
@@ -88,17 +93,17 @@ async def test_import_and_the_four_deadline_examples(cli, tmp_path, engine):
     }
     assert (rows["A-1"]["due_on"], rows["A-1"]["source"]) == ("2026-11-12", "meeting")
     assert (rows["A-2"]["due_on"], rows["A-2"]["due_is_provisional"]) == ("2026-12-14", False)
-    assert (rows["A-3"]["due_on"], rows["A-3"]["due_is_provisional"]) == ("2027-01-26", True)
+    assert (rows["A-3"]["due_on"], rows["A-3"]["due_is_provisional"]) == ("2027-03-05", True)
     assert rows["A-2"]["owner_email"] == "chenjing@demo.cn" and rows["A-2"]["lead_unit"] == "NJ"
     assert "warning: no official working-day calendar for 2027" in err
 
     code, out, err = await cli("calendar", "import", _write(tmp_path, "cal.csv", SCHEDULE))
     assert code == 0, err
-    assert "calendar: 1 day(s) for 2027: 1 created, 0 updated, 0 unchanged" in out
-    assert "1 item deadline(s) changed:\n  A-3: 2027-01-26 → 2027-01-27\n" in out
+    assert "calendar: 10 day(s) for 2027: 10 created, 0 updated, 0 unchanged" in out
+    assert "1 item deadline(s) changed:\n  A-3: 2027-03-05 → 2027-03-08\n" in out
     code, out, err = await cli("items", "list", "--format", "json")
     rows = {r["ref"]: r for r in json.loads(out)}
-    assert (rows["A-3"]["due_on"], rows["A-3"]["due_is_provisional"]) == ("2027-01-27", False)
+    assert (rows["A-3"]["due_on"], rows["A-3"]["due_is_provisional"]) == ("2027-03-08", False)
     assert "warning" not in err
 
 
@@ -120,7 +125,7 @@ async def test_list_filters_and_table(cli, tmp_path):
     assert lines[0].split() == ["REF", "LIGHT", "DUE", "STATE", "LEAD", "OWNER", "TITLE"]
     by_ref = {line.split()[0]: line for line in lines[1:5]}
     assert by_ref["A-4"].split()[1:5] == ["红", "2026-10-30", "办理中", "NJ-JN"]
-    assert by_ref["A-3"].split()[2] == "2027-01-26*"
+    assert by_ref["A-3"].split()[2] == "2027-03-05*"
     assert "【急】领导批示件办理" in by_ref["A-2"]
     # Columns line up in display width, CJK characters counting two.
     title_at = {duban_width(line[: line.index(t)]) for line, t in _titles(lines)}
@@ -228,8 +233,9 @@ async def test_calendar_check(cli, tmp_path):
     assert code == 0
     assert out.splitlines() == [
         "2026: official data (bundled chinesecalendar); 0 override(s)",
-        "2027: no official data — Mon–Fri fallback; deadlines are provisional until the "
-        "schedule is imported (duban calendar import FILE); 0 override(s)",
+        "2027: no official data — fallback (Mon–Fri less the statutory holidays, 调休 unknown); "
+        "deadlines are provisional until the schedule is imported (duban calendar import FILE); "
+        "0 override(s)",
     ]
     code, _, _ = await cli("calendar", "check", "2027", "--strict")
     assert code == 3
@@ -238,6 +244,6 @@ async def test_calendar_check(cli, tmp_path):
     assert code == 0 and "2027-02-01: day off (override)" in out, err
     code, out, _ = await cli("calendar", "check", "2027", "--strict")
     assert code == 0
-    assert out.strip() == "2027: imported official schedule (1 days listed); 1 override(s)"
+    assert out.strip() == "2027: imported official schedule (10 days listed); 1 override(s)"
     code, _, err = await cli("calendar", "import", _write(tmp_path, "bad.csv", "date,x\n1,2\n"))
     assert code == 1 and "row 1, is_workday: missing column" in err

@@ -19,6 +19,16 @@ from supervision.deadlines import (
 )
 
 SCHEDULE_2027 = [DayOverride(date(2027, 1, 1), is_workday=False, source=DaySource.SCHEDULE)]
+#: An official 2027 schedule as the State Council publishes it: 春节 from 除夕 to 初七 (eight
+#: days, two more weekdays off than the statutory four and their 补休) and a working Saturday.
+SPRING_2027 = [
+    *SCHEDULE_2027,
+    *(
+        DayOverride(date(2027, 2, d), is_workday=False, source=DaySource.SCHEDULE)
+        for d in range(5, 13)
+    ),
+    DayOverride(date(2027, 2, 20), is_workday=True, source=DaySource.SCHEDULE),
+]
 
 
 def test_default_is_thirty_working_days() -> None:
@@ -30,8 +40,10 @@ def test_default_is_thirty_working_days() -> None:
     [
         ([], date(2026, 9, 25), DueDate(date(2026, 11, 12), provisional=False)),  # 中秋节
         ([], date(2026, 11, 2), DueDate(date(2026, 12, 14), provisional=False)),
-        ([], date(2026, 12, 15), DueDate(date(2027, 1, 26), provisional=True)),
+        ([], date(2026, 12, 15), DueDate(date(2027, 1, 27), provisional=True)),  # 元旦 known
         (SCHEDULE_2027, date(2026, 12, 15), DueDate(date(2027, 1, 27), provisional=False)),
+        ([], date(2027, 1, 18), DueDate(date(2027, 3, 5), provisional=True)),  # over 春节
+        (SPRING_2027, date(2027, 1, 18), DueDate(date(2027, 3, 8), provisional=False)),
         (
             [DayOverride(date(2026, 10, 10), is_workday=False)],  # the 调休 Saturday cancelled
             date(2026, 9, 25),
@@ -68,23 +80,24 @@ def test_explicit_due_before_received_is_rejected() -> None:
 
 
 def test_recompute_after_a_schedule_import_moves_the_deadline_later() -> None:
-    provisional = default_due(date(2026, 12, 15), WorkCalendar())
-    assert provisional == DueDate(date(2027, 1, 26), True)
-    imported = WorkCalendar(SCHEDULE_2027)
-    assert recompute_provisional(date(2026, 12, 15), provisional.day, imported) == DueDate(
-        date(2027, 1, 27), False
+    provisional = default_due(date(2027, 1, 18), WorkCalendar())
+    assert provisional == DueDate(date(2027, 3, 5), True)
+    imported = WorkCalendar(SPRING_2027)
+    assert recompute_provisional(date(2027, 1, 18), provisional.day, imported) == DueDate(
+        date(2027, 3, 8), False
     )
 
 
 def test_recompute_never_moves_the_deadline_earlier() -> None:
     received_on = date(2026, 12, 15)
     provisional = default_due(received_on, WorkCalendar())
-    # The imported schedule adds a working Saturday: the rule alone would give 2027-01-25.
+    # The imported schedule adds a working Saturday and leaves 元旦 a working day: the rule
+    # alone would give 2027-01-25.
     extra_workday = [DayOverride(date(2027, 1, 9), is_workday=True, source=DaySource.SCHEDULE)]
     imported = WorkCalendar(extra_workday)
     assert default_due(received_on, imported).day == date(2027, 1, 25)
     assert recompute_provisional(received_on, provisional.day, imported) == DueDate(
-        date(2027, 1, 26), False
+        date(2027, 1, 27), False
     )
 
 

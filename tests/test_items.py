@@ -76,7 +76,7 @@ async def _audits(session, entity: str, action: str) -> int:
     [
         (date(2026, 9, 25), date(2026, 11, 12), False),  # over 国庆 and 中秋
         (date(2026, 11, 2), date(2026, 12, 14), False),
-        (date(2026, 12, 15), date(2027, 1, 26), True),  # 2027 has no official data yet
+        (date(2026, 12, 15), date(2027, 1, 27), True),  # 2027: the fallback knows 元旦
     ],
 )
 async def test_default_deadline_examples(session, clock, received_on, due, provisional):

@@ -179,8 +179,9 @@ async def test_a_missed_ladder_yields_one_step(session, sessions, clock):
     assert event is not None
     assert event.detail["skipped"] == ["remind", "urge", "overdue", "periodic"]
     assert await w.scan_at(_sh(2026, 12, 21, 10, 0)) == set()
-    assert await w.scan_at(_sh(2026, 12, 31, 18, 0)) == set()  # next periodic: 4 Jan 2027
-    assert await w.scan_at(_sh(2027, 1, 4, 8, 30)) == {("periodic", w.owner.id, "telegram")}
+    assert await w.scan_at(_sh(2026, 12, 31, 18, 0)) == set()  # next periodic: 5 Jan 2027
+    assert await w.scan_at(_sh(2027, 1, 4, 8, 30)) == set()  # 元旦 is a day off, even unlisted
+    assert await w.scan_at(_sh(2027, 1, 5, 8, 30)) == {("periodic", w.owner.id, "telegram")}
 
 
 async def test_an_extension_restarts_the_ladder(session, sessions, clock):

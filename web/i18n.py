@@ -99,8 +99,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dash.chart": ("按时办结率图", "On-time rate chart"),
     "dash.overdue_list": ("逾期事项", "Overdue items"),
     "dash.calendar_warning": (
-        "{years} 年尚无官方节假日安排，相关期限按周一至周五临时计算，请在“工作日历”导入。",
-        "No official holiday schedule for {years}; deadlines there use Mon–Fri provisionally."
+        "{years} 年尚无官方节假日安排，相关期限按周一至周五（除法定节假日外）临时计算，"
+        "调休未计入，请在“工作日历”导入。",
+        "No official holiday schedule for {years}; deadlines there count Mon–Fri less the "
+        "statutory holidays provisionally (调休 unknown)."
         " Import one under Calendar.",
     ),
     # items
@@ -127,7 +129,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "留空则按规则自动计算：{due}",
         "Leave empty for the rule's default: {due}",
     ),
-    "items.provisional": ("（临时，按周一至周五计算）", "(provisional, Mon–Fri)"),
+    "items.provisional": (
+        "（临时，按周一至周五及法定节假日计算）",
+        "(provisional, Mon–Fri less holidays)",
+    ),
     "items.assignments": ("交办单位", "Assignments"),
     "items.timeline": ("办理过程", "Timeline"),
     "items.cancel": ("撤销事项", "Cancel item"),
@@ -238,7 +243,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "cal.coverage": ("数据来源", "Coverage"),
     "cal.coverage.official": ("官方数据", "Official data"),
     "cal.coverage.schedule": ("已导入安排", "Imported schedule"),
-    "cal.coverage.fallback": ("临时（周一至周五）", "Fallback (Mon–Fri)"),
+    "cal.coverage.fallback": (
+        "临时（周一至周五，除法定节假日）",
+        "Fallback (Mon–Fri less holidays)",
+    ),
     "cal.import": ("导入官方节假日安排", "Import an official schedule"),
     "cal.override": ("单日调整", "Single-day override"),
     "cal.day": ("日期", "Day"),

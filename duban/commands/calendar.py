@@ -110,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("file", help="a .csv (UTF-8) or .xlsx file")
     p.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
     p.set_defaults(handler=import_file)
-    p = sub.add_parser("check", help="official data, imported schedule or Mon–Fri fallback?")
+    p = sub.add_parser("check", help="official data, imported schedule or the fallback?")
     p.add_argument("years", nargs="+", type=_year, metavar="YEAR")
     p.add_argument(
         "--strict", action="store_true", help="exit with status 3 if any year uses the fallback"

@@ -55,11 +55,12 @@ class ProgressBar:
 
 
 def warn_fallback(years: Iterable[int]) -> None:
-    """Tell the operator that some years use the Mon–Fri fallback (the calendar logs it too)."""
+    """Tell the operator that some years use the fallback calendar (the calendar logs it too)."""
     for year in sorted(set(years)):
         message = (
             f"no official working-day calendar for {year}: deadlines in {year} are provisional "
-            "(Mon–Fri) until the official schedule is imported with `duban calendar import FILE`"
+            "(Mon–Fri less the statutory holidays) until the official schedule is imported with "
+            "`duban calendar import FILE`"
         )
         print(f"duban: warning: {message}", file=sys.stderr)
 
@@ -147,7 +148,7 @@ async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
         return 0
     print(item_table(rows))
     if any(r.due_is_provisional for r in rows):
-        print("* provisional deadline (Mon–Fri fallback; no official calendar for that year)")
+        print("* provisional deadline (no official calendar for that year: Mon–Fri less holidays)")
     return 0
 
 

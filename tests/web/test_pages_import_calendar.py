@@ -127,7 +127,9 @@ async def test_calendar_import_lists_moved_deadlines(as_admin: Web, seed: Seed, 
         assert before is not None and before.due_is_provisional
     html = await (await as_admin.get("/")).text()
     assert "2040" in html  # the dashboard warns about the year without an official calendar
+    # The schedule lists every day off that differs from Mon-Fri: 春节 as well as three more.
     schedule = "date,is_workday,note\n2040-01-03,休,假\n2040-01-04,休,假\n2040-01-05,休,假\n"
+    schedule += "".join(f"2040-02-{day},休,春节\n" for day in range(11, 18))
     data = FormData()
     data.add_field("csrf_token", as_admin.token())
     data.add_field("file", schedule.encode(), filename="2040.csv", content_type="text/csv")
