@@ -222,6 +222,8 @@ async def request_extension(
     done = clean_text(progress, limit=MAX_REASON)
     if not why:
         problems.append("请说明延期原因 (a reason is required)")
+    if not done:
+        problems.append("请说明目前进展 (the progress so far is required)")
     pending = await session.scalar(
         select(Extension.id).where(
             Extension.assignment_id == assignment.id,

@@ -105,7 +105,7 @@ async def test_stale_buttons_after_close_and_after_decision(
             assignment=a,
             person=owner,
             reason="原因",
-            progress="",
+            progress="进展",
             new_due_on=a.due_on.replace(year=2027),
             clock=clock,
             tz=SHANGHAI,

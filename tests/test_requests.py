@@ -164,7 +164,7 @@ async def test_extension_approved_moves_deadline_and_reschedules(
 async def test_extension_rules(session: AsyncSession, clock: FixedClock) -> None:
     w = await build_world(session)
     a = w.a_document  # due 2026-12-21
-    kw = {"assignment": a, "reason": "原因", "progress": "", "clock": clock, "tz": SHANGHAI}
+    kw = {"assignment": a, "reason": "原因", "progress": "进展", "clock": clock, "tz": SHANGHAI}
     with pytest.raises(ValidationFailed):  # not later than the current deadline
         await request_extension(session, person=w.owner, new_due_on=a.due_on, **kw)  # type: ignore[arg-type]
     with pytest.raises(ValidationFailed):  # a reason is required
@@ -173,6 +173,13 @@ async def test_extension_rules(session: AsyncSession, clock: FixedClock) -> None
             person=w.owner,
             new_due_on=date(2027, 1, 5),
             **{**kw, "reason": " "},  # type: ignore[arg-type]
+        )
+    with pytest.raises(ValidationFailed, match="目前进展"):  # so is the progress (seed 四(二))
+        await request_extension(
+            session,
+            person=w.owner,
+            new_due_on=date(2027, 1, 5),
+            **{**kw, "progress": " "},  # type: ignore[arg-type]
         )
     with pytest.raises(NotAllowed):
         await request_extension(session, person=w.outsider, new_due_on=date(2027, 1, 5), **kw)  # type: ignore[arg-type]
@@ -202,7 +209,7 @@ async def test_extension_on_the_due_day_is_allowed(
         assignment=w.a_document,
         person=w.owner,
         reason="原因",
-        progress="",
+        progress="进展",
         new_due_on=w.a_document.due_on + timedelta(days=7),
         clock=clock,
         tz=SHANGHAI,

@@ -25,7 +25,7 @@ async def _pending(as_liaison: Web, seed: Seed, sessions) -> None:
         (await s.get_one(Item, seed.item_a)).source = Source.MEETING.value
     r = await as_liaison.post(
         f"/items/{seed.item_a}/assignments/{seed.assignment_a}/extension",
-        {"reason": "需要协调多个部门", "new_due_on": "2027-01-15"},
+        {"reason": "需要协调多个部门", "progress": "已完成初稿", "new_due_on": "2027-01-15"},
     )
     assert r.status == 303, await r.text()
 
