@@ -1,7 +1,8 @@
 """Item and assignment lifecycle: open -> completion_requested -> closed, plus cancelled.
 
-An item closes when all its lead assignments close. Every transition writes an AuditEvent;
-an invalid one raises :class:`InvalidTransition` and changes nothing.
+An item closes when all its lead assignments close, and its co assignments (协办) still
+active close with it. Every transition writes an AuditEvent; an invalid one raises
+:class:`InvalidTransition` and changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ ALLOWED: dict[ItemState, frozenset[ItemState]] = {
     S.CLOSED: frozenset({S.OPEN}),  # reopened by a supervisor
     S.CANCELLED: frozenset(),
 }
+
+#: Why a co assignment closed without a review of its own.
+CLOSED_WITH_ITEM = "主办单位已办结，协办随之办结 (closed with the item)"
 
 STATE_LABELS_ZH = {
     S.OPEN: "办理中",
@@ -126,7 +130,11 @@ async def transition_assignment(
 async def sync_item_state(
     session: AsyncSession, item_id: int, *, actor: Actor, clock: Clock
 ) -> ItemState:
-    """Recompute an item's state from its lead assignments; audit a change."""
+    """Recompute an item's state from its lead assignments; audit a change.
+
+    When the item closes, its co assignments still active close with it: a co unit's duty
+    is input to the lead unit, and there is nothing left to give once the item is done.
+    """
     item = await session.get_one(Item, item_id)
     await session.flush()
     lead_states = (
@@ -151,7 +159,29 @@ async def sync_item_state(
             after=new_state,
             reason=None,
         )
+        if new_state == S.CLOSED:
+            await _close_co_assignments(session, item_id, actor=actor, clock=clock)
     return new_state
+
+
+async def _close_co_assignments(
+    session: AsyncSession, item_id: int, *, actor: Actor, clock: Clock
+) -> None:
+    active = (
+        await session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.item_id == item_id,
+                Assignment.role == AssignmentRole.CO.value,
+                Assignment.state.in_([S.OPEN.value, S.COMPLETION_REQUESTED.value]),
+            )
+            .order_by(Assignment.id)
+        )
+    ).all()
+    for assignment in active:
+        await _move_assignment(
+            session, assignment, S.CLOSED, actor=actor, clock=clock, reason=CLOSED_WITH_ITEM
+        )
 
 
 async def cancel_item(

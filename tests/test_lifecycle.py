@@ -8,7 +8,12 @@ from sqlalchemy import select
 from models import AssignmentRole, AuditEvent, Item, ItemState
 from supervision.audit import Actor
 from supervision.errors import InvalidTransition
-from supervision.lifecycle import cancel_item, derive_item_state, transition_assignment
+from supervision.lifecycle import (
+    CLOSED_WITH_ITEM,
+    cancel_item,
+    derive_item_state,
+    transition_assignment,
+)
 from tests import factories as f
 
 S = ItemState
@@ -28,7 +33,7 @@ async def _setup(session):
 
 
 async def test_item_closes_when_all_lead_assignments_close(session, clock):
-    item, a1, a2, co = await _setup(session)
+    item, a1, a2, _co = await _setup(session)
     actor = Actor.system("test")
     await transition_assignment(session, a1, S.COMPLETION_REQUESTED, actor=actor, clock=clock)
     await transition_assignment(session, a1, S.CLOSED, actor=actor, clock=clock)
@@ -37,10 +42,24 @@ async def test_item_closes_when_all_lead_assignments_close(session, clock):
     await transition_assignment(session, a2, S.CLOSED, actor=actor, clock=clock)
     await session.commit()
     refreshed = await session.get(Item, item.id)
-    assert refreshed.state == S.CLOSED
+    assert refreshed.state == S.CLOSED  # a co-operating unit does not hold the item open
     assert refreshed.closed_at == clock.now()
-    assert co.state == S.OPEN  # a co-operating unit does not hold the item open
     assert a1.next_action_at is None
+
+
+async def test_open_co_assignments_close_with_the_item(session, clock):
+    _item, a1, a2, co = await _setup(session)
+    actor = Actor.system("test")
+    await transition_assignment(session, a1, S.CLOSED, actor=actor, clock=clock)
+    await session.commit()
+    assert co.state == S.OPEN  # the item is still open: the co unit's work goes on
+    await transition_assignment(session, a2, S.CLOSED, actor=actor, clock=clock)
+    await session.commit()
+    assert (co.state, co.closed_at, co.next_action_at) == (S.CLOSED, clock.now(), None)
+    event = await session.scalar(
+        select(AuditEvent).where(AuditEvent.entity == "assignment", AuditEvent.entity_id == co.id)
+    )
+    assert event is not None and event.detail == {"reason": CLOSED_WITH_ITEM}
 
 
 async def test_every_transition_is_audited(session, clock):
@@ -55,6 +74,7 @@ async def test_every_transition_is_audited(session, clock):
         ("assignment", "open", "closed"),
         ("assignment", "open", "closed"),
         ("item", "open", "closed"),
+        ("assignment", "open", "closed"),  # the co assignment, closed with the item
     ]
     assert events[0].actor_label == "督查员" and events[0].at == clock.now()
     assert events[0].detail == {"reason": "ok"}

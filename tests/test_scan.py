@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from duban.cli import main
 from models import (
     Assignment,
+    AssignmentRole,
     AuditEvent,
     Base,
     GroupWebhook,
@@ -25,7 +26,9 @@ from models import (
 from models.db import create_engine, create_sessionmaker
 from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed
 from notifier.scan import scan_once
+from supervision.audit import Actor
 from supervision.clock import FixedClock
+from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person, notify_unit_groups, person_addresses
 from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
@@ -239,6 +242,28 @@ async def test_closed_and_paused_assignments_produce_nothing(session, sessions, 
         await session.refresh(a)
         assert a.next_action_at is None
     assert await _rows(session) == []
+
+
+async def test_a_co_unit_gets_no_escalation_after_the_item_closes(session, sessions, clock):
+    _, _, [lead] = await _world(session, clock)
+    co_unit = await f.unit(session)
+    co_owner = await f.person(session, unit=co_unit, roles={Role.OWNER}, telegram_user_id=1002)
+    item = await session.get_one(Item, lead.item_id)
+    co = await f.assignment(
+        session, item=item, unit=co_unit, owner=co_owner, role=AssignmentRole.CO
+    )
+    co.created_at = clock.now()
+    await reschedule(session, co, clock=clock, tz=SHANGHAI)
+    await session.commit()
+    assert co.next_action_at is not None
+    await transition_assignment(
+        session, lead, ItemState.CLOSED, actor=Actor.system("test"), clock=clock
+    )
+    await session.commit()
+    # Past the 逾期督办 (15 Dec) and 升级督办 (17 Dec) steps of the deadline.
+    result = await scan_once(sessions, clock=FixedClock(_sh(2026, 12, 18, 9, 0)), tz=SHANGHAI)
+    assert (result.claimed, result.rows_written) == (0, 0)
+    assert [r for r in await _rows(session) if r.assignment_id == co.id] == []
 
 
 async def test_outside_the_window_rows_wait_for_the_next_opening(session, sessions, clock):
