@@ -53,6 +53,7 @@ from supervision.units import subtree
 
 __all__ = [
     "Action",
+    "Member",
     "NotPermitted",
     "Permission",
     "Scope",
@@ -162,38 +163,21 @@ Q = TypeVar("Q", bound=Select[Any])
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
-    """What one person sees and may do; plain values, safe after the session closed."""
+class Member:
+    """A person's place in the office as plain values: enough for the per-assignment rules
+    (`Action`) and the tier's permissions, without the unit tree (that is `Scope`'s)."""
 
     person_id: int
     unit_id: int | None
     roles: frozenset[Role]
     active: bool
     tier: Tier | None
-    unit_ids: frozenset[int] | None  # the units whose items they see; None: every unit
-    home_unit_ids: frozenset[int]  # their unit and below, when they hold a unit role there
 
-    @classmethod
-    def of(cls, person: Person, units: Sequence[tuple[int, int | None]] = ()) -> Scope:
-        """The scope of ``person``, given the (id, parent_id) pairs of every unit."""
-        tier = tier_of(person)
-        home: frozenset[int] = frozenset()
-        if person.active and person.unit_id is not None and UNIT_ROLES & set(person.roles):
-            home = subtree(units, person.unit_id)
-        return cls(
-            person_id=person.id,
-            unit_id=person.unit_id,
-            roles=frozenset(person.roles),
-            active=person.active,
-            tier=tier,
-            unit_ids=None if tier in _SEE_ALL else home,
-            home_unit_ids=home,
-        )
-
-    @property
-    def sees_all(self) -> bool:
-        """True when every unit is in scope (admins, supervisors, viewers)."""
-        return self.unit_ids is None
+    @staticmethod
+    def of(person: Person) -> Member:
+        """The member for ``person`` (a `Scope` needs the unit tree: `scope_for`)."""
+        roles = frozenset(person.roles)
+        return Member(person.id, person.unit_id, roles, person.active, tier_of(person))
 
     def allows(self, permission: Permission) -> bool:
         """True if the person's tier grants ``permission``."""
@@ -210,17 +194,61 @@ class Scope:
                 or (self.unit_id == assignment.unit_id and Role.LIAISON in self.roles)
             )
         if action == Action.SIGN_OFF:
-            return self.unit_id == assignment.unit_id and Role.PRINCIPAL in self.roles
+            return self.signs_off and self.unit_id == assignment.unit_id
         return self.allows(Permission.REVIEW)
 
-    def _reporter(self) -> ColumnElement[bool]:
-        """`can(Action.REPORT, ·)` as SQL over `Assignment` (keep the two together)."""
-        if not self.active:
-            return false()
+    @property
+    def signs_off(self) -> bool:
+        """True for an active principal of a unit (they sign off that unit's completions)."""
+        return self.active and self.unit_id is not None and Role.PRINCIPAL in self.roles
+
+    def filter_signable(self, query: Q) -> Q:
+        """Restrict a query joined to `Assignment` to those ``can(Action.SIGN_OFF, ·)``."""
+        if not self.signs_off:
+            return query.where(false())
+        return query.where(Assignment.unit_id == self.unit_id)
+
+    def actionable(self) -> Select[Assignment]:
+        """The active assignments the person may report on (`can(Action.REPORT, ·)` in SQL,
+        kept next to it), by deadline."""
         named = [Assignment.owner_id == self.person_id, Assignment.leader_id == self.person_id]
         if self.unit_id is not None and Role.LIAISON in self.roles:
             named.append(Assignment.unit_id == self.unit_id)
-        return or_(*named)
+        return (
+            select(Assignment)
+            .where(or_(*named) if self.active else false(), Assignment.state.in_(ACTIVE_STATES))
+            .order_by(Assignment.due_on, Assignment.id)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scope(Member):
+    """What one person sees and may do; plain values, safe after the session closed."""
+
+    unit_ids: frozenset[int] | None  # the units whose items they see; None: every unit
+    home_unit_ids: frozenset[int]  # their unit and below, when they hold a unit role there
+
+    @classmethod
+    def of_tree(cls, person: Person, units: Sequence[tuple[int, int | None]]) -> Scope:
+        """The scope of ``person``, given the (id, parent_id) pairs of every unit."""
+        member = Member.of(person)
+        home: frozenset[int] = frozenset()
+        if person.active and person.unit_id is not None and UNIT_ROLES & member.roles:
+            home = subtree(units, person.unit_id)
+        return cls(
+            person_id=member.person_id,
+            unit_id=member.unit_id,
+            roles=member.roles,
+            active=member.active,
+            tier=member.tier,
+            unit_ids=None if member.tier in _SEE_ALL else home,
+            home_unit_ids=home,
+        )
+
+    @property
+    def sees_all(self) -> bool:
+        """True when every unit is in scope (admins, supervisors, viewers)."""
+        return self.unit_ids is None
 
     def _in_units(self, units: frozenset[int]) -> ColumnElement[bool]:
         return or_(
@@ -274,21 +302,13 @@ class Scope:
             .order_by(Assignment.due_on, Assignment.id)
         )
 
-    def actionable(self) -> Select[Assignment]:
-        """The active assignments the person may report on, by deadline."""
-        return (
-            select(Assignment)
-            .where(self._reporter(), Assignment.state.in_(ACTIVE_STATES))
-            .order_by(Assignment.due_on, Assignment.id)
-        )
-
 
 async def scope_for(session: AsyncSession, person: Person) -> Scope:
     """The scope of ``person`` (one query for the unit tree when they belong to a unit)."""
     units: list[tuple[int, int | None]] = []
     if person.unit_id is not None:
         units = [(u, p) for u, p in (await session.execute(select(Unit.id, Unit.parent_id)))]
-    return Scope.of(person, units)
+    return Scope.of_tree(person, units)
 
 
 async def item_visible(session: AsyncSession, scope: Scope, item_id: int) -> bool:
@@ -304,7 +324,7 @@ def is_reviewer(person: Person) -> bool:
 
 def can(person: Person | None, action: Action, assignment: Assignment) -> bool:
     """True if ``person`` may do ``action`` on ``assignment``."""
-    return person is not None and Scope.of(person).can(action, assignment)
+    return person is not None and Member.of(person).can(action, assignment)
 
 
 def require(person: Person | None, action: Action, assignment: Assignment) -> None:
@@ -315,7 +335,7 @@ def require(person: Person | None, action: Action, assignment: Assignment) -> No
 
 async def actionable_assignments(session: AsyncSession, person: Person) -> Sequence[Assignment]:
     """The active assignments ``person`` may report on, oldest deadline first."""
-    return (await session.scalars(Scope.of(person).actionable())).all()
+    return (await session.scalars(Member.of(person).actionable())).all()
 
 
 async def _people_with_role(

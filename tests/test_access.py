@@ -160,6 +160,7 @@ async def test_tiers_and_their_permissions(session: AsyncSession) -> None:
     assert not any(scopes["nobody"].allows(p) for p in Permission)
     assert not any(scopes["inactive"].allows(p) for p in Permission)
     assert holders(Permission.VIEW_BULLETINS) == (Tier.ADMIN, Tier.SUPERVISOR, Tier.VIEWER)
+    assert {k for k, s in scopes.items() if s.signs_off} == {"principal"}
 
 
 async def test_who_sees_which_items_units_and_desk(session: AsyncSession) -> None:

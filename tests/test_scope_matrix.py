@@ -449,6 +449,13 @@ async def test_action(
     assert await check(office, role, key) is expected
 
 
+@pytest.mark.parametrize("role", ROLES)
+async def test_bot_signoff_list(office: Office, role: str) -> None:
+    answer = await office.command(role, "/signoff")
+    allowed = say(office.people[role].locale, "not_allowed") not in answer
+    assert allowed is office.scopes[role].signs_off
+
+
 # --- seeing: an item on the web and the API, the worklist in the bot, units in the API -------
 
 
