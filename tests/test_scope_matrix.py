@@ -476,6 +476,18 @@ async def test_item_visibility(office: Office, role: str, key: str, surface: str
     assert seen is (scope.allows(Permission.VIEW) and await office.visible(role, key))
 
 
+async def test_bot_my_marks_what_is_only_to_read(office: Office) -> None:
+    [answer] = await office.command("liaison", "/my")
+    lines = answer.split("\n")
+    marker = say("zh", "view_only")
+    # The liaison reports on their own unit's item; the subunit's is theirs to read.
+    a = next(n for n, line in enumerate(lines) if ITEMS["A"] in line)
+    a1 = next(n for n, line in enumerate(lines) if ITEMS["A1"] in line)
+    assert lines[a + 2 : a + 3] != [marker] and lines[a1 + 2] == marker
+    [answer] = await office.command("principal", "/my")
+    assert marker in answer and answer.count(marker) == 1  # the principal signs off A
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("unit", UNITS)
 async def test_unit_visibility(office: Office, role: str, unit: str) -> None:
