@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import BotConfig
 from bot.texts import days_phrase, light_label, say
 from models import Assignment, Item, Notification, Person
-from supervision.access import actionable_assignments
+from supervision.access import Action, scope_for
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, local_today
@@ -173,10 +173,12 @@ async def title_of(session: AsyncSession, assignment: Assignment) -> str:
 async def my_items_text(
     session: AsyncSession, person: Person, *, clock: Clock, config: BotConfig
 ) -> str:
-    """The /my list: open assignments with light, deadline and days left."""
-    rows = await status_of(
-        session, await actionable_assignments(session, person), clock=clock, config=config
-    )
+    """The /my list: the person's worklist (`supervision.access.Scope.worklist`: their unit
+    and below, and what names them) with light, deadline and days left; what they may
+    neither report on nor sign off is marked as for reading only."""
+    scope = await scope_for(session, person)
+    assignments = (await session.scalars(scope.worklist())).all()
+    rows = await status_of(session, assignments, clock=clock, config=config)
     loc = person.locale
     if not rows:
         return say(loc, "no_open")
@@ -192,6 +194,10 @@ async def my_items_text(
                 days=days_phrase(loc, row.days_left),
             )
         )
+        if not any(
+            scope.can(action, row.assignment) for action in (Action.REPORT, Action.SIGN_OFF)
+        ):
+            lines.append(say(loc, "view_only"))
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from bot.filters import has_text, not_command
 from bot.routing import Routes
 from bot.states import ReviewFlow
 from bot.texts import say
-from models import Assignment, Extension, Item, Person, Report, ReportKind, Role, Unit
+from models import Assignment, Extension, Item, Person, Report, ReportKind, Unit
 from models.report import ReviewState
 from notifier.channels.telegram import (
     APPROVE,
@@ -32,7 +32,7 @@ from notifier.channels.telegram import (
     ReviewAction,
     SignoffAction,
 )
-from supervision.access import Action, NotPermitted, can, is_reviewer, require
+from supervision.access import Action, Member, NotPermitted, can, is_reviewer, require
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
 from supervision.requests import decide_completion, decide_extension, sign_off
@@ -325,21 +325,18 @@ async def reject_comment(
 async def signoff_list(message: Message, session: AsyncSession, person: Person) -> None:
     """Principals: completion reports of their unit awaiting sign-off, each with its button."""
     loc = person.locale
-    if not person.has_role(Role.PRINCIPAL) or person.unit_id is None:
+    scope = Member.of(person)
+    if not scope.signs_off:
         await message.answer(say(loc, "not_allowed"))
         return
-    reports = (
-        await session.scalars(
-            select(Report)
-            .join(Assignment, Assignment.id == Report.assignment_id)
-            .where(
-                Assignment.unit_id == person.unit_id,
-                Report.review_state == ReviewState.AWAITING_SIGNOFF.value,
-            )
-            .order_by(Report.id)
-            .limit(LIST_LIMIT)
-        )
-    ).all()
+    query = (
+        select(Report)
+        .join(Assignment, Assignment.id == Report.assignment_id)
+        .where(Report.review_state == ReviewState.AWAITING_SIGNOFF.value)
+        .order_by(Report.id)
+        .limit(LIST_LIMIT)
+    )
+    reports = (await session.scalars(scope.filter_signable(query))).all()
     if not reports:
         await message.answer(say(loc, "signoff_none"))
         return

@@ -29,6 +29,7 @@ from models import (
     Source,
     Unit,
 )
+from supervision.access import Scope
 from supervision.audit import Actor, apply_changes, record
 from supervision.calendar import DueDate, WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -43,6 +44,7 @@ from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.light import Light, assignment_light, light_for, worst
 from supervision.policy import due_days_of, load_policy_for
 from supervision.schedule import reschedule
+from supervision.units import subtree
 
 __all__ = [
     "AssigneeSpec",
@@ -545,22 +547,6 @@ class ItemRow:
         }
 
 
-def _subtree(units: Iterable[tuple[int, int | None]], root_id: int) -> set[int]:
-    """``root_id`` and the ids of every unit below it, from (id, parent_id) pairs."""
-    children: dict[int | None, list[int]] = {}
-    for unit_id, parent_id in units:
-        children.setdefault(parent_id, []).append(unit_id)
-    found: set[int] = set()
-    stack = [root_id]
-    while stack:
-        uid = stack.pop()
-        if uid in found:
-            continue
-        found.add(uid)
-        stack.extend(children.get(uid, []))
-    return found
-
-
 @dataclass(frozen=True, slots=True)
 class _Lead:
     """What the light and the list need of one lead assignment."""
@@ -629,16 +615,20 @@ async def list_items(
     overdue_only: bool = False,
     unit_code: str | None = None,
     tz: ZoneInfo | None = None,
+    visible_to: Scope | None = None,
 ) -> list[ItemRow]:
-    """Items by deadline, with their light; only overdue ones, or one unit's (and below)."""
+    """Items by deadline, with their light; only overdue ones, one unit's (and below), or
+    those in a person's scope (filtered in the database)."""
     zone = tz or ZoneInfo("Asia/Shanghai")
     scope: list[ColumnElement[bool]] = []
+    if visible_to is not None and not visible_to.sees_all:
+        scope.append(Item.id.in_(visible_to.visible_item_ids()))
     if unit_code is not None:
         units = (await session.execute(select(Unit.id, Unit.code, Unit.parent_id))).all()
         root = next((u.id for u in units if u.code == unit_code), None)
         if root is None:
             raise NotFound(f"no unit with code {unit_code!r}")
-        ids = _subtree(((u.id, u.parent_id) for u in units), root)
+        ids = subtree(((u.id, u.parent_id) for u in units), root)
         scope.append(Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(ids))))
     # Plain rows, not ORM objects: the dashboard lists every item on each page view.
     items = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
@@ -15,6 +16,22 @@ from supervision.errors import DomainError, NotFound, ValidationFailed
 
 class CodeTaken(DomainError):
     """Another unit already has this code."""
+
+
+def subtree(units: Iterable[tuple[int, int | None]], root_id: int) -> frozenset[int]:
+    """``root_id`` and the ids of every unit below it, from (id, parent_id) pairs."""
+    children: dict[int | None, list[int]] = {}
+    for unit_id, parent_id in units:
+        children.setdefault(parent_id, []).append(unit_id)
+    found: set[int] = set()
+    stack = [root_id]
+    while stack:
+        uid = stack.pop()
+        if uid in found:  # a cycle already stored must not loop forever
+            continue
+        found.add(uid)
+        stack.extend(children.get(uid, []))
+    return frozenset(found)
 
 
 @dataclass(frozen=True, slots=True)

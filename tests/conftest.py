@@ -128,9 +128,12 @@ async def _empty_tables(engine: AsyncEngine) -> None:
             await conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """Each test using this runs once on SQLite and once on PostgreSQL."""
+#: The two databases every database test runs on (the parameters of `db_url`).
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """The URL for a fixture parametrised with `DATABASES` (skip, or fail in CI, without PG)."""
     if request.param == "sqlite":
         return sqlite_url
     url: str | None = request.getfixturevalue("pg_url")
@@ -138,6 +141,12 @@ def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
         unavailable("PostgreSQL")
     assert url is not None
     return url
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    return database_url(request, sqlite_url)
 
 
 @pytest.fixture

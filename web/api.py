@@ -7,14 +7,14 @@ The table below is both what aiohttp serves and what /api/v1/openapi.json docume
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Final
 
 from aiohttp import web
 
+from supervision.access import Action, Permission, holders
 from web import api_handlers as h
-from web.api_core import ADMIN, API_PREFIX, OFFICE, READ, WRITE, ApiHandler, api_errors, guarded
-from web.auth import Access, add_public_prefix
+from web.api_core import API_PREFIX, ApiHandler, api_errors, guarded
+from web.auth import add_public_prefix
 from web.openapi import Operation, Param, build_document
 
 __all__ = ["API_PREFIX", "OPENAPI_DOC", "ROUTES", "setup_api"]
@@ -33,20 +33,26 @@ def _route(
     method: str,
     path: str,
     handler: ApiHandler,
-    accesses: Sequence[Access],
+    permission: Permission,
     *,
     summary: str,
     tag: str,
+    acts: Action | None = None,
     **doc: Any,
 ) -> Operation:
+    """One operation guarded by ``permission``; ``acts`` documents the per-assignment rule
+    the use-case applies after it (`supervision.access.can`)."""
+    who = ", ".join(t.value for t in holders(permission))
+    if acts is not None:
+        who += f"; then only who may {acts.value} on the assignment"
     return Operation(
         method=method,
         path=path,
-        handler=guarded(handler, accesses),
+        handler=guarded(handler, permission),
         operation_id=handler.__name__,
         summary=summary,
         tag=tag,
-        access=", ".join(a.value for a in accesses),
+        access=who,
         **doc,
     )
 
@@ -80,14 +86,20 @@ ROUTES: Final[tuple[Operation, ...]] = (
         public=True,
     ),
     _route(
-        "GET", "/me", h.get_me, READ, summary="Who the token acts for", tag="meta", response="Me"
+        "GET",
+        "/me",
+        h.get_me,
+        Permission.VIEW,
+        summary="Who the token acts for",
+        tag="meta",
+        response="Me",
     ),
     # items
     _route(
         "GET",
         "/items",
         h.list_items,
-        READ,
+        Permission.VIEW,
         summary="List items",
         tag="items",
         response="Item",
@@ -120,7 +132,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "POST",
         "/items",
         h.create_item,
-        OFFICE,
+        Permission.EDIT_ITEMS,
         summary="Create an item",
         tag="items",
         body="ItemInput",
@@ -132,7 +144,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/items/" + _id("item_id"),
         h.get_item,
-        READ,
+        Permission.VIEW,
         summary="Get an item",
         tag="items",
         response="Item",
@@ -141,7 +153,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "PATCH",
         "/items/" + _id("item_id"),
         h.update_item,
-        OFFICE,
+        Permission.EDIT_ITEMS,
         summary="Change an item",
         tag="items",
         body="ItemPatch",
@@ -153,7 +165,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/assignments",
         h.list_assignments,
-        READ,
+        Permission.VIEW,
         summary="List assignments",
         tag="assignments",
         response="Assignment",
@@ -169,7 +181,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/assignments/" + _id("assignment_id"),
         h.get_assignment,
-        READ,
+        Permission.VIEW,
         summary="Get an assignment",
         tag="assignments",
         response="Assignment",
@@ -179,7 +191,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/assignments/" + _id("assignment_id") + "/reports",
         h.list_reports,
-        READ,
+        Permission.VIEW,
         summary="List an assignment's reports",
         tag="reports",
         response="Report",
@@ -189,7 +201,8 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "POST",
         "/assignments/" + _id("assignment_id") + "/reports",
         h.create_report,
-        WRITE,
+        Permission.VIEW,
+        acts=Action.REPORT,
         summary="File a progress report",
         tag="reports",
         body="ReportInput",
@@ -202,7 +215,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/extensions",
         h.list_extensions,
-        READ,
+        Permission.VIEW,
         summary="List extension requests",
         tag="extensions",
         response="Extension",
@@ -222,7 +235,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/extensions/" + _id("extension_id"),
         h.get_extension,
-        READ,
+        Permission.VIEW,
         summary="Get an extension request",
         tag="extensions",
         response="Extension",
@@ -231,7 +244,8 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "POST",
         "/assignments/" + _id("assignment_id") + "/extensions",
         h.create_extension,
-        WRITE,
+        Permission.VIEW,
+        acts=Action.REPORT,
         summary="Request an extension",
         tag="extensions",
         body="ExtensionInput",
@@ -243,7 +257,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "POST",
         "/extensions/" + _id("extension_id") + "/decision",
         h.decide,
-        OFFICE,
+        Permission.REVIEW,
         summary="Approve or reject an extension request",
         tag="extensions",
         body="Decision",
@@ -255,7 +269,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/people",
         h.list_people,
-        READ,
+        Permission.VIEW,
         summary="List people",
         tag="people",
         response="Person",
@@ -275,7 +289,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/people/" + _id("person_id"),
         h.get_person,
-        READ,
+        Permission.VIEW,
         summary="Get a person",
         tag="people",
         response="Person",
@@ -284,7 +298,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/units",
         h.list_units,
-        READ,
+        Permission.VIEW,
         summary="List units",
         tag="units",
         response="Unit",
@@ -298,7 +312,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "POST",
         "/units",
         h.create_unit,
-        ADMIN,
+        Permission.MANAGE_UNITS,
         summary="Create a unit",
         tag="units",
         body="UnitInput",
@@ -310,7 +324,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/units/" + _id("unit_id"),
         h.get_unit,
-        READ,
+        Permission.VIEW,
         summary="Get a unit",
         tag="units",
         response="Unit",
@@ -319,7 +333,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "PATCH",
         "/units/" + _id("unit_id"),
         h.update_unit,
-        ADMIN,
+        Permission.MANAGE_UNITS,
         summary="Change a unit",
         tag="units",
         body="UnitPatch",
@@ -331,7 +345,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/bulletins",
         h.list_bulletins,
-        READ,
+        Permission.VIEW_BULLETINS,
         summary="List stored bulletins",
         tag="bulletins",
         response="Bulletin",
@@ -341,7 +355,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/bulletins/preview",
         h.preview_bulletin,
-        READ,
+        Permission.VIEW_BULLETINS,
         summary="Compute a bulletin for a period (not stored)",
         tag="bulletins",
         response="BulletinData",
@@ -358,7 +372,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/bulletins/" + _id("bulletin_id"),
         h.get_bulletin_route,
-        READ,
+        Permission.VIEW_BULLETINS,
         summary="Get a stored bulletin",
         tag="bulletins",
         response="Bulletin",
@@ -368,7 +382,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "GET",
         "/tokens",
         h.list_tokens,
-        ADMIN,
+        Permission.MANAGE_TOKENS,
         summary="List API tokens",
         tag="tokens",
         response="Token",
@@ -379,7 +393,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "POST",
         "/tokens",
         h.create_token_route,
-        ADMIN,
+        Permission.MANAGE_TOKENS,
         summary="Create an API token (its value is shown once)",
         tag="tokens",
         body="TokenInput",
@@ -390,7 +404,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         "DELETE",
         "/tokens/" + _id("token_id"),
         h.revoke_token_route,
-        ADMIN,
+        Permission.MANAGE_TOKENS,
         summary="Revoke an API token",
         tag="tokens",
         response="Token",

@@ -1,6 +1,6 @@
 """The plumbing of /api/v1: bearer auth, JSON errors, body and query parsing, paging.
 
-Imports `models/`, `supervision/` and `web.app`/`web.auth`/`web.api_tokens` only. Every
+Imports `supervision/` and `web.app`/`web.auth`/`web.api_tokens` only. Every
 error under /api/v1 is ``{"error": {"code", "message", "details"?}}``; domain errors map to
 statuses in `STATUS_OF`.
 """
@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
+from supervision.access import Permission
 from supervision.errors import (
     DomainError,
     InvalidTransition,
@@ -28,7 +29,7 @@ from supervision.errors import (
 )
 from web.api_tokens import authenticate, parse_bearer
 from web.app import DEPS, WebDeps
-from web.auth import Access, Principal, load_principal
+from web.auth import Principal, load_principal
 
 log = logging.getLogger("duban.web.api")
 
@@ -147,14 +148,11 @@ class ApiContext:
 
 
 ApiHandler = Callable[[ApiContext], Awaitable[web.StreamResponse]]
-READ: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER)
-WRITE: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON)
-OFFICE: Final = (Access.ADMIN, Access.SUPERVISOR)
-ADMIN: Final = (Access.ADMIN,)
 
 
-def guarded(handler: ApiHandler, accesses: Sequence[Access]) -> Handler:
-    """Wrap an API handler: 401 without a live token, 403 unless the access is allowed."""
+def guarded(handler: ApiHandler, permission: Permission) -> Handler:
+    """Wrap an API handler: 401 without a live token, 403 unless the caller's scope grants
+    ``permission`` (the same `supervision.access.Scope` the pages ask)."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
         deps: WebDeps = request.app[DEPS]
@@ -168,8 +166,8 @@ def guarded(handler: ApiHandler, accesses: Sequence[Access]) -> Handler:
             raise ApiError(401, "unauthorized", "the token is unknown or revoked")
         if principal is None:
             raise ApiError(403, "forbidden", "this account has no API access")
-        if principal.access not in accesses:
-            raise ApiError(403, "forbidden", f"the role {principal.access.value} may not do this")
+        if not principal.allows(permission):
+            raise ApiError(403, "forbidden", f"the role {principal.tier.value} may not do this")
         return await handler(ApiContext(request, deps, principal))
 
     return wrapped

@@ -2,8 +2,8 @@
 
 Imports `models/`, `supervision/` and the web API plumbing only. Every change goes through the
 same use-cases the pages and the bot use (supervision.items, .reports, .requests,
-.bulletins); unit scoping follows `web.auth` (a liaison sees only their units' items and gets
-404 for the others).
+.bulletins); what the caller sees is their `supervision.access.Scope`, applied in SQL (a liaison
+sees only their units' items, people and units and gets 404 for the others).
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ from web.api_core import (
     read_json,
 )
 from web.api_tokens import create_token, revoke_token
-from web.auth import scope_items
 
 # --- serialisers ----------------------------------------------------------------------------
 
@@ -210,9 +209,9 @@ async def _paged(session: AsyncSession, query: Select[Any], page: Page) -> tuple
     return list(rows), total
 
 
-def _visible_items(ctx: ApiContext) -> Select[tuple[int]]:
+def _visible_items(ctx: ApiContext) -> Select[int]:
     """Ids of the items the caller may see."""
-    return scope_items(select(Item.id), ctx.principal)
+    return ctx.principal.scope.visible_item_ids()
 
 
 async def _load_item(session: AsyncSession, ctx: ApiContext, item_id: int) -> Item:
@@ -266,11 +265,11 @@ async def get_me(ctx: ApiContext) -> web.StreamResponse:
     """Who the token acts for, with their access level."""
     async with ctx.deps.sessions() as session:
         me = await _me(session, ctx)
-        units = ctx.principal.unit_ids
+        units = ctx.principal.scope.unit_ids
         return json_ok(
             {
                 "person": person_json(me),
-                "access": ctx.principal.access.value,
+                "access": ctx.principal.tier.value,
                 "unit_ids": sorted(units) if units is not None else None,
             }
         )
@@ -639,10 +638,7 @@ async def list_people(ctx: ApiContext) -> web.StreamResponse:
     unit_id = query_int(r, "unit_id")
     active = query_bool(r, "active")
     async with ctx.deps.sessions() as session:
-        query = select(Person)
-        units = ctx.principal.unit_ids
-        if units is not None:
-            query = query.where(Person.unit_id.in_(units))
+        query = ctx.principal.scope.filter_people(select(Person))
         if role is not None:
             query = query.where(
                 Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role))
@@ -660,20 +656,19 @@ async def get_person(ctx: ApiContext) -> web.StreamResponse:
     person_id = ctx.match_id("person_id")
     async with ctx.deps.sessions() as session:
         p = await session.get(Person, person_id)
-        units = ctx.principal.unit_ids
-        if p is None or (units is not None and p.unit_id not in units):
+        if p is None or not ctx.principal.scope.sees_unit(p.unit_id):
             raise NotFound(f"no person #{person_id}")
         return json_ok(person_json(p))
 
 
 async def list_units(ctx: ApiContext) -> web.StreamResponse:
-    """Units, by code."""
+    """Units in the caller's scope (a liaison: their unit and below), by code."""
     r = ctx.request
     page = paging(r)
     active = query_bool(r, "active")
     parent_id = query_int(r, "parent_id")
     async with ctx.deps.sessions() as session:
-        query = select(Unit)
+        query = ctx.principal.scope.filter_units(select(Unit))
         if active is not None:
             query = query.where(Unit.active.is_(active))
         if parent_id is not None:
@@ -687,7 +682,7 @@ async def get_unit(ctx: ApiContext) -> web.StreamResponse:
     unit_id = ctx.match_id("unit_id")
     async with ctx.deps.sessions() as session:
         u = await session.get(Unit, unit_id)
-        if u is None:
+        if u is None or not ctx.principal.scope.sees_unit(u.id):
             raise NotFound(f"no unit #{unit_id}")
         return json_ok(unit_json(u))
 

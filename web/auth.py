@@ -1,4 +1,4 @@
-"""Web access: login sessions, CSRF, lock-out, and the role and unit checks every route uses.
+"""Web sessions: login, the session cookie, CSRF and lock-out; who is logged in.
 
 Imports `models/` and `supervision/` only; never `bot/` or `notifier/`.
 
@@ -20,22 +20,14 @@ Lock-out: every login attempt is a `LoginAttempt` row; while ten or more failure
 email lie within the last 15 minutes (by the injected clock) that email is refused, even with
 the right password. Attempts while locked are recorded and count as failures.
 
-Roles (`Access`, from the person's roles): admin; supervisor (every item, reviews); liaison —
-a liaison, owner, leader or principal with a unit — sees the items of that unit and the units
-below it; viewer reads. Admin and supervisor form `OFFICE`; `EVERYONE` is all four.
+Who may see and do what is not decided here: the logged-in `Principal` carries its
+`supervision.access.Scope`, and `web.access.require` asks it (see that module).
 
-Helpers for other web modules (bulletins, API pages):
+Helpers for other web modules:
 
 - ``setup_auth(app)``: registers the middlewares (the admin part calls it once).
 - ``viewer(request) -> Principal``: who is logged in (the middleware guarantees one on pages).
-- ``require(request, *accesses) -> Principal``: 403 unless the person's `Access` is listed.
-- ``require_write(request)``: 403 for viewers (any page that changes something).
 - ``csrf_token(request) -> str``: the value for the hidden ``csrf_token`` form field.
-- ``principal.unit_ids``: ``None`` (every unit) or the unit ids a liaison may see.
-- ``item_visible(session, principal, item_id) -> bool`` and ``scope_items(query, principal)``:
-  restrict items to a liaison's units; a route answers 404 (not 403) for an invisible item.
-- ``visible_item_rows(session, principal, ...)``: `supervision.items.list_items` rows (with
-  their light) restricted the same way, for the dashboard and the items list.
 - ``add_public_prefix(app, prefix)``: a path prefix that needs no login and no CSRF token
   (webhooks, API with bearer tokens); ``/api/`` and ``/telegram/`` are public already.
 """
@@ -51,22 +43,19 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Final
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, Item, LoginAttempt, Person, Role, Unit
+from models import LoginAttempt, Person
+from supervision.access import Permission, Scope, Tier, scope_for, tier_of
 from supervision.accounts import verify_password
-from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
-from supervision.items import ItemRow, list_items
-from supervision.people import UNIT_ROLES
 from web.app import DEPS, WebDeps
 
 log = logging.getLogger("duban.web.auth")
@@ -95,34 +84,6 @@ _DUMMY_HASH: Final = (
 )
 
 
-class Access(StrEnum):
-    """What a person may do on the web: admin > supervisor > liaison (own unit) > viewer."""
-
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    LIAISON = "liaison"
-    VIEWER = "viewer"
-
-
-#: Everyone who may read the office-wide pages.
-EVERYONE: Final = (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER)
-#: The supervision office itself.
-OFFICE: Final = (Access.ADMIN, Access.SUPERVISOR)
-
-
-def access_of(person: Person) -> Access | None:
-    """The web access of a person, from their roles (None: no web access)."""
-    if person.has_role(Role.ADMIN):
-        return Access.ADMIN
-    if person.has_role(Role.SUPERVISOR):
-        return Access.SUPERVISOR
-    if person.unit_id is not None and any(r in UNIT_ROLES for r in person.roles):
-        return Access.LIAISON
-    if person.has_role(Role.VIEWER):
-        return Access.VIEWER
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The logged-in person, as plain values (safe to use after the session closed)."""
@@ -131,19 +92,17 @@ class Principal:
     name: str
     email: str
     locale: str
-    access: Access
-    unit_id: int | None
-    unit_ids: frozenset[int] | None  # None: every unit
+    scope: Scope
 
     @property
-    def can_write(self) -> bool:
-        """True for everyone but viewers."""
-        return self.access is not Access.VIEWER
+    def tier(self) -> Tier:
+        """The person's tier (a principal always has one)."""
+        assert self.scope.tier is not None
+        return self.scope.tier
 
-    @property
-    def is_office(self) -> bool:
-        """True for admins and supervisors (they see every unit)."""
-        return self.access in OFFICE
+    def allows(self, permission: Permission | str) -> bool:
+        """True if the person's scope grants ``permission`` (templates pass its name)."""
+        return self.scope.allows(Permission(permission))
 
 
 PRINCIPAL_KEY: Final = web.RequestKey("duban_principal", Principal)
@@ -243,7 +202,7 @@ async def attempt_login(
         result, found = LoginResult.BAD_CREDENTIALS, None
     elif not await asyncio.to_thread(verify_password, person.password_hash, password):
         result, found = LoginResult.BAD_CREDENTIALS, None
-    elif access_of(person) is None:
+    elif tier_of(person) is None:
         result, found = LoginResult.NO_ACCESS, None
     else:
         result, found = LoginResult.OK, person
@@ -257,75 +216,21 @@ async def attempt_login(
     return result, found
 
 
-# --- unit scope -----------------------------------------------------------------------------
-
-
-def subtree(units: list[tuple[int, int | None]], root_id: int) -> frozenset[int]:
-    """``root_id`` and every unit below it, from (id, parent_id) pairs."""
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in units:
-        children.setdefault(parent, []).append(uid)
-    found: set[int] = set()
-    stack = [root_id]
-    while stack:
-        uid = stack.pop()
-        if uid not in found:
-            found.add(uid)
-            stack.extend(children.get(uid, []))
-    return frozenset(found)
+# --- the logged-in person -----------------------------------------------------------------
 
 
 async def load_principal(session: AsyncSession, person: Person) -> Principal | None:
     """The principal for an active person with web access (None otherwise)."""
-    access = access_of(person)
-    if access is None or not person.active:
+    scope = await scope_for(session, person)
+    if scope.tier is None:
         return None
-    unit_ids: frozenset[int] | None = None
-    if access is Access.LIAISON and person.unit_id is not None:
-        pairs = [(u, p) for u, p in (await session.execute(select(Unit.id, Unit.parent_id))).all()]
-        unit_ids = subtree(pairs, person.unit_id)
     return Principal(
         person_id=person.id,
         name=person.name,
         email=person.email or "",
         locale=person.locale or "zh",
-        access=access,
-        unit_id=person.unit_id,
-        unit_ids=unit_ids,
+        scope=scope,
     )
-
-
-S = TypeVar("S", bound=Select[Any])
-
-
-def scope_items(query: S, principal: Principal) -> S:
-    """Restrict a query over `Item` to the items the principal may see."""
-    units = principal.unit_ids
-    if units is None:
-        return query
-    return query.where(Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(units))))
-
-
-async def item_visible(session: AsyncSession, principal: Principal, item_id: int) -> bool:
-    """True if the item exists and the principal may see it."""
-    query = scope_items(select(Item.id).where(Item.id == item_id), principal)
-    return (await session.scalar(query)) is not None
-
-
-async def visible_item_rows(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    today: date,
-    calendar: WorkCalendar,
-    tz: ZoneInfo,
-) -> list[ItemRow]:
-    """The item rows (with their light) the principal may see, by deadline."""
-    rows = await list_items(session, today=today, calendar=calendar, tz=tz)
-    if principal.unit_ids is None:
-        return rows
-    visible = set((await session.scalars(scope_items(select(Item.id), principal))).all())
-    return [r for r in rows if r.id in visible]
 
 
 # --- request helpers ------------------------------------------------------------------------
@@ -343,22 +248,6 @@ def maybe_viewer(request: web.Request) -> Principal | None:
     """The logged-in principal or None (public pages)."""
     principal = request.get(PRINCIPAL_KEY)
     return principal if isinstance(principal, Principal) else None
-
-
-def require(request: web.Request, *accesses: Access) -> Principal:
-    """The principal, or 403 unless their access is one of ``accesses``."""
-    principal = viewer(request)
-    if principal.access not in accesses:
-        raise web.HTTPForbidden(text="403: your role may not open this page")
-    return principal
-
-
-def require_write(request: web.Request) -> Principal:
-    """The principal, or 403 for read-only viewers."""
-    principal = viewer(request)
-    if not principal.can_write:
-        raise web.HTTPForbidden(text="403: read-only account")
-    return principal
 
 
 def csrf_token(request: web.Request) -> str:

@@ -415,8 +415,11 @@ async def test_units_admin(world):
     assert status == 400
     status, out = await world.send("PATCH", "sup", f"/units/{unit['id']}", {"name": "x"})
     assert status == 403
-    assert (await world.get("liaisonA", "/units"))[1]["total"] == 4
+    # A liaison lists their own unit and the units below it (A, A1 and C, now below A) only.
+    assert (await world.get("sup", "/units"))[1]["total"] == 4
+    assert (await world.get("liaisonA", "/units"))[1]["total"] == 3
     assert (await world.get("liaisonA", f"/units/{unit['id']}"))[1]["code"] == "C"
+    assert (await world.get("liaisonA", f"/units/{world.units['B'].id}"))[0] == 404
     assert (await world.get("liaisonA", "/units/999"))[0] == 404
 
 
@@ -424,7 +427,10 @@ async def test_units_admin(world):
 
 
 async def test_bulletins(world):
-    status, data = await world.get("liaisonA", "/bulletins/preview?period=2026-11")
+    # Bulletins rank the whole office: the API refuses a liaison as the pages do.
+    assert (await world.get("liaisonA", "/bulletins/preview?period=2026-11"))[0] == 403
+    assert (await world.get("liaisonA", "/bulletins"))[0] == 403
+    status, data = await world.get("viewer", "/bulletins/preview?period=2026-11")
     assert status == 200
     assert data["period_label"] == "2026年11月" and data["as_of"] == "2026-11-02"
     assert {r["unit_code"] for r in data["rows"]} == {"A", "B"}
@@ -539,7 +545,8 @@ async def test_stored_bulletin_and_single_records(world):
         stored = await freeze_bulletin(s, data, actor=Actor.system("test"), clock=world.clock)
     status, listed = await world.get("viewer", "/bulletins")
     assert status == 200 and [b["id"] for b in listed["data"]] == [stored.id]
-    status, got = await world.get("liaisonA", f"/bulletins/{stored.id}")
+    assert (await world.get("liaisonA", f"/bulletins/{stored.id}"))[0] == 403  # as the pages
+    status, got = await world.get("viewer", f"/bulletins/{stored.id}")
     assert status == 200
     assert got["period"] == "2026-11" and got["data"]["number"] == "2026年第1期"
     assert got["sent_at"] is None

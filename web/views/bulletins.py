@@ -1,7 +1,7 @@
 """Bulletin pages (督查通报): list, preview a period, issue and send, view, download HTML/XLSX.
 
-Imports `supervision.bulletins`, `web.auth`, `web.views.common` and `web.bulletin_export`.
-Readers are admins, supervisors and viewers; only the office (admin, supervisor) issues.
+Imports `supervision.bulletins`, `web.access`, `web.views.common` and `web.bulletin_export`.
+Who reads and who issues is `Permission.VIEW_BULLETINS` / `ISSUE_BULLETINS` (supervision.access).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from models import Bulletin, Person, PersonRole, Role, Unit
+from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.bulletins import (
     compute_bulletin,
@@ -24,12 +25,12 @@ from supervision.bulletins import (
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import DomainError, NotFound, ValidationFailed
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, Access, Principal, require
+from web.auth import Principal
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx
 from web.views.common import page_strings, render
 
-READERS: Final = (Access.ADMIN, Access.SUPERVISOR, Access.VIEWER)
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
 DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
@@ -71,7 +72,7 @@ async def _recipient_choices(session: Any) -> list[dict[str, Any]]:
 
 async def list_page(request: web.Request) -> web.StreamResponse:
     """GET /bulletins: the issued bulletins and a period to preview."""
-    me = require(request, *READERS)
+    me = require(request, Permission.VIEW_BULLETINS)
     return await _list(request, me, [], 200)
 
 
@@ -94,7 +95,7 @@ async def _list(
             "bulletins": bulletins,
             "default_period": f"{today.year}-{today.month:02d}",
             "errors": list(errors),
-            "can_issue": me.access in OFFICE,
+            "can_issue": me.allows(Permission.ISSUE_BULLETINS),
         },
         status=status,
     )
@@ -117,7 +118,7 @@ async def _compute(request: web.Request, raw: str) -> dict[str, Any]:
 
 async def preview_page(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/preview?period=…: the figures as they stand, and the send form."""
-    me = require(request, *READERS)
+    me = require(request, Permission.VIEW_BULLETINS)
     return await _preview(request, me, request.query.get("period", ""), [], 200)
 
 
@@ -135,7 +136,7 @@ async def _preview(
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
     choices: list[dict[str, Any]] = []
-    if me.access in OFFICE:
+    if me.allows(Permission.ISSUE_BULLETINS):
         async with deps.sessions() as session:
             choices = await _recipient_choices(session)
         if ticked is not None:
@@ -148,7 +149,7 @@ async def _preview(
             "s": _strings(request),
             "b": data,
             "choices": choices,
-            "can_issue": me.access in OFFICE,
+            "can_issue": me.allows(Permission.ISSUE_BULLETINS),
             "errors": list(errors),
         },
         status=status,
@@ -157,7 +158,7 @@ async def _preview(
 
 async def issue(request: web.Request) -> web.StreamResponse:
     """POST /bulletins: store the period's bulletin and queue it to the chosen recipients."""
-    me = require(request, *OFFICE)
+    me = require(request, Permission.ISSUE_BULLETINS)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     raw = form.get("period")
@@ -207,7 +208,7 @@ async def issue(request: web.Request) -> web.StreamResponse:
 
 async def detail_page(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/{id}: a stored bulletin with its download links."""
-    require(request, *READERS)
+    require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
     bulletin_id = int(request.match_info["id"])
     async with deps.sessions() as session:
@@ -251,7 +252,7 @@ def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Respo
 
 async def download(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/{id}.html|.xlsx: a stored bulletin as a file."""
-    require(request, *READERS)
+    require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         try:
@@ -263,7 +264,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 async def preview_download(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/preview.html|.xlsx?period=…: the current figures as a file."""
-    me = require(request, *READERS)
+    me = require(request, Permission.VIEW_BULLETINS)
     try:
         data = await _compute(request, request.query.get("period", ""))
     except DomainError as exc:

@@ -9,13 +9,14 @@ from aiohttp import web
 from sqlalchemy import select
 
 from models import ACTIVE_STATES, CalendarDay, Item, Person
+from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.calendar_admin import coverage_report, import_schedule, set_override
 from supervision.clock import local_today
 from supervision.errors import DomainError
 from supervision.importing import read_table
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, Access, require
 from web.views.common import date_or_none, render, t_for, text_field
 
 MAX_UPLOAD = 1024 * 1024
@@ -54,13 +55,13 @@ async def _page(request: web.Request, extra: dict[str, Any], status: int = 200) 
 
 async def calendar_page(request: web.Request) -> web.StreamResponse:
     """GET /calendar."""
-    require(request, *OFFICE)
+    require(request, Permission.VIEW_CALENDAR)
     return await _page(request, {})
 
 
 async def calendar_import(request: web.Request) -> web.StreamResponse:
     """POST /calendar/import: an official schedule (CSV/XLSX: date,is_workday,note)."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.EDIT_CALENDAR)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     upload = form.get("file")
@@ -90,7 +91,7 @@ async def calendar_import(request: web.Request) -> web.StreamResponse:
 
 async def calendar_override(request: web.Request) -> web.StreamResponse:
     """POST /calendar/override: make one day a working day or a day off."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.EDIT_CALENDAR)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     day = date_or_none(form.get("day"))

@@ -3,7 +3,8 @@
 Other web modules render with ``render(request, "x.html", {...})``; a template extends
 ``base.html`` and fills ``{% block content %}``. The context always has ``t`` (UI strings),
 ``lang``, ``me`` (the `Principal` or None), ``csrf_token``, ``nav`` and ``office_name``.
-Imports `web.auth`, `web.i18n`, `web.app`; no domain rules live here.
+Imports `web.auth`, `web.i18n`, `web.app`; no domain rules live here (the nav asks the
+person's `supervision.access.Scope`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from supervision.access import Permission
 from web.app import DEPS, WebDeps
-from web.auth import EVERYONE, OFFICE, Access, Principal, csrf_token, maybe_viewer
+from web.auth import Principal, csrf_token, maybe_viewer
 from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate
 
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates"
@@ -31,24 +33,20 @@ CSP: Final = (
     "frame-ancestors 'none'"
 )
 
-#: (route name, string key, who sees it); a route missing from the app is not shown.
-NAV: Final[tuple[tuple[str, str, tuple[Access, ...]], ...]] = (
-    (
-        "dashboard",
-        "nav.dashboard",
-        (Access.ADMIN, Access.SUPERVISOR, Access.LIAISON, Access.VIEWER),
-    ),
-    ("items", "nav.items", EVERYONE),
-    ("reviews", "nav.reviews", OFFICE),
-    ("bulletins", "nav.bulletins", (Access.ADMIN, Access.SUPERVISOR, Access.VIEWER)),
-    ("import_items", "nav.import", OFFICE),
-    ("people", "nav.people", (Access.ADMIN,)),
-    ("units", "nav.units", (Access.ADMIN,)),
-    ("templates", "nav.templates", (Access.ADMIN,)),
-    ("policies", "nav.policies", OFFICE),
-    ("calendar", "nav.calendar", (Access.ADMIN, Access.SUPERVISOR)),
-    ("deliveries", "nav.deliveries", OFFICE),
-    ("api_tokens", "nav.api_tokens", (Access.ADMIN,)),
+#: (route name, string key, the permission it needs); a route missing from the app is not shown.
+NAV: Final[tuple[tuple[str, str, Permission], ...]] = (
+    ("dashboard", "nav.dashboard", Permission.VIEW),
+    ("items", "nav.items", Permission.VIEW),
+    ("reviews", "nav.reviews", Permission.REVIEW),
+    ("bulletins", "nav.bulletins", Permission.VIEW_BULLETINS),
+    ("import_items", "nav.import", Permission.IMPORT_ITEMS),
+    ("people", "nav.people", Permission.MANAGE_PEOPLE),
+    ("units", "nav.units", Permission.MANAGE_UNITS),
+    ("templates", "nav.templates", Permission.EDIT_TEMPLATES),
+    ("policies", "nav.policies", Permission.VIEW_POLICIES),
+    ("calendar", "nav.calendar", Permission.VIEW_CALENDAR),
+    ("deliveries", "nav.deliveries", Permission.VIEW_DELIVERIES),
+    ("api_tokens", "nav.api_tokens", Permission.MANAGE_TOKENS),
 )
 
 
@@ -75,8 +73,8 @@ def _nav(request: web.Request, me: Principal | None) -> list[dict[str, Any]]:
         return []
     names = request.app.router.named_resources()
     out = []
-    for name, key, who in NAV:
-        if me.access in who and name in names:
+    for name, key, permission in NAV:
+        if me.allows(permission) and name in names:
             url = str(names[name].url_for())
             current = request.path == url or (url != "/" and request.path.startswith(url))
             out.append({"url": url, "key": key, "current": current})

@@ -11,14 +11,16 @@ from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ACTIVE_STATES
+from supervision.access import Permission
 from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import ValidationFailed
-from supervision.items import ItemRow
+from supervision.items import ItemRow, list_items
 from supervision.light import Light
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import EVERYONE, Principal, require, visible_item_rows
+from web.auth import Principal
 from web.views.common import render, t_for
 
 CHART_WIDTH = 640
@@ -47,7 +49,9 @@ async def dashboard_data(
     """Compute the dashboard for ``me`` (a liaison sees only their units)."""
     today = local_today(deps.clock, deps.config.tz)
     calendar = await load_calendar(session)
-    rows = await visible_item_rows(session, me, today=today, calendar=calendar, tz=deps.config.tz)
+    rows = await list_items(
+        session, today=today, calendar=calendar, tz=deps.config.tz, visible_to=me.scope
+    )
     counts = {light.value: 0 for light in (Light.RED, Light.YELLOW, Light.GREEN, Light.GREY)}
     for row in rows:
         counts[row.light.value] += 1
@@ -55,7 +59,7 @@ async def dashboard_data(
     figures = await compute_bulletin(
         session, period, today=today, calendar=calendar, tz=deps.config.tz
     )
-    units = [u for u in figures.rows if me.unit_ids is None or u.unit_id in me.unit_ids]
+    units = [u for u in figures.rows if me.scope.sees_unit(u.unit_id)]
     active = [r for r in rows if r.state in ACTIVE_STATES]
     years = {today.year, *(r.due_on.year for r in active), *(r.received_on.year for r in active)}
     return DashboardData(
@@ -96,7 +100,7 @@ def rate_chart(units: list[UnitFigures], title: str) -> Markup:
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
     """GET /: the dashboard."""
-    me = require(request, *EVERYONE)
+    me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     errors: list[str] = []
     period = None

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from models import Notification, NotificationStatus, Person
+from supervision.access import Permission
 from supervision.audit import Actor, record
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, require
 from web.views.common import PAGE_SIZE, clamp_page, int_or_none, path_id, redirect, render
 
 STATUSES = tuple(s.value for s in NotificationStatus)
@@ -18,7 +19,7 @@ STATUSES = tuple(s.value for s in NotificationStatus)
 
 async def deliveries_page(request: web.Request) -> web.StreamResponse:
     """GET /deliveries?failed=1&status=&page=: newest first, with attempts."""
-    require(request, *OFFICE)
+    require(request, Permission.VIEW_DELIVERIES)
     deps: WebDeps = request.app[DEPS]
     failed_only = request.query.get("failed") == "1"
     status = request.query.get("status", "")
@@ -66,7 +67,7 @@ async def deliveries_page(request: web.Request) -> web.StreamResponse:
 
 async def retry_one(request: web.Request) -> web.StreamResponse:
     """POST /deliveries/{id}/retry: put a failed notification back in the outbox."""
-    me = require(request, *OFFICE)
+    me = require(request, Permission.RETRY_DELIVERIES)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session, session.begin():
         row = await session.get(Notification, path_id(request), with_for_update=True)

@@ -13,11 +13,12 @@ from typing import Final
 from aiohttp import web
 
 from models import Person
+from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError
 from supervision.importing import ImportKind, ImportResult, import_rows, read_table
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, Access, require
 from web.views.common import redirect, render, text_field
 
 MAX_UPLOAD: Final = 5 * 1024 * 1024
@@ -26,18 +27,21 @@ KINDS: Final = tuple(k.value for k in ImportKind)
 
 async def import_page(request: web.Request) -> web.StreamResponse:
     """GET /import: the upload form."""
-    require(request, *OFFICE)
+    require(request, Permission.IMPORT_ITEMS)
     return render(request, "import.html", {"kinds": KINDS, "kind": "items", "result": None})
 
 
-def _allowed(access: Access, kind: str) -> bool:
-    """Supervisors import items; people and units are the admin's."""
-    return access is Access.ADMIN or kind == ImportKind.ITEMS.value
+#: What importing each kind needs (people and units are managed by the admin).
+NEEDS: Final = {
+    ImportKind.ITEMS.value: Permission.IMPORT_ITEMS,
+    ImportKind.PEOPLE.value: Permission.MANAGE_PEOPLE,
+    ImportKind.UNITS.value: Permission.MANAGE_UNITS,
+}
 
 
 async def import_post(request: web.Request) -> web.StreamResponse:
     """POST /import: ``action=check`` (dry run of an upload) or ``action=commit``."""
-    me = require(request, *OFFICE)
+    me = require(request, Permission.IMPORT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     kind = text_field(form, "kind")
@@ -45,7 +49,7 @@ async def import_post(request: web.Request) -> web.StreamResponse:
     context = {"kinds": KINDS, "kind": kind, "result": None, "payload": "", "filename": ""}
     if kind not in KINDS or action not in ("check", "commit"):
         return render(request, "import.html", {**context, "errors": ["bad form"]}, status=400)
-    if not _allowed(me.access, kind):
+    if not me.allows(NEEDS[kind]):
         raise web.HTTPForbidden(text="403: only an admin imports people and units")
     if action == "check":
         upload = form.get("file")

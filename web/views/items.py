@@ -29,27 +29,20 @@ from models import (
     Source,
     Unit,
 )
-from supervision.access import Action, can
+from supervision.access import Action, Permission, item_visible
 from supervision.audit import Actor
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
-from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
+from supervision.items import AssigneeSpec, ItemSpec, item_light, list_items, save_item
 from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
+from web.access import require, require_item
 from web.app import DEPS, WebDeps
-from web.auth import (
-    EVERYONE,
-    OFFICE,
-    Principal,
-    item_visible,
-    require,
-    require_write,
-    visible_item_rows,
-)
+from web.auth import Principal
 from web.i18n import translate_or
 from web.views.common import (
     PAGE_SIZE,
@@ -125,21 +118,21 @@ def parse_filters(query: Any) -> Filters:
 
 async def _units(session: AsyncSession, me: Principal | None = None) -> list[Unit]:
     query = select(Unit).order_by(Unit.code)
-    if me is not None and me.unit_ids is not None:
-        query = query.where(Unit.id.in_(me.unit_ids))
+    if me is not None:
+        query = me.scope.filter_units(query)
     return list((await session.scalars(query)).all())
 
 
 async def items_list(request: web.Request) -> web.StreamResponse:
     """GET /items: the filtered, paged list."""
-    me = require(request, *EVERYONE)
+    me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     filters = parse_filters(request.query)
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
         today = local_today(deps.clock, deps.config.tz)
-        rows = await visible_item_rows(
-            session, me, today=today, calendar=calendar, tz=deps.config.tz
+        rows = await list_items(
+            session, today=today, calendar=calendar, tz=deps.config.tz, visible_to=me.scope
         )
         in_unit: set[int] | None = None
         if filters.unit is not None:
@@ -340,8 +333,7 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
 
 async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
     """The item with its assignments; 404 when it does not exist or is not visible."""
-    if not await item_visible(session, me, item_id):
-        raise web.HTTPNotFound(text="404: no such item")
+    await require_item(session, me, item_id)
     item = await session.scalar(
         select(Item)
         .where(Item.id == item_id)
@@ -359,7 +351,7 @@ async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
 async def _detail(
     request: web.Request, item_id: int, *, errors: list[str] | None = None, status: int = 200
 ) -> web.Response:
-    me = require(request, *EVERYONE)
+    me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         item = await load_item(session, me, item_id)
@@ -367,14 +359,13 @@ async def _detail(
         today = local_today(deps.clock, deps.config.tz)
         light = item_light(item, today=today, calendar=calendar, tz=deps.config.tz)
         entries = await timeline(session, item, lang_of(request))
-        person = await session.get_one(Person, me.person_id)
         reportable = [
-            a.id for a in item.assignments if a.is_active and can(person, Action.REPORT, a)
+            a.id for a in item.assignments if a.is_active and me.scope.can(Action.REPORT, a)
         ]
         asg_ids = [a.id for a in item.assignments]
         pending_reports: list[Report] = []
         pending_extensions: list[Extension] = []
-        if me.is_office and asg_ids:
+        if me.allows(Permission.REVIEW) and asg_ids:
             pending_reports = list(
                 (
                     await session.scalars(
@@ -513,7 +504,7 @@ async def _form_page(
 
 async def item_new(request: web.Request) -> web.StreamResponse:
     """GET /items/new: the create form."""
-    require(request, *OFFICE)
+    require(request, Permission.EDIT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     today = local_today(deps.clock, deps.config.tz)
     raw: dict[str, Any] = dict.fromkeys(FORM_FIELDS, "")
@@ -522,7 +513,7 @@ async def item_new(request: web.Request) -> web.StreamResponse:
 
 
 async def _save(request: web.Request, item: Item | None) -> web.StreamResponse:
-    me = require(request, *OFFICE)
+    me = require(request, Permission.EDIT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     spec, problems, raw = _spec_from_form(form)
@@ -547,13 +538,12 @@ async def _save(request: web.Request, item: Item | None) -> web.StreamResponse:
 
 async def item_create(request: web.Request) -> web.StreamResponse:
     """POST /items/new: create an item."""
-    require_write(request)
     return await _save(request, None)
 
 
 async def item_edit(request: web.Request) -> web.StreamResponse:
     """GET /items/{id}/edit: the edit form."""
-    me = require(request, *OFFICE)
+    me = require(request, Permission.EDIT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         item = await load_item(session, me, path_id(request))
@@ -562,7 +552,7 @@ async def item_edit(request: web.Request) -> web.StreamResponse:
 
 async def item_update(request: web.Request) -> web.StreamResponse:
     """POST /items/{id}/edit: save changes."""
-    me = require(request, *OFFICE)
+    me = require(request, Permission.EDIT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         item = await load_item(session, me, path_id(request))
@@ -571,7 +561,7 @@ async def item_update(request: web.Request) -> web.StreamResponse:
 
 async def item_cancel(request: web.Request) -> web.StreamResponse:
     """POST /items/{id}/cancel: cancel with a reason."""
-    me = require(request, *OFFICE)
+    me = require(request, Permission.EDIT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     item_id = path_id(request)
     form = await request.post()
@@ -590,7 +580,7 @@ async def item_cancel(request: web.Request) -> web.StreamResponse:
 
 async def default_due_json(request: web.Request) -> web.StreamResponse:
     """GET /items/default-due?received_on=&source=&urgent=: the deadline the rules give."""
-    require(request, *EVERYONE)
+    require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     received = date_or_none(request.query.get("received_on"))
     source = request.query.get("source", "")
@@ -617,12 +607,14 @@ async def default_due_json(request: web.Request) -> web.StreamResponse:
 async def _assignment_for(
     session: AsyncSession, me: Principal, item_id: int, assignment_id: int
 ) -> tuple[Assignment, Person]:
-    await load_item(session, me, item_id)
+    """The assignment to report on: 404 unless its item is in scope, 403 unless the person
+    may report on it (`supervision.access.Scope.can`)."""
+    await require_item(session, me, item_id)
     assignment = await session.get(Assignment, assignment_id)
     if assignment is None or assignment.item_id != item_id:
         raise web.HTTPNotFound(text="404: no such assignment")
-    if me.unit_ids is not None and assignment.unit_id not in me.unit_ids:
-        raise web.HTTPNotFound(text="404: no such assignment")
+    if not me.scope.can(Action.REPORT, assignment):
+        raise web.HTTPForbidden(text="403: 您无权对该事项执行此操作 (not allowed)")
     return assignment, await session.get_one(Person, me.person_id)
 
 
@@ -668,7 +660,7 @@ def _uploads(form: Any) -> tuple[list[tuple[AttachmentIn, bytes]], list[str]]:
 
 async def file_report_post(request: web.Request) -> web.StreamResponse:
     """POST /items/{id}/assignments/{aid}/report: a progress or completion report, with files."""
-    me = require_write(request)
+    me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     item_id, assignment_id = path_id(request), path_id(request, "aid")
     form = await request.post()
@@ -711,7 +703,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
 
 async def attachment_download(request: web.Request) -> web.StreamResponse:
     """GET /attachments/{id}: a web-uploaded file, for those who may see its item."""
-    me = require(request, *EVERYONE)
+    me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         row = (
@@ -722,7 +714,7 @@ async def attachment_download(request: web.Request) -> web.StreamResponse:
                 .where(Attachment.id == path_id(request))
             )
         ).first()
-        if row is None or not await item_visible(session, me, row.item_id):
+        if row is None or not await item_visible(session, me.scope, row.item_id):
             raise web.HTTPNotFound(text="404: no such file")
         if row.storage != DB_STORAGE:
             raise web.HTTPNotFound(text="404: this file is kept by Telegram, not here")
@@ -744,7 +736,7 @@ async def attachment_download(request: web.Request) -> web.StreamResponse:
 
 async def extension_post(request: web.Request) -> web.StreamResponse:
     """POST /items/{id}/assignments/{aid}/extension: ask for a later deadline."""
-    me = require_write(request)
+    me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     item_id, assignment_id = path_id(request), path_id(request, "aid")
     form = await request.post()

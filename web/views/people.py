@@ -9,14 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Person, Role, Unit
+from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link
 from supervision.outbox import EMAIL, notify_person
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, PHONE_LIMIT, PersonSpec, save_person
 from supervision.units import UnitSpec, save_unit
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import Access, require
 from web.i18n import LANGS
 from web.views.common import int_or_none, path_id, redirect, render, text_field
 
@@ -32,7 +33,7 @@ async def _units(session: AsyncSession) -> list[Unit]:
 
 async def people_list(request: web.Request) -> web.StreamResponse:
     """GET /people: everyone, with unit, roles and whether Telegram is bound."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         people = (await session.scalars(select(Person).order_by(Person.name))).all()
@@ -88,13 +89,13 @@ async def _person_form(
 
 async def person_new(request: web.Request) -> web.StreamResponse:
     """GET /people/new: the create form."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_PEOPLE)
     return await _person_form(request, None, _person_raw(None))
 
 
 async def person_edit(request: web.Request) -> web.StreamResponse:
     """GET /people/{id}: the edit form, with the invite button."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         person = await session.get(Person, path_id(request))
@@ -136,7 +137,7 @@ def _spec(raw: dict[str, Any]) -> PersonSpec:
 
 
 async def _save_person(request: web.Request, person_id: int | None) -> web.StreamResponse:
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     raw, problems = _parse_person(form)
@@ -176,7 +177,7 @@ async def person_update(request: web.Request) -> web.StreamResponse:
 
 async def person_invite(request: web.Request) -> web.StreamResponse:
     """POST /people/{id}/invite: a one-time bot link, shown once and e-mailed to the person."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
     person_id = path_id(request)
     try:
@@ -212,7 +213,7 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
 
 async def units_list(request: web.Request) -> web.StreamResponse:
     """GET /units: every unit with its parent and head count."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_UNITS)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         units = await _units(session)
@@ -258,13 +259,13 @@ def _unit_raw(unit: Unit | None) -> dict[str, Any]:
 
 async def unit_new(request: web.Request) -> web.StreamResponse:
     """GET /units/new."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_UNITS)
     return await _unit_form(request, None, _unit_raw(None))
 
 
 async def unit_edit(request: web.Request) -> web.StreamResponse:
     """GET /units/{id}."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_UNITS)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         unit = await session.get(Unit, path_id(request))
@@ -274,7 +275,7 @@ async def unit_edit(request: web.Request) -> web.StreamResponse:
 
 
 async def _save_unit(request: web.Request, unit_id: int | None) -> web.StreamResponse:
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.MANAGE_UNITS)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     raw: dict[str, Any] = {

@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from models import LadderStep, Person, Policy, StepKind
 from notifier.templating import STEPS
+from supervision.access import Permission
 from supervision.audit import Actor, record
 from supervision.errors import ValidationFailed
 from supervision.policy import RECIPIENT_ROLES, STEP_CHANNELS
 from supervision.schedule import replan_policy
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, Access, require
 from web.views.common import int_or_none, path_id, redirect, render, text_field
 
 ROLE_CHOICES = sorted(str(r) for r in RECIPIENT_ROLES)
@@ -27,7 +28,7 @@ MAX_STEPS = 12
 
 async def policies_page(request: web.Request) -> web.StreamResponse:
     """GET /policies: every policy with its ladder."""
-    require(request, *OFFICE)
+    require(request, Permission.VIEW_POLICIES)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         policies = (
@@ -63,7 +64,7 @@ async def _edit_page(
 
 async def policy_edit(request: web.Request) -> web.StreamResponse:
     """GET /policies/{id}."""
-    require(request, Access.ADMIN)
+    require(request, Permission.EDIT_POLICIES)
     return await _edit_page(request, path_id(request))
 
 
@@ -122,7 +123,7 @@ def parse_steps(form: Any, problems: list[str]) -> list[dict[str, Any]]:
 
 async def policy_save(request: web.Request) -> web.StreamResponse:
     """POST /policies/{id}: save the rule, window and ladder (all or nothing)."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.EDIT_POLICIES)
     deps: WebDeps = request.app[DEPS]
     policy_id = path_id(request)
     form = await request.post()

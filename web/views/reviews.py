@@ -6,10 +6,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from models import Assignment, Extension, Item, Person, Report, ReportKind, ReviewState, Unit
+from supervision.access import Permission
 from supervision.errors import DomainError
 from supervision.requests import MAX_COMMENT, decide_completion, decide_extension
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import OFFICE, require, safe_next
+from web.auth import safe_next
 from web.views.common import path_id, redirect, render, text_field
 
 
@@ -51,12 +53,12 @@ async def _pending(request: web.Request, errors: list[str], status: int) -> web.
 
 async def reviews_page(request: web.Request) -> web.StreamResponse:
     """GET /reviews: everything awaiting the office's decision."""
-    require(request, *OFFICE)
+    require(request, Permission.REVIEW)
     return await _pending(request, [], 200)
 
 
 async def _decide(request: web.Request, what: str) -> web.StreamResponse:
-    me = require(request, *OFFICE)
+    me = require(request, Permission.REVIEW)
     deps: WebDeps = request.app[DEPS]
     record_id = path_id(request)
     form = await request.post()

@@ -32,10 +32,11 @@ from notifier.templating import (
     sample_context,
     validate,
 )
+from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.calendar_store import load_calendar
+from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import Access, require
 from web.views.common import int_or_none, redirect, render
 
 #: Channels edited on this page; ``group`` is shared by WeCom, DingTalk and Feishu robots
@@ -145,7 +146,7 @@ async def preview_text(
 
 async def templates_index(request: web.Request) -> web.StreamResponse:
     """GET /templates: every step x channel x locale x part, marking overrides."""
-    require(request, Access.ADMIN)
+    require(request, Permission.EDIT_TEMPLATES)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session:
         rows = (await session.scalars(select(Template))).all()
@@ -235,13 +236,13 @@ async def _edit_page(
 
 async def template_edit(request: web.Request) -> web.StreamResponse:
     """GET /templates/{step}/{channel}/{locale}/{part}: the editor."""
-    require(request, Access.ADMIN)
+    require(request, Permission.EDIT_TEMPLATES)
     return await _edit_page(request, key_from(request))
 
 
 async def template_save(request: web.Request) -> web.StreamResponse:
     """POST .../{part}: validate and save an override; errors come back next to the line."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.EDIT_TEMPLATES)
     key = key_from(request)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
@@ -271,7 +272,7 @@ async def template_save(request: web.Request) -> web.StreamResponse:
 
 async def template_reset(request: web.Request) -> web.StreamResponse:
     """POST .../reset: drop the override so the default applies again."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.EDIT_TEMPLATES)
     key = key_from(request)
     deps: WebDeps = request.app[DEPS]
     async with deps.sessions() as session, session.begin():
@@ -290,7 +291,7 @@ async def template_reset(request: web.Request) -> web.StreamResponse:
 
 async def template_preview(request: web.Request) -> web.StreamResponse:
     """POST .../preview (JSON): render a draft on an item; errors carry their line."""
-    require(request, Access.ADMIN)
+    require(request, Permission.EDIT_TEMPLATES)
     key = key_from(request)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()

@@ -13,11 +13,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from models import ApiToken, Person
+from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError
+from web.access import require
 from web.api_tokens import create_token, revoke_token
 from web.app import DEPS, WebDeps
-from web.auth import Access, require
 from web.views.common import int_or_none, page_strings, path_id, render, text_field
 
 
@@ -52,13 +53,13 @@ async def _page(
 
 async def tokens_page(request: web.Request) -> web.StreamResponse:
     """GET /api-tokens."""
-    require(request, Access.ADMIN)
+    require(request, Permission.MANAGE_TOKENS)
     return await _page(request)
 
 
 async def tokens_create(request: web.Request) -> web.StreamResponse:
     """POST /api-tokens: create a token and show its value on this answer only."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.MANAGE_TOKENS)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
     person_id = int_or_none(form.get("person_id"))
@@ -80,7 +81,7 @@ async def tokens_create(request: web.Request) -> web.StreamResponse:
 
 async def tokens_revoke(request: web.Request) -> web.StreamResponse:
     """POST /api-tokens/{id}/revoke."""
-    me = require(request, Access.ADMIN)
+    me = require(request, Permission.MANAGE_TOKENS)
     deps: WebDeps = request.app[DEPS]
     token_id = path_id(request)
     try:
