@@ -84,6 +84,7 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the bot with long polling until interrupted."""
+    rt.settings.require_secret_key()
     from duban.chat import bot_config, open_chat
     from duban.process import stop_event
 
