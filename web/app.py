@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from supervision.clock import Clock, SystemClock
+from web.sessions import SessionPolicy
+from web.throttle import LoginGuard
 
 log = logging.getLogger("duban.web")
 
@@ -28,6 +30,8 @@ class WebConfig:
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    proxy_hops: int = 0  # trusted proxies appending to X-Forwarded-For (0: use the peer)
 
 
 @dataclass
@@ -38,6 +42,7 @@ class WebDeps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
     redis: Any = None  # arq/redis client when configured; health checks ping it
+    login_guard: LoginGuard = field(default_factory=LoginGuard)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

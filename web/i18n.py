@@ -35,10 +35,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.bad": ("邮箱或密码不正确。", "Wrong email or password."),
-    "login.locked": (
-        "登录失败次数过多，请15分钟后再试。",
-        "Too many failed attempts; try again in 15 minutes.",
-    ),
     "login.no_access": ("此账号没有网页访问权限。", "This account has no web access."),
     # common
     "common.save": ("保存", "Save"),
