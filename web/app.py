@@ -78,10 +78,23 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+#: HSTS for a site served over HTTPS: a year; no includeSubDomains, the office's domain may
+#: host other services that are not ready for it.
+HSTS = "max-age=31536000"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response: no software version in ``Server``; HSTS when the site is https."""
+    response.headers["Server"] = "Duban"
+    if request.app[DEPS].config.base_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+
+
 def create_app(deps: WebDeps, parts: list[AppPart] | None = None) -> web.Application:
     """Build the web application with its dependencies and any extra parts."""
     app = web.Application(client_max_size=20 * 1024 * 1024)
     app[DEPS] = deps
+    app.on_response_prepare.append(security_headers)
     app.router.add_get("/healthz", healthz)
     for part in parts or []:
         part(app)

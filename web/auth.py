@@ -77,6 +77,7 @@ PUBLIC_PREFIXES: Final = ("/login", "/lang/")
 PASS_THROUGH_PREFIXES: Final = ("/static/", "/healthz", "/metrics", "/api/", "/telegram/")
 
 EXTRA_PUBLIC = web.AppKey("auth_extra_public", list[str])
+EXACT_PUBLIC = web.AppKey("auth_exact_public", set[str])
 
 # A real argon2 hash of a random string, so an unknown email costs as much as a wrong password.
 _DUMMY_HASH: Final = (
@@ -387,6 +388,13 @@ def add_public_prefix(app: web.Application, prefix: str) -> None:
     app[EXTRA_PUBLIC].append(prefix)
 
 
+def add_public_path(app: web.Application, path: str) -> None:
+    """Like `add_public_prefix` for this one path only (a webhook mounted anywhere)."""
+    if EXACT_PUBLIC not in app:
+        app[EXACT_PUBLIC] = set()
+    app[EXACT_PUBLIC].add(path)
+
+
 def _is_public(request: web.Request) -> bool:
     return request.path.startswith(PUBLIC_PREFIXES)
 
@@ -400,7 +408,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Load the principal from the session cookie; check CSRF; send anonymous users to /login."""
     extra = request.app.get(EXTRA_PUBLIC, [])
-    if request.path.startswith((*PASS_THROUGH_PREFIXES, *extra)):
+    if request.path.startswith((*PASS_THROUGH_PREFIXES, *extra)) or request.path in (
+        request.app.get(EXACT_PUBLIC, ())
+    ):
         return await handler(request)  # no cookie is read or needed here
     deps: WebDeps = request.app[DEPS]
     secret = deps.config.secret_key
