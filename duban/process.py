@@ -126,6 +126,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         mail=mail,
         mail_from=settings.mail_from,
         redis_url=settings.redis_url,
+        secret_key=settings.secret_key.get_secret_value(),
         scan_interval_seconds=settings.scan_interval_seconds,
         lease_seconds=settings.delivery_lease_seconds,
         concurrency=settings.delivery_concurrency,
