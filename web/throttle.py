@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import LoginThrottle
-from supervision.accounts import verify_password
+from supervision.accounts import hash_password, verify_password
 
 #: Failures before any wait; then 1 s, 2 s, 4 s, ... up to ``MAX_DELAY``.
 FREE_FAILURES: Final = 5
@@ -36,6 +36,7 @@ WINDOW: Final = timedelta(minutes=15)
 
 Sleep = Callable[[float], Awaitable[None]]
 Verify = Callable[[str | None, str], bool]
+Hash = Callable[[str], str]
 
 
 def delay_for(failures: int) -> float:
@@ -112,6 +113,7 @@ class LoginGuard:
     concurrency: int = 2
     sleep: Sleep = asyncio.sleep
     verify: Verify = verify_password
+    hash: Hash = hash_password
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     async def wait(self, failures: int) -> None:
@@ -121,8 +123,17 @@ class LoginGuard:
             await self.sleep(delay)
 
     async def check_password(self, password_hash: str | None, password: str) -> bool:
-        """``verify`` in a thread, at most ``concurrency`` at once."""
+        """``verify`` in a thread, at most ``concurrency`` hashes at once."""
+        async with self._hashing():
+            return await asyncio.to_thread(self.verify, password_hash, password)
+
+    async def hash_password(self, password: str) -> str:
+        """``hash`` (argon2id; ValidationFailed for a short password) in a thread, bounded the
+        same way: setting passwords on the people page cannot stall the loop either."""
+        async with self._hashing():
+            return await asyncio.to_thread(self.hash, password)
+
+    def _hashing(self) -> asyncio.Semaphore:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
-        async with self._slots:
-            return await asyncio.to_thread(self.verify, password_hash, password)
+        return self._slots

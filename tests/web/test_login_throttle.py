@@ -153,3 +153,29 @@ async def test_healthz_answers_while_a_flood_of_logins_hashes(
     release.set()
     assert [r.status for r in await asyncio.gather(*flood)] == [401] * 12
     assert running[1] == 2
+
+
+async def test_the_people_page_hashes_a_new_password_off_the_loop(
+    sessions, clock, aiohttp_client_factory, seed: Seed
+) -> None:
+    from models import Person
+    from supervision.accounts import hash_password
+
+    threads: list[str] = []
+
+    def recording_hash(password: str) -> str:
+        threads.append(threading.current_thread().name)
+        return hash_password(password)
+
+    guard = LoginGuard(sleep=Waits(), hash=recording_hash)
+    admin, _ = await client(sessions, clock, aiohttp_client_factory, guard=guard)
+    assert (await admin.login(ADMIN, person_id=seed.admin)).status == 303
+    form = {"name": "王五", "email": "wangwu@example.gov.cn", "roles": "viewer", "locale": "zh"}
+    response = await admin.post("/people/new", {**form, "password": "a long enough password"})
+    assert response.status == 303
+    assert threads and threads[0] != threading.main_thread().name
+    async with sessions() as s:
+        person = await s.scalar(select(Person).where(Person.email == "wangwu@example.gov.cn"))
+    assert person is not None and verify_password(person.password_hash, "a long enough password")
+    response = await admin.post("/people/new", {**form, "password": "short"})
+    assert response.status == 400 and "at least 8" in await response.text()

@@ -145,6 +145,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
     try:
         if problems:
             raise ValidationFailed("; ".join(problems), problems)
+        hashed = await deps.login_guard.hash_password(password) if password else None
         async with deps.sessions() as session, session.begin():
             actor = Actor.of(await session.get_one(Person, me.person_id))
             person = await save_person(
@@ -153,7 +154,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
                 spec=_spec(raw),
                 actor=actor,
                 clock=deps.clock,
-                password=password,
+                password_hash=hashed,
             )
             saved_id = person.id
     except NotFound as exc:
