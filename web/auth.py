@@ -33,6 +33,7 @@ Helpers for other web modules (bulletins, API pages):
   their light) restricted the same way, for the dashboard and the items list.
 - ``add_public_prefix(app, prefix)``: a path prefix that needs no login and no CSRF token
   (webhooks, API with bearer tokens); ``/api/`` and ``/telegram/`` are public already.
+- ``add_public_path(app, path)``: the same for one exact path (the Telegram webhook).
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ async def login(deps: WebDeps, *, email: str, password: str, ip: str) -> LoginOu
                 result = LoginResult.NO_ACCESS
             else:
                 result = LoginResult.OK
-                await forgive(session, account=keys[0], address=keys[1])
+                await forgive(session, account=keys[0], address=keys[1], now=clock.now())
                 session_id = await start_session(
                     session, person=current, policy=deps.config.sessions, now=clock.now(), ip=ip
                 )

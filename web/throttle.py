@@ -95,10 +95,15 @@ async def count_attempt(session: AsyncSession, keys: Sequence[str], now: datetim
     return highest
 
 
-async def forgive(session: AsyncSession, *, account: str, address: str) -> None:
+async def forgive(session: AsyncSession, *, account: str, address: str, now: datetime) -> None:
     """After a right password: clear the account's count, give back this attempt's address
-    count (the address keeps its other failures)."""
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account))
+    count (the address keeps its other failures). Counts whose window has passed are
+    dropped too (they would restart at 1 anyway), so guessed e-mails do not pile up."""
+    await session.execute(
+        delete(LoginThrottle).where(
+            (LoginThrottle.key == account) | (LoginThrottle.window_start <= now - WINDOW)
+        )
+    )
     await session.execute(
         update(LoginThrottle)
         .where(LoginThrottle.key == address, LoginThrottle.failures > 0)

@@ -63,10 +63,15 @@ async def test_the_count_restarts_after_the_window(
     web_client, waits = await client(sessions, clock, aiohttp_client_factory)
     for _ in range(8):
         await web_client.post("/login", {"email": ADMIN, "password": "bad"})
+    await web_client.post("/login", {"email": "ghost@example.gov.cn", "password": "bad"})
     clock.advance(timedelta(minutes=15, seconds=1))
     waits.delays.clear()
     assert (await web_client.post("/login", {"email": ADMIN, "password": PASSWORD})).status == 303
     assert waits.delays == []
+    # The right password dropped the counts whose window had passed (the guessed e-mail's).
+    async with sessions() as s:
+        keys = set((await s.scalars(select(LoginThrottle.key))).all())
+    assert keys == {"ip:127.0.0.1"}
 
 
 async def test_guesses_from_many_addresses_slow_the_account(
