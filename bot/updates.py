@@ -2,11 +2,16 @@
 
 A replay of a handled update is skipped; an update whose handling failed or was cut short
 by a crash stays ``pending``/``failed`` and is handled again by :func:`reprocess_pending`.
+
+Invite tokens are never stored: the payload of ``/start <token>`` is cut from the stored copy
+(`without_secrets`); the live update keeps it. An update re-handled from the log after a
+crash is then a plain ``/start`` (the greeting), and the invite, not spent, still works.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -24,6 +29,23 @@ log = logging.getLogger("duban.bot")
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 MAX_ERROR = 2000
+_START_WITH_PAYLOAD = re.compile(r"(/start(?:@\w+)?)\s+\S.*", re.DOTALL)
+
+
+def without_secrets(payload: dict[str, Any]) -> dict[str, Any]:
+    """The update as it may be stored: a ``/start`` deep-link payload (an invite token) cut."""
+    for key in ("message", "edited_message"):
+        message = payload.get(key)
+        if not isinstance(message, dict):
+            continue
+        text = message.get("text")
+        if isinstance(text, str) and (found := _START_WITH_PAYLOAD.fullmatch(text)):
+            command = found.group(1)
+            entities = [
+                e for e in message.get("entities", []) if e.get("offset", 0) < len(command)
+            ]
+            payload = {**payload, key: {**message, "text": command, "entities": entities}}
+    return payload
 
 
 def _insert_new(dialect: str) -> ReturningInsert[int]:
@@ -42,7 +64,9 @@ def _insert_new(dialect: str) -> ReturningInsert[int]:
 
 async def store(sessions: async_sessionmaker[AsyncSession], update: Update, clock: Clock) -> bool:
     """Keep ``update`` (once); False when it was already handled."""
-    payload = update.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    payload = without_secrets(
+        update.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    )
     async with sessions() as session:
         # One statement: autocommit spares the BEGIN and COMMIT round trips.
         conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -77,7 +101,7 @@ async def store_handled(
         {
             "update_id": update_id,
             "received_at": now,
-            "payload": payload,
+            "payload": without_secrets(payload),
             "status": DONE,
             "attempts": 1,
             "processed_at": now,

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
 from web.metrics import SCAN_METRICS_KEY, ScanMetrics, record_scans, setup_metrics
+from web.sessions import SessionPolicy
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 
@@ -54,6 +56,11 @@ def web_deps(runtime: Runtime) -> WebDeps:
         redis_url=s.redis_url,
         secure_cookies=s.base_url.startswith("https://"),
         telegram_bot_username=s.telegram_bot_username,
+        sessions=SessionPolicy(
+            idle=timedelta(minutes=s.session_idle_minutes),
+            lifetime=timedelta(hours=s.session_max_hours),
+        ),
+        proxy_hops=s.trusted_proxy_hops,
     )
     return WebDeps(
         config=config,
@@ -119,6 +126,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         mail=mail,
         mail_from=settings.mail_from,
         redis_url=settings.redis_url,
+        secret_key=settings.secret_key.get_secret_value(),
         scan_interval_seconds=settings.scan_interval_seconds,
         lease_seconds=settings.delivery_lease_seconds,
         concurrency=settings.delivery_concurrency,

@@ -17,6 +17,11 @@ class SettingsError(Exception):
     """A missing or malformed setting; the message names it in one line."""
 
 
+#: The built-in secret key: good for tests and the first look, refused by the services.
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105 -- the known default the services refuse
+MIN_SECRET_KEY_LENGTH = 32
+
+
 class SmtpConfig(BaseModel):
     """Parsed ``DUBAN_SMTP_URL`` (``smtp://user:pass@host:port?starttls=true``)."""
 
@@ -67,7 +72,13 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     public_url: str | None = None
-    secret_key: SecretStr = SecretStr("dev-only-change-me")
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Web sessions: ended after this long without a request, and this long after login.
+    session_idle_minutes: Annotated[float, Field(gt=0)] = 120.0
+    session_max_hours: Annotated[float, Field(gt=0)] = 12.0
+    # How many reverse proxies in front of the web app append to X-Forwarded-For (0: trust
+    # none, the client address is the TCP peer).
+    trusted_proxy_hops: Annotated[int, Field(ge=0, le=10)] = 0
     telegram_token: SecretStr | None = None
     telegram_api_base: str | None = None
     telegram_bot_username: str | None = None
@@ -128,6 +139,16 @@ class Settings(BaseSettings):
             return None
         parse_smtp_url(value.get_secret_value())
         return value
+
+    def require_secret_key(self) -> None:
+        """Raise SettingsError unless the secret key is set and long enough (the services)."""
+        key = self.secret_key.get_secret_value()
+        if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                "setting DUBAN_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters (e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
 
     @property
     def tz(self) -> ZoneInfo:

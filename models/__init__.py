@@ -1,7 +1,7 @@
 """SQLAlchemy 2 tables, one module per aggregate. Imports nothing from the other layers."""
 
 from models.audit import AuditEvent
-from models.auth import ApiToken, LoginAttempt
+from models.auth import ApiToken, LoginAttempt, LoginThrottle, WebSession
 from models.base import Base
 from models.bulletin import Bulletin
 from models.calendar import CalendarDay
@@ -47,6 +47,7 @@ __all__ = [
     "ItemState",
     "LadderStep",
     "LoginAttempt",
+    "LoginThrottle",
     "Notification",
     "NotificationStatus",
     "Person",
@@ -63,4 +64,5 @@ __all__ = [
     "Template",
     "TemplateVersion",
     "Unit",
+    "WebSession",
 ]

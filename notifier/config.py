@@ -38,6 +38,8 @@ class NotifierConfig:
     mail: MailConfig | None = None
     mail_from: str = "督查室 <duban@localhost>"
     redis_url: str | None = field(default=None, repr=False)
+    #: opens sealed payload values (invite links); None: such a message cannot be rendered
+    secret_key: str | None = field(default=None, repr=False)
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     #: a row in ``sending`` longer than this is taken to be lost with its worker
     lease_seconds: float = 300.0

@@ -44,8 +44,10 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
+from supervision.invites import SEALED_LINK
 from supervision.light import assignment_light
 from supervision.policy import SOURCE_LABELS_ZH
+from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
 #: recipients who act on the assignment themselves get the report / close / extend buttons
@@ -73,6 +75,8 @@ class ContextConfig:
     office_name: str = "督查室"
     base_url: str = "http://127.0.0.1:8080"
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    #: opens sealed payload values (the invite link); None: a sealed value cannot be shown
+    sealer: Sealer | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class BuiltContext:
     buttons: bool
     #: the group robot of a group row (its URL and secret), when it still exists
     webhook: GroupWebhook | None = None
+    #: values in the message that must not be kept or logged (the invite link)
+    secrets: tuple[str, ...] = ()
 
 
 def template_step(row: Notification) -> str:
@@ -403,6 +409,7 @@ def _make(
         and recipient.id in (assignment.owner_id, assignment.leader_id)
     )
     active = assignment is not None and assignment.is_active
+    invite_link = _invite_link(payload, config.sealer)
     context = MessageContext(
         step=step,
         recipient_name=recipient_name,
@@ -421,7 +428,7 @@ def _make(
         requester_name=requester_name,
         extension=extension_view,
         review=review_view,
-        invite_link=str(payload["invite_link"]) if payload.get("invite_link") else None,
+        invite_link=invite_link,
         invite_expires_on=_as_date(payload.get("invite_expires_on")),
         bulletin=bulletin_view,
     )
@@ -432,7 +439,19 @@ def _make(
         assignment=assignment,
         buttons=is_ladder and acts and active,
         webhook=hook,
+        secrets=(invite_link,) if invite_link else (),
     )
+
+
+def _invite_link(payload: dict[str, Any], sealer: Sealer | None) -> str | None:
+    """The invite link of an invite row: opened from its seal (rows queued before links were
+    sealed carry it in clear)."""
+    sealed = payload.get(SEALED_LINK)
+    if sealed:
+        if sealer is None:
+            raise SealBroken("the invite link is sealed and no secret key was given to open it")
+        return sealer.open(str(sealed))
+    return str(payload["invite_link"]) if payload.get("invite_link") else None
 
 
 async def build_contexts(

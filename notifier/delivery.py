@@ -46,6 +46,7 @@ from notifier.channels.base import (
     RateLimited,
     SendResult,
     TransientError,
+    scrub,
 )
 from notifier.config import DEFAULT_RETRY_SCHEDULE, NotifierConfig
 from notifier.context import LADDER_STEPS, BuiltContext, ContextConfig, build_contexts
@@ -55,6 +56,7 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.outbox import CHAT, EMAIL, add
+from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
 
@@ -115,7 +117,10 @@ class DeliveryOptions:
             lease_seconds=config.lease_seconds,
             max_wait_seconds=config.max_wait_seconds,
             context=ContextConfig(
-                office_name=config.office_name, base_url=config.base_url, tz=config.tz
+                office_name=config.office_name,
+                base_url=config.base_url,
+                tz=config.tz,
+                sealer=Sealer(config.secret_key) if config.secret_key else None,
             ),
             calendar=calendar,
             worker=config.worker_name or default_worker_name(),
@@ -439,8 +444,11 @@ async def _prepare(
         webhook_id=row.webhook_id,
         webhook_url=hook.url if hook else None,
         webhook_secret=hook.secret if hook else None,
+        secrets=built.secrets,
     )
-    row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
+    # What was sent is kept, without its secrets (an invite link is shown to nobody again).
+    row.subject, row.body_text = rendered.subject, scrub(rendered.text, built.secrets)
+    row.body_html = scrub(rendered.html, built.secrets) if rendered.html else rendered.html
     attempt = DeliveryAttempt(
         notification_id=row.id,
         channel=channel.kind,

@@ -1,5 +1,8 @@
 """One-time invite tokens that bind a Telegram chat to a person (valid 7 days, kept hashed).
 
+The clear token is stored nowhere: the invite row keeps its hash, and the e-mail queued with
+`queue_invite_email` carries the link sealed (`supervision.sealing`) until it is delivered.
+
 Imports only `models/` and `supervision/`; I/O goes through the session it is given.
 """
 
@@ -10,14 +13,17 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import InviteToken, Person
+from supervision import outbox
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import NotAllowed, NotFound, ValidationFailed
+from supervision.sealing import Sealer
 
 __all__ = [
     "INVITE_VALIDITY",
@@ -29,7 +35,11 @@ __all__ = [
     "create_invite",
     "deep_link",
     "hash_token",
+    "queue_invite_email",
 ]
+
+#: The outbox payload key of the sealed invite link (the notifier opens it to render).
+SEALED_LINK = "invite_link_sealed"
 
 INVITE_VALIDITY = timedelta(days=7)
 # Telegram deep-link payloads: up to 64 characters of A-Z a-z 0-9 _ -
@@ -93,6 +103,30 @@ async def create_invite(
         detail={"invite_id": invite.id, "expires_at": invite.expires_at.isoformat()},
     )
     return NewInvite(token, invite, person)
+
+
+async def queue_invite_email(
+    session: AsyncSession,
+    *,
+    new: NewInvite,
+    link: str,
+    sealer: Sealer,
+    clock: Clock,
+    tz: ZoneInfo,
+) -> bool:
+    """Queue the invite link to the person by e-mail, sealed; False when they have none."""
+    expires_on = new.invite.expires_at.astimezone(tz).date().isoformat()
+    ids = await outbox.notify_person(
+        session,
+        person=new.person,
+        kind="invite",
+        key=f"invite{new.invite.id}",
+        channels=[outbox.EMAIL],
+        not_before=clock.now(),
+        now=clock.now(),
+        payload={SEALED_LINK: sealer.seal(link), "invite_expires_on": expires_on},
+    )
+    return bool(ids)
 
 
 async def bind_by_token(

@@ -65,11 +65,13 @@ async def save_person(
     actor: Actor,
     clock: Clock,
     password: str | None = None,
+    password_hash: str | None = None,
 ) -> Person:
     """Create (``person_id`` None) or change a person; every problem is reported at once.
 
     E-mail addresses are unique regardless of case, and an admin cannot take away their own
-    admin role or deactivate themselves (the office would risk locking itself out).
+    admin role or deactivate themselves (the office would risk locking itself out). A new
+    password comes as ``password`` (hashed here) or already hashed as ``password_hash``.
     """
     person = None
     if person_id is not None:
@@ -124,7 +126,9 @@ async def save_person(
     if (roles := sorted(r.value for r in spec.roles)) != old_roles:
         changes["roles"] = [old_roles, roles]
     if password is not None:
-        person.password_hash = hash_password(password)
+        password_hash = hash_password(password)
+    if password_hash is not None:  # hashed by the caller (off the event loop)
+        person.password_hash = password_hash
         changes["password"] = ["***", "***"]
     await session.flush()
     if created or changes:

@@ -282,6 +282,7 @@ def worker_env(
         "DUBAN_SWEEP_INTERVAL_SECONDS": str(sweep_every),
         "DUBAN_SWEEP_AFTER_SECONDS": str(sweep_after_seconds),
         "DUBAN_TELEGRAM_RATE": str(telegram_rate),
+        "DUBAN_SECRET_KEY": "fault-test-" + "k" * 40,
     }
     if telegram_token:
         env["DUBAN_TELEGRAM_TOKEN"] = telegram_token

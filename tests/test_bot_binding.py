@@ -112,3 +112,35 @@ async def test_stranger_is_told_how_to_get_an_invite_and_sees_no_data(
         logged = await session.get_one(TelegramUpdate, update["update_id"])
         assert logged.status == "done"
     assert h.fake.answers[-1]["show_alert"] is True
+
+
+async def test_the_update_log_never_keeps_an_invite_token(h: Harness, world: World) -> None:
+    pid = await _new_person(h, world)
+    token = await _invite(h, pid)
+    update = h.fake.make_private_message(NEW_TG, f"/start {token}", username="sunqi")
+    await h.feed(update)
+    assert (await _person(h, pid)).telegram_user_id == NEW_TG  # bound from the live update
+    async with h.sessions() as session:
+        stored = await session.get_one(TelegramUpdate, update["update_id"])
+    assert token not in str(stored.payload)
+    assert stored.payload["message"]["text"] == "/start"
+
+
+def test_without_secrets_cuts_only_start_payloads() -> None:
+    from bot.updates import without_secrets
+
+    start = {
+        "update_id": 1,
+        "message": {
+            "text": "/start@duban_bot abc_DEF-123456789012",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 16}],
+        },
+    }
+    assert without_secrets(start)["message"] == {
+        "text": "/start@duban_bot",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 16}],
+    }
+    assert start["message"]["text"].endswith("9012")  # the live update is left alone
+    for text in ("/start", "进展：已完成 /start abc", "/startx abc"):
+        plain = {"update_id": 2, "message": {"text": text}}
+        assert without_secrets(plain) == plain

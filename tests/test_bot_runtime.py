@@ -23,12 +23,14 @@ from duban.settings import Settings, SettingsError
 from models import InviteToken, Notification, Report, TelegramUpdate
 from notifier.channels.base import ChannelRegistry
 from notifier.channels.email import EmailChannel
+from notifier.context import ContextConfig
 from notifier.delivery import DeliveryOptions, deliver
 from notifier.ratelimit import MemoryLimiter
 from notifier.templating import Renderer
 from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
-from supervision.invites import hash_token
+from supervision.invites import SEALED_LINK, hash_token
+from supervision.sealing import Sealer
 from tests.bot_harness import Harness, harness
 from tests.bot_world import OWNER_TG, World
 from tests.conftest import SHANGHAI
@@ -199,7 +201,10 @@ async def test_invite_queues_an_email_when_mail_is_configured(
         "email",
         world.owner.email,
     )
-    assert row.payload["invite_link"] == out[1]
+    # The link is sealed with the secret key: the clear token is in no column.
+    sealer = Sealer(rt.settings.secret_key.get_secret_value())
+    assert sealer.open(row.payload[SEALED_LINK]) == out[1]
+    assert out[1] not in str(row.payload)
     # The notifier renders and mails it (here to a local SMTP server).
     smtp = SmtpServer().start()
     channel = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
@@ -211,10 +216,16 @@ async def test_invite_queues_an_email_when_mail_is_configured(
             renderer=Renderer(),
             clock=clock,
             limiter=MemoryLimiter(clock),
-            options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
+            options=DeliveryOptions(
+                calendar=WorkCalendar(), worker="test", context=ContextConfig(sealer=sealer)
+            ),
         )
     finally:
         smtp.stop()
+    async with rt.sessions() as session:
+        sent = await session.get_one(Notification, row.id)
+    assert sent.status == "sent" and "t.me/" not in (sent.body_text or "")
+    assert out[1].rsplit("=", 1)[-1] not in (sent.body_html or "") + (sent.body_text or "")
     [mail] = smtp.sink.messages
     assert world.owner.email in mail["To"]
     bodies = [

@@ -258,6 +258,7 @@ def cli_env(db_url: str, tg: FakeTelegram, **extra: str) -> dict[str, str]:
         "DUBAN_DATABASE_URL": db_url,
         "DUBAN_TELEGRAM_TOKEN": tg.token,
         "DUBAN_TELEGRAM_API_BASE": tg.base_url,
+        "DUBAN_SECRET_KEY": "test-" + "k" * 40,
         **extra,
     }
     return env

@@ -192,6 +192,7 @@ def token_json(t: ApiToken) -> dict[str, Any]:
         "created_at": t.created_at,
         "last_used_at": t.last_used_at,
         "revoked_at": t.revoked_at,
+        "expires_at": t.expires_at,
     }
 
 
@@ -792,9 +793,10 @@ async def list_tokens(ctx: ApiContext) -> web.StreamResponse:
 
 async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
     """Create a token for a person; its value is in this answer only."""
-    fields = Fields(await read_json(ctx.request), ("person_id", "name"))
+    fields = Fields(await read_json(ctx.request), ("person_id", "name", "valid_days"))
     person_id = fields.integer("person_id", required=True)
     name = fields.text("name", required=True, max_len=100)
+    valid_days = fields.integer("valid_days")
     fields.check()
     assert person_id is not None and name is not None
     async with ctx.deps.sessions() as session, session.begin():
@@ -803,7 +805,12 @@ async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
             raise NotFound(f"no person #{person_id}")
         me = await _me(session, ctx)
         created = await create_token(
-            session, person=person, name=name, actor=Actor.of(me), clock=ctx.deps.clock
+            session,
+            person=person,
+            name=name,
+            actor=Actor.of(me),
+            clock=ctx.deps.clock,
+            valid_days=valid_days,
         )
         body = {"token": token_json(created.token), "secret": created.secret}
     return json_ok(body, status=201)

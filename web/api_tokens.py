@@ -4,7 +4,8 @@ Imports `models/` and `supervision/` only. A token is ``dbn_`` + 43 url-safe ran
 characters; only its SHA-256 hex digest is stored. Lookup goes by the digest (a unique index)
 and the stored digest is compared with ``hmac.compare_digest``; the token itself is never
 logged or stored. A token acts with the roles of its person, and stops working when it is
-revoked or the person is deactivated.
+revoked, when its optional expiry (a number of days from creation) has come, or when the
+person is deactivated. Its last use is recorded (at most once a minute).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
 
 TOKEN_PREFIX: Final = "dbn_"  # noqa: S105 -- a public marker, not a secret
 MAX_NAME: Final = 100
+MAX_VALID_DAYS: Final = 3660
 #: last_used_at is written at most this often per token, so reads do not turn into writes.
 TOUCH_EVERY: Final = timedelta(minutes=1)
 
@@ -65,19 +67,36 @@ def parse_bearer(header: str | None) -> str | None:
 
 
 async def create_token(
-    session: AsyncSession, *, person: Person, name: str, actor: Actor, clock: Clock
+    session: AsyncSession,
+    *,
+    person: Person,
+    name: str,
+    actor: Actor,
+    clock: Clock,
+    valid_days: int | None = None,
 ) -> CreatedToken:
-    """Create a token acting as ``person``; the caller shows ``secret`` once and forgets it."""
+    """Create a token acting as ``person`` (for ``valid_days`` days, or until revoked);
+    the caller shows ``secret`` once and forgets it."""
     label = name.strip()
     if not label:
         raise ValidationFailed("a token name is required")
     if len(label) > MAX_NAME:
         raise ValidationFailed(f"the token name is longer than {MAX_NAME} characters")
+    if valid_days is not None and not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise ValidationFailed(
+            f"有效天数须在 1 到 {MAX_VALID_DAYS} 之间 "
+            f"(the validity must be 1 to {MAX_VALID_DAYS} days)"
+        )
     if not person.active:
         raise ValidationFailed(f"{person.name} is deactivated; a token would not work")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
     token = ApiToken(
-        name=label, token_hash=hash_token(secret), person_id=person.id, created_at=clock.now()
+        name=label,
+        token_hash=hash_token(secret),
+        person_id=person.id,
+        created_at=now,
+        expires_at=now + timedelta(days=valid_days) if valid_days is not None else None,
     )
     session.add(token)
     await session.flush()
@@ -88,7 +107,11 @@ async def create_token(
         entity="api_token",
         entity_id=token.id,
         action="create",
-        detail={"person_id": person.id, "name": label},
+        detail={
+            "person_id": person.id,
+            "name": label,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
     )
     return CreatedToken(token, secret)
 
@@ -122,12 +145,12 @@ async def authenticate(session: AsyncSession, value: str, *, clock: Clock) -> Pe
     token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
-    if token.revoked_at is not None:
+    now = clock.now()
+    if token.revoked_at is not None or (token.expires_at is not None and now >= token.expires_at):
         return None
     person = await session.get(Person, token.person_id)
     if person is None or not person.active:
         return None
-    now = clock.now()
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now
     return person

@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from supervision.clock import Clock, SystemClock
+from web.sessions import SessionPolicy
+from web.throttle import LoginGuard
 
 log = logging.getLogger("duban.web")
 
@@ -28,6 +30,8 @@ class WebConfig:
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    proxy_hops: int = 0  # trusted proxies appending to X-Forwarded-For (0: use the peer)
 
 
 @dataclass
@@ -38,6 +42,7 @@ class WebDeps:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
     redis: Any = None  # arq/redis client when configured; health checks ping it
+    login_guard: LoginGuard = field(default_factory=LoginGuard)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,10 +78,23 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+#: HSTS for a site served over HTTPS: a year; no includeSubDomains, the office's domain may
+#: host other services that are not ready for it.
+HSTS = "max-age=31536000"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response: no software version in ``Server``; HSTS when the site is https."""
+    response.headers["Server"] = "Duban"
+    if request.app[DEPS].config.base_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+
+
 def create_app(deps: WebDeps, parts: list[AppPart] | None = None) -> web.Application:
     """Build the web application with its dependencies and any extra parts."""
     app = web.Application(client_max_size=20 * 1024 * 1024)
     app[DEPS] = deps
+    app.on_response_prepare.append(security_headers)
     app.router.add_get("/healthz", healthz)
     for part in parts or []:
         part(app)

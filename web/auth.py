@@ -2,13 +2,9 @@
 
 Imports `models/` and `supervision/` only; never `bot/` or `notifier/`.
 
-Sessions are a signed cookie (``duban_session``): ``base64(json{p, t, v, n}) "." HMAC-SHA256``
-keyed with ``DUBAN_SECRET_KEY``, where ``p`` is the person id, ``t`` the issue time, ``v`` a
-fingerprint of the person's password hash and ``n`` a random nonce. Why a signed cookie and
-not a session table: no write per request and nothing to share between web processes; a
-password change (new hash, new ``v``) or deactivating the person invalidates every session at
-once, and a session expires ``SESSION_MAX_AGE`` after login. The cookie is HttpOnly,
-SameSite=Lax, and Secure when the site is served over HTTPS.
+Sessions are server-side (`web.sessions`): the ``duban_session`` cookie carries a random id,
+the database its hash, with the idle and absolute limits of ``WebConfig.sessions``. The
+cookie is HttpOnly, SameSite=Lax, and Secure when the site is served over HTTPS.
 
 CSRF: a random ``duban_csrf`` cookie (HttpOnly, SameSite=Lax) is set on first contact;
 every form carries ``csrf_token`` = HMAC(secret, cookie value + person id). The middleware
@@ -16,9 +12,8 @@ refuses any POST/PUT/PATCH/DELETE without a valid token (form field ``csrf_token
 ``X-CSRF-Token``) with 403, except under `PASS_THROUGH_PREFIXES` and prefixes added with
 ``add_public_prefix`` (bearer-token API, Telegram webhook: they never use the cookie).
 
-Lock-out: every login attempt is a `LoginAttempt` row; while ten or more failures for one
-email lie within the last 15 minutes (by the injected clock) that email is refused, even with
-the right password. Attempts while locked are recorded and count as failures.
+Login (`login`): throttled per account and per client address by `web.throttle` (a wait
+that grows with the failures, never a refusal), the password checked off the event loop.
 
 Who may see and do what is not decided here: the logged-in `Principal` carries its
 `supervision.access.Scope`, and `web.access.require` asks it (see that module).
@@ -30,23 +25,21 @@ Helpers for other web modules:
 - ``csrf_token(request) -> str``: the value for the hidden ``csrf_token`` form field.
 - ``add_public_prefix(app, prefix)``: a path prefix that needs no login and no CSRF token
   (webhooks, API with bearer tokens); ``/api/`` and ``/telegram/`` are public already.
+- ``add_public_path(app, path)``: the same for one exact path (the Telegram webhook).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 from sqlalchemy import func, select
@@ -54,9 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import LoginAttempt, Person
 from supervision.access import Permission, Scope, Tier, scope_for, tier_of
-from supervision.accounts import verify_password
-from supervision.clock import Clock
 from web.app import DEPS, WebDeps
+from web.sessions import resume_session, start_session
+from web.throttle import account_key, address_key, client_address, count_attempt, forgive
 
 log = logging.getLogger("duban.web.auth")
 
@@ -64,9 +57,6 @@ SESSION_COOKIE: Final = "duban_session"
 CSRF_COOKIE: Final = "duban_csrf"
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "X-CSRF-Token"
-SESSION_MAX_AGE: Final = timedelta(hours=12)
-LOCKOUT_FAILURES: Final = 10
-LOCKOUT_WINDOW: Final = timedelta(minutes=15)
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Pages that need no session (they still carry CSRF): logging in and choosing a language.
 PUBLIC_PREFIXES: Final = ("/login", "/lang/")
@@ -76,6 +66,7 @@ PUBLIC_PREFIXES: Final = ("/login", "/lang/")
 PASS_THROUGH_PREFIXES: Final = ("/static/", "/healthz", "/metrics", "/api/", "/telegram/")
 
 EXTRA_PUBLIC = web.AppKey("auth_extra_public", list[str])
+EXACT_PUBLIC = web.AppKey("auth_exact_public", set[str])
 
 # A real argon2 hash of a random string, so an unknown email costs as much as a wrong password.
 _DUMMY_HASH: Final = (
@@ -121,44 +112,6 @@ def _sign(secret: str, purpose: str, data: bytes) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def password_fingerprint(password_hash: str | None) -> str:
-    """A short digest of the password hash: it changes whenever the password does."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
-
-
-def make_session_cookie(secret: str, person: Person, now: datetime) -> str:
-    """The signed session value for ``person`` issued at ``now``."""
-    body = json.dumps(
-        {
-            "p": person.id,
-            "t": int(now.timestamp()),
-            "v": password_fingerprint(person.password_hash),
-            "n": secrets.token_hex(8),
-        },
-        separators=(",", ":"),
-    ).encode()
-    encoded = base64.urlsafe_b64encode(body).rstrip(b"=").decode()
-    return f"{encoded}.{_sign(secret, 'session', encoded.encode())}"
-
-
-def read_session_cookie(secret: str, value: str, now: datetime) -> tuple[int, str] | None:
-    """(person id, password fingerprint) from a valid, unexpired session value; else None."""
-    encoded, _, mac = value.partition(".")
-    if not encoded or not mac:
-        return None
-    if not hmac.compare_digest(mac, _sign(secret, "session", encoded.encode())):
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-        person_id, issued, version = int(data["p"]), int(data["t"]), str(data["v"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    age = now.timestamp() - issued
-    if age < -60 or age > SESSION_MAX_AGE.total_seconds():
-        return None
-    return person_id, version
-
-
 def csrf_for(secret: str, cookie_value: str, person_id: int | None) -> str:
     """The form token that matches a CSRF cookie (and the logged-in person)."""
     return _sign(secret, "csrf", f"{cookie_value}:{person_id or 0}".encode())
@@ -172,48 +125,58 @@ class LoginResult(StrEnum):
 
     OK = "ok"
     BAD_CREDENTIALS = "bad_credentials"
-    LOCKED = "locked"
     NO_ACCESS = "no_access"
 
 
-async def recent_failures(session: AsyncSession, email: str, now: datetime) -> int:
-    """Failed attempts for ``email`` inside the lock-out window ending at ``now``."""
-    count = await session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.email == email,
-            LoginAttempt.success.is_(False),
-            LoginAttempt.at > now - LOCKOUT_WINDOW,
-            LoginAttempt.at <= now,
-        )
-    )
-    return int(count or 0)
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    """A login's result and, when it succeeded, the new session's id (the cookie value)."""
+
+    result: LoginResult
+    session_id: str | None = None
 
 
-async def attempt_login(
-    session: AsyncSession, *, email: str, password: str, clock: Clock, ip: str | None
-) -> tuple[LoginResult, Person | None]:
-    """Check credentials under the lock-out rule and record the attempt (caller commits)."""
+async def login(deps: WebDeps, *, email: str, password: str, ip: str) -> LoginOutcome:
+    """Count the attempt, wait what the throttle says, check the password, record it all.
+
+    Three short steps, no connection held while waiting or hashing: count and read the
+    account; wait and verify; record the attempt and, for the right password, start the
+    session (if the account changed meanwhile, the attempt fails).
+    """
     email = email.strip().lower()[:254]
-    now = clock.now()
-    locked = await recent_failures(session, email, now) >= LOCKOUT_FAILURES
-    person = await session.scalar(select(Person).where(func.lower(Person.email) == email))
-    if person is None or not person.active:
-        await asyncio.to_thread(verify_password, _DUMMY_HASH, password)
-        result, found = LoginResult.BAD_CREDENTIALS, None
-    elif not await asyncio.to_thread(verify_password, person.password_hash, password):
-        result, found = LoginResult.BAD_CREDENTIALS, None
-    elif tier_of(person) is None:
-        result, found = LoginResult.NO_ACCESS, None
-    else:
-        result, found = LoginResult.OK, person
-    if locked:
-        result, found = LoginResult.LOCKED, None
-    session.add(
-        LoginAttempt(email=email, at=now, success=result is LoginResult.OK, ip=(ip or "")[:64])
-    )
+    clock, guard = deps.clock, deps.login_guard
+    keys = (account_key(email), address_key(ip))
+    async with deps.sessions() as session, session.begin():
+        failures = await count_attempt(session, keys, clock.now())
+        person = await session.scalar(select(Person).where(func.lower(Person.email) == email))
+        stored = person.password_hash if person is not None and person.active else None
+    await guard.wait(failures - 1)
+    # An unknown account costs as much as a wrong password.
+    right = await guard.check_password(stored or _DUMMY_HASH, password) and stored is not None
+    async with deps.sessions() as session, session.begin():
+        result, session_id = LoginResult.BAD_CREDENTIALS, None
+        current = await session.get(Person, person.id) if right and person else None
+        if current is not None and current.active and current.password_hash == stored:
+            if tier_of(current) is None:
+                result = LoginResult.NO_ACCESS
+            else:
+                result = LoginResult.OK
+                await forgive(session, account=keys[0], address=keys[1], now=clock.now())
+                session_id = await start_session(
+                    session, person=current, policy=deps.config.sessions, now=clock.now(), ip=ip
+                )
+        session.add(
+            LoginAttempt(email=email, at=clock.now(), success=result is LoginResult.OK, ip=ip[:64])
+        )
     if result is not LoginResult.OK:
         log.info("login refused for an account (%s)", result.value)
-    return result, found
+    return LoginOutcome(result, session_id)
+
+
+def request_address(request: web.Request) -> str:
+    """The client address of a request, through the trusted proxies only."""
+    deps: WebDeps = request.app[DEPS]
+    return client_address(request, deps.config.proxy_hops)
 
 
 # --- the logged-in person -----------------------------------------------------------------
@@ -266,8 +229,23 @@ def login_url(request: web.Request) -> str:
 
 
 def safe_next(value: str | None) -> str:
-    """A local path to go to after login; anything else becomes ``/``."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A same-origin path to go to after login; anything else becomes ``/``.
+
+    Judged as a browser reads the Location header: it drops tabs and newlines and takes a
+    backslash for a slash, so a control character, space or backslash, a ``//`` start, or
+    any of these hidden by percent-encoding (decoded until nothing changes) is refused.
+    """
+    if not value or len(value) > 2000 or not value.startswith("/"):
+        return "/"
+    decoded, previous = value, ""
+    while decoded != previous:
+        previous, decoded = decoded, unquote(decoded)
+    if any(ord(c) < 0x21 or c in "\x7f\\" for c in value):
+        return "/"  # the raw value: no space either (it would not be a valid Location)
+    if decoded.startswith("//") or any(ord(c) < 0x20 or c in "\x7f\\" for c in decoded):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
         return "/"
     return value
 
@@ -278,7 +256,7 @@ def set_session(response: web.StreamResponse, request: web.Request, value: str) 
     response.set_cookie(
         SESSION_COOKIE,
         value,
-        max_age=int(SESSION_MAX_AGE.total_seconds()),
+        max_age=int(deps.config.sessions.lifetime.total_seconds()),
         httponly=True,
         samesite="Lax",
         secure=deps.config.secure_cookies,
@@ -299,6 +277,13 @@ def add_public_prefix(app: web.Application, prefix: str) -> None:
     app[EXTRA_PUBLIC].append(prefix)
 
 
+def add_public_path(app: web.Application, path: str) -> None:
+    """Like `add_public_prefix` for this one path only (a webhook mounted anywhere)."""
+    if EXACT_PUBLIC not in app:
+        app[EXACT_PUBLIC] = set()
+    app[EXACT_PUBLIC].add(path)
+
+
 def _is_public(request: web.Request) -> bool:
     return request.path.startswith(PUBLIC_PREFIXES)
 
@@ -312,7 +297,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Load the principal from the session cookie; check CSRF; send anonymous users to /login."""
     extra = request.app.get(EXTRA_PUBLIC, [])
-    if request.path.startswith((*PASS_THROUGH_PREFIXES, *extra)):
+    if request.path.startswith((*PASS_THROUGH_PREFIXES, *extra)) or request.path in (
+        request.app.get(EXACT_PUBLIC, ())
+    ):
         return await handler(request)  # no cookie is read or needed here
     deps: WebDeps = request.app[DEPS]
     secret = deps.config.secret_key
@@ -363,15 +350,11 @@ async def _principal_from_cookie(request: web.Request, deps: WebDeps) -> Princip
     value = request.cookies.get(SESSION_COOKIE)
     if not value:
         return None
-    parsed = read_session_cookie(deps.config.secret_key, value, deps.clock.now())
-    if parsed is None:
-        return None
-    person_id, version = parsed
-    async with deps.sessions() as session:
-        person = await session.get(Person, person_id)
-        if person is None or not hmac.compare_digest(
-            version, password_fingerprint(person.password_hash)
-        ):
+    async with deps.sessions() as session, session.begin():
+        person = await resume_session(
+            session, value, policy=deps.config.sessions, now=deps.clock.now()
+        )
+        if person is None:
             return None
         return await load_principal(session, person)
 

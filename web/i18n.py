@@ -35,10 +35,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "login.password": ("密码", "Password"),
     "login.submit": ("登录", "Log in"),
     "login.bad": ("邮箱或密码不正确。", "Wrong email or password."),
-    "login.locked": (
-        "登录失败次数过多，请15分钟后再试。",
-        "Too many failed attempts; try again in 15 minutes.",
-    ),
     "login.no_access": ("此账号没有网页访问权限。", "This account has no web access."),
     # common
     "common.save": ("保存", "Save"),
@@ -345,6 +341,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "token.state": ("状态", "State"),
     "token.active": ("有效", "active"),
     "token.revoked": ("已吊销", "revoked"),
+    "token.expired": ("已过期", "expired"),
+    "token.expires": ("有效期至", "Expires"),
+    "token.valid_days": ("有效天数", "Valid for (days)"),
+    "token.no_expiry": ("长期（直至吊销）", "until revoked"),
+    "token.bad_days": ("有效天数须为正整数。", "The validity must be a whole number of days."),
     "token.revoke": ("吊销", "Revoke"),
     "token.create": ("创建令牌", "Create token"),
     "token.none": ("暂无", "None yet"),

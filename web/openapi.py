@@ -315,10 +315,15 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "created_at": _DATETIME,
             "last_used_at": _nullable("string", format="date-time"),
             "revoked_at": _nullable("string", format="date-time"),
+            "expires_at": _nullable("string", format="date-time"),
         }
     ),
     "TokenInput": _obj(
-        {"person_id": _ID, "name": {"type": "string", "minLength": 1, "maxLength": 100}},
+        {
+            "person_id": _ID,
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "valid_days": {"type": "integer", "minimum": 1, "maximum": 3660},
+        },
         ["person_id", "name"],
         additionalProperties=False,
     ),

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from duban.commands import CliError
 from duban.runtime import Runtime
 from models import Person
-from supervision import outbox
 from supervision.clock import local_today
-from supervision.invites import create_invite, deep_link
+from supervision.invites import create_invite, deep_link, queue_invite_email
+from supervision.sealing import Sealer
 
 log = logging.getLogger("duban")
 
@@ -53,21 +53,13 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
         link = deep_link(username, new.token)
         mailed = False
         if rt.settings.smtp is not None:
-            expires_on = new.invite.expires_at.astimezone(rt.settings.tz).date()
-            mailed = (
-                await outbox.add(
-                    session,
-                    dedupe_key=f"invite{new.invite.id}:p{person.id}:{outbox.EMAIL}",
-                    kind="invite",
-                    channel=outbox.EMAIL,
-                    not_before=rt.clock.now(),
-                    now=rt.clock.now(),
-                    recipient_id=person.id,
-                    address=email,
-                    locale=person.locale,
-                    payload={"invite_link": link, "invite_expires_on": expires_on.isoformat()},
-                )
-                is not None
+            mailed = await queue_invite_email(
+                session,
+                new=new,
+                link=link,
+                sealer=Sealer(rt.settings.secret_key.get_secret_value()),
+                clock=rt.clock,
+                tz=rt.settings.tz,
             )
         name = person.name
     today = local_today(rt.clock, rt.settings.tz)
@@ -84,6 +76,7 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the bot with long polling until interrupted."""
+    rt.settings.require_secret_key()
     from duban.chat import bot_config, open_chat
     from duban.process import stop_event
 

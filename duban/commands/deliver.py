@@ -60,6 +60,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the arq worker: cron scan, one job per outbox row, sweeper."""
+    rt.settings.require_secret_key()
     from arq.worker import Worker
 
     from duban.process import notifier_deps, settle_gc

@@ -21,9 +21,16 @@ async def create(args: argparse.Namespace, rt: Runtime) -> int:
         if person is None:
             raise CliError(f"no person with email {email}")
         created = await create_token(
-            session, person=person, name=args.name, actor=Actor.system("cli"), clock=rt.clock
+            session,
+            person=person,
+            name=args.name,
+            actor=Actor.system("cli"),
+            clock=rt.clock,
+            valid_days=args.days,
         )
     print(f"token #{created.token.id} for {person.name} <{email}>: {created.secret}")
+    if created.token.expires_at is not None:
+        print(f"valid until {created.token.expires_at.isoformat(timespec='minutes')}")
     print("store it now: it is shown only once and cannot be recovered")
     return 0
 
@@ -49,7 +56,12 @@ async def list_tokens(args: argparse.Namespace, rt: Runtime) -> int:
     for token, email in rows:
         used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
         state = "revoked" if token.revoked_at else "active"
-        print(f"#{token.id}  {state:7}  {email}  {token.name}  last used: {used}")
+        if token.expires_at is not None:
+            state = "expired" if token.expires_at <= rt.clock.now() and state == "active" else state
+            until = f"  expires: {token.expires_at.isoformat(timespec='minutes')}"
+        else:
+            until = ""
+        print(f"#{token.id}  {state:7}  {email}  {token.name}  last used: {used}{until}")
     if not rows:
         print("no API tokens")
     return 0
@@ -62,6 +74,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c = sub.add_parser("create", help="create a token acting as a person; printed once")
     c.add_argument("--email", required=True, help="the person the token acts for")
     c.add_argument("--name", required=True, help="what the token is for, e.g. 报表系统")
+    c.add_argument(
+        "--days", type=int, default=None, help="valid for this many days (default: until revoked)"
+    )
     c.set_defaults(handler=create)
     r = sub.add_parser("revoke", help="revoke a token by id")
     r.add_argument("id", type=int)

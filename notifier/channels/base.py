@@ -45,6 +45,19 @@ class OutgoingMessage:
     webhook_id: int | None = None
     webhook_url: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
+    #: values in the text that must not be logged or kept (an invite link): see `scrub`
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+#: What a secret in a message is replaced with wherever the message is logged or kept.
+HIDDEN = "[已隐去 hidden]"
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret value replaced by `HIDDEN`."""
+    for secret in secrets:
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from notifier.channels.base import BaseChannel, OutgoingMessage, SendResult
+from notifier.channels.base import BaseChannel, OutgoingMessage, SendResult, scrub
 
 log = logging.getLogger("duban.notifier.log_channel")
 
@@ -34,7 +34,9 @@ class LogChannel(BaseChannel):
             message.kind,
             message.recipient_name or "-",
             f" <{message.address}>" if message.address and message.channel != "telegram" else "",
-            (f"[{message.subject}] " if message.subject else "") + message.text,
+            scrub(
+                (f"[{message.subject}] " if message.subject else "") + message.text, message.secrets
+            ),
         )
         note = f"NOT SENT: logged by the log channel{why}"
         return SendResult(

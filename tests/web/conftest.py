@@ -18,6 +18,7 @@ from tests import factories as f
 from web.admin import setup_admin
 from web.app import WebConfig, WebDeps, create_app
 from web.auth import CSRF_COOKIE, csrf_for
+from web.throttle import LoginGuard
 
 SECRET = "test-secret-key-for-web"
 PASSWORD = "correct horse battery"
@@ -65,9 +66,30 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> Seed:
         )
 
 
-def make_app(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> web.Application:
-    """The real web app with the admin part."""
-    deps = WebDeps(config=WebConfig(secret_key=SECRET), sessions=sessions, clock=clock)
+class Waits:
+    """The login throttle's sleep, recorded instead of slept (tests move a clock, not time)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def make_app(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    *,
+    config: WebConfig | None = None,
+    guard: LoginGuard | None = None,
+) -> web.Application:
+    """The real web app with the admin part; the login throttle records its waits."""
+    deps = WebDeps(
+        config=config or WebConfig(secret_key=SECRET),
+        sessions=sessions,
+        clock=clock,
+        login_guard=guard or LoginGuard(sleep=Waits()),
+    )
     return create_app(deps, [setup_admin])
 
 

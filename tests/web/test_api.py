@@ -458,7 +458,8 @@ async def test_token_lifecycle_through_the_api(world):
     status, listed = await world.get("admin", f"/tokens?person_id={viewer}")
     assert listed["total"] == 2
     assert all(
-        set(t) == {"id", "name", "person_id", "created_at", "last_used_at", "revoked_at"}
+        set(t)
+        == {"id", "name", "person_id", "created_at", "last_used_at", "revoked_at", "expires_at"}
         for t in listed["data"]
     )
     status, out = await world.send("POST", "admin", "/tokens", {"person_id": 999, "name": "x"})

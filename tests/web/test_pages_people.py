@@ -6,7 +6,9 @@ from sqlalchemy import select
 
 from models import InviteToken, Notification, Person, Role, Unit
 from supervision.accounts import verify_password
-from tests.web.conftest import Seed, Web
+from supervision.invites import SEALED_LINK, hash_token
+from supervision.sealing import Sealer
+from tests.web.conftest import SECRET, Seed, Web
 
 
 async def test_people_pages_are_admin_only(as_supervisor: Web, as_viewer: Web, seed: Seed) -> None:
@@ -87,7 +89,11 @@ async def test_invite_shows_link_and_queues_email(as_admin: Web, seed: Seed, ses
         mail = await s.scalar(select(Notification).where(Notification.kind == "invite"))
         assert mail is not None and mail.channel == "email"
         assert mail.address == "liaison@example.gov.cn"
-        assert mail.payload["invite_link"] in html
+        # The mail carries the link shown, sealed: the clear token is stored nowhere.
+        link = Sealer(SECRET).open(mail.payload[SEALED_LINK])
+        assert link in html and "/start " in link
+        assert link.split()[-1] not in str(mail.payload)
+        assert await s.scalar(select(InviteToken.token_hash)) == hash_token(link.split()[-1])
 
 
 async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions, clock) -> None:

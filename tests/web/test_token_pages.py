@@ -68,3 +68,28 @@ async def test_bad_input_and_roles(admin, seed, sessions, clock, aiohttp_client_
     assert (
         await sup.post("/api-tokens", {"person_id": str(seed.supervisor), "name": "x"})
     ).status == 403
+
+
+async def test_validity_in_days_from_the_page(admin, seed, sessions, clock):
+    from datetime import timedelta
+
+    resp = await admin.post(
+        "/api-tokens", {"person_id": str(seed.viewer), "name": "短期", "valid_days": "7"}
+    )
+    assert resp.status == 200
+    async with sessions() as s:
+        token = (await s.scalars(select(ApiToken))).one()
+    assert token.expires_at == clock.now() + timedelta(days=7)
+    listing = await (await admin.get("/api-tokens")).text()
+    assert "有效期至" in listing and "有效" in listing
+    clock.advance(timedelta(days=7))
+    admin.person_id = None  # the web session ended long before the token
+    assert (await admin.login("admin@example.gov.cn", person_id=seed.admin)).status == 303
+    assert "已过期" in await (await admin.get("/api-tokens")).text()
+    for bad in ("abc", "0"):
+        resp = await admin.post(
+            "/api-tokens", {"person_id": str(seed.viewer), "name": "x", "valid_days": bad}
+        )
+        assert resp.status == 400 and "有效天数" in await resp.text()
+    async with sessions() as s:
+        assert len((await s.scalars(select(ApiToken))).all()) == 1

@@ -6,15 +6,17 @@ from aiohttp import web
 
 from web.app import DEPS, WebDeps
 from web.auth import (
+    SESSION_COOKIE,
     LoginResult,
-    attempt_login,
     clear_session,
-    make_session_cookie,
+    login,
     maybe_viewer,
+    request_address,
     safe_next,
     set_session,
 )
 from web.i18n import LANG_COOKIE, LANGS
+from web.sessions import end_session
 from web.views.common import render, t_for, text_field
 
 
@@ -40,31 +42,26 @@ async def login_post(request: web.Request) -> web.StreamResponse:
             {"next": nxt, "email": email, "message": t_for(request, "login.bad")},
             status=400,
         )
-    async with deps.sessions() as session, session.begin():
-        result, person = await attempt_login(
-            session, email=email, password=password, clock=deps.clock, ip=request.remote
-        )
-    if result is not LoginResult.OK or person is None:
-        key = {
-            LoginResult.LOCKED: "login.locked",
-            LoginResult.NO_ACCESS: "login.no_access",
-        }.get(result, "login.bad")
-        status = 429 if result is LoginResult.LOCKED else 401
+    outcome = await login(deps, email=email, password=password, ip=request_address(request))
+    if outcome.result is not LoginResult.OK or outcome.session_id is None:
+        key = "login.no_access" if outcome.result is LoginResult.NO_ACCESS else "login.bad"
         return render(
             request,
             "login.html",
             {"next": nxt, "email": email, "message": t_for(request, key)},
-            status=status,
+            status=401,
         )
     response = web.HTTPSeeOther(nxt)
-    set_session(
-        response, request, make_session_cookie(deps.config.secret_key, person, deps.clock.now())
-    )
+    set_session(response, request, outcome.session_id)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    """Forget the session cookie."""
+    """End the session (its row is deleted: a copy of the cookie stops working too)."""
+    deps: WebDeps = request.app[DEPS]
+    if value := request.cookies.get(SESSION_COOKIE):
+        async with deps.sessions() as session, session.begin():
+            await end_session(session, value)
     response = web.HTTPSeeOther("/login")
     clear_session(response)
     raise response

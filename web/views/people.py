@@ -12,9 +12,9 @@ from models import Person, Role, Unit
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
-from supervision.invites import INVITE_VALIDITY, create_invite, deep_link
-from supervision.outbox import EMAIL, notify_person
+from supervision.invites import create_invite, deep_link, queue_invite_email
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, PHONE_LIMIT, PersonSpec, save_person
+from supervision.sealing import Sealer
 from supervision.units import UnitSpec, save_unit
 from web.access import require
 from web.app import DEPS, WebDeps
@@ -146,6 +146,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
     try:
         if problems:
             raise ValidationFailed("; ".join(problems), problems)
+        hashed = await deps.login_guard.hash_password(password) if password else None
         async with deps.sessions() as session, session.begin():
             actor = Actor.of(await session.get_one(Person, me.person_id))
             person = await save_person(
@@ -154,7 +155,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
                 spec=_spec(raw),
                 actor=actor,
                 clock=deps.clock,
-                password=password,
+                password_hash=hashed,
             )
             saved_id = person.id
     except NotFound as exc:
@@ -189,16 +190,13 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
             new = await create_invite(session, person=person, clock=deps.clock, created_by=admin)
             bot = deps.config.telegram_bot_username
             link = deep_link(bot, new.token) if bot else f"/start {new.token}"
-            expires = (deps.clock.now() + INVITE_VALIDITY).astimezone(deps.config.tz).date()
-            await notify_person(
+            await queue_invite_email(
                 session,
-                person=person,
-                kind="invite",
-                key=f"invite{new.invite.id}",
-                channels=[EMAIL],
-                not_before=deps.clock.now(),
-                now=deps.clock.now(),
-                payload={"invite_link": link, "invite_expires_on": expires.isoformat()},
+                new=new,
+                link=link,
+                sealer=Sealer(deps.config.secret_key),
+                clock=deps.clock,
+                tz=deps.config.tz,
             )
         raw = _person_raw(person)
     except DomainError as exc:

@@ -47,6 +47,7 @@ async def _page(
         "people": people,
         "secret": secret,
         "errors": list(errors),
+        "now": deps.clock.now(),
     }
     return render(request, "tokens.html", context, status=status)
 
@@ -64,7 +65,11 @@ async def tokens_create(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     person_id = int_or_none(form.get("person_id"))
     name = text_field(form, "name", 200)
+    days_text = text_field(form, "valid_days", 10)
+    valid_days = int_or_none(days_text) if days_text else None
     s = page_strings(request, "token.")
+    if days_text and valid_days is None:
+        return await _page(request, errors=[s("bad_days")], status=400)
     try:
         async with deps.sessions() as session, session.begin():
             person = await session.get(Person, person_id) if person_id else None
@@ -72,7 +77,12 @@ async def tokens_create(request: web.Request) -> web.StreamResponse:
                 return await _page(request, errors=[s("choose_person")], status=400)
             actor = Actor.of(await session.get_one(Person, me.person_id))
             created = await create_token(
-                session, person=person, name=name, actor=actor, clock=deps.clock
+                session,
+                person=person,
+                name=name,
+                actor=actor,
+                clock=deps.clock,
+                valid_days=valid_days,
             )
     except DomainError as exc:
         return await _page(request, errors=[str(exc)], status=400)
