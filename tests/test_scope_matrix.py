@@ -42,7 +42,8 @@ from web.admin import setup_admin
 from web.api import setup_api
 from web.api_tokens import create_token
 from web.app import WebConfig, WebDeps, create_app
-from web.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_for, make_session_cookie
+from web.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_for
+from web.sessions import SessionPolicy, start_session
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 
@@ -71,6 +72,7 @@ class Office:
     people: dict[str, Person]
     scopes: dict[str, Scope]
     tokens: dict[str, str]
+    cookies: dict[str, str]  # a live web session per role
     units: dict[str, int]
     items: dict[str, int]
     assignments: dict[str, Assignment]
@@ -87,7 +89,7 @@ class Office:
 
     async def page(self, role: str, method: str, path: str, data: Any = None) -> bool:
         """Whether a page lets ``role`` through."""
-        cookie = make_session_cookie(SECRET, self.people[role], self.bot.clock.now())
+        cookie = self.cookies[role]
         headers = {
             "Cookie": f"{SESSION_COOKIE}={cookie}; {CSRF_COOKIE}={CSRF_VALUE}",
             CSRF_HEADER: csrf_for(SECRET, CSRF_VALUE, self.people[role].id),
@@ -216,10 +218,17 @@ async def _build(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) 
             for role, p in people.items()
         }
         scopes = {role: await scope_for(s, p) for role, p in people.items()}
+        cookies = {
+            role: await start_session(
+                s, person=p, policy=SessionPolicy(), now=clock.now(), ip="127.0.0.1"
+            )
+            for role, p in people.items()
+        }
     return {
         "people": people,
         "scopes": scopes,
         "tokens": tokens,
+        "cookies": cookies,
         "units": {"A": a.id, "A1": a1.id, "B": b.id},
         "items": items,
         "assignments": assignments,

@@ -584,10 +584,10 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
     """Ask for a later deadline on an assignment (its owner or its unit's liaison)."""
     fields = Fields(await read_json(ctx.request), ("reason", "progress", "new_due_on"))
     reason = fields.text("reason", required=True, max_len=4000)
-    progress = fields.text("progress", max_len=4000)
+    progress = fields.text("progress", required=True, max_len=4000)
     new_due_on = fields.day("new_due_on", required=True)
     fields.check()
-    assert reason is not None and new_due_on is not None
+    assert reason is not None and progress is not None and new_due_on is not None
     async with ctx.deps.sessions() as session, session.begin():
         a = await _load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await _me(session, ctx)
@@ -596,7 +596,7 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
             assignment=a,
             person=me,
             reason=reason,
-            progress=progress or "",
+            progress=progress,
             new_due_on=new_due_on,
             clock=ctx.deps.clock,
             tz=ctx.deps.config.tz,

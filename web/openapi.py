@@ -241,10 +241,10 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "ExtensionInput": _obj(
         {
             "reason": {"type": "string", "minLength": 1},
-            "progress": {"type": "string"},
+            "progress": {"type": "string", "minLength": 1},
             "new_due_on": _DATE,
         },
-        ["reason", "new_due_on"],
+        ["reason", "progress", "new_due_on"],
         additionalProperties=False,
     ),
     "Decision": _obj(

@@ -170,7 +170,11 @@ async def test_viewer_reads_but_cannot_write(world):
         ("POST", "/items", {"ref": "X"}),
         ("PATCH", f"/items/{world.items['a'].id}", {"title": "x"}),
         ("POST", f"/assignments/{a}/reports", {"text": "x"}),
-        ("POST", f"/assignments/{a}/extensions", {"reason": "x", "new_due_on": "2027-01-01"}),
+        (
+            "POST",
+            f"/assignments/{a}/extensions",
+            {"reason": "x", "progress": "y", "new_due_on": "2027-01-01"},
+        ),
         ("POST", "/units", {"code": "Z", "name": "z"}),
         ("POST", "/tokens", {"person_id": 1, "name": "x"}),
     ]:

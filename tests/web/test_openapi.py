@@ -149,7 +149,7 @@ async def test_responses_match_the_documented_schemas(aiohttp_client_factory, se
     check("patch", API_PREFIX + "/items/{item_id}", 200, await resp.json())
     resp = await client.post(
         API_PREFIX + "/assignments/1/extensions",
-        json={"reason": "需协调", "new_due_on": "2027-01-15"},
+        json={"reason": "需协调", "progress": "已完成初稿", "new_due_on": "2027-01-15"},
         headers=as_liaison,
     )
     assert resp.status == 201
