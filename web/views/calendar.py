@@ -13,7 +13,7 @@ from supervision.audit import Actor
 from supervision.calendar_admin import coverage_report, import_schedule, set_override
 from supervision.clock import local_today
 from supervision.errors import DomainError
-from supervision.importing import read_table
+from supervision.tabular import read_table
 from web.app import DEPS, WebDeps
 from web.auth import OFFICE, Access, require
 from web.views.common import date_or_none, render, t_for, text_field

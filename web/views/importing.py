@@ -15,7 +15,8 @@ from aiohttp import web
 from models import Person
 from supervision.audit import Actor
 from supervision.errors import DomainError
-from supervision.importing import ImportKind, ImportResult, import_rows, read_table
+from supervision.importing import ImportKind, ImportResult, import_rows
+from supervision.tabular import read_table
 from web.app import DEPS, WebDeps
 from web.auth import OFFICE, Access, require
 from web.views.common import redirect, render, text_field
