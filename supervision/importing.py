@@ -26,6 +26,7 @@ from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, 
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems
 from supervision.policy import SOURCE_LABELS_ZH
 from supervision.tabular import Table
+from supervision.units import UnitSpec, parent_cycle, save_unit
 
 __all__ = [
     "COLUMNS",
@@ -276,6 +277,7 @@ async def _import_units(
     actor: Actor,
     clock: Clock,
 ) -> None:
+    """Check the rows, then save each unit with `save_unit`, parents first."""
     existing = {u.code: u for u in (await session.scalars(select(Unit))).all()}
     by_id = {u.id: u for u in existing.values()}
     parsed: dict[str, tuple[int, str, str]] = {}  # code -> (row, name, parent_code)
@@ -299,68 +301,48 @@ async def _import_units(
             errs.add(number, "parent_code", f"unknown unit code {parent!r}")
         parents[code] = parent or None
     for code, (number, _name, parent) in parsed.items():
-        if not parent:
-            continue
-        chain = [code]
-        current: str | None = parent
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = parents.get(current)
-        if current is not None:
-            cycle = [*chain[chain.index(current) :], current]
+        cycle = parent_cycle(parents, code) if parent else None
+        if cycle is not None:
             errs.add(number, "parent_code", "parent cycle: " + " → ".join(cycle))
     if errs.errors:
         return
-    units: dict[str, Unit] = dict(existing)
-    outcomes: dict[str, dict[str, list[Any]] | None] = {}
-    for code, (_number, name, _parent) in parsed.items():
+    units = dict(existing)
+    for code in _parents_first(parsed):
+        number, name, parent = parsed[code]
         unit = existing.get(code)
-        if unit is None:
-            unit = Unit(code=code, name=name)
-            session.add(unit)
-            units[code] = unit
-            outcomes[code] = None
-        else:
-            outcomes[code] = apply_changes(unit, {"name": name})
-    await session.flush()
-    for code, (_number, _name, parent) in parsed.items():
-        unit = units[code]
-        parent_id = units[parent].id if parent else None
-        changed = outcomes[code]
-        if changed is None:
-            unit.parent_id = parent_id
-        elif unit.parent_id != parent_id:
-            old = by_id[unit.parent_id].code if unit.parent_id in by_id else None
-            changed["parent_code"] = [old, parent or None]
-            unit.parent_id = parent_id
-    await session.flush()
-    for code, changed in outcomes.items():
-        unit = units[code]
-        if changed is None:
+        before = (unit.name, unit.parent_id) if unit is not None else None
+        spec = UnitSpec(
+            code, name, units[parent].id if parent else None, unit.active if unit else True
+        )
+        try:
+            saved = await save_unit(
+                session, unit_id=unit.id if unit else None, spec=spec, actor=actor, clock=clock
+            )
+        except DomainError as exc:
+            errs.add(number, "code", str(exc))
+            continue
+        units[code] = saved
+        if before is None:
             result.created += 1
-            record(
-                session,
-                clock=clock,
-                actor=actor,
-                entity="unit",
-                entity_id=unit.id,
-                action="create",
-                detail={"code": code, "name": unit.name, "parent_code": parents[code]},
-            )
-        elif changed:
+        elif before != (saved.name, saved.parent_id):
             result.updated += 1
-            record(
-                session,
-                clock=clock,
-                actor=actor,
-                entity="unit",
-                entity_id=unit.id,
-                action="update",
-                detail={"changes": changed},
-            )
         else:
             result.unchanged += 1
-    await session.flush()
+
+
+def _parents_first(parsed: dict[str, tuple[int, str, str]]) -> list[str]:
+    """The file's codes, each after its parent when the parent is in the file too."""
+    ordered: list[str] = []
+    placed: set[str] = set()
+    for code in parsed:
+        pending: list[str] = []
+        current: str | None = code
+        while current is not None and current in parsed and current not in placed:
+            pending.append(current)
+            placed.add(current)
+            current = parsed[current][2] or None
+        ordered.extend(reversed(pending))
+    return ordered
 
 
 def _roles(text: str, number: int, errs: _Rows) -> set[Role] | None:

@@ -197,6 +197,37 @@ async def test_cycle_through_existing_units(session, clock):
     assert a.parent_id is None
 
 
+async def test_units_are_saved_by_the_admin_pages_rule_parents_first(session, clock):
+    # Children listed before their parents, and a swap of two existing units that would be
+    # refused as a loop if saved in the file's order: saved parents first, through save_unit.
+    await _run(session, clock, "units", "code,name,parent_code\nX,戌,\nP,亥,X\n")
+    x = await session.scalar(select(Unit).where(Unit.code == "X"))
+    x.active = False
+    await session.commit()
+    result = await _run(
+        session, clock, "units", "code,name,parent_code\nC,子,N\nN,新,\nX,戌,P\nP,亥,\n"
+    )
+    assert result.ok, result.errors
+    assert (result.created, result.updated, result.unchanged) == (2, 2, 0)
+    tree = {u.code: u for u in (await session.scalars(select(Unit))).all()}
+    parent_of = {code: u.parent_id for code, u in tree.items()}
+    assert parent_of == {"X": tree["P"].id, "P": None, "N": None, "C": tree["N"].id}
+    assert tree["X"].active is False  # an import does not touch a unit's active flag
+    events = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "unit").order_by(AuditEvent.id)
+        )
+    ).all()
+    assert events[-2].detail == {"changes": {"parent_id": [tree["X"].id, None]}}  # P first
+    assert events[-1].detail == {"changes": {"parent_id": [None, tree["P"].id]}}  # then X
+    assert events[-3].detail == {
+        "code": "C",
+        "name": "子",
+        "parent_id": tree["N"].id,
+        "active": True,
+    }
+
+
 async def test_every_people_error_at_once(session, clock):
     await _run(session, clock, "units", UNITS)
     bad = (
