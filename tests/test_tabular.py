@@ -145,6 +145,22 @@ def test_a_row_far_down_is_refused_as_it_streams(tmp_path):
     assert answer["grew_mb"] < BOUNDED_MB, answer
 
 
+def test_a_sheet_without_a_dimension_is_not_parsed_whole_to_find_one(tmp_path):
+    # openpyxl looks for a missing <dimension> by parsing the whole sheet and keeping every
+    # row element: 860 MB and 20 s for these 89 KB of ten million empty rows.
+    def rows():
+        yield row([inline("code")], 1)
+        for _ in range(100):
+            yield "<row/>" * 100_000
+
+    path = tmp_path / "nodim.xlsx"
+    path.write_bytes(workbook(sheet_xml(rows())))
+    assert path.stat().st_size < 100_000
+    answer = read_in_subprocess(path)
+    assert answer["key"] == "table.too_many_rows", answer
+    assert answer["grew_mb"] < BOUNDED_MB, answer
+
+
 def test_a_cell_in_the_last_column_is_refused(tmp_path):
     rows = [row([inline("code"), inline("far", "XFD1")], 1)]
     data = workbook(sheet_xml(rows))
