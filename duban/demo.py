@@ -32,7 +32,7 @@ from supervision.accounts import hash_password
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import ValidationFailed
-from supervision.importing import ImportResult, Table, import_rows
+from supervision.importing import ImportResult, import_rows
 from supervision.items import (
     AssigneeSpec,
     ItemContext,
@@ -44,6 +44,7 @@ from supervision.items import (
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
 from supervision.policy import ensure_default_policies
+from supervision.tabular import Table
 
 DEMO_PASSWORD = "duban-demo"  # noqa: S105 -- the documented demo login, not a secret
 DOMAIN = "demo.gov.cn"

@@ -27,11 +27,11 @@ from supervision.importing import (
     COLUMNS,
     REQUIRED_COLUMNS,
     RowError,
-    Table,
     parse_bool,
     parse_date,
 )
 from supervision.items import ItemContext, apply_due
+from supervision.tabular import Table
 
 __all__ = [
     "ChangedDeadline",

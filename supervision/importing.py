@@ -1,20 +1,17 @@
-"""Importing units, people and items from CSV or XLSX: read, validate every row, write.
+"""Importing units, people and items: the row rules; validate every row, then write.
 
-Pure of the CLI and the web: both call `read_table` and `import_rows`. An import is all or
-nothing: any bad row means nothing is written, and every bad row is reported.
+Pure of the CLI and the web: both read the file with `supervision.tabular.read_table` and
+call `import_rows`. An import is all or nothing: any bad row means nothing is written, and
+every bad row is reported.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +25,8 @@ from supervision.errors import DomainError, ValidationFailed
 from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, save_item
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems
 from supervision.policy import SOURCE_LABELS_ZH
+from supervision.tabular import Table
+from supervision.units import UnitSpec, parent_cycle, save_unit
 
 __all__ = [
     "COLUMNS",
@@ -35,12 +34,9 @@ __all__ = [
     "ImportKind",
     "ImportResult",
     "RowError",
-    "Table",
-    "TableError",
     "import_rows",
     "parse_bool",
     "parse_date",
-    "read_table",
 ]
 
 Progress = Callable[[int, int], None]
@@ -123,148 +119,6 @@ class RowError:
 
     def __str__(self) -> str:
         return f"row {self.row}, {self.column}: {self.reason}"
-
-
-class TableError(ValidationFailed):
-    """The file itself cannot be read (format, encoding, no header)."""
-
-
-class Table(list[dict[str, str]]):
-    """Rows as ``{column: text}``, with the header's columns and each row's line number."""
-
-    def __init__(
-        self,
-        rows: Sequence[dict[str, str]] = (),
-        *,
-        columns: Sequence[str] | None = None,
-        row_numbers: Sequence[int] | None = None,
-    ) -> None:
-        super().__init__(rows)
-        self.columns: list[str] = list(columns) if columns is not None else _columns_of(rows)
-        self.row_numbers: list[int] = (
-            list(row_numbers) if row_numbers is not None else list(range(2, len(rows) + 2))
-        )
-
-
-def _columns_of(rows: Sequence[dict[str, str]]) -> list[str]:
-    return list(rows[0].keys()) if rows else []
-
-
-def _clean_header(header: Sequence[object]) -> list[str]:
-    return [str(h if h is not None else "").strip().lstrip("\ufeff").lower() for h in header]
-
-
-def _cell_text(value: object) -> str:
-    """An XLSX cell as text: dates as ISO, whole numbers without ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _build(header: list[str], records: list[tuple[int, list[str]]]) -> Table:
-    if not any(header):
-        raise TableError("the file has no header row")
-    seen: set[str] = set()
-    for name in header:
-        if name and name in seen:
-            raise TableError(f"row 1, {name}: the column appears twice in the header")
-        seen.add(name)
-    rows: list[dict[str, str]] = []
-    numbers: list[int] = []
-    for number, values in records:
-        if not any(v.strip() for v in values):
-            continue  # blank lines are not rows
-        row = {
-            name: (values[i].strip() if i < len(values) else "")
-            for i, name in enumerate(header)
-            if name
-        }
-        rows.append(row)
-        numbers.append(number)
-    return Table(rows, columns=[h for h in header if h], row_numbers=numbers)
-
-
-def _read_csv(data: bytes) -> Table:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TableError(
-            "the file is not UTF-8 text; save it as “CSV UTF-8” (or as XLSX) and try again"
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    records: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
-    try:
-        while True:
-            start = reader.line_num + 1
-            try:
-                values = next(reader)
-            except StopIteration:
-                break
-            if header is None:
-                if not any(v.strip() for v in values):
-                    continue
-                header = _clean_header(values)
-                continue
-            records.append((start, values))
-    except csv.Error as exc:
-        raise TableError(f"row {reader.line_num}: not valid CSV ({exc})") from None
-    if header is None:
-        raise TableError("the file is empty: it has no header row")
-    return _build(header, records)
-
-
-def _read_xlsx(data: bytes) -> Table:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise TableError(f"not a readable XLSX workbook ({exc.__class__.__name__})") from None
-    try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
-            raise TableError("the workbook has no sheet")
-        header: list[str] | None = None
-        records: list[tuple[int, list[str]]] = []
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            values = [_cell_text(c) for c in cells]
-            if header is None:
-                if not any(values):
-                    continue
-                header = _clean_header(values)
-                continue
-            records.append((number, values))
-    finally:
-        book.close()
-    if header is None:
-        raise TableError("the first sheet is empty: it has no header row")
-    return _build(header, records)
-
-
-def read_table(path_or_bytes: str | Path | bytes, filename: str | None = None) -> Table:
-    """Read a CSV (UTF-8, BOM or not) or XLSX file; the name's extension picks the format."""
-    if isinstance(path_or_bytes, bytes):
-        data = path_or_bytes
-        name = filename or ""
-    else:
-        path = Path(path_or_bytes)
-        data = path.read_bytes()
-        name = filename or path.name
-    suffix = Path(name).suffix.lower()
-    if suffix == ".xlsx" or (not suffix and data[:2] == b"PK"):
-        return _read_xlsx(data)
-    if suffix in (".csv", ".txt", ""):
-        return _read_csv(data)
-    raise TableError(f"unsupported file type {suffix!r}: use .csv (UTF-8) or .xlsx")
 
 
 def parse_date(text: str) -> date:
@@ -423,6 +277,7 @@ async def _import_units(
     actor: Actor,
     clock: Clock,
 ) -> None:
+    """Check the rows, then save each unit with `save_unit`, parents first."""
     existing = {u.code: u for u in (await session.scalars(select(Unit))).all()}
     by_id = {u.id: u for u in existing.values()}
     parsed: dict[str, tuple[int, str, str]] = {}  # code -> (row, name, parent_code)
@@ -446,68 +301,48 @@ async def _import_units(
             errs.add(number, "parent_code", f"unknown unit code {parent!r}")
         parents[code] = parent or None
     for code, (number, _name, parent) in parsed.items():
-        if not parent:
-            continue
-        chain = [code]
-        current: str | None = parent
-        while current is not None and current not in chain:
-            chain.append(current)
-            current = parents.get(current)
-        if current is not None:
-            cycle = [*chain[chain.index(current) :], current]
+        cycle = parent_cycle(parents, code) if parent else None
+        if cycle is not None:
             errs.add(number, "parent_code", "parent cycle: " + " → ".join(cycle))
     if errs.errors:
         return
-    units: dict[str, Unit] = dict(existing)
-    outcomes: dict[str, dict[str, list[Any]] | None] = {}
-    for code, (_number, name, _parent) in parsed.items():
+    units = dict(existing)
+    for code in _parents_first(parsed):
+        number, name, parent = parsed[code]
         unit = existing.get(code)
-        if unit is None:
-            unit = Unit(code=code, name=name)
-            session.add(unit)
-            units[code] = unit
-            outcomes[code] = None
-        else:
-            outcomes[code] = apply_changes(unit, {"name": name})
-    await session.flush()
-    for code, (_number, _name, parent) in parsed.items():
-        unit = units[code]
-        parent_id = units[parent].id if parent else None
-        changed = outcomes[code]
-        if changed is None:
-            unit.parent_id = parent_id
-        elif unit.parent_id != parent_id:
-            old = by_id[unit.parent_id].code if unit.parent_id in by_id else None
-            changed["parent_code"] = [old, parent or None]
-            unit.parent_id = parent_id
-    await session.flush()
-    for code, changed in outcomes.items():
-        unit = units[code]
-        if changed is None:
+        before = (unit.name, unit.parent_id) if unit is not None else None
+        spec = UnitSpec(
+            code, name, units[parent].id if parent else None, unit.active if unit else True
+        )
+        try:
+            saved = await save_unit(
+                session, unit_id=unit.id if unit else None, spec=spec, actor=actor, clock=clock
+            )
+        except DomainError as exc:
+            errs.add(number, "code", str(exc))
+            continue
+        units[code] = saved
+        if before is None:
             result.created += 1
-            record(
-                session,
-                clock=clock,
-                actor=actor,
-                entity="unit",
-                entity_id=unit.id,
-                action="create",
-                detail={"code": code, "name": unit.name, "parent_code": parents[code]},
-            )
-        elif changed:
+        elif before != (saved.name, saved.parent_id):
             result.updated += 1
-            record(
-                session,
-                clock=clock,
-                actor=actor,
-                entity="unit",
-                entity_id=unit.id,
-                action="update",
-                detail={"changes": changed},
-            )
         else:
             result.unchanged += 1
-    await session.flush()
+
+
+def _parents_first(parsed: dict[str, tuple[int, str, str]]) -> list[str]:
+    """The file's codes, each after its parent when the parent is in the file too."""
+    ordered: list[str] = []
+    placed: set[str] = set()
+    for code in parsed:
+        pending: list[str] = []
+        current: str | None = code
+        while current is not None and current in parsed and current not in placed:
+            pending.append(current)
+            placed.add(current)
+            current = parsed[current][2] or None
+        ordered.extend(reversed(pending))
+    return ordered
 
 
 def _roles(text: str, number: int, errs: _Rows) -> set[Role] | None:

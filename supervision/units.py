@@ -1,9 +1,11 @@
-"""Creating and changing units (责任单位): the one set of rules the admin page and the API share."""
+"""Creating and changing units (责任单位): the one set of rules the admin page, the API and the
+unit import share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +14,27 @@ from models import Unit
 from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.errors import DomainError, NotFound, ValidationFailed
+
+K = TypeVar("K", bound=Hashable)
+
+
+def parent_cycle(parents: Mapping[K, K | None], start: K) -> list[K] | None:
+    """The loop that following parents up from ``start`` runs into, as ``[a, b, …, a]``
+    starting where it closes, or None when the chain ends at a top unit.
+
+    A unit may not sit below itself: the loop of a unit whose parent changes must not start
+    at that unit. (A loop further up was stored before; `save_unit` lets it be.)
+    """
+    chain: list[K] = [start]
+    seen = {start}
+    current = parents.get(start)
+    while current is not None:
+        if current in seen:
+            return [*chain[chain.index(current) :], current]
+        chain.append(current)
+        seen.add(current)
+        current = parents.get(current)
+    return None
 
 
 class CodeTaken(DomainError):
@@ -60,17 +83,15 @@ async def save_unit(
     if not name:
         problems.append("name is required")
     if spec.parent_id is not None:
-        parents = dict((await session.execute(select(Unit.id, Unit.parent_id))).all())
+        rows = (await session.execute(select(Unit.id, Unit.parent_id))).all()
+        parents: dict[int, int | None] = {unit: parent for unit, parent in rows}
         if spec.parent_id not in parents:
             problems.append(f"parent_id: no unit #{spec.parent_id}")
-        cursor: int | None = spec.parent_id
-        seen: set[int] = set()
-        while cursor is not None and cursor not in seen:  # `seen` guards a cycle already stored
-            if cursor == unit_id:
+        if unit_id is not None:
+            parents[unit_id] = spec.parent_id
+            cycle = parent_cycle(parents, unit_id)
+            if cycle is not None and cycle[0] == unit_id:
                 problems.append("parent_id: a unit cannot sit below itself")
-                break
-            seen.add(cursor)
-            cursor = parents.get(cursor)
     if problems:
         raise ValidationFailed("; ".join(problems), problems)
     other = await session.scalar(select(Unit.id).where(Unit.code == code))

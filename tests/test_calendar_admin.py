@@ -18,9 +18,9 @@ from supervision.calendar_admin import (
     set_override,
 )
 from supervision.errors import ValidationFailed
-from supervision.importing import Table, read_table
 from supervision.items import AssigneeSpec, ItemSpec, save_item
 from supervision.policy import ensure_default_policies
+from supervision.tabular import Table, read_table
 from tests import factories as f
 
 ACTOR = Actor.system("test")

@@ -12,6 +12,7 @@ import duban.cli
 from duban.runtime import open_runtime
 from models import Item, Unit
 from supervision.policy import ensure_default_policies
+from tests.xlsx_files import inline, row, shared_strings_bomb, sheet_xml, workbook
 
 UNITS = "code,name,parent_code\nGOV,省政府,\nFGW,省发展改革委,GOV\nNJ,南京市,GOV\nNJ-JN,江宁区,NJ\n"
 PEOPLE = (
@@ -247,3 +248,20 @@ async def test_calendar_check(cli, tmp_path):
     assert out.strip() == "2027: imported official schedule (10 days listed); 1 override(s)"
     code, _, err = await cli("calendar", "import", _write(tmp_path, "bad.csv", "date,x\n1,2\n"))
     assert code == 1 and "row 1, is_workday: missing column" in err
+
+
+async def test_a_hostile_workbook_is_one_line_and_writes_nothing(cli, engine, tmp_path):
+    far = tmp_path / "far.xlsx"
+    far.write_bytes(
+        workbook(sheet_xml([row([inline("code")], 1), row([inline("x", "A1048576")], 1048576)]))
+    )
+    code, out, err = await cli("import", "units", str(far))
+    assert code == 1 and out == ""
+    assert err == "duban: error: the file has more than 100,000 rows (row 100,001 and beyond)\n"
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(workbook(sheet_xml([row([inline("date")], 1)]), shared_strings_bomb(100)))
+    code, _, err = await cli("calendar", "import", str(bomb))
+    assert code == 1
+    assert err == "duban: error: the workbook unpacks to 100 MB, more than 96 MB\n"
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Unit)) == 0

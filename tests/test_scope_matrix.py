@@ -381,7 +381,7 @@ async def _web_report(o: Office, role: str, key: str) -> bool:
 
 async def _web_extension(o: Office, role: str, key: str) -> bool:
     item_id, aid = _target(o, key)
-    form = {"new_due_on": "2027-01-15", "reason": "需协调"}
+    form = {"new_due_on": "2027-01-15", "reason": "需协调", "progress": "过半"}
     return await o.page(role, "POST", f"/items/{item_id}/assignments/{aid}/extension", form)
 
 
@@ -392,7 +392,7 @@ async def _api_report(o: Office, role: str, key: str) -> bool:
 
 async def _api_extension(o: Office, role: str, key: str) -> bool:
     _, aid = _target(o, key)
-    body = {"reason": "需协调", "new_due_on": "2027-01-15"}
+    body = {"reason": "需协调", "progress": "过半", "new_due_on": "2027-01-15"}
     return await o.api(role, "POST", f"/assignments/{aid}/extensions", body)
 
 

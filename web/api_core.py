@@ -30,6 +30,7 @@ from supervision.errors import (
 from web.api_tokens import authenticate, parse_bearer
 from web.app import DEPS, WebDeps
 from web.auth import Principal, load_principal
+from web.json_body import BodyError, read_json_body
 
 log = logging.getLogger("duban.web.api")
 
@@ -37,6 +38,10 @@ API_PREFIX: Final = "/api/v1"
 MAX_BODY: Final = 1024 * 1024
 MAX_PER_PAGE: Final = 200
 DEFAULT_PER_PAGE: Final = 50
+#: The last page asked for: past it the offset would overflow the database's integers.
+MAX_PAGE: Final = 1_000_000
+#: The largest id (the tables' keys are 32-bit integers).
+MAX_ID: Final = 2**31 - 1
 
 #: Domain errors → (HTTP status, error code).
 STATUS_OF: Final[tuple[tuple[type[DomainError], int, str], ...]] = (
@@ -143,8 +148,11 @@ class ApiContext:
         return self.principal.person_id
 
     def match_id(self, name: str) -> int:
-        """An integer path parameter (the route pattern guarantees digits)."""
-        return int(self.request.match_info[name])
+        """An integer path parameter (the route pattern guarantees digits); 404 past any id."""
+        value = positive_int(self.request.match_info[name], MAX_ID)
+        if value is None:
+            raise ApiError(404, "not_found", f"no such {name.removesuffix('_id')}")
+        return value
 
 
 ApiHandler = Callable[[ApiContext], Awaitable[web.StreamResponse]]
@@ -177,18 +185,14 @@ def guarded(handler: ApiHandler, permission: Permission) -> Handler:
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The JSON object in the body: 415 unless JSON, 413 when too large, 400 when malformed."""
+    """The JSON object in the body: 415 unless JSON, 413 when too large (chunked or not), 400
+    when not UTF-8, malformed or nested too deeply (`web.json_body`)."""
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "body_too_large", f"the body is larger than {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "body_too_large", f"the body is larger than {MAX_BODY} bytes")
     try:
-        data = json.loads(raw.decode(request.charset or "utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+        data = await read_json_body(request, max_bytes=MAX_BODY)
+    except BodyError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
     return data
@@ -279,14 +283,26 @@ class Fields:
             raise ValidationFailed("invalid input: " + "; ".join(self.problems), self.problems)
 
 
+def positive_int(raw: str, limit: int) -> int | None:
+    """``raw`` as an integer from 1 to ``limit``, or None: ASCII digits only (``str.isdigit``
+    also takes ``²`` and other digits that ``int`` refuses), never a huge number."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(limit)):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= limit else None
+
+
 def query_int(request: web.Request, name: str) -> int | None:
-    """An optional positive integer query parameter (400 otherwise)."""
+    """An optional positive integer (id) query parameter (400 otherwise)."""
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationFailed(f"{name}: must be a positive integer", [f"{name}: {raw!r}"])
-    return int(raw)
+    value = positive_int(raw, MAX_ID)
+    if value is None:
+        raise ValidationFailed(
+            f"{name}: must be a positive integer up to {MAX_ID}", [f"{name}: {raw[:40]!r}"]
+        )
+    return value
 
 
 def query_bool(request: web.Request, name: str) -> bool | None:
@@ -342,19 +358,22 @@ class Page:
 
 
 def paging(request: web.Request) -> Page:
-    """``?page=&per_page=`` (defaults 1 and 50; at most 200 per page)."""
+    """``?page=&per_page=`` (defaults 1 and 50; at most 200 per page and page 1,000,000)."""
     problems: list[str] = []
     values: dict[str, int] = {"page": 1, "per_page": DEFAULT_PER_PAGE}
+    limits = {"page": MAX_PAGE, "per_page": MAX_PER_PAGE}
     for name in values:
         raw = request.query.get(name)
         if raw is None:
             continue
-        if not raw.isdigit() or int(raw) < 1:
-            problems.append(f"{name}: must be a positive integer")
+        value = positive_int(raw, limits[name])
+        if value is None:
+            if positive_int(raw, 10**100) is None:
+                problems.append(f"{name}: must be a positive integer")
+            else:
+                problems.append(f"{name}: at most {limits[name]}")
         else:
-            values[name] = int(raw)
-    if values["per_page"] > MAX_PER_PAGE:
-        problems.append(f"per_page: at most {MAX_PER_PAGE}")
+            values[name] = value
     if problems:
         raise ValidationFailed("invalid paging: " + "; ".join(problems), problems)
     return Page(values["page"], values["per_page"])

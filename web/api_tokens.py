@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +39,8 @@ __all__ = [
 TOKEN_PREFIX: Final = "dbn_"  # noqa: S105 -- a public marker, not a secret
 MAX_NAME: Final = 100
 MAX_VALID_DAYS: Final = 3660
+# RFC 6750's b64token, at most as long as a value `authenticate` looks up.
+_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]{1,200}=*", re.ASCII)
 #: last_used_at is written at most this often per token, so reads do not turn into writes.
 TOUCH_EVERY: Final = timedelta(minutes=1)
 
@@ -56,12 +59,13 @@ def hash_token(value: str) -> str:
 
 
 def parse_bearer(header: str | None) -> str | None:
-    """The token from an ``Authorization: Bearer <token>`` header, or None."""
+    """The token from an ``Authorization: Bearer <token>`` header, or None: RFC 6750's
+    characters only, so raw bytes or other text in the header never reach the hashing."""
     if not header:
         return None
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
-    if scheme.lower() != "bearer" or not value or " " in value:
+    if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(value):
         return None
     return value
 

@@ -1,8 +1,9 @@
 """A bulletin (督查通报) as a standalone HTML document and as an XLSX workbook.
 
 Both render the JSON form of a bulletin (``Bulletin.data`` or ``BulletinData.as_json()``),
-so a preview and a stored bulletin download alike. Imports only jinja2, openpyxl and
-`web.views.common` for the templates folder; no database access here.
+so a preview and a stored bulletin download alike. Rows go into the workbook through
+`web.xlsx.append_row`, so no unit name or item title becomes a formula. Imports only jinja2,
+openpyxl, `web.xlsx` and `web.views.common` for the templates folder; no database access here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from web.views.common import TEMPLATES_DIR
+from web.xlsx import append_row
 
 __all__ = ["XLSX_TYPE", "filename", "render_html", "render_xlsx"]
 
@@ -71,19 +73,20 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
     title = f"{office_name}督查通报"
     if data.get("number"):
         title += f"（{data['number']}）"
-    ws.append([title])
-    ws.append([f"{data['period_label']}  统计截至 {data['as_of']}"])
-    ws.append([])
-    ws.append([label for _, label in COLUMNS])
+    append_row(ws, [title])
+    append_row(ws, [f"{data['period_label']}  统计截至 {data['as_of']}"])
+    append_row(ws, ())
+    append_row(ws, [label for _, label in COLUMNS])
     head_row = ws.max_row
     for row in data["rows"]:
-        ws.append([row[key] for key, _ in COLUMNS])
+        append_row(ws, [row[key] for key, _ in COLUMNS])
         rate_cell = ws.cell(row=ws.max_row, column=len(COLUMNS))
         rate_cell.number_format = "0.0%"
         if row["on_time_rate"] is None:
             rate_cell.value = "—"
     totals = data["totals"]
-    ws.append(
+    append_row(
+        ws,
         [
             "合计",
             "",
@@ -95,7 +98,7 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
             totals["overdue"],
             totals["extensions"],
             totals["on_time_rate"] if totals["on_time_rate"] is not None else "—",
-        ]
+        ],
     )
     ws.cell(row=ws.max_row, column=len(COLUMNS)).number_format = "0.0%"
     bold = Font(bold=True)
@@ -106,19 +109,20 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
         cell.alignment = Alignment(horizontal="center")
     for cell in ws[ws.max_row]:
         cell.font = bold
-    ws.append([])
+    append_row(ws, ())
     if data["praised_units"]:
-        ws.append(["通报表扬（总结推广）", "、".join(data["praised_units"])])
+        append_row(ws, ["通报表扬（总结推广）", "、".join(data["praised_units"])])
     if data["urged_units"]:
-        ws.append(["督促整改", "、".join(data["urged_units"])])
+        append_row(ws, ["督促整改", "、".join(data["urged_units"])])
     for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
     late = wb.create_sheet("逾期事项")
-    late.append(["文号", "事项", "单位", "完成时限", "逾期工作日", "情况"])
+    append_row(late, ["文号", "事项", "单位", "完成时限", "逾期工作日", "情况"])
     for cell in late[1]:
         cell.font = bold
     for o in data["overdue_items"]:
-        late.append(
+        append_row(
+            late,
             [
                 o["ref"],
                 o["title"],
@@ -126,7 +130,7 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
                 o["due_on"],
                 o["days_overdue"],
                 "逾期办结" if o["closed_late"] else "逾期未办结",
-            ]
+            ],
         )
     for n, width in enumerate([20, 40, 20, 12, 12, 12], start=1):
         late.column_dimensions[get_column_letter(n)].width = width

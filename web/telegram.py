@@ -1,12 +1,13 @@
 """The Telegram webhook on the web app: 401 without the right secret header, else handled.
 
-Gets the dispatcher and bot from the composition root; imports aiogram, never `bot/`.
+The body is read by `web.json_body` like the API's: at most ``MAX_UPDATE_BYTES`` even when
+chunked (413), UTF-8 JSON nested at most 64 deep (400). Gets the dispatcher and bot from the
+composition root; imports aiogram and `web.json_body`, never `bot/`.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from web.auth import add_public_path
+from web.json_body import BodyError, read_json_body
 
 log = logging.getLogger("duban.web")
 
@@ -51,12 +53,10 @@ def setup_telegram_webhook(
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, expected):
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
-        if (request.content_length or 0) > MAX_UPDATE_BYTES:
-            return web.json_response({"ok": False, "error": "too large"}, status=413)
         try:
-            data: Any = json.loads(await request.read())
-        except ValueError:
-            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+            data: Any = await read_json_body(request, max_bytes=MAX_UPDATE_BYTES)
+        except BodyError as exc:
+            return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
         if fast_path is not None and (answer := await fast_path(data)) is not None:
             return web.json_response(answer)
         try:

@@ -16,7 +16,8 @@ from supervision.calendar_admin import (
     set_override,
 )
 from supervision.errors import ValidationFailed
-from supervision.importing import parse_bool, parse_date, read_table
+from supervision.importing import parse_bool, parse_date
+from supervision.tabular import read_table
 
 
 def _print_recompute(result: RecomputeResult) -> None:

@@ -15,9 +15,10 @@ from supervision.audit import Actor
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
-from supervision.importing import ImportKind, import_rows, read_table
+from supervision.importing import ImportKind, import_rows
 from supervision.items import ItemRow, list_items
 from supervision.light import Light
+from supervision.tabular import read_table
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would help
 BAR_WIDTH = 30

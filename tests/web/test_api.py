@@ -7,12 +7,13 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import ApiToken, Assignment, Item, Notification, Person, Role
+from models import ApiToken, Assignment, Item, Notification, Person, Role, Unit
 from supervision.audit import Actor
 from supervision.lifecycle import cancel_item
 from tests import factories as f
+from tests.web.raw_http import raw_request
 from web.api import ROUTES, setup_api
 from web.api_tokens import create_token, hash_token
 from web.app import WebConfig, WebDeps, create_app
@@ -569,3 +570,116 @@ async def test_stored_bulletin_and_single_records(world):
     )
     status, listed = await world.get("sup", f"/assignments?item_id={world.items['b'].id}")
     assert [a["unit_id"] for a in listed["data"]] == [world.units["B"].id]
+
+
+# --- absurd input: a 4xx in the error shape, never a 500 ----------------------------------
+
+JSON = {"Content-Type": "application/json"}
+UNIT = b'{"code": "Z", "name": "z"}'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=-1",
+        "page=0",
+        "page=" + "1" + "0" * 30,
+        "page=abc",
+        "page=%C2%B2",  # "²": str.isdigit says yes, int() says no
+        "page=%D9%A1",  # an Arabic-Indic one
+        "page=1e3",
+        "per_page=0",
+        "per_page=201",
+        "per_page=" + "9" * 5000,
+        "unit_id=" + "9" * 30,
+        "unit_id=2147483648",
+        "unit_id=-3",
+    ],
+)
+async def test_absurd_paging_and_ids_are_400(world, query):
+    resp = await world.client.get(f"{P}/items?{query}", headers=world.h("admin"))
+    assert resp.status == 400, await resp.text()
+    assert_error(await resp.json(), "validation_failed")
+
+
+async def test_the_last_page_allowed_is_empty_not_an_overflow(world):
+    status, body = await world.get("admin", "/items?page=1000000&per_page=200")
+    assert status == 200 and body["data"] == [] and body["page"] == 1_000_000
+    status, body = await world.get("admin", "/items?page=1000001")
+    assert status == 400 and body["error"]["details"] == ["page: at most 1000000"]
+
+
+async def test_an_id_past_any_key_is_404(world):
+    status, body = await world.get("admin", "/items/" + "9" * 40)
+    assert status == 404
+    assert_error(body, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "code"),
+    [
+        ("application/json; charset=x-unknown", UNIT, "unsupported_charset"),
+        ("application/json; charset=latin-1", UNIT[:-3] + b'\xe9"}', "unsupported_charset"),
+        ("application/json", UNIT[:-3] + b'\xff\xfe"}', "invalid_json"),
+        ("application/json", b"[" * 100_000 + b"]" * 100_000, "invalid_json"),
+        ("application/json", b'{"a":' * 65 + b"1" + b"}" * 65, "invalid_json"),
+    ],
+)
+async def test_bad_charsets_invalid_utf8_and_deep_json_are_400(world, content_type, body, code):
+    resp = await world.client.post(
+        P + "/units", data=body, headers={**world.h("admin"), "Content-Type": content_type}
+    )
+    assert resp.status == 400, await resp.text()
+    assert_error(await resp.json(), code)
+    async with world.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Unit)) == 3
+
+
+async def test_json_nested_up_to_the_limit_is_read(world):
+    body = b'{"code": "Z", "name": "z", "x":' + b"[" * 63 + b"]" * 63 + b"}"
+    resp = await world.client.post(P + "/units", data=body, headers={**world.h("admin"), **JSON})
+    assert resp.status == 400  # read and parsed: refused for its unknown field, not its depth
+    assert (await resp.json())["error"]["details"] == ["x: unknown field"]
+
+
+async def test_a_chunked_body_is_capped_too(world):
+    token = world.tokens["admin"]
+    head = (
+        f"POST {P}/units HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\n"
+    )
+    chunk = b" " * 64 * 1024
+    status = await raw_request(world.client, head, [b'{"code": "Z", "name": "z"', *[chunk] * 17])
+    assert status.startswith(b"HTTP/1.1 413"), status
+    status = await raw_request(world.client, head, [b'{"code": "Z", ', '"name": "乙"}'.encode()])
+    assert status.startswith(b"HTTP/1.1 201"), status
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer ",
+        "Bearer",
+        "",
+        "Basic dXNlcjpwYXNz",
+        "bearer\tdbn_x",
+        "Bearer dbn_" + "\u00e9" * 10,
+        "Bearer dbn_\u4e2d\u6587",
+        "Bearer dbn_a b",
+        "Bearer " + "A" * 5_000,
+        "Bearer dbn_%00",
+    ],
+)
+async def test_malformed_bearer_tokens_are_401(world, header):
+    resp = await world.client.get(
+        P + "/me", headers={"Authorization": header.encode("utf-8").decode("latin-1")}
+    )
+    assert resp.status == 401, await resp.text()
+    assert_error(await resp.json(), "unauthorized")
+
+
+async def test_a_bearer_token_of_raw_bytes_is_401(world):
+    for value in (b"Bearer dbn_\xff\xfe", b"Bearer dbn_\x7f\x01", b"Bearer \xe4\xb8\xad"):
+        head = b"GET " + P.encode() + b"/me HTTP/1.1\r\nHost: x\r\nAuthorization: " + value
+        status = await raw_request(world.client, head + b"\r\n", [])
+        assert status.split()[1] in (b"400", b"401"), (value, status)

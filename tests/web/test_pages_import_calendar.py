@@ -60,6 +60,9 @@ async def test_import_row_errors_change_nothing(as_admin: Web, seed: Seed, sessi
     html = await response.text()
     assert "title" in html and "received_on" in html and 'name="payload"' not in html
     response = await as_admin.post("/import", upload("items", "x", "items.pdf", as_admin.token()))
+    assert response.status == 400 and "不支持的文件类型 .pdf" in await response.text()
+    await as_admin.get("/lang/en?next=/import")
+    response = await as_admin.post("/import", upload("items", "x", "items.pdf", as_admin.token()))
     assert response.status == 400 and "unsupported file type" in await response.text()
     response = await as_admin.post(
         "/import", {"action": "commit", "kind": "items", "payload": "!!!not base64"}

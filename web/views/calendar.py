@@ -3,6 +3,7 @@ single-day overrides; items whose deadlines change are listed. Uses `supervision
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -14,10 +15,10 @@ from supervision.audit import Actor
 from supervision.calendar_admin import coverage_report, import_schedule, set_override
 from supervision.clock import local_today
 from supervision.errors import DomainError
-from supervision.importing import read_table
+from supervision.tabular import TableError, read_table
 from web.access import require
 from web.app import DEPS, WebDeps
-from web.views.common import date_or_none, render, t_for, text_field
+from web.views.common import date_or_none, render, t_for, table_error, text_field
 
 MAX_UPLOAD = 1024 * 1024
 
@@ -72,7 +73,10 @@ async def calendar_import(request: web.Request) -> web.StreamResponse:
     if len(data) > MAX_UPLOAD:
         return await _page(request, {"errors": ["file larger than 1 MB"]}, status=400)
     try:
-        table = read_table(data, upload.filename)
+        table = await asyncio.to_thread(read_table, data, upload.filename)
+    except TableError as exc:
+        return await _page(request, {"errors": [table_error(request, exc)]}, status=400)
+    try:
         async with deps.sessions() as session, session.begin():
             actor = Actor.of(await session.get_one(Person, me.person_id))
             result = await import_schedule(

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from supervision.access import Permission
+from supervision.tabular import TableError
 from web.app import DEPS, WebDeps
 from web.auth import Principal, csrf_token, maybe_viewer
 from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate
@@ -126,6 +127,11 @@ def render(
 def t_for(request: web.Request, key: str, **values: object) -> str:
     """A UI string in the request's language."""
     return translate(key, lang_of(request), **values)
+
+
+def table_error(request: web.Request, error: TableError) -> str:
+    """Why an uploaded file could not be read, in the request's language."""
+    return t_for(request, error.key, **error.values)
 
 
 def page_strings(request: web.Request, prefix: str) -> Callable[[str], str]:

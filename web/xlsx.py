@@ -1,0 +1,40 @@
+"""Writing rows into an XLSX export so that no text becomes a formula (every export uses it).
+
+Text from people (titles, unit names, refs) that starts like a formula would run in the
+reader's spreadsheet: ``=HYPERLINK(...)`` as a link that leaks data, ``+``, ``-`` and ``@``
+as formulas in Excel, a leading tab or CR as a formula after editing. Such text is written as
+a text cell with Excel's quote prefix; numbers, negative ones included, stay numbers. Imports
+only openpyxl.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.worksheet.worksheet import Worksheet
+
+__all__ = ["FORMULA_STARTS", "append_row", "as_text"]
+
+#: How text may start for a spreadsheet to take it for a formula.
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: Cell | MergedCell) -> None:
+    """Keep a cell holding formula-like text a text cell (openpyxl makes ``=…`` a formula)."""
+    if (
+        isinstance(cell, Cell)
+        and isinstance(cell.value, str)
+        and cell.value.startswith(FORMULA_STARTS)
+    ):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def append_row(sheet: Worksheet, values: Iterable[object]) -> None:
+    """Append one row to ``sheet``, its formula-like text kept as text."""
+    row = list(values)
+    sheet.append(row)
+    for column in range(1, len(row) + 1):
+        as_text(sheet.cell(row=sheet.max_row, column=column))
