@@ -1,7 +1,8 @@
 """The in-process runner for single-process mode (``duban run`` without Redis).
 
-Every ``scan_interval_seconds`` (sooner when a retry falls due) it runs the same scan and
-delivery code as the arq worker: ``scan_once``, then every due row with bounded concurrency.
+Every ``scan_interval_seconds`` (at once when a row is due, sooner when one falls due) it
+runs the same scan and delivery code as the arq worker: ``scan_once``, then every due row
+with bounded concurrency.
 ``wake()`` starts a round early (e.g. right after the web admin queued a message); setting
 ``stop`` ends it cleanly.
 """
@@ -15,16 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from models import Notification, NotificationStatus
+from models import Notification
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
-from notifier.delivery import DeliveryOptions, deliver_due
+from notifier.delivery import PENDING, SENDING, DeliveryOptions, deliver_due
 from notifier.ratelimit import Limiter, MemoryLimiter
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer
@@ -34,6 +35,9 @@ from supervision.clock import Clock, SystemClock
 from supervision.outbox import OUTBOX_WRITTEN
 
 log = logging.getLogger("duban.runner")
+
+#: seconds to wait at least after a round that failed, though rows are due
+ERROR_PAUSE: Final = 5.0
 
 
 @dataclass
@@ -134,21 +138,31 @@ class Runner:
         return result
 
     async def next_round_in(self) -> float:
-        """Seconds until the next round: the scan interval, or sooner when a retry is due."""
+        """Seconds until the next round: the scan interval, or sooner when a row falls due
+        (0 when one is due already: fell due during the last round, or its lease ran out)."""
         now = self.clock.now()
         async with self.sessions() as session:
-            soonest = await session.scalar(
+            # A row is due at the later of not_before and next_attempt_at; two indexed minima
+            # (one per case) instead of a greatest() that SQLite spells differently.
+            retry_at = await session.scalar(
                 select(func.min(Notification.next_attempt_at)).where(
-                    Notification.status.in_(
-                        (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)
+                    Notification.status.in_((PENDING, SENDING)),
+                    Notification.next_attempt_at >= Notification.not_before,
+                )
+            )
+            first_at = await session.scalar(
+                select(func.min(Notification.not_before)).where(
+                    Notification.status == PENDING,
+                    or_(
+                        Notification.next_attempt_at.is_(None),
+                        Notification.next_attempt_at < Notification.not_before,
                     ),
-                    Notification.next_attempt_at > now,
-                    Notification.not_before <= Notification.next_attempt_at,
                 )
             )
         pause = self.config.scan_interval_seconds
-        if soonest is not None:
-            pause = min(pause, max(0.0, (soonest - now).total_seconds()))
+        for soonest in (retry_at, first_at):
+            if soonest is not None:
+                pause = min(pause, max(0.0, (soonest - now).total_seconds()))
         return pause
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -160,15 +174,20 @@ class Runner:
         )
         while not stop.is_set():
             self._wake.clear()  # a wake() during the round asks for one more right after
+            failed = False
             try:
-                await self.run_round(stop)
+                failed = bool((await self.run_round(stop)).delivered.get("error"))
             except Exception:
+                failed = True
                 log.exception("delivery round failed; next round as scheduled")
             try:
                 pause = await self.next_round_in()
             except Exception:
                 log.exception("could not read the outbox; next round as scheduled")
                 pause = self.config.scan_interval_seconds
+            if failed:
+                # Rows left due by a failing database must not spin the loop.
+                pause = max(pause, min(ERROR_PAUSE, self.config.scan_interval_seconds))
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)

@@ -303,11 +303,11 @@ async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, red
     assert tg.token not in err.decode()
 
 
-async def test_runner_wakes_for_the_next_retry(sessions, clock):
+def idle_runner(sessions, clock):
+    """A runner with an hour's scan interval and only the log channel."""
     from notifier.runner import Runner
 
-    case = await reminder(sessions, clock, channels=("chat",))
-    runner = Runner(
+    return Runner(
         NotifierConfig(scan_interval_seconds=3600),
         sessions,
         clock=clock,
@@ -315,12 +315,39 @@ async def test_runner_wakes_for_the_next_retry(sessions, clock):
         renderer=Renderer(),
         limiter=limiter_for(clock),
     )
+
+
+async def test_runner_wakes_for_the_next_retry(sessions, clock):
+    case = await reminder(sessions, clock, channels=("chat",))
+    runner = idle_runner(sessions, clock)
+    async with sessions() as s, s.begin():  # tried already: the next retry is hours away
+        (await s.get(Notification, case.ids[0])).next_attempt_at = clock.now() + timedelta(hours=2)
     assert await runner.next_round_in() == 3600
     async with sessions() as s, s.begin():
         (await s.get(Notification, case.ids[0])).next_attempt_at = clock.now() + timedelta(
             seconds=10
         )
     assert await runner.next_round_in() == 10
+    await runner.close()
+
+
+async def test_runner_starts_at_once_when_a_row_fell_due_during_the_round(sessions, clock):
+    """A row whose lease ran out, or that fell due while a round ran, waits for no interval."""
+    lapsed = await reminder(sessions, clock, chat_id=901, channels=("chat",))
+    later = await reminder(sessions, clock, chat_id=902, channels=("chat",))
+    runner = idle_runner(sessions, clock)
+    async with sessions() as s, s.begin():
+        row = await s.get(Notification, lapsed.ids[0])
+        row.status, row.next_attempt_at = "sending", clock.now() + timedelta(seconds=30)
+        (await s.get(Notification, later.ids[0])).not_before = clock.now() + timedelta(seconds=90)
+    assert await runner.next_round_in() == 30  # the lease runs out in 30 s
+    clock.advance(timedelta(seconds=31))
+    assert await runner.next_round_in() == 0  # lapsed during the round: claim it again now
+    async with sessions() as s, s.begin():
+        (await s.get(Notification, lapsed.ids[0])).status = "sent"
+    assert await runner.next_round_in() == 59  # the other row's not_before
+    clock.advance(timedelta(seconds=60))
+    assert await runner.next_round_in() == 0  # fell due: no hour's wait
     await runner.close()
 
 
