@@ -39,6 +39,7 @@ from models import (
     Person,
 )
 from models import DeliveryOutcome as AttemptOutcome
+from models.db import failure_text
 from notifier.channels.base import (
     ChannelRegistry,
     OutgoingMessage,
@@ -786,7 +787,7 @@ async def deliver_due(
                 )
             except Exception as exc:
                 # A database hiccup: this lane stops; claimed rows come back after their lease.
-                log.error("delivery batch failed: %s", type(exc).__name__)
+                log.error("delivery batch failed: %s", failure_text(exc))
                 counts["error"] += 1
                 return
             if not top:

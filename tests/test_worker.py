@@ -280,6 +280,28 @@ async def test_deliver_pending_command(file_db, tg):
     assert tg.token not in err.decode()
 
 
+async def test_deliver_pending_fails_when_nothing_can_be_recorded(file_db, tg):
+    """An unwritable database: a non-zero exit, and the log says why (not only a class name)."""
+    from supervision.clock import SystemClock
+
+    url, sessions = file_db
+    await reminder(sessions, SystemClock(), chat_id=322, channels=("chat",))
+    path = url.split(":///", 1)[1]
+    read_only = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "duban.cli", "deliver", "--pending",
+        env=cli_env(read_only, tg), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 1, (out.decode(), err.decode())
+    assert "error=" in out.decode()
+    assert "delivery batch failed: OperationalError: attempt to write a readonly database" in (
+        err.decode()
+    )
+    assert "delivery batch(es) failed" in err.decode()
+    assert tg.sent == [] and await statuses(sessions) == ["pending"]
+
+
 async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, redis_url):
     from supervision.clock import SystemClock
 

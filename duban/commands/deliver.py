@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 from duban.commands import CliError
 from duban.runtime import Runtime
@@ -55,6 +56,14 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     total = sum(counts.values())
     detail = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"
     print(f"delivered {total} outbox rows: {detail}")
+    if counts["error"]:
+        # The cause of each failed batch is in the log above ("delivery batch failed: ...").
+        print(
+            f"duban: error: {counts['error']} delivery batch(es) failed and were not recorded; "
+            "their rows are tried again once their lease runs out",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
