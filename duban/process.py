@@ -120,6 +120,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         mail_from=settings.mail_from,
         redis_url=settings.redis_url,
         scan_interval_seconds=settings.scan_interval_seconds,
+        scan_timeout_seconds=settings.scan_timeout_seconds,
         lease_seconds=settings.delivery_lease_seconds,
         concurrency=settings.delivery_concurrency,
         sweep_interval_seconds=settings.sweep_interval_seconds,

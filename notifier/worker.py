@@ -7,8 +7,9 @@ every row the database says is due (after a Redis flush, a lost job or a crashed
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
@@ -16,8 +17,11 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from arq.worker import Retry, func
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Notification, NotificationStatus
@@ -69,6 +73,52 @@ async def enqueue(redis: ArqRedis, notification_id: int, *, defer_by: float | No
     return job is not None
 
 
+#: due rows read and queued per statement and per Redis script
+ENQUEUE_BATCH: Final = 500
+# Queue many jobs in one round trip, each only if its job (or its result) is not there
+# already: arq's enqueue_job does the same check per job, with a WATCH and four round trips.
+_ENQUEUE_MANY: Final = """
+local queue, job_prefix, result_prefix = KEYS[1], ARGV[1], ARGV[2]
+local added = 0
+for i = 3, #ARGV, 4 do
+  local id = ARGV[i]
+  if redis.call('exists', job_prefix .. id, result_prefix .. id) == 0 then
+    redis.call('psetex', job_prefix .. id, ARGV[i + 2], ARGV[i + 3])
+    redis.call('zadd', queue, ARGV[i + 1], id)
+    added = added + 1
+  end
+end
+return added
+"""
+
+
+async def enqueue_many(redis: ArqRedis, due: Sequence[tuple[int, float]]) -> int:
+    """Queue delivery of rows ``(id, seconds from now)`` in one round trip, as
+    :func:`enqueue` would one by one; returns how many were not queued (or running) already."""
+    if not due:
+        return 0
+    now_ms = timestamp_ms()
+    args: list[str | int | bytes] = [job_key_prefix, result_key_prefix]
+    for nid, defer_by in due:
+        defer_ms = max(0, round(defer_by * 1000))
+        job = serialize_job(DELIVER_JOB, (nid,), {}, None, now_ms, serializer=redis.job_serializer)
+        args += [job_id(nid), now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
+    script = redis.register_script(_ENQUEUE_MANY)
+    return int(await script(keys=[redis.default_queue_name], args=args))
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What one :func:`enqueue_due` call did."""
+
+    #: due rows read from the outbox
+    read: int = 0
+    #: jobs queued (rows whose job was not in Redis)
+    queued: int = 0
+    #: where the next call continues (``not_before``, id), or None once it reached the end
+    cursor: tuple[datetime, int] | None = None
+
+
 async def enqueue_due(
     redis: ArqRedis,
     sessions: async_sessionmaker[AsyncSession],
@@ -77,44 +127,53 @@ async def enqueue_due(
     horizon: float = 0.0,
     stale_for: float = 0.0,
     limit: int = 10_000,
-) -> int:
-    """Enqueue rows due by ``now + horizon`` (pending) or with a lapsed lease (sending).
+    after: tuple[datetime, int] | None = None,
+    batch: int = ENQUEUE_BATCH,
+) -> Enqueued:
+    """Queue every row due by ``now + horizon`` (pending) or with a lapsed lease (sending)
+    whose job is not in Redis: at most ``limit`` rows from ``after`` on, ``batch`` at a time
+    (one query and one Redis round trip each).
 
     ``stale_for`` > 0 makes this the sweeper: only pending rows due for that long, i.e.
-    rows whose job should have run already and was lost.
+    rows whose job should have run already; of those only the ones whose job was lost
+    (Redis flushed, worker killed) are queued.
     """
     until = now + timedelta(seconds=horizon)
     stale_before = now - timedelta(seconds=stale_for)
-    due_at = Notification.not_before
+    due_by = stale_before if stale_for else until
     pending = and_(
         Notification.status == NotificationStatus.PENDING.value,
-        Notification.not_before <= (stale_before if stale_for else until),
-        or_(
-            Notification.next_attempt_at.is_(None),
-            Notification.next_attempt_at <= (stale_before if stale_for else until),
-        ),
+        Notification.not_before <= due_by,
+        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
     )
     lapsed = and_(
         Notification.status == NotificationStatus.SENDING.value,
         Notification.next_attempt_at <= now,
     )
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(Notification.id, due_at, Notification.next_attempt_at, Notification.status)
-                .where(or_(pending, lapsed))
-                .order_by(Notification.not_before, Notification.id)
-                .limit(limit)
-            )
-        ).all()
-    queued = 0
-    for nid, not_before, next_at, status in rows:
-        when = not_before if status == NotificationStatus.PENDING.value else now
-        if status == NotificationStatus.PENDING.value and next_at is not None:
-            when = max(when, next_at)
-        if await enqueue(redis, nid, defer_by=(when - now).total_seconds()):
-            queued += 1
-    return queued
+    order = (Notification.not_before, Notification.id)
+    read = queued = 0
+    cursor = after
+    while read < limit:
+        query = select(*order, Notification.next_attempt_at, Notification.status).where(
+            or_(pending, lapsed)
+        )
+        if cursor is not None:
+            query = query.where(tuple_(*order) > tuple_(*cursor))
+        take = min(batch, limit - read)
+        async with sessions() as session:
+            rows = (await session.execute(query.order_by(*order).limit(take))).all()
+        due: list[tuple[int, float]] = []
+        for not_before, nid, next_at, status in rows:
+            when = now
+            if status == NotificationStatus.PENDING.value:
+                when = max(not_before, next_at or not_before)
+            due.append((nid, (when - now).total_seconds()))
+        queued += await enqueue_many(redis, due)
+        read += len(rows)
+        if len(rows) < take:
+            return Enqueued(read=read, queued=queued, cursor=None)
+        cursor = (rows[-1][0], rows[-1][1])
+    return Enqueued(read=read, queued=queued, cursor=cursor)
 
 
 @dataclass
@@ -140,6 +199,9 @@ class WorkerState:
     limiter: Limiter
     calendar: WorkCalendar
     own_channels: bool
+    #: where the next sweep continues (None: from the oldest due row)
+    sweep_cursor: tuple[datetime, int] | None = None
+    sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def options(self) -> DeliveryOptions:
         """Delivery options with the calendar loaded at the last scan."""
@@ -206,7 +268,8 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
 
 
 async def scan(ctx: dict[str, Any]) -> str:
-    """Cron: write due ladder steps to the outbox, then queue what is due before the next scan."""
+    """Cron: write due ladder steps to the outbox, then queue what is due before the next scan
+    and not queued yet."""
     state = _state(ctx)
     deps = state.deps
     async with deps.sessions() as session:
@@ -218,28 +281,38 @@ async def scan(ctx: dict[str, Any]) -> str:
                 deps.sessions, clock=deps.clock, tz=deps.config.tz, calendar=state.calendar
             )
         )
-    queued = await enqueue_due(
+    done = await enqueue_due(
         ctx["redis"],
         deps.sessions,
         now=deps.clock.now(),
         horizon=deps.config.scan_interval_seconds,
     )
-    return f"{summary}; queued {queued}"
+    return f"{summary}; queued {done.queued} of {done.read} due"
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """Cron: re-queue rows whose job was lost (Redis flushed, worker killed mid-send)."""
+    """Cron: re-queue rows whose job was lost (Redis flushed, worker killed mid-send).
+
+    Looks at up to ``sweep_limit`` due rows per run, from where the last run stopped, and
+    queues only those whose job is not in Redis.
+    """
     state = _state(ctx)
     deps = state.deps
-    queued = await enqueue_due(
-        ctx["redis"],
-        deps.sessions,
-        now=deps.clock.now(),
-        stale_for=deps.config.sweep_after_seconds,
-    )
-    if queued:
-        log.warning("sweeper re-queued %d outbox rows", queued)
-    return f"re-queued {queued}"
+    if state.sweeping.locked():
+        return "the previous sweep is still running"
+    async with state.sweeping:
+        done = await enqueue_due(
+            ctx["redis"],
+            deps.sessions,
+            now=deps.clock.now(),
+            stale_for=deps.config.sweep_after_seconds,
+            limit=deps.config.sweep_limit,
+            after=state.sweep_cursor,
+        )
+        state.sweep_cursor = done.cursor
+    if done.queued:
+        log.warning("sweeper re-queued %d outbox rows (of %d due)", done.queued, done.read)
+    return f"re-queued {done.queued} of {done.read} due"
 
 
 def _every(seconds: float) -> dict[str, Any]:
@@ -258,9 +331,23 @@ def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
         "functions": [
             func(deliver_notification, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)
         ],
+        # The scan and the sweep get their own timeout: the lease (job_timeout) is for one send.
+        # Both run at start-up; they queue only what is due and not queued already.
         "cron_jobs": [
-            cron(scan, name="scan", run_at_startup=True, **_every(config.scan_interval_seconds)),
-            cron(sweep, name="sweep", run_at_startup=True, **_every(config.sweep_interval_seconds)),
+            cron(
+                scan,
+                name="scan",
+                run_at_startup=True,
+                timeout=config.scan_timeout_seconds,
+                **_every(config.scan_interval_seconds),
+            ),
+            cron(
+                sweep,
+                name="sweep",
+                run_at_startup=True,
+                timeout=config.scan_timeout_seconds,
+                **_every(config.sweep_interval_seconds),
+            ),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

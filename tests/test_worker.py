@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -20,7 +21,17 @@ from models import Notification
 from notifier.config import NotifierConfig
 from notifier.ratelimit import Rate, RedisLimiter
 from notifier.templating import Renderer
-from notifier.worker import NotifierDeps, enqueue, job_id, worker_settings
+from notifier.worker import (
+    NotifierDeps,
+    enqueue,
+    enqueue_due,
+    enqueue_many,
+    job_id,
+    shutdown,
+    startup,
+    sweep,
+    worker_settings,
+)
 from supervision.calendar import WorkCalendar
 from supervision.outbox import notify_person
 from tests.fakes.telegram import FakeTelegram
@@ -128,6 +139,73 @@ async def test_sweeper_requeues_after_redis_is_flushed(sessions, clock, redis_ur
     assert await statuses(sessions) == ["sent"] * 5
     assert sorted(m.chat_id for m in tg.sent) == [1000, 1001, 1002, 1003, 1004]
     assert worker.jobs_complete >= 5
+
+
+async def orphaned(sessions, clock, n: int) -> list[int]:
+    """``n`` chat reminders due now whose jobs are in no queue."""
+    return [
+        (await reminder(sessions, clock, chat_id=2000 + k, channels=("chat",))).ids[0]
+        for k in range(n)
+    ]
+
+
+async def test_bulk_enqueue_queues_only_what_is_not_queued(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    ids = await orphaned(sessions, clock, 5)
+    assert await enqueue(arq_redis, ids[0]) and await enqueue(arq_redis, ids[3])
+    done = await enqueue_due(arq_redis, sessions, now=clock.now(), batch=2)
+    assert (done.read, done.queued, done.cursor) == (5, 3, None)
+    assert await enqueue_many(arq_redis, [(i, 0.0) for i in ids]) == 0  # every job is there
+    assert await arq_redis.zcard(arq_redis.default_queue_name) == 5
+    channels = registry(telegram=tg)
+    worker = await drain(deps_for(sessions, clock, redis_url, channels))
+    await channels.close()
+    assert worker.jobs_complete == 5 and await statuses(sessions) == ["sent"] * 5
+    assert sorted(m.chat_id for m in tg.sent) == [2000, 2001, 2002, 2003, 2004]
+
+
+async def test_a_sweep_looks_at_a_bounded_batch_and_continues_where_it_stopped(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    """A backlog is swept a slice per run (it used to be read and queued whole, each run)."""
+    ids = await orphaned(sessions, clock, 7)
+    deps = deps_for(sessions, clock, redis_url, registry(telegram=tg))
+    deps.config = replace(deps.config, sweep_limit=3, sweep_after_seconds=0)
+    ctx = {"deps": deps, "redis": arq_redis}
+    await startup(ctx)
+    queue = arq_redis.default_queue_name
+    runs = []
+    for _ in range(4):
+        runs.append(await sweep(ctx))
+        runs.append(await arq_redis.zcard(queue))
+    assert runs == [
+        "re-queued 3 of 3 due", 3,
+        "re-queued 3 of 3 due", 6,
+        "re-queued 1 of 1 due", 7,  # the end: the next run starts from the oldest again
+        "re-queued 0 of 3 due", 7,  # queued already: nothing is queued twice
+    ]  # fmt: skip
+    assert (
+        sorted(int(j.decode().split(":")[1]) for j in await arq_redis.zrange(queue, 0, -1)) == ids
+    )
+    await shutdown(ctx)
+
+
+async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url, tg):
+    """A lease far shorter than a scan must not cut the scan off (it did: arq gave every job,
+    the cron ones too, the lease as its timeout)."""
+
+    async def scan(sessions_, *, clock, tz, batch=500, calendar=None):
+        async with sessions_() as s:
+            await s.execute(select(Notification.id))
+        return "scanned"
+
+    deps = deps_for(sessions, clock, redis_url, registry(telegram=tg), scan=scan)
+    deps.config = replace(deps.config, lease_seconds=0.001)
+    worker = await drain(deps, crons=("scan", "sweep"))
+    assert (worker.jobs_complete, worker.jobs_failed) == (2, 0)
+    settings = worker_settings(deps)
+    assert {c.name: c.timeout_s for c in settings["cron_jobs"]} == {"scan": 600, "sweep": 600}
 
 
 async def test_cron_scan_writes_and_queues_rows(sessions, clock, redis_url, tg):
