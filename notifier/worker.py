@@ -92,17 +92,26 @@ return added
 """
 
 
-async def enqueue_many(redis: ArqRedis, due: Sequence[tuple[int, float]]) -> int:
-    """Queue delivery of rows ``(id, seconds from now)`` in one round trip, as
+def lapsed_job_id(notification_id: int, lease_end: datetime) -> str:
+    """The job id that takes over a row whose lease ended at ``lease_end``.
+
+    Not the row's own id: its job may be held "in progress" by a worker that died with it,
+    and arq runs that again only after its longest timeout (the scan's). One per lapse.
+    """
+    return f"{job_id(notification_id)}:lapsed:{round(lease_end.timestamp() * 1000)}"
+
+
+async def enqueue_many(redis: ArqRedis, jobs: Sequence[tuple[str, int, float]]) -> int:
+    """Queue delivery jobs ``(job id, row id, seconds from now)`` in one round trip, as
     :func:`enqueue` would one by one; returns how many were not queued (or running) already."""
-    if not due:
+    if not jobs:
         return 0
     now_ms = timestamp_ms()
     args: list[str | int | bytes] = [job_key_prefix, result_key_prefix]
-    for nid, defer_by in due:
+    for key, nid, defer_by in jobs:
         defer_ms = max(0, round(defer_by * 1000))
         job = serialize_job(DELIVER_JOB, (nid,), {}, None, now_ms, serializer=redis.job_serializer)
-        args += [job_id(nid), now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
+        args += [key, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
     script = redis.register_script(_ENQUEUE_MANY)
     return int(await script(keys=[redis.default_queue_name], args=args))
 
@@ -162,12 +171,13 @@ async def enqueue_due(
         take = min(batch, limit - read)
         async with sessions() as session:
             rows = (await session.execute(query.order_by(*order).limit(take))).all()
-        due: list[tuple[int, float]] = []
+        due: list[tuple[str, int, float]] = []
         for not_before, nid, next_at, status in rows:
-            when = now
             if status == NotificationStatus.PENDING.value:
                 when = max(not_before, next_at or not_before)
-            due.append((nid, (when - now).total_seconds()))
+                due.append((job_id(nid), nid, (when - now).total_seconds()))
+            else:
+                due.append((lapsed_job_id(nid, next_at or now), nid, 0.0))
         queued += await enqueue_many(redis, due)
         read += len(rows)
         if len(rows) < take:

@@ -27,6 +27,7 @@ from notifier.worker import (
     enqueue_due,
     enqueue_many,
     job_id,
+    lapsed_job_id,
     shutdown,
     startup,
     sweep,
@@ -156,7 +157,7 @@ async def test_bulk_enqueue_queues_only_what_is_not_queued(
     assert await enqueue(arq_redis, ids[0]) and await enqueue(arq_redis, ids[3])
     done = await enqueue_due(arq_redis, sessions, now=clock.now(), batch=2)
     assert (done.read, done.queued, done.cursor) == (5, 3, None)
-    assert await enqueue_many(arq_redis, [(i, 0.0) for i in ids]) == 0  # every job is there
+    assert await enqueue_many(arq_redis, [(job_id(i), i, 0.0) for i in ids]) == 0  # all there
     assert await arq_redis.zcard(arq_redis.default_queue_name) == 5
     channels = registry(telegram=tg)
     worker = await drain(deps_for(sessions, clock, redis_url, channels))
@@ -189,6 +190,30 @@ async def test_a_sweep_looks_at_a_bounded_batch_and_continues_where_it_stopped(
         sorted(int(j.decode().split(":")[1]) for j in await arq_redis.zrange(queue, 0, -1)) == ids
     )
     await shutdown(ctx)
+
+
+async def test_a_row_whose_lease_ran_out_is_taken_over_under_a_job_of_its_own(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    """A worker killed mid-send leaves its row 'sending' and its job held in progress, which
+    arq runs again only after its longest (the scan's) timeout: the sweeper does not wait."""
+    [nid] = await orphaned(sessions, clock, 1)
+    assert await enqueue(arq_redis, nid)  # the dead worker's job: its key stays
+    lease_end = clock.now() - timedelta(seconds=1)
+    async with sessions() as s, s.begin():
+        row = await s.get_one(Notification, nid)
+        row.status, row.next_attempt_at = "sending", lease_end
+    await arq_redis.zrem(arq_redis.default_queue_name, job_id(nid))  # held, not queued
+    done = await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)
+    assert done.queued == 1
+    assert await arq_redis.zrange(arq_redis.default_queue_name, 0, -1) == [
+        lapsed_job_id(nid, lease_end).encode()
+    ]
+    assert (await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)).queued == 0
+    channels = registry(telegram=tg)
+    await drain(deps_for(sessions, clock, redis_url, channels))
+    await channels.close()
+    assert await statuses(sessions) == ["sent"] and len(tg.sent) == 1
 
 
 async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url, tg):
