@@ -8,17 +8,19 @@ import logging
 import signal
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from duban.chat import open_chat
 from duban.runtime import Runtime
 from duban.settings import Settings
 from notifier.config import MailConfig, NotifierConfig
-from notifier.runner import Runner
+from notifier.runner import RoundLog, Runner
 from notifier.scan import scan_once
 from notifier.worker import NotifierDeps, ScanFn
 from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
+from web.health import ROUNDS_KEY
 from web.metrics import SCAN_METRICS_KEY, ScanMetrics, record_scans, setup_metrics
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
@@ -28,6 +30,8 @@ log = logging.getLogger("duban")
 #: This process's scan figures for GET /metrics: whoever runs the scanner in this process
 #: wraps its scan function with ``web.metrics.record_scans(scan, SCAN_METRICS, clock)``.
 SCAN_METRICS = ScanMetrics()
+#: The in-process runner's last rounds (``duban run`` without Redis), for GET /healthz.
+NOTIFIER_ROUNDS = RoundLog()
 
 
 def settle_gc() -> None:
@@ -54,13 +58,12 @@ def web_deps(runtime: Runtime) -> WebDeps:
         redis_url=s.redis_url,
         secure_cookies=s.base_url.startswith("https://"),
         telegram_bot_username=s.telegram_bot_username,
+        scan_interval_seconds=s.scan_interval_seconds,
     )
-    return WebDeps(
-        config=config,
-        sessions=runtime.sessions,
-        clock=runtime.clock,
-        extra={SCAN_METRICS_KEY: SCAN_METRICS},
-    )
+    extra: dict[str, object] = {SCAN_METRICS_KEY: SCAN_METRICS}
+    if s.single_process:  # the runner scans and delivers in this process
+        extra[ROUNDS_KEY] = NOTIFIER_ROUNDS
+    return WebDeps(config=config, sessions=runtime.sessions, clock=runtime.clock, extra=extra)
 
 
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -74,7 +77,10 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             setup_metrics,
             *(chat.parts if chat else []),
         ]
-        app = create_app(web_deps(runtime), parts)
+        deps = web_deps(runtime)
+        if runtime.settings.redis_url:  # /healthz pings it
+            deps.redis = Redis.from_url(runtime.settings.redis_url, socket_timeout=5)
+        app = create_app(deps, parts)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, runtime.settings.web_host, runtime.settings.web_port)
@@ -85,6 +91,8 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             await stop.wait()
         finally:
             await runner.cleanup()
+            if deps.redis is not None:
+                await deps.redis.aclose()
 
 
 def stop_event() -> asyncio.Event:
@@ -149,7 +157,11 @@ async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
     """Scan and deliver inside this process (single-process mode) until ``stop`` is set."""
     config = notifier_config(runtime.settings)
     async with Runner(
-        config, runtime.sessions, clock=runtime.clock, scan=notifier_scan(runtime)
+        config,
+        runtime.sessions,
+        clock=runtime.clock,
+        scan=notifier_scan(runtime),
+        log_to=NOTIFIER_ROUNDS,
     ) as runner:
         with runner.waking_on_outbox_commits():
             await runner.run(stop)

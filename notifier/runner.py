@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Final, Self
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from models import Notification
+from models.db import failure_text
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
 from notifier.delivery import PENDING, SENDING, DeliveryOptions, deliver_due
@@ -38,6 +40,23 @@ log = logging.getLogger("duban.runner")
 
 #: seconds to wait at least after a round that failed, though rows are due
 ERROR_PAUSE: Final = 5.0
+
+
+@dataclass(frozen=True)
+class LastRound:
+    """How a scan or delivery round ended."""
+
+    at: datetime
+    ok: bool
+    detail: str
+
+
+@dataclass
+class RoundLog:
+    """The last scan and delivery round of this process (``/healthz`` reads it)."""
+
+    scan: LastRound | None = None
+    delivery: LastRound | None = None
 
 
 @dataclass
@@ -61,8 +80,10 @@ class Runner:
         channels: ChannelRegistry | None = None,
         renderer: Renderer | None = None,
         limiter: Limiter | None = None,
+        log_to: RoundLog | None = None,
     ) -> None:
         self.config = config
+        self.last = log_to or RoundLog()
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self.scan = scan
@@ -109,10 +130,15 @@ class Runner:
             event.remove(Session, "after_commit", after_commit)
 
     async def run_round(self, stop: asyncio.Event | None = None) -> RoundResult:
-        """One scan, then delivery of everything due."""
+        """One scan, then delivery of everything due; both recorded in ``self.last``."""
         result = RoundResult()
-        async with self.sessions() as session:
-            calendar = await load_calendar(session)
+        try:
+            async with self.sessions() as session:
+                calendar = await load_calendar(session)
+        except Exception as exc:
+            self._ended("scan", ok=False, detail=failure_text(exc))
+            self._ended("delivery", ok=False, detail=failure_text(exc))
+            raise
         if self.scan is not None:
             try:
                 result.scan = str(
@@ -120,22 +146,42 @@ class Runner:
                         self.sessions, clock=self.clock, tz=self.config.tz, calendar=calendar
                     )
                 )
-            except Exception:
+                self._ended("scan", ok=True, detail=result.scan)
+            except Exception as exc:
                 log.exception("scan failed; delivering what is already queued")
-        result.delivered = await deliver_due(
-            self.sessions,
-            channels=self.channels,
-            renderer=self.renderer,
-            clock=self.clock,
-            limiter=self.limiter,
-            options=DeliveryOptions.from_config(self.config, calendar),
-            concurrency=self.config.concurrency,
-            stop=stop,
+                self._ended("scan", ok=False, detail=failure_text(exc))
+        try:
+            result.delivered = await deliver_due(
+                self.sessions,
+                channels=self.channels,
+                renderer=self.renderer,
+                clock=self.clock,
+                limiter=self.limiter,
+                options=DeliveryOptions.from_config(self.config, calendar),
+                concurrency=self.config.concurrency,
+                stop=stop,
+            )
+        except Exception as exc:
+            self._ended("delivery", ok=False, detail=failure_text(exc))
+            raise
+        failed = result.delivered.get("error", 0)
+        self._ended(
+            "delivery",
+            ok=not failed,
+            detail=(
+                f"{failed} batch(es) could not be claimed or recorded (see the log)"
+                if failed
+                else " ".join(f"{k}={v}" for k, v in sorted(result.delivered.items()))
+                or "nothing due"
+            ),
         )
         self.rounds += 1
         if result.delivered:
             log.info("delivery round: %s", dict(result.delivered))
         return result
+
+    def _ended(self, part: str, *, ok: bool, detail: str) -> None:
+        setattr(self.last, part, LastRound(at=self.clock.now(), ok=ok, detail=detail))
 
     async def next_round_in(self) -> float:
         """Seconds until the next round: the scan interval, or sooner when a row falls due
