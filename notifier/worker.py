@@ -1,4 +1,4 @@
-"""The arq worker (``duban worker``): a cron scan, one job per outbox row, and a sweeper.
+"""The arq workers (``duban worker``): one job per outbox row; the scan and the sweeper.
 
 Jobs carry only the row id, under the deterministic job id ``notification:{id}``, so enqueueing
 a row twice is harmless. Redis holds nothing that cannot be rebuilt: the sweeper re-enqueues
@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import (
+    default_queue_name,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from arq.worker import Retry, func
@@ -38,6 +43,9 @@ from supervision.clock import Clock, SystemClock
 log = logging.getLogger("duban.worker")
 
 DELIVER_JOB: Final = "deliver_notification"
+#: the deliveries' queue (arq's default) and the scan's and sweep's own
+DELIVERY_QUEUE: Final = default_queue_name
+MAINTENANCE_QUEUE: Final = "duban:maintenance"
 #: the database decides when to give up (the retry schedule); arq only carries the waits
 MAX_JOB_TRIES: Final = 10_000
 STATE: Final = "duban"
@@ -68,6 +76,7 @@ async def enqueue(redis: ArqRedis, notification_id: int, *, defer_by: float | No
         DELIVER_JOB,
         notification_id,
         _job_id=job_id(notification_id),
+        _queue_name=DELIVERY_QUEUE,
         _defer_by=defer_by if defer_by and defer_by > 0 else None,
     )
     return job is not None
@@ -77,14 +86,24 @@ async def enqueue(redis: ArqRedis, notification_id: int, *, defer_by: float | No
 ENQUEUE_BATCH: Final = 500
 # Queue many jobs in one round trip, each only if its job (or its result) is not there
 # already: arq's enqueue_job does the same check per job, with a WATCH and four round trips.
+# A due row whose job is held "in progress" gets its takeover job instead (once): arq holds the
+# job of a worker that died with it for the lease and 10 s more, and the sweeper is quicker. A
+# second job is harmless: the claim in the database lets one of them have the row.
 _ENQUEUE_MANY: Final = """
-local queue, job_prefix, result_prefix = KEYS[1], ARGV[1], ARGV[2]
+local queue, job_prefix, result_prefix, busy_prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local added = 0
-for i = 3, #ARGV, 4 do
-  local id = ARGV[i]
+for i = 4, #ARGV, 5 do
+  local id, takeover = ARGV[i], ARGV[i + 1]
+  local pick = nil
   if redis.call('exists', job_prefix .. id, result_prefix .. id) == 0 then
-    redis.call('psetex', job_prefix .. id, ARGV[i + 2], ARGV[i + 3])
-    redis.call('zadd', queue, ARGV[i + 1], id)
+    pick = id
+  elseif takeover ~= '' and redis.call('exists', busy_prefix .. id) == 1
+      and redis.call('exists', job_prefix .. takeover, result_prefix .. takeover) == 0 then
+    pick = takeover
+  end
+  if pick then
+    redis.call('psetex', job_prefix .. pick, ARGV[i + 3], ARGV[i + 4])
+    redis.call('zadd', queue, ARGV[i + 2], pick)
     added = added + 1
   end
 end
@@ -92,28 +111,25 @@ return added
 """
 
 
-def lapsed_job_id(notification_id: int, lease_end: datetime) -> str:
-    """The job id that takes over a row whose lease ended at ``lease_end``.
-
-    Not the row's own id: its job may be held "in progress" by a worker that died with it,
-    and arq runs that again only after its longest timeout (the scan's). One per lapse.
-    """
-    return f"{job_id(notification_id)}:lapsed:{round(lease_end.timestamp() * 1000)}"
+def takeover_job_id(notification_id: int, due_at: datetime) -> str:
+    """The job that delivers a row due since ``due_at`` (a first try, a retry or a lease's
+    end) when the row's own job is held in progress: one per row and due time."""
+    return f"{job_id(notification_id)}:due:{round(due_at.timestamp() * 1000)}"
 
 
-async def enqueue_many(redis: ArqRedis, jobs: Sequence[tuple[str, int, float]]) -> int:
-    """Queue delivery jobs ``(job id, row id, seconds from now)`` in one round trip, as
-    :func:`enqueue` would one by one; returns how many were not queued (or running) already."""
+async def enqueue_many(redis: ArqRedis, jobs: Sequence[tuple[int, float, str]]) -> int:
+    """Queue delivery jobs ``(row id, seconds from now, takeover job id or "")`` in one round
+    trip, as :func:`enqueue` would one by one; returns how many jobs were added."""
     if not jobs:
         return 0
     now_ms = timestamp_ms()
-    args: list[str | int | bytes] = [job_key_prefix, result_key_prefix]
-    for key, nid, defer_by in jobs:
+    args: list[str | int | bytes] = [job_key_prefix, result_key_prefix, in_progress_key_prefix]
+    for nid, defer_by, takeover in jobs:
         defer_ms = max(0, round(defer_by * 1000))
         job = serialize_job(DELIVER_JOB, (nid,), {}, None, now_ms, serializer=redis.job_serializer)
-        args += [key, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
+        args += [job_id(nid), takeover, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
     script = redis.register_script(_ENQUEUE_MANY)
-    return int(await script(keys=[redis.default_queue_name], args=args))
+    return int(await script(keys=[DELIVERY_QUEUE], args=args))
 
 
 @dataclass(frozen=True)
@@ -171,13 +187,13 @@ async def enqueue_due(
         take = min(batch, limit - read)
         async with sessions() as session:
             rows = (await session.execute(query.order_by(*order).limit(take))).all()
-        due: list[tuple[str, int, float]] = []
+        due: list[tuple[int, float, str]] = []
         for not_before, nid, next_at, status in rows:
+            when = next_at or now  # sending: its lease's end
             if status == NotificationStatus.PENDING.value:
                 when = max(not_before, next_at or not_before)
-                due.append((job_id(nid), nid, (when - now).total_seconds()))
-            else:
-                due.append((lapsed_job_id(nid, next_at or now), nid, 0.0))
+            takeover = takeover_job_id(nid, when) if when <= now else ""
+            due.append((nid, max(0.0, (when - now).total_seconds()), takeover))
         queued += await enqueue_many(redis, due)
         read += len(rows)
         if len(rows) < take:
@@ -334,42 +350,58 @@ def _every(seconds: float) -> dict[str, Any]:
     return {"minute": set(range(0, 60, minutes)), "second": 0}
 
 
-def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for ``arq.worker.Worker`` (``Worker(**worker_settings(deps))``)."""
-    config = deps.config
+def _common(deps: NotifierDeps) -> dict[str, Any]:
     settings: dict[str, Any] = {
-        "functions": [
-            func(deliver_notification, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)
-        ],
-        # The scan and the sweep get their own timeout: the lease (job_timeout) is for one send.
-        # Both run at start-up; they queue only what is due and not queued already.
-        "cron_jobs": [
-            cron(
-                scan,
-                name="scan",
-                run_at_startup=True,
-                timeout=config.scan_timeout_seconds,
-                **_every(config.scan_interval_seconds),
-            ),
-            cron(
-                sweep,
-                name="sweep",
-                run_at_startup=True,
-                timeout=config.scan_timeout_seconds,
-                **_every(config.sweep_interval_seconds),
-            ),
-        ],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {"deps": deps},
-        "max_jobs": config.concurrency,
         "keep_result": 0,
+    }
+    if deps.config.redis_url:
+        settings["redis_settings"] = RedisSettings.from_dsn(deps.config.redis_url)
+    return settings
+
+
+def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of the delivery ``arq.worker.Worker``: one job per outbox row, on
+    :data:`DELIVERY_QUEUE`, each under the lease (``Worker(**worker_settings(deps))``)."""
+    config = deps.config
+    settings = _common(deps) | {
+        "functions": [
+            func(deliver_notification, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)
+        ],
+        "queue_name": DELIVERY_QUEUE,
+        "max_jobs": config.concurrency,
         "max_tries": MAX_JOB_TRIES,
+        # Also how long arq holds the job of a worker that died "in progress" (+10 s).
         "job_timeout": config.lease_seconds,
         # SIGTERM/SIGINT: stop taking jobs and let deliveries in flight record their result.
         "job_completion_wait": max(1, round(config.send_timeout_seconds)),
     }
-    if config.redis_url:
-        settings["redis_settings"] = RedisSettings.from_dsn(config.redis_url)
+    settings.update(overrides)
+    return settings
+
+
+def maintenance_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of the maintenance ``arq.worker.Worker``: the scan and the sweep
+    crons, on a queue of their own under ``scan_timeout_seconds``.
+
+    Apart from the deliveries because arq serves a queue oldest job first (a backlog of
+    deliveries would hold the sweep back for minutes) and holds a dead worker's job "in
+    progress" for its longest function timeout (the scan's would keep deliveries waiting).
+    Both run at start-up; they queue only what is due and not queued already.
+    """
+    config = deps.config
+    settings = _common(deps) | {
+        "functions": [],
+        "cron_jobs": [
+            cron(scan, name="scan", run_at_startup=True, **_every(config.scan_interval_seconds)),
+            cron(sweep, name="sweep", run_at_startup=True, **_every(config.sweep_interval_seconds)),
+        ],
+        "queue_name": MAINTENANCE_QUEUE,
+        "max_jobs": 2,
+        "max_tries": 1,
+        "job_timeout": config.scan_timeout_seconds,
+    }
     settings.update(overrides)
     return settings

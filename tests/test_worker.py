@@ -13,6 +13,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from arq.connections import RedisSettings, create_pool
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -27,10 +28,11 @@ from notifier.worker import (
     enqueue_due,
     enqueue_many,
     job_id,
-    lapsed_job_id,
+    maintenance_settings,
     shutdown,
     startup,
     sweep,
+    takeover_job_id,
     worker_settings,
 )
 from supervision.calendar import WorkCalendar
@@ -73,16 +75,28 @@ def deps_for(sessions, clock, redis_url, channels, scan=None) -> NotifierDeps:
     )
 
 
-async def drain(deps: NotifierDeps, *, crons: tuple[str, ...] = ()) -> Worker:
-    """Run a burst worker until the queue is empty, with only the named cron jobs."""
-    settings = worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05)
-    settings["cron_jobs"] = [c for c in settings["cron_jobs"] if c.name in crons]
+async def burst(settings: dict) -> Worker:
     worker = Worker(**settings)
     try:
         await worker.async_run()
     finally:
         await worker.close()
     return worker
+
+
+async def drain(deps: NotifierDeps, *, crons: tuple[str, ...] = ()) -> Worker:
+    """Run the named cron jobs once (a burst maintenance worker), then a burst delivery worker
+    until its queue is empty; returns the delivery worker."""
+    if crons:
+        await upkeep(deps, crons)
+    return await burst(worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05))
+
+
+async def upkeep(deps: NotifierDeps, crons: tuple[str, ...]) -> Worker:
+    """A burst maintenance worker with only the named cron jobs (run at its start)."""
+    settings = maintenance_settings(deps, burst=True, handle_signals=False, poll_delay=0.05)
+    settings["cron_jobs"] = [c for c in settings["cron_jobs"] if c.name in crons]
+    return await burst(settings)
 
 
 async def statuses(sessions) -> list[str]:
@@ -157,7 +171,7 @@ async def test_bulk_enqueue_queues_only_what_is_not_queued(
     assert await enqueue(arq_redis, ids[0]) and await enqueue(arq_redis, ids[3])
     done = await enqueue_due(arq_redis, sessions, now=clock.now(), batch=2)
     assert (done.read, done.queued, done.cursor) == (5, 3, None)
-    assert await enqueue_many(arq_redis, [(job_id(i), i, 0.0) for i in ids]) == 0  # all there
+    assert await enqueue_many(arq_redis, [(i, 0.0, "") for i in ids]) == 0  # all there
     assert await arq_redis.zcard(arq_redis.default_queue_name) == 5
     channels = registry(telegram=tg)
     worker = await drain(deps_for(sessions, clock, redis_url, channels))
@@ -192,23 +206,26 @@ async def test_a_sweep_looks_at_a_bounded_batch_and_continues_where_it_stopped(
     await shutdown(ctx)
 
 
-async def test_a_row_whose_lease_ran_out_is_taken_over_under_a_job_of_its_own(
-    sessions, clock, redis_url, arq_redis, tg
+@pytest.mark.parametrize("status", ["sending", "pending"])
+async def test_a_row_whose_job_a_dead_worker_holds_is_taken_over(
+    sessions, clock, redis_url, arq_redis, tg, status
 ):
-    """A worker killed mid-send leaves its row 'sending' and its job held in progress, which
-    arq runs again only after its longest (the scan's) timeout: the sweeper does not wait."""
+    """A worker killed mid-job leaves its job "in progress" in arq, which runs it again only
+    after the lease and 10 s more, and its row 'sending' (or 'pending', killed before
+    the claim): the sweeper queues a takeover job at once, one per row and due time."""
     [nid] = await orphaned(sessions, clock, 1)
     assert await enqueue(arq_redis, nid)  # the dead worker's job: its key stays
-    lease_end = clock.now() - timedelta(seconds=1)
+    queue = arq_redis.default_queue_name
+    await arq_redis.zrem(queue, job_id(nid))
+    await arq_redis.set(in_progress_key_prefix + job_id(nid), b"1")  # held by the dead worker
+    due_at = clock.now() - timedelta(seconds=61)
     async with sessions() as s, s.begin():
         row = await s.get_one(Notification, nid)
-        row.status, row.next_attempt_at = "sending", lease_end
-    await arq_redis.zrem(arq_redis.default_queue_name, job_id(nid))  # held, not queued
+        row.status, row.next_attempt_at = status, due_at
+        row.not_before = min(row.not_before, due_at)
     done = await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)
     assert done.queued == 1
-    assert await arq_redis.zrange(arq_redis.default_queue_name, 0, -1) == [
-        lapsed_job_id(nid, lease_end).encode()
-    ]
+    assert await arq_redis.zrange(queue, 0, -1) == [takeover_job_id(nid, due_at).encode()]
     assert (await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)).queued == 0
     channels = registry(telegram=tg)
     await drain(deps_for(sessions, clock, redis_url, channels))
@@ -227,10 +244,11 @@ async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url,
 
     deps = deps_for(sessions, clock, redis_url, registry(telegram=tg), scan=scan)
     deps.config = replace(deps.config, lease_seconds=0.001)
-    worker = await drain(deps, crons=("scan", "sweep"))
+    worker = await upkeep(deps, ("scan", "sweep"))
     assert (worker.jobs_complete, worker.jobs_failed) == (2, 0)
-    settings = worker_settings(deps)
-    assert {c.name: c.timeout_s for c in settings["cron_jobs"]} == {"scan": 600, "sweep": 600}
+    assert maintenance_settings(deps)["job_timeout"] == 600
+    # Deliveries keep the lease, which is also how long arq holds a dead worker's job.
+    assert Worker(**worker_settings(deps)).in_progress_timeout_s == 0.001 + 10
 
 
 async def test_cron_scan_writes_and_queues_rows(sessions, clock, redis_url, tg):
@@ -494,7 +512,7 @@ def test_notifier_config_from_settings(monkeypatch):
         20,
     )
     assert "pa55word" not in repr(config) and "123:ABC" not in repr(config)
-    settings = worker_settings(NotifierDeps(config=config, sessions=None))  # type: ignore[arg-type]
+    settings = maintenance_settings(NotifierDeps(config=config, sessions=None))  # type: ignore[arg-type]
     sweep = next(c for c in settings["cron_jobs"] if c.name == "sweep")
     assert sweep.second == {0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55}
 
