@@ -86,9 +86,11 @@ async def enqueue(redis: ArqRedis, notification_id: int, *, defer_by: float | No
 ENQUEUE_BATCH: Final = 500
 # Queue many jobs in one round trip, each only if its job (or its result) is not there
 # already: arq's enqueue_job does the same check per job, with a WATCH and four round trips.
-# A due row whose job is held "in progress" gets its takeover job instead (once): arq holds the
-# job of a worker that died with it for the lease and 10 s more, and the sweeper is quicker. A
-# second job is harmless: the claim in the database lets one of them have the row.
+# A row whose lease ran out while its job is held "in progress" gets a takeover job instead
+# (once per lease): arq holds the job of a worker that died with it for the lease and 10 s
+# more. A second job is harmless: the claim in the database lets one of them have the row.
+# (A pending row's job held in progress is left to arq: a live job holds it that way, too,
+# for the moment between its start and its claim.)
 _ENQUEUE_MANY: Final = """
 local queue, job_prefix, result_prefix, busy_prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local added = 0
@@ -111,10 +113,10 @@ return added
 """
 
 
-def takeover_job_id(notification_id: int, due_at: datetime) -> str:
-    """The job that delivers a row due since ``due_at`` (a first try, a retry or a lease's
-    end) when the row's own job is held in progress: one per row and due time."""
-    return f"{job_id(notification_id)}:due:{round(due_at.timestamp() * 1000)}"
+def takeover_job_id(notification_id: int, lease_end: datetime) -> str:
+    """The job that takes over a row whose lease ended at ``lease_end`` while its own job is
+    held in progress: one per row and lease."""
+    return f"{job_id(notification_id)}:lease:{round(lease_end.timestamp() * 1000)}"
 
 
 async def enqueue_many(redis: ArqRedis, jobs: Sequence[tuple[int, float, str]]) -> int:
@@ -189,11 +191,11 @@ async def enqueue_due(
             rows = (await session.execute(query.order_by(*order).limit(take))).all()
         due: list[tuple[int, float, str]] = []
         for not_before, nid, next_at, status in rows:
-            when = next_at or now  # sending: its lease's end
             if status == NotificationStatus.PENDING.value:
                 when = max(not_before, next_at or not_before)
-            takeover = takeover_job_id(nid, when) if when <= now else ""
-            due.append((nid, max(0.0, (when - now).total_seconds()), takeover))
+                due.append((nid, max(0.0, (when - now).total_seconds()), ""))
+            else:  # its lease ran out: whoever holds its job is taken to be dead
+                due.append((nid, 0.0, takeover_job_id(nid, next_at or now)))
         queued += await enqueue_many(redis, due)
         read += len(rows)
         if len(rows) < take:
