@@ -9,17 +9,19 @@ import signal
 from datetime import timedelta
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from duban.chat import open_chat
 from duban.runtime import Runtime
 from duban.settings import Settings
 from notifier.config import MailConfig, NotifierConfig
-from notifier.runner import Runner
+from notifier.runner import RoundLog, Runner
 from notifier.scan import scan_once
 from notifier.worker import NotifierDeps, ScanFn
 from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
+from web.health import ROUNDS_KEY
 from web.metrics import SCAN_METRICS_KEY, ScanMetrics, record_scans, setup_metrics
 from web.sessions import SessionPolicy
 from web.views.bulletins import setup_bulletin_pages
@@ -30,6 +32,8 @@ log = logging.getLogger("duban")
 #: This process's scan figures for GET /metrics: whoever runs the scanner in this process
 #: wraps its scan function with ``web.metrics.record_scans(scan, SCAN_METRICS, clock)``.
 SCAN_METRICS = ScanMetrics()
+#: The in-process runner's last rounds (``duban run`` without Redis), for GET /healthz.
+NOTIFIER_ROUNDS = RoundLog()
 
 
 def settle_gc() -> None:
@@ -61,13 +65,12 @@ def web_deps(runtime: Runtime) -> WebDeps:
             lifetime=timedelta(hours=s.session_max_hours),
         ),
         proxy_hops=s.trusted_proxy_hops,
+        scan_interval_seconds=s.scan_interval_seconds,
     )
-    return WebDeps(
-        config=config,
-        sessions=runtime.sessions,
-        clock=runtime.clock,
-        extra={SCAN_METRICS_KEY: SCAN_METRICS},
-    )
+    extra: dict[str, object] = {SCAN_METRICS_KEY: SCAN_METRICS}
+    if s.single_process:  # the runner scans and delivers in this process
+        extra[ROUNDS_KEY] = NOTIFIER_ROUNDS
+    return WebDeps(config=config, sessions=runtime.sessions, clock=runtime.clock, extra=extra)
 
 
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -81,7 +84,10 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             setup_metrics,
             *(chat.parts if chat else []),
         ]
-        app = create_app(web_deps(runtime), parts)
+        deps = web_deps(runtime)
+        if runtime.settings.redis_url:  # /healthz pings it
+            deps.redis = Redis.from_url(runtime.settings.redis_url, socket_timeout=5)
+        app = create_app(deps, parts)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, runtime.settings.web_host, runtime.settings.web_port)
@@ -92,6 +98,8 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             await stop.wait()
         finally:
             await runner.cleanup()
+            if deps.redis is not None:
+                await deps.redis.aclose()
 
 
 def stop_event() -> asyncio.Event:
@@ -128,6 +136,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         redis_url=settings.redis_url,
         secret_key=settings.secret_key.get_secret_value(),
         scan_interval_seconds=settings.scan_interval_seconds,
+        scan_timeout_seconds=settings.scan_timeout_seconds,
         lease_seconds=settings.delivery_lease_seconds,
         concurrency=settings.delivery_concurrency,
         sweep_interval_seconds=settings.sweep_interval_seconds,
@@ -156,7 +165,11 @@ async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
     """Scan and deliver inside this process (single-process mode) until ``stop`` is set."""
     config = notifier_config(runtime.settings)
     async with Runner(
-        config, runtime.sessions, clock=runtime.clock, scan=notifier_scan(runtime)
+        config,
+        runtime.sessions,
+        clock=runtime.clock,
+        scan=notifier_scan(runtime),
+        log_to=NOTIFIER_ROUNDS,
     ) as runner:
         with runner.waking_on_outbox_commits():
             await runner.run(stop)

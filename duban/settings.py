@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     mail_from: str = "督查室 <duban@localhost>"
     office_name: str = "督查室"
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # How long the worker's scan and sweep jobs may run (one send's bound is the lease).
+    scan_timeout_seconds: Annotated[float, Field(gt=0)] = 600.0
     # Delivery (notifier): lease of a row in flight, sweeper cadence, Telegram flood limits.
     delivery_lease_seconds: Annotated[float, Field(gt=0)] = 300.0
     # 30 in flight keep Telegram at its ~30 msg/s cap (docs/BENCHMARKS.md); each waits on I/O.

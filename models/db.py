@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +30,22 @@ def one_writer(sessions: async_sessionmaker[AsyncSession]) -> bool:
     second concurrent writer would only wait, so callers run one lane, not several."""
     bind = sessions.kw.get("bind")
     return isinstance(bind, AsyncEngine) and is_sqlite(bind)
+
+
+def failure_text(exc: BaseException) -> str:
+    """Why a database (or connection) call failed, safe to log: the driver's own message,
+    e.g. ``OperationalError: attempt to write a readonly database``, without the SQL and its
+    parameters; for any other error only its type, whose message may carry a secret."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {_first_line(exc.orig)}"
+    if isinstance(exc, DBAPIError | OSError | ConnectionError | TimeoutError):
+        return f"{type(exc).__name__}: {_first_line(exc)}".rstrip(": ")
+    return type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:

@@ -48,6 +48,10 @@ class NotifierConfig:
     sweep_interval_seconds: float = 60.0
     #: the sweeper re-enqueues pending rows that have been due this long
     sweep_after_seconds: float = 60.0
+    #: due rows one sweep looks at; the next sweep continues where it stopped
+    sweep_limit: int = 2_000
+    #: the worker's scan and sweep jobs may run this long (the lease bounds one send)
+    scan_timeout_seconds: float = 600.0
     #: deliveries in flight at once (runner tasks / arq ``max_jobs``)
     concurrency: int = 30
     #: Telegram flood limits held across all workers: per bot and per chat, messages/second

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.errors import MessageError
 from enum import StrEnum
 from typing import Final
 
@@ -39,6 +40,7 @@ from models import (
     Person,
 )
 from models import DeliveryOutcome as AttemptOutcome
+from models.db import failure_text
 from notifier.channels.base import (
     ChannelRegistry,
     OutgoingMessage,
@@ -547,6 +549,12 @@ async def _send(
         return _Try(claim, error=str(exc))
     except PermanentError as exc:
         return _Try(claim, error=str(exc), permanent=True)
+    except (MessageError, UnicodeError) as exc:
+        # The message or its address cannot be encoded: the same row fails the same way on
+        # every try, so it fails now rather than after the whole retry schedule.
+        return _Try(
+            claim, error=f"the message cannot be built: {type(exc).__name__}: {exc}", permanent=True
+        )
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -794,7 +802,7 @@ async def deliver_due(
                 )
             except Exception as exc:
                 # A database hiccup: this lane stops; claimed rows come back after their lease.
-                log.error("delivery batch failed: %s", type(exc).__name__)
+                log.error("delivery batch failed: %s", failure_text(exc))
                 counts["error"] += 1
                 return
             if not top:

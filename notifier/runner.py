@@ -1,7 +1,8 @@
 """The in-process runner for single-process mode (``duban run`` without Redis).
 
-Every ``scan_interval_seconds`` (sooner when a retry falls due) it runs the same scan and
-delivery code as the arq worker: ``scan_once``, then every due row with bounded concurrency.
+Every ``scan_interval_seconds`` (at once when a row is due, sooner when one falls due) it
+runs the same scan and delivery code as the arq worker: ``scan_once``, then every due row
+with bounded concurrency.
 ``wake()`` starts a round early (e.g. right after the web admin queued a message); setting
 ``stop`` ends it cleanly.
 """
@@ -14,17 +15,19 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from models import Notification, NotificationStatus
+from models import Notification
+from models.db import failure_text
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
-from notifier.delivery import DeliveryOptions, deliver_due
+from notifier.delivery import PENDING, SENDING, DeliveryOptions, deliver_due
 from notifier.ratelimit import Limiter, MemoryLimiter
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer
@@ -34,6 +37,26 @@ from supervision.clock import Clock, SystemClock
 from supervision.outbox import OUTBOX_WRITTEN
 
 log = logging.getLogger("duban.runner")
+
+#: seconds to wait at least after a round that failed, though rows are due
+ERROR_PAUSE: Final = 5.0
+
+
+@dataclass(frozen=True)
+class LastRound:
+    """How a scan or delivery round ended."""
+
+    at: datetime
+    ok: bool
+    detail: str
+
+
+@dataclass
+class RoundLog:
+    """The last scan and delivery round of this process (``/healthz`` reads it)."""
+
+    scan: LastRound | None = None
+    delivery: LastRound | None = None
 
 
 @dataclass
@@ -57,8 +80,10 @@ class Runner:
         channels: ChannelRegistry | None = None,
         renderer: Renderer | None = None,
         limiter: Limiter | None = None,
+        log_to: RoundLog | None = None,
     ) -> None:
         self.config = config
+        self.last = log_to or RoundLog()
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self.scan = scan
@@ -105,10 +130,15 @@ class Runner:
             event.remove(Session, "after_commit", after_commit)
 
     async def run_round(self, stop: asyncio.Event | None = None) -> RoundResult:
-        """One scan, then delivery of everything due."""
+        """One scan, then delivery of everything due; both recorded in ``self.last``."""
         result = RoundResult()
-        async with self.sessions() as session:
-            calendar = await load_calendar(session)
+        try:
+            async with self.sessions() as session:
+                calendar = await load_calendar(session)
+        except Exception as exc:
+            self._ended("scan", ok=False, detail=failure_text(exc))
+            self._ended("delivery", ok=False, detail=failure_text(exc))
+            raise
         if self.scan is not None:
             try:
                 result.scan = str(
@@ -116,39 +146,69 @@ class Runner:
                         self.sessions, clock=self.clock, tz=self.config.tz, calendar=calendar
                     )
                 )
-            except Exception:
+                self._ended("scan", ok=True, detail=result.scan)
+            except Exception as exc:
                 log.exception("scan failed; delivering what is already queued")
-        result.delivered = await deliver_due(
-            self.sessions,
-            channels=self.channels,
-            renderer=self.renderer,
-            clock=self.clock,
-            limiter=self.limiter,
-            options=DeliveryOptions.from_config(self.config, calendar),
-            concurrency=self.config.concurrency,
-            stop=stop,
+                self._ended("scan", ok=False, detail=failure_text(exc))
+        try:
+            result.delivered = await deliver_due(
+                self.sessions,
+                channels=self.channels,
+                renderer=self.renderer,
+                clock=self.clock,
+                limiter=self.limiter,
+                options=DeliveryOptions.from_config(self.config, calendar),
+                concurrency=self.config.concurrency,
+                stop=stop,
+            )
+        except Exception as exc:
+            self._ended("delivery", ok=False, detail=failure_text(exc))
+            raise
+        failed = result.delivered.get("error", 0)
+        self._ended(
+            "delivery",
+            ok=not failed,
+            detail=(
+                f"{failed} batch(es) could not be claimed or recorded (see the log)"
+                if failed
+                else " ".join(f"{k}={v}" for k, v in sorted(result.delivered.items()))
+                or "nothing due"
+            ),
         )
         self.rounds += 1
         if result.delivered:
             log.info("delivery round: %s", dict(result.delivered))
         return result
 
+    def _ended(self, part: str, *, ok: bool, detail: str) -> None:
+        setattr(self.last, part, LastRound(at=self.clock.now(), ok=ok, detail=detail))
+
     async def next_round_in(self) -> float:
-        """Seconds until the next round: the scan interval, or sooner when a retry is due."""
+        """Seconds until the next round: the scan interval, or sooner when a row falls due
+        (0 when one is due already: fell due during the last round, or its lease ran out)."""
         now = self.clock.now()
         async with self.sessions() as session:
-            soonest = await session.scalar(
+            # A row is due at the later of not_before and next_attempt_at; two indexed minima
+            # (one per case) instead of a greatest() that SQLite spells differently.
+            retry_at = await session.scalar(
                 select(func.min(Notification.next_attempt_at)).where(
-                    Notification.status.in_(
-                        (NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)
+                    Notification.status.in_((PENDING, SENDING)),
+                    Notification.next_attempt_at >= Notification.not_before,
+                )
+            )
+            first_at = await session.scalar(
+                select(func.min(Notification.not_before)).where(
+                    Notification.status == PENDING,
+                    or_(
+                        Notification.next_attempt_at.is_(None),
+                        Notification.next_attempt_at < Notification.not_before,
                     ),
-                    Notification.next_attempt_at > now,
-                    Notification.not_before <= Notification.next_attempt_at,
                 )
             )
         pause = self.config.scan_interval_seconds
-        if soonest is not None:
-            pause = min(pause, max(0.0, (soonest - now).total_seconds()))
+        for soonest in (retry_at, first_at):
+            if soonest is not None:
+                pause = min(pause, max(0.0, (soonest - now).total_seconds()))
         return pause
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -160,15 +220,20 @@ class Runner:
         )
         while not stop.is_set():
             self._wake.clear()  # a wake() during the round asks for one more right after
+            failed = False
             try:
-                await self.run_round(stop)
+                failed = bool((await self.run_round(stop)).delivered.get("error"))
             except Exception:
+                failed = True
                 log.exception("delivery round failed; next round as scheduled")
             try:
                 pause = await self.next_round_in()
             except Exception:
                 log.exception("could not read the outbox; next round as scheduled")
                 pause = self.config.scan_interval_seconds
+            if failed:
+                # Rows left due by a failing database must not spin the loop.
+                pause = max(pause, min(ERROR_PAUSE, self.config.scan_interval_seconds))
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)

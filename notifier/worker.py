@@ -1,4 +1,4 @@
-"""The arq worker (``duban worker``): a cron scan, one job per outbox row, and a sweeper.
+"""The arq workers (``duban worker``): one job per outbox row; the scan and the sweeper.
 
 Jobs carry only the row id, under the deterministic job id ``notification:{id}``, so enqueueing
 a row twice is harmless. Redis holds nothing that cannot be rebuilt: the sweeper re-enqueues
@@ -7,8 +7,9 @@ every row the database says is due (after a Redis flush, a lost job or a crashed
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
@@ -16,8 +17,16 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import (
+    default_queue_name,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from arq.worker import Retry, func
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Notification, NotificationStatus
@@ -34,6 +43,9 @@ from supervision.clock import Clock, SystemClock
 log = logging.getLogger("duban.worker")
 
 DELIVER_JOB: Final = "deliver_notification"
+#: the deliveries' queue (arq's default) and the scan's and sweep's own
+DELIVERY_QUEUE: Final = default_queue_name
+MAINTENANCE_QUEUE: Final = "duban:maintenance"
 #: the database decides when to give up (the retry schedule); arq only carries the waits
 MAX_JOB_TRIES: Final = 10_000
 STATE: Final = "duban"
@@ -64,9 +76,74 @@ async def enqueue(redis: ArqRedis, notification_id: int, *, defer_by: float | No
         DELIVER_JOB,
         notification_id,
         _job_id=job_id(notification_id),
+        _queue_name=DELIVERY_QUEUE,
         _defer_by=defer_by if defer_by and defer_by > 0 else None,
     )
     return job is not None
+
+
+#: due rows read and queued per statement and per Redis script
+ENQUEUE_BATCH: Final = 500
+# Queue many jobs in one round trip, each only if its job (or its result) is not there
+# already: arq's enqueue_job does the same check per job, with a WATCH and four round trips.
+# A row whose lease ran out while its job is held "in progress" gets a takeover job instead
+# (once per lease): arq holds the job of a worker that died with it for the lease and 10 s
+# more. A second job is harmless: the claim in the database lets one of them have the row.
+# (A pending row's job held in progress is left to arq: a live job holds it that way, too,
+# for the moment between its start and its claim.)
+_ENQUEUE_MANY: Final = """
+local queue, job_prefix, result_prefix, busy_prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local added = 0
+for i = 4, #ARGV, 5 do
+  local id, takeover = ARGV[i], ARGV[i + 1]
+  local pick = nil
+  if redis.call('exists', job_prefix .. id, result_prefix .. id) == 0 then
+    pick = id
+  elseif takeover ~= '' and redis.call('exists', busy_prefix .. id) == 1
+      and redis.call('exists', job_prefix .. takeover, result_prefix .. takeover) == 0 then
+    pick = takeover
+  end
+  if pick then
+    redis.call('psetex', job_prefix .. pick, ARGV[i + 3], ARGV[i + 4])
+    redis.call('zadd', queue, ARGV[i + 2], pick)
+    added = added + 1
+  end
+end
+return added
+"""
+
+
+def takeover_job_id(notification_id: int, lease_end: datetime) -> str:
+    """The job that takes over a row whose lease ended at ``lease_end`` while its own job is
+    held in progress: one per row and lease."""
+    return f"{job_id(notification_id)}:lease:{round(lease_end.timestamp() * 1000)}"
+
+
+async def enqueue_many(redis: ArqRedis, jobs: Sequence[tuple[int, float, str]]) -> int:
+    """Queue delivery jobs ``(row id, seconds from now, takeover job id or "")`` in one round
+    trip, as :func:`enqueue` would one by one; returns how many jobs were added."""
+    if not jobs:
+        return 0
+    now_ms = timestamp_ms()
+    args: list[str | int | bytes] = [job_key_prefix, result_key_prefix, in_progress_key_prefix]
+    for nid, defer_by, takeover in jobs:
+        defer_ms = max(0, round(defer_by * 1000))
+        job = serialize_job(DELIVER_JOB, (nid,), {}, None, now_ms, serializer=redis.job_serializer)
+        args += [job_id(nid), takeover, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
+    script = redis.register_script(_ENQUEUE_MANY)
+    return int(await script(keys=[DELIVERY_QUEUE], args=args))
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What one :func:`enqueue_due` call did."""
+
+    #: due rows read from the outbox
+    read: int = 0
+    #: jobs queued (rows whose job was not in Redis)
+    queued: int = 0
+    #: where the next call continues (``not_before``, id), or None once it reached the end
+    cursor: tuple[datetime, int] | None = None
 
 
 async def enqueue_due(
@@ -77,44 +154,54 @@ async def enqueue_due(
     horizon: float = 0.0,
     stale_for: float = 0.0,
     limit: int = 10_000,
-) -> int:
-    """Enqueue rows due by ``now + horizon`` (pending) or with a lapsed lease (sending).
+    after: tuple[datetime, int] | None = None,
+    batch: int = ENQUEUE_BATCH,
+) -> Enqueued:
+    """Queue every row due by ``now + horizon`` (pending) or with a lapsed lease (sending)
+    whose job is not in Redis: at most ``limit`` rows from ``after`` on, ``batch`` at a time
+    (one query and one Redis round trip each).
 
     ``stale_for`` > 0 makes this the sweeper: only pending rows due for that long, i.e.
-    rows whose job should have run already and was lost.
+    rows whose job should have run already; of those only the ones whose job was lost
+    (Redis flushed, worker killed) are queued.
     """
     until = now + timedelta(seconds=horizon)
     stale_before = now - timedelta(seconds=stale_for)
-    due_at = Notification.not_before
+    due_by = stale_before if stale_for else until
     pending = and_(
         Notification.status == NotificationStatus.PENDING.value,
-        Notification.not_before <= (stale_before if stale_for else until),
-        or_(
-            Notification.next_attempt_at.is_(None),
-            Notification.next_attempt_at <= (stale_before if stale_for else until),
-        ),
+        Notification.not_before <= due_by,
+        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
     )
     lapsed = and_(
         Notification.status == NotificationStatus.SENDING.value,
         Notification.next_attempt_at <= now,
     )
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(Notification.id, due_at, Notification.next_attempt_at, Notification.status)
-                .where(or_(pending, lapsed))
-                .order_by(Notification.not_before, Notification.id)
-                .limit(limit)
-            )
-        ).all()
-    queued = 0
-    for nid, not_before, next_at, status in rows:
-        when = not_before if status == NotificationStatus.PENDING.value else now
-        if status == NotificationStatus.PENDING.value and next_at is not None:
-            when = max(when, next_at)
-        if await enqueue(redis, nid, defer_by=(when - now).total_seconds()):
-            queued += 1
-    return queued
+    order = (Notification.not_before, Notification.id)
+    read = queued = 0
+    cursor = after
+    while read < limit:
+        query = select(*order, Notification.next_attempt_at, Notification.status).where(
+            or_(pending, lapsed)
+        )
+        if cursor is not None:
+            query = query.where(tuple_(*order) > tuple_(*cursor))
+        take = min(batch, limit - read)
+        async with sessions() as session:
+            rows = (await session.execute(query.order_by(*order).limit(take))).all()
+        due: list[tuple[int, float, str]] = []
+        for not_before, nid, next_at, status in rows:
+            if status == NotificationStatus.PENDING.value:
+                when = max(not_before, next_at or not_before)
+                due.append((nid, max(0.0, (when - now).total_seconds()), ""))
+            else:  # its lease ran out: whoever holds its job is taken to be dead
+                due.append((nid, 0.0, takeover_job_id(nid, next_at or now)))
+        queued += await enqueue_many(redis, due)
+        read += len(rows)
+        if len(rows) < take:
+            return Enqueued(read=read, queued=queued, cursor=None)
+        cursor = (rows[-1][0], rows[-1][1])
+    return Enqueued(read=read, queued=queued, cursor=cursor)
 
 
 @dataclass
@@ -140,6 +227,9 @@ class WorkerState:
     limiter: Limiter
     calendar: WorkCalendar
     own_channels: bool
+    #: where the next sweep continues (None: from the oldest due row)
+    sweep_cursor: tuple[datetime, int] | None = None
+    sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def options(self) -> DeliveryOptions:
         """Delivery options with the calendar loaded at the last scan."""
@@ -206,7 +296,8 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
 
 
 async def scan(ctx: dict[str, Any]) -> str:
-    """Cron: write due ladder steps to the outbox, then queue what is due before the next scan."""
+    """Cron: write due ladder steps to the outbox, then queue what is due before the next scan
+    and not queued yet."""
     state = _state(ctx)
     deps = state.deps
     async with deps.sessions() as session:
@@ -218,28 +309,38 @@ async def scan(ctx: dict[str, Any]) -> str:
                 deps.sessions, clock=deps.clock, tz=deps.config.tz, calendar=state.calendar
             )
         )
-    queued = await enqueue_due(
+    done = await enqueue_due(
         ctx["redis"],
         deps.sessions,
         now=deps.clock.now(),
         horizon=deps.config.scan_interval_seconds,
     )
-    return f"{summary}; queued {queued}"
+    return f"{summary}; queued {done.queued} of {done.read} due"
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    """Cron: re-queue rows whose job was lost (Redis flushed, worker killed mid-send)."""
+    """Cron: re-queue rows whose job was lost (Redis flushed, worker killed mid-send).
+
+    Looks at up to ``sweep_limit`` due rows per run, from where the last run stopped, and
+    queues only those whose job is not in Redis.
+    """
     state = _state(ctx)
     deps = state.deps
-    queued = await enqueue_due(
-        ctx["redis"],
-        deps.sessions,
-        now=deps.clock.now(),
-        stale_for=deps.config.sweep_after_seconds,
-    )
-    if queued:
-        log.warning("sweeper re-queued %d outbox rows", queued)
-    return f"re-queued {queued}"
+    if state.sweeping.locked():
+        return "the previous sweep is still running"
+    async with state.sweeping:
+        done = await enqueue_due(
+            ctx["redis"],
+            deps.sessions,
+            now=deps.clock.now(),
+            stale_for=deps.config.sweep_after_seconds,
+            limit=deps.config.sweep_limit,
+            after=state.sweep_cursor,
+        )
+        state.sweep_cursor = done.cursor
+    if done.queued:
+        log.warning("sweeper re-queued %d outbox rows (of %d due)", done.queued, done.read)
+    return f"re-queued {done.queued} of {done.read} due"
 
 
 def _every(seconds: float) -> dict[str, Any]:
@@ -251,28 +352,58 @@ def _every(seconds: float) -> dict[str, Any]:
     return {"minute": set(range(0, 60, minutes)), "second": 0}
 
 
-def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for ``arq.worker.Worker`` (``Worker(**worker_settings(deps))``)."""
-    config = deps.config
+def _common(deps: NotifierDeps) -> dict[str, Any]:
     settings: dict[str, Any] = {
-        "functions": [
-            func(deliver_notification, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)
-        ],
-        "cron_jobs": [
-            cron(scan, name="scan", run_at_startup=True, **_every(config.scan_interval_seconds)),
-            cron(sweep, name="sweep", run_at_startup=True, **_every(config.sweep_interval_seconds)),
-        ],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {"deps": deps},
-        "max_jobs": config.concurrency,
         "keep_result": 0,
+    }
+    if deps.config.redis_url:
+        settings["redis_settings"] = RedisSettings.from_dsn(deps.config.redis_url)
+    return settings
+
+
+def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of the delivery ``arq.worker.Worker``: one job per outbox row, on
+    :data:`DELIVERY_QUEUE`, each under the lease (``Worker(**worker_settings(deps))``)."""
+    config = deps.config
+    settings = _common(deps) | {
+        "functions": [
+            func(deliver_notification, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)
+        ],
+        "queue_name": DELIVERY_QUEUE,
+        "max_jobs": config.concurrency,
         "max_tries": MAX_JOB_TRIES,
+        # Also how long arq holds the job of a worker that died "in progress" (+10 s).
         "job_timeout": config.lease_seconds,
         # SIGTERM/SIGINT: stop taking jobs and let deliveries in flight record their result.
         "job_completion_wait": max(1, round(config.send_timeout_seconds)),
     }
-    if config.redis_url:
-        settings["redis_settings"] = RedisSettings.from_dsn(config.redis_url)
+    settings.update(overrides)
+    return settings
+
+
+def maintenance_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments of the maintenance ``arq.worker.Worker``: the scan and the sweep
+    crons, on a queue of their own under ``scan_timeout_seconds``.
+
+    Apart from the deliveries because arq serves a queue oldest job first (a backlog of
+    deliveries would hold the sweep back for minutes) and holds a dead worker's job "in
+    progress" for its longest function timeout (the scan's would keep deliveries waiting).
+    Both run at start-up; they queue only what is due and not queued already.
+    """
+    config = deps.config
+    settings = _common(deps) | {
+        "functions": [],
+        "cron_jobs": [
+            cron(scan, name="scan", run_at_startup=True, **_every(config.scan_interval_seconds)),
+            cron(sweep, name="sweep", run_at_startup=True, **_every(config.sweep_interval_seconds)),
+        ],
+        "queue_name": MAINTENANCE_QUEUE,
+        "max_jobs": 2,
+        "max_tries": 1,
+        "job_timeout": config.scan_timeout_seconds,
+    }
     settings.update(overrides)
     return settings

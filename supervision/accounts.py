@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Person, Role
+from supervision.emails import normal_email
 from supervision.errors import ValidationFailed
 
 _hasher = PasswordHasher()
@@ -35,9 +36,7 @@ async def ensure_admin(
     session: AsyncSession, *, email: str, password: str, name: str = "管理员"
 ) -> Person:
     """Create the admin with this email, or reset its password and make sure it is admin."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise ValidationFailed(f"not an email address: {email!r}")
+    email = normal_email(email)
     person = await session.scalar(select(Person).where(Person.email == email))
     if person is None:
         person = Person(name=name, email=email, locale="zh")

@@ -23,7 +23,7 @@ from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, save_item
-from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems
+from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.policy import SOURCE_LABELS_ZH
 from supervision.tabular import Table
 from supervision.units import UnitSpec, parent_cycle, save_unit
@@ -400,9 +400,8 @@ async def _import_people(
         )
         for column, message in problems:
             errs.add(number, column, message)
-        if any(column == "email" for column, _ in problems):
-            email = ""
-        elif email in seen:
+        email = stored_email(email)  # "" when field_problems found it bad
+        if email in seen:
             errs.add(number, "email", f"duplicate email {email!r} (first on row {seen[email]})")
             email = ""
         elif email:

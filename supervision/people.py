@@ -12,6 +12,7 @@ from models import Person, Role, Unit
 from supervision.accounts import hash_password
 from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
+from supervision.emails import BadEmail, normal_email
 from supervision.errors import NotFound, ValidationFailed
 
 #: Roles that only make sense inside a unit (责任单位).
@@ -20,7 +21,6 @@ UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
 LOCALES = ("zh", "en")
 NAME_LIMIT, EMAIL_LIMIT, PHONE_LIMIT = 100, 254, 40
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
 
 
@@ -45,8 +45,13 @@ def field_problems(
     Reading the text (required fields, length limits) is the caller's part.
     """
     problems: list[tuple[str, str]] = []
-    if email and (len(email) > EMAIL_LIMIT or not _EMAIL.match(email)):
-        problems.append(("email", f"{email!r} is not an email address"))
+    if len(email) > EMAIL_LIMIT:
+        problems.append(("email", f"longer than {EMAIL_LIMIT} characters"))
+    elif email:
+        try:
+            normal_email(email)
+        except BadEmail as exc:
+            problems.append(("email", str(exc)))
     if roles & UNIT_ROLES and not has_unit:
         needs = ", ".join(sorted(r.value for r in roles & UNIT_ROLES))
         problems.append(("unit", f"required for the role(s) {needs}"))
@@ -55,6 +60,14 @@ def field_problems(
     if phone and not _PHONE.match(phone):
         problems.append(("phone", f"{phone!r} is not a phone number"))
     return problems
+
+
+def stored_email(text: str) -> str:
+    """The stored form of an address :func:`field_problems` accepted; "" for none or a bad one."""
+    try:
+        return normal_email(text) if text else ""
+    except BadEmail:
+        return ""
 
 
 async def save_person(
@@ -78,7 +91,7 @@ async def save_person(
         person = await session.get(Person, person_id)
         if person is None:
             raise NotFound(f"no person #{person_id}")
-    email = (spec.email or "").strip().lower()
+    email = (spec.email or "").strip()
     problems = [] if spec.name.strip() else ["name: required"]
     if len(spec.name) > NAME_LIMIT:
         problems.append(f"name: longer than {NAME_LIMIT} characters")
@@ -94,6 +107,7 @@ async def save_person(
     ]
     if spec.unit_id is not None and await session.get(Unit, spec.unit_id) is None:
         problems.append(f"unit: no unit #{spec.unit_id}")
+    email = stored_email(email)
     if email:
         holders = await session.scalars(select(Person.id).where(func.lower(Person.email) == email))
         if any(holder != person_id for holder in holders):

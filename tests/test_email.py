@@ -15,7 +15,7 @@ from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
 from models import DeliveryAttempt, Notification
-from notifier.channels.base import OutgoingMessage, PermanentError, TransientError
+from notifier.channels.base import ChannelRegistry, OutgoingMessage, PermanentError, TransientError
 from notifier.channels.email import EmailChannel, mail_domain, message_id_for
 from notifier.config import MailConfig
 from notifier.delivery import Outcome, deliver
@@ -336,3 +336,41 @@ def test_a_non_ascii_local_part_is_refused_for_good(clock):
     channel = EmailChannel(MailConfig(host="127.0.0.1", port=1), mail_from=MAIL_FROM, clock=clock)
     with pytest.raises(PermanentError, match="not an e-mail address"):
         channel.build(replace(_mail(8), address="王@例子.中国"))
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("x@example.org.", "cannot end with a period"),
+        ("x@ex..org", "cannot have two periods in a row"),
+    ],
+)
+async def test_a_malformed_address_fails_at_once_with_its_reason(
+    sessions, clock, smtp, address, reason
+):
+    """An address that slipped in before entry checks existed fails on its first try (it used
+    to be a HeaderParseError, retried as transient through the whole ~10.5 h schedule)."""
+    case = await reminder(sessions, clock, channels=("email",), email=address)
+    result = await run(sessions, case.ids[0], registry(mail=smtp.config(), clock=clock), clock)
+    assert result.outcome == Outcome.FAILED
+    stored = await row(sessions, case.ids[0])
+    assert (stored.status, stored.attempts, stored.next_attempt_at) == ("failed", 1, None)
+    assert reason in (stored.last_error or "")
+    async with sessions() as s:
+        [attempt] = (await s.scalars(select(DeliveryAttempt))).all()
+    assert attempt.outcome == "permanent" and reason in (attempt.error or "")
+    assert smtp.sink.messages == []
+
+
+async def test_a_message_that_cannot_be_encoded_fails_at_once(sessions, clock):
+    """Any error building the message is the row's own and cannot heal: permanent."""
+
+    class Unencodable(EmailChannel):
+        def build(self, message, address=None):
+            raise UnicodeEncodeError("ascii", "王", 0, 1, "no ASCII form")
+
+    channel = Unencodable(MailConfig(host="127.0.0.1", port=1), mail_from=MAIL_FROM, clock=clock)
+    case = await reminder(sessions, clock, channels=("email",), email=ADDRESS)
+    result = await run(sessions, case.ids[0], ChannelRegistry([channel]), clock)
+    assert result.outcome == Outcome.FAILED
+    assert "cannot be built: UnicodeEncodeError" in (result.error or "")

@@ -388,3 +388,21 @@ async def test_changing_a_closed_item_is_a_row_error(session, clock):
     await session.refresh(item)
     assert item.title == "批示件办理"
     assert (await _run(session, clock, "items", ITEMS)).unchanged == 3
+
+
+async def test_people_import_refuses_malformed_addresses_and_stores_the_normal_form(session, clock):
+    await _run(session, clock, "units", UNITS)
+    head = "name,email,unit,roles,locale,phone\n"
+    bad = head + "甲,x@example.org.,FGW,owner,,\n乙,x@ex..org,FGW,owner,,\n"
+    result = await _run(session, clock, "people", bad)
+    assert [str(e) for e in result.errors] == [
+        "row 2, email: 'x@example.org.' is not an email address: "
+        "an email address cannot end with a period",
+        "row 3, email: 'x@ex..org' is not an email address: "
+        "an email address cannot have two periods in a row",
+    ]
+    assert await _count(session, Person) == 0
+    good = head + "张三,张三@例子.中国,FGW,owner,,\n李四,LiSi@Demo.CN,FGW,owner,,\n"
+    assert (await _run(session, clock, "people", good)).errors == []
+    emails = set((await session.scalars(select(Person.email))).all())
+    assert emails == {"张三@例子.中国", "lisi@demo.cn"}

@@ -132,3 +132,50 @@ async def test_an_admin_cannot_lock_themselves_out(session, clock):
 async def test_unknown_person(session, clock):
     with pytest.raises(NotFound):
         await save_person(session, person_id=424242, spec=PersonSpec("x"), actor=ADMIN, clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("x@example.org.", "cannot end with a period"),
+        ("x@ex..org", "cannot have two periods in a row"),
+        ("a b@x.cn", "invalid characters before the @-sign"),
+    ],
+)
+async def test_a_malformed_address_is_refused_with_its_reason(session, clock, address, reason):
+    with pytest.raises(ValidationFailed) as err:
+        await save_person(
+            session, person_id=None, spec=PersonSpec(name="王强", email=address), actor=ADMIN,
+            clock=clock,
+        )  # fmt: skip
+    [problem] = err.value.errors
+    assert problem.startswith(f"email: {address!r} is not an email address: ") and reason in problem
+    assert (await session.scalars(select(Person))).all() == []
+
+
+async def test_an_internationalised_address_is_kept_in_its_normal_form(session, clock):
+    person = await save_person(
+        session, person_id=None, spec=PersonSpec(name="张三", email=" 张三@例子.中国 "),
+        actor=ADMIN, clock=clock,
+    )  # fmt: skip
+    assert person.email == "张三@例子.中国"
+
+
+def test_one_check_for_every_entry_point():
+    from supervision.emails import BadEmail, normal_email
+
+    assert normal_email(" Wang@Example.GOV.cn ") == "wang@example.gov.cn"
+    assert normal_email("王@例子.中国") == "王@例子.中国"
+    with pytest.raises(BadEmail, match="cannot end with a period"):
+        normal_email("x@example.org.")
+    with pytest.raises(BadEmail, match=r"^'nobody' is not an email address$"):
+        normal_email("nobody")
+
+
+async def test_the_first_admin_needs_a_real_address(session):
+    from supervision.accounts import ensure_admin
+
+    with pytest.raises(ValidationFailed, match="cannot have two periods"):
+        await ensure_admin(session, email="admin@ex..org", password="long-enough")
+    admin = await ensure_admin(session, email=" Admin@Demo.GOV.cn", password="long-enough")
+    assert admin.email == "admin@demo.gov.cn"

@@ -7,11 +7,13 @@ import asyncio
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from email.header import decode_header, make_header
 
 import pytest
 from arq.connections import RedisSettings, create_pool
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -20,7 +22,19 @@ from models import Notification
 from notifier.config import NotifierConfig
 from notifier.ratelimit import Rate, RedisLimiter
 from notifier.templating import Renderer
-from notifier.worker import NotifierDeps, enqueue, job_id, worker_settings
+from notifier.worker import (
+    NotifierDeps,
+    enqueue,
+    enqueue_due,
+    enqueue_many,
+    job_id,
+    maintenance_settings,
+    shutdown,
+    startup,
+    sweep,
+    takeover_job_id,
+    worker_settings,
+)
 from supervision.calendar import WorkCalendar
 from supervision.outbox import notify_person
 from tests.fakes.telegram import FakeTelegram
@@ -61,16 +75,28 @@ def deps_for(sessions, clock, redis_url, channels, scan=None) -> NotifierDeps:
     )
 
 
-async def drain(deps: NotifierDeps, *, crons: tuple[str, ...] = ()) -> Worker:
-    """Run a burst worker until the queue is empty, with only the named cron jobs."""
-    settings = worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05)
-    settings["cron_jobs"] = [c for c in settings["cron_jobs"] if c.name in crons]
+async def burst(settings: dict) -> Worker:
     worker = Worker(**settings)
     try:
         await worker.async_run()
     finally:
         await worker.close()
     return worker
+
+
+async def drain(deps: NotifierDeps, *, crons: tuple[str, ...] = ()) -> Worker:
+    """Run the named cron jobs once (a burst maintenance worker), then a burst delivery worker
+    until its queue is empty; returns the delivery worker."""
+    if crons:
+        await upkeep(deps, crons)
+    return await burst(worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05))
+
+
+async def upkeep(deps: NotifierDeps, crons: tuple[str, ...]) -> Worker:
+    """A burst maintenance worker with only the named cron jobs (run at its start)."""
+    settings = maintenance_settings(deps, burst=True, handle_signals=False, poll_delay=0.05)
+    settings["cron_jobs"] = [c for c in settings["cron_jobs"] if c.name in crons]
+    return await burst(settings)
 
 
 async def statuses(sessions) -> list[str]:
@@ -128,6 +154,102 @@ async def test_sweeper_requeues_after_redis_is_flushed(sessions, clock, redis_ur
     assert await statuses(sessions) == ["sent"] * 5
     assert sorted(m.chat_id for m in tg.sent) == [1000, 1001, 1002, 1003, 1004]
     assert worker.jobs_complete >= 5
+
+
+async def orphaned(sessions, clock, n: int) -> list[int]:
+    """``n`` chat reminders due now whose jobs are in no queue."""
+    return [
+        (await reminder(sessions, clock, chat_id=2000 + k, channels=("chat",))).ids[0]
+        for k in range(n)
+    ]
+
+
+async def test_bulk_enqueue_queues_only_what_is_not_queued(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    ids = await orphaned(sessions, clock, 5)
+    assert await enqueue(arq_redis, ids[0]) and await enqueue(arq_redis, ids[3])
+    done = await enqueue_due(arq_redis, sessions, now=clock.now(), batch=2)
+    assert (done.read, done.queued, done.cursor) == (5, 3, None)
+    assert await enqueue_many(arq_redis, [(i, 0.0, "") for i in ids]) == 0  # all there
+    assert await arq_redis.zcard(arq_redis.default_queue_name) == 5
+    channels = registry(telegram=tg)
+    worker = await drain(deps_for(sessions, clock, redis_url, channels))
+    await channels.close()
+    assert worker.jobs_complete == 5 and await statuses(sessions) == ["sent"] * 5
+    assert sorted(m.chat_id for m in tg.sent) == [2000, 2001, 2002, 2003, 2004]
+
+
+async def test_a_sweep_looks_at_a_bounded_batch_and_continues_where_it_stopped(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    """A backlog is swept a slice per run (it used to be read and queued whole, each run)."""
+    ids = await orphaned(sessions, clock, 7)
+    deps = deps_for(sessions, clock, redis_url, registry(telegram=tg))
+    deps.config = replace(deps.config, sweep_limit=3, sweep_after_seconds=0)
+    ctx = {"deps": deps, "redis": arq_redis}
+    await startup(ctx)
+    queue = arq_redis.default_queue_name
+    runs = []
+    for _ in range(4):
+        runs.append(await sweep(ctx))
+        runs.append(await arq_redis.zcard(queue))
+    assert runs == [
+        "re-queued 3 of 3 due", 3,
+        "re-queued 3 of 3 due", 6,
+        "re-queued 1 of 1 due", 7,  # the end: the next run starts from the oldest again
+        "re-queued 0 of 3 due", 7,  # queued already: nothing is queued twice
+    ]  # fmt: skip
+    assert (
+        sorted(int(j.decode().split(":")[1]) for j in await arq_redis.zrange(queue, 0, -1)) == ids
+    )
+    await shutdown(ctx)
+
+
+async def test_a_row_whose_job_a_dead_worker_holds_is_taken_over(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    """A worker killed mid-send leaves its job "in progress" in arq, which runs it again only
+    after the lease and 10 s more, and its row 'sending': once the lease ran out the sweeper
+    queues a takeover job, one per row and lease."""
+    [nid] = await orphaned(sessions, clock, 1)
+    assert await enqueue(arq_redis, nid)  # the dead worker's job: its key stays
+    queue = arq_redis.default_queue_name
+    await arq_redis.zrem(queue, job_id(nid))
+    await arq_redis.set(in_progress_key_prefix + job_id(nid), b"1")  # held by the dead worker
+    async with sessions() as s, s.begin():  # between its start and its claim: left to arq
+        (await s.get_one(Notification, nid)).not_before = clock.now() - timedelta(seconds=61)
+    assert (await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)).queued == 0
+    lease_end = clock.now() - timedelta(seconds=1)
+    async with sessions() as s, s.begin():
+        row = await s.get_one(Notification, nid)
+        row.status, row.next_attempt_at = "sending", lease_end
+    done = await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)
+    assert done.queued == 1
+    assert await arq_redis.zrange(queue, 0, -1) == [takeover_job_id(nid, lease_end).encode()]
+    assert (await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)).queued == 0
+    channels = registry(telegram=tg)
+    await drain(deps_for(sessions, clock, redis_url, channels))
+    await channels.close()
+    assert await statuses(sessions) == ["sent"] and len(tg.sent) == 1
+
+
+async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url, tg):
+    """A lease far shorter than a scan must not cut the scan off (it did: arq gave every job,
+    the cron ones too, the lease as its timeout)."""
+
+    async def scan(sessions_, *, clock, tz, batch=500, calendar=None):
+        async with sessions_() as s:
+            await s.execute(select(Notification.id))
+        return "scanned"
+
+    deps = deps_for(sessions, clock, redis_url, registry(telegram=tg), scan=scan)
+    deps.config = replace(deps.config, lease_seconds=0.001)
+    worker = await upkeep(deps, ("scan", "sweep"))
+    assert (worker.jobs_complete, worker.jobs_failed) == (2, 0)
+    assert maintenance_settings(deps)["job_timeout"] == 600
+    # Deliveries keep the lease, which is also how long arq holds a dead worker's job.
+    assert Worker(**worker_settings(deps)).in_progress_timeout_s == 0.001 + 10
 
 
 async def test_cron_scan_writes_and_queues_rows(sessions, clock, redis_url, tg):
@@ -281,6 +403,28 @@ async def test_deliver_pending_command(file_db, tg):
     assert tg.token not in err.decode()
 
 
+async def test_deliver_pending_fails_when_nothing_can_be_recorded(file_db, tg):
+    """An unwritable database: a non-zero exit, and the log says why (not only a class name)."""
+    from supervision.clock import SystemClock
+
+    url, sessions = file_db
+    await reminder(sessions, SystemClock(), chat_id=322, channels=("chat",))
+    path = url.split(":///", 1)[1]
+    read_only = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "duban.cli", "deliver", "--pending",
+        env=cli_env(read_only, tg), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 1, (out.decode(), err.decode())
+    assert "error=" in out.decode()
+    assert "delivery batch failed: OperationalError: attempt to write a readonly database" in (
+        err.decode()
+    )
+    assert "delivery batch(es) failed" in err.decode()
+    assert tg.sent == [] and await statuses(sessions) == ["pending"]
+
+
 async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, redis_url):
     from supervision.clock import SystemClock
 
@@ -304,11 +448,11 @@ async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, red
     assert tg.token not in err.decode()
 
 
-async def test_runner_wakes_for_the_next_retry(sessions, clock):
+def idle_runner(sessions, clock):
+    """A runner with an hour's scan interval and only the log channel."""
     from notifier.runner import Runner
 
-    case = await reminder(sessions, clock, channels=("chat",))
-    runner = Runner(
+    return Runner(
         NotifierConfig(scan_interval_seconds=3600),
         sessions,
         clock=clock,
@@ -316,12 +460,39 @@ async def test_runner_wakes_for_the_next_retry(sessions, clock):
         renderer=Renderer(),
         limiter=limiter_for(clock),
     )
+
+
+async def test_runner_wakes_for_the_next_retry(sessions, clock):
+    case = await reminder(sessions, clock, channels=("chat",))
+    runner = idle_runner(sessions, clock)
+    async with sessions() as s, s.begin():  # tried already: the next retry is hours away
+        (await s.get(Notification, case.ids[0])).next_attempt_at = clock.now() + timedelta(hours=2)
     assert await runner.next_round_in() == 3600
     async with sessions() as s, s.begin():
         (await s.get(Notification, case.ids[0])).next_attempt_at = clock.now() + timedelta(
             seconds=10
         )
     assert await runner.next_round_in() == 10
+    await runner.close()
+
+
+async def test_runner_starts_at_once_when_a_row_fell_due_during_the_round(sessions, clock):
+    """A row whose lease ran out, or that fell due while a round ran, waits for no interval."""
+    lapsed = await reminder(sessions, clock, chat_id=901, channels=("chat",))
+    later = await reminder(sessions, clock, chat_id=902, channels=("chat",))
+    runner = idle_runner(sessions, clock)
+    async with sessions() as s, s.begin():
+        row = await s.get(Notification, lapsed.ids[0])
+        row.status, row.next_attempt_at = "sending", clock.now() + timedelta(seconds=30)
+        (await s.get(Notification, later.ids[0])).not_before = clock.now() + timedelta(seconds=90)
+    assert await runner.next_round_in() == 30  # the lease runs out in 30 s
+    clock.advance(timedelta(seconds=31))
+    assert await runner.next_round_in() == 0  # lapsed during the round: claim it again now
+    async with sessions() as s, s.begin():
+        (await s.get(Notification, lapsed.ids[0])).status = "sent"
+    assert await runner.next_round_in() == 59  # the other row's not_before
+    clock.advance(timedelta(seconds=60))
+    assert await runner.next_round_in() == 0  # fell due: no hour's wait
     await runner.close()
 
 
@@ -343,7 +514,7 @@ def test_notifier_config_from_settings(monkeypatch):
         20,
     )
     assert "pa55word" not in repr(config) and "123:ABC" not in repr(config)
-    settings = worker_settings(NotifierDeps(config=config, sessions=None))  # type: ignore[arg-type]
+    settings = maintenance_settings(NotifierDeps(config=config, sessions=None))  # type: ignore[arg-type]
     sweep = next(c for c in settings["cron_jobs"] if c.name == "sweep")
     assert sweep.second == {0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55}
 

@@ -1,4 +1,4 @@
-"""The aiohttp application factory: health now; admin pages, API and webhook are mounted here."""
+"""The aiohttp application factory: health, and the admin pages, API and webhook mounted here."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from supervision.clock import Clock, SystemClock
+from web.health import ROUNDS_KEY, Health, livez
 from web.sessions import SessionPolicy
 from web.throttle import LoginGuard
 
@@ -32,6 +32,8 @@ class WebConfig:
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     proxy_hops: int = 0  # trusted proxies appending to X-Forwarded-For (0: use the peer)
+    #: set: /healthz also judges the scan and the delivery against this interval
+    scan_interval_seconds: float | None = None
 
 
 @dataclass
@@ -53,29 +55,16 @@ AppPart = Callable[[web.Application], None]
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Database (and Redis when configured) reachability; 503 when either is down."""
+    """Each part's state (``web.health``); 503 when any fails."""
     deps = request.app[DEPS]
-    checks: dict[str, str] = {}
-    ok = True
-    try:
-        async with deps.sessions() as session:
-            await session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means unhealthy; say which
-        log.warning("health: database check failed: %s", exc.__class__.__name__)
-        checks["database"] = "error"
-        ok = False
-    if deps.redis is not None:
-        try:
-            await deps.redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            log.warning("health: redis check failed: %s", exc.__class__.__name__)
-            checks["redis"] = "error"
-            ok = False
-    return web.json_response(
-        {"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503
-    )
+    ok, body = await Health(
+        deps.sessions,
+        clock=deps.clock,
+        redis=deps.redis,
+        scan_interval=deps.config.scan_interval_seconds,
+        rounds=deps.extra.get(ROUNDS_KEY),
+    ).report()
+    return web.json_response(body, status=200 if ok else 503)
 
 
 #: HSTS for a site served over HTTPS: a year; no includeSubDomains, the office's domain may
@@ -96,6 +85,7 @@ def create_app(deps: WebDeps, parts: list[AppPart] | None = None) -> web.Applica
     app[DEPS] = deps
     app.on_response_prepare.append(security_headers)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
     for part in parts or []:
         part(app)
     return app

@@ -20,15 +20,18 @@ async def init(args: argparse.Namespace, rt: Runtime) -> int:
     await upgrade(rt.engine)
     async with rt.sessions() as session, session.begin():
         created = await ensure_default_policies(session)
+        admin = None
         if args.admin_email:
             if not args.admin_password:
                 raise CliError("--admin-password is required with --admin-email")
-            await ensure_admin(session, email=args.admin_email, password=args.admin_password)
+            admin = await ensure_admin(
+                session, email=args.admin_email, password=args.admin_password
+            )
     print(f"database ready ({rt.engine.url.render_as_string(hide_password=True)})")
     if created:
         print(f"created {created} default escalation policies")
-    if args.admin_email:
-        print(f"admin account: {args.admin_email.strip().lower()}")
+    if admin is not None:
+        print(f"admin account: {admin.email}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 from duban.commands import CliError
 from duban.runtime import Runtime
@@ -55,30 +56,51 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     total = sum(counts.values())
     detail = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"
     print(f"delivered {total} outbox rows: {detail}")
+    if counts["error"]:
+        # The cause of each failed batch is in the log above ("delivery batch failed: ...").
+        print(
+            f"duban: error: {counts['error']} delivery batch(es) failed and were not recorded; "
+            "their rows are tried again once their lease runs out",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 async def worker(args: argparse.Namespace, rt: Runtime) -> int:
-    """Run the arq worker: cron scan, one job per outbox row, sweeper."""
+    """Run the arq workers: deliveries (one job per outbox row), and the scan and sweeper."""
     rt.settings.require_secret_key()
     from arq.worker import Worker
 
     from duban.process import notifier_deps, settle_gc
-    from notifier.worker import worker_settings
+    from notifier.worker import maintenance_settings, worker_settings
 
     if rt.settings.redis_url is None:
         raise CliError(
             "duban worker needs DUBAN_REDIS_URL; without Redis, `duban run` scans and "
             "delivers inside its own process"
         )
-    arq_worker = Worker(**worker_settings(notifier_deps(rt), burst=args.burst))
+    deps = notifier_deps(rt)
+    # The delivery worker handles SIGTERM/SIGINT (waiting for sends in flight); the
+    # maintenance worker stops with it.
+    deliveries = Worker(**worker_settings(deps, burst=args.burst))
+    upkeep = Worker(**maintenance_settings(deps, burst=args.burst, handle_signals=False))
     settle_gc()  # as `duban run` does: the scan and delivery allocate much per tick
+    upkeep_run: asyncio.Future[None] | None = None
     try:
-        await arq_worker.async_run()
+        if args.burst:  # scan and sweep once, then deliver what they queued
+            await upkeep.async_run()
+        else:
+            upkeep_run = asyncio.ensure_future(upkeep.async_run())
+        await deliveries.async_run()
     except asyncio.CancelledError:
         log.info("worker stopped")
     finally:
-        await arq_worker.close()
+        if upkeep_run is not None:
+            upkeep_run.cancel()
+            await asyncio.gather(upkeep_run, return_exceptions=True)
+        await deliveries.close()
+        await upkeep.close()
     return 0
 
 

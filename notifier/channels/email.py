@@ -19,7 +19,6 @@ import secrets
 import time
 from collections.abc import Callable
 from email.header import Header
-from email.headerregistry import Address
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -38,6 +37,7 @@ from notifier.channels.base import (
 )
 from notifier.config import MailConfig
 from supervision.clock import Clock, SystemClock
+from supervision.emails import BadEmail, normal_email
 
 DEFAULT_DOMAIN: Final = "duban.localhost"
 
@@ -125,15 +125,22 @@ class EmailChannel(BaseChannel):
     @staticmethod
     def envelope_address(message: OutgoingMessage) -> str:
         """The recipient as the envelope and the To header carry it (ASCII), or
-        PermanentError when it is not an address mail can go to."""
+        PermanentError saying why it is not an address mail can go to."""
         given = message.address or ""
         try:
-            address = ascii_address(given)
-            Address(addr_spec=address)  # the syntax check; raises on a bad address
-        except (ValueError, IndexError) as exc:
-            raise PermanentError(f"not an e-mail address: {given!r}") from exc
-        if "@" not in address or _one_line(address) != address or not address.isascii():
-            raise PermanentError(f"not an e-mail address: {given!r}")
+            normal_email(given)  # the check every address passed where it entered Duban
+            address = ascii_address(given.strip())
+        except BadEmail as exc:
+            raise PermanentError(f"not an e-mail address: {exc}") from None
+        except (ValueError, IndexError):
+            raise PermanentError(
+                f"not an e-mail address: {given!r} has a domain with no ASCII (IDNA) form"
+            ) from None
+        if not address.isascii():
+            raise PermanentError(
+                f"not an e-mail address in ASCII: {given!r}; a local part in Chinese needs "
+                "SMTPUTF8, which this channel does not use"
+            )
         return address
 
     def build(self, message: OutgoingMessage, address: str | None = None) -> Message:
