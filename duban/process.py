@@ -15,6 +15,7 @@ from duban.settings import Settings
 from notifier.config import MailConfig, NotifierConfig
 from notifier.runner import Runner
 from notifier.scan import scan_once
+from notifier.templating import RenderLimits
 from notifier.worker import NotifierDeps, ScanFn
 from web.admin import setup_admin
 from web.api import setup_api
@@ -43,6 +44,15 @@ def settle_gc() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
+def render_limits(settings: Settings) -> RenderLimits:
+    """The render workers' hard limits, from the settings."""
+    return RenderLimits(
+        timeout_seconds=settings.render_timeout_seconds,
+        memory_mb=settings.render_memory_mb,
+        workers=settings.render_workers,
+    )
+
+
 def web_deps(runtime: Runtime) -> WebDeps:
     """The web edge's dependencies, built from the settings."""
     s = runtime.settings
@@ -54,6 +64,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
         redis_url=s.redis_url,
         secure_cookies=s.base_url.startswith("https://"),
         telegram_bot_username=s.telegram_bot_username,
+        render_limits=render_limits(s),
     )
     return WebDeps(
         config=config,
@@ -126,6 +137,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         sweep_after_seconds=settings.sweep_after_seconds,
         telegram_rate=settings.telegram_rate,
         telegram_chat_rate=settings.telegram_chat_rate,
+        render=render_limits(settings),
     )
 
 

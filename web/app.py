@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifier.templating import RenderLimits
 from supervision.clock import Clock, SystemClock
 
 log = logging.getLogger("duban.web")
@@ -28,6 +29,8 @@ class WebConfig:
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)
+    #: the render workers of admin-template previews and saves
+    render_limits: RenderLimits = field(default_factory=RenderLimits)
 
 
 @dataclass

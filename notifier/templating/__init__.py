@@ -2,12 +2,14 @@
 
 A package, one module per concern: ``keys`` (names), ``views`` (what templates see, the sample
 context), ``filters``, ``escaping``, ``sandbox``, ``fitting`` (channel limits), ``errors``,
-``renderer``. This module re-exports the public names.
+``jobs`` (what a render worker runs), ``pool`` (the render workers), ``renderer``. This
+module re-exports the public names.
 
-Admin templates are untrusted code. Everything renders through `ImmutableSandboxedEnvironment`
-with `StrictUndefined`, caps on source size, output size and render work, and per-channel
-escaping of every value. Imports only jinja2/markupsafe and `templates` (data); no DB, no I/O
-beyond reading the default files; admin overrides arrive through a `TemplateStore`.
+Admin templates are untrusted code. They only ever run in a render worker process
+(``pool``) under hard limits: a wall-clock timeout per render (the worker is killed and
+replaced), an address-space cap and a CPU-time backstop. Inside, ``ImmutableSandboxedEnvironment``
+with ``StrictUndefined`` and per-channel escaping of every value. Imports only jinja2/markupsafe
+and ``templates`` (data); no DB; admin overrides arrive through a ``TemplateStore``.
 
 Template files
 --------------
@@ -49,8 +51,8 @@ Filters: ``cn_date`` (2026年11月12日（星期四）), ``en_date`` (Thu 12 Nov
 ``i(text)``, ``link(text, url)``, ``quote(text)``, ``code(text)``.
 Not available: ``|attr``, ``|safe``, ``|urlize``, ``|xmlattr``, ``|pprint``,
 ``{% autoescape %}``, ``lipsum``, ``str.format`` (use ``|format``), attributes starting
-with ``_``. Work is capped: ``range()`` ≤ 10,000 items, 50,000 loop iterations per message,
-no value above 200,000 characters, integers below 2**128, 2 seconds per render.
+with ``_``. Work is bounded from outside (``RenderLimits``: 2 seconds and 256 MB by default);
+raw output stops at 200,000 characters, the source at 20,000.
 """
 
 from __future__ import annotations
@@ -88,7 +90,14 @@ from notifier.templating.keys import (
     STEPS,
     parts_for,
 )
-from notifier.templating.renderer import InMemoryTemplateStore, Renderer, TemplateStore, validate
+from notifier.templating.pool import RenderLimits, RenderPool, default_pool
+from notifier.templating.renderer import (
+    InMemoryTemplateStore,
+    Renderer,
+    RenderRequest,
+    TemplateStore,
+    validate,
+)
 from notifier.templating.sandbox import MAX_SOURCE_CHARS
 from notifier.templating.views import (
     AssignmentView,
@@ -105,15 +114,58 @@ from notifier.templating.views import (
 )
 
 __all__ = [
-    "CHANNELS", "DEFAULT_LOCALE", "DEFAULT_TEMPLATES_DIR", "GROUP", "GROUP_CHANNELS", "LOCALES",
-    "MAX_SOURCE_CHARS", "OUTPUT_LIMITS", "STEPS", "TELEGRAM_TAGS",
-    "AssignmentView", "BulletinOverdueItem", "BulletinRow", "BulletinView", "ExtensionView",
-    "InMemoryTemplateStore", "ItemView", "Limit", "MessageContext", "RenderedMessage",
-    "Renderer", "ReportView", "ReviewView", "TemplateError", "TemplateInvalid",
-    "TemplateMissing", "TemplateRenderFailed", "TemplateStore", "TemplateSyntaxInvalid",
-    "TemplateTooLong", "TemplateUnknownVariable", "TemplateUnsafe",
-    "cn_date", "cn_datetime", "days_phrase_for", "en_date", "en_datetime", "escape_feishu",
-    "escape_header", "escape_markdown", "escape_plain", "fit_html", "fit_plain", "fit_telegram",
-    "markdown_title", "parts_for", "sample_context", "telegram_tag_problems",
-    "telegram_visible_length", "validate",
+    "CHANNELS",
+    "DEFAULT_LOCALE",
+    "DEFAULT_TEMPLATES_DIR",
+    "GROUP",
+    "GROUP_CHANNELS",
+    "LOCALES",
+    "MAX_SOURCE_CHARS",
+    "OUTPUT_LIMITS",
+    "STEPS",
+    "TELEGRAM_TAGS",
+    "AssignmentView",
+    "BulletinOverdueItem",
+    "BulletinRow",
+    "BulletinView",
+    "ExtensionView",
+    "InMemoryTemplateStore",
+    "ItemView",
+    "Limit",
+    "MessageContext",
+    "RenderLimits",
+    "RenderPool",
+    "RenderRequest",
+    "RenderedMessage",
+    "Renderer",
+    "ReportView",
+    "ReviewView",
+    "TemplateError",
+    "TemplateInvalid",
+    "TemplateMissing",
+    "TemplateRenderFailed",
+    "TemplateStore",
+    "TemplateSyntaxInvalid",
+    "TemplateTooLong",
+    "TemplateUnknownVariable",
+    "TemplateUnsafe",
+    "cn_date",
+    "cn_datetime",
+    "days_phrase_for",
+    "default_pool",
+    "en_date",
+    "en_datetime",
+    "escape_feishu",
+    "escape_header",
+    "escape_markdown",
+    "escape_plain",
+    "fit_html",
+    "fit_plain",
+    "fit_telegram",
+    "markdown_title",
+    "parts_for",
+    "sample_context",
+    "telegram_tag_problems",
+    "telegram_visible_length",
+    "validate",
 ]  # fmt: skip

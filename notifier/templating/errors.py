@@ -1,6 +1,6 @@
 """Template errors an admin can read, and the translation of jinja's exceptions into them.
 
-Imports only jinja2."""
+Imports only jinja2; the errors pickle whole (they come back from render workers)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ class TemplateError(Exception):
         self.line = line
         where = f"第{line}行 (line {line}): " if line is not None else ""
         super().__init__(where + message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors come back from a render worker pickled: keep the line and the subclass.
+        return _rebuild, (type(self), self.__dict__)
 
 
 class TemplateInvalid(TemplateError):
@@ -55,6 +59,15 @@ class TemplateMissing(TemplateError):
 
 class TemplateRenderFailed(TemplateError):
     """Bad data: a valid template failed on this particular context."""
+
+
+def _rebuild(cls: type[TemplateError], state: dict[str, object]) -> TemplateError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    line = state.get("line")
+    where = f"第{line}行 (line {line}): " if line is not None else ""
+    Exception.__init__(error, where + str(state.get("message", "")))
+    return error
 
 
 #: filters the sandbox removes; naming one is reported as unsafe, not as a typo
@@ -105,7 +118,12 @@ def translate(exc: Exception, filename: str | None, *, at_render: bool) -> Templ
         if at_render:
             return TemplateRenderFailed(message, line=line)
         return TemplateUnknownVariable(message, variable=name, line=line)
-    if isinstance(exc, RecursionError | MemoryError | OverflowError):
+    if isinstance(exc, MemoryError):
+        return TemplateUnsafe(
+            "渲染超出内存上限 / rendering needed more memory than its limit (MemoryError)",
+            line=line,
+        )
+    if isinstance(exc, RecursionError | OverflowError):
         return TemplateUnsafe(f"计算量过大 / too much work: {type(exc).__name__}", line=line)
     detail = f"{type(exc).__name__}: {exc}"
     if at_render:

@@ -62,12 +62,12 @@ async def test_every_default_renders_within_limits(step: str, channel: str, loca
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("step", STEPS)
-def test_default_sources_pass_validation(step: str, locale: str) -> None:
+async def test_default_sources_pass_validation(step: str, locale: str) -> None:
     for channel in ("telegram", "email", "group", "log"):
         for part in parts_for(channel):
             path = DEFAULT_TEMPLATES_DIR / locale / f"{step}.{channel}.{part}.j2"
             source = path.read_text(encoding="utf-8")
-            assert validate(source, step=step, channel=channel, part=part, locale=locale)
+            assert await validate(source, step=step, channel=channel, part=part, locale=locale)
 
 
 @pytest.mark.asyncio

@@ -98,7 +98,7 @@ def test_telegram_escaping_round_trips(text: str) -> None:
 # --- filters and context ----------------------------------------------------------------
 
 
-def test_date_and_days_filters() -> None:
+async def test_date_and_days_filters() -> None:
     assert cn_date(date(2026, 11, 12)) == "2026年11月12日（星期四）"
     assert en_date(date(2026, 11, 12)) == "Thu 12 Nov 2026"
     assert days_phrase_for(3, "zh") == "剩余3个工作日"
@@ -106,8 +106,8 @@ def test_date_and_days_filters() -> None:
     assert days_phrase_for(0, "zh") == "今日到期"
     assert days_phrase_for(1, "en") == "1 working day left"
     assert days_phrase_for(-2, "en") == "2 working days overdue"
-    assert validate("{{ -2|days_phrase }}", step="remind", channel="log") == "已逾期2个工作日"
-    assert validate("{{ 2|days_phrase }}", step="remind", channel="log", locale="en") == (
+    assert await validate("{{ -2|days_phrase }}", step="remind", channel="log") == "已逾期2个工作日"
+    assert await validate("{{ 2|days_phrase }}", step="remind", channel="log", locale="en") == (
         "2 working days left"
     )
 
@@ -120,11 +120,11 @@ def test_template_vars() -> None:
     assert isinstance(variables["links"], dict)
 
 
-def test_error_messages_are_template_errors() -> None:
+async def test_error_messages_are_template_errors() -> None:
     with pytest.raises(TemplateError):
-        validate("{{ item.title }}", step="remind", channel="fax")
+        await validate("{{ item.title }}", step="remind", channel="fax")
     with pytest.raises(TemplateError):
-        validate("{{ item.title }}", step="remind", channel="telegram", part="html")
+        await validate("{{ item.title }}", step="remind", channel="telegram", part="html")
 
 
 @pytest.mark.asyncio
