@@ -18,7 +18,8 @@ Template files
 ``feishu`` unless a channel-specific file exists. Resolution for one part: admin override
 (channel, then ``group``) → default file (channel, then ``group``), first in the requested
 locale, then in ``zh``. Shared macros live in ``templates/{locale}/_macros.j2``; overrides may
-``{% import "zh/_macros.j2" as m %}``.
+``{% import "zh/_macros.j2" as m %}``. ``include``, ``import`` and ``extends`` reach only the
+set's shared files (``{locale}/_*.j2``: macros and the e-mail layout), nothing else.
 
 Variables available to templates
 --------------------------------

@@ -52,9 +52,11 @@ def _compile(channel: str, part: str, templates_dir: Path, source: str) -> Templ
         check_source(source)
         env = _environment(channel, part, templates_dir)
         try:
-            template = env.from_string(source)
+            # Compiled with a name, so its includes and imports pass through join_path.
+            code = env.compile(source, name=ADMIN_FILENAME, filename=ADMIN_FILENAME)
         except TemplateSyntaxError as exc:
             raise translate(exc, ADMIN_FILENAME, at_render=False) from exc
+        template = env.template_class.from_code(env, code, env.make_globals(None))
         template.filename = ADMIN_FILENAME
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))

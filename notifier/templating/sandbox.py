@@ -9,11 +9,12 @@ Imports jinja2 and the escaping/filters modules of this package only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, nodes
+from jinja2 import BaseLoader, Environment, FileSystemLoader, StrictUndefined, Template, nodes
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -28,12 +29,40 @@ from notifier.templating.filters import (
     excerpt,
     percent,
 )
+from notifier.templating.keys import LOCALES
 
 MAX_SOURCE_CHARS: Final = 20_000
 #: raw output generated before rendering is stopped (twice the largest channel limit)
 MAX_RAW_OUTPUT: Final = 200_000
 
 _NO_AUTOESCAPE: Final = "不允许使用 {% autoescape %} / {% autoescape %} is not allowed"
+
+_LOCALE: Final = "|".join(LOCALES)
+#: the template set's files: ``zh/remind.telegram.text.j2``, ``en/_macros.j2`` …
+_SET_FILE: Final = re.compile(rf"(?:{_LOCALE})/[A-Za-z0-9_][A-Za-z0-9_.]*\.j2")
+#: what include, import and extends may name: the set's shared macros and layouts
+_SHARED_FILE: Final = re.compile(rf"(?:{_LOCALE})/_[A-Za-z0-9_.]*\.j2")
+
+
+class TemplateSetLoader(BaseLoader):
+    """Loads only the template set's own files (``{locale}/*.j2``) from ``templates_dir``."""
+
+    def __init__(self, templates_dir: Path) -> None:
+        self.files = FileSystemLoader(str(templates_dir))
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if not _SET_FILE.fullmatch(template) or ".." in template:
+            raise TemplateUnsafe(_outside_the_set(template))
+        return self.files.get_source(environment, template)
+
+
+def _outside_the_set(name: object) -> str:
+    return (
+        f"只能引用模板集的公共宏，如 zh/_macros.j2：{name!r} / include, import and extends "
+        f"may only name the template set's shared macros, e.g. zh/_macros.j2: {name!r}"
+    )
 
 
 class SandboxEnvironment(ImmutableSandboxedEnvironment):
@@ -51,7 +80,7 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
             return escaper(str(value))
 
         super().__init__(
-            loader=FileSystemLoader(str(templates_dir)),
+            loader=TemplateSetLoader(templates_dir),
             undefined=StrictUndefined,
             autoescape=self.mode == "html",
             finalize=finalize,
@@ -84,6 +113,12 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         return None  # jinja would hand out a wrapped str.format before asking the above
+
+    def join_path(self, template: str, parent: str) -> str:
+        # Every include, import and extends comes through here: only shared macros.
+        if not isinstance(template, str) or not _SHARED_FILE.fullmatch(template):
+            raise TemplateUnsafe(_outside_the_set(template))
+        return template
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)

@@ -242,3 +242,39 @@ async def test_long_item_texts_are_excerpted(channel: str, locale: str) -> None:
     message = await Renderer().render("escalate", channel, locale, ctx)
     assert _measure(message.text, channel, "text") <= OUTPUT_LIMITS[(channel, "text")].count
     assert message.text.rstrip().endswith(("督查室　2026年11月5日", "Office, 5 Nov 2026"))
+
+
+# --- include, import and extends --------------------------------------------------------
+
+OUTSIDE_THE_SET = [
+    '{% include "../notifier/templating/sandbox.py" %}',
+    '{% include "zh/../../pyproject.toml" %}',
+    '{% import "../templates/zh/_macros.j2" as m %}{{ m.urgent() }}',
+    '{% include "/etc/passwd" %}',
+    'x{% include "__init__.py" %}',  # a file of the package, beside the template set
+    'x{% include "zh/remind.telegram.text.j2" %}',  # a message template, not a shared macro
+    '{% extends "zh/remind.email.html.j2" %}',
+    "x{% include item.title %}",
+    '{% from "zh/_macros.j2" import heading %}{% include ["../x.j2"] %}',
+]
+
+
+@pytest.mark.parametrize("source", OUTSIDE_THE_SET)
+async def test_include_and_import_reach_only_the_shared_macros(source: str) -> None:
+    with pytest.raises(TemplateUnsafe, match=r"zh/_macros\.j2"):
+        await validate(source, step="remind", channel="telegram")
+
+
+async def test_the_shared_macros_stay_usable() -> None:
+    source = '{% import "zh/_macros.j2" as m with context %}{{ m.heading("提醒") }}'
+    assert await validate(source, step="remind", channel="telegram") == "<b>【提醒】</b>"
+    source = '{% extends "en/_email.html.j2" %}{% block body %}<p>{{ item.ref }}</p>{% endblock %}'
+    assert "督字〔2026〕37号" in await validate(
+        source, step="remind", channel="email", part="html", locale="en"
+    )
+
+
+async def test_an_override_reaching_outside_fails_at_render_too() -> None:
+    store = InMemoryTemplateStore({("remind", "log", "zh", "text"): 'x{% include "__init__.py" %}'})
+    with pytest.raises(TemplateUnsafe):
+        await Renderer(store).render("remind", "log", "zh", sample_context("remind"))
