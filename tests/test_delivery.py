@@ -630,3 +630,43 @@ async def test_a_hostile_override_fails_its_row_for_good(sessions, clock, tg, ho
     assert attempt.outcome == "permanent" and reason in (attempt.error or "")
     clock.advance(timedelta(days=1))
     assert (await run(sessions, chat.id, registry(telegram=tg), clock)).outcome == Outcome.DONE
+
+
+async def test_a_stored_override_cannot_send_active_email_html(sessions, clock, smtp):
+    """An override saved before the allow-lists (or written to the table by hand) is
+    sanitized when the message is rendered for delivery."""
+    from models import Template
+    from notifier.template_store import DbTemplateStore
+
+    await reminder(sessions, clock, channels=("email",), email="wang@example.gov.cn")
+    async with sessions() as s, s.begin():
+        s.add(
+            Template(
+                step="remind", channel="email", locale="zh", part="html", version=1,
+                body='<p>{{ item.ref }}</p><svg onload="alert(1)"></svg>'
+                '<a href="&#106;avascript:alert(1)">详情</a><img src=x onerror=alert(1)>'
+                "<style>p{}</style>",
+            )
+        )  # fmt: skip
+    channels = registry(mail=smtp.config(), clock=clock)
+    try:
+        counts = await deliver_due(
+            sessions,
+            channels=channels,
+            renderer=Renderer(DbTemplateStore(sessions)),
+            clock=clock,
+            limiter=limiter_for(clock),
+            options=options(),
+        )
+    finally:
+        await channels.close()
+    assert counts == {"sent": 1}
+    [row] = await rows(sessions)
+    html = row.body_html or ""
+    assert "<p>" in html and "详情" in html
+    for gone in ("<svg", "onload", "avascript", "<img", "onerror", "<style"):
+        assert gone not in html, gone
+    [message] = smtp.sink.messages
+    part = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    sent_html = part.get_payload(decode=True).decode()
+    assert "详情" in sent_html and "<svg" not in sent_html and "onerror" not in sent_html

@@ -58,6 +58,7 @@ raw output stops at 200,000 characters, the source at 20,000.
 
 from __future__ import annotations
 
+from notifier.templating.allowlists import TELEGRAM_TAGS, sanitize_email_html
 from notifier.templating.errors import (
     TemplateError,
     TemplateInvalid,
@@ -72,7 +73,6 @@ from notifier.templating.escaping import escape_feishu, escape_header, escape_ma
 from notifier.templating.filters import cn_date, cn_datetime, days_phrase_for, en_date, en_datetime
 from notifier.templating.fitting import (
     OUTPUT_LIMITS,
-    TELEGRAM_TAGS,
     Limit,
     fit_html,
     fit_plain,
@@ -166,6 +166,7 @@ __all__ = [
     "markdown_title",
     "parts_for",
     "sample_context",
+    "sanitize_email_html",
     "telegram_tag_problems",
     "telegram_visible_length",
     "validate",

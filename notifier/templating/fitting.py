@@ -9,6 +9,12 @@ from typing import Final
 
 from markupsafe import escape
 
+from notifier.templating.allowlists import (
+    TELEGRAM_TAGS,
+    sanitize_email_html,
+    telegram_tag,
+    telegram_tag_problem,
+)
 from notifier.templating.escaping import escape_header
 
 
@@ -42,7 +48,6 @@ OUTPUT_LIMITS: Final[dict[tuple[str, str], Limit]] = {
     ("log", "text"): Limit(100_000, "chars", "log 100,000 characters"),
 }
 
-TELEGRAM_TAGS: Final = frozenset({"b", "i", "u", "s", "a", "code", "pre", "blockquote"})
 
 _HTML_TOKEN: Final = re.compile(r"<[^<>]*>|&#?\w{1,32};|[^<&]+|[<&]")
 _TAG: Final = re.compile(r"<\s*(/?)\s*([a-zA-Z][\w-]*)([^>]*)>")
@@ -79,8 +84,15 @@ def telegram_tag_problems(html_text: str) -> list[str]:
             problems.append(f"无效标签 / malformed tag {token!r}")
             continue
         closing, name = m.group(1) == "/", m.group(2).lower()
-        if name not in TELEGRAM_TAGS:
-            problems.append(f"Telegram 不支持标签 <{name}> / tag <{name}> is not allowed")
+        problem = (
+            f"Telegram 不支持标签 <{name}> / tag <{name}> is not allowed"
+            if name not in TELEGRAM_TAGS
+            else None
+            if closing
+            else telegram_tag_problem(name, m.group(3))
+        )
+        if problem is not None:
+            problems.append(problem)
         elif closing:
             if not stack or stack[-1] != name:
                 problems.append(f"标签不匹配 </{name}> / unbalanced closing tag </{name}>")
@@ -93,9 +105,10 @@ def telegram_tag_problems(html_text: str) -> list[str]:
 
 
 def fit_telegram(html_text: str, limit: int = 4096) -> str:
-    """Drop disallowed tags, balance the rest and trim to ``limit`` visible UTF-16 units."""
+    """Keep only the tags and attributes Telegram allows (the text inside dropped tags stays),
+    balance them and trim to ``limit`` visible UTF-16 units."""
     out: list[str] = []
-    stack: list[str] = []
+    stack: list[tuple[str, bool]] = []  # open tags, and whether each was kept
     used = 0
     budget = limit - _tg_units(_ELLIPSIS)
     fits = telegram_visible_length(html_text) <= limit
@@ -106,15 +119,18 @@ def fit_telegram(html_text: str, limit: int = 4096) -> str:
                 continue
             name = m.group(2).lower()
             if m.group(1):
-                if name in stack:
+                if any(open_name == name for open_name, _ in stack):
                     while stack:
-                        top = stack.pop()
-                        out.append(f"</{top}>")
+                        top, kept = stack.pop()
+                        if kept:
+                            out.append(f"</{top}>")
                         if top == name:
                             break
                 continue
-            stack.append(name)
-            out.append(token)
+            tag = telegram_tag(name, m.group(3))
+            stack.append((name, tag is not None))
+            if tag is not None:
+                out.append(tag)
             continue
         if token in {"<", "&"}:
             token = escape(token)
@@ -136,7 +152,7 @@ def fit_telegram(html_text: str, limit: int = 4096) -> str:
             out.append(cut)
         out.append(_ELLIPSIS)
         break
-    out.extend(f"</{name}>" for name in reversed(stack))
+    out.extend(f"</{name}>" for name, kept in reversed(stack) if kept)
     return "".join(out)
 
 
@@ -217,7 +233,7 @@ def finish(channel: str, part: str, raw: str) -> str:
     if channel == "telegram":
         return fit_telegram(text, limit.count)
     if channel == "email" and part == "html":
-        return fit_html(text, limit.count)
+        return fit_html(sanitize_email_html(text), limit.count)
     return fit_plain(text, limit)
 
 

@@ -209,3 +209,24 @@ async def test_a_hostile_template_is_refused_at_save(as_admin: Web, sessions) ->
         assert (await s.scalars(select(TemplateVersion))).all() == []
     data = await (await as_admin.post(url + "/preview", {"body": DOUBLING})).json()
     assert data["ok"] is False and "内存" in data["error"]
+
+
+async def test_output_outside_the_allow_lists_is_refused_over_http(as_admin: Web, sessions) -> None:
+    url = "/templates/remind/email/zh/html"
+    for body in (
+        '<p>{{ item.ref }}</p><a href="&#106;avascript:alert(1)">详情</a>',
+        '<p>{{ item.ref }}</p><svg onload="alert(1)"></svg>',
+        "<p>{{ item.ref }}</p><style>p{}</style>",
+    ):
+        assert (await as_admin.post(url, {"body": body})).status == 400, body
+        data = await (await as_admin.post(url + "/preview", {"body": body})).json()
+        assert data["ok"] is False
+    async with sessions() as s:
+        assert (await s.scalars(select(Template))).all() == []
+    tg = "/templates/remind/telegram/zh/text/preview"
+    data = await (
+        await as_admin.post(tg, {"body": '<a href="javascript:alert(1)">{{ item.ref }}</a>'})
+    ).json()
+    assert data["ok"] is False and "http" in data["error"]
+    data = await (await as_admin.post(tg, {"body": '<a href="tg://resolve?domain=x">t</a>'})).json()
+    assert data == {"ok": True, "preview": '<a href="tg://resolve?domain=x">t</a>'}
