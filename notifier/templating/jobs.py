@@ -29,7 +29,7 @@ from notifier.templating.errors import (
 from notifier.templating.fitting import finish, limit_problem, telegram_tag_problems, tidy
 from notifier.templating.keys import CHANNELS, GROUP, GROUP_CHANNELS, STEPS, parts_for
 from notifier.templating.sandbox import SandboxEnvironment, check_source, run
-from notifier.templating.views import MessageContext, sample_context
+from notifier.templating.views import MessageContext
 
 _ENV_CACHE: dict[tuple[str, str, Path], SandboxEnvironment] = {}
 _COMPILED: dict[tuple[str, str, Path, bytes], Template] = {}
@@ -139,6 +139,8 @@ class ValidateJob:
     part: str
     locale: str
     templates_dir: Path
+    #: what the template is tried on (built by the caller: ``sample_context`` and the views)
+    context: MessageContext
 
     def run(self) -> str:
         """Compile, render on the sample context and check the output (in the worker)."""
@@ -149,7 +151,7 @@ class ValidateJob:
             if self.channel == GROUP
             else [self.channel]
         )
-        variables = sample_context(self.step, self.locale).as_template_vars()
+        variables = self.context.as_template_vars()
         previews = [self._one(target, variables) for target in targets]
         return previews[0]
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from notifier.templating.errors import TemplateError, TemplateMissing
 from notifier.templating.fitting import markdown_title
-from notifier.templating.jobs import MessageJob, PartSource, ValidateJob
+from notifier.templating.jobs import MessageJob, PartSource, ValidateJob, check_key
 from notifier.templating.keys import (
     CHANNELS,
     DEFAULT_LOCALE,
@@ -23,7 +23,7 @@ from notifier.templating.keys import (
     parts_for,
 )
 from notifier.templating.pool import RenderPool, default_pool
-from notifier.templating.views import MessageContext, RenderedMessage
+from notifier.templating.views import MessageContext, RenderedMessage, sample_context
 
 
 class TemplateStore(Protocol):
@@ -74,7 +74,10 @@ async def validate(
     For the ``group`` pseudo-channel the template is checked for every group channel and
     the WeCom preview (the strictest limit) is returned.
     """
-    job = ValidateJob(source, step, channel, part, locale, templates_dir)
+    check_key(step, channel, part)
+    job = ValidateJob(
+        source, step, channel, part, locale, templates_dir, sample_context(step, locale)
+    )
     [result] = await (pool or default_pool()).run([job])
     if isinstance(result, TemplateError):
         raise result

@@ -164,6 +164,30 @@ _SAMPLE_DAYS_LEFT: Final = {
 }
 
 
+#: the sample's last report (the light's quiet time runs from it)
+_SAMPLE_REPORTED_AT: Final = datetime(2026, 10, 28, 16, 40)
+
+
+def _sample_light(due: date, days_left: int, *, received_on: date) -> str:
+    """The light by the real rule (``supervision.light``) for a sample ``days_left`` working
+    days before ``due`` on the Mon-Fri calendar."""
+    # Imported here: render workers unpickle these views and need not load the ORM behind it.
+    from supervision.calendar import WorkCalendar
+    from supervision.light import light_for
+
+    calendar = WorkCalendar()
+    today = calendar.add_workdays(due, -days_left).day if days_left else due
+    light = light_for(
+        state="open",
+        due_on=due,
+        today=today,
+        last_report_on=_SAMPLE_REPORTED_AT.date(),
+        started_on=received_on,
+        calendar=calendar,
+    )
+    return light.value
+
+
 def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
     """A realistic context for previews and validation of templates for ``step``."""
     zh = locale != "en"
@@ -200,7 +224,7 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         due_on=due,
         due_weekday_label="星期四" if zh else "Thursday",
         days_left=days_left,
-        light="red" if days_left < 0 else ("yellow" if days_left <= 5 else "green"),
+        light=_sample_light(due, days_left, received_on=date(2026, 10, 9)),
         owner_name="王建国" if zh else "Wang Jianguo",
         leader_name="李明" if zh else "Li Ming",
     )
@@ -213,7 +237,7 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             else "Tendering done for 31 compounds, 26 already under construction; the other "
             "11 are delayed by utility relocation and should all start by 20 November."
         ),
-        created_at=datetime(2026, 10, 28, 16, 40),
+        created_at=_SAMPLE_REPORTED_AT,
         author_name="王建国" if zh else "Wang Jianguo",
     )
     links = {

@@ -142,3 +142,20 @@ async def test_bulletin_row_without_a_rate_shows_a_dash(locale, channel):
     msg = await Renderer().render("bulletin", channel, locale, ctx)
     line = next(ln for ln in msg.text.splitlines() if first.unit_name in ln)
     assert "—" in line and "0.0%" not in line
+
+
+@pytest.mark.parametrize(
+    ("step", "light"),
+    [
+        ("periodic", "green"),  # 12 working days left
+        ("remind", "green"),  # 5 left: not yet "due soon" (3 working days, supervision.light)
+        ("review_request", "green"),  # 4 left
+        ("signoff_request", "yellow"),  # 2 left
+        ("urge", "yellow"),  # 1 left
+        ("overdue", "red"),
+        ("escalate", "red"),
+    ],
+)
+def test_the_sample_light_follows_the_real_rule(step: str, light: str) -> None:
+    assignment = sample_context(step).assignment
+    assert assignment is not None and assignment.light == light

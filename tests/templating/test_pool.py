@@ -16,6 +16,7 @@ from notifier.templating import (
     TemplateRenderFailed,
     TemplateUnknownVariable,
     TemplateUnsafe,
+    sample_context,
     validate,
 )
 from notifier.templating.jobs import ValidateJob
@@ -27,7 +28,8 @@ HUGE = "{{ ('x' * 300000000)|length }}"
 
 
 def job(source: str) -> ValidateJob:
-    return ValidateJob(source, "remind", "log", "text", "zh", DEFAULT_TEMPLATES_DIR)
+    context = sample_context("remind")
+    return ValidateJob(source, "remind", "log", "text", "zh", DEFAULT_TEMPLATES_DIR, context)
 
 
 def pids(pool: RenderPool) -> set[int]:
@@ -126,3 +128,22 @@ def test_errors_cross_the_pipe_whole() -> None:
         error.message,
         str(error),
     )
+
+
+class LoadedModules:
+    """A job that reports which of ``names`` its worker has imported."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def run(self) -> list[str]:
+        import sys
+
+        return [name for name in self.names if name in sys.modules]
+
+
+async def test_workers_render_without_loading_the_orm(quick_pool: RenderPool) -> None:
+    """Sample contexts are built by the caller; a worker only unpickles plain views."""
+    await validate("{{ assignment.light }}", step="remind", channel="log", pool=quick_pool)
+    [loaded] = await quick_pool.run([LoadedModules("jinja2", "sqlalchemy", "supervision.light")])
+    assert loaded == ["jinja2"]
