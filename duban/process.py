@@ -17,6 +17,7 @@ from duban.settings import Settings
 from notifier.config import MailConfig, NotifierConfig
 from notifier.runner import RoundLog, Runner
 from notifier.scan import scan_once
+from notifier.templating import RenderLimits
 from notifier.worker import NotifierDeps, ScanFn
 from web.admin import setup_admin
 from web.api import setup_api
@@ -49,6 +50,15 @@ def settle_gc() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
+def render_limits(settings: Settings) -> RenderLimits:
+    """The render workers' hard limits, from the settings."""
+    return RenderLimits(
+        timeout_seconds=settings.render_timeout_seconds,
+        memory_mb=settings.render_memory_mb,
+        workers=settings.render_workers,
+    )
+
+
 def web_deps(runtime: Runtime) -> WebDeps:
     """The web edge's dependencies, built from the settings."""
     s = runtime.settings
@@ -66,6 +76,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
         ),
         proxy_hops=s.trusted_proxy_hops,
         scan_interval_seconds=s.scan_interval_seconds,
+        render_limits=render_limits(s),
     )
     extra: dict[str, object] = {SCAN_METRICS_KEY: SCAN_METRICS}
     if s.single_process:  # the runner scans and delivers in this process
@@ -143,6 +154,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         sweep_after_seconds=settings.sweep_after_seconds,
         telegram_rate=settings.telegram_rate,
         telegram_chat_rate=settings.telegram_chat_rate,
+        render=render_limits(settings),
     )
 
 

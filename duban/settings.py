@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     sweep_after_seconds: Annotated[float, Field(ge=0)] = 60.0
     telegram_rate: Annotated[float, Field(gt=0)] = 30.0
     telegram_chat_rate: Annotated[float, Field(gt=0)] = 1.0
+    # Render workers (admin templates run only there): wall clock per render, address space
+    # per worker, worker processes per pool.
+    render_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    render_memory_mb: Annotated[int, Field(ge=64, le=8192)] = 256
+    render_workers: Annotated[int, Field(ge=1, le=32)] = 2
     log_level: str = "INFO"
 
     @field_validator("database_url")

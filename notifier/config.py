@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from notifier.templating import RenderLimits
+
 #: Seconds to wait before retry n (1-based) after a transient failure; after the last one the
 #: row fails for good and falls back (morpheus-style schedule as a list).
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600)
@@ -63,3 +65,5 @@ class NotifierConfig:
     max_wait_seconds: float = 10.0
     send_timeout_seconds: float = 30.0
     worker_name: str | None = None
+    #: the render workers' hard limits (time and memory per render, processes)
+    render: RenderLimits = field(default_factory=RenderLimits)

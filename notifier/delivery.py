@@ -53,7 +53,13 @@ from notifier.channels.base import (
 from notifier.config import DEFAULT_RETRY_SCHEDULE, NotifierConfig
 from notifier.context import LADDER_STEPS, BuiltContext, ContextConfig, build_contexts
 from notifier.ratelimit import Limiter
-from notifier.templating import Renderer, TemplateError
+from notifier.templating import (
+    RenderedMessage,
+    Renderer,
+    RenderRequest,
+    TemplateError,
+    TemplateInvalid,
+)
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -370,13 +376,14 @@ async def _claim(
             session, rows, config=options.context, clock=clock, calendar=calendar
         )
         roots = await _thread_roots(session, rows)
+        rendered = await _render_all(rows, builts, renderer)
         batch = _Batch(last_id=rows[-1].id)
         sending: list[tuple[DeliveryAttempt, OutgoingMessage]] = []
         for row, built in zip(rows, builts, strict=True):
             try:
                 prepared = await _prepare(
                     session, row, built, roots.get(row.id), channels=channels,
-                    renderer=renderer, now=now, options=options,
+                    rendered=rendered.get(row.id), now=now, options=options,
                 )  # fmt: skip
             except Exception as exc:
                 # A bug or bad data in one row must not hold up the batch (nor, as the lowest
@@ -399,6 +406,24 @@ async def _claim(
         return batch
 
 
+async def _render_all(
+    rows: Sequence[Notification], builts: Sequence[BuiltContext | Exception], renderer: Renderer
+) -> dict[int, RenderedMessage | TemplateError]:
+    """By row id: the message of every row that will be sent, rendered in one call to the
+    render workers (rows unreadable or whose cause is gone are left out)."""
+    wanted = [
+        (row, built)
+        for row, built in zip(rows, builts, strict=True)
+        if not isinstance(built, Exception) and _cause_gone(row, built) is None
+    ]
+    requests = [
+        RenderRequest(built.template_step, row.channel, row.locale, built.context)
+        for row, built in wanted
+    ]
+    results = await renderer.render_many(requests)
+    return {row.id: result for (row, _), result in zip(wanted, results, strict=True)}
+
+
 async def _prepare(
     session: AsyncSession,
     row: Notification,
@@ -406,12 +431,13 @@ async def _prepare(
     root: str | None,
     *,
     channels: ChannelRegistry,
-    renderer: Renderer,
+    rendered: RenderedMessage | TemplateError | None,
     now: datetime,
     options: DeliveryOptions,
 ) -> DeliveryResult | tuple[DeliveryAttempt, OutgoingMessage]:
-    """One claimed row: settled here (cause gone, unreadable, unrenderable), or rendered into
-    its message and an in-flight attempt (not yet added to the session)."""
+    """One claimed row: settled here (cause gone, unreadable, unrenderable), or made into
+    its message (``rendered`` by :func:`_render_all`) and an in-flight attempt (not yet added
+    to the session)."""
     channel = channels.get(row.channel)
     if isinstance(built, Exception):
         error = f"unexpected {type(built).__name__} while reading the message's records"
@@ -420,13 +446,15 @@ async def _prepare(
     gone = _cause_gone(row, built)
     if gone is not None:
         return _cancel(session, row, gone, now=now, options=options)
-    try:
-        rendered = await renderer.render(
-            built.template_step, row.channel, row.locale, built.context
-        )
-    except TemplateError as exc:
+    if not isinstance(rendered, RenderedMessage):
+        exc = rendered or TemplateError("not rendered")
         error = f"template {built.template_step}.{row.channel}: {exc}"
-        return await _unrenderable(session, row, channel.kind, error, now=now, options=options)
+        # A bad template (unsafe, over its limits, invalid) fails the same way every time:
+        # the row fails for good now. Bad data or unavailable workers are retried.
+        return await _unrenderable(
+            session, row, channel.kind, error, now=now, options=options,
+            permanent=isinstance(exc, TemplateInvalid),
+        )  # fmt: skip
     hook = built.webhook
     message = OutgoingMessage(
         notification_id=row.id,
@@ -491,21 +519,23 @@ async def _unrenderable(
     *,
     now: datetime,
     options: DeliveryOptions,
+    permanent: bool = False,
 ) -> DeliveryResult:
-    """A claimed row that could not be rendered: a transient try, retried on the schedule."""
+    """A claimed row that could not be rendered: a transient try, retried on the schedule,
+    or with ``permanent`` a failed one (the row fails now)."""
     session.add(
         DeliveryAttempt(
             notification_id=row.id,
             channel=channel_kind,
             started_at=now,
             finished_at=now,
-            outcome=AttemptOutcome.TRANSIENT.value,
+            outcome=(AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT).value,
             error=error,
             worker=options.worker,
         )
     )
     return await _fail_or_retry(
-        session, row, now=now, error=error, permanent=False, retry_after=None, options=options
+        session, row, now=now, error=error, permanent=permanent, retry_after=None, options=options
     )
 
 

@@ -30,7 +30,7 @@ from notifier.config import NotifierConfig
 from notifier.delivery import PENDING, SENDING, DeliveryOptions, deliver_due
 from notifier.ratelimit import Limiter, MemoryLimiter
 from notifier.template_store import DbTemplateStore
-from notifier.templating import Renderer
+from notifier.templating import Renderer, RenderPool
 from notifier.worker import ScanFn
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, SystemClock
@@ -89,7 +89,9 @@ class Runner:
         self.scan = scan
         self._own_channels = channels is None
         self.channels = channels or build_channels(config, clock=self.clock)
-        self.renderer = renderer or Renderer(DbTemplateStore(sessions))
+        # Without a renderer given, this runner starts its own render workers and stops them.
+        self._own_pool = None if renderer else RenderPool(config.render)
+        self.renderer = renderer or Renderer(DbTemplateStore(sessions), pool=self._own_pool)
         self.limiter = limiter or MemoryLimiter(self.clock)
         self._wake = asyncio.Event()
         self.rounds = 0
@@ -106,9 +108,11 @@ class Runner:
         await self.close()
 
     async def close(self) -> None:
-        """Close the channels this runner opened."""
+        """Close the channels and render workers this runner opened."""
         if self._own_channels:
             await self.channels.close()
+        if self._own_pool is not None:
+            await self._own_pool.aclose()
 
     def wake(self) -> None:
         """Start the next round now."""

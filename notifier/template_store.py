@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Template, TemplateVersion
-from notifier.templating import TemplateError, validate
+from notifier.templating import RenderPool, TemplateError, validate
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import ValidationFailed
@@ -156,10 +156,15 @@ async def save_override(
     actor: Actor,
     clock: Clock,
     note: str | None = None,
+    pool: RenderPool | None = None,
 ) -> SavedOverride:
-    """Validate and store an admin override (new version, audit event); raise TemplateRejected."""
+    """Validate and store an admin override (new version, audit event); raise TemplateRejected.
+
+    The template is tried in ``pool``'s render workers (the default pool when None)."""
     try:
-        preview = validate(body, step=step, channel=channel, part=part, locale=locale)
+        preview = await validate(
+            body, step=step, channel=channel, part=part, locale=locale, pool=pool
+        )
     except TemplateError as exc:
         raise TemplateRejected(exc) from exc
     key = (step, channel, locale, part)

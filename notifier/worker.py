@@ -35,7 +35,7 @@ from notifier.config import NotifierConfig
 from notifier.delivery import DeliveryOptions, Outcome, deliver
 from notifier.ratelimit import Limiter, RedisLimiter
 from notifier.template_store import DbTemplateStore
-from notifier.templating import Renderer
+from notifier.templating import Renderer, RenderPool
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, SystemClock
@@ -230,6 +230,8 @@ class WorkerState:
     #: where the next sweep continues (None: from the oldest due row)
     sweep_cursor: tuple[datetime, int] | None = None
     sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: the render workers this worker started (None when the renderer was given)
+    own_pool: RenderPool | None = None
 
     def options(self) -> DeliveryOptions:
         """Delivery options with the calendar loaded at the last scan."""
@@ -242,11 +244,12 @@ def _state(ctx: dict[str, Any]) -> WorkerState:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Open channels, the renderer and the shared rate limiter."""
+    """Open channels, the renderer (with its render workers) and the shared rate limiter."""
     deps: NotifierDeps = ctx["deps"]
     redis: ArqRedis = ctx["redis"]
     channels = deps.channels or build_channels(deps.config, clock=deps.clock)
-    renderer = deps.renderer or Renderer(DbTemplateStore(deps.sessions))
+    pool = None if deps.renderer else RenderPool(deps.config.render)
+    renderer = deps.renderer or Renderer(DbTemplateStore(deps.sessions), pool=pool)
     limiter = (
         deps.limiter_factory(redis)
         if deps.limiter_factory
@@ -261,15 +264,18 @@ async def startup(ctx: dict[str, Any]) -> None:
         limiter=limiter,
         calendar=calendar,
         own_channels=deps.channels is None,
+        own_pool=pool,
     )
     log.info("notifier worker ready; channels: %s", ", ".join(channels.kinds))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Close the channels this worker opened."""
+    """Close the channels and render workers this worker opened."""
     state: WorkerState | None = ctx.get(STATE)
     if state is not None and state.own_channels:
         await state.channels.close()
+    if state is not None and state.own_pool is not None:
+        await state.own_pool.aclose()
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import Base
 from models.db import create_engine, create_sessionmaker, is_sqlite
+from notifier.templating.pool import RenderLimits, RenderPool, close_default_pool, default_pool
 from supervision.clock import FixedClock
 
 if TYPE_CHECKING:
@@ -265,3 +266,25 @@ async def h(
 
     async with harness(sessions, clock) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def quick_pool() -> Iterator[RenderPool]:
+    """Render workers with a short timeout, so templates that would run for ever fail fast."""
+    pool = RenderPool(RenderLimits(timeout_seconds=0.5, memory_mb=256, workers=2))
+    yield pool
+    pool.close()
+    assert pool.processes == 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _render_workers_stop() -> Iterator[None]:
+    """The default render pool's workers are killed when the test run ends, and no other
+    pool was left with live workers (each owner closes its own)."""
+    import gc
+
+    yield
+    close_default_pool()
+    assert default_pool().processes == 0
+    left = [p for p in gc.get_objects() if isinstance(p, RenderPool) and p.processes]
+    assert not left, f"{len(left)} render pool(s) left with live workers"

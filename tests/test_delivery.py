@@ -587,3 +587,86 @@ async def test_a_row_that_fails_to_prepare_does_not_hold_up_its_batch(sessions, 
     by_id = {r.id: r for r in await rows(sessions)}
     assert by_id[good].status == "sent"
     assert by_id[bad].status == "pending" and "KeyError" in (by_id[bad].last_error or "")
+
+
+#: runs for far longer than the quick pool's timeout
+FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+#: doubles a string by %-formatting until it passes the render workers' address-space cap
+DOUBLING = "{% set x = 'x' * 100000 %}" + "{% set x = '%s%s' % (x, x) %}" * 12 + "{{ x|length }}"
+
+
+@pytest.mark.parametrize("hostile", [FOREVER, DOUBLING], ids=["time", "memory"])
+async def test_a_hostile_override_fails_its_row_for_good(sessions, clock, tg, hostile):
+    """A template over the render limits fails its row at once with the reason (not retried
+    on the schedule); the rest of the batch is sent."""
+    from notifier.templating import InMemoryTemplateStore, RenderLimits, RenderPool
+
+    # The memory case gets time enough to reach the cap however loaded the machine is.
+    pool = RenderPool(RenderLimits(timeout_seconds=0.5 if hostile == FOREVER else 30))
+
+    await reminder(sessions, clock, channels=("chat", "email"), email="wang@example.gov.cn")
+    store = InMemoryTemplateStore({("remind", "telegram", "zh", "text"): hostile})
+    channels = registry(telegram=tg)
+    try:
+        counts = await deliver_due(
+            sessions,
+            channels=channels,
+            renderer=Renderer(store, pool=pool),
+            clock=clock,
+            limiter=limiter_for(clock),
+            options=options(),
+        )
+    finally:
+        await channels.close()
+        await pool.aclose()
+    assert counts == {"failed": 1, "sent": 1}
+    chat, mail = await rows(sessions)
+    assert mail.channel == "email" and mail.status == "sent"
+    assert chat.status == "failed" and chat.next_attempt_at is None and tg.sent == []
+    reason = "渲染超过 0.5 秒" if hostile == FOREVER else "内存"
+    assert "template remind.telegram" in (chat.last_error or "")
+    assert reason in (chat.last_error or "")
+    [attempt] = await attempts(sessions, chat.id)
+    assert attempt.outcome == "permanent" and reason in (attempt.error or "")
+    clock.advance(timedelta(days=1))
+    assert (await run(sessions, chat.id, registry(telegram=tg), clock)).outcome == Outcome.DONE
+
+
+async def test_a_stored_override_cannot_send_active_email_html(sessions, clock, smtp):
+    """An override saved before the allow-lists (or written to the table by hand) is
+    sanitized when the message is rendered for delivery."""
+    from models import Template
+    from notifier.template_store import DbTemplateStore
+
+    await reminder(sessions, clock, channels=("email",), email="wang@example.gov.cn")
+    async with sessions() as s, s.begin():
+        s.add(
+            Template(
+                step="remind", channel="email", locale="zh", part="html", version=1,
+                body='<p>{{ item.ref }}</p><svg onload="alert(1)"></svg>'
+                '<a href="&#106;avascript:alert(1)">详情</a><img src=x onerror=alert(1)>'
+                "<style>p{}</style>",
+            )
+        )  # fmt: skip
+    channels = registry(mail=smtp.config(), clock=clock)
+    try:
+        counts = await deliver_due(
+            sessions,
+            channels=channels,
+            renderer=Renderer(DbTemplateStore(sessions)),
+            clock=clock,
+            limiter=limiter_for(clock),
+            options=options(),
+        )
+    finally:
+        await channels.close()
+    assert counts == {"sent": 1}
+    [row] = await rows(sessions)
+    html = row.body_html or ""
+    assert "<p>" in html and "详情" in html
+    for gone in ("<svg", "onload", "avascript", "<img", "onerror", "<style"):
+        assert gone not in html, gone
+    [message] = smtp.sink.messages
+    part = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    sent_html = part.get_payload(decode=True).decode()
+    assert "详情" in sent_html and "<svg" not in sent_html and "onerror" not in sent_html

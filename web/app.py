@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifier.templating import RenderLimits
 from supervision.clock import Clock, SystemClock
 from web.health import ROUNDS_KEY, Health, livez
 from web.sessions import SessionPolicy
@@ -34,6 +35,8 @@ class WebConfig:
     proxy_hops: int = 0  # trusted proxies appending to X-Forwarded-For (0: use the peer)
     #: set: /healthz also judges the scan and the delivery against this interval
     scan_interval_seconds: float | None = None
+    #: the render workers of admin-template previews and saves
+    render_limits: RenderLimits = field(default_factory=RenderLimits)
 
 
 @dataclass

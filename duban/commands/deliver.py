@@ -26,7 +26,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     from notifier.delivery import DeliveryOptions, deliver_due
     from notifier.ratelimit import Limiter, MemoryLimiter, RedisLimiter
     from notifier.template_store import DbTemplateStore
-    from notifier.templating import Renderer
+    from notifier.templating import Renderer, RenderPool
 
     if not args.pending:
         raise CliError("pass --pending: deliver every outbox row that is due now")
@@ -37,13 +37,14 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     limiter: Limiter = (
         RedisLimiter(redis, clock=rt.clock) if redis is not None else MemoryLimiter(rt.clock)
     )
+    pool = RenderPool(config.render)
     try:
         async with rt.sessions() as session:
             calendar = await load_calendar(session)
         counts = await deliver_due(
             rt.sessions,
             channels=channels,
-            renderer=Renderer(DbTemplateStore(rt.sessions)),
+            renderer=Renderer(DbTemplateStore(rt.sessions), pool=pool),
             clock=rt.clock,
             limiter=limiter,
             options=DeliveryOptions.from_config(config, calendar),
@@ -51,6 +52,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
         )
     finally:
         await channels.close()
+        await pool.aclose()
         if redis is not None:
             await redis.aclose()
     total = sum(counts.values())

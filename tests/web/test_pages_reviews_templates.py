@@ -176,3 +176,57 @@ async def test_decide_from_the_item_page(
         assert (await s.get_one(Extension, ext_id)).state == ReviewState.REJECTED
     html = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
     assert f'id="extension-{ext_id}"' not in html and "理由不足" in html
+
+
+#: runs for far longer than the render timeout
+FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+#: doubles a string by %-formatting until it passes the render workers' address-space cap
+DOUBLING = "{% set x = 'x' * 100000 %}" + "{% set x = '%s%s' % (x, x) %}" * 12 + "{{ x|length }}"
+
+
+async def test_a_hostile_preview_is_bounded_and_healthz_answers_meanwhile(as_admin: Web) -> None:
+    import asyncio
+
+    url = "/templates/remind/telegram/zh/text/preview"
+    preview = asyncio.ensure_future(as_admin.post(url, {"body": FOREVER}))
+    health = await as_admin.get("/healthz")
+    assert health.status == 200 and (await health.json())["status"] == "ok"
+    assert not preview.done(), "/healthz answered while the template was still rendering"
+    data = await (await preview).json()
+    assert data["ok"] is False and "渲染超过 2 秒" in data["error"]
+    # The worker was replaced: the next preview renders.
+    data = await (await as_admin.post(url, {"body": "{{ item.ref }}"})).json()
+    assert data == {"ok": True, "preview": "督字〔2026〕37号"}
+
+
+async def test_a_hostile_template_is_refused_at_save(as_admin: Web, sessions) -> None:
+    url = "/templates/remind/email/zh/html"
+    refused = await as_admin.post(url, {"body": DOUBLING})
+    assert refused.status == 400
+    assert "内存" in await refused.text()
+    async with sessions() as s:
+        assert (await s.scalars(select(Template))).all() == []
+        assert (await s.scalars(select(TemplateVersion))).all() == []
+    data = await (await as_admin.post(url + "/preview", {"body": DOUBLING})).json()
+    assert data["ok"] is False and "内存" in data["error"]
+
+
+async def test_output_outside_the_allow_lists_is_refused_over_http(as_admin: Web, sessions) -> None:
+    url = "/templates/remind/email/zh/html"
+    for body in (
+        '<p>{{ item.ref }}</p><a href="&#106;avascript:alert(1)">详情</a>',
+        '<p>{{ item.ref }}</p><svg onload="alert(1)"></svg>',
+        "<p>{{ item.ref }}</p><style>p{}</style>",
+    ):
+        assert (await as_admin.post(url, {"body": body})).status == 400, body
+        data = await (await as_admin.post(url + "/preview", {"body": body})).json()
+        assert data["ok"] is False
+    async with sessions() as s:
+        assert (await s.scalars(select(Template))).all() == []
+    tg = "/templates/remind/telegram/zh/text/preview"
+    data = await (
+        await as_admin.post(tg, {"body": '<a href="javascript:alert(1)">{{ item.ref }}</a>'})
+    ).json()
+    assert data["ok"] is False and "http" in data["error"]
+    data = await (await as_admin.post(tg, {"body": '<a href="tg://resolve?domain=x">t</a>'})).json()
+    assert data == {"ok": True, "preview": '<a href="tg://resolve?domain=x">t</a>'}

@@ -8,6 +8,7 @@ Uses `notifier.templating` (sandboxed rendering, validation), `notifier.template
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,6 +28,7 @@ from notifier.templating import (
     InMemoryTemplateStore,
     MessageContext,
     Renderer,
+    RenderPool,
     TemplateError,
     parts_for,
     sample_context,
@@ -38,6 +40,9 @@ from supervision.calendar_store import load_calendar
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.views.common import int_or_none, redirect, render
+
+#: The render workers of this app's previews and saves (started on first use).
+RENDER_POOL: Final = web.AppKey("render_pool", RenderPool)
 
 #: Channels edited on this page; ``group`` is shared by WeCom, DingTalk and Feishu robots
 #: unless one of them has its own override.
@@ -129,14 +134,19 @@ async def item_context(
 
 
 async def preview_text(
-    session: AsyncSession, deps: WebDeps, key: Key, body: str, item_id: int | None
+    request: web.Request, session: AsyncSession, key: Key, body: str, item_id: int | None
 ) -> str:
-    """Validate ``body`` and render it on the chosen item; raise TemplateError."""
-    validate(body, step=key.step, channel=key.channel, part=key.part, locale=key.locale)
+    """Validate ``body`` and render it on the chosen item, in the render workers; raise
+    TemplateError."""
+    deps: WebDeps = request.app[DEPS]
+    pool = request.app[RENDER_POOL]
+    await validate(
+        body, step=key.step, channel=key.channel, part=key.part, locale=key.locale, pool=pool
+    )
     context = await item_context(session, deps, key, item_id)
     store = InMemoryTemplateStore({(key.step, key.channel, key.locale, key.part): body})
     channel = "wecom" if key.channel == GROUP else key.channel
-    rendered = await Renderer(store).render(key.step, channel, key.locale, context)
+    rendered = await Renderer(store, pool=pool).render(key.step, channel, key.locale, context)
     if key.part == "subject":
         return rendered.subject or ""
     if key.part == "html":
@@ -210,7 +220,7 @@ async def _edit_page(
         preview = ""
         if error is None:
             try:
-                preview = await preview_text(session, deps, key, source, item_id)
+                preview = await preview_text(request, session, key, source, item_id)
             except TemplateError as exc:
                 error = exc
     lines = source.split("\n")
@@ -264,6 +274,7 @@ async def template_save(request: web.Request) -> web.StreamResponse:
                 actor=Actor.of(person),
                 clock=deps.clock,
                 note=note[:200] if isinstance(note, str) and note.strip() else None,
+                pool=request.app[RENDER_POOL],
             )
     except TemplateRejected as exc:
         return await _edit_page(request, key, body=body, error=exc.error, status=400)
@@ -303,14 +314,23 @@ async def template_preview(request: web.Request) -> web.StreamResponse:
     item_id = int_or_none(form.get("item"))
     async with deps.sessions() as session:
         try:
-            text = await preview_text(session, deps, key, body.replace("\r\n", "\n"), item_id)
+            text = await preview_text(request, session, key, body.replace("\r\n", "\n"), item_id)
         except TemplateError as exc:
             return web.json_response({"ok": False, "error": str(exc), "line": exc.line})
     return web.json_response({"ok": True, "preview": text})
 
 
+async def render_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: this app's render workers, killed when the app stops."""
+    pool = RenderPool(app[DEPS].config.render_limits)
+    app[RENDER_POOL] = pool
+    yield
+    await pool.aclose()
+
+
 def routes(app: web.Application) -> None:
-    """Register the template pages."""
+    """Register the template pages and their render workers."""
+    app.cleanup_ctx.append(render_pool_ctx)
     base = "/templates/{step}/{channel}/{locale}/{part}"
     app.router.add_get("/templates", templates_index, name="templates")
     app.router.add_get(base, template_edit, name="template_edit")

@@ -1,0 +1,34 @@
+"""Names of the template set: steps, channels, locales, parts and where the defaults live.
+
+Imports only the ``templates`` data package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import templates as _templates_pkg
+
+STEPS: Final = (
+    "remind",
+    "urge",
+    "overdue",
+    "escalate",
+    "periodic",
+    "review_request",
+    "review_outcome",
+    "signoff_request",
+    "invite",
+    "bulletin",
+)
+CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log")
+GROUP_CHANNELS: Final = frozenset({"wecom", "dingtalk", "feishu"})
+GROUP: Final = "group"
+LOCALES: Final = ("zh", "en")
+DEFAULT_LOCALE: Final = "zh"
+DEFAULT_TEMPLATES_DIR: Final = Path(_templates_pkg.__file__).parent
+
+
+def parts_for(channel: str) -> tuple[str, ...]:
+    """The template parts one message on this channel is made of."""
+    return ("subject", "text", "html") if channel == "email" else ("text",)
