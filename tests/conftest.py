@@ -270,7 +270,12 @@ def quick_pool() -> Iterator[RenderPool]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _render_workers_stop() -> Iterator[None]:
-    """The default render pool's workers are killed when the test run ends."""
+    """The default render pool's workers are killed when the test run ends, and no other
+    pool was left with live workers (each owner closes its own)."""
+    import gc
+
     yield
     close_default_pool()
     assert default_pool().processes == 0
+    left = [p for p in gc.get_objects() if isinstance(p, RenderPool) and p.processes]
+    assert not left, f"{len(left)} render pool(s) left with live workers"

@@ -78,6 +78,13 @@ def _memory_error(limits: RenderLimits) -> TemplateUnsafe:
     )
 
 
+def _died_error(limits: RenderLimits) -> TemplateUnsafe:
+    return TemplateUnsafe(
+        f"渲染进程超出内存（{limits.memory_mb} MB）或 CPU 时间上限，已终止 / the render worker "
+        f"went past its memory ({limits.memory_mb} MB) or CPU-time limit and was stopped"
+    )
+
+
 # --- inside the worker ------------------------------------------------------------------
 
 
@@ -227,7 +234,7 @@ class RenderPool:
                 if self.closed:
                     raise TemplateRenderFailed(_UNAVAILABLE) from None
                 # Out of address space inside C code, or past the CPU backstop.
-                done.append(_memory_error(self.limits))
+                done.append(_died_error(self.limits))
                 return done, False
             if ok:
                 done.append(value)

@@ -147,3 +147,25 @@ async def test_workers_render_without_loading_the_orm(quick_pool: RenderPool) ->
     await validate("{{ assignment.light }}", step="remind", channel="log", pool=quick_pool)
     [loaded] = await quick_pool.run([LoadedModules("jinja2", "sqlalchemy", "supervision.light")])
     assert loaded == ["jinja2"]
+
+
+class WorkerLimits:
+    """A job that reports its worker's address-space and CPU-time limits."""
+
+    def run(self) -> tuple[int, int, float]:
+        import resource
+
+        cpu_soft, _ = resource.getrlimit(resource.RLIMIT_CPU)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return resource.getrlimit(resource.RLIMIT_AS)[0], cpu_soft, usage.ru_utime + usage.ru_stime
+
+
+async def test_each_render_runs_under_the_address_space_cap_and_a_cpu_backstop() -> None:
+    pool = RenderPool(RenderLimits(timeout_seconds=1.5, memory_mb=200, workers=1))
+    try:
+        [(address_space, cpu_soft, cpu_used)] = await pool.run([WorkerLimits()])
+    finally:
+        pool.close()
+    assert address_space == 200 * 1024 * 1024
+    # About twice the wall-clock budget in CPU seconds from now, then SIGXCPU ends the worker.
+    assert cpu_used + 3 <= cpu_soft <= cpu_used + 5
