@@ -51,12 +51,12 @@ from notifier.channels.base import (
     scrub,
 )
 from notifier.config import DEFAULT_RETRY_SCHEDULE, NotifierConfig
-from notifier.context import LADDER_STEPS, BuiltContext, ContextConfig, build_contexts
+from notifier.context import BuiltContext, ContextConfig, build_contexts
+from notifier.messages import cause_gone, outgoing_message, render_all, thread_roots
 from notifier.ratelimit import Limiter
 from notifier.templating import (
     RenderedMessage,
     Renderer,
-    RenderRequest,
     TemplateError,
     TemplateInvalid,
 )
@@ -161,22 +161,6 @@ def _readiness(row: Notification, now: datetime) -> DeliveryResult | None:
     return DeliveryResult(row.id, Outcome.DONE)
 
 
-def _cause_gone(row: Notification, built: BuiltContext) -> str | None:
-    """Why a reminder must not go out any more (Grafana OnCall-style re-check), or None."""
-    if row.recipient_id is not None and (built.recipient is None or not built.recipient.active):
-        return "recipient is no longer active"
-    if row.webhook_id is not None and (built.webhook is None or not built.webhook.active):
-        return "group webhook removed or disabled"
-    a = built.assignment
-    if (
-        row.kind in LADDER_STEPS
-        and row.assignment_id is not None
-        and (a is None or not a.is_active)
-    ):
-        return f"assignment is {a.state if a else 'deleted'}; reminder no longer needed"
-    return None
-
-
 @dataclass
 class _Claim:
     message: OutgoingMessage
@@ -205,36 +189,6 @@ class _Batch:
     settled: list[DeliveryResult] = field(default_factory=list)
     #: the highest id claimed (0: none)
     last_id: int = 0
-
-
-async def _thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> dict[int, str]:
-    """By row id: the Message-ID of the first e-mail of its item already sent to its address."""
-    wanted = {
-        (r.thread_key, r.address) for r in rows if r.channel == EMAIL and r.thread_key and r.address
-    }
-    if not wanted:
-        return {}
-    found = await session.execute(
-        select(Notification.thread_key, Notification.address, Notification.provider_message_id)
-        .where(
-            # A thread is one item's: its item id finds the candidates through the index.
-            Notification.item_id.in_(sorted({r.item_id for r in rows if r.item_id is not None})),
-            Notification.thread_key.in_(sorted({key for key, _ in wanted if key})),
-            Notification.address.in_(sorted({address for _, address in wanted})),
-            Notification.channel == EMAIL,
-            Notification.status == NotificationStatus.SENT.value,
-            # A real Message-ID, not the log channel's stand-in id.
-            Notification.provider_message_id.like("<%"),
-        )
-        .order_by(Notification.sent_at, Notification.id)
-    )
-    first: dict[tuple[str | None, str | None], str] = {}
-    for key, address, message_id in found:
-        if (key, address) in wanted and message_id:
-            first.setdefault((key, address), message_id)
-    return {
-        r.id: first[(r.thread_key, r.address)] for r in rows if (r.thread_key, r.address) in first
-    }
 
 
 async def _fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
@@ -375,8 +329,8 @@ async def _claim(
         builts = await build_contexts(
             session, rows, config=options.context, clock=clock, calendar=calendar
         )
-        roots = await _thread_roots(session, rows)
-        rendered = await _render_all(rows, builts, renderer)
+        roots = await thread_roots(session, rows)
+        rendered = await render_all(rows, builts, renderer)
         batch = _Batch(last_id=rows[-1].id)
         sending: list[tuple[DeliveryAttempt, OutgoingMessage]] = []
         for row, built in zip(rows, builts, strict=True):
@@ -406,24 +360,6 @@ async def _claim(
         return batch
 
 
-async def _render_all(
-    rows: Sequence[Notification], builts: Sequence[BuiltContext | Exception], renderer: Renderer
-) -> dict[int, RenderedMessage | TemplateError]:
-    """By row id: the message of every row that will be sent, rendered in one call to the
-    render workers (rows unreadable or whose cause is gone are left out)."""
-    wanted = [
-        (row, built)
-        for row, built in zip(rows, builts, strict=True)
-        if not isinstance(built, Exception) and _cause_gone(row, built) is None
-    ]
-    requests = [
-        RenderRequest(built.template_step, row.channel, row.locale, built.context)
-        for row, built in wanted
-    ]
-    results = await renderer.render_many(requests)
-    return {row.id: result for (row, _), result in zip(wanted, results, strict=True)}
-
-
 async def _prepare(
     session: AsyncSession,
     row: Notification,
@@ -436,14 +372,14 @@ async def _prepare(
     options: DeliveryOptions,
 ) -> DeliveryResult | tuple[DeliveryAttempt, OutgoingMessage]:
     """One claimed row: settled here (cause gone, unreadable, unrenderable), or made into
-    its message (``rendered`` by :func:`_render_all`) and an in-flight attempt (not yet added
-    to the session)."""
+    its message (``rendered`` by :func:`notifier.messages.render_all`) and an in-flight
+    attempt (not yet added to the session)."""
     channel = channels.get(row.channel)
     if isinstance(built, Exception):
         error = f"unexpected {type(built).__name__} while reading the message's records"
         log.error("notification %s: %s", row.id, error)
         return await _unrenderable(session, row, channel.kind, error, now=now, options=options)
-    gone = _cause_gone(row, built)
+    gone = cause_gone(row, built)
     if gone is not None:
         return _cancel(session, row, gone, now=now, options=options)
     if not isinstance(rendered, RenderedMessage):
@@ -455,27 +391,7 @@ async def _prepare(
             session, row, channel.kind, error, now=now, options=options,
             permanent=isinstance(exc, TemplateInvalid),
         )  # fmt: skip
-    hook = built.webhook
-    message = OutgoingMessage(
-        notification_id=row.id,
-        kind=row.kind,
-        channel=row.channel,
-        address=row.address,
-        text=rendered.text,
-        subject=rendered.subject,
-        html=rendered.html,
-        locale=row.locale,
-        recipient_name=built.context.recipient_name,
-        assignment_id=row.assignment_id,
-        buttons=built.buttons,
-        payload=dict(row.payload or {}),
-        in_reply_to=root,
-        references=(root,) if root else (),
-        webhook_id=row.webhook_id,
-        webhook_url=hook.url if hook else None,
-        webhook_secret=hook.secret if hook else None,
-        secrets=built.secrets,
-    )
+    message = outgoing_message(row, built, rendered, root)
     # What was sent is kept, without its secrets (an invite link is shown to nobody again).
     row.subject, row.body_text = rendered.subject, scrub(rendered.text, built.secrets)
     row.body_html = scrub(rendered.html, built.secrets) if rendered.html else rendered.html
