@@ -2,14 +2,15 @@
 
 Idempotent: units and people go through the import, items are created only when their ref
 is missing, and the reports, the extension and the reviews come only with a new item. Dates
-are relative to the runtime clock, so the lights are mixed on any day.
+are relative to the runtime clock, so the lights are mixed on any day. A bulletin of the month
+of the demo's completion is issued (not sent) once, with a praised and an urged unit.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import (
     Assignment,
     AssignmentRole,
+    Bulletin,
     Extension,
     Item,
     ItemState,
@@ -30,6 +32,8 @@ from models import (
 )
 from supervision.accounts import hash_password
 from supervision.audit import Actor, record
+from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
+from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.errors import ValidationFailed
 from supervision.importing import ImportResult, import_rows
@@ -351,6 +355,7 @@ class DemoSummary:
     passwords_set: int = 0
     lights: Counter[Light] = field(default_factory=Counter)
     logins: list[str] = field(default_factory=list)
+    bulletin: str = ""
 
     def lines(self) -> list[str]:
         """A summary for people."""
@@ -363,10 +368,14 @@ class DemoSummary:
             self.people.summary(),
             f"items: {self.items_created} created, {self.items_present} already present",
             f"lights: {lights}",
+            self.bulletin,
             "web logins (password duban-demo):",
         ]
         out += [f"  {login}" for login in self.logins]
         return out
+
+
+COMPLETION_SUBMITTED_AGO = 2  # days before the clock: the demo's completion reports
 
 
 def demo_ref(n: int) -> str:
@@ -459,8 +468,32 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
     calendar = await context.calendar(session)
     rows = await list_items(session, today=today, calendar=calendar, tz=tz)
     summary.lights = Counter(r.light for r in rows if r.ref.startswith("督〔演示〕"))
+    summary.bulletin = await _issue_bulletin(
+        session, today=today, calendar=calendar, tz=tz, clock=clock, actor=Actor.of(supervisor)
+    )
     await session.flush()
     return summary
+
+
+async def _issue_bulletin(
+    session: AsyncSession,
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    clock: Clock,
+    actor: Actor,
+) -> str:
+    """Issue the bulletin of the month the demo's closed item was submitted in, once."""
+    submitted = today - timedelta(days=COMPLETION_SUBMITTED_AGO)
+    period = parse_period(f"{submitted.year}-{submitted.month:02d}")
+    stored = await session.scalar(select(Bulletin).where(Bulletin.period == period.key))
+    if stored is None:
+        data = await compute_bulletin(session, period, today=today, calendar=calendar, tz=tz)
+        stored = await freeze_bulletin(session, data, actor=actor, clock=clock)
+    praised = "、".join(stored.data.get("praised_units", [])) or "—"
+    urged = "、".join(stored.data.get("urged_units", [])) or "—"
+    return f"bulletin {stored.data['number']} ({period.key}): 通报表扬 {praised}; 督促整改 {urged}"
 
 
 def _raise_on(result: ImportResult) -> None:
@@ -543,7 +576,7 @@ async def _add_history(
             reviewed_by_id=supervisor.id if closed else None,
             reviewed_at=now - timedelta(days=1) if closed else None,
             review_comment="同意办结" if closed else None,
-            created_at=now - timedelta(days=2),
+            created_at=now - timedelta(days=COMPLETION_SUBMITTED_AGO),
         )
         session.add(report)
         lead.last_report_at = report.created_at

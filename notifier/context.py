@@ -142,7 +142,8 @@ def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
     rows = tuple(
         BulletinRow(
             rank=int(r.get("rank", n)),
-            unit_name=str(r.get("unit_name", "")),
+            # 协办 rows are ranked apart after the 主办 rows; the label keeps them apart.
+            unit_name=str(r.get("unit_name", "")) + ("（协办）" if r.get("role") == "co" else ""),
             assigned=int(r.get("assigned", 0)),
             closed_on_time=int(r.get("closed_on_time", 0)),
             overdue=int(r.get("overdue", 0)),

@@ -3,33 +3,47 @@
 Imports only ``models/`` and ``supervision/``. Seed 四(三): 对落实情况好的进行总结推广，
 对工作不得力的督促整改 — the well-performing units are praised, the overdue items are named.
 
-Definitions (all dates are local office dates; ``closed on`` is ``closed_at`` in the office's
-time zone; ``due_on`` is the assignment's deadline in force, i.e. after approved extensions):
+Definitions (all dates are local office dates in the office's time zone; ``due_on`` is the
+assignment's deadline in force, i.e. after approved extensions):
 
 - **period** ``[start, end]``: ``2026-11`` a month, ``2026-W47`` an ISO week (Mon–Sun),
   ``2026-Q4`` a quarter. **as of** = ``min(end, today)``: a running period is judged on today.
-- An assignment (lead 主办 *and* co 协办) **counts** for a unit when it is not cancelled, its
-  item was received on or before *as of*, and it was not closed before ``start``.
+- **completed on** (办结日): a closed assignment counts as completed on the day its completion
+  report (办结报告) was submitted — or signed off (签发), for items that need the principal's
+  sign-off — once that report is approved; the report is the latest approved completion
+  report of the assignment. A close without one (an admin close) counts on ``closed_at``.
+  An item submitted on its due day and approved later is therefore on time.
+- Lead 主办 and co 协办 assignments are counted **separately**: a unit has one row per role it
+  holds, and each role has its own ranking (主办排名, 协办排名).
+- An assignment **counts** for a unit's row when it is not cancelled, its item was received
+  on or before *as of*, and it was not completed before ``start``.
 - **assigned** = the number of assignments that count: everything the unit had to work on
   at some time during the period.
-- **closed in period** = counted assignments closed on a day in ``[start, as of]``.
-- **closed on time** = closed in period and ``closed on <= due_on``.
-- **closed late** = closed in period and ``closed on > due_on``.
-- **open overdue** = not closed by *as of* (still open, awaiting completion review, or closed
+- **closed in period** = counted assignments completed on a day in ``[start, as of]`` and
+  closed by the time the bulletin is computed.
+- **closed on time** = closed in period and ``completed on <= due_on``.
+- **closed late** = closed in period and ``completed on > due_on``.
+- **open overdue** = not completed by *as of* (still open, awaiting review, or completed
   only after *as of*) and ``due_on < as of`` — the red light on *as of*.
 - **overdue** = open overdue + closed late. Each is named in the bulletin's overdue list with
-  its working days overdue (to *as of* when open, to the closing day when closed late).
-- **extensions** = extension requests of the unit's non-cancelled assignments approved
+  its working days overdue (to *as of* when open, to the completion day when closed late).
+- **extensions** = extension requests of the row's non-cancelled assignments approved
   (``decided_at``) on a day in ``[start, as of]``.
-- **on-time rate** = closed on time / (closed in period + open overdue)
-  = closed on time / (closed on time + overdue). When nothing was due or closed
-  (denominator 0) the rate is ``None`` (shown as "—"): there is nothing to judge yet.
-- **ranking**: by on-time rate descending (``None`` after every number), then overdue
-  ascending, then unit name; units equal in both rate and overdue share a rank and the next
-  rank skips (1, 2, 2, 4).
-- **praised** (总结推广): units with an on-time rate of 100 % on at least one judged
-  assignment. **urged** (督促整改): units with at least one overdue assignment.
+- **judged** = closed in period + open overdue: what fell due (or was finished) in the
+  period. **on-time rate** (按期率) = closed on time / judged; ``None`` when judged is 0.
+- **ranking**: only rows with something judged are ranked, by on-time rate descending, then
+  overdue ascending, then closed on time descending (then unit name for the order); rows
+  equal in those three share a rank and the next rank skips (1, 2, 2, 4). Rows with
+  nothing judged are listed apart as **本期无到期事项** (``unranked``), never ranked.
+- **praised** (通报表扬, 总结推广): units with at least one assignment closed on time and
+  none overdue, over both roles. **urged** (督促整改): units with at least one overdue
+  assignment, worst first (more overdue assignments, then more working days late in total,
+  then unit name), each with its overdue items and days late.
 - Units with no assignment that counts and no approved extension are left out.
+
+``Bulletin.data`` carries ``"version": 2``; bulletins frozen before it (no version) have one
+row per unit with both roles mixed and no ``unranked``/``urged``; readers treat a missing
+``role`` as both roles and missing lists as empty.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Assignment,
+    AssignmentRole,
     Bulletin,
     Extension,
     ExtensionState,
@@ -53,6 +68,9 @@ from models import (
     ItemState,
     Person,
     PersonRole,
+    Report,
+    ReportKind,
+    ReviewState,
     Role,
     Unit,
 )
@@ -64,10 +82,12 @@ from supervision.outbox import CHAT, EMAIL, next_send_time, notify_person
 
 __all__ = [
     "BULLETIN_KIND",
+    "ROLE_LABELS",
     "BulletinData",
     "OverdueEntry",
     "Period",
     "UnitFigures",
+    "UrgedUnit",
     "compute_bulletin",
     "default_recipients",
     "freeze_bulletin",
@@ -82,6 +102,8 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q(\d)$")
 _QUARTER_ZH = {1: "一", 2: "二", 3: "三", 4: "四"}
+ROLE_LABELS = {AssignmentRole.LEAD.value: "主办", AssignmentRole.CO.value: "协办"}
+DATA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +159,12 @@ def parse_period(text: str) -> Period:
 
 @dataclass(slots=True)
 class UnitFigures:
-    """One unit's line in a bulletin."""
+    """One unit's line in a bulletin, for one role (lead 主办 or co 协办)."""
 
     unit_id: int
     unit_code: str
     unit_name: str
+    role: str = AssignmentRole.LEAD.value
     assigned: int = 0
     closed_in_period: int = 0
     closed_on_time: int = 0
@@ -156,10 +179,14 @@ class UnitFigures:
         return self.open_overdue + self.closed_late
 
     @property
+    def judged(self) -> int:
+        """Closed in period plus open overdue: what fell due or was finished in the period."""
+        return self.closed_in_period + self.open_overdue
+
+    @property
     def on_time_rate(self) -> float | None:
-        """closed on time / (closed in period + open overdue); None when that is 0."""
-        judged = self.closed_in_period + self.open_overdue
-        return self.closed_on_time / judged if judged else None
+        """closed on time / judged; None when nothing was judged."""
+        return self.closed_on_time / self.judged if self.judged else None
 
     def as_json(self) -> dict[str, Any]:
         """The row as stored in ``Bulletin.data`` and returned by the API."""
@@ -168,6 +195,8 @@ class UnitFigures:
             "unit_id": self.unit_id,
             "unit_code": self.unit_code,
             "unit_name": self.unit_name,
+            "role": self.role,
+            "role_label": ROLE_LABELS[self.role],
             "assigned": self.assigned,
             "closed_in_period": self.closed_in_period,
             "closed_on_time": self.closed_on_time,
@@ -191,6 +220,8 @@ class OverdueEntry:
     due_on: date
     days_overdue: int  # working days
     closed_late: bool
+    unit_id: int = 0
+    role: str = AssignmentRole.LEAD.value
 
     def as_json(self) -> dict[str, Any]:
         """The entry as stored in ``Bulletin.data``."""
@@ -200,51 +231,101 @@ class OverdueEntry:
             "ref": self.ref,
             "title": self.title,
             "unit_name": self.unit_name,
+            "unit_id": self.unit_id,
+            "role": self.role,
+            "role_label": ROLE_LABELS[self.role],
             "due_on": self.due_on.isoformat(),
             "days_overdue": self.days_overdue,
             "closed_late": self.closed_late,
         }
 
 
+@dataclass(frozen=True, slots=True)
+class UrgedUnit:
+    """A unit named for 督促整改: its overdue assignments (both roles) and days late."""
+
+    unit_id: int
+    unit_name: str
+    items: tuple[OverdueEntry, ...]
+
+    @property
+    def days_overdue(self) -> int:
+        """Working days late, summed over the unit's overdue assignments."""
+        return sum(o.days_overdue for o in self.items)
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as stored in ``Bulletin.data``."""
+        return {
+            "unit_id": self.unit_id,
+            "unit_name": self.unit_name,
+            "overdue": len(self.items),
+            "days_overdue": self.days_overdue,
+            "items": [o.as_json() for o in self.items],
+        }
+
+
 @dataclass(slots=True)
 class BulletinData:
-    """A computed bulletin: the ranked unit rows, the overdue items, praised and urged units."""
+    """A computed bulletin: ranked rows per role, rows with nothing due, praise and urging."""
 
     period: Period
     as_of: date
     issued_on: date
     rows: list[UnitFigures] = field(default_factory=list)
+    unranked: list[UnitFigures] = field(default_factory=list)
     overdue_items: list[OverdueEntry] = field(default_factory=list)
     number: str = ""
 
+    def ranking(self, role: str) -> list[UnitFigures]:
+        """The ranked rows of one role (``lead`` 主办 or ``co`` 协办)."""
+        return [r for r in self.rows if r.role == role]
+
     @property
     def praised_units(self) -> list[str]:
-        """Units with every judged assignment closed on time (总结推广)."""
-        return [r.unit_name for r in self.rows if r.on_time_rate == 1.0]
+        """Units with an assignment closed on time and none overdue, over both roles."""
+        every = self.rows + self.unranked
+        on_time = {r.unit_id for r in every if r.closed_on_time > 0}
+        late = {r.unit_id for r in every if r.overdue > 0}
+        seen: dict[int, str] = {}
+        for r in self.rows:
+            if r.unit_id in on_time - late:
+                seen.setdefault(r.unit_id, r.unit_name)
+        return list(seen.values())
+
+    @property
+    def urged(self) -> list[UrgedUnit]:
+        """Units with overdue assignments, worst first, each with its overdue items."""
+        by_unit: dict[int, list[OverdueEntry]] = {}
+        for o in self.overdue_items:
+            by_unit.setdefault(o.unit_id, []).append(o)
+        urged = [UrgedUnit(uid, items[0].unit_name, tuple(items)) for uid, items in by_unit.items()]
+        return sorted(urged, key=lambda u: (-len(u.items), -u.days_overdue, u.unit_name))
 
     @property
     def urged_units(self) -> list[str]:
-        """Units with at least one overdue assignment (督促整改)."""
-        return [r.unit_name for r in self.rows if r.overdue > 0]
+        """Names of the urged units (督促整改), worst first."""
+        return [u.unit_name for u in self.urged]
 
     def totals(self) -> dict[str, Any]:
-        """Sums over every unit, and the overall on-time rate."""
-        closed = sum(r.closed_in_period for r in self.rows)
-        open_overdue = sum(r.open_overdue for r in self.rows)
-        on_time = sum(r.closed_on_time for r in self.rows)
+        """Sums over every row, and the overall on-time rate."""
+        every = self.rows + self.unranked
+        closed = sum(r.closed_in_period for r in every)
+        open_overdue = sum(r.open_overdue for r in every)
+        on_time = sum(r.closed_on_time for r in every)
         judged = closed + open_overdue
         return {
-            "assigned": sum(r.assigned for r in self.rows),
+            "assigned": sum(r.assigned for r in every),
             "closed_in_period": closed,
             "closed_on_time": on_time,
-            "overdue": sum(r.overdue for r in self.rows),
-            "extensions": sum(r.extensions for r in self.rows),
+            "overdue": sum(r.overdue for r in every),
+            "extensions": sum(r.extensions for r in every),
             "on_time_rate": on_time / judged if judged else None,
         }
 
     def as_json(self) -> dict[str, Any]:
         """The frozen form kept in ``Bulletin.data`` (keys match the notifier's BulletinView)."""
         return {
+            "version": DATA_VERSION,
             "number": self.number,
             "period": self.period.key,
             "period_kind": self.period.kind,
@@ -254,9 +335,11 @@ class BulletinData:
             "as_of": self.as_of.isoformat(),
             "issued_on": self.issued_on.isoformat(),
             "rows": [r.as_json() for r in self.rows],
+            "unranked": [r.as_json() for r in self.unranked],
             "overdue_items": [o.as_json() for o in self.overdue_items],
             "praised_units": self.praised_units,
             "urged_units": self.urged_units,
+            "urged": [u.as_json() for u in self.urged],
             "totals": self.totals(),
         }
 
@@ -266,14 +349,13 @@ def _local_day(at: datetime, tz: ZoneInfo) -> date:
 
 
 def _rank(rows: list[UnitFigures]) -> list[UnitFigures]:
-    """Sort by rate desc (None last), overdue asc, name; equal (rate, overdue) share a rank."""
+    """Rank rows with something judged: rate desc, overdue asc, on time desc; ties share."""
 
-    def key(r: UnitFigures) -> tuple[int, float, int, str]:
-        rate = r.on_time_rate
-        return (rate is None, -(rate or 0.0), r.overdue, r.unit_name)
+    def key(r: UnitFigures) -> tuple[float, int, int, str]:
+        return (-(r.on_time_rate or 0.0), r.overdue, -r.closed_on_time, r.unit_name)
 
-    ordered = sorted(rows, key=key)
-    previous: tuple[int, float, int] | None = None
+    ordered = sorted((r for r in rows if r.judged), key=key)
+    previous: tuple[float, int, int] | None = None
     for position, row in enumerate(ordered, start=1):
         tie = key(row)[:3]
         if tie != previous:
@@ -282,6 +364,28 @@ def _rank(rows: list[UnitFigures]) -> list[UnitFigures]:
         else:
             row.rank = ordered[position - 2].rank
     return ordered
+
+
+async def _completion_days(
+    session: AsyncSession, assignment_ids: Sequence[int], tz: ZoneInfo
+) -> dict[int, date]:
+    """Per closed assignment, the day its latest approved completion report was submitted
+    (or signed off, when it needed sign-off)."""
+    days: dict[int, date] = {}
+    if not assignment_ids:
+        return days
+    reports = await session.execute(
+        select(Report.assignment_id, Report.created_at, Report.signed_off_at)
+        .where(
+            Report.assignment_id.in_(assignment_ids),
+            Report.kind == ReportKind.COMPLETION.value,
+            Report.review_state == ReviewState.APPROVED.value,
+        )
+        .order_by(Report.id)
+    )
+    for assignment_id, created_at, signed_off_at in reports:
+        days[assignment_id] = _local_day(signed_off_at or created_at, tz)
+    return days
 
 
 async def compute_bulletin(
@@ -308,23 +412,27 @@ async def compute_bulletin(
             .order_by(Assignment.id)
         )
     ).all()
-    figures: dict[int, UnitFigures] = {}
+    figures: dict[tuple[int, str], UnitFigures] = {}
     overdue: list[OverdueEntry] = []
 
-    def unit_row(unit: Unit) -> UnitFigures:
-        if unit.id not in figures:
-            figures[unit.id] = UnitFigures(unit.id, unit.code, unit.name)
-        return figures[unit.id]
+    def unit_row(unit: Unit, role: str) -> UnitFigures:
+        if (unit.id, role) not in figures:
+            figures[unit.id, role] = UnitFigures(unit.id, unit.code, unit.name, role)
+        return figures[unit.id, role]
 
+    def is_closed(a: Assignment) -> bool:
+        return a.state == ItemState.CLOSED.value and a.closed_at is not None
+
+    completed = await _completion_days(session, [a.id for a, _, _ in rows if is_closed(a)], tz)
     for assignment, item, unit in rows:
         closed_on = (
-            _local_day(assignment.closed_at, tz)
-            if assignment.state == ItemState.CLOSED.value and assignment.closed_at is not None
+            completed.get(assignment.id) or _local_day(assignment.closed_at, tz)
+            if assignment.closed_at is not None and is_closed(assignment)
             else None
         )
         if closed_on is not None and closed_on < start:
             continue
-        row = unit_row(unit)
+        row = unit_row(unit, assignment.role)
         row.assigned += 1
         entry_days: int | None = None
         late_close = False
@@ -350,13 +458,15 @@ async def compute_bulletin(
                     due_on=assignment.due_on,
                     days_overdue=entry_days,
                     closed_late=late_close,
+                    unit_id=unit.id,
+                    role=assignment.role,
                 )
             )
     lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
     hi = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     approved = (
         await session.execute(
-            select(Unit, func.count(Extension.id))
+            select(Unit, Assignment.role, func.count(Extension.id))
             .select_from(Extension)
             .join(Assignment, Assignment.id == Extension.assignment_id)
             .join(Unit, Unit.id == Assignment.unit_id)
@@ -366,17 +476,23 @@ async def compute_bulletin(
                 Extension.decided_at < hi,
                 Assignment.state != ItemState.CANCELLED.value,
             )
-            .group_by(Unit.id)
+            .group_by(Unit.id, Assignment.role)
         )
     ).all()
-    for unit, n in approved:
-        unit_row(unit).extensions += int(n)
+    for unit, role, n in approved:
+        unit_row(unit, role).extensions += int(n)
     overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
+    every = list(figures.values())
+    lead = AssignmentRole.LEAD.value
     return BulletinData(
         period=period,
         as_of=as_of,
         issued_on=today,
-        rows=_rank(list(figures.values())),
+        rows=_rank([r for r in every if r.role == lead])
+        + _rank([r for r in every if r.role != lead]),
+        unranked=sorted(
+            (r for r in every if not r.judged), key=lambda r: (r.role != lead, r.unit_name)
+        ),
         overdue_items=overdue,
     )
 

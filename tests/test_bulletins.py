@@ -17,6 +17,9 @@ from models import (
     ExtensionState,
     ItemState,
     Notification,
+    Report,
+    ReportKind,
+    ReviewState,
     Role,
 )
 from supervision.audit import Actor
@@ -121,7 +124,7 @@ async def test_figures_for_a_month(session):
     )
     assert data.as_of == date(2026, 11, 30)
     table = {
-        r.unit_code: (
+        (r.unit_code, r.role): (
             r.rank,
             r.assigned,
             r.closed_in_period,
@@ -130,18 +133,28 @@ async def test_figures_for_a_month(session):
             r.extensions,
             r.on_time_rate,
         )
-        for r in data.rows
+        for r in data.rows + data.unranked
     }
+    # 主办 and 协办 are counted apart: B's co assignment is its own row and ranking.
     assert table == {
-        "A": (1, 3, 2, 2, 0, 0, 1.0),
-        "C": (2, 2, 2, 1, 1, 0, 0.5),
-        "D": (2, 2, 1, 1, 1, 0, 0.5),
-        "B": (4, 5, 2, 1, 3, 1, 0.25),
-        "G": (5, 1, 0, 0, 0, 0, None),
+        ("A", "lead"): (1, 3, 2, 2, 0, 0, 1.0),
+        ("C", "lead"): (2, 2, 2, 1, 1, 0, 0.5),
+        ("D", "lead"): (2, 2, 1, 1, 1, 0, 0.5),
+        ("B", "lead"): (4, 4, 2, 1, 2, 1, pytest.approx(1 / 3)),
+        ("B", "co"): (1, 1, 0, 0, 1, 0, 0.0),
+        ("G", "lead"): (0, 1, 0, 0, 0, 0, None),
     }
-    assert [r.unit_code for r in data.rows] == ["A", "D", "C", "B", "G"]  # 丁 sorts before 丙
+    assert [r.unit_code for r in data.ranking("lead")] == ["A", "D", "C", "B"]  # 丁 before 丙
+    assert [r.unit_code for r in data.ranking("co")] == ["B"]
+    assert [r.unit_code for r in data.unranked] == ["G"]
     assert data.praised_units == ["甲局"]
-    assert data.urged_units == ["丁局", "丙局", "乙局"]
+    # Urged worst first: B has three overdue assignments, then D (19 days) before C (5).
+    assert data.urged_units == ["乙局", "丁局", "丙局"]
+    assert [(u.unit_name, len(u.items), u.days_overdue) for u in data.urged] == [
+        ("乙局", 3, 12),
+        ("丁局", 1, 19),
+        ("丙局", 1, 5),
+    ]
     named = [(o.unit_name, o.due_on, o.days_overdue, o.closed_late) for o in data.overdue_items]
     assert named == [
         ("丁局", date(2026, 11, 3), 19, False),
@@ -161,8 +174,8 @@ async def test_running_period_is_judged_on_today(session):
         session, parse_period("2026-11"), today=date(2026, 11, 15), calendar=CAL, tz=TZ
     )
     assert data.as_of == date(2026, 11, 15)
-    b = next(r for r in data.rows if r.unit_code == "B")
-    # b1 closed late on 11-10, b2 on time 11-11; b3..b5 not yet due on 11-15.
+    b = next(r for r in data.rows if r.unit_code == "B" and r.role == "lead")
+    # b1 closed late on 11-10, b2 on time 11-11; b4, b5 not yet due on 11-15.
     assert (b.closed_on_time, b.closed_late, b.open_overdue, b.extensions) == (1, 1, 0, 1)
     c = next(r for r in data.rows if r.unit_code == "C")
     # c2 (due 11-11) is still open on 11-15: open overdue, not yet closed late.
@@ -182,6 +195,138 @@ async def test_week_and_quarter(session):
     )
     a = next(r for r in quarter.rows if r.unit_code == "A")
     assert (a.assigned, a.closed_on_time) == (4, 3)  # the October closing counts now
+
+
+async def month_of(session, today: date = date(2026, 12, 3)):
+    return await compute_bulletin(
+        session, parse_period("2026-11"), today=today, calendar=CAL, tz=TZ
+    )
+
+
+async def lead_item(session, unit, due: date, **kw):
+    item = await f.item(session, title=f"{unit.name}-{due}", due_on=due)
+    return await f.assignment(session, item=item, unit=unit, due_on=due, **kw)
+
+
+async def test_a_unit_with_nothing_due_is_not_ranked(session):
+    late = await f.unit(session, code="L", name="逾期局")
+    idle = await f.unit(session, code="I", name="无事局")
+    await lead_item(session, late, date(2026, 11, 10))
+    await lead_item(session, idle, date(2026, 12, 20))
+    await session.commit()
+    data = await month_of(session)
+    assert [(r.unit_code, r.rank) for r in data.rows] == [("L", 1)]
+    assert [r.unit_code for r in data.unranked] == ["I"]
+    assert data.unranked[0].rank == 0
+    assert data.praised_units == [] and data.urged_units == ["逾期局"]
+    stored = data.as_json()
+    assert stored["version"] == 2
+    assert [r["unit_name"] for r in stored["unranked"]] == ["无事局"]
+
+
+async def test_equal_rate_and_overdue_rank_more_completed_first(session):
+    one = await f.unit(session, code="O", name="甲局")
+    two = await f.unit(session, code="T", name="乙局")
+    await closed(session, await lead_item(session, one, date(2026, 11, 10)), local(2026, 11, 9))
+    for due in (date(2026, 11, 10), date(2026, 11, 12)):
+        await closed(session, await lead_item(session, two, due), local(2026, 11, 9))
+    await session.commit()
+    data = await month_of(session)
+    assert [(r.unit_code, r.rank) for r in data.rows] == [("T", 1), ("O", 2)]
+
+
+async def test_praise_needs_an_on_time_completion_and_nothing_overdue(session):
+    good = await f.unit(session, code="G", name="好局")
+    mixed = await f.unit(session, code="M", name="混局")
+    idle = await f.unit(session, code="I", name="闲局")
+    await closed(session, await lead_item(session, good, date(2026, 11, 10)), local(2026, 11, 9))
+    # On time as lead, but overdue as co: not praised, urged.
+    await closed(session, await lead_item(session, mixed, date(2026, 11, 10)), local(2026, 11, 9))
+    await lead_item(session, mixed, date(2026, 11, 12), role=AssignmentRole.CO)
+    # Nothing due: neither praised nor urged.
+    await lead_item(session, idle, date(2026, 12, 20))
+    await session.commit()
+    data = await month_of(session)
+    assert data.praised_units == ["好局"]
+    assert data.urged_units == ["混局"]
+
+
+async def test_urged_units_worst_first_with_days_late(session):
+    one = await f.unit(session, code="1", name="一局")
+    two = await f.unit(session, code="2", name="二局")
+    three = await f.unit(session, code="3", name="三局")
+    await lead_item(session, one, date(2026, 11, 27))  # 1 overdue, 1 working day
+    await lead_item(session, two, date(2026, 11, 26))  # 1 overdue, 2 working days
+    for due in (date(2026, 11, 26), date(2026, 11, 27)):
+        await lead_item(session, three, due)  # 2 overdue
+    await session.commit()
+    data = await month_of(session)
+    assert [(u.unit_name, len(u.items), u.days_overdue) for u in data.urged] == [
+        ("三局", 2, 3),
+        ("二局", 1, 2),
+        ("一局", 1, 1),
+    ]
+    stored = data.as_json()["urged"]
+    assert [i["days_overdue"] for i in stored[0]["items"]] == [2, 1]
+    assert stored[0]["items"][0]["due_on"] == "2026-11-26"
+
+
+async def completion_report(session, a: Assignment, *, at: datetime, signed: datetime | None):
+    session.add(
+        Report(
+            assignment_id=a.id,
+            kind=ReportKind.COMPLETION.value,
+            text="已办结",
+            review_state=ReviewState.APPROVED.value,
+            signed_off_at=signed,
+            created_at=at,
+        )
+    )
+    await session.flush()
+
+
+async def test_a_completion_counts_on_the_day_its_report_was_submitted(session):
+    unit = await f.unit(session, code="U", name="办结局")
+    due = date(2026, 11, 10)
+    # Submitted on its due day, approved three days later: on time.
+    submitted = await lead_item(session, unit, due)
+    await completion_report(session, submitted, at=local(2026, 11, 10, 17), signed=None)
+    await closed(session, submitted, local(2026, 11, 13))
+    # Needs sign-off: submitted before the due day but signed after it: late.
+    signed = await lead_item(session, unit, due)
+    await completion_report(session, signed, at=local(2026, 11, 9), signed=local(2026, 11, 11, 9))
+    await closed(session, signed, local(2026, 11, 12))
+    # An admin close without a completion report counts on closed_at: late.
+    admin = await lead_item(session, unit, due)
+    await closed(session, admin, local(2026, 11, 11))
+    await session.commit()
+    data = await month_of(session)
+    (row,) = data.rows
+    assert (row.closed_on_time, row.closed_late) == (1, 2)
+    late = {o.assignment_id: o.days_overdue for o in data.overdue_items}
+    assert late == {signed.id: 1, admin.id: 1}
+
+
+async def test_a_completion_submitted_before_the_period_is_not_counted(session):
+    unit = await f.unit(session, code="U", name="早办局")
+    a = await lead_item(session, unit, date(2026, 11, 5))
+    await completion_report(session, a, at=local(2026, 10, 30), signed=None)
+    await closed(session, a, local(2026, 11, 2))
+    await session.commit()
+    assert (await month_of(session)).rows == []
+
+
+async def test_lead_and_co_are_counted_separately(session):
+    unit = await f.unit(session, code="U", name="双局")
+    await closed(session, await lead_item(session, unit, date(2026, 11, 10)), local(2026, 11, 9))
+    await lead_item(session, unit, date(2026, 11, 10), role=AssignmentRole.CO)
+    await session.commit()
+    data = await month_of(session)
+    rows = {r.role: (r.rank, r.closed_on_time, r.overdue, r.on_time_rate) for r in data.rows}
+    assert rows == {"lead": (1, 1, 0, 1.0), "co": (1, 0, 1, 0.0)}
+    stored = {r["role"]: r["role_label"] for r in data.as_json()["rows"]}
+    assert stored == {"lead": "主办", "co": "协办"}
+    assert data.overdue_items[0].role == "co"
 
 
 def test_parse_period():
@@ -266,14 +411,14 @@ def test_ranking_is_competition_ranking(figures):
         row.closed_in_period = on_time + late
         rows.append(row)
     ranked = _rank(rows)
+    assert {r.unit_id for r in ranked} == {r.unit_id for r in rows if r.on_time_rate is not None}
 
     def better(a, b) -> bool:
-        ra, rb = a.on_time_rate, b.on_time_rate
-        if (ra is None) != (rb is None):
-            return rb is None
-        if ra != rb:
-            return ra is not None and rb is not None and ra > rb
-        return a.overdue < b.overdue
+        if a.on_time_rate != b.on_time_rate:
+            return a.on_time_rate > b.on_time_rate
+        if a.overdue != b.overdue:
+            return a.overdue < b.overdue
+        return a.closed_on_time > b.closed_on_time
 
     for row in ranked:
         assert row.rank == 1 + sum(better(other, row) for other in ranked)
@@ -281,7 +426,7 @@ def test_ranking_is_competition_ranking(figures):
 
 
 async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
-    """End to end: a sent bulletin (one unit without a rate) is delivered through the outbox."""
+    """End to end: a sent bulletin (one unit with nothing due) is delivered through the outbox."""
     from notifier.delivery import deliver_due
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer
@@ -293,7 +438,7 @@ async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
         data = await compute_bulletin(
             s, parse_period("2026-11"), today=date(2026, 12, 3), calendar=CAL, tz=TZ
         )
-        assert any(r.on_time_rate is None for r in data.rows)
+        assert [r.unit_code for r in data.unranked] == ["G"]
         bulletin = await freeze_bulletin(s, data, actor=Actor.system(), clock=clock)
         await send_bulletin(
             s, bulletin, [supervisor], actor=Actor.system(), clock=clock, calendar=CAL, tz=TZ
@@ -311,6 +456,7 @@ async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
         rows = (await s.scalars(select(Notification))).all()
     assert {r.status for r in rows} == {"sent"}, (counts, [r.last_error for r in rows])
     assert all("甲局" in r.body_text for r in rows)
+    assert all("乙局（协办）" in r.body_text for r in rows)
 
 
 async def test_bulletin_with_every_unit_judged_is_delivered(sessions, clock):

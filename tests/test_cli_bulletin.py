@@ -35,19 +35,23 @@ async def test_bulletin_prints_the_table(monkeypatch, engine, sessions, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("督查通报 2026年11月 (2026-11: 2026-11-01 – 2026-11-30")
-    header = next(i for i, line in enumerate(lines) if line.startswith("排名"))
-    table = [line.split() for line in lines[header + 1 : header + 6]]
+    lead = lines.index("主办排名:") + 2  # the title line, then the header
+    table = [line.split() for line in lines[lead : lead + 4]]
+    # The rule changed (issue #12 §5): 主办 and 协办 apart, 庚局 with nothing due unranked.
     assert table == [
         ["1", "甲局", "3", "2", "2", "0", "0", "100.0%"],
         ["2", "丁局", "2", "1", "1", "1", "0", "50.0%"],
         ["2", "丙局", "2", "2", "1", "1", "0", "50.0%"],
-        ["4", "乙局", "5", "2", "1", "3", "1", "25.0%"],
-        ["5", "庚局", "1", "0", "0", "0", "0", "—"],
+        ["4", "乙局", "4", "2", "1", "2", "1", "33.3%"],
     ]
+    co = lines.index("协办排名:") + 2
+    assert lines[co].split() == ["1", "乙局", "1", "0", "0", "1", "0", "0.0%"]
+    assert "本期无到期事项: 庚局（主办）" in out
     assert "合计: 交办 13, 按期办结 5, 逾期 5, 延期 1, 按期率 50.0%" in out
     assert "通报表扬 (总结推广): 甲局" in out
-    assert "督促整改: 丁局、丙局、乙局" in out
+    assert "督促整改: 乙局、丁局、丙局" in out
     assert "逾期未办结 19 个工作日" in out
+    assert "  乙局: 逾期 3 项 — " in out
     async with sessions() as s:
         assert (await s.scalars(select(Bulletin))).all() == []  # printing stores nothing
 

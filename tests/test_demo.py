@@ -15,6 +15,7 @@ from models import (
     Assignment,
     AuditEvent,
     Base,
+    Bulletin,
     Extension,
     Item,
     ItemState,
@@ -55,6 +56,11 @@ async def test_demo_is_idempotent_and_has_mixed_lights(sessions, at):
     assert first.lights[Light.YELLOW] >= 2
     assert first.lights[Light.GREEN] >= 2
     assert first.lights[Light.GREY] == 1
+    async with sessions() as session:
+        (bulletin,) = (await session.scalars(select(Bulletin))).all()
+    assert bulletin.data["praised_units"] and bulletin.data["urged"]
+    assert all(u["items"] and u["overdue"] == len(u["items"]) for u in bulletin.data["urged"])
+    assert "通报表扬" in first.bulletin and "督促整改" in first.bulletin
     async with sessions() as session:
         before = await _snapshot(session)
     async with sessions() as session, session.begin():

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from web.views.common import TEMPLATES_DIR
 from web.xlsx import append_row
 
-__all__ = ["XLSX_TYPE", "filename", "render_html", "render_xlsx"]
+__all__ = ["XLSX_TYPE", "filename", "render_html", "render_xlsx", "sections"]
 
 XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS: Final = (
@@ -51,6 +51,32 @@ def percent(value: float | None) -> str:
 _env.filters["percent"] = percent
 
 
+SECTION_TITLES: Final = {
+    "all": "排名",
+    "lead": "主办单位排名",
+    "co": "协办单位排名",
+    "unranked": "本期无到期事项",
+}
+
+
+def sections(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The unit tables of a bulletin: 主办 and 协办 rankings and the unranked rows.
+
+    A bulletin frozen before lead and co were counted apart (no ``version``) has one table
+    of every row, as it was issued.
+    """
+    rows = [r for r in data.get("rows", []) if isinstance(r, dict)]
+    if not data.get("version"):
+        return [{"key": "all", "title": SECTION_TITLES["all"], "rows": rows}]
+    out = [
+        {"key": role, "title": SECTION_TITLES[role], "rows": [r for r in rows if r["role"] == role]}
+        for role in ("lead", "co")
+    ]
+    unranked = [dict(r, rank="—") for r in data.get("unranked", [])]
+    out.append({"key": "unranked", "title": SECTION_TITLES["unranked"], "rows": unranked})
+    return [s for s in out if s["rows"] or s["key"] == "lead"]
+
+
 def filename(data: dict[str, Any], ext: str) -> str:
     """An ASCII file name for a download, e.g. ``bulletin-2026-11.xlsx``."""
     period = "".join(c for c in str(data.get("period", "")) if c.isalnum() or c == "-")
@@ -60,7 +86,7 @@ def filename(data: dict[str, Any], ext: str) -> str:
 def render_html(data: dict[str, Any], *, office_name: str) -> str:
     """The bulletin as one printable HTML page (no scripts, no external resources)."""
     return _env.get_template("bulletins/export.html").render(
-        b=data, office_name=office_name, columns=COLUMNS
+        b=data, office_name=office_name, columns=COLUMNS, sections=sections(data)
     )
 
 
@@ -76,14 +102,19 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
     append_row(ws, [title])
     append_row(ws, [f"{data['period_label']}  统计截至 {data['as_of']}"])
     append_row(ws, ())
-    append_row(ws, [label for _, label in COLUMNS])
-    head_row = ws.max_row
-    for row in data["rows"]:
-        append_row(ws, [row[key] for key, _ in COLUMNS])
-        rate_cell = ws.cell(row=ws.max_row, column=len(COLUMNS))
-        rate_cell.number_format = "0.0%"
-        if row["on_time_rate"] is None:
-            rate_cell.value = "—"
+    heads: list[int] = []
+    for section in sections(data):
+        if section["key"] != "all":
+            append_row(ws, [section["title"]])
+            ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+        append_row(ws, [label for _, label in COLUMNS])
+        heads.append(ws.max_row)
+        for row in section["rows"]:
+            append_row(ws, [row[key] for key, _ in COLUMNS])
+            rate_cell = ws.cell(row=ws.max_row, column=len(COLUMNS))
+            rate_cell.number_format = "0.0%"
+            if row["on_time_rate"] is None:
+                rate_cell.value = "—"
     totals = data["totals"]
     append_row(
         ws,
@@ -103,10 +134,11 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
     ws.cell(row=ws.max_row, column=len(COLUMNS)).number_format = "0.0%"
     bold = Font(bold=True)
     ws["A1"].font = Font(bold=True, size=14)
-    for cell in ws[head_row]:
-        cell.font = bold
-        cell.fill = PatternFill("solid", fgColor="DDE5F0")
-        cell.alignment = Alignment(horizontal="center")
+    for head_row in heads:
+        for cell in ws[head_row]:
+            cell.font = bold
+            cell.fill = PatternFill("solid", fgColor="DDE5F0")
+            cell.alignment = Alignment(horizontal="center")
     for cell in ws[ws.max_row]:
         cell.font = bold
     append_row(ws, ())
@@ -114,10 +146,15 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
         append_row(ws, ["通报表扬（总结推广）", "、".join(data["praised_units"])])
     if data["urged_units"]:
         append_row(ws, ["督促整改", "、".join(data["urged_units"])])
+    for urged in data.get("urged", []):
+        named = "；".join(
+            f"{o['ref']} {o['title']} 逾期{o['days_overdue']}个工作日" for o in urged["items"]
+        )
+        append_row(ws, ["", urged["unit_name"], urged["overdue"], urged["days_overdue"], named])
     for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
     late = wb.create_sheet("逾期事项")
-    append_row(late, ["文号", "事项", "单位", "完成时限", "逾期工作日", "情况"])
+    append_row(late, ["文号", "事项", "单位", "完成时限", "逾期工作日", "情况", "承办"])
     for cell in late[1]:
         cell.font = bold
     for o in data["overdue_items"]:
@@ -130,9 +167,10 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
                 o["due_on"],
                 o["days_overdue"],
                 "逾期办结" if o["closed_late"] else "逾期未办结",
+                o.get("role_label", ""),
             ],
         )
-    for n, width in enumerate([20, 40, 20, 12, 12, 12], start=1):
+    for n, width in enumerate([20, 40, 20, 12, 12, 12, 8], start=1):
         late.column_dimensions[get_column_letter(n)].width = width
     out = BytesIO()
     wb.save(out)

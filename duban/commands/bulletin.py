@@ -10,7 +10,9 @@ from duban.commands import CliError
 from duban.runtime import Runtime
 from supervision.audit import Actor
 from supervision.bulletins import (
+    ROLE_LABELS,
     BulletinData,
+    UnitFigures,
     compute_bulletin,
     default_recipients,
     freeze_bulletin,
@@ -25,10 +27,8 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def format_table(data: BulletinData) -> str:
-    """The bulletin as aligned plain text (ranking table, overdue items, praise and urging)."""
-    head = ["排名", "单位", "交办", "办结", "按期办结", "逾期", "延期", "按期率"]
-    rows = [
+def _ranking(head: list[str], rows: list[UnitFigures]) -> str:
+    cells = [
         [
             str(r.rank),
             r.unit_name,
@@ -39,17 +39,28 @@ def format_table(data: BulletinData) -> str:
             str(r.extensions),
             _rate(r.on_time_rate),
         ]
-        for r in data.rows
+        for r in rows
     ]
+    return table.format_table(head, cells, right={0, *range(2, len(head))})
+
+
+def format_table(data: BulletinData) -> str:
+    """The bulletin as plain text: 主办 and 协办 rankings, overdue items, praise, urging."""
+    head = ["排名", "单位", "交办", "办结", "按期办结", "逾期", "延期", "按期率"]
     lines = [
         f"督查通报 {data.period.label} ({data.period.key}: "
         f"{data.period.starts_on.isoformat()} – {data.period.ends_on.isoformat()}, "
         f"as of {data.as_of.isoformat()})",
-        "",
-        table.format_table(head, rows, right={0, *range(2, len(head))}),
     ]
-    if not rows:
-        lines.append("(no unit had work in this period)")
+    for role, label in ROLE_LABELS.items():
+        ranked = data.ranking(role)
+        if ranked:
+            lines += ["", f"{label}排名:", _ranking(head, ranked)]
+    if not data.rows:
+        lines += ["", "(no unit had anything due in this period)"]
+    if data.unranked:
+        names = "、".join(f"{r.unit_name}（{ROLE_LABELS[r.role]}）" for r in data.unranked)
+        lines += ["", f"本期无到期事项: {names}"]
     totals = data.totals()
     lines.append(
         f"合计: 交办 {totals['assigned']}, 按期办结 {totals['closed_on_time']}, "
@@ -61,13 +72,16 @@ def format_table(data: BulletinData) -> str:
         for o in data.overdue_items:
             state = "逾期办结" if o.closed_late else "逾期未办结"
             lines.append(
-                f"  {o.ref} {o.title} — {o.unit_name}, 完成时限 {o.due_on.isoformat()}, "
-                f"{state} {o.days_overdue} 个工作日"
+                f"  {o.ref} {o.title} — {o.unit_name}（{ROLE_LABELS[o.role]}）, "
+                f"完成时限 {o.due_on.isoformat()}, {state} {o.days_overdue} 个工作日"
             )
     if data.praised_units:
         lines += ["", "通报表扬 (总结推广): " + "、".join(data.praised_units)]
-    if data.urged_units:
+    if data.urged:
         lines += ["督促整改: " + "、".join(data.urged_units)]
+        for u in data.urged:
+            items = "、".join(f"{o.ref} 逾期 {o.days_overdue} 个工作日" for o in u.items)
+            lines.append(f"  {u.unit_name}: 逾期 {len(u.items)} 项 — {items}")
     return "\n".join(lines)
 
 

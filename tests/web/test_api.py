@@ -438,7 +438,9 @@ async def test_bulletins(world):
     status, data = await world.get("viewer", "/bulletins/preview?period=2026-11")
     assert status == 200
     assert data["period_label"] == "2026年11月" and data["as_of"] == "2026-11-02"
-    assert {r["unit_code"] for r in data["rows"]} == {"A", "B"}
+    # Nothing is due yet on 11-02: both units are listed apart, unranked (issue #12 §5).
+    assert data["rows"] == []
+    assert {r["unit_code"] for r in data["unranked"]} == {"A", "B"}
     status, out = await world.get("admin", "/bulletins/preview?period=2026-13")
     assert status == 400
     assert "month must be 01-12" in out["error"]["message"]

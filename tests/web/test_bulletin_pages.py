@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import Bulletin, ItemState, Notification, Role
+from models import AssignmentRole, Bulletin, ItemState, Notification, Role
 from tests import factories as f
 from tests.web.conftest import SECRET, Web
 from web.admin import setup_admin
@@ -208,5 +208,115 @@ async def test_exports_of_an_empty_period_and_an_unjudged_unit(session):
     )
     wb = load_workbook(BytesIO(render_xlsx(data.as_json(), office_name="督查室")))
     rows = [[c.value for c in row] for row in wb["通报"].iter_rows()]
-    assert [1, "新单位", 1, 0, 0, 0, 0, 0, 0, "—"] in rows
-    assert "—" in render_html(data.as_json(), office_name="督查室")
+    # Nothing due: listed apart under 本期无到期事项, not ranked (issue #12 §5).
+    assert ["本期无到期事项", None, None, None, None, None, None, None, None, None] in rows
+    assert ["—", "新单位", 1, 0, 0, 0, 0, 0, 0, "—"] in rows
+    html = render_html(data.as_json(), office_name="督查室")
+    assert "本期无到期事项" in html and "新单位" in html
+
+
+OLD_BULLETIN = {
+    "number": "2026年第1期",
+    "period": "2026-10",
+    "period_kind": "month",
+    "period_label": "2026年10月",
+    "starts_on": "2026-10-01",
+    "ends_on": "2026-10-31",
+    "as_of": "2026-10-31",
+    "issued_on": "2026-11-02",
+    "rows": [
+        {
+            "rank": 1,
+            "unit_id": 1,
+            "unit_code": "G",
+            "unit_name": "旧好单位",
+            "assigned": 1,
+            "closed_in_period": 1,
+            "closed_on_time": 1,
+            "closed_late": 0,
+            "open_overdue": 0,
+            "overdue": 0,
+            "extensions": 0,
+            "on_time_rate": 1.0,
+        },
+        {
+            "rank": 2,
+            "unit_id": 2,
+            "unit_code": "I",
+            "unit_name": "旧无事单位",
+            "assigned": 1,
+            "closed_in_period": 0,
+            "closed_on_time": 0,
+            "closed_late": 0,
+            "open_overdue": 0,
+            "overdue": 0,
+            "extensions": 0,
+            "on_time_rate": None,
+        },
+    ],
+    "overdue_items": [
+        {
+            "assignment_id": 9,
+            "item_id": 9,
+            "ref": "OLD-1",
+            "title": "旧逾期",
+            "unit_name": "旧慢单位",
+            "due_on": "2026-10-16",
+            "days_overdue": 10,
+            "closed_late": False,
+        }
+    ],
+    "praised_units": ["旧好单位"],
+    "urged_units": ["旧慢单位"],
+    "totals": {
+        "assigned": 2,
+        "closed_in_period": 1,
+        "closed_on_time": 1,
+        "overdue": 0,
+        "extensions": 0,
+        "on_time_rate": 1.0,
+    },
+}
+
+
+async def test_a_bulletin_frozen_before_lead_and_co_were_split_still_renders(
+    sup, seed, sessions, clock
+):
+    async with sessions() as s, s.begin():
+        old = Bulletin(
+            period="2026-10",
+            starts_on=date(2026, 10, 1),
+            ends_on=date(2026, 10, 31),
+            data=OLD_BULLETIN,
+            created_at=clock.now(),
+        )
+        s.add(old)
+    resp = await sup.get(f"/bulletins/{old.id}")
+    assert resp.status == 200
+    page = await resp.text()
+    assert "旧好单位" in page and "旧无事单位" in page and "OLD-1" in page
+    assert "协办单位排名" not in page
+    html = await (await sup.get(f"/bulletins/{old.id}.html")).text()
+    assert "旧无事单位" in html and "旧慢单位" in html
+    resp = await sup.get(f"/bulletins/{old.id}.xlsx")
+    assert resp.status == 200
+    wb = load_workbook(BytesIO(await resp.read()))
+    rows = [[c.value for c in row] for row in wb["通报"].iter_rows()]
+    assert [2, "旧无事单位", 1, 0, 0, 0, 0, 0, 0, "—"] in rows
+    late = [[c.value for c in row] for row in wb["逾期事项"].iter_rows()]
+    assert late[1][:6] == ["OLD-1", "旧逾期", "旧慢单位", "2026-10-16", 10, "逾期未办结"]
+
+
+async def test_pages_show_lead_and_co_rankings_and_urged_details(sup, seed, sessions):
+    async with sessions() as s, s.begin():
+        lead = await f.unit(s, code="LD", name="主办局")
+        co = await f.unit(s, code="CO", name="协办局")
+        item = await f.item(s, ref="R-9", title="联办事项", received_on=date(2026, 10, 8))
+        await f.assignment(s, item=item, unit=lead, due_on=date(2026, 10, 16))
+        await f.assignment(s, item=item, unit=co, due_on=date(2026, 10, 16), role=AssignmentRole.CO)
+    page = await (await sup.get("/bulletins/preview?period=2026-10")).text()
+    assert "主办单位排名" in page and "协办单位排名" in page
+    assert 'id="unit-' in page and "-co" in page
+    assert "R-9 (10)" in page
+    html = await (await sup.get("/bulletins/preview.html?period=2026-10")).text()
+    assert "协办单位排名" in html and "共逾期 10 个工作日" in html

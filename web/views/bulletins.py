@@ -28,7 +28,7 @@ from supervision.errors import DomainError, NotFound, ValidationFailed
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
-from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx
+from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx, sections
 from web.views.common import page_strings, render
 
 #: Roles offered as recipients; supervisors and principals are ticked by default.
@@ -148,6 +148,7 @@ async def _preview(
         {
             "s": _strings(request),
             "b": data,
+            "sections": sections(data),
             "choices": choices,
             "can_issue": me.allows(Permission.ISSUE_BULLETINS),
             "errors": list(errors),
@@ -224,6 +225,7 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
             "s": _strings(request),
             "bulletin": bulletin,
             "b": bulletin.data,
+            "sections": sections(bulletin.data or {}),
             "queued": int(queued) if queued.isdigit() else None,
         },
     )

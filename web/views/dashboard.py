@@ -59,7 +59,9 @@ async def dashboard_data(
     figures = await compute_bulletin(
         session, period, today=today, calendar=calendar, tz=deps.config.tz
     )
-    units = [u for u in figures.rows if me.scope.sees_unit(u.unit_id)]
+    # The chart shows each unit's lead (主办) work: ranked units, then those with nothing due.
+    lead = figures.ranking("lead") + [u for u in figures.unranked if u.role == "lead"]
+    units = [u for u in lead if me.scope.sees_unit(u.unit_id)]
     active = [r for r in rows if r.state in ACTIVE_STATES]
     years = {today.year, *(r.due_on.year for r in active), *(r.received_on.year for r in active)}
     return DashboardData(
