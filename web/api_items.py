@@ -1,4 +1,4 @@
-"""/api/v1 items: serialiser, parsing into `ItemSpec`, and handlers.
+"""/api/v1 items: serialiser and handlers (bodies parsed by `supervision.item_schema`).
 
 Imports `models/`, `supervision/` and the web API plumbing only.
 """
@@ -23,12 +23,13 @@ from models import (
 from supervision.audit import Actor
 from supervision.calendar import WorkCalendar
 from supervision.errors import ValidationFailed
+from supervision.item_schema import ItemInput, ItemPatch
 from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
+from supervision.validation import validate
 from web.api_assignments import assignment_json
 from web.api_core import (
     ApiContext,
     ApiError,
-    Fields,
     json_ok,
     paging,
     query_bool,
@@ -69,20 +70,6 @@ def item_json(item: Item, today: date, cal: WorkCalendar, ctx: ApiContext) -> di
             for a in sorted(item.assignments, key=lambda a: (a.role != "lead", a.id))
         ],
     }
-
-
-ITEM_FIELDS = (
-    "ref",
-    "title",
-    "source",
-    "received_on",
-    "due_on",
-    "urgent",
-    "objective",
-    "content",
-    "lead",
-    "co",
-)
 
 
 async def list_items(ctx: ApiContext) -> web.StreamResponse:
@@ -142,79 +129,6 @@ async def get_item(ctx: ApiContext) -> web.StreamResponse:
         return json_ok(item_json(item, today, cal, ctx))
 
 
-def _assignee(fields: Fields, name: str, value: Any) -> AssigneeSpec | None:
-    if not isinstance(value, dict):
-        fields.problems.append(f"{name}: must be an object with unit_id")
-        return None
-    sub = Fields(value, ("unit_id", "owner_id", "leader_id"))
-    unit_id = sub.integer("unit_id", required=True)
-    owner_id = sub.integer("owner_id")
-    leader_id = sub.integer("leader_id")
-    fields.problems.extend(f"{name}.{p}" for p in sub.problems)
-    if unit_id is None or sub.problems:
-        return None
-    return AssigneeSpec(unit_id=unit_id, owner_id=owner_id, leader_id=leader_id)
-
-
-def _co(fields: Fields, value: Any) -> tuple[AssigneeSpec, ...]:
-    if not isinstance(value, list):
-        fields.problems.append("co: must be a list")
-        return ()
-    out = [_assignee(fields, f"co[{n}]", v) for n, v in enumerate(value)]
-    return tuple(a for a in out if a is not None)
-
-
-def _item_spec(body: dict[str, Any], base: ItemSpec | None) -> ItemSpec:
-    """An ItemSpec from a full body (create) or a partial body over ``base`` (update)."""
-    allowed = ITEM_FIELDS if base is None else tuple(f for f in ITEM_FIELDS if f != "ref")
-    fields = Fields(body, allowed)
-    creating = base is None
-    ref = fields.text("ref", required=creating, max_len=100)
-    title = fields.text("title", required=creating, max_len=500)
-    source = fields.choice("source", Source, required=creating)
-    received_on = fields.day("received_on", required=creating)
-    due_on = fields.day("due_on")
-    urgent = fields.boolean("urgent")
-    objective = fields.text("objective")
-    content = fields.text("content")
-    lead: AssigneeSpec | None = None
-    if fields.has("lead"):
-        lead = _assignee(fields, "lead", body["lead"])
-    elif creating:
-        fields.problems.append("lead: required")
-    co = _co(fields, body["co"]) if fields.has("co") else None
-    if not creating and not body:
-        fields.problems.append("send at least one field to change")
-    fields.check()
-    if base is None:
-        assert ref is not None and title is not None and source is not None
-        assert received_on is not None and lead is not None
-        return ItemSpec(
-            ref=ref.strip(),
-            title=title.strip(),
-            source=source,
-            received_on=received_on,
-            lead=lead,
-            due_on=due_on,
-            urgent=bool(urgent),
-            objective=objective or "",
-            content=content or "",
-            co=co or (),
-        )
-    return ItemSpec(
-        ref=base.ref,
-        title=title.strip() if title is not None else base.title,
-        source=source if source is not None else base.source,
-        received_on=received_on if received_on is not None else base.received_on,
-        lead=lead if lead is not None else base.lead,
-        due_on=due_on if fields.has("due_on") else base.due_on,
-        urgent=urgent if urgent is not None else base.urgent,
-        objective=objective if objective is not None else base.objective,
-        content=content if content is not None else base.content,
-        co=co if co is not None else base.co,
-    )
-
-
 def _current_spec(item: Item) -> ItemSpec | None:
     """The spec that reproduces an item as it stands (None when it has no live lead unit)."""
     live = [a for a in item.assignments if a.state != ItemState.CANCELLED.value]
@@ -241,7 +155,7 @@ def _current_spec(item: Item) -> ItemSpec | None:
 
 async def create_item(ctx: ApiContext) -> web.StreamResponse:
     """Create an item with its lead and co units (supervision.items.save_item)."""
-    spec = _item_spec(await read_json(ctx.request), None)
+    spec = validate(ItemInput, await read_json(ctx.request)).spec()
     async with ctx.deps.sessions() as session, session.begin():
         if await session.scalar(select(Item.id).where(Item.ref == spec.ref)) is not None:
             raise ApiError(409, "conflict", f"an item with ref {spec.ref!r} exists; update it")
@@ -256,14 +170,14 @@ async def create_item(ctx: ApiContext) -> web.StreamResponse:
 
 async def update_item(ctx: ApiContext) -> web.StreamResponse:
     """Change some fields of an item (the others keep their values)."""
-    body = await read_json(ctx.request)
+    patch = validate(ItemPatch, await read_json(ctx.request))
     item_id = ctx.match_id("item_id")
     async with ctx.deps.sessions() as session, session.begin():
         item = await load_item(session, ctx, item_id)
         base = _current_spec(item)
         if base is None:
             raise ValidationFailed(f"item {item.ref} has no live lead unit; it cannot be changed")
-        spec = _item_spec(body, base)
+        spec = patch.apply(base)
         me = await current_person(session, ctx)
         await save_item(session, spec, actor=Actor.of(me), clock=ctx.deps.clock)
     async with ctx.deps.sessions() as session:

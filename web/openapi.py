@@ -9,11 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 from aiohttp import web
+from pydantic import BaseModel
 
-__all__ = ["SCHEMAS", "Operation", "Param", "build_document", "openapi_path"]
+from models import AssignmentRole, ItemState, ReportKind, ReviewState, Role, Source
+from supervision.access import Tier
+from supervision.item_schema import ItemInput, ItemPatch
+from supervision.light import Light
+
+__all__ = ["SCHEMAS", "Operation", "Param", "build_document", "model_schemas", "openapi_path"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,8 +62,11 @@ def openapi_path(path: str) -> str:
     return _PATH_PARAM.sub(r"{\1}", path)
 
 
+_REF_TEMPLATE: Final = "#/components/schemas/{model}"
+
+
 def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": _REF_TEMPLATE.format(model=name)}
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -66,11 +76,28 @@ def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
 _DATE = {"type": "string", "format": "date"}
 _DATETIME = {"type": "string", "format": "date-time"}
 _ID = {"type": "integer", "minimum": 1}
-_SOURCES = ["instruction", "document", "meeting", "annual_task", "proposal", "mailbox", "other"]
-_STATES = ["open", "completion_requested", "closed", "cancelled"]
-_REVIEW = ["none", "awaiting_signoff", "pending", "approved", "rejected", "withdrawn"]
-_ROLES = ["owner", "liaison", "leader", "principal", "supervisor", "admin", "viewer"]
-_LIGHTS = ["green", "yellow", "red", "grey"]
+
+
+def _values(kind: type[StrEnum]) -> list[str]:
+    return [m.value for m in kind]
+
+
+_SOURCES = _values(Source)
+_STATES = _values(ItemState)
+_REVIEW = _values(ReviewState)
+_ROLES = _values(Role)
+_LIGHTS = _values(Light)
+_TIERS = _values(Tier)
+
+
+def model_schemas(*kinds: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Component schemas of pydantic models and of every model or enum they refer to."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        schema = kind.model_json_schema(ref_template=_REF_TEMPLATE)
+        out.update(schema.pop("$defs", {}))
+        out[kind.__name__] = schema
+    return out
 
 
 def _obj(props: dict[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
@@ -80,11 +107,6 @@ def _obj(props: dict[str, Any], required: Sequence[str] = (), **extra: Any) -> d
     return out
 
 
-_ASSIGNEE = _obj(
-    {"unit_id": _ID, "owner_id": _nullable("integer"), "leader_id": _nullable("integer")},
-    ["unit_id"],
-    additionalProperties=False,
-)
 _ITEM_FIELDS: dict[str, Any] = {
     "ref": {"type": "string", "minLength": 1, "maxLength": 100, "description": "文号"},
     "title": {"type": "string", "minLength": 1, "maxLength": 500},
@@ -97,8 +119,6 @@ _ITEM_FIELDS: dict[str, Any] = {
     "urgent": {"type": "boolean"},
     "objective": {"type": "string", "description": "目标任务"},
     "content": {"type": "string", "description": "工作内容"},
-    "lead": _ref("AssigneeInput"),
-    "co": {"type": "array", "items": _ref("AssigneeInput")},
 }
 _BULLETIN_ROW = _obj(
     {
@@ -152,7 +172,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "Me": _obj(
         {
             "person": _ref("Person"),
-            "access": {"type": "string", "enum": ["admin", "supervisor", "liaison", "viewer"]},
+            "access": {"type": "string", "enum": _TIERS},
             "unit_ids": {
                 "type": ["array", "null"],
                 "items": {"type": "integer"},
@@ -161,24 +181,14 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         },
         ["person", "access", "unit_ids"],
     ),
-    "AssigneeInput": _ASSIGNEE,
-    "ItemInput": _obj(
-        _ITEM_FIELDS,
-        ["ref", "title", "source", "received_on", "lead"],
-        additionalProperties=False,
-    ),
-    "ItemPatch": _obj(
-        {k: v for k, v in _ITEM_FIELDS.items() if k != "ref"},
-        additionalProperties=False,
-        minProperties=1,
-    ),
+    **model_schemas(ItemInput, ItemPatch),
     "Assignment": _obj(
         {
             "id": _ID,
             "item_id": _ID,
             "unit_id": _ID,
             "unit_name": {"type": "string"},
-            "role": {"type": "string", "enum": ["lead", "co"]},
+            "role": {"type": "string", "enum": _values(AssignmentRole)},
             "owner_id": _nullable("integer"),
             "leader_id": _nullable("integer"),
             "state": {"type": "string", "enum": _STATES},
@@ -191,7 +201,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "Item": _obj(
         {
             "id": _ID,
-            **{k: v for k, v in _ITEM_FIELDS.items() if k not in ("lead", "co")},
+            **_ITEM_FIELDS,
             "due_on": _DATE,
             "due_is_default": {"type": "boolean"},
             "due_is_provisional": {"type": "boolean"},
@@ -208,7 +218,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "assignment_id": _ID,
             "number": {"type": "integer"},
             "author_id": _nullable("integer"),
-            "kind": {"type": "string", "enum": ["progress", "completion"]},
+            "kind": {"type": "string", "enum": _values(ReportKind)},
             "text": {"type": "string"},
             "channel": {"type": "string"},
             "review_state": {"type": "string", "enum": _REVIEW},

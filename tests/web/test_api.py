@@ -281,6 +281,22 @@ async def test_item_validation_lists_every_problem(world):
         assert len((await s.scalars(select(Item))).all()) == 2
 
 
+async def test_item_rules_from_the_shared_model(world):
+    """The API answers the item rules of `supervision.item_schema` (also the import's)."""
+    early = new_item(world, received_on="2026-12-31")
+    status, out = await world.send("POST", "sup", "/items", early)
+    assert status == 400
+    assert out["error"]["details"] == ["due_on: 2026-12-30 is before received_on 2026-12-31"]
+    status, item = await world.send("POST", "sup", "/items", new_item(world))
+    assert status == 201
+    lead_again = {"co": [{"unit_id": world.units["A"].id}]}
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", lead_again)
+    assert status == 400
+    assert out["error"]["details"] == ["co: the lead unit cannot also be a co unit"]
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", {})
+    assert out["error"]["details"] == ["send at least one field to change"]
+
+
 async def test_cancelled_item_cannot_change(world):
     async with world.sessions() as s, s.begin():
         item = await s.get(Item, world.items["a"].id)

@@ -8,6 +8,8 @@ import re
 from aiohttp import web
 from openapi_spec_validator import validate
 
+from models import Source
+from supervision.item_schema import ItemInput, ItemPatch
 from web.api import API_PREFIX, OPENAPI_DOC, setup_api
 from web.app import WebConfig, WebDeps, create_app
 
@@ -50,6 +52,23 @@ async def test_document_matches_routes_and_validates(aiohttp_client_factory, ses
     # Every $ref points at a schema that exists.
     for name in re.findall(r"#/components/schemas/(\w+)", json.dumps(doc)):
         assert name in doc["components"]["schemas"], name
+
+
+def test_item_components_are_the_models_schemas():
+    schemas = setup_doc()["components"]["schemas"]
+    for model in (ItemInput, ItemPatch):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs")
+        assert schemas[model.__name__] == schema
+    assert schemas["Source"]["enum"] == [s.value for s in Source]
+    assert schemas["Item"]["properties"]["source"]["enum"] == [s.value for s in Source]
+    assert "unit_id" in schemas["AssigneeInput"]["required"]
+
+
+def setup_doc() -> dict:
+    app = web.Application()
+    setup_api(app)
+    return app[OPENAPI_DOC]
 
 
 def test_a_new_route_without_documentation_is_caught():

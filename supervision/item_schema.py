@@ -1,0 +1,182 @@
+"""The input models of an item (督查事项): every rule about an item's own fields, once.
+
+Pydantic models that the API parses bodies with, that the OpenAPI document describes
+(`model_json_schema`), and that the CSV/XLSX import checks its rows with; each turns into the
+`ItemSpec` that `supervision.items.save_item` takes. Imports `models/` and
+`supervision.items` only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from models import Source
+from supervision.errors import ValidationFailed
+from supervision.items import MAX_REF, MAX_TITLE, AssigneeSpec, ItemSpec
+
+#: The largest id (the tables' keys are 32-bit integers).
+MAX_ID = 2**31 - 1
+#: The longest objective or work content.
+MAX_TEXT = 8000
+
+
+def _iso_date(value: object) -> object:
+    """A date written as YYYY-MM-DD (a date object passes; numbers and other text do not)."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_format", "must be a date like 2026-11-30")
+
+
+def _not_blank(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("blank", "must not be empty")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+Ref = Annotated[
+    str,
+    BeforeValidator(_not_blank),
+    Field(strict=True, min_length=1, max_length=MAX_REF, description="文号"),
+]
+Title = Annotated[
+    str, BeforeValidator(_not_blank), Field(strict=True, min_length=1, max_length=MAX_TITLE)
+]
+Text = Annotated[str, Field(strict=True, max_length=MAX_TEXT)]
+
+
+class AssigneeInput(BaseModel):
+    """A unit an item is given to, with its responsible person (责任人) and leader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unit_id: Id
+    owner_id: Id | None = None
+    leader_id: Id | None = None
+
+    def spec(self) -> AssigneeSpec:
+        """The assignee as `save_item` takes it."""
+        return AssigneeSpec(self.unit_id, self.owner_id, self.leader_id)
+
+
+def _check_units(lead_unit: int, co_units: list[int]) -> None:
+    if lead_unit in co_units:
+        raise PydanticCustomError("lead_in_co", "co: the lead unit cannot also be a co unit")
+    if len(set(co_units)) != len(co_units):
+        raise PydanticCustomError("co_twice", "co: a co unit is listed twice")
+
+
+def _check_dates(received_on: date | None, due_on: date | None) -> None:
+    if received_on is not None and due_on is not None and due_on < received_on:
+        raise PydanticCustomError(
+            "due_before_received",
+            "due_on: {due} is before received_on {received}",
+            {"due": due_on.isoformat(), "received": received_on.isoformat()},
+        )
+
+
+class ItemInput(BaseModel):
+    """A new item: its fields, its lead unit (主办) and co units (协办)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ref: Ref
+    title: Title
+    source: Source
+    received_on: Day
+    due_on: Day | None = Field(
+        default=None, description="完成时限; null = 30 working days (policy)"
+    )
+    urgent: StrictBool = False
+    objective: Text = Field(default="", description="目标任务")
+    content: Text = Field(default="", description="工作内容")
+    lead: AssigneeInput
+    co: list[AssigneeInput] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_dates(self.received_on, self.due_on)
+        _check_units(self.lead.unit_id, [c.unit_id for c in self.co])
+        return self
+
+    def spec(self) -> ItemSpec:
+        """The item as `save_item` takes it (ref and title trimmed)."""
+        return ItemSpec(
+            ref=self.ref.strip(),
+            title=self.title.strip(),
+            source=self.source,
+            received_on=self.received_on,
+            lead=self.lead.spec(),
+            due_on=self.due_on,
+            urgent=self.urgent,
+            objective=self.objective,
+            content=self.content,
+            co=tuple(c.spec() for c in self.co),
+        )
+
+
+class ItemPatch(BaseModel):
+    """Some fields of an existing item (the ref never changes); the others keep their values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
+
+    title: Title | None = None
+    source: Source | None = None
+    received_on: Day | None = None
+    due_on: Day | None = Field(
+        default=None, description="完成时限; null = 30 working days (policy)"
+    )
+    urgent: StrictBool | None = None
+    objective: Text | None = Field(default=None, description="目标任务")
+    content: Text | None = Field(default=None, description="工作内容")
+    lead: AssigneeInput | None = None
+    co: list[AssigneeInput] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data:
+            raise PydanticCustomError("empty", "send at least one field to change")
+        return data
+
+    def apply(self, base: ItemSpec) -> ItemSpec:
+        """``base`` with the sent fields changed (a sent null clears the deadline only)."""
+        sent = self.model_fields_set
+        lead = self.lead.spec() if self.lead is not None else base.lead
+        co = tuple(c.spec() for c in self.co) if self.co is not None else base.co
+        received_on = self.received_on if self.received_on is not None else base.received_on
+        due_on = self.due_on if "due_on" in sent else base.due_on
+        try:
+            _check_dates(received_on, due_on)
+            _check_units(lead.unit_id, [c.unit_id for c in co])
+        except PydanticCustomError as exc:
+            raise ValidationFailed("invalid input: " + exc.message(), [exc.message()]) from None
+        return ItemSpec(
+            ref=base.ref,
+            title=self.title.strip() if self.title is not None else base.title,
+            source=self.source if self.source is not None else base.source,
+            received_on=received_on,
+            lead=lead,
+            due_on=due_on,
+            urgent=self.urgent if self.urgent is not None else base.urgent,
+            objective=self.objective if self.objective is not None else base.objective,
+            content=self.content if self.content is not None else base.content,
+            co=co,
+        )

@@ -1,0 +1,71 @@
+"""Pydantic validation as the domain reports it: ``field: reason`` lines and ValidationFailed.
+
+Every edge (API bodies, import rows, web forms) validates input models through `validate`,
+so a broken rule reads the same everywhere. Imports `supervision.errors` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from supervision.errors import ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _reason(error: ErrorDetails) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required"
+    if kind == "string_type":
+        return "must be a string"
+    if kind in ("string_too_short", "too_short", "blank"):
+        return "must not be empty"
+    if kind in ("string_too_long", "too_long"):
+        unit = "characters" if isinstance(error["input"], str) else "entries"
+        return f"longer than {ctx.get('max_length')} {unit}"
+    if kind == "enum":
+        return (
+            f"must be one of {ctx.get('expected', '').replace(' or ', ', ').replace(chr(39), '')}"
+        )
+    if kind == "bool_type":
+        return "must be true or false"
+    if kind in ("int_type", "greater_than_equal", "less_than_equal", "int_from_float"):
+        return "must be a positive integer"
+    if kind == "model_type":
+        return "must be an object"
+    if kind == "list_type":
+        return "must be a list"
+    return error["msg"]
+
+
+def problems(exc: ValidationError) -> list[str]:
+    """One ``field: reason`` line per problem (``lead.unit_id: required``, ``co[0]...``)."""
+    out: list[str] = []
+    for error in exc.errors(include_url=False):
+        where = _where(error["loc"])
+        reason = _reason(error)
+        out.append(f"{where}: {reason}" if where else reason)
+    return out
+
+
+def validate(model: type[M], data: Any) -> M:
+    """``data`` as ``model``; ValidationFailed listing every problem otherwise."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        found = problems(exc)
+        raise ValidationFailed("invalid input: " + "; ".join(found), found) from None
