@@ -9,7 +9,7 @@ Pydantic models that the API parses bodies with, that the OpenAPI document descr
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, NoReturn
 
 from pydantic import (
     BaseModel,
@@ -17,6 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -76,20 +78,25 @@ class AssigneeInput(BaseModel):
         return AssigneeSpec(self.unit_id, self.owner_id, self.leader_id)
 
 
-def _check_units(lead_unit: int, co_units: list[int]) -> None:
-    if lead_unit in co_units:
-        raise PydanticCustomError("lead_in_co", "co: the lead unit cannot also be a co unit")
+def _check_units(lead_unit: int | None, co_units: list[int]) -> None:
+    if lead_unit is not None and lead_unit in co_units:
+        raise PydanticCustomError("lead_in_co", "the lead unit cannot also be a co unit")
     if len(set(co_units)) != len(co_units):
-        raise PydanticCustomError("co_twice", "co: a co unit is listed twice")
+        raise PydanticCustomError("co_twice", "a co unit is listed twice")
 
 
 def _check_dates(received_on: date | None, due_on: date | None) -> None:
     if received_on is not None and due_on is not None and due_on < received_on:
         raise PydanticCustomError(
             "due_before_received",
-            "due_on: {due} is before received_on {received}",
+            "{due} is before received_on {received}",
             {"due": due_on.isoformat(), "received": received_on.isoformat()},
         )
+
+
+def _fail(name: str, exc: PydanticCustomError) -> NoReturn:
+    problem = f"{name}: {exc.message()}"
+    raise ValidationFailed("invalid input: " + problem, [problem]) from None
 
 
 class ItemInput(BaseModel):
@@ -110,11 +117,18 @@ class ItemInput(BaseModel):
     lead: AssigneeInput
     co: list[AssigneeInput] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        _check_dates(self.received_on, self.due_on)
-        _check_units(self.lead.unit_id, [c.unit_id for c in self.co])
-        return self
+    @field_validator("due_on")
+    @classmethod
+    def _not_before_received(cls, due_on: date | None, info: ValidationInfo) -> date | None:
+        _check_dates(info.data.get("received_on"), due_on)
+        return due_on
+
+    @field_validator("co")
+    @classmethod
+    def _apart_from_lead(cls, co: list[AssigneeInput], info: ValidationInfo) -> list[AssigneeInput]:
+        lead = info.data.get("lead")
+        _check_units(lead.unit_id if lead is not None else None, [c.unit_id for c in co])
+        return co
 
     def spec(self) -> ItemSpec:
         """The item as `save_item` takes it (ref and title trimmed)."""
@@ -165,9 +179,12 @@ class ItemPatch(BaseModel):
         due_on = self.due_on if "due_on" in sent else base.due_on
         try:
             _check_dates(received_on, due_on)
+        except PydanticCustomError as exc:
+            _fail("due_on", exc)
+        try:
             _check_units(lead.unit_id, [c.unit_id for c in co])
         except PydanticCustomError as exc:
-            raise ValidationFailed("invalid input: " + exc.message(), [exc.message()]) from None
+            _fail("co", exc)
         return ItemSpec(
             ref=base.ref,
             title=self.title.strip() if self.title is not None else base.title,

@@ -6,6 +6,7 @@ so a broken rule reads the same everywhere. Imports `supervision.errors` only.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -52,14 +53,32 @@ def _reason(error: ErrorDetails) -> str:
     return error["msg"]
 
 
+_NAMED = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.S)
+
+
+def field_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Each problem as ``(field, reason)``: ``("lead.unit_id", "required")``; a whole-model rule
+    names its field at the start of its message (``due_on: ...``), or gives ``""``."""
+    out: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False):
+        where, reason = _where(error["loc"]), _reason(error)
+        if not where and (named := _NAMED.match(reason)):
+            where, reason = named.group(1), named.group(2)
+        out.append((where, reason))
+    return out
+
+
 def problems(exc: ValidationError) -> list[str]:
     """One ``field: reason`` line per problem (``lead.unit_id: required``, ``co[0]...``)."""
-    out: list[str] = []
-    for error in exc.errors(include_url=False):
-        where = _where(error["loc"])
-        reason = _reason(error)
-        out.append(f"{where}: {reason}" if where else reason)
-    return out
+    return [f"{where}: {reason}" if where else reason for where, reason in field_problems(exc)]
+
+
+def check(model: type[M], data: Any) -> tuple[M | None, list[tuple[str, str]]]:
+    """``data`` as ``model`` and no problems, or None and every problem as (field, reason)."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, field_problems(exc)
 
 
 def validate(model: type[M], data: Any) -> M:
