@@ -45,7 +45,7 @@ def _iso_date(value: object) -> object:
     raise PydanticCustomError("date_format", "must be a date like 2026-11-30")
 
 
-def _not_blank(value: object) -> object:
+def not_blank(value: object) -> object:
     if isinstance(value, str) and not value.strip():
         raise PydanticCustomError("blank", "must not be empty")
     return value
@@ -55,11 +55,11 @@ Day = Annotated[date, BeforeValidator(_iso_date)]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Ref = Annotated[
     str,
-    BeforeValidator(_not_blank),
+    BeforeValidator(not_blank),
     Field(strict=True, min_length=1, max_length=MAX_REF, description="文号"),
 ]
 Title = Annotated[
-    str, BeforeValidator(_not_blank), Field(strict=True, min_length=1, max_length=MAX_TITLE)
+    str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=MAX_TITLE)
 ]
 Text = Annotated[str, Field(strict=True, max_length=MAX_TEXT)]
 

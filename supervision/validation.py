@@ -44,7 +44,11 @@ def _reason(error: ErrorDetails) -> str:
         )
     if kind == "bool_type":
         return "must be true or false"
-    if kind in ("int_type", "greater_than_equal", "less_than_equal", "int_from_float"):
+    if kind == "less_than_equal":
+        return f"at most {ctx.get('le')}"
+    if kind == "greater_than_equal" and ctx.get("ge") != 1:
+        return f"at least {ctx.get('ge')}"
+    if kind in ("int_type", "greater_than_equal", "int_from_float", "int_parsing"):
         return "must be a positive integer"
     if kind == "model_type":
         return "must be an object"

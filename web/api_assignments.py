@@ -24,9 +24,9 @@ from supervision.calendar import WorkCalendar
 from supervision.light import assignment_light
 from supervision.reports import file_report
 from supervision.requests import decide_extension, request_extension
+from supervision.validation import validate
 from web.api_core import (
     ApiContext,
-    Fields,
     json_ok,
     paging,
     query_choice,
@@ -41,6 +41,7 @@ from web.api_lookups import (
     today_and_calendar,
     visible_items,
 )
+from web.api_models import Decision, ExtensionInput, ReportInput
 
 
 def assignment_json(
@@ -151,9 +152,7 @@ async def list_reports(ctx: ApiContext) -> web.StreamResponse:
 
 async def create_report(ctx: ApiContext) -> web.StreamResponse:
     """File a progress report (the assignment's owner or its unit's liaison)."""
-    fields = Fields(await read_json(ctx.request), ("text",))
-    text = fields.text("text", required=True)
-    fields.check()
+    text = validate(ReportInput, await read_json(ctx.request)).text
     async with ctx.deps.sessions() as session, session.begin():
         a = await load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await current_person(session, ctx)
@@ -200,12 +199,7 @@ async def get_extension(ctx: ApiContext) -> web.StreamResponse:
 
 async def create_extension(ctx: ApiContext) -> web.StreamResponse:
     """Ask for a later deadline on an assignment (its owner or its unit's liaison)."""
-    fields = Fields(await read_json(ctx.request), ("reason", "progress", "new_due_on"))
-    reason = fields.text("reason", required=True, max_len=4000)
-    progress = fields.text("progress", required=True, max_len=4000)
-    new_due_on = fields.day("new_due_on", required=True)
-    fields.check()
-    assert reason is not None and progress is not None and new_due_on is not None
+    asked = validate(ExtensionInput, await read_json(ctx.request))
     async with ctx.deps.sessions() as session, session.begin():
         a = await load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await current_person(session, ctx)
@@ -213,9 +207,9 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
             session,
             assignment=a,
             person=me,
-            reason=reason,
-            progress=progress,
-            new_due_on=new_due_on,
+            reason=asked.reason,
+            progress=asked.progress,
+            new_due_on=asked.new_due_on,
             clock=ctx.deps.clock,
             tz=ctx.deps.config.tz,
             channel="api",
@@ -226,11 +220,7 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
 
 async def decide(ctx: ApiContext) -> web.StreamResponse:
     """Approve or reject a pending extension request (supervisors and admins)."""
-    fields = Fields(await read_json(ctx.request), ("approve", "comment"))
-    approve = fields.boolean("approve", required=True)
-    comment = fields.text("comment", max_len=2000)
-    fields.check()
-    assert approve is not None
+    decision = validate(Decision, await read_json(ctx.request))
     async with ctx.deps.sessions() as session, session.begin():
         x = await load_extension(session, ctx, ctx.match_id("extension_id"))
         me = await current_person(session, ctx)
@@ -238,8 +228,8 @@ async def decide(ctx: ApiContext) -> web.StreamResponse:
             session,
             extension=x,
             reviewer=me,
-            approve=approve,
-            comment=comment,
+            approve=decision.approve,
+            comment=decision.comment,
             clock=ctx.deps.clock,
         )
         body = extension_json(x)

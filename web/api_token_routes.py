@@ -16,9 +16,9 @@ from models import (
 )
 from supervision.audit import Actor
 from supervision.errors import NotFound
+from supervision.validation import validate
 from web.api_core import (
     ApiContext,
-    Fields,
     json_ok,
     paging,
     query_int,
@@ -28,6 +28,7 @@ from web.api_lookups import (
     current_person,
     paged,
 )
+from web.api_models import TokenInput
 from web.api_tokens import create_token, revoke_token
 
 
@@ -59,12 +60,8 @@ async def list_tokens(ctx: ApiContext) -> web.StreamResponse:
 
 async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
     """Create a token for a person; its value is in this answer only."""
-    fields = Fields(await read_json(ctx.request), ("person_id", "name", "valid_days"))
-    person_id = fields.integer("person_id", required=True)
-    name = fields.text("name", required=True, max_len=100)
-    valid_days = fields.integer("valid_days")
-    fields.check()
-    assert person_id is not None and name is not None
+    new = validate(TokenInput, await read_json(ctx.request))
+    person_id = new.person_id
     async with ctx.deps.sessions() as session, session.begin():
         person = await session.get(Person, person_id)
         if person is None:
@@ -73,10 +70,10 @@ async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
         created = await create_token(
             session,
             person=person,
-            name=name,
+            name=new.name,
             actor=Actor.of(me),
             clock=ctx.deps.clock,
-            valid_days=valid_days,
+            valid_days=new.valid_days,
         )
         body = {"token": token_json(created.token), "secret": created.secret}
     return json_ok(body, status=201)

@@ -16,9 +16,9 @@ from models import (
 from supervision.audit import Actor
 from supervision.errors import NotFound
 from supervision.units import UnitSpec, save_unit
+from supervision.validation import validate
 from web.api_core import (
     ApiContext,
-    Fields,
     json_ok,
     paging,
     query_bool,
@@ -29,6 +29,7 @@ from web.api_lookups import (
     current_person,
     paged,
 )
+from web.api_models import UnitInput, UnitPatch
 
 
 def unit_json(u: Unit) -> dict[str, Any]:
@@ -70,18 +71,12 @@ async def get_unit(ctx: ApiContext) -> web.StreamResponse:
 
 async def create_unit(ctx: ApiContext) -> web.StreamResponse:
     """Create a unit (admins)."""
-    fields = Fields(await read_json(ctx.request), ("code", "name", "parent_id", "active"))
-    code = fields.text("code", required=True, max_len=64)
-    name = fields.text("name", required=True, max_len=200)
-    parent_id = fields.integer("parent_id")
-    active = fields.boolean("active")
-    fields.check()
-    assert code is not None and name is not None
+    new = validate(UnitInput, await read_json(ctx.request))
     async with ctx.deps.sessions() as session, session.begin():
         unit = await save_unit(
             session,
             unit_id=None,
-            spec=UnitSpec(code, name, parent_id, True if active is None else active),
+            spec=UnitSpec(new.code, new.name, new.parent_id, new.active is not False),
             actor=Actor.of(await current_person(session, ctx)),
             clock=ctx.deps.clock,
         )
@@ -91,25 +86,17 @@ async def create_unit(ctx: ApiContext) -> web.StreamResponse:
 
 async def update_unit(ctx: ApiContext) -> web.StreamResponse:
     """Change a unit's code, name, parent or active flag (admins)."""
-    body = await read_json(ctx.request)
-    fields = Fields(body, ("code", "name", "parent_id", "active"))
-    code = fields.text("code", required="code" in body, max_len=64)
-    name = fields.text("name", required="name" in body, max_len=200)
-    parent_id = fields.integer("parent_id")
-    active = fields.boolean("active")
-    if not body:
-        fields.problems.append("send at least one field to change")
-    fields.check()
+    patch = validate(UnitPatch, await read_json(ctx.request))
     unit_id = ctx.match_id("unit_id")
     async with ctx.deps.sessions() as session, session.begin():
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"no unit #{unit_id}")
         spec = UnitSpec(
-            code if code is not None else unit.code,
-            name if name is not None else unit.name,
-            parent_id if fields.has("parent_id") else unit.parent_id,
-            active if active is not None else unit.active,
+            patch.code if patch.code is not None else unit.code,
+            patch.name if patch.name is not None else unit.name,
+            patch.parent_id if "parent_id" in patch.model_fields_set else unit.parent_id,
+            patch.active if patch.active is not None else unit.active,
         )
         await save_unit(
             session,

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of /api/v1, generated from the API's route table.
 
-Imports nothing from the other web modules: ``web.api`` hands its `Operation` table to
-`build_document`, and registers the very same table with aiohttp, so the two cannot drift.
+Of the other web modules it imports only `web.api_models` (request bodies): ``web.api`` hands
+its `Operation` table to `build_document`, and registers the very same table with aiohttp, so
+the two cannot drift. Input components come from the pydantic models (`model_schemas`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from models import AssignmentRole, ItemState, ReportKind, ReviewState, Role, Sou
 from supervision.access import Tier
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.light import Light
+from web.api_models import (
+    Decision,
+    ExtensionInput,
+    ReportInput,
+    TokenInput,
+    UnitInput,
+    UnitPatch,
+)
 
 __all__ = ["SCHEMAS", "Operation", "Param", "build_document", "model_schemas", "openapi_path"]
 
@@ -181,7 +190,16 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         },
         ["person", "access", "unit_ids"],
     ),
-    **model_schemas(ItemInput, ItemPatch),
+    **model_schemas(
+        ItemInput,
+        ItemPatch,
+        ReportInput,
+        ExtensionInput,
+        Decision,
+        UnitInput,
+        UnitPatch,
+        TokenInput,
+    ),
     "Assignment": _obj(
         {
             "id": _ID,
@@ -226,11 +244,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "created_at": _DATETIME,
         }
     ),
-    "ReportInput": _obj(
-        {"text": {"type": "string", "minLength": 1, "maxLength": 8000}},
-        ["text"],
-        additionalProperties=False,
-    ),
     "Extension": _obj(
         {
             "id": _ID,
@@ -247,20 +260,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "channel": {"type": "string"},
             "created_at": _DATETIME,
         }
-    ),
-    "ExtensionInput": _obj(
-        {
-            "reason": {"type": "string", "minLength": 1},
-            "progress": {"type": "string", "minLength": 1},
-            "new_due_on": _DATE,
-        },
-        ["reason", "progress", "new_due_on"],
-        additionalProperties=False,
-    ),
-    "Decision": _obj(
-        {"approve": {"type": "boolean"}, "comment": _nullable("string")},
-        ["approve"],
-        additionalProperties=False,
     ),
     "Person": _obj(
         {
@@ -282,26 +281,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "parent_id": _nullable("integer"),
             "active": {"type": "boolean"},
         }
-    ),
-    "UnitInput": _obj(
-        {
-            "code": {"type": "string", "minLength": 1, "maxLength": 64},
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "parent_id": _nullable("integer"),
-            "active": {"type": "boolean"},
-        },
-        ["code", "name"],
-        additionalProperties=False,
-    ),
-    "UnitPatch": _obj(
-        {
-            "code": {"type": "string", "minLength": 1, "maxLength": 64},
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "parent_id": _nullable("integer"),
-            "active": {"type": "boolean"},
-        },
-        additionalProperties=False,
-        minProperties=1,
     ),
     "BulletinRow": _BULLETIN_ROW,
     "BulletinData": _BULLETIN_DATA,
@@ -327,15 +306,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "revoked_at": _nullable("string", format="date-time"),
             "expires_at": _nullable("string", format="date-time"),
         }
-    ),
-    "TokenInput": _obj(
-        {
-            "person_id": _ID,
-            "name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "valid_days": {"type": "integer", "minimum": 1, "maximum": 3660},
-        },
-        ["person_id", "name"],
-        additionalProperties=False,
     ),
     "TokenCreated": _obj(
         {

@@ -297,6 +297,22 @@ async def test_item_rules_from_the_shared_model(world):
     assert out["error"]["details"] == ["send at least one field to change"]
 
 
+async def test_other_bodies_answer_through_their_models(world):
+    """Reports, units and tokens parse with `web.api_models`: one line per problem."""
+    a = world.assignments["a"].id
+    long = {"text": "长" * 8001}
+    status, out = await world.send("POST", "liaisonA", f"/assignments/{a}/reports", long)
+    assert status == 400 and out["error"]["details"] == ["text: longer than 8000 characters"]
+    unit = world.units["A"].id
+    status, out = await world.send("PATCH", "admin", f"/units/{unit}", {})
+    assert status == 400 and out["error"]["details"] == ["send at least one field to change"]
+    status, out = await world.send("PATCH", "admin", f"/units/{unit}", {"code": " ", "x": 1})
+    assert out["error"]["details"] == ["code: must not be empty", "x: unknown field"]
+    token = {"person_id": world.people["sup"].id, "name": "x", "valid_days": 100_000}
+    status, out = await world.send("POST", "admin", "/tokens", token)
+    assert status == 400 and out["error"]["details"] == ["valid_days: at most 3660"]
+
+
 async def test_cancelled_item_cannot_change(world):
     async with world.sessions() as s, s.begin():
         item = await s.get(Item, world.items["a"].id)

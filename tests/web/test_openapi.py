@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 from models import Source
 from supervision.item_schema import ItemInput, ItemPatch
 from web.api import API_PREFIX, OPENAPI_DOC, setup_api
+from web.api_models import Decision, ExtensionInput, ReportInput, TokenInput, UnitInput, UnitPatch
 from web.app import WebConfig, WebDeps, create_app
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -54,11 +55,12 @@ async def test_document_matches_routes_and_validates(aiohttp_client_factory, ses
         assert name in doc["components"]["schemas"], name
 
 
-def test_item_components_are_the_models_schemas():
+def test_input_components_are_the_models_schemas():
     schemas = setup_doc()["components"]["schemas"]
-    for model in (ItemInput, ItemPatch):
+    models = (ItemInput, ItemPatch, ReportInput, ExtensionInput, Decision, UnitInput, UnitPatch)
+    for model in (*models, TokenInput):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schema.pop("$defs")
+        schema.pop("$defs", None)
         assert schemas[model.__name__] == schema
     assert schemas["Source"]["enum"] == [s.value for s in Source]
     assert schemas["Item"]["properties"]["source"]["enum"] == [s.value for s in Source]
