@@ -2,30 +2,28 @@
 
 Pydantic models that the API parses bodies with, that the OpenAPI document describes
 (`model_json_schema`), and that the CSV/XLSX import checks its rows with; each turns into the
-`ItemSpec` that `supervision.items.save_item` takes. Imports `models/` and
-`supervision.items` only.
+`ItemSpec` that `supervision.items.save_item` takes. Imports `models/`,
+`supervision.items` and `supervision.validation` only.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from models import Source
 from supervision.errors import ValidationFailed
 from supervision.items import MAX_REF, MAX_TITLE, AssigneeSpec, ItemSpec
+from supervision.validation import Body, Patch
 
 #: The largest id (the tables' keys are 32-bit integers).
 MAX_ID = 2**31 - 1
@@ -64,10 +62,8 @@ Title = Annotated[
 Text = Annotated[str, Field(strict=True, max_length=MAX_TEXT)]
 
 
-class AssigneeInput(BaseModel):
+class AssigneeInput(Body):
     """A unit an item is given to, with its responsible person (责任人) and leader."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     unit_id: Id
     owner_id: Id | None = None
@@ -99,10 +95,8 @@ def _fail(name: str, exc: PydanticCustomError) -> NoReturn:
     raise ValidationFailed("invalid input: " + problem, [problem]) from None
 
 
-class ItemInput(BaseModel):
+class ItemInput(Body):
     """A new item: its fields, its lead unit (主办) and co units (协办)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     ref: Ref
     title: Title
@@ -146,10 +140,8 @@ class ItemInput(BaseModel):
         )
 
 
-class ItemPatch(BaseModel):
+class ItemPatch(Patch):
     """Some fields of an existing item (the ref never changes); the others keep their values."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"minProperties": 1})
 
     title: Title | None = None
     source: Source | None = None
@@ -162,13 +154,6 @@ class ItemPatch(BaseModel):
     content: Text | None = Field(default=None, description="工作内容")
     lead: AssigneeInput | None = None
     co: list[AssigneeInput] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _something(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data:
-            raise PydanticCustomError("empty", "send at least one field to change")
-        return data
 
     def apply(self, base: ItemSpec) -> ItemSpec:
         """``base`` with the sent fields changed (a sent null clears the deadline only)."""

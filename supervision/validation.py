@@ -9,12 +9,31 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from supervision.errors import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """An input model: unknown fields are refused, the parsed value never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Patch(Body):
+    """An input model of a partial change: at least one field must be sent."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data:
+            raise PydanticCustomError("empty", "send at least one field to change")
+        return data
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

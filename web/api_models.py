@@ -6,12 +6,12 @@ their `model_json_schema()`. Imports `supervision/` and `web.api_tokens` only.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, Field, StrictBool
 
 from supervision.item_schema import Day, Id, not_blank
+from supervision.validation import Body, Patch
 from web.api_tokens import MAX_VALID_DAYS
 
 Text8000 = Annotated[
@@ -29,28 +29,13 @@ Text100 = Annotated[
 Text64 = Annotated[str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=64)]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Patch(_Body):
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
-
-    @model_validator(mode="before")
-    @classmethod
-    def _something(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data:
-            raise PydanticCustomError("empty", "send at least one field to change")
-        return data
-
-
-class ReportInput(_Body):
+class ReportInput(Body):
     """A progress report (进展报告) filed on an assignment."""
 
     text: Text8000
 
 
-class ExtensionInput(_Body):
+class ExtensionInput(Body):
     """A request for a later deadline (延期申请)."""
 
     reason: Text4000
@@ -58,14 +43,14 @@ class ExtensionInput(_Body):
     new_due_on: Day
 
 
-class Decision(_Body):
+class Decision(Body):
     """A supervisor's answer to an extension request: approve (同意) or reject (退回)."""
 
     approve: StrictBool
     comment: Annotated[str, Field(strict=True, max_length=2000)] | None = None
 
 
-class UnitInput(_Body):
+class UnitInput(Body):
     """A new unit (责任单位)."""
 
     code: Text64
@@ -74,7 +59,7 @@ class UnitInput(_Body):
     active: StrictBool | None = Field(default=None, description="default true")
 
 
-class UnitPatch(_Patch):
+class UnitPatch(Patch):
     """Some fields of a unit; the others keep their values."""
 
     code: Text64 | None = None
@@ -83,7 +68,7 @@ class UnitPatch(_Patch):
     active: StrictBool | None = None
 
 
-class TokenInput(_Body):
+class TokenInput(Body):
     """A new API token for a person."""
 
     person_id: Id
