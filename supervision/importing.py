@@ -22,11 +22,13 @@ from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
-from supervision.items import AssigneeSpec, ItemContext, ItemSpec, SaveOutcome, save_item
+from supervision.item_schema import ItemInput
+from supervision.items import ItemContext, ItemSpec, SaveOutcome, save_item
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.policy import SOURCE_LABELS_ZH
 from supervision.tabular import Table
 from supervision.units import UnitSpec, parent_cycle, save_unit
+from supervision.validation import check
 
 __all__ = [
     "COLUMNS",
@@ -206,6 +208,24 @@ def _check_columns(kind: str, table: Table, errs: _Rows) -> None:
     for name in REQUIRED_COLUMNS[kind]:
         if name not in table.columns:
             errs.add(1, name, f"missing column (expected: {', '.join(COLUMNS[kind])})")
+
+
+#: An item model field → the import column it comes from.
+_ITEM_COLUMN: dict[str, str] = {"lead": "lead_unit", "co": "co_units"}
+
+
+def _date(
+    row: dict[str, str], column: str, number: int, errs: _Rows, *, required: bool
+) -> date | None:
+    """A date cell (None when blank or unreadable; a reason is added for the latter)."""
+    text = _text(row, column, number, errs, required=required, limit=40)
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        errs.add(number, column, str(exc))
+        return None
 
 
 def _text(
@@ -513,12 +533,11 @@ def _item_spec(
 ) -> ItemSpec | None:
     """An ItemSpec from one row, or None after adding the row's errors."""
     before = len(errs.errors)
-    ref = _text(row, "ref", number, errs, required=True, limit=100)
+    ref = row.get("ref", "").strip()
     if ref in seen:
         errs.add(number, "ref", f"duplicate ref {ref!r} (first on row {seen[ref]})")
     elif ref:
         seen[ref] = number
-    title = _text(row, "title", number, errs, required=True, limit=500)
     source_text = _text(row, "source", number, errs, required=True, limit=32)
     source = SOURCE_ALIASES.get(source_text.lower(), SOURCE_ALIASES.get(source_text))
     if source_text and source is None:
@@ -528,27 +547,8 @@ def _item_spec(
             f"unknown source {source_text!r} (use {', '.join(s.value for s in Source)} "
             "or 领导批示, 文件, 会议, 年度重点工作, 建议提案, 省长信箱, 其他)",
         )
-    received_on: date | None = None
-    received_text = _text(row, "received_on", number, errs, required=True, limit=40)
-    if received_text:
-        try:
-            received_on = parse_date(received_text)
-        except ValueError as exc:
-            errs.add(number, "received_on", str(exc))
-    due_on: date | None = None
-    due_text = row.get("due_on", "").strip()
-    if due_text:
-        try:
-            due_on = parse_date(due_text)
-        except ValueError as exc:
-            errs.add(number, "due_on", str(exc))
-        else:
-            if received_on is not None and due_on < received_on:
-                errs.add(
-                    number,
-                    "due_on",
-                    f"{due_on.isoformat()} is before received_on {received_on.isoformat()}",
-                )
+    received_on = _date(row, "received_on", number, errs, required=True)
+    due_on = _date(row, "due_on", number, errs, required=False)
     urgent = False
     try:
         urgent = parse_bool(row.get("urgent", ""))
@@ -577,19 +577,31 @@ def _item_spec(
     leader = people.get(leader_email) if leader_email else None
     if leader_email and leader is None:
         errs.add(number, "leader_email", f"no person with email {leader_email!r}")
-    if len(errs.errors) > before:
+    # The item's own rules (ref, title, dates, units) are the model's, as in the API.
+    fields: dict[str, Any] = {
+        "ref": ref,
+        "title": row.get("title", "").strip(),
+        "source": source,
+        "received_on": received_on,
+        "due_on": due_on,
+        "urgent": urgent,
+        "objective": row.get("objective", "").strip(),
+        "content": row.get("content", "").strip(),
+        "lead": {
+            "unit_id": lead.id if lead else None,
+            "owner_id": owner.id if owner else None,
+            "leader_id": leader.id if leader else None,
+        },
+        "co": [{"unit_id": u.id} for u in co],
+    }
+    item, found = check(ItemInput, {k: v for k, v in fields.items() if v not in ("", None)})
+    bad_columns = {e.column for e in errs.errors[before:]}
+    for where, reason in found:
+        column = _ITEM_COLUMN.get(where.split(".")[0].split("[")[0], where)
+        if column not in bad_columns:
+            errs.add(number, column, reason)
+    order = {name: n for n, name in enumerate(COLUMNS["items"])}
+    errs.errors[before:] = sorted(errs.errors[before:], key=lambda e: order.get(e.column, 99))
+    if len(errs.errors) > before or item is None:
         return None
-    assert source is not None and received_on is not None and lead is not None
-    assert owner is not None
-    return ItemSpec(
-        ref=ref,
-        title=title,
-        source=source,
-        received_on=received_on,
-        due_on=due_on,
-        urgent=urgent,
-        objective=row.get("objective", "").strip(),
-        content=row.get("content", "").strip(),
-        lead=AssigneeSpec(lead.id, owner.id, leader.id if leader else None),
-        co=tuple(AssigneeSpec(u.id) for u in co),
-    )
+    return item.spec()

@@ -292,6 +292,26 @@ async def test_every_item_error_at_once_and_nothing_written(session, clock):
     assert await _count(session, Item) == 0
 
 
+async def test_item_rows_follow_the_item_model(session, clock):
+    """Rows obey the rules of `supervision.item_schema.ItemInput`, the API's item model."""
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    header = "ref,title,source,objective,received_on,due_on,lead_unit,owner_email\n"
+    rows = (
+        header
+        + f"{'R' * 101},{'长' * 501},会议,,2026-11-02,,FGW,zhangwei@demo.cn\n"  # row 2
+        + f"R2,好,会议,{'目' * 8001},2026-11-02,2026-11-01,FGW,zhangwei@demo.cn\n"  # row 3
+    )
+    result = await _run(session, clock, "items", rows)
+    assert [str(e) for e in result.errors] == [
+        "row 2, ref: longer than 100 characters",
+        "row 2, title: longer than 500 characters",
+        "row 3, objective: longer than 8000 characters",
+        "row 3, due_on: 2026-11-01 is before received_on 2026-11-02",
+    ]
+    assert await _count(session, Item) == 0
+
+
 async def test_missing_columns_and_unknown_kind(session, clock):
     result = await _run(session, clock, "items", "ref,title\nR1,x\n")
     assert [str(e) for e in result.errors][:2] == [

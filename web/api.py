@@ -12,7 +12,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from supervision.access import Action, Permission, holders
-from web import api_handlers as h
+from web import api_assignments, api_bulletins, api_items, api_people, api_token_routes, api_units
 from web.api_core import API_PREFIX, ApiHandler, api_errors, guarded
 from web.auth import add_public_prefix
 from web.openapi import Operation, Param, build_document
@@ -88,7 +88,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/me",
-        h.get_me,
+        api_people.get_me,
         Permission.VIEW,
         summary="Who the token acts for",
         tag="meta",
@@ -98,7 +98,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/items",
-        h.list_items,
+        api_items.list_items,
         Permission.VIEW,
         summary="List items",
         tag="items",
@@ -131,7 +131,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "POST",
         "/items",
-        h.create_item,
+        api_items.create_item,
         Permission.EDIT_ITEMS,
         summary="Create an item",
         tag="items",
@@ -143,7 +143,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/items/" + _id("item_id"),
-        h.get_item,
+        api_items.get_item,
         Permission.VIEW,
         summary="Get an item",
         tag="items",
@@ -152,7 +152,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "PATCH",
         "/items/" + _id("item_id"),
-        h.update_item,
+        api_items.update_item,
         Permission.EDIT_ITEMS,
         summary="Change an item",
         tag="items",
@@ -164,7 +164,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/assignments",
-        h.list_assignments,
+        api_assignments.list_assignments,
         Permission.VIEW,
         summary="List assignments",
         tag="assignments",
@@ -180,7 +180,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/assignments/" + _id("assignment_id"),
-        h.get_assignment,
+        api_assignments.get_assignment,
         Permission.VIEW,
         summary="Get an assignment",
         tag="assignments",
@@ -190,7 +190,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/assignments/" + _id("assignment_id") + "/reports",
-        h.list_reports,
+        api_assignments.list_reports,
         Permission.VIEW,
         summary="List an assignment's reports",
         tag="reports",
@@ -200,7 +200,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "POST",
         "/assignments/" + _id("assignment_id") + "/reports",
-        h.create_report,
+        api_assignments.create_report,
         Permission.VIEW,
         acts=Action.REPORT,
         summary="File a progress report",
@@ -214,7 +214,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/extensions",
-        h.list_extensions,
+        api_assignments.list_extensions,
         Permission.VIEW,
         summary="List extension requests",
         tag="extensions",
@@ -234,7 +234,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/extensions/" + _id("extension_id"),
-        h.get_extension,
+        api_assignments.get_extension,
         Permission.VIEW,
         summary="Get an extension request",
         tag="extensions",
@@ -243,7 +243,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "POST",
         "/assignments/" + _id("assignment_id") + "/extensions",
-        h.create_extension,
+        api_assignments.create_extension,
         Permission.VIEW,
         acts=Action.REPORT,
         summary="Request an extension",
@@ -256,7 +256,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "POST",
         "/extensions/" + _id("extension_id") + "/decision",
-        h.decide,
+        api_assignments.decide,
         Permission.REVIEW,
         summary="Approve or reject an extension request",
         tag="extensions",
@@ -268,7 +268,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/people",
-        h.list_people,
+        api_people.list_people,
         Permission.VIEW,
         summary="List people",
         tag="people",
@@ -288,7 +288,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/people/" + _id("person_id"),
-        h.get_person,
+        api_people.get_person,
         Permission.VIEW,
         summary="Get a person",
         tag="people",
@@ -297,7 +297,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/units",
-        h.list_units,
+        api_units.list_units,
         Permission.VIEW,
         summary="List units",
         tag="units",
@@ -311,7 +311,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "POST",
         "/units",
-        h.create_unit,
+        api_units.create_unit,
         Permission.MANAGE_UNITS,
         summary="Create a unit",
         tag="units",
@@ -323,7 +323,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/units/" + _id("unit_id"),
-        h.get_unit,
+        api_units.get_unit,
         Permission.VIEW,
         summary="Get a unit",
         tag="units",
@@ -332,7 +332,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "PATCH",
         "/units/" + _id("unit_id"),
-        h.update_unit,
+        api_units.update_unit,
         Permission.MANAGE_UNITS,
         summary="Change a unit",
         tag="units",
@@ -344,7 +344,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/bulletins",
-        h.list_bulletins,
+        api_bulletins.list_bulletins,
         Permission.VIEW_BULLETINS,
         summary="List stored bulletins",
         tag="bulletins",
@@ -354,7 +354,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/bulletins/preview",
-        h.preview_bulletin,
+        api_bulletins.preview_bulletin,
         Permission.VIEW_BULLETINS,
         summary="Compute a bulletin for a period (not stored)",
         tag="bulletins",
@@ -371,7 +371,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/bulletins/" + _id("bulletin_id"),
-        h.get_bulletin_route,
+        api_bulletins.get_bulletin_route,
         Permission.VIEW_BULLETINS,
         summary="Get a stored bulletin",
         tag="bulletins",
@@ -381,7 +381,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "GET",
         "/tokens",
-        h.list_tokens,
+        api_token_routes.list_tokens,
         Permission.MANAGE_TOKENS,
         summary="List API tokens",
         tag="tokens",
@@ -392,7 +392,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "POST",
         "/tokens",
-        h.create_token_route,
+        api_token_routes.create_token_route,
         Permission.MANAGE_TOKENS,
         summary="Create an API token (its value is shown once)",
         tag="tokens",
@@ -403,7 +403,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
     _route(
         "DELETE",
         "/tokens/" + _id("token_id"),
-        h.revoke_token_route,
+        api_token_routes.revoke_token_route,
         Permission.MANAGE_TOKENS,
         summary="Revoke an API token",
         tag="tokens",

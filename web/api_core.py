@@ -1,6 +1,7 @@
 """The plumbing of /api/v1: bearer auth, JSON errors, body and query parsing, paging.
 
-Imports `supervision/` and `web.app`/`web.auth`/`web.api_tokens` only. Every
+Imports `supervision/` and `web.app`/`web.auth`/`web.api_tokens` only. Bodies are parsed
+by pydantic models (`supervision.item_schema`, `web.api_models`). Every
 error under /api/v1 is ``{"error": {"code", "message", "details"?}}``; domain errors map to
 statuses in `STATUS_OF`.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import partial
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -196,91 +197,6 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
     return data
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-class Fields:
-    """Reads typed fields from a JSON object, collecting every problem before failing."""
-
-    def __init__(self, data: dict[str, Any], allowed: Sequence[str]) -> None:
-        self.data = data
-        self.problems: list[str] = [
-            f"{name}: unknown field" for name in data if name not in allowed
-        ]
-
-    def has(self, name: str) -> bool:
-        """True if the field was sent."""
-        return name in self.data
-
-    def text(self, name: str, *, required: bool = False, max_len: int = 8000) -> str | None:
-        """A string field (None when absent or null and not required)."""
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name}: required")
-            return None
-        if not isinstance(value, str):
-            self.problems.append(f"{name}: must be a string")
-            return None
-        if required and not value.strip():
-            self.problems.append(f"{name}: must not be empty")
-        if len(value) > max_len:
-            self.problems.append(f"{name}: longer than {max_len} characters")
-        return value
-
-    def integer(self, name: str, *, required: bool = False) -> int | None:
-        """A positive integer id field."""
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name}: required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.problems.append(f"{name}: must be a positive integer")
-            return None
-        return value
-
-    def boolean(self, name: str, *, required: bool = False) -> bool | None:
-        """A true/false field."""
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name}: required")
-            return None
-        if not isinstance(value, bool):
-            self.problems.append(f"{name}: must be true or false")
-            return None
-        return value
-
-    def day(self, name: str, *, required: bool = False) -> date | None:
-        """A YYYY-MM-DD date field."""
-        value = self.text(name, required=required, max_len=10)
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.problems.append(f"{name}: must be a date like 2026-11-30")
-            return None
-
-    def choice(self, name: str, kind: type[E], *, required: bool = False) -> E | None:
-        """One of an enum's values."""
-        value = self.text(name, required=required, max_len=64)
-        if value is None:
-            return None
-        try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(m.value for m in kind)
-            self.problems.append(f"{name}: must be one of {allowed}")
-            return None
-
-    def check(self) -> None:
-        """Raise ValidationFailed listing every problem found so far."""
-        if self.problems:
-            raise ValidationFailed("invalid input: " + "; ".join(self.problems), self.problems)
 
 
 def positive_int(raw: str, limit: int) -> int | None:

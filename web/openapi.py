@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of /api/v1, generated from the API's route table.
 
-Imports nothing from the other web modules: ``web.api`` hands its `Operation` table to
-`build_document`, and registers the very same table with aiohttp, so the two cannot drift.
+Of the other web modules it imports only `web.api_models` (request bodies): ``web.api`` hands
+its `Operation` table to `build_document`, and registers the very same table with aiohttp, so
+the two cannot drift. Input components come from the pydantic models (`model_schemas`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,26 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 from aiohttp import web
+from pydantic import BaseModel
 
-__all__ = ["SCHEMAS", "Operation", "Param", "build_document", "openapi_path"]
+from models import AssignmentRole, ItemState, ReportKind, ReviewState, Role, Source
+from supervision.access import Tier
+from supervision.item_schema import ItemInput, ItemPatch
+from supervision.light import Light
+from web.api_models import (
+    Decision,
+    ExtensionInput,
+    ReportInput,
+    TokenInput,
+    UnitInput,
+    UnitPatch,
+)
+
+__all__ = ["SCHEMAS", "Operation", "Param", "build_document", "model_schemas", "openapi_path"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,8 +71,11 @@ def openapi_path(path: str) -> str:
     return _PATH_PARAM.sub(r"{\1}", path)
 
 
+_REF_TEMPLATE: Final = "#/components/schemas/{model}"
+
+
 def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": _REF_TEMPLATE.format(model=name)}
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -66,11 +85,28 @@ def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
 _DATE = {"type": "string", "format": "date"}
 _DATETIME = {"type": "string", "format": "date-time"}
 _ID = {"type": "integer", "minimum": 1}
-_SOURCES = ["instruction", "document", "meeting", "annual_task", "proposal", "mailbox", "other"]
-_STATES = ["open", "completion_requested", "closed", "cancelled"]
-_REVIEW = ["none", "awaiting_signoff", "pending", "approved", "rejected", "withdrawn"]
-_ROLES = ["owner", "liaison", "leader", "principal", "supervisor", "admin", "viewer"]
-_LIGHTS = ["green", "yellow", "red", "grey"]
+
+
+def _values(kind: type[StrEnum]) -> list[str]:
+    return [m.value for m in kind]
+
+
+_SOURCES = _values(Source)
+_STATES = _values(ItemState)
+_REVIEW = _values(ReviewState)
+_ROLES = _values(Role)
+_LIGHTS = _values(Light)
+_TIERS = _values(Tier)
+
+
+def model_schemas(*kinds: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Component schemas of pydantic models and of every model or enum they refer to."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        schema = kind.model_json_schema(ref_template=_REF_TEMPLATE)
+        out.update(schema.pop("$defs", {}))
+        out[kind.__name__] = schema
+    return out
 
 
 def _obj(props: dict[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
@@ -80,11 +116,6 @@ def _obj(props: dict[str, Any], required: Sequence[str] = (), **extra: Any) -> d
     return out
 
 
-_ASSIGNEE = _obj(
-    {"unit_id": _ID, "owner_id": _nullable("integer"), "leader_id": _nullable("integer")},
-    ["unit_id"],
-    additionalProperties=False,
-)
 _ITEM_FIELDS: dict[str, Any] = {
     "ref": {"type": "string", "minLength": 1, "maxLength": 100, "description": "文号"},
     "title": {"type": "string", "minLength": 1, "maxLength": 500},
@@ -97,8 +128,6 @@ _ITEM_FIELDS: dict[str, Any] = {
     "urgent": {"type": "boolean"},
     "objective": {"type": "string", "description": "目标任务"},
     "content": {"type": "string", "description": "工作内容"},
-    "lead": _ref("AssigneeInput"),
-    "co": {"type": "array", "items": _ref("AssigneeInput")},
 }
 _BULLETIN_ROW = _obj(
     {
@@ -161,7 +190,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "Me": _obj(
         {
             "person": _ref("Person"),
-            "access": {"type": "string", "enum": ["admin", "supervisor", "liaison", "viewer"]},
+            "access": {"type": "string", "enum": _TIERS},
             "unit_ids": {
                 "type": ["array", "null"],
                 "items": {"type": "integer"},
@@ -170,16 +199,15 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         },
         ["person", "access", "unit_ids"],
     ),
-    "AssigneeInput": _ASSIGNEE,
-    "ItemInput": _obj(
-        _ITEM_FIELDS,
-        ["ref", "title", "source", "received_on", "lead"],
-        additionalProperties=False,
-    ),
-    "ItemPatch": _obj(
-        {k: v for k, v in _ITEM_FIELDS.items() if k != "ref"},
-        additionalProperties=False,
-        minProperties=1,
+    **model_schemas(
+        ItemInput,
+        ItemPatch,
+        ReportInput,
+        ExtensionInput,
+        Decision,
+        UnitInput,
+        UnitPatch,
+        TokenInput,
     ),
     "Assignment": _obj(
         {
@@ -187,7 +215,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "item_id": _ID,
             "unit_id": _ID,
             "unit_name": {"type": "string"},
-            "role": {"type": "string", "enum": ["lead", "co"]},
+            "role": {"type": "string", "enum": _values(AssignmentRole)},
             "owner_id": _nullable("integer"),
             "leader_id": _nullable("integer"),
             "state": {"type": "string", "enum": _STATES},
@@ -200,7 +228,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "Item": _obj(
         {
             "id": _ID,
-            **{k: v for k, v in _ITEM_FIELDS.items() if k not in ("lead", "co")},
+            **_ITEM_FIELDS,
             "due_on": _DATE,
             "due_is_default": {"type": "boolean"},
             "due_is_provisional": {"type": "boolean"},
@@ -217,18 +245,13 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "assignment_id": _ID,
             "number": {"type": "integer"},
             "author_id": _nullable("integer"),
-            "kind": {"type": "string", "enum": ["progress", "completion"]},
+            "kind": {"type": "string", "enum": _values(ReportKind)},
             "text": {"type": "string"},
             "channel": {"type": "string"},
             "review_state": {"type": "string", "enum": _REVIEW},
             "attachments": {"type": "integer"},
             "created_at": _DATETIME,
         }
-    ),
-    "ReportInput": _obj(
-        {"text": {"type": "string", "minLength": 1, "maxLength": 8000}},
-        ["text"],
-        additionalProperties=False,
     ),
     "Extension": _obj(
         {
@@ -246,20 +269,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "channel": {"type": "string"},
             "created_at": _DATETIME,
         }
-    ),
-    "ExtensionInput": _obj(
-        {
-            "reason": {"type": "string", "minLength": 1},
-            "progress": {"type": "string", "minLength": 1},
-            "new_due_on": _DATE,
-        },
-        ["reason", "progress", "new_due_on"],
-        additionalProperties=False,
-    ),
-    "Decision": _obj(
-        {"approve": {"type": "boolean"}, "comment": _nullable("string")},
-        ["approve"],
-        additionalProperties=False,
     ),
     "Person": _obj(
         {
@@ -281,26 +290,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "parent_id": _nullable("integer"),
             "active": {"type": "boolean"},
         }
-    ),
-    "UnitInput": _obj(
-        {
-            "code": {"type": "string", "minLength": 1, "maxLength": 64},
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "parent_id": _nullable("integer"),
-            "active": {"type": "boolean"},
-        },
-        ["code", "name"],
-        additionalProperties=False,
-    ),
-    "UnitPatch": _obj(
-        {
-            "code": {"type": "string", "minLength": 1, "maxLength": 64},
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "parent_id": _nullable("integer"),
-            "active": {"type": "boolean"},
-        },
-        additionalProperties=False,
-        minProperties=1,
     ),
     "BulletinRow": _BULLETIN_ROW,
     "BulletinData": _BULLETIN_DATA,
@@ -326,15 +315,6 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "revoked_at": _nullable("string", format="date-time"),
             "expires_at": _nullable("string", format="date-time"),
         }
-    ),
-    "TokenInput": _obj(
-        {
-            "person_id": _ID,
-            "name": {"type": "string", "minLength": 1, "maxLength": 100},
-            "valid_days": {"type": "integer", "minimum": 1, "maximum": 3660},
-        },
-        ["person_id", "name"],
-        additionalProperties=False,
     ),
     "TokenCreated": _obj(
         {

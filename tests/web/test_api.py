@@ -281,6 +281,38 @@ async def test_item_validation_lists_every_problem(world):
         assert len((await s.scalars(select(Item))).all()) == 2
 
 
+async def test_item_rules_from_the_shared_model(world):
+    """The API answers the item rules of `supervision.item_schema` (also the import's)."""
+    early = new_item(world, received_on="2026-12-31")
+    status, out = await world.send("POST", "sup", "/items", early)
+    assert status == 400
+    assert out["error"]["details"] == ["due_on: 2026-12-30 is before received_on 2026-12-31"]
+    status, item = await world.send("POST", "sup", "/items", new_item(world))
+    assert status == 201
+    lead_again = {"co": [{"unit_id": world.units["A"].id}]}
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", lead_again)
+    assert status == 400
+    assert out["error"]["details"] == ["co: the lead unit cannot also be a co unit"]
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", {})
+    assert out["error"]["details"] == ["send at least one field to change"]
+
+
+async def test_other_bodies_answer_through_their_models(world):
+    """Reports, units and tokens parse with `web.api_models`: one line per problem."""
+    a = world.assignments["a"].id
+    long = {"text": "长" * 8001}
+    status, out = await world.send("POST", "liaisonA", f"/assignments/{a}/reports", long)
+    assert status == 400 and out["error"]["details"] == ["text: longer than 8000 characters"]
+    unit = world.units["A"].id
+    status, out = await world.send("PATCH", "admin", f"/units/{unit}", {})
+    assert status == 400 and out["error"]["details"] == ["send at least one field to change"]
+    status, out = await world.send("PATCH", "admin", f"/units/{unit}", {"code": " ", "x": 1})
+    assert out["error"]["details"] == ["code: must not be empty", "x: unknown field"]
+    token = {"person_id": world.people["sup"].id, "name": "x", "valid_days": 100_000}
+    status, out = await world.send("POST", "admin", "/tokens", token)
+    assert status == 400 and out["error"]["details"] == ["valid_days: at most 3660"]
+
+
 async def test_cancelled_item_cannot_change(world):
     async with world.sessions() as s, s.begin():
         item = await s.get(Item, world.items["a"].id)

@@ -8,7 +8,10 @@ import re
 from aiohttp import web
 from openapi_spec_validator import validate
 
+from models import Source
+from supervision.item_schema import ItemInput, ItemPatch
 from web.api import API_PREFIX, OPENAPI_DOC, setup_api
+from web.api_models import Decision, ExtensionInput, ReportInput, TokenInput, UnitInput, UnitPatch
 from web.app import WebConfig, WebDeps, create_app
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -50,6 +53,24 @@ async def test_document_matches_routes_and_validates(aiohttp_client_factory, ses
     # Every $ref points at a schema that exists.
     for name in re.findall(r"#/components/schemas/(\w+)", json.dumps(doc)):
         assert name in doc["components"]["schemas"], name
+
+
+def test_input_components_are_the_models_schemas():
+    schemas = setup_doc()["components"]["schemas"]
+    models = (ItemInput, ItemPatch, ReportInput, ExtensionInput, Decision, UnitInput, UnitPatch)
+    for model in (*models, TokenInput):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        assert schemas[model.__name__] == schema
+    assert schemas["Source"]["enum"] == [s.value for s in Source]
+    assert schemas["Item"]["properties"]["source"]["enum"] == [s.value for s in Source]
+    assert "unit_id" in schemas["AssigneeInput"]["required"]
+
+
+def setup_doc() -> dict:
+    app = web.Application()
+    setup_api(app)
+    return app[OPENAPI_DOC]
 
 
 def test_a_new_route_without_documentation_is_caught():

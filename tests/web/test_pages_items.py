@@ -132,6 +132,27 @@ async def test_create_item_bad_input_changes_nothing(as_admin: Web, seed: Seed, 
         assert len((await s.scalars(select(Item))).all()) == 2
 
 
+async def test_item_form_follows_the_item_model(as_admin: Web, seed: Seed, sessions) -> None:
+    """The form answers the rules of `supervision.item_schema.ItemInput`, as API and import do."""
+    response = await as_admin.post(
+        "/items/new",
+        {
+            "ref": "督〔2026〕77号",
+            "title": "长" * 501,
+            "source": "meeting",
+            "received_on": "2026-11-02",
+            "due_on": "2026-11-01",
+            "lead_unit": str(seed.unit_a),
+        },
+    )
+    assert response.status == 400
+    html = await response.text()
+    assert "title: longer than 500 characters" in html
+    assert "due_on: 2026-11-01 is before received_on 2026-11-02" in html
+    async with sessions() as s:
+        assert len((await s.scalars(select(Item))).all()) == 2
+
+
 async def test_default_due_endpoint_validates(as_admin: Web) -> None:
     response = await as_admin.get("/items/default-due?received_on=bad&source=meeting")
     assert response.status == 400

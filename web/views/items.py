@@ -35,11 +35,13 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
-from supervision.items import AssigneeSpec, ItemSpec, item_light, list_items, save_item
+from supervision.item_schema import ItemInput
+from supervision.items import ItemSpec, item_light, list_items, save_item
 from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
+from supervision.validation import validate
 from web.access import require, require_item
 from web.app import DEPS, WebDeps
 from web.auth import Principal
@@ -450,19 +452,26 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
             co.append(unit_id)
     if problems or received is None or lead is None:
         return None, problems, raw
-    spec = ItemSpec(
-        ref=raw["ref"],
-        title=raw["title"],
-        source=Source(source),
-        received_on=received,
-        lead=AssigneeSpec(lead, int_or_none(raw["owner"]), int_or_none(raw["leader"])),
-        due_on=due,
-        urgent=bool(raw["urgent"]),
-        objective=raw["objective"],
-        content=raw["content"],
-        co=tuple(AssigneeSpec(u) for u in co if u != lead),
-    )
-    return spec, [], raw
+    fields = {
+        "ref": raw["ref"],
+        "title": raw["title"],
+        "source": source,
+        "received_on": received,
+        "due_on": due,
+        "urgent": bool(raw["urgent"]),
+        "objective": raw["objective"],
+        "content": raw["content"],
+        "lead": {
+            "unit_id": lead,
+            "owner_id": int_or_none(raw["owner"]),
+            "leader_id": int_or_none(raw["leader"]),
+        },
+        "co": [{"unit_id": u} for u in co if u != lead],
+    }
+    try:  # the item's own rules are the API's and the import's (supervision.item_schema)
+        return validate(ItemInput, fields).spec(), [], raw
+    except ValidationFailed as exc:
+        return None, exc.errors, raw
 
 
 def _raw_from_item(item: Item) -> dict[str, Any]:

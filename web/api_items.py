@@ -1,0 +1,186 @@
+"""/api/v1 items: serialiser and handlers (bodies parsed by `supervision.item_schema`).
+
+Imports `models/`, `supervision/` and the web API plumbing only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from models import (
+    ACTIVE_STATES,
+    Assignment,
+    AssignmentRole,
+    Item,
+    ItemState,
+    Source,
+)
+from supervision.audit import Actor
+from supervision.calendar import WorkCalendar
+from supervision.errors import ValidationFailed
+from supervision.item_schema import ItemInput, ItemPatch
+from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
+from supervision.validation import validate
+from web.api_assignments import assignment_json
+from web.api_core import (
+    ApiContext,
+    ApiError,
+    json_ok,
+    paging,
+    query_bool,
+    query_choice,
+    query_date,
+    query_int,
+    read_json,
+)
+from web.api_lookups import (
+    current_person,
+    load_item,
+    paged,
+    today_and_calendar,
+    visible_items,
+)
+
+
+def item_json(item: Item, today: date, cal: WorkCalendar, ctx: ApiContext) -> dict[str, Any]:
+    """An item with its assignments and light (assignments and their units loaded)."""
+    return {
+        "id": item.id,
+        "ref": item.ref,
+        "title": item.title,
+        "source": item.source,
+        "objective": item.objective,
+        "content": item.content,
+        "received_on": item.received_on,
+        "due_on": item.due_on,
+        "due_is_default": item.due_is_default,
+        "due_is_provisional": item.due_is_provisional,
+        "urgent": item.urgent,
+        "state": item.state,
+        "light": item_light(item, today=today, calendar=cal, tz=ctx.deps.config.tz),
+        "closed_at": item.closed_at,
+        "created_at": item.created_at,
+        "assignments": [
+            assignment_json(a, item.received_on, today, cal, ctx)
+            for a in sorted(item.assignments, key=lambda a: (a.role != "lead", a.id))
+        ],
+    }
+
+
+async def list_items(ctx: ApiContext) -> web.StreamResponse:
+    """Items the caller may see, by deadline, with filters."""
+    r = ctx.request
+    page = paging(r)
+    state = query_choice(r, "state", [s.value for s in ItemState])
+    source = query_choice(r, "source", [s.value for s in Source])
+    unit_id = query_int(r, "unit_id")
+    urgent = query_bool(r, "urgent")
+    overdue = query_bool(r, "overdue")
+    due_from = query_date(r, "due_from")
+    due_to = query_date(r, "due_to")
+    text = (r.query.get("q") or "").strip()
+    async with ctx.deps.sessions() as session:
+        today, cal = await today_and_calendar(session, ctx)
+        query = select(Item).where(Item.id.in_(visible_items(ctx)))
+        if state is not None:
+            query = query.where(Item.state == state)
+        if source is not None:
+            query = query.where(Item.source == source)
+        if urgent is not None:
+            query = query.where(Item.urgent.is_(urgent))
+        if unit_id is not None:
+            query = query.where(
+                Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id == unit_id))
+            )
+        if due_from is not None:
+            query = query.where(Item.due_on >= due_from)
+        if due_to is not None:
+            query = query.where(Item.due_on <= due_to)
+        if overdue is not None:
+            late = select(Assignment.item_id).where(
+                Assignment.state.in_(ACTIVE_STATES),
+                Assignment.due_on < today,
+            )
+            query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))
+        if text:
+            query = query.where(
+                or_(
+                    Item.title.icontains(text, autoescape=True),
+                    Item.ref.icontains(text, autoescape=True),
+                )
+            )
+        query = query.order_by(Item.due_on, Item.id).options(
+            selectinload(Item.assignments).selectinload(Assignment.unit)
+        )
+        items, total = await paged(session, query, page)
+        return page.answer([item_json(i, today, cal, ctx) for i in items], total)
+
+
+async def get_item(ctx: ApiContext) -> web.StreamResponse:
+    """One item with its assignments."""
+    async with ctx.deps.sessions() as session:
+        item = await load_item(session, ctx, ctx.match_id("item_id"))
+        today, cal = await today_and_calendar(session, ctx)
+        return json_ok(item_json(item, today, cal, ctx))
+
+
+def _current_spec(item: Item) -> ItemSpec | None:
+    """The spec that reproduces an item as it stands (None when it has no live lead unit)."""
+    live = [a for a in item.assignments if a.state != ItemState.CANCELLED.value]
+    lead = next((a for a in live if a.role == AssignmentRole.LEAD.value), None)
+    if lead is None:
+        return None
+    return ItemSpec(
+        ref=item.ref,
+        title=item.title,
+        source=Source(item.source),
+        received_on=item.received_on,
+        lead=AssigneeSpec(lead.unit_id, lead.owner_id, lead.leader_id),
+        due_on=None if item.due_is_default else item.due_on,
+        urgent=item.urgent,
+        objective=item.objective,
+        content=item.content,
+        co=tuple(
+            AssigneeSpec(a.unit_id, a.owner_id, a.leader_id)
+            for a in live
+            if a.role == AssignmentRole.CO.value
+        ),
+    )
+
+
+async def create_item(ctx: ApiContext) -> web.StreamResponse:
+    """Create an item with its lead and co units (supervision.items.save_item)."""
+    spec = validate(ItemInput, await read_json(ctx.request)).spec()
+    async with ctx.deps.sessions() as session, session.begin():
+        if await session.scalar(select(Item.id).where(Item.ref == spec.ref)) is not None:
+            raise ApiError(409, "conflict", f"an item with ref {spec.ref!r} exists; update it")
+        me = await current_person(session, ctx)
+        result = await save_item(session, spec, actor=Actor.of(me), clock=ctx.deps.clock)
+        item_id = result.item.id
+    async with ctx.deps.sessions() as session:
+        item = await load_item(session, ctx, item_id)
+        today, cal = await today_and_calendar(session, ctx)
+        return json_ok(item_json(item, today, cal, ctx), status=201)
+
+
+async def update_item(ctx: ApiContext) -> web.StreamResponse:
+    """Change some fields of an item (the others keep their values)."""
+    patch = validate(ItemPatch, await read_json(ctx.request))
+    item_id = ctx.match_id("item_id")
+    async with ctx.deps.sessions() as session, session.begin():
+        item = await load_item(session, ctx, item_id)
+        base = _current_spec(item)
+        if base is None:
+            raise ValidationFailed(f"item {item.ref} has no live lead unit; it cannot be changed")
+        spec = patch.apply(base)
+        me = await current_person(session, ctx)
+        await save_item(session, spec, actor=Actor.of(me), clock=ctx.deps.clock)
+    async with ctx.deps.sessions() as session:
+        item = await load_item(session, ctx, item_id)
+        today, cal = await today_and_calendar(session, ctx)
+        return json_ok(item_json(item, today, cal, ctx))

@@ -1,0 +1,93 @@
+"""Lookups shared by the /api/v1 handlers: paging queries, visible rows, the caller.
+
+Imports `models/`, `supervision/` and `web.api_core` only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import (
+    Assignment,
+    Extension,
+    Item,
+    Person,
+)
+from supervision.calendar import WorkCalendar
+from supervision.calendar_store import load_calendar
+from supervision.clock import local_today
+from supervision.errors import NotFound
+from web.api_core import (
+    ApiContext,
+    Page,
+)
+
+
+async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
+    """Rows ``query`` would return."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return int(total or 0)
+
+
+async def paged(session: AsyncSession, query: Select[Any], page: Page) -> tuple[list[Any], int]:
+    """One page of ``query``'s rows and the total count."""
+    total = await count_rows(session, query)
+    rows = (await session.scalars(query.offset(page.offset).limit(page.per_page))).all()
+    return list(rows), total
+
+
+def visible_items(ctx: ApiContext) -> Select[int]:
+    """Ids of the items the caller may see."""
+    return ctx.principal.scope.visible_item_ids()
+
+
+async def load_item(session: AsyncSession, ctx: ApiContext, item_id: int) -> Item:
+    """A visible item with its assignments and their units (404 otherwise)."""
+    item = await session.scalar(
+        select(Item)
+        .where(Item.id == item_id, Item.id.in_(visible_items(ctx)))
+        .options(selectinload(Item.assignments).selectinload(Assignment.unit))
+        .execution_options(populate_existing=True)
+    )
+    if item is None:
+        raise NotFound(f"no item #{item_id}")
+    return item
+
+
+async def load_assignment(session: AsyncSession, ctx: ApiContext, assignment_id: int) -> Assignment:
+    """A visible assignment with its unit and item (404 otherwise)."""
+    assignment = await session.scalar(
+        select(Assignment)
+        .where(Assignment.id == assignment_id, Assignment.item_id.in_(visible_items(ctx)))
+        .options(selectinload(Assignment.unit), selectinload(Assignment.item))
+    )
+    if assignment is None:
+        raise NotFound(f"no assignment #{assignment_id}")
+    return assignment
+
+
+async def load_extension(session: AsyncSession, ctx: ApiContext, extension_id: int) -> Extension:
+    """A visible extension request (404 otherwise)."""
+    extension = await session.scalar(
+        select(Extension)
+        .join(Assignment, Assignment.id == Extension.assignment_id)
+        .where(Extension.id == extension_id, Assignment.item_id.in_(visible_items(ctx)))
+    )
+    if extension is None:
+        raise NotFound(f"no extension request #{extension_id}")
+    return extension
+
+
+async def current_person(session: AsyncSession, ctx: ApiContext) -> Person:
+    """The person the token acts for."""
+    return await session.get_one(Person, ctx.person_id)
+
+
+async def today_and_calendar(session: AsyncSession, ctx: ApiContext) -> tuple[date, WorkCalendar]:
+    """The office's today and the working-day calendar."""
+    return local_today(ctx.deps.clock, ctx.deps.config.tz), await load_calendar(session)

@@ -1,0 +1,76 @@
+"""Pydantic models of the /api/v1 request bodies other than items (`supervision.item_schema`).
+
+The handlers parse with them (`supervision.validation.validate`) and `web.openapi` publishes
+their `model_json_schema()`. Imports `supervision/` and `web.api_tokens` only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, StrictBool
+
+from supervision.item_schema import Day, Id, not_blank
+from supervision.validation import Body, Patch
+from web.api_tokens import MAX_VALID_DAYS
+
+Text8000 = Annotated[
+    str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=8000)
+]
+Text4000 = Annotated[
+    str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=4000)
+]
+Text200 = Annotated[
+    str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=200)
+]
+Text100 = Annotated[
+    str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=100)
+]
+Text64 = Annotated[str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=64)]
+
+
+class ReportInput(Body):
+    """A progress report (进展报告) filed on an assignment."""
+
+    text: Text8000
+
+
+class ExtensionInput(Body):
+    """A request for a later deadline (延期申请)."""
+
+    reason: Text4000
+    progress: Text4000
+    new_due_on: Day
+
+
+class Decision(Body):
+    """A supervisor's answer to an extension request: approve (同意) or reject (退回)."""
+
+    approve: StrictBool
+    comment: Annotated[str, Field(strict=True, max_length=2000)] | None = None
+
+
+class UnitInput(Body):
+    """A new unit (责任单位)."""
+
+    code: Text64
+    name: Text200
+    parent_id: Id | None = None
+    active: StrictBool | None = Field(default=None, description="default true")
+
+
+class UnitPatch(Patch):
+    """Some fields of a unit; the others keep their values."""
+
+    code: Text64 | None = None
+    name: Text200 | None = None
+    parent_id: Id | None = None
+    active: StrictBool | None = None
+
+
+class TokenInput(Body):
+    """A new API token for a person."""
+
+    person_id: Id
+    name: Text100
+    valid_days: Annotated[int, Field(strict=True, ge=1, le=MAX_VALID_DAYS)] | None = None

@@ -1,0 +1,89 @@
+"""/api/v1 people and the caller (`/me`): serialiser and handlers.
+
+Imports `models/`, `supervision/` and the web API plumbing only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from models import (
+    Person,
+    PersonRole,
+    Role,
+)
+from supervision.errors import NotFound
+from web.api_core import (
+    ApiContext,
+    json_ok,
+    paging,
+    query_bool,
+    query_choice,
+    query_int,
+)
+from web.api_lookups import (
+    current_person,
+    paged,
+)
+
+
+def person_json(p: Person) -> dict[str, Any]:
+    """A person as the API shows them (no password hash, no chat ids)."""
+    return {
+        "id": p.id,
+        "name": p.name,
+        "email": p.email,
+        "unit_id": p.unit_id,
+        "roles": sorted(r.value for r in p.roles),
+        "active": p.active,
+        "locale": p.locale,
+        "telegram_bound": p.telegram_chat_id is not None,
+    }
+
+
+async def get_me(ctx: ApiContext) -> web.StreamResponse:
+    """Who the token acts for, with their access level."""
+    async with ctx.deps.sessions() as session:
+        me = await current_person(session, ctx)
+        units = ctx.principal.scope.unit_ids
+        return json_ok(
+            {
+                "person": person_json(me),
+                "access": ctx.principal.tier.value,
+                "unit_ids": sorted(units) if units is not None else None,
+            }
+        )
+
+
+async def list_people(ctx: ApiContext) -> web.StreamResponse:
+    """People (a liaison sees those of their units)."""
+    r = ctx.request
+    page = paging(r)
+    role = query_choice(r, "role", [x.value for x in Role])
+    unit_id = query_int(r, "unit_id")
+    active = query_bool(r, "active")
+    async with ctx.deps.sessions() as session:
+        query = ctx.principal.scope.filter_people(select(Person))
+        if role is not None:
+            query = query.where(
+                Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role))
+            )
+        if unit_id is not None:
+            query = query.where(Person.unit_id == unit_id)
+        if active is not None:
+            query = query.where(Person.active.is_(active))
+        rows, total = await paged(session, query.order_by(Person.id), page)
+        return page.answer([person_json(p) for p in rows], total)
+
+
+async def get_person(ctx: ApiContext) -> web.StreamResponse:
+    """One person."""
+    person_id = ctx.match_id("person_id")
+    async with ctx.deps.sessions() as session:
+        p = await session.get(Person, person_id)
+        if p is None or not ctx.principal.scope.sees_unit(p.unit_id):
+            raise NotFound(f"no person #{person_id}")
+        return json_ok(person_json(p))
