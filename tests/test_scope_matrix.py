@@ -350,7 +350,7 @@ PERMISSION_PROBES: dict[Permission, list[tuple[str, str, Check]]] = {
 }
 
 
-def test_every_permission_has_a_probe() -> None:
+async def test_every_permission_has_a_probe() -> None:
     assert set(PERMISSION_PROBES) == set(Permission)
 
 
@@ -437,7 +437,7 @@ ACTION_PROBES: dict[Action, list[tuple[str, str, ActionCheck]]] = {
 }
 
 
-def test_every_action_has_a_probe() -> None:
+async def test_every_action_has_a_probe() -> None:
     assert set(ACTION_PROBES) == set(Action)
 
 
