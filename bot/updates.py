@@ -41,9 +41,7 @@ def without_secrets(payload: dict[str, Any]) -> dict[str, Any]:
         text = message.get("text")
         if isinstance(text, str) and (found := _START_WITH_PAYLOAD.fullmatch(text)):
             command = found.group(1)
-            entities = [
-                e for e in message.get("entities", []) if e.get("offset", 0) < len(command)
-            ]
+            entities = [e for e in message.get("entities", []) if e.get("offset", 0) < len(command)]
             payload = {**payload, key: {**message, "text": command, "entities": entities}}
     return payload
 

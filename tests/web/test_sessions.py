@@ -79,9 +79,7 @@ async def test_role_change_through_the_people_use_case_ends_sessions(
     async with sessions() as s, s.begin():
         sup = await s.get_one(Person, seed.supervisor)
         spec = PersonSpec(name=sup.name, email=sup.email, roles=frozenset({Role.VIEWER}))
-        await save_person(
-            s, person_id=sup.id, spec=spec, actor=Actor.system("test"), clock=clock
-        )
+        await save_person(s, person_id=sup.id, spec=spec, actor=Actor.system("test"), clock=clock)
     assert not await logged_in(as_supervisor)
     assert await session_rows(sessions, seed.supervisor) == 0
 
@@ -94,9 +92,7 @@ async def test_unrelated_changes_keep_the_session(
         spec = PersonSpec(
             name="新名字", email=sup.email, phone="123", roles=frozenset({Role.SUPERVISOR})
         )
-        await save_person(
-            s, person_id=sup.id, spec=spec, actor=Actor.system("test"), clock=clock
-        )
+        await save_person(s, person_id=sup.id, spec=spec, actor=Actor.system("test"), clock=clock)
     assert await logged_in(as_supervisor)
 
 
