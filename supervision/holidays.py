@@ -8,7 +8,9 @@ on 元旦 or 春节 of a year whose schedule has not been published yet; only th
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import date, timedelta
+from types import MappingProxyType
 
 import chinese_calendar
 from lunardate import LunarDate
@@ -55,7 +57,7 @@ def _holiday_days(year: int) -> dict[date, str]:
 
 
 @functools.cache
-def statutory_holidays(year: int) -> dict[date, str]:
+def statutory_holidays(year: int) -> Mapping[date, str]:
     """The days off of ``year`` by law, with their names, including 补休.
 
     A holiday that falls on a Saturday or Sunday is made up on the next weekday that is not
@@ -63,7 +65,7 @@ def statutory_holidays(year: int) -> dict[date, str]:
     none (the lunar tables end there).
     """
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        return {}
+        return MappingProxyType({})
     days = _holiday_days(year)
     result = dict(days)
     for day, name in sorted(days.items()):
@@ -73,4 +75,5 @@ def statutory_holidays(year: int) -> dict[date, str]:
         while substitute.weekday() >= 5 or substitute in result:
             substitute += _ONE_DAY
         result[substitute] = f"{name}（补休）"
-    return result
+    # Cached: callers share one mapping per year, so they get it read-only.
+    return MappingProxyType(result)
