@@ -6,7 +6,7 @@ Builds a dedicated PostgreSQL database (``duban_bench_bot``, dropped at the end 
 ``--keep``) from the models with ``--people`` owners, one assignment and one sent reminder
 each (the Notification row carries its chat and message id, as delivery records it). Serves
 the real web app with the real webhook part (``web.telegram``) and the real dispatcher on
-127.0.0.1. A second process runs the fake Bot API (``tests/fakes/telegram.py``, flood limits
+127.0.0.1. A second process runs the fake Bot API (``testing/fakes/telegram.py``, flood limits
 off), which receives what the bot sends itself, and the client, which posts ``--requests``
 Update JSONs, each a reply to one reminder, ``--concurrency`` at a time on keep-alive
 connections, timing each POST until its 200 (stored, handled, report committed) and checking
@@ -46,7 +46,7 @@ from models import Base, Report, TelegramUpdate
 from models.db import create_engine, create_sessionmaker
 from supervision.clock import FixedClock
 from supervision.policy import ensure_default_policies
-from tests.fakes.telegram import FakeTelegram
+from testing.fakes.telegram import FakeTelegram
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import SECRET_HEADER, setup_telegram_webhook
 

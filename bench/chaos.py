@@ -2,10 +2,10 @@
 
     .venv/bin/python -m bench.chaos --scenario kill|flush|smtp|db [--messages 1000]
 
-Each run makes a PostgreSQL database of its own (``tests.conftest.create_pg_database``),
-seeds ``--messages`` due reminders (``tests.fault_support.seed_reminders``: one item each,
+Each run makes a PostgreSQL database of its own (``testing.databases.create_pg_database``),
+seeds ``--messages`` due reminders (``testing.fault_support.seed_reminders``: one item each,
 ref ``FT00001``…), flushes a Redis database and starts two ``duban worker`` processes
-(``tests.fault_support.WorkerProcess``: lease 8 s, sweeper every second, 20 sends in flight
+(``testing.fault_support.WorkerProcess``: lease 8 s, sweeper every second, 20 sends in flight
 each). Once a fifth of the messages went out, the fault:
 
 * ``kill``: SIGKILL one worker while it has sends in flight, start a replacement;
@@ -19,8 +19,8 @@ sweep does with them (``notifier.worker.enqueue_due`` over the whole backlog, in
 queuing them all, then again with all queued (a worker's start, a sweep), beside queuing
 them one ``enqueue_job`` at a time as the worker did before (issue #16).
 
-Telegram is ``tests.fakes.telegram.FakeTelegram`` (50 ms a request, 1 message a second per
-chat); e-mail is aiosmtpd (``tests.notifier_support.SmtpServer``), both in this process on
+Telegram is ``testing.fakes.telegram.FakeTelegram`` (50 ms a request, 1 message a second per
+chat); e-mail is aiosmtpd (``testing.notifier_support.SmtpServer``), both in this process on
 127.0.0.1. A message is *lost* when its row is not ``sent`` at the end or the fake never
 received its ref; *duplicated* counts receipts beyond one per message. *Drain* is from the
 fault to the last row sent. Prints one line and a JSON object per run.
@@ -44,18 +44,17 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from supervision.outbox import CHAT, EMAIL
-from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database
-from tests.fakes.telegram import FakeTelegram
-from tests.fault_support import (
+from testing.databases import REDIS_URL, create_pg_database, create_schema, drop_pg_database
+from testing.fakes.telegram import FakeTelegram
+from testing.fault_support import (
     REF_PREFIX,
     OutboxProbe,
     WorkerProcess,
-    create_schema,
     seed_reminders,
     until,
     worker_env,
 )
-from tests.notifier_support import SmtpServer, free_port
+from testing.notifier_support import SmtpServer, free_port
 
 SCENARIOS = ("kill", "flush", "smtp", "db", "backlog")
 REF_RE = re.compile(rf"{REF_PREFIX}\d{{5}}")

@@ -185,8 +185,8 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
     from notifier.templating import Renderer
     from supervision.calendar import WorkCalendar
     from supervision.clock import SystemClock
-    from tests.conftest import create_pg_database, drop_pg_database
-    from tests.fault_support import OutboxProbe, create_schema, seed_reminders
+    from testing.databases import create_pg_database, create_schema, drop_pg_database
+    from testing.fault_support import OutboxProbe, seed_reminders
 
     async def run() -> Phase | None:
         url = await create_pg_database()

@@ -8,7 +8,7 @@ Each run gets a PostgreSQL database of its own with ``--messages`` pending Teleg
 (``--redis-url``). The production worker (``notifier.worker.worker_settings``: cron scan that
 queues rows due before the next scan with ``_defer_by``, one arq job per row, the shared
 ``RedisLimiter``, aiogram ``TelegramChannel``, default ``NotifierConfig``: 30 msg/s, 1 msg/s
-per chat, 10 jobs at once) runs in this process beside ``tests.fakes.telegram.FakeTelegram``
+per chat, 10 jobs at once) runs in this process beside ``testing.fakes.telegram.FakeTelegram``
 (``global_rate=30``, ``per_chat_rate=1``), both on 127.0.0.1.
 
 Two loads: **burst** — every row due at the same instant (the cap is the bottleneck; the
@@ -38,9 +38,9 @@ from models import DeliveryAttempt, Notification
 from models.db import create_engine, create_sessionmaker
 from notifier.config import NotifierConfig
 from notifier.worker import NotifierDeps, worker_settings
-from tests.conftest import create_pg_database, drop_pg_database
-from tests.fakes.telegram import FakeTelegram
-from tests.fault_support import OutboxProbe, create_schema, seed_reminders
+from testing.databases import create_pg_database, create_schema, drop_pg_database
+from testing.fakes.telegram import FakeTelegram
+from testing.fault_support import OutboxProbe, seed_reminders
 
 LEAD_SECONDS = 3.0  # rows fall due this long after the worker starts (start-up not timed)
 

@@ -10,100 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models import Base
-from models.db import create_engine, create_sessionmaker, is_sqlite
+from models.db import create_engine, create_sessionmaker
 from notifier.templating.pool import RenderLimits, RenderPool, close_default_pool, default_pool
 from supervision.clock import FixedClock
+from testing import SHANGHAI
+from testing.databases import (
+    IN_CI,
+    REDIS_URL,
+    create_pg_database,
+    create_schema,
+    drop_pg_database,
+    empty_tables,
+    unavailable,
+)
 
 if TYPE_CHECKING:
-    from tests.bot_harness import Harness
-    from tests.bot_world import World
+    from testing.bot_harness import Harness
+    from testing.bot_world import World
 
-PG_ADMIN_URL = os.environ.get(
-    "DUBAN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("DUBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def unavailable(what: str) -> None:
-    """Skip, or in CI fail, because a required service is missing."""
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but unavailable", pytrace=False)
-    pytest.skip(f"{what} unavailable")
-
-
-async def create_pg_database() -> str | None:
-    """A new, empty PostgreSQL database for this run; None when PostgreSQL is down."""
-    return await _create_pg_database()
-
-
-async def drop_pg_database(url: str) -> None:
-    """Drop a database made by :func:`create_pg_database`."""
-    await _drop_pg_database(url)
-
-
-async def _create_pg_database() -> str | None:
-    import asyncpg
-
-    admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"duban_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        conn = await asyncpg.connect(admin, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_pg_database(url: str) -> None:
-    import asyncpg
-
-    admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(admin, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _create_schema(url: str) -> None:
-    # Tests build the schema from the models; tests/test_migrations.py checks that the
-    # migrations build the same schema on fresh databases of both kinds.
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-    finally:
-        await engine.dispose()
+__all__ = ["IN_CI", "SHANGHAI", "unavailable"]
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str | None]:
     """A PostgreSQL database with the schema, for this test run (None when PostgreSQL is down)."""
-    url = asyncio.run(_create_pg_database())
+    url = asyncio.run(create_pg_database())
     if url is None:
         yield None
         return
-    asyncio.run(_create_schema(url))
+    asyncio.run(create_schema(url))
     yield url
-    asyncio.run(_drop_pg_database(url))
+    asyncio.run(drop_pg_database(url))
 
 
 @pytest.fixture(scope="session")
@@ -111,22 +56,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite database file with the schema, for this test run."""
     path: Path = tmp_path_factory.mktemp("db") / "duban-test.db"
     url = f"sqlite+aiosqlite:///{path}"
-    asyncio.run(_create_schema(url))
+    asyncio.run(create_schema(url))
     return url
-
-
-async def _empty_tables(engine: AsyncEngine) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with engine.begin() as conn:
-        if is_sqlite(engine):
-            # Self-referencing rows (a unit's parent) are deleted in one statement: check
-            # foreign keys at commit, when every table is empty.
-            await conn.execute(text("PRAGMA defer_foreign_keys=ON"))
-            for name in tables:
-                await conn.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            joined = ", ".join(f'"{n}"' for n in tables)
-            await conn.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
 
 
 #: The two databases every database test runs on (the parameters of `db_url`).
@@ -164,7 +95,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on an empty database with the schema; emptied again after the test."""
     eng = create_engine(db_url)
     yield eng
-    await _empty_tables(eng)
+    await empty_tables(eng)
     await eng.dispose()
 
 
@@ -173,7 +104,7 @@ async def pg_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     """Like ``engine`` but PostgreSQL only."""
     eng = create_engine(postgres_url)
     yield eng
-    await _empty_tables(eng)
+    await empty_tables(eng)
     await eng.dispose()
 
 
@@ -182,7 +113,7 @@ async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     """Like ``engine`` but SQLite only."""
     eng = create_engine(sqlite_url)
     yield eng
-    await _empty_tables(eng)
+    await empty_tables(eng)
     await eng.dispose()
 
 
@@ -250,8 +181,8 @@ async def aiohttp_client_factory() -> AsyncIterator[object]:
 
 @pytest.fixture
 async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    """The bot tests' office (tests.bot_world), committed."""
-    from tests.bot_world import build_world
+    """The bot tests' office (testing.bot_world), committed."""
+    from testing.bot_world import build_world
 
     async with sessions() as session:
         return await build_world(session)
@@ -261,8 +192,8 @@ async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
 async def h(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> AsyncIterator[Harness]:
-    """The real dispatcher against the fake Bot API (tests.bot_harness)."""
-    from tests.bot_harness import harness
+    """The real dispatcher against the fake Bot API (testing.bot_harness)."""
+    from testing.bot_harness import harness
 
     async with harness(sessions, clock) as running:
         yield running

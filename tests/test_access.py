@@ -24,8 +24,8 @@ from supervision.access import (
 )
 from supervision.calendar import WorkCalendar
 from supervision.items import list_items
-from tests import factories as f
-from tests.bot_world import build_world
+from testing import factories as f
+from testing.bot_world import build_world
 
 
 async def test_owner_and_liaison_report_others_do_not(session: AsyncSession) -> None:

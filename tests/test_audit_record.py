@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import AuditEvent
 from supervision.audit import Actor, Event, record, record_all
 from supervision.clock import FixedClock
-from tests.bot_world import build_world
+from testing.bot_world import build_world
 
 
 async def test_record_all_writes_what_record_writes(

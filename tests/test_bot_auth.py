@@ -12,9 +12,9 @@ from supervision.audit import Actor
 from supervision.clock import FixedClock
 from supervision.lifecycle import transition_assignment
 from supervision.requests import request_completion, request_extension
-from tests.bot_harness import Harness
-from tests.bot_world import OUTSIDER_TG, OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing.bot_harness import Harness
+from testing.bot_world import OUTSIDER_TG, OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
 
 
 async def _press(h: Harness, user: int, data: str) -> str:

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from models import InviteToken, Person, Report, TelegramUpdate
 from supervision.invites import create_invite, hash_token
-from tests import factories as f
-from tests.bot_harness import Harness
-from tests.bot_world import OWNER_TG, World
+from testing import factories as f
+from testing.bot_harness import Harness
+from testing.bot_world import OWNER_TG, World
 
 NEW_TG = 2001
 

@@ -24,8 +24,8 @@ from models import Assignment, AuditEvent, ItemState, Person, Report, TelegramUp
 from models.db import create_sessionmaker
 from supervision.clock import FixedClock
 from supervision.reports import ReportIn, file_reports
-from tests.bot_harness import Harness, harness
-from tests.bot_world import OUTSIDER_TG, OWNER_TG, World, build_world
+from testing.bot_harness import Harness, harness
+from testing.bot_world import OUTSIDER_TG, OWNER_TG, World, build_world
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 

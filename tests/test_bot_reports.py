@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import Assignment, Person, Report, ReportRevision, TelegramUpdate
-from tests.bot_harness import Harness
-from tests.bot_world import LIAISON_TG, OUTSIDER_TG, OWNER_TG, World
+from testing.bot_harness import Harness
+from testing.bot_world import LIAISON_TG, OUTSIDER_TG, OWNER_TG, World
 
 
 async def _reports(h: Harness) -> list[Report]:

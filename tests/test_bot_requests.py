@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from models import Assignment, AuditEvent, Extension, Item, Notification, Report
 from models.report import ReviewState
-from tests.bot_harness import Harness
-from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
-from tests.fakes.telegram import SentMessage
+from testing.bot_harness import Harness
+from testing.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
+from testing.fakes.telegram import SentMessage
 
 
 def buttons(message: SentMessage) -> list[dict[str, Any]]:

@@ -35,10 +35,10 @@ from notifier.channels.telegram import (
     keyboard_for,
 )
 from supervision.requests import request_completion, request_extension
-from tests.bot_harness import Harness
-from tests.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
-from tests.conftest import SHANGHAI
-from tests.fakes.telegram import CALLBACK_DATA_LIMIT, SentMessage
+from testing import SHANGHAI
+from testing.bot_harness import Harness
+from testing.bot_world import OWNER_TG, PRINCIPAL_TG, SUPERVISOR_TG, World
+from testing.fakes.telegram import CALLBACK_DATA_LIMIT, SentMessage
 
 
 async def deliver_request(h: Harness, person: Person, kind: str) -> SentMessage:

@@ -31,11 +31,11 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.invites import SEALED_LINK, hash_token
 from supervision.sealing import Sealer
-from tests.bot_harness import Harness, harness
-from tests.bot_world import OWNER_TG, World
-from tests.conftest import SHANGHAI
-from tests.fakes.telegram import FakeTelegram, ManualClock
-from tests.notifier_support import MAIL_FROM, SmtpServer
+from testing import SHANGHAI
+from testing.bot_harness import Harness, harness
+from testing.bot_world import OWNER_TG, World
+from testing.fakes.telegram import FakeTelegram, ManualClock
+from testing.notifier_support import MAIL_FROM, SmtpServer
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 

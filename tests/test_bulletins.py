@@ -32,7 +32,7 @@ from supervision.bulletins import (
 )
 from supervision.calendar import WorkCalendar
 from supervision.errors import ValidationFailed
-from tests import factories as f
+from testing import factories as f
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
@@ -430,7 +430,7 @@ async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
     from notifier.delivery import deliver_due
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer
-    from tests.notifier_support import limiter_for, options, registry
+    from testing.notifier_support import limiter_for, options, registry
 
     async with sessions() as s:
         await build_dataset(s)
@@ -464,7 +464,7 @@ async def test_bulletin_with_every_unit_judged_is_delivered(sessions, clock):
     from notifier.delivery import deliver_due
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer
-    from tests.notifier_support import limiter_for, options, registry
+    from testing.notifier_support import limiter_for, options, registry
 
     async with sessions() as s:
         unit = await f.unit(s, name="按期局")

@@ -21,7 +21,7 @@ from supervision.errors import ValidationFailed
 from supervision.items import AssigneeSpec, ItemSpec, save_item
 from supervision.policy import ensure_default_policies
 from supervision.tabular import Table, read_table
-from tests import factories as f
+from testing import factories as f
 
 ACTOR = Actor.system("test")
 #: An official 2027 schedule as the State Council publishes it: 元旦, 春节 from 除夕 to 初七

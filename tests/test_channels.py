@@ -44,8 +44,8 @@ from notifier.template_store import (
 from notifier.templating import Renderer, sample_context
 from supervision.audit import Actor
 from supervision.outbox import notify_unit_groups
-from tests.fakes.telegram import FakeTelegram, parse_html
-from tests.notifier_support import clock_sleep, limiter_for, options, registry, reminder
+from testing.fakes.telegram import FakeTelegram, parse_html
+from testing.notifier_support import clock_sleep, limiter_for, options, registry, reminder
 
 KEY = "5c0ffee0-robot-key-secret"
 SECRET = "SECdingtalk-signing-secret"

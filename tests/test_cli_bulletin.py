@@ -12,7 +12,7 @@ from duban.cli import build_parser
 from duban.runtime import open_runtime
 from duban.settings import load_settings
 from models import ApiToken, Bulletin, Notification, Role
-from tests import factories as f
+from testing import factories as f
 from tests.test_bulletins import build_dataset
 from web.api_tokens import hash_token
 

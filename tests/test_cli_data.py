@@ -12,7 +12,7 @@ import duban.cli
 from duban.runtime import open_runtime
 from models import Item, Unit
 from supervision.policy import ensure_default_policies
-from tests.xlsx_files import inline, row, shared_strings_bomb, sheet_xml, workbook
+from testing.xlsx_files import inline, row, shared_strings_bomb, sheet_xml, workbook
 
 UNITS = "code,name,parent_code\nGOV,省政府,\nFGW,省发展改革委,GOV\nNJ,南京市,GOV\nNJ-JN,江宁区,NJ\n"
 PEOPLE = (

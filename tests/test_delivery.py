@@ -14,8 +14,8 @@ from notifier.delivery import Outcome, deliver, deliver_due
 from notifier.templating import Renderer
 from supervision.audit import Actor
 from supervision.lifecycle import transition_assignment
-from tests.fakes.telegram import FakeTelegram
-from tests.notifier_support import SmtpServer, limiter_for, options, registry, reminder
+from testing.fakes.telegram import FakeTelegram
+from testing.notifier_support import SmtpServer, limiter_for, options, registry, reminder
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ async def test_a_429_burst_at_full_rate_causes_no_violation(sessions, clock):
 
 async def test_review_outcome_and_bulletin_render_from_their_records(sessions, clock, tg):
     from models import Bulletin, Report, Role
-    from tests import factories as f
+    from testing import factories as f
 
     case = await reminder(sessions, clock, channels=("chat",), kind="review_outcome")
     async with sessions() as s, s.begin():
@@ -553,7 +553,7 @@ async def test_a_rate_limiter_that_cannot_be_reached_leaves_every_row_recorded(s
     from redis.asyncio import Redis
 
     from notifier.ratelimit import RedisLimiter
-    from tests.notifier_support import free_port
+    from testing.notifier_support import free_port
 
     _, ids = await _chat_rows(sessions, clock, 3)
     dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)

@@ -29,7 +29,7 @@ from models import (
 from supervision.accounts import verify_password
 from supervision.clock import FixedClock
 from supervision.light import Light
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
 
 
 async def _snapshot(session) -> dict[str, int]:

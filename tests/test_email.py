@@ -20,7 +20,7 @@ from notifier.channels.email import EmailChannel, mail_domain, message_id_for
 from notifier.config import MailConfig
 from notifier.delivery import Outcome, deliver
 from notifier.templating import Renderer
-from tests.notifier_support import (
+from testing.notifier_support import (
     MAIL_FROM,
     SmtpServer,
     free_port,

@@ -26,7 +26,7 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from tests.fakes.telegram import FakeTelegram, ManualClock, SentMessage, parse_html
+from testing.fakes.telegram import FakeTelegram, ManualClock, SentMessage, parse_html
 
 USER = 4242
 

@@ -24,18 +24,17 @@ from notifier.ratelimit import MemoryLimiter, Rate
 from notifier.templating import Renderer
 from supervision.clock import FixedClock
 from supervision.outbox import EMAIL
-from tests.conftest import create_pg_database, drop_pg_database, unavailable
-from tests.fakes.telegram import FakeTelegram
-from tests.fault_support import (
+from testing.databases import create_pg_database, create_schema, drop_pg_database, unavailable
+from testing.fakes.telegram import FakeTelegram
+from testing.fault_support import (
     REF_PREFIX,
     OutboxProbe,
     WorkerProcess,
-    create_schema,
     seed_reminders,
     until,
     worker_env,
 )
-from tests.notifier_support import (
+from testing.notifier_support import (
     SmtpServer,
     clock_sleep,
     free_port,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from models import Assignment, Base, DeliveryAttempt, Notification
 from models.db import create_engine, create_sessionmaker
 from notifier.runner import LastRound, RoundLog
-from tests.notifier_support import reminder
+from testing.notifier_support import reminder
 from web.app import WebConfig, WebDeps, create_app
 from web.health import ROUNDS_KEY
 
@@ -131,7 +131,7 @@ async def test_the_runner_records_its_rounds(sessions, clock):
     from notifier.config import NotifierConfig
     from notifier.runner import Runner
     from notifier.templating import Renderer
-    from tests.notifier_support import limiter_for, registry
+    from testing.notifier_support import limiter_for, registry
 
     async def broken_scan(sessions_, *, clock, tz, batch=500, calendar=None):
         raise ConnectionResetError("connection reset by peer")

@@ -17,8 +17,8 @@ from notifier.templating import Renderer
 from supervision.calendar import WorkCalendar
 from supervision.invites import SEALED_LINK, create_invite, deep_link, queue_invite_email
 from supervision.sealing import SealBroken, Sealer
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 
 KEY = "k" * 40
 

@@ -25,8 +25,8 @@ from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, list_items, s
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
 from supervision.policy import due_working_days, ensure_default_policies
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 
 ACTOR = Actor.system("test")
 

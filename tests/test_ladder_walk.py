@@ -14,8 +14,8 @@ from supervision.clock import FixedClock
 from supervision.lifecycle import transition_assignment
 from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 
 DUE = date(2026, 12, 14)  # Monday
 CAL = WorkCalendar()

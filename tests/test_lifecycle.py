@@ -14,7 +14,7 @@ from supervision.lifecycle import (
     derive_item_state,
     transition_assignment,
 )
-from tests import factories as f
+from testing import factories as f
 
 S = ItemState
 

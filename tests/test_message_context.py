@@ -9,7 +9,7 @@ from notifier.context import ContextConfig, build_context
 from supervision.calendar import WorkCalendar
 from supervision.light import Light
 from supervision.outbox import notify_person
-from tests import factories as f
+from testing import factories as f
 
 
 async def test_quiet_time_runs_from_the_items_received_date(session, clock):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from models import Base
 from models.db import create_engine, is_sqlite
 from models.migrate import upgrade
-from tests.conftest import create_pg_database, drop_pg_database, unavailable
+from testing.databases import create_pg_database, drop_pg_database, unavailable
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from models import Notification, Role
 from supervision.calendar import WorkCalendar
 from supervision.outbox import add, next_send_time, notify_person
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 
 CAL = WorkCalendar()
 

@@ -10,8 +10,8 @@ from models import Item, Notification, Policy, Role, Source
 from notifier.scan import _load_ladders, scan_once
 from supervision.policy import ensure_default_policies, load_policy_for, pick_policy
 from supervision.schedule import replan_policy, reschedule
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 
 
 async def _open_assignment(sessions, clock, *, urgent: bool = False):

@@ -17,7 +17,7 @@ from supervision.clock import FixedClock
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
 from supervision.lifecycle import transition_assignment
 from supervision.reports import MAX_TEXT, AttachmentIn, clean_text, edit_report, file_report
-from tests.bot_world import build_world
+from testing.bot_world import build_world
 
 
 async def test_file_report_numbers_stores_files_and_resets_periodic_clock(

@@ -20,8 +20,8 @@ from supervision.requests import (
     request_extension,
     sign_off,
 )
-from tests.bot_world import build_world
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing.bot_world import build_world
 
 
 async def _outbox(session: AsyncSession) -> list[tuple[str, int | None, dict[str, object]]]:

@@ -32,8 +32,8 @@ from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person, notify_unit_groups, person_addresses
 from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 from web.views.items import timeline
 
 DUE = date(2026, 12, 14)  # remind 7 Dec, urge 11 Dec, overdue 15 Dec, escalate 17 Dec

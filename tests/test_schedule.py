@@ -24,8 +24,8 @@ from supervision.schedule import (
     plan_tick,
     reschedule,
 )
-from tests import factories as f
-from tests.conftest import SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
 
 CAL = WorkCalendar()
 DUE = date(2026, 12, 14)  # a Monday

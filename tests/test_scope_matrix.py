@@ -34,10 +34,12 @@ from supervision.audit import Actor
 from supervision.clock import FixedClock
 from supervision.policy import ensure_default_policies, load_policy_for
 from supervision.reports import file_report
-from tests import factories as f
-from tests.bot_harness import Harness, harness
-from tests.conftest import DATABASES, SHANGHAI, _empty_tables, database_url
-from tests.fakes.telegram import SentMessage
+from testing import SHANGHAI
+from testing import factories as f
+from testing.bot_harness import Harness, harness
+from testing.databases import empty_tables
+from testing.fakes.telegram import SentMessage
+from tests.conftest import DATABASES, database_url
 from web.admin import setup_admin
 from web.api import setup_api
 from web.api_tokens import create_token
@@ -250,7 +252,7 @@ async def office(matrix_url: str) -> AsyncIterator[Office]:
     """The office on one database, built once for every case of this module."""
     url = matrix_url
     engine = create_engine(url)
-    await _empty_tables(engine)
+    await empty_tables(engine)
     sessions = create_sessionmaker(engine)
     clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
     built = await _build(sessions, clock)
@@ -268,7 +270,7 @@ async def office(matrix_url: str) -> AsyncIterator[Office]:
             yield Office(client=client, bot=bot, sessions=sessions, carriers=carriers, **built)
     finally:
         await client.close()
-        await _empty_tables(engine)
+        await empty_tables(engine)
         await engine.dispose()
 
 

@@ -18,7 +18,7 @@ from supervision.tabular import (
     TableError,
     read_table,
 )
-from tests.xlsx_files import (
+from testing.xlsx_files import (
     inline,
     read_in_subprocess,
     row,

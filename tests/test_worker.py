@@ -37,8 +37,8 @@ from notifier.worker import (
 )
 from supervision.calendar import WorkCalendar
 from supervision.outbox import notify_person
-from tests.fakes.telegram import FakeTelegram
-from tests.notifier_support import SmtpServer, clock_sleep, limiter_for, registry, reminder
+from testing.fakes.telegram import FakeTelegram
+from testing.notifier_support import SmtpServer, clock_sleep, limiter_for, registry, reminder
 
 pytestmark = pytest.mark.redis
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Role
 from supervision.accounts import hash_password
 from supervision.clock import FixedClock
-from tests import factories as f
+from testing import factories as f
 from web.admin import setup_admin
 from web.app import WebConfig, WebDeps, create_app
 from web.auth import CSRF_COOKIE, csrf_for

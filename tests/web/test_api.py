@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from models import ApiToken, Assignment, Item, Notification, Person, Role, Unit
 from supervision.audit import Actor
 from supervision.lifecycle import cancel_item
-from tests import factories as f
+from testing import factories as f
 from tests.web.raw_http import raw_request
 from web.api import ROUTES, setup_api
 from web.api_tokens import create_token, hash_token

@@ -9,7 +9,7 @@ from yarl import URL
 
 from models import LoginAttempt, Person, Role
 from supervision.accounts import hash_password
-from tests import factories as f
+from testing import factories as f
 from tests.web.conftest import PASSWORD, Seed, Web
 from web.auth import SESSION_COOKIE
 

@@ -22,8 +22,9 @@ from models import Extension, Item, ReviewState, Role, Source
 from models.db import create_sessionmaker
 from supervision.accounts import hash_password
 from supervision.requests import request_extension
-from tests import factories as f
-from tests.conftest import IN_CI, SHANGHAI
+from testing import SHANGHAI
+from testing import factories as f
+from testing.databases import IN_CI
 from tests.web.conftest import PASSWORD, make_app
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import AssignmentRole, Bulletin, ItemState, Notification, Role
-from tests import factories as f
+from testing import factories as f
 from tests.web.conftest import SECRET, Web
 from web.admin import setup_admin
 from web.app import WebConfig, WebDeps, create_app

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 import web.views.importing as import_view
 from models import AuditEvent, CalendarDay, Item
 from supervision.tabular import read_table
+from testing.xlsx_files import inline, row, shared_strings_bomb, sheet_xml, workbook
 from tests.web.conftest import Seed, Web
-from tests.xlsx_files import inline, row, shared_strings_bomb, sheet_xml, workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FAR_ROW = workbook(

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from models import DeliveryAttempt, Notification, Report
-from tests import factories as f
+from testing import factories as f
 from web.app import WebConfig, WebDeps, create_app
 from web.metrics import SCAN_METRICS_KEY, Exposition, ScanMetrics, record_scans, setup_metrics
 

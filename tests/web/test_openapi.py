@@ -94,7 +94,7 @@ async def test_responses_match_the_documented_schemas(aiohttp_client_factory, se
     from supervision.audit import Actor
     from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
     from supervision.calendar import WorkCalendar
-    from tests import factories as f
+    from testing import factories as f
     from web.api_tokens import create_token
 
     async with sessions() as s, s.begin():

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from models import AuditEvent, Extension, Item, ItemState, Report, Unit
-from tests import factories as f
+from testing import factories as f
 from tests.web.conftest import Seed, Web
 
 

@@ -16,7 +16,7 @@ from models import (
     Template,
     TemplateVersion,
 )
-from tests import factories as f
+from testing import factories as f
 from tests.web.conftest import Seed, Web
 
 

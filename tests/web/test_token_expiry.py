@@ -45,7 +45,7 @@ async def test_a_bad_validity_is_a_400_and_creates_nothing(world) -> None:  # no
 
 
 async def test_authenticate_refuses_an_expired_token(sessions, clock) -> None:
-    from tests import factories as f
+    from testing import factories as f
 
     async with sessions() as s, s.begin():
         person = await f.person(s)

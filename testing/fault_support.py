@@ -16,7 +16,7 @@ from typing import IO
 
 from sqlalchemy import func, select
 
-from models import Assignment, Base, DeliveryAttempt, Item, Notification, Person, Role, Unit
+from models import Assignment, DeliveryAttempt, Item, Notification, Person, Role, Unit
 from models.db import create_engine, create_sessionmaker
 from supervision.outbox import CHAT, EMAIL, add
 
@@ -36,16 +36,6 @@ class Seeded:
 
     ids: dict[str, int]
     chat_of: dict[str, int]
-
-
-async def create_schema(url: str) -> None:
-    """Create every table in an empty database."""
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 async def seed_reminders(

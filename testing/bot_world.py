@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Assignment, Item, Person, Role, Source, Unit
 from supervision.policy import ensure_default_policies
-from tests import factories as f
+from testing import factories as f
 
 OWNER_TG, LIAISON_TG, PRINCIPAL_TG, SUPERVISOR_TG, OUTSIDER_TG = 1001, 1002, 1003, 1004, 1005
 

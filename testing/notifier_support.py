@@ -16,7 +16,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Assignment, Item, Person, Role, Unit
-from notifier.channels.base import ChannelRegistry
+from notifier.channels.base import Channel, ChannelRegistry
 from notifier.channels.email import EmailChannel
 from notifier.channels.log import LogChannel
 from notifier.channels.telegram import TelegramChannel
@@ -27,7 +27,7 @@ from notifier.ratelimit import MemoryLimiter
 from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.outbox import notify_person
-from tests import factories as f
+from testing import factories as f
 
 MAIL_FROM = "市政府督查室 <duban@office.example.gov.cn>"
 
@@ -107,7 +107,7 @@ def registry(
     *, telegram=None, mail: MailConfig | None = None, clock=None, groups: bool = False
 ) -> ChannelRegistry:
     """Channels pointed at the fakes; missing ones fall to the log channel."""
-    channels: list = [LogChannel()]
+    channels: list[Channel] = [LogChannel()]
     if telegram is not None:
         channels.append(TelegramChannel(telegram.token, api_base=telegram.base_url))
     if mail is not None:
@@ -120,7 +120,8 @@ def registry(
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class MailSink:

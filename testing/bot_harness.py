@@ -22,8 +22,8 @@ from notifier.templating import Renderer
 from supervision import outbox
 from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
-from tests.conftest import SHANGHAI
-from tests.fakes.telegram import FakeTelegram, SentMessage
+from testing import SHANGHAI
+from testing.fakes.telegram import FakeTelegram, SentMessage
 
 
 @dataclass
