@@ -149,6 +149,16 @@ ROUTES: Final[tuple[Operation, ...]] = (
         response="Item",
         conflicts=True,
     ),
+    _route(
+        "GET",
+        "/items/" + _id("item_id") + "/timeline",
+        api_items.get_timeline,
+        Permission.VIEW,
+        summary="An item's history (办理过程), oldest first",
+        tag="items",
+        response="TimelineEntry",
+        paged=True,
+    ),
     # assignments
     _route(
         "GET",

@@ -21,6 +21,7 @@ from supervision.audit import Actor
 from supervision.errors import ValidationFailed
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.items import AssigneeSpec, ItemSpec, due_in_force_column, save_item
+from supervision.timeline import item_timeline
 from supervision.validation import validate
 from web.api_core import (
     ApiContext,
@@ -40,7 +41,7 @@ from web.api_lookups import (
     paged,
     visible_items,
 )
-from web.api_out import ItemOut
+from web.api_out import ItemOut, TimelineEntryOut
 
 
 async def list_items(ctx: ApiContext) -> web.StreamResponse:
@@ -98,6 +99,16 @@ async def get_item(ctx: ApiContext) -> web.StreamResponse:
     async with ctx.deps.sessions() as session:
         item = await load_item(session, ctx, ctx.match_id("item_id"))
         return json_ok(ItemOut.of(item, await office_day(session, ctx)))
+
+
+async def get_timeline(ctx: ApiContext) -> web.StreamResponse:
+    """An item's history (办理过程), oldest first (`supervision.timeline`)."""
+    page = paging(ctx.request)
+    item_id = ctx.match_id("item_id")
+    async with ctx.deps.sessions() as session:
+        entries = await item_timeline(session, scope=ctx.principal.scope, item_id=item_id)
+    shown = entries[page.offset : page.offset + page.per_page]
+    return page.answer([TimelineEntryOut.model_validate(e) for e in shown], len(entries))
 
 
 def _current_spec(item: Item) -> ItemSpec | None:

@@ -199,3 +199,66 @@ async def test_an_approved_extension_moves_the_items_deadline_in_the_api(
         "2026-12-31",
         "2026-12-14",
     )
+
+
+async def test_an_items_timeline_through_the_api(sessions, clock, aiohttp_client_factory):
+    """GET /items/{id}/timeline: the same history as the page, in codes, paged, in scope."""
+    async with sessions() as s, s.begin():
+        mine = await f.unit(s, code="A", name="甲局")
+        other = await f.unit(s, code="B", name="乙局")
+        owner = await f.person(s, name="李四", unit=mine, roles={Role.OWNER})
+        outsider = await f.person(s, unit=other, roles={Role.LIAISON})
+        sup = await f.person(s, roles={Role.SUPERVISOR})
+        item = await f.item(s, ref="TL-1", due_on=date(2026, 12, 14))
+        lead = await f.assignment(s, item=item, unit=mine, owner=owner)
+        tokens = {
+            p.id: (
+                await create_token(s, person=p, name="t", actor=Actor.system(), clock=clock)
+            ).secret
+            for p in (owner, outsider, sup)
+        }
+    app = create_app(
+        WebDeps(config=WebConfig(secret_key="k"), sessions=sessions, clock=clock), [setup_api]
+    )
+    client = await aiohttp_client_factory(app)
+
+    def as_(p: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[p.id]}"}
+
+    resp = await client.post(
+        f"{P}/assignments/{lead.id}/reports", json={"text": "已完成调研"}, headers=as_(owner)
+    )
+    assert resp.status == 201
+    url = f"{P}/items/{item.id}/timeline"
+    resp = await client.get(url, headers=as_(owner))
+    assert resp.status == 200
+    page = await resp.json()
+    report = next(e for e in page["data"] if e["kind"] == "report")
+    assert report == {
+        "at": report["at"],
+        "kind": "report",
+        "subject": "progress",
+        "assignment_id": lead.id,
+        "unit_name": "甲局",
+        "entity_id": report["entity_id"],
+        "number": 1,
+        "channel": "api",
+        "status": None,
+        "state_from": None,
+        "state_to": None,
+        "old_due_on": None,
+        "new_due_on": None,
+        "detail": "已完成调研",
+        "who": "李四",
+        "files": [],
+    }
+    assert any(e["subject"] == "report:filed" for e in page["data"])
+    assert page["total"] == len(page["data"]) >= 2
+    first = await (await client.get(url + "?per_page=1&page=2", headers=as_(sup))).json()
+    assert first["total"] == page["total"] and first["data"] == page["data"][1:2]
+
+    # out of scope, missing, unauthenticated: the API's usual answers
+    resp = await client.get(url, headers=as_(outsider))
+    assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+    assert (await client.get(f"{P}/items/{item.id + 99}/timeline", headers=as_(sup))).status == 404
+    assert (await client.get(url)).status == 401
