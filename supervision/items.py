@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -54,6 +54,8 @@ __all__ = [
     "SaveOutcome",
     "SaveResult",
     "apply_due",
+    "due_in_force",
+    "due_in_force_column",
     "item_light",
     "list_items",
     "save_item",
@@ -605,6 +607,33 @@ def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo)
     return _light(
         item.state, item.due_on, item.received_on, leads, today=today, calendar=calendar, tz=tz
     )
+
+
+def due_in_force(item: Item) -> date:
+    """The deadline an item is held to now: its lead unit's (主办), which an approved
+    extension (延期) moves, or the item's own when it has no lead left (cancelled ones do not
+    count). ``item.assignments`` must be loaded; `due_in_force_column` is the same in SQL."""
+    leads = [
+        a.due_on
+        for a in item.assignments
+        if a.role == AssignmentRole.LEAD.value and a.state != ItemState.CANCELLED.value
+    ]
+    return max(leads, default=item.due_on)
+
+
+def due_in_force_column() -> ColumnElement[date]:
+    """`due_in_force` as a column expression over ``items`` (for filters and ordering)."""
+    lead_due = (
+        select(func.max(Assignment.due_on))
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.role == AssignmentRole.LEAD.value,
+            Assignment.state != ItemState.CANCELLED.value,
+        )
+        .correlate(Item)
+        .scalar_subquery()
+    )
+    return func.coalesce(lead_due, Item.due_on)
 
 
 async def list_items(

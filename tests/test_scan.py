@@ -34,7 +34,7 @@ from supervision.policy import ensure_default_policies
 from supervision.schedule import reschedule
 from testing import SHANGHAI
 from testing import factories as f
-from web.views.items import timeline
+from web.views.timeline import timeline
 
 DUE = date(2026, 12, 14)  # remind 7 Dec, urge 11 Dec, overdue 15 Dec, escalate 17 Dec
 

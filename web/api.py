@@ -7,10 +7,12 @@ The table below is both what aiohttp serves and what /api/v1/openapi.json docume
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Final
 
 from aiohttp import web
 
+from models import AssignmentRole, ItemState, ReviewState, Role, Source
 from supervision.access import Action, Permission, holders
 from web import api_assignments, api_bulletins, api_items, api_people, api_token_routes, api_units
 from web.api_core import API_PREFIX, ApiHandler, api_errors, guarded
@@ -61,12 +63,12 @@ def _p(name: str, kind: str, description: str, **schema: Any) -> Param:
     return Param(name, {"type": kind, **schema}, description)
 
 
-_STATE = _p(
-    "state",
-    "string",
-    "lifecycle state",
-    enum=["open", "completion_requested", "closed", "cancelled"],
-)
+def _one_of(name: str, kind: type[StrEnum], description: str) -> Param:
+    """A query parameter taking the values of ``kind`` (the model's own enum)."""
+    return _p(name, "string", description, enum=[v.value for v in kind])
+
+
+_STATE = _one_of("state", ItemState, "lifecycle state")
 
 
 async def openapi_json(request: web.Request) -> web.StreamResponse:
@@ -106,20 +108,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         paged=True,
         query=(
             _STATE,
-            _p(
-                "source",
-                "string",
-                "事项来源",
-                enum=[
-                    "instruction",
-                    "document",
-                    "meeting",
-                    "annual_task",
-                    "proposal",
-                    "mailbox",
-                    "other",
-                ],
-            ),
+            _one_of("source", Source, "事项来源"),
             _p("unit_id", "integer", "items assigned to this unit"),
             _p("urgent", "boolean", "急件 only (true) or none (false)"),
             _p("overdue", "boolean", "with an active assignment past its deadline"),
@@ -160,6 +149,16 @@ ROUTES: Final[tuple[Operation, ...]] = (
         response="Item",
         conflicts=True,
     ),
+    _route(
+        "GET",
+        "/items/" + _id("item_id") + "/timeline",
+        api_items.get_timeline,
+        Permission.VIEW,
+        summary="An item's history (办理过程), oldest first",
+        tag="items",
+        response="TimelineEntry",
+        paged=True,
+    ),
     # assignments
     _route(
         "GET",
@@ -174,7 +173,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
             _p("item_id", "integer", "of this item"),
             _p("unit_id", "integer", "of this unit"),
             _STATE,
-            _p("role", "string", "主办 lead or 协办 co", enum=["lead", "co"]),
+            _one_of("role", AssignmentRole, "主办 lead or 协办 co"),
         ),
     ),
     _route(
@@ -221,12 +220,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         response="Extension",
         paged=True,
         query=(
-            _p(
-                "state",
-                "string",
-                "review state",
-                enum=["pending", "approved", "rejected", "withdrawn"],
-            ),
+            _one_of("state", ReviewState, "review state"),
             _p("assignment_id", "integer", "of this assignment"),
             _p("unit_id", "integer", "of this unit's assignments"),
         ),
@@ -275,12 +269,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         response="Person",
         paged=True,
         query=(
-            _p(
-                "role",
-                "string",
-                "holding this role",
-                enum=["owner", "liaison", "leader", "principal", "supervisor", "admin", "viewer"],
-            ),
+            _one_of("role", Role, "holding this role"),
             _p("unit_id", "integer", "of this unit"),
             _p("active", "boolean", "active (true) or deactivated (false)"),
         ),

@@ -5,8 +5,6 @@ Imports `models/`, `supervision/` and the web API plumbing only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import select
 
@@ -24,20 +22,7 @@ from web.api_lookups import (
     paged,
     today_and_calendar,
 )
-
-
-def bulletin_json(b: Bulletin) -> dict[str, Any]:
-    """A stored bulletin with its frozen figures."""
-    return {
-        "id": b.id,
-        "period": b.period,
-        "starts_on": b.starts_on,
-        "ends_on": b.ends_on,
-        "created_by_id": b.created_by_id,
-        "created_at": b.created_at,
-        "sent_at": b.sent_at,
-        "data": b.data,
-    }
+from web.api_out import BulletinDataOut, BulletinOut
 
 
 async def list_bulletins(ctx: ApiContext) -> web.StreamResponse:
@@ -46,14 +31,14 @@ async def list_bulletins(ctx: ApiContext) -> web.StreamResponse:
     async with ctx.deps.sessions() as session:
         query = select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id.desc())
         rows, total = await paged(session, query, page)
-        return page.answer([bulletin_json(b) for b in rows], total)
+        return page.answer([BulletinOut.model_validate(b) for b in rows], total)
 
 
 async def get_bulletin_route(ctx: ApiContext) -> web.StreamResponse:
     """One stored bulletin."""
     async with ctx.deps.sessions() as session:
         b = await get_bulletin(session, ctx.match_id("bulletin_id"))
-        return json_ok(bulletin_json(b))
+        return json_ok(BulletinOut.model_validate(b))
 
 
 async def preview_bulletin(ctx: ApiContext) -> web.StreamResponse:
@@ -67,4 +52,4 @@ async def preview_bulletin(ctx: ApiContext) -> web.StreamResponse:
         data = await compute_bulletin(
             session, period, today=today, calendar=cal, tz=ctx.deps.config.tz
         )
-        return json_ok(data.as_json())
+        return json_ok(BulletinDataOut.model_validate(data.as_json()))

@@ -1,7 +1,8 @@
 """The plumbing of /api/v1: bearer auth, JSON errors, body and query parsing, paging.
 
-Imports `supervision/` and `web.app`/`web.auth`/`web.api_tokens` only. Bodies are parsed
-by pydantic models (`supervision.item_schema`, `web.api_models`). Every
+Imports `supervision/` and `web.app`/`web.auth`/`web.api_tokens`/`web.api_out` only. Bodies
+are parsed by pydantic models (`supervision.item_schema`, `web.api_models`), answers are the
+models of `web.api_out`. Every
 error under /api/v1 is ``{"error": {"code", "message", "details"?}}``; domain errors map to
 statuses in `STATUS_OF`.
 """
@@ -28,6 +29,7 @@ from supervision.errors import (
     NotFound,
     ValidationFailed,
 )
+from web.api_out import ApiOut, ErrorOut
 from web.api_tokens import authenticate, parse_bearer
 from web.app import DEPS, WebDeps
 from web.auth import Principal, load_principal
@@ -87,19 +89,17 @@ def _default(value: object) -> object:
 _dumps = partial(json.dumps, ensure_ascii=False, default=_default)
 
 
-def json_ok(data: Any, status: int = 200) -> web.Response:
-    """A JSON answer (dates as ISO strings, Chinese left readable)."""
-    return web.json_response(data, status=status, dumps=_dumps)
+def json_ok(data: ApiOut, status: int = 200) -> web.Response:
+    """A JSON answer from its model (dates as ISO strings, Chinese left readable)."""
+    return web.json_response(data.body(), status=status, dumps=_dumps)
 
 
 def error_response(
     status: int, code: str, message: str, details: Sequence[str] | None = None
 ) -> web.Response:
     """The JSON error body every /api/v1 error uses."""
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = list(details)
-    return web.json_response({"error": body}, status=status, dumps=_dumps)
+    body = ErrorOut.of(code, message, list(details) if details else None).body()
+    return web.json_response(body, status=status, dumps=_dumps)
 
 
 def _is_api(request: web.Request) -> bool:
@@ -268,9 +268,15 @@ class Page:
         """Rows to skip."""
         return (self.page - 1) * self.per_page
 
-    def answer(self, data: list[dict[str, Any]], total: int) -> web.Response:
+    def answer(self, data: Sequence[ApiOut], total: int) -> web.Response:
         """The paged JSON answer."""
-        return json_ok({"data": data, "page": self.page, "per_page": self.per_page, "total": total})
+        body = {
+            "data": [x.body() for x in data],
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": total,
+        }
+        return web.json_response(body, dumps=_dumps)
 
 
 def paging(request: web.Request) -> Page:

@@ -1,12 +1,9 @@
-"""/api/v1 items: serialiser and handlers (bodies parsed by `supervision.item_schema`).
+"""/api/v1 items: handlers (bodies parsed by `supervision.item_schema`, answers `ItemOut`).
 
 Imports `models/`, `supervision/` and the web API plumbing only.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import or_, select
@@ -21,12 +18,11 @@ from models import (
     Source,
 )
 from supervision.audit import Actor
-from supervision.calendar import WorkCalendar
 from supervision.errors import ValidationFailed
 from supervision.item_schema import ItemInput, ItemPatch
-from supervision.items import AssigneeSpec, ItemSpec, item_light, save_item
+from supervision.items import AssigneeSpec, ItemSpec, due_in_force_column, save_item
+from supervision.timeline import item_timeline
 from supervision.validation import validate
-from web.api_assignments import assignment_json
 from web.api_core import (
     ApiContext,
     ApiError,
@@ -41,35 +37,11 @@ from web.api_core import (
 from web.api_lookups import (
     current_person,
     load_item,
+    office_day,
     paged,
-    today_and_calendar,
     visible_items,
 )
-
-
-def item_json(item: Item, today: date, cal: WorkCalendar, ctx: ApiContext) -> dict[str, Any]:
-    """An item with its assignments and light (assignments and their units loaded)."""
-    return {
-        "id": item.id,
-        "ref": item.ref,
-        "title": item.title,
-        "source": item.source,
-        "objective": item.objective,
-        "content": item.content,
-        "received_on": item.received_on,
-        "due_on": item.due_on,
-        "due_is_default": item.due_is_default,
-        "due_is_provisional": item.due_is_provisional,
-        "urgent": item.urgent,
-        "state": item.state,
-        "light": item_light(item, today=today, calendar=cal, tz=ctx.deps.config.tz),
-        "closed_at": item.closed_at,
-        "created_at": item.created_at,
-        "assignments": [
-            assignment_json(a, item.received_on, today, cal, ctx)
-            for a in sorted(item.assignments, key=lambda a: (a.role != "lead", a.id))
-        ],
-    }
+from web.api_out import ItemOut, TimelineEntryOut
 
 
 async def list_items(ctx: ApiContext) -> web.StreamResponse:
@@ -85,7 +57,8 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
     due_to = query_date(r, "due_to")
     text = (r.query.get("q") or "").strip()
     async with ctx.deps.sessions() as session:
-        today, cal = await today_and_calendar(session, ctx)
+        day = await office_day(session, ctx)
+        due = due_in_force_column()
         query = select(Item).where(Item.id.in_(visible_items(ctx)))
         if state is not None:
             query = query.where(Item.state == state)
@@ -98,13 +71,13 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
                 Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id == unit_id))
             )
         if due_from is not None:
-            query = query.where(Item.due_on >= due_from)
+            query = query.where(due >= due_from)
         if due_to is not None:
-            query = query.where(Item.due_on <= due_to)
+            query = query.where(due <= due_to)
         if overdue is not None:
             late = select(Assignment.item_id).where(
                 Assignment.state.in_(ACTIVE_STATES),
-                Assignment.due_on < today,
+                Assignment.due_on < day.today,
             )
             query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))
         if text:
@@ -114,19 +87,28 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
                     Item.ref.icontains(text, autoescape=True),
                 )
             )
-        query = query.order_by(Item.due_on, Item.id).options(
+        query = query.order_by(due, Item.id).options(
             selectinload(Item.assignments).selectinload(Assignment.unit)
         )
         items, total = await paged(session, query, page)
-        return page.answer([item_json(i, today, cal, ctx) for i in items], total)
+        return page.answer([ItemOut.of(i, day) for i in items], total)
 
 
 async def get_item(ctx: ApiContext) -> web.StreamResponse:
     """One item with its assignments."""
     async with ctx.deps.sessions() as session:
         item = await load_item(session, ctx, ctx.match_id("item_id"))
-        today, cal = await today_and_calendar(session, ctx)
-        return json_ok(item_json(item, today, cal, ctx))
+        return json_ok(ItemOut.of(item, await office_day(session, ctx)))
+
+
+async def get_timeline(ctx: ApiContext) -> web.StreamResponse:
+    """An item's history (办理过程), oldest first (`supervision.timeline`)."""
+    page = paging(ctx.request)
+    item_id = ctx.match_id("item_id")
+    async with ctx.deps.sessions() as session:
+        entries = await item_timeline(session, scope=ctx.principal.scope, item_id=item_id)
+    shown = entries[page.offset : page.offset + page.per_page]
+    return page.answer([TimelineEntryOut.model_validate(e) for e in shown], len(entries))
 
 
 def _current_spec(item: Item) -> ItemSpec | None:
@@ -164,8 +146,7 @@ async def create_item(ctx: ApiContext) -> web.StreamResponse:
         item_id = result.item.id
     async with ctx.deps.sessions() as session:
         item = await load_item(session, ctx, item_id)
-        today, cal = await today_and_calendar(session, ctx)
-        return json_ok(item_json(item, today, cal, ctx), status=201)
+        return json_ok(ItemOut.of(item, await office_day(session, ctx)), status=201)
 
 
 async def update_item(ctx: ApiContext) -> web.StreamResponse:
@@ -182,5 +163,4 @@ async def update_item(ctx: ApiContext) -> web.StreamResponse:
         await save_item(session, spec, actor=Actor.of(me), clock=ctx.deps.clock)
     async with ctx.deps.sessions() as session:
         item = await load_item(session, ctx, item_id)
-        today, cal = await today_and_calendar(session, ctx)
-        return json_ok(item_json(item, today, cal, ctx))
+        return json_ok(ItemOut.of(item, await office_day(session, ctx)))

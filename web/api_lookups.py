@@ -1,6 +1,6 @@
 """Lookups shared by the /api/v1 handlers: paging queries, visible rows, the caller.
 
-Imports `models/`, `supervision/` and `web.api_core` only.
+Imports `models/`, `supervision/`, `web.api_core` and `web.api_out` only.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from web.api_core import (
     ApiContext,
     Page,
 )
+from web.api_out import OfficeDay
 
 
 async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
@@ -91,3 +92,9 @@ async def current_person(session: AsyncSession, ctx: ApiContext) -> Person:
 async def today_and_calendar(session: AsyncSession, ctx: ApiContext) -> tuple[date, WorkCalendar]:
     """The office's today and the working-day calendar."""
     return local_today(ctx.deps.clock, ctx.deps.config.tz), await load_calendar(session)
+
+
+async def office_day(session: AsyncSession, ctx: ApiContext) -> OfficeDay:
+    """What the answers' lights and deadlines are computed against."""
+    today, calendar = await today_and_calendar(session, ctx)
+    return OfficeDay(today, calendar, ctx.deps.config.tz)

@@ -1,11 +1,9 @@
-"""/api/v1 people and the caller (`/me`): serialiser and handlers.
+"""/api/v1 people and the caller (`/me`): handlers (answers `PersonOut`, `MeOut`).
 
 Imports `models/`, `supervision/` and the web API plumbing only.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -28,20 +26,7 @@ from web.api_lookups import (
     current_person,
     paged,
 )
-
-
-def person_json(p: Person) -> dict[str, Any]:
-    """A person as the API shows them (no password hash, no chat ids)."""
-    return {
-        "id": p.id,
-        "name": p.name,
-        "email": p.email,
-        "unit_id": p.unit_id,
-        "roles": sorted(r.value for r in p.roles),
-        "active": p.active,
-        "locale": p.locale,
-        "telegram_bound": p.telegram_chat_id is not None,
-    }
+from web.api_out import MeOut, PersonOut
 
 
 async def get_me(ctx: ApiContext) -> web.StreamResponse:
@@ -50,11 +35,11 @@ async def get_me(ctx: ApiContext) -> web.StreamResponse:
         me = await current_person(session, ctx)
         units = ctx.principal.scope.unit_ids
         return json_ok(
-            {
-                "person": person_json(me),
-                "access": ctx.principal.tier.value,
-                "unit_ids": sorted(units) if units is not None else None,
-            }
+            MeOut(
+                person=PersonOut.model_validate(me),
+                access=ctx.principal.tier,
+                unit_ids=sorted(units) if units is not None else None,
+            )
         )
 
 
@@ -76,7 +61,7 @@ async def list_people(ctx: ApiContext) -> web.StreamResponse:
         if active is not None:
             query = query.where(Person.active.is_(active))
         rows, total = await paged(session, query.order_by(Person.id), page)
-        return page.answer([person_json(p) for p in rows], total)
+        return page.answer([PersonOut.model_validate(p) for p in rows], total)
 
 
 async def get_person(ctx: ApiContext) -> web.StreamResponse:
@@ -86,4 +71,4 @@ async def get_person(ctx: ApiContext) -> web.StreamResponse:
         p = await session.get(Person, person_id)
         if p is None or not ctx.principal.scope.sees_unit(p.unit_id):
             raise NotFound(f"no person #{person_id}")
-        return json_ok(person_json(p))
+        return json_ok(PersonOut.model_validate(p))

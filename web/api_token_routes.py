@@ -5,8 +5,6 @@ Imports `models/`, `supervision/` and the web API plumbing only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import select
 
@@ -29,20 +27,8 @@ from web.api_lookups import (
     paged,
 )
 from web.api_models import TokenInput
+from web.api_out import TokenCreatedOut, TokenOut
 from web.api_tokens import create_token, revoke_token
-
-
-def token_json(t: ApiToken) -> dict[str, Any]:
-    """A token's metadata (never its value or hash)."""
-    return {
-        "id": t.id,
-        "name": t.name,
-        "person_id": t.person_id,
-        "created_at": t.created_at,
-        "last_used_at": t.last_used_at,
-        "revoked_at": t.revoked_at,
-        "expires_at": t.expires_at,
-    }
 
 
 async def list_tokens(ctx: ApiContext) -> web.StreamResponse:
@@ -55,7 +41,7 @@ async def list_tokens(ctx: ApiContext) -> web.StreamResponse:
             query = query.where(ApiToken.person_id == person_id)
         query = query.order_by(ApiToken.id.desc())
         rows, total = await paged(session, query, page)
-        return page.answer([token_json(t) for t in rows], total)
+        return page.answer([TokenOut.model_validate(t) for t in rows], total)
 
 
 async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
@@ -75,7 +61,7 @@ async def create_token_route(ctx: ApiContext) -> web.StreamResponse:
             clock=ctx.deps.clock,
             valid_days=new.valid_days,
         )
-        body = {"token": token_json(created.token), "secret": created.secret}
+        body = TokenCreatedOut.model_validate(created)
     return json_ok(body, status=201)
 
 
@@ -86,5 +72,5 @@ async def revoke_token_route(ctx: ApiContext) -> web.StreamResponse:
         token = await revoke_token(
             session, ctx.match_id("token_id"), actor=Actor.of(me), clock=ctx.deps.clock
         )
-        body = token_json(token)
+        body = TokenOut.model_validate(token)
     return json_ok(body)

@@ -1,11 +1,9 @@
-"""/api/v1 units: serialiser and handlers (admins change them).
+"""/api/v1 units: handlers (admins change them; answers `UnitOut`).
 
 Imports `models/`, `supervision/` and the web API plumbing only.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -30,17 +28,7 @@ from web.api_lookups import (
     paged,
 )
 from web.api_models import UnitInput, UnitPatch
-
-
-def unit_json(u: Unit) -> dict[str, Any]:
-    """A unit."""
-    return {
-        "id": u.id,
-        "code": u.code,
-        "name": u.name,
-        "parent_id": u.parent_id,
-        "active": u.active,
-    }
+from web.api_out import UnitOut
 
 
 async def list_units(ctx: ApiContext) -> web.StreamResponse:
@@ -56,7 +44,7 @@ async def list_units(ctx: ApiContext) -> web.StreamResponse:
         if parent_id is not None:
             query = query.where(Unit.parent_id == parent_id)
         rows, total = await paged(session, query.order_by(Unit.code, Unit.id), page)
-        return page.answer([unit_json(u) for u in rows], total)
+        return page.answer([UnitOut.model_validate(u) for u in rows], total)
 
 
 async def get_unit(ctx: ApiContext) -> web.StreamResponse:
@@ -66,7 +54,7 @@ async def get_unit(ctx: ApiContext) -> web.StreamResponse:
         u = await session.get(Unit, unit_id)
         if u is None or not ctx.principal.scope.sees_unit(u.id):
             raise NotFound(f"no unit #{unit_id}")
-        return json_ok(unit_json(u))
+        return json_ok(UnitOut.model_validate(u))
 
 
 async def create_unit(ctx: ApiContext) -> web.StreamResponse:
@@ -80,7 +68,7 @@ async def create_unit(ctx: ApiContext) -> web.StreamResponse:
             actor=Actor.of(await current_person(session, ctx)),
             clock=ctx.deps.clock,
         )
-        body = unit_json(unit)
+        body = UnitOut.model_validate(unit)
     return json_ok(body, status=201)
 
 
@@ -105,5 +93,5 @@ async def update_unit(ctx: ApiContext) -> web.StreamResponse:
             actor=Actor.of(await current_person(session, ctx)),
             clock=ctx.deps.clock,
         )
-        after = unit_json(unit)
+        after = UnitOut.model_validate(unit)
     return json_ok(after)

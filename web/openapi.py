@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document of /api/v1, generated from the API's route table.
 
-Of the other web modules it imports only `web.api_models` (request bodies): ``web.api`` hands
-its `Operation` table to `build_document`, and registers the very same table with aiohttp, so
-the two cannot drift. Input components come from the pydantic models (`model_schemas`).
+Of the other web modules it imports only `web.api_models` (request bodies) and `web.api_out`
+(answers): ``web.api`` hands its `Operation` table to `build_document`, and registers the very
+same table with aiohttp, so the two cannot drift. Every component schema comes from a pydantic
+model: request bodies as validated (`model_schemas`), answers as serialised (`output_schemas`).
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
-from models import AssignmentRole, ItemState, ReportKind, ReviewState, Role, Source
-from supervision.access import Tier
 from supervision.item_schema import ItemInput, ItemPatch
-from supervision.light import Light
 from web.api_models import (
     Decision,
     ExtensionInput,
@@ -28,8 +26,32 @@ from web.api_models import (
     UnitInput,
     UnitPatch,
 )
+from web.api_out import (
+    ApiOut,
+    AssignmentOut,
+    BulletinDataOut,
+    BulletinOut,
+    ErrorOut,
+    ExtensionOut,
+    ItemOut,
+    MeOut,
+    PersonOut,
+    ReportOut,
+    TimelineEntryOut,
+    TokenCreatedOut,
+    TokenOut,
+    UnitOut,
+)
 
-__all__ = ["SCHEMAS", "Operation", "Param", "build_document", "model_schemas", "openapi_path"]
+__all__ = [
+    "SCHEMAS",
+    "Operation",
+    "Param",
+    "build_document",
+    "model_schemas",
+    "openapi_path",
+    "output_schemas",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -72,35 +94,15 @@ def openapi_path(path: str) -> str:
 
 
 _REF_TEMPLATE: Final = "#/components/schemas/{model}"
+_ID: Final = {"type": "integer", "minimum": 1}
 
 
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": _REF_TEMPLATE.format(model=name)}
 
 
-def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
-    return {"type": [kind, "null"], **extra}
-
-
-_DATE = {"type": "string", "format": "date"}
-_DATETIME = {"type": "string", "format": "date-time"}
-_ID = {"type": "integer", "minimum": 1}
-
-
-def _values(kind: type[StrEnum]) -> list[str]:
-    return [m.value for m in kind]
-
-
-_SOURCES = _values(Source)
-_STATES = _values(ItemState)
-_REVIEW = _values(ReviewState)
-_ROLES = _values(Role)
-_LIGHTS = _values(Light)
-_TIERS = _values(Tier)
-
-
 def model_schemas(*kinds: type[BaseModel]) -> dict[str, dict[str, Any]]:
-    """Component schemas of pydantic models and of every model or enum they refer to."""
+    """Component schemas of pydantic request models and of every model or enum they refer to."""
     out: dict[str, dict[str, Any]] = {}
     for kind in kinds:
         schema = kind.model_json_schema(ref_template=_REF_TEMPLATE)
@@ -109,96 +111,49 @@ def model_schemas(*kinds: type[BaseModel]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _obj(props: dict[str, Any], required: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "object", "properties": props, **extra}
-    if required:
-        out["required"] = list(required)
+class _OutputSchema(GenerateJsonSchema):
+    """Names a response model's component without its ``Out`` suffix (``ItemOut`` → ``Item``)."""
+
+    def normalize_name(self, name: str) -> str:
+        return super().normalize_name(name).removesuffix("Out")
+
+
+def _inline_enums(node: Any, enums: dict[str, dict[str, Any]]) -> Any:
+    """``node`` with each reference to an enum replaced by the enum's values."""
+    if isinstance(node, list):
+        return [_inline_enums(x, enums) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in enums:
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return {**enums[ref.rsplit("/", 1)[-1]], **rest}
+    return {k: _inline_enums(v, enums) for k, v in node.items()}
+
+
+def output_schemas(*kinds: type[ApiOut]) -> dict[str, dict[str, Any]]:
+    """Component schemas of response models (as serialised) and of the models they refer to;
+    enum values are written where they are used, as a client reads them."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        schema = kind.model_json_schema(
+            ref_template=_REF_TEMPLATE, schema_generator=_OutputSchema, mode="serialization"
+        )
+        defs: dict[str, dict[str, Any]] = schema.pop("$defs", {})
+        enums = {
+            name: {k: v for k, v in d.items() if k in ("type", "enum")}
+            for name, d in defs.items()
+            if "enum" in d
+        }
+        for name, d in defs.items():
+            if name not in enums:
+                out[name] = _inline_enums(d, enums)
+        out[kind.__name__.removesuffix("Out")] = _inline_enums(schema, enums)
     return out
 
 
-_ITEM_FIELDS: dict[str, Any] = {
-    "ref": {"type": "string", "minLength": 1, "maxLength": 100, "description": "文号"},
-    "title": {"type": "string", "minLength": 1, "maxLength": 500},
-    "source": {"type": "string", "enum": _SOURCES},
-    "received_on": _DATE,
-    "due_on": {
-        **_nullable("string", format="date"),
-        "description": "完成时限; null = 30 working days (policy)",
-    },
-    "urgent": {"type": "boolean"},
-    "objective": {"type": "string", "description": "目标任务"},
-    "content": {"type": "string", "description": "工作内容"},
-}
-_BULLETIN_ROW = _obj(
-    {
-        "rank": {"type": "integer"},
-        "unit_id": {"type": "integer"},
-        "unit_code": {"type": "string"},
-        "unit_name": {"type": "string"},
-        "role": {"type": "string", "enum": ["lead", "co"], "description": "主办 / 协办"},
-        "role_label": {"type": "string"},
-        "assigned": {"type": "integer"},
-        "closed_in_period": {"type": "integer"},
-        "closed_on_time": {"type": "integer"},
-        "closed_late": {"type": "integer"},
-        "open_overdue": {"type": "integer"},
-        "overdue": {"type": "integer"},
-        "extensions": {"type": "integer"},
-        "on_time_rate": _nullable("number"),
-    }
-)
-_BULLETIN_DATA = _obj(
-    {
-        "number": {"type": "string"},
-        "period": {"type": "string"},
-        "period_kind": {"type": "string", "enum": ["week", "month", "quarter"]},
-        "period_label": {"type": "string"},
-        "starts_on": _DATE,
-        "ends_on": _DATE,
-        "as_of": _DATE,
-        "issued_on": _DATE,
-        "version": {"type": "integer", "description": "2: lead and co ranked apart"},
-        "rows": {"type": "array", "items": _ref("BulletinRow")},
-        "unranked": {
-            "type": "array",
-            "items": _ref("BulletinRow"),
-            "description": "本期无到期事项: rows with nothing due, not ranked",
-        },
-        "urged": {"type": "array", "items": {"type": "object"}, "description": "督促整改"},
-        "overdue_items": {"type": "array", "items": {"type": "object"}},
-        "praised_units": {"type": "array", "items": {"type": "string"}},
-        "urged_units": {"type": "array", "items": {"type": "string"}},
-        "totals": {"type": "object"},
-    }
-)
-
-#: Component schemas, by name.
+#: Component schemas, by name: request bodies, then answers.
 SCHEMAS: Final[dict[str, dict[str, Any]]] = {
-    "Error": _obj(
-        {
-            "error": _obj(
-                {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "details": {"type": "array", "items": {"type": "string"}},
-                },
-                ["code", "message"],
-            )
-        },
-        ["error"],
-    ),
-    "Me": _obj(
-        {
-            "person": _ref("Person"),
-            "access": {"type": "string", "enum": _TIERS},
-            "unit_ids": {
-                "type": ["array", "null"],
-                "items": {"type": "integer"},
-                "description": "the units a liaison sees; null = every unit",
-            },
-        },
-        ["person", "access", "unit_ids"],
-    ),
     **model_schemas(
         ItemInput,
         ItemPatch,
@@ -209,118 +164,20 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         UnitPatch,
         TokenInput,
     ),
-    "Assignment": _obj(
-        {
-            "id": _ID,
-            "item_id": _ID,
-            "unit_id": _ID,
-            "unit_name": {"type": "string"},
-            "role": {"type": "string", "enum": _values(AssignmentRole)},
-            "owner_id": _nullable("integer"),
-            "leader_id": _nullable("integer"),
-            "state": {"type": "string", "enum": _STATES},
-            "due_on": _DATE,
-            "light": {"type": "string", "enum": _LIGHTS},
-            "last_report_at": _nullable("string", format="date-time"),
-            "closed_at": _nullable("string", format="date-time"),
-        }
-    ),
-    "Item": _obj(
-        {
-            "id": _ID,
-            **_ITEM_FIELDS,
-            "due_on": _DATE,
-            "due_is_default": {"type": "boolean"},
-            "due_is_provisional": {"type": "boolean"},
-            "state": {"type": "string", "enum": _STATES},
-            "light": {"type": "string", "enum": _LIGHTS},
-            "closed_at": _nullable("string", format="date-time"),
-            "created_at": _DATETIME,
-            "assignments": {"type": "array", "items": _ref("Assignment")},
-        }
-    ),
-    "Report": _obj(
-        {
-            "id": _ID,
-            "assignment_id": _ID,
-            "number": {"type": "integer"},
-            "author_id": _nullable("integer"),
-            "kind": {"type": "string", "enum": _values(ReportKind)},
-            "text": {"type": "string"},
-            "channel": {"type": "string"},
-            "review_state": {"type": "string", "enum": _REVIEW},
-            "attachments": {"type": "integer"},
-            "created_at": _DATETIME,
-        }
-    ),
-    "Extension": _obj(
-        {
-            "id": _ID,
-            "assignment_id": _ID,
-            "requested_by_id": _nullable("integer"),
-            "reason": {"type": "string"},
-            "progress": {"type": "string"},
-            "old_due_on": _DATE,
-            "new_due_on": _DATE,
-            "state": {"type": "string", "enum": _REVIEW},
-            "decided_by_id": _nullable("integer"),
-            "decided_at": _nullable("string", format="date-time"),
-            "comment": _nullable("string"),
-            "channel": {"type": "string"},
-            "created_at": _DATETIME,
-        }
-    ),
-    "Person": _obj(
-        {
-            "id": _ID,
-            "name": {"type": "string"},
-            "email": _nullable("string"),
-            "unit_id": _nullable("integer"),
-            "roles": {"type": "array", "items": {"type": "string", "enum": _ROLES}},
-            "active": {"type": "boolean"},
-            "locale": {"type": "string"},
-            "telegram_bound": {"type": "boolean"},
-        }
-    ),
-    "Unit": _obj(
-        {
-            "id": _ID,
-            "code": {"type": "string"},
-            "name": {"type": "string"},
-            "parent_id": _nullable("integer"),
-            "active": {"type": "boolean"},
-        }
-    ),
-    "BulletinRow": _BULLETIN_ROW,
-    "BulletinData": _BULLETIN_DATA,
-    "Bulletin": _obj(
-        {
-            "id": _ID,
-            "period": {"type": "string"},
-            "starts_on": _DATE,
-            "ends_on": _DATE,
-            "created_by_id": _nullable("integer"),
-            "created_at": _DATETIME,
-            "sent_at": _nullable("string", format="date-time"),
-            "data": _ref("BulletinData"),
-        }
-    ),
-    "Token": _obj(
-        {
-            "id": _ID,
-            "name": {"type": "string"},
-            "person_id": _ID,
-            "created_at": _DATETIME,
-            "last_used_at": _nullable("string", format="date-time"),
-            "revoked_at": _nullable("string", format="date-time"),
-            "expires_at": _nullable("string", format="date-time"),
-        }
-    ),
-    "TokenCreated": _obj(
-        {
-            "token": _ref("Token"),
-            "secret": {"type": "string", "description": "shown once; store it safely"},
-        }
+    **output_schemas(
+        ErrorOut,
+        MeOut,
+        ItemOut,
+        AssignmentOut,
+        ReportOut,
+        ExtensionOut,
+        PersonOut,
+        UnitOut,
+        BulletinDataOut,
+        BulletinOut,
+        TokenOut,
+        TokenCreatedOut,
+        TimelineEntryOut,
     ),
 }
 
@@ -343,15 +200,16 @@ def _error(status: int) -> dict[str, Any]:
 
 
 def _page_of(name: str) -> dict[str, Any]:
-    return _obj(
-        {
+    return {
+        "type": "object",
+        "properties": {
             "data": {"type": "array", "items": _ref(name)},
             "page": {"type": "integer"},
             "per_page": {"type": "integer"},
             "total": {"type": "integer"},
         },
-        ["data", "page", "per_page", "total"],
-    )
+        "required": ["data", "page", "per_page", "total"],
+    }
 
 
 PAGING: Final = (

@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models import (
     Assignment,
     Attachment,
-    AuditEvent,
     Extension,
     Item,
-    Notification,
     Person,
     Report,
     ReportKind,
@@ -41,11 +39,11 @@ from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
+from supervision.timeline import DB_STORAGE
 from supervision.validation import validate
 from web.access import require, require_item
 from web.app import DEPS, WebDeps
 from web.auth import Principal
-from web.i18n import translate_or
 from web.views.common import (
     PAGE_SIZE,
     clamp_page,
@@ -57,9 +55,9 @@ from web.views.common import (
     render,
     text_field,
 )
+from web.views.timeline import timeline
 
 LIGHTS = ("red", "yellow", "green", "grey")
-DB_STORAGE = "db"
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_FILES = 5
 FORM_FIELDS = (
@@ -177,160 +175,6 @@ async def items_list(request: web.Request) -> web.StreamResponse:
 
 
 # --- detail and timeline ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One line of an item's timeline."""
-
-    at: datetime
-    kind: str  # audit | notification | attempt | report | extension | review
-    title: str
-    detail: str = ""
-    who: str = ""
-    files: list[tuple[str, str | None]] = field(default_factory=list)  # (name, download url)
-
-
-async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
-    return {pid: name for pid, name in rows.all()}
-
-
-def _audit_title(ev: AuditEvent, lang: str) -> str:
-    entity = translate_or(f"ent.{ev.entity}", lang, ev.entity)
-    action = translate_or(f"act.{ev.action}", lang, ev.action)
-    return f"{entity} #{ev.entity_id} {action}"
-
-
-def _state(value: str | None, lang: str) -> str:
-    return translate_or(f"state.{value}", lang, value or "") if value else ""
-
-
-async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[Entry]:
-    """Everything that happened to an item, oldest first (labels in ``lang``)."""
-    asg_ids = [a.id for a in item.assignments]
-    reports = (
-        await session.scalars(
-            select(Report).where(Report.assignment_id.in_(asg_ids)).order_by(Report.id)
-        )
-    ).all()
-    extensions = (
-        await session.scalars(
-            select(Extension).where(Extension.assignment_id.in_(asg_ids)).order_by(Extension.id)
-        )
-    ).all()
-    notifications = (
-        await session.scalars(
-            select(Notification)
-            .where(Notification.item_id == item.id)  # rows about an assignment name its item too
-            .options(selectinload(Notification.attempts_log))
-            .order_by(Notification.id)
-        )
-    ).all()
-    conditions = [(AuditEvent.entity == "item") & (AuditEvent.entity_id == item.id)]
-    if asg_ids:
-        conditions.append((AuditEvent.entity == "assignment") & (AuditEvent.entity_id.in_(asg_ids)))
-    if reports:
-        conditions.append(
-            (AuditEvent.entity == "report") & (AuditEvent.entity_id.in_([r.id for r in reports]))
-        )
-    if extensions:
-        conditions.append(
-            (AuditEvent.entity == "extension")
-            & (AuditEvent.entity_id.in_([e.id for e in extensions]))
-        )
-    audits = (await session.scalars(select(AuditEvent).where(or_(*conditions)))).all()
-    names = await _names(
-        session,
-        {n.recipient_id for n in notifications}
-        | {r.author_id for r in reports}
-        | {r.reviewed_by_id for r in reports}
-        | {e.requested_by_id for e in extensions}
-        | {e.decided_by_id for e in extensions},
-    )
-    units = {a.id: a.unit.name for a in item.assignments}
-    out: list[Entry] = []
-    for ev in audits:
-        states = (
-            f"{_state(ev.from_state, lang)} → {_state(ev.to_state, lang)}" if ev.to_state else ""
-        )
-        reason = (ev.detail or {}).get("reason")
-        if reason:
-            states = f"{states} ({reason})" if states else str(reason)
-        out.append(Entry(ev.at, "audit", _audit_title(ev, lang), states, ev.actor_label))
-    for n in notifications:
-        who = names.get(n.recipient_id or 0, n.address or "")
-        out.append(
-            Entry(
-                n.created_at,
-                "notification",
-                f"{n.kind} · {n.channel} · {n.status}",
-                n.body_text[:300],
-                who,
-            )
-        )
-        for a in n.attempts_log:
-            out.append(
-                Entry(
-                    a.started_at,
-                    "attempt",
-                    f"{n.kind} · {a.channel} · {a.outcome}",
-                    a.error or "",
-                    who,
-                )
-            )
-    for r in reports:
-        unit = units.get(r.assignment_id, "")
-        files = [
-            (a.file_name or a.file_id, f"/attachments/{a.id}" if a.storage == DB_STORAGE else None)
-            for a in r.attachments
-        ]
-        out.append(
-            Entry(
-                r.created_at,
-                "report",
-                f"{unit} #{r.number} {r.kind} ({r.channel})",
-                r.text,
-                names.get(r.author_id or 0, ""),
-                files,
-            )
-        )
-        if r.reviewed_at is not None:
-            out.append(
-                Entry(
-                    r.reviewed_at,
-                    "review",
-                    f"{unit} #{r.number} {r.review_state}",
-                    r.review_comment or "",
-                    names.get(r.reviewed_by_id or 0, ""),
-                )
-            )
-    for e in extensions:
-        unit = units.get(e.assignment_id, "")
-        out.append(
-            Entry(
-                e.created_at,
-                "extension",
-                f"{unit} {e.old_due_on.isoformat()} → {e.new_due_on.isoformat()}",
-                e.reason,
-                names.get(e.requested_by_id or 0, ""),
-            )
-        )
-        if e.decided_at is not None:
-            out.append(
-                Entry(
-                    e.decided_at,
-                    "review",
-                    f"{unit} {e.state}",
-                    e.comment or "",
-                    names.get(e.decided_by_id or 0, ""),
-                )
-            )
-    out.sort(key=lambda entry: entry.at)
-    return out
 
 
 async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
