@@ -1,7 +1,9 @@
-"""Writing the outbox: one Notification row per (cause, recipient, channel), never twice.
+"""The outbox: one Notification row per (cause, recipient, channel), never twice.
 
 Rows are added in the caller's transaction, so a message exists exactly when the change that
-caused it commits. Rendering happens at delivery (notifier/), from the ids in the row.
+caused it commits. Rendering happens at delivery (notifier/), from the ids in the row. The
+rules every reader and writer of the outbox shares live here once: a row's shape and keys,
+its e-mail thread, and when it is due.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +25,66 @@ OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = "telegram"
 EMAIL = "email"
 GROUP_KINDS = ("wecom", "dingtalk", "feishu")
+PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+
+
+# When a row is due. A pending row is due at the later of ``not_before`` (the send window)
+# and ``next_attempt_at`` (a retry or rate-limit wait); a ``sending`` row, claimed by a
+# worker, is due again when its lease (``next_attempt_at``) runs out.
+
+
+def due_at(status: str, not_before: datetime, next_attempt_at: datetime | None) -> datetime | None:
+    """The moment a row in ``status`` falls due (None: sent, failed or cancelled)."""
+    if status == PENDING:
+        return max(not_before, next_attempt_at or not_before)
+    if status == SENDING:
+        return next_attempt_at
+    return None
+
+
+def pending_due(moment: datetime) -> ColumnElement[bool]:
+    """SQL: pending rows due by ``moment``."""
+    return and_(
+        Notification.status == PENDING,
+        Notification.not_before <= moment,
+        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= moment),
+    )
+
+
+def lease_lapsed(moment: datetime) -> ColumnElement[bool]:
+    """SQL: rows being sent whose lease ran out by ``moment``."""
+    return and_(Notification.status == SENDING, Notification.next_attempt_at <= moment)
+
+
+def due_clause(now: datetime, *, pending_by: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: rows to deliver now — pending and due (by ``pending_by``, default ``now``), or
+    sending with a lapsed lease."""
+    return or_(pending_due(now if pending_by is None else pending_by), lease_lapsed(now))
+
+
+async def first_due_at(session: AsyncSession, *, by: datetime | None = None) -> datetime | None:
+    """The earliest moment an unsettled row falls (or fell) due; with ``by``, among the rows
+    due by then only. None when there is none."""
+    # Two indexed minima, one per case of ``due_at``, instead of a greatest() that SQLite
+    # spells differently: first tries wait for not_before, retries and leases for
+    # next_attempt_at.
+    first = select(func.min(Notification.not_before)).where(
+        Notification.status == PENDING,
+        or_(
+            Notification.next_attempt_at.is_(None),
+            Notification.next_attempt_at < Notification.not_before,
+        ),
+    )
+    again = select(func.min(Notification.next_attempt_at)).where(
+        Notification.status.in_((PENDING, SENDING)),
+        Notification.next_attempt_at >= Notification.not_before,
+    )
+    if by is not None:
+        first = first.where(Notification.not_before <= by)
+        again = again.where(Notification.next_attempt_at <= by)
+    moments = [await session.scalar(first), await session.scalar(again)]
+    found = [m for m in moments if m is not None]
+    return min(found) if found else None
 
 
 def next_send_time(
