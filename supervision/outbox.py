@@ -8,9 +8,10 @@ its e-mail thread, and when it is due.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -26,6 +27,47 @@ CHAT = "telegram"
 EMAIL = "email"
 GROUP_KINDS = ("wecom", "dingtalk", "feishu")
 PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+
+
+class OutboxRow(NamedTuple):
+    """One new outbox row: the columns its writer sets, in the writers' record order.
+
+    Every writer (``add`` below, the scan's batch writers in ``notifier.outbox_writers``)
+    takes its column list, order and defaults from here, then ``NEW_ROW`` and ``created_at``.
+    """
+
+    dedupe_key: str
+    kind: str
+    channel: str
+    not_before: datetime
+    payload: dict[str, Any]
+    locale: str = "zh"
+    address: str | None = None
+    thread_key: str | None = None
+    assignment_id: int | None = None
+    item_id: int | None = None
+    recipient_id: int | None = None
+    webhook_id: int | None = None
+    fallback_of_id: int | None = None
+
+
+#: the values every new row starts with, whoever writes it
+NEW_ROW: Final[Mapping[str, Any]] = MappingProxyType(
+    {"status": PENDING, "attempts": 0, "body_text": ""}
+)
+#: every column a writer fills, in record order: the row's own, ``NEW_ROW``'s, ``created_at``
+COLUMNS: Final = (*OutboxRow._fields, *NEW_ROW, "created_at")
+
+
+def row_values(row: OutboxRow, created_at: datetime) -> dict[str, Any]:
+    """The values of every column in ``COLUMNS`` for a new row (an INSERT's parameters)."""
+    return {**row._asdict(), **NEW_ROW, "created_at": created_at}
+
+
+def item_thread_key(item_id: int | None) -> str | None:
+    """The thread a person's messages about an item share (e-mail replies answer its first
+    message): one per item; None for messages about no item."""
+    return f"item-{item_id}" if item_id is not None else None
 
 
 # When a row is due. A pending row is due at the later of ``not_before`` (the send window)
@@ -164,30 +206,26 @@ async def add(
 
     ``now`` (the caller's clock) stamps ``created_at``.
     """
-    values: dict[str, Any] = {
-        "dedupe_key": dedupe_key,
-        "kind": kind,
-        "channel": channel,
-        "not_before": not_before,
-        "recipient_id": recipient_id,
-        "address": address,
-        "assignment_id": assignment_id,
-        "item_id": item_id,
-        "webhook_id": webhook_id,
-        "locale": locale,
-        "payload": payload or {},
-        "thread_key": thread_key,
-        "fallback_of_id": fallback_of_id,
-        "status": NotificationStatus.PENDING.value,
-        "attempts": 0,
-        "body_text": "",
-        "created_at": now,
-    }
+    row = OutboxRow(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        channel=channel,
+        not_before=not_before,
+        payload=payload or {},
+        locale=locale,
+        address=address,
+        thread_key=thread_key,
+        assignment_id=assignment_id,
+        item_id=item_id,
+        recipient_id=recipient_id,
+        webhook_id=webhook_id,
+        fallback_of_id=fallback_of_id,
+    )
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
         insert(Notification)
-        .values(**values)
+        .values(**row_values(row, now))
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Notification.id)
     )
@@ -230,7 +268,7 @@ async def notify_person(
             item_id=item_id,
             locale=person.locale,
             payload=payload,
-            thread_key=f"item-{item_id}" if item_id is not None else None,
+            thread_key=item_thread_key(item_id),
         )
         if new_id is not None:
             ids.append(new_id)
