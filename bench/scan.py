@@ -33,8 +33,9 @@ from sqlalchemy.util import await_only
 from duban.process import settle_gc
 from models import Base
 from models.db import create_engine, create_sessionmaker
+from notifier.outbox_writers import PgCopyWriter
 from notifier.recipients import RecipientDirectory
-from notifier.scan import _Batch, _PgWriter, claim_query, scan_once
+from notifier.scan import _Batch, claim_query, scan_once
 from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.policy import ensure_default_policies
@@ -202,7 +203,7 @@ def _timed(name: str, fn: Any) -> Any:
 def instrument() -> None:
     """Time the parts of a tick (bench only: patches the scan's internals in this process)."""
     for name in ("outbox", "advance"):
-        setattr(_PgWriter, name, staticmethod(_timed(f"write {name}", getattr(_PgWriter, name))))
+        setattr(PgCopyWriter, name, _timed(f"write {name}", getattr(PgCopyWriter, name)))
     load = RecipientDirectory.load.__func__  # type: ignore[attr-defined]
     RecipientDirectory.load = classmethod(_timed("load recipients", load))  # type: ignore[assignment]
     plan = _Batch._plan

@@ -41,17 +41,13 @@ import asyncpg  # type: ignore[import-untyped]
 from bench.scan import ADMIN_URL, DB_NAME, _admin, _pct, build, reset_due
 from models import Base
 from models.db import create_engine
+from supervision.outbox import COLUMNS, NEW_ROW, OutboxRow, item_thread_key
 
 NOW = datetime(2026, 12, 7, 1, 0)  # the scan instant of bench.scan, naive UTC as stored
 NEXT = NOW + timedelta(days=4)
 PAYLOAD = json.dumps(
     {"step": "remind", "template": "remind", "occurrence": "2026-12-07", "due_on": "2026-12-14"}
 )
-COLUMNS = (
-    "dedupe_key", "kind", "channel", "locale", "address", "status", "not_before", "attempts",
-    "body_text", "payload", "thread_key", "assignment_id", "item_id", "recipient_id",
-    "webhook_id", "created_at",
-)  # fmt: skip
 
 LEAN_TABLES = """
     DROP TABLE IF EXISTS lean_ladders, lean_outbox;
@@ -94,10 +90,12 @@ def outbox_rows(ids: list[int]) -> list[tuple[Any, ...]]:
         for person in (a, a + 1) if a % 5 == 0 else (a,):
             for channel, address in (("telegram", str(100000 + person)), ("email", f"p{a}@b.cn")):
                 key = f"a{a}:remind:2026-12-07:p{person}:{channel}"
-                rows.append(
-                    (key, "remind", channel, "zh", address, "pending", NOW, 0, "", PAYLOAD,
-                     f"item-{a}", a, a, person, None, NOW)
-                )  # fmt: skip
+                row = OutboxRow(
+                    key, "remind", channel, NOW, {}, "zh", address, item_thread_key(a), a, a,
+                    person,
+                )._asdict()  # fmt: skip
+                row["payload"] = PAYLOAD  # JSON text, as asyncpg's COPY takes it
+                rows.append((*row.values(), *NEW_ROW.values(), NOW))
     return rows
 
 

@@ -30,7 +30,7 @@ from email.errors import MessageError
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
@@ -63,14 +63,13 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import CHAT, EMAIL, add
+from supervision.outbox import CHAT, EMAIL, PENDING, SENDING, add, due_at, due_clause
 from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
 
 #: the attempt row's outcome while its send is in flight (a crash leaves it so)
 IN_FLIGHT = AttemptOutcome.SENDING.value
-PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
 
 
 class Outcome(StrEnum):
@@ -135,30 +134,16 @@ class DeliveryOptions:
         )
 
 
-def due_clause(now: datetime) -> ColumnElement[bool]:
-    """SQL: rows to deliver now — pending and due, or sending with a lapsed lease."""
-    return or_(
-        and_(
-            Notification.status == PENDING,
-            Notification.not_before <= now,
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-        ),
-        and_(Notification.status == SENDING, Notification.next_attempt_at <= now),
-    )
-
-
 def _readiness(row: Notification, now: datetime) -> DeliveryResult | None:
     """None when ``row`` may be claimed now, else why not."""
-    if row.status == PENDING:
-        due_at = max(row.not_before, row.next_attempt_at or row.not_before)
-        if due_at > now:
-            return DeliveryResult(row.id, Outcome.NOT_DUE, retry_at=due_at)
+    if row.status not in (PENDING, SENDING):
+        return DeliveryResult(row.id, Outcome.DONE)
+    due = due_at(row.status, row.not_before, row.next_attempt_at)
+    if due is not None and due <= now:
         return None
-    if row.status == SENDING:
-        if row.next_attempt_at is not None and row.next_attempt_at <= now:
-            return None
-        return DeliveryResult(row.id, Outcome.BUSY, retry_at=row.next_attempt_at)
-    return DeliveryResult(row.id, Outcome.DONE)
+    return DeliveryResult(
+        row.id, Outcome.NOT_DUE if row.status == PENDING else Outcome.BUSY, retry_at=due
+    )
 
 
 @dataclass

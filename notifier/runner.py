@@ -19,22 +19,21 @@ from datetime import datetime
 from types import TracebackType
 from typing import Final, Self
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from models import Notification
 from models.db import failure_text
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
-from notifier.delivery import PENDING, SENDING, DeliveryOptions, deliver_due
+from notifier.delivery import DeliveryOptions, deliver_due
 from notifier.ratelimit import Limiter, MemoryLimiter
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer, RenderPool
 from notifier.worker import ScanFn
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, SystemClock
-from supervision.outbox import OUTBOX_WRITTEN
+from supervision.outbox import OUTBOX_WRITTEN, first_due_at
 
 log = logging.getLogger("duban.runner")
 
@@ -192,27 +191,10 @@ class Runner:
         (0 when one is due already: fell due during the last round, or its lease ran out)."""
         now = self.clock.now()
         async with self.sessions() as session:
-            # A row is due at the later of not_before and next_attempt_at; two indexed minima
-            # (one per case) instead of a greatest() that SQLite spells differently.
-            retry_at = await session.scalar(
-                select(func.min(Notification.next_attempt_at)).where(
-                    Notification.status.in_((PENDING, SENDING)),
-                    Notification.next_attempt_at >= Notification.not_before,
-                )
-            )
-            first_at = await session.scalar(
-                select(func.min(Notification.not_before)).where(
-                    Notification.status == PENDING,
-                    or_(
-                        Notification.next_attempt_at.is_(None),
-                        Notification.next_attempt_at < Notification.not_before,
-                    ),
-                )
-            )
+            soonest = await first_due_at(session)
         pause = self.config.scan_interval_seconds
-        for soonest in (retry_at, first_at):
-            if soonest is not None:
-                pause = min(pause, max(0.0, (soonest - now).total_seconds()))
+        if soonest is not None:
+            pause = min(pause, max(0.0, (soonest - now).total_seconds()))
         return pause
 
     async def run(self, stop: asyncio.Event) -> None:

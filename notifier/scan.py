@@ -3,27 +3,24 @@
 Reads only what is due (indexed ``next_action_at <= now``), in batches, one transaction per
 batch; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets several workers (and two lanes of one
 scan) work at once, and the outbox's unique keys make a repeated scan write nothing twice.
-Rows are rendered at delivery. Imports models and supervision only (and, for PostgreSQL's
-COPY, the asyncpg driver under the session).
+Rows are rendered at delivery; the batch's writes go through an ``OutboxWriter``
+(``notifier.outbox_writers``, where PostgreSQL's COPY lives). Imports models, supervision
+and notifier.recipients / notifier.outbox_writers only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from itertools import repeat
 from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
-from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
-from sqlalchemy import Table, bindparam, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
@@ -32,16 +29,22 @@ from models import (
     GroupWebhook,
     Item,
     ItemState,
-    Notification,
-    NotificationStatus,
     Policy,
 )
 from models.db import one_writer
-from notifier.recipients import Recipient, RecipientDirectory, RecipientNeed, id_in
+from notifier.outbox_writers import LadderAdvance, writer_for
+from notifier.recipients import RecipientDirectory, RecipientNeed, id_in
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import next_send_time, person_addresses, person_key, webhook_key
+from supervision.outbox import (
+    OutboxRow,
+    item_thread_key,
+    next_send_time,
+    person_addresses,
+    person_key,
+    webhook_key,
+)
 from supervision.policy import pick_policy
 from supervision.schedule import (
     AssignmentFacts,
@@ -58,9 +61,8 @@ log = logging.getLogger("duban.scan")
 GROUP = "group"  # step channel: the unit's group robots
 ACTOR_LABEL = "scan"
 
-# Core tables: the batch writes many rows per statement without building ORM objects.
+# Core tables: the batch reads and writes many rows per statement without ORM objects.
 _assignments = cast(Table, Assignment.__table__)
-_notifications = cast(Table, Notification.__table__)
 _audit = cast(Table, AuditEvent.__table__)
 
 
@@ -140,145 +142,6 @@ class _Fired:
     ladder: Ladder
 
 
-@dataclass(slots=True)
-class _Outbox:
-    """The outbox rows of one batch, column by column (PostgreSQL takes them as arrays)."""
-
-    keys: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-    channels: list[str] = field(default_factory=list)
-    locales: list[str] = field(default_factory=list)
-    addresses: list[str | None] = field(default_factory=list)
-    not_before: list[datetime] = field(default_factory=list)
-    payloads: list[dict[str, Any]] = field(default_factory=list)  # shared between rows
-    thread_keys: list[str | None] = field(default_factory=list)
-    assignment_ids: list[int] = field(default_factory=list)
-    item_ids: list[int] = field(default_factory=list)
-    recipient_ids: list[int | None] = field(default_factory=list)
-    webhook_ids: list[int | None] = field(default_factory=list)
-
-    def add(
-        self,
-        f: _Fired,
-        not_before: datetime,
-        key: str,
-        channel: str,
-        payload: dict[str, Any],
-        *,
-        person: Recipient | None = None,
-        address: str | None = None,
-        webhook_id: int | None = None,
-    ) -> None:
-        """One row of fired step ``f``: to ``person`` at ``address``, or to a group robot."""
-        self.keys.append(key)
-        self.kinds.append(f.planned.kind)
-        self.channels.append(channel)
-        self.locales.append(person.locale if person is not None else "zh")
-        self.addresses.append(address)
-        self.not_before.append(not_before)
-        self.payloads.append(payload)
-        self.thread_keys.append(f"item-{f.item_id}" if person is not None else None)
-        self.assignment_ids.append(f.id)
-        self.item_ids.append(f.item_id)
-        self.recipient_ids.append(person.id if person is not None else None)
-        self.webhook_ids.append(webhook_id)
-
-    def dicts(self, created_at: datetime) -> list[dict[str, Any]]:
-        """The rows as column dicts (for executemany)."""
-        return [
-            {
-                "dedupe_key": key,
-                "kind": kind,
-                "channel": channel,
-                "locale": locale,
-                "address": address,
-                "status": NotificationStatus.PENDING.value,
-                "not_before": not_before,
-                "attempts": 0,
-                "body_text": "",
-                "payload": payload,
-                "thread_key": thread_key,
-                "assignment_id": assignment_id,
-                "item_id": item_id,
-                "recipient_id": recipient_id,
-                "webhook_id": webhook_id,
-                "created_at": created_at,
-            }
-            for (
-                key,
-                kind,
-                channel,
-                locale,
-                address,
-                not_before,
-                payload,
-                thread_key,
-                assignment_id,
-                item_id,
-                recipient_id,
-                webhook_id,
-            ) in zip(
-                self.keys,
-                self.kinds,
-                self.channels,
-                self.locales,
-                self.addresses,
-                self.not_before,
-                self.payloads,
-                self.thread_keys,
-                self.assignment_ids,
-                self.item_ids,
-                self.recipient_ids,
-                self.webhook_ids,
-                strict=True,
-            )
-        ]
-
-
-@dataclass(slots=True)
-class _Advance:
-    """Each claimed assignment's new ladder columns, column by column."""
-
-    ids: list[int] = field(default_factory=list)
-    next_at: list[datetime | None] = field(default_factory=list)
-    ladder_due_on: list[date | None] = field(default_factory=list)
-    last_step: list[str | None] = field(default_factory=list)
-    last_step_at: list[datetime | None] = field(default_factory=list)
-    last_periodic_at: list[datetime | None] = field(default_factory=list)
-
-    def add(self, assignment_id: int, facts: AssignmentFacts, next_at: datetime | None) -> None:
-        """Store ``facts`` and ``next_at`` for one assignment."""
-        self.ids.append(assignment_id)
-        self.next_at.append(next_at)
-        self.ladder_due_on.append(facts.ladder_due_on)
-        self.last_step.append(facts.last_step)
-        self.last_step_at.append(facts.last_step_at)
-        self.last_periodic_at.append(facts.last_periodic_at)
-
-    def dicts(self, updated_at: datetime) -> list[dict[str, Any]]:
-        """The updates as bound-parameter dicts (for executemany)."""
-        return [
-            {
-                "b_id": i,
-                "b_next": n,
-                "b_ladder_due_on": d,
-                "b_last_step": s,
-                "b_last_step_at": s_at,
-                "b_last_periodic_at": p_at,
-                "b_updated_at": updated_at,
-            }
-            for i, n, d, s, s_at, p_at in zip(
-                self.ids,
-                self.next_at,
-                self.ladder_due_on,
-                self.last_step,
-                self.last_step_at,
-                self.last_periodic_at,
-                strict=True,
-            )
-        ]
-
-
 class _Batch:
     """One batch in one transaction: plan, write the outbox rows, advance."""
 
@@ -302,7 +165,7 @@ class _Batch:
         self.ladders = ladders  # likewise
         self.result = result
         self.postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-        self._writer = _PgWriter if self.postgres else _GenericWriter
+        self._writer = writer_for(session)
         self._not_before: dict[SendWindow, datetime] = {}
         self._ladders: dict[tuple[str, bool], Ladder | None] = {}
         self._items: dict[int, tuple[str, bool]] = {}
@@ -339,7 +202,7 @@ class _Batch:
         )
         self._items = {item_id: (source, urgent) for item_id, source, urgent in items}
         fired: list[_Fired] = []
-        advance = _Advance()
+        advance = LadderAdvance()
         for row in rows:
             self._plan(row, fired, advance)
         written = await self._write_outbox(fired)
@@ -349,7 +212,7 @@ class _Batch:
         await self._writer.advance(self.session, advance, self.now)
         return set(advance.ids)
 
-    def _plan(self, row: Sequence[Any], fired: list[_Fired], advance: _Advance) -> None:
+    def _plan(self, row: Sequence[Any], fired: list[_Fired], advance: LadderAdvance) -> None:
         """Add the steps due for one claimed assignment and its new ladder columns."""
         # Unpacked by position (claim_query's column order): cheaper than access by name.
         (
@@ -427,34 +290,31 @@ class _Batch:
         hooks = await self._group_hooks(
             {f.unit_id for f in fired if GROUP in f.planned.step.channels}
         )
-        out = _Outbox()
+        out: list[OutboxRow] = []
         for f, need in zip(fired, needs, strict=True):
             key = step_key(f.id, f.planned)
             not_before = self._send_at(f)
-            channels = f.planned.step.channels
+            kind, channels = f.planned.kind, f.planned.step.channels
             for person, roles in directory.resolve(need):
                 payload = self._payload(f, roles)
                 for channel, address in person_addresses(person, channels):
-                    out.add(
-                        f,
-                        not_before,
-                        person_key(key, person.id, channel),
-                        channel,
-                        payload,
-                        person=person,
-                        address=address,
-                    )
+                    out.append(
+                        OutboxRow(
+                            person_key(key, person.id, channel), kind, channel, not_before,
+                            payload, person.locale, address, item_thread_key(f.item_id),
+                            f.id, f.item_id, recipient_id=person.id,
+                        )
+                    )  # fmt: skip
             if GROUP in channels:
                 for hook_id, hook_kind in hooks.get(f.unit_id, ()):
-                    out.add(
-                        f,
-                        not_before,
-                        webhook_key(key, hook_id),
-                        hook_kind,
-                        self._payload(f, None),
-                        webhook_id=hook_id,
-                    )
-        if not out.keys:
+                    out.append(
+                        OutboxRow(
+                            webhook_key(key, hook_id), kind, hook_kind, not_before,
+                            self._payload(f, None), assignment_id=f.id, item_id=f.item_id,
+                            webhook_id=hook_id,
+                        )
+                    )  # fmt: skip
+        if not out:
             return Counter()
         written = await self._writer.outbox(self.session, out, self.now)
         self.result.rows_written += written.total()
@@ -525,199 +385,6 @@ class _Batch:
                 }
             )
         return events
-
-
-class _GenericWriter:
-    """Batch writes through SQLAlchemy Core executemany (SQLite)."""
-
-    @staticmethod
-    async def outbox(
-        session: AsyncSession, rows: _Outbox, created_at: datetime
-    ) -> Counter[tuple[int, str]]:
-        """Insert outbox rows unless their key exists; count new rows per (assignment, step)."""
-        stmt = (
-            sqlite_insert(_notifications)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_notifications.c.assignment_id, _notifications.c.kind)
-        )
-        result = await session.execute(stmt, rows.dicts(created_at))
-        return Counter((int(a), str(k)) for a, k in result.all())
-
-    @staticmethod
-    async def advance(session: AsyncSession, rows: _Advance, updated_at: datetime) -> None:
-        """Store each assignment's new ladder columns."""
-        await session.execute(
-            update(_assignments)
-            .where(_assignments.c.id == bindparam("b_id"))
-            .values(
-                next_action_at=bindparam("b_next"),
-                ladder_due_on=bindparam("b_ladder_due_on"),
-                last_step=bindparam("b_last_step"),
-                last_step_at=bindparam("b_last_step_at"),
-                last_periodic_at=bindparam("b_last_periodic_at"),
-                updated_at=bindparam("b_updated_at"),
-            ),
-            rows.dicts(updated_at),
-        )
-
-
-# PostgreSQL: the outbox rows go in by COPY (below); the advance, and the outbox rows when a key
-# already exists, as one statement each, the values passed as arrays and unnested on the server.
-# A row-per-execute loop costs a round trip and Python-side parameter processing per row; at
-# 1,000 assignments and 2,400 outbox rows that dominated the tick (see BENCHMARKS.md). Values
-# common to the batch are single parameters; the insert answers with the number of new rows per
-# (assignment, step), not with every key.
-_PG_OUTBOX = text(
-    """
-    WITH new AS (
-        INSERT INTO notifications (dedupe_key, kind, channel, locale, address, status,
-                                   not_before, attempts, body_text, payload, thread_key,
-                                   assignment_id, item_id, recipient_id, webhook_id, created_at)
-        SELECT u.key, u.kind, u.channel, u.locale, u.address, :status, u.not_before, 0, '',
-               CAST(u.payload AS json), u.thread_key, u.assignment_id, u.item_id,
-               u.recipient_id, u.webhook_id, :created_at
-        FROM unnest(CAST(:keys AS varchar[]), CAST(:kinds AS varchar[]),
-                    CAST(:channels AS varchar[]), CAST(:locales AS varchar[]),
-                    CAST(:addresses AS varchar[]), CAST(:not_before AS timestamp[]),
-                    CAST(:payloads AS text[]), CAST(:thread_keys AS varchar[]),
-                    CAST(:assignment_ids AS integer[]), CAST(:item_ids AS integer[]),
-                    CAST(:recipient_ids AS integer[]), CAST(:webhook_ids AS integer[]))
-             AS u(key, kind, channel, locale, address, not_before, payload, thread_key,
-                  assignment_id, item_id, recipient_id, webhook_id)
-        ON CONFLICT (dedupe_key) DO NOTHING
-        RETURNING assignment_id, kind
-    )
-    SELECT assignment_id, kind, count(*) FROM new GROUP BY assignment_id, kind
-    """
-)
-_PG_ADVANCE = text(
-    """
-    UPDATE assignments AS a
-    SET next_action_at = u.next_at, ladder_due_on = u.ladder_due_on, last_step = u.last_step,
-        last_step_at = u.last_step_at, last_periodic_at = u.last_periodic_at,
-        updated_at = :updated_at
-    FROM unnest(CAST(:ids AS integer[]), CAST(:next_at AS timestamp[]),
-                CAST(:ladder_due_on AS date[]), CAST(:last_step AS varchar[]),
-                CAST(:last_step_at AS timestamp[]), CAST(:last_periodic_at AS timestamp[]))
-         AS u(id, next_at, ladder_due_on, last_step, last_step_at, last_periodic_at)
-    WHERE a.id = u.id
-    """
-)
-
-
-def _naive_utc(values: list[datetime | None]) -> list[datetime | None]:
-    """How UTCDateTime stores each value (for the raw arrays); a batch repeats few values."""
-    memo: dict[datetime, datetime] = {}
-    out: list[datetime | None] = []
-    for value in values:
-        if value is None:
-            out.append(None)
-            continue
-        naive = memo.get(value)
-        if naive is None:
-            naive = memo[value] = value.astimezone(UTC).replace(tzinfo=None)
-        out.append(naive)
-    return out
-
-
-def _json_column(values: list[dict[str, Any]]) -> list[str]:
-    """JSON text of each value; rows with the same payload share one object."""
-    memo: dict[int, str] = {}
-    out: list[str] = []
-    for value in values:
-        encoded = memo.get(id(value))
-        if encoded is None:
-            encoded = memo[id(value)] = json.dumps(value)
-        out.append(encoded)
-    return out
-
-
-# The columns a copied outbox row fills (the rest keep their defaults), in record order.
-_COPY_COLUMNS = (
-    "dedupe_key", "kind", "channel", "locale", "address", "status", "not_before", "attempts",
-    "body_text", "payload", "thread_key", "assignment_id", "item_id", "recipient_id",
-    "webhook_id", "created_at",
-)  # fmt: skip
-
-
-async def _driver(session: AsyncSession) -> Any:
-    """The asyncpg connection under ``session``, inside the transaction it has begun."""
-    connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
-
-
-class _PgWriter:
-    """Batch writes: a COPY for the outbox, array-unnest statements otherwise (PostgreSQL)."""
-
-    @staticmethod
-    async def outbox(
-        session: AsyncSession, rows: _Outbox, created_at: datetime
-    ) -> Counter[tuple[int, str]]:
-        """Write outbox rows unless their key exists; count new rows per (assignment, step).
-
-        A binary COPY: no per-row conflict check, which costs as much as the rest of the
-        insert (docs/BENCHMARKS.md, "Scan"). A claimed assignment's rows are new unless a step
-        occurrence comes round again (a deadline moved away and back); then a key exists, the
-        copy fails as a whole inside its savepoint, and the rows go in again skipping the
-        existing keys.
-        """
-        created = _naive_utc([created_at])[0]
-        records = zip(
-            rows.keys, rows.kinds, rows.channels, rows.locales, rows.addresses,
-            repeat(NotificationStatus.PENDING.value),
-            _naive_utc(cast(list[datetime | None], rows.not_before)), repeat(0), repeat(""),
-            _json_column(rows.payloads), rows.thread_keys, rows.assignment_ids, rows.item_ids,
-            rows.recipient_ids, rows.webhook_ids, repeat(created),
-        )  # fmt: skip
-        driver = await _driver(session)
-        try:
-            async with driver.transaction():  # nested in the batch's: a savepoint
-                await driver.copy_records_to_table(
-                    _notifications.name, records=list(records), columns=_COPY_COLUMNS
-                )
-        except UniqueViolationError:
-            return await _PgWriter.outbox_new_only(session, rows, created_at)
-        return Counter(zip(rows.assignment_ids, rows.kinds, strict=True))
-
-    @staticmethod
-    async def outbox_new_only(
-        session: AsyncSession, rows: _Outbox, created_at: datetime
-    ) -> Counter[tuple[int, str]]:
-        """Insert the rows whose key does not exist yet; count them per (assignment, step)."""
-        params = {
-            "status": NotificationStatus.PENDING.value,
-            "created_at": _naive_utc([created_at])[0],
-            "keys": rows.keys,
-            "kinds": rows.kinds,
-            "channels": rows.channels,
-            "locales": rows.locales,
-            "addresses": rows.addresses,
-            "not_before": _naive_utc(cast(list[datetime | None], rows.not_before)),
-            "payloads": _json_column(rows.payloads),
-            "thread_keys": rows.thread_keys,
-            "assignment_ids": rows.assignment_ids,
-            "item_ids": rows.item_ids,
-            "recipient_ids": rows.recipient_ids,
-            "webhook_ids": rows.webhook_ids,
-        }
-        new = await session.execute(_PG_OUTBOX, params)
-        return Counter({(int(a), str(k)): int(n) for a, k, n in new})
-
-    @staticmethod
-    async def advance(session: AsyncSession, rows: _Advance, updated_at: datetime) -> None:
-        """Store each assignment's new ladder columns."""
-        await session.execute(
-            _PG_ADVANCE,
-            {
-                "updated_at": _naive_utc([updated_at])[0],
-                "ids": rows.ids,
-                "next_at": _naive_utc(rows.next_at),
-                "ladder_due_on": rows.ladder_due_on,
-                "last_step": rows.last_step,
-                "last_step_at": _naive_utc(rows.last_step_at),
-                "last_periodic_at": _naive_utc(rows.last_periodic_at),
-            },
-        )
 
 
 #: lanes scanning at once on PostgreSQL: one plans while another writes, and the database

@@ -26,10 +26,10 @@ from arq.constants import (
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from arq.worker import Retry, func
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Notification, NotificationStatus
+from models import Notification
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
 from notifier.delivery import DeliveryOptions, Outcome, deliver
@@ -39,6 +39,7 @@ from notifier.templating import Renderer, RenderPool
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, SystemClock
+from supervision.outbox import PENDING, due_at, due_clause
 
 log = logging.getLogger("duban.worker")
 
@@ -165,24 +166,15 @@ async def enqueue_due(
     rows whose job should have run already; of those only the ones whose job was lost
     (Redis flushed, worker killed) are queued.
     """
-    until = now + timedelta(seconds=horizon)
-    stale_before = now - timedelta(seconds=stale_for)
-    due_by = stale_before if stale_for else until
-    pending = and_(
-        Notification.status == NotificationStatus.PENDING.value,
-        Notification.not_before <= due_by,
-        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
-    )
-    lapsed = and_(
-        Notification.status == NotificationStatus.SENDING.value,
-        Notification.next_attempt_at <= now,
-    )
+    # The sweeper looks only at pending rows due for ``stale_for`` already; a lapsed lease is
+    # due now either way.
+    due_by = now - timedelta(seconds=stale_for) if stale_for else now + timedelta(seconds=horizon)
     order = (Notification.not_before, Notification.id)
     read = queued = 0
     cursor = after
     while read < limit:
         query = select(*order, Notification.next_attempt_at, Notification.status).where(
-            or_(pending, lapsed)
+            due_clause(now, pending_by=due_by)
         )
         if cursor is not None:
             query = query.where(tuple_(*order) > tuple_(*cursor))
@@ -191,8 +183,8 @@ async def enqueue_due(
             rows = (await session.execute(query.order_by(*order).limit(take))).all()
         due: list[tuple[int, float, str]] = []
         for not_before, nid, next_at, status in rows:
-            if status == NotificationStatus.PENDING.value:
-                when = max(not_before, next_at or not_before)
+            if status == PENDING:
+                when = due_at(status, not_before, next_at) or now
                 due.append((nid, max(0.0, (when - now).total_seconds()), ""))
             else:  # its lease ran out: whoever holds its job is taken to be dead
                 due.append((nid, 0.0, takeover_job_id(nid, next_at or now)))

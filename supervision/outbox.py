@@ -1,17 +1,20 @@
-"""Writing the outbox: one Notification row per (cause, recipient, channel), never twice.
+"""The outbox: one Notification row per (cause, recipient, channel), never twice.
 
 Rows are added in the caller's transaction, so a message exists exactly when the change that
-caused it commits. Rendering happens at delivery (notifier/), from the ids in the row.
+caused it commits. Rendering happens at delivery (notifier/), from the ids in the row. The
+rules every reader and writer of the outbox shares live here once: a row's shape and keys,
+its e-mail thread, and when it is due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +26,107 @@ OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = "telegram"
 EMAIL = "email"
 GROUP_KINDS = ("wecom", "dingtalk", "feishu")
+PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+
+
+class OutboxRow(NamedTuple):
+    """One new outbox row: the columns its writer sets, in the writers' record order.
+
+    Every writer (``add`` below, the scan's batch writers in ``notifier.outbox_writers``)
+    takes its column list, order and defaults from here, then ``NEW_ROW`` and ``created_at``.
+    """
+
+    dedupe_key: str
+    kind: str
+    channel: str
+    not_before: datetime
+    payload: dict[str, Any]
+    locale: str = "zh"
+    address: str | None = None
+    thread_key: str | None = None
+    assignment_id: int | None = None
+    item_id: int | None = None
+    recipient_id: int | None = None
+    webhook_id: int | None = None
+    fallback_of_id: int | None = None
+
+
+#: the values every new row starts with, whoever writes it
+NEW_ROW: Final[Mapping[str, Any]] = MappingProxyType(
+    {"status": PENDING, "attempts": 0, "body_text": ""}
+)
+#: every column a writer fills, in record order: the row's own, ``NEW_ROW``'s, ``created_at``
+COLUMNS: Final = (*OutboxRow._fields, *NEW_ROW, "created_at")
+
+
+def row_values(row: OutboxRow, created_at: datetime) -> dict[str, Any]:
+    """The values of every column in ``COLUMNS`` for a new row (an INSERT's parameters)."""
+    return {**row._asdict(), **NEW_ROW, "created_at": created_at}
+
+
+def item_thread_key(item_id: int | None) -> str | None:
+    """The thread a person's messages about an item share (e-mail replies answer its first
+    message): one per item; None for messages about no item."""
+    return f"item-{item_id}" if item_id is not None else None
+
+
+# When a row is due. A pending row is due at the later of ``not_before`` (the send window)
+# and ``next_attempt_at`` (a retry or rate-limit wait); a ``sending`` row, claimed by a
+# worker, is due again when its lease (``next_attempt_at``) runs out.
+
+
+def due_at(status: str, not_before: datetime, next_attempt_at: datetime | None) -> datetime | None:
+    """The moment a row in ``status`` falls due (None: sent, failed or cancelled)."""
+    if status == PENDING:
+        return max(not_before, next_attempt_at or not_before)
+    if status == SENDING:
+        return next_attempt_at
+    return None
+
+
+def pending_due(moment: datetime) -> ColumnElement[bool]:
+    """SQL: pending rows due by ``moment``."""
+    return and_(
+        Notification.status == PENDING,
+        Notification.not_before <= moment,
+        or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= moment),
+    )
+
+
+def lease_lapsed(moment: datetime) -> ColumnElement[bool]:
+    """SQL: rows being sent whose lease ran out by ``moment``."""
+    return and_(Notification.status == SENDING, Notification.next_attempt_at <= moment)
+
+
+def due_clause(now: datetime, *, pending_by: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: rows to deliver now — pending and due (by ``pending_by``, default ``now``), or
+    sending with a lapsed lease."""
+    return or_(pending_due(now if pending_by is None else pending_by), lease_lapsed(now))
+
+
+async def first_due_at(session: AsyncSession, *, by: datetime | None = None) -> datetime | None:
+    """The earliest moment an unsettled row falls (or fell) due; with ``by``, among the rows
+    due by then only. None when there is none."""
+    # Two indexed minima, one per case of ``due_at``, instead of a greatest() that SQLite
+    # spells differently: first tries wait for not_before, retries and leases for
+    # next_attempt_at.
+    first = select(func.min(Notification.not_before)).where(
+        Notification.status == PENDING,
+        or_(
+            Notification.next_attempt_at.is_(None),
+            Notification.next_attempt_at < Notification.not_before,
+        ),
+    )
+    again = select(func.min(Notification.next_attempt_at)).where(
+        Notification.status.in_((PENDING, SENDING)),
+        Notification.next_attempt_at >= Notification.not_before,
+    )
+    if by is not None:
+        first = first.where(Notification.not_before <= by)
+        again = again.where(Notification.next_attempt_at <= by)
+    moments = [await session.scalar(first), await session.scalar(again)]
+    found = [m for m in moments if m is not None]
+    return min(found) if found else None
 
 
 def next_send_time(
@@ -102,30 +206,26 @@ async def add(
 
     ``now`` (the caller's clock) stamps ``created_at``.
     """
-    values: dict[str, Any] = {
-        "dedupe_key": dedupe_key,
-        "kind": kind,
-        "channel": channel,
-        "not_before": not_before,
-        "recipient_id": recipient_id,
-        "address": address,
-        "assignment_id": assignment_id,
-        "item_id": item_id,
-        "webhook_id": webhook_id,
-        "locale": locale,
-        "payload": payload or {},
-        "thread_key": thread_key,
-        "fallback_of_id": fallback_of_id,
-        "status": NotificationStatus.PENDING.value,
-        "attempts": 0,
-        "body_text": "",
-        "created_at": now,
-    }
+    row = OutboxRow(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        channel=channel,
+        not_before=not_before,
+        payload=payload or {},
+        locale=locale,
+        address=address,
+        thread_key=thread_key,
+        assignment_id=assignment_id,
+        item_id=item_id,
+        recipient_id=recipient_id,
+        webhook_id=webhook_id,
+        fallback_of_id=fallback_of_id,
+    )
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
         insert(Notification)
-        .values(**values)
+        .values(**row_values(row, now))
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Notification.id)
     )
@@ -168,7 +268,7 @@ async def notify_person(
             item_id=item_id,
             locale=person.locale,
             payload=payload,
-            thread_key=f"item-{item_id}" if item_id is not None else None,
+            thread_key=item_thread_key(item_id),
         )
         if new_id is not None:
             ids.append(new_id)

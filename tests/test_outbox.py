@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import Notification, Role
 from supervision.calendar import WorkCalendar
-from supervision.outbox import add, next_send_time, notify_person
+from supervision.outbox import add, due_at, due_clause, first_due_at, next_send_time, notify_person
 from testing import SHANGHAI
 from testing import factories as f
 
@@ -85,3 +85,47 @@ async def test_unreachable_person_gets_nothing(session, clock):
         now=clock.now(),
     )
     assert ids == []
+
+
+def test_a_row_is_due_at_the_later_of_its_window_and_its_retry():
+    window, retry = _sh(2026, 11, 2, 9, 0), _sh(2026, 11, 2, 9, 5)
+    assert due_at("pending", window, None) == window
+    assert due_at("pending", window, retry) == retry
+    assert due_at("pending", retry, window) == retry  # a retry set before the window moved
+    assert due_at("sending", window, retry) == retry  # the lease
+    for settled in ("sent", "failed", "cancelled"):
+        assert due_at(settled, window, retry) is None
+
+
+async def test_the_due_clause_and_the_first_due_moment_agree(session, clock):
+    now = clock.now()
+    minute = timedelta(minutes=1)
+    rows = {
+        "first try, due": ("pending", now - minute, None),
+        "first try, later": ("pending", now + minute, None),
+        "retry, due": ("pending", now - 2 * minute, now - minute),
+        "retry, later": ("pending", now - 2 * minute, now + 2 * minute),
+        "lease lapsed": ("sending", now - 5 * minute, now - 3 * minute),
+        "lease running": ("sending", now - 5 * minute, now + minute),
+        "sent": ("sent", now - 9 * minute, None),
+    }
+    for key, (status, not_before, next_at) in rows.items():
+        await add(
+            session, dedupe_key=key, kind="remind", channel="email", not_before=not_before, now=now
+        )
+        await session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == key)
+            .values(status=status, next_attempt_at=next_at)
+        )
+    due = set(await session.scalars(select(Notification.dedupe_key).where(due_clause(now))))
+    assert due == {"first try, due", "retry, due", "lease lapsed"}
+    assert due == {k for k, (s, nb, na) in rows.items() if (d := due_at(s, nb, na)) and d <= now}
+    assert await first_due_at(session, by=now) == now - 3 * minute  # the lapsed lease
+    assert await first_due_at(session) == now - 3 * minute
+    later = set(
+        await session.scalars(
+            select(Notification.dedupe_key).where(due_clause(now, pending_by=now + 2 * minute))
+        )
+    )
+    assert later == due | {"first try, later", "retry, later"}

@@ -6,7 +6,8 @@ the scan and the delivery as the database shows them (how long the oldest due as
 step and the oldest due outbox row have waited; whether a channel's latest attempts all
 failed) and, in the process that runs them, the age and outcome of its last rounds. Every
 query reads an index or a few rows; the database decides, so the answer is the same from any
-process of a multi-process deployment. Imports ``models`` and ``supervision.clock`` only.
+process of a multi-process deployment. Imports ``models``, ``supervision.clock`` and
+``supervision.outbox`` (when a row is due) only.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from aiohttp import web
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Assignment, AuditEvent, DeliveryAttempt, Notification, NotificationStatus
+from models import Assignment, AuditEvent, DeliveryAttempt
 from models.db import failure_text
 from supervision.clock import Clock
+from supervision.outbox import first_due_at
 
 log = logging.getLogger("duban.web")
 
@@ -35,7 +37,6 @@ LAG_INTERVALS: Final = 2
 #: latest attempts read to judge the channels, and how many failures in a row condemn one
 RECENT_ATTEMPTS: Final = 50
 FAILED_IN_A_ROW: Final = 5
-PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
 
 
 class LastRound(Protocol):
@@ -87,25 +88,8 @@ async def scan_lag(session: AsyncSession, now: datetime) -> float:
 async def delivery_lag(session: AsyncSession, now: datetime) -> float:
     """Seconds the oldest due outbox row has waited (first tries by ``not_before``; retries and
     lapsed leases by ``next_attempt_at``); 0 when none is due."""
-    first = await session.scalar(
-        select(func.min(Notification.not_before)).where(
-            Notification.status == PENDING,
-            Notification.not_before <= now,
-            or_(
-                Notification.next_attempt_at.is_(None),
-                Notification.next_attempt_at < Notification.not_before,
-            ),
-        )
-    )
-    again = await session.scalar(
-        select(func.min(Notification.next_attempt_at)).where(
-            Notification.status.in_((PENDING, SENDING)),
-            Notification.next_attempt_at <= now,
-            Notification.next_attempt_at >= Notification.not_before,
-        )
-    )
-    due = [t for t in (first, again) if t is not None]
-    return max(0.0, (now - min(due)).total_seconds()) if due else 0.0
+    oldest = await first_due_at(session, by=now)
+    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
 
 async def failing_channels(session: AsyncSession) -> dict[str, str]:
