@@ -523,7 +523,7 @@ class ItemRow:
     title: str
     source: str
     received_on: date
-    due_on: date
+    due_on: date  # the deadline in force (`due_in_force`)
     due_is_provisional: bool
     urgent: bool
     light: Light
@@ -613,12 +613,13 @@ def due_in_force(item: Item) -> date:
     """The deadline an item is held to now: its lead unit's (主办), which an approved
     extension (延期) moves, or the item's own when it has no lead left (cancelled ones do not
     count). ``item.assignments`` must be loaded; `due_in_force_column` is the same in SQL."""
-    leads = [
-        a.due_on
-        for a in item.assignments
-        if a.role == AssignmentRole.LEAD.value and a.state != ItemState.CANCELLED.value
-    ]
-    return max(leads, default=item.due_on)
+    leads = [(a.state, a.due_on) for a in item.assignments if a.role == AssignmentRole.LEAD.value]
+    return _in_force(item.due_on, leads)
+
+
+def _in_force(own: date, leads: Iterable[tuple[str, date]]) -> date:
+    """`due_in_force` from the item's date and its lead assignments' (state, due_on)."""
+    return max((due for state, due in leads if state != ItemState.CANCELLED.value), default=own)
 
 
 def due_in_force_column() -> ColumnElement[date]:
@@ -720,7 +721,7 @@ async def list_items(
                 title=item.title,
                 source=item.source,
                 received_on=item.received_on,
-                due_on=item.due_on,
+                due_on=_in_force(item.due_on, ((a.state, a.due_on) for a in mine)),
                 due_is_provisional=item.due_is_provisional,
                 urgent=item.urgent,
                 light=light,
@@ -731,4 +732,5 @@ async def list_items(
                 owner_name=lead.owner_name if lead else None,
             )
         )
+    out.sort(key=lambda r: (r.due_on, r.ref))  # an extension can move an item down the list
     return out

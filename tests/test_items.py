@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from models import (
     Assignment,
@@ -21,7 +22,15 @@ from supervision.audit import Actor
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
-from supervision.items import AssigneeSpec, ItemSpec, SaveOutcome, list_items, save_item
+from supervision.items import (
+    AssigneeSpec,
+    ItemSpec,
+    SaveOutcome,
+    due_in_force,
+    due_in_force_column,
+    list_items,
+    save_item,
+)
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
 from supervision.policy import due_working_days, ensure_default_policies
@@ -304,6 +313,45 @@ async def test_list_items_lights_and_filters(session, clock):
     ] == ["GREEN"]
     with pytest.raises(NotFound, match="NOPE"):
         await list_items(session, today=today, calendar=calendar, unit_code="NOPE")
+
+
+async def test_the_deadline_in_force_is_the_lead_units(session, clock):
+    """An approved extension moves the lead assignment's date, not the item's: the list, the
+    API and the filters show the lead's (a co unit's or a cancelled lead's does not count)."""
+    a, b, c = [await f.unit(session) for _ in range(3)]
+    extended = await f.item(session, ref="EXT", due_on=date(2026, 12, 1))
+    await f.assignment(session, item=extended, unit=a, due_on=date(2026, 12, 31))
+    await f.assignment(session, item=extended, unit=b, role=AssignmentRole.CO)
+    plain = await f.item(session, ref="PLAIN", due_on=date(2026, 12, 10))
+    await f.assignment(session, item=plain, unit=a)
+    await f.assignment(
+        session, item=plain, unit=c, role=AssignmentRole.CO, due_on=date(2027, 1, 31)
+    )
+    handed = await f.item(session, ref="HANDED", due_on=date(2026, 12, 5))
+    gone = await f.assignment(session, item=handed, unit=b, due_on=date(2027, 3, 1))
+    gone.state = ItemState.CANCELLED.value
+    bare = await f.item(session, ref="BARE", due_on=date(2026, 12, 20))
+    await session.flush()
+    expected = {
+        "EXT": date(2026, 12, 31),
+        "PLAIN": date(2026, 12, 10),
+        "HANDED": date(2026, 12, 5),
+        "BARE": date(2026, 12, 20),
+    }
+    rows = await list_items(session, today=date(2026, 11, 2), calendar=WorkCalendar())
+    assert {r.ref: r.due_on for r in rows} == expected
+    assert [r.ref for r in rows] == ["HANDED", "PLAIN", "BARE", "EXT"]  # by the date in force
+    items = (
+        await session.scalars(
+            select(Item)
+            .where(Item.id.in_([extended.id, plain.id, handed.id, bare.id]))
+            .options(selectinload(Item.assignments))
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    assert {i.ref: due_in_force(i) for i in items} == expected
+    in_sql = await session.execute(select(Item.ref, due_in_force_column()))
+    assert {ref: due for ref, due in in_sql.all()} == expected
 
 
 async def test_stale_report_and_closed_lights(session, clock):

@@ -19,8 +19,8 @@ from web.api_core import (
     paging,
 )
 from web.api_lookups import (
+    office_day,
     paged,
-    today_and_calendar,
 )
 from web.api_out import BulletinDataOut, BulletinOut
 
@@ -48,8 +48,8 @@ async def preview_bulletin(ctx: ApiContext) -> web.StreamResponse:
         raise ValidationFailed("period: required (2026-11, 2026-W47 or 2026-Q4)")
     period = parse_period(raw)
     async with ctx.deps.sessions() as session:
-        today, cal = await today_and_calendar(session, ctx)
+        day = await office_day(session, ctx)
         data = await compute_bulletin(
-            session, period, today=today, calendar=cal, tz=ctx.deps.config.tz
+            session, period, today=day.today, calendar=day.calendar, tz=day.tz
         )
         return json_ok(BulletinDataOut.model_validate(data.as_json()))

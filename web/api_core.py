@@ -1,10 +1,10 @@
 """The plumbing of /api/v1: bearer auth, JSON errors, body and query parsing, paging.
 
 Imports `supervision/` and `web.app`/`web.auth`/`web.api_tokens`/`web.api_out` only. Bodies
-are parsed by pydantic models (`supervision.item_schema`, `web.api_models`), answers are the
-models of `web.api_out`. Every
-error under /api/v1 is ``{"error": {"code", "message", "details"?}}``; domain errors map to
-statuses in `STATUS_OF`.
+are parsed by pydantic models (`supervision.item_schema`, `web.api_models`); answers are the
+models of `web.api_out`. Every error under /api/v1 is
+``{"error": {"code", "message", "details"?}}`` (`ErrorOut`); domain errors map to statuses
+in `STATUS_OF`.
 """
 
 from __future__ import annotations

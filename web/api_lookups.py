@@ -5,7 +5,6 @@ Imports `models/`, `supervision/`, `web.api_core` and `web.api_out` only.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -18,7 +17,6 @@ from models import (
     Item,
     Person,
 )
-from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import NotFound
@@ -89,12 +87,8 @@ async def current_person(session: AsyncSession, ctx: ApiContext) -> Person:
     return await session.get_one(Person, ctx.person_id)
 
 
-async def today_and_calendar(session: AsyncSession, ctx: ApiContext) -> tuple[date, WorkCalendar]:
-    """The office's today and the working-day calendar."""
-    return local_today(ctx.deps.clock, ctx.deps.config.tz), await load_calendar(session)
-
-
 async def office_day(session: AsyncSession, ctx: ApiContext) -> OfficeDay:
-    """What the answers' lights and deadlines are computed against."""
-    today, calendar = await today_and_calendar(session, ctx)
-    return OfficeDay(today, calendar, ctx.deps.config.tz)
+    """The office's today, the working-day calendar and the time zone: what lights,
+    deadlines and bulletin figures are computed against."""
+    tz = ctx.deps.config.tz
+    return OfficeDay(local_today(ctx.deps.clock, tz), await load_calendar(session), tz)

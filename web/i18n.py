@@ -125,6 +125,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "留空则按规则自动计算：{due}",
         "Leave empty for the rule's default: {due}",
     ),
+    "items.original_due": ("（原定 {date}，已延期）", "(originally {date}; extended)"),
     "items.provisional": (
         "（临时，按周一至周五及法定节假日计算）",
         "(provisional, Mon–Fri less holidays)",

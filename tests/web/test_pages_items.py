@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from models import AuditEvent, Extension, Item, ItemState, Report, Unit
+from models import Assignment, AuditEvent, Extension, Item, ItemState, Person, Report, Unit
+from supervision.requests import decide_extension, request_extension
 from testing import factories as f
 from tests.web.conftest import Seed, Web
 
@@ -210,6 +212,34 @@ async def test_liaison_files_report_and_extension(as_liaison: Web, seed: Seed, s
         assert await s.scalar(select(AuditEvent.id).where(AuditEvent.entity == "report"))
     html = await (await as_liaison.get(f"/items/{seed.item_a}")).text()
     assert "已完成调研" in html and "需要协调" in html
+
+
+async def test_an_approved_extension_shows_as_the_items_deadline(
+    as_admin: Web, seed: Seed, sessions, clock
+) -> None:
+    """The list and the page show the deadline in force, the page the registered one too."""
+    async with sessions() as s, s.begin():
+        assignment = await s.get_one(Assignment, seed.assignment_a)
+        liaison = await s.get_one(Person, seed.liaison_a)
+        sup = await s.get_one(Person, seed.supervisor)
+        ext = await request_extension(
+            s,
+            assignment=assignment,
+            person=liaison,
+            reason="需要协调",
+            progress="过半",
+            new_due_on=date(2027, 1, 15),
+            clock=clock,
+            tz=ZoneInfo("Asia/Shanghai"),
+            channel="web",
+        )
+        await decide_extension(
+            s, extension=ext, reviewer=sup, approve=True, comment=None, clock=clock
+        )
+    html = await (await as_admin.get(f"/items/{seed.item_a}")).text()
+    assert '<b class="due">2027-01-15</b> （原定 2026-12-14，已延期）' in html
+    listed = await (await as_admin.get("/items?q=%E7%94%B2")).text()
+    assert "2027-01-15" in listed and "2026-12-14" not in listed
 
 
 async def test_browsers_get_error_pages_in_the_layout(as_liaison: Web, seed: Seed) -> None:

@@ -34,7 +34,7 @@ from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
-from supervision.items import ItemSpec, item_light, list_items, save_item
+from supervision.items import ItemSpec, due_in_force, item_light, list_items, save_item
 from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
@@ -239,6 +239,7 @@ async def _detail(
         {
             "item": item,
             "light": light,
+            "due": due_in_force(item),
             "entries": entries,
             "reportable": reportable,
             "units": {a.id: a.unit.name for a in item.assignments},
