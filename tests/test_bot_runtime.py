@@ -24,7 +24,7 @@ from models import InviteToken, Notification, Report, TelegramUpdate
 from notifier.channels.base import ChannelRegistry
 from notifier.channels.email import EmailChannel
 from notifier.context import ContextConfig
-from notifier.delivery import DeliveryOptions, deliver
+from notifier.delivery import Deliverer, DeliveryOptions
 from notifier.ratelimit import MemoryLimiter
 from notifier.templating import Renderer
 from supervision.calendar import WorkCalendar
@@ -209,9 +209,8 @@ async def test_invite_queues_an_email_when_mail_is_configured(
     smtp = SmtpServer().start()
     channel = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
     try:
-        await deliver(
+        await Deliverer(
             rt.sessions,
-            row.id,
             channels=ChannelRegistry([channel]),
             renderer=Renderer(),
             clock=clock,
@@ -219,7 +218,7 @@ async def test_invite_queues_an_email_when_mail_is_configured(
             options=DeliveryOptions(
                 calendar=WorkCalendar(), worker="test", context=ContextConfig(sealer=sealer)
             ),
-        )
+        ).deliver(row.id)
     finally:
         smtp.stop()
     async with rt.sessions() as session:

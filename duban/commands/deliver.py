@@ -23,7 +23,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
     from duban.process import notifier_config
     from notifier.channels import build_channels
-    from notifier.delivery import DeliveryOptions, deliver_due
+    from notifier.delivery import Deliverer, DeliveryOptions
     from notifier.ratelimit import Limiter, MemoryLimiter, RedisLimiter
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer, RenderPool
@@ -41,7 +41,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     try:
         async with rt.sessions() as session:
             calendar = await load_calendar(session)
-        counts = await deliver_due(
+        deliverer = Deliverer(
             rt.sessions,
             channels=channels,
             renderer=Renderer(DbTemplateStore(rt.sessions), pool=pool),
@@ -50,6 +50,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
             options=DeliveryOptions.from_config(config, calendar),
             concurrency=args.concurrency or config.concurrency,
         )
+        counts = await deliverer.deliver_due()
     finally:
         await channels.close()
         await pool.aclose()
