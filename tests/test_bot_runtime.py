@@ -202,7 +202,7 @@ async def test_invite_queues_an_email_when_mail_is_configured(
         world.owner.email,
     )
     # The link is sealed with the secret key: the clear token is in no column.
-    sealer = Sealer(rt.settings.secret_key.get_secret_value())
+    sealer = Sealer(rt.settings.security.secret_key.get_secret_value())
     assert sealer.open(row.payload[SEALED_LINK]) == out[1]
     assert out[1] not in str(row.payload)
     # The notifier renders and mails it (here to a local SMTP server).

@@ -72,13 +72,13 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the arq workers: deliveries (one job per outbox row), and the scan and sweeper."""
-    rt.settings.require_secret_key()
+    rt.settings.security.require_secret_key()
     from arq.worker import Worker
 
     from duban.process import notifier_deps, settle_gc
     from notifier.worker import maintenance_settings, worker_settings
 
-    if rt.settings.redis_url is None:
+    if rt.settings.redis.url is None:
         raise CliError(
             "duban worker needs DUBAN_REDIS_URL; without Redis, `duban run` scans and "
             "delivers inside its own process"
