@@ -8,7 +8,7 @@ CPU and GIL), counting the messages it accepts. In the same run, each phase send
 
 * ``duban channel``: ``notifier.channels.email.EmailChannel.send`` for pre-built messages
   (the rendered zh reminder's text and HTML), ``--concurrency`` sends in flight;
-* ``duban delivery``: the whole delivery path, ``notifier.delivery.deliver_due`` on a
+* ``duban delivery``: the whole delivery path, ``notifier.delivery.Deliverer.deliver_due`` on a
   PostgreSQL database of its own with ``--messages`` pending e-mail reminders (claim, render,
   send, record), ``--concurrency`` rows in flight (skipped with ``--no-delivery`` or
   without PostgreSQL);
@@ -180,7 +180,7 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
     from notifier.channels.email import EmailChannel
     from notifier.channels.log import LogChannel
     from notifier.config import MailConfig
-    from notifier.delivery import DeliveryOptions, deliver_due
+    from notifier.delivery import Deliverer, DeliveryOptions
     from notifier.ratelimit import MemoryLimiter
     from notifier.templating import Renderer
     from supervision.calendar import WorkCalendar
@@ -214,7 +214,7 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
             channels = ChannelRegistry([log, email], substitute=log)
             start_count = sink.accepted
             started = time.perf_counter()
-            counts = await deliver_due(
+            counts = await Deliverer(
                 create_sessionmaker(engine),
                 channels=channels,
                 renderer=Renderer(),
@@ -222,7 +222,7 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
                 limiter=MemoryLimiter(clock),
                 options=DeliveryOptions(calendar=WorkCalendar(), worker="bench"),
                 concurrency=concurrency,
-            )
+            ).deliver_due()
             await asyncio.to_thread(sink.wait_for, start_count + n)
             seconds = time.perf_counter() - started
             await channels.close()

@@ -33,23 +33,23 @@ log = logging.getLogger("duban.bot")
 
 def bot_config(settings: Settings) -> BotConfig:
     """The bot's configuration; raises SettingsError without a token."""
-    if settings.bot_token is None:
+    if settings.telegram.bot_token is None:
         raise SettingsError("setting DUBAN_TELEGRAM_TOKEN is required for the bot")
     return BotConfig(
-        token=settings.bot_token,
-        api_base=settings.telegram_api_base,
-        username=settings.telegram_bot_username,
-        tz=settings.tz,
-        office_name=settings.office_name,
-        base_url=settings.base_url,
+        token=settings.telegram.bot_token,
+        api_base=settings.telegram.api_base,
+        username=settings.telegram.bot_username,
+        tz=settings.office.tz,
+        office_name=settings.office.name,
+        base_url=settings.web.base_url,
     )
 
 
 def webhook_secret(settings: Settings) -> str | None:
     """The webhook secret when webhook mode is on; SettingsError if the URL has none."""
-    if not settings.telegram_webhook_url:
+    if not settings.telegram.webhook_url:
         return None
-    secret = settings.telegram_webhook_secret
+    secret = settings.telegram.webhook_secret
     if secret is None or not secret.get_secret_value():
         raise SettingsError(
             "setting DUBAN_TELEGRAM_WEBHOOK_SECRET is required when "
@@ -60,8 +60,8 @@ def webhook_secret(settings: Settings) -> str | None:
 
 def fsm_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation | None]:
     """Dialog state and the per-person lock in Redis when configured, else in memory."""
-    if settings.redis_url:
-        storage = RedisStorage.from_url(settings.redis_url)
+    if settings.redis.url:
+        storage = RedisStorage.from_url(settings.redis.url)
         return storage, storage.create_isolation()
     return MemoryStorage(), None
 
@@ -82,7 +82,7 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
     Webhook mode when ``DUBAN_TELEGRAM_WEBHOOK_URL`` is set, else long polling in a task.
     """
     settings = runtime.settings
-    if settings.bot_token is None:
+    if settings.telegram.bot_token is None:
         yield None
         return
     config = bot_config(settings)
@@ -112,16 +112,16 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
             )
             log.info("telegram: long polling")
         else:
-            assert secret is not None and settings.telegram_webhook_url is not None
+            assert secret is not None and settings.telegram.webhook_url is not None
             await _try(
                 "setWebhook",
                 bot.set_webhook(
-                    settings.telegram_webhook_url,
+                    settings.telegram.webhook_url,
                     secret_token=secret,
                     allowed_updates=dp.resolve_used_update_types(),
                 ),
             )
-            path = _path_of(settings.telegram_webhook_url)
+            path = _path_of(settings.telegram.webhook_url)
             ingest = ReplyIngest(dp, bot, runtime.sessions, config, runtime.clock)
             parts.append(
                 partial(

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else settings.log_level,
+        level=logging.DEBUG if args.verbose else settings.logging.level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler

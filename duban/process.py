@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from duban.chat import open_chat
 from duban.runtime import Runtime
-from duban.settings import Settings
+from duban.settings import RenderSettings, Settings
 from notifier.config import MailConfig, NotifierConfig
 from notifier.runner import RoundLog, Runner
 from notifier.scan import scan_once
@@ -50,33 +50,32 @@ def settle_gc() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def render_limits(settings: Settings) -> RenderLimits:
-    """The render workers' hard limits, from the settings."""
+def render_limits(render: RenderSettings) -> RenderLimits:
+    """The render workers' hard limits, from their settings."""
     return RenderLimits(
-        timeout_seconds=settings.render_timeout_seconds,
-        memory_mb=settings.render_memory_mb,
-        workers=settings.render_workers,
+        timeout_seconds=render.timeout_seconds, memory_mb=render.memory_mb, workers=render.workers
     )
 
 
 def web_deps(runtime: Runtime) -> WebDeps:
     """The web edge's dependencies, built from the settings."""
     s = runtime.settings
+    web_settings = s.web
     config = WebConfig(
-        secret_key=s.secret_key.get_secret_value(),
-        tz=s.tz,
-        base_url=s.base_url,
-        office_name=s.office_name,
-        redis_url=s.redis_url,
-        secure_cookies=s.base_url.startswith("https://"),
-        telegram_bot_username=s.telegram_bot_username,
+        secret_key=s.security.secret_key.get_secret_value(),
+        tz=s.office.tz,
+        base_url=web_settings.base_url,
+        office_name=s.office.name,
+        redis_url=s.redis.url,
+        secure_cookies=web_settings.base_url.startswith("https://"),
+        telegram_bot_username=s.telegram.bot_username,
         sessions=SessionPolicy(
-            idle=timedelta(minutes=s.session_idle_minutes),
-            lifetime=timedelta(hours=s.session_max_hours),
+            idle=timedelta(minutes=web_settings.session_idle_minutes),
+            lifetime=timedelta(hours=web_settings.session_max_hours),
         ),
-        proxy_hops=s.trusted_proxy_hops,
-        scan_interval_seconds=s.scan_interval_seconds,
-        render_limits=render_limits(s),
+        proxy_hops=web_settings.trusted_proxy_hops,
+        scan_interval_seconds=s.notifier.scan_interval_seconds,
+        render_limits=render_limits(s.render),
     )
     extra: dict[str, object] = {SCAN_METRICS_KEY: SCAN_METRICS}
     if s.single_process:  # the runner scans and delivers in this process
@@ -96,15 +95,15 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             *(chat.parts if chat else []),
         ]
         deps = web_deps(runtime)
-        if runtime.settings.redis_url:  # /healthz pings it
-            deps.redis = Redis.from_url(runtime.settings.redis_url, socket_timeout=5)
+        if runtime.settings.redis.url:  # /healthz pings it
+            deps.redis = Redis.from_url(runtime.settings.redis.url, socket_timeout=5)
         app = create_app(deps, parts)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, runtime.settings.web_host, runtime.settings.web_port)
+        site = web.TCPSite(runner, runtime.settings.web.host, runtime.settings.web.port)
         await site.start()
         settle_gc()
-        log.info("serving on %s", runtime.settings.base_url)
+        log.info("serving on %s", runtime.settings.web.base_url)
         try:
             await stop.wait()
         finally:
@@ -124,7 +123,7 @@ def stop_event() -> asyncio.Event:
 
 def notifier_config(settings: Settings) -> NotifierConfig:
     """The notifier edge's configuration, built from the settings."""
-    smtp = settings.smtp
+    smtp = settings.mail.smtp
     mail = None
     if smtp is not None:
         mail = MailConfig(
@@ -137,24 +136,24 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             timeout=smtp.timeout,
         )
     return NotifierConfig(
-        tz=settings.tz,
-        office_name=settings.office_name,
-        base_url=settings.base_url,
-        telegram_token=settings.bot_token,
-        telegram_api_base=settings.telegram_api_base or None,
+        tz=settings.office.tz,
+        office_name=settings.office.name,
+        base_url=settings.web.base_url,
+        telegram_token=settings.telegram.bot_token,
+        telegram_api_base=settings.telegram.api_base or None,
         mail=mail,
-        mail_from=settings.mail_from,
-        redis_url=settings.redis_url,
-        secret_key=settings.secret_key.get_secret_value(),
-        scan_interval_seconds=settings.scan_interval_seconds,
-        scan_timeout_seconds=settings.scan_timeout_seconds,
-        lease_seconds=settings.delivery_lease_seconds,
-        concurrency=settings.delivery_concurrency,
-        sweep_interval_seconds=settings.sweep_interval_seconds,
-        sweep_after_seconds=settings.sweep_after_seconds,
-        telegram_rate=settings.telegram_rate,
-        telegram_chat_rate=settings.telegram_chat_rate,
-        render=render_limits(settings),
+        mail_from=settings.mail.mail_from,
+        redis_url=settings.redis.url,
+        secret_key=settings.security.secret_key.get_secret_value(),
+        scan_interval_seconds=settings.notifier.scan_interval_seconds,
+        scan_timeout_seconds=settings.notifier.scan_timeout_seconds,
+        lease_seconds=settings.notifier.delivery_lease_seconds,
+        concurrency=settings.notifier.delivery_concurrency,
+        sweep_interval_seconds=settings.notifier.sweep_interval_seconds,
+        sweep_after_seconds=settings.notifier.sweep_after_seconds,
+        telegram_rate=settings.telegram.rate,
+        telegram_chat_rate=settings.telegram.chat_rate,
+        render=render_limits(settings.render),
     )
 
 

@@ -26,7 +26,7 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     """Open the database for the length of a command, and close it after."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     try:
         yield Runtime(settings, engine, create_sessionmaker(engine), clock or SystemClock())
     finally:

@@ -1,15 +1,25 @@
-"""Settings from the environment (``DUBAN_*``) and an optional ``.env`` file.
+"""Settings from the environment (``DUBAN_*``) and an optional ``.env`` file, in groups.
 
-Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
+Each group (database, web, telegram, mail, notifier, render, …) is handed to the part that
+uses it; every field keeps its flat variable name (``DUBAN_WEB_PORT``, …) and is documented
+in ``.env.example``. Secrets are ``SecretStr``: they print as ``**********``, never logged.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,62 +69,46 @@ def parse_smtp_url(url: str) -> SmtpConfig:
     )
 
 
-class Settings(BaseSettings):
-    """All of Duban's configuration; build one per process and pass it down."""
+class _Group(BaseSettings):
+    """One group of settings; each field reads the ``DUBAN_*`` variable named in its alias."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DUBAN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    database_url: str = "sqlite+aiosqlite:///./duban.db"
-    redis_url: str | None = None
-    timezone: str = "Asia/Shanghai"
-    web_host: str = "127.0.0.1"
-    web_port: Annotated[int, Field(ge=1, le=65535)] = 8080
-    public_url: str | None = None
-    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
-    # Web sessions: ended after this long without a request, and this long after login.
-    session_idle_minutes: Annotated[float, Field(gt=0)] = 120.0
-    session_max_hours: Annotated[float, Field(gt=0)] = 12.0
-    # How many reverse proxies in front of the web app append to X-Forwarded-For (0: trust
-    # none, the client address is the TCP peer).
-    trusted_proxy_hops: Annotated[int, Field(ge=0, le=10)] = 0
-    telegram_token: SecretStr | None = None
-    telegram_api_base: str | None = None
-    telegram_bot_username: str | None = None
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    smtp_url: SecretStr | None = None
-    mail_from: str = "督查室 <duban@localhost>"
-    office_name: str = "督查室"
-    scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
-    # How long the worker's scan and sweep jobs may run (one send's bound is the lease).
-    scan_timeout_seconds: Annotated[float, Field(gt=0)] = 600.0
-    # Delivery (notifier): lease of a row in flight, sweeper cadence, Telegram flood limits.
-    delivery_lease_seconds: Annotated[float, Field(gt=0)] = 300.0
-    # 30 in flight keep Telegram at its ~30 msg/s cap (docs/BENCHMARKS.md); each waits on I/O.
-    delivery_concurrency: Annotated[int, Field(ge=1, le=1000)] = 30
-    sweep_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
-    sweep_after_seconds: Annotated[float, Field(ge=0)] = 60.0
-    telegram_rate: Annotated[float, Field(gt=0)] = 30.0
-    telegram_chat_rate: Annotated[float, Field(gt=0)] = 1.0
-    # Render workers (admin templates run only there): wall clock per render, address space
-    # per worker, worker processes per pool.
-    render_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
-    render_memory_mb: Annotated[int, Field(ge=64, le=8192)] = 256
-    render_workers: Annotated[int, Field(ge=1, le=32)] = 2
-    log_level: str = "INFO"
 
-    @field_validator("database_url")
+def _env(name: str, default: Any, description: str, **constraints: Any) -> Any:
+    """A field read from ``DUBAN_<NAME>`` (the environment or ``.env``)."""
+    return Field(default, validation_alias=f"DUBAN_{name}", description=description, **constraints)
+
+
+class DatabaseSettings(_Group):
+    """Where the data lives."""
+
+    url: str = _env(
+        "DATABASE_URL",
+        "sqlite+aiosqlite:///./duban.db",
+        "sqlite+aiosqlite:///file.db (one process) or postgresql+asyncpg://user:pass@host/db",
+    )
+
+    @field_validator("url")
     @classmethod
-    def _check_database_url(cls, value: str) -> str:
+    def _check_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
-    @field_validator("redis_url")
+
+class RedisSettings(_Group):
+    """Redis: jobs, rate limits and bot dialogs of a multi-process deployment."""
+
+    url: str | None = _env(
+        "REDIS_URL", None, "redis://host:6379/0; unset: everything runs in one process"
+    )
+
+    @field_validator("url")
     @classmethod
-    def _check_redis_url(cls, value: str | None) -> str | None:
+    def _check_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
         assert value is not None
@@ -122,13 +116,12 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis:// or rediss://")
         return value
 
-    @field_validator("log_level")
-    @classmethod
-    def _check_log_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        return level
+
+class OfficeSettings(_Group):
+    """The office: its name in messages and its time zone."""
+
+    name: str = _env("OFFICE_NAME", "督查室", "the office's name in messages and pages")
+    timezone: str = _env("TIMEZONE", "Asia/Shanghai", "the office's time zone (IANA name)")
 
     @field_validator("timezone")
     @classmethod
@@ -139,13 +132,49 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("smtp_url")
-    @classmethod
-    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value():
-            return None
-        parse_smtp_url(value.get_secret_value())
-        return value
+    @property
+    def tz(self) -> ZoneInfo:
+        """The office's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class WebSettings(_Group):
+    """The web admin, JSON API and webhooks."""
+
+    host: str = _env("WEB_HOST", "127.0.0.1", "address the web server listens on")
+    port: int = _env("WEB_PORT", 8080, "port the web server listens on", ge=1, le=65535)
+    public_url: str | None = _env(
+        "PUBLIC_URL", None, "the admin's public URL, for links in messages (https://…)"
+    )
+    session_idle_minutes: float = _env(
+        "SESSION_IDLE_MINUTES", 120.0, "a web session ends after this long without a request", gt=0
+    )
+    session_max_hours: float = _env(
+        "SESSION_MAX_HOURS", 12.0, "a web session ends this long after login", gt=0
+    )
+    trusted_proxy_hops: int = _env(
+        "TRUSTED_PROXY_HOPS",
+        0,
+        "reverse proxies in front that append to X-Forwarded-For (0: the TCP peer is the client)",
+        ge=0,
+        le=10,
+    )
+
+    @property
+    def base_url(self) -> str:
+        """The public URL of the web admin, for links in messages."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class SecuritySettings(_Group):
+    """Keys: session cookies, CSRF tokens and sealed invite links."""
+
+    secret_key: SecretStr = _env(
+        "SECRET_KEY",
+        SecretStr(DEV_SECRET_KEY),
+        f"a random value of at least {MIN_SECRET_KEY_LENGTH} characters (the services refuse "
+        "the built-in one)",
+    )
 
     def require_secret_key(self) -> None:
         """Raise SettingsError unless the secret key is set and long enough (the services)."""
@@ -157,10 +186,50 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
 
+
+class TelegramSettings(_Group):
+    """The Telegram bot: its token, webhook and flood limits."""
+
+    token: SecretStr | None = _env("TELEGRAM_TOKEN", None, "the bot token; unset: no Telegram")
+    api_base: str | None = _env(
+        "TELEGRAM_API_BASE", None, "another Bot API server (a local one, or a test fake)"
+    )
+    bot_username: str | None = _env(
+        "TELEGRAM_BOT_USERNAME", None, "the bot's @username, for invite links"
+    )
+    webhook_url: str | None = _env(
+        "TELEGRAM_WEBHOOK_URL", None, "the public webhook URL; unset: long polling"
+    )
+    webhook_secret: SecretStr | None = _env(
+        "TELEGRAM_WEBHOOK_SECRET", None, "the webhook's secret token (needed with a webhook)"
+    )
+    rate: float = _env("TELEGRAM_RATE", 30.0, "messages per second to all chats", gt=0)
+    chat_rate: float = _env("TELEGRAM_CHAT_RATE", 1.0, "messages per second to one chat", gt=0)
+
     @property
-    def tz(self) -> ZoneInfo:
-        """The office's time zone."""
-        return ZoneInfo(self.timezone)
+    def bot_token(self) -> str | None:
+        """The Telegram bot token, or None when it is unset or empty (no Telegram)."""
+        token = self.token.get_secret_value() if self.token else ""
+        return token or None
+
+
+class MailSettings(_Group):
+    """Outgoing e-mail."""
+
+    smtp_url: SecretStr | None = _env(
+        "SMTP_URL",
+        None,
+        "smtp://user:pass@host:587?starttls=true or smtps://…:465; unset: mail goes to the log",
+    )
+    mail_from: str = _env("MAIL_FROM", "督查室 <duban@localhost>", "the From of every e-mail")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parse_smtp_url(value.get_secret_value())
+        return value
 
     @property
     def smtp(self) -> SmtpConfig | None:
@@ -169,29 +238,155 @@ class Settings(BaseSettings):
             return None
         return parse_smtp_url(self.smtp_url.get_secret_value())
 
-    @property
-    def bot_token(self) -> str | None:
-        """The Telegram bot token, or None when it is unset or empty (no Telegram)."""
-        token = self.telegram_token.get_secret_value() if self.telegram_token else ""
-        return token or None
+
+class NotifierSettings(_Group):
+    """The scan and delivery (the runner or the arq worker)."""
+
+    scan_interval_seconds: float = _env(
+        "SCAN_INTERVAL_SECONDS", 60.0, "seconds between scans for due ladder steps", gt=0
+    )
+    scan_timeout_seconds: float = _env(
+        "SCAN_TIMEOUT_SECONDS",
+        600.0,
+        "how long the worker's scan and sweep jobs may run (one send's bound is the lease)",
+        gt=0,
+    )
+    delivery_lease_seconds: float = _env(
+        "DELIVERY_LEASE_SECONDS",
+        300.0,
+        "a row being sent is taken over by another worker after this long",
+        gt=0,
+    )
+    # 30 in flight keep Telegram at its ~30 msg/s cap (docs/BENCHMARKS.md); each waits on I/O.
+    delivery_concurrency: int = _env(
+        "DELIVERY_CONCURRENCY", 30, "sends in flight at once per process", ge=1, le=1000
+    )
+    sweep_interval_seconds: float = _env(
+        "SWEEP_INTERVAL_SECONDS", 60.0, "seconds between sweeps for lost jobs", gt=0
+    )
+    sweep_after_seconds: float = _env(
+        "SWEEP_AFTER_SECONDS", 60.0, "a due row waiting this long has lost its job", ge=0
+    )
+
+
+class RenderSettings(_Group):
+    """Render workers: admin templates run only there, under hard limits."""
+
+    timeout_seconds: float = _env(
+        "RENDER_TIMEOUT_SECONDS", 2.0, "wall-clock limit of one render", gt=0, le=60
+    )
+    memory_mb: int = _env(
+        "RENDER_MEMORY_MB", 256, "address space of one render worker", ge=64, le=8192
+    )
+    workers: int = _env("RENDER_WORKERS", 2, "render worker processes per pool", ge=1, le=32)
+
+
+class LoggingSettings(_Group):
+    """Logging."""
+
+    level: str = _env("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+    @field_validator("level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+
+#: each group of ``Settings``, by its attribute name
+GROUPS: Final[dict[str, type[_Group]]] = {
+    "database": DatabaseSettings,
+    "redis": RedisSettings,
+    "office": OfficeSettings,
+    "web": WebSettings,
+    "security": SecuritySettings,
+    "telegram": TelegramSettings,
+    "mail": MailSettings,
+    "notifier": NotifierSettings,
+    "render": RenderSettings,
+    "logging": LoggingSettings,
+}
+
+
+def env_names() -> dict[str, tuple[str, str]]:
+    """Every setting's variable (``DUBAN_WEB_PORT``) → its (group, field)."""
+    return {
+        str(info.validation_alias): (group, name)
+        for group, cls in GROUPS.items()
+        for name, info in cls.model_fields.items()
+    }
+
+
+class Settings(BaseModel):
+    """All of Duban's configuration, in groups; build one per process and hand each part
+    its group (the edges build their own small config dataclasses from it).
+
+    Each group reads its ``DUBAN_*`` variables when it is not given. Keyword arguments may
+    also name a setting by its variable without ``DUBAN_`` (``Settings(web_port=8081)``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    office: OfficeSettings = Field(default_factory=OfficeSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    notifier: NotifierSettings = Field(default_factory=NotifierSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_variable(cls, data: Any) -> Any:
+        """Fold settings named by variable (``web_port=...``) into their groups."""
+        if not isinstance(data, dict):
+            return data
+        return _grouped(data, env_file=".env")
 
     @property
     def single_process(self) -> bool:
         """True when no Redis is configured: everything runs inside one process."""
-        return self.redis_url is None
-
-    @property
-    def base_url(self) -> str:
-        """The public URL of the web admin, for links in messages."""
-        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+        return self.redis.url is None
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment; a bad value raises one clear SettingsError."""
+def _grouped(data: dict[str, Any], *, env_file: Any) -> dict[str, Any]:
+    """``data`` with every setting named by variable moved into its group, and each group
+    that got one built from the environment and ``env_file`` plus those values."""
+    names = env_names()
+    out: dict[str, Any] = {}
+    given: dict[str, dict[str, Any]] = {}
+    for key, value in data.items():
+        variable = "DUBAN_" + key.upper()
+        if key in GROUPS or variable not in names:
+            out[key] = value
+            continue
+        group, _ = names[variable]
+        given.setdefault(group, {})[variable] = value  # by alias: errors name the variable
+    for group, values in given.items():
+        if group in out:
+            raise SettingsError(f"settings of group {group!r} given twice")
+        out[group] = GROUPS[group](_env_file=env_file, **values)
+    return out
+
+
+def load_settings(_env_file: Any = ".env", **overrides: object) -> Settings:
+    """Build settings from the environment and ``_env_file`` (None: none); a bad value raises
+    one clear SettingsError. ``overrides`` name settings by variable (``web_port=8081``)."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        data = _grouped(overrides, env_file=_env_file)
+        for group, cls in GROUPS.items():
+            data.setdefault(group, cls(_env_file=_env_file))
+        return Settings(**data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "DUBAN_" + "_".join(str(p) for p in first["loc"]).upper()
+        where = [str(p) for p in first["loc"]]
+        name = next((p for p in where if p.startswith("DUBAN_")), None)
+        if name is None:
+            name = "DUBAN_" + "_".join(where).upper()
         reason = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"setting {name} is invalid: {reason}") from None

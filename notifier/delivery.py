@@ -9,8 +9,10 @@ slot is granted, and the batch's results are recorded in a second transaction. A
 the two leaves ``sending`` rows whose lease runs out; they are then claimed again, so a
 message in flight at a crash may go out twice (at-least-once).
 
-:func:`deliver` does this for one row (the arq job); :func:`deliver_due` for every due row, in
-batches, with up to ``concurrency`` sends in flight.
+A :class:`Deliverer` holds the session factory, channels, renderer, clock, rate limiter and
+options; :meth:`Deliverer.deliver` does this for one row (the arq job),
+:meth:`Deliverer.deliver_due` for every due row, in batches, with up to ``concurrency`` sends
+in flight.
 
 ``attempts`` on the row counts the tries that use up the retry schedule; a provider's "slow
 down" (429) is logged as an attempt but only waits its ``retry_after``.
@@ -24,7 +26,7 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.errors import MessageError
 from enum import StrEnum
@@ -73,7 +75,7 @@ IN_FLIGHT = AttemptOutcome.SENDING.value
 
 
 class Outcome(StrEnum):
-    """What one call of :func:`deliver` came to."""
+    """What one call of :meth:`Deliverer.deliver` came to."""
 
     SENT = "sent"
     RETRY = "retry"  # transient failure; pending again until retry_at
@@ -215,531 +217,477 @@ def _retry_delay(schedule: Sequence[float], attempts: int) -> float | None:
     return float(schedule[attempts - 1])
 
 
-async def _fail_or_retry(
-    session: AsyncSession,
-    row: Notification,
-    *,
-    now: datetime,
-    error: str,
-    permanent: bool,
-    retry_after: float | None,
-    options: DeliveryOptions,
-) -> DeliveryResult:
-    """Update a row after a failed try: pending with a retry time, or failed (+ fallback)."""
-    if retry_after is None:
-        row.attempts += 1
-    delay = (
-        retry_after
-        if retry_after is not None
-        else _retry_delay(options.retry_schedule, row.attempts)
-    )
-    row.last_error = error
-    if not permanent and delay is not None:
-        row.status = PENDING
-        row.next_attempt_at = now + timedelta(seconds=delay)
-        log.warning(
-            "notification %s: transient failure, retry %d at %s: %s",
-            row.id, row.attempts, row.next_attempt_at.isoformat(), error,
-        )  # fmt: skip
-        return DeliveryResult(row.id, Outcome.RETRY, retry_at=row.next_attempt_at, error=error)
-    if not permanent:
-        row.last_error = f"gave up after {row.attempts} attempts: {error}"
-    row.status = NotificationStatus.FAILED.value
-    row.next_attempt_at = None
-    fallback_id = await _fallback(session, row, now)
-    log.warning(
-        "notification %s failed (%s)%s: %s",
-        row.id,
-        "permanent" if permanent else "retries used up",
-        f", e-mail fallback {fallback_id}" if fallback_id else "",
-        error,
-    )
-    return DeliveryResult(row.id, Outcome.FAILED, fallback_id=fallback_id, error=row.last_error)
-
-
-async def _claim(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    ids: Sequence[int] | None,
-    after_id: int,
-    limit: int,
-    channels: ChannelRegistry,
-    renderer: Renderer,
-    clock: Clock,
-    options: DeliveryOptions,
-) -> _Batch:
-    """Take up to ``limit`` due rows (of ``ids``, or any after ``after_id``) under a lease,
-    re-check each one's cause, render it and log an in-flight attempt: one transaction."""
-    async with sessions() as session, session.begin():
-        now = clock.now()
-        lease = now + timedelta(seconds=options.lease_seconds)
-        due = select(Notification.id).where(due_clause(now), Notification.id > after_id)
-        if ids is not None:
-            due = due.where(Notification.id.in_(ids))
-        # A materialised CTE: PostgreSQL runs it once (as ``IN (subquery)`` it may run the
-        # LIMIT again for more rows than asked).
-        picked = (
-            due.order_by(Notification.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("picked")
-            .prefix_with("MATERIALIZED")
-        )
-        # The due clause again on the UPDATE: SQLite takes no row lock on SELECT, so of two
-        # claimers only the one whose UPDATE still finds the row due gets it.
-        taken = await session.scalars(
-            update(Notification)
-            .where(Notification.id == picked.c.id, due_clause(now))
-            .values(status=SENDING, next_attempt_at=lease)
-            .returning(Notification),
-            execution_options={"synchronize_session": False},
-        )
-        rows = sorted(taken.all(), key=lambda r: r.id)
-        if not rows:
-            return _Batch()
-        # A row taken over after its lease ran out: its worker's attempt is written off.
-        await session.execute(
-            update(DeliveryAttempt)
-            .where(
-                DeliveryAttempt.notification_id.in_([r.id for r in rows]),
-                DeliveryAttempt.outcome == IN_FLIGHT,
-            )
-            .values(
-                outcome=AttemptOutcome.TRANSIENT.value,
-                finished_at=now,
-                error="abandoned: the worker stopped before recording a result (lease ran out)",
-            )
-        )
-        calendar = options.calendar or await load_calendar(session)
-        builts = await build_contexts(
-            session, rows, config=options.context, clock=clock, calendar=calendar
-        )
-        roots = await thread_roots(session, rows)
-        rendered = await render_all(rows, builts, renderer)
-        batch = _Batch(last_id=rows[-1].id)
-        sending: list[tuple[DeliveryAttempt, OutgoingMessage]] = []
-        for row, built in zip(rows, builts, strict=True):
-            try:
-                prepared = await _prepare(
-                    session, row, built, roots.get(row.id), channels=channels,
-                    rendered=rendered.get(row.id), now=now, options=options,
-                )  # fmt: skip
-            except Exception as exc:
-                # A bug or bad data in one row must not hold up the batch (nor, as the lowest
-                # due id, every later one): the row is retried on the schedule. Only the type
-                # is kept: the message of an unknown error may carry a secret.
-                error = f"unexpected {type(exc).__name__} while preparing the message"
-                log.error("notification %s: %s", row.id, error)
-                prepared = await _unrenderable(
-                    session, row, row.channel, error, now=now, options=options
-                )
-            if isinstance(prepared, DeliveryResult):
-                batch.settled.append(prepared)
-            else:
-                session.add(prepared[0])
-                sending.append(prepared)
-        await session.flush()  # the attempts' ids, in one INSERT
-        batch.claims = [
-            _Claim(message=m, attempt_id=a.id, channel_kind=a.channel) for a, m in sending
-        ]
-        return batch
-
-
-async def _prepare(
-    session: AsyncSession,
-    row: Notification,
-    built: BuiltContext | Exception,
-    root: str | None,
-    *,
-    channels: ChannelRegistry,
-    rendered: RenderedMessage | TemplateError | None,
-    now: datetime,
-    options: DeliveryOptions,
-) -> DeliveryResult | tuple[DeliveryAttempt, OutgoingMessage]:
-    """One claimed row: settled here (cause gone, unreadable, unrenderable), or made into
-    its message (``rendered`` by :func:`notifier.messages.render_all`) and an in-flight
-    attempt (not yet added to the session)."""
-    channel = channels.get(row.channel)
-    if isinstance(built, Exception):
-        error = f"unexpected {type(built).__name__} while reading the message's records"
-        log.error("notification %s: %s", row.id, error)
-        return await _unrenderable(session, row, channel.kind, error, now=now, options=options)
-    gone = cause_gone(row, built)
-    if gone is not None:
-        return _cancel(session, row, gone, now=now, options=options)
-    if not isinstance(rendered, RenderedMessage):
-        exc = rendered or TemplateError("not rendered")
-        error = f"template {built.template_step}.{row.channel}: {exc}"
-        # A bad template (unsafe, over its limits, invalid) fails the same way every time:
-        # the row fails for good now. Bad data or unavailable workers are retried.
-        return await _unrenderable(
-            session, row, channel.kind, error, now=now, options=options,
-            permanent=isinstance(exc, TemplateInvalid),
-        )  # fmt: skip
-    message = outgoing_message(row, built, rendered, root)
-    # What was sent is kept, without its secrets (an invite link is shown to nobody again).
-    row.subject, row.body_text = rendered.subject, scrub(rendered.text, built.secrets)
-    row.body_html = scrub(rendered.html, built.secrets) if rendered.html else rendered.html
-    attempt = DeliveryAttempt(
-        notification_id=row.id,
-        channel=channel.kind,
-        started_at=now,
-        outcome=IN_FLIGHT,
-        worker=options.worker,
-    )
-    return attempt, message
-
-
-def _cancel(
-    session: AsyncSession, row: Notification, gone: str, *, now: datetime, options: DeliveryOptions
-) -> DeliveryResult:
-    """Drop a claimed row whose cause is gone: cancelled, with a skipped attempt."""
-    row.status = NotificationStatus.CANCELLED.value
-    row.last_error = gone
-    row.next_attempt_at = None
-    session.add(
-        DeliveryAttempt(
-            notification_id=row.id,
-            channel=row.channel,
-            started_at=now,
-            finished_at=now,
-            outcome=AttemptOutcome.SKIPPED.value,
-            error=gone,
-            worker=options.worker,
-        )
-    )
-    log.info("notification %s cancelled: %s", row.id, gone)
-    return DeliveryResult(row.id, Outcome.CANCELLED, error=gone)
-
-
-async def _unrenderable(
-    session: AsyncSession,
-    row: Notification,
-    channel_kind: str,
-    error: str,
-    *,
-    now: datetime,
-    options: DeliveryOptions,
-    permanent: bool = False,
-) -> DeliveryResult:
-    """A claimed row that could not be rendered: a transient try, retried on the schedule,
-    or with ``permanent`` a failed one (the row fails now)."""
-    session.add(
-        DeliveryAttempt(
-            notification_id=row.id,
-            channel=channel_kind,
-            started_at=now,
-            finished_at=now,
-            outcome=(AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT).value,
-            error=error,
-            worker=options.worker,
-        )
-    )
-    return await _fail_or_retry(
-        session, row, now=now, error=error, permanent=permanent, retry_after=None, options=options
-    )
-
-
-async def _send(
-    claim: _Claim,
-    *,
-    channels: ChannelRegistry,
-    limiter: Limiter,
-    options: DeliveryOptions,
-    stop: asyncio.Event | None,
-) -> _Try:
-    """Send one claimed message once its rate-limit slot is granted (or give it back)."""
-    message = claim.message
-    if stop is not None and stop.is_set():
-        return _Try(claim, release_after=0.0)
-    channel = channels.get(message.channel)
-    try:
-        # The rate limiter is in the try too: with Redis down, this row is retried on the
-        # schedule, and the batch's other results are still recorded.
-        rates = channel.rates(message) if channel.kind == message.channel else ()
-        wait = await limiter.acquire(rates, max_wait=options.max_wait_seconds)
-        if wait > 0:
-            return _Try(claim, release_after=wait)
-        # Another worker may have hit a 429 since our slot was granted: hold the send.
-        paused = await limiter.paused_for(rates)
-        if paused > 0:
-            return _Try(claim, release_after=paused)
-        return _Try(claim, result=await channel.send(message))
-    except RateLimited as exc:
-        try:
-            await limiter.pause(exc.pause_key, exc.retry_after)
-        except Exception as failed:
-            log.error(
-                "notification %s: could not share a %ss pause: %s",
-                message.notification_id,
-                exc.retry_after,
-                type(failed).__name__,
-            )
-        return _Try(claim, error=str(exc), retry_after=exc.retry_after)
-    except TransientError as exc:
-        return _Try(claim, error=str(exc))
-    except PermanentError as exc:
-        return _Try(claim, error=str(exc), permanent=True)
-    except (MessageError, UnicodeError) as exc:
-        # The message or its address cannot be encoded: the same row fails the same way on
-        # every try, so it fails now rather than after the whole retry schedule.
-        return _Try(
-            claim, error=f"the message cannot be built: {type(exc).__name__}: {exc}", permanent=True
-        )
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        # A bug, an unmapped library error or a limiter that cannot be reached: retry on the
-        # schedule, never crash the worker. Only the type is kept: the message of an unknown
-        # error may carry a secret.
-        log.error(
-            "notification %s: unexpected %s while sending",
-            message.notification_id,
-            type(exc).__name__,
-        )
-        return _Try(claim, error=f"unexpected error: {type(exc).__name__}")
-
-
-async def _record(
-    sessions: async_sessionmaker[AsyncSession],
-    tries: Sequence[_Try],
-    *,
-    clock: Clock,
-    options: DeliveryOptions,
-) -> list[DeliveryResult]:
-    """Write the tries' results and move their rows on, in one transaction."""
-    if not tries:
-        return []
-    async with sessions() as session, session.begin():
-        ids = sorted(t.claim.message.notification_id for t in tries)
-        rows = {
-            r.id: r
-            for r in await session.scalars(
-                select(Notification)
-                .where(Notification.id.in_(ids))
-                .order_by(Notification.id)
-                .with_for_update()
-            )
-        }
-        attempts = {
-            a.id: a
-            for a in await session.scalars(
-                select(DeliveryAttempt).where(
-                    DeliveryAttempt.id.in_([t.claim.attempt_id for t in tries])
-                )
-            )
-        }
-        now = clock.now()
-        return [
-            await _record_one(
-                session,
-                t,
-                rows.get(t.claim.message.notification_id),
-                attempts.get(t.claim.attempt_id),
-                now=now,
-                options=options,
-            )
-            for t in tries
-        ]
-
-
-async def _record_one(
-    session: AsyncSession,
-    tried: _Try,
-    row: Notification | None,
-    attempt: DeliveryAttempt | None,
-    *,
-    now: datetime,
-    options: DeliveryOptions,
-) -> DeliveryResult:
-    """One try's result: the attempt finished, the row sent, retried, failed or given back."""
-    nid = tried.claim.message.notification_id
-    # Still ours unless the lease ran out and another worker wrote this attempt off.
-    ours = attempt is not None and attempt.outcome == IN_FLIGHT
-    if tried.release_after is not None:
-        # No try was made: the attempt goes, the row is pending again.
-        retry_at = now + timedelta(seconds=tried.release_after)
-        if ours and attempt is not None:
-            await session.delete(attempt)
-            if row is not None and row.status == SENDING:
-                row.status, row.next_attempt_at = PENDING, retry_at
-        return DeliveryResult(nid, Outcome.DEFERRED, retry_at=retry_at)
-    result, error = tried.result, tried.error
-    if attempt is not None:
-        attempt.finished_at = now
-        if result is not None:
-            attempt.outcome = AttemptOutcome.SENT.value
-            attempt.provider_message_id = result.provider_message_id
-            attempt.error = result.note
-        else:
-            attempt.outcome = (
-                AttemptOutcome.PERMANENT.value
-                if tried.permanent
-                else AttemptOutcome.TRANSIENT.value
-            )
-            attempt.error = error
-        if not ours:
-            attempt.error = "result came after the lease ran out; another worker took over" + (
-                f": {attempt.error}" if attempt.error else ""
-            )
-    if row is None:
-        return DeliveryResult(nid, Outcome.MISSING)
-    if row.status != SENDING or not ours:
-        # The lease ran out and another worker took the row over; it owns the row now.
-        return DeliveryResult(nid, Outcome.DONE, error=error)
-    if result is not None:
-        row.attempts += 1
-        row.status = NotificationStatus.SENT.value
-        row.sent_at = now
-        row.next_attempt_at = None
-        row.provider_message_id = result.provider_message_id
-        row.chat_id = result.chat_id
-        row.chat_message_id = result.chat_message_id
-        row.last_error = result.note
-        log.info("notification %s sent via %s", nid, tried.claim.channel_kind)
-        return DeliveryResult(nid, Outcome.SENT)
-    return await _fail_or_retry(
-        session,
-        row,
-        now=now,
-        error=error or "unknown error",
-        permanent=tried.permanent,
-        retry_after=tried.retry_after,
-        options=options,
-    )
-
-
-async def _deliver_batch(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    ids: Sequence[int] | None,
-    after_id: int,
-    limit: int,
-    channels: ChannelRegistry,
-    renderer: Renderer,
-    clock: Clock,
-    limiter: Limiter,
-    options: DeliveryOptions,
-    gate: asyncio.Semaphore,
-    stop: asyncio.Event | None = None,
-) -> tuple[list[DeliveryResult], int]:
-    """Claim a batch, send it (``gate`` bounds the sends in flight), record it.
-
-    Returns the results and the highest id claimed (0 when nothing was due).
-    """
-    batch = await _claim(
-        sessions,
-        ids=ids,
-        after_id=after_id,
-        limit=limit,
-        channels=channels,
-        renderer=renderer,
-        clock=clock,
-        options=options,
-    )
-
-    async def one(claim: _Claim) -> _Try:
-        async with gate:
-            return await _send(
-                claim, channels=channels, limiter=limiter, options=options, stop=stop
-            )
-
-    tries = await asyncio.gather(*(one(c) for c in batch.claims))
-    recorded = await _record(sessions, tries, clock=clock, options=options)
-    return batch.settled + recorded, batch.last_id
-
-
-async def deliver(
-    sessions: async_sessionmaker[AsyncSession],
-    notification_id: int,
-    *,
-    channels: ChannelRegistry,
-    renderer: Renderer,
-    clock: Clock,
-    limiter: Limiter,
-    options: DeliveryOptions | None = None,
-) -> DeliveryResult:
-    """Deliver one outbox row if it is due; safe to call twice or from several workers."""
-    results, _ = await _deliver_batch(
-        sessions,
-        ids=[notification_id],
-        after_id=0,
-        limit=1,
-        channels=channels,
-        renderer=renderer,
-        clock=clock,
-        limiter=limiter,
-        options=options or DeliveryOptions(),
-        gate=asyncio.Semaphore(1),
-    )
-    if results:
-        return results[0]
-    # Not taken: say why.
-    async with sessions() as session:
-        row = await session.get(Notification, notification_id)
-        if row is None:
-            return DeliveryResult(notification_id, Outcome.MISSING)
-        return _readiness(row, clock.now()) or DeliveryResult(row.id, Outcome.BUSY)
-
-
-#: claimers running at once in :func:`deliver_due`: one sends while another reads or writes
+#: claimers running at once in :meth:`Deliverer.deliver_due`: one sends while another reads or
+#: writes
 LANES: Final = 2
 
 
-async def deliver_due(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    channels: ChannelRegistry,
-    renderer: Renderer,
-    clock: Clock,
-    limiter: Limiter,
-    options: DeliveryOptions | None = None,
-    concurrency: int = 10,
-    batch: int = 500,
-    stop: asyncio.Event | None = None,
-) -> Counter[str]:
-    """Deliver every row due now (fallback rows made on the way too); counts by outcome.
+class Deliverer:
+    """Delivers outbox rows; holds what every delivery needs, as arq's ``Worker`` does.
 
-    Rows are claimed in id order in batches of up to ``concurrency`` (at most ``batch``), each
-    at most once per call; a batch is claimed while the one before it is still sending.
+    Built once per process (the runner, the arq worker, ``duban deliver``); its calls take
+    only the work: :meth:`deliver` one row (the arq job), :meth:`deliver_due` every due row.
+    ``options`` may be replaced between calls (the runner and the worker refresh the
+    calendar in it).
     """
-    options = options or DeliveryOptions()
-    if options.calendar is None:
-        async with sessions() as session:
-            calendar = await load_calendar(session)
-        options = replace(options, calendar=calendar)
-    counts: Counter[str] = Counter()
-    width = max(1, concurrency)
-    gate = asyncio.Semaphore(width)
-    size = max(1, min(batch, width))
-    last = 0
 
-    async def lane() -> None:
-        nonlocal last
-        while stop is None or not stop.is_set():
-            try:
-                results, top = await _deliver_batch(
-                    sessions,
-                    ids=None,
-                    after_id=last,
-                    limit=size,
-                    channels=channels,
-                    renderer=renderer,
-                    clock=clock,
-                    limiter=limiter,
-                    options=options,
-                    gate=gate,
-                    stop=stop,
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        channels: ChannelRegistry,
+        renderer: Renderer,
+        clock: Clock,
+        limiter: Limiter,
+        options: DeliveryOptions | None = None,
+        concurrency: int = 10,
+        batch: int = 500,
+    ) -> None:
+        self.sessions = sessions
+        self.channels = channels
+        self.renderer = renderer
+        self.clock = clock
+        self.limiter = limiter
+        self.options = options or DeliveryOptions()
+        #: sends in flight at once in :meth:`deliver_due`, and its largest claim
+        self.concurrency = concurrency
+        self.batch = batch
+
+    async def _fail_or_retry(
+        self,
+        session: AsyncSession,
+        row: Notification,
+        *,
+        now: datetime,
+        error: str,
+        permanent: bool,
+        retry_after: float | None,
+    ) -> DeliveryResult:
+        """Update a row after a failed try: pending with a retry time, or failed (+ fallback)."""
+        if retry_after is None:
+            row.attempts += 1
+        delay = (
+            retry_after
+            if retry_after is not None
+            else _retry_delay(self.options.retry_schedule, row.attempts)
+        )
+        row.last_error = error
+        if not permanent and delay is not None:
+            row.status = PENDING
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            log.warning(
+                "notification %s: transient failure, retry %d at %s: %s",
+                row.id, row.attempts, row.next_attempt_at.isoformat(), error,
+            )  # fmt: skip
+            return DeliveryResult(row.id, Outcome.RETRY, retry_at=row.next_attempt_at, error=error)
+        if not permanent:
+            row.last_error = f"gave up after {row.attempts} attempts: {error}"
+        row.status = NotificationStatus.FAILED.value
+        row.next_attempt_at = None
+        fallback_id = await _fallback(session, row, now)
+        log.warning(
+            "notification %s failed (%s)%s: %s",
+            row.id,
+            "permanent" if permanent else "retries used up",
+            f", e-mail fallback {fallback_id}" if fallback_id else "",
+            error,
+        )
+        return DeliveryResult(row.id, Outcome.FAILED, fallback_id=fallback_id, error=row.last_error)
+
+    async def _claim(
+        self, *, ids: Sequence[int] | None, after_id: int, limit: int, calendar: WorkCalendar | None
+    ) -> _Batch:
+        """Take up to ``limit`` due rows (of ``ids``, or any after ``after_id``) under a lease,
+        re-check each one's cause, render it and log an in-flight attempt: one transaction."""
+        async with self.sessions() as session, session.begin():
+            now = self.clock.now()
+            lease = now + timedelta(seconds=self.options.lease_seconds)
+            due = select(Notification.id).where(due_clause(now), Notification.id > after_id)
+            if ids is not None:
+                due = due.where(Notification.id.in_(ids))
+            # A materialised CTE: PostgreSQL runs it once (as ``IN (subquery)`` it may run the
+            # LIMIT again for more rows than asked).
+            picked = (
+                due.order_by(Notification.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .cte("picked")
+                .prefix_with("MATERIALIZED")
+            )
+            # The due clause again on the UPDATE: SQLite takes no row lock on SELECT, so of two
+            # claimers only the one whose UPDATE still finds the row due gets it.
+            taken = await session.scalars(
+                update(Notification)
+                .where(Notification.id == picked.c.id, due_clause(now))
+                .values(status=SENDING, next_attempt_at=lease)
+                .returning(Notification),
+                execution_options={"synchronize_session": False},
+            )
+            rows = sorted(taken.all(), key=lambda r: r.id)
+            if not rows:
+                return _Batch()
+            # A row taken over after its lease ran out: its worker's attempt is written off.
+            await session.execute(
+                update(DeliveryAttempt)
+                .where(
+                    DeliveryAttempt.notification_id.in_([r.id for r in rows]),
+                    DeliveryAttempt.outcome == IN_FLIGHT,
                 )
-            except Exception as exc:
-                # A database hiccup: this lane stops; claimed rows come back after their lease.
-                log.error("delivery batch failed: %s", failure_text(exc))
-                counts["error"] += 1
-                return
-            if not top:
-                return
-            last = max(last, top)
-            counts.update(r.outcome.value for r in results)
+                .values(
+                    outcome=AttemptOutcome.TRANSIENT.value,
+                    finished_at=now,
+                    error="abandoned: the worker stopped before recording a result (lease ran out)",
+                )
+            )
+            calendar = calendar or self.options.calendar or await load_calendar(session)
+            builts = await build_contexts(
+                session, rows, config=self.options.context, clock=self.clock, calendar=calendar
+            )
+            roots = await thread_roots(session, rows)
+            rendered = await render_all(rows, builts, self.renderer)
+            batch = _Batch(last_id=rows[-1].id)
+            sending: list[tuple[DeliveryAttempt, OutgoingMessage]] = []
+            for row, built in zip(rows, builts, strict=True):
+                try:
+                    prepared = await self._prepare(
+                        session, row, built, roots.get(row.id), rendered=rendered.get(row.id),
+                        now=now,
+                    )  # fmt: skip
+                except Exception as exc:
+                    # A bug or bad data in one row must not hold up the batch (nor, as the lowest
+                    # due id, every later one): the row is retried on the schedule. Only the type
+                    # is kept: the message of an unknown error may carry a secret.
+                    error = f"unexpected {type(exc).__name__} while preparing the message"
+                    log.error("notification %s: %s", row.id, error)
+                    prepared = await self._unrenderable(session, row, row.channel, error, now=now)
+                if isinstance(prepared, DeliveryResult):
+                    batch.settled.append(prepared)
+                else:
+                    session.add(prepared[0])
+                    sending.append(prepared)
+            await session.flush()  # the attempts' ids, in one INSERT
+            batch.claims = [
+                _Claim(message=m, attempt_id=a.id, channel_kind=a.channel) for a, m in sending
+            ]
+            return batch
 
-    await asyncio.gather(*(lane() for _ in range(LANES if width > 1 else 1)))
-    return counts
+    async def _prepare(
+        self,
+        session: AsyncSession,
+        row: Notification,
+        built: BuiltContext | Exception,
+        root: str | None,
+        *,
+        rendered: RenderedMessage | TemplateError | None,
+        now: datetime,
+    ) -> DeliveryResult | tuple[DeliveryAttempt, OutgoingMessage]:
+        """One claimed row: settled here (cause gone, unreadable, unrenderable), or made into
+        its message (``rendered`` by :func:`notifier.messages.render_all`) and an in-flight
+        attempt (not yet added to the session)."""
+        channel = self.channels.get(row.channel)
+        if isinstance(built, Exception):
+            error = f"unexpected {type(built).__name__} while reading the message's records"
+            log.error("notification %s: %s", row.id, error)
+            return await self._unrenderable(session, row, channel.kind, error, now=now)
+        gone = cause_gone(row, built)
+        if gone is not None:
+            return self._cancel(session, row, gone, now=now)
+        if not isinstance(rendered, RenderedMessage):
+            exc = rendered or TemplateError("not rendered")
+            error = f"template {built.template_step}.{row.channel}: {exc}"
+            # A bad template (unsafe, over its limits, invalid) fails the same way every time:
+            # the row fails for good now. Bad data or unavailable workers are retried.
+            return await self._unrenderable(
+                session, row, channel.kind, error, now=now,
+                permanent=isinstance(exc, TemplateInvalid),
+            )  # fmt: skip
+        message = outgoing_message(row, built, rendered, root)
+        # What was sent is kept, without its secrets (an invite link is shown to nobody again).
+        row.subject, row.body_text = rendered.subject, scrub(rendered.text, built.secrets)
+        row.body_html = scrub(rendered.html, built.secrets) if rendered.html else rendered.html
+        attempt = DeliveryAttempt(
+            notification_id=row.id,
+            channel=channel.kind,
+            started_at=now,
+            outcome=IN_FLIGHT,
+            worker=self.options.worker,
+        )
+        return attempt, message
+
+    def _cancel(
+        self, session: AsyncSession, row: Notification, gone: str, *, now: datetime
+    ) -> DeliveryResult:
+        """Drop a claimed row whose cause is gone: cancelled, with a skipped attempt."""
+        row.status = NotificationStatus.CANCELLED.value
+        row.last_error = gone
+        row.next_attempt_at = None
+        session.add(
+            DeliveryAttempt(
+                notification_id=row.id,
+                channel=row.channel,
+                started_at=now,
+                finished_at=now,
+                outcome=AttemptOutcome.SKIPPED.value,
+                error=gone,
+                worker=self.options.worker,
+            )
+        )
+        log.info("notification %s cancelled: %s", row.id, gone)
+        return DeliveryResult(row.id, Outcome.CANCELLED, error=gone)
+
+    async def _unrenderable(
+        self,
+        session: AsyncSession,
+        row: Notification,
+        channel_kind: str,
+        error: str,
+        *,
+        now: datetime,
+        permanent: bool = False,
+    ) -> DeliveryResult:
+        """A claimed row that could not be rendered: a transient try, retried on the schedule,
+        or with ``permanent`` a failed one (the row fails now)."""
+        session.add(
+            DeliveryAttempt(
+                notification_id=row.id,
+                channel=channel_kind,
+                started_at=now,
+                finished_at=now,
+                outcome=(AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT).value,
+                error=error,
+                worker=self.options.worker,
+            )
+        )
+        return await self._fail_or_retry(
+            session, row, now=now, error=error, permanent=permanent, retry_after=None
+        )
+
+    async def _send(self, claim: _Claim, stop: asyncio.Event | None) -> _Try:
+        """Send one claimed message once its rate-limit slot is granted (or give it back)."""
+        message = claim.message
+        if stop is not None and stop.is_set():
+            return _Try(claim, release_after=0.0)
+        channel = self.channels.get(message.channel)
+        limiter = self.limiter
+        try:
+            # The rate limiter is in the try too: with Redis down, this row is retried on the
+            # schedule, and the batch's other results are still recorded.
+            rates = channel.rates(message) if channel.kind == message.channel else ()
+            wait = await limiter.acquire(rates, max_wait=self.options.max_wait_seconds)
+            if wait > 0:
+                return _Try(claim, release_after=wait)
+            # Another worker may have hit a 429 since our slot was granted: hold the send.
+            paused = await limiter.paused_for(rates)
+            if paused > 0:
+                return _Try(claim, release_after=paused)
+            return _Try(claim, result=await channel.send(message))
+        except RateLimited as exc:
+            try:
+                await limiter.pause(exc.pause_key, exc.retry_after)
+            except Exception as failed:
+                log.error(
+                    "notification %s: could not share a %ss pause: %s",
+                    message.notification_id,
+                    exc.retry_after,
+                    type(failed).__name__,
+                )
+            return _Try(claim, error=str(exc), retry_after=exc.retry_after)
+        except TransientError as exc:
+            return _Try(claim, error=str(exc))
+        except PermanentError as exc:
+            return _Try(claim, error=str(exc), permanent=True)
+        except (MessageError, UnicodeError) as exc:
+            # The message or its address cannot be encoded: the same row fails the same way on
+            # every try, so it fails now rather than after the whole retry schedule.
+            return _Try(
+                claim,
+                error=f"the message cannot be built: {type(exc).__name__}: {exc}",
+                permanent=True,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A bug, an unmapped library error or a limiter that cannot be reached: retry on the
+            # schedule, never crash the worker. Only the type is kept: the message of an unknown
+            # error may carry a secret.
+            log.error(
+                "notification %s: unexpected %s while sending",
+                message.notification_id,
+                type(exc).__name__,
+            )
+            return _Try(claim, error=f"unexpected error: {type(exc).__name__}")
+
+    async def _record(self, tries: Sequence[_Try]) -> list[DeliveryResult]:
+        """Write the tries' results and move their rows on, in one transaction."""
+        if not tries:
+            return []
+        async with self.sessions() as session, session.begin():
+            ids = sorted(t.claim.message.notification_id for t in tries)
+            rows = {
+                r.id: r
+                for r in await session.scalars(
+                    select(Notification)
+                    .where(Notification.id.in_(ids))
+                    .order_by(Notification.id)
+                    .with_for_update()
+                )
+            }
+            attempts = {
+                a.id: a
+                for a in await session.scalars(
+                    select(DeliveryAttempt).where(
+                        DeliveryAttempt.id.in_([t.claim.attempt_id for t in tries])
+                    )
+                )
+            }
+            now = self.clock.now()
+            return [
+                await self._record_one(
+                    session,
+                    t,
+                    rows.get(t.claim.message.notification_id),
+                    attempts.get(t.claim.attempt_id),
+                    now=now,
+                )
+                for t in tries
+            ]
+
+    async def _record_one(
+        self,
+        session: AsyncSession,
+        tried: _Try,
+        row: Notification | None,
+        attempt: DeliveryAttempt | None,
+        *,
+        now: datetime,
+    ) -> DeliveryResult:
+        """One try's result: the attempt finished, the row sent, retried, failed or given back."""
+        nid = tried.claim.message.notification_id
+        # Still ours unless the lease ran out and another worker wrote this attempt off.
+        ours = attempt is not None and attempt.outcome == IN_FLIGHT
+        if tried.release_after is not None:
+            # No try was made: the attempt goes, the row is pending again.
+            retry_at = now + timedelta(seconds=tried.release_after)
+            if ours and attempt is not None:
+                await session.delete(attempt)
+                if row is not None and row.status == SENDING:
+                    row.status, row.next_attempt_at = PENDING, retry_at
+            return DeliveryResult(nid, Outcome.DEFERRED, retry_at=retry_at)
+        result, error = tried.result, tried.error
+        if attempt is not None:
+            attempt.finished_at = now
+            if result is not None:
+                attempt.outcome = AttemptOutcome.SENT.value
+                attempt.provider_message_id = result.provider_message_id
+                attempt.error = result.note
+            else:
+                attempt.outcome = (
+                    AttemptOutcome.PERMANENT.value
+                    if tried.permanent
+                    else AttemptOutcome.TRANSIENT.value
+                )
+                attempt.error = error
+            if not ours:
+                attempt.error = "result came after the lease ran out; another worker took over" + (
+                    f": {attempt.error}" if attempt.error else ""
+                )
+        if row is None:
+            return DeliveryResult(nid, Outcome.MISSING)
+        if row.status != SENDING or not ours:
+            # The lease ran out and another worker took the row over; it owns the row now.
+            return DeliveryResult(nid, Outcome.DONE, error=error)
+        if result is not None:
+            row.attempts += 1
+            row.status = NotificationStatus.SENT.value
+            row.sent_at = now
+            row.next_attempt_at = None
+            row.provider_message_id = result.provider_message_id
+            row.chat_id = result.chat_id
+            row.chat_message_id = result.chat_message_id
+            row.last_error = result.note
+            log.info("notification %s sent via %s", nid, tried.claim.channel_kind)
+            return DeliveryResult(nid, Outcome.SENT)
+        return await self._fail_or_retry(
+            session,
+            row,
+            now=now,
+            error=error or "unknown error",
+            permanent=tried.permanent,
+            retry_after=tried.retry_after,
+        )
+
+    async def _deliver_batch(
+        self,
+        *,
+        ids: Sequence[int] | None,
+        after_id: int,
+        limit: int,
+        gate: asyncio.Semaphore,
+        calendar: WorkCalendar | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> tuple[list[DeliveryResult], int]:
+        """Claim a batch, send it (``gate`` bounds the sends in flight), record it.
+
+        Returns the results and the highest id claimed (0 when nothing was due).
+        """
+        batch = await self._claim(ids=ids, after_id=after_id, limit=limit, calendar=calendar)
+
+        async def one(claim: _Claim) -> _Try:
+            async with gate:
+                return await self._send(claim, stop)
+
+        tries = await asyncio.gather(*(one(c) for c in batch.claims))
+        recorded = await self._record(tries)
+        return batch.settled + recorded, batch.last_id
+
+    async def deliver(self, notification_id: int) -> DeliveryResult:
+        """Deliver one outbox row if it is due; safe to call twice or from several workers."""
+        results, _ = await self._deliver_batch(
+            ids=[notification_id], after_id=0, limit=1, gate=asyncio.Semaphore(1)
+        )
+        if results:
+            return results[0]
+        # Not taken: say why.
+        async with self.sessions() as session:
+            row = await session.get(Notification, notification_id)
+            if row is None:
+                return DeliveryResult(notification_id, Outcome.MISSING)
+            return _readiness(row, self.clock.now()) or DeliveryResult(row.id, Outcome.BUSY)
+
+    async def deliver_due(self, stop: asyncio.Event | None = None) -> Counter[str]:
+        """Deliver every row due now (fallback rows made on the way too); counts by outcome.
+
+        Rows are claimed in id order in batches of up to ``concurrency`` (at most ``batch``),
+        each at most once per call; a batch is claimed while the one before it is still
+        sending. Setting ``stop`` ends the call after the batches in flight.
+        """
+        calendar = self.options.calendar
+        if calendar is None:
+            async with self.sessions() as session:
+                calendar = await load_calendar(session)
+        counts: Counter[str] = Counter()
+        width = max(1, self.concurrency)
+        gate = asyncio.Semaphore(width)
+        size = max(1, min(self.batch, width))
+        last = 0
+
+        async def lane() -> None:
+            nonlocal last
+            while stop is None or not stop.is_set():
+                try:
+                    results, top = await self._deliver_batch(
+                        ids=None, after_id=last, limit=size, gate=gate, calendar=calendar, stop=stop
+                    )
+                except Exception as exc:
+                    # A database hiccup: this lane stops; claimed rows come back after their
+                    # lease.
+                    log.error("delivery batch failed: %s", failure_text(exc))
+                    counts["error"] += 1
+                    return
+                if not top:
+                    return
+                last = max(last, top)
+                counts.update(r.outcome.value for r in results)
+
+        await asyncio.gather(*(lane() for _ in range(LANES if width > 1 else 1)))
+        return counts

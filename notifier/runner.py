@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Final, Self
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from models.db import failure_text
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
-from notifier.delivery import DeliveryOptions, deliver_due
+from notifier.delivery import Deliverer, DeliveryOptions
 from notifier.ratelimit import Limiter, MemoryLimiter
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer, RenderPool
@@ -92,6 +92,15 @@ class Runner:
         self._own_pool = None if renderer else RenderPool(config.render)
         self.renderer = renderer or Renderer(DbTemplateStore(sessions), pool=self._own_pool)
         self.limiter = limiter or MemoryLimiter(self.clock)
+        self.deliverer = Deliverer(
+            sessions,
+            channels=self.channels,
+            renderer=self.renderer,
+            clock=self.clock,
+            limiter=self.limiter,
+            options=DeliveryOptions.from_config(config),
+            concurrency=config.concurrency,
+        )
         self._wake = asyncio.Event()
         self.rounds = 0
 
@@ -154,16 +163,9 @@ class Runner:
                 log.exception("scan failed; delivering what is already queued")
                 self._ended("scan", ok=False, detail=failure_text(exc))
         try:
-            result.delivered = await deliver_due(
-                self.sessions,
-                channels=self.channels,
-                renderer=self.renderer,
-                clock=self.clock,
-                limiter=self.limiter,
-                options=DeliveryOptions.from_config(self.config, calendar),
-                concurrency=self.config.concurrency,
-                stop=stop,
-            )
+            # The calendar read for this round's scan serves its deliveries too.
+            self.deliverer.options = replace(self.deliverer.options, calendar=calendar)
+            result.delivered = await self.deliverer.deliver_due(stop)
         except Exception as exc:
             self._ended("delivery", ok=False, detail=failure_text(exc))
             raise

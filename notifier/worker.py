@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Notification
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
-from notifier.delivery import DeliveryOptions, Outcome, deliver
+from notifier.delivery import Deliverer, DeliveryOptions, Outcome
 from notifier.ratelimit import Limiter, RedisLimiter
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer, RenderPool
@@ -214,10 +214,7 @@ class WorkerState:
     """Clients shared by every job of one worker (``ctx["duban"]``)."""
 
     deps: NotifierDeps
-    channels: ChannelRegistry
-    renderer: Renderer
-    limiter: Limiter
-    calendar: WorkCalendar
+    deliverer: Deliverer
     own_channels: bool
     #: where the next sweep continues (None: from the oldest due row)
     sweep_cursor: tuple[datetime, int] | None = None
@@ -225,9 +222,9 @@ class WorkerState:
     #: the render workers this worker started (None when the renderer was given)
     own_pool: RenderPool | None = None
 
-    def options(self) -> DeliveryOptions:
-        """Delivery options with the calendar loaded at the last scan."""
-        return DeliveryOptions.from_config(self.deps.config, self.calendar)
+    def use_calendar(self, calendar: WorkCalendar) -> None:
+        """Deliver with ``calendar`` (loaded at start-up and again at each scan)."""
+        self.deliverer.options = DeliveryOptions.from_config(self.deps.config, calendar)
 
 
 def _state(ctx: dict[str, Any]) -> WorkerState:
@@ -249,14 +246,16 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
-    ctx[STATE] = WorkerState(
-        deps=deps,
+    deliverer = Deliverer(
+        deps.sessions,
         channels=channels,
         renderer=renderer,
+        clock=deps.clock,
         limiter=limiter,
-        calendar=calendar,
-        own_channels=deps.channels is None,
-        own_pool=pool,
+        options=DeliveryOptions.from_config(deps.config, calendar),
+    )
+    ctx[STATE] = WorkerState(
+        deps=deps, deliverer=deliverer, own_channels=deps.channels is None, own_pool=pool
     )
     log.info("notifier worker ready; channels: %s", ", ".join(channels.kinds))
 
@@ -265,7 +264,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     """Close the channels and render workers this worker opened."""
     state: WorkerState | None = ctx.get(STATE)
     if state is not None and state.own_channels:
-        await state.channels.close()
+        await state.deliverer.channels.close()
     if state is not None and state.own_pool is not None:
         await state.own_pool.aclose()
 
@@ -274,15 +273,7 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
     """Deliver one row; a retry or rate-limit wait re-queues the same job for later."""
     state = _state(ctx)
     deps = state.deps
-    result = await deliver(
-        deps.sessions,
-        notification_id,
-        channels=state.channels,
-        renderer=state.renderer,
-        clock=deps.clock,
-        limiter=state.limiter,
-        options=state.options(),
-    )
+    result = await state.deliverer.deliver(notification_id)
     if result.fallback_id is not None:
         await enqueue(ctx["redis"], result.fallback_id)
     if result.outcome in (Outcome.RETRY, Outcome.DEFERRED, Outcome.NOT_DUE, Outcome.BUSY):
@@ -299,13 +290,12 @@ async def scan(ctx: dict[str, Any]) -> str:
     state = _state(ctx)
     deps = state.deps
     async with deps.sessions() as session:
-        state.calendar = await load_calendar(session)
+        calendar = await load_calendar(session)
+    state.use_calendar(calendar)
     summary = "no scan configured"
     if deps.scan is not None:
         summary = str(
-            await deps.scan(
-                deps.sessions, clock=deps.clock, tz=deps.config.tz, calendar=state.calendar
-            )
+            await deps.scan(deps.sessions, clock=deps.clock, tz=deps.config.tz, calendar=calendar)
         )
     done = await enqueue_due(
         ctx["redis"],

@@ -16,7 +16,7 @@ from bot import BotConfig, create_bot, create_dispatcher
 from models import Assignment, Notification, NotificationStatus, Person
 from notifier.channels.base import ChannelRegistry
 from notifier.channels.telegram import TelegramChannel
-from notifier.delivery import DeliveryOptions, deliver
+from notifier.delivery import Deliverer, DeliveryOptions
 from notifier.ratelimit import MemoryLimiter
 from notifier.templating import Renderer
 from supervision import outbox
@@ -73,15 +73,14 @@ class Harness:
         assert person.telegram_chat_id is not None
         channel = TelegramChannel(self.fake.token, api_base=self.fake.base_url)
         try:
-            result = await deliver(
+            result = await Deliverer(
                 self.sessions,
-                row_id,
                 channels=ChannelRegistry([channel]),
                 renderer=Renderer(),
                 clock=self.clock,
                 limiter=MemoryLimiter(self.clock),
                 options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
-            )
+            ).deliver(row_id)
         finally:
             await channel.close()
         async with self.sessions() as session:

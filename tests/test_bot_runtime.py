@@ -24,7 +24,7 @@ from models import InviteToken, Notification, Report, TelegramUpdate
 from notifier.channels.base import ChannelRegistry
 from notifier.channels.email import EmailChannel
 from notifier.context import ContextConfig
-from notifier.delivery import DeliveryOptions, deliver
+from notifier.delivery import Deliverer, DeliveryOptions
 from notifier.ratelimit import MemoryLimiter
 from notifier.templating import Renderer
 from supervision.calendar import WorkCalendar
@@ -202,16 +202,15 @@ async def test_invite_queues_an_email_when_mail_is_configured(
         world.owner.email,
     )
     # The link is sealed with the secret key: the clear token is in no column.
-    sealer = Sealer(rt.settings.secret_key.get_secret_value())
+    sealer = Sealer(rt.settings.security.secret_key.get_secret_value())
     assert sealer.open(row.payload[SEALED_LINK]) == out[1]
     assert out[1] not in str(row.payload)
     # The notifier renders and mails it (here to a local SMTP server).
     smtp = SmtpServer().start()
     channel = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
     try:
-        await deliver(
+        await Deliverer(
             rt.sessions,
-            row.id,
             channels=ChannelRegistry([channel]),
             renderer=Renderer(),
             clock=clock,
@@ -219,7 +218,7 @@ async def test_invite_queues_an_email_when_mail_is_configured(
             options=DeliveryOptions(
                 calendar=WorkCalendar(), worker="test", context=ContextConfig(sealer=sealer)
             ),
-        )
+        ).deliver(row.id)
     finally:
         smtp.stop()
     async with rt.sessions() as session:

@@ -427,7 +427,7 @@ def test_ranking_is_competition_ranking(figures):
 
 async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
     """End to end: a sent bulletin (one unit with nothing due) is delivered through the outbox."""
-    from notifier.delivery import deliver_due
+    from notifier.delivery import Deliverer
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer
     from testing.notifier_support import limiter_for, options, registry
@@ -444,14 +444,14 @@ async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
             s, bulletin, [supervisor], actor=Actor.system(), clock=clock, calendar=CAL, tz=TZ
         )
         await s.commit()
-    counts = await deliver_due(
+    counts = await Deliverer(
         sessions,
         channels=registry(),
         renderer=Renderer(DbTemplateStore(sessions)),
         clock=clock,
         limiter=limiter_for(clock),
         options=options(),
-    )
+    ).deliver_due()
     async with sessions() as s:
         rows = (await s.scalars(select(Notification))).all()
     assert {r.status for r in rows} == {"sent"}, (counts, [r.last_error for r in rows])
@@ -461,7 +461,7 @@ async def test_sent_bulletin_is_rendered_by_the_notifier(sessions, clock):
 
 async def test_bulletin_with_every_unit_judged_is_delivered(sessions, clock):
     """End to end through the notifier's delivery: the row renders from ``bulletin_id``."""
-    from notifier.delivery import deliver_due
+    from notifier.delivery import Deliverer
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer
     from testing.notifier_support import limiter_for, options, registry
@@ -484,14 +484,14 @@ async def test_bulletin_with_every_unit_judged_is_delivered(sessions, clock):
         )
         await s.commit()
     assert queued == 2
-    await deliver_due(
+    await Deliverer(
         sessions,
         channels=registry(),
         renderer=Renderer(DbTemplateStore(sessions)),
         clock=clock,
         limiter=limiter_for(clock),
         options=options(),
-    )
+    ).deliver_due()
     async with sessions() as s:
         rows = (await s.scalars(select(Notification))).all()
     assert {r.status for r in rows} == {"sent"}, [r.last_error for r in rows]

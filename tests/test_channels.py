@@ -32,7 +32,7 @@ from notifier.channels.webhooks import (
     FeishuChannel,
     WeComChannel,
 )
-from notifier.delivery import deliver_due
+from notifier.delivery import Deliverer
 from notifier.ratelimit import MemoryLimiter, Rate
 from notifier.template_store import (
     DbTemplateStore,
@@ -218,14 +218,14 @@ async def test_group_rows_delivered_through_the_outbox(sessions, clock, robots, 
     assert len(ids) == 3
     robots.answer = {"errcode": 0, "errmsg": "ok", "code": 0}
     channels = registry(clock=clock, groups=True)
-    counts = await deliver_due(
+    counts = await Deliverer(
         sessions,
         channels=channels,
         renderer=Renderer(),
         clock=clock,
         limiter=limiter_for(clock),
         options=options(),
-    )
+    ).deliver_due()
     await channels.close()
     assert counts == {"sent": 3}
     paths = sorted(path for path, _, _ in robots.requests)
@@ -256,10 +256,10 @@ async def test_closed_robot_is_not_used(sessions, clock, robots):
             assignment_id=case.assignment.id,
         )
         hook.active = False
-    counts = await deliver_due(
+    counts = await Deliverer(
         sessions, channels=registry(clock=clock, groups=True), renderer=Renderer(),
         clock=clock, limiter=limiter_for(clock), options=options(),
-    )  # fmt: skip
+    ).deliver_due()  # fmt: skip
     assert counts == {"cancelled": 1} and robots.requests == []
 
 
@@ -340,10 +340,10 @@ async def test_log_channel_stands_in_visibly(caplog):
 
 async def test_telegram_without_token_goes_to_the_log_channel(sessions, clock):
     case = await reminder(sessions, clock, channels=("chat",))
-    counts = await deliver_due(
+    counts = await Deliverer(
         sessions, channels=registry(), renderer=Renderer(), clock=clock,
         limiter=limiter_for(clock), options=options(),
-    )  # fmt: skip
+    ).deliver_due()  # fmt: skip
     assert counts == {"sent": 1}
     async with sessions() as s:
         row = await s.get_one(Notification, case.ids[0])

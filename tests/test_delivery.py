@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import DeliveryAttempt, ItemState, Notification
-from notifier.delivery import Outcome, deliver, deliver_due
+from notifier.delivery import Deliverer, Outcome
 from notifier.templating import Renderer
 from supervision.audit import Actor
 from supervision.lifecycle import transition_assignment
@@ -46,9 +46,10 @@ async def attempts(sessions, nid: int | None = None) -> list[DeliveryAttempt]:
         return list((await s.scalars(q)).all())
 
 
-def run_due(sessions, channels, clock, *, limiter=None, **kw):
-    """``deliver_due`` with the tests' renderer, limiter and options (kw: its own arguments)."""
-    return deliver_due(
+def run_due(sessions, channels, clock, *, limiter=None, stop=None, **kw):
+    """``Deliverer.deliver_due`` with the tests' renderer, limiter and options (kw: the
+    deliverer's own arguments: concurrency, batch)."""
+    return Deliverer(
         sessions,
         channels=channels,
         renderer=Renderer(),
@@ -56,19 +57,18 @@ def run_due(sessions, channels, clock, *, limiter=None, **kw):
         limiter=limiter or limiter_for(clock),
         options=options(),
         **kw,
-    )
+    ).deliver_due(stop)
 
 
 def run(sessions, nid, channels, clock, **kw):
-    return deliver(
+    return Deliverer(
         sessions,
-        nid,
         channels=channels,
         renderer=Renderer(),
         clock=clock,
         limiter=kw.pop("limiter", None) or limiter_for(clock),
         options=options(**kw),
-    )
+    ).deliver(nid)
 
 
 async def test_reminder_goes_out_with_buttons_and_is_recorded(sessions, clock, tg):
@@ -608,14 +608,14 @@ async def test_a_hostile_override_fails_its_row_for_good(sessions, clock, tg, ho
     store = InMemoryTemplateStore({("remind", "telegram", "zh", "text"): hostile})
     channels = registry(telegram=tg)
     try:
-        counts = await deliver_due(
+        counts = await Deliverer(
             sessions,
             channels=channels,
             renderer=Renderer(store, pool=pool),
             clock=clock,
             limiter=limiter_for(clock),
             options=options(),
-        )
+        ).deliver_due()
     finally:
         await channels.close()
         await pool.aclose()
@@ -650,14 +650,14 @@ async def test_a_stored_override_cannot_send_active_email_html(sessions, clock, 
         )  # fmt: skip
     channels = registry(mail=smtp.config(), clock=clock)
     try:
-        counts = await deliver_due(
+        counts = await Deliverer(
             sessions,
             channels=channels,
             renderer=Renderer(DbTemplateStore(sessions)),
             clock=clock,
             limiter=limiter_for(clock),
             options=options(),
-        )
+        ).deliver_due()
     finally:
         await channels.close()
     assert counts == {"sent": 1}

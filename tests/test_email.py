@@ -18,7 +18,7 @@ from models import DeliveryAttempt, Notification
 from notifier.channels.base import ChannelRegistry, OutgoingMessage, PermanentError, TransientError
 from notifier.channels.email import EmailChannel, mail_domain, message_id_for
 from notifier.config import MailConfig
-from notifier.delivery import Outcome, deliver
+from notifier.delivery import Deliverer, Outcome
 from notifier.templating import Renderer
 from testing.notifier_support import (
     MAIL_FROM,
@@ -41,15 +41,14 @@ def smtp():
 
 
 def run(sessions, nid, channels, clock):
-    return deliver(
+    return Deliverer(
         sessions,
-        nid,
         channels=channels,
         renderer=Renderer(),
         clock=clock,
         limiter=limiter_for(clock),
         options=options(),
-    )
+    ).deliver(nid)
 
 
 async def row(sessions, nid) -> Notification:

@@ -19,7 +19,7 @@ import pytest
 from redis.asyncio import Redis
 
 from models import Notification
-from notifier.delivery import Outcome, deliver, deliver_due
+from notifier.delivery import Deliverer, Outcome
 from notifier.ratelimit import MemoryLimiter, Rate
 from notifier.templating import Renderer
 from supervision.clock import FixedClock
@@ -250,15 +250,14 @@ async def test_a_pause_after_the_slot_was_taken_still_holds_the_send(sessions, c
         case = await reminder(sessions, clock, channels=("chat",))
         channels = registry(telegram=fake)
         try:
-            result = await deliver(
+            result = await Deliverer(
                 sessions,
-                case.ids[0],
                 channels=channels,
                 renderer=Renderer(),
                 clock=clock,
                 limiter=PausedAfterAcquire(clock, sleep=clock_sleep(clock)),
                 options=options(),
-            )
+            ).deliver(case.ids[0])
         finally:
             await channels.close()
         assert fake.sent == []
@@ -278,7 +277,7 @@ async def test_smtp_down_then_back_delivers_everything_once(
     opts = options(retry_schedule=(10, 60, 300))
 
     async def round_() -> Counter[str]:
-        return await deliver_due(
+        return await Deliverer(
             probe.sessions,
             channels=channels,
             renderer=Renderer(),
@@ -286,7 +285,7 @@ async def test_smtp_down_then_back_delivers_everything_once(
             limiter=limiter,
             options=opts,
             concurrency=10,
-        )
+        ).deliver_due()
 
     try:
         assert await round_() == Counter(retry=rows_n)  # nothing listens on the port

@@ -11,7 +11,7 @@ from models import DeliveryAttempt, Notification, Person
 from notifier.channels.base import HIDDEN, ChannelRegistry
 from notifier.channels.log import LogChannel
 from notifier.context import ContextConfig
-from notifier.delivery import DeliveryOptions, deliver
+from notifier.delivery import Deliverer, DeliveryOptions
 from notifier.ratelimit import MemoryLimiter
 from notifier.templating import Renderer
 from supervision.calendar import WorkCalendar
@@ -49,9 +49,8 @@ async def _queued(sessions, clock) -> tuple[int, str]:
 
 
 async def _deliver(sessions, clock, row_id: int, key: str) -> None:
-    await deliver(
+    await Deliverer(
         sessions,
-        row_id,
         channels=ChannelRegistry([], substitute=LogChannel()),
         renderer=Renderer(),
         clock=clock,
@@ -59,7 +58,7 @@ async def _deliver(sessions, clock, row_id: int, key: str) -> None:
         options=DeliveryOptions(
             calendar=WorkCalendar(), worker="test", context=ContextConfig(sealer=Sealer(key))
         ),
-    )
+    ).deliver(row_id)
 
 
 async def test_the_log_channel_and_the_stored_body_hide_the_link(sessions, clock, caplog) -> None:

@@ -35,7 +35,7 @@ def test_services_refuse_a_default_or_short_key(env, capsys, command, key):
 
 def test_a_good_key_passes_the_check(env, capsys):
     env.setenv("DUBAN_SECRET_KEY", GOOD_KEY)
-    load_settings().require_secret_key()
+    load_settings().security.require_secret_key()
     # Past the key check, each command stops at its next requirement instead.
     assert main(["worker"]) == 2
     assert "DUBAN_REDIS_URL" in capsys.readouterr().err
@@ -45,8 +45,8 @@ def test_a_good_key_passes_the_check(env, capsys):
 
 def test_the_check_names_the_setting():
     with pytest.raises(SettingsError, match="DUBAN_SECRET_KEY"):
-        load_settings(secret_key="x" * 31).require_secret_key()
-    load_settings(secret_key="x" * 32).require_secret_key()
+        load_settings(secret_key="x" * 31).security.require_secret_key()
+    load_settings(secret_key="x" * 32).security.require_secret_key()
 
 
 def test_other_commands_still_work_with_the_default_key(env):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from duban.settings import SettingsError, load_settings, parse_smtp_url
+from duban.settings import Settings, SettingsError, env_names, load_settings, parse_smtp_url
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults(monkeypatch):
     for key in ("DUBAN_DATABASE_URL", "DUBAN_REDIS_URL", "DUBAN_WEB_PORT"):
         monkeypatch.delenv(key, raising=False)
     s = load_settings(_env_file=None)
-    assert s.database_url == "sqlite+aiosqlite:///./duban.db"
-    assert s.single_process and s.web_port == 8080 and s.timezone == "Asia/Shanghai"
+    assert s.database.url == "sqlite+aiosqlite:///./duban.db"
+    assert s.single_process and s.web.port == 8080 and s.office.timezone == "Asia/Shanghai"
 
 
 @pytest.mark.parametrize(
@@ -39,7 +44,7 @@ def test_secrets_are_not_printed(monkeypatch):
     monkeypatch.setenv("DUBAN_SMTP_URL", "smtp://u:p%40ss@mail.example:2525?starttls=true")
     s = load_settings(_env_file=None)
     assert "SECRET-TOKEN" not in repr(s) and "p@ss" not in repr(s)
-    smtp = s.smtp
+    smtp = s.mail.smtp
     assert smtp is not None and smtp.host == "mail.example" and smtp.port == 2525
     assert smtp.starttls and smtp.username == "u"
     assert smtp.password is not None and smtp.password.get_secret_value() == "p@ss"
@@ -54,4 +59,37 @@ def test_bot_token_is_none_when_unset_or_empty(monkeypatch, value, expected):
     monkeypatch.delenv("DUBAN_TELEGRAM_TOKEN", raising=False)
     if value is not None:
         monkeypatch.setenv("DUBAN_TELEGRAM_TOKEN", value)
-    assert load_settings(_env_file=None).bot_token == expected
+    assert load_settings(_env_file=None).telegram.bot_token == expected
+
+
+def test_every_setting_is_documented_in_env_example():
+    """.env.example names every setting (set or commented out) under a comment saying what it
+    is, so the example cannot drift from the code."""
+    example = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    documented = {}
+    for i, line in enumerate(example):
+        match = re.match(r"^(?:# )?(DUBAN_[A-Z_]+)=", line)
+        if match:
+            documented[match.group(1)] = example[i - 1]
+    assert set(documented) == set(env_names())
+    for name, comment in documented.items():
+        assert comment.startswith("# ") and not re.match(r"^# DUBAN_", comment), name
+
+
+def test_env_example_values_are_the_defaults(monkeypatch):
+    for name in env_names():
+        monkeypatch.delenv(name, raising=False)
+    assert load_settings(_env_file=ROOT / ".env.example") == load_settings(_env_file=None)
+
+
+def test_settings_come_in_groups_under_their_old_names(monkeypatch):
+    monkeypatch.setenv("DUBAN_WEB_PORT", "8081")
+    monkeypatch.setenv("DUBAN_DELIVERY_CONCURRENCY", "7")
+    monkeypatch.setenv("DUBAN_RENDER_WORKERS", "3")
+    s = load_settings(_env_file=None, session_idle_minutes=45, telegram_bot_username="bot")
+    assert s.web.port == 8081 and s.web.session_idle_minutes == 45
+    assert s.notifier.delivery_concurrency == 7 and s.render.workers == 3
+    assert s.telegram.bot_username == "bot"
+    assert s.web.base_url == "http://127.0.0.1:8081"
+    direct = Settings(database_url="sqlite+aiosqlite:///x.db", web_port=9)
+    assert direct.database.url == "sqlite+aiosqlite:///x.db" and direct.web.port == 9

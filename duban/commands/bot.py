@@ -22,9 +22,9 @@ log = logging.getLogger("duban")
 
 async def _bot_username(rt: Runtime) -> str:
     """The bot's @username: from the settings, else asked of Telegram with the token."""
-    if rt.settings.telegram_bot_username:
-        return rt.settings.telegram_bot_username.lstrip("@")
-    if rt.settings.bot_token is None:
+    if rt.settings.telegram.bot_username:
+        return rt.settings.telegram.bot_username.lstrip("@")
+    if rt.settings.telegram.bot_token is None:
         raise CliError(
             "set DUBAN_TELEGRAM_BOT_USERNAME (or DUBAN_TELEGRAM_TOKEN) to make invite links"
         )
@@ -52,17 +52,17 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
         new = await create_invite(session, person=person, clock=rt.clock)
         link = deep_link(username, new.token)
         mailed = False
-        if rt.settings.smtp is not None:
+        if rt.settings.mail.smtp is not None:
             mailed = await queue_invite_email(
                 session,
                 new=new,
                 link=link,
-                sealer=Sealer(rt.settings.secret_key.get_secret_value()),
+                sealer=Sealer(rt.settings.security.secret_key.get_secret_value()),
                 clock=rt.clock,
-                tz=rt.settings.tz,
+                tz=rt.settings.office.tz,
             )
         name = person.name
-    today = local_today(rt.clock, rt.settings.tz)
+    today = local_today(rt.clock, rt.settings.office.tz)
     if mailed:
         print(
             f"invite for {name} <{email}> queued for e-mail ({today.isoformat()}, valid 7 days; "
@@ -76,12 +76,12 @@ async def invite(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the bot with long polling until interrupted."""
-    rt.settings.require_secret_key()
+    rt.settings.security.require_secret_key()
     from duban.chat import bot_config, open_chat
     from duban.process import stop_event
 
     bot_config(rt.settings)
-    if rt.settings.telegram_webhook_url:
+    if rt.settings.telegram.webhook_url:
         raise CliError(
             "DUBAN_TELEGRAM_WEBHOOK_URL is set: updates arrive through the web app (duban run); "
             "unset it to use long polling"

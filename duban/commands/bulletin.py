@@ -87,7 +87,7 @@ def format_table(data: BulletinData) -> str:
 
 async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
     """Compute and print the bulletin; with --send, store it and queue it to its readers."""
-    tz = rt.settings.tz
+    tz = rt.settings.office.tz
     period = parse_period(args.period)
     today = local_today(rt.clock, tz)
     if args.today:

@@ -37,7 +37,7 @@ async def init(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def run(args: argparse.Namespace, rt: Runtime) -> int:
     """Serve everything from one process until interrupted."""
-    rt.settings.require_secret_key()
+    rt.settings.security.require_secret_key()
     # Imported here: the web app, bot and notifier take seconds to import, and `duban init`
     # and `duban --help` should not pay for them.
     from duban.process import run_notifier, serve_web, stop_event

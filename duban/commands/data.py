@@ -129,7 +129,7 @@ def fallback_years_in_use(rows: Sequence[ItemRow], calendar: WorkCalendar, year:
 
 async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
     """Print items with their light."""
-    today = local_today(rt.clock, rt.settings.tz)
+    today = local_today(rt.clock, rt.settings.office.tz)
     async with rt.sessions() as session:
         calendar = await load_calendar(session)
         rows = await list_items(
@@ -138,7 +138,7 @@ async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
             calendar=calendar,
             overdue_only=args.overdue,
             unit_code=args.unit,
-            tz=rt.settings.tz,
+            tz=rt.settings.office.tz,
         )
     warn_fallback(fallback_years_in_use(rows, calendar, today.year))
     if args.format == "json":

@@ -23,7 +23,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
     from duban.process import notifier_config
     from notifier.channels import build_channels
-    from notifier.delivery import DeliveryOptions, deliver_due
+    from notifier.delivery import Deliverer, DeliveryOptions
     from notifier.ratelimit import Limiter, MemoryLimiter, RedisLimiter
     from notifier.template_store import DbTemplateStore
     from notifier.templating import Renderer, RenderPool
@@ -41,7 +41,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
     try:
         async with rt.sessions() as session:
             calendar = await load_calendar(session)
-        counts = await deliver_due(
+        deliverer = Deliverer(
             rt.sessions,
             channels=channels,
             renderer=Renderer(DbTemplateStore(rt.sessions), pool=pool),
@@ -50,6 +50,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
             options=DeliveryOptions.from_config(config, calendar),
             concurrency=args.concurrency or config.concurrency,
         )
+        counts = await deliverer.deliver_due()
     finally:
         await channels.close()
         await pool.aclose()
@@ -71,13 +72,13 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
 async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the arq workers: deliveries (one job per outbox row), and the scan and sweeper."""
-    rt.settings.require_secret_key()
+    rt.settings.security.require_secret_key()
     from arq.worker import Worker
 
     from duban.process import notifier_deps, settle_gc
     from notifier.worker import maintenance_settings, worker_settings
 
-    if rt.settings.redis_url is None:
+    if rt.settings.redis.url is None:
         raise CliError(
             "duban worker needs DUBAN_REDIS_URL; without Redis, `duban run` scans and "
             "delivers inside its own process"

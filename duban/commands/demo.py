@@ -11,7 +11,7 @@ from duban.runtime import Runtime
 async def demo(args: argparse.Namespace, rt: Runtime) -> int:
     """Load the demo data and print what is there."""
     async with rt.sessions() as session, session.begin():
-        summary = await load_demo(session, clock=rt.clock, tz=rt.settings.tz)
+        summary = await load_demo(session, clock=rt.clock, tz=rt.settings.office.tz)
     for line in summary.lines():
         print(line)
     return 0

@@ -30,7 +30,7 @@ async def scan(args: argparse.Namespace, rt: Runtime) -> int:
         raise CliError("pass --once: the periodic scan runs inside `duban run` and `duban worker`")
     if args.batch < 1:
         raise CliError(f"--batch must be at least 1, got {args.batch}")
-    tz = rt.settings.tz
+    tz = rt.settings.office.tz
     clock: Clock = FixedClock(parse_now(args.now, tz)) if args.now else rt.clock
     result = await scan_once(rt.sessions, clock=clock, tz=tz, batch=args.batch)
     print(f"scan at {clock.now().astimezone(tz).isoformat(timespec='seconds')}: {result}")
