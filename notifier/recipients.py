@@ -1,6 +1,7 @@
 """Who a ladder step goes to: the recipient roles of a step resolved to people, in bulk.
 
-owner = the assignment's owner; liaison = active liaisons of its unit; leader = the
+owner = the assignment's owner (an assignment without one, say a 协办 unit given no 责任人,
+falls back to its unit's active liaisons); liaison = active liaisons of its unit; leader = the
 assignment's leader (else the unit's leaders); principal = the unit's principals;
 supervisors = every active supervisor of the office. Imports models and supervision only.
 """
@@ -88,8 +89,11 @@ class RecipientDirectory:
         want_supervisors = False
         for need in needs:
             roles = set(need.roles)
-            if Role.OWNER.value in roles and need.owner_id is not None:
-                ids.add(need.owner_id)
+            if Role.OWNER.value in roles:
+                if need.owner_id is not None:
+                    ids.add(need.owner_id)
+                else:  # no owner named: the unit's liaisons stand in
+                    roles.add(Role.LIAISON.value)
             if Role.LEADER.value in roles and need.leader_id is not None:
                 ids.add(need.leader_id)
             wanted = roles & set(_UNIT_ROLES)  # unit leaders stand in for a missing leader
@@ -142,7 +146,10 @@ class RecipientDirectory:
 
         for role in need.roles:
             if role == Role.OWNER.value:
-                owner = self._by_id.get(need.owner_id) if need.owner_id is not None else None
+                if need.owner_id is None:  # no owner named: the unit's liaisons stand in
+                    take(self._by_unit_role.get((need.unit_id, Role.LIAISON.value), []), role)
+                    continue
+                owner = self._by_id.get(need.owner_id)
                 take([owner] if owner else [], role)
             elif role == Role.LEADER.value:
                 leader = self._by_id.get(need.leader_id) if need.leader_id is not None else None

@@ -23,7 +23,7 @@ from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
-from supervision.items import ItemContext, ItemSpec, SaveOutcome, save_item
+from supervision.items import ItemContext, ItemSpec, SaveOutcome, owner_outside_unit, save_item
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.policy import SOURCE_LABELS_ZH
 from supervision.tabular import Table
@@ -68,6 +68,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "co_units",
         "owner_email",
         "leader_email",
+        "co_owner_emails",
     ),
     "calendar": ("date", "is_workday", "note"),
 }
@@ -523,6 +524,35 @@ async def _import_items(
     result.fallback_years = calendar.fallback_years(provisional_years)
 
 
+def _co_owners(
+    row: dict[str, str], co_codes: list[str], number: int, errs: _Rows, people: dict[str, Person]
+) -> list[Person | None]:
+    """The owners (协办责任人) of a row's co units, one per code in ``co_codes``.
+
+    ``co_owner_emails`` lists one e-mail per co unit, in the same order (a blank entry, or a
+    blank cell, leaves that unit to its liaison); any other count is a row error.
+    """
+    text = row.get("co_owner_emails", "").strip()
+    if not text:
+        return [None] * len(co_codes)
+    emails = [part.strip().lower() for part in _LIST_SPLIT.split(text)]
+    if len(emails) != len(co_codes):
+        errs.add(
+            number,
+            "co_owner_emails",
+            f"{len(emails)} e-mails for {len(co_codes)} co units "
+            "(one per co unit, in the order of co_units; leave one blank for its liaison)",
+        )
+        return [None] * len(co_codes)
+    owners: list[Person | None] = []
+    for email in emails:
+        person = people.get(email) if email else None
+        if email and person is None:
+            errs.add(number, "co_owner_emails", f"no person with email {email!r}")
+        owners.append(person)
+    return owners
+
+
 def _item_spec(
     row: dict[str, str],
     number: int,
@@ -558,17 +588,21 @@ def _item_spec(
     lead = units.get(lead_code)
     if lead_code and lead is None:
         errs.add(number, "lead_unit", f"unknown unit code {lead_code!r}")
-    co: list[Unit] = []
-    for code in split_list(row.get("co_units", "")):
+    co: list[tuple[Unit, Person | None]] = []
+    co_codes = split_list(row.get("co_units", ""))
+    co_owners = _co_owners(row, co_codes, number, errs, people)
+    for code, co_owner in zip(co_codes, co_owners, strict=True):
         unit = units.get(code)
         if unit is None:
             errs.add(number, "co_units", f"unknown unit code {code!r}")
         elif code == lead_code:
             errs.add(number, "co_units", f"{code!r} is already the lead unit")
-        elif unit in co:
+        elif unit in (u for u, _ in co):
             errs.add(number, "co_units", f"{code!r} is listed twice")
+        elif co_owner is not None and co_owner.unit_id != unit.id:
+            errs.add(number, "co_owner_emails", owner_outside_unit(co_owner.name, unit.name))
         else:
-            co.append(unit)
+            co.append((unit, co_owner))
     owner_email = _text(row, "owner_email", number, errs, required=True, limit=254).lower()
     owner = people.get(owner_email)
     if owner_email and owner is None:
@@ -592,7 +626,7 @@ def _item_spec(
             "owner_id": owner.id if owner else None,
             "leader_id": leader.id if leader else None,
         },
-        "co": [{"unit_id": u.id} for u in co],
+        "co": [{"unit_id": u.id, "owner_id": o.id if o else None} for u, o in co],
     }
     item, found = check(ItemInput, {k: v for k, v in fields.items() if v not in ("", None)})
     bad_columns = {e.column for e in errs.errors[before:]}

@@ -58,6 +58,7 @@ __all__ = [
     "due_in_force_column",
     "item_light",
     "list_items",
+    "owner_outside_unit",
     "save_item",
 ]
 
@@ -120,8 +121,8 @@ class ItemContext:
     def __init__(self, calendar: WorkCalendar | None = None) -> None:
         self._calendar = calendar
         self._policies: dict[tuple[str, bool], Policy | None] = {}
-        self.known_units: set[int] = set()
-        self.known_people: set[int] = set()
+        self.known_units: dict[int, str] = {}  # unit id → name
+        self.known_people: dict[int, tuple[str, int | None]] = {}  # person id → (name, unit)
 
     async def calendar(self, session: AsyncSession) -> WorkCalendar:
         """The working-day calendar (loaded once)."""
@@ -169,27 +170,40 @@ def _check_spec(spec: ItemSpec) -> None:
 
 
 async def _check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext) -> None:
-    """Raise NotFound unless every unit and person the spec names exists."""
-    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)} - context.known_units
+    """Raise NotFound unless every unit and person the spec names exists, and
+    ValidationFailed when a co unit's owner (协办责任人) is not a member of that unit."""
+    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)} - context.known_units.keys()
     person_ids = {
         pid for a in (spec.lead, *spec.co) for pid in (a.owner_id, a.leader_id) if pid is not None
-    } - context.known_people
-    found_units: set[int] = set()
-    found_people: set[int] = set()
+    } - context.known_people.keys()
+    found_units: dict[int, str] = {}
+    found_people: dict[int, tuple[str, int | None]] = {}
     if unit_ids:
-        found_units = set(
-            (await session.scalars(select(Unit.id).where(Unit.id.in_(unit_ids)))).all()
-        )
+        units = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))
+        found_units = {uid: name for uid, name in units}
     if person_ids:
-        found_people = set(
-            (await session.scalars(select(Person.id).where(Person.id.in_(person_ids)))).all()
+        people = await session.execute(
+            select(Person.id, Person.name, Person.unit_id).where(Person.id.in_(person_ids))
         )
-    missing = [f"unit #{u}" for u in sorted(unit_ids - found_units)]
-    missing += [f"person #{p}" for p in sorted(person_ids - found_people)]
+        found_people = {pid: (name, unit_id) for pid, name, unit_id in people}
+    missing = [f"unit #{u}" for u in sorted(unit_ids - found_units.keys())]
+    missing += [f"person #{p}" for p in sorted(person_ids - found_people.keys())]
     if missing:
         raise NotFound("no such " + ", ".join(missing))
-    context.known_units |= found_units
-    context.known_people |= found_people
+    context.known_units.update(found_units)
+    context.known_people.update(found_people)
+    problems = [
+        owner_outside_unit(context.known_people[c.owner_id][0], context.known_units[c.unit_id])
+        for c in spec.co
+        if c.owner_id is not None and context.known_people[c.owner_id][1] != c.unit_id
+    ]
+    if problems:
+        raise ValidationFailed("; ".join(problems), problems)
+
+
+def owner_outside_unit(owner: str, unit: str) -> str:
+    """The message for a co unit's owner (协办责任人) who is not a member of that unit."""
+    return f"{owner} 不是协办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）"
 
 
 async def _resolve(

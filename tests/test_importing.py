@@ -316,9 +316,11 @@ async def test_missing_columns_and_unknown_kind(session, clock):
     result = await _run(session, clock, "items", "ref,title\nR1,x\n")
     assert [str(e) for e in result.errors][:2] == [
         "row 1, source: missing column (expected: ref, title, source, objective, content, "
-        "received_on, due_on, urgent, lead_unit, co_units, owner_email, leader_email)",
+        "received_on, due_on, urgent, lead_unit, co_units, owner_email, leader_email, "
+        "co_owner_emails)",
         "row 1, received_on: missing column (expected: ref, title, source, objective, content, "
-        "received_on, due_on, urgent, lead_unit, co_units, owner_email, leader_email)",
+        "received_on, due_on, urgent, lead_unit, co_units, owner_email, leader_email, "
+        "co_owner_emails)",
     ]
     assert {e.column for e in result.errors} == {
         "source",
@@ -426,3 +428,55 @@ async def test_people_import_refuses_malformed_addresses_and_stores_the_normal_f
     assert (await _run(session, clock, "people", good)).errors == []
     emails = set((await session.scalars(select(Person.email))).all())
     assert emails == {"张三@例子.中国", "lisi@demo.cn"}
+
+
+CO_HEADER = "ref,title,source,received_on,lead_unit,co_units,owner_email,co_owner_emails\n"
+
+
+async def test_co_owner_emails_are_aligned_with_co_units(session, clock):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    rows = CO_HEADER + "R1,协办,会议,2026-11-02,FGW,NJ;NJ-JN,zhangwei@demo.cn,ChenJing@demo.cn；\n"
+    result = await _run(session, clock, "items", rows)
+    assert result.ok, result.errors
+    chen = await session.scalar(select(Person.id).where(Person.email == "chenjing@demo.cn"))
+    owners = (
+        await session.execute(
+            select(Unit.code, Assignment.owner_id)
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .where(Assignment.role == "co")
+            .order_by(Unit.code)
+        )
+    ).all()
+    assert [tuple(r) for r in owners] == [("NJ", chen), ("NJ-JN", None)]
+
+
+async def test_a_co_owner_count_that_does_not_match_the_co_units_is_a_row_error(session, clock):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    rows = (
+        CO_HEADER + "R1,协办,会议,2026-11-02,FGW,NJ,zhangwei@demo.cn,chenjing@demo.cn;x@demo.cn\n"
+    )
+    result = await _run(session, clock, "items", rows)
+    assert [str(e) for e in result.errors] == [
+        "row 2, co_owner_emails: 2 e-mails for 1 co units (one per co unit, in the order of "
+        "co_units; leave one blank for its liaison)"
+    ]
+    assert await _count(session, Item) == 0
+
+
+async def test_an_import_refuses_a_co_owner_who_is_not_in_that_co_unit(session, clock):
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    rows = (
+        CO_HEADER
+        + "R1,协办,会议,2026-11-02,NJ,FGW,chenjing@demo.cn,chenjing@demo.cn\n"
+        + "R2,协办,会议,2026-11-02,NJ,FGW,chenjing@demo.cn,ghost@demo.cn\n"
+    )
+    result = await _run(session, clock, "items", rows)
+    assert [str(e) for e in result.errors] == [
+        "row 2, co_owner_emails: 陈静 不是协办单位「省发展改革委」的人员，不能担任其责任人"
+        "（请选择该单位的人员）",
+        "row 3, co_owner_emails: no person with email 'ghost@demo.cn'",
+    ]
+    assert await _count(session, Item) == 0

@@ -120,6 +120,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "items.lead_unit": ("主办单位", "Lead unit"),
     "items.co_units": ("协办单位", "Co-operating units"),
     "items.owner": ("责任人", "Responsible person"),
+    "items.co_owners": ("协办责任人", "Co-operating units' responsible people"),
+    "items.co_owners_hint": (
+        "每个协办单位可选一名本单位人员；未选的协办单位由其联络员负责",
+        "One member per co-operating unit; a unit left without one is handled by its liaisons",
+    ),
     "items.leader": ("责任领导", "Leader"),
     "items.due_hint": (
         "留空则按规则自动计算：{due}",

@@ -717,3 +717,29 @@ async def test_a_bearer_token_of_raw_bytes_is_401(world):
         head = b"GET " + P.encode() + b"/me HTTP/1.1\r\nHost: x\r\nAuthorization: " + value
         status = await raw_request(world.client, head + b"\r\n", [])
         assert status.split()[1] in (b"400", b"401"), (value, status)
+
+
+async def test_a_co_owner_from_another_unit_is_refused_by_the_api(world):
+    outsider = new_item(
+        world, co=[{"unit_id": world.units["B"].id, "owner_id": world.people["ownerA"].id}]
+    )
+    status, out = await world.send("POST", "sup", "/items", outsider)
+    assert status == 400
+    assert_error(out, "validation_failed")
+    assert "不是协办单位「乙局」的人员" in out["error"]["message"]
+    async with world.sessions() as s:
+        assert await s.scalar(select(Item.id).where(Item.ref == "NEW-1")) is None
+    own = new_item(
+        world, co=[{"unit_id": world.units["B"].id, "owner_id": world.people["liaisonB"].id}]
+    )
+    status, item = await world.send("POST", "sup", "/items", own)
+    assert status == 201
+    co = [a for a in item["assignments"] if a["role"] == "co"]
+    assert [a["owner_id"] for a in co] == [world.people["liaisonB"].id]
+    status, out = await world.send(
+        "PATCH",
+        "sup",
+        f"/items/{item['id']}",
+        {"co": [{"unit_id": world.units["B"].id, "owner_id": world.people["ownerA"].id}]},
+    )
+    assert status == 400 and "不是协办单位「乙局」的人员" in out["error"]["message"]

@@ -349,3 +349,58 @@ async def test_liaison_sees_units_below_their_own(as_liaison: Web, seed: Seed, s
     assert (await as_liaison.get(f"/items/{below.id}")).status == 200
     html = await (await as_liaison.get("/items")).text()
     assert "下属科室的事项" in html and "乙单位的事项" not in html
+
+
+def _co_form(web: Web, seed: Seed, ref: str, co_owners: list[str]) -> list[tuple[str, str]]:
+    return [
+        ("csrf_token", web.token()),
+        ("ref", ref),
+        ("title", "协办事项"),
+        ("source", "meeting"),
+        ("received_on", "2026-11-02"),
+        ("lead_unit", str(seed.unit_a)),
+        ("co_units", str(seed.unit_b)),
+        *(("co_owners", v) for v in co_owners),
+    ]
+
+
+async def test_the_item_form_names_a_co_units_own_owner(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        b_owner = await f.person(s, name="乙单位责任人", unit=await s.get_one(Unit, seed.unit_b))
+        b_owner_id = b_owner.id
+    form = await (await as_supervisor.get("/items/new")).text()
+    assert f'value="{seed.unit_b}:{b_owner_id}"' in form and "协办责任人" in form
+    response = await as_supervisor.post(
+        "/items/new",
+        _co_form(as_supervisor, seed, "督〔2026〕60号", [f"{seed.unit_b}:{b_owner_id}"]),
+    )
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        co = await s.scalar(
+            select(Assignment)
+            .join(Item, Item.id == Assignment.item_id)
+            .where(Item.ref == "督〔2026〕60号", Assignment.role == "co")
+        )
+        assert co is not None and co.owner_id == b_owner_id
+        item_id = co.item_id
+    edit = await (await as_supervisor.get(f"/items/{item_id}/edit")).text()
+    assert f'value="{seed.unit_b}:{b_owner_id}" selected' in edit
+
+
+async def test_the_item_form_refuses_a_co_owner_from_another_unit(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s:
+        a_owner = await s.scalar(select(Person.id).where(Person.name == "责任人甲"))
+    forged = _co_form(as_supervisor, seed, "督〔2026〕61号", [f"{seed.unit_b}:{a_owner}"])
+    response = await as_supervisor.post("/items/new", forged)
+    assert response.status == 400
+    assert "不是协办单位「乙单位」的人员" in await response.text()
+    unchosen = _co_form(as_supervisor, seed, "督〔2026〕61号", [f"{seed.unit_a}:{a_owner}"])
+    response = await as_supervisor.post("/items/new", unchosen)
+    assert response.status == 400
+    assert "未被选为协办单位" in await response.text()
+    async with sessions() as s:
+        assert await s.scalar(select(Item.id).where(Item.ref == "督〔2026〕61号")) is None

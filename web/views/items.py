@@ -275,6 +275,7 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
     raw: dict[str, Any] = {name: text_field(form, name) for name in FORM_FIELDS}
     raw["urgent"] = form.get("urgent") == "on"
     raw["co_units"] = [v for v in form.getall("co_units", []) if isinstance(v, str)]
+    raw["co_owners"] = [v for v in form.getall("co_owners", []) if isinstance(v, str)]
     problems: list[str] = []
     source = raw["source"]
     if source not in {s.value for s in Source}:
@@ -295,6 +296,7 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
             problems.append(f"bad co unit: {value!r}")
         else:
             co.append(unit_id)
+    co_owners = _co_owners(raw["co_owners"], co, problems)
     if problems or received is None or lead is None:
         return None, problems, raw
     fields = {
@@ -311,7 +313,7 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
             "owner_id": int_or_none(raw["owner"]),
             "leader_id": int_or_none(raw["leader"]),
         },
-        "co": [{"unit_id": u} for u in co if u != lead],
+        "co": [{"unit_id": u, "owner_id": co_owners.get(u)} for u in co if u != lead],
     }
     try:  # the item's own rules are the API's and the import's (supervision.item_schema)
         return validate(ItemInput, fields).spec(), [], raw
@@ -319,8 +321,30 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
         return None, exc.errors, raw
 
 
+def _co_owners(values: list[str], co: list[int], problems: list[str]) -> dict[int, int]:
+    """The chosen co owners (协办责任人), ``unit:person`` values, by co unit.
+
+    The form offers each unit's own people; whether the person really belongs to the unit is
+    `save_item`'s rule, so a forged value is refused there.
+    """
+    owners: dict[int, int] = {}
+    for value in values:
+        unit_text, _, person_text = value.partition(":")
+        unit_id, person_id = int_or_none(unit_text), int_or_none(person_text)
+        if unit_id is None or person_id is None:
+            problems.append(f"bad co owner: {value!r}")
+        elif unit_id not in co:
+            problems.append("所选协办责任人的单位未被选为协办单位：请同时选择该协办单位")
+        elif unit_id in owners:
+            problems.append("每个协办单位只能选一名责任人")
+        else:
+            owners[unit_id] = person_id
+    return owners
+
+
 def _raw_from_item(item: Item) -> dict[str, Any]:
     lead = next((a for a in item.assignments if a.role == "lead" and a.is_active), None)
+    co = [a for a in item.assignments if a.role == "co" and a.is_active]
     return {
         "ref": item.ref,
         "title": item.title,
@@ -333,7 +357,8 @@ def _raw_from_item(item: Item) -> dict[str, Any]:
         "owner": str(lead.owner_id or "") if lead else "",
         "leader": str(lead.leader_id or "") if lead else "",
         "urgent": item.urgent,
-        "co_units": [str(a.unit_id) for a in item.assignments if a.role == "co" and a.is_active],
+        "co_units": [str(a.unit_id) for a in co],
+        "co_owners": [f"{a.unit_id}:{a.owner_id}" for a in co if a.owner_id is not None],
     }
 
 
@@ -362,7 +387,9 @@ async def item_new(request: web.Request) -> web.StreamResponse:
     deps: WebDeps = request.app[DEPS]
     today = local_today(deps.clock, deps.config.tz)
     raw: dict[str, Any] = dict.fromkeys(FORM_FIELDS, "")
-    raw.update(source="instruction", received_on=today.isoformat(), urgent=False, co_units=[])
+    raw.update(
+        source="instruction", received_on=today.isoformat(), urgent=False, co_units=[], co_owners=[]
+    )
     return await _form_page(request, raw, item=None)
 
 
