@@ -32,6 +32,8 @@ class Policy(TimestampMixin, Base):
     source: Mapped[str | None] = mapped_column(String(16))
     urgent: Mapped[bool] = mapped_column(default=False)
     due_working_days: Mapped[int] = mapped_column(default=30)
+    # 协办 input is due to the lead unit this many working days before the lead's deadline.
+    co_lead_days: Mapped[int] = mapped_column(default=5, server_default="5")
     send_window_start: Mapped[time] = mapped_column(default=time(8, 30))
     send_window_end: Mapped[time] = mapped_column(default=time(18, 0))
     workdays_only: Mapped[bool] = mapped_column(default=True)

@@ -265,7 +265,14 @@ async def recompute_deadlines(
         old = item.due_on
         new = recompute_provisional(item.received_on, old, calendar, days)
         changes = await apply_due(
-            session, item, item.assignments, new, is_default=True, clock=clock, calendar=calendar
+            session,
+            item,
+            item.assignments,
+            new,
+            is_default=True,
+            clock=clock,
+            calendar=calendar,
+            policy=await context.policy(session, item.source, item.urgent),
         )
         if not changes:
             result.still_provisional.append(item.ref)

@@ -10,8 +10,10 @@ from datetime import date, timedelta
 from supervision.calendar import DueDate, WorkCalendar
 
 __all__ = [
+    "DEFAULT_CO_LEAD_DAYS",
     "DEFAULT_DUE_WORKING_DAYS",
     "DeadlineError",
+    "co_due",
     "days_left",
     "default_due",
     "recompute_provisional",
@@ -19,6 +21,7 @@ __all__ = [
 ]
 
 DEFAULT_DUE_WORKING_DAYS = 30  # seed document 四(二): 30 working days when no deadline is given
+DEFAULT_CO_LEAD_DAYS = 5  # 协办 input is due this many working days before the lead's deadline
 
 
 class DeadlineError(ValueError):
@@ -71,6 +74,14 @@ def recompute_provisional(
         for i in range(1, (current_due - recomputed.day).days + 1)
     )
     return DueDate(current_due, provisional)
+
+
+def co_due(lead_due: date, received_on: date, calendar: WorkCalendar, lead_days: int) -> date:
+    """When a co unit's (协办) input is due to the lead unit: ``lead_days`` working days
+    before the lead's deadline, never before the item was received (0: the lead's own day)."""
+    if lead_days <= 0:
+        return lead_due
+    return max(calendar.add_workdays(lead_due, -lead_days).day, min(received_on, lead_due))
 
 
 def days_left(today: date, due_on: date, calendar: WorkCalendar) -> int:

@@ -36,14 +36,15 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.deadlines import (
     DeadlineError,
+    co_due,
     recompute_provisional,
     resolve_due,
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.light import Light, assignment_light, light_for, worst
-from supervision.policy import due_days_of, load_policy_for
-from supervision.schedule import reschedule
+from supervision.policy import co_lead_days_of, due_days_of, load_policy_for
+from supervision.schedule import governed_items, reschedule
 from supervision.units import subtree
 
 __all__ = [
@@ -54,10 +55,12 @@ __all__ = [
     "SaveOutcome",
     "SaveResult",
     "apply_due",
+    "assignment_due",
     "due_in_force",
     "due_in_force_column",
     "item_light",
     "list_items",
+    "move_co_deadlines",
     "owner_outside_unit",
     "save_item",
 ]
@@ -245,7 +248,8 @@ async def apply_due(
 ) -> dict[str, list[Any]]:
     """Set an item's deadline and move its assignments along; return the changed fields.
 
-    An assignment whose deadline differs from the item's old one has an approved extension
+    A co unit's (协办) deadline is `assignment_due` of the item's. An assignment whose
+    deadline differs from the one the item's old deadline gave it has an approved extension
     (延期) and keeps its own date.
     """
     changes: dict[str, list[Any]] = {}
@@ -253,10 +257,16 @@ async def apply_due(
     if item.due_on != due.day:
         changes["due_on"] = [old_due.isoformat(), due.day.isoformat()]
         item.due_on = due.day
+        cal = calendar if calendar is not None else await load_calendar(session)
+        co_days = co_lead_days_of(policy)
         for assignment in assignments:
-            if assignment.is_active and assignment.due_on == old_due:
-                assignment.due_on = due.day
-                await reschedule(session, assignment, clock=clock, calendar=calendar, policy=policy)
+            old, new = old_due, due.day
+            if assignment.role == AssignmentRole.CO.value:
+                old = co_due(old_due, item.received_on, cal, co_days)
+                new = co_due(due.day, item.received_on, cal, co_days)
+            if assignment.is_active and assignment.due_on == old:
+                assignment.due_on = new
+                await reschedule(session, assignment, clock=clock, calendar=cal, policy=policy)
     if item.due_is_provisional != due.provisional:
         changes["due_is_provisional"] = [item.due_is_provisional, due.provisional]
         item.due_is_provisional = due.provisional
@@ -359,6 +369,57 @@ async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Pl
     return SaveResult(item, SaveOutcome.CREATED)
 
 
+def assignment_due(
+    item: Item, role: AssignmentRole, calendar: WorkCalendar, policy: Policy | None
+) -> date:
+    """The deadline an assignment of ``role`` gets from its item's: the lead's is the item's,
+    a co unit's (协办) input is due `co_lead_days` working days before it (policy)."""
+    if role is AssignmentRole.LEAD:
+        return item.due_on
+    return co_due(item.due_on, item.received_on, calendar, co_lead_days_of(policy))
+
+
+async def move_co_deadlines(
+    session: AsyncSession, policy: Policy, old_days: int, *, actor: Actor, clock: Clock
+) -> list[int]:
+    """After ``policy.co_lead_days`` changed from ``old_days``: move the deadline of every
+    open co assignment (协办) it governs that still had the one the old setting gave (one an
+    extension moved keeps its date); audit each and return their ids."""
+    calendar = await load_calendar(session)
+    context = ItemContext(calendar)
+    rows = await session.execute(
+        select(Assignment, Item)
+        .join(Item, Item.id == Assignment.item_id)
+        .where(
+            Assignment.role == AssignmentRole.CO.value,
+            Assignment.state == ItemState.OPEN.value,
+            Assignment.item_id.in_(await governed_items(session, policy)),
+        )
+        .order_by(Assignment.id)
+    )
+    moved: list[int] = []
+    for assignment, item in rows.all():
+        if await context.policy(session, item.source, item.urgent) is not policy:
+            continue  # governed by a more specific policy
+        old = co_due(item.due_on, item.received_on, calendar, old_days)
+        new = assignment_due(item, AssignmentRole.CO, calendar, policy)
+        if assignment.due_on != old or old == new:
+            continue
+        assignment.due_on = new
+        await reschedule(session, assignment, clock=clock, calendar=calendar, policy=policy)
+        record(
+            session,
+            clock=clock,
+            actor=actor,
+            entity="assignment",
+            entity_id=assignment.id,
+            action="update",
+            detail={"changes": {"due_on": [old.isoformat(), new.isoformat()]}},
+        )
+        moved.append(assignment.id)
+    return moved
+
+
 def _desired(spec: ItemSpec) -> list[tuple[AssignmentRole, AssigneeSpec]]:
     return [(AssignmentRole.LEAD, spec.lead)] + [(AssignmentRole.CO, c) for c in spec.co]
 
@@ -377,7 +438,7 @@ async def _new_assignments(
             owner_id=assignee.owner_id,
             leader_id=assignee.leader_id,
             state=ItemState.OPEN.value,
-            due_on=item.due_on,
+            due_on=assignment_due(item, role, plan.calendar, plan.policy),
             created_at=plan.clock.now(),
         )
         for role, assignee in wanted
@@ -493,7 +554,16 @@ async def _update(
             "owner_id": assignee.owner_id,
             "leader_id": assignee.leader_id,
         }
+        old_role = AssignmentRole(current.role)
+        if old_role is not role and current.due_on == assignment_due(
+            item, old_role, plan.calendar, plan.policy
+        ):  # lead ↔ co: the deadline of the new role, unless an extension moved it
+            wanted["due_on"] = assignment_due(item, role, plan.calendar, plan.policy)
         detail = apply_changes(current, {k: v for k, v in wanted.items() if v is not None})
+        if "due_on" in detail:
+            await reschedule(
+                session, current, clock=clock, calendar=plan.calendar, policy=plan.policy
+            )
         record(
             session,
             clock=clock,
@@ -501,7 +571,7 @@ async def _update(
             entity="assignment",
             entity_id=current.id,
             action="update",
-            detail={"changes": detail},
+            detail={"changes": {k: [_jsonable(v) for v in pair] for k, pair in detail.items()}},
         )
         changes.setdefault("assignments_changed", []).append(current.unit_id)
     for assignment in removed:

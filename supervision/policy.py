@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import LadderStep, Policy, Role, Source, StepKind
-from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
+from supervision.deadlines import DEFAULT_CO_LEAD_DAYS, DEFAULT_DUE_WORKING_DAYS
 
 T = TypeVar("T")
 
@@ -66,6 +66,7 @@ def build_policy(
         source=source.value if source else None,
         urgent=urgent,
         due_working_days=DEFAULT_DUE_WORKING_DAYS,
+        co_lead_days=DEFAULT_CO_LEAD_DAYS,
     )
     policy.steps = [
         LadderStep(
@@ -137,6 +138,11 @@ async def load_policy_for(session: AsyncSession, source: str, urgent: bool) -> P
 def due_days_of(policy: Policy | None) -> int:
     """Working days of the default deadline under ``policy`` (seed 四(二): 30 without one)."""
     return policy.due_working_days if policy else DEFAULT_DUE_WORKING_DAYS
+
+
+def co_lead_days_of(policy: Policy | None) -> int:
+    """Working days before the lead's deadline that 协办 input is due under ``policy``."""
+    return policy.co_lead_days if policy else DEFAULT_CO_LEAD_DAYS
 
 
 async def due_working_days(session: AsyncSession, source: str, urgent: bool = False) -> int:

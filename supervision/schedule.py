@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Assignment, Item, ItemState, Policy, StepKind
@@ -44,6 +44,7 @@ __all__ = [
     "Tick",
     "advance",
     "due_steps",
+    "governed_items",
     "next_step",
     "plan_tick",
     "reschedule",
@@ -414,13 +415,8 @@ def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime)
     return facts
 
 
-async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) -> int:
-    """After a policy edit, have the next scan re-plan every open assignment it governs.
-
-    Setting ``next_action_at`` to now is enough: the scan fires only steps whose moment has
-    passed (once, by key) and moves the others to their new moment, so a step moved earlier
-    is not held back until its old time. Returns how many assignments were marked.
-    """
+async def governed_items(session: AsyncSession, policy: Policy) -> Select[int]:
+    """``SELECT id`` of the items whose source and urgency ``policy`` governs."""
     items = select(Item.id)
     if policy.source is not None:
         items = items.where(Item.source == policy.source)
@@ -430,6 +426,17 @@ async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) 
         )
         if policy.urgent or urgent_has_own:
             items = items.where(Item.urgent.is_(policy.urgent))
+    return items
+
+
+async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) -> int:
+    """After a policy edit, have the next scan re-plan every open assignment it governs.
+
+    Setting ``next_action_at`` to now is enough: the scan fires only steps whose moment has
+    passed (once, by key) and moves the others to their new moment, so a step moved earlier
+    is not held back until its old time. Returns how many assignments were marked.
+    """
+    items = await governed_items(session, policy)
     result = await session.execute(
         update(Assignment)
         .where(Assignment.state == ItemState.OPEN.value, Assignment.item_id.in_(items))

@@ -104,12 +104,13 @@ async def test_default_deadline_examples(session, clock, received_on, due, provi
         leader.id,
         due,
     )
+    co_due = (await load_calendar(session)).add_workdays(due, -5).day  # 协办: 5 days earlier
     assert (co.role, co.unit_id, co.owner_id, co.leader_id, co.due_on) == (
         "co",
         b.id,
         None,
         None,
-        due,
+        co_due,
     )
     assert lead.next_action_at is not None and lead.next_action_at >= clock.now()
     assert await _audits(session, "item", "create") == 1
@@ -198,7 +199,7 @@ async def test_update_moves_assignments_but_not_an_extended_one(session, clock):
     assert updated.changes["due_is_default"] == [True, False]
     assert (lead.due_on, co_b.due_on, co_c.due_on) == (
         date(2026, 12, 1),
-        date(2026, 12, 1),
+        date(2026, 11, 24),  # a co unit's input: 5 working days before the lead's deadline
         date(2026, 12, 31),
     )
     assert co_b.owner_id == co_owner.id

@@ -270,6 +270,12 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     # policies
     "pol.title": ("督办规则", "Escalation policies"),
     "pol.due_days": ("默认期限（工作日）", "Default deadline (working days)"),
+    "pol.co_lead_days": ("协办反馈提前（工作日）", "Co-unit input due (working days early)"),
+    "pol.co_lead_days_hint": (
+        "协办单位须在主办单位完成时限前若干个工作日向主办单位反馈，其提醒按此时限进行",
+        "Co-operating units owe their input to the lead unit this many working days before "
+        "the lead's deadline; their reminders follow that date",
+    ),
     "pol.window": ("发送时段", "Send window"),
     "pol.workdays_only": ("仅工作日发送", "Working days only"),
     "pol.kind": ("环节", "Step"),

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from models import AuditEvent, DeliveryAttempt, Notification, NotificationStatus, Policy
+from models import (
+    Assignment,
+    AuditEvent,
+    DeliveryAttempt,
+    Notification,
+    NotificationStatus,
+    Policy,
+    Source,
+    Unit,
+)
+from supervision.audit import Actor
+from supervision.items import AssigneeSpec, ItemSpec, save_item
 from supervision.policy import ensure_default_policies
+from testing import factories as f
 from tests.web.conftest import Seed, Web
 
 
@@ -156,3 +168,42 @@ async def test_delivery_log_roles(as_liaison: Web, as_viewer: Web, seed: Seed, s
     failed_id, _ = await _notifications(sessions, seed)
     assert (await as_liaison.get("/deliveries")).status == 403
     assert (await as_viewer.post(f"/deliveries/{failed_id}/retry")).status == 403
+
+
+async def test_the_policy_page_sets_when_co_input_is_due_and_moves_open_co_deadlines(
+    as_admin: Web, seed: Seed, sessions, clock
+) -> None:
+    pid = await _policy(sessions)
+    async with sessions() as s, s.begin():
+        co = await s.get_one(Unit, seed.unit_b)
+        owner = await f.person(s, unit=co)
+        result = await save_item(
+            s,
+            ItemSpec(
+                ref="协-1",
+                title="协办事项",
+                source=Source.MEETING,
+                received_on=date(2026, 11, 2),
+                due_on=date(2026, 12, 30),
+                lead=AssigneeSpec(seed.unit_a),
+                co=(AssigneeSpec(seed.unit_b, owner.id),),
+            ),
+            actor=Actor.system("test"),
+            clock=clock,
+        )
+        item_id = result.item.id
+    page = await (await as_admin.get(f"/policies/{pid}")).text()
+    assert 'name="co_lead_days" value="5"' in page
+    response = await as_admin.post(f"/policies/{pid}", _form(co_lead_days="3"))
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        assert (await s.get_one(Policy, pid)).co_lead_days == 3
+        due = await s.scalar(
+            select(Assignment.due_on).where(Assignment.item_id == item_id, Assignment.role == "co")
+        )
+        assert due == date(2026, 12, 25)  # 3 working days before Wed 30 December
+    for bad in ("-1", "61", "x"):
+        response = await as_admin.post(f"/policies/{pid}", _form(co_lead_days=bad))
+        assert response.status == 400 and "协办单位反馈时限" in await response.text()
+    async with sessions() as s:
+        assert (await s.get_one(Policy, pid)).co_lead_days == 3

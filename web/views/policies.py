@@ -14,6 +14,7 @@ from notifier.templating import STEPS
 from supervision.access import Permission
 from supervision.audit import Actor, record
 from supervision.errors import ValidationFailed
+from supervision.items import move_co_deadlines
 from supervision.policy import RECIPIENT_ROLES, STEP_CHANNELS
 from supervision.schedule import replan_policy
 from web.access import require
@@ -131,6 +132,10 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
     days = int_or_none(form.get("due_working_days"))
     if days is None or not 1 <= days <= 365:
         problems.append("the default deadline must be 1..365 working days")
+    co_text = text_field(form, "co_lead_days")  # left out: the policy keeps its setting
+    co_days = int_or_none(co_text)
+    if co_text and (co_days is None or not 0 <= co_days <= 60):
+        problems.append("协办单位反馈时限须为主办时限前 0..60 个工作日")
     start = _time(text_field(form, "send_window_start"), "window start", problems)
     end = _time(text_field(form, "send_window_end"), "window end", problems)
     if start and end and start >= end:
@@ -147,17 +152,23 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
                 raise web.HTTPNotFound(text="404: no such policy")
             before = _snapshot(policy)
             assert days is not None and start is not None and end is not None
+            old_co_days = policy.co_lead_days
+            co_days = old_co_days if co_days is None else co_days
             policy.due_working_days = days
+            policy.co_lead_days = co_days
             policy.send_window_start = start
             policy.send_window_end = end
             policy.workdays_only = form.get("workdays_only") == "on"
             policy.steps = [LadderStep(position=i, **spec) for i, spec in enumerate(steps)]
             await session.flush()
+            actor = Actor.of(await session.get_one(Person, me.person_id))
+            if co_days != old_co_days:
+                await move_co_deadlines(session, policy, old_co_days, actor=actor, clock=deps.clock)
             replanned = await replan_policy(session, policy, clock=deps.clock)
             record(
                 session,
                 clock=deps.clock,
-                actor=Actor.of(await session.get_one(Person, me.person_id)),
+                actor=actor,
                 entity="policy",
                 entity_id=policy.id,
                 action="update",
@@ -171,6 +182,7 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
 def _snapshot(policy: Policy) -> dict[str, Any]:
     return {
         "due_working_days": policy.due_working_days,
+        "co_lead_days": policy.co_lead_days,
         "window": [policy.send_window_start.isoformat(), policy.send_window_end.isoformat()],
         "workdays_only": policy.workdays_only,
         "steps": [

@@ -1,0 +1,87 @@
+"""A 协办 unit's input is due to the lead unit before the lead's deadline (issue 12 §3)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from models import Assignment, AssignmentRole, Policy, Source, Unit
+from supervision.audit import Actor
+from supervision.items import AssigneeSpec, ItemSpec, save_item
+from supervision.policy import ensure_default_policies
+from testing import factories as f
+
+ACTOR = Actor.system("test")
+
+
+async def _save(session, clock, due_on: date | None, received_on=date(2026, 11, 2)):
+    lead = await session.scalar(select(Unit).where(Unit.code == "LEAD"))
+    co = await session.scalar(select(Unit).where(Unit.code == "CO"))
+    if lead is None:
+        await ensure_default_policies(session)
+        lead = await f.unit(session, code="LEAD")
+        co = await f.unit(session, code="CO")
+    result = await save_item(
+        session,
+        ItemSpec(
+            ref="协-1",
+            title="协办事项",
+            source=Source.MEETING,
+            received_on=received_on,
+            due_on=due_on,
+            lead=AssigneeSpec(lead.id),
+            co=(AssigneeSpec(co.id),),
+        ),
+        actor=ACTOR,
+        clock=clock,
+    )
+    rows = await session.scalars(
+        select(Assignment).where(Assignment.item_id == result.item.id).order_by(Assignment.id)
+    )
+    by_role = {AssignmentRole(a.role): a for a in rows}
+    return by_role[AssignmentRole.LEAD], by_role[AssignmentRole.CO]
+
+
+async def test_a_co_units_input_is_due_five_working_days_before_the_leads_deadline(session, clock):
+    lead, co = await _save(session, clock, date(2026, 12, 30))
+    assert lead.due_on == date(2026, 12, 30)
+    assert co.due_on == date(2026, 12, 23)  # Wed 30 → Tue 29, Mon 28, Fri 25, Thu 24, Wed 23
+
+
+async def test_the_co_ladder_runs_against_the_co_deadline(session, clock):
+    await ensure_default_policies(session)
+    policy = await session.scalar(
+        select(Policy).where(Policy.source == "meeting", Policy.urgent.is_(False))
+    )
+    assert policy is not None
+    for step in policy.steps:  # the first step due is then the 提醒, 5 working days before
+        step.active = step.kind != "periodic"
+    await session.flush()
+    lead, co = await _save(session, clock, date(2026, 12, 30))
+    assert lead.next_action_at is not None and co.next_action_at is not None
+    assert lead.next_action_at.date() == date(2026, 12, 23)  # 30 Dec − 5 working days
+    assert co.next_action_at.date() == date(2026, 12, 16)  # 23 Dec − 5 working days
+
+
+async def test_moving_the_items_deadline_moves_the_co_deadline_along(session, clock):
+    await _save(session, clock, date(2026, 12, 30))
+    _, co = await _save(session, clock, date(2026, 12, 31))
+    assert co.due_on == date(2026, 12, 24)
+
+
+async def test_a_co_deadline_never_falls_before_the_item_was_received(session, clock):
+    _, co = await _save(session, clock, date(2026, 11, 4))
+    assert co.due_on == date(2026, 11, 2)
+
+
+async def test_the_co_lead_days_come_from_the_items_policy(session, clock):
+    await ensure_default_policies(session)
+    policy = await session.scalar(
+        select(Policy).where(Policy.source == "meeting", Policy.urgent.is_(False))
+    )
+    assert policy is not None and policy.co_lead_days == 5
+    policy.co_lead_days = 0
+    await session.flush()
+    lead, co = await _save(session, clock, date(2026, 12, 30))
+    assert co.due_on == lead.due_on
