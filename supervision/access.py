@@ -67,6 +67,7 @@ __all__ = [
     "reviewers",
     "scope_for",
     "tier_of",
+    "unit_liaisons",
     "unit_principals",
 ]
 
@@ -355,6 +356,11 @@ async def _people_with_role(
 async def unit_principals(session: AsyncSession, unit_id: int) -> Sequence[Person]:
     """The active principals (主要负责同志) of a unit."""
     return await _people_with_role(session, Role.PRINCIPAL, unit_id)
+
+
+async def unit_liaisons(session: AsyncSession, unit_id: int) -> Sequence[Person]:
+    """The active liaisons (联络员) of a unit."""
+    return await _people_with_role(session, Role.LIAISON, unit_id)
 
 
 async def reviewers(session: AsyncSession) -> Sequence[Person]:

@@ -29,6 +29,7 @@ from supervision.audit import Actor, Event, record, record_all
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
+from supervision.co_input import forward_co_input
 from supervision.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from supervision.policy import load_policy_for
 from supervision.schedule import Ladder, reschedule
@@ -345,6 +346,7 @@ async def _number_and_store(
         assignments[r.assignment.id] = r.assignment
         r.assignment.last_report_at = now
     await _reschedule(session, list(assignments.values()), clock=clock, calendar=calendar)
+    await forward_co_input(session, [(r.assignment, report) for r, report in filed], clock=clock)
 
 
 async def _reschedule(

@@ -18,6 +18,7 @@ STEPS: Final = (
     "review_request",
     "review_outcome",
     "signoff_request",
+    "co_input",
     "invite",
     "bulletin",
 )

@@ -161,6 +161,7 @@ _SAMPLE_DAYS_LEFT: Final = {
     "review_request": 4,
     "review_outcome": 4,
     "signoff_request": 2,
+    "co_input": 6,
 }
 
 
@@ -279,6 +280,19 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             pending="extension",
             requester_name=assignment.owner_name,
             extension=extension,
+        )
+    if step == "co_input":  # a co unit's report, forwarded to the lead unit's owner
+        base = dataclasses.replace(
+            base,
+            recipient_name="陈静" if zh else "Chen Jing",
+            assignment=dataclasses.replace(
+                assignment,
+                unit_name="市自然资源和规划局" if zh else "Municipal Natural Resources Bureau",
+                role="co",
+                role_label="协办" if zh else "co-operating unit",
+                owner_name="赵磊" if zh else "Zhao Lei",
+                leader_name="孙伟" if zh else "Sun Wei",
+            ),
         )
     if step == "review_outcome":
         assert base.extension is not None
