@@ -57,15 +57,31 @@ SOURCE_LABELS_ZH: dict[Source, str] = {
 }
 
 
+#: The default deadline (working days after receipt) of an item given none, per source.
+#: Seed 四(二): 30 for a leader's instruction without a time limit; a file or meeting names
+#: its own time limit, 30 stands in when it does not. 建议提案 are answered within three months
+#: of being assigned (about 60 working days); 省长信箱 letters within 15 working days. An
+#: urgent item (急件) has the same default unless its policy says otherwise (Policies page).
+DEFAULT_DUE_DAYS: dict[Source, int] = {
+    Source.INSTRUCTION: DEFAULT_DUE_WORKING_DAYS,
+    Source.DOCUMENT: DEFAULT_DUE_WORKING_DAYS,
+    Source.MEETING: DEFAULT_DUE_WORKING_DAYS,
+    Source.ANNUAL_TASK: DEFAULT_DUE_WORKING_DAYS,
+    Source.PROPOSAL: 60,
+    Source.MAILBOX: 15,
+    Source.OTHER: DEFAULT_DUE_WORKING_DAYS,
+}
+
+
 def build_policy(
     name: str, source: Source | None, urgent: bool, ladder: tuple[StepSpec, ...]
 ) -> Policy:
-    """A new Policy row with its steps."""
+    """A new Policy row with its steps (the default deadline of its source)."""
     policy = Policy(
         name=name,
         source=source.value if source else None,
         urgent=urgent,
-        due_working_days=DEFAULT_DUE_WORKING_DAYS,
+        due_working_days=DEFAULT_DUE_DAYS[source] if source else DEFAULT_DUE_WORKING_DAYS,
         co_lead_days=DEFAULT_CO_LEAD_DAYS,
     )
     policy.steps = [

@@ -85,3 +85,31 @@ async def test_the_co_lead_days_come_from_the_items_policy(session, clock):
     await session.flush()
     lead, co = await _save(session, clock, date(2026, 12, 30))
     assert co.due_on == lead.due_on
+
+
+async def test_each_source_has_its_own_default_deadline(session, clock):
+    """Seed 四(二)'s 30 working days are for instructions; letters and proposals differ."""
+    await ensure_default_policies(session)
+    rows = await session.execute(select(Policy.source, Policy.urgent, Policy.due_working_days))
+    days = {(source, urgent): n for source, urgent, n in rows}
+    assert days[("instruction", False)] == days[("instruction", True)] == 30
+    assert days[("mailbox", False)] == days[("mailbox", True)] == 15
+    assert days[("proposal", False)] == 60
+
+
+async def test_an_item_without_a_deadline_gets_its_sources_default(session, clock):
+    await ensure_default_policies(session)
+    unit = await f.unit(session)
+    saved = await save_item(
+        session,
+        ItemSpec(
+            ref="信-1",
+            title="来信办理",
+            source=Source.MAILBOX,
+            received_on=date(2026, 11, 2),
+            lead=AssigneeSpec(unit.id),
+        ),
+        actor=ACTOR,
+        clock=clock,
+    )
+    assert saved.item.due_on == date(2026, 11, 23)  # 15 working days after Mon 2 November
