@@ -432,6 +432,7 @@ def _make(
         invite_link=invite_link,
         invite_expires_on=_as_date(payload.get("invite_expires_on")),
         bulletin=bulletin_view,
+        reason=str(payload["reason"]) if payload.get("reason") else None,
     )
     return BuiltContext(
         context=context,

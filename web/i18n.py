@@ -139,6 +139,13 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "items.timeline": ("办理过程", "Timeline"),
     "items.cancel": ("撤销事项", "Cancel item"),
     "items.cancel_reason": ("撤销原因", "Reason for cancelling"),
+    "items.reopen": ("退回重办", "Send back to be done again"),
+    "items.reopen_reason": ("退回理由", "Reason for sending it back"),
+    "items.reopen_due": ("新的完成时限", "New deadline"),
+    "items.reopen_confirm": (
+        "确认退回：已办结的单位将重新办理，提醒按新的完成时限重新开始",
+        "Confirm: the units reopen the item and the reminders restart from the new deadline",
+    ),
     "items.edit": ("编辑事项", "Edit item"),
     "items.not_found": ("事项不存在。", "No such item."),
     "items.report": ("报送进展", "File a report"),

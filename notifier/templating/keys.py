@@ -19,6 +19,7 @@ STEPS: Final = (
     "review_outcome",
     "signoff_request",
     "co_input",
+    "reopened",
     "invite",
     "bulletin",
 )

@@ -133,6 +133,7 @@ class MessageContext:
     invite_link: str | None = None
     invite_expires_on: date | None = None
     bulletin: BulletinView | None = None
+    reason: str | None = None  # reopened (退回重办): why the item was sent back
 
     def as_template_vars(self) -> dict[str, object]:
         """The top-level template variables (dataclass views stay objects)."""
@@ -162,6 +163,7 @@ _SAMPLE_DAYS_LEFT: Final = {
     "review_outcome": 4,
     "signoff_request": 2,
     "co_input": 6,
+    "reopened": 15,
 }
 
 
@@ -292,6 +294,16 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 role_label="协办" if zh else "co-operating unit",
                 owner_name="赵磊" if zh else "Zhao Lei",
                 leader_name="孙伟" if zh else "Sun Wei",
+            ),
+        )
+    if step == "reopened":
+        base = dataclasses.replace(
+            base,
+            reason=(
+                "办结报告所述改造进度与现场核查不符，尚有11个小区未开工，请重新办理"
+                if zh
+                else "The completion report does not match the site check: 11 compounds "
+                "have not started; please do it again"
             ),
         )
     if step == "review_outcome":

@@ -404,3 +404,31 @@ async def test_the_item_form_refuses_a_co_owner_from_another_unit(
     assert "未被选为协办单位" in await response.text()
     async with sessions() as s:
         assert await s.scalar(select(Item.id).where(Item.ref == "督〔2026〕61号")) is None
+
+
+async def test_a_supervisor_sends_a_closed_item_back_from_its_page(
+    as_supervisor: Web, as_viewer: Web, seed: Seed, sessions, clock
+) -> None:
+    from supervision.audit import Actor
+    from supervision.lifecycle import transition_assignment
+
+    async with sessions() as s, s.begin():
+        assignment = await s.get_one(Assignment, seed.assignment_a)
+        await transition_assignment(
+            s, assignment, ItemState.CLOSED, actor=Actor.system("test"), clock=clock
+        )
+    page = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    assert f'action="/items/{seed.item_a}/reopen"' in page and "退回重办" in page
+    form = {"reason": "现场核查不符", "due_on": "2026-11-30"}
+    unconfirmed = await as_supervisor.post(f"/items/{seed.item_a}/reopen", form)
+    assert unconfirmed.status == 400 and "请勾选确认" in await unconfirmed.text()
+    assert (
+        await as_viewer.post(f"/items/{seed.item_a}/reopen", {**form, "confirm": "on"})
+    ).status == 403
+    async with sessions() as s:
+        assert (await s.get_one(Item, seed.item_a)).state == ItemState.CLOSED
+    response = await as_supervisor.post(f"/items/{seed.item_a}/reopen", {**form, "confirm": "on"})
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        item = await s.get_one(Item, seed.item_a)
+        assert item.state == ItemState.OPEN and item.due_on == date(2026, 11, 30)

@@ -39,6 +39,8 @@ from supervision.lifecycle import cancel_item
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
+from supervision.rework import MAX_REASON as MAX_REOPEN_REASON
+from supervision.rework import reopen_item
 from supervision.timeline import DB_STORAGE
 from supervision.validation import validate
 from web.access import require, require_item
@@ -459,6 +461,41 @@ async def item_cancel(request: web.Request) -> web.StreamResponse:
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
+async def item_reopen(request: web.Request) -> web.StreamResponse:
+    """POST /items/{id}/reopen: 退回重办, with a reason and a new deadline (confirmed)."""
+    me = require(request, Permission.EDIT_ITEMS)
+    deps: WebDeps = request.app[DEPS]
+    item_id = path_id(request)
+    form = await request.post()
+    reason = text_field(form, "reason", MAX_REOPEN_REASON)
+    due = date_or_none(text_field(form, "due_on"))
+    problems: list[str] = []
+    if form.get("confirm") != "on":
+        problems.append("请勾选确认后再退回重办 (tick the confirmation)")
+    if due is None:
+        problems.append("请填写新的完成时限 (a new deadline, YYYY-MM-DD, is required)")
+    if problems:
+        return await _detail(request, item_id, errors=problems, status=400)
+    assert due is not None
+    try:
+        async with deps.sessions() as session, session.begin():
+            item = await load_item(session, me, item_id)
+            person = await session.get_one(Person, me.person_id)
+            await reopen_item(
+                session,
+                item,
+                reason=reason,
+                due_on=due,
+                actor=Actor.of(person),
+                clock=deps.clock,
+                tz=deps.config.tz,
+            )
+    except DomainError as exc:
+        errors = getattr(exc, "errors", None) or [str(exc)]
+        return await _detail(request, item_id, errors=errors, status=400)
+    raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
 async def default_due_json(request: web.Request) -> web.StreamResponse:
     """GET /items/default-due?received_on=&source=&urgent=: the deadline the rules give."""
     require(request, Permission.VIEW)
@@ -660,6 +697,7 @@ def routes(app: web.Application) -> None:
     app.router.add_get("/items/{id:\\d+}/edit", item_edit, name="item_edit")
     app.router.add_post("/items/{id:\\d+}/edit", item_update)
     app.router.add_post("/items/{id:\\d+}/cancel", item_cancel, name="item_cancel")
+    app.router.add_post("/items/{id:\\d+}/reopen", item_reopen, name="item_reopen")
     app.router.add_post(
         "/items/{id:\\d+}/assignments/{aid:\\d+}/report", file_report_post, name="item_report"
     )
