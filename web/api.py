@@ -150,6 +150,17 @@ ROUTES: Final[tuple[Operation, ...]] = (
         conflicts=True,
     ),
     _route(
+        "POST",
+        "/items/" + _id("item_id") + "/reopen",
+        api_items.reopen,
+        Permission.EDIT_ITEMS,
+        summary="Send a closed item back to be done again (退回重办)",
+        tag="items",
+        body="ReopenInput",
+        response="Item",
+        conflicts=True,
+    ),
+    _route(
         "GET",
         "/items/" + _id("item_id") + "/timeline",
         api_items.get_timeline,

@@ -21,6 +21,7 @@ from supervision.audit import Actor
 from supervision.errors import ValidationFailed
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.items import AssigneeSpec, ItemSpec, due_in_force_column, save_item
+from supervision.rework import reopen_item
 from supervision.timeline import item_timeline
 from supervision.validation import validate
 from web.api_core import (
@@ -41,6 +42,7 @@ from web.api_lookups import (
     paged,
     visible_items,
 )
+from web.api_models import ReopenInput
 from web.api_out import ItemOut, TimelineEntryOut
 
 
@@ -161,6 +163,27 @@ async def update_item(ctx: ApiContext) -> web.StreamResponse:
         spec = patch.apply(base)
         me = await current_person(session, ctx)
         await save_item(session, spec, actor=Actor.of(me), clock=ctx.deps.clock)
+    async with ctx.deps.sessions() as session:
+        item = await load_item(session, ctx, item_id)
+        return json_ok(ItemOut.of(item, await office_day(session, ctx)))
+
+
+async def reopen(ctx: ApiContext) -> web.StreamResponse:
+    """退回重办: send a closed item back with a reason and a new deadline."""
+    body = validate(ReopenInput, await read_json(ctx.request))
+    item_id = ctx.match_id("item_id")
+    async with ctx.deps.sessions() as session, session.begin():
+        item = await load_item(session, ctx, item_id)
+        me = await current_person(session, ctx)
+        await reopen_item(
+            session,
+            item,
+            reason=body.reason,
+            due_on=body.due_on,
+            actor=Actor.of(me),
+            clock=ctx.deps.clock,
+            tz=ctx.deps.config.tz,
+        )
     async with ctx.deps.sessions() as session:
         item = await load_item(session, ctx, item_id)
         return json_ok(ItemOut.of(item, await office_day(session, ctx)))

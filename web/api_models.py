@@ -50,6 +50,13 @@ class Decision(Body):
     comment: Annotated[str, Field(strict=True, max_length=2000)] | None = None
 
 
+class ReopenInput(Body):
+    """退回重办: why a closed item is sent back, and its new deadline (after today)."""
+
+    reason: Annotated[str, BeforeValidator(not_blank), Field(strict=True, max_length=1000)]
+    due_on: Day
+
+
 class UnitInput(Body):
     """A new unit (责任单位)."""
 

@@ -21,6 +21,7 @@ from supervision.item_schema import ItemInput, ItemPatch
 from web.api_models import (
     Decision,
     ExtensionInput,
+    ReopenInput,
     ReportInput,
     TokenInput,
     UnitInput,
@@ -160,6 +161,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         ReportInput,
         ExtensionInput,
         Decision,
+        ReopenInput,
         UnitInput,
         UnitPatch,
         TokenInput,

@@ -743,3 +743,25 @@ async def test_a_co_owner_from_another_unit_is_refused_by_the_api(world):
         {"co": [{"unit_id": world.units["B"].id, "owner_id": world.people["ownerA"].id}]},
     )
     assert status == 400 and "不是协办单位「乙局」的人员" in out["error"]["message"]
+
+
+async def test_a_closed_item_is_sent_back_through_the_api(world):
+    from models import ItemState
+    from supervision.lifecycle import transition_assignment
+
+    path = f"/items/{world.items['a'].id}/reopen"
+    body = {"reason": "现场核查不符", "due_on": "2026-12-30"}
+    status, out = await world.send("POST", "sup", path, body)
+    assert status == 409 and out["error"]["code"] == "invalid_transition"  # still open
+    async with world.sessions() as s, s.begin():
+        assignment = await s.get_one(Assignment, world.assignments["a"].id)
+        await transition_assignment(
+            s, assignment, ItemState.CLOSED, actor=Actor.system("t"), clock=world.clock
+        )
+    status, out = await world.send("POST", "liaisonA", path, body)
+    assert status == 403
+    status, out = await world.send("POST", "sup", path, {"reason": " ", "due_on": "2026-11-01"})
+    assert status == 400 and out["error"]["code"] == "validation_failed"
+    status, item = await world.send("POST", "sup", path, body)
+    assert status == 200, item
+    assert item["state"] == "open" and item["due_on"] == "2026-12-30"
