@@ -1,7 +1,10 @@
-"""退回重办: a supervisor sends a closed item back to be done again, with a reason and a new
+"""退回重办 and 转办.
+
+退回重办: a supervisor sends a closed item back to be done again, with a reason and a new
 deadline. Its closed assignments (主办 and 协办) reopen, their ladders restart from the new
 deadline (a co unit's runs `co_lead_days` earlier), the people concerned are told through
-the outbox (kind ``reopened``) and everything is audited.
+the outbox (kind ``reopened``) and everything is audited. 转办: an open assignment is handed
+to another unit or 责任人 with a reason (kind ``transferred``), audited likewise.
 
 Imports `models/` and `supervision/` only; I/O through the session it is given.
 """
@@ -14,20 +17,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, AssignmentRole, Item, ItemState, Person
+from models import Assignment, AssignmentRole, Item, ItemState, Person, Unit
 from supervision.access import unit_liaisons
 from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, local_today
-from supervision.errors import InvalidTransition, ValidationFailed
+from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.items import assignment_due
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import CHAT, EMAIL, notify_person
 from supervision.policy import load_policy_for
 from supervision.schedule import OFFICE_TZ
 
-__all__ = ["MAX_REASON", "REOPENED", "reopen_item"]
+__all__ = ["MAX_REASON", "REOPENED", "TRANSFERRED", "reopen_item", "transfer_assignment"]
 
 REOPENED = "reopened"
 MAX_REASON = 1000
@@ -125,3 +128,94 @@ async def reopen_item(
                 payload={"reason": reason},
             )
     return list(closed)
+
+
+TRANSFERRED = "transferred"
+
+
+async def transfer_assignment(
+    session: AsyncSession,
+    assignment: Assignment,
+    *,
+    reason: str,
+    unit_id: int | None = None,
+    owner_id: int | None = None,
+    actor: Actor,
+    clock: Clock,
+) -> None:
+    """转办: hand an open assignment to another unit and/or another 责任人, with a reason.
+
+    The new owner must be a member of the (new) unit; a unit already on the item cannot take
+    a second assignment. The assignment keeps its deadline, reports and ladder; the new
+    people (owner or the unit's liaisons) and the previous owner are told (kind
+    ``transferred``), and the change is audited. A bad request raises and changes nothing.
+    """
+    reason = reason.strip()
+    problems: list[str] = []
+    if assignment.state != ItemState.OPEN.value:
+        raise InvalidTransition("只有办理中的任务才能转办 (only open work can be transferred)")
+    if not reason:
+        problems.append("请填写转办理由 (a reason is required)")
+    elif len(reason) > MAX_REASON:
+        problems.append(f"理由不能超过{MAX_REASON}字 (reason too long)")
+    target_unit = unit_id if unit_id is not None else assignment.unit_id
+    if unit_id is None and owner_id is None:
+        problems.append("请选择转办给哪个单位或哪位责任人 (choose a unit or a person)")
+    elif target_unit == assignment.unit_id and owner_id in (None, assignment.owner_id):
+        problems.append("转办对象与现在相同 (that is who has it now)")
+    unit = await session.get(Unit, target_unit)
+    if unit is None:
+        raise NotFound(f"no such unit #{target_unit}")
+    if target_unit != assignment.unit_id:
+        taken = await session.scalar(
+            select(Assignment.id).where(
+                Assignment.item_id == assignment.item_id,
+                Assignment.unit_id == target_unit,
+                Assignment.id != assignment.id,
+            )
+        )
+        if taken is not None:
+            problems.append(f"「{unit.name}」已是本事项的责任单位 (already on this item)")
+    owner = await session.get(Person, owner_id) if owner_id is not None else None
+    if owner_id is not None and owner is None:
+        raise NotFound(f"no such person #{owner_id}")
+    if owner is not None and owner.unit_id != target_unit:
+        problems.append(f"{owner.name} 不是「{unit.name}」的人员，不能担任其责任人")
+    if problems:
+        raise ValidationFailed("; ".join(problems), problems)
+    previous_owner = (
+        await session.get(Person, assignment.owner_id) if assignment.owner_id is not None else None
+    )
+    before = {"unit_id": assignment.unit_id, "owner_id": assignment.owner_id}
+    if target_unit != assignment.unit_id:
+        assignment.unit_id = target_unit
+        assignment.leader_id = None  # the new unit's leaders stand in until one is named
+    assignment.owner_id = owner.id if owner is not None else None
+    after = {"unit_id": assignment.unit_id, "owner_id": assignment.owner_id}
+    record(
+        session,
+        clock=clock,
+        actor=actor,
+        entity="assignment",
+        entity_id=assignment.id,
+        action="transfer",
+        detail={"reason": reason, "before": before, "after": after},
+    )
+    await session.flush()
+    now = clock.now()
+    told = list(await _people_of(session, assignment))
+    if previous_owner is not None and previous_owner not in told and previous_owner.active:
+        told.append(previous_owner)
+    for person in told:
+        await notify_person(
+            session,
+            person=person,
+            kind=TRANSFERRED,
+            key=f"a{assignment.id}:{TRANSFERRED}:{now.isoformat()}",
+            channels=(CHAT, EMAIL),
+            not_before=now,
+            now=now,
+            assignment_id=assignment.id,
+            item_id=assignment.item_id,
+            payload={"reason": reason},
+        )

@@ -196,6 +196,17 @@ ROUTES: Final[tuple[Operation, ...]] = (
         tag="assignments",
         response="Assignment",
     ),
+    _route(
+        "POST",
+        "/assignments/" + _id("assignment_id") + "/transfer",
+        api_assignments.transfer,
+        Permission.EDIT_ITEMS,
+        summary="Hand an assignment to another unit or person (转办)",
+        tag="assignments",
+        body="TransferInput",
+        response="Assignment",
+        conflicts=True,
+    ),
     # reports
     _route(
         "GET",

@@ -17,8 +17,10 @@ from models import (
     Report,
     ReviewState,
 )
+from supervision.audit import Actor
 from supervision.reports import file_report
 from supervision.requests import decide_extension, request_extension
+from supervision.rework import transfer_assignment
 from supervision.validation import validate
 from web.api_core import (
     ApiContext,
@@ -36,7 +38,7 @@ from web.api_lookups import (
     paged,
     visible_items,
 )
-from web.api_models import Decision, ExtensionInput, ReportInput
+from web.api_models import Decision, ExtensionInput, ReportInput, TransferInput
 from web.api_out import AssignmentOut, ExtensionOut, ReportOut
 
 
@@ -70,6 +72,27 @@ async def get_assignment(ctx: ApiContext) -> web.StreamResponse:
     """One assignment."""
     async with ctx.deps.sessions() as session:
         a = await load_assignment(session, ctx, ctx.match_id("assignment_id"))
+        return json_ok(AssignmentOut.of(a, await office_day(session, ctx)))
+
+
+async def transfer(ctx: ApiContext) -> web.StreamResponse:
+    """转办: hand an open assignment to another unit and/or 责任人, with a reason."""
+    body = validate(TransferInput, await read_json(ctx.request))
+    assignment_id = ctx.match_id("assignment_id")
+    async with ctx.deps.sessions() as session, session.begin():
+        a = await load_assignment(session, ctx, assignment_id)
+        me = await current_person(session, ctx)
+        await transfer_assignment(
+            session,
+            a,
+            reason=body.reason,
+            unit_id=body.unit_id,
+            owner_id=body.owner_id,
+            actor=Actor.of(me),
+            clock=ctx.deps.clock,
+        )
+    async with ctx.deps.sessions() as session:
+        a = await load_assignment(session, ctx, assignment_id)
         return json_ok(AssignmentOut.of(a, await office_day(session, ctx)))
 
 

@@ -57,6 +57,14 @@ class ReopenInput(Body):
     due_on: Day
 
 
+class TransferInput(Body):
+    """转办: hand an open assignment to another unit and/or 责任人 (a member of that unit)."""
+
+    reason: Annotated[str, BeforeValidator(not_blank), Field(strict=True, max_length=1000)]
+    unit_id: Id | None = None
+    owner_id: Id | None = None
+
+
 class UnitInput(Body):
     """A new unit (责任单位)."""
 

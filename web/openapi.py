@@ -24,6 +24,7 @@ from web.api_models import (
     ReopenInput,
     ReportInput,
     TokenInput,
+    TransferInput,
     UnitInput,
     UnitPatch,
 )
@@ -162,6 +163,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         ExtensionInput,
         Decision,
         ReopenInput,
+        TransferInput,
         UnitInput,
         UnitPatch,
         TokenInput,

@@ -41,7 +41,7 @@ Variables available to templates
 - ``review``: ``subject`` (completion/extension), ``decision`` (approved/rejected),
   ``comment``, ``reviewer_name``
 - ``invite_link``, ``invite_expires_on``
-- ``reason`` (reopened: why the item was sent back, 退回重办)
+- ``reason`` (reopened: why the item was sent back, 退回重办; transferred: why, 转办)
 - ``bulletin``: ``number``, ``period_label``, ``issued_on``, ``rows`` (``rank``,
   ``unit_name``, ``assigned``, ``closed_on_time``, ``overdue``, ``extensions``,
   ``on_time_rate`` 0..1), ``overdue_items`` (``ref``, ``title``, ``unit_name``, ``due_on``,

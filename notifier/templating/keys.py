@@ -20,6 +20,7 @@ STEPS: Final = (
     "signoff_request",
     "co_input",
     "reopened",
+    "transferred",
     "invite",
     "bulletin",
 )

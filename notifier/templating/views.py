@@ -164,6 +164,7 @@ _SAMPLE_DAYS_LEFT: Final = {
     "signoff_request": 2,
     "co_input": 6,
     "reopened": 15,
+    "transferred": 10,
 }
 
 
@@ -295,6 +296,13 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 owner_name="赵磊" if zh else "Zhao Lei",
                 leader_name="孙伟" if zh else "Sun Wei",
             ),
+        )
+    if step == "transferred":
+        base = dataclasses.replace(
+            base,
+            reason="该事项属区级职责，转区政府办理"
+            if zh
+            else "A district matter: handed to the district",
         )
     if step == "reopened":
         base = dataclasses.replace(

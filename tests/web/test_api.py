@@ -765,3 +765,16 @@ async def test_a_closed_item_is_sent_back_through_the_api(world):
     status, item = await world.send("POST", "sup", path, body)
     assert status == 200, item
     assert item["state"] == "open" and item["due_on"] == "2026-12-30"
+
+
+async def test_an_assignment_is_handed_over_through_the_api(world):
+    path = f"/assignments/{world.assignments['a'].id}/transfer"
+    body = {"reason": "属乙局职责", "unit_id": world.units["B"].id}
+    status, _ = await world.send("POST", "liaisonA", path, body)
+    assert status == 403
+    wrong = {**body, "owner_id": world.people["ownerA"].id}
+    status, out = await world.send("POST", "sup", path, wrong)
+    assert status == 400 and "不是「乙局」的人员" in out["error"]["message"]
+    status, out = await world.send("POST", "sup", path, body)
+    assert status == 200, out
+    assert out["unit_id"] == world.units["B"].id and out["owner_id"] is None

@@ -49,7 +49,7 @@ RENDER_POOL: Final = web.AppKey("render_pool", RenderPool)
 EDIT_CHANNELS: Final = ("telegram", "email", GROUP, "wecom", "dingtalk", "feishu", "log")
 ITEM_STEPS: Final = frozenset(
     {"remind", "urge", "overdue", "escalate", "periodic", "review_request", "review_outcome",
-     "signoff_request", "co_input", "reopened"}
+     "signoff_request", "co_input", "reopened", "transferred"}
 )  # fmt: skip
 
 
