@@ -140,6 +140,14 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "items.cancel": ("撤销事项", "Cancel item"),
     "items.cancel_reason": ("撤销原因", "Reason for cancelling"),
     "items.reopen": ("退回重办", "Send back to be done again"),
+    "items.transfer": ("转办", "Hand over"),
+    "items.transfer_unit": ("转至单位", "To unit"),
+    "items.transfer_same_unit": ("（本单位内换责任人）", "(same unit, another person)"),
+    "items.transfer_reason": ("转办理由", "Reason for handing over"),
+    "items.transfer_confirm": (
+        "确认转办：接办单位和责任人将收到转办通知，原责任人不再负责",
+        "Confirm: the new unit and person are told; the previous owner is no longer responsible",
+    ),
     "items.reopen_reason": ("退回理由", "Reason for sending it back"),
     "items.reopen_due": ("新的完成时限", "New deadline"),
     "items.reopen_confirm": (

@@ -432,3 +432,21 @@ async def test_a_supervisor_sends_a_closed_item_back_from_its_page(
     async with sessions() as s:
         item = await s.get_one(Item, seed.item_a)
         assert item.state == ItemState.OPEN and item.due_on == date(2026, 11, 30)
+
+
+async def test_a_supervisor_hands_an_assignment_over_from_the_item_page(
+    as_supervisor: Web, as_liaison: Web, seed: Seed, sessions
+) -> None:
+    page = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    action = f"/items/{seed.item_a}/assignments/{seed.assignment_a}/transfer"
+    assert f'action="{action}"' in page and "转办" in page
+    form = {"reason": "属乙单位职责", "unit_id": str(seed.unit_b)}
+    assert (await as_supervisor.post(action, form)).status == 400  # not confirmed
+    assert (await as_liaison.post(action, {**form, "confirm": "on"})).status == 403
+    response = await as_supervisor.post(action, {**form, "confirm": "on"})
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        assignment = await s.get_one(Assignment, seed.assignment_a)
+        assert assignment.unit_id == seed.unit_b and assignment.owner_id is None
+        event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "transfer"))
+        assert event is not None and event.detail["reason"] == "属乙单位职责"

@@ -40,7 +40,7 @@ from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
 from supervision.rework import MAX_REASON as MAX_REOPEN_REASON
-from supervision.rework import reopen_item
+from supervision.rework import reopen_item, transfer_assignment
 from supervision.timeline import DB_STORAGE
 from supervision.validation import validate
 from web.access import require, require_item
@@ -235,10 +235,12 @@ async def _detail(
                     )
                 ).all()
             )
+        transfer = await _form_choices(session) if me.allows(Permission.EDIT_ITEMS) else None
     return render(
         request,
         "items/detail.html",
         {
+            "transfer": transfer,
             "item": item,
             "light": light,
             "due": due_in_force(item),
@@ -496,6 +498,40 @@ async def item_reopen(request: web.Request) -> web.StreamResponse:
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
+async def assignment_transfer(request: web.Request) -> web.StreamResponse:
+    """POST /items/{id}/assignments/{aid}/transfer: 转办, with a reason (confirmed)."""
+    me = require(request, Permission.EDIT_ITEMS)
+    deps: WebDeps = request.app[DEPS]
+    item_id = path_id(request)
+    assignment_id = int(request.match_info["aid"])
+    form = await request.post()
+    reason = text_field(form, "reason", MAX_REOPEN_REASON)
+    if form.get("confirm") != "on":
+        return await _detail(
+            request, item_id, errors=["请勾选确认后再转办 (tick the confirmation)"], status=400
+        )
+    try:
+        async with deps.sessions() as session, session.begin():
+            item = await load_item(session, me, item_id)
+            assignment = next((a for a in item.assignments if a.id == assignment_id), None)
+            if assignment is None:
+                raise web.HTTPNotFound(text="404: no such assignment")
+            person = await session.get_one(Person, me.person_id)
+            await transfer_assignment(
+                session,
+                assignment,
+                reason=reason,
+                unit_id=int_or_none(form.get("unit_id")),
+                owner_id=int_or_none(form.get("owner_id")),
+                actor=Actor.of(person),
+                clock=deps.clock,
+            )
+    except DomainError as exc:
+        errors = getattr(exc, "errors", None) or [str(exc)]
+        return await _detail(request, item_id, errors=errors, status=400)
+    raise redirect(f"/items/{item_id}?msg=flash.saved")
+
+
 async def default_due_json(request: web.Request) -> web.StreamResponse:
     """GET /items/default-due?received_on=&source=&urgent=: the deadline the rules give."""
     require(request, Permission.VIEW)
@@ -698,6 +734,11 @@ def routes(app: web.Application) -> None:
     app.router.add_post("/items/{id:\\d+}/edit", item_update)
     app.router.add_post("/items/{id:\\d+}/cancel", item_cancel, name="item_cancel")
     app.router.add_post("/items/{id:\\d+}/reopen", item_reopen, name="item_reopen")
+    app.router.add_post(
+        "/items/{id:\\d+}/assignments/{aid:\\d+}/transfer",
+        assignment_transfer,
+        name="assignment_transfer",
+    )
     app.router.add_post(
         "/items/{id:\\d+}/assignments/{aid:\\d+}/report", file_report_post, name="item_report"
     )
