@@ -343,6 +343,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "act.approved": ("同意", "approved"),
     "act.rejected": ("退回", "rejected"),
     "act.decided": ("审核", "decided"),
+    "act.reopen": ("退回重办", "sent back to be done again"),
+    "act.transfer": ("转办", "handed over"),
     "flash.saved": ("已保存。", "Saved."),
     "flash.decided": ("已处理。", "Decided."),
     "flash.retried": ("已安排重新发送。", "Queued for another try."),

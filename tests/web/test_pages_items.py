@@ -432,6 +432,8 @@ async def test_a_supervisor_sends_a_closed_item_back_from_its_page(
     async with sessions() as s:
         item = await s.get_one(Item, seed.item_a)
         assert item.state == ItemState.OPEN and item.due_on == date(2026, 11, 30)
+    page = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    assert "退回重办" in page and "现场核查不符" in page  # on the item's timeline
 
 
 async def test_a_supervisor_hands_an_assignment_over_from_the_item_page(
@@ -450,3 +452,5 @@ async def test_a_supervisor_hands_an_assignment_over_from_the_item_page(
         assert assignment.unit_id == seed.unit_b and assignment.owner_id is None
         event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "transfer"))
         assert event is not None and event.detail["reason"] == "属乙单位职责"
+    page = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
+    assert "转办" in page and "属乙单位职责" in page  # on the item's timeline
