@@ -1,0 +1,131 @@
+"""The e-mail side of replies: signed Reply-To on reminders, and the answer in the thread."""
+
+from __future__ import annotations
+
+from email.header import decode_header, make_header
+
+import pytest
+from sqlalchemy import select
+
+from models import Notification
+from notifier.channels.base import ChannelRegistry, OutgoingMessage
+from notifier.channels.email import EmailChannel
+from notifier.channels.log import LogChannel
+from notifier.config import MailConfig
+from notifier.delivery import Outcome, deliver
+from notifier.templating import Renderer
+from supervision.mail_parsing import bare_subject, command_of, latest_reply
+from supervision.mail_replies import MailRef
+from supervision.sealing import SealBroken, Sealer
+from tests.bot_world import build_world
+from tests.mail_support import REPLY_TO, SECRET, Reply, reminder, replies
+from tests.notifier_support import MAIL_FROM, SmtpServer, limiter_for, options
+
+
+def _message(kind: str = "remind", assignment_id: int | None = 4) -> OutgoingMessage:
+    return OutgoingMessage(
+        notification_id=12,
+        kind=kind,
+        channel="email",
+        address="wang@example.gov.cn",
+        text="正文",
+        subject="【督办提醒】",
+        assignment_id=assignment_id,
+    )
+
+
+def test_reminders_carry_a_signed_reply_address(clock) -> None:
+    sealer = Sealer(SECRET)
+    config = MailConfig(host="127.0.0.1", port=1)
+    channel = EmailChannel(
+        config, mail_from=MAIL_FROM, clock=clock, reply_to=REPLY_TO, sealer=sealer
+    )
+    reply_to = channel.build(_message())["Reply-To"]
+    local, _, domain = reply_to.partition("@")
+    assert domain == "office.test" and local.startswith("duban+") and len(local) <= 64
+    assert sealer.verify(local.partition("+")[2]) == "n12"
+    # Answers to replies, and messages about no assignment, need no reply address.
+    assert channel.build(_message(kind="mail_reply"))["Reply-To"] is None
+    assert channel.build(_message(assignment_id=None))["Reply-To"] is None
+    plain = EmailChannel(config, mail_from=MAIL_FROM, clock=clock)
+    assert plain.build(_message())["Reply-To"] is None
+
+
+def test_signed_values_refuse_tampering_and_other_keys() -> None:
+    sealer = Sealer(SECRET)
+    token = sealer.sign("n42")
+    assert sealer.verify(token) == "n42" == sealer.verify(token.upper())  # case folded
+    with pytest.raises(SealBroken):
+        sealer.verify(token.replace("n42", "n43"))
+    with pytest.raises(SealBroken):
+        Sealer("another-secret-key-0123456789abcdefgh").verify(token)
+    with pytest.raises(ValueError):
+        sealer.sign("a.b")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "好的\n\n------------------ 原始邮件 ------------------\n"
+            "发件人: 督查室\n发送时间: 昨天\n",
+            "好的",
+        ),
+        ("已完成\n\n来自华为Mate 60\n", "已完成"),
+        ("Done.\n\nOn Mon, Nov 2, 2026 at 9:00 AM Office <o@x.cn> wrote:\n> hi\n", "Done."),
+    ],
+)
+def test_quoted_originals_and_footers_of_common_clients_are_stripped(text, expected) -> None:
+    assert latest_reply(text) == expected
+
+
+def test_commands_in_the_first_line_or_the_subject() -> None:
+    assert command_of("Re: 提醒", "申请延期：2027年1月20日\n原因：x") == (
+        "extension",
+        "2027年1月20日",
+        "原因：x",
+    )
+    assert command_of("回复：申请延期 2027-01-20", "原因：x") == (
+        "extension",
+        "2027-01-20",
+        "原因：x",
+    )
+    assert command_of("RE: 回复：提醒", "申请办结\n已完成") == ("completion", None, "已完成")
+    assert command_of("Re: 提醒", "本周申请办结") == ("progress", None, "本周申请办结")
+    assert bare_subject("RE: 回复：答复: 【提醒】事项") == "【提醒】事项"
+
+
+async def test_the_answer_goes_out_in_the_senders_thread(sessions, session, clock) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    raw = Reply(w.owner.email or "", "进展顺利", in_reply_to=sent.provider_message_id).raw()
+    async with sessions() as s, s.begin():
+        result = await replies(clock).handle(s, MailRef("INBOX", 1, 1), raw)
+    assert result.outcome == "filed"
+    async with sessions() as s:
+        answer = await s.scalar(select(Notification).where(Notification.kind == "mail_reply"))
+        assert answer is not None
+    smtp = SmtpServer().start()
+    try:
+        mail = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
+        channels = ChannelRegistry([LogChannel(), mail], substitute=LogChannel())
+        outcome = await deliver(
+            sessions,
+            answer.id,
+            channels=channels,
+            renderer=Renderer(),
+            clock=clock,
+            limiter=limiter_for(clock),
+            options=options(),
+        )
+        assert outcome.outcome == Outcome.SENT
+        [message] = smtp.sink.messages
+        await channels.close()
+    finally:
+        smtp.stop()
+    assert message["In-Reply-To"] == "<reply-1@client.test>"
+    assert message["References"] == f"{sent.provider_message_id} <reply-1@client.test>"
+    assert str(make_header(decode_header(message["Subject"]))) == "回复：【提醒】年度项目推进"
+    assert message["Auto-Submitted"] == "auto-generated"  # never answered in turn
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    assert "进展报告已登记" in text and "第 1 次报告" in text
