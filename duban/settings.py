@@ -5,12 +5,15 @@ Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from notifier.mailbox.config import ImapConfig
 
 
 class SettingsError(Exception):
@@ -86,6 +89,13 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     smtp_url: SecretStr | None = None
     mail_from: str = "督查室 <duban@localhost>"
+    # The office mailbox replies are read from (imaps://user:pass@host:993/INBOX), and the
+    # address reminders name as Reply-To (signed per recipient: local+<token>@domain).
+    imap_url: SecretStr | None = None
+    mail_reply_to: str | None = None
+    # E-mail replies: largest attachment, and all of a message's attachments, in MB.
+    mail_attachment_max_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
+    mail_attachments_total_mb: Annotated[float, Field(gt=0, le=200)] = 20.0
     office_name: str = "督查室"
     scan_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     # How long the worker's scan and sweep jobs may run (one send's bound is the lease).
@@ -147,6 +157,31 @@ class Settings(BaseSettings):
         parse_smtp_url(value.get_secret_value())
         return value
 
+    @field_validator("imap_url")
+    @classmethod
+    def _check_imap_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from notifier.mailbox.config import parse_imap_url
+
+        parse_imap_url(value.get_secret_value())
+        return value
+
+    @field_validator("mail_reply_to")
+    @classmethod
+    def _check_mail_reply_to(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from supervision.emails import BadEmail, normal_email
+
+        try:
+            address = normal_email(value)
+        except BadEmail as exc:
+            raise ValueError(str(exc)) from None
+        if "+" in address.partition("@")[0]:
+            raise ValueError("must be a plain address: Duban adds +<token> itself")
+        return address
+
     def require_secret_key(self) -> None:
         """Raise SettingsError unless the secret key is set and long enough (the services)."""
         key = self.secret_key.get_secret_value()
@@ -168,6 +203,15 @@ class Settings(BaseSettings):
         if self.smtp_url is None:
             return None
         return parse_smtp_url(self.smtp_url.get_secret_value())
+
+    @property
+    def imap(self) -> ImapConfig | None:
+        """The parsed mailbox settings, or None when e-mail replies are not read."""
+        if self.imap_url is None:
+            return None
+        from notifier.mailbox.config import parse_imap_url
+
+        return parse_imap_url(self.imap_url.get_secret_value())
 
     @property
     def bot_token(self) -> str | None:

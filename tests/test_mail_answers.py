@@ -7,12 +7,14 @@ from email.header import decode_header, make_header
 import pytest
 from sqlalchemy import select
 
+from duban.settings import SettingsError, load_settings
 from models import Notification
 from notifier.channels.base import ChannelRegistry, OutgoingMessage
 from notifier.channels.email import EmailChannel
 from notifier.channels.log import LogChannel
 from notifier.config import MailConfig
 from notifier.delivery import Outcome, deliver
+from notifier.mailbox import parse_imap_url
 from notifier.templating import Renderer
 from supervision.mail_parsing import bare_subject, command_of, latest_reply
 from supervision.mail_replies import MailRef
@@ -129,3 +131,43 @@ async def test_the_answer_goes_out_in_the_senders_thread(sessions, session, cloc
     assert message["Auto-Submitted"] == "auto-generated"  # never answered in turn
     text = message.get_payload()[0].get_payload(decode=True).decode()
     assert "进展报告已登记" in text and "第 1 次报告" in text
+
+
+def test_the_imap_url_is_parsed_and_its_password_kept_out_of_sight() -> None:
+    config = parse_imap_url("imaps://duban%40office.gov.cn:p%40ss%2Fw@mail.office.gov.cn/Replies")
+    assert (config.host, config.port, config.username, config.password) == (
+        "mail.office.gov.cn",
+        993,
+        "duban@office.gov.cn",
+        "p@ss/w",
+    )
+    assert (config.mailbox, config.use_tls, config.done_folder) == ("Replies", True, None)
+    assert "p@ss" not in repr(config) and "p@ss" not in config.where()
+    plain = parse_imap_url("imap://u:p@127.0.0.1?poll=5&move=Done")
+    assert (plain.port, plain.mailbox, plain.poll_seconds, plain.done_folder) == (
+        143,
+        "INBOX",
+        5.0,
+        "Done",
+    )
+    for bad, reason in (
+        ("http://u:p@h/INBOX", "imaps://"),
+        ("imaps://mail.office.gov.cn/INBOX", "user and password"),
+        ("imap://u:p@h:99999/", "port"),
+        ("imap://u:p@h/?poll=soon", "seconds"),
+    ):
+        with pytest.raises(ValueError, match=reason):
+            parse_imap_url(bad)
+
+
+def test_settings_check_the_imap_url_and_the_reply_address() -> None:
+    settings = load_settings(
+        imap_url="imap://u:pw-zq9x@127.0.0.1/INBOX", mail_reply_to="Duban@Office.cn"
+    )
+    assert settings.imap is not None and settings.imap.password == "pw-zq9x"
+    assert settings.mail_reply_to == "duban@office.cn"
+    assert "pw-zq9x" not in repr(settings)
+    with pytest.raises(SettingsError, match="DUBAN_IMAP_URL"):
+        load_settings(imap_url="imap://127.0.0.1/INBOX")
+    with pytest.raises(SettingsError, match="DUBAN_MAIL_REPLY_TO"):
+        load_settings(mail_reply_to="duban+x@office.cn")

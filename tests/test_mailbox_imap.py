@@ -474,3 +474,50 @@ async def test_a_crash_between_fetch_and_commit_files_once_on_the_next_pass(
     async with sessions() as s:
         assert await _count(s, Report) == 1
         assert len(await _answers(s)) == 1
+
+
+async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "duban.cli",
+        *args,
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_duban_mail_poll_once_prints_what_it_filed(
+    db_url: str,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    inbox: Dovecot,
+) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    inbox.deliver(
+        Reply(w.owner.email or "", "命令行登记", in_reply_to=sent.provider_message_id).raw()
+    )
+    env = {
+        "DUBAN_DATABASE_URL": db_url,
+        "DUBAN_IMAP_URL": inbox.url,
+        "DUBAN_SECRET_KEY": SECRET,
+    }
+    code, out, err = await _cli("mail", "poll", "--once", env=env)
+    assert code == 0, err
+    assert "filed progress (report " in out and f"assignment {w.a_document.id}" in out
+    assert out.strip().endswith(f"127.0.0.1:{inbox.port}/INBOX, 1 filed")
+    assert inbox.password not in out + err
+    async with sessions() as s:
+        assert await _count(s, Report) == 1
+    # A wrong password: one line, no traceback, no password.
+    bad = inbox.url.replace(inbox.password, "wrong-secret-pw")
+    code, out, err = await _cli("mail", "poll", "--once", env={**env, "DUBAN_IMAP_URL": bad})
+    assert code != 0
+    assert "login" in err and "refused" in err and "Traceback" not in err
+    assert "wrong-secret-pw" not in out + err
