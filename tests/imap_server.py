@@ -41,10 +41,9 @@ class Dovecot:
     user = "duban@office.test"
     password = "imap-test-password"  # a throwaway loopback account
 
-    def __init__(self, root: Path, *, idle: bool = True) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
         self.port = free_port()
-        self.idle = idle
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,7 +66,6 @@ class Dovecot:
     def _config(self) -> str:
         login, internal, group, uid, gid = self._users()
         r = self.root
-        capability = "" if self.idle else "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS MOVE\n"
         return f"""
 base_dir = {r}/run
 state_dir = {r}/state
@@ -84,7 +82,6 @@ default_login_user = {login}
 first_valid_uid = 0
 first_valid_gid = 0
 mail_location = maildir:{r}/mail/%u
-{capability}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1

@@ -521,3 +521,40 @@ async def test_duban_mail_poll_once_prints_what_it_filed(
     assert code != 0
     assert "login" in err and "refused" in err and "Traceback" not in err
     assert "wrong-secret-pw" not in out + err
+
+
+async def test_without_idle_the_reader_polls_and_can_move_handled_mail(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    inbox: Dovecot,
+) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    client = inbox.client()
+    client.delete("Duban")  # from the other database's run, if any
+    client.logout()
+    config = parse_imap_url(inbox.url.replace("poll=30", "poll=0.2&idle=no&move=Duban"))
+    reader = MailboxReader(config, MailFiler(sessions, replies(clock)))
+    stop = asyncio.Event()
+    arrived = asyncio.Event()
+    running = asyncio.create_task(reader.run(stop, lambda result: arrived.set()))
+    try:
+        await asyncio.wait_for(reader.waiting.wait(), 20)
+        assert not reader.supports_idle  # turned off: it polls
+        raw = Reply(w.owner.email or "", "轮询到达", in_reply_to=sent.provider_message_id).raw()
+        await asyncio.get_running_loop().run_in_executor(None, inbox.deliver, raw)
+        await asyncio.wait_for(arrived.wait(), 20)  # a safety net, not a timing
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 20)
+    client = inbox.client()
+    try:
+        _, data = client.uid("search", "ALL")
+        assert data == [b""]  # moved out of the inbox
+        status, counts = client.status("Duban", "(MESSAGES)")
+        assert status == "OK" and b"MESSAGES 1" in counts[0]
+    finally:
+        client.logout()
+    async with sessions() as s:
+        assert await _count(s, Report) == 1

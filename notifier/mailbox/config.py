@@ -28,6 +28,9 @@ class ImapConfig:
     timeout: float = 30.0
     #: a folder to move handled messages to (created if missing); None: mark them \\Seen
     done_folder: str | None = None
+    #: use IDLE when the server offers it (``?idle=no``: poll, for servers whose IDLE is
+    #: unreliable behind a proxy)
+    idle: bool = True
 
     def where(self) -> str:
         """The mailbox for logs and the CLI: no password."""
@@ -36,8 +39,8 @@ class ImapConfig:
 
 
 def parse_imap_url(url: str) -> ImapConfig:
-    """An :class:`ImapConfig` from ``imap[s]://user:pass@host[:port][/MAILBOX][?poll=60&move=Done]``;
-    ValueError naming what is wrong (never echoing the password)."""
+    """An :class:`ImapConfig` from ``imap[s]://user:pass@host[:port][/MAILBOX]`` with optional
+    ``?poll=60&move=Done&idle=no``; ValueError naming what is wrong (never the password)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("imap", "imaps"):
         raise ValueError("must start with imaps:// or imap://")
@@ -68,4 +71,5 @@ def parse_imap_url(url: str) -> ImapConfig:
         poll_seconds=poll,
         timeout=timeout,
         done_folder=query.get("move") or None,
+        idle=query.get("idle", "yes").lower() not in ("no", "false", "0", "off"),
     )

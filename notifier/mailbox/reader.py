@@ -79,8 +79,8 @@ class MailboxReader:
 
     @property
     def supports_idle(self) -> bool:
-        """Whether the server offers IDLE (after `connect`)."""
-        return self._client is not None and self._client.has_capability("IDLE")
+        """Whether IDLE is used: offered by the server (after `connect`) and not turned off."""
+        return self.config.idle and self._client is not None and self._client.has_capability("IDLE")
 
     async def connect(self) -> None:
         """Connect, log in and select the mailbox; ImapError if that is refused."""
