@@ -127,6 +127,19 @@ def reply_address(sealer: Sealer, address: str, notification_id: int) -> str:
     return f"{local}+{sealer.sign(f'n{notification_id}')}@{domain}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What one authorised reply asks for, ready for the use-cases."""
+
+    mail: MailIn
+    person: Person
+    assignment: Assignment
+    command: MailCommand
+    argument: str | None  # the new date of 申请延期, as written
+    body: str  # the newly written text without the command line
+    files: list[AttachmentIn]
+
+
 class _Refused(Exception):
     """A reply that is answered with a reason and files nothing."""
 
@@ -296,27 +309,19 @@ class MailReplies:
             )
         files = self._attachments(mail, assignment)
         command, argument, body = command_of(mail.subject, latest_reply(mail.text))
+        request = _Request(mail, person, assignment, command, argument, body, files)
         try:
             # A savepoint: a rule broken half-way (after a flush) leaves nothing behind,
             # while the message's own row and its answer are still written.
             async with session.begin_nested():
-                return await self._run(
-                    session, mail, person, assignment, command, argument, body, files
-                )
+                return await self._run(session, request)
         except DomainError as exc:
             raise _Refused(str(exc), assignment) from None
 
-    async def _run(
-        self,
-        session: AsyncSession,
-        mail: MailIn,
-        person: Person,
-        assignment: Assignment,
-        command: MailCommand,
-        argument: str | None,
-        body: str,
-        files: list[AttachmentIn],
-    ) -> MailResult:
+    async def _run(self, session: AsyncSession, r: _Request) -> MailResult:
+        """File the request through the bot's use-cases (a broken rule raises DomainError)."""
+        mail, person, assignment, command, body = r.mail, r.person, r.assignment, r.command, r.body
+        files, argument = r.files, r.argument
         common: dict[str, Any] = {"sender": mail.sender, "subject": mail.subject}
         if command == MailCommand.EXTENSION:
             new_due_on = self._new_date(argument)

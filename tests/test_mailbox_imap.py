@@ -29,7 +29,7 @@ from notifier.mailbox import MailboxReader, MailFiler, parse_imap_url
 from supervision.audit import Actor
 from supervision.clock import FixedClock
 from supervision.lifecycle import cancel_item
-from supervision.mail_replies import MailResult, reply_address
+from supervision.mail_replies import MailRef, MailResult, reply_address
 from supervision.sealing import Sealer
 from tests.bot_world import build_world
 from tests.conftest import unavailable
@@ -558,3 +558,29 @@ async def test_without_idle_the_reader_polls_and_can_move_handled_mail(
         client.logout()
     async with sessions() as s:
         assert await _count(s, Report) == 1
+
+
+async def test_a_crash_after_commit_and_before_seen_only_marks_it_seen(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    inbox: Dovecot,
+) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    inbox.deliver(Reply(w.owner.email or "", "已提交", in_reply_to=sent.provider_message_id).raw())
+    filer = MailFiler(sessions, replies(clock))
+    async with MailboxReader(parse_imap_url(inbox.url), filer) as reader:
+        [uid] = await reader.unseen()
+        raw = await reader.fetch(uid)
+        assert raw is not None
+        first = await filer(MailRef("INBOX", reader.uidvalidity, uid), raw)  # committed…
+        # …and the process dies here, before the message is marked seen.
+    assert first.outcome == InboundOutcome.FILED
+    assert inbox.unseen_count() == 1
+    [again] = await read_once(sessions, clock, inbox.url)
+    assert again.duplicate and again.report_id == first.report_id
+    assert inbox.unseen_count() == 0
+    async with sessions() as s:
+        assert await _count(s, Report) == 1
+        assert len(await _answers(s)) == 1
