@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import signal
@@ -208,6 +209,9 @@ def mail_reader(runtime: Runtime) -> MailboxReader | None:
             max_total_bytes=int(s.mail_attachments_total_mb * megabyte),
         ),
     )
+    # Attachments travel base64-encoded (4/3 of their size), with the text around them.
+    largest = int(s.mail_attachments_total_mb * megabyte * 4 / 3) + 2 * megabyte
+    config = dataclasses.replace(config, max_message_bytes=largest)
     return MailboxReader(config, MailFiler(runtime.sessions, replies))
 
 

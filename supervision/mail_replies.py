@@ -85,11 +85,14 @@ class AttachmentLimits:
 
 @dataclass(frozen=True, slots=True)
 class MailRef:
-    """Where a message was read: mailbox, its UIDVALIDITY, and the message's UID."""
+    """Where a message was read: mailbox, its UIDVALIDITY, and the message's UID.
+
+    ``headers_only``: the message was too large to download; only its headers were read."""
 
     mailbox: str
     uidvalidity: int
     uid: int
+    headers_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +219,7 @@ class MailReplies:
             return MailResult(InboundOutcome.IGNORED, mail.sender, mail.subject)
         try:
             assignment = await self._assignment(session, mail)
-            result = await self._file(session, mail, person, assignment)
+            result = await self._file(session, ref, mail, person, assignment)
         except _Refused as refused:
             result = MailResult(
                 InboundOutcome.REFUSED,
@@ -297,6 +300,7 @@ class MailReplies:
     async def _file(
         self,
         session: AsyncSession,
+        ref: MailRef,
         mail: MailIn,
         person: Person | None,
         assignment: Assignment,
@@ -305,6 +309,12 @@ class MailReplies:
             raise _Refused(
                 "您的邮箱地址不是该督办事项责任人、责任领导或本单位联络员登记的地址，"
                 "回复未予登记。如需报送，请使用在督办系统登记的邮箱回复，或联系督查室。",
+                assignment,
+            )
+        if ref.headers_only:
+            raise _Refused(
+                f"邮件过大，超过可接收的大小（附件合计不超过 {_mb(self.limits.max_total_bytes)}），"
+                "未予登记。请压缩或删减附件后重新回复，或登录督办系统网页上传。",
                 assignment,
             )
         files = self._attachments(mail, assignment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import signal
@@ -584,3 +585,35 @@ async def test_a_crash_after_commit_and_before_seen_only_marks_it_seen(
     async with sessions() as s:
         assert await _count(s, Report) == 1
         assert len(await _answers(s)) == 1
+
+
+async def test_a_message_over_the_size_limit_is_not_downloaded_and_is_refused(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    inbox: Dovecot,
+) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    big = [("扫描件.pdf", "application/pdf", os.urandom(2 * 1024 * 1024))]
+    inbox.deliver(
+        Reply(w.owner.email or "", "见附件", in_reply_to=sent.provider_message_id, files=big).raw()
+    )
+    config = dataclasses.replace(parse_imap_url(inbox.url), max_message_bytes=1024 * 1024)
+    seen: list[bytes] = []
+    filer = MailFiler(sessions, replies(clock))
+
+    async def handle(ref: MailRef, raw: bytes) -> MailResult:
+        seen.append(raw)
+        return await filer(ref, raw)
+
+    async with MailboxReader(config, handle) as reader:
+        [result] = await reader.poll_once()
+    assert len(seen[0]) < 10_000  # the headers only
+    assert result.outcome == InboundOutcome.REFUSED
+    assert result.reason and "邮件过大" in result.reason
+    assert inbox.unseen_count() == 0
+    async with sessions() as s:
+        assert await _count(s, Report) == 0
+        [answer] = await _answers(s)
+        assert answer.payload["in_reply_to"] == "<reply-1@client.test>"

@@ -31,6 +31,8 @@ class ImapConfig:
     #: use IDLE when the server offers it (``?idle=no``: poll, for servers whose IDLE is
     #: unreliable behind a proxy)
     idle: bool = True
+    #: a larger message is not downloaded: its headers are read and the sender is told
+    max_message_bytes: int = 32 * 1024 * 1024
 
     def where(self) -> str:
         """The mailbox for logs and the CLI: no password."""

@@ -127,18 +127,19 @@ class MailboxReader:
             raise ImapError("not connected")
         return self._client
 
-    async def unseen(self) -> list[int]:
-        """The UIDs of the unseen messages, oldest first."""
-        lines = _check(await self._ready().uid_search("UNSEEN", charset=None), "SEARCH")
+    async def unseen(self, *criteria: str) -> list[int]:
+        """The UIDs of the unseen messages (matching ``criteria`` too), oldest first."""
+        lines = _check(await self._ready().uid_search("UNSEEN", *criteria, charset=None), "SEARCH")
         uids: list[int] = []
         for line in lines:
             if isinstance(line, bytes) and line and line[:1].isdigit():
                 uids += [int(x) for x in line.split() if x.isdigit()]
         return sorted(set(uids))
 
-    async def fetch(self, uid: int) -> bytes | None:
-        """The whole message (leaving it unseen), or None if it is gone."""
-        lines = _check(await self._ready().uid("fetch", str(uid), "(UID BODY.PEEK[])"), "FETCH")
+    async def fetch(self, uid: int, *, headers_only: bool = False) -> bytes | None:
+        """The whole message, or its headers (leaving it unseen); None if it is gone."""
+        part = "BODY.PEEK[HEADER]" if headers_only else "BODY.PEEK[]"
+        lines = _check(await self._ready().uid("fetch", str(uid), f"(UID {part})"), "FETCH")
         for i, line in enumerate(lines):
             if isinstance(line, bytes) and _FETCH_UID.search(line) and i + 1 < len(lines):
                 body = lines[i + 1]
@@ -158,11 +159,15 @@ class MailboxReader:
     async def poll_once(self) -> list[MailResult]:
         """Handle every unseen message once; what each came to, in order."""
         results: list[MailResult] = []
-        for uid in await self.unseen():
-            raw = await self.fetch(uid)
+        uids = await self.unseen()
+        large = (
+            set(await self.unseen("LARGER", str(self.config.max_message_bytes))) if uids else set()
+        )
+        for uid in uids:
+            raw = await self.fetch(uid, headers_only=uid in large)
             if raw is None:
                 continue
-            ref = MailRef(self.config.mailbox, self.uidvalidity, uid)
+            ref = MailRef(self.config.mailbox, self.uidvalidity, uid, headers_only=uid in large)
             result = await self.handle(ref, raw)
             await self.done(uid)
             log.info("mail %s: %s", uid, result.line())
