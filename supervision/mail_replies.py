@@ -464,6 +464,9 @@ class MailReplies:
         assignment = (
             await session.get(Assignment, result.assignment_id) if result.assignment_id else None
         )
+        if assignment is not None and not can(person, Action.REPORT, assignment):
+            # Someone who may not act on the item learns nothing of it from the answer.
+            assignment = None
         references = [*reversed(mail.answers[:10]), *([mail.message_id] if mail.message_id else [])]
         await add(
             session,

@@ -255,11 +255,13 @@ async def test_a_stranger_and_a_forged_in_reply_to_file_nothing(
     async with sessions() as s:
         assert await _count(s, Report) == 0
         answers = await _answers(s)
-        assert [(a.address, a.recipient_id) for a in answers] == [
-            ("someone@elsewhere.test", None),
-            (w.outsider.email, w.outsider.id),
-            (w.owner.email, w.owner.id),
+        assert [(a.address, a.recipient_id, a.assignment_id) for a in answers] == [
+            ("someone@elsewhere.test", None, None),  # nothing of the item in the answer
+            (w.outsider.email, w.outsider.id, None),
+            (w.owner.email, w.owner.id, None),
         ]
+        rows = (await s.scalars(select(InboundMail).order_by(InboundMail.id))).all()
+        assert [r.assignment_id for r in rows] == [w.a_document.id, w.a_document.id, None]
         assert all(a.locale == "zh" for a in answers)
 
 
