@@ -57,6 +57,7 @@ __all__ = [
     "MailReplies",
     "MailResult",
     "reply_address",
+    "result_of",
 ]
 
 #: The outbox kind of the answer to an e-mail reply (template ``mail_reply``).
@@ -172,43 +173,24 @@ class MailReplies:
         self.limits = limits or AttachmentLimits()
         self.locale = locale
 
-    async def handled(self, session: AsyncSession, ref: MailRef) -> bool:
-        """Whether the message at ``ref`` has been handled already."""
-        found = await session.scalar(
-            select(InboundMail.id).where(
-                InboundMail.mailbox == ref.mailbox,
-                InboundMail.uidvalidity == ref.uidvalidity,
-                InboundMail.uid == ref.uid,
-            )
+    async def earlier(
+        self, session: AsyncSession, ref: MailRef, message_id: str | None
+    ) -> InboundMail | None:
+        """The row of this message if it was handled before (same UID, or same Message-ID)."""
+        same_uid = (
+            (InboundMail.mailbox == ref.mailbox)
+            & (InboundMail.uidvalidity == ref.uidvalidity)
+            & (InboundMail.uid == ref.uid)
         )
-        return found is not None
+        condition = or_(same_uid, InboundMail.message_id == message_id) if message_id else same_uid
+        return await session.scalar(select(InboundMail).where(condition).limit(1))
 
     async def handle(self, session: AsyncSession, ref: MailRef, raw: bytes) -> MailResult:
         """Act on one message in the caller's transaction (the caller commits)."""
         mail = read_mail(raw)
-        earlier = await session.scalar(
-            select(InboundMail).where(
-                or_(
-                    (InboundMail.mailbox == ref.mailbox)
-                    & (InboundMail.uidvalidity == ref.uidvalidity)
-                    & (InboundMail.uid == ref.uid),
-                    InboundMail.message_id == mail.message_id
-                    if mail.message_id
-                    else InboundMail.id.is_(None),
-                )
-            )
-        )
+        earlier = await self.earlier(session, ref, mail.message_id)
         if earlier is not None:
-            return MailResult(
-                outcome=InboundOutcome(earlier.outcome),
-                sender=earlier.sender,
-                subject=earlier.subject,
-                reason=earlier.reason,
-                assignment_id=earlier.assignment_id,
-                report_id=earlier.report_id,
-                extension_id=earlier.extension_id,
-                duplicate=True,
-            )
+            return result_of(earlier)
         person = None if mail.automatic else await self._sender(session, mail.sender)
         # The message's row first: its INSERT opens the transaction for real (pysqlite holds
         # BEGIN back until the first write, and a SAVEPOINT outside one commits on release),
@@ -492,6 +474,20 @@ class MailReplies:
                 "sender_name": mail.sender_name[:100],
             },
         )
+
+
+def result_of(row: InboundMail) -> MailResult:
+    """What a message handled before came to, from its row."""
+    return MailResult(
+        outcome=InboundOutcome(row.outcome),
+        sender=row.sender,
+        subject=row.subject,
+        reason=row.reason,
+        assignment_id=row.assignment_id,
+        report_id=row.report_id,
+        extension_id=row.extension_id,
+        duplicate=True,
+    )
 
 
 def _mb(size: int) -> str:

@@ -619,3 +619,55 @@ async def test_a_message_over_the_size_limit_is_not_downloaded_and_is_refused(
         assert await _count(s, Report) == 0
         [answer] = await _answers(s)
         assert answer.payload["in_reply_to"] == "<reply-1@client.test>"
+
+
+async def test_two_readers_of_one_message_file_it_once(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    raw = Reply(w.owner.email or "", "两个进程同时读到", in_reply_to=sent.provider_message_id).raw()
+    one, two = MailFiler(sessions, replies(clock)), MailFiler(sessions, replies(clock))
+    results = await asyncio.gather(
+        one(MailRef("INBOX", 7, 1), raw), two(MailRef("INBOX", 7, 1), raw)
+    )
+    assert sorted(r.duplicate for r in results) == [False, True]
+    assert {r.report_id for r in results} == {results[0].report_id}
+    async with sessions() as s:
+        assert await _count(s, Report) == 1
+        assert await _count(s, InboundMail) == 1
+        assert len(await _answers(s)) == 1
+
+
+async def test_a_message_that_cannot_be_handled_stays_unseen_and_others_go_on(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    inbox: Dovecot,
+) -> None:
+    w = await build_world(session)
+    sent = await reminder(session, w.a_document, w.owner)
+    for n in (1, 2):
+        inbox.deliver(
+            Reply(
+                w.owner.email or "",
+                f"第{n}封",
+                in_reply_to=sent.provider_message_id,
+                message_id=f"<n{n}@client.test>",
+            ).raw()
+        )
+    filer = MailFiler(sessions, replies(clock))
+
+    async def flaky(ref: MailRef, raw: bytes) -> MailResult:
+        if b"<n1@client.test>" in raw:
+            raise RuntimeError("database unavailable")
+        return await filer(ref, raw)
+
+    async with MailboxReader(parse_imap_url(inbox.url), flaky) as reader:
+        [result] = await reader.poll_once()
+    assert result.outcome == InboundOutcome.FILED
+    assert inbox.unseen_count() == 1  # the first one, for the next pass
+    [later] = await read_once(sessions, clock, inbox.url)
+    assert later.outcome == InboundOutcome.FILED and not later.duplicate

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import InboundOutcome
 from supervision.mail_parsing import read_mail
-from supervision.mail_replies import MailRef, MailReplies, MailResult
+from supervision.mail_replies import MailRef, MailReplies, MailResult, result_of
 
 __all__ = ["MailFiler"]
 
@@ -44,7 +43,11 @@ class MailFiler:
                 if self.before_commit is not None:
                     self.before_commit(ref)
         except IntegrityError:
-            # The same message (UID or Message-ID) was committed by another reader meanwhile.
-            mail = read_mail(raw)
-            return MailResult(InboundOutcome.IGNORED, mail.sender, mail.subject, duplicate=True)
+            # Another reader committed the same message (UID or Message-ID) meanwhile: its
+            # row says what came of it. Any other conflict is a fault and is raised.
+            async with self.sessions() as session:
+                earlier = await self.replies.earlier(session, ref, read_mail(raw).message_id)
+            if earlier is None:
+                raise
+            return result_of(earlier)
         return result

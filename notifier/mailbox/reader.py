@@ -168,7 +168,15 @@ class MailboxReader:
             if raw is None:
                 continue
             ref = MailRef(self.config.mailbox, self.uidvalidity, uid, headers_only=uid in large)
-            result = await self.handle(ref, raw)
+            try:
+                result = await self.handle(ref, raw)
+            except (ImapError, OSError, TimeoutError, aioimaplib.AioImapException):
+                raise
+            except Exception:
+                # The database is down, or a fault: the message stays unseen and is read
+                # again on the next pass; the others are not held up.
+                log.exception("mail %s could not be handled; it stays unseen", uid)
+                continue
             await self.done(uid)
             log.info("mail %s: %s", uid, result.line())
             results.append(result)
