@@ -7,6 +7,8 @@ from email.header import decode_header, make_header
 import pytest
 from sqlalchemy import select
 
+from duban.process import mail_reader
+from duban.runtime import open_runtime
 from duban.settings import SettingsError, load_settings
 from models import Notification
 from notifier.channels.base import ChannelRegistry, OutgoingMessage
@@ -14,7 +16,7 @@ from notifier.channels.email import EmailChannel
 from notifier.channels.log import LogChannel
 from notifier.config import MailConfig
 from notifier.delivery import Outcome, deliver
-from notifier.mailbox import parse_imap_url
+from notifier.mailbox import MailFiler, parse_imap_url
 from notifier.templating import Renderer
 from supervision.mail_parsing import bare_subject, command_of, latest_reply
 from supervision.mail_replies import MailRef
@@ -171,3 +173,28 @@ def test_settings_check_the_imap_url_and_the_reply_address() -> None:
         load_settings(imap_url="imap://127.0.0.1/INBOX")
     with pytest.raises(SettingsError, match="DUBAN_MAIL_REPLY_TO"):
         load_settings(mail_reply_to="duban+x@office.cn")
+
+
+async def test_the_service_builds_its_reader_from_the_settings(tmp_path) -> None:
+    megabyte = 1024 * 1024
+    url = f"sqlite+aiosqlite:///{tmp_path}/r.db"
+    async with open_runtime(load_settings(database_url=url)) as rt:
+        assert mail_reader(rt) is None
+    settings = load_settings(
+        database_url=url,
+        imap_url="imaps://duban%40office.cn:pw-zq9x@mail.office.cn/INBOX",
+        mail_reply_to="duban@office.cn",
+        mail_attachment_max_mb=5,
+        mail_attachments_total_mb=12,
+    )
+    async with open_runtime(settings) as rt:
+        reader = mail_reader(rt)
+    assert reader is not None and isinstance(reader.handle, MailFiler)
+    assert reader.config.max_message_bytes == 12 * megabyte * 4 // 3 + 2 * megabyte
+    replies_ = reader.handle.replies
+    assert replies_.reply_to == "duban@office.cn"
+    assert (replies_.limits.max_file_bytes, replies_.limits.max_total_bytes) == (
+        5 * megabyte,
+        12 * megabyte,
+    )
+    assert "pw-zq9x" not in repr(reader)
