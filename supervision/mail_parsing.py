@@ -149,7 +149,7 @@ def _html_to_text(html: str) -> str:
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>", "\n", text)
     text = re.sub(r"(?i)<blockquote.*", "", text, flags=re.S)  # the quoted original
     text = re.sub(r"<[^>]+>", "", text)
-    return html_lib.unescape(text)
+    return html_lib.unescape(text).replace("\xa0", " ")
 
 
 def _automatic(message: Message, sender: str) -> bool:

@@ -18,7 +18,7 @@ from notifier.config import MailConfig
 from notifier.delivery import Outcome, deliver
 from notifier.mailbox import MailFiler, parse_imap_url
 from notifier.templating import Renderer
-from supervision.mail_parsing import bare_subject, command_of, latest_reply
+from supervision.mail_parsing import bare_subject, command_of, latest_reply, read_mail
 from supervision.mail_replies import MailRef
 from supervision.sealing import SealBroken, Sealer
 from tests.bot_world import build_world
@@ -198,3 +198,29 @@ async def test_the_service_builds_its_reader_from_the_settings(tmp_path) -> None
         12 * megabyte,
     )
     assert "pw-zq9x" not in repr(reader)
+
+
+def test_an_html_only_reply_is_read_without_its_quoted_original() -> None:
+    html = (
+        "<div>已完成<b>验收</b>&nbsp;准备报送</div><div><br></div>"
+        "<div>------------------&nbsp;原始邮件&nbsp;------------------</div>"
+        "<div>发件人: 督查室</div><div>发送时间: 2026年11月2日</div><div>主题: 提醒</div>"
+        "<blockquote>请报送进展</blockquote>"
+    )
+    raw = (
+        "From: =?utf-8?b?5byg5LiJ?= <Zhang@Units.test>\r\nTo: duban@office.test\r\n"
+        "Subject: =?gb2312?b?u9i4tKO6zOHQ0Q==?=\r\nMessage-ID: <h@x.test>\r\n"
+        "In-Reply-To: <notification-3@office.test>\r\n"
+        "References: <notification-1@office.test> <notification-3@office.test>\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n" + html
+    ).encode()
+    mail = read_mail(raw)
+    assert (mail.sender, mail.sender_name, mail.message_id) == (
+        "zhang@units.test",
+        "张三",
+        "<h@x.test>",
+    )
+    assert mail.subject == "回复：提醒"
+    assert mail.answers == ("<notification-3@office.test>", "<notification-1@office.test>")
+    assert latest_reply(mail.text) == "已完成验收 准备报送"
+    assert not mail.automatic
