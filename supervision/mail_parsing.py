@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html as html_lib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -143,8 +144,6 @@ def _decoded_text(part: Message) -> str:
 
 def _html_to_text(html: str) -> str:
     """A readable text of an HTML-only mail body (line breaks kept, tags and entities gone)."""
-    import html as html_lib
-
     text = re.sub(r"(?is)<(script|style).*?</\1>", "", html)
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>", "\n", text)
     text = re.sub(r"(?i)<blockquote.*", "", text, flags=re.S)  # the quoted original
