@@ -30,6 +30,7 @@ __all__ = [
     "MailPart",
     "bare_subject",
     "command_of",
+    "decision_of",
     "extension_fields",
     "latest_reply",
     "read_mail",
@@ -79,6 +80,8 @@ class MailCommand(StrEnum):
     PROGRESS = "progress"
     COMPLETION = "completion"  # 申请办结: the body is the 办结报告
     EXTENSION = "extension"  # 申请延期 2027-01-20: the body gives 原因 and 进展
+    REVIEW = "review"  # 同意 / 退回 on a review request (督查室审核)
+    SIGN_OFF = "sign_off"  # 签发 on a sign-off request (主要负责同志签发)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +248,21 @@ def command_of(subject: str, text: str) -> tuple[MailCommand, str | None, str]:
         if m := _EXTENSION.match(candidate):
             return MailCommand.EXTENSION, (m.group("date") or "").strip() or None, rest
     return MailCommand.PROGRESS, None, text.strip()
+
+
+_APPROVE: Final = ("同意", "批准", "签发", "通过")
+_REJECT: Final = ("退回", "不同意", "驳回")
+
+
+def decision_of(text: str) -> tuple[bool | None, str]:
+    """A decision written at the start of a reply (同意/签发 → True, 退回/不同意 → False, else
+    None) and the comment after it (the rest of the line and the lines below)."""
+    head = text.strip()
+    for words, verdict in ((_REJECT, False), (_APPROVE, True)):  # 不同意 before 同意
+        for word in words:
+            if head.startswith(word):
+                return verdict, head[len(word) :].lstrip(" \t:：,，。.;；\n").strip()
+    return None, head
 
 
 _LABEL: Final = re.compile(

@@ -36,6 +36,7 @@ from supervision.access import Action, can
 from supervision.clock import Clock, local_today
 from supervision.dateparse import parse_date
 from supervision.errors import DomainError, ValidationFailed
+from supervision.mail_decisions import DECISION_KINDS, decide_by_mail
 from supervision.mail_parsing import (
     MailCommand,
     MailIn,
@@ -200,8 +201,11 @@ class MailReplies:
             row.outcome = InboundOutcome.IGNORED.value
             return MailResult(InboundOutcome.IGNORED, mail.sender, mail.subject)
         try:
-            assignment = await self._assignment(session, mail)
-            result = await self._file(session, ref, mail, person, assignment)
+            request, assignment = await self._assignment(session, mail)
+            if request.kind in DECISION_KINDS:
+                result = await self._decide(session, mail, person, request, assignment)
+            else:
+                result = await self._file(session, ref, mail, person, assignment)
         except _Refused as refused:
             result = MailResult(
                 InboundOutcome.REFUSED,
@@ -227,8 +231,10 @@ class MailReplies:
             .options(selectinload(Person.role_links))
         )
 
-    async def _assignment(self, session: AsyncSession, mail: MailIn) -> Assignment:
-        """The assignment of the reminder the mail answers, or _Refused."""
+    async def _assignment(
+        self, session: AsyncSession, mail: MailIn
+    ) -> tuple[Notification, Assignment]:
+        """The e-mail the mail answers and its assignment, or _Refused."""
         row = await self._by_message_id(session, mail.answers) or await self._by_token(
             session, mail.recipients
         )
@@ -240,7 +246,7 @@ class MailReplies:
         assignment = await session.get(Assignment, row.assignment_id)
         if assignment is None:
             raise _Refused("该督办事项已不存在。")
-        return assignment
+        return row, assignment
 
     async def _by_message_id(
         self, session: AsyncSession, answers: Sequence[str]
@@ -278,6 +284,37 @@ class MailReplies:
             if value.startswith("n") and value[1:].isdigit():
                 return await session.get(Notification, int(value[1:]))
         return None
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        mail: MailIn,
+        person: Person | None,
+        request: Notification,
+        assignment: Assignment,
+    ) -> MailResult:
+        """A sign-off or review written in a reply to the request e-mail."""
+        try:
+            async with session.begin_nested():
+                decided = await decide_by_mail(
+                    session,
+                    request=request,
+                    assignment=assignment,
+                    person=person,
+                    text=latest_reply(mail.text),
+                    clock=self.clock,
+                )
+        except DomainError as exc:
+            raise _Refused(str(exc), assignment) from None
+        return MailResult(
+            InboundOutcome.FILED,
+            mail.sender,
+            mail.subject,
+            assignment_id=assignment.id,
+            report_id=decided.report.id if decided.report else None,
+            extension_id=decided.extension.id if decided.extension else None,
+            command=decided.command,
+        )
 
     async def _file(
         self,
@@ -446,7 +483,7 @@ class MailReplies:
         assignment = (
             await session.get(Assignment, result.assignment_id) if result.assignment_id else None
         )
-        if assignment is not None and not can(person, Action.REPORT, assignment):
+        if assignment is not None and not any(can(person, a, assignment) for a in Action):
             # Someone who may not act on the item learns nothing of it from the answer.
             assignment = None
         references = [*reversed(mail.answers[:10]), *([mail.message_id] if mail.message_id else [])]

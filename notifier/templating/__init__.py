@@ -40,9 +40,9 @@ Variables available to templates
 - ``pending`` (review_request: ``completion`` or ``extension``), ``requester_name``
 - ``extension``: ``reason``, ``progress``, ``old_due_on``, ``new_due_on``, ``requested_by``
 - ``mail_reply`` (the answer to an e-mail reply): ``outcome`` (filed/refused), ``command``
-  (progress/completion/extension), ``reason`` (why it was refused), ``subject`` (of the
-  sender's e-mail), ``report_number``; ``item``/``assignment`` are none when the reply matched
-  no reminder
+  (progress/completion/extension/review/sign_off), ``reason`` (why it was refused),
+  ``subject`` (of the sender's e-mail), ``report_number``; ``item``/``assignment`` are none
+  when the reply matched no reminder or its sender may not act on the item
 - ``review``: ``subject`` (completion/extension), ``decision`` (approved/rejected),
   ``comment``, ``reviewer_name``
 - ``invite_link``, ``invite_expires_on``
