@@ -5,7 +5,8 @@ answers (its In-Reply-To / References name the reminder's Message-ID, or it was 
 reminder's signed reply address ``duban+<token>@…``), its sender must be a person who may
 report on that assignment (`supervision.access`, the same rule as the bot), and it goes
 through the same use-cases as the bot (`file_report`, `request_completion`,
-`request_extension`). The sender's answer (confirmation or the reason it was refused) is an
+`request_extension`; a reply to a sign-off or review request goes to
+`supervision.mail_decisions`). The sender's answer (confirmation or the reason it was refused) is an
 outbox row in the same thread; the message itself is recorded as an `InboundMail` row, which
 makes it count once. Imports only `models/` and `supervision/`.
 """
