@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import signal
@@ -15,10 +16,13 @@ from duban.chat import open_chat
 from duban.runtime import Runtime
 from duban.settings import RenderSettings, Settings
 from notifier.config import MailConfig, NotifierConfig
+from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
 from notifier.scan import scan_once
 from notifier.templating import RenderLimits
 from notifier.worker import NotifierDeps, ScanFn
+from supervision.mail_replies import AttachmentLimits, MailReplies
+from supervision.sealing import Sealer
 from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
@@ -143,6 +147,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         telegram_api_base=settings.telegram.api_base or None,
         mail=mail,
         mail_from=settings.mail.mail_from,
+        mail_reply_to=settings.mail.reply_to,
         redis_url=settings.redis.url,
         secret_key=settings.security.secret_key.get_secret_value(),
         scan_interval_seconds=settings.notifier.scan_interval_seconds,
@@ -184,3 +189,35 @@ async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
     ) as runner:
         with runner.waking_on_outbox_commits():
             await runner.run(stop)
+
+
+def mail_reader(runtime: Runtime) -> MailboxReader | None:
+    """The reader of e-mail replies (``DUBAN_IMAP_URL``), or None when it is not set."""
+    s = runtime.settings
+    config = s.mail.imap
+    if config is None:
+        return None
+    megabyte = 1024 * 1024
+    replies = MailReplies(
+        clock=runtime.clock,
+        tz=s.office.tz,
+        sealer=Sealer(s.security.secret_key.get_secret_value()),
+        reply_to=s.mail.reply_to,
+        limits=AttachmentLimits(
+            max_file_bytes=int(s.mail.attachment_max_mb * megabyte),
+            max_total_bytes=int(s.mail.attachments_total_mb * megabyte),
+        ),
+    )
+    # Attachments travel base64-encoded (4/3 of their size), with the text around them.
+    largest = int(s.mail.attachments_total_mb * megabyte * 4 / 3) + 2 * megabyte
+    config = dataclasses.replace(config, max_message_bytes=largest)
+    return MailboxReader(config, MailFiler(runtime.sessions, replies))
+
+
+async def run_mail_reader(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Read e-mail replies until ``stop`` is set (nothing to do without ``DUBAN_IMAP_URL``)."""
+    reader = mail_reader(runtime)
+    if reader is None:
+        log.info("DUBAN_IMAP_URL is not set: e-mail replies are not read")
+        return
+    await reader.run(stop)

@@ -7,7 +7,7 @@ in ``.env.example``. Secrets are ``SecretStr``: they print as ``**********``, ne
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from notifier.mailbox.config import ImapConfig
 
 
 class SettingsError(Exception):
@@ -222,6 +225,27 @@ class MailSettings(_Group):
         "smtp://user:pass@host:587?starttls=true or smtps://…:465; unset: mail goes to the log",
     )
     mail_from: str = _env("MAIL_FROM", "督查室 <duban@localhost>", "the From of every e-mail")
+    imap_url: SecretStr | None = _env(
+        "IMAP_URL",
+        None,
+        "the office mailbox replies are read from: imaps://user:pass@host:993/INBOX "
+        "(user part URL-encoded; ?idle=no polls, ?move=Folder moves handled mail)",
+    )
+    reply_to: str | None = _env(
+        "MAIL_REPLY_TO",
+        None,
+        "the address reminders name as Reply-To, signed per recipient as local+<token>@domain",
+    )
+    attachment_max_mb: float = _env(
+        "MAIL_ATTACHMENT_MAX_MB", 10.0, "largest attachment of an e-mail reply, in MB", gt=0, le=100
+    )
+    attachments_total_mb: float = _env(
+        "MAIL_ATTACHMENTS_TOTAL_MB",
+        20.0,
+        "all attachments of one e-mail reply together, in MB",
+        gt=0,
+        le=200,
+    )
 
     @field_validator("smtp_url")
     @classmethod
@@ -237,6 +261,40 @@ class MailSettings(_Group):
         if self.smtp_url is None:
             return None
         return parse_smtp_url(self.smtp_url.get_secret_value())
+
+    @field_validator("imap_url")
+    @classmethod
+    def _check_imap_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from notifier.mailbox.config import parse_imap_url
+
+        parse_imap_url(value.get_secret_value())
+        return value
+
+    @field_validator("reply_to")
+    @classmethod
+    def _check_reply_to(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from supervision.emails import BadEmail, normal_email
+
+        try:
+            address = normal_email(value)
+        except BadEmail as exc:
+            raise ValueError(str(exc)) from None
+        if "+" in address.partition("@")[0]:
+            raise ValueError("must be a plain address: Duban adds +<token> itself")
+        return address
+
+    @property
+    def imap(self) -> ImapConfig | None:
+        """The parsed mailbox settings, or None when e-mail replies are not read."""
+        if self.imap_url is None:
+            return None
+        from notifier.mailbox.config import parse_imap_url
+
+        return parse_imap_url(self.imap_url.get_secret_value())
 
 
 class NotifierSettings(_Group):

@@ -7,6 +7,7 @@ from models.bulletin import Bulletin
 from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
 from models.item import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemState, Source
+from models.mail import InboundMail, InboundOutcome
 from models.notification import (
     DeliveryAttempt,
     DeliveryOutcome,
@@ -42,6 +43,8 @@ __all__ = [
     "Extension",
     "ExtensionState",
     "GroupWebhook",
+    "InboundMail",
+    "InboundOutcome",
     "InviteToken",
     "Item",
     "ItemState",

@@ -39,6 +39,9 @@ class NotifierConfig:
     telegram_api_base: str | None = None
     mail: MailConfig | None = None
     mail_from: str = "督查室 <duban@localhost>"
+    #: the mailbox Duban reads replies from (``DUBAN_MAIL_REPLY_TO``): reminder e-mails
+    #: carry a signed ``Reply-To: local+<token>@domain`` there; None: no Reply-To
+    mail_reply_to: str | None = None
     redis_url: str | None = field(default=None, repr=False)
     #: opens sealed payload values (invite links); None: such a message cannot be rendered
     secret_key: str | None = field(default=None, repr=False)

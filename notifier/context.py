@@ -37,6 +37,7 @@ from notifier.templating import (
     BulletinView,
     ExtensionView,
     ItemView,
+    MailReplyView,
     MessageContext,
     ReportView,
     ReviewView,
@@ -401,6 +402,16 @@ def _make(
         if bulletin is not None:
             bulletin_view = _bulletin_view(bulletin, payload)
 
+    mail_reply_view = None
+    if payload.get("outcome") and row.kind == "mail_reply":
+        mail_reply_view = MailReplyView(
+            outcome=str(payload["outcome"]),
+            command=str(payload.get("command") or "progress"),
+            reason=str(payload.get("reason") or ""),
+            subject=str(payload.get("reply_subject") or ""),
+            report_number=payload_report.number if payload_report is not None else None,
+        )
+
     step = template_step(row)
     is_ladder = row.kind in LADDER_STEPS
     roles = {str(r) for r in payload.get("roles", [])}
@@ -432,6 +443,7 @@ def _make(
         invite_link=invite_link,
         invite_expires_on=_as_date(payload.get("invite_expires_on")),
         bulletin=bulletin_view,
+        mail_reply=mail_reply_view,
     )
     return BuiltContext(
         context=context,

@@ -88,8 +88,14 @@ async def render_all(
 def outgoing_message(
     row: Notification, built: BuiltContext, rendered: RenderedMessage, root: str | None
 ) -> OutgoingMessage:
-    """The message a channel sends for ``row``; ``root`` is the Message-ID it answers."""
+    """The message a channel sends for ``row``; ``root`` is the Message-ID it answers (an
+    answer to an inbound e-mail names that e-mail in its payload instead)."""
     hook = built.webhook
+    payload = dict(row.payload or {})
+    references: tuple[str, ...] = (root,) if root else ()
+    if payload.get("in_reply_to"):
+        root = str(payload["in_reply_to"])
+        references = tuple(str(r) for r in payload.get("references") or [root])
     return OutgoingMessage(
         notification_id=row.id,
         kind=row.kind,
@@ -102,9 +108,9 @@ def outgoing_message(
         recipient_name=built.context.recipient_name,
         assignment_id=row.assignment_id,
         buttons=built.buttons,
-        payload=dict(row.payload or {}),
+        payload=payload,
         in_reply_to=root,
-        references=(root,) if root else (),
+        references=references,
         webhook_id=row.webhook_id,
         webhook_url=hook.url if hook else None,
         webhook_secret=hook.secret if hook else None,

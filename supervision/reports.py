@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, tuple_
@@ -62,6 +62,8 @@ class AttachmentIn:
     mime_type: str | None = None
     size: int | None = None
     storage: str = "telegram"
+    #: the bytes of a file kept in the database (storage ``db``: a web upload, a mail part)
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def clean_text(text: str | None, *, limit: int = MAX_TEXT) -> str:
@@ -86,6 +88,7 @@ def _attachment(a: AttachmentIn) -> Attachment:
         file_name=(a.file_name or None) and a.file_name[:255],
         mime_type=(a.mime_type or None) and a.mime_type[:127],
         size=a.size if a.size is None or a.size >= 0 else None,
+        content=a.content,
     )
 
 

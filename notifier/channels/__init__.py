@@ -23,6 +23,7 @@ from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhooks import group_channels
 from notifier.config import NotifierConfig
 from supervision.clock import Clock
+from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
 
@@ -60,6 +61,8 @@ def build_channels(config: NotifierConfig, *, clock: Clock) -> ChannelRegistry:
                 mail_from=config.mail_from,
                 clock=clock,
                 pool_size=config.concurrency,  # a connection for every send in flight
+                reply_to=config.mail_reply_to,
+                sealer=Sealer(config.secret_key) if config.secret_key else None,
             )
         )
     else:

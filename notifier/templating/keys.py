@@ -20,6 +20,7 @@ STEPS: Final = (
     "signoff_request",
     "invite",
     "bulletin",
+    "mail_reply",
 )
 CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log")
 GROUP_CHANNELS: Final = frozenset({"wecom", "dingtalk", "feishu"})

@@ -76,6 +76,17 @@ class ReviewView:
 
 
 @dataclass(frozen=True)
+class MailReplyView:
+    """The answer to an e-mail reply: filed (as what) or refused (and why)."""
+
+    outcome: str  # filed, refused
+    command: str  # progress, completion, extension
+    reason: str
+    subject: str  # the subject of the sender's e-mail
+    report_number: int | None = None
+
+
+@dataclass(frozen=True)
 class BulletinRow:
     """One unit's line in a 督查通报."""
 
@@ -133,6 +144,7 @@ class MessageContext:
     invite_link: str | None = None
     invite_expires_on: date | None = None
     bulletin: BulletinView | None = None
+    mail_reply: MailReplyView | None = None
 
     def as_template_vars(self) -> dict[str, object]:
         """The top-level template variables (dataclass views stay objects)."""
@@ -303,6 +315,18 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         base = dataclasses.replace(base, recipient_name="赵国庆" if zh else "Zhao Guoqing")
     if step == "escalate":
         base = dataclasses.replace(base, recipient_name="赵国庆" if zh else "Zhao Guoqing")
+    if step == "mail_reply":
+        base = dataclasses.replace(
+            base,
+            reply_hint=False,
+            mail_reply=MailReplyView(
+                outcome="filed",
+                command="progress",
+                reason="",
+                subject="回复：【提醒】督字〔2026〕37号" if zh else "Re: [Reminder] 37",
+                report_number=3,
+            ),
+        )
     if step == "invite":
         base = dataclasses.replace(
             base,
