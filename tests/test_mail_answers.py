@@ -15,7 +15,7 @@ from notifier.channels.base import ChannelRegistry, OutgoingMessage
 from notifier.channels.email import EmailChannel
 from notifier.channels.log import LogChannel
 from notifier.config import MailConfig
-from notifier.delivery import Outcome, deliver
+from notifier.delivery import Deliverer, Outcome
 from notifier.mailbox import MailFiler, parse_imap_url
 from notifier.templating import Renderer
 from supervision.mail_parsing import bare_subject, command_of, latest_reply, read_mail
@@ -113,15 +113,14 @@ async def test_the_answer_goes_out_in_the_senders_thread(sessions, session, cloc
     try:
         mail = EmailChannel(smtp.config(), mail_from=MAIL_FROM, clock=clock)
         channels = ChannelRegistry([LogChannel(), mail], substitute=LogChannel())
-        outcome = await deliver(
+        outcome = await Deliverer(
             sessions,
-            answer.id,
             channels=channels,
             renderer=Renderer(),
             clock=clock,
             limiter=limiter_for(clock),
             options=options(),
-        )
+        ).deliver(answer.id)
         assert outcome.outcome == Outcome.SENT
         [message] = smtp.sink.messages
         await channels.close()
