@@ -39,6 +39,9 @@ from testing.notifier_support import MAIL_FROM, SmtpServer
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 
+# Runs on SQLite and PostgreSQL: the update log inserts with each dialect's ON CONFLICT.
+pytestmark = pytest.mark.dialects
+
 SECRET = "webhook-s3cret"
 
 

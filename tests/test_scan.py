@@ -36,6 +36,10 @@ from testing import SHANGHAI
 from testing import factories as f
 from web.views.items import timeline
 
+# Runs on SQLite and PostgreSQL: the scan claims with SKIP LOCKED and writes through
+# a PostgreSQL or a generic writer.
+pytestmark = pytest.mark.dialects
+
 DUE = date(2026, 12, 14)  # remind 7 Dec, urge 11 Dec, overdue 15 Dec, escalate 17 Dec
 
 

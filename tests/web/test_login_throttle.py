@@ -8,6 +8,7 @@ import asyncio
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from models import LoginThrottle
@@ -15,6 +16,9 @@ from supervision.accounts import verify_password
 from tests.web.conftest import PASSWORD, SECRET, Seed, Waits, Web, make_app
 from web.app import WebConfig
 from web.throttle import FREE_FAILURES, MAX_DELAY, LoginGuard, delay_for
+
+# Runs on SQLite and PostgreSQL: the throttle counts with each dialect's upsert.
+pytestmark = pytest.mark.dialects
 
 ADMIN = "admin@example.gov.cn"
 
