@@ -77,13 +77,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if ONE_DATABASE not in ("sqlite", "postgres"):
+        raise pytest.UsageError("DUBAN_TEST_DATABASE must be sqlite or postgres")
+
+
 def databases_for(config: pytest.Config, node: pytest.Function | pytest.Item) -> list[object]:
     """The databases a test runs on: both when it is marked ``dialects`` (it touches a
     branch that differs by dialect) or the run asks for ``--all-dialects``, else one."""
     if node.get_closest_marker("dialects") or config.getoption("--all-dialects"):
         return DATABASES
-    if ONE_DATABASE not in ("sqlite", "postgres"):
-        raise pytest.UsageError("DUBAN_TEST_DATABASE must be sqlite or postgres")
     return [p for p in DATABASES if ONE_DATABASE in getattr(p, "values", (p,))]
 
 
