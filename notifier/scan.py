@@ -93,7 +93,8 @@ def step_key(assignment_id: int, planned: PlannedStep) -> str:
     return f"a{assignment_id}:{planned.kind}:{planned.occurrence}"
 
 
-async def _load_ladders(session: AsyncSession) -> list[tuple[str | None, bool, Ladder]]:
+async def load_ladders(session: AsyncSession) -> list[tuple[str | None, bool, Ladder]]:
+    """Every policy's ladder with what it applies to, for ``supervision.policy.pick_policy``."""
     policies = (await session.scalars(select(Policy).order_by(Policy.id))).all()
     return [(p.source, p.urgent, Ladder.of(p)) for p in policies]
 
@@ -193,7 +194,7 @@ class _Batch:
         if self.calendar is None:
             self.calendar = await load_calendar(self.session)
         if self.ladders is None:
-            self.ladders = await _load_ladders(self.session)
+            self.ladders = await load_ladders(self.session)
         self._calendar, self._rules = self.calendar, self.ladders
         items = await self.session.execute(
             select(Item.id, Item.source, Item.urgent).where(

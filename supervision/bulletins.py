@@ -348,7 +348,7 @@ def _local_day(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
-def _rank(rows: list[UnitFigures]) -> list[UnitFigures]:
+def rank_units(rows: list[UnitFigures]) -> list[UnitFigures]:
     """Rank rows with something judged: rate desc, overdue asc, on time desc; ties share."""
 
     def key(r: UnitFigures) -> tuple[float, int, int, str]:
@@ -488,8 +488,8 @@ async def compute_bulletin(
         period=period,
         as_of=as_of,
         issued_on=today,
-        rows=_rank([r for r in every if r.role == lead])
-        + _rank([r for r in every if r.role != lead]),
+        rows=rank_units([r for r in every if r.role == lead])
+        + rank_units([r for r in every if r.role != lead]),
         unranked=sorted(
             (r for r in every if not r.judged), key=lambda r: (r.role != lead, r.unit_name)
         ),

@@ -72,7 +72,7 @@ class DueDate:
 class WorkCalendar:
     """Answers "is this a working day?" and walks working days, with per-day caching."""
 
-    __slots__ = ("_cache", "_overrides", "_schedule_years", "_warned_years")
+    __slots__ = ("_cache", "_decisions", "_overrides", "_schedule_years", "_warned_years")
 
     def __init__(self, overrides: Iterable[DayOverride] = ()) -> None:
         """Build a calendar; a single-day OVERRIDE beats a SCHEDULE row for the same day."""
@@ -94,6 +94,7 @@ class WorkCalendar:
         )
         # day -> (is_workday, provisional)
         self._cache: dict[date, tuple[bool, bool]] = {}
+        self._decisions = 0
         self._warned_years: set[int] = set()
 
     def is_workday(self, day: date) -> bool:
@@ -103,6 +104,12 @@ class WorkCalendar:
     def is_provisional(self, day: date) -> bool:
         """Whether `day` was decided by the fallback rather than real data."""
         return self._lookup(day)[1]
+
+    @property
+    def decisions(self) -> int:
+        """How many times a day was decided by the precedence rules; each day is decided
+        once and then answered from the cache."""
+        return self._decisions
 
     def coverage(self, year: int) -> Coverage:
         """Where the working days of `year` come from."""
@@ -164,6 +171,7 @@ class WorkCalendar:
         if cached is not None:
             return cached
         result = self._decide(day)
+        self._decisions += 1
         self._cache[day] = result
         return result
 

@@ -29,6 +29,9 @@ from testing.bot_world import OUTSIDER_TG, OWNER_TG, World, build_world
 from web.app import WebConfig, WebDeps, create_app
 from web.telegram import setup_telegram_webhook
 
+# Runs on SQLite and PostgreSQL: the update log and the reply batches differ by dialect.
+pytestmark = pytest.mark.dialects
+
 SECRET = "fast-s3cret"
 
 

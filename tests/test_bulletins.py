@@ -402,7 +402,7 @@ async def test_freeze_and_send(session, clock):
     )
 )
 def test_ranking_is_competition_ranking(figures):
-    from supervision.bulletins import UnitFigures, _rank
+    from supervision.bulletins import UnitFigures, rank_units
 
     rows = []
     for n, (on_time, late, open_overdue, name) in enumerate(figures):
@@ -410,7 +410,7 @@ def test_ranking_is_competition_ranking(figures):
         row.closed_on_time, row.closed_late, row.open_overdue = on_time, late, open_overdue
         row.closed_in_period = on_time + late
         rows.append(row)
-    ranked = _rank(rows)
+    ranked = rank_units(rows)
     assert {r.unit_id for r in ranked} == {r.unit_id for r in rows if r.on_time_rate is not None}
 
     def better(a, b) -> bool:

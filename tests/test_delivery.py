@@ -17,6 +17,10 @@ from supervision.lifecycle import transition_assignment
 from testing.fakes.telegram import FakeTelegram
 from testing.notifier_support import SmtpServer, limiter_for, options, registry, reminder
 
+# Runs on SQLite and PostgreSQL: delivery claims with SKIP LOCKED on PostgreSQL and
+# runs one lane on SQLite.
+pytestmark = pytest.mark.dialects
+
 
 @pytest.fixture
 async def tg(clock):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from models import Notification, Role
@@ -11,6 +12,9 @@ from supervision.calendar import WorkCalendar
 from supervision.outbox import add, due_at, due_clause, first_due_at, next_send_time, notify_person
 from testing import SHANGHAI
 from testing import factories as f
+
+# Runs on SQLite and PostgreSQL: the outbox insert is each dialect's ON CONFLICT DO NOTHING.
+pytestmark = pytest.mark.dialects
 
 CAL = WorkCalendar()
 

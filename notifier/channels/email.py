@@ -191,7 +191,7 @@ class EmailChannel(BaseChannel):
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             code = refused.code if refused else 0
-            raise self._by_code(
+            raise self.error_for(
                 code, f"recipient refused: {code} {refused and refused.message}"
             ) from None
         except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPAuthenticationError) as exc:
@@ -200,7 +200,7 @@ class EmailChannel(BaseChannel):
                 self._safe(f"{type(exc).__name__}: {exc.code} {exc.message}")
             ) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise self._by_code(
+            raise self.error_for(
                 exc.code, f"{type(exc).__name__}: {exc.code} {exc.message}"
             ) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
@@ -263,12 +263,19 @@ class EmailChannel(BaseChannel):
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             client.close()
 
+    @property
+    def idle_connections(self) -> int:
+        """Connections kept open for the next message."""
+        return len(self._idle)
+
     async def close(self) -> None:
         """Say QUIT on the pooled connections."""
         idle, self._idle = self._idle, []
         await asyncio.gather(*(self._quit(client) for client, _ in idle))
 
-    def _by_code(self, code: int, text: str) -> TransientError | PermanentError:
+    def error_for(self, code: int, text: str) -> TransientError | PermanentError:
+        """The error an SMTP reply ``code`` means: 5xx is permanent, anything else is worth
+        retrying; the server's text without the password."""
         text = self._safe(text)
         return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 
