@@ -114,6 +114,8 @@ def claim_query(now: datetime, batch: int, postgres: bool) -> Any:
             a.last_step,
             a.last_step_at,
             a.last_periodic_at,
+            a.assigned_at,
+            a.assign_noticed_at,
         )
         .where(a.next_action_at <= now)
         .order_by(a.next_action_at)  # index order: a backlog costs only one batch
@@ -245,6 +247,7 @@ class _Advance:
     last_step: list[str | None] = field(default_factory=list)
     last_step_at: list[datetime | None] = field(default_factory=list)
     last_periodic_at: list[datetime | None] = field(default_factory=list)
+    assign_noticed_at: list[datetime | None] = field(default_factory=list)
 
     def add(self, assignment_id: int, facts: AssignmentFacts, next_at: datetime | None) -> None:
         """Store ``facts`` and ``next_at`` for one assignment."""
@@ -254,6 +257,7 @@ class _Advance:
         self.last_step.append(facts.last_step)
         self.last_step_at.append(facts.last_step_at)
         self.last_periodic_at.append(facts.last_periodic_at)
+        self.assign_noticed_at.append(facts.assign_noticed_at)
 
     def dicts(self, updated_at: datetime) -> list[dict[str, Any]]:
         """The updates as bound-parameter dicts (for executemany)."""
@@ -265,15 +269,17 @@ class _Advance:
                 "b_last_step": s,
                 "b_last_step_at": s_at,
                 "b_last_periodic_at": p_at,
+                "b_assign_noticed_at": n_at,
                 "b_updated_at": updated_at,
             }
-            for i, n, d, s, s_at, p_at in zip(
+            for i, n, d, s, s_at, p_at, n_at in zip(
                 self.ids,
                 self.next_at,
                 self.ladder_due_on,
                 self.last_step,
                 self.last_step_at,
                 self.last_periodic_at,
+                self.assign_noticed_at,
                 strict=True,
             )
         ]
@@ -355,10 +361,11 @@ class _Batch:
         (
             assignment_id, item_id, unit_id, owner_id, leader_id, state, due_on, created_at,
             last_report_at, ladder_due_on, last_step, last_step_at, last_periodic_at,
+            assigned_at, assign_noticed_at,
         ) = row  # fmt: skip
         facts = AssignmentFacts(
             state, due_on, created_at or self.now, last_report_at, ladder_due_on, last_step,
-            last_step_at, last_periodic_at,
+            last_step_at, last_periodic_at, assigned_at, assign_noticed_at,
         )  # fmt: skip
         next_at: datetime | None = None
         if state != ItemState.OPEN:
@@ -555,6 +562,7 @@ class _GenericWriter:
                 last_step=bindparam("b_last_step"),
                 last_step_at=bindparam("b_last_step_at"),
                 last_periodic_at=bindparam("b_last_periodic_at"),
+                assign_noticed_at=bindparam("b_assign_noticed_at"),
                 updated_at=bindparam("b_updated_at"),
             ),
             rows.dicts(updated_at),
@@ -595,11 +603,13 @@ _PG_ADVANCE = text(
     UPDATE assignments AS a
     SET next_action_at = u.next_at, ladder_due_on = u.ladder_due_on, last_step = u.last_step,
         last_step_at = u.last_step_at, last_periodic_at = u.last_periodic_at,
-        updated_at = :updated_at
+        assign_noticed_at = u.assign_noticed_at, updated_at = :updated_at
     FROM unnest(CAST(:ids AS integer[]), CAST(:next_at AS timestamp[]),
                 CAST(:ladder_due_on AS date[]), CAST(:last_step AS varchar[]),
-                CAST(:last_step_at AS timestamp[]), CAST(:last_periodic_at AS timestamp[]))
-         AS u(id, next_at, ladder_due_on, last_step, last_step_at, last_periodic_at)
+                CAST(:last_step_at AS timestamp[]), CAST(:last_periodic_at AS timestamp[]),
+                CAST(:assign_noticed_at AS timestamp[]))
+         AS u(id, next_at, ladder_due_on, last_step, last_step_at, last_periodic_at,
+              assign_noticed_at)
     WHERE a.id = u.id
     """
 )
@@ -716,6 +726,7 @@ class _PgWriter:
                 "last_step": rows.last_step,
                 "last_step_at": _naive_utc(rows.last_step_at),
                 "last_periodic_at": _naive_utc(rows.last_periodic_at),
+                "assign_noticed_at": _naive_utc(rows.assign_noticed_at),
             },
         )
 

@@ -10,6 +10,7 @@ from typing import Final
 import templates as _templates_pkg
 
 STEPS: Final = (
+    "assign",
     "remind",
     "urge",
     "overdue",
@@ -20,6 +21,7 @@ STEPS: Final = (
     "signoff_request",
     "invite",
     "bulletin",
+    "digest",
 )
 CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log")
 GROUP_CHANNELS: Final = frozenset({"wecom", "dingtalk", "feishu"})
