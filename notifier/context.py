@@ -390,7 +390,8 @@ def _digest(
         return None
     entries: list[DigestEntry] = []
     base = config.base_url.rstrip("/")
-    for member_id in _member_ids(row):
+    # Numbered by position, gaps left where work closed since: the buttons carry these numbers.
+    for number, member_id in enumerate(_member_ids(row), start=1):
         member = loaded.members.get(member_id)
         a = loaded.assignments.get(member.assignment_id or 0) if member else None
         if member is None or a is None or not a.is_active:
@@ -405,7 +406,7 @@ def _digest(
         roles = {str(r) for r in (member.payload or {}).get("roles", [])}
         entries.append(
             DigestEntry(
-                number=len(entries) + 1,
+                number=number,
                 step=step,
                 step_label=step_label(str((member.payload or {}).get("step") or member.kind), zh),
                 ref=item.ref,
