@@ -9,7 +9,9 @@ supervision only.
 Rules:
 - the 交办通知 (``assign`` step) is due once each time the assignment is made or handed over
   (``assigned_at``), at that moment (the scan holds it to the send window); it stands apart
-  from the deadline steps: a deadline step due at the same time is sent as well;
+  from the deadline steps: a deadline step due at the same time is sent as well; under a
+  ladder without the step, the scan marks it done (switching the step back on later does not
+  send old notices);
 - a deadline step is due at the send-window opening of the working day ``due_on`` shifted by
   its ``offset_days`` working days; steps up to ``last_step_at`` are done for the deadline
   ``ladder_due_on`` (a moved deadline starts a fresh ladder);
@@ -436,7 +438,10 @@ def plan_tick(
     window = ladder.window
     fired: list[PlannedStep] = []
     notice = _notice_plan(ladder, facts)
-    if notice is not None and notice.at <= now:
+    if (notice is not None and notice.at <= now) or (
+        ladder.notice is None and facts.notice_pending
+    ):
+        # Sent now; or the step is switched off, which means never, not later when it is back.
         facts = facts.noticed(now)
     pending = _deadline_pending(ladder, facts, calendar, tz, window)
     latest, due = _latest_due(pending, now)
@@ -530,8 +535,11 @@ async def reschedule(
         return None
     if calendar is None:
         calendar = await load_calendar(session)
-    plan = next_step(
-        policy, AssignmentFacts.of(assignment, now=now), calendar, tz or OFFICE_TZ, None, now
-    )
+    ladder = _as_ladder(policy)
+    facts = AssignmentFacts.of(assignment, now=now)
+    if ladder.notice is None and facts.notice_pending:
+        # No 交办通知 in this ladder: none is owed, not even once the step is switched on.
+        assignment.assign_noticed_at = assignment.assigned_at
+    plan = next_step(ladder, facts, calendar, tz or OFFICE_TZ, None, now)
     assignment.next_action_at = plan.at if plan else None
     return assignment.next_action_at

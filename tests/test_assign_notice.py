@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from models import Assignment, Item, LadderStep, Notification, Policy, Role, Source
@@ -166,6 +166,15 @@ async def test_a_switched_off_notice_step_sends_nothing(session, sessions, clock
     await save_item(session, _spec("督〔2026〕5号", lead, co, people), actor=ACTOR, clock=clock)
     await session.commit()
     result = await scan_once(sessions, clock=clock, tz=SHANGHAI)
+    assert "assign" not in result.by_step and await _notices(session) == []
+
+    # Switched back on: the assignment made meanwhile gets no late notice.
+    for step in await session.scalars(select(LadderStep).where(LadderStep.kind == "assign")):
+        step.active = True
+    await session.execute(update(Assignment).values(next_action_at=clock.now()))
+    await session.commit()
+    later = FixedClock(_sh(2026, 11, 2, 10, 0))
+    result = await scan_once(sessions, clock=later, tz=SHANGHAI)
     assert "assign" not in result.by_step and await _notices(session) == []
 
 
