@@ -74,6 +74,8 @@ class Candidate:
     roles: tuple[str, ...]
     #: the digest threshold of the item's policy (None: no 每日待办 for it)
     threshold: int | None
+    #: the row's cause (its key without recipient and channel), e.g. ``a12:remind:2026-12-07``
+    cause: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ _COLUMNS = (
     Notification.address,
     Notification.locale,
     Notification.payload,
+    Notification.dedupe_key,
 )
 
 
@@ -188,9 +191,15 @@ async def _candidates(session: AsyncSession, until: datetime, postgres: bool) ->
             locale=r.locale or "zh",
             roles=tuple(str(x) for x in (r.payload or {}).get("roles", ())),
             threshold=limits.get(r.item_id) if r.item_id else None,
+            cause=_cause(r.dedupe_key, r.recipient_id is not None),
         )
         for r in rows
     ]
+
+
+def _cause(key: str, to_person: bool) -> str:
+    """The cause part of a row key (``<cause>:p<person>:<channel>`` or ``<cause>:w<hook>``)."""
+    return key.rsplit(":", 2 if to_person else 1)[0]
 
 
 def _payload(digest: Digest) -> dict[str, Any]:
@@ -212,7 +221,9 @@ def _payload(digest: Digest) -> dict[str, Any]:
 async def _write(session: AsyncSession, digest: Digest, now: datetime) -> int | None:
     """Write one digest row and mark its members grouped; None if a member was taken."""
     first = digest.members[0]
-    cause = f"{DIGEST}:{digest.window.isoformat()}:n{first.id}"
+    # Named after its first member's cause, which the person's rows on other channels share:
+    # the e-mail fallback of a failed chat digest then finds the e-mail digest and adds none.
+    cause = f"{DIGEST}:{first.cause or first.id}"
     key = (
         person_key(cause, first.recipient_id, first.channel)
         if first.recipient_id is not None
