@@ -232,3 +232,30 @@ async def test_the_notice_names_the_item_and_everyone_on_it(session, sessions, c
     assert "牵头承办" in lead_text
     assert "配合主办单位" in texts[people["co_owner"].id]
     assert "阅批" in texts[people["lead_principal"].id]
+
+
+async def test_a_handover_to_another_unit_notifies_that_units_owner(session, sessions, clock):
+    lead, co, people = await _org(session)
+    spec = _spec("督〔2026〕7号", lead, co, people)
+    await save_item(session, spec, actor=ACTOR, clock=clock)
+    await session.commit()
+    await scan_once(sessions, clock=clock, tz=SHANGHAI)
+    other = await f.unit(session, name="市商务局")
+    other_owner = await f.person(session, unit=other, roles={Role.OWNER}, telegram_user_id=31)
+    await session.commit()
+
+    later = FixedClock(_sh(2026, 11, 4, 10, 0))
+    await save_item(
+        session,
+        replace(spec, lead=AssigneeSpec(other.id, other_owner.id)),
+        actor=ACTOR,
+        clock=later,
+    )
+    await session.commit()
+    result = await scan_once(sessions, clock=later, tz=SHANGHAI)
+    assert result.by_step.get("assign") == 1
+    rows = await _notices(session)
+    assert [(r, c) for r, c, _ in rows[-2:]] == [
+        (other_owner.id, "telegram"),
+        (other_owner.id, "email"),
+    ]
