@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -341,6 +341,18 @@ ITEMS: tuple[DemoItem, ...] = (
         reports_ago=(25,),
         extra="closed",
     ),
+    DemoItem(
+        19,
+        "省长批示：做好元旦春节期间重要民生商品保供稳价工作",
+        Source.INSTRUCTION,
+        "FGW",
+        0,  # received today: its 交办通知 goes out in the next send window
+        10,
+        co=("NJ",),
+        urgent=True,  # 急件: the units' principals get the notice too (seed 二(二))
+        objective="节日期间重要民生商品供应充足、价格基本稳定",
+        content="加强市场监测预警，组织货源储备投放，及时报告保供稳价情况",
+    ),
 )
 
 
@@ -464,6 +476,13 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
         )
         assert saved.outcome is SaveOutcome.CREATED
         summary.items_created += 1
+        if spec.received_ago > 0:
+            # Assigned in the past: its 交办通知 went out then, not at the first scan now.
+            await session.execute(
+                update(Assignment)
+                .where(Assignment.item_id == saved.item.id)
+                .values(assign_noticed_at=Assignment.assigned_at)
+            )
         await _add_history(session, saved.item, spec, supervisor, clock=clock)
     calendar = await context.calendar(session)
     rows = await list_items(session, today=today, calendar=calendar, tz=tz)

@@ -16,9 +16,9 @@ from duban.chat import open_chat
 from duban.runtime import Runtime
 from duban.settings import RenderSettings, Settings
 from notifier.config import MailConfig, NotifierConfig
+from notifier.digest import scan_and_group
 from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
-from notifier.scan import scan_once
 from notifier.templating import RenderLimits
 from notifier.worker import NotifierDeps, ScanFn
 from supervision.mail_replies import AttachmentLimits, MailReplies
@@ -162,9 +162,10 @@ def notifier_config(settings: Settings) -> NotifierConfig:
     )
 
 
-def notifier_scan(runtime: Runtime) -> ScanFn:
-    """``scan_once``, timed into this process's /metrics figures."""
-    return record_scans(scan_once, SCAN_METRICS, runtime.clock)
+def notifier_scan(runtime: Runtime, horizon: timedelta = timedelta(0)) -> ScanFn:
+    """``scan_once`` and the grouping into digests after it, timed into this process's
+    /metrics figures; ``horizon``: group rows due that much later too (see `scan_and_group`)."""
+    return record_scans(scan_and_group(horizon), SCAN_METRICS, runtime.clock)
 
 
 def notifier_deps(runtime: Runtime) -> NotifierDeps:
@@ -173,7 +174,10 @@ def notifier_deps(runtime: Runtime) -> NotifierDeps:
         config=notifier_config(runtime.settings),
         sessions=runtime.sessions,
         clock=runtime.clock,
-        scan=notifier_scan(runtime),
+        # The arq scan queues the rows due before the next scan: group those first.
+        scan=notifier_scan(
+            runtime, timedelta(seconds=runtime.settings.notifier.scan_interval_seconds)
+        ),
     )
 
 

@@ -100,6 +100,10 @@ class Assignment(TimestampMixin, Base):
     last_step_at: Mapped[datetime | None]
     last_periodic_at: Mapped[datetime | None]
     last_report_at: Mapped[datetime | None]
+    # 交办通知 (supervision.schedule): made or handed over at ``assigned_at``; the notice is
+    # due while ``assign_noticed_at`` is older (None: the assignment predates the notice).
+    assigned_at: Mapped[datetime | None]
+    assign_noticed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

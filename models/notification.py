@@ -20,6 +20,7 @@ class NotificationStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    GROUPED = "grouped"  # sent as part of a digest row (payload ``members``), not on its own
 
 
 class DeliveryOutcome(StrEnum):

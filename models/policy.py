@@ -1,4 +1,4 @@
-"""Escalation policies (提醒 -> 催办 -> 督办 -> 升级) with their ladder steps."""
+"""Escalation policies (交办通知 -> 提醒 -> 催办 -> 督办 -> 升级) with their ladder steps."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from models.base import Base, TimestampMixin
 class StepKind(StrEnum):
     """The steps of a ladder."""
 
+    ASSIGN = "assign"  # 交办通知: once when an assignment is made or handed over
     REMIND = "remind"  # 提醒
     URGE = "urge"  # 催办
     OVERDUE = "overdue"  # 逾期督办
@@ -35,6 +36,9 @@ class Policy(TimestampMixin, Base):
     send_window_start: Mapped[time] = mapped_column(default=time(8, 30))
     send_window_end: Mapped[time] = mapped_column(default=time(18, 0))
     workdays_only: Mapped[bool] = mapped_column(default=True)
+    #: 每日待办: a person with more than this many messages in one send window gets them as
+    #: one digest (None: never; several 交办通知 in one window are always one digest)
+    digest_threshold: Mapped[int | None]
 
     steps: Mapped[list[LadderStep]] = relationship(
         lazy="selectin",

@@ -1,8 +1,9 @@
 """Build the renderer's MessageContext for one outbox row from the database.
 
 Reads the row's ids (assignment, item, recipient, webhook) and ``payload`` (``report_id``,
-``extension_id``, ``bulletin_id``, review decision, invite link) and turns them into plain
-views; days left and the light come from ``supervision.deadlines`` and ``supervision.light``.
+``extension_id``, ``bulletin_id``, review decision, invite link, a digest's ``members``) and
+turns them into plain views; a 交办通知 also lists every unit on its item. Days left and the
+light come from ``supervision.deadlines`` and ``supervision.light``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ from notifier.templating import (
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
+    DigestEntry,
+    DigestView,
     ExtensionView,
+    ItemUnitView,
     ItemView,
     MailReplyView,
     MessageContext,
@@ -47,10 +51,11 @@ from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
 from supervision.invites import SEALED_LINK
 from supervision.light import assignment_light
-from supervision.policy import SOURCE_LABELS_ZH
+from supervision.policy import SOURCE_LABELS_ZH, STEP_LABELS_ZH
 from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
+DIGEST: Final = "digest"  # a row that stands for several (payload ``members``): notifier.digest
 #: recipients who act on the assignment themselves get the report / close / extend buttons
 ACTING_ROLES: Final = frozenset({"owner", "liaison", "leader"})
 
@@ -62,6 +67,14 @@ SOURCE_LABELS_EN: Final = {
     Source.PROPOSAL: "deputies' proposal",
     Source.MAILBOX: "governor's mailbox",
     Source.OTHER: "other",
+}
+STEP_LABELS_EN: Final = {
+    StepKind.ASSIGN: "assignment notice",
+    StepKind.REMIND: "reminder",
+    StepKind.URGE: "urging",
+    StepKind.OVERDUE: "overdue",
+    StepKind.ESCALATE: "escalation",
+    StepKind.PERIODIC: "progress report due",
 }
 _WEEKDAYS_ZH: Final = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 _WEEKDAYS_EN: Final = (
@@ -108,6 +121,21 @@ def _source_label(source: str, zh: bool) -> str:
     except ValueError:
         return source
     return (SOURCE_LABELS_ZH if zh else SOURCE_LABELS_EN).get(key, source)
+
+
+def step_label(step: str, zh: bool) -> str:
+    """The glossary word of a ladder step (交办通知, 提醒, 催办, 逾期督办, 升级督办, 定期报告)."""
+    try:
+        key = StepKind(step)
+    except ValueError:
+        return step
+    return (STEP_LABELS_ZH if zh else STEP_LABELS_EN).get(key, step)
+
+
+def _role_label(role: str, zh: bool) -> str:
+    if zh:
+        return "主办" if role == "lead" else "协办"
+    return "lead unit" if role == "lead" else "co-operating unit"
 
 
 def _as_date(value: Any) -> date | None:
@@ -214,15 +242,40 @@ class _Loaded:
     bulletins: dict[int, Bulletin]
     #: the latest report of each assignment (None: no report yet)
     last_reports: dict[int, Report | None]
+    #: a 交办通知's item: its open assignments, lead first
+    item_assignments: dict[int, list[Assignment]] = field(default_factory=dict)
+    #: the rows folded into a digest row, by id
+    members: dict[int, Notification] = field(default_factory=dict)
 
     def name(self, person_id: int | None) -> str:
         person = self.people.get(person_id) if person_id is not None else None
         return person.name if person else ""
 
 
-async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
+def _member_ids(row: Notification) -> list[int]:
+    """The ids of the rows a digest row stands for, in their order."""
+    if row.kind != DIGEST:
+        return []
+    return sorted(_ids((row.payload or {}).get("members") or ()))
+
+
+async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded:
+    members = await _by_id(session, Notification, {m for row in given for m in _member_ids(row)})
+    rows = [*given, *members.values()]
     payloads = [row.payload or {} for row in rows]
     assignments = await _by_id(session, Assignment, _ids(r.assignment_id for r in rows))
+    item_assignments: dict[int, list[Assignment]] = {}
+    notice_items = _ids(r.item_id for r in rows if r.kind == StepKind.ASSIGN)
+    if notice_items:
+        on_items = await session.scalars(
+            select(Assignment)
+            .where(Assignment.item_id.in_(sorted(notice_items)))
+            .order_by(Assignment.item_id, Assignment.role.desc(), Assignment.id)  # lead first
+        )
+        for other in on_items:
+            assignments.setdefault(other.id, other)
+            if other.is_active:
+                item_assignments.setdefault(other.item_id, []).append(other)
     webhooks = await _by_id(session, GroupWebhook, _ids(r.webhook_id for r in rows))
     extensions = await _by_id(session, Extension, _ids(p.get("extension_id") for p in payloads))
     reports = await _by_id(session, Report, _ids(p.get("report_id") for p in payloads))
@@ -271,6 +324,107 @@ async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
         reports=reports,
         bulletins=bulletins,
         last_reports=last_reports,
+        item_assignments=item_assignments,
+        members=members,
+    )
+
+
+def _assignment_view(
+    assignment: Assignment,
+    item: Item | None,
+    loaded: _Loaded,
+    *,
+    zh: bool,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> AssignmentView:
+    unit = loaded.units.get(assignment.unit_id)
+    return AssignmentView(
+        unit_name=unit.name if unit else "",
+        role=assignment.role,
+        role_label=_role_label(assignment.role, zh),
+        due_on=assignment.due_on,
+        due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[assignment.due_on.weekday()],
+        days_left=days_left(today, assignment.due_on, calendar),
+        light=assignment_light(
+            assignment,
+            received_on=item.received_on if item else today,
+            today=today,
+            calendar=calendar,
+            tz=tz,
+        ).value,
+        owner_name=loaded.name(assignment.owner_id),
+        leader_name=loaded.name(assignment.leader_id),
+    )
+
+
+def _item_units(item: Item | None, loaded: _Loaded, zh: bool) -> tuple[ItemUnitView, ...]:
+    """Every open assignment of a 交办通知's item: unit, 主办/协办 and responsible person."""
+    if item is None:
+        return ()
+    out = []
+    for a in loaded.item_assignments.get(item.id, ()):
+        unit = loaded.units.get(a.unit_id)
+        out.append(
+            ItemUnitView(
+                unit_name=unit.name if unit else "",
+                role=a.role,
+                role_label=_role_label(a.role, zh),
+                owner_name=loaded.name(a.owner_id),
+            )
+        )
+    return tuple(out)
+
+
+def _digest(
+    row: Notification,
+    loaded: _Loaded,
+    *,
+    config: ContextConfig,
+    zh: bool,
+    today: date,
+    calendar: WorkCalendar,
+) -> DigestView | None:
+    """The messages a digest row stands for, numbered; work closed since is left out."""
+    if row.kind != DIGEST:
+        return None
+    entries: list[DigestEntry] = []
+    base = config.base_url.rstrip("/")
+    # Numbered by position, gaps left where work closed since: the buttons carry these numbers.
+    for number, member_id in enumerate(_member_ids(row), start=1):
+        member = loaded.members.get(member_id)
+        a = loaded.assignments.get(member.assignment_id or 0) if member else None
+        if member is None or a is None or not a.is_active:
+            continue
+        item = loaded.items.get(a.item_id)
+        if item is None:
+            continue
+        view = _assignment_view(
+            a, item, loaded, zh=zh, today=today, calendar=calendar, tz=config.tz
+        )
+        step = template_step(member)
+        roles = {str(r) for r in (member.payload or {}).get("roles", [])}
+        entries.append(
+            DigestEntry(
+                number=number,
+                step=step,
+                step_label=step_label(str((member.payload or {}).get("step") or member.kind), zh),
+                ref=item.ref,
+                title=item.title,
+                urgent=item.urgent,
+                unit_name=view.unit_name,
+                role=view.role,
+                role_label=view.role_label,
+                due_on=view.due_on,
+                days_left=view.days_left,
+                light=view.light,
+                link=f"{base}/items/{item.id}",
+                acts=bool(roles & ACTING_ROLES),
+            )
+        )
+    return DigestView(
+        kind=str((row.payload or {}).get("digest") or "daily"), entries=tuple(entries)
     )
 
 
@@ -315,28 +469,10 @@ def _make(
     report_view = None
     days_since_report = None
     if assignment is not None:
-        unit = loaded.units.get(assignment.unit_id)
         report = payload_report or loaded.last_reports.get(assignment.id)
         last_report_on = report.created_at.astimezone(config.tz).date() if report else None
-        weekday = assignment.due_on.weekday()
-        assignment_view = AssignmentView(
-            unit_name=unit.name if unit else "",
-            role=assignment.role,
-            role_label=("主办" if assignment.role == "lead" else "协办")
-            if zh
-            else ("lead unit" if assignment.role == "lead" else "co-operating unit"),
-            due_on=assignment.due_on,
-            due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[weekday],
-            days_left=days_left(today, assignment.due_on, calendar),
-            light=assignment_light(
-                assignment,
-                received_on=item.received_on if item else today,
-                today=today,
-                calendar=calendar,
-                tz=config.tz,
-            ).value,
-            owner_name=loaded.name(assignment.owner_id),
-            leader_name=loaded.name(assignment.leader_id),
+        assignment_view = _assignment_view(
+            assignment, item, loaded, zh=zh, today=today, calendar=calendar, tz=config.tz
         )
         if report is not None:
             report_view = ReportView(
@@ -444,6 +580,9 @@ def _make(
         invite_expires_on=_as_date(payload.get("invite_expires_on")),
         bulletin=bulletin_view,
         mail_reply=mail_reply_view,
+        item_units=_item_units(item, loaded, zh) if row.kind == StepKind.ASSIGN else (),
+        recipient_roles=tuple(sorted(roles)),
+        digest=_digest(row, loaded, config=config, zh=zh, today=today, calendar=calendar),
     )
     return BuiltContext(
         context=context,

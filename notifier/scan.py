@@ -117,6 +117,8 @@ def claim_query(now: datetime, batch: int, postgres: bool) -> Any:
             a.last_step,
             a.last_step_at,
             a.last_periodic_at,
+            a.assigned_at,
+            a.assign_noticed_at,
         )
         .where(a.next_action_at <= now)
         .order_by(a.next_action_at)  # index order: a backlog costs only one batch
@@ -219,10 +221,11 @@ class _Batch:
         (
             assignment_id, item_id, unit_id, owner_id, leader_id, state, due_on, created_at,
             last_report_at, ladder_due_on, last_step, last_step_at, last_periodic_at,
+            assigned_at, assign_noticed_at,
         ) = row  # fmt: skip
         facts = AssignmentFacts(
             state, due_on, created_at or self.now, last_report_at, ladder_due_on, last_step,
-            last_step_at, last_periodic_at,
+            last_step_at, last_periodic_at, assigned_at, assign_noticed_at,
         )  # fmt: skip
         next_at: datetime | None = None
         if state != ItemState.OPEN:

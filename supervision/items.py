@@ -365,6 +365,7 @@ async def _new_assignments(
             state=ItemState.OPEN.value,
             due_on=item.due_on,
             created_at=plan.clock.now(),
+            assigned_at=plan.clock.now(),  # the 交办通知 is due from now
         )
         for role, assignee in wanted
     ]
@@ -479,7 +480,14 @@ async def _update(
             "owner_id": assignee.owner_id,
             "leader_id": assignee.leader_id,
         }
+        handed_over = assignee.owner_id is not None and assignee.owner_id != current.owner_id
         detail = apply_changes(current, {k: v for k, v in wanted.items() if v is not None})
+        if handed_over and current.state == ItemState.OPEN.value:
+            # Handed to another person: the new owner gets a 交办通知 of their own.
+            current.assigned_at = clock.now()
+            await reschedule(
+                session, current, clock=clock, calendar=plan.calendar, policy=plan.policy
+            )
         record(
             session,
             clock=clock,

@@ -31,6 +31,7 @@ class StepSpec:
 
 
 DEFAULT_LADDER: tuple[StepSpec, ...] = (
+    StepSpec(StepKind.ASSIGN, 0, ("owner",), ("chat", "email")),
     StepSpec(StepKind.REMIND, -5, ("owner",), ("chat", "email")),
     StepSpec(StepKind.URGE, -1, ("owner", "liaison"), ("chat", "email")),
     StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), ("chat", "email")),
@@ -39,6 +40,8 @@ DEFAULT_LADDER: tuple[StepSpec, ...] = (
 )
 
 URGENT_LADDER: tuple[StepSpec, ...] = (
+    # seed 二(二): an urgent matter goes to the unit's principal to read and instruct (阅批)
+    StepSpec(StepKind.ASSIGN, 0, ("owner", "principal"), ("chat", "email")),
     StepSpec(StepKind.REMIND, -2, ("owner", "liaison"), ("chat", "email")),
     StepSpec(StepKind.URGE, 0, ("owner", "liaison", "leader"), ("chat", "email")),
     StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), ("chat", "email")),
@@ -54,6 +57,16 @@ SOURCE_LABELS_ZH: dict[Source, str] = {
     Source.PROPOSAL: "建议提案",
     Source.MAILBOX: "省长信箱",
     Source.OTHER: "其他",
+}
+
+
+STEP_LABELS_ZH: dict[StepKind, str] = {
+    StepKind.ASSIGN: "交办通知",
+    StepKind.REMIND: "提醒",
+    StepKind.URGE: "催办",
+    StepKind.OVERDUE: "逾期督办",
+    StepKind.ESCALATE: "升级督办",
+    StepKind.PERIODIC: "定期报告",
 }
 
 

@@ -275,6 +275,14 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "pol.ignore_window": ("不受时段限制", "Ignore window"),
     "pol.active": ("启用", "Active"),
     "pol.urgent": ("急件", "Urgent"),
+    "pol.digest_threshold": ("每日待办阈值（条）", "Daily digest threshold (messages)"),
+    "pol.digest_hint": (
+        "同一人员在一个发送时段内的督办消息超过此数时，合并为一条每日待办；留空不合并。"
+        "同一时段的多条交办通知始终合并为一条。",
+        "When one person's messages in one send window exceed this number, they are sent "
+        "as one daily digest; blank: never. Several assignment notices in one window are "
+        "always sent as one.",
+    ),
     # calendar
     "cal.title": ("工作日历", "Working-day calendar"),
     "cal.year": ("年份", "Year"),

@@ -107,6 +107,7 @@ class SignoffAction(CallbackData, prefix="s"):
 SIGNOFF_BUTTON: Final[dict[str, str]] = {"zh": "签发", "en": "Sign off"}
 
 REVIEW_REQUEST: Final = "review_request"
+DIGEST: Final = "digest"
 SIGNOFF_REQUEST: Final = "signoff_request"
 
 
@@ -138,8 +139,47 @@ def signoff_keyboard(report_id: int, locale: str = "zh") -> InlineKeyboardMarkup
     return _one_row([(label, SignoffAction(report_id=report_id))])
 
 
+#: items of a digest that get their row of buttons (Telegram allows 100 buttons a message)
+DIGEST_BUTTON_ROWS: Final = 30
+DIGEST_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "zh": ((REPORT, "进展"), (CLOSE, "办结"), (EXTEND, "延期")),
+    "en": ((REPORT, "report"), (CLOSE, "close"), (EXTEND, "extend")),
+}
+
+
+def digest_keyboard(
+    payload: Mapping[str, object], locale: str = "zh"
+) -> InlineKeyboardMarkup | None:
+    """A row of buttons per numbered item of a digest (payload ``buttons``: [number, id])."""
+    labels = DIGEST_BUTTONS.get(locale, DIGEST_BUTTONS["zh"])
+    listed = payload.get("buttons")
+    rows: list[list[InlineKeyboardButton]] = []
+    for entry in listed if isinstance(listed, list) else ():
+        if not (isinstance(entry, list) and len(entry) == 2):
+            continue
+        number, assignment_id = entry
+        if not (isinstance(number, int) and isinstance(assignment_id, int)):
+            continue
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"{number}·{label}",
+                    callback_data=AssignmentAction(
+                        action=action, assignment_id=assignment_id
+                    ).pack(),
+                )
+                for action, label in labels
+            ]
+        )
+        if len(rows) == DIGEST_BUTTON_ROWS:
+            break
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
 def keyboard_for(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     """The buttons a message gets from its kind and payload, or None."""
+    if message.kind == DIGEST:
+        return digest_keyboard(message.payload, message.locale)
     if message.kind == REVIEW_REQUEST:
         extension_id = _payload_id(message.payload, "extension_id")
         if extension_id is not None:

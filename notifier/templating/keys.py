@@ -10,6 +10,7 @@ from typing import Final
 import templates as _templates_pkg
 
 STEPS: Final = (
+    "assign",
     "remind",
     "urge",
     "overdue",
@@ -21,6 +22,7 @@ STEPS: Final = (
     "invite",
     "bulletin",
     "mail_reply",
+    "digest",
 )
 CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log")
 GROUP_CHANNELS: Final = frozenset({"wecom", "dingtalk", "feishu"})

@@ -45,6 +45,50 @@ class AssignmentView:
 
 
 @dataclass(frozen=True)
+class ItemUnitView:
+    """One unit an item is given to (主办 or 协办), as a 交办通知 lists who is on it."""
+
+    unit_name: str
+    role: str
+    role_label: str
+    owner_name: str
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One message folded into a digest: its step and the item and assignment it is about."""
+
+    number: int
+    step: str
+    step_label: str
+    ref: str
+    title: str
+    urgent: bool
+    unit_name: str
+    role: str
+    role_label: str
+    due_on: date
+    days_left: int
+    light: str
+    link: str
+    #: the recipient acts on it (Telegram: it has its own row of buttons under the digest)
+    acts: bool = False
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """交办通知汇总 (``assign``: several new assignments) or 每日待办 (``daily``)."""
+
+    kind: str
+    entries: tuple[DigestEntry, ...] = ()
+
+    @property
+    def urgent(self) -> bool:
+        """True when any entry is an urgent item (急件)."""
+        return any(e.urgent for e in self.entries)
+
+
+@dataclass(frozen=True)
 class ReportView:
     """进展报告 / 办理情况报告."""
 
@@ -145,6 +189,11 @@ class MessageContext:
     invite_expires_on: date | None = None
     bulletin: BulletinView | None = None
     mail_reply: MailReplyView | None = None
+    #: every unit on the item with its role and responsible person (交办通知)
+    item_units: tuple[ItemUnitView, ...] = ()
+    #: why the recipient gets the message: owner, liaison, leader, principal, supervisors
+    recipient_roles: tuple[str, ...] = ()
+    digest: DigestView | None = None
 
     def as_template_vars(self) -> dict[str, object]:
         """The top-level template variables (dataclass views stay objects)."""
@@ -165,6 +214,7 @@ class RenderedMessage:
 # --- sample context ---------------------------------------------------------------------
 
 _SAMPLE_DAYS_LEFT: Final = {
+    "assign": 24,
     "remind": 5,
     "urge": 1,
     "overdue": -1,
@@ -327,6 +377,35 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 report_number=3,
             ),
         )
+    if step == "assign":
+        base = dataclasses.replace(
+            base,
+            last_report=None,
+            recipient_roles=("owner",),
+            item_units=(
+                ItemUnitView(
+                    "市住房和城乡建设局" if zh else "Municipal Housing and Construction Bureau",
+                    "lead",
+                    "主办" if zh else "lead unit",
+                    assignment.owner_name,
+                ),
+                ItemUnitView(
+                    "市财政局" if zh else "Municipal Finance Bureau",
+                    "co",
+                    "协办" if zh else "co-operating unit",
+                    "周敏" if zh else "Zhou Min",
+                ),
+            ),
+        )
+    if step == "digest":
+        base = dataclasses.replace(
+            base,
+            item=None,
+            assignment=None,
+            last_report=None,
+            reply_hint=False,
+            digest=_sample_digest(zh, due),
+        )
     if step == "invite":
         base = dataclasses.replace(
             base,
@@ -399,3 +478,61 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             ),
         )
     return base
+
+
+def _sample_digest(zh: bool, due: date) -> DigestView:
+    """Three messages of one send window folded into a 每日待办."""
+    rows = (
+        (
+            "assign",
+            "交办通知",
+            "Assignment notice",
+            "督字〔2026〕41号",
+            "关于推进政务服务“一网通办”的批示",
+            "Instruction on one-stop online government services",
+            24,
+            "green",
+        ),
+        (
+            "remind",
+            "提醒",
+            "Reminder",
+            "督字〔2026〕37号",
+            "关于加快推进城镇老旧小区改造工作的批示",
+            "Instruction on speeding up the renovation of old residential compounds",
+            5,
+            "yellow",
+        ),
+        (
+            "overdue",
+            "逾期督办",
+            "Overdue",
+            "督字〔2026〕29号",
+            "关于优化公交线网的会议决定",
+            "Meeting decision on optimising bus routes",
+            -1,
+            "red",
+        ),
+    )
+    entries = tuple(
+        DigestEntry(
+            number=n,
+            step=step,
+            step_label=zh_label if zh else en_label,
+            ref=ref,
+            title=zh_title if zh else en_title,
+            urgent=step == "overdue",
+            unit_name="市住房和城乡建设局" if zh else "Municipal Housing and Construction Bureau",
+            role="lead",
+            role_label="主办" if zh else "lead unit",
+            due_on=due,
+            days_left=left,
+            light=light,
+            link=f"https://duban.example.gov.cn/items/{30 + n}",
+            acts=True,
+        )
+        for n, (step, zh_label, en_label, ref, zh_title, en_title, left, light) in enumerate(
+            rows, start=1
+        )
+    )
+    return DigestView(kind="daily", entries=entries)
