@@ -178,7 +178,7 @@ class _Batch:
     last_id: int = 0
 
 
-async def _fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
+async def email_fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
     """Queue the same message by e-mail after the chat failed for good (once per cause)."""
     if row.channel != CHAT or row.recipient_id is None:
         return None
@@ -284,7 +284,7 @@ class Deliverer:
             row.last_error = f"gave up after {row.attempts} attempts: {error}"
         row.status = NotificationStatus.FAILED.value
         row.next_attempt_at = None
-        fallback_id = await _fallback(session, row, now)
+        fallback_id = await email_fallback(session, row, now)
         log.warning(
             "notification %s failed (%s)%s: %s",
             row.id,
