@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,19 @@ from supervision.light import Light, assignment_light
 from supervision.reports import AttachmentIn
 
 log = logging.getLogger("duban.bot")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What handling one bound person's update works with: its transaction, the person, their
+    dialog, the clock and the configuration. The update middleware provides it by aiogram's
+    DI (a handler takes ``turn: Turn``), so helpers take one object instead of five."""
+
+    session: AsyncSession
+    person: Person
+    state: FSMContext
+    clock: Clock
+    config: BotConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The update middleware: log before handling, one DB transaction per update, who is acting.
+"""The update middleware: log before handling, one DB transaction per update, who is acting
+(``session``, ``person`` and, for a bound person, the `bot.common.Turn` holding both).
 
 It wraps every router but the reply filer's (`bot.replies`, which keeps its updates in the
 filing batch's transaction): an outer middleware of each event type there, so an update
@@ -16,12 +17,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from bot import updates
+from bot.common import Turn
 from bot.texts import say
 from models import Person
 from supervision.access import NotPermitted
@@ -97,6 +100,9 @@ class UpdateMiddleware(BaseMiddleware):
                 locale = _locale(person, user)
                 data["session"] = session
                 data["person"] = person
+                state = data.get("state")
+                if person is not None and isinstance(state, FSMContext):
+                    data["turn"] = Turn(session, person, state, data["clock"], data["config"])
                 result = await handler(event, data)
             return result
         except DomainError as exc:
