@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Message, Update
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -202,6 +202,39 @@ async def test_one_batch_files_the_good_and_leaves_the_rest_to_the_flows(
     assert await h.fake.post_webhook(stranger) == 200
     assert "邀请" in h.last_text(4242)
     assert [r.text for r in await _reports(h)] == ["正常进展", "同一条消息两次"]
+
+
+async def test_a_batch_reads_people_reminders_and_logs_updates_once_for_all_its_replies(
+    h: Harness, world: World
+) -> None:
+    """People, reminders and the update log are per batch, not per reply."""
+    first = await h.remind(world.owner, world.a_document)
+    second = await h.remind(world.outsider, world.a_outside)
+    engine = h.sessions.kw["bind"]
+    batches: list[list[str]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        batches[-1].append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        for replies in (
+            [h.fake.make_private_message(OWNER_TG, "一条", reply_to=first)],
+            [
+                h.fake.make_private_message(OWNER_TG, "三条之一", reply_to=first),
+                h.fake.make_private_message(OUTSIDER_TG, "三条之二", reply_to=second),
+                h.fake.make_private_message(OWNER_TG, "三条之三", reply_to=first),
+            ],
+        ):
+            batches.append([])
+            outcomes = await filer_of(h.dp).file_batch([_chat_reply(h, u) for u in replies])
+            assert all(isinstance(o, ReplyFiled) for o in outcomes)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    for statements in batches:
+        for table in ("FROM people", "FROM notifications", "INTO telegram_updates"):
+            assert sum(table in st for st in statements) == 1, (table, statements)
+    assert [r.number for r in await _reports(h)] == [1, 2, 1, 3]
 
 
 async def test_a_closed_assignment_gets_the_flows_answer(
