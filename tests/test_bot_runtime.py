@@ -13,7 +13,7 @@ from aiogram.types import Update
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import bot.reports
+import supervision.reports
 from bot import BotConfig, create_bot, create_dispatcher, reprocess_pending
 from bot import updates as update_log
 from duban.chat import open_chat
@@ -62,10 +62,11 @@ async def test_handler_error_apologises_keeps_update_and_retry_files_it(
     reminder = await h.remind(world.owner, world.a_document)
     update = h.fake.make_private_message(OWNER_TG, "进展顺利", reply_to=reminder)
 
-    async def broken(*args: Any, **kwargs: Any) -> Report:
+    async def broken(*args: Any, **kwargs: Any) -> list[Report]:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(bot.reports, "file_report", broken)
+    # Filing fails for the reply filer's batch and for the handler it leaves the update to.
+    monkeypatch.setattr(supervision.reports, "file_reports", broken)
     await h.feed(update)
     assert "抱歉" in h.last_text(OWNER_TG)
     assert f"update {update['update_id']} failed" in caplog.text
