@@ -65,7 +65,17 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import CHAT, EMAIL, PENDING, SENDING, add, due_at, due_clause
+from supervision.outbox import (
+    CHAT,
+    EMAIL,
+    PENDING,
+    SENDING,
+    add,
+    due_at,
+    due_clause,
+    fallback_key,
+    on_channel,
+)
 from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
@@ -185,16 +195,14 @@ async def email_fallback(session: AsyncSession, row: Notification, now: datetime
     person = await session.get(Person, row.recipient_id)
     if person is None or not person.active or not person.email:
         return None
-    suffix = f":{CHAT}"
-    cause = row.dedupe_key[: -len(suffix)] if row.dedupe_key.endswith(suffix) else row.dedupe_key
     exists = await session.scalar(
-        select(Notification.id).where(Notification.dedupe_key == f"{cause}:{EMAIL}")
+        select(Notification.id).where(Notification.dedupe_key == on_channel(row.dedupe_key, EMAIL))
     )
     if exists is not None:
         return None
     return await add(
         session,
-        dedupe_key=f"{row.dedupe_key}:fallback",
+        dedupe_key=fallback_key(row.dedupe_key),
         kind=row.kind,
         channel=EMAIL,
         not_before=now,

@@ -167,6 +167,18 @@ def person_key(cause: str, person_id: int, channel: str) -> str:
     return f"{cause}:p{person_id}:{channel}"
 
 
+def on_channel(key: str, channel: str) -> str:
+    """The key of the same message to the same person on ``channel`` (from a key made by
+    :func:`person_key`)."""
+    cause_and_person = key.rpartition(":")[0]
+    return f"{cause_and_person}:{channel}" if cause_and_person else key
+
+
+def fallback_key(key: str) -> str:
+    """The key of the e-mail that stands in for the failed chat message ``key``."""
+    return f"{key}:fallback"
+
+
 def webhook_key(cause: str, webhook_id: int) -> str:
     """The unique key of a message to a group robot: ``<cause>:w<webhook>``."""
     return f"{cause}:w{webhook_id}"

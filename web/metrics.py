@@ -32,6 +32,7 @@ from models import (
     Report,
 )
 from supervision.clock import Clock, local_today
+from supervision.outbox import first_due_at
 from web.app import DEPS
 
 __all__ = [
@@ -190,16 +191,14 @@ async def render_metrics(
         "Outbox rows not yet sent (pending or sending), by channel.",
         (({"channel": c}, n) for c, n in pending),
     )
-    oldest = await session.scalar(
-        select(func.min(Notification.not_before)).where(
-            Notification.status == NotificationStatus.PENDING.value
-        )
-    )
-    age = max(0.0, (clock.now() - oldest).total_seconds()) if oldest is not None else 0.0
+    now = clock.now()
+    oldest = await first_due_at(session, by=now)
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     out.family(
         "duban_outbox_oldest_pending_age_seconds",
         "gauge",
-        "Seconds since the oldest pending row became sendable (0 when none is pending).",
+        "Seconds since the oldest due row became sendable (its send window opened, its retry "
+        "wait or lease ended; 0 when none is due).",
         [({}, age)],
     )
     reports = await _grouped(session, Report.channel, Report.kind)
