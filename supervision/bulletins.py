@@ -55,7 +55,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -372,20 +372,81 @@ async def _completion_days(
     """Per closed assignment, the day its latest approved completion report was submitted
     (or signed off, when it needed sign-off)."""
     days: dict[int, date] = {}
-    if not assignment_ids:
-        return days
-    reports = await session.execute(
-        select(Report.assignment_id, Report.created_at, Report.signed_off_at)
-        .where(
-            Report.assignment_id.in_(assignment_ids),
-            Report.kind == ReportKind.COMPLETION.value,
-            Report.review_state == ReviewState.APPROVED.value,
+    for start in range(0, len(assignment_ids), _CHUNK):
+        reports = await session.execute(
+            select(Report.assignment_id, Report.created_at, Report.signed_off_at)
+            .where(
+                Report.assignment_id.in_(assignment_ids[start : start + _CHUNK]),
+                Report.kind == ReportKind.COMPLETION.value,
+                Report.review_state == ReviewState.APPROVED.value,
+            )
+            .order_by(Report.id)
         )
-        .order_by(Report.id)
-    )
-    for assignment_id, created_at, signed_off_at in reports:
-        days[assignment_id] = _local_day(signed_off_at or created_at, tz)
+        for assignment_id, created_at, signed_off_at in reports:
+            days[assignment_id] = _local_day(signed_off_at or created_at, tz)
     return days
+
+
+_CHUNK = 5000  # ids per IN list: bounded statement parameters on either database
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """The columns of one assignment that the figures read."""
+
+    id: int
+    item_id: int
+    unit_id: int
+    role: str
+    due_on: date
+    closed_on: date | None
+
+
+async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo) -> list[_Counted]:
+    """The assignments that count for the period (see the module docstring), by id.
+
+    Read in the database by the period: what is still open, and what was closed on or after
+    ``start``. A completion is submitted, signed off and approved (which closes) in that
+    order, so an assignment closed before ``start`` was also completed before it and never
+    counts; the history of earlier periods is not read.
+    """
+    lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
+    closed = ItemState.CLOSED.value
+    rows = (
+        await session.execute(
+            select(
+                Assignment.id,
+                Assignment.item_id,
+                Assignment.unit_id,
+                Assignment.role,
+                Assignment.state,
+                Assignment.due_on,
+                Assignment.closed_at,
+            )
+            .join(Item, Item.id == Assignment.item_id)
+            .where(
+                Assignment.state != ItemState.CANCELLED.value,
+                Item.received_on <= as_of,
+                or_(
+                    Assignment.state != closed,
+                    Assignment.closed_at.is_(None),
+                    Assignment.closed_at >= lo,
+                ),
+            )
+            .order_by(Assignment.id)
+        )
+    ).all()
+    done = [r.id for r in rows if r.state == closed and r.closed_at is not None]
+    completed = await _completion_days(session, done, tz)
+    out: list[_Counted] = []
+    for r in rows:
+        closed_on = None
+        if r.state == closed and r.closed_at is not None:
+            closed_on = completed.get(r.id) or _local_day(r.closed_at, tz)
+            if closed_on < start:
+                continue
+        out.append(_Counted(r.id, r.item_id, r.unit_id, r.role, r.due_on, closed_on))
+    return out
 
 
 async def compute_bulletin(
@@ -395,93 +456,79 @@ async def compute_bulletin(
     today: date,
     calendar: WorkCalendar,
     tz: ZoneInfo,
+    overdue_list: bool = True,
 ) -> BulletinData:
-    """Compute the per-unit figures of ``period`` as the module docstring defines them."""
+    """Compute the per-unit figures of ``period`` as the module docstring defines them
+    (without the named overdue assignments when not ``overdue_list``: the figures only).
+
+    The cost follows the period and the number of units: what was open or closed during
+    the period is read, as plain columns, and titles only for the assignments named.
+    """
     start = period.starts_on
     as_of = min(period.ends_on, today)
     if as_of < start:
         raise ValidationFailed(
             f"period {period.key} has not started yet (it starts on {start.isoformat()})"
         )
-    rows = (
-        await session.execute(
-            select(Assignment, Item, Unit)
-            .join(Item, Item.id == Assignment.item_id)
-            .join(Unit, Unit.id == Assignment.unit_id)
-            .where(Assignment.state != ItemState.CANCELLED.value, Item.received_on <= as_of)
-            .order_by(Assignment.id)
-        )
-    ).all()
+    counted = await _counted(session, start, as_of, tz)
     figures: dict[tuple[int, str], UnitFigures] = {}
-    overdue: list[OverdueEntry] = []
+    late: list[tuple[_Counted, int, bool]] = []  # (assignment, working days late, closed)
 
-    def unit_row(unit: Unit, role: str) -> UnitFigures:
-        if (unit.id, role) not in figures:
-            figures[unit.id, role] = UnitFigures(unit.id, unit.code, unit.name, role)
-        return figures[unit.id, role]
+    def unit_row(unit_id: int, role: str) -> UnitFigures:
+        row = figures.get((unit_id, role))
+        if row is None:
+            row = figures[unit_id, role] = UnitFigures(unit_id, "", "", role)
+        return row
 
-    def is_closed(a: Assignment) -> bool:
-        return a.state == ItemState.CLOSED.value and a.closed_at is not None
-
-    completed = await _completion_days(session, [a.id for a, _, _ in rows if is_closed(a)], tz)
-    for assignment, item, unit in rows:
-        closed_on = (
-            completed.get(assignment.id) or _local_day(assignment.closed_at, tz)
-            if assignment.closed_at is not None and is_closed(assignment)
-            else None
-        )
-        if closed_on is not None and closed_on < start:
-            continue
-        row = unit_row(unit, assignment.role)
+    for assignment in counted:
+        row = unit_row(assignment.unit_id, assignment.role)
         row.assigned += 1
-        entry_days: int | None = None
-        late_close = False
+        closed_on = assignment.closed_on
         if closed_on is not None and closed_on <= as_of:
             row.closed_in_period += 1
             if closed_on <= assignment.due_on:
                 row.closed_on_time += 1
             else:
                 row.closed_late += 1
-                late_close = True
-                entry_days = calendar.workdays_between(assignment.due_on, closed_on)
+                if overdue_list:
+                    days = calendar.workdays_between(assignment.due_on, closed_on)
+                    late.append((assignment, days, True))
         elif assignment.due_on < as_of:
             row.open_overdue += 1
-            entry_days = calendar.workdays_between(assignment.due_on, as_of)
-        if entry_days is not None:
-            overdue.append(
-                OverdueEntry(
-                    assignment_id=assignment.id,
-                    item_id=item.id,
-                    ref=item.ref,
-                    title=item.title,
-                    unit_name=unit.name,
-                    due_on=assignment.due_on,
-                    days_overdue=entry_days,
-                    closed_late=late_close,
-                    unit_id=unit.id,
-                    role=assignment.role,
-                )
-            )
+            if overdue_list:
+                days = calendar.workdays_between(assignment.due_on, as_of)
+                late.append((assignment, days, False))
     lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
     hi = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     approved = (
         await session.execute(
-            select(Unit, Assignment.role, func.count(Extension.id))
+            select(Assignment.unit_id, Assignment.role, func.count(Extension.id))
             .select_from(Extension)
             .join(Assignment, Assignment.id == Extension.assignment_id)
-            .join(Unit, Unit.id == Assignment.unit_id)
             .where(
                 Extension.state == ExtensionState.APPROVED.value,
                 Extension.decided_at >= lo,
                 Extension.decided_at < hi,
                 Assignment.state != ItemState.CANCELLED.value,
             )
-            .group_by(Unit.id, Assignment.role)
+            .group_by(Assignment.unit_id, Assignment.role)
         )
     ).all()
-    for unit, role, n in approved:
-        unit_row(unit, role).extensions += int(n)
-    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
+    for unit_id, role, n in approved:
+        unit_row(unit_id, role).extensions += int(n)
+    units = {
+        u.id: u
+        for u in (
+            await session.execute(
+                select(Unit.id, Unit.code, Unit.name).where(
+                    Unit.id.in_(sorted({k[0] for k in figures}))
+                )
+            )
+        ).all()
+    }
+    for (unit_id, _role), row in figures.items():
+        row.unit_code, row.unit_name = units[unit_id].code, units[unit_id].name
+    overdue = await _overdue_entries(session, late, units)
     every = list(figures.values())
     lead = AssignmentRole.LEAD.value
     return BulletinData(
@@ -495,6 +542,36 @@ async def compute_bulletin(
         ),
         overdue_items=overdue,
     )
+
+
+async def _overdue_entries(
+    session: AsyncSession, late: list[tuple[_Counted, int, bool]], units: dict[int, Any]
+) -> list[OverdueEntry]:
+    """The named overdue assignments, worst first, with their items' 文号 and titles."""
+    items: dict[int, tuple[str, str]] = {}
+    wanted = sorted({a.item_id for a, _, _ in late})
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(Item.id, Item.ref, Item.title).where(
+            Item.id.in_(wanted[start : start + _CHUNK])
+        )
+        items.update({i: (ref, title) for i, ref, title in (await session.execute(query)).all()})
+    overdue = [
+        OverdueEntry(
+            assignment_id=a.id,
+            item_id=a.item_id,
+            ref=items[a.item_id][0],
+            title=items[a.item_id][1],
+            unit_name=units[a.unit_id].name,
+            due_on=a.due_on,
+            days_overdue=days,
+            closed_late=closed_late,
+            unit_id=a.unit_id,
+            role=a.role,
+        )
+        for a, days, closed_late in late
+    ]
+    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
+    return overdue
 
 
 async def freeze_bulletin(

@@ -66,7 +66,7 @@ async def dashboard_data(
     )
     period = period or year_period(today.year)
     figures = await compute_bulletin(
-        session, period, today=today, calendar=calendar, tz=deps.config.tz
+        session, period, today=today, calendar=calendar, tz=deps.config.tz, overdue_list=False
     )
     # The chart shows each unit's lead (主办) work: ranked units, then those with nothing due.
     lead = figures.ranking("lead") + [u for u in figures.unranked if u.role == "lead"]
