@@ -157,6 +157,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "tl.extension": ("延期申请", "Extension"),
     "tl.review": ("审核", "Review"),
     # reviews
+    "reviews.total": ("共 {total} 项", "{total} in all"),
+    "reviews.from_start": ("回到第一页", "Back to the first page"),
     "reviews.title": ("待审核申请", "Pending requests"),
     "reviews.completions": ("办结申请", "Completion requests"),
     "reviews.extensions": ("延期申请", "Extension requests"),
