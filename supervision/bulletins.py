@@ -55,7 +55,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -366,25 +366,20 @@ def _rank(rows: list[UnitFigures]) -> list[UnitFigures]:
     return ordered
 
 
-async def _completion_days(
-    session: AsyncSession, assignment_ids: Sequence[int], tz: ZoneInfo
-) -> dict[int, date]:
-    """Per closed assignment, the day its latest approved completion report was submitted
-    (or signed off, when it needed sign-off)."""
-    days: dict[int, date] = {}
-    for start in range(0, len(assignment_ids), _CHUNK):
-        reports = await session.execute(
-            select(Report.assignment_id, Report.created_at, Report.signed_off_at)
-            .where(
-                Report.assignment_id.in_(assignment_ids[start : start + _CHUNK]),
-                Report.kind == ReportKind.COMPLETION.value,
-                Report.review_state == ReviewState.APPROVED.value,
-            )
-            .order_by(Report.id)
+def _completed_at() -> Any:
+    """When the latest approved completion report of the outer `Assignment` was submitted,
+    or signed off when it needed sign-off (NULL when there is none), as a scalar subquery."""
+    return (
+        select(func.coalesce(Report.signed_off_at, Report.created_at))
+        .where(
+            Report.assignment_id == Assignment.id,
+            Report.kind == ReportKind.COMPLETION.value,
+            Report.review_state == ReviewState.APPROVED.value,
         )
-        for assignment_id, created_at, signed_off_at in reports:
-            days[assignment_id] = _local_day(signed_off_at or created_at, tz)
-    return days
+        .order_by(Report.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 _CHUNK = 5000  # ids per IN list: bounded statement parameters on either database
@@ -412,40 +407,37 @@ async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
     """
     lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
     closed = ItemState.CLOSED.value
-    rows = (
-        await session.execute(
-            select(
-                Assignment.id,
-                Assignment.item_id,
-                Assignment.unit_id,
-                Assignment.role,
-                Assignment.state,
-                Assignment.due_on,
-                Assignment.closed_at,
-            )
-            .join(Item, Item.id == Assignment.item_id)
-            .where(
-                Assignment.state != ItemState.CANCELLED.value,
-                Item.received_on <= as_of,
-                or_(
-                    Assignment.state != closed,
-                    Assignment.closed_at.is_(None),
-                    Assignment.closed_at >= lo,
-                ),
-            )
-            .order_by(Assignment.id)
+    done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
+    rows = await session.execute(
+        select(
+            Assignment.id,
+            Assignment.item_id,
+            Assignment.unit_id,
+            Assignment.role,
+            Assignment.due_on,
+            case((done, Assignment.closed_at), else_=None),
+            case((done, _completed_at()), else_=None),
         )
-    ).all()
-    done = [r.id for r in rows if r.state == closed and r.closed_at is not None]
-    completed = await _completion_days(session, done, tz)
+        .join(Item, Item.id == Assignment.item_id)
+        .where(
+            Assignment.state != ItemState.CANCELLED.value,
+            Item.received_on <= as_of,
+            or_(
+                Assignment.state != closed,
+                Assignment.closed_at.is_(None),
+                Assignment.closed_at >= lo,
+            ),
+        )
+        .order_by(Assignment.id)
+    )
     out: list[_Counted] = []
-    for r in rows:
+    for assignment_id, item_id, unit_id, role, due_on, closed_at, completed_at in rows:
         closed_on = None
-        if r.state == closed and r.closed_at is not None:
-            closed_on = completed.get(r.id) or _local_day(r.closed_at, tz)
+        if closed_at is not None:
+            closed_on = _local_day(completed_at or closed_at, tz)
             if closed_on < start:
                 continue
-        out.append(_Counted(r.id, r.item_id, r.unit_id, r.role, r.due_on, closed_on))
+        out.append(_Counted(assignment_id, item_id, unit_id, role, due_on, closed_on))
     return out
 
 
