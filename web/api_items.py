@@ -43,7 +43,6 @@ from web.api_lookups import (
     load_item,
     paged,
     today_and_calendar,
-    visible_items,
 )
 
 
@@ -86,7 +85,7 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
     text = (r.query.get("q") or "").strip()
     async with ctx.deps.sessions() as session:
         today, cal = await today_and_calendar(session, ctx)
-        query = select(Item).where(Item.id.in_(visible_items(ctx)))
+        query = ctx.principal.scope.filter_items(select(Item))
         if state is not None:
             query = query.where(Item.state == state)
         if source is not None:
