@@ -48,6 +48,7 @@ row per unit with both roles mixed and no ``unranked``/``urged``; readers treat 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -383,6 +384,7 @@ def _completed_at() -> Any:
 
 
 _CHUNK = 5000  # ids per IN list: bounded statement parameters on either database
+_PARTITION = 2000  # rows handled between two turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +410,7 @@ async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
     lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
     closed = ItemState.CLOSED.value
     done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
-    rows = await session.execute(
+    rows = await session.stream(
         select(
             Assignment.id,
             Assignment.item_id,
@@ -431,13 +433,15 @@ async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
         .order_by(Assignment.id)
     )
     out: list[_Counted] = []
-    for assignment_id, item_id, unit_id, role, due_on, closed_at, completed_at in rows:
-        closed_on = None
-        if closed_at is not None:
-            closed_on = _local_day(completed_at or closed_at, tz)
-            if closed_on < start:
-                continue
-        out.append(_Counted(assignment_id, item_id, unit_id, role, due_on, closed_on))
+    # Streamed in partitions: the event loop runs other requests between them.
+    async for partition in rows.partitions(_PARTITION):
+        for assignment_id, item_id, unit_id, role, due_on, closed_at, completed_at in partition:
+            closed_on = None
+            if closed_at is not None:
+                closed_on = _local_day(completed_at or closed_at, tz)
+                if closed_on < start:
+                    continue
+            out.append(_Counted(assignment_id, item_id, unit_id, role, due_on, closed_on))
     return out
 
 
@@ -472,7 +476,9 @@ async def compute_bulletin(
             row = figures[unit_id, role] = UnitFigures(unit_id, "", "", role)
         return row
 
-    for assignment in counted:
+    for n, assignment in enumerate(counted, start=1):
+        if n % _PARTITION == 0:
+            await asyncio.sleep(0)  # let the event loop answer others between partitions
         row = unit_row(assignment.unit_id, assignment.role)
         row.assigned += 1
         closed_on = assignment.closed_on

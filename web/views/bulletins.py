@@ -6,6 +6,7 @@ Who reads and who issues is `Permission.VIEW_BULLETINS` / `ISSUE_BULLETINS` (sup
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -231,7 +232,9 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
+async def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
+    """The bulletin as a file, built in a thread: a large office's XLSX takes a while, and
+    the event loop keeps answering probes, webhooks and other pages meanwhile."""
     deps: WebDeps = request.app[DEPS]
     office = deps.config.office_name
     name = filename(data, fmt)
@@ -241,11 +244,10 @@ def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Respo
         "X-Content-Type-Options": "nosniff",
     }
     if fmt == "xlsx":
-        return web.Response(
-            body=render_xlsx(data, office_name=office), content_type=XLSX_TYPE, headers=headers
-        )
+        body = await asyncio.to_thread(render_xlsx, data, office_name=office)
+        return web.Response(body=body, content_type=XLSX_TYPE, headers=headers)
     return web.Response(
-        text=render_html(data, office_name=office),
+        text=await asyncio.to_thread(render_html, data, office_name=office),
         content_type="text/html",
         charset="utf-8",
         headers=headers,
@@ -261,7 +263,7 @@ async def download(request: web.Request) -> web.StreamResponse:
             bulletin = await get_bulletin(session, int(request.match_info["id"]))
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
-    return _download(request, bulletin.data, request.match_info["fmt"])
+    return await _download(request, bulletin.data, request.match_info["fmt"])
 
 
 async def preview_download(request: web.Request) -> web.StreamResponse:
@@ -271,7 +273,7 @@ async def preview_download(request: web.Request) -> web.StreamResponse:
         data = await _compute(request, request.query.get("period", ""))
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
-    return _download(request, data, request.match_info["fmt"])
+    return await _download(request, data, request.match_info["fmt"])
 
 
 def routes(app: web.Application) -> None:
