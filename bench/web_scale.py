@@ -463,7 +463,30 @@ async def measure(engine: AsyncEngine, requests: int, only: str) -> dict[tuple[s
                     f"p50 {t.pct(50):8.1f} ms  p95 {t.pct(95):8.1f} ms",
                     flush=True,
                 )
+            if role == "admin" and not only:
+                for heavy in ("/", f"/bulletins/preview.xlsx?period={PERIOD}"):
+                    probes = await _probe_while(client, heavy)
+                    results[role, f"/healthz during {heavy}"] = Timing(probes, 0, 200)
+                    t = results[role, f"/healthz during {heavy}"]
+                    print(
+                        f"  {role:8} /healthz during {heavy}: {len(probes)} probes, "
+                        f"p50 {t.pct(50):.1f} ms, max {max(probes) * 1000:.1f} ms",
+                        flush=True,
+                    )
     return results
+
+
+async def _probe_while(client: TestClient, heavy: str) -> list[float]:
+    """Client times of /healthz, one after another, while ``heavy`` is being built."""
+    task = asyncio.create_task(client.get(heavy))
+    probes: list[float] = []
+    while not task.done():
+        started = time.perf_counter()
+        response = await client.get("/healthz")
+        await response.read()
+        probes.append(time.perf_counter() - started)
+    (await task).release()
+    return probes
 
 
 async def _no_wait(_seconds: float) -> None:
