@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Final
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx, sections
-from web.views.common import page_strings, render
+from web.views.common import PAGE_SIZE, clamp_page, int_or_none, page_strings, render
 
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
@@ -39,6 +40,20 @@ DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
 
 def _strings(request: web.Request) -> Callable[[str], str]:
     return page_strings(request, "bulletin.")
+
+
+def _overdue_page(request: web.Request, data: dict[str, Any], link: str) -> dict[str, Any]:
+    """One page of the bulletin's overdue list for the page (the downloads hold it whole):
+    a large office names thousands, and the page need not carry them all."""
+    entries = data.get("overdue_items") or []
+    page, pages = clamp_page(int_or_none(request.query.get("overdue_page")) or 1, len(entries))
+    return {
+        "overdue_rows": entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "overdue_page": page,
+        "overdue_pages": pages,
+        "overdue_total": len(entries),
+        "overdue_link": link,
+    }
 
 
 async def _recipient_choices(session: Any) -> list[dict[str, Any]]:
@@ -150,6 +165,7 @@ async def _preview(
             "s": _strings(request),
             "b": data,
             "sections": sections(data),
+            **_overdue_page(request, data, f"/bulletins/preview?period={quote(data['period'])}&"),
             "choices": choices,
             "can_issue": me.allows(Permission.ISSUE_BULLETINS),
             "errors": list(errors),
@@ -227,6 +243,7 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
             "bulletin": bulletin,
             "b": bulletin.data,
             "sections": sections(bulletin.data or {}),
+            **_overdue_page(request, bulletin.data or {}, f"/bulletins/{bulletin.id}?"),
             "queued": int(queued) if queued.isdigit() else None,
         },
     )
