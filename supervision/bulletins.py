@@ -56,7 +56,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -399,6 +399,17 @@ class _Counted:
     closed_on: date | None
 
 
+def _counting(as_of: date, lo: datetime) -> list[ColumnElement[bool]]:
+    """Which assignments count for a period (see `_counted`): not cancelled, received by
+    ``as_of``, and open, or closed at ``lo`` (the period's first instant) or later."""
+    closed = ItemState.CLOSED.value
+    return [
+        Assignment.state != ItemState.CANCELLED.value,
+        Item.received_on <= as_of,
+        or_(Assignment.state != closed, Assignment.closed_at.is_(None), Assignment.closed_at >= lo),
+    ]
+
+
 async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo) -> list[_Counted]:
     """The assignments that count for the period (see the module docstring), by id.
 
@@ -421,15 +432,7 @@ async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
             case((done, _completed_at()), else_=None),
         )
         .join(Item, Item.id == Assignment.item_id)
-        .where(
-            Assignment.state != ItemState.CANCELLED.value,
-            Item.received_on <= as_of,
-            or_(
-                Assignment.state != closed,
-                Assignment.closed_at.is_(None),
-                Assignment.closed_at >= lo,
-            ),
-        )
+        .where(*_counting(as_of, lo))
         .order_by(Assignment.id)
     )
     out: list[_Counted] = []
@@ -443,6 +446,66 @@ async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
                     continue
             out.append(_Counted(assignment_id, item_id, unit_id, role, due_on, closed_on))
     return out
+
+
+def _fixed_offset(tz: ZoneInfo, start: date, as_of: date) -> timedelta | None:
+    """The zone's UTC offset when it is the same over the period and the two years before
+    it (then a local day is the UTC instant plus the offset, which SQL can compute), else
+    None (Asia/Shanghai has had one offset since 1991)."""
+    first = datetime.combine(start - timedelta(days=731), time(12))
+    days = range(0, (as_of - start).days + 732, 7)
+    offsets = {tz.utcoffset(first + timedelta(days=n)) for n in days}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+async def _summed(
+    session: AsyncSession, start: date, as_of: date, offset: timedelta
+) -> Sequence[Any]:
+    """(unit id, role, assigned, closed in period, on time, late, open overdue) for the
+    period: the loop of `compute_bulletin` as one GROUP BY, for pages that show the
+    figures only (the dashboard's year). Same rows as `_counted`, same rules."""
+    lo = datetime.combine(start, time(0), tzinfo=UTC) - offset
+    closed = ItemState.CLOSED.value
+    done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
+    instant = case((done, func.coalesce(_completed_at(), Assignment.closed_at)), else_=None)
+    seconds = int(offset.total_seconds())
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        day: Any = func.date(instant, f"{seconds:+d} seconds")
+    else:
+        day = cast(instant + literal_column(f"interval '{seconds} seconds'"), Date)
+    rows = (
+        select(
+            Assignment.unit_id,
+            Assignment.role,
+            Assignment.due_on.label("due_on"),
+            day.label("closed_on"),
+        )
+        .join(Item, Item.id == Assignment.item_id)
+        .where(*_counting(as_of, lo))
+        .offset(0)  # not pulled up: the completion subquery runs once per row, not per use
+        .subquery()
+    )
+    closed_on, due_on = rows.c.closed_on, rows.c.due_on
+    in_period = and_(closed_on.is_not(None), closed_on <= as_of)
+
+    def total(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            rows.c.unit_id,
+            rows.c.role,
+            func.count(),
+            total(in_period),
+            total(and_(in_period, closed_on <= due_on)),
+            total(and_(in_period, closed_on > due_on)),
+            total(and_(or_(closed_on.is_(None), closed_on > as_of), due_on < as_of)),
+        )
+        .where(or_(closed_on.is_(None), closed_on >= start))
+        .group_by(rows.c.unit_id, rows.c.role)
+    )
+    return (await session.execute(query)).all()
 
 
 async def compute_bulletin(
@@ -466,7 +529,6 @@ async def compute_bulletin(
         raise ValidationFailed(
             f"period {period.key} has not started yet (it starts on {start.isoformat()})"
         )
-    counted = await _counted(session, start, as_of, tz)
     figures: dict[tuple[int, str], UnitFigures] = {}
     late: list[tuple[_Counted, int, bool]] = []  # (assignment, working days late, closed)
 
@@ -476,6 +538,13 @@ async def compute_bulletin(
             row = figures[unit_id, role] = UnitFigures(unit_id, "", "", role)
         return row
 
+    offset = None if overdue_list else _fixed_offset(tz, start, as_of)
+    counted = [] if offset is not None else await _counted(session, start, as_of, tz)
+    if offset is not None:  # the figures alone: counted in the database, per unit and role
+        for unit_id, role, *sums in await _summed(session, start, as_of, offset):
+            row = unit_row(unit_id, role)
+            row.assigned, row.closed_in_period, row.closed_on_time = map(int, sums[:3])
+            row.closed_late, row.open_overdue = int(sums[3]), int(sums[4])
     for n, assignment in enumerate(counted, start=1):
         if n % _PARTITION == 0:
             await asyncio.sleep(0)  # let the event loop answer others between partitions
