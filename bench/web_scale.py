@@ -447,7 +447,7 @@ async def measure(engine: AsyncEngine, requests: int, only: str) -> dict[tuple[s
         async with TestClient(TestServer(app)) as client:
             await _login(client, email, person_id)
             for path in endpoints(role == "liaison"):
-                if only and only not in path:
+                if only and (path != only[1:] if only.startswith("=") else only not in path):
                     continue
                 headers = {"Authorization": f"Bearer {bearer}"} if path.startswith("/api") else {}
                 status, size = 0, 0
@@ -499,7 +499,9 @@ async def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--dbs", default="pg,sqlite")
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--only", default="", help="time only paths containing this text")
+    parser.add_argument(
+        "--only", default="", help="time only paths containing this text (=path: that path)"
+    )
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args()
