@@ -39,7 +39,6 @@ from web.api_lookups import (
     load_item,
     office_day,
     paged,
-    visible_items,
 )
 from web.api_out import ItemOut, TimelineEntryOut
 
@@ -59,7 +58,7 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
     async with ctx.deps.sessions() as session:
         day = await office_day(session, ctx)
         due = due_in_force_column()
-        query = select(Item).where(Item.id.in_(visible_items(ctx)))
+        query = ctx.principal.scope.filter_items(select(Item))
         if state is not None:
             query = query.where(Item.state == state)
         if source is not None:

@@ -94,6 +94,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dash.period": ("统计期间", "Period"),
     "dash.chart": ("按时办结率图", "On-time rate chart"),
     "dash.overdue_list": ("逾期事项", "Overdue items"),
+    "dash.overdue_more": (
+        "仅列出最早到期的 {shown} 项，共 {total} 项：查看全部",
+        "The {shown} that fell due first of {total}: see them all",
+    ),
     "dash.calendar_warning": (
         "{years} 年尚无官方节假日安排，相关期限按周一至周五（除法定节假日外）临时计算，"
         "调休未计入，请在“工作日历”导入。",
@@ -154,6 +158,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "tl.extension": ("延期申请", "Extension"),
     "tl.review": ("审核", "Review"),
     # reviews
+    "reviews.total": ("共 {total} 项", "{total} in all"),
+    "reviews.from_start": ("回到第一页", "Back to the first page"),
     "reviews.title": ("待审核申请", "Pending requests"),
     "reviews.completions": ("办结申请", "Completion requests"),
     "reviews.extensions": ("延期申请", "Extension requests"),
