@@ -12,8 +12,8 @@ from models import AssignmentRole, ItemState
 from supervision.calendar_store import load_calendar
 from supervision.item_list import ItemFilter, light_counts, list_items, page_items
 from supervision.light import Light
-from testing import factories as f
 from testing import SHANGHAI
+from testing import factories as f
 
 OPEN, ASKED = ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value
 CLOSED, CANCELLED = ItemState.CLOSED.value, ItemState.CANCELLED.value
