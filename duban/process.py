@@ -20,6 +20,7 @@ from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
 from notifier.scan import scan_once
 from notifier.templating import RenderLimits
+from notifier.wecom.api import WeComConfig
 from notifier.worker import NotifierDeps, ScanFn
 from supervision.mail_replies import AttachmentLimits, MailReplies
 from supervision.sealing import Sealer
@@ -139,6 +140,15 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             use_tls=smtp.use_tls,
             timeout=smtp.timeout,
         )
+    wecom = settings.wecom
+    wecom_config = None
+    if wecom.sending and wecom.corp_id and wecom.agent_id and wecom.secret:
+        wecom_config = WeComConfig(
+            corp_id=wecom.corp_id,
+            agent_id=wecom.agent_id,
+            secret=wecom.secret.get_secret_value(),
+            api_base=wecom.api_base,
+        )
     return NotifierConfig(
         tz=settings.office.tz,
         office_name=settings.office.name,
@@ -148,6 +158,9 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         mail=mail,
         mail_from=settings.mail.mail_from,
         mail_reply_to=settings.mail.reply_to,
+        wecom=wecom_config,
+        wecom_rate=wecom.rate,
+        wecom_user_rate=wecom.user_rate,
         redis_url=settings.redis.url,
         secret_key=settings.security.secret_key.get_secret_value(),
         scan_interval_seconds=settings.notifier.scan_interval_seconds,
