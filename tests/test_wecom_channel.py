@@ -185,3 +185,38 @@ async def test_unreachable_server_is_transient(clock: FixedClock) -> None:
     with pytest.raises(TransientError, match="network"):
         await channel.send(_message())
     await channel.close()
+
+
+async def test_a_queued_reminder_goes_out_as_a_card(sessions, clock: FixedClock) -> None:
+    """A step's chat channel queues a wecom_app row for a bound person; delivery sends the
+    rendered card through the fake and marks the row sent."""
+    from sqlalchemy import select
+
+    from models import Notification, Person
+    from notifier.channels.base import ChannelRegistry
+    from notifier.channels.log import LogChannel
+    from notifier.delivery import Deliverer
+    from testing.notifier_support import limiter_for, options, reminder
+
+    case = await reminder(sessions, clock, chat_id=None, channels=())
+    async with sessions() as s:
+        (await s.get_one(Person, case.owner.id)).wecom_userid = "wangjianguo"
+        await s.commit()
+        case.owner = await s.get_one(Person, case.owner.id)
+    case = await reminder(sessions, clock, channels=("chat",), case=case, occurrence="x")
+    async with FakeWeCom(clock=clock, users={"wangjianguo"}) as fake:
+        log_channel = LogChannel()
+        channels = ChannelRegistry([log_channel, _channel(fake, clock)], substitute=log_channel)
+        counts = await Deliverer(
+            sessions, channels=channels, renderer=Renderer(), clock=clock,
+            limiter=limiter_for(clock), options=options(),
+        ).deliver_due()  # fmt: skip
+        await channels.close()
+    assert counts == {"sent": 1}
+    [sent] = fake.sent
+    assert sent.touser == ["wangjianguo"]
+    assert "老旧小区改造" in sent.card["main_title"]["desc"]
+    assert [b["text"] for b in sent.card["button_list"]][:3] == ["填报进展", "申请办结", "申请延期"]
+    async with sessions() as s:
+        row = (await s.scalars(select(Notification))).one()
+    assert (row.channel, row.status, row.provider_message_id) == ("wecom_app", "sent", sent.msgid)

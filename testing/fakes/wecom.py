@@ -351,6 +351,10 @@ def _check_message(body: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
         return error(47001) | {"errmsg": "button_list needs 1 to 6 buttons"}
     for button in buttons:
-        if not isinstance(button, dict) or not button.get("text") or not button.get("key"):
-            return error(47001) | {"errmsg": "every button needs text and key"}
+        if not isinstance(button, dict) or not button.get("text"):
+            return error(47001) | {"errmsg": "every button needs text"}
+        # type 0 (default) calls back with its key, type 1 opens its url
+        needed = "url" if button.get("type", 0) == 1 else "key"
+        if not button.get(needed):
+            return error(47001) | {"errmsg": f"button {button['text']!r} needs a {needed}"}
     return None
