@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -58,6 +58,8 @@ _KEY: Final = re.compile(r"^a:([rcev]):(\d{1,12})$")
 _CANCEL: Final = frozenset({"取消", "cancel", "/cancel"})
 #: at most this many items are listed to choose from
 MAX_CHOICES: Final = 20
+#: an open dialog step is dropped after this long: a message much later is a new message
+DIALOG_TTL: Final = timedelta(hours=2)
 
 TEXTS: Final[dict[str, dict[str, str]]] = {
     "zh": {
@@ -284,6 +286,9 @@ class WeComReplies:
         if not text:
             return WeComAnswer("refused", say(person.locale, "empty"))
         dialog = await session.get(WeComDialog, person.wecom_userid)
+        if dialog is not None and self.clock.now() - dialog.updated_at > DIALOG_TTL:
+            await self._forget(session, person)
+            dialog = None
         if dialog is not None and dialog.step == CHOOSE:
             return await self._chosen(session, person, dialog, text)
         if dialog is not None and dialog.assignment_id is not None:

@@ -191,3 +191,15 @@ async def test_other_events_get_no_answer(office: Office) -> None:
         "<AgentID>1000002</AgentID></xml>"
     )
     assert await office.send(inner) == ""
+
+
+async def test_a_stale_dialog_is_dropped(office: Office, world: World, clock: FixedClock) -> None:
+    from datetime import timedelta
+
+    await office.press("zhaoliu", f"a:c:{world.a_outside.id}")
+    clock.advance(timedelta(hours=3))
+    answer = await office.text("zhaoliu", "三小时后的普通进展")
+    assert "进展报告" in answer  # a progress report, not a completion request
+    async with office.sessions() as session:
+        kinds = (await session.scalars(select(Report.kind))).all()
+    assert kinds == [ReportKind.PROGRESS.value]
