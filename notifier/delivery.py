@@ -65,7 +65,16 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import CHAT, EMAIL, PENDING, SENDING, add, due_at, due_clause
+from supervision.outbox import (
+    CHAT,
+    EMAIL,
+    PENDING,
+    SENDING,
+    WECOM_APP,
+    add,
+    due_at,
+    due_clause,
+)
 from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
@@ -179,16 +188,19 @@ class _Batch:
 
 
 async def _fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
-    """Queue the same message by e-mail after the chat failed for good (once per cause)."""
-    if row.channel != CHAT or row.recipient_id is None:
+    """Queue the same message by e-mail after a chat app (Telegram, the WeCom application)
+    failed for good (once per cause, and not when the step already sent it by e-mail)."""
+    if row.channel not in (CHAT, WECOM_APP) or row.recipient_id is None:
         return None
     person = await session.get(Person, row.recipient_id)
     if person is None or not person.active or not person.email:
         return None
-    suffix = f":{CHAT}"
+    suffix = f":{row.channel}"
     cause = row.dedupe_key[: -len(suffix)] if row.dedupe_key.endswith(suffix) else row.dedupe_key
+    # the step's own e-mail, or the fallback of the person's other chat app for this cause
+    keys = [f"{cause}:{EMAIL}", *(f"{cause}:{chat}:fallback" for chat in (CHAT, WECOM_APP))]
     exists = await session.scalar(
-        select(Notification.id).where(Notification.dedupe_key == f"{cause}:{EMAIL}")
+        select(Notification.id).where(Notification.dedupe_key.in_(keys)).limit(1)
     )
     if exists is not None:
         return None

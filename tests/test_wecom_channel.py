@@ -220,3 +220,60 @@ async def test_a_queued_reminder_goes_out_as_a_card(sessions, clock: FixedClock)
     async with sessions() as s:
         row = (await s.scalars(select(Notification))).one()
     assert (row.channel, row.status, row.provider_message_id) == ("wecom_app", "sent", sent.msgid)
+
+
+@pytest.mark.parametrize("on_telegram", [False, True])
+async def test_unknown_userid_falls_back_to_one_email(
+    sessions, clock: FixedClock, on_telegram: bool
+) -> None:
+    """WeCom refuses the userid (and Telegram, when the person is there too, has blocked the
+    bot): the chat rows fail for good and the person gets the message once, by e-mail (the
+    log channel stands in for SMTP)."""
+    from sqlalchemy import select
+
+    from models import Notification, Person
+    from notifier.channels.base import ChannelRegistry
+    from notifier.channels.log import LogChannel
+    from notifier.channels.telegram import TelegramChannel
+    from notifier.delivery import Deliverer
+    from testing.fakes.telegram import FakeTelegram
+    from testing.notifier_support import limiter_for, options, reminder
+
+    chat_id = 555 if on_telegram else None
+    case = await reminder(
+        sessions, clock, channels=(), email="wang@example.gov.cn", chat_id=chat_id
+    )
+    async with sessions() as s:
+        (await s.get_one(Person, case.owner.id)).wecom_userid = "left-the-office"
+        await s.commit()
+        case.owner = await s.get_one(Person, case.owner.id)
+    await reminder(sessions, clock, channels=("chat",), case=case, occurrence="y")
+    async with (
+        FakeWeCom(clock=clock, users={"someone-else"}) as fake,
+        FakeTelegram(
+            global_rate=None, per_chat_rate=None, clock=lambda: clock.now().timestamp()
+        ) as tg,
+    ):
+        tg.block(555)
+        log_channel = LogChannel()
+        channels = ChannelRegistry(
+            [
+                log_channel,
+                _channel(fake, clock),
+                TelegramChannel(tg.token, api_base=tg.base_url),
+            ],
+            substitute=log_channel,
+        )
+        counts = await Deliverer(
+            sessions, channels=channels, renderer=Renderer(), clock=clock,
+            limiter=limiter_for(clock), options=options(),
+        ).deliver_due()  # fmt: skip
+        await channels.close()
+    assert counts == {"failed": 1 + on_telegram, "sent": 1}
+    async with sessions() as s:
+        rows = (await s.scalars(select(Notification).order_by(Notification.id))).all()
+    by_channel = {r.channel: r for r in rows}
+    assert sorted(by_channel) == ["email", *(["telegram"] if on_telegram else []), "wecom_app"]
+    assert "81013" in (by_channel["wecom_app"].last_error or "")
+    assert by_channel["email"].fallback_of_id in {r.id for r in rows if r.channel != "email"}
+    assert by_channel["email"].address == "wang@example.gov.cn"
