@@ -27,6 +27,7 @@ from models.report import (
     ReviewState,
 )
 from models.template import Template, TemplateVersion
+from models.wecom import WeComDialog, WeComInbound
 
 __all__ = [
     "ACTIVE_STATES",
@@ -67,5 +68,7 @@ __all__ = [
     "Template",
     "TemplateVersion",
     "Unit",
+    "WeComDialog",
+    "WeComInbound",
     "WebSession",
 ]

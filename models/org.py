@@ -54,6 +54,8 @@ class Person(TimestampMixin, Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_username: Mapped[str | None] = mapped_column(String(64))
+    #: the person's WeCom (企业微信 / 政务微信) userid: application messages and callbacks
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     role_links: Mapped[list[PersonRole]] = relationship(

@@ -70,6 +70,7 @@ from supervision.outbox import (
     EMAIL,
     PENDING,
     SENDING,
+    WECOM_APP,
     add,
     due_at,
     due_clause,
@@ -189,14 +190,20 @@ class _Batch:
 
 
 async def email_fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
-    """Queue the same message by e-mail after the chat failed for good (once per cause)."""
-    if row.channel != CHAT or row.recipient_id is None:
+    """Queue the same message by e-mail after a chat app (Telegram, the WeCom application)
+    failed for good (once per cause, and not when the step already sent it by e-mail)."""
+    if row.channel not in (CHAT, WECOM_APP) or row.recipient_id is None:
         return None
     person = await session.get(Person, row.recipient_id)
     if person is None or not person.active or not person.email:
         return None
+    # the step's own e-mail, or the fallback of the person's other chat app for this cause
+    keys = [
+        on_channel(row.dedupe_key, EMAIL),
+        *(fallback_key(on_channel(row.dedupe_key, chat)) for chat in (CHAT, WECOM_APP)),
+    ]
     exists = await session.scalar(
-        select(Notification.id).where(Notification.dedupe_key == on_channel(row.dedupe_key, EMAIL))
+        select(Notification.id).where(Notification.dedupe_key.in_(keys)).limit(1)
     )
     if exists is not None:
         return None

@@ -32,6 +32,7 @@ class Recipient:
     locale: str
     email: str | None
     telegram_chat_id: int | None
+    wecom_userid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,25 @@ class RecipientNeed:
 # Core tables and columns: the rows skip the ORM's loading machinery (a batch reads many).
 _people = cast(Table, Person.__table__)
 _roles = cast(Table, PersonRole.__table__)
-_COLUMNS = (_people.c.id, _people.c.locale, _people.c.email, _people.c.telegram_chat_id)
+_COLUMNS = (
+    _people.c.id,
+    _people.c.locale,
+    _people.c.email,
+    _people.c.telegram_chat_id,
+    _people.c.wecom_userid,
+)
 
 
-def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | None) -> Recipient:
-    return Recipient(id=person_id, locale=locale or "zh", email=email, telegram_chat_id=chat_id)
+def _recipient(
+    person_id: int, locale: str, email: str | None, chat_id: int | None, wecom: str | None
+) -> Recipient:
+    return Recipient(
+        id=person_id,
+        locale=locale or "zh",
+        email=email,
+        telegram_chat_id=chat_id,
+        wecom_userid=wecom,
+    )
 
 
 def id_in(
@@ -115,10 +130,12 @@ class RecipientDirectory:
                 )
                 .order_by(_people.c.id)
             )
-            for person_id, locale, email, chat_id, unit_id, role in unit_rows:
+            for person_id, locale, email, chat_id, wecom, unit_id, role in unit_rows:
                 if unit_id is None:
                     continue
-                by_unit_role[(unit_id, role)].append(_recipient(person_id, locale, email, chat_id))
+                by_unit_role[(unit_id, role)].append(
+                    _recipient(person_id, locale, email, chat_id, wecom)
+                )
         supervisors: list[Recipient] = []
         if want_supervisors:
             rows = await session.execute(

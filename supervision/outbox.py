@@ -25,6 +25,8 @@ from supervision.calendar import WorkCalendar
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = "telegram"
 EMAIL = "email"
+#: WeCom application messages to one person (the group robot's kind is ``wecom``)
+WECOM_APP = "wecom_app"
 GROUP_KINDS = ("wecom", "dingtalk", "feishu")
 PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
 
@@ -161,6 +163,9 @@ class Reachable(Protocol):
     @property
     def telegram_chat_id(self) -> int | None: ...
 
+    @property
+    def wecom_userid(self) -> str | None: ...
+
 
 def person_key(cause: str, person_id: int, channel: str) -> str:
     """The unique key of a message to a person: ``<cause>:p<person>:<channel>``."""
@@ -186,11 +191,16 @@ def webhook_key(cause: str, webhook_id: int) -> str:
 
 def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
     """The (channel, address) pairs a person can be reached on, from step channels
-    ``chat`` / ``email`` (also accepted: ``telegram``)."""
+    ``chat`` / ``email`` (also accepted: ``telegram``, ``wecom_app``).
+
+    ``chat`` is every chat app the person is bound to: Telegram and the WeCom application.
+    """
     out: list[tuple[str, str]] = []
     for channel in channels:
         if channel in ("chat", CHAT) and person.telegram_chat_id is not None:
             out.append((CHAT, str(person.telegram_chat_id)))
+        if channel in ("chat", WECOM_APP) and person.wecom_userid:
+            out.append((WECOM_APP, person.wecom_userid))
         elif channel == EMAIL and person.email:
             out.append((EMAIL, person.email))
     return out

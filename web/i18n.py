@@ -231,6 +231,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "people.new": ("新增人员", "New person"),
     "people.email": ("电子邮箱", "Email"),
     "people.phone": ("电话", "Phone"),
+    "people.wecom_userid": ("企业微信账号", "WeCom userid"),
     "people.unit": ("单位", "Unit"),
     "people.roles": ("角色", "Roles"),
     "people.locale": ("语言", "Language"),

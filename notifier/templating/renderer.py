@@ -20,6 +20,7 @@ from notifier.templating.keys import (
     DEFAULT_TEMPLATES_DIR,
     GROUP,
     GROUP_CHANNELS,
+    WECOM_APP,
     parts_for,
 )
 from notifier.templating.pool import RenderPool, default_pool
@@ -104,6 +105,8 @@ class Renderer:
 
     async def _source(self, step: str, channel: str, locale: str, part: str) -> PartSource | None:
         channels = [channel, GROUP] if channel in GROUP_CHANNELS else [channel]
+        if channel == WECOM_APP:
+            channels.append("log")
         locales = [locale] if locale == DEFAULT_LOCALE else [locale, DEFAULT_LOCALE]
         for loc in locales:
             if self.store is not None:
