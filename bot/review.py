@@ -278,7 +278,7 @@ async def review_request_button(
     state: FSMContext,
     clock: Clock,
 ) -> None:
-    """批准 / 驳回 under a review request the notifier delivered."""
+    """同意 / 退回 under a review request the notifier delivered."""
     if callback_data.decision not in (APPROVE, REJECT) or callback_data.subject not in (
         COMPLETION,
         EXTENSION,

@@ -558,7 +558,7 @@ async def _add_history(
             actor=system,
             entity="extension",
             entity_id=extension.id,
-            action="request",
+            action="requested",
             to_state=ReviewState.PENDING.value,
             detail={"assignment_id": lead.id, "new_due_on": extension.new_due_on.isoformat()},
         )

@@ -12,6 +12,31 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, TimestampMixin
 
 
+class Channel(StrEnum):
+    """The channel a message is delivered on (an outbox row's ``channel``)."""
+
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    WECOM = "wecom"  # 企业微信群机器人
+    DINGTALK = "dingtalk"  # 钉钉群机器人
+    FEISHU = "feishu"  # 飞书群机器人
+    LOG = "log"  # the stand-in when a channel is not configured
+
+
+#: the group-robot channels (a GroupWebhook's ``kind``)
+GROUP_CHANNELS = frozenset({Channel.WECOM, Channel.DINGTALK, Channel.FEISHU})
+
+
+class MessageKind(StrEnum):
+    """Messages that are not ladder steps (an outbox row's ``kind`` is one of these or a step)."""
+
+    REVIEW_REQUEST = "review_request"  # 审核提醒
+    REVIEW_OUTCOME = "review_outcome"  # 审核结果
+    SIGNOFF_REQUEST = "signoff_request"  # 签发提醒
+    INVITE = "invite"  # 绑定邀请
+    BULLETIN = "bulletin"  # 督查通报
+
+
 class NotificationStatus(StrEnum):
     """Outbox row states: the database is the truth, Redis only carries jobs."""
 

@@ -21,6 +21,14 @@ class StepKind(StrEnum):
     PERIODIC = "periodic"  # 定期报告
 
 
+class StepChannel(StrEnum):
+    """Where a ladder step sends: the person's chat, their e-mail, or the unit's group robots."""
+
+    CHAT = "chat"  # Telegram
+    EMAIL = "email"
+    GROUP = "group"  # WeCom / DingTalk / Feishu robots of the unit
+
+
 class Policy(TimestampMixin, Base):
     """The ladder and deadline rule for one source (or all, ``source`` NULL) and urgency."""
 

@@ -34,6 +34,29 @@ class ReviewState(StrEnum):
 ExtensionState = ReviewState
 
 
+class Decision(StrEnum):
+    """A supervisor's answer to a request (同意 / 退回): the words on buttons and pages."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class RequestKind(StrEnum):
+    """What a unit asks the office for."""
+
+    COMPLETION = "completion"  # 办结申请
+    EXTENSION = "extension"  # 延期申请
+
+
+class Origin(StrEnum):
+    """Where a report or a request came in (its ``channel``)."""
+
+    CHAT = "chat"
+    EMAIL = "email"
+    WEB = "web"
+    API = "api"
+
+
 class Report(TimestampMixin, Base):
     """A report filed against an assignment from chat, email or the web."""
 

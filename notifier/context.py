@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Assignment,
+    AssignmentRole,
     Base,
     Bulletin,
     Extension,
@@ -25,6 +26,7 @@ from models import (
     Item,
     Notification,
     Person,
+    Policy,
     Report,
     Source,
     StepKind,
@@ -45,23 +47,15 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
 from supervision.invites import SEALED_LINK
+from supervision.labels import co_marked, label, label_of, words
 from supervision.light import assignment_light
-from supervision.policy import SOURCE_LABELS_ZH
+from supervision.policy import due_days_of, pick_policy, reply_within
 from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
 #: recipients who act on the assignment themselves get the report / close / extend buttons
 ACTING_ROLES: Final = frozenset({"owner", "liaison", "leader"})
 
-SOURCE_LABELS_EN: Final = {
-    Source.INSTRUCTION: "leader's instruction",
-    Source.DOCUMENT: "document requirement",
-    Source.MEETING: "meeting decision",
-    Source.ANNUAL_TASK: "annual key task",
-    Source.PROPOSAL: "deputies' proposal",
-    Source.MAILBOX: "governor's mailbox",
-    Source.OTHER: "other",
-}
 _WEEKDAYS_ZH: Final = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 _WEEKDAYS_EN: Final = (
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
@@ -101,14 +95,6 @@ def template_step(row: Notification) -> str:
     return str(payload.get("template") or payload.get("step") or row.kind)
 
 
-def _source_label(source: str, zh: bool) -> str:
-    try:
-        key = Source(source)
-    except ValueError:
-        return source
-    return (SOURCE_LABELS_ZH if zh else SOURCE_LABELS_EN).get(key, source)
-
-
 def _as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
@@ -137,13 +123,13 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     return links
 
 
-def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
+def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> BulletinView:
     data = bulletin.data or {}
     rows = tuple(
         BulletinRow(
             rank=int(r.get("rank", n)),
             # 协办 rows are ranked apart after the 主办 rows; the label keeps them apart.
-            unit_name=str(r.get("unit_name", "")) + ("（协办）" if r.get("role") == "co" else ""),
+            unit_name=co_marked(str(r.get("unit_name", "")), str(r.get("role", "")), locale),
             assigned=int(r.get("assigned", 0)),
             closed_on_time=int(r.get("closed_on_time", 0)),
             overdue=int(r.get("overdue", 0)),
@@ -213,6 +199,11 @@ class _Loaded:
     bulletins: dict[int, Bulletin]
     #: the latest report of each assignment (None: no report yet)
     last_reports: dict[int, Report | None]
+    #: every policy as ``(source, urgent, policy)`` in id order, when any row names an item
+    policies: list[tuple[str | None, bool, Policy]]
+
+    def policy(self, item: Item) -> Policy | None:
+        return pick_policy(self.policies, item.source, item.urgent)
 
     def name(self, person_id: int | None) -> str:
         person = self.people.get(person_id) if person_id is not None else None
@@ -260,6 +251,11 @@ async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
         + [x for e in extensions.values() for x in (e.requested_by_id, e.decided_by_id)]
     )
     people = await _by_id(session, Person, people_ids)
+    policies = (
+        [(p.source, p.urgent, p) for p in await session.scalars(select(Policy).order_by(Policy.id))]
+        if items
+        else []
+    )
     return _Loaded(
         people=people,
         assignments=assignments,
@@ -270,6 +266,7 @@ async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
         reports=reports,
         bulletins=bulletins,
         last_reports=last_reports,
+        policies=policies,
     )
 
 
@@ -283,7 +280,7 @@ def _make(
 ) -> BuiltContext:
     """The context of one row from what :func:`_load` read (no I/O)."""
     payload: dict[str, Any] = dict(row.payload or {})
-    zh = row.locale != "en"
+    locale = row.locale
     recipient = loaded.people.get(row.recipient_id) if row.recipient_id else None
     assignment = loaded.assignments.get(row.assignment_id) if row.assignment_id else None
     item_id = row.item_id or (assignment.item_id if assignment else None)
@@ -291,18 +288,21 @@ def _make(
     hook = loaded.webhooks.get(row.webhook_id) if row.webhook_id else None
 
     item_view = None
+    policy = loaded.policy(item) if item is not None else None
     if item is not None:
         item_view = ItemView(
             ref=item.ref,
             title=item.title,
             source=item.source,
-            source_label=_source_label(item.source, zh),
+            source_label=label_of(Source, item.source, locale),
             objective=item.objective,
             content=item.content,
             urgent=item.urgent,
             received_on=item.received_on,
             due_on=item.due_on,
             due_is_provisional=item.due_is_provisional,
+            due_is_default=item.due_is_default,
+            default_due_days=due_days_of(policy),
         )
 
     payload_report = (
@@ -318,24 +318,24 @@ def _make(
         report = payload_report or loaded.last_reports.get(assignment.id)
         last_report_on = report.created_at.astimezone(config.tz).date() if report else None
         weekday = assignment.due_on.weekday()
+        light = assignment_light(
+            assignment,
+            received_on=item.received_on if item else today,
+            today=today,
+            calendar=calendar,
+            tz=config.tz,
+        )
         assignment_view = AssignmentView(
             unit_name=unit.name if unit else "",
             role=assignment.role,
-            role_label=("主办" if assignment.role == "lead" else "协办")
-            if zh
-            else ("lead unit" if assignment.role == "lead" else "co-operating unit"),
+            role_label=label_of(AssignmentRole, assignment.role, locale),
             due_on=assignment.due_on,
-            due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[weekday],
+            due_weekday_label=(_WEEKDAYS_EN if locale == "en" else _WEEKDAYS_ZH)[weekday],
             days_left=days_left(today, assignment.due_on, calendar),
-            light=assignment_light(
-                assignment,
-                received_on=item.received_on if item else today,
-                today=today,
-                calendar=calendar,
-                tz=config.tz,
-            ).value,
+            light=light.value,
             owner_name=loaded.name(assignment.owner_id),
             leader_name=loaded.name(assignment.leader_id),
+            light_label=label(light, locale),
         )
         if report is not None:
             report_view = ReportView(
@@ -399,7 +399,7 @@ def _make(
     if payload.get("bulletin_id") is not None:
         bulletin = loaded.bulletins.get(int(payload["bulletin_id"]))
         if bulletin is not None:
-            bulletin_view = _bulletin_view(bulletin, payload)
+            bulletin_view = _bulletin_view(bulletin, payload, locale)
 
     step = template_step(row)
     is_ladder = row.kind in LADDER_STEPS
@@ -432,6 +432,12 @@ def _make(
         invite_link=invite_link,
         invite_expires_on=_as_date(payload.get("invite_expires_on")),
         bulletin=bulletin_view,
+        reply_within_days=(
+            reply_within([s for s in policy.steps if s.active], row.kind)
+            if policy is not None and is_ladder
+            else None
+        ),
+        words=words(locale),
     )
     return BuiltContext(
         context=context,

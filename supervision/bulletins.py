@@ -78,11 +78,11 @@ from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
+from supervision.labels import label_of
 from supervision.outbox import CHAT, EMAIL, next_send_time, notify_person
 
 __all__ = [
     "BULLETIN_KIND",
-    "ROLE_LABELS",
     "BulletinData",
     "OverdueEntry",
     "Period",
@@ -102,7 +102,6 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q(\d)$")
 _QUARTER_ZH = {1: "一", 2: "二", 3: "三", 4: "四"}
-ROLE_LABELS = {AssignmentRole.LEAD.value: "主办", AssignmentRole.CO.value: "协办"}
 DATA_VERSION = 2
 
 
@@ -196,7 +195,7 @@ class UnitFigures:
             "unit_code": self.unit_code,
             "unit_name": self.unit_name,
             "role": self.role,
-            "role_label": ROLE_LABELS[self.role],
+            "role_label": label_of(AssignmentRole, self.role),
             "assigned": self.assigned,
             "closed_in_period": self.closed_in_period,
             "closed_on_time": self.closed_on_time,
@@ -233,7 +232,7 @@ class OverdueEntry:
             "unit_name": self.unit_name,
             "unit_id": self.unit_id,
             "role": self.role,
-            "role_label": ROLE_LABELS[self.role],
+            "role_label": label_of(AssignmentRole, self.role),
             "due_on": self.due_on.isoformat(),
             "days_overdue": self.days_overdue,
             "closed_late": self.closed_late,

@@ -16,6 +16,7 @@ from models import Assignment, AssignmentRole, Item, ItemState
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition
+from supervision.labels import label
 from supervision.schedule import reschedule
 
 S = ItemState
@@ -30,21 +31,14 @@ ALLOWED: dict[ItemState, frozenset[ItemState]] = {
 #: Why a co assignment closed without a review of its own.
 CLOSED_WITH_ITEM = "主办单位已办结，协办随之办结 (closed with the item)"
 
-STATE_LABELS_ZH = {
-    S.OPEN: "办理中",
-    S.COMPLETION_REQUESTED: "申请办结",
-    S.CLOSED: "已办结",
-    S.CANCELLED: "已撤销",
-}
-
 
 def check_transition(kind: str, current: str, target: ItemState) -> None:
     """Raise InvalidTransition unless ``current -> target`` is allowed."""
     state = ItemState(current)
     if target not in ALLOWED[state]:
         raise InvalidTransition(
-            f"{kind} cannot go from {state.value} ({STATE_LABELS_ZH[state]}) "
-            f"to {target.value} ({STATE_LABELS_ZH[target]})"
+            f"{kind} cannot go from {state.value} ({label(state)}) "
+            f"to {target.value} ({label(target)})"
         )
 
 

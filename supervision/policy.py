@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import LadderStep, Policy, Role, Source, StepKind
 from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
+from supervision.labels import label
 
 T = TypeVar("T")
 
@@ -46,16 +47,6 @@ URGENT_LADDER: tuple[StepSpec, ...] = (
     StepSpec(StepKind.PERIODIC, 3, ("owner",), ("chat",)),
 )
 
-SOURCE_LABELS_ZH: dict[Source, str] = {
-    Source.INSTRUCTION: "领导批示",
-    Source.DOCUMENT: "文件要求",
-    Source.MEETING: "会议决定",
-    Source.ANNUAL_TASK: "年度重点工作",
-    Source.PROPOSAL: "建议提案",
-    Source.MAILBOX: "省长信箱",
-    Source.OTHER: "其他",
-}
-
 
 def build_policy(
     name: str, source: Source | None, urgent: bool, ladder: tuple[StepSpec, ...]
@@ -90,8 +81,8 @@ async def ensure_default_policies(session: AsyncSession) -> int:
         for urgent, ladder in ((False, DEFAULT_LADDER), (True, URGENT_LADDER)):
             if (source.value, urgent) in existing:
                 continue
-            label = SOURCE_LABELS_ZH[source] + ("（急件）" if urgent else "")
-            session.add(build_policy(label, source, urgent, ladder))
+            name = label(source) + ("（急件）" if urgent else "")
+            session.add(build_policy(name, source, urgent, ladder))
             created += 1
     await session.flush()
     return created
@@ -112,6 +103,28 @@ def pick_policy(
         if exact or generic:
             return (exact or generic)[0]
     return None
+
+
+class Stepped(Protocol):
+    """What :func:`reply_within` reads of a step (`StepSpec` or a `LadderStep` row)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def offset_days(self) -> int: ...
+
+
+def reply_within(steps: Iterable[Stepped], kind: str) -> int | None:
+    """Working days from the deadline step ``kind`` to the ladder's next deadline step: how
+    long a unit has to answer before it goes up (None: ``kind`` is the last, or no step)."""
+    deadline = [s for s in steps if s.kind != StepKind.PERIODIC]
+    offsets = sorted(s.offset_days for s in deadline)
+    mine = [s.offset_days for s in deadline if s.kind == kind]
+    if not mine:
+        return None
+    later = [o for o in offsets if o > mine[0]]
+    return later[0] - mine[0] if later else None
 
 
 async def _candidates(session: AsyncSession, source: str) -> list[tuple[str | None, bool, Policy]]:

@@ -280,7 +280,7 @@ def _record_decision(
     """The outcome of a review and its cleaned comment (a rejection needs one), audited."""
     note = clean_text(comment, limit=MAX_COMMENT) or None
     if not approve and note is None:
-        raise ValidationFailed("驳回须填写意见 (a comment is required to reject)")
+        raise ValidationFailed("退回须填写意见 (a comment is required to return a request)")
     state = ReviewState.APPROVED if approve else ReviewState.REJECTED
     record(
         session,

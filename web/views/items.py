@@ -206,7 +206,12 @@ def _audit_title(ev: AuditEvent, lang: str) -> str:
 
 
 def _state(value: str | None, lang: str) -> str:
-    return translate_or(f"state.{value}", lang, value or "") if value else ""
+    return _word("state", value, lang)
+
+
+def _word(prefix: str, value: str | None, lang: str) -> str:
+    """The glossary's word for a stored value (the value itself when it has none)."""
+    return translate_or(f"{prefix}.{value}", lang, value or "") if value else ""
 
 
 async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[Entry]:
@@ -267,7 +272,13 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
             Entry(
                 n.created_at,
                 "notification",
-                f"{n.kind} · {n.channel} · {n.status}",
+                " · ".join(
+                    (
+                        _word("step", n.kind, lang),
+                        _word("channel", n.channel, lang),
+                        _word("status", n.status, lang),
+                    )
+                ),
                 n.body_text[:300],
                 who,
             )
@@ -277,7 +288,13 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
                 Entry(
                     a.started_at,
                     "attempt",
-                    f"{n.kind} · {a.channel} · {a.outcome}",
+                    " · ".join(
+                        (
+                            _word("step", n.kind, lang),
+                            _word("channel", a.channel, lang),
+                            _word("outcome", a.outcome, lang),
+                        )
+                    ),
                     a.error or "",
                     who,
                 )
@@ -292,7 +309,8 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
             Entry(
                 r.created_at,
                 "report",
-                f"{unit} #{r.number} {r.kind} ({r.channel})",
+                f"{unit} #{r.number} {_word('items.kind', r.kind, lang)} "
+                f"({_word('origin', r.channel, lang)})",
                 r.text,
                 names.get(r.author_id or 0, ""),
                 files,
@@ -303,7 +321,7 @@ async def timeline(session: AsyncSession, item: Item, lang: str = "zh") -> list[
                 Entry(
                     r.reviewed_at,
                     "review",
-                    f"{unit} #{r.number} {r.review_state}",
+                    f"{unit} #{r.number} {_word('review', r.review_state, lang)}",
                     r.review_comment or "",
                     names.get(r.reviewed_by_id or 0, ""),
                 )
