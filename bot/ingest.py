@@ -36,7 +36,7 @@ from bot import updates
 from bot.common import status_of
 from bot.config import BotConfig
 from bot.reports import REQUEST_KINDS, confirmation
-from models import Assignment, Item, Notification, Person
+from models import Assignment, Item, Notification, Origin, Person
 from models.db import one_writer
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -279,7 +279,7 @@ class ReplyIngest:
                     assignment=assignment,
                     author=person,
                     text=replies[i].text,
-                    channel="chat",
+                    channel=Origin.CHAT,
                     chat_id=replies[i].chat_id,
                     chat_message_id=replies[i].message_id,
                 )

@@ -71,8 +71,8 @@ async def review_list(message: Message, session: AsyncSession, person: Person) -
         await session.scalars(
             select(Report)
             .where(
-                Report.kind == ReportKind.COMPLETION.value,
-                Report.review_state == ReviewState.PENDING.value,
+                Report.kind == ReportKind.COMPLETION,
+                Report.review_state == ReviewState.PENDING,
             )
             .order_by(Report.id)
             .limit(LIST_LIMIT)
@@ -81,7 +81,7 @@ async def review_list(message: Message, session: AsyncSession, person: Person) -
     extensions = (
         await session.scalars(
             select(Extension)
-            .where(Extension.state == ReviewState.PENDING.value)
+            .where(Extension.state == ReviewState.PENDING)
             .order_by(Extension.id)
             .limit(LIST_LIMIT)
         )
@@ -332,7 +332,7 @@ async def signoff_list(message: Message, session: AsyncSession, person: Person) 
     query = (
         select(Report)
         .join(Assignment, Assignment.id == Report.assignment_id)
-        .where(Report.review_state == ReviewState.AWAITING_SIGNOFF.value)
+        .where(Report.review_state == ReviewState.AWAITING_SIGNOFF)
         .order_by(Report.id)
         .limit(LIST_LIMIT)
     )

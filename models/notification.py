@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
 
 
 class Channel(StrEnum):
@@ -64,7 +64,7 @@ class GroupWebhook(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))  # wecom, dingtalk, feishu
+    kind: Mapped[Channel] = mapped_column(enum_column(Channel, 16))  # wecom, dingtalk, feishu
     url: Mapped[str] = mapped_column(String(1000))  # holds the robot key: treat as a secret
     secret: Mapped[str | None] = mapped_column(String(255))  # DingTalk / Feishu signing secret
     unit_id: Mapped[int | None] = mapped_column(
@@ -108,12 +108,14 @@ class Notification(TimestampMixin, Base):
     item_id: Mapped[int | None] = mapped_column(index=True)
     recipient_id: Mapped[int | None]
     webhook_id: Mapped[int | None]
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 16))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     address: Mapped[str | None] = mapped_column(
         String(320)
     )  # chat id or e-mail at the time of writing
-    status: Mapped[str] = mapped_column(String(12), default=NotificationStatus.PENDING.value)
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_column(NotificationStatus, 12), default=NotificationStatus.PENDING
+    )
     not_before: Mapped[datetime]  # inside the send window
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -143,10 +145,10 @@ class DeliveryAttempt(Base):
     notification_id: Mapped[int] = mapped_column(
         ForeignKey("notifications.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 16))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[DeliveryOutcome] = mapped_column(enum_column(DeliveryOutcome, 12))
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(100))

@@ -200,7 +200,7 @@ class _Loaded:
     #: the latest report of each assignment (None: no report yet)
     last_reports: dict[int, Report | None]
     #: every policy as ``(source, urgent, policy)`` in id order, when any row names an item
-    policies: list[tuple[str | None, bool, Policy]]
+    policies: list[tuple[Source | None, bool, Policy]]
 
     def policy(self, item: Item) -> Policy | None:
         return pick_policy(self.policies, item.source, item.urgent)
@@ -293,7 +293,7 @@ def _make(
         item_view = ItemView(
             ref=item.ref,
             title=item.title,
-            source=item.source,
+            source=str(item.source),  # plain str: views go to render workers without the ORM
             source_label=label_of(Source, item.source, locale),
             objective=item.objective,
             content=item.content,
@@ -327,7 +327,7 @@ def _make(
         )
         assignment_view = AssignmentView(
             unit_name=unit.name if unit else "",
-            role=assignment.role,
+            role=str(assignment.role),
             role_label=label_of(AssignmentRole, assignment.role, locale),
             due_on=assignment.due_on,
             due_weekday_label=(_WEEKDAYS_EN if locale == "en" else _WEEKDAYS_ZH)[weekday],
@@ -339,7 +339,7 @@ def _make(
         )
         if report is not None:
             report_view = ReportView(
-                kind=report.kind,
+                kind=str(report.kind),
                 text=report.text,
                 created_at=report.created_at.astimezone(config.tz).replace(tzinfo=None),
                 author_name=loaded.name(report.author_id),

@@ -69,8 +69,8 @@ from supervision.sealing import Sealer
 log = logging.getLogger("duban.notifier")
 
 #: the attempt row's outcome while its send is in flight (a crash leaves it so)
-IN_FLIGHT = AttemptOutcome.SENDING.value
-PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+IN_FLIGHT = AttemptOutcome.SENDING
+PENDING, SENDING = NotificationStatus.PENDING, NotificationStatus.SENDING
 
 
 class Outcome(StrEnum):
@@ -259,7 +259,7 @@ async def _fail_or_retry(
         return DeliveryResult(row.id, Outcome.RETRY, retry_at=row.next_attempt_at, error=error)
     if not permanent:
         row.last_error = f"gave up after {row.attempts} attempts: {error}"
-    row.status = NotificationStatus.FAILED.value
+    row.status = NotificationStatus.FAILED
     row.next_attempt_at = None
     fallback_id = await _fallback(session, row, now)
     log.warning(
@@ -320,7 +320,7 @@ async def _claim(
                 DeliveryAttempt.outcome == IN_FLIGHT,
             )
             .values(
-                outcome=AttemptOutcome.TRANSIENT.value,
+                outcome=AttemptOutcome.TRANSIENT,
                 finished_at=now,
                 error="abandoned: the worker stopped before recording a result (lease ran out)",
             )
@@ -409,7 +409,7 @@ def _cancel(
     session: AsyncSession, row: Notification, gone: str, *, now: datetime, options: DeliveryOptions
 ) -> DeliveryResult:
     """Drop a claimed row whose cause is gone: cancelled, with a skipped attempt."""
-    row.status = NotificationStatus.CANCELLED.value
+    row.status = NotificationStatus.CANCELLED
     row.last_error = gone
     row.next_attempt_at = None
     session.add(
@@ -418,7 +418,7 @@ def _cancel(
             channel=row.channel,
             started_at=now,
             finished_at=now,
-            outcome=AttemptOutcome.SKIPPED.value,
+            outcome=AttemptOutcome.SKIPPED,
             error=gone,
             worker=options.worker,
         )
@@ -583,14 +583,12 @@ async def _record_one(
     if attempt is not None:
         attempt.finished_at = now
         if result is not None:
-            attempt.outcome = AttemptOutcome.SENT.value
+            attempt.outcome = AttemptOutcome.SENT
             attempt.provider_message_id = result.provider_message_id
             attempt.error = result.note
         else:
             attempt.outcome = (
-                AttemptOutcome.PERMANENT.value
-                if tried.permanent
-                else AttemptOutcome.TRANSIENT.value
+                AttemptOutcome.PERMANENT if tried.permanent else AttemptOutcome.TRANSIENT
             )
             attempt.error = error
         if not ours:
@@ -604,7 +602,7 @@ async def _record_one(
         return DeliveryResult(nid, Outcome.DONE, error=error)
     if result is not None:
         row.attempts += 1
-        row.status = NotificationStatus.SENT.value
+        row.status = NotificationStatus.SENT
         row.sent_at = now
         row.next_attempt_at = None
         row.provider_message_id = result.provider_message_id

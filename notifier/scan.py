@@ -192,7 +192,7 @@ class _Outbox:
                 "channel": channel,
                 "locale": locale,
                 "address": address,
-                "status": NotificationStatus.PENDING.value,
+                "status": NotificationStatus.PENDING,
                 "not_before": not_before,
                 "attempts": 0,
                 "body_text": "",
@@ -664,7 +664,7 @@ class _PgWriter:
         created = _naive_utc([created_at])[0]
         records = zip(
             rows.keys, rows.kinds, rows.channels, rows.locales, rows.addresses,
-            repeat(NotificationStatus.PENDING.value),
+            repeat(NotificationStatus.PENDING),
             _naive_utc(cast(list[datetime | None], rows.not_before)), repeat(0), repeat(""),
             _json_column(rows.payloads), rows.thread_keys, rows.assignment_ids, rows.item_ids,
             rows.recipient_ids, rows.webhook_ids, repeat(created),
@@ -685,7 +685,7 @@ class _PgWriter:
     ) -> Counter[tuple[int, str]]:
         """Insert the rows whose key does not exist yet; count them per (assignment, step)."""
         params = {
-            "status": NotificationStatus.PENDING.value,
+            "status": NotificationStatus.PENDING,
             "created_at": _naive_utc([created_at])[0],
             "keys": rows.keys,
             "kinds": rows.kinds,

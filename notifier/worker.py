@@ -169,12 +169,12 @@ async def enqueue_due(
     stale_before = now - timedelta(seconds=stale_for)
     due_by = stale_before if stale_for else until
     pending = and_(
-        Notification.status == NotificationStatus.PENDING.value,
+        Notification.status == NotificationStatus.PENDING,
         Notification.not_before <= due_by,
         or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= due_by),
     )
     lapsed = and_(
-        Notification.status == NotificationStatus.SENDING.value,
+        Notification.status == NotificationStatus.SENDING,
         Notification.next_attempt_at <= now,
     )
     order = (Notification.not_before, Notification.id)
@@ -191,7 +191,7 @@ async def enqueue_due(
             rows = (await session.execute(query.order_by(*order).limit(take))).all()
         due: list[tuple[int, float, str]] = []
         for not_before, nid, next_at, status in rows:
-            if status == NotificationStatus.PENDING.value:
+            if status == NotificationStatus.PENDING:
                 when = max(not_before, next_at or not_before)
                 due.append((nid, max(0.0, (when - now).total_seconds()), ""))
             else:  # its lease ran out: whoever holds its job is taken to be dead

@@ -163,7 +163,7 @@ class UnitFigures:
     unit_id: int
     unit_code: str
     unit_name: str
-    role: str = AssignmentRole.LEAD.value
+    role: str = AssignmentRole.LEAD
     assigned: int = 0
     closed_in_period: int = 0
     closed_on_time: int = 0
@@ -220,7 +220,7 @@ class OverdueEntry:
     days_overdue: int  # working days
     closed_late: bool
     unit_id: int = 0
-    role: str = AssignmentRole.LEAD.value
+    role: str = AssignmentRole.LEAD
 
     def as_json(self) -> dict[str, Any]:
         """The entry as stored in ``Bulletin.data``."""
@@ -377,8 +377,8 @@ async def _completion_days(
         select(Report.assignment_id, Report.created_at, Report.signed_off_at)
         .where(
             Report.assignment_id.in_(assignment_ids),
-            Report.kind == ReportKind.COMPLETION.value,
-            Report.review_state == ReviewState.APPROVED.value,
+            Report.kind == ReportKind.COMPLETION,
+            Report.review_state == ReviewState.APPROVED,
         )
         .order_by(Report.id)
     )
@@ -407,7 +407,7 @@ async def compute_bulletin(
             select(Assignment, Item, Unit)
             .join(Item, Item.id == Assignment.item_id)
             .join(Unit, Unit.id == Assignment.unit_id)
-            .where(Assignment.state != ItemState.CANCELLED.value, Item.received_on <= as_of)
+            .where(Assignment.state != ItemState.CANCELLED, Item.received_on <= as_of)
             .order_by(Assignment.id)
         )
     ).all()
@@ -420,7 +420,7 @@ async def compute_bulletin(
         return figures[unit.id, role]
 
     def is_closed(a: Assignment) -> bool:
-        return a.state == ItemState.CLOSED.value and a.closed_at is not None
+        return a.state == ItemState.CLOSED and a.closed_at is not None
 
     completed = await _completion_days(session, [a.id for a, _, _ in rows if is_closed(a)], tz)
     for assignment, item, unit in rows:
@@ -470,10 +470,10 @@ async def compute_bulletin(
             .join(Assignment, Assignment.id == Extension.assignment_id)
             .join(Unit, Unit.id == Assignment.unit_id)
             .where(
-                Extension.state == ExtensionState.APPROVED.value,
+                Extension.state == ExtensionState.APPROVED,
                 Extension.decided_at >= lo,
                 Extension.decided_at < hi,
-                Assignment.state != ItemState.CANCELLED.value,
+                Assignment.state != ItemState.CANCELLED,
             )
             .group_by(Unit.id, Assignment.role)
         )
@@ -482,7 +482,7 @@ async def compute_bulletin(
         unit_row(unit, role).extensions += int(n)
     overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
     every = list(figures.values())
-    lead = AssignmentRole.LEAD.value
+    lead = AssignmentRole.LEAD
     return BulletinData(
         period=period,
         as_of=as_of,
@@ -538,7 +538,7 @@ async def default_recipients(session: AsyncSession) -> list[Person]:
                 Person.active,
                 Person.id.in_(
                     select(PersonRole.person_id).where(
-                        PersonRole.role.in_([Role.SUPERVISOR.value, Role.PRINCIPAL.value])
+                        PersonRole.role.in_([Role.SUPERVISOR, Role.PRINCIPAL])
                     )
                 ),
             )

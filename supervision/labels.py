@@ -259,6 +259,7 @@ def words(locale: str | None = "zh") -> dict[str, dict[str, str]]:
         "request": labels(RequestKind, locale),
         "review": labels(ReviewState, locale),
     }
+    # plain str keys: the words travel to render workers, which do not load the models
     out["decision"] = {
         ReviewState.APPROVED.value: label(Decision.APPROVE, locale),
         ReviewState.REJECTED.value: label(Decision.REJECT, locale),

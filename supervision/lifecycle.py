@@ -91,7 +91,7 @@ async def _move_assignment(
 ) -> None:
     check_transition("assignment", assignment.state, target)
     before = assignment.state
-    assignment.state = target.value
+    assignment.state = target
     assignment.closed_at = clock.now() if target == S.CLOSED else None
     # Closed, cancelled and completion-requested work has no next step; reopened work resumes.
     await reschedule(session, assignment, clock=clock)
@@ -134,14 +134,14 @@ async def sync_item_state(
     lead_states = (
         await session.scalars(
             select(Assignment.state).where(
-                Assignment.item_id == item_id, Assignment.role == AssignmentRole.LEAD.value
+                Assignment.item_id == item_id, Assignment.role == AssignmentRole.LEAD
             )
         )
     ).all()
     new_state = derive_item_state(lead_states, item.state)
     if new_state != item.state:
         before = item.state
-        item.state = new_state.value
+        item.state = new_state
         item.closed_at = clock.now() if new_state == S.CLOSED else None
         _audit_transition(
             session,
@@ -166,7 +166,7 @@ async def _close_co_assignments(
             select(Assignment)
             .where(
                 Assignment.item_id == item_id,
-                Assignment.role == AssignmentRole.CO.value,
+                Assignment.role == AssignmentRole.CO,
                 Assignment.state.in_([S.OPEN.value, S.COMPLETION_REQUESTED.value]),
             )
             .order_by(Assignment.id)
@@ -194,7 +194,7 @@ async def cancel_item(
                 session, assignment, S.CANCELLED, actor=actor, clock=clock, reason=reason
             )
     before = item.state
-    item.state = S.CANCELLED.value
+    item.state = S.CANCELLED
     _audit_transition(
         session,
         clock=clock,

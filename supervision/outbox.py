@@ -16,13 +16,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import GroupWebhook, Notification, NotificationStatus, Person
+from models import Channel, GroupWebhook, Notification, NotificationStatus, Person, StepChannel
 from supervision.calendar import WorkCalendar
 
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
-CHAT = "telegram"
-EMAIL = "email"
-GROUP_KINDS = ("wecom", "dingtalk", "feishu")
+CHAT = Channel.TELEGRAM
+EMAIL = Channel.EMAIL
+GROUP_KINDS = (Channel.WECOM, Channel.DINGTALK, Channel.FEISHU)
 
 
 def next_send_time(
@@ -73,7 +73,7 @@ def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[s
     ``chat`` / ``email`` (also accepted: ``telegram``)."""
     out: list[tuple[str, str]] = []
     for channel in channels:
-        if channel in ("chat", CHAT) and person.telegram_chat_id is not None:
+        if channel in (StepChannel.CHAT, CHAT) and person.telegram_chat_id is not None:
             out.append((CHAT, str(person.telegram_chat_id)))
         elif channel == EMAIL and person.email:
             out.append((EMAIL, person.email))
@@ -116,7 +116,7 @@ async def add(
         "payload": payload or {},
         "thread_key": thread_key,
         "fallback_of_id": fallback_of_id,
-        "status": NotificationStatus.PENDING.value,
+        "status": NotificationStatus.PENDING,
         "attempts": 0,
         "body_text": "",
         "created_at": now,

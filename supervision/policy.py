@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import LadderStep, Policy, Role, Source, StepKind
+from models import LadderStep, Policy, Role, Source, StepChannel, StepKind
 from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
 from supervision.labels import label
 
@@ -17,7 +17,8 @@ T = TypeVar("T")
 
 SUPERVISORS = "supervisors"  # recipient role: the office's supervisors, not unit people
 RECIPIENT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL, SUPERVISORS})
-STEP_CHANNELS = frozenset({"chat", "email", "group"})  # chat = Telegram; group = unit robots
+STEP_CHANNELS = frozenset(StepChannel)  # chat = Telegram; group = unit robots
+CHAT_EMAIL = (StepChannel.CHAT, StepChannel.EMAIL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +33,19 @@ class StepSpec:
 
 
 DEFAULT_LADDER: tuple[StepSpec, ...] = (
-    StepSpec(StepKind.REMIND, -5, ("owner",), ("chat", "email")),
-    StepSpec(StepKind.URGE, -1, ("owner", "liaison"), ("chat", "email")),
-    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), ("chat", "email")),
-    StepSpec(StepKind.ESCALATE, 3, ("principal", SUPERVISORS), ("chat", "email")),
-    StepSpec(StepKind.PERIODIC, 10, ("owner",), ("chat",)),
+    StepSpec(StepKind.REMIND, -5, ("owner",), CHAT_EMAIL),
+    StepSpec(StepKind.URGE, -1, ("owner", "liaison"), CHAT_EMAIL),
+    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), CHAT_EMAIL),
+    StepSpec(StepKind.ESCALATE, 3, ("principal", SUPERVISORS), CHAT_EMAIL),
+    StepSpec(StepKind.PERIODIC, 10, ("owner",), (StepChannel.CHAT,)),
 )
 
 URGENT_LADDER: tuple[StepSpec, ...] = (
-    StepSpec(StepKind.REMIND, -2, ("owner", "liaison"), ("chat", "email")),
-    StepSpec(StepKind.URGE, 0, ("owner", "liaison", "leader"), ("chat", "email")),
-    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), ("chat", "email")),
-    StepSpec(StepKind.ESCALATE, 2, ("principal", SUPERVISORS), ("chat", "email")),
-    StepSpec(StepKind.PERIODIC, 3, ("owner",), ("chat",)),
+    StepSpec(StepKind.REMIND, -2, ("owner", "liaison"), CHAT_EMAIL),
+    StepSpec(StepKind.URGE, 0, ("owner", "liaison", "leader"), CHAT_EMAIL),
+    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), CHAT_EMAIL),
+    StepSpec(StepKind.ESCALATE, 2, ("principal", SUPERVISORS), CHAT_EMAIL),
+    StepSpec(StepKind.PERIODIC, 3, ("owner",), (StepChannel.CHAT,)),
 )
 
 
@@ -54,14 +55,14 @@ def build_policy(
     """A new Policy row with its steps."""
     policy = Policy(
         name=name,
-        source=source.value if source else None,
+        source=source,
         urgent=urgent,
         due_working_days=DEFAULT_DUE_WORKING_DAYS,
     )
     policy.steps = [
         LadderStep(
             position=i,
-            kind=spec.kind.value,
+            kind=spec.kind,
             offset_days=spec.offset_days,
             roles=list(spec.roles),
             channels=list(spec.channels),
@@ -79,7 +80,7 @@ async def ensure_default_policies(session: AsyncSession) -> int:
     created = 0
     for source in Source:
         for urgent, ladder in ((False, DEFAULT_LADDER), (True, URGENT_LADDER)):
-            if (source.value, urgent) in existing:
+            if (source, urgent) in existing:
                 continue
             name = label(source) + ("（急件）" if urgent else "")
             session.add(build_policy(name, source, urgent, ladder))

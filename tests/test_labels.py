@@ -7,7 +7,7 @@ import dataclasses
 import inspect
 import re
 from datetime import date
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 
 import pytest
@@ -192,6 +192,7 @@ def test_the_sample_light_is_the_real_rule() -> None:
 
 def test_the_sample_numbers_of_days_come_from_the_default_policy() -> None:
     ctx = sample_context("remind")
+    assert not _enums_in(ctx)
     assert ctx.item is not None and ctx.item.default_due_days == 30
     assert ctx.reply_within_days == reply_within(DEFAULT_LADDER, "remind") == 4
     assert sample_context("escalate").reply_within_days is None
@@ -254,6 +255,19 @@ async def test_decisions_and_lights_in_messages_use_the_glossary() -> None:
     assert "（已办结）" in message.text
 
 
+def _enums_in(value: object) -> list[object]:
+    """The enum members anywhere inside a context's views."""
+    if isinstance(value, Enum):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [e for fd in dataclasses.fields(value) for e in _enums_in(getattr(value, fd.name))]
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in (*_enums_in(k), *_enums_in(v))]
+    if isinstance(value, list | tuple):
+        return [e for v in value for e in _enums_in(v)]
+    return []
+
+
 async def _overdue_context(session, clock, *, offsets: tuple[int, int], due_days: int):  # type: ignore[no-untyped-def]
     """An overdue row for an item of a policy whose overdue and escalate steps are at
     ``offsets`` and whose default deadline is ``due_days`` working days."""
@@ -302,6 +316,7 @@ async def test_days_in_an_overdue_message_come_from_the_items_policy(session, cl
     assert ctx.assignment is not None and ctx.assignment.role_label == "主办"
     assert ctx.assignment.light_label == labels.label(Light(ctx.assignment.light))
     assert ctx.words["decision"]["approved"] == "同意"
+    assert not _enums_in(ctx), "views travel to render workers, which do not load the models"
     message = await Renderer().render("overdue", "telegram", "zh", ctx)
     assert "于收到本通知后4个工作日内报送" in message.text
     assert "按20个工作日计" in message.text

@@ -35,7 +35,7 @@ LAG_INTERVALS: Final = 2
 #: latest attempts read to judge the channels, and how many failures in a row condemn one
 RECENT_ATTEMPTS: Final = 50
 FAILED_IN_A_ROW: Final = 5
-PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+PENDING, SENDING = NotificationStatus.PENDING, NotificationStatus.SENDING
 
 
 class LastRound(Protocol):

@@ -169,7 +169,7 @@ async def render_metrics(
         (({"channel": c, "status": s}, n) for c, s, n in rows),
     )
     sent = await _grouped(
-        session, Notification.channel, where=Notification.status == NotificationStatus.SENT.value
+        session, Notification.channel, where=Notification.status == NotificationStatus.SENT
     )
     out.family(
         "duban_notifications_sent_total",
@@ -180,9 +180,7 @@ async def render_metrics(
     pending = await _grouped(
         session,
         Notification.channel,
-        where=Notification.status.in_(
-            [NotificationStatus.PENDING.value, NotificationStatus.SENDING.value]
-        ),
+        where=Notification.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]),
     )
     out.family(
         "duban_outbox_pending",
@@ -192,7 +190,7 @@ async def render_metrics(
     )
     oldest = await session.scalar(
         select(func.min(Notification.not_before)).where(
-            Notification.status == NotificationStatus.PENDING.value
+            Notification.status == NotificationStatus.PENDING
         )
     )
     age = max(0.0, (clock.now() - oldest).total_seconds()) if oldest is not None else 0.0

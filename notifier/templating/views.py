@@ -220,7 +220,7 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             if zh
             else "Instruction on speeding up the renovation of old residential compounds"
         ),
-        source=Source.INSTRUCTION.value,
+        source=Source.INSTRUCTION.value,  # plain str, as notifier.context gives it
         source_label=label(Source.INSTRUCTION, locale),
         objective=(
             "年底前完成42个老旧小区改造开工，惠及居民1.2万户"

@@ -22,6 +22,7 @@ from models import (
     Extension,
     Item,
     Notification,
+    Origin,
     Person,
     Report,
     ReportKind,
@@ -391,8 +392,8 @@ async def _detail(
                     await session.scalars(
                         select(Report).where(
                             Report.assignment_id.in_(asg_ids),
-                            Report.kind == ReportKind.COMPLETION.value,
-                            Report.review_state == ReviewState.PENDING.value,
+                            Report.kind == ReportKind.COMPLETION,
+                            Report.review_state == ReviewState.PENDING,
                         )
                     )
                 ).all()
@@ -402,7 +403,7 @@ async def _detail(
                     await session.scalars(
                         select(Extension).where(
                             Extension.assignment_id.in_(asg_ids),
-                            Extension.state == ReviewState.PENDING.value,
+                            Extension.state == ReviewState.PENDING,
                         )
                     )
                 ).all()
@@ -700,7 +701,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
             if problems:
                 raise ValidationFailed("; ".join(problems), problems)
             files = [a for a, _ in uploads]
-            if kind == ReportKind.COMPLETION.value:
+            if kind == ReportKind.COMPLETION:
                 report = await request_completion(
                     session,
                     assignment=assignment,
@@ -708,7 +709,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     summary=text,
                     clock=deps.clock,
                     attachments=files,
-                    channel="web",
+                    channel=Origin.WEB,
                 )
             else:
                 report = await file_report(
@@ -718,7 +719,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     text=text,
                     clock=deps.clock,
                     attachments=files,
-                    channel="web",
+                    channel=Origin.WEB,
                 )
             stored = {a.file_id: a for a in report.attachments}
             for attachment, data in uploads:
@@ -784,7 +785,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
                 new_due_on=new_due,
                 clock=deps.clock,
                 tz=deps.config.tz,
-                channel="web",
+                channel=Origin.WEB,
             )
     except DomainError as exc:
         return await _detail(request, item_id, errors=_messages(exc), status=400)

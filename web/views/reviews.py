@@ -26,8 +26,8 @@ async def _pending(request: web.Request, errors: list[str], status: int) -> web.
                 .join(Unit, Unit.id == Assignment.unit_id)
                 .outerjoin(Person, Person.id == Report.author_id)
                 .where(
-                    Report.kind == ReportKind.COMPLETION.value,
-                    Report.review_state == ReviewState.PENDING.value,
+                    Report.kind == ReportKind.COMPLETION,
+                    Report.review_state == ReviewState.PENDING,
                 )
                 .order_by(Report.created_at)
             )
@@ -39,7 +39,7 @@ async def _pending(request: web.Request, errors: list[str], status: int) -> web.
                 .join(Item, Item.id == Assignment.item_id)
                 .join(Unit, Unit.id == Assignment.unit_id)
                 .outerjoin(Person, Person.id == Extension.requested_by_id)
-                .where(Extension.state == ReviewState.PENDING.value)
+                .where(Extension.state == ReviewState.PENDING)
                 .order_by(Extension.created_at)
             )
         ).all()
