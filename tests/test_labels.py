@@ -244,6 +244,11 @@ async def test_decisions_and_lights_in_messages_use_the_glossary() -> None:
     )
     message = await Renderer().render("review_outcome", "email", "zh", returned)
     assert "审核结果：退回" in message.text
+    log = await Renderer().render("review_outcome", "log", "zh", returned)
+    assert "·退回]" in log.text
+    english = dataclasses.replace(returned, words=labels.words("en"))
+    in_english = await Renderer().render("review_outcome", "telegram", "en", english)
+    assert "has been returned" in in_english.text
     assert "延期申请" in message.text
     closed = sample_context("remind")
     assert closed.assignment is not None
