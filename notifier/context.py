@@ -251,8 +251,18 @@ async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
         + [x for e in extensions.values() for x in (e.requested_by_id, e.decided_by_id)]
     )
     people = await _by_id(session, Person, people_ids)
+    # The policies the items may follow (their sources' and the source-less ones), for the
+    # default deadline and the days before the next step that messages state.
+    sources = sorted({i.source for i in items.values()})
     policies = (
-        [(p.source, p.urgent, p) for p in await session.scalars(select(Policy).order_by(Policy.id))]
+        [
+            (p.source, p.urgent, p)
+            for p in await session.scalars(
+                select(Policy)
+                .where(Policy.source.in_(sources) | Policy.source.is_(None))
+                .order_by(Policy.id)
+            )
+        ]
         if items
         else []
     )
