@@ -82,7 +82,7 @@ from supervision.sealing import Sealer
 log = logging.getLogger("duban.notifier")
 
 #: the attempt row's outcome while its send is in flight (a crash leaves it so)
-IN_FLIGHT = AttemptOutcome.SENDING.value
+IN_FLIGHT = AttemptOutcome.SENDING
 
 
 class Outcome(StrEnum):
@@ -297,7 +297,7 @@ class Deliverer:
             return DeliveryResult(row.id, Outcome.RETRY, retry_at=row.next_attempt_at, error=error)
         if not permanent:
             row.last_error = f"gave up after {row.attempts} attempts: {error}"
-        row.status = NotificationStatus.FAILED.value
+        row.status = NotificationStatus.FAILED
         row.next_attempt_at = None
         fallback_id = await email_fallback(session, row, now)
         log.warning(
@@ -349,7 +349,7 @@ class Deliverer:
                     DeliveryAttempt.outcome == IN_FLIGHT,
                 )
                 .values(
-                    outcome=AttemptOutcome.TRANSIENT.value,
+                    outcome=AttemptOutcome.TRANSIENT,
                     finished_at=now,
                     error="abandoned: the worker stopped before recording a result (lease ran out)",
                 )
@@ -433,7 +433,7 @@ class Deliverer:
         self, session: AsyncSession, row: Notification, gone: str, *, now: datetime
     ) -> DeliveryResult:
         """Drop a claimed row whose cause is gone: cancelled, with a skipped attempt."""
-        row.status = NotificationStatus.CANCELLED.value
+        row.status = NotificationStatus.CANCELLED
         row.last_error = gone
         row.next_attempt_at = None
         session.add(
@@ -442,7 +442,7 @@ class Deliverer:
                 channel=row.channel,
                 started_at=now,
                 finished_at=now,
-                outcome=AttemptOutcome.SKIPPED.value,
+                outcome=AttemptOutcome.SKIPPED,
                 error=gone,
                 worker=self.options.worker,
             )
@@ -592,14 +592,12 @@ class Deliverer:
         if attempt is not None:
             attempt.finished_at = now
             if result is not None:
-                attempt.outcome = AttemptOutcome.SENT.value
+                attempt.outcome = AttemptOutcome.SENT
                 attempt.provider_message_id = result.provider_message_id
                 attempt.error = result.note
             else:
                 attempt.outcome = (
-                    AttemptOutcome.PERMANENT.value
-                    if tried.permanent
-                    else AttemptOutcome.TRANSIENT.value
+                    AttemptOutcome.PERMANENT if tried.permanent else AttemptOutcome.TRANSIENT
                 )
                 attempt.error = error
             if not ours:
@@ -613,7 +611,7 @@ class Deliverer:
             return DeliveryResult(nid, Outcome.DONE, error=error)
         if result is not None:
             row.attempts += 1
-            row.status = NotificationStatus.SENT.value
+            row.status = NotificationStatus.SENT
             row.sent_at = now
             row.next_attempt_at = None
             row.provider_message_id = result.provider_message_id

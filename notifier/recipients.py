@@ -21,7 +21,7 @@ from supervision.policy import SUPERVISORS
 
 __all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "id_in"]
 
-_UNIT_ROLES = (Role.LIAISON.value, Role.LEADER.value, Role.PRINCIPAL.value)
+_UNIT_ROLES = (Role.LIAISON, Role.LEADER, Role.PRINCIPAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +103,9 @@ class RecipientDirectory:
         want_supervisors = False
         for need in needs:
             roles = set(need.roles)
-            if Role.OWNER.value in roles and need.owner_id is not None:
+            if Role.OWNER in roles and need.owner_id is not None:
                 ids.add(need.owner_id)
-            if Role.LEADER.value in roles and need.leader_id is not None:
+            if Role.LEADER in roles and need.leader_id is not None:
                 ids.add(need.leader_id)
             wanted = roles & set(_UNIT_ROLES)  # unit leaders stand in for a missing leader
             if wanted:
@@ -141,7 +141,7 @@ class RecipientDirectory:
             rows = await session.execute(
                 select(*_COLUMNS)
                 .join(_roles, _roles.c.person_id == _people.c.id)
-                .where(_roles.c.role == Role.SUPERVISOR.value, _people.c.active)
+                .where(_roles.c.role == Role.SUPERVISOR, _people.c.active)
                 .order_by(_people.c.id)
             )
             supervisors = [_recipient(*r) for r in rows]
@@ -158,10 +158,10 @@ class RecipientDirectory:
                     entry[1].append(role)
 
         for role in need.roles:
-            if role == Role.OWNER.value:
+            if role == Role.OWNER:
                 owner = self._by_id.get(need.owner_id) if need.owner_id is not None else None
                 take([owner] if owner else [], role)
-            elif role == Role.LEADER.value:
+            elif role == Role.LEADER:
                 leader = self._by_id.get(need.leader_id) if need.leader_id is not None else None
                 if leader is not None:
                     take([leader], role)

@@ -79,11 +79,11 @@ from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
+from supervision.labels import label_of
 from supervision.outbox import CHAT, EMAIL, next_send_time, notify_person
 
 __all__ = [
     "BULLETIN_KIND",
-    "ROLE_LABELS",
     "BulletinData",
     "OverdueEntry",
     "Period",
@@ -103,7 +103,6 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q(\d)$")
 _QUARTER_ZH = {1: "一", 2: "二", 3: "三", 4: "四"}
-ROLE_LABELS = {AssignmentRole.LEAD.value: "主办", AssignmentRole.CO.value: "协办"}
 DATA_VERSION = 2
 
 
@@ -165,7 +164,7 @@ class UnitFigures:
     unit_id: int
     unit_code: str
     unit_name: str
-    role: str = AssignmentRole.LEAD.value
+    role: str = AssignmentRole.LEAD
     assigned: int = 0
     closed_in_period: int = 0
     closed_on_time: int = 0
@@ -197,7 +196,7 @@ class UnitFigures:
             "unit_code": self.unit_code,
             "unit_name": self.unit_name,
             "role": self.role,
-            "role_label": ROLE_LABELS[self.role],
+            "role_label": label_of(AssignmentRole, self.role),
             "assigned": self.assigned,
             "closed_in_period": self.closed_in_period,
             "closed_on_time": self.closed_on_time,
@@ -222,7 +221,7 @@ class OverdueEntry:
     days_overdue: int  # working days
     closed_late: bool
     unit_id: int = 0
-    role: str = AssignmentRole.LEAD.value
+    role: str = AssignmentRole.LEAD
 
     def as_json(self) -> dict[str, Any]:
         """The entry as stored in ``Bulletin.data``."""
@@ -234,7 +233,7 @@ class OverdueEntry:
             "unit_name": self.unit_name,
             "unit_id": self.unit_id,
             "role": self.role,
-            "role_label": ROLE_LABELS[self.role],
+            "role_label": label_of(AssignmentRole, self.role),
             "due_on": self.due_on.isoformat(),
             "days_overdue": self.days_overdue,
             "closed_late": self.closed_late,
@@ -573,10 +572,10 @@ async def compute_bulletin(
             .select_from(Extension)
             .join(Assignment, Assignment.id == Extension.assignment_id)
             .where(
-                Extension.state == ExtensionState.APPROVED.value,
+                Extension.state == ExtensionState.APPROVED,
                 Extension.decided_at >= lo,
                 Extension.decided_at < hi,
-                Assignment.state != ItemState.CANCELLED.value,
+                Assignment.state != ItemState.CANCELLED,
             )
             .group_by(Assignment.unit_id, Assignment.role)
         )
@@ -597,7 +596,7 @@ async def compute_bulletin(
         row.unit_code, row.unit_name = units[unit_id].code, units[unit_id].name
     overdue = await _overdue_entries(session, late, units)
     every = list(figures.values())
-    lead = AssignmentRole.LEAD.value
+    lead = AssignmentRole.LEAD
     return BulletinData(
         period=period,
         as_of=as_of,
@@ -683,7 +682,7 @@ async def default_recipients(session: AsyncSession) -> list[Person]:
                 Person.active,
                 Person.id.in_(
                     select(PersonRole.person_id).where(
-                        PersonRole.role.in_([Role.SUPERVISOR.value, Role.PRINCIPAL.value])
+                        PersonRole.role.in_([Role.SUPERVISOR, Role.PRINCIPAL])
                     )
                 ),
             )

@@ -24,8 +24,8 @@ from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
 from supervision.items import ItemContext, ItemSpec, SaveOutcome, save_item
+from supervision.labels import labels
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
-from supervision.policy import SOURCE_LABELS_ZH
 from supervision.tabular import Table
 from supervision.units import UnitSpec, parent_cycle, save_unit
 from supervision.validation import check
@@ -82,7 +82,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 SOURCE_ALIASES: dict[str, Source] = {
     **{s.value: s for s in Source},
-    **{label: s for s, label in SOURCE_LABELS_ZH.items()},
+    **{word: Source(value) for value, word in labels(Source, "zh").items()},
     "领导批示件": Source.INSTRUCTION,
     "批示": Source.INSTRUCTION,
     "文件": Source.DOCUMENT,

@@ -209,7 +209,7 @@ async def _resolve(
         and existing is not None
         and existing.due_is_default
         and existing.received_on == spec.received_on
-        and existing.source == spec.source.value
+        and existing.source == spec.source
         and existing.urgent == spec.urgent
     ):
         # Same inputs as before: the announced default stands (a calendar import moves it).
@@ -274,7 +274,7 @@ async def save_item(
     _check_spec(spec)
     await _check_refs(session, spec, ctx)
     cal = await ctx.calendar(session)
-    policy = await ctx.policy(session, spec.source.value, spec.urgent)
+    policy = await ctx.policy(session, spec.source, spec.urgent)
     days = due_days_of(policy)
     # populate_existing: an item already in the session gets its current assignments.
     existing = await session.scalar(
@@ -314,7 +314,7 @@ async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Pl
     item = Item(
         ref=spec.ref,
         title=spec.title,
-        source=spec.source.value,
+        source=spec.source,
         objective=spec.objective,
         content=spec.content,
         received_on=spec.received_on,
@@ -322,7 +322,7 @@ async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Pl
         due_is_provisional=due.provisional,
         due_is_default=spec.due_on is None,
         urgent=spec.urgent,
-        state=ItemState.OPEN.value,
+        state=ItemState.OPEN,
         created_at=clock.now(),
     )
     session.add(item)
@@ -363,10 +363,10 @@ async def _new_assignments(
         Assignment(
             item_id=item.id,
             unit_id=assignee.unit_id,
-            role=role.value,
+            role=role,
             owner_id=assignee.owner_id,
             leader_id=assignee.leader_id,
-            state=ItemState.OPEN.value,
+            state=ItemState.OPEN,
             due_on=item.due_on,
             created_at=plan.clock.now(),
             assigned_at=plan.clock.now(),  # the 交办通知 is due from now
@@ -412,7 +412,7 @@ async def _update(
     changes: dict[str, list[Any]] = {}
     wanted: dict[str, object] = {
         "title": spec.title,
-        "source": spec.source.value,
+        "source": spec.source,
         "objective": spec.objective,
         "content": spec.content,
         "received_on": spec.received_on,
@@ -433,13 +433,13 @@ async def _update(
         if current is None:
             to_add.append((role, assignee))
             continue
-        if current.state == ItemState.CANCELLED.value:
+        if current.state == ItemState.CANCELLED:
             raise InvalidTransition(
                 f"item {item.ref}: the assignment of unit #{assignee.unit_id} was cancelled "
                 "and cannot be given back; assign another unit"
             )
         if (
-            current.role != role.value
+            current.role != role
             or (assignee.owner_id is not None and current.owner_id != assignee.owner_id)
             or (assignee.leader_id is not None and current.leader_id != assignee.leader_id)
         ):
@@ -480,7 +480,7 @@ async def _update(
         changes["assignments_added"] = [assignee.unit_id for _, assignee in to_add]
     for current, role, assignee in to_change:
         wanted = {
-            "role": role.value,
+            "role": role,
             "owner_id": assignee.owner_id,
             "leader_id": assignee.leader_id,
         }

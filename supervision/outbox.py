@@ -19,16 +19,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import GroupWebhook, Notification, NotificationStatus, Person
+from models import Channel, GroupWebhook, Notification, NotificationStatus, Person, StepChannel
 from supervision.calendar import WorkCalendar
 
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
-CHAT = "telegram"
-EMAIL = "email"
+CHAT = Channel.TELEGRAM
+EMAIL = Channel.EMAIL
 #: WeCom application messages to one person (the group robot's kind is ``wecom``)
-WECOM_APP = "wecom_app"
-GROUP_KINDS = ("wecom", "dingtalk", "feishu")
-PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+WECOM_APP = Channel.WECOM_APP
+GROUP_KINDS = (Channel.WECOM, Channel.DINGTALK, Channel.FEISHU)
+PENDING, SENDING = NotificationStatus.PENDING, NotificationStatus.SENDING
 
 
 class OutboxRow(NamedTuple):
@@ -197,7 +197,7 @@ def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[s
     """
     out: list[tuple[str, str]] = []
     for channel in channels:
-        if channel in ("chat", CHAT) and person.telegram_chat_id is not None:
+        if channel in (StepChannel.CHAT, CHAT) and person.telegram_chat_id is not None:
             out.append((CHAT, str(person.telegram_chat_id)))
         if channel in ("chat", WECOM_APP) and person.wecom_userid:
             out.append((WECOM_APP, person.wecom_userid))

@@ -35,6 +35,7 @@ from sqlalchemy.orm import selectinload
 from models import (
     ACTIVE_STATES,
     Assignment,
+    Origin,
     Person,
     ReportKind,
     Unit,
@@ -52,7 +53,7 @@ from supervision.requests import request_completion, request_extension
 __all__ = ["WECOM", "WeComAnswer", "WeComIn", "WeComReplies", "inbound_of"]
 
 #: the channel reports filed through WeCom carry
-WECOM: Final = "wecom_app"
+WECOM: Final = Origin.WECOM
 REPORT, CLOSE, EXTEND, VIEW, CHOOSE = "r", "c", "e", "v", "choose"
 _KEY: Final = re.compile(r"^a:([rcev]):(\d{1,12})$")
 _CANCEL: Final = frozenset({"取消", "cancel", "/cancel"})

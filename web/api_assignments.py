@@ -14,6 +14,7 @@ from models import (
     AssignmentRole,
     Extension,
     ItemState,
+    Origin,
     Report,
     ReviewState,
 )
@@ -93,7 +94,7 @@ async def create_report(ctx: ApiContext) -> web.StreamResponse:
         a = await load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await current_person(session, ctx)
         report = await file_report(
-            session, assignment=a, author=me, text=text, clock=ctx.deps.clock, channel="api"
+            session, assignment=a, author=me, text=text, clock=ctx.deps.clock, channel=Origin.API
         )
         body = ReportOut.model_validate(report)
     return json_ok(body, status=201)
@@ -146,7 +147,7 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
             new_due_on=asked.new_due_on,
             clock=ctx.deps.clock,
             tz=ctx.deps.config.tz,
-            channel="api",
+            channel=Origin.API,
         )
         body = ExtensionOut.model_validate(x)
     return json_ok(body, status=201)

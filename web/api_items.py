@@ -112,8 +112,8 @@ async def get_timeline(ctx: ApiContext) -> web.StreamResponse:
 
 def _current_spec(item: Item) -> ItemSpec | None:
     """The spec that reproduces an item as it stands (None when it has no live lead unit)."""
-    live = [a for a in item.assignments if a.state != ItemState.CANCELLED.value]
-    lead = next((a for a in live if a.role == AssignmentRole.LEAD.value), None)
+    live = [a for a in item.assignments if a.state != ItemState.CANCELLED]
+    lead = next((a for a in live if a.role == AssignmentRole.LEAD), None)
     if lead is None:
         return None
     return ItemSpec(
@@ -129,7 +129,7 @@ def _current_spec(item: Item) -> ItemSpec | None:
         co=tuple(
             AssigneeSpec(a.unit_id, a.owner_id, a.leader_id)
             for a in live
-            if a.role == AssignmentRole.CO.value
+            if a.role == AssignmentRole.CO
         ),
     )
 

@@ -170,7 +170,7 @@ async def render_metrics(
         (({"channel": c, "status": s}, n) for c, s, n in rows),
     )
     sent = await _grouped(
-        session, Notification.channel, where=Notification.status == NotificationStatus.SENT.value
+        session, Notification.channel, where=Notification.status == NotificationStatus.SENT
     )
     out.family(
         "duban_notifications_sent_total",
@@ -181,9 +181,7 @@ async def render_metrics(
     pending = await _grouped(
         session,
         Notification.channel,
-        where=Notification.status.in_(
-            [NotificationStatus.PENDING.value, NotificationStatus.SENDING.value]
-        ),
+        where=Notification.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]),
     )
     out.family(
         "duban_outbox_pending",

@@ -121,7 +121,9 @@ class Renderer:
         return None
 
     async def _job(self, request: RenderRequest) -> MessageJob:
-        step, channel, locale = request.step, request.channel, request.locale
+        # Plain strings (an outbox row's channel is a models enum): the job is unpickled in a
+        # render worker, which must not have to load the models.
+        step, channel, locale = str(request.step), str(request.channel), str(request.locale)
         if channel not in CHANNELS:
             raise TemplateError(f"未知渠道 / unknown channel {channel!r}")
         sources: list[PartSource] = []

@@ -20,6 +20,7 @@ from models import (
     Attachment,
     Extension,
     Item,
+    Origin,
     Person,
     Report,
     ReportKind,
@@ -227,8 +228,8 @@ async def _detail(
                     await session.scalars(
                         select(Report).where(
                             Report.assignment_id.in_(asg_ids),
-                            Report.kind == ReportKind.COMPLETION.value,
-                            Report.review_state == ReviewState.PENDING.value,
+                            Report.kind == ReportKind.COMPLETION,
+                            Report.review_state == ReviewState.PENDING,
                         )
                     )
                 ).all()
@@ -238,7 +239,7 @@ async def _detail(
                     await session.scalars(
                         select(Extension).where(
                             Extension.assignment_id.in_(asg_ids),
-                            Extension.state == ReviewState.PENDING.value,
+                            Extension.state == ReviewState.PENDING,
                         )
                     )
                 ).all()
@@ -537,7 +538,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
             if problems:
                 raise ValidationFailed("; ".join(problems), problems)
             files = [a for a, _ in uploads]
-            if kind == ReportKind.COMPLETION.value:
+            if kind == ReportKind.COMPLETION:
                 report = await request_completion(
                     session,
                     assignment=assignment,
@@ -545,7 +546,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     summary=text,
                     clock=deps.clock,
                     attachments=files,
-                    channel="web",
+                    channel=Origin.WEB,
                 )
             else:
                 report = await file_report(
@@ -555,7 +556,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     text=text,
                     clock=deps.clock,
                     attachments=files,
-                    channel="web",
+                    channel=Origin.WEB,
                 )
             stored = {a.file_id: a for a in report.attachments}
             for attachment, data in uploads:
@@ -621,7 +622,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
                 new_due_on=new_due,
                 clock=deps.clock,
                 tz=deps.config.tz,
-                channel="web",
+                channel=Origin.WEB,
             )
     except DomainError as exc:
         return await _detail(request, item_id, errors=_messages(exc), status=400)

@@ -12,7 +12,7 @@ from models import Person, Role, Unit
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
-from supervision.invites import create_invite, deep_link, queue_invite_email
+from supervision.invites import INVITE_VALIDITY, create_invite, deep_link, queue_invite_email
 from supervision.people import (
     EMAIL_LIMIT,
     NAME_LIMIT,
@@ -90,6 +90,7 @@ async def _person_form(
             "langs": LANGS,
             "errors": errors or [],
             "invite_link": invite_link,
+            "invite_days": INVITE_VALIDITY.days,
         },
         status=status,
     )

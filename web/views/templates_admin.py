@@ -111,7 +111,7 @@ async def item_context(
     assignment = await session.scalar(
         select(Assignment)
         .where(Assignment.item_id == item.id)
-        .order_by(Assignment.role != AssignmentRole.LEAD.value, Assignment.id)
+        .order_by(Assignment.role != AssignmentRole.LEAD, Assignment.id)
     )
     row = Notification(
         dedupe_key="preview",
