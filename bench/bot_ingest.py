@@ -40,7 +40,7 @@ from aiohttp import web
 from sqlalchemy import event, func, select
 
 from bot import BotConfig, create_bot, create_dispatcher
-from bot.ingest import ReplyIngest
+from bot.dispatcher import filer_of
 from duban.process import settle_gc
 from models import Base, Report, TelegramUpdate
 from models.db import create_engine, create_sessionmaker
@@ -179,7 +179,7 @@ def _is_confirmation(answer: Any, chat_id: int) -> bool:
     return (
         isinstance(answer, dict)
         and answer.get("method") == "sendMessage"
-        and answer.get("chat_id") == chat_id
+        and str(answer.get("chat_id")) == str(chat_id)
         and "次报告" in str(answer.get("text", ""))
     )
 
@@ -293,14 +293,9 @@ async def run(args: argparse.Namespace) -> None:
         bot = create_bot(config)
         dp = create_dispatcher(sessions=sessions, config=config, clock=clock)
         deps = WebDeps(config=WebConfig(secret_key="bench"), sessions=sessions, clock=clock)
-        ingest = (
-            None
-            if args.dispatcher_only
-            else ReplyIngest(dp, bot, sessions, config, clock, in_flight=args.in_flight)
-        )
-        webhook = partial(
-            setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET, fast_path=ingest
-        )
+        if args.in_flight is not None:
+            filer_of(dp).in_flight = args.in_flight
+        webhook = partial(setup_telegram_webhook, dispatcher=dp, bot=bot, secret=SECRET)
         app = create_app(deps, [webhook])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -407,12 +402,7 @@ def main() -> None:
         "--in-flight",
         type=int,
         default=None,
-        help="batches at once (default: ReplyIngest's, 2 on PostgreSQL); 1 for no pipelining",
-    )
-    parser.add_argument(
-        "--dispatcher-only",
-        action="store_true",
-        help="no fast path: every update through aiogram (the shape before batching)",
+        help="reply batches at once (default: the filer's, 2 on PostgreSQL); 1: no pipelining",
     )
     args = parser.parse_args()
     if not 1 <= args.requests <= 100_000:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +26,19 @@ from supervision.light import Light, assignment_light
 from supervision.reports import AttachmentIn
 
 log = logging.getLogger("duban.bot")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What handling one bound person's update works with: its transaction, the person, their
+    dialog, the clock and the configuration. The update middleware provides it by aiogram's
+    DI (a handler takes ``turn: Turn``), so helpers take one object instead of five."""
+
+    session: AsyncSession
+    person: Person
+    state: FSMContext
+    clock: Clock
+    config: BotConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +170,25 @@ async def status_of(
         items = {only: await session.get_one(Item, only)}
     else:
         items = {i.id: i for i in await session.scalars(select(Item).where(Item.id.in_(wanted)))}
-    out: list[Status] = []
-    for a in assignments:
-        item = items[a.item_id]
-        light = assignment_light(
-            a, received_on=item.received_on, today=today, calendar=calendar, tz=config.tz
-        )
-        out.append(Status(a, item, light, days_left(today, a.due_on, calendar)))
-    return out
+    return [
+        status_row(a, items[a.item_id], today=today, calendar=calendar, config=config)
+        for a in assignments
+    ]
+
+
+def status_row(
+    assignment: Assignment,
+    item: Item,
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    config: BotConfig,
+) -> Status:
+    """One assignment's light and working days left on the office date ``today`` (no I/O)."""
+    light = assignment_light(
+        assignment, received_on=item.received_on, today=today, calendar=calendar, tz=config.tz
+    )
+    return Status(assignment, item, light, days_left(today, assignment.due_on, calendar))
 
 
 async def title_of(session: AsyncSession, assignment: Assignment) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
@@ -34,10 +35,11 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import binding, fallback, my, reminders, reports, requests, review, updates
+from bot import binding, fallback, my, reminders, replies, reports, requests, review, updates
 from bot.config import BotConfig
 from bot.middlewares import UpdateMiddleware
 from supervision.clock import Clock
+from supervision.reports import ReplyFiler
 
 log = logging.getLogger("duban.bot")
 
@@ -142,15 +144,21 @@ def create_dispatcher(
     One person's updates are handled one after another (``events_isolation``, in-process by
     default; Redis's lock across processes), so dialogs and albums see each other's state.
     """
+    filer = ReplyFiler(
+        sessions, clock, receipts=updates.UpdateReceipts(clock), not_reports=reports.REQUEST_KINDS
+    )
+    # What every handler may ask for by parameter name (aiogram's workflow data); the update
+    # middleware adds ``session`` and ``person``, the FSM middleware ``state``.
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
         events_isolation=events_isolation or SimpleEventIsolation(),
         sessions=sessions,
         config=config,
         clock=clock,
+        filer=filer,
     )
-    dp.update.outer_middleware(UpdateMiddleware(sessions, clock))
-    dp.include_routers(
+    flows = Router(name="flows")
+    flows.include_routers(
         binding.groups.build(),
         binding.binding.build(),
         binding.gate.build(),
@@ -161,7 +169,28 @@ def create_dispatcher(
         reports.router.build(),
         fallback.router.build(),
     )
+    logged = UpdateMiddleware(sessions, clock)
+    for name, observer in flows.observers.items():
+        if name not in ("update", "error"):
+            observer.outer_middleware(logged)
+    # A reply to a reminder goes to the filer first; what it leaves goes on to the flows.
+    dp.include_routers(replies.router.build(), flows)
     return dp
+
+
+def filer_of(dp: Dispatcher) -> ReplyFiler:
+    """The dispatcher's report filer (to close it when the bot stops)."""
+    filer = dp["filer"]
+    assert isinstance(filer, ReplyFiler)
+    return filer
+
+
+async def handle_update(dp: Dispatcher, bot: Bot, update: Update) -> None:
+    """Handle one update outside a webhook, as long polling does: a Bot API method a handler
+    returned (for a webhook's answer) is called."""
+    answer = await dp.feed_update(bot, update)
+    if isinstance(answer, TelegramMethod):
+        await dp.silent_call_request(bot, answer)
 
 
 async def set_commands(bot: Bot) -> None:
@@ -178,9 +207,6 @@ async def reprocess_pending(
 ) -> int:
     """Handle again what a crash or an error left unhandled; return how many were fed."""
 
-    async def feed(update: Update) -> None:
-        await dp.feed_update(bot, update)
-
     return await updates.reprocess_pending(
-        sessions, feed, max_attempts=config.max_attempts, clock=clock
+        sessions, partial(handle_update, dp, bot), max_attempts=config.max_attempts, clock=clock
     )

@@ -1,4 +1,9 @@
-"""The update middleware: log before handling, one DB transaction per update, who is acting.
+"""The update middleware: log before handling, one DB transaction per update, who is acting
+(``session``, ``person`` and, for a bound person, the `bot.common.Turn` holding both).
+
+It wraps every router but the reply filer's (`bot.replies`, which keeps its updates in the
+filing batch's transaction): an outer middleware of each event type there, so an update
+that router passes on gets here before any filter reads who is acting.
 
 Domain errors become a short answer and roll back; any other error is logged with the
 update id, the person gets an apology, and the stored update stays for a retry.
@@ -12,12 +17,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from bot import updates
+from bot.common import Turn
 from bot.texts import say
 from models import Person
 from supervision.access import NotPermitted
@@ -70,9 +77,10 @@ class UpdateMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         """Run ``handler`` for one update under the update log's rules."""
-        assert isinstance(event, Update)
-        if not await updates.store(self.sessions, event, self.clock):
-            log.info("update %s was already handled; skipped", event.update_id)
+        update = data["event_update"]  # ``event`` is its message, button press, ...
+        assert isinstance(update, Update)
+        if not await updates.store(self.sessions, update, self.clock):
+            log.info("update %s was already handled; skipped", update.update_id)
             return None
         user: User | None = data.get("event_from_user")
         person: Person | None = None
@@ -80,7 +88,7 @@ class UpdateMiddleware(BaseMiddleware):
         locale = _locale(None, user)
         try:
             async with self.sessions() as session, session.begin():
-                if not await updates.claim(session, event.update_id, self.clock):
+                if not await updates.claim(session, update.update_id, self.clock):
                     return None
                 if user is not None:
                     found = await session.scalars(
@@ -92,25 +100,28 @@ class UpdateMiddleware(BaseMiddleware):
                 locale = _locale(person, user)
                 data["session"] = session
                 data["person"] = person
+                state = data.get("state")
+                if person is not None and isinstance(state, FSMContext):
+                    data["turn"] = Turn(session, person, state, data["clock"], data["config"])
                 result = await handler(event, data)
             return result
         except DomainError as exc:
             # The transaction rolled back, so the broken rule changed nothing; say why.
-            await updates.done(self.sessions, event.update_id, self.clock)
-            button = event.callback_query is not None
-            await _answer(event, domain_answer(exc, locale, button=button))
+            await updates.done(self.sessions, update.update_id, self.clock)
+            button = update.callback_query is not None
+            await _answer(update, domain_answer(exc, locale, button=button))
             return None
         except Exception as exc:
-            log.exception("update %s failed: %s", event.update_id, exc.__class__.__name__)
+            log.exception("update %s failed: %s", update.update_id, exc.__class__.__name__)
             await updates.fail(
-                self.sessions, event.update_id, f"{exc.__class__.__name__}: {exc}", self.clock
+                self.sessions, update.update_id, f"{exc.__class__.__name__}: {exc}", self.clock
             )
             try:
-                await _answer(event, say(locale, "apology"))
+                await _answer(update, say(locale, "apology"))
             except Exception as answer_exc:  # the apology is best effort; the update is kept
                 log.warning(
                     "update %s: apology not sent: %s",
-                    event.update_id,
+                    update.update_id,
                     answer_exc.__class__.__name__,
                 )
             return None

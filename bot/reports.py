@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiogram import F
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +13,7 @@ from bot.callbacks import Flow, Pick
 from bot.common import (
     Content,
     Status,
+    Turn,
     content_of,
     quietly,
     replied_message,
@@ -26,7 +26,7 @@ from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
 from bot.texts import light_label, say
-from models import Assignment, Person, Report
+from models import Assignment, Origin, Person, Report
 from supervision.access import Action, actionable_assignments, require
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -53,21 +53,19 @@ async def load_assignment(
 
 async def file_and_confirm(
     message: Message,
+    turn: Turn,
     *,
-    session: AsyncSession,
-    person: Person,
     assignment: Assignment,
     content: Content,
     chat_id: int,
     message_id: int,
-    clock: Clock,
-    config: BotConfig,
     media_group_id: str | None = None,
 ) -> None:
     """File ``content`` on ``assignment``; confirm with title, report number and new light.
 
     The later messages of an album join the album's report without a second confirmation.
     """
+    session, person, clock, config = turn.session, turn.person, turn.clock, turn.config
     calendar = await load_calendar(session)
     report = await file_report(
         session,
@@ -76,7 +74,7 @@ async def file_and_confirm(
         text=content.text,
         attachments=content.attachments,
         clock=clock,
-        channel="chat",
+        channel=Origin.CHAT,
         chat_id=chat_id,
         chat_message_id=message_id,
         calendar=calendar,
@@ -88,26 +86,15 @@ async def file_and_confirm(
         await message.answer(text)
 
 
-async def file_message(
-    message: Message,
-    *,
-    session: AsyncSession,
-    person: Person,
-    assignment: Assignment,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def file_message(message: Message, turn: Turn, assignment: Assignment) -> None:
     """File what ``message`` itself carries (text, caption, files, album) on ``assignment``."""
     await file_and_confirm(
         message,
-        session=session,
-        person=person,
+        turn,
         assignment=assignment,
         content=content_of(message),
         chat_id=message.chat.id,
         message_id=message.message_id,
-        clock=clock,
-        config=config,
         media_group_id=message.media_group_id,
     )
 
@@ -128,20 +115,11 @@ def confirmation(person: Person, report: Report, message_id: int, row: Status) -
     )
 
 
-async def offer(
-    message: Message,
-    *,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-    content: Content | None,
-) -> None:
+async def offer(message: Message, turn: Turn, content: Content | None) -> None:
     """Ask which item a report is for: confirm the only one, or one button per item."""
-    rows = await status_of(
-        session, await actionable_assignments(session, person), clock=clock, config=config
-    )
+    session, person, state = turn.session, turn.person, turn.state
+    mine = await actionable_assignments(session, person)
+    rows = await status_of(session, mine, clock=turn.clock, config=turn.config)
     loc = person.locale
     if not rows:
         await state.clear()
@@ -171,19 +149,12 @@ async def offer(
     )
 
 
-async def ask_for_report(
-    message: Message,
-    assignment: Assignment,
-    *,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-) -> None:
+async def ask_for_report(message: Message, assignment: Assignment, turn: Turn) -> None:
     """Wait for the report text on ``assignment`` (after a pick or the 填报进展 button)."""
-    await state.set_state(ReportFlow.text)
-    await state.set_data({"aid": assignment.id})
-    title = await title_of(session, assignment)
-    await message.answer(say(person.locale, "ask_report", title=title))
+    await turn.state.set_state(ReportFlow.text)
+    await turn.state.set_data({"aid": assignment.id})
+    title = await title_of(turn.session, assignment)
+    await message.answer(say(turn.person.locale, "ask_report", title=title))
 
 
 @router.message(odd_content)
@@ -193,130 +164,60 @@ async def odd(message: Message, person: Person) -> None:
 
 
 @router.message(in_album)
-async def album_part(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def album_part(message: Message, turn: Turn) -> None:
     """A later message of an album that already filed a report joins that report."""
     assert message.media_group_id is not None
-    report = await album_report(session, message.chat.id, message.media_group_id)
+    report = await album_report(turn.session, message.chat.id, message.media_group_id)
     if report is None:
         raise SkipHandler  # the album's first message: handled as any other
-    assignment = await load_assignment(session, report.assignment_id, person)
-    await file_message(
-        message, session=session, person=person, assignment=assignment, clock=clock, config=config
-    )
+    assignment = await load_assignment(turn.session, report.assignment_id, turn.person)
+    await file_message(message, turn, assignment)
 
 
 @router.message(StateFilter(ReportFlow.text), not_command)
-async def typed_report(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def typed_report(message: Message, turn: Turn) -> None:
     """The report typed after ``/report`` and picking an item."""
-    data = await state.get_data()
-    assignment = await load_assignment(session, int(data.get("aid", 0)), person)
-    await state.clear()
-    await file_message(
-        message, session=session, person=person, assignment=assignment, clock=clock, config=config
-    )
+    data = await turn.state.get_data()
+    assignment = await load_assignment(turn.session, int(data.get("aid", 0)), turn.person)
+    await turn.state.clear()
+    await file_message(message, turn, assignment)
 
 
 @router.message(is_reply, not_command)
-async def reply_to_reminder(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
-    """A reply to a reminder or escalation files a progress report on its assignment.
-
-    A reply to a review or sign-off request shows that request again with its buttons.
-    """
+async def reply_to_reminder(message: Message, turn: Turn) -> None:
+    """A reply the reply filer (`bot.replies`) left: it files a progress report on the
+    reminder's assignment here (or says which rule refused it); a reply to a review or
+    sign-off request shows that request again with its buttons; a reply to anything else
+    offers the person's items."""
+    session, person = turn.session, turn.person
     reminded = await replied_message(session, message)
     if reminded is not None and reminded.kind in REQUEST_KINDS:
         await answer_request_message(message, session, person, reminded.kind, reminded.payload)
         return
     if reminded is None:
-        await offer(
-            message,
-            session=session,
-            person=person,
-            state=state,
-            clock=clock,
-            config=config,
-            content=content_of(message),
-        )
+        await offer(message, turn, content_of(message))
         return
     assignment = await load_assignment(session, reminded.assignment.id, person)
-    await file_message(
-        message, session=session, person=person, assignment=assignment, clock=clock, config=config
-    )
+    await file_message(message, turn, assignment)
 
 
 @router.message(Command("report"))
-async def report_command(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def report_command(message: Message, turn: Turn) -> None:
     """``/report``: pick an item, then type the report."""
-    await offer(
-        message,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-        content=None,
-    )
+    await offer(message, turn, None)
 
 
 @router.message(not_command)
-async def free_message(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def free_message(message: Message, turn: Turn) -> None:
     """A message that is not a reply: confirm the only open item, or offer them as buttons."""
-    await offer(
-        message,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-        content=content_of(message),
-    )
+    await offer(message, turn, content_of(message))
 
 
 @router.callback_query(Pick.filter(F.flow == Flow.REPORT))
-async def picked(
-    query: CallbackQuery,
-    callback_data: Pick,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def picked(query: CallbackQuery, callback_data: Pick, turn: Turn) -> None:
     """An item was picked: file the waiting message, or ask for the report text."""
-    assignment = await load_assignment(session, callback_data.aid, person)
+    state = turn.state
+    assignment = await load_assignment(turn.session, callback_data.aid, turn.person)
     message = query.message
     if not isinstance(message, Message):
         raise NotFound("消息已过期 (message expired)")
@@ -325,17 +226,14 @@ async def picked(
         await state.clear()
         await file_and_confirm(
             message,
-            session=session,
-            person=person,
+            turn,
             assignment=assignment,
             content=Content.load(data["pending"]),
             chat_id=int(data["chat_id"]),
             message_id=int(data["message_id"]),
-            clock=clock,
-            config=config,
         )
     else:
-        await ask_for_report(message, assignment, session=session, person=person, state=state)
+        await ask_for_report(message, assignment, turn)
     await quietly(query.answer())
     await quietly(message.edit_reply_markup(reply_markup=None))
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import Cancel, DatePick, Flow, Pick
-from bot.common import content_of, quietly, status_of, title_of
+from bot.common import Turn, content_of, quietly, status_of, title_of
 from bot.config import BotConfig
 from bot.filters import has_text, not_command
 from bot.reports import load_assignment
@@ -46,25 +46,15 @@ async def cancel_button(query: CallbackQuery, person: Person, state: FSMContext)
         await quietly(query.message.edit_reply_markup(reply_markup=None))
 
 
-async def _choose(
-    message: Message,
-    flow: Flow,
-    *,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
-    await state.clear()
+async def _choose(message: Message, flow: Flow, turn: Turn) -> None:
+    await turn.state.clear()
+    mine = await actionable_assignments(turn.session, turn.person)
     open_rows = [
         r
-        for r in await status_of(
-            session, await actionable_assignments(session, person), clock=clock, config=config
-        )
+        for r in await status_of(turn.session, mine, clock=turn.clock, config=turn.config)
         if r.assignment.state == ItemState.OPEN
     ]
-    loc = person.locale
+    loc = turn.person.locale
     if not open_rows:
         await message.answer(say(loc, "no_open"))
         return
@@ -74,69 +64,29 @@ async def _choose(
 
 
 @router.message(Command("complete"))
-async def complete_command(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def complete_command(message: Message, turn: Turn) -> None:
     """``/complete``: pick the item to close."""
-    await _choose(
-        message,
-        Flow.COMPLETE,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-    )
+    await _choose(message, Flow.COMPLETE, turn)
 
 
 @router.message(Command("extend"))
-async def extend_command(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def extend_command(message: Message, turn: Turn) -> None:
     """``/extend``: pick the item that needs more time."""
-    await _choose(
-        message,
-        Flow.EXTEND,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-    )
+    await _choose(message, Flow.EXTEND, turn)
 
 
-async def begin(
-    message: Message,
-    flow: Flow,
-    assignment: Assignment,
-    *,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def begin(message: Message, flow: Flow, assignment: Assignment, turn: Turn) -> None:
     """Start the completion or extension dialog for an assignment the person may act on."""
     if assignment.state != ItemState.OPEN:
         raise InvalidTransition("该事项不在办理中 (the assignment is not open)")
-    loc = person.locale
-    title = await title_of(session, assignment)
+    loc, state = turn.person.locale, turn.state
+    title = await title_of(turn.session, assignment)
     if flow == Flow.COMPLETE:
         await state.set_state(CompletionFlow.summary)
         await state.set_data({"aid": assignment.id})
         await message.answer(say(loc, "ask_summary", title=title))
         return
-    if local_today(clock, config.tz) > assignment.due_on:
+    if local_today(turn.clock, turn.config.tz) > assignment.due_on:
         raise ValidationFailed(
             f"完成时限 {assignment.due_on.isoformat()} 已过，不能再申请延期 (deadline passed)"
         )
@@ -146,29 +96,12 @@ async def begin(
 
 
 @router.callback_query(Pick.filter(F.flow.in_({Flow.COMPLETE, Flow.EXTEND})))
-async def picked(
-    query: CallbackQuery,
-    callback_data: Pick,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def picked(query: CallbackQuery, callback_data: Pick, turn: Turn) -> None:
     """An item was picked for a completion or extension request."""
-    assignment = await load_assignment(session, callback_data.aid, person)
+    assignment = await load_assignment(turn.session, callback_data.aid, turn.person)
     if not isinstance(query.message, Message):
         raise NotFound("消息已过期 (message expired)")
-    await begin(
-        query.message,
-        callback_data.flow,
-        assignment,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-    )
+    await begin(query.message, callback_data.flow, assignment, turn)
     await quietly(query.answer())
     await quietly(query.message.edit_reply_markup(reply_markup=None))
 
@@ -229,16 +162,8 @@ async def progress(
     )
 
 
-async def _submit(
-    message: Message,
-    new_due_on: date,
-    *,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def _submit(message: Message, new_due_on: date, turn: Turn) -> None:
+    session, person, state = turn.session, turn.person, turn.state
     data = await state.get_data()
     assignment = await load_assignment(session, int(data.get("aid", 0)), person)
     await request_extension(
@@ -248,8 +173,8 @@ async def _submit(
         reason=str(data.get("reason", "")),
         progress=str(data.get("progress", "")),
         new_due_on=new_due_on,
-        clock=clock,
-        tz=config.tz,
+        clock=turn.clock,
+        tz=turn.config.tz,
     )
     await state.clear()
     title = await title_of(session, assignment)
@@ -259,25 +184,10 @@ async def _submit(
 
 
 @router.message(StateFilter(ExtensionFlow.date), not_command, has_text)
-async def typed_date(
-    message: Message,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def typed_date(message: Message, turn: Turn) -> None:
     """The new date typed as 2027-01-31, 1月31日 and the like."""
-    new_due_on = parse_date(message.text or "", today=local_today(clock, config.tz))
-    await _submit(
-        message,
-        new_due_on,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-    )
+    new_due_on = parse_date(message.text or "", today=local_today(turn.clock, turn.config.tz))
+    await _submit(message, new_due_on, turn)
 
 
 @router.message(
@@ -292,16 +202,9 @@ async def text_please(message: Message, person: Person) -> None:
 
 
 @router.callback_query(DatePick.filter(), StateFilter(ExtensionFlow.date))
-async def picked_date(
-    query: CallbackQuery,
-    callback_data: DatePick,
-    session: AsyncSession,
-    person: Person,
-    state: FSMContext,
-    clock: Clock,
-    config: BotConfig,
-) -> None:
+async def picked_date(query: CallbackQuery, callback_data: DatePick, turn: Turn) -> None:
     """The date picker: move between months, or pick a day."""
+    session, person, state = turn.session, turn.person, turn.state
     message = query.message
     if not isinstance(message, Message):
         raise NotFound("消息已过期 (message expired)")
@@ -328,14 +231,6 @@ async def picked_date(
         new_due_on = date(year, *divmod(rest, 100))
     except ValueError:
         raise NotFound("日期无效 (bad date)") from None
-    await _submit(
-        message,
-        new_due_on,
-        session=session,
-        person=person,
-        state=state,
-        clock=clock,
-        config=config,
-    )
+    await _submit(message, new_due_on, turn)
     await quietly(query.answer())
     await quietly(message.edit_reply_markup(reply_markup=None))

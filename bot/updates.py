@@ -24,6 +24,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from models import TelegramUpdate
 from supervision.clock import Clock
+from supervision.reports import Receipt
 
 log = logging.getLogger("duban.bot")
 
@@ -108,6 +109,22 @@ async def store_handled(
     ]  # in id order: two batches waiting on each other's ids (replays) cannot deadlock
     conn = await session.connection()
     return {row[0] for row in await session.execute(_insert_new(conn.dialect.name), rows)}
+
+
+class UpdateReceipts:
+    """The update log as the report filer's receipt log (`supervision.reports.ReceiptLog`):
+    a reply's update is stored ``done`` in the transaction that files its report."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def claim(self, session: AsyncSession, receipts: Sequence[Receipt]) -> set[int]:
+        """Store the updates as handled; the ids stored now (the others were seen before)."""
+        return await store_handled(session, [(r.key, r.record) for r in receipts], self.clock)
+
+    async def release(self, session: AsyncSession, keys: Sequence[int]) -> None:
+        """Back to ``pending``: the handlers answer them the ordinary way."""
+        await reopen(session, keys)
 
 
 async def reopen(session: AsyncSession, update_ids: Sequence[int]) -> None:

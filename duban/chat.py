@@ -22,7 +22,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
 from bot import BotConfig, create_bot, create_dispatcher, reprocess_pending, set_commands
-from bot.ingest import ReplyIngest
+from bot.dispatcher import filer_of
 from duban.runtime import Runtime
 from duban.settings import Settings, SettingsError
 from web.app import AppPart
@@ -98,7 +98,6 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
         events_isolation=isolation,
     )
     task: asyncio.Task[None] | None = None
-    ingest: ReplyIngest | None = None
     try:
         fed = await reprocess_pending(dp, bot, runtime.sessions, config, runtime.clock)
         if fed:
@@ -122,22 +121,12 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
                 ),
             )
             path = _path_of(settings.telegram.webhook_url)
-            ingest = ReplyIngest(dp, bot, runtime.sessions, config, runtime.clock)
             parts.append(
-                partial(
-                    setup_telegram_webhook,
-                    dispatcher=dp,
-                    bot=bot,
-                    secret=secret,
-                    path=path,
-                    fast_path=ingest,
-                )
+                partial(setup_telegram_webhook, dispatcher=dp, bot=bot, secret=secret, path=path)
             )
             log.info("telegram: webhook at %s", path)
         yield Chat(bot, dp, parts)
     finally:
-        if ingest is not None:
-            await ingest.close()
         if task is not None:
             try:
                 await dp.stop_polling()
@@ -145,6 +134,7 @@ async def open_chat(runtime: Runtime, *, polling: bool | None = None) -> AsyncIt
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await filer_of(dp).close()  # the replies in its batches are waiting for them
         await dp.storage.close()
         await bot.session.close()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -23,6 +23,7 @@ from models import (
     Extension,
     Item,
     ItemState,
+    Origin,
     Person,
     Report,
     ReportKind,
@@ -341,6 +342,18 @@ ITEMS: tuple[DemoItem, ...] = (
         reports_ago=(25,),
         extra="closed",
     ),
+    DemoItem(
+        19,
+        "省长批示：做好元旦春节期间重要民生商品保供稳价工作",
+        Source.INSTRUCTION,
+        "FGW",
+        0,  # received today: its 交办通知 goes out in the next send window
+        10,
+        co=("NJ",),
+        urgent=True,  # 急件: the units' principals get the notice too (seed 二(二))
+        objective="节日期间重要民生商品供应充足、价格基本稳定",
+        content="加强市场监测预警，组织货源储备投放，及时报告保供稳价情况",
+    ),
 )
 
 
@@ -464,6 +477,13 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
         )
         assert saved.outcome is SaveOutcome.CREATED
         summary.items_created += 1
+        if spec.received_ago > 0:
+            # Assigned in the past: its 交办通知 went out then, not at the first scan now.
+            await session.execute(
+                update(Assignment)
+                .where(Assignment.item_id == saved.item.id)
+                .values(assign_noticed_at=Assignment.assigned_at)
+            )
         await _add_history(session, saved.item, spec, supervisor, clock=clock)
     calendar = await context.calendar(session)
     rows = await list_items(session, today=today, calendar=calendar, tz=tz)
@@ -515,7 +535,7 @@ async def _add_history(
     """Progress reports, and the extension or review the demo item asks for."""
     lead = await session.scalar(
         select(Assignment).where(
-            Assignment.item_id == item.id, Assignment.role == AssignmentRole.LEAD.value
+            Assignment.item_id == item.id, Assignment.role == AssignmentRole.LEAD
         )
     )
     assert lead is not None
@@ -529,10 +549,10 @@ async def _add_history(
                 assignment_id=lead.id,
                 number=number,
                 author_id=lead.owner_id,
-                kind=ReportKind.PROGRESS.value,
+                kind=ReportKind.PROGRESS,
                 text=f"第{number}次进展：{spec.content}，已完成阶段性任务。",
-                channel="chat" if number % 2 else "web",
-                review_state=ReviewState.NONE.value,
+                channel=Origin.CHAT if number % 2 else Origin.WEB,
+                review_state=ReviewState.NONE,
                 created_at=at,
             )
         )
@@ -546,8 +566,8 @@ async def _add_history(
             progress="实施细则已印发，资金拨付完成70%",
             old_due_on=lead.due_on,
             new_due_on=lead.due_on + timedelta(days=21),
-            state=ReviewState.PENDING.value,
-            channel="chat",
+            state=ReviewState.PENDING,
+            channel=Origin.CHAT,
             created_at=now - timedelta(days=1),
         )
         session.add(extension)
@@ -558,8 +578,8 @@ async def _add_history(
             actor=system,
             entity="extension",
             entity_id=extension.id,
-            action="request",
-            to_state=ReviewState.PENDING.value,
+            action="requested",
+            to_state=ReviewState.PENDING,
             detail={"assignment_id": lead.id, "new_due_on": extension.new_due_on.isoformat()},
         )
     if spec.extra in ("completion", "closed"):
@@ -569,9 +589,9 @@ async def _add_history(
             assignment_id=lead.id,
             number=number,
             author_id=lead.owner_id,
-            kind=ReportKind.COMPLETION.value,
+            kind=ReportKind.COMPLETION,
             text="各项任务已全部完成，特申请办结。",
-            channel="chat",
+            channel=Origin.CHAT,
             review_state=(ReviewState.APPROVED if closed else ReviewState.PENDING).value,
             reviewed_by_id=supervisor.id if closed else None,
             reviewed_at=now - timedelta(days=1) if closed else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import signal
@@ -15,10 +16,16 @@ from duban.chat import open_chat
 from duban.runtime import Runtime
 from duban.settings import RenderSettings, Settings
 from notifier.config import MailConfig, NotifierConfig
+from notifier.digest import scan_and_group
+from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
-from notifier.scan import scan_once
 from notifier.templating import RenderLimits
+from notifier.wecom.api import WeComConfig
+from notifier.wecom.crypto import WeComCrypt
 from notifier.worker import NotifierDeps, ScanFn
+from supervision.mail_replies import AttachmentLimits, MailReplies
+from supervision.sealing import Sealer
+from supervision.wecom_replies import WeComReplies
 from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
@@ -27,6 +34,7 @@ from web.metrics import SCAN_METRICS_KEY, ScanMetrics, record_scans, setup_metri
 from web.sessions import SessionPolicy
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
+from web.wecom import setup_wecom_callback
 
 log = logging.getLogger("duban")
 
@@ -83,6 +91,18 @@ def web_deps(runtime: Runtime) -> WebDeps:
     return WebDeps(config=config, sessions=runtime.sessions, clock=runtime.clock, extra=extra)
 
 
+def wecom_parts(runtime: Runtime) -> list[AppPart]:
+    """The WeCom callback route, when the application's Token and EncodingAESKey are set."""
+    wecom = runtime.settings.wecom
+    if not (wecom.receiving and wecom.corp_id and wecom.token and wecom.aes_key):
+        return []
+    crypt = WeComCrypt(
+        wecom.token.get_secret_value(), wecom.aes_key.get_secret_value(), wecom.corp_id
+    )
+    replies = WeComReplies(clock=runtime.clock, tz=runtime.settings.office.tz)
+    return [lambda app: setup_wecom_callback(app, crypt, replies)]
+
+
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the web app (and the Telegram bot, when a token is set) until ``stop`` is set."""
     async with open_chat(runtime) as chat:
@@ -93,6 +113,7 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             setup_api,
             setup_metrics,
             *(chat.parts if chat else []),
+            *wecom_parts(runtime),
         ]
         deps = web_deps(runtime)
         if runtime.settings.redis.url:  # /healthz pings it
@@ -135,6 +156,15 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             use_tls=smtp.use_tls,
             timeout=smtp.timeout,
         )
+    wecom = settings.wecom
+    wecom_config = None
+    if wecom.sending and wecom.corp_id and wecom.agent_id and wecom.secret:
+        wecom_config = WeComConfig(
+            corp_id=wecom.corp_id,
+            agent_id=wecom.agent_id,
+            secret=wecom.secret.get_secret_value(),
+            api_base=wecom.api_base,
+        )
     return NotifierConfig(
         tz=settings.office.tz,
         office_name=settings.office.name,
@@ -143,6 +173,10 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         telegram_api_base=settings.telegram.api_base or None,
         mail=mail,
         mail_from=settings.mail.mail_from,
+        mail_reply_to=settings.mail.reply_to,
+        wecom=wecom_config,
+        wecom_rate=wecom.rate,
+        wecom_user_rate=wecom.user_rate,
         redis_url=settings.redis.url,
         secret_key=settings.security.secret_key.get_secret_value(),
         scan_interval_seconds=settings.notifier.scan_interval_seconds,
@@ -157,9 +191,10 @@ def notifier_config(settings: Settings) -> NotifierConfig:
     )
 
 
-def notifier_scan(runtime: Runtime) -> ScanFn:
-    """``scan_once``, timed into this process's /metrics figures."""
-    return record_scans(scan_once, SCAN_METRICS, runtime.clock)
+def notifier_scan(runtime: Runtime, horizon: timedelta = timedelta(0)) -> ScanFn:
+    """``scan_once`` and the grouping into digests after it, timed into this process's
+    /metrics figures; ``horizon``: group rows due that much later too (see `scan_and_group`)."""
+    return record_scans(scan_and_group(horizon), SCAN_METRICS, runtime.clock)
 
 
 def notifier_deps(runtime: Runtime) -> NotifierDeps:
@@ -168,7 +203,10 @@ def notifier_deps(runtime: Runtime) -> NotifierDeps:
         config=notifier_config(runtime.settings),
         sessions=runtime.sessions,
         clock=runtime.clock,
-        scan=notifier_scan(runtime),
+        # The arq scan queues the rows due before the next scan: group those first.
+        scan=notifier_scan(
+            runtime, timedelta(seconds=runtime.settings.notifier.scan_interval_seconds)
+        ),
     )
 
 
@@ -184,3 +222,35 @@ async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
     ) as runner:
         with runner.waking_on_outbox_commits():
             await runner.run(stop)
+
+
+def mail_reader(runtime: Runtime) -> MailboxReader | None:
+    """The reader of e-mail replies (``DUBAN_IMAP_URL``), or None when it is not set."""
+    s = runtime.settings
+    config = s.mail.imap
+    if config is None:
+        return None
+    megabyte = 1024 * 1024
+    replies = MailReplies(
+        clock=runtime.clock,
+        tz=s.office.tz,
+        sealer=Sealer(s.security.secret_key.get_secret_value()),
+        reply_to=s.mail.reply_to,
+        limits=AttachmentLimits(
+            max_file_bytes=int(s.mail.attachment_max_mb * megabyte),
+            max_total_bytes=int(s.mail.attachments_total_mb * megabyte),
+        ),
+    )
+    # Attachments travel base64-encoded (4/3 of their size), with the text around them.
+    largest = int(s.mail.attachments_total_mb * megabyte * 4 / 3) + 2 * megabyte
+    config = dataclasses.replace(config, max_message_bytes=largest)
+    return MailboxReader(config, MailFiler(runtime.sessions, replies))
+
+
+async def run_mail_reader(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Read e-mail replies until ``stop`` is set (nothing to do without ``DUBAN_IMAP_URL``)."""
+    reader = mail_reader(runtime)
+    if reader is None:
+        log.info("DUBAN_IMAP_URL is not set: e-mail replies are not read")
+        return
+    await reader.run(stop)

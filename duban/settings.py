@@ -7,7 +7,7 @@ in ``.env.example``. Secrets are ``SecretStr``: they print as ``**********``, ne
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from notifier.mailbox.config import ImapConfig
 
 
 class SettingsError(Exception):
@@ -222,6 +225,27 @@ class MailSettings(_Group):
         "smtp://user:pass@host:587?starttls=true or smtps://…:465; unset: mail goes to the log",
     )
     mail_from: str = _env("MAIL_FROM", "督查室 <duban@localhost>", "the From of every e-mail")
+    imap_url: SecretStr | None = _env(
+        "IMAP_URL",
+        None,
+        "the office mailbox replies are read from: imaps://user:pass@host:993/INBOX "
+        "(user part URL-encoded; ?idle=no polls, ?move=Folder moves handled mail)",
+    )
+    reply_to: str | None = _env(
+        "MAIL_REPLY_TO",
+        None,
+        "the address reminders name as Reply-To, signed per recipient as local+<token>@domain",
+    )
+    attachment_max_mb: float = _env(
+        "MAIL_ATTACHMENT_MAX_MB", 10.0, "largest attachment of an e-mail reply, in MB", gt=0, le=100
+    )
+    attachments_total_mb: float = _env(
+        "MAIL_ATTACHMENTS_TOTAL_MB",
+        20.0,
+        "all attachments of one e-mail reply together, in MB",
+        gt=0,
+        le=200,
+    )
 
     @field_validator("smtp_url")
     @classmethod
@@ -237,6 +261,88 @@ class MailSettings(_Group):
         if self.smtp_url is None:
             return None
         return parse_smtp_url(self.smtp_url.get_secret_value())
+
+    @field_validator("imap_url")
+    @classmethod
+    def _check_imap_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from notifier.mailbox.config import parse_imap_url
+
+        parse_imap_url(value.get_secret_value())
+        return value
+
+    @field_validator("reply_to")
+    @classmethod
+    def _check_reply_to(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from supervision.emails import BadEmail, normal_email
+
+        try:
+            address = normal_email(value)
+        except BadEmail as exc:
+            raise ValueError(str(exc)) from None
+        if "+" in address.partition("@")[0]:
+            raise ValueError("must be a plain address: Duban adds +<token> itself")
+        return address
+
+    @property
+    def imap(self) -> ImapConfig | None:
+        """The parsed mailbox settings, or None when e-mail replies are not read."""
+        if self.imap_url is None:
+            return None
+        from notifier.mailbox.config import parse_imap_url
+
+        return parse_imap_url(self.imap_url.get_secret_value())
+
+
+class WeComSettings(_Group):
+    """The WeCom (企业微信 / 政务微信) self-built application: messages to people, callbacks."""
+
+    corp_id: str | None = _env("WECOM_CORP_ID", None, "the CorpID (我的企业); unset: no WeCom app")
+    agent_id: int | None = _env("WECOM_AGENT_ID", None, "the self-built application's AgentId")
+    secret: SecretStr | None = _env("WECOM_SECRET", None, "the application's Secret")
+    token: SecretStr | None = _env(
+        "WECOM_TOKEN", None, "the callback Token (接收消息 → API接收); unset: no callbacks"
+    )
+    aes_key: SecretStr | None = _env(
+        "WECOM_AES_KEY", None, "the callback EncodingAESKey (43 characters)"
+    )
+    api_base: str = _env(
+        "WECOM_API_BASE",
+        "https://qyapi.weixin.qq.com",
+        "the WeCom API server (a 政务微信 private deployment, or a test fake)",
+    )
+    rate: float = _env("WECOM_RATE", 20.0, "application messages per second in all", gt=0)
+    user_rate: float = _env(
+        "WECOM_USER_RATE", 0.5, "messages per second to one person (WeCom: 30 a minute)", gt=0
+    )
+
+    @field_validator("aes_key")
+    @classmethod
+    def _check_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from notifier.wecom.crypto import WeComCryptoError, aes_key
+
+        try:
+            aes_key(value.get_secret_value())
+        except WeComCryptoError as exc:
+            raise ValueError(f"DUBAN_WECOM_AES_KEY: {exc}") from None
+        return value
+
+    @property
+    def sending(self) -> bool:
+        """True when CorpID, AgentId and Secret are all set (the app can send)."""
+        return bool(
+            self.corp_id and self.agent_id and self.secret and self.secret.get_secret_value()
+        )
+
+    @property
+    def receiving(self) -> bool:
+        """True when the callback Token and EncodingAESKey are set too."""
+        return bool(self.sending and self.token and self.token.get_secret_value() and self.aes_key)
 
 
 class NotifierSettings(_Group):
@@ -304,6 +410,7 @@ GROUPS: Final[dict[str, type[_Group]]] = {
     "security": SecuritySettings,
     "telegram": TelegramSettings,
     "mail": MailSettings,
+    "wecom": WeComSettings,
     "notifier": NotifierSettings,
     "render": RenderSettings,
     "logging": LoggingSettings,
@@ -336,6 +443,7 @@ class Settings(BaseModel):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

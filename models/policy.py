@@ -1,4 +1,4 @@
-"""Escalation policies (提醒 -> 催办 -> 督办 -> 升级) with their ladder steps."""
+"""Escalation policies (交办通知 -> 提醒 -> 催办 -> 督办 -> 升级) with their ladder steps."""
 
 from __future__ import annotations
 
@@ -8,17 +8,27 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
+from models.item import Source
 
 
 class StepKind(StrEnum):
     """The steps of a ladder."""
 
+    ASSIGN = "assign"  # 交办通知: once when an assignment is made or handed over
     REMIND = "remind"  # 提醒
     URGE = "urge"  # 催办
     OVERDUE = "overdue"  # 逾期督办
     ESCALATE = "escalate"  # 升级督办
     PERIODIC = "periodic"  # 定期报告
+
+
+class StepChannel(StrEnum):
+    """Where a ladder step sends: the person's chat, their e-mail, or the unit's group robots."""
+
+    CHAT = "chat"  # Telegram
+    EMAIL = "email"
+    GROUP = "group"  # WeCom / DingTalk / Feishu robots of the unit
 
 
 class Policy(TimestampMixin, Base):
@@ -29,7 +39,7 @@ class Policy(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[Source | None] = mapped_column(enum_column(Source, 16))
     urgent: Mapped[bool] = mapped_column(default=False)
     due_working_days: Mapped[int] = mapped_column(default=30)
     # 协办 input is due to the lead unit this many working days before the lead's deadline.
@@ -37,6 +47,9 @@ class Policy(TimestampMixin, Base):
     send_window_start: Mapped[time] = mapped_column(default=time(8, 30))
     send_window_end: Mapped[time] = mapped_column(default=time(18, 0))
     workdays_only: Mapped[bool] = mapped_column(default=True)
+    #: 每日待办: a person with more than this many messages in one send window gets them as
+    #: one digest (None: never; several 交办通知 in one window are always one digest)
+    digest_threshold: Mapped[int | None]
 
     steps: Mapped[list[LadderStep]] = relationship(
         lazy="selectin",
@@ -56,7 +69,7 @@ class LadderStep(Base):
         ForeignKey("policies.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[StepKind] = mapped_column(enum_column(StepKind, 16))
     offset_days: Mapped[int] = mapped_column(default=0)  # periodic: every N working days
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)

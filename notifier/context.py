@@ -1,8 +1,9 @@
 """Build the renderer's MessageContext for one outbox row from the database.
 
 Reads the row's ids (assignment, item, recipient, webhook) and ``payload`` (``report_id``,
-``extension_id``, ``bulletin_id``, review decision, invite link) and turns them into plain
-views; days left and the light come from ``supervision.deadlines`` and ``supervision.light``.
+``extension_id``, ``bulletin_id``, review decision, invite link, a digest's ``members``) and
+turns them into plain views; a 交办通知 also lists every unit on its item. Days left and the
+light come from ``supervision.deadlines`` and ``supervision.light``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Assignment,
+    AssignmentRole,
     Base,
     Bulletin,
     Extension,
@@ -25,6 +27,7 @@ from models import (
     Item,
     Notification,
     Person,
+    Policy,
     Report,
     Source,
     StepKind,
@@ -35,8 +38,12 @@ from notifier.templating import (
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
+    DigestEntry,
+    DigestView,
     ExtensionView,
+    ItemUnitView,
     ItemView,
+    MailReplyView,
     MessageContext,
     ReportView,
     ReviewView,
@@ -45,23 +52,16 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
 from supervision.invites import SEALED_LINK
+from supervision.labels import co_marked, label, label_of, lang_of, step_label, words
 from supervision.light import assignment_light
-from supervision.policy import SOURCE_LABELS_ZH
+from supervision.policy import due_days_of, pick_policy, reply_within
 from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
+DIGEST: Final = "digest"  # a row that stands for several (payload ``members``): notifier.digest
 #: recipients who act on the assignment themselves get the report / close / extend buttons
 ACTING_ROLES: Final = frozenset({"owner", "liaison", "leader"})
 
-SOURCE_LABELS_EN: Final = {
-    Source.INSTRUCTION: "leader's instruction",
-    Source.DOCUMENT: "document requirement",
-    Source.MEETING: "meeting decision",
-    Source.ANNUAL_TASK: "annual key task",
-    Source.PROPOSAL: "deputies' proposal",
-    Source.MAILBOX: "governor's mailbox",
-    Source.OTHER: "other",
-}
 _WEEKDAYS_ZH: Final = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 _WEEKDAYS_EN: Final = (
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
@@ -101,14 +101,6 @@ def template_step(row: Notification) -> str:
     return str(payload.get("template") or payload.get("step") or row.kind)
 
 
-def _source_label(source: str, zh: bool) -> str:
-    try:
-        key = Source(source)
-    except ValueError:
-        return source
-    return (SOURCE_LABELS_ZH if zh else SOURCE_LABELS_EN).get(key, source)
-
-
 def _as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
@@ -137,13 +129,13 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     return links
 
 
-def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
+def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> BulletinView:
     data = bulletin.data or {}
     rows = tuple(
         BulletinRow(
             rank=int(r.get("rank", n)),
             # 协办 rows are ranked apart after the 主办 rows; the label keeps them apart.
-            unit_name=str(r.get("unit_name", "")) + ("（协办）" if r.get("role") == "co" else ""),
+            unit_name=co_marked(str(r.get("unit_name", "")), str(r.get("role", "")), locale),
             assigned=int(r.get("assigned", 0)),
             closed_on_time=int(r.get("closed_on_time", 0)),
             overdue=int(r.get("overdue", 0)),
@@ -213,15 +205,45 @@ class _Loaded:
     bulletins: dict[int, Bulletin]
     #: the latest report of each assignment (None: no report yet)
     last_reports: dict[int, Report | None]
+    #: every policy as ``(source, urgent, policy)`` in id order, when any row names an item
+    policies: list[tuple[Source | None, bool, Policy]]
+    #: a 交办通知's item: its open assignments, lead first
+    item_assignments: dict[int, list[Assignment]] = field(default_factory=dict)
+    #: the rows folded into a digest row, by id
+    members: dict[int, Notification] = field(default_factory=dict)
+
+    def policy(self, item: Item) -> Policy | None:
+        return pick_policy(self.policies, item.source, item.urgent)
 
     def name(self, person_id: int | None) -> str:
         person = self.people.get(person_id) if person_id is not None else None
         return person.name if person else ""
 
 
-async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
+def _member_ids(row: Notification) -> list[int]:
+    """The ids of the rows a digest row stands for, in their order."""
+    if row.kind != DIGEST:
+        return []
+    return sorted(_ids((row.payload or {}).get("members") or ()))
+
+
+async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded:
+    members = await _by_id(session, Notification, {m for row in given for m in _member_ids(row)})
+    rows = [*given, *members.values()]
     payloads = [row.payload or {} for row in rows]
     assignments = await _by_id(session, Assignment, _ids(r.assignment_id for r in rows))
+    item_assignments: dict[int, list[Assignment]] = {}
+    notice_items = _ids(r.item_id for r in rows if r.kind == StepKind.ASSIGN)
+    if notice_items:
+        on_items = await session.scalars(
+            select(Assignment)
+            .where(Assignment.item_id.in_(sorted(notice_items)))
+            .order_by(Assignment.item_id, Assignment.role.desc(), Assignment.id)  # lead first
+        )
+        for other in on_items:
+            assignments.setdefault(other.id, other)
+            if other.is_active:
+                item_assignments.setdefault(other.item_id, []).append(other)
     webhooks = await _by_id(session, GroupWebhook, _ids(r.webhook_id for r in rows))
     extensions = await _by_id(session, Extension, _ids(p.get("extension_id") for p in payloads))
     reports = await _by_id(session, Report, _ids(p.get("report_id") for p in payloads))
@@ -260,6 +282,21 @@ async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
         + [x for e in extensions.values() for x in (e.requested_by_id, e.decided_by_id)]
     )
     people = await _by_id(session, Person, people_ids)
+    # The policies the items may follow (their sources' and the source-less ones), for the
+    # default deadline and the days before the next step that messages state.
+    sources = sorted({i.source for i in items.values()})
+    policies = (
+        [
+            (p.source, p.urgent, p)
+            for p in await session.scalars(
+                select(Policy)
+                .where(Policy.source.in_(sources) | Policy.source.is_(None))
+                .order_by(Policy.id)
+            )
+        ]
+        if items
+        else []
+    )
     return _Loaded(
         people=people,
         assignments=assignments,
@@ -270,6 +307,113 @@ async def _load(session: AsyncSession, rows: Sequence[Notification]) -> _Loaded:
         reports=reports,
         bulletins=bulletins,
         last_reports=last_reports,
+        item_assignments=item_assignments,
+        members=members,
+        policies=policies,
+    )
+
+
+def _assignment_view(
+    assignment: Assignment,
+    item: Item | None,
+    loaded: _Loaded,
+    *,
+    zh: bool,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> AssignmentView:
+    unit = loaded.units.get(assignment.unit_id)
+    locale = "zh" if zh else "en"
+    light = assignment_light(
+        assignment,
+        received_on=item.received_on if item else today,
+        today=today,
+        calendar=calendar,
+        tz=tz,
+    )
+    return AssignmentView(
+        unit_name=unit.name if unit else "",
+        role=str(assignment.role),
+        role_label=label_of(AssignmentRole, assignment.role, locale),
+        due_on=assignment.due_on,
+        due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[assignment.due_on.weekday()],
+        days_left=days_left(today, assignment.due_on, calendar),
+        light=light.value,
+        light_label=label(light, locale),
+        owner_name=loaded.name(assignment.owner_id),
+        leader_name=loaded.name(assignment.leader_id),
+    )
+
+
+def _item_units(item: Item | None, loaded: _Loaded, zh: bool) -> tuple[ItemUnitView, ...]:
+    """Every open assignment of a 交办通知's item: unit, 主办/协办 and responsible person."""
+    if item is None:
+        return ()
+    out = []
+    for a in loaded.item_assignments.get(item.id, ()):
+        unit = loaded.units.get(a.unit_id)
+        out.append(
+            ItemUnitView(
+                unit_name=unit.name if unit else "",
+                role=str(a.role),
+                role_label=label_of(AssignmentRole, a.role, "zh" if zh else "en"),
+                owner_name=loaded.name(a.owner_id),
+            )
+        )
+    return tuple(out)
+
+
+def _digest(
+    row: Notification,
+    loaded: _Loaded,
+    *,
+    config: ContextConfig,
+    zh: bool,
+    today: date,
+    calendar: WorkCalendar,
+) -> DigestView | None:
+    """The messages a digest row stands for, numbered; work closed since is left out."""
+    if row.kind != DIGEST:
+        return None
+    entries: list[DigestEntry] = []
+    base = config.base_url.rstrip("/")
+    # Numbered by position, gaps left where work closed since: the buttons carry these numbers.
+    for number, member_id in enumerate(_member_ids(row), start=1):
+        member = loaded.members.get(member_id)
+        a = loaded.assignments.get(member.assignment_id or 0) if member else None
+        if member is None or a is None or not a.is_active:
+            continue
+        item = loaded.items.get(a.item_id)
+        if item is None:
+            continue
+        view = _assignment_view(
+            a, item, loaded, zh=zh, today=today, calendar=calendar, tz=config.tz
+        )
+        step = template_step(member)
+        roles = {str(r) for r in (member.payload or {}).get("roles", [])}
+        entries.append(
+            DigestEntry(
+                number=number,
+                step=step,
+                step_label=step_label(
+                    str((member.payload or {}).get("step") or member.kind), "zh" if zh else "en"
+                ),
+                ref=item.ref,
+                title=item.title,
+                urgent=item.urgent,
+                unit_name=view.unit_name,
+                role=view.role,
+                role_label=view.role_label,
+                due_on=view.due_on,
+                days_left=view.days_left,
+                light=view.light,
+                link=f"{base}/items/{item.id}",
+                acts=bool(roles & ACTING_ROLES),
+            )
+        )
+    return DigestView(
+        kind=str((row.payload or {}).get("digest") or "daily"), entries=tuple(entries)
     )
 
 
@@ -283,7 +427,8 @@ def _make(
 ) -> BuiltContext:
     """The context of one row from what :func:`_load` read (no I/O)."""
     payload: dict[str, Any] = dict(row.payload or {})
-    zh = row.locale != "en"
+    locale = row.locale
+    zh = lang_of(locale) != "en"
     recipient = loaded.people.get(row.recipient_id) if row.recipient_id else None
     assignment = loaded.assignments.get(row.assignment_id) if row.assignment_id else None
     item_id = row.item_id or (assignment.item_id if assignment else None)
@@ -291,18 +436,21 @@ def _make(
     hook = loaded.webhooks.get(row.webhook_id) if row.webhook_id else None
 
     item_view = None
+    policy = loaded.policy(item) if item is not None else None
     if item is not None:
         item_view = ItemView(
             ref=item.ref,
             title=item.title,
-            source=item.source,
-            source_label=_source_label(item.source, zh),
+            source=str(item.source),  # plain str: views go to render workers without the ORM
+            source_label=label_of(Source, item.source, locale),
             objective=item.objective,
             content=item.content,
             urgent=item.urgent,
             received_on=item.received_on,
             due_on=item.due_on,
             due_is_provisional=item.due_is_provisional,
+            due_is_default=item.due_is_default,
+            default_due_days=due_days_of(policy),
         )
 
     payload_report = (
@@ -314,32 +462,14 @@ def _make(
     report_view = None
     days_since_report = None
     if assignment is not None:
-        unit = loaded.units.get(assignment.unit_id)
         report = payload_report or loaded.last_reports.get(assignment.id)
         last_report_on = report.created_at.astimezone(config.tz).date() if report else None
-        weekday = assignment.due_on.weekday()
-        assignment_view = AssignmentView(
-            unit_name=unit.name if unit else "",
-            role=assignment.role,
-            role_label=("主办" if assignment.role == "lead" else "协办")
-            if zh
-            else ("lead unit" if assignment.role == "lead" else "co-operating unit"),
-            due_on=assignment.due_on,
-            due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[weekday],
-            days_left=days_left(today, assignment.due_on, calendar),
-            light=assignment_light(
-                assignment,
-                received_on=item.received_on if item else today,
-                today=today,
-                calendar=calendar,
-                tz=config.tz,
-            ).value,
-            owner_name=loaded.name(assignment.owner_id),
-            leader_name=loaded.name(assignment.leader_id),
+        assignment_view = _assignment_view(
+            assignment, item, loaded, zh=zh, today=today, calendar=calendar, tz=config.tz
         )
         if report is not None:
             report_view = ReportView(
-                kind=report.kind,
+                kind=str(report.kind),
                 text=report.text,
                 created_at=report.created_at.astimezone(config.tz).replace(tzinfo=None),
                 author_name=loaded.name(report.author_id),
@@ -399,7 +529,17 @@ def _make(
     if payload.get("bulletin_id") is not None:
         bulletin = loaded.bulletins.get(int(payload["bulletin_id"]))
         if bulletin is not None:
-            bulletin_view = _bulletin_view(bulletin, payload)
+            bulletin_view = _bulletin_view(bulletin, payload, locale)
+
+    mail_reply_view = None
+    if payload.get("outcome") and row.kind == "mail_reply":
+        mail_reply_view = MailReplyView(
+            outcome=str(payload["outcome"]),
+            command=str(payload.get("command") or "progress"),
+            reason=str(payload.get("reason") or ""),
+            subject=str(payload.get("reply_subject") or ""),
+            report_number=payload_report.number if payload_report is not None else None,
+        )
 
     step = template_step(row)
     is_ladder = row.kind in LADDER_STEPS
@@ -433,6 +573,16 @@ def _make(
         invite_expires_on=_as_date(payload.get("invite_expires_on")),
         bulletin=bulletin_view,
         reason=str(payload["reason"]) if payload.get("reason") else None,
+        mail_reply=mail_reply_view,
+        item_units=_item_units(item, loaded, zh) if row.kind == StepKind.ASSIGN else (),
+        recipient_roles=tuple(sorted(roles)),
+        digest=_digest(row, loaded, config=config, zh=zh, today=today, calendar=calendar),
+        reply_within_days=(
+            reply_within([s for s in policy.steps if s.active], row.kind)
+            if policy is not None and is_ladder
+            else None
+        ),
+        words=words(locale),
     )
     return BuiltContext(
         context=context,

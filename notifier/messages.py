@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Notification, NotificationStatus
 from notifier.channels.base import OutgoingMessage
-from notifier.context import LADDER_STEPS, BuiltContext
+from notifier.context import DIGEST, LADDER_STEPS, BuiltContext
 from notifier.templating import RenderedMessage, Renderer, RenderRequest, TemplateError
 from supervision.outbox import EMAIL
 
@@ -34,6 +34,8 @@ def cause_gone(row: Notification, built: BuiltContext) -> str | None:
         and (a is None or not a.is_active)
     ):
         return f"assignment is {a.state if a else 'deleted'}; reminder no longer needed"
+    if row.kind == DIGEST and (built.context.digest is None or not built.context.digest.entries):
+        return "every item of the digest is closed; digest no longer needed"
     return None
 
 
@@ -52,7 +54,7 @@ async def thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> d
             Notification.thread_key.in_(sorted({key for key, _ in wanted if key})),
             Notification.address.in_(sorted({address for _, address in wanted})),
             Notification.channel == EMAIL,
-            Notification.status == NotificationStatus.SENT.value,
+            Notification.status == NotificationStatus.SENT,
             # A real Message-ID, not the log channel's stand-in id.
             Notification.provider_message_id.like("<%"),
         )
@@ -88,8 +90,14 @@ async def render_all(
 def outgoing_message(
     row: Notification, built: BuiltContext, rendered: RenderedMessage, root: str | None
 ) -> OutgoingMessage:
-    """The message a channel sends for ``row``; ``root`` is the Message-ID it answers."""
+    """The message a channel sends for ``row``; ``root`` is the Message-ID it answers (an
+    answer to an inbound e-mail names that e-mail in its payload instead)."""
     hook = built.webhook
+    payload = dict(row.payload or {})
+    references: tuple[str, ...] = (root,) if root else ()
+    if payload.get("in_reply_to"):
+        root = str(payload["in_reply_to"])
+        references = tuple(str(r) for r in payload.get("references") or [root])
     return OutgoingMessage(
         notification_id=row.id,
         kind=row.kind,
@@ -102,9 +110,9 @@ def outgoing_message(
         recipient_name=built.context.recipient_name,
         assignment_id=row.assignment_id,
         buttons=built.buttons,
-        payload=dict(row.payload or {}),
+        payload=payload,
         in_reply_to=root,
-        references=(root,) if root else (),
+        references=references,
         webhook_id=row.webhook_id,
         webhook_url=hook.url if hook else None,
         webhook_secret=hook.secret if hook else None,

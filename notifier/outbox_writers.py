@@ -52,6 +52,7 @@ class LadderAdvance:
     last_step: list[str | None] = field(default_factory=list)
     last_step_at: list[datetime | None] = field(default_factory=list)
     last_periodic_at: list[datetime | None] = field(default_factory=list)
+    assign_noticed_at: list[datetime | None] = field(default_factory=list)
 
     def add(self, assignment_id: int, facts: AssignmentFacts, next_at: datetime | None) -> None:
         """Store ``facts`` and ``next_at`` for one assignment."""
@@ -61,6 +62,7 @@ class LadderAdvance:
         self.last_step.append(facts.last_step)
         self.last_step_at.append(facts.last_step_at)
         self.last_periodic_at.append(facts.last_periodic_at)
+        self.assign_noticed_at.append(facts.assign_noticed_at)
 
     def dicts(self, updated_at: datetime) -> list[dict[str, Any]]:
         """The updates as bound-parameter dicts (for executemany)."""
@@ -72,15 +74,17 @@ class LadderAdvance:
                 "b_last_step": s,
                 "b_last_step_at": s_at,
                 "b_last_periodic_at": p_at,
+                "b_assign_noticed_at": n_at,
                 "b_updated_at": updated_at,
             }
-            for i, n, d, s, s_at, p_at in zip(
+            for i, n, d, s, s_at, p_at, n_at in zip(
                 self.ids,
                 self.next_at,
                 self.ladder_due_on,
                 self.last_step,
                 self.last_step_at,
                 self.last_periodic_at,
+                self.assign_noticed_at,
                 strict=True,
             )
         ]
@@ -132,6 +136,7 @@ class GenericWriter:
                 last_step=bindparam("b_last_step"),
                 last_step_at=bindparam("b_last_step_at"),
                 last_periodic_at=bindparam("b_last_periodic_at"),
+                assign_noticed_at=bindparam("b_assign_noticed_at"),
                 updated_at=bindparam("b_updated_at"),
             ),
             rows.dicts(updated_at),
@@ -185,11 +190,13 @@ _PG_ADVANCE = text(
     UPDATE assignments AS a
     SET next_action_at = u.next_at, ladder_due_on = u.ladder_due_on, last_step = u.last_step,
         last_step_at = u.last_step_at, last_periodic_at = u.last_periodic_at,
-        updated_at = :updated_at
+        assign_noticed_at = u.assign_noticed_at, updated_at = :updated_at
     FROM unnest(CAST(:ids AS integer[]), CAST(:next_at AS timestamp[]),
                 CAST(:ladder_due_on AS date[]), CAST(:last_step AS varchar[]),
-                CAST(:last_step_at AS timestamp[]), CAST(:last_periodic_at AS timestamp[]))
-         AS u(id, next_at, ladder_due_on, last_step, last_step_at, last_periodic_at)
+                CAST(:last_step_at AS timestamp[]), CAST(:last_periodic_at AS timestamp[]),
+                CAST(:assign_noticed_at AS timestamp[]))
+         AS u(id, next_at, ladder_due_on, last_step, last_step_at, last_periodic_at,
+              assign_noticed_at)
     WHERE a.id = u.id
     """
 )
@@ -293,6 +300,7 @@ class PgCopyWriter:
                 "last_step": rows.last_step,
                 "last_step_at": _naive_utc(rows.last_step_at),
                 "last_periodic_at": _naive_utc(rows.last_periodic_at),
+                "assign_noticed_at": _naive_utc(rows.assign_noticed_at),
             },
         )
 

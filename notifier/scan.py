@@ -93,7 +93,8 @@ def step_key(assignment_id: int, planned: PlannedStep) -> str:
     return f"a{assignment_id}:{planned.kind}:{planned.occurrence}"
 
 
-async def _load_ladders(session: AsyncSession) -> list[tuple[str | None, bool, Ladder]]:
+async def load_ladders(session: AsyncSession) -> list[tuple[str | None, bool, Ladder]]:
+    """Every policy's ladder with what it applies to, for ``supervision.policy.pick_policy``."""
     policies = (await session.scalars(select(Policy).order_by(Policy.id))).all()
     return [(p.source, p.urgent, Ladder.of(p)) for p in policies]
 
@@ -116,6 +117,8 @@ def claim_query(now: datetime, batch: int, postgres: bool) -> Any:
             a.last_step,
             a.last_step_at,
             a.last_periodic_at,
+            a.assigned_at,
+            a.assign_noticed_at,
         )
         .where(a.next_action_at <= now)
         .order_by(a.next_action_at)  # index order: a backlog costs only one batch
@@ -193,7 +196,7 @@ class _Batch:
         if self.calendar is None:
             self.calendar = await load_calendar(self.session)
         if self.ladders is None:
-            self.ladders = await _load_ladders(self.session)
+            self.ladders = await load_ladders(self.session)
         self._calendar, self._rules = self.calendar, self.ladders
         items = await self.session.execute(
             select(Item.id, Item.source, Item.urgent).where(
@@ -218,10 +221,11 @@ class _Batch:
         (
             assignment_id, item_id, unit_id, owner_id, leader_id, state, due_on, created_at,
             last_report_at, ladder_due_on, last_step, last_step_at, last_periodic_at,
+            assigned_at, assign_noticed_at,
         ) = row  # fmt: skip
         facts = AssignmentFacts(
             state, due_on, created_at or self.now, last_report_at, ladder_due_on, last_step,
-            last_step_at, last_periodic_at,
+            last_step_at, last_periodic_at, assigned_at, assign_noticed_at,
         )  # fmt: skip
         next_at: datetime | None = None
         if state != ItemState.OPEN:

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, AssignmentRole, Person, Report
+from models import Assignment, AssignmentRole, MessageKind, Person, Report
 from supervision.access import unit_liaisons
 from supervision.clock import Clock
 from supervision.outbox import CHAT, EMAIL, notify_person
 
 __all__ = ["CO_INPUT", "forward_co_input"]
 
-CO_INPUT = "co_input"
+CO_INPUT = MessageKind.CO_INPUT
 
 
 async def _lead_people(session: AsyncSession, lead: Assignment) -> Sequence[Person]:

@@ -1,28 +1,38 @@
 """Filing and editing reports (进展报告 / 办理情况报告) with their attachments and history.
 
-Imports only `models/` and `supervision/`; I/O goes through the session it is given.
+Imports only `models/` and `supervision/`; I/O goes through the session it is given, except
+:class:`ReplyFiler`, which opens its own (one transaction per batch of chat replies).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import partial
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
 
 from models import (
     ACTIVE_STATES,
     Assignment,
     Attachment,
     Item,
+    Notification,
+    Origin,
     Person,
     Report,
     ReportKind,
     ReportRevision,
 )
+from models.db import one_writer
 from models.report import ReviewState
 from supervision.access import Action, require
 from supervision.audit import Actor, Event, record, record_all
@@ -39,7 +49,14 @@ __all__ = [
     "MAX_ATTACHMENTS",
     "MAX_TEXT",
     "AttachmentIn",
+    "ChatReply",
+    "Receipt",
+    "ReceiptLog",
+    "ReplyFiled",
+    "ReplyFiler",
+    "ReplyNotFiled",
     "ReportIn",
+    "Unfiled",
     "album_report",
     "clean_text",
     "edit_report",
@@ -63,6 +80,8 @@ class AttachmentIn:
     mime_type: str | None = None
     size: int | None = None
     storage: str = "telegram"
+    #: the bytes of a file kept in the database (storage ``db``: a web upload, a mail part)
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def clean_text(text: str | None, *, limit: int = MAX_TEXT) -> str:
@@ -87,6 +106,7 @@ def _attachment(a: AttachmentIn) -> Attachment:
         file_name=(a.file_name or None) and a.file_name[:255],
         mime_type=(a.mime_type or None) and a.mime_type[:127],
         size=a.size if a.size is None or a.size >= 0 else None,
+        content=a.content,
     )
 
 
@@ -128,7 +148,7 @@ class ReportIn:
     text: str | None
     attachments: Sequence[AttachmentIn] = ()
     kind: ReportKind = ReportKind.PROGRESS
-    channel: str = "chat"
+    channel: Origin = Origin.CHAT
     chat_id: int | None = None
     chat_message_id: int | None = None
     review_state: ReviewState = ReviewState.NONE
@@ -144,7 +164,7 @@ async def file_report(
     clock: Clock,
     attachments: Sequence[AttachmentIn] = (),
     kind: ReportKind = ReportKind.PROGRESS,
-    channel: str = "chat",
+    channel: Origin = Origin.CHAT,
     chat_id: int | None = None,
     chat_message_id: int | None = None,
     review_state: ReviewState = ReviewState.NONE,
@@ -280,10 +300,10 @@ def _new_report(r: ReportIn, now: datetime) -> Report:
     return Report(
         assignment_id=r.assignment.id,
         author_id=r.author.id,
-        kind=r.kind.value,
+        kind=r.kind,
         text=body,
         channel=r.channel,
-        review_state=r.review_state.value,
+        review_state=r.review_state,
         chat_id=r.chat_id,
         chat_message_id=r.chat_message_id,
         media_group_id=r.media_group_id[:64] if r.media_group_id else None,
@@ -459,3 +479,274 @@ async def edit_report(
 async def item_of(session: AsyncSession, assignment: Assignment) -> Item:
     """The item of an assignment."""
     return await session.get_one(Item, assignment.item_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat replies, filed in batches (group commit)
+
+log = logging.getLogger("duban.reports")
+
+MAX_BATCH = 256
+IN_FLIGHT = 2  # batches at once on PostgreSQL: one computing, one committing
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The caller's record of an incoming message (e.g. a Telegram update): kept once, in the
+    transaction that files its report, so a replay is recognised and files nothing."""
+
+    key: int
+    record: dict[str, Any] = field(compare=False)
+
+
+class ReceiptLog(Protocol):
+    """Where receipts are kept; both calls run in the filing batch's transaction."""
+
+    async def claim(self, session: AsyncSession, receipts: Sequence[Receipt]) -> set[int]:
+        """Keep the receipts as handled; the keys kept now (the others were seen before)."""
+        ...
+
+    async def release(self, session: AsyncSession, keys: Sequence[int]) -> None:
+        """Mark claimed receipts as not handled after all (their reports were refused)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    """A chat message that answers a message the notifier sent (a reminder, an escalation):
+    a progress report on that message's assignment, by the person bound to the sender."""
+
+    sender: int  # the chat user id (Person.telegram_user_id)
+    chat_id: int
+    message_id: int
+    replied_to: int  # the notifier's message (Notification.chat_message_id) in that chat
+    text: str
+    attachments: Sequence[AttachmentIn] = ()
+    receipt: Receipt | None = None
+
+
+class Unfiled(StrEnum):
+    """Why a chat reply filed nothing (its caller answers it the ordinary way)."""
+
+    STRANGER = "stranger"  # no active person is bound to the sender
+    ELSEWHERE = "elsewhere"  # not an answer to a reminder the notifier sent in that chat
+    SEEN = "seen"  # its receipt was kept before: a replay
+    REFUSED = "refused"  # a rule of :func:`file_reports` refused it (see ``error``)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyNotFiled:
+    """A chat reply that filed nothing, and why."""
+
+    why: Unfiled
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFiled:
+    """A chat reply's report, committed, with what its confirmation shows (no query needed)."""
+
+    report: Report
+    author: Person
+    assignment: Assignment
+    item: Item
+    calendar: WorkCalendar
+
+
+ReplyOutcome = ReplyFiled | ReplyNotFiled
+_Waiting = tuple[ChatReply, "asyncio.Future[ReplyOutcome]"]
+
+# Built once, like the filing's statements above.
+_PEOPLE = (
+    select(Person)
+    .options(joinedload(Person.role_links))
+    .where(Person.telegram_user_id.in_(bindparam("users", expanding=True)), Person.active)
+)
+_TARGETS = (
+    select(Notification.chat_id, Notification.chat_message_id, Notification.kind, Assignment, Item)
+    .join(Assignment, Notification.assignment_id == Assignment.id)
+    .join(Item, Item.id == Assignment.item_id)
+    .where(
+        tuple_(Notification.chat_id, Notification.chat_message_id).in_(
+            bindparam("keys", expanding=True)
+        )
+    )
+)
+
+
+class ReplyFiler:
+    """Files chat replies with group commit: ``await filer.file(reply)`` from any number of
+    callers at once; what arrives while a batch runs forms the next batch.
+
+    A batch is one transaction: the senders' people (one query), the replied-to messages with
+    their assignments and items (one), the receipts, then :func:`file_reports` with every rule
+    of filing, and the commit before any caller gets its outcome, so a filed reply is on disk.
+    On PostgreSQL the next batch computes while the previous one commits (``in_flight`` 2);
+    SQLite writes one transaction at a time (1). A batch that fails commits nothing and each
+    of its callers gets the exception.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        receipts: ReceiptLog | None = None,
+        not_reports: Collection[str] = (),
+        max_batch: int = MAX_BATCH,
+        in_flight: int | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.receipts = receipts
+        # Kinds of notification whose replies are no reports (the caller shows a request again).
+        self.not_reports = frozenset(not_reports)
+        self.max_batch = max_batch
+        self.in_flight = in_flight or (1 if one_writer(sessions) else IN_FLIGHT)
+        self._queue: list[_Waiting] = []
+        self._batches: set[asyncio.Task[None]] = set()
+        self._computing: set[asyncio.Task[None]] = set()  # batches not yet committing
+
+    async def file(self, reply: ChatReply) -> ReplyOutcome:
+        """File ``reply`` in the next batch; its outcome once that batch has committed."""
+        future: asyncio.Future[ReplyOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((reply, future))
+        self._start()
+        return await future
+
+    async def close(self) -> None:
+        """Let the batches in progress finish (their callers are waiting for them)."""
+        while self._batches:
+            await asyncio.shield(asyncio.gather(*self._batches, return_exceptions=True))
+
+    def _start(self) -> None:
+        # One batch computes at a time; the next may start once it is committing (waiting for
+        # the database to flush), up to ``in_flight`` batches: the commit's wait no longer
+        # idles the process, and batches stay large under load while a lone reply waits for
+        # nobody.
+        while self._queue and not self._computing and len(self._batches) < self.in_flight:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            task = asyncio.create_task(self._run(batch))
+            self._batches.add(task)
+            self._computing.add(task)
+            task.add_done_callback(self._finished)
+
+    def _committing(self, task: asyncio.Task[None]) -> None:
+        self._computing.discard(task)
+        self._start()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._batches.discard(task)
+        self._computing.discard(task)
+        self._start()
+
+    async def _run(self, batch: list[_Waiting]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            outcomes = await self.file_batch(
+                [reply for reply, _ in batch], committing=partial(self._committing, task)
+            )
+        except Exception as exc:
+            log.exception("reply batch of %d failed: %s", len(batch), exc.__class__.__name__)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():  # its caller may have been cancelled
+                future.set_result(outcome)
+
+    async def file_batch(
+        self, replies: Sequence[ChatReply], *, committing: Callable[[], object] | None = None
+    ) -> list[ReplyOutcome]:
+        """File ``replies`` in one transaction; one outcome each, in order.
+
+        ``committing`` is called when only the commit is left.
+        """
+        async with self.sessions() as session, session.begin():
+            outcomes = await self._file(session, replies)
+            if committing is not None:
+                committing()
+        return outcomes
+
+    async def _file(
+        self, session: AsyncSession, replies: Sequence[ChatReply]
+    ) -> list[ReplyOutcome]:
+        outcomes: list[ReplyOutcome | None] = [None] * len(replies)
+        people = await _people(session, {r.sender for r in replies})
+        targets = await _targets(session, {(r.chat_id, r.replied_to) for r in replies})
+        work: list[tuple[int, Person, tuple[str, Assignment, Item]]] = []
+        receipts: dict[int, Receipt] = {}
+        for i, r in enumerate(replies):
+            person, target = people.get(r.sender), targets.get((r.chat_id, r.replied_to))
+            if person is None:
+                outcomes[i] = ReplyNotFiled(Unfiled.STRANGER)
+            elif target is None or target[0] in self.not_reports:
+                outcomes[i] = ReplyNotFiled(Unfiled.ELSEWHERE)
+            elif r.receipt is not None and r.receipt.key in receipts:
+                outcomes[i] = ReplyNotFiled(Unfiled.SEEN)  # the same message twice in a batch
+            else:
+                if r.receipt is not None:
+                    receipts[r.receipt.key] = r.receipt
+                work.append((i, person, target))
+        if receipts and self.receipts is not None:
+            kept = await self.receipts.claim(session, list(receipts.values()))
+            for i, _, _ in work:
+                receipt = replies[i].receipt
+                if receipt is not None and receipt.key not in kept:
+                    outcomes[i] = ReplyNotFiled(Unfiled.SEEN)
+            work = [w for w in work if outcomes[w[0]] is None]
+        if work:
+            await self._file_work(session, replies, work, outcomes)
+        return [o for o in outcomes if o is not None]
+
+    async def _file_work(
+        self,
+        session: AsyncSession,
+        replies: Sequence[ChatReply],
+        work: list[tuple[int, Person, tuple[str, Assignment, Item]]],
+        outcomes: list[ReplyOutcome | None],
+    ) -> None:
+        calendar = await load_calendar(session)
+        requests = [
+            ReportIn(
+                assignment=assignment,
+                author=person,
+                text=replies[i].text,
+                attachments=replies[i].attachments,
+                channel=Origin.CHAT,
+                chat_id=replies[i].chat_id,
+                chat_message_id=replies[i].message_id,
+            )
+            for i, person, (_, assignment, _) in work
+        ]
+        filed = await file_reports(session, requests, clock=self.clock, calendar=calendar)
+        refused: list[int] = []
+        for (i, person, (_, assignment, item)), outcome in zip(work, filed, strict=True):
+            if isinstance(outcome, DomainError):
+                outcomes[i] = ReplyNotFiled(Unfiled.REFUSED, outcome)
+                if (receipt := replies[i].receipt) is not None:
+                    refused.append(receipt.key)
+            else:
+                outcomes[i] = ReplyFiled(outcome, person, assignment, item, calendar)
+        if refused and self.receipts is not None:
+            await self.receipts.release(session, refused)
+
+
+async def _people(session: AsyncSession, user_ids: set[int]) -> dict[int, Person]:
+    """Active people bound to these chat users, with their roles."""
+    found = await session.scalars(_PEOPLE, {"users": list(user_ids)})
+    return {p.telegram_user_id: p for p in found.unique() if p.telegram_user_id is not None}
+
+
+async def _targets(
+    session: AsyncSession, keys: set[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[str, Assignment, Item]]:
+    """The notifier's messages (chat, message id): their kind, assignment and item."""
+    rows = await session.execute(_TARGETS, {"keys": list(keys)})
+    out: dict[tuple[int, int], tuple[str, Assignment, Item]] = {}
+    for chat_id, message_id, kind, assignment, item in rows:
+        if chat_id is not None and message_id is not None:
+            out.setdefault((chat_id, message_id), (kind, assignment, item))
+    return out

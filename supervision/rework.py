@@ -17,7 +17,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, AssignmentRole, Item, ItemState, Person, Unit
+from models import (
+    Assignment,
+    AssignmentRole,
+    AuditAction,
+    AuditEntity,
+    Item,
+    ItemState,
+    MessageKind,
+    Person,
+    Unit,
+)
 from supervision.access import unit_liaisons
 from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
@@ -32,7 +42,7 @@ from supervision.schedule import OFFICE_TZ
 
 __all__ = ["MAX_REASON", "REOPENED", "TRANSFERRED", "reopen_item", "transfer_assignment"]
 
-REOPENED = "reopened"
+REOPENED = MessageKind.REOPENED
 MAX_REASON = 1000
 
 
@@ -65,7 +75,7 @@ async def reopen_item(
     changes nothing.
     """
     reason = reason.strip()
-    if item.state != ItemState.CLOSED.value:
+    if item.state != ItemState.CLOSED:
         raise InvalidTransition("只有已办结的事项才能退回重办 (only a closed item can be reopened)")
     problems: list[str] = []
     if not reason:
@@ -81,7 +91,7 @@ async def reopen_item(
     closed = (
         await session.scalars(
             select(Assignment)
-            .where(Assignment.item_id == item.id, Assignment.state == ItemState.CLOSED.value)
+            .where(Assignment.item_id == item.id, Assignment.state == ItemState.CLOSED)
             .order_by(Assignment.id)
         )
     ).all()
@@ -93,9 +103,9 @@ async def reopen_item(
         session,
         clock=clock,
         actor=actor,
-        entity="item",
+        entity=AuditEntity.ITEM,
         entity_id=item.id,
-        action="reopen",
+        action=AuditAction.REOPEN,
         detail={
             "reason": reason,
             "due_on": [old_due.isoformat(), due_on.isoformat()],
@@ -130,7 +140,7 @@ async def reopen_item(
     return list(closed)
 
 
-TRANSFERRED = "transferred"
+TRANSFERRED = MessageKind.TRANSFERRED
 
 
 async def transfer_assignment(
@@ -152,7 +162,7 @@ async def transfer_assignment(
     """
     reason = reason.strip()
     problems: list[str] = []
-    if assignment.state != ItemState.OPEN.value:
+    if assignment.state != ItemState.OPEN:
         raise InvalidTransition("只有办理中的任务才能转办 (only open work can be transferred)")
     if not reason:
         problems.append("请填写转办理由 (a reason is required)")
@@ -196,9 +206,9 @@ async def transfer_assignment(
         session,
         clock=clock,
         actor=actor,
-        entity="assignment",
+        entity=AuditEntity.ASSIGNMENT,
         entity_id=assignment.id,
-        action="transfer",
+        action=AuditAction.TRANSFER,
         detail={"reason": reason, "before": before, "after": after},
     )
     await session.flush()

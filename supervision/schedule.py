@@ -1,10 +1,17 @@
-"""When the next ladder step of an assignment is due (提醒 → 催办 → 督办 → 升级, 定期报告).
+"""When the next ladder step of an assignment is due (交办通知; 提醒 → 催办 → 督办 → 升级).
+
+Also 定期报告, the periodic report request.
 
 The planner (`next_step`, `due_steps`) is pure; `reschedule` stores its answer in
 ``assignment.next_action_at`` so the scan reads only what is due. Imports models and
 supervision only.
 
 Rules:
+- the 交办通知 (``assign`` step) is due once each time the assignment is made or handed over
+  (``assigned_at``), at that moment (the scan holds it to the send window); it stands apart
+  from the deadline steps: a deadline step due at the same time is sent as well; under a
+  ladder without the step, the scan marks it done (switching the step back on later does not
+  send old notices);
 - a deadline step is due at the send-window opening of the working day ``due_on`` shifted by
   its ``offset_days`` working days; steps up to ``last_step_at`` are done for the deadline
   ``ladder_due_on`` (a moved deadline starts a fresh ladder);
@@ -46,6 +53,7 @@ __all__ = [
     "due_steps",
     "governed_items",
     "next_step",
+    "notice_occurrence",
     "plan_tick",
     "reschedule",
     "step_moment",
@@ -92,6 +100,11 @@ class StepRule:
         """True for the 'every N working days without a report' step."""
         return self.kind == StepKind.PERIODIC
 
+    @property
+    def is_notice(self) -> bool:
+        """True for the 交办通知, sent when the assignment is made or handed over."""
+        return self.kind == StepKind.ASSIGN
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Ladder:
@@ -101,6 +114,7 @@ class Ladder:
     window: SendWindow
     deadline_steps: tuple[StepRule, ...]
     periodic: StepRule | None
+    notice: StepRule | None = None
 
     @classmethod
     def of(cls, policy: Policy) -> Ladder:
@@ -119,14 +133,17 @@ class Ladder:
             if s.active is not False  # None: a new step not yet flushed (default True)
         ]
         periodic = [r for r in rules if r.is_periodic and r.offset_days >= 1]
+        notices = [r for r in rules if r.is_notice]
         deadline = sorted(
-            (r for r in rules if not r.is_periodic), key=lambda r: (r.offset_days, r.position)
+            (r for r in rules if not r.is_periodic and not r.is_notice),
+            key=lambda r: (r.offset_days, r.position),
         )
         key = (
             policy.id,
             SendWindow.of(policy),
             tuple(deadline),
             min(periodic, key=lambda r: r.position) if periodic else None,
+            min(notices, key=lambda r: r.position) if notices else None,
         )
         # The same content gives the same ladder object, so the memoised step moments below
         # (keyed by identity) serve every load of an unchanged policy, not only one batch.
@@ -138,7 +155,8 @@ class Ladder:
         return ladder
 
 
-_LADDERS: dict[tuple[int | None, SendWindow, tuple[StepRule, ...], StepRule | None], Ladder] = {}
+_LadderKey = tuple[int | None, SendWindow, tuple[StepRule, ...], StepRule | None, StepRule | None]
+_LADDERS: dict[_LadderKey, Ladder] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +171,21 @@ class AssignmentFacts:
     last_step: str | None = None
     last_step_at: datetime | None = None
     last_periodic_at: datetime | None = None
+    assigned_at: datetime | None = None
+    assign_noticed_at: datetime | None = None
+
+    @property
+    def notice_pending(self) -> bool:
+        """True while the 交办通知 of the latest assignment or handover is not sent."""
+        return self.assigned_at is not None and (
+            self.assign_noticed_at is None or self.assign_noticed_at < self.assigned_at
+        )
 
     @classmethod
     def of(cls, assignment: Assignment, *, now: datetime) -> AssignmentFacts:
         """Facts of an ORM assignment (``now`` stands in for a not yet flushed created_at)."""
         return cls(
-            state=assignment.state or ItemState.OPEN.value,
+            state=assignment.state or ItemState.OPEN,
             due_on=assignment.due_on,
             started_at=assignment.created_at or now,
             last_report_at=assignment.last_report_at,
@@ -166,6 +193,8 @@ class AssignmentFacts:
             last_step=assignment.last_step,
             last_step_at=assignment.last_step_at,
             last_periodic_at=assignment.last_periodic_at,
+            assigned_at=assignment.assigned_at,
+            assign_noticed_at=assignment.assign_noticed_at,
         )
 
     def stepped(self, kind: str, now: datetime) -> AssignmentFacts:
@@ -175,7 +204,8 @@ class AssignmentFacts:
         return AssignmentFacts(
             self.state, self.due_on, self.started_at, self.last_report_at,
             ladder_due_on=self.due_on, last_step=kind, last_step_at=now,
-            last_periodic_at=self.last_periodic_at,
+            last_periodic_at=self.last_periodic_at, assigned_at=self.assigned_at,
+            assign_noticed_at=self.assign_noticed_at,
         )  # fmt: skip
 
     def polled(self, now: datetime) -> AssignmentFacts:
@@ -183,8 +213,13 @@ class AssignmentFacts:
         return AssignmentFacts(
             self.state, self.due_on, self.started_at, self.last_report_at,
             ladder_due_on=self.ladder_due_on, last_step=self.last_step,
-            last_step_at=self.last_step_at, last_periodic_at=now,
+            last_step_at=self.last_step_at, last_periodic_at=now, assigned_at=self.assigned_at,
+            assign_noticed_at=self.assign_noticed_at,
         )  # fmt: skip
+
+    def noticed(self, now: datetime) -> AssignmentFacts:
+        """These facts after the 交办通知 was sent at ``now``."""
+        return replace(self, assign_noticed_at=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +342,20 @@ def _periodic_step(
     return PlannedStep(rule, day.isoformat(), _moment(day, start, tz))
 
 
+def notice_occurrence(assigned_at: datetime) -> str:
+    """The occurrence of a 交办通知 in its outbox key: the moment of the assignment, in UTC."""
+    return assigned_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+
+
+def _notice_plan(ladder: Ladder, facts: AssignmentFacts) -> PlannedStep | None:
+    """The 交办通知 of the latest assignment or handover, while it is not sent."""
+    rule = ladder.notice
+    if rule is None or facts.assigned_at is None or not facts.notice_pending:
+        return None
+    at = facts.assigned_at.astimezone(UTC)
+    return PlannedStep(rule, notice_occurrence(at), at)
+
+
 def _plans(
     ladder: Ladder,
     facts: AssignmentFacts,
@@ -324,6 +373,7 @@ def _plans(
         for p in (
             _deadline_plan(ladder, facts, calendar, tz, win, after),
             _periodic_plan(ladder, facts, calendar, tz, win),
+            _notice_plan(ladder, facts),
         )
         if p is not None
     ]
@@ -356,13 +406,15 @@ def due_steps(
     now: datetime,
     window: SendWindow | None = None,
 ) -> list[PlannedStep]:
-    """The step to send at ``now``: a deadline step (standing in for a due periodic request,
-    which it lists as skipped), else a periodic request, else nothing."""
+    """The steps to send at ``now``: a due 交办通知, and a deadline step (standing in for a due
+    periodic request, which it lists as skipped), else a periodic request."""
     due = [p for p in _plans(_as_ladder(policy), facts, calendar, tz, window, now) if p.at <= now]
+    notice = [p for p in due if p.step.is_notice]
+    due = [p for p in due if not p.step.is_notice]
     deadline = [p for p in due if not p.step.is_periodic]
     if deadline and len(due) > 1:
-        return [replace(deadline[0], skipped=(*deadline[0].skipped, StepKind.PERIODIC.value))]
-    return due
+        due = [replace(deadline[0], skipped=(*deadline[0].skipped, StepKind.PERIODIC))]
+    return notice + due
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +438,12 @@ def plan_tick(
         return Tick((), facts, None)
     window = ladder.window
     fired: list[PlannedStep] = []
+    notice = _notice_plan(ladder, facts)
+    if (notice is not None and notice.at <= now) or (
+        ladder.notice is None and facts.notice_pending
+    ):
+        # Sent now; or the step is switched off, which means never, not later when it is back.
+        facts = facts.noticed(now)
     pending = _deadline_pending(ladder, facts, calendar, tz, window)
     latest, due = _latest_due(pending, now)
     upcoming = pending[due] if due < len(pending) else None
@@ -401,13 +459,19 @@ def plan_tick(
             fired.append(periodic)
         facts = facts.polled(now)
         periodic = _periodic_plan(ladder, facts, calendar, tz, window)
-    moments = [p.at for p in (upcoming, periodic) if p is not None]
+    if notice is not None and notice.at <= now:
+        fired.insert(0, notice)
+        notice = None
+    moments = [p.at for p in (upcoming, periodic, notice) if p is not None]
     return Tick(tuple(fired), facts, min(moments) if moments else None)
 
 
 def advance(facts: AssignmentFacts, fired: Iterable[PlannedStep], now: datetime) -> AssignmentFacts:
     """The facts after ``fired`` steps were sent at ``now`` (a skipped request counts as sent)."""
     for planned in fired:
+        if planned.step.is_notice:
+            facts = facts.noticed(now)
+            continue
         if planned.step.is_periodic or StepKind.PERIODIC in planned.skipped:
             facts = facts.polled(now)
         if not planned.step.is_periodic:
@@ -439,7 +503,7 @@ async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) 
     items = await governed_items(session, policy)
     result = await session.execute(
         update(Assignment)
-        .where(Assignment.state == ItemState.OPEN.value, Assignment.item_id.in_(items))
+        .where(Assignment.state == ItemState.OPEN, Assignment.item_id.in_(items))
         .values(next_action_at=clock.now())
         .execution_options(synchronize_session=False)
     )
@@ -478,8 +542,11 @@ async def reschedule(
         return None
     if calendar is None:
         calendar = await load_calendar(session)
-    plan = next_step(
-        policy, AssignmentFacts.of(assignment, now=now), calendar, tz or OFFICE_TZ, None, now
-    )
+    ladder = _as_ladder(policy)
+    facts = AssignmentFacts.of(assignment, now=now)
+    if ladder.notice is None and facts.notice_pending:
+        # No 交办通知 in this ladder: none is owed, not even once the step is switched on.
+        assignment.assign_noticed_at = assignment.assigned_at
+    plan = next_step(ladder, facts, calendar, tz or OFFICE_TZ, None, now)
     assignment.next_action_at = plan.at if plan else None
     return assignment.next_action_at

@@ -13,6 +13,7 @@ from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import BotConfig, create_bot, create_dispatcher
+from bot.dispatcher import filer_of, handle_update
 from models import Assignment, Notification, NotificationStatus, Person
 from notifier.channels.base import ChannelRegistry
 from notifier.channels.telegram import TelegramChannel
@@ -39,8 +40,8 @@ class Harness:
 
     async def feed(self, update: dict[str, Any]) -> None:
         """Hand one user update to the dispatcher, as polling or the webhook would."""
-        await self.dp.feed_update(
-            self.bot, Update.model_validate(update, context={"bot": self.bot})
+        await handle_update(
+            self.dp, self.bot, Update.model_validate(update, context={"bot": self.bot})
         )
 
     async def remind(
@@ -120,6 +121,7 @@ async def harness(
     try:
         yield Harness(fake, bot, dp, sessions, clock, config)
     finally:
+        await filer_of(dp).close()
         await dp.storage.close()
         await bot.session.close()
         await fake.stop()

@@ -42,7 +42,7 @@ __all__ = ["IN_CI", "SHANGHAI", "unavailable"]
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str | None]:
     """A PostgreSQL database with the schema, for this test run (None when PostgreSQL is down)."""
-    url = asyncio.run(create_pg_database())
+    url = asyncio.run(create_pg_database(durable=False))
     if url is None:
         yield None
         return
@@ -60,12 +60,46 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-#: The two databases every database test runs on (the parameters of `db_url`).
+#: Both databases, as parameters (PostgreSQL's carry the ``postgres`` mark).
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+#: The database a test that is not marked ``dialects`` runs on: PostgreSQL, as in production.
+#: ``DUBAN_TEST_DATABASE=sqlite`` picks the other; ``--all-dialects`` runs every test on both.
+ONE_DATABASE = os.environ.get("DUBAN_TEST_DATABASE", "postgres")
+#: Fixtures that take the database from the test's parameters (see pytest_generate_tests).
+DATABASE_FIXTURES = ("db_url", "matrix_url")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all-dialects",
+        action="store_true",
+        help="run every database test on SQLite and PostgreSQL, not only those marked dialects",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if ONE_DATABASE not in ("sqlite", "postgres"):
+        raise pytest.UsageError("DUBAN_TEST_DATABASE must be sqlite or postgres")
+
+
+def databases_for(config: pytest.Config, node: pytest.Function | pytest.Item) -> list[object]:
+    """The databases a test runs on: both when it is marked ``dialects`` (it touches a
+    branch that differs by dialect) or the run asks for ``--all-dialects``, else one."""
+    if node.get_closest_marker("dialects") or config.getoption("--all-dialects"):
+        return DATABASES
+    return [p for p in DATABASES if ONE_DATABASE in getattr(p, "values", (p,))]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for name in DATABASE_FIXTURES:
+        if name in metafunc.fixturenames:
+            params = databases_for(metafunc.config, metafunc.definition)
+            metafunc.parametrize(name, params, indirect=True)
 
 
 def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """The URL for a fixture parametrised with `DATABASES` (skip, or fail in CI, without PG)."""
+    """The URL for a fixture parametrised by pytest_generate_tests (skip, or fail in CI,
+    without PostgreSQL)."""
     if request.param == "sqlite":
         return sqlite_url
     url: str | None = request.getfixturevalue("pg_url")
@@ -75,9 +109,9 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
     return url
 
 
-@pytest.fixture(params=DATABASES)
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    """The test's database: SQLite and PostgreSQL for a test marked ``dialects``, else one."""
     return database_url(request, sqlite_url)
 
 

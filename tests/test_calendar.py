@@ -211,24 +211,17 @@ def test_next_workday() -> None:
     assert calendar.next_workday(date(2026, 12, 31), inclusive=False) == date(2027, 1, 4)
 
 
-def test_add_workdays_decides_each_day_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_add_workdays_decides_each_day_once() -> None:
     # Cheapness without timing: every day's precedence rules run once; repeats hit the cache.
     calendar = WorkCalendar()
-    decided: list[date] = []
-    decide = WorkCalendar._decide
-
-    def counting(self: WorkCalendar, day: date) -> tuple[bool, bool]:
-        decided.append(day)
-        return decide(self, day)
-
-    monkeypatch.setattr(WorkCalendar, "_decide", counting)
     first = calendar.add_workdays(date(2026, 3, 2), 30)
-    walked = len(decided)
+    walked = calendar.decisions
+    # The walk visits each day after the start once: as many decisions as days means no day
+    # was decided twice.
     assert walked == (first.day - date(2026, 3, 2)).days
-    assert len(set(decided)) == walked
     for _ in range(5):
         assert calendar.add_workdays(date(2026, 3, 2), 30) == first
-    assert len(decided) == walked
+    assert calendar.decisions == walked
 
 
 # -- properties -------------------------------------------------------------------------
@@ -296,3 +289,20 @@ def test_property_workdays_between_adds_up(
     assert calendar.workdays_between(a, b) + calendar.workdays_between(b, c) == (
         calendar.workdays_between(a, c)
     )
+
+
+def test_workdays_between_matches_a_day_by_day_count_across_years() -> None:
+    # The prefix sums must agree with walking the days, over year ends, overrides, the
+    # official data and the fallback years alike, in both directions.
+    cal = WorkCalendar(
+        [DayOverride(date(2026, 12, 31), False), DayOverride(date(2027, 1, 2), True)]
+    )
+    days = [date(2024, 12, 30) + timedelta(days=n * 37) for n in range(40)]
+
+    def walked(a: date, b: date) -> int:
+        return sum(cal.is_workday(a + timedelta(days=k)) for k in range(1, (b - a).days + 1))
+
+    for start in days[::3]:
+        for end in days:
+            expected = walked(start, end) if end >= start else -walked(end, start)
+            assert cal.workdays_between(start, end) == expected, (start, end)

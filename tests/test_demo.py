@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 import duban.cli
-from duban.demo import DEMO_PASSWORD, ITEMS, load_demo
+from duban.demo import DEMO_PASSWORD, ITEMS, demo_ref, load_demo
 from duban.runtime import open_runtime
 from models import (
     Assignment,
@@ -19,6 +19,7 @@ from models import (
     Extension,
     Item,
     ItemState,
+    Notification,
     Person,
     Report,
     ReportKind,
@@ -26,6 +27,7 @@ from models import (
     Role,
     Unit,
 )
+from notifier.digest import scan_and_group
 from supervision.accounts import verify_password
 from supervision.clock import FixedClock
 from supervision.light import Light
@@ -51,7 +53,7 @@ async def test_demo_is_idempotent_and_has_mixed_lights(sessions, at):
     clock = FixedClock(at.replace(tzinfo=SHANGHAI))
     async with sessions() as session, session.begin():
         first = await load_demo(session, clock=clock, tz=SHANGHAI)
-    assert (first.units.created, first.people.created, first.items_created) == (11, 23, 18)
+    assert (first.units.created, first.people.created, first.items_created) == (11, 23, 19)
     assert first.lights[Light.RED] >= 2
     assert first.lights[Light.YELLOW] >= 2
     assert first.lights[Light.GREEN] >= 2
@@ -66,9 +68,27 @@ async def test_demo_is_idempotent_and_has_mixed_lights(sessions, at):
     async with sessions() as session, session.begin():
         second = await load_demo(session, clock=clock, tz=SHANGHAI)
     assert (second.units.unchanged, second.people.unchanged) == (11, 23)
-    assert (second.items_created, second.items_present) == (0, 18)
+    assert (second.items_created, second.items_present) == (0, 19)
     async with sessions() as session:
         assert await _snapshot(session) == before
+
+
+async def test_demo_shows_the_assign_notice_of_a_new_urgent_item(sessions, clock):
+    async with sessions() as session, session.begin():
+        await load_demo(session, clock=clock, tz=SHANGHAI)
+    await scan_and_group()(sessions, clock=clock, tz=SHANGHAI)
+    async with sessions() as session:
+        new = await session.scalar(select(Item).where(Item.ref == demo_ref(19)))
+        assert new is not None and new.urgent
+        rows = (
+            await session.scalars(select(Notification).where(Notification.kind == "assign"))
+        ).all()
+        # Only the item received today: the others were assigned (and noticed) long ago.
+        assert {r.item_id for r in rows} == {new.id}
+        roles = {role for r in rows for role in r.payload["roles"]}
+        assert roles == {"owner", "principal"}  # 急件: the principals get it too
+        units = {r.assignment_id for r in rows}
+        assert len(units) == 2  # the lead unit and the co unit
 
 
 async def test_demo_content(sessions, clock):
@@ -107,7 +127,7 @@ async def test_demo_content(sessions, clock):
         assert (today - received[0]).days == max(d.received_ago for d in ITEMS)
         assert await session.scalar(select(func.count()).select_from(AuditEvent)) > 50
     lines = summary.lines()
-    assert "items: 18 created, 0 already present" in lines
+    assert "items: 19 created, 0 already present" in lines
     assert "  zhenghua@demo.gov.cn (supervisor)" in lines
 
 
@@ -116,9 +136,9 @@ async def test_demo_command(engine, db_url, clock, monkeypatch, capsys):
     monkeypatch.setattr(duban.cli, "open_runtime", lambda settings: open_runtime(settings, clock))
     assert await asyncio.to_thread(duban.cli.main, ["demo"]) == 0
     out = capsys.readouterr().out
-    assert "items: 18 created, 0 already present" in out
+    assert "items: 19 created, 0 already present" in out
     assert "web logins (password duban-demo):" in out
     assert await asyncio.to_thread(duban.cli.main, ["demo"]) == 0
     out = capsys.readouterr().out
     assert "units: 11 row(s): 0 created, 0 updated, 11 unchanged" in out
-    assert "items: 0 created, 18 already present" in out
+    assert "items: 0 created, 19 already present" in out

@@ -170,8 +170,8 @@ async def test_channel_maps_codes_and_builds_headers(clock):
     )
     assert mail["In-Reply-To"] == "<notification-1@office.example.gov.cn>"
     assert not mail.is_multipart()  # no HTML part given: plain text only
-    assert isinstance(channel._by_code(421, "x"), TransientError)
-    assert isinstance(channel._by_code(554, "x"), PermanentError)
+    assert isinstance(channel.error_for(421, "x"), TransientError)
+    assert isinstance(channel.error_for(554, "x"), PermanentError)
 
 
 async def test_a_logged_stand_in_is_not_a_thread_root(sessions, clock, smtp):
@@ -284,9 +284,9 @@ async def test_a_server_down_is_transient_and_quit_closes_the_pool(clock):
     server = SmtpServer(port=port).start()
     try:
         await channel.send(_mail(2))
-        assert len(channel._idle) == 1  # the connection went back to the pool
+        assert channel.idle_connections == 1  # the connection went back to the pool
         await channel.close()
-        assert channel._idle == []
+        assert channel.idle_connections == 0
         await channel.close()  # twice is harmless
         assert len(server.sink.messages) == 1
     finally:

@@ -480,3 +480,29 @@ async def test_an_import_refuses_a_co_owner_who_is_not_in_that_co_unit(session, 
         "row 3, co_owner_emails: no person with email 'ghost@demo.cn'",
     ]
     assert await _count(session, Item) == 0
+
+
+async def test_people_import_binds_wecom_userids(session, clock):
+    await _run(session, clock, "units", UNITS)
+    people = PEOPLE.replace("locale,phone\n", "locale,phone,wecom_userid\n")
+    people = people.replace("025-1234567\n", "025-1234567,zhangwei\n")
+    result = await _run(session, clock, "people", people)
+    assert not result.errors
+    zhang = await session.scalar(select(Person).where(Person.email == "zhangwei@demo.cn"))
+    assert zhang.wecom_userid == "zhangwei"
+    # a file without the column keeps the bindings
+    result = await _run(session, clock, "people", PEOPLE)
+    await session.refresh(zhang)
+    assert zhang.wecom_userid == "zhangwei"
+    # the same userid twice, on another person, or malformed: every row named, nothing written
+    bad = (
+        "name,email,unit,roles,locale,phone,wecom_userid\n"
+        "王强,wangqiang@demo.cn,FGW,leader,,,zhangwei\n"
+        "陈静,chenjing@demo.cn,NJ,owner,,,chen jing\n"
+        "郑华,zhenghua@demo.cn,,supervisor,,,zh\n"
+        "新人,new@demo.cn,,supervisor,,,zh\n"
+    )
+    result = await _run(session, clock, "people", bad)
+    problems = {(e.row, e.column) for e in result.errors}
+    assert problems == {(2, "wecom_userid"), (3, "wecom_userid"), (5, "wecom_userid")}
+    assert not result.written

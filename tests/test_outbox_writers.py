@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from models import Notification
 from notifier.outbox_writers import GenericWriter, OutboxWriter, PgCopyWriter, writer_for
 from supervision.outbox import COLUMNS, OutboxRow, add, item_thread_key
+
+# The COPY writer is PostgreSQL's; the generic one must agree with it on both dialects.
+pytestmark = pytest.mark.dialects
 
 
 def _rows(now, *, assignment_id: int, keys: list[str]) -> list[OutboxRow]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from models import Item, Notification, Policy, Role, Source
-from notifier.scan import _load_ladders, scan_once
+from notifier.scan import load_ladders, scan_once
 from supervision.policy import ensure_default_policies, load_policy_for, pick_policy
 from supervision.schedule import replan_policy, reschedule
 from testing import SHANGHAI
@@ -96,5 +96,5 @@ async def test_the_scan_and_the_planner_pick_the_same_policy(sessions, clock):
                 policy = await load_policy_for(s, source.value, urgent)
                 assert policy is not None
                 # What the scan picks from the ladders it loads is what the planner reads.
-                picked = pick_policy(await _load_ladders(s), source.value, urgent)
+                picked = pick_policy(await load_ladders(s), source.value, urgent)
                 assert picked is not None and picked.policy_id == policy.id

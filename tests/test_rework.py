@@ -44,6 +44,8 @@ async def _closed_item(session, clock):
         select(Assignment).where(Assignment.item_id == saved.item.id).order_by(Assignment.id)
     )
     lead, co = rows.all()
+    for a in (lead, co):  # the scan sent the 交办通知 long before the item was closed
+        a.assign_noticed_at = a.assigned_at
     await transition_assignment(session, lead, ItemState.CLOSED, actor=ACTOR, clock=clock)
     assert saved.item.state == ItemState.CLOSED and co.state == ItemState.CLOSED
     return saved.item, lead, co, owner, co_liaison

@@ -59,8 +59,9 @@ def test_ladder_of_policy_orders_deadline_steps_and_separates_periodic():
     assert [s.kind for s in LADDER.deadline_steps] == ["remind", "urge", "overdue", "escalate"]
     assert LADDER.periodic is not None and LADDER.periodic.offset_days == 10
     assert LADDER.window == SendWindow(time(8, 30), time(18, 0), True)
+    assert LADDER.notice is not None and LADDER.notice.roles == ("owner",)
     policy = _policy()
-    policy.steps[0].active = False
+    next(s for s in policy.steps if s.kind == "remind").active = False
     assert [s.kind for s in Ladder.of(policy).deadline_steps] == ["urge", "overdue", "escalate"]
 
 

@@ -39,7 +39,7 @@ from testing import factories as f
 from testing.bot_harness import Harness, harness
 from testing.databases import empty_tables
 from testing.fakes.telegram import SentMessage
-from tests.conftest import DATABASES, database_url
+from tests.conftest import database_url
 from web.admin import setup_admin
 from web.api import setup_api
 from web.api_tokens import create_token
@@ -241,9 +241,9 @@ async def _build(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) 
     }
 
 
-@pytest.fixture(scope="module", params=DATABASES)
+@pytest.fixture(scope="module")
 def matrix_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """The module's database: SQLite, then PostgreSQL (resolved outside the event loop)."""
+    """The module's database, as for ``db_url`` (resolved outside the event loop)."""
     return database_url(request, sqlite_url)
 
 

@@ -40,17 +40,17 @@ async def run(args: argparse.Namespace, rt: Runtime) -> int:
     rt.settings.security.require_secret_key()
     # Imported here: the web app, bot and notifier take seconds to import, and `duban init`
     # and `duban --help` should not pay for them.
-    from duban.process import run_notifier, serve_web, stop_event
+    from duban.process import run_mail_reader, run_notifier, serve_web, stop_event
 
     await upgrade(rt.engine)
     async with rt.sessions() as session, session.begin():
         await ensure_default_policies(session)
     stop = stop_event()
     if rt.settings.single_process:
-        await asyncio.gather(serve_web(rt, stop), run_notifier(rt, stop))
+        await asyncio.gather(serve_web(rt, stop), run_notifier(rt, stop), run_mail_reader(rt, stop))
     else:
         log.info("DUBAN_REDIS_URL is set: run `duban worker` to scan and deliver messages")
-        await serve_web(rt, stop)
+        await asyncio.gather(serve_web(rt, stop), run_mail_reader(rt, stop))
     return 0
 
 

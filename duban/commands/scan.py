@@ -1,4 +1,5 @@
-"""``duban scan --once [--now ISO-DATETIME]``: send the ladder steps due now, once."""
+"""``duban scan --once [--now ISO-DATETIME]``: send the ladder steps due now, once (and group
+what is due into digests, as the running notifier does)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from duban.commands import CliError
 from duban.runtime import Runtime
-from notifier.scan import scan_once
+from notifier.digest import scan_and_group
 from supervision.clock import Clock, FixedClock
 
 
@@ -32,7 +33,7 @@ async def scan(args: argparse.Namespace, rt: Runtime) -> int:
         raise CliError(f"--batch must be at least 1, got {args.batch}")
     tz = rt.settings.office.tz
     clock: Clock = FixedClock(parse_now(args.now, tz)) if args.now else rt.clock
-    result = await scan_once(rt.sessions, clock=clock, tz=tz, batch=args.batch)
+    result = await scan_and_group()(rt.sessions, clock=clock, tz=tz, batch=args.batch)
     print(f"scan at {clock.now().astimezone(tz).isoformat(timespec='seconds')}: {result}")
     return 0
 

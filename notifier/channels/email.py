@@ -38,6 +38,8 @@ from notifier.channels.base import (
 from notifier.config import MailConfig
 from supervision.clock import Clock, SystemClock
 from supervision.emails import BadEmail, normal_email
+from supervision.mail_replies import MAIL_REPLY, reply_address
+from supervision.sealing import Sealer
 
 DEFAULT_DOMAIN: Final = "duban.localhost"
 
@@ -106,8 +108,13 @@ class EmailChannel(BaseChannel):
         pool_size: int = 8,
         idle_seconds: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        reply_to: str | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.config = config
+        #: the mailbox Duban reads replies from; reminders carry a signed Reply-To there
+        self.reply_to = ascii_address(reply_to.strip()) if reply_to and sealer else None
+        self._sealer = sealer
         self.pool_size = max(1, pool_size)
         self.idle_seconds = idle_seconds
         self._monotonic = monotonic
@@ -167,6 +174,10 @@ class EmailChannel(BaseChannel):
             mail["In-Reply-To"] = _one_line(message.in_reply_to)
         if message.references:
             mail["References"] = _one_line(" ".join(message.references))
+        if self.reply_to and self._sealer and message.assignment_id and message.kind != MAIL_REPLY:
+            # A per-recipient signed address: a reply still finds its reminder when the
+            # sender's client drops In-Reply-To and References.
+            mail["Reply-To"] = reply_address(self._sealer, self.reply_to, message.notification_id)
         mail["Auto-Submitted"] = "auto-generated"
         return mail
 
@@ -180,7 +191,7 @@ class EmailChannel(BaseChannel):
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             code = refused.code if refused else 0
-            raise self._by_code(
+            raise self.error_for(
                 code, f"recipient refused: {code} {refused and refused.message}"
             ) from None
         except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPAuthenticationError) as exc:
@@ -189,7 +200,7 @@ class EmailChannel(BaseChannel):
                 self._safe(f"{type(exc).__name__}: {exc.code} {exc.message}")
             ) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise self._by_code(
+            raise self.error_for(
                 exc.code, f"{type(exc).__name__}: {exc.code} {exc.message}"
             ) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
@@ -252,12 +263,19 @@ class EmailChannel(BaseChannel):
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             client.close()
 
+    @property
+    def idle_connections(self) -> int:
+        """Connections kept open for the next message."""
+        return len(self._idle)
+
     async def close(self) -> None:
         """Say QUIT on the pooled connections."""
         idle, self._idle = self._idle, []
         await asyncio.gather(*(self._quit(client) for client, _ in idle))
 
-    def _by_code(self, code: int, text: str) -> TransientError | PermanentError:
+    def error_for(self, code: int, text: str) -> TransientError | PermanentError:
+        """The error an SMTP reply ``code`` means: 5xx is permanent, anything else is worth
+        retrying; the server's text without the password."""
         text = self._safe(text)
         return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 

@@ -25,6 +25,7 @@ from aiogram.exceptions import (
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from models import Decision
 from notifier.channels.base import (
     BaseChannel,
     OutgoingMessage,
@@ -36,6 +37,7 @@ from notifier.channels.base import (
 )
 from notifier.ratelimit import Rate
 from notifier.templating import fit_telegram
+from supervision.labels import label
 
 TEXT_LIMIT: Final = 4096
 
@@ -87,15 +89,12 @@ class ReviewAction(CallbackData, prefix="v"):
     subject_id: int
 
 
-APPROVE: Final = "a"  # 批准
-REJECT: Final = "r"  # 驳回
+APPROVE: Final = "a"  # 同意
+REJECT: Final = "r"  # 退回
 COMPLETION: Final = "c"  # a completion report (payload ``report_id``)
 EXTENSION: Final = "x"  # an extension request (payload ``extension_id``)
 
-REVIEW_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "zh": ((APPROVE, "批准"), (REJECT, "驳回")),
-    "en": ((APPROVE, "Approve"), (REJECT, "Reject")),
-}
+REVIEW_DECISIONS: Final = ((APPROVE, Decision.APPROVE), (REJECT, Decision.REJECT))
 
 
 class SignoffAction(CallbackData, prefix="s"):
@@ -107,6 +106,7 @@ class SignoffAction(CallbackData, prefix="s"):
 SIGNOFF_BUTTON: Final[dict[str, str]] = {"zh": "签发", "en": "Sign off"}
 
 REVIEW_REQUEST: Final = "review_request"
+DIGEST: Final = "digest"
 SIGNOFF_REQUEST: Final = "signoff_request"
 
 
@@ -122,24 +122,65 @@ def _payload_id(payload: Mapping[str, object], key: str) -> int | None:
 
 
 def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
-    """批准 / 驳回 under a review request for a completion report or an extension."""
-    labels = REVIEW_BUTTONS.get(locale, REVIEW_BUTTONS["zh"])
+    """同意 / 退回 under a review request for a completion report or an extension."""
     return _one_row(
         [
-            (label, ReviewAction(decision=decision, subject=subject, subject_id=subject_id))
-            for decision, label in labels
+            (
+                label(word, locale, alone=True),
+                ReviewAction(decision=decision, subject=subject, subject_id=subject_id),
+            )
+            for decision, word in REVIEW_DECISIONS
         ]
     )
 
 
 def signoff_keyboard(report_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """签发 under a sign-off request for one completion report."""
-    label = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
-    return _one_row([(label, SignoffAction(report_id=report_id))])
+    text = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
+    return _one_row([(text, SignoffAction(report_id=report_id))])
+
+
+#: items of a digest that get their row of buttons (Telegram allows 100 buttons a message)
+DIGEST_BUTTON_ROWS: Final = 30
+DIGEST_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "zh": ((REPORT, "进展"), (CLOSE, "办结"), (EXTEND, "延期")),
+    "en": ((REPORT, "report"), (CLOSE, "close"), (EXTEND, "extend")),
+}
+
+
+def digest_keyboard(
+    payload: Mapping[str, object], locale: str = "zh"
+) -> InlineKeyboardMarkup | None:
+    """A row of buttons per numbered item of a digest (payload ``buttons``: [number, id])."""
+    labels = DIGEST_BUTTONS.get(locale, DIGEST_BUTTONS["zh"])
+    listed = payload.get("buttons")
+    rows: list[list[InlineKeyboardButton]] = []
+    for entry in listed if isinstance(listed, list) else ():
+        if not (isinstance(entry, list) and len(entry) == 2):
+            continue
+        number, assignment_id = entry
+        if not (isinstance(number, int) and isinstance(assignment_id, int)):
+            continue
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"{number}·{label}",
+                    callback_data=AssignmentAction(
+                        action=action, assignment_id=assignment_id
+                    ).pack(),
+                )
+                for action, label in labels
+            ]
+        )
+        if len(rows) == DIGEST_BUTTON_ROWS:
+            break
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def keyboard_for(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     """The buttons a message gets from its kind and payload, or None."""
+    if message.kind == DIGEST:
+        return digest_keyboard(message.payload, message.locale)
     if message.kind == REVIEW_REQUEST:
         extension_id = _payload_id(message.payload, "extension_id")
         if extension_id is not None:

@@ -24,7 +24,8 @@ set's shared files (``{locale}/_*.j2``: macros and the e-mail layout), nothing e
 Variables available to templates
 --------------------------------
 - ``step`` (``remind`` ``urge`` ``overdue`` ``escalate`` ``periodic`` ``review_request``
-  ``review_outcome`` ``signoff_request`` ``invite`` ``bulletin``), ``channel``, ``locale``
+  ``review_outcome`` ``signoff_request`` ``invite`` ``bulletin`` ``mail_reply``), ``channel``,
+  ``locale``
 - ``office_name`` (default 督查室), ``recipient_name``, ``reply_hint`` (bool: Telegram replies
   are accepted), ``links`` (dict: ``item``, ``report``, ``extension``, ``review``, ``bulletin``,
   ``web`` … when known), ``generated_on`` (date)
@@ -38,6 +39,10 @@ Variables available to templates
   ``author_name``; ``days_since_report`` (int or none); ``report_interval_days`` (int or none)
 - ``pending`` (review_request: ``completion`` or ``extension``), ``requester_name``
 - ``extension``: ``reason``, ``progress``, ``old_due_on``, ``new_due_on``, ``requested_by``
+- ``mail_reply`` (the answer to an e-mail reply): ``outcome`` (filed/refused), ``command``
+  (progress/completion/extension/review/sign_off), ``reason`` (why it was refused),
+  ``subject`` (of the sender's e-mail), ``report_number``; ``item``/``assignment`` are none
+  when the reply matched no reminder or its sender may not act on the item
 - ``review``: ``subject`` (completion/extension), ``decision`` (approved/rejected),
   ``comment``, ``reviewer_name``
 - ``invite_link``, ``invite_expires_on``
@@ -90,6 +95,7 @@ from notifier.templating.keys import (
     GROUP_CHANNELS,
     LOCALES,
     STEPS,
+    WECOM_APP,
     parts_for,
 )
 from notifier.templating.pool import RenderLimits, RenderPool, default_pool
@@ -106,8 +112,12 @@ from notifier.templating.views import (
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
+    DigestEntry,
+    DigestView,
     ExtensionView,
+    ItemUnitView,
     ItemView,
+    MailReplyView,
     MessageContext,
     RenderedMessage,
     ReportView,
@@ -126,14 +136,19 @@ __all__ = [
     "OUTPUT_LIMITS",
     "STEPS",
     "TELEGRAM_TAGS",
+    "WECOM_APP",
     "AssignmentView",
     "BulletinOverdueItem",
     "BulletinRow",
     "BulletinView",
+    "DigestEntry",
+    "DigestView",
     "ExtensionView",
     "InMemoryTemplateStore",
+    "ItemUnitView",
     "ItemView",
     "Limit",
+    "MailReplyView",
     "MessageContext",
     "RenderLimits",
     "RenderPool",

@@ -10,6 +10,7 @@ from typing import Final
 import templates as _templates_pkg
 
 STEPS: Final = (
+    "assign",
     "remind",
     "urge",
     "overdue",
@@ -23,10 +24,15 @@ STEPS: Final = (
     "transferred",
     "invite",
     "bulletin",
+    "mail_reply",
+    "digest",
 )
-CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log")
+CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log", "wecom_app")
 GROUP_CHANNELS: Final = frozenset({"wecom", "dingtalk", "feishu"})
 GROUP: Final = "group"
+#: WeCom application messages to individuals (template cards); steps without a card template
+#: use the one-line ``log`` text
+WECOM_APP: Final = "wecom_app"
 LOCALES: Final = ("zh", "en")
 DEFAULT_LOCALE: Final = "zh"
 DEFAULT_TEMPLATES_DIR: Final = Path(_templates_pkg.__file__).parent

@@ -191,6 +191,12 @@ class RenderPool:
         with self._lock:
             return sum(1 for w in self._all if w.process.is_alive())
 
+    @property
+    def worker_pids(self) -> set[int]:
+        """Process ids of the workers the pool holds now (idle or busy)."""
+        with self._lock:
+            return {w.process.pid for w in self._all if w.process.pid}
+
     async def run(self, jobs: Sequence[Job[T]]) -> list[T | TemplateError]:
         """Run ``jobs`` in order on one worker; a job that times out or exhausts the memory
         limit gets a TemplateUnsafe and the rest go on in a fresh worker."""

@@ -27,6 +27,10 @@ class ItemView:
     received_on: date
     due_on: date
     due_is_provisional: bool = False
+    #: no deadline was given: ``due_on`` is ``default_due_days`` working days after receipt
+    due_is_default: bool = False
+    #: the policy's default deadline in working days (None: no policy applies)
+    default_due_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,52 @@ class AssignmentView:
     light: str
     owner_name: str
     leader_name: str
+    #: 绿灯 / 黄灯 / 红灯 / 已办结, from the glossary
+    light_label: str = ""
+
+
+@dataclass(frozen=True)
+class ItemUnitView:
+    """One unit an item is given to (主办 or 协办), as a 交办通知 lists who is on it."""
+
+    unit_name: str
+    role: str
+    role_label: str
+    owner_name: str
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One message folded into a digest: its step and the item and assignment it is about."""
+
+    number: int
+    step: str
+    step_label: str
+    ref: str
+    title: str
+    urgent: bool
+    unit_name: str
+    role: str
+    role_label: str
+    due_on: date
+    days_left: int
+    light: str
+    link: str
+    #: the recipient acts on it (Telegram: it has its own row of buttons under the digest)
+    acts: bool = False
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """交办通知汇总 (``assign``: several new assignments) or 每日待办 (``daily``)."""
+
+    kind: str
+    entries: tuple[DigestEntry, ...] = ()
+
+    @property
+    def urgent(self) -> bool:
+        """True when any entry is an urgent item (急件)."""
+        return any(e.urgent for e in self.entries)
 
 
 @dataclass(frozen=True)
@@ -73,6 +123,17 @@ class ReviewView:
     decision: str
     comment: str
     reviewer_name: str
+
+
+@dataclass(frozen=True)
+class MailReplyView:
+    """The answer to an e-mail reply: filed (as what) or refused (and why)."""
+
+    outcome: str  # filed, refused
+    command: str  # progress, completion, extension
+    reason: str
+    subject: str  # the subject of the sender's e-mail
+    report_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -134,11 +195,22 @@ class MessageContext:
     invite_expires_on: date | None = None
     bulletin: BulletinView | None = None
     reason: str | None = None  # reopened (退回重办): why the item was sent back
+    mail_reply: MailReplyView | None = None
+    #: every unit on the item with its role and responsible person (交办通知)
+    item_units: tuple[ItemUnitView, ...] = ()
+    #: why the recipient gets the message: owner, liaison, leader, principal, supervisors
+    recipient_roles: tuple[str, ...] = ()
+    digest: DigestView | None = None
+    #: working days the unit has to answer before the ladder's next step (None: no next step)
+    reply_within_days: int | None = None
+    #: the glossary in the message's language: ``words.request["extension"]`` → 延期申请
+    words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def as_template_vars(self) -> dict[str, object]:
         """The top-level template variables (dataclass views stay objects)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} | {
-            "links": dict(self.links)
+            "links": dict(self.links),
+            "words": {group: dict(words) for group, words in self.words.items()},
         }
 
 
@@ -154,6 +226,7 @@ class RenderedMessage:
 # --- sample context ---------------------------------------------------------------------
 
 _SAMPLE_DAYS_LEFT: Final = {
+    "assign": 24,
     "remind": 5,
     "urge": 1,
     "overdue": -1,
@@ -175,7 +248,8 @@ _SAMPLE_REPORTED_AT: Final = datetime(2026, 10, 28, 16, 40)
 def _sample_light(due: date, days_left: int, *, received_on: date) -> str:
     """The light by the real rule (``supervision.light``) for a sample ``days_left`` working
     days before ``due`` on the Mon-Fri calendar."""
-    # Imported here: render workers unpickle these views and need not load the ORM behind it.
+    # Imported here (as the other domain imports of the sample): render workers unpickle these
+    # views and need not load the ORM behind it.
     from supervision.calendar import WorkCalendar
     from supervision.light import light_for
 
@@ -193,10 +267,18 @@ def _sample_light(due: date, days_left: int, *, received_on: date) -> str:
 
 
 def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
-    """A realistic context for previews and validation of templates for ``step``."""
+    """A realistic context for previews and validation of templates for ``step``; its words,
+    light and numbers of days come from the glossary, the light rule and the default policy."""
+    from models import AssignmentRole, Source
+    from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
+    from supervision.labels import label, words
+    from supervision.light import Light
+    from supervision.policy import DEFAULT_LADDER, URGENT_LADDER, reply_within
+
     zh = locale != "en"
     days_left = _SAMPLE_DAYS_LEFT.get(step, 5)
     due = date(2026, 11, 12)
+    urgent = step in {"urge", "overdue", "escalate"}
     item = ItemView(
         ref="督字〔2026〕37号",
         title=(
@@ -204,8 +286,8 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             if zh
             else "Instruction on speeding up the renovation of old residential compounds"
         ),
-        source="instruction",
-        source_label="领导批示" if zh else "leader's instruction",
+        source=Source.INSTRUCTION.value,  # plain str, as notifier.context gives it
+        source_label=label(Source.INSTRUCTION, locale),
         objective=(
             "年底前完成42个老旧小区改造开工，惠及居民1.2万户"
             if zh
@@ -216,21 +298,24 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             if zh
             else "Draw up the plan, secure funding, report progress monthly"
         ),
-        urgent=step in {"urge", "overdue", "escalate"},
+        urgent=urgent,
         received_on=date(2026, 10, 9),
         due_on=due,
         due_is_provisional=False,
+        default_due_days=DEFAULT_DUE_WORKING_DAYS,
     )
+    light = _sample_light(due, days_left, received_on=date(2026, 10, 9))
     assignment = AssignmentView(
         unit_name="市住房和城乡建设局" if zh else "Municipal Housing and Construction Bureau",
-        role="lead",
-        role_label="主办" if zh else "lead unit",
+        role=AssignmentRole.LEAD.value,
+        role_label=label(AssignmentRole.LEAD, locale),
         due_on=due,
         due_weekday_label="星期四" if zh else "Thursday",
         days_left=days_left,
-        light=_sample_light(due, days_left, received_on=date(2026, 10, 9)),
+        light=light,
         owner_name="王建国" if zh else "Wang Jianguo",
         leader_name="李明" if zh else "Li Ming",
+        light_label=label(Light(light), locale),
     )
     report = ReportView(
         kind="completion" if step in {"signoff_request", "review_request"} else "progress",
@@ -264,6 +349,8 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         generated_on=date(2026, 11, 5),
         days_since_report=8,
         report_interval_days=10,
+        reply_within_days=reply_within(URGENT_LADDER if urgent else DEFAULT_LADDER, step),
+        words=words(locale),
     )
     if step in {"review_request", "review_outcome"}:
         extension = ExtensionView(
@@ -292,7 +379,7 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 assignment,
                 unit_name="市自然资源和规划局" if zh else "Municipal Natural Resources Bureau",
                 role="co",
-                role_label="协办" if zh else "co-operating unit",
+                role_label=label(AssignmentRole.CO, locale),
                 owner_name="赵磊" if zh else "Zhao Lei",
                 leader_name="孙伟" if zh else "Sun Wei",
             ),
@@ -316,11 +403,16 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         )
     if step == "review_outcome":
         assert base.extension is not None
+        moved = _sample_light(base.extension.new_due_on, 22, received_on=item.received_on)
         base = dataclasses.replace(
             base,
             recipient_name=assignment.owner_name,
             assignment=dataclasses.replace(
-                assignment, due_on=base.extension.new_due_on, days_left=22, light="green"
+                assignment,
+                due_on=base.extension.new_due_on,
+                days_left=22,
+                light=moved,
+                light_label=label(Light(moved), locale),
             ),
             review=ReviewView(
                 subject="extension",
@@ -337,6 +429,47 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         base = dataclasses.replace(base, recipient_name="赵国庆" if zh else "Zhao Guoqing")
     if step == "escalate":
         base = dataclasses.replace(base, recipient_name="赵国庆" if zh else "Zhao Guoqing")
+    if step == "mail_reply":
+        base = dataclasses.replace(
+            base,
+            reply_hint=False,
+            mail_reply=MailReplyView(
+                outcome="filed",
+                command="progress",
+                reason="",
+                subject="回复：【提醒】督字〔2026〕37号" if zh else "Re: [Reminder] 37",
+                report_number=3,
+            ),
+        )
+    if step == "assign":
+        base = dataclasses.replace(
+            base,
+            last_report=None,
+            recipient_roles=("owner",),
+            item_units=(
+                ItemUnitView(
+                    "市住房和城乡建设局" if zh else "Municipal Housing and Construction Bureau",
+                    "lead",
+                    "主办" if zh else "lead unit",
+                    assignment.owner_name,
+                ),
+                ItemUnitView(
+                    "市财政局" if zh else "Municipal Finance Bureau",
+                    "co",
+                    "协办" if zh else "co-operating unit",
+                    "周敏" if zh else "Zhou Min",
+                ),
+            ),
+        )
+    if step == "digest":
+        base = dataclasses.replace(
+            base,
+            item=None,
+            assignment=None,
+            last_report=None,
+            reply_hint=False,
+            digest=_sample_digest(zh, due),
+        )
     if step == "invite":
         base = dataclasses.replace(
             base,
@@ -409,3 +542,61 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             ),
         )
     return base
+
+
+def _sample_digest(zh: bool, due: date) -> DigestView:
+    """Three messages of one send window folded into a 每日待办."""
+    rows = (
+        (
+            "assign",
+            "交办通知",
+            "Assignment notice",
+            "督字〔2026〕41号",
+            "关于推进政务服务“一网通办”的批示",
+            "Instruction on one-stop online government services",
+            24,
+            "green",
+        ),
+        (
+            "remind",
+            "提醒",
+            "Reminder",
+            "督字〔2026〕37号",
+            "关于加快推进城镇老旧小区改造工作的批示",
+            "Instruction on speeding up the renovation of old residential compounds",
+            5,
+            "yellow",
+        ),
+        (
+            "overdue",
+            "逾期督办",
+            "Overdue",
+            "督字〔2026〕29号",
+            "关于优化公交线网的会议决定",
+            "Meeting decision on optimising bus routes",
+            -1,
+            "red",
+        ),
+    )
+    entries = tuple(
+        DigestEntry(
+            number=n,
+            step=step,
+            step_label=zh_label if zh else en_label,
+            ref=ref,
+            title=zh_title if zh else en_title,
+            urgent=step == "overdue",
+            unit_name="市住房和城乡建设局" if zh else "Municipal Housing and Construction Bureau",
+            role="lead",
+            role_label="主办" if zh else "lead unit",
+            due_on=due,
+            days_left=left,
+            light=light,
+            link=f"https://duban.example.gov.cn/items/{30 + n}",
+            acts=True,
+        )
+        for n, (step, zh_label, en_label, ref, zh_title, en_title, left, light) in enumerate(
+            rows, start=1
+        )
+    )
+    return DigestView(kind="daily", entries=entries)

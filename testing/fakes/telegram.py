@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, Self
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import ClientSession, web
+from aiohttp import BodyPartReader, ClientResponse, ClientSession, MultipartReader, web
 
 JSON_FIELDS = {
     "reply_markup",
@@ -206,6 +206,16 @@ def _entity(
     elif tag == "tg-emoji":
         entity["custom_emoji_id"] = attrs["emoji-id"]
     return [entity]
+
+
+async def webhook_form(resp: ClientResponse) -> dict[str, str]:
+    """The fields of a webhook answer sent as ``multipart/form-data`` (as aiogram sends it)."""
+    fields: dict[str, str] = {}
+    reader = MultipartReader.from_response(resp)
+    while (part := await reader.next()) is not None:
+        assert isinstance(part, BodyPartReader) and part.name is not None
+        fields[part.name] = await part.text()
+    return fields
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -509,9 +519,10 @@ class FakeTelegram:
             ClientSession() as http,
             http.post(self.webhook["url"], json=update, headers=headers) as resp,
         ):
-            body = await resp.read()
-            if resp.status == 200 and resp.content_type == "application/json":
-                await self.execute_webhook_answer(json.loads(body))
+            if resp.status == 200 and resp.content_type == "multipart/form-data":
+                await self.execute_webhook_answer(await webhook_form(resp))
+            elif resp.status == 200 and resp.content_type == "application/json":
+                await self.execute_webhook_answer(json.loads(await resp.read()))
             return resp.status
 
     async def execute_webhook_answer(self, answer: Any) -> None:

@@ -33,7 +33,7 @@ def job(source: str) -> ValidateJob:
 
 
 def pids(pool: RenderPool) -> set[int]:
-    return {w.process.pid for w in pool._all if w.process.pid}
+    return pool.worker_pids
 
 
 def gone(pid: int) -> bool:

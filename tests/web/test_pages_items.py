@@ -454,3 +454,24 @@ async def test_a_supervisor_hands_an_assignment_over_from_the_item_page(
         assert event is not None and event.detail["reason"] == "属乙单位职责"
     page = await (await as_supervisor.get(f"/items/{seed.item_a}")).text()
     assert "转办" in page and "属乙单位职责" in page  # on the item's timeline
+
+
+async def test_dashboard_lists_the_first_overdue_items_and_counts_them_all(
+    as_admin: Web, as_liaison: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        unit_b = await s.get_one(Unit, seed.unit_b)
+        for n in range(53):
+            late = await f.item(
+                s,
+                ref=f"逾〔2026〕{n:02d}号",
+                received_on=date(2026, 9, 1),
+                due_on=date(2026, 10, n % 28 + 1),
+            )
+            await f.assignment(s, item=late, unit=unit_b)
+    html = await (await as_admin.get("/")).text()
+    assert 'data-light="red">53<' in html
+    assert html.count('<a href="/items/') == 50 and "逾〔2026〕00号" in html
+    assert "共 53 项" in html and 'href="/items?light=red"' in html
+    mine = await (await as_liaison.get("/")).text()  # unit B's items are not theirs
+    assert 'data-light="red">0<' in mine and "逾〔2026〕" not in mine

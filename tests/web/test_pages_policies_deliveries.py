@@ -18,7 +18,7 @@ from models import (
 )
 from supervision.audit import Actor
 from supervision.items import AssigneeSpec, ItemSpec, save_item
-from supervision.policy import ensure_default_policies
+from supervision.policy import DEFAULT_LADDER, ensure_default_policies
 from testing import factories as f
 from tests.web.conftest import Seed, Web
 
@@ -93,7 +93,52 @@ async def test_policy_bad_input_changes_nothing(as_admin: Web, seed: Seed, sessi
         assert response.status == 400, bad
     async with sessions() as s:
         policy = await s.get_one(Policy, pid)
-        assert policy.due_working_days == 30 and len(policy.steps) == 5
+        assert policy.due_working_days == 30 and len(policy.steps) == len(DEFAULT_LADDER)
+
+
+async def test_the_daily_digest_threshold_is_set_on_the_policy_page(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    pid = await _policy(sessions)
+    html = await (await as_admin.get(f"/policies/{pid}")).text()
+    assert 'name="digest_threshold"' in html and "每日待办" in html
+    for bad in ("0", "101", "x"):
+        response = await as_admin.post(f"/policies/{pid}", _form(digest_threshold=bad))
+        assert response.status == 400, bad
+        assert "每日待办阈值" in await response.text()
+    response = await as_admin.post(f"/policies/{pid}", _form(digest_threshold="8"))
+    assert response.status == 303
+    async with sessions() as s:
+        assert (await s.get_one(Policy, pid)).digest_threshold == 8
+    response = await as_admin.post(f"/policies/{pid}", _form(digest_threshold=""))
+    assert response.status == 303
+    async with sessions() as s:
+        assert (await s.get_one(Policy, pid)).digest_threshold is None
+
+
+async def test_the_notice_step_can_be_switched_off_on_the_policy_page(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    pid = await _policy(sessions)
+    html = await (await as_admin.get(f"/policies/{pid}")).text()
+    assert '<option value="assign" selected>' in html  # the 交办通知 is a step like the others
+    form = _form(
+        **{
+            "step-2-kind": "assign",
+            "step-2-offset": "0",
+            "step-2-roles": ["owner", "principal"],
+            "step-2-channels": ["chat", "group"],
+        }
+    )  # no step-2-active: switched off
+    assert (await as_admin.post(f"/policies/{pid}", form)).status == 303
+    async with sessions() as s:
+        [notice] = [st for st in (await s.get_one(Policy, pid)).steps if st.kind == "assign"]
+        assert (notice.active, notice.roles, notice.channels, notice.template) == (
+            False,
+            ["owner", "principal"],
+            ["chat", "group"],
+            "assign",
+        )
 
 
 async def test_policy_roles(as_supervisor: Web, as_viewer: Web, seed: Seed, sessions) -> None:

@@ -1,5 +1,6 @@
-"""Escalation policies (督办规则): the deadline rule, send window and ladder steps of each
-policy — offset, recipient roles, channels, template, send-window exemption. Admin only."""
+"""Escalation policies (督办规则): the deadline rule, send window, 每日待办 threshold and ladder
+steps of each policy — offset, recipient roles, channels, template, send-window exemption.
+Admin only."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ ROLE_CHOICES = sorted(str(r) for r in RECIPIENT_ROLES)
 CHANNEL_CHOICES = sorted(STEP_CHANNELS)
 KINDS = [k.value for k in StepKind]
 MAX_STEPS = 12
+MAX_DIGEST_THRESHOLD = 100
 
 
 async def policies_page(request: web.Request) -> web.StreamResponse:
@@ -140,6 +142,13 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
     end = _time(text_field(form, "send_window_end"), "window end", problems)
     if start and end and start >= end:
         problems.append("the send window must start before it ends")
+    threshold_text = text_field(form, "digest_threshold")
+    threshold = int_or_none(threshold_text) if threshold_text else None
+    if threshold_text and (threshold is None or not 1 <= threshold <= MAX_DIGEST_THRESHOLD):
+        problems.append(
+            f"每日待办阈值须为 1..{MAX_DIGEST_THRESHOLD} 的整数，留空表示不汇总 / the daily "
+            f"digest threshold must be 1..{MAX_DIGEST_THRESHOLD}, or blank for none"
+        )
     steps = parse_steps(form, problems)
     if not steps:
         problems.append("a policy needs at least one step")
@@ -159,6 +168,7 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
             policy.send_window_start = start
             policy.send_window_end = end
             policy.workdays_only = form.get("workdays_only") == "on"
+            policy.digest_threshold = threshold
             policy.steps = [LadderStep(position=i, **spec) for i, spec in enumerate(steps)]
             await session.flush()
             actor = Actor.of(await session.get_one(Person, me.person_id))
@@ -185,6 +195,7 @@ def _snapshot(policy: Policy) -> dict[str, Any]:
         "co_lead_days": policy.co_lead_days,
         "window": [policy.send_window_start.isoformat(), policy.send_window_end.isoformat()],
         "workdays_only": policy.workdays_only,
+        "digest_threshold": policy.digest_threshold,
         "steps": [
             [s.kind, s.offset_days, list(s.roles), list(s.channels), s.template, s.active]
             for s in policy.steps
