@@ -163,6 +163,19 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "reviews.old_due": ("原期限", "Old due date"),
     "reviews.new_due": ("申请期限", "New due date"),
     "reviews.decided": ("已处理。", "Decided."),
+    "reviews.comment": ("审核意见", "Comment"),
+    "reviews.comment_hint": ("审核意见（退回时必填）", "Comment (required to reject)"),
+    "reviews.approve_extension": ("同意延期至 {date}", "Approve: extend to {date}"),
+    "reviews.approve_completion": ("同意办结", "Approve completion"),
+    "reviews.reject_with_reason": ("退回：请填写理由", "Reject (give a reason)"),
+    "reviews.no_decision": (
+        "未作出决定：请点击「同意」或「退回」按钮。",
+        "No decision taken: click Approve or Reject.",
+    ),
+    "reviews.reason_required": (
+        "退回须填写理由，请在审核意见中说明。未作任何更改。",
+        "A rejection needs a reason: write it in the comment. Nothing was changed.",
+    ),
     # import
     "import.title": ("导入督查事项", "Import items"),
     "import.file": ("CSV 或 XLSX 文件", "CSV or XLSX file"),

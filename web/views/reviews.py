@@ -12,7 +12,11 @@ from supervision.requests import MAX_COMMENT, decide_completion, decide_extensio
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import safe_next
-from web.views.common import path_id, redirect, render, text_field
+from web.views.common import path_id, redirect, render, t_for, text_field
+
+
+class ReasonRequired(Exception):
+    """A rejection posted without a reason: refused before anything changes."""
 
 
 async def _pending(request: web.Request, errors: list[str], status: int) -> web.Response:
@@ -63,9 +67,12 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
     record_id = path_id(request)
     form = await request.post()
     decision = text_field(form, "decision")
+    # Only a click on a decision button sends ``decision``: a post without it (an implicit
+    # submission, a stale form) decides nothing, and a rejection must say why.
     if decision not in ("approve", "reject"):
-        return await _pending(request, ["decision must be approve or reject"], 400)
+        return await _pending(request, [t_for(request, "reviews.no_decision")], 400)
     comment = text_field(form, "comment", MAX_COMMENT) or None
+    needs_reason = decision == "reject" and comment is None
     try:
         async with deps.sessions() as session, session.begin():
             reviewer = await session.get_one(Person, me.person_id)
@@ -73,6 +80,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 report = await session.get(Report, record_id)
                 if report is None:
                     raise web.HTTPNotFound(text="404: no such request")
+                if needs_reason and report.review_state == ReviewState.PENDING.value:
+                    raise ReasonRequired
                 await decide_completion(
                     session,
                     report=report,
@@ -85,6 +94,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 extension = await session.get(Extension, record_id)
                 if extension is None:
                     raise web.HTTPNotFound(text="404: no such request")
+                if needs_reason and extension.state == ReviewState.PENDING.value:
+                    raise ReasonRequired
                 await decide_extension(
                     session,
                     extension=extension,
@@ -93,6 +104,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                     comment=comment,
                     clock=deps.clock,
                 )
+    except ReasonRequired:
+        return await _pending(request, [t_for(request, "reviews.reason_required")], 400)
     except DomainError as exc:
         return await _pending(request, [str(exc)], 400)
     back = safe_next(text_field(form, "next", 200))
