@@ -28,6 +28,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "nav.api_tokens": ("API 令牌", "API tokens"),
     "nav.bulletins": ("督查通报", "Bulletins"),
     "nav.logout": ("退出", "Log out"),
+    "nav.menu": ("☰ 菜单", "☰ Menu"),
     "lang.switch": ("English", "中文"),
     # login
     "login.title": ("登录", "Log in"),
