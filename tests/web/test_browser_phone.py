@@ -129,6 +129,20 @@ async def test_every_page_fits_the_screen(
                     path=str(ARTIFACTS / f"fit-{viewport['width']}-{name}.png"), full_page=True
                 )
             assert checked_tables >= 4  # items, assignments, extensions, dashboard units
+            # The review list is one card per request on a phone: the decision buttons are
+            # on the screen, not at the far end of a sideways scroll.
+            await page.goto(base + "/reviews")
+            buttons = page.locator(f"#extension-{ids['extension']} button[name=decision]")
+            assert await buttons.count() == 2
+            for button in await buttons.all():
+                # Where it lies with nothing scrolled sideways (what the eye meets first).
+                right = await button.evaluate(
+                    """(el) => {
+                      for (let n = el; n; n = n.parentElement) n.scrollLeft = 0;
+                      return el.getBoundingClientRect().right;
+                    }"""
+                )
+                assert right <= viewport["width"], right
             if phone:
                 # The menu button opens the menu (no script: a checkbox and its label).
                 await page.goto(base + "/items")
