@@ -82,10 +82,12 @@ def _pages(ids: dict[str, int]) -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1366px"])
 async def test_every_page_fits_the_screen(
     server: tuple[str, dict[str, int]],  # noqa: F811
     viewport: dict[str, int],
+    lang: str,
 ) -> None:
     executable = _chromium()
     from playwright.async_api import async_playwright, expect
@@ -99,6 +101,9 @@ async def test_every_page_fits_the_screen(
             page = await browser.new_page(viewport=viewport, locale="zh-CN")
             page.set_default_timeout(15_000)
             await _login(page, base)
+            if lang == "en":  # longer labels: the layout must hold in English too
+                await page.goto(base + "/lang/en?next=/")
+                await expect(page.locator("html")).to_have_attribute("lang", "en")
             # Every page of the menu too (admin sees them all), not only the main four.
             menu_urls = await page.eval_on_selector_all(
                 "nav.main a", "(links) => links.map((a) => a.getAttribute('href'))"
@@ -126,7 +131,8 @@ async def test_every_page_fits_the_screen(
                 else:
                     assert facts["navVisible"] and not facts["menuButton"], (where, facts)
                 await page.screenshot(
-                    path=str(ARTIFACTS / f"fit-{viewport['width']}-{name}.png"), full_page=True
+                    path=str(ARTIFACTS / f"fit-{viewport['width']}-{lang}-{name}.png"),
+                    full_page=True,
                 )
             assert checked_tables >= 4  # items, assignments, extensions, dashboard units
             # The review list is one card per request on a phone: the decision buttons are
@@ -151,7 +157,7 @@ async def test_every_page_fits_the_screen(
                 await expect(menu).to_be_visible()
                 await expect(menu.locator("a[href='/reviews']")).to_be_visible()
                 assert (await page.evaluate(MEASURE))["scrollWidth"] <= PHONE["width"]
-                await page.screenshot(path=str(ARTIFACTS / "fit-390-menu-open.png"))
+                await page.screenshot(path=str(ARTIFACTS / f"fit-390-{lang}-menu-open.png"))
                 await menu.locator("a[href='/reviews']").click()
                 await page.wait_for_url(base + "/reviews")
                 await expect(page.locator("nav.main")).to_be_hidden()
