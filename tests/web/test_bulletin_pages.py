@@ -320,3 +320,20 @@ async def test_pages_show_lead_and_co_rankings_and_urged_details(sup, seed, sess
     assert "R-9 (10)" in page
     html = await (await sup.get("/bulletins/preview.html?period=2026-10")).text()
     assert "协办单位排名" in html and "共逾期 10 个工作日" in html
+
+
+async def test_the_page_lists_overdue_work_fifty_at_a_time(sup, seed, office, sessions):
+    async with sessions() as s, s.begin():
+        unit = await f.unit(s, code="M", name="多单位")
+        for n in range(54):
+            item = await f.item(
+                s, ref=f"M-{n:02d}", title=f"逾期{n:02d}", received_on=date(2026, 9, 1)
+            )
+            await f.assignment(s, item=item, unit=unit, due_on=date(2026, 10, 9))
+    first = await (await sup.get("/bulletins/preview?period=2026-10")).text()
+    assert first.count('<tr><td><a href="/items/') == 50 and "共 55 条" in first
+    assert 'href="/bulletins/preview?period=2026-10&amp;overdue_page=2"' in first
+    second = await (await sup.get("/bulletins/preview?period=2026-10&overdue_page=2")).text()
+    assert second.count('<tr><td><a href="/items/') == 5 and "R-2" in second
+    whole = await sup.get("/bulletins/preview.html?period=2026-10")
+    assert (await whole.text()).count("M-") >= 54  # the download names every one

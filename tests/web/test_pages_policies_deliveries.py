@@ -264,7 +264,7 @@ async def test_delivery_log_labels_every_status_and_logged_is_not_sent(
         "sent": "已发送",
         "failed": "发送失败",
         "cancelled": "已取消",
-        "grouped": "已合并发送",
+        "grouped": "已并入汇总",
     }
     en = {
         "pending": "Pending",
@@ -280,7 +280,7 @@ async def test_delivery_log_labels_every_status_and_logged_is_not_sent(
         assert label in cell(html, ids[status]), status
         assert f'<option value="{status}">{label}</option>' in html
     logged_cell = cell(html, logged_id)
-    assert "未发送（仅记入日志）" in logged_cell and "email 渠道未配置" in logged_cell
+    assert "未发送（仅记入日志）" in logged_cell and "电子邮件 渠道未配置" in logged_cell
     assert "已发送" not in logged_cell and "NOT SENT" not in html
 
     assert (await as_supervisor.get("/lang/en?next=/deliveries")).status in (302, 303)
