@@ -19,6 +19,7 @@ from models import (
     Channel,
     Decision,
     DeliveryOutcome,
+    InboundOutcome,
     ItemState,
     MessageKind,
     NotificationStatus,
@@ -159,6 +160,12 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         DeliveryOutcome.TRANSIENT: ("暂时失败，将重试", "failed, will retry"),
         DeliveryOutcome.PERMANENT: ("发送失败", "failed"),
         DeliveryOutcome.SKIPPED: ("已跳过", "skipped"),
+    },
+    # what an e-mail read from the office mailbox came to
+    InboundOutcome: {
+        InboundOutcome.FILED: ("已登记", "filed"),
+        InboundOutcome.REFUSED: ("已退回说明", "refused"),
+        InboundOutcome.IGNORED: ("已忽略（自动邮件）", "ignored (automatic mail)"),
     },
     AuditEntity: {
         AuditEntity.ITEM: ("事项", "item"),

@@ -146,6 +146,9 @@ def test_pages_bot_and_buttons_use_the_catalogue() -> None:
 
 #: words the glossary replaced; none may be shown to anyone again
 RETIRED = ("批准", "驳回", "按时办结率")
+#: where a retired word is only read, never shown: people still write 批准/驳回 in e-mail
+#: replies, and the reply parser understands them as 同意/退回
+READ_ONLY = {"supervision/mail_parsing.py"}
 
 
 def test_retired_words_appear_nowhere_a_user_could_see_them() -> None:
@@ -153,6 +156,8 @@ def test_retired_words_appear_nowhere_a_user_could_see_them() -> None:
     for folder in ("bot", "web", "notifier", "supervision", "duban", "templates"):
         for path in (ROOT / folder).rglob("*"):
             if path.suffix not in {".py", ".j2", ".html"}:
+                continue
+            if path.relative_to(ROOT).as_posix() in READ_ONLY:
                 continue
             text = path.read_text(encoding="utf-8")
             found += [f"{path.relative_to(ROOT)}: {w}" for w in RETIRED if w in text]
