@@ -8,6 +8,7 @@ from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
 from models.item import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemState, Source
 from models.mail import InboundMail, InboundOutcome
+from models.milestone import Milestone, MilestoneState
 from models.notification import (
     DeliveryAttempt,
     DeliveryOutcome,
@@ -51,6 +52,8 @@ __all__ = [
     "LadderStep",
     "LoginAttempt",
     "LoginThrottle",
+    "Milestone",
+    "MilestoneState",
     "Notification",
     "NotificationStatus",
     "Person",

@@ -24,6 +24,8 @@ from models import (
     AssignmentRole,
     Item,
     ItemState,
+    Milestone,
+    MilestoneState,
     Person,
     Policy,
     Source,
@@ -41,7 +43,7 @@ from supervision.deadlines import (
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.lifecycle import sync_item_state, transition_assignment
-from supervision.light import Light, assignment_light, light_for, worst
+from supervision.light import Light, Staged, assignment_light, light_for, milestone_light, worst
 from supervision.policy import due_days_of, load_policy_for
 from supervision.schedule import reschedule
 from supervision.units import subtree
@@ -579,6 +581,7 @@ def _light(
     due_on: date,
     received_on: date,
     leads: Iterable[_Lead],
+    milestones: Iterable[Staged] = (),
     *,
     today: date,
     calendar: WorkCalendar,
@@ -586,7 +589,7 @@ def _light(
 ) -> Light:
     active = [a for a in leads if a.is_active]
     if not active:
-        return light_for(
+        own = light_for(
             state=state,
             due_on=due_on,
             today=today,
@@ -594,18 +597,30 @@ def _light(
             started_on=received_on,
             calendar=calendar,
         )
+    else:
+        own = worst(
+            [
+                assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
+                for a in active
+            ]
+        )
+    if state not in ACTIVE_STATES:
+        return own  # a closed or cancelled item is grey, whatever stage was left open
     return worst(
-        [
-            assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
-            for a in active
+        [own]
+        + [
+            milestone_light(m, today=today, calendar=calendar)
+            for m in milestones
+            if m.state == MilestoneState.OPEN.value
         ]
     )
 
 
 def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
-    """An item's light: the worst of its active lead assignments (the item's own if none).
+    """An item's light: the worst of its active lead assignments (the item's own if none)
+    and of its open milestones (阶段性节点).
 
-    ``item.assignments`` must be loaded.
+    ``item.assignments`` and ``item.milestones`` must be loaded.
     """
     leads = [
         _Lead(a.state, a.due_on, a.last_report_at)
@@ -613,7 +628,14 @@ def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo)
         if a.role == AssignmentRole.LEAD.value
     ]
     return _light(
-        item.state, item.due_on, item.received_on, leads, today=today, calendar=calendar, tz=tz
+        item.state,
+        item.due_on,
+        item.received_on,
+        leads,
+        item.milestones,
+        today=today,
+        calendar=calendar,
+        tz=tz,
     )
 
 
@@ -707,6 +729,14 @@ async def list_items(
     leads: dict[int, list[_Lead]] = {}
     for row in (await session.execute(lead_query)).all():
         leads.setdefault(row[0], []).append(_Lead(*row[1:]))
+    stage_query = select(Milestone.item_id, Milestone.state, Milestone.due_on).where(
+        Milestone.state == MilestoneState.OPEN.value
+    )
+    if scope:
+        stage_query = stage_query.where(Milestone.item_id.in_(select(Item.id).where(*scope)))
+    stages: dict[int, list[Staged]] = {}
+    for stage in (await session.execute(stage_query)).all():
+        stages.setdefault(stage.item_id, []).append(stage)
     out: list[ItemRow] = []
     for item in items:
         mine = leads.get(item.id, [])
@@ -715,6 +745,7 @@ async def list_items(
             item.due_on,
             item.received_on,
             mine,
+            stages.get(item.id, []),
             today=today,
             calendar=calendar,
             tz=zone,

@@ -162,7 +162,9 @@ class ItemOut(ApiOut):
     )
     urgent: bool = Field(description="急件")
     state: ItemState
-    light: Light = Field(description="the worst light of its active lead assignments")
+    light: Light = Field(
+        description="the worst light of its active lead assignments and open milestones"
+    )
     closed_at: datetime | None
     created_at: datetime
     assignments: list[AssignmentOut]

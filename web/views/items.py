@@ -187,6 +187,7 @@ async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
             selectinload(Item.assignments).selectinload(Assignment.unit),
             selectinload(Item.assignments).selectinload(Assignment.owner),
             selectinload(Item.assignments).selectinload(Assignment.leader),
+            selectinload(Item.milestones),
         )
     )
     if item is None:
