@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -20,8 +21,10 @@ from supervision.audit import Actor, apply_changes, record
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.item_schema import Day, Id, not_blank
 from supervision.items import due_in_force
 from supervision.light import Light, milestone_light
+from supervision.validation import Body, Patch
 
 MAX_NAME = 200
 ENTITY = "milestone"
@@ -36,6 +39,59 @@ class MilestoneSpec:
     unit_id: int
     owner_id: int | None = None
     leader_id: int | None = None
+
+
+def spec_of(milestone: Milestone) -> MilestoneSpec:
+    """The spec that reproduces ``milestone`` as it stands (the base of a partial change)."""
+    return MilestoneSpec(
+        milestone.name, milestone.due_on, milestone.unit_id, milestone.owner_id, milestone.leader_id
+    )
+
+
+Name = Annotated[
+    str, BeforeValidator(not_blank), Field(strict=True, min_length=1, max_length=MAX_NAME)
+]
+
+
+class MilestoneInput(Body):
+    """A new milestone (阶段性节点) of an item."""
+
+    name: Name = Field(description="节点名称")
+    due_on: Day = Field(description="节点时限, within the item's period")
+    unit_id: Id = Field(description="责任单位")
+    owner_id: Id | None = Field(default=None, description="责任人, a person of the unit")
+    leader_id: Id | None = Field(default=None, description="责任领导")
+
+    def spec(self) -> MilestoneSpec:
+        """The milestone as `add_milestone` takes it."""
+        return MilestoneSpec(self.name, self.due_on, self.unit_id, self.owner_id, self.leader_id)
+
+
+class MilestonePatch(Patch):
+    """Some fields of an open milestone, and/or ``done: true`` to record it done now."""
+
+    name: Name | None = Field(default=None, description="节点名称")
+    due_on: Day | None = Field(default=None, description="节点时限")
+    unit_id: Id | None = Field(default=None, description="责任单位")
+    owner_id: Id | None = Field(default=None, description="责任人; null clears it")
+    leader_id: Id | None = Field(default=None, description="责任领导; null clears it")
+    done: Literal[True] | None = Field(default=None, description="true: record it done now")
+
+    @property
+    def edits(self) -> bool:
+        """True if a field other than ``done`` was sent."""
+        return bool(self.model_fields_set - {"done"})
+
+    def apply(self, base: MilestoneSpec) -> MilestoneSpec:
+        """``base`` with the sent fields changed (a sent null clears the person or leader)."""
+        sent = self.model_fields_set
+        return MilestoneSpec(
+            name=self.name if self.name is not None else base.name,
+            due_on=self.due_on if self.due_on is not None else base.due_on,
+            unit_id=self.unit_id if self.unit_id is not None else base.unit_id,
+            owner_id=self.owner_id if "owner_id" in sent else base.owner_id,
+            leader_id=self.leader_id if "leader_id" in sent else base.leader_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +210,16 @@ async def _milestone(session: AsyncSession, scope: Scope, milestone_id: int) -> 
         select(Milestone).where(Milestone.id == milestone_id).with_for_update()
     )
     if milestone is None or not await item_visible(session, scope, milestone.item_id):
+        raise NotFound("阶段性节点不存在 (milestone not found)")
+    return milestone
+
+
+async def get_milestone(
+    session: AsyncSession, *, scope: Scope, item_id: int, milestone_id: int
+) -> Milestone:
+    """A milestone of item ``item_id`` in scope; NotFound otherwise (or of another item)."""
+    milestone = await _milestone(session, scope, milestone_id)
+    if milestone.item_id != item_id:
         raise NotFound("阶段性节点不存在 (milestone not found)")
     return milestone
 

@@ -22,6 +22,7 @@ from models import (
     AssignmentRole,
     Item,
     ItemState,
+    MilestoneState,
     ReportKind,
     ReviewState,
     Role,
@@ -45,6 +46,7 @@ __all__ = [
     "FileRefOut",
     "ItemOut",
     "MeOut",
+    "MilestoneOut",
     "OfficeDay",
     "OverdueEntryOut",
     "PersonOut",
@@ -138,6 +140,24 @@ class AssignmentOut(ApiOut):
             a, received_on=started, today=day.today, calendar=day.calendar, tz=day.tz
         )
         return cls.model_validate(_Derived(a, light=light))
+
+
+class MilestoneOut(ApiOut):
+    """A milestone (阶段性节点) of an item, with its own light."""
+
+    id: int
+    item_id: int
+    name: str = Field(description="节点名称")
+    due_on: date = Field(description="节点时限")
+    unit_id: int = Field(description="责任单位")
+    unit_name: str
+    owner_id: int | None = Field(description="责任人")
+    owner_name: str | None
+    leader_id: int | None = Field(description="责任领导")
+    leader_name: str | None
+    state: MilestoneState
+    completed_at: datetime | None
+    light: Light = Field(description="held to its date: yellow 3 working days before, then red")
 
 
 class ItemOut(ApiOut):
