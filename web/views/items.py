@@ -36,6 +36,7 @@ from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
 from supervision.items import ItemSpec, due_in_force, item_light, list_items, save_item
 from supervision.lifecycle import cancel_item
+from supervision.milestones import list_milestones
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
@@ -195,7 +196,7 @@ async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
     return item
 
 
-async def _detail(
+async def detail_page(
     request: web.Request, item_id: int, *, errors: list[str] | None = None, status: int = 200
 ) -> web.Response:
     me = require(request, Permission.VIEW)
@@ -206,6 +207,10 @@ async def _detail(
         today = local_today(deps.clock, deps.config.tz)
         light = item_light(item, today=today, calendar=calendar, tz=deps.config.tz)
         entries = await timeline(session, item, lang_of(request))
+        stages = await list_milestones(
+            session, scope=me.scope, item_id=item.id, today=today, calendar=calendar
+        )
+        choices = await _form_choices(session) if me.allows(Permission.EDIT_ITEMS) else {}
         reportable = [
             a.id for a in item.assignments if a.is_active and me.scope.can(Action.REPORT, a)
         ]
@@ -246,6 +251,8 @@ async def _detail(
             "units": {a.id: a.unit.name for a in item.assignments},
             "pending_reports": pending_reports,
             "pending_extensions": pending_extensions,
+            "milestones": stages,
+            "choices": choices,
             "errors": errors or [],
         },
         status=status,
@@ -254,7 +261,7 @@ async def _detail(
 
 async def item_detail(request: web.Request) -> web.StreamResponse:
     """GET /items/{id}: the item, its assignments and its timeline."""
-    return await _detail(request, path_id(request))
+    return await detail_page(request, path_id(request))
 
 
 # --- create / edit ----------------------------------------------------------------------------
@@ -429,7 +436,7 @@ async def item_cancel(request: web.Request) -> web.StreamResponse:
                 session, item, actor=Actor.of(person), clock=deps.clock, reason=reason
             )
     except DomainError as exc:
-        return await _detail(request, item_id, errors=[str(exc)], status=400)
+        return await detail_page(request, item_id, errors=[str(exc)], status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -552,7 +559,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
             for attachment, data in uploads:
                 stored[attachment.file_id].content = data
     except DomainError as exc:
-        return await _detail(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -597,7 +604,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     new_due = date_or_none(form.get("new_due_on"))
     if new_due is None:
-        return await _detail(
+        return await detail_page(
             request, item_id, errors=["new_due_on must be a date (YYYY-MM-DD)"], status=400
         )
     try:
@@ -615,7 +622,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
                 channel="web",
             )
     except DomainError as exc:
-        return await _detail(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
