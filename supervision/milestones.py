@@ -6,7 +6,7 @@ is validated whole (every problem named, nothing changed) and is audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -22,7 +22,7 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.item_schema import Day, Id, not_blank
-from supervision.items import due_in_force
+from supervision.items import SaveOutcome, due_in_force
 from supervision.light import Light, milestone_light
 from supervision.validation import Body, Patch
 
@@ -129,38 +129,64 @@ async def _item(session: AsyncSession, scope: Scope, item_id: int) -> Item:
     return item
 
 
-async def _check(session: AsyncSession, item: Item, spec: MilestoneSpec) -> dict[str, Any]:
-    """The column values of ``spec`` for ``item``, or ValidationFailed naming every problem."""
-    errors: list[str] = []
-    name = " ".join(spec.name.split())
+async def milestone_problems(
+    session: AsyncSession, item: Item, spec: MilestoneSpec
+) -> list[tuple[str, str]]:
+    """Every problem of ``spec`` as a milestone of ``item``: (field of the spec, message).
+
+    ``item.assignments`` must be loaded (the deadline in force bounds the milestone's)."""
+    problems: list[tuple[str, str]] = []
+    name = _clean(spec.name)
     if not name:
-        errors.append("节点名称不能为空 (name is required)")
+        problems.append(("name", "节点名称不能为空 (name is required)"))
     elif len(name) > MAX_NAME:
-        errors.append(f"节点名称过长：最多 {MAX_NAME} 字 (name too long)")
+        problems.append(("name", f"节点名称过长：最多 {MAX_NAME} 字 (name too long)"))
     if spec.due_on < item.received_on:
-        errors.append(
-            f"节点时限 {spec.due_on} 早于事项收文日期 {item.received_on} (due before received)"
+        problems.append(
+            (
+                "due_on",
+                f"节点时限 {spec.due_on} 早于事项收文日期 {item.received_on} (due before received)",
+            )
         )
     deadline = due_in_force(item)
     if spec.due_on > deadline:
-        errors.append(
-            f"节点时限 {spec.due_on} 晚于事项完成时限 {deadline} (due after the item's deadline)"
+        problems.append(
+            (
+                "due_on",
+                f"节点时限 {spec.due_on} 晚于事项完成时限 {deadline}"
+                " (due after the item's deadline)",
+            )
         )
     unit = await session.get(Unit, spec.unit_id)
     if unit is None:
-        errors.append("责任单位不存在 (unit not found)")
-    for label, person_id in (("责任人", spec.owner_id), ("责任领导", spec.leader_id)):
+        problems.append(("unit_id", "责任单位不存在 (unit not found)"))
+    for field, label, person_id in (
+        ("owner_id", "责任人", spec.owner_id),
+        ("leader_id", "责任领导", spec.leader_id),
+    ):
         if person_id is None:
             continue
         person = await session.get(Person, person_id)
         if person is None or not person.active:
-            errors.append(f"{label}不存在或已停用 (person not found or inactive)")
-        elif label == "责任人" and unit is not None and person.unit_id != unit.id:
-            errors.append(f"责任人 {person.name} 不属于责任单位 {unit.name} (owner not in unit)")
-    if errors:
-        raise ValidationFailed(errors[0], errors)
+            problems.append((field, f"{label}不存在或已停用 (person not found or inactive)"))
+        elif field == "owner_id" and unit is not None and person.unit_id != unit.id:
+            problems.append(
+                (field, f"责任人 {person.name} 不属于责任单位 {unit.name} (owner not in unit)")
+            )
+    return problems
+
+
+def _clean(name: str) -> str:
+    return " ".join(name.split())
+
+
+async def _check(session: AsyncSession, item: Item, spec: MilestoneSpec) -> dict[str, Any]:
+    """The column values of ``spec`` for ``item``, or ValidationFailed naming every problem."""
+    problems = await milestone_problems(session, item, spec)
+    if problems:
+        raise ValidationFailed(problems[0][1], [message for _, message in problems])
     return {
-        "name": name,
+        "name": _clean(spec.name),
         "due_on": spec.due_on,
         "unit_id": spec.unit_id,
         "owner_id": spec.owner_id,
@@ -185,6 +211,12 @@ async def add_milestone(
     """Add a milestone to an open item in scope (audited ``create``)."""
     _allow(scope)
     item = await _item(session, scope, item_id)
+    return await _create(session, item, spec, actor=actor, clock=clock)
+
+
+async def _create(
+    session: AsyncSession, item: Item, spec: MilestoneSpec, *, actor: Actor, clock: Clock
+) -> Milestone:
     _require_active(item)
     values = await _check(session, item, spec)
     milestone = Milestone(item_id=item.id, state=MilestoneState.OPEN.value, **values)
@@ -236,9 +268,21 @@ async def edit_milestone(
     """Change an open milestone; return the changes (audited ``update`` when any)."""
     _allow(scope)
     milestone = await _milestone(session, scope, milestone_id)
+    item = await _item(session, scope, milestone.item_id)
+    return await _update(session, item, milestone, spec, actor=actor, clock=clock)
+
+
+async def _update(
+    session: AsyncSession,
+    item: Item,
+    milestone: Milestone,
+    spec: MilestoneSpec,
+    *,
+    actor: Actor,
+    clock: Clock,
+) -> dict[str, list[Any]]:
     if not milestone.is_open:
         raise InvalidTransition("节点已完成，不能修改 (milestone is done)")
-    item = await _item(session, scope, milestone.item_id)
     _require_active(item)
     changes = apply_changes(milestone, await _check(session, item, spec))
     if changes:
@@ -257,6 +301,26 @@ async def edit_milestone(
             },
         )
     return changes
+
+
+async def import_milestone(
+    session: AsyncSession, item: Item, spec: MilestoneSpec, *, actor: Actor, clock: Clock
+) -> SaveOutcome:
+    """Add ``spec`` to ``item``, or change its open milestone of the same name; return
+    what it did. For `supervision.importing`, whose callers
+    hold `Permission.IMPORT_ITEMS` (the web page) or run the CLI; ``item.assignments`` and
+    ``item.milestones`` must be loaded."""
+    name = _clean(spec.name)
+    same = next((m for m in item.milestones if m.name == name), None)
+    if same is None:
+        item.milestones.append(await _create(session, item, spec, actor=actor, clock=clock))
+        return SaveOutcome.CREATED
+    if same.is_open:
+        changed = await _update(session, item, same, spec, actor=actor, clock=clock)
+        return SaveOutcome.UPDATED if changed else SaveOutcome.UNCHANGED
+    if spec_of(same) != replace(spec, name=name):
+        raise InvalidTransition(f"节点“{name}”已完成，不能修改 (milestone is done)")
+    return SaveOutcome.UNCHANGED
 
 
 async def complete_milestone(

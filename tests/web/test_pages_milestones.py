@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from models import Milestone
 from tests.web.conftest import Seed, Web
+from tests.web.test_pages_import_calendar import upload
 
 
 async def test_a_supervisor_adds_edits_and_completes_milestones_on_the_item_page(
@@ -72,3 +75,31 @@ async def test_only_the_office_manages_milestones_and_only_through_their_item(
     assert no_token.status == 403
     async with sessions() as s:
         assert (await s.get_one(Milestone, m.id)).state == "open"
+
+
+async def test_the_import_page_takes_a_milestones_file_after_a_dry_run(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    csv = "ref,name,due_on,unit\n督〔2026〕1号,完成调研,2026-11-20,A\n"
+    response = await as_supervisor.post(
+        "/import", upload("milestones", csv, "milestones.csv", as_supervisor.token())
+    )
+    assert response.status == 200, await response.text()
+    payload = re.search(r'name="payload" value="([^"]+)"', await response.text())
+    assert payload is not None
+    async with sessions() as s:
+        assert (await s.scalars(select(Milestone))).all() == []  # a dry run writes nothing
+    response = await as_supervisor.post(
+        "/import",
+        {"action": "commit", "kind": "milestones", "filename": "m.csv", "payload": payload[1]},
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        [m] = (await s.scalars(select(Milestone))).all()
+    assert (m.item_id, m.name, m.unit_id) == (seed.item_a, "完成调研", seed.unit_a)
+    bad = "ref,name,due_on,unit\n督〔2026〕1号,验收,2026-11-20,ZZ\n"
+    response = await as_supervisor.post(
+        "/import", upload("milestones", bad, "bad.csv", as_supervisor.token())
+    )
+    assert response.status == 400
+    assert "没有代码为“ZZ”的单位" in await response.text()
