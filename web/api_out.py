@@ -213,6 +213,7 @@ class ReportOut(ApiOut):
     assignment_id: int
     number: int = Field(description="1, 2, … per assignment")
     author_id: int | None
+    milestone_id: int | None = Field(description="the milestone (阶段性节点) it reports on")
     kind: ReportKind
     text: str
     channel: str = Field(description="where it was filed: chat, email, web, api")

@@ -84,3 +84,25 @@ async def test_milestone_bodies_are_checked_and_the_office_alone_writes(world: W
     assert status == 404  # a milestone is reached through its own item only
     status, out = await world.send("PATCH", "sup", f"{path}/{added['id']}", {})
     assert status == 400
+
+
+async def test_a_report_filed_through_the_api_may_name_a_milestone_of_its_item(
+    world: World,
+) -> None:
+    path = f"/items/{world.items['a'].id}/milestones"
+    status, mine = await world.send("POST", "sup", path, stage(world))
+    other = {"name": "乙", "due_on": "2026-11-20", "unit_id": world.units["B"].id}
+    status, theirs = await world.send(
+        "POST", "sup", f"/items/{world.items['b'].id}/milestones", other
+    )
+    assert status == 201
+    reports = f"/assignments/{world.assignments['a'].id}/reports"
+    status, report = await world.send(
+        "POST", "ownerA", reports, {"text": "方案已完成", "milestone_id": mine["id"]}
+    )
+    assert status == 201 and report["milestone_id"] == mine["id"]
+    status, out = await world.send(
+        "POST", "ownerA", reports, {"text": "方案已完成", "milestone_id": theirs["id"]}
+    )
+    assert status == 400
+    assert "不属于本事项" in out["error"]["message"]
