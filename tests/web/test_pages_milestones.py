@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from models import Milestone
+from models import Milestone, Report
 from tests.web.conftest import Seed, Web
 from tests.web.test_pages_import_calendar import upload
 
@@ -103,3 +103,22 @@ async def test_the_import_page_takes_a_milestones_file_after_a_dry_run(
     )
     assert response.status == 400
     assert "没有代码为“ZZ”的单位" in await response.text()
+
+
+async def test_a_unit_reports_on_a_milestone_from_the_item_page(
+    as_supervisor: Web, as_liaison: Web, seed: Seed, sessions
+) -> None:
+    form = {"name": "完成调研", "due_on": "2026-11-20", "unit_id": str(seed.unit_a)}
+    assert (await as_supervisor.post(f"/items/{seed.item_a}/milestones", form)).status == 303
+    async with sessions() as s:
+        [m] = (await s.scalars(select(Milestone))).all()
+    page = await (await as_liaison.get(f"/items/{seed.item_a}")).text()
+    assert f'<option value="{m.id}">完成调研 (2026-11-20)</option>' in page
+    response = await as_liaison.post(
+        f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report",
+        {"kind": "progress", "text": "调研报告已形成", "milestone_id": str(m.id)},
+    )
+    assert response.status == 303
+    async with sessions() as s:
+        [report] = (await s.scalars(select(Report))).all()
+    assert report.milestone_id == m.id

@@ -554,6 +554,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     clock=deps.clock,
                     attachments=files,
                     channel="web",
+                    milestone_id=int_or_none(form.get("milestone_id")),
                 )
             stored = {a.file_id: a for a in report.attachments}
             for attachment, data in uploads:
