@@ -36,6 +36,7 @@ from supervision.milestones import (
     list_milestones,
 )
 from supervision.reports import file_report
+from supervision.timeline import item_timeline
 from testing import factories as f
 
 CAL = WorkCalendar()
@@ -330,3 +331,28 @@ async def test_an_items_light_is_the_worst_of_its_open_milestones_and_its_assign
     await cancel_item(session, item, actor=actor, clock=clock, reason="任务调整")
     await session.commit()
     assert await lights() == (Light.GREY, Light.GREY)
+
+
+async def test_an_items_timeline_shows_its_milestones_changes(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    item, _, unit, _, _, office = await _annual_task(session)
+    scope = await scope_for(session, office)
+    actor = Actor.of(office)
+    m = await add_milestone(
+        session,
+        scope=scope,
+        actor=actor,
+        item_id=item.id,
+        spec=MilestoneSpec("完成方案", date(2026, 11, 20), unit.id),
+        clock=clock,
+    )
+    clock.advance(timedelta(hours=1))
+    await complete_milestone(session, scope=scope, actor=actor, milestone_id=m.id, clock=clock)
+    await session.commit()
+    entries = await item_timeline(session, scope=scope, item_id=item.id)
+    mine = [e for e in entries if e.subject.startswith("milestone:")]
+    assert [(e.subject, e.detail, e.unit_name, e.state_to, e.who) for e in mine] == [
+        ("milestone:create", "完成方案", "发展改革委", "open", office.name),
+        ("milestone:complete", "完成方案", "发展改革委", "done", office.name),
+    ]

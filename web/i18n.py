@@ -71,6 +71,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "state.open": ("办理中", "Open"),
     "state.completion_requested": ("申请办结", "Completion requested"),
     "state.closed": ("已办结", "Closed"),
+    "state.done": ("已完成", "Done"),  # a milestone's
     "state.cancelled": ("已撤销", "Cancelled"),
     "source.instruction": ("领导批示", "Leader's instruction"),
     "source.document": ("文件要求", "Document"),
@@ -326,6 +327,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "ent.assignment": ("交办", "Assignment"),
     "ent.report": ("报告", "Report"),
     "ent.extension": ("延期申请", "Extension"),
+    "ent.milestone": ("阶段性节点", "Milestone"),
+    "act.complete": ("完成", "completed"),
     "act.create": ("新建", "created"),
     "act.update": ("修改", "changed"),
     "act.transition": ("状态变更", "state changed"),
