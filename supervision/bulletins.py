@@ -44,8 +44,9 @@ assignment's deadline in force, i.e. after approved extensions):
   (年度重点工作, items not cancelled), per responsible unit: done on a day in
   ``[start, as of]`` on or before the milestone's date (on time) or after it (late), and
   open ones past their date on *as of* (open overdue); rate = on time / (done + open
-  overdue). Only units with a milestone judged are listed, best rate first; ``milestones``
-  in ``Bulletin.data`` holds them and their totals (bulletins frozen earlier have none).
+  overdue; not counted once the task is closed). Only units with a milestone judged are
+  listed, best rate first; ``milestones`` in ``Bulletin.data`` holds them and their totals
+  (bulletins frozen earlier have none).
 
 ``Bulletin.data`` carries ``"version": 2``; bulletins frozen before it (no version) have one
 row per unit with both roles mixed and no ``unranked``/``urged``; readers treat a missing
@@ -568,7 +569,7 @@ async def _milestone_figures(
     [start, as_of] on or before their date, or late; open ones past their date are overdue."""
     rows = (
         await session.execute(
-            select(Milestone, Unit)
+            select(Milestone, Unit, Item.state)
             .join(Item, Item.id == Milestone.item_id)
             .join(Unit, Unit.id == Milestone.unit_id)
             .where(
@@ -580,7 +581,7 @@ async def _milestone_figures(
         )
     ).all()
     by_unit: dict[int, MilestoneFigures] = {}
-    for milestone, unit in rows:
+    for milestone, unit, item_state in rows:
         done = milestone.state == MilestoneState.DONE.value and milestone.completed_at is not None
         done_on = (
             _local_day(milestone.completed_at, tz) if done and milestone.completed_at else None
@@ -594,8 +595,8 @@ async def _milestone_figures(
                 row.on_time += 1
             else:
                 row.late += 1
-        elif milestone.due_on < as_of:
-            row.open_overdue += 1
+        elif milestone.due_on < as_of and item_state != ItemState.CLOSED.value:
+            row.open_overdue += 1  # a stage left open on a task since closed is not owed
     judged = [r for r in by_unit.values() if r.judged]
     return sorted(judged, key=lambda r: (-(r.on_time_rate or 0.0), r.open_overdue, r.unit_name))
 

@@ -514,6 +514,10 @@ async def test_milestone_punctuality_counts_the_annual_tasks_milestones_judged_i
         session, source=Source.ANNUAL_TASK, received_on=date(2026, 10, 1), due_on=date(2026, 12, 31)
     )
     dropped.state = ItemState.CANCELLED.value
+    finished = await f.item(
+        session, source=Source.ANNUAL_TASK, received_on=date(2026, 10, 1), due_on=date(2026, 12, 31)
+    )
+    finished.state = ItemState.CLOSED.value
 
     def stage(item, unit, due: date, done: datetime | None = None) -> Milestone:
         return Milestone(
@@ -535,6 +539,7 @@ async def test_milestone_punctuality_counts_the_annual_tasks_milestones_judged_i
             stage(annual, b, date(2026, 11, 25), local(2026, 11, 25, 23, 30)),  # on the day
             stage(meeting, a, date(2026, 11, 10)),  # not an annual task
             stage(dropped, b, date(2026, 11, 10)),  # a cancelled task
+            stage(finished, b, date(2026, 11, 10)),  # left open on a task since closed
         ]
     )
     await session.flush()
