@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.mail_replies [--replies 1000] [--latency 30] [--db pg|sqlite]
 
-A real Dovecot on 127.0.0.1 (``scripts/imap`` installs it; ``tests/imap_server.py`` runs it
+A real Dovecot on 127.0.0.1 (``scripts/imap`` installs it; ``testing/imap_server.py`` runs it
 with its own config in a temp dir) holds the office mailbox; the database is a PostgreSQL
 database of its own (or a SQLite file) with ``--replies`` owners, each with one open
 assignment and the reminder e-mail they answer.
@@ -40,8 +40,8 @@ from supervision.mail_replies import MailResult
 from supervision.policy import ensure_default_policies
 from testing import factories as f
 from testing.databases import create_pg_database, drop_pg_database
-from tests.imap_server import Dovecot, dovecot_binary
-from tests.mail_support import DOMAIN, Reply, replies
+from testing.imap_server import Dovecot, dovecot_binary
+from testing.mail_support import DOMAIN, Reply, replies
 
 QUOTE = (
     "\n\n发自我的iPhone\n\n在 2026年12月5日 上午9:00，督查室 <duban@office.test> 写道：\n"

@@ -9,7 +9,8 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Cancel, DatePick, Flow, Pick, Review, SignOff
-from bot.texts import lang, say
+from bot.texts import decision_label, lang, say
+from models import Decision
 
 MAX_BUTTON_TITLE = 40
 
@@ -43,16 +44,16 @@ def cancel_button(locale: str) -> InlineKeyboardButton:
 
 
 def review(kind: str, record_id: int, locale: str) -> InlineKeyboardMarkup:
-    """Approve / Reject for a completion report (``c``) or an extension (``x``)."""
+    """同意 / 退回 for a completion report (``c``) or an extension (``x``)."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=say(locale, "btn_approve"),
+                    text=decision_label(locale, Decision.APPROVE),
                     callback_data=Review(kind=kind, id=record_id, ok=True).pack(),
                 ),
                 InlineKeyboardButton(
-                    text=say(locale, "btn_reject"),
+                    text=decision_label(locale, Decision.REJECT),
                     callback_data=Review(kind=kind, id=record_id, ok=False).pack(),
                 ),
             ]

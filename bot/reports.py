@@ -26,7 +26,7 @@ from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
 from bot.texts import light_label, say
-from models import Assignment, Person, Report
+from models import Assignment, Origin, Person, Report
 from supervision.access import Action, actionable_assignments, require
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -74,7 +74,7 @@ async def file_and_confirm(
         text=content.text,
         attachments=content.attachments,
         clock=clock,
-        channel="chat",
+        channel=Origin.CHAT,
         chat_id=chat_id,
         chat_message_id=message_id,
         calendar=calendar,

@@ -71,8 +71,8 @@ async def review_list(message: Message, session: AsyncSession, person: Person) -
         await session.scalars(
             select(Report)
             .where(
-                Report.kind == ReportKind.COMPLETION.value,
-                Report.review_state == ReviewState.PENDING.value,
+                Report.kind == ReportKind.COMPLETION,
+                Report.review_state == ReviewState.PENDING,
             )
             .order_by(Report.id)
             .limit(LIST_LIMIT)
@@ -81,7 +81,7 @@ async def review_list(message: Message, session: AsyncSession, person: Person) -
     extensions = (
         await session.scalars(
             select(Extension)
-            .where(Extension.state == ReviewState.PENDING.value)
+            .where(Extension.state == ReviewState.PENDING)
             .order_by(Extension.id)
             .limit(LIST_LIMIT)
         )
@@ -278,7 +278,7 @@ async def review_request_button(
     state: FSMContext,
     clock: Clock,
 ) -> None:
-    """批准 / 驳回 under a review request the notifier delivered."""
+    """同意 / 退回 under a review request the notifier delivered."""
     if callback_data.decision not in (APPROVE, REJECT) or callback_data.subject not in (
         COMPLETION,
         EXTENSION,
@@ -332,7 +332,7 @@ async def signoff_list(message: Message, session: AsyncSession, person: Person) 
     query = (
         select(Report)
         .join(Assignment, Assignment.id == Report.assignment_id)
-        .where(Report.review_state == ReviewState.AWAITING_SIGNOFF.value)
+        .where(Report.review_state == ReviewState.AWAITING_SIGNOFF)
         .order_by(Report.id)
         .limit(LIST_LIMIT)
     )

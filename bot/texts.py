@@ -1,9 +1,15 @@
-"""What the bot says, in Chinese and English; ``say(locale, key, **values)`` picks one."""
+"""What the bot says, in Chinese and English; ``say(locale, key, **values)`` picks one.
+
+The domain's words (lights, decisions, the days phrase) come from ``supervision.labels``.
+"""
 
 from __future__ import annotations
 
 from html import escape
 
+from models import Decision
+from supervision import labels
+from supervision.invites import INVITE_VALIDITY
 from supervision.light import Light
 
 ZH: dict[str, str] = {
@@ -16,14 +22,11 @@ ZH: dict[str, str] = {
     "already_bound": "{name}，您好！您的账号已绑定。",
     "invite_unknown": "邀请链接无效。请联系{office}重新获取。未做任何绑定。",
     "invite_used": "该邀请链接已被使用。如需重新绑定，请联系{office}获取新的邀请。未做任何绑定。",
-    "invite_expired": "该邀请链接已过期（有效期7天）。请联系{office}重新获取。未做任何绑定。",
+    "invite_expired": "该邀请链接已过期（有效期{days}天）。请联系{office}重新获取。未做任何绑定。",
     "no_open": "您目前没有办理中的督查事项。",
     "open_items": "您办理中的督查事项：",
     "item_line": "{light} {title}\n    完成时限 {due}（{days}）",
     "view_only": "    （下级单位事项，仅供查看）",
-    "days_left": "剩余{n}个工作日",
-    "days_due": "今天到期",
-    "days_over": "已逾期{n}个工作日",
     "filed": "已收到「{title}」第{number}次报告。当前状态：{light}",
     "completion_filed": "「{title}」办结申请已提交（报告第{number}次），{next}",
     "to_signoff": "待本单位主要负责同志签发后报督查室审核。",
@@ -38,7 +41,7 @@ ZH: dict[str, str] = {
     "ask_reason": "请说明「{title}」需要延期的原因。",
     "ask_progress": "请简述目前的进展情况。",
     "ask_date": "请选择或输入新的完成时限（须晚于 {due}），如 2027-01-31 或 1月31日：",
-    "ask_comment": "请输入驳回意见：",
+    "ask_comment": "请输入退回意见：",
     "cancelled": "已取消。",
     "nothing_to_cancel": "当前没有进行中的操作。",
     "send_text_or_file": "请发送文字或文件（图片、文档）。暂不支持贴纸、语音、位置等内容。",
@@ -57,13 +60,11 @@ ZH: dict[str, str] = {
     "signoff_none": "目前没有待您签发的办结报告。",
     "signoff_item": "待签发｜「{title}」办结报告\n报告人：{who}\n{text}",
     "signed_off": "已签发，报督查室审核。",
-    "approved": "已批准。",
-    "rejected": "已驳回。",
+    "approved": "已同意。",
+    "rejected": "已退回。",
     "report_edited": "报告已更新（原内容已保留在历史记录中）。",
     "btn_yes": "是，提交",
     "btn_cancel": "取消",
-    "btn_approve": "批准",
-    "btn_reject": "驳回",
     "btn_signoff": "签发",
     "error": "未完成：{message}",
 }
@@ -80,15 +81,12 @@ EN: dict[str, str] = {
     "was connected.",
     "invite_used": "This invite link was already used. Ask the {office} for a new invite. "
     "Nothing was connected.",
-    "invite_expired": "This invite link has expired (valid 7 days). Ask the {office} for a new "
-    "one. Nothing was connected.",
+    "invite_expired": "This invite link has expired (valid {days} days). Ask the {office} for a "
+    "new one. Nothing was connected.",
     "no_open": "You have no open supervised items.",
     "open_items": "Your open supervised items:",
     "item_line": "{light} {title}\n    due {due} ({days})",
     "view_only": "    (a unit below yours: for reading only)",
-    "days_left": "{n} working days left",
-    "days_due": "due today",
-    "days_over": "{n} working days overdue",
     "filed": "Report #{number} on “{title}” received. Status: {light}",
     "completion_filed": "Completion request for “{title}” filed (report #{number}). {next}",
     "to_signoff": "It goes to your unit's principal for sign-off, then to the office.",
@@ -104,7 +102,7 @@ EN: dict[str, str] = {
     "ask_reason": "Why does “{title}” need more time?",
     "ask_progress": "Briefly, what has been done so far?",
     "ask_date": "Pick or type the new deadline (after {due}), e.g. 2027-01-31 or 1月31日:",
-    "ask_comment": "Please type the reason for rejecting:",
+    "ask_comment": "Please type the reason for returning it:",
     "cancelled": "Cancelled.",
     "nothing_to_cancel": "Nothing to cancel.",
     "send_text_or_file": "Please send text or a file (photo, document); stickers, voice, "
@@ -125,53 +123,41 @@ EN: dict[str, str] = {
     "signoff_item": "To sign off | completion report on “{title}”\nBy: {who}\n{text}",
     "signed_off": "Signed off; sent to the office for review.",
     "approved": "Approved.",
-    "rejected": "Rejected.",
+    "rejected": "Returned.",
     "report_edited": "Report updated (the earlier text is kept in its history).",
     "btn_yes": "Yes, file it",
     "btn_cancel": "Cancel",
-    "btn_approve": "Approve",
-    "btn_reject": "Reject",
     "btn_signoff": "Sign off",
     "error": "Not done: {message}",
 }
 
-LIGHTS = {
-    "zh": {
-        Light.GREEN: "🟢 绿灯",
-        Light.YELLOW: "🟡 黄灯",
-        Light.RED: "🔴 红灯",
-        Light.GREY: "⚪ 已结",
-    },
-    "en": {
-        Light.GREEN: "🟢 green",
-        Light.YELLOW: "🟡 yellow",
-        Light.RED: "🔴 red",
-        Light.GREY: "⚪ done",
-    },
-}
+#: the light's sign before its word
+LIGHT_SIGNS = {Light.GREEN: "🟢", Light.YELLOW: "🟡", Light.RED: "🔴", Light.GREY: "⚪"}
 
 
 def lang(locale: str | None) -> str:
     """``en`` for English locales, else ``zh``."""
-    return "en" if (locale or "").lower().startswith("en") else "zh"
+    return labels.lang_of(locale)
 
 
 def say(locale: str | None, key: str, **values: object) -> str:
     """The text ``key`` in ``locale`` with ``values`` HTML-escaped into it."""
     table = EN if lang(locale) == "en" else ZH
     safe = {k: escape(str(v), quote=False) for k, v in values.items()}
+    safe.setdefault("days", str(INVITE_VALIDITY.days))
     return table[key].format(**safe)
 
 
 def light_label(locale: str | None, light: Light) -> str:
-    """The light as an emoji and a word."""
-    return LIGHTS[lang(locale)][light]
+    """The light as an emoji and its word."""
+    return f"{LIGHT_SIGNS[light]} {labels.label(light, locale)}"
+
+
+def decision_label(locale: str | None, decision: Decision) -> str:
+    """同意 / 退回 (Approve / Return) on a button."""
+    return labels.label(decision, locale, alone=True)
 
 
 def days_phrase(locale: str | None, n: int) -> str:
-    """剩余3个工作日 / 今天到期 / 已逾期2个工作日."""
-    if n > 0:
-        return say(locale, "days_left", n=n)
-    if n == 0:
-        return say(locale, "days_due")
-    return say(locale, "days_over", n=-n)
+    """剩余3个工作日 / 今日到期 / 已逾期2个工作日."""
+    return labels.days_phrase(n, locale)

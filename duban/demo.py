@@ -23,6 +23,7 @@ from models import (
     Extension,
     Item,
     ItemState,
+    Origin,
     Person,
     Report,
     ReportKind,
@@ -582,7 +583,7 @@ async def _add_history(
     """Progress reports, and the extension or review the demo item asks for."""
     lead = await session.scalar(
         select(Assignment).where(
-            Assignment.item_id == item.id, Assignment.role == AssignmentRole.LEAD.value
+            Assignment.item_id == item.id, Assignment.role == AssignmentRole.LEAD
         )
     )
     assert lead is not None
@@ -596,10 +597,10 @@ async def _add_history(
                 assignment_id=lead.id,
                 number=number,
                 author_id=lead.owner_id,
-                kind=ReportKind.PROGRESS.value,
+                kind=ReportKind.PROGRESS,
                 text=f"第{number}次进展：{spec.content}，已完成阶段性任务。",
-                channel="chat" if number % 2 else "web",
-                review_state=ReviewState.NONE.value,
+                channel=Origin.CHAT if number % 2 else Origin.WEB,
+                review_state=ReviewState.NONE,
                 created_at=at,
             )
         )
@@ -613,8 +614,8 @@ async def _add_history(
             progress="实施细则已印发，资金拨付完成70%",
             old_due_on=lead.due_on,
             new_due_on=lead.due_on + timedelta(days=21),
-            state=ReviewState.PENDING.value,
-            channel="chat",
+            state=ReviewState.PENDING,
+            channel=Origin.CHAT,
             created_at=now - timedelta(days=1),
         )
         session.add(extension)
@@ -625,8 +626,8 @@ async def _add_history(
             actor=system,
             entity="extension",
             entity_id=extension.id,
-            action="request",
-            to_state=ReviewState.PENDING.value,
+            action="requested",
+            to_state=ReviewState.PENDING,
             detail={"assignment_id": lead.id, "new_due_on": extension.new_due_on.isoformat()},
         )
     if spec.extra in ("completion", "closed"):
@@ -636,9 +637,9 @@ async def _add_history(
             assignment_id=lead.id,
             number=number,
             author_id=lead.owner_id,
-            kind=ReportKind.COMPLETION.value,
+            kind=ReportKind.COMPLETION,
             text="各项任务已全部完成，特申请办结。",
-            channel="chat",
+            channel=Origin.CHAT,
             review_state=(ReviewState.APPROVED if closed else ReviewState.PENDING).value,
             reviewed_by_id=supervisor.id if closed else None,
             reviewed_at=now - timedelta(days=1) if closed else None,

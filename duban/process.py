@@ -20,9 +20,12 @@ from notifier.digest import scan_and_group
 from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
 from notifier.templating import RenderLimits
+from notifier.wecom.api import WeComConfig
+from notifier.wecom.crypto import WeComCrypt
 from notifier.worker import NotifierDeps, ScanFn
 from supervision.mail_replies import AttachmentLimits, MailReplies
 from supervision.sealing import Sealer
+from supervision.wecom_replies import WeComReplies
 from web.admin import setup_admin
 from web.api import setup_api
 from web.app import AppPart, WebConfig, WebDeps, create_app
@@ -31,6 +34,7 @@ from web.metrics import SCAN_METRICS_KEY, ScanMetrics, record_scans, setup_metri
 from web.sessions import SessionPolicy
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
+from web.wecom import setup_wecom_callback
 
 log = logging.getLogger("duban")
 
@@ -87,6 +91,18 @@ def web_deps(runtime: Runtime) -> WebDeps:
     return WebDeps(config=config, sessions=runtime.sessions, clock=runtime.clock, extra=extra)
 
 
+def wecom_parts(runtime: Runtime) -> list[AppPart]:
+    """The WeCom callback route, when the application's Token and EncodingAESKey are set."""
+    wecom = runtime.settings.wecom
+    if not (wecom.receiving and wecom.corp_id and wecom.token and wecom.aes_key):
+        return []
+    crypt = WeComCrypt(
+        wecom.token.get_secret_value(), wecom.aes_key.get_secret_value(), wecom.corp_id
+    )
+    replies = WeComReplies(clock=runtime.clock, tz=runtime.settings.office.tz)
+    return [lambda app: setup_wecom_callback(app, crypt, replies)]
+
+
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the web app (and the Telegram bot, when a token is set) until ``stop`` is set."""
     async with open_chat(runtime) as chat:
@@ -97,6 +113,7 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
             setup_api,
             setup_metrics,
             *(chat.parts if chat else []),
+            *wecom_parts(runtime),
         ]
         deps = web_deps(runtime)
         if runtime.settings.redis.url:  # /healthz pings it
@@ -139,6 +156,15 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             use_tls=smtp.use_tls,
             timeout=smtp.timeout,
         )
+    wecom = settings.wecom
+    wecom_config = None
+    if wecom.sending and wecom.corp_id and wecom.agent_id and wecom.secret:
+        wecom_config = WeComConfig(
+            corp_id=wecom.corp_id,
+            agent_id=wecom.agent_id,
+            secret=wecom.secret.get_secret_value(),
+            api_base=wecom.api_base,
+        )
     return NotifierConfig(
         tz=settings.office.tz,
         office_name=settings.office.name,
@@ -148,6 +174,9 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         mail=mail,
         mail_from=settings.mail.mail_from,
         mail_reply_to=settings.mail.reply_to,
+        wecom=wecom_config,
+        wecom_rate=wecom.rate,
+        wecom_user_rate=wecom.user_rate,
         redis_url=settings.redis.url,
         secret_key=settings.security.secret_key.get_secret_value(),
         scan_interval_seconds=settings.notifier.scan_interval_seconds,

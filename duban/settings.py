@@ -297,6 +297,54 @@ class MailSettings(_Group):
         return parse_imap_url(self.imap_url.get_secret_value())
 
 
+class WeComSettings(_Group):
+    """The WeCom (企业微信 / 政务微信) self-built application: messages to people, callbacks."""
+
+    corp_id: str | None = _env("WECOM_CORP_ID", None, "the CorpID (我的企业); unset: no WeCom app")
+    agent_id: int | None = _env("WECOM_AGENT_ID", None, "the self-built application's AgentId")
+    secret: SecretStr | None = _env("WECOM_SECRET", None, "the application's Secret")
+    token: SecretStr | None = _env(
+        "WECOM_TOKEN", None, "the callback Token (接收消息 → API接收); unset: no callbacks"
+    )
+    aes_key: SecretStr | None = _env(
+        "WECOM_AES_KEY", None, "the callback EncodingAESKey (43 characters)"
+    )
+    api_base: str = _env(
+        "WECOM_API_BASE",
+        "https://qyapi.weixin.qq.com",
+        "the WeCom API server (a 政务微信 private deployment, or a test fake)",
+    )
+    rate: float = _env("WECOM_RATE", 20.0, "application messages per second in all", gt=0)
+    user_rate: float = _env(
+        "WECOM_USER_RATE", 0.5, "messages per second to one person (WeCom: 30 a minute)", gt=0
+    )
+
+    @field_validator("aes_key")
+    @classmethod
+    def _check_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from notifier.wecom.crypto import WeComCryptoError, aes_key
+
+        try:
+            aes_key(value.get_secret_value())
+        except WeComCryptoError as exc:
+            raise ValueError(f"DUBAN_WECOM_AES_KEY: {exc}") from None
+        return value
+
+    @property
+    def sending(self) -> bool:
+        """True when CorpID, AgentId and Secret are all set (the app can send)."""
+        return bool(
+            self.corp_id and self.agent_id and self.secret and self.secret.get_secret_value()
+        )
+
+    @property
+    def receiving(self) -> bool:
+        """True when the callback Token and EncodingAESKey are set too."""
+        return bool(self.sending and self.token and self.token.get_secret_value() and self.aes_key)
+
+
 class NotifierSettings(_Group):
     """The scan and delivery (the runner or the arq worker)."""
 
@@ -362,6 +410,7 @@ GROUPS: Final[dict[str, type[_Group]]] = {
     "security": SecuritySettings,
     "telegram": TelegramSettings,
     "mail": MailSettings,
+    "wecom": WeComSettings,
     "notifier": NotifierSettings,
     "render": RenderSettings,
     "logging": LoggingSettings,
@@ -394,6 +443,7 @@ class Settings(BaseModel):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

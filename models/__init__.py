@@ -1,6 +1,6 @@
 """SQLAlchemy 2 tables, one module per aggregate. Imports nothing from the other layers."""
 
-from models.audit import AuditEvent
+from models.audit import AuditAction, AuditEntity, AuditEvent
 from models.auth import ApiToken, LoginAttempt, LoginThrottle, WebSession
 from models.base import Base
 from models.bulletin import Bulletin
@@ -10,35 +10,47 @@ from models.item import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemSta
 from models.mail import InboundMail, InboundOutcome
 from models.milestone import Milestone, MilestoneState
 from models.notification import (
+    GROUP_CHANNELS,
+    Channel,
     DeliveryAttempt,
     DeliveryOutcome,
     GroupWebhook,
+    MessageKind,
     Notification,
     NotificationStatus,
 )
 from models.org import Person, PersonRole, Role, Unit
-from models.policy import LadderStep, Policy, StepKind
+from models.policy import LadderStep, Policy, StepChannel, StepKind
 from models.report import (
     Attachment,
+    Decision,
     Extension,
     ExtensionState,
+    Origin,
     Report,
     ReportKind,
     ReportRevision,
+    RequestKind,
     ReviewState,
 )
 from models.template import Template, TemplateVersion
+from models.wecom import WeComDialog, WeComInbound
 
 __all__ = [
     "ACTIVE_STATES",
+    "GROUP_CHANNELS",
     "ApiToken",
     "Assignment",
     "AssignmentRole",
     "Attachment",
+    "AuditAction",
+    "AuditEntity",
     "AuditEvent",
     "Base",
     "Bulletin",
     "CalendarDay",
+    "Channel",
+    "Decision",
     "DeliveryAttempt",
     "DeliveryOutcome",
     "Extension",
@@ -52,23 +64,29 @@ __all__ = [
     "LadderStep",
     "LoginAttempt",
     "LoginThrottle",
+    "MessageKind",
     "Milestone",
     "MilestoneState",
     "Notification",
     "NotificationStatus",
+    "Origin",
     "Person",
     "PersonRole",
     "Policy",
     "Report",
     "ReportKind",
     "ReportRevision",
+    "RequestKind",
     "ReviewState",
     "Role",
     "Source",
+    "StepChannel",
     "StepKind",
     "TelegramUpdate",
     "Template",
     "TemplateVersion",
     "Unit",
+    "WeComDialog",
+    "WeComInbound",
     "WebSession",
 ]

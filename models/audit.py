@@ -3,12 +3,63 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+
+
+class AuditEntity(StrEnum):
+    """What kind of record an audit event is about."""
+
+    ITEM = "item"
+    ASSIGNMENT = "assignment"
+    REPORT = "report"
+    EXTENSION = "extension"
+    MILESTONE = "milestone"
+    PERSON = "person"
+    UNIT = "unit"
+    POLICY = "policy"
+    TEMPLATE = "template"
+    CALENDAR = "calendar"
+    CALENDAR_DAY = "calendar_day"
+    BULLETIN = "bulletin"
+    NOTIFICATION = "notification"
+    API_TOKEN = "api_token"  # noqa: S105 (an entity name, not a secret)
+    HEALTH = "health"  # the health probe's write check
+
+
+class AuditAction(StrEnum):
+    """What was done, as the audit trail and the item timeline name it."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    TRANSITION = "transition"
+    FILED = "filed"
+    EDITED = "edited"
+    ATTACHMENTS_ADDED = "attachments_added"
+    REQUESTED = "requested"
+    SIGNED_OFF = "signed_off"
+    SIGNOFF_SKIPPED = "signoff_skipped"
+    REVIEWED = "reviewed"
+    COMPLETE = "complete"  # a milestone recorded done
+    DUE_MOVED = "due_moved"
+    INVITE_CREATED = "invite_created"
+    CHAT_BOUND = "chat_bound"
+    CHAT_UNBOUND = "chat_unbound"
+    IMPORT_SCHEDULE = "import_schedule"
+    RECOMPUTE_DUE = "recompute_due"
+    SET_OVERRIDE = "set_override"
+    CLEAR_OVERRIDE = "clear_override"
+    TEMPLATE_SAVE = "template.save"
+    TEMPLATE_RESET = "template.reset"
+    SEND = "send"
+    RETRY = "retry"
+    REVOKE = "revoke"
+    PROBE = "probe"
 
 
 class AuditEvent(Base):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, utcnow
+from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.org import Person, Unit
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class ItemState(StrEnum):
 
 
 # Open work: it still receives reminders and reports (closed and cancelled work does not).
-ACTIVE_STATES = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
+ACTIVE_STATES = (ItemState.OPEN, ItemState.COMPLETION_REQUESTED)
 
 
 class AssignmentRole(StrEnum):
@@ -56,7 +56,7 @@ class Item(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(100), unique=True)  # 文号
     title: Mapped[str] = mapped_column(String(500))
-    source: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[Source] = mapped_column(enum_column(Source, 16), index=True)
     objective: Mapped[str] = mapped_column(Text, default="")  # 目标任务
     content: Mapped[str] = mapped_column(Text, default="")  # 工作内容
     received_on: Mapped[date]
@@ -64,7 +64,9 @@ class Item(TimestampMixin, Base):
     due_is_provisional: Mapped[bool] = mapped_column(default=False)
     due_is_default: Mapped[bool] = mapped_column(default=False)
     urgent: Mapped[bool] = mapped_column(default=False)  # 急件
-    state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value, index=True)
+    state: Mapped[ItemState] = mapped_column(
+        enum_column(ItemState, 24), default=ItemState.OPEN, index=True
+    )
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -90,14 +92,16 @@ class Assignment(TimestampMixin, Base):
     # Indexed by the (item_id, unit_id) unique constraint, whose first column it is.
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
-    role: Mapped[str] = mapped_column(String(8), default=AssignmentRole.LEAD.value)
+    role: Mapped[AssignmentRole] = mapped_column(
+        enum_column(AssignmentRole, 8), default=AssignmentRole.LEAD
+    )
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # Not indexed: a handful of values, most rows open; an index would only slow the scan's
     # advance (every indexed column of a row updated off-page is written again).
-    state: Mapped[str] = mapped_column(String(24), default=ItemState.OPEN.value)
+    state: Mapped[ItemState] = mapped_column(enum_column(ItemState, 24), default=ItemState.OPEN)
     due_on: Mapped[date]
     next_action_at: Mapped[datetime | None]
     last_step: Mapped[str | None] = mapped_column(String(16))  # last deadline step fired

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, utcnow
+from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.item import Item
 from models.org import Person, Unit
 
@@ -32,7 +32,9 @@ class Milestone(TimestampMixin, Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    state: Mapped[str] = mapped_column(String(16), default=MilestoneState.OPEN.value)
+    state: Mapped[MilestoneState] = mapped_column(
+        enum_column(MilestoneState, 16), default=MilestoneState.OPEN
+    )
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL")
@@ -47,4 +49,4 @@ class Milestone(TimestampMixin, Base):
     @property
     def is_open(self) -> bool:
         """True until the milestone is recorded done."""
-        return self.state == MilestoneState.OPEN.value
+        return self.state == MilestoneState.OPEN

@@ -9,7 +9,35 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
+
+
+class Channel(StrEnum):
+    """The channel a message is delivered on (an outbox row's ``channel``)."""
+
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    WECOM = "wecom"  # 企业微信群机器人
+    WECOM_APP = "wecom_app"  # 企业微信自建应用, to one person
+    DINGTALK = "dingtalk"  # 钉钉群机器人
+    FEISHU = "feishu"  # 飞书群机器人
+    LOG = "log"  # the stand-in when a channel is not configured
+
+
+#: the group-robot channels (a GroupWebhook's ``kind``)
+GROUP_CHANNELS = frozenset({Channel.WECOM, Channel.DINGTALK, Channel.FEISHU})
+
+
+class MessageKind(StrEnum):
+    """Messages that are not ladder steps (an outbox row's ``kind`` is one of these or a step)."""
+
+    REVIEW_REQUEST = "review_request"  # 审核提醒
+    REVIEW_OUTCOME = "review_outcome"  # 审核结果
+    SIGNOFF_REQUEST = "signoff_request"  # 签发提醒
+    INVITE = "invite"  # 绑定邀请
+    BULLETIN = "bulletin"  # 督查通报
+    DIGEST = "digest"  # 汇总/每日待办: many messages to one person as one
+    MAIL_REPLY = "mail_reply"  # the answer to an e-mail reply (filed or refused)
 
 
 class NotificationStatus(StrEnum):
@@ -40,7 +68,7 @@ class GroupWebhook(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))  # wecom, dingtalk, feishu
+    kind: Mapped[Channel] = mapped_column(enum_column(Channel, 16))  # wecom, dingtalk, feishu
     url: Mapped[str] = mapped_column(String(1000))  # holds the robot key: treat as a secret
     secret: Mapped[str | None] = mapped_column(String(255))  # DingTalk / Feishu signing secret
     unit_id: Mapped[int | None] = mapped_column(
@@ -84,12 +112,14 @@ class Notification(TimestampMixin, Base):
     item_id: Mapped[int | None] = mapped_column(index=True)
     recipient_id: Mapped[int | None]
     webhook_id: Mapped[int | None]
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 16))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     address: Mapped[str | None] = mapped_column(
         String(320)
     )  # chat id or e-mail at the time of writing
-    status: Mapped[str] = mapped_column(String(12), default=NotificationStatus.PENDING.value)
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_column(NotificationStatus, 12), default=NotificationStatus.PENDING
+    )
     not_before: Mapped[datetime]  # inside the send window
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -119,10 +149,10 @@ class DeliveryAttempt(Base):
     notification_id: Mapped[int] = mapped_column(
         ForeignKey("notifications.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 16))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[DeliveryOutcome] = mapped_column(enum_column(DeliveryOutcome, 12))
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(100))

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
 
 
 class Role(StrEnum):
@@ -54,6 +54,8 @@ class Person(TimestampMixin, Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_username: Mapped[str | None] = mapped_column(String(64))
+    #: the person's WeCom (企业微信 / 政务微信) userid: application messages and callbacks
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     role_links: Mapped[list[PersonRole]] = relationship(
@@ -63,7 +65,7 @@ class Person(TimestampMixin, Base):
     @property
     def roles(self) -> frozenset[Role]:
         """The person's roles."""
-        return frozenset(Role(link.role) for link in self.role_links)
+        return frozenset(link.role for link in self.role_links)
 
     def has_role(self, *roles: Role) -> bool:
         """True if the person holds any of ``roles``."""
@@ -73,7 +75,7 @@ class Person(TimestampMixin, Base):
         """Replace the person's roles."""
         keep = [link for link in self.role_links if link.role in roles]
         have = {link.role for link in keep}
-        keep.extend(PersonRole(role=r.value) for r in sorted(roles) if r.value not in have)
+        keep.extend(PersonRole(role=r) for r in sorted(roles) if r not in have)
         self.role_links = keep
 
 
@@ -85,6 +87,6 @@ class PersonRole(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, 16), index=True)
 
     person: Mapped[Person] = relationship(back_populates="role_links", lazy="raise")

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
+from models.item import Source
 
 
 class StepKind(StrEnum):
@@ -22,6 +23,14 @@ class StepKind(StrEnum):
     PERIODIC = "periodic"  # 定期报告
 
 
+class StepChannel(StrEnum):
+    """Where a ladder step sends: the person's chat, their e-mail, or the unit's group robots."""
+
+    CHAT = "chat"  # Telegram
+    EMAIL = "email"
+    GROUP = "group"  # WeCom / DingTalk / Feishu robots of the unit
+
+
 class Policy(TimestampMixin, Base):
     """The ladder and deadline rule for one source (or all, ``source`` NULL) and urgency."""
 
@@ -30,7 +39,7 @@ class Policy(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    source: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[Source | None] = mapped_column(enum_column(Source, 16))
     urgent: Mapped[bool] = mapped_column(default=False)
     due_working_days: Mapped[int] = mapped_column(default=30)
     send_window_start: Mapped[time] = mapped_column(default=time(8, 30))
@@ -58,7 +67,7 @@ class LadderStep(Base):
         ForeignKey("policies.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[StepKind] = mapped_column(enum_column(StepKind, 16))
     offset_days: Mapped[int] = mapped_column(default=0)  # periodic: every N working days
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)

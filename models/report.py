@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
 from models.item import Assignment
 from models.org import Person
 
@@ -34,6 +34,30 @@ class ReviewState(StrEnum):
 ExtensionState = ReviewState
 
 
+class Decision(StrEnum):
+    """A supervisor's answer to a request (同意 / 退回): the words on buttons and pages."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class RequestKind(StrEnum):
+    """What a unit asks the office for."""
+
+    COMPLETION = "completion"  # 办结申请
+    EXTENSION = "extension"  # 延期申请
+
+
+class Origin(StrEnum):
+    """Where a report or a request came in (its ``channel``)."""
+
+    CHAT = "chat"
+    EMAIL = "email"
+    WEB = "web"
+    API = "api"
+    WECOM = "wecom_app"  # the WeCom application (企业微信)
+
+
 class Report(TimestampMixin, Base):
     """A report filed against an assignment from chat, email or the web."""
 
@@ -51,11 +75,13 @@ class Report(TimestampMixin, Base):
         ForeignKey("milestones.id", ondelete="SET NULL"), index=True
     )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(16), default=ReportKind.PROGRESS.value)
+    kind: Mapped[ReportKind] = mapped_column(
+        enum_column(ReportKind, 16), default=ReportKind.PROGRESS
+    )
     text: Mapped[str] = mapped_column(Text, default="")
-    channel: Mapped[str] = mapped_column(String(16), default="web")  # chat, email, web, api
-    review_state: Mapped[str] = mapped_column(
-        String(20), default=ReviewState.NONE.value, index=True
+    channel: Mapped[Origin] = mapped_column(enum_column(Origin, 16), default=Origin.WEB)
+    review_state: Mapped[ReviewState] = mapped_column(
+        enum_column(ReviewState, 20), default=ReviewState.NONE, index=True
     )
     signed_off_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL")
@@ -122,10 +148,12 @@ class Extension(TimestampMixin, Base):
     progress: Mapped[str] = mapped_column(Text, default="")
     old_due_on: Mapped[date]
     new_due_on: Mapped[date]
-    state: Mapped[str] = mapped_column(String(20), default=ReviewState.PENDING.value, index=True)
+    state: Mapped[ReviewState] = mapped_column(
+        enum_column(ReviewState, 20), default=ReviewState.PENDING, index=True
+    )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
-    channel: Mapped[str] = mapped_column(String(16), default="web")
+    channel: Mapped[Origin] = mapped_column(enum_column(Origin, 16), default=Origin.WEB)
 
     assignment: Mapped[Assignment] = relationship(lazy="raise")

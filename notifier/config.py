@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from notifier.templating import RenderLimits
+from notifier.wecom.api import WeComConfig
 
 #: Seconds to wait before retry n (1-based) after a transient failure; after the last one the
 #: row fails for good and falls back (morpheus-style schedule as a list).
@@ -42,6 +43,11 @@ class NotifierConfig:
     #: the mailbox Duban reads replies from (``DUBAN_MAIL_REPLY_TO``): reminder e-mails
     #: carry a signed ``Reply-To: local+<token>@domain`` there; None: no Reply-To
     mail_reply_to: str | None = None
+    #: the WeCom self-built application for messages to individuals; None: not configured
+    wecom: WeComConfig | None = None
+    #: WeCom app: messages a second for the app, and per person (30 a minute per member)
+    wecom_rate: float = 20.0
+    wecom_user_rate: float = 0.5
     redis_url: str | None = field(default=None, repr=False)
     #: opens sealed payload values (invite links); None: such a message cannot be rendered
     secret_key: str | None = field(default=None, repr=False)

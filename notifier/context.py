@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Assignment,
+    AssignmentRole,
     Base,
     Bulletin,
     Extension,
@@ -26,6 +27,7 @@ from models import (
     Item,
     Notification,
     Person,
+    Policy,
     Report,
     Source,
     StepKind,
@@ -50,8 +52,9 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
 from supervision.invites import SEALED_LINK
+from supervision.labels import co_marked, label, label_of, lang_of, step_label, words
 from supervision.light import assignment_light
-from supervision.policy import SOURCE_LABELS_ZH, STEP_LABELS_ZH
+from supervision.policy import due_days_of, pick_policy, reply_within
 from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
@@ -59,23 +62,6 @@ DIGEST: Final = "digest"  # a row that stands for several (payload ``members``):
 #: recipients who act on the assignment themselves get the report / close / extend buttons
 ACTING_ROLES: Final = frozenset({"owner", "liaison", "leader"})
 
-SOURCE_LABELS_EN: Final = {
-    Source.INSTRUCTION: "leader's instruction",
-    Source.DOCUMENT: "document requirement",
-    Source.MEETING: "meeting decision",
-    Source.ANNUAL_TASK: "annual key task",
-    Source.PROPOSAL: "deputies' proposal",
-    Source.MAILBOX: "governor's mailbox",
-    Source.OTHER: "other",
-}
-STEP_LABELS_EN: Final = {
-    StepKind.ASSIGN: "assignment notice",
-    StepKind.REMIND: "reminder",
-    StepKind.URGE: "urging",
-    StepKind.OVERDUE: "overdue",
-    StepKind.ESCALATE: "escalation",
-    StepKind.PERIODIC: "progress report due",
-}
 _WEEKDAYS_ZH: Final = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 _WEEKDAYS_EN: Final = (
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
@@ -115,29 +101,6 @@ def template_step(row: Notification) -> str:
     return str(payload.get("template") or payload.get("step") or row.kind)
 
 
-def _source_label(source: str, zh: bool) -> str:
-    try:
-        key = Source(source)
-    except ValueError:
-        return source
-    return (SOURCE_LABELS_ZH if zh else SOURCE_LABELS_EN).get(key, source)
-
-
-def step_label(step: str, zh: bool) -> str:
-    """The glossary word of a ladder step (交办通知, 提醒, 催办, 逾期督办, 升级督办, 定期报告)."""
-    try:
-        key = StepKind(step)
-    except ValueError:
-        return step
-    return (STEP_LABELS_ZH if zh else STEP_LABELS_EN).get(key, step)
-
-
-def _role_label(role: str, zh: bool) -> str:
-    if zh:
-        return "主办" if role == "lead" else "协办"
-    return "lead unit" if role == "lead" else "co-operating unit"
-
-
 def _as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
@@ -166,13 +129,13 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     return links
 
 
-def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any]) -> BulletinView:
+def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> BulletinView:
     data = bulletin.data or {}
     rows = tuple(
         BulletinRow(
             rank=int(r.get("rank", n)),
             # 协办 rows are ranked apart after the 主办 rows; the label keeps them apart.
-            unit_name=str(r.get("unit_name", "")) + ("（协办）" if r.get("role") == "co" else ""),
+            unit_name=co_marked(str(r.get("unit_name", "")), str(r.get("role", "")), locale),
             assigned=int(r.get("assigned", 0)),
             closed_on_time=int(r.get("closed_on_time", 0)),
             overdue=int(r.get("overdue", 0)),
@@ -242,10 +205,15 @@ class _Loaded:
     bulletins: dict[int, Bulletin]
     #: the latest report of each assignment (None: no report yet)
     last_reports: dict[int, Report | None]
+    #: every policy as ``(source, urgent, policy)`` in id order, when any row names an item
+    policies: list[tuple[Source | None, bool, Policy]]
     #: a 交办通知's item: its open assignments, lead first
     item_assignments: dict[int, list[Assignment]] = field(default_factory=dict)
     #: the rows folded into a digest row, by id
     members: dict[int, Notification] = field(default_factory=dict)
+
+    def policy(self, item: Item) -> Policy | None:
+        return pick_policy(self.policies, item.source, item.urgent)
 
     def name(self, person_id: int | None) -> str:
         person = self.people.get(person_id) if person_id is not None else None
@@ -314,6 +282,21 @@ async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded
         + [x for e in extensions.values() for x in (e.requested_by_id, e.decided_by_id)]
     )
     people = await _by_id(session, Person, people_ids)
+    # The policies the items may follow (their sources' and the source-less ones), for the
+    # default deadline and the days before the next step that messages state.
+    sources = sorted({i.source for i in items.values()})
+    policies = (
+        [
+            (p.source, p.urgent, p)
+            for p in await session.scalars(
+                select(Policy)
+                .where(Policy.source.in_(sources) | Policy.source.is_(None))
+                .order_by(Policy.id)
+            )
+        ]
+        if items
+        else []
+    )
     return _Loaded(
         people=people,
         assignments=assignments,
@@ -326,6 +309,7 @@ async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded
         last_reports=last_reports,
         item_assignments=item_assignments,
         members=members,
+        policies=policies,
     )
 
 
@@ -340,20 +324,23 @@ def _assignment_view(
     tz: ZoneInfo,
 ) -> AssignmentView:
     unit = loaded.units.get(assignment.unit_id)
+    locale = "zh" if zh else "en"
+    light = assignment_light(
+        assignment,
+        received_on=item.received_on if item else today,
+        today=today,
+        calendar=calendar,
+        tz=tz,
+    )
     return AssignmentView(
         unit_name=unit.name if unit else "",
-        role=assignment.role,
-        role_label=_role_label(assignment.role, zh),
+        role=str(assignment.role),
+        role_label=label_of(AssignmentRole, assignment.role, locale),
         due_on=assignment.due_on,
         due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[assignment.due_on.weekday()],
         days_left=days_left(today, assignment.due_on, calendar),
-        light=assignment_light(
-            assignment,
-            received_on=item.received_on if item else today,
-            today=today,
-            calendar=calendar,
-            tz=tz,
-        ).value,
+        light=light.value,
+        light_label=label(light, locale),
         owner_name=loaded.name(assignment.owner_id),
         leader_name=loaded.name(assignment.leader_id),
     )
@@ -369,8 +356,8 @@ def _item_units(item: Item | None, loaded: _Loaded, zh: bool) -> tuple[ItemUnitV
         out.append(
             ItemUnitView(
                 unit_name=unit.name if unit else "",
-                role=a.role,
-                role_label=_role_label(a.role, zh),
+                role=str(a.role),
+                role_label=label_of(AssignmentRole, a.role, "zh" if zh else "en"),
                 owner_name=loaded.name(a.owner_id),
             )
         )
@@ -409,7 +396,9 @@ def _digest(
             DigestEntry(
                 number=number,
                 step=step,
-                step_label=step_label(str((member.payload or {}).get("step") or member.kind), zh),
+                step_label=step_label(
+                    str((member.payload or {}).get("step") or member.kind), "zh" if zh else "en"
+                ),
                 ref=item.ref,
                 title=item.title,
                 urgent=item.urgent,
@@ -438,7 +427,8 @@ def _make(
 ) -> BuiltContext:
     """The context of one row from what :func:`_load` read (no I/O)."""
     payload: dict[str, Any] = dict(row.payload or {})
-    zh = row.locale != "en"
+    locale = row.locale
+    zh = lang_of(locale) != "en"
     recipient = loaded.people.get(row.recipient_id) if row.recipient_id else None
     assignment = loaded.assignments.get(row.assignment_id) if row.assignment_id else None
     item_id = row.item_id or (assignment.item_id if assignment else None)
@@ -446,18 +436,21 @@ def _make(
     hook = loaded.webhooks.get(row.webhook_id) if row.webhook_id else None
 
     item_view = None
+    policy = loaded.policy(item) if item is not None else None
     if item is not None:
         item_view = ItemView(
             ref=item.ref,
             title=item.title,
-            source=item.source,
-            source_label=_source_label(item.source, zh),
+            source=str(item.source),  # plain str: views go to render workers without the ORM
+            source_label=label_of(Source, item.source, locale),
             objective=item.objective,
             content=item.content,
             urgent=item.urgent,
             received_on=item.received_on,
             due_on=item.due_on,
             due_is_provisional=item.due_is_provisional,
+            due_is_default=item.due_is_default,
+            default_due_days=due_days_of(policy),
         )
 
     payload_report = (
@@ -476,7 +469,7 @@ def _make(
         )
         if report is not None:
             report_view = ReportView(
-                kind=report.kind,
+                kind=str(report.kind),
                 text=report.text,
                 created_at=report.created_at.astimezone(config.tz).replace(tzinfo=None),
                 author_name=loaded.name(report.author_id),
@@ -536,7 +529,7 @@ def _make(
     if payload.get("bulletin_id") is not None:
         bulletin = loaded.bulletins.get(int(payload["bulletin_id"]))
         if bulletin is not None:
-            bulletin_view = _bulletin_view(bulletin, payload)
+            bulletin_view = _bulletin_view(bulletin, payload, locale)
 
     mail_reply_view = None
     if payload.get("outcome") and row.kind == "mail_reply":
@@ -583,6 +576,12 @@ def _make(
         item_units=_item_units(item, loaded, zh) if row.kind == StepKind.ASSIGN else (),
         recipient_roles=tuple(sorted(roles)),
         digest=_digest(row, loaded, config=config, zh=zh, today=today, calendar=calendar),
+        reply_within_days=(
+            reply_within([s for s in policy.steps if s.active], row.kind)
+            if policy is not None and is_ladder
+            else None
+        ),
+        words=words(locale),
     )
     return BuiltContext(
         context=context,

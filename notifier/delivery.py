@@ -65,13 +65,24 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import CHAT, EMAIL, PENDING, SENDING, add, due_at, due_clause
+from supervision.outbox import (
+    CHAT,
+    EMAIL,
+    PENDING,
+    SENDING,
+    WECOM_APP,
+    add,
+    due_at,
+    due_clause,
+    fallback_key,
+    on_channel,
+)
 from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
 
 #: the attempt row's outcome while its send is in flight (a crash leaves it so)
-IN_FLIGHT = AttemptOutcome.SENDING.value
+IN_FLIGHT = AttemptOutcome.SENDING
 
 
 class Outcome(StrEnum):
@@ -179,22 +190,26 @@ class _Batch:
 
 
 async def email_fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
-    """Queue the same message by e-mail after the chat failed for good (once per cause)."""
-    if row.channel != CHAT or row.recipient_id is None:
+    """Queue the same message by e-mail after a chat app (Telegram, the WeCom application)
+    failed for good (once per cause, and not when the step already sent it by e-mail)."""
+    if row.channel not in (CHAT, WECOM_APP) or row.recipient_id is None:
         return None
     person = await session.get(Person, row.recipient_id)
     if person is None or not person.active or not person.email:
         return None
-    suffix = f":{CHAT}"
-    cause = row.dedupe_key[: -len(suffix)] if row.dedupe_key.endswith(suffix) else row.dedupe_key
+    # the step's own e-mail, or the fallback of the person's other chat app for this cause
+    keys = [
+        on_channel(row.dedupe_key, EMAIL),
+        *(fallback_key(on_channel(row.dedupe_key, chat)) for chat in (CHAT, WECOM_APP)),
+    ]
     exists = await session.scalar(
-        select(Notification.id).where(Notification.dedupe_key == f"{cause}:{EMAIL}")
+        select(Notification.id).where(Notification.dedupe_key.in_(keys)).limit(1)
     )
     if exists is not None:
         return None
     return await add(
         session,
-        dedupe_key=f"{row.dedupe_key}:fallback",
+        dedupe_key=fallback_key(row.dedupe_key),
         kind=row.kind,
         channel=EMAIL,
         not_before=now,
@@ -282,7 +297,7 @@ class Deliverer:
             return DeliveryResult(row.id, Outcome.RETRY, retry_at=row.next_attempt_at, error=error)
         if not permanent:
             row.last_error = f"gave up after {row.attempts} attempts: {error}"
-        row.status = NotificationStatus.FAILED.value
+        row.status = NotificationStatus.FAILED
         row.next_attempt_at = None
         fallback_id = await email_fallback(session, row, now)
         log.warning(
@@ -334,7 +349,7 @@ class Deliverer:
                     DeliveryAttempt.outcome == IN_FLIGHT,
                 )
                 .values(
-                    outcome=AttemptOutcome.TRANSIENT.value,
+                    outcome=AttemptOutcome.TRANSIENT,
                     finished_at=now,
                     error="abandoned: the worker stopped before recording a result (lease ran out)",
                 )
@@ -418,7 +433,7 @@ class Deliverer:
         self, session: AsyncSession, row: Notification, gone: str, *, now: datetime
     ) -> DeliveryResult:
         """Drop a claimed row whose cause is gone: cancelled, with a skipped attempt."""
-        row.status = NotificationStatus.CANCELLED.value
+        row.status = NotificationStatus.CANCELLED
         row.last_error = gone
         row.next_attempt_at = None
         session.add(
@@ -427,7 +442,7 @@ class Deliverer:
                 channel=row.channel,
                 started_at=now,
                 finished_at=now,
-                outcome=AttemptOutcome.SKIPPED.value,
+                outcome=AttemptOutcome.SKIPPED,
                 error=gone,
                 worker=self.options.worker,
             )
@@ -577,14 +592,12 @@ class Deliverer:
         if attempt is not None:
             attempt.finished_at = now
             if result is not None:
-                attempt.outcome = AttemptOutcome.SENT.value
+                attempt.outcome = AttemptOutcome.SENT
                 attempt.provider_message_id = result.provider_message_id
                 attempt.error = result.note
             else:
                 attempt.outcome = (
-                    AttemptOutcome.PERMANENT.value
-                    if tried.permanent
-                    else AttemptOutcome.TRANSIENT.value
+                    AttemptOutcome.PERMANENT if tried.permanent else AttemptOutcome.TRANSIENT
                 )
                 attempt.error = error
             if not ours:
@@ -598,7 +611,7 @@ class Deliverer:
             return DeliveryResult(nid, Outcome.DONE, error=error)
         if result is not None:
             row.attempts += 1
-            row.status = NotificationStatus.SENT.value
+            row.status = NotificationStatus.SENT
             row.sent_at = now
             row.next_attempt_at = None
             row.provider_message_id = result.provider_message_id

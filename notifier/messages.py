@@ -54,7 +54,7 @@ async def thread_roots(session: AsyncSession, rows: Sequence[Notification]) -> d
             Notification.thread_key.in_(sorted({key for key, _ in wanted if key})),
             Notification.address.in_(sorted({address for _, address in wanted})),
             Notification.channel == EMAIL,
-            Notification.status == NotificationStatus.SENT.value,
+            Notification.status == NotificationStatus.SENT,
             # A real Message-ID, not the log channel's stand-in id.
             Notification.provider_message_id.like("<%"),
         )

@@ -21,7 +21,7 @@ from supervision.policy import SUPERVISORS
 
 __all__ = ["Recipient", "RecipientDirectory", "RecipientNeed", "id_in"]
 
-_UNIT_ROLES = (Role.LIAISON.value, Role.LEADER.value, Role.PRINCIPAL.value)
+_UNIT_ROLES = (Role.LIAISON, Role.LEADER, Role.PRINCIPAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class Recipient:
     locale: str
     email: str | None
     telegram_chat_id: int | None
+    wecom_userid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,25 @@ class RecipientNeed:
 # Core tables and columns: the rows skip the ORM's loading machinery (a batch reads many).
 _people = cast(Table, Person.__table__)
 _roles = cast(Table, PersonRole.__table__)
-_COLUMNS = (_people.c.id, _people.c.locale, _people.c.email, _people.c.telegram_chat_id)
+_COLUMNS = (
+    _people.c.id,
+    _people.c.locale,
+    _people.c.email,
+    _people.c.telegram_chat_id,
+    _people.c.wecom_userid,
+)
 
 
-def _recipient(person_id: int, locale: str, email: str | None, chat_id: int | None) -> Recipient:
-    return Recipient(id=person_id, locale=locale or "zh", email=email, telegram_chat_id=chat_id)
+def _recipient(
+    person_id: int, locale: str, email: str | None, chat_id: int | None, wecom: str | None
+) -> Recipient:
+    return Recipient(
+        id=person_id,
+        locale=locale or "zh",
+        email=email,
+        telegram_chat_id=chat_id,
+        wecom_userid=wecom,
+    )
 
 
 def id_in(
@@ -88,9 +103,9 @@ class RecipientDirectory:
         want_supervisors = False
         for need in needs:
             roles = set(need.roles)
-            if Role.OWNER.value in roles and need.owner_id is not None:
+            if Role.OWNER in roles and need.owner_id is not None:
                 ids.add(need.owner_id)
-            if Role.LEADER.value in roles and need.leader_id is not None:
+            if Role.LEADER in roles and need.leader_id is not None:
                 ids.add(need.leader_id)
             wanted = roles & set(_UNIT_ROLES)  # unit leaders stand in for a missing leader
             if wanted:
@@ -115,16 +130,18 @@ class RecipientDirectory:
                 )
                 .order_by(_people.c.id)
             )
-            for person_id, locale, email, chat_id, unit_id, role in unit_rows:
+            for person_id, locale, email, chat_id, wecom, unit_id, role in unit_rows:
                 if unit_id is None:
                     continue
-                by_unit_role[(unit_id, role)].append(_recipient(person_id, locale, email, chat_id))
+                by_unit_role[(unit_id, role)].append(
+                    _recipient(person_id, locale, email, chat_id, wecom)
+                )
         supervisors: list[Recipient] = []
         if want_supervisors:
             rows = await session.execute(
                 select(*_COLUMNS)
                 .join(_roles, _roles.c.person_id == _people.c.id)
-                .where(_roles.c.role == Role.SUPERVISOR.value, _people.c.active)
+                .where(_roles.c.role == Role.SUPERVISOR, _people.c.active)
                 .order_by(_people.c.id)
             )
             supervisors = [_recipient(*r) for r in rows]
@@ -141,10 +158,10 @@ class RecipientDirectory:
                     entry[1].append(role)
 
         for role in need.roles:
-            if role == Role.OWNER.value:
+            if role == Role.OWNER:
                 owner = self._by_id.get(need.owner_id) if need.owner_id is not None else None
                 take([owner] if owner else [], role)
-            elif role == Role.LEADER.value:
+            elif role == Role.LEADER:
                 leader = self._by_id.get(need.leader_id) if need.leader_id is not None else None
                 if leader is not None:
                     take([leader], role)

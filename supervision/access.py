@@ -344,7 +344,7 @@ async def _people_with_role(
     stmt = (
         select(Person)
         .join(PersonRole, PersonRole.person_id == Person.id)
-        .where(PersonRole.role == role.value, Person.active)
+        .where(PersonRole.role == role, Person.active)
         .order_by(Person.id)
     )
     if unit_id is not None:

@@ -55,6 +55,7 @@ row per unit with both roles mixed and no ``unranked``/``urged``; readers treat 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -88,11 +89,11 @@ from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
+from supervision.labels import label_of
 from supervision.outbox import CHAT, EMAIL, next_send_time, notify_person
 
 __all__ = [
     "BULLETIN_KIND",
-    "ROLE_LABELS",
     "BulletinData",
     "OverdueEntry",
     "Period",
@@ -112,7 +113,6 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q(\d)$")
 _QUARTER_ZH = {1: "一", 2: "二", 3: "三", 4: "四"}
-ROLE_LABELS = {AssignmentRole.LEAD.value: "主办", AssignmentRole.CO.value: "协办"}
 DATA_VERSION = 2
 
 
@@ -174,7 +174,7 @@ class UnitFigures:
     unit_id: int
     unit_code: str
     unit_name: str
-    role: str = AssignmentRole.LEAD.value
+    role: str = AssignmentRole.LEAD
     assigned: int = 0
     closed_in_period: int = 0
     closed_on_time: int = 0
@@ -206,7 +206,7 @@ class UnitFigures:
             "unit_code": self.unit_code,
             "unit_name": self.unit_name,
             "role": self.role,
-            "role_label": ROLE_LABELS[self.role],
+            "role_label": label_of(AssignmentRole, self.role),
             "assigned": self.assigned,
             "closed_in_period": self.closed_in_period,
             "closed_on_time": self.closed_on_time,
@@ -273,7 +273,7 @@ class OverdueEntry:
     days_overdue: int  # working days
     closed_late: bool
     unit_id: int = 0
-    role: str = AssignmentRole.LEAD.value
+    role: str = AssignmentRole.LEAD
 
     def as_json(self) -> dict[str, Any]:
         """The entry as stored in ``Bulletin.data``."""
@@ -285,7 +285,7 @@ class OverdueEntry:
             "unit_name": self.unit_name,
             "unit_id": self.unit_id,
             "role": self.role,
-            "role_label": ROLE_LABELS[self.role],
+            "role_label": label_of(AssignmentRole, self.role),
             "due_on": self.due_on.isoformat(),
             "days_overdue": self.days_overdue,
             "closed_late": self.closed_late,
@@ -430,26 +430,145 @@ def rank_units(rows: list[UnitFigures]) -> list[UnitFigures]:
     return ordered
 
 
-async def _completion_days(
-    session: AsyncSession, assignment_ids: Sequence[int], tz: ZoneInfo
-) -> dict[int, date]:
-    """Per closed assignment, the day its latest approved completion report was submitted
-    (or signed off, when it needed sign-off)."""
-    days: dict[int, date] = {}
-    if not assignment_ids:
-        return days
-    reports = await session.execute(
-        select(Report.assignment_id, Report.created_at, Report.signed_off_at)
+def _completed_at() -> Any:
+    """When the latest approved completion report of the outer `Assignment` was submitted,
+    or signed off when it needed sign-off (NULL when there is none), as a scalar subquery."""
+    return (
+        select(func.coalesce(Report.signed_off_at, Report.created_at))
         .where(
-            Report.assignment_id.in_(assignment_ids),
+            Report.assignment_id == Assignment.id,
             Report.kind == ReportKind.COMPLETION.value,
             Report.review_state == ReviewState.APPROVED.value,
         )
-        .order_by(Report.id)
+        .order_by(Report.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    for assignment_id, created_at, signed_off_at in reports:
-        days[assignment_id] = _local_day(signed_off_at or created_at, tz)
-    return days
+
+
+_CHUNK = 5000  # ids per IN list: bounded statement parameters on either database
+_PARTITION = 2000  # rows handled between two turns of the event loop
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """The columns of one assignment that the figures read."""
+
+    id: int
+    item_id: int
+    unit_id: int
+    role: str
+    due_on: date
+    closed_on: date | None
+
+
+def _counting(as_of: date, lo: datetime) -> list[ColumnElement[bool]]:
+    """Which assignments count for a period (see `_counted`): not cancelled, received by
+    ``as_of``, and open, or closed at ``lo`` (the period's first instant) or later."""
+    closed = ItemState.CLOSED.value
+    return [
+        Assignment.state != ItemState.CANCELLED.value,
+        Item.received_on <= as_of,
+        or_(Assignment.state != closed, Assignment.closed_at.is_(None), Assignment.closed_at >= lo),
+    ]
+
+
+async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo) -> list[_Counted]:
+    """The assignments that count for the period (see the module docstring), by id.
+
+    Read in the database by the period: what is still open, and what was closed on or after
+    ``start``. A completion is submitted, signed off and approved (which closes) in that
+    order, so an assignment closed before ``start`` was also completed before it and never
+    counts; the history of earlier periods is not read.
+    """
+    lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
+    closed = ItemState.CLOSED.value
+    done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
+    rows = await session.stream(
+        select(
+            Assignment.id,
+            Assignment.item_id,
+            Assignment.unit_id,
+            Assignment.role,
+            Assignment.due_on,
+            case((done, Assignment.closed_at), else_=None),
+            case((done, _completed_at()), else_=None),
+        )
+        .join(Item, Item.id == Assignment.item_id)
+        .where(*_counting(as_of, lo))
+        .order_by(Assignment.id)
+    )
+    out: list[_Counted] = []
+    # Streamed in partitions: the event loop runs other requests between them.
+    async for partition in rows.partitions(_PARTITION):
+        for assignment_id, item_id, unit_id, role, due_on, closed_at, completed_at in partition:
+            closed_on = None
+            if closed_at is not None:
+                closed_on = _local_day(completed_at or closed_at, tz)
+                if closed_on < start:
+                    continue
+            out.append(_Counted(assignment_id, item_id, unit_id, role, due_on, closed_on))
+    return out
+
+
+def _fixed_offset(tz: ZoneInfo, start: date, as_of: date) -> timedelta | None:
+    """The zone's UTC offset when it is the same over the period and the two years before
+    it (then a local day is the UTC instant plus the offset, which SQL can compute), else
+    None (Asia/Shanghai has had one offset since 1991)."""
+    first = datetime.combine(start - timedelta(days=731), time(12))
+    days = range(0, (as_of - start).days + 732, 7)
+    offsets = {tz.utcoffset(first + timedelta(days=n)) for n in days}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+async def _summed(
+    session: AsyncSession, start: date, as_of: date, offset: timedelta
+) -> Sequence[Any]:
+    """(unit id, role, assigned, closed in period, on time, late, open overdue) for the
+    period: the loop of `compute_bulletin` as one GROUP BY, for pages that show the
+    figures only (the dashboard's year). Same rows as `_counted`, same rules."""
+    lo = datetime.combine(start, time(0), tzinfo=UTC) - offset
+    closed = ItemState.CLOSED.value
+    done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
+    instant = case((done, func.coalesce(_completed_at(), Assignment.closed_at)), else_=None)
+    seconds = int(offset.total_seconds())
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        day: Any = func.date(instant, f"{seconds:+d} seconds")
+    else:
+        day = cast(instant + literal_column(f"interval '{seconds} seconds'"), Date)
+    rows = (
+        select(
+            Assignment.unit_id,
+            Assignment.role,
+            Assignment.due_on.label("due_on"),
+            day.label("closed_on"),
+        )
+        .join(Item, Item.id == Assignment.item_id)
+        .where(*_counting(as_of, lo))
+        .offset(0)  # not pulled up: the completion subquery runs once per row, not per use
+        .subquery()
+    )
+    closed_on, due_on = rows.c.closed_on, rows.c.due_on
+    in_period = and_(closed_on.is_not(None), closed_on <= as_of)
+
+    def total(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            rows.c.unit_id,
+            rows.c.role,
+            func.count(),
+            total(in_period),
+            total(and_(in_period, closed_on <= due_on)),
+            total(and_(in_period, closed_on > due_on)),
+            total(and_(or_(closed_on.is_(None), closed_on > as_of), due_on < as_of)),
+        )
+        .where(or_(closed_on.is_(None), closed_on >= start))
+        .group_by(rows.c.unit_id, rows.c.role)
+    )
+    return (await session.execute(query)).all()
 
 
 async def compute_bulletin(
@@ -459,95 +578,89 @@ async def compute_bulletin(
     today: date,
     calendar: WorkCalendar,
     tz: ZoneInfo,
+    overdue_list: bool = True,
 ) -> BulletinData:
-    """Compute the per-unit figures of ``period`` as the module docstring defines them."""
+    """Compute the per-unit figures of ``period`` as the module docstring defines them
+    (without the named overdue assignments when not ``overdue_list``: the figures only).
+
+    The cost follows the period and the number of units: what was open or closed during
+    the period is read, as plain columns, and titles only for the assignments named.
+    """
     start = period.starts_on
     as_of = min(period.ends_on, today)
     if as_of < start:
         raise ValidationFailed(
             f"period {period.key} has not started yet (it starts on {start.isoformat()})"
         )
-    rows = (
-        await session.execute(
-            select(Assignment, Item, Unit)
-            .join(Item, Item.id == Assignment.item_id)
-            .join(Unit, Unit.id == Assignment.unit_id)
-            .where(Assignment.state != ItemState.CANCELLED.value, Item.received_on <= as_of)
-            .order_by(Assignment.id)
-        )
-    ).all()
     figures: dict[tuple[int, str], UnitFigures] = {}
-    overdue: list[OverdueEntry] = []
+    late: list[tuple[_Counted, int, bool]] = []  # (assignment, working days late, closed)
 
-    def unit_row(unit: Unit, role: str) -> UnitFigures:
-        if (unit.id, role) not in figures:
-            figures[unit.id, role] = UnitFigures(unit.id, unit.code, unit.name, role)
-        return figures[unit.id, role]
+    def unit_row(unit_id: int, role: str) -> UnitFigures:
+        row = figures.get((unit_id, role))
+        if row is None:
+            row = figures[unit_id, role] = UnitFigures(unit_id, "", "", role)
+        return row
 
-    def is_closed(a: Assignment) -> bool:
-        return a.state == ItemState.CLOSED.value and a.closed_at is not None
-
-    completed = await _completion_days(session, [a.id for a, _, _ in rows if is_closed(a)], tz)
-    for assignment, item, unit in rows:
-        closed_on = (
-            completed.get(assignment.id) or _local_day(assignment.closed_at, tz)
-            if assignment.closed_at is not None and is_closed(assignment)
-            else None
-        )
-        if closed_on is not None and closed_on < start:
-            continue
-        row = unit_row(unit, assignment.role)
+    offset = None if overdue_list else _fixed_offset(tz, start, as_of)
+    counted = [] if offset is not None else await _counted(session, start, as_of, tz)
+    if offset is not None:  # the figures alone: counted in the database, per unit and role
+        for unit_id, role, *sums in await _summed(session, start, as_of, offset):
+            row = unit_row(unit_id, role)
+            row.assigned, row.closed_in_period, row.closed_on_time = map(int, sums[:3])
+            row.closed_late, row.open_overdue = int(sums[3]), int(sums[4])
+    for n, assignment in enumerate(counted, start=1):
+        if n % _PARTITION == 0:
+            await asyncio.sleep(0)  # let the event loop answer others between partitions
+        row = unit_row(assignment.unit_id, assignment.role)
         row.assigned += 1
-        entry_days: int | None = None
-        late_close = False
+        closed_on = assignment.closed_on
         if closed_on is not None and closed_on <= as_of:
             row.closed_in_period += 1
             if closed_on <= assignment.due_on:
                 row.closed_on_time += 1
             else:
                 row.closed_late += 1
-                late_close = True
-                entry_days = calendar.workdays_between(assignment.due_on, closed_on)
+                if overdue_list:
+                    days = calendar.workdays_between(assignment.due_on, closed_on)
+                    late.append((assignment, days, True))
         elif assignment.due_on < as_of:
             row.open_overdue += 1
-            entry_days = calendar.workdays_between(assignment.due_on, as_of)
-        if entry_days is not None:
-            overdue.append(
-                OverdueEntry(
-                    assignment_id=assignment.id,
-                    item_id=item.id,
-                    ref=item.ref,
-                    title=item.title,
-                    unit_name=unit.name,
-                    due_on=assignment.due_on,
-                    days_overdue=entry_days,
-                    closed_late=late_close,
-                    unit_id=unit.id,
-                    role=assignment.role,
-                )
-            )
+            if overdue_list:
+                days = calendar.workdays_between(assignment.due_on, as_of)
+                late.append((assignment, days, False))
     lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
     hi = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     approved = (
         await session.execute(
-            select(Unit, Assignment.role, func.count(Extension.id))
+            select(Assignment.unit_id, Assignment.role, func.count(Extension.id))
             .select_from(Extension)
             .join(Assignment, Assignment.id == Extension.assignment_id)
-            .join(Unit, Unit.id == Assignment.unit_id)
             .where(
-                Extension.state == ExtensionState.APPROVED.value,
+                Extension.state == ExtensionState.APPROVED,
                 Extension.decided_at >= lo,
                 Extension.decided_at < hi,
-                Assignment.state != ItemState.CANCELLED.value,
+                Assignment.state != ItemState.CANCELLED,
             )
-            .group_by(Unit.id, Assignment.role)
+            .group_by(Assignment.unit_id, Assignment.role)
         )
     ).all()
-    for unit, role, n in approved:
-        unit_row(unit, role).extensions += int(n)
-    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
+    for unit_id, role, n in approved:
+        unit_row(unit_id, role).extensions += int(n)
+    units = {
+        u.id: u
+        for u in (
+            await session.execute(
+                select(Unit.id, Unit.code, Unit.name).where(
+                    Unit.id.in_(sorted({k[0] for k in figures}))
+                )
+            )
+        ).all()
+    }
+    for (unit_id, _role), row in figures.items():
+        row.unit_code, row.unit_name = units[unit_id].code, units[unit_id].name
+    overdue = await _overdue_entries(session, late, units)
     every = list(figures.values())
-    lead = AssignmentRole.LEAD.value
+    lead = AssignmentRole.LEAD
     return BulletinData(
         period=period,
         as_of=as_of,
@@ -601,6 +714,36 @@ async def _milestone_figures(
     return sorted(judged, key=lambda r: (-(r.on_time_rate or 0.0), r.open_overdue, r.unit_name))
 
 
+async def _overdue_entries(
+    session: AsyncSession, late: list[tuple[_Counted, int, bool]], units: dict[int, Any]
+) -> list[OverdueEntry]:
+    """The named overdue assignments, worst first, with their items' 文号 and titles."""
+    items: dict[int, tuple[str, str]] = {}
+    wanted = sorted({a.item_id for a, _, _ in late})
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(Item.id, Item.ref, Item.title).where(
+            Item.id.in_(wanted[start : start + _CHUNK])
+        )
+        items.update({i: (ref, title) for i, ref, title in (await session.execute(query)).all()})
+    overdue = [
+        OverdueEntry(
+            assignment_id=a.id,
+            item_id=a.item_id,
+            ref=items[a.item_id][0],
+            title=items[a.item_id][1],
+            unit_name=units[a.unit_id].name,
+            due_on=a.due_on,
+            days_overdue=days,
+            closed_late=closed_late,
+            unit_id=a.unit_id,
+            role=a.role,
+        )
+        for a, days, closed_late in late
+    ]
+    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
+    return overdue
+
+
 async def freeze_bulletin(
     session: AsyncSession, data: BulletinData, *, actor: Actor, clock: Clock
 ) -> Bulletin:
@@ -643,7 +786,7 @@ async def default_recipients(session: AsyncSession) -> list[Person]:
                 Person.active,
                 Person.id.in_(
                     select(PersonRole.person_id).where(
-                        PersonRole.role.in_([Role.SUPERVISOR.value, Role.PRINCIPAL.value])
+                        PersonRole.role.in_([Role.SUPERVISOR, Role.PRINCIPAL])
                     )
                 ),
             )

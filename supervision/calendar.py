@@ -72,7 +72,14 @@ class DueDate:
 class WorkCalendar:
     """Answers "is this a working day?" and walks working days, with per-day caching."""
 
-    __slots__ = ("_cache", "_decisions", "_overrides", "_schedule_years", "_warned_years")
+    __slots__ = (
+        "_cache",
+        "_decisions",
+        "_overrides",
+        "_prefix",
+        "_schedule_years",
+        "_warned_years",
+    )
 
     def __init__(self, overrides: Iterable[DayOverride] = ()) -> None:
         """Build a calendar; a single-day OVERRIDE beats a SCHEDULE row for the same day."""
@@ -95,6 +102,8 @@ class WorkCalendar:
         # day -> (is_workday, provisional)
         self._cache: dict[date, tuple[bool, bool]] = {}
         self._decisions = 0
+        # year -> working days in [1 Jan, day] for each day of the year (index: day - 1 Jan)
+        self._prefix: dict[int, list[int]] = {}
         self._warned_years: set[int] = set()
 
     def is_workday(self, day: date) -> bool:
@@ -149,13 +158,26 @@ class WorkCalendar:
         """Working days in (start, end]; if end < start, minus those in (end, start]."""
         if end < start:
             return -self.workdays_between(end, start)
-        count = 0
-        day = start + _ONE_DAY
-        while day <= end:
-            if self._lookup(day)[0]:
-                count += 1
-            day += _ONE_DAY
+        # From the prefix sums of each year: a bulletin counts thousands of spans a request.
+        count = self._upto(end) - self._upto(start)
+        for year in range(start.year, end.year):
+            count += self._year_prefix(year)[-1]
         return count
+
+    def _upto(self, day: date) -> int:
+        """Working days in [1 Jan of day's year, day]."""
+        return self._year_prefix(day.year)[day.toordinal() - date(day.year, 1, 1).toordinal()]
+
+    def _year_prefix(self, year: int) -> list[int]:
+        prefix = self._prefix.get(year)
+        if prefix is None:
+            prefix, total, day = [], 0, date(year, 1, 1)
+            while day.year == year:
+                total += self._lookup(day)[0]
+                prefix.append(total)
+                day += _ONE_DAY
+            self._prefix[year] = prefix
+        return prefix
 
     def next_workday(self, day: date, *, inclusive: bool = True) -> date:
         """The first working day on or after `day` (strictly after if not inclusive)."""

@@ -26,9 +26,9 @@ from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
 from supervision.items import ItemContext, ItemSpec, SaveOutcome, save_item
+from supervision.labels import labels
 from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
-from supervision.policy import SOURCE_LABELS_ZH
 from supervision.tabular import Table
 from supervision.units import UnitSpec, parent_cycle, save_unit
 from supervision.validation import check
@@ -58,7 +58,7 @@ class ImportKind(StrEnum):
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "parent_code"),
-    "people": ("name", "email", "unit", "roles", "locale", "phone"),
+    "people": ("name", "email", "unit", "roles", "locale", "phone", "wecom_userid"),
     "items": (
         "ref",
         "title",
@@ -88,7 +88,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 SOURCE_ALIASES: dict[str, Source] = {
     **{s.value: s for s in Source},
-    **{label: s for s, label in SOURCE_LABELS_ZH.items()},
+    **{word: Source(value) for value, word in labels(Source, "zh").items()},
     "领导批示件": Source.INSTRUCTION,
     "批示": Source.INSTRUCTION,
     "文件": Source.DOCUMENT,
@@ -408,6 +408,14 @@ async def _import_people(
         if p.email
     }
     seen: dict[str, int] = {}
+    seen_wecom: dict[str, int] = {}
+    # who holds each WeCom userid now (by e-mail, the people import's key)
+    wecom_holders = {
+        userid: email or ""
+        for userid, email in await session.execute(
+            select(Person.wecom_userid, Person.email).where(Person.wecom_userid.is_not(None))
+        )
+    }
     planned: list[tuple[str, dict[str, Any], set[Role]]] = []
     order = {column: i for i, column in enumerate(COLUMNS[ImportKind.PEOPLE])}
     for number, row in zip(table.row_numbers, table, strict=True):
@@ -419,12 +427,14 @@ async def _import_people(
         roles = _roles(row.get("roles", ""), number, errs)
         locale = row.get("locale", "").strip().lower() or "zh"
         phone = row.get("phone", "").strip()
+        wecom = row.get("wecom_userid", "").strip()
         problems = field_problems(
             email=email,
             phone=phone,
             locale=locale,
             roles=frozenset(roles or ()),
             has_unit=bool(unit_code),
+            wecom_userid=wecom,
         )
         for column, message in problems:
             errs.add(number, column, message)
@@ -436,6 +446,13 @@ async def _import_people(
             seen[email] = number
         if unit_code and unit is None:
             errs.add(number, "unit", f"unknown unit code {unit_code!r}")
+        if wecom and wecom in seen_wecom:
+            first_row = seen_wecom[wecom]
+            errs.add(number, "wecom_userid", f"duplicate WeCom userid (first on row {first_row})")
+        elif wecom and wecom_holders.get(wecom, email) != email:
+            errs.add(number, "wecom_userid", f"{wecom!r} is already used by another person")
+        elif wecom:
+            seen_wecom[wecom] = number
         # A row's problems in the order of its columns.
         errs.errors[first:] = sorted(errs.errors[first:], key=lambda e: order[e.column])
         if name and email and roles is not None:
@@ -445,6 +462,8 @@ async def _import_people(
                 "locale": locale,
                 "phone": phone or None,
             }
+            if "wecom_userid" in table.columns:  # a file without the column keeps them
+                values["wecom_userid"] = wecom or None
             planned.append((email, values, roles))
     if errs.errors:
         return

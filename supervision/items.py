@@ -1,7 +1,8 @@
 """Creating and updating supervised items (督查事项) with their assignments, and listing them.
 
 The one use-case behind the import, the web admin and the API. Imports only `models/` and
-`supervision/`; I/O goes through the session it is given.
+`supervision/`; I/O goes through the session it is given. Listing lives in
+`supervision.item_list` (``ItemRow``, ``item_light`` and ``list_items`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -24,14 +24,11 @@ from models import (
     AssignmentRole,
     Item,
     ItemState,
-    Milestone,
-    MilestoneState,
     Person,
     Policy,
     Source,
     Unit,
 )
-from supervision.access import Scope
 from supervision.audit import Actor, apply_changes, record
 from supervision.calendar import DueDate, WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -42,11 +39,16 @@ from supervision.deadlines import (
     resolve_due,
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.item_list import (
+    ItemRow,
+    due_in_force,
+    due_in_force_column,
+    item_light,
+    list_items,
+)
 from supervision.lifecycle import sync_item_state, transition_assignment
-from supervision.light import Light, Staged, assignment_light, light_for, milestone_light, worst
 from supervision.policy import due_days_of, load_policy_for
 from supervision.schedule import reschedule
-from supervision.units import subtree
 
 __all__ = [
     "AssigneeSpec",
@@ -207,7 +209,7 @@ async def _resolve(
         and existing is not None
         and existing.due_is_default
         and existing.received_on == spec.received_on
-        and existing.source == spec.source.value
+        and existing.source == spec.source
         and existing.urgent == spec.urgent
     ):
         # Same inputs as before: the announced default stands (a calendar import moves it).
@@ -272,7 +274,7 @@ async def save_item(
     _check_spec(spec)
     await _check_refs(session, spec, ctx)
     cal = await ctx.calendar(session)
-    policy = await ctx.policy(session, spec.source.value, spec.urgent)
+    policy = await ctx.policy(session, spec.source, spec.urgent)
     days = due_days_of(policy)
     # populate_existing: an item already in the session gets its current assignments.
     existing = await session.scalar(
@@ -312,7 +314,7 @@ async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Pl
     item = Item(
         ref=spec.ref,
         title=spec.title,
-        source=spec.source.value,
+        source=spec.source,
         objective=spec.objective,
         content=spec.content,
         received_on=spec.received_on,
@@ -320,7 +322,7 @@ async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Pl
         due_is_provisional=due.provisional,
         due_is_default=spec.due_on is None,
         urgent=spec.urgent,
-        state=ItemState.OPEN.value,
+        state=ItemState.OPEN,
         created_at=clock.now(),
     )
     session.add(item)
@@ -361,10 +363,10 @@ async def _new_assignments(
         Assignment(
             item_id=item.id,
             unit_id=assignee.unit_id,
-            role=role.value,
+            role=role,
             owner_id=assignee.owner_id,
             leader_id=assignee.leader_id,
-            state=ItemState.OPEN.value,
+            state=ItemState.OPEN,
             due_on=item.due_on,
             created_at=plan.clock.now(),
             assigned_at=plan.clock.now(),  # the 交办通知 is due from now
@@ -410,7 +412,7 @@ async def _update(
     changes: dict[str, list[Any]] = {}
     wanted: dict[str, object] = {
         "title": spec.title,
-        "source": spec.source.value,
+        "source": spec.source,
         "objective": spec.objective,
         "content": spec.content,
         "received_on": spec.received_on,
@@ -431,13 +433,13 @@ async def _update(
         if current is None:
             to_add.append((role, assignee))
             continue
-        if current.state == ItemState.CANCELLED.value:
+        if current.state == ItemState.CANCELLED:
             raise InvalidTransition(
                 f"item {item.ref}: the assignment of unit #{assignee.unit_id} was cancelled "
                 "and cannot be given back; assign another unit"
             )
         if (
-            current.role != role.value
+            current.role != role
             or (assignee.owner_id is not None and current.owner_id != assignee.owner_id)
             or (assignee.leader_id is not None and current.leader_id != assignee.leader_id)
         ):
@@ -478,7 +480,7 @@ async def _update(
         changes["assignments_added"] = [assignee.unit_id for _, assignee in to_add]
     for current, role, assignee in to_change:
         wanted = {
-            "role": role.value,
+            "role": role,
             "owner_id": assignee.owner_id,
             "leader_id": assignee.leader_id,
         }
@@ -522,254 +524,3 @@ async def _update(
     await session.flush()
     await sync_item_state(session, item.id, actor=actor, clock=clock)
     return SaveResult(item, SaveOutcome.UPDATED, changes)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRow:
-    """One line of the items list, as the CLI, the web and the API show it."""
-
-    id: int
-    ref: str
-    title: str
-    source: str
-    received_on: date
-    due_on: date  # the deadline in force (`due_in_force`)
-    due_is_provisional: bool
-    urgent: bool
-    light: Light
-    state: str
-    lead_unit: str | None
-    lead_unit_name: str | None
-    owner_email: str | None
-    owner_name: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON object (dates as ISO strings)."""
-        return {
-            "ref": self.ref,
-            "title": self.title,
-            "source": self.source,
-            "received_on": self.received_on.isoformat(),
-            "due_on": self.due_on.isoformat(),
-            "due_is_provisional": self.due_is_provisional,
-            "light": self.light.value,
-            "state": self.state,
-            "lead_unit": self.lead_unit,
-            "owner_email": self.owner_email,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _Lead:
-    """What the light and the list need of one lead assignment."""
-
-    state: str
-    due_on: date
-    last_report_at: datetime | None
-    unit_code: str | None = None
-    unit_name: str | None = None
-    owner_email: str | None = None
-    owner_name: str | None = None
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in ACTIVE_STATES
-
-
-def _light(
-    state: str,
-    due_on: date,
-    received_on: date,
-    leads: Iterable[_Lead],
-    milestones: Iterable[Staged] = (),
-    *,
-    today: date,
-    calendar: WorkCalendar,
-    tz: ZoneInfo,
-) -> Light:
-    active = [a for a in leads if a.is_active]
-    if not active:
-        own = light_for(
-            state=state,
-            due_on=due_on,
-            today=today,
-            last_report_on=None,
-            started_on=received_on,
-            calendar=calendar,
-        )
-    else:
-        own = worst(
-            [
-                assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
-                for a in active
-            ]
-        )
-    if state not in ACTIVE_STATES:
-        return own  # a closed or cancelled item is grey, whatever stage was left open
-    return worst(
-        [own]
-        + [
-            milestone_light(m, today=today, calendar=calendar)
-            for m in milestones
-            if m.state == MilestoneState.OPEN.value
-        ]
-    )
-
-
-def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
-    """An item's light: the worst of its active lead assignments (the item's own if none)
-    and of its open milestones (阶段性节点).
-
-    ``item.assignments`` and ``item.milestones`` must be loaded.
-    """
-    leads = [
-        _Lead(a.state, a.due_on, a.last_report_at)
-        for a in item.assignments
-        if a.role == AssignmentRole.LEAD.value
-    ]
-    return _light(
-        item.state,
-        item.due_on,
-        item.received_on,
-        leads,
-        item.milestones,
-        today=today,
-        calendar=calendar,
-        tz=tz,
-    )
-
-
-def due_in_force(item: Item) -> date:
-    """The deadline an item is held to now: its lead unit's (主办), which an approved
-    extension (延期) moves, or the item's own when it has no lead left (cancelled ones do not
-    count). ``item.assignments`` must be loaded; `due_in_force_column` is the same in SQL."""
-    leads = [(a.state, a.due_on) for a in item.assignments if a.role == AssignmentRole.LEAD.value]
-    return _in_force(item.due_on, leads)
-
-
-def _in_force(own: date, leads: Iterable[tuple[str, date]]) -> date:
-    """`due_in_force` from the item's date and its lead assignments' (state, due_on)."""
-    return max((due for state, due in leads if state != ItemState.CANCELLED.value), default=own)
-
-
-def due_in_force_column() -> ColumnElement[date]:
-    """`due_in_force` as a column expression over ``items`` (for filters and ordering)."""
-    lead_due = (
-        select(func.max(Assignment.due_on))
-        .where(
-            Assignment.item_id == Item.id,
-            Assignment.role == AssignmentRole.LEAD.value,
-            Assignment.state != ItemState.CANCELLED.value,
-        )
-        .correlate(Item)
-        .scalar_subquery()
-    )
-    return func.coalesce(lead_due, Item.due_on)
-
-
-async def list_items(
-    session: AsyncSession,
-    *,
-    today: date,
-    calendar: WorkCalendar,
-    overdue_only: bool = False,
-    unit_code: str | None = None,
-    tz: ZoneInfo | None = None,
-    visible_to: Scope | None = None,
-) -> list[ItemRow]:
-    """Items by deadline, with their light; only overdue ones, one unit's (and below), or
-    those in a person's scope (filtered in the database)."""
-    zone = tz or ZoneInfo("Asia/Shanghai")
-    scope: list[ColumnElement[bool]] = []
-    if visible_to is not None and not visible_to.sees_all:
-        scope.append(Item.id.in_(visible_to.visible_item_ids()))
-    if unit_code is not None:
-        units = (await session.execute(select(Unit.id, Unit.code, Unit.parent_id))).all()
-        root = next((u.id for u in units if u.code == unit_code), None)
-        if root is None:
-            raise NotFound(f"no unit with code {unit_code!r}")
-        ids = subtree(((u.id, u.parent_id) for u in units), root)
-        scope.append(Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id.in_(ids))))
-    # Plain rows, not ORM objects: the dashboard lists every item on each page view.
-    items = (
-        await session.execute(
-            select(
-                Item.id,
-                Item.ref,
-                Item.title,
-                Item.source,
-                Item.received_on,
-                Item.due_on,
-                Item.due_is_provisional,
-                Item.urgent,
-                Item.state,
-            )
-            .where(*scope)
-            .order_by(Item.due_on, Item.ref)
-        )
-    ).all()
-    lead_query = (
-        select(
-            Assignment.item_id,
-            Assignment.state,
-            Assignment.due_on,
-            Assignment.last_report_at,
-            Unit.code,
-            Unit.name,
-            Person.email,
-            Person.name,
-        )
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .outerjoin(Person, Person.id == Assignment.owner_id)
-        .where(Assignment.role == AssignmentRole.LEAD.value)
-        .order_by(Assignment.id)
-    )
-    if scope:
-        lead_query = lead_query.where(Assignment.item_id.in_(select(Item.id).where(*scope)))
-    leads: dict[int, list[_Lead]] = {}
-    for row in (await session.execute(lead_query)).all():
-        leads.setdefault(row[0], []).append(_Lead(*row[1:]))
-    stage_query = select(Milestone.item_id, Milestone.state, Milestone.due_on).where(
-        Milestone.state == MilestoneState.OPEN.value
-    )
-    if scope:
-        stage_query = stage_query.where(Milestone.item_id.in_(select(Item.id).where(*scope)))
-    stages: dict[int, list[Staged]] = {}
-    for stage in (await session.execute(stage_query)).all():
-        stages.setdefault(stage.item_id, []).append(stage)
-    out: list[ItemRow] = []
-    for item in items:
-        mine = leads.get(item.id, [])
-        light = _light(
-            item.state,
-            item.due_on,
-            item.received_on,
-            mine,
-            stages.get(item.id, []),
-            today=today,
-            calendar=calendar,
-            tz=zone,
-        )
-        if overdue_only and light is not Light.RED:
-            continue
-        lead = next((a for a in mine if a.is_active), mine[0] if mine else None)
-        out.append(
-            ItemRow(
-                id=item.id,
-                ref=item.ref,
-                title=item.title,
-                source=item.source,
-                received_on=item.received_on,
-                due_on=_in_force(item.due_on, ((a.state, a.due_on) for a in mine)),
-                due_is_provisional=item.due_is_provisional,
-                urgent=item.urgent,
-                light=light,
-                state=item.state,
-                lead_unit=lead.unit_code if lead else None,
-                lead_unit_name=lead.unit_name if lead else None,
-                owner_email=lead.owner_email if lead else None,
-                owner_name=lead.owner_name if lead else None,
-            )
-        )
-    out.sort(key=lambda r: (r.due_on, r.ref))  # an extension can move an item down the list
-    return out

@@ -16,6 +16,7 @@ from models import Assignment, AssignmentRole, Item, ItemState
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition
+from supervision.labels import label
 from supervision.schedule import reschedule
 
 S = ItemState
@@ -30,21 +31,14 @@ ALLOWED: dict[ItemState, frozenset[ItemState]] = {
 #: Why a co assignment closed without a review of its own.
 CLOSED_WITH_ITEM = "主办单位已办结，协办随之办结 (closed with the item)"
 
-STATE_LABELS_ZH = {
-    S.OPEN: "办理中",
-    S.COMPLETION_REQUESTED: "申请办结",
-    S.CLOSED: "已办结",
-    S.CANCELLED: "已撤销",
-}
-
 
 def check_transition(kind: str, current: str, target: ItemState) -> None:
     """Raise InvalidTransition unless ``current -> target`` is allowed."""
     state = ItemState(current)
     if target not in ALLOWED[state]:
         raise InvalidTransition(
-            f"{kind} cannot go from {state.value} ({STATE_LABELS_ZH[state]}) "
-            f"to {target.value} ({STATE_LABELS_ZH[target]})"
+            f"{kind} cannot go from {state.value} ({label(state)}) "
+            f"to {target.value} ({label(target)})"
         )
 
 
@@ -97,7 +91,7 @@ async def _move_assignment(
 ) -> None:
     check_transition("assignment", assignment.state, target)
     before = assignment.state
-    assignment.state = target.value
+    assignment.state = target
     assignment.closed_at = clock.now() if target == S.CLOSED else None
     # Closed, cancelled and completion-requested work has no next step; reopened work resumes.
     await reschedule(session, assignment, clock=clock)
@@ -140,14 +134,14 @@ async def sync_item_state(
     lead_states = (
         await session.scalars(
             select(Assignment.state).where(
-                Assignment.item_id == item_id, Assignment.role == AssignmentRole.LEAD.value
+                Assignment.item_id == item_id, Assignment.role == AssignmentRole.LEAD
             )
         )
     ).all()
     new_state = derive_item_state(lead_states, item.state)
     if new_state != item.state:
         before = item.state
-        item.state = new_state.value
+        item.state = new_state
         item.closed_at = clock.now() if new_state == S.CLOSED else None
         _audit_transition(
             session,
@@ -172,7 +166,7 @@ async def _close_co_assignments(
             select(Assignment)
             .where(
                 Assignment.item_id == item_id,
-                Assignment.role == AssignmentRole.CO.value,
+                Assignment.role == AssignmentRole.CO,
                 Assignment.state.in_([S.OPEN.value, S.COMPLETION_REQUESTED.value]),
             )
             .order_by(Assignment.id)
@@ -200,7 +194,7 @@ async def cancel_item(
                 session, assignment, S.CANCELLED, actor=actor, clock=clock, reason=reason
             )
     before = item.state
-    item.state = S.CANCELLED.value
+    item.state = S.CANCELLED
     _audit_transition(
         session,
         clock=clock,

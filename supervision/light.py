@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, or_
 
 from models import ItemState, MilestoneState
 from supervision.calendar import WorkCalendar
@@ -24,6 +27,8 @@ class Light(StrEnum):
 
 
 SEVERITY = {Light.GREY: 0, Light.GREEN: 1, Light.YELLOW: 2, Light.RED: 3}
+BY_SEVERITY = {n: light for light, n in SEVERITY.items()}
+DONE_STATES = (ItemState.CLOSED.value, ItemState.CANCELLED.value)
 
 
 def light_for(
@@ -41,7 +46,7 @@ def light_for(
 
     ``stale_after`` None: no yellow for a quiet spell (a milestone is held to its date only;
     reports are asked of the assignments)."""
-    if state in (ItemState.CLOSED, ItemState.CANCELLED):
+    if state in DONE_STATES:
         return Light.GREY
     if today > due_on:
         return Light.RED
@@ -113,3 +118,71 @@ def milestone_light(milestone: Staged, *, today: date, calendar: WorkCalendar) -
 def worst(lights: list[Light]) -> Light:
     """The most severe of several lights (an item shows its worst assignment)."""
     return max(lights, key=SEVERITY.__getitem__, default=Light.GREY)
+
+
+@dataclass(frozen=True, slots=True)
+class LightCuts:
+    """`light_for` on one day as three dates, so that a query can compute lights in SQL.
+
+    Working-day counts are monotonic in the date, so "due within ``due_soon`` working days"
+    is "due before ``soon_before``" and "no report for ``stale_after`` working days" is
+    "last report on or before ``quiet_since``" (before ``quiet_before`` as an instant).
+    """
+
+    today: date
+    soon_before: date
+    quiet_since: date
+    quiet_before: datetime  # UTC
+
+    @classmethod
+    def on(
+        cls,
+        today: date,
+        calendar: WorkCalendar,
+        tz: ZoneInfo,
+        *,
+        due_soon: int = DUE_SOON_WORKING_DAYS,
+        stale_after: int = STALE_AFTER_WORKING_DAYS,
+    ) -> LightCuts:
+        """The cuts of ``today``: the same rule as `light_for` with the same arguments."""
+        # workdays_between(today, due) <= due_soon  <=>  due < the (due_soon + 1)th working
+        # day after today
+        soon_before = calendar.add_workdays(today, due_soon + 1).day
+        # workdays_between(since, today) >= stale_after  <=>  since <= quiet_since: walk back
+        # until the working days in [day, today] reach stale_after
+        day, seen = today, 0
+        while seen < stale_after:
+            seen += calendar.is_workday(day)
+            day -= timedelta(days=1)
+        quiet_before = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        return cls(today, soon_before, day, quiet_before.astimezone(UTC))
+
+    def severity(
+        self,
+        *,
+        state: SQLColumnExpression[Any],
+        due_on: SQLColumnExpression[Any],
+        started_on: SQLColumnExpression[Any],
+        last_report_at: SQLColumnExpression[Any] | None = None,
+    ) -> ColumnElement[int]:
+        """`SEVERITY` of `light_for`'s light, as a SQL expression over the given columns
+        (``last_report_at`` None: no report, as for an item without active assignments)."""
+        quiet: ColumnElement[bool] = started_on <= self.quiet_since
+        if last_report_at is not None:
+            quiet = or_(and_(last_report_at.is_(None), quiet), last_report_at < self.quiet_before)
+        return case(
+            (state.in_(DONE_STATES), SEVERITY[Light.GREY]),
+            (due_on < self.today, SEVERITY[Light.RED]),
+            (due_on < self.soon_before, SEVERITY[Light.YELLOW]),
+            (quiet, SEVERITY[Light.YELLOW]),
+            else_=SEVERITY[Light.GREEN],
+        )
+
+    def milestone_severity(self, *, due_on: SQLColumnExpression[Any]) -> ColumnElement[int]:
+        """`SEVERITY` of `milestone_light`'s light of an open milestone, as a SQL expression:
+        red past its date, yellow due soon, green otherwise (no quiet-spell rule)."""
+        return case(
+            (due_on < self.today, SEVERITY[Light.RED]),
+            (due_on < self.soon_before, SEVERITY[Light.YELLOW]),
+            else_=SEVERITY[Light.GREEN],
+        )

@@ -250,6 +250,7 @@ def command_of(subject: str, text: str) -> tuple[MailCommand, str | None, str]:
     return MailCommand.PROGRESS, None, text.strip()
 
 
+# 批准 and 驳回 are retired words (docs/GLOSSARY.md) but people still write them: read as 同意/退回.
 _APPROVE: Final = ("同意", "批准", "签发", "通过")
 _REJECT: Final = ("退回", "不同意", "驳回")
 

@@ -30,6 +30,7 @@ from models import (
     InboundMail,
     InboundOutcome,
     Notification,
+    Origin,
     Person,
     ReportKind,
 )
@@ -365,7 +366,7 @@ class MailReplies:
                 new_due_on=new_due_on,
                 clock=self.clock,
                 tz=self.tz,
-                channel=EMAIL,
+                channel=Origin.EMAIL,
             )
             return MailResult(
                 InboundOutcome.FILED,
@@ -382,7 +383,7 @@ class MailReplies:
                 summary=body,
                 clock=self.clock,
                 attachments=files,
-                channel=EMAIL,
+                channel=Origin.EMAIL,
             )
         else:
             report = await file_report(
@@ -393,7 +394,7 @@ class MailReplies:
                 clock=self.clock,
                 attachments=files,
                 kind=ReportKind.PROGRESS,
-                channel=EMAIL,
+                channel=Origin.EMAIL,
             )
         return MailResult(
             InboundOutcome.FILED,

@@ -15,7 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import ACTIVE_STATES, Item, Milestone, MilestoneState, Person, Unit
+from models import (
+    ACTIVE_STATES,
+    AuditAction,
+    AuditEntity,
+    Item,
+    Milestone,
+    MilestoneState,
+    Person,
+    Unit,
+)
 from supervision.access import NotPermitted, Permission, Scope, item_visible
 from supervision.audit import Actor, apply_changes, record
 from supervision.calendar import WorkCalendar
@@ -27,7 +36,7 @@ from supervision.light import Light, milestone_light
 from supervision.validation import Body, Patch
 
 MAX_NAME = 200
-ENTITY = "milestone"
+ENTITY = AuditEntity.MILESTONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +228,7 @@ async def _create(
 ) -> Milestone:
     _require_active(item)
     values = await _check(session, item, spec)
-    milestone = Milestone(item_id=item.id, state=MilestoneState.OPEN.value, **values)
+    milestone = Milestone(item_id=item.id, state=MilestoneState.OPEN, **values)
     session.add(milestone)
     await session.flush()
     detail = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
@@ -229,7 +238,7 @@ async def _create(
         actor=actor,
         entity=ENTITY,
         entity_id=milestone.id,
-        action="create",
+        action=AuditAction.CREATE,
         to_state=milestone.state,
         detail={"item_id": item.id, **detail},
     )
@@ -292,7 +301,7 @@ async def _update(
             actor=actor,
             entity=ENTITY,
             entity_id=milestone.id,
-            action="update",
+            action=AuditAction.UPDATE,
             detail={
                 "changes": {
                     k: [v.isoformat() if isinstance(v, date) else v for v in pair]
@@ -336,7 +345,7 @@ async def complete_milestone(
     milestone = await _milestone(session, scope, milestone_id)
     if not milestone.is_open:
         raise InvalidTransition("节点已完成 (milestone already done)")
-    milestone.state = MilestoneState.DONE.value
+    milestone.state = MilestoneState.DONE
     milestone.completed_at = clock.now()
     milestone.completed_by_id = actor.person_id
     record(
@@ -345,9 +354,9 @@ async def complete_milestone(
         actor=actor,
         entity=ENTITY,
         entity_id=milestone.id,
-        action="complete",
-        from_state=MilestoneState.OPEN.value,
-        to_state=MilestoneState.DONE.value,
+        action=AuditAction.COMPLETE,
+        from_state=MilestoneState.OPEN,
+        to_state=MilestoneState.DONE,
     )
     return milestone
 

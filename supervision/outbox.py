@@ -19,14 +19,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import GroupWebhook, Notification, NotificationStatus, Person
+from models import Channel, GroupWebhook, Notification, NotificationStatus, Person, StepChannel
 from supervision.calendar import WorkCalendar
 
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
-CHAT = "telegram"
-EMAIL = "email"
-GROUP_KINDS = ("wecom", "dingtalk", "feishu")
-PENDING, SENDING = NotificationStatus.PENDING.value, NotificationStatus.SENDING.value
+CHAT = Channel.TELEGRAM
+EMAIL = Channel.EMAIL
+#: WeCom application messages to one person (the group robot's kind is ``wecom``)
+WECOM_APP = Channel.WECOM_APP
+GROUP_KINDS = (Channel.WECOM, Channel.DINGTALK, Channel.FEISHU)
+PENDING, SENDING = NotificationStatus.PENDING, NotificationStatus.SENDING
 
 
 class OutboxRow(NamedTuple):
@@ -161,10 +163,25 @@ class Reachable(Protocol):
     @property
     def telegram_chat_id(self) -> int | None: ...
 
+    @property
+    def wecom_userid(self) -> str | None: ...
+
 
 def person_key(cause: str, person_id: int, channel: str) -> str:
     """The unique key of a message to a person: ``<cause>:p<person>:<channel>``."""
     return f"{cause}:p{person_id}:{channel}"
+
+
+def on_channel(key: str, channel: str) -> str:
+    """The key of the same message to the same person on ``channel`` (from a key made by
+    :func:`person_key`)."""
+    cause_and_person = key.rpartition(":")[0]
+    return f"{cause_and_person}:{channel}" if cause_and_person else key
+
+
+def fallback_key(key: str) -> str:
+    """The key of the e-mail that stands in for the failed chat message ``key``."""
+    return f"{key}:fallback"
 
 
 def webhook_key(cause: str, webhook_id: int) -> str:
@@ -174,11 +191,16 @@ def webhook_key(cause: str, webhook_id: int) -> str:
 
 def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
     """The (channel, address) pairs a person can be reached on, from step channels
-    ``chat`` / ``email`` (also accepted: ``telegram``)."""
+    ``chat`` / ``email`` (also accepted: ``telegram``, ``wecom_app``).
+
+    ``chat`` is every chat app the person is bound to: Telegram and the WeCom application.
+    """
     out: list[tuple[str, str]] = []
     for channel in channels:
-        if channel in ("chat", CHAT) and person.telegram_chat_id is not None:
+        if channel in (StepChannel.CHAT, CHAT) and person.telegram_chat_id is not None:
             out.append((CHAT, str(person.telegram_chat_id)))
+        if channel in ("chat", WECOM_APP) and person.wecom_userid:
+            out.append((WECOM_APP, person.wecom_userid))
         elif channel == EMAIL and person.email:
             out.append((EMAIL, person.email))
     return out

@@ -19,9 +19,11 @@ from supervision.errors import NotFound, ValidationFailed
 UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
 #: The languages a person can get messages and pages in.
 LOCALES = ("zh", "en")
-NAME_LIMIT, EMAIL_LIMIT, PHONE_LIMIT = 100, 254, 40
+NAME_LIMIT, EMAIL_LIMIT, PHONE_LIMIT, WECOM_USERID_LIMIT = 100, 254, 40, 64
 
 _PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
+#: WeCom userids (账号): letters, digits and ``_ - . @``, 1 to 64 characters
+_WECOM_USERID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +37,18 @@ class PersonSpec:
     roles: frozenset[Role] = frozenset()
     locale: str = "zh"
     active: bool = True
+    #: the WeCom (企业微信 / 政务微信) userid the person gets application messages under
+    wecom_userid: str | None = None
 
 
 def field_problems(
-    *, email: str, phone: str, locale: str, roles: frozenset[Role], has_unit: bool
+    *,
+    email: str,
+    phone: str,
+    locale: str,
+    roles: frozenset[Role],
+    has_unit: bool,
+    wecom_userid: str = "",
 ) -> list[tuple[str, str]]:
     """What is wrong with these values, as ``(field, message)``; empty email and phone are fine.
 
@@ -59,6 +69,10 @@ def field_problems(
         problems.append(("locale", f"{locale!r} is not a language (use zh or en)"))
     if phone and not _PHONE.match(phone):
         problems.append(("phone", f"{phone!r} is not a phone number"))
+    if wecom_userid and not _WECOM_USERID.match(wecom_userid):
+        problems.append(
+            ("wecom_userid", f"{wecom_userid!r} is not a WeCom userid (letters, digits, _-.@)")
+        )
     return problems
 
 
@@ -103,6 +117,7 @@ async def save_person(
             locale=spec.locale,
             roles=spec.roles,
             has_unit=spec.unit_id is not None,
+            wecom_userid=spec.wecom_userid or "",
         )
     ]
     if spec.unit_id is not None and await session.get(Unit, spec.unit_id) is None:
@@ -112,6 +127,12 @@ async def save_person(
         holders = await session.scalars(select(Person.id).where(func.lower(Person.email) == email))
         if any(holder != person_id for holder in holders):
             problems.append(f"email: {email} is already used by another person")
+    if spec.wecom_userid:
+        holder = await session.scalar(
+            select(Person.id).where(Person.wecom_userid == spec.wecom_userid)
+        )
+        if holder is not None and holder != person_id:
+            problems.append(f"wecom_userid: {spec.wecom_userid} is already used by another person")
     if (
         person_id is not None
         and person_id == actor.person_id
@@ -130,6 +151,7 @@ async def save_person(
             "name": spec.name,
             "email": email or None,
             "phone": spec.phone or None,
+            "wecom_userid": spec.wecom_userid or None,
             "unit_id": spec.unit_id,
             "locale": spec.locale,
             "active": spec.active,

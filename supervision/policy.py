@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import LadderStep, Policy, Role, Source, StepKind
+from models import LadderStep, Policy, Role, Source, StepChannel, StepKind
 from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
+from supervision.labels import label
 
 T = TypeVar("T")
 
 SUPERVISORS = "supervisors"  # recipient role: the office's supervisors, not unit people
 RECIPIENT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL, SUPERVISORS})
-STEP_CHANNELS = frozenset({"chat", "email", "group"})  # chat = Telegram; group = unit robots
+STEP_CHANNELS = frozenset(StepChannel)  # chat = Telegram; group = unit robots
+CHAT_EMAIL = (StepChannel.CHAT, StepChannel.EMAIL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,33 +33,23 @@ class StepSpec:
 
 
 DEFAULT_LADDER: tuple[StepSpec, ...] = (
-    StepSpec(StepKind.ASSIGN, 0, ("owner",), ("chat", "email")),
-    StepSpec(StepKind.REMIND, -5, ("owner",), ("chat", "email")),
-    StepSpec(StepKind.URGE, -1, ("owner", "liaison"), ("chat", "email")),
-    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), ("chat", "email")),
-    StepSpec(StepKind.ESCALATE, 3, ("principal", SUPERVISORS), ("chat", "email")),
-    StepSpec(StepKind.PERIODIC, 10, ("owner",), ("chat",)),
+    StepSpec(StepKind.ASSIGN, 0, ("owner",), CHAT_EMAIL),
+    StepSpec(StepKind.REMIND, -5, ("owner",), CHAT_EMAIL),
+    StepSpec(StepKind.URGE, -1, ("owner", "liaison"), CHAT_EMAIL),
+    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), CHAT_EMAIL),
+    StepSpec(StepKind.ESCALATE, 3, ("principal", SUPERVISORS), CHAT_EMAIL),
+    StepSpec(StepKind.PERIODIC, 10, ("owner",), (StepChannel.CHAT,)),
 )
 
 URGENT_LADDER: tuple[StepSpec, ...] = (
     # seed 二(二): an urgent matter goes to the unit's principal to read and instruct (阅批)
-    StepSpec(StepKind.ASSIGN, 0, ("owner", "principal"), ("chat", "email")),
-    StepSpec(StepKind.REMIND, -2, ("owner", "liaison"), ("chat", "email")),
-    StepSpec(StepKind.URGE, 0, ("owner", "liaison", "leader"), ("chat", "email")),
-    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), ("chat", "email")),
-    StepSpec(StepKind.ESCALATE, 2, ("principal", SUPERVISORS), ("chat", "email")),
-    StepSpec(StepKind.PERIODIC, 3, ("owner",), ("chat",)),
+    StepSpec(StepKind.ASSIGN, 0, ("owner", "principal"), CHAT_EMAIL),
+    StepSpec(StepKind.REMIND, -2, ("owner", "liaison"), CHAT_EMAIL),
+    StepSpec(StepKind.URGE, 0, ("owner", "liaison", "leader"), CHAT_EMAIL),
+    StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), CHAT_EMAIL),
+    StepSpec(StepKind.ESCALATE, 2, ("principal", SUPERVISORS), CHAT_EMAIL),
+    StepSpec(StepKind.PERIODIC, 3, ("owner",), (StepChannel.CHAT,)),
 )
-
-SOURCE_LABELS_ZH: dict[Source, str] = {
-    Source.INSTRUCTION: "领导批示",
-    Source.DOCUMENT: "文件要求",
-    Source.MEETING: "会议决定",
-    Source.ANNUAL_TASK: "年度重点工作",
-    Source.PROPOSAL: "建议提案",
-    Source.MAILBOX: "省长信箱",
-    Source.OTHER: "其他",
-}
 
 
 STEP_LABELS_ZH: dict[StepKind, str] = {
@@ -76,14 +68,14 @@ def build_policy(
     """A new Policy row with its steps."""
     policy = Policy(
         name=name,
-        source=source.value if source else None,
+        source=source,
         urgent=urgent,
         due_working_days=DEFAULT_DUE_WORKING_DAYS,
     )
     policy.steps = [
         LadderStep(
             position=i,
-            kind=spec.kind.value,
+            kind=spec.kind,
             offset_days=spec.offset_days,
             roles=list(spec.roles),
             channels=list(spec.channels),
@@ -101,10 +93,10 @@ async def ensure_default_policies(session: AsyncSession) -> int:
     created = 0
     for source in Source:
         for urgent, ladder in ((False, DEFAULT_LADDER), (True, URGENT_LADDER)):
-            if (source.value, urgent) in existing:
+            if (source, urgent) in existing:
                 continue
-            label = SOURCE_LABELS_ZH[source] + ("（急件）" if urgent else "")
-            session.add(build_policy(label, source, urgent, ladder))
+            name = label(source) + ("（急件）" if urgent else "")
+            session.add(build_policy(name, source, urgent, ladder))
             created += 1
     await session.flush()
     return created
@@ -125,6 +117,28 @@ def pick_policy(
         if exact or generic:
             return (exact or generic)[0]
     return None
+
+
+class Stepped(Protocol):
+    """What :func:`reply_within` reads of a step (`StepSpec` or a `LadderStep` row)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def offset_days(self) -> int: ...
+
+
+def reply_within(steps: Iterable[Stepped], kind: str) -> int | None:
+    """Working days from the deadline step ``kind`` to the ladder's next deadline step: how
+    long a unit has to answer before it goes up (None: ``kind`` is the last, or no step)."""
+    deadline = [s for s in steps if s.kind != StepKind.PERIODIC]
+    offsets = sorted(s.offset_days for s in deadline)
+    mine = [s.offset_days for s in deadline if s.kind == kind]
+    if not mine:
+        return None
+    later = [o for o in offsets if o > mine[0]]
+    return later[0] - mine[0] if later else None
 
 
 async def _candidates(session: AsyncSession, source: str) -> list[tuple[str | None, bool, Policy]]:

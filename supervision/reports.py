@@ -27,6 +27,7 @@ from models import (
     Item,
     Milestone,
     Notification,
+    Origin,
     Person,
     Report,
     ReportKind,
@@ -147,7 +148,7 @@ class ReportIn:
     text: str | None
     attachments: Sequence[AttachmentIn] = ()
     kind: ReportKind = ReportKind.PROGRESS
-    channel: str = "chat"
+    channel: Origin = Origin.CHAT
     chat_id: int | None = None
     chat_message_id: int | None = None
     review_state: ReviewState = ReviewState.NONE
@@ -164,7 +165,7 @@ async def file_report(
     clock: Clock,
     attachments: Sequence[AttachmentIn] = (),
     kind: ReportKind = ReportKind.PROGRESS,
-    channel: str = "chat",
+    channel: Origin = Origin.CHAT,
     chat_id: int | None = None,
     chat_message_id: int | None = None,
     review_state: ReviewState = ReviewState.NONE,
@@ -324,10 +325,10 @@ def _new_report(r: ReportIn, now: datetime) -> Report:
     return Report(
         assignment_id=r.assignment.id,
         author_id=r.author.id,
-        kind=r.kind.value,
+        kind=r.kind,
         text=body,
         channel=r.channel,
-        review_state=r.review_state.value,
+        review_state=r.review_state,
         chat_id=r.chat_id,
         chat_message_id=r.chat_message_id,
         media_group_id=r.media_group_id[:64] if r.media_group_id else None,
@@ -739,7 +740,7 @@ class ReplyFiler:
                 author=person,
                 text=replies[i].text,
                 attachments=replies[i].attachments,
-                channel="chat",
+                channel=Origin.CHAT,
                 chat_id=replies[i].chat_id,
                 chat_message_id=replies[i].message_id,
             )

@@ -14,7 +14,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, Extension, Item, ItemState, Person, Report, ReportKind, Source
+from models import (
+    Assignment,
+    Extension,
+    Item,
+    ItemState,
+    Origin,
+    Person,
+    Report,
+    ReportKind,
+    Source,
+    StepChannel,
+)
 from models.report import ReviewState
 from supervision.access import Action, require, reviewers, unit_principals
 from supervision.audit import Actor, record
@@ -35,7 +46,7 @@ __all__ = [
     "sign_off",
 ]
 
-CHANNELS = ("chat", "email")
+CHANNELS = (StepChannel.CHAT, StepChannel.EMAIL)
 MAX_COMMENT = 2000
 MAX_REASON = 4000
 
@@ -75,7 +86,7 @@ async def request_completion(
     summary: str | None,
     clock: Clock,
     attachments: Sequence[AttachmentIn] = (),
-    channel: str = "chat",
+    channel: Origin = Origin.CHAT,
     chat_id: int | None = None,
     chat_message_id: int | None = None,
     media_group_id: str | None = None,
@@ -174,7 +185,7 @@ async def sign_off(
     require(principal, Action.SIGN_OFF, assignment)
     if report.review_state != ReviewState.AWAITING_SIGNOFF or not assignment.is_active:
         raise InvalidTransition("该报告无需签发或已处理 (nothing to sign off)")
-    report.review_state = ReviewState.PENDING.value
+    report.review_state = ReviewState.PENDING
     report.signed_off_by_id = principal.id
     report.signed_off_at = clock.now()
     record(
@@ -184,8 +195,8 @@ async def sign_off(
         entity="report",
         entity_id=report.id,
         action="signed_off",
-        from_state=ReviewState.AWAITING_SIGNOFF.value,
-        to_state=ReviewState.PENDING.value,
+        from_state=ReviewState.AWAITING_SIGNOFF,
+        to_state=ReviewState.PENDING,
     )
     await _notify_reviewers(session, assignment, clock, {"report_id": report.id}, report.id)
     await session.flush()
@@ -202,7 +213,7 @@ async def request_extension(
     new_due_on: date,
     clock: Clock,
     tz: ZoneInfo,
-    channel: str = "chat",
+    channel: Origin = Origin.CHAT,
 ) -> Extension:
     """Ask for a later deadline: only before the current one passes, and only to a later day."""
     require(person, Action.REPORT, assignment)
@@ -227,7 +238,7 @@ async def request_extension(
     pending = await session.scalar(
         select(Extension.id).where(
             Extension.assignment_id == assignment.id,
-            Extension.state == ReviewState.PENDING.value,
+            Extension.state == ReviewState.PENDING,
         )
     )
     if pending is not None:
@@ -241,7 +252,7 @@ async def request_extension(
         progress=done,
         old_due_on=assignment.due_on,
         new_due_on=new_due_on,
-        state=ReviewState.PENDING.value,
+        state=ReviewState.PENDING,
         channel=channel,
         created_at=clock.now(),
     )
@@ -254,7 +265,7 @@ async def request_extension(
         entity="extension",
         entity_id=extension.id,
         action="requested",
-        to_state=ReviewState.PENDING.value,
+        to_state=ReviewState.PENDING,
         detail={
             "assignment_id": assignment.id,
             "old_due_on": assignment.due_on.isoformat(),
@@ -280,7 +291,7 @@ def _record_decision(
     """The outcome of a review and its cleaned comment (a rejection needs one), audited."""
     note = clean_text(comment, limit=MAX_COMMENT) or None
     if not approve and note is None:
-        raise ValidationFailed("驳回须填写意见 (a comment is required to reject)")
+        raise ValidationFailed("退回须填写意见 (a comment is required to return a request)")
     state = ReviewState.APPROVED if approve else ReviewState.REJECTED
     record(
         session,
@@ -289,7 +300,7 @@ def _record_decision(
         entity=entity,
         entity_id=entity_id,
         action="reviewed",
-        from_state=ReviewState.PENDING.value,
+        from_state=ReviewState.PENDING,
         to_state=state.value,
         detail={"comment": note} if note else None,
     )
@@ -345,7 +356,7 @@ async def decide_completion(
         comment=comment,
         clock=clock,
     )
-    report.review_state = state.value
+    report.review_state = state
     report.reviewed_by_id = reviewer.id
     report.reviewed_at = clock.now()
     report.review_comment = note
@@ -398,7 +409,7 @@ async def decide_extension(
         comment=comment,
         clock=clock,
     )
-    extension.state = state.value
+    extension.state = state
     extension.decided_by_id = reviewer.id
     extension.decided_at = clock.now()
     extension.comment = note

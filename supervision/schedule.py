@@ -184,7 +184,7 @@ class AssignmentFacts:
     def of(cls, assignment: Assignment, *, now: datetime) -> AssignmentFacts:
         """Facts of an ORM assignment (``now`` stands in for a not yet flushed created_at)."""
         return cls(
-            state=assignment.state or ItemState.OPEN.value,
+            state=assignment.state or ItemState.OPEN,
             due_on=assignment.due_on,
             started_at=assignment.created_at or now,
             last_report_at=assignment.last_report_at,
@@ -412,7 +412,7 @@ def due_steps(
     due = [p for p in due if not p.step.is_notice]
     deadline = [p for p in due if not p.step.is_periodic]
     if deadline and len(due) > 1:
-        due = [replace(deadline[0], skipped=(*deadline[0].skipped, StepKind.PERIODIC.value))]
+        due = [replace(deadline[0], skipped=(*deadline[0].skipped, StepKind.PERIODIC))]
     return notice + due
 
 
@@ -496,7 +496,7 @@ async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) 
             items = items.where(Item.urgent.is_(policy.urgent))
     result = await session.execute(
         update(Assignment)
-        .where(Assignment.state == ItemState.OPEN.value, Assignment.item_id.in_(items))
+        .where(Assignment.state == ItemState.OPEN, Assignment.item_id.in_(items))
         .values(next_action_at=clock.now())
         .execution_options(synchronize_session=False)
     )

@@ -57,7 +57,7 @@ async def test_extension_by_reminder_button_approved_moves_deadline_and_ladder(
     await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
     request = h.fake.sent_to(SUPERVISOR_TG)[-1]
     assert "需等待省厅批复" in request.text and "2027-01-29" in request.text
-    await press(h, SUPERVISOR_TG, request, "批准")
+    await press(h, SUPERVISOR_TG, request, "同意")
 
     after = await _assignment(h, world.a_document.id)
     assert after.due_on == date(2027, 1, 29)
@@ -69,8 +69,8 @@ async def test_extension_by_reminder_button_approved_moves_deadline_and_ladder(
         actions = set((await session.scalars(select(AuditEvent.action))).all())
     assert {"requested", "reviewed", "due_moved"} <= actions
     assert "review_outcome" in await _outbox_kinds(h, world.owner.id)
-    # The same Approve pressed again is stale.
-    await press(h, SUPERVISOR_TG, request, "批准")
+    # The same 同意 pressed again is stale.
+    await press(h, SUPERVISOR_TG, request, "同意")
     assert "失效" in h.fake.answers[-1]["text"]
 
 
@@ -113,7 +113,7 @@ async def test_completion_of_an_instruction_needs_signoff_then_closes(
     assert "review_request" in await _outbox_kinds(h, world.supervisor.id)
 
     await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
-    await press(h, SUPERVISOR_TG, h.fake.sent_to(SUPERVISOR_TG)[-1], "批准")
+    await press(h, SUPERVISOR_TG, h.fake.sent_to(SUPERVISOR_TG)[-1], "同意")
     a = await _assignment(h, world.a_instruction.id)
     assert a.state == "closed"
     async with h.sessions() as session:
@@ -130,8 +130,8 @@ async def test_reject_asks_for_a_comment_and_reopens(h: Harness, world: World) -
     await press(h, OWNER_TG, h.fake.sent_to(OWNER_TG)[-1], "年度项目推进")
     await h.feed(h.fake.make_private_message(OWNER_TG, "已完成"))
     await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "/review"))
-    await press(h, SUPERVISOR_TG, h.fake.sent_to(SUPERVISOR_TG)[-1], "驳回")
-    assert "驳回意见" in h.last_text(SUPERVISOR_TG)
+    await press(h, SUPERVISOR_TG, h.fake.sent_to(SUPERVISOR_TG)[-1], "退回")
+    assert "退回意见" in h.last_text(SUPERVISOR_TG)
     assert (await _assignment(h, world.a_document.id)).state == "completion_requested"
     await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "请补充验收材料"))
     a = await _assignment(h, world.a_document.id)
@@ -179,7 +179,7 @@ async def test_replying_to_review_and_signoff_requests_shows_their_buttons(
     await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "看看", reply_to=request))
     card = h.fake.sent_to(SUPERVISOR_TG)[-1]
     assert "整改完成" in card.text
-    await press(h, SUPERVISOR_TG, card, "批准")
+    await press(h, SUPERVISOR_TG, card, "同意")
     assert (await _assignment(h, world.a_instruction.id)).state == "closed"
     async with h.sessions() as session:
         assert len((await session.scalars(select(Report))).all()) == 1  # no report was filed

@@ -1,6 +1,6 @@
 """End to end: the review and sign-off requests the notifier delivers carry their own buttons.
 
-批准 / 驳回 under a review request and 签发 under a sign-off request; every press is re-checked
+同意 / 退回 under a review request and 签发 under a sign-off request; every press is re-checked
 (who presses, whether the request is still pending) and a decided request loses its buttons.
 """
 
@@ -133,11 +133,11 @@ async def test_approve_under_a_delivered_review_request_closes_and_tells_the_own
     report_id = await _complete(h, world, world.a_document, "项目已全部完成")
     request = await deliver_request(h, world.supervisor, "review_request")
     assert buttons(request) == {
-        "批准": ReviewAction(decision=APPROVE, subject=COMPLETION, subject_id=report_id).pack(),
-        "驳回": ReviewAction(decision=REJECT, subject=COMPLETION, subject_id=report_id).pack(),
+        "同意": ReviewAction(decision=APPROVE, subject=COMPLETION, subject_id=report_id).pack(),
+        "退回": ReviewAction(decision=REJECT, subject=COMPLETION, subject_id=report_id).pack(),
     }
 
-    await press(h, SUPERVISOR_TG, request, buttons(request)["批准"])
+    await press(h, SUPERVISOR_TG, request, buttons(request)["同意"])
     async with h.sessions() as session:
         assignment = await session.get_one(Assignment, world.a_document.id)
         report = await session.get_one(Report, report_id)
@@ -146,13 +146,13 @@ async def test_approve_under_a_delivered_review_request_closes_and_tells_the_own
     assert report.reviewed_by_id == world.supervisor.id
     assert keyboard_gone(h, request)
     assert h.fake.edits[-1].method == "editMessageReplyMarkup"
-    assert "已批准" in h.last_text(SUPERVISOR_TG)
+    assert "已同意" in h.last_text(SUPERVISOR_TG)
     outcome = await deliver_request(h, world.owner, "review_outcome")
     assert outcome.chat_id == OWNER_TG
 
     # The same button pressed again (a second supervisor's copy, a double tap): nothing changes.
     before = await snapshot(h)
-    answer = await press(h, SUPERVISOR_TG, request, buttons(request)["批准"])
+    answer = await press(h, SUPERVISOR_TG, request, buttons(request)["同意"])
     assert "失效" in answer
     assert await snapshot(h) == before
 
@@ -162,14 +162,14 @@ async def test_reject_under_an_extension_request_asks_for_a_comment(
 ) -> None:
     ext_id = await _extend(h, world)
     request = await deliver_request(h, world.supervisor, "review_request")
-    assert set(buttons(request)) == {"批准", "驳回"}
+    assert set(buttons(request)) == {"同意", "退回"}
     assert (
-        buttons(request)["驳回"]
+        buttons(request)["退回"]
         == ReviewAction(decision=REJECT, subject=EXTENSION, subject_id=ext_id).pack()
     )
 
-    await press(h, SUPERVISOR_TG, request, buttons(request)["驳回"])
-    assert "驳回意见" in h.last_text(SUPERVISOR_TG)
+    await press(h, SUPERVISOR_TG, request, buttons(request)["退回"])
+    assert "退回意见" in h.last_text(SUPERVISOR_TG)
     async with h.sessions() as session:
         assert (await session.get_one(Extension, ext_id)).state == ReviewState.PENDING
     assert not keyboard_gone(h, request)  # undecided until the comment comes
@@ -182,14 +182,14 @@ async def test_reject_under_an_extension_request_asks_for_a_comment(
     assert ext.comment == "理由不充分，请按期完成"
     assert ext.decided_by_id == world.supervisor.id
     assert assignment.due_on == date(2026, 12, 21)
-    assert "已驳回" in h.last_text(SUPERVISOR_TG)
+    assert "已退回" in h.last_text(SUPERVISOR_TG)
     assert keyboard_gone(h, request)
     outcome = await deliver_request(h, world.owner, "review_outcome")
     assert outcome.chat_id == OWNER_TG
 
     before = await snapshot(h)
-    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["批准"])
-    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["驳回"])
+    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["同意"])
+    assert "失效" in await press(h, SUPERVISOR_TG, request, buttons(request)["退回"])
     assert await snapshot(h) == before
 
 
@@ -216,10 +216,10 @@ async def test_signoff_button_under_a_delivered_request_forwards_to_review(
 
     review = await deliver_request(h, world.supervisor, "review_request")
     assert (
-        buttons(review)["批准"]
+        buttons(review)["同意"]
         == ReviewAction(decision=APPROVE, subject=COMPLETION, subject_id=report_id).pack()
     )
-    await press(h, SUPERVISOR_TG, review, buttons(review)["批准"])
+    await press(h, SUPERVISOR_TG, review, buttons(review)["同意"])
     async with h.sessions() as session:
         assert (await session.get_one(Assignment, world.a_instruction.id)).state == "closed"
 
@@ -238,12 +238,12 @@ async def test_forged_review_buttons_change_nothing(h: Harness, world: World) ->
     for data in buttons(request).values():
         assert "无权" in await press(h, OWNER_TG, own, data)
     assert "无权" in await press(
-        h, PRINCIPAL_TG, request, buttons(request)["批准"]
+        h, PRINCIPAL_TG, request, buttons(request)["同意"]
     )  # a principal is no reviewer
     assert await snapshot(h) == before
     async with h.sessions() as session:
         assert (await session.get_one(Report, report_id)).review_state == ReviewState.PENDING
-    # The owner's Reject started no comment dialog: their next text is not a rejection.
+    # The owner's Return started no comment dialog: their next text is not a rejection.
     await h.feed(h.fake.make_private_message(OWNER_TG, "随便说一句"))
     async with h.sessions() as session:
         assert (await session.get_one(Report, report_id)).review_state == ReviewState.PENDING
@@ -262,7 +262,7 @@ async def test_english_supervisor_gets_english_buttons(h: Harness, world: World)
     request = await deliver_request(h, world.supervisor, "review_request")
     assert buttons(request) == {
         "Approve": ReviewAction(decision=APPROVE, subject=EXTENSION, subject_id=ext_id).pack(),
-        "Reject": ReviewAction(decision=REJECT, subject=EXTENSION, subject_id=ext_id).pack(),
+        "Return": ReviewAction(decision=REJECT, subject=EXTENSION, subject_id=ext_id).pack(),
     }
     await press(h, SUPERVISOR_TG, request, buttons(request)["Approve"])
     async with h.sessions() as session:

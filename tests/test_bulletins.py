@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import random
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -551,3 +552,49 @@ async def test_milestone_punctuality_counts_the_annual_tasks_milestones_judged_i
     assert data.milestones[1].on_time_rate == pytest.approx(1 / 3)
     totals = data.as_json()["milestones"]["totals"]
     assert (totals["completed"], totals["open_overdue"], totals["on_time_rate"]) == (3, 1, 0.5)
+
+
+@pytest.mark.parametrize("key", ["2026-10", "2026-Q4", "2026-W44"])
+async def test_the_figures_alone_match_the_full_computation(session, key: str) -> None:
+    # The dashboard asks for the figures without the overdue list; they are then summed in
+    # the database and must be the bulletin's own, row for row.
+    rng = random.Random(key)
+    units = [await f.unit(session, code=f"F{k}") for k in range(4)]
+    for n in range(120):
+        received = date(2026, 8, 1) + timedelta(days=rng.randint(0, 90))
+        item = await f.item(session, ref=f"F-{n}", received_on=received)
+        for k, role in enumerate([AssignmentRole.LEAD, AssignmentRole.CO][: rng.randint(1, 2)]):
+            a = await f.assignment(
+                session,
+                item=item,
+                unit=units[(n + k) % 4],
+                role=role,
+                due_on=received + timedelta(days=rng.randint(5, 60)),
+            )
+            fate = rng.random()
+            if fate < 0.1:
+                a.state = ItemState.CANCELLED.value
+            elif fate < 0.7:
+                a.state = ItemState.CLOSED.value
+                local = datetime.combine(a.due_on + timedelta(days=rng.randint(-9, 9)), time(0))
+                a.closed_at = (local + timedelta(minutes=rng.choice([30, 600, 1420]))).replace(
+                    tzinfo=TZ
+                )
+                if rng.random() < 0.6:  # an approved completion report, days before
+                    session.add(
+                        Report(
+                            assignment_id=a.id,
+                            kind=ReportKind.COMPLETION.value,
+                            review_state=ReviewState.APPROVED.value,
+                            created_at=a.closed_at - timedelta(hours=rng.randint(1, 200)),
+                        )
+                    )
+    await session.flush()
+    period, today, calendar = parse_period(key), date(2026, 11, 20), WorkCalendar()
+    full = await compute_bulletin(session, period, today=today, calendar=calendar, tz=TZ)
+    alone = await compute_bulletin(
+        session, period, today=today, calendar=calendar, tz=TZ, overdue_list=False
+    )
+    assert full.rows and alone.overdue_items == []
+    assert [r.as_json() for r in alone.rows] == [r.as_json() for r in full.rows]
+    assert [r.as_json() for r in alone.unranked] == [r.as_json() for r in full.unranked]

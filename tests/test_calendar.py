@@ -289,3 +289,20 @@ def test_property_workdays_between_adds_up(
     assert calendar.workdays_between(a, b) + calendar.workdays_between(b, c) == (
         calendar.workdays_between(a, c)
     )
+
+
+def test_workdays_between_matches_a_day_by_day_count_across_years() -> None:
+    # The prefix sums must agree with walking the days, over year ends, overrides, the
+    # official data and the fallback years alike, in both directions.
+    cal = WorkCalendar(
+        [DayOverride(date(2026, 12, 31), False), DayOverride(date(2027, 1, 2), True)]
+    )
+    days = [date(2024, 12, 30) + timedelta(days=n * 37) for n in range(40)]
+
+    def walked(a: date, b: date) -> int:
+        return sum(cal.is_workday(a + timedelta(days=k)) for k in range(1, (b - a).days + 1))
+
+    for start in days[::3]:
+        for end in days:
+            expected = walked(start, end) if end >= start else -walked(end, start)
+            assert cal.workdays_between(start, end) == expected, (start, end)

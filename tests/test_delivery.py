@@ -576,12 +576,13 @@ async def test_a_rate_limiter_that_cannot_be_reached_leaves_every_row_recorded(s
 async def test_a_row_that_fails_to_prepare_does_not_hold_up_its_batch(sessions, clock, tg):
     """An unexpected error while preparing one row (here: a channel nobody serves, with no
     log channel to stand in) retries that row; the rest of the batch goes out."""
+    from models import Channel
     from notifier.channels.base import ChannelRegistry
     from notifier.channels.telegram import TelegramChannel
 
     _, (good, bad) = await _chat_rows(sessions, clock, 2)
     async with sessions() as s, s.begin():
-        (await s.get(Notification, bad)).channel = "fax"
+        (await s.get(Notification, bad)).channel = Channel.FEISHU  # no robot configured
     channels = ChannelRegistry([TelegramChannel(tg.token, api_base=tg.base_url)])
     try:
         counts = await run_due(sessions, channels, clock)

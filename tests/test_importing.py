@@ -426,3 +426,29 @@ async def test_people_import_refuses_malformed_addresses_and_stores_the_normal_f
     assert (await _run(session, clock, "people", good)).errors == []
     emails = set((await session.scalars(select(Person.email))).all())
     assert emails == {"张三@例子.中国", "lisi@demo.cn"}
+
+
+async def test_people_import_binds_wecom_userids(session, clock):
+    await _run(session, clock, "units", UNITS)
+    people = PEOPLE.replace("locale,phone\n", "locale,phone,wecom_userid\n")
+    people = people.replace("025-1234567\n", "025-1234567,zhangwei\n")
+    result = await _run(session, clock, "people", people)
+    assert not result.errors
+    zhang = await session.scalar(select(Person).where(Person.email == "zhangwei@demo.cn"))
+    assert zhang.wecom_userid == "zhangwei"
+    # a file without the column keeps the bindings
+    result = await _run(session, clock, "people", PEOPLE)
+    await session.refresh(zhang)
+    assert zhang.wecom_userid == "zhangwei"
+    # the same userid twice, on another person, or malformed: every row named, nothing written
+    bad = (
+        "name,email,unit,roles,locale,phone,wecom_userid\n"
+        "王强,wangqiang@demo.cn,FGW,leader,,,zhangwei\n"
+        "陈静,chenjing@demo.cn,NJ,owner,,,chen jing\n"
+        "郑华,zhenghua@demo.cn,,supervisor,,,zh\n"
+        "新人,new@demo.cn,,supervisor,,,zh\n"
+    )
+    result = await _run(session, clock, "people", bad)
+    problems = {(e.row, e.column) for e in result.errors}
+    assert problems == {(2, "wecom_userid"), (3, "wecom_userid"), (5, "wecom_userid")}
+    assert not result.written

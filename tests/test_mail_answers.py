@@ -22,8 +22,8 @@ from supervision.mail_parsing import bare_subject, command_of, latest_reply, rea
 from supervision.mail_replies import MailRef
 from supervision.sealing import SealBroken, Sealer
 from testing.bot_world import build_world
+from testing.mail_support import REPLY_TO, SECRET, Reply, reminder, replies
 from testing.notifier_support import MAIL_FROM, SmtpServer, limiter_for, options
-from tests.mail_support import REPLY_TO, SECRET, Reply, reminder, replies
 
 
 def _message(kind: str = "remind", assignment_id: int | None = 4) -> OutgoingMessage:

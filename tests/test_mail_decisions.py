@@ -23,7 +23,7 @@ from supervision.mail_replies import MailRef, MailResult
 from supervision.requests import request_completion, request_extension
 from testing import SHANGHAI
 from testing.bot_world import build_world
-from tests.mail_support import DOMAIN, Reply, replies
+from testing.mail_support import DOMAIN, Reply, replies
 
 
 async def _request_mail(

@@ -34,8 +34,8 @@ from supervision.mail_replies import MailRef, MailResult, reply_address
 from supervision.sealing import Sealer
 from testing.bot_world import build_world
 from testing.databases import unavailable
-from tests.imap_server import Dovecot, dovecot_binary
-from tests.mail_support import REPLY_TO, SECRET, Reply, read_once, reminder, replies
+from testing.imap_server import Dovecot, dovecot_binary
+from testing.mail_support import REPLY_TO, SECRET, Reply, read_once, reminder, replies
 
 ROOT = Path(__file__).resolve().parent.parent
 QUOTE = "\n\n在 2026年11月2日 上午9:00，督查室 <duban@office.test> 写道：\n> 【提醒】请报送进展\n"
@@ -456,7 +456,7 @@ async def test_a_crash_between_fetch_and_commit_files_once_on_the_next_pass(
     inbox.deliver(raw)
     crashed = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(ROOT / "tests" / "mail_crash.py"),
+        str(ROOT / "testing" / "mail_crash.py"),
         db_url,
         inbox.url,
         cwd=ROOT,

@@ -133,3 +133,19 @@ async def test_the_due_clause_and_the_first_due_moment_agree(session, clock):
         )
     )
     assert later == due | {"first try, later", "retry, later"}
+
+
+def test_chat_reaches_every_bound_chat_app() -> None:
+    from types import SimpleNamespace
+
+    from supervision.outbox import person_addresses
+
+    both = SimpleNamespace(email="a@b.cn", telegram_chat_id=42, wecom_userid="zhangsan")
+    assert person_addresses(both, ["chat", "email"]) == [
+        ("telegram", "42"),
+        ("wecom_app", "zhangsan"),
+        ("email", "a@b.cn"),
+    ]
+    wecom_only = SimpleNamespace(email=None, telegram_chat_id=None, wecom_userid="lisi")
+    assert person_addresses(wecom_only, ["chat", "email"]) == [("wecom_app", "lisi")]
+    assert person_addresses(wecom_only, ["telegram"]) == []

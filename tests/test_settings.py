@@ -93,3 +93,27 @@ def test_settings_come_in_groups_under_their_old_names(monkeypatch):
     assert s.web.base_url == "http://127.0.0.1:8081"
     direct = Settings(database_url="sqlite+aiosqlite:///x.db", web_port=9)
     assert direct.database.url == "sqlite+aiosqlite:///x.db" and direct.web.port == 9
+
+
+def test_wecom_settings_and_notifier_config(monkeypatch):
+    from duban.process import notifier_config
+    from testing.fakes.wecom import new_aes_key
+
+    for name in env_names():
+        monkeypatch.delenv(name, raising=False)
+    assert notifier_config(load_settings(_env_file=None)).wecom is None
+    key = new_aes_key()
+    monkeypatch.setenv("DUBAN_WECOM_CORP_ID", "ww01")
+    monkeypatch.setenv("DUBAN_WECOM_AGENT_ID", "1000002")
+    monkeypatch.setenv("DUBAN_WECOM_SECRET", "app-secret-value")
+    monkeypatch.setenv("DUBAN_WECOM_TOKEN", "cbtoken")
+    monkeypatch.setenv("DUBAN_WECOM_AES_KEY", key)
+    s = load_settings(_env_file=None)
+    assert s.wecom.sending and s.wecom.receiving
+    assert "app-secret-value" not in repr(s) and key not in repr(s)
+    config = notifier_config(s).wecom
+    assert config is not None and config.agent_id == 1000002 and config.secret == "app-secret-value"
+    assert "app-secret-value" not in repr(config)
+    monkeypatch.setenv("DUBAN_WECOM_AES_KEY", "too-short")
+    with pytest.raises(SettingsError, match="43"):
+        load_settings(_env_file=None)

@@ -14,6 +14,7 @@ from models import (
     AssignmentRole,
     Extension,
     ItemState,
+    Origin,
     Report,
     ReviewState,
 )
@@ -34,7 +35,6 @@ from web.api_lookups import (
     load_extension,
     office_day,
     paged,
-    visible_items,
 )
 from web.api_models import Decision, ExtensionInput, ReportInput
 from web.api_out import AssignmentOut, ExtensionOut, ReportOut
@@ -50,7 +50,8 @@ async def list_assignments(ctx: ApiContext) -> web.StreamResponse:
     role = query_choice(r, "role", [s.value for s in AssignmentRole])
     async with ctx.deps.sessions() as session:
         day = await office_day(session, ctx)
-        query = select(Assignment).where(Assignment.item_id.in_(visible_items(ctx)))
+        # The scope's own filter: none for those who see every unit (no semi-join).
+        query = ctx.principal.scope.filter_assignments(select(Assignment))
         if item_id is not None:
             query = query.where(Assignment.item_id == item_id)
         if unit_id is not None:
@@ -98,7 +99,7 @@ async def create_report(ctx: ApiContext) -> web.StreamResponse:
             author=me,
             text=body_in.text,
             clock=ctx.deps.clock,
-            channel="api",
+            channel=Origin.API,
             milestone_id=body_in.milestone_id,
         )
         body = ReportOut.model_validate(report)
@@ -116,10 +117,8 @@ async def list_extensions(ctx: ApiContext) -> web.StreamResponse:
     assignment_id = query_int(r, "assignment_id")
     unit_id = query_int(r, "unit_id")
     async with ctx.deps.sessions() as session:
-        query = (
-            select(Extension)
-            .join(Assignment, Assignment.id == Extension.assignment_id)
-            .where(Assignment.item_id.in_(visible_items(ctx)))
+        query = ctx.principal.scope.filter_assignments(
+            select(Extension).join(Assignment, Assignment.id == Extension.assignment_id)
         )
         if state is not None:
             query = query.where(Extension.state == state)
@@ -154,7 +153,7 @@ async def create_extension(ctx: ApiContext) -> web.StreamResponse:
             new_due_on=asked.new_due_on,
             clock=ctx.deps.clock,
             tz=ctx.deps.config.tz,
-            channel="api",
+            channel=Origin.API,
         )
         body = ExtensionOut.model_validate(x)
     return json_ok(body, status=201)

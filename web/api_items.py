@@ -39,7 +39,6 @@ from web.api_lookups import (
     load_item,
     office_day,
     paged,
-    visible_items,
 )
 from web.api_out import ItemOut, TimelineEntryOut
 
@@ -59,7 +58,7 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
     async with ctx.deps.sessions() as session:
         day = await office_day(session, ctx)
         due = due_in_force_column()
-        query = select(Item).where(Item.id.in_(visible_items(ctx)))
+        query = ctx.principal.scope.filter_items(select(Item))
         if state is not None:
             query = query.where(Item.state == state)
         if source is not None:
@@ -114,8 +113,8 @@ async def get_timeline(ctx: ApiContext) -> web.StreamResponse:
 
 def _current_spec(item: Item) -> ItemSpec | None:
     """The spec that reproduces an item as it stands (None when it has no live lead unit)."""
-    live = [a for a in item.assignments if a.state != ItemState.CANCELLED.value]
-    lead = next((a for a in live if a.role == AssignmentRole.LEAD.value), None)
+    live = [a for a in item.assignments if a.state != ItemState.CANCELLED]
+    lead = next((a for a in live if a.role == AssignmentRole.LEAD), None)
     if lead is None:
         return None
     return ItemSpec(
@@ -131,7 +130,7 @@ def _current_spec(item: Item) -> ItemSpec | None:
         co=tuple(
             AssigneeSpec(a.unit_id, a.owner_id, a.leader_id)
             for a in live
-            if a.role == AssignmentRole.CO.value
+            if a.role == AssignmentRole.CO
         ),
     )
 

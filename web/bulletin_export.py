@@ -16,6 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from models import AssignmentRole
+from supervision.labels import label, working_days
 from web.views.common import TEMPLATES_DIR
 from web.xlsx import append_row
 
@@ -53,8 +55,7 @@ _env.filters["percent"] = percent
 
 SECTION_TITLES: Final = {
     "all": "排名",
-    "lead": "主办单位排名",
-    "co": "协办单位排名",
+    **{role.value: f"{label(role)}单位排名" for role in AssignmentRole},
     "unranked": "本期无到期事项",
 }
 
@@ -148,7 +149,7 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
         append_row(ws, ["督促整改", "、".join(data["urged_units"])])
     for urged in data.get("urged", []):
         named = "；".join(
-            f"{o['ref']} {o['title']} 逾期{o['days_overdue']}个工作日" for o in urged["items"]
+            f"{o['ref']} {o['title']} 逾期{working_days(o['days_overdue'])}" for o in urged["items"]
         )
         append_row(ws, ["", urged["unit_name"], urged["overdue"], urged["days_overdue"], named])
     for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):

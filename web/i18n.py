@@ -1,18 +1,43 @@
-"""UI strings of the admin pages in Chinese (default) and English; imports nothing of Duban.
+"""UI strings of the admin pages in Chinese (default) and English.
 
 Templates call ``t("key")``; an unknown key raises KeyError so a typo fails a page test
 instead of showing a blank. The language is the ``lang`` cookie, else the person's locale.
+The domain's words (``source.*``, ``state.*``, ``light.*``…) come from the glossary,
+``supervision.labels``; this module only names their keys.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
+
+from models import (
+    AssignmentRole,
+    AuditAction,
+    AuditEntity,
+    Channel,
+    Decision,
+    DeliveryOutcome,
+    ItemState,
+    MessageKind,
+    MilestoneState,
+    NotificationStatus,
+    Origin,
+    ReportKind,
+    ReviewState,
+    Role,
+    Source,
+    StepChannel,
+    StepKind,
+)
+from supervision.labels import label
+from supervision.light import Light
 
 LANGS: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
 LANG_COOKIE: Final = "lang"
 
-STRINGS: Final[dict[str, tuple[str, str]]] = {
+_UI: Final[dict[str, tuple[str, str]]] = {
     # layout
     "app.title": ("督办系统", "Duban"),
     "nav.dashboard": ("总览", "Dashboard"),
@@ -63,25 +88,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "common.comment": ("意见", "Comment"),
     "common.empty": ("暂无记录。", "Nothing here yet."),
     "common.readonly": ("只读账号", "Read-only account"),
-    # lights and states
-    "light.green": ("绿灯", "Green"),
-    "light.yellow": ("黄灯", "Yellow"),
-    "light.red": ("红灯", "Red"),
-    "light.grey": ("已结束", "Done"),
-    "state.open": ("办理中", "Open"),
-    "state.completion_requested": ("申请办结", "Completion requested"),
-    "state.closed": ("已办结", "Closed"),
-    "state.done": ("已完成", "Done"),  # a milestone's
-    "state.cancelled": ("已撤销", "Cancelled"),
-    "source.instruction": ("领导批示", "Leader's instruction"),
-    "source.document": ("文件要求", "Document"),
-    "source.meeting": ("会议决定", "Meeting decision"),
-    "source.annual_task": ("年度重点工作", "Annual key task"),
-    "source.proposal": ("建议提案", "Proposal"),
-    "source.mailbox": ("省长信箱", "Governor's mailbox"),
-    "source.other": ("其他", "Other"),
-    "role.lead": ("主办", "Lead"),
-    "role.co": ("协办", "Co-operating"),
     # dashboard
     "dash.title": ("督办总览", "Dashboard"),
     "dash.by_light": ("按红黄绿灯", "By light"),
@@ -91,10 +97,14 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dash.closed_on_time": ("按时办结", "Closed on time"),
     "dash.overdue": ("逾期", "Overdue"),
     "dash.extensions": ("延期", "Extensions"),
-    "dash.rate": ("按时办结率", "On-time rate"),
+    "dash.rate": ("按期率", "On-time rate"),
     "dash.period": ("统计期间", "Period"),
-    "dash.chart": ("按时办结率图", "On-time rate chart"),
+    "dash.chart": ("按期率图", "On-time rate chart"),
     "dash.overdue_list": ("逾期事项", "Overdue items"),
+    "dash.overdue_more": (
+        "仅列出最早到期的 {shown} 项，共 {total} 项：查看全部",
+        "The {shown} that fell due first of {total}: see them all",
+    ),
     "dash.calendar_warning": (
         "{years} 年尚无官方节假日安排，相关期限按周一至周五（除法定节假日外）临时计算，"
         "调休未计入，请在“工作日历”导入。",
@@ -139,8 +149,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "milestones.name": ("节点名称", "Milestone"),
     "milestones.due_on": ("节点时限", "Due"),
     "milestones.unit": ("责任单位", "Responsible unit"),
-    "milestones.state.open": ("进行中", "Open"),
-    "milestones.state.done": ("已完成", "Done"),
     "milestones.completed_at": ("完成于 {date}", "done on {date}"),
     "milestones.add": ("新增节点", "Add a milestone"),
     "milestones.edit": ("修改", "Edit"),
@@ -151,10 +159,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "items.report": ("报送进展", "File a report"),
     "items.report_text": ("进展情况", "Progress"),
     "items.report_kind": ("类型", "Kind"),
-    "items.kind.progress": ("进展报告", "Progress report"),
-    "items.kind.completion": ("办结申请", "Completion report"),
     "items.extension": ("申请延期", "Request an extension"),
-    "items.ext_reason": ("延期理由", "Reason"),
+    "items.ext_reason": ("延期原因", "Reason"),
     "items.ext_progress": ("目前进展", "Progress so far"),
     "items.ext_new_due": ("申请延至", "New date"),
     "items.attachments": ("附件", "Attachments"),
@@ -166,11 +172,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "tl.extension": ("延期申请", "Extension"),
     "tl.review": ("审核", "Review"),
     # reviews
+    "reviews.total": ("共 {total} 项", "{total} in all"),
+    "reviews.from_start": ("回到第一页", "Back to the first page"),
     "reviews.title": ("待审核申请", "Pending requests"),
     "reviews.completions": ("办结申请", "Completion requests"),
     "reviews.extensions": ("延期申请", "Extension requests"),
-    "reviews.approve": ("同意", "Approve"),
-    "reviews.reject": ("退回", "Reject"),
     "reviews.requested_by": ("申请人", "Requested by"),
     "reviews.old_due": ("原期限", "Old due date"),
     "reviews.new_due": ("申请期限", "New due date"),
@@ -237,6 +243,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "people.new": ("新增人员", "New person"),
     "people.email": ("电子邮箱", "Email"),
     "people.phone": ("电话", "Phone"),
+    "people.wecom_userid": ("企业微信账号", "WeCom userid"),
     "people.unit": ("单位", "Unit"),
     "people.roles": ("角色", "Roles"),
     "people.locale": ("语言", "Language"),
@@ -245,20 +252,15 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "people.bound": ("已绑定 Telegram", "Telegram bound"),
     "people.invite": ("邀请绑定", "Invite to the bot"),
     "people.invite_link": (
-        "邀请链接（7天内有效，仅显示一次）：",
-        "Invite link (valid 7 days, shown once):",
+        "邀请链接（{days}天内有效，仅显示一次）：",
+        "Invite link (valid {days} days, shown once):",
     ),
     "units.title": ("单位", "Units"),
     "units.new": ("新增单位", "New unit"),
     "units.parent": ("上级单位", "Parent unit"),
     "units.active": ("启用", "Active"),
-    "roles.owner": ("责任人", "Owner"),
-    "roles.liaison": ("联络员", "Liaison"),
-    "roles.leader": ("责任领导", "Leader"),
-    "roles.principal": ("主要负责同志", "Principal"),
-    "roles.supervisor": ("督查室工作人员", "Supervisor"),
-    "roles.admin": ("管理员", "Admin"),
-    "roles.viewer": ("只读", "Viewer"),
+    # a ladder step's recipients: the office's supervisors as a group
+    "roles.supervisors": ("督查室", "The supervision office"),
     # templates
     "tpl.title": ("消息模板", "Message templates"),
     "tpl.step": ("环节", "Step"),
@@ -322,23 +324,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "dl.attempts": ("尝试", "Attempts"),
     "dl.error": ("错误", "Error"),
     "dl.retry": ("重新发送", "Retry"),
-    # timeline: audited entities and actions
-    "ent.item": ("事项", "Item"),
-    "ent.assignment": ("交办", "Assignment"),
-    "ent.report": ("报告", "Report"),
-    "ent.extension": ("延期申请", "Extension"),
-    "ent.milestone": ("阶段性节点", "Milestone"),
-    "act.complete": ("完成", "completed"),
-    "act.create": ("新建", "created"),
-    "act.update": ("修改", "changed"),
-    "act.transition": ("状态变更", "state changed"),
-    "act.filed": ("报送", "filed"),
-    "act.edited": ("修改", "edited"),
-    "act.requested": ("提出申请", "requested"),
-    "act.signed_off": ("签发", "signed off"),
-    "act.approved": ("同意", "approved"),
-    "act.rejected": ("退回", "rejected"),
-    "act.decided": ("审核", "decided"),
     "flash.saved": ("已保存。", "Saved."),
     "flash.decided": ("已处理。", "Decided."),
     "flash.retried": ("已安排重新发送。", "Queued for another try."),
@@ -428,6 +413,35 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Copy this token now; it will not be shown again:",
     ),
     "token.choose_person": ("请选择人员", "Choose a person"),
+}
+
+#: key prefix of each glossary enum on the pages: ``t("source." ~ item.source)``
+GLOSSARY_KEYS: Final[tuple[tuple[str, type[StrEnum]], ...]] = (
+    ("light.", Light),
+    ("state.", ItemState),
+    ("milestones.state.", MilestoneState),
+    ("source.", Source),
+    ("role.", AssignmentRole),
+    ("roles.", Role),
+    ("step.", StepKind),
+    ("step.", MessageKind),
+    ("channel.", Channel),
+    ("step_channel.", StepChannel),
+    ("status.", NotificationStatus),
+    ("outcome.", DeliveryOutcome),
+    ("origin.", Origin),
+    ("review.", ReviewState),
+    ("items.kind.", ReportKind),
+    ("decision.", Decision),
+    ("ent.", AuditEntity),
+    ("act.", AuditAction),
+)
+
+
+STRINGS: Final[dict[str, tuple[str, str]]] = _UI | {
+    prefix + member: (label(member, "zh"), label(member, "en", alone=True))
+    for prefix, enum in GLOSSARY_KEYS
+    for member in enum
 }
 
 

@@ -32,6 +32,7 @@ from models import (
     Report,
 )
 from supervision.clock import Clock, local_today
+from supervision.outbox import first_due_at
 from web.app import DEPS
 
 __all__ = [
@@ -169,7 +170,7 @@ async def render_metrics(
         (({"channel": c, "status": s}, n) for c, s, n in rows),
     )
     sent = await _grouped(
-        session, Notification.channel, where=Notification.status == NotificationStatus.SENT.value
+        session, Notification.channel, where=Notification.status == NotificationStatus.SENT
     )
     out.family(
         "duban_notifications_sent_total",
@@ -180,9 +181,7 @@ async def render_metrics(
     pending = await _grouped(
         session,
         Notification.channel,
-        where=Notification.status.in_(
-            [NotificationStatus.PENDING.value, NotificationStatus.SENDING.value]
-        ),
+        where=Notification.status.in_([NotificationStatus.PENDING, NotificationStatus.SENDING]),
     )
     out.family(
         "duban_outbox_pending",
@@ -190,16 +189,14 @@ async def render_metrics(
         "Outbox rows not yet sent (pending or sending), by channel.",
         (({"channel": c}, n) for c, n in pending),
     )
-    oldest = await session.scalar(
-        select(func.min(Notification.not_before)).where(
-            Notification.status == NotificationStatus.PENDING.value
-        )
-    )
-    age = max(0.0, (clock.now() - oldest).total_seconds()) if oldest is not None else 0.0
+    now = clock.now()
+    oldest = await first_due_at(session, by=now)
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     out.family(
         "duban_outbox_oldest_pending_age_seconds",
         "gauge",
-        "Seconds since the oldest pending row became sendable (0 when none is pending).",
+        "Seconds since the oldest due row became sendable (its send window opened, its retry "
+        "wait or lease ended; 0 when none is due).",
         [({}, age)],
     )
     reports = await _grouped(session, Report.channel, Report.kind)

@@ -8,9 +8,9 @@ from datetime import date
 from duban import table
 from duban.commands import CliError
 from duban.runtime import Runtime
+from models import AssignmentRole
 from supervision.audit import Actor
 from supervision.bulletins import (
-    ROLE_LABELS,
     BulletinData,
     UnitFigures,
     compute_bulletin,
@@ -21,6 +21,7 @@ from supervision.bulletins import (
 )
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
+from supervision.labels import co_marked, label
 
 
 def _rate(value: float | None) -> str:
@@ -52,14 +53,14 @@ def format_table(data: BulletinData) -> str:
         f"{data.period.starts_on.isoformat()} – {data.period.ends_on.isoformat()}, "
         f"as of {data.as_of.isoformat()})",
     ]
-    for role, label in ROLE_LABELS.items():
+    for role in AssignmentRole:
         ranked = data.ranking(role)
         if ranked:
-            lines += ["", f"{label}排名:", _ranking(head, ranked)]
+            lines += ["", f"{label(role)}排名:", _ranking(head, ranked)]
     if not data.rows:
         lines += ["", "(no unit had anything due in this period)"]
     if data.unranked:
-        names = "、".join(f"{r.unit_name}（{ROLE_LABELS[r.role]}）" for r in data.unranked)
+        names = "、".join(co_marked(r.unit_name, r.role, force=True) for r in data.unranked)
         lines += ["", f"本期无到期事项: {names}"]
     totals = data.totals()
     lines.append(
@@ -72,7 +73,7 @@ def format_table(data: BulletinData) -> str:
         for o in data.overdue_items:
             state = "逾期办结" if o.closed_late else "逾期未办结"
             lines.append(
-                f"  {o.ref} {o.title} — {o.unit_name}（{ROLE_LABELS[o.role]}）, "
+                f"  {o.ref} {o.title} — {co_marked(o.unit_name, o.role, force=True)}, "
                 f"完成时限 {o.due_on.isoformat()}, {state} {o.days_overdue} 个工作日"
             )
     if data.praised_units:

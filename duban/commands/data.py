@@ -11,24 +11,18 @@ from typing import TextIO
 
 from duban.runtime import Runtime
 from duban.table import format_table, truncate
+from models import ItemState
 from supervision.audit import Actor
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.importing import ImportKind, import_rows
 from supervision.items import ItemRow, list_items
-from supervision.light import Light
+from supervision.labels import label, label_of
 from supervision.tabular import read_table
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would help
 BAR_WIDTH = 30
-LIGHT_ZH = {Light.RED: "红", Light.YELLOW: "黄", Light.GREEN: "绿", Light.GREY: "灰"}
-STATE_ZH = {
-    "open": "办理中",
-    "completion_requested": "申请办结",
-    "closed": "已办结",
-    "cancelled": "已撤销",
-}
 TITLE_WIDTH = 40
 
 
@@ -109,9 +103,9 @@ def item_table(rows: Sequence[ItemRow]) -> str:
     body = [
         (
             r.ref,
-            LIGHT_ZH[r.light],
+            label(r.light).removesuffix("灯"),  # the column is narrow: 红, 黄, 绿, 已办结
             r.due_on.isoformat() + ("*" if r.due_is_provisional else ""),
-            STATE_ZH.get(r.state, r.state),
+            label_of(ItemState, r.state),
             r.lead_unit or "-",
             r.owner_email or "-",
             truncate(("【急】" if r.urgent else "") + r.title, TITLE_WIDTH),

@@ -21,7 +21,9 @@ from notifier.channels.email import EmailChannel
 from notifier.channels.log import LogChannel
 from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhooks import group_channels
+from notifier.channels.wecom_app import WeComAppChannel
 from notifier.config import NotifierConfig
+from notifier.wecom.api import MemoryTokenStore, RedisTokenStore, TokenStore, WeComApi
 from supervision.clock import Clock
 from supervision.sealing import Sealer
 
@@ -67,5 +69,19 @@ def build_channels(config: NotifierConfig, *, clock: Clock) -> ChannelRegistry:
         )
     else:
         log.warning("DUBAN_SMTP_URL is not set: e-mails go to the log channel")
+    if config.wecom is not None:
+        store: TokenStore = MemoryTokenStore()
+        if config.redis_url:  # one token for every worker, as WeCom asks
+            from redis.asyncio import Redis
+
+            store = RedisTokenStore(
+                Redis.from_url(config.redis_url), config.wecom.corp_id, config.wecom.agent_id
+            )
+        api = WeComApi(config.wecom, store=store, clock=clock)
+        channels.append(
+            WeComAppChannel(api, rate=config.wecom_rate, user_rate=config.wecom_user_rate)
+        )
+    else:
+        log.info("DUBAN_WECOM_CORP_ID is not set: WeCom application messages go to the log")
     channels.extend(group_channels(clock=clock, per_minute=config.group_rate_per_minute))
     return ChannelRegistry(channels, substitute=channels[0])

@@ -25,6 +25,7 @@ from aiogram.exceptions import (
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from models import Decision
 from notifier.channels.base import (
     BaseChannel,
     OutgoingMessage,
@@ -36,6 +37,7 @@ from notifier.channels.base import (
 )
 from notifier.ratelimit import Rate
 from notifier.templating import fit_telegram
+from supervision.labels import label
 
 TEXT_LIMIT: Final = 4096
 
@@ -87,15 +89,12 @@ class ReviewAction(CallbackData, prefix="v"):
     subject_id: int
 
 
-APPROVE: Final = "a"  # 批准
-REJECT: Final = "r"  # 驳回
+APPROVE: Final = "a"  # 同意
+REJECT: Final = "r"  # 退回
 COMPLETION: Final = "c"  # a completion report (payload ``report_id``)
 EXTENSION: Final = "x"  # an extension request (payload ``extension_id``)
 
-REVIEW_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "zh": ((APPROVE, "批准"), (REJECT, "驳回")),
-    "en": ((APPROVE, "Approve"), (REJECT, "Reject")),
-}
+REVIEW_DECISIONS: Final = ((APPROVE, Decision.APPROVE), (REJECT, Decision.REJECT))
 
 
 class SignoffAction(CallbackData, prefix="s"):
@@ -123,20 +122,22 @@ def _payload_id(payload: Mapping[str, object], key: str) -> int | None:
 
 
 def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
-    """批准 / 驳回 under a review request for a completion report or an extension."""
-    labels = REVIEW_BUTTONS.get(locale, REVIEW_BUTTONS["zh"])
+    """同意 / 退回 under a review request for a completion report or an extension."""
     return _one_row(
         [
-            (label, ReviewAction(decision=decision, subject=subject, subject_id=subject_id))
-            for decision, label in labels
+            (
+                label(word, locale, alone=True),
+                ReviewAction(decision=decision, subject=subject, subject_id=subject_id),
+            )
+            for decision, word in REVIEW_DECISIONS
         ]
     )
 
 
 def signoff_keyboard(report_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """签发 under a sign-off request for one completion report."""
-    label = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
-    return _one_row([(label, SignoffAction(report_id=report_id))])
+    text = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
+    return _one_row([(text, SignoffAction(report_id=report_id))])
 
 
 #: items of a digest that get their row of buttons (Telegram allows 100 buttons a message)

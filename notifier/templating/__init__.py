@@ -94,6 +94,7 @@ from notifier.templating.keys import (
     GROUP_CHANNELS,
     LOCALES,
     STEPS,
+    WECOM_APP,
     parts_for,
 )
 from notifier.templating.pool import RenderLimits, RenderPool, default_pool
@@ -134,6 +135,7 @@ __all__ = [
     "OUTPUT_LIMITS",
     "STEPS",
     "TELEGRAM_TAGS",
+    "WECOM_APP",
     "AssignmentView",
     "BulletinOverdueItem",
     "BulletinRow",

@@ -10,6 +10,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from supervision import phrases
+
 #: the longest excerpt a template may ask for
 _EXCERPT_MAX: Final = 200_000
 
@@ -57,19 +59,8 @@ def en_datetime(value: object) -> str:
 
 
 def days_phrase_for(days_left: int, locale: str) -> str:
-    """剩余3个工作日 / 今日到期 / 已逾期2个工作日, or the English equivalent."""
-    if locale == "en":
-        if days_left > 0:
-            return f"{days_left} working day{'s' if days_left != 1 else ''} left"
-        if days_left == 0:
-            return "due today"
-        n = -days_left
-        return f"{n} working day{'s' if n != 1 else ''} overdue"
-    if days_left > 0:
-        return f"剩余{days_left}个工作日"
-    if days_left == 0:
-        return "今日到期"
-    return f"已逾期{-days_left}个工作日"
+    """剩余3个工作日 / 今日到期 / 已逾期2个工作日, or the English equivalent (the glossary's)."""
+    return phrases.days_phrase(days_left, locale)
 
 
 @pass_context

@@ -46,6 +46,10 @@ OUTPUT_LIMITS: Final[dict[tuple[str, str], Limit]] = {
     # for the JSON envelope.
     ("feishu", "text"): Limit(18_000, "utf8", "Feishu text 18,000 bytes (20 KB body)"),
     ("log", "text"): Limit(100_000, "chars", "log 100,000 characters"),
+    # WeCom template card: title 36 + description 44 + sub_title_text 112 characters and up
+    # to 6 horizontal lines (developer.work.weixin.qq.com/document/path/90236); the card is
+    # cut to those fields when it is built, the template stays well short of this.
+    ("wecom_app", "text"): Limit(2_000, "chars", "WeCom card 2,000 characters"),
 }
 
 

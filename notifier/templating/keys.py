@@ -24,9 +24,12 @@ STEPS: Final = (
     "mail_reply",
     "digest",
 )
-CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log")
+CHANNELS: Final = ("telegram", "email", "wecom", "dingtalk", "feishu", "log", "wecom_app")
 GROUP_CHANNELS: Final = frozenset({"wecom", "dingtalk", "feishu"})
 GROUP: Final = "group"
+#: WeCom application messages to individuals (template cards); steps without a card template
+#: use the one-line ``log`` text
+WECOM_APP: Final = "wecom_app"
 LOCALES: Final = ("zh", "en")
 DEFAULT_LOCALE: Final = "zh"
 DEFAULT_TEMPLATES_DIR: Final = Path(_templates_pkg.__file__).parent

@@ -20,6 +20,7 @@ from notifier.templating.keys import (
     DEFAULT_TEMPLATES_DIR,
     GROUP,
     GROUP_CHANNELS,
+    WECOM_APP,
     parts_for,
 )
 from notifier.templating.pool import RenderPool, default_pool
@@ -104,6 +105,8 @@ class Renderer:
 
     async def _source(self, step: str, channel: str, locale: str, part: str) -> PartSource | None:
         channels = [channel, GROUP] if channel in GROUP_CHANNELS else [channel]
+        if channel == WECOM_APP:
+            channels.append("log")
         locales = [locale] if locale == DEFAULT_LOCALE else [locale, DEFAULT_LOCALE]
         for loc in locales:
             if self.store is not None:
@@ -118,7 +121,9 @@ class Renderer:
         return None
 
     async def _job(self, request: RenderRequest) -> MessageJob:
-        step, channel, locale = request.step, request.channel, request.locale
+        # Plain strings (an outbox row's channel is a models enum): the job is unpickled in a
+        # render worker, which must not have to load the models.
+        step, channel, locale = str(request.step), str(request.channel), str(request.locale)
         if channel not in CHANNELS:
             raise TemplateError(f"未知渠道 / unknown channel {channel!r}")
         sources: list[PartSource] = []

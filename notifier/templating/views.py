@@ -27,6 +27,10 @@ class ItemView:
     received_on: date
     due_on: date
     due_is_provisional: bool = False
+    #: no deadline was given: ``due_on`` is ``default_due_days`` working days after receipt
+    due_is_default: bool = False
+    #: the policy's default deadline in working days (None: no policy applies)
+    default_due_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class AssignmentView:
     light: str
     owner_name: str
     leader_name: str
+    #: 绿灯 / 黄灯 / 红灯 / 已办结, from the glossary
+    light_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,11 +200,16 @@ class MessageContext:
     #: why the recipient gets the message: owner, liaison, leader, principal, supervisors
     recipient_roles: tuple[str, ...] = ()
     digest: DigestView | None = None
+    #: working days the unit has to answer before the ladder's next step (None: no next step)
+    reply_within_days: int | None = None
+    #: the glossary in the message's language: ``words.request["extension"]`` → 延期申请
+    words: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def as_template_vars(self) -> dict[str, object]:
         """The top-level template variables (dataclass views stay objects)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} | {
-            "links": dict(self.links)
+            "links": dict(self.links),
+            "words": {group: dict(words) for group, words in self.words.items()},
         }
 
 
@@ -233,7 +244,8 @@ _SAMPLE_REPORTED_AT: Final = datetime(2026, 10, 28, 16, 40)
 def _sample_light(due: date, days_left: int, *, received_on: date) -> str:
     """The light by the real rule (``supervision.light``) for a sample ``days_left`` working
     days before ``due`` on the Mon-Fri calendar."""
-    # Imported here: render workers unpickle these views and need not load the ORM behind it.
+    # Imported here (as the other domain imports of the sample): render workers unpickle these
+    # views and need not load the ORM behind it.
     from supervision.calendar import WorkCalendar
     from supervision.light import light_for
 
@@ -251,10 +263,18 @@ def _sample_light(due: date, days_left: int, *, received_on: date) -> str:
 
 
 def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
-    """A realistic context for previews and validation of templates for ``step``."""
+    """A realistic context for previews and validation of templates for ``step``; its words,
+    light and numbers of days come from the glossary, the light rule and the default policy."""
+    from models import AssignmentRole, Source
+    from supervision.deadlines import DEFAULT_DUE_WORKING_DAYS
+    from supervision.labels import label, words
+    from supervision.light import Light
+    from supervision.policy import DEFAULT_LADDER, URGENT_LADDER, reply_within
+
     zh = locale != "en"
     days_left = _SAMPLE_DAYS_LEFT.get(step, 5)
     due = date(2026, 11, 12)
+    urgent = step in {"urge", "overdue", "escalate"}
     item = ItemView(
         ref="督字〔2026〕37号",
         title=(
@@ -262,8 +282,8 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             if zh
             else "Instruction on speeding up the renovation of old residential compounds"
         ),
-        source="instruction",
-        source_label="领导批示" if zh else "leader's instruction",
+        source=Source.INSTRUCTION.value,  # plain str, as notifier.context gives it
+        source_label=label(Source.INSTRUCTION, locale),
         objective=(
             "年底前完成42个老旧小区改造开工，惠及居民1.2万户"
             if zh
@@ -274,21 +294,24 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             if zh
             else "Draw up the plan, secure funding, report progress monthly"
         ),
-        urgent=step in {"urge", "overdue", "escalate"},
+        urgent=urgent,
         received_on=date(2026, 10, 9),
         due_on=due,
         due_is_provisional=False,
+        default_due_days=DEFAULT_DUE_WORKING_DAYS,
     )
+    light = _sample_light(due, days_left, received_on=date(2026, 10, 9))
     assignment = AssignmentView(
         unit_name="市住房和城乡建设局" if zh else "Municipal Housing and Construction Bureau",
-        role="lead",
-        role_label="主办" if zh else "lead unit",
+        role=AssignmentRole.LEAD.value,
+        role_label=label(AssignmentRole.LEAD, locale),
         due_on=due,
         due_weekday_label="星期四" if zh else "Thursday",
         days_left=days_left,
-        light=_sample_light(due, days_left, received_on=date(2026, 10, 9)),
+        light=light,
         owner_name="王建国" if zh else "Wang Jianguo",
         leader_name="李明" if zh else "Li Ming",
+        light_label=label(Light(light), locale),
     )
     report = ReportView(
         kind="completion" if step in {"signoff_request", "review_request"} else "progress",
@@ -322,6 +345,8 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         generated_on=date(2026, 11, 5),
         days_since_report=8,
         report_interval_days=10,
+        reply_within_days=reply_within(URGENT_LADDER if urgent else DEFAULT_LADDER, step),
+        words=words(locale),
     )
     if step in {"review_request", "review_outcome"}:
         extension = ExtensionView(
@@ -344,11 +369,16 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         )
     if step == "review_outcome":
         assert base.extension is not None
+        moved = _sample_light(base.extension.new_due_on, 22, received_on=item.received_on)
         base = dataclasses.replace(
             base,
             recipient_name=assignment.owner_name,
             assignment=dataclasses.replace(
-                assignment, due_on=base.extension.new_due_on, days_left=22, light="green"
+                assignment,
+                due_on=base.extension.new_due_on,
+                days_left=22,
+                light=moved,
+                light_label=label(Light(moved), locale),
             ),
             review=ReviewView(
                 subject="extension",

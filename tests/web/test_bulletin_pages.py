@@ -331,3 +331,20 @@ async def test_the_preview_shows_milestone_punctuality_of_annual_tasks(sup, seed
     section = html.split('id="milestone-punctuality"', 1)[1].split("</table>", 1)[0]
     assert "年度重点工作节点按期率" in html
     assert f'id="milestones-unit-{unit.id}"' in section and "0.0%" in section
+
+
+async def test_the_page_lists_overdue_work_fifty_at_a_time(sup, seed, office, sessions):
+    async with sessions() as s, s.begin():
+        unit = await f.unit(s, code="M", name="多单位")
+        for n in range(54):
+            item = await f.item(
+                s, ref=f"M-{n:02d}", title=f"逾期{n:02d}", received_on=date(2026, 9, 1)
+            )
+            await f.assignment(s, item=item, unit=unit, due_on=date(2026, 10, 9))
+    first = await (await sup.get("/bulletins/preview?period=2026-10")).text()
+    assert first.count('<tr><td><a href="/items/') == 50 and "共 55 条" in first
+    assert 'href="/bulletins/preview?period=2026-10&amp;overdue_page=2"' in first
+    second = await (await sup.get("/bulletins/preview?period=2026-10&overdue_page=2")).text()
+    assert second.count('<tr><td><a href="/items/') == 5 and "R-2" in second
+    whole = await sup.get("/bulletins/preview.html?period=2026-10")
+    assert (await whole.text()).count("M-") >= 54  # the download names every one

@@ -152,3 +152,22 @@ def test_labels_are_escaped_and_counters_named():
     assert 'a="q\\"uo\\\\te\\nline"' in out.text()
     with pytest.raises(ValueError):
         Exposition().family("bad", "counter", "help", [])
+
+
+async def test_a_row_waiting_for_its_retry_is_not_counted_as_waiting(
+    aiohttp_client_factory, sessions, clock
+):
+    """The oldest-age gauge follows the outbox's one rule of when a row is due."""
+    from sqlalchemy import update
+
+    await seed(sessions, clock)
+    async with sessions() as s, s.begin():  # the e-mail row (30 min) retries in 5 minutes
+        await s.execute(
+            update(Notification)
+            .where(Notification.dedupe_key == "k2")
+            .values(next_attempt_at=clock.now() + timedelta(minutes=5))
+        )
+    deps = WebDeps(config=WebConfig(secret_key="k"), sessions=sessions, clock=clock)
+    client = await aiohttp_client_factory(create_app(deps, [setup_metrics]))
+    m = parse(await (await client.get("/metrics")).text())
+    assert m["duban_outbox_oldest_pending_age_seconds"][""] == 20 * 60

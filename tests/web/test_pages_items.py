@@ -349,3 +349,24 @@ async def test_liaison_sees_units_below_their_own(as_liaison: Web, seed: Seed, s
     assert (await as_liaison.get(f"/items/{below.id}")).status == 200
     html = await (await as_liaison.get("/items")).text()
     assert "下属科室的事项" in html and "乙单位的事项" not in html
+
+
+async def test_dashboard_lists_the_first_overdue_items_and_counts_them_all(
+    as_admin: Web, as_liaison: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        unit_b = await s.get_one(Unit, seed.unit_b)
+        for n in range(53):
+            late = await f.item(
+                s,
+                ref=f"逾〔2026〕{n:02d}号",
+                received_on=date(2026, 9, 1),
+                due_on=date(2026, 10, n % 28 + 1),
+            )
+            await f.assignment(s, item=late, unit=unit_b)
+    html = await (await as_admin.get("/")).text()
+    assert 'data-light="red">53<' in html
+    assert html.count('<a href="/items/') == 50 and "逾〔2026〕00号" in html
+    assert "共 53 项" in html and 'href="/items?light=red"' in html
+    mine = await (await as_liaison.get("/")).text()  # unit B's items are not theirs
+    assert 'data-light="red">0<' in mine and "逾〔2026〕" not in mine

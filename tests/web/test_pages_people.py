@@ -114,3 +114,21 @@ async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions,
     assert dup.status == 400
     html = await (await as_admin.get("/units")).text()
     assert "甲单位下属" in html
+
+
+async def test_person_form_binds_a_wecom_userid(as_admin: Web, seed: Seed, sessions) -> None:
+    form = {"name": "联络员甲", "unit_id": str(seed.unit_a), "roles": "liaison", "locale": "zh"}
+    page = await (await as_admin.get(f"/people/{seed.liaison_a}")).text()
+    assert 'name="wecom_userid"' in page and "企业微信账号" in page
+    response = await as_admin.post(f"/people/{seed.liaison_a}", form | {"wecom_userid": "lly"})
+    assert response.status == 303, await response.text()
+    for bad in ("has space", "x" * 65):
+        response = await as_admin.post(f"/people/{seed.admin}", {"wecom_userid": bad} | {
+            "name": "管理员", "roles": "admin", "locale": "zh"})  # fmt: skip
+        assert response.status == 400 and "wecom_userid" in await response.text(), bad
+    taken = {"name": "管理员", "roles": "admin", "locale": "zh", "wecom_userid": "lly"}
+    response = await as_admin.post(f"/people/{seed.admin}", taken)
+    assert response.status == 400 and "already used" in await response.text()
+    async with sessions() as s:
+        assert (await s.get_one(Person, seed.liaison_a)).wecom_userid == "lly"
+        assert (await s.get_one(Person, seed.admin)).wecom_userid is None

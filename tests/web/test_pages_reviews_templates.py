@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -11,10 +12,12 @@ from models import (
     Extension,
     Item,
     Report,
+    ReportKind,
     ReviewState,
     Source,
     Template,
     TemplateVersion,
+    Unit,
 )
 from testing import factories as f
 from tests.web.conftest import Seed, Web
@@ -230,3 +233,36 @@ async def test_output_outside_the_allow_lists_is_refused_over_http(as_admin: Web
     assert data["ok"] is False and "http" in data["error"]
     data = await (await as_admin.post(tg, {"body": '<a href="tg://resolve?domain=x">t</a>'})).json()
     assert data == {"ok": True, "preview": '<a href="tg://resolve?domain=x">t</a>'}
+
+
+async def test_reviews_page_fifty_at_a_time_in_request_order(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    # Same created_at for many rows: the cursor must still step through each exactly once.
+    at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    async with sessions() as s, s.begin():
+        unit = await s.get_one(Unit, seed.unit_a)
+        for n in range(120):
+            item = await f.item(s, ref=f"审〔2026〕{n:03d}号")
+            asg = await f.assignment(s, item=item, unit=unit)
+            s.add(
+                Report(
+                    assignment_id=asg.id,
+                    kind=ReportKind.COMPLETION.value,
+                    text=f"办结报告{n:03d}",
+                    review_state=ReviewState.PENDING.value,
+                    created_at=at + timedelta(minutes=n // 7),
+                )
+            )
+    seen: list[str] = []
+    path = "/reviews"
+    for _ in range(3):
+        html = await (await as_supervisor.get(path)).text()
+        assert "共 120 项" in html
+        seen += re.findall(r"办结报告(\d{3})", html)
+        cursor = re.search(r'href="/reviews\?completions_after=(\d+)"', html)
+        if cursor is None:
+            break
+        path = f"/reviews?completions_after={cursor[1]}"
+    assert seen == [f"{n:03d}" for n in range(120)]
+    assert "回到第一页" in html

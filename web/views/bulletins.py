@@ -6,8 +6,10 @@ Who reads and who issues is `Permission.VIEW_BULLETINS` / `ISSUE_BULLETINS` (sup
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Final
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
@@ -29,7 +31,7 @@ from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx, sections
-from web.views.common import page_strings, render
+from web.views.common import PAGE_SIZE, clamp_page, int_or_none, page_strings, render
 
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
@@ -38,6 +40,20 @@ DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
 
 def _strings(request: web.Request) -> Callable[[str], str]:
     return page_strings(request, "bulletin.")
+
+
+def _overdue_page(request: web.Request, data: dict[str, Any], link: str) -> dict[str, Any]:
+    """One page of the bulletin's overdue list for the page (the downloads hold it whole):
+    a large office names thousands, and the page need not carry them all."""
+    entries = data.get("overdue_items") or []
+    page, pages = clamp_page(int_or_none(request.query.get("overdue_page")) or 1, len(entries))
+    return {
+        "overdue_rows": entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "overdue_page": page,
+        "overdue_pages": pages,
+        "overdue_total": len(entries),
+        "overdue_link": link,
+    }
 
 
 async def _recipient_choices(session: Any) -> list[dict[str, Any]]:
@@ -149,6 +165,7 @@ async def _preview(
             "s": _strings(request),
             "b": data,
             "sections": sections(data),
+            **_overdue_page(request, data, f"/bulletins/preview?period={quote(data['period'])}&"),
             "choices": choices,
             "can_issue": me.allows(Permission.ISSUE_BULLETINS),
             "errors": list(errors),
@@ -226,12 +243,15 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
             "bulletin": bulletin,
             "b": bulletin.data,
             "sections": sections(bulletin.data or {}),
+            **_overdue_page(request, bulletin.data or {}, f"/bulletins/{bulletin.id}?"),
             "queued": int(queued) if queued.isdigit() else None,
         },
     )
 
 
-def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
+async def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
+    """The bulletin as a file, built in a thread: a large office's XLSX takes a while, and
+    the event loop keeps answering probes, webhooks and other pages meanwhile."""
     deps: WebDeps = request.app[DEPS]
     office = deps.config.office_name
     name = filename(data, fmt)
@@ -241,11 +261,10 @@ def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Respo
         "X-Content-Type-Options": "nosniff",
     }
     if fmt == "xlsx":
-        return web.Response(
-            body=render_xlsx(data, office_name=office), content_type=XLSX_TYPE, headers=headers
-        )
+        body = await asyncio.to_thread(render_xlsx, data, office_name=office)
+        return web.Response(body=body, content_type=XLSX_TYPE, headers=headers)
     return web.Response(
-        text=render_html(data, office_name=office),
+        text=await asyncio.to_thread(render_html, data, office_name=office),
         content_type="text/html",
         charset="utf-8",
         headers=headers,
@@ -261,7 +280,7 @@ async def download(request: web.Request) -> web.StreamResponse:
             bulletin = await get_bulletin(session, int(request.match_info["id"]))
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
-    return _download(request, bulletin.data, request.match_info["fmt"])
+    return await _download(request, bulletin.data, request.match_info["fmt"])
 
 
 async def preview_download(request: web.Request) -> web.StreamResponse:
@@ -271,7 +290,7 @@ async def preview_download(request: web.Request) -> web.StreamResponse:
         data = await _compute(request, request.query.get("period", ""))
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
-    return _download(request, data, request.match_info["fmt"])
+    return await _download(request, data, request.match_info["fmt"])
 
 
 def routes(app: web.Application) -> None:

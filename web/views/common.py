@@ -22,7 +22,7 @@ from supervision.access import Permission
 from supervision.tabular import TableError
 from web.app import DEPS, WebDeps
 from web.auth import Principal, csrf_token, maybe_viewer
-from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate
+from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate, translate_or
 
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
@@ -98,8 +98,13 @@ def render(
     def t(key: str, **values: object) -> str:
         return translate(key, lang, **values)
 
+    def word(prefix: str, value: object) -> str:
+        """A glossary word for a stored value; a value the glossary lacks shows as it is."""
+        return translate_or(f"{prefix}.{value}", lang, str(value or ""))
+
     full: dict[str, Any] = {
         "t": t,
+        "word": word,
         "lang": lang,
         "me": me,
         "csrf_token": csrf_token(request),

@@ -8,15 +8,16 @@ from datetime import date
 
 from aiohttp import web
 from markupsafe import Markup, escape
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ACTIVE_STATES
+from models import ACTIVE_STATES, Item
 from supervision.access import Permission
 from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import ValidationFailed
-from supervision.items import ItemRow, list_items
+from supervision.item_list import ItemFilter, ItemRow, light_counts, page_items
 from supervision.light import Light
 from web.access import require
 from web.app import DEPS, WebDeps
@@ -24,6 +25,7 @@ from web.auth import Principal
 from web.views.common import render, t_for
 
 CHART_WIDTH = 640
+OVERDUE_SHOWN = 50
 BAR_HEIGHT = 22
 
 
@@ -33,7 +35,8 @@ class DashboardData:
 
     counts: dict[str, int]
     units: list[UnitFigures]
-    overdue: list[ItemRow]
+    overdue: list[ItemRow]  # the first OVERDUE_SHOWN by deadline
+    red_total: int
     fallback_years: list[int]
     period_label: str
 
@@ -46,31 +49,47 @@ def year_period(year: int) -> Period:
 async def dashboard_data(
     session: AsyncSession, me: Principal, deps: WebDeps, period: Period | None = None
 ) -> DashboardData:
-    """Compute the dashboard for ``me`` (a liaison sees only their units)."""
+    """Compute the dashboard for ``me`` (a liaison sees only their units): the counts and
+    the overdue list in the database, the first `OVERDUE_SHOWN` overdue items listed."""
     today = local_today(deps.clock, deps.config.tz)
     calendar = await load_calendar(session)
-    rows = await list_items(
-        session, today=today, calendar=calendar, tz=deps.config.tz, visible_to=me.scope
+    mine = ItemFilter(scope=me.scope)
+    counts = await light_counts(session, mine, today=today, calendar=calendar, tz=deps.config.tz)
+    red = await page_items(
+        session,
+        ItemFilter(scope=me.scope, light=Light.RED),
+        today=today,
+        calendar=calendar,
+        tz=deps.config.tz,
+        limit=OVERDUE_SHOWN,
+        count=False,
     )
-    counts = {light.value: 0 for light in (Light.RED, Light.YELLOW, Light.GREEN, Light.GREY)}
-    for row in rows:
-        counts[row.light.value] += 1
     period = period or year_period(today.year)
     figures = await compute_bulletin(
-        session, period, today=today, calendar=calendar, tz=deps.config.tz
+        session, period, today=today, calendar=calendar, tz=deps.config.tz, overdue_list=False
     )
     # The chart shows each unit's lead (主办) work: ranked units, then those with nothing due.
     lead = figures.ranking("lead") + [u for u in figures.unranked if u.role == "lead"]
     units = [u for u in lead if me.scope.sees_unit(u.unit_id)]
-    active = [r for r in rows if r.state in ACTIVE_STATES]
-    years = {today.year, *(r.due_on.year for r in active), *(r.received_on.year for r in active)}
+    years = {today.year, *await _years_in_use(session, mine)}
     return DashboardData(
-        counts=counts,
+        counts={light.value: n for light, n in counts.items()},
         units=units,
-        overdue=[r for r in rows if r.light is Light.RED],
+        overdue=red.rows,
+        red_total=counts[Light.RED],
         fallback_years=calendar.fallback_years(years),
         period_label=period.label,
     )
+
+
+async def _years_in_use(session: AsyncSession, where: ItemFilter) -> set[int]:
+    """The years of the open items' received and due dates (each needs working days)."""
+    years: set[int] = set()
+    for column in (Item.due_on, Item.received_on):
+        year = func.extract("year", column)
+        query = select(year).select_from(Item).where(Item.state.in_(ACTIVE_STATES)).distinct()
+        years |= {int(y) for y in (await session.scalars(where.apply(query))).all()}
+    return years
 
 
 def rate_chart(units: list[UnitFigures], title: str) -> Markup:

@@ -26,7 +26,7 @@ async def deliveries_page(request: web.Request) -> web.StreamResponse:
     page = max(1, int_or_none(request.query.get("page")) or 1)
     query = select(Notification)
     if failed_only:
-        query = query.where(Notification.status == NotificationStatus.FAILED.value)
+        query = query.where(Notification.status == NotificationStatus.FAILED)
     elif status in STATUSES:
         query = query.where(Notification.status == status)
     async with deps.sessions() as session:
@@ -73,10 +73,10 @@ async def retry_one(request: web.Request) -> web.StreamResponse:
         row = await session.get(Notification, path_id(request), with_for_update=True)
         if row is None:
             raise web.HTTPNotFound(text="404: no such notification")
-        if row.status != NotificationStatus.FAILED.value:
+        if row.status != NotificationStatus.FAILED:
             raise web.HTTPConflict(text="409: only a failed notification can be retried")
         now = deps.clock.now()
-        row.status = NotificationStatus.PENDING.value
+        row.status = NotificationStatus.PENDING
         row.attempts = 0
         row.not_before = now
         row.next_attempt_at = None
@@ -87,8 +87,8 @@ async def retry_one(request: web.Request) -> web.StreamResponse:
             entity="notification",
             entity_id=row.id,
             action="retry",
-            from_state=NotificationStatus.FAILED.value,
-            to_state=NotificationStatus.PENDING.value,
+            from_state=NotificationStatus.FAILED,
+            to_state=NotificationStatus.PENDING,
         )
     raise redirect("/deliveries?failed=1&msg=flash.retried")
 

@@ -20,6 +20,7 @@ from models import (
     Attachment,
     Extension,
     Item,
+    Origin,
     Person,
     Report,
     ReportKind,
@@ -33,9 +34,11 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
+from supervision.item_list import ItemFilter, page_items
 from supervision.item_schema import ItemInput
-from supervision.items import ItemSpec, due_in_force, item_light, list_items, save_item
+from supervision.items import ItemSpec, due_in_force, item_light, save_item
 from supervision.lifecycle import cancel_item
+from supervision.light import Light
 from supervision.milestones import list_milestones
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
@@ -125,40 +128,48 @@ async def _units(session: AsyncSession, me: Principal | None = None) -> list[Uni
 
 
 async def items_list(request: web.Request) -> web.StreamResponse:
-    """GET /items: the filtered, paged list."""
+    """GET /items: the filtered, paged list (filtered, counted and paged in the database)."""
     me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     filters = parse_filters(request.query)
+    where = ItemFilter(
+        scope=me.scope,
+        unit_id=filters.unit,
+        source=filters.source,
+        light=Light(filters.light) if filters.light else None,
+        due_from=filters.due_from,
+        due_to=filters.due_to,
+        text=filters.q,
+    )
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
         today = local_today(deps.clock, deps.config.tz)
-        rows = await list_items(
-            session, today=today, calendar=calendar, tz=deps.config.tz, visible_to=me.scope
+        found = await page_items(
+            session,
+            where,
+            today=today,
+            calendar=calendar,
+            tz=deps.config.tz,
+            offset=(filters.page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
-        in_unit: set[int] | None = None
-        if filters.unit is not None:
-            in_unit = set(
-                (
-                    await session.scalars(
-                        select(Assignment.item_id).where(Assignment.unit_id == filters.unit)
-                    )
-                ).all()
-            )
+        total = found.total
+        page, pages = clamp_page(filters.page, total)
+        shown = found.rows
+        if page != filters.page:  # past the end: the last page
+            shown = (
+                await page_items(
+                    session,
+                    where,
+                    today=today,
+                    calendar=calendar,
+                    tz=deps.config.tz,
+                    offset=(page - 1) * PAGE_SIZE,
+                    limit=PAGE_SIZE,
+                    count=False,
+                )
+            ).rows
         units = await _units(session, me)
-    needle = filters.q.lower()
-    rows = [
-        r
-        for r in rows
-        if (in_unit is None or r.id in in_unit)
-        and (not filters.source or r.source == filters.source)
-        and (not filters.light or r.light.value == filters.light)
-        and (filters.due_from is None or r.due_on >= filters.due_from)
-        and (filters.due_to is None or r.due_on <= filters.due_to)
-        and (not needle or needle in r.title.lower() or needle in r.ref.lower())
-    ]
-    total = len(rows)
-    page, pages = clamp_page(filters.page, total)
-    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return render(
         request,
         "items/list.html",
@@ -223,8 +234,8 @@ async def detail_page(
                     await session.scalars(
                         select(Report).where(
                             Report.assignment_id.in_(asg_ids),
-                            Report.kind == ReportKind.COMPLETION.value,
-                            Report.review_state == ReviewState.PENDING.value,
+                            Report.kind == ReportKind.COMPLETION,
+                            Report.review_state == ReviewState.PENDING,
                         )
                     )
                 ).all()
@@ -234,7 +245,7 @@ async def detail_page(
                     await session.scalars(
                         select(Extension).where(
                             Extension.assignment_id.in_(asg_ids),
-                            Extension.state == ReviewState.PENDING.value,
+                            Extension.state == ReviewState.PENDING,
                         )
                     )
                 ).all()
@@ -535,7 +546,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
             if problems:
                 raise ValidationFailed("; ".join(problems), problems)
             files = [a for a, _ in uploads]
-            if kind == ReportKind.COMPLETION.value:
+            if kind == ReportKind.COMPLETION:
                 report = await request_completion(
                     session,
                     assignment=assignment,
@@ -543,7 +554,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     summary=text,
                     clock=deps.clock,
                     attachments=files,
-                    channel="web",
+                    channel=Origin.WEB,
                 )
             else:
                 report = await file_report(
@@ -553,7 +564,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     text=text,
                     clock=deps.clock,
                     attachments=files,
-                    channel="web",
+                    channel=Origin.WEB,
                     milestone_id=int_or_none(form.get("milestone_id")),
                 )
             stored = {a.file_id: a for a in report.attachments}
@@ -620,7 +631,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
                 new_due_on=new_due,
                 clock=deps.clock,
                 tz=deps.config.tz,
-                channel="web",
+                channel=Origin.WEB,
             )
     except DomainError as exc:
         return await detail_page(request, item_id, errors=_messages(exc), status=400)

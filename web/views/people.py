@@ -12,8 +12,15 @@ from models import Person, Role, Unit
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
-from supervision.invites import create_invite, deep_link, queue_invite_email
-from supervision.people import EMAIL_LIMIT, NAME_LIMIT, PHONE_LIMIT, PersonSpec, save_person
+from supervision.invites import INVITE_VALIDITY, create_invite, deep_link, queue_invite_email
+from supervision.people import (
+    EMAIL_LIMIT,
+    NAME_LIMIT,
+    PHONE_LIMIT,
+    WECOM_USERID_LIMIT,
+    PersonSpec,
+    save_person,
+)
 from supervision.sealing import Sealer
 from supervision.units import UnitSpec, save_unit
 from web.access import require
@@ -44,13 +51,14 @@ async def people_list(request: web.Request) -> web.StreamResponse:
 def _person_raw(person: Person | None) -> dict[str, Any]:
     if person is None:
         return {
-            "name": "", "email": "", "phone": "", "unit_id": "", "roles": [], "locale": "zh",
-            "active": True,
+            "name": "", "email": "", "phone": "", "wecom_userid": "", "unit_id": "", "roles": [],
+            "locale": "zh", "active": True,
         }  # fmt: skip
     return {
         "name": person.name,
         "email": person.email or "",
         "phone": person.phone or "",
+        "wecom_userid": person.wecom_userid or "",
         "unit_id": str(person.unit_id or ""),
         "roles": sorted(person.roles),
         "locale": person.locale,
@@ -82,6 +90,7 @@ async def _person_form(
             "langs": LANGS,
             "errors": errors or [],
             "invite_link": invite_link,
+            "invite_days": INVITE_VALIDITY.days,
         },
         status=status,
     )
@@ -110,6 +119,7 @@ def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
         "name": text_field(form, "name", NAME_LIMIT),
         "email": text_field(form, "email", EMAIL_LIMIT).lower(),
         "phone": text_field(form, "phone", PHONE_LIMIT),
+        "wecom_userid": text_field(form, "wecom_userid", WECOM_USERID_LIMIT),
         "unit_id": text_field(form, "unit_id"),
         "roles": [r for r in form.getall("roles", []) if isinstance(r, str)],
         "locale": text_field(form, "locale"),
@@ -129,6 +139,7 @@ def _spec(raw: dict[str, Any]) -> PersonSpec:
         name=raw["name"],
         email=raw["email"] or None,
         phone=raw["phone"] or None,
+        wecom_userid=raw["wecom_userid"] or None,
         unit_id=int_or_none(raw["unit_id"]),
         roles=frozenset(Role(r) for r in raw["roles"] if r in ROLES),
         locale=raw["locale"],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import Select, and_, func, or_, select
 
 from models import Assignment, Extension, Item, Person, Report, ReportKind, ReviewState, Unit
 from supervision.access import Permission
@@ -12,41 +15,87 @@ from supervision.requests import MAX_COMMENT, decide_completion, decide_extensio
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import safe_next
-from web.views.common import path_id, redirect, render, text_field
+from web.views.common import int_or_none, path_id, redirect, render, text_field
+
+REVIEWS_SHOWN = 50
+
+Row = TypeVar("Row", Report, Extension)
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
+
+def _after(query: Q, model: type[Row], after: int | None) -> Q:
+    """``query`` from the row after ``after`` on, in (created_at, id) order (keyset paging:
+    a page costs the same however many requests wait before it)."""
+    query = query.order_by(model.created_at, model.id).limit(REVIEWS_SHOWN + 1)
+    if after is None:
+        return query
+    at = select(model.created_at).where(model.id == after).scalar_subquery()
+    return query.where(or_(model.created_at > at, and_(model.created_at == at, model.id > after)))
+
+
+def _next(rows: Sequence[Any]) -> int | None:
+    """The cursor of the next page: the last row shown, when there are more."""
+    return int(rows[REVIEWS_SHOWN - 1][0].id) if len(rows) > REVIEWS_SHOWN else None
 
 
 async def _pending(request: web.Request, errors: list[str], status: int) -> web.Response:
     deps: WebDeps = request.app[DEPS]
+    completions_after = int_or_none(request.query.get("completions_after"))
+    extensions_after = int_or_none(request.query.get("extensions_after"))
+    pending_completion = and_(
+        Report.kind == ReportKind.COMPLETION.value,
+        Report.review_state == ReviewState.PENDING.value,
+    )
+    pending_extension = Extension.state == ReviewState.PENDING.value
     async with deps.sessions() as session:
         completions = (
             await session.execute(
-                select(Report, Assignment, Item, Unit, Person)
-                .join(Assignment, Assignment.id == Report.assignment_id)
-                .join(Item, Item.id == Assignment.item_id)
-                .join(Unit, Unit.id == Assignment.unit_id)
-                .outerjoin(Person, Person.id == Report.author_id)
-                .where(
-                    Report.kind == ReportKind.COMPLETION.value,
-                    Report.review_state == ReviewState.PENDING.value,
+                _after(
+                    select(Report, Assignment, Item, Unit, Person)
+                    .join(Assignment, Assignment.id == Report.assignment_id)
+                    .join(Item, Item.id == Assignment.item_id)
+                    .join(Unit, Unit.id == Assignment.unit_id)
+                    .outerjoin(Person, Person.id == Report.author_id)
+                    .where(pending_completion),
+                    Report,
+                    completions_after,
                 )
-                .order_by(Report.created_at)
             )
         ).all()
         extensions = (
             await session.execute(
-                select(Extension, Assignment, Item, Unit, Person)
-                .join(Assignment, Assignment.id == Extension.assignment_id)
-                .join(Item, Item.id == Assignment.item_id)
-                .join(Unit, Unit.id == Assignment.unit_id)
-                .outerjoin(Person, Person.id == Extension.requested_by_id)
-                .where(Extension.state == ReviewState.PENDING.value)
-                .order_by(Extension.created_at)
+                _after(
+                    select(Extension, Assignment, Item, Unit, Person)
+                    .join(Assignment, Assignment.id == Extension.assignment_id)
+                    .join(Item, Item.id == Assignment.item_id)
+                    .join(Unit, Unit.id == Assignment.unit_id)
+                    .outerjoin(Person, Person.id == Extension.requested_by_id)
+                    .where(pending_extension),
+                    Extension,
+                    extensions_after,
+                )
             )
         ).all()
+        totals = {
+            "completions": await session.scalar(
+                select(func.count()).select_from(Report).where(pending_completion)
+            ),
+            "extensions": await session.scalar(
+                select(func.count()).select_from(Extension).where(pending_extension)
+            ),
+        }
+    more = {"completions": _next(completions), "extensions": _next(extensions)}
     return render(
         request,
         "reviews.html",
-        {"completions": completions, "extensions": extensions, "errors": errors},
+        {
+            "completions": completions[:REVIEWS_SHOWN],
+            "extensions": extensions[:REVIEWS_SHOWN],
+            "totals": totals,
+            "more": more,
+            "paged": completions_after is not None or extensions_after is not None,
+            "errors": errors,
+        },
         status=status,
     )
 

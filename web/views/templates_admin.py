@@ -25,6 +25,7 @@ from notifier.templating import (
     GROUP_CHANNELS,
     LOCALES,
     STEPS,
+    WECOM_APP,
     InMemoryTemplateStore,
     MessageContext,
     Renderer,
@@ -46,7 +47,9 @@ RENDER_POOL: Final = web.AppKey("render_pool", RenderPool)
 
 #: Channels edited on this page; ``group`` is shared by WeCom, DingTalk and Feishu robots
 #: unless one of them has its own override.
-EDIT_CHANNELS: Final = ("telegram", "email", GROUP, "wecom", "dingtalk", "feishu", "log")
+EDIT_CHANNELS: Final = (
+    "telegram", "email", GROUP, "wecom", "dingtalk", "feishu", "log", WECOM_APP,
+)  # fmt: skip
 ITEM_STEPS: Final = frozenset(
     {"remind", "urge", "overdue", "escalate", "periodic", "review_request", "review_outcome",
      "signoff_request"}
@@ -86,6 +89,8 @@ def key_from(request: web.Request) -> Key:
 def default_body(key: Key) -> str:
     """The bundled default source of a template (a group robot's falls back to ``group``)."""
     channels = [key.channel, GROUP] if key.channel in GROUP_CHANNELS else [key.channel]
+    if key.channel == WECOM_APP:  # the WeCom card falls back to the one-line log text
+        channels.append("log")
     for channel in channels:
         path = DEFAULT_TEMPLATES_DIR / key.locale / f"{key.step}.{channel}.{key.part}.j2"
         if path.is_file():
@@ -106,7 +111,7 @@ async def item_context(
     assignment = await session.scalar(
         select(Assignment)
         .where(Assignment.item_id == item.id)
-        .order_by(Assignment.role != AssignmentRole.LEAD.value, Assignment.id)
+        .order_by(Assignment.role != AssignmentRole.LEAD, Assignment.id)
     )
     row = Notification(
         dedupe_key="preview",

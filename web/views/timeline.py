@@ -28,8 +28,13 @@ class Shown:
     files: list[tuple[str, str | None]] = field(default_factory=list)  # (name, download url)
 
 
+def _word(prefix: str, value: str | None, lang: str) -> str:
+    """The glossary's word for a stored value (the value itself when it has none)."""
+    return translate_or(f"{prefix}.{value}", lang, value or "") if value else ""
+
+
 def _state(value: str | None, lang: str) -> str:
-    return translate_or(f"state.{value}", lang, value or "") if value else ""
+    return _word("state", value, lang)
 
 
 def _entry_title(e: TimelineEntry, lang: str) -> str:
@@ -41,16 +46,21 @@ def _entry_title(e: TimelineEntry, lang: str) -> str:
                 f"{translate_or(f'ent.{entity}', lang, entity)} #{e.entity_id} "
                 f"{translate_or(f'act.{action}', lang, action)}"
             )
-        case EntryKind.NOTIFICATION | EntryKind.ATTEMPT:
-            return f"{e.subject} · {e.channel} · {e.status}"
+        case EntryKind.NOTIFICATION:
+            words = (("step", e.subject), ("channel", e.channel), ("status", e.status))
+            return " · ".join(_word(prefix, value, lang) for prefix, value in words)
+        case EntryKind.ATTEMPT:
+            words = (("step", e.subject), ("channel", e.channel), ("outcome", e.status))
+            return " · ".join(_word(prefix, value, lang) for prefix, value in words)
         case EntryKind.REPORT:
-            return f"{unit} #{e.number} {e.subject} ({e.channel})"
+            kind, origin = _word("items.kind", e.subject, lang), _word("origin", e.channel, lang)
+            return f"{unit} #{e.number} {kind} ({origin})"
         case EntryKind.EXTENSION:
             return f"{unit} {e.old_due_on} → {e.new_due_on}"
         case EntryKind.REVIEW if e.subject == "extension":
-            return f"{unit} {e.status}"
+            return f"{unit} {_word('review', e.status, lang)}"
         case _:
-            return f"{unit} #{e.number} {e.status}"
+            return f"{unit} #{e.number} {_word('review', e.status, lang)}"
 
 
 def _entry_detail(e: TimelineEntry, lang: str) -> str:

@@ -1,6 +1,6 @@
 """Killed mid-filing: reads the inbox and dies with SIGKILL just before the commit.
 
-``python tests/mail_crash.py DATABASE_URL IMAP_URL`` (run by test_mailbox_imap.py).
+``python testing/mail_crash.py DATABASE_URL IMAP_URL`` (run by test_mailbox_imap.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from models.db import create_engine, create_sessionmaker
 from notifier.mailbox import MailboxReader, MailFiler, parse_imap_url
 from supervision.clock import SystemClock
 from supervision.mail_replies import MailRef
-from tests.mail_support import replies
+from testing.mail_support import replies
 
 
 def die(ref: MailRef) -> None:

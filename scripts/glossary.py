@@ -1,0 +1,33 @@
+"""Rewrite the catalogue section of docs/GLOSSARY.md from supervision.labels.CATALOGUE.
+
+Run after adding a word: ``.venv/bin/python scripts/glossary.py``; tests/test_labels.py checks
+that the page lists the catalogue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from supervision.labels import CATALOGUE
+
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "GLOSSARY.md"
+HEADING = "## The catalogue\n"
+
+
+def catalogue_section() -> str:
+    """The section's Markdown: one table per vocabulary, in the catalogue's order."""
+    parts = [HEADING, "\n"]
+    for enum, words in CATALOGUE.items():
+        parts.append(f"\n### `{enum.__name__}`\n\n| value | 中文 | English |\n|---|---|---|\n")
+        parts.extend(f"| `{value}` | {zh} | {en} |\n" for value, (zh, en) in words.items())
+    return "".join(parts)
+
+
+def main() -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    head = text.split(HEADING, 1)[0]
+    PAGE.write_text(head + catalogue_section(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

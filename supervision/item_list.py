@@ -1,0 +1,464 @@
+"""Listing items (督查事项列表): rows with their light, one page at a time, and counts by light.
+
+Imports only `models/` and `supervision/`; I/O goes through the session it is given.
+
+What a page shows is read for that page only: filters, scope, the light (as `LightCuts` in
+SQL), the order and the count run in the database, and the lead assignments, units and
+owners are read for the rows shown. The light shown is still `light_for`'s, computed from
+the rows read; the SQL light only selects and counts, and tests hold the two equal.
+An open item's light is the worst of its lead assignments' (its own deadline's when it has
+none) and of its open milestones' (阶段性节点, held to their dates only).
+The SQL light counts an item that is closed or cancelled as grey without looking at its
+assignments or milestones: `supervision.lifecycle` closes an item only when its lead assignments are
+closed, and cancels its assignments with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import (
+    ACTIVE_STATES,
+    Assignment,
+    AssignmentRole,
+    Item,
+    ItemState,
+    Milestone,
+    MilestoneState,
+    Person,
+    Unit,
+)
+from supervision.access import Scope
+from supervision.calendar import WorkCalendar
+from supervision.errors import NotFound
+from supervision.light import (
+    BY_SEVERITY,
+    SEVERITY,
+    Light,
+    LightCuts,
+    Staged,
+    assignment_light,
+    light_for,
+    milestone_light,
+    worst,
+)
+from supervision.units import subtree
+
+__all__ = [
+    "ItemFilter",
+    "ItemPage",
+    "ItemRow",
+    "due_in_force",
+    "due_in_force_column",
+    "item_light",
+    "item_severity",
+    "light_counts",
+    "list_items",
+    "page_items",
+]
+
+ZONE = ZoneInfo("Asia/Shanghai")
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """One line of the items list, as the CLI, the web and the API show it."""
+
+    id: int
+    ref: str
+    title: str
+    source: str
+    received_on: date
+    due_on: date  # the deadline in force (`due_in_force`)
+    due_is_provisional: bool
+    urgent: bool
+    light: Light
+    state: str
+    lead_unit: str | None
+    lead_unit_name: str | None
+    owner_email: str | None
+    owner_name: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON object (dates as ISO strings)."""
+        return {
+            "ref": self.ref,
+            "title": self.title,
+            "source": self.source,
+            "received_on": self.received_on.isoformat(),
+            "due_on": self.due_on.isoformat(),
+            "due_is_provisional": self.due_is_provisional,
+            "light": self.light.value,
+            "state": self.state,
+            "lead_unit": self.lead_unit,
+            "owner_email": self.owner_email,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """What the light and the list need of one lead assignment."""
+
+    state: str
+    due_on: date  # the deadline in force (`due_in_force`)
+    last_report_at: datetime | None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    owner_email: str | None = None
+    owner_name: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def _light(
+    state: str,
+    due_on: date,
+    received_on: date,
+    leads: Iterable[_Lead],
+    milestones: Iterable[Staged] = (),
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> Light:
+    active = [a for a in leads if a.is_active]
+    if not active:
+        own = light_for(
+            state=state,
+            due_on=due_on,
+            today=today,
+            last_report_on=None,
+            started_on=received_on,
+            calendar=calendar,
+        )
+    else:
+        own = worst(
+            [
+                assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
+                for a in active
+            ]
+        )
+    if state not in ACTIVE_STATES:
+        return own  # a closed or cancelled item is grey, whatever stage was left open
+    return worst(
+        [own]
+        + [
+            milestone_light(m, today=today, calendar=calendar)
+            for m in milestones
+            if m.state == MilestoneState.OPEN
+        ]
+    )
+
+
+def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
+    """An item's light: the worst of its active lead assignments (the item's own if none)
+    and of its open milestones (阶段性节点).
+
+    ``item.assignments`` and ``item.milestones`` must be loaded.
+    """
+    leads = [
+        _Lead(a.state, a.due_on, a.last_report_at)
+        for a in item.assignments
+        if a.role == AssignmentRole.LEAD.value
+    ]
+    return _light(
+        item.state,
+        item.due_on,
+        item.received_on,
+        leads,
+        item.milestones,
+        today=today,
+        calendar=calendar,
+        tz=tz,
+    )
+
+
+def due_in_force(item: Item) -> date:
+    """The deadline an item is held to now: its lead unit's (主办), which an approved
+    extension (延期) moves, or the item's own when it has no lead left (cancelled ones do not
+    count). ``item.assignments`` must be loaded; `due_in_force_column` is the same in SQL."""
+    leads = [(a.state, a.due_on) for a in item.assignments if a.role == AssignmentRole.LEAD.value]
+    return _in_force(item.due_on, leads)
+
+
+def _in_force(own: date, leads: Iterable[tuple[str, date]]) -> date:
+    """`due_in_force` from the item's date and its lead assignments' (state, due_on)."""
+    return max((due for state, due in leads if state != ItemState.CANCELLED.value), default=own)
+
+
+def due_in_force_column() -> ColumnElement[date]:
+    """`due_in_force` as a column expression over ``items`` (for filters and ordering)."""
+    lead_due = (
+        select(func.max(Assignment.due_on))
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.role == AssignmentRole.LEAD.value,
+            Assignment.state != ItemState.CANCELLED.value,
+        )
+        .correlate(Item)
+        .scalar_subquery()
+    )
+    return func.coalesce(lead_due, Item.due_on)
+
+
+def item_severity(cuts: LightCuts) -> ColumnElement[int]:
+    """`SEVERITY` of an open item's light in SQL (over `Item`): the worst of its active
+    lead assignments (or its own deadline when it has none) and of its open milestones."""
+    leads = (
+        select(
+            func.max(
+                cuts.severity(
+                    state=Assignment.state,
+                    due_on=Assignment.due_on,
+                    started_on=Item.received_on,
+                    last_report_at=Assignment.last_report_at,
+                )
+            )
+        )
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.role == AssignmentRole.LEAD.value,
+            Assignment.state.in_(ACTIVE_STATES),
+        )
+        .scalar_subquery()
+    )
+    own = cuts.severity(state=Item.state, due_on=Item.due_on, started_on=Item.received_on)
+    base = func.coalesce(leads, own)
+    stages = (
+        select(func.max(cuts.milestone_severity(due_on=Milestone.due_on)))
+        .where(Milestone.item_id == Item.id, Milestone.state == MilestoneState.OPEN)
+        .scalar_subquery()
+    )
+    # the larger of the two (greatest() is spelt differently in SQLite); no open milestone:
+    # the comparison is NULL and the assignments' light stands
+    return case((stages > base, stages), else_=base)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilter:
+    """What the list is restricted to (every field optional)."""
+
+    scope: Scope | None = None
+    unit_id: int | None = None  # items with an assignment to this unit
+    unit_ids: frozenset[int] | None = None  # items with an assignment to one of these units
+    source: str = ""
+    light: Light | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    text: str = ""  # in the title or the 文号, ignoring case
+
+    def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
+        """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
+        if self.scope is not None:
+            query = self.scope.filter_items(query)
+        if self.unit_id is not None:
+            query = query.where(
+                Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id == self.unit_id))
+            )
+        if self.unit_ids is not None:
+            query = query.where(
+                Item.id.in_(
+                    select(Assignment.item_id).where(Assignment.unit_id.in_(sorted(self.unit_ids)))
+                )
+            )
+        if self.source:
+            query = query.where(Item.source == self.source)
+        if self.due_from is not None:
+            query = query.where(due_in_force_column() >= self.due_from)
+        if self.due_to is not None:
+            query = query.where(due_in_force_column() <= self.due_to)
+        if self.text:
+            needle = self.text.lower()
+            query = query.where(
+                func.lower(Item.title).contains(needle, autoescape=True)
+                | func.lower(Item.ref).contains(needle, autoescape=True)
+            )
+        if self.light is Light.GREY:
+            query = query.where(Item.state.not_in(ACTIVE_STATES))
+        elif self.light is not None:
+            if cuts is None:
+                raise ValueError("filtering by a light needs the cuts of the day")
+            query = query.where(
+                Item.state.in_(ACTIVE_STATES), item_severity(cuts) == SEVERITY[self.light]
+            )
+        return query
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """One page of rows and the number of rows on every page."""
+
+    rows: list[ItemRow]
+    total: int
+
+
+_ROW_COLUMNS = (
+    Item.id,
+    Item.ref,
+    Item.title,
+    Item.source,
+    Item.received_on,
+    Item.due_on,
+    Item.due_is_provisional,
+    Item.urgent,
+    Item.state,
+)
+
+
+async def _rows(
+    session: AsyncSession,
+    items: Sequence[Any],
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+) -> list[ItemRow]:
+    """The list rows of ``items`` (rows of `_ROW_COLUMNS`), their lead assignments and open
+    milestones read."""
+    leads: dict[int, list[_Lead]] = {}
+    stages: dict[int, list[Staged]] = {}
+    ids = [item.id for item in items]
+    for start in range(0, len(ids), 5000):  # bound the statement's parameters
+        chunk = ids[start : start + 5000]
+        lead_query = (
+            select(
+                Assignment.item_id,
+                Assignment.state,
+                Assignment.due_on,
+                Assignment.last_report_at,
+                Unit.code,
+                Unit.name,
+                Person.email,
+                Person.name,
+            )
+            .join(Unit, Unit.id == Assignment.unit_id)
+            .outerjoin(Person, Person.id == Assignment.owner_id)
+            .where(Assignment.role == AssignmentRole.LEAD.value, Assignment.item_id.in_(chunk))
+            .order_by(Assignment.id)
+        )
+        for row in (await session.execute(lead_query)).all():
+            leads.setdefault(row[0], []).append(_Lead(*row[1:]))
+        stage_query = select(Milestone.item_id, Milestone.state, Milestone.due_on).where(
+            Milestone.state == MilestoneState.OPEN, Milestone.item_id.in_(chunk)
+        )
+        for stage in (await session.execute(stage_query)).all():
+            stages.setdefault(stage.item_id, []).append(stage)
+    out: list[ItemRow] = []
+    for item in items:
+        mine = leads.get(item.id, [])
+        light = _light(
+            item.state,
+            item.due_on,
+            item.received_on,
+            mine,
+            stages.get(item.id, []),
+            today=today,
+            calendar=calendar,
+            tz=tz,
+        )
+        lead = next((a for a in mine if a.is_active), mine[0] if mine else None)
+        out.append(
+            ItemRow(
+                id=item.id,
+                ref=item.ref,
+                title=item.title,
+                source=item.source,
+                received_on=item.received_on,
+                due_on=_in_force(item.due_on, ((a.state, a.due_on) for a in mine)),
+                due_is_provisional=item.due_is_provisional,
+                urgent=item.urgent,
+                light=light,
+                state=item.state,
+                lead_unit=lead.unit_code if lead else None,
+                lead_unit_name=lead.unit_name if lead else None,
+                owner_email=lead.owner_email if lead else None,
+                owner_name=lead.owner_name if lead else None,
+            )
+        )
+    return out
+
+
+async def page_items(
+    session: AsyncSession,
+    where: ItemFilter,
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    tz: ZoneInfo,
+    offset: int = 0,
+    limit: int = 50,
+    count: bool = True,
+) -> ItemPage:
+    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline (then 文号),
+    and how many match (0 when not ``count``)."""
+    cuts = LightCuts.on(today, calendar, tz)
+    query = where.apply(select(*_ROW_COLUMNS), cuts)
+    items = (
+        await session.execute(
+            query.order_by(due_in_force_column(), Item.ref, Item.id).offset(offset).limit(limit)
+        )
+    ).all()
+    total = 0
+    if count:
+        counted = where.apply(select(func.count()).select_from(Item), cuts)
+        total = int(await session.scalar(counted) or 0)
+    rows = await _rows(session, items, today=today, calendar=calendar, tz=tz)
+    return ItemPage(rows, total)
+
+
+async def light_counts(
+    session: AsyncSession, where: ItemFilter, *, today: date, calendar: WorkCalendar, tz: ZoneInfo
+) -> dict[Light, int]:
+    """How many of the filtered items show each light (every light present, 0 if none)."""
+    cuts = LightCuts.on(today, calendar, tz)
+    counts = dict.fromkeys((Light.RED, Light.YELLOW, Light.GREEN, Light.GREY), 0)
+    active = where.apply(
+        select(item_severity(cuts).label("severity"), func.count()).select_from(Item), cuts
+    ).where(Item.state.in_(ACTIVE_STATES))
+    for severity, n in (await session.execute(active.group_by("severity"))).all():
+        counts[BY_SEVERITY[int(severity)]] += int(n)
+    done = where.apply(select(func.count()).select_from(Item), cuts).where(
+        Item.state.not_in(ACTIVE_STATES)
+    )
+    counts[Light.GREY] += int(await session.scalar(done) or 0)
+    return counts
+
+
+async def list_items(
+    session: AsyncSession,
+    *,
+    today: date,
+    calendar: WorkCalendar,
+    overdue_only: bool = False,
+    unit_code: str | None = None,
+    tz: ZoneInfo | None = None,
+    visible_to: Scope | None = None,
+) -> list[ItemRow]:
+    """Every item by deadline, with its light; only overdue ones, one unit's (and below), or
+    those in a person's scope (filtered in the database). For exports and the CLI: pages
+    use `page_items`."""
+    zone = tz or ZONE
+    unit_ids: frozenset[int] | None = None
+    if unit_code is not None:
+        units = (await session.execute(select(Unit.id, Unit.code, Unit.parent_id))).all()
+        root = next((u.id for u in units if u.code == unit_code), None)
+        if root is None:
+            raise NotFound(f"no unit with code {unit_code!r}")
+        unit_ids = frozenset(subtree(((u.id, u.parent_id) for u in units), root))
+    where = ItemFilter(
+        scope=visible_to, unit_ids=unit_ids, light=Light.RED if overdue_only else None
+    )
+    cuts = LightCuts.on(today, calendar, zone)
+    query = where.apply(select(*_ROW_COLUMNS), cuts).order_by(due_in_force_column(), Item.ref)
+    items = (await session.execute(query)).all()
+    return await _rows(session, items, today=today, calendar=calendar, tz=zone)

@@ -1,0 +1,288 @@
+"""The glossary: every user-visible word of the domain, in Chinese and English, once.
+
+Templates (through the views ``notifier.context`` builds), web pages, the bot and the CLI read
+their words for steps, sources, states, roles, channels, decisions, requests, lights, delivery
+statuses and audit actions here; nothing else spells them. docs/GLOSSARY.md explains them.
+Imports only ``models``, ``supervision.light`` and ``supervision.phrases`` (the days phrase).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final
+
+from models import (
+    AssignmentRole,
+    AuditAction,
+    AuditEntity,
+    Channel,
+    Decision,
+    DeliveryOutcome,
+    InboundOutcome,
+    ItemState,
+    MessageKind,
+    MilestoneState,
+    NotificationStatus,
+    Origin,
+    ReportKind,
+    RequestKind,
+    ReviewState,
+    Role,
+    Source,
+    StepChannel,
+    StepKind,
+)
+from supervision.light import Light
+from supervision.phrases import LANGS, Lang, days_phrase, lang_of, working_days
+
+__all__ = [
+    "CATALOGUE",
+    "LANGS",
+    "Lang",
+    "co_marked",
+    "days_phrase",
+    "label",
+    "label_of",
+    "labels",
+    "lang_of",
+    "step_label",
+    "words",
+    "working_days",
+]
+
+#: the pair of words of each member: (中文, English)
+CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
+    # 提醒 → 催办 → 逾期督办 → 升级督办, and the periodic request for a report
+    StepKind: {
+        StepKind.ASSIGN: ("交办通知", "assignment notice"),
+        StepKind.REMIND: ("提醒", "reminder"),
+        StepKind.URGE: ("催办", "urging"),
+        StepKind.OVERDUE: ("逾期督办", "overdue notice"),
+        StepKind.ESCALATE: ("升级督办", "escalation"),
+        StepKind.PERIODIC: ("定期报告", "periodic report"),
+    },
+    MessageKind: {
+        MessageKind.REVIEW_REQUEST: ("审核提醒", "review request"),
+        MessageKind.REVIEW_OUTCOME: ("审核结果", "review decision"),
+        MessageKind.SIGNOFF_REQUEST: ("签发提醒", "sign-off request"),
+        MessageKind.INVITE: ("绑定邀请", "invitation"),
+        MessageKind.BULLETIN: ("督查通报", "bulletin"),
+        MessageKind.DIGEST: ("待办汇总", "digest"),
+        MessageKind.MAIL_REPLY: ("邮件回复确认", "answer to an e-mail reply"),
+    },
+    Source: {
+        Source.INSTRUCTION: ("领导批示", "leader's instruction"),
+        Source.DOCUMENT: ("文件要求", "document requirement"),
+        Source.MEETING: ("会议决定", "meeting decision"),
+        Source.ANNUAL_TASK: ("年度重点工作", "annual key task"),
+        Source.PROPOSAL: ("建议提案", "deputies' proposal"),
+        Source.MAILBOX: ("省长信箱", "governor's mailbox"),
+        Source.OTHER: ("其他", "other"),
+    },
+    ItemState: {
+        ItemState.OPEN: ("办理中", "open"),
+        ItemState.COMPLETION_REQUESTED: ("办结待审核", "completion under review"),
+        ItemState.CLOSED: ("已办结", "closed"),
+        ItemState.CANCELLED: ("已撤销", "cancelled"),
+    },
+    # a milestone (阶段性节点) is open until the office records it done
+    MilestoneState: {
+        MilestoneState.OPEN: ("进行中", "open"),
+        MilestoneState.DONE: ("已完成", "done"),
+    },
+    AssignmentRole: {
+        AssignmentRole.LEAD: ("主办", "lead unit"),
+        AssignmentRole.CO: ("协办", "co-operating unit"),
+    },
+    Role: {
+        Role.OWNER: ("责任人", "responsible person"),
+        Role.LIAISON: ("联络员", "liaison"),
+        Role.LEADER: ("责任领导", "leader in charge"),
+        Role.PRINCIPAL: ("主要负责同志", "principal"),
+        Role.SUPERVISOR: ("督查室工作人员", "supervisor"),
+        Role.ADMIN: ("管理员", "administrator"),
+        Role.VIEWER: ("只读", "viewer"),
+    },
+    Channel: {
+        Channel.TELEGRAM: ("Telegram", "Telegram"),
+        Channel.EMAIL: ("电子邮件", "e-mail"),
+        Channel.WECOM: ("企业微信群", "WeCom group"),
+        Channel.WECOM_APP: ("企业微信", "WeCom"),
+        Channel.DINGTALK: ("钉钉群", "DingTalk group"),
+        Channel.FEISHU: ("飞书群", "Feishu group"),
+        Channel.LOG: ("日志（未配置渠道）", "log (channel not set up)"),
+    },
+    StepChannel: {
+        StepChannel.CHAT: ("聊天（Telegram、企业微信）", "chat (Telegram, WeCom)"),
+        StepChannel.EMAIL: ("电子邮件", "e-mail"),
+        StepChannel.GROUP: ("单位群机器人", "unit group robots"),
+    },
+    Origin: {
+        Origin.CHAT: ("聊天", "chat"),
+        Origin.EMAIL: ("电子邮件", "e-mail"),
+        Origin.WEB: ("网页", "web"),
+        Origin.API: ("接口", "API"),
+        Origin.WECOM: ("企业微信", "WeCom"),
+    },
+    Decision: {
+        Decision.APPROVE: ("同意", "approve"),
+        Decision.REJECT: ("退回", "return"),
+    },
+    RequestKind: {
+        RequestKind.COMPLETION: ("办结申请", "completion request"),
+        RequestKind.EXTENSION: ("延期申请", "extension request"),
+    },
+    ReportKind: {
+        ReportKind.PROGRESS: ("进展报告", "progress report"),
+        ReportKind.COMPLETION: ("办结报告", "completion report"),
+    },
+    ReviewState: {
+        ReviewState.NONE: ("无需审核", "no review"),
+        ReviewState.AWAITING_SIGNOFF: ("待签发", "awaiting sign-off"),
+        ReviewState.PENDING: ("待审核", "under review"),
+        ReviewState.APPROVED: ("已同意", "approved"),
+        ReviewState.REJECTED: ("已退回", "returned"),
+        ReviewState.WITHDRAWN: ("已撤回", "withdrawn"),
+    },
+    # grey is 已办结 in messages: an item is grey once it is closed (or cancelled)
+    Light: {
+        Light.GREEN: ("绿灯", "green"),
+        Light.YELLOW: ("黄灯", "yellow"),
+        Light.RED: ("红灯", "red"),
+        Light.GREY: ("已办结", "closed"),
+    },
+    NotificationStatus: {
+        NotificationStatus.PENDING: ("待发送", "pending"),
+        NotificationStatus.SENDING: ("发送中", "sending"),
+        NotificationStatus.SENT: ("已发送", "sent"),
+        NotificationStatus.FAILED: ("发送失败", "failed"),
+        NotificationStatus.CANCELLED: ("已取消", "cancelled"),
+        NotificationStatus.GROUPED: ("已并入汇总", "sent in a digest"),
+    },
+    DeliveryOutcome: {
+        DeliveryOutcome.SENDING: ("发送中", "sending"),
+        DeliveryOutcome.SENT: ("已发送", "sent"),
+        DeliveryOutcome.TRANSIENT: ("暂时失败，将重试", "failed, will retry"),
+        DeliveryOutcome.PERMANENT: ("发送失败", "failed"),
+        DeliveryOutcome.SKIPPED: ("已跳过", "skipped"),
+    },
+    # what an e-mail read from the office mailbox came to
+    InboundOutcome: {
+        InboundOutcome.FILED: ("已登记", "filed"),
+        InboundOutcome.REFUSED: ("已退回说明", "refused"),
+        InboundOutcome.IGNORED: ("已忽略（自动邮件）", "ignored (automatic mail)"),
+    },
+    AuditEntity: {
+        AuditEntity.ITEM: ("事项", "item"),
+        AuditEntity.ASSIGNMENT: ("交办", "assignment"),
+        AuditEntity.REPORT: ("报告", "report"),
+        AuditEntity.EXTENSION: ("延期申请", "extension request"),
+        AuditEntity.MILESTONE: ("阶段性节点", "milestone"),
+        AuditEntity.PERSON: ("人员", "person"),
+        AuditEntity.UNIT: ("单位", "unit"),
+        AuditEntity.POLICY: ("督办规则", "policy"),
+        AuditEntity.TEMPLATE: ("消息模板", "template"),
+        AuditEntity.CALENDAR: ("工作日历", "calendar"),
+        AuditEntity.CALENDAR_DAY: ("日历调整", "calendar day"),
+        AuditEntity.BULLETIN: ("督查通报", "bulletin"),
+        AuditEntity.NOTIFICATION: ("消息", "message"),
+        AuditEntity.API_TOKEN: ("API 令牌", "API token"),
+        AuditEntity.HEALTH: ("健康检查", "health check"),
+    },
+    AuditAction: {
+        AuditAction.CREATE: ("新建", "created"),
+        AuditAction.UPDATE: ("修改", "changed"),
+        AuditAction.TRANSITION: ("状态变更", "state changed"),
+        AuditAction.FILED: ("报送", "filed"),
+        AuditAction.EDITED: ("修改", "edited"),
+        AuditAction.ATTACHMENTS_ADDED: ("补充附件", "attachments added"),
+        AuditAction.REQUESTED: ("提出申请", "requested"),
+        AuditAction.SIGNED_OFF: ("签发", "signed off"),
+        AuditAction.SIGNOFF_SKIPPED: ("免签发", "sign-off not needed"),
+        AuditAction.REVIEWED: ("审核", "reviewed"),
+        AuditAction.COMPLETE: ("完成", "completed"),
+        AuditAction.DUE_MOVED: ("完成时限调整", "deadline moved"),
+        AuditAction.INVITE_CREATED: ("发出绑定邀请", "invite sent"),
+        AuditAction.CHAT_BOUND: ("绑定 Telegram", "Telegram linked"),
+        AuditAction.CHAT_UNBOUND: ("解除 Telegram 绑定", "Telegram unlinked"),
+        AuditAction.IMPORT_SCHEDULE: ("导入节假日安排", "schedule imported"),
+        AuditAction.RECOMPUTE_DUE: ("重算完成时限", "deadlines recomputed"),
+        AuditAction.SET_OVERRIDE: ("调整单日", "day overridden"),
+        AuditAction.CLEAR_OVERRIDE: ("取消单日调整", "override cleared"),
+        AuditAction.TEMPLATE_SAVE: ("保存模板", "template saved"),
+        AuditAction.TEMPLATE_RESET: ("恢复默认模板", "template reset"),
+        AuditAction.SEND: ("发送", "sent"),
+        AuditAction.RETRY: ("重新发送", "retried"),
+        AuditAction.REVOKE: ("吊销", "revoked"),
+        AuditAction.PROBE: ("检查", "probed"),
+    },
+}
+
+
+def label(member: StrEnum, locale: str | None = "zh", *, alone: bool = False) -> str:
+    """The word for ``member`` in ``locale`` (Chinese unless the locale is English).
+
+    ``alone``: as a button, heading or table cell shows it, English with a capital.
+    """
+    zh, en = CATALOGUE[type(member)][member]
+    if lang_of(locale) != "en":
+        return zh
+    return en[:1].upper() + en[1:] if alone else en
+
+
+def label_of(enum: type[StrEnum], value: str | None, locale: str | None = "zh") -> str:
+    """The word for a stored ``value`` of ``enum``; an unknown value is shown as it is."""
+    if value is None:
+        return ""
+    try:
+        member = enum(value)
+    except ValueError:
+        return value
+    return label(member, locale)
+
+
+def labels(enum: type[StrEnum], locale: str | None = "zh") -> dict[str, str]:
+    """``{value: word}`` for every member of ``enum``, in declaration order (for forms)."""
+    return {str(m): label(m, locale) for m in enum}
+
+
+def step_label(kind: str, locale: str | None = "zh") -> str:
+    """The word for a message kind: a ladder step or another message (提醒, 审核结果…)."""
+    for enum in (StepKind, MessageKind):
+        if kind in enum.__members__.values():
+            return label_of(enum, kind, locale)
+    return kind
+
+
+def co_marked(unit_name: str, role: str, locale: str | None = "zh", *, force: bool = False) -> str:
+    """A unit's name marked 协办 when it is named for its co-operating share (``force``: marked
+    主办 or 协办 whichever it is)."""
+    if role != AssignmentRole.CO and not force:
+        return unit_name
+    word = label_of(AssignmentRole, role, locale)
+    return f"{unit_name} ({word})" if lang_of(locale) == "en" else f"{unit_name}（{word}）"
+
+
+def words(locale: str | None = "zh") -> dict[str, dict[str, str]]:
+    """The glossary as message templates see it, ``words.<group>[value]``.
+
+    ``words.decision`` is keyed by the review's outcome (``approved`` → 同意, ``rejected`` →
+    退回), as a review view carries it.
+    """
+    out = {
+        "step": labels(StepKind, locale) | labels(MessageKind, locale),
+        "source": labels(Source, locale),
+        "state": labels(ItemState, locale),
+        "role": labels(AssignmentRole, locale),
+        "light": labels(Light, locale),
+        "report": labels(ReportKind, locale),
+        "request": labels(RequestKind, locale),
+        "review": labels(ReviewState, locale),
+    }
+    # plain str keys: the words travel to render workers, which do not load the models
+    out["decision"] = {
+        ReviewState.APPROVED.value: label(Decision.APPROVE, locale),
+        ReviewState.REJECTED.value: label(Decision.REJECT, locale),
+    }
+    return out
