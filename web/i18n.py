@@ -53,6 +53,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "nav.api_tokens": ("API 令牌", "API tokens"),
     "nav.bulletins": ("督查通报", "Bulletins"),
     "nav.logout": ("退出", "Log out"),
+    "nav.menu": ("☰ 菜单", "☰ Menu"),
     "lang.switch": ("English", "中文"),
     # login
     "login.title": ("登录", "Log in"),
@@ -181,6 +182,19 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "reviews.old_due": ("原期限", "Old due date"),
     "reviews.new_due": ("申请期限", "New due date"),
     "reviews.decided": ("已处理。", "Decided."),
+    "reviews.comment": ("审核意见", "Comment"),
+    "reviews.comment_hint": ("审核意见（退回时必填）", "Comment (required to reject)"),
+    "reviews.approve_extension": ("同意延期至 {date}", "Approve: extend to {date}"),
+    "reviews.approve_completion": ("同意办结", "Approve completion"),
+    "reviews.reject_with_reason": ("退回：请填写理由", "Reject (give a reason)"),
+    "reviews.no_decision": (
+        "未作出决定：请点击「同意」或「退回」按钮。",
+        "No decision taken: click Approve or Reject.",
+    ),
+    "reviews.reason_required": (
+        "退回须填写理由，请在审核意见中说明。未作任何更改。",
+        "A rejection needs a reason: write it in the comment. Nothing was changed.",
+    ),
     # import
     "import.title": ("导入督查事项", "Import items"),
     "import.file": ("CSV 或 XLSX 文件", "CSV or XLSX file"),
@@ -324,6 +338,16 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "dl.attempts": ("尝试", "Attempts"),
     "dl.error": ("错误", "Error"),
     "dl.retry": ("重新发送", "Retry"),
+    "dl.st.logged": ("未发送（仅记入日志）", "Not sent (logged only)"),
+    "dl.logged_note": (
+        "日志渠道（演示或测试）：消息只写入系统日志，没有发给任何人。",
+        "Log channel (demo or test): written to the system log, sent to no one.",
+    ),
+    "dl.logged_instead": (
+        "{channel} 渠道未配置：消息只写入系统日志，没有发给接收人。",
+        "The {channel} channel is not configured: written to the system log, not sent.",
+    ),
+    "dl.outcome.logged": ("仅记入日志", "logged only"),
     "flash.saved": ("已保存。", "Saved."),
     "flash.decided": ("已处理。", "Decided."),
     "flash.retried": ("已安排重新发送。", "Queued for another try."),

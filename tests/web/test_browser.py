@@ -155,7 +155,20 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
             await page.goto(base + "/reviews")
             row = page.locator(f"#extension-{ids['extension']}")
             await expect(row).to_contain_text("需要与住建部门协调")
-            await row.locator("input[name=comment]").fill("同意延期")
+            # A reason typed and Enter pressed decides nothing (it used to approve).
+            comment = row.locator("textarea[name=comment]")
+            await comment.fill("理由不足")
+            await comment.press("Enter")
+            await expect(page).to_have_url(base + "/reviews")
+            await expect(page.locator(".flash")).to_have_count(0)
+            await expect(row).to_be_visible()
+            async with create_sessionmaker(sqlite_engine)() as s:
+                pending = await s.get_one(Extension, ids["extension"])
+                assert pending.state == ReviewState.PENDING and pending.comment is None
+            # The buttons say what each will do.
+            await expect(row.locator("button[value=approve]")).to_have_text("同意延期至 2027-01-29")
+            await expect(row.locator("button[value=reject]")).to_have_text("退回：请填写理由")
+            await comment.fill("同意延期")
             await row.locator("button[value=approve]").click()
             await expect(page.locator(".flash")).to_be_visible()
             await expect(page.locator(f"#extension-{ids['extension']}")).to_have_count(0)

@@ -201,3 +201,92 @@ async def test_delivery_log_roles(as_liaison: Web, as_viewer: Web, seed: Seed, s
     failed_id, _ = await _notifications(sessions, seed)
     assert (await as_liaison.get("/deliveries")).status == 403
     assert (await as_viewer.post(f"/deliveries/{failed_id}/retry")).status == 403
+
+
+async def test_delivery_log_labels_every_status_and_logged_is_not_sent(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    now = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    async with sessions() as s, s.begin():
+        rows = {
+            status.value: Notification(
+                dedupe_key=f"label:{status.value}",
+                kind="remind",
+                channel="telegram",
+                status=status.value,
+                not_before=now,
+                attempts=1,
+                item_id=seed.item_a,
+            )
+            for status in NotificationStatus
+        }
+        # What the log channel leaves when e-mail is not configured: "sent", NOT SENT noted.
+        logged = Notification(
+            dedupe_key="label:logged",
+            kind="remind",
+            channel="email",
+            status="sent",
+            not_before=now,
+            attempts=1,
+            item_id=seed.item_a,
+            last_error="NOT SENT: logged by the log channel (email is not configured)",
+        )
+        s.add_all([*rows.values(), logged])
+        await s.flush()
+        s.add_all(
+            [
+                DeliveryAttempt(
+                    notification_id=rows["sent"].id,
+                    channel="telegram",
+                    started_at=now,
+                    outcome="sent",
+                ),
+                DeliveryAttempt(
+                    notification_id=logged.id,
+                    channel="log",
+                    started_at=now,
+                    outcome="sent",
+                    error="NOT SENT: logged by the log channel (email is not configured)",
+                ),
+            ]
+        )
+        ids = {status: row.id for status, row in rows.items()}
+        logged_id = logged.id
+
+    def cell(html: str, nid: int) -> str:
+        row = html[html.index(f'id="notification-{nid}"') :]
+        row = row[: row.index("</tr>")]
+        return row.split("<td>")[6]  # the status column
+
+    zh = {
+        "pending": "待发送",
+        "sending": "发送中",
+        "sent": "已发送",
+        "failed": "发送失败",
+        "cancelled": "已取消",
+        "grouped": "已并入汇总",
+    }
+    en = {
+        "pending": "Pending",
+        "sending": "Sending",
+        "sent": "Sent",
+        "failed": "Failed",
+        "cancelled": "Cancelled",
+        "grouped": "Sent in a digest",
+    }
+    assert set(zh) == {s.value for s in NotificationStatus}
+    html = await (await as_supervisor.get("/deliveries")).text()
+    for status, label in zh.items():
+        assert label in cell(html, ids[status]), status
+        assert f'<option value="{status}">{label}</option>' in html
+    logged_cell = cell(html, logged_id)
+    assert "未发送（仅记入日志）" in logged_cell and "电子邮件 渠道未配置" in logged_cell
+    assert "已发送" not in logged_cell and "NOT SENT" not in html
+
+    assert (await as_supervisor.get("/lang/en?next=/deliveries")).status in (302, 303)
+    html = await (await as_supervisor.get("/deliveries")).text()
+    for status, label in en.items():
+        assert f">{label}</span>" in cell(html, ids[status]), status
+    logged_cell = cell(html, logged_id)
+    assert "Not sent (logged only)" in logged_cell and ">Sent</span>" not in logged_cell
+    assert "NOT SENT" not in html

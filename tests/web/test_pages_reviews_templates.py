@@ -55,6 +55,72 @@ async def test_approve_extension(as_liaison: Web, as_supervisor: Web, seed: Seed
     ).status == 404
 
 
+async def _pending_extension(as_liaison: Web, seed: Seed, sessions) -> int:
+    await _pending(as_liaison, seed, sessions)
+    async with sessions() as s:
+        ext_id = await s.scalar(select(Extension.id))
+    assert ext_id is not None
+    return ext_id
+
+
+async def _still_pending(sessions, ext_id: int, seed: Seed) -> None:
+    async with sessions() as s:
+        ext = await s.get_one(Extension, ext_id)
+        assert ext.state == ReviewState.PENDING and ext.comment is None
+        assert (await s.get_one(Assignment, seed.assignment_a)).due_on != date(2027, 1, 15)
+
+
+async def test_decision_buttons_say_what_happens_and_enter_cannot_decide(
+    as_liaison: Web, as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    ext_id = await _pending_extension(as_liaison, seed, sessions)
+    for url in ("/reviews", f"/items/{seed.item_a}"):
+        html = await (await as_supervisor.get(url)).text()
+        form = html[html.index(f'action="/reviews/extension/{ext_id}"') :]
+        form = form[: form.index("</form>")]
+        assert "同意延期至 2027-01-15" in form and "退回：请填写理由" in form
+        # The comment is a textarea (Enter is a new line) and the form's first submit
+        # button, the target of an implicit submission, is disabled: Enter sends nothing.
+        assert '<textarea name="comment"' in form and 'type="text"' not in form
+        first = form[form.index("<button") :]
+        assert first.startswith('<button type="submit" class="implicit-guard" disabled')
+
+
+async def test_post_without_decision_decides_nothing(
+    as_liaison: Web, as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    ext_id = await _pending_extension(as_liaison, seed, sessions)
+    # What an implicit submission would send: the comment and no decision button.
+    for form in ({"comment": "理由不足，请补充材料"}, {"decision": "", "comment": "x"}):
+        r = await as_supervisor.post(f"/reviews/extension/{ext_id}", form)
+        assert r.status == 400
+        assert "未作出决定" in await r.text()
+        await _still_pending(sessions, ext_id, seed)
+
+
+async def test_reject_requires_a_reason(
+    as_liaison: Web, as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    ext_id = await _pending_extension(as_liaison, seed, sessions)
+    for comment in (None, "", "   \n "):
+        form = (
+            {"decision": "reject"}
+            if comment is None
+            else {"decision": "reject", "comment": comment}
+        )
+        r = await as_supervisor.post(f"/reviews/extension/{ext_id}", form)
+        assert r.status == 400
+        assert "退回须填写理由" in await r.text()
+        await _still_pending(sessions, ext_id, seed)
+    r = await as_supervisor.post(
+        f"/reviews/extension/{ext_id}", {"decision": "reject", "comment": "理由不足"}
+    )
+    assert r.status == 303
+    async with sessions() as s:
+        ext = await s.get_one(Extension, ext_id)
+        assert ext.state == ReviewState.REJECTED and ext.comment == "理由不足"
+
+
 async def test_completion_request_rejected(
     as_liaison: Web, as_admin: Web, seed: Seed, sessions
 ) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from models import Notification, NotificationStatus, Person
+from notifier.channels.log import LogChannel
 from supervision.access import Permission
 from supervision.audit import Actor, record
 from web.access import require
@@ -15,6 +16,15 @@ from web.app import DEPS, WebDeps
 from web.views.common import PAGE_SIZE, clamp_page, int_or_none, path_id, redirect, render
 
 STATUSES = tuple(s.value for s in NotificationStatus)
+
+
+def logged_only(row: Notification) -> bool:
+    """True for a row marked ``sent`` whose last attempt was the log channel's: nothing left
+    the building (no Telegram token, no SMTP configured, or the demo), so the page must not
+    show it as sent."""
+    if row.status != NotificationStatus.SENT.value or not row.attempts_log:
+        return False
+    return max(row.attempts_log, key=lambda a: a.id).channel == LogChannel.kind
 
 
 async def deliveries_page(request: web.Request) -> web.StreamResponse:
@@ -58,6 +68,7 @@ async def deliveries_page(request: web.Request) -> web.StreamResponse:
             "failed_only": failed_only,
             "status": status,
             "statuses": STATUSES,
+            "logged_only": logged_only,
             "page": page,
             "pages": pages,
             "total": total,

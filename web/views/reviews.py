@@ -15,7 +15,7 @@ from supervision.requests import MAX_COMMENT, decide_completion, decide_extensio
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import safe_next
-from web.views.common import int_or_none, path_id, redirect, render, text_field
+from web.views.common import int_or_none, path_id, redirect, render, t_for, text_field
 
 REVIEWS_SHOWN = 50
 
@@ -36,6 +36,10 @@ def _after(query: Q, model: type[Row], after: int | None) -> Q:
 def _next(rows: Sequence[Any]) -> int | None:
     """The cursor of the next page: the last row shown, when there are more."""
     return int(rows[REVIEWS_SHOWN - 1][0].id) if len(rows) > REVIEWS_SHOWN else None
+
+
+class ReasonRequired(Exception):
+    """A rejection posted without a reason: refused before anything changes."""
 
 
 async def _pending(request: web.Request, errors: list[str], status: int) -> web.Response:
@@ -112,9 +116,12 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
     record_id = path_id(request)
     form = await request.post()
     decision = text_field(form, "decision")
+    # Only a click on a decision button sends ``decision``: a post without it (an implicit
+    # submission, a stale form) decides nothing, and a rejection must say why.
     if decision not in ("approve", "reject"):
-        return await _pending(request, ["decision must be approve or reject"], 400)
+        return await _pending(request, [t_for(request, "reviews.no_decision")], 400)
     comment = text_field(form, "comment", MAX_COMMENT) or None
+    needs_reason = decision == "reject" and comment is None
     try:
         async with deps.sessions() as session, session.begin():
             reviewer = await session.get_one(Person, me.person_id)
@@ -122,6 +129,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 report = await session.get(Report, record_id)
                 if report is None:
                     raise web.HTTPNotFound(text="404: no such request")
+                if needs_reason and report.review_state == ReviewState.PENDING.value:
+                    raise ReasonRequired
                 await decide_completion(
                     session,
                     report=report,
@@ -134,6 +143,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 extension = await session.get(Extension, record_id)
                 if extension is None:
                     raise web.HTTPNotFound(text="404: no such request")
+                if needs_reason and extension.state == ReviewState.PENDING.value:
+                    raise ReasonRequired
                 await decide_extension(
                     session,
                     extension=extension,
@@ -142,6 +153,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                     comment=comment,
                     clock=deps.clock,
                 )
+    except ReasonRequired:
+        return await _pending(request, [t_for(request, "reviews.reason_required")], 400)
     except DomainError as exc:
         return await _pending(request, [str(exc)], 400)
     back = safe_next(text_field(form, "next", 200))
