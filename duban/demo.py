@@ -9,7 +9,7 @@ of the demo's completion is issued (not sent) once, with a praised and an urged 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from models import (
     Source,
     Unit,
 )
+from supervision.access import scope_for
 from supervision.accounts import hash_password
 from supervision.audit import Actor, record
 from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
@@ -48,6 +49,7 @@ from supervision.items import (
 )
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
+from supervision.milestones import MilestoneSpec, add_milestone, complete_milestone
 from supervision.policy import ensure_default_policies
 from supervision.tabular import Table
 
@@ -135,6 +137,8 @@ class DemoItem:
     content: str = ""
     reports_ago: tuple[int, ...] = ()  # progress reports, days ago
     extra: str = ""  # "extension", "completion" or "closed"
+    # 阶段性节点 of the lead unit: (name, due in days, done days ago or None while open).
+    milestones: tuple[tuple[str, int, int | None], ...] = ()
 
 
 ITEMS: tuple[DemoItem, ...] = (
@@ -261,6 +265,11 @@ ITEMS: tuple[DemoItem, ...] = (
         objective="实现政府系统督查工作信息互联互通",
         content="在政府专网和内网建设平台，完善建议提案和省长信箱网上办理系统",
         reports_ago=(20, 5),
+        milestones=(
+            ("完成需求调研和总体方案", -20, 22),
+            ("完成平台开发和系统联调", 2, None),
+            ("平台上线试运行", 30, None),
+        ),
     ),
     DemoItem(
         12,
@@ -485,6 +494,7 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
                 .values(assign_noticed_at=Assignment.assigned_at)
             )
         await _add_history(session, saved.item, spec, supervisor, clock=clock)
+        await _add_milestones(session, saved.item, spec, supervisor, clock=clock, today=today)
     calendar = await context.calendar(session)
     rows = await list_items(session, today=today, calendar=calendar, tz=tz)
     summary.lights = Counter(r.light for r in rows if r.ref.startswith("督〔演示〕"))
@@ -522,6 +532,44 @@ def _raise_on(result: ImportResult) -> None:
             "the demo data does not fit this database: " + "; ".join(map(str, result.errors)),
             [str(e) for e in result.errors],
         )
+
+
+async def _add_milestones(
+    session: AsyncSession,
+    item: Item,
+    spec: DemoItem,
+    supervisor: Person,
+    *,
+    clock: Clock,
+    today: date,
+) -> None:
+    """The item's milestones (时序进度), added and completed by the office as in real use; a
+    done one is dated back to when it was done."""
+    if not spec.milestones:
+        return
+    scope = await scope_for(session, supervisor)
+    actor = Actor.of(supervisor)
+    lead = MilestoneSpec(
+        "",
+        today,
+        (await session.scalars(select(Unit.id).where(Unit.code == spec.lead))).one(),
+        await session.scalar(select(Person.id).where(Person.email == _email(OWNER_OF[spec.lead]))),
+        await session.scalar(select(Person.id).where(Person.email == _email(LEADER_OF[spec.lead]))),
+    )
+    for name, due_in, done_ago in spec.milestones:
+        milestone = await add_milestone(
+            session,
+            scope=scope,
+            actor=actor,
+            item_id=item.id,
+            spec=replace(lead, name=name, due_on=today + timedelta(days=due_in)),
+            clock=clock,
+        )
+        if done_ago is not None:
+            await complete_milestone(
+                session, scope=scope, actor=actor, milestone_id=milestone.id, clock=clock
+            )
+            milestone.completed_at = clock.now() - timedelta(days=done_ago)
 
 
 async def _add_history(

@@ -8,6 +8,7 @@ from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
 from models.item import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemState, Source
 from models.mail import InboundMail, InboundOutcome
+from models.milestone import Milestone, MilestoneState
 from models.notification import (
     GROUP_CHANNELS,
     Channel,
@@ -64,6 +65,8 @@ __all__ = [
     "LoginAttempt",
     "LoginThrottle",
     "MessageKind",
+    "Milestone",
+    "MilestoneState",
     "Notification",
     "NotificationStatus",
     "Origin",

@@ -19,6 +19,7 @@ class AuditEntity(StrEnum):
     ASSIGNMENT = "assignment"
     REPORT = "report"
     EXTENSION = "extension"
+    MILESTONE = "milestone"
     PERSON = "person"
     UNIT = "unit"
     POLICY = "policy"
@@ -44,6 +45,7 @@ class AuditAction(StrEnum):
     SIGNED_OFF = "signed_off"
     SIGNOFF_SKIPPED = "signoff_skipped"
     REVIEWED = "reviewed"
+    COMPLETE = "complete"  # a milestone recorded done
     DUE_MOVED = "due_moved"
     INVITE_CREATED = "invite_created"
     CHAT_BOUND = "chat_bound"

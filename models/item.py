@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.org import Person, Unit
+
+if TYPE_CHECKING:
+    from models.milestone import Milestone
 
 
 class Source(StrEnum):
@@ -67,6 +71,9 @@ class Item(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="item", lazy="raise", cascade="all, delete-orphan"
+    )
+    milestones: Mapped[list[Milestone]] = relationship(
         back_populates="item", lazy="raise", cascade="all, delete-orphan"
     )
 

@@ -70,6 +70,10 @@ class Report(TimestampMixin, Base):
         ForeignKey("assignments.id", ondelete="CASCADE"), index=True
     )
     number: Mapped[int] = mapped_column(default=1)  # 1, 2, 3... per assignment
+    # The milestone of the assignment's item the report is about (None: the item as a whole).
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestones.id", ondelete="SET NULL"), index=True
+    )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     kind: Mapped[ReportKind] = mapped_column(
         enum_column(ReportKind, 16), default=ReportKind.PROGRESS

@@ -40,6 +40,13 @@ assignment's deadline in force, i.e. after approved extensions):
   assignment, worst first (more overdue assignments, then more working days late in total,
   then unit name), each with its overdue items and days late.
 - Units with no assignment that counts and no approved extension are left out.
+- **节点按期率** (milestone punctuality, seed 二(三)): over the milestones of annual tasks
+  (年度重点工作, items not cancelled), per responsible unit: done on a day in
+  ``[start, as of]`` on or before the milestone's date (on time) or after it (late), and
+  open ones past their date on *as of* (open overdue); rate = on time / (done + open
+  overdue; not counted once the task is closed). Only units with a milestone judged are
+  listed, best rate first; ``milestones`` in ``Bulletin.data`` holds them and their totals
+  (bulletins frozen earlier have none).
 
 ``Bulletin.data`` carries ``"version": 2``; bulletins frozen before it (no version) have one
 row per unit with both roles mixed and no ``unranked``/``urged``; readers treat a missing
@@ -67,12 +74,15 @@ from models import (
     ExtensionState,
     Item,
     ItemState,
+    Milestone,
+    MilestoneState,
     Person,
     PersonRole,
     Report,
     ReportKind,
     ReviewState,
     Role,
+    Source,
     Unit,
 )
 from supervision.audit import Actor, record
@@ -208,6 +218,48 @@ class UnitFigures:
         }
 
 
+@dataclass(slots=True)
+class MilestoneFigures:
+    """节点按期率 of one unit (or all): the milestones of annual tasks (年度重点工作) done in the
+    period, on time or late, and those still open past their date; judged like assignments."""
+
+    unit_id: int | None
+    unit_name: str
+    completed: int = 0
+    on_time: int = 0
+    late: int = 0
+    open_overdue: int = 0
+
+    @property
+    def judged(self) -> int:
+        """Done in the period plus open overdue."""
+        return self.completed + self.open_overdue
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Done on time / judged; None when no milestone was judged."""
+        return self.on_time / self.judged if self.judged else None
+
+    def add(self, other: MilestoneFigures) -> None:
+        """Count ``other``'s milestones in this row too (for the totals)."""
+        self.completed += other.completed
+        self.on_time += other.on_time
+        self.late += other.late
+        self.open_overdue += other.open_overdue
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as stored in ``Bulletin.data``."""
+        return {
+            "unit_id": self.unit_id,
+            "unit_name": self.unit_name,
+            "completed": self.completed,
+            "on_time": self.on_time,
+            "late": self.late,
+            "open_overdue": self.open_overdue,
+            "on_time_rate": self.on_time_rate,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class OverdueEntry:
     """An overdue assignment named in a bulletin."""
@@ -275,6 +327,14 @@ class BulletinData:
     unranked: list[UnitFigures] = field(default_factory=list)
     overdue_items: list[OverdueEntry] = field(default_factory=list)
     number: str = ""
+    milestones: list[MilestoneFigures] = field(default_factory=list)  # by unit, best first
+
+    def milestone_totals(self) -> MilestoneFigures:
+        """节点按期率 over every unit."""
+        total = MilestoneFigures(None, "合计")
+        for row in self.milestones:
+            total.add(row)
+        return total
 
     def ranking(self, role: str) -> list[UnitFigures]:
         """The ranked rows of one role (``lead`` 主办 or ``co`` 协办)."""
@@ -341,6 +401,10 @@ class BulletinData:
             "urged_units": self.urged_units,
             "urged": [u.as_json() for u in self.urged],
             "totals": self.totals(),
+            "milestones": {
+                "units": [m.as_json() for m in self.milestones],
+                "totals": self.milestone_totals().as_json(),
+            },
         }
 
 
@@ -607,7 +671,47 @@ async def compute_bulletin(
             (r for r in every if not r.judged), key=lambda r: (r.role != lead, r.unit_name)
         ),
         overdue_items=overdue,
+        milestones=await _milestone_figures(session, start, as_of, tz),
     )
+
+
+async def _milestone_figures(
+    session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
+) -> list[MilestoneFigures]:
+    """节点按期率 per responsible unit for the annual tasks' milestones (seed 二(三)): done in
+    [start, as_of] on or before their date, or late; open ones past their date are overdue."""
+    rows = (
+        await session.execute(
+            select(Milestone, Unit, Item.state)
+            .join(Item, Item.id == Milestone.item_id)
+            .join(Unit, Unit.id == Milestone.unit_id)
+            .where(
+                Item.source == Source.ANNUAL_TASK.value,
+                Item.state != ItemState.CANCELLED.value,
+                Item.received_on <= as_of,
+            )
+            .order_by(Milestone.id)
+        )
+    ).all()
+    by_unit: dict[int, MilestoneFigures] = {}
+    for milestone, unit, item_state in rows:
+        done = milestone.state == MilestoneState.DONE.value and milestone.completed_at is not None
+        done_on = (
+            _local_day(milestone.completed_at, tz) if done and milestone.completed_at else None
+        )
+        if done_on is not None and done_on < start:
+            continue
+        row = by_unit.setdefault(unit.id, MilestoneFigures(unit.id, unit.name))
+        if done_on is not None and done_on <= as_of:
+            row.completed += 1
+            if done_on <= milestone.due_on:
+                row.on_time += 1
+            else:
+                row.late += 1
+        elif milestone.due_on < as_of and item_state != ItemState.CLOSED.value:
+            row.open_overdue += 1  # a stage left open on a task since closed is not owed
+    judged = [r for r in by_unit.values() if r.judged]
+    return sorted(judged, key=lambda r: (-(r.on_time_rate or 0.0), r.open_overdue, r.unit_name))
 
 
 async def _overdue_entries(

@@ -1,4 +1,5 @@
-"""Importing units, people and items: the row rules; validate every row, then write.
+"""Importing units, people, items and milestones: the row rules; validate every row, then
+write.
 
 Pure of the CLI and the web: both read the file with `supervision.tabular.read_table` and
 call `import_rows`. An import is all or nothing: any bad row means nothing is written, and
@@ -16,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from models import Person, Role, Source, Unit
+from models import Item, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
@@ -25,6 +27,7 @@ from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
 from supervision.items import ItemContext, ItemSpec, SaveOutcome, owner_outside_unit, save_item
 from supervision.labels import labels
+from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.tabular import Table
 from supervision.units import UnitSpec, parent_cycle, save_unit
@@ -50,6 +53,7 @@ class ImportKind(StrEnum):
     UNITS = "units"
     PEOPLE = "people"
     ITEMS = "items"
+    MILESTONES = "milestones"  # 阶段性节点, keyed by the item's 文号
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -70,6 +74,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "leader_email",
         "co_owner_emails",
     ),
+    "milestones": ("ref", "name", "due_on", "unit", "owner_email", "leader_email"),
     "calendar": ("date", "is_workday", "note"),
 }
 
@@ -78,6 +83,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("code", "name"),
     "people": ("name", "email", "roles"),
     "items": ("ref", "title", "source", "received_on", "lead_unit", "owner_email"),
+    "milestones": ("ref", "name", "due_on", "unit"),
     "calendar": ("date", "is_workday"),
 }
 
@@ -270,6 +276,8 @@ async def import_rows(
             await _import_units(session, table, errs, result, actor=actor, clock=clock)
         elif kind is ImportKind.PEOPLE:
             await _import_people(session, table, errs, result, actor=actor, clock=clock)
+        elif kind is ImportKind.MILESTONES:
+            await _import_milestones(session, table, errs, result, actor=actor, clock=clock)
         else:
             await _import_items(
                 session, table, errs, result, actor=actor, clock=clock, progress=progress
@@ -658,3 +666,102 @@ def _item_spec(
     if len(errs.errors) > before or item is None:
         return None
     return item.spec()
+
+
+#: A milestone spec field → the import column it comes from.
+_MILESTONE_COLUMN: dict[str, str] = {
+    "name": "name",
+    "due_on": "due_on",
+    "unit_id": "unit",
+    "owner_id": "owner_email",
+    "leader_id": "leader_email",
+}
+
+
+async def _import_milestones(
+    session: AsyncSession,
+    table: Table,
+    errs: _Rows,
+    result: ImportResult,
+    *,
+    actor: Actor,
+    clock: Clock,
+) -> None:
+    """Milestones (阶段性节点) by the 文号 of their item; a row naming an existing milestone
+    of the item (same name) changes it. Every problem is named in Chinese."""
+    refs = {row.get("ref", "").strip() for row in table} - {""}
+    items = {
+        i.ref: i
+        for i in (
+            await session.scalars(
+                select(Item)
+                .where(Item.ref.in_(sorted(refs)))
+                .options(selectinload(Item.assignments), selectinload(Item.milestones))
+            )
+        ).all()
+    }
+    units = {u.code: u for u in (await session.scalars(select(Unit))).all()}
+    people = {
+        p.email: p
+        for p in (await session.scalars(select(Person).where(Person.email.is_not(None)))).all()
+        if p.email
+    }
+    seen: dict[tuple[str, str], int] = {}
+    planned: list[tuple[int, Item, MilestoneSpec]] = []
+    for number, row in zip(table.row_numbers, table, strict=True):
+        before = len(errs.errors)
+        ref = row.get("ref", "").strip()
+        item = items.get(ref)
+        if not ref:
+            errs.add(number, "ref", "文号必填 (required)")
+        elif item is None:
+            errs.add(number, "ref", f"没有文号为“{ref}”的事项 (no item with this ref)")
+        name = " ".join(row.get("name", "").split())
+        if not name:
+            errs.add(number, "name", "节点名称必填 (required)")
+        elif (ref, name) in seen:
+            errs.add(number, "name", f"同一事项的节点“{name}”重复（首见于第 {seen[ref, name]} 行）")
+        else:
+            seen[ref, name] = number
+        due_text = row.get("due_on", "").strip()
+        due_on = None
+        try:
+            due_on = parse_date(due_text) if due_text else None
+        except ValueError:
+            errs.add(number, "due_on", f"节点时限“{due_text}”不是日期（如 2026-11-02）")
+        if not due_text:
+            errs.add(number, "due_on", "节点时限必填 (required)")
+        code = row.get("unit", "").strip()
+        unit = units.get(code)
+        if not code:
+            errs.add(number, "unit", "责任单位必填 (required)")
+        elif unit is None:
+            errs.add(number, "unit", f"没有代码为“{code}”的单位 (unknown unit code)")
+        found: dict[str, Person | None] = {}
+        for column, label in (("owner_email", "责任人"), ("leader_email", "责任领导")):
+            email = row.get(column, "").strip().lower()
+            found[column] = people.get(email) if email else None
+            if email and found[column] is None:
+                errs.add(number, column, f"没有邮箱为“{email}”的{label} (no such person)")
+        if len(errs.errors) > before or item is None or due_on is None or unit is None:
+            continue
+        owner, leader = found["owner_email"], found["leader_email"]
+        spec = MilestoneSpec(
+            name, due_on, unit.id, owner.id if owner else None, leader.id if leader else None
+        )
+        for where, message in await milestone_problems(session, item, spec):
+            errs.add(number, _MILESTONE_COLUMN[where], message)
+        if item.state not in ("open", "completion_requested"):
+            errs.add(number, "ref", f"事项“{ref}”已办结或已撤销 (item is closed)")
+        if len(errs.errors) == before:
+            planned.append((number, item, spec))
+    if errs.errors:
+        return
+    for number, item, spec in planned:
+        try:
+            outcome = await import_milestone(session, item, spec, actor=actor, clock=clock)
+        except DomainError as exc:
+            errs.add(number, "name", str(exc))
+            continue
+        _tally(result, outcome)
+    await session.flush()

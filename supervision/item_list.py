@@ -6,8 +6,10 @@ What a page shows is read for that page only: filters, scope, the light (as `Lig
 SQL), the order and the count run in the database, and the lead assignments, units and
 owners are read for the rows shown. The light shown is still `light_for`'s, computed from
 the rows read; the SQL light only selects and counts, and tests hold the two equal.
+An open item's light is the worst of its lead assignments' (its own deadline's when it has
+none) and of its open milestones' (阶段性节点, held to their dates only).
 The SQL light counts an item that is closed or cancelled as grey without looking at its
-assignments: `supervision.lifecycle` closes an item only when its lead assignments are
+assignments or milestones: `supervision.lifecycle` closes an item only when its lead assignments are
 closed, and cancels its assignments with it.
 """
 
@@ -19,10 +21,20 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemState, Person, Unit
+from models import (
+    ACTIVE_STATES,
+    Assignment,
+    AssignmentRole,
+    Item,
+    ItemState,
+    Milestone,
+    MilestoneState,
+    Person,
+    Unit,
+)
 from supervision.access import Scope
 from supervision.calendar import WorkCalendar
 from supervision.errors import NotFound
@@ -31,8 +43,10 @@ from supervision.light import (
     SEVERITY,
     Light,
     LightCuts,
+    Staged,
     assignment_light,
     light_for,
+    milestone_light,
     worst,
 )
 from supervision.units import subtree
@@ -111,6 +125,7 @@ def _light(
     due_on: date,
     received_on: date,
     leads: Iterable[_Lead],
+    milestones: Iterable[Staged] = (),
     *,
     today: date,
     calendar: WorkCalendar,
@@ -118,7 +133,7 @@ def _light(
 ) -> Light:
     active = [a for a in leads if a.is_active]
     if not active:
-        return light_for(
+        own = light_for(
             state=state,
             due_on=due_on,
             today=today,
@@ -126,18 +141,30 @@ def _light(
             started_on=received_on,
             calendar=calendar,
         )
+    else:
+        own = worst(
+            [
+                assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
+                for a in active
+            ]
+        )
+    if state not in ACTIVE_STATES:
+        return own  # a closed or cancelled item is grey, whatever stage was left open
     return worst(
-        [
-            assignment_light(a, received_on=received_on, today=today, calendar=calendar, tz=tz)
-            for a in active
+        [own]
+        + [
+            milestone_light(m, today=today, calendar=calendar)
+            for m in milestones
+            if m.state == MilestoneState.OPEN
         ]
     )
 
 
 def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo) -> Light:
-    """An item's light: the worst of its active lead assignments (the item's own if none).
+    """An item's light: the worst of its active lead assignments (the item's own if none)
+    and of its open milestones (阶段性节点).
 
-    ``item.assignments`` must be loaded.
+    ``item.assignments`` and ``item.milestones`` must be loaded.
     """
     leads = [
         _Lead(a.state, a.due_on, a.last_report_at)
@@ -145,7 +172,14 @@ def item_light(item: Item, *, today: date, calendar: WorkCalendar, tz: ZoneInfo)
         if a.role == AssignmentRole.LEAD.value
     ]
     return _light(
-        item.state, item.due_on, item.received_on, leads, today=today, calendar=calendar, tz=tz
+        item.state,
+        item.due_on,
+        item.received_on,
+        leads,
+        item.milestones,
+        today=today,
+        calendar=calendar,
+        tz=tz,
     )
 
 
@@ -179,7 +213,7 @@ def due_in_force_column() -> ColumnElement[date]:
 
 def item_severity(cuts: LightCuts) -> ColumnElement[int]:
     """`SEVERITY` of an open item's light in SQL (over `Item`): the worst of its active
-    lead assignments, or its own deadline when it has none."""
+    lead assignments (or its own deadline when it has none) and of its open milestones."""
     leads = (
         select(
             func.max(
@@ -199,7 +233,15 @@ def item_severity(cuts: LightCuts) -> ColumnElement[int]:
         .scalar_subquery()
     )
     own = cuts.severity(state=Item.state, due_on=Item.due_on, started_on=Item.received_on)
-    return func.coalesce(leads, own)
+    base = func.coalesce(leads, own)
+    stages = (
+        select(func.max(cuts.milestone_severity(due_on=Milestone.due_on)))
+        .where(Milestone.item_id == Item.id, Milestone.state == MilestoneState.OPEN)
+        .scalar_subquery()
+    )
+    # the larger of the two (greatest() is spelt differently in SQLite); no open milestone:
+    # the comparison is NULL and the assignments' light stands
+    return case((stages > base, stages), else_=base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,8 +323,10 @@ async def _rows(
     calendar: WorkCalendar,
     tz: ZoneInfo,
 ) -> list[ItemRow]:
-    """The list rows of ``items`` (rows of `_ROW_COLUMNS`), their lead assignments read."""
+    """The list rows of ``items`` (rows of `_ROW_COLUMNS`), their lead assignments and open
+    milestones read."""
     leads: dict[int, list[_Lead]] = {}
+    stages: dict[int, list[Staged]] = {}
     ids = [item.id for item in items]
     for start in range(0, len(ids), 5000):  # bound the statement's parameters
         chunk = ids[start : start + 5000]
@@ -304,6 +348,11 @@ async def _rows(
         )
         for row in (await session.execute(lead_query)).all():
             leads.setdefault(row[0], []).append(_Lead(*row[1:]))
+        stage_query = select(Milestone.item_id, Milestone.state, Milestone.due_on).where(
+            Milestone.state == MilestoneState.OPEN, Milestone.item_id.in_(chunk)
+        )
+        for stage in (await session.execute(stage_query)).all():
+            stages.setdefault(stage.item_id, []).append(stage)
     out: list[ItemRow] = []
     for item in items:
         mine = leads.get(item.id, [])
@@ -312,6 +361,7 @@ async def _rows(
             item.due_on,
             item.received_on,
             mine,
+            stages.get(item.id, []),
             today=today,
             calendar=calendar,
             tz=tz,

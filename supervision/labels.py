@@ -22,6 +22,7 @@ from models import (
     InboundOutcome,
     ItemState,
     MessageKind,
+    MilestoneState,
     NotificationStatus,
     Origin,
     ReportKind,
@@ -89,6 +90,11 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         ItemState.COMPLETION_REQUESTED: ("办结待审核", "completion under review"),
         ItemState.CLOSED: ("已办结", "closed"),
         ItemState.CANCELLED: ("已撤销", "cancelled"),
+    },
+    # a milestone (阶段性节点) is open until the office records it done
+    MilestoneState: {
+        MilestoneState.OPEN: ("进行中", "open"),
+        MilestoneState.DONE: ("已完成", "done"),
     },
     AssignmentRole: {
         AssignmentRole.LEAD: ("主办", "lead unit"),
@@ -177,6 +183,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditEntity.ASSIGNMENT: ("交办", "assignment"),
         AuditEntity.REPORT: ("报告", "report"),
         AuditEntity.EXTENSION: ("延期申请", "extension request"),
+        AuditEntity.MILESTONE: ("阶段性节点", "milestone"),
         AuditEntity.PERSON: ("人员", "person"),
         AuditEntity.UNIT: ("单位", "unit"),
         AuditEntity.POLICY: ("督办规则", "policy"),
@@ -199,6 +206,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.SIGNED_OFF: ("签发", "signed off"),
         AuditAction.SIGNOFF_SKIPPED: ("免签发", "sign-off not needed"),
         AuditAction.REVIEWED: ("审核", "reviewed"),
+        AuditAction.COMPLETE: ("完成", "completed"),
         AuditAction.DUE_MOVED: ("完成时限调整", "deadline moved"),
         AuditAction.INVITE_CREATED: ("发出绑定邀请", "invite sent"),
         AuditAction.CHAT_BOUND: ("绑定 Telegram", "Telegram linked"),

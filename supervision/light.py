@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, or_
 
-from models import ItemState
+from models import ItemState, MilestoneState
 from supervision.calendar import WorkCalendar
 
 DUE_SOON_WORKING_DAYS = 3
@@ -40,9 +40,12 @@ def light_for(
     started_on: date,
     calendar: WorkCalendar,
     due_soon: int = DUE_SOON_WORKING_DAYS,
-    stale_after: int = STALE_AFTER_WORKING_DAYS,
+    stale_after: int | None = STALE_AFTER_WORKING_DAYS,
 ) -> Light:
-    """The light of one assignment (or an item without assignments) on ``today``."""
+    """The light of one assignment (or an item without assignments) on ``today``.
+
+    ``stale_after`` None: no yellow for a quiet spell (a milestone is held to its date only;
+    reports are asked of the assignments)."""
     if state in DONE_STATES:
         return Light.GREY
     if today > due_on:
@@ -50,7 +53,7 @@ def light_for(
     if calendar.workdays_between(today, due_on) <= due_soon:
         return Light.YELLOW
     since = last_report_on or started_on
-    if calendar.workdays_between(since, today) >= stale_after:
+    if stale_after is not None and calendar.workdays_between(since, today) >= stale_after:
         return Light.YELLOW
     return Light.GREEN
 
@@ -86,6 +89,29 @@ def assignment_light(
         last_report_on=last.astimezone(tz).date() if last is not None else None,
         started_on=received_on,
         calendar=calendar,
+    )
+
+
+class Staged(Protocol):
+    """What the light reads of a milestone (`models.Milestone` or a row of its columns)."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def due_on(self) -> date: ...
+
+
+def milestone_light(milestone: Staged, *, today: date, calendar: WorkCalendar) -> Light:
+    """The light of one milestone (阶段性节点): `light_for`'s dates, grey once done."""
+    return light_for(
+        state=ItemState.CLOSED if milestone.state == MilestoneState.DONE else ItemState.OPEN,
+        due_on=milestone.due_on,
+        today=today,
+        last_report_on=None,
+        started_on=today,
+        calendar=calendar,
+        stale_after=None,
     )
 
 
@@ -149,5 +175,14 @@ class LightCuts:
             (due_on < self.today, SEVERITY[Light.RED]),
             (due_on < self.soon_before, SEVERITY[Light.YELLOW]),
             (quiet, SEVERITY[Light.YELLOW]),
+            else_=SEVERITY[Light.GREEN],
+        )
+
+    def milestone_severity(self, *, due_on: SQLColumnExpression[Any]) -> ColumnElement[int]:
+        """`SEVERITY` of `milestone_light`'s light of an open milestone, as a SQL expression:
+        red past its date, yellow due soon, green otherwise (no quiet-spell rule)."""
+        return case(
+            (due_on < self.today, SEVERITY[Light.RED]),
+            (due_on < self.soon_before, SEVERITY[Light.YELLOW]),
             else_=SEVERITY[Light.GREEN],
         )

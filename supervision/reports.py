@@ -25,6 +25,7 @@ from models import (
     Assignment,
     Attachment,
     Item,
+    Milestone,
     Notification,
     Origin,
     Person,
@@ -153,6 +154,7 @@ class ReportIn:
     chat_message_id: int | None = None
     review_state: ReviewState = ReviewState.NONE
     media_group_id: str | None = None
+    milestone_id: int | None = None  # a milestone of the assignment's item
 
 
 async def file_report(
@@ -170,6 +172,7 @@ async def file_report(
     review_state: ReviewState = ReviewState.NONE,
     calendar: WorkCalendar | None = None,
     media_group_id: str | None = None,
+    milestone_id: int | None = None,
 ) -> Report:
     """File one report (:func:`file_reports` with one request); a broken rule raises."""
     request = ReportIn(
@@ -183,6 +186,7 @@ async def file_report(
         chat_message_id=chat_message_id,
         review_state=review_state,
         media_group_id=media_group_id,
+        milestone_id=milestone_id,
     )
     [outcome] = await file_reports(session, [request], clock=clock, calendar=calendar)
     if isinstance(outcome, DomainError):
@@ -218,6 +222,7 @@ async def file_reports(
                 raise InvalidTransition(CLOSED_MESSAGE)
         except DomainError as exc:
             outcomes[i] = exc
+    await _check_milestones(session, requests, outcomes)
     live = [i for i, o in enumerate(outcomes) if o is None]
     if not live:
         return _done(outcomes)
@@ -266,6 +271,27 @@ async def file_reports(
     return _done(outcomes)
 
 
+async def _check_milestones(
+    session: AsyncSession,
+    requests: Sequence[ReportIn],
+    outcomes: list[Report | DomainError | None],
+) -> None:
+    """Refuse (in ``outcomes``) the requests naming a milestone of another item (one query)."""
+    wanted = {r.milestone_id for r, o in zip(requests, outcomes, strict=True) if o is None} - {None}
+    if not wanted:
+        return
+    found = await session.execute(
+        select(Milestone.id, Milestone.item_id).where(Milestone.id.in_(sorted(wanted)))
+    )
+    item_of_milestone = {milestone_id: item_id for milestone_id, item_id in found}
+    for i, r in enumerate(requests):
+        wrong = item_of_milestone.get(r.milestone_id or 0) != r.assignment.item_id
+        if outcomes[i] is None and r.milestone_id is not None and wrong:
+            outcomes[i] = ValidationFailed(
+                "该阶段性节点不属于本事项 (milestone is not one of this item's)"
+            )
+
+
 def _done(outcomes: list[Report | DomainError | None]) -> list[Report | DomainError]:
     out = [o for o in outcomes if o is not None]
     assert len(out) == len(outcomes)
@@ -307,6 +333,7 @@ def _new_report(r: ReportIn, now: datetime) -> Report:
         chat_id=r.chat_id,
         chat_message_id=r.chat_message_id,
         media_group_id=r.media_group_id[:64] if r.media_group_id else None,
+        milestone_id=r.milestone_id,
         created_at=now,
         attachments=files,
     )

@@ -1,14 +1,15 @@
 """An item's timeline (办理过程): everything that happened to it, oldest first, as typed entries.
 
-One query for the web page, the API and the bot: audit events, messages and their delivery
-attempts, reports and their reviews, extension requests and their decisions. Entries carry
+One query for the web page, the API and the bot: audit events (the item's, its assignments',
+reports', extensions' and milestones'), messages and their delivery attempts, reports and
+their reviews, extension requests and their decisions. Entries carry
 codes (entity, action, states, channel), not words: each edge labels them in its language.
 Imports `models/` and `supervision/` only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -21,9 +22,11 @@ from models import (
     AuditEvent,
     Extension,
     Item,
+    Milestone,
     Notification,
     Person,
     Report,
+    Unit,
 )
 from supervision.access import Scope, item_visible
 from supervision.errors import NotFound
@@ -258,7 +261,21 @@ async def timeline_of(session: AsyncSession, item: Item) -> list[TimelineEntry]:
             .order_by(Notification.id)
         )
     ).all()
+    stages = {
+        m.id: (m.name, unit)
+        for m, unit in (
+            await session.execute(
+                select(Milestone, Unit.name)
+                .join(Unit, Unit.id == Milestone.unit_id)
+                .where(Milestone.item_id == item.id)
+            )
+        ).all()
+    }
     conditions = [(AuditEvent.entity == "item") & (AuditEvent.entity_id == item.id)]
+    if stages:
+        conditions.append(
+            (AuditEvent.entity == "milestone") & (AuditEvent.entity_id.in_(sorted(stages)))
+        )
     if asg_ids:
         conditions.append((AuditEvent.entity == "assignment") & (AuditEvent.entity_id.in_(asg_ids)))
     if reports:
@@ -286,6 +303,13 @@ async def timeline_of(session: AsyncSession, item: Item) -> list[TimelineEntry]:
         ("extension", e.id): e.assignment_id for e in extensions
     }
     out = [_audit_entry(ev, units, owners) for ev in audits]
+    # A milestone's change names the milestone and its unit (阶段性节点, 时序进度).
+    out = [
+        replace(e, detail=stages[e.entity_id][0], unit_name=stages[e.entity_id][1])
+        if e.subject.startswith("milestone:") and e.entity_id in stages
+        else e
+        for e in out
+    ]
     for n in notifications:
         out += _message_entries(n, names, units)
     for r in reports:

@@ -91,7 +91,7 @@ async def test_a_new_assignment_notifies_its_owner_in_the_next_window(session, s
     assert len(await _notices(session)) == 4
 
     entries = await timeline(session, await _item_with_assignments(session, saved.item.id))
-    assert sum(1 for e in entries if e.title.startswith("assign ·")) == 4
+    assert sum(1 for e in entries if e.title.startswith("交办通知 ·")) == 4
 
 
 async def _item_with_assignments(session, item_id: int):

@@ -17,11 +17,13 @@ from models import (
     Extension,
     ExtensionState,
     ItemState,
+    Milestone,
     Notification,
     Report,
     ReportKind,
     ReviewState,
     Role,
+    Source,
 )
 from supervision.audit import Actor
 from supervision.bulletins import (
@@ -498,6 +500,58 @@ async def test_bulletin_with_every_unit_judged_is_delivered(sessions, clock):
     assert {r.status for r in rows} == {"sent"}, [r.last_error for r in rows]
     for r in rows:
         assert "按期局" in r.body_text and "逾期局" in r.body_text and "E2E-2" in r.body_text
+
+
+async def test_milestone_punctuality_counts_the_annual_tasks_milestones_judged_in_the_period(
+    session,
+):
+    a = await f.unit(session, code="MA", name="甲厅")
+    b = await f.unit(session, code="MB", name="乙厅")
+    annual = await f.item(
+        session, source=Source.ANNUAL_TASK, received_on=date(2026, 10, 1), due_on=date(2026, 12, 31)
+    )
+    meeting = await f.item(session, received_on=date(2026, 10, 1), due_on=date(2026, 12, 31))
+    dropped = await f.item(
+        session, source=Source.ANNUAL_TASK, received_on=date(2026, 10, 1), due_on=date(2026, 12, 31)
+    )
+    dropped.state = ItemState.CANCELLED.value
+    finished = await f.item(
+        session, source=Source.ANNUAL_TASK, received_on=date(2026, 10, 1), due_on=date(2026, 12, 31)
+    )
+    finished.state = ItemState.CLOSED.value
+
+    def stage(item, unit, due: date, done: datetime | None = None) -> Milestone:
+        return Milestone(
+            item_id=item.id,
+            name=f"节点{due}",
+            due_on=due,
+            unit_id=unit.id,
+            state="done" if done else "open",
+            completed_at=done,
+        )
+
+    session.add_all(
+        [
+            stage(annual, a, date(2026, 11, 10), local(2026, 11, 9)),  # on time
+            stage(annual, a, date(2026, 11, 10), local(2026, 11, 12)),  # late
+            stage(annual, a, date(2026, 11, 20)),  # open overdue on 11-30
+            stage(annual, a, date(2026, 12, 10)),  # not yet due: not judged
+            stage(annual, b, date(2026, 11, 5), local(2026, 10, 30)),  # done before the period
+            stage(annual, b, date(2026, 11, 25), local(2026, 11, 25, 23, 30)),  # on the day
+            stage(meeting, a, date(2026, 11, 10)),  # not an annual task
+            stage(dropped, b, date(2026, 11, 10)),  # a cancelled task
+            stage(finished, b, date(2026, 11, 10)),  # left open on a task since closed
+        ]
+    )
+    await session.flush()
+    data = await compute_bulletin(
+        session, parse_period("2026-11"), today=date(2026, 12, 5), calendar=CAL, tz=TZ
+    )
+    got = [(m.unit_name, m.completed, m.on_time, m.late, m.open_overdue) for m in data.milestones]
+    assert got == [("乙厅", 1, 1, 0, 0), ("甲厅", 2, 1, 1, 1)]
+    assert data.milestones[1].on_time_rate == pytest.approx(1 / 3)
+    totals = data.as_json()["milestones"]["totals"]
+    assert (totals["completed"], totals["open_overdue"], totals["on_time_rate"]) == (3, 1, 0.5)
 
 
 @pytest.mark.parametrize("key", ["2026-10", "2026-Q4", "2026-W44"])

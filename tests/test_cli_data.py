@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 import duban.cli
 from duban.runtime import open_runtime
-from models import Item, Unit
+from models import Item, Milestone, Unit
 from supervision.policy import ensure_default_policies
 from testing.xlsx_files import inline, row, shared_strings_bomb, sheet_xml, workbook
 
@@ -265,3 +265,17 @@ async def test_a_hostile_workbook_is_one_line_and_writes_nothing(cli, engine, tm
     assert err == "duban: error: the workbook unpacks to 100 MB, more than 96 MB\n"
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(Unit)) == 0
+
+
+async def test_duban_import_milestones_keyed_by_ref(cli, tmp_path, engine):
+    await _setup(cli, tmp_path)
+    text = "ref,name,due_on,unit,owner_email\nA-1,完成方案,2026-10-15,FGW,zhangwei@demo.cn\n"
+    code, out, err = await cli("import", "milestones", _write(tmp_path, "m.csv", text))
+    assert code == 0, err
+    assert out.startswith("milestones: 1 row(s): 1 created, 0 updated, 0 unchanged")
+    bad = text + "A-9,验收,2026-10-20,FGW,\n"
+    code, out, err = await cli("import", "milestones", _write(tmp_path, "bad.csv", bad))
+    assert code == 1
+    assert "row 3, ref: 没有文号为“A-9”的事项 (no item with this ref)" in err.splitlines()
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Milestone)) == 1

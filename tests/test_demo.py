@@ -19,12 +19,14 @@ from models import (
     Extension,
     Item,
     ItemState,
+    Milestone,
     Notification,
     Person,
     Report,
     ReportKind,
     ReviewState,
     Role,
+    Source,
     Unit,
 )
 from notifier.digest import scan_and_group
@@ -126,6 +128,11 @@ async def test_demo_content(sessions, clock):
         today = clock.now().astimezone(SHANGHAI).date()
         assert (today - received[0]).days == max(d.received_ago for d in ITEMS)
         assert await session.scalar(select(func.count()).select_from(AuditEvent)) > 50
+        stages = (await session.scalars(select(Milestone).order_by(Milestone.due_on))).all()
+        assert [m.state for m in stages] == ["done", "open", "open"]  # an annual task's 节点
+        assert {m.item_id for m in stages} == {
+            i.id for i in items if i.source == Source.ANNUAL_TASK and i.ref == demo_ref(11)
+        }
     lines = summary.lines()
     assert "items: 19 created, 0 already present" in lines
     assert "  zhenghua@demo.gov.cn (supervisor)" in lines

@@ -7,11 +7,12 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from sqlalchemy import update
 
-from models import AssignmentRole, ItemState
+from models import AssignmentRole, ItemState, Milestone, MilestoneState
 from supervision.calendar_store import load_calendar
 from supervision.item_list import ItemFilter, light_counts, list_items, page_items
-from supervision.light import Light
+from supervision.light import SEVERITY, Light
 from testing import SHANGHAI
 from testing import factories as f
 
@@ -25,10 +26,11 @@ def _report_at(day: date, rng: random.Random) -> datetime:
     return datetime.combine(day, local, tzinfo=SHANGHAI).astimezone(UTC)
 
 
-async def _grid(session, today: date, n: int = 160) -> None:
+async def _grid(session, today: date, n: int = 160, *, milestones: bool = False) -> None:
     """Items around every edge of the light on ``today``: due just before or after the
     due-soon cut, reports just inside and outside the quiet time, 0-2 lead assignments,
-    co assignments that must not count, and closed or cancelled work."""
+    co assignments that must not count, and closed or cancelled work; with ``milestones``,
+    0-3 milestones (阶段性节点) each, open or done, due around the same cuts."""
     rng = random.Random(today.toordinal())
     units = [await f.unit(session, code=f"G{k}") for k in range(3)]
     for k in range(n):
@@ -58,7 +60,41 @@ async def _grid(session, today: date, n: int = 160) -> None:
             item.state = CANCELLED
         elif kind < 0.2:
             item.state = CLOSED
+        for m in range(rng.randint(0, 3) if milestones else 0):
+            session.add(
+                Milestone(
+                    item_id=item.id,
+                    name=f"节点{m}",
+                    due_on=today + timedelta(days=rng.randint(-3, 20)),
+                    unit_id=units[0].id,
+                    state=rng.choice(
+                        [MilestoneState.OPEN, MilestoneState.OPEN, MilestoneState.DONE]
+                    ),
+                )
+            )
     await session.flush()
+
+
+async def _shown_and_selected(session, today: date) -> dict[int, Light]:
+    """The lights the list shows, after checking that the SQL light selects and counts
+    exactly those."""
+    calendar = await load_calendar(session)
+    every = await list_items(session, today=today, calendar=calendar, tz=SHANGHAI)
+    shown = {r.id: r.light for r in every}
+    for light in Light:
+        page = await page_items(
+            session,
+            ItemFilter(light=light),
+            today=today,
+            calendar=calendar,
+            tz=SHANGHAI,
+            limit=1000,
+        )
+        assert {r.id for r in page.rows} == {i for i, lit in shown.items() if lit is light}
+        assert all(r.light is light for r in page.rows) and page.total == len(page.rows)
+    counts = await light_counts(session, ItemFilter(), today=today, calendar=calendar, tz=SHANGHAI)
+    assert counts == Counter(shown.values())
+    return shown
 
 
 @pytest.mark.parametrize("today", [date(2026, 12, 7), date(2026, 10, 9), date(2026, 2, 13)])
@@ -83,6 +119,24 @@ async def test_the_sql_light_selects_what_light_for_shows(session, today: date) 
     assert counts == Counter(shown.values())
     red = await list_items(session, today=today, calendar=calendar, tz=SHANGHAI, overdue_only=True)
     assert [r.id for r in red] == [r.id for r in every if r.light is Light.RED]
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 7), date(2026, 10, 9)])
+async def test_the_sql_light_counts_open_milestones_as_the_shown_light_does(
+    session, today: date
+) -> None:
+    """An open item's light is also its open milestones' worst (held to their dates only):
+    the filters and counts follow, and done milestones stop counting."""
+    await _grid(session, today, milestones=True)
+    with_stages = await _shown_and_selected(session, today)
+    assert len(set(with_stages.values())) == 4
+    await session.execute(update(Milestone).values(state=MilestoneState.DONE))
+    await session.flush()
+    without = await _shown_and_selected(session, today)
+    worse = [i for i in with_stages if with_stages[i] != without[i]]
+    assert worse, "no light came from a milestone: the grid does not test them"
+    assert all(SEVERITY[with_stages[i]] > SEVERITY[without[i]] for i in worse)
+    assert all(without[i] is not Light.GREY for i in worse)  # done items ignore their stages
 
 
 async def test_pages_follow_the_list_order_and_count_every_match(session) -> None:

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import Assignment
+from models import Assignment, Milestone
 from supervision.calendar import WorkCalendar
-from supervision.light import Light, assignment_light, light_for, worst
+from supervision.light import Light, assignment_light, light_for, milestone_light, worst
 
 CAL = WorkCalendar()
 
@@ -63,3 +63,17 @@ def test_assignment_light_counts_the_report_on_the_office_date(last_report_at, e
         tz=ZoneInfo("Asia/Shanghai"),
     )
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("today", "state", "expected"),
+    [
+        (date(2026, 11, 2), "open", Light.GREEN),  # no report asked of a milestone: no stale
+        (date(2026, 12, 9), "open", Light.YELLOW),  # 3 working days left
+        (date(2026, 12, 15), "open", Light.RED),
+        (date(2026, 12, 15), "done", Light.GREY),
+    ],
+)
+def test_a_milestones_light_is_held_to_its_date_only(today, state, expected):
+    m = Milestone(state=state, due_on=date(2026, 12, 14))
+    assert milestone_light(m, today=today, calendar=CAL) == expected

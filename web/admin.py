@@ -19,6 +19,7 @@ from web.views import (
     importing,
     items,
     login,
+    milestones,
     people,
     policies,
     reviews,
@@ -58,6 +59,7 @@ def setup_admin(app: web.Application) -> None:
     login.routes(app)
     dashboard.routes(app)
     items.routes(app)
+    milestones.routes(app)
     reviews.routes(app)
     templates_admin.routes(app)
     people.routes(app)

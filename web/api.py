@@ -14,7 +14,15 @@ from aiohttp import web
 
 from models import AssignmentRole, ItemState, ReviewState, Role, Source
 from supervision.access import Action, Permission, holders
-from web import api_assignments, api_bulletins, api_items, api_people, api_token_routes, api_units
+from web import (
+    api_assignments,
+    api_bulletins,
+    api_items,
+    api_milestones,
+    api_people,
+    api_token_routes,
+    api_units,
+)
 from web.api_core import API_PREFIX, ApiHandler, api_errors, guarded
 from web.auth import add_public_prefix
 from web.openapi import Operation, Param, build_document
@@ -169,6 +177,40 @@ ROUTES: Final[tuple[Operation, ...]] = (
         tag="items",
         response="TimelineEntry",
         paged=True,
+    ),
+    # milestones
+    _route(
+        "GET",
+        "/items/" + _id("item_id") + "/milestones",
+        api_milestones.list_item_milestones,
+        Permission.VIEW,
+        summary="An item's milestones (阶段性节点), by date",
+        tag="milestones",
+        response="Milestone",
+        paged=True,
+    ),
+    _route(
+        "POST",
+        "/items/" + _id("item_id") + "/milestones",
+        api_milestones.create_milestone,
+        Permission.EDIT_ITEMS,
+        summary="Add a milestone to an open item",
+        tag="milestones",
+        body="MilestoneInput",
+        response="Milestone",
+        status=201,
+        conflicts=True,
+    ),
+    _route(
+        "PATCH",
+        "/items/" + _id("item_id") + "/milestones/" + _id("milestone_id"),
+        api_milestones.update_milestone,
+        Permission.EDIT_ITEMS,
+        summary="Change an open milestone, or record it done (done: true)",
+        tag="milestones",
+        body="MilestonePatch",
+        response="Milestone",
+        conflicts=True,
     ),
     # assignments
     _route(

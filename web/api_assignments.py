@@ -112,12 +112,18 @@ async def list_reports(ctx: ApiContext) -> web.StreamResponse:
 
 async def create_report(ctx: ApiContext) -> web.StreamResponse:
     """File a progress report (the assignment's owner or its unit's liaison)."""
-    text = validate(ReportInput, await read_json(ctx.request)).text
+    body_in = validate(ReportInput, await read_json(ctx.request))
     async with ctx.deps.sessions() as session, session.begin():
         a = await load_assignment(session, ctx, ctx.match_id("assignment_id"))
         me = await current_person(session, ctx)
         report = await file_report(
-            session, assignment=a, author=me, text=text, clock=ctx.deps.clock, channel=Origin.API
+            session,
+            assignment=a,
+            author=me,
+            text=body_in.text,
+            clock=ctx.deps.clock,
+            channel=Origin.API,
+            milestone_id=body_in.milestone_id,
         )
         body = ReportOut.model_validate(report)
     return json_ok(body, status=201)

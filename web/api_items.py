@@ -89,7 +89,8 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
                 )
             )
         query = query.order_by(due, Item.id).options(
-            selectinload(Item.assignments).selectinload(Assignment.unit)
+            selectinload(Item.assignments).selectinload(Assignment.unit),
+            selectinload(Item.milestones),
         )
         items, total = await paged(session, query, page)
         return page.answer([ItemOut.of(i, day) for i in items], total)

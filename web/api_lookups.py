@@ -50,7 +50,10 @@ async def load_item(session: AsyncSession, ctx: ApiContext, item_id: int) -> Ite
     item = await session.scalar(
         select(Item)
         .where(Item.id == item_id, Item.id.in_(visible_items(ctx)))
-        .options(selectinload(Item.assignments).selectinload(Assignment.unit))
+        .options(
+            selectinload(Item.assignments).selectinload(Assignment.unit),
+            selectinload(Item.milestones),
+        )
         .execution_options(populate_existing=True)
     )
     if item is None:

@@ -33,6 +33,9 @@ class ReportInput(Body):
     """A progress report (进展报告) filed on an assignment."""
 
     text: Text8000
+    milestone_id: Id | None = Field(
+        default=None, description="the milestone (阶段性节点) of the item it reports on"
+    )
 
 
 class ExtensionInput(Body):

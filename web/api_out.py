@@ -22,6 +22,7 @@ from models import (
     AssignmentRole,
     Item,
     ItemState,
+    MilestoneState,
     ReportKind,
     ReviewState,
     Role,
@@ -45,6 +46,7 @@ __all__ = [
     "FileRefOut",
     "ItemOut",
     "MeOut",
+    "MilestoneOut",
     "OfficeDay",
     "OverdueEntryOut",
     "PersonOut",
@@ -140,6 +142,24 @@ class AssignmentOut(ApiOut):
         return cls.model_validate(_Derived(a, light=light))
 
 
+class MilestoneOut(ApiOut):
+    """A milestone (阶段性节点) of an item, with its own light."""
+
+    id: int
+    item_id: int
+    name: str = Field(description="节点名称")
+    due_on: date = Field(description="节点时限")
+    unit_id: int = Field(description="责任单位")
+    unit_name: str
+    owner_id: int | None = Field(description="责任人")
+    owner_name: str | None
+    leader_id: int | None = Field(description="责任领导")
+    leader_name: str | None
+    state: MilestoneState
+    completed_at: datetime | None
+    light: Light = Field(description="held to its date: yellow 3 working days before, then red")
+
+
 class ItemOut(ApiOut):
     """A supervised item (督查事项) with its assignments, lead first."""
 
@@ -162,7 +182,9 @@ class ItemOut(ApiOut):
     )
     urgent: bool = Field(description="急件")
     state: ItemState
-    light: Light = Field(description="the worst light of its active lead assignments")
+    light: Light = Field(
+        description="the worst light of its active lead assignments and open milestones"
+    )
     closed_at: datetime | None
     created_at: datetime
     assignments: list[AssignmentOut]
@@ -191,6 +213,7 @@ class ReportOut(ApiOut):
     assignment_id: int
     number: int = Field(description="1, 2, … per assignment")
     author_id: int | None
+    milestone_id: int | None = Field(description="the milestone (阶段性节点) it reports on")
     kind: ReportKind
     text: str
     channel: str = Field(description="where it was filed: chat, email, web, api")

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
 from supervision.item_schema import ItemInput, ItemPatch
+from supervision.milestones import MilestoneInput, MilestonePatch
 from web.api_models import (
     Decision,
     ExtensionInput,
@@ -37,6 +38,7 @@ from web.api_out import (
     ExtensionOut,
     ItemOut,
     MeOut,
+    MilestoneOut,
     PersonOut,
     ReportOut,
     TimelineEntryOut,
@@ -159,6 +161,8 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     **model_schemas(
         ItemInput,
         ItemPatch,
+        MilestoneInput,
+        MilestonePatch,
         ReportInput,
         ExtensionInput,
         Decision,
@@ -182,6 +186,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         TokenOut,
         TokenCreatedOut,
         TimelineEntryOut,
+        MilestoneOut,
     ),
 }
 

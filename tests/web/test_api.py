@@ -110,6 +110,7 @@ async def test_every_route_needs_a_token(world):
                     "unit_id",
                     "bulletin_id",
                     "token_id",
+                    "milestone_id",
                 )
             }
         )

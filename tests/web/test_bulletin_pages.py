@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import AssignmentRole, Bulletin, ItemState, Notification, Role
+from models import AssignmentRole, Bulletin, ItemState, Milestone, Notification, Role, Source
 from testing import factories as f
 from tests.web.conftest import SECRET, Web
 from web.admin import setup_admin
@@ -320,6 +320,17 @@ async def test_pages_show_lead_and_co_rankings_and_urged_details(sup, seed, sess
     assert "R-9 (10)" in page
     html = await (await sup.get("/bulletins/preview.html?period=2026-10")).text()
     assert "协办单位排名" in html and "共逾期 10 个工作日" in html
+
+
+async def test_the_preview_shows_milestone_punctuality_of_annual_tasks(sup, seed, sessions):
+    async with sessions() as s, s.begin():
+        unit = await f.unit(s, code="M", name="节点单位")
+        task = await f.item(s, ref="NT-1", source=Source.ANNUAL_TASK, received_on=date(2026, 10, 8))
+        s.add(Milestone(item_id=task.id, name="方案", due_on=date(2026, 10, 16), unit_id=unit.id))
+    html = await (await sup.get("/bulletins/preview?period=2026-10")).text()
+    section = html.split('id="milestone-punctuality"', 1)[1].split("</table>", 1)[0]
+    assert "年度重点工作节点按期率" in html
+    assert f'id="milestones-unit-{unit.id}"' in section and "0.0%" in section
 
 
 async def test_the_page_lists_overdue_work_fifty_at_a_time(sup, seed, office, sessions):

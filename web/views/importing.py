@@ -40,6 +40,7 @@ async def import_page(request: web.Request) -> web.StreamResponse:
 #: What importing each kind needs (people and units are managed by the admin).
 NEEDS: Final = {
     ImportKind.ITEMS.value: Permission.IMPORT_ITEMS,
+    ImportKind.MILESTONES.value: Permission.IMPORT_ITEMS,
     ImportKind.PEOPLE.value: Permission.MANAGE_PEOPLE,
     ImportKind.UNITS.value: Permission.MANAGE_UNITS,
 }

@@ -39,6 +39,7 @@ from supervision.item_schema import ItemInput
 from supervision.items import ItemSpec, due_in_force, item_light, save_item
 from supervision.lifecycle import cancel_item
 from supervision.light import Light
+from supervision.milestones import list_milestones
 from supervision.policy import due_working_days
 from supervision.reports import AttachmentIn, file_report
 from supervision.requests import request_completion, request_extension
@@ -200,6 +201,7 @@ async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
             selectinload(Item.assignments).selectinload(Assignment.unit),
             selectinload(Item.assignments).selectinload(Assignment.owner),
             selectinload(Item.assignments).selectinload(Assignment.leader),
+            selectinload(Item.milestones),
         )
     )
     if item is None:
@@ -207,7 +209,7 @@ async def load_item(session: AsyncSession, me: Principal, item_id: int) -> Item:
     return item
 
 
-async def _detail(
+async def detail_page(
     request: web.Request, item_id: int, *, errors: list[str] | None = None, status: int = 200
 ) -> web.Response:
     me = require(request, Permission.VIEW)
@@ -218,6 +220,10 @@ async def _detail(
         today = local_today(deps.clock, deps.config.tz)
         light = item_light(item, today=today, calendar=calendar, tz=deps.config.tz)
         entries = await timeline(session, item, lang_of(request))
+        stages = await list_milestones(
+            session, scope=me.scope, item_id=item.id, today=today, calendar=calendar
+        )
+        choices = await _form_choices(session) if me.allows(Permission.EDIT_ITEMS) else {}
         reportable = [
             a.id for a in item.assignments if a.is_active and me.scope.can(Action.REPORT, a)
         ]
@@ -246,12 +252,11 @@ async def _detail(
                     )
                 ).all()
             )
-        transfer = await _form_choices(session) if me.allows(Permission.EDIT_ITEMS) else None
     return render(
         request,
         "items/detail.html",
         {
-            "transfer": transfer,
+            "transfer": choices or None,  # 转办: the same units and people as the item form
             "item": item,
             "light": light,
             "due": due_in_force(item),
@@ -260,6 +265,8 @@ async def _detail(
             "units": {a.id: a.unit.name for a in item.assignments},
             "pending_reports": pending_reports,
             "pending_extensions": pending_extensions,
+            "milestones": stages,
+            "choices": choices,
             "errors": errors or [],
         },
         status=status,
@@ -268,7 +275,7 @@ async def _detail(
 
 async def item_detail(request: web.Request) -> web.StreamResponse:
     """GET /items/{id}: the item, its assignments and its timeline."""
-    return await _detail(request, path_id(request))
+    return await detail_page(request, path_id(request))
 
 
 # --- create / edit ----------------------------------------------------------------------------
@@ -470,7 +477,7 @@ async def item_cancel(request: web.Request) -> web.StreamResponse:
                 session, item, actor=Actor.of(person), clock=deps.clock, reason=reason
             )
     except DomainError as exc:
-        return await _detail(request, item_id, errors=[str(exc)], status=400)
+        return await detail_page(request, item_id, errors=[str(exc)], status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -488,7 +495,7 @@ async def item_reopen(request: web.Request) -> web.StreamResponse:
     if due is None:
         problems.append("请填写新的完成时限 (a new deadline, YYYY-MM-DD, is required)")
     if problems:
-        return await _detail(request, item_id, errors=problems, status=400)
+        return await detail_page(request, item_id, errors=problems, status=400)
     assert due is not None
     try:
         async with deps.sessions() as session, session.begin():
@@ -504,8 +511,7 @@ async def item_reopen(request: web.Request) -> web.StreamResponse:
                 tz=deps.config.tz,
             )
     except DomainError as exc:
-        errors = getattr(exc, "errors", None) or [str(exc)]
-        return await _detail(request, item_id, errors=errors, status=400)
+        return await detail_page(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -518,7 +524,7 @@ async def assignment_transfer(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     reason = text_field(form, "reason", MAX_REOPEN_REASON)
     if form.get("confirm") != "on":
-        return await _detail(
+        return await detail_page(
             request, item_id, errors=["请勾选确认后再转办 (tick the confirmation)"], status=400
         )
     try:
@@ -538,8 +544,7 @@ async def assignment_transfer(request: web.Request) -> web.StreamResponse:
                 clock=deps.clock,
             )
     except DomainError as exc:
-        errors = getattr(exc, "errors", None) or [str(exc)]
-        return await _detail(request, item_id, errors=errors, status=400)
+        return await detail_page(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -657,12 +662,13 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
                     clock=deps.clock,
                     attachments=files,
                     channel=Origin.WEB,
+                    milestone_id=int_or_none(form.get("milestone_id")),
                 )
             stored = {a.file_id: a for a in report.attachments}
             for attachment, data in uploads:
                 stored[attachment.file_id].content = data
     except DomainError as exc:
-        return await _detail(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -707,7 +713,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     new_due = date_or_none(form.get("new_due_on"))
     if new_due is None:
-        return await _detail(
+        return await detail_page(
             request, item_id, errors=["new_due_on must be a date (YYYY-MM-DD)"], status=400
         )
     try:
@@ -725,7 +731,7 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
                 channel=Origin.WEB,
             )
     except DomainError as exc:
-        return await _detail(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=_messages(exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 

@@ -1,7 +1,7 @@
 """policies: co_lead_days
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 03:50:43.514749
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import models.base
 
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
