@@ -224,7 +224,9 @@ def _member_ids(row: Notification) -> list[int]:
     """The ids of the rows a digest row stands for, in their order."""
     if row.kind != DIGEST:
         return []
-    return sorted(_ids((row.payload or {}).get("members") or ()))
+    # The digest's own order (the numbers on its buttons), each id once.
+    given = (row.payload or {}).get("members") or ()
+    return list(dict.fromkeys(m for m in given if type(m) is int))
 
 
 async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded:

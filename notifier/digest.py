@@ -98,7 +98,10 @@ def plan_digests(candidates: Iterable[Candidate], tz: ZoneInfo) -> list[Digest]:
         groups[(who[0], who[1], c.channel, c.not_before.astimezone(tz).date())].append(c)
     out: list[Digest] = []
     for (_, _, _, window), rows in groups.items():
-        rows.sort(key=lambda c: c.id)
+        # In the order the work was assigned, not the order one scan happened to write the
+        # rows in (due assignments come in index order, ties in no order): the numbers a
+        # person acts on stay the same for the same work.
+        rows.sort(key=lambda c: (c.assignment_id or 0, c.id))
         limits = [c.threshold for c in rows if c.threshold is not None]
         if limits and len(rows) > min(limits):
             out.append(Digest(DAILY, window, tuple(rows)))
