@@ -24,9 +24,10 @@ MIN_CELL = 40  # px: narrower than this a Chinese column shows one character per
 
 #: Layout facts of the current page, measured in the browser.
 MEASURE = """() => {
+  // A closed <details> keeps its content's boxes (content-visibility), but shows none of it.
   const visible = (e) => {
     const r = e.getBoundingClientRect();
-    return r.width > 0 && r.height > 0;
+    return r.width > 0 && r.height > 0 && e.closest('details:not([open])') === null;
   };
   const scrolls = (e) => {
     for (let n = e; n && n !== document.body; n = n.parentElement) {
