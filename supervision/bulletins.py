@@ -74,15 +74,12 @@ from models import (
     ExtensionState,
     Item,
     ItemState,
-    Milestone,
-    MilestoneState,
     Person,
     PersonRole,
     Report,
     ReportKind,
     ReviewState,
     Role,
-    Source,
     Unit,
 )
 from supervision.audit import Actor, record
@@ -90,6 +87,7 @@ from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
 from supervision.labels import label_of
+from supervision.milestone_figures import MilestoneFigures, milestone_figures
 from supervision.outbox import CHAT, EMAIL, next_send_time, notify_person
 
 __all__ = [
@@ -214,48 +212,6 @@ class UnitFigures:
             "open_overdue": self.open_overdue,
             "overdue": self.overdue,
             "extensions": self.extensions,
-            "on_time_rate": self.on_time_rate,
-        }
-
-
-@dataclass(slots=True)
-class MilestoneFigures:
-    """节点按期率 of one unit (or all): the milestones of annual tasks (年度重点工作) done in the
-    period, on time or late, and those still open past their date; judged like assignments."""
-
-    unit_id: int | None
-    unit_name: str
-    completed: int = 0
-    on_time: int = 0
-    late: int = 0
-    open_overdue: int = 0
-
-    @property
-    def judged(self) -> int:
-        """Done in the period plus open overdue."""
-        return self.completed + self.open_overdue
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """Done on time / judged; None when no milestone was judged."""
-        return self.on_time / self.judged if self.judged else None
-
-    def add(self, other: MilestoneFigures) -> None:
-        """Count ``other``'s milestones in this row too (for the totals)."""
-        self.completed += other.completed
-        self.on_time += other.on_time
-        self.late += other.late
-        self.open_overdue += other.open_overdue
-
-    def as_json(self) -> dict[str, Any]:
-        """The row as stored in ``Bulletin.data``."""
-        return {
-            "unit_id": self.unit_id,
-            "unit_name": self.unit_name,
-            "completed": self.completed,
-            "on_time": self.on_time,
-            "late": self.late,
-            "open_overdue": self.open_overdue,
             "on_time_rate": self.on_time_rate,
         }
 
@@ -671,47 +627,8 @@ async def compute_bulletin(
             (r for r in every if not r.judged), key=lambda r: (r.role != lead, r.unit_name)
         ),
         overdue_items=overdue,
-        milestones=await _milestone_figures(session, start, as_of, tz),
+        milestones=await milestone_figures(session, start, as_of, tz),
     )
-
-
-async def _milestone_figures(
-    session: AsyncSession, start: date, as_of: date, tz: ZoneInfo
-) -> list[MilestoneFigures]:
-    """节点按期率 per responsible unit for the annual tasks' milestones (seed 二(三)): done in
-    [start, as_of] on or before their date, or late; open ones past their date are overdue."""
-    rows = (
-        await session.execute(
-            select(Milestone, Unit, Item.state)
-            .join(Item, Item.id == Milestone.item_id)
-            .join(Unit, Unit.id == Milestone.unit_id)
-            .where(
-                Item.source == Source.ANNUAL_TASK.value,
-                Item.state != ItemState.CANCELLED.value,
-                Item.received_on <= as_of,
-            )
-            .order_by(Milestone.id)
-        )
-    ).all()
-    by_unit: dict[int, MilestoneFigures] = {}
-    for milestone, unit, item_state in rows:
-        done = milestone.state == MilestoneState.DONE.value and milestone.completed_at is not None
-        done_on = (
-            _local_day(milestone.completed_at, tz) if done and milestone.completed_at else None
-        )
-        if done_on is not None and done_on < start:
-            continue
-        row = by_unit.setdefault(unit.id, MilestoneFigures(unit.id, unit.name))
-        if done_on is not None and done_on <= as_of:
-            row.completed += 1
-            if done_on <= milestone.due_on:
-                row.on_time += 1
-            else:
-                row.late += 1
-        elif milestone.due_on < as_of and item_state != ItemState.CLOSED.value:
-            row.open_overdue += 1  # a stage left open on a task since closed is not owed
-    judged = [r for r in by_unit.values() if r.judged]
-    return sorted(judged, key=lambda r: (-(r.on_time_rate or 0.0), r.open_overdue, r.unit_name))
 
 
 async def _overdue_entries(
