@@ -63,7 +63,7 @@ PUBLIC_PREFIXES: Final = ("/login", "/lang/")
 #: Requests the middleware leaves alone (no session lookup, no CSRF check): static files,
 #: probes, and routes that authenticate with a bearer token or a webhook secret header,
 #: never with the cookie, so CSRF cannot apply to them.
-PASS_THROUGH_PREFIXES: Final = ("/static/", "/healthz", "/metrics", "/api/", "/telegram/")
+PASS_THROUGH_PREFIXES: Final = ("/static/", "/livez", "/healthz", "/metrics", "/api/", "/telegram/")
 
 EXTRA_PUBLIC = web.AppKey("auth_extra_public", list[str])
 EXACT_PUBLIC = web.AppKey("auth_exact_public", set[str])

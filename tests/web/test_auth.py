@@ -24,6 +24,14 @@ async def test_anonymous_pages_redirect_to_login(anon: Web) -> None:
     assert location.path == "/login" and location.query["next"] == "/items?unit=1"
 
 
+async def test_probes_answer_without_a_login(anon: Web) -> None:
+    """A load balancer's liveness probe and the health check never meet the login page."""
+    live = await anon.client.get("/livez", allow_redirects=False)
+    assert live.status == 200 and await live.json() == {"status": "ok"}
+    health = await anon.client.get("/healthz", allow_redirects=False)
+    assert health.status in (200, 503) and "checks" in await health.json()
+
+
 async def test_login_form_has_csrf_field_and_cookie(anon: Web) -> None:
     response = await anon.get("/login")
     assert response.status == 200
