@@ -49,8 +49,8 @@ from supervision.mail_parsing import (
     read_mail,
 )
 from supervision.outbox import EMAIL, add
-from supervision.reports import MAX_ATTACHMENTS, AttachmentIn, file_report
-from supervision.requests import request_completion, request_extension
+from supervision.reports import MAX_ATTACHMENTS, AttachmentIn
+from supervision.requests import report_or_request_completion, request_extension
 from supervision.sealing import SealBroken, Sealer
 
 __all__ = [
@@ -375,27 +375,18 @@ class MailReplies:
                 command=command,
                 **common,
             )
-        if command == MailCommand.COMPLETION:
-            report = await request_completion(
-                session,
-                assignment=assignment,
-                person=person,
-                summary=body,
-                clock=self.clock,
-                attachments=files,
-                channel=Origin.EMAIL,
-            )
-        else:
-            report = await file_report(
-                session,
-                assignment=assignment,
-                author=person,
-                text=body,
-                clock=self.clock,
-                attachments=files,
-                kind=ReportKind.PROGRESS,
-                channel=Origin.EMAIL,
-            )
+        report = await report_or_request_completion(
+            session,
+            kind=ReportKind.COMPLETION
+            if command == MailCommand.COMPLETION
+            else ReportKind.PROGRESS,
+            assignment=assignment,
+            person=person,
+            text=body,
+            clock=self.clock,
+            attachments=files,
+            channel=Origin.EMAIL,
+        )
         return MailResult(
             InboundOutcome.FILED,
             assignment_id=assignment.id,

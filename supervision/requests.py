@@ -156,6 +156,44 @@ async def request_completion(
     return report
 
 
+async def report_or_request_completion(
+    session: AsyncSession,
+    *,
+    kind: ReportKind,
+    assignment: Assignment,
+    person: Person,
+    text: str | None,
+    clock: Clock,
+    attachments: Sequence[AttachmentIn] = (),
+    channel: Origin,
+    milestone_id: int | None = None,
+) -> Report:
+    """What a person files in one go from a form or an e-mail: a completion report asks to
+    close (:func:`request_completion`), anything else is a report (:func:`file_report`, which
+    may name a milestone)."""
+    if kind == ReportKind.COMPLETION:
+        return await request_completion(
+            session,
+            assignment=assignment,
+            person=person,
+            summary=text,
+            clock=clock,
+            attachments=attachments,
+            channel=channel,
+        )
+    return await file_report(
+        session,
+        assignment=assignment,
+        author=person,
+        text=text,
+        clock=clock,
+        attachments=attachments,
+        kind=kind,
+        channel=channel,
+        milestone_id=milestone_id,
+    )
+
+
 async def _notify_reviewers(
     session: AsyncSession,
     assignment: Assignment,

@@ -41,8 +41,8 @@ from supervision.lifecycle import cancel_item
 from supervision.light import Light
 from supervision.milestones import list_milestones
 from supervision.policy import due_working_days
-from supervision.reports import AttachmentIn, file_report
-from supervision.requests import request_completion, request_extension
+from supervision.reports import AttachmentIn
+from supervision.requests import report_or_request_completion, request_extension
 from supervision.rework import MAX_REASON as MAX_REOPEN_REASON
 from supervision.rework import reopen_item, transfer_assignment
 from supervision.timeline import DB_STORAGE
@@ -635,7 +635,9 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
     item_id, assignment_id = path_id(request), path_id(request, "aid")
     form = await request.post()
     text = text_field(form, "text", 20_000)
-    kind = text_field(form, "kind")
+    kind = (
+        ReportKind.COMPLETION if text_field(form, "kind") == "completion" else ReportKind.PROGRESS
+    )
     uploads, problems = _uploads(form)
     try:
         async with deps.sessions() as session, session.begin():
@@ -643,27 +645,17 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
             if problems:
                 raise ValidationFailed("; ".join(problems), problems)
             files = [a for a, _ in uploads]
-            if kind == ReportKind.COMPLETION:
-                report = await request_completion(
-                    session,
-                    assignment=assignment,
-                    person=person,
-                    summary=text,
-                    clock=deps.clock,
-                    attachments=files,
-                    channel=Origin.WEB,
-                )
-            else:
-                report = await file_report(
-                    session,
-                    assignment=assignment,
-                    author=person,
-                    text=text,
-                    clock=deps.clock,
-                    attachments=files,
-                    channel=Origin.WEB,
-                    milestone_id=int_or_none(form.get("milestone_id")),
-                )
+            report = await report_or_request_completion(
+                session,
+                kind=kind,
+                assignment=assignment,
+                person=person,
+                text=text,
+                clock=deps.clock,
+                attachments=files,
+                channel=Origin.WEB,
+                milestone_id=int_or_none(form.get("milestone_id")),
+            )
             stored = {a.file_id: a for a in report.attachments}
             for attachment, data in uploads:
                 stored[attachment.file_id].content = data
