@@ -1,13 +1,14 @@
 """Channel preferences (接收渠道): the channels a person is reached on, in their order.
 
 One rule for every message to a person, at write time (`supervision.outbox`) and at delivery
-(`notifier.routing`): the *route* of a message is the list of channels, in order, that its
-cause allows and the person is reachable on. A person with no preference gets the message on
-every chat app they are bound to and by e-mail at once (as the cause allows), and e-mail is
-the last resort when a chat app fails for good; a person with a preference gets it on the
-first channel of their list that reaches them, and on the next one when that fails for good.
-Generic over `models.Channel`: a channel reaches a person when it has an entry in
-:data:`ADDRESS_OF`. Imports models and supervision only.
+(`notifier.routing`); :func:`set_prefs` changes a person's list. The *route* of a message is
+the list of channels, in order, that its cause allows and the person is reachable on. A person
+with no preference gets the message on every chat app they are bound to and by e-mail at once
+(as the cause allows), and e-mail is the last resort when a chat app fails for good; a person
+with a preference gets it on the first channel of their list that reaches them, and on the
+next one when that fails for good. Generic over `models.Channel`: a channel reaches a person
+when it has an entry in :data:`ADDRESS_OF`. Imports models and supervision (never
+`supervision.outbox`, which imports it).
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Protocol
 
-from models import Channel, StepChannel
-from supervision.errors import ValidationFailed
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Channel, Person, StepChannel
+from supervision.access import Member, NotPermitted
+from supervision.audit import Actor, record
+from supervision.clock import Clock
+from supervision.errors import NotFound, ValidationFailed
 from supervision.labels import CATALOGUE
 
 
@@ -152,3 +158,37 @@ def first_sends(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, st
         return hops[:1]
     ok = allowed(via)
     return [(c, a) for c, a in hops if c in ok]
+
+
+async def set_prefs(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    channels: str | Iterable[str] | None,
+    actor: Person,
+    clock: Clock,
+) -> Person:
+    """Set a person's channel preference, in order (empty: the default); audited.
+
+    A person may change their own, an admin of people anyone's (`supervision.access`); the
+    rows not yet sent follow the new order at delivery. Bad input raises and changes nothing.
+    """
+    if not Member.of(actor).sets_channels_of(person_id):
+        raise NotPermitted("只能修改本人的接收渠道 (you may change only your own channels)")
+    person = await session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"no person #{person_id}")
+    stored = format_prefs(parse_prefs(channels))
+    if stored != person.channel_prefs:
+        record(
+            session,
+            clock=clock,
+            actor=Actor.of(actor),
+            entity="person",
+            entity_id=person.id,
+            action="update",
+            detail={"changes": {"channel_prefs": [person.channel_prefs, stored]}},
+        )
+        person.channel_prefs = stored
+        await session.flush()
+    return person
