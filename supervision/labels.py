@@ -253,9 +253,8 @@ CHANNEL_PREFS: Final[Mapping[str, tuple[str, str]]] = {
         "按顺序发送到第一个能送达的渠道，发送失败时改用下一个",
         "Sent on the first channel that reaches the person; the next one if it fails",
     ),
-    "first": ("首选", "first"),
-    "then": ("其次", "then"),
-    "unused": ("不使用", "not used"),
+    "unbound": ("未绑定", "not set up for you"),
+    "reset": ("恢复默认", "Back to the default"),
     "saved": ("接收渠道已保存", "Channels saved"),
 }
 
