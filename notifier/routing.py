@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Channel, Notification, Person
-from supervision.channel_prefs import parse_via, prefs_of, route
+from supervision.channel_prefs import parse_via, preferred, route
 from supervision.outbox import add, fallback_key, on_channel
 
 _SUFFIX = fallback_key("")
@@ -26,7 +26,7 @@ _SUFFIX = fallback_key("")
 @dataclass(frozen=True)
 class Moved:
     """A row the person's preference sends elsewhere: why, and its stand-in (None: the
-    message is on that channel already, or no channel of the preference reaches them)."""
+    message is on that channel already)."""
 
     reason: str
     stand_in_id: int | None
@@ -47,9 +47,9 @@ class Router:
         self.configured = configured
 
     def _first(self, person: Person, row: Notification) -> list[tuple[Channel, str]]:
-        """The route of ``row``'s message to ``person`` now, for its first channel: channels
-        this process cannot send on are left out when another one can."""
-        hops = route(person, parse_via(row.via))
+        """The person's usable preference for ``row``'s message now (empty: none, the default
+        holds): channels this process cannot send on are left out when another one can."""
+        hops = preferred(person, parse_via(row.via))
         usable = [h for h in hops if self.configured(h[0])]
         return usable or hops
 
@@ -96,14 +96,14 @@ class Router:
     ) -> Moved | None:
         """None when ``row`` goes out on its own channel; else why not, and its stand-in.
 
-        Only the first row of a message to a person with a preference moves (a stand-in
-        stays where it was put, so a message moves at most once).
+        Only the first row of a message to a person with a usable preference moves (a
+        stand-in stays where it was put, so a message moves at most once).
         """
-        if person is None or row.fallback_of_id is not None or not prefs_of(person):
+        if person is None or row.fallback_of_id is not None:
             return None
         hops = self._first(person, row)
         if not hops:
-            return Moved("no channel of the person's preference reaches them", None)
+            return None
         channel = hops[0][0]
         if channel == row.channel:
             return None

@@ -6,7 +6,8 @@ the list of channels, in order, that its cause allows and the person is reachabl
 with no preference gets the message on every chat app they are bound to and by e-mail at once
 (as the cause allows), and e-mail is the last resort when a chat app fails for good; a person
 with a preference gets it on the first channel of their list that reaches them, and on the
-next one when that fails for good. Generic over `models.Channel`: a channel reaches a person
+next one when that fails for good (a list none of whose channels the cause allows or reaches
+them with leaves the default in force). Generic over `models.Channel`: a channel reaches a person
 when it has an entry in :data:`ADDRESS_OF`. Imports models and supervision (never
 `supervision.outbox`, which imports it).
 """
@@ -128,19 +129,7 @@ def allowed(via: Iterable[str]) -> tuple[Channel, ...]:
     return tuple(c for c in PERSONAL if c in wanted)
 
 
-def route(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, str]]:
-    """The (channel, address) pairs a message reaches the person on, in the order tried.
-
-    With a preference: the person's list, less what the cause does not allow or what does
-    not reach them. Without: the chat apps the cause allows, then e-mail (always last: the
-    stand-in of a failed chat app even when the cause allowed chat only).
-    """
-    prefs = prefs_of(person)
-    if prefs:
-        ok = set(allowed(via))
-        order: Sequence[Channel] = [c for c in prefs if c in ok]
-    else:
-        order = [*(c for c in CHAT_APPS if c in allowed(via)), Channel.EMAIL]
+def _reached(person: Reachable, order: Iterable[Channel]) -> list[tuple[Channel, str]]:
     out: list[tuple[Channel, str]] = []
     for channel in order:
         address = ADDRESS_OF[channel](person)
@@ -149,15 +138,39 @@ def route(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, str]]:
     return out
 
 
-def first_sends(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, str]]:
-    """Where a new message goes: the first of the route with a preference; without one, every
-    channel of it that the cause allows, at once (the default)."""
+def preferred(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, str]]:
+    """The person's list, less what the cause does not allow or what does not reach them;
+    empty when they have no list, or when nothing of it is left (then the default holds:
+    a list is a preference, never a way to miss a message the office sends)."""
+    prefs = prefs_of(person)
+    if not prefs:
+        return []
+    ok = set(allowed(via))
+    return _reached(person, (c for c in prefs if c in ok))
+
+
+def route(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, str]]:
+    """The (channel, address) pairs a message reaches the person on, in the order tried.
+
+    With a usable preference (:func:`preferred`): that list. Otherwise the default: the chat
+    apps the cause allows, then e-mail (always last: the stand-in of a failed chat app even
+    when the cause allowed chat only).
+    """
     via = tuple(via)
-    hops = route(person, via)
-    if prefs_of(person):
-        return hops[:1]
+    return preferred(person, via) or _reached(
+        person, [*(c for c in CHAT_APPS if c in allowed(via)), Channel.EMAIL]
+    )
+
+
+def first_sends(person: Reachable, via: Iterable[str]) -> list[tuple[Channel, str]]:
+    """Where a new message goes: the first channel of a usable preference; otherwise every
+    channel of the route that the cause allows, at once (the default)."""
+    via = tuple(via)
+    mine = preferred(person, via)
+    if mine:
+        return mine[:1]
     ok = allowed(via)
-    return [(c, a) for c, a in hops if c in ok]
+    return [(c, a) for c, a in route(person, via) if c in ok]
 
 
 async def set_prefs(

@@ -77,7 +77,17 @@ def test_the_route_follows_the_list_and_what_reaches_the_person() -> None:
     ]
     # a step the office sends in chat only does not go by e-mail to someone who prefers it
     assert first_sends(_person("email,wecom_app"), ["chat"]) == [(Channel.WECOM_APP, "zhangsan")]
-    assert first_sends(_person("email"), ["chat"]) == []
+    # a list none of whose channels the cause allows (or reaches them on): the default holds,
+    # so an invitation sent by e-mail still goes, and nobody misses a reminder
+    assert first_sends(_person("wecom_app"), ["email"]) == [(Channel.EMAIL, "a@b.cn")]
+    assert first_sends(_person("email"), ["chat"]) == [
+        (Channel.TELEGRAM, "42"),
+        (Channel.WECOM_APP, "zhangsan"),
+    ]
+    assert first_sends(_person("wecom_app", wecom=None), ["chat", "email"]) == [
+        (Channel.TELEGRAM, "42"),
+        (Channel.EMAIL, "a@b.cn"),
+    ]
 
 
 def _registry(*, tg=None, wecom=None, smtp=None, clock=None) -> ChannelRegistry:
