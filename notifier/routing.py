@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Channel, Notification, Person
-from supervision.channel_prefs import parse_via, preferred, route
+from supervision.channel_prefs import PERSONAL, parse_via, preferred, route
 from supervision.outbox import add, fallback_key, on_channel
 
 _SUFFIX = fallback_key("")
@@ -32,11 +32,18 @@ class Moved:
     stand_in_id: int | None
 
 
-def _person_prefix(key: str) -> str:
-    """``<cause>:p<person>:`` of a person's row key (a stand-in's key included)."""
+def _keys_of_message(key: str) -> list[str]:
+    """Every key a row of the same message to the same person can have: on each individual
+    channel, first or as a stand-in (``<key>:fallback``, once per channel at most)."""
     while key.endswith(_SUFFIX):
         key = key[: -len(_SUFFIX)]
-    return key.rpartition(":")[0] + ":"
+    out = []
+    for channel in PERSONAL:
+        candidate = on_channel(key, channel)
+        for _ in range(len(PERSONAL) + 1):
+            out.append(candidate)
+            candidate = fallback_key(candidate)
+    return out
 
 
 class Router:
@@ -55,10 +62,10 @@ class Router:
 
     async def _taken(self, session: AsyncSession, row: Notification) -> set[str]:
         """The channels that already carry (or carried, or failed) this message to the person."""
+        # Exact keys: the unique index answers (a prefix LIKE would not use it on PostgreSQL).
         found = await session.scalars(
             select(Notification.channel).where(
-                Notification.recipient_id == row.recipient_id,
-                Notification.dedupe_key.startswith(_person_prefix(row.dedupe_key), autoescape=True),
+                Notification.dedupe_key.in_(_keys_of_message(row.dedupe_key))
             )
         )
         return {str(c) for c in found}
