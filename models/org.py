@@ -56,6 +56,9 @@ class Person(TimestampMixin, Base):
     telegram_username: Mapped[str | None] = mapped_column(String(64))
     #: the person's WeCom (企业微信 / 政务微信) userid: application messages and callbacks
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the person's channels in the order they want to be reached (``wecom_app,email``:
+    #: `supervision.channel_prefs`); None: every channel they are reachable on, at once
+    channel_prefs: Mapped[str | None] = mapped_column(String(120))
 
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     role_links: Mapped[list[PersonRole]] = relationship(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from models import Item, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
+from supervision.channel_prefs import format_prefs, parse_prefs
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
@@ -58,7 +59,7 @@ class ImportKind(StrEnum):
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "parent_code"),
-    "people": ("name", "email", "unit", "roles", "locale", "phone", "wecom_userid"),
+    "people": ("name", "email", "unit", "roles", "locale", "phone", "wecom_userid", "channels"),
     "items": (
         "ref",
         "title",
@@ -429,6 +430,12 @@ async def _import_people(
         locale = row.get("locale", "").strip().lower() or "zh"
         phone = row.get("phone", "").strip()
         wecom = row.get("wecom_userid", "").strip()
+        prefs = None
+        try:
+            prefs = format_prefs(parse_prefs(row.get("channels", "")))
+        except ValidationFailed as exc:
+            for problem in exc.errors:
+                errs.add(number, "channels", problem.removeprefix("channels: "))
         problems = field_problems(
             email=email,
             phone=phone,
@@ -465,6 +472,8 @@ async def _import_people(
             }
             if "wecom_userid" in table.columns:  # a file without the column keeps them
                 values["wecom_userid"] = wecom or None
+            if "channels" in table.columns:  # likewise: an empty cell is the default
+                values["channel_prefs"] = prefs
             planned.append((email, values, roles))
     if errs.errors:
         return

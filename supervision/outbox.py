@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -19,8 +19,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Channel, GroupWebhook, Notification, NotificationStatus, Person, StepChannel
+from models import Channel, GroupWebhook, Notification, NotificationStatus, Person
 from supervision.calendar import WorkCalendar
+from supervision.channel_prefs import Reachable, first_sends, format_via
 
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = Channel.TELEGRAM
@@ -51,6 +52,8 @@ class OutboxRow(NamedTuple):
     recipient_id: int | None = None
     webhook_id: int | None = None
     fallback_of_id: int | None = None
+    #: the channels the cause allowed (`supervision.channel_prefs.format_via`)
+    via: str | None = None
 
 
 #: the values every new row starts with, whoever writes it
@@ -154,19 +157,6 @@ def next_send_time(
     raise ValueError("no send window opening within 400 days; check the calendar and window")
 
 
-class Reachable(Protocol):
-    """The contact columns of a person (`models.Person` or a row read from them)."""
-
-    @property
-    def email(self) -> str | None: ...
-
-    @property
-    def telegram_chat_id(self) -> int | None: ...
-
-    @property
-    def wecom_userid(self) -> str | None: ...
-
-
 def person_key(cause: str, person_id: int, channel: str) -> str:
     """The unique key of a message to a person: ``<cause>:p<person>:<channel>``."""
     return f"{cause}:p{person_id}:{channel}"
@@ -180,7 +170,8 @@ def on_channel(key: str, channel: str) -> str:
 
 
 def fallback_key(key: str) -> str:
-    """The key of the e-mail that stands in for the failed chat message ``key``."""
+    """The key of the message that stands in for ``key`` on the next channel of its route
+    (``key`` failed for good, or the person's preference moved it)."""
     return f"{key}:fallback"
 
 
@@ -190,20 +181,13 @@ def webhook_key(cause: str, webhook_id: int) -> str:
 
 
 def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
-    """The (channel, address) pairs a person can be reached on, from step channels
-    ``chat`` / ``email`` (also accepted: ``telegram``, ``wecom_app``).
+    """The (channel, address) pairs a new message to a person goes to, from step channels
+    ``chat`` / ``email`` (also accepted: channel codes such as ``telegram``, ``wecom_app``).
 
-    ``chat`` is every chat app the person is bound to: Telegram and the WeCom application.
+    The person's channel preference decides (`supervision.channel_prefs.first_sends`):
+    without one, ``chat`` is every chat app the person is bound to, and e-mail goes too.
     """
-    out: list[tuple[str, str]] = []
-    for channel in channels:
-        if channel in (StepChannel.CHAT, CHAT) and person.telegram_chat_id is not None:
-            out.append((CHAT, str(person.telegram_chat_id)))
-        if channel in ("chat", WECOM_APP) and person.wecom_userid:
-            out.append((WECOM_APP, person.wecom_userid))
-        elif channel == EMAIL and person.email:
-            out.append((EMAIL, person.email))
-    return out
+    return [(channel.value, address) for channel, address in first_sends(person, channels)]
 
 
 async def add(
@@ -223,6 +207,7 @@ async def add(
     payload: dict[str, Any] | None = None,
     thread_key: str | None = None,
     fallback_of_id: int | None = None,
+    via: str | None = None,
 ) -> int | None:
     """Insert one outbox row unless its key exists; return its id, or None if it existed.
 
@@ -242,6 +227,7 @@ async def add(
         recipient_id=recipient_id,
         webhook_id=webhook_id,
         fallback_of_id=fallback_of_id,
+        via=via,
     )
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -291,6 +277,7 @@ async def notify_person(
             locale=person.locale,
             payload=payload,
             thread_key=item_thread_key(item_id),
+            via=format_via(channels),
         )
         if new_id is not None:
             ids.append(new_id)

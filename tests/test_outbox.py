@@ -140,12 +140,16 @@ def test_chat_reaches_every_bound_chat_app() -> None:
 
     from supervision.outbox import person_addresses
 
-    both = SimpleNamespace(email="a@b.cn", telegram_chat_id=42, wecom_userid="zhangsan")
+    both = SimpleNamespace(
+        email="a@b.cn", telegram_chat_id=42, wecom_userid="zhangsan", channel_prefs=None
+    )
     assert person_addresses(both, ["chat", "email"]) == [
         ("telegram", "42"),
         ("wecom_app", "zhangsan"),
         ("email", "a@b.cn"),
     ]
-    wecom_only = SimpleNamespace(email=None, telegram_chat_id=None, wecom_userid="lisi")
+    wecom_only = SimpleNamespace(
+        email=None, telegram_chat_id=None, wecom_userid="lisi", channel_prefs=None
+    )
     assert person_addresses(wecom_only, ["chat", "email"]) == [("wecom_app", "lisi")]
     assert person_addresses(wecom_only, ["telegram"]) == []

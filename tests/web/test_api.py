@@ -429,7 +429,9 @@ async def test_people(world):
         "active",
         "locale",
         "telegram_bound",
+        "channels",
     }
+    assert person["channels"] == []  # the default
     assert (await world.get("sup", "/people/9999"))[0] == 404
 
 
