@@ -306,8 +306,11 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
             await arq.aclose()
             await engine.dispose()
             probe = OutboxProbe(url)
-            by_status = await probe.counts()
-            await probe.close()
+            try:  # the last recordings may still be committing
+                await until(probe.all_sent, timeout=60, what="every row recorded as sent")
+            finally:
+                by_status = await probe.counts()
+                await probe.close()
             if by_status.get("sent") != n:
                 raise RuntimeError(f"worker path: {by_status}")
             return Phase(f"duban worker x{workers}", n, seconds)
