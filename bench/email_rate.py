@@ -12,6 +12,10 @@ CPU and GIL), counting the messages it accepts. In the same run, each phase send
   PostgreSQL database of its own with ``--messages`` pending e-mail reminders (claim, render,
   send, record), ``--concurrency`` rows in flight (skipped with ``--no-delivery`` or
   without PostgreSQL);
+* ``duban worker xK``: the same rows in a new database, delivered by ``--workers`` real
+  ``duban worker`` processes (arq, Redis): the rows are queued as the scan queues them
+  (``notifier.worker.enqueue_due``), timed from there to the last acceptance (skipped with
+  ``--no-delivery``, ``--workers 0`` or without PostgreSQL/Redis);
 * ``apprise``: one ``apprise.Apprise`` with one ``mailto://`` URL, ``notify()`` once per
   message, one after another (how Apprise is called), same subject and body;
 * ``apprise ×N threads``: ``--concurrency`` threads, each with its own Apprise object.
@@ -239,6 +243,94 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
     return asyncio.run(run())
 
 
+def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase | None:
+    """``workers`` ``duban worker`` processes deliver ``n`` pending e-mail rows queued in bulk."""
+    import tempfile
+    from pathlib import Path
+
+    from redis.asyncio import Redis
+
+    from models.db import create_engine, create_sessionmaker
+    from notifier.worker import enqueue_due
+    from testing.databases import REDIS_URL, create_pg_database, create_schema, drop_pg_database
+    from testing.fault_support import (
+        OutboxProbe,
+        WorkerProcess,
+        seed_reminders,
+        until,
+        worker_env,
+    )
+
+    async def run() -> Phase | None:
+        url = await create_pg_database()
+        if url is None:
+            print("PostgreSQL unavailable: skipping the worker path", file=sys.stderr)
+            return None
+        redis_url = f"{REDIS_URL.rstrip('/')}/15"
+        redis = Redis.from_url(redis_url)
+        procs: list[WorkerProcess] = []
+        try:
+            await redis.flushdb()
+            await create_schema(url)
+            env = worker_env(
+                database_url=url,
+                redis_url=redis_url,
+                concurrency=concurrency,
+                sweep_every=60,
+                sweep_after_seconds=600.0,
+            ) | {"DUBAN_SMTP_URL": f"smtp://127.0.0.1:{sink.port}"}
+            logs = Path(tempfile.mkdtemp(prefix="duban-bench-"))
+            procs = [
+                await WorkerProcess(env, logs / f"worker{k}.log").start() for k in range(workers)
+            ]
+
+            async def ready() -> bool:
+                return all("notifier worker ready" in p.log_tail(400) for p in procs)
+
+            await until(ready, timeout=300, what="the workers to start")
+            # Seeded now, so the scan and sweep the workers ran at start found nothing.
+            await seed_reminders(
+                url,
+                rows=n,
+                chats=max(1, n // 5),
+                channel="email",
+                not_before=datetime.now(UTC) - timedelta(minutes=5),
+            )
+            engine = create_engine(url)
+            arq = await _arq_redis(redis_url)
+            start_count = sink.accepted
+            started = time.perf_counter()
+            await enqueue_due(arq, create_sessionmaker(engine), now=datetime.now(UTC))
+            await asyncio.to_thread(sink.wait_for, start_count + n, 300.0)
+            seconds = time.perf_counter() - started
+            await arq.aclose()
+            await engine.dispose()
+            probe = OutboxProbe(url)
+            try:  # the last recordings may still be committing
+                await until(probe.all_sent, timeout=60, what="every row recorded as sent")
+            finally:
+                by_status = await probe.counts()
+                await probe.close()
+            if by_status.get("sent") != n:
+                raise RuntimeError(f"worker path: {by_status}")
+            return Phase(f"duban worker x{workers}", n, seconds)
+        finally:
+            for p in procs:
+                await p.stop()
+            await redis.flushdb()
+            await redis.aclose()
+            await drop_pg_database(url)
+
+    return asyncio.run(run())
+
+
+async def _arq_redis(url: str) -> Any:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    return await create_pool(RedisSettings.from_dsn(url))
+
+
 def _apprise_object(port: int) -> Any:
     import apprise
 
@@ -292,7 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         default=NotifierConfig().concurrency,
         help="sends in flight (default: the notifier's, %(default)s)",
     )
-    parser.add_argument("--no-delivery", action="store_true", help="skip the delivery path")
+    parser.add_argument("--no-delivery", action="store_true", help="skip the delivery paths")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="duban worker processes (0: no worker phase)"
+    )
+    parser.add_argument("--no-apprise", action="store_true", help="skip the Apprise phases")
     args = parser.parse_args(argv)
     n, c = args.messages, args.concurrency
     print(f"e-mail send rate: {n} messages per phase, concurrency {c}, pid {os.getpid()}")
@@ -302,17 +398,26 @@ def main(argv: list[str] | None = None) -> int:
             delivered = duban_delivery(sink, n, c)
             if delivered is not None:
                 phases.append(delivered)
-        phases.append(apprise_sequential(sink, n))
-        phases.append(apprise_threads(sink, n, c))
+            if args.workers > 0:
+                by_workers = duban_workers(sink, n, c, args.workers)
+                if by_workers is not None:
+                    phases.append(by_workers)
+        if not args.no_apprise:
+            phases.append(apprise_sequential(sink, n))
+            phases.append(apprise_threads(sink, n, c))
         total = sink.accepted
     print(f"{'phase':<24} {'messages':>8} {'seconds':>8} {'msg/s':>8}")
     for p in phases:
         print(f"{p.name:<24} {p.messages:>8} {p.seconds:>8.2f} {p.rate:>8.1f}")
     by = {p.name: p for p in phases}
-    apprise_rate = by["apprise"].rate
-    for p in phases:
-        if p.name.startswith("duban"):
-            print(f"{p.name} / apprise: {p.rate / apprise_rate:.2f}x")
+    if "apprise" in by:
+        for p in phases:
+            if p.name.startswith("duban"):
+                print(f"{p.name} / apprise: {p.rate / by['apprise'].rate:.2f}x")
+    if "duban delivery" in by:
+        for p in phases:
+            if p.name.startswith("duban worker"):
+                print(f"{p.name} / in-process: {p.rate / by['duban delivery'].rate:.2f}x")
     print(f"sink accepted {total} messages in all")
     return 0
 

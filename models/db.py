@@ -43,6 +43,31 @@ def failure_text(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """True when ``exc`` says the database connection was lost (the server ended it, the
+    network dropped): the same work on a new connection may well succeed."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        # asyncpg: the server ended the session (pg_terminate_backend, a restart) or the
+        # connection closed under a statement
+        return type(orig).__name__ in _LOST_CONNECTION or isinstance(orig, ConnectionError)
+    return isinstance(exc, ConnectionError)
+
+
+_LOST_CONNECTION = frozenset(
+    {
+        "AdminShutdownError",
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "CrashShutdownError",
+        "InterfaceError",
+    }
+)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""

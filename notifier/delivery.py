@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.errors import MessageError
@@ -41,7 +41,7 @@ from models import (
     NotificationStatus,
 )
 from models import DeliveryOutcome as AttemptOutcome
-from models.db import failure_text
+from models.db import failure_text, lost_connection, one_writer
 from notifier.channels.base import (
     ChannelRegistry,
     OutgoingMessage,
@@ -65,6 +65,7 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
+from supervision.group_commit import GroupCommit
 from supervision.outbox import PENDING, SENDING, due_at, due_clause
 from supervision.sealing import Sealer
 
@@ -180,6 +181,30 @@ class _Batch:
     last_id: int = 0
 
 
+async def _as_recorded(
+    session: AsyncSession, tried: _Try, row: Notification | None
+) -> DeliveryResult:
+    """What recording ``tried`` came to, read back from its row after it was recorded."""
+    nid = tried.claim.message.notification_id
+    if tried.release_after is not None:
+        retry_at = row.next_attempt_at if row is not None else None
+        return DeliveryResult(nid, Outcome.DEFERRED, retry_at=retry_at)
+    if row is None:
+        return DeliveryResult(nid, Outcome.MISSING)
+    if row.status == NotificationStatus.SENT:
+        return DeliveryResult(nid, Outcome.SENT)
+    if row.status == PENDING:
+        return DeliveryResult(
+            nid, Outcome.RETRY, retry_at=row.next_attempt_at, error=row.last_error
+        )
+    if row.status == NotificationStatus.FAILED:
+        fallback_id = await session.scalar(
+            select(Notification.id).where(Notification.fallback_of_id == row.id).limit(1)
+        )
+        return DeliveryResult(nid, Outcome.FAILED, fallback_id=fallback_id, error=row.last_error)
+    return DeliveryResult(nid, Outcome.DONE, error=row.last_error)
+
+
 def _retry_delay(schedule: Sequence[float], attempts: int) -> float | None:
     """Seconds before retry ``attempts`` (1-based), or None once the schedule is used up."""
     if attempts > len(schedule):
@@ -190,6 +215,8 @@ def _retry_delay(schedule: Sequence[float], attempts: int) -> float | None:
 #: claimers running at once in :meth:`Deliverer.deliver_due`: one sends while another reads or
 #: writes
 LANES: Final = 2
+#: seconds between tries to record sent messages after the database connection was lost
+RECORD_RETRIES: Final = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 class Deliverer:
@@ -224,6 +251,20 @@ class Deliverer:
         #: sends in flight at once in :meth:`deliver_due`, and its largest claim
         self.concurrency = concurrency
         self.batch = batch
+        #: pauses between tries to record sent messages after a lost database connection
+        self.record_retries: Sequence[float] = RECORD_RETRIES
+        # :meth:`deliver` (one arq job per row) claims and records the rows of every job
+        # running at once together, as :meth:`deliver_due` claims and records its batches.
+        in_flight = 1 if one_writer(sessions) else LANES
+        self._claims: GroupCommit[int, _Claim | DeliveryResult | None] = GroupCommit(
+            self._claim_jobs, max_batch=batch, in_flight=in_flight, name="delivery claim"
+        )
+        self._records: GroupCommit[_Try, DeliveryResult] = GroupCommit(
+            lambda tries, committing: self._record(tries, committing=committing),
+            max_batch=batch,
+            in_flight=in_flight,
+            name="delivery record",
+        )
 
     async def _fail_or_retry(
         self,
@@ -267,7 +308,13 @@ class Deliverer:
         return DeliveryResult(row.id, Outcome.FAILED, fallback_id=fallback_id, error=row.last_error)
 
     async def _claim(
-        self, *, ids: Sequence[int] | None, after_id: int, limit: int, calendar: WorkCalendar | None
+        self,
+        *,
+        ids: Sequence[int] | None,
+        after_id: int,
+        limit: int,
+        calendar: WorkCalendar | None,
+        committing: Callable[[], None] | None = None,
     ) -> _Batch:
         """Take up to ``limit`` due rows (of ``ids``, or any after ``after_id``) under a lease,
         re-check each one's cause, render it and log an in-flight attempt: one transaction."""
@@ -341,6 +388,8 @@ class Deliverer:
             batch.claims = [
                 _Claim(message=m, attempt_id=a.id, channel_kind=a.channel) for a, m in sending
             ]
+            if committing is not None:
+                committing()
             return batch
 
     async def _prepare(
@@ -493,10 +542,40 @@ class Deliverer:
             )
             return _Try(claim, error=f"unexpected error: {type(exc).__name__}")
 
-    async def _record(self, tries: Sequence[_Try]) -> list[DeliveryResult]:
-        """Write the tries' results and move their rows on, in one transaction."""
+    async def _record(
+        self, tries: Sequence[_Try], *, committing: Callable[[], None] | None = None
+    ) -> list[DeliveryResult]:
+        """Write the tries' results and move their rows on, in one transaction.
+
+        The messages are out: a lost database connection must not make them go out again
+        after the lease. So the recording is tried again on a new connection, after
+        :data:`RECORD_RETRIES` pauses; when the transaction that was lost did commit, the
+        second one finds the results recorded and reports them as they were."""
         if not tries:
             return []
+        now = self.clock.now()
+        for n, pause in enumerate((*self.record_retries, None)):
+            try:
+                return await self._record_once(tries, now=now, again=n > 0, committing=committing)
+            except Exception as exc:
+                if pause is None or not lost_connection(exc):
+                    raise
+                log.warning(
+                    "recording %d deliveries: the database connection was lost (%s); "
+                    "trying again in %.1f s",
+                    len(tries), failure_text(exc), pause,
+                )  # fmt: skip
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _record_once(
+        self,
+        tries: Sequence[_Try],
+        *,
+        now: datetime,
+        again: bool,
+        committing: Callable[[], None] | None,
+    ) -> list[DeliveryResult]:
         async with self.sessions() as session, session.begin():
             ids = sorted(t.claim.message.notification_id for t in tries)
             rows = {
@@ -516,8 +595,16 @@ class Deliverer:
                     )
                 )
             }
-            now = self.clock.now()
-            return [
+            if again and any(
+                a.outcome != IN_FLIGHT and a.finished_at == now and a.worker == self.options.worker
+                for a in attempts.values()
+            ):
+                # The transaction that was lost had committed: this call's results are there.
+                return [
+                    await _as_recorded(session, t, rows.get(t.claim.message.notification_id))
+                    for t in tries
+                ]
+            results = [
                 await self._record_one(
                     session,
                     t,
@@ -527,6 +614,9 @@ class Deliverer:
                 )
                 for t in tries
             ]
+            if committing is not None:
+                committing()
+            return results
 
     async def _record_one(
         self,
@@ -615,18 +705,41 @@ class Deliverer:
         return batch.settled + recorded, batch.last_id
 
     async def deliver(self, notification_id: int) -> DeliveryResult:
-        """Deliver one outbox row if it is due; safe to call twice or from several workers."""
-        results, _ = await self._deliver_batch(
-            ids=[notification_id], after_id=0, limit=1, gate=asyncio.Semaphore(1)
-        )
-        if results:
-            return results[0]
+        """Deliver one outbox row if it is due; safe to call twice or from several workers.
+
+        Calls running at once (the arq worker runs ``concurrency`` jobs) are claimed in one
+        transaction and recorded in another, as :meth:`deliver_due` does with its batches;
+        each send is the caller's own."""
+        claimed = await self._claims.submit(notification_id)
+        if isinstance(claimed, _Claim):
+            return await self._records.submit(await self._send(claimed, None))
+        if claimed is not None:
+            return claimed
         # Not taken: say why.
         async with self.sessions() as session:
             row = await session.get(Notification, notification_id)
             if row is None:
                 return DeliveryResult(notification_id, Outcome.MISSING)
             return _readiness(row, self.clock.now()) or DeliveryResult(row.id, Outcome.BUSY)
+
+    async def _claim_jobs(
+        self, ids: Sequence[int], committing: Callable[[], None]
+    ) -> list[_Claim | DeliveryResult | None]:
+        """Claim the rows of the :meth:`deliver` calls waiting: for each, its claim, its
+        settled result, or None when it was not taken (not due, held elsewhere, or asked for
+        twice: only the first call for a row gets it)."""
+        wanted = sorted(set(ids))
+        batch = await self._claim(
+            ids=wanted, after_id=0, limit=len(wanted), calendar=None, committing=committing
+        )
+        got: dict[int, _Claim | DeliveryResult] = {r.notification_id: r for r in batch.settled}
+        got.update((c.message.notification_id, c) for c in batch.claims)
+        return [got.pop(nid, None) for nid in ids]
+
+    async def close(self) -> None:
+        """Let the claims and recordings in progress finish."""
+        await self._claims.close()
+        await self._records.close()
 
     async def deliver_due(self, stop: asyncio.Event | None = None) -> Counter[str]:
         """Deliver every row due now (fallback rows made on the way too); counts by outcome.

@@ -50,6 +50,8 @@ MAINTENANCE_QUEUE: Final = "duban:maintenance"
 #: the database decides when to give up (the retry schedule); arq only carries the waits
 MAX_JOB_TRIES: Final = 10_000
 STATE: Final = "duban"
+#: seconds between reads of the queue once a read's jobs are started (arq's default: 0.5)
+POLL_DELAY: Final = 0.05
 
 
 class ScanFn(Protocol):
@@ -362,6 +364,7 @@ def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
         ],
         "queue_name": DELIVERY_QUEUE,
         "max_jobs": config.concurrency,
+        "poll_delay": POLL_DELAY,
         "max_tries": MAX_JOB_TRIES,
         # Also how long arq holds the job of a worker that died "in progress" (+10 s).
         "job_timeout": config.lease_seconds,

@@ -6,14 +6,12 @@ Imports only `models/` and `supervision/`; I/O goes through the session it is gi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, select, tuple_
@@ -42,6 +40,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.co_input import forward_co_input
 from supervision.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
+from supervision.group_commit import GroupCommit
 from supervision.policy import load_policy_for
 from supervision.schedule import Ladder, reschedule
 
@@ -581,8 +580,6 @@ class ReplyFiled:
 
 
 ReplyOutcome = ReplyFiled | ReplyNotFiled
-_Waiting = tuple[ChatReply, "asyncio.Future[ReplyOutcome]"]
-
 # Built once, like the filing's statements above.
 _PEOPLE = (
     select(Person)
@@ -630,59 +627,20 @@ class ReplyFiler:
         self.not_reports = frozenset(not_reports)
         self.max_batch = max_batch
         self.in_flight = in_flight or (1 if one_writer(sessions) else IN_FLIGHT)
-        self._queue: list[_Waiting] = []
-        self._batches: set[asyncio.Task[None]] = set()
-        self._computing: set[asyncio.Task[None]] = set()  # batches not yet committing
+        self._group: GroupCommit[ChatReply, ReplyOutcome] = GroupCommit(
+            lambda replies, committing: self.file_batch(replies, committing=committing),
+            max_batch=max_batch,
+            in_flight=self.in_flight,
+            name="reply batch",
+        )
 
     async def file(self, reply: ChatReply) -> ReplyOutcome:
         """File ``reply`` in the next batch; its outcome once that batch has committed."""
-        future: asyncio.Future[ReplyOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((reply, future))
-        self._start()
-        return await future
+        return await self._group.submit(reply)
 
     async def close(self) -> None:
         """Let the batches in progress finish (their callers are waiting for them)."""
-        while self._batches:
-            await asyncio.shield(asyncio.gather(*self._batches, return_exceptions=True))
-
-    def _start(self) -> None:
-        # One batch computes at a time; the next may start once it is committing (waiting for
-        # the database to flush), up to ``in_flight`` batches: the commit's wait no longer
-        # idles the process, and batches stay large under load while a lone reply waits for
-        # nobody.
-        while self._queue and not self._computing and len(self._batches) < self.in_flight:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            task = asyncio.create_task(self._run(batch))
-            self._batches.add(task)
-            self._computing.add(task)
-            task.add_done_callback(self._finished)
-
-    def _committing(self, task: asyncio.Task[None]) -> None:
-        self._computing.discard(task)
-        self._start()
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._batches.discard(task)
-        self._computing.discard(task)
-        self._start()
-
-    async def _run(self, batch: list[_Waiting]) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        try:
-            outcomes = await self.file_batch(
-                [reply for reply, _ in batch], committing=partial(self._committing, task)
-            )
-        except Exception as exc:
-            log.exception("reply batch of %d failed: %s", len(batch), exc.__class__.__name__)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():  # its caller may have been cancelled
-                future.set_result(outcome)
+        await self._group.close()
 
     async def file_batch(
         self, replies: Sequence[ChatReply], *, committing: Callable[[], object] | None = None

@@ -607,7 +607,7 @@ async def test_a_hostile_override_fails_its_row_for_good(sessions, clock, tg, ho
     from notifier.templating import InMemoryTemplateStore, RenderLimits, RenderPool
 
     # The memory case gets time enough to reach the cap however loaded the machine is.
-    pool = RenderPool(RenderLimits(timeout_seconds=0.5 if hostile == FOREVER else 30))
+    pool = RenderPool(RenderLimits(timeout_seconds=1.0 if hostile == FOREVER else 30))
 
     await reminder(sessions, clock, channels=("chat", "email"), email="wang@example.gov.cn")
     store = InMemoryTemplateStore({("remind", "telegram", "zh", "text"): hostile})
@@ -628,7 +628,7 @@ async def test_a_hostile_override_fails_its_row_for_good(sessions, clock, tg, ho
     chat, mail = await rows(sessions)
     assert mail.channel == "email" and mail.status == "sent"
     assert chat.status == "failed" and chat.next_attempt_at is None and tg.sent == []
-    reason = "渲染超过 0.5 秒" if hostile == FOREVER else "内存"
+    reason = "渲染超过 1 秒" if hostile == FOREVER else "内存"
     assert "template remind.telegram" in (chat.last_error or "")
     assert reason in (chat.last_error or "")
     [attempt] = await attempts(sessions, chat.id)

@@ -84,6 +84,9 @@ async def worker(args: argparse.Namespace, rt: Runtime) -> int:
             "delivers inside its own process"
         )
     deps = notifier_deps(rt)
+    if not args.verbose:
+        # arq logs two lines per job, i.e. per outbox row; the delivery log says what was sent.
+        logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # The delivery worker handles SIGTERM/SIGINT (waiting for sends in flight); the
     # maintenance worker stops with it.
     deliveries = Worker(**worker_settings(deps, burst=args.burst))

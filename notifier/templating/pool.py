@@ -20,6 +20,7 @@ import atexit
 import logging
 import math
 import multiprocessing
+import os
 import resource
 import signal
 import threading
@@ -58,6 +59,21 @@ class RenderLimits:
     #: worker processes in this pool (renders running at once)
     workers: int = 2
 
+
+#: A render past its wall-clock limit that used less than this share of the limit in CPU time
+#: was held up by a loaded machine, not by its template: it may go on, up to
+#: :data:`OVERLOAD_GRACE` times the limit in all, and is then given up as "busy" (retried
+#: later), not blamed on the template.
+CPU_SHARE: Final = 0.5
+#: seconds a new worker may take to start (a loaded machine, the forkserver's first start)
+START_TIMEOUT: Final = 60.0
+OVERLOAD_GRACE: Final = 10
+_CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+_BUSY: Final = (
+    "渲染进程繁忙（机器负载过高），稍后重试 / the render worker was held up by a loaded machine; "
+    "it will be tried again"
+)
 
 _UNAVAILABLE: Final = (
     "渲染进程不可用，请稍后重试 / the render workers are unavailable, try again later"
@@ -107,6 +123,7 @@ def _worker_main(conn: Connection, limits: RenderLimits) -> None:
     """A render worker: take batches of jobs, send back one result per job, until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _cap(resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024)
+    conn.send((True, None))  # started: the first job's time and CPU are its own
     while True:
         try:
             jobs: list[Job[Any]] = conn.recv()
@@ -151,6 +168,26 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
         self.process.join(5)
+
+
+class _Overtime(Exception):
+    """A job went past its time; ``error`` is its result."""
+
+    def __init__(self, error: TemplateError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds (user and system) process ``pid`` has used, from Linux's /proc; None when
+    that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        # after the command name: field 3 (state) is fields[0]; utime, stime are 14, 15
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 async def _receive(conn: Connection) -> tuple[bool, Any]:
@@ -231,10 +268,9 @@ class RenderPool:
         done: list[T | TemplateError] = []
         for _ in jobs:
             try:
-                async with asyncio.timeout(self.limits.timeout_seconds):
-                    ok, value = await _receive(worker.conn)
-            except TimeoutError:
-                done.append(_timeout_error(self.limits))
+                ok, value = await self._reply(worker)
+            except _Overtime as over:
+                done.append(over.error)
                 return done, False
             except (EOFError, OSError):
                 if self.closed:
@@ -248,6 +284,28 @@ class RenderPool:
                 assert isinstance(value, TemplateError)
                 done.append(value)
         return done, True
+
+    async def _reply(self, worker: _Worker) -> tuple[bool, Any]:
+        """The worker's reply to its current job, within the limits (else :class:`_Overtime`).
+
+        The wall-clock limit is judged against the CPU time the job used: a template that
+        kept the CPU busy for its limit is unsafe, one that did not was only waiting for the
+        CPU (a loaded machine) and may take longer, up to :data:`OVERLOAD_GRACE` limits."""
+        limit = self.limits.timeout_seconds
+        cpu_start = _cpu_seconds(worker.process.pid)
+        waited = 0.0
+        while True:
+            try:
+                async with asyncio.timeout(limit):
+                    return await _receive(worker.conn)
+            except TimeoutError:
+                waited += limit
+            used = _cpu_seconds(worker.process.pid)
+            if cpu_start is None or used is None or used - cpu_start >= CPU_SHARE * limit:
+                raise _Overtime(_timeout_error(self.limits)) from None
+            if waited >= OVERLOAD_GRACE * limit:
+                log.warning("render worker held up for %.1f s by a loaded machine", waited)
+                raise _Overtime(TemplateRenderFailed(_BUSY)) from None
 
     async def _checkout(self) -> _Worker:
         while True:
@@ -289,6 +347,9 @@ class RenderPool:
         process.start()
         child.close()
         worker = _Worker(process, parent)
+        if not parent.poll(START_TIMEOUT) or parent.recv() != (True, None):
+            worker.kill()
+            raise TemplateRenderFailed(_UNAVAILABLE)
         with self._lock:
             self._all.add(worker)
             closed = self.closed

@@ -169,3 +169,41 @@ async def test_each_render_runs_under_the_address_space_cap_and_a_cpu_backstop()
     assert address_space == 200 * 1024 * 1024
     # About twice the wall-clock budget in CPU seconds from now, then SIGXCPU ends the worker.
     assert cpu_used + 3 <= cpu_soft <= cpu_used + 5
+
+
+class Waits:
+    """A job that waits without using the CPU, as a render does on a loaded machine."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def run(self) -> str:
+        import time
+
+        time.sleep(self.seconds)
+        return "done"
+
+
+async def test_a_render_held_up_by_a_loaded_machine_is_not_blamed_on_its_template() -> None:
+    """Past its wall-clock limit without using that much CPU, a render was waiting for the
+    CPU: it goes on and its result is kept."""
+    pool = RenderPool(RenderLimits(timeout_seconds=0.3, workers=1))
+    try:
+        [result] = await pool.run([Waits(1.0)])
+    finally:
+        pool.close()
+    assert result == "done"
+
+
+async def test_a_render_held_up_for_too_long_is_given_up_as_busy_not_unsafe() -> None:
+    """Held up for ten limits, a render is given up as "busy": a transient failure (the row is
+    retried later), not a template at fault."""
+    pool = RenderPool(RenderLimits(timeout_seconds=0.2, workers=1))
+    try:
+        results = await pool.run([Waits(30.0), job("后 {{ step }}")])
+    finally:
+        pool.close()
+    assert isinstance(results[0], TemplateRenderFailed)
+    assert not isinstance(results[0], TemplateUnsafe)
+    assert "繁忙" in str(results[0])
+    assert results[1] == "后 remind", "the batch goes on in a fresh worker"
