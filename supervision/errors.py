@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+
 
 class DomainError(Exception):
-    """A rule was broken; nothing was changed."""
+    """A rule was broken; nothing was changed.
+
+    ``said``: when the message is a catalogue sentence (`supervision.labels.refusal`), that
+    sentence and its values, so that each edge says it in its reader's language.
+    """
+
+    said: tuple[StrEnum, Mapping[str, object]] | None = None
 
 
 class InvalidTransition(DomainError):

@@ -3,14 +3,17 @@
 Templates (through the views ``notifier.context`` builds), web pages, the bot and the CLI read
 their words for steps, sources, states, roles, channels, decisions, requests, lights, delivery
 statuses and audit actions here; nothing else spells them. docs/GLOSSARY.md explains them.
-Imports only ``models``, ``supervision.light`` and ``supervision.phrases`` (the days phrase).
+Whole sentences (prompts, confirmations, refusals) are `Sentence` entries, said with `say`;
+a refusal built with `refusal` is said in each reader's language by `told`.
+Imports only ``models``, ``supervision.errors``, ``supervision.light`` and
+``supervision.phrases`` (the days phrase).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from models import (
     AssignmentRole,
@@ -33,6 +36,7 @@ from models import (
     StepChannel,
     StepKind,
 )
+from supervision.errors import DomainError
 from supervision.light import Light
 from supervision.phrases import LANGS, Lang, days_phrase, lang_of, working_days
 
@@ -41,17 +45,130 @@ __all__ = [
     "DEADLINE",
     "DUTY",
     "LANGS",
+    "SENTENCES",
+    "Button",
     "Lang",
+    "Sentence",
     "co_marked",
     "days_phrase",
     "label",
     "label_of",
     "labels",
     "lang_of",
+    "refusal",
+    "say",
     "step_label",
+    "told",
     "words",
     "working_days",
 ]
+
+
+class Button(StrEnum):
+    """The words on the buttons and commands people press (bot, WeCom cards, e-mail links)."""
+
+    REPORT = "report"
+    CLOSE = "close"
+    EXTEND = "extend"
+    VIEW = "view"
+    SIGN_OFF = "sign_off"
+    MY_ITEMS = "my_items"
+    REVIEW = "review"
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+    DIGEST_REPORT = "digest_report"
+    DIGEST_CLOSE = "digest_close"
+    DIGEST_EXTEND = "digest_extend"
+
+
+class Sentence(StrEnum):
+    """Whole sentences people are told: prompts, confirmations and refusals (bot, WeCom,
+    e-mail answers, web, CLI). Values in braces are filled by `say`."""
+
+    OFFICE = "office"
+    # binding a chat (strangers are told in Chinese, and English when their Telegram is)
+    HOW_TO_BIND = "how_to_bind"
+    PRIVATE_ONLY = "private_only"
+    GREET = "greet"
+    ALREADY_BOUND = "already_bound"
+    INVITE_UNKNOWN = "invite_unknown"
+    INVITE_USED = "invite_used"
+    INVITE_EXPIRED = "invite_expired"
+    # the worklist
+    NO_OPEN = "no_open"
+    OPEN_ITEMS = "open_items"
+    ITEM_LINE = "item_line"
+    VIEW_ONLY = "view_only"
+    # filing, asking, confirming
+    FILED = "filed"
+    COMPLETION_FILED = "completion_filed"
+    TO_SIGNOFF = "to_signoff"
+    TO_REVIEW = "to_review"
+    EXTENSION_FILED = "extension_filed"
+    CONFIRM_ONE = "confirm_one"
+    CHOOSE_ITEM = "choose_item"
+    CHOOSE_FOR_COMPLETE = "choose_for_complete"
+    CHOOSE_FOR_EXTEND = "choose_for_extend"
+    ASK_REPORT = "ask_report"
+    ASK_SUMMARY = "ask_summary"
+    ASK_REASON = "ask_reason"
+    ASK_PROGRESS = "ask_progress"
+    ASK_DATE = "ask_date"
+    ASK_COMMENT = "ask_comment"
+    CANCELLED = "cancelled"
+    NOTHING_TO_CANCEL = "nothing_to_cancel"
+    SEND_TEXT_OR_FILE = "send_text_or_file"
+    SEND_TEXT = "send_text"
+    REPORT_EDITED = "report_edited"
+    # review and sign-off
+    REVIEW_NONE = "review_none"
+    REVIEW_COMPLETION = "review_completion"
+    REVIEW_EXTENSION = "review_extension"
+    SIGNOFF_NONE = "signoff_none"
+    SIGNOFF_ITEM = "signoff_item"
+    SIGNED_OFF = "signed_off"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    # refusals
+    NOT_ALLOWED = "not_allowed"
+    EXPIRED = "expired"
+    APOLOGY = "apology"
+    UNKNOWN_COMMAND = "unknown_command"
+    ERROR = "error"
+    REASON_REQUIRED = "reason_required"
+    MESSAGE_EXPIRED = "message_expired"
+    UNKNOWN_BUTTON = "unknown_button"
+    BAD_DATE = "bad_date"
+    NO_SUCH_ASSIGNMENT = "no_such_assignment"
+    ASSIGNMENT_CLOSED = "assignment_closed"
+    NOT_OPEN = "not_open"
+    NOT_OPEN_FOR_EXTENSION = "not_open_for_extension"
+    DEADLINE_PASSED = "deadline_passed"
+    NO_SUCH_REPORT = "no_such_report"
+    REPORT_HANDLED = "report_handled"
+    NO_SUCH_REQUEST = "no_such_request"
+    REQUEST_DECIDED = "request_decided"
+    NOT_YOUR_SIGNOFF = "not_your_signoff"
+    # the date picker
+    MONTH = "month"
+    WEEKDAYS = "weekdays"
+    # WeCom dialogs (企业微信): a card's buttons, then a text
+    WECOM_UNBOUND = "wecom_unbound"
+    WECOM_NOT_ALLOWED = "wecom_not_allowed"
+    WECOM_GONE = "wecom_gone"
+    WECOM_NO_OPEN = "wecom_no_open"
+    WECOM_ASK_REPORT = "wecom_ask_report"
+    WECOM_ASK_CLOSE = "wecom_ask_close"
+    WECOM_ASK_EXTEND = "wecom_ask_extend"
+    WECOM_CHOOSE = "wecom_choose"
+    WECOM_CHOOSE_AGAIN = "wecom_choose_again"
+    WECOM_FILED = "wecom_filed"
+    WECOM_COMPLETION_FILED = "wecom_completion_filed"
+    WECOM_REFUSED = "wecom_refused"
+    WECOM_DETAILS = "wecom_details"
+    WECOM_EMPTY = "wecom_empty"
+    WECOM_EXTENSION_FORMAT = "wecom_extension_format"
+
 
 #: the pair of words of each member: (中文, English)
 CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
@@ -224,6 +341,21 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.REOPEN: ("退回重办", "sent back to be done again"),
         AuditAction.TRANSFER: ("转办", "handed over"),
     },
+    # what people press: reminder and digest buttons, commands, confirmations
+    Button: {
+        Button.REPORT: ("填报进展", "report progress"),
+        Button.CLOSE: ("申请办结", "ask to close"),
+        Button.EXTEND: ("申请延期", "ask for extension"),
+        Button.VIEW: ("查看详情", "details"),
+        Button.SIGN_OFF: ("签发", "sign off"),
+        Button.MY_ITEMS: ("我的事项", "my items"),
+        Button.REVIEW: ("审核申请（督查室）", "review requests"),
+        Button.CONFIRM: ("是，提交", "yes, file it"),
+        Button.CANCEL: ("取消", "cancel"),
+        Button.DIGEST_REPORT: ("进展", "report"),
+        Button.DIGEST_CLOSE: ("办结", "close"),
+        Button.DIGEST_EXTEND: ("延期", "extend"),
+    },
 }
 
 
@@ -237,6 +369,235 @@ DUTY: Final[Mapping[AssignmentRole, tuple[str, str]]] = {
 DEADLINE: Final[Mapping[AssignmentRole, tuple[str, str]]] = {
     AssignmentRole.LEAD: ("完成时限", "Deadline"),
     AssignmentRole.CO: ("反馈时限", "Input due to the lead unit"),
+}
+
+
+#: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
+SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
+    # the office's name where the settings give none (DUBAN_OFFICE_NAME)
+    Sentence.OFFICE: ("督查室", "supervision office"),
+    Sentence.HOW_TO_BIND: (
+        "您好！本机器人仅为已登记的督查工作人员服务。请联系{office}获取邀请链接，"
+        "点击链接后即可绑定。",
+        "Hello! This bot serves registered supervision staff only. Ask the {office} for an "
+        "invite link and open it to connect your account.",
+    ),
+    Sentence.PRIVATE_ONLY: (
+        "本机器人只在私聊中使用，请直接私信我。",
+        "This bot works in private chats only; please message me directly.",
+    ),
+    Sentence.GREET: ("{name}，您好！已绑定成功。", "Hello {name}, your account is now connected."),
+    Sentence.ALREADY_BOUND: (
+        "{name}，您好！您的账号已绑定。",
+        "Hello {name}, your account is connected.",
+    ),
+    Sentence.INVITE_UNKNOWN: (
+        "邀请链接无效。请联系{office}重新获取。未做任何绑定。",
+        "This invite link is not valid. Ask the {office} for a new one. Nothing was connected.",
+    ),
+    Sentence.INVITE_USED: (
+        "该邀请链接已被使用。如需重新绑定，请联系{office}获取新的邀请。未做任何绑定。",
+        "This invite link was already used. Ask the {office} for a new invite. "
+        "Nothing was connected.",
+    ),
+    Sentence.INVITE_EXPIRED: (
+        "该邀请链接已过期（有效期{days}天）。请联系{office}重新获取。未做任何绑定。",
+        "This invite link has expired (valid {days} days). Ask the {office} for a new one. "
+        "Nothing was connected.",
+    ),
+    Sentence.NO_OPEN: ("您目前没有办理中的督查事项。", "You have no open supervised items."),
+    Sentence.OPEN_ITEMS: ("您办理中的督查事项：", "Your open supervised items:"),
+    Sentence.ITEM_LINE: (
+        "{light} {title}\n    完成时限 {due}（{days}）",
+        "{light} {title}\n    due {due} ({days})",
+    ),
+    Sentence.VIEW_ONLY: (
+        "    （下级单位事项，仅供查看）",
+        "    (a unit below yours: for reading only)",
+    ),
+    Sentence.FILED: (
+        "已收到「{title}」第{number}次报告。当前状态：{light}",
+        "Report #{number} on “{title}” received. Status: {light}",
+    ),
+    Sentence.COMPLETION_FILED: (
+        "「{title}」办结申请已提交（报告第{number}次），{next}",
+        "Completion request for “{title}” filed (report #{number}). {next}",
+    ),
+    Sentence.TO_SIGNOFF: (
+        "待本单位主要负责同志签发后报督查室审核。",
+        "It goes to your unit's principal for sign-off, then to the office.",
+    ),
+    Sentence.TO_REVIEW: ("等待督查室审核。", "The office will review it."),
+    Sentence.EXTENSION_FILED: (
+        "「{title}」延期申请已提交：新的完成时限 {date}，等待督查室审核。",
+        "Extension request for “{title}” filed: new deadline {date}, awaiting review.",
+    ),
+    Sentence.CONFIRM_ONE: (
+        "要把这条内容作为「{title}」的进展报告吗？",
+        "File this as a progress report on “{title}”?",
+    ),
+    Sentence.CHOOSE_ITEM: ("请选择要报告的事项：", "Which item is this report for?"),
+    Sentence.CHOOSE_FOR_COMPLETE: ("请选择要申请办结的事项：", "Which item do you ask to close?"),
+    Sentence.CHOOSE_FOR_EXTEND: ("请选择要申请延期的事项：", "Which item needs more time?"),
+    Sentence.ASK_REPORT: (
+        "请发送「{title}」的进展情况（文字，或图片、文件）。",
+        "Send the progress on “{title}” (text, photos or files).",
+    ),
+    Sentence.ASK_SUMMARY: (
+        "请发送「{title}」的办理情况总结（文字，可附图片、文件）。",
+        "Send the completion summary for “{title}” (text, optionally files).",
+    ),
+    Sentence.ASK_REASON: (
+        "请说明「{title}」需要延期的原因。",
+        "Why does “{title}” need more time?",
+    ),
+    Sentence.ASK_PROGRESS: ("请简述目前的进展情况。", "Briefly, what has been done so far?"),
+    Sentence.ASK_DATE: (
+        "请选择或输入新的完成时限（须晚于 {due}），如 2027-01-31 或 1月31日：",
+        "Pick or type the new deadline (after {due}), e.g. 2027-01-31 or 2027/1/31:",
+    ),
+    Sentence.ASK_COMMENT: ("请输入退回意见：", "Please type the reason for returning it:"),
+    Sentence.CANCELLED: ("已取消。", "Cancelled."),
+    Sentence.NOTHING_TO_CANCEL: ("当前没有进行中的操作。", "Nothing to cancel."),
+    Sentence.SEND_TEXT_OR_FILE: (
+        "请发送文字或文件（图片、文档）。暂不支持贴纸、语音、位置等内容。",
+        "Please send text or a file (photo, document); stickers, voice, locations and the "
+        "like are not accepted.",
+    ),
+    Sentence.SEND_TEXT: (
+        "请用文字回答（发送 /cancel 取消）。",
+        "Please answer in text (send /cancel to stop).",
+    ),
+    Sentence.REPORT_EDITED: (
+        "报告已更新（原内容已保留在历史记录中）。",
+        "Report updated (the earlier text is kept in its history).",
+    ),
+    Sentence.REVIEW_NONE: ("目前没有待审核的申请。", "No requests await review."),
+    Sentence.REVIEW_COMPLETION: (
+        "办结申请｜「{title}」（{unit}）\n申请人：{who}\n{text}",
+        "Completion request | “{title}” ({unit})\nBy: {who}\n{text}",
+    ),
+    Sentence.REVIEW_EXTENSION: (
+        "延期申请｜「{title}」（{unit}）\n申请人：{who}\n原时限 {old} → 新时限 {new}\n"
+        "原因：{reason}\n进展：{progress}",
+        "Extension request | “{title}” ({unit})\nBy: {who}\nDue {old} → {new}\n"
+        "Reason: {reason}\nProgress: {progress}",
+    ),
+    Sentence.SIGNOFF_NONE: (
+        "目前没有待您签发的办结报告。",
+        "No completion reports await your sign-off.",
+    ),
+    Sentence.SIGNOFF_ITEM: (
+        "待签发｜「{title}」办结报告\n报告人：{who}\n{text}",
+        "To sign off | completion report on “{title}”\nBy: {who}\n{text}",
+    ),
+    Sentence.SIGNED_OFF: ("已签发，报督查室审核。", "Signed off; sent to the office for review."),
+    Sentence.APPROVED: ("已同意。", "Approved."),
+    Sentence.REJECTED: ("已退回。", "Returned."),
+    Sentence.NOT_ALLOWED: ("您无权执行此操作。", "Not allowed."),
+    Sentence.EXPIRED: (
+        "该操作已失效（事项或申请已变化）。",
+        "This action has expired (the item or request changed).",
+    ),
+    Sentence.APOLOGY: (
+        "抱歉，处理您的消息时出错了，我们会尽快重试。",
+        "Sorry, something went wrong with your message; it will be retried.",
+    ),
+    Sentence.UNKNOWN_COMMAND: (
+        "可用命令：/my 我的事项，/report 填报进展，/complete 申请办结，"
+        "/extend 申请延期，/cancel 取消。也可以直接回复提醒消息填报进展。",
+        "Commands: /my items, /report progress, /complete ask to close, "
+        "/extend ask for more time, /cancel. You can also reply to a reminder.",
+    ),
+    Sentence.ERROR: ("未完成：{message}", "Not done: {message}"),
+    Sentence.REASON_REQUIRED: (
+        "退回须填写理由，请在审核意见中说明。未作任何更改。",
+        "A rejection needs a reason: write it in the comment. Nothing was changed.",
+    ),
+    Sentence.MESSAGE_EXPIRED: ("消息已过期。", "This message has expired."),
+    Sentence.UNKNOWN_BUTTON: ("未知的按钮。", "Unknown button."),
+    Sentence.BAD_DATE: ("日期无效。", "That date is not valid."),
+    Sentence.NO_SUCH_ASSIGNMENT: ("事项不存在。", "No such item."),
+    Sentence.ASSIGNMENT_CLOSED: (
+        "该事项已办结或撤销，不能再办理。",
+        "The item is closed or cancelled; nothing more can be done on it.",
+    ),
+    Sentence.NOT_OPEN: ("该事项不在办理中。", "The item is not open."),
+    Sentence.NOT_OPEN_FOR_EXTENSION: (
+        "该事项不在办理中，不能申请延期。",
+        "The item is not open; no extension can be asked.",
+    ),
+    Sentence.DEADLINE_PASSED: (
+        "完成时限 {due} 已过，不能再申请延期。",
+        "The deadline {due} has passed; no extension can be asked now.",
+    ),
+    Sentence.NO_SUCH_REPORT: ("报告不存在。", "No such report."),
+    Sentence.REPORT_HANDLED: ("该报告已签发或已处理。", "That report was already handled."),
+    Sentence.NO_SUCH_REQUEST: ("申请不存在。", "No such request."),
+    Sentence.REQUEST_DECIDED: ("该申请已处理。", "That request was already decided."),
+    Sentence.NOT_YOUR_SIGNOFF: ("您无权签发该报告。", "You may not sign off that report."),
+    Sentence.MONTH: ("{year}年{month}月", "{month_name} {year}"),
+    Sentence.WEEKDAYS: ("一二三四五六日", "MTWTFSS"),
+    Sentence.WECOM_UNBOUND: (
+        "您的企业微信账号尚未在督办系统登记，消息未予登记。请联系督查室绑定账号。",
+        "Your WeCom account is not registered with Duban; nothing was filed. "
+        "Please ask the supervision office to bind it.",
+    ),
+    Sentence.WECOM_NOT_ALLOWED: (
+        "您无权对该事项执行此操作，未予登记。",
+        "You may not do this on that item; nothing was filed.",
+    ),
+    Sentence.WECOM_GONE: (
+        "该事项已办结或不再办理，未予登记。",
+        "That item is closed or no longer open; nothing was filed.",
+    ),
+    Sentence.WECOM_NO_OPEN: (
+        "您目前没有办理中的督查事项，消息未予登记。",
+        "You have no open items; nothing was filed.",
+    ),
+    Sentence.WECOM_ASK_REPORT: (
+        "请发送「{title}」的进展情况（文字）。发送“取消”放弃。",
+        "Send the progress on “{title}” (text). Send “cancel” to stop.",
+    ),
+    Sentence.WECOM_ASK_CLOSE: (
+        "请发送「{title}」的办理情况总结（办结报告）。发送“取消”放弃。",
+        "Send the completion report for “{title}”. Send “cancel” to stop.",
+    ),
+    Sentence.WECOM_ASK_EXTEND: (
+        "请发送「{title}」的延期申请，格式如下（发送“取消”放弃）：\n2027-01-20\n原因：……\n进展：……",
+        "Send the extension request for “{title}” like this (“cancel” to stop):\n"
+        "2027-01-20\nReason: …\nProgress: …",
+    ),
+    Sentence.WECOM_CHOOSE: (
+        "您有多项办理中的事项，请回复序号，把刚才的内容报送到该事项：\n{lines}",
+        "You have several open items; reply with a number to file your message there:\n{lines}",
+    ),
+    Sentence.WECOM_CHOOSE_AGAIN: (
+        "请回复 1 到 {n} 之间的序号，或发送“取消”。",
+        "Reply with a number from 1 to {n}, or “cancel”.",
+    ),
+    Sentence.WECOM_FILED: (
+        "已收到「{title}」第{number}次进展报告。",
+        "Progress report no. {number} on “{title}” received.",
+    ),
+    Sentence.WECOM_COMPLETION_FILED: (
+        "「{title}」办结申请已提交（报告第{number}次），等待审核。",
+        "Completion request for “{title}” sent (report no. {number}).",
+    ),
+    Sentence.WECOM_REFUSED: ("未予登记：{reason}", "Not filed: {reason}"),
+    Sentence.WECOM_DETAILS: (
+        "{ref} {title}\n责任单位：{unit}\n完成时限：{due}\n状态：{state}",
+        "{ref} {title}\nUnit: {unit}\nDue: {due}\nState: {state}",
+    ),
+    Sentence.WECOM_EMPTY: (
+        "内容为空，未予登记。请发送文字。",
+        "The message is empty; nothing was filed.",
+    ),
+    Sentence.WECOM_EXTENSION_FORMAT: (
+        "申请延期须写明新的完成时限，例如第一行写“2027-01-20”，下面写“原因：……”和“进展：……”。",
+        "An extension request needs the new deadline, e.g. “2027-01-20” on the first line, "
+        "then “Reason: …” and “Progress: …”.",
+    ),
 }
 
 
@@ -265,6 +626,32 @@ def label_of(enum: type[StrEnum], value: str | None, locale: str | None = "zh") 
 def labels(enum: type[StrEnum], locale: str | None = "zh") -> dict[str, str]:
     """``{value: word}`` for every member of ``enum``, in declaration order (for forms)."""
     return {str(m): label(m, locale) for m in enum}
+
+
+def say(sentence: Sentence, locale: str | None = "zh", **values: object) -> str:
+    """The ``sentence`` in ``locale`` (Chinese unless English) with ``values`` filled in, as
+    they are: an edge that speaks HTML escapes them first."""
+    zh, en = SENTENCES[sentence]
+    return (en if lang_of(locale) == "en" else zh).format(**values)
+
+
+E = TypeVar("E", bound=DomainError)
+
+
+def refusal(kind: type[E], sentence: Sentence, **values: object) -> E:
+    """A ``kind`` error whose message is ``sentence`` (Chinese in ``str``), which every edge
+    can say in its reader's language with `told`."""
+    error = kind(say(sentence, "zh", **values))
+    error.said = (sentence, dict(values))
+    return error
+
+
+def told(error: DomainError, locale: str | None = "zh") -> str:
+    """What to tell a person about ``error``, in ``locale`` when it is a catalogue sentence."""
+    if error.said is None:
+        return str(error)
+    sentence, values = error.said
+    return say(Sentence(sentence), locale, **values)
 
 
 def step_label(kind: str, locale: str | None = "zh") -> str:

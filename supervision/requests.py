@@ -7,6 +7,7 @@ first. Imports only `models/` and `supervision/`; I/O goes through the session i
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from supervision.access import Action, require, reviewers, unit_principals
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
+from supervision.labels import Sentence, refusal
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person
 from supervision.reports import AttachmentIn, clean_text, file_report
@@ -41,6 +43,8 @@ __all__ = [
     "MAX_COMMENT",
     "decide_completion",
     "decide_extension",
+    "may_extend",
+    "reason_of",
     "request_completion",
     "request_extension",
     "sign_off",
@@ -255,14 +259,8 @@ async def request_extension(
 ) -> Extension:
     """Ask for a later deadline: only before the current one passes, and only to a later day."""
     require(person, Action.REPORT, assignment)
-    if assignment.state != ItemState.OPEN:
-        raise InvalidTransition("该事项不在办理中，不能申请延期 (the assignment is not open)")
-    today = local_today(clock, tz)
+    may_extend(assignment, today=local_today(clock, tz))
     problems: list[str] = []
-    if today > assignment.due_on:
-        problems.append(
-            f"完成时限 {assignment.due_on.isoformat()} 已过，不能再申请延期 (deadline passed)"
-        )
     if new_due_on <= assignment.due_on:
         problems.append(
             f"新的完成时限须晚于 {assignment.due_on.isoformat()} (the new date must be later)"
@@ -316,6 +314,22 @@ async def request_extension(
     return extension
 
 
+def may_extend(assignment: Assignment, *, today: date) -> None:
+    """Refuse asking ``assignment`` for more time unless it is open and its deadline has not
+    passed (the bot asks this before its dialog, the use-case again when filing)."""
+    if assignment.state != ItemState.OPEN:
+        raise refusal(InvalidTransition, Sentence.NOT_OPEN_FOR_EXTENSION)
+    if today > assignment.due_on:
+        raise refusal(ValidationFailed, Sentence.DEADLINE_PASSED, due=assignment.due_on.isoformat())
+
+
+def reason_of(comment: str | None) -> str | None:
+    """A reviewer's comment as stored, or None when it says nothing: blank, or without a
+    single letter or digit (``…``, an invisible character). A 退回 needs one."""
+    note = clean_text(comment, limit=MAX_COMMENT)
+    return note if any(unicodedata.category(ch)[0] in "LN" for ch in note) else None
+
+
 def _record_decision(
     session: AsyncSession,
     *,
@@ -326,10 +340,13 @@ def _record_decision(
     comment: str | None,
     clock: Clock,
 ) -> tuple[ReviewState, str | None]:
-    """The outcome of a review and its cleaned comment (a rejection needs one), audited."""
-    note = clean_text(comment, limit=MAX_COMMENT) or None
+    """The outcome of a review and its cleaned comment, audited. 退回 without a reason is
+    refused here, for every surface (web, API, bot, e-mail), before anything changes."""
+    note = reason_of(comment)
     if not approve and note is None:
-        raise ValidationFailed("退回须填写意见 (a comment is required to return a request)")
+        raise refusal(ValidationFailed, Sentence.REASON_REQUIRED)
+    if note is None:
+        note = clean_text(comment, limit=MAX_COMMENT) or None
     state = ReviewState.APPROVED if approve else ReviewState.REJECTED
     record(
         session,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import ApiToken, Assignment, Item, Notification, Person, Role, Unit
+from models import ApiToken, Assignment, AuditEvent, Item, Notification, Person, Role, Unit
 from supervision.audit import Actor
 from supervision.lifecycle import cancel_item
 from testing import factories as f
@@ -411,6 +411,24 @@ async def test_extension_request_and_decision(world):
     async with world.sessions() as s:
         kinds = (await s.scalars(select(Notification.kind))).all()
         assert kinds  # reviewers were told, the requester got the outcome
+
+
+async def test_a_return_without_a_reason_is_refused_by_the_api(world):
+    """退回 needs a reason (the rule of supervision.requests): 400, the request stays pending."""
+    a = world.assignments["a"].id
+    body = {"reason": "需要协调省直部门", "progress": "已完成初稿", "new_due_on": "2026-12-31"}
+    status, ext = await world.send("POST", "liaisonA", f"/assignments/{a}/extensions", body)
+    assert status == 201
+    for decision in ({"approve": False}, {"approve": False, "comment": " … "}):
+        status, out = await world.send("POST", "sup", f"/extensions/{ext['id']}/decision", decision)
+        assert status == 400
+        assert_error(out, "validation_failed")
+        assert out["error"]["message"].startswith("退回须填写理由")
+    status, got = await world.get("sup", f"/extensions/{ext['id']}")
+    assert got["state"] == "pending" and got["decided_by_id"] is None
+    async with world.sessions() as s:
+        reviewed = select(AuditEvent).where(AuditEvent.action == "reviewed")
+        assert (await s.scalars(reviewed)).all() == []
 
 
 # --- people, units ----------------------------------------------------------------------------
