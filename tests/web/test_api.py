@@ -764,6 +764,24 @@ async def test_a_co_owner_from_another_unit_is_refused_by_the_api(world):
     assert status == 400 and "不是协办单位「乙局」的人员" in out["error"]["message"]
 
 
+async def test_a_lead_owner_from_another_unit_is_refused_by_the_api(world):
+    """The lead unit's owner must be one of its people (as a co unit's): 400, nothing saved."""
+    lead = {"unit_id": world.units["A"].id, "owner_id": world.people["liaisonB"].id}
+    status, out = await world.send("POST", "sup", "/items", new_item(world, lead=lead))
+    assert status == 400
+    assert_error(out, "validation_failed")
+    assert "不是主办单位「甲局」的人员，不能担任其责任人" in out["error"]["message"]
+    async with world.sessions() as s:
+        assert await s.scalar(select(Item.id).where(Item.ref == "NEW-1")) is None
+    status, item = await world.send("POST", "sup", "/items", new_item(world))
+    assert status == 201
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", {"lead": lead})
+    assert status == 400 and "不是主办单位「甲局」的人员" in out["error"]["message"]
+    status, got = await world.get("sup", f"/items/{item['id']}")
+    [own] = [a for a in got["assignments"] if a["role"] == "lead"]
+    assert own["owner_id"] == world.people["ownerA"].id
+
+
 async def test_a_closed_item_is_sent_back_through_the_api(world):
     from models import ItemState
     from supervision.lifecycle import transition_assignment
