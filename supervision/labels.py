@@ -76,6 +76,7 @@ class Button(StrEnum):
     REVIEW = "review"
     CONFIRM = "confirm"
     CANCEL = "cancel"
+    ACKNOWLEDGE = "acknowledge"
     DIGEST_REPORT = "digest_report"
     DIGEST_CLOSE = "digest_close"
     DIGEST_EXTEND = "digest_extend"
@@ -352,6 +353,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         Button.REVIEW: ("审核申请（督查室）", "review requests"),
         Button.CONFIRM: ("是，提交", "yes, file it"),
         Button.CANCEL: ("取消", "cancel"),
+        Button.ACKNOWLEDGE: ("知道了", "OK"),
         Button.DIGEST_REPORT: ("进展", "report"),
         Button.DIGEST_CLOSE: ("办结", "close"),
         Button.DIGEST_EXTEND: ("延期", "extend"),

@@ -357,7 +357,11 @@ def test_a_co_units_duty_and_deadline_are_the_catalogues_words() -> None:
 # --- sentences: the bot, WeCom and e-mail answers say them from the catalogue --------------
 
 #: modules that speak to people and must take every word from the catalogue
-SPEAKERS = [*sorted((ROOT / "bot").glob("*.py")), ROOT / "supervision" / "wecom_replies.py"]
+SPEAKERS = [
+    *sorted((ROOT / "bot").glob("*.py")),
+    ROOT / "supervision" / "wecom_replies.py",
+    ROOT / "notifier" / "channels" / "telegram.py",  # the buttons under messages
+]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
