@@ -200,7 +200,7 @@ class MailReplies:
         # and a second reader of the same message stops here on the unique keys.
         row = await self._record(session, ref, mail, person)
         if mail.automatic:
-            row.outcome = InboundOutcome.IGNORED.value
+            row.outcome = InboundOutcome.IGNORED
             return MailResult(InboundOutcome.IGNORED, mail.sender, mail.subject)
         try:
             request, assignment = await self._assignment(session, mail)
@@ -216,7 +216,7 @@ class MailReplies:
                 reason=refused.reason,
                 assignment_id=refused.assignment.id if refused.assignment else None,
             )
-        row.outcome = result.outcome.value
+        row.outcome = result.outcome
         row.reason = result.reason
         row.assignment_id = result.assignment_id
         row.report_id = result.report_id
@@ -456,7 +456,7 @@ class MailReplies:
             message_id=mail.message_id,
             sender=mail.sender[:320],
             subject=mail.subject[:500],
-            outcome=InboundOutcome.REFUSED.value,
+            outcome=InboundOutcome.REFUSED,
             person_id=person.id if person else None,
             received_at=self.clock.now(),
         )
@@ -509,7 +509,7 @@ class MailReplies:
 def result_of(row: InboundMail) -> MailResult:
     """What a message handled before came to, from its row."""
     return MailResult(
-        outcome=InboundOutcome(row.outcome),
+        outcome=row.outcome,
         sender=row.sender,
         subject=row.subject,
         reason=row.reason,

@@ -16,6 +16,7 @@ from models import (
     Channel,
     DeliveryOutcome,
     EnumUnion,
+    InboundOutcome,
     Item,
     ItemState,
     MessageKind,
@@ -54,6 +55,7 @@ ENUM_COLUMNS = {
     ("reports", "review_state"): (ReviewState, 20),
     ("extensions", "state"): (ReviewState, 20),
     ("extensions", "channel"): (Origin, 16),
+    ("inbound_mails", "outcome"): (InboundOutcome, 12),
 }
 
 
