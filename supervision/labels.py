@@ -169,6 +169,17 @@ class Sentence(StrEnum):
     WECOM_DETAILS = "wecom_details"
     WECOM_EMPTY = "wecom_empty"
     WECOM_EXTENSION_FORMAT = "wecom_extension_format"
+    # answers to e-mail replies (a refused reply files nothing)
+    MAIL_UNKNOWN_REMINDER = "mail_unknown_reminder"
+    MAIL_ITEM_GONE = "mail_item_gone"
+    MAIL_SENDER_NOT_REGISTERED = "mail_sender_not_registered"
+    MAIL_TOO_LARGE = "mail_too_large"
+    MAIL_TOO_MANY_FILES = "mail_too_many_files"
+    MAIL_FILE_TYPE = "mail_file_type"
+    MAIL_FILE_SIZE = "mail_file_size"
+    MAIL_TOTAL_SIZE = "mail_total_size"
+    MAIL_ATTACHMENTS_REFUSED = "mail_attachments_refused"
+    MAIL_EXTENSION_FORMAT = "mail_extension_format"
 
 
 #: the pair of words of each member: (中文, English)
@@ -599,6 +610,54 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "申请延期须写明新的完成时限，例如第一行写“2027-01-20”，下面写“原因：……”和“进展：……”。",
         "An extension request needs the new deadline, e.g. “2027-01-20” on the first line, "
         "then “Reason: …” and “Progress: …”.",
+    ),
+    Sentence.MAIL_UNKNOWN_REMINDER: (
+        "未能识别您回复的是哪一条督办提醒。请在收到的提醒邮件上直接点“回复”，"
+        "保留邮件主题，再填写办理情况。",
+        "We could not tell which reminder you are answering. Please press “Reply” on the "
+        "reminder e-mail itself, keep its subject, and write your progress there.",
+    ),
+    Sentence.MAIL_ITEM_GONE: ("该督办事项已不存在。", "That supervised item no longer exists."),
+    Sentence.MAIL_SENDER_NOT_REGISTERED: (
+        "您的邮箱地址不是该督办事项责任人、责任领导或本单位联络员登记的地址，"
+        "回复未予登记。如需报送，请使用在督办系统登记的邮箱回复，或联系督查室。",
+        "Your address is not the one registered for this item's responsible person, leader "
+        "or your unit's liaison, so the reply was not filed. Reply from your registered "
+        "address, or contact the supervision office.",
+    ),
+    Sentence.MAIL_TOO_LARGE: (
+        "邮件过大，超过可接收的大小（附件合计不超过 {limit}），"
+        "未予登记。请压缩或删减附件后重新回复，或登录督办系统网页上传。",
+        "The e-mail is too large (attachments up to {limit} in all) and was not filed. "
+        "Compress or remove attachments and reply again, or upload them on the web pages.",
+    ),
+    Sentence.MAIL_TOO_MANY_FILES: (
+        "附件过多：最多 {max} 个，收到 {got} 个",
+        "Too many attachments: at most {max}, received {got}",
+    ),
+    Sentence.MAIL_FILE_TYPE: (
+        "附件“{name}”的类型不在允许范围内（允许：{allowed}）",
+        "Attachment “{name}” is of a type not accepted (accepted: {allowed})",
+    ),
+    Sentence.MAIL_FILE_SIZE: (
+        "附件“{name}”大小 {size}，超过单个附件 {max} 的上限",
+        "Attachment “{name}” is {size}, over the limit of {max} per file",
+    ),
+    Sentence.MAIL_TOTAL_SIZE: (
+        "附件合计 {total}，超过每封邮件 {max} 的上限",
+        "Attachments total {total}, over the limit of {max} per e-mail",
+    ),
+    Sentence.MAIL_ATTACHMENTS_REFUSED: (
+        "{problems}。本次回复未登记，请压缩或删减附件后重新回复，或登录督办系统网页上传。",
+        "{problems}. This reply was not filed; compress or remove attachments and reply "
+        "again, or upload them on the web pages.",
+    ),
+    # ``command`` is the word the reply parser reads (申请延期), whatever the reader's language
+    Sentence.MAIL_EXTENSION_FORMAT: (
+        "申请延期须写明新的完成时限，例如第一行写“{command} 2027-01-20”，"
+        "正文写“原因：……”和“进展：……”。",
+        "An extension request needs the new deadline, e.g. “{command} 2027-01-20” on the "
+        "first line, then “Reason: …” and “Progress: …” below.",
     ),
 }
 

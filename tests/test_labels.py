@@ -360,6 +360,7 @@ def test_a_co_units_duty_and_deadline_are_the_catalogues_words() -> None:
 SPEAKERS = [
     *sorted((ROOT / "bot").glob("*.py")),
     ROOT / "supervision" / "wecom_replies.py",
+    ROOT / "supervision" / "mail_replies.py",
     ROOT / "notifier" / "channels" / "telegram.py",  # the buttons under messages
 ]
 HAN = re.compile(r"[\u4e00-\u9fff]")
