@@ -150,6 +150,18 @@ class Sentence(StrEnum):
     NO_SUCH_REQUEST = "no_such_request"
     REQUEST_DECIDED = "request_decided"
     NOT_YOUR_SIGNOFF = "not_your_signoff"
+    COMPLETION_ALREADY_ASKED = "completion_already_asked"
+    SUMMARY_REQUIRED = "summary_required"
+    NOTHING_TO_SIGN_OFF = "nothing_to_sign_off"
+    NOT_AWAITING_REVIEW = "not_awaiting_review"
+    NO_LONGER_ASKING_TO_CLOSE = "no_longer_asking_to_close"
+    EXTENSION_DECIDED = "extension_decided"
+    DEADLINE_CHANGED = "deadline_changed"
+    MAIL_DECIDER_NOT_REGISTERED = "mail_decider_not_registered"
+    MAIL_SIGNOFF_WORD = "mail_signoff_word"
+    MAIL_REVIEW_WORD = "mail_review_word"
+    MAIL_EXTENSION_GONE = "mail_extension_gone"
+    MAIL_REPORT_GONE = "mail_report_gone"
     # the date picker
     MONTH = "month"
     WEEKDAYS = "weekdays"
@@ -549,6 +561,50 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
     Sentence.NO_SUCH_REQUEST: ("申请不存在。", "No such request."),
     Sentence.REQUEST_DECIDED: ("该申请已处理。", "That request was already decided."),
     Sentence.NOT_YOUR_SIGNOFF: ("您无权签发该报告。", "You may not sign off that report."),
+    Sentence.COMPLETION_ALREADY_ASKED: (
+        "该事项已申请办结或已办结，不能重复申请。",
+        "Completion was already asked for, or the item is closed.",
+    ),
+    Sentence.SUMMARY_REQUIRED: ("请填写办理情况。", "A summary of the work done is required."),
+    Sentence.NOTHING_TO_SIGN_OFF: (
+        "该报告无需签发或已处理。",
+        "That report needs no sign-off, or was already handled.",
+    ),
+    Sentence.NOT_AWAITING_REVIEW: (
+        "该申请已处理或尚待签发。",
+        "That request was already decided, or still awaits sign-off.",
+    ),
+    Sentence.NO_LONGER_ASKING_TO_CLOSE: (
+        "该事项已不在申请办结状态。",
+        "The item no longer asks to be closed.",
+    ),
+    Sentence.EXTENSION_DECIDED: (
+        "该延期申请已处理。",
+        "That extension request was already decided.",
+    ),
+    Sentence.DEADLINE_CHANGED: (
+        "完成时限已被修改，请重新申请。",
+        "The deadline changed since the request; please ask again.",
+    ),
+    Sentence.MAIL_DECIDER_NOT_REGISTERED: (
+        "您的邮箱地址未在督办系统登记，不能以邮件审核或签发。",
+        "Your address is not registered with Duban, so you cannot review or sign off by e-mail.",
+    ),
+    Sentence.MAIL_SIGNOFF_WORD: (
+        "签发请在回复的第一行写“{sign_off}”或“{approve}”。退回请与承办人联系。",
+        "To sign off, write “{sign_off}” or “{approve}” on the first line of your reply. To "
+        "send it back, contact the person who filed it.",
+    ),
+    Sentence.MAIL_REVIEW_WORD: (
+        "审核请在回复的第一行写“{approve}”或“{reject}”，后面写审核意见（退回须写明意见）。",
+        "To review, write “{approve}” or “{reject}” on the first line of your reply, then "
+        "your comment (a return needs one).",
+    ),
+    Sentence.MAIL_EXTENSION_GONE: (
+        "该延期申请已不存在。",
+        "That extension request no longer exists.",
+    ),
+    Sentence.MAIL_REPORT_GONE: ("该办结报告已不存在。", "That completion report no longer exists."),
     Sentence.MONTH: ("{year}年{month}月", "{month_name} {year}"),
     Sentence.WEEKDAYS: ("一二三四五六日", "MTWTFSS"),
     Sentence.WECOM_UNBOUND: (

@@ -98,11 +98,9 @@ async def request_completion(
     """File a completion report; it goes to the principal for sign-off, or to the office."""
     require(person, Action.REPORT, assignment)
     if assignment.state != ItemState.OPEN:
-        raise InvalidTransition(
-            "该事项已申请办结或已办结，不能重复申请 (completion already requested or closed)"
-        )
+        raise refusal(InvalidTransition, Sentence.COMPLETION_ALREADY_ASKED)
     if not clean_text(summary) and not attachments:
-        raise ValidationFailed("请填写办理情况 (a summary is required)")
+        raise refusal(ValidationFailed, Sentence.SUMMARY_REQUIRED)
     item = await session.get_one(Item, assignment.item_id)
     principals = (
         await unit_principals(session, assignment.unit_id)
@@ -226,7 +224,7 @@ async def sign_off(
     assignment = await session.get_one(Assignment, report.assignment_id)
     require(principal, Action.SIGN_OFF, assignment)
     if report.review_state != ReviewState.AWAITING_SIGNOFF or not assignment.is_active:
-        raise InvalidTransition("该报告无需签发或已处理 (nothing to sign off)")
+        raise refusal(InvalidTransition, Sentence.NOTHING_TO_SIGN_OFF)
     report.review_state = ReviewState.PENDING
     report.signed_off_by_id = principal.id
     report.signed_off_at = clock.now()
@@ -399,9 +397,9 @@ async def decide_completion(
     assignment = await session.get_one(Assignment, report.assignment_id)
     require(reviewer, Action.REVIEW, assignment)
     if report.kind != ReportKind.COMPLETION or report.review_state != ReviewState.PENDING:
-        raise InvalidTransition("该申请已处理或尚待签发 (not awaiting review)")
+        raise refusal(InvalidTransition, Sentence.NOT_AWAITING_REVIEW)
     if assignment.state != ItemState.COMPLETION_REQUESTED:
-        raise InvalidTransition("该事项已不在申请办结状态 (the assignment changed)")
+        raise refusal(InvalidTransition, Sentence.NO_LONGER_ASKING_TO_CLOSE)
     state, note = _record_decision(
         session,
         entity="report",
@@ -450,11 +448,11 @@ async def decide_extension(
     assignment = await session.get_one(Assignment, extension.assignment_id)
     require(reviewer, Action.REVIEW, assignment)
     if extension.state != ReviewState.PENDING:
-        raise InvalidTransition("该延期申请已处理 (already decided)")
+        raise refusal(InvalidTransition, Sentence.EXTENSION_DECIDED)
     if not assignment.is_active:
-        raise InvalidTransition("该事项已办结或撤销 (the assignment is closed)")
+        raise refusal(InvalidTransition, Sentence.ASSIGNMENT_CLOSED)
     if approve and extension.old_due_on != assignment.due_on:
-        raise NotAllowed("完成时限已被修改，请重新申请 (the deadline changed since the request)")
+        raise refusal(NotAllowed, Sentence.DEADLINE_CHANGED)
     state, note = _record_decision(
         session,
         entity="extension",
