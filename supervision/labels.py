@@ -151,6 +151,17 @@ class Sentence(StrEnum):
     REQUEST_DECIDED = "request_decided"
     NOT_YOUR_SIGNOFF = "not_your_signoff"
     COMPLETION_ALREADY_ASKED = "completion_already_asked"
+    REPORT_ON_CLOSED = "report_on_closed"
+    TEXT_TOO_LONG = "text_too_long"
+    BAD_ATTACHMENT_ID = "bad_attachment_id"
+    MESSAGE_ALREADY_FILED = "message_already_filed"
+    MILESTONE_NOT_OF_ITEM = "milestone_not_of_item"
+    TOO_MANY_ATTACHMENTS = "too_many_attachments"
+    EMPTY_REPORT = "empty_report"
+    ALBUM_ELSEWHERE = "album_elsewhere"
+    ONLY_AUTHOR_EDITS = "only_author_edits"
+    EDIT_WINDOW_PASSED = "edit_window_passed"
+    REPORT_REVIEWED = "report_reviewed"
     SUMMARY_REQUIRED = "summary_required"
     NOTHING_TO_SIGN_OFF = "nothing_to_sign_off"
     NOT_AWAITING_REVIEW = "not_awaiting_review"
@@ -561,6 +572,47 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
     Sentence.NO_SUCH_REQUEST: ("申请不存在。", "No such request."),
     Sentence.REQUEST_DECIDED: ("该申请已处理。", "That request was already decided."),
     Sentence.NOT_YOUR_SIGNOFF: ("您无权签发该报告。", "You may not sign off that report."),
+    Sentence.REPORT_ON_CLOSED: (
+        "该事项已办结或撤销，不能再填报。",
+        "The item is closed or cancelled; no more reports can be filed on it.",
+    ),
+    Sentence.TEXT_TOO_LONG: (
+        "内容过长：最多 {limit} 字，收到 {got} 字。",
+        "The text is too long: at most {limit} characters, received {got}.",
+    ),
+    Sentence.BAD_ATTACHMENT_ID: ("附件标识无效。", "An attachment's id is not valid."),
+    Sentence.MESSAGE_ALREADY_FILED: (
+        "这条消息已作为其他事项的报告。",
+        "This message was already filed as a report on another item.",
+    ),
+    Sentence.MILESTONE_NOT_OF_ITEM: (
+        "该阶段性节点不属于本事项。",
+        "That milestone is not one of this item's.",
+    ),
+    Sentence.TOO_MANY_ATTACHMENTS: (
+        "附件过多：最多 {max} 个。",
+        "Too many attachments: at most {max}.",
+    ),
+    Sentence.EMPTY_REPORT: (
+        "报告内容为空：请发送文字或文件。",
+        "The report is empty: send text or a file.",
+    ),
+    Sentence.ALBUM_ELSEWHERE: (
+        "这组文件属于另一份报告。",
+        "These files belong to another report.",
+    ),
+    Sentence.ONLY_AUTHOR_EDITS: (
+        "只能修改自己提交的报告。",
+        "Only the person who filed a report may change it.",
+    ),
+    Sentence.EDIT_WINDOW_PASSED: (
+        "报告提交已超过 {hours} 小时，不能再修改。",
+        "The report was filed more than {hours} hours ago and can no longer be changed.",
+    ),
+    Sentence.REPORT_REVIEWED: (
+        "报告已审核，不能再修改。",
+        "The report was reviewed and can no longer be changed.",
+    ),
     Sentence.COMPLETION_ALREADY_ASKED: (
         "该事项已申请办结或已办结，不能重复申请。",
         "Completion was already asked for, or the item is closed.",
@@ -756,9 +808,9 @@ E = TypeVar("E", bound=DomainError)
 
 
 def refusal(kind: type[E], sentence: Sentence, **values: object) -> E:
-    """A ``kind`` error whose message is ``sentence`` (Chinese in ``str``), which every edge
-    can say in its reader's language with `told`."""
-    error = kind(say(sentence, "zh", **values))
+    """A ``kind`` error whose message is ``sentence``: ``str`` is the domain's "中文 (English)"
+    form (logs, the API), and each edge says it in its reader's language with `told`."""
+    error = kind(f"{say(sentence, 'zh', **values)} ({say(sentence, 'en', **values)})")
     error.said = (sentence, dict(values))
     return error
 

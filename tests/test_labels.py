@@ -428,9 +428,9 @@ def test_the_bot_escapes_values_into_the_catalogues_sentence() -> None:
 
 def test_a_refusal_is_said_in_each_readers_language() -> None:
     error = labels.refusal(ValidationFailed, labels.Sentence.DEADLINE_PASSED, due="2026-12-01")
-    assert str(error) == "完成时限 2026-12-01 已过，不能再申请延期。" and error.errors == [
-        str(error)
-    ]
-    assert labels.told(error, "en").startswith("The deadline 2026-12-01 has passed")
-    assert texts.told("zh", error) == "未完成：" + str(error)
+    zh = "完成时限 2026-12-01 已过，不能再申请延期。"
+    en = "The deadline 2026-12-01 has passed; no extension can be asked now."
+    assert str(error) == f"{zh} ({en})" and error.errors == [str(error)]  # logs and the API
+    assert labels.told(error, "zh") == zh and labels.told(error, "en") == en
+    assert texts.told("zh", error) == "未完成：" + zh
     assert labels.told(ValidationFailed("原样"), "en") == "原样"  # not from the catalogue

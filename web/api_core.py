@@ -29,7 +29,6 @@ from supervision.errors import (
     NotFound,
     ValidationFailed,
 )
-from supervision.labels import told
 from web.api_out import ApiOut, ErrorOut
 from web.api_tokens import authenticate, parse_bearer
 from web.app import DEPS, WebDeps
@@ -103,14 +102,6 @@ def error_response(
     return web.json_response(body, status=status, dumps=_dumps)
 
 
-def api_message(exc: DomainError) -> str:
-    """A refusal as the API tells it: the domain's "中文 (English)" form, both languages of a
-    catalogue sentence (`supervision.labels.told`) when it is one."""
-    if exc.said is None:
-        return str(exc)
-    return f"{told(exc, 'zh')} ({told(exc, 'en')})"
-
-
 def _is_api(request: web.Request) -> bool:
     return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
 
@@ -131,7 +122,7 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
         for kind, status, code in STATUS_OF:
             if isinstance(exc, kind):
                 details = exc.errors if isinstance(exc, ValidationFailed) else None
-                return error_response(status, code, api_message(exc), details)
+                return error_response(status, code, str(exc), details)
         raise
     except IntegrityError:
         return error_response(409, "conflict", "the change conflicts with an existing record")
