@@ -11,7 +11,7 @@ Imports only ``models``, ``supervision.errors``, ``supervision.light`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Final, TypeVar
 
@@ -36,7 +36,7 @@ from models import (
     StepChannel,
     StepKind,
 )
-from supervision.errors import DomainError
+from supervision.errors import DomainError, ValidationFailed
 from supervision.light import Light
 from supervision.phrases import LANGS, Lang, days_phrase, lang_of, working_days
 
@@ -48,6 +48,7 @@ __all__ = [
     "SENTENCES",
     "Button",
     "Lang",
+    "Problem",
     "Sentence",
     "co_marked",
     "days_phrase",
@@ -56,6 +57,7 @@ __all__ = [
     "labels",
     "lang_of",
     "refusal",
+    "refusals",
     "say",
     "step_label",
     "told",
@@ -151,6 +153,10 @@ class Sentence(StrEnum):
     REQUEST_DECIDED = "request_decided"
     NOT_YOUR_SIGNOFF = "not_your_signoff"
     COMPLETION_ALREADY_ASKED = "completion_already_asked"
+    NEW_DATE_NOT_LATER = "new_date_not_later"
+    EXTENSION_REASON_REQUIRED = "extension_reason_required"
+    EXTENSION_PROGRESS_REQUIRED = "extension_progress_required"
+    EXTENSION_PENDING = "extension_pending"
     REPORT_ON_CLOSED = "report_on_closed"
     TEXT_TOO_LONG = "text_too_long"
     BAD_ATTACHMENT_ID = "bad_attachment_id"
@@ -613,6 +619,19 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "报告已审核，不能再修改。",
         "The report was reviewed and can no longer be changed.",
     ),
+    Sentence.NEW_DATE_NOT_LATER: (
+        "新的完成时限须晚于 {due}",
+        "The new deadline must be later than {due}",
+    ),
+    Sentence.EXTENSION_REASON_REQUIRED: ("请说明延期原因", "A reason is required"),
+    Sentence.EXTENSION_PROGRESS_REQUIRED: (
+        "请说明目前进展",
+        "The progress so far is required",
+    ),
+    Sentence.EXTENSION_PENDING: (
+        "已有一份延期申请在审核中",
+        "An extension request is already pending",
+    ),
     Sentence.COMPLETION_ALREADY_ASKED: (
         "该事项已申请办结或已办结，不能重复申请。",
         "Completion was already asked for, or the item is closed.",
@@ -810,17 +829,31 @@ E = TypeVar("E", bound=DomainError)
 def refusal(kind: type[E], sentence: Sentence, **values: object) -> E:
     """A ``kind`` error whose message is ``sentence``: ``str`` is the domain's "中文 (English)"
     form (logs, the API), and each edge says it in its reader's language with `told`."""
-    error = kind(f"{say(sentence, 'zh', **values)} ({say(sentence, 'en', **values)})")
-    error.said = (sentence, dict(values))
+    return refusals(kind, [(sentence, values)])
+
+
+Problem = tuple[Sentence, Mapping[str, object]]
+
+
+def refusals(kind: type[E], problems: Sequence[Problem]) -> E:
+    """A ``kind`` error naming every problem found (a sentence and its values each); a
+    ValidationFailed lists them one by one in ``errors``."""
+    kept = list(problems)
+
+    def said(locale: str | None) -> str:
+        glue = "; " if lang_of(locale) == "en" else "；"
+        return glue.join(say(sentence, locale, **values) for sentence, values in kept)
+
+    both = [f"{say(s, 'zh', **v)} ({say(s, 'en', **v)})" for s, v in kept]
+    message = "；".join(both)
+    error = kind(message, both) if issubclass(kind, ValidationFailed) else kind(message)
+    error.said = said
     return error
 
 
 def told(error: DomainError, locale: str | None = "zh") -> str:
-    """What to tell a person about ``error``, in ``locale`` when it is a catalogue sentence."""
-    if error.said is None:
-        return str(error)
-    sentence, values = error.said
-    return say(Sentence(sentence), locale, **values)
+    """What to tell a person about ``error``, in ``locale`` when the catalogue words it."""
+    return str(error) if error.said is None else error.said(locale)
 
 
 def step_label(kind: str, locale: str | None = "zh") -> str:

@@ -32,7 +32,7 @@ from supervision.access import Action, require, reviewers, unit_principals
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
-from supervision.labels import Sentence, refusal
+from supervision.labels import Problem, Sentence, refusal, refusals
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person
 from supervision.reports import AttachmentIn, clean_text, file_report
@@ -258,17 +258,15 @@ async def request_extension(
     """Ask for a later deadline: only before the current one passes, and only to a later day."""
     require(person, Action.REPORT, assignment)
     may_extend(assignment, today=local_today(clock, tz))
-    problems: list[str] = []
+    problems: list[Problem] = []
     if new_due_on <= assignment.due_on:
-        problems.append(
-            f"新的完成时限须晚于 {assignment.due_on.isoformat()} (the new date must be later)"
-        )
+        problems.append((Sentence.NEW_DATE_NOT_LATER, {"due": assignment.due_on.isoformat()}))
     why = clean_text(reason, limit=MAX_REASON)
     done = clean_text(progress, limit=MAX_REASON)
     if not why:
-        problems.append("请说明延期原因 (a reason is required)")
+        problems.append((Sentence.EXTENSION_REASON_REQUIRED, {}))
     if not done:
-        problems.append("请说明目前进展 (the progress so far is required)")
+        problems.append((Sentence.EXTENSION_PROGRESS_REQUIRED, {}))
     pending = await session.scalar(
         select(Extension.id).where(
             Extension.assignment_id == assignment.id,
@@ -276,9 +274,9 @@ async def request_extension(
         )
     )
     if pending is not None:
-        problems.append("已有一份延期申请在审核中 (an extension request is already pending)")
+        problems.append((Sentence.EXTENSION_PENDING, {}))
     if problems:
-        raise ValidationFailed("；".join(problems), problems)
+        raise refusals(ValidationFailed, problems)
     extension = Extension(
         assignment_id=assignment.id,
         requested_by_id=person.id,

@@ -434,3 +434,21 @@ def test_a_refusal_is_said_in_each_readers_language() -> None:
     assert labels.told(error, "zh") == zh and labels.told(error, "en") == en
     assert texts.told("zh", error) == "未完成：" + zh
     assert labels.told(ValidationFailed("原样"), "en") == "原样"  # not from the catalogue
+
+
+def test_several_problems_are_listed_and_said_in_each_language() -> None:
+    error = labels.refusals(
+        ValidationFailed,
+        [
+            (labels.Sentence.NEW_DATE_NOT_LATER, {"due": "2026-12-01"}),
+            (labels.Sentence.EXTENSION_REASON_REQUIRED, {}),
+        ],
+    )
+    assert error.errors == [
+        "新的完成时限须晚于 2026-12-01 (The new deadline must be later than 2026-12-01)",
+        "请说明延期原因 (A reason is required)",
+    ]
+    assert labels.told(error, "zh") == "新的完成时限须晚于 2026-12-01；请说明延期原因"
+    assert labels.told(error, "en-GB") == (
+        "The new deadline must be later than 2026-12-01; A reason is required"
+    )

@@ -94,7 +94,7 @@ async def test_rejected_completion_reopens_and_needs_a_comment(
                 comment=nothing,
                 clock=clock,
             )
-        assert refused.value.said is not None and refused.value.said[0] == "reason_required"
+        assert labels.told(refused.value) == labels.say(labels.Sentence.REASON_REQUIRED)
         assert labels.told(refused.value, "en").startswith("A rejection needs a reason")
     assert a.state == ItemState.COMPLETION_REQUESTED
     reviewed = select(AuditEvent).where(
