@@ -356,11 +356,16 @@ def test_a_co_units_duty_and_deadline_are_the_catalogues_words() -> None:
 
 # --- sentences: the bot, WeCom and e-mail answers say them from the catalogue --------------
 
-#: modules that speak to people and must take every word from the catalogue
+#: modules that speak to people (bot, WeCom, e-mail answers, message buttons) and must take
+#: every word from the catalogue
 SPEAKERS = [
     *sorted((ROOT / "bot").glob("*.py")),
     ROOT / "supervision" / "wecom_replies.py",
     ROOT / "supervision" / "mail_replies.py",
+    # the use-cases whose refusals those answers pass on
+    ROOT / "supervision" / "requests.py",
+    ROOT / "supervision" / "reports.py",
+    ROOT / "supervision" / "mail_decisions.py",
     ROOT / "notifier" / "channels" / "telegram.py",  # the buttons under messages
 ]
 HAN = re.compile(r"[\u4e00-\u9fff]")
