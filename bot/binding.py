@@ -10,8 +10,9 @@ from bot.common import my_items_text
 from bot.config import BotConfig
 from bot.filters import not_private, unbound
 from bot.routing import Routes
-from bot.texts import lang, say
+from bot.texts import Sentence, lang, say
 from models import Person
+from supervision import labels
 from supervision.clock import Clock
 from supervision.errors import DomainError
 from supervision.invites import InviteExpired, InviteUsed, bind_by_token
@@ -21,24 +22,26 @@ binding = Routes("binding")
 gate = Routes("gate")
 
 
-def for_stranger(user: User | None, key: str, config: BotConfig) -> str:
+def for_stranger(user: User | None, key: Sentence, config: BotConfig) -> str:
     """Chinese, plus English when the user's Telegram speaks English."""
     zh = say("zh", key, office=config.office_name)
     if user is not None and lang(user.language_code) == "en":
-        return zh + "\n\n" + say("en", key, office="supervision office")
+        return zh + "\n\n" + say("en", key, office=labels.say(Sentence.OFFICE, "en"))
     return zh
 
 
 @groups.message(not_private)
 async def group_message(message: Message) -> None:
     """Group chats get one line: the bot works in private chats only."""
-    await message.answer(say("zh", "private_only") + " / " + say("en", "private_only"))
+    await message.answer(
+        say("zh", Sentence.PRIVATE_ONLY) + " / " + say("en", Sentence.PRIVATE_ONLY)
+    )
 
 
 @groups.callback_query(not_private)
 async def group_button(query: CallbackQuery) -> None:
     """Buttons in groups do nothing."""
-    await query.answer(say("zh", "private_only"), show_alert=True)
+    await query.answer(say("zh", Sentence.PRIVATE_ONLY), show_alert=True)
 
 
 @binding.message(CommandStart(deep_link=True))
@@ -62,15 +65,15 @@ async def start_with_token(
             clock=clock,
         )
     except InviteUsed:
-        await message.answer(for_stranger(user, "invite_used", config))
+        await message.answer(for_stranger(user, Sentence.INVITE_USED, config))
         return
     except InviteExpired:
-        await message.answer(for_stranger(user, "invite_expired", config))
+        await message.answer(for_stranger(user, Sentence.INVITE_EXPIRED, config))
         return
     except DomainError:
-        await message.answer(for_stranger(user, "invite_unknown", config))
+        await message.answer(for_stranger(user, Sentence.INVITE_UNKNOWN, config))
         return
-    greeting = say(person.locale, "greet", name=person.name)
+    greeting = say(person.locale, Sentence.GREET, name=person.name)
     items = await my_items_text(session, person, clock=clock, config=config)
     await message.answer(greeting + "\n\n" + items)
 
@@ -85,9 +88,9 @@ async def start(
 ) -> None:
     """``/start`` without a token: greet a bound person, or say how to get an invite."""
     if person is None:
-        await message.answer(for_stranger(message.from_user, "how_to_bind", config))
+        await message.answer(for_stranger(message.from_user, Sentence.HOW_TO_BIND, config))
         return
-    greeting = say(person.locale, "already_bound", name=person.name)
+    greeting = say(person.locale, Sentence.ALREADY_BOUND, name=person.name)
     items = await my_items_text(session, person, clock=clock, config=config)
     await message.answer(greeting + "\n\n" + items)
 
@@ -95,7 +98,7 @@ async def start(
 @gate.message(unbound)
 async def stranger_message(message: Message, config: BotConfig) -> None:
     """Anyone not bound is told how to get an invite; no item data is shown."""
-    await message.answer(for_stranger(message.from_user, "how_to_bind", config))
+    await message.answer(for_stranger(message.from_user, Sentence.HOW_TO_BIND, config))
 
 
 @gate.edited_message(unbound)
@@ -106,4 +109,4 @@ async def stranger_edit(message: Message) -> None:
 @gate.callback_query(unbound)
 async def stranger_button(query: CallbackQuery, config: BotConfig) -> None:
     """Buttons pressed by strangers change nothing."""
-    await query.answer(say(query.from_user.language_code, "not_allowed"), show_alert=True)
+    await query.answer(say(query.from_user.language_code, Sentence.NOT_ALLOWED), show_alert=True)

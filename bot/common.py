@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import BotConfig
-from bot.texts import days_phrase, light_label, say
+from bot.texts import Sentence, days_phrase, light_label, say
 from models import Assignment, Item, Notification, Person
 from supervision.access import Action, scope_for
 from supervision.calendar import WorkCalendar
@@ -207,13 +207,13 @@ async def my_items_text(
     rows = await status_of(session, assignments, clock=clock, config=config)
     loc = person.locale
     if not rows:
-        return say(loc, "no_open")
-    lines = [say(loc, "open_items")]
+        return say(loc, Sentence.NO_OPEN)
+    lines = [say(loc, Sentence.OPEN_ITEMS)]
     for row in rows:
         lines.append(
             say(
                 loc,
-                "item_line",
+                Sentence.ITEM_LINE,
                 light=light_label(loc, row.light),
                 title=row.item.title,
                 due=row.assignment.due_on.isoformat(),
@@ -223,7 +223,7 @@ async def my_items_text(
         if not any(
             scope.can(action, row.assignment) for action in (Action.REPORT, Action.SIGN_OFF)
         ):
-            lines.append(say(loc, "view_only"))
+            lines.append(say(loc, Sentence.VIEW_ONLY))
     return "\n".join(lines)
 
 

@@ -50,20 +50,22 @@ from bot import (
 from bot.config import BotConfig
 from bot.middlewares import UpdateMiddleware
 from supervision.clock import Clock
+from supervision.labels import Button, label
 from supervision.reports import ReplyFiler
 
 log = logging.getLogger("duban.bot")
 
-COMMANDS = [
-    ("my", "我的事项 / my items"),
-    ("report", "填报进展 / file progress"),
-    ("complete", "申请办结 / ask to close"),
-    ("extend", "申请延期 / ask for more time"),
-    ("review", "审核申请（督查室）/ review requests"),
-    ("signoff", "签发办结报告 / sign off"),
-    ("settings", "接收渠道 / channels"),
-    ("cancel", "取消 / cancel"),
-]
+#: the command menu: each command with the catalogue's word for it
+COMMANDS: tuple[tuple[str, Button], ...] = (
+    ("my", Button.MY_ITEMS),
+    ("report", Button.REPORT),
+    ("complete", Button.CLOSE),
+    ("extend", Button.EXTEND),
+    ("review", Button.REVIEW),
+    ("signoff", Button.SIGN_OFF),
+    ("settings", Button.SETTINGS),
+    ("cancel", Button.CANCEL),
+)
 
 
 # pydantic keeps parametrised generic models in a weak cache, and aiogram parametrises
@@ -208,7 +210,12 @@ async def handle_update(dp: Dispatcher, bot: Bot, update: Update) -> None:
 
 async def set_commands(bot: Bot) -> None:
     """Publish the command menu."""
-    await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
+    await bot.set_my_commands(
+        [
+            BotCommand(command=c, description=f"{label(w, 'zh')} / {label(w, 'en')}")
+            for c, w in COMMANDS
+        ]
+    )
 
 
 async def reprocess_pending(

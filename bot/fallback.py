@@ -6,7 +6,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.common import quietly
 from bot.routing import Routes
-from bot.texts import say
+from bot.texts import Sentence, say
 from models import Person
 
 router = Routes("fallback")
@@ -15,10 +15,10 @@ router = Routes("fallback")
 @router.message()
 async def unknown(message: Message, person: Person) -> None:
     """An unknown command: list the commands."""
-    await message.answer(say(person.locale, "unknown_command"))
+    await message.answer(say(person.locale, Sentence.UNKNOWN_COMMAND))
 
 
 @router.callback_query()
 async def stale_button(query: CallbackQuery, person: Person) -> None:
     """A button nobody handles (old, forged or from another version): it has expired."""
-    await quietly(query.answer(say(person.locale, "expired"), show_alert=True))
+    await quietly(query.answer(say(person.locale, Sentence.EXPIRED), show_alert=True))

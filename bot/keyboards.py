@@ -9,7 +9,7 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Cancel, DatePick, Flow, Pick, Review, SignOff
-from bot.texts import decision_label, lang, say
+from bot.texts import Button, Sentence, button, decision_label, say
 from models import Decision
 
 MAX_BUTTON_TITLE = 40
@@ -33,14 +33,14 @@ def picker(flow: Flow, choices: Sequence[tuple[int, str]], locale: str) -> Inlin
 def confirm(flow: Flow, aid: int, locale: str) -> InlineKeyboardMarkup:
     """Yes / Cancel for a single assignment."""
     yes = InlineKeyboardButton(
-        text=say(locale, "btn_yes"), callback_data=Pick(flow=flow, aid=aid).pack()
+        text=button(locale, Button.CONFIRM), callback_data=Pick(flow=flow, aid=aid).pack()
     )
     return InlineKeyboardMarkup(inline_keyboard=[[yes, cancel_button(locale)]])
 
 
 def cancel_button(locale: str) -> InlineKeyboardButton:
     """The Cancel button."""
-    return InlineKeyboardButton(text=say(locale, "btn_cancel"), callback_data=Cancel().pack())
+    return InlineKeyboardButton(text=button(locale, Button.CANCEL), callback_data=Cancel().pack())
 
 
 def review(kind: str, record_id: int, locale: str) -> InlineKeyboardMarkup:
@@ -63,10 +63,10 @@ def review(kind: str, record_id: int, locale: str) -> InlineKeyboardMarkup:
 
 def sign_off(report_id: int, locale: str) -> InlineKeyboardMarkup:
     """The principal's Sign off button."""
-    button = InlineKeyboardButton(
-        text=say(locale, "btn_signoff"), callback_data=SignOff(rid=report_id).pack()
+    signoff = InlineKeyboardButton(
+        text=button(locale, Button.SIGN_OFF), callback_data=SignOff(rid=report_id).pack()
     )
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+    return InlineKeyboardMarkup(inline_keyboard=[[signoff]])
 
 
 def _shift(year: int, month: int, by: int) -> tuple[int, int]:
@@ -76,10 +76,8 @@ def _shift(year: int, month: int, by: int) -> tuple[int, int]:
 
 def date_picker(year: int, month: int, *, after: date, locale: str) -> InlineKeyboardMarkup:
     """A month grid; only days after ``after`` can be picked."""
-    head = (
-        f"{year}年{month}月"
-        if lang(locale) == "zh"
-        else f"{month_calendar.month_abbr[month]} {year}"
+    head = say(
+        locale, Sentence.MONTH, year=year, month=month, month_name=month_calendar.month_abbr[month]
     )
     noop = DatePick(act="n", val=0).pack()
     prev_y, prev_m = _shift(year, month, -1)
@@ -95,7 +93,7 @@ def date_picker(year: int, month: int, *, after: date, locale: str) -> InlineKey
             ),
         ]
     ]
-    names = "一二三四五六日" if lang(locale) == "zh" else "MTWTFSS"
+    names = say(locale, Sentence.WEEKDAYS)
     rows.append([InlineKeyboardButton(text=n, callback_data=noop) for n in names])
     for week in month_calendar.Calendar().monthdayscalendar(year, month):
         row = []

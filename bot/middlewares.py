@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from bot import updates
 from bot.common import Turn
-from bot.texts import say
+from bot.texts import Sentence, say, told
 from models import Person
 from supervision.access import NotPermitted
 from supervision.clock import Clock
@@ -45,10 +45,10 @@ def _locale(person: Person | None, user: User | None) -> str:
 def domain_answer(exc: DomainError, locale: str, *, button: bool) -> str:
     """What to tell a person whose request broke a rule."""
     if button and isinstance(exc, NotPermitted):
-        return say(locale, "not_allowed")
+        return say(locale, Sentence.NOT_ALLOWED)
     if button and isinstance(exc, NotFound | InvalidTransition):
-        return say(locale, "expired")
-    return say(locale, "error", message=str(exc))
+        return say(locale, Sentence.EXPIRED)
+    return told(locale, exc)
 
 
 async def _answer(update: Update, text: str) -> None:
@@ -117,7 +117,7 @@ class UpdateMiddleware(BaseMiddleware):
                 self.sessions, update.update_id, f"{exc.__class__.__name__}: {exc}", self.clock
             )
             try:
-                await _answer(update, say(locale, "apology"))
+                await _answer(update, say(locale, Sentence.APOLOGY))
             except Exception as answer_exc:  # the apology is best effort; the update is kept
                 log.warning(
                     "update %s: apology not sent: %s",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.common import my_items_text
 from bot.config import BotConfig
 from bot.routing import Routes
-from bot.texts import say
+from bot.texts import Sentence, say
 from models import Person
 from supervision.clock import Clock
 
@@ -27,4 +27,4 @@ async def my_items(
 @router.message(Command("help"))
 async def help_command(message: Message, person: Person) -> None:
     """What the bot can do."""
-    await message.answer(say(person.locale, "unknown_command"))
+    await message.answer(say(person.locale, Sentence.UNKNOWN_COMMAND))

@@ -11,6 +11,7 @@ from bot.requests import begin
 from bot.routing import Routes
 from notifier.channels.telegram import CLOSE, EXTEND, REPORT, AssignmentAction
 from supervision.errors import NotFound
+from supervision.labels import Sentence, refusal
 
 router = Routes("reminders")
 
@@ -23,12 +24,12 @@ async def reminder_button(
 ) -> None:
     """Start the dialog the button names, for a person who may act on that assignment."""
     if not isinstance(query.message, Message):
-        raise NotFound("消息已过期 (message expired)")
+        raise refusal(NotFound, Sentence.MESSAGE_EXPIRED)
     assignment = await load_assignment(turn.session, callback_data.assignment_id, turn.person)
     if callback_data.action == REPORT:
         await ask_for_report(query.message, assignment, turn)
     elif callback_data.action in FLOWS:
         await begin(query.message, FLOWS[callback_data.action], assignment, turn)
     else:
-        raise NotFound("未知的按钮 (unknown button)")
+        raise refusal(NotFound, Sentence.UNKNOWN_BUTTON)
     await quietly(query.answer())

@@ -25,12 +25,13 @@ from bot.filters import in_album, is_reply, not_command, odd_content
 from bot.review import answer_request_message
 from bot.routing import Routes
 from bot.states import ReportFlow
-from bot.texts import light_label, say
+from bot.texts import Sentence, light_label, say
 from models import Assignment, Origin, Person, Report
 from supervision.access import Action, actionable_assignments, require
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
+from supervision.labels import refusal
 from supervision.reports import album_report, edit_report, file_report, report_for_message
 
 router = Routes("reports")
@@ -44,10 +45,10 @@ async def load_assignment(
     """The assignment if ``person`` may act on it and it is still active; else a DomainError."""
     assignment = await session.get(Assignment, assignment_id)
     if assignment is None:
-        raise NotFound("事项不存在 (no such assignment)")
+        raise refusal(NotFound, Sentence.NO_SUCH_ASSIGNMENT)
     require(person, action, assignment)
     if not assignment.is_active:
-        raise InvalidTransition("该事项已办结或撤销 (the assignment is closed)")
+        raise refusal(InvalidTransition, Sentence.ASSIGNMENT_CLOSED)
     return assignment
 
 
@@ -108,7 +109,7 @@ def confirmation(person: Person, report: Report, message_id: int, row: Status) -
         return None
     return say(
         person.locale,
-        "filed",
+        Sentence.FILED,
         title=row.item.title,
         number=report.number,
         light=light_label(person.locale, row.light),
@@ -123,7 +124,7 @@ async def offer(message: Message, turn: Turn, content: Content | None) -> None:
     loc = person.locale
     if not rows:
         await state.clear()
-        await message.answer(say(loc, "no_open"))
+        await message.answer(say(loc, Sentence.NO_OPEN))
         return
     if content is None:
         await state.clear()
@@ -139,13 +140,13 @@ async def offer(message: Message, turn: Turn, content: Content | None) -> None:
         if len(rows) == 1:
             only = rows[0]
             await message.answer(
-                say(loc, "confirm_one", title=only.item.title),
+                say(loc, Sentence.CONFIRM_ONE, title=only.item.title),
                 reply_markup=keyboards.confirm(Flow.REPORT, only.assignment.id, loc),
             )
             return
     choices = [(r.assignment.id, r.item.title) for r in rows]
     await message.answer(
-        say(loc, "choose_item"), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
+        say(loc, Sentence.CHOOSE_ITEM), reply_markup=keyboards.picker(Flow.REPORT, choices, loc)
     )
 
 
@@ -154,13 +155,13 @@ async def ask_for_report(message: Message, assignment: Assignment, turn: Turn) -
     await turn.state.set_state(ReportFlow.text)
     await turn.state.set_data({"aid": assignment.id})
     title = await title_of(turn.session, assignment)
-    await message.answer(say(turn.person.locale, "ask_report", title=title))
+    await message.answer(say(turn.person.locale, Sentence.ASK_REPORT, title=title))
 
 
 @router.message(odd_content)
 async def odd(message: Message, person: Person) -> None:
     """Stickers, voice, locations and the like: ask for text or a file."""
-    await message.answer(say(person.locale, "send_text_or_file"))
+    await message.answer(say(person.locale, Sentence.SEND_TEXT_OR_FILE))
 
 
 @router.message(in_album)
@@ -220,7 +221,7 @@ async def picked(query: CallbackQuery, callback_data: Pick, turn: Turn) -> None:
     assignment = await load_assignment(turn.session, callback_data.aid, turn.person)
     message = query.message
     if not isinstance(message, Message):
-        raise NotFound("消息已过期 (message expired)")
+        raise refusal(NotFound, Sentence.MESSAGE_EXPIRED)
     data = await state.get_data()
     if await state.get_state() == ReportFlow.confirm.state and "pending" in data:
         await state.clear()
@@ -254,4 +255,4 @@ async def edited(
         clock=clock,
         window=config.edit_window,
     )
-    await message.answer(say(person.locale, "report_edited"))
+    await message.answer(say(person.locale, Sentence.REPORT_EDITED))

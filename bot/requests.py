@@ -18,13 +18,14 @@ from bot.filters import has_text, not_command
 from bot.reports import load_assignment
 from bot.routing import Routes
 from bot.states import CompletionFlow, ExtensionFlow, ReviewFlow
-from bot.texts import say
+from bot.texts import Sentence, say
 from models import Assignment, ItemState, Person
 from supervision.access import actionable_assignments
 from supervision.clock import Clock, local_today
 from supervision.dateparse import parse_date
-from supervision.errors import InvalidTransition, NotFound, ValidationFailed
-from supervision.requests import request_completion, request_extension
+from supervision.errors import InvalidTransition, NotFound
+from supervision.labels import refusal
+from supervision.requests import may_extend, request_completion, request_extension
 
 router = Routes("requests")
 
@@ -34,14 +35,16 @@ async def cancel_command(message: Message, person: Person, state: FSMContext) ->
     """Leave any dialog."""
     running = await state.get_state()
     await state.clear()
-    await message.answer(say(person.locale, "cancelled" if running else "nothing_to_cancel"))
+    await message.answer(
+        say(person.locale, Sentence.CANCELLED if running else Sentence.NOTHING_TO_CANCEL)
+    )
 
 
 @router.callback_query(Cancel.filter())
 async def cancel_button(query: CallbackQuery, person: Person, state: FSMContext) -> None:
     """The Cancel button leaves any dialog."""
     await state.clear()
-    await quietly(query.answer(say(person.locale, "cancelled")))
+    await quietly(query.answer(say(person.locale, Sentence.CANCELLED)))
     if isinstance(query.message, Message):
         await quietly(query.message.edit_reply_markup(reply_markup=None))
 
@@ -56,9 +59,9 @@ async def _choose(message: Message, flow: Flow, turn: Turn) -> None:
     ]
     loc = turn.person.locale
     if not open_rows:
-        await message.answer(say(loc, "no_open"))
+        await message.answer(say(loc, Sentence.NO_OPEN))
         return
-    key = "choose_for_complete" if flow == Flow.COMPLETE else "choose_for_extend"
+    key = Sentence.CHOOSE_FOR_COMPLETE if flow == Flow.COMPLETE else Sentence.CHOOSE_FOR_EXTEND
     choices = [(r.assignment.id, r.item.title) for r in open_rows]
     await message.answer(say(loc, key), reply_markup=keyboards.picker(flow, choices, loc))
 
@@ -77,22 +80,20 @@ async def extend_command(message: Message, turn: Turn) -> None:
 
 async def begin(message: Message, flow: Flow, assignment: Assignment, turn: Turn) -> None:
     """Start the completion or extension dialog for an assignment the person may act on."""
-    if assignment.state != ItemState.OPEN:
-        raise InvalidTransition("该事项不在办理中 (the assignment is not open)")
+    if flow == Flow.EXTEND:
+        may_extend(assignment, today=local_today(turn.clock, turn.config.tz))
+    elif assignment.state != ItemState.OPEN:
+        raise refusal(InvalidTransition, Sentence.NOT_OPEN)
     loc, state = turn.person.locale, turn.state
     title = await title_of(turn.session, assignment)
     if flow == Flow.COMPLETE:
         await state.set_state(CompletionFlow.summary)
         await state.set_data({"aid": assignment.id})
-        await message.answer(say(loc, "ask_summary", title=title))
+        await message.answer(say(loc, Sentence.ASK_SUMMARY, title=title))
         return
-    if local_today(turn.clock, turn.config.tz) > assignment.due_on:
-        raise ValidationFailed(
-            f"完成时限 {assignment.due_on.isoformat()} 已过，不能再申请延期 (deadline passed)"
-        )
     await state.set_state(ExtensionFlow.reason)
     await state.set_data({"aid": assignment.id})
-    await message.answer(say(loc, "ask_reason", title=title))
+    await message.answer(say(loc, Sentence.ASK_REASON, title=title))
 
 
 @router.callback_query(Pick.filter(F.flow.in_({Flow.COMPLETE, Flow.EXTEND})))
@@ -100,7 +101,7 @@ async def picked(query: CallbackQuery, callback_data: Pick, turn: Turn) -> None:
     """An item was picked for a completion or extension request."""
     assignment = await load_assignment(turn.session, callback_data.aid, turn.person)
     if not isinstance(query.message, Message):
-        raise NotFound("消息已过期 (message expired)")
+        raise refusal(NotFound, Sentence.MESSAGE_EXPIRED)
     await begin(query.message, callback_data.flow, assignment, turn)
     await quietly(query.answer())
     await quietly(query.message.edit_reply_markup(reply_markup=None))
@@ -132,9 +133,14 @@ async def summary(
     )
     await state.clear()
     loc = person.locale
-    nxt = say(loc, "to_signoff" if report.review_state == "awaiting_signoff" else "to_review")
+    nxt = say(
+        loc,
+        Sentence.TO_SIGNOFF if report.review_state == "awaiting_signoff" else Sentence.TO_REVIEW,
+    )
     title = await title_of(session, assignment)
-    await message.answer(say(loc, "completion_filed", title=title, number=report.number, next=nxt))
+    await message.answer(
+        say(loc, Sentence.COMPLETION_FILED, title=title, number=report.number, next=nxt)
+    )
 
 
 @router.message(StateFilter(ExtensionFlow.reason), not_command, has_text)
@@ -142,7 +148,7 @@ async def reason(message: Message, person: Person, state: FSMContext) -> None:
     """The reason for more time."""
     await state.update_data(reason=message.text or "")
     await state.set_state(ExtensionFlow.progress)
-    await message.answer(say(person.locale, "ask_progress"))
+    await message.answer(say(person.locale, Sentence.ASK_PROGRESS))
 
 
 @router.message(StateFilter(ExtensionFlow.progress), not_command, has_text)
@@ -155,7 +161,7 @@ async def progress(
     await state.set_state(ExtensionFlow.date)
     first = assignment.due_on + timedelta(days=1)
     await message.answer(
-        say(person.locale, "ask_date", due=assignment.due_on.isoformat()),
+        say(person.locale, Sentence.ASK_DATE, due=assignment.due_on.isoformat()),
         reply_markup=keyboards.date_picker(
             first.year, first.month, after=assignment.due_on, locale=person.locale
         ),
@@ -179,7 +185,7 @@ async def _submit(message: Message, new_due_on: date, turn: Turn) -> None:
     await state.clear()
     title = await title_of(session, assignment)
     await message.answer(
-        say(person.locale, "extension_filed", title=title, date=new_due_on.isoformat())
+        say(person.locale, Sentence.EXTENSION_FILED, title=title, date=new_due_on.isoformat())
     )
 
 
@@ -198,7 +204,7 @@ async def typed_date(message: Message, turn: Turn) -> None:
 )
 async def text_please(message: Message, person: Person) -> None:
     """A dialog step that needs text got something else: ask again, keep the dialog."""
-    await message.answer(say(person.locale, "send_text"))
+    await message.answer(say(person.locale, Sentence.SEND_TEXT))
 
 
 @router.callback_query(DatePick.filter(), StateFilter(ExtensionFlow.date))
@@ -207,13 +213,13 @@ async def picked_date(query: CallbackQuery, callback_data: DatePick, turn: Turn)
     session, person, state = turn.session, turn.person, turn.state
     message = query.message
     if not isinstance(message, Message):
-        raise NotFound("消息已过期 (message expired)")
+        raise refusal(NotFound, Sentence.MESSAGE_EXPIRED)
     data = await state.get_data()
     assignment = await load_assignment(session, int(data.get("aid", 0)), person)
     if callback_data.act == "m":
         year, month = divmod(callback_data.val, 100)
         if not (2000 <= year <= 2200 and 1 <= month <= 12):
-            raise NotFound("日期无效 (bad date)")
+            raise refusal(NotFound, Sentence.BAD_DATE)
         await quietly(query.answer())
         await quietly(
             message.edit_reply_markup(
@@ -230,7 +236,7 @@ async def picked_date(query: CallbackQuery, callback_data: DatePick, turn: Turn)
     try:
         new_due_on = date(year, *divmod(rest, 100))
     except ValueError:
-        raise NotFound("日期无效 (bad date)") from None
+        raise refusal(NotFound, Sentence.BAD_DATE) from None
     await _submit(message, new_due_on, turn)
     await quietly(query.answer())
     await quietly(message.edit_reply_markup(reply_markup=None))

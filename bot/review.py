@@ -21,7 +21,7 @@ from bot.common import quietly
 from bot.filters import has_text, not_command
 from bot.routing import Routes
 from bot.states import ReviewFlow
-from bot.texts import say
+from bot.texts import Sentence, say
 from models import Assignment, Extension, Item, Person, Report, ReportKind, Unit
 from models.report import ReviewState
 from notifier.channels.telegram import (
@@ -35,6 +35,7 @@ from notifier.channels.telegram import (
 from supervision.access import Action, Member, NotPermitted, can, is_reviewer, require
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound
+from supervision.labels import refusal
 from supervision.requests import decide_completion, decide_extension, sign_off
 
 router = Routes("review")
@@ -64,7 +65,7 @@ async def _who(session: AsyncSession, person_id: int | None) -> str:
 async def review_list(message: Message, session: AsyncSession, person: Person) -> None:
     """Supervisors: every pending completion and extension request, each with its buttons."""
     if not is_reviewer(person):
-        await message.answer(say(person.locale, "not_allowed"))
+        await message.answer(say(person.locale, Sentence.NOT_ALLOWED))
         return
     loc = person.locale
     reports = (
@@ -87,7 +88,7 @@ async def review_list(message: Message, session: AsyncSession, person: Person) -
         )
     ).all()
     if not reports and not extensions:
-        await message.answer(say(loc, "review_none"))
+        await message.answer(say(loc, Sentence.REVIEW_NONE))
         return
     for report in reports:
         await show_completion(message, session, report, loc)
@@ -102,7 +103,7 @@ async def show_completion(
     title, unit = await _names(session, report.assignment_id)
     text = say(
         loc,
-        "review_completion",
+        Sentence.REVIEW_COMPLETION,
         title=title,
         unit=unit,
         who=await _who(session, report.author_id),
@@ -116,7 +117,7 @@ async def show_extension(message: Message, session: AsyncSession, ext: Extension
     title, unit = await _names(session, ext.assignment_id)
     text = say(
         loc,
-        "review_extension",
+        Sentence.REVIEW_EXTENSION,
         title=title,
         unit=unit,
         who=await _who(session, ext.requested_by_id),
@@ -133,7 +134,7 @@ async def show_signoff(message: Message, session: AsyncSession, report: Report, 
     title, _unit = await _names(session, report.assignment_id)
     text = say(
         loc,
-        "signoff_item",
+        Sentence.SIGNOFF_ITEM,
         title=title,
         who=await _who(session, report.author_id),
         text=report.text[:PREVIEW],
@@ -149,11 +150,11 @@ async def answer_request_message(
     if kind == "signoff_request":
         report = await session.get(Report, int(payload.get("report_id", 0)))
         if report is None:
-            raise NotFound("报告不存在 (no such report)")
+            raise refusal(NotFound, Sentence.NO_SUCH_REPORT)
         assignment = await session.get_one(Assignment, report.assignment_id)
         require(person, Action.SIGN_OFF, assignment)
         if report.review_state != ReviewState.AWAITING_SIGNOFF:
-            raise InvalidTransition("该报告已签发或已处理 (already handled)")
+            raise refusal(InvalidTransition, Sentence.REPORT_HANDLED)
         await show_signoff(message, session, report, loc)
         return
     if "extension_id" in payload:
@@ -180,12 +181,12 @@ async def _target(
     else:
         target = None
     if target is None:
-        raise NotFound("申请不存在 (no such request)")
+        raise refusal(NotFound, Sentence.NO_SUCH_REQUEST)
     assignment = await session.get_one(Assignment, target.assignment_id)
     require(person, Action.REVIEW, assignment)
     state = target.review_state if isinstance(target, Report) else target.state
     if state != ReviewState.PENDING:
-        raise InvalidTransition("该申请已处理 (already decided)")
+        raise refusal(InvalidTransition, Sentence.REQUEST_DECIDED)
     return target
 
 
@@ -231,10 +232,10 @@ async def press_review(
     message = query.message if isinstance(query.message, Message) else None
     if approve:
         await _decide(session, target, reviewer=person, approve=True, comment=None, clock=clock)
-        await quietly(query.answer(say(loc, "approved")))
+        await quietly(query.answer(say(loc, Sentence.APPROVED)))
         if message is not None:
             await quietly(message.edit_reply_markup(reply_markup=None))
-            await message.answer(say(loc, "approved"))
+            await message.answer(say(loc, Sentence.APPROVED))
         return
     data: dict[str, Any] = {"kind": kind, "id": record_id}
     if message is not None:
@@ -244,7 +245,7 @@ async def press_review(
     await state.set_data(data)
     await quietly(query.answer())
     if message is not None:
-        await message.answer(say(loc, "ask_comment"))
+        await message.answer(say(loc, Sentence.ASK_COMMENT))
 
 
 @router.callback_query(Review.filter())
@@ -283,7 +284,7 @@ async def review_request_button(
         COMPLETION,
         EXTENSION,
     ):
-        raise NotFound("未知的按钮 (unknown button)")
+        raise refusal(NotFound, Sentence.UNKNOWN_BUTTON)
     await press_review(
         query,
         callback_data.subject,
@@ -311,7 +312,7 @@ async def reject_comment(
         session, target, reviewer=person, approve=False, comment=message.text, clock=clock
     )
     await state.clear()
-    await message.answer(say(person.locale, "rejected"))
+    await message.answer(say(person.locale, Sentence.REJECTED))
     chat_id, message_id = data.get("chat_id"), data.get("message_id")
     if isinstance(chat_id, int) and isinstance(message_id, int) and message.bot is not None:
         await quietly(
@@ -327,7 +328,7 @@ async def signoff_list(message: Message, session: AsyncSession, person: Person) 
     loc = person.locale
     scope = Member.of(person)
     if not scope.signs_off:
-        await message.answer(say(loc, "not_allowed"))
+        await message.answer(say(loc, Sentence.NOT_ALLOWED))
         return
     query = (
         select(Report)
@@ -338,7 +339,7 @@ async def signoff_list(message: Message, session: AsyncSession, person: Person) 
     )
     reports = (await session.scalars(scope.filter_signable(query))).all()
     if not reports:
-        await message.answer(say(loc, "signoff_none"))
+        await message.answer(say(loc, Sentence.SIGNOFF_NONE))
         return
     for report in reports:
         await show_signoff(message, session, report, loc)
@@ -356,16 +357,16 @@ async def press_signoff(
     the office and the buttons go."""
     report = await session.get(Report, report_id)
     if report is None:
-        raise NotFound("报告不存在 (no such report)")
+        raise refusal(NotFound, Sentence.NO_SUCH_REPORT)
     assignment = await session.get_one(Assignment, report.assignment_id)
     if not can(person, Action.SIGN_OFF, assignment):
-        raise NotPermitted("您无权签发该报告 (not allowed)")
+        raise refusal(NotPermitted, Sentence.NOT_YOUR_SIGNOFF)
     await sign_off(session, report=report, principal=person, clock=clock)
     loc = person.locale
-    await quietly(query.answer(say(loc, "signed_off")))
+    await quietly(query.answer(say(loc, Sentence.SIGNED_OFF)))
     if isinstance(query.message, Message):
         await quietly(query.message.edit_reply_markup(reply_markup=None))
-        await query.message.answer(say(loc, "signed_off"))
+        await query.message.answer(say(loc, Sentence.SIGNED_OFF))
 
 
 @router.callback_query(SignOff.filter())

@@ -19,7 +19,7 @@ from models import Channel, Person
 from supervision.channel_prefs import ADDRESS_OF, PERSONAL, prefs_of, set_prefs
 from supervision.clock import Clock
 from supervision.errors import ValidationFailed
-from supervision.labels import channel_prefs_word, label, lang_of
+from supervision.labels import Sentence, channel_prefs_word, label, lang_of
 
 router = Routes("settings")
 
@@ -38,7 +38,7 @@ def settings_text(person: Person) -> str:
     for n, channel in enumerate(prefs, start=1):
         note = "" if ADDRESS_OF[channel](person) else (f" ({unbound})" if en else f"（{unbound}）")
         lines.append(f"{n}. {label(channel, loc, alone=True)}{note}")
-    lines += ["", channel_prefs_word("order", loc), say(loc, "settings_hint")]
+    lines += ["", channel_prefs_word("order", loc), say(loc, Sentence.SETTINGS_HINT)]
     return "\n".join(lines)
 
 

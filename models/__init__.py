@@ -2,7 +2,7 @@
 
 from models.audit import AuditAction, AuditEntity, AuditEvent
 from models.auth import ApiToken, LoginAttempt, LoginThrottle, WebSession
-from models.base import Base
+from models.base import Base, EnumUnion
 from models.bulletin import Bulletin
 from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
@@ -20,7 +20,7 @@ from models.notification import (
     NotificationStatus,
 )
 from models.org import Person, PersonRole, Role, Unit
-from models.policy import LadderStep, Policy, StepChannel, StepKind
+from models.policy import LadderStep, Policy, StepChannel
 from models.report import (
     Attachment,
     Decision,
@@ -33,6 +33,7 @@ from models.report import (
     RequestKind,
     ReviewState,
 )
+from models.steps import StepKind
 from models.template import Template, TemplateVersion
 from models.wecom import WeComDialog, WeComInbound
 
@@ -53,6 +54,7 @@ __all__ = [
     "Decision",
     "DeliveryAttempt",
     "DeliveryOutcome",
+    "EnumUnion",
     "Extension",
     "ExtensionState",
     "GroupWebhook",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -55,6 +55,34 @@ def enum_column(enum: type[StrEnum], length: int) -> Enum:
         length=length,
         validate_strings=True,
     )
+
+
+class EnumUnion(TypeDecorator[StrEnum]):
+    """A column holding a member of one of several StrEnums (an outbox row's kind is a
+    ladder step or another message kind), stored as its value in a VARCHAR(``length``): the
+    strings the plain text column held, which raw SQL (the scan's COPY writer) still writes
+    and reads. A value outside every enum is refused when written, and read as an error."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, *enums: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enums = enums
+
+    def member(self, value: str) -> StrEnum:
+        """The member ``value`` names, in the first enum that has it."""
+        for enum in self.enums:
+            if value in enum._value2member_map_:
+                return enum(value)
+        names = ", ".join(e.__name__ for e in self.enums)
+        raise LookupError(f"{value!r} is not a value of {names}")
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.member(str(value)).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.member(str(value))
 
 
 def utcnow() -> datetime:

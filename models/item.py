@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
 from models.org import Person, Unit
+from models.steps import StepKind
 
 if TYPE_CHECKING:
     from models.milestone import Milestone
@@ -104,7 +105,8 @@ class Assignment(TimestampMixin, Base):
     state: Mapped[ItemState] = mapped_column(enum_column(ItemState, 24), default=ItemState.OPEN)
     due_on: Mapped[date]
     next_action_at: Mapped[datetime | None]
-    last_step: Mapped[str | None] = mapped_column(String(16))  # last deadline step fired
+    # the last deadline step fired
+    last_step: Mapped[StepKind | None] = mapped_column(enum_column(StepKind, 16))
     # Ladder progress (supervision.schedule): deadline steps up to ``last_step_at`` are done
     # for the deadline ``ladder_due_on``; periodic requests count from ``last_periodic_at``.
     ladder_due_on: Mapped[date | None]

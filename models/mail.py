@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, enum_column
 
 
 class InboundOutcome(StrEnum):
@@ -41,7 +41,7 @@ class InboundMail(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     sender: Mapped[str] = mapped_column(String(320), default="")
     subject: Mapped[str] = mapped_column(String(500), default="")
-    outcome: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[InboundOutcome] = mapped_column(enum_column(InboundOutcome, 12))
     reason: Mapped[str | None] = mapped_column(Text)
     person_id: Mapped[int | None]
     assignment_id: Mapped[int | None]

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin, enum_column
+from models.base import Base, EnumUnion, TimestampMixin, enum_column
+from models.steps import StepKind
 
 
 class Channel(StrEnum):
@@ -104,7 +105,9 @@ class Notification(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(24))  # ladder step or message kind
+    kind: Mapped[StepKind | MessageKind] = mapped_column(
+        EnumUnion(StepKind, MessageKind, length=24)
+    )
     # The outbox is a log: each row carries its own addressing (address, locale, payload),
     # and assignments, items, people and group robots are never deleted (people and robots
     # are deactivated; delivery re-checks that and copes with a missing one). So these ids

@@ -10,17 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column
 from models.item import Source
-
-
-class StepKind(StrEnum):
-    """The steps of a ladder."""
-
-    ASSIGN = "assign"  # 交办通知: once when an assignment is made or handed over
-    REMIND = "remind"  # 提醒
-    URGE = "urge"  # 催办
-    OVERDUE = "overdue"  # 逾期督办
-    ESCALATE = "escalate"  # 升级督办
-    PERIODIC = "periodic"  # 定期报告
+from models.steps import StepKind
 
 
 class StepChannel(StrEnum):

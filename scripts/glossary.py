@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supervision.labels import CATALOGUE, CHANNEL_PREFS, DEADLINE, DUTY
+from supervision.labels import CATALOGUE, CHANNEL_PREFS, DEADLINE, DUTY, SENTENCES
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "GLOSSARY.md"
 HEADING = "## The catalogue\n"
@@ -26,8 +26,20 @@ def catalogue_section() -> str:
         )
         parts.extend(f"| `{role}` | {zh} | {en} |\n" for role, (zh, en) in table.items())
     parts.append("\n### `CHANNEL_PREFS` (接收渠道)\n\n| key | 中文 | English |\n|---|---|---|\n")
-    parts.extend(f"| `{key}` | {zh} | {en} |\n" for key, (zh, en) in CHANNEL_PREFS.items())
+    parts.extend(
+        f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in CHANNEL_PREFS.items()
+    )
+    parts.append(
+        "\n### `Sentence` (whole sentences: prompts, confirmations, refusals)\n\n"
+        "| key | 中文 | English |\n|---|---|---|\n"
+    )
+    parts.extend(f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in SENTENCES.items())
     return "".join(parts)
+
+
+def cell(text: str) -> str:
+    """A sentence as one table cell: its line breaks shown, its bars escaped."""
+    return text.replace("|", "\\|").replace("\n", "<br>")
 
 
 def main() -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class DomainError(Exception):
-    """A rule was broken; nothing was changed."""
+    """A rule was broken; nothing was changed.
+
+    ``said``: when the message is made of catalogue sentences (`supervision.labels.refusal`,
+    `refusals`), how to say it in a language, so that each edge says it in its reader's.
+    """
+
+    said: Callable[[str | None], str] | None = None
 
 
 class InvalidTransition(DomainError):

@@ -19,14 +19,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import Item, Person, Role, Source, Unit
+from models import AssignmentRole, Item, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
 from supervision.channel_prefs import format_prefs, parse_prefs
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
 from supervision.item_schema import ItemInput
-from supervision.items import ItemContext, ItemSpec, SaveOutcome, owner_outside_unit, save_item
+from supervision.items import (
+    ItemContext,
+    ItemSpec,
+    SaveOutcome,
+    is_member,
+    owner_outside_unit,
+    save_item,
+)
 from supervision.labels import labels
 from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
@@ -635,7 +642,7 @@ def _item_spec(
             errs.add(number, "co_units", f"{code!r} is already the lead unit")
         elif unit in (u for u, _ in co):
             errs.add(number, "co_units", f"{code!r} is listed twice")
-        elif co_owner is not None and co_owner.unit_id != unit.id:
+        elif co_owner is not None and not is_member(co_owner.unit_id, unit.id):
             errs.add(number, "co_owner_emails", owner_outside_unit(co_owner.name, unit.name))
         else:
             co.append((unit, co_owner))
@@ -643,6 +650,10 @@ def _item_spec(
     owner = people.get(owner_email)
     if owner_email and owner is None:
         errs.add(number, "owner_email", f"no person with email {owner_email!r}")
+    elif owner is not None and lead is not None and not is_member(owner.unit_id, lead.id):
+        errs.add(
+            number, "owner_email", owner_outside_unit(owner.name, lead.name, AssignmentRole.LEAD)
+        )
     leader_email = row.get("leader_email", "").strip().lower()
     leader = people.get(leader_email) if leader_email else None
     if leader_email and leader is None:

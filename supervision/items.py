@@ -47,6 +47,7 @@ from supervision.item_list import (
     item_light,
     list_items,
 )
+from supervision.labels import label_of
 from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.policy import co_lead_days_of, due_days_of, load_policy_for
 from supervision.schedule import governed_items, reschedule
@@ -62,6 +63,7 @@ __all__ = [
     "assignment_due",
     "due_in_force",
     "due_in_force_column",
+    "is_member",
     "item_light",
     "list_items",
     "move_co_deadlines",
@@ -199,18 +201,30 @@ async def _check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContex
         raise NotFound("no such " + ", ".join(missing))
     context.known_units.update(found_units)
     context.known_people.update(found_people)
+    roles = ((spec.lead, AssignmentRole.LEAD), *((c, AssignmentRole.CO) for c in spec.co))
     problems = [
-        owner_outside_unit(context.known_people[c.owner_id][0], context.known_units[c.unit_id])
-        for c in spec.co
-        if c.owner_id is not None and context.known_people[c.owner_id][1] != c.unit_id
+        owner_outside_unit(
+            context.known_people[a.owner_id][0], context.known_units[a.unit_id], role
+        )
+        for a, role in roles
+        if a.owner_id is not None and not is_member(context.known_people[a.owner_id][1], a.unit_id)
     ]
     if problems:
         raise ValidationFailed("; ".join(problems), problems)
 
 
-def owner_outside_unit(owner: str, unit: str) -> str:
-    """The message for a co unit's owner (协办责任人) who is not a member of that unit."""
-    return f"{owner} 不是协办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）"
+def is_member(person_unit_id: int | None, unit_id: int) -> bool:
+    """Whether a person of ``person_unit_id`` may be the owner (责任人) of an assignment to
+    ``unit_id``: only a member of that very unit, lead (主办) or co (协办), on creation,
+    edit, import and 转办 alike (a parent unit's person is not the unit's)."""
+    return person_unit_id == unit_id
+
+
+def owner_outside_unit(owner: str, unit: str, role: str | None = AssignmentRole.CO) -> str:
+    """Why ``owner`` may not answer for ``unit`` as its 主办 or 协办 unit (``role``; None: the
+    unit an assignment is handed to, 转办)."""
+    word = f"{label_of(AssignmentRole, role)}单位" if role is not None else ""
+    return f"{owner} 不是{word}「{unit}」的人员，不能担任其责任人（请选择该单位的人员）"
 
 
 async def _resolve(

@@ -13,9 +13,10 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, Extension, Notification, Person, Report
+from models import Assignment, Decision, Extension, Notification, Person, Report
 from supervision.clock import Clock
 from supervision.errors import NotAllowed, ValidationFailed
+from supervision.labels import Button, Sentence, label, refusal
 from supervision.mail_parsing import MailCommand, decision_of
 from supervision.requests import decide_completion, decide_extension, sign_off
 
@@ -46,23 +47,31 @@ async def decide_by_mail(
     """Apply the decision written in ``text`` to what ``request`` asked; DomainError if the
     text holds none, the person may not decide, or it was decided already."""
     if person is None:
-        raise NotAllowed("您的邮箱地址未在督办系统登记，不能以邮件审核或签发 (not allowed)")
+        raise refusal(NotAllowed, Sentence.MAIL_DECIDER_NOT_REGISTERED)
     verdict, comment = decision_of(text)
     payload = request.payload or {}
     if request.kind == "signoff_request":
         if verdict is not True:
-            raise ValidationFailed("签发请在回复的第一行写“签发”或“同意”。退回请与承办人联系。")
+            raise refusal(
+                ValidationFailed,
+                Sentence.MAIL_SIGNOFF_WORD,
+                sign_off=label(Button.SIGN_OFF),
+                approve=label(Decision.APPROVE),
+            )
         report = await _report(session, payload, assignment)
         await sign_off(session, report=report, principal=person, clock=clock)
         return Decided(MailCommand.SIGN_OFF, report, None)
     if verdict is None:
-        raise ValidationFailed(
-            "审核请在回复的第一行写“同意”或“退回”，后面写审核意见（退回须写明意见）。"
+        raise refusal(
+            ValidationFailed,
+            Sentence.MAIL_REVIEW_WORD,
+            approve=label(Decision.APPROVE),
+            reject=label(Decision.REJECT),
         )
     if payload.get("extension_id") is not None:
         extension = await session.get(Extension, int(payload["extension_id"]))
         if extension is None or extension.assignment_id != assignment.id:
-            raise ValidationFailed("该延期申请已不存在。")
+            raise refusal(ValidationFailed, Sentence.MAIL_EXTENSION_GONE)
         await decide_extension(
             session,
             extension=extension,
@@ -85,5 +94,5 @@ async def _report(
     raw = payload.get("report_id")
     report = await session.get(Report, int(str(raw))) if raw is not None else None
     if report is None or report.assignment_id != assignment.id:
-        raise ValidationFailed("该办结报告已不存在。")
+        raise refusal(ValidationFailed, Sentence.MAIL_REPORT_GONE)
     return report

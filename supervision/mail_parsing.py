@@ -267,18 +267,22 @@ def decision_of(text: str) -> tuple[bool | None, str]:
 
 
 _LABEL: Final = re.compile(
-    r"^\s*(?P<label>(?:延期)?原因|理由|(?:目前|工作|办理)?进展(?:情况)?)\s*[:：]\s*(?P<value>.*)$"
+    r"^\s*(?P<label>(?:延期)?原因|理由|(?:目前|工作|办理)?进展(?:情况)?|reason|progress)"
+    r"\s*[:：]\s*(?P<value>.*)$",
+    re.IGNORECASE,
 )
 
 
 def extension_fields(text: str) -> tuple[str, str]:
-    """原因 and 进展 from a 申请延期 body, each a labelled paragraph (``原因：…`` / ``进展：…``)."""
+    """原因 and 进展 from a 申请延期 body, each a labelled paragraph (``原因：…`` / ``进展：…``,
+    or ``Reason: …`` / ``Progress: …`` as the English prompt shows them)."""
     reason: list[str] = []
     progress: list[str] = []
     current: list[str] | None = None
     for line in text.splitlines():
         if m := _LABEL.match(unicodedata.normalize("NFKC", line)):
-            current = progress if "进展" in m.group("label") else reason
+            label = m.group("label").lower()
+            current = progress if "进展" in label or label == "progress" else reason
             line = m.group("value")
         if current is not None:
             current.append(line)

@@ -14,7 +14,7 @@ makes it count once. Imports only `models/` and `supervision/`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePath
@@ -38,6 +38,7 @@ from supervision.access import Action, can
 from supervision.clock import Clock, local_today
 from supervision.dateparse import parse_date
 from supervision.errors import DomainError, ValidationFailed
+from supervision.labels import Button, Sentence, label, lang_of, refusal, say, told
 from supervision.mail_decisions import DECISION_KINDS, decide_by_mail
 from supervision.mail_parsing import (
     MailCommand,
@@ -148,12 +149,39 @@ class _Request:
 
 
 class _Refused(Exception):
-    """A reply that is answered with a reason and files nothing."""
+    """A reply that is answered with a reason and files nothing; ``said`` words the reason
+    in a language (the sender's), from the catalogue."""
 
-    def __init__(self, reason: str, assignment: Assignment | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(
+        self, said: Callable[[str | None], str], assignment: Assignment | None = None
+    ) -> None:
+        super().__init__(said("zh"))
+        self.said = said
         self.assignment = assignment
+
+    @classmethod
+    def saying(
+        cls, sentence: Sentence, assignment: Assignment | None = None, **values: object
+    ) -> _Refused:
+        """Refused with one catalogue sentence."""
+        return cls(lambda locale: say(sentence, locale, **values), assignment)
+
+    @classmethod
+    def of(cls, error: DomainError, assignment: Assignment | None = None) -> _Refused:
+        """Refused because a use-case refused: its reason, in the catalogue's words if it
+        has them."""
+        return cls(lambda locale: told(error, locale), assignment)
+
+
+#: what is wrong with a reply's attachments: each problem's sentence and its values
+Problems = list[tuple[Sentence, dict[str, object]]]
+
+
+def _refused_files(problems: Problems, locale: str | None) -> str:
+    """Why the attachments were refused, every problem named, in ``locale``."""
+    glue = "; " if lang_of(locale) == "en" else "；"
+    named = glue.join(say(sentence, locale, **values) for sentence, values in problems)
+    return say(Sentence.MAIL_ATTACHMENTS_REFUSED, locale, problems=named)
 
 
 class MailReplies:
@@ -200,7 +228,7 @@ class MailReplies:
         # and a second reader of the same message stops here on the unique keys.
         row = await self._record(session, ref, mail, person)
         if mail.automatic:
-            row.outcome = InboundOutcome.IGNORED.value
+            row.outcome = InboundOutcome.IGNORED
             return MailResult(InboundOutcome.IGNORED, mail.sender, mail.subject)
         try:
             request, assignment = await self._assignment(session, mail)
@@ -213,10 +241,10 @@ class MailReplies:
                 InboundOutcome.REFUSED,
                 mail.sender,
                 mail.subject,
-                reason=refused.reason,
+                reason=refused.said(person.locale if person else self.locale),
                 assignment_id=refused.assignment.id if refused.assignment else None,
             )
-        row.outcome = result.outcome.value
+        row.outcome = result.outcome
         row.reason = result.reason
         row.assignment_id = result.assignment_id
         row.report_id = result.report_id
@@ -241,13 +269,10 @@ class MailReplies:
             session, mail.recipients
         )
         if row is None or row.assignment_id is None:
-            raise _Refused(
-                "未能识别您回复的是哪一条督办提醒。请在收到的提醒邮件上直接点“回复”，"
-                "保留邮件主题，再填写办理情况。"
-            )
+            raise _Refused.saying(Sentence.MAIL_UNKNOWN_REMINDER)
         assignment = await session.get(Assignment, row.assignment_id)
         if assignment is None:
-            raise _Refused("该督办事项已不存在。")
+            raise _Refused.saying(Sentence.MAIL_ITEM_GONE)
         return row, assignment
 
     async def _by_message_id(
@@ -307,7 +332,7 @@ class MailReplies:
                     clock=self.clock,
                 )
         except DomainError as exc:
-            raise _Refused(str(exc), assignment) from None
+            raise _Refused.of(exc, assignment) from None
         return MailResult(
             InboundOutcome.FILED,
             mail.sender,
@@ -327,16 +352,10 @@ class MailReplies:
         assignment: Assignment,
     ) -> MailResult:
         if person is None or not can(person, Action.REPORT, assignment):
-            raise _Refused(
-                "您的邮箱地址不是该督办事项责任人、责任领导或本单位联络员登记的地址，"
-                "回复未予登记。如需报送，请使用在督办系统登记的邮箱回复，或联系督查室。",
-                assignment,
-            )
+            raise _Refused.saying(Sentence.MAIL_SENDER_NOT_REGISTERED, assignment)
         if ref.headers_only:
-            raise _Refused(
-                f"邮件过大，超过可接收的大小（附件合计不超过 {_mb(self.limits.max_total_bytes)}），"
-                "未予登记。请压缩或删减附件后重新回复，或登录督办系统网页上传。",
-                assignment,
+            raise _Refused.saying(
+                Sentence.MAIL_TOO_LARGE, assignment, limit=_mb(self.limits.max_total_bytes)
             )
         files = self._attachments(mail, assignment)
         command, argument, body = command_of(mail.subject, latest_reply(mail.text))
@@ -347,7 +366,7 @@ class MailReplies:
             async with session.begin_nested():
                 return await self._run(session, request)
         except DomainError as exc:
-            raise _Refused(str(exc), assignment) from None
+            raise _Refused.of(exc, assignment) from None
 
     async def _run(self, session: AsyncSession, r: _Request) -> MailResult:
         """File the request through the bot's use-cases (a broken rule raises DomainError)."""
@@ -397,9 +416,8 @@ class MailReplies:
 
     def _new_date(self, argument: str | None) -> date:
         if not argument:
-            raise ValidationFailed(
-                "申请延期须写明新的完成时限，例如第一行写“申请延期 2027-01-20”，"
-                "正文写“原因：……”和“进展：……”。"
+            raise refusal(
+                ValidationFailed, Sentence.MAIL_EXTENSION_FORMAT, command=label(Button.EXTEND)
             )
         return parse_date(argument, today=local_today(self.clock, self.tz))
 
@@ -407,32 +425,26 @@ class MailReplies:
         """The mail's files as report attachments, or _Refused naming the one that breaks a
         limit (nothing is filed then: the sender resends without it)."""
         lim = self.limits
-        problems: list[str] = []
+        problems: Problems = []
         if len(mail.attachments) > lim.max_files:
-            problems.append(f"附件过多：最多 {lim.max_files} 个，收到 {len(mail.attachments)} 个")
+            got = len(mail.attachments)
+            problems.append((Sentence.MAIL_TOO_MANY_FILES, {"max": lim.max_files, "got": got}))
         for part in mail.attachments:
             suffix = PurePath(part.file_name).suffix.lower().lstrip(".")
             if suffix not in lim.extensions:
+                allowed = " / ".join(sorted(lim.extensions))
                 problems.append(
-                    f"附件“{part.file_name}”的类型不在允许范围内"
-                    f"（允许：{'、'.join(sorted(lim.extensions))}）"
+                    (Sentence.MAIL_FILE_TYPE, {"name": part.file_name, "allowed": allowed})
                 )
             elif part.size > lim.max_file_bytes:
-                problems.append(
-                    f"附件“{part.file_name}”大小 {_mb(part.size)}，"
-                    f"超过单个附件 {_mb(lim.max_file_bytes)} 的上限"
-                )
+                size = {"size": _mb(part.size), "max": _mb(lim.max_file_bytes)}
+                problems.append((Sentence.MAIL_FILE_SIZE, {"name": part.file_name, **size}))
         total = sum(p.size for p in mail.attachments)
         if total > lim.max_total_bytes and not problems:
-            problems.append(
-                f"附件合计 {_mb(total)}，超过每封邮件 {_mb(lim.max_total_bytes)} 的上限"
-            )
+            totals: dict[str, object] = {"total": _mb(total), "max": _mb(lim.max_total_bytes)}
+            problems.append((Sentence.MAIL_TOTAL_SIZE, totals))
         if problems:
-            raise _Refused(
-                "；".join(problems) + "。本次回复未登记，请压缩或删减附件后重新回复，"
-                "或登录督办系统网页上传。",
-                assignment,
-            )
+            raise _Refused(lambda locale: _refused_files(problems, locale), assignment)
         return [
             AttachmentIn(
                 file_id=f"mail-{mail.message_id or 'x'}-{i}"[:255],
@@ -456,7 +468,7 @@ class MailReplies:
             message_id=mail.message_id,
             sender=mail.sender[:320],
             subject=mail.subject[:500],
-            outcome=InboundOutcome.REFUSED.value,
+            outcome=InboundOutcome.REFUSED,
             person_id=person.id if person else None,
             received_at=self.clock.now(),
         )
@@ -509,7 +521,7 @@ class MailReplies:
 def result_of(row: InboundMail) -> MailResult:
     """What a message handled before came to, from its row."""
     return MailResult(
-        outcome=InboundOutcome(row.outcome),
+        outcome=row.outcome,
         sender=row.sender,
         subject=row.subject,
         reason=row.reason,

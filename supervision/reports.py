@@ -41,6 +41,7 @@ from supervision.clock import Clock
 from supervision.co_input import forward_co_input
 from supervision.errors import DomainError, InvalidTransition, NotAllowed, ValidationFailed
 from supervision.group_commit import GroupCommit
+from supervision.labels import Sentence, refusal
 from supervision.policy import load_policy_for
 from supervision.schedule import Ladder, reschedule
 
@@ -92,13 +93,13 @@ def clean_text(text: str | None, *, limit: int = MAX_TEXT) -> str:
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co")
     ).strip()
     if len(kept) > limit:
-        raise ValidationFailed(f"内容过长：最多 {limit} 字，收到 {len(kept)} 字 (text too long)")
+        raise refusal(ValidationFailed, Sentence.TEXT_TOO_LONG, limit=limit, got=len(kept))
     return kept
 
 
 def _attachment(a: AttachmentIn) -> Attachment:
     if not a.file_id or len(a.file_id) > 255:
-        raise ValidationFailed("附件标识无效 (bad attachment id)")
+        raise refusal(ValidationFailed, Sentence.BAD_ATTACHMENT_ID)
     return Attachment(
         storage=a.storage[:16],
         file_id=a.file_id,
@@ -116,8 +117,6 @@ async def report_for_message(session: AsyncSession, chat_id: int, message_id: in
         select(Report).where(Report.chat_id == chat_id, Report.chat_message_id == message_id)
     )
 
-
-CLOSED_MESSAGE = "该事项已办结或撤销，不能再填报 (the assignment is closed)"
 
 # The statements of every filing, built once (building one costs about as much CPU as
 # PostgreSQL spends running it). The lock takes the assignment rows in id order, so two
@@ -218,7 +217,7 @@ async def file_reports(
             # Early refusal on what the caller loaded; the state read under the lock below
             # is what decides (a close may commit in between).
             if not r.assignment.is_active:
-                raise InvalidTransition(CLOSED_MESSAGE)
+                raise refusal(InvalidTransition, Sentence.REPORT_ON_CLOSED)
         except DomainError as exc:
             outcomes[i] = exc
     await _check_milestones(session, requests, outcomes)
@@ -233,7 +232,7 @@ async def file_reports(
     states = {assignment_id: state for assignment_id, state in locked}
     for i in live:
         if states.get(requests[i].assignment.id) not in ACTIVE_STATES:
-            outcomes[i] = InvalidTransition(CLOSED_MESSAGE)
+            outcomes[i] = refusal(InvalidTransition, Sentence.REPORT_ON_CLOSED)
     live = [i for i in live if outcomes[i] is None]
     if not live:
         return _done(outcomes)
@@ -246,7 +245,7 @@ async def file_reports(
                 existing = earlier.get((r.chat_id, r.chat_message_id))
                 if existing is not None:
                     if existing.assignment_id != r.assignment.id:
-                        raise NotAllowed("这条消息已作为其他事项的报告 (message already filed)")
+                        raise refusal(NotAllowed, Sentence.MESSAGE_ALREADY_FILED)
                     outcomes[i] = existing
                     continue
             if r.media_group_id and r.chat_id is not None:
@@ -286,9 +285,7 @@ async def _check_milestones(
     for i, r in enumerate(requests):
         wrong = item_of_milestone.get(r.milestone_id or 0) != r.assignment.item_id
         if outcomes[i] is None and r.milestone_id is not None and wrong:
-            outcomes[i] = ValidationFailed(
-                "该阶段性节点不属于本事项 (milestone is not one of this item's)"
-            )
+            outcomes[i] = refusal(ValidationFailed, Sentence.MILESTONE_NOT_OF_ITEM)
 
 
 def _done(outcomes: list[Report | DomainError | None]) -> list[Report | DomainError]:
@@ -316,10 +313,10 @@ def _new_report(r: ReportIn, now: datetime) -> Report:
     """The report a request files, validated (not numbered, not added yet)."""
     body = clean_text(r.text)
     if len(r.attachments) > MAX_ATTACHMENTS:
-        raise ValidationFailed(f"附件过多：最多 {MAX_ATTACHMENTS} 个 (too many attachments)")
+        raise refusal(ValidationFailed, Sentence.TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
     files = [_attachment(a) for a in r.attachments]
     if not body and not files:
-        raise ValidationFailed("报告内容为空：请发送文字或文件 (empty report)")
+        raise refusal(ValidationFailed, Sentence.EMPTY_REPORT)
     for f in files:
         f.created_at = now
     return Report(
@@ -438,11 +435,11 @@ async def _add_to_album(
     clock: Clock,
 ) -> Report:
     if report.author_id != author.id:
-        raise NotAllowed("这组文件属于另一份报告 (the album belongs to another report)")
+        raise refusal(NotAllowed, Sentence.ALBUM_ELSEWHERE)
     have = {a.file_unique_id or a.file_id for a in report.attachments}
     files = [_attachment(a) for a in attachments if (a.file_unique_id or a.file_id) not in have]
     if len(report.attachments) + len(files) > MAX_ATTACHMENTS:
-        raise ValidationFailed(f"附件过多：最多 {MAX_ATTACHMENTS} 个 (too many attachments)")
+        raise refusal(ValidationFailed, Sentence.TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
     caption = clean_text(text)
     if caption and caption not in report.text:
         joined = f"{report.text}\n{caption}" if report.text else caption
@@ -475,16 +472,16 @@ async def edit_report(
     """Replace a report's text within ``window`` of filing; the old text goes to its history."""
     assignment = await session.get_one(Assignment, report.assignment_id)
     if report.author_id != editor.id:
-        raise NotAllowed("只能修改自己提交的报告 (only the author may edit)")
+        raise refusal(NotAllowed, Sentence.ONLY_AUTHOR_EDITS)
     require(editor, Action.REPORT, assignment)
     if clock.now() - report.created_at > window:
         hours = int(window.total_seconds() // 3600)
-        raise NotAllowed(f"报告提交已超过 {hours} 小时，不能再修改 (edit window passed)")
+        raise refusal(NotAllowed, Sentence.EDIT_WINDOW_PASSED, hours=hours)
     if report.review_state in (ReviewState.APPROVED, ReviewState.REJECTED):
-        raise NotAllowed("报告已审核，不能再修改 (already reviewed)")
+        raise refusal(NotAllowed, Sentence.REPORT_REVIEWED)
     body = clean_text(text)
     if not body and not report.attachments:
-        raise ValidationFailed("报告内容为空 (empty report)")
+        raise refusal(ValidationFailed, Sentence.EMPTY_REPORT)
     if body == report.text:
         return report
     session.add(ReportRevision(report_id=report.id, text=report.text, created_at=clock.now()))

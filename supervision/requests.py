@@ -7,6 +7,7 @@ first. Imports only `models/` and `supervision/`; I/O goes through the session i
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from supervision.access import Action, require, reviewers, unit_principals
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
+from supervision.labels import Problem, Sentence, refusal, refusals
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person
 from supervision.reports import AttachmentIn, clean_text, file_report
@@ -41,6 +43,8 @@ __all__ = [
     "MAX_COMMENT",
     "decide_completion",
     "decide_extension",
+    "may_extend",
+    "reason_of",
     "request_completion",
     "request_extension",
     "sign_off",
@@ -94,11 +98,9 @@ async def request_completion(
     """File a completion report; it goes to the principal for sign-off, or to the office."""
     require(person, Action.REPORT, assignment)
     if assignment.state != ItemState.OPEN:
-        raise InvalidTransition(
-            "该事项已申请办结或已办结，不能重复申请 (completion already requested or closed)"
-        )
+        raise refusal(InvalidTransition, Sentence.COMPLETION_ALREADY_ASKED)
     if not clean_text(summary) and not attachments:
-        raise ValidationFailed("请填写办理情况 (a summary is required)")
+        raise refusal(ValidationFailed, Sentence.SUMMARY_REQUIRED)
     item = await session.get_one(Item, assignment.item_id)
     principals = (
         await unit_principals(session, assignment.unit_id)
@@ -222,7 +224,7 @@ async def sign_off(
     assignment = await session.get_one(Assignment, report.assignment_id)
     require(principal, Action.SIGN_OFF, assignment)
     if report.review_state != ReviewState.AWAITING_SIGNOFF or not assignment.is_active:
-        raise InvalidTransition("该报告无需签发或已处理 (nothing to sign off)")
+        raise refusal(InvalidTransition, Sentence.NOTHING_TO_SIGN_OFF)
     report.review_state = ReviewState.PENDING
     report.signed_off_by_id = principal.id
     report.signed_off_at = clock.now()
@@ -255,24 +257,16 @@ async def request_extension(
 ) -> Extension:
     """Ask for a later deadline: only before the current one passes, and only to a later day."""
     require(person, Action.REPORT, assignment)
-    if assignment.state != ItemState.OPEN:
-        raise InvalidTransition("该事项不在办理中，不能申请延期 (the assignment is not open)")
-    today = local_today(clock, tz)
-    problems: list[str] = []
-    if today > assignment.due_on:
-        problems.append(
-            f"完成时限 {assignment.due_on.isoformat()} 已过，不能再申请延期 (deadline passed)"
-        )
+    may_extend(assignment, today=local_today(clock, tz))
+    problems: list[Problem] = []
     if new_due_on <= assignment.due_on:
-        problems.append(
-            f"新的完成时限须晚于 {assignment.due_on.isoformat()} (the new date must be later)"
-        )
+        problems.append((Sentence.NEW_DATE_NOT_LATER, {"due": assignment.due_on.isoformat()}))
     why = clean_text(reason, limit=MAX_REASON)
     done = clean_text(progress, limit=MAX_REASON)
     if not why:
-        problems.append("请说明延期原因 (a reason is required)")
+        problems.append((Sentence.EXTENSION_REASON_REQUIRED, {}))
     if not done:
-        problems.append("请说明目前进展 (the progress so far is required)")
+        problems.append((Sentence.EXTENSION_PROGRESS_REQUIRED, {}))
     pending = await session.scalar(
         select(Extension.id).where(
             Extension.assignment_id == assignment.id,
@@ -280,9 +274,9 @@ async def request_extension(
         )
     )
     if pending is not None:
-        problems.append("已有一份延期申请在审核中 (an extension request is already pending)")
+        problems.append((Sentence.EXTENSION_PENDING, {}))
     if problems:
-        raise ValidationFailed("；".join(problems), problems)
+        raise refusals(ValidationFailed, problems)
     extension = Extension(
         assignment_id=assignment.id,
         requested_by_id=person.id,
@@ -316,6 +310,22 @@ async def request_extension(
     return extension
 
 
+def may_extend(assignment: Assignment, *, today: date) -> None:
+    """Refuse asking ``assignment`` for more time unless it is open and its deadline has not
+    passed (the bot asks this before its dialog, the use-case again when filing)."""
+    if assignment.state != ItemState.OPEN:
+        raise refusal(InvalidTransition, Sentence.NOT_OPEN_FOR_EXTENSION)
+    if today > assignment.due_on:
+        raise refusal(ValidationFailed, Sentence.DEADLINE_PASSED, due=assignment.due_on.isoformat())
+
+
+def reason_of(comment: str | None) -> str | None:
+    """A reviewer's comment as stored, or None when it says nothing: blank, or without a
+    single letter or digit (``…``, an invisible character). A 退回 needs one."""
+    note = clean_text(comment, limit=MAX_COMMENT)
+    return note if any(unicodedata.category(ch)[0] in "LN" for ch in note) else None
+
+
 def _record_decision(
     session: AsyncSession,
     *,
@@ -326,10 +336,13 @@ def _record_decision(
     comment: str | None,
     clock: Clock,
 ) -> tuple[ReviewState, str | None]:
-    """The outcome of a review and its cleaned comment (a rejection needs one), audited."""
-    note = clean_text(comment, limit=MAX_COMMENT) or None
+    """The outcome of a review and its cleaned comment, audited. 退回 without a reason is
+    refused here, for every surface (web, API, bot, e-mail), before anything changes."""
+    note = reason_of(comment)
     if not approve and note is None:
-        raise ValidationFailed("退回须填写意见 (a comment is required to return a request)")
+        raise refusal(ValidationFailed, Sentence.REASON_REQUIRED)
+    if note is None:
+        note = clean_text(comment, limit=MAX_COMMENT) or None
     state = ReviewState.APPROVED if approve else ReviewState.REJECTED
     record(
         session,
@@ -382,9 +395,9 @@ async def decide_completion(
     assignment = await session.get_one(Assignment, report.assignment_id)
     require(reviewer, Action.REVIEW, assignment)
     if report.kind != ReportKind.COMPLETION or report.review_state != ReviewState.PENDING:
-        raise InvalidTransition("该申请已处理或尚待签发 (not awaiting review)")
+        raise refusal(InvalidTransition, Sentence.NOT_AWAITING_REVIEW)
     if assignment.state != ItemState.COMPLETION_REQUESTED:
-        raise InvalidTransition("该事项已不在申请办结状态 (the assignment changed)")
+        raise refusal(InvalidTransition, Sentence.NO_LONGER_ASKING_TO_CLOSE)
     state, note = _record_decision(
         session,
         entity="report",
@@ -433,11 +446,11 @@ async def decide_extension(
     assignment = await session.get_one(Assignment, extension.assignment_id)
     require(reviewer, Action.REVIEW, assignment)
     if extension.state != ReviewState.PENDING:
-        raise InvalidTransition("该延期申请已处理 (already decided)")
+        raise refusal(InvalidTransition, Sentence.EXTENSION_DECIDED)
     if not assignment.is_active:
-        raise InvalidTransition("该事项已办结或撤销 (the assignment is closed)")
+        raise refusal(InvalidTransition, Sentence.ASSIGNMENT_CLOSED)
     if approve and extension.old_due_on != assignment.due_on:
-        raise NotAllowed("完成时限已被修改，请重新申请 (the deadline changed since the request)")
+        raise refusal(NotAllowed, Sentence.DEADLINE_CHANGED)
     state, note = _record_decision(
         session,
         entity="extension",

@@ -34,7 +34,7 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
-from supervision.items import assignment_due
+from supervision.items import assignment_due, is_member, owner_outside_unit
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import CHAT, EMAIL, notify_person
 from supervision.policy import load_policy_for
@@ -189,8 +189,8 @@ async def transfer_assignment(
     owner = await session.get(Person, owner_id) if owner_id is not None else None
     if owner_id is not None and owner is None:
         raise NotFound(f"no such person #{owner_id}")
-    if owner is not None and owner.unit_id != target_unit:
-        problems.append(f"{owner.name} 不是「{unit.name}」的人员，不能担任其责任人")
+    if owner is not None and not is_member(owner.unit_id, target_unit):
+        problems.append(owner_outside_unit(owner.name, unit.name, None))
     if problems:
         raise ValidationFailed("; ".join(problems), problems)
     previous_owner = (

@@ -35,6 +35,7 @@ from sqlalchemy.orm import selectinload
 from models import (
     ACTIVE_STATES,
     Assignment,
+    ItemState,
     Origin,
     Person,
     ReportKind,
@@ -42,12 +43,13 @@ from models import (
     WeComDialog,
     WeComInbound,
 )
+from supervision import labels
 from supervision.access import Action, actionable_assignments, can
 from supervision.channel_prefs import prefs_of, set_prefs
 from supervision.clock import Clock, local_today
 from supervision.dateparse import parse_date
 from supervision.errors import DomainError, ValidationFailed
-from supervision.labels import channel_prefs_word, label
+from supervision.labels import Button, Sentence, channel_prefs_word, label, refusal
 from supervision.mail_parsing import MailCommand, command_of, extension_fields
 from supervision.reports import clean_text, file_report, item_of
 from supervision.requests import request_completion, request_extension
@@ -58,74 +60,31 @@ __all__ = ["WECOM", "WeComAnswer", "WeComIn", "WeComReplies", "inbound_of"]
 WECOM: Final = Origin.WECOM
 REPORT, CLOSE, EXTEND, VIEW, CHOOSE = "r", "c", "e", "v", "choose"
 _KEY: Final = re.compile(r"^a:([rcev]):(\d{1,12})$")
-_CANCEL: Final = frozenset({"取消", "cancel", "/cancel"})
+#: what stops a dialog: the catalogue's 取消 in either language, or the bot's command
+_CANCEL: Final = frozenset(
+    {labels.label(Button.CANCEL, "zh"), labels.label(Button.CANCEL, "en"), "/cancel"}
+)
 #: the first word of a message about one's channel preference: ``接收渠道 企业微信 电子邮件``
-_SETTINGS: Final = frozenset({"接收渠道", "channels", "/settings"})
-_RESET: Final = frozenset({"默认", "default"})
+_SETTINGS: Final = frozenset(
+    {channel_prefs_word("title", "zh"), channel_prefs_word("title", "en").lower(), "/settings"}
+)
+_RESET: Final = frozenset({channel_prefs_word("default_word", "zh"), "default"})
 _SETTINGS_TEXT: Final = re.compile(r"^\s*([^\s:]+)[\s:]*(.*)$", re.S)
 #: at most this many items are listed to choose from
 MAX_CHOICES: Final = 20
 #: an open dialog step is dropped after this long: a message much later is a new message
 DIALOG_TTL: Final = timedelta(hours=2)
-
-TEXTS: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "unbound": "您的企业微信账号尚未在督办系统登记，消息未予登记。请联系督查室绑定账号。",
-        "not_allowed": "您无权对该事项执行此操作，未予登记。",
-        "gone": "该事项已办结或不再办理，未予登记。",
-        "no_open": "您目前没有办理中的督查事项，消息未予登记。",
-        "ask_report": "请发送「{title}」的进展情况（文字）。发送“取消”放弃。",
-        "ask_close": "请发送「{title}」的办理情况总结（办结报告）。发送“取消”放弃。",
-        "ask_extend": (
-            "请发送「{title}」的延期申请，格式如下（发送“取消”放弃）：\n"
-            "2027-01-20\n原因：……\n进展：……"
-        ),
-        "choose": "您有多项办理中的事项，请回复序号，把刚才的内容报送到该事项：\n{lines}",
-        "choose_again": "请回复 1 到 {n} 之间的序号，或发送“取消”。",
-        "cancelled": "已取消。",
-        "filed": "已收到「{title}」第{number}次进展报告。",
-        "completion_filed": "「{title}」办结申请已提交（报告第{number}次），等待审核。",
-        "extension_filed": "「{title}」延期申请已提交：新的完成时限 {date}，等待督查室审核。",
-        "refused": "未予登记：{reason}",
-        "details": "{ref} {title}\n责任单位：{unit}\n完成时限：{due}\n状态：{state}",
-        "empty": "内容为空，未予登记。请发送文字。",
-        "settings": (
-            "{prefs}\n\n按顺序发送，例如“接收渠道 企业微信 电子邮件”；发送“接收渠道 默认”恢复默认。"
-        ),
-        "settings_saved": "接收渠道已保存。\n{prefs}",
-    },
-    "en": {
-        "unbound": "Your WeCom account is not registered with Duban; nothing was filed. "
-        "Please ask the supervision office to bind it.",
-        "not_allowed": "You may not do this on that item; nothing was filed.",
-        "gone": "That item is closed or no longer open; nothing was filed.",
-        "no_open": "You have no open items; nothing was filed.",
-        "ask_report": "Send the progress on “{title}” (text). Send “cancel” to stop.",
-        "ask_close": "Send the completion report for “{title}”. Send “cancel” to stop.",
-        "ask_extend": (
-            "Send the extension request for “{title}” like this (“cancel” to stop):\n"
-            "2027-01-20\n原因：…\n进展：…"
-        ),
-        "choose": "You have several open items; reply with a number to file your message "
-        "there:\n{lines}",
-        "choose_again": "Reply with a number from 1 to {n}, or “cancel”.",
-        "cancelled": "Cancelled.",
-        "filed": "Progress report no. {number} on “{title}” received.",
-        "completion_filed": "Completion request for “{title}” sent (report no. {number}).",
-        "extension_filed": "Extension of “{title}” to {date} requested; awaiting review.",
-        "refused": "Not filed: {reason}",
-        "details": "{ref} {title}\nUnit: {unit}\nDue: {due}\nState: {state}",
-        "empty": "The message is empty; nothing was filed.",
-        "settings": "{prefs}\n\nSend them in order, e.g. “channels wecom_app email”; "
-        "“channels default” restores the default.",
-        "settings_saved": "Channels saved.\n{prefs}",
-    },
+#: a card's button: the dialog step it opens and what the person is asked
+_STEPS: Final = {
+    REPORT: ("report", Sentence.WECOM_ASK_REPORT),
+    CLOSE: ("close", Sentence.WECOM_ASK_CLOSE),
+    EXTEND: ("extend", Sentence.WECOM_ASK_EXTEND),
 }
 
 
-def say(locale: str, key: str, **values: object) -> str:
-    """One answer in the person's language (Chinese by default)."""
-    return TEXTS.get(locale, TEXTS["zh"])[key].format(**values)
+def say(locale: str, sentence: Sentence, **values: object) -> str:
+    """One answer in the person's language (Chinese by default), from the catalogue."""
+    return labels.say(sentence, locale, **values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +189,7 @@ class WeComReplies:
         if msg.kind == "other":
             return WeComAnswer("ignored", "")
         if person is None:
-            return WeComAnswer("refused", say("zh", "unbound"))
+            return WeComAnswer("refused", say("zh", Sentence.WECOM_UNBOUND))
         if msg.kind == "button":
             return await self._button(session, msg, person)
         return await self._text(session, msg, person)
@@ -246,9 +205,9 @@ class WeComReplies:
             else any(can(person, a, assignment) for a in Action)
         )
         if assignment is None or not allowed:
-            raise _Done(WeComAnswer("refused", say(person.locale, "not_allowed")))
+            raise _Done(WeComAnswer("refused", say(person.locale, Sentence.WECOM_NOT_ALLOWED)))
         if action is not None and assignment.state not in ACTIVE_STATES:
-            raise _Done(WeComAnswer("refused", say(person.locale, "gone")), assignment)
+            raise _Done(WeComAnswer("refused", say(person.locale, Sentence.WECOM_GONE)), assignment)
         return assignment
 
     async def _button(self, session: AsyncSession, msg: WeComIn, person: Person) -> WeComAnswer:
@@ -261,21 +220,21 @@ class WeComReplies:
             return WeComAnswer("asked", await self._details(session, person, assignment))
         assignment = await self._assignment(session, person, assignment_id, Action.REPORT)
         title = (await item_of(session, assignment)).title
-        step = {REPORT: "report", CLOSE: "close", EXTEND: "extend"}[action]
+        step, ask = _STEPS[action]
         await self._remember(session, person, step, assignment.id)
-        return WeComAnswer("asked", say(person.locale, f"ask_{step}", title=title))
+        return WeComAnswer("asked", say(person.locale, ask, title=title))
 
     async def _details(self, session: AsyncSession, person: Person, a: Assignment) -> str:
         item = await item_of(session, a)
         unit = await session.get(Unit, a.unit_id)
         return say(
             person.locale,
-            "details",
+            Sentence.WECOM_DETAILS,
             ref=item.ref,
             title=item.title,
             unit=unit.name if unit else "",
             due=a.due_on.isoformat() if a.due_on else "",
-            state=str(a.state),
+            state=labels.label_of(ItemState, a.state, person.locale),
         )
 
     async def _remember(
@@ -306,9 +265,9 @@ class WeComReplies:
         text = clean_text(msg.text)
         if unicodedata.normalize("NFKC", text).strip().lower() in _CANCEL:
             await self._forget(session, person)
-            return WeComAnswer("asked", say(person.locale, "cancelled"))
+            return WeComAnswer("asked", say(person.locale, Sentence.CANCELLED))
         if not text:
-            return WeComAnswer("refused", say(person.locale, "empty"))
+            return WeComAnswer("refused", say(person.locale, Sentence.WECOM_EMPTY))
         asked = _SETTINGS_TEXT.match(unicodedata.normalize("NFKC", text))
         if asked is not None and asked.group(1).lower() in _SETTINGS:
             return await self._settings(session, person, asked.group(2).strip())
@@ -324,15 +283,15 @@ class WeComReplies:
                 session, person, dialog.assignment_id, Action.REPORT
             )
             if dialog.step == "close":
-                text = f"申请办结\n{text}"
+                text = f"{labels.label(Button.CLOSE)}\n{text}"
             elif dialog.step == "extend":
-                text = f"申请延期 {text}"
+                text = f"{labels.label(Button.EXTEND)} {text}"
             return await self._file(session, person, assignment, text)
         active = [
             a for a in await actionable_assignments(session, person) if a.state in ACTIVE_STATES
         ]
         if not active:
-            return WeComAnswer("refused", say(person.locale, "no_open"))
+            return WeComAnswer("refused", say(person.locale, Sentence.WECOM_NO_OPEN))
         if len(active) == 1:
             return await self._file(session, person, active[0], text)
         choices = active[:MAX_CHOICES]
@@ -342,20 +301,27 @@ class WeComReplies:
             due = a.due_on.isoformat() if a.due_on else ""
             lines.append(f"{n}. {item.ref} {item.title}（{due}）")
         await self._remember(session, person, CHOOSE, None, [a.id for a in choices], text)
-        return WeComAnswer("asked", say(person.locale, "choose", lines="\n".join(lines)))
+        return WeComAnswer(
+            "asked", say(person.locale, Sentence.WECOM_CHOOSE, lines="\n".join(lines))
+        )
 
     async def _settings(self, session: AsyncSession, person: Person, rest: str) -> WeComAnswer:
         """Show or set the person's own channel preference (``/settings`` of the bot)."""
         if not rest:
-            return WeComAnswer("asked", say(person.locale, "settings", prefs=_prefs_text(person)))
+            return WeComAnswer(
+                "asked", say(person.locale, Sentence.WECOM_SETTINGS, prefs=_prefs_text(person))
+            )
         wanted = "" if rest.lower() in _RESET else rest
         try:
             await set_prefs(
                 session, person_id=person.id, channels=wanted, actor=person, clock=self.clock
             )
         except DomainError as exc:
-            return WeComAnswer("refused", say(person.locale, "refused", reason=str(exc)))
-        return WeComAnswer("asked", say(person.locale, "settings_saved", prefs=_prefs_text(person)))
+            reason = labels.told(exc, person.locale)
+            return WeComAnswer("refused", say(person.locale, Sentence.WECOM_REFUSED, reason=reason))
+        return WeComAnswer(
+            "asked", say(person.locale, Sentence.WECOM_SETTINGS_SAVED, prefs=_prefs_text(person))
+        )
 
     async def _chosen(
         self, session: AsyncSession, person: Person, dialog: WeComDialog, text: str
@@ -363,7 +329,9 @@ class WeComReplies:
         choices = [int(c) for c in dialog.choices]
         number = unicodedata.normalize("NFKC", text).strip().rstrip(".。")
         if not number.isdigit() or not 1 <= int(number) <= len(choices):
-            return WeComAnswer("asked", say(person.locale, "choose_again", n=len(choices)))
+            return WeComAnswer(
+                "asked", say(person.locale, Sentence.WECOM_CHOOSE_AGAIN, n=len(choices))
+            )
         pending = dialog.pending or ""
         await self._forget(session, person)
         assignment = await self._assignment(
@@ -394,7 +362,7 @@ class WeComReplies:
                     )
                     reply = say(
                         person.locale,
-                        "extension_filed",
+                        Sentence.EXTENSION_FILED,
                         title=title,
                         date=extension.new_due_on.isoformat(),
                     )
@@ -409,7 +377,10 @@ class WeComReplies:
                         channel=WECOM,
                     )
                     reply = say(
-                        person.locale, "completion_filed", title=title, number=report.number
+                        person.locale,
+                        Sentence.WECOM_COMPLETION_FILED,
+                        title=title,
+                        number=report.number,
                     )
                     answer = WeComAnswer("filed", reply, report_id=report.id)
                 else:
@@ -422,18 +393,19 @@ class WeComReplies:
                         kind=ReportKind.PROGRESS,
                         channel=WECOM,
                     )
-                    reply = say(person.locale, "filed", title=title, number=report.number)
+                    reply = say(
+                        person.locale, Sentence.WECOM_FILED, title=title, number=report.number
+                    )
                     answer = WeComAnswer("filed", reply, report_id=report.id)
         except DomainError as exc:
-            reply = say(person.locale, "refused", reason=str(exc))
+            reply = say(
+                person.locale, Sentence.WECOM_REFUSED, reason=labels.told(exc, person.locale)
+            )
             raise _Done(WeComAnswer("refused", reply), assignment) from None
         # after the savepoint is released: _Done carries the assignment to the row
         raise _Done(answer, assignment)
 
     def _new_date(self, argument: str | None) -> date:
         if not argument:
-            raise ValidationFailed(
-                "申请延期须写明新的完成时限，例如第一行写“2027-01-20”，"
-                "下面写“原因：……”和“进展：……”。"
-            )
+            raise refusal(ValidationFailed, Sentence.WECOM_EXTENSION_FORMAT)
         return parse_date(argument, today=local_today(self.clock, self.tz))

@@ -332,3 +332,24 @@ def test_buttons_are_built_from_the_rows_kind_and_payload() -> None:
         assert _datas(_message("signoff_request", payload)) == []
     assert _datas(_message("review_outcome", review)) == []
     assert _datas(_message("remind", {}, assignment_id=3, buttons=False)) == []
+
+
+async def test_a_return_whose_comment_says_nothing_is_refused_and_changes_nothing(
+    h: Harness, world: World
+) -> None:
+    """退回 needs a reason (supervision.requests): "……" is none; the dialog stays open."""
+    ext_id = await _extend(h, world)
+    request = await deliver_request(h, world.supervisor, "review_request")
+    await press(h, SUPERVISOR_TG, request, buttons(request)["退回"])
+    before = await snapshot(h)
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "……"))
+    assert "退回须填写理由" in h.last_text(SUPERVISOR_TG)
+    assert await snapshot(h) == before
+    async with h.sessions() as session:
+        assert (await session.get_one(Extension, ext_id)).state == ReviewState.PENDING
+    assert not keyboard_gone(h, request)
+
+    await h.feed(h.fake.make_private_message(SUPERVISOR_TG, "请先报送调研材料"))
+    async with h.sessions() as session:
+        ext = await session.get_one(Extension, ext_id)
+    assert (ext.state, ext.comment) == (ReviewState.REJECTED, "请先报送调研材料")

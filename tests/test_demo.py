@@ -32,6 +32,7 @@ from models import (
 from notifier.digest import scan_and_group
 from supervision.accounts import verify_password
 from supervision.clock import FixedClock
+from supervision.items import is_member
 from supervision.light import Light
 from testing import SHANGHAI
 
@@ -118,6 +119,15 @@ async def test_demo_content(sessions, clock):
             select(func.count()).select_from(Assignment).where(Assignment.role == "co")
         )
         assert co >= 8
+        # every assignment's owner (主办 and 协办) is one of its unit's people
+        owned = (
+            await session.execute(
+                select(Assignment.unit_id, Person.unit_id).join(
+                    Person, Person.id == Assignment.owner_id
+                )
+            )
+        ).all()
+        assert owned and all(is_member(person_unit, unit) for unit, person_unit in owned)
         extensions = (await session.scalars(select(Extension))).all()
         assert [e.state for e in extensions] == [ReviewState.PENDING.value]
         progress = await session.scalar(

@@ -3,28 +3,37 @@ the plain text columns held: existing databases keep working without a data migr
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import Enum, String, select, text
 from sqlalchemy.exc import StatementError
 
 from models import (
+    Assignment,
     AssignmentRole,
     Base,
     Channel,
     DeliveryOutcome,
+    EnumUnion,
+    InboundOutcome,
     Item,
     ItemState,
+    MessageKind,
+    Notification,
     NotificationStatus,
     Origin,
     ReportKind,
     ReviewState,
     Role,
     Source,
+    StepChannel,
     StepKind,
 )
+from supervision.outbox import notify_person
 from testing import factories as f
+
+NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
 #: (table, column) → (enum, the VARCHAR length the column had as plain text)
 ENUM_COLUMNS = {
@@ -32,6 +41,7 @@ ENUM_COLUMNS = {
     ("items", "state"): (ItemState, 24),
     ("assignments", "role"): (AssignmentRole, 8),
     ("assignments", "state"): (ItemState, 24),
+    ("assignments", "last_step"): (StepKind, 16),
     ("person_roles", "role"): (Role, 16),
     ("policies", "source"): (Source, 16),
     ("ladder_steps", "kind"): (StepKind, 16),
@@ -45,6 +55,7 @@ ENUM_COLUMNS = {
     ("reports", "review_state"): (ReviewState, 20),
     ("extensions", "state"): (ReviewState, 20),
     ("extensions", "channel"): (Origin, 16),
+    ("inbound_mails", "outcome"): (InboundOutcome, 12),
 }
 
 
@@ -110,3 +121,89 @@ async def test_a_value_outside_the_enum_is_refused_and_changes_nothing(session) 
     await session.rollback()
     state = await session.scalar(text("SELECT state FROM items WHERE id = :i"), {"i": item_id})
     assert state == "open"
+
+
+# --- an outbox row's kind: a ladder step or another message kind ----------------------------
+
+
+def test_an_outbox_rows_kind_is_a_step_or_a_message_kind_in_the_old_varchar() -> None:
+    column = Base.metadata.tables["notifications"].c["kind"]
+    assert isinstance(column.type, EnumUnion) and column.type.enums == (StepKind, MessageKind)
+    assert column.type.impl_instance.length == 24
+    longest = max(len(m.value) for e in column.type.enums for m in e)
+    assert longest <= 24
+    overlap = {m.value for m in StepKind} & {m.value for m in MessageKind}
+    assert overlap == set()  # a stored kind names one member only
+
+
+async def test_kinds_and_last_steps_are_stored_as_strings_and_read_as_members(session) -> None:
+    unit = await f.unit(session)
+    owner = await f.person(session, unit=unit, roles={Role.OWNER})
+    item = await f.item(session)
+    a = await f.assignment(session, item=item, unit=unit, owner=owner)
+    a.last_step = StepKind.URGE
+    await notify_person(
+        session,
+        person=owner,
+        kind=StepKind.REMIND,
+        key=f"a{a.id}:remind",
+        channels=[StepChannel.EMAIL],
+        not_before=NOW,
+        now=NOW,
+        assignment_id=a.id,
+    )
+    await notify_person(
+        session,
+        person=owner,
+        kind="review_outcome",  # the plain string a caller may pass
+        key=f"a{a.id}:outcome",
+        channels=[StepChannel.EMAIL],
+        not_before=NOW,
+        now=NOW,
+        assignment_id=a.id,
+    )
+    await session.commit()
+    raw = (await session.execute(text("SELECT kind FROM notifications ORDER BY id"))).all()
+    assert [tuple(r) for r in raw] == [("remind",), ("review_outcome",)]
+    assert all(type(r[0]) is str for r in raw)
+    step = await session.scalar(
+        text("SELECT last_step FROM assignments WHERE id = :i"), {"i": a.id}
+    )
+    assert step == "urge" and type(step) is str
+    session.expunge_all()
+    kinds = (await session.scalars(select(Notification.kind).order_by(Notification.id))).all()
+    assert kinds == [StepKind.REMIND, MessageKind.REVIEW_OUTCOME]
+    assert type(kinds[0]) is StepKind and type(kinds[1]) is MessageKind
+    again = await session.get_one(Assignment, a.id)
+    assert again.last_step is StepKind.URGE
+
+
+async def test_a_kind_written_by_raw_sql_reads_as_its_member(session) -> None:
+    """The scan's COPY writer writes plain strings; the ORM reads them as members."""
+    await session.execute(
+        text(
+            "INSERT INTO notifications (dedupe_key, kind, channel, status, attempts, not_before, "
+            "locale, body_text, payload, created_at) VALUES "
+            "('k1', 'escalate', 'email', 'pending', 0, :t, 'zh', '', '{}', :t)"
+        ),
+        {"t": datetime(2026, 11, 2, 1, 0)},
+    )
+    await session.commit()
+    kind = await session.scalar(select(Notification.kind).where(Notification.dedupe_key == "k1"))
+    assert kind is StepKind.ESCALATE and kind == "escalate"
+
+
+async def test_a_kind_outside_both_enums_is_refused_and_changes_nothing(session) -> None:
+    row = Notification(
+        dedupe_key="k2",
+        kind="reminder",
+        channel=Channel.EMAIL,
+        not_before=NOW,
+        payload={},
+        created_at=NOW,
+    )
+    session.add(row)
+    with pytest.raises(StatementError):
+        await session.flush()
+    await session.rollback()
+    assert await session.scalar(text("SELECT count(*) FROM notifications")) == 0

@@ -482,6 +482,20 @@ async def test_an_import_refuses_a_co_owner_who_is_not_in_that_co_unit(session, 
     assert await _count(session, Item) == 0
 
 
+async def test_an_import_refuses_an_owner_who_is_not_in_the_lead_unit(session, clock):
+    """A row whose owner belongs to another unit (here the lead unit's parent) is a row
+    error in Chinese, and nothing is imported."""
+    await _run(session, clock, "units", UNITS)
+    await _run(session, clock, "people", PEOPLE)
+    rows = CO_HEADER + "R1,主办,会议,2026-11-02,NJ-JN,,chenjing@demo.cn,\n"
+    result = await _run(session, clock, "items", rows)
+    assert [str(e) for e in result.errors] == [
+        "row 2, owner_email: 陈静 不是主办单位「江宁区」的人员，不能担任其责任人"
+        "（请选择该单位的人员）"
+    ]
+    assert await _count(session, Item) == 0
+
+
 async def test_people_import_binds_wecom_userids(session, clock):
     await _run(session, clock, "units", UNITS)
     people = PEOPLE.replace("locale,phone\n", "locale,phone,wecom_userid\n")

@@ -269,8 +269,11 @@ async def test_list_items_lights_and_filters(session, clock):
         ("YELLOW", a1, date(2026, 10, 30), date(2026, 11, 4)),  # due in 2 working days
         ("GREEN", b, date(2026, 10, 30), None),  # default: 30 working days
     ]
+    # each lead unit's owner is one of its own people (A1's is not A's, its parent's)
+    a1_owner = await f.person(session, email="a1@x.cn", unit=a1)
+    owners = {a.id: owner, a1.id: a1_owner, b.id: co_owner}
     for ref, unit, received, due in specs:
-        who = co_owner if unit is b else owner
+        who = owners[unit.id]
         await save_item(
             session,
             _spec(
@@ -314,6 +317,24 @@ async def test_list_items_lights_and_filters(session, clock):
     ] == ["GREEN"]
     with pytest.raises(NotFound, match="NOPE"):
         await list_items(session, today=today, calendar=calendar, unit_code="NOPE")
+
+
+async def test_a_lead_owner_from_another_unit_is_refused(session, clock):
+    """The lead unit's owner (责任人) is one of its members, as a co unit's is: a person of
+    the parent unit (or any other) is refused with the reason, and nothing is saved."""
+    _, a, a1, _b, owner, leader, co_owner = await _org(session)
+    for lead in (AssigneeSpec(a1.id, owner.id), AssigneeSpec(a.id, co_owner.id)):
+        with pytest.raises(ValidationFailed) as refused:
+            await save_item(session, _spec(a, owner, leader, lead=lead), actor=ACTOR, clock=clock)
+        unit = a1 if lead.unit_id == a1.id else a
+        person = owner if lead.owner_id == owner.id else co_owner
+        assert refused.value.errors == [
+            f"{person.name} 不是主办单位「{unit.name}」的人员，"
+            "不能担任其责任人（请选择该单位的人员）"
+        ]
+    assert (await session.scalars(select(Item))).all() == []
+    saved = await save_item(session, _spec(a, owner, leader), actor=ACTOR, clock=clock)
+    assert saved.item.ref == "督〔2026〕1号"  # the unit's own person is accepted
 
 
 async def test_the_deadline_in_force_is_the_lead_units(session, clock):

@@ -3,9 +3,11 @@ says them the same way: web pages, bot, CLI, message templates."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
 import re
+import string
 from datetime import date
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -31,6 +33,7 @@ from notifier.templating import MessageContext, Renderer, sample_context
 from notifier.templating.filters import days_phrase_for
 from supervision import labels
 from supervision.calendar import WorkCalendar
+from supervision.errors import ValidationFailed
 from supervision.light import DUE_SOON_WORKING_DAYS, Light, light_for
 from supervision.outbox import notify_person
 from supervision.policy import DEFAULT_LADDER, StepSpec, build_policy, reply_within
@@ -349,3 +352,108 @@ def test_a_co_units_duty_and_deadline_are_the_catalogues_words() -> None:
         assert f"### `{name}`" in page
         for role, (zh_word, en_word) in table.items():
             assert f"| `{role}` | {zh_word} | {en_word} |" in page
+
+
+# --- sentences: the bot, WeCom and e-mail answers say them from the catalogue --------------
+
+#: modules that speak to people (bot, WeCom, e-mail answers, message buttons) and must take
+#: every word from the catalogue
+SPEAKERS = [
+    *sorted((ROOT / "bot").glob("*.py")),
+    ROOT / "supervision" / "wecom_replies.py",
+    ROOT / "supervision" / "mail_replies.py",
+    # the use-cases whose refusals those answers pass on
+    ROOT / "supervision" / "requests.py",
+    ROOT / "supervision" / "reports.py",
+    ROOT / "supervision" / "mail_decisions.py",
+    ROOT / "notifier" / "channels" / "telegram.py",  # the buttons under messages
+]
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring nodes of a module, its classes and functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def chinese_literals(source: str) -> list[str]:
+    """The string literals of ``source`` (f-string parts included) that hold Chinese,
+    docstrings and comments aside."""
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in skip
+        and HAN.search(node.value)
+    ]
+
+
+def test_the_check_finds_a_chinese_literal_and_spares_docstrings() -> None:
+    source = '"""模块说明."""\n# 注释\ndef f():\n    """函数说明."""\n    return f"已取消 {x}"\n'
+    assert chinese_literals(source) == ["已取消 "]
+    assert chinese_literals('x = "cancel"  # 取消\n') == []
+
+
+@pytest.mark.parametrize("path", SPEAKERS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_speakers_write_no_chinese_of_their_own(path: Path) -> None:
+    """Every word the bot and the WeCom dialogs say is a catalogue entry (labels.SENTENCES,
+    labels.CATALOGUE), never a literal in the module."""
+    assert chinese_literals(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("sentence", list(labels.Sentence), ids=str)
+def test_every_sentence_has_a_chinese_and_an_english_text(sentence: labels.Sentence) -> None:
+    zh, en = labels.SENTENCES[sentence]
+    assert HAN.search(zh) and en.strip() and not HAN.search(en), sentence
+    fields = {name for _, name, _, _ in string.Formatter().parse(zh) if name}
+    en_fields = {name for _, name, _, _ in string.Formatter().parse(en) if name}
+    # the month's heading names the month in English only
+    assert fields - {"month"} == en_fields - {"month_name"}, sentence
+    assert labels.say(sentence, "zh", **dict.fromkeys(fields | en_fields, "x")).strip()
+
+
+def test_sentences_are_keyed_by_the_catalogue_only() -> None:
+    assert set(labels.SENTENCES) == set(labels.Sentence)
+
+
+def test_the_bot_escapes_values_into_the_catalogues_sentence() -> None:
+    said = texts.say("zh", labels.Sentence.GREET, name="<b>王</b>")
+    assert said == labels.say(labels.Sentence.GREET, "zh", name="&lt;b&gt;王&lt;/b&gt;")
+    assert texts.say("en-US", labels.Sentence.CANCELLED) == "Cancelled."
+
+
+def test_a_refusal_is_said_in_each_readers_language() -> None:
+    error = labels.refusal(ValidationFailed, labels.Sentence.DEADLINE_PASSED, due="2026-12-01")
+    zh = "完成时限 2026-12-01 已过，不能再申请延期。"
+    en = "The deadline 2026-12-01 has passed; no extension can be asked now."
+    assert str(error) == f"{zh} ({en})" and error.errors == [str(error)]  # logs and the API
+    assert labels.told(error, "zh") == zh and labels.told(error, "en") == en
+    assert texts.told("zh", error) == "未完成：" + zh
+    assert labels.told(ValidationFailed("原样"), "en") == "原样"  # not from the catalogue
+
+
+def test_several_problems_are_listed_and_said_in_each_language() -> None:
+    error = labels.refusals(
+        ValidationFailed,
+        [
+            (labels.Sentence.NEW_DATE_NOT_LATER, {"due": "2026-12-01"}),
+            (labels.Sentence.EXTENSION_REASON_REQUIRED, {}),
+        ],
+    )
+    assert error.errors == [
+        "新的完成时限须晚于 2026-12-01 (The new deadline must be later than 2026-12-01)",
+        "请说明延期原因 (A reason is required)",
+    ]
+    assert labels.told(error, "zh") == "新的完成时限须晚于 2026-12-01；请说明延期原因"
+    assert labels.told(error, "en-GB") == (
+        "The new deadline must be later than 2026-12-01; A reason is required"
+    )

@@ -165,3 +165,40 @@ async def test_returning_an_extension_needs_a_comment_and_a_decision_word(
             ReviewState.REJECTED,
             "理由不充分，请按原时限完成",
         )
+
+
+async def test_a_refused_reply_is_answered_in_the_senders_language(
+    session: AsyncSession, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The reason comes from the catalogue in the sender's locale (labels.Sentence), and the
+    rule is the use-case's: 退回 without a reason changes nothing."""
+    w = await build_world(session)
+    w.supervisor.locale = "en"
+    extension = await request_extension(
+        session,
+        assignment=w.a_document,
+        person=w.owner,
+        reason="协调",
+        progress="过半",
+        new_due_on=datetime(2027, 1, 20).date(),
+        clock=clock,
+        tz=SHANGHAI,
+    )
+    await session.commit()
+    review = await _request_mail(
+        session, "review_request", w.a_document, w.supervisor, {"extension_id": extension.id}
+    )
+    who = w.supervisor.email or ""
+    bare = await _reply(
+        sessions, clock, Reply(who, "退回", in_reply_to=review, message_id="<e1@x>"), 11
+    )
+    assert bare.outcome == InboundOutcome.REFUSED
+    assert (
+        bare.reason == "A rejection needs a reason: write it in the comment. Nothing was changed."
+    )
+    lost = await _reply(
+        sessions, clock, Reply(who, "done", in_reply_to="<nothing@x>", message_id="<e2@x>"), 12
+    )
+    assert lost.reason is not None and lost.reason.startswith("We could not tell which reminder")
+    async with sessions() as s:
+        assert (await s.get_one(Extension, extension.id)).state == ReviewState.PENDING

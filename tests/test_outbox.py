@@ -66,7 +66,7 @@ async def test_rows_are_unique_per_key(session, clock):
         await add(
             session,
             dedupe_key=rows[0].dedupe_key,
-            kind="x",
+            kind="remind",
             channel="log",
             not_before=clock.now(),
             now=clock.now(),

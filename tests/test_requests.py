@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuditEvent, Item, ItemState, Notification
 from models.report import ReviewState
+from supervision import labels
 from supervision.clock import FixedClock
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
 from supervision.reports import file_report
@@ -83,10 +84,18 @@ async def test_rejected_completion_reopens_and_needs_a_comment(
         session, assignment=a, person=w.liaison, summary="完成", clock=clock
     )
     assert report.review_state == ReviewState.PENDING  # not an instruction: no sign-off
-    with pytest.raises(ValidationFailed):
-        await decide_completion(
-            session, report=report, reviewer=w.supervisor, approve=False, comment=" ", clock=clock
-        )
+    for nothing in (" ", "……", "\u200b", "。！"):  # a reason needs a letter or a digit
+        with pytest.raises(ValidationFailed) as refused:
+            await decide_completion(
+                session,
+                report=report,
+                reviewer=w.supervisor,
+                approve=False,
+                comment=nothing,
+                clock=clock,
+            )
+        assert labels.told(refused.value) == labels.say(labels.Sentence.REASON_REQUIRED)
+        assert labels.told(refused.value, "en").startswith("A rejection needs a reason")
     assert a.state == ItemState.COMPLETION_REQUESTED
     reviewed = select(AuditEvent).where(
         AuditEvent.entity == "report",

@@ -24,7 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import Flow, Pick, Review, SignOff
-from bot.texts import say
+from bot.texts import Sentence, say
 from models import Assignment, Extension, Person, Role
 from models.db import create_engine, create_sessionmaker
 from models.report import ReviewState
@@ -119,7 +119,7 @@ class Office:
         assert len(h.fake.answers) == answered + 1
         text = str(h.fake.answers[-1].get("text", ""))
         await h.feed(h.fake.make_private_message(self.tg(role), "/cancel"))
-        return text != say(self.people[role].locale, "not_allowed")
+        return text != say(self.people[role].locale, Sentence.NOT_ALLOWED)
 
     async def command(self, role: str, text: str) -> list[str]:
         """What the bot answers ``role``'s command with."""
@@ -295,7 +295,7 @@ def _api(method: str, path: str, body: Any = None) -> Check:
 
 async def _bot_review(o: Office, role: str) -> bool:
     answer = await o.command(role, "/review")
-    return say(o.people[role].locale, "not_allowed") not in answer
+    return say(o.people[role].locale, Sentence.NOT_ALLOWED) not in answer
 
 
 PERMISSION_PROBES: dict[Permission, list[tuple[str, str, Check]]] = {
@@ -463,7 +463,7 @@ async def test_action(
 @pytest.mark.parametrize("role", ROLES)
 async def test_bot_signoff_list(office: Office, role: str) -> None:
     answer = await office.command(role, "/signoff")
-    allowed = say(office.people[role].locale, "not_allowed") not in answer
+    allowed = say(office.people[role].locale, Sentence.NOT_ALLOWED) not in answer
     assert allowed is office.scopes[role].signs_off
 
 
@@ -490,7 +490,7 @@ async def test_item_visibility(office: Office, role: str, key: str, surface: str
 async def test_bot_my_marks_what_is_only_to_read(office: Office) -> None:
     [answer] = await office.command("liaison", "/my")
     lines = answer.split("\n")
-    marker = say("zh", "view_only")
+    marker = say("zh", Sentence.VIEW_ONLY)
     # The liaison reports on their own unit's item; the subunit's is theirs to read.
     a = next(n for n, line in enumerate(lines) if ITEMS["A"] in line)
     a1 = next(n for n, line in enumerate(lines) if ITEMS["A1"] in line)

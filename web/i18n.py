@@ -211,10 +211,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "未作出决定：请点击「同意」或「退回」按钮。",
         "No decision taken: click Approve or Reject.",
     ),
-    "reviews.reason_required": (
-        "退回须填写理由，请在审核意见中说明。未作任何更改。",
-        "A rejection needs a reason: write it in the comment. Nothing was changed.",
-    ),
     # import
     "import.title": ("导入督查事项", "Import items"),
     "import.file": ("CSV 或 XLSX 文件", "CSV or XLSX file"),

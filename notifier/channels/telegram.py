@@ -37,7 +37,7 @@ from notifier.channels.base import (
 )
 from notifier.ratelimit import Rate
 from notifier.templating import fit_telegram
-from supervision.labels import label
+from supervision.labels import Button, label
 
 TEXT_LIMIT: Final = 4096
 
@@ -54,28 +54,30 @@ REPORT: Final = "r"  # 填报进展
 CLOSE: Final = "c"  # 申请办结
 EXTEND: Final = "e"  # 申请延期
 
-BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "zh": ((REPORT, "填报进展"), (CLOSE, "申请办结"), (EXTEND, "申请延期")),
-    "en": ((REPORT, "Report progress"), (CLOSE, "Ask to close"), (EXTEND, "Ask for extension")),
-}
+#: the buttons under a reminder: the action each sends and the catalogue's word for it
+BUTTONS: Final = ((REPORT, Button.REPORT), (CLOSE, Button.CLOSE), (EXTEND, Button.EXTEND))
+
+
+def reminder_buttons(locale: str | None) -> list[tuple[str, str]]:
+    """(action, word) of each button under a reminder in ``locale`` (填报进展 / Report progress)."""
+    return [(action, label(word, locale, alone=True)) for action, word in BUTTONS]
 
 
 def _one_row(buttons: Sequence[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
-    """One row of inline buttons: (label, callback data)."""
+    """One row of inline buttons: (text, callback data)."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text=label, callback_data=data.pack()) for label, data in buttons]
+            [InlineKeyboardButton(text=text, callback_data=data.pack()) for text, data in buttons]
         ]
     )
 
 
 def reminder_keyboard(assignment_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """The three buttons under a reminder for one assignment."""
-    labels = BUTTONS.get(locale, BUTTONS["zh"])
     return _one_row(
         [
-            (label, AssignmentAction(action=action, assignment_id=assignment_id))
-            for action, label in labels
+            (word, AssignmentAction(action=action, assignment_id=assignment_id))
+            for action, word in reminder_buttons(locale)
         ]
     )
 
@@ -102,8 +104,6 @@ class SignoffAction(CallbackData, prefix="s"):
 
     report_id: int
 
-
-SIGNOFF_BUTTON: Final[dict[str, str]] = {"zh": "签发", "en": "Sign off"}
 
 REVIEW_REQUEST: Final = "review_request"
 DIGEST: Final = "digest"
@@ -136,23 +136,25 @@ def review_keyboard(subject: str, subject_id: int, locale: str = "zh") -> Inline
 
 def signoff_keyboard(report_id: int, locale: str = "zh") -> InlineKeyboardMarkup:
     """签发 under a sign-off request for one completion report."""
-    text = SIGNOFF_BUTTON.get(locale, SIGNOFF_BUTTON["zh"])
+    text = label(Button.SIGN_OFF, locale, alone=True)
     return _one_row([(text, SignoffAction(report_id=report_id))])
 
 
 #: items of a digest that get their row of buttons (Telegram allows 100 buttons a message)
 DIGEST_BUTTON_ROWS: Final = 30
-DIGEST_BUTTONS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "zh": ((REPORT, "进展"), (CLOSE, "办结"), (EXTEND, "延期")),
-    "en": ((REPORT, "report"), (CLOSE, "close"), (EXTEND, "extend")),
-}
+#: a digest item's short buttons (进展 / 办结 / 延期)
+DIGEST_BUTTONS: Final = (
+    (REPORT, Button.DIGEST_REPORT),
+    (CLOSE, Button.DIGEST_CLOSE),
+    (EXTEND, Button.DIGEST_EXTEND),
+)
 
 
 def digest_keyboard(
     payload: Mapping[str, object], locale: str = "zh"
 ) -> InlineKeyboardMarkup | None:
     """A row of buttons per numbered item of a digest (payload ``buttons``: [number, id])."""
-    labels = DIGEST_BUTTONS.get(locale, DIGEST_BUTTONS["zh"])
+    words = [(action, label(word, locale)) for action, word in DIGEST_BUTTONS]
     listed = payload.get("buttons")
     rows: list[list[InlineKeyboardButton]] = []
     for entry in listed if isinstance(listed, list) else ():
@@ -164,12 +166,12 @@ def digest_keyboard(
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=f"{number}·{label}",
+                    text=f"{number}·{word}",
                     callback_data=AssignmentAction(
                         action=action, assignment_id=assignment_id
                     ).pack(),
                 )
-                for action, label in labels
+                for action, word in words
             ]
         )
         if len(rows) == DIGEST_BUTTON_ROWS:

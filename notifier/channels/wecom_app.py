@@ -22,7 +22,7 @@ from notifier.channels.base import (
     SendResult,
     TransientError,
 )
-from notifier.channels.telegram import BUTTONS, AssignmentAction
+from notifier.channels.telegram import AssignmentAction, reminder_buttons
 from notifier.ratelimit import Rate
 from notifier.wecom.api import (
     PERMANENT_ERRORS,
@@ -31,10 +31,10 @@ from notifier.wecom.api import (
     WeComApiError,
     WeComNetworkError,
 )
+from supervision.labels import Button, label
 
 #: 查看详情: shows the item's details (a link when the card has one, else a reply)
 VIEW: Final = "v"
-VIEW_LABEL: Final = {"zh": "查看详情", "en": "Details"}
 #: how long the app is paused after WeCom said "api freq out of limit" (45009), doubling
 #: with each attempt the row has already had (WeCom counts per minute and per hour)
 RATE_PAUSE_SECONDS: Final = 60.0
@@ -87,26 +87,25 @@ def build_card(message: OutgoingMessage, *, agent_id: int | None = None) -> dict
         card["card_action"] = {"type": 1, "url": url}
     buttons: list[dict[str, Any]] = []
     if message.assignment_id is not None:
-        labels = BUTTONS.get(message.locale, BUTTONS["zh"])
         if message.buttons:
             buttons = [
                 {
-                    "text": label,
+                    "text": word,
                     "style": 1 if n == 0 else 2,
                     "key": AssignmentAction(
                         action=action, assignment_id=message.assignment_id
                     ).pack(),
                 }
-                for n, (action, label) in enumerate(labels)
+                for n, (action, word) in enumerate(reminder_buttons(message.locale))
             ]
-        view = VIEW_LABEL.get(message.locale, VIEW_LABEL["zh"])
+        view = label(Button.VIEW, message.locale, alone=True)
         if url:
             buttons.append({"type": 1, "text": view, "style": 4, "url": url})
         else:
             key = AssignmentAction(action=VIEW, assignment_id=message.assignment_id).pack()
             buttons.append({"text": view, "style": 4, "key": key})
     if not buttons:  # the card type needs a button: one that just acknowledges
-        ok = "知道了" if message.locale == "zh" else "OK"
+        ok = label(Button.ACKNOWLEDGE, message.locale, alone=True)
         buttons = [{"text": ok, "style": 4, "key": f"ack:{message.notification_id}"}]
     card["button_list"] = buttons
     return card

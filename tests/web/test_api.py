@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import ApiToken, Assignment, Item, Notification, Person, Role, Unit
+from models import ApiToken, Assignment, AuditEvent, Item, Notification, Person, Role, Unit
 from supervision.audit import Actor
 from supervision.lifecycle import cancel_item
 from testing import factories as f
@@ -413,6 +413,24 @@ async def test_extension_request_and_decision(world):
         assert kinds  # reviewers were told, the requester got the outcome
 
 
+async def test_a_return_without_a_reason_is_refused_by_the_api(world):
+    """退回 needs a reason (the rule of supervision.requests): 400, the request stays pending."""
+    a = world.assignments["a"].id
+    body = {"reason": "需要协调省直部门", "progress": "已完成初稿", "new_due_on": "2026-12-31"}
+    status, ext = await world.send("POST", "liaisonA", f"/assignments/{a}/extensions", body)
+    assert status == 201
+    for decision in ({"approve": False}, {"approve": False, "comment": " … "}):
+        status, out = await world.send("POST", "sup", f"/extensions/{ext['id']}/decision", decision)
+        assert status == 400
+        assert_error(out, "validation_failed")
+        assert out["error"]["message"].startswith("退回须填写理由")
+    status, got = await world.get("sup", f"/extensions/{ext['id']}")
+    assert got["state"] == "pending" and got["decided_by_id"] is None
+    async with world.sessions() as s:
+        reviewed = select(AuditEvent).where(AuditEvent.action == "reviewed")
+        assert (await s.scalars(reviewed)).all() == []
+
+
 # --- people, units ----------------------------------------------------------------------------
 
 
@@ -746,6 +764,24 @@ async def test_a_co_owner_from_another_unit_is_refused_by_the_api(world):
         {"co": [{"unit_id": world.units["B"].id, "owner_id": world.people["ownerA"].id}]},
     )
     assert status == 400 and "不是协办单位「乙局」的人员" in out["error"]["message"]
+
+
+async def test_a_lead_owner_from_another_unit_is_refused_by_the_api(world):
+    """The lead unit's owner must be one of its people (as a co unit's): 400, nothing saved."""
+    lead = {"unit_id": world.units["A"].id, "owner_id": world.people["liaisonB"].id}
+    status, out = await world.send("POST", "sup", "/items", new_item(world, lead=lead))
+    assert status == 400
+    assert_error(out, "validation_failed")
+    assert "不是主办单位「甲局」的人员，不能担任其责任人" in out["error"]["message"]
+    async with world.sessions() as s:
+        assert await s.scalar(select(Item.id).where(Item.ref == "NEW-1")) is None
+    status, item = await world.send("POST", "sup", "/items", new_item(world))
+    assert status == 201
+    status, out = await world.send("PATCH", "sup", f"/items/{item['id']}", {"lead": lead})
+    assert status == 400 and "不是主办单位「甲局」的人员" in out["error"]["message"]
+    status, got = await world.get("sup", f"/items/{item['id']}")
+    [own] = [a for a in got["assignments"] if a["role"] == "lead"]
+    assert own["owner_id"] == world.people["ownerA"].id
 
 
 async def test_a_closed_item_is_sent_back_through_the_api(world):

@@ -389,6 +389,20 @@ async def test_the_item_form_names_a_co_units_own_owner(
     assert f'value="{seed.unit_b}:{b_owner_id}" selected' in edit
 
 
+async def test_the_item_form_refuses_a_lead_owner_from_another_unit(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        b_owner = await f.person(s, name="乙单位责任人", unit=await s.get_one(Unit, seed.unit_b))
+        b_owner_id = b_owner.id
+    form = [*_co_form(as_supervisor, seed, "督〔2026〕62号", []), ("owner", str(b_owner_id))]
+    response = await as_supervisor.post("/items/new", form)
+    assert response.status == 400
+    assert "不是主办单位「甲单位」的人员" in await response.text()
+    async with sessions() as s:
+        assert await s.scalar(select(Item.id).where(Item.ref == "督〔2026〕62号")) is None
+
+
 async def test_the_item_form_refuses_a_co_owner_from_another_unit(
     as_supervisor: Web, seed: Seed, sessions
 ) -> None:

@@ -19,6 +19,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from supervision.access import Permission
+from supervision.errors import DomainError, ValidationFailed
+from supervision.labels import told
 from supervision.tabular import TableError
 from web.app import DEPS, WebDeps
 from web.auth import Principal, csrf_token, maybe_viewer
@@ -132,6 +134,13 @@ def render(
 def t_for(request: web.Request, key: str, **values: object) -> str:
     """A UI string in the request's language."""
     return translate(key, lang_of(request), **values)
+
+
+def refused(request: web.Request, exc: DomainError) -> list[str]:
+    """Why a use-case refused, in the request's language when the catalogue words it."""
+    if exc.said is not None:
+        return [told(exc, lang_of(request))]
+    return list(exc.errors) if isinstance(exc, ValidationFailed) else [str(exc)]
 
 
 def table_error(request: web.Request, error: TableError) -> str:

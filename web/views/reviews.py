@@ -15,7 +15,7 @@ from supervision.requests import MAX_COMMENT, decide_completion, decide_extensio
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import safe_next
-from web.views.common import int_or_none, path_id, redirect, render, t_for, text_field
+from web.views.common import int_or_none, path_id, redirect, refused, render, t_for, text_field
 
 REVIEWS_SHOWN = 50
 
@@ -36,10 +36,6 @@ def _after(query: Q, model: type[Row], after: int | None) -> Q:
 def _next(rows: Sequence[Any]) -> int | None:
     """The cursor of the next page: the last row shown, when there are more."""
     return int(rows[REVIEWS_SHOWN - 1][0].id) if len(rows) > REVIEWS_SHOWN else None
-
-
-class ReasonRequired(Exception):
-    """A rejection posted without a reason: refused before anything changes."""
 
 
 async def _pending(request: web.Request, errors: list[str], status: int) -> web.Response:
@@ -121,7 +117,6 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
     if decision not in ("approve", "reject"):
         return await _pending(request, [t_for(request, "reviews.no_decision")], 400)
     comment = text_field(form, "comment", MAX_COMMENT) or None
-    needs_reason = decision == "reject" and comment is None
     try:
         async with deps.sessions() as session, session.begin():
             reviewer = await session.get_one(Person, me.person_id)
@@ -129,8 +124,6 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 report = await session.get(Report, record_id)
                 if report is None:
                     raise web.HTTPNotFound(text="404: no such request")
-                if needs_reason and report.review_state == ReviewState.PENDING.value:
-                    raise ReasonRequired
                 await decide_completion(
                     session,
                     report=report,
@@ -143,8 +136,6 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                 extension = await session.get(Extension, record_id)
                 if extension is None:
                     raise web.HTTPNotFound(text="404: no such request")
-                if needs_reason and extension.state == ReviewState.PENDING.value:
-                    raise ReasonRequired
                 await decide_extension(
                     session,
                     extension=extension,
@@ -153,10 +144,8 @@ async def _decide(request: web.Request, what: str) -> web.StreamResponse:
                     comment=comment,
                     clock=deps.clock,
                 )
-    except ReasonRequired:
-        return await _pending(request, [t_for(request, "reviews.reason_required")], 400)
-    except DomainError as exc:
-        return await _pending(request, [str(exc)], 400)
+    except DomainError as exc:  # 退回 without a reason among them (supervision.requests)
+        return await _pending(request, refused(request, exc), 400)
     back = safe_next(text_field(form, "next", 200))
     back = back if back.startswith("/items/") else "/reviews"
     raise redirect(f"{back}?msg=flash.decided")
