@@ -20,7 +20,7 @@ from models.notification import (
     NotificationStatus,
 )
 from models.org import Person, PersonRole, Role, Unit
-from models.policy import LadderStep, Policy, StepChannel, StepKind
+from models.policy import MILESTONE_STEPS, LadderStep, Policy, StepChannel, StepKind
 from models.report import (
     Attachment,
     Decision,
@@ -39,6 +39,7 @@ from models.wecom import WeComDialog, WeComInbound
 __all__ = [
     "ACTIVE_STATES",
     "GROUP_CHANNELS",
+    "MILESTONE_STEPS",
     "ApiToken",
     "Assignment",
     "AssignmentRole",

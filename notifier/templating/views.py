@@ -51,6 +51,22 @@ class AssignmentView:
 
 
 @dataclass(frozen=True)
+class MilestoneView:
+    """阶段性节点: one dated stage of the item, with its own responsible unit and person."""
+
+    name: str
+    due_on: date
+    due_weekday_label: str
+    days_left: int
+    unit_name: str
+    owner_name: str
+    leader_name: str
+    light: str
+    #: 绿灯 / 黄灯 / 红灯 / 已办结, from the glossary
+    light_label: str = ""
+
+
+@dataclass(frozen=True)
 class ItemUnitView:
     """One unit an item is given to (主办 or 协办), as a 交办通知 lists who is on it."""
 
@@ -79,6 +95,8 @@ class DigestEntry:
     link: str
     #: the recipient acts on it (Telegram: it has its own row of buttons under the digest)
     acts: bool = False
+    #: a milestone step (节点提醒 …): the milestone's name; its unit and date are the above
+    milestone: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,8 @@ class MessageContext:
     recipient_name: str
     item: ItemView | None = None
     assignment: AssignmentView | None = None
+    #: the milestone a 节点提醒 / 节点催办 / 节点逾期督办 is about
+    milestone: MilestoneView | None = None
     last_report: ReportView | None = None
     office_name: str = "督查室"
     reply_hint: bool = False
@@ -238,6 +258,9 @@ _SAMPLE_DAYS_LEFT: Final = {
     "co_input": 6,
     "reopened": 15,
     "transferred": 10,
+    "ms_remind": 3,
+    "ms_urge": 0,
+    "ms_overdue": -1,
 }
 
 
@@ -382,6 +405,24 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 role_label=label(AssignmentRole.CO, locale),
                 owner_name="赵磊" if zh else "Zhao Lei",
                 leader_name="孙伟" if zh else "Sun Wei",
+            ),
+        )
+    if step in {"ms_remind", "ms_urge", "ms_overdue"}:
+        ms_due = date(2026, 10, 30)
+        ms_light = _sample_light(ms_due, days_left, received_on=item.received_on)
+        base = dataclasses.replace(
+            base,
+            reply_hint=False,
+            milestone=MilestoneView(
+                name="完成施工招标" if zh else "Tendering complete",
+                due_on=ms_due,
+                due_weekday_label="星期五" if zh else "Friday",
+                days_left=days_left,
+                unit_name=assignment.unit_name,
+                owner_name=assignment.owner_name,
+                leader_name=assignment.leader_name,
+                light=ms_light,
+                light_label=label(Light(ms_light), locale),
             ),
         )
     if step == "transferred":
