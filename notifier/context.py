@@ -38,6 +38,7 @@ from models import (
 )
 from notifier.templating import (
     AssignmentView,
+    BulletinMilestoneRow,
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
@@ -139,6 +140,19 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     return links
 
 
+def _milestone_row(m: dict[str, Any]) -> BulletinMilestoneRow:
+    """One row of a bulletin's 节点按期率 (``Bulletin.data["milestones"]``)."""
+    rate = m.get("on_time_rate")
+    return BulletinMilestoneRow(
+        unit_name=str(m.get("unit_name") or ""),
+        completed=int(m.get("completed", 0)),
+        on_time=int(m.get("on_time", 0)),
+        late=int(m.get("late", 0)),
+        open_overdue=int(m.get("open_overdue", 0)),
+        on_time_rate=None if rate is None else float(rate),
+    )
+
+
 def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> BulletinView:
     data = bulletin.data or {}
     rows = tuple(
@@ -166,7 +180,15 @@ def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> 
         for o in data.get("overdue_items", [])
         if isinstance(o, dict)
     )
+    given = data.get("milestones")
+    figures: dict[str, Any] = given if isinstance(given, dict) else {}
     return BulletinView(
+        milestones=tuple(
+            _milestone_row(m) for m in figures.get("units", []) if isinstance(m, dict)
+        ),
+        milestone_totals=(
+            _milestone_row(figures["totals"]) if isinstance(figures.get("totals"), dict) else None
+        ),
         number=str(data.get("number") or payload.get("number") or bulletin.period),
         period_label=str(data.get("period_label") or bulletin.period),
         issued_on=_as_date(data.get("issued_on")) or bulletin.ends_on,

@@ -109,6 +109,7 @@ from notifier.templating.renderer import (
 from notifier.templating.sandbox import MAX_SOURCE_CHARS
 from notifier.templating.views import (
     AssignmentView,
+    BulletinMilestoneRow,
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
@@ -139,6 +140,7 @@ __all__ = [
     "TELEGRAM_TAGS",
     "WECOM_APP",
     "AssignmentView",
+    "BulletinMilestoneRow",
     "BulletinOverdueItem",
     "BulletinRow",
     "BulletinView",

@@ -179,6 +179,18 @@ class BulletinOverdueItem:
 
 
 @dataclass(frozen=True)
+class BulletinMilestoneRow:
+    """节点按期率 of one unit (or of all, the totals) for the annual tasks' milestones."""
+
+    unit_name: str
+    completed: int
+    on_time: int
+    late: int
+    open_overdue: int
+    on_time_rate: float | None  # None when no milestone was judged
+
+
+@dataclass(frozen=True)
 class BulletinView:
     """督查通报 summary."""
 
@@ -188,6 +200,9 @@ class BulletinView:
     rows: tuple[BulletinRow, ...] = ()
     overdue_items: tuple[BulletinOverdueItem, ...] = ()
     praised_units: tuple[str, ...] = ()
+    #: 节点按期率 of the annual tasks, by unit (best first), and their totals
+    milestones: tuple[BulletinMilestoneRow, ...] = ()
+    milestone_totals: BulletinMilestoneRow | None = None
 
 
 @dataclass(frozen=True)
@@ -580,6 +595,20 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 praised_units=("市发展和改革委员会",)
                 if zh
                 else ("Development and Reform Commission",),
+                milestones=(
+                    BulletinMilestoneRow(
+                        "市发展和改革委员会" if zh else "Development and Reform Commission",
+                        4,
+                        4,
+                        0,
+                        0,
+                        1.0,
+                    ),
+                    BulletinMilestoneRow(
+                        "市交通运输局" if zh else "Transport Bureau", 3, 1, 2, 1, 0.25
+                    ),
+                ),
+                milestone_totals=BulletinMilestoneRow("", 7, 5, 2, 1, 0.625),
             ),
         )
     return base
