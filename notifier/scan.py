@@ -4,8 +4,10 @@ Reads only what is due (indexed ``next_action_at <= now``), in batches, one tran
 batch; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets several workers (and two lanes of one
 scan) work at once, and the outbox's unique keys make a repeated scan write nothing twice.
 Rows are rendered at delivery; the batch's writes go through an ``OutboxWriter``
-(``notifier.outbox_writers``, where PostgreSQL's COPY lives). Imports models, supervision
-and notifier.recipients / notifier.outbox_writers only.
+(``notifier.outbox_writers``, where PostgreSQL's COPY lives). Then the due milestones
+(阶段性节点) the same way: their own short ladder, planned by the same planner, written to
+the same outbox under ``m<milestone>:…`` keys. Imports models, supervision and
+notifier.recipients / notifier.outbox_writers only.
 """
 
 from __future__ import annotations
