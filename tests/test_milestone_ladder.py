@@ -10,7 +10,9 @@ from sqlalchemy import select, update
 
 from models import (
     MILESTONE_STEPS,
+    Assignment,
     Item,
+    ItemState,
     Milestone,
     Notification,
     Policy,
@@ -27,9 +29,10 @@ from notifier.templating import Renderer
 from supervision.access import scope_for
 from supervision.audit import Actor
 from supervision.clock import FixedClock
-from supervision.lifecycle import cancel_item
+from supervision.lifecycle import cancel_item, transition_assignment
 from supervision.milestones import MilestoneSpec, add_milestone, complete_milestone, edit_milestone
 from supervision.policy import ensure_default_policies
+from supervision.rework import reopen_item
 from supervision.schedule import reschedule
 from supervision.timeline import EntryKind, item_timeline
 from testing import SHANGHAI
@@ -204,6 +207,35 @@ async def test_a_cancelled_item_sends_nothing_for_its_milestones(session, sessio
         select(Milestone.next_action_at).where(Milestone.id == w["milestone"].id)
     )
     assert next_at is None
+
+
+async def test_a_closed_item_sends_nothing_for_its_milestones(session, sessions, clock):
+    w = await _world(session, clock)
+    [lead] = await session.scalars(select(Assignment).where(Assignment.item_id == w["item"].id))
+    await transition_assignment(
+        session, lead, ItemState.CLOSED, actor=Actor.of(w["supervisor"]), clock=clock
+    )
+    await session.commit()
+    assert (await session.get_one(Item, w["item"].id)).state == ItemState.CLOSED
+    for day in (9, 14, 15):
+        await scan_once(sessions, clock=_at(2026, 12, day, 9, 0), tz=SHANGHAI)
+    assert await _ms_rows(session) == []
+
+
+async def test_an_item_sent_back_takes_up_its_milestones_ladders_again(session, sessions, clock):
+    w = await _world(session, clock)
+    [lead] = await session.scalars(select(Assignment).where(Assignment.item_id == w["item"].id))
+    actor = Actor.of(w["supervisor"])
+    await transition_assignment(session, lead, ItemState.CLOSED, actor=actor, clock=clock)
+    await session.commit()
+    await scan_once(sessions, clock=clock, tz=SHANGHAI)  # clears the milestone's ladder
+    item = await session.get_one(Item, w["item"].id)
+    await reopen_item(
+        session, item, reason="节点未落实", due_on=date(2027, 1, 29), actor=actor, clock=clock
+    )
+    await session.commit()
+    await scan_once(sessions, clock=_at(2026, 12, 9, 9, 0), tz=SHANGHAI)
+    assert {r[0] for r in await _ms_rows(session)} == {"ms_remind"}
 
 
 async def test_a_rescan_writes_no_milestone_row_twice(session, sessions, clock):
