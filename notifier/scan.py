@@ -601,7 +601,8 @@ async def scan_once(
 ) -> ScanResult:
     """Send every ladder step due now, batch by batch, one transaction per batch.
 
-    On PostgreSQL `LANES` lanes take batches at once; ``SKIP LOCKED`` gives each its own rows.
+    On PostgreSQL `LANES` lanes take batches at once; ``SKIP LOCKED`` gives each its own rows;
+    the milestones' lane runs beside them (after them on SQLite).
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
@@ -629,27 +630,36 @@ async def scan_once(
                 return
             seen.update(claimed)
 
-    lanes = 1 if one_writer(sessions) else LANES
+    async def milestone_lane() -> None:
+        """The milestones' own ladders, batch by batch, the same way."""
+        nonlocal calendar, ladders
+        seen_milestones: set[int] = set()
+        while True:
+            async with sessions() as session, session.begin():
+                stage = _MilestoneBatch(
+                    session, now=now, tz=tz, calendar=calendar, ladders=ladders, result=result
+                )
+                claimed = await stage.run(batch)
+            calendar, ladders = stage.calendar, stage.ladders
+            result.batches += 1 if claimed else 0
+            if len(claimed) < batch or claimed <= seen_milestones:
+                return
+            seen_milestones.update(claimed)
+
+    single = one_writer(sessions)
+    lanes = 1 if single else LANES
     tasks = [asyncio.ensure_future(lane()) for _ in range(lanes)]
+    if not single:  # beside the assignment lanes: a tick takes no longer for it
+        tasks.append(asyncio.ensure_future(milestone_lane()))
     try:
         await asyncio.gather(*tasks)
+        if single:  # SQLite has one writer: after them
+            await milestone_lane()
     except BaseException:
         for task in tasks:  # one lane failed: stop the others before reporting it
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    seen_milestones: set[int] = set()
-    while True:  # then the milestones' own ladders, in the same way
-        async with sessions() as session, session.begin():
-            stage = _MilestoneBatch(
-                session, now=now, tz=tz, calendar=calendar, ladders=ladders, result=result
-            )
-            claimed = await stage.run(batch)
-        calendar, ladders = stage.calendar, stage.ladders
-        result.batches += 1 if claimed else 0
-        if len(claimed) < batch or claimed <= seen_milestones:
-            break
-        seen_milestones.update(claimed)
     result.duration_s = time.perf_counter() - started
     log.debug("scan: %s", result)
     return result
