@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from duban.commands.bulletin import format_table
 from models import Milestone, Notification, Role, Source
 from notifier.delivery import Deliverer
 from notifier.template_store import DbTemplateStore
@@ -20,7 +21,7 @@ from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_perio
 from supervision.calendar import WorkCalendar
 from testing import factories as f
 from testing.notifier_support import limiter_for, options, registry
-from web.bulletin_export import render_xlsx
+from web.bulletin_export import render_html, render_xlsx
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
@@ -75,6 +76,21 @@ async def test_the_xlsx_export_has_a_milestone_punctuality_sheet(session):
     assert rows[3][:5] == ["甲厅", 2, 1, 1, 1] and rows[3][5] == pytest.approx(1 / 3)
     assert rows[4] == ["合计", 3, 2, 1, 1, 0.5]
     assert wb["节点按期率"].cell(row=3, column=6).number_format == "0.0%"
+
+
+async def test_the_printable_bulletin_and_the_cli_show_milestone_punctuality(session):
+    await _annual_tasks(session)
+    data = await compute_bulletin(
+        session, parse_period("2026-11"), today=date(2026, 12, 5), calendar=CAL, tz=TZ
+    )
+    html = render_html(data.as_json(), office_name="督查室")
+    section = html[html.index("年度重点工作节点按期率") :]
+    assert section.index("乙厅") < section.index("甲厅")  # best rate first
+    assert "33.3%" in section and "50.0%" in section
+    text = format_table(data)
+    assert "年度重点工作节点按期率:" in text
+    assert "甲厅: 完成节点 2, 按期 1, 逾期完成 1, 逾期未完成 1, 节点按期率 33.3%" in text
+    assert "合计: 完成节点 3, 按期 2, 逾期完成 1, 逾期未完成 1, 节点按期率 50.0%" in text
 
 
 async def test_a_bulletin_without_judged_milestones_has_no_such_sheet(session):

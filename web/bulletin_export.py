@@ -36,6 +36,15 @@ COLUMNS: Final = (
     ("extensions", "延期"),
     ("on_time_rate", "按期率"),
 )
+#: the 节点按期率 table and sheet: (key in ``Bulletin.data["milestones"]`` rows, heading)
+MILESTONE_COLUMNS: Final = (
+    ("unit_name", "单位"),
+    ("completed", "完成节点"),
+    ("on_time", "按期完成"),
+    ("late", "逾期完成"),
+    ("open_overdue", "逾期未完成"),
+    ("on_time_rate", "节点按期率"),
+)
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES_DIR)),
     autoescape=select_autoescape(default=True),
@@ -87,19 +96,12 @@ def filename(data: dict[str, Any], ext: str) -> str:
 def render_html(data: dict[str, Any], *, office_name: str) -> str:
     """The bulletin as one printable HTML page (no scripts, no external resources)."""
     return _env.get_template("bulletins/export.html").render(
-        b=data, office_name=office_name, columns=COLUMNS, sections=sections(data)
+        b=data,
+        office_name=office_name,
+        columns=COLUMNS,
+        sections=sections(data),
+        milestone_columns=MILESTONE_COLUMNS,
     )
-
-
-#: the 节点按期率 sheet: (key in ``Bulletin.data["milestones"]`` rows, heading)
-MILESTONE_COLUMNS: Final = (
-    ("unit_name", "单位"),
-    ("completed", "完成节点"),
-    ("on_time", "按期完成"),
-    ("late", "逾期完成"),
-    ("open_overdue", "逾期未完成"),
-    ("on_time_rate", "节点按期率"),
-)
 
 
 def _milestone_sheet(wb: Workbook, data: dict[str, Any]) -> None:
