@@ -547,6 +547,7 @@ class _MilestoneBatch(_Batch):
             key = milestone_step_key(f.id, f.planned)
             not_before = self._send_at(f)
             kind, channels = f.planned.kind, f.planned.step.channels
+            via = format_via(channels)
             base = {
                 "step": kind,
                 "template": f.planned.step.template,
@@ -560,7 +561,7 @@ class _MilestoneBatch(_Batch):
                     row = OutboxRow(
                         person_key(key, person.id, channel), kind, channel, not_before, payload,
                         person.locale, address, item_thread_key(f.item_id), None, f.item_id,
-                        recipient_id=person.id,
+                        recipient_id=person.id, via=via,
                     )  # fmt: skip
                     out.append((f.id, row))
             if GROUP in channels:

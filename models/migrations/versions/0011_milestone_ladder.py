@@ -3,8 +3,8 @@
 Adds the ladder columns of a milestone and gives every existing policy the milestone steps
 of the default ladder (supervision.policy.MILESTONE_LADDER), after its own steps.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 06:20:00.000000
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 import models.base
 
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
