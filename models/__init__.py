@@ -33,13 +33,14 @@ from models.report import (
     RequestKind,
     ReviewState,
 )
-from models.steps import StepKind
+from models.steps import MILESTONE_STEPS, StepKind
 from models.template import Template, TemplateVersion
 from models.wecom import WeComDialog, WeComInbound
 
 __all__ = [
     "ACTIVE_STATES",
     "GROUP_CHANNELS",
+    "MILESTONE_STEPS",
     "ApiToken",
     "Assignment",
     "AssignmentRole",

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
+    ACTIVE_STATES,
+    MILESTONE_STEPS,
     Assignment,
     AssignmentRole,
     Base,
@@ -25,6 +27,7 @@ from models import (
     Extension,
     GroupWebhook,
     Item,
+    Milestone,
     Notification,
     Person,
     Policy,
@@ -35,6 +38,7 @@ from models import (
 )
 from notifier.templating import (
     AssignmentView,
+    BulletinMilestoneRow,
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
@@ -45,6 +49,7 @@ from notifier.templating import (
     ItemView,
     MailReplyView,
     MessageContext,
+    MilestoneView,
     ReportView,
     ReviewView,
 )
@@ -53,11 +58,14 @@ from supervision.clock import Clock, local_today
 from supervision.deadlines import days_left
 from supervision.invites import SEALED_LINK
 from supervision.labels import co_marked, label, label_of, lang_of, step_label, words
-from supervision.light import assignment_light
+from supervision.light import assignment_light, milestone_light
 from supervision.policy import due_days_of, pick_policy, reply_within
 from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
+ACTIVE: Final = frozenset(s.value for s in ACTIVE_STATES)
+#: the steps of a milestone's own ladder (payload ``milestone_id``)
+MILESTONE_KINDS: Final = frozenset(k.value for k in MILESTONE_STEPS)
 DIGEST: Final = "digest"  # a row that stands for several (payload ``members``): notifier.digest
 #: recipients who act on the assignment themselves get the report / close / extend buttons
 ACTING_ROLES: Final = frozenset({"owner", "liaison", "leader"})
@@ -93,6 +101,9 @@ class BuiltContext:
     webhook: GroupWebhook | None = None
     #: values in the message that must not be kept or logged (the invite link)
     secrets: tuple[str, ...] = ()
+    #: a milestone step's milestone (阶段性节点) and its item, for the re-check before sending
+    milestone: Milestone | None = None
+    item: Item | None = None
 
 
 def template_step(row: Notification) -> str:
@@ -129,6 +140,19 @@ def _links(base: str, row: Notification, item: Item | None) -> dict[str, str]:
     return links
 
 
+def _milestone_row(m: dict[str, Any]) -> BulletinMilestoneRow:
+    """One row of a bulletin's 节点按期率 (``Bulletin.data["milestones"]``)."""
+    rate = m.get("on_time_rate")
+    return BulletinMilestoneRow(
+        unit_name=str(m.get("unit_name") or ""),
+        completed=int(m.get("completed", 0)),
+        on_time=int(m.get("on_time", 0)),
+        late=int(m.get("late", 0)),
+        open_overdue=int(m.get("open_overdue", 0)),
+        on_time_rate=None if rate is None else float(rate),
+    )
+
+
 def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> BulletinView:
     data = bulletin.data or {}
     rows = tuple(
@@ -156,7 +180,15 @@ def _bulletin_view(bulletin: Bulletin, payload: dict[str, Any], locale: str) -> 
         for o in data.get("overdue_items", [])
         if isinstance(o, dict)
     )
+    given = data.get("milestones")
+    figures: dict[str, Any] = given if isinstance(given, dict) else {}
     return BulletinView(
+        milestones=tuple(
+            _milestone_row(m) for m in figures.get("units", []) if isinstance(m, dict)
+        ),
+        milestone_totals=(
+            _milestone_row(figures["totals"]) if isinstance(figures.get("totals"), dict) else None
+        ),
         number=str(data.get("number") or payload.get("number") or bulletin.period),
         period_label=str(data.get("period_label") or bulletin.period),
         issued_on=_as_date(data.get("issued_on")) or bulletin.ends_on,
@@ -211,6 +243,8 @@ class _Loaded:
     item_assignments: dict[int, list[Assignment]] = field(default_factory=dict)
     #: the rows folded into a digest row, by id
     members: dict[int, Notification] = field(default_factory=dict)
+    #: the milestones (阶段性节点) milestone steps are about, by id
+    milestones: dict[int, Milestone] = field(default_factory=dict)
 
     def policy(self, item: Item) -> Policy | None:
         return pick_policy(self.policies, item.source, item.urgent)
@@ -255,7 +289,20 @@ async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded
         for r in rows
     )
     items = await _by_id(session, Item, item_ids)
-    units = await _by_id(session, Unit, _ids(a.unit_id for a in assignments.values()))
+    milestones = await _by_id(
+        session,
+        Milestone,
+        _ids(
+            p.get("milestone_id")
+            for r, p in zip(rows, payloads, strict=True)
+            if r.kind in MILESTONE_KINDS
+        ),
+    )
+    units = await _by_id(
+        session,
+        Unit,
+        _ids([a.unit_id for a in assignments.values()] + [m.unit_id for m in milestones.values()]),
+    )
     last_reports: dict[int, Report | None] = dict.fromkeys(assignments)
     if assignments:
         ranked = (
@@ -282,6 +329,7 @@ async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded
         + [r.author_id for r in (*reports.values(), *last_reports.values()) if r is not None]
         + [r.reviewed_by_id for r in reports.values()]
         + [x for e in extensions.values() for x in (e.requested_by_id, e.decided_by_id)]
+        + [x for m in milestones.values() for x in (m.owner_id, m.leader_id)]
     )
     people = await _by_id(session, Person, people_ids)
     # The policies the items may follow (their sources' and the source-less ones), for the
@@ -312,6 +360,7 @@ async def _load(session: AsyncSession, given: Sequence[Notification]) -> _Loaded
         item_assignments=item_assignments,
         members=members,
         policies=policies,
+        milestones=milestones,
     )
 
 
@@ -348,6 +397,32 @@ def _assignment_view(
     )
 
 
+def milestone_of(row: Notification, loaded: _Loaded) -> Milestone | None:
+    """The milestone a milestone step's row is about (None for other rows, or if gone)."""
+    if row.kind not in MILESTONE_KINDS:
+        return None
+    ids = _ids([(row.payload or {}).get("milestone_id")])
+    return loaded.milestones.get(ids.pop()) if ids else None
+
+
+def _milestone_view(
+    milestone: Milestone, loaded: _Loaded, *, zh: bool, today: date, calendar: WorkCalendar
+) -> MilestoneView:
+    unit = loaded.units.get(milestone.unit_id)
+    light = milestone_light(milestone, today=today, calendar=calendar)
+    return MilestoneView(
+        name=milestone.name,
+        due_on=milestone.due_on,
+        due_weekday_label=(_WEEKDAYS_ZH if zh else _WEEKDAYS_EN)[milestone.due_on.weekday()],
+        days_left=days_left(today, milestone.due_on, calendar),
+        unit_name=unit.name if unit else "",
+        owner_name=loaded.name(milestone.owner_id),
+        leader_name=loaded.name(milestone.leader_id),
+        light=light.value,
+        light_label=label(light, "zh" if zh else "en"),
+    )
+
+
 def _item_units(item: Item | None, loaded: _Loaded, zh: bool) -> tuple[ItemUnitView, ...]:
     """Every open assignment of a 交办通知's item: unit, 主办/协办 and responsible person."""
     if item is None:
@@ -364,6 +439,40 @@ def _item_units(item: Item | None, loaded: _Loaded, zh: bool) -> tuple[ItemUnitV
             )
         )
     return tuple(out)
+
+
+def _milestone_entry(
+    member: Notification,
+    number: int,
+    loaded: _Loaded,
+    base: str,
+    *,
+    zh: bool,
+    today: date,
+    calendar: WorkCalendar,
+) -> DigestEntry | None:
+    """A milestone step folded into a digest; None once the milestone or its item is done."""
+    milestone = milestone_of(member, loaded)
+    item = loaded.items.get(milestone.item_id) if milestone is not None else None
+    if milestone is None or not milestone.is_open or item is None or item.state not in ACTIVE:
+        return None
+    view = _milestone_view(milestone, loaded, zh=zh, today=today, calendar=calendar)
+    return DigestEntry(
+        number=number,
+        step=template_step(member),
+        step_label=step_label(member.kind, "zh" if zh else "en"),
+        ref=item.ref,
+        title=item.title,
+        urgent=item.urgent,
+        unit_name=view.unit_name,
+        role="",
+        role_label="",
+        due_on=view.due_on,
+        days_left=view.days_left,
+        light=view.light,
+        link=f"{base}/items/{item.id}",
+        milestone=view.name,
+    )
 
 
 def _digest(
@@ -383,8 +492,16 @@ def _digest(
     # Numbered by position, gaps left where work closed since: the buttons carry these numbers.
     for number, member_id in enumerate(_member_ids(row), start=1):
         member = loaded.members.get(member_id)
-        a = loaded.assignments.get(member.assignment_id or 0) if member else None
-        if member is None or a is None or not a.is_active:
+        if member is None:
+            continue
+        if member.kind in MILESTONE_KINDS:
+            entry = _milestone_entry(member, number, loaded, base, zh=zh, today=today,
+                                     calendar=calendar)  # fmt: skip
+            if entry is not None:
+                entries.append(entry)
+            continue
+        a = loaded.assignments.get(member.assignment_id or 0)
+        if a is None or not a.is_active:
             continue
         item = loaded.items.get(a.item_id)
         if item is None:
@@ -479,11 +596,16 @@ def _make(
             if last_report_on is not None:
                 days_since_report = calendar.workdays_between(last_report_on, today)
 
+    milestone = milestone_of(row, loaded)
+    milestone_view = (
+        _milestone_view(milestone, loaded, zh=zh, today=today, calendar=calendar)
+        if milestone is not None
+        else None
+    )
     recipient_name = recipient.name if recipient else ""
     if not recipient_name and row.webhook_id is not None:
-        recipient_name = (
-            assignment_view.unit_name if assignment_view else (hook.name if hook else "")
-        )
+        about = assignment_view or milestone_view  # a group robot is addressed as the unit
+        recipient_name = about.unit_name if about else (hook.name if hook else "")
 
     extension_view = None
     requester_name = None
@@ -558,6 +680,7 @@ def _make(
         recipient_name=recipient_name,
         item=item_view,
         assignment=assignment_view,
+        milestone=milestone_view,
         last_report=report_view,
         office_name=config.office_name,
         reply_hint=row.channel == "telegram" and is_ladder and acts and active,
@@ -594,6 +717,8 @@ def _make(
         buttons=is_ladder and acts and active,
         webhook=hook,
         secrets=(invite_link,) if invite_link else (),
+        milestone=milestone,
+        item=item,
     )
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Item, Notification, NotificationStatus, Policy, StepKind
-from notifier.context import ACTING_ROLES, DIGEST, LADDER_STEPS
+from notifier.context import ACTING_ROLES, DIGEST, LADDER_STEPS, MILESTONE_KINDS
 from notifier.recipients import id_in
 from notifier.scan import ScanResult, scan_once
 from supervision.calendar import WorkCalendar
@@ -171,7 +171,9 @@ async def _candidates(session: AsyncSession, until: datetime, postgres: bool) ->
             Notification.not_before <= until,
             Notification.attempts == 0,
             Notification.kind.in_(sorted(LADDER_STEPS)),
-            Notification.assignment_id.is_not(None),
+            # every ladder row is about an assignment, or (a milestone step) a milestone
+            Notification.assignment_id.is_not(None)
+            | Notification.kind.in_(sorted(MILESTONE_KINDS)),
             Notification.fallback_of_id.is_(None),
         )
         .order_by(Notification.id)

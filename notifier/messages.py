@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Notification, NotificationStatus
 from notifier.channels.base import OutgoingMessage
-from notifier.context import DIGEST, LADDER_STEPS, BuiltContext
+from notifier.context import ACTIVE, DIGEST, LADDER_STEPS, MILESTONE_KINDS, BuiltContext
 from notifier.templating import RenderedMessage, Renderer, RenderRequest, TemplateError
 from supervision.outbox import EMAIL
 
@@ -34,6 +34,12 @@ def cause_gone(row: Notification, built: BuiltContext) -> str | None:
         and (a is None or not a.is_active)
     ):
         return f"assignment is {a.state if a else 'deleted'}; reminder no longer needed"
+    if row.kind in MILESTONE_KINDS:
+        m, item = built.milestone, built.item
+        if m is None or not m.is_open:
+            return "milestone is done; reminder no longer needed"
+        if item is None or item.state not in ACTIVE:
+            return f"item is {item.state if item else 'deleted'}; reminder no longer needed"
     if row.kind == DIGEST and (built.context.digest is None or not built.context.digest.entries):
         return "every item of the digest is closed; digest no longer needed"
     return None

@@ -4,8 +4,10 @@ Reads only what is due (indexed ``next_action_at <= now``), in batches, one tran
 batch; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets several workers (and two lanes of one
 scan) work at once, and the outbox's unique keys make a repeated scan write nothing twice.
 Rows are rendered at delivery; the batch's writes go through an ``OutboxWriter``
-(``notifier.outbox_writers``, where PostgreSQL's COPY lives). Imports models, supervision
-and notifier.recipients / notifier.outbox_writers only.
+(``notifier.outbox_writers``, where PostgreSQL's COPY lives). Then the due milestones
+(阶段性节点) the same way: their own short ladder, planned by the same planner, written to
+the same outbox under ``m<milestone>:…`` keys. Imports models, supervision and
+notifier.recipients / notifier.outbox_writers only.
 """
 
 from __future__ import annotations
@@ -20,16 +22,23 @@ from datetime import UTC, date, datetime
 from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import (
+    ACTIVE_STATES,
     Assignment,
     AuditEvent,
     GroupWebhook,
     Item,
     ItemState,
+    Milestone,
+    MilestoneState,
+    Notification,
     Policy,
+    Role,
 )
 from models.db import one_writer
 from notifier.outbox_writers import LadderAdvance, writer_for
@@ -44,6 +53,7 @@ from supervision.outbox import (
     next_send_time,
     person_addresses,
     person_key,
+    row_values,
     webhook_key,
 )
 from supervision.policy import pick_policy
@@ -55,7 +65,14 @@ from supervision.schedule import (
     plan_tick,
 )
 
-__all__ = ["ScanResult", "claim_query", "scan_once", "step_key"]
+__all__ = [
+    "ScanResult",
+    "claim_query",
+    "milestone_claim_query",
+    "milestone_step_key",
+    "scan_once",
+    "step_key",
+]
 
 log = logging.getLogger("duban.scan")
 
@@ -65,6 +82,8 @@ ACTOR_LABEL = "scan"
 # Core tables: the batch reads and writes many rows per statement without ORM objects.
 _assignments = cast(Table, Assignment.__table__)
 _audit = cast(Table, AuditEvent.__table__)
+_milestones = cast(Table, Milestone.__table__)
+_notifications = cast(Table, Notification.__table__)
 
 
 @dataclass
@@ -72,6 +91,7 @@ class ScanResult:
     """What one scan did."""
 
     claimed: int = 0  # due assignments read under lock
+    milestones: int = 0  # due milestones (阶段性节点) read under lock
     fired: int = 0  # ladder steps sent (one per assignment and step occurrence)
     rows_written: int = 0  # new outbox rows
     skipped: int = 0  # missed deadline steps replaced by a later one, not sent
@@ -83,7 +103,8 @@ class ScanResult:
     def __str__(self) -> str:
         steps = ", ".join(f"{k}={v}" for k, v in sorted(self.by_step.items())) or "none"
         return (
-            f"claimed={self.claimed} fired={self.fired} ({steps}) rows={self.rows_written} "
+            f"claimed={self.claimed} milestones={self.milestones} fired={self.fired} ({steps}) "
+            f"rows={self.rows_written} "
             f"skipped={self.skipped} cleared={self.cleared} batches={self.batches} "
             f"duration={self.duration_s * 1000:.1f}ms"
         )
@@ -92,6 +113,11 @@ class ScanResult:
 def step_key(assignment_id: int, planned: PlannedStep) -> str:
     """The outbox cause key of one step occurrence, e.g. ``a12:remind:2026-12-07``."""
     return f"a{assignment_id}:{planned.kind}:{planned.occurrence}"
+
+
+def milestone_step_key(milestone_id: int, planned: PlannedStep) -> str:
+    """The outbox cause key of a milestone's step, e.g. ``m7:ms_urge:2026-12-07``."""
+    return f"m{milestone_id}:{planned.kind}:{planned.occurrence}"
 
 
 async def load_ladders(session: AsyncSession) -> list[tuple[str | None, bool, Ladder]]:
@@ -127,6 +153,32 @@ def claim_query(now: datetime, batch: int, postgres: bool) -> Any:
     )
     # No join here: with one, the planner may hash-join against the whole items table, and
     # the claim would grow with the number of items. Items are read by id afterwards.
+    if postgres:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def milestone_claim_query(now: datetime, batch: int, postgres: bool) -> Any:
+    """The claim of milestones (阶段性节点) whose next step is due, as `claim_query`'s."""
+    m = _milestones.c
+    stmt = (
+        select(
+            m.id,
+            m.item_id,
+            m.unit_id,
+            m.owner_id,
+            m.leader_id,
+            m.state,
+            m.due_on,
+            m.created_at,
+            m.ladder_due_on,
+            m.last_step,
+            m.last_step_at,
+        )
+        .where(m.next_action_at <= now)
+        .order_by(m.next_action_at)
+        .limit(batch)
+    )
     if postgres:
         stmt = stmt.with_for_update(skip_locked=True)
     return stmt
@@ -194,11 +246,7 @@ class _Batch:
             # writes the same rows under the same keys. The only cost is the one any outbox
             # has: a row delivered from a commit that was then lost can be sent once more.
             await self.session.execute(text("SET LOCAL synchronous_commit = off"))
-        if self.calendar is None:
-            self.calendar = await load_calendar(self.session)
-        if self.ladders is None:
-            self.ladders = await load_ladders(self.session)
-        self._calendar, self._rules = self.calendar, self.ladders
+        await self._load_rules()
         items = await self.session.execute(
             select(Item.id, Item.source, Item.urgent).where(
                 id_in(Item.id, {row.item_id for row in rows}, self.postgres)
@@ -215,6 +263,14 @@ class _Batch:
             await self.session.execute(_audit.insert(), events)
         await self._writer.advance(self.session, advance, self.now)
         return set(advance.ids)
+
+    async def _load_rules(self) -> None:
+        """The calendar and the ladders, read by the first batch that claims something."""
+        if self.calendar is None:
+            self.calendar = await load_calendar(self.session)
+        if self.ladders is None:
+            self.ladders = await load_ladders(self.session)
+        self._calendar, self._rules = self.calendar, self.ladders
 
     def _plan(self, row: Sequence[Any], fired: list[_Fired], advance: LadderAdvance) -> None:
         """Add the steps due for one claimed assignment and its new ladder columns."""
@@ -393,6 +449,144 @@ class _Batch:
         return events
 
 
+class _MilestoneBatch(_Batch):
+    """One batch of due milestones (阶段性节点) in one transaction: their own short ladder
+    (节点提醒 → 节点催办 → 节点逾期督办) planned by the same planner, written to the same outbox.
+
+    A milestone's steps go to its responsible person (else its unit's liaisons) and, where a
+    step names the leader, to its 责任领导 only if one is set. Milestones are few next to
+    assignments (a handful per annual task), so the rows go in by one plain insert.
+    """
+
+    async def run(self, batch: int) -> set[int]:
+        """Process up to ``batch`` due milestones; return their ids."""
+        if not self.postgres:  # SQLite: the write lock first, as for assignments
+            await self.session.execute(text("UPDATE milestones SET id = id WHERE 0 = 1"))
+        rows = (
+            await self.session.execute(milestone_claim_query(self.now, batch, self.postgres))
+        ).all()
+        self.result.milestones += len(rows)
+        if not rows:
+            return set()
+        await self._load_rules()
+        items = await self.session.execute(
+            select(Item.id, Item.source, Item.urgent, Item.state).where(
+                id_in(Item.id, {row.item_id for row in rows}, self.postgres)
+            )
+        )
+        live = {i: (source, urgent) for i, source, urgent, state in items if state in ACTIVE_STATES}
+        fired: list[_Fired] = []
+        advance: list[dict[str, Any]] = []
+        for row in rows:
+            (
+                milestone_id, item_id, unit_id, owner_id, leader_id, state, due_on, created_at,
+                ladder_due_on, last_step, last_step_at,
+            ) = row  # fmt: skip
+            facts = AssignmentFacts(
+                ItemState.OPEN, due_on, created_at or self.now, None, ladder_due_on, last_step,
+                last_step_at,
+            )  # fmt: skip
+            next_at: datetime | None = None
+            item = live.get(item_id)
+            ladder = self._ladder(*item) if item is not None else None
+            if state != MilestoneState.OPEN or item is None:
+                self.result.cleared += 1  # done, or its item closed or cancelled: no more
+            elif ladder is not None:
+                tick = plan_tick(ladder.for_milestones, facts, self._calendar, self.tz, self.now)
+                columns = (milestone_id, item_id, unit_id, owner_id, leader_id, due_on)
+                for planned in tick.fired:
+                    fired.append(_Fired(*columns, planned, ladder))
+                facts, next_at = tick.facts, tick.next_at
+            advance.append(
+                {
+                    "b_id": milestone_id,
+                    "b_next": next_at,
+                    "b_ladder_due_on": facts.ladder_due_on,
+                    "b_last_step": facts.last_step,
+                    "b_last_step_at": facts.last_step_at,
+                }
+            )
+        written = await self._write_milestone_outbox(fired)
+        events = self._audit_rows(fired, written)
+        for event in events:
+            event["entity"] = "milestone"
+        if events:
+            await self.session.execute(_audit.insert(), events)
+        m = _milestones.c
+        await self.session.execute(
+            update(_milestones)
+            .where(m.id == bindparam("b_id"))
+            .values(
+                next_action_at=bindparam("b_next"),
+                ladder_due_on=bindparam("b_ladder_due_on"),
+                last_step=bindparam("b_last_step"),
+                last_step_at=bindparam("b_last_step_at"),
+            ),
+            advance,
+        )
+        return {a["b_id"] for a in advance}
+
+    async def _write_milestone_outbox(self, fired: list[_Fired]) -> Counter[tuple[int, str]]:
+        """Insert the rows of the fired milestone steps; count new rows per milestone and step."""
+        if not fired:
+            return Counter()
+
+        def roles(f: _Fired) -> tuple[str, ...]:
+            # 责任领导 "if set": a milestone without one does not reach the unit's leaders.
+            return tuple(
+                r for r in f.planned.step.roles if r != Role.LEADER or f.leader_id is not None
+            )
+
+        needs = [RecipientNeed(f.unit_id, f.owner_id, f.leader_id, roles(f)) for f in fired]
+        directory = await RecipientDirectory.load(self.session, needs)
+        hooks = await self._group_hooks(
+            {f.unit_id for f in fired if GROUP in f.planned.step.channels}
+        )
+        out: list[tuple[int, OutboxRow]] = []
+        for f, need in zip(fired, needs, strict=True):
+            key = milestone_step_key(f.id, f.planned)
+            not_before = self._send_at(f)
+            kind, channels = f.planned.kind, f.planned.step.channels
+            via = format_via(channels)
+            base = {
+                "step": kind,
+                "template": f.planned.step.template,
+                "occurrence": f.planned.occurrence,
+                "due_on": f.due_on.isoformat(),
+                "milestone_id": f.id,
+            }
+            for person, person_roles in directory.resolve(need):
+                payload = {**base, "roles": list(person_roles)}
+                for channel, address in person_addresses(person, channels):
+                    row = OutboxRow(
+                        person_key(key, person.id, channel), kind, channel, not_before, payload,
+                        person.locale, address, item_thread_key(f.item_id), None, f.item_id,
+                        recipient_id=person.id, via=via,
+                    )  # fmt: skip
+                    out.append((f.id, row))
+            if GROUP in channels:
+                for hook_id, hook_kind in hooks.get(f.unit_id, ()):
+                    row = OutboxRow(
+                        webhook_key(key, hook_id), kind, hook_kind, not_before, base,
+                        item_id=f.item_id, webhook_id=hook_id,
+                    )  # fmt: skip
+                    out.append((f.id, row))
+        if not out:
+            return Counter()
+        insert = pg_insert if self.postgres else sqlite_insert
+        stmt = (
+            insert(_notifications)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_notifications.c.dedupe_key)
+        )
+        new = set(await self.session.scalars(stmt, [row_values(r, self.now) for _, r in out]))
+        written: Counter[tuple[int, str]] = Counter(
+            (milestone_id, row.kind) for milestone_id, row in out if row.dedupe_key in new
+        )
+        self.result.rows_written += written.total()
+        return written
+
+
 #: lanes scanning at once on PostgreSQL: one plans while another writes, and the database
 #: spreads their writes over two cores (SQLite has a single writer: one lane)
 LANES: Final = 2
@@ -408,7 +602,8 @@ async def scan_once(
 ) -> ScanResult:
     """Send every ladder step due now, batch by batch, one transaction per batch.
 
-    On PostgreSQL `LANES` lanes take batches at once; ``SKIP LOCKED`` gives each its own rows.
+    On PostgreSQL `LANES` lanes take batches at once; ``SKIP LOCKED`` gives each its own rows;
+    the milestones' lane runs beside them (after them on SQLite).
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
@@ -436,10 +631,31 @@ async def scan_once(
                 return
             seen.update(claimed)
 
-    lanes = 1 if one_writer(sessions) else LANES
+    async def milestone_lane() -> None:
+        """The milestones' own ladders, batch by batch, the same way."""
+        nonlocal calendar, ladders
+        seen_milestones: set[int] = set()
+        while True:
+            async with sessions() as session, session.begin():
+                stage = _MilestoneBatch(
+                    session, now=now, tz=tz, calendar=calendar, ladders=ladders, result=result
+                )
+                claimed = await stage.run(batch)
+            calendar, ladders = stage.calendar, stage.ladders
+            result.batches += 1 if claimed else 0
+            if len(claimed) < batch or claimed <= seen_milestones:
+                return
+            seen_milestones.update(claimed)
+
+    single = one_writer(sessions)
+    lanes = 1 if single else LANES
     tasks = [asyncio.ensure_future(lane()) for _ in range(lanes)]
+    if not single:  # beside the assignment lanes: a tick takes no longer for it
+        tasks.append(asyncio.ensure_future(milestone_lane()))
     try:
         await asyncio.gather(*tasks)
+        if single:  # SQLite has one writer: after them
+            await milestone_lane()
     except BaseException:
         for task in tasks:  # one lane failed: stop the others before reporting it
             task.cancel()

@@ -227,6 +227,9 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         StepKind.OVERDUE: ("逾期督办", "overdue notice"),
         StepKind.ESCALATE: ("升级督办", "escalation"),
         StepKind.PERIODIC: ("定期报告", "periodic report"),
+        StepKind.MS_REMIND: ("节点提醒", "milestone reminder"),
+        StepKind.MS_URGE: ("节点催办", "milestone urging"),
+        StepKind.MS_OVERDUE: ("节点逾期督办", "milestone overdue notice"),
     },
     MessageKind: {
         MessageKind.REVIEW_REQUEST: ("审核提醒", "review request"),

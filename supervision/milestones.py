@@ -228,7 +228,10 @@ async def _create(
 ) -> Milestone:
     _require_active(item)
     values = await _check(session, item, spec)
-    milestone = Milestone(item_id=item.id, state=MilestoneState.OPEN, **values)
+    # Its ladder (节点提醒 → 节点催办 → 节点逾期督办) is planned by the next scan.
+    milestone = Milestone(
+        item_id=item.id, state=MilestoneState.OPEN, next_action_at=clock.now(), **values
+    )
     session.add(milestone)
     await session.flush()
     detail = {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
@@ -295,6 +298,9 @@ async def _update(
     _require_active(item)
     changes = apply_changes(milestone, await _check(session, item, spec))
     if changes:
+        # Re-planned by the next scan: a moved date starts its ladder afresh, and a step
+        # whose moment has passed is sent once (by its key), never twice.
+        milestone.next_action_at = clock.now()
         record(
             session,
             clock=clock,
@@ -346,6 +352,7 @@ async def complete_milestone(
     if not milestone.is_open:
         raise InvalidTransition("节点已完成 (milestone already done)")
     milestone.state = MilestoneState.DONE
+    milestone.next_action_at = None  # a done milestone gets no more reminders
     milestone.completed_at = clock.now()
     milestone.completed_by_id = actor.person_id
     record(

@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import LadderStep, Policy, Role, Source, StepChannel, StepKind
+from models import MILESTONE_STEPS, LadderStep, Policy, Role, Source, StepChannel, StepKind
 from supervision.deadlines import DEFAULT_CO_LEAD_DAYS, DEFAULT_DUE_WORKING_DAYS
 from supervision.labels import label
 
@@ -32,6 +32,14 @@ class StepSpec:
     ignore_send_window: bool = False
 
 
+#: A milestone's (阶段性节点) own short ladder, in working days from the milestone's date: to
+#: its responsible person (else the unit's liaisons), and when overdue to its 责任领导 too.
+MILESTONE_LADDER: tuple[StepSpec, ...] = (
+    StepSpec(StepKind.MS_REMIND, -3, ("owner",), CHAT_EMAIL),
+    StepSpec(StepKind.MS_URGE, 0, ("owner",), CHAT_EMAIL),
+    StepSpec(StepKind.MS_OVERDUE, 1, ("owner", "leader"), CHAT_EMAIL),
+)
+
 DEFAULT_LADDER: tuple[StepSpec, ...] = (
     StepSpec(StepKind.ASSIGN, 0, ("owner",), CHAT_EMAIL),
     StepSpec(StepKind.REMIND, -5, ("owner",), CHAT_EMAIL),
@@ -39,6 +47,7 @@ DEFAULT_LADDER: tuple[StepSpec, ...] = (
     StepSpec(StepKind.OVERDUE, 1, ("owner", "leader"), CHAT_EMAIL),
     StepSpec(StepKind.ESCALATE, 3, ("principal", SUPERVISORS), CHAT_EMAIL),
     StepSpec(StepKind.PERIODIC, 10, ("owner",), (StepChannel.CHAT,)),
+    *MILESTONE_LADDER,
 )
 
 URGENT_LADDER: tuple[StepSpec, ...] = (
@@ -49,6 +58,7 @@ URGENT_LADDER: tuple[StepSpec, ...] = (
     StepSpec(StepKind.OVERDUE, 1, ("owner", "leader", "principal"), CHAT_EMAIL),
     StepSpec(StepKind.ESCALATE, 2, ("principal", SUPERVISORS), CHAT_EMAIL),
     StepSpec(StepKind.PERIODIC, 3, ("owner",), (StepChannel.CHAT,)),
+    *MILESTONE_LADDER,
 )
 
 
@@ -59,6 +69,9 @@ STEP_LABELS_ZH: dict[StepKind, str] = {
     StepKind.OVERDUE: "逾期督办",
     StepKind.ESCALATE: "升级督办",
     StepKind.PERIODIC: "定期报告",
+    StepKind.MS_REMIND: "节点提醒",
+    StepKind.MS_URGE: "节点催办",
+    StepKind.MS_OVERDUE: "节点逾期督办",
 }
 
 
@@ -149,7 +162,11 @@ class Stepped(Protocol):
 def reply_within(steps: Iterable[Stepped], kind: str) -> int | None:
     """Working days from the deadline step ``kind`` to the ladder's next deadline step: how
     long a unit has to answer before it goes up (None: ``kind`` is the last, or no step)."""
-    deadline = [s for s in steps if s.kind != StepKind.PERIODIC]
+    # A milestone's ladder and an assignment's are apart: each counts to its own next step.
+    family = kind in MILESTONE_STEPS
+    deadline = [
+        s for s in steps if s.kind != StepKind.PERIODIC and (s.kind in MILESTONE_STEPS) == family
+    ]
     offsets = sorted(s.offset_days for s in deadline)
     mine = [s.offset_days for s in deadline if s.kind == kind]
     if not mine:

@@ -32,6 +32,7 @@ from supervision.access import Action, require, reviewers, unit_principals
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
+from supervision.items import follow_lead_extension
 from supervision.labels import Problem, Sentence, refusal, refusals
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person
@@ -482,6 +483,11 @@ async def decide_extension(
             },
         )
         await reschedule(session, assignment, clock=clock)
+        # The co units' input is due a fixed number of working days before the lead's
+        # deadline: it moves with the lead's.
+        await follow_lead_extension(
+            session, assignment, extension_id=extension.id, actor=actor, clock=clock
+        )
     await _tell_requester(
         session,
         requester_id=extension.requested_by_id,

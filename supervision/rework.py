@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -25,6 +25,8 @@ from models import (
     Item,
     ItemState,
     MessageKind,
+    Milestone,
+    MilestoneState,
     Person,
     Unit,
 )
@@ -137,6 +139,13 @@ async def reopen_item(
                 item_id=item.id,
                 payload={"reason": reason},
             )
+    # The item's open milestones take up their own ladders again at the next scan.
+    await session.execute(
+        update(Milestone)
+        .where(Milestone.item_id == item.id, Milestone.state == MilestoneState.OPEN)
+        .values(next_action_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return list(closed)
 
 

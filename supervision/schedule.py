@@ -35,7 +35,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, Item, ItemState, Policy, StepKind
+from models import (
+    MILESTONE_STEPS,
+    Assignment,
+    Item,
+    ItemState,
+    Milestone,
+    MilestoneState,
+    Policy,
+    StepKind,
+)
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
@@ -105,6 +114,11 @@ class StepRule:
         """True for the 交办通知, sent when the assignment is made or handed over."""
         return self.kind == StepKind.ASSIGN
 
+    @property
+    def for_milestones(self) -> bool:
+        """True for a step of a milestone's ladder (not an assignment's)."""
+        return self.kind in MILESTONE_STEPS
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Ladder:
@@ -115,6 +129,17 @@ class Ladder:
     deadline_steps: tuple[StepRule, ...]
     periodic: StepRule | None
     notice: StepRule | None = None
+    #: a milestone's own short ladder (节点提醒 → 节点催办 → 节点逾期督办), by offset
+    milestone_steps: tuple[StepRule, ...] = ()
+
+    @property
+    def for_milestones(self) -> Ladder:
+        """The ladder a milestone follows: the milestone steps as its deadline steps."""
+        key = (self.policy_id, self.window, self.milestone_steps, None, None, ())
+        ladder = _LADDERS.get(key)
+        if ladder is None:
+            ladder = _LADDERS[key] = Ladder(*key)
+        return ladder
 
     @classmethod
     def of(cls, policy: Policy) -> Ladder:
@@ -134,16 +159,20 @@ class Ladder:
         ]
         periodic = [r for r in rules if r.is_periodic and r.offset_days >= 1]
         notices = [r for r in rules if r.is_notice]
+        milestone = sorted(
+            (r for r in rules if r.for_milestones), key=lambda r: (r.offset_days, r.position)
+        )
         deadline = sorted(
-            (r for r in rules if not r.is_periodic and not r.is_notice),
+            (r for r in rules if not (r.is_periodic or r.is_notice or r.for_milestones)),
             key=lambda r: (r.offset_days, r.position),
         )
-        key = (
+        key: _LadderKey = (
             policy.id,
             SendWindow.of(policy),
             tuple(deadline),
             min(periodic, key=lambda r: r.position) if periodic else None,
             min(notices, key=lambda r: r.position) if notices else None,
+            tuple(milestone),
         )
         # The same content gives the same ladder object, so the memoised step moments below
         # (keyed by identity) serve every load of an unchanged policy, not only one batch.
@@ -155,7 +184,14 @@ class Ladder:
         return ladder
 
 
-_LadderKey = tuple[int | None, SendWindow, tuple[StepRule, ...], StepRule | None, StepRule | None]
+_LadderKey = tuple[
+    int | None,
+    SendWindow,
+    tuple[StepRule, ...],
+    StepRule | None,
+    StepRule | None,
+    tuple[StepRule, ...],
+]
 _LADDERS: dict[_LadderKey, Ladder] = {}
 
 
@@ -504,6 +540,13 @@ async def replan_policy(session: AsyncSession, policy: Policy, *, clock: Clock) 
     result = await session.execute(
         update(Assignment)
         .where(Assignment.state == ItemState.OPEN, Assignment.item_id.in_(items))
+        .values(next_action_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    # The milestones' own ladders follow the same policy.
+    await session.execute(
+        update(Milestone)
+        .where(Milestone.state == MilestoneState.OPEN, Milestone.item_id.in_(items))
         .values(next_action_at=clock.now())
         .execution_options(synchronize_session=False)
     )

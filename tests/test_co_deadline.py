@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
-from models import Assignment, AssignmentRole, Policy, Source, Unit
+from models import Assignment, AssignmentRole, AuditEvent, Policy, Role, Source, Unit
+from supervision.access import scope_for
 from supervision.audit import Actor
 from supervision.items import AssigneeSpec, ItemSpec, save_item
 from supervision.policy import ensure_default_policies
+from supervision.requests import decide_extension, request_extension
+from supervision.timeline import item_timeline
+from testing import SHANGHAI
 from testing import factories as f
 
 ACTOR = Actor.system("test")
@@ -113,3 +117,53 @@ async def test_an_item_without_a_deadline_gets_its_sources_default(session, cloc
         clock=clock,
     )
     assert saved.item.due_on == date(2026, 11, 23)  # 15 working days after Mon 2 November
+
+
+async def test_an_extension_of_the_lead_moves_the_co_deadlines(session, clock):
+    lead, co = await _save(session, clock, date(2026, 12, 30))
+    assert co.due_on == date(2026, 12, 23)
+    owner = await f.person(session, unit=await session.get(Unit, lead.unit_id))
+    lead.owner_id = owner.id
+    supervisor = await f.person(session, roles={Role.SUPERVISOR})
+    clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI))
+    extension = await request_extension(
+        session,
+        assignment=lead,
+        person=owner,
+        reason="需等待省厅批复",
+        progress="方案已上报",
+        new_due_on=date(2027, 1, 29),
+        clock=clock,
+        tz=SHANGHAI,
+    )
+    await decide_extension(
+        session, extension=extension, reviewer=supervisor, approve=True, comment=None, clock=clock
+    )
+    # Fri 29 Jan − 5 working days → Fri 22 Jan, as a new item due 29 Jan would get.
+    assert (lead.due_on, co.due_on) == (date(2027, 1, 29), date(2027, 1, 22))
+    moved = await session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "due_moved", AuditEvent.entity_id == co.id)
+    )
+    assert moved is not None and moved.detail["from"] == "2026-12-23"
+    assert moved.detail["to"] == "2027-01-22" and moved.detail["extension_id"] == extension.id
+    scope = await scope_for(session, supervisor)
+    entries = await item_timeline(session, scope=scope, item_id=lead.item_id)
+    shown = [e for e in entries if e.subject == "assignment:due_moved"]
+    assert {e.assignment_id for e in shown} == {lead.id, co.id}
+
+
+async def test_a_rejected_extension_leaves_the_co_deadline(session, clock):
+    lead, co = await _save(session, clock, date(2026, 12, 30))
+    owner = await f.person(session, unit=await session.get(Unit, lead.unit_id))
+    supervisor = await f.person(session, roles={Role.SUPERVISOR})
+    lead.owner_id = owner.id
+    clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI))
+    extension = await request_extension(
+        session, assignment=lead, person=owner, reason="原因", progress="进展",
+        new_due_on=date(2027, 1, 29), clock=clock, tz=SHANGHAI,
+    )  # fmt: skip
+    await decide_extension(
+        session, extension=extension, reviewer=supervisor, approve=False, comment="不同意",
+        clock=clock,
+    )  # fmt: skip
+    assert (lead.due_on, co.due_on) == (date(2026, 12, 30), date(2026, 12, 23))

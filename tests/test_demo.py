@@ -159,3 +159,30 @@ async def test_demo_command(engine, db_url, clock, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "units: 11 row(s): 0 created, 0 updated, 11 unchanged" in out
     assert "items: 0 created, 19 already present" in out
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 2, 9, 0),  # a Monday
+        datetime(2026, 12, 4, 16, 0),  # a Friday: the near milestone falls on a Sunday
+    ],
+)
+async def test_demo_fires_the_ladder_of_its_near_milestone(sessions, at):
+    """The annual task's milestone due in two days gets its 节点提醒 at the first scan."""
+    clock = FixedClock(at.replace(tzinfo=SHANGHAI))
+    async with sessions() as session, session.begin():
+        await load_demo(session, clock=clock, tz=SHANGHAI)
+    result = await scan_and_group()(sessions, clock=clock, tz=SHANGHAI)
+    assert result.scan.milestones == 2  # the open ones, planned once; a done one is not due
+    async with sessions() as session:
+        near = await session.scalar(select(Milestone).where(Milestone.name.like("完成平台开发%")))
+        assert near is not None
+        rows = (
+            await session.scalars(select(Notification).where(Notification.kind == "ms_remind"))
+        ).all()
+        assert rows and {r.payload["milestone_id"] for r in rows} == {near.id}
+        assert {r.recipient_id for r in rows} == {near.owner_id}
+        later = await session.scalar(select(Milestone).where(Milestone.name == "平台上线试运行"))
+        assert later is not None and later.next_action_at is not None
+        assert later.next_action_at > clock.now()  # its 节点提醒 is planned, not sent

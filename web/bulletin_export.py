@@ -36,6 +36,15 @@ COLUMNS: Final = (
     ("extensions", "延期"),
     ("on_time_rate", "按期率"),
 )
+#: the 节点按期率 table and sheet: (key in ``Bulletin.data["milestones"]`` rows, heading)
+MILESTONE_COLUMNS: Final = (
+    ("unit_name", "单位"),
+    ("completed", "完成节点"),
+    ("on_time", "按期完成"),
+    ("late", "逾期完成"),
+    ("open_overdue", "逾期未完成"),
+    ("on_time_rate", "节点按期率"),
+)
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES_DIR)),
     autoescape=select_autoescape(default=True),
@@ -87,12 +96,39 @@ def filename(data: dict[str, Any], ext: str) -> str:
 def render_html(data: dict[str, Any], *, office_name: str) -> str:
     """The bulletin as one printable HTML page (no scripts, no external resources)."""
     return _env.get_template("bulletins/export.html").render(
-        b=data, office_name=office_name, columns=COLUMNS, sections=sections(data)
+        b=data,
+        office_name=office_name,
+        columns=COLUMNS,
+        sections=sections(data),
+        milestone_columns=MILESTONE_COLUMNS,
     )
 
 
+def _milestone_sheet(wb: Workbook, data: dict[str, Any]) -> None:
+    """The 节点按期率 sheet (annual tasks' milestones, seed 二(三)), when any was judged."""
+    figures = data.get("milestones")
+    if not isinstance(figures, dict) or not figures.get("units"):
+        return  # a bulletin frozen before milestones were counted, or none judged
+    sheet = wb.create_sheet("节点按期率")
+    append_row(sheet, [f"{data['period_label']}  年度重点工作节点按期率"])
+    append_row(sheet, [heading for _, heading in MILESTONE_COLUMNS])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE5F0")
+    rows = [*figures["units"], dict(figures["totals"], unit_name="合计")]
+    for row in rows:
+        rate = row.get("on_time_rate")
+        values = [row.get(key) for key, _ in MILESTONE_COLUMNS[:-1]]
+        append_row(sheet, [*values, "—" if rate is None else rate])
+        sheet.cell(row=sheet.max_row, column=len(MILESTONE_COLUMNS)).number_format = "0.0%"
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for n, width in enumerate([24, 10, 10, 10, 12, 12], start=1):
+        sheet.column_dimensions[get_column_letter(n)].width = width
+
+
 def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
-    """The bulletin as a workbook: the ranking sheet and the overdue items sheet."""
+    """The bulletin as a workbook: the ranking, the overdue items and 节点按期率 sheets."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -173,6 +209,7 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
         )
     for n, width in enumerate([20, 40, 20, 12, 12, 12, 8], start=1):
         late.column_dimensions[get_column_letter(n)].width = width
+    _milestone_sheet(wb, data)
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -68,6 +68,14 @@ def format_table(data: BulletinData) -> str:
         f"逾期 {totals['overdue']}, 延期 {totals['extensions']}, "
         f"按期率 {_rate(totals['on_time_rate'])}"
     )
+    if data.milestones:
+        lines += ["", "年度重点工作节点按期率:"]
+        for m in [*data.milestones, data.milestone_totals()]:
+            lines.append(
+                f"  {m.unit_name if m.unit_id is not None else '合计'}: 完成节点 {m.completed}, "
+                f"按期 {m.on_time}, 逾期完成 {m.late}, 逾期未完成 {m.open_overdue}, "
+                f"节点按期率 {_rate(m.on_time_rate)}"
+            )
     if data.overdue_items:
         lines += ["", "逾期事项:"]
         for o in data.overdue_items:

@@ -109,6 +109,7 @@ from notifier.templating.renderer import (
 from notifier.templating.sandbox import MAX_SOURCE_CHARS
 from notifier.templating.views import (
     AssignmentView,
+    BulletinMilestoneRow,
     BulletinOverdueItem,
     BulletinRow,
     BulletinView,
@@ -119,6 +120,7 @@ from notifier.templating.views import (
     ItemView,
     MailReplyView,
     MessageContext,
+    MilestoneView,
     RenderedMessage,
     ReportView,
     ReviewView,
@@ -138,6 +140,7 @@ __all__ = [
     "TELEGRAM_TAGS",
     "WECOM_APP",
     "AssignmentView",
+    "BulletinMilestoneRow",
     "BulletinOverdueItem",
     "BulletinRow",
     "BulletinView",
@@ -150,6 +153,7 @@ __all__ = [
     "Limit",
     "MailReplyView",
     "MessageContext",
+    "MilestoneView",
     "RenderLimits",
     "RenderPool",
     "RenderRequest",

@@ -51,6 +51,22 @@ class AssignmentView:
 
 
 @dataclass(frozen=True)
+class MilestoneView:
+    """阶段性节点: one dated stage of the item, with its own responsible unit and person."""
+
+    name: str
+    due_on: date
+    due_weekday_label: str
+    days_left: int
+    unit_name: str
+    owner_name: str
+    leader_name: str
+    light: str
+    #: 绿灯 / 黄灯 / 红灯 / 已办结, from the glossary
+    light_label: str = ""
+
+
+@dataclass(frozen=True)
 class ItemUnitView:
     """One unit an item is given to (主办 or 协办), as a 交办通知 lists who is on it."""
 
@@ -79,6 +95,8 @@ class DigestEntry:
     link: str
     #: the recipient acts on it (Telegram: it has its own row of buttons under the digest)
     acts: bool = False
+    #: a milestone step (节点提醒 …): the milestone's name; its unit and date are the above
+    milestone: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,18 @@ class BulletinOverdueItem:
 
 
 @dataclass(frozen=True)
+class BulletinMilestoneRow:
+    """节点按期率 of one unit (or of all, the totals) for the annual tasks' milestones."""
+
+    unit_name: str
+    completed: int
+    on_time: int
+    late: int
+    open_overdue: int
+    on_time_rate: float | None  # None when no milestone was judged
+
+
+@dataclass(frozen=True)
 class BulletinView:
     """督查通报 summary."""
 
@@ -170,6 +200,9 @@ class BulletinView:
     rows: tuple[BulletinRow, ...] = ()
     overdue_items: tuple[BulletinOverdueItem, ...] = ()
     praised_units: tuple[str, ...] = ()
+    #: 节点按期率 of the annual tasks, by unit (best first), and their totals
+    milestones: tuple[BulletinMilestoneRow, ...] = ()
+    milestone_totals: BulletinMilestoneRow | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +213,8 @@ class MessageContext:
     recipient_name: str
     item: ItemView | None = None
     assignment: AssignmentView | None = None
+    #: the milestone a 节点提醒 / 节点催办 / 节点逾期督办 is about
+    milestone: MilestoneView | None = None
     last_report: ReportView | None = None
     office_name: str = "督查室"
     reply_hint: bool = False
@@ -238,6 +273,9 @@ _SAMPLE_DAYS_LEFT: Final = {
     "co_input": 6,
     "reopened": 15,
     "transferred": 10,
+    "ms_remind": 3,
+    "ms_urge": 0,
+    "ms_overdue": -1,
 }
 
 
@@ -382,6 +420,24 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 role_label=label(AssignmentRole.CO, locale),
                 owner_name="赵磊" if zh else "Zhao Lei",
                 leader_name="孙伟" if zh else "Sun Wei",
+            ),
+        )
+    if step in {"ms_remind", "ms_urge", "ms_overdue"}:
+        ms_due = date(2026, 10, 30)
+        ms_light = _sample_light(ms_due, days_left, received_on=item.received_on)
+        base = dataclasses.replace(
+            base,
+            reply_hint=False,
+            milestone=MilestoneView(
+                name="完成施工招标" if zh else "Tendering complete",
+                due_on=ms_due,
+                due_weekday_label="星期五" if zh else "Friday",
+                days_left=days_left,
+                unit_name=assignment.unit_name,
+                owner_name=assignment.owner_name,
+                leader_name=assignment.leader_name,
+                light=ms_light,
+                light_label=label(Light(ms_light), locale),
             ),
         )
     if step == "transferred":
@@ -539,6 +595,20 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 praised_units=("市发展和改革委员会",)
                 if zh
                 else ("Development and Reform Commission",),
+                milestones=(
+                    BulletinMilestoneRow(
+                        "市发展和改革委员会" if zh else "Development and Reform Commission",
+                        4,
+                        4,
+                        0,
+                        0,
+                        1.0,
+                    ),
+                    BulletinMilestoneRow(
+                        "市交通运输局" if zh else "Transport Bureau", 3, 1, 2, 1, 0.25
+                    ),
+                ),
+                milestone_totals=BulletinMilestoneRow("", 7, 5, 2, 1, 0.625),
             ),
         )
     return base

@@ -35,4 +35,9 @@ def hostile_context(step: str = "remind", locale: str = "zh") -> MessageContext:
         item=dataclasses.replace(ctx.item, title=HOSTILE, ref="督字〔2026〕<b>1</b>号"),
         assignment=dataclasses.replace(ctx.assignment, unit_name=HOSTILE, owner_name=HOSTILE),
         last_report=dataclasses.replace(ctx.last_report, text=HOSTILE + "\n> 引用\n- 列表"),
+        milestone=(
+            dataclasses.replace(ctx.milestone, name=HOSTILE, unit_name=HOSTILE)
+            if ctx.milestone is not None
+            else None
+        ),
     )

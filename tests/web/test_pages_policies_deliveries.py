@@ -141,6 +141,51 @@ async def test_the_notice_step_can_be_switched_off_on_the_policy_page(
         )
 
 
+async def test_the_milestone_ladder_is_set_on_the_policy_page(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    pid = await _policy(sessions)
+    html = await (await as_admin.get(f"/policies/{pid}")).text()
+    for kind, word in (
+        ("ms_remind", "节点提醒"),
+        ("ms_urge", "节点催办"),
+        ("ms_overdue", "节点逾期督办"),
+    ):
+        assert f'<option value="{kind}" selected>{word}</option>' in html
+    listed = await (await as_admin.get("/policies")).text()
+    assert "节点提醒 -3 → 节点催办 +0 → 节点逾期督办 +1" in listed
+    form = _form(
+        **{
+            "step-2-kind": "ms_remind",
+            "step-2-offset": "-5",
+            "step-2-roles": ["owner", "liaison"],
+            "step-2-channels": ["chat", "group"],
+            "step-2-active": "on",
+        }
+    )
+    assert (await as_admin.post(f"/policies/{pid}", form)).status == 303
+    async with sessions() as s:
+        [step] = [st for st in (await s.get_one(Policy, pid)).steps if st.kind == "ms_remind"]
+        assert (step.offset_days, step.roles, step.template) == (
+            -5,
+            ["owner", "liaison"],
+            "ms_remind",
+        )
+    # A milestone's message speaks of the milestone: the two kinds of template do not mix.
+    for kind, template in (("ms_urge", "urge"), ("urge", "ms_urge")):
+        bad = _form(
+            **{
+                "step-2-kind": kind,
+                "step-2-offset": "0",
+                "step-2-roles": ["owner"],
+                "step-2-channels": ["chat"],
+                "step-2-template": template,
+            }
+        )
+        response = await as_admin.post(f"/policies/{pid}", bad)
+        assert response.status == 400 and "milestone template" in await response.text()
+
+
 async def test_policy_roles(as_supervisor: Web, as_viewer: Web, seed: Seed, sessions) -> None:
     pid = await _policy(sessions)
     assert (await as_supervisor.get("/policies")).status == 200

@@ -11,6 +11,7 @@ from models import (
     Assignment,
     Extension,
     Item,
+    Milestone,
     Report,
     ReportKind,
     ReviewState,
@@ -177,6 +178,24 @@ async def test_template_preview_uses_real_item(as_admin: Web, seed: Seed) -> Non
     assert data["ok"] is False and data["line"] == 2
     response = await as_admin.post(url + "/preview", {"body": "{{ x.__class__ }}"})
     assert (await response.json())["ok"] is False
+
+
+async def test_a_milestone_template_previews_the_items_own_milestone(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        s.add(
+            Milestone(
+                item_id=seed.item_a, name="完成方案编制", due_on=date(2026, 12, 1),
+                unit_id=seed.unit_a, state="open",
+            )
+        )  # fmt: skip
+    url = "/templates/ms_remind/telegram/zh/text"
+    assert (await as_admin.get(url)).status == 200
+    body = "{{ item.title }}｜{{ milestone.name }}｜{{ milestone.due_on|cn_date(false) }}"
+    response = await as_admin.post(url + "/preview", {"body": body, "item": str(seed.item_a)})
+    data = await response.json()
+    assert data == {"ok": True, "preview": "甲单位的事项｜完成方案编制｜2026年12月1日"}
 
 
 async def test_template_save_error_reset_history(as_admin: Web, seed: Seed, sessions) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from models import LadderStep, Person, Policy, StepKind
+from models import MILESTONE_STEPS, LadderStep, Person, Policy, StepKind
 from notifier.templating import STEPS
 from supervision.access import Permission
 from supervision.audit import Actor, record
@@ -110,6 +110,9 @@ def parse_steps(form: Any, problems: list[str]) -> list[dict[str, Any]]:
         template = text_field(form, f"step-{n}-template") or kind
         if template not in STEPS:
             problems.append(f"{label}: unknown template {template!r}")
+        elif (template in MILESTONE_STEPS) != (kind in MILESTONE_STEPS):
+            # A milestone's message speaks of the milestone, an assignment's of the assignment.
+            problems.append(f"{label}: a milestone step takes a milestone template, and only it")
         steps.append(
             {
                 "kind": kind,

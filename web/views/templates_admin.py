@@ -16,7 +16,17 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, AssignmentRole, Item, Notification, Person, Template
+from models import (
+    MILESTONE_STEPS,
+    Assignment,
+    AssignmentRole,
+    Item,
+    Milestone,
+    MilestoneState,
+    Notification,
+    Person,
+    Template,
+)
 from notifier.context import ContextConfig, build_context
 from notifier.template_store import TemplateRejected, history, reset_override, save_override
 from notifier.templating import (
@@ -52,7 +62,8 @@ EDIT_CHANNELS: Final = (
 )  # fmt: skip
 ITEM_STEPS: Final = frozenset(
     {"remind", "urge", "overdue", "escalate", "periodic", "review_request", "review_outcome",
-     "signoff_request", "co_input", "reopened", "transferred"}
+     "signoff_request", "co_input", "reopened", "transferred", "ms_remind", "ms_urge",
+     "ms_overdue"}
 )  # fmt: skip
 
 
@@ -113,6 +124,14 @@ async def item_context(
         .where(Assignment.item_id == item.id)
         .order_by(Assignment.role != AssignmentRole.LEAD, Assignment.id)
     )
+    payload: dict[str, object] = {"step": key.step}
+    if key.step in MILESTONE_STEPS:  # a milestone's message: the item's next milestone
+        payload["milestone_id"] = await session.scalar(
+            select(Milestone.id)
+            .where(Milestone.item_id == item.id)
+            .order_by(Milestone.state != MilestoneState.OPEN, Milestone.due_on, Milestone.id)
+            .limit(1)
+        )
     row = Notification(
         dedupe_key="preview",
         kind=key.step,
@@ -121,7 +140,7 @@ async def item_context(
         recipient_id=assignment.owner_id if assignment else None,
         channel="wecom" if key.channel == GROUP else key.channel,
         locale=key.locale,
-        payload={"step": key.step},
+        payload=payload,
     )
     config = ContextConfig(
         office_name=deps.config.office_name, base_url=deps.config.base_url, tz=deps.config.tz
@@ -132,7 +151,7 @@ async def item_context(
     real = built.context
     keep = {
         name: getattr(real, name)
-        for name in ("item", "assignment", "last_report", "recipient_name", "links")
+        for name in ("item", "assignment", "milestone", "last_report", "recipient_name", "links")
         if getattr(real, name)
     }
     return dataclasses.replace(sample, **keep)
