@@ -17,6 +17,8 @@ from duban.runtime import Runtime
 from duban.settings import RenderSettings, Settings
 from notifier.config import MailConfig, NotifierConfig
 from notifier.digest import scan_and_group
+from notifier.dingtalk import DingTalkConfig
+from notifier.feishu import FeishuConfig
 from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
 from notifier.templating import RenderLimits
@@ -165,6 +167,27 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             secret=wecom.secret.get_secret_value(),
             api_base=wecom.api_base,
         )
+    dingtalk = settings.dingtalk
+    dingtalk_config = None
+    if dingtalk.sending and dingtalk.app_key and dingtalk.agent_id and dingtalk.app_secret:
+        dingtalk_config = DingTalkConfig(
+            app_key=dingtalk.app_key,
+            agent_id=dingtalk.agent_id,
+            app_secret=dingtalk.app_secret.get_secret_value(),
+            api_base=dingtalk.api_base,
+            rate=dingtalk.rate,
+            user_rate=dingtalk.user_rate,
+        )
+    feishu = settings.feishu
+    feishu_config = None
+    if feishu.sending and feishu.app_id and feishu.app_secret:
+        feishu_config = FeishuConfig(
+            app_id=feishu.app_id,
+            app_secret=feishu.app_secret.get_secret_value(),
+            api_base=feishu.api_base,
+            rate=feishu.rate,
+            user_rate=feishu.user_rate,
+        )
     return NotifierConfig(
         tz=settings.office.tz,
         office_name=settings.office.name,
@@ -177,6 +200,8 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         wecom=wecom_config,
         wecom_rate=wecom.rate,
         wecom_user_rate=wecom.user_rate,
+        dingtalk=dingtalk_config,
+        feishu=feishu_config,
         redis_url=settings.redis.url,
         secret_key=settings.security.secret_key.get_secret_value(),
         scan_interval_seconds=settings.notifier.scan_interval_seconds,

@@ -66,11 +66,10 @@ from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.outbox import (
-    CHAT,
+    CHAT_APPS,
     EMAIL,
     PENDING,
     SENDING,
-    WECOM_APP,
     add,
     due_at,
     due_clause,
@@ -190,9 +189,9 @@ class _Batch:
 
 
 async def email_fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
-    """Queue the same message by e-mail after a chat app (Telegram, the WeCom application)
+    """Queue the same message by e-mail after a chat app (Telegram, WeCom, DingTalk, Feishu)
     failed for good (once per cause, and not when the step already sent it by e-mail)."""
-    if row.channel not in (CHAT, WECOM_APP) or row.recipient_id is None:
+    if row.channel not in CHAT_APPS or row.recipient_id is None:
         return None
     person = await session.get(Person, row.recipient_id)
     if person is None or not person.active or not person.email:
@@ -200,7 +199,7 @@ async def email_fallback(session: AsyncSession, row: Notification, now: datetime
     # the step's own e-mail, or the fallback of the person's other chat app for this cause
     keys = [
         on_channel(row.dedupe_key, EMAIL),
-        *(fallback_key(on_channel(row.dedupe_key, chat)) for chat in (CHAT, WECOM_APP)),
+        *(fallback_key(on_channel(row.dedupe_key, chat)) for chat in CHAT_APPS),
     ]
     exists = await session.scalar(
         select(Notification.id).where(Notification.dedupe_key.in_(keys)).limit(1)

@@ -34,6 +34,8 @@ class Recipient:
     email: str | None
     telegram_chat_id: int | None
     wecom_userid: str | None = None
+    dingtalk_userid: str | None = None
+    feishu_user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +57,19 @@ _COLUMNS = (
     _people.c.email,
     _people.c.telegram_chat_id,
     _people.c.wecom_userid,
+    _people.c.dingtalk_userid,
+    _people.c.feishu_user_id,
 )
 
 
 def _recipient(
-    person_id: int, locale: str, email: str | None, chat_id: int | None, wecom: str | None
+    person_id: int,
+    locale: str,
+    email: str | None,
+    chat_id: int | None,
+    wecom: str | None,
+    dingtalk: str | None,
+    feishu: str | None,
 ) -> Recipient:
     return Recipient(
         id=person_id,
@@ -67,6 +77,8 @@ def _recipient(
         email=email,
         telegram_chat_id=chat_id,
         wecom_userid=wecom,
+        dingtalk_userid=dingtalk,
+        feishu_user_id=feishu,
     )
 
 
@@ -134,12 +146,10 @@ class RecipientDirectory:
                 )
                 .order_by(_people.c.id)
             )
-            for person_id, locale, email, chat_id, wecom, unit_id, role in unit_rows:
+            for *contact, unit_id, role in unit_rows:
                 if unit_id is None:
                     continue
-                by_unit_role[(unit_id, role)].append(
-                    _recipient(person_id, locale, email, chat_id, wecom)
-                )
+                by_unit_role[(unit_id, role)].append(_recipient(*contact))
         supervisors: list[Recipient] = []
         if want_supervisors:
             rows = await session.execute(

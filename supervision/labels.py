@@ -116,10 +116,15 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         Channel.WECOM_APP: ("企业微信", "WeCom"),
         Channel.DINGTALK: ("钉钉群", "DingTalk group"),
         Channel.FEISHU: ("飞书群", "Feishu group"),
+        Channel.DINGTALK_APP: ("钉钉工作通知", "DingTalk"),
+        Channel.FEISHU_APP: ("飞书", "Feishu"),
         Channel.LOG: ("日志（未配置渠道）", "log (channel not set up)"),
     },
     StepChannel: {
-        StepChannel.CHAT: ("聊天（Telegram、企业微信）", "chat (Telegram, WeCom)"),
+        StepChannel.CHAT: (
+            "聊天（Telegram、企业微信、钉钉、飞书）",
+            "chat (Telegram, WeCom, DingTalk, Feishu)",
+        ),
         StepChannel.EMAIL: ("电子邮件", "e-mail"),
         StepChannel.GROUP: ("单位群机器人", "unit group robots"),
     },

@@ -27,6 +27,10 @@ CHAT = Channel.TELEGRAM
 EMAIL = Channel.EMAIL
 #: WeCom application messages to one person (the group robot's kind is ``wecom``)
 WECOM_APP = Channel.WECOM_APP
+#: DingTalk work notifications and Feishu app messages to one person (send only)
+DINGTALK_APP, FEISHU_APP = Channel.DINGTALK_APP, Channel.FEISHU_APP
+#: the chat apps a step's ``chat`` reaches; a permanent failure of any falls back to e-mail
+CHAT_APPS = (CHAT, WECOM_APP, DINGTALK_APP, FEISHU_APP)
 GROUP_KINDS = (Channel.WECOM, Channel.DINGTALK, Channel.FEISHU)
 PENDING, SENDING = NotificationStatus.PENDING, NotificationStatus.SENDING
 
@@ -166,6 +170,12 @@ class Reachable(Protocol):
     @property
     def wecom_userid(self) -> str | None: ...
 
+    @property
+    def dingtalk_userid(self) -> str | None: ...
+
+    @property
+    def feishu_user_id(self) -> str | None: ...
+
 
 def person_key(cause: str, person_id: int, channel: str) -> str:
     """The unique key of a message to a person: ``<cause>:p<person>:<channel>``."""
@@ -191,9 +201,11 @@ def webhook_key(cause: str, webhook_id: int) -> str:
 
 def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
     """The (channel, address) pairs a person can be reached on, from step channels
-    ``chat`` / ``email`` (also accepted: ``telegram``, ``wecom_app``).
+    ``chat`` / ``email`` (also accepted: ``telegram``, ``wecom_app``, ``dingtalk_app``,
+    ``feishu_app``).
 
-    ``chat`` is every chat app the person is bound to: Telegram and the WeCom application.
+    ``chat`` is every chat app the person is bound to: Telegram, the WeCom application,
+    DingTalk work notifications and the Feishu app.
     """
     out: list[tuple[str, str]] = []
     for channel in channels:
@@ -201,7 +213,11 @@ def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[s
             out.append((CHAT, str(person.telegram_chat_id)))
         if channel in ("chat", WECOM_APP) and person.wecom_userid:
             out.append((WECOM_APP, person.wecom_userid))
-        elif channel == EMAIL and person.email:
+        if channel in ("chat", DINGTALK_APP) and person.dingtalk_userid:
+            out.append((DINGTALK_APP, person.dingtalk_userid))
+        if channel in ("chat", FEISHU_APP) and person.feishu_user_id:
+            out.append((FEISHU_APP, person.feishu_user_id))
+        if channel == EMAIL and person.email:
             out.append((EMAIL, person.email))
     return out
 

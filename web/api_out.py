@@ -253,6 +253,9 @@ class PersonOut(ApiOut):
     telegram_bound: Annotated[bool, BeforeValidator(_is_set)] = Field(
         validation_alias="telegram_chat_id", description="a Telegram chat is bound"
     )
+    wecom_userid: str | None = Field(description="WeCom (企业微信) userid, application messages")
+    dingtalk_userid: str | None = Field(description="DingTalk (钉钉) userid, work notifications")
+    feishu_user_id: str | None = Field(description="Feishu (飞书) user_id or open_id (ou_…)")
 
 
 class MeOut(ApiOut):

@@ -278,6 +278,8 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "people.email": ("电子邮箱", "Email"),
     "people.phone": ("电话", "Phone"),
     "people.wecom_userid": ("企业微信账号", "WeCom userid"),
+    "people.dingtalk_userid": ("钉钉用户ID", "DingTalk userid"),
+    "people.feishu_user_id": ("飞书 user_id / open_id", "Feishu user_id / open_id"),
     "people.unit": ("单位", "Unit"),
     "people.roles": ("角色", "Roles"),
     "people.locale": ("语言", "Language"),

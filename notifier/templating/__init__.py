@@ -97,6 +97,7 @@ from notifier.templating.keys import (
     STEPS,
     WECOM_APP,
     parts_for,
+    template_channels,
 )
 from notifier.templating.pool import RenderLimits, RenderPool, default_pool
 from notifier.templating.renderer import (
@@ -185,5 +186,6 @@ __all__ = [
     "sanitize_email_html",
     "telegram_tag_problems",
     "telegram_visible_length",
+    "template_channels",
     "validate",
 ]  # fmt: skip

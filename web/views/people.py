@@ -14,6 +14,7 @@ from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link, queue_invite_email
 from supervision.people import (
+    APP_USER_ID_LIMIT,
     EMAIL_LIMIT,
     NAME_LIMIT,
     PHONE_LIMIT,
@@ -51,14 +52,16 @@ async def people_list(request: web.Request) -> web.StreamResponse:
 def _person_raw(person: Person | None) -> dict[str, Any]:
     if person is None:
         return {
-            "name": "", "email": "", "phone": "", "wecom_userid": "", "unit_id": "", "roles": [],
-            "locale": "zh", "active": True,
+            "name": "", "email": "", "phone": "", "wecom_userid": "", "dingtalk_userid": "",
+            "feishu_user_id": "", "unit_id": "", "roles": [], "locale": "zh", "active": True,
         }  # fmt: skip
     return {
         "name": person.name,
         "email": person.email or "",
         "phone": person.phone or "",
         "wecom_userid": person.wecom_userid or "",
+        "dingtalk_userid": person.dingtalk_userid or "",
+        "feishu_user_id": person.feishu_user_id or "",
         "unit_id": str(person.unit_id or ""),
         "roles": sorted(person.roles),
         "locale": person.locale,
@@ -120,6 +123,8 @@ def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
         "email": text_field(form, "email", EMAIL_LIMIT).lower(),
         "phone": text_field(form, "phone", PHONE_LIMIT),
         "wecom_userid": text_field(form, "wecom_userid", WECOM_USERID_LIMIT),
+        "dingtalk_userid": text_field(form, "dingtalk_userid", APP_USER_ID_LIMIT),
+        "feishu_user_id": text_field(form, "feishu_user_id", APP_USER_ID_LIMIT),
         "unit_id": text_field(form, "unit_id"),
         "roles": [r for r in form.getall("roles", []) if isinstance(r, str)],
         "locale": text_field(form, "locale"),
@@ -140,6 +145,8 @@ def _spec(raw: dict[str, Any]) -> PersonSpec:
         email=raw["email"] or None,
         phone=raw["phone"] or None,
         wecom_userid=raw["wecom_userid"] or None,
+        dingtalk_userid=raw["dingtalk_userid"] or None,
+        feishu_user_id=raw["feishu_user_id"] or None,
         unit_id=int_or_none(raw["unit_id"]),
         roles=frozenset(Role(r) for r in raw["roles"] if r in ROLES),
         locale=raw["locale"],
