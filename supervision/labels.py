@@ -216,6 +216,8 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.INVITE_CREATED: ("发出绑定邀请", "invite sent"),
         AuditAction.CHAT_BOUND: ("绑定 Telegram", "Telegram linked"),
         AuditAction.CHAT_UNBOUND: ("解除 Telegram 绑定", "Telegram unlinked"),
+        AuditAction.WECOM_BOUND: ("绑定企业微信", "WeCom linked"),
+        AuditAction.WECOM_UNBOUND: ("解除企业微信绑定", "WeCom unlinked"),
         AuditAction.IMPORT_SCHEDULE: ("导入节假日安排", "schedule imported"),
         AuditAction.RECOMPUTE_DUE: ("重算完成时限", "deadlines recomputed"),
         AuditAction.SET_OVERRIDE: ("调整单日", "day overridden"),

@@ -45,7 +45,7 @@ Variables available to templates
   when the reply matched no reminder or its sender may not act on the item
 - ``review``: ``subject`` (completion/extension), ``decision`` (approved/rejected),
   ``comment``, ``reviewer_name``
-- ``invite_link``, ``invite_expires_on``
+- ``invite_link``, ``invite_expires_on``, ``invite_app`` (the app the invite binds)
 - ``reason`` (reopened: why the item was sent back, 退回重办; transferred: why, 转办)
 - ``bulletin``: ``number``, ``period_label``, ``issued_on``, ``rows`` (``rank``,
   ``unit_name``, ``assigned``, ``closed_on_time``, ``overdue``, ``extensions``,

@@ -1,4 +1,5 @@
-"""The WeCom server API for one self-built application: access token and ``message/send``.
+"""The WeCom server API for one self-built application: access token, ``message/send`` and the
+web authorization (``auth/getuserinfo``) that binds a person by an invite link.
 
 The access token (valid 7200 s) is cached and fetched again a margin before it expires; with
 Redis the cache is shared by every worker (one ``gettoken`` for the office, as WeCom asks),
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from redis.asyncio import Redis
@@ -19,6 +21,8 @@ from notifier.tokens import MemoryTokenStore, SharedTokenStore, TokenKeeper, Tok
 from supervision.clock import Clock, SystemClock
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
+#: where WeCom's web authorization (网页授权) page is
+DEFAULT_OAUTH_BASE = "https://open.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40014, 42001, 41001})
 RATE_LIMIT_ERRORS = frozenset({45009, 45033, 45011})  # api freq / concurrency / per-user
 #: the user, agent or message is wrong: retrying cannot help
@@ -34,6 +38,24 @@ class WeComConfig:
     secret: str = field(repr=False)
     api_base: str = DEFAULT_API_BASE
     timeout: float = 15.0
+
+
+def authorize_link(
+    config: WeComConfig, *, redirect_uri: str, state: str, oauth_base: str = DEFAULT_OAUTH_BASE
+) -> str:
+    """The web authorization link (``connect/oauth2/authorize``, silent ``snsapi_base``): opened
+    in WeCom, it sends the member to ``redirect_uri?code=…&state=<state>``."""
+    query = urlencode(
+        {
+            "appid": config.corp_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": state,
+            "agentid": str(config.agent_id),
+        }
+    )
+    return f"{oauth_base.rstrip('/')}/connect/oauth2/authorize?{query}#wechat_redirect"
 
 
 class WeComApiError(Exception):
@@ -123,21 +145,37 @@ class WeComApi:
         """A valid access token: the cached one, or a new one a margin before expiry."""
         return await self.tokens.token(self._fetch_token)
 
-    async def send(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``message/send`` with this app's ``agentid``; a stale token is renewed once."""
-        payload = {"agentid": self.config.agent_id, **body}
+    async def _with_token(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
+    ) -> dict[str, Any]:
+        """Call ``path`` with the access token; a stale token is renewed once."""
         token = await self.token()
         try:
             return await self._call(
-                "POST", "message/send", params={"access_token": token}, body=payload
+                method, path, params={**(params or {}), "access_token": token}, body=body
             )
         except WeComApiError as exc:
             if exc.code not in TOKEN_ERRORS:
                 raise
         await self.tokens.drop(token)
         token = await self.token()
-        params = {"access_token": token}
-        return await self._call("POST", "message/send", params=params, body=payload)
+        return await self._call(
+            method, path, params={**(params or {}), "access_token": token}, body=body
+        )
+
+    async def send(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``message/send`` with this app's ``agentid``; a stale token is renewed once."""
+        return await self._with_token(
+            "POST", "message/send", body={"agentid": self.config.agent_id, **body}
+        )
+
+    async def userid_of_code(self, code: str) -> str | None:
+        """The userid behind a web authorization ``code`` (``auth/getuserinfo``); None when
+        the visitor is not a member of the organisation (WeCom then gives an ``openid``).
+        An invalid or used code (40029) raises WeComApiError."""
+        answer = await self._with_token("GET", "auth/getuserinfo", params={"code": code})
+        userid = answer.get("userid") or answer.get("UserId")
+        return str(userid) if userid else None
 
     async def close(self) -> None:
         """Close the HTTP session this client opened and the token store."""

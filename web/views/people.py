@@ -8,7 +8,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Person, Role, Unit
+from models import Channel, Person, Role, Unit
+from notifier.wecom.api import authorize_link
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.errors import DomainError, NotFound, ValidationFailed
@@ -28,6 +29,7 @@ from web.access import require
 from web.app import DEPS, WebDeps
 from web.i18n import LANGS
 from web.views.common import int_or_none, path_id, redirect, render, text_field
+from web.wecom_binding import BIND_PATH
 
 ROLES = [r.value for r in Role]
 
@@ -76,6 +78,7 @@ async def _person_form(
     *,
     errors: list[str] | None = None,
     invite_link: str | None = None,
+    invite_app: str = "telegram",
     status: int = 200,
 ) -> web.Response:
     deps: WebDeps = request.app[DEPS]
@@ -93,7 +96,9 @@ async def _person_form(
             "langs": LANGS,
             "errors": errors or [],
             "invite_link": invite_link,
+            "invite_app": invite_app,
             "invite_days": INVITE_VALIDITY.days,
+            "wecom_invites": deps.config.wecom is not None,
         },
         status=status,
     )
@@ -195,19 +200,35 @@ async def person_update(request: web.Request) -> web.StreamResponse:
 
 
 async def person_invite(request: web.Request) -> web.StreamResponse:
-    """POST /people/{id}/invite: a one-time bot link, shown once and e-mailed to the person."""
+    """POST /people/{id}/invite: a one-time link (the bot's, or with ``app=wecom_app`` one
+    opened in WeCom), shown once and e-mailed to the person."""
     me = require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
     person_id = path_id(request)
+    form = await request.post()
+    app = Channel.WECOM_APP if form.get("app") == Channel.WECOM_APP else Channel.TELEGRAM
+    wecom = deps.config.wecom
+    if app == Channel.WECOM_APP and wecom is None:
+        raise web.HTTPBadRequest(text="400: WeCom is not set up (DUBAN_WECOM_*)")
     try:
         async with deps.sessions() as session, session.begin():
             person = await session.get(Person, person_id)
             if person is None:
                 raise web.HTTPNotFound(text="404: no such person")
             admin = await session.get_one(Person, me.person_id)
-            new = await create_invite(session, person=person, clock=deps.clock, created_by=admin)
+            new = await create_invite(
+                session, person=person, clock=deps.clock, created_by=admin, channel=app
+            )
             bot = deps.config.telegram_bot_username
-            link = deep_link(bot, new.token) if bot else f"/start {new.token}"
+            if wecom is not None and app == Channel.WECOM_APP:
+                link = authorize_link(
+                    wecom,
+                    redirect_uri=deps.config.base_url.rstrip("/") + BIND_PATH,
+                    state=new.token,
+                    oauth_base=deps.config.wecom_oauth_base,
+                )
+            else:
+                link = deep_link(bot, new.token) if bot else f"/start {new.token}"
             await queue_invite_email(
                 session,
                 new=new,
@@ -221,7 +242,7 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
         async with deps.sessions() as session:
             raw = _person_raw(await session.get(Person, person_id))
         return await _person_form(request, person_id, raw, errors=[str(exc)], status=400)
-    return await _person_form(request, person_id, raw, invite_link=link)
+    return await _person_form(request, person_id, raw, invite_link=link, invite_app=app)
 
 
 # --- units ------------------------------------------------------------------------------------
