@@ -279,15 +279,21 @@ async def test_a_queued_reminder_goes_out_and_falls_back_once(
             limiter=limiter_for(clock), options=options(),
         )  # fmt: skip
         assert await deliverer.deliver_due() == {"sent": 2}
+        fake.expire_tokens()  # the token lapsed between rounds: renewed, the row still goes out
+        await reminder(
+            sessions, clock, channels=("chat",), case=case, kind="overdue", occurrence="o"
+        )
+        assert await deliverer.deliver_due() == {"sent": 1}
         fake.users.clear()  # the person left: the next reminder is refused for good
         await reminder(sessions, clock, channels=("chat",), case=case, occurrence="z")
         assert await deliverer.deliver_due() == {"failed": 1, "sent": 1}
         await channels.close()
-    assert len(fake.sent) == 2
+    assert len(fake.sent) == 3 and fake.tokens_issued == 2
     async with sessions() as s:
         rows = (await s.scalars(select(Notification).order_by(Notification.id))).all()
     assert [(r.channel, r.status) for r in rows] == [
-        (platform, "sent"), (platform, "sent"), (platform, "failed"), ("email", "sent"),
+        (platform, "sent"), (platform, "sent"), (platform, "sent"), (platform, "failed"),
+        ("email", "sent"),
     ]  # fmt: skip
-    assert rows[3].fallback_of_id == rows[2].id and rows[3].address == "wang@example.gov.cn"
+    assert rows[4].fallback_of_id == rows[3].id and rows[4].address == "wang@example.gov.cn"
     assert rows[0].provider_message_id
