@@ -104,6 +104,10 @@ async def test_dingtalk_default_templates_make_valid_cards(locale: str) -> None:
         content = msg.get("action_card") or msg["markdown"]
         assert 0 < len(content["title"]) <= 64, step
         assert "{" not in rendered.text and "None" not in rendered.text, step
+        if step in ("remind", "assign"):  # card templates: a summary with fields and the link
+            assert msg["msgtype"] == "action_card", step
+            assert content["single_url"].startswith("http"), step
+            assert content["markdown"].count("\n- ") >= 3, step
 
 
 async def test_dingtalk_token_cached_refreshed_and_renewed(clock: FixedClock) -> None:
