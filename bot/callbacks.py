@@ -49,3 +49,11 @@ class DatePick(CallbackData, prefix="dp"):
 
 class Cancel(CallbackData, prefix="cx"):
     """Cancel the running dialog."""
+
+
+class ChannelPref(CallbackData, prefix="cp"):
+    """A change to one's channel preference (``/settings``): ``u`` move up, ``x`` leave out,
+    ``a`` add at the end, ``r`` back to the default (``ch`` empty)."""
+
+    act: str
+    ch: str

@@ -35,7 +35,18 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import binding, fallback, my, reminders, replies, reports, requests, review, updates
+from bot import (
+    binding,
+    fallback,
+    my,
+    reminders,
+    replies,
+    reports,
+    requests,
+    review,
+    settings,
+    updates,
+)
 from bot.config import BotConfig
 from bot.middlewares import UpdateMiddleware
 from supervision.clock import Clock
@@ -50,6 +61,7 @@ COMMANDS = [
     ("extend", "申请延期 / ask for more time"),
     ("review", "审核申请（督查室）/ review requests"),
     ("signoff", "签发办结报告 / sign off"),
+    ("settings", "接收渠道 / channels"),
     ("cancel", "取消 / cancel"),
 ]
 
@@ -163,6 +175,7 @@ def create_dispatcher(
         binding.binding.build(),
         binding.gate.build(),
         my.router.build(),
+        settings.router.build(),
         review.router.build(),
         reminders.router.build(),
         requests.router.build(),

@@ -50,7 +50,8 @@ ZH: dict[str, str] = {
     "expired": "该操作已失效（事项或申请已变化）。",
     "apology": "抱歉，处理您的消息时出错了，我们会尽快重试。",
     "unknown_command": "可用命令：/my 我的事项，/report 填报进展，/complete 申请办结，"
-    "/extend 申请延期，/cancel 取消。也可以直接回复提醒消息填报进展。",
+    "/extend 申请延期，/settings 接收渠道，/cancel 取消。也可以直接回复提醒消息填报进展。",
+    "settings_hint": "用下面的按钮调整顺序（⬆）、去掉（✕）或添加（＋）渠道。",
     "review_none": "目前没有待审核的申请。",
     "review_completion": "办结申请｜「{title}」（{unit}）\n申请人：{who}\n{text}",
     "review_extension": (
@@ -112,7 +113,8 @@ EN: dict[str, str] = {
     "expired": "This action has expired (the item or request changed).",
     "apology": "Sorry, something went wrong with your message; it will be retried.",
     "unknown_command": "Commands: /my items, /report progress, /complete ask to close, "
-    "/extend ask for more time, /cancel. You can also reply to a reminder.",
+    "/extend ask for more time, /settings channels, /cancel. You can also reply to a reminder.",
+    "settings_hint": "Use the buttons to move a channel up (⬆), leave it out (✕) or add it (＋).",
     "review_none": "No requests await review.",
     "review_completion": "Completion request | “{title}” ({unit})\nBy: {who}\n{text}",
     "review_extension": (

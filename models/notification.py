@@ -138,7 +138,10 @@ class Notification(TimestampMixin, Base):
     chat_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    fallback_of_id: Mapped[int | None]  # the chat row this e-mail stands in for
+    fallback_of_id: Mapped[int | None]  # the row this one stands in for (failed or moved)
+    #: the channels the cause allowed (``chat,email``; `supervision.channel_prefs`), read
+    #: again at delivery to follow the person's current preference; None: ``chat,email``
+    via: Mapped[str | None] = mapped_column(String(64))
 
     attempts_log: Mapped[list[DeliveryAttempt]] = relationship(
         lazy="raise", back_populates="notification", cascade="all, delete-orphan"

@@ -60,6 +60,9 @@ class Person(TimestampMixin, Base):
     dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: the person's Feishu (飞书) user_id, or open_id (``ou_…``): messages from the app
     feishu_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the person's channels in the order they want to be reached (``wecom_app,email``:
+    #: `supervision.channel_prefs`); None: every channel they are reachable on, at once
+    channel_prefs: Mapped[str | None] = mapped_column(String(120))
 
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     role_links: Mapped[list[PersonRole]] = relationship(

@@ -26,7 +26,7 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.errors import MessageError
 from enum import StrEnum
@@ -39,7 +39,6 @@ from models import (
     DeliveryAttempt,
     Notification,
     NotificationStatus,
-    Person,
 )
 from models import DeliveryOutcome as AttemptOutcome
 from models.db import failure_text
@@ -56,6 +55,7 @@ from notifier.config import DEFAULT_RETRY_SCHEDULE, NotifierConfig
 from notifier.context import BuiltContext, ContextConfig, build_contexts
 from notifier.messages import cause_gone, outgoing_message, render_all, thread_roots
 from notifier.ratelimit import Limiter
+from notifier.routing import Router
 from notifier.templating import (
     RenderedMessage,
     Renderer,
@@ -65,17 +65,7 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.outbox import (
-    CHAT_APPS,
-    EMAIL,
-    PENDING,
-    SENDING,
-    add,
-    due_at,
-    due_clause,
-    fallback_key,
-    on_channel,
-)
+from supervision.outbox import PENDING, SENDING, due_at, due_clause
 from supervision.sealing import Sealer
 
 log = logging.getLogger("duban.notifier")
@@ -89,8 +79,10 @@ class Outcome(StrEnum):
 
     SENT = "sent"
     RETRY = "retry"  # transient failure; pending again until retry_at
-    FAILED = "failed"  # permanent failure or retries used up (maybe fell back)
-    CANCELLED = "cancelled"  # the cause is gone (assignment closed, …); nothing sent
+    FAILED = "failed"  # permanent failure or retries used up (maybe fell back: fallback_id)
+    # the cause is gone (assignment closed, …), or the person's preference moved the
+    # message to another channel (``fallback_id``); nothing sent
+    CANCELLED = "cancelled"
     DEFERRED = "deferred"  # rate limit: not tried, due again at retry_at
     NOT_DUE = "not_due"
     BUSY = "busy"  # another worker holds the row
@@ -188,42 +180,6 @@ class _Batch:
     last_id: int = 0
 
 
-async def email_fallback(session: AsyncSession, row: Notification, now: datetime) -> int | None:
-    """Queue the same message by e-mail after a chat app (Telegram, WeCom, DingTalk, Feishu)
-    failed for good (once per cause, and not when the step already sent it by e-mail)."""
-    if row.channel not in CHAT_APPS or row.recipient_id is None:
-        return None
-    person = await session.get(Person, row.recipient_id)
-    if person is None or not person.active or not person.email:
-        return None
-    # the step's own e-mail, or the fallback of the person's other chat app for this cause
-    keys = [
-        on_channel(row.dedupe_key, EMAIL),
-        *(fallback_key(on_channel(row.dedupe_key, chat)) for chat in CHAT_APPS),
-    ]
-    exists = await session.scalar(
-        select(Notification.id).where(Notification.dedupe_key.in_(keys)).limit(1)
-    )
-    if exists is not None:
-        return None
-    return await add(
-        session,
-        dedupe_key=fallback_key(row.dedupe_key),
-        kind=row.kind,
-        channel=EMAIL,
-        not_before=now,
-        now=now,
-        recipient_id=person.id,
-        address=person.email,
-        assignment_id=row.assignment_id,
-        item_id=row.item_id,
-        locale=row.locale,
-        payload=dict(row.payload or {}),
-        thread_key=row.thread_key,
-        fallback_of_id=row.id,
-    )
-
-
 def _retry_delay(schedule: Sequence[float], attempts: int) -> float | None:
     """Seconds before retry ``attempts`` (1-based), or None once the schedule is used up."""
     if attempts > len(schedule):
@@ -263,6 +219,8 @@ class Deliverer:
         self.clock = clock
         self.limiter = limiter
         self.options = options or DeliveryOptions()
+        #: the person's channel preference at delivery, and the next channel on failure
+        self.router = Router(channels.configured)
         #: sends in flight at once in :meth:`deliver_due`, and its largest claim
         self.concurrency = concurrency
         self.batch = batch
@@ -298,12 +256,12 @@ class Deliverer:
             row.last_error = f"gave up after {row.attempts} attempts: {error}"
         row.status = NotificationStatus.FAILED
         row.next_attempt_at = None
-        fallback_id = await email_fallback(session, row, now)
+        fallback_id = await self.router.fall_back(session, row, now)
         log.warning(
             "notification %s failed (%s)%s: %s",
             row.id,
             "permanent" if permanent else "retries used up",
-            f", e-mail fallback {fallback_id}" if fallback_id else "",
+            f", fallback {fallback_id}" if fallback_id else "",
             error,
         )
         return DeliveryResult(row.id, Outcome.FAILED, fallback_id=fallback_id, error=row.last_error)
@@ -406,6 +364,10 @@ class Deliverer:
         gone = cause_gone(row, built)
         if gone is not None:
             return self._cancel(session, row, gone, now=now)
+        moved = await self.router.moved(session, row, built.recipient, now=now)
+        if moved is not None:
+            cancelled = self._cancel(session, row, moved.reason, now=now)
+            return replace(cancelled, fallback_id=moved.stand_in_id)
         if not isinstance(rendered, RenderedMessage):
             exc = rendered or TemplateError("not rendered")
             error = f"template {built.template_step}.{row.channel}: {exc}"

@@ -36,6 +36,7 @@ class Recipient:
     wecom_userid: str | None = None
     dingtalk_userid: str | None = None
     feishu_user_id: str | None = None
+    channel_prefs: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ _COLUMNS = (
     _people.c.wecom_userid,
     _people.c.dingtalk_userid,
     _people.c.feishu_user_id,
+    _people.c.channel_prefs,
 )
 
 
@@ -70,6 +72,7 @@ def _recipient(
     wecom: str | None,
     dingtalk: str | None,
     feishu: str | None,
+    prefs: str | None,
 ) -> Recipient:
     return Recipient(
         id=person_id,
@@ -79,6 +82,7 @@ def _recipient(
         wecom_userid=wecom,
         dingtalk_userid=dingtalk,
         feishu_user_id=feishu,
+        channel_prefs=prefs,
     )
 
 
@@ -146,10 +150,10 @@ class RecipientDirectory:
                 )
                 .order_by(_people.c.id)
             )
-            for *contact, unit_id, role in unit_rows:
+            for *columns, unit_id, role in unit_rows:
                 if unit_id is None:
                     continue
-                by_unit_role[(unit_id, role)].append(_recipient(*contact))
+                by_unit_role[(unit_id, role)].append(_recipient(*columns))
         supervisors: list[Recipient] = []
         if want_supervisors:
             rows = await session.execute(

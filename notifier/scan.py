@@ -36,6 +36,7 @@ from notifier.outbox_writers import LadderAdvance, writer_for
 from notifier.recipients import RecipientDirectory, RecipientNeed, id_in
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
+from supervision.channel_prefs import format_via
 from supervision.clock import Clock
 from supervision.outbox import (
     OutboxRow,
@@ -299,6 +300,7 @@ class _Batch:
             key = step_key(f.id, f.planned)
             not_before = self._send_at(f)
             kind, channels = f.planned.kind, f.planned.step.channels
+            via = format_via(channels)
             for person, roles in directory.resolve(need):
                 payload = self._payload(f, roles)
                 for channel, address in person_addresses(person, channels):
@@ -306,7 +308,7 @@ class _Batch:
                         OutboxRow(
                             person_key(key, person.id, channel), kind, channel, not_before,
                             payload, person.locale, address, item_thread_key(f.item_id),
-                            f.id, f.item_id, recipient_id=person.id,
+                            f.id, f.item_id, recipient_id=person.id, via=via,
                         )
                     )  # fmt: skip
             if GROUP in channels:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supervision.labels import CATALOGUE, DEADLINE, DUTY
+from supervision.labels import CATALOGUE, CHANNEL_PREFS, DEADLINE, DUTY
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "GLOSSARY.md"
 HEADING = "## The catalogue\n"
@@ -25,6 +25,8 @@ def catalogue_section() -> str:
             f"\n### `{name}` (by `AssignmentRole`)\n\n| role | 中文 | English |\n|---|---|---|\n"
         )
         parts.extend(f"| `{role}` | {zh} | {en} |\n" for role, (zh, en) in table.items())
+    parts.append("\n### `CHANNEL_PREFS` (接收渠道)\n\n| key | 中文 | English |\n|---|---|---|\n")
+    parts.extend(f"| `{key}` | {zh} | {en} |\n" for key, (zh, en) in CHANNEL_PREFS.items())
     return "".join(parts)
 
 

@@ -184,6 +184,13 @@ class Member:
         """True if the person's tier grants ``permission``."""
         return permission in GRANTS[self.tier]
 
+    def sets_channels_of(self, person_id: int) -> bool:
+        """True if the person may change ``person_id``'s channel preference (接收渠道): their
+        own, or anyone's as an admin of people."""
+        return self.active and (
+            person_id == self.person_id or self.allows(Permission.MANAGE_PEOPLE)
+        )
+
     def can(self, action: Action, assignment: Assignment) -> bool:
         """True if the person may do ``action`` on ``assignment``."""
         if not self.active:

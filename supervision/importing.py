@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from models import Item, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
+from supervision.channel_prefs import format_prefs, parse_prefs
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
@@ -75,6 +76,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "wecom_userid",
         "dingtalk_userid",
         "feishu_user_id",
+        "channels",
     ),
     "items": (
         "ref",
@@ -445,6 +447,12 @@ async def _import_people(
         locale = row.get("locale", "").strip().lower() or "zh"
         phone = row.get("phone", "").strip()
         app_ids = {column: row.get(column, "").strip() for column in APP_ID_COLUMNS}
+        prefs = None
+        try:
+            prefs = format_prefs(parse_prefs(row.get("channels", "")))
+        except ValidationFailed as exc:
+            for problem in exc.errors:
+                errs.add(number, "channels", problem.removeprefix("channels: "))
         problems = field_problems(
             email=email,
             phone=phone,
@@ -484,6 +492,8 @@ async def _import_people(
             for column, value in app_ids.items():
                 if column in table.columns:  # a file without the column keeps them
                     values[column] = value or None
+            if "channels" in table.columns:  # likewise: an empty cell is the default
+                values["channel_prefs"] = prefs
             planned.append((email, values, roles))
     if errs.errors:
         return

@@ -38,10 +38,12 @@ from supervision.phrases import LANGS, Lang, days_phrase, lang_of, working_days
 
 __all__ = [
     "CATALOGUE",
+    "CHANNEL_PREFS",
     "DEADLINE",
     "DUTY",
     "LANGS",
     "Lang",
+    "channel_prefs_word",
     "co_marked",
     "days_phrase",
     "label",
@@ -245,6 +247,29 @@ DEADLINE: Final[Mapping[AssignmentRole, tuple[str, str]]] = {
     AssignmentRole.LEAD: ("完成时限", "Deadline"),
     AssignmentRole.CO: ("反馈时限", "Input due to the lead unit"),
 }
+
+
+#: a person's channel preference (接收渠道): its name, what having none means, how it works
+CHANNEL_PREFS: Final[Mapping[str, tuple[str, str]]] = {
+    "title": ("接收渠道", "Channels"),
+    "default": (
+        "默认：已绑定的渠道同时发送，聊天渠道发送失败时改发电子邮件",
+        "Default: every channel the person is on at once; e-mail if a chat app fails",
+    ),
+    "order": (
+        "按顺序发送到第一个能送达的渠道，发送失败时改用下一个",
+        "Sent on the first channel that reaches the person; the next one if it fails",
+    ),
+    "unbound": ("未绑定", "not set up for you"),
+    "reset": ("恢复默认", "Back to the default"),
+    "saved": ("接收渠道已保存", "Channels saved"),
+}
+
+
+def channel_prefs_word(key: str, locale: str | None = "zh") -> str:
+    """A word about channel preferences (:data:`CHANNEL_PREFS`) in ``locale``."""
+    zh, en = CHANNEL_PREFS[key]
+    return en if lang_of(locale) == "en" else zh
 
 
 def label(member: StrEnum, locale: str | None = "zh", *, alone: bool = False) -> str:

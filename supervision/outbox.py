@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -19,18 +19,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Channel, GroupWebhook, Notification, NotificationStatus, Person, StepChannel
+from models import Channel, GroupWebhook, Notification, NotificationStatus, Person
 from supervision.calendar import WorkCalendar
+from supervision.channel_prefs import Reachable, first_sends, format_via
 
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = Channel.TELEGRAM
 EMAIL = Channel.EMAIL
 #: WeCom application messages to one person (the group robot's kind is ``wecom``)
 WECOM_APP = Channel.WECOM_APP
-#: DingTalk work notifications and Feishu app messages to one person (send only)
-DINGTALK_APP, FEISHU_APP = Channel.DINGTALK_APP, Channel.FEISHU_APP
-#: the chat apps a step's ``chat`` reaches; a permanent failure of any falls back to e-mail
-CHAT_APPS = (CHAT, WECOM_APP, DINGTALK_APP, FEISHU_APP)
 GROUP_KINDS = (Channel.WECOM, Channel.DINGTALK, Channel.FEISHU)
 PENDING, SENDING = NotificationStatus.PENDING, NotificationStatus.SENDING
 
@@ -55,6 +52,8 @@ class OutboxRow(NamedTuple):
     recipient_id: int | None = None
     webhook_id: int | None = None
     fallback_of_id: int | None = None
+    #: the channels the cause allowed (`supervision.channel_prefs.format_via`)
+    via: str | None = None
 
 
 #: the values every new row starts with, whoever writes it
@@ -158,25 +157,6 @@ def next_send_time(
     raise ValueError("no send window opening within 400 days; check the calendar and window")
 
 
-class Reachable(Protocol):
-    """The contact columns of a person (`models.Person` or a row read from them)."""
-
-    @property
-    def email(self) -> str | None: ...
-
-    @property
-    def telegram_chat_id(self) -> int | None: ...
-
-    @property
-    def wecom_userid(self) -> str | None: ...
-
-    @property
-    def dingtalk_userid(self) -> str | None: ...
-
-    @property
-    def feishu_user_id(self) -> str | None: ...
-
-
 def person_key(cause: str, person_id: int, channel: str) -> str:
     """The unique key of a message to a person: ``<cause>:p<person>:<channel>``."""
     return f"{cause}:p{person_id}:{channel}"
@@ -190,7 +170,8 @@ def on_channel(key: str, channel: str) -> str:
 
 
 def fallback_key(key: str) -> str:
-    """The key of the e-mail that stands in for the failed chat message ``key``."""
+    """The key of the message that stands in for ``key`` on the next channel of its route
+    (``key`` failed for good, or the person's preference moved it)."""
     return f"{key}:fallback"
 
 
@@ -200,26 +181,13 @@ def webhook_key(cause: str, webhook_id: int) -> str:
 
 
 def person_addresses(person: Reachable, channels: Sequence[str]) -> list[tuple[str, str]]:
-    """The (channel, address) pairs a person can be reached on, from step channels
-    ``chat`` / ``email`` (also accepted: ``telegram``, ``wecom_app``, ``dingtalk_app``,
-    ``feishu_app``).
+    """The (channel, address) pairs a new message to a person goes to, from step channels
+    ``chat`` / ``email`` (also accepted: channel codes such as ``telegram``, ``wecom_app``).
 
-    ``chat`` is every chat app the person is bound to: Telegram, the WeCom application,
-    DingTalk work notifications and the Feishu app.
+    The person's channel preference decides (`supervision.channel_prefs.first_sends`):
+    without one, ``chat`` is every chat app the person is bound to, and e-mail goes too.
     """
-    out: list[tuple[str, str]] = []
-    for channel in channels:
-        if channel in (StepChannel.CHAT, CHAT) and person.telegram_chat_id is not None:
-            out.append((CHAT, str(person.telegram_chat_id)))
-        if channel in ("chat", WECOM_APP) and person.wecom_userid:
-            out.append((WECOM_APP, person.wecom_userid))
-        if channel in ("chat", DINGTALK_APP) and person.dingtalk_userid:
-            out.append((DINGTALK_APP, person.dingtalk_userid))
-        if channel in ("chat", FEISHU_APP) and person.feishu_user_id:
-            out.append((FEISHU_APP, person.feishu_user_id))
-        if channel == EMAIL and person.email:
-            out.append((EMAIL, person.email))
-    return out
+    return [(channel.value, address) for channel, address in first_sends(person, channels)]
 
 
 async def add(
@@ -239,6 +207,7 @@ async def add(
     payload: dict[str, Any] | None = None,
     thread_key: str | None = None,
     fallback_of_id: int | None = None,
+    via: str | None = None,
 ) -> int | None:
     """Insert one outbox row unless its key exists; return its id, or None if it existed.
 
@@ -258,6 +227,7 @@ async def add(
         recipient_id=recipient_id,
         webhook_id=webhook_id,
         fallback_of_id=fallback_of_id,
+        via=via,
     )
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -307,6 +277,7 @@ async def notify_person(
             locale=person.locale,
             payload=payload,
             thread_key=item_thread_key(item_id),
+            via=format_via(channels),
         )
         if new_id is not None:
             ids.append(new_id)

@@ -43,9 +43,11 @@ from models import (
     WeComInbound,
 )
 from supervision.access import Action, actionable_assignments, can
+from supervision.channel_prefs import prefs_of, set_prefs
 from supervision.clock import Clock, local_today
 from supervision.dateparse import parse_date
 from supervision.errors import DomainError, ValidationFailed
+from supervision.labels import channel_prefs_word, label
 from supervision.mail_parsing import MailCommand, command_of, extension_fields
 from supervision.reports import clean_text, file_report, item_of
 from supervision.requests import request_completion, request_extension
@@ -57,6 +59,10 @@ WECOM: Final = Origin.WECOM
 REPORT, CLOSE, EXTEND, VIEW, CHOOSE = "r", "c", "e", "v", "choose"
 _KEY: Final = re.compile(r"^a:([rcev]):(\d{1,12})$")
 _CANCEL: Final = frozenset({"取消", "cancel", "/cancel"})
+#: the first word of a message about one's channel preference: ``接收渠道 企业微信 电子邮件``
+_SETTINGS: Final = frozenset({"接收渠道", "channels", "/settings"})
+_RESET: Final = frozenset({"默认", "default"})
+_SETTINGS_TEXT: Final = re.compile(r"^\s*([^\s:]+)[\s:]*(.*)$", re.S)
 #: at most this many items are listed to choose from
 MAX_CHOICES: Final = 20
 #: an open dialog step is dropped after this long: a message much later is a new message
@@ -83,6 +89,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "refused": "未予登记：{reason}",
         "details": "{ref} {title}\n责任单位：{unit}\n完成时限：{due}\n状态：{state}",
         "empty": "内容为空，未予登记。请发送文字。",
+        "settings": (
+            "{prefs}\n\n按顺序发送，例如“接收渠道 企业微信 电子邮件”；发送“接收渠道 默认”恢复默认。"
+        ),
+        "settings_saved": "接收渠道已保存。\n{prefs}",
     },
     "en": {
         "unbound": "Your WeCom account is not registered with Duban; nothing was filed. "
@@ -106,6 +116,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "refused": "Not filed: {reason}",
         "details": "{ref} {title}\nUnit: {unit}\nDue: {due}\nState: {state}",
         "empty": "The message is empty; nothing was filed.",
+        "settings": "{prefs}\n\nSend them in order, e.g. “channels wecom_app email”; "
+        "“channels default” restores the default.",
+        "settings_saved": "Channels saved.\n{prefs}",
     },
 }
 
@@ -158,6 +171,16 @@ class _Done(Exception):
         super().__init__(answer.text)
         self.answer = answer
         self.assignment = assignment
+
+
+def _prefs_text(person: Person) -> str:
+    """The person's channels in order, or what the default means, in their language."""
+    loc = person.locale
+    prefs = prefs_of(person)
+    if not prefs:
+        return f"{channel_prefs_word('title', loc)}: {channel_prefs_word('default', loc)}"
+    names = " → ".join(label(c, loc, alone=True) for c in prefs)
+    return f"{channel_prefs_word('title', loc)}: {names}"
 
 
 class WeComReplies:
@@ -286,6 +309,9 @@ class WeComReplies:
             return WeComAnswer("asked", say(person.locale, "cancelled"))
         if not text:
             return WeComAnswer("refused", say(person.locale, "empty"))
+        asked = _SETTINGS_TEXT.match(unicodedata.normalize("NFKC", text))
+        if asked is not None and asked.group(1).lower() in _SETTINGS:
+            return await self._settings(session, person, asked.group(2).strip())
         dialog = await session.get(WeComDialog, person.wecom_userid)
         if dialog is not None and self.clock.now() - dialog.updated_at > DIALOG_TTL:
             await self._forget(session, person)
@@ -317,6 +343,19 @@ class WeComReplies:
             lines.append(f"{n}. {item.ref} {item.title}（{due}）")
         await self._remember(session, person, CHOOSE, None, [a.id for a in choices], text)
         return WeComAnswer("asked", say(person.locale, "choose", lines="\n".join(lines)))
+
+    async def _settings(self, session: AsyncSession, person: Person, rest: str) -> WeComAnswer:
+        """Show or set the person's own channel preference (``/settings`` of the bot)."""
+        if not rest:
+            return WeComAnswer("asked", say(person.locale, "settings", prefs=_prefs_text(person)))
+        wanted = "" if rest.lower() in _RESET else rest
+        try:
+            await set_prefs(
+                session, person_id=person.id, channels=wanted, actor=person, clock=self.clock
+            )
+        except DomainError as exc:
+            return WeComAnswer("refused", say(person.locale, "refused", reason=str(exc)))
+        return WeComAnswer("asked", say(person.locale, "settings_saved", prefs=_prefs_text(person)))
 
     async def _chosen(
         self, session: AsyncSession, person: Person, dialog: WeComDialog, text: str

@@ -301,3 +301,21 @@ async def test_a_queued_reminder_goes_out_and_falls_back_once(
     ]  # fmt: skip
     assert rows[4].fallback_of_id == rows[3].id and rows[4].address == "wang@example.gov.cn"
     assert rows[0].provider_message_id
+
+
+def test_the_apps_can_be_named_in_a_channel_preference() -> None:
+    from types import SimpleNamespace
+
+    from models import Channel
+    from supervision.channel_prefs import parse_prefs
+    from supervision.outbox import person_addresses
+
+    assert parse_prefs("钉钉工作通知；飞书；电子邮件") == (
+        Channel.DINGTALK_APP, Channel.FEISHU_APP, Channel.EMAIL,
+    )  # fmt: skip
+    assert parse_prefs("feishu_app,dingtalk_app") == (Channel.FEISHU_APP, Channel.DINGTALK_APP)
+    person = SimpleNamespace(
+        email="a@b.cn", telegram_chat_id=None, wecom_userid=None, dingtalk_userid="d1",
+        feishu_user_id="ou_1", channel_prefs="feishu_app,email",
+    )  # fmt: skip
+    assert person_addresses(person, ["chat", "email"]) == [("feishu_app", "ou_1")]

@@ -530,3 +530,34 @@ async def test_people_import_binds_dingtalk_and_feishu_ids(session, clock):
     problems = {(e.row, e.column) for e in result.errors}
     assert problems == {(2, "dingtalk_userid"), (3, "feishu_user_id"), (5, "feishu_user_id")}
     assert not result.written
+
+
+async def test_people_import_sets_channel_preferences(session, clock):
+    await _run(session, clock, "units", UNITS)
+    people = PEOPLE.replace("locale,phone\n", "locale,phone,channels\n")
+    people = people.replace("025-1234567\n", "025-1234567,wecom_app;email\n")
+    people = people.replace("责任人；联络员,en,\n", "责任人；联络员,en,,电子邮件；Telegram\n")
+    result = await _run(session, clock, "people", people)
+    assert not result.errors
+    zhang = await session.scalar(select(Person).where(Person.email == "zhangwei@demo.cn"))
+    chen = await session.scalar(select(Person).where(Person.email == "chenjing@demo.cn"))
+    wang = await session.scalar(select(Person).where(Person.email == "wangqiang@demo.cn"))
+    assert (zhang.channel_prefs, chen.channel_prefs) == ("wecom_app,email", "email,telegram")
+    assert wang.channel_prefs is None  # an empty cell: the default
+    # a file without the column keeps them
+    await _run(session, clock, "people", PEOPLE)
+    await session.refresh(zhang)
+    assert zhang.channel_prefs == "wecom_app,email"
+    # an unknown or repeated channel: the row and column named, nothing written
+    bad = (
+        "name,email,unit,roles,locale,phone,channels\n"
+        "张伟,zhangwei@demo.cn,FGW,owner,,,email\n"
+        "王强,wangqiang@demo.cn,FGW,leader,,,sms;email\n"
+        "陈静,chenjing@demo.cn,NJ,owner,,,email;email\n"
+    )
+    result = await _run(session, clock, "people", bad)
+    assert [(e.row, e.column) for e in result.errors] == [(3, "channels"), (4, "channels")]
+    assert "'sms' is not a channel for a person" in result.errors[0].reason
+    assert not result.written
+    await session.refresh(zhang)
+    assert zhang.channel_prefs == "wecom_app,email"

@@ -140,7 +140,7 @@ def test_chat_reaches_every_bound_chat_app() -> None:
 
     from supervision.outbox import person_addresses
 
-    apps = {"dingtalk_userid": None, "feishu_user_id": None}
+    apps = {"dingtalk_userid": None, "feishu_user_id": None, "channel_prefs": None}
     both = SimpleNamespace(email="a@b.cn", telegram_chat_id=42, wecom_userid="zhangsan", **apps)
     assert person_addresses(both, ["chat", "email"]) == [
         ("telegram", "42"),
@@ -152,7 +152,7 @@ def test_chat_reaches_every_bound_chat_app() -> None:
     assert person_addresses(wecom_only, ["telegram"]) == []
     every = SimpleNamespace(
         email=None, telegram_chat_id=7, wecom_userid=None, dingtalk_userid="ding1",
-        feishu_user_id="ou_abc",
+        feishu_user_id="ou_abc", channel_prefs=None,
     )  # fmt: skip
     assert person_addresses(every, ["chat"]) == [
         ("telegram", "7"), ("dingtalk_app", "ding1"), ("feishu_app", "ou_abc"),

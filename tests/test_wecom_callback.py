@@ -203,3 +203,21 @@ async def test_a_stale_dialog_is_dropped(office: Office, world: World, clock: Fi
     async with office.sessions() as session:
         kinds = (await session.scalars(select(Report.kind))).all()
     assert kinds == [ReportKind.PROGRESS.value]
+
+
+async def test_channels_are_set_in_the_wecom_dialog(office: Office, world: World) -> None:
+    async def prefs() -> str | None:
+        async with office.sessions() as session:
+            return (await session.get_one(Person, world.owner.id)).channel_prefs
+
+    shown = await office.text("zhangsan", "接收渠道")
+    assert shown.startswith("接收渠道: 默认") and "接收渠道 企业微信 电子邮件" in shown
+    saved = await office.text("zhangsan", "接收渠道：企业微信；电子邮件")
+    assert saved == "接收渠道已保存。\n接收渠道: 企业微信 → 电子邮件"
+    assert await prefs() == "wecom_app,email"
+    refused = await office.text("zhangsan", "接收渠道 短信")
+    assert refused.startswith("未予登记") and "'短信' is not a channel" in refused
+    assert await prefs() == "wecom_app,email"
+    await office.text("zhangsan", "接收渠道 默认")
+    assert await prefs() is None
+    assert await office.count(Report) == 0  # none of these is a progress report

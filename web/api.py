@@ -348,6 +348,16 @@ ROUTES: Final[tuple[Operation, ...]] = (
         response="Person",
     ),
     _route(
+        "PUT",
+        "/people/" + _id("person_id") + "/channels",
+        api_people.set_channels,
+        Permission.VIEW,
+        summary="Set a person's channel preference (one's own; an admin anyone's)",
+        tag="people",
+        body="ChannelsInput",
+        response="Person",
+    ),
+    _route(
         "GET",
         "/units",
         api_units.list_units,

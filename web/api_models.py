@@ -1,7 +1,7 @@
 """Pydantic models of the /api/v1 request bodies other than items (`supervision.item_schema`).
 
 The handlers parse with them (`supervision.validation.validate`) and `web.openapi` publishes
-their `model_json_schema()`. Imports `supervision/` and `web.api_tokens` only.
+their `model_json_schema()`. Imports `models` enums, `supervision/` and `web.api_tokens` only.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, StrictBool
 
+from models import Channel
 from supervision.item_schema import Day, Id, not_blank
 from supervision.validation import Body, Patch
 from web.api_tokens import MAX_VALID_DAYS
@@ -84,6 +85,15 @@ class UnitPatch(Patch):
     name: Text200 | None = None
     parent_id: Id | None = None
     active: StrictBool | None = None
+
+
+class ChannelsInput(Body):
+    """A person's channel preference (接收渠道), in order; an empty list restores the default.
+
+    Only channels that reach one person (``telegram``, ``wecom_app``, ``email``, …), each once.
+    """
+
+    channels: list[Channel] = Field(max_length=len(Channel))
 
 
 class TokenInput(Body):

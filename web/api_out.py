@@ -20,6 +20,7 @@ from pydantic import AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
 from models import (
     Assignment,
     AssignmentRole,
+    Channel,
     Item,
     ItemState,
     MilestoneState,
@@ -107,6 +108,13 @@ def _count(value: object) -> object:
 
 def _is_set(value: object) -> bool:
     return value is not None
+
+
+def _channel_list(value: object) -> object:
+    """A stored channel preference (``wecom_app,email``) as its list."""
+    if value is None:
+        return []
+    return [c for c in value.split(",") if c] if isinstance(value, str) else value
 
 
 def _sorted(value: object) -> object:
@@ -253,9 +261,24 @@ class PersonOut(ApiOut):
     telegram_bound: Annotated[bool, BeforeValidator(_is_set)] = Field(
         validation_alias="telegram_chat_id", description="a Telegram chat is bound"
     )
-    wecom_userid: str | None = Field(description="WeCom (企业微信) userid, application messages")
-    dingtalk_userid: str | None = Field(description="DingTalk (钉钉) userid, work notifications")
-    feishu_user_id: str | None = Field(description="Feishu (飞书) user_id or open_id (ou_…)")
+    wecom_userid: str | None = Field(
+        default=None, description="WeCom (企业微信) userid, application messages"
+    )
+    dingtalk_userid: str | None = Field(
+        default=None, description="DingTalk (钉钉) userid, work notifications"
+    )
+    feishu_user_id: str | None = Field(
+        default=None, description="Feishu (飞书) user_id or open_id (ou_…)"
+    )
+    channels: Annotated[list[Channel], BeforeValidator(_channel_list)] = Field(
+        default_factory=list,
+        validation_alias="channel_prefs",
+        description=(
+            "channel preference (接收渠道), in order: a message goes to the first channel "
+            "that reaches the person and to the next on failure; empty = the default "
+            "(every channel the person is on at once, e-mail if a chat app fails)"
+        ),
+    )
 
 
 class MeOut(ApiOut):

@@ -13,7 +13,9 @@ from models import (
     PersonRole,
     Role,
 )
+from supervision.channel_prefs import set_prefs
 from supervision.errors import NotFound
+from supervision.validation import validate
 from web.api_core import (
     ApiContext,
     json_ok,
@@ -21,11 +23,13 @@ from web.api_core import (
     query_bool,
     query_choice,
     query_int,
+    read_json,
 )
 from web.api_lookups import (
     current_person,
     paged,
 )
+from web.api_models import ChannelsInput
 from web.api_out import MeOut, PersonOut
 
 
@@ -72,3 +76,25 @@ async def get_person(ctx: ApiContext) -> web.StreamResponse:
         if p is None or not ctx.principal.scope.sees_unit(p.unit_id):
             raise NotFound(f"no person #{person_id}")
         return json_ok(PersonOut.model_validate(p))
+
+
+async def set_channels(ctx: ApiContext) -> web.StreamResponse:
+    """Set a person's channel preference: one's own, or anyone's as an admin."""
+    body = validate(ChannelsInput, await read_json(ctx.request))
+    person_id = ctx.match_id("person_id")
+    async with ctx.deps.sessions() as session, session.begin():
+        me = await current_person(session, ctx)
+        target = await session.get(Person, person_id)
+        if target is None or not (
+            me.id == person_id or ctx.principal.scope.sees_unit(target.unit_id)
+        ):
+            raise NotFound(f"no person #{person_id}")
+        person = await set_prefs(
+            session,
+            person_id=person_id,
+            channels=[c.value for c in body.channels],
+            actor=me,
+            clock=ctx.deps.clock,
+        )
+        after = PersonOut.model_validate(person)
+    return json_ok(after)

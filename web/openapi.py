@@ -20,6 +20,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.milestones import MilestoneInput, MilestonePatch
 from web.api_models import (
+    ChannelsInput,
     Decision,
     ExtensionInput,
     ReopenInput,
@@ -171,6 +172,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         UnitInput,
         UnitPatch,
         TokenInput,
+        ChannelsInput,
     ),
     **output_schemas(
         ErrorOut,

@@ -432,7 +432,9 @@ async def test_people(world):
         "wecom_userid",
         "dingtalk_userid",
         "feishu_user_id",
+        "channels",
     }
+    assert person["channels"] == []  # the default
     assert (await world.get("sup", "/people/9999"))[0] == 404
 
 

@@ -152,3 +152,30 @@ async def test_person_form_takes_dingtalk_and_feishu_ids(
     async with sessions() as s:
         person = await s.get_one(Person, seed.liaison_a)
         assert (person.dingtalk_userid, person.feishu_user_id) == ("ding-lly", "ou_9a8b")
+
+
+async def test_the_form_sets_the_channel_preference_in_order(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    html = await (await as_admin.get(f"/people/{seed.liaison_a}")).text()
+    assert "接收渠道" in html and 'name="channel_3"' in html and ">企业微信</option>" in html
+    base = {"name": "联络员甲", "roles": "liaison", "unit_id": str(seed.unit_a), "locale": "zh"}
+    ordered = {**base, "channel_1": "wecom_app", "channel_2": "", "channel_3": "email"}
+    response = await as_admin.post(f"/people/{seed.liaison_a}", ordered)
+    assert response.status == 303, await response.text()
+    async with sessions() as s:
+        assert (await s.get_one(Person, seed.liaison_a)).channel_prefs == "wecom_app,email"
+    html = await (await as_admin.get(f"/people/{seed.liaison_a}")).text()
+    assert '<option value="wecom_app" selected>' in html
+    # a post without the choice keeps the list; a repeated or unknown channel changes nothing
+    assert (await as_admin.post(f"/people/{seed.liaison_a}", base)).status == 303
+    for bad in ({"channel_1": "email", "channel_2": "email"}, {"channel_1": "wecom"}):
+        response = await as_admin.post(f"/people/{seed.liaison_a}", {**base, **bad})
+        assert response.status == 400 and "channels:" in await response.text()
+    async with sessions() as s:
+        assert (await s.get_one(Person, seed.liaison_a)).channel_prefs == "wecom_app,email"
+    # all blank: the default again
+    blank = {**base, "channel_1": "", "channel_2": "", "channel_3": ""}
+    assert (await as_admin.post(f"/people/{seed.liaison_a}", blank)).status == 303
+    async with sessions() as s:
+        assert (await s.get_one(Person, seed.liaison_a)).channel_prefs is None

@@ -12,8 +12,10 @@ from models import Channel, Person, Role, Unit
 from notifier.wecom.api import authorize_link
 from supervision.access import Permission
 from supervision.audit import Actor
+from supervision.channel_prefs import PERSONAL, parse_prefs, prefs_of, set_prefs
 from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link, queue_invite_email
+from supervision.labels import CHANNEL_PREFS, channel_prefs_word
 from supervision.people import (
     APP_USER_ID_LIMIT,
     EMAIL_LIMIT,
@@ -28,10 +30,12 @@ from supervision.units import UnitSpec, save_unit
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.i18n import LANGS
-from web.views.common import int_or_none, path_id, redirect, render, text_field
+from web.views.common import int_or_none, lang_of, path_id, redirect, render, text_field
 from web.wecom_binding import BIND_PATH
 
 ROLES = [r.value for r in Role]
+#: the channels a person can be reached on, as the form's ordered choice offers them
+CHANNELS = [c.value for c in PERSONAL]
 
 
 async def _units(session: AsyncSession) -> list[Unit]:
@@ -56,6 +60,7 @@ def _person_raw(person: Person | None) -> dict[str, Any]:
         return {
             "name": "", "email": "", "phone": "", "wecom_userid": "", "dingtalk_userid": "",
             "feishu_user_id": "", "unit_id": "", "roles": [], "locale": "zh", "active": True,
+            "channels": [],
         }  # fmt: skip
     return {
         "name": person.name,
@@ -68,6 +73,7 @@ def _person_raw(person: Person | None) -> dict[str, Any]:
         "roles": sorted(person.roles),
         "locale": person.locale,
         "active": person.active,
+        "channels": [c.value for c in prefs_of(person)],
     }
 
 
@@ -99,6 +105,8 @@ async def _person_form(
             "invite_app": invite_app,
             "invite_days": INVITE_VALIDITY.days,
             "wecom_invites": deps.config.wecom is not None,
+            "channels": CHANNELS,
+            "prefs_words": {k: channel_prefs_word(k, lang_of(request)) for k in CHANNEL_PREFS},
         },
         status=status,
     )
@@ -134,8 +142,16 @@ def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
         "roles": [r for r in form.getall("roles", []) if isinstance(r, str)],
         "locale": text_field(form, "locale"),
         "active": form.get("active") == "on",
+        # the ordered choice: 1st, 2nd, … channel; blanks are skipped
+        "channels": [text_field(form, f"channel_{n}") for n in range(1, len(CHANNELS) + 1)],
     }
+    raw["channels"] = [c for c in raw["channels"] if c]
+    raw["channels_sent"] = "channel_1" in form  # a post without the choice keeps the list
     problems = []
+    try:
+        parse_prefs(raw["channels"])
+    except ValidationFailed as exc:
+        problems += exc.errors
     unknown = [r for r in raw["roles"] if r not in ROLES]
     if unknown:
         problems.append("unknown role: " + ", ".join(unknown))
@@ -171,16 +187,21 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
             raise ValidationFailed("; ".join(problems), problems)
         hashed = await deps.login_guard.hash_password(password) if password else None
         async with deps.sessions() as session, session.begin():
-            actor = Actor.of(await session.get_one(Person, me.person_id))
+            admin = await session.get_one(Person, me.person_id)
             person = await save_person(
                 session,
                 person_id=person_id,
                 spec=_spec(raw),
-                actor=actor,
+                actor=Actor.of(admin),
                 clock=deps.clock,
                 password_hash=hashed,
             )
             saved_id = person.id
+            if raw["channels_sent"]:
+                await set_prefs(
+                    session, person_id=saved_id, channels=raw["channels"], actor=admin,
+                    clock=deps.clock,
+                )  # fmt: skip
     except NotFound as exc:
         raise web.HTTPNotFound(text="404: no such person") from exc
     except DomainError as exc:

@@ -1,7 +1,7 @@
 """invite_tokens: channel and used_by_wecom_userid
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 06:13:41.498949
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import models.base
 
 
-revision: str = '0011'
-down_revision: str | None = '0010'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """people: dingtalk_userid and feishu_user_id
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 05:56:19.780264
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import models.base
 
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
