@@ -97,6 +97,9 @@ PEOPLE: tuple[tuple[str, str, str, str], ...] = (
     ("宋佳", "songjia", "DCS", "viewer"),
 )
 LOGIN_USERS = ("zhenghua", "liangchen", "songjia")
+#: people bound to WeCom (企业微信) in the demo, by their userid (the e-mail user): reminders
+#: reach them as cards, and they answer in WeCom (``scripts/demo --with-fakes``)
+WECOM_USERS = ("zhangwei", "lina", "chenjing", "huangyong", "luobin", "zhenghua")
 OWNER_OF = {
     "FGW": "zhangwei",
     "NJ": "chenjing",
@@ -427,7 +430,14 @@ async def load_demo(session: AsyncSession, *, clock: Clock, tz: ZoneInfo) -> Dem
         "people",
         Table(
             [
-                {"name": n, "email": _email(u), "unit": unit, "roles": roles, "locale": "zh"}
+                {
+                    "name": n,
+                    "email": _email(u),
+                    "unit": unit,
+                    "roles": roles,
+                    "locale": "zh",
+                    "wecom_userid": u if u in WECOM_USERS else "",
+                }
                 for n, u, unit, roles in PEOPLE
             ]
         ),

@@ -17,10 +17,13 @@ from duban.runtime import Runtime
 from duban.settings import RenderSettings, Settings
 from notifier.config import MailConfig, NotifierConfig
 from notifier.digest import scan_and_group
+from notifier.dingtalk import DingTalkConfig
+from notifier.feishu import FeishuConfig
 from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
 from notifier.templating import RenderLimits
-from notifier.wecom.api import WeComConfig
+from notifier.tokens import token_store
+from notifier.wecom.api import WeComApi, WeComConfig, token_key
 from notifier.wecom.crypto import WeComCrypt
 from notifier.worker import NotifierDeps, ScanFn
 from supervision.mail_replies import AttachmentLimits, MailReplies
@@ -35,6 +38,7 @@ from web.sessions import SessionPolicy
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 from web.wecom import setup_wecom_callback
+from web.wecom_binding import setup_wecom_binding
 
 log = logging.getLogger("duban")
 
@@ -77,6 +81,8 @@ def web_deps(runtime: Runtime) -> WebDeps:
         redis_url=s.redis.url,
         secure_cookies=web_settings.base_url.startswith("https://"),
         telegram_bot_username=s.telegram.bot_username,
+        wecom=wecom_app_config(s),
+        wecom_oauth_base=s.wecom.oauth_base,
         sessions=SessionPolicy(
             idle=timedelta(minutes=web_settings.session_idle_minutes),
             lifetime=timedelta(hours=web_settings.session_max_hours),
@@ -92,15 +98,24 @@ def web_deps(runtime: Runtime) -> WebDeps:
 
 
 def wecom_parts(runtime: Runtime) -> list[AppPart]:
-    """The WeCom callback route, when the application's Token and EncodingAESKey are set."""
+    """The WeCom routes: binding by invite link when the application can call WeCom, and the
+    callback when its Token and EncodingAESKey are set too."""
     wecom = runtime.settings.wecom
+    config = wecom_app_config(runtime.settings)
+    parts: list[AppPart] = []
+    if config is not None:
+        key = token_key(config.corp_id, config.agent_id)  # the token the notifier shares
+        store = token_store(runtime.settings.redis.url, key)
+        api = WeComApi(config, store=store, clock=runtime.clock)
+        parts.append(lambda app: setup_wecom_binding(app, api))
     if not (wecom.receiving and wecom.corp_id and wecom.token and wecom.aes_key):
-        return []
+        return parts
     crypt = WeComCrypt(
         wecom.token.get_secret_value(), wecom.aes_key.get_secret_value(), wecom.corp_id
     )
     replies = WeComReplies(clock=runtime.clock, tz=runtime.settings.office.tz)
-    return [lambda app: setup_wecom_callback(app, crypt, replies)]
+    parts.append(lambda app: setup_wecom_callback(app, crypt, replies))
+    return parts
 
 
 async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -142,6 +157,19 @@ def stop_event() -> asyncio.Event:
     return stop
 
 
+def wecom_app_config(settings: Settings) -> WeComConfig | None:
+    """The WeCom application's API configuration, or None when it cannot send."""
+    wecom = settings.wecom
+    if not (wecom.sending and wecom.corp_id and wecom.agent_id and wecom.secret):
+        return None
+    return WeComConfig(
+        corp_id=wecom.corp_id,
+        agent_id=wecom.agent_id,
+        secret=wecom.secret.get_secret_value(),
+        api_base=wecom.api_base,
+    )
+
+
 def notifier_config(settings: Settings) -> NotifierConfig:
     """The notifier edge's configuration, built from the settings."""
     smtp = settings.mail.smtp
@@ -157,13 +185,27 @@ def notifier_config(settings: Settings) -> NotifierConfig:
             timeout=smtp.timeout,
         )
     wecom = settings.wecom
-    wecom_config = None
-    if wecom.sending and wecom.corp_id and wecom.agent_id and wecom.secret:
-        wecom_config = WeComConfig(
-            corp_id=wecom.corp_id,
-            agent_id=wecom.agent_id,
-            secret=wecom.secret.get_secret_value(),
-            api_base=wecom.api_base,
+    wecom_config = wecom_app_config(settings)
+    dingtalk = settings.dingtalk
+    dingtalk_config = None
+    if dingtalk.sending and dingtalk.app_key and dingtalk.agent_id and dingtalk.app_secret:
+        dingtalk_config = DingTalkConfig(
+            app_key=dingtalk.app_key,
+            agent_id=dingtalk.agent_id,
+            app_secret=dingtalk.app_secret.get_secret_value(),
+            api_base=dingtalk.api_base,
+            rate=dingtalk.rate,
+            user_rate=dingtalk.user_rate,
+        )
+    feishu = settings.feishu
+    feishu_config = None
+    if feishu.sending and feishu.app_id and feishu.app_secret:
+        feishu_config = FeishuConfig(
+            app_id=feishu.app_id,
+            app_secret=feishu.app_secret.get_secret_value(),
+            api_base=feishu.api_base,
+            rate=feishu.rate,
+            user_rate=feishu.user_rate,
         )
     return NotifierConfig(
         tz=settings.office.tz,
@@ -177,6 +219,8 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         wecom=wecom_config,
         wecom_rate=wecom.rate,
         wecom_user_rate=wecom.user_rate,
+        dingtalk=dingtalk_config,
+        feishu=feishu_config,
         redis_url=settings.redis.url,
         secret_key=settings.security.secret_key.get_secret_value(),
         scan_interval_seconds=settings.notifier.scan_interval_seconds,

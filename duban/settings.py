@@ -314,6 +314,11 @@ class WeComSettings(_Group):
         "https://qyapi.weixin.qq.com",
         "the WeCom API server (a 政务微信 private deployment, or a test fake)",
     )
+    oauth_base: str = _env(
+        "WECOM_OAUTH_BASE",
+        "https://open.weixin.qq.com",
+        "where WeCom's web authorize page is (binding by invite link; a private deployment)",
+    )
     rate: float = _env("WECOM_RATE", 20.0, "application messages per second in all", gt=0)
     user_rate: float = _env(
         "WECOM_USER_RATE", 0.5, "messages per second to one person (WeCom: 30 a minute)", gt=0
@@ -343,6 +348,56 @@ class WeComSettings(_Group):
     def receiving(self) -> bool:
         """True when the callback Token and EncodingAESKey are set too."""
         return bool(self.sending and self.token and self.token.get_secret_value() and self.aes_key)
+
+
+class DingTalkSettings(_Group):
+    """DingTalk (钉钉) work notifications (工作通知) to people, from an internal application."""
+
+    app_key: str | None = _env(
+        "DINGTALK_APP_KEY", None, "the application's AppKey (Client ID); unset: no DingTalk app"
+    )
+    app_secret: SecretStr | None = _env(
+        "DINGTALK_APP_SECRET", None, "the application's AppSecret (Client Secret)"
+    )
+    agent_id: int | None = _env("DINGTALK_AGENT_ID", None, "the application's AgentId")
+    api_base: str = _env(
+        "DINGTALK_API_BASE",
+        "https://oapi.dingtalk.com",
+        "the DingTalk API server (a private deployment, or a test fake)",
+    )
+    rate: float = _env("DINGTALK_RATE", 20.0, "work notifications per second in all", gt=0)
+    user_rate: float = _env(
+        "DINGTALK_USER_RATE", 0.5, "work notifications per second to one person", gt=0
+    )
+
+    @property
+    def sending(self) -> bool:
+        """True when AppKey, AppSecret and AgentId are all set."""
+        return bool(
+            self.app_key
+            and self.agent_id
+            and self.app_secret
+            and self.app_secret.get_secret_value()
+        )
+
+
+class FeishuSettings(_Group):
+    """Feishu (飞书) messages to people, from a self-built application's bot."""
+
+    app_id: str | None = _env("FEISHU_APP_ID", None, "the application's App ID; unset: no app")
+    app_secret: SecretStr | None = _env("FEISHU_APP_SECRET", None, "the App Secret")
+    api_base: str = _env(
+        "FEISHU_API_BASE",
+        "https://open.feishu.cn",
+        "the Feishu API server (https://open.larksuite.com for Lark, or a test fake)",
+    )
+    rate: float = _env("FEISHU_RATE", 20.0, "app messages per second in all", gt=0)
+    user_rate: float = _env("FEISHU_USER_RATE", 0.5, "messages per second to one person", gt=0)
+
+    @property
+    def sending(self) -> bool:
+        """True when App ID and App Secret are set."""
+        return bool(self.app_id and self.app_secret and self.app_secret.get_secret_value())
 
 
 class NotifierSettings(_Group):
@@ -411,6 +466,8 @@ GROUPS: Final[dict[str, type[_Group]]] = {
     "telegram": TelegramSettings,
     "mail": MailSettings,
     "wecom": WeComSettings,
+    "dingtalk": DingTalkSettings,
+    "feishu": FeishuSettings,
     "notifier": NotifierSettings,
     "render": RenderSettings,
     "logging": LoggingSettings,
@@ -444,6 +501,8 @@ class Settings(BaseModel):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
+    dingtalk: DingTalkSettings = Field(default_factory=DingTalkSettings)
+    feishu: FeishuSettings = Field(default_factory=FeishuSettings)
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

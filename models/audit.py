@@ -50,6 +50,8 @@ class AuditAction(StrEnum):
     INVITE_CREATED = "invite_created"
     CHAT_BOUND = "chat_bound"
     CHAT_UNBOUND = "chat_unbound"
+    WECOM_BOUND = "wecom_bound"
+    WECOM_UNBOUND = "wecom_unbound"
     IMPORT_SCHEDULE = "import_schedule"
     RECOMPUTE_DUE = "recompute_due"
     SET_OVERRIDE = "set_override"

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, enum_column
+from models.notification import Channel
 
 
 class TelegramUpdate(Base):
@@ -26,7 +27,7 @@ class TelegramUpdate(Base):
 
 
 class InviteToken(TimestampMixin, Base):
-    """A single-use deep-link token that binds a Telegram chat to a person (7 days)."""
+    """A single-use token that binds a Telegram chat or a WeCom userid to a person (7 days)."""
 
     __tablename__ = "invite_tokens"
 
@@ -36,4 +37,10 @@ class InviteToken(TimestampMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: the app the invite binds: ``telegram`` (a /start deep link) or ``wecom_app`` (a link
+    #: opened in WeCom, through its web authorization)
+    channel: Mapped[Channel] = mapped_column(
+        enum_column(Channel, 16), default=Channel.TELEGRAM, server_default=Channel.TELEGRAM.value
+    )
+    used_by_wecom_userid: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))

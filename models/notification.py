@@ -22,6 +22,8 @@ class Channel(StrEnum):
     WECOM_APP = "wecom_app"  # 企业微信自建应用, to one person
     DINGTALK = "dingtalk"  # 钉钉群机器人
     FEISHU = "feishu"  # 飞书群机器人
+    DINGTALK_APP = "dingtalk_app"  # 钉钉工作通知, to one person (send only)
+    FEISHU_APP = "feishu_app"  # 飞书应用消息, to one person (send only)
     LOG = "log"  # the stand-in when a channel is not configured
 
 

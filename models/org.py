@@ -56,6 +56,10 @@ class Person(TimestampMixin, Base):
     telegram_username: Mapped[str | None] = mapped_column(String(64))
     #: the person's WeCom (企业微信 / 政务微信) userid: application messages and callbacks
     wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the person's DingTalk (钉钉) userid: work notifications (工作通知)
+    dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the person's Feishu (飞书) user_id, or open_id (``ou_…``): messages from the app
+    feishu_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: the person's channels in the order they want to be reached (``wecom_app,email``:
     #: `supervision.channel_prefs`); None: every channel they are reachable on, at once
     channel_prefs: Mapped[str | None] = mapped_column(String(120))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from notifier.dingtalk import DingTalkConfig
+from notifier.feishu import FeishuConfig
 from notifier.templating import RenderLimits
 from notifier.wecom.api import WeComConfig
 
@@ -48,6 +50,10 @@ class NotifierConfig:
     #: WeCom app: messages a second for the app, and per person (30 a minute per member)
     wecom_rate: float = 20.0
     wecom_user_rate: float = 0.5
+    #: DingTalk work notifications (工作通知) to individuals; None: not configured
+    dingtalk: DingTalkConfig | None = None
+    #: Feishu app messages to individuals; None: not configured
+    feishu: FeishuConfig | None = None
     redis_url: str | None = field(default=None, repr=False)
     #: opens sealed payload values (invite links); None: such a message cannot be rendered
     secret_key: str | None = field(default=None, repr=False)

@@ -34,6 +34,8 @@ class Recipient:
     email: str | None
     telegram_chat_id: int | None
     wecom_userid: str | None = None
+    dingtalk_userid: str | None = None
+    feishu_user_id: str | None = None
     channel_prefs: str | None = None
 
 
@@ -56,6 +58,8 @@ _COLUMNS = (
     _people.c.email,
     _people.c.telegram_chat_id,
     _people.c.wecom_userid,
+    _people.c.dingtalk_userid,
+    _people.c.feishu_user_id,
     _people.c.channel_prefs,
 )
 
@@ -66,6 +70,8 @@ def _recipient(
     email: str | None,
     chat_id: int | None,
     wecom: str | None,
+    dingtalk: str | None,
+    feishu: str | None,
     prefs: str | None,
 ) -> Recipient:
     return Recipient(
@@ -74,6 +80,8 @@ def _recipient(
         email=email,
         telegram_chat_id=chat_id,
         wecom_userid=wecom,
+        dingtalk_userid=dingtalk,
+        feishu_user_id=feishu,
         channel_prefs=prefs,
     )
 

@@ -41,6 +41,12 @@ class Reachable(Protocol):
     def wecom_userid(self) -> str | None: ...
 
     @property
+    def dingtalk_userid(self) -> str | None: ...
+
+    @property
+    def feishu_user_id(self) -> str | None: ...
+
+    @property
     def channel_prefs(self) -> str | None: ...
 
 
@@ -49,6 +55,8 @@ class Reachable(Protocol):
 ADDRESS_OF: Final[dict[Channel, Callable[[Reachable], str | None]]] = {
     Channel.TELEGRAM: lambda p: str(p.telegram_chat_id) if p.telegram_chat_id is not None else None,
     Channel.WECOM_APP: lambda p: p.wecom_userid or None,
+    Channel.DINGTALK_APP: lambda p: p.dingtalk_userid or None,
+    Channel.FEISHU_APP: lambda p: p.feishu_user_id or None,
     Channel.EMAIL: lambda p: p.email or None,
 }
 #: every channel a person can prefer, in the order of the channel enum

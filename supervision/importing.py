@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from models import AssignmentRole, Item, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
@@ -64,9 +64,27 @@ class ImportKind(StrEnum):
     MILESTONES = "milestones"  # 阶段性节点, keyed by the item's 文号
 
 
+#: the people import's chat-app id columns: the person's attribute and what the id is called
+APP_ID_COLUMNS: dict[str, tuple[InstrumentedAttribute[str | None], str]] = {
+    "wecom_userid": (Person.wecom_userid, "WeCom userid"),
+    "dingtalk_userid": (Person.dingtalk_userid, "DingTalk userid"),
+    "feishu_user_id": (Person.feishu_user_id, "Feishu user_id"),
+}
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "parent_code"),
-    "people": ("name", "email", "unit", "roles", "locale", "phone", "wecom_userid", "channels"),
+    "people": (
+        "name",
+        "email",
+        "unit",
+        "roles",
+        "locale",
+        "phone",
+        "wecom_userid",
+        "dingtalk_userid",
+        "feishu_user_id",
+        "channels",
+    ),
     "items": (
         "ref",
         "title",
@@ -417,14 +435,13 @@ async def _import_people(
         if p.email
     }
     seen: dict[str, int] = {}
-    seen_wecom: dict[str, int] = {}
-    # who holds each WeCom userid now (by e-mail, the people import's key)
-    wecom_holders = {
-        userid: email or ""
-        for userid, email in await session.execute(
-            select(Person.wecom_userid, Person.email).where(Person.wecom_userid.is_not(None))
-        )
-    }
+    # per chat-app id column: the row each id was first seen on, and who holds it now (by
+    # e-mail, the people import's key)
+    seen_ids: dict[str, dict[str, int]] = {column: {} for column in APP_ID_COLUMNS}
+    holders: dict[str, dict[str, str]] = {}
+    for column, (attribute, _) in APP_ID_COLUMNS.items():
+        rows = await session.execute(select(attribute, Person.email).where(attribute.is_not(None)))
+        holders[column] = {value: email or "" for value, email in rows if value}
     planned: list[tuple[str, dict[str, Any], set[Role]]] = []
     order = {column: i for i, column in enumerate(COLUMNS[ImportKind.PEOPLE])}
     for number, row in zip(table.row_numbers, table, strict=True):
@@ -436,7 +453,7 @@ async def _import_people(
         roles = _roles(row.get("roles", ""), number, errs)
         locale = row.get("locale", "").strip().lower() or "zh"
         phone = row.get("phone", "").strip()
-        wecom = row.get("wecom_userid", "").strip()
+        app_ids = {column: row.get(column, "").strip() for column in APP_ID_COLUMNS}
         prefs = None
         try:
             prefs = format_prefs(parse_prefs(row.get("channels", "")))
@@ -449,7 +466,7 @@ async def _import_people(
             locale=locale,
             roles=frozenset(roles or ()),
             has_unit=bool(unit_code),
-            wecom_userid=wecom,
+            **app_ids,
         )
         for column, message in problems:
             errs.add(number, column, message)
@@ -461,13 +478,15 @@ async def _import_people(
             seen[email] = number
         if unit_code and unit is None:
             errs.add(number, "unit", f"unknown unit code {unit_code!r}")
-        if wecom and wecom in seen_wecom:
-            first_row = seen_wecom[wecom]
-            errs.add(number, "wecom_userid", f"duplicate WeCom userid (first on row {first_row})")
-        elif wecom and wecom_holders.get(wecom, email) != email:
-            errs.add(number, "wecom_userid", f"{wecom!r} is already used by another person")
-        elif wecom:
-            seen_wecom[wecom] = number
+        for column, value in app_ids.items():
+            what = APP_ID_COLUMNS[column][1]
+            if value and value in seen_ids[column]:
+                first_row = seen_ids[column][value]
+                errs.add(number, column, f"duplicate {what} (first on row {first_row})")
+            elif value and holders[column].get(value, email) != email:
+                errs.add(number, column, f"{value!r} is already used by another person")
+            elif value:
+                seen_ids[column][value] = number
         # A row's problems in the order of its columns.
         errs.errors[first:] = sorted(errs.errors[first:], key=lambda e: order[e.column])
         if name and email and roles is not None:
@@ -477,8 +496,9 @@ async def _import_people(
                 "locale": locale,
                 "phone": phone or None,
             }
-            if "wecom_userid" in table.columns:  # a file without the column keeps them
-                values["wecom_userid"] = wecom or None
+            for column, value in app_ids.items():
+                if column in table.columns:  # a file without the column keeps them
+                    values[column] = value or None
             if "channels" in table.columns:  # likewise: an empty cell is the default
                 values["channel_prefs"] = prefs
             planned.append((email, values, roles))

@@ -20,10 +20,16 @@ UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
 #: The languages a person can get messages and pages in.
 LOCALES = ("zh", "en")
 NAME_LIMIT, EMAIL_LIMIT, PHONE_LIMIT, WECOM_USERID_LIMIT = 100, 254, 40, 64
+#: the longest DingTalk userid / Feishu user_id or open_id kept
+APP_USER_ID_LIMIT = 64
 
 _PHONE = re.compile(r"^[0-9+\-() ]{3,40}$")
 #: WeCom userids (账号): letters, digits and ``_ - . @``, 1 to 64 characters
 _WECOM_USERID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+#: DingTalk userids (员工UserID): letters, digits and ``_ - . @``, 1 to 64 characters
+DINGTALK_USERID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+#: Feishu user_id (letters and digits) or open_id (``ou_`` and hex), 1 to 64 characters
+FEISHU_USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,10 @@ class PersonSpec:
     active: bool = True
     #: the WeCom (企业微信 / 政务微信) userid the person gets application messages under
     wecom_userid: str | None = None
+    #: the DingTalk userid the person gets work notifications (工作通知) under
+    dingtalk_userid: str | None = None
+    #: the Feishu user_id (or ``ou_…`` open_id) the person gets app messages under
+    feishu_user_id: str | None = None
 
 
 def field_problems(
@@ -49,6 +59,8 @@ def field_problems(
     roles: frozenset[Role],
     has_unit: bool,
     wecom_userid: str = "",
+    dingtalk_userid: str = "",
+    feishu_user_id: str = "",
 ) -> list[tuple[str, str]]:
     """What is wrong with these values, as ``(field, message)``; empty email and phone are fine.
 
@@ -72,6 +84,20 @@ def field_problems(
     if wecom_userid and not _WECOM_USERID.match(wecom_userid):
         problems.append(
             ("wecom_userid", f"{wecom_userid!r} is not a WeCom userid (letters, digits, _-.@)")
+        )
+    if dingtalk_userid and not DINGTALK_USERID.match(dingtalk_userid):
+        problems.append(
+            (
+                "dingtalk_userid",
+                f"{dingtalk_userid!r} is not a DingTalk userid (letters, digits, _-.@)",
+            )
+        )
+    if feishu_user_id and not FEISHU_USER_ID.match(feishu_user_id):
+        problems.append(
+            (
+                "feishu_user_id",
+                f"{feishu_user_id!r} is not a Feishu user_id or open_id (letters, digits, _-)",
+            )
         )
     return problems
 
@@ -118,6 +144,8 @@ async def save_person(
             roles=spec.roles,
             has_unit=spec.unit_id is not None,
             wecom_userid=spec.wecom_userid or "",
+            dingtalk_userid=spec.dingtalk_userid or "",
+            feishu_user_id=spec.feishu_user_id or "",
         )
     ]
     if spec.unit_id is not None and await session.get(Unit, spec.unit_id) is None:
@@ -127,12 +155,16 @@ async def save_person(
         holders = await session.scalars(select(Person.id).where(func.lower(Person.email) == email))
         if any(holder != person_id for holder in holders):
             problems.append(f"email: {email} is already used by another person")
-    if spec.wecom_userid:
-        holder = await session.scalar(
-            select(Person.id).where(Person.wecom_userid == spec.wecom_userid)
-        )
+    for column, value in (
+        (Person.wecom_userid, spec.wecom_userid),
+        (Person.dingtalk_userid, spec.dingtalk_userid),
+        (Person.feishu_user_id, spec.feishu_user_id),
+    ):
+        if not value:
+            continue
+        holder = await session.scalar(select(Person.id).where(column == value))
         if holder is not None and holder != person_id:
-            problems.append(f"wecom_userid: {spec.wecom_userid} is already used by another person")
+            problems.append(f"{column.key}: {value} is already used by another person")
     if (
         person_id is not None
         and person_id == actor.person_id
@@ -152,6 +184,8 @@ async def save_person(
             "email": email or None,
             "phone": spec.phone or None,
             "wecom_userid": spec.wecom_userid or None,
+            "dingtalk_userid": spec.dingtalk_userid or None,
+            "feishu_user_id": spec.feishu_user_id or None,
             "unit_id": spec.unit_id,
             "locale": spec.locale,
             "active": spec.active,

@@ -345,3 +345,29 @@ async def test_start_survives_telegram_errors(
             await fake.wait_for_sent(1)
     assert "setMyCommands failed at start" in caplog.text
     assert "deleteWebhook failed at start" in caplog.text
+
+
+async def test_invite_with_wecom_prints_the_authorize_link(
+    engine: AsyncEngine, clock: FixedClock, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from duban.commands import CliError
+    from models import Channel
+
+    rt = await _runtime(engine, clock)
+    with pytest.raises(CliError, match="DUBAN_WECOM_CORP_ID"):
+        await invite(argparse.Namespace(email=world.owner.email, wecom=True), rt)
+    rt = await _runtime(
+        engine, clock, wecom_corp_id="ww01", wecom_agent_id=1000002, wecom_secret="s" * 20,
+        public_url="https://duban.example.gov.cn",
+    )  # fmt: skip
+    assert await invite(argparse.Namespace(email=world.owner.email, wecom=True), rt) == 0
+    link = capsys.readouterr().out.splitlines()[-1]
+    assert link.startswith("https://open.weixin.qq.com/connect/oauth2/authorize?")
+    query = parse_qs(urlsplit(link).query)
+    assert query["redirect_uri"] == ["https://duban.example.gov.cn/wecom/bind"]
+    async with rt.sessions() as session:
+        stored = await session.scalar(select(InviteToken))
+    assert stored is not None and stored.channel == Channel.WECOM_APP
+    assert stored.token_hash == hash_token(query["state"][0])

@@ -40,8 +40,9 @@ DUE = date(2026, 12, 14)  # remind on 7 Dec
 
 def _person(prefs: str | None, *, chat: int | None = 42, wecom: str | None = "zhangsan"):
     return SimpleNamespace(
-        email="a@b.cn", telegram_chat_id=chat, wecom_userid=wecom, channel_prefs=prefs
-    )
+        email="a@b.cn", telegram_chat_id=chat, wecom_userid=wecom, channel_prefs=prefs,
+        dingtalk_userid=None, feishu_user_id=None,
+    )  # fmt: skip
 
 
 def test_a_list_is_read_from_codes_or_words_and_checked_against_the_channels() -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 import duban.cli
-from duban.demo import DEMO_PASSWORD, ITEMS, demo_ref, load_demo
+from duban.demo import DEMO_PASSWORD, ITEMS, WECOM_USERS, demo_ref, load_demo
 from duban.runtime import open_runtime
 from models import (
     Assignment,
@@ -186,3 +186,86 @@ async def test_demo_fires_the_ladder_of_its_near_milestone(sessions, at):
         later = await session.scalar(select(Milestone).where(Milestone.name == "平台上线试运行"))
         assert later is not None and later.next_action_at is not None
         assert later.next_action_at > clock.now()  # its 节点提醒 is planned, not sent
+
+
+async def test_demo_binds_people_to_wecom(sessions, clock):
+    async with sessions() as session, session.begin():
+        await load_demo(session, clock=clock, tz=SHANGHAI)
+    async with sessions() as session:
+        bound = dict(
+            (await session.execute(select(Person.email, Person.wecom_userid).where(
+                Person.wecom_userid.is_not(None)))).all()
+        )  # fmt: skip
+    assert bound == {f"{u}@demo.gov.cn": u for u in WECOM_USERS}
+
+
+async def test_demo_services_answer_by_wecom_and_by_mail(
+    sessions, clock, tmp_path, monkeypatch, aiohttp_client_factory
+):
+    """``scripts/demo --with-fakes``: the loopback services' settings load, Duban's WeCom card
+    shows on the phone page, a text sent there reaches Duban's callback and its answer comes
+    back; with Dovecot installed, an e-mail reply lands in the office mailbox, threaded."""
+    from aiohttp import ClientSession
+
+    from duban.process import notifier_config
+    from duban.settings import load_settings
+    from notifier.channels import OutgoingMessage, build_channels
+    from notifier.wecom.crypto import WeComCrypt
+    from supervision.wecom_replies import WeComReplies
+    from testing.demo_services import DemoServices, write_env
+    from web.app import WebConfig, WebDeps, create_app
+    from web.wecom import setup_wecom_callback
+
+    async with sessions() as session, session.begin():
+        await load_demo(session, clock=clock, tz=SHANGHAI)
+    services = DemoServices(web_base="http://unset", wecom_users=set(WECOM_USERS))
+    await services.start()
+    try:
+        write_env(tmp_path / "env", services.env())
+        assert (tmp_path / "env").stat().st_mode & 0o077 == 0
+        for key, value in services.env().items():
+            monkeypatch.setenv(key, value)
+        settings = load_settings(_env_file=None)
+        assert settings.wecom.sending and settings.wecom.receiving
+        assert (settings.mail.imap is not None) == (services.dovecot is not None)
+        wecom = settings.wecom
+        crypt = WeComCrypt(
+            wecom.token.get_secret_value(), wecom.aes_key.get_secret_value(), wecom.corp_id
+        )
+        deps = WebDeps(config=WebConfig(secret_key="x" * 48), sessions=sessions, clock=clock)
+        replies = WeComReplies(clock=clock, tz=SHANGHAI)
+        client = await aiohttp_client_factory(
+            create_app(deps, [lambda a: setup_wecom_callback(a, crypt, replies)])
+        )
+        services.web_base = str(client.make_url("/")).rstrip("/")
+        channels = build_channels(notifier_config(settings), clock=clock)
+        card = OutgoingMessage(
+            notification_id=1, kind="remind", channel="wecom_app", address="zhangwei",
+            text="督办提醒｜演示\n推进某项工作\n责任人：张伟", subject="督办提醒",
+        )  # fmt: skip
+        await channels.get("wecom_app").send(card)
+        mail = OutgoingMessage(
+            notification_id=2, kind="remind", channel="email", address="zhangwei@demo.gov.cn",
+            text="请报送进展", subject="督办提醒", message_id="<n2@duban.test>",
+        )  # fmt: skip
+        await channels.get("email").send(mail)
+        await channels.close()
+        async with ClientSession() as http:
+            page = await (await http.get(services.phone_url)).text()
+            assert "企业微信 → zhangwei" in page and "督办提醒｜演示" in page
+            assert "邮件 → " in page and "zhangwei@demo.gov.cn" in page
+            await http.post(services.phone_url + "wecom", data={"user": "zhangwei", "text": "进展"})
+            page = await (await http.get(services.phone_url)).text()
+            assert "督办 → zhangwei" in page  # Duban's passive reply, decrypted
+            if services.dovecot is not None:
+                await http.post(services.phone_url + "mail", data={"n": "0", "text": "已完成"})
+        if services.dovecot is not None:
+            assert services.dovecot.unseen_count() == 1
+            imap = services.dovecot.client()
+            _, data = imap.fetch("1", "(BODY.PEEK[HEADER])")
+            imap.logout()
+            header = data[0][1].decode()
+            assert "In-Reply-To: <n2@duban.test>" in header
+            assert "From: zhangwei@demo.gov.cn" in header
+    finally:
+        await services.stop()

@@ -522,6 +522,30 @@ async def test_people_import_binds_wecom_userids(session, clock):
     assert not result.written
 
 
+async def test_people_import_binds_dingtalk_and_feishu_ids(session, clock):
+    await _run(session, clock, "units", UNITS)
+    people = PEOPLE.replace("locale,phone\n", "locale,phone,dingtalk_userid,feishu_user_id\n")
+    people = people.replace("025-1234567\n", "025-1234567,ding-zw,ou_3f2a\n")
+    result = await _run(session, clock, "people", people)
+    assert not result.errors
+    zhang = await session.scalar(select(Person).where(Person.email == "zhangwei@demo.cn"))
+    assert (zhang.dingtalk_userid, zhang.feishu_user_id) == ("ding-zw", "ou_3f2a")
+    result = await _run(session, clock, "people", PEOPLE)  # no columns: the ids stay
+    await session.refresh(zhang)
+    assert (zhang.dingtalk_userid, zhang.feishu_user_id) == ("ding-zw", "ou_3f2a")
+    bad = (
+        "name,email,unit,roles,locale,phone,dingtalk_userid,feishu_user_id\n"
+        "王强,wangqiang@demo.cn,FGW,leader,,,ding-zw,\n"
+        "陈静,chenjing@demo.cn,NJ,owner,,,,ou@x\n"
+        "郑华,zhenghua@demo.cn,,supervisor,,,d2,f2\n"
+        "新人,new@demo.cn,,supervisor,,,d3,f2\n"
+    )
+    result = await _run(session, clock, "people", bad)
+    problems = {(e.row, e.column) for e in result.errors}
+    assert problems == {(2, "dingtalk_userid"), (3, "feishu_user_id"), (5, "feishu_user_id")}
+    assert not result.written
+
+
 async def test_people_import_sets_channel_preferences(session, clock):
     await _run(session, clock, "units", UNITS)
     people = PEOPLE.replace("locale,phone\n", "locale,phone,channels\n")

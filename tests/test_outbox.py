@@ -140,16 +140,21 @@ def test_chat_reaches_every_bound_chat_app() -> None:
 
     from supervision.outbox import person_addresses
 
-    both = SimpleNamespace(
-        email="a@b.cn", telegram_chat_id=42, wecom_userid="zhangsan", channel_prefs=None
-    )
+    apps = {"dingtalk_userid": None, "feishu_user_id": None, "channel_prefs": None}
+    both = SimpleNamespace(email="a@b.cn", telegram_chat_id=42, wecom_userid="zhangsan", **apps)
     assert person_addresses(both, ["chat", "email"]) == [
         ("telegram", "42"),
         ("wecom_app", "zhangsan"),
         ("email", "a@b.cn"),
     ]
-    wecom_only = SimpleNamespace(
-        email=None, telegram_chat_id=None, wecom_userid="lisi", channel_prefs=None
-    )
+    wecom_only = SimpleNamespace(email=None, telegram_chat_id=None, wecom_userid="lisi", **apps)
     assert person_addresses(wecom_only, ["chat", "email"]) == [("wecom_app", "lisi")]
     assert person_addresses(wecom_only, ["telegram"]) == []
+    every = SimpleNamespace(
+        email=None, telegram_chat_id=7, wecom_userid=None, dingtalk_userid="ding1",
+        feishu_user_id="ou_abc", channel_prefs=None,
+    )  # fmt: skip
+    assert person_addresses(every, ["chat"]) == [
+        ("telegram", "7"), ("dingtalk_app", "ding1"), ("feishu_app", "ou_abc"),
+    ]  # fmt: skip
+    assert person_addresses(every, ["dingtalk_app"]) == [("dingtalk_app", "ding1")]

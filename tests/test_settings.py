@@ -117,3 +117,34 @@ def test_wecom_settings_and_notifier_config(monkeypatch):
     monkeypatch.setenv("DUBAN_WECOM_AES_KEY", "too-short")
     with pytest.raises(SettingsError, match="43"):
         load_settings(_env_file=None)
+
+
+def test_dingtalk_and_feishu_settings_and_notifier_config(monkeypatch):
+    from duban.process import notifier_config
+    from notifier.channels import build_channels
+    from supervision.clock import SystemClock
+
+    for name in env_names():
+        monkeypatch.delenv(name, raising=False)
+    config = notifier_config(load_settings(_env_file=None))
+    assert config.dingtalk is None and config.feishu is None
+    monkeypatch.setenv("DUBAN_DINGTALK_APP_KEY", "dingkey")
+    monkeypatch.setenv("DUBAN_DINGTALK_APP_SECRET", "ding-secret-value")
+    monkeypatch.setenv("DUBAN_DINGTALK_AGENT_ID", "3000001")
+    monkeypatch.setenv("DUBAN_FEISHU_APP_ID", "cli_x")
+    monkeypatch.setenv("DUBAN_FEISHU_APP_SECRET", "feishu-secret-value")
+    monkeypatch.setenv("DUBAN_FEISHU_API_BASE", "https://open.larksuite.com")
+    monkeypatch.setenv("DUBAN_FEISHU_USER_RATE", "0.2")
+    s = load_settings(_env_file=None)
+    assert s.dingtalk.sending and s.feishu.sending
+    assert "ding-secret-value" not in repr(s) and "feishu-secret-value" not in repr(s)
+    config = notifier_config(s)
+    assert config.dingtalk is not None and config.dingtalk.agent_id == 3000001
+    assert config.feishu is not None and config.feishu.api_base == "https://open.larksuite.com"
+    assert config.feishu.user_rate == 0.2 and "feishu-secret-value" not in repr(config)
+    channels = build_channels(config, clock=SystemClock())
+    assert channels.get("dingtalk_app").kind == "dingtalk_app"
+    assert channels.get("feishu_app").kind == "feishu_app"
+    monkeypatch.setenv("DUBAN_DINGTALK_AGENT_ID", "not-a-number")
+    with pytest.raises(SettingsError, match="DUBAN_DINGTALK_AGENT_ID"):
+        load_settings(_env_file=None)

@@ -261,7 +261,17 @@ class PersonOut(ApiOut):
     telegram_bound: Annotated[bool, BeforeValidator(_is_set)] = Field(
         validation_alias="telegram_chat_id", description="a Telegram chat is bound"
     )
+    wecom_userid: str | None = Field(
+        default=None, description="WeCom (企业微信) userid, application messages"
+    )
+    dingtalk_userid: str | None = Field(
+        default=None, description="DingTalk (钉钉) userid, work notifications"
+    )
+    feishu_user_id: str | None = Field(
+        default=None, description="Feishu (飞书) user_id or open_id (ou_…)"
+    )
     channels: Annotated[list[Channel], BeforeValidator(_channel_list)] = Field(
+        default_factory=list,
         validation_alias="channel_prefs",
         description=(
             "channel preference (接收渠道), in order: a message goes to the first channel "

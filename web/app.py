@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier.templating import RenderLimits
+from notifier.wecom.api import DEFAULT_OAUTH_BASE, WeComConfig
 from supervision.clock import Clock, SystemClock
 from web.health import ROUNDS_KEY, Health, livez
 from web.sessions import SessionPolicy
@@ -31,6 +32,9 @@ class WebConfig:
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)
+    #: the WeCom application, when invites may bind WeCom accounts (web authorization)
+    wecom: WeComConfig | None = None
+    wecom_oauth_base: str = DEFAULT_OAUTH_BASE
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     proxy_hops: int = 0  # trusted proxies appending to X-Forwarded-For (0: use the peer)
     #: set: /healthz also judges the scan and the delivery against this interval

@@ -274,6 +274,8 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "people.email": ("电子邮箱", "Email"),
     "people.phone": ("电话", "Phone"),
     "people.wecom_userid": ("企业微信账号", "WeCom userid"),
+    "people.dingtalk_userid": ("钉钉用户ID", "DingTalk userid"),
+    "people.feishu_user_id": ("飞书 user_id / open_id", "Feishu user_id / open_id"),
     "people.unit": ("单位", "Unit"),
     "people.roles": ("角色", "Roles"),
     "people.locale": ("语言", "Language"),
@@ -281,6 +283,12 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "people.password": ("新密码（留空不改）", "New password (empty: unchanged)"),
     "people.bound": ("已绑定 Telegram", "Telegram bound"),
     "people.invite": ("邀请绑定", "Invite to the bot"),
+    "people.wecom_bound": ("已绑定企业微信", "WeCom bound"),
+    "people.invite_wecom": ("邀请绑定企业微信", "Invite to link WeCom"),
+    "people.invite_wecom_hint": (
+        "请在企业微信中打开此链接（已通过电子邮件发送给本人）。",
+        "Open this link inside WeCom (it was also e-mailed to the person).",
+    ),
     "people.invite_link": (
         "邀请链接（{days}天内有效，仅显示一次）：",
         "Invite link (valid {days} days, shown once):",

@@ -1,4 +1,4 @@
-"""``duban invite EMAIL`` (a one-time Telegram link) and ``duban bot`` (long polling)."""
+"""``duban invite EMAIL [--wecom]`` (a one-time Telegram or WeCom link) and ``duban bot``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from duban.commands import CliError
 from duban.runtime import Runtime
-from models import Person
+from models import Channel, Person
+from notifier.wecom.api import authorize_link
 from supervision.clock import local_today
 from supervision.invites import create_invite, deep_link, queue_invite_email
 from supervision.sealing import Sealer
+from web.wecom_binding import BIND_PATH
 
 log = logging.getLogger("duban")
 
@@ -42,15 +44,32 @@ async def _bot_username(rt: Runtime) -> str:
 
 
 async def invite(args: argparse.Namespace, rt: Runtime) -> int:
-    """Create a one-time invite for a person and print (and e-mail) the deep link."""
+    """Create a one-time invite for a person and print (and e-mail) the link: the bot's deep
+    link, or with ``--wecom`` WeCom's web authorization link (to open inside WeCom)."""
+    from duban.process import wecom_app_config  # the process wiring: not for every command
+
     email = str(args.email).strip().lower()
-    username = await _bot_username(rt)
+    wecom = wecom_app_config(rt.settings) if getattr(args, "wecom", False) else None
+    if getattr(args, "wecom", False) and wecom is None:
+        raise CliError(
+            "set DUBAN_WECOM_CORP_ID, DUBAN_WECOM_AGENT_ID and DUBAN_WECOM_SECRET for WeCom links"
+        )
+    username = None if wecom is not None else await _bot_username(rt)
     async with rt.sessions() as session, session.begin():
         person = await session.scalar(select(Person).where(Person.email == email))
         if person is None:
             raise CliError(f"no person with e-mail {email}")
-        new = await create_invite(session, person=person, clock=rt.clock)
-        link = deep_link(username, new.token)
+        app = Channel.WECOM_APP if wecom is not None else Channel.TELEGRAM
+        new = await create_invite(session, person=person, clock=rt.clock, channel=app)
+        if wecom is not None:
+            link = authorize_link(
+                wecom,
+                redirect_uri=rt.settings.web.base_url.rstrip("/") + BIND_PATH,
+                state=new.token,
+                oauth_base=rt.settings.wecom.oauth_base,
+            )
+        else:
+            link = deep_link(username or "", new.token)
         mailed = False
         if rt.settings.mail.smtp is not None:
             mailed = await queue_invite_email(
@@ -94,8 +113,13 @@ async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``invite`` and ``bot``."""
-    p = subparsers.add_parser("invite", help="create a one-time Telegram invite link for a person")
+    p = subparsers.add_parser(
+        "invite", help="create a one-time invite link (Telegram, or WeCom) for a person"
+    )
     p.add_argument("email", help="the person's e-mail address")
+    p.add_argument(
+        "--wecom", action="store_true", help="a link to open inside WeCom (binds the WeCom account)"
+    )
     p.set_defaults(handler=invite)
     p = subparsers.add_parser("bot", help="run the Telegram bot with long polling")
     p.set_defaults(handler=run_bot)

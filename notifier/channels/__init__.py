@@ -17,13 +17,18 @@ from notifier.channels.base import (
     SendResult,
     TransientError,
 )
+from notifier.channels.dingtalk_app import DingTalkAppChannel
 from notifier.channels.email import EmailChannel
+from notifier.channels.feishu_app import FeishuAppChannel
 from notifier.channels.log import LogChannel
 from notifier.channels.telegram import TelegramChannel
 from notifier.channels.webhooks import group_channels
 from notifier.channels.wecom_app import WeComAppChannel
 from notifier.config import NotifierConfig
-from notifier.wecom.api import MemoryTokenStore, RedisTokenStore, TokenStore, WeComApi
+from notifier.dingtalk import DingTalkApi
+from notifier.feishu import FeishuApi
+from notifier.tokens import token_store
+from notifier.wecom.api import WeComApi, token_key
 from supervision.clock import Clock
 from supervision.sealing import Sealer
 
@@ -69,19 +74,29 @@ def build_channels(config: NotifierConfig, *, clock: Clock) -> ChannelRegistry:
         )
     else:
         log.warning("DUBAN_SMTP_URL is not set: e-mails go to the log channel")
+    # one token per app for every worker (through Redis when there is one), as each asks
     if config.wecom is not None:
-        store: TokenStore = MemoryTokenStore()
-        if config.redis_url:  # one token for every worker, as WeCom asks
-            from redis.asyncio import Redis
-
-            store = RedisTokenStore(
-                Redis.from_url(config.redis_url), config.wecom.corp_id, config.wecom.agent_id
-            )
-        api = WeComApi(config.wecom, store=store, clock=clock)
+        wecom = config.wecom
+        store = token_store(config.redis_url, token_key(wecom.corp_id, wecom.agent_id))
+        api = WeComApi(wecom, store=store, clock=clock)
         channels.append(
             WeComAppChannel(api, rate=config.wecom_rate, user_rate=config.wecom_user_rate)
         )
     else:
         log.info("DUBAN_WECOM_CORP_ID is not set: WeCom application messages go to the log")
+    if config.dingtalk is not None:
+        key = f"duban:dingtalk:token:{config.dingtalk.app_key}"
+        dingtalk = DingTalkApi(
+            config.dingtalk, store=token_store(config.redis_url, key), clock=clock
+        )
+        channels.append(DingTalkAppChannel(dingtalk))
+    else:
+        log.info("DUBAN_DINGTALK_APP_KEY is not set: DingTalk work notifications go to the log")
+    if config.feishu is not None:
+        key = f"duban:feishu:token:{config.feishu.app_id}"
+        feishu = FeishuApi(config.feishu, store=token_store(config.redis_url, key), clock=clock)
+        channels.append(FeishuAppChannel(feishu))
+    else:
+        log.info("DUBAN_FEISHU_APP_ID is not set: Feishu app messages go to the log")
     channels.extend(group_channels(clock=clock, per_minute=config.group_rate_per_minute))
     return ChannelRegistry(channels, substitute=channels[0])

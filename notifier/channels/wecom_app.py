@@ -1,9 +1,8 @@
 """WeCom application messages to individuals: reminders as template cards with buttons.
 
-The rendered text (``<step>.wecom_app.text.j2``) is laid out on a ``button_interaction``
-card: line 1 the title, line 2 the description, then ``键：值`` lines the card's fields (at
-most 6) up to the first blank line, what follows its body, an ``@url `` line the link
-behind the card and 查看详情.
+The rendered text (``<step>.wecom_app.text.j2``, read by `notifier.channels.cards`) is laid
+out on a ``button_interaction`` card: title, description, up to 6 ``键：值`` fields, the body,
+and the ``@url`` link behind the card and 查看详情.
 Buttons carry the same ``a:<action>:<assignment>`` keys as the Telegram buttons, so the
 callback opens the same dialog. The address is the person's WeCom userid.
 """
@@ -22,6 +21,8 @@ from notifier.channels.base import (
     SendResult,
     TransientError,
 )
+from notifier.channels.cards import cut as _cut
+from notifier.channels.cards import read_card
 from notifier.channels.telegram import AssignmentAction, reminder_buttons
 from notifier.ratelimit import Rate
 from notifier.wecom.api import (
@@ -40,14 +41,8 @@ VIEW: Final = "v"
 RATE_PAUSE_SECONDS: Final = 60.0
 # Documented field limits (developer.work.weixin.qq.com/document/path/90236).
 TITLE_MAX, DESC_MAX, BODY_MAX = 36, 44, 112
-KEY_MAX, VALUE_MAX, FIELDS_MAX = 5, 26, 6
+VALUE_MAX, FIELDS_MAX = 26, 6
 _USERID: Final = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-_FIELD: Final = re.compile(rf"^([^：:]{{1,{KEY_MAX}}})[：:]\s*(.+)$")
-
-
-def _cut(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def task_id(message: OutgoingMessage) -> str:
@@ -58,21 +53,10 @@ def task_id(message: OutgoingMessage) -> str:
 
 def build_card(message: OutgoingMessage, *, agent_id: int | None = None) -> dict[str, Any]:
     """The ``template_card`` (``button_interaction``) for ``message``."""
-    raw = [line.strip() for line in message.text.strip().splitlines()]
-    url = next((line[5:].strip() for line in raw if line.startswith("@url ")), "")
-    raw = [line for line in raw if not line.startswith("@url ")]
-    head_end = raw.index("") if "" in raw else len(raw)
-    head = raw[:head_end]
-    title = head[0] if head else "督办"
-    desc = head[1] if len(head) > 1 else ""
-    fields: list[dict[str, str]] = []
-    body = [line for line in raw[head_end:] if line]
-    for line in head[2:]:
-        match = _FIELD.match(line)
-        if match and len(fields) < FIELDS_MAX:
-            fields.append({"keyname": match[1].strip(), "value": _cut(match[2], VALUE_MAX)})
-        else:
-            body.insert(0, line)
+    parts = read_card(message.text, max_fields=FIELDS_MAX)
+    title, desc, url = parts.title, parts.description, parts.url
+    body = parts.body
+    fields = [{"keyname": key, "value": _cut(value, VALUE_MAX)} for key, value in parts.fields]
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": "督办" if message.locale == "zh" else "Duban"},

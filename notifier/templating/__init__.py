@@ -45,7 +45,7 @@ Variables available to templates
   when the reply matched no reminder or its sender may not act on the item
 - ``review``: ``subject`` (completion/extension), ``decision`` (approved/rejected),
   ``comment``, ``reviewer_name``
-- ``invite_link``, ``invite_expires_on``
+- ``invite_link``, ``invite_expires_on``, ``invite_app`` (the app the invite binds)
 - ``reason`` (reopened: why the item was sent back, 退回重办; transferred: why, 转办)
 - ``bulletin``: ``number``, ``period_label``, ``issued_on``, ``rows`` (``rank``,
   ``unit_name``, ``assigned``, ``closed_on_time``, ``overdue``, ``extensions``,
@@ -97,6 +97,7 @@ from notifier.templating.keys import (
     STEPS,
     WECOM_APP,
     parts_for,
+    template_channels,
 )
 from notifier.templating.pool import RenderLimits, RenderPool, default_pool
 from notifier.templating.renderer import (
@@ -189,5 +190,6 @@ __all__ = [
     "sanitize_email_html",
     "telegram_tag_problems",
     "telegram_visible_length",
+    "template_channels",
     "validate",
 ]  # fmt: skip

@@ -50,6 +50,11 @@ OUTPUT_LIMITS: Final[dict[tuple[str, str], Limit]] = {
     # to 6 horizontal lines (developer.work.weixin.qq.com/document/path/90236); the card is
     # cut to those fields when it is built, the template stays well short of this.
     ("wecom_app", "text"): Limit(2_000, "chars", "WeCom card 2,000 characters"),
+    # DingTalk work notification action_card: "markdown" up to 5,000 characters, title 64
+    # (global error 34016, open.dingtalk.com); the card adds its own lines and the link.
+    ("dingtalk_app", "text"): Limit(4_000, "chars", "DingTalk action card 4,000 characters"),
+    # Feishu message content: at most 30 KB for a card (open.feishu.cn im/v1/messages).
+    ("feishu_app", "text"): Limit(20_000, "utf8", "Feishu card 20,000 bytes (30 KB body)"),
 }
 
 

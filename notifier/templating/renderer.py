@@ -18,10 +18,8 @@ from notifier.templating.keys import (
     CHANNELS,
     DEFAULT_LOCALE,
     DEFAULT_TEMPLATES_DIR,
-    GROUP,
-    GROUP_CHANNELS,
-    WECOM_APP,
     parts_for,
+    template_channels,
 )
 from notifier.templating.pool import RenderPool, default_pool
 from notifier.templating.views import MessageContext, RenderedMessage, sample_context
@@ -104,9 +102,7 @@ class Renderer:
         return self._pool or default_pool()
 
     async def _source(self, step: str, channel: str, locale: str, part: str) -> PartSource | None:
-        channels = [channel, GROUP] if channel in GROUP_CHANNELS else [channel]
-        if channel == WECOM_APP:
-            channels.append("log")
+        channels = template_channels(channel)
         locales = [locale] if locale == DEFAULT_LOCALE else [locale, DEFAULT_LOCALE]
         for loc in locales:
             if self.store is not None:

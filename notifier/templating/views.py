@@ -228,6 +228,8 @@ class MessageContext:
     review: ReviewView | None = None
     invite_link: str | None = None
     invite_expires_on: date | None = None
+    #: the app an invite binds, as the reader calls it (Telegram, 企业微信 / WeCom)
+    invite_app: str = "Telegram"
     bulletin: BulletinView | None = None
     reason: str | None = None  # reopened (退回重办): why the item was sent back
     mail_reply: MailReplyView | None = None

@@ -1,4 +1,5 @@
-"""The WeCom server API for one self-built application: access token and ``message/send``.
+"""The WeCom server API for one self-built application: access token, ``message/send`` and the
+web authorization (``auth/getuserinfo``) that binds a person by an invite link.
 
 The access token (valid 7200 s) is cached and fetched again a margin before it expires; with
 Redis the cache is shared by every worker (one ``gettoken`` for the office, as WeCom asks),
@@ -8,20 +9,20 @@ drops the cached token and is tried once more with a fresh one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from redis.asyncio import Redis
 
+from notifier.tokens import MemoryTokenStore, SharedTokenStore, TokenKeeper, TokenStore
 from supervision.clock import Clock, SystemClock
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
-#: fetch a new token this long before the old one expires
-REFRESH_MARGIN = timedelta(minutes=5)
+#: where WeCom's web authorization (网页授权) page is
+DEFAULT_OAUTH_BASE = "https://open.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40014, 42001, 41001})
 RATE_LIMIT_ERRORS = frozenset({45009, 45033, 45011})  # api freq / concurrency / per-user
 #: the user, agent or message is wrong: retrying cannot help
@@ -39,6 +40,24 @@ class WeComConfig:
     timeout: float = 15.0
 
 
+def authorize_link(
+    config: WeComConfig, *, redirect_uri: str, state: str, oauth_base: str = DEFAULT_OAUTH_BASE
+) -> str:
+    """The web authorization link (``connect/oauth2/authorize``, silent ``snsapi_base``): opened
+    in WeCom, it sends the member to ``redirect_uri?code=…&state=<state>``."""
+    query = urlencode(
+        {
+            "appid": config.corp_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": state,
+            "agentid": str(config.agent_id),
+        }
+    )
+    return f"{oauth_base.rstrip('/')}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+
 class WeComApiError(Exception):
     """WeCom answered a non-zero ``errcode`` (``str(e)`` holds no secret)."""
 
@@ -51,73 +70,16 @@ class WeComNetworkError(Exception):
     """WeCom could not be reached or answered something that is not JSON."""
 
 
-class TokenStore(Protocol):
-    """Where the access token lives between calls (a process or every worker)."""
-
-    async def get(self) -> tuple[str, datetime] | None: ...
-
-    async def put(self, token: str, expires_at: datetime) -> None: ...
-
-    async def drop(self, token: str) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class MemoryTokenStore:
-    """The token in this process only."""
-
-    def __init__(self) -> None:
-        self._value: tuple[str, datetime] | None = None
-
-    async def get(self) -> tuple[str, datetime] | None:
-        """The cached token and its expiry."""
-        return self._value
-
-    async def put(self, token: str, expires_at: datetime) -> None:
-        """Cache ``token``."""
-        self._value = (token, expires_at)
-
-    async def drop(self, token: str) -> None:
-        """Forget ``token`` (if it is still the cached one)."""
-        if self._value is not None and self._value[0] == token:
-            self._value = None
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-
-class RedisTokenStore:
+class RedisTokenStore(SharedTokenStore):
     """The token in Redis under one key per (corp, agent), shared by every worker."""
 
     def __init__(self, redis: Redis, corp_id: str, agent_id: int) -> None:
-        self.redis = redis
-        self.key = f"duban:wecom:token:{corp_id}:{agent_id}"
+        super().__init__(redis, token_key(corp_id, agent_id))
 
-    async def get(self) -> tuple[str, datetime] | None:
-        """The shared token and its expiry."""
-        raw = await self.redis.get(self.key)
-        if not raw:
-            return None
-        try:
-            data = json.loads(raw)
-            return str(data["token"]), datetime.fromisoformat(str(data["expires_at"]))
-        except (ValueError, KeyError, TypeError):
-            return None
 
-    async def put(self, token: str, expires_at: datetime) -> None:
-        """Share ``token``; Redis forgets it when it expires."""
-        value = json.dumps({"token": token, "expires_at": expires_at.isoformat()})
-        await self.redis.set(self.key, value, ex=7200)
-
-    async def drop(self, token: str) -> None:
-        """Forget ``token`` unless another worker already replaced it."""
-        current = await self.get()
-        if current is not None and current[0] == token:
-            await self.redis.delete(self.key)
-
-    async def close(self) -> None:
-        """Close the Redis connection."""
-        await self.redis.aclose()
+def token_key(corp_id: str, agent_id: int) -> str:
+    """The Redis key of the application's shared token."""
+    return f"duban:wecom:token:{corp_id}:{agent_id}"
 
 
 class WeComApi:
@@ -132,11 +94,10 @@ class WeComApi:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.config = config
-        self.store = store or MemoryTokenStore()
         self.clock = clock or SystemClock()
+        self.tokens = TokenKeeper(store or MemoryTokenStore(), self.clock)
         self._session = session
         self._own_session = session is None
-        self._lock = asyncio.Lock()
 
     async def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -169,45 +130,55 @@ class WeComApi:
             raise WeComApiError(code, str(answer.get("errmsg", "")))
         return answer
 
+    async def _fetch_token(self) -> tuple[str, int]:
+        answer = await self._call(
+            "GET",
+            "gettoken",
+            params={"corpid": self.config.corp_id, "corpsecret": self.config.secret},
+        )
+        token = str(answer.get("access_token", ""))
+        if not token:
+            raise WeComNetworkError("WeCom gettoken: no access_token in the answer")
+        return token, int(answer.get("expires_in", 7200))
+
     async def token(self) -> str:
         """A valid access token: the cached one, or a new one a margin before expiry."""
-        cached = await self.store.get()
-        if cached is not None and self.clock.now() < cached[1] - REFRESH_MARGIN:
-            return cached[0]
-        async with self._lock:  # one gettoken per process at a time
-            cached = await self.store.get()
-            if cached is not None and self.clock.now() < cached[1] - REFRESH_MARGIN:
-                return cached[0]
-            answer = await self._call(
-                "GET",
-                "gettoken",
-                params={"corpid": self.config.corp_id, "corpsecret": self.config.secret},
-            )
-            token = str(answer.get("access_token", ""))
-            if not token:
-                raise WeComNetworkError("WeCom gettoken: no access_token in the answer")
-            expires_at = self.clock.now() + timedelta(seconds=int(answer.get("expires_in", 7200)))
-            await self.store.put(token, expires_at)
-            return token
+        return await self.tokens.token(self._fetch_token)
 
-    async def send(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``message/send`` with this app's ``agentid``; a stale token is renewed once."""
-        payload = {"agentid": self.config.agent_id, **body}
+    async def _with_token(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
+    ) -> dict[str, Any]:
+        """Call ``path`` with the access token; a stale token is renewed once."""
         token = await self.token()
         try:
             return await self._call(
-                "POST", "message/send", params={"access_token": token}, body=payload
+                method, path, params={**(params or {}), "access_token": token}, body=body
             )
         except WeComApiError as exc:
             if exc.code not in TOKEN_ERRORS:
                 raise
-        await self.store.drop(token)
+        await self.tokens.drop(token)
         token = await self.token()
-        params = {"access_token": token}
-        return await self._call("POST", "message/send", params=params, body=payload)
+        return await self._call(
+            method, path, params={**(params or {}), "access_token": token}, body=body
+        )
+
+    async def send(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``message/send`` with this app's ``agentid``; a stale token is renewed once."""
+        return await self._with_token(
+            "POST", "message/send", body={"agentid": self.config.agent_id, **body}
+        )
+
+    async def userid_of_code(self, code: str) -> str | None:
+        """The userid behind a web authorization ``code`` (``auth/getuserinfo``); None when
+        the visitor is not a member of the organisation (WeCom then gives an ``openid``).
+        An invalid or used code (40029) raises WeComApiError."""
+        answer = await self._with_token("GET", "auth/getuserinfo", params={"code": code})
+        userid = answer.get("userid") or answer.get("UserId")
+        return str(userid) if userid else None
 
     async def close(self) -> None:
         """Close the HTTP session this client opened and the token store."""
-        await self.store.close()
+        await self.tokens.close()
         if self._own_session and self._session is not None and not self._session.closed:
             await self._session.close()

@@ -9,6 +9,13 @@ Imports only aiohttp and Duban's callback crypto (never pytest): `bench/` script
   back in ``invaliduser`` and, when nobody valid is left, as 81013. ``template_card`` cards of
   ``button_interaction`` type are checked as the API documents (task_id, at most 6 buttons
   with ``key`` and ``text``).
+- Web authorization (网页授权): ``GET /connect/oauth2/authorize?appid=&redirect_uri=&
+  response_type=code&scope=&state=&agentid=`` (the page ``open.weixin.qq.com`` serves inside
+  WeCom) redirects the member signed in (:meth:`FakeWeCom.sign_in`, or ``as=`` in the query;
+  with neither, a page to pick one) to ``redirect_uri?code=…&state=…``; a wrong appid or
+  agent is an error page. ``GET /cgi-bin/auth/getuserinfo?access_token=&code=`` turns a code
+  (single use, 5 minutes) into ``userid`` (a member) or ``openid`` (someone outside the
+  organisation, :meth:`FakeWeCom.sign_in` with ``member=False``); a bad code is 40029.
 - :meth:`FakeWeCom.deliver` pushes a callback to an app exactly as WeCom does: the message
   encrypted (WXBizMsgCrypt), ``msg_signature``/``timestamp``/``nonce`` in the query string,
   answered within 5 s or retried (3 attempts in all).
@@ -28,6 +35,7 @@ from datetime import timedelta
 from itertools import count
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -36,6 +44,7 @@ from notifier.wecom.crypto import WeComCrypt
 from supervision.clock import Clock, SystemClock
 
 TOKEN_TTL = timedelta(seconds=7200)
+CODE_TTL = timedelta(minutes=5)
 CALLBACK_TIMEOUT = 5.0  # WeCom waits 5 s for an answer …
 CALLBACK_ATTEMPTS = 3  # … and tries three times in all
 MAX_BUTTONS = 6
@@ -44,6 +53,7 @@ ERRMSG = {
     40001: "invalid credential",
     40013: "invalid corpid",
     40014: "invalid access_token",
+    40029: "invalid code",
     40056: "invalid agentid",
     41001: "access_token missing",
     42001: "access_token expired",
@@ -115,6 +125,8 @@ class FakeWeCom:
         self.tokens_issued = 0
         self._tokens: dict[str, Any] = {}  # token -> expiry (aware datetime)
         self._forced: list[int] = []  # errcodes for the next message/send calls
+        self._codes: dict[str, tuple[str, bool, Any]] = {}  # code -> (user, member, expiry)
+        self.signed_in: tuple[str, bool] | None = None
         self._msgids = count(1)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -126,6 +138,8 @@ class FakeWeCom:
         app = web.Application()
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
+        app.router.add_get("/connect/oauth2/authorize", self._authorize)
+        app.router.add_get("/cgi-bin/auth/getuserinfo", self._getuserinfo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
@@ -164,6 +178,10 @@ class FakeWeCom:
     def revoke_tokens(self) -> None:
         """Forget every issued token (the next send answers 40014)."""
         self._tokens.clear()
+
+    def sign_in(self, user: str | None, *, member: bool = True) -> None:
+        """Who opens links inside WeCom from now on (None: nobody; the page asks)."""
+        self.signed_in = (user, member) if user else None
 
     # the API
 
@@ -220,6 +238,45 @@ class FakeWeCom:
         if body.get("msgtype") == "template_card":
             answer["response_code"] = secrets.token_urlsafe(16)
         return web.json_response(answer)
+
+    # web authorization (网页授权)
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        q = request.query
+        if q.get("appid") != self.corp_id or q.get("agentid") != str(self.agent_id):
+            return web.Response(status=400, text="appid or agentid is wrong (参数错误)")
+        redirect_uri, state = q.get("redirect_uri", ""), q.get("state", "")
+        if q.get("response_type") != "code" or not redirect_uri.startswith(("http://", "https://")):
+            return web.Response(status=400, text="redirect_uri or response_type is wrong")
+        who = (q["as"], q.get("member", "1") == "1") if q.get("as") else self.signed_in
+        if who is None:  # the demo's stand-in for "the member using WeCom": pick one
+            links = "".join(
+                f'<li><a href="{escape(str(request.url.update_query({"as": user})))}">'
+                f"{escape(user)}</a></li>"
+                for user in sorted(self.users)
+            )
+            page = f"<!doctype html><meta charset=utf-8><p>以谁的身份打开？</p><ul>{links}</ul>"
+            return web.Response(text=page, content_type="text/html")
+        code = secrets.token_hex(16)
+        self._codes[code] = (who[0], who[1], self.clock.now() + CODE_TTL)
+        sep = "&" if "?" in redirect_uri else "?"
+        target = f"{redirect_uri}{sep}{urlencode({'code': code, 'state': state})}"
+        raise web.HTTPFound(target)
+
+    async def _getuserinfo(self, request: web.Request) -> web.Response:
+        code = self._token_error(request.query.get("access_token"))
+        self.requests.append((request.path, {"code": request.query.get("code", "")}))
+        if code:
+            return web.json_response(error(code))
+        found = self._codes.pop(request.query.get("code", ""), None)
+        if found is None or self.clock.now() >= found[2]:
+            return web.json_response(error(40029))
+        user, member, _ = found
+        if not member:
+            return web.json_response(error(0) | {"openid": f"o{secrets.token_hex(12)}"})
+        return web.json_response(
+            error(0) | {"userid": user, "user_ticket": secrets.token_hex(16), "expires_in": 1800}
+        )
 
     # callbacks (WeCom → the app)
 

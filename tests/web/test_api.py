@@ -447,10 +447,25 @@ async def test_people(world):
         "active",
         "locale",
         "telegram_bound",
+        "wecom_userid",
+        "dingtalk_userid",
+        "feishu_user_id",
         "channels",
     }
     assert person["channels"] == []  # the default
     assert (await world.get("sup", "/people/9999"))[0] == 404
+
+
+async def test_person_shows_the_chat_app_ids(world):
+    async with world.sessions() as s:
+        person = await s.get_one(Person, world.people["ownerA"].id)
+        person.dingtalk_userid, person.feishu_user_id = "ding-a", "ou_a1"
+        await s.commit()
+    status, out = await world.get("sup", f"/people/{world.people['ownerA'].id}")
+    assert status == 200
+    assert (out["dingtalk_userid"], out["feishu_user_id"], out["wecom_userid"]) == (
+        "ding-a", "ou_a1", None,
+    )  # fmt: skip
 
 
 async def test_units_admin(world):

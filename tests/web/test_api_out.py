@@ -180,7 +180,8 @@ async def test_an_approved_extension_moves_the_items_deadline_in_the_api(
     got = await (await client.get(f"{P}/items/{item.id}", headers=as_(sup))).json()
     assert (got["due_on"], got["original_due_on"]) == ("2026-12-31", "2026-12-14")
     dues = {a["id"]: a["due_on"] for a in got["assignments"]}
-    assert dues == {lead.id: "2026-12-31", co.id: "2026-12-14"}  # the co unit's is its own
+    # the co unit's follows the lead's, 5 working days (the policy's co_lead_days) earlier
+    assert dues == {lead.id: "2026-12-31", co.id: "2026-12-24"}
 
     # filters and the order go by the deadline in force
     listed = await (await client.get(f"{P}/items", headers=as_(sup))).json()

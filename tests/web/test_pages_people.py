@@ -134,6 +134,26 @@ async def test_person_form_binds_a_wecom_userid(as_admin: Web, seed: Seed, sessi
         assert (await s.get_one(Person, seed.admin)).wecom_userid is None
 
 
+async def test_person_form_takes_dingtalk_and_feishu_ids(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    form = {"name": "联络员甲", "unit_id": str(seed.unit_a), "roles": "liaison", "locale": "zh"}
+    page = await (await as_admin.get(f"/people/{seed.liaison_a}")).text()
+    assert 'name="dingtalk_userid"' in page and 'name="feishu_user_id"' in page
+    ids = {"dingtalk_userid": "ding-lly", "feishu_user_id": "ou_9a8b"}
+    response = await as_admin.post(f"/people/{seed.liaison_a}", form | ids)
+    assert response.status == 303, await response.text()
+    admin = {"name": "管理员", "roles": "admin", "locale": "zh"}
+    for field, bad in (("dingtalk_userid", "has space"), ("feishu_user_id", "ou@x")):
+        response = await as_admin.post(f"/people/{seed.admin}", admin | {field: bad})
+        assert response.status == 400 and field in await response.text(), bad
+    response = await as_admin.post(f"/people/{seed.admin}", admin | {"feishu_user_id": "ou_9a8b"})
+    assert response.status == 400 and "already used" in await response.text()
+    async with sessions() as s:
+        person = await s.get_one(Person, seed.liaison_a)
+        assert (person.dingtalk_userid, person.feishu_user_id) == ("ding-lly", "ou_9a8b")
+
+
 async def test_the_form_sets_the_channel_preference_in_order(
     as_admin: Web, seed: Seed, sessions
 ) -> None:

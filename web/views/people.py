@@ -8,7 +8,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Person, Role, Unit
+from models import Channel, Person, Role, Unit
+from notifier.wecom.api import authorize_link
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.channel_prefs import PERSONAL, parse_prefs, prefs_of, set_prefs
@@ -16,6 +17,7 @@ from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link, queue_invite_email
 from supervision.labels import CHANNEL_PREFS, channel_prefs_word
 from supervision.people import (
+    APP_USER_ID_LIMIT,
     EMAIL_LIMIT,
     NAME_LIMIT,
     PHONE_LIMIT,
@@ -29,6 +31,7 @@ from web.access import require
 from web.app import DEPS, WebDeps
 from web.i18n import LANGS
 from web.views.common import int_or_none, lang_of, path_id, redirect, render, text_field
+from web.wecom_binding import BIND_PATH
 
 ROLES = [r.value for r in Role]
 #: the channels a person can be reached on, as the form's ordered choice offers them
@@ -55,14 +58,17 @@ async def people_list(request: web.Request) -> web.StreamResponse:
 def _person_raw(person: Person | None) -> dict[str, Any]:
     if person is None:
         return {
-            "name": "", "email": "", "phone": "", "wecom_userid": "", "unit_id": "", "roles": [],
-            "locale": "zh", "active": True, "channels": [],
+            "name": "", "email": "", "phone": "", "wecom_userid": "", "dingtalk_userid": "",
+            "feishu_user_id": "", "unit_id": "", "roles": [], "locale": "zh", "active": True,
+            "channels": [],
         }  # fmt: skip
     return {
         "name": person.name,
         "email": person.email or "",
         "phone": person.phone or "",
         "wecom_userid": person.wecom_userid or "",
+        "dingtalk_userid": person.dingtalk_userid or "",
+        "feishu_user_id": person.feishu_user_id or "",
         "unit_id": str(person.unit_id or ""),
         "roles": sorted(person.roles),
         "locale": person.locale,
@@ -78,6 +84,7 @@ async def _person_form(
     *,
     errors: list[str] | None = None,
     invite_link: str | None = None,
+    invite_app: str = "telegram",
     status: int = 200,
 ) -> web.Response:
     deps: WebDeps = request.app[DEPS]
@@ -95,7 +102,9 @@ async def _person_form(
             "langs": LANGS,
             "errors": errors or [],
             "invite_link": invite_link,
+            "invite_app": invite_app,
             "invite_days": INVITE_VALIDITY.days,
+            "wecom_invites": deps.config.wecom is not None,
             "channels": CHANNELS,
             "prefs_words": {k: channel_prefs_word(k, lang_of(request)) for k in CHANNEL_PREFS},
         },
@@ -127,6 +136,8 @@ def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
         "email": text_field(form, "email", EMAIL_LIMIT).lower(),
         "phone": text_field(form, "phone", PHONE_LIMIT),
         "wecom_userid": text_field(form, "wecom_userid", WECOM_USERID_LIMIT),
+        "dingtalk_userid": text_field(form, "dingtalk_userid", APP_USER_ID_LIMIT),
+        "feishu_user_id": text_field(form, "feishu_user_id", APP_USER_ID_LIMIT),
         "unit_id": text_field(form, "unit_id"),
         "roles": [r for r in form.getall("roles", []) if isinstance(r, str)],
         "locale": text_field(form, "locale"),
@@ -155,6 +166,8 @@ def _spec(raw: dict[str, Any]) -> PersonSpec:
         email=raw["email"] or None,
         phone=raw["phone"] or None,
         wecom_userid=raw["wecom_userid"] or None,
+        dingtalk_userid=raw["dingtalk_userid"] or None,
+        feishu_user_id=raw["feishu_user_id"] or None,
         unit_id=int_or_none(raw["unit_id"]),
         roles=frozenset(Role(r) for r in raw["roles"] if r in ROLES),
         locale=raw["locale"],
@@ -208,19 +221,35 @@ async def person_update(request: web.Request) -> web.StreamResponse:
 
 
 async def person_invite(request: web.Request) -> web.StreamResponse:
-    """POST /people/{id}/invite: a one-time bot link, shown once and e-mailed to the person."""
+    """POST /people/{id}/invite: a one-time link (the bot's, or with ``app=wecom_app`` one
+    opened in WeCom), shown once and e-mailed to the person."""
     me = require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
     person_id = path_id(request)
+    form = await request.post()
+    app = Channel.WECOM_APP if form.get("app") == Channel.WECOM_APP else Channel.TELEGRAM
+    wecom = deps.config.wecom
+    if app == Channel.WECOM_APP and wecom is None:
+        raise web.HTTPBadRequest(text="400: WeCom is not set up (DUBAN_WECOM_*)")
     try:
         async with deps.sessions() as session, session.begin():
             person = await session.get(Person, person_id)
             if person is None:
                 raise web.HTTPNotFound(text="404: no such person")
             admin = await session.get_one(Person, me.person_id)
-            new = await create_invite(session, person=person, clock=deps.clock, created_by=admin)
+            new = await create_invite(
+                session, person=person, clock=deps.clock, created_by=admin, channel=app
+            )
             bot = deps.config.telegram_bot_username
-            link = deep_link(bot, new.token) if bot else f"/start {new.token}"
+            if wecom is not None and app == Channel.WECOM_APP:
+                link = authorize_link(
+                    wecom,
+                    redirect_uri=deps.config.base_url.rstrip("/") + BIND_PATH,
+                    state=new.token,
+                    oauth_base=deps.config.wecom_oauth_base,
+                )
+            else:
+                link = deep_link(bot, new.token) if bot else f"/start {new.token}"
             await queue_invite_email(
                 session,
                 new=new,
@@ -234,7 +263,7 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
         async with deps.sessions() as session:
             raw = _person_raw(await session.get(Person, person_id))
         return await _person_form(request, person_id, raw, errors=[str(exc)], status=400)
-    return await _person_form(request, person_id, raw, invite_link=link)
+    return await _person_form(request, person_id, raw, invite_link=link, invite_app=app)
 
 
 # --- units ------------------------------------------------------------------------------------

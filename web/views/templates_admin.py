@@ -32,7 +32,6 @@ from notifier.template_store import TemplateRejected, history, reset_override, s
 from notifier.templating import (
     DEFAULT_TEMPLATES_DIR,
     GROUP,
-    GROUP_CHANNELS,
     LOCALES,
     STEPS,
     WECOM_APP,
@@ -43,6 +42,7 @@ from notifier.templating import (
     TemplateError,
     parts_for,
     sample_context,
+    template_channels,
     validate,
 )
 from supervision.access import Permission
@@ -59,6 +59,7 @@ RENDER_POOL: Final = web.AppKey("render_pool", RenderPool)
 #: unless one of them has its own override.
 EDIT_CHANNELS: Final = (
     "telegram", "email", GROUP, "wecom", "dingtalk", "feishu", "log", WECOM_APP,
+    "dingtalk_app", "feishu_app",
 )  # fmt: skip
 ITEM_STEPS: Final = frozenset(
     {"remind", "urge", "overdue", "escalate", "periodic", "review_request", "review_outcome",
@@ -99,10 +100,7 @@ def key_from(request: web.Request) -> Key:
 
 def default_body(key: Key) -> str:
     """The bundled default source of a template (a group robot's falls back to ``group``)."""
-    channels = [key.channel, GROUP] if key.channel in GROUP_CHANNELS else [key.channel]
-    if key.channel == WECOM_APP:  # the WeCom card falls back to the one-line log text
-        channels.append("log")
-    for channel in channels:
+    for channel in template_channels(key.channel):
         path = DEFAULT_TEMPLATES_DIR / key.locale / f"{key.step}.{channel}.{key.part}.j2"
         if path.is_file():
             return path.read_text(encoding="utf-8")
