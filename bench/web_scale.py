@@ -74,6 +74,8 @@ SECRET = "bench-web-scale-secret"
 PASSWORD = "bench password 2026"
 PG_ADMIN = os.environ.get("DUBAN_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PERIOD = "2026-11"
+#: Database name prefix (``<prefix>_<size>``): a different one keeps concurrent runs apart.
+PREFIX = os.environ.get("DUBAN_BENCH_SCALE_PREFIX", "duban_scale")
 
 
 class Sql:
@@ -310,12 +312,12 @@ def _remove(path: Path) -> None:
 async def open_database(kind: str, n: int, rebuild: bool) -> tuple[AsyncEngine, str]:
     """The engine of the size-``n`` database (built unless it holds ``n`` items already)."""
     if kind == "sqlite":
-        path = Path(tempfile.gettempdir()) / f"duban_scale_{n}.db"
+        path = Path(tempfile.gettempdir()) / f"{PREFIX}_{n}.db"
         if rebuild:
             _remove(path)
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
     else:
-        name = f"duban_scale_{n}"
+        name = f"{PREFIX}_{n}"
         admin = create_engine(PG_ADMIN)
         async with admin.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
