@@ -271,14 +271,14 @@ class UrgedUnit:
         """Working days late, summed over the unit's overdue assignments."""
         return sum(o.days_overdue for o in self.items)
 
-    def as_json(self) -> dict[str, Any]:
-        """The entry as stored in ``Bulletin.data``."""
+    def as_json(self, *, items: bool = True) -> dict[str, Any]:
+        """The entry as stored in ``Bulletin.data`` (its ``items`` empty when not ``items``)."""
         return {
             "unit_id": self.unit_id,
             "unit_name": self.unit_name,
             "overdue": len(self.items),
             "days_overdue": self.days_overdue,
-            "items": [o.as_json() for o in self.items],
+            "items": [o.as_json() for o in self.items] if items else [],
         }
 
 
@@ -348,8 +348,21 @@ class BulletinData:
             "on_time_rate": on_time / judged if judged else None,
         }
 
-    def as_json(self) -> dict[str, Any]:
-        """The frozen form kept in ``Bulletin.data`` (keys match the notifier's BulletinView)."""
+    def as_json(
+        self, *, page: tuple[int, int] | None = None, urged_items: bool = True
+    ) -> dict[str, Any]:
+        """The frozen form kept in ``Bulletin.data`` (keys match the notifier's BulletinView).
+
+        With ``page`` = (page, per page), a preview's form: ``overdue_items`` is that page
+        of the list (``overdue_total`` counts it whole, ``overdue_page`` names the page);
+        the figures stay whole. Not ``urged_items``: each urged unit keeps its counts
+        without its items.
+        """
+        overdue, paged = self.overdue_items, dict[str, Any]()
+        if page is not None:
+            number, size = page
+            overdue = overdue[(number - 1) * size : number * size]
+            paged = {"overdue_total": len(self.overdue_items), "overdue_page": number}
         return {
             "version": DATA_VERSION,
             "number": self.number,
@@ -362,10 +375,11 @@ class BulletinData:
             "issued_on": self.issued_on.isoformat(),
             "rows": [r.as_json() for r in self.rows],
             "unranked": [r.as_json() for r in self.unranked],
-            "overdue_items": [o.as_json() for o in self.overdue_items],
+            "overdue_items": [o.as_json() for o in overdue],
+            **paged,
             "praised_units": self.praised_units,
             "urged_units": self.urged_units,
-            "urged": [u.as_json() for u in self.urged],
+            "urged": [u.as_json(items=urged_items) for u in self.urged],
             "totals": self.totals(),
             "milestones": {
                 "units": [m.as_json() for m in self.milestones],

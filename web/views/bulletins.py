@@ -18,6 +18,7 @@ from models import Bulletin, Person, PersonRole, Role, Unit
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.bulletins import (
+    BulletinData,
     compute_bulletin,
     freeze_bulletin,
     get_bulletin,
@@ -42,16 +43,27 @@ def _strings(request: web.Request) -> Callable[[str], str]:
     return page_strings(request, "bulletin.")
 
 
+def _asked_page(request: web.Request, total: int) -> tuple[int, int]:
+    """The page of the overdue list asked for (``?overdue_page=``), and the page count."""
+    return clamp_page(int_or_none(request.query.get("overdue_page")) or 1, total)
+
+
 def _overdue_page(request: web.Request, data: dict[str, Any], link: str) -> dict[str, Any]:
     """One page of the bulletin's overdue list for the page (the downloads hold it whole):
-    a large office names thousands, and the page need not carry them all."""
+    a large office names thousands, and the page need not carry them all. A preview's data
+    is already that page (``overdue_total`` set); a stored bulletin's is sliced here."""
     entries = data.get("overdue_items") or []
-    page, pages = clamp_page(int_or_none(request.query.get("overdue_page")) or 1, len(entries))
+    total = data.get("overdue_total")
+    if total is None:
+        page, pages = _asked_page(request, len(entries))
+        total, entries = len(entries), entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    else:
+        page, pages = data.get("overdue_page") or 1, max(1, -(-total // PAGE_SIZE))
     return {
-        "overdue_rows": entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "overdue_rows": entries,
         "overdue_page": page,
         "overdue_pages": pages,
-        "overdue_total": len(entries),
+        "overdue_total": total,
         "overdue_link": link,
     }
 
@@ -117,19 +129,18 @@ async def _list(
     )
 
 
-async def _compute(request: web.Request, raw: str) -> dict[str, Any]:
+async def _compute(request: web.Request, raw: str) -> BulletinData:
     deps: WebDeps = request.app[DEPS]
     period = parse_period(raw)
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
-        data = await compute_bulletin(
+        return await compute_bulletin(
             session,
             period,
             today=local_today(deps.clock, deps.config.tz),
             calendar=calendar,
             tz=deps.config.tz,
         )
-    return data.as_json()
 
 
 async def preview_page(request: web.Request) -> web.StreamResponse:
@@ -148,9 +159,11 @@ async def _preview(
 ) -> web.Response:
     deps: WebDeps = request.app[DEPS]
     try:
-        data = await _compute(request, raw)
+        computed = await _compute(request, raw)
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
+    page, _pages = _asked_page(request, len(computed.overdue_items))
+    data = computed.as_json(page=(page, PAGE_SIZE))
     choices: list[dict[str, Any]] = []
     if me.allows(Permission.ISSUE_BULLETINS):
         async with deps.sessions() as session:
@@ -290,7 +303,7 @@ async def preview_download(request: web.Request) -> web.StreamResponse:
         data = await _compute(request, request.query.get("period", ""))
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
-    return await _download(request, data, request.match_info["fmt"])
+    return await _download(request, data.as_json(), request.match_info["fmt"])
 
 
 def routes(app: web.Application) -> None:
