@@ -271,14 +271,15 @@ class UrgedUnit:
         """Working days late, summed over the unit's overdue assignments."""
         return sum(o.days_overdue for o in self.items)
 
-    def as_json(self, *, items: bool = True) -> dict[str, Any]:
-        """The entry as stored in ``Bulletin.data`` (its ``items`` empty when not ``items``)."""
+    def as_json(self, *, items: int | None = None) -> dict[str, Any]:
+        """The entry as stored in ``Bulletin.data`` (with its first ``items`` items only,
+        when given: the counts stay whole)."""
         return {
             "unit_id": self.unit_id,
             "unit_name": self.unit_name,
             "overdue": len(self.items),
             "days_overdue": self.days_overdue,
-            "items": [o.as_json() for o in self.items] if items else [],
+            "items": [o.as_json() for o in self.items[:items]],
         }
 
 
@@ -349,14 +350,14 @@ class BulletinData:
         }
 
     def as_json(
-        self, *, page: tuple[int, int] | None = None, urged_items: bool = True
+        self, *, page: tuple[int, int] | None = None, urged_items: int | None = None
     ) -> dict[str, Any]:
         """The frozen form kept in ``Bulletin.data`` (keys match the notifier's BulletinView).
 
         With ``page`` = (page, per page), a preview's form: ``overdue_items`` is that page
         of the list (``overdue_total`` counts it whole, ``overdue_page`` names the page);
-        the figures stay whole. Not ``urged_items``: each urged unit keeps its counts
-        without its items.
+        the figures stay whole. With ``urged_items``, each urged unit names at most that
+        many of its items (its counts stay whole).
         """
         overdue, paged = self.overdue_items, dict[str, Any]()
         if page is not None:
@@ -420,6 +421,9 @@ def _completed_at() -> Any:
         .limit(1)
         .scalar_subquery()
     )
+
+
+_PARTITION = 1000  # overdue rows handled between two turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,11 +562,18 @@ async def _summed(
     return (await session.execute(query)).all()
 
 
-async def _overdue_rows(
-    session: AsyncSession, start: date, as_of: date, days: LocalDays
-) -> Sequence[Any]:
+async def _overdue_entries(
+    session: AsyncSession,
+    start: date,
+    as_of: date,
+    days: LocalDays,
+    calendar: WorkCalendar,
+    units: dict[int, Any],
+) -> list[OverdueEntry]:
     """The overdue assignments of the period (open overdue on *as of*, or closed late in
-    it) with their items' 文号 and titles: only what the bulletin names is read."""
+    it) with their items' 文号 and titles, worst first: only what the bulletin names is
+    read. Working days late run to the completion day when closed late, to *as of* when
+    still open. Streamed in partitions: the event loop answers others between them."""
     rows = _period_rows(session, days, as_of)
     closed_on, due_on = rows.c.closed_on, rows.c.due_on
     still_open = and_(or_(closed_on.is_(None), closed_on > as_of), due_on < as_of)
@@ -581,7 +592,25 @@ async def _overdue_rows(
         .join(Item, Item.id == rows.c.item_id)
         .where(or_(still_open, late))
     )
-    return (await session.execute(query)).all()
+    overdue: list[OverdueEntry] = []
+    async for partition in (await session.stream(query)).partitions(_PARTITION):
+        overdue += [
+            OverdueEntry(
+                assignment_id=assignment_id,
+                item_id=item_id,
+                ref=ref,
+                title=title,
+                unit_name=units[unit_id].name,
+                due_on=due_on,
+                days_overdue=calendar.workdays_between(due_on, closed_on or as_of),
+                closed_late=closed_on is not None,
+                unit_id=unit_id,
+                role=role,
+            )
+            for assignment_id, item_id, unit_id, role, due_on, closed_on, ref, title in partition
+        ]
+    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref, o.assignment_id))
+    return overdue
 
 
 async def compute_bulletin(
@@ -649,9 +678,7 @@ async def compute_bulletin(
         row.unit_code, row.unit_name = units[unit_id].code, units[unit_id].name
     overdue: list[OverdueEntry] = []
     if overdue_list:
-        overdue = _overdue_entries(
-            await _overdue_rows(session, start, as_of, days), as_of, calendar, units
-        )
+        overdue = await _overdue_entries(session, start, as_of, days, calendar, units)
     every = list(figures.values())
     lead = AssignmentRole.LEAD
     return BulletinData(
@@ -666,30 +693,6 @@ async def compute_bulletin(
         overdue_items=overdue,
         milestones=await milestone_figures(session, start, as_of, tz),
     )
-
-
-def _overdue_entries(
-    rows: Sequence[Any], as_of: date, calendar: WorkCalendar, units: dict[int, Any]
-) -> list[OverdueEntry]:
-    """The named overdue assignments, worst first: working days late to the completion day
-    when closed late, to *as of* when still open."""
-    overdue = [
-        OverdueEntry(
-            assignment_id=assignment_id,
-            item_id=item_id,
-            ref=ref,
-            title=title,
-            unit_name=units[unit_id].name,
-            due_on=due_on,
-            days_overdue=calendar.workdays_between(due_on, closed_on or as_of),
-            closed_late=closed_on is not None,
-            unit_id=unit_id,
-            role=role,
-        )
-        for assignment_id, item_id, unit_id, role, due_on, closed_on, ref, title in rows
-    ]
-    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref, o.assignment_id))
-    return overdue
 
 
 async def freeze_bulletin(

@@ -55,5 +55,5 @@ async def preview_bulletin(ctx: ApiContext) -> web.StreamResponse:
         data = await compute_bulletin(
             session, period, today=day.today, calendar=day.calendar, tz=day.tz
         )
-    body = data.as_json(page=(page.page, page.per_page), urged_items=False)
+    body = data.as_json(page=(page.page, page.per_page), urged_items=0)
     return json_ok(BulletinDataOut.model_validate(body))

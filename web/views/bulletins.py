@@ -37,6 +37,8 @@ from web.views.common import PAGE_SIZE, clamp_page, int_or_none, page_strings, r
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
 DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
+#: Refs named per urged unit on a page (the overdue list below names every one, paged).
+URGED_REFS: Final = 10
 
 
 def _strings(request: web.Request) -> Callable[[str], str]:
@@ -163,7 +165,7 @@ async def _preview(
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
     page, _pages = _asked_page(request, len(computed.overdue_items))
-    data = computed.as_json(page=(page, PAGE_SIZE))
+    data = computed.as_json(page=(page, PAGE_SIZE), urged_items=URGED_REFS)
     choices: list[dict[str, Any]] = []
     if me.allows(Permission.ISSUE_BULLETINS):
         async with deps.sessions() as session:
@@ -262,22 +264,31 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
-    """The bulletin as a file, built in a thread: a large office's XLSX takes a while, and
-    the event loop keeps answering probes, webhooks and other pages meanwhile."""
+async def _download(
+    request: web.Request, bulletin: dict[str, Any] | BulletinData, fmt: str
+) -> web.Response:
+    """The bulletin as a file, built in a thread (its JSON form too, for a preview): a
+    large office's XLSX takes a while, and the event loop keeps answering probes, webhooks
+    and other pages meanwhile."""
     deps: WebDeps = request.app[DEPS]
     office = deps.config.office_name
-    name = filename(data, fmt)
+    name = filename(
+        {"period": bulletin.period.key} if isinstance(bulletin, BulletinData) else bulletin, fmt
+    )
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     }
+
+    def data() -> dict[str, Any]:
+        return bulletin.as_json() if isinstance(bulletin, BulletinData) else bulletin
+
     if fmt == "xlsx":
-        body = await asyncio.to_thread(render_xlsx, data, office_name=office)
+        body = await asyncio.to_thread(lambda: render_xlsx(data(), office_name=office))
         return web.Response(body=body, content_type=XLSX_TYPE, headers=headers)
     return web.Response(
-        text=await asyncio.to_thread(render_html, data, office_name=office),
+        text=await asyncio.to_thread(lambda: render_html(data(), office_name=office)),
         content_type="text/html",
         charset="utf-8",
         headers=headers,
@@ -303,7 +314,7 @@ async def preview_download(request: web.Request) -> web.StreamResponse:
         data = await _compute(request, request.query.get("period", ""))
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
-    return await _download(request, data.as_json(), request.match_info["fmt"])
+    return await _download(request, data, request.match_info["fmt"])
 
 
 def routes(app: web.Application) -> None:
