@@ -512,7 +512,7 @@ def _period_rows(session: AsyncSession, days: LocalDays, as_of: date) -> Any:
     dialect = session.get_bind().dialect.name
     day = days.day(instant, dialect)
 
-    def part(closed_on: Any, *where: ColumnElement[bool]) -> Any:
+    def part(closed_on: Any, *where: ColumnElement[bool], fence: bool = False) -> Any:
         query = select(
             Assignment.id.label("id"),
             Assignment.item_id.label("item_id"),
@@ -521,15 +521,18 @@ def _period_rows(session: AsyncSession, days: LocalDays, as_of: date) -> Any:
             Assignment.due_on.label("due_on"),
             closed_on.label("closed_on"),
         ).where(received <= as_of, *where)
-        # PostgreSQL: not pulled up, so the completion subquery runs once per row, not once
-        # per use (SQLite allows no OFFSET in a part of a UNION, and does not pull it up).
-        return query if dialect == "sqlite" else query.offset(0)
+        # PostgreSQL: a fenced part is not pulled up, so the completion subquery runs once
+        # per row, not once per use; the unfinished part is, so the caller's filter (the
+        # overdue ones) applies before the receipt date is looked up. SQLite allows no
+        # OFFSET in a part of a UNION, and does not pull it up.
+        return query.offset(0) if fence and dialect != "sqlite" else query
 
     unfinished = part(cast(literal(None), Date), Assignment.state.in_(UNFINISHED))
     finished = part(
         case((Assignment.closed_at.is_(None), None), else_=day),
         Assignment.state == closed,
         or_(Assignment.closed_at.is_(None), Assignment.closed_at >= days.lo),
+        fence=True,
     )
     return unfinished.union_all(finished).subquery()
 
@@ -578,20 +581,17 @@ async def _overdue_entries(
     closed_on, due_on = rows.c.closed_on, rows.c.due_on
     still_open = and_(or_(closed_on.is_(None), closed_on > as_of), due_on < as_of)
     late = and_(closed_on >= start, closed_on <= as_of, closed_on > due_on)
-    query = (
-        select(
-            rows.c.id,
-            rows.c.item_id,
-            rows.c.unit_id,
-            rows.c.role,
-            rows.c.due_on,
-            case((still_open, None), else_=closed_on),
-            Item.ref,
-            Item.title,
-        )
-        .join(Item, Item.id == rows.c.item_id)
-        .where(or_(still_open, late))
-    )
+    query = select(
+        rows.c.id,
+        rows.c.item_id,
+        rows.c.unit_id,
+        rows.c.role,
+        rows.c.due_on,
+        case((still_open, None), else_=closed_on),
+        # by key for each named row (a join may read every item to merge)
+        select(Item.ref).where(Item.id == rows.c.item_id).scalar_subquery(),
+        select(Item.title).where(Item.id == rows.c.item_id).scalar_subquery(),
+    ).where(or_(still_open, late))
     overdue: list[OverdueEntry] = []
     async for partition in (await session.stream(query)).partitions(_PARTITION):
         overdue += [
