@@ -32,7 +32,14 @@ from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx, sections
-from web.views.common import PAGE_SIZE, clamp_page, int_or_none, page_strings, render
+from web.views.common import (
+    PAGE_SIZE,
+    clamp_page,
+    int_or_none,
+    page_strings,
+    render,
+    render_large,
+)
 
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
@@ -173,7 +180,7 @@ async def _preview(
         if ticked is not None:
             for c in choices:
                 c["checked"] = c["id"] in ticked
-    return render(
+    return await render_large(
         request,
         "bulletins/preview.html",
         {
@@ -250,7 +257,7 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
     queued = request.query.get("queued", "")
-    return render(
+    return await render_large(
         request,
         "bulletins/detail.html",
         {
