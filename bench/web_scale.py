@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -38,13 +39,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
+from alembic import command
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from yarl import URL
 
 from models import Base, Item, Person, Source
 from models.db import create_engine, create_sessionmaker, is_sqlite
+from models.migrate import alembic_config
 from supervision.accounts import hash_password
 from supervision.audit import Actor
 from supervision.clock import FixedClock
@@ -74,6 +79,8 @@ SECRET = "bench-web-scale-secret"
 PASSWORD = "bench password 2026"
 PG_ADMIN = os.environ.get("DUBAN_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PERIOD = "2026-11"
+#: Database name prefix (``<prefix>_<size>``): a different one keeps concurrent runs apart.
+PREFIX = os.environ.get("DUBAN_BENCH_SCALE_PREFIX", "duban_scale")
 
 
 class Sql:
@@ -310,12 +317,12 @@ def _remove(path: Path) -> None:
 async def open_database(kind: str, n: int, rebuild: bool) -> tuple[AsyncEngine, str]:
     """The engine of the size-``n`` database (built unless it holds ``n`` items already)."""
     if kind == "sqlite":
-        path = Path(tempfile.gettempdir()) / f"duban_scale_{n}.db"
+        path = Path(tempfile.gettempdir()) / f"{PREFIX}_{n}.db"
         if rebuild:
             _remove(path)
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
     else:
-        name = f"duban_scale_{n}"
+        name = f"{PREFIX}_{n}"
         admin = create_engine(PG_ADMIN)
         async with admin.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -427,8 +434,11 @@ def endpoints(liaison: bool) -> list[str]:
     return pages
 
 
-async def measure(engine: AsyncEngine, requests: int, only: str) -> dict[tuple[str, str], Timing]:
-    """Time every endpoint as the admin and as the liaison."""
+async def measure(
+    engine: AsyncEngine, requests: int, only: str, probes: bool = False
+) -> dict[tuple[str, str], Timing]:
+    """Time every endpoint as the admin and as the liaison (and probe ``/healthz`` while the
+    heaviest ones are built: always without ``only``, with it when ``probes``)."""
     clock = FixedClock(NOW)
     deps = WebDeps(
         config=WebConfig(secret_key=SECRET, tz=TZ),
@@ -463,22 +473,33 @@ async def measure(engine: AsyncEngine, requests: int, only: str) -> dict[tuple[s
                     f"p50 {t.pct(50):8.1f} ms  p95 {t.pct(95):8.1f} ms",
                     flush=True,
                 )
-            if role == "admin" and not only:
-                for heavy in ("/", f"/bulletins/preview.xlsx?period={PERIOD}"):
-                    probes = await _probe_while(client, heavy)
-                    results[role, f"/healthz during {heavy}"] = Timing(probes, 0, 200)
+            if role == "admin" and (probes or not only):
+                for heavy in HEAVY:
+                    if only and only not in heavy:
+                        continue
+                    auth = {"Authorization": f"Bearer {bearer}"} if "/api/" in heavy else {}
+                    times = await _probe_while(client, heavy, auth)
+                    results[role, f"/healthz during {heavy}"] = Timing(times, 0, 200)
                     t = results[role, f"/healthz during {heavy}"]
                     print(
-                        f"  {role:8} /healthz during {heavy}: {len(probes)} probes, "
-                        f"p50 {t.pct(50):.1f} ms, max {max(probes) * 1000:.1f} ms",
+                        f"  {role:8} /healthz during {heavy}: {len(times)} probes, "
+                        f"p50 {t.pct(50):.1f} ms, max {max(times) * 1000:.1f} ms",
                         flush=True,
                     )
     return results
 
 
-async def _probe_while(client: TestClient, heavy: str) -> list[float]:
+HEAVY = (
+    "/",
+    f"/bulletins/preview?period={PERIOD}",
+    f"/bulletins/preview.xlsx?period={PERIOD}",
+    f"/api/v1/bulletins/preview?period={PERIOD}",
+)
+
+
+async def _probe_while(client: TestClient, heavy: str, headers: dict[str, str]) -> list[float]:
     """Client times of /healthz, one after another, while ``heavy`` is being built."""
-    task = asyncio.create_task(client.get(heavy))
+    task = asyncio.create_task(client.get(heavy, headers=headers))
     probes: list[float] = []
     while not task.done():
         started = time.perf_counter()
@@ -493,6 +514,76 @@ async def _no_wait(_seconds: float) -> None:
     return None
 
 
+RSS_SECRET = "bench-web-scale-rss-secret-0123456789"  # a loopback bench's key
+RSS_PORT = int(os.environ.get("DUBAN_BENCH_RSS_PORT", "18431"))
+
+
+def _peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(peak, current) resident set of process ``pid`` in MB, from /proc (Linux)."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024)
+
+
+async def measure_rss(engine: AsyncEngine, requests: int) -> dict[str, float]:
+    """Start a real ``duban run`` on the database (web, in-process scan and delivery) and
+    read its peak RSS after every admin endpoint has been requested ``requests`` times."""
+    url = engine.url.render_as_string(hide_password=False)
+    async with engine.begin() as conn:  # built by create_all: mark it as migrated
+        await conn.run_sync(_stamp, url)
+    env = {
+        **os.environ,
+        "DUBAN_DATABASE_URL": url,
+        "DUBAN_SECRET_KEY": RSS_SECRET,
+        "DUBAN_WEB_HOST": "127.0.0.1",
+        "DUBAN_WEB_PORT": str(RSS_PORT),
+        "DUBAN_TIMEZONE": str(TZ),
+    }
+    env.pop("DUBAN_REDIS_URL", None)  # single process: the scan and delivery run inside
+    duban = Path(sys.executable).with_name("duban")
+    proc = await asyncio.create_subprocess_exec(
+        str(duban), "run", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{RSS_PORT}"
+    out: dict[str, float] = {}
+    try:
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:  # an IP host
+            for _ in range(600):  # up to 60 s to start (migrations, policies)
+                try:
+                    async with http.get(base + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                await asyncio.sleep(0.1)
+            out["started"] = _peak_rss_mb(proc.pid)[0]
+            (await http.get(base + "/login")).release()
+            cookies = http.cookie_jar.filter_cookies(URL(base))
+            token = csrf_for(RSS_SECRET, cookies[CSRF_COOKIE].value, None)
+            login = {"email": "s1@bench.gov.cn", "password": PASSWORD, "csrf_token": token}
+            async with http.post(base + "/login", data=login, allow_redirects=False) as r:
+                assert r.status == 303, await r.text()
+            bearer = await _token(engine, ADMIN_ID, FixedClock(NOW))
+            for path in endpoints(liaison=False):
+                headers = {"Authorization": f"Bearer {bearer}"} if path.startswith("/api") else {}
+                for _ in range(requests):
+                    async with http.get(base + path, headers=headers) as r:
+                        await r.read()
+                out[path] = _peak_rss_mb(proc.pid)[0]
+            out["peak"], out["end"] = _peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        await proc.wait()
+    return out
+
+
+def _stamp(connection: Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.stamp(config, "head")
+
+
 async def main() -> None:
     """Build (or reuse) the databases and time the endpoints."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -504,14 +595,25 @@ async def main() -> None:
     )
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--probes", action="store_true", help="probe /healthz during the heavy pages with --only"
+    )
+    parser.add_argument(
+        "--rss",
+        action="store_true",
+        help="instead of timing: peak RSS of a real `duban run` while every page is requested",
+    )
     args = parser.parse_args()
     table: dict[tuple[str, int], dict[tuple[str, str], Timing]] = {}
     for kind in args.dbs.split(","):
         for n in (int(s) for s in args.sizes.split(",")):
             engine, built = await open_database(kind, n, args.rebuild)
             print(f"{kind} {n:,} items {built}", flush=True)
-            if not args.build_only:
-                table[kind, n] = await measure(engine, args.requests, args.only)
+            if args.rss:
+                for what, mb in (await measure_rss(engine, args.requests)).items():
+                    print(f"  duban run peak RSS after {what}: {mb:.0f} MB", flush=True)
+            elif not args.build_only:
+                table[kind, n] = await measure(engine, args.requests, args.only, args.probes)
             await engine.dispose()
     if table:
         _print_table(table)

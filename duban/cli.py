@@ -12,7 +12,7 @@ import logging
 import pkgutil
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -31,17 +31,43 @@ class CommandModule(Protocol):
     def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with every sub-command registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every sub-command registered.
+
+    With ``command`` (the word after ``duban``) and a command module of that name which
+    registers it, only that module is imported: the modules import what their commands use
+    (alembic, openpyxl, the importers, the web app), which took seconds of a two-second
+    ``duban bulletin``. ``--help`` and every other command get them all.
+    """
+    names = sorted(m.name for m in pkgutil.iter_modules(duban.commands.__path__))
+    if command in names:
+        parser, subparsers = _parser()
+        _module(command).register(subparsers)
+        if command in subparsers.choices:
+            return parser
+    parser, subparsers = _parser()
+    for name in names:
+        _module(name).register(subparsers)
+    return parser
+
+
+def _parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:
     parser = argparse.ArgumentParser(
         prog="duban", description="Duban (督办): follow-up service for a supervision office."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(duban.commands.__path__), key=lambda m: m.name):
-        module: CommandModule = importlib.import_module(f"duban.commands.{info.name}")
-        module.register(subparsers)
-    return parser
+    return parser, subparsers
+
+
+def _module(name: str) -> CommandModule:
+    module: CommandModule = importlib.import_module(f"duban.commands.{name}")
+    return module
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The sub-command's name: the first word that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
@@ -57,8 +83,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``duban`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_word(words))
+    args = parser.parse_args(words)
     try:
         return asyncio.run(_dispatch(args))
     except KeyboardInterrupt:

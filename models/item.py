@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
@@ -87,6 +87,21 @@ class Assignment(TimestampMixin, Base):
         UniqueConstraint("item_id", "unit_id"),
         # The scanner reads only what is due: (next_action_at) where it is not null.
         Index("ix_assignments_next_action_at", "next_action_at"),
+        # Bulletins read a period's work, never the history: the unfinished work, and the
+        # work closed since the period began. Partial, so the scan's updates of open rows
+        # never touch the closed one (docs/BENCHMARKS.md, EXPLAIN ANALYZE at 100k).
+        Index(
+            "ix_assignments_unfinished",
+            "item_id",
+            postgresql_where=text("state IN ('open', 'completion_requested')"),
+            sqlite_where=text("state IN ('open', 'completion_requested')"),
+        ),
+        Index(
+            "ix_assignments_closed_at",
+            "closed_at",
+            postgresql_where=text("state = 'closed'"),
+            sqlite_where=text("state = 'closed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

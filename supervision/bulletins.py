@@ -55,7 +55,6 @@ row per unit with both roles mixed and no ``unranked``/``urged``; readers treat 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,7 +62,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -261,14 +271,15 @@ class UrgedUnit:
         """Working days late, summed over the unit's overdue assignments."""
         return sum(o.days_overdue for o in self.items)
 
-    def as_json(self) -> dict[str, Any]:
-        """The entry as stored in ``Bulletin.data``."""
+    def as_json(self, *, items: int | None = None) -> dict[str, Any]:
+        """The entry as stored in ``Bulletin.data`` (with its first ``items`` items only,
+        when given: the counts stay whole)."""
         return {
             "unit_id": self.unit_id,
             "unit_name": self.unit_name,
             "overdue": len(self.items),
             "days_overdue": self.days_overdue,
-            "items": [o.as_json() for o in self.items],
+            "items": [o.as_json() for o in self.items[:items]],
         }
 
 
@@ -338,8 +349,21 @@ class BulletinData:
             "on_time_rate": on_time / judged if judged else None,
         }
 
-    def as_json(self) -> dict[str, Any]:
-        """The frozen form kept in ``Bulletin.data`` (keys match the notifier's BulletinView)."""
+    def as_json(
+        self, *, page: tuple[int, int] | None = None, urged_items: int | None = None
+    ) -> dict[str, Any]:
+        """The frozen form kept in ``Bulletin.data`` (keys match the notifier's BulletinView).
+
+        With ``page`` = (page, per page), a preview's form: ``overdue_items`` is that page
+        of the list (``overdue_total`` counts it whole, ``overdue_page`` names the page);
+        the figures stay whole. With ``urged_items``, each urged unit names at most that
+        many of its items (its counts stay whole).
+        """
+        overdue, paged = self.overdue_items, dict[str, Any]()
+        if page is not None:
+            number, size = page
+            overdue = overdue[(number - 1) * size : number * size]
+            paged = {"overdue_total": len(self.overdue_items), "overdue_page": number}
         return {
             "version": DATA_VERSION,
             "number": self.number,
@@ -352,20 +376,17 @@ class BulletinData:
             "issued_on": self.issued_on.isoformat(),
             "rows": [r.as_json() for r in self.rows],
             "unranked": [r.as_json() for r in self.unranked],
-            "overdue_items": [o.as_json() for o in self.overdue_items],
+            "overdue_items": [o.as_json() for o in overdue],
+            **paged,
             "praised_units": self.praised_units,
             "urged_units": self.urged_units,
-            "urged": [u.as_json() for u in self.urged],
+            "urged": [u.as_json(items=urged_items) for u in self.urged],
             "totals": self.totals(),
             "milestones": {
                 "units": [m.as_json() for m in self.milestones],
                 "totals": self.milestone_totals().as_json(),
             },
         }
-
-
-def _local_day(at: datetime, tz: ZoneInfo) -> date:
-    return at.astimezone(tz).date()
 
 
 def rank_units(rows: list[UnitFigures]) -> list[UnitFigures]:
@@ -402,109 +423,126 @@ def _completed_at() -> Any:
     )
 
 
-_CHUNK = 5000  # ids per IN list: bounded statement parameters on either database
-_PARTITION = 2000  # rows handled between two turns of the event loop
+_PARTITION = 1000  # overdue rows handled between two turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
-class _Counted:
-    """The columns of one assignment that the figures read."""
+class LocalDays:
+    """Local office days of UTC instants, computed in SQL, for one period's window.
 
-    id: int
-    item_id: int
-    unit_id: int
-    role: str
-    due_on: date
-    closed_on: date | None
-
-
-def _counting(as_of: date, lo: datetime) -> list[ColumnElement[bool]]:
-    """Which assignments count for a period (see `_counted`): not cancelled, received by
-    ``as_of``, and open, or closed at ``lo`` (the period's first instant) or later."""
-    closed = ItemState.CLOSED.value
-    return [
-        Assignment.state != ItemState.CANCELLED.value,
-        Item.received_on <= as_of,
-        or_(Assignment.state != closed, Assignment.closed_at.is_(None), Assignment.closed_at >= lo),
-    ]
-
-
-async def _counted(session: AsyncSession, start: date, as_of: date, tz: ZoneInfo) -> list[_Counted]:
-    """The assignments that count for the period (see the module docstring), by id.
-
-    Read in the database by the period: what is still open, and what was closed on or after
-    ``start``. A completion is submitted, signed off and approved (which closes) in that
-    order, so an assignment closed before ``start`` was also completed before it and never
-    counts; the history of earlier periods is not read.
+    ``lo`` and ``hi`` are the UTC instants of the period's first local midnight and of the
+    local midnight after *as of*. Between them the zone's UTC offset is piecewise constant:
+    ``segments`` holds ``(until, offset)`` pairs (``until`` None for the last), so a local day
+    is ``date(instant + offset)`` of the instant's segment — one expression for every zone
+    (Asia/Shanghai: one segment; a zone with summer time: a ``CASE`` over its changes). An
+    instant before ``lo`` gets a day before the period, one at or after ``hi`` a day after
+    *as of*, which is all the rules ask of them.
     """
-    lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
-    closed = ItemState.CLOSED.value
-    done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
-    rows = await session.stream(
-        select(
-            Assignment.id,
-            Assignment.item_id,
-            Assignment.unit_id,
-            Assignment.role,
-            Assignment.due_on,
-            case((done, Assignment.closed_at), else_=None),
-            case((done, _completed_at()), else_=None),
+
+    lo: datetime
+    hi: datetime
+    segments: tuple[tuple[datetime | None, timedelta], ...]
+
+    @classmethod
+    def of(cls, tz: ZoneInfo, start: date, as_of: date) -> LocalDays:
+        """The window ``[start, as_of]`` of the zone ``tz``."""
+        lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
+        hi = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+        def offset(at: datetime) -> timedelta:
+            return at.astimezone(tz).utcoffset() or timedelta(0)
+
+        segments: list[tuple[datetime | None, timedelta]] = []
+        current, at = offset(lo), lo
+        while at < hi:
+            step = min(at + timedelta(days=1), hi)
+            if offset(step) != current:  # a change in (at, step]: find its second
+                low, high = 0, int((step - at).total_seconds())  # changed at at + high
+                while high - low > 1:
+                    middle = (low + high) // 2
+                    if offset(at + timedelta(seconds=middle)) != current:
+                        high = middle
+                    else:
+                        low = middle
+                change = at + timedelta(seconds=high)
+                segments.append((change, current))
+                current = offset(change)
+            at = step
+        segments.append((None, current))
+        return cls(lo, hi, tuple(segments))
+
+    def day(self, instant: Any, dialect: str) -> Any:
+        """The local day of ``instant`` (a UTC timestamp expression) as a SQL date."""
+
+        def shifted(offset: timedelta) -> Any:
+            seconds = int(offset.total_seconds())
+            if dialect == "sqlite":
+                return func.date(instant, f"{seconds:+d} seconds", type_=Date)
+            return cast(instant + literal_column(f"interval '{seconds} seconds'"), Date)
+
+        if len(self.segments) == 1:
+            return shifted(self.segments[0][1])
+        at = Assignment.closed_at.type
+        return case(
+            *[(instant < literal(until, at), shifted(off)) for until, off in self.segments[:-1]],
+            else_=shifted(self.segments[-1][1]),
         )
-        .join(Item, Item.id == Assignment.item_id)
-        .where(*_counting(as_of, lo))
-        .order_by(Assignment.id)
+
+
+#: Work not yet finished (neither closed nor cancelled); ``ix_assignments_unfinished`` holds
+#: these rows only, so the scan's updates of closed work never touch it.
+UNFINISHED = (ItemState.OPEN.value, ItemState.COMPLETION_REQUESTED.value)
+
+
+def _period_rows(session: AsyncSession, days: LocalDays, as_of: date) -> Any:
+    """The assignments that count for the period (see the module docstring) as a subquery:
+    ``id``, ``item_id``, ``unit_id``, ``role``, ``due_on`` and ``closed_on`` (the local
+    completion day; NULL while open).
+
+    Read in the database by the period, never the history: the unfinished work (through the
+    partial index ``ix_assignments_unfinished``) and the work closed since the period's
+    first instant (``ix_assignments_closed_at``). A completion is submitted, signed off and
+    approved (which closes) in that order, so an assignment closed before the period was
+    also completed before it and never counts. The item's receipt date is looked up by its
+    key for each of these rows (a join would read every item ever received).
+    """
+    closed = ItemState.CLOSED.value
+    received = select(Item.received_on).where(Item.id == Assignment.item_id).scalar_subquery()
+    instant = func.coalesce(_completed_at(), Assignment.closed_at)
+    dialect = session.get_bind().dialect.name
+    day = days.day(instant, dialect)
+
+    def part(closed_on: Any, *where: ColumnElement[bool], fence: bool = False) -> Any:
+        query = select(
+            Assignment.id.label("id"),
+            Assignment.item_id.label("item_id"),
+            Assignment.unit_id.label("unit_id"),
+            Assignment.role.label("role"),
+            Assignment.due_on.label("due_on"),
+            closed_on.label("closed_on"),
+        ).where(received <= as_of, *where)
+        # PostgreSQL: a fenced part is not pulled up, so the completion subquery runs once
+        # per row, not once per use; the unfinished part is, so the caller's filter (the
+        # overdue ones) applies before the receipt date is looked up. SQLite allows no
+        # OFFSET in a part of a UNION, and does not pull it up.
+        return query.offset(0) if fence and dialect != "sqlite" else query
+
+    unfinished = part(cast(literal(None), Date), Assignment.state.in_(UNFINISHED))
+    finished = part(
+        case((Assignment.closed_at.is_(None), None), else_=day),
+        Assignment.state == closed,
+        or_(Assignment.closed_at.is_(None), Assignment.closed_at >= days.lo),
+        fence=True,
     )
-    out: list[_Counted] = []
-    # Streamed in partitions: the event loop runs other requests between them.
-    async for partition in rows.partitions(_PARTITION):
-        for assignment_id, item_id, unit_id, role, due_on, closed_at, completed_at in partition:
-            closed_on = None
-            if closed_at is not None:
-                closed_on = _local_day(completed_at or closed_at, tz)
-                if closed_on < start:
-                    continue
-            out.append(_Counted(assignment_id, item_id, unit_id, role, due_on, closed_on))
-    return out
-
-
-def _fixed_offset(tz: ZoneInfo, start: date, as_of: date) -> timedelta | None:
-    """The zone's UTC offset when it is the same over the period and the two years before
-    it (then a local day is the UTC instant plus the offset, which SQL can compute), else
-    None (Asia/Shanghai has had one offset since 1991)."""
-    first = datetime.combine(start - timedelta(days=731), time(12))
-    days = range(0, (as_of - start).days + 732, 7)
-    offsets = {tz.utcoffset(first + timedelta(days=n)) for n in days}
-    return offsets.pop() if len(offsets) == 1 else None
+    return unfinished.union_all(finished).subquery()
 
 
 async def _summed(
-    session: AsyncSession, start: date, as_of: date, offset: timedelta
+    session: AsyncSession, start: date, as_of: date, days: LocalDays
 ) -> Sequence[Any]:
     """(unit id, role, assigned, closed in period, on time, late, open overdue) for the
-    period: the loop of `compute_bulletin` as one GROUP BY, for pages that show the
-    figures only (the dashboard's year). Same rows as `_counted`, same rules."""
-    lo = datetime.combine(start, time(0), tzinfo=UTC) - offset
-    closed = ItemState.CLOSED.value
-    done = and_(Assignment.state == closed, Assignment.closed_at.is_not(None))
-    instant = case((done, func.coalesce(_completed_at(), Assignment.closed_at)), else_=None)
-    seconds = int(offset.total_seconds())
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        day: Any = func.date(instant, f"{seconds:+d} seconds")
-    else:
-        day = cast(instant + literal_column(f"interval '{seconds} seconds'"), Date)
-    rows = (
-        select(
-            Assignment.unit_id,
-            Assignment.role,
-            Assignment.due_on.label("due_on"),
-            day.label("closed_on"),
-        )
-        .join(Item, Item.id == Assignment.item_id)
-        .where(*_counting(as_of, lo))
-        .offset(0)  # not pulled up: the completion subquery runs once per row, not per use
-        .subquery()
-    )
+    period, one ``GROUP BY``: the cost follows the period's work and the number of units."""
+    rows = _period_rows(session, days, as_of)
     closed_on, due_on = rows.c.closed_on, rows.c.due_on
     in_period = and_(closed_on.is_not(None), closed_on <= as_of)
 
@@ -527,6 +565,54 @@ async def _summed(
     return (await session.execute(query)).all()
 
 
+async def _overdue_entries(
+    session: AsyncSession,
+    start: date,
+    as_of: date,
+    days: LocalDays,
+    calendar: WorkCalendar,
+    units: dict[int, Any],
+) -> list[OverdueEntry]:
+    """The overdue assignments of the period (open overdue on *as of*, or closed late in
+    it) with their items' 文号 and titles, worst first: only what the bulletin names is
+    read. Working days late run to the completion day when closed late, to *as of* when
+    still open. Streamed in partitions: the event loop answers others between them."""
+    rows = _period_rows(session, days, as_of)
+    closed_on, due_on = rows.c.closed_on, rows.c.due_on
+    still_open = and_(or_(closed_on.is_(None), closed_on > as_of), due_on < as_of)
+    late = and_(closed_on >= start, closed_on <= as_of, closed_on > due_on)
+    query = select(
+        rows.c.id,
+        rows.c.item_id,
+        rows.c.unit_id,
+        rows.c.role,
+        rows.c.due_on,
+        case((still_open, None), else_=closed_on),
+        # by key for each named row (a join may read every item to merge)
+        select(Item.ref).where(Item.id == rows.c.item_id).scalar_subquery(),
+        select(Item.title).where(Item.id == rows.c.item_id).scalar_subquery(),
+    ).where(or_(still_open, late))
+    overdue: list[OverdueEntry] = []
+    async for partition in (await session.stream(query)).partitions(_PARTITION):
+        overdue += [
+            OverdueEntry(
+                assignment_id=assignment_id,
+                item_id=item_id,
+                ref=ref,
+                title=title,
+                unit_name=units[unit_id].name,
+                due_on=due_on,
+                days_overdue=calendar.workdays_between(due_on, closed_on or as_of),
+                closed_late=closed_on is not None,
+                unit_id=unit_id,
+                role=role,
+            )
+            for assignment_id, item_id, unit_id, role, due_on, closed_on, ref, title in partition
+        ]
+    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref, o.assignment_id))
+    return overdue
+
+
 async def compute_bulletin(
     session: AsyncSession,
     period: Period,
@@ -539,8 +625,9 @@ async def compute_bulletin(
     """Compute the per-unit figures of ``period`` as the module docstring defines them
     (without the named overdue assignments when not ``overdue_list``: the figures only).
 
-    The cost follows the period and the number of units: what was open or closed during
-    the period is read, as plain columns, and titles only for the assignments named.
+    The figures are counted in the database per unit and role (`_summed`), so their cost
+    follows the period and the number of units; the overdue assignments are read as plain
+    columns, titles included, because the bulletin names each of them.
     """
     start = period.starts_on
     as_of = min(period.ends_on, today)
@@ -549,7 +636,6 @@ async def compute_bulletin(
             f"period {period.key} has not started yet (it starts on {start.isoformat()})"
         )
     figures: dict[tuple[int, str], UnitFigures] = {}
-    late: list[tuple[_Counted, int, bool]] = []  # (assignment, working days late, closed)
 
     def unit_row(unit_id: int, role: str) -> UnitFigures:
         row = figures.get((unit_id, role))
@@ -557,35 +643,11 @@ async def compute_bulletin(
             row = figures[unit_id, role] = UnitFigures(unit_id, "", "", role)
         return row
 
-    offset = None if overdue_list else _fixed_offset(tz, start, as_of)
-    counted = [] if offset is not None else await _counted(session, start, as_of, tz)
-    if offset is not None:  # the figures alone: counted in the database, per unit and role
-        for unit_id, role, *sums in await _summed(session, start, as_of, offset):
-            row = unit_row(unit_id, role)
-            row.assigned, row.closed_in_period, row.closed_on_time = map(int, sums[:3])
-            row.closed_late, row.open_overdue = int(sums[3]), int(sums[4])
-    for n, assignment in enumerate(counted, start=1):
-        if n % _PARTITION == 0:
-            await asyncio.sleep(0)  # let the event loop answer others between partitions
-        row = unit_row(assignment.unit_id, assignment.role)
-        row.assigned += 1
-        closed_on = assignment.closed_on
-        if closed_on is not None and closed_on <= as_of:
-            row.closed_in_period += 1
-            if closed_on <= assignment.due_on:
-                row.closed_on_time += 1
-            else:
-                row.closed_late += 1
-                if overdue_list:
-                    days = calendar.workdays_between(assignment.due_on, closed_on)
-                    late.append((assignment, days, True))
-        elif assignment.due_on < as_of:
-            row.open_overdue += 1
-            if overdue_list:
-                days = calendar.workdays_between(assignment.due_on, as_of)
-                late.append((assignment, days, False))
-    lo = datetime.combine(start, time(0), tzinfo=tz).astimezone(UTC)
-    hi = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    days = LocalDays.of(tz, start, as_of)
+    for unit_id, role, *sums in await _summed(session, start, as_of, days):
+        row = unit_row(unit_id, role)
+        row.assigned, row.closed_in_period, row.closed_on_time = map(int, sums[:3])
+        row.closed_late, row.open_overdue = int(sums[3]), int(sums[4])
     approved = (
         await session.execute(
             select(Assignment.unit_id, Assignment.role, func.count(Extension.id))
@@ -593,8 +655,8 @@ async def compute_bulletin(
             .join(Assignment, Assignment.id == Extension.assignment_id)
             .where(
                 Extension.state == ExtensionState.APPROVED,
-                Extension.decided_at >= lo,
-                Extension.decided_at < hi,
+                Extension.decided_at >= days.lo,
+                Extension.decided_at < days.hi,
                 Assignment.state != ItemState.CANCELLED,
             )
             .group_by(Assignment.unit_id, Assignment.role)
@@ -614,7 +676,9 @@ async def compute_bulletin(
     }
     for (unit_id, _role), row in figures.items():
         row.unit_code, row.unit_name = units[unit_id].code, units[unit_id].name
-    overdue = await _overdue_entries(session, late, units)
+    overdue: list[OverdueEntry] = []
+    if overdue_list:
+        overdue = await _overdue_entries(session, start, as_of, days, calendar, units)
     every = list(figures.values())
     lead = AssignmentRole.LEAD
     return BulletinData(
@@ -629,36 +693,6 @@ async def compute_bulletin(
         overdue_items=overdue,
         milestones=await milestone_figures(session, start, as_of, tz),
     )
-
-
-async def _overdue_entries(
-    session: AsyncSession, late: list[tuple[_Counted, int, bool]], units: dict[int, Any]
-) -> list[OverdueEntry]:
-    """The named overdue assignments, worst first, with their items' 文号 and titles."""
-    items: dict[int, tuple[str, str]] = {}
-    wanted = sorted({a.item_id for a, _, _ in late})
-    for start in range(0, len(wanted), _CHUNK):
-        query = select(Item.id, Item.ref, Item.title).where(
-            Item.id.in_(wanted[start : start + _CHUNK])
-        )
-        items.update({i: (ref, title) for i, ref, title in (await session.execute(query)).all()})
-    overdue = [
-        OverdueEntry(
-            assignment_id=a.id,
-            item_id=a.item_id,
-            ref=items[a.item_id][0],
-            title=items[a.item_id][1],
-            unit_name=units[a.unit_id].name,
-            due_on=a.due_on,
-            days_overdue=days,
-            closed_late=closed_late,
-            unit_id=a.unit_id,
-            role=a.role,
-        )
-        for a, days, closed_late in late
-    ]
-    overdue.sort(key=lambda o: (-o.days_overdue, o.unit_name, o.due_on, o.ref))
-    return overdue
 
 
 async def freeze_bulletin(

@@ -598,3 +598,79 @@ async def test_the_figures_alone_match_the_full_computation(session, key: str) -
     assert full.rows and alone.overdue_items == []
     assert [r.as_json() for r in alone.rows] == [r.as_json() for r in full.rows]
     assert [r.as_json() for r in alone.unranked] == [r.as_json() for r in full.unranked]
+
+
+def test_local_days_follow_the_zones_clock_changes() -> None:
+    from supervision.bulletins import LocalDays
+
+    shanghai = LocalDays.of(TZ, date(2026, 11, 1), date(2026, 11, 30))
+    assert shanghai.segments == ((None, timedelta(hours=8)),)
+    assert shanghai.lo == datetime(2026, 10, 31, 16, tzinfo=ZoneInfo("UTC"))
+    new_york = LocalDays.of(ZoneInfo("America/New_York"), date(2026, 10, 1), date(2026, 11, 30))
+    # Summer time ends on 1 November 2026 at 02:00 local (06:00 UTC).
+    assert new_york.segments == (
+        (datetime(2026, 11, 1, 6, tzinfo=ZoneInfo("UTC")), timedelta(hours=-4)),
+        (None, timedelta(hours=-5)),
+    )
+
+
+@pytest.mark.parametrize("key", ["2026-10", "2026-11", "2026-Q4"])
+async def test_completion_days_are_local_across_a_clock_change(session, key: str) -> None:
+    # In a zone with summer time, a completion an hour either side of local midnight around
+    # the change counts on its local day: the database's figures equal the rules applied
+    # here in Python, assignment by assignment.
+    zone = ZoneInfo("America/New_York")
+    utc = ZoneInfo("UTC")
+    rng = random.Random(key)
+    units = [await f.unit(session, code=f"Z{k}") for k in range(3)]
+    made: list[tuple[Assignment, datetime | None, str, date]] = []
+    for n in range(90):
+        received = date(2026, 9, 20) + timedelta(days=rng.randint(0, 60))
+        item = await f.item(session, ref=f"Z-{n}", received_on=received)
+        due = date(2026, 10, 28) + timedelta(days=rng.randint(0, 8))
+        a = await f.assignment(session, item=item, unit=units[n % 3], due_on=due)
+        done: datetime | None = None
+        if rng.random() < 0.75:
+            day = due + timedelta(days=rng.randint(-2, 2))
+            local_at = datetime.combine(day, time(0), tzinfo=zone) + timedelta(
+                minutes=rng.choice([-50, -5, 5, 50, 700])
+            )
+            done = local_at.astimezone(utc)
+            a.state, a.closed_at = ItemState.CLOSED.value, done
+        made.append((a, done, units[n % 3].code, received))
+    await session.flush()
+    period, today = parse_period(key), date(2026, 11, 20)
+    data = await compute_bulletin(session, period, today=today, calendar=CAL, tz=zone)
+    start, as_of = period.starts_on, min(period.ends_on, today)
+    expected: dict[str, list[int]] = {}
+    for a, done, code, received in made:
+        closed_on = done.astimezone(zone).date() if done else None
+        if received > as_of or (closed_on and closed_on < start):
+            continue
+        row = expected.setdefault(code, [0, 0, 0, 0, 0])
+        row[0] += 1
+        if closed_on and closed_on <= as_of:
+            row[1] += 1
+            row[2 if closed_on <= a.due_on else 3] += 1
+        elif a.due_on < as_of:
+            row[4] += 1
+    got = {
+        r.unit_code: [
+            r.assigned,
+            r.closed_in_period,
+            r.closed_on_time,
+            r.closed_late,
+            r.open_overdue,
+        ]
+        for r in data.rows + data.unranked
+    }
+    assert got == expected
+    late = {o.assignment_id for o in data.overdue_items if o.closed_late}
+    assert late == {
+        a.id
+        for a, done, _code, received in made
+        if done
+        and start <= done.astimezone(zone).date() <= as_of
+        and done.astimezone(zone).date() > a.due_on
+        and received <= as_of
+    }

@@ -131,3 +131,19 @@ def test_bad_period_is_one_line(tmp_path):
     assert res.returncode == 1
     assert res.stderr.strip().count("\n") == 0
     assert "month must be 01-12" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_command_imports_only_its_own_module():
+    # `duban bulletin` must start fast: parsing it imports the bulletin command's module and
+    # not the importers, alembic or the web app; a module not named after its command
+    # (`import` lives in data.py) and --help still get every command.
+    probe = (
+        "import sys, duban.cli;"
+        "a = duban.cli.build_parser('bulletin').parse_args(['bulletin', '--period', '2026-11']);"
+        "print(a.period, 'supervision.importing' in sys.modules, 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2026-11", "False", "False"]
+    args = build_parser("import").parse_args(["import", "units", "u.csv"])
+    assert args.command == "import"
+    assert {"bulletin", "import", "run"} <= set(build_parser(None)._subparsers._actions[-1].choices)

@@ -429,6 +429,16 @@ ROUTES: Final[tuple[Operation, ...]] = (
                 "2026-11 (month), 2026-W47 (ISO week) or 2026-Q4 (quarter)",
                 required=True,
             ),
+            _p(
+                "page",
+                "integer",
+                "page of `overdue_items` (a large office names thousands; "
+                "`overdue_total` counts them all, `urged[].items` is left empty)",
+                minimum=1,
+            ),
+            _p(
+                "per_page", "integer", "overdue items per page (default 50, at most 200)", minimum=1
+            ),
         ),
     ),
     _route(

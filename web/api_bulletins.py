@@ -42,14 +42,18 @@ async def get_bulletin_route(ctx: ApiContext) -> web.StreamResponse:
 
 
 async def preview_bulletin(ctx: ApiContext) -> web.StreamResponse:
-    """The figures of a period as they stand now (nothing is stored)."""
+    """The figures of a period as they stand now (nothing is stored), with one page of
+    its overdue assignments (``?page=&per_page=``): the figures and the urged units are
+    whole, ``overdue_items`` is the page and ``overdue_total`` counts them all."""
     raw = ctx.request.query.get("period")
     if not raw:
         raise ValidationFailed("period: required (2026-11, 2026-W47 or 2026-Q4)")
     period = parse_period(raw)
+    page = paging(ctx.request)
     async with ctx.deps.sessions() as session:
         day = await office_day(session, ctx)
         data = await compute_bulletin(
             session, period, today=day.today, calendar=day.calendar, tz=day.tz
         )
-        return json_ok(BulletinDataOut.model_validate(data.as_json()))
+    body = data.as_json(page=(page.page, page.per_page), urged_items=0)
+    return json_ok(BulletinDataOut.model_validate(body))

@@ -363,6 +363,12 @@ class BulletinDataOut(ApiOut):
         default_factory=list, description="本期无到期事项: rows with nothing due, not ranked"
     )
     overdue_items: list[OverdueEntryOut] = Field(default_factory=list)
+    overdue_total: int | None = Field(
+        default=None,
+        description="every overdue assignment named; set in a preview, whose "
+        "overdue_items is one page (and whose urged[].items are left empty)",
+    )
+    overdue_page: int | None = Field(default=None, description="the page of overdue_items")
     praised_units: list[str] = Field(default_factory=list, description="通报表扬")
     urged_units: list[str] = Field(default_factory=list, description="督促整改")
     urged: list[UrgedUnitOut] = Field(default_factory=list)

@@ -13,13 +13,14 @@ from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from models import AssignmentRole
 from supervision.labels import label, working_days
 from web.views.common import TEMPLATES_DIR
-from web.xlsx import append_row
+from web.xlsx import append_row, styled
 
 __all__ = ["XLSX_TYPE", "filename", "render_html", "render_xlsx", "sections"]
 
@@ -110,74 +111,73 @@ def _milestone_sheet(wb: Workbook, data: dict[str, Any]) -> None:
     if not isinstance(figures, dict) or not figures.get("units"):
         return  # a bulletin frozen before milestones were counted, or none judged
     sheet = wb.create_sheet("节点按期率")
-    append_row(sheet, [f"{data['period_label']}  年度重点工作节点按期率"])
-    append_row(sheet, [heading for _, heading in MILESTONE_COLUMNS])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE5F0")
-    rows = [*figures["units"], dict(figures["totals"], unit_name="合计")]
-    for row in rows:
-        rate = row.get("on_time_rate")
-        values = [row.get(key) for key, _ in MILESTONE_COLUMNS[:-1]]
-        append_row(sheet, [*values, "—" if rate is None else rate])
-        sheet.cell(row=sheet.max_row, column=len(MILESTONE_COLUMNS)).number_format = "0.0%"
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
     for n, width in enumerate([24, 10, 10, 10, 12, 12], start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDE5F0")
+    append_row(sheet, [f"{data['period_label']}  年度重点工作节点按期率"])
+    append_row(
+        sheet,
+        [styled(sheet, h, font=bold, fill=head_fill) for _, h in MILESTONE_COLUMNS],
+    )
+    units = figures["units"]
+    totals = dict(figures["totals"], unit_name="合计")
+    for row in [*units, totals]:
+        font = bold if row is totals else None
+        rate = row.get("on_time_rate")
+        values = [styled(sheet, row.get(key), font=font) for key, _ in MILESTONE_COLUMNS[:-1]]
+        share = styled(sheet, "—" if rate is None else rate, font=font, number_format="0.0%")
+        append_row(sheet, [*values, share])
 
 
 def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
-    """The bulletin as a workbook: the ranking, the overdue items and 节点按期率 sheets."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "通报"
+    """The bulletin as a workbook: the ranking, the overdue items and 节点按期率 sheets.
+
+    Written in openpyxl's write-only mode: each row goes to the file as it is made and none
+    is kept, so time and memory follow the rows exported (thousands of overdue items at a
+    provincial office), and the styles are set on the cells as they are made.
+    """
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("通报")
+    for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDE5F0")
+    center = Alignment(horizontal="center")
+
+    def head(values: list[str]) -> list[Cell]:
+        return [styled(ws, v, font=bold, fill=head_fill, alignment=center) for v in values]
+
+    def rate(value: float | None, **style: Any) -> Cell:
+        return styled(ws, "—" if value is None else value, number_format="0.0%", **style)
+
     title = f"{office_name}督查通报"
     if data.get("number"):
         title += f"（{data['number']}）"
-    append_row(ws, [title])
+    append_row(ws, [styled(ws, title, font=Font(bold=True, size=14))])
     append_row(ws, [f"{data['period_label']}  统计截至 {data['as_of']}"])
     append_row(ws, ())
-    heads: list[int] = []
     for section in sections(data):
         if section["key"] != "all":
-            append_row(ws, [section["title"]])
-            ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
-        append_row(ws, [label for _, label in COLUMNS])
-        heads.append(ws.max_row)
+            append_row(ws, [styled(ws, section["title"], font=bold)])
+        append_row(ws, head([label for _, label in COLUMNS]))
         for row in section["rows"]:
-            append_row(ws, [row[key] for key, _ in COLUMNS])
-            rate_cell = ws.cell(row=ws.max_row, column=len(COLUMNS))
-            rate_cell.number_format = "0.0%"
-            if row["on_time_rate"] is None:
-                rate_cell.value = "—"
+            append_row(ws, [row[key] for key, _ in COLUMNS[:-1]] + [rate(row["on_time_rate"])])
     totals = data["totals"]
+    sums: list[object] = [
+        "合计",
+        "",
+        totals["assigned"],
+        totals["closed_in_period"],
+        totals["closed_on_time"],
+        "",
+        "",
+        totals["overdue"],
+        totals["extensions"],
+    ]
     append_row(
-        ws,
-        [
-            "合计",
-            "",
-            totals["assigned"],
-            totals["closed_in_period"],
-            totals["closed_on_time"],
-            "",
-            "",
-            totals["overdue"],
-            totals["extensions"],
-            totals["on_time_rate"] if totals["on_time_rate"] is not None else "—",
-        ],
+        ws, [styled(ws, v, font=bold) for v in sums] + [rate(totals["on_time_rate"], font=bold)]
     )
-    ws.cell(row=ws.max_row, column=len(COLUMNS)).number_format = "0.0%"
-    bold = Font(bold=True)
-    ws["A1"].font = Font(bold=True, size=14)
-    for head_row in heads:
-        for cell in ws[head_row]:
-            cell.font = bold
-            cell.fill = PatternFill("solid", fgColor="DDE5F0")
-            cell.alignment = Alignment(horizontal="center")
-    for cell in ws[ws.max_row]:
-        cell.font = bold
     append_row(ws, ())
     if data["praised_units"]:
         append_row(ws, ["通报表扬（总结推广）", "、".join(data["praised_units"])])
@@ -188,12 +188,16 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
             f"{o['ref']} {o['title']} 逾期{working_days(o['days_overdue'])}" for o in urged["items"]
         )
         append_row(ws, ["", urged["unit_name"], urged["overdue"], urged["days_overdue"], named])
-    for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):
-        ws.column_dimensions[get_column_letter(n)].width = width
     late = wb.create_sheet("逾期事项")
-    append_row(late, ["文号", "事项", "单位", "完成时限", "逾期工作日", "情况", "承办"])
-    for cell in late[1]:
-        cell.font = bold
+    for n, width in enumerate([20, 40, 20, 12, 12, 12, 8], start=1):
+        late.column_dimensions[get_column_letter(n)].width = width
+    append_row(
+        late,
+        [
+            styled(late, v, font=bold)
+            for v in ["文号", "事项", "单位", "完成时限", "逾期工作日", "情况", "承办"]
+        ],
+    )
     for o in data["overdue_items"]:
         append_row(
             late,
@@ -207,8 +211,6 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
                 o.get("role_label", ""),
             ],
         )
-    for n, width in enumerate([20, 40, 20, 12, 12, 12, 8], start=1):
-        late.column_dimensions[get_column_letter(n)].width = width
     _milestone_sheet(wb, data)
     out = BytesIO()
     wb.save(out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -516,6 +516,29 @@ async def test_bulletins(world):
     status, listed = await world.get("admin", "/bulletins")
     assert status == 200 and listed == {"data": [], "page": 1, "per_page": 50, "total": 0}
     assert (await world.get("admin", "/bulletins/1"))[0] == 404
+
+
+async def test_the_bulletin_preview_names_overdue_work_a_page_at_a_time(world):
+    # A large office names thousands of overdue assignments: the preview returns the
+    # figures whole and one page of them, with the count of all.
+    async with world.sessions() as s, s.begin():
+        unit = world.units["A"]
+        for n in range(7):
+            item = await f.item(s, ref=f"P-{n}", title=f"逾期{n}", received_on=date(2026, 9, 1))
+            due = date(2026, 10, 9) + timedelta(days=2 * n)
+            await f.assignment(s, item=item, unit=unit, due_on=due)
+    status, data = await world.get("admin", "/bulletins/preview?period=2026-10&per_page=3&page=2")
+    assert status == 200
+    assert (data["overdue_total"], data["overdue_page"]) == (7, 2)
+    _, whole = await world.get("admin", "/bulletins/preview?period=2026-10&per_page=200")
+    assert len(whole["overdue_items"]) == 7 and whole["overdue_items"][3:6] == data["overdue_items"]
+    days = [o["days_overdue"] for o in whole["overdue_items"]]
+    assert days == sorted(days, reverse=True) and days[0] > days[-1]  # worst first
+    urged = data["urged"][0]
+    assert (urged["overdue"], urged["items"]) == (7, [])
+    assert sum(r["open_overdue"] for r in data["rows"]) == 7
+    status, out = await world.get("admin", "/bulletins/preview?period=2026-10&per_page=500")
+    assert status == 400 and "per_page: at most 200" in out["error"]["message"]
 
 
 # --- tokens -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from models import Bulletin, Person, PersonRole, Role, Unit
 from supervision.access import Permission
 from supervision.audit import Actor
 from supervision.bulletins import (
+    BulletinData,
     compute_bulletin,
     freeze_bulletin,
     get_bulletin,
@@ -31,27 +32,47 @@ from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx, sections
-from web.views.common import PAGE_SIZE, clamp_page, int_or_none, page_strings, render
+from web.views.common import (
+    PAGE_SIZE,
+    clamp_page,
+    int_or_none,
+    page_strings,
+    render,
+    render_large,
+)
 
 #: Roles offered as recipients; supervisors and principals are ticked by default.
 RECIPIENT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL, Role.LEADER, Role.ADMIN)
 DEFAULT_ROLES: Final = (Role.SUPERVISOR, Role.PRINCIPAL)
+#: Refs named per urged unit on a page (the overdue list below names every one, paged).
+URGED_REFS: Final = 10
 
 
 def _strings(request: web.Request) -> Callable[[str], str]:
     return page_strings(request, "bulletin.")
 
 
+def _asked_page(request: web.Request, total: int) -> tuple[int, int]:
+    """The page of the overdue list asked for (``?overdue_page=``), and the page count."""
+    return clamp_page(int_or_none(request.query.get("overdue_page")) or 1, total)
+
+
 def _overdue_page(request: web.Request, data: dict[str, Any], link: str) -> dict[str, Any]:
     """One page of the bulletin's overdue list for the page (the downloads hold it whole):
-    a large office names thousands, and the page need not carry them all."""
+    a large office names thousands, and the page need not carry them all. A preview's data
+    is already that page (``overdue_total`` set); a stored bulletin's is sliced here."""
     entries = data.get("overdue_items") or []
-    page, pages = clamp_page(int_or_none(request.query.get("overdue_page")) or 1, len(entries))
+    total = data.get("overdue_total")
+    if total is None:
+        page, pages = _asked_page(request, len(entries))
+        total, entries = len(entries), entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    else:
+        page, pages = data.get("overdue_page") or 1, max(1, -(-total // PAGE_SIZE))
     return {
-        "overdue_rows": entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "overdue_rows": entries,
         "overdue_page": page,
         "overdue_pages": pages,
-        "overdue_total": len(entries),
+        "overdue_total": total,
         "overdue_link": link,
     }
 
@@ -117,19 +138,18 @@ async def _list(
     )
 
 
-async def _compute(request: web.Request, raw: str) -> dict[str, Any]:
+async def _compute(request: web.Request, raw: str) -> BulletinData:
     deps: WebDeps = request.app[DEPS]
     period = parse_period(raw)
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
-        data = await compute_bulletin(
+        return await compute_bulletin(
             session,
             period,
             today=local_today(deps.clock, deps.config.tz),
             calendar=calendar,
             tz=deps.config.tz,
         )
-    return data.as_json()
 
 
 async def preview_page(request: web.Request) -> web.StreamResponse:
@@ -148,9 +168,11 @@ async def _preview(
 ) -> web.Response:
     deps: WebDeps = request.app[DEPS]
     try:
-        data = await _compute(request, raw)
+        computed = await _compute(request, raw)
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
+    page, _pages = _asked_page(request, len(computed.overdue_items))
+    data = computed.as_json(page=(page, PAGE_SIZE), urged_items=URGED_REFS)
     choices: list[dict[str, Any]] = []
     if me.allows(Permission.ISSUE_BULLETINS):
         async with deps.sessions() as session:
@@ -158,7 +180,7 @@ async def _preview(
         if ticked is not None:
             for c in choices:
                 c["checked"] = c["id"] in ticked
-    return render(
+    return await render_large(
         request,
         "bulletins/preview.html",
         {
@@ -235,7 +257,7 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
     queued = request.query.get("queued", "")
-    return render(
+    return await render_large(
         request,
         "bulletins/detail.html",
         {
@@ -249,22 +271,31 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _download(request: web.Request, data: dict[str, Any], fmt: str) -> web.Response:
-    """The bulletin as a file, built in a thread: a large office's XLSX takes a while, and
-    the event loop keeps answering probes, webhooks and other pages meanwhile."""
+async def _download(
+    request: web.Request, bulletin: dict[str, Any] | BulletinData, fmt: str
+) -> web.Response:
+    """The bulletin as a file, built in a thread (its JSON form too, for a preview): a
+    large office's XLSX takes a while, and the event loop keeps answering probes, webhooks
+    and other pages meanwhile."""
     deps: WebDeps = request.app[DEPS]
     office = deps.config.office_name
-    name = filename(data, fmt)
+    name = filename(
+        {"period": bulletin.period.key} if isinstance(bulletin, BulletinData) else bulletin, fmt
+    )
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     }
+
+    def data() -> dict[str, Any]:
+        return bulletin.as_json() if isinstance(bulletin, BulletinData) else bulletin
+
     if fmt == "xlsx":
-        body = await asyncio.to_thread(render_xlsx, data, office_name=office)
+        body = await asyncio.to_thread(lambda: render_xlsx(data(), office_name=office))
         return web.Response(body=body, content_type=XLSX_TYPE, headers=headers)
     return web.Response(
-        text=await asyncio.to_thread(render_html, data, office_name=office),
+        text=await asyncio.to_thread(lambda: render_html(data(), office_name=office)),
         content_type="text/html",
         charset="utf-8",
         headers=headers,

@@ -9,6 +9,7 @@ person's `supervision.access.Scope`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -92,7 +93,12 @@ def render(
     status: int = 200,
 ) -> web.Response:
     """Render ``name`` with the layout context and ``context``."""
-    env = request.app[JINJA]
+    full = {**_layout(request), **(context or {})}
+    return _page(request.app[JINJA].get_template(name).render(full), status)
+
+
+def _layout(request: web.Request) -> dict[str, Any]:
+    """What every page's layout reads: strings, the viewer, the CSRF token, the nav."""
     deps: WebDeps = request.app[DEPS]
     lang = lang_of(request)
     me = maybe_viewer(request)
@@ -122,8 +128,25 @@ def render(
     msg = request.query.get("msg", "")
     full["flash"] = translate(msg, lang) if msg in STRINGS and msg.startswith("flash.") else None
     full["errors"] = []
-    full.update(context or {})
-    html = env.get_template(name).render(full)
+    return full
+
+
+async def render_large(
+    request: web.Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> web.Response:
+    """`render` for a page of thousands of cells (a provincial office's bulletin): the
+    layout context is made on the loop, the template runs in a thread, so the event loop
+    keeps answering probes and webhooks meanwhile."""
+    full = {**_layout(request), **(context or {})}
+    html = await asyncio.to_thread(request.app[JINJA].get_template(name).render, full)
+    return _page(html, status)
+
+
+def _page(html: str, status: int) -> web.Response:
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
     # Scripts only from our own static files: a value that slipped past escaping cannot run.
