@@ -49,6 +49,7 @@ from supervision.light import (
     milestone_light,
     worst,
 )
+from supervision.search import item_ids_matching
 from supervision.units import subtree
 
 __all__ = [
@@ -255,7 +256,7 @@ class ItemFilter:
     light: Light | None = None
     due_from: date | None = None
     due_to: date | None = None
-    text: str = ""  # in the title or the 文号, ignoring case
+    text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
 
     def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
         """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
@@ -278,11 +279,7 @@ class ItemFilter:
         if self.due_to is not None:
             query = query.where(due_in_force_column() <= self.due_to)
         if self.text:
-            needle = self.text.lower()
-            query = query.where(
-                func.lower(Item.title).contains(needle, autoescape=True)
-                | func.lower(Item.ref).contains(needle, autoescape=True)
-            )
+            query = query.where(Item.id.in_(item_ids_matching(self.text)))
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
         elif self.light is not None:

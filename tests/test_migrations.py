@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Base
+from models.base import include_for
 from models.db import create_engine, is_sqlite
 from models.migrate import upgrade
 from testing.databases import create_pg_database, drop_pg_database, unavailable
@@ -39,10 +41,31 @@ async def test_models_match_migrations(fresh_engine):
 
     def diff(conn):
         ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": is_sqlite(fresh_engine)}
+            conn,
+            opts={
+                "compare_type": True,
+                "render_as_batch": is_sqlite(fresh_engine),
+                "include_object": include_for(conn.dialect.name),
+            },
         )
         return compare_metadata(ctx, Base.metadata)
 
     async with fresh_engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == [], f"models and migrations differ; add a migration: {changes}"
+
+
+async def test_the_text_search_index_is_trigrams_on_postgresql_only(fresh_engine):
+    """0010: the items' title and 文号 in one GIN index of trigrams (pg_trgm) on PostgreSQL,
+    the index `supervision.search` relies on; SQLite gets none (it scans)."""
+    await upgrade(fresh_engine)
+    async with fresh_engine.connect() as conn:
+        if is_sqlite(fresh_engine):
+            names = (await conn.execute(text("SELECT name FROM sqlite_master"))).scalars().all()
+            assert "ix_items_text_trgm" not in names
+            return
+        definition = await conn.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_text_trgm'")
+        )
+    assert definition is not None
+    assert "USING gin (title gin_trgm_ops, ref gin_trgm_ops)" in definition
