@@ -10,6 +10,7 @@ from sqlalchemy import DDL, ForeignKey, Index, String, Text, UniqueConstraint, e
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.due_in_force import install_on_create
 from models.org import Person, Unit
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ class Item(TimestampMixin, Base):
             postgresql_ops={"title": "gin_trgm_ops", "ref": "gin_trgm_ops"},
             info={"dialects": ("postgresql",)},
         ).ddl_if(dialect="postgresql"),
+        # The lists' order (deadline in force, then 文号): page 1 and each keyset page read
+        # their rows from here and stop.
+        Index("ix_items_due_in_force", "due_in_force", "ref", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +77,9 @@ class Item(TimestampMixin, Base):
     content: Mapped[str] = mapped_column(Text, default="")  # 工作内容
     received_on: Mapped[date]
     due_on: Mapped[date] = mapped_column(index=True)  # 完成时限
+    # The deadline in force: the live lead units' latest, else due_on. Written by the
+    # database's triggers only (`models.due_in_force`); never set it.
+    due_in_force: Mapped[date | None]
     due_is_provisional: Mapped[bool] = mapped_column(default=False)
     due_is_default: Mapped[bool] = mapped_column(default=False)
     urgent: Mapped[bool] = mapped_column(default=False)  # 急件
@@ -149,3 +156,6 @@ class Assignment(TimestampMixin, Base):
     def is_active(self) -> bool:
         """True while the assignment can still receive reminders and reports."""
         return self.state in ACTIVE_STATES
+
+
+install_on_create(Assignment.__table__)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -53,6 +53,7 @@ from supervision.search import item_ids_matching
 from supervision.units import subtree
 
 __all__ = [
+    "Cursor",
     "ItemFilter",
     "ItemPage",
     "ItemRow",
@@ -198,18 +199,10 @@ def _in_force(own: date, leads: Iterable[tuple[str, date]]) -> date:
 
 
 def due_in_force_column() -> ColumnElement[date]:
-    """`due_in_force` as a column expression over ``items`` (for filters and ordering)."""
-    lead_due = (
-        select(func.max(Assignment.due_on))
-        .where(
-            Assignment.item_id == Item.id,
-            Assignment.role == AssignmentRole.LEAD.value,
-            Assignment.state != ItemState.CANCELLED.value,
-        )
-        .correlate(Item)
-        .scalar_subquery()
-    )
-    return func.coalesce(lead_due, Item.due_on)
+    """`due_in_force` as a column over ``items`` (for filters and ordering): the database
+    keeps ``items.due_in_force`` by triggers (`models.due_in_force`); tests hold the two
+    equal."""
+    return Item.due_in_force  # type: ignore[return-value]
 
 
 def item_severity(cuts: LightCuts) -> ColumnElement[int]:
@@ -297,6 +290,7 @@ class ItemPage:
 
     rows: list[ItemRow]
     total: int
+    more: bool = False  # rows beyond these, in the direction read (after them, or before)
 
 
 _ROW_COLUMNS = (
@@ -385,6 +379,20 @@ async def _rows(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Keyset paging (游标): the rows after (or before) the item ``item_id`` in the list's
+    order, whatever its position; a page costs the same however deep it is."""
+
+    item_id: int
+    before: bool = False
+
+
+def _ordered(query: Q, backwards: bool) -> Q:
+    keys = (due_in_force_column(), Item.ref, Item.id)
+    return query.order_by(*(k.desc() if backwards else k for k in keys))
+
+
 async def page_items(
     session: AsyncSession,
     where: ItemFilter,
@@ -395,22 +403,39 @@ async def page_items(
     offset: int = 0,
     limit: int = 50,
     count: bool = True,
+    cursor: Cursor | None = None,
 ) -> ItemPage:
-    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline (then 文号),
-    and how many match (0 when not ``count``)."""
+    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline in force
+    (then 文号), or the ``limit`` rows next to ``cursor`` (then ``offset`` is ignored; an
+    item that no longer exists starts again from the first row), and how many match (0
+    when not ``count``)."""
     cuts = LightCuts.on(today, calendar, tz)
     query = where.apply(select(*_ROW_COLUMNS), cuts)
-    items = (
-        await session.execute(
-            query.order_by(due_in_force_column(), Item.ref, Item.id).offset(offset).limit(limit)
-        )
-    ).all()
+    backwards = False
+    anchor = None
+    if cursor is not None:
+        # the anchor must match the filters (scope included): an item one may not see is
+        # no cursor, so its place in the list reveals nothing
+        keys = select(due_in_force_column(), Item.ref, Item.id).where(Item.id == cursor.item_id)
+        anchor = (await session.execute(where.apply(keys, cuts))).first()
+    if anchor is not None:
+        assert cursor is not None
+        backwards = cursor.before
+        key = tuple_(due_in_force_column(), Item.ref, Item.id)
+        query = query.where(key < tuple_(*anchor) if backwards else key > tuple_(*anchor))
+        offset = 0
+    page = _ordered(query, backwards).offset(offset).limit(limit + 1)
+    items = list((await session.execute(page)).all())
+    more = len(items) > limit
+    items = items[:limit]
+    if backwards:
+        items.reverse()
     total = 0
     if count:
         counted = where.apply(select(func.count()).select_from(Item), cuts)
         total = int(await session.scalar(counted) or 0)
     rows = await _rows(session, items, today=today, calendar=calendar, tz=tz)
-    return ItemPage(rows, total)
+    return ItemPage(rows, total, more)
 
 
 async def light_counts(

@@ -42,7 +42,7 @@ def item_ids_matching(text: str) -> Select[tuple[int]]:
     units = select(Unit.id).where(text_matches(Unit.name, text))
     people = select(Person.id).where(text_matches(Person.name, text))
     own = select(Item.id).where(text_matches(Item.title, text) | text_matches(Item.ref, text))
-    by_name = select(Assignment.item_id).where(
-        Assignment.unit_id.in_(units) | Assignment.owner_id.in_(people)
-    )
-    return select(union(own, by_name).subquery().c[0])
+    # three branches, each served by its own index (an OR would scan every assignment)
+    by_unit = select(Assignment.item_id).where(Assignment.unit_id.in_(units))
+    by_owner = select(Assignment.item_id).where(Assignment.owner_id.in_(people))
+    return select(union(own, by_unit, by_owner).subquery().c[0])

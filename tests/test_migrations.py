@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Base
+from models import Base, due_in_force
 from models.base import include_for
 from models.db import create_engine, is_sqlite
 from models.migrate import upgrade
@@ -69,3 +69,19 @@ async def test_the_text_search_index_is_trigrams_on_postgresql_only(fresh_engine
         )
     assert definition is not None
     assert "USING gin (title gin_trgm_ops, ref gin_trgm_ops)" in definition
+
+
+async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engine):
+    """0011: `models.due_in_force`'s triggers exist after the last migration (on SQLite a
+    later batch migration that rebuilds ``items`` or ``assignments`` drops them: re-create
+    them there)."""
+    await upgrade(fresh_engine)
+    async with fresh_engine.connect() as conn:
+        if is_sqlite(fresh_engine):
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            expected = {s.split()[2] for s in due_in_force.SQLITE}
+        else:
+            query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            expected = {"items_due_in_force", "assignments_due_in_force"}
+        names = set((await conn.execute(text(query))).scalars().all())
+    assert expected <= names

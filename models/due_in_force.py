@@ -1,0 +1,100 @@
+"""The deadline in force (``items.due_in_force``), kept by the database itself.
+
+An item is held to its lead units' (主办) latest deadline, which an approved extension (延期)
+moves, or to its own when it has no live lead (`supervision.item_list.due_in_force` is the
+rule in Python). Lists order and filter by it, so it is a column with an index instead of a
+subquery per item: triggers recompute it whenever an item's own deadline or an assignment's
+deadline, state, role or item changes, whoever writes (the ORM, imports, set-based SQL).
+Migration 0011 and `Base.metadata.create_all` install the same statements.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import DDL, Table, event
+
+#: The deadline in force of item ``{item}``, from the assignments table as it stands.
+_IN_FORCE: Final = (
+    "COALESCE((SELECT max(a.due_on) FROM assignments AS a WHERE a.item_id = {item} "
+    "AND a.role = 'lead' AND a.state <> 'cancelled'), {own})"
+)
+# fixed DDL text, no input in it
+_REFRESH: Final = "UPDATE items SET due_in_force = " + _IN_FORCE + " WHERE id = {item};"  # noqa: S608
+
+POSTGRESQL: Final[tuple[str, ...]] = (
+    """CREATE OR REPLACE FUNCTION items_due_in_force() RETURNS trigger AS $$
+BEGIN
+    NEW.due_in_force := """
+    + _IN_FORCE.format(item="NEW.id", own="NEW.due_on")
+    + """;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER items_due_in_force BEFORE INSERT OR UPDATE OF due_on ON items
+FOR EACH ROW EXECUTE FUNCTION items_due_in_force()""",
+    """CREATE OR REPLACE FUNCTION assignments_due_in_force() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        """
+    + _REFRESH.format(item="OLD.item_id", own="due_on")
+    + """
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        """
+    + _REFRESH.format(item="NEW.item_id", own="due_on")
+    + """
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER assignments_due_in_force
+AFTER INSERT OR DELETE OR UPDATE OF due_on, state, role, item_id ON assignments
+FOR EACH ROW EXECUTE FUNCTION assignments_due_in_force()""",
+)
+
+SQLITE: Final[tuple[str, ...]] = (
+    "CREATE TRIGGER items_due_in_force_insert AFTER INSERT ON items BEGIN "
+    + _REFRESH.format(item="NEW.id", own="due_on")
+    + " END",
+    "CREATE TRIGGER items_due_in_force_update AFTER UPDATE OF due_on ON items BEGIN "
+    + _REFRESH.format(item="NEW.id", own="due_on")
+    + " END",
+    "CREATE TRIGGER assignments_due_in_force_insert AFTER INSERT ON assignments BEGIN "
+    + _REFRESH.format(item="NEW.item_id", own="due_on")
+    + " END",
+    "CREATE TRIGGER assignments_due_in_force_update "
+    "AFTER UPDATE OF due_on, state, role, item_id ON assignments BEGIN "
+    + _REFRESH.format(item="OLD.item_id", own="due_on")
+    + " "
+    + _REFRESH.format(item="NEW.item_id", own="due_on")
+    + " END",
+    "CREATE TRIGGER assignments_due_in_force_delete AFTER DELETE ON assignments BEGIN "
+    + _REFRESH.format(item="OLD.item_id", own="due_on")
+    + " END",
+)
+
+#: Dropped in this order to undo the statements above.
+DROP_POSTGRESQL: Final = (
+    "DROP TRIGGER IF EXISTS assignments_due_in_force ON assignments",
+    "DROP FUNCTION IF EXISTS assignments_due_in_force()",
+    "DROP TRIGGER IF EXISTS items_due_in_force ON items",
+    "DROP FUNCTION IF EXISTS items_due_in_force()",
+)
+DROP_SQLITE: Final = tuple(
+    f"DROP TRIGGER IF EXISTS {name}"
+    for name in (
+        "items_due_in_force_insert",
+        "items_due_in_force_update",
+        "assignments_due_in_force_insert",
+        "assignments_due_in_force_update",
+        "assignments_due_in_force_delete",
+    )
+)
+
+
+def install_on_create(assignments: Table) -> None:
+    """Make `Base.metadata.create_all` install the triggers once ``assignments`` (the later
+    of the two tables) exists."""
+    for dialect, statements in (("postgresql", POSTGRESQL), ("sqlite", SQLITE)):
+        for statement in statements:
+            ddl = DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
+            event.listen(assignments, "after_create", ddl.execute_if(dialect=dialect))
