@@ -16,7 +16,7 @@ closed, and cancels its assignments with it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -49,7 +49,7 @@ from supervision.light import (
     milestone_light,
     worst,
 )
-from supervision.search import item_ids_matching
+from supervision.search import ItemSearch
 from supervision.units import subtree
 
 __all__ = [
@@ -250,6 +250,13 @@ class ItemFilter:
     due_from: date | None = None
     due_to: date | None = None
     text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
+    search: ItemSearch | None = None  # the text's names looked up (`looked_up`)
+
+    async def looked_up(self, session: AsyncSession) -> ItemFilter:
+        """These filters with the search's names looked up (the cheaper statements)."""
+        if not self.text or (self.search is not None and self.search.text == self.text):
+            return self
+        return replace(self, search=await ItemSearch.find(session, self.text))
 
     def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
         """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
@@ -272,7 +279,8 @@ class ItemFilter:
         if self.due_to is not None:
             query = query.where(due_in_force_column() <= self.due_to)
         if self.text:
-            query = query.where(Item.id.in_(item_ids_matching(self.text)))
+            search = self.search if self.search and self.search.text == self.text else None
+            query = query.where((search or ItemSearch(self.text)).condition())
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
         elif self.light is not None:
@@ -410,6 +418,7 @@ async def page_items(
     item that no longer exists starts again from the first row), and how many match (0
     when not ``count``)."""
     cuts = LightCuts.on(today, calendar, tz)
+    where = await where.looked_up(session)
     query = where.apply(select(*_ROW_COLUMNS), cuts)
     backwards = False
     anchor = None
@@ -443,6 +452,7 @@ async def light_counts(
 ) -> dict[Light, int]:
     """How many of the filtered items show each light (every light present, 0 if none)."""
     cuts = LightCuts.on(today, calendar, tz)
+    where = await where.looked_up(session)
     counts = dict.fromkeys((Light.RED, Light.YELLOW, Light.GREEN, Light.GREY), 0)
     active = where.apply(
         select(item_severity(cuts).label("severity"), func.count()).select_from(Item), cuts

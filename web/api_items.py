@@ -22,7 +22,7 @@ from supervision.errors import ValidationFailed
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.items import AssigneeSpec, ItemSpec, due_in_force_column, save_item
 from supervision.rework import reopen_item
-from supervision.search import item_ids_matching
+from supervision.search import ItemSearch
 from supervision.timeline import item_timeline
 from supervision.validation import validate
 from web.api_core import (
@@ -83,7 +83,7 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
             )
             query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))
         if text:
-            query = query.where(Item.id.in_(item_ids_matching(text)))
+            query = query.where((await ItemSearch.find(session, text)).condition())
         query = query.order_by(due, Item.id).options(
             selectinload(Item.assignments).selectinload(Assignment.unit),
             selectinload(Item.milestones),
