@@ -115,6 +115,9 @@ class Assignment(TimestampMixin, Base):
         UniqueConstraint("item_id", "unit_id"),
         # The scanner reads only what is due: (next_action_at) where it is not null.
         Index("ix_assignments_next_action_at", "next_action_at"),
+        # /api/v1/assignments by deadline: each page reads its rows from here and stops
+        # (the scan never changes due_on; its cost per advance: docs/BENCHMARKS.md "Scan").
+        Index("ix_assignments_due_on", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,10 +37,11 @@ from web.api_core import (
     read_json,
 )
 from web.api_lookups import (
+    Keyset,
     current_person,
+    keyset_paged,
     load_item,
     office_day,
-    paged,
 )
 from web.api_models import ReopenInput
 from web.api_out import ItemOut, TimelineEntryOut
@@ -84,12 +85,14 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
             query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))
         if text:
             query = query.where((await ItemSearch.find(session, text)).condition())
-        query = query.order_by(due, Item.id).options(
+        query = query.options(
             selectinload(Item.assignments).selectinload(Assignment.unit),
             selectinload(Item.milestones),
         )
-        items, total = await paged(session, query, page)
-        return page.answer([ItemOut.of(i, day) for i in items], total)
+        # the items list's order (deadline in force, 文号), ix_items_due_in_force's
+        order = Keyset((due, Item.ref, Item.id))
+        items, total, next_id = await keyset_paged(session, query, page, order)
+        return page.answer([ItemOut.of(i, day) for i in items], total, keyset=True, next_id=next_id)
 
 
 async def get_item(ctx: ApiContext) -> web.StreamResponse:
