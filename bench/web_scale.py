@@ -417,12 +417,15 @@ def endpoints(liaison: bool) -> list[str]:
         "/items?page=50",
         "/items?light=red",
         "/items?unit=3",
-        "/items?q=" + "重点工作",
+        "/items?q=" + "重点工作",  # in every title: the list's order, a count of every item
+        "/items?q=" + "第4217项",  # in one title: the trigram index
+        "/items?after=50000",  # keyset: about half-way down (the liaison: not theirs, page 1)
         "/items/12",
         "/reviews",
         "/api/v1/items",
         "/api/v1/items?state=open",
         "/api/v1/assignments",
+        "/api/v1/assignments?after=75000",
         "/api/v1/extensions",
         "/api/v1/people",
         "/api/v1/units",
