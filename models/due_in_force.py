@@ -22,6 +22,11 @@ _IN_FORCE: Final = (
 # fixed DDL text, no input in it
 _REFRESH: Final = "UPDATE items SET due_in_force = " + _IN_FORCE + " WHERE id = {item};"  # noqa: S608
 
+#: Every item of the statement's ``WHERE items.id …`` refreshed (fixed DDL text).
+_SET_EACH: Final = "UPDATE items SET due_in_force = " + _IN_FORCE.format(  # noqa: S608
+    item="items.id", own="items.due_on"
+)
+
 POSTGRESQL: Final[tuple[str, ...]] = (
     """CREATE OR REPLACE FUNCTION items_due_in_force() RETURNS trigger AS $$
 BEGIN
@@ -32,23 +37,40 @@ BEGIN
 END $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER items_due_in_force BEFORE INSERT OR UPDATE OF due_on ON items
 FOR EACH ROW EXECUTE FUNCTION items_due_in_force()""",
-    """CREATE OR REPLACE FUNCTION assignments_due_in_force() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        """
-    + _REFRESH.format(item="OLD.item_id", own="due_on")
-    + """
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        """
-    + _REFRESH.format(item="NEW.item_id", own="due_on")
-    + """
-    END IF;
-    RETURN NULL;
-END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER assignments_due_in_force
-AFTER INSERT OR DELETE OR UPDATE OF due_on, state, role, item_id ON assignments
-FOR EACH ROW EXECUTE FUNCTION assignments_due_in_force()""",
+    # Statement-level, with transition tables: a set-based insert of 100,000 assignments
+    # (an import) refreshes its items in one statement instead of one per row; an update
+    # refreshes only the items whose assignments' deadline, state, role or item changed
+    # (the scan's updates change none of them).
+    "\n".join(
+        (
+            "CREATE OR REPLACE FUNCTION assignments_due_in_force() RETURNS trigger AS $$",
+            "BEGIN",
+            "IF TG_OP = 'INSERT' THEN",
+            _SET_EACH,
+            "WHERE items.id IN (SELECT item_id FROM new_rows);",
+            "ELSIF TG_OP = 'DELETE' THEN",
+            _SET_EACH,
+            "WHERE items.id IN (SELECT item_id FROM old_rows);",
+            "ELSE",
+            _SET_EACH,
+            "WHERE items.id IN (SELECT unnest(ARRAY[o.item_id, n.item_id])",
+            "    FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id",
+            "    WHERE (o.due_on, o.state, o.role, o.item_id)",
+            "        IS DISTINCT FROM (n.due_on, n.state, n.role, n.item_id));",
+            "END IF;",
+            "RETURN NULL;",
+            "END $$ LANGUAGE plpgsql",
+        )
+    ),
+    """CREATE TRIGGER assignments_due_in_force_insert AFTER INSERT ON assignments
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION assignments_due_in_force()""",
+    """CREATE TRIGGER assignments_due_in_force_update AFTER UPDATE ON assignments
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION assignments_due_in_force()""",
+    """CREATE TRIGGER assignments_due_in_force_delete AFTER DELETE ON assignments
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION assignments_due_in_force()""",
 )
 
 SQLITE: Final[tuple[str, ...]] = (
@@ -74,7 +96,9 @@ SQLITE: Final[tuple[str, ...]] = (
 
 #: Dropped in this order to undo the statements above.
 DROP_POSTGRESQL: Final = (
-    "DROP TRIGGER IF EXISTS assignments_due_in_force ON assignments",
+    "DROP TRIGGER IF EXISTS assignments_due_in_force_insert ON assignments",
+    "DROP TRIGGER IF EXISTS assignments_due_in_force_update ON assignments",
+    "DROP TRIGGER IF EXISTS assignments_due_in_force_delete ON assignments",
     "DROP FUNCTION IF EXISTS assignments_due_in_force()",
     "DROP TRIGGER IF EXISTS items_due_in_force ON items",
     "DROP FUNCTION IF EXISTS items_due_in_force()",

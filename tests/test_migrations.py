@@ -82,6 +82,8 @@ async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engi
             expected = {s.split()[2] for s in due_in_force.SQLITE}
         else:
             query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-            expected = {"items_due_in_force", "assignments_due_in_force"}
+            expected = {"items_due_in_force"} | {
+                f"assignments_due_in_force_{event}" for event in ("insert", "update", "delete")
+            }
         names = set((await conn.execute(text(query))).scalars().all())
     assert expected <= names
