@@ -28,19 +28,22 @@ _SET_EACH: Final = "UPDATE items SET due_in_force = " + _IN_FORCE.format(  # noq
 )
 
 POSTGRESQL: Final[tuple[str, ...]] = (
+    # A new item has no assignment yet (they reference it): its own deadline, no lookup.
     """CREATE OR REPLACE FUNCTION items_due_in_force() RETURNS trigger AS $$
 BEGIN
-    NEW.due_in_force := """
+    IF TG_OP = 'INSERT' THEN
+        NEW.due_in_force := NEW.due_on;
+    ELSE
+        NEW.due_in_force := """
     + _IN_FORCE.format(item="NEW.id", own="NEW.due_on")
     + """;
+    END IF;
     RETURN NEW;
 END $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER items_due_in_force BEFORE INSERT OR UPDATE OF due_on ON items
 FOR EACH ROW EXECUTE FUNCTION items_due_in_force()""",
-    # Statement-level, with transition tables: a set-based insert of 100,000 assignments
-    # (an import) refreshes its items in one statement instead of one per row; an update
-    # refreshes only the items whose assignments' deadline, state, role or item changed
-    # (the scan's updates change none of them).
+    # Inserts and deletes once per statement over their transition tables: a set-based
+    # insert of 100,000 assignments (an import) refreshes its items in one statement.
     "\n".join(
         (
             "CREATE OR REPLACE FUNCTION assignments_due_in_force() RETURNS trigger AS $$",
@@ -48,15 +51,9 @@ FOR EACH ROW EXECUTE FUNCTION items_due_in_force()""",
             "IF TG_OP = 'INSERT' THEN",
             _SET_EACH,
             "WHERE items.id IN (SELECT item_id FROM new_rows);",
-            "ELSIF TG_OP = 'DELETE' THEN",
-            _SET_EACH,
-            "WHERE items.id IN (SELECT item_id FROM old_rows);",
             "ELSE",
             _SET_EACH,
-            "WHERE items.id IN (SELECT unnest(ARRAY[o.item_id, n.item_id])",
-            "    FROM old_rows AS o JOIN new_rows AS n ON n.id = o.id",
-            "    WHERE (o.due_on, o.state, o.role, o.item_id)",
-            "        IS DISTINCT FROM (n.due_on, n.state, n.role, n.item_id));",
+            "WHERE items.id IN (SELECT item_id FROM old_rows);",
             "END IF;",
             "RETURN NULL;",
             "END $$ LANGUAGE plpgsql",
@@ -65,12 +62,28 @@ FOR EACH ROW EXECUTE FUNCTION items_due_in_force()""",
     """CREATE TRIGGER assignments_due_in_force_insert AFTER INSERT ON assignments
 REFERENCING NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION assignments_due_in_force()""",
-    """CREATE TRIGGER assignments_due_in_force_update AFTER UPDATE ON assignments
-REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-FOR EACH STATEMENT EXECUTE FUNCTION assignments_due_in_force()""",
     """CREATE TRIGGER assignments_due_in_force_delete AFTER DELETE ON assignments
 REFERENCING OLD TABLE AS old_rows
 FOR EACH STATEMENT EXECUTE FUNCTION assignments_due_in_force()""",
+    # Updates row by row, and only those naming one of the four columns (transition tables
+    # would need every update, the scan's too): the scan's updates never fire it.
+    """CREATE OR REPLACE FUNCTION assignment_due_in_force() RETURNS trigger AS $$
+BEGIN
+    """
+    + _REFRESH.format(item="OLD.item_id", own="due_on")
+    + """
+    IF NEW.item_id <> OLD.item_id THEN
+        """
+    + _REFRESH.format(item="NEW.item_id", own="due_on")
+    + """
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER assignments_due_in_force_update
+AFTER UPDATE OF due_on, state, role, item_id ON assignments FOR EACH ROW
+WHEN ((OLD.due_on, OLD.state, OLD.role, OLD.item_id)
+    IS DISTINCT FROM (NEW.due_on, NEW.state, NEW.role, NEW.item_id))
+EXECUTE FUNCTION assignment_due_in_force()""",
 )
 
 SQLITE: Final[tuple[str, ...]] = (
@@ -100,6 +113,7 @@ DROP_POSTGRESQL: Final = (
     "DROP TRIGGER IF EXISTS assignments_due_in_force_update ON assignments",
     "DROP TRIGGER IF EXISTS assignments_due_in_force_delete ON assignments",
     "DROP FUNCTION IF EXISTS assignments_due_in_force()",
+    "DROP FUNCTION IF EXISTS assignment_due_in_force()",
     "DROP TRIGGER IF EXISTS items_due_in_force ON items",
     "DROP FUNCTION IF EXISTS items_due_in_force()",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from models import Base, due_in_force
 from models.base import include_for
 from models.db import create_engine, is_sqlite
-from models.migrate import upgrade
+from models.migrate import alembic_config, upgrade
 from testing.databases import create_pg_database, drop_pg_database, unavailable
 
 
@@ -87,3 +88,43 @@ async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engi
             }
         names = set((await conn.execute(text(query))).scalars().all())
     assert expected <= names
+
+
+async def test_0011_fills_the_deadline_in_force_of_existing_items(fresh_engine):
+    """An office upgrading with items already stored gets their deadline in force (the lead
+    assignment's, moved by an extension) and the triggers that keep it."""
+    url = fresh_engine.url.render_as_string(hide_password=False)
+
+    def to(conn, revision: str) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(to, "0009")
+        await conn.execute(
+            text(
+                "INSERT INTO units (id, code, name, active, created_at)"
+                " VALUES (1, 'U', '甲局', true, '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO items (id, ref, title, source, objective, content, received_on,"
+                " due_on, due_is_provisional, due_is_default, urgent, state, updated_at,"
+                " created_at) VALUES (1, 'R-1', '事项', 'other', '', '', '2026-01-05',"
+                " '2026-02-02', false, false, false, 'open', '2026-01-05', '2026-01-05')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO assignments (item_id, unit_id, role, state, due_on, created_at,"
+                " updated_at) VALUES (1, 1, 'lead', 'open', '2026-03-03', '2026-01-05',"
+                " '2026-01-05')"
+            )
+        )
+    await upgrade(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-03-03"
+        await conn.execute(text("UPDATE assignments SET due_on = '2026-04-04'"))
+        assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-04-04"
