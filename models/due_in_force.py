@@ -20,11 +20,21 @@ _IN_FORCE: Final = (
     "AND a.role = 'lead' AND a.state <> 'cancelled'), {own})"
 )
 # fixed DDL text, no input in it
-_REFRESH: Final = "UPDATE items SET due_in_force = " + _IN_FORCE + " WHERE id = {item};"  # noqa: S608
+# (an item whose value stays is not rewritten: most new assignments keep the item's date)
+_REFRESH: Final = (
+    "UPDATE items SET due_in_force = " + _IN_FORCE + " WHERE id = {item}"  # noqa: S608
+    " AND (due_in_force IS NULL OR due_in_force <> " + _IN_FORCE + ");"
+)
 
 #: Every item of the statement's ``WHERE items.id …`` refreshed (fixed DDL text).
 _SET_EACH: Final = "UPDATE items SET due_in_force = " + _IN_FORCE.format(  # noqa: S608
     item="items.id", own="items.due_on"
+)
+
+_CHANGED: Final = (
+    "(items.due_in_force IS NULL OR items.due_in_force <> "
+    + _IN_FORCE.format(item="items.id", own="items.due_on")
+    + ");"
 )
 
 POSTGRESQL: Final[tuple[str, ...]] = (
@@ -50,10 +60,12 @@ FOR EACH ROW EXECUTE FUNCTION items_due_in_force()""",
             "BEGIN",
             "IF TG_OP = 'INSERT' THEN",
             _SET_EACH,
-            "WHERE items.id IN (SELECT item_id FROM new_rows);",
+            "WHERE items.id IN (SELECT item_id FROM new_rows) AND",
+            _CHANGED,
             "ELSE",
             _SET_EACH,
-            "WHERE items.id IN (SELECT item_id FROM old_rows);",
+            "WHERE items.id IN (SELECT item_id FROM old_rows) AND",
+            _CHANGED,
             "END IF;",
             "RETURN NULL;",
             "END $$ LANGUAGE plpgsql",
