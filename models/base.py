@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -101,3 +102,14 @@ class TimestampMixin:
     """``created_at`` on every row that people look at in a timeline."""
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def include_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for ``dialect``: an index whose ``info["dialects"]``
+    names other databases only (made there with ``ddl_if``) is not part of its schema."""
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _compare: Any) -> bool:
+        dialects = getattr(obj, "info", {}).get("dialects") if type_ == "index" else None
+        return reflected or not dialects or dialect in dialects
+
+    return include

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import DDL, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.due_in_force import install_on_create
 from models.org import Person, Unit
 from models.steps import StepKind
 
@@ -53,6 +54,21 @@ class Item(TimestampMixin, Base):
     """One supervised matter."""
 
     __tablename__ = "items"
+    __table_args__ = (
+        # `supervision.search`: the list's text search (ILIKE '%…%' on the title or the 文号)
+        # reads only the matching items on PostgreSQL (trigrams); SQLite scans, same query.
+        Index(
+            "ix_items_text_trgm",
+            "title",
+            "ref",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops", "ref": "gin_trgm_ops"},
+            info={"dialects": ("postgresql",)},
+        ).ddl_if(dialect="postgresql"),
+        # The lists' order (deadline in force, then 文号): page 1 and each keyset page read
+        # their rows from here and stop.
+        Index("ix_items_due_in_force", "due_in_force", "ref", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(100), unique=True)  # 文号
@@ -62,6 +78,9 @@ class Item(TimestampMixin, Base):
     content: Mapped[str] = mapped_column(Text, default="")  # 工作内容
     received_on: Mapped[date]
     due_on: Mapped[date] = mapped_column(index=True)  # 完成时限
+    # The deadline in force: the live lead units' latest, else due_on. Written by the
+    # database's triggers only (`models.due_in_force`); never set it.
+    due_in_force: Mapped[date | None]
     due_is_provisional: Mapped[bool] = mapped_column(default=False)
     due_is_default: Mapped[bool] = mapped_column(default=False)
     urgent: Mapped[bool] = mapped_column(default=False)  # 急件
@@ -77,6 +96,16 @@ class Item(TimestampMixin, Base):
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="item", lazy="raise", cascade="all, delete-orphan"
     )
+
+
+# The trigram operator classes of `ix_items_text_trgm` (migration 0015 creates it too).
+event.listen(
+    Item.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(  # type: ignore[no-untyped-call]
+        dialect="postgresql"
+    ),
+)
 
 
 class Assignment(TimestampMixin, Base):
@@ -102,6 +131,9 @@ class Assignment(TimestampMixin, Base):
             postgresql_where=text("state = 'closed'"),
             sqlite_where=text("state = 'closed'"),
         ),
+        # /api/v1/assignments by deadline: each page reads its rows from here and stops
+        # (the scan never changes due_on; its cost per advance: docs/BENCHMARKS.md "Scan").
+        Index("ix_assignments_due_on", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,3 +176,6 @@ class Assignment(TimestampMixin, Base):
     def is_active(self) -> bool:
         """True while the assignment can still receive reminders and reports."""
         return self.state in ACTIVE_STATES
+
+
+install_on_create(Assignment.__table__)  # type: ignore[arg-type]

@@ -136,6 +136,8 @@ class Extension(TimestampMixin, Base):
     """A request for more time: reason, progress so far and the new date."""
 
     __tablename__ = "extensions"
+    # /api/v1/extensions, newest first: each page reads its rows from here and stops.
+    __table_args__ = (Index("ix_extensions_created_at", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(

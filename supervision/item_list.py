@@ -16,12 +16,12 @@ closed, and cancels its assignments with it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -49,9 +49,11 @@ from supervision.light import (
     milestone_light,
     worst,
 )
+from supervision.search import ItemSearch
 from supervision.units import subtree
 
 __all__ = [
+    "Cursor",
     "ItemFilter",
     "ItemPage",
     "ItemRow",
@@ -197,18 +199,10 @@ def _in_force(own: date, leads: Iterable[tuple[str, date]]) -> date:
 
 
 def due_in_force_column() -> ColumnElement[date]:
-    """`due_in_force` as a column expression over ``items`` (for filters and ordering)."""
-    lead_due = (
-        select(func.max(Assignment.due_on))
-        .where(
-            Assignment.item_id == Item.id,
-            Assignment.role == AssignmentRole.LEAD.value,
-            Assignment.state != ItemState.CANCELLED.value,
-        )
-        .correlate(Item)
-        .scalar_subquery()
-    )
-    return func.coalesce(lead_due, Item.due_on)
+    """`due_in_force` as a column over ``items`` (for filters and ordering): the database
+    keeps ``items.due_in_force`` by triggers (`models.due_in_force`); tests hold the two
+    equal."""
+    return Item.due_in_force  # type: ignore[return-value]
 
 
 def item_severity(cuts: LightCuts) -> ColumnElement[int]:
@@ -255,7 +249,14 @@ class ItemFilter:
     light: Light | None = None
     due_from: date | None = None
     due_to: date | None = None
-    text: str = ""  # in the title or the 文号, ignoring case
+    text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
+    search: ItemSearch | None = None  # the text's names looked up (`looked_up`)
+
+    async def looked_up(self, session: AsyncSession) -> ItemFilter:
+        """These filters with the search's names looked up (the cheaper statements)."""
+        if not self.text or (self.search is not None and self.search.text == self.text):
+            return self
+        return replace(self, search=await ItemSearch.find(session, self.text))
 
     def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
         """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
@@ -278,11 +279,8 @@ class ItemFilter:
         if self.due_to is not None:
             query = query.where(due_in_force_column() <= self.due_to)
         if self.text:
-            needle = self.text.lower()
-            query = query.where(
-                func.lower(Item.title).contains(needle, autoescape=True)
-                | func.lower(Item.ref).contains(needle, autoescape=True)
-            )
+            search = self.search if self.search and self.search.text == self.text else None
+            query = query.where((search or ItemSearch(self.text)).condition())
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
         elif self.light is not None:
@@ -300,6 +298,7 @@ class ItemPage:
 
     rows: list[ItemRow]
     total: int
+    more: bool = False  # rows beyond these, in the direction read (after them, or before)
 
 
 _ROW_COLUMNS = (
@@ -388,6 +387,20 @@ async def _rows(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Keyset paging (游标): the rows after (or before) the item ``item_id`` in the list's
+    order, whatever its position; a page costs the same however deep it is."""
+
+    item_id: int
+    before: bool = False
+
+
+def _ordered(query: Q, backwards: bool) -> Q:
+    keys = (due_in_force_column(), Item.ref, Item.id)
+    return query.order_by(*(k.desc() if backwards else k for k in keys))
+
+
 async def page_items(
     session: AsyncSession,
     where: ItemFilter,
@@ -398,22 +411,40 @@ async def page_items(
     offset: int = 0,
     limit: int = 50,
     count: bool = True,
+    cursor: Cursor | None = None,
 ) -> ItemPage:
-    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline (then 文号),
-    and how many match (0 when not ``count``)."""
+    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline in force
+    (then 文号), or the ``limit`` rows next to ``cursor`` (then ``offset`` is ignored; an
+    item that no longer exists starts again from the first row), and how many match (0
+    when not ``count``)."""
     cuts = LightCuts.on(today, calendar, tz)
+    where = await where.looked_up(session)
     query = where.apply(select(*_ROW_COLUMNS), cuts)
-    items = (
-        await session.execute(
-            query.order_by(due_in_force_column(), Item.ref, Item.id).offset(offset).limit(limit)
-        )
-    ).all()
+    backwards = False
+    anchor = None
+    if cursor is not None:
+        # the anchor must match the filters (scope included): an item one may not see is
+        # no cursor, so its place in the list reveals nothing
+        keys = select(due_in_force_column(), Item.ref, Item.id).where(Item.id == cursor.item_id)
+        anchor = (await session.execute(where.apply(keys, cuts))).first()
+    if anchor is not None:
+        assert cursor is not None
+        backwards = cursor.before
+        key = tuple_(due_in_force_column(), Item.ref, Item.id)
+        query = query.where(key < tuple_(*anchor) if backwards else key > tuple_(*anchor))
+        offset = 0
+    page = _ordered(query, backwards).offset(offset).limit(limit + 1)
+    items = list((await session.execute(page)).all())
+    more = len(items) > limit
+    items = items[:limit]
+    if backwards:
+        items.reverse()
     total = 0
     if count:
         counted = where.apply(select(func.count()).select_from(Item), cuts)
         total = int(await session.scalar(counted) or 0)
     rows = await _rows(session, items, today=today, calendar=calendar, tz=tz)
-    return ItemPage(rows, total)
+    return ItemPage(rows, total, more)
 
 
 async def light_counts(
@@ -421,6 +452,7 @@ async def light_counts(
 ) -> dict[Light, int]:
     """How many of the filtered items show each light (every light present, 0 if none)."""
     cuts = LightCuts.on(today, calendar, tz)
+    where = await where.looked_up(session)
     counts = dict.fromkeys((Light.RED, Light.YELLOW, Light.GREEN, Light.GREY), 0)
     active = where.apply(
         select(item_severity(cuts).label("severity"), func.count()).select_from(Item), cuts

@@ -164,3 +164,40 @@ async def test_pages_follow_the_list_order_and_count_every_match(session) -> Non
         session, ItemFilter(text="%"), today=today, calendar=calendar, tz=SHANGHAI
     )
     assert percent.rows == [] and percent.total == 0
+
+
+async def test_search_reads_titles_refs_units_and_owners_with_one_meaning(session) -> None:
+    """`supervision.search`: case-insensitive substring of the title, the 文号, the name of a
+    unit the item is assigned to (主办 or 协办) or of its 责任人; pattern characters literal."""
+    today = date(2026, 12, 7)
+    city = await f.unit(session, name="滨江区发展改革局")
+    other = await f.unit(session, name="市财政局")
+    zhang = await f.person(session, name="张晓明", unit=city)
+    by_title = await f.item(session, ref="A-1", title="Road Repair 道路修缮 100%")
+    by_ref = await f.item(session, ref="滨〔2026〕7号", title="其他事项")
+    by_co_unit = await f.item(session, ref="A-3", title="第三件")
+    by_owner = await f.item(session, ref="A-4", title="第四件")
+    await f.assignment(session, item=by_title, unit=other)
+    await f.assignment(session, item=by_ref, unit=other)
+    await f.assignment(session, item=by_co_unit, unit=other)
+    await f.assignment(session, item=by_co_unit, unit=city, role=AssignmentRole.CO)
+    await f.assignment(session, item=by_owner, unit=other, owner=zhang)
+    await session.commit()
+    calendar = await load_calendar(session)
+
+    async def found(text: str) -> set[str]:
+        page = await page_items(
+            session, ItemFilter(text=text), today=today, calendar=calendar, tz=SHANGHAI
+        )
+        assert page.total == len(page.rows)
+        return {r.ref for r in page.rows}
+
+    assert await found("road REPAIR") == {"A-1"}
+    assert await found("道路") == {"A-1"}
+    assert await found("100%") == {"A-1"}
+    assert await found("1_0") == set()  # "_" is not a wildcard
+    assert await found("〔2026〕7") == {"滨〔2026〕7号"}
+    assert await found("滨江区") == {"A-3"}  # a co unit's name
+    assert await found("晓明") == {"A-4"}  # the 责任人's name
+    assert await found("财政") == {"A-1", "滨〔2026〕7号", "A-3", "A-4"}
+    assert await found("不存在") == set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.orm import selectinload
 
 from models import (
@@ -417,3 +417,50 @@ async def test_repeated_saves_in_one_session(session, clock):
     )
     assert again.outcome is SaveOutcome.UNCHANGED
     assert len(await _assignments(session, added.item.id)) == 3
+
+
+async def test_the_database_keeps_the_deadline_in_force_whoever_writes(session):
+    """`models.due_in_force`: the column follows every change of an item's own deadline and
+    of its assignments' deadline, state, role or item, by the ORM or by plain SQL."""
+    a, b = await f.unit(session), await f.unit(session)
+    item = await f.item(session, ref="KEPT", due_on=date(2026, 12, 1))
+    other = await f.item(session, ref="OTHER", due_on=date(2026, 12, 2))
+
+    async def stored() -> dict[str, date | None]:
+        rows = await session.execute(select(Item.ref, Item.due_in_force))
+        return {ref: due for ref, due in rows.all()}
+
+    assert await stored() == {"KEPT": date(2026, 12, 1), "OTHER": date(2026, 12, 2)}
+    lead = await f.assignment(session, item=item, unit=a, due_on=date(2026, 12, 20))
+    co = await f.assignment(
+        session, item=item, unit=b, role=AssignmentRole.CO, due_on=date(2027, 2, 1)
+    )
+    assert (await stored())["KEPT"] == date(2026, 12, 20)  # the lead's, not the co unit's
+    lead.due_on = date(2027, 1, 10)  # an approved extension
+    await session.flush()
+    assert (await stored())["KEPT"] == date(2027, 1, 10)
+    co.role = AssignmentRole.LEAD.value
+    await session.flush()
+    assert (await stored())["KEPT"] == date(2027, 2, 1)  # the later of two leads
+    co.state = ItemState.CANCELLED.value
+    await session.flush()
+    assert (await stored())["KEPT"] == date(2027, 1, 10)
+    lead.item_id = other.id  # moved: both items follow
+    await session.flush()
+    assert await stored() == {"KEPT": date(2026, 12, 1), "OTHER": date(2027, 1, 10)}
+    await session.execute(update(Item).where(Item.ref == "KEPT").values(due_on=date(2026, 11, 30)))
+    await session.execute(delete(Assignment).where(Assignment.id == lead.id))
+    assert await stored() == {"KEPT": date(2026, 11, 30), "OTHER": date(2026, 12, 2)}
+    await session.execute(  # set-based, as imports and the bench write
+        insert(Assignment).from_select(
+            ["item_id", "unit_id", "role", "due_on", "state"],
+            select(
+                Item.id,
+                literal(a.id),
+                literal(AssignmentRole.LEAD.value),
+                literal(date(2027, 3, 3)),
+                literal(ItemState.OPEN.value),
+            ).where(Item.ref == "KEPT"),
+        )
+    )
+    assert (await stored())["KEPT"] == date(2027, 3, 3)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Base
+from models import Base, due_in_force
+from models.base import include_for
 from models.db import create_engine, is_sqlite
-from models.migrate import upgrade
+from models.migrate import alembic_config, upgrade
 from testing.databases import create_pg_database, drop_pg_database, unavailable
 
 
@@ -39,10 +42,89 @@ async def test_models_match_migrations(fresh_engine):
 
     def diff(conn):
         ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": is_sqlite(fresh_engine)}
+            conn,
+            opts={
+                "compare_type": True,
+                "render_as_batch": is_sqlite(fresh_engine),
+                "include_object": include_for(conn.dialect.name),
+            },
         )
         return compare_metadata(ctx, Base.metadata)
 
     async with fresh_engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == [], f"models and migrations differ; add a migration: {changes}"
+
+
+async def test_the_text_search_index_is_trigrams_on_postgresql_only(fresh_engine):
+    """0015: the items' title and 文号 in one GIN index of trigrams (pg_trgm) on PostgreSQL,
+    the index `supervision.search` relies on; SQLite gets none (it scans)."""
+    await upgrade(fresh_engine)
+    async with fresh_engine.connect() as conn:
+        if is_sqlite(fresh_engine):
+            names = (await conn.execute(text("SELECT name FROM sqlite_master"))).scalars().all()
+            assert "ix_items_text_trgm" not in names
+            return
+        definition = await conn.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_text_trgm'")
+        )
+    assert definition is not None
+    assert "USING gin (title gin_trgm_ops, ref gin_trgm_ops)" in definition
+
+
+async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engine):
+    """0016: `models.due_in_force`'s triggers exist after the last migration (on SQLite a
+    later batch migration that rebuilds ``items`` or ``assignments`` drops them: re-create
+    them there)."""
+    await upgrade(fresh_engine)
+    async with fresh_engine.connect() as conn:
+        if is_sqlite(fresh_engine):
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            expected = {s.split()[2] for s in due_in_force.SQLITE}
+        else:
+            query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+            expected = {"items_due_in_force"} | {
+                f"assignments_due_in_force_{event}" for event in ("insert", "update", "delete")
+            }
+        names = set((await conn.execute(text(query))).scalars().all())
+    assert expected <= names
+
+
+async def test_0016_fills_the_deadline_in_force_of_existing_items(fresh_engine):
+    """An office upgrading with items already stored gets their deadline in force (the lead
+    assignment's, moved by an extension) and the triggers that keep it."""
+    url = fresh_engine.url.render_as_string(hide_password=False)
+
+    def to(conn, revision: str) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(to, "0015")
+        await conn.execute(
+            text(
+                "INSERT INTO units (id, code, name, active, created_at)"
+                " VALUES (1, 'U', '甲局', true, '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO items (id, ref, title, source, objective, content, received_on,"
+                " due_on, due_is_provisional, due_is_default, urgent, state, updated_at,"
+                " created_at) VALUES (1, 'R-1', '事项', 'other', '', '', '2026-01-05',"
+                " '2026-02-02', false, false, false, 'open', '2026-01-05', '2026-01-05')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO assignments (item_id, unit_id, role, state, due_on, created_at,"
+                " updated_at) VALUES (1, 1, 'lead', 'open', '2026-03-03', '2026-01-05',"
+                " '2026-01-05')"
+            )
+        )
+    await upgrade(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-03-03"
+        await conn.execute(text("UPDATE assignments SET due_on = '2026-04-04'"))
+        assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-04-04"

@@ -114,6 +114,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         tag="items",
         response="Item",
         paged=True,
+        keyset=True,
         query=(
             _STATE,
             _one_of("source", Source, "事项来源"),
@@ -222,6 +223,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         tag="assignments",
         response="Assignment",
         paged=True,
+        keyset=True,
         query=(
             _p("item_id", "integer", "of this item"),
             _p("unit_id", "integer", "of this unit"),
@@ -283,6 +285,7 @@ ROUTES: Final[tuple[Operation, ...]] = (
         tag="extensions",
         response="Extension",
         paged=True,
+        keyset=True,
         query=(
             _one_of("state", ReviewState, "review state"),
             _p("assignment_id", "integer", "of this assignment"),

@@ -32,7 +32,9 @@ from web.api_core import (
     read_json,
 )
 from web.api_lookups import (
+    Keyset,
     current_person,
+    keyset_paged,
     load_assignment,
     load_extension,
     office_day,
@@ -62,11 +64,12 @@ async def list_assignments(ctx: ApiContext) -> web.StreamResponse:
             query = query.where(Assignment.state == state)
         if role is not None:
             query = query.where(Assignment.role == role)
-        query = query.order_by(Assignment.due_on, Assignment.id).options(
-            selectinload(Assignment.unit), selectinload(Assignment.item)
+        query = query.options(selectinload(Assignment.unit), selectinload(Assignment.item))
+        order = Keyset((Assignment.due_on, Assignment.id))  # ix_assignments_due_on
+        rows, total, next_id = await keyset_paged(session, query, page, order)
+        return page.answer(
+            [AssignmentOut.of(a, day) for a in rows], total, keyset=True, next_id=next_id
         )
-        rows, total = await paged(session, query, page)
-        return page.answer([AssignmentOut.of(a, day) for a in rows], total)
 
 
 async def get_assignment(ctx: ApiContext) -> web.StreamResponse:
@@ -149,9 +152,11 @@ async def list_extensions(ctx: ApiContext) -> web.StreamResponse:
             query = query.where(Extension.assignment_id == assignment_id)
         if unit_id is not None:
             query = query.where(Assignment.unit_id == unit_id)
-        query = query.order_by(Extension.created_at.desc(), Extension.id.desc())
-        rows, total = await paged(session, query, page)
-        return page.answer([ExtensionOut.model_validate(x) for x in rows], total)
+        order = Keyset((Extension.created_at, Extension.id), descending=True)
+        rows, total, next_id = await keyset_paged(session, query, page, order)
+        return page.answer(
+            [ExtensionOut.model_validate(x) for x in rows], total, keyset=True, next_id=next_id
+        )
 
 
 async def get_extension(ctx: ApiContext) -> web.StreamResponse:

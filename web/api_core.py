@@ -262,29 +262,40 @@ class Page:
 
     page: int
     per_page: int
+    after: int | None = None  # keyset cursor: the id of the row before this page
 
     @property
     def offset(self) -> int:
         """Rows to skip."""
         return (self.page - 1) * self.per_page
 
-    def answer(self, data: Sequence[ApiOut], total: int) -> web.Response:
-        """The paged JSON answer."""
-        body = {
+    def answer(
+        self,
+        data: Sequence[ApiOut],
+        total: int | None,
+        *,
+        keyset: bool = False,
+        next_id: int | None = None,
+    ) -> web.Response:
+        """The paged JSON answer (with ``next`` for lists paged by cursor too)."""
+        body: dict[str, Any] = {
             "data": [x.body() for x in data],
-            "page": self.page,
+            "page": self.page if self.after is None else None,
             "per_page": self.per_page,
             "total": total,
         }
+        if keyset:
+            body["next"] = next_id
         return web.json_response(body, dumps=_dumps)
 
 
 def paging(request: web.Request) -> Page:
-    """``?page=&per_page=`` (defaults 1 and 50; at most 200 per page and page 1,000,000)."""
+    """``?page=&per_page=`` (defaults 1 and 50; at most 200 per page and page 1,000,000),
+    and ``?after=`` (a row id) for the lists paged by cursor."""
     problems: list[str] = []
     values: dict[str, int] = {"page": 1, "per_page": DEFAULT_PER_PAGE}
-    limits = {"page": MAX_PAGE, "per_page": MAX_PER_PAGE}
-    for name in values:
+    limits = {"page": MAX_PAGE, "per_page": MAX_PER_PAGE, "after": MAX_ID}
+    for name in limits:
         raw = request.query.get(name)
         if raw is None:
             continue
@@ -298,4 +309,4 @@ def paging(request: web.Request) -> Page:
             values[name] = value
     if problems:
         raise ValidationFailed("invalid paging: " + "; ".join(problems), problems)
-    return Page(values["page"], values["per_page"])
+    return Page(values["page"], values["per_page"], values.get("after"))

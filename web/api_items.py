@@ -6,7 +6,7 @@ Imports `models/`, `supervision/` and the web API plumbing only.
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import (
@@ -22,6 +22,7 @@ from supervision.errors import ValidationFailed
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.items import AssigneeSpec, ItemSpec, due_in_force_column, save_item
 from supervision.rework import reopen_item
+from supervision.search import ItemSearch
 from supervision.timeline import item_timeline
 from supervision.validation import validate
 from web.api_core import (
@@ -36,10 +37,11 @@ from web.api_core import (
     read_json,
 )
 from web.api_lookups import (
+    Keyset,
     current_person,
+    keyset_paged,
     load_item,
     office_day,
-    paged,
 )
 from web.api_models import ReopenInput
 from web.api_out import ItemOut, TimelineEntryOut
@@ -82,18 +84,15 @@ async def list_items(ctx: ApiContext) -> web.StreamResponse:
             )
             query = query.where(Item.id.in_(late) if overdue else Item.id.not_in(late))
         if text:
-            query = query.where(
-                or_(
-                    Item.title.icontains(text, autoescape=True),
-                    Item.ref.icontains(text, autoescape=True),
-                )
-            )
-        query = query.order_by(due, Item.id).options(
+            query = query.where((await ItemSearch.find(session, text)).condition())
+        query = query.options(
             selectinload(Item.assignments).selectinload(Assignment.unit),
             selectinload(Item.milestones),
         )
-        items, total = await paged(session, query, page)
-        return page.answer([ItemOut.of(i, day) for i in items], total)
+        # the items list's order (deadline in force, 文号), ix_items_due_in_force's
+        order = Keyset((due, Item.ref, Item.id))
+        items, total, next_id = await keyset_paged(session, query, page, order)
+        return page.answer([ItemOut.of(i, day) for i in items], total, keyset=True, next_id=next_id)
 
 
 async def get_item(ctx: ApiContext) -> web.StreamResponse:

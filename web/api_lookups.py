@@ -5,9 +5,10 @@ Imports `models/`, `supervision/`, `web.api_core` and `web.api_out` only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -38,6 +39,44 @@ async def paged(session: AsyncSession, query: Select[Any], page: Page) -> tuple[
     total = await count_rows(session, query)
     rows = (await session.scalars(query.offset(page.offset).limit(page.per_page))).all()
     return list(rows), total
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """A list's order as keyset columns, the row's id last (``descending``: newest first)."""
+
+    columns: tuple[Any, ...]
+    descending: bool = False
+
+    def ordered(self, query: Select[Any]) -> Select[Any]:
+        """``query`` in this order."""
+        return query.order_by(*(c.desc() if self.descending else c for c in self.columns))
+
+
+async def keyset_paged(
+    session: AsyncSession, query: Select[Any], page: Page, keyset: Keyset
+) -> tuple[list[Any], int | None, int | None]:
+    """One page of ``query``'s rows in ``keyset``'s order: the ``page``-th, counted, or the
+    rows after ``page.after`` (a row of ``query``, else from the first) by keyset, not
+    counted (its cost follows the page, not the list); and the next page's cursor."""
+    total: int | None = None
+    offset = page.offset
+    if page.after is None:
+        total = await count_rows(session, query)
+    else:
+        offset = 0
+        # the anchor must be one of the query's rows (scope and filters included)
+        mine = query.order_by(None).where(keyset.columns[-1] == page.after).subquery()
+        anchor = (await session.execute(select(*(mine.c[c.name] for c in keyset.columns)))).first()
+        if anchor is not None:
+            key = tuple_(*keyset.columns)
+            query = query.where(
+                key < tuple_(*anchor) if keyset.descending else key > tuple_(*anchor)
+            )
+    shown = keyset.ordered(query).offset(offset).limit(page.per_page + 1)
+    rows = list((await session.scalars(shown)).all())
+    next_id = rows[page.per_page - 1].id if len(rows) > page.per_page else None
+    return rows[: page.per_page], total, next_id
 
 
 def visible_items(ctx: ApiContext) -> Select[int]:

@@ -78,6 +78,8 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "第 {page} / {pages} 页，共 {total} 条",
         "Page {page} of {pages}, {total} in all",
     ),
+    "common.total": ("共 {total} 条", "{total} in all"),
+    "common.first": ("第一页", "First page"),
     "common.errors": ("请更正以下问题：", "Please correct the following:"),
     "common.saved": ("已保存。", "Saved."),
     "common.back": ("返回", "Back"),

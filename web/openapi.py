@@ -89,6 +89,7 @@ class Operation:
     response: str | None = None  # component schema of the 2xx body
     status: int = 200
     paged: bool = False
+    keyset: bool = False  # also paged by cursor (``after``, answered ``next``)
     public: bool = False  # no bearer token needed
     conflicts: bool = False  # may answer 409
 
@@ -210,8 +211,8 @@ def _error(status: int) -> dict[str, Any]:
     }
 
 
-def _page_of(name: str) -> dict[str, Any]:
-    return {
+def _page_of(name: str, keyset: bool) -> dict[str, Any]:
+    page: dict[str, Any] = {
         "type": "object",
         "properties": {
             "data": {"type": "array", "items": _ref(name)},
@@ -221,6 +222,18 @@ def _page_of(name: str) -> dict[str, Any]:
         },
         "required": ["data", "page", "per_page", "total"],
     }
+    if keyset:
+        page["properties"]["page"] = {"type": ["integer", "null"]}
+        page["properties"]["total"] = {
+            "type": ["integer", "null"],
+            "description": "every match (null when paged by ``after``: not counted)",
+        }
+        page["properties"]["next"] = {
+            "type": ["integer", "null"],
+            "description": "the ``after`` of the next page; null on the last",
+        }
+        page["required"].append("next")
+    return page
 
 
 PAGING: Final = (
@@ -233,12 +246,22 @@ PAGING: Final = (
 )
 
 
+KEYSET: Final = (
+    Param(
+        "after",
+        {"type": "integer", "minimum": 1},
+        "keyset cursor: the ``next`` of the previous answer; the rows after that one, each "
+        "page as fast as the first (``page`` is then ignored, ``total`` not counted)",
+    ),
+)
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": _ID}
         for name in _PATH_PARAM.findall(op.path)
     ]
-    query = (*op.query, *PAGING) if op.paged else op.query
+    query = (*op.query, *PAGING, *(KEYSET if op.keyset else ())) if op.paged else op.query
     params += [
         {
             "name": p.name,
@@ -265,7 +288,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.response is None:
         ok: dict[str, Any] = {"description": "Done"}
     else:
-        schema = _page_of(op.response) if op.paged else _ref(op.response)
+        schema = _page_of(op.response, op.keyset) if op.paged else _ref(op.response)
         ok = {"description": "OK", "content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {str(op.status): ok}
     codes = [] if op.public else [401, 403]

@@ -855,3 +855,45 @@ async def test_an_assignment_is_handed_over_through_the_api(world):
     status, out = await world.send("POST", "sup", path, body)
     assert status == 200, out
     assert out["unit_id"] == world.units["B"].id and out["owner_id"] is None
+
+
+async def test_lists_page_by_cursor_in_their_order(world):
+    """``?after=`` (keyset): following ``next`` from page 1 yields every row once, in the
+    list's order, each page without a total; a cursor outside the caller's rows starts from
+    the first page; ``page`` numbers keep working beside it."""
+    body = {"reason": "需要协调", "progress": "已完成初稿", "new_due_on": "2027-01-29"}
+    for n in range(7):
+        status, item = await world.send(
+            "POST", "sup", "/items", new_item(world, ref=f"C-{n}", due_on="2026-12-21", co=[])
+        )
+        assert status == 201
+        a = item["assignments"][0]["id"]
+        status, _ = await world.send("POST", "liaisonA", f"/assignments/{a}/extensions", body)
+        assert status == 201
+    for path in ("/items", "/assignments", "/extensions"):
+        status, everything = await world.get("admin", f"{path}?per_page=200")
+        assert status == 200 and everything["total"] == len(everything["data"])
+        assert everything["next"] is None
+        ids: list[int] = []
+        status, body = await world.get("admin", f"{path}?per_page=2")
+        while True:
+            assert status == 200
+            ids += [row["id"] for row in body["data"]]
+            if body["next"] is None:
+                break
+            assert body["next"] == body["data"][-1]["id"]
+            status, body = await world.get("admin", f"{path}?per_page=2&after={body['next']}")
+            assert body["total"] is None and body["page"] is None
+        assert ids == [row["id"] for row in everything["data"]], path
+        assert len(ids) >= 7
+    refs = [i["ref"] for i in (await world.get("admin", "/items?per_page=200"))[1]["data"]]
+    assert refs.index("C-0") < refs.index("C-6")  # one deadline: by 文号
+    status, body = await world.get("admin", "/items?after=x")
+    assert status == 400
+    other = [i["id"] for i in (await world.get("admin", "/items?per_page=200"))[1]["data"]]
+    mine = {i["id"] for i in (await world.get("liaisonA", "/items?per_page=200"))[1]["data"]}
+    hidden = next(i for i in other if i not in mine)
+    status, body = await world.get("liaisonA", f"/items?after={hidden}")
+    assert status == 200 and [i["id"] for i in body["data"]][: len(mine)] == [
+        i for i in other if i in mine
+    ]

@@ -489,3 +489,54 @@ async def test_dashboard_lists_the_first_overdue_items_and_counts_them_all(
     assert "共 53 项" in html and 'href="/items?light=red"' in html
     mine = await (await as_liaison.get("/")).text()  # unit B's items are not theirs
     assert 'data-light="red">0<' in mine and "逾〔2026〕" not in mine
+
+
+async def test_items_pages_by_cursor_walk_the_list_both_ways(
+    as_admin: Web, as_liaison: Web, seed: Seed, sessions
+) -> None:
+    """Keyset paging: "next" leads from page 1 through every item once, in the list's order
+    (deadline in force, then 文号), and "previous" leads back; numbered pages still work; a
+    cursor one may not see, or one that is gone, starts again from the first page."""
+    import re
+
+    async with sessions() as s, s.begin():
+        unit = await s.get_one(Unit, seed.unit_b)
+        for n in range(120):  # many on the same day: the 文号 orders them
+            due = date(2026, 12, 14 + n % 3)
+            item = await f.item(s, ref=f"K-{n:03d}", title=f"游标事项{n}", due_on=due)
+            await f.assignment(s, item=item, unit=unit)
+    expected = sorted(
+        [(date(2026, 12, 14 + n % 3), f"K-{n:03d}") for n in range(120)]
+    )  # plus the seed's two items, filtered out by the search below
+
+    def refs(html: str) -> list[str]:
+        return re.findall(r">(K-\d{3})</a>", html)
+
+    def link(html: str, rel: str) -> str | None:
+        found = re.search(rf'href="(/items\?[^"]*)" rel="{rel}"', html)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    pages: list[list[str]] = []
+    url: str | None = "/items?q=K-"
+    while url is not None:
+        html = await (await as_admin.get(url)).text()
+        pages.append(refs(html))
+        assert "共 120 条" in html
+        url = link(html, "next")
+    assert [r for p in pages for r in p] == [ref for _, ref in expected]
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert "after=" in (link(await (await as_admin.get("/items?q=K-")).text(), "next") or "")
+    back = link(html, "prev")
+    assert back is not None and "before=" in back
+    html = await (await as_admin.get(back)).text()
+    assert refs(html) == pages[1]
+    html = await (await as_admin.get(link(html, "prev") or "")).text()
+    assert refs(html) == pages[0] and link(html, "prev") is None
+    numbered = await (await as_admin.get("/items?q=K-&page=2")).text()
+    assert refs(numbered) == pages[1] and "第 2 / 3 页" in numbered
+    first = await (await as_admin.get("/items?q=K-&after=999999")).text()
+    assert refs(first) == pages[0]
+    async with sessions() as s:
+        hidden = await s.scalar(select(Item.id).where(Item.ref == "K-060"))
+    shown = await (await as_liaison.get(f"/items?after={hidden}")).text()
+    assert "K-0" not in shown and "甲单位的事项" in shown  # not theirs: the first page

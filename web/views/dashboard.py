@@ -83,13 +83,21 @@ async def dashboard_data(
 
 
 async def _years_in_use(session: AsyncSession, where: ItemFilter) -> set[int]:
-    """The years of the open items' received and due dates (each needs working days)."""
-    years: set[int] = set()
-    for column in (Item.due_on, Item.received_on):
-        year = func.extract("year", column)
-        query = select(year).select_from(Item).where(Item.state.in_(ACTIVE_STATES)).distinct()
-        years |= {int(y) for y in (await session.scalars(where.apply(query))).all()}
-    return years
+    """The years from the earliest to the latest of the open items' received and due dates:
+    counting working days between two of them needs each year between (one aggregate over
+    the open items, not a list of their dates)."""
+    query = where.apply(
+        select(
+            func.min(Item.received_on),
+            func.max(Item.received_on),
+            func.max(Item.due_on),
+            func.max(Item.due_in_force),
+        )
+    ).where(Item.state.in_(ACTIVE_STATES))
+    first, *lasts = (await session.execute(query)).one()
+    if first is None:
+        return set()
+    return set(range(first.year, max(day.year for day in lasts if day is not None) + 1))
 
 
 def rate_chart(units: list[UnitFigures], title: str) -> Markup:

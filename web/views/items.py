@@ -34,7 +34,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
-from supervision.item_list import ItemFilter, page_items
+from supervision.item_list import Cursor, ItemFilter, ItemPage, ItemRow, page_items
 from supervision.item_schema import ItemInput
 from supervision.items import ItemSpec, due_in_force, item_light, save_item
 from supervision.lifecycle import cancel_item
@@ -91,6 +91,15 @@ class Filters:
     due_to: date | None = None
     q: str = ""
     page: int = 1
+    after: int | None = None  # keyset cursor (`supervision.item_list.Cursor`): rows after it
+    before: int | None = None  # or before it
+
+    @property
+    def cursor(self) -> Cursor | None:
+        """The keyset cursor asked for (``after`` wins), if any."""
+        if self.after is not None:
+            return Cursor(self.after)
+        return Cursor(self.before, before=True) if self.before is not None else None
 
     def query(self, **override: Any) -> str:
         """The query string for these filters with ``override`` applied."""
@@ -101,7 +110,9 @@ class Filters:
             "due_from": self.due_from.isoformat() if self.due_from else "",
             "due_to": self.due_to.isoformat() if self.due_to else "",
             "q": self.q,
-            "page": self.page,
+            "page": self.page if self.cursor is None else "",
+            "after": self.after,
+            "before": self.before if self.after is None else None,
         }
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -119,7 +130,15 @@ def parse_filters(query: Any) -> Filters:
         due_to=date_or_none(query.get("due_to")),
         q=str(query.get("q", "")).strip()[:200],
         page=max(1, int_or_none(query.get("page")) or 1),
+        after=_item_id(query.get("after")),
+        before=_item_id(query.get("before")),
     )
+
+
+def _item_id(raw: object) -> int | None:
+    """A cursor's item id; anything else (malformed, out of range) means no cursor."""
+    value = int_or_none(raw)
+    return value if value is not None and 0 < value < 2**31 else None
 
 
 async def _units(session: AsyncSession, me: Principal | None = None) -> list[Unit]:
@@ -154,11 +173,12 @@ async def items_list(request: web.Request) -> web.StreamResponse:
             tz=deps.config.tz,
             offset=(filters.page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
+            cursor=filters.cursor,
         )
         total = found.total
         page, pages = clamp_page(filters.page, total)
         shown = found.rows
-        if page != filters.page:  # past the end: the last page
+        if filters.cursor is None and page != filters.page:  # past the end: the last page
             shown = (
                 await page_items(
                     session,
@@ -171,6 +191,7 @@ async def items_list(request: web.Request) -> web.StreamResponse:
                     count=False,
                 )
             ).rows
+        links = _pager(filters, found, shown, page, pages)
         units = await _units(session, me)
     return render(
         request,
@@ -184,8 +205,32 @@ async def items_list(request: web.Request) -> web.StreamResponse:
             "page": page,
             "pages": pages,
             "total": total,
+            "links": links,
         },
     )
+
+
+def _pager(
+    filters: Filters, found: ItemPage, shown: list[ItemRow], page: int, pages: int
+) -> dict[str, str]:
+    """The pager's query strings: the next page by keyset cursor (after the last row shown);
+    the previous one by number while pages are numbered, else by cursor (before the first)."""
+    base = dataclasses.replace(filters, page=1, after=None, before=None)
+    cursor = filters.cursor
+    if not shown:
+        return {"first": base.query()} if cursor is not None else {}
+    back = cursor is not None and cursor.before
+    links: dict[str, str] = {}
+    if (cursor is None and page < pages) or (cursor is not None and (back or found.more)):
+        links["next"] = dataclasses.replace(base, after=shown[-1].id).query()
+    if cursor is None:
+        if page > 1:
+            links["prev"] = dataclasses.replace(base, page=page - 1).query()
+        return links
+    links["first"] = base.query()
+    if not back or found.more:
+        links["prev"] = dataclasses.replace(base, before=shown[0].id).query()
+    return links
 
 
 # --- detail and timeline ----------------------------------------------------------------------
