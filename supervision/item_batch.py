@@ -15,13 +15,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import ACTIVE_STATES, Assignment, Item, ItemState, Policy
+from models import ACTIVE_STATES, Assignment, Item, ItemState, Person, Policy, Unit
 from supervision.audit import Actor, Event, record_all
 from supervision.calendar import DueDate, WorkCalendar
 from supervision.clock import Clock
@@ -116,6 +116,9 @@ class _Changed:
     diff: ItemDiff
 
 
+# Core inserts of the tables: the ORM's bulk insert runs row by row on SQLite here.
+_ITEMS = cast(Table, Item.__table__)
+_ASSIGNMENTS = cast(Table, Assignment.__table__)
 _ITEM_COLUMNS = (
     Item.id,
     Item.ref,
@@ -148,6 +151,7 @@ class ItemBatch:
         self.clock = clock
         self.context = context if context is not None else ItemContext()
         # (ladder, deadline) → the ladder columns of a new assignment; `now` is one per batch.
+        self._ladders: dict[int, Ladder] = {}
         self._columns: dict[tuple[Ladder, date, datetime], tuple[datetime | None, bool]] = {}
 
     async def save(self, specs: Sequence[ItemSpec]) -> list[Saved]:
@@ -157,10 +161,16 @@ class ItemBatch:
         saved: the caller decides whether the transaction is kept.
         """
         session, ctx = self.session, self.context
-        specs = [replace(s, ref=s.ref.strip(), title=s.title.strip()) for s in specs]
+        specs = [
+            s
+            if s.ref == s.ref.strip() and s.title == s.title.strip()
+            else replace(s, ref=s.ref.strip(), title=s.title.strip())
+            for s in specs
+        ]
         answers: list[Saved | None] = [None] * len(specs)
         calendar = await ctx.calendar(session)
         stored = await self._stored([s.ref for s in specs])
+        await self._know(specs)
         new: list[_New] = []
         changed: list[_Changed] = []
         refs: set[str] = set()
@@ -203,6 +213,29 @@ class ItemBatch:
             )
         return [a if a is not None else Saved("", None, "not saved") for a in answers]
 
+    async def _know(self, specs: Sequence[ItemSpec]) -> None:
+        """Look up the batch's units and people in one query each, so that `check_refs`
+        finds them known (it still refuses the ones that do not exist)."""
+        ctx = self.context
+        units = {a.unit_id for s in specs for a in (s.lead, *s.co)} - ctx.known_units.keys()
+        people = (
+            {pid for s in specs for a in (s.lead, *s.co) for pid in (a.owner_id, a.leader_id)}
+            - {None}
+            - ctx.known_people.keys()
+        )
+        if units:
+            found = await self.session.execute(
+                select(Unit.id, Unit.name).where(Unit.id.in_(sorted(units)))
+            )
+            ctx.known_units.update({uid: name for uid, name in found})
+        if people:
+            rows = await self.session.execute(
+                select(Person.id, Person.name, Person.unit_id).where(
+                    Person.id.in_(sorted(p for p in people if p is not None))
+                )
+            )
+            ctx.known_people.update({pid: (name, unit_id) for pid, name, unit_id in rows})
+
     async def _stored(
         self, refs: list[str]
     ) -> dict[str, tuple[_StoredItem, list[_StoredAssignment]]]:
@@ -236,7 +269,10 @@ class ItemBatch:
         what `supervision.schedule.reschedule` sets, computed once per ladder and deadline."""
         if policy is None:
             return None, False
-        ladder = Ladder.of(policy)
+        ladder = self._ladders.get(id(policy))
+        if ladder is None:
+            # One per policy object: the context holds its policies for the batch's life.
+            ladder = self._ladders[id(policy)] = Ladder.of(policy)
         key = (ladder, due_on, now)
         columns = self._columns.get(key)
         if columns is None:
@@ -256,12 +292,14 @@ class ItemBatch:
     ) -> None:
         """Insert the new items, then their assignments, then every audit event."""
         session, now = self.session, self.clock.now()
+        refs = {n.spec.ref for n in new}
         item_rows = [new_item_values(n.spec, n.due, now) for n in new]
-        ids = (
-            await session.scalars(
-                insert(Item).returning(Item.id, sort_by_parameter_order=True), item_rows
-            )
-        ).all()
+        # No RETURNING: SQLite would insert (and splice the results) one row at a time to
+        # keep their order; the keys are read back by the unique 文号 instead.
+        await session.execute(insert(_ITEMS), item_rows)
+        rows = await session.execute(select(Item.ref, Item.id).where(Item.ref.in_(list(refs))))
+        by_ref = {ref: item_id for ref, item_id in rows}
+        ids = [by_ref[n.spec.ref] for n in new]
         assignment_rows: list[dict[str, Any]] = []
         for n, item_id in zip(new, ids, strict=True):
             for role, assignee in desired_assignees(n.spec):
@@ -271,12 +309,16 @@ class ItemBatch:
                 values["next_action_at"] = at
                 values["assign_noticed_at"] = now if waived else None
                 assignment_rows.append(values)
-        assignment_ids = (
-            await session.scalars(
-                insert(Assignment).returning(Assignment.id, sort_by_parameter_order=True),
-                assignment_rows,
+        await session.execute(insert(_ASSIGNMENTS), assignment_rows)
+        by_unit = {
+            (item_id, unit_id): assignment_id
+            for assignment_id, item_id, unit_id in await session.execute(
+                select(Assignment.id, Assignment.item_id, Assignment.unit_id).where(
+                    Assignment.item_id.in_(ids)
+                )
             )
-        ).all()
+        }
+        assignment_ids = [by_unit[row["item_id"], row["unit_id"]] for row in assignment_rows]
         events: list[Event] = []
         position = 0
         for n, item_id, values in zip(new, ids, item_rows, strict=True):

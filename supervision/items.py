@@ -194,10 +194,18 @@ def check_spec(spec: ItemSpec) -> None:
 async def check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext) -> None:
     """Raise NotFound unless every unit and person the spec names exists, and
     ValidationFailed when a co unit's owner (协办责任人) is not a member of that unit."""
-    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)} - context.known_units.keys()
+    # Membership tests, not ``set - dict.keys()``, which copies every known key each call.
+    unit_ids = {
+        u
+        for u in (spec.lead.unit_id, *(c.unit_id for c in spec.co))
+        if u not in context.known_units
+    }
     person_ids = {
-        pid for a in (spec.lead, *spec.co) for pid in (a.owner_id, a.leader_id) if pid is not None
-    } - context.known_people.keys()
+        pid
+        for a in (spec.lead, *spec.co)
+        for pid in (a.owner_id, a.leader_id)
+        if pid is not None and pid not in context.known_people
+    }
     found_units: dict[int, str] = {}
     found_people: dict[int, tuple[str, int | None]] = {}
     if unit_ids:
