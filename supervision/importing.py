@@ -3,7 +3,8 @@ write.
 
 Pure of the CLI and the web: both read the file with `supervision.tabular.read_table` and
 call `import_rows`. An import is all or nothing: any bad row means nothing is written, and
-every bad row is reported.
+every bad row is reported. Items are checked and saved a chunk at a time
+(`supervision.item_batch`), so a large file never holds more than a chunk of parsed rows.
 """
 
 from __future__ import annotations
