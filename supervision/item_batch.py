@@ -150,8 +150,8 @@ class ItemBatch:
         self.actor = actor
         self.clock = clock
         self.context = context if context is not None else ItemContext()
-        # (ladder, deadline) → the ladder columns of a new assignment; `now` is one per batch.
-        self._ladders: dict[int, Ladder] = {}
+        self._ladders: dict[int, Ladder] = {}  # by policy object: the context keeps them
+        # (ladder, deadline, now) → the ladder columns of a new assignment.
         self._columns: dict[tuple[Ladder, date, datetime], tuple[datetime | None, bool]] = {}
 
     async def save(self, specs: Sequence[ItemSpec]) -> list[Saved]:
@@ -201,17 +201,25 @@ class ItemBatch:
             await self._create(new, calendar, answers)
         if changed:
             await self._update(changed, calendar, answers)
-        provisional = sorted(
-            {a.due_on.year for a in answers if a and a.provisional and a.due_on and a.outcome}
-        )
+        written = [
+            a
+            for a in answers
+            if a is not None and a.provisional and a.due_on is not None
+            and a.outcome in (SaveOutcome.CREATED, SaveOutcome.UPDATED)
+        ]  # fmt: skip
+        provisional = sorted({a.due_on.year for a in written if a.due_on is not None})
         if provisional:
-            count = sum(1 for a in answers if a and a.provisional and a.outcome)
+            count = len(written)
             log.warning(
                 "%d item(s) saved with a provisional deadline (no official calendar for %s)",
                 count,
                 ", ".join(map(str, provisional)),
             )
-        return [a if a is not None else Saved("", None, "not saved") for a in answers]
+        # Every spec is answered above: refused, unchanged, created or updated.
+        return [
+            a if a is not None else Saved(s.ref, None, "not saved")
+            for a, s in zip(answers, specs, strict=True)
+        ]
 
     async def _know(self, specs: Sequence[ItemSpec]) -> None:
         """Look up the batch's units and people in one query each, so that `check_refs`
