@@ -3,7 +3,8 @@ write.
 
 Pure of the CLI and the web: both read the file with `supervision.tabular.read_table` and
 call `import_rows`. An import is all or nothing: any bad row means nothing is written, and
-every bad row is reported.
+every bad row is reported. Items are checked and saved a chunk at a time
+(`supervision.item_batch`), so a large file never holds more than a chunk of parsed rows.
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ from supervision.channel_prefs import format_prefs, parse_prefs
 from supervision.clock import Clock
 from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
+from supervision.item_batch import ItemBatch
 from supervision.item_schema import ItemInput
 from supervision.items import (
-    ItemContext,
     ItemSpec,
     SaveOutcome,
     is_member,
     owner_outside_unit,
-    save_item,
 )
 from supervision.labels import labels
 from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
@@ -544,6 +544,10 @@ async def _import_people(
     await session.flush()
 
 
+#: Item rows checked and written together: bounds what is held per row to one chunk.
+ITEM_CHUNK = 1000
+
+
 async def _import_items(
     session: AsyncSession,
     table: Table,
@@ -554,6 +558,8 @@ async def _import_items(
     clock: Clock,
     progress: Progress | None,
 ) -> None:
+    """Check the rows a chunk at a time and save each chunk with one `ItemBatch` while no
+    row has failed; after a bad row the rest is still checked (every bad row is named)."""
     units = {u.code: u for u in (await session.scalars(select(Unit))).all()}
     people = {
         p.email: p
@@ -561,29 +567,30 @@ async def _import_items(
         if p.email
     }
     seen: dict[str, int] = {}
-    specs: list[tuple[int, ItemSpec]] = []
-    for number, row in zip(table.row_numbers, table, strict=True):
-        spec = _item_spec(row, number, errs, units, people, seen)
-        if spec is not None:
-            specs.append((number, spec))
-    if errs.errors:
-        return
-    context = ItemContext()
+    batch = ItemBatch(session, actor=actor, clock=clock)
     provisional_years: set[int] = set()
-    total = len(specs)
-    for done, (number, spec) in enumerate(specs, start=1):
-        try:
-            saved = await save_item(session, spec, actor=actor, clock=clock, context=context)
-        except DomainError as exc:
-            errs.add(number, "ref", str(exc))
-            continue
-        _tally(result, saved.outcome)
-        if saved.item.due_is_provisional and saved.item.state in ("open", "completion_requested"):
-            result.provisional_refs.append(spec.ref)
-            provisional_years.add(saved.item.due_on.year)
+    total = len(table)
+    for start in range(0, total, ITEM_CHUNK):
+        numbers = table.row_numbers[start : start + ITEM_CHUNK]
+        specs: list[tuple[int, ItemSpec]] = []
+        for number, row in zip(numbers, table[start : start + ITEM_CHUNK], strict=True):
+            spec = _item_spec(row, number, errs, units, people, seen)
+            if spec is not None:
+                specs.append((number, spec))
+        if not errs.errors:
+            saved = await batch.save([spec for _, spec in specs])
+            for (number, _spec), outcome in zip(specs, saved, strict=True):
+                if outcome.outcome is None:
+                    errs.add(number, "ref", outcome.error or "not saved")
+                    continue
+                _tally(result, outcome.outcome)
+                if outcome.provisional and outcome.active and outcome.due_on is not None:
+                    result.provisional_refs.append(outcome.ref)
+                    provisional_years.add(outcome.due_on.year)
         if progress is not None:
-            progress(done, total)
-    calendar = await context.calendar(session)
+            for done in range(start + 1, min(start + ITEM_CHUNK, total) + 1):
+                progress(done, total)
+    calendar = await batch.context.calendar(session)
     result.fallback_years = calendar.fallback_years(provisional_years)
 
 

@@ -8,11 +8,11 @@ The one use-case behind the import, the web admin and the API. Imports only `mod
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,20 +55,35 @@ from supervision.schedule import governed_items, reschedule
 __all__ = [
     "AssigneeSpec",
     "ItemContext",
+    "ItemDiff",
     "ItemRow",
     "ItemSpec",
     "SaveOutcome",
+    "SavePlan",
     "SaveResult",
+    "StoredAssignment",
+    "StoredItem",
+    "apply_diff",
     "apply_due",
+    "assignment_created_detail",
     "assignment_due",
+    "check_refs",
+    "check_spec",
+    "desired_assignees",
     "due_in_force",
     "due_in_force_column",
     "follow_lead_extension",
     "is_member",
+    "item_created_detail",
+    "item_diff",
     "item_light",
     "list_items",
     "move_co_deadlines",
+    "new_assignment_values",
+    "new_item_values",
     "owner_outside_unit",
+    "resolve_item_due",
+    "role_due",
     "save_item",
 ]
 
@@ -159,7 +174,7 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def _check_spec(spec: ItemSpec) -> None:
+def check_spec(spec: ItemSpec) -> None:
     """Raise ValidationFailed listing every problem with the spec's own fields."""
     problems: list[str] = []
     if not spec.ref.strip():
@@ -179,13 +194,21 @@ def _check_spec(spec: ItemSpec) -> None:
         raise ValidationFailed("; ".join(problems), problems)
 
 
-async def _check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext) -> None:
+async def check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext) -> None:
     """Raise NotFound unless every unit and person the spec names exists, and
     ValidationFailed when a co unit's owner (协办责任人) is not a member of that unit."""
-    unit_ids = {spec.lead.unit_id, *(c.unit_id for c in spec.co)} - context.known_units.keys()
+    # Membership tests, not ``set - dict.keys()``, which copies every known key each call.
+    unit_ids = {
+        u
+        for u in (spec.lead.unit_id, *(c.unit_id for c in spec.co))
+        if u not in context.known_units
+    }
     person_ids = {
-        pid for a in (spec.lead, *spec.co) for pid in (a.owner_id, a.leader_id) if pid is not None
-    } - context.known_people.keys()
+        pid
+        for a in (spec.lead, *spec.co)
+        for pid in (a.owner_id, a.leader_id)
+        if pid is not None and pid not in context.known_people
+    }
     found_units: dict[int, str] = {}
     found_people: dict[int, tuple[str, int | None]] = {}
     if unit_ids:
@@ -228,12 +251,48 @@ def owner_outside_unit(owner: str, unit: str, role: str | None = AssignmentRole.
     return f"{owner} 不是{word}「{unit}」的人员，不能担任其责任人（请选择该单位的人员）"
 
 
-async def _resolve(
-    session: AsyncSession,
-    spec: ItemSpec,
-    existing: Item | None,
-    calendar: WorkCalendar,
-    days: int,
+class StoredItem(Protocol):
+    """What the save rules read of an item already stored: an `Item`, or its row."""
+
+    @property
+    def ref(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def objective(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def received_on(self) -> date: ...
+    @property
+    def due_on(self) -> date: ...
+    @property
+    def due_is_default(self) -> bool: ...
+    @property
+    def due_is_provisional(self) -> bool: ...
+    @property
+    def urgent(self) -> bool: ...
+
+
+class StoredAssignment(Protocol):
+    """What the save rules read of an assignment already stored: an `Assignment`, or its row."""
+
+    @property
+    def unit_id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def owner_id(self) -> int | None: ...
+    @property
+    def leader_id(self) -> int | None: ...
+
+
+def resolve_item_due(
+    spec: ItemSpec, existing: StoredItem | None, calendar: WorkCalendar, days: int
 ) -> DueDate:
     """The deadline the spec gives, keeping an already announced default where it stands."""
     if (
@@ -310,8 +369,8 @@ async def save_item(
     """
     ctx = context if context is not None else ItemContext(calendar)
     spec = replace(spec, ref=spec.ref.strip(), title=spec.title.strip())
-    _check_spec(spec)
-    await _check_refs(session, spec, ctx)
+    check_spec(spec)
+    await check_refs(session, spec, ctx)
     cal = await ctx.calendar(session)
     policy = await ctx.policy(session, spec.source, spec.urgent)
     days = due_days_of(policy)
@@ -322,8 +381,8 @@ async def save_item(
         .options(selectinload(Item.assignments))
         .execution_options(populate_existing=True)
     )
-    due = await _resolve(session, spec, existing, cal, days)
-    plan = _Plan(actor=actor, clock=clock, calendar=cal, policy=policy)
+    due = resolve_item_due(spec, existing, cal, days)
+    plan = SavePlan(actor=actor, clock=clock, calendar=cal, policy=policy)
     if existing is None:
         result = await _create(session, spec, due, plan)
     else:
@@ -339,7 +398,7 @@ async def save_item(
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class SavePlan:
     """Who saves, when, and the calendar and policy the item's deadlines follow."""
 
     actor: Actor
@@ -348,22 +407,12 @@ class _Plan:
     policy: Policy | None
 
 
-async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Plan) -> SaveResult:
+async def _create(
+    session: AsyncSession, spec: ItemSpec, due: DueDate, plan: SavePlan
+) -> SaveResult:
     actor, clock = plan.actor, plan.clock
-    item = Item(
-        ref=spec.ref,
-        title=spec.title,
-        source=spec.source,
-        objective=spec.objective,
-        content=spec.content,
-        received_on=spec.received_on,
-        due_on=due.day,
-        due_is_provisional=due.provisional,
-        due_is_default=spec.due_on is None,
-        urgent=spec.urgent,
-        state=ItemState.OPEN,
-        created_at=clock.now(),
-    )
+    values = new_item_values(spec, due, clock.now())
+    item = Item(**values)
     session.add(item)
     await session.flush()
     record(
@@ -374,18 +423,70 @@ async def _create(session: AsyncSession, spec: ItemSpec, due: DueDate, plan: _Pl
         entity_id=item.id,
         action="create",
         to_state=item.state,
-        detail={
-            "ref": item.ref,
-            "source": item.source,
-            "received_on": item.received_on.isoformat(),
-            "due_on": item.due_on.isoformat(),
-            "due_is_default": item.due_is_default,
-            "due_is_provisional": item.due_is_provisional,
-            "urgent": item.urgent,
-        },
+        detail=item_created_detail(values),
     )
-    await _new_assignments(session, item, _desired(spec), plan)
+    await _new_assignments(session, item, desired_assignees(spec), plan)
     return SaveResult(item, SaveOutcome.CREATED)
+
+
+def new_item_values(spec: ItemSpec, due: DueDate, now: datetime) -> dict[str, Any]:
+    """The column values of a new item made from ``spec`` with its resolved deadline."""
+    return {
+        "ref": spec.ref,
+        "title": spec.title,
+        "source": spec.source,
+        "objective": spec.objective,
+        "content": spec.content,
+        "received_on": spec.received_on,
+        "due_on": due.day,
+        "due_is_provisional": due.provisional,
+        "due_is_default": spec.due_on is None,
+        "urgent": spec.urgent,
+        "state": ItemState.OPEN,
+        "created_at": now,
+    }
+
+
+def item_created_detail(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail of an item's ``create`` audit event, from `new_item_values`."""
+    return {
+        "ref": values["ref"],
+        "source": values["source"],
+        "received_on": values["received_on"].isoformat(),
+        "due_on": values["due_on"].isoformat(),
+        "due_is_default": values["due_is_default"],
+        "due_is_provisional": values["due_is_provisional"],
+        "urgent": values["urgent"],
+    }
+
+
+def new_assignment_values(
+    item_id: int, role: AssignmentRole, assignee: AssigneeSpec, due_on: date, now: datetime
+) -> dict[str, Any]:
+    """The column values of a new assignment (its ladder columns are `reschedule`'s)."""
+    return {
+        "item_id": item_id,
+        "unit_id": assignee.unit_id,
+        "role": role,
+        "owner_id": assignee.owner_id,
+        "leader_id": assignee.leader_id,
+        "state": ItemState.OPEN,
+        "due_on": due_on,
+        "created_at": now,
+        "assigned_at": now,  # the 交办通知 is due from now
+    }
+
+
+def assignment_created_detail(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The detail of an assignment's ``create`` audit event, from `new_assignment_values`."""
+    return {
+        "item_id": values["item_id"],
+        "unit_id": values["unit_id"],
+        "role": values["role"],
+        "owner_id": values["owner_id"],
+        "leader_id": values["leader_id"],
+        "due_on": values["due_on"].isoformat(),
+    }
 
 
 def assignment_due(
@@ -393,9 +494,20 @@ def assignment_due(
 ) -> date:
     """The deadline an assignment of ``role`` gets from its item's: the lead's is the item's,
     a co unit's (协办) input is due `co_lead_days` working days before it (policy)."""
+    return role_due(role, item.due_on, item.received_on, calendar, policy)
+
+
+def role_due(
+    role: AssignmentRole,
+    item_due: date,
+    received_on: date,
+    calendar: WorkCalendar,
+    policy: Policy | None,
+) -> date:
+    """`assignment_due` from the item's deadline and received date."""
     if role is AssignmentRole.LEAD:
-        return item.due_on
-    return co_due(item.due_on, item.received_on, calendar, co_lead_days_of(policy))
+        return item_due
+    return co_due(item_due, received_on, calendar, co_lead_days_of(policy))
 
 
 async def move_co_deadlines(
@@ -491,7 +603,8 @@ async def follow_lead_extension(
     return moved
 
 
-def _desired(spec: ItemSpec) -> list[tuple[AssignmentRole, AssigneeSpec]]:
+def desired_assignees(spec: ItemSpec) -> list[tuple[AssignmentRole, AssigneeSpec]]:
+    """The spec's assignees, the lead unit (主办) first, then the co units (协办)."""
     return [(AssignmentRole.LEAD, spec.lead)] + [(AssignmentRole.CO, c) for c in spec.co]
 
 
@@ -499,22 +612,16 @@ async def _new_assignments(
     session: AsyncSession,
     item: Item,
     wanted: list[tuple[AssignmentRole, AssigneeSpec]],
-    plan: _Plan,
+    plan: SavePlan,
 ) -> list[Assignment]:
-    created = [
-        Assignment(
-            item_id=item.id,
-            unit_id=assignee.unit_id,
-            role=role,
-            owner_id=assignee.owner_id,
-            leader_id=assignee.leader_id,
-            state=ItemState.OPEN,
-            due_on=assignment_due(item, role, plan.calendar, plan.policy),
-            created_at=plan.clock.now(),
-            assigned_at=plan.clock.now(),  # the 交办通知 is due from now
+    now = plan.clock.now()
+    values = [
+        new_assignment_values(
+            item.id, role, assignee, assignment_due(item, role, plan.calendar, plan.policy), now
         )
         for role, assignee in wanted
     ]
+    created = [Assignment(**v) for v in values]
     for assignment in created:
         # Placed before the insert, so the row is written once.
         await reschedule(
@@ -522,7 +629,7 @@ async def _new_assignments(
         )
     session.add_all(created)
     await session.flush()
-    for assignment in created:
+    for assignment, written in zip(created, values, strict=True):
         record(
             session,
             clock=plan.clock,
@@ -531,28 +638,31 @@ async def _new_assignments(
             entity_id=assignment.id,
             action="create",
             to_state=assignment.state,
-            detail={
-                "item_id": item.id,
-                "unit_id": assignment.unit_id,
-                "role": assignment.role,
-                "owner_id": assignment.owner_id,
-                "leader_id": assignment.leader_id,
-                "due_on": assignment.due_on.isoformat(),
-            },
+            detail=assignment_created_detail(written),
         )
     return created
 
 
-async def _update(
-    session: AsyncSession,
-    item: Item,
-    spec: ItemSpec,
-    due: DueDate,
-    plan: _Plan,
-) -> SaveResult:
-    actor, clock = plan.actor, plan.clock
-    changes: dict[str, list[Any]] = {}
-    wanted: dict[str, object] = {
+@dataclass(slots=True)
+class ItemDiff:
+    """What saving a spec over a stored item would change (empty: the item is unchanged)."""
+
+    changes: dict[str, list[Any]]  # the item's own fields, ``{field: [old, new]}``
+    to_add: list[tuple[AssignmentRole, AssigneeSpec]]
+    to_change: list[tuple[int, AssignmentRole, AssigneeSpec]]  # by unit id
+    removed: list[int]  # unit ids of active assignments the spec leaves out
+    due_changes: bool
+
+    @property
+    def empty(self) -> bool:
+        """True when saving would change nothing."""
+        return not (
+            self.changes or self.to_add or self.to_change or self.removed or self.due_changes
+        )
+
+
+def _wanted_fields(spec: ItemSpec) -> dict[str, object]:
+    return {
         "title": spec.title,
         "source": spec.source,
         "objective": spec.objective,
@@ -560,16 +670,26 @@ async def _update(
         "received_on": spec.received_on,
         "urgent": spec.urgent,
     }
-    for name, value in wanted.items():
+
+
+def item_diff(
+    item: StoredItem,
+    assignments: Iterable[StoredAssignment],
+    spec: ItemSpec,
+    due: DueDate,
+) -> ItemDiff:
+    """How ``spec`` (with its resolved deadline) differs from a stored item and its
+    assignments; InvalidTransition when it gives back a cancelled assignment."""
+    changes: dict[str, list[Any]] = {}
+    for name, value in _wanted_fields(spec).items():
         old = getattr(item, name)
         if old != value:
             changes[name] = [_jsonable(old), _jsonable(value)]
-    assignments = list(item.assignments)
     by_unit = {a.unit_id: a for a in assignments}
-    desired = _desired(spec)
+    desired = desired_assignees(spec)
     desired_units = {a.unit_id for _, a in desired}
     to_add: list[tuple[AssignmentRole, AssigneeSpec]] = []
-    to_change: list[tuple[Assignment, AssignmentRole, AssigneeSpec]] = []
+    to_change: list[tuple[int, AssignmentRole, AssigneeSpec]] = []
     for role, assignee in desired:
         current = by_unit.get(assignee.unit_id)
         if current is None:
@@ -585,15 +705,50 @@ async def _update(
             or (assignee.owner_id is not None and current.owner_id != assignee.owner_id)
             or (assignee.leader_id is not None and current.leader_id != assignee.leader_id)
         ):
-            to_change.append((current, role, assignee))
-    removed = [a for a in assignments if a.unit_id not in desired_units and a.is_active]
+            to_change.append((current.unit_id, role, assignee))
+    removed = [
+        a.unit_id
+        for a in by_unit.values()
+        if a.unit_id not in desired_units and a.state in ACTIVE_STATES
+    ]
     due_changes = (
         item.due_on != due.day
         or item.due_is_provisional != due.provisional
         or item.due_is_default != (spec.due_on is None)
     )
-    if not changes and not to_add and not to_change and not removed and not due_changes:
+    return ItemDiff(changes, to_add, to_change, removed, due_changes)
+
+
+async def _update(
+    session: AsyncSession,
+    item: Item,
+    spec: ItemSpec,
+    due: DueDate,
+    plan: SavePlan,
+) -> SaveResult:
+    diff = item_diff(item, item.assignments, spec, due)
+    if diff.empty:
         return SaveResult(item, SaveOutcome.UNCHANGED)
+    return await apply_diff(session, item, spec, due, diff, plan)
+
+
+async def apply_diff(
+    session: AsyncSession,
+    item: Item,
+    spec: ItemSpec,
+    due: DueDate,
+    diff: ItemDiff,
+    plan: SavePlan,
+) -> SaveResult:
+    """Change a stored item (its assignments loaded) as ``diff`` says; audit every change."""
+    actor, clock = plan.actor, plan.clock
+    assignments = list(item.assignments)
+    by_unit = {a.unit_id: a for a in assignments}
+    changes = dict(diff.changes)
+    wanted = _wanted_fields(spec)
+    to_add = diff.to_add
+    to_change = [(by_unit[unit_id], role, assignee) for unit_id, role, assignee in diff.to_change]
+    removed = [by_unit[unit_id] for unit_id in diff.removed]
     if item.state not in ACTIVE_STATES:
         raise InvalidTransition(f"item {item.ref} is {item.state}; reopen it before changing it")
     for name, value in wanted.items():

@@ -61,8 +61,10 @@ __all__ = [
     "advance",
     "due_steps",
     "governed_items",
+    "next_action_at",
     "next_step",
     "notice_occurrence",
+    "notice_waived",
     "plan_tick",
     "reschedule",
     "step_moment",
@@ -587,9 +589,21 @@ async def reschedule(
         calendar = await load_calendar(session)
     ladder = _as_ladder(policy)
     facts = AssignmentFacts.of(assignment, now=now)
-    if ladder.notice is None and facts.notice_pending:
-        # No 交办通知 in this ladder: none is owed, not even once the step is switched on.
+    if notice_waived(ladder, facts):
         assignment.assign_noticed_at = assignment.assigned_at
-    plan = next_step(ladder, facts, calendar, tz or OFFICE_TZ, None, now)
-    assignment.next_action_at = plan.at if plan else None
+    assignment.next_action_at = next_action_at(ladder, facts, calendar, tz or OFFICE_TZ, now)
     return assignment.next_action_at
+
+
+def notice_waived(ladder: Ladder, facts: AssignmentFacts) -> bool:
+    """True when no 交办通知 is owed for a pending notice: the ladder has no such step (none
+    is owed, not even once the step is switched on); `reschedule` then marks it done."""
+    return ladder.notice is None and facts.notice_pending
+
+
+def next_action_at(
+    ladder: Ladder, facts: AssignmentFacts, calendar: WorkCalendar, tz: ZoneInfo, now: datetime
+) -> datetime | None:
+    """When the scan should next look at an assignment with these facts (None: never)."""
+    plan = next_step(ladder, facts, calendar, tz, None, now)
+    return plan.at if plan else None

@@ -15,6 +15,7 @@ from supervision.tabular import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     MAX_ZIP_ENTRIES,
+    Table,
     TableError,
     read_table,
 )
@@ -225,3 +226,16 @@ def test_a_handmade_workbook_reads_like_a_saved_one():
     rows = [row([inline("Code"), inline("name")], 1), row([inline("A"), inline("甲")], 3)]
     table = read_table(workbook(sheet_xml(rows, dimension="A1:B3")), "u.xlsx")
     assert list(table) == [{"code": "A", "name": "甲"}] and table.row_numbers == [3]
+
+
+def test_a_table_reads_its_rows_as_dicts_and_keeps_them_compact():
+    table = read_table("ref,title\nR1,甲\n\nR2,乙\n".encode(), "t.csv")
+    assert len(table) == 2 and table[1] == {"ref": "R2", "title": "乙"}
+    assert table[0:1] == [{"ref": "R1", "title": "甲"}] and table.row_numbers == [2, 4]
+    assert table == [{"ref": "R1", "title": "甲"}, {"ref": "R2", "title": "乙"}]
+    assert table != read_table("ref,title\nR1,甲\n".encode(), "t.csv")
+    # Held as one tuple per row, not a dict: the dicts are made as rows are read.
+    assert all(type(values) is tuple for values in table._values)
+    # Rows given as dicts keep every column any of them names (missing ones read empty).
+    plain = Table([{"code": "A"}, {"code": "B", "name": "乙"}])
+    assert plain.columns == ["code", "name"] and plain[0] == {"code": "A", "name": ""}
