@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -115,6 +116,14 @@ def registry(
     if groups:
         channels.extend(group_channels(clock=clock))
     return ChannelRegistry(channels, substitute=channels[0])
+
+
+def loaded_seconds(base: float) -> float:
+    """``base`` seconds stretched by how loaded this machine is now (runnable processes per
+    core over the last minute, at least 1): a wall-clock limit that a benign job meets on a
+    quiet machine keeps meeting it when parallel test workers and other runs share the CPUs."""
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return base * max(1.0, math.ceil(per_core * 2) / 2)
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from supervision.clock import FixedClock
 from testing import SHANGHAI
 from testing.databases import (
     IN_CI,
-    REDIS_URL,
+    RedisLease,
     create_pg_database,
     create_schema,
     drop_pg_database,
@@ -170,13 +170,25 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
 
 
+@pytest.fixture(scope="session")
+def redis_lease() -> Iterator[RedisLease | None]:
+    """A Redis database held by this process alone for the run (None when Redis is down):
+    pytest-xdist workers and other runs on the machine each get their own number."""
+    lease = RedisLease.claim()
+    yield lease
+    if lease is not None:
+        lease.release()
+
+
 @pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    """A real Redis database, flushed before the test."""
+async def redis_url(redis_lease: RedisLease | None) -> AsyncIterator[str]:
+    """A real Redis database of this run's own, flushed before the test."""
     from redis.asyncio import Redis
 
-    # Spread concurrent test runs over Redis's numbered databases.
-    url = f"{REDIS_URL}/{os.getpid() % 15 + 1}"
+    if redis_lease is None:
+        unavailable("Redis")
+    assert redis_lease is not None
+    url = redis_lease.url
     client = Redis.from_url(url)
     try:
         await client.ping()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -74,6 +74,15 @@ async def tg() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
+def sent(tg: FakeTelegram) -> Callable[[], Awaitable[int]]:
+    """A progress reading for :func:`until`: how many messages the fake accepted so far."""
+
+    async def reading() -> int:
+        return len(tg.sent)
+
+    return reading
+
+
 def sent_refs(tg: FakeTelegram) -> Counter[str]:
     """How many times the fake accepted a message for each item ref."""
     counts: Counter[str] = Counter()
@@ -129,7 +138,9 @@ async def test_worker_killed_mid_delivery_loses_nothing(
     victim, survivor = await start(env, tmp_path, "victim", "survivor")
     workers = [victim, survivor]
     try:
-        await until(lambda: _at_least(tg, 300), timeout=60, what="300 messages sent")
+        await until(
+            lambda: _at_least(tg, 300), timeout=60, what="300 messages sent", progress=sent(tg)
+        )
 
         async def victim_sending() -> bool:
             return await probe.in_flight(victim.pid) > 0
@@ -143,7 +154,12 @@ async def test_worker_killed_mid_delivery_loses_nothing(
         assert in_flight > 0, "the kill found nothing in flight"
         [restarted] = await start(env, tmp_path, "restarted")
         workers.append(restarted)
-        await until(probe.all_sent, timeout=90, what="every row sent after the restart")
+        await until(
+            probe.all_sent,
+            timeout=90,
+            what="every row sent after the restart",
+            progress=probe.counts,
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await state(probe, workers)}") from None
     finally:
@@ -178,10 +194,14 @@ async def test_redis_flushed_mid_run_the_sweeper_requeues(
     workers = await start(env, tmp_path, "one", "two")
     redis = Redis.from_url(redis_url)
     try:
-        await until(lambda: _at_least(tg, 300), timeout=60, what="300 messages sent")
+        await until(
+            lambda: _at_least(tg, 300), timeout=60, what="300 messages sent", progress=sent(tg)
+        )
         await redis.flushdb()  # queued jobs, deferred retries, arq's records, rate limits
         assert (await probe.counts()).get("sent", 0) < ROWS, "the flush came too late"
-        await until(probe.all_sent, timeout=90, what="every row sent after the flush")
+        await until(
+            probe.all_sent, timeout=90, what="every row sent after the flush", progress=probe.counts
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await state(probe, workers)}") from None
     finally:
@@ -217,10 +237,14 @@ async def test_a_429_burst_loses_nothing(
     tg.violation_grace = 0.25
     workers = await start(env, tmp_path, "worker")
     try:
-        await until(lambda: _at_least(tg, 100), timeout=60, what="100 messages sent")
+        await until(
+            lambda: _at_least(tg, 100), timeout=60, what="100 messages sent", progress=sent(tg)
+        )
         tg.force_429(5, retry_after=2)
         await until(lambda: _answered_429(tg, 5), timeout=30, what="the forced 429s answered")
-        await until(probe.all_sent, timeout=90, what="every row sent after the 429s")
+        await until(
+            probe.all_sent, timeout=90, what="every row sent after the 429s", progress=probe.counts
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await state(probe, workers)}") from None
     finally:

@@ -381,6 +381,9 @@ def cli_env(db_url: str, tg: FakeTelegram, **extra: str) -> dict[str, str]:
         "DUBAN_TELEGRAM_TOKEN": tg.token,
         "DUBAN_TELEGRAM_API_BASE": tg.base_url,
         "DUBAN_SECRET_KEY": "test-" + "k" * 40,
+        # A child's first render starts its render worker: give it room on a loaded machine
+        # (these tests check delivery, not the render limits).
+        "DUBAN_RENDER_TIMEOUT_SECONDS": "30",
         **extra,
     }
     return env
