@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -118,14 +117,6 @@ def registry(
     return ChannelRegistry(channels, substitute=channels[0])
 
 
-def loaded_seconds(base: float) -> float:
-    """``base`` seconds stretched by how loaded this machine is now (runnable processes per
-    core over the last minute, at least 1): a wall-clock limit that a benign job meets on a
-    quiet machine keeps meeting it when parallel test workers and other runs share the CPUs."""
-    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return base * max(1.0, math.ceil(per_core * 2) / 2)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -169,6 +160,9 @@ class SmtpServer:
     def __init__(self, port: int | None = None, **smtp_kwargs) -> None:
         self.port = port or free_port()
         self.sink = MailSink()
+        # The server thread reports ready in far less than a second on a quiet machine; give it
+        # room when parallel test workers share loaded cores (aiosmtpd's default is 1 s).
+        smtp_kwargs.setdefault("ready_timeout", 30.0)
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **smtp_kwargs)
 
     def start(self) -> SmtpServer:

@@ -15,10 +15,10 @@ from notifier.templating import Renderer
 from supervision.audit import Actor
 from supervision.lifecycle import transition_assignment
 from testing.fakes.telegram import FakeTelegram
+from testing.load import loaded_seconds
 from testing.notifier_support import (
     SmtpServer,
     limiter_for,
-    loaded_seconds,
     options,
     registry,
     reminder,
