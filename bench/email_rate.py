@@ -252,7 +252,7 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
 
     from models.db import create_engine, create_sessionmaker
     from notifier.worker import enqueue_due
-    from testing.databases import REDIS_URL, create_pg_database, create_schema, drop_pg_database
+    from testing.databases import RedisLease, create_pg_database, create_schema, drop_pg_database
     from testing.fault_support import (
         OutboxProbe,
         WorkerProcess,
@@ -266,7 +266,12 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
         if url is None:
             print("PostgreSQL unavailable: skipping the worker path", file=sys.stderr)
             return None
-        redis_url = f"{REDIS_URL.rstrip('/')}/15"
+        lease = RedisLease.claim()  # a Redis database of its own, as the tests take one
+        if lease is None:
+            print("Redis unavailable: skipping the worker path", file=sys.stderr)
+            await drop_pg_database(url)
+            return None
+        redis_url = lease.url
         redis = Redis.from_url(redis_url)
         procs: list[WorkerProcess] = []
         try:
@@ -319,6 +324,7 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
                 await p.stop()
             await redis.flushdb()
             await redis.aclose()
+            lease.release()
             await drop_pg_database(url)
 
     return asyncio.run(run())

@@ -9,6 +9,7 @@ never import from tests/.
 - ``testing.fakes.telegram``: the fake Telegram Bot API server on 127.0.0.1.
 - ``testing.notifier_support``: outbox rows, a fake SMTP server, channel registries.
 - ``testing.fault_support``: seeded reminder rows and ``duban worker`` as a child process.
+- ``testing.load``: wall-clock limits stretched by the machine's load.
 - ``testing.xlsx_files``: hand-built workbooks, hostile ones included.
 """
 

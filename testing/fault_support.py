@@ -174,13 +174,24 @@ async def until(
     timeout: float,  # noqa: ASYNC109
     what: str,
     every: float = 0.25,
+    progress: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """Poll ``check`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    """Poll ``check`` until it holds; fail with ``what`` after ``timeout`` seconds.
+
+    With ``progress`` (a reading such as the outbox counts) the timeout counts from the last
+    time the reading changed: a loaded machine that is still getting on gets the time it
+    needs, a run that has stalled fails ``timeout`` seconds after it stopped moving."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    last = await progress() if progress is not None else None
     while not await check():
+        if progress is not None:
+            now = await progress()
+            if now != last:
+                last, deadline = now, loop.time() + timeout
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            stalled = " without progress" if progress is not None else ""
+            raise AssertionError(f"timed out after {timeout}s{stalled} waiting for {what}")
         await asyncio.sleep(every)
 
 
@@ -273,6 +284,8 @@ def worker_env(
         "DUBAN_SWEEP_AFTER_SECONDS": str(sweep_after_seconds),
         "DUBAN_TELEGRAM_RATE": str(telegram_rate),
         "DUBAN_SECRET_KEY": "fault-test-" + "k" * 40,
+        # Room for a render worker's start on a loaded machine (faults, not render limits).
+        "DUBAN_RENDER_TIMEOUT_SECONDS": "30",
     }
     if telegram_token:
         env["DUBAN_TELEGRAM_TOKEN"] = telegram_token

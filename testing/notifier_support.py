@@ -160,6 +160,9 @@ class SmtpServer:
     def __init__(self, port: int | None = None, **smtp_kwargs) -> None:
         self.port = port or free_port()
         self.sink = MailSink()
+        # The server thread reports ready in far less than a second on a quiet machine; give it
+        # room when parallel test workers share loaded cores (aiosmtpd's default is 1 s).
+        smtp_kwargs.setdefault("ready_timeout", 30.0)
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **smtp_kwargs)
 
     def start(self) -> SmtpServer:

@@ -24,7 +24,7 @@ from supervision.clock import FixedClock
 from testing import SHANGHAI
 from testing.databases import (
     IN_CI,
-    REDIS_URL,
+    RedisLease,
     create_pg_database,
     create_schema,
     drop_pg_database,
@@ -170,13 +170,25 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
 
 
+@pytest.fixture(scope="session")
+def redis_lease() -> Iterator[RedisLease | None]:
+    """A Redis database held by this process alone for the run (None when Redis is down):
+    pytest-xdist workers and other runs on the machine each get their own number."""
+    lease = RedisLease.claim()
+    yield lease
+    if lease is not None:
+        lease.release()
+
+
 @pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    """A real Redis database, flushed before the test."""
+async def redis_url(redis_lease: RedisLease | None) -> AsyncIterator[str]:
+    """A real Redis database of this run's own, flushed before the test."""
     from redis.asyncio import Redis
 
-    # Spread concurrent test runs over Redis's numbered databases.
-    url = f"{REDIS_URL}/{os.getpid() % 15 + 1}"
+    if redis_lease is None:
+        unavailable("Redis")
+    assert redis_lease is not None
+    url = redis_lease.url
     client = Redis.from_url(url)
     try:
         await client.ping()
@@ -235,8 +247,12 @@ async def h(
 
 @pytest.fixture(scope="session")
 def quick_pool() -> Iterator[RenderPool]:
-    """Render workers with a short timeout, so templates that would run for ever fail fast."""
-    pool = RenderPool(RenderLimits(timeout_seconds=0.5, memory_mb=256, workers=2))
+    """Render workers with a short timeout, so templates that would run for ever fail fast
+    (0.5 s, stretched by the machine's load so a benign render on a fresh worker still fits)."""
+    from testing.load import loaded_seconds
+
+    limits = RenderLimits(timeout_seconds=loaded_seconds(0.5), memory_mb=256, workers=2)
+    pool = RenderPool(limits)
     yield pool
     pool.close()
     assert pool.processes == 0
@@ -245,9 +261,17 @@ def quick_pool() -> Iterator[RenderPool]:
 @pytest.fixture(scope="session", autouse=True)
 def _render_workers_stop() -> Iterator[None]:
     """The default render pool's workers are killed when the test run ends, and no other
-    pool was left with live workers (each owner closes its own)."""
+    pool was left with live workers (each owner closes its own).
+
+    Tests that render through the default pool check what is rendered and sent, not the
+    limits (those use ``quick_pool`` or a pool of their own): its wall-clock limit is made
+    generous, since a fresh worker's first render on a machine loaded by parallel test
+    processes can pass the 2 s default."""
+    import dataclasses
     import gc
 
+    pool = default_pool()
+    pool.limits = dataclasses.replace(pool.limits, timeout_seconds=30)
     yield
     close_default_pool()
     assert default_pool().processes == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -34,6 +34,7 @@ from testing.fault_support import (
     until,
     worker_env,
 )
+from testing.load import loaded_seconds
 from testing.notifier_support import (
     SmtpServer,
     clock_sleep,
@@ -72,6 +73,17 @@ async def tg() -> AsyncIterator[FakeTelegram]:
     """The fake Bot API: no bot-wide cap (the workers' limiter holds one), 1 msg/s per chat."""
     async with FakeTelegram(global_rate=None, per_chat_rate=1.0) as fake:
         yield fake
+
+
+def activity(tg: FakeTelegram, workers: Sequence[WorkerProcess]) -> Callable[[], Awaitable[object]]:
+    """A progress reading for :func:`until`: messages the fake accepted and the workers' log
+    sizes (a worker starting up on a loaded machine logs before it sends)."""
+
+    async def reading() -> object:
+        logs = [w.log_path.stat().st_size if w.log_path.exists() else 0 for w in workers]
+        return len(tg.sent), logs
+
+    return reading
 
 
 def sent_refs(tg: FakeTelegram) -> Counter[str]:
@@ -129,13 +141,24 @@ async def test_worker_killed_mid_delivery_loses_nothing(
     victim, survivor = await start(env, tmp_path, "victim", "survivor")
     workers = [victim, survivor]
     try:
-        await until(lambda: _at_least(tg, 300), timeout=60, what="300 messages sent")
+        await until(
+            lambda: _at_least(tg, 300),
+            timeout=loaded_seconds(60),  # the workers start (slowly on a loaded machine)
+            what="300 messages sent",
+            progress=activity(tg, workers),
+        )
 
         async def victim_sending() -> bool:
             return await probe.in_flight(victim.pid) > 0
 
         # Kill while the victim holds sends (a loaded machine can leave it between jobs).
-        await until(victim_sending, timeout=30, what="the victim sending", every=0.01)
+        await until(
+            victim_sending,
+            timeout=30,
+            what="the victim sending",
+            every=0.01,
+            progress=activity(tg, workers),
+        )
         await victim.kill()
         at_kill = await probe.counts()
         in_flight = await probe.in_flight(victim.pid)
@@ -143,7 +166,12 @@ async def test_worker_killed_mid_delivery_loses_nothing(
         assert in_flight > 0, "the kill found nothing in flight"
         [restarted] = await start(env, tmp_path, "restarted")
         workers.append(restarted)
-        await until(probe.all_sent, timeout=90, what="every row sent after the restart")
+        await until(
+            probe.all_sent,
+            timeout=90,
+            what="every row sent after the restart",
+            progress=probe.counts,
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await state(probe, workers)}") from None
     finally:
@@ -178,10 +206,17 @@ async def test_redis_flushed_mid_run_the_sweeper_requeues(
     workers = await start(env, tmp_path, "one", "two")
     redis = Redis.from_url(redis_url)
     try:
-        await until(lambda: _at_least(tg, 300), timeout=60, what="300 messages sent")
+        await until(
+            lambda: _at_least(tg, 300),
+            timeout=loaded_seconds(60),  # the workers start (slowly on a loaded machine)
+            what="300 messages sent",
+            progress=activity(tg, workers),
+        )
         await redis.flushdb()  # queued jobs, deferred retries, arq's records, rate limits
         assert (await probe.counts()).get("sent", 0) < ROWS, "the flush came too late"
-        await until(probe.all_sent, timeout=90, what="every row sent after the flush")
+        await until(
+            probe.all_sent, timeout=90, what="every row sent after the flush", progress=probe.counts
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await state(probe, workers)}") from None
     finally:
@@ -214,13 +249,26 @@ async def test_a_429_burst_loses_nothing(
     # window; on a loaded 2-core machine a real worker process may take longer than the fake's
     # default 50 ms to get it there. A worker that ignored the pause would send into the 2 s
     # window for far longer than this.
-    tg.violation_grace = 0.25
+    # Stretched by the machine's load, and kept well inside the 2 s window.
+    tg.violation_grace = min(loaded_seconds(0.25), 1.0)
     workers = await start(env, tmp_path, "worker")
     try:
-        await until(lambda: _at_least(tg, 100), timeout=60, what="100 messages sent")
+        await until(
+            lambda: _at_least(tg, 100),
+            timeout=loaded_seconds(60),  # the worker starts (slowly on a loaded machine)
+            what="100 messages sent",
+            progress=activity(tg, workers),
+        )
         tg.force_429(5, retry_after=2)
-        await until(lambda: _answered_429(tg, 5), timeout=30, what="the forced 429s answered")
-        await until(probe.all_sent, timeout=90, what="every row sent after the 429s")
+        await until(
+            lambda: _answered_429(tg, 5),
+            timeout=30,
+            what="the forced 429s answered",
+            progress=activity(tg, workers),
+        )
+        await until(
+            probe.all_sent, timeout=90, what="every row sent after the 429s", progress=probe.counts
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{await state(probe, workers)}") from None
     finally:

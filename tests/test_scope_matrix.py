@@ -49,7 +49,8 @@ from web.sessions import SessionPolicy, start_session
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# One process builds the module's office once (pytest-xdist: one group, one worker).
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("scope_matrix")]
 
 SECRET = "scope-matrix-secret"
 CSRF_VALUE = "c" * 43
