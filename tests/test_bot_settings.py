@@ -33,7 +33,14 @@ async def test_settings_orders_the_channels_with_buttons(h: Harness, world: Worl
     await h.feed(h.fake.make_private_message(OWNER_TG, "/settings"))
     [shown] = h.fake.sent_to(OWNER_TG)
     assert "接收渠道" in shown.text and "默认" in shown.text
-    assert set(buttons(h, shown)) == {"＋ Telegram", "＋ 电子邮件", "＋ 企业微信"}
+    # every personal channel may be added (DingTalk and Feishu too: the office may use them)
+    assert set(buttons(h, shown)) == {
+        "＋ Telegram",
+        "＋ 电子邮件",
+        "＋ 企业微信",
+        "＋ 钉钉工作通知",
+        "＋ 飞书",
+    }
 
     assert await press(h, OWNER_TG, shown, buttons(h, shown)["＋ 企业微信"]) == "接收渠道已保存"
     assert await prefs(h, world.owner) == "wecom_app"

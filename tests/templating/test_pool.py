@@ -194,6 +194,7 @@ async def test_a_render_held_up_by_a_loaded_machine_is_not_blamed_on_its_templat
     CPU: it goes on and its result is kept."""
     pool = RenderPool(RenderLimits(timeout_seconds=0.3, workers=1))
     try:
+        await pool.run([Waits(0.0)])  # the worker imports this module: not the job's CPU
         [result] = await pool.run([Waits(1.0)])
     finally:
         pool.close()
@@ -205,6 +206,7 @@ async def test_a_render_held_up_for_too_long_is_given_up_as_busy_not_unsafe() ->
     retried later), not a template at fault."""
     pool = RenderPool(RenderLimits(timeout_seconds=0.2, workers=1))
     try:
+        await pool.run([Waits(0.0)])  # the worker imports this module: not the job's CPU
         results = await pool.run([Waits(30.0), job("后 {{ step }}")])
     finally:
         pool.close()
