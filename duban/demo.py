@@ -34,7 +34,7 @@ from models import (
 from supervision.access import scope_for
 from supervision.accounts import hash_password
 from supervision.audit import Actor, record
-from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
+from supervision.bulletins import compute_bulletin, freeze_bulletin
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock, local_today
 from supervision.errors import ValidationFailed
@@ -50,6 +50,7 @@ from supervision.items import (
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
 from supervision.milestones import MilestoneSpec, add_milestone, complete_milestone
+from supervision.periods import parse_period
 from supervision.policy import ensure_default_policies
 from supervision.tabular import Table
 

@@ -23,12 +23,11 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.deadlines import recompute_provisional
 from supervision.errors import ValidationFailed
+from supervision.import_values import parse_bool, parse_date
 from supervision.importing import (
     COLUMNS,
     REQUIRED_COLUMNS,
     RowError,
-    parse_bool,
-    parse_date,
 )
 from supervision.items import ItemContext, apply_due
 from supervision.tabular import Table

@@ -9,10 +9,9 @@ every bad row is reported. Items are checked and saved a chunk at a time
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -24,8 +23,15 @@ from models import AssignmentRole, Item, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
 from supervision.channel_prefs import format_prefs, parse_prefs
 from supervision.clock import Clock
-from supervision.dateparse import match_full_date
 from supervision.errors import DomainError, ValidationFailed
+from supervision.import_values import (
+    LIST_SPLIT,
+    ROLE_ALIASES,
+    SOURCE_ALIASES,
+    parse_bool,
+    parse_date,
+    split_list,
+)
 from supervision.item_batch import ItemBatch
 from supervision.item_schema import ItemInput
 from supervision.items import (
@@ -34,7 +40,6 @@ from supervision.items import (
     is_member,
     owner_outside_unit,
 )
-from supervision.labels import labels
 from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.tabular import Table
@@ -113,36 +118,6 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "calendar": ("date", "is_workday"),
 }
 
-SOURCE_ALIASES: dict[str, Source] = {
-    **{s.value: s for s in Source},
-    **{word: Source(value) for value, word in labels(Source, "zh").items()},
-    "领导批示件": Source.INSTRUCTION,
-    "批示": Source.INSTRUCTION,
-    "文件": Source.DOCUMENT,
-    "会议": Source.MEETING,
-    "年度重点": Source.ANNUAL_TASK,
-    "人大建议": Source.PROPOSAL,
-    "政协提案": Source.PROPOSAL,
-    "省长信箱来信": Source.MAILBOX,
-}
-
-ROLE_ALIASES: dict[str, Role] = {
-    **{r.value: r for r in Role},
-    "责任人": Role.OWNER,
-    "联络员": Role.LIAISON,
-    "责任领导": Role.LEADER,
-    "分管领导": Role.LEADER,
-    "主要负责同志": Role.PRINCIPAL,
-    "督查室工作人员": Role.SUPERVISOR,
-    "督查员": Role.SUPERVISOR,
-    "管理员": Role.ADMIN,
-    "查看": Role.VIEWER,
-}
-
-TRUE_WORDS = frozenset({"1", "true", "yes", "y", "是", "急", "急件", "t"})
-FALSE_WORDS = frozenset({"0", "false", "no", "n", "否", "", "f"})
-_LIST_SPLIT = re.compile(r"[;；]")
-
 
 @dataclass(frozen=True, slots=True)
 class RowError:
@@ -154,38 +129,6 @@ class RowError:
 
     def __str__(self) -> str:
         return f"row {self.row}, {self.column}: {self.reason}"
-
-
-def parse_date(text: str) -> date:
-    """A date written with its year, in the forms `supervision.dateparse` reads
-    (2026-11-02, 2026/11/02, 2026年11月2日, …)."""
-    value = text.strip()
-    if full := match_full_date(value):
-        try:
-            return date(*full)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a real date") from None
-    # XLSX date cells arrive as ISO text; a datetime cell may carry a time.
-    try:
-        return datetime.fromisoformat(value).date()
-    except ValueError:
-        pass
-    raise ValueError(f"{value!r} is not a date (use 2026-11-02, 2026/11/02 or 2026年11月2日)")
-
-
-def parse_bool(text: str) -> bool:
-    """1/0, true/false, yes/no, 是/否, 急 (urgent); empty is false."""
-    value = text.strip().lower()
-    if value in TRUE_WORDS:
-        return True
-    if value in FALSE_WORDS:
-        return False
-    raise ValueError(f"{text!r} is not yes or no (use 1/0, true/false, 是/否 or 急)")
-
-
-def split_list(text: str) -> list[str]:
-    """Values separated by ``;`` (or a full-width ``；``), blanks dropped."""
-    return [part.strip() for part in _LIST_SPLIT.split(text) if part.strip()]
 
 
 @dataclass(slots=True)
@@ -605,7 +548,7 @@ def _co_owners(
     text = row.get("co_owner_emails", "").strip()
     if not text:
         return [None] * len(co_codes)
-    emails = [part.strip().lower() for part in _LIST_SPLIT.split(text)]
+    emails = [part.strip().lower() for part in LIST_SPLIT.split(text)]
     if len(emails) != len(co_codes):
         errs.add(
             number,

@@ -32,8 +32,8 @@ from supervision.access import Action, require, reviewers, unit_principals
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
-from supervision.items import follow_lead_extension
 from supervision.labels import Problem, Sentence, refusal, refusals
+from supervision.lead_extension import follow_lead_extension
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import notify_person
 from supervision.reports import AttachmentIn, clean_text, file_report

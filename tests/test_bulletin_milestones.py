@@ -17,8 +17,9 @@ from notifier.delivery import Deliverer
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer, sample_context
 from supervision.audit import Actor
-from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period, send_bulletin
+from supervision.bulletins import compute_bulletin, freeze_bulletin, send_bulletin
 from supervision.calendar import WorkCalendar
+from supervision.periods import parse_period
 from testing import factories as f
 from testing.notifier_support import limiter_for, options, registry
 from web.bulletin_export import render_html, render_xlsx

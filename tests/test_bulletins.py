@@ -30,11 +30,11 @@ from supervision.bulletins import (
     compute_bulletin,
     default_recipients,
     freeze_bulletin,
-    parse_period,
     send_bulletin,
 )
 from supervision.calendar import WorkCalendar
 from supervision.errors import ValidationFailed
+from supervision.periods import parse_period
 from testing import factories as f
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 
 from models import Assignment, AuditEvent, Item, Person, Role, Unit
 from supervision.audit import Actor
+from supervision.import_values import parse_bool, parse_date
 from supervision.importing import (
     ImportResult,
     RowError,
     import_rows,
-    parse_bool,
-    parse_date,
 )
 from supervision.policy import ensure_default_policies
 from supervision.tabular import Table, read_table

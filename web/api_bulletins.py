@@ -11,8 +11,9 @@ from sqlalchemy import select
 from models import (
     Bulletin,
 )
-from supervision.bulletins import compute_bulletin, get_bulletin, parse_period
+from supervision.bulletins import compute_bulletin, get_bulletin
 from supervision.errors import ValidationFailed
+from supervision.periods import parse_period
 from web.api_core import (
     ApiContext,
     json_ok,

@@ -16,12 +16,12 @@ from supervision.bulletins import (
     compute_bulletin,
     default_recipients,
     freeze_bulletin,
-    parse_period,
     send_bulletin,
 )
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.labels import co_marked, label
+from supervision.periods import parse_period
 
 
 def _rate(value: float | None) -> str:

@@ -16,7 +16,7 @@ from supervision.calendar_admin import (
     set_override,
 )
 from supervision.errors import ValidationFailed
-from supervision.importing import parse_bool, parse_date
+from supervision.import_values import parse_bool, parse_date
 from supervision.tabular import read_table
 
 

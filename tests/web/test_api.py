@@ -629,8 +629,9 @@ async def test_api_beside_the_admin_pages(world, sessions, clock, aiohttp_client
 
 
 async def test_stored_bulletin_and_single_records(world):
-    from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
+    from supervision.bulletins import compute_bulletin, freeze_bulletin
     from supervision.calendar import WorkCalendar
+    from supervision.periods import parse_period
     from web.app import WebConfig as Config
 
     async with world.sessions() as s, s.begin():

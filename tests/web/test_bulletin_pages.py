@@ -189,8 +189,9 @@ async def test_roles(viewer, sup, anon, seed, office, sessions, clock, aiohttp_c
 
 
 async def test_exports_of_an_empty_period_and_an_unjudged_unit(session):
-    from supervision.bulletins import compute_bulletin, parse_period
+    from supervision.bulletins import compute_bulletin
     from supervision.calendar import WorkCalendar
+    from supervision.periods import parse_period
     from web.bulletin_export import render_html, render_xlsx
 
     empty = await compute_bulletin(

@@ -92,8 +92,9 @@ async def test_responses_match_the_documented_schemas(aiohttp_client_factory, se
 
     from models import Role
     from supervision.audit import Actor
-    from supervision.bulletins import compute_bulletin, freeze_bulletin, parse_period
+    from supervision.bulletins import compute_bulletin, freeze_bulletin
     from supervision.calendar import WorkCalendar
+    from supervision.periods import parse_period
     from testing import factories as f
     from web.api_tokens import create_token
 

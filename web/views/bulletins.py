@@ -22,12 +22,12 @@ from supervision.bulletins import (
     compute_bulletin,
     freeze_bulletin,
     get_bulletin,
-    parse_period,
     send_bulletin,
 )
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import DomainError, NotFound, ValidationFailed
+from supervision.periods import parse_period
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ACTIVE_STATES, Item
 from supervision.access import Permission
-from supervision.bulletins import Period, UnitFigures, compute_bulletin, parse_period
+from supervision.bulletins import UnitFigures, compute_bulletin
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.errors import ValidationFailed
 from supervision.item_list import ItemFilter, ItemRow, light_counts, page_items
 from supervision.light import Light
+from supervision.periods import Period, parse_period
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal

@@ -4,11 +4,10 @@ the default-deadline JSON endpoint, and reports / extension requests filed from 
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy import select
@@ -41,7 +40,6 @@ from supervision.lifecycle import cancel_item
 from supervision.light import Light
 from supervision.milestones import list_milestones
 from supervision.policy import due_working_days
-from supervision.reports import AttachmentIn
 from supervision.requests import report_or_request_completion, request_extension
 from supervision.rework import MAX_REASON as MAX_REOPEN_REASON
 from supervision.rework import reopen_item, transfer_assignment
@@ -62,10 +60,9 @@ from web.views.common import (
     text_field,
 )
 from web.views.timeline import timeline
+from web.views.uploads import posted_files
 
 LIGHTS = ("red", "yellow", "green", "grey")
-MAX_UPLOAD = 10 * 1024 * 1024
-MAX_FILES = 5
 FORM_FIELDS = (
     "ref",
     "title",
@@ -633,46 +630,6 @@ async def _assignment_for(
     return assignment, await session.get_one(Person, me.person_id)
 
 
-def _file_name(raw: str) -> str:
-    """The uploaded file's name; an ASCII name with %XX escapes (as some clients send
-    non-ASCII names) is decoded."""
-    name = raw
-    if "%" in raw and raw.isascii():
-        try:
-            name = unquote(raw, errors="strict")
-        except UnicodeDecodeError:
-            name = raw
-    return name.replace("/", "_").replace("\\", "_")[-255:]
-
-
-def _uploads(form: Any) -> tuple[list[tuple[AttachmentIn, bytes]], list[str]]:
-    """The files posted as ``files``: (attachment, bytes) pairs, or the problems found."""
-    out: list[tuple[AttachmentIn, bytes]] = []
-    problems: list[str] = []
-    for field_ in form.getall("files", []):
-        if not isinstance(field_, web.FileField) or not field_.filename:
-            continue
-        data = field_.file.read(MAX_UPLOAD + 1)
-        name = _file_name(field_.filename)
-        if len(data) > MAX_UPLOAD:
-            problems.append(f"{name}: larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-            continue
-        if not data:
-            problems.append(f"{name}: empty file")
-            continue
-        attachment = AttachmentIn(
-            file_id=f"web-{secrets.token_hex(12)}",
-            file_name=name,
-            mime_type=(field_.content_type or "application/octet-stream")[:127],
-            size=len(data),
-            storage=DB_STORAGE,
-        )
-        out.append((attachment, data))
-    if len(out) > MAX_FILES:
-        problems.append(f"at most {MAX_FILES} files per report")
-    return out, problems
-
-
 async def file_report_post(request: web.Request) -> web.StreamResponse:
     """POST /items/{id}/assignments/{aid}/report: a progress or completion report, with files."""
     me = require(request, Permission.VIEW)
@@ -683,7 +640,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
     kind = (
         ReportKind.COMPLETION if text_field(form, "kind") == "completion" else ReportKind.PROGRESS
     )
-    uploads, problems = _uploads(form)
+    uploads, problems = posted_files(form)
     try:
         async with deps.sessions() as session, session.begin():
             assignment, person = await _assignment_for(session, me, item_id, assignment_id)
