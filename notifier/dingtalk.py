@@ -16,8 +16,9 @@ from typing import Any, Final
 
 import aiohttp
 
-from notifier.tokens import MemoryTokenStore, TokenKeeper, TokenStore
-from supervision.clock import Clock, SystemClock
+from notifier.platform_api import PlatformClient
+from notifier.tokens import TokenStore
+from supervision.clock import Clock
 
 DEFAULT_API_BASE: Final = "https://oapi.dingtalk.com"
 SEND_PATH: Final = "topapi/message/corpconversation/asyncsend_v2"
@@ -66,7 +67,7 @@ class DingTalkNetworkError(Exception):
     """DingTalk could not be reached or answered something that is not JSON."""
 
 
-class DingTalkApi:
+class DingTalkApi(PlatformClient):
     """``gettoken`` and ``asyncsend_v2`` over aiohttp, the token kept by a `TokenKeeper`."""
 
     def __init__(
@@ -77,19 +78,8 @@ class DingTalkApi:
         clock: Clock | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        super().__init__(config.timeout, store=store, clock=clock, session=session)
         self.config = config
-        self.clock = clock or SystemClock()
-        self.tokens = TokenKeeper(store or MemoryTokenStore(), self.clock)
-        self._session = session
-        self._own_session = session is None
-
-    async def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.config.timeout)
-            )
-            self._own_session = True
-        return self._session
 
     async def _call(
         self, method: str, path: str, *, params: dict[str, str], body: Any = None
@@ -145,9 +135,3 @@ class DingTalkApi:
         await self.tokens.drop(token)
         token = await self.token()
         return await self._call("POST", SEND_PATH, params={"access_token": token}, body=body)
-
-    async def close(self) -> None:
-        """Close the HTTP session this client opened and the token store."""
-        await self.tokens.close()
-        if self._own_session and self._session is not None and not self._session.closed:
-            await self._session.close()

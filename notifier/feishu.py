@@ -17,8 +17,9 @@ from typing import Any, Final
 
 import aiohttp
 
-from notifier.tokens import MemoryTokenStore, TokenKeeper, TokenStore
-from supervision.clock import Clock, SystemClock
+from notifier.platform_api import PlatformClient
+from notifier.tokens import TokenStore
+from supervision.clock import Clock
 
 DEFAULT_API_BASE: Final = "https://open.feishu.cn"
 TOKEN_PATH: Final = "open-apis/auth/v3/tenant_access_token/internal"  # noqa: S105
@@ -74,7 +75,7 @@ def _seconds(header: str | None) -> float:
         return 0.0
 
 
-class FeishuApi:
+class FeishuApi(PlatformClient):
     """The tenant token and ``im/v1/messages`` over aiohttp, the token kept by a `TokenKeeper`."""
 
     def __init__(
@@ -85,19 +86,8 @@ class FeishuApi:
         clock: Clock | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        super().__init__(config.timeout, store=store, clock=clock, session=session)
         self.config = config
-        self.clock = clock or SystemClock()
-        self.tokens = TokenKeeper(store or MemoryTokenStore(), self.clock)
-        self._session = session
-        self._own_session = session is None
-
-    async def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.config.timeout)
-            )
-            self._own_session = True
-        return self._session
 
     async def _post(
         self, path: str, body: Any, *, params: dict[str, str] | None = None, token: str = ""
@@ -161,9 +151,3 @@ class FeishuApi:
         await self.tokens.drop(token)
         token = await self.token()
         return await self._post(SEND_PATH, body, params=params, token=token)
-
-    async def close(self) -> None:
-        """Close the HTTP session this client opened and the token store."""
-        await self.tokens.close()
-        if self._own_session and self._session is not None and not self._session.closed:
-            await self._session.close()

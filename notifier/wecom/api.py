@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 import aiohttp
 from redis.asyncio import Redis
 
-from notifier.tokens import MemoryTokenStore, SharedTokenStore, TokenKeeper, TokenStore
-from supervision.clock import Clock, SystemClock
+from notifier.platform_api import PlatformClient
+from notifier.tokens import SharedTokenStore, TokenStore
+from supervision.clock import Clock
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 #: where WeCom's web authorization (网页授权) page is
@@ -82,7 +83,7 @@ def token_key(corp_id: str, agent_id: int) -> str:
     return f"duban:wecom:token:{corp_id}:{agent_id}"
 
 
-class WeComApi:
+class WeComApi(PlatformClient):
     """``gettoken`` and ``message/send`` over aiohttp, the token cached in ``store``."""
 
     def __init__(
@@ -93,19 +94,8 @@ class WeComApi:
         clock: Clock | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
+        super().__init__(config.timeout, store=store, clock=clock, session=session)
         self.config = config
-        self.clock = clock or SystemClock()
-        self.tokens = TokenKeeper(store or MemoryTokenStore(), self.clock)
-        self._session = session
-        self._own_session = session is None
-
-    async def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.config.timeout)
-            )
-            self._own_session = True
-        return self._session
 
     async def _call(
         self, method: str, path: str, *, params: dict[str, str], body: Any = None
@@ -176,9 +166,3 @@ class WeComApi:
         answer = await self._with_token("GET", "auth/getuserinfo", params={"code": code})
         userid = answer.get("userid") or answer.get("UserId")
         return str(userid) if userid else None
-
-    async def close(self) -> None:
-        """Close the HTTP session this client opened and the token store."""
-        await self.tokens.close()
-        if self._own_session and self._session is not None and not self._session.closed:
-            await self._session.close()
