@@ -70,6 +70,9 @@ class DingTalkNetworkError(Exception):
 class DingTalkApi(PlatformClient):
     """``gettoken`` and ``asyncsend_v2`` over aiohttp, the token kept by a `TokenKeeper`."""
 
+    platform = "DingTalk"
+    network_error = DingTalkNetworkError
+
     def __init__(
         self,
         config: DingTalkConfig,
@@ -84,15 +87,9 @@ class DingTalkApi(PlatformClient):
     async def _call(
         self, method: str, path: str, *, params: dict[str, str], body: Any = None
     ) -> dict[str, Any]:
-        client = await self._client()
         url = f"{self.config.api_base.rstrip('/')}/{path}"
-        try:
-            async with client.request(method, url, params=params, json=body) as resp:
-                status, raw = resp.status, await resp.text()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise DingTalkNetworkError(
-                f"DingTalk {path}: network error {type(exc).__name__}"
-            ) from None
+        answered = await self._request(method, url, path=path, params=params, body=body)
+        status, raw = answered.status, answered.text
         if status >= 400:
             raise DingTalkNetworkError(f"DingTalk {path}: HTTP {status}")
         try:

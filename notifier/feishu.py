@@ -78,6 +78,9 @@ def _seconds(header: str | None) -> float:
 class FeishuApi(PlatformClient):
     """The tenant token and ``im/v1/messages`` over aiohttp, the token kept by a `TokenKeeper`."""
 
+    platform = "Feishu"
+    network_error = FeishuNetworkError
+
     def __init__(
         self,
         config: FeishuConfig,
@@ -92,17 +95,15 @@ class FeishuApi(PlatformClient):
     async def _post(
         self, path: str, body: Any, *, params: dict[str, str] | None = None, token: str = ""
     ) -> dict[str, Any]:
-        client = await self._client()
         url = f"{self.config.api_base.rstrip('/')}/{path}"
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            async with client.post(url, params=params, json=body, headers=headers) as resp:
-                status, raw = resp.status, await resp.text()
-                reset = _seconds(resp.headers.get("x-ogw-ratelimit-reset"))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise FeishuNetworkError(f"Feishu {path}: network error {type(exc).__name__}") from None
+        answered = await self._request(
+            "POST", url, path=path, params=params, body=body, headers=headers
+        )
+        status, raw = answered.status, answered.text
+        reset = _seconds(answered.headers.get("x-ogw-ratelimit-reset"))
         try:
             answer = json.loads(raw) if raw else {}
         except ValueError:

@@ -4,16 +4,34 @@ closing both. Each platform's module adds its calls and maps its own error codes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
 import aiohttp
 
 from notifier.tokens import MemoryTokenStore, TokenKeeper, TokenStore
 from supervision.clock import Clock, SystemClock
 
-__all__ = ["PlatformClient"]
+__all__ = ["Answer", "PlatformClient"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the platform answered one request: the status, the body text and the headers
+    (looked up without regard to case)."""
+
+    status: int
+    text: str
+    headers: Mapping[str, str]
 
 
 class PlatformClient:
     """The HTTP session and token of one platform application."""
+
+    #: the platform's name in error messages, and the error a failed request raises
+    platform: ClassVar[str] = "platform"
+    network_error: ClassVar[type[Exception]] = ConnectionError
 
     def __init__(
         self,
@@ -36,6 +54,29 @@ class PlatformClient:
             )
             self._own_session = True
         return self._session
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """One request; a network failure raises :attr:`network_error` naming ``path`` (the
+        URL may carry a secret, so it is never in the message)."""
+        client = await self._client()
+        try:
+            async with client.request(
+                method, url, params=params, json=body, headers=headers
+            ) as resp:
+                return Answer(resp.status, await resp.text(), resp.headers.copy())
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise self.network_error(
+                f"{self.platform} {path}: network error {type(exc).__name__}"
+            ) from None
 
     async def close(self) -> None:
         """Close the HTTP session this client opened and the token store."""

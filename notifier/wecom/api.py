@@ -86,6 +86,9 @@ def token_key(corp_id: str, agent_id: int) -> str:
 class WeComApi(PlatformClient):
     """``gettoken`` and ``message/send`` over aiohttp, the token cached in ``store``."""
 
+    platform = "WeCom"
+    network_error = WeComNetworkError
+
     def __init__(
         self,
         config: WeComConfig,
@@ -100,13 +103,9 @@ class WeComApi(PlatformClient):
     async def _call(
         self, method: str, path: str, *, params: dict[str, str], body: Any = None
     ) -> dict[str, Any]:
-        client = await self._client()
         url = f"{self.config.api_base.rstrip('/')}/cgi-bin/{path}"
-        try:
-            async with client.request(method, url, params=params, json=body) as resp:
-                status, raw = resp.status, await resp.text()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise WeComNetworkError(f"WeCom {path}: network error {type(exc).__name__}") from None
+        answered = await self._request(method, url, path=path, params=params, body=body)
+        status, raw = answered.status, answered.text
         if status >= 400:
             raise WeComNetworkError(f"WeCom {path}: HTTP {status}")
         try:
