@@ -263,8 +263,11 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Close the channels and render workers this worker opened."""
+    """Let the claims and recordings in progress finish, then close the channels and render
+    workers this worker opened."""
     state: WorkerState | None = ctx.get(STATE)
+    if state is not None:
+        await state.deliverer.close()
     if state is not None and state.own_channels:
         await state.deliverer.channels.close()
     if state is not None and state.own_pool is not None:
