@@ -160,4 +160,4 @@ async def test_one_job_per_row_is_claimed_and_recorded_with_the_others(pg_engine
     assert len(smtp.sink.messages) == 6
     assert await state(sessions) == (["sent"] * 6, ["sent"] * 6)
     claims = [s for s in statements if s.lstrip().startswith("WITH picked")]
-    assert len(claims) <= 2, "six jobs, at most two claims (the first job may go alone)"
+    assert 1 <= len(claims) <= 2, "six jobs, at most two claims (the first job may go alone)"
