@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     CLEAR_OVERRIDE = "clear_override"
     TEMPLATE_SAVE = "template.save"
     TEMPLATE_RESET = "template.reset"
+    TEMPLATE_RESTORE = "template.restore"
     SEND = "send"
     RETRY = "retry"
     REVOKE = "revoke"

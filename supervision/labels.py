@@ -5,8 +5,8 @@ their words for steps, sources, states, roles, channels, decisions, requests, li
 statuses and audit actions here; nothing else spells them. docs/GLOSSARY.md explains them.
 Whole sentences (prompts, confirmations, refusals) are `Sentence` entries, said with `say`;
 a refusal built with `refusal` is said in each reader's language by `told`.
-Imports only ``models``, ``supervision.errors``, ``supervision.light`` and
-``supervision.phrases`` (the days phrase).
+Imports only ``models``, ``supervision.errors``, ``supervision.light``,
+``supervision.phrases`` (the days phrase) and ``supervision.template_words``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from supervision.errors import DomainError, ValidationFailed
 from supervision.light import Light
 from supervision.phrases import LANGS, Lang, days_phrase, lang_of, working_days
 from supervision.sentences import SENTENCES, Sentence
+from supervision.template_words import TEMPLATE_WORDS
 
 __all__ = [
     "CATALOGUE",
@@ -262,6 +263,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.CLEAR_OVERRIDE: ("取消单日调整", "override cleared"),
         AuditAction.TEMPLATE_SAVE: ("保存模板", "template saved"),
         AuditAction.TEMPLATE_RESET: ("恢复默认模板", "template reset"),
+        AuditAction.TEMPLATE_RESTORE: ("恢复模板旧版本", "earlier template version restored"),
         AuditAction.SEND: ("发送", "sent"),
         AuditAction.RETRY: ("重新发送", "retried"),
         AuditAction.REVOKE: ("吊销", "revoked"),
@@ -286,6 +288,8 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         Button.DIGEST_CLOSE: ("办结", "close"),
         Button.DIGEST_EXTEND: ("延期", "extend"),
     },
+    # the template editor: parts, languages, variables and macros (supervision.template_words)
+    **TEMPLATE_WORDS,
 }
 
 

@@ -142,6 +142,9 @@ class Sentence(StrEnum):
     MAIL_TOTAL_SIZE = "mail_total_size"
     MAIL_ATTACHMENTS_REFUSED = "mail_attachments_refused"
     MAIL_EXTENSION_FORMAT = "mail_extension_format"
+    # the template editor
+    TEMPLATE_VERSION_MISSING = "template_version_missing"
+    TEMPLATE_RESET_UNCONFIRMED = "template_reset_unconfirmed"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -526,5 +529,13 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "正文写“原因：……”和“进展：……”。",
         "An extension request needs the new deadline, e.g. “{command} 2027-01-20” on the "
         "first line, then “Reason: …” and “Progress: …” below.",
+    ),
+    Sentence.TEMPLATE_VERSION_MISSING: (
+        "该模板没有可恢复的第 {version} 版（恢复默认的记录不能作为版本恢复）。",
+        "This template has no version {version} to restore (a reset is not a version).",
+    ),
+    Sentence.TEMPLATE_RESET_UNCONFIRMED: (
+        "请勾选确认后再恢复默认模板；模板未作改动。",
+        "Tick the confirmation to reset the template to its default; nothing was changed.",
     ),
 }
