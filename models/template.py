@@ -28,7 +28,8 @@ class Template(Base):
 
 
 class TemplateVersion(TimestampMixin, Base):
-    """Every saved body of a template, newest last; a reset stores an empty body."""
+    """Every saved body of a template, newest last; a reset stores an empty body, a restore
+    the earlier version's body with that version's number in ``restored_from``."""
 
     __tablename__ = "template_versions"
 
@@ -41,3 +42,4 @@ class TemplateVersion(TimestampMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(String(200))
+    restored_from: Mapped[int | None] = mapped_column(default=None)

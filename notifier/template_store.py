@@ -2,7 +2,8 @@
 
 ``DbTemplateStore`` implements ``notifier.templating.TemplateStore`` from the ``templates``
 table (cached briefly so a burst of deliveries does not query it per message). The web admin
-calls :func:`save_override`, :func:`reset_override` and :func:`history` in its own transaction.
+calls :func:`save_override`, :func:`reset_override`, :func:`restore_version` and
+:func:`history` in its own transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from notifier.templating import RenderPool, TemplateError, validate
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import ValidationFailed
+from supervision.labels import Sentence, refusal
 
 Key = tuple[str, str, str, str]  # step, channel, locale, part
 
@@ -111,6 +113,7 @@ async def _log_version(
     actor: Actor,
     clock: Clock,
     note: str | None,
+    restored_from: int | None = None,
 ) -> None:
     """Keep ``body`` as ``version`` of ``key`` (empty for a reset) and audit the change."""
     step, channel, locale, part = key
@@ -124,6 +127,7 @@ async def _log_version(
             body=body,
             created_by_id=actor.person_id,
             note=note,
+            restored_from=restored_from,
             created_at=clock.now(),
         )
     )
@@ -141,7 +145,8 @@ async def _log_version(
             "locale": locale,
             "part": part,
             "version": version,
-        },
+        }
+        | ({"restored_from": restored_from} if restored_from is not None else {}),
     )
 
 
@@ -168,6 +173,22 @@ async def save_override(
     except TemplateError as exc:
         raise TemplateRejected(exc) from exc
     key = (step, channel, locale, part)
+    template = await _store(session, key, body, actor=actor, clock=clock, note=note)
+    return SavedOverride(template, preview)
+
+
+async def _store(
+    session: AsyncSession,
+    key: Key,
+    body: str,
+    *,
+    actor: Actor,
+    clock: Clock,
+    note: str | None,
+    restored_from: int | None = None,
+) -> Template:
+    """Make ``body`` the override of ``key`` as its next version (audited)."""
+    step, channel, locale, part = key
     version = await _next_version(session, key)
     template = await _current(session, key)
     if template is None:
@@ -183,12 +204,53 @@ async def save_override(
         key,
         version=version,
         body=body,
-        action="template.save",
+        action="template.save" if restored_from is None else "template.restore",
         actor=actor,
         clock=clock,
         note=note,
+        restored_from=restored_from,
     )
-    return SavedOverride(template, preview)
+    return template
+
+
+class VersionNotRestorable(ValidationFailed):
+    """The version does not exist for this template, or is a reset (nothing to restore)."""
+
+
+async def restore_version(
+    session: AsyncSession,
+    *,
+    step: str,
+    channel: str,
+    locale: str,
+    part: str,
+    version: int,
+    actor: Actor,
+    clock: Clock,
+    pool: RenderPool | None = None,
+) -> Template:
+    """Make an earlier version's body the override again, as a new version (audited
+    ``template.restore``); raise VersionNotRestorable or TemplateRejected (it must still
+    validate: the sandbox or the sample may have changed since)."""
+    key = (step, channel, locale, part)
+    old = await session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.step == step,
+            TemplateVersion.channel == channel,
+            TemplateVersion.locale == locale,
+            TemplateVersion.part == part,
+            TemplateVersion.version == version,
+        )
+    )
+    if old is None or not old.body:
+        raise refusal(VersionNotRestorable, Sentence.TEMPLATE_VERSION_MISSING, version=version)
+    try:
+        await validate(old.body, step=step, channel=channel, part=part, locale=locale, pool=pool)
+    except TemplateError as exc:
+        raise TemplateRejected(exc) from exc
+    return await _store(
+        session, key, old.body, actor=actor, clock=clock, note=None, restored_from=version
+    )
 
 
 async def reset_override(

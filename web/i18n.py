@@ -32,6 +32,7 @@ from models import (
 )
 from supervision.labels import label
 from supervision.light import Light
+from supervision.template_words import MessageLanguage, TemplatePart
 
 LANGS: Final = ("zh", "en")
 DEFAULT_LANG: Final = "zh"
@@ -316,6 +317,45 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "tpl.version": ("版本", "Version"),
     "tpl.line": ("第 {line} 行", "line {line}"),
     "tpl.part": ("部分", "Part"),
+    "tpl.customised_count": ("{n} 处已自定义", "{n} customised"),
+    "tpl.all_default": ("全部为默认模板", "all default"),
+    "tpl.preview_real": ("所选事项的真实数据", "The chosen item's real data"),
+    "tpl.preview_sample": ("示例数据", "Sample data"),
+    "tpl.no_item": (
+        "此类消息不针对具体事项，用示例数据预览。",
+        "This message is not about one item: it is previewed with sample data.",
+    ),
+    "tpl.plain_part": ("纯文本部分", "Plain-text part"),
+    "tpl.other_parts": ("本消息的其他部分和语言", "Other parts and languages of this message"),
+    "tpl.panel": ("可用变量和宏", "Variables and macros"),
+    "tpl.panel_hint": ("点击即插入到光标处。", "Click one to insert it at the cursor."),
+    "tpl.variables": ("变量", "Variables"),
+    "tpl.macros": ("公共宏", "Macros"),
+    "tpl.import_macros": (
+        "导入公共宏：使用 m.… 之前，模板第一行须有此行",
+        "imports the shared macros: needed on the first line before any m.…",
+    ),
+    "tpl.length": ("长度", "Length"),
+    "tpl.unit.chars": ("字符", "characters"),
+    "tpl.unit.utf8": ("字节", "bytes"),
+    "tpl.unit.tg": ("字符（不计标签）", "characters (tags not counted)"),
+    "tpl.over_limit": ("超过渠道上限", "over the channel's limit"),
+    "tpl.error_at": ("错误位置：第 {line} 行", "The error is on line {line}"),
+    "tpl.diff": ("与默认模板比较", "Compared with the default"),
+    "tpl.diff_same": ("与默认模板相同。", "The same as the default."),
+    "tpl.default_side": ("默认模板", "Default"),
+    "tpl.current_side": ("当前内容", "This template"),
+    "tpl.restore": ("恢复此版本", "Restore this version"),
+    "tpl.restored_from": ("恢复自第 {version} 版", "restored from version {version}"),
+    "tpl.reset_entry": ("（恢复默认）", "(reset to default)"),
+    "tpl.show": ("查看内容", "Show"),
+    "tpl.reset_title": ("恢复默认模板", "Reset to the default"),
+    "tpl.reset_explain": (
+        "恢复默认后，下列自定义内容不再使用（仍保留在修改历史中，可随时恢复）。",
+        "After the reset these customised lines are no longer used (they stay in the "
+        "history and can be restored).",
+    ),
+    "tpl.reset_confirm": ("我确认恢复默认模板", "I confirm the reset to the default"),
     # policies
     "pol.title": ("督办规则", "Escalation policies"),
     "pol.due_days": ("默认期限（工作日）", "Default deadline (working days)"),
@@ -384,6 +424,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "flash.decided": ("已处理。", "Decided."),
     "flash.retried": ("已安排重新发送。", "Queued for another try."),
     "flash.reset": ("已恢复默认模板。", "Reset to the default."),
+    "flash.restored": ("已恢复所选版本。", "The chosen version was restored."),
     "dl.retried": ("已安排重新发送。", "Queued for another try."),
     # bulletins
     "bulletin.title": ("督查通报", "Bulletins"),
@@ -491,6 +532,8 @@ GLOSSARY_KEYS: Final[tuple[tuple[str, type[StrEnum]], ...]] = (
     ("decision.", Decision),
     ("ent.", AuditEntity),
     ("act.", AuditAction),
+    ("tpl.part.", TemplatePart),
+    ("tpl.lang.", MessageLanguage),
 )
 
 

@@ -84,6 +84,7 @@ from notifier.templating.fitting import (
     fit_plain,
     fit_telegram,
     markdown_title,
+    measure,
     telegram_tag_problems,
     telegram_visible_length,
 )
@@ -185,6 +186,7 @@ __all__ = [
     "fit_plain",
     "fit_telegram",
     "markdown_title",
+    "measure",
     "parts_for",
     "sample_context",
     "sanitize_email_html",

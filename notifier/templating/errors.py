@@ -42,7 +42,20 @@ class TemplateUnsafe(TemplateInvalid):
 
 
 class TemplateTooLong(TemplateInvalid):
-    """The template source or its output exceeds the channel's limit."""
+    """The template source or its output exceeds the channel's limit; for the output,
+    ``size`` and ``limit`` are its measure and the channel's cap (in the channel's unit)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        size: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(message, line=line)
 
 
 class TemplateUnknownVariable(TemplateInvalid):

@@ -218,6 +218,7 @@ def fit_plain(text: str, limit: Limit) -> str:
 
 
 def measure(text: str, limit: Limit) -> int:
+    """The size of ``text`` in the unit ``limit`` counts (characters, bytes, Telegram's)."""
     if limit.unit == "utf8":
         return len(text.encode("utf-8"))
     if limit.unit == "tg":

@@ -26,7 +26,14 @@ from notifier.templating.errors import (
     TemplateUnsafe,
     translate,
 )
-from notifier.templating.fitting import finish, limit_problem, telegram_tag_problems, tidy
+from notifier.templating.fitting import (
+    OUTPUT_LIMITS,
+    finish,
+    limit_problem,
+    measure,
+    telegram_tag_problems,
+    tidy,
+)
 from notifier.templating.keys import CHANNELS, GROUP, GROUP_CHANNELS, STEPS, parts_for
 from notifier.templating.sandbox import SandboxEnvironment, check_source, run
 from notifier.templating.views import MessageContext
@@ -181,5 +188,6 @@ class ValidateJob:
             text = sanitize_email_html(text)
         problem = limit_problem(target, self.part, text)
         if problem:
-            raise TemplateTooLong(problem)
+            limit = OUTPUT_LIMITS[(target, self.part)]
+            raise TemplateTooLong(problem, size=measure(text, limit), limit=limit.count)
         return text

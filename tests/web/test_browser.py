@@ -137,7 +137,7 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
             await page.goto(base + f"/templates/remind/telegram/zh/text?item={ids['item']}")
             body = page.locator("#template-body")
             await body.fill("请抓紧办理：{{ item.title }}（{{ item.ref }}）")
-            preview = page.locator("#template-preview")
+            preview = page.locator("#tg-bubble")
             await expect(preview).to_have_text("请抓紧办理：推进老旧小区改造（督〔2026〕7号）")
             await body.fill("请抓紧办理：{{ item.title }}\n{{ item.nope }}")
             await expect(page.locator("#template-error")).to_be_visible()

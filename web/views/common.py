@@ -97,6 +97,12 @@ def render(
     return _page(request.app[JINJA].get_template(name).render(full), status)
 
 
+def render_fragment(request: web.Request, name: str, context: Mapping[str, Any]) -> str:
+    """Render ``name`` (a piece of a page, no layout) with the layout context, as a string:
+    what a script swaps into a page that was rendered with the same template."""
+    return request.app[JINJA].get_template(name).render({**_layout(request), **context})
+
+
 def _layout(request: web.Request) -> dict[str, Any]:
     """What every page's layout reads: strings, the viewer, the CSRF token, the nav."""
     deps: WebDeps = request.app[DEPS]
