@@ -315,7 +315,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "tpl.reset": ("恢复默认", "Reset to default"),
     "tpl.history": ("修改历史", "History"),
     "tpl.version": ("版本", "Version"),
-    "tpl.line": ("第 {line} 行", "line {line}"),
     "tpl.part": ("部分", "Part"),
     "tpl.customised_count": ("{n} 处已自定义", "{n} customised"),
     "tpl.all_default": ("全部为默认模板", "all default"),

@@ -152,6 +152,7 @@ async def _edit_page(
             "siblings": [
                 Key(key.step, key.channel, key.locale, part)
                 for part in parts_for("email" if key.channel == "email" else "telegram")
+                if part != key.part
             ]
             + [
                 Key(key.step, key.channel, other, key.part)
