@@ -143,8 +143,42 @@ class TemplateMacro(StrEnum):
     BULLETIN_BLOCK = "bulletin_block"
 
 
+class HtmlMacro(StrEnum):
+    """The e-mail HTML layout's macros (``{locale}/_html.j2``, imported as ``h``)."""
+
+    HEADING = "heading"
+    ROW = "row"
+    TABLE_OPEN = "table_open"
+    ITEM_TABLE = "item_table"
+    REPORT = "report"
+    EXTENSION_TABLE = "extension_table"
+    REVIEW_TABLE = "review_table"
+    BUTTON = "button"
+    BULLETIN_TABLES = "bulletin_tables"
+    CO_NOTE = "co_note"
+
+
+class TemplateHelper(StrEnum):
+    """The formatting helpers (escaped for the channel) and filters every template has."""
+
+    B = "b"
+    I = "i"  # noqa: E741 (the helper's name)
+    CODE = "code"
+    QUOTE = "quote"
+    LINK = "link"
+    CN_DATE = "cn_date"
+    EN_DATE = "en_date"
+    CN_DATETIME = "cn_datetime"
+    EN_DATETIME = "en_datetime"
+    DAYS_PHRASE = "days_phrase"
+    PERCENT = "percent"
+    EXCERPT = "excerpt"
+
+
 V = TemplateVariable
 M = TemplateMacro
+H = HtmlMacro
+F = TemplateHelper
 
 #: the pair of words of each member: (中文, English)
 TEMPLATE_WORDS: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
@@ -269,5 +303,31 @@ TEMPLATE_WORDS: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         M.REVIEW_BLOCK: ("审核结果块", "the review decision's block"),
         M.INVITE_BLOCK: ("绑定链接块", "the invite link's block"),
         M.BULLETIN_BLOCK: ("督查通报正文块", "the bulletin's body"),
+    },
+    HtmlMacro: {
+        H.HEADING: ("邮件标题栏", "the e-mail's heading"),
+        H.ROW: ("表格中的一行（名称、内容）", "one table row (name, value)"),
+        H.TABLE_OPEN: ("表格开始标签", "opens a table"),
+        H.ITEM_TABLE: ("事项信息表", "the item's table of facts"),
+        H.REPORT: ("最近报告段落", "the last report's paragraph"),
+        H.EXTENSION_TABLE: ("延期申请表", "the extension request's table"),
+        H.REVIEW_TABLE: ("审核结果表", "the review decision's table"),
+        H.BUTTON: ("链接按钮（文字、网址）", "a link button (text, URL)"),
+        H.BULLETIN_TABLES: ("督查通报表格", "the bulletin's tables"),
+        H.CO_NOTE: ("协办单位的配合说明", "the note to a co-operating unit"),
+    },
+    TemplateHelper: {
+        F.B: ("加粗（按渠道转义）", "bold (escaped for the channel)"),
+        F.I: ("斜体（按渠道转义）", "italics (escaped for the channel)"),
+        F.CODE: ("等宽文字", "monospace text"),
+        F.QUOTE: ("引用块", "a quotation block"),
+        F.LINK: ("链接（文字、网址）", "a link (text, URL)"),
+        F.CN_DATE: ("中文日期：2026年11月12日（星期四）", "Chinese date with weekday"),
+        F.EN_DATE: ("英文日期：Thu 12 Nov 2026", "English date: Thu 12 Nov 2026"),
+        F.CN_DATETIME: ("中文日期和时间", "Chinese date and time"),
+        F.EN_DATETIME: ("英文日期和时间", "English date and time"),
+        F.DAYS_PHRASE: ("剩余3个工作日 / 已逾期2个工作日", "3 working days left / 2 overdue"),
+        F.PERCENT: ("百分比：0.875 → 87.5%", "a percentage: 0.875 → 87.5%"),
+        F.EXCERPT: ("截取前 n 个字符", "the first n characters"),
     },
 }

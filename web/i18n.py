@@ -330,9 +330,10 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "tpl.panel_hint": ("点击即插入到光标处。", "Click one to insert it at the cursor."),
     "tpl.variables": ("变量", "Variables"),
     "tpl.macros": ("公共宏", "Macros"),
+    "tpl.helpers": ("格式和过滤器", "Formatting and filters"),
     "tpl.import_macros": (
-        "导入公共宏：使用 m.… 之前，模板第一行须有此行",
-        "imports the shared macros: needed on the first line before any m.…",
+        "导入公共宏：使用 {alias}.… 之前，模板开头须有此行",
+        "imports the shared macros: needed at the top before any {alias}.…",
     ),
     "tpl.length": ("长度", "Length"),
     "tpl.unit.chars": ("字符", "characters"),

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Report, ReportKind, Template, TemplateVersion
-from notifier.templating import LOCALES, STEPS, sample_context
-from supervision.template_words import TemplateMacro, TemplateVariable
+from notifier.templating import DEFAULT_TEMPLATES_DIR, LOCALES, STEPS, sample_context
+from notifier.templating.sandbox import SandboxEnvironment
+from supervision.template_words import HtmlMacro, TemplateHelper, TemplateMacro, TemplateVariable
 from testing import factories as f
 from tests.web.conftest import Seed, Web
 from web.message_preview import markdown_html, telegram_html
@@ -175,6 +176,25 @@ def test_every_variable_and_macro_offered_has_its_words(locale: str) -> None:
         names = {name for name, _ in variable_names(sample_context(step, locale))}
         assert names - {"channel", "locale"} <= described | {"step"}, step
     assert {name for name, _ in macro_signatures(locale)} == {str(m) for m in TemplateMacro}
+    html = {name for name, _ in macro_signatures(locale, "_html.j2")}
+    assert html == {str(m) for m in HtmlMacro}
+
+
+def test_every_helper_offered_is_one_the_sandbox_has() -> None:
+    env = SandboxEnvironment(channel="telegram", part="text", templates_dir=DEFAULT_TEMPLATES_DIR)
+    for helper in TemplateHelper:
+        assert helper in env.globals or helper in env.filters, helper
+
+
+async def test_an_email_html_panel_offers_the_layout_macros(as_admin: Web) -> None:
+    html = await (await as_admin.get("/templates/remind/email/zh/html")).text()
+    panel = html.split('id="template-panel"', 1)[1].split("</aside>", 1)[0]
+    assert 'data-insert="{% import &#34;zh/_html.j2&#34; as h with context %}"' in panel
+    assert 'data-insert="{{ h.item_table() }}"' in panel and "事项信息表" in panel
+    assert 'data-insert="{{ h.button(&#34;…&#34;, &#34;…&#34;) }}"' in panel
+    assert 'data-insert="|cn_date"' in panel and 'data-insert="{{ b(&#34;…&#34;) }}"' in panel
+    text = await (await as_admin.get(TG)).text()
+    assert "h.item_table" not in text and 'data-insert="|days_phrase"' in text
 
 
 async def test_a_syntax_error_points_at_its_line(as_admin: Web, sessions) -> None:

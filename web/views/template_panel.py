@@ -18,7 +18,7 @@ from typing import Final
 
 from notifier.templating import DEFAULT_TEMPLATES_DIR, MessageContext, sample_context
 from supervision.labels import label
-from supervision.template_words import TemplateMacro, TemplateVariable
+from supervision.template_words import HtmlMacro, TemplateHelper, TemplateMacro, TemplateVariable
 from web.i18n import translate
 
 
@@ -92,9 +92,11 @@ def variables(step: str, locale: str, lang: str) -> list[Entry]:
 
 
 @cache
-def macro_signatures(locale: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(name, required parameters) of each macro in the set's ``{locale}/_macros.j2``."""
-    source = (DEFAULT_TEMPLATES_DIR / locale / "_macros.j2").read_text(encoding="utf-8")
+def macro_signatures(
+    locale: str, file: str = "_macros.j2"
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(name, required parameters) of each macro in the set's ``{locale}/{file}``."""
+    source = (DEFAULT_TEMPLATES_DIR / locale / file).read_text(encoding="utf-8")
     out = []
     for name, params in _MACRO.findall(source):
         required = tuple(p.strip() for p in params.split(",") if p.strip() and "=" not in p)
@@ -102,20 +104,65 @@ def macro_signatures(locale: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-def import_line(locale: str) -> str:
-    """The line that makes the shared macros available as ``m``."""
-    return f'{{% import "{locale}/_macros.j2" as m with context %}}'
+def import_line(locale: str, file: str = "_macros.j2", alias: str = "m") -> str:
+    """The line that makes a shared macro file available as ``alias``."""
+    return f'{{% import "{locale}/{file}" as {alias} with context %}}'
 
 
-def macros(step: str, locale: str, lang: str) -> list[Entry]:
-    """The shared macros a template of ``step`` can call, first the line importing them."""
+def macros(step: str, locale: str, lang: str, *, part: str = "text") -> list[Entry]:
+    """The shared macros a template of ``step`` can call (an e-mail's HTML also the layout's
+    ``h.…``), each file's import line first."""
     have = {name.split(".")[0] for name, _ in variable_names(sample_context(step, locale))}
-    entries = [Entry("import", import_line(locale), translate("tpl.import_macros", lang))]
-    for name, required in macro_signatures(locale):
-        if not set(_MACRO_NEEDS.get(name, ())) <= have:
-            continue
-        args = ", ".join('"…"' for _ in required)
+    files: list[tuple[str, str, type[TemplateMacro] | type[HtmlMacro]]] = [
+        ("_macros.j2", "m", TemplateMacro)
+    ]
+    if part == "html":
+        files.append(("_html.j2", "h", HtmlMacro))
+    entries: list[Entry] = []
+    for file, alias, words in files:
         entries.append(
-            Entry(f"m.{name}()", f"{{{{ m.{name}({args}) }}}}", label(TemplateMacro(name), lang))
+            Entry(
+                f"import {alias}",
+                import_line(locale, file, alias),
+                translate("tpl.import_macros", lang, alias=alias),
+            )
         )
+        for name, required in macro_signatures(locale, file):
+            if not set(_MACRO_NEEDS.get(name, ())) <= have:
+                continue
+            args = ", ".join('"…"' for _ in required)
+            entries.append(
+                Entry(
+                    f"{alias}.{name}()",
+                    f"{{{{ {alias}.{name}({args}) }}}}",
+                    label(words(name), lang),
+                )
+            )
     return entries
+
+
+#: what a click inserts for each helper (a function) or filter (after a value's ``|``)
+_HELPER_INSERTS: Final[Mapping[TemplateHelper, str]] = {
+    TemplateHelper.B: '{{ b("…") }}',
+    TemplateHelper.I: '{{ i("…") }}',
+    TemplateHelper.CODE: '{{ code("…") }}',
+    TemplateHelper.QUOTE: '{{ quote("…") }}',
+    TemplateHelper.LINK: '{{ link("…", links.item) }}',
+    TemplateHelper.CN_DATE: "|cn_date",
+    TemplateHelper.EN_DATE: "|en_date",
+    TemplateHelper.CN_DATETIME: "|cn_datetime",
+    TemplateHelper.EN_DATETIME: "|en_datetime",
+    TemplateHelper.DAYS_PHRASE: "|days_phrase",
+    TemplateHelper.PERCENT: "|percent",
+    TemplateHelper.EXCERPT: "|excerpt(100)",
+}
+
+
+def helpers(lang: str) -> list[Entry]:
+    """The formatting helpers and filters every template has."""
+    return [
+        Entry(
+            f"{helper}()" if insert.startswith("{{") else f"|{helper}", insert, label(helper, lang)
+        )
+        for helper, insert in _HELPER_INSERTS.items()
+    ]

@@ -38,7 +38,7 @@ from web.views.template_keys import (
     default_body,
     key_from,
 )
-from web.views.template_panel import macros, variables
+from web.views.template_panel import helpers, macros, variables
 from web.views.template_preview import fragment, preview, template_preview
 
 
@@ -148,7 +148,8 @@ async def _edit_page(
             "length": result.length,
             "limit": limit,
             "variables": variables(key.step, key.locale, lang),
-            "macros": macros(key.step, key.locale, lang),
+            "macros": macros(key.step, key.locale, lang, part=key.part),
+            "helpers": helpers(lang),
             "siblings": [
                 Key(key.step, key.channel, key.locale, part)
                 for part in parts_for("email" if key.channel == "email" else "telegram")
