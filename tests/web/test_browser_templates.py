@@ -1,7 +1,7 @@
 """The template editor in a real browser (headless Chromium via Playwright), at 1366 and 390
 px, in Chinese and English: each channel previewed as its reader gets it, a variable inserted
 at the cursor, the error's line marked, the length counter, the diff, restore and reset with
-its confirmation; and a non-admin refused.
+its confirmation; and a supervisor and a unit's liaison refused.
 
 With ``DUBAN_SCREENSHOTS=1`` the editor at 1366 px in Chinese is saved to
 ``docs/screenshots/template-editor.png`` (the README shows it).
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Role
+from models import Role, Unit
 from models.db import create_sessionmaker
 from supervision.accounts import hash_password
 from testing import factories as f
@@ -174,29 +174,37 @@ async def test_the_template_editor(
             await browser.close()
 
 
-async def test_a_non_admin_is_refused(
+async def test_a_supervisor_and_a_unit_role_are_refused(
     server: tuple[str, dict[str, int]],  # noqa: F811
     sqlite_engine: AsyncEngine,
 ) -> None:
     executable = _chromium()
     from playwright.async_api import async_playwright, expect
 
-    base, _ids = server
+    base, ids = server
     async with create_sessionmaker(sqlite_engine)() as s, s.begin():
         supervisor = await f.person(
             s, name="赵督查", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
         )
-        supervisor.password_hash = hash_password(PASSWORD)
+        unit = await s.get_one(Unit, ids["unit"])
+        liaison = await f.person(
+            s, name="钱联络", email="liaison@example.gov.cn", unit=unit, roles={Role.LIAISON}
+        )
+        for person in (supervisor, liaison):
+            person.password_hash = hash_password(PASSWORD)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
         try:
-            page = await browser.new_page(viewport=PHONE, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base, "sup@example.gov.cn", "zh")
-            await expect(page.locator("nav.main a[href='/templates']")).to_have_count(0)
-            for url in ("/templates", "/templates/remind/telegram/zh/text"):
-                response = await page.goto(base + url)
-                assert response is not None and response.status == 403
-                await expect(page.locator("#template-form")).to_have_count(0)
+            for email in ("sup@example.gov.cn", "liaison@example.gov.cn"):
+                page = await browser.new_page(viewport=PHONE, locale="zh-CN")
+                page.set_default_timeout(15_000)
+                await _login(page, base, email, "zh")
+                await expect(page.locator("nav.main a[href='/templates']")).to_have_count(0)
+                for url in ("/templates", f"/templates/remind/telegram/zh/text?item={ids['item']}"):
+                    response = await page.goto(base + url)
+                    assert response is not None and response.status == 403, (email, url)
+                    await expect(page.locator("#template-form")).to_have_count(0)
+                    await expect(page.locator("main")).not_to_contain_text("推进老旧小区改造")
+                await page.close()
         finally:
             await browser.close()
