@@ -142,6 +142,9 @@ class Sentence(StrEnum):
     MAIL_TOTAL_SIZE = "mail_total_size"
     MAIL_ATTACHMENTS_REFUSED = "mail_attachments_refused"
     MAIL_EXTENSION_FORMAT = "mail_extension_format"
+    # office documents (督办单, 催办单, 督查通报 as DOCX)
+    DOC_NUMBER_BAD = "doc_number_bad"
+    DOC_NUMBER_PATTERN_BAD = "doc_number_pattern_bad"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -526,5 +529,14 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "正文写“原因：……”和“进展：……”。",
         "An extension request needs the new deadline, e.g. “{command} 2027-01-20” on the "
         "first line, then “Reason: …” and “Progress: …” below.",
+    ),
+    Sentence.DOC_NUMBER_BAD: (
+        "发文字号须为 1 至 {limit} 个字符的一行文字，例如“督查通报〔2026〕12号”；未生成文件",
+        "The document number must be one line of 1 to {limit} characters; no file was made",
+    ),
+    Sentence.DOC_NUMBER_PATTERN_BAD: (
+        "发文字号格式“{pattern}”须含 {{n}}（本年第几期），可含 {{year}}，不能含其他花括号",
+        "The document number pattern “{pattern}” must contain {{n}} (the issue's number in "
+        "its year), may contain {{year}}, and no other braces",
     ),
 }
