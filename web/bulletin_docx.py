@@ -60,6 +60,10 @@ MILESTONE_COLUMNS: Final = (
     ("open_overdue", "bulletin.ms_open_overdue"),
     ("on_time_rate", "bulletin.ms_rate"),
 )
+#: column widths across the 156 mm 版心: the unit's name wide, the figures in 五号 fitting
+#: a four-character heading (按期办结) on one line
+RANKING_MM: Final = [10, 34, *[(156 - 44) / 6] * 6]
+MILESTONES_MM: Final = [41, *[(156 - 41) / 5] * 5]
 _ORDINALS: Final = "一二三四五六七八九十"
 #: urged items named per unit in the text (the HTML and XLSX downloads list every one)
 URGED_NAMED: Final = 10
@@ -87,9 +91,10 @@ def _date(day: date, lang: str) -> str:
 
 
 def _heading(doc: Document, n: int, text: str, lang: str) -> None:
-    """一、主办单位排名 (1. … in English), in 黑体."""
+    """一、主办单位排名 (1. … in English), in 黑体, kept with what follows it."""
     number = f"{n}. " if lang == "en" else f"{_ORDINALS[n - 1]}、"
-    paragraph(doc, number + text, face=HEADING, indent=lang != "en")
+    heading = paragraph(doc, number + text, face=HEADING, indent=lang != "en")
+    heading.paragraph_format.keep_with_next = True  # never alone at a page's foot
 
 
 def _cell(row: dict[str, Any], key: str) -> str:
@@ -160,7 +165,7 @@ def _body(doc: Document, data: dict[str, Any], letter: BulletinLetter, lang: str
             paragraph(doc, t("doc.nothing_ranked"), indent=True)
             continue
         rows = [[_cell(r, key) for key, _ in COLUMNS] for r in section["rows"]]
-        table(doc, head, rows)
+        table(doc, head, rows, size=SIZE["五号"], widths_mm=RANKING_MM, row_height=20)
     figures = data.get("milestones")
     if isinstance(figures, dict) and figures.get("units"):
         n += 1
@@ -168,7 +173,8 @@ def _body(doc: Document, data: dict[str, Any], letter: BulletinLetter, lang: str
         rows = [[_cell(m, key) for key, _ in MILESTONE_COLUMNS] for m in figures["units"]]
         totals_row = dict(figures["totals"], unit_name=t("bulletin.totals"))
         rows.append([_cell(totals_row, key) for key, _ in MILESTONE_COLUMNS])
-        table(doc, [t(key) for _, key in MILESTONE_COLUMNS], rows)
+        heads = [t(key) for _, key in MILESTONE_COLUMNS]
+        table(doc, heads, rows, size=SIZE["五号"], widths_mm=MILESTONES_MM, row_height=20)
     if data.get("praised_units") or data.get("urged"):
         n += 1
         _heading(doc, n, t("doc.praise"), lang)

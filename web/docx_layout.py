@@ -16,7 +16,7 @@ from urllib.parse import quote
 from docx import Document as new_document
 from docx.document import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
@@ -227,12 +227,14 @@ def paragraph(
     bold: bool | None = None,
     color: RGBColor | None = None,
     line: float | None = 29.0,
+    before: float = 0,
 ) -> Paragraph:
     """A paragraph of one run; ``indent`` 首行缩进 two characters; ``line`` an exact line
-    pitch in pt (22 lines a page at 三号: GB/T 9704 5.2.2), None: single spacing."""
+    pitch in pt (22 lines a page at 三号: GB/T 9704 5.2.2), None: single spacing;
+    ``before``: space above it in pt."""
     par = doc.add_paragraph()
     fmt = par.paragraph_format
-    fmt.space_before = fmt.space_after = Pt(0)
+    fmt.space_before, fmt.space_after = Pt(before), Pt(0)
     if line is not None:
         fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         fmt.line_spacing = Pt(max(line, size + 2))
@@ -284,31 +286,40 @@ def table(
     size: float = SIZE["小四"],
     widths_mm: list[float] | None = None,
     label_column: bool = False,
+    row_height: float | None = None,
 ) -> Table:
-    """A ruled table, centred: the ``head`` row (none when empty) and the first column when
-    ``label_column`` (a form's field names) in 黑体, every other cell in the body face."""
+    """A ruled table, centred on the page: the ``head`` row (none when empty) in 黑体; with
+    ``label_column`` a form (field names in 黑体 and centred, values flush left), else every
+    cell centred. ``row_height``: each row at least this many pt (room to sign)."""
     lines = ([head] if head else []) + rows
     grid: Table = doc.add_table(rows=len(lines), cols=len(lines[0]))
     grid.style = doc.styles["Table Grid"]
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = widths_mm is None
     for r, values in enumerate(lines):
+        if row_height is not None:
+            grid.rows[r].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+            grid.rows[r].height = Pt(row_height)
         for c, value in enumerate(values):
             cell = grid.cell(r, c)
             if widths_mm:
                 cell.width = Mm(widths_mm[c])
             named = (bool(head) and r == 0) or (label_column and c == 0)
-            cell_text(cell, value, face=HEADING if named else BODY, size=size)
+            center = not label_column or c == 0
+            cell_text(cell, value, face=HEADING if named else BODY, size=size, center=center)
     return grid
 
 
-def cell_text(cell: _Cell, text: str, *, face: Face = BODY, size: float = SIZE["小四"]) -> None:
-    """Put ``text`` in ``cell`` (its first paragraph, then one per line), centred when short."""
-    lines = text.split("\n") if text else [""]
+def cell_text(
+    cell: _Cell, text: str, *, face: Face = BODY, size: float = SIZE["小四"], center: bool = True
+) -> None:
+    """Put ``text`` in ``cell`` (its first paragraph, then one per line), vertically centred."""
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     first = cell.paragraphs[0]
-    for n, line in enumerate(lines):
+    for n, line in enumerate(text.split("\n") if text else [""]):
         par = first if n == 0 else cell.add_paragraph()
         par.paragraph_format.space_before = par.paragraph_format.space_after = Pt(0)
-        if len(text) <= 12:
+        if center:
             par.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if line:
             style_run(par.add_run(line), face, size)

@@ -152,7 +152,7 @@ def _rows(sheet: ItemSheet, lang: str) -> list[tuple[str, str]]:
     rows = [
         (t("doc.ref"), sheet.ref),
         (t("doc.matter"), sheet.title),
-        (t("doc.source"), label(sheet.source, lang)),
+        (t("doc.source"), label(sheet.source, lang, alone=True)),
         (t("doc.requirement"), sheet.requirement or t("doc.none")),
         (t("doc.assigned_on"), _day(sheet.assigned_on, lang)),
         (t("doc.due"), due),
@@ -161,7 +161,7 @@ def _rows(sheet: ItemSheet, lang: str) -> list[tuple[str, str]]:
         (t("doc.owners"), owners or t("doc.none")),
     ]
     if sheet.kind == Document.URGING_SHEET:
-        state = f"{label(sheet.state, lang)} · {label(sheet.light, lang)}"
+        state = f"{label(sheet.state, lang, alone=True)} · {label(sheet.light, lang, alone=True)}"
         latest = t("doc.none")
         if sheet.latest is not None:
             latest = f"{_day(sheet.latest[0], lang)}: {sheet.latest[1]}"
@@ -182,24 +182,23 @@ def render_sheet(sheet: ItemSheet, lang: str) -> bytes:
     center = WD_ALIGN_PARAGRAPH.CENTER
     paragraph(doc, sheet.office_name, face=HEADING, size=SIZE["三号"], align=center)
     spaced = title if lang == "en" else "　".join(title)
-    paragraph(doc, spaced, face=TITLE, size=SIZE["二号"], align=center, line=40)
-    paragraph(doc, "")
+    paragraph(doc, spaced, face=TITLE, size=SIZE["二号"], align=center, line=44)
     table(
         doc,
         [],
         [[h, v] for h, v in _rows(sheet, lang)],
         size=SIZE["四号"],
-        widths_mm=[36, 120],
+        widths_mm=[38, 118],
         label_column=True,
+        row_height=21,
     )
     if sheet.kind == Document.URGING_SHEET:
         note = translate("doc.urge_note", lang, timing=days_phrase(sheet.days_left, lang))
     else:
         note = translate("doc.sheet_note", lang)
-    paragraph(doc, "")
-    paragraph(doc, note, indent=True)
-    paragraph(doc, "")
-    paragraph(doc, translate("doc.receipt", lang), face=HEADING, size=SIZE["三号"])
+    paragraph(doc, note, indent=True, before=8)
+    receipt = paragraph(doc, translate("doc.receipt", lang), face=HEADING, before=8)
+    receipt.paragraph_format.keep_with_next = True
     blank = translate("doc.blank_date", lang)
     table(
         doc,
@@ -216,10 +215,11 @@ def render_sheet(sheet: ItemSheet, lang: str) -> bytes:
         ]
         or [["", "", blank]],
         size=SIZE["四号"],
+        widths_mm=[60, 40, 56],
+        row_height=27,
     )
-    paragraph(doc, "")
     right = WD_ALIGN_PARAGRAPH.RIGHT
-    paragraph(doc, sheet.office_name, align=right)
+    paragraph(doc, sheet.office_name, align=right, before=10)
     made = _day(sheet.made_on, lang) if lang == "en" else chinese_date(sheet.made_on)
     paragraph(doc, made, align=right, face=BODY)
     return saved(doc)

@@ -87,6 +87,8 @@ async def test_preview_as_an_official_document(sup: Web, office, sessions):  # n
         ["1", "好单位", "1", "1", "1", "0", "0", "100.0%"],
         ["2", "<b>慢</b>单位", "1", "0", "0", "1", "0", "0.0%"],
     ]
+    widths = [c.width.mm for c in ranking.rows[0].cells]
+    assert [round(w) for w in widths[:2]] == [10, 34] and round(sum(widths)) == 156  # 版心
     assert "对好单位予以通报表扬，其经验做法值得总结推广。" in lines
     assert any(
         t.startswith("<b>慢</b>单位：逾期1项，共逾期10个工作日（R-2 逾期事项）") for t in lines

@@ -107,6 +107,9 @@ async def test_supervision_sheet(as_supervisor: Web, overdue):
         ["甲单位（主办）", "", "　　年　　月　　日"],
         ["乙单位（协办）", "", "　　年　　月　　日"],
     ]
+    # room to sign: every receipt row at least 27 pt high; the form's names in a narrow column
+    assert all(row.height.pt >= 27 for row in receipt.rows)
+    assert round(form.rows[0].cells[0].width.mm) == 38
     fonts = {east_asia(r) for r in every_run(doc)}
     assert fonts <= FACES and {"仿宋_GB2312", "黑体", "方正小标宋简体"} <= fonts
     assert east_asia(form.rows[0].cells[0].paragraphs[0].runs[0]) == "黑体"
@@ -144,6 +147,7 @@ async def test_sheet_in_english(as_supervisor: Web, overdue):
     assert rows["Units (lead / co-operating)"] == "Lead unit: 甲单位\nCo-operating unit: 乙单位"
     assert rows["Against the deadline"] == "6 working days overdue"
     assert rows["Deadline"] == "23 October 2026"
+    assert rows["State"] == "Open · Red" and rows["Source"] == "Leader's instruction"
     assert [c.text for c in doc.tables[1].rows[0].cells] == ["Unit", "Signed by", "Date"]
 
 
