@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from io import BytesIO
 from urllib.parse import quote
@@ -79,7 +80,8 @@ async def test_supervision_sheet(as_supervisor: Web, overdue):
     assert resp.headers["Content-Disposition"] == (
         f"attachment; filename=\"supervision_sheet-{overdue}.docx\"; filename*=UTF-8''{name}"
     )
-    doc = opened(await resp.read())
+    body = await resp.read()
+    doc = opened(body)
     section = doc.sections[0]
     page = (section.page_width, section.page_height)
     margins = (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)
@@ -118,6 +120,12 @@ async def test_supervision_sheet(as_supervisor: Web, overdue):
     assert east_asia(title) == "方正小标宋简体" and title.font.size.pt == 22
     assert doc.styles["Normal"].element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
     assert doc.core_properties.author == "督查室"
+    # a machine without 仿宋_GB2312 or 方正小标宋简体 is told what to fall back to
+    with zipfile.ZipFile(BytesIO(body)) as package:
+        fonts_xml = package.read("word/fontTable.xml").decode()
+        assert "docProps/thumbnail.jpeg" not in package.namelist()
+    assert '<w:font w:name="仿宋_GB2312"><w:altName w:val="仿宋"/>' in fonts_xml
+    assert '<w:font w:name="方正小标宋简体"><w:altName w:val="宋体"/>' in fonts_xml
 
 
 async def test_urging_sheet_says_where_the_item_stands(as_supervisor: Web, overdue):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -30,7 +31,7 @@ __all__ = ["item_sheet", "routes"]
 
 
 async def _latest_report(
-    session: AsyncSession, assignment_ids: list[int], deps: WebDeps
+    session: AsyncSession, assignment_ids: list[int], tz: ZoneInfo
 ) -> tuple[date, str] | None:
     """The day and text of the item's latest report (any of its units'), if any."""
     if not assignment_ids:
@@ -45,7 +46,7 @@ async def _latest_report(
     ).first()
     if row is None:
         return None
-    return row.created_at.astimezone(deps.config.tz).date(), row.text
+    return row.created_at.astimezone(tz).date(), row.text
 
 
 async def item_sheet(request: web.Request) -> web.StreamResponse:
@@ -58,7 +59,7 @@ async def item_sheet(request: web.Request) -> web.StreamResponse:
         item = await load_item(session, me, path_id(request))
         calendar = await load_calendar(session)
         today = local_today(deps.clock, tz)
-        latest = await _latest_report(session, [a.id for a in item.assignments], deps)
+        latest = await _latest_report(session, [a.id for a in item.assignments], tz)
     sheet = sheet_of(
         item,
         kind,
