@@ -175,11 +175,14 @@ def _body(doc: Document, data: dict[str, Any], letter: BulletinLetter, lang: str
         rows.append([_cell(totals_row, key) for key, _ in MILESTONE_COLUMNS])
         heads = [t(key) for _, key in MILESTONE_COLUMNS]
         table(doc, heads, rows, size=SIZE["五号"], widths_mm=MILESTONES_MM, row_height=20)
-    if data.get("praised_units") or data.get("urged"):
+    if data.get("praised_units") or data.get("urged_units"):
         n += 1
         _heading(doc, n, t("doc.praise"), lang)
     if data.get("praised_units"):
         paragraph(doc, t("doc.praised", units=glue.join(data["praised_units"])), indent=True)
+    if data.get("urged_units") and not data.get("urged"):  # frozen before the details were
+        paragraph(doc, t("doc.urged_units", units=glue.join(data["urged_units"])), indent=True)
+        paragraph(doc, t("doc.closing", office=letter.office_name), indent=True)
     if data.get("urged"):
         paragraph(doc, t("doc.urged"), indent=True)
         for u in data["urged"]:

@@ -501,6 +501,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "{units} are praised; their practice is worth sharing.",
     ),
     "doc.urged": ("对以下单位予以督促整改：", "The following units are urged to rectify:"),
+    "doc.urged_units": ("对{units}予以督促整改。", "{units} are urged to rectify."),
     "doc.urged_line": (
         "{unit}：逾期{count}项，共逾期{days}（{items}）。",
         "{unit}: {count} overdue, {days} late in all ({items}).",

@@ -3,6 +3,7 @@ one computation, 成文日期, 版记, the 发文字号 (typed or by pattern), a
 
 from __future__ import annotations
 
+from datetime import date
 from io import BytesIO
 from urllib.parse import quote
 
@@ -13,9 +14,10 @@ from sqlalchemy import select
 
 from models import Bulletin
 from tests.web.conftest import SECRET, Web
-from tests.web.test_bulletin_pages import office  # noqa: F401 -- the fixture
+from tests.web.test_bulletin_pages import OLD_BULLETIN, office  # noqa: F401 -- the fixture
 from web.admin import setup_admin
 from web.app import WebConfig, WebDeps, create_app
+from web.bulletin_docx import BulletinLetter, render_bulletin_docx
 from web.views.bulletins import setup_bulletin_pages
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -145,9 +147,22 @@ async def test_a_bad_number_is_refused(sup: Web, office, number):  # noqa: F811
     if not number.strip():  # empty: the office's pattern numbers it
         assert resp.status == 200
         return
-    assert resp.status == 400
+    assert resp.status == 400 and resp.content_type == "text/html"
     html = await resp.text()
     assert "发文字号须为 1 至 50 个字符的一行文字" in html and "(The document" not in html
+    assert 'action="/bulletins/preview.docx"' in html  # the preview again, to try once more
+
+
+async def test_a_bad_number_for_a_stored_bulletin(sup: Web, seed, office, sessions):  # noqa: F811
+    await sup.post("/bulletins", {"period": "2026-10", "recipient": str(seed.supervisor)})
+    async with sessions() as s:
+        bulletin = (await s.scalars(select(Bulletin))).one()
+    await sup.get("/lang/en?next=/")
+    resp = await sup.get(f"/bulletins/{bulletin.id}.docx", params={"number": "x" * 60})
+    assert resp.status == 400
+    html = await resp.text()
+    assert "The document number must be one line of 1 to 50 characters" in html
+    assert f'action="/bulletins/{bulletin.id}.docx"' in html and "发文字号须为" not in html
 
 
 async def test_english_rendering(sup: Web, office):  # noqa: F811
@@ -185,3 +200,15 @@ async def test_pages_link_the_document(sup: Web, seed, office, sessions):  # noq
         bulletin = (await s.scalars(select(Bulletin))).one()
     html = await (await sup.get(f"/bulletins/{bulletin.id}")).text()
     assert f'href="/bulletins/{bulletin.id}.docx"' in html
+
+
+def test_a_bulletin_frozen_before_lead_and_co_renders_as_issued():
+    letter = BulletinLetter("督查室", "督查通报〔2026〕1号", (), date(2026, 11, 2))
+    doc = opened(render_bulletin_docx(OLD_BULLETIN, letter, "zh"))
+    lines = texts(doc)
+    assert "一、排名" in lines and "二、表扬与督促" in lines
+    assert lines[3] == "旧好单位、旧无事单位："
+    assert [c.text for c in doc.tables[0].rows[2].cells] == [
+        "2", "旧无事单位", "1", "0", "0", "0", "0", "—"
+    ]  # fmt: skip
+    assert "对旧慢单位予以督促整改。" in lines

@@ -258,12 +258,17 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/{id}: a stored bulletin with its download links."""
     require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
-    bulletin_id = int(request.match_info["id"])
     async with deps.sessions() as session:
         try:
-            bulletin = await get_bulletin(session, bulletin_id)
+            bulletin = await get_bulletin(session, int(request.match_info["id"]))
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
+    return await _detail(request, bulletin, [], 200)
+
+
+async def _detail(
+    request: web.Request, bulletin: Bulletin, errors: Sequence[str], status: int
+) -> web.Response:
     queued = request.query.get("queued", "")
     return await render_large(
         request,
@@ -275,7 +280,9 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
             "sections": sections(bulletin.data or {}),
             **_overdue_page(request, bulletin.data or {}, f"/bulletins/{bulletin.id}?"),
             "queued": int(queued) if queued.isdigit() else None,
+            "errors": list(errors),
         },
+        status=status,
     )
 
 
@@ -339,7 +346,7 @@ async def _download(
 
 async def download(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/{id}.html|.xlsx|.docx: a stored bulletin as a file."""
-    me = require(request, Permission.VIEW_BULLETINS)
+    require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
     fmt = request.match_info["fmt"]
     number = ""
@@ -351,8 +358,8 @@ async def download(request: web.Request) -> web.StreamResponse:
         if fmt == "docx":
             try:
                 number = await _doc_number(request, session, bulletin.starts_on.year, bulletin.id)
-            except DomainError as exc:
-                return await _list(request, me, refused(request, exc), 400)
+            except DomainError as exc:  # the page again, saying why; no file
+                return await _detail(request, bulletin, refused(request, exc), 400)
     return await _download(request, bulletin.data, fmt, number)
 
 
@@ -361,14 +368,17 @@ async def preview_download(request: web.Request) -> web.StreamResponse:
     me = require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
     fmt = request.match_info["fmt"]
-    number = ""
+    number, raw = "", request.query.get("period", "")
     try:
-        data = await _compute(request, request.query.get("period", ""))
-        if fmt == "docx":
+        data = await _compute(request, raw)
+    except DomainError as exc:
+        return await _list(request, me, [str(exc)], 400)
+    if fmt == "docx":
+        try:
             async with deps.sessions() as session:
                 number = await _doc_number(request, session, data.period.starts_on.year, None)
-    except DomainError as exc:
-        return await _list(request, me, refused(request, exc), 400)
+        except DomainError as exc:  # the preview again, saying why; no file
+            return await _preview(request, me, raw, refused(request, exc), 400)
     return await _download(request, data, fmt, number)
 
 
