@@ -14,7 +14,13 @@ from supervision.doc_numbers import (
 )
 from supervision.errors import ValidationFailed
 from supervision.labels import told
-from web.docx_layout import attachment_disposition, chinese_date, file_safe
+from web.docx_layout import (
+    attachment_disposition,
+    chinese_date,
+    dated_line,
+    file_safe,
+    written_date,
+)
 
 
 def test_pattern_numbers_the_issue():
@@ -63,3 +69,44 @@ def test_download_names():
         "attachment; filename=\"sheet-1.docx\"; filename*=UTF-8''"
         "%E7%9D%A3%E5%8A%9E%E5%8D%95-%E7%9D%A3%E3%80%942026%E3%80%951%E5%8F%B7.docx"
     )
+
+
+def test_written_dates():
+    day = date(2026, 12, 6)
+    assert written_date(day, "zh") == "2026年12月6日"
+    assert written_date(day, "en") == "6 December 2026"
+    assert dated_line(day, "zh") == "二〇二六年十二月六日"
+    assert dated_line(day, "en") == "6 December 2026"
+
+
+def test_a_closed_items_urging_sheet_says_it_is_closed():
+    from io import BytesIO
+
+    from docx import Document as open_docx
+
+    from models import AssignmentRole, ItemState, Source
+    from supervision.labels import Document
+    from supervision.light import Light
+    from web.item_docx import ItemSheet, SheetUnit, render_sheet
+
+    sheet = ItemSheet(
+        kind=Document.URGING_SHEET,
+        office_name="督查室",
+        ref="督〔2026〕3号",
+        title="事项",
+        source=Source.MEETING,
+        requirement="",
+        assigned_on=date(2026, 10, 9),
+        due_on=date(2026, 10, 23),
+        urgent=False,
+        units=(SheetUnit("甲单位", AssignmentRole.LEAD, "", ""),),
+        state=ItemState.CLOSED,
+        light=Light.GREY,
+        days_left=-6,
+        latest=None,
+        made_on=date(2026, 11, 2),
+    )
+    doc = open_docx(BytesIO(render_sheet(sheet, "zh")))
+    rows = {r.cells[0].text: r.cells[1].text for r in doc.tables[0].rows}
+    assert rows["时限情况"] == "已办结" and rows["最新进展"] == "暂无"
+    assert rows["要求"] == "暂无" and rows["责任人"] == "暂无" and rows["牵头领导"] == "暂无"

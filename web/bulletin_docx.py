@@ -27,7 +27,7 @@ from web.docx_layout import (
     SIZE,
     TEXT_WIDTH_MM,
     TITLE,
-    chinese_date,
+    dated_line,
     file_safe,
     new_office_document,
     paragraph,
@@ -36,6 +36,7 @@ from web.docx_layout import (
     saved,
     style_run,
     table,
+    written_date,
 )
 from web.i18n import translate
 
@@ -86,10 +87,6 @@ def bulletin_name(data: dict[str, Any], number: str, lang: str) -> str:
     return f"{word}-{file_safe(tail)}.docx"
 
 
-def _date(day: date, lang: str) -> str:
-    return f"{day.day} {day:%B %Y}" if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
-
-
 def _heading(doc: Document, n: int, text: str, lang: str) -> None:
     """一、主办单位排名 (1. … in English), in 黑体, kept with what follows it."""
     number = f"{n}. " if lang == "en" else f"{_ORDINALS[n - 1]}、"
@@ -137,7 +134,7 @@ def _body(doc: Document, data: dict[str, Any], letter: BulletinLetter, lang: str
     paragraph(doc, "")
     units = _units(data)
     paragraph(doc, t("doc.main_to", units=glue.join(units) if units else t("doc.all_units")))
-    paragraph(doc, t("doc.intro", period=period, as_of=_date(as_of, lang)), indent=True)
+    paragraph(doc, t("doc.intro", period=period, as_of=written_date(as_of, lang)), indent=True)
     totals = data["totals"]
     paragraph(
         doc,
@@ -209,15 +206,14 @@ def _signature(doc: Document, letter: BulletinLetter, lang: str) -> None:
     paragraph(doc, "")
     pad = "" if lang == "en" else "　　　　"
     paragraph(doc, letter.office_name + pad, align=right)
-    day = _date(letter.dated, lang) if lang == "en" else chinese_date(letter.dated)
-    paragraph(doc, day + pad, align=right)
+    paragraph(doc, dated_line(letter.dated, lang) + pad, align=right)
 
 
 def _record(doc: Document, letter: BulletinLetter, lang: str) -> None:
     """版记: 抄送 and 印发, between a thick first line, thin middle and thick last line."""
     paragraph(doc, "")
     size = SIZE["四号"]
-    printed = translate("doc.printed", lang, date=_date(letter.dated, lang))
+    printed = translate("doc.printed", lang, date=written_date(letter.dated, lang))
     if letter.copy_to:
         glue = ", " if lang == "en" else "、"
         offices = glue.join(letter.copy_to)

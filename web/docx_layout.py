@@ -41,6 +41,7 @@ __all__ = [
     "Face",
     "attachment_disposition",
     "chinese_date",
+    "dated_line",
     "file_safe",
     "new_office_document",
     "paragraph",
@@ -49,6 +50,7 @@ __all__ = [
     "saved",
     "style_run",
     "table",
+    "written_date",
 ]
 
 DOCX_TYPE: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -125,6 +127,24 @@ def chinese_date(day: date) -> str:
 
     year = "".join(_CN[int(d)] for d in str(day.year))
     return f"{year}年{small(day.month)}月{small(day.day)}日"
+
+
+_MONTHS: Final = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+)
+
+
+def written_date(day: date, lang: str) -> str:
+    """2026年12月6日 (the 印发 date, dates in a form), or 6 December 2026 in English."""
+    if lang == "en":
+        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def dated_line(day: date, lang: str) -> str:
+    """The 成文日期 under a signature: 二〇二六年十二月六日, or 6 December 2026."""
+    return written_date(day, lang) if lang == "en" else chinese_date(day)
 
 
 def file_safe(text: str) -> str:

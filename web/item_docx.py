@@ -26,12 +26,13 @@ from web.docx_layout import (
     HEADING,
     SIZE,
     TITLE,
-    chinese_date,
+    dated_line,
     file_safe,
     new_office_document,
     paragraph,
     saved,
     table,
+    written_date,
 )
 from web.i18n import translate
 
@@ -121,8 +122,11 @@ def sheet_name(sheet: ItemSheet, lang: str) -> str:
     return f"{label(sheet.kind, lang, alone=True)}-{file_safe(sheet.ref)}.docx"
 
 
-def _day(day: date, lang: str) -> str:
-    return f"{day.day} {day:%B %Y}" if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
+def _timing(sheet: ItemSheet, lang: str) -> str:
+    """剩余3个工作日 / 已逾期2个工作日; a closed or cancelled item's state instead."""
+    if sheet.state in (ItemState.CLOSED, ItemState.CANCELLED):
+        return label(sheet.state, lang)
+    return days_phrase(sheet.days_left, lang)
 
 
 def _rows(sheet: ItemSheet, lang: str) -> list[tuple[str, str]]:
@@ -146,7 +150,7 @@ def _rows(sheet: ItemSheet, lang: str) -> list[tuple[str, str]]:
         if u.owner
     )
     leaders = glue.join(dict.fromkeys(u.leader for u in sheet.units if u.leader))
-    due = _day(sheet.due_on, lang)
+    due = written_date(sheet.due_on, lang)
     if sheet.urgent:
         due += f" ({t('items.urgent')})" if lang == "en" else f"（{t('items.urgent')}）"
     rows = [
@@ -154,7 +158,7 @@ def _rows(sheet: ItemSheet, lang: str) -> list[tuple[str, str]]:
         (t("doc.matter"), sheet.title),
         (t("doc.source"), label(sheet.source, lang, alone=True)),
         (t("doc.requirement"), sheet.requirement or t("doc.none")),
-        (t("doc.assigned_on"), _day(sheet.assigned_on, lang)),
+        (t("doc.assigned_on"), written_date(sheet.assigned_on, lang)),
         (t("doc.due"), due),
         (t("doc.leader"), leaders or t("doc.none")),
         (t("doc.units"), units or t("doc.none")),
@@ -164,10 +168,10 @@ def _rows(sheet: ItemSheet, lang: str) -> list[tuple[str, str]]:
         state = f"{label(sheet.state, lang, alone=True)} · {label(sheet.light, lang, alone=True)}"
         latest = t("doc.none")
         if sheet.latest is not None:
-            latest = f"{_day(sheet.latest[0], lang)}: {sheet.latest[1]}"
+            latest = f"{written_date(sheet.latest[0], lang)}: {sheet.latest[1]}"
         rows += [
             (t("doc.state"), state),
-            (t("doc.timing"), days_phrase(sheet.days_left, lang)),
+            (t("doc.timing"), _timing(sheet, lang)),
             (t("doc.latest"), latest),
         ]
     return rows
@@ -193,7 +197,7 @@ def render_sheet(sheet: ItemSheet, lang: str) -> bytes:
         row_height=21,
     )
     if sheet.kind == Document.URGING_SHEET:
-        note = translate("doc.urge_note", lang, timing=days_phrase(sheet.days_left, lang))
+        note = translate("doc.urge_note", lang, timing=_timing(sheet, lang))
     else:
         note = translate("doc.sheet_note", lang)
     paragraph(doc, note, indent=True, before=8)
@@ -220,6 +224,5 @@ def render_sheet(sheet: ItemSheet, lang: str) -> bytes:
     )
     right = WD_ALIGN_PARAGRAPH.RIGHT
     paragraph(doc, sheet.office_name, align=right, before=10)
-    made = _day(sheet.made_on, lang) if lang == "en" else chinese_date(sheet.made_on)
-    paragraph(doc, made, align=right, face=BODY)
+    paragraph(doc, dated_line(sheet.made_on, lang), align=right, face=BODY)
     return saved(doc)
