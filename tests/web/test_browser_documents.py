@@ -125,6 +125,8 @@ async def test_print_and_phone_downloads(documents_server: tuple[str, dict[str, 
                 sheet_name, bulletin_name = names[lang]
                 for url, count, wanted in ((item, 2, sheet_name), (bulletin, 1, bulletin_name)):
                     await page.goto(base + url)
+                    width = await page.evaluate("document.scrollingElement.scrollWidth")
+                    assert width <= PHONE["width"], (url, lang, width)  # nothing sideways
                     links = page.locator("a.doc")
                     await expect(links).to_have_count(count)
                     for link in await links.all():
