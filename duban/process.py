@@ -78,6 +78,8 @@ def web_deps(runtime: Runtime) -> WebDeps:
         tz=s.office.tz,
         base_url=web_settings.base_url,
         office_name=s.office.name,
+        bulletin_number=s.office.bulletin_number,
+        bulletin_copy_to=s.office.copy_to,
         redis_url=s.redis.url,
         secure_cookies=web_settings.base_url.startswith("https://"),
         telegram_bot_username=s.telegram.bot_username,

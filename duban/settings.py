@@ -22,6 +22,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from supervision.doc_numbers import DEFAULT_PATTERN, check_pattern
+from supervision.errors import ValidationFailed
+
 if TYPE_CHECKING:
     from notifier.mailbox.config import ImapConfig
 
@@ -125,6 +128,30 @@ class OfficeSettings(_Group):
 
     name: str = _env("OFFICE_NAME", "督查室", "the office's name in messages and pages")
     timezone: str = _env("TIMEZONE", "Asia/Shanghai", "the office's time zone (IANA name)")
+    bulletin_number: str = _env(
+        "BULLETIN_NUMBER",
+        DEFAULT_PATTERN,
+        "the 发文字号 of a bulletin document: {n} its number in the year, {year} the year",
+    )
+    bulletin_copy_to: str = _env(
+        "BULLETIN_COPY_TO",
+        "",
+        "抄送 of a bulletin document: the offices it is copied to, separated by 、 or commas",
+    )
+
+    @field_validator("bulletin_number")
+    @classmethod
+    def _check_number(cls, value: str) -> str:
+        try:
+            return check_pattern(value)
+        except ValidationFailed as exc:
+            raise ValueError(str(exc)) from None
+
+    @property
+    def copy_to(self) -> tuple[str, ...]:
+        """The 抄送 offices, in the order given."""
+        parts = self.bulletin_copy_to.replace("，", "、").replace(",", "、").split("、")
+        return tuple(p.strip() for p in parts if p.strip())
 
     @field_validator("timezone")
     @classmethod

@@ -94,6 +94,7 @@ from models import (
 from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
+from supervision.doc_numbers import year_sequence
 from supervision.errors import NotFound, ValidationFailed
 from supervision.labels import label_of
 from supervision.milestone_figures import MilestoneFigures, milestone_figures
@@ -645,12 +646,7 @@ async def freeze_bulletin(
 ) -> Bulletin:
     """Store a computed bulletin as a numbered Bulletin row (第N期 of its year) and audit it."""
     year = data.period.starts_on.year
-    issued = await session.scalar(
-        select(func.count(Bulletin.id)).where(
-            Bulletin.starts_on >= date(year, 1, 1), Bulletin.starts_on <= date(year, 12, 31)
-        )
-    )
-    data.number = f"{year}年第{int(issued or 0) + 1}期"
+    data.number = f"{year}年第{await year_sequence(session, year)}期"
     bulletin = Bulletin(
         period=data.period.key,
         starts_on=data.period.starts_on,

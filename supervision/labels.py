@@ -50,6 +50,7 @@ __all__ = [
     "LANGS",
     "SENTENCES",
     "Button",
+    "Document",
     "Lang",
     "Problem",
     "Sentence",
@@ -87,6 +88,14 @@ class Button(StrEnum):
     DIGEST_REPORT = "digest_report"
     DIGEST_CLOSE = "digest_close"
     DIGEST_EXTEND = "digest_extend"
+
+
+class Document(StrEnum):
+    """The office's documents made as DOCX files to file and print (公文)."""
+
+    SUPERVISION_SHEET = "supervision_sheet"  # 督办单: an item as it is given to its units
+    URGING_SHEET = "urging_sheet"  # 催办单: the same, pressed again with its state
+    BULLETIN = "bulletin"  # 督查通报
 
 
 #: the pair of words of each member: (中文, English)
@@ -270,6 +279,11 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.PROBE: ("检查", "probed"),
         AuditAction.REOPEN: ("退回重办", "sent back to be done again"),
         AuditAction.TRANSFER: ("转办", "handed over"),
+    },
+    Document: {
+        Document.SUPERVISION_SHEET: ("督办单", "supervision sheet"),
+        Document.URGING_SHEET: ("催办单", "urging sheet"),
+        Document.BULLETIN: ("督查通报", "supervision bulletin"),
     },
     # what people press: reminder and digest buttons, commands, confirmations
     Button: {

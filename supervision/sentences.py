@@ -145,6 +145,9 @@ class Sentence(StrEnum):
     # the template editor
     TEMPLATE_VERSION_MISSING = "template_version_missing"
     TEMPLATE_RESET_UNCONFIRMED = "template_reset_unconfirmed"
+    # office documents (督办单, 催办单, 督查通报 as DOCX)
+    DOC_NUMBER_BAD = "doc_number_bad"
+    DOC_NUMBER_PATTERN_BAD = "doc_number_pattern_bad"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -537,5 +540,14 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
     Sentence.TEMPLATE_RESET_UNCONFIRMED: (
         "请勾选确认后再恢复默认模板；模板未作改动。",
         "Tick the confirmation to reset the template to its default; nothing was changed.",
+    ),
+    Sentence.DOC_NUMBER_BAD: (
+        "发文字号须为 1 至 {limit} 个字符的一行文字，例如“督查通报〔2026〕12号”；未生成文件",
+        "The document number must be one line of 1 to {limit} characters; no file was made",
+    ),
+    Sentence.DOC_NUMBER_PATTERN_BAD: (
+        "发文字号格式“{pattern}”须含 {{n}}（本年第几期），可含 {{year}}，不能含其他花括号",
+        "The document number pattern “{pattern}” must contain {{n}} (the issue's number in "
+        "its year), may contain {{year}}, and no other braces",
     ),
 }

@@ -147,3 +147,47 @@ def test_a_command_imports_only_its_own_module():
     args = build_parser("import").parse_args(["import", "units", "u.csv"])
     assert args.command == "import"
     assert {"bulletin", "import", "run"} <= set(build_parser(None)._subparsers._actions[-1].choices)
+
+
+async def test_bulletin_docx(monkeypatch, engine, sessions, capsys, tmp_path):
+    from docx import Document
+
+    async with sessions() as s:
+        await build_dataset(s)
+    target = tmp_path / "通报.docx"
+    argv = ["bulletin", "--period", "2026-11", "--today", "2026-12-03", "--docx", str(target)]
+    assert await run(monkeypatch, engine, *argv) == 0
+    assert f"wrote {target} (督查通报〔2026〕1号)" in capsys.readouterr().out
+    doc = Document(str(target))
+    lines = [p.text for p in doc.paragraphs if p.text]
+    assert lines[:3] == ["督查室", "督查通报〔2026〕1号", "关于2026年11月督查事项办理情况的通报"]
+    assert "二〇二六年十二月三日　　　　" in lines
+    ranking = [[c.text for c in row.cells] for row in doc.tables[0].rows]
+    # the same rows as the printed table (test_bulletin_prints_the_table)
+    assert ranking[1] == ["1", "甲局", "3", "2", "2", "0", "0", "100.0%"]
+    assert [r[1] for r in ranking[1:]] == ["甲局", "丁局", "丙局", "乙局"]
+    monkeypatch.setenv("DUBAN_BULLETIN_COPY_TO", "市委办公室，市政府办公室")
+    argv += ["--number", "督查通报〔2026〕9号", "--lang", "en"]
+    assert await run(monkeypatch, engine, *argv) == 0
+    lines = [p.text for p in Document(str(target)).paragraphs if p.text]
+    assert lines[1:3] == ["督查通报〔2026〕9号", "Bulletin on the supervised items of 2026-11"]
+    assert "Copy to: 市委办公室, 市政府办公室." in lines
+
+
+async def test_bulletin_docx_refusals_change_nothing(monkeypatch, engine, sessions, tmp_path):
+    from duban.cli import CliError
+
+    async with sessions() as s:
+        await build_dataset(s)
+        await f.person(s, roles={Role.SUPERVISOR}, telegram_user_id=778)
+        await s.commit()
+    target = tmp_path / "b.docx"
+    base = ["bulletin", "--period", "2026-11", "--today", "2026-12-03", "--send"]
+    with pytest.raises(CliError, match="发文字号须为 1 至 50 个字符"):
+        await run(monkeypatch, engine, *base, "--docx", str(target), "--number", "x" * 51)
+    with pytest.raises(CliError, match="cannot write"):
+        await run(monkeypatch, engine, *base, "--docx", str(tmp_path / "no" / "b.docx"))
+    async with sessions() as s:  # neither stored nor queued
+        assert (await s.scalars(select(Bulletin))).all() == []
+        assert (await s.scalars(select(Notification))).all() == []
+    assert not target.exists()

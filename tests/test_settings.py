@@ -29,6 +29,8 @@ def test_defaults(monkeypatch):
         ("DUBAN_SMTP_URL", "http://x", "DUBAN_SMTP_URL"),
         ("DUBAN_REDIS_URL", "localhost:6379", "DUBAN_REDIS_URL"),
         ("DUBAN_LOG_LEVEL", "chatty", "DUBAN_LOG_LEVEL"),
+        ("DUBAN_BULLETIN_NUMBER", "督查通报〔{year}〕号", "DUBAN_BULLETIN_NUMBER"),
+        ("DUBAN_BULLETIN_NUMBER", "督查通报{n}{x}", "{n}"),
     ],
 )
 def test_bad_setting_names_itself(monkeypatch, name, value, fragment):

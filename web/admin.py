@@ -16,6 +16,7 @@ from web.views import (
     calendar,
     dashboard,
     deliveries,
+    documents,
     importing,
     items,
     login,
@@ -59,6 +60,7 @@ def setup_admin(app: web.Application) -> None:
     login.routes(app)
     dashboard.routes(app)
     items.routes(app)
+    documents.routes(app)
     milestones.routes(app)
     reviews.routes(app)
     templates_admin.routes(app)

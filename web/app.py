@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifier.templating import RenderLimits
 from notifier.wecom.api import DEFAULT_OAUTH_BASE, WeComConfig
 from supervision.clock import Clock, SystemClock
+from supervision.doc_numbers import DEFAULT_PATTERN
 from web.health import ROUNDS_KEY, Health, livez
 from web.sessions import SessionPolicy
 from web.throttle import LoginGuard
@@ -29,6 +30,9 @@ class WebConfig:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     base_url: str = "http://127.0.0.1:8080"
     office_name: str = "督查室"
+    #: a bulletin document's 发文字号 pattern and its 抄送 offices (`supervision.doc_numbers`)
+    bulletin_number: str = DEFAULT_PATTERN
+    bulletin_copy_to: tuple[str, ...] = ()
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)

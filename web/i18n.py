@@ -30,7 +30,7 @@ from models import (
     StepChannel,
     StepKind,
 )
-from supervision.labels import label
+from supervision.labels import Document, label
 from supervision.light import Light
 from supervision.template_words import MessageLanguage, TemplatePart
 
@@ -481,6 +481,79 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "bulletin.item": ("事项", "Item"),
     "bulletin.due": ("完成时限", "Due"),
     "bulletin.back": ("返回列表", "Back to the list"),
+    # office documents (DOCX): 督办单 / 催办单 of an item, 督查通报 of a period
+    "doc.download": ("下载公文（DOCX）", "Documents (DOCX)"),
+    "doc.number": ("发文字号", "Document number"),
+    "doc.number_hint": (
+        "留空则按本室格式自动编号",
+        "Leave empty to number it by the office's pattern",
+    ),
+    "doc.make": ("生成通报（DOCX）", "Make the bulletin (DOCX)"),
+    "doc.ref": ("文号", "Reference"),
+    "doc.matter": ("事项", "Matter"),
+    "doc.source": ("事项来源", "Source"),
+    "doc.requirement": ("要求", "Requirement"),
+    "doc.assigned_on": ("交办时间", "Assigned on"),
+    "doc.due": ("完成时限", "Deadline"),
+    "doc.leader": ("牵头领导", "Leader in charge"),
+    "doc.units": ("责任单位（主办/协办）", "Units (lead / co-operating)"),
+    "doc.owners": ("责任人", "Responsible persons"),
+    "doc.state": ("办理状态", "State"),
+    "doc.timing": ("时限情况", "Against the deadline"),
+    "doc.latest": ("最新进展", "Latest progress"),
+    "doc.none": ("暂无", "None yet"),
+    "doc.receipt": ("签收栏", "Receipt"),
+    "doc.receipt_unit": ("签收单位", "Unit"),
+    "doc.receipt_person": ("签收人", "Signed by"),
+    "doc.receipt_date": ("签收日期", "Date"),
+    "doc.blank_date": ("　　年　　月　　日", "____ / ____ / ________"),
+    "doc.sheet_note": (
+        "请责任单位收到后及时签收，按要求和时限办理，并通过督办系统报送办理情况。",
+        "The units are asked to sign for this sheet, do the work as required by the deadline "
+        "and report their progress through Duban.",
+    ),
+    "doc.urge_note": (
+        "该事项{timing}。请责任单位抓紧办理，尽快报送办理情况；确需延期的，请按程序申请延期。",
+        "This item is {timing}. The units are asked to press on with it and report their "
+        "progress at once; if more time is truly needed, ask for an extension as the rules say.",
+    ),
+    "doc.bulletin_title": (
+        "关于{period}督查事项办理情况的通报",
+        "Bulletin on the supervised items of {period}",
+    ),
+    "doc.main_to": ("{units}：", "To: {units}"),
+    "doc.all_units": ("各有关单位", "all units concerned"),
+    "doc.intro": (
+        "现将{period}督查事项办理情况（统计截至{as_of}）通报如下。",
+        "The supervised items of {period} stood as follows on {as_of}.",
+    ),
+    "doc.totals": (
+        "本期共交办事项{assigned}项，办结{closed}项，其中按期办结{on_time}项；逾期{overdue}项；"
+        "同意延期{extensions}项；总体按期率{rate}。",
+        "This period {assigned} assignments were in hand and {closed} closed, {on_time} of "
+        "them on time; {overdue} were overdue; {extensions} extensions were approved; the "
+        "on-time rate was {rate}.",
+    ),
+    "doc.nothing_ranked": ("本期无单位有到期事项。", "No unit had anything due this period."),
+    "doc.unranked": ("本期无到期事项的单位：{units}。", "Units with nothing due: {units}."),
+    "doc.praise": ("表扬与督促", "Praise and urging"),
+    "doc.praised": (
+        "对{units}予以通报表扬，其经验做法值得总结推广。",
+        "{units} are praised; their practice is worth sharing.",
+    ),
+    "doc.urged": ("对以下单位予以督促整改：", "The following units are urged to rectify:"),
+    "doc.urged_units": ("对{units}予以督促整改。", "{units} are urged to rectify."),
+    "doc.urged_line": (
+        "{unit}：逾期{count}项，共逾期{days}（{items}）。",
+        "{unit}: {count} overdue, {days} late in all ({items}).",
+    ),
+    "doc.closing": (
+        "请被督促整改的单位认真分析原因，限期整改到位，并将整改情况报送{office}。",
+        "The units urged are asked to find the causes, put them right within the time set, "
+        "and report what they did to the {office}.",
+    ),
+    "doc.copy_to": ("抄送：{offices}。", "Copy to: {offices}."),
+    "doc.printed": ("{date}印发", "Issued {date}"),
     # API tokens
     "token.title": ("API 令牌", "API tokens"),
     "token.intro": (
@@ -534,6 +607,7 @@ GLOSSARY_KEYS: Final[tuple[tuple[str, type[StrEnum]], ...]] = (
     ("act.", AuditAction),
     ("tpl.part.", TemplatePart),
     ("tpl.lang.", MessageLanguage),
+    ("doc.kind.", Document),
 )
 
 

@@ -1,9 +1,14 @@
-"""``duban bulletin --period 2026-11 [--send]``: print a period's 督查通报, optionally send it."""
+"""``duban bulletin --period 2026-11 [--send] [--docx FILE]``: print a period's 督查通报,
+optionally send it, and write it as an official document (DOCX)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from datetime import date
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from duban import table
 from duban.commands import CliError
@@ -20,7 +25,9 @@ from supervision.bulletins import (
 )
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
-from supervision.labels import co_marked, label
+from supervision.doc_numbers import document_number, given_number, year_sequence
+from supervision.errors import DomainError
+from supervision.labels import co_marked, label, told
 from supervision.periods import parse_period
 
 
@@ -94,8 +101,41 @@ def format_table(data: BulletinData) -> str:
     return "\n".join(lines)
 
 
+async def _docx(
+    args: argparse.Namespace,
+    rt: Runtime,
+    session: AsyncSession,
+    data: BulletinData,
+    stored: int | None,
+) -> None:
+    """Write the bulletin as an official document (DOCX) to ``--docx FILE``: a refused
+    number or a file that cannot be written is a CLI error, and with --send nothing is
+    stored (the caller's transaction rolls back)."""
+    # imported here: python-docx and the web edge's layout load only when a document is asked
+    from web.bulletin_docx import BulletinLetter, render_bulletin_docx
+
+    office = rt.settings.office
+    try:
+        if args.number:
+            number = given_number(args.number)
+        else:
+            year = data.period.starts_on.year
+            n = await year_sequence(session, year, bulletin_id=stored)
+            number = document_number(office.bulletin_number, year=year, n=n)
+    except DomainError as exc:
+        raise CliError(told(exc, args.lang)) from None
+    letter = BulletinLetter(office.name, number, office.copy_to, data.issued_on)
+    body = await asyncio.to_thread(render_bulletin_docx, data.as_json(), letter, args.lang)
+    try:
+        await asyncio.to_thread(Path(args.docx).write_bytes, body)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.docx}: {exc.strerror or exc}") from None
+    print(f"wrote {args.docx} ({number})")
+
+
 async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
-    """Compute and print the bulletin; with --send, store it and queue it to its readers."""
+    """Compute and print the bulletin; with --send, store it and queue it to its readers;
+    with --docx FILE, write it as an official document too."""
     tz = rt.settings.office.tz
     period = parse_period(args.period)
     today = local_today(rt.clock, tz)
@@ -109,6 +149,8 @@ async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
         data = await compute_bulletin(session, period, today=today, calendar=calendar, tz=tz)
         if not args.send:
             print(format_table(data))
+            if args.docx:
+                await _docx(args, rt, session, data, None)
             return 0
         recipients = await default_recipients(session)
         if not recipients:
@@ -118,6 +160,8 @@ async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
         queued = await send_bulletin(
             session, stored, recipients, actor=actor, clock=rt.clock, calendar=calendar, tz=tz
         )
+        if args.docx:
+            await _docx(args, rt, session, data, stored.id)
     print(format_table(data))
     print()
     print(
@@ -139,4 +183,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="store it and queue it to supervisors and unit principals",
     )
     p.add_argument("--today", help="judge the period as of this date (default: today)")
+    p.add_argument("--docx", metavar="FILE", help="also write it as an official document (DOCX)")
+    p.add_argument(
+        "--number",
+        help="the document's 发文字号 (default: DUBAN_BULLETIN_NUMBER with its number in the year)",
+    )
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="the document's language (default zh)"
+    )
     p.set_defaults(handler=bulletin)

@@ -1,4 +1,5 @@
-"""Bulletin pages (督查通报): list, preview a period, issue and send, view, download HTML/XLSX.
+"""Bulletin pages (督查通报): list, preview a period, issue and send, view, download HTML/XLSX,
+and the 督查通报 as an official document (DOCX, `web.bulletin_docx`).
 
 Imports `supervision.bulletins`, `web.access`, `web.views.common` and `web.bulletin_export`.
 Who reads and who issues is `Permission.VIEW_BULLETINS` / `ISSUE_BULLETINS` (supervision.access).
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, Final
 from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bulletin, Person, PersonRole, Role, Unit
 from supervision.access import Permission
@@ -26,17 +29,22 @@ from supervision.bulletins import (
 )
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
+from supervision.doc_numbers import document_number, given_number, year_sequence
 from supervision.errors import DomainError, NotFound, ValidationFailed
 from supervision.periods import parse_period
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
+from web.bulletin_docx import BulletinLetter, bulletin_name, render_bulletin_docx
 from web.bulletin_export import XLSX_TYPE, filename, render_html, render_xlsx, sections
+from web.docx_layout import DOCX_TYPE, attachment_disposition
 from web.views.common import (
     PAGE_SIZE,
     clamp_page,
     int_or_none,
+    lang_of,
     page_strings,
+    refused,
     render,
     render_large,
 )
@@ -250,12 +258,17 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
     """GET /bulletins/{id}: a stored bulletin with its download links."""
     require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
-    bulletin_id = int(request.match_info["id"])
     async with deps.sessions() as session:
         try:
-            bulletin = await get_bulletin(session, bulletin_id)
+            bulletin = await get_bulletin(session, int(request.match_info["id"]))
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
+    return await _detail(request, bulletin, [], 200)
+
+
+async def _detail(
+    request: web.Request, bulletin: Bulletin, errors: Sequence[str], status: int
+) -> web.Response:
     queued = request.query.get("queued", "")
     return await render_large(
         request,
@@ -267,16 +280,30 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
             "sections": sections(bulletin.data or {}),
             **_overdue_page(request, bulletin.data or {}, f"/bulletins/{bulletin.id}?"),
             "queued": int(queued) if queued.isdigit() else None,
+            "errors": list(errors),
         },
+        status=status,
     )
 
 
+async def _doc_number(
+    request: web.Request, session: AsyncSession, year: int, bulletin_id: int | None
+) -> str:
+    """The 发文字号 of the DOCX: the one typed (``?number=``, checked), else the office's
+    pattern with the bulletin's number in its year (the next one for a preview)."""
+    typed = request.query.get("number", "")
+    if typed.strip():
+        return given_number(typed)
+    n = await year_sequence(session, year, bulletin_id=bulletin_id)
+    return document_number(request.app[DEPS].config.bulletin_number, year=year, n=n)
+
+
 async def _download(
-    request: web.Request, bulletin: dict[str, Any] | BulletinData, fmt: str
+    request: web.Request, bulletin: dict[str, Any] | BulletinData, fmt: str, number: str = ""
 ) -> web.Response:
     """The bulletin as a file, built in a thread (its JSON form too, for a preview): a
     large office's XLSX takes a while, and the event loop keeps answering probes, webhooks
-    and other pages meanwhile."""
+    and other pages meanwhile. ``number``: the DOCX's 发文字号."""
     deps: WebDeps = request.app[DEPS]
     office = deps.config.office_name
     name = filename(
@@ -291,6 +318,21 @@ async def _download(
     def data() -> dict[str, Any]:
         return bulletin.as_json() if isinstance(bulletin, BulletinData) else bulletin
 
+    if fmt == "docx":
+        lang = lang_of(request)
+        shown = data()
+        issued = shown.get("issued_on")
+        letter = BulletinLetter(
+            office_name=office,
+            number=number,
+            copy_to=deps.config.bulletin_copy_to,
+            dated=date.fromisoformat(issued) if issued else local_today(deps.clock, deps.config.tz),
+        )
+        body = await asyncio.to_thread(render_bulletin_docx, shown, letter, lang)
+        headers["Content-Disposition"] = attachment_disposition(
+            bulletin_name(shown, number, lang), name
+        )
+        return web.Response(body=body, content_type=DOCX_TYPE, headers=headers)
     if fmt == "xlsx":
         body = await asyncio.to_thread(lambda: render_xlsx(data(), office_name=office))
         return web.Response(body=body, content_type=XLSX_TYPE, headers=headers)
@@ -303,25 +345,41 @@ async def _download(
 
 
 async def download(request: web.Request) -> web.StreamResponse:
-    """GET /bulletins/{id}.html|.xlsx: a stored bulletin as a file."""
+    """GET /bulletins/{id}.html|.xlsx|.docx: a stored bulletin as a file."""
     require(request, Permission.VIEW_BULLETINS)
     deps: WebDeps = request.app[DEPS]
+    fmt = request.match_info["fmt"]
+    number = ""
     async with deps.sessions() as session:
         try:
             bulletin = await get_bulletin(session, int(request.match_info["id"]))
         except NotFound:
             raise web.HTTPNotFound(text="404: no such bulletin") from None
-    return await _download(request, bulletin.data, request.match_info["fmt"])
+        if fmt == "docx":
+            try:
+                number = await _doc_number(request, session, bulletin.starts_on.year, bulletin.id)
+            except DomainError as exc:  # the page again, saying why; no file
+                return await _detail(request, bulletin, refused(request, exc), 400)
+    return await _download(request, bulletin.data, fmt, number)
 
 
 async def preview_download(request: web.Request) -> web.StreamResponse:
-    """GET /bulletins/preview.html|.xlsx?period=…: the current figures as a file."""
+    """GET /bulletins/preview.html|.xlsx|.docx?period=…: the current figures as a file."""
     me = require(request, Permission.VIEW_BULLETINS)
+    deps: WebDeps = request.app[DEPS]
+    fmt = request.match_info["fmt"]
+    number, raw = "", request.query.get("period", "")
     try:
-        data = await _compute(request, request.query.get("period", ""))
+        data = await _compute(request, raw)
     except DomainError as exc:
         return await _list(request, me, [str(exc)], 400)
-    return await _download(request, data, request.match_info["fmt"])
+    if fmt == "docx":
+        try:
+            async with deps.sessions() as session:
+                number = await _doc_number(request, session, data.period.starts_on.year, None)
+        except DomainError as exc:  # the preview again, saying why; no file
+            return await _preview(request, me, raw, refused(request, exc), 400)
+    return await _download(request, data, fmt, number)
 
 
 def routes(app: web.Application) -> None:
@@ -329,9 +387,9 @@ def routes(app: web.Application) -> None:
     app.router.add_get("/bulletins", list_page, name="bulletins")
     app.router.add_post("/bulletins", issue)
     app.router.add_get("/bulletins/preview", preview_page, name="bulletin_preview")
-    app.router.add_get(r"/bulletins/preview.{fmt:(html|xlsx)}", preview_download)
+    app.router.add_get(r"/bulletins/preview.{fmt:(html|xlsx|docx)}", preview_download)
     app.router.add_get(r"/bulletins/{id:\d+}", detail_page)
-    app.router.add_get(r"/bulletins/{id:\d+}.{fmt:(html|xlsx)}", download)
+    app.router.add_get(r"/bulletins/{id:\d+}.{fmt:(html|xlsx|docx)}", download)
 
 
 def setup_bulletin_pages(app: web.Application) -> None:

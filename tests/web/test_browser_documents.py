@@ -1,0 +1,142 @@
+"""The documents in real Chromium: printing the bulletin and the item page shows the content
+without the menu (1366 px), and on a phone (390 px) the DOCX links are there and download
+under their Chinese names (RFC 5987), in Chinese and in English.
+
+Screenshots only with ``DUBAN_SCREENSHOTS=1`` (to ``test-artifacts/browser/``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models import Role
+from models.db import create_sessionmaker
+from supervision.accounts import hash_password
+from supervision.audit import Actor
+from supervision.bulletins import compute_bulletin, freeze_bulletin
+from supervision.calendar_store import load_calendar
+from supervision.periods import parse_period
+from testing import SHANGHAI
+from testing import factories as f
+from tests.web.conftest import PASSWORD, make_app
+from tests.web.test_browser import ARGS, ARTIFACTS, _chromium
+from web.views.bulletins import setup_bulletin_pages
+
+pytestmark = pytest.mark.slow
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 900}
+SHOTS = os.environ.get("DUBAN_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+async def documents_server(
+    sqlite_engine: AsyncEngine, clock
+) -> AsyncIterator[tuple[str, dict[str, int]]]:
+    """The app with the bulletin pages on a free loopback port: an admin, an overdue item and
+    October's bulletin, issued."""
+    sessions = create_sessionmaker(sqlite_engine)
+    async with sessions() as s, s.begin():
+        unit = await f.unit(s, code="A", name="市发展改革委")
+        admin = await f.person(s, name="王管理", email="admin@example.gov.cn", roles={Role.ADMIN})
+        admin.password_hash = hash_password(PASSWORD)
+        item = await f.item(
+            s, ref="督〔2026〕7号", title="推进老旧小区改造", received_on=date(2026, 10, 8)
+        )
+        await f.assignment(s, item=item, unit=unit, due_on=date(2026, 10, 16))
+        data = await compute_bulletin(
+            s,
+            parse_period("2026-10"),
+            today=date(2026, 11, 2),
+            calendar=await load_calendar(s),
+            tz=SHANGHAI,
+        )
+        bulletin = await freeze_bulletin(s, data, actor=Actor.system("test"), clock=clock)
+        ids = {"item": item.id, "bulletin": bulletin.id}
+    app = make_app(sessions, clock)
+    setup_bulletin_pages(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", ids
+    finally:
+        await runner.cleanup()
+
+
+async def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / f"documents-{name}.png"), full_page=True)
+
+
+async def test_print_and_phone_downloads(documents_server: tuple[str, dict[str, int]]) -> None:
+    executable = _chromium()
+    from playwright.async_api import async_playwright, expect
+
+    base, ids = documents_server
+    item, bulletin = f"/items/{ids['item']}", f"/bulletins/{ids['bulletin']}"
+    names = {
+        "zh": ("督办单-督〔2026〕7号.docx", "督查通报-督查通报〔2026〕1号.docx"),
+        "en": ("Supervision sheet-督〔2026〕7号.docx", "Bulletins-督查通报〔2026〕1号.docx"),
+    }
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
+        try:
+            context = await browser.new_context(
+                viewport=LAPTOP, locale="zh-CN", accept_downloads=True
+            )
+            page = await context.new_page()
+            page.set_default_timeout(15_000)
+            await page.goto(base + "/login")
+            await page.fill("input[name=email]", "admin@example.gov.cn")
+            await page.fill("input[name=password]", PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(base + "/")
+            for lang in ("zh", "en"):
+                if lang == "en":
+                    await page.goto(base + "/lang/en?next=/")
+                    await expect(page.locator("html")).to_have_attribute("lang", "en")
+                # 1366 px, printed: the menu, the downloads and the forms are not on paper
+                await page.set_viewport_size(LAPTOP)
+                for url in (bulletin, item):
+                    await page.goto(base + url)
+                    await expect(page.locator("nav.main")).to_be_visible()
+                    await expect(page.locator(".downloads")).to_be_visible()
+                    await page.emulate_media(media="print")
+                    for hidden in ("nav.main", "header.top", ".downloads"):
+                        await expect(page.locator(hidden)).to_be_hidden()
+                    for form in await page.locator("main form").all():
+                        await expect(form).to_be_hidden()
+                    await expect(page.locator("main h1")).to_be_visible()
+                    await expect(page.locator("main table").first).to_be_visible()
+                    await _shot(page, f"print-{lang}-{url.split('/')[1]}")
+                    await page.emulate_media(media="screen")
+                # 390 px: the links are on the phone's screen and download the documents
+                await page.set_viewport_size(PHONE)
+                sheet_name, bulletin_name = names[lang]
+                for url, count, wanted in ((item, 2, sheet_name), (bulletin, 1, bulletin_name)):
+                    await page.goto(base + url)
+                    width = await page.evaluate("document.scrollingElement.scrollWidth")
+                    assert width <= PHONE["width"], (url, lang, width)  # nothing sideways
+                    links = page.locator("a.doc")
+                    await expect(links).to_have_count(count)
+                    for link in await links.all():
+                        await expect(link).to_be_visible()
+                        box = await link.bounding_box()
+                        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+                    async with page.expect_download() as download_info:
+                        await links.first.click()
+                    download = await download_info.value
+                    assert download.suggested_filename == wanted
+                    await _shot(page, f"phone-{lang}-{url.split('/')[1]}")
+        finally:
+            await browser.close()
