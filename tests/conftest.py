@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.db import create_engine, create_sessionmaker
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
     from testing.bot_world import World
 
 __all__ = ["IN_CI", "SHANGHAI", "unavailable"]
+
+# Property tests judge their inputs, not the machine's speed: under a loaded machine (two
+# cores, parallel workers) Hypothesis's wall-clock deadline and its "generation is slow"
+# check fail tests whose rules hold.
+settings.register_profile("duban", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("duban")
 
 
 @pytest.fixture(scope="session")
