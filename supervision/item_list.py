@@ -21,8 +21,11 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 
 from models import (
     ACTIVE_STATES,
@@ -227,15 +230,28 @@ def item_severity(cuts: LightCuts) -> ColumnElement[int]:
         .scalar_subquery()
     )
     own = cuts.severity(state=Item.state, due_on=Item.due_on, started_on=Item.received_on)
-    base = func.coalesce(leads, own)
     stages = (
         select(func.max(cuts.milestone_severity(due_on=Milestone.due_on)))
         .where(Milestone.item_id == Item.id, Milestone.state == MilestoneState.OPEN)
         .scalar_subquery()
     )
-    # the larger of the two (greatest() is spelt differently in SQLite); no open milestone:
-    # the comparison is NULL and the assignments' light stands
-    return case((stages > base, stages), else_=base)
+    # the larger of the two, each subquery written once (a CASE comparing them ran the
+    # assignments' twice per item); no open milestone counts as grey, the least severe
+    return _Greatest(func.coalesce(leads, own), func.coalesce(stages, SEVERITY[Light.GREY]))
+
+
+class _Greatest(GenericFunction[int]):
+    """``greatest(a, b)`` of two severities that are never NULL (SQLite spells it ``max``)."""
+
+    type = Integer()
+    name = "greatest"
+    identifier = "duban_greatest"
+    inherit_cache = True
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: SQLCompiler, **kw: Any) -> str:
+    return "max" + compiler.process(element.clause_expr, **kw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,7 @@ async def _shown_and_selected(session, today: date) -> dict[int, Light]:
 
 
 @pytest.mark.parametrize("today", [date(2026, 12, 7), date(2026, 10, 9), date(2026, 2, 13)])
+@pytest.mark.dialects  # the worst of two severities is greatest() or max() by dialect
 async def test_the_sql_light_selects_what_light_for_shows(session, today: date) -> None:
     await _grid(session, today)
     calendar = await load_calendar(session)
@@ -122,6 +123,7 @@ async def test_the_sql_light_selects_what_light_for_shows(session, today: date) 
 
 
 @pytest.mark.parametrize("today", [date(2026, 12, 7), date(2026, 10, 9)])
+@pytest.mark.dialects
 async def test_the_sql_light_counts_open_milestones_as_the_shown_light_does(
     session, today: date
 ) -> None:
