@@ -68,6 +68,16 @@ class Item(TimestampMixin, Base):
         # The lists' order (deadline in force, then 文号): page 1 and each keyset page read
         # their rows from here and stop.
         Index("ix_items_due_in_force", "due_in_force", "ref", "id"),
+        # The open items in the same order: the dashboard's overdue list (and its count)
+        # reads the open items past their deadline and stops, however long the history.
+        Index(
+            "ix_items_open_due",
+            "due_in_force",
+            "ref",
+            "id",
+            postgresql_where=text("state IN ('open', 'completion_requested')"),
+            sqlite_where=text("state IN ('open', 'completion_requested')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -267,6 +267,9 @@ class ItemFilter:
     due_to: date | None = None
     text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
     search: ItemSearch | None = None  # the text's names looked up (`looked_up`)
+    # open items past their deadline in force on this day (逾期): each is red that day, and
+    # ``ix_items_open_due`` holds exactly the open items in the list's order
+    overdue_on: date | None = None
 
     async def looked_up(self, session: AsyncSession) -> ItemFilter:
         """These filters with the search's names looked up (the cheaper statements)."""
@@ -297,6 +300,10 @@ class ItemFilter:
         if self.text:
             search = self.search if self.search and self.search.text == self.text else None
             query = query.where((search or ItemSearch(self.text)).condition())
+        if self.overdue_on is not None:
+            query = query.where(
+                Item.state.in_(ACTIVE_STATES), due_in_force_column() < self.overdue_on
+            )
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
         elif self.light is not None:

@@ -103,11 +103,15 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "dash.rate": ("按期率", "On-time rate"),
     "dash.period": ("统计期间", "Period"),
     "dash.chart": ("按期率图", "On-time rate chart"),
+    "dash.matrix": ("各单位在办事项红黄绿灯", "Open items by unit and light"),
+    "dash.open": ("在办合计", "Open"),
     "dash.overdue_list": ("逾期事项", "Overdue items"),
-    "dash.overdue_more": (
-        "仅列出最早到期的 {shown} 项，共 {total} 项：查看全部",
-        "The {shown} that fell due first of {total}: see them all",
+    "dash.overdue_total": (
+        "共 {total} 项，逾期最久的在前",
+        "{total} in all, longest overdue first",
     ),
+    "dash.days_late": ("逾期工作日", "Working days late"),
+    "dash.overdue_all": ("在事项列表中查看全部", "See them all in the items list"),
     "dash.calendar_warning": (
         "{years} 年尚无官方节假日安排，相关期限按周一至周五（除法定节假日外）临时计算，"
         "调休未计入，请在“工作日历”导入。",
