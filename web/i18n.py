@@ -43,6 +43,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "nav.dashboard": ("总览", "Dashboard"),
     "nav.items": ("督查事项", "Items"),
     "nav.reviews": ("待审核", "Reviews"),
+    "nav.waiting": ("{n} 项待审核", "{n} awaiting a decision"),
     "nav.import": ("导入", "Import"),
     "nav.people": ("人员", "People"),
     "nav.units": ("单位", "Units"),

@@ -1,19 +1,25 @@
 """The supervisor's dashboard: the unit x light matrix and its links, the overdue items by
-keyset with working days late, the on-time chart at 0 %, and scope."""
+keyset with working days late, the on-time chart at 0 %, scope, and the reviews badge."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from models import (
+    Assignment,
     AssignmentRole,
+    Extension,
     Item,
     ItemState,
+    Report,
+    ReportKind,
+    ReviewState,
     Unit,
 )
+from testing import SHANGHAI
 from testing import factories as f
 from tests.web.conftest import Seed, Web
 
@@ -143,6 +149,61 @@ async def test_the_chart_shows_a_zero_rate_and_defaults_to_the_month(
     zero = re.findall(r'<rect class="bar" data-rate="0%" x="\d+" y="\d+" width="(\d+)"', chart)
     assert zero == ["3", "3"]
     assert chart.count(">0%</text>") == 2 and chart.count('class="track"') == 2
+
+
+async def _requests(sessions, seed: Seed) -> int:
+    """Two requests waiting for the office (a completion, an extension) and three that are
+    not (one awaiting the principal's sign-off, one decided, a progress report)."""
+    at = datetime(2026, 11, 1, 9, 0, tzinfo=SHANGHAI)
+    async with sessions() as s, s.begin():
+        asg = await s.get_one(Assignment, seed.assignment_a)
+        for kind, state in (
+            (ReportKind.COMPLETION, ReviewState.PENDING),
+            (ReportKind.COMPLETION, ReviewState.AWAITING_SIGNOFF),
+            (ReportKind.PROGRESS, ReviewState.NONE),
+        ):
+            s.add(Report(assignment_id=asg.id, kind=kind, text="已完成", review_state=state))
+        ext = Extension(
+            assignment_id=asg.id,
+            reason="需协调",
+            old_due_on=asg.due_on,
+            new_due_on=date(2027, 1, 29),
+            created_at=at,
+        )
+        decided = Extension(
+            assignment_id=asg.id,
+            reason="早先的申请",
+            old_due_on=asg.due_on,
+            new_due_on=date(2027, 1, 8),
+            state=ReviewState.REJECTED,
+            created_at=at,
+        )
+        s.add_all([ext, decided])
+        await s.flush()
+        return ext.id
+
+
+async def test_the_menu_counts_what_the_reviewer_may_decide_on_every_page(
+    as_supervisor: Web, as_admin: Web, as_liaison: Web, as_viewer: Web, seed: Seed, sessions
+) -> None:
+    badge = re.compile(r'<span class="badge" title="([^"]+)" aria-label="[^"]+">(\d+)</span>')
+    none_yet = await (await as_supervisor.get("/")).text()
+    assert 'class="badge"' not in none_yet
+    extension = await _requests(sessions, seed)
+    for page in ("/", "/items", f"/items/{seed.item_a}", "/reviews", "/nowhere"):
+        response = await as_supervisor.get(page, headers={"Accept": "text/html"})
+        assert badge.findall(await response.text()) == [("2 项待审核", "2")], page
+    english = await (await as_admin.get("/", cookies={"lang": "en"})).text()
+    assert badge.findall(english) == [("2 awaiting a decision", "2")]
+    for other in (as_liaison, as_viewer):  # they decide nothing: no badge, no reviews entry
+        html = await (await other.get("/")).text()
+        assert 'class="badge"' not in html and 'href="/reviews"' not in html
+    decided = await as_supervisor.post(
+        f"/reviews/extension/{extension}", {"decision": "approve", "comment": "同意"}
+    )
+    assert decided.status == 303
+    after = await (await as_supervisor.get("/")).text()
+    assert badge.findall(after) == [("1 项待审核", "1")]
 
 
 @pytest.mark.dialects

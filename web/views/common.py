@@ -30,6 +30,9 @@ from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate, translate_or
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 JINJA = web.AppKey("jinja", Environment)
+#: What the logged-in reviewer may decide, counted for the menu's badge before the page is
+#: rendered (`web.views.reviews.waiting_badge`); absent for everyone else.
+WAITING = web.RequestKey("duban_waiting_for_review", int)
 PAGE_SIZE: Final = 50
 CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -81,7 +84,8 @@ def _nav(request: web.Request, me: Principal | None) -> list[dict[str, Any]]:
         if me.allows(permission) and name in names:
             url = str(names[name].url_for())
             current = request.path == url or (url != "/" and request.path.startswith(url))
-            out.append({"url": url, "key": key, "current": current})
+            badge = request.get(WAITING, 0) if name == "reviews" else 0
+            out.append({"url": url, "key": key, "current": current, "badge": badge})
     return out
 
 
