@@ -37,6 +37,7 @@ from models import (
     MilestoneState,
     Person,
     Unit,
+    in_open_work,
 )
 from supervision.access import Scope
 from supervision.calendar import WorkCalendar
@@ -270,6 +271,9 @@ class ItemFilter:
     # open items past their deadline in force on this day (逾期): each is red that day, and
     # ``ix_items_open_due`` holds exactly the open items in the list's order
     overdue_on: date | None = None
+    # the scope asked of each item read (`Scope.filter_items_by_key`): for filters that
+    # read few items (the open ones), where the set form reads the scope's whole history
+    scope_by_key: bool = False
 
     async def looked_up(self, session: AsyncSession) -> ItemFilter:
         """These filters with the search's names looked up (the cheaper statements)."""
@@ -279,7 +283,9 @@ class ItemFilter:
 
     def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
         """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
-        if self.scope is not None:
+        if self.scope is not None and self.scope_by_key:
+            query = self.scope.filter_items_by_key(query)
+        elif self.scope is not None:
             query = self.scope.filter_items(query)
         if self.unit_id is not None:
             query = query.where(
@@ -301,9 +307,7 @@ class ItemFilter:
             search = self.search if self.search and self.search.text == self.text else None
             query = query.where((search or ItemSearch(self.text)).condition())
         if self.overdue_on is not None:
-            query = query.where(
-                Item.state.in_(ACTIVE_STATES), due_in_force_column() < self.overdue_on
-            )
+            query = query.where(in_open_work(Item.state), due_in_force_column() < self.overdue_on)
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
         elif self.light is not None:

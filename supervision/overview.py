@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, null, select, true, union_all
+from sqlalchemy import func, null, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ACTIVE_STATES, Assignment, Item, Unit
@@ -73,7 +73,7 @@ async def light_matrix(
     """The unit x light matrix of the open items ``scope`` sees (a unit role: its units
     only), in one statement: the open items' lights, then their units."""
     cuts = LightCuts.on(today, calendar, tz)
-    lit = ItemFilter(scope=scope).apply(
+    lit = ItemFilter(scope=scope, scope_by_key=True).apply(
         select(Item.id.label("id"), item_severity(cuts).label("severity")).where(
             Item.state.in_(ACTIVE_STATES)
         ),
@@ -91,28 +91,27 @@ async def light_matrix(
         )
         pairs: Any = lights.join(units_of, true())
         unit_id: Any = units_of.c.unit_id
-    else:  # SQLite joins by the index anyway (and knows no LATERAL)
+    else:  # SQLite knows no LATERAL; it seeks each open item's units by the index itself
         pairs = lights.join(Assignment, Assignment.item_id == lights.c.id)
         unit_id = Assignment.unit_id
-    per_unit = (
-        select(Unit.id, Unit.code, Unit.name, lights.c.severity, func.count())
-        .select_from(pairs)
-        .join(Unit, Unit.id == unit_id)
-        .group_by(Unit.id, Unit.code, Unit.name, lights.c.severity)
-    )
-    if scope is not None:
-        per_unit = scope.filter_units(per_unit)
-    in_all = select(null(), literal(""), literal(""), lights.c.severity, func.count()).group_by(
-        lights.c.severity
-    )
+    # No join to the units nor filter on them here: either would let SQLite walk every
+    # assignment of each unit instead of each open item's few; the scope's items are
+    # already the only ones counted, the scope's units are kept below.
+    per_unit = select(unit_id, lights.c.severity, func.count()).select_from(pairs)
+    in_all = select(null(), lights.c.severity, func.count()).group_by(lights.c.severity)
+    statement = union_all(in_all, per_unit.group_by(unit_id, lights.c.severity))
     totals = dict.fromkeys(MATRIX_LIGHTS, 0)
-    units: dict[int, UnitLights] = {}
-    for unit, code, name, severity, n in (await session.execute(union_all(in_all, per_unit))).all():
+    cells: dict[int, dict[Light, int]] = {}
+    for unit, severity, n in (await session.execute(statement)).all():
         light = BY_SEVERITY[int(severity)]  # an open item's light is never grey
         if unit is None:
             totals[light] += int(n)
-        else:
-            row = units.setdefault(unit, UnitLights(unit, code, name))
-            setattr(row, light.value, int(n))
-    ordered = sorted(units.values(), key=lambda u: (-u.red, -u.yellow, -u.green, u.code))
+        elif scope is None or scope.sees_unit(unit):
+            cells.setdefault(unit, {})[light] = int(n)
+    names = select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(sorted(cells)))
+    units = [
+        UnitLights(uid, code, name, **{light.value: n for light, n in cells[uid].items()})
+        for uid, code, name in (await session.execute(names)).all()
+    ]
+    ordered = sorted(units, key=lambda u: (-u.red, -u.yellow, -u.green, u.code))
     return LightMatrix(totals, ordered)

@@ -83,7 +83,7 @@ async def dashboard_data(
     matrix = await light_matrix(session, me.scope, today=today, calendar=calendar, tz=tz)
     overdue = await page_items(
         session,
-        ItemFilter(scope=me.scope, overdue_on=today),
+        ItemFilter(scope=me.scope, overdue_on=today, scope_by_key=True),
         today=today,
         calendar=calendar,
         tz=tz,
@@ -97,7 +97,8 @@ async def dashboard_data(
     # The chart shows each unit's lead (主办) work: ranked units, then those with nothing due.
     lead = figures.ranking("lead") + [u for u in figures.unranked if u.role == "lead"]
     units = [u for u in lead if me.scope.sees_unit(u.unit_id)]
-    years = {today.year, *await _years_in_use(session, ItemFilter(scope=me.scope))}
+    # the office's calendar, for everyone's deadlines: the years of all open items
+    years = {today.year, *await _years_in_use(session, ItemFilter())}
     return DashboardData(
         matrix=matrix,
         units=units,
