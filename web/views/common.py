@@ -2,7 +2,8 @@
 
 Other web modules render with ``render(request, "x.html", {...})``; a template extends
 ``base.html`` and fills ``{% block content %}``. The context always has ``t`` (UI strings),
-``lang``, ``me`` (the `Principal` or None), ``csrf_token``, ``nav`` and ``office_name``.
+``lang``, ``me`` (the `Principal` or None), ``csrf_token``, ``nav``, ``waiting`` (what the
+reviewer may decide, for the menu's badges) and ``office_name``.
 Imports `web.auth`, `web.i18n`, `web.app`; no domain rules live here (the nav asks the
 person's `supervision.access.Scope`).
 """
@@ -121,6 +122,7 @@ def _layout(request: web.Request) -> dict[str, Any]:
         "me": me,
         "csrf_token": csrf_token(request),
         "nav": _nav(request, me),
+        "waiting": request.get(WAITING, 0),
         "office_name": deps.config.office_name,
         "tz": deps.config.tz,
         "path": request.path_qs,
