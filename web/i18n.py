@@ -103,6 +103,15 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "dash.extensions": ("延期", "Extensions"),
     "dash.rate": ("按期率", "On-time rate"),
     "dash.period": ("统计期间", "Period"),
+    "dash.bad_period": (
+        "无法识别统计期间“{period}”：请填写月（2026-11）、周（2026-W47）或季度（2026-Q4）。",
+        "Period “{period}” is not understood: use a month (2026-11), an ISO week (2026-W47) "
+        "or a quarter (2026-Q4).",
+    ),
+    "dash.future_period": (
+        "统计期间“{period}”尚未开始（{start} 起），下面是本月的情况。",
+        "Period “{period}” has not started yet (it starts on {start}); this month is shown.",
+    ),
     "dash.chart": ("按期率图", "On-time rate chart"),
     "dash.matrix": ("各单位在办事项红黄绿灯", "Open items by unit and light"),
     "dash.open": ("在办合计", "Open"),

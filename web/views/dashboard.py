@@ -59,7 +59,8 @@ class DashboardData:
     overdue_more: bool  # rows beyond these in the direction read
     overdue_since: date  # the list is the open items due before this day (today)
     fallback_years: list[int]
-    period_label: str
+    period_label: str  # in Chinese (2026年11月)
+    period_key: str  # as typed (2026-11): what an English page shows
 
 
 def month_period(day: date) -> Period:
@@ -108,6 +109,7 @@ async def dashboard_data(
         overdue_since=today,
         fallback_years=calendar.fallback_years(years),
         period_label=period.label,
+        period_key=period.key,
     )
 
 
@@ -204,20 +206,20 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     errors: list[str] = []
-    period = None
     raw = request.query.get("period", "").strip()[:20]
+    period = None
     if raw:
         try:
             period = parse_period(raw)
-        except ValidationFailed as exc:
-            errors.append(str(exc))
+        except ValidationFailed:
+            errors.append(t_for(request, "dash.bad_period", period=raw))
+    today = local_today(deps.clock, deps.config.tz)
+    if period is not None and period.starts_on > today:
+        errors.append(t_for(request, "dash.future_period", period=raw, start=period.starts_on))
+        period = None
     cursor = _cursor(request.query)
     async with deps.sessions() as session:
-        try:
-            data = await dashboard_data(session, me, deps, period, cursor)
-        except ValidationFailed as exc:  # a period that has not started yet
-            errors.append(str(exc))
-            data = await dashboard_data(session, me, deps, cursor=cursor)
+        data = await dashboard_data(session, me, deps, period, cursor)
     return render(
         request,
         "dashboard.html",
