@@ -8,6 +8,7 @@ list), `supervision.bulletins` (the period's figures, summed per unit)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ACTIVE_STATES, Item
 from supervision.access import Permission
-from supervision.bulletins import UnitFigures, compute_bulletin
+from supervision.bulletins import BulletinData, UnitFigures, compute_bulletin
 from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import days_left
 from supervision.errors import ValidationFailed
-from supervision.item_list import Cursor, ItemFilter, ItemRow, page_items
+from supervision.item_list import Cursor, ItemFilter, ItemPage, ItemRow, page_items
 from supervision.light import Light
 from supervision.overview import MATRIX_LIGHTS, LightMatrix, light_matrix
 from supervision.periods import Period, parse_period
@@ -70,44 +71,57 @@ def month_period(day: date) -> Period:
 
 
 async def dashboard_data(
-    session: AsyncSession,
-    me: Principal,
     deps: WebDeps,
+    me: Principal,
     period: Period | None = None,
     cursor: Cursor | None = None,
 ) -> DashboardData:
     """Compute the dashboard for ``me``: the matrix, one page of the overdue items (the page
-    next to ``cursor``) and the period's per-unit figures, all counted in the database."""
+    next to ``cursor``) and the period's per-unit figures, all counted in the database.
+
+    The three parts do not depend on each other: each runs in a session of its own, at the
+    same time, so the page waits for the slowest part, not for their sum."""
     tz = deps.config.tz
     today = local_today(deps.clock, tz)
-    calendar = await load_calendar(session)
-    matrix = await light_matrix(session, me.scope, today=today, calendar=calendar, tz=tz)
-    overdue = await page_items(
-        session,
-        ItemFilter(scope=me.scope, overdue_on=today, scope_by_key=True),
-        today=today,
-        calendar=calendar,
-        tz=tz,
-        limit=OVERDUE_SHOWN,
-        cursor=cursor,
-    )
+    async with deps.sessions() as session:
+        calendar = await load_calendar(session)
+
+    async def matrix() -> LightMatrix:
+        async with deps.sessions() as session:
+            return await light_matrix(session, me.scope, today=today, calendar=calendar, tz=tz)
+
+    async def overdue() -> ItemPage:
+        async with deps.sessions() as session:
+            return await page_items(
+                session,
+                ItemFilter(scope=me.scope, overdue_on=today, scope_by_key=True),
+                today=today,
+                calendar=calendar,
+                tz=tz,
+                limit=OVERDUE_SHOWN,
+                cursor=cursor,
+            )
+
+    async def figures(period: Period) -> tuple[BulletinData, set[int]]:
+        async with deps.sessions() as session:
+            data = await compute_bulletin(
+                session, period, today=today, calendar=calendar, tz=tz, overdue_list=False
+            )
+            # the office's calendar, for everyone's deadlines: the years of all open items
+            return data, await _years_in_use(session, ItemFilter())
+
     period = period or month_period(today)
-    figures = await compute_bulletin(
-        session, period, today=today, calendar=calendar, tz=tz, overdue_list=False
-    )
+    lights, late, (summed, years) = await asyncio.gather(matrix(), overdue(), figures(period))
     # The chart shows each unit's lead (主办) work: ranked units, then those with nothing due.
-    lead = figures.ranking("lead") + [u for u in figures.unranked if u.role == "lead"]
-    units = [u for u in lead if me.scope.sees_unit(u.unit_id)]
-    # the office's calendar, for everyone's deadlines: the years of all open items
-    years = {today.year, *await _years_in_use(session, ItemFilter())}
+    lead = summed.ranking("lead") + [u for u in summed.unranked if u.role == "lead"]
     return DashboardData(
-        matrix=matrix,
-        units=units,
-        overdue=[OverdueRow(r, -days_left(today, r.due_on, calendar)) for r in overdue.rows],
-        overdue_total=overdue.total,
-        overdue_more=overdue.more,
+        matrix=lights,
+        units=[u for u in lead if me.scope.sees_unit(u.unit_id)],
+        overdue=[OverdueRow(r, -days_left(today, r.due_on, calendar)) for r in late.rows],
+        overdue_total=late.total,
+        overdue_more=late.more,
         overdue_since=today,
-        fallback_years=calendar.fallback_years(years),
+        fallback_years=calendar.fallback_years({today.year, *years}),
         period_label=period.label,
         period_key=period.key,
     )
@@ -218,8 +232,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         errors.append(t_for(request, "dash.future_period", period=raw, start=period.starts_on))
         period = None
     cursor = _cursor(request.query)
-    async with deps.sessions() as session:
-        data = await dashboard_data(session, me, deps, period, cursor)
+    data = await dashboard_data(deps, me, period, cursor)
     return render(
         request,
         "dashboard.html",
