@@ -277,6 +277,19 @@ class Scope(Member):
             return query
         return query.where(Item.id.in_(self.visible_item_ids()))
 
+    def filter_items_by_key(self, query: Q) -> Q:
+        """`filter_items` asked of each item read, through its own assignments (by key): for
+        a query that reads few items (the open ones), where `filter_items` reads every
+        assignment the scope's units were ever given."""
+        if self.unit_ids is None:
+            return query
+        mine = (
+            select(Assignment.id)
+            .where(Assignment.item_id == Item.id, self._in_units(self.unit_ids))
+            .offset(0)  # PostgreSQL: asked per item, not turned into a join of the scope's
+        )
+        return query.where(mine.exists())
+
     def filter_assignments(self, query: Q) -> Q:
         """Restrict a query over `Assignment` to those of the items in scope."""
         if self.unit_ids is None:

@@ -21,8 +21,11 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 
 from models import (
     ACTIVE_STATES,
@@ -34,6 +37,7 @@ from models import (
     MilestoneState,
     Person,
     Unit,
+    in_open_work,
 )
 from supervision.access import Scope
 from supervision.calendar import WorkCalendar
@@ -227,15 +231,28 @@ def item_severity(cuts: LightCuts) -> ColumnElement[int]:
         .scalar_subquery()
     )
     own = cuts.severity(state=Item.state, due_on=Item.due_on, started_on=Item.received_on)
-    base = func.coalesce(leads, own)
     stages = (
         select(func.max(cuts.milestone_severity(due_on=Milestone.due_on)))
         .where(Milestone.item_id == Item.id, Milestone.state == MilestoneState.OPEN)
         .scalar_subquery()
     )
-    # the larger of the two (greatest() is spelt differently in SQLite); no open milestone:
-    # the comparison is NULL and the assignments' light stands
-    return case((stages > base, stages), else_=base)
+    # the larger of the two, each subquery written once (a CASE comparing them ran the
+    # assignments' twice per item); no open milestone counts as grey, the least severe
+    return _Greatest(func.coalesce(leads, own), func.coalesce(stages, SEVERITY[Light.GREY]))
+
+
+class _Greatest(GenericFunction[int]):
+    """``greatest(a, b)`` of two severities that are never NULL (SQLite spells it ``max``)."""
+
+    type = Integer()
+    name = "greatest"
+    identifier = "duban_greatest"
+    inherit_cache = True
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: SQLCompiler, **kw: Any) -> str:
+    return "max" + compiler.process(element.clause_expr, **kw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +268,12 @@ class ItemFilter:
     due_to: date | None = None
     text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
     search: ItemSearch | None = None  # the text's names looked up (`looked_up`)
+    # open items past their deadline in force on this day (逾期): each is red that day, and
+    # ``ix_items_open_due`` holds exactly the open items in the list's order
+    overdue_on: date | None = None
+    # the scope asked of each item read (`Scope.filter_items_by_key`): for filters that
+    # read few items (the open ones), where the set form reads the scope's whole history
+    scope_by_key: bool = False
 
     async def looked_up(self, session: AsyncSession) -> ItemFilter:
         """These filters with the search's names looked up (the cheaper statements)."""
@@ -260,7 +283,9 @@ class ItemFilter:
 
     def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
         """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
-        if self.scope is not None:
+        if self.scope is not None and self.scope_by_key:
+            query = self.scope.filter_items_by_key(query)
+        elif self.scope is not None:
             query = self.scope.filter_items(query)
         if self.unit_id is not None:
             query = query.where(
@@ -281,6 +306,8 @@ class ItemFilter:
         if self.text:
             search = self.search if self.search and self.search.text == self.text else None
             query = query.where((search or ItemSearch(self.text)).condition())
+        if self.overdue_on is not None:
+            query = query.where(in_open_work(Item.state), due_in_force_column() < self.overdue_on)
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
         elif self.light is not None:

@@ -72,6 +72,20 @@ async def test_the_text_search_index_is_trigrams_on_postgresql_only(fresh_engine
     assert "USING gin (title gin_trgm_ops, ref gin_trgm_ops)" in definition
 
 
+async def test_the_open_items_index_holds_the_open_items_only(fresh_engine):
+    """0019: the dashboard's overdue list walks ``ix_items_open_due``, the open items in the
+    list's order; partial on both databases, so the closed history is not in it."""
+    await upgrade(fresh_engine)
+    async with fresh_engine.connect() as conn:
+        if is_sqlite(fresh_engine):
+            query = "SELECT sql FROM sqlite_master WHERE name = 'ix_items_open_due'"
+        else:
+            query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_open_due'"
+        definition = str(await conn.scalar(text(query)))
+    assert "due_in_force, ref, id" in definition.replace('"', "")
+    assert "WHERE" in definition and "'completion_requested'" in definition
+
+
 async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engine):
     """0016: `models.due_in_force`'s triggers exist after the last migration (on SQLite a
     later batch migration that rebuilds ``items`` or ``assignments`` drops them: re-create

@@ -54,6 +54,7 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
 def setup_admin(app: web.Application) -> None:
     """Register the auth middleware, templates, static files and admin routes."""
     setup_auth(app)
+    app.middlewares.append(reviews.waiting_badge)  # needs the principal: after auth
     setup_templates(app)
     app.middlewares.append(error_pages)
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -44,6 +44,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "nav.dashboard": ("总览", "Dashboard"),
     "nav.items": ("督查事项", "Items"),
     "nav.reviews": ("待审核", "Reviews"),
+    "nav.waiting": ("{n} 项待审核", "{n} awaiting a decision"),
     "nav.import": ("导入", "Import"),
     "nav.people": ("人员", "People"),
     "nav.units": ("单位", "Units"),
@@ -103,12 +104,25 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "dash.extensions": ("延期", "Extensions"),
     "dash.rate": ("按期率", "On-time rate"),
     "dash.period": ("统计期间", "Period"),
-    "dash.chart": ("按期率图", "On-time rate chart"),
-    "dash.overdue_list": ("逾期事项", "Overdue items"),
-    "dash.overdue_more": (
-        "仅列出最早到期的 {shown} 项，共 {total} 项：查看全部",
-        "The {shown} that fell due first of {total}: see them all",
+    "dash.bad_period": (
+        "无法识别统计期间“{period}”：请填写月（2026-11）、周（2026-W47）或季度（2026-Q4）。",
+        "Period “{period}” is not understood: use a month (2026-11), an ISO week (2026-W47) "
+        "or a quarter (2026-Q4).",
     ),
+    "dash.future_period": (
+        "统计期间“{period}”尚未开始（{start} 起），下面是本月的情况。",
+        "Period “{period}” has not started yet (it starts on {start}); this month is shown.",
+    ),
+    "dash.chart": ("按期率图", "On-time rate chart"),
+    "dash.matrix": ("各单位在办事项红黄绿灯", "Open items by unit and light"),
+    "dash.open": ("在办合计", "Open"),
+    "dash.overdue_list": ("逾期事项", "Overdue items"),
+    "dash.overdue_total": (
+        "共 {total} 项，逾期最久的在前",
+        "{total} in all, longest overdue first",
+    ),
+    "dash.days_late": ("逾期工作日", "Working days late"),
+    "dash.overdue_all": ("在事项列表中查看全部", "See them all in the items list"),
     "dash.calendar_warning": (
         "{years} 年尚无官方节假日安排，相关期限按周一至周五（除法定节假日外）临时计算，"
         "调休未计入，请在“工作日历”导入。",

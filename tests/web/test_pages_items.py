@@ -324,9 +324,11 @@ async def test_dashboard_period(as_admin: Web, seed: Seed) -> None:
     html = await (await as_admin.get("/?period=2026-Q4")).text()
     assert "2026年第四季度" in html
     bad = await as_admin.get("/?period=2026-Q9")
-    assert bad.status == 400 and "Q1-Q4" in await bad.text()
-    future = await as_admin.get("/?period=2030-01")
-    assert future.status == 400 and "has not started" in await future.text()
+    assert bad.status == 400 and "无法识别统计期间“2026-Q9”" in await bad.text()
+    future = await as_admin.get("/?period=2030-01", cookies={"lang": "en"})
+    text = await future.text()
+    assert future.status == 400 and "has not started yet (it starts on 2030-01-01)" in text
+    assert "Per unit · 2026-11<" in text  # the month instead
 
 
 async def test_items_paging(as_admin: Web, seed: Seed, sessions) -> None:

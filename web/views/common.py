@@ -2,7 +2,8 @@
 
 Other web modules render with ``render(request, "x.html", {...})``; a template extends
 ``base.html`` and fills ``{% block content %}``. The context always has ``t`` (UI strings),
-``lang``, ``me`` (the `Principal` or None), ``csrf_token``, ``nav`` and ``office_name``.
+``lang``, ``me`` (the `Principal` or None), ``csrf_token``, ``nav``, ``waiting`` (what the
+reviewer may decide, for the menu's badges) and ``office_name``.
 Imports `web.auth`, `web.i18n`, `web.app`; no domain rules live here (the nav asks the
 person's `supervision.access.Scope`).
 """
@@ -30,6 +31,9 @@ from web.i18n import LANG_COOKIE, STRINGS, pick_lang, translate, translate_or
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 JINJA = web.AppKey("jinja", Environment)
+#: What the logged-in reviewer may decide, counted for the menu's badge before the page is
+#: rendered (`web.views.reviews.waiting_badge`); absent for everyone else.
+WAITING = web.RequestKey("duban_waiting_for_review", int)
 PAGE_SIZE: Final = 50
 CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -81,7 +85,8 @@ def _nav(request: web.Request, me: Principal | None) -> list[dict[str, Any]]:
         if me.allows(permission) and name in names:
             url = str(names[name].url_for())
             current = request.path == url or (url != "/" and request.path.startswith(url))
-            out.append({"url": url, "key": key, "current": current})
+            badge = request.get(WAITING, 0) if name == "reviews" else 0
+            out.append({"url": url, "key": key, "current": current, "badge": badge})
     return out
 
 
@@ -123,6 +128,7 @@ def _layout(request: web.Request) -> dict[str, Any]:
         "me": me,
         "csrf_token": csrf_token(request),
         "nav": _nav(request, me),
+        "waiting": request.get(WAITING, 0),
         "office_name": deps.config.office_name,
         "tz": deps.config.tz,
         "path": request.path_qs,

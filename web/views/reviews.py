@@ -1,26 +1,38 @@
-"""Pending completion and extension requests, approved or rejected by the office."""
+"""Pending completion and extension requests, approved or rejected by the office, and the
+menu's count of them (`waiting_badge`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import Select, and_, func, or_, select
 
-from models import Assignment, Extension, Item, Person, Report, ReportKind, ReviewState, Unit
+from models import Assignment, Extension, Item, Person, Report, Unit
 from supervision.access import Permission
 from supervision.errors import DomainError
 from supervision.requests import MAX_COMMENT, decide_completion, decide_extension
+from supervision.review_queue import PENDING_COMPLETION, PENDING_EXTENSION, awaiting_decision
 from web.access import require
 from web.app import DEPS, WebDeps
-from web.auth import safe_next
-from web.views.common import int_or_none, path_id, redirect, refused, render, t_for, text_field
+from web.auth import maybe_viewer, safe_next
+from web.views.common import (
+    WAITING,
+    int_or_none,
+    path_id,
+    redirect,
+    refused,
+    render,
+    t_for,
+    text_field,
+)
 
 REVIEWS_SHOWN = 50
 
 Row = TypeVar("Row", Report, Extension)
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _after(query: Q, model: type[Row], after: int | None) -> Q:
@@ -42,11 +54,7 @@ async def _pending(request: web.Request, errors: list[str], status: int) -> web.
     deps: WebDeps = request.app[DEPS]
     completions_after = int_or_none(request.query.get("completions_after"))
     extensions_after = int_or_none(request.query.get("extensions_after"))
-    pending_completion = and_(
-        Report.kind == ReportKind.COMPLETION.value,
-        Report.review_state == ReviewState.PENDING.value,
-    )
-    pending_extension = Extension.state == ReviewState.PENDING.value
+    pending_completion, pending_extension = PENDING_COMPLETION, PENDING_EXTENSION
     async with deps.sessions() as session:
         completions = (
             await session.execute(
@@ -159,6 +167,22 @@ async def decide_completion_post(request: web.Request) -> web.StreamResponse:
 async def decide_extension_post(request: web.Request) -> web.StreamResponse:
     """POST /reviews/extension/{id}: approve or reject an extension request."""
     return await _decide(request, "extension")
+
+
+@web.middleware
+async def waiting_badge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count what the logged-in reviewer may decide, for the menu's badge on every page
+    (`web.views.common.WAITING`): one indexed COUNT, never for the API or static files."""
+    me = maybe_viewer(request)
+    if me is not None and me.allows(Permission.REVIEW) and not _is_plumbing(request.path):
+        deps: WebDeps = request.app[DEPS]
+        async with deps.sessions() as session:
+            request[WAITING] = await awaiting_decision(session, me.scope)
+    return await handler(request)
+
+
+def _is_plumbing(path: str) -> bool:
+    return path.startswith(("/api/", "/static/"))
 
 
 def routes(app: web.Application) -> None:
