@@ -229,47 +229,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "发现 {n} 处错误，未导入任何数据。",
         "{n} errors found; nothing was imported.",
     ),
-    # reading an uploaded file (supervision.tabular.TableError keys)
-    "table.too_large": ("文件超过 {mb} MB。", "the file is larger than {mb} MB."),
-    "table.unsupported": (
-        "不支持的文件类型 {suffix}：请使用 .csv（UTF-8）或 .xlsx 文件。",
-        "unsupported file type {suffix}: use .csv (UTF-8) or .xlsx",
-    ),
-    "table.not_utf8": (
-        "文件不是 UTF-8 文本：请另存为“CSV UTF-8”（或 XLSX）后重试。",
-        "the file is not UTF-8 text; save it as “CSV UTF-8” (or as XLSX) and try again",
-    ),
-    "table.empty": ("文件为空：没有表头行。", "the file is empty: it has no header row"),
-    "table.duplicate_column": (
-        "第 1 行，{column}：表头中该列出现了两次。",
-        "row 1, {column}: the column appears twice in the header",
-    ),
-    "table.bad_csv": ("第 {row} 行：不是有效的 CSV。", "row {row}: not valid CSV"),
-    "table.bad_xlsx": (
-        "无法读取该 XLSX 工作簿（{reason}）。",
-        "not a readable XLSX workbook ({reason})",
-    ),
-    "table.no_sheet": ("工作簿中没有工作表。", "the workbook has no sheet"),
-    "table.too_many_rows": (
-        "文件超过 {limit:,} 行。",
-        "the file has more than {limit:,} rows",
-    ),
-    "table.too_many_columns": (
-        "第 {row} 行：第 {limit} 列之后还有内容（最多 {limit} 列）。",
-        "row {row}: a value beyond column {limit} (at most {limit} columns)",
-    ),
-    "table.too_many_cells": (
-        "第 {row} 行：已填写的单元格超过 {limit:,} 个。",
-        "row {row}: the file has more than {limit:,} filled cells",
-    ),
-    "table.too_big_unpacked": (
-        "工作簿解压后达 {mb:,} MB，超过上限 {limit} MB。",
-        "the workbook unpacks to {mb:,} MB, more than {limit} MB",
-    ),
-    "table.too_many_parts": (
-        "不是工作簿：文件包含超过 {limit} 个部件。",
-        "not a workbook: the file holds more than {limit} parts",
-    ),
     # people and units
     "people.title": ("人员", "People"),
     "people.new": ("新增人员", "New person"),
