@@ -18,8 +18,8 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.importing import ImportKind, import_rows
 from supervision.items import ItemRow, list_items
-from supervision.labels import label, label_of
-from supervision.tabular import read_table
+from supervision.labels import label, label_of, told
+from supervision.tabular import TableError, read_table
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would help
 BAR_WIDTH = 30
@@ -61,9 +61,15 @@ def warn_fallback(years: Iterable[int]) -> None:
 
 
 async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
-    """Import one CSV or XLSX file, all or nothing."""
+    """Import one CSV or XLSX file, all or nothing; problems and the summary are said in the
+    office's language (``DUBAN_OFFICE_LOCALE``)."""
     kind = ImportKind(args.kind)
-    table = read_table(Path(args.file))
+    locale = rt.settings.office.locale
+    try:
+        table = read_table(Path(args.file))
+    except TableError as exc:
+        print(f"duban: error: {told(exc, locale)}", file=sys.stderr)
+        return 1
     progress = (
         ProgressBar(f"importing {kind.value}", len(table))
         if (len(table) > PROGRESS_MIN_ROWS)
@@ -82,17 +88,13 @@ async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
         if result.written:
             await session.commit()
     for error in result.errors:
-        print(str(error), file=sys.stderr)
+        print(error.said(locale), file=sys.stderr)
     if not result.ok:
-        print(f"duban: error: {result.summary()}", file=sys.stderr)
+        print(f"duban: error: {result.summary(locale)}", file=sys.stderr)
         return 1
-    print(result.summary())
-    if result.provisional_refs:
-        print(
-            f"{len(result.provisional_refs)} item(s) have a provisional deadline: "
-            + ", ".join(result.provisional_refs[:10])
-            + (" …" if len(result.provisional_refs) > 10 else "")
-        )
+    print(result.summary(locale))
+    for note in result.deadline_notes(locale):
+        print(note)
     warn_fallback(result.fallback_years)
     return 0
 
@@ -150,10 +152,15 @@ async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``import`` and ``items``."""
     p = subparsers.add_parser(
-        "import", help="import units, people or items from CSV (UTF-8) or XLSX; all or nothing"
+        "import",
+        help="import units, people, items or milestones from CSV or XLSX; all or nothing",
     )
     p.add_argument("kind", choices=[k.value for k in ImportKind])
-    p.add_argument("file", help="a .csv (UTF-8, with or without BOM) or .xlsx file")
+    p.add_argument(
+        "file",
+        help="a .csv (UTF-8 with or without BOM, or GBK/GB18030) or .xlsx file; "
+        "headers in Chinese (文号, 标题, ...) or English (ref, title, ...)",
+    )
     p.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     p.set_defaults(handler=import_file)
 
