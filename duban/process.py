@@ -78,6 +78,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
         tz=s.office.tz,
         base_url=web_settings.base_url,
         office_name=s.office.name,
+        office_locale=s.office.locale,
         redis_url=s.redis.url,
         secure_cookies=web_settings.base_url.startswith("https://"),
         telegram_bot_username=s.telegram.bot_username,

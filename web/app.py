@@ -29,6 +29,7 @@ class WebConfig:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     base_url: str = "http://127.0.0.1:8080"
     office_name: str = "督查室"
+    office_locale: str = "zh"  # the office's language: the import templates' headers
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)

@@ -214,17 +214,33 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "No decision taken: click Approve or Reject.",
     ),
     # import
-    "import.title": ("导入督查事项", "Import items"),
+    "import.title": ("数据导入", "Import"),
     "import.file": ("CSV 或 XLSX 文件", "CSV or XLSX file"),
+    "import.hint": (
+        "列名可用中文或英文；CSV 可为 UTF-8 或 GBK 编码。先检查，全部无误才写入。",
+        "Headers may be Chinese or English; a CSV may be UTF-8 or GBK. The file is checked "
+        "first and written only when every row is right.",
+    ),
+    "import.templates": (
+        "下载导入模板（含示例行和填写说明）：",
+        "Templates (an example row and notes):",
+    ),
     "import.check": ("检查（不保存）", "Check (dry run)"),
     "import.commit": ("确认导入", "Import now"),
     "import.row": ("行", "Row"),
+    "import.column": ("列", "Column"),
     "import.error": ("错误", "Error"),
     "import.ok": ("检查通过：{n} 行可以导入。", "Check passed: {n} rows can be imported."),
-    "import.done": (
-        "已导入：新建 {created}，更新 {updated}，未变 {unchanged}。",
-        "Imported: {created} created, {updated} updated, {unchanged} unchanged.",
-    ),
+    "import.done": ("导入完成。", "Imported."),
+    "import.created": ("新增", "Created"),
+    "import.updated": ("更新", "Updated"),
+    "import.unchanged": ("未变", "Unchanged"),
+    "import.deadlines": ("完成时限需留意的事项", "Deadlines to check"),
+    "import.ref": ("文号", "Ref"),
+    "import.due_on": ("完成时限", "Deadline"),
+    "import.computed": ("计算所得", "computed"),
+    "import.provisional": ("待确认", "provisional"),
+    "import.more": ("另有 {n} 项未列出。", "{n} more not listed."),
     "import.has_errors": (
         "发现 {n} 处错误，未导入任何数据。",
         "{n} errors found; nothing was imported.",
