@@ -241,10 +241,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "import.computed": ("计算所得", "computed"),
     "import.provisional": ("待确认", "provisional"),
     "import.more": ("另有 {n} 项未列出。", "{n} more not listed."),
-    "import.has_errors": (
-        "发现 {n} 处错误，未导入任何数据。",
-        "{n} errors found; nothing was imported.",
-    ),
     # people and units
     "people.title": ("人员", "People"),
     "people.new": ("新增人员", "New person"),

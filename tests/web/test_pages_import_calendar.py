@@ -53,7 +53,8 @@ async def test_import_dry_run_then_commit(as_supervisor: Web, seed: Seed, sessio
     html = await response.text()
     # what it did: 新增/更新/未变, and the item whose deadline the policy computed
     assert "导入完成。" in html and "督查事项：共 2 行，新增 2，更新 0，未变 0" in html
-    assert re.search(r'data-label="新增">2<', html) and re.search(r'data-label="未变">0<', html)
+    assert re.search(r'data-count="created"><span>新增</span><b>2</b>', html)
+    assert re.search(r'data-count="unchanged"><span>未变</span><b>0</b>', html)
     assert "1 项事项的完成时限为计算所得" in html
     assert re.search(r"督〔2026〕31号</td><td[^>]*>2026-12-14</td><td[^>]*>计算所得<", html)
     assert 'name="payload"' not in html  # nothing left to confirm

@@ -44,7 +44,9 @@ def _base(request: web.Request, kind: str) -> dict[str, object]:
     me = require(request, Permission.IMPORT_ITEMS)
     en = lang_of(request) == "en"
     kinds = [
-        (k, IMPORT_KINDS[k].en if en else IMPORT_KINDS[k].zh) for k in KINDS if me.allows(NEEDS[k])
+        (each, IMPORT_KINDS[each].en.capitalize() if en else IMPORT_KINDS[each].zh)
+        for each in KINDS
+        if me.allows(NEEDS[each])
     ]
     return {"kinds": kinds, "kind": kind, "result": None, "payload": "", "filename": ""}
 
