@@ -3,18 +3,20 @@ wrong with a row, and what an import did.
 
 Part of the one catalogue: `supervision.labels` re-exports `ImportWord` and `IMPORT_WORDS`;
 `say_import` says one. Values that differ by language are given as `Both`. Imports nothing of
-Duban but `supervision.phrases`, so `supervision.tabular` can use it.
+Duban but `supervision.phrases` and `supervision.errors`, so `supervision.tabular` can use
+it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
+from supervision.errors import DomainError
 from supervision.phrases import lang_of
 
-__all__ = ["IMPORT_WORDS", "Both", "ImportWord", "say_import"]
+__all__ = ["IMPORT_WORDS", "Both", "ImportWord", "say_import", "worded"]
 
 
 class Both(NamedTuple):
@@ -72,6 +74,9 @@ class ImportWord(StrEnum):
     LISTED_TWICE = "listed_twice"
     CO_OWNER_COUNT = "co_owner_count"
     OWNER_OUTSIDE = "owner_outside"
+    ITEM_NOT_OPEN = "item_not_open"
+    NOT_A_CHANNEL = "not_a_channel"
+    CHANNEL_TWICE = "channel_twice"
     DUE_BEFORE_RECEIVED = "due_before_received"
     NO_ITEM = "no_item"
     MILESTONE_TWICE = "milestone_twice"
@@ -211,6 +216,15 @@ IMPORT_WORDS: Final[Mapping[ImportWord, tuple[str, str]]] = {
         "{owner} is not a member of the {role} “{unit}” and cannot be its responsible person "
         "(choose a person of that unit)",
     ),
+    ImportWord.ITEM_NOT_OPEN: (
+        "事项 {ref} {state}，须先退回重办才能修改",
+        "item {ref} is {state}; reopen it before changing it",
+    ),
+    ImportWord.NOT_A_CHANNEL: (
+        "“{text}”不是人员可用的接收渠道（可用：{valid}）",
+        "'{text}' is not a channel for a person (use {valid})",
+    ),
+    ImportWord.CHANNEL_TWICE: ("{channel} 列了两次", "{channel} is listed twice"),
     ImportWord.DUE_BEFORE_RECEIVED: (
         "完成时限 {due} 早于收到日期 {received}",
         "{due} is before received_on {received}",
@@ -257,3 +271,14 @@ def say_import(word: ImportWord, locale: str | None = "zh", **values: object) ->
         for key, value in values.items()
     }
     return (en_text if en else zh_text).format(**filled)
+
+
+E = TypeVar("E", bound=DomainError)
+
+
+def worded(kind: type[E], word: ImportWord, **values: object) -> E:
+    """A ``kind`` error whose message is ``word``: ``str()`` English, and said in a reader's
+    language by `supervision.labels.told`."""
+    error = kind(say_import(word, "en", **values))
+    error.said = lambda locale: say_import(word, locale, **values)
+    return error

@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from models import AssignmentRole, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
-from supervision.channel_prefs import format_prefs, parse_prefs
+from supervision.channel_prefs import PrefsRefused, format_prefs, parse_prefs
 from supervision.clock import Clock
 from supervision.errors import DomainError, ValidationFailed
 from supervision.import_columns import IMPORT_COLUMNS
@@ -301,9 +301,9 @@ async def _import_people(
         prefs = None
         try:
             prefs = format_prefs(parse_prefs(row.get("channels", "")))
-        except ValidationFailed as exc:
-            for problem in exc.errors:
-                errs.add_text(number, "channels", problem.removeprefix("channels: "))
+        except PrefsRefused as exc:
+            for problem, zh in zip(exc.errors, exc.errors_zh, strict=True):
+                errs.add_text(number, "channels", problem.removeprefix("channels: "), zh)
         problems = field_problems(
             email=email,
             phone=phone,

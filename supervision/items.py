@@ -40,7 +40,7 @@ from supervision.deadlines import (
     resolve_due,
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
-from supervision.import_words import Both, ImportWord, say_import
+from supervision.import_words import Both, ImportWord, say_import, worded
 from supervision.item_list import (
     ItemRow,
     due_in_force,
@@ -710,7 +710,8 @@ async def apply_diff(
     to_change = [(by_unit[unit_id], role, assignee) for unit_id, role, assignee in diff.to_change]
     removed = [by_unit[unit_id] for unit_id in diff.removed]
     if item.state not in ACTIVE_STATES:
-        raise InvalidTransition(f"item {item.ref} is {item.state}; reopen it before changing it")
+        state = Both(label_of(ItemState, item.state), item.state)
+        raise worded(InvalidTransition, ImportWord.ITEM_NOT_OPEN, ref=item.ref, state=state)
     for name, value in wanted.items():
         setattr(item, name, value)
     changes.update(

@@ -149,6 +149,14 @@ async def test_people_errors_in_chinese(session, clock) -> None:
         "第 2 行，企业微信账号：“bad id”不是有效的企业微信账号（字母、数字及 _-.@）",
         "第 3 行，单位代码：角色为责任领导的人员必须填写单位",
     ]
+    channels = "姓名,邮箱,角色,接收渠道\n丙,c@x.cn,督查室工作人员,短信;电子邮件;email\n"
+    result = await _run(session, clock, "people", channels.encode())
+    assert [e.said("zh") for e in result.errors] == [
+        "第 2 行，接收渠道：“短信”不是人员可用的接收渠道（可用：Telegram、电子邮件、企业微信、"
+        "钉钉工作通知、飞书）",
+        "第 2 行，接收渠道：电子邮件 列了两次",
+    ]
+    assert str(result.errors[1]) == "row 2, 接收渠道: email is listed twice"
 
 
 async def test_the_summary_counts_and_names_computed_and_provisional_deadlines(

@@ -406,6 +406,10 @@ async def test_changing_a_closed_item_is_a_row_error(session, clock):
     assert [str(e) for e in result.errors] == [
         "row 3, ref: item 督〔2026〕2号 is closed; reopen it before changing it"
     ]
+    assert (
+        result.errors[0].said("zh")
+        == "第 3 行，ref：事项 督〔2026〕2号 已办结，须先退回重办才能修改"
+    )
     await session.refresh(item)
     assert item.title == "批示件办理"
     assert (await _run(session, clock, "items", ITEMS)).unchanged == 3
