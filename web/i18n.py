@@ -225,6 +225,11 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "下载导入模板（含示例行和填写说明）：",
         "Templates (an example row and notes):",
     ),
+    "import.choose_file": ("请选择要导入的文件。", "Choose a file to import."),
+    "import.bad_form": (
+        "表单已失效，请重新选择文件检查。",
+        "The form is no longer valid: choose the file and check it again.",
+    ),
     "import.check": ("检查（不保存）", "Check (dry run)"),
     "import.commit": ("确认导入", "Import now"),
     "import.row": ("行", "Row"),

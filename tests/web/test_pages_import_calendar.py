@@ -77,7 +77,10 @@ async def test_import_row_errors_change_nothing(as_admin: Web, seed: Seed, sessi
     response = await as_admin.post(
         "/import", {"action": "commit", "kind": "items", "payload": "!!!not base64"}
     )
-    assert response.status == 400
+    assert response.status == 400 and "The form is no longer valid" in await response.text()
+    await as_admin.get("/lang/zh?next=/import")
+    response = await as_admin.post("/import", {"action": "check", "kind": "items"})
+    assert response.status == 400 and "请选择要导入的文件。" in await response.text()
     async with sessions() as s:
         assert len((await s.scalars(select(Item))).all()) == 2
 

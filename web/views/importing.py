@@ -28,7 +28,7 @@ from supervision.tabular import MAX_FILE_BYTES, TableError, read_table
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.import_template import XLSX_TYPE, template_filename, template_xlsx
-from web.views.common import lang_of, render, table_error, text_field
+from web.views.common import lang_of, refused, render, t_for, table_error, text_field
 
 # The checked file travels back base64-encoded, four characters for three bytes; up to one
 # byte over the limit, so that `read_table` is the one that says the file is too large.
@@ -95,14 +95,22 @@ async def import_post(request: web.Request) -> web.StreamResponse:
     action = text_field(form, "action")
     context = _base(request, kind)
     if kind not in KINDS or action not in ("check", "commit"):
-        return render(request, "import.html", {**context, "errors": ["bad form"]}, status=400)
+        return render(
+            request,
+            "import.html",
+            {**context, "errors": [t_for(request, "import.bad_form")]},
+            status=400,
+        )
     if not me.allows(NEEDS[kind]):
         raise web.HTTPForbidden(text="403: only an admin imports people and units")
     if action == "check":
         upload = form.get("file")
         if not isinstance(upload, web.FileField):
             return render(
-                request, "import.html", {**context, "errors": ["choose a file"]}, status=400
+                request,
+                "import.html",
+                {**context, "errors": [t_for(request, "import.choose_file")]},
+                status=400,
             )
         data = upload.file.read(MAX_FILE_BYTES + 1)  # read_table refuses one byte more
         filename = upload.filename or ""
@@ -111,7 +119,10 @@ async def import_post(request: web.Request) -> web.StreamResponse:
             data = base64.b64decode(text_field(form, "payload", MAX_PAYLOAD), validate=True)
         except (binascii.Error, ValueError):
             return render(
-                request, "import.html", {**context, "errors": ["bad payload"]}, status=400
+                request,
+                "import.html",
+                {**context, "errors": [t_for(request, "import.bad_form")]},
+                status=400,
             )
         filename = text_field(form, "filename", 255)
     try:
@@ -126,7 +137,9 @@ async def import_post(request: web.Request) -> web.StreamResponse:
                 session, kind, table, dry_run=action == "check", actor=actor, clock=deps.clock
             )
     except DomainError as exc:
-        return render(request, "import.html", {**context, "errors": [str(exc)]}, status=400)
+        return render(
+            request, "import.html", {**context, "errors": refused(request, exc)}, status=400
+        )
     deadlines = _deadlines(result)
     return render(
         request,
