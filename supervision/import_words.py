@@ -87,6 +87,7 @@ class ImportWord(StrEnum):
     BAD_ROWS = "bad_rows"
     COMPUTED_DUE = "computed_due"
     PROVISIONAL_DUE = "provisional_due"
+    FALLBACK_YEAR = "fallback_year"
 
 
 #: each sentence: (中文, English)
@@ -257,6 +258,13 @@ IMPORT_WORDS: Final[Mapping[ImportWord, tuple[str, str]]] = {
         "计算）：{refs}",
         "{n} item(s) have a provisional deadline (no official calendar for {years} yet: "
         "Mon–Fri less the statutory holidays): {refs}",
+    ),
+    ImportWord.FALLBACK_YEAR: (
+        "{year} 年尚无官方工作日历：{year} 年的完成时限为临时计算（周一至周五除法定节假日），"
+        "请用 `duban calendar import FILE` 导入国务院办公厅公布的安排后自动重算",
+        "no official working-day calendar for {year}: deadlines in {year} are provisional "
+        "(Mon–Fri less the statutory holidays) until the official schedule is imported with "
+        "`duban calendar import FILE`",
     ),
 }
 

@@ -302,14 +302,18 @@ async def test_import_speaks_the_office_language(cli, tmp_path, monkeypatch, eng
         "duban: error: 督查事项：1 行中有 1 行有误，共 3 处问题；未写入任何数据",
     ]
     good = (
-        "文号,事项,来源,交办时间,牵头单位,责任人\nC-1,新事项,会议,2026-11-02,FGW,zhangwei@demo.cn\n"
+        "文号,事项,来源,交办时间,牵头单位,责任人\n"
+        "C-1,新事项,会议,2026-11-02,FGW,zhangwei@demo.cn\n"
+        "C-2,明年的事项,会议,2027-11-02,FGW,zhangwei@demo.cn\n"
     )
     path.write_bytes(good.encode("gbk"))
     code, out, err = await cli("import", "items", str(path))
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert lines[0] == "督查事项：共 1 行，新增 1，更新 0，未变 0"
-    assert lines[1].startswith("1 项事项的完成时限为计算所得") and "C-1 (2026-12-14)" in lines[1]
+    assert lines[0] == "督查事项：共 2 行，新增 2，更新 0，未变 0"
+    assert lines[1].startswith("2 项事项的完成时限为计算所得") and "C-1 (2026-12-14)" in lines[1]
+    assert lines[2].startswith("1 项事项的完成时限待确认（2027 年尚无官方工作日历")
+    assert "duban: warning: 2027 年尚无官方工作日历" in err
     path.write_bytes(b"a,b\n\xff,x\n")
     code, out, err = await cli("import", "items", str(path))
     assert code == 1 and err.startswith("duban: error: 文件既不是 UTF-8 也不是 GB18030/GBK 文本")

@@ -18,7 +18,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.importing import ImportKind, import_rows
 from supervision.items import ItemRow, list_items
-from supervision.labels import label, label_of, told
+from supervision.labels import ImportWord, label, label_of, say_import, told
 from supervision.tabular import TableError, read_table
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would help
@@ -49,15 +49,13 @@ class ProgressBar:
         self.stream.flush()
 
 
-def warn_fallback(years: Iterable[int]) -> None:
+def warn_fallback(years: Iterable[int], locale: str | None) -> None:
     """Tell the operator that some years use the fallback calendar (the calendar logs it too)."""
     for year in sorted(set(years)):
-        message = (
-            f"no official working-day calendar for {year}: deadlines in {year} are provisional "
-            "(Mon–Fri less the statutory holidays) until the official schedule is imported with "
-            "`duban calendar import FILE`"
+        print(
+            f"duban: warning: {say_import(ImportWord.FALLBACK_YEAR, locale, year=year)}",
+            file=sys.stderr,
         )
-        print(f"duban: warning: {message}", file=sys.stderr)
 
 
 async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
@@ -95,7 +93,7 @@ async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
     print(result.summary(locale))
     for note in result.deadline_notes(locale):
         print(note)
-    warn_fallback(result.fallback_years)
+    warn_fallback(result.fallback_years, locale)
     return 0
 
 
@@ -136,7 +134,7 @@ async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
             unit_code=args.unit,
             tz=rt.settings.office.tz,
         )
-    warn_fallback(fallback_years_in_use(rows, calendar, today.year))
+    warn_fallback(fallback_years_in_use(rows, calendar, today.year), rt.settings.office.locale)
     if args.format == "json":
         print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return 0
