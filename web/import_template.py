@@ -2,8 +2,9 @@
 note on each header and a 说明 sheet, written from the catalogue's `IMPORT_COLUMNS`.
 
 The first sheet is the one the import reads, so the template imports as it is once its
-example row is real. Imports `supervision.import_columns`, `supervision.import_words` and
-`web.xlsx` only.
+example row is real. A column of a closed list (来源, 急件, 语言) offers it as a drop-down.
+Imports `models`, `supervision.import_columns`, `supervision.import_values`,
+`supervision.labels`, `supervision.tabular` (its row limit) and `web.xlsx` only.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
+from models import Source
 from supervision.import_columns import IMPORT_COLUMNS, IMPORT_KINDS, ImportColumn
+from supervision.import_values import SOURCE_ALIASES, parse_bool
+from supervision.labels import labels
 from supervision.phrases import lang_of
+from supervision.tabular import MAX_ROWS
 from web.xlsx import append_row, styled
 
 __all__ = ["XLSX_TYPE", "template_filename", "template_xlsx"]
@@ -57,6 +63,28 @@ def _header(column: ImportColumn, en: bool) -> str:
     return column.code if en else column.zh
 
 
+def _choices(code: str, en: bool) -> tuple[str, ...]:
+    """The values a column takes from a closed list, as the template offers them (all are
+    read by the import): sources by their Chinese label or code, yes/no, a language."""
+    if code == "source":
+        return tuple(labels(Source, "zh").values()) if not en else tuple(s.value for s in Source)
+    if code == "urgent":
+        return ("否", "是") if not en else ("no", "yes")
+    if code == "locale":
+        return ("zh", "en")
+    return ()
+
+
+def _example(column: ImportColumn, en: bool) -> str:
+    """The example value as the template in that language offers it (a source by its code and
+    yes/no in English, as the drop-downs do)."""
+    if en and column.code == "source":
+        return SOURCE_ALIASES[column.example].value
+    if en and column.code == "urgent":
+        return "yes" if parse_bool(column.example) else "no"
+    return column.example
+
+
 def template_filename(kind: str, locale: str | None) -> str:
     """``导入模板-督查事项.xlsx`` / ``import-template-items.xlsx``."""
     if lang_of(locale) == "en":
@@ -85,7 +113,7 @@ def template_xlsx(kind: str, locale: str | None) -> bytes:
             for c in columns
         ],
     )
-    append_row(sheet, [c.example for c in columns])
+    append_row(sheet, [_example(c, en) for c in columns])
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         need = _word("required" if column.required else "optional", en)
@@ -98,6 +126,13 @@ def template_xlsx(kind: str, locale: str | None) -> bytes:
         # for the rows people add (a column style writes no empty cells)
         sheet.column_dimensions[letter].number_format = "@"
         sheet.cell(row=2, column=index).number_format = "@"
+        choices = _choices(column.code, en)
+        if choices:
+            offered = DataValidation(
+                type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
+            )
+            offered.add(f"{letter}2:{letter}{MAX_ROWS}")  # the rows the import reads
+            sheet.add_data_validation(offered)
     sheet.freeze_panes = "A2"
     notes = book.create_sheet(_word("notes", en))
     append_row(notes, [_word("howto", en)])
@@ -119,7 +154,7 @@ def template_xlsx(kind: str, locale: str | None) -> bytes:
                 _header(column, en),
                 _word("required" if column.required else "optional", en),
                 column.note.en if en else column.note.zh,
-                column.example,
+                _example(column, en),
                 ("、" if not en else ", ").join(also),
             ],
         )

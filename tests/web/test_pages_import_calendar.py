@@ -208,7 +208,8 @@ async def test_templates_are_linked_and_follow_the_import_rights(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment; filename*=UTF-8''")
+    assert disposition.startswith('attachment; filename="import-template-items.xlsx"; ')
+    assert "filename*=UTF-8''%E5%AF%BC%E5%85%A5" in disposition  # 导入模板-督查事项.xlsx
     table = read_table(await response.read(), "t.xlsx")
     assert table.headers[:3] == ["文号", "标题", "来源"] and len(table) == 1
     english = await as_supervisor.get("/import/template/items.xlsx?lang=en")

@@ -73,7 +73,10 @@ async def template_download(request: web.Request) -> web.StreamResponse:
     return web.Response(
         body=body,
         content_type=XLSX_TYPE,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{template_filename(kind, "en")}"; '
+            f"filename*=UTF-8''{name}"
+        },
     )
 
 
