@@ -80,6 +80,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
         office_name=s.office.name,
         bulletin_number=s.office.bulletin_number,
         bulletin_copy_to=s.office.copy_to,
+        office_locale=s.office.locale,
         redis_url=s.redis.url,
         secure_cookies=web_settings.base_url.startswith("https://"),
         telegram_bot_username=s.telegram.bot_username,

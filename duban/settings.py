@@ -7,7 +7,7 @@ in ``.env.example``. Secrets are ``SecretStr``: they print as ``**********``, ne
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -124,7 +124,7 @@ class RedisSettings(_Group):
 
 
 class OfficeSettings(_Group):
-    """The office: its name in messages and its time zone."""
+    """The office: its name in messages, its time zone and its language."""
 
     name: str = _env("OFFICE_NAME", "督查室", "the office's name in messages and pages")
     timezone: str = _env("TIMEZONE", "Asia/Shanghai", "the office's time zone (IANA name)")
@@ -152,6 +152,10 @@ class OfficeSettings(_Group):
         """The 抄送 offices, in the order given."""
         parts = self.bulletin_copy_to.replace("，", "、").replace(",", "、").split("、")
         return tuple(p.strip() for p in parts if p.strip())
+
+    locale: Literal["zh", "en"] = _env(
+        "OFFICE_LOCALE", "zh", "the office's language for the command line: zh or en"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from supervision.labels import CATALOGUE, CHANNEL_PREFS, DEADLINE, DUTY, SENTENCES
+from supervision.labels import (
+    CATALOGUE,
+    CHANNEL_PREFS,
+    DEADLINE,
+    DUTY,
+    IMPORT_COLUMNS,
+    IMPORT_KINDS,
+    IMPORT_WORDS,
+    SENTENCES,
+)
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "GLOSSARY.md"
 HEADING = "## The catalogue\n"
@@ -34,6 +43,24 @@ def catalogue_section() -> str:
         "| key | 中文 | English |\n|---|---|---|\n"
     )
     parts.extend(f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in SENTENCES.items())
+    parts.append(
+        "\n### `ImportWord` (the import's sentences: file, header and row problems, summary)\n\n"
+        "| key | 中文 | English |\n|---|---|---|\n"
+    )
+    parts.extend(
+        f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in IMPORT_WORDS.items()
+    )
+    for kind, columns in IMPORT_COLUMNS.items():
+        name = IMPORT_KINDS[kind]
+        parts.append(
+            f"\n### `IMPORT_COLUMNS[{kind!r}]` (导入{name.zh}的列)\n\n"
+            "| code | 表头 | also accepted | required | 说明 | note |\n|---|---|---|---|---|---|\n"
+        )
+        parts.extend(
+            f"| `{c.code}` | {c.zh} | {'、'.join(c.aliases)} | {'✓' if c.required else ''} "
+            f"| {cell(c.note.zh)} | {cell(c.note.en)} |\n"
+            for c in columns
+        )
     return "".join(parts)
 
 

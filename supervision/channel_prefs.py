@@ -25,6 +25,7 @@ from supervision.access import Member, NotPermitted
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
+from supervision.import_words import Both, ImportWord, say_import
 from supervision.labels import CATALOGUE
 
 
@@ -88,21 +89,36 @@ def parse_prefs(value: str | Iterable[str] | None) -> tuple[Channel, ...]:
     if value is None:
         return ()
     parts = _SPLIT.split(value) if isinstance(value, str) else list(value)
-    words, out, problems = _words(), [], []
+    words, out = _words(), []
+    problems: list[tuple[ImportWord, dict[str, object]]] = []
     for part in (p.strip() for p in parts):
         if not part:
             continue
         channel = words.get(part.casefold())
         if channel is None:
-            valid = ", ".join(c.value for c in PERSONAL)
-            problems.append(f"channels: {part!r} is not a channel for a person (use {valid})")
+            valid = Both(
+                "、".join(CATALOGUE[Channel][c][0] for c in PERSONAL),
+                ", ".join(c.value for c in PERSONAL),
+            )
+            problems.append((ImportWord.NOT_A_CHANNEL, {"text": part, "valid": valid}))
         elif channel in out:
-            problems.append(f"channels: {channel.value} is listed twice")
+            word = Both(CATALOGUE[Channel][channel][0], channel.value)
+            problems.append((ImportWord.CHANNEL_TWICE, {"channel": word}))
         else:
             out.append(channel)
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise PrefsRefused(problems)
     return tuple(out)
+
+
+class PrefsRefused(ValidationFailed):
+    """A preference list that cannot be kept: ``errors`` in English (``channels: …``) and
+    ``errors_zh`` the same problems in Chinese."""
+
+    def __init__(self, problems: Sequence[tuple[ImportWord, dict[str, object]]]) -> None:
+        errors = [f"channels: {say_import(word, 'en', **values)}" for word, values in problems]
+        super().__init__("; ".join(errors), errors)
+        self.errors_zh = [say_import(word, "zh", **values) for word, values in problems]
 
 
 def format_prefs(channels: Sequence[Channel]) -> str | None:

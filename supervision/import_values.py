@@ -21,6 +21,7 @@ __all__ = [
     "ROLE_ALIASES",
     "SOURCE_ALIASES",
     "TRUE_WORDS",
+    "NotARealDate",
     "parse_bool",
     "parse_date",
     "split_list",
@@ -57,6 +58,10 @@ FALSE_WORDS = frozenset({"0", "false", "no", "n", "否", "", "f"})
 LIST_SPLIT = re.compile(r"[;；]")
 
 
+class NotARealDate(ValueError):
+    """A date written in a right form that does not exist (2026-02-30)."""
+
+
 def parse_date(text: str) -> date:
     """A date written with its year, in the forms `supervision.dateparse` reads
     (2026-11-02, 2026/11/02, 2026年11月2日, …)."""
@@ -65,7 +70,7 @@ def parse_date(text: str) -> date:
         try:
             return date(*full)
         except ValueError:
-            raise ValueError(f"{value!r} is not a real date") from None
+            raise NotARealDate(f"{value!r} is not a real date") from None
     # XLSX date cells arrive as ISO text; a datetime cell may carry a time.
     try:
         return datetime.fromisoformat(value).date()

@@ -10,37 +10,41 @@ every bad row is reported. Items are checked and saved a chunk at a time
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.orm import InstrumentedAttribute
 
-from models import AssignmentRole, Item, Person, Role, Source, Unit
+from models import AssignmentRole, Person, Role, Source, Unit
 from supervision.audit import Actor, apply_changes, record
-from supervision.channel_prefs import format_prefs, parse_prefs
+from supervision.channel_prefs import PrefsRefused, format_prefs, parse_prefs
 from supervision.clock import Clock
 from supervision.errors import DomainError, ValidationFailed
+from supervision.import_columns import IMPORT_COLUMNS
+from supervision.import_milestones import import_milestones
+from supervision.import_result import ImportKind, ImportResult, RowError, RowErrors, read_header
 from supervision.import_values import (
     LIST_SPLIT,
     ROLE_ALIASES,
     SOURCE_ALIASES,
+    NotARealDate,
     parse_bool,
     parse_date,
     split_list,
 )
+from supervision.import_words import Both, ImportWord
 from supervision.item_batch import ItemBatch
-from supervision.item_schema import ItemInput
+from supervision.item_schema import MAX_TEXT, ItemInput
 from supervision.items import (
+    MAX_REF,
+    MAX_TITLE,
     ItemSpec,
-    SaveOutcome,
     is_member,
-    owner_outside_unit,
+    owner_outside_values,
 )
-from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
+from supervision.labels import labels
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.tabular import Table
 from supervision.units import UnitSpec, parent_cycle, save_unit
@@ -59,139 +63,42 @@ __all__ = [
 
 Progress = Callable[[int, int], None]
 
-
-class ImportKind(StrEnum):
-    """What a file holds."""
-
-    UNITS = "units"
-    PEOPLE = "people"
-    ITEMS = "items"
-    MILESTONES = "milestones"  # 阶段性节点, keyed by the item's 文号
-
-
 #: the people import's chat-app id columns: the person's attribute and what the id is called
-APP_ID_COLUMNS: dict[str, tuple[InstrumentedAttribute[str | None], str]] = {
-    "wecom_userid": (Person.wecom_userid, "WeCom userid"),
-    "dingtalk_userid": (Person.dingtalk_userid, "DingTalk userid"),
-    "feishu_user_id": (Person.feishu_user_id, "Feishu user_id"),
+APP_ID_COLUMNS: dict[str, tuple[InstrumentedAttribute[str | None], Both]] = {
+    "wecom_userid": (Person.wecom_userid, Both("企业微信账号", "WeCom userid")),
+    "dingtalk_userid": (Person.dingtalk_userid, Both("钉钉账号", "DingTalk userid")),
+    "feishu_user_id": (Person.feishu_user_id, Both("飞书账号", "Feishu user_id")),
 }
 
+#: each kind's columns by code, in order (the catalogue's `IMPORT_COLUMNS`), and the
+#: calendar schedule's (`supervision.calendar_admin`)
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "units": ("code", "name", "parent_code"),
-    "people": (
-        "name",
-        "email",
-        "unit",
-        "roles",
-        "locale",
-        "phone",
-        "wecom_userid",
-        "dingtalk_userid",
-        "feishu_user_id",
-        "channels",
-    ),
-    "items": (
-        "ref",
-        "title",
-        "source",
-        "objective",
-        "content",
-        "received_on",
-        "due_on",
-        "urgent",
-        "lead_unit",
-        "co_units",
-        "owner_email",
-        "leader_email",
-        "co_owner_emails",
-    ),
-    "milestones": ("ref", "name", "due_on", "unit", "owner_email", "leader_email"),
+    **{kind: tuple(c.code for c in columns) for kind, columns in IMPORT_COLUMNS.items()},
     "calendar": ("date", "is_workday", "note"),
 }
 
 # Columns a file must have; the others may be left out (they are then empty).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "units": ("code", "name"),
-    "people": ("name", "email", "roles"),
-    "items": ("ref", "title", "source", "received_on", "lead_unit", "owner_email"),
-    "milestones": ("ref", "name", "due_on", "unit"),
+    **{
+        kind: tuple(c.code for c in columns if c.required)
+        for kind, columns in IMPORT_COLUMNS.items()
+    },
     "calendar": ("date", "is_workday"),
 }
 
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in one row: ``row N, column: reason`` (the header is row 1)."""
-
-    row: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, {self.column}: {self.reason}"
-
-
-@dataclass(slots=True)
-class ImportResult:
-    """What an import did (or, for a dry run or on errors, would have done)."""
-
-    kind: str
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
-    provisional_refs: list[str] = field(default_factory=list)
-    fallback_years: list[int] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when every row was accepted."""
-        return not self.errors
-
-    @property
-    def written(self) -> bool:
-        """True when the changes were kept (the caller still commits)."""
-        return self.ok and not self.dry_run
-
-    def summary(self) -> str:
-        """One line for people."""
-        if self.errors:
-            bad = len({e.row for e in self.errors})
-            return (
-                f"{self.kind}: {bad} bad row(s) out of {self.rows}, {len(self.errors)} "
-                "problem(s); nothing was written"
-            )
-        text = (
-            f"{self.kind}: {self.rows} row(s): {self.created} created, "
-            f"{self.updated} updated, {self.unchanged} unchanged"
-        )
-        return text + (" (dry run: nothing was written)" if self.dry_run else "")
-
-
-class _Rows:
-    """Row errors collected while checking a table."""
-
-    def __init__(self) -> None:
-        self.errors: list[RowError] = []
-
-    def add(self, row: int, column: str, reason: str) -> None:
-        self.errors.append(RowError(row, column, reason))
-
-
-def _check_columns(kind: str, table: Table, errs: _Rows) -> None:
-    for name in REQUIRED_COLUMNS[kind]:
-        if name not in table.columns:
-            errs.add(1, name, f"missing column (expected: {', '.join(COLUMNS[kind])})")
-
+#: the sources an item row may name, as a refusal lists them
+_SOURCES = Both(
+    "、".join(labels(Source, "zh").values()),
+    ", ".join(s.value for s in Source)
+    + " or 领导批示, 文件, 会议, 年度重点工作, 建议提案, 省长信箱, 其他",
+)
 
 #: An item model field → the import column it comes from.
 _ITEM_COLUMN: dict[str, str] = {"lead": "lead_unit", "co": "co_units"}
 
 
 def _date(
-    row: dict[str, str], column: str, number: int, errs: _Rows, *, required: bool
+    row: dict[str, str], column: str, number: int, errs: RowErrors, *, required: bool
 ) -> date | None:
     """A date cell (None when blank or unreadable; a reason is added for the latter)."""
     text = _text(row, column, number, errs, required=required, limit=40)
@@ -199,19 +106,21 @@ def _date(
         return None
     try:
         return parse_date(text)
-    except ValueError as exc:
-        errs.add(number, column, str(exc))
-        return None
+    except NotARealDate:
+        errs.add(number, column, ImportWord.NOT_A_REAL_DATE, text=text)
+    except ValueError:
+        errs.add(number, column, ImportWord.NOT_A_DATE, text=text)
+    return None
 
 
 def _text(
-    row: dict[str, str], column: str, number: int, errs: _Rows, *, required: bool, limit: int
+    row: dict[str, str], column: str, number: int, errs: RowErrors, *, required: bool, limit: int
 ) -> str:
     value = row.get(column, "").strip()
     if required and not value:
-        errs.add(number, column, "required")
+        errs.add(number, column, ImportWord.REQUIRED)
     elif len(value) > limit:
-        errs.add(number, column, f"longer than {limit} characters")
+        errs.add(number, column, ImportWord.TOO_LONG, limit=limit)
     return value
 
 
@@ -227,6 +136,7 @@ async def import_rows(
 ) -> ImportResult:
     """Check every row, then write them all in the session's transaction.
 
+    The header may name the columns in Chinese or English (`supervision.import_columns`).
     On any row error, or for a dry run, the session is rolled back, so nothing is written;
     otherwise the caller commits. ``progress(done, total)`` is called as rows are written.
     """
@@ -238,15 +148,15 @@ async def import_rows(
         ) from None
     table = rows if isinstance(rows, Table) else Table(list(rows))
     result = ImportResult(kind=kind.value, rows=len(table), dry_run=dry_run)
-    errs = _Rows()
-    _check_columns(kind.value, table, errs)
+    errs = RowErrors(kind.value, table)
+    table = read_header(kind.value, table, errs)
     if not errs.errors:
         if kind is ImportKind.UNITS:
             await _import_units(session, table, errs, result, actor=actor, clock=clock)
         elif kind is ImportKind.PEOPLE:
             await _import_people(session, table, errs, result, actor=actor, clock=clock)
         elif kind is ImportKind.MILESTONES:
-            await _import_milestones(session, table, errs, result, actor=actor, clock=clock)
+            await import_milestones(session, table, errs, result, actor=actor, clock=clock)
         else:
             await _import_items(
                 session, table, errs, result, actor=actor, clock=clock, progress=progress
@@ -257,19 +167,10 @@ async def import_rows(
     return result
 
 
-def _tally(result: ImportResult, outcome: SaveOutcome) -> None:
-    if outcome is SaveOutcome.CREATED:
-        result.created += 1
-    elif outcome is SaveOutcome.UPDATED:
-        result.updated += 1
-    else:
-        result.unchanged += 1
-
-
 async def _import_units(
     session: AsyncSession,
     table: Table,
-    errs: _Rows,
+    errs: RowErrors,
     result: ImportResult,
     *,
     actor: Actor,
@@ -286,7 +187,7 @@ async def _import_units(
         if not code:
             continue
         if code in parsed:
-            errs.add(number, "code", f"duplicate code {code!r} (first on row {parsed[code][0]})")
+            errs.add(number, "code", ImportWord.DUPLICATE_CODE, code=code, first=parsed[code][0])
             continue
         parsed[code] = (number, name, parent)
     # The parent map after the import: the database's, overridden by the file.
@@ -296,12 +197,12 @@ async def _import_units(
     }
     for code, (number, _name, parent) in parsed.items():
         if parent and parent not in parsed and parent not in existing:
-            errs.add(number, "parent_code", f"unknown unit code {parent!r}")
+            errs.add(number, "parent_code", ImportWord.UNKNOWN_UNIT, code=parent)
         parents[code] = parent or None
     for code, (number, _name, parent) in parsed.items():
         cycle = parent_cycle(parents, code) if parent else None
         if cycle is not None:
-            errs.add(number, "parent_code", "parent cycle: " + " → ".join(cycle))
+            errs.add(number, "parent_code", ImportWord.PARENT_CYCLE, cycle=" → ".join(cycle))
     if errs.errors:
         return
     units = dict(existing)
@@ -317,7 +218,7 @@ async def _import_units(
                 session, unit_id=unit.id if unit else None, spec=spec, actor=actor, clock=clock
             )
         except DomainError as exc:
-            errs.add(number, "code", str(exc))
+            errs.add_refused(number, "code", exc)
             continue
         units[code] = saved
         if before is None:
@@ -343,19 +244,19 @@ def _parents_first(parsed: dict[str, tuple[int, str, str]]) -> list[str]:
     return ordered
 
 
-def _roles(text: str, number: int, errs: _Rows) -> set[Role] | None:
+def _roles(text: str, number: int, errs: RowErrors) -> set[Role] | None:
     names = split_list(text)
     if not names:
-        errs.add(number, "roles", "required (at least one role)")
+        errs.add(number, "roles", ImportWord.ROLES_REQUIRED)
         return None
     roles: set[Role] = set()
     for name in names:
         role = ROLE_ALIASES.get(name.lower(), ROLE_ALIASES.get(name))
         if role is None:
+            roles_zh = "、".join(labels(Role, "zh").values())
+            roles_en = ", ".join(r.value for r in Role)
             errs.add(
-                number,
-                "roles",
-                f"unknown role {name!r} (use {', '.join(r.value for r in Role)}, separated by ;)",
+                number, "roles", ImportWord.UNKNOWN_ROLE, role=name, roles=Both(roles_zh, roles_en)
             )
             return None
         roles.add(role)
@@ -365,7 +266,7 @@ def _roles(text: str, number: int, errs: _Rows) -> set[Role] | None:
 async def _import_people(
     session: AsyncSession,
     table: Table,
-    errs: _Rows,
+    errs: RowErrors,
     result: ImportResult,
     *,
     actor: Actor,
@@ -400,9 +301,9 @@ async def _import_people(
         prefs = None
         try:
             prefs = format_prefs(parse_prefs(row.get("channels", "")))
-        except ValidationFailed as exc:
-            for problem in exc.errors:
-                errs.add(number, "channels", problem.removeprefix("channels: "))
+        except PrefsRefused as exc:
+            for problem, zh in zip(exc.errors, exc.errors_zh, strict=True):
+                errs.add_text(number, "channels", problem.removeprefix("channels: "), zh)
         problems = field_problems(
             email=email,
             phone=phone,
@@ -411,23 +312,23 @@ async def _import_people(
             has_unit=bool(unit_code),
             **app_ids,
         )
-        for column, message in problems:
-            errs.add(number, column, message)
+        for column, message, zh in problems:
+            errs.add_text(number, column, message, zh)
         email = stored_email(email)  # "" when field_problems found it bad
         if email in seen:
-            errs.add(number, "email", f"duplicate email {email!r} (first on row {seen[email]})")
+            errs.add(number, "email", ImportWord.DUPLICATE_EMAIL, email=email, first=seen[email])
             email = ""
         elif email:
             seen[email] = number
         if unit_code and unit is None:
-            errs.add(number, "unit", f"unknown unit code {unit_code!r}")
+            errs.add(number, "unit", ImportWord.UNKNOWN_UNIT, code=unit_code)
         for column, value in app_ids.items():
             what = APP_ID_COLUMNS[column][1]
             if value and value in seen_ids[column]:
                 first_row = seen_ids[column][value]
-                errs.add(number, column, f"duplicate {what} (first on row {first_row})")
+                errs.add(number, column, ImportWord.DUPLICATE_APP_ID, what=what, first=first_row)
             elif value and holders[column].get(value, email) != email:
-                errs.add(number, column, f"{value!r} is already used by another person")
+                errs.add(number, column, ImportWord.APP_ID_TAKEN, value=value)
             elif value:
                 seen_ids[column][value] = number
         # A row's problems in the order of its columns.
@@ -494,7 +395,7 @@ ITEM_CHUNK = 1000
 async def _import_items(
     session: AsyncSession,
     table: Table,
-    errs: _Rows,
+    errs: RowErrors,
     result: ImportResult,
     *,
     actor: Actor,
@@ -522,13 +423,17 @@ async def _import_items(
                 specs.append((number, spec))
         if not errs.errors:
             saved = await batch.save([spec for _, spec in specs])
-            for (number, _spec), outcome in zip(specs, saved, strict=True):
+            for (number, spec), outcome in zip(specs, saved, strict=True):
                 if outcome.outcome is None:
-                    errs.add(number, "ref", outcome.error or "not saved")
+                    errs.add_text(number, "ref", outcome.error or "not saved", outcome.error_zh)
                     continue
-                _tally(result, outcome.outcome)
-                if outcome.provisional and outcome.active and outcome.due_on is not None:
-                    result.provisional_refs.append(outcome.ref)
+                result.tally(outcome.outcome)
+                if not outcome.active or outcome.due_on is None:
+                    continue
+                if spec.due_on is None:  # 计算所得: the policy counted it
+                    result.computed.append((outcome.ref, outcome.due_on))
+                if outcome.provisional:  # 待确认: no official calendar for its year
+                    result.provisional.append((outcome.ref, outcome.due_on))
                     provisional_years.add(outcome.due_on.year)
         if progress is not None:
             for done in range(start + 1, min(start + ITEM_CHUNK, total) + 1):
@@ -538,7 +443,11 @@ async def _import_items(
 
 
 def _co_owners(
-    row: dict[str, str], co_codes: list[str], number: int, errs: _Rows, people: dict[str, Person]
+    row: dict[str, str],
+    co_codes: list[str],
+    number: int,
+    errs: RowErrors,
+    people: dict[str, Person],
 ) -> list[Person | None]:
     """The owners (协办责任人) of a row's co units, one per code in ``co_codes``.
 
@@ -553,15 +462,16 @@ def _co_owners(
         errs.add(
             number,
             "co_owner_emails",
-            f"{len(emails)} e-mails for {len(co_codes)} co units "
-            "(one per co unit, in the order of co_units; leave one blank for its liaison)",
+            ImportWord.CO_OWNER_COUNT,
+            emails=len(emails),
+            units=len(co_codes),
         )
         return [None] * len(co_codes)
     owners: list[Person | None] = []
     for email in emails:
         person = people.get(email) if email else None
         if email and person is None:
-            errs.add(number, "co_owner_emails", f"no person with email {email!r}")
+            errs.add(number, "co_owner_emails", ImportWord.NO_PERSON, email=email)
         owners.append(person)
     return owners
 
@@ -569,75 +479,81 @@ def _co_owners(
 def _item_spec(
     row: dict[str, str],
     number: int,
-    errs: _Rows,
+    errs: RowErrors,
     units: dict[str, Unit],
     people: dict[str, Person],
     seen: dict[str, int],
 ) -> ItemSpec | None:
     """An ItemSpec from one row, or None after adding the row's errors."""
     before = len(errs.errors)
-    ref = row.get("ref", "").strip()
+    ref = _text(row, "ref", number, errs, required=True, limit=MAX_REF)
     if ref in seen:
-        errs.add(number, "ref", f"duplicate ref {ref!r} (first on row {seen[ref]})")
+        errs.add(number, "ref", ImportWord.DUPLICATE_REF, ref=ref, first=seen[ref])
     elif ref:
         seen[ref] = number
+    title = _text(row, "title", number, errs, required=True, limit=MAX_TITLE)
     source_text = _text(row, "source", number, errs, required=True, limit=32)
     source = SOURCE_ALIASES.get(source_text.lower(), SOURCE_ALIASES.get(source_text))
     if source_text and source is None:
-        errs.add(
-            number,
-            "source",
-            f"unknown source {source_text!r} (use {', '.join(s.value for s in Source)} "
-            "or 领导批示, 文件, 会议, 年度重点工作, 建议提案, 省长信箱, 其他)",
-        )
+        errs.add(number, "source", ImportWord.UNKNOWN_SOURCE, text=source_text, sources=_SOURCES)
+    objective = _text(row, "objective", number, errs, required=False, limit=MAX_TEXT)
+    content = _text(row, "content", number, errs, required=False, limit=MAX_TEXT)
     received_on = _date(row, "received_on", number, errs, required=True)
     due_on = _date(row, "due_on", number, errs, required=False)
+    if received_on is not None and due_on is not None and due_on < received_on:
+        errs.add(
+            number,
+            "due_on",
+            ImportWord.DUE_BEFORE_RECEIVED,
+            due=due_on.isoformat(),
+            received=received_on.isoformat(),
+        )
     urgent = False
     try:
         urgent = parse_bool(row.get("urgent", ""))
-    except ValueError as exc:
-        errs.add(number, "urgent", str(exc))
+    except ValueError:
+        errs.add(number, "urgent", ImportWord.NOT_YES_NO, text=row.get("urgent", ""))
     lead_code = _text(row, "lead_unit", number, errs, required=True, limit=64)
     lead = units.get(lead_code)
     if lead_code and lead is None:
-        errs.add(number, "lead_unit", f"unknown unit code {lead_code!r}")
+        errs.add(number, "lead_unit", ImportWord.UNKNOWN_UNIT, code=lead_code)
     co: list[tuple[Unit, Person | None]] = []
     co_codes = split_list(row.get("co_units", ""))
     co_owners = _co_owners(row, co_codes, number, errs, people)
     for code, co_owner in zip(co_codes, co_owners, strict=True):
         unit = units.get(code)
         if unit is None:
-            errs.add(number, "co_units", f"unknown unit code {code!r}")
+            errs.add(number, "co_units", ImportWord.UNKNOWN_UNIT, code=code)
         elif code == lead_code:
-            errs.add(number, "co_units", f"{code!r} is already the lead unit")
+            errs.add(number, "co_units", ImportWord.ALREADY_LEAD, code=code)
         elif unit in (u for u, _ in co):
-            errs.add(number, "co_units", f"{code!r} is listed twice")
+            errs.add(number, "co_units", ImportWord.LISTED_TWICE, code=code)
         elif co_owner is not None and not is_member(co_owner.unit_id, unit.id):
-            errs.add(number, "co_owner_emails", owner_outside_unit(co_owner.name, unit.name))
+            outside = owner_outside_values(co_owner.name, unit.name, AssignmentRole.CO)
+            errs.add_said(number, "co_owner_emails", ImportWord.OWNER_OUTSIDE, outside)
         else:
             co.append((unit, co_owner))
     owner_email = _text(row, "owner_email", number, errs, required=True, limit=254).lower()
     owner = people.get(owner_email)
     if owner_email and owner is None:
-        errs.add(number, "owner_email", f"no person with email {owner_email!r}")
+        errs.add(number, "owner_email", ImportWord.NO_PERSON, email=owner_email)
     elif owner is not None and lead is not None and not is_member(owner.unit_id, lead.id):
-        errs.add(
-            number, "owner_email", owner_outside_unit(owner.name, lead.name, AssignmentRole.LEAD)
-        )
+        outside = owner_outside_values(owner.name, lead.name, AssignmentRole.LEAD)
+        errs.add_said(number, "owner_email", ImportWord.OWNER_OUTSIDE, outside)
     leader_email = row.get("leader_email", "").strip().lower()
     leader = people.get(leader_email) if leader_email else None
     if leader_email and leader is None:
-        errs.add(number, "leader_email", f"no person with email {leader_email!r}")
+        errs.add(number, "leader_email", ImportWord.NO_PERSON, email=leader_email)
     # The item's own rules (ref, title, dates, units) are the model's, as in the API.
     fields: dict[str, Any] = {
         "ref": ref,
-        "title": row.get("title", "").strip(),
+        "title": title,
         "source": source,
         "received_on": received_on,
         "due_on": due_on,
         "urgent": urgent,
-        "objective": row.get("objective", "").strip(),
-        "content": row.get("content", "").strip(),
+        "objective": objective,
+        "content": content,
         "lead": {
             "unit_id": lead.id if lead else None,
             "owner_id": owner.id if owner else None,
@@ -649,109 +565,10 @@ def _item_spec(
     bad_columns = {e.column for e in errs.errors[before:]}
     for where, reason in found:
         column = _ITEM_COLUMN.get(where.split(".")[0].split("[")[0], where)
-        if column not in bad_columns:
-            errs.add(number, column, reason)
+        if column not in bad_columns:  # a rule of the model the row checks above missed
+            errs.add_text(number, column, reason)
     order = {name: n for n, name in enumerate(COLUMNS["items"])}
     errs.errors[before:] = sorted(errs.errors[before:], key=lambda e: order.get(e.column, 99))
     if len(errs.errors) > before or item is None:
         return None
     return item.spec()
-
-
-#: A milestone spec field → the import column it comes from.
-_MILESTONE_COLUMN: dict[str, str] = {
-    "name": "name",
-    "due_on": "due_on",
-    "unit_id": "unit",
-    "owner_id": "owner_email",
-    "leader_id": "leader_email",
-}
-
-
-async def _import_milestones(
-    session: AsyncSession,
-    table: Table,
-    errs: _Rows,
-    result: ImportResult,
-    *,
-    actor: Actor,
-    clock: Clock,
-) -> None:
-    """Milestones (阶段性节点) by the 文号 of their item; a row naming an existing milestone
-    of the item (same name) changes it. Every problem is named in Chinese."""
-    refs = {row.get("ref", "").strip() for row in table} - {""}
-    items = {
-        i.ref: i
-        for i in (
-            await session.scalars(
-                select(Item)
-                .where(Item.ref.in_(sorted(refs)))
-                .options(selectinload(Item.assignments), selectinload(Item.milestones))
-            )
-        ).all()
-    }
-    units = {u.code: u for u in (await session.scalars(select(Unit))).all()}
-    people = {
-        p.email: p
-        for p in (await session.scalars(select(Person).where(Person.email.is_not(None)))).all()
-        if p.email
-    }
-    seen: dict[tuple[str, str], int] = {}
-    planned: list[tuple[int, Item, MilestoneSpec]] = []
-    for number, row in zip(table.row_numbers, table, strict=True):
-        before = len(errs.errors)
-        ref = row.get("ref", "").strip()
-        item = items.get(ref)
-        if not ref:
-            errs.add(number, "ref", "文号必填 (required)")
-        elif item is None:
-            errs.add(number, "ref", f"没有文号为“{ref}”的事项 (no item with this ref)")
-        name = " ".join(row.get("name", "").split())
-        if not name:
-            errs.add(number, "name", "节点名称必填 (required)")
-        elif (ref, name) in seen:
-            errs.add(number, "name", f"同一事项的节点“{name}”重复（首见于第 {seen[ref, name]} 行）")
-        else:
-            seen[ref, name] = number
-        due_text = row.get("due_on", "").strip()
-        due_on = None
-        try:
-            due_on = parse_date(due_text) if due_text else None
-        except ValueError:
-            errs.add(number, "due_on", f"节点时限“{due_text}”不是日期（如 2026-11-02）")
-        if not due_text:
-            errs.add(number, "due_on", "节点时限必填 (required)")
-        code = row.get("unit", "").strip()
-        unit = units.get(code)
-        if not code:
-            errs.add(number, "unit", "责任单位必填 (required)")
-        elif unit is None:
-            errs.add(number, "unit", f"没有代码为“{code}”的单位 (unknown unit code)")
-        found: dict[str, Person | None] = {}
-        for column, label in (("owner_email", "责任人"), ("leader_email", "责任领导")):
-            email = row.get(column, "").strip().lower()
-            found[column] = people.get(email) if email else None
-            if email and found[column] is None:
-                errs.add(number, column, f"没有邮箱为“{email}”的{label} (no such person)")
-        if len(errs.errors) > before or item is None or due_on is None or unit is None:
-            continue
-        owner, leader = found["owner_email"], found["leader_email"]
-        spec = MilestoneSpec(
-            name, due_on, unit.id, owner.id if owner else None, leader.id if leader else None
-        )
-        for where, message in await milestone_problems(session, item, spec):
-            errs.add(number, _MILESTONE_COLUMN[where], message)
-        if item.state not in ("open", "completion_requested"):
-            errs.add(number, "ref", f"事项“{ref}”已办结或已撤销 (item is closed)")
-        if len(errs.errors) == before:
-            planned.append((number, item, spec))
-    if errs.errors:
-        return
-    for number, item, spec in planned:
-        try:
-            outcome = await import_milestone(session, item, spec, actor=actor, clock=clock)
-        except DomainError as exc:
-            errs.add(number, "name", str(exc))
-            continue
-        _tally(result, outcome)
-    await session.flush()

@@ -68,6 +68,12 @@ class Saved:
     due_on: date | None = None
     provisional: bool = False
     active: bool = False  # open or completion requested
+    error_zh: str = ""  # the reason in Chinese, when the catalogue words it
+
+    @classmethod
+    def refused(cls, ref: str, error: DomainError) -> Saved:
+        """A spec refused with ``error``."""
+        return cls(ref, None, str(error), error_zh=error.said("zh") if error.said else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +197,7 @@ class ItemBatch:
                     continue
                 diff = item_diff(current[0], current[1], spec, due)
             except DomainError as exc:
-                answers[index] = Saved(spec.ref, None, str(exc))
+                answers[index] = Saved.refused(spec.ref, exc)
                 continue
             if diff.empty:
                 answers[index] = _answer(SaveOutcome.UNCHANGED, current[0])
@@ -385,7 +391,7 @@ class ItemBatch:
             try:
                 await apply_diff(session, item, c.spec, c.due, c.diff, plan)
             except DomainError as exc:
-                answers[c.index] = Saved(c.spec.ref, None, str(exc))
+                answers[c.index] = Saved.refused(c.spec.ref, exc)
                 continue
             answers[c.index] = _answer(SaveOutcome.UPDATED, item)
         await session.flush()

@@ -40,6 +40,7 @@ from supervision.deadlines import (
     resolve_due,
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.import_words import Both, ImportWord, say_import, worded
 from supervision.item_list import (
     ItemRow,
     due_in_force,
@@ -81,6 +82,7 @@ __all__ = [
     "new_assignment_values",
     "new_item_values",
     "owner_outside_unit",
+    "owner_outside_values",
     "resolve_item_due",
     "role_due",
     "save_item",
@@ -243,11 +245,22 @@ def is_member(person_unit_id: int | None, unit_id: int) -> bool:
     return person_unit_id == unit_id
 
 
-def owner_outside_unit(owner: str, unit: str, role: str | None = AssignmentRole.CO) -> str:
+def owner_outside_unit(
+    owner: str, unit: str, role: str | None = AssignmentRole.CO, locale: str | None = "zh"
+) -> str:
     """Why ``owner`` may not answer for ``unit`` as its 主办 or 协办 unit (``role``; None: the
     unit an assignment is handed to, 转办)."""
-    word = f"{label_of(AssignmentRole, role)}单位" if role is not None else ""
-    return f"{owner} 不是{word}「{unit}」的人员，不能担任其责任人（请选择该单位的人员）"
+    return say_import(ImportWord.OWNER_OUTSIDE, locale, **owner_outside_values(owner, unit, role))
+
+
+def owner_outside_values(owner: str, unit: str, role: str | None) -> dict[str, str | Both]:
+    """The values of `owner_outside_unit`'s sentence, for either language."""
+    if role is None:
+        kind = Both("", "unit")
+    else:
+        en = "lead unit" if role == AssignmentRole.LEAD else "co-operating unit"
+        kind = Both(f"{label_of(AssignmentRole, role)}单位", en)
+    return {"owner": owner, "unit": unit, "role": kind}
 
 
 class StoredItem(Protocol):
@@ -697,7 +710,8 @@ async def apply_diff(
     to_change = [(by_unit[unit_id], role, assignee) for unit_id, role, assignee in diff.to_change]
     removed = [by_unit[unit_id] for unit_id in diff.removed]
     if item.state not in ACTIVE_STATES:
-        raise InvalidTransition(f"item {item.ref} is {item.state}; reopen it before changing it")
+        state = Both(label_of(ItemState, item.state), item.state)
+        raise worded(InvalidTransition, ImportWord.ITEM_NOT_OPEN, ref=item.ref, state=state)
     for name, value in wanted.items():
         setattr(item, name, value)
     changes.update(

@@ -5,8 +5,10 @@ their words for steps, sources, states, roles, channels, decisions, requests, li
 statuses and audit actions here; nothing else spells them. docs/GLOSSARY.md explains them.
 Whole sentences (prompts, confirmations, refusals) are `Sentence` entries, said with `say`;
 a refusal built with `refusal` is said in each reader's language by `told`.
-Imports only ``models``, ``supervision.errors``, ``supervision.light``,
-``supervision.phrases`` (the days phrase) and ``supervision.template_words``.
+The import's columns and sentences are `supervision.import_columns` and
+`supervision.import_words`, re-exported here. Imports only ``models``, ``supervision.errors``,
+``supervision.light``, ``supervision.phrases`` (the days phrase),
+``supervision.template_words`` and those parts of the catalogue.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from models import (
     StepKind,
 )
 from supervision.errors import DomainError, ValidationFailed
+from supervision.import_columns import IMPORT_COLUMNS, IMPORT_KINDS
+from supervision.import_words import IMPORT_WORDS, ImportWord, say_import
 from supervision.light import Light
 from supervision.phrases import LANGS, Lang, days_phrase, lang_of, working_days
 from supervision.sentences import SENTENCES, Sentence
@@ -47,10 +51,14 @@ __all__ = [
     "CHANNEL_PREFS",
     "DEADLINE",
     "DUTY",
+    "IMPORT_COLUMNS",
+    "IMPORT_KINDS",
+    "IMPORT_WORDS",
     "LANGS",
     "SENTENCES",
     "Button",
     "Document",
+    "ImportWord",
     "Lang",
     "Problem",
     "Sentence",
@@ -64,6 +72,7 @@ __all__ = [
     "refusal",
     "refusals",
     "say",
+    "say_import",
     "step_label",
     "told",
     "words",

@@ -14,6 +14,8 @@ from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.emails import BadEmail, normal_email
 from supervision.errors import NotFound, ValidationFailed
+from supervision.import_words import Both, ImportWord, say_import
+from supervision.labels import label
 
 #: Roles that only make sense inside a unit (责任单位).
 UNIT_ROLES = frozenset({Role.OWNER, Role.LIAISON, Role.LEADER, Role.PRINCIPAL})
@@ -61,45 +63,50 @@ def field_problems(
     wecom_userid: str = "",
     dingtalk_userid: str = "",
     feishu_user_id: str = "",
-) -> list[tuple[str, str]]:
-    """What is wrong with these values, as ``(field, message)``; empty email and phone are fine.
+) -> list[tuple[str, str, str]]:
+    """What is wrong with these values, as ``(field, English, 中文)``; empty email and phone
+    are fine.
 
     Reading the text (required fields, length limits) is the caller's part.
     """
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, str]] = []
+
+    def add(column: str, word: ImportWord, **values: object) -> None:
+        problems.append(
+            (column, say_import(word, "en", **values), say_import(word, "zh", **values))
+        )
+
     if len(email) > EMAIL_LIMIT:
-        problems.append(("email", f"longer than {EMAIL_LIMIT} characters"))
+        add("email", ImportWord.TOO_LONG, limit=EMAIL_LIMIT)
     elif email:
         try:
             normal_email(email)
         except BadEmail as exc:
-            problems.append(("email", str(exc)))
+            zh = say_import(ImportWord.BAD_EMAIL, text=email.strip())
+            problems.append(("email", str(exc), zh))
     if roles & UNIT_ROLES and not has_unit:
-        needs = ", ".join(sorted(r.value for r in roles & UNIT_ROLES))
-        problems.append(("unit", f"required for the role(s) {needs}"))
+        needs = sorted(roles & UNIT_ROLES)
+        zh_roles = "、".join(label(r) for r in needs)
+        add("unit", ImportWord.UNIT_FOR_ROLES, roles=Both(zh_roles, ", ".join(needs)))
     if locale not in LOCALES:
-        problems.append(("locale", f"{locale!r} is not a language (use zh or en)"))
+        add("locale", ImportWord.BAD_LOCALE, text=locale)
     if phone and not _PHONE.match(phone):
-        problems.append(("phone", f"{phone!r} is not a phone number"))
-    if wecom_userid and not _WECOM_USERID.match(wecom_userid):
-        problems.append(
-            ("wecom_userid", f"{wecom_userid!r} is not a WeCom userid (letters, digits, _-.@)")
-        )
-    if dingtalk_userid and not DINGTALK_USERID.match(dingtalk_userid):
-        problems.append(
-            (
-                "dingtalk_userid",
-                f"{dingtalk_userid!r} is not a DingTalk userid (letters, digits, _-.@)",
-            )
-        )
-    if feishu_user_id and not FEISHU_USER_ID.match(feishu_user_id):
-        problems.append(
-            (
-                "feishu_user_id",
-                f"{feishu_user_id!r} is not a Feishu user_id or open_id (letters, digits, _-)",
-            )
-        )
+        add("phone", ImportWord.BAD_PHONE, text=phone)
+    for column, value, pattern, what, allowed in (
+        ("wecom_userid", wecom_userid, _WECOM_USERID, _WECOM, _LETTERS_DOTS),
+        ("dingtalk_userid", dingtalk_userid, DINGTALK_USERID, _DINGTALK, _LETTERS_DOTS),
+        ("feishu_user_id", feishu_user_id, FEISHU_USER_ID, _FEISHU, _LETTERS),
+    ):
+        if value and not pattern.match(value):
+            add(column, ImportWord.BAD_APP_ID, text=value, what=what, allowed=allowed)
     return problems
+
+
+_WECOM = Both("企业微信账号", "WeCom userid")
+_DINGTALK = Both("钉钉账号", "DingTalk userid")
+_FEISHU = Both("飞书 user_id 或 open_id", "Feishu user_id or open_id")
+_LETTERS_DOTS = Both("字母、数字及 _-.@", "letters, digits, _-.@")
+_LETTERS = Both("字母、数字及 _-", "letters, digits, _-")
 
 
 def stored_email(text: str) -> str:
@@ -137,7 +144,7 @@ async def save_person(
         problems.append(f"name: longer than {NAME_LIMIT} characters")
     problems += [
         f"{field}: {message}"
-        for field, message in field_problems(
+        for field, message, _ in field_problems(
             email=email,
             phone=spec.phone or "",
             locale=spec.locale,

@@ -1,12 +1,16 @@
 """Reading an uploaded CSV or XLSX file into a `Table`, within hard limits; no row rules here.
 
-Imports nothing of Duban but `supervision.errors`. Every limit is a named constant below, and
+A CSV is UTF-8 (with or without BOM) or GB18030/GBK: strict UTF-8 is tried first, then
+GB18030, each checked a block at a time and read as it streams. Imports nothing of Duban but
+`supervision.errors` and the catalogue's `supervision.import_words`. Every limit is a named
+constant below, and
 none is ever sized by what the file declares: an XLSX is refused on the sizes its zip declares
 before anything is decompressed, and on its rows, columns and cells as they stream.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -20,6 +24,7 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from supervision.errors import ValidationFailed
+from supervision.import_words import Both, ImportWord, say_import
 
 __all__ = [
     "MAX_CELLS",
@@ -31,6 +36,7 @@ __all__ = [
     "MAX_ZIP_ENTRIES",
     "Table",
     "TableError",
+    "csv_encoding",
     "read_table",
 ]
 
@@ -57,14 +63,16 @@ _MB: Final = 1024 * 1024
 class TableError(ValidationFailed):
     """The file itself cannot be read (format, encoding, size, no header).
 
-    ``key`` and ``values`` name the same message in the web's catalogue (`web.i18n`), so a
-    page shows it in the reader's language; ``str()`` is the English one the CLI prints.
+    The message is the catalogue's ``word`` (`supervision.import_words`): ``str()`` is the
+    English one, `supervision.labels.told` says it in a reader's language; ``key`` (``table.``
+    and the word) and ``values`` name it for the API.
     """
 
-    def __init__(self, message: str, key: str, **values: object) -> None:
-        super().__init__(message)
-        self.key = key
+    def __init__(self, word: ImportWord, **values: object) -> None:
+        super().__init__(say_import(word, "en", **values))
+        self.key = f"table.{word.value}"
         self.values = values
+        self.said = lambda locale: say_import(word, locale, **values)
 
 
 class Table(Sequence[dict[str, str]]):
@@ -85,6 +93,8 @@ class Table(Sequence[dict[str, str]]):
         row_numbers: Sequence[int] | None = None,
     ) -> None:
         self.columns: list[str] = list(columns) if columns is not None else _columns_of(rows)
+        #: each column's header as the file wrote it (case and spaces kept)
+        self.headers: list[str] = list(self.columns)
         self._values = [tuple(row.get(c, "") for c in self.columns) for row in rows]
         self.row_numbers: list[int] = (
             list(row_numbers) if row_numbers is not None else list(range(2, len(rows) + 2))
@@ -92,12 +102,23 @@ class Table(Sequence[dict[str, str]]):
 
     @classmethod
     def of_values(
-        cls, columns: list[str], values: list[tuple[str, ...]], row_numbers: list[int]
+        cls,
+        columns: list[str],
+        values: list[tuple[str, ...]],
+        row_numbers: list[int],
+        headers: list[str] | None = None,
     ) -> Table:
         """A table of rows already given as value tuples in the order of ``columns``."""
         table = cls(columns=columns, row_numbers=row_numbers)
         table._values = values
+        if headers is not None:
+            table.headers = list(headers)
         return table
+
+    def renamed(self, columns: Sequence[str]) -> Table:
+        """The same rows under other column names (one per column, in order); the headers as
+        written are kept."""
+        return Table.of_values(list(columns), self._values, self.row_numbers, self.headers)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -133,7 +154,8 @@ def _columns_of(rows: Sequence[dict[str, str]]) -> list[str]:
 
 
 def read_table(path_or_bytes: str | Path | bytes, filename: str | None = None) -> Table:
-    """Read a CSV (UTF-8, BOM or not) or XLSX file; the name's extension picks the format.
+    """Read a CSV (UTF-8 with or without BOM, or GB18030/GBK) or XLSX file; the name's
+    extension picks the format.
 
     Blocking and CPU-bound: an event loop calls it through ``asyncio.to_thread``.
     """
@@ -146,21 +168,13 @@ def read_table(path_or_bytes: str | Path | bytes, filename: str | None = None) -
             data = file.read(MAX_FILE_BYTES + 1)
         name = filename or path.name
     if len(data) > MAX_FILE_BYTES:
-        raise TableError(
-            f"the file is larger than {MAX_FILE_BYTES // _MB} MB",
-            "table.too_large",
-            mb=MAX_FILE_BYTES // _MB,
-        )
+        raise TableError(ImportWord.TOO_LARGE, mb=MAX_FILE_BYTES // _MB)
     suffix = Path(name).suffix.lower()
     if suffix == ".xlsx" or (not suffix and data[:2] == b"PK"):
         return _read_xlsx(data)
     if suffix in (".csv", ".txt", ""):
         return _read_csv(data)
-    raise TableError(
-        f"unsupported file type {suffix!r}: use .csv (UTF-8) or .xlsx",
-        "table.unsupported",
-        suffix=suffix,
-    )
+    raise TableError(ImportWord.UNSUPPORTED, suffix=suffix)
 
 
 class _Budget:
@@ -171,27 +185,12 @@ class _Budget:
 
     def take(self, number: int, values: list[str]) -> None:
         if number > MAX_ROWS:
-            raise TableError(
-                f"the file has more than {MAX_ROWS:,} rows (row {number:,} and beyond)",
-                "table.too_many_rows",
-                limit=MAX_ROWS,
-            )
+            raise TableError(ImportWord.TOO_MANY_ROWS, limit=MAX_ROWS, row=number)
         if len(values) > MAX_COLUMNS:
-            raise TableError(
-                f"row {number}: a value beyond column {MAX_COLUMNS} "
-                f"(at most {MAX_COLUMNS} columns)",
-                "table.too_many_columns",
-                row=number,
-                limit=MAX_COLUMNS,
-            )
+            raise TableError(ImportWord.TOO_MANY_COLUMNS, row=number, limit=MAX_COLUMNS)
         self.cells += sum(1 for v in values if v)
         if self.cells > MAX_CELLS:
-            raise TableError(
-                f"row {number}: the file has more than {MAX_CELLS:,} filled cells",
-                "table.too_many_cells",
-                row=number,
-                limit=MAX_CELLS,
-            )
+            raise TableError(ImportWord.TOO_MANY_CELLS, row=number, limit=MAX_CELLS)
 
 
 def _filled(values: Sequence[Any]) -> Sequence[Any]:
@@ -202,8 +201,8 @@ def _filled(values: Sequence[Any]) -> Sequence[Any]:
     return values[: min(width, MAX_COLUMNS + 1)]
 
 
-def _clean_header(header: Sequence[object]) -> list[str]:
-    return [str(h if h is not None else "").strip().lstrip("\ufeff").lower() for h in header]
+def _written_header(header: Sequence[object]) -> list[str]:
+    return [str(h if h is not None else "").strip().lstrip("\ufeff").strip() for h in header]
 
 
 def _cell_text(value: object) -> str:
@@ -221,10 +220,11 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _build(records: Iterable[tuple[int, list[str]]], *, empty: str) -> Table:
+def _build(records: Iterable[tuple[int, list[str]]]) -> Table:
     """The table from numbered records: the first non-blank one is the header."""
     budget = _Budget()
     header: list[str] | None = None
+    written: list[str] = []
     rows: list[tuple[str, ...]] = []
     numbers: list[int] = []
     # One object per distinct value: units, people, sources and dates repeat down a column,
@@ -235,7 +235,8 @@ def _build(records: Iterable[tuple[int, list[str]]], *, empty: str) -> Table:
         if not any(v.strip() for v in values):
             continue  # blank lines are not rows
         if header is None:
-            header = _checked_header(values[:MAX_COLUMNS])
+            written = _written_header(values[:MAX_COLUMNS])
+            header = _checked_header(written)
             continue
         rows.append(
             tuple(
@@ -246,35 +247,60 @@ def _build(records: Iterable[tuple[int, list[str]]], *, empty: str) -> Table:
         )
         numbers.append(number)
     if header is None:
-        raise TableError(empty, "table.empty")
-    return Table.of_values([h for h in header if h], rows, numbers)
+        raise TableError(ImportWord.EMPTY)
+    kept = [i for i, h in enumerate(header) if h]
+    return Table.of_values([header[i] for i in kept], rows, numbers, [written[i] for i in kept])
 
 
-def _checked_header(values: Sequence[object]) -> list[str]:
-    header = _clean_header(values)
+def _checked_header(written: list[str]) -> list[str]:
+    """The header's names as rows are keyed (lower case), each once."""
+    header = [name.lower() for name in written]
     if not any(header):
-        raise TableError("the file has no header row", "table.empty")
+        raise TableError(ImportWord.EMPTY)
     seen: set[str] = set()
-    for name in header:
+    for name, text in zip(header, written, strict=True):
         if name and name in seen:
-            raise TableError(
-                f"row 1, {name}: the column appears twice in the header",
-                "table.duplicate_column",
-                column=name,
-            )
+            raise TableError(ImportWord.DUPLICATE_COLUMN, column=text)
         seen.add(name)
     return header
 
 
+#: Bytes checked at a time while finding a CSV's encoding (nothing decoded is kept).
+_BLOCK: Final = 256 * 1024
+
+
+def _first_bad_byte(data: bytes, encoding: str) -> int | None:
+    """The offset of the first byte that ``encoding`` cannot decode, or None when all can."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    view = memoryview(data)
+    for start in range(0, len(data), _BLOCK) or (0,):
+        pending = len(decoder.getstate()[0])  # bytes of a character begun in the last block
+        try:
+            decoder.decode(view[start : start + _BLOCK], final=start + _BLOCK >= len(data))
+        except UnicodeDecodeError as exc:
+            return start - pending + exc.start
+    return None
+
+
+def csv_encoding(data: bytes) -> str:
+    """The encoding a CSV file is read with: UTF-8 (BOM skipped) if it is valid UTF-8, else
+    GB18030 (which GBK and GB2312 are part of); neither is a `TableError` naming the first
+    byte that cannot be read (of the encoding that read further)."""
+    utf8 = _first_bad_byte(data, "utf-8")
+    if utf8 is None:
+        return "utf-8-sig"
+    gb = _first_bad_byte(data, "gb18030")
+    if gb is None:
+        return "gb18030"
+    offset = max(utf8, gb)
+    line = data.count(b"\n", 0, offset) + 1
+    raise TableError(ImportWord.NOT_TEXT, offset=offset, byte=f"{data[offset]:02X}", line=line)
+
+
 def _read_csv(data: bytes) -> Table:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TableError(
-            "the file is not UTF-8 text; save it as “CSV UTF-8” (or as XLSX) and try again",
-            "table.not_utf8",
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    encoding = csv_encoding(data)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="strict", newline="")
+    reader = csv.reader(text)
 
     def records() -> Iterable[tuple[int, list[str]]]:
         while True:
@@ -286,11 +312,9 @@ def _read_csv(data: bytes) -> Table:
             yield start, list(_filled(values))
 
     try:
-        return _build(records(), empty="the file is empty: it has no header row")
-    except csv.Error as exc:
-        raise TableError(
-            f"row {reader.line_num}: not valid CSV ({exc})", "table.bad_csv", row=reader.line_num
-        ) from None
+        return _build(records())
+    except csv.Error:
+        raise TableError(ImportWord.BAD_CSV, row=reader.line_num) from None
 
 
 # What a damaged or hostile workbook raises from `zipfile`, `zlib`, the XML parser
@@ -317,24 +341,24 @@ _FIXED_PARTS: Final = frozenset({_MANIFEST, "xl/styles.xml"})
 
 
 def _bad_xlsx(exc: BaseException) -> TableError:
-    return TableError(
-        f"not a readable XLSX workbook ({exc.__class__.__name__})",
-        "table.bad_xlsx",
-        reason=exc.__class__.__name__,
-    )
+    return TableError(ImportWord.BAD_XLSX, reason=exc.__class__.__name__)
 
 
 def _megabytes(size: int) -> int:
     return -(-size // _MB)  # rounded up: 96.1 MB is not "96 MB, more than 96 MB"
 
 
-def _too_big(what: str, size: int, limit: int) -> TableError:
+def _too_big(what: Both, size: int, limit: int) -> TableError:
     return TableError(
-        f"{what} unpacks to {_megabytes(size):,} MB, more than {limit // _MB} MB",
-        "table.too_big_unpacked",
-        mb=_megabytes(size),
-        limit=limit // _MB,
+        ImportWord.TOO_BIG_UNPACKED, what=what, mb=_megabytes(size), limit=limit // _MB
     )
+
+
+def _part(name: str) -> Both:
+    return Both(f"工作簿的部件 {name} ", f"the workbook's part {name}")
+
+
+_WORKBOOK: Final = Both("工作簿", "the workbook")
 
 
 def _streamed_parts(archive: zipfile.ZipFile) -> frozenset[str]:
@@ -343,7 +367,7 @@ def _streamed_parts(archive: zipfile.ZipFile) -> frozenset[str]:
 
     manifest = archive.getinfo(_MANIFEST)
     if manifest.file_size > MAX_WHOLE_PART_BYTES:
-        raise _too_big(f"the workbook's part {_MANIFEST}", manifest.file_size, MAX_WHOLE_PART_BYTES)
+        raise _too_big(_part(_MANIFEST), manifest.file_size, MAX_WHOLE_PART_BYTES)
     root = ElementTree.fromstring(archive.read(manifest))  # noqa: S314 -- size checked; expat
     sheets: set[str] = set()
     others: set[str] = set()
@@ -359,22 +383,16 @@ def _check_zip(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = archive.infolist()
             if len(parts) > MAX_ZIP_ENTRIES:
-                raise TableError(
-                    f"not a workbook: the file holds more than {MAX_ZIP_ENTRIES} parts",
-                    "table.too_many_parts",
-                    limit=MAX_ZIP_ENTRIES,
-                )
+                raise TableError(ImportWord.TOO_MANY_PARTS, limit=MAX_ZIP_ENTRIES)
             declared = sum(part.file_size for part in parts)
             if declared > MAX_UNCOMPRESSED_BYTES:
-                raise _too_big("the workbook", declared, MAX_UNCOMPRESSED_BYTES)
+                raise _too_big(_WORKBOOK, declared, MAX_UNCOMPRESSED_BYTES)
             streamed = _streamed_parts(archive)
     except _BROKEN as exc:
         raise _bad_xlsx(exc) from None
     for part in parts:
         if part.file_size > MAX_WHOLE_PART_BYTES and part.filename not in streamed:
-            raise _too_big(
-                f"the workbook's part {part.filename}", part.file_size, MAX_WHOLE_PART_BYTES
-            )
+            raise _too_big(_part(part.filename), part.file_size, MAX_WHOLE_PART_BYTES)
 
 
 class _UnsizedSheet(ReadOnlyWorksheet):
@@ -418,9 +436,8 @@ def _read_xlsx(data: bytes) -> Table:
         raise _bad_xlsx(exc) from None
     try:
         if reader.first is None:
-            raise TableError("the workbook has no sheet", "table.no_sheet")
-        empty = "the first sheet is empty: it has no header row"
-        return _build(_xlsx_records(reader.first), empty=empty)
+            raise TableError(ImportWord.NO_SHEET)
+        return _build(_xlsx_records(reader.first))
     except _BROKEN as exc:
         raise _bad_xlsx(exc) from None
     finally:

@@ -47,6 +47,8 @@ async def cli(engine, db_url, clock, monkeypatch, capsys):
     async with create_sessionmaker(engine)() as session, session.begin():
         await ensure_default_policies(session)
     monkeypatch.setenv("DUBAN_DATABASE_URL", db_url)
+    # the tests below read the English words; the office's default (zh) is checked at the end
+    monkeypatch.setenv("DUBAN_OFFICE_LOCALE", "en")
     monkeypatch.setattr(duban.cli, "open_runtime", lambda settings: open_runtime(settings, clock))
 
     async def run(*args: str) -> tuple[int, str, str]:
@@ -75,7 +77,8 @@ async def _setup(cli, tmp_path):
 async def test_import_and_the_four_deadline_examples(cli, tmp_path, engine):
     out, err = await _setup(cli, tmp_path)
     assert "items: 4 row(s): 4 created, 0 updated, 0 unchanged" in out
-    assert "1 item(s) have a provisional deadline: A-3" in out
+    assert "1 item(s) have a provisional deadline (no official calendar for 2027 yet" in out
+    assert "A-3 (2027-03-05)" in out
     assert "warning: no official working-day calendar for 2027" in err
     code, out, err = await cli("items", "list", "--format", "json")
     assert code == 0
@@ -223,10 +226,10 @@ async def test_progress_bar_only_for_large_files(cli, tmp_path):
 async def test_file_errors_are_one_line(cli, tmp_path):
     code, _, err = await cli("import", "units", str(tmp_path / "missing.csv"))
     assert code == 1 and "No such file" in err and "Traceback" not in err
-    path = tmp_path / "gbk.csv"
-    path.write_bytes("code,name\nA,甲\n".encode("gbk"))
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"code,name\nA,\xff\n")
     code, _, err = await cli("import", "units", str(path))
-    assert code == 1 and "not UTF-8" in err and err.count("\n") == 1
+    assert code == 1 and "neither UTF-8 nor GB18030/GBK" in err and err.count("\n") == 1
 
 
 async def test_calendar_check(cli, tmp_path):
@@ -276,6 +279,44 @@ async def test_duban_import_milestones_keyed_by_ref(cli, tmp_path, engine):
     bad = text + "A-9,验收,2026-10-20,FGW,\n"
     code, out, err = await cli("import", "milestones", _write(tmp_path, "bad.csv", bad))
     assert code == 1
-    assert "row 3, ref: 没有文号为“A-9”的事项 (no item with this ref)" in err.splitlines()
+    assert "row 3, ref: no item with ref 'A-9'" in err.splitlines()
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(Milestone)) == 1
+
+
+async def test_import_speaks_the_office_language(cli, tmp_path, monkeypatch, engine):
+    """With the office locale zh (the default), row errors name the column as the file heads
+    it, in Chinese, and the summary counts 新增/更新/未变 and names the computed deadlines;
+    a GBK file with Chinese headers imports like a UTF-8 one."""
+    await _setup(cli, tmp_path)
+    monkeypatch.delenv("DUBAN_OFFICE_LOCALE")
+    bad = "文号,标题,来源,收到日期,牵头单位,责任人邮箱\nC-1,,会议,2026/11/31,XX,zhangwei@demo.cn\n"
+    path = tmp_path / "bad.csv"
+    path.write_bytes(bad.encode("gbk"))
+    code, out, err = await cli("import", "items", str(path))
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "第 2 行，标题：必填",
+        "第 2 行，收到日期：“2026/11/31”不是有效日期",
+        "第 2 行，牵头单位：没有代码为“XX”的单位",
+        "duban: error: 督查事项：1 行中有 1 行有误，共 3 处问题；未写入任何数据",
+    ]
+    good = (
+        "文号,事项,来源,交办时间,牵头单位,责任人\n"
+        "C-1,新事项,会议,2026-11-02,FGW,zhangwei@demo.cn\n"
+        "C-2,明年的事项,会议,2027-11-02,FGW,zhangwei@demo.cn\n"
+    )
+    path.write_bytes(good.encode("gbk"))
+    code, out, err = await cli("import", "items", str(path))
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == "督查事项：共 2 行，新增 2，更新 0，未变 0"
+    assert lines[1].startswith("2 项事项的完成时限为计算所得") and "C-1 (2026-12-14)" in lines[1]
+    assert lines[2].startswith("1 项事项的完成时限待确认（2027 年尚无官方工作日历")
+    assert "duban: warning: 2027 年尚无官方工作日历" in err
+    path.write_bytes(b"a,b\n\xff,x\n")
+    code, out, err = await cli("import", "items", str(path))
+    assert code == 1 and err.startswith("duban: error: 文件既不是 UTF-8 也不是 GB18030/GBK 文本")
+    async with engine.connect() as conn:
+        titles = (await conn.scalars(select(Item.title).where(Item.ref == "C-1"))).all()
+    assert titles == ["新事项"]

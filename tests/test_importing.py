@@ -406,6 +406,10 @@ async def test_changing_a_closed_item_is_a_row_error(session, clock):
     assert [str(e) for e in result.errors] == [
         "row 3, ref: item 督〔2026〕2号 is closed; reopen it before changing it"
     ]
+    assert (
+        result.errors[0].said("zh")
+        == "第 3 行，ref：事项 督〔2026〕2号 已办结，须先退回重办才能修改"
+    )
     await session.refresh(item)
     assert item.title == "批示件办理"
     assert (await _run(session, clock, "items", ITEMS)).unchanged == 3
@@ -473,11 +477,15 @@ async def test_an_import_refuses_a_co_owner_who_is_not_in_that_co_unit(session, 
         + "R2,协办,会议,2026-11-02,NJ,FGW,chenjing@demo.cn,ghost@demo.cn\n"
     )
     result = await _run(session, clock, "items", rows)
-    assert [str(e) for e in result.errors] == [
-        "row 2, co_owner_emails: 陈静 不是协办单位「省发展改革委」的人员，不能担任其责任人"
+    assert [e.said("zh") for e in result.errors] == [
+        "第 2 行，co_owner_emails：陈静 不是协办单位「省发展改革委」的人员，不能担任其责任人"
         "（请选择该单位的人员）",
-        "row 3, co_owner_emails: no person with email 'ghost@demo.cn'",
+        "第 3 行，co_owner_emails：没有邮箱为“ghost@demo.cn”的人员",
     ]
+    assert str(result.errors[0]) == (
+        "row 2, co_owner_emails: 陈静 is not a member of the co-operating unit “省发展改革委” "
+        "and cannot be its responsible person (choose a person of that unit)"
+    )
     assert await _count(session, Item) == 0
 
 
@@ -488,8 +496,8 @@ async def test_an_import_refuses_an_owner_who_is_not_in_the_lead_unit(session, c
     await _run(session, clock, "people", PEOPLE)
     rows = CO_HEADER + "R1,主办,会议,2026-11-02,NJ-JN,,chenjing@demo.cn,\n"
     result = await _run(session, clock, "items", rows)
-    assert [str(e) for e in result.errors] == [
-        "row 2, owner_email: 陈静 不是主办单位「江宁区」的人员，不能担任其责任人"
+    assert [e.said("zh") for e in result.errors] == [
+        "第 2 行，owner_email：陈静 不是主办单位「江宁区」的人员，不能担任其责任人"
         "（请选择该单位的人员）"
     ]
     assert await _count(session, Item) == 0

@@ -62,17 +62,21 @@ async def test_a_bad_milestones_file_names_every_bad_row_in_chinese_and_writes_n
     )
     result = await _run(session, clock, "milestones", text)
     assert not result.ok
-    assert [str(e) for e in result.errors] == [
-        "row 5, ref: 没有文号为“督〔2099〕9号”的事项 (no item with this ref)",
-        "row 6, ref: 文号必填 (required)",
-        "row 6, name: 节点名称必填 (required)",
-        "row 6, due_on: 节点时限“明天”不是日期（如 2026-11-02）",
-        "row 6, unit: 没有代码为“XX”的单位 (unknown unit code)",
-        "row 6, owner_email: 没有邮箱为“nobody@demo.cn”的责任人 (no such person)",
-        "row 7, due_on: 节点时限 2027-03-01 晚于事项完成时限 2026-12-14"
-        " (due after the item's deadline)",
-        "row 7, owner_email: 责任人 陈静 不属于责任单位 省发展改革委 (owner not in unit)",
-        "row 8, name: 同一事项的节点“完成方案”重复（首见于第 2 行）",
+    assert [e.said("zh") for e in result.errors] == [
+        "第 5 行，ref：没有文号为“督〔2099〕9号”的事项",
+        "第 6 行，ref：必填",
+        "第 6 行，name：必填",
+        "第 6 行，due_on：“明天”不是日期（请写作 2026-11-02、2026/11/02 或 2026年11月2日）",
+        "第 6 行，unit：没有代码为“XX”的单位",
+        "第 6 行，owner_email：没有邮箱为“nobody@demo.cn”的人员",
+        "第 7 行，due_on：节点时限 2027-03-01 晚于事项完成时限 2026-12-14",
+        "第 7 行，owner_email：责任人 陈静 不属于责任单位 省发展改革委",
+        "第 8 行，name：同一事项的节点“完成方案”重复（首见于第 2 行）",
+    ]
+    assert [str(e) for e in result.errors][-3:] == [
+        "row 7, due_on: due after the item's deadline",
+        "row 7, owner_email: owner not in unit",
+        "row 8, name: milestone '完成方案' of this item is repeated (first on row 2)",
     ]
     assert "nothing was written" in result.summary()
     assert await session.scalar(select(func.count()).select_from(Milestone)) == 0

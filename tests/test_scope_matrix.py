@@ -312,7 +312,11 @@ PERMISSION_PROBES: dict[Permission, list[tuple[str, str, Check]]] = {
         ("page", "POST /items/new", _page("POST", "/items/new", {})),
         ("api", "POST /items", _api("POST", "/items", {})),
     ],
-    Permission.IMPORT_ITEMS: [("page", "GET /import", _page("GET", "/import"))],
+    Permission.IMPORT_ITEMS: [
+        ("page", "GET /import", _page("GET", "/import")),
+        ("page", "GET items template", _page("GET", "/import/template/items.xlsx")),
+        ("page", "GET milestones template", _page("GET", "/import/template/milestones.xlsx")),
+    ],
     Permission.REVIEW: [
         ("page", "GET /reviews", _page("GET", "/reviews")),
         ("bot", "/review", _bot_review),
@@ -340,10 +344,12 @@ PERMISSION_PROBES: dict[Permission, list[tuple[str, str, Check]]] = {
     Permission.MANAGE_PEOPLE: [
         ("page", "GET /people", _page("GET", "/people")),
         ("page", "GET /people/new", _page("GET", "/people/new")),
+        ("page", "GET people template", _page("GET", "/import/template/people.xlsx")),
     ],
     Permission.MANAGE_UNITS: [
         ("page", "GET /units", _page("GET", "/units")),
         ("api", "POST /units", _api("POST", "/units", {})),
+        ("page", "GET units template", _page("GET", "/import/template/units.xlsx")),
     ],
     Permission.EDIT_TEMPLATES: [("page", "GET /templates", _page("GET", "/templates"))],
     Permission.MANAGE_TOKENS: [

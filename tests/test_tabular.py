@@ -17,6 +17,7 @@ from supervision.tabular import (
     MAX_ZIP_ENTRIES,
     Table,
     TableError,
+    csv_encoding,
     read_table,
 )
 from testing.xlsx_files import (
@@ -69,7 +70,7 @@ def test_read_xlsx_with_real_date_cells(tmp_path):
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [
-        ("名称".encode("gbk") + b",x\n", "a.csv", "not UTF-8"),
+        (b"a,b\n\xff\xfe,x\n", "a.csv", "neither UTF-8 nor GB18030/GBK"),
         (b"", "a.csv", "empty"),
         (b"a,b\n", "a.pdf", "unsupported file type"),
         (b"not a zip", "a.xlsx", "not a readable XLSX"),
@@ -239,3 +240,62 @@ def test_a_table_reads_its_rows_as_dicts_and_keeps_them_compact():
     # Rows given as dicts keep every column any of them names (missing ones read empty).
     plain = Table([{"code": "A"}, {"code": "B", "name": "乙"}])
     assert plain.columns == ["code", "name"] and plain[0] == {"code": "A", "name": ""}
+
+
+# --- encodings: UTF-8 (BOM or not), then GB18030/GBK ------------------------------------
+
+CHINESE_CSV = "文号,标题,牵头单位\n督〔2026〕1号,老旧小区改造「一期」,江宁区\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CHINESE_CSV.encode("utf-8"),
+        b"\xef\xbb\xbf" + CHINESE_CSV.encode("utf-8"),
+        CHINESE_CSV.encode("gbk"),
+        CHINESE_CSV.encode("gb18030"),
+        "\ufeff".encode("gb18030") + CHINESE_CSV.encode("gb18030"),
+    ],
+    ids=["utf8", "utf8-bom", "gbk", "gb18030", "gb18030-bom"],
+)
+def test_a_chinese_csv_reads_the_same_in_every_encoding_offices_save(data):
+    table = read_table(data, "items.csv")
+    assert table.columns == ["文号", "标题", "牵头单位"]
+    assert table.headers == ["文号", "标题", "牵头单位"]
+    assert list(table) == [
+        {"文号": "督〔2026〕1号", "标题": "老旧小区改造「一期」", "牵头单位": "江宁区"}
+    ]
+
+
+def test_the_encoding_is_utf8_first_then_gb18030():
+    assert csv_encoding("名称".encode()) == "utf-8-sig"
+    assert csv_encoding(b"plain ascii") == "utf-8-sig"
+    assert csv_encoding("名称".encode("gbk")) == "gb18030"
+    # a character only GB18030 has beyond GBK (four bytes): read as GB18030 too
+    assert csv_encoding("𠀀,x".encode("gb18030")) == "gb18030"
+
+
+def test_a_file_in_neither_encoding_names_its_first_bad_byte():
+    # line 2 starts at byte 4; 0xFF is never a byte of UTF-8 or GB18030 text
+    with pytest.raises(TableError) as caught:
+        read_table(b"a,b\n\xff\xfe,x\n", "bad.csv")
+    error = caught.value
+    assert error.key == "table.not_text" and error.values["offset"] == 4
+    assert "byte 4 (0xFF, line 2)" in str(error)
+    assert error.said is not None and "第 2 行第 4 字节（0xFF）" in error.said("zh")
+
+
+def test_the_bad_byte_is_found_past_a_block_boundary():
+    """The check reads a block at a time: a character split across blocks is no error, and
+    a bad byte far into the file is named at its real offset (the GBK text reads further as
+    GB18030, whose offset is the one named)."""
+    line = "督办事项,江宁区\n".encode("gbk")
+    body = line * (600_000 // len(line))
+    assert csv_encoding(body) == "gb18030"
+    bad = body + b"\x81\x20\n"  # a GB18030 lead byte followed by a space
+    with pytest.raises(TableError) as caught:
+        read_table(bad, "big.csv")
+    assert caught.value.values["offset"] == len(body)
+    assert caught.value.values["line"] == body.count(b"\n") + 1
+    split = "甲".encode() * 300_000  # 900,000 bytes: some characters straddle the blocks
+    assert csv_encoding(split) == "utf-8-sig"

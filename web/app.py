@@ -33,6 +33,7 @@ class WebConfig:
     #: a bulletin document's 发文字号 pattern and its 抄送 offices (`supervision.doc_numbers`)
     bulletin_number: str = DEFAULT_PATTERN
     bulletin_copy_to: tuple[str, ...] = ()
+    office_locale: str = "zh"  # the office's language: the import templates' headers
     redis_url: str | None = None
     secure_cookies: bool = False
     telegram_bot_username: str | None = None  # for invite deep links (t.me/<bot>?start=)

@@ -229,62 +229,38 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "No decision taken: click Approve or Reject.",
     ),
     # import
-    "import.title": ("导入督查事项", "Import items"),
+    "import.title": ("数据导入", "Import"),
     "import.file": ("CSV 或 XLSX 文件", "CSV or XLSX file"),
+    "import.hint": (
+        "列名可用中文或英文；CSV 可为 UTF-8 或 GBK 编码。先检查，全部无误才写入。",
+        "Headers may be Chinese or English; a CSV may be UTF-8 or GBK. The file is checked "
+        "first and written only when every row is right.",
+    ),
+    "import.templates": (
+        "下载导入模板（含示例行和填写说明）：",
+        "Templates (an example row and notes):",
+    ),
+    "import.choose_file": ("请选择要导入的文件。", "Choose a file to import."),
+    "import.bad_form": (
+        "表单已失效，请重新选择文件检查。",
+        "The form is no longer valid: choose the file and check it again.",
+    ),
     "import.check": ("检查（不保存）", "Check (dry run)"),
     "import.commit": ("确认导入", "Import now"),
     "import.row": ("行", "Row"),
+    "import.column": ("列", "Column"),
     "import.error": ("错误", "Error"),
     "import.ok": ("检查通过：{n} 行可以导入。", "Check passed: {n} rows can be imported."),
-    "import.done": (
-        "已导入：新建 {created}，更新 {updated}，未变 {unchanged}。",
-        "Imported: {created} created, {updated} updated, {unchanged} unchanged.",
-    ),
-    "import.has_errors": (
-        "发现 {n} 处错误，未导入任何数据。",
-        "{n} errors found; nothing was imported.",
-    ),
-    # reading an uploaded file (supervision.tabular.TableError keys)
-    "table.too_large": ("文件超过 {mb} MB。", "the file is larger than {mb} MB."),
-    "table.unsupported": (
-        "不支持的文件类型 {suffix}：请使用 .csv（UTF-8）或 .xlsx 文件。",
-        "unsupported file type {suffix}: use .csv (UTF-8) or .xlsx",
-    ),
-    "table.not_utf8": (
-        "文件不是 UTF-8 文本：请另存为“CSV UTF-8”（或 XLSX）后重试。",
-        "the file is not UTF-8 text; save it as “CSV UTF-8” (or as XLSX) and try again",
-    ),
-    "table.empty": ("文件为空：没有表头行。", "the file is empty: it has no header row"),
-    "table.duplicate_column": (
-        "第 1 行，{column}：表头中该列出现了两次。",
-        "row 1, {column}: the column appears twice in the header",
-    ),
-    "table.bad_csv": ("第 {row} 行：不是有效的 CSV。", "row {row}: not valid CSV"),
-    "table.bad_xlsx": (
-        "无法读取该 XLSX 工作簿（{reason}）。",
-        "not a readable XLSX workbook ({reason})",
-    ),
-    "table.no_sheet": ("工作簿中没有工作表。", "the workbook has no sheet"),
-    "table.too_many_rows": (
-        "文件超过 {limit:,} 行。",
-        "the file has more than {limit:,} rows",
-    ),
-    "table.too_many_columns": (
-        "第 {row} 行：第 {limit} 列之后还有内容（最多 {limit} 列）。",
-        "row {row}: a value beyond column {limit} (at most {limit} columns)",
-    ),
-    "table.too_many_cells": (
-        "第 {row} 行：已填写的单元格超过 {limit:,} 个。",
-        "row {row}: the file has more than {limit:,} filled cells",
-    ),
-    "table.too_big_unpacked": (
-        "工作簿解压后达 {mb:,} MB，超过上限 {limit} MB。",
-        "the workbook unpacks to {mb:,} MB, more than {limit} MB",
-    ),
-    "table.too_many_parts": (
-        "不是工作簿：文件包含超过 {limit} 个部件。",
-        "not a workbook: the file holds more than {limit} parts",
-    ),
+    "import.done": ("导入完成。", "Imported."),
+    "import.created": ("新增", "Created"),
+    "import.updated": ("更新", "Updated"),
+    "import.unchanged": ("未变", "Unchanged"),
+    "import.deadlines": ("完成时限需留意的事项", "Deadlines to check"),
+    "import.ref": ("文号", "Ref"),
+    "import.due_on": ("完成时限", "Deadline"),
+    "import.computed": ("计算所得", "computed"),
+    "import.provisional": ("待确认", "provisional"),
+    "import.more": ("另有 {n} 项未列出。", "{n} more not listed."),
     # people and units
     "people.title": ("人员", "People"),
     "people.new": ("新增人员", "New person"),

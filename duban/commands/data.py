@@ -18,8 +18,8 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.importing import ImportKind, import_rows
 from supervision.items import ItemRow, list_items
-from supervision.labels import label, label_of
-from supervision.tabular import read_table
+from supervision.labels import ImportWord, label, label_of, say_import, told
+from supervision.tabular import TableError, read_table
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would help
 BAR_WIDTH = 30
@@ -49,21 +49,25 @@ class ProgressBar:
         self.stream.flush()
 
 
-def warn_fallback(years: Iterable[int]) -> None:
+def warn_fallback(years: Iterable[int], locale: str | None) -> None:
     """Tell the operator that some years use the fallback calendar (the calendar logs it too)."""
     for year in sorted(set(years)):
-        message = (
-            f"no official working-day calendar for {year}: deadlines in {year} are provisional "
-            "(Mon–Fri less the statutory holidays) until the official schedule is imported with "
-            "`duban calendar import FILE`"
+        print(
+            f"duban: warning: {say_import(ImportWord.FALLBACK_YEAR, locale, year=year)}",
+            file=sys.stderr,
         )
-        print(f"duban: warning: {message}", file=sys.stderr)
 
 
 async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
-    """Import one CSV or XLSX file, all or nothing."""
+    """Import one CSV or XLSX file, all or nothing; problems and the summary are said in the
+    office's language (``DUBAN_OFFICE_LOCALE``)."""
     kind = ImportKind(args.kind)
-    table = read_table(Path(args.file))
+    locale = rt.settings.office.locale
+    try:
+        table = read_table(Path(args.file))
+    except TableError as exc:
+        print(f"duban: error: {told(exc, locale)}", file=sys.stderr)
+        return 1
     progress = (
         ProgressBar(f"importing {kind.value}", len(table))
         if (len(table) > PROGRESS_MIN_ROWS)
@@ -82,18 +86,14 @@ async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
         if result.written:
             await session.commit()
     for error in result.errors:
-        print(str(error), file=sys.stderr)
+        print(error.said(locale), file=sys.stderr)
     if not result.ok:
-        print(f"duban: error: {result.summary()}", file=sys.stderr)
+        print(f"duban: error: {result.summary(locale)}", file=sys.stderr)
         return 1
-    print(result.summary())
-    if result.provisional_refs:
-        print(
-            f"{len(result.provisional_refs)} item(s) have a provisional deadline: "
-            + ", ".join(result.provisional_refs[:10])
-            + (" …" if len(result.provisional_refs) > 10 else "")
-        )
-    warn_fallback(result.fallback_years)
+    print(result.summary(locale))
+    for note in result.deadline_notes(locale):
+        print(note)
+    warn_fallback(result.fallback_years, locale)
     return 0
 
 
@@ -134,7 +134,7 @@ async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
             unit_code=args.unit,
             tz=rt.settings.office.tz,
         )
-    warn_fallback(fallback_years_in_use(rows, calendar, today.year))
+    warn_fallback(fallback_years_in_use(rows, calendar, today.year), rt.settings.office.locale)
     if args.format == "json":
         print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return 0
@@ -150,10 +150,15 @@ async def items_list(args: argparse.Namespace, rt: Runtime) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``import`` and ``items``."""
     p = subparsers.add_parser(
-        "import", help="import units, people or items from CSV (UTF-8) or XLSX; all or nothing"
+        "import",
+        help="import units, people, items or milestones from CSV or XLSX; all or nothing",
     )
     p.add_argument("kind", choices=[k.value for k in ImportKind])
-    p.add_argument("file", help="a .csv (UTF-8, with or without BOM) or .xlsx file")
+    p.add_argument(
+        "file",
+        help="a .csv (UTF-8 with or without BOM, or GBK/GB18030) or .xlsx file; "
+        "headers in Chinese (文号, 标题, ...) or English (ref, title, ...)",
+    )
     p.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     p.set_defaults(handler=import_file)
 

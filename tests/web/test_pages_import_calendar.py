@@ -9,6 +9,7 @@ from aiohttp import FormData
 from sqlalchemy import select
 
 from models import CalendarDay, Item, Unit
+from supervision.tabular import read_table
 from tests.web.conftest import Seed, Web
 
 ITEMS_CSV = (
@@ -48,7 +49,15 @@ async def test_import_dry_run_then_commit(as_supervisor: Web, seed: Seed, sessio
         "/import",
         {"action": "commit", "kind": "items", "filename": "items.csv", "payload": payload.group(1)},
     )
-    assert response.status == 303
+    assert response.status == 200
+    html = await response.text()
+    # what it did: 新增/更新/未变, and the item whose deadline the policy computed
+    assert "导入完成。" in html and "督查事项：共 2 行，新增 2，更新 0，未变 0" in html
+    assert re.search(r'data-count="created"><span>新增</span><b>2</b>', html)
+    assert re.search(r'data-count="unchanged"><span>未变</span><b>0</b>', html)
+    assert "1 项事项的完成时限为计算所得" in html
+    assert re.search(r"督〔2026〕31号</td><td[^>]*>2026-12-14</td><td[^>]*>计算所得<", html)
+    assert 'name="payload"' not in html  # nothing left to confirm
     async with sessions() as s:
         refs = set((await s.scalars(select(Item.ref))).all())
         assert {"督〔2026〕30号", "督〔2026〕31号"} <= refs
@@ -59,6 +68,7 @@ async def test_import_row_errors_change_nothing(as_admin: Web, seed: Seed, sessi
     assert response.status == 400
     html = await response.text()
     assert "title" in html and "received_on" in html and 'name="payload"' not in html
+    assert "必填" in html and "“2026-13-40”不是有效日期" in html
     response = await as_admin.post("/import", upload("items", "x", "items.pdf", as_admin.token()))
     assert response.status == 400 and "不支持的文件类型 .pdf" in await response.text()
     await as_admin.get("/lang/en?next=/import")
@@ -67,7 +77,10 @@ async def test_import_row_errors_change_nothing(as_admin: Web, seed: Seed, sessi
     response = await as_admin.post(
         "/import", {"action": "commit", "kind": "items", "payload": "!!!not base64"}
     )
-    assert response.status == 400
+    assert response.status == 400 and "The form is no longer valid" in await response.text()
+    await as_admin.get("/lang/zh?next=/import")
+    response = await as_admin.post("/import", {"action": "check", "kind": "items"})
+    assert response.status == 400 and "请选择要导入的文件。" in await response.text()
     async with sessions() as s:
         assert len((await s.scalars(select(Item))).all()) == 2
 
@@ -143,3 +156,65 @@ async def test_calendar_import_lists_moved_deadlines(as_admin: Web, seed: Seed, 
         after = await s.get_one(Item, before.id)
     assert after.due_on > before.due_on
     assert f"督〔2040〕1号: {before.due_on.isoformat()} → {after.due_on.isoformat()}" in html
+
+
+ITEMS_ZH_CSV = (
+    "文号,事项,来源,交办时间,完成时限,牵头单位,责任人邮箱\n"
+    "督〔2026〕40号,,会议决定,2026-11-02,2026-10-01,ZZ,liaison@example.gov.cn\n"
+)
+
+
+async def test_row_errors_in_the_readers_language_name_the_column_as_written(
+    as_supervisor: Web, seed: Seed
+) -> None:
+    data = FormData()
+    data.add_field("csrf_token", as_supervisor.token())
+    data.add_field("action", "check")
+    data.add_field("kind", "items")
+    data.add_field("file", ITEMS_ZH_CSV.encode("gbk"), filename="gbk.csv", content_type="text/csv")
+    response = await as_supervisor.post("/import", data)
+    assert response.status == 400
+    html = await response.text()
+    cells = re.findall(r'<td data-label="[^"]*">([^<]*)</td>', html)
+    assert cells == [
+        "2", "事项", "必填",
+        "2", "完成时限", "完成时限 2026-10-01 早于收到日期 2026-11-02",
+        "2", "牵头单位", "没有代码为“ZZ”的单位",
+    ]  # fmt: skip
+    await as_supervisor.get("/lang/en?next=/import")
+    data = FormData()
+    data.add_field("csrf_token", as_supervisor.token())
+    data.add_field("action", "check")
+    data.add_field("kind", "items")
+    data.add_field("file", ITEMS_ZH_CSV.encode(), filename="utf8.csv", content_type="text/csv")
+    html = await (await as_supervisor.post("/import", data)).text()
+    cells = re.findall(r'<td data-label="[^"]*">([^<]*)</td>', html)
+    assert cells[:3] == ["2", "事项", "required"]
+    assert "unknown unit code &#39;ZZ&#39;" in html
+    assert "items: 1 bad row(s) out of 1, 3 problem(s); nothing was written" in html
+
+
+async def test_templates_are_linked_and_follow_the_import_rights(
+    as_supervisor: Web, as_admin: Web, as_liaison: Web, seed: Seed
+) -> None:
+    html = await (await as_supervisor.get("/import")).text()
+    assert 'href="/import/template/items.xlsx"' in html
+    assert 'href="/import/template/milestones.xlsx"' in html
+    assert "/import/template/units.xlsx" not in html  # people and units are the admin's
+    assert '<option value="units"' not in html and ">督查事项</option>" in html
+    response = await as_supervisor.get("/import/template/items.xlsx")
+    assert response.status == 200
+    assert response.content_type == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="import-template-items.xlsx"; ')
+    assert "filename*=UTF-8''%E5%AF%BC%E5%85%A5" in disposition  # 导入模板-督查事项.xlsx
+    table = read_table(await response.read(), "t.xlsx")
+    assert table.headers[:3] == ["文号", "标题", "来源"] and len(table) == 1
+    english = await as_supervisor.get("/import/template/items.xlsx?lang=en")
+    assert read_table(await english.read(), "t.xlsx").headers[:3] == ["ref", "title", "source"]
+    assert (await as_supervisor.get("/import/template/units.xlsx")).status == 403
+    assert (await as_admin.get("/import/template/units.xlsx")).status == 200
+    assert (await as_admin.get("/import/template/nothing.xlsx")).status == 404
+    assert (await as_liaison.get("/import/template/items.xlsx")).status == 403

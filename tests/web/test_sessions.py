@@ -141,8 +141,10 @@ async def test_settings_reach_the_web_config(tmp_path) -> None:
         session_idle_minutes=45,
         session_max_hours=8,
         trusted_proxy_hops=1,
+        office_locale="en",
     )
     async with open_runtime(settings) as rt:
         config = web_deps(rt).config
     assert config.sessions == SessionPolicy(timedelta(minutes=45), timedelta(hours=8))
     assert config.proxy_hops == 1
+    assert config.office_locale == "en"  # the import templates' headers

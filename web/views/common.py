@@ -180,7 +180,7 @@ def refused(request: web.Request, exc: DomainError) -> list[str]:
 
 def table_error(request: web.Request, error: TableError) -> str:
     """Why an uploaded file could not be read, in the request's language."""
-    return t_for(request, error.key, **error.values)
+    return told(error, lang_of(request))
 
 
 def page_strings(request: web.Request, prefix: str) -> Callable[[str], str]:
