@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from supervision.history import HISTORY
 from supervision.labels import CATALOGUE, CHANNEL_PREFS, DEADLINE, DUTY, SENTENCES
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "GLOSSARY.md"
@@ -34,6 +35,11 @@ def catalogue_section() -> str:
         "| key | 中文 | English |\n|---|---|---|\n"
     )
     parts.extend(f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in SENTENCES.items())
+    parts.append(
+        "\n### `Told` (an item's history, `supervision.history`)\n\n"
+        "| key | 中文 | English |\n|---|---|---|\n"
+    )
+    parts.extend(f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in HISTORY.items())
     return "".join(parts)
 
 

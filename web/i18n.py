@@ -188,13 +188,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "items.ext_progress": ("目前进展", "Progress so far"),
     "items.ext_new_due": ("申请延至", "New date"),
     "items.attachments": ("附件", "Attachments"),
-    # timeline kinds
-    "tl.audit": ("操作", "Change"),
-    "tl.notification": ("通知", "Message"),
-    "tl.attempt": ("发送尝试", "Delivery attempt"),
-    "tl.report": ("报告", "Report"),
-    "tl.extension": ("延期申请", "Extension"),
-    "tl.review": ("审核", "Review"),
     # reviews
     "reviews.total": ("共 {total} 项", "{total} in all"),
     "reviews.from_start": ("回到第一页", "Back to the first page"),
