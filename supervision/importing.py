@@ -40,6 +40,7 @@ from supervision.items import (
     is_member,
     owner_outside_unit,
 )
+from supervision.labels import Problem, say
 from supervision.milestones import MilestoneSpec, import_milestone, milestone_problems
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
 from supervision.tabular import Table
@@ -178,6 +179,12 @@ class _Rows:
 
     def add(self, row: int, column: str, reason: str) -> None:
         self.errors.append(RowError(row, column, reason))
+
+
+def said(problem: Problem) -> str:
+    """A catalogue problem as a row error says it: in Chinese, as the import's other rules."""
+    sentence, values = problem
+    return say(sentence, "zh", **values)
 
 
 def _check_columns(kind: str, table: Table, errs: _Rows) -> None:
@@ -613,7 +620,7 @@ def _item_spec(
         elif unit in (u for u, _ in co):
             errs.add(number, "co_units", f"{code!r} is listed twice")
         elif co_owner is not None and not is_member(co_owner.unit_id, unit.id):
-            errs.add(number, "co_owner_emails", owner_outside_unit(co_owner.name, unit.name))
+            errs.add(number, "co_owner_emails", said(owner_outside_unit(co_owner.name, unit.name)))
         else:
             co.append((unit, co_owner))
     owner_email = _text(row, "owner_email", number, errs, required=True, limit=254).lower()
@@ -622,7 +629,9 @@ def _item_spec(
         errs.add(number, "owner_email", f"no person with email {owner_email!r}")
     elif owner is not None and lead is not None and not is_member(owner.unit_id, lead.id):
         errs.add(
-            number, "owner_email", owner_outside_unit(owner.name, lead.name, AssignmentRole.LEAD)
+            number,
+            "owner_email",
+            said(owner_outside_unit(owner.name, lead.name, AssignmentRole.LEAD)),
         )
     leader_email = row.get("leader_email", "").strip().lower()
     leader = people.get(leader_email) if leader_email else None

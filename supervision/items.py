@@ -47,7 +47,7 @@ from supervision.item_list import (
     item_light,
     list_items,
 )
-from supervision.labels import label_of
+from supervision.labels import Problem, Sentence, refusals
 from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.policy import co_lead_days_of, due_days_of, load_policy_for
 from supervision.schedule import governed_items, reschedule
@@ -233,7 +233,7 @@ async def check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext
         if a.owner_id is not None and not is_member(context.known_people[a.owner_id][1], a.unit_id)
     ]
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise refusals(ValidationFailed, problems)
 
 
 def is_member(person_unit_id: int | None, unit_id: int) -> bool:
@@ -243,11 +243,15 @@ def is_member(person_unit_id: int | None, unit_id: int) -> bool:
     return person_unit_id == unit_id
 
 
-def owner_outside_unit(owner: str, unit: str, role: str | None = AssignmentRole.CO) -> str:
+def owner_outside_unit(owner: str, unit: str, role: str | None = AssignmentRole.CO) -> Problem:
     """Why ``owner`` may not answer for ``unit`` as its 主办 or 协办 unit (``role``; None: the
     unit an assignment is handed to, 转办)."""
-    word = f"{label_of(AssignmentRole, role)}单位" if role is not None else ""
-    return f"{owner} 不是{word}「{unit}」的人员，不能担任其责任人（请选择该单位的人员）"
+    sentence = Sentence.OWNER_OUTSIDE_UNIT
+    if role == AssignmentRole.LEAD:
+        sentence = Sentence.OWNER_OUTSIDE_LEAD
+    elif role == AssignmentRole.CO:
+        sentence = Sentence.OWNER_OUTSIDE_CO
+    return sentence, {"owner": owner, "unit": unit}
 
 
 class StoredItem(Protocol):

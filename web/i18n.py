@@ -92,6 +92,51 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "common.comment": ("意见", "Comment"),
     "common.empty": ("暂无记录。", "Nothing here yet."),
     "common.readonly": ("只读账号", "Read-only account"),
+    # error pages: a title and what to do, by status (a stale form has its own)
+    "error.400": ("无法处理此请求", "Bad request"),
+    "error.400.hint": (
+        "请求的内容不完整或有误，未做任何更改。请返回上一页重试。",
+        "The request was incomplete or wrong; nothing was changed. Go back and try again.",
+    ),
+    "error.403": ("无权访问", "Not allowed"),
+    "error.403.hint": (
+        "您的账号无权打开此页面或执行此操作。如需权限，请联系管理员。",
+        "Your account may not open this page or do this. Ask an administrator if you need to.",
+    ),
+    "error.csrf": ("页面已过期", "This page has expired"),
+    "error.csrf.hint": (
+        "表单已失效（可能已在别处退出登录，或页面打开太久），未做任何更改。请刷新页面后重试。",
+        "The form is no longer valid (you may have logged out elsewhere, or the page was open "
+        "too long); nothing was changed. Reload the page and try again.",
+    ),
+    "error.404": ("页面不存在", "Not found"),
+    "error.404.hint": (
+        "您要找的页面或记录不存在，或不在您的查看范围内。",
+        "The page or record does not exist, or is outside what you may see.",
+    ),
+    "error.405": ("不支持此操作", "Not supported"),
+    "error.405.hint": (
+        "此页面不接受这种请求方式。请从菜单进入后再操作。",
+        "This page does not accept that kind of request. Start again from the menu.",
+    ),
+    "error.409": ("操作未执行", "Not done"),
+    "error.409.hint": (
+        "记录的状态已经改变，此操作不再适用，未做任何更改。请刷新页面查看最新状态。",
+        "The record has changed and this no longer applies; nothing was changed. Reload the "
+        "page to see where it stands.",
+    ),
+    "error.413": ("内容过大", "Too large"),
+    "error.413.hint": (
+        "上传的内容超过了允许的大小，未做任何更改。",
+        "What was sent is larger than allowed; nothing was changed.",
+    ),
+    "error.500": ("系统出错", "Something went wrong"),
+    "error.500.hint": (
+        "处理请求时出错，已记入系统日志。请稍后重试；如仍不行，请联系管理员。",
+        "An error occurred and was written to the system log. Try again later; if it "
+        "persists, tell an administrator.",
+    ),
+    "error.home": ("回到首页", "Back to the start page"),
     # dashboard
     "dash.title": ("督办总览", "Dashboard"),
     "dash.by_light": ("按红黄绿灯", "By light"),

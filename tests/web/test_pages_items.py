@@ -118,7 +118,7 @@ async def test_create_item_bad_input_changes_nothing(as_admin: Web, seed: Seed, 
     )
     assert response.status == 400
     html = await response.text()
-    assert "unknown source" in html and "received_on" in html
+    assert "没有“nope”这种事项来源" in html and "收到日期须为日期" in html
     response = await as_admin.post(
         "/items/new",
         {
@@ -246,7 +246,7 @@ async def test_browsers_get_error_pages_in_the_layout(as_liaison: Web, seed: See
     response = await as_liaison.get(f"/items/{seed.item_b}", headers={"Accept": "text/html"})
     assert response.status == 404
     html = await response.text()
-    assert "<main>" in html and "no such item" in html and "联络员甲" in html
+    assert "<main>" in html and "页面不存在" in html and "联络员甲" in html
     response = await as_liaison.get("/people", headers={"Accept": "text/html"})
     assert response.status == 403 and "<main>" in await response.text()
 
