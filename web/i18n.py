@@ -260,6 +260,14 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "import.row": ("行", "Row"),
     "import.error": ("错误", "Error"),
     "import.ok": ("检查通过：{n} 行可以导入。", "Check passed: {n} rows can be imported."),
+    "import.would": (
+        "将新建 {created}，更新 {updated}，未变 {unchanged}",
+        "{created} to create, {updated} to update, {unchanged} unchanged",
+    ),
+    "import.kind.items": ("督查事项", "Items"),
+    "import.kind.people": ("人员", "People"),
+    "import.kind.units": ("单位", "Units"),
+    "import.kind.milestones": ("阶段性节点", "Milestones"),
     "import.done": (
         "已导入：新建 {created}，更新 {updated}，未变 {unchanged}。",
         "Imported: {created} created, {updated} updated, {unchanged} unchanged.",
@@ -413,6 +421,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "pol.ignore_window": ("不受时段限制", "Ignore window"),
     "pol.active": ("启用", "Active"),
     "pol.urgent": ("急件", "Urgent"),
+    "pol.urgent_suffix": ("（急件）", " (urgent)"),
     "pol.digest_threshold": ("每日待办阈值（条）", "Daily digest threshold (messages)"),
     "pol.digest_hint": (
         "同一人员在一个发送时段内的督办消息超过此数时，合并为一条每日待办；留空不合并。"
@@ -438,6 +447,17 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "cal.note": ("说明", "Note"),
     "cal.changed": ("以下事项的期限因此改变：", "These items' deadlines changed:"),
     "cal.items_in_use": ("在用事项", "Items in use"),
+    "cal.detail.official": ("系统附带的官方数据", "official data bundled with Duban"),
+    "cal.detail.schedule": (
+        "已导入的官方安排，列出 {days} 天",
+        "imported official schedule, {days} days listed",
+    ),
+    "cal.detail.fallback": (
+        "尚无官方安排：相关期限为临时，导入官方安排后重新计算",
+        "no official schedule yet: deadlines are provisional until one is imported",
+    ),
+    "cal.detail.overrides": ("单日调整 {n} 处", "{n} single-day override(s)"),
+    "cal.file_columns": ("文件列：", "File columns:"),
     # deliveries
     "dl.title": ("发送记录", "Delivery log"),
     "dl.failed_only": ("只看失败", "Failed only"),
@@ -481,8 +501,8 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "bulletin.as_of": ("统计截至", "As of"),
     "bulletin.rank": ("排名", "Rank"),
     "bulletin.section.all": ("排名", "Ranking"),
-    "bulletin.section.lead": ("主办单位排名", "Ranking — lead units (主办)"),
-    "bulletin.section.co": ("协办单位排名", "Ranking — co-operating units (协办)"),
+    "bulletin.section.lead": ("主办单位排名", "Ranking — lead units"),
+    "bulletin.section.co": ("协办单位排名", "Ranking — co-operating units"),
     "bulletin.section.unranked": ("本期无到期事项", "Nothing due this period (not ranked)"),
     "bulletin.days_late_total": ("共逾期工作日", "working days late in all"),
     "bulletin.milestones": ("年度重点工作节点按期率", "Milestone punctuality of annual tasks"),

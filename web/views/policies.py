@@ -4,6 +4,7 @@ Admin only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from supervision.policy import RECIPIENT_ROLES, STEP_CHANNELS
 from supervision.schedule import replan_policy
 from web.access import require
 from web.app import DEPS, WebDeps
+from web.i18n import translate
 from web.views.common import (
     int_or_none,
     lang_of,
@@ -46,7 +48,21 @@ async def policies_page(request: web.Request) -> web.StreamResponse:
         policies = (
             await session.scalars(select(Policy).order_by(Policy.source, Policy.urgent))
         ).all()
-    return render(request, "policies/list.html", {"policies": policies})
+    return render(request, "policies/list.html", {"policies": policies, "named": _named(request)})
+
+
+def _named(request: web.Request) -> Callable[[Policy], str]:
+    """A policy's name in the reader's words: the default ones are named by their source
+    (and 急件), so the name follows the language; another keeps the name it was given."""
+    lang = lang_of(request)
+
+    def named(policy: Policy) -> str:
+        if policy.source is None:
+            return policy.name
+        name = translate(f"source.{policy.source}", lang)
+        return name + translate("pol.urgent_suffix", lang) if policy.urgent else name
+
+    return named
 
 
 async def _edit_page(
@@ -69,6 +85,7 @@ async def _edit_page(
             "kinds": KINDS,
             "templates": STEPS,
             "errors": errors or [],
+            "named": _named(request),
         },
         status=status,
     )
