@@ -125,7 +125,7 @@ async def reopen_item(
             ItemState.OPEN,
             actor=actor,
             clock=clock,
-            reason=f"退回重办：{reason}",
+            reason=reason,  # the item's reopen event says why it reopened (退回重办)
         )
         for person in await _people_of(session, assignment):
             await notify_person(

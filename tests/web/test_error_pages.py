@@ -74,3 +74,19 @@ async def test_clients_that_are_not_browsers_keep_the_bare_status(
 ) -> None:
     response = await as_liaison.get(f"/items/{seed.item_b}", headers={"Accept": "*/*"})
     assert response.status == 404 and "<main>" not in await response.text()
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("zh", "请勾选确认后再退回重办"), ("en", "Tick the confirmation to send it back")],
+)
+async def test_a_form_error_is_said_in_the_readers_language(
+    as_admin: Web, seed: Seed, lang: str, said: str
+) -> None:
+    await as_admin.get(f"/lang/{lang}")
+    response = await as_admin.post(
+        f"/items/{seed.item_a}/reopen", {"reason": "核查不符", "due_on": "2027-01-29"}
+    )
+    html = await response.text()
+    assert response.status == 400 and said in html
+    assert "tick the confirmation" not in html  # no inline pair of the other language
