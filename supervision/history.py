@@ -305,7 +305,7 @@ class _Teller:
         )
         return self.say(
             sentence,
-            who=self.who(e.who, e.unit_name),
+            who=self.who(e.who, e.who_unit or e.unit_name),
             number=self.number(e),
             origin=label_of(Origin, e.channel, self.locale),
         )
@@ -313,7 +313,7 @@ class _Teller:
     def extension(self, e: TimelineEntry) -> str:
         return self.say(
             Told.EXTENSION_ASKED,
-            who=self.who(e.who, e.unit_name),
+            who=self.who(e.who, e.who_unit or e.unit_name),
             date=self.day(e.new_due_on, e.at),
             old=self.day(e.old_due_on, e.at),
             origin=label_of(Origin, e.channel, self.locale),

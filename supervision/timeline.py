@@ -86,6 +86,7 @@ class TimelineEntry:
     new_due_on: date | None = None
     detail: str = ""
     who: str = ""
+    who_unit: str = ""  # the unit of who filed a report or a request (theirs, then as now)
     files: tuple[FileRef, ...] = ()
     role: str | None = None  # the role of an assignment created (lead | co)
     step: str | None = None  # a ladder step the scan recorded (its kind)
@@ -115,6 +116,19 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
+    return {pid: name for pid, name in rows.all()}
+
+
+async def _homes(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
+    """The unit name of each person in ``ids`` who has one."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Person.id, Unit.name)
+        .join(Unit, Unit.id == Person.unit_id)
+        .where(Person.id.in_(wanted))
+    )
     return {pid: name for pid, name in rows.all()}
 
 
@@ -250,7 +264,9 @@ def _message_entries(
     return out
 
 
-def _report_entries(r: Report, names: dict[int, str], units: dict[int, str]) -> list[TimelineEntry]:
+def _report_entries(
+    r: Report, names: dict[int, str], units: dict[int, str], homes: dict[int, str]
+) -> list[TimelineEntry]:
     unit = units.get(r.assignment_id, "")
     files = tuple(
         FileRef(a.id, a.file_name or a.file_id, a.storage == DB_STORAGE) for a in r.attachments
@@ -267,6 +283,7 @@ def _report_entries(r: Report, names: dict[int, str], units: dict[int, str]) -> 
             channel=r.channel,
             detail=r.text,
             who=names.get(r.author_id or 0, ""),
+            who_unit=homes.get(r.author_id or 0, ""),
             files=files,
         )
     ]
@@ -289,7 +306,7 @@ def _report_entries(r: Report, names: dict[int, str], units: dict[int, str]) -> 
 
 
 def _extension_entries(
-    e: Extension, names: dict[int, str], units: dict[int, str]
+    e: Extension, names: dict[int, str], units: dict[int, str], homes: dict[int, str]
 ) -> list[TimelineEntry]:
     unit = units.get(e.assignment_id, "")
     asked = TimelineEntry(
@@ -304,6 +321,7 @@ def _extension_entries(
         new_due_on=e.new_due_on,
         detail=e.reason,
         who=names.get(e.requested_by_id or 0, ""),
+        who_unit=homes.get(e.requested_by_id or 0, ""),
     )
     if e.decided_at is None:
         return [asked]
@@ -383,6 +401,9 @@ async def timeline_of(session: AsyncSession, item: Item) -> list[TimelineEntry]:
         | {e.decided_by_id for e in extensions},
     )
     units = {a.id: a.unit.name for a in item.assignments}
+    homes = await _homes(
+        session, {r.author_id for r in reports} | {e.requested_by_id for e in extensions}
+    )
     unit_ids, people_ids = Holders.ids(audits)
     holders = Holders(await _unit_names(session, unit_ids), await _names(session, set(people_ids)))
     owners = {("report", r.id): r.assignment_id for r in reports} | {
@@ -399,8 +420,8 @@ async def timeline_of(session: AsyncSession, item: Item) -> list[TimelineEntry]:
     for n in notifications:
         out += _message_entries(n, names, units)
     for r in reports:
-        out += _report_entries(r, names, units)
+        out += _report_entries(r, names, units, homes)
     for e in extensions:
-        out += _extension_entries(e, names, units)
+        out += _extension_entries(e, names, units, homes)
     out.sort(key=lambda entry: entry.at)  # stable: same-moment entries keep the order above
     return out

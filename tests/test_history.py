@@ -126,8 +126,9 @@ def test_every_history_sentence_has_both_languages_and_the_same_values() -> None
 
 async def test_the_history_of_an_item_in_words_never_in_codes(session, clock) -> None:
     unit = await f.unit(session, code="A", name="甲局")
+    other = await f.unit(session, code="B", name="乙局")
     owner = await f.person(session, name="张伟", unit=unit, roles={Role.OWNER})
-    taker = await f.person(session, name="赵六", unit=unit, roles={Role.OWNER})
+    taker = await f.person(session, name="赵六", unit=other, roles={Role.OWNER})
     sup = await f.person(session, name="刘洋", roles={Role.SUPERVISOR})
     item = await f.item(session, ref="T-9", due_on=date(2026, 12, 14))
     lead = await f.assignment(session, item=item, unit=unit, owner=owner)
@@ -155,7 +156,8 @@ async def test_the_history_of_an_item_in_words_never_in_codes(session, clock) ->
     await transfer_assignment(
         session,
         lead,
-        reason="工作调整",
+        reason="属乙局职责",
+        unit_id=other.id,
         owner_id=taker.id,
         actor=Actor.of(sup),
         clock=clock,
@@ -180,12 +182,14 @@ async def test_the_history_of_an_item_in_words_never_in_codes(session, clock) ->
     assert "张伟（甲局） 提交了进展（第1次，通过企业微信）" in zh
     assert "张伟（甲局） 申请延期：新时限 12月31日（原为 12月14日，通过网页）" in zh
     assert "刘洋 同意了延期申请：新时限 12月31日" in zh
-    assert "甲局的完成时限调整为 12月31日（原为 12月14日）" in zh
-    assert "刘洋 将甲局 张伟的任务转办给甲局 赵六" in zh
+    # the unit an entry concerns is the assignment's (乙局 since the transfer); who filed a
+    # report or a request is named with their own unit (甲局), then as now
+    assert "乙局的完成时限调整为 12月31日（原为 12月14日）" in zh
+    assert "刘洋 将甲局 张伟的任务转办给乙局 赵六" in zh
     assert any(text.startswith("审核提醒发送失败：刘洋（") for text in zh)
     for text in zh:
         assert not RAW.search(text), text
     en = [line.text for line in history(entries, "en")]
     assert "刘洋 approved the extension: new deadline 31 Dec" in en
     for text in en:
-        assert not HAN.search(re.sub(r"[张伟刘洋赵六甲局]", "", text)), text
+        assert not HAN.search(re.sub(r"[张伟刘洋赵六甲乙局]", "", text)), text
