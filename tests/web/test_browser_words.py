@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from duban.demo import load_demo
 from models import (
@@ -36,20 +37,21 @@ from models import (
     Role,
     Unit,
 )
-from models.db import create_sessionmaker
+from models.db import create_engine, create_sessionmaker
 from notifier.scan import scan_once
 from supervision.accounts import hash_password
 from supervision.clock import FixedClock
 from supervision.labels import CATALOGUE
 from testing import SHANGHAI
 from testing import factories as f
+from testing.databases import empty_tables
 from tests.web.conftest import PASSWORD, make_app
 from tests.web.test_browser import ARGS, _chromium
 from web.i18n import STRINGS
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser_words")]
 
 #: who logs in, by role (demo people; the admin is added)
 LOGINS = {
@@ -137,11 +139,14 @@ def offending(text: str, lang: str, office_data: list[str]) -> list[str]:
     return sorted(set(found))
 
 
-@pytest.fixture
-async def office(sqlite_engine: AsyncEngine) -> AsyncIterator[tuple[str, list[str]]]:
-    """The demo office served on a free loopback port; its own data (names, texts)."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def office(sqlite_url: str) -> AsyncIterator[tuple[str, list[str]]]:
+    """The demo office served on a free loopback port, built once for every role; its own
+    data (names, texts)."""
+    engine = create_engine(sqlite_url)
+    await empty_tables(engine)
     clock = FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))
-    sessions = create_sessionmaker(sqlite_engine)
+    sessions = create_sessionmaker(engine)
     async with sessions() as s, s.begin():
         await load_demo(s, clock=clock, tz=SHANGHAI)
         await f.person(s, name="系统管理员", email=LOGINS["admin"], roles={Role.ADMIN})
@@ -178,6 +183,8 @@ async def office(sqlite_engine: AsyncEngine) -> AsyncIterator[tuple[str, list[st
         yield f"http://127.0.0.1:{runner.addresses[0][1]}", data
     finally:
         await runner.cleanup()
+        await empty_tables(engine)
+        await engine.dispose()
 
 
 async def _office_data(s: AsyncSession) -> list[str]:
@@ -221,7 +228,8 @@ async def _crawl(base: str, role: str, lang: str, office_data: list[str]) -> dic
             assert menu, f"{role}: no menu"
             inner: dict[str, str] = {}
             for url in menu:
-                await page.goto(base + url)
+                response = await page.goto(base + url)
+                assert response is not None and response.ok, url
                 found = offending(await page.evaluate(VISIBLE_TEXT), lang, office_data)
                 if found:
                     problems[url] = found
@@ -243,6 +251,7 @@ async def _crawl(base: str, role: str, lang: str, office_data: list[str]) -> dic
     return problems
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(
     ("role", "lang"),
     [
