@@ -187,6 +187,10 @@ class Sentence(StrEnum):
     STEP_NO_CHANNEL = "step_no_channel"
     STEP_UNKNOWN_TEMPLATE = "step_unknown_template"
     STEP_MILESTONE_TEMPLATE = "step_milestone_template"
+    EXTENSION_DATE_BAD = "extension_date_bad"
+    FILE_TOO_LARGE = "file_too_large"
+    FILE_EMPTY = "file_empty"
+    FILES_TOO_MANY = "files_too_many"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -744,5 +748,21 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
     Sentence.STEP_MILESTONE_TEMPLATE: (
         "第 {n} 步：节点环节只能使用节点模板，其他环节不能使用节点模板",
         "Step {n}: a milestone step takes a milestone template, and only it",
+    ),
+    Sentence.EXTENSION_DATE_BAD: (
+        "申请延至的日期须为日期（年-月-日）",
+        "The new date must be a date (YYYY-MM-DD)",
+    ),
+    Sentence.FILE_TOO_LARGE: (
+        "附件“{name}”超过 {mb} MB",
+        "“{name}” is larger than {mb} MB",
+    ),
+    Sentence.FILE_EMPTY: (
+        "附件“{name}”是空文件",
+        "“{name}” is an empty file",
+    ),
+    Sentence.FILES_TOO_MANY: (
+        "每次报告最多 {max} 个附件",
+        "At most {max} files per report",
     ),
 }

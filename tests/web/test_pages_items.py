@@ -315,7 +315,7 @@ async def test_oversized_or_empty_upload_is_refused(as_liaison: Web, seed: Seed,
     response = await as_liaison.post(
         f"/items/{seed.item_a}/assignments/{seed.assignment_a}/report", form
     )
-    assert response.status == 400 and "empty file" in await response.text()
+    assert response.status == 400 and "是空文件" in await response.text()
     async with sessions() as s:
         assert await s.scalar(select(Report.id)) is None
 

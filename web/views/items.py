@@ -36,7 +36,7 @@ from supervision.errors import DomainError, ValidationFailed
 from supervision.item_list import Cursor, ItemFilter, ItemPage, ItemRow, page_items
 from supervision.item_schema import ItemInput
 from supervision.items import ItemSpec, due_in_force, item_light, save_item
-from supervision.labels import Sentence, say
+from supervision.labels import Sentence, refusals, say
 from supervision.lifecycle import cancel_item
 from supervision.light import Light
 from supervision.milestones import list_milestones
@@ -647,7 +647,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
         async with deps.sessions() as session, session.begin():
             assignment, person = await _assignment_for(session, me, item_id, assignment_id)
             if problems:
-                raise ValidationFailed("; ".join(problems), problems)
+                raise refusals(ValidationFailed, problems)
             files = [a for a, _ in uploads]
             report = await report_or_request_completion(
                 session,
@@ -709,9 +709,8 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     new_due = date_or_none(form.get("new_due_on"))
     if new_due is None:
-        return await detail_page(
-            request, item_id, errors=["new_due_on must be a date (YYYY-MM-DD)"], status=400
-        )
+        said = say(Sentence.EXTENSION_DATE_BAD, lang_of(request))
+        return await detail_page(request, item_id, errors=[said], status=400)
     try:
         async with deps.sessions() as session, session.begin():
             assignment, person = await _assignment_for(session, me, item_id, assignment_id)
