@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from supervision.history import HISTORY
 from supervision.labels import (
     CATALOGUE,
     CHANNEL_PREFS,
@@ -61,6 +62,11 @@ def catalogue_section() -> str:
             f"| {cell(c.note.zh)} | {cell(c.note.en)} |\n"
             for c in columns
         )
+    parts.append(
+        "\n### `Told` (an item's history, `supervision.history`)\n\n"
+        "| key | 中文 | English |\n|---|---|---|\n"
+    )
+    parts.extend(f"| `{key}` | {cell(zh)} | {cell(en)} |\n" for key, (zh, en) in HISTORY.items())
     return "".join(parts)
 
 

@@ -24,6 +24,7 @@ from supervision.import_columns import (
 )
 from supervision.import_words import Both, ImportWord, say_import
 from supervision.items import SaveOutcome
+from supervision.labels import Problem, say
 from supervision.phrases import lang_of
 from supervision.tabular import Table
 
@@ -112,6 +113,11 @@ class RowErrors:
         """A problem worded by the catalogue, with its values given as a mapping."""
         en, zh = say_import(word, "en", **values), say_import(word, "zh", **values)
         self.add_text(row, column, en, zh, written=written)
+
+    def add_problem(self, row: int, column: str, problem: Problem) -> None:
+        """A refusal the domain words as a catalogue sentence (`supervision.labels.Problem`)."""
+        sentence, values = problem
+        self.add_text(row, column, say(sentence, "en", **values), say(sentence, "zh", **values))
 
     def add_refused(self, row: int, column: str, error: DomainError) -> None:
         """A use-case's refusal, in both languages when the catalogue words it."""

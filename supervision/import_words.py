@@ -73,7 +73,6 @@ class ImportWord(StrEnum):
     ALREADY_LEAD = "already_lead"
     LISTED_TWICE = "listed_twice"
     CO_OWNER_COUNT = "co_owner_count"
-    OWNER_OUTSIDE = "owner_outside"
     ITEM_NOT_OPEN = "item_not_open"
     NOT_A_CHANNEL = "not_a_channel"
     CHANNEL_TWICE = "channel_twice"
@@ -211,11 +210,6 @@ IMPORT_WORDS: Final[Mapping[ImportWord, tuple[str, str]]] = {
         "留空的由该单位联络员负责）",
         "{emails} e-mails for {units} co units (one per co unit, in the order of co_units; "
         "leave one blank for its liaison)",
-    ),
-    ImportWord.OWNER_OUTSIDE: (
-        "{owner} 不是{role}「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
-        "{owner} is not a member of the {role} “{unit}” and cannot be its responsible person "
-        "(choose a person of that unit)",
     ),
     ImportWord.ITEM_NOT_OPEN: (
         "事项 {ref} {state}，须先退回重办才能修改",

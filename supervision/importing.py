@@ -42,7 +42,7 @@ from supervision.items import (
     MAX_TITLE,
     ItemSpec,
     is_member,
-    owner_outside_values,
+    owner_outside_unit,
 )
 from supervision.labels import labels
 from supervision.people import EMAIL_LIMIT, NAME_LIMIT, field_problems, stored_email
@@ -529,8 +529,8 @@ def _item_spec(
         elif unit in (u for u, _ in co):
             errs.add(number, "co_units", ImportWord.LISTED_TWICE, code=code)
         elif co_owner is not None and not is_member(co_owner.unit_id, unit.id):
-            outside = owner_outside_values(co_owner.name, unit.name, AssignmentRole.CO)
-            errs.add_said(number, "co_owner_emails", ImportWord.OWNER_OUTSIDE, outside)
+            outside = owner_outside_unit(co_owner.name, unit.name, AssignmentRole.CO)
+            errs.add_problem(number, "co_owner_emails", outside)
         else:
             co.append((unit, co_owner))
     owner_email = _text(row, "owner_email", number, errs, required=True, limit=254).lower()
@@ -538,8 +538,8 @@ def _item_spec(
     if owner_email and owner is None:
         errs.add(number, "owner_email", ImportWord.NO_PERSON, email=owner_email)
     elif owner is not None and lead is not None and not is_member(owner.unit_id, lead.id):
-        outside = owner_outside_values(owner.name, lead.name, AssignmentRole.LEAD)
-        errs.add_said(number, "owner_email", ImportWord.OWNER_OUTSIDE, outside)
+        outside = owner_outside_unit(owner.name, lead.name, AssignmentRole.LEAD)
+        errs.add_problem(number, "owner_email", outside)
     leader_email = row.get("leader_email", "").strip().lower()
     leader = people.get(leader_email) if leader_email else None
     if leader_email and leader is None:

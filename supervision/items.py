@@ -40,7 +40,7 @@ from supervision.deadlines import (
     resolve_due,
 )
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
-from supervision.import_words import Both, ImportWord, say_import, worded
+from supervision.import_words import Both, ImportWord, worded
 from supervision.item_list import (
     ItemRow,
     due_in_force,
@@ -48,7 +48,7 @@ from supervision.item_list import (
     item_light,
     list_items,
 )
-from supervision.labels import label_of
+from supervision.labels import Problem, Sentence, label_of, refusals
 from supervision.lifecycle import sync_item_state, transition_assignment
 from supervision.policy import co_lead_days_of, due_days_of, load_policy_for
 from supervision.schedule import governed_items, reschedule
@@ -82,7 +82,6 @@ __all__ = [
     "new_assignment_values",
     "new_item_values",
     "owner_outside_unit",
-    "owner_outside_values",
     "resolve_item_due",
     "role_due",
     "save_item",
@@ -235,7 +234,7 @@ async def check_refs(session: AsyncSession, spec: ItemSpec, context: ItemContext
         if a.owner_id is not None and not is_member(context.known_people[a.owner_id][1], a.unit_id)
     ]
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise refusals(ValidationFailed, problems)
 
 
 def is_member(person_unit_id: int | None, unit_id: int) -> bool:
@@ -245,22 +244,15 @@ def is_member(person_unit_id: int | None, unit_id: int) -> bool:
     return person_unit_id == unit_id
 
 
-def owner_outside_unit(
-    owner: str, unit: str, role: str | None = AssignmentRole.CO, locale: str | None = "zh"
-) -> str:
+def owner_outside_unit(owner: str, unit: str, role: str | None = AssignmentRole.CO) -> Problem:
     """Why ``owner`` may not answer for ``unit`` as its 主办 or 协办 unit (``role``; None: the
     unit an assignment is handed to, 转办)."""
-    return say_import(ImportWord.OWNER_OUTSIDE, locale, **owner_outside_values(owner, unit, role))
-
-
-def owner_outside_values(owner: str, unit: str, role: str | None) -> dict[str, str | Both]:
-    """The values of `owner_outside_unit`'s sentence, for either language."""
-    if role is None:
-        kind = Both("", "unit")
-    else:
-        en = "lead unit" if role == AssignmentRole.LEAD else "co-operating unit"
-        kind = Both(f"{label_of(AssignmentRole, role)}单位", en)
-    return {"owner": owner, "unit": unit, "role": kind}
+    sentence = Sentence.OWNER_OUTSIDE_UNIT
+    if role == AssignmentRole.LEAD:
+        sentence = Sentence.OWNER_OUTSIDE_LEAD
+    elif role == AssignmentRole.CO:
+        sentence = Sentence.OWNER_OUTSIDE_CO
+    return sentence, {"owner": owner, "unit": unit}
 
 
 class StoredItem(Protocol):

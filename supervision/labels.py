@@ -62,6 +62,7 @@ __all__ = [
     "Lang",
     "Problem",
     "Sentence",
+    "SystemActor",
     "channel_prefs_word",
     "co_marked",
     "days_phrase",
@@ -105,6 +106,16 @@ class Document(StrEnum):
     SUPERVISION_SHEET = "supervision_sheet"  # 督办单: an item as it is given to its units
     URGING_SHEET = "urging_sheet"  # 催办单: the same, pressed again with its state
     BULLETIN = "bulletin"  # 督查通报
+
+
+class SystemActor(StrEnum):
+    """Who acted when no person did, as the audit trail labels it (``Actor.system``)."""
+
+    SYSTEM = "system"
+    SCAN = "scan"
+    CLI = "cli"
+    IMPORT = "import"
+    DEMO = "demo"
 
 
 #: the pair of words of each member: (中文, English)
@@ -293,6 +304,14 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         Document.SUPERVISION_SHEET: ("督办单", "supervision sheet"),
         Document.URGING_SHEET: ("催办单", "urging sheet"),
         Document.BULLETIN: ("督查通报", "supervision bulletin"),
+    },
+    # who acted when no person did (the audit trail's actor label)
+    SystemActor: {
+        SystemActor.SYSTEM: ("系统", "the system"),
+        SystemActor.SCAN: ("督办扫描", "the reminder scan"),
+        SystemActor.CLI: ("命令行", "the command line"),
+        SystemActor.IMPORT: ("批量导入", "an import"),
+        SystemActor.DEMO: ("演示数据", "the demo data"),
     },
     # what people press: reminder and digest buttons, commands, confirmations
     Button: {

@@ -37,6 +37,7 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.items import assignment_due, is_member, owner_outside_unit
+from supervision.labels import Problem, Sentence, refusal, refusals
 from supervision.lifecycle import transition_assignment
 from supervision.outbox import CHAT, EMAIL, notify_person
 from supervision.policy import load_policy_for
@@ -78,16 +79,16 @@ async def reopen_item(
     """
     reason = reason.strip()
     if item.state != ItemState.CLOSED:
-        raise InvalidTransition("只有已办结的事项才能退回重办 (only a closed item can be reopened)")
-    problems: list[str] = []
+        raise refusal(InvalidTransition, Sentence.REOPEN_NOT_CLOSED)
+    problems: list[Problem] = []
     if not reason:
-        problems.append("请填写退回重办的理由 (a reason is required)")
+        problems.append((Sentence.REOPEN_REASON_REQUIRED, {}))
     elif len(reason) > MAX_REASON:
-        problems.append(f"理由不能超过{MAX_REASON}字 (reason too long)")
+        problems.append((Sentence.REASON_TOO_LONG, {"max": MAX_REASON}))
     if due_on <= local_today(clock, tz):
-        problems.append("新的完成时限须晚于今天 (the new deadline must be after today)")
+        problems.append((Sentence.REOPEN_DUE_NOT_LATER, {}))
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise refusals(ValidationFailed, problems)
     cal = calendar if calendar is not None else await load_calendar(session)
     policy = await load_policy_for(session, item.source, item.urgent)
     closed = (
@@ -124,7 +125,7 @@ async def reopen_item(
             ItemState.OPEN,
             actor=actor,
             clock=clock,
-            reason=f"退回重办：{reason}",
+            reason=reason,  # the item's reopen event says why it reopened (退回重办)
         )
         for person in await _people_of(session, assignment):
             await notify_person(
@@ -170,18 +171,18 @@ async def transfer_assignment(
     ``transferred``), and the change is audited. A bad request raises and changes nothing.
     """
     reason = reason.strip()
-    problems: list[str] = []
+    problems: list[Problem] = []
     if assignment.state != ItemState.OPEN:
-        raise InvalidTransition("只有办理中的任务才能转办 (only open work can be transferred)")
+        raise refusal(InvalidTransition, Sentence.TRANSFER_NOT_OPEN)
     if not reason:
-        problems.append("请填写转办理由 (a reason is required)")
+        problems.append((Sentence.TRANSFER_REASON_REQUIRED, {}))
     elif len(reason) > MAX_REASON:
-        problems.append(f"理由不能超过{MAX_REASON}字 (reason too long)")
+        problems.append((Sentence.REASON_TOO_LONG, {"max": MAX_REASON}))
     target_unit = unit_id if unit_id is not None else assignment.unit_id
     if unit_id is None and owner_id is None:
-        problems.append("请选择转办给哪个单位或哪位责任人 (choose a unit or a person)")
+        problems.append((Sentence.TRANSFER_TO_WHOM, {}))
     elif target_unit == assignment.unit_id and owner_id in (None, assignment.owner_id):
-        problems.append("转办对象与现在相同 (that is who has it now)")
+        problems.append((Sentence.TRANSFER_SAME, {}))
     unit = await session.get(Unit, target_unit)
     if unit is None:
         raise NotFound(f"no such unit #{target_unit}")
@@ -194,14 +195,14 @@ async def transfer_assignment(
             )
         )
         if taken is not None:
-            problems.append(f"「{unit.name}」已是本事项的责任单位 (already on this item)")
+            problems.append((Sentence.UNIT_ALREADY_ON_ITEM, {"unit": unit.name}))
     owner = await session.get(Person, owner_id) if owner_id is not None else None
     if owner_id is not None and owner is None:
         raise NotFound(f"no such person #{owner_id}")
     if owner is not None and not is_member(owner.unit_id, target_unit):
         problems.append(owner_outside_unit(owner.name, unit.name, None))
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise refusals(ValidationFailed, problems)
     previous_owner = (
         await session.get(Person, assignment.owner_id) if assignment.owner_id is not None else None
     )

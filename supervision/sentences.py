@@ -148,6 +148,49 @@ class Sentence(StrEnum):
     # office documents (督办单, 催办单, 督查通报 as DOCX)
     DOC_NUMBER_BAD = "doc_number_bad"
     DOC_NUMBER_PATTERN_BAD = "doc_number_pattern_bad"
+    # forms of the web pages and the use-cases behind them (退回重办, 转办, items, policies)
+    REOPEN_NOT_CLOSED = "reopen_not_closed"
+    REOPEN_REASON_REQUIRED = "reopen_reason_required"
+    REASON_TOO_LONG = "reason_too_long"
+    REOPEN_DUE_NOT_LATER = "reopen_due_not_later"
+    REOPEN_CONFIRM = "reopen_confirm"
+    REOPEN_DUE_REQUIRED = "reopen_due_required"
+    TRANSFER_NOT_OPEN = "transfer_not_open"
+    TRANSFER_REASON_REQUIRED = "transfer_reason_required"
+    TRANSFER_TO_WHOM = "transfer_to_whom"
+    TRANSFER_SAME = "transfer_same"
+    TRANSFER_CONFIRM = "transfer_confirm"
+    UNIT_ALREADY_ON_ITEM = "unit_already_on_item"
+    OWNER_OUTSIDE_LEAD = "owner_outside_lead"
+    OWNER_OUTSIDE_CO = "owner_outside_co"
+    OWNER_OUTSIDE_UNIT = "owner_outside_unit"
+    SOURCE_UNKNOWN = "source_unknown"
+    RECEIVED_ON_BAD = "received_on_bad"
+    DUE_ON_BAD = "due_on_bad"
+    LEAD_UNIT_REQUIRED = "lead_unit_required"
+    CO_UNIT_BAD = "co_unit_bad"
+    CO_OWNER_BAD = "co_owner_bad"
+    CO_OWNER_UNIT_NOT_CHOSEN = "co_owner_unit_not_chosen"
+    CO_OWNER_TWICE = "co_owner_twice"
+    POLICY_DUE_DAYS = "policy_due_days"
+    POLICY_CO_DAYS = "policy_co_days"
+    WINDOW_START_BAD = "window_start_bad"
+    WINDOW_END_BAD = "window_end_bad"
+    WINDOW_ORDER = "window_order"
+    DIGEST_THRESHOLD = "digest_threshold"
+    POLICY_NO_STEP = "policy_no_step"
+    STEP_UNKNOWN = "step_unknown"
+    STEP_OFFSET = "step_offset"
+    STEP_PERIOD = "step_period"
+    STEP_UNKNOWN_VALUES = "step_unknown_values"
+    STEP_NO_ROLE = "step_no_role"
+    STEP_NO_CHANNEL = "step_no_channel"
+    STEP_UNKNOWN_TEMPLATE = "step_unknown_template"
+    STEP_MILESTONE_TEMPLATE = "step_milestone_template"
+    EXTENSION_DATE_BAD = "extension_date_bad"
+    FILE_TOO_LARGE = "file_too_large"
+    FILE_EMPTY = "file_empty"
+    FILES_TOO_MANY = "files_too_many"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -549,5 +592,177 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "发文字号格式“{pattern}”须含 {{n}}（本年第几期），可含 {{year}}，不能含其他花括号",
         "The document number pattern “{pattern}” must contain {{n}} (the issue's number in "
         "its year), may contain {{year}}, and no other braces",
+    ),
+    # forms of the web pages and the use-cases behind them
+    Sentence.REOPEN_NOT_CLOSED: (
+        "只有已办结的事项才能退回重办",
+        "Only a closed item can be sent back to be done again",
+    ),
+    Sentence.REOPEN_REASON_REQUIRED: (
+        "请填写退回重办的理由",
+        "Give a reason for sending it back",
+    ),
+    Sentence.REASON_TOO_LONG: (
+        "理由不能超过{max}字",
+        "The reason may not be longer than {max} characters",
+    ),
+    Sentence.REOPEN_DUE_NOT_LATER: (
+        "新的完成时限须晚于今天",
+        "The new deadline must be after today",
+    ),
+    Sentence.REOPEN_CONFIRM: (
+        "请勾选确认后再退回重办",
+        "Tick the confirmation to send it back",
+    ),
+    Sentence.REOPEN_DUE_REQUIRED: (
+        "请填写新的完成时限",
+        "Give the new deadline (YYYY-MM-DD)",
+    ),
+    Sentence.TRANSFER_NOT_OPEN: (
+        "只有办理中的任务才能转办",
+        "Only open work can be handed over",
+    ),
+    Sentence.TRANSFER_REASON_REQUIRED: (
+        "请填写转办理由",
+        "Give a reason for handing it over",
+    ),
+    Sentence.TRANSFER_TO_WHOM: (
+        "请选择转办给哪个单位或哪位责任人",
+        "Choose the unit or the person to hand it to",
+    ),
+    Sentence.TRANSFER_SAME: (
+        "转办对象与现在相同",
+        "That unit and person have it already",
+    ),
+    Sentence.TRANSFER_CONFIRM: (
+        "请勾选确认后再转办",
+        "Tick the confirmation to hand it over",
+    ),
+    Sentence.UNIT_ALREADY_ON_ITEM: (
+        "「{unit}」已是本事项的责任单位",
+        "“{unit}” is already on this item",
+    ),
+    Sentence.OWNER_OUTSIDE_LEAD: (
+        "{owner} 不是主办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
+        "{owner} is not a member of the lead unit “{unit}” and cannot be its responsible person "
+        "(choose one of its people)",
+    ),
+    Sentence.OWNER_OUTSIDE_CO: (
+        "{owner} 不是协办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
+        "{owner} is not a member of the co-operating unit “{unit}” and cannot be its "
+        "responsible person (choose one of its people)",
+    ),
+    Sentence.OWNER_OUTSIDE_UNIT: (
+        "{owner} 不是「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
+        "{owner} is not a member of “{unit}” and cannot be its responsible person "
+        "(choose one of its people)",
+    ),
+    Sentence.SOURCE_UNKNOWN: (
+        "没有“{source}”这种事项来源",
+        "There is no source “{source}”",
+    ),
+    Sentence.RECEIVED_ON_BAD: (
+        "收到日期须为日期（年-月-日）",
+        "The received date must be a date (YYYY-MM-DD)",
+    ),
+    Sentence.DUE_ON_BAD: (
+        "完成时限须为日期（年-月-日），或留空",
+        "The deadline must be a date (YYYY-MM-DD), or empty",
+    ),
+    Sentence.LEAD_UNIT_REQUIRED: (
+        "请选择主办单位",
+        "Choose the lead unit",
+    ),
+    Sentence.CO_UNIT_BAD: (
+        "协办单位的选择无效：{value}",
+        "Not a valid co-operating unit: {value}",
+    ),
+    Sentence.CO_OWNER_BAD: (
+        "协办责任人的选择无效：{value}",
+        "Not a valid co-operating unit's person: {value}",
+    ),
+    Sentence.CO_OWNER_UNIT_NOT_CHOSEN: (
+        "所选协办责任人的单位未被选为协办单位：请同时选择该协办单位",
+        "A chosen person's unit is not among the co-operating units: choose that unit too",
+    ),
+    Sentence.CO_OWNER_TWICE: (
+        "每个协办单位只能选一名责任人",
+        "Choose one responsible person per co-operating unit",
+    ),
+    Sentence.POLICY_DUE_DAYS: (
+        "默认期限须为 1 至 365 个工作日",
+        "The default deadline must be 1 to 365 working days",
+    ),
+    Sentence.POLICY_CO_DAYS: (
+        "协办单位反馈时限须为主办时限前 0 至 60 个工作日",
+        "Co-operating units' input must be due 0 to 60 working days before the lead's deadline",
+    ),
+    Sentence.WINDOW_START_BAD: (
+        "发送时段的开始须为时间，如 08:30",
+        "The send window's start must be a time like 08:30",
+    ),
+    Sentence.WINDOW_END_BAD: (
+        "发送时段的结束须为时间，如 18:00",
+        "The send window's end must be a time like 18:00",
+    ),
+    Sentence.WINDOW_ORDER: (
+        "发送时段的开始须早于结束",
+        "The send window must start before it ends",
+    ),
+    Sentence.DIGEST_THRESHOLD: (
+        "每日待办阈值须为 1 至 {max} 的整数，留空表示不汇总",
+        "The daily digest threshold must be a whole number from 1 to {max}, or blank for none",
+    ),
+    Sentence.POLICY_NO_STEP: (
+        "督办规则至少需要一个环节",
+        "A policy needs at least one step",
+    ),
+    Sentence.STEP_UNKNOWN: (
+        "第 {n} 步：没有“{kind}”这个环节",
+        "Step {n}: there is no step “{kind}”",
+    ),
+    Sentence.STEP_OFFSET: (
+        "第 {n} 步：相对期限须为 -60 至 60 之间的整数个工作日",
+        "Step {n}: the offset must be a whole number of working days from -60 to 60",
+    ),
+    Sentence.STEP_PERIOD: (
+        "第 {n} 步：定期报告须每隔至少 1 个工作日",
+        "Step {n}: a periodic report repeats every 1 or more working days",
+    ),
+    Sentence.STEP_UNKNOWN_VALUES: (
+        "第 {n} 步：无法识别的对象或渠道：{values}",
+        "Step {n}: unknown recipients or channels: {values}",
+    ),
+    Sentence.STEP_NO_ROLE: (
+        "第 {n} 步：请至少选择一个发送对象",
+        "Step {n}: choose at least one recipient",
+    ),
+    Sentence.STEP_NO_CHANNEL: (
+        "第 {n} 步：请至少选择一个渠道",
+        "Step {n}: choose at least one channel",
+    ),
+    Sentence.STEP_UNKNOWN_TEMPLATE: (
+        "第 {n} 步：没有“{template}”这个模板",
+        "Step {n}: there is no template “{template}”",
+    ),
+    Sentence.STEP_MILESTONE_TEMPLATE: (
+        "第 {n} 步：节点环节只能使用节点模板，其他环节不能使用节点模板",
+        "Step {n}: a milestone step takes a milestone template, and only it",
+    ),
+    Sentence.EXTENSION_DATE_BAD: (
+        "申请延至的日期须为日期（年-月-日）",
+        "The new date must be a date (YYYY-MM-DD)",
+    ),
+    Sentence.FILE_TOO_LARGE: (
+        "附件“{name}”超过 {mb} MB",
+        "“{name}” is larger than {mb} MB",
+    ),
+    Sentence.FILE_EMPTY: (
+        "附件“{name}”是空文件",
+        "“{name}” is an empty file",
+    ),
+    Sentence.FILES_TOO_MANY: (
+        "每次报告最多 {max} 个附件",
+        "At most {max} files per report",
     ),
 }

@@ -210,7 +210,7 @@ TEMPLATE_WORDS: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         V.REASON: ("退回重办或转办的理由", "why it was sent back or handed over"),
         V.ITEM_UNITS: ("事项的全部责任单位（列表）", "every unit on the item (a list)"),
         V.RECIPIENT_ROLES: ("收件人收到的原因（角色列表）", "why the recipient gets it (roles)"),
-        V.WORDS: ('词汇表：如 words.light["red"]', 'the glossary: words.light["red"]'),
+        V.WORDS: ("词汇表：灯号、环节、来源等的名称", "the glossary: lights, steps, sources…"),
         V.LINKS_ITEM: ("事项详情链接", "link to the item"),
         V.LINKS_REPORT: ("报送进展链接", "link to report progress"),
         V.LINKS_EXTENSION: ("延期申请链接", "link to the extension request"),

@@ -9,6 +9,7 @@ Imports `models/` and `supervision/` only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,6 +20,8 @@ from sqlalchemy.orm import selectinload
 
 from models import (
     Assignment,
+    AuditAction,
+    AuditEntity,
     AuditEvent,
     Extension,
     Item,
@@ -83,7 +86,13 @@ class TimelineEntry:
     new_due_on: date | None = None
     detail: str = ""
     who: str = ""
+    who_unit: str = ""  # the unit of who filed a report or a request (theirs, then as now)
     files: tuple[FileRef, ...] = ()
+    role: str | None = None  # the role of an assignment created (lead | co)
+    step: str | None = None  # a ladder step the scan recorded (its kind)
+    skipped: tuple[str, ...] = ()  # the earlier steps it missed
+    moved_from: str = ""  # 转办: the unit and person that had the work
+    moved_to: str = ""  # 转办: the unit and person that have it now
 
 
 async def item_timeline(
@@ -110,12 +119,36 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
     return {pid: name for pid, name in rows.all()}
 
 
+async def _homes(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
+    """The unit name of each person in ``ids`` who has one."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Person.id, Unit.name)
+        .join(Unit, Unit.id == Person.unit_id)
+        .where(Person.id.in_(wanted))
+    )
+    return {pid: name for pid, name in rows.all()}
+
+
+async def _unit_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))
+    return {uid: name for uid, name in rows.all()}
+
+
 def _audit_entry(
-    ev: AuditEvent, units: dict[int, str], owners: dict[tuple[str, int], int]
+    ev: AuditEvent,
+    units: dict[int, str],
+    owners: dict[tuple[str, int], int],
+    holders: Holders,
 ) -> TimelineEntry:
-    reason = (ev.detail or {}).get("reason")
+    facts = ev.detail or {}
+    reason = facts.get("reason")
     on = ev.entity_id if ev.entity == "assignment" else owners.get((ev.entity, ev.entity_id))
-    return TimelineEntry(
+    entry = TimelineEntry(
         at=ev.at,
         kind=EntryKind.AUDIT,
         subject=f"{ev.entity}:{ev.action}",
@@ -127,13 +160,78 @@ def _audit_entry(
         detail=str(reason) if reason else "",
         who=ev.actor_label,
     )
+    match ev.action:
+        case AuditAction.CREATE if ev.entity == AuditEntity.ASSIGNMENT:
+            return replace(entry, role=facts.get("role"))
+        case AuditAction.DUE_MOVED:
+            return replace(
+                entry, old_due_on=_day(facts.get("from")), new_due_on=_day(facts.get("to"))
+            )
+        case AuditAction.REOPEN:
+            old, new = (facts.get("due_on") or [None, None])[:2]
+            return replace(entry, old_due_on=_day(old), new_due_on=_day(new))
+        case AuditAction.TRANSFER:
+            return replace(
+                entry,
+                moved_from=holders.named(facts.get("before")),
+                moved_to=holders.named(facts.get("after")),
+            )
+        case "ladder_step":
+            return replace(
+                entry,
+                step=facts.get("step"),
+                skipped=tuple(str(k) for k in facts.get("skipped") or ()),
+            )
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Holders:
+    """Names of the units and people a 转办 moved work between."""
+
+    units: dict[int, str]
+    people: dict[int, str]
+
+    @staticmethod
+    def ids(audits: Sequence[AuditEvent]) -> tuple[set[int], set[int]]:
+        """The unit and person ids the transfers among ``audits`` name."""
+        units: set[int] = set()
+        people: set[int] = set()
+        for ev in audits:
+            if ev.action != AuditAction.TRANSFER:
+                continue
+            for side in ("before", "after"):
+                held = (ev.detail or {}).get(side) or {}
+                if isinstance(held.get("unit_id"), int):
+                    units.add(held["unit_id"])
+                if isinstance(held.get("owner_id"), int):
+                    people.add(held["owner_id"])
+        return units, people
+
+    def named(self, held: object) -> str:
+        """``unit person`` for a transfer's ``before``/``after`` ids."""
+        if not isinstance(held, dict):
+            return ""
+        names = [
+            self.units.get(held.get("unit_id") or 0, ""),
+            self.people.get(held.get("owner_id") or 0, ""),
+        ]
+        return " ".join(n for n in names if n)
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _message_entries(
     n: Notification, names: dict[int, str], units: dict[int, str]
 ) -> list[TimelineEntry]:
-    who = names.get(n.recipient_id or 0, n.address or "")
     unit = units.get(n.assignment_id) if n.assignment_id is not None else None
+    # a group robot's row names no person: it reaches the unit's group
+    who = names.get(n.recipient_id or 0) or (unit if n.webhook_id else None) or n.address or ""
     out = [
         TimelineEntry(
             at=n.created_at,
@@ -166,7 +264,9 @@ def _message_entries(
     return out
 
 
-def _report_entries(r: Report, names: dict[int, str], units: dict[int, str]) -> list[TimelineEntry]:
+def _report_entries(
+    r: Report, names: dict[int, str], units: dict[int, str], homes: dict[int, str]
+) -> list[TimelineEntry]:
     unit = units.get(r.assignment_id, "")
     files = tuple(
         FileRef(a.id, a.file_name or a.file_id, a.storage == DB_STORAGE) for a in r.attachments
@@ -183,6 +283,7 @@ def _report_entries(r: Report, names: dict[int, str], units: dict[int, str]) -> 
             channel=r.channel,
             detail=r.text,
             who=names.get(r.author_id or 0, ""),
+            who_unit=homes.get(r.author_id or 0, ""),
             files=files,
         )
     ]
@@ -205,7 +306,7 @@ def _report_entries(r: Report, names: dict[int, str], units: dict[int, str]) -> 
 
 
 def _extension_entries(
-    e: Extension, names: dict[int, str], units: dict[int, str]
+    e: Extension, names: dict[int, str], units: dict[int, str], homes: dict[int, str]
 ) -> list[TimelineEntry]:
     unit = units.get(e.assignment_id, "")
     asked = TimelineEntry(
@@ -220,6 +321,7 @@ def _extension_entries(
         new_due_on=e.new_due_on,
         detail=e.reason,
         who=names.get(e.requested_by_id or 0, ""),
+        who_unit=homes.get(e.requested_by_id or 0, ""),
     )
     if e.decided_at is None:
         return [asked]
@@ -299,10 +401,15 @@ async def timeline_of(session: AsyncSession, item: Item) -> list[TimelineEntry]:
         | {e.decided_by_id for e in extensions},
     )
     units = {a.id: a.unit.name for a in item.assignments}
+    homes = await _homes(
+        session, {r.author_id for r in reports} | {e.requested_by_id for e in extensions}
+    )
+    unit_ids, people_ids = Holders.ids(audits)
+    holders = Holders(await _unit_names(session, unit_ids), await _names(session, set(people_ids)))
     owners = {("report", r.id): r.assignment_id for r in reports} | {
         ("extension", e.id): e.assignment_id for e in extensions
     }
-    out = [_audit_entry(ev, units, owners) for ev in audits]
+    out = [_audit_entry(ev, units, owners, holders) for ev in audits]
     # A milestone's change names the milestone and its unit (阶段性节点, 时序进度).
     out = [
         replace(e, detail=stages[e.entity_id][0], unit_name=stages[e.entity_id][1])
@@ -313,8 +420,8 @@ async def timeline_of(session: AsyncSession, item: Item) -> list[TimelineEntry]:
     for n in notifications:
         out += _message_entries(n, names, units)
     for r in reports:
-        out += _report_entries(r, names, units)
+        out += _report_entries(r, names, units, homes)
     for e in extensions:
-        out += _extension_entries(e, names, units)
+        out += _extension_entries(e, names, units, homes)
     out.sort(key=lambda entry: entry.at)  # stable: same-moment entries keep the order above
     return out

@@ -91,7 +91,13 @@ async def test_a_new_assignment_notifies_its_owner_in_the_next_window(session, s
     assert len(await _notices(session)) == 4
 
     entries = await timeline(session, await _item_with_assignments(session, saved.item.id))
-    assert sum(1 for e in entries if e.title.startswith("交办通知 ·")) == 4
+    # one line per channel, naming both owners (the messages of one step are grouped)
+    lines = sorted(e.text for e in entries if e.text.startswith("交办通知"))
+    assert [line.rsplit("（", 1)[1] for line in lines] == ["Telegram）", "电子邮件）"]
+    both = sorted(people[k].name for k in ("lead_owner", "co_owner"))
+    for line in lines:
+        said = line.removeprefix("交办通知待发送：").rsplit("（", 1)[0]
+        assert sorted(said.split("、")) == both
 
 
 async def _item_with_assignments(session, item_id: int):

@@ -13,6 +13,7 @@ from notifier.recipients import RecipientDirectory, RecipientNeed
 from supervision.audit import Actor
 from supervision.errors import ValidationFailed
 from supervision.items import AssigneeSpec, ItemSpec, save_item
+from supervision.labels import told
 from supervision.policy import ensure_default_policies
 from testing import factories as f
 
@@ -63,9 +64,9 @@ async def test_a_co_owner_must_belong_to_the_co_unit(session, clock):
     spec = _spec(org, AssigneeSpec(org["co"].id, org["outsider"].id))
     with pytest.raises(ValidationFailed) as caught:
         await save_item(session, spec, actor=ACTOR, clock=clock)
-    assert caught.value.errors == [
-        "外单位人员 不是协办单位「协办局」的人员，不能担任其责任人（请选择该单位的人员）"
-    ]
+    said = "外单位人员 不是协办单位「协办局」的人员，不能担任其责任人（请选择该单位的人员）"
+    assert told(caught.value, "zh") == said  # and in English for an English reader
+    assert told(caught.value, "en").startswith("外单位人员 is not a member of the co-operating")
     assert await session.scalar(select(func.count()).select_from(Item)) == 0
 
 

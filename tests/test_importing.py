@@ -484,7 +484,7 @@ async def test_an_import_refuses_a_co_owner_who_is_not_in_that_co_unit(session, 
     ]
     assert str(result.errors[0]) == (
         "row 2, co_owner_emails: 陈静 is not a member of the co-operating unit “省发展改革委” "
-        "and cannot be its responsible person (choose a person of that unit)"
+        "and cannot be its responsible person (choose one of its people)"
     )
     assert await _count(session, Item) == 0
 

@@ -31,6 +31,7 @@ from supervision.items import (
     list_items,
     save_item,
 )
+from supervision.labels import told
 from supervision.lifecycle import transition_assignment
 from supervision.light import Light
 from supervision.policy import due_working_days, ensure_default_policies
@@ -328,10 +329,10 @@ async def test_a_lead_owner_from_another_unit_is_refused(session, clock):
             await save_item(session, _spec(a, owner, leader, lead=lead), actor=ACTOR, clock=clock)
         unit = a1 if lead.unit_id == a1.id else a
         person = owner if lead.owner_id == owner.id else co_owner
-        assert refused.value.errors == [
+        assert told(refused.value, "zh") == (
             f"{person.name} 不是主办单位「{unit.name}」的人员，"
             "不能担任其责任人（请选择该单位的人员）"
-        ]
+        )
     assert (await session.scalars(select(Item))).all() == []
     saved = await save_item(session, _spec(a, owner, leader), actor=ACTOR, clock=clock)
     assert saved.item.ref == "督〔2026〕1号"  # the unit's own person is accepted

@@ -202,12 +202,11 @@ async def test_the_item_timeline_lists_the_step_rows_of_its_own_item(session, se
     )
     assert item is not None
     entries = [e for e in await timeline(session, item) if e.kind == "notification"]
-    # step, channel and status in the glossary's words (remind · telegram · pending before)
-    assert sorted(e.title for e in entries) == [
-        "提醒 · Telegram · 待发送",
-        "提醒 · 电子邮件 · 待发送",
+    # step, status, person and channel in the glossary's words, one line per channel
+    assert sorted(e.text for e in entries) == [
+        f"提醒待发送：{owner.name}（Telegram）",
+        f"提醒待发送：{owner.name}（电子邮件）",
     ]
-    assert {e.who for e in entries} == {owner.name}
     assert other.item_id != a.item_id  # the other item's two rows are not listed
 
 

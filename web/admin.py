@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import web
 
-from web.auth import setup_auth
+from web.auth import CsrfRefused, setup_auth
 from web.views import (
     calendar,
     dashboard,
@@ -29,34 +30,51 @@ from web.views import (
 from web.views.common import STATIC_DIR, render, setup_templates
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ERROR_PAGES: Final = {403: "403", 404: "404", 405: "405", 409: "409", 413: "413"}
+ERROR_PAGES: Final = frozenset({400, 403, 404, 405, 409, 413, 500})
+#: what is never a page: the API, files, metrics and the chat platforms' callbacks
+NOT_PAGES: Final = ("/api/", "/static/", "/metrics", "/telegram", "/wecom")
+log = logging.getLogger(__name__)
+
+
+def _wants_page(request: web.Request) -> bool:
+    return "text/html" in request.headers.get("Accept", "") and not request.path.startswith(
+        NOT_PAGES
+    )
+
+
+def _error_page(request: web.Request, status: int, key: str) -> web.Response:
+    """The error page in the reader's language: what happened and what to do."""
+    response = render(request, "error.html", {"status": status, "key": key}, status=status)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 @web.middleware
 async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Show 403/404/… as a page in the layout to browsers; API and JSON clients get text."""
+    """Show 403/404/500/… as a page in the layout, in the reader's language, to browsers;
+    API and JSON clients get the status and its text."""
+    if not _wants_page(request):
+        return await handler(request)
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        wants_html = "text/html" in request.headers.get("Accept", "")
-        if (
-            exc.status not in ERROR_PAGES
-            or not wants_html
-            or request.path.startswith(("/api/", "/static/", "/metrics"))
-        ):
+        if exc.status not in ERROR_PAGES:
             raise
-        message = (exc.text or exc.reason).removeprefix(f"{exc.status}: ")
-        return render(
-            request, "error.html", {"status": exc.status, "message": message}, status=exc.status
-        )
+        key = "error.csrf" if isinstance(exc, CsrfRefused) else f"error.{exc.status}"
+        return _error_page(request, exc.status, key)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return _error_page(request, 500, "error.500")
 
 
 def setup_admin(app: web.Application) -> None:
     """Register the auth middleware, templates, static files and admin routes."""
+    # outermost, so that the auth layer's refusals (a stale form's CSRF) are pages too
+    app.middlewares.insert(0, error_pages)
     setup_auth(app)
     app.middlewares.append(reviews.waiting_badge)  # needs the principal: after auth
     setup_templates(app)
-    app.middlewares.append(error_pages)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     login.routes(app)
     dashboard.routes(app)

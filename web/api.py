@@ -14,6 +14,7 @@ from aiohttp import web
 
 from models import AssignmentRole, ItemState, ReviewState, Role, Source
 from supervision.access import Action, Permission, holders
+from supervision.labels import LANGS
 from web import (
     api_assignments,
     api_bulletins,
@@ -178,6 +179,17 @@ ROUTES: Final[tuple[Operation, ...]] = (
         tag="items",
         response="TimelineEntry",
         paged=True,
+    ),
+    _route(
+        "GET",
+        "/items/" + _id("item_id") + "/history",
+        api_items.get_history,
+        Permission.VIEW,
+        summary="An item's history told in words, as its page shows it, oldest first",
+        tag="items",
+        response="HistoryLine",
+        paged=True,
+        query=(_p("lang", "string", "zh or en (default: your locale)", enum=list(LANGS)),),
     ),
     # milestones
     _route(

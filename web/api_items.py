@@ -19,8 +19,10 @@ from models import (
 )
 from supervision.audit import Actor
 from supervision.errors import ValidationFailed
+from supervision.history import history
 from supervision.item_schema import ItemInput, ItemPatch
 from supervision.items import AssigneeSpec, ItemSpec, due_in_force_column, save_item
+from supervision.labels import LANGS
 from supervision.rework import reopen_item
 from supervision.search import ItemSearch
 from supervision.timeline import item_timeline
@@ -44,7 +46,7 @@ from web.api_lookups import (
     office_day,
 )
 from web.api_models import ReopenInput
-from web.api_out import ItemOut, TimelineEntryOut
+from web.api_out import HistoryLineOut, ItemOut, TimelineEntryOut
 
 
 async def list_items(ctx: ApiContext) -> web.StreamResponse:
@@ -110,6 +112,19 @@ async def get_timeline(ctx: ApiContext) -> web.StreamResponse:
         entries = await item_timeline(session, scope=ctx.principal.scope, item_id=item_id)
     shown = entries[page.offset : page.offset + page.per_page]
     return page.answer([TimelineEntryOut.model_validate(e) for e in shown], len(entries))
+
+
+async def get_history(ctx: ApiContext) -> web.StreamResponse:
+    """An item's history told in words (`supervision.history`), oldest first, in ``lang`` or
+    the caller's language."""
+    page = paging(ctx.request)
+    lang = query_choice(ctx.request, "lang", list(LANGS)) or ctx.principal.locale
+    item_id = ctx.match_id("item_id")
+    async with ctx.deps.sessions() as session:
+        entries = await item_timeline(session, scope=ctx.principal.scope, item_id=item_id)
+    lines = history(entries, lang)
+    shown = lines[page.offset : page.offset + page.per_page]
+    return page.answer([HistoryLineOut.model_validate(line) for line in shown], len(lines))
 
 
 def _current_spec(item: Item) -> ItemSpec | None:

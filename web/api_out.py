@@ -45,6 +45,7 @@ __all__ = [
     "ErrorOut",
     "ExtensionOut",
     "FileRefOut",
+    "HistoryLineOut",
     "ItemOut",
     "MeOut",
     "MilestoneOut",
@@ -440,6 +441,17 @@ class TimelineEntryOut(ApiOut):
     new_due_on: date | None
     detail: str = Field(description="a report's text, a reason, a comment or an error")
     who: str = Field(description="who did it, or whom the message was for")
+    files: list[FileRefOut]
+
+
+class HistoryLineOut(ApiOut):
+    """One line of an item's history told in words (`supervision.history`): what the item
+    page shows, in the language asked for."""
+
+    at: datetime
+    kind: EntryKind
+    text: str = Field(description="who did what, as a sentence: 张伟 提交了进展（第1次）")
+    detail: str = Field(description="what was written: a report's text, a reason, errors")
     files: list[FileRefOut]
 
 

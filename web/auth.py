@@ -376,7 +376,11 @@ async def _check_csrf(
         sent = field if isinstance(field, str) else ""
     expected = csrf_for(secret, cookie, principal.person_id if principal else None)
     if cookie_is_new or not sent or not hmac.compare_digest(sent, expected):
-        raise web.HTTPForbidden(text="403: missing or invalid CSRF token; reload the page")
+        raise CsrfRefused(text="403: missing or invalid CSRF token; reload the page")
+
+
+class CsrfRefused(web.HTTPForbidden):
+    """403 for a form without a valid CSRF token (a stale page): the error page says so."""
 
 
 def setup_auth(app: web.Application) -> None:

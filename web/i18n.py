@@ -93,6 +93,51 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "common.comment": ("意见", "Comment"),
     "common.empty": ("暂无记录。", "Nothing here yet."),
     "common.readonly": ("只读账号", "Read-only account"),
+    # error pages: a title and what to do, by status (a stale form has its own)
+    "error.400": ("无法处理此请求", "Bad request"),
+    "error.400.hint": (
+        "请求的内容不完整或有误，未做任何更改。请返回上一页重试。",
+        "The request was incomplete or wrong; nothing was changed. Go back and try again.",
+    ),
+    "error.403": ("无权访问", "Not allowed"),
+    "error.403.hint": (
+        "您的账号无权打开此页面或执行此操作。如需权限，请联系管理员。",
+        "Your account may not open this page or do this. Ask an administrator if you need to.",
+    ),
+    "error.csrf": ("页面已过期", "This page has expired"),
+    "error.csrf.hint": (
+        "表单已失效（可能已在别处退出登录，或页面打开太久），未做任何更改。请刷新页面后重试。",
+        "The form is no longer valid (you may have logged out elsewhere, or the page was open "
+        "too long); nothing was changed. Reload the page and try again.",
+    ),
+    "error.404": ("页面不存在", "Not found"),
+    "error.404.hint": (
+        "您要找的页面或记录不存在，或不在您的查看范围内。",
+        "The page or record does not exist, or is outside what you may see.",
+    ),
+    "error.405": ("不支持此操作", "Not supported"),
+    "error.405.hint": (
+        "此页面不接受这种请求方式。请从菜单进入后再操作。",
+        "This page does not accept that kind of request. Start again from the menu.",
+    ),
+    "error.409": ("操作未执行", "Not done"),
+    "error.409.hint": (
+        "记录的状态已经改变，此操作不再适用，未做任何更改。请刷新页面查看最新状态。",
+        "The record has changed and this no longer applies; nothing was changed. Reload the "
+        "page to see where it stands.",
+    ),
+    "error.413": ("内容过大", "Too large"),
+    "error.413.hint": (
+        "上传的内容超过了允许的大小，未做任何更改。",
+        "What was sent is larger than allowed; nothing was changed.",
+    ),
+    "error.500": ("系统出错", "Something went wrong"),
+    "error.500.hint": (
+        "处理请求时出错，已记入系统日志。请稍后重试；如仍不行，请联系管理员。",
+        "An error occurred and was written to the system log. Try again later; if it "
+        "persists, tell an administrator.",
+    ),
+    "error.home": ("回到首页", "Back to the start page"),
     # dashboard
     "dash.title": ("督办总览", "Dashboard"),
     "dash.by_light": ("按红黄绿灯", "By light"),
@@ -202,13 +247,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "items.ext_progress": ("目前进展", "Progress so far"),
     "items.ext_new_due": ("申请延至", "New date"),
     "items.attachments": ("附件", "Attachments"),
-    # timeline kinds
-    "tl.audit": ("操作", "Change"),
-    "tl.notification": ("通知", "Message"),
-    "tl.attempt": ("发送尝试", "Delivery attempt"),
-    "tl.report": ("报告", "Report"),
-    "tl.extension": ("延期申请", "Extension"),
-    "tl.review": ("审核", "Review"),
     # reviews
     "reviews.total": ("共 {total} 项", "{total} in all"),
     "reviews.from_start": ("回到第一页", "Back to the first page"),
@@ -365,6 +403,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "pol.ignore_window": ("不受时段限制", "Ignore window"),
     "pol.active": ("启用", "Active"),
     "pol.urgent": ("急件", "Urgent"),
+    "pol.urgent_suffix": ("（急件）", " (urgent)"),
     "pol.digest_threshold": ("每日待办阈值（条）", "Daily digest threshold (messages)"),
     "pol.digest_hint": (
         "同一人员在一个发送时段内的督办消息超过此数时，合并为一条每日待办；留空不合并。"
@@ -390,6 +429,17 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "cal.note": ("说明", "Note"),
     "cal.changed": ("以下事项的期限因此改变：", "These items' deadlines changed:"),
     "cal.items_in_use": ("在用事项", "Items in use"),
+    "cal.detail.official": ("系统附带的官方数据", "official data bundled with Duban"),
+    "cal.detail.schedule": (
+        "已导入的官方安排，列出 {days} 天",
+        "imported official schedule, {days} days listed",
+    ),
+    "cal.detail.fallback": (
+        "尚无官方安排：相关期限为临时，导入官方安排后重新计算",
+        "no official schedule yet: deadlines are provisional until one is imported",
+    ),
+    "cal.detail.overrides": ("单日调整 {n} 处", "{n} single-day override(s)"),
+    "cal.file_columns": ("文件列：", "File columns:"),
     # deliveries
     "dl.title": ("发送记录", "Delivery log"),
     "dl.failed_only": ("只看失败", "Failed only"),
@@ -433,8 +483,8 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "bulletin.as_of": ("统计截至", "As of"),
     "bulletin.rank": ("排名", "Rank"),
     "bulletin.section.all": ("排名", "Ranking"),
-    "bulletin.section.lead": ("主办单位排名", "Ranking — lead units (主办)"),
-    "bulletin.section.co": ("协办单位排名", "Ranking — co-operating units (协办)"),
+    "bulletin.section.lead": ("主办单位排名", "Ranking — lead units"),
+    "bulletin.section.co": ("协办单位排名", "Ranking — co-operating units"),
     "bulletin.section.unranked": ("本期无到期事项", "Nothing due this period (not ranked)"),
     "bulletin.days_late_total": ("共逾期工作日", "working days late in all"),
     "bulletin.milestones": ("年度重点工作节点按期率", "Milestone punctuality of annual tasks"),

@@ -37,6 +37,7 @@ from web.api_out import (
     BulletinOut,
     ErrorOut,
     ExtensionOut,
+    HistoryLineOut,
     ItemOut,
     MeOut,
     MilestoneOut,
@@ -189,6 +190,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         TokenOut,
         TokenCreatedOut,
         TimelineEntryOut,
+        HistoryLineOut,
         MilestoneOut,
     ),
 }

@@ -263,3 +263,37 @@ async def test_an_items_timeline_through_the_api(sessions, clock, aiohttp_client
     assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
     assert (await client.get(f"{P}/items/{item.id + 99}/timeline", headers=as_(sup))).status == 404
     assert (await client.get(url)).status == 401
+
+
+async def test_an_items_history_in_words_through_the_api(sessions, clock, aiohttp_client_factory):
+    """GET /items/{id}/history: the page's sentences, in the caller's language or ``lang``."""
+    async with sessions() as s, s.begin():
+        unit = await f.unit(s, code="A", name="甲局")
+        owner = await f.person(s, name="李四", unit=unit, roles={Role.OWNER}, locale="en")
+        item = await f.item(s, ref="TL-2", due_on=date(2026, 12, 14))
+        lead = await f.assignment(s, item=item, unit=unit, owner=owner)
+        token = await create_token(s, person=owner, name="t", actor=Actor.system(), clock=clock)
+    app = create_app(
+        WebDeps(config=WebConfig(secret_key="k"), sessions=sessions, clock=clock), [setup_api]
+    )
+    client = await aiohttp_client_factory(app)
+    auth = {"Authorization": f"Bearer {token.secret}"}
+    resp = await client.post(
+        f"{P}/assignments/{lead.id}/reports", json={"text": "已完成调研"}, headers=auth
+    )
+    assert resp.status == 201
+    url = f"{P}/items/{item.id}/history"
+    said = await (await client.get(url, headers=auth)).json()  # the caller's locale: English
+    report = next(line for line in said["data"] if line["kind"] == "report")
+    assert report == {
+        "at": report["at"],
+        "kind": "report",
+        "text": "李四 (甲局) reported progress (report 1, by API)",
+        "detail": "已完成调研",
+        "files": [],
+    }
+    zh = await (await client.get(url + "?lang=zh", headers=auth)).json()
+    assert "李四（甲局） 提交了进展（第1次，通过接口）" in [line["text"] for line in zh["data"]]
+    assert zh["total"] == said["total"]
+    resp = await client.get(url + "?lang=fr", headers=auth)
+    assert resp.status == 400

@@ -183,7 +183,7 @@ async def test_the_milestone_ladder_is_set_on_the_policy_page(
             }
         )
         response = await as_admin.post(f"/policies/{pid}", bad)
-        assert response.status == 400 and "milestone template" in await response.text()
+        assert response.status == 400 and "节点环节只能使用节点模板" in await response.text()
 
 
 async def test_policy_roles(as_supervisor: Web, as_viewer: Web, seed: Seed, sessions) -> None:

@@ -36,6 +36,7 @@ from supervision.errors import DomainError, ValidationFailed
 from supervision.item_list import Cursor, ItemFilter, ItemPage, ItemRow, page_items
 from supervision.item_schema import ItemInput
 from supervision.items import ItemSpec, due_in_force, item_light, save_item
+from supervision.labels import Sentence, refusals, say
 from supervision.lifecycle import cancel_item
 from supervision.light import Light
 from supervision.milestones import list_milestones
@@ -56,6 +57,7 @@ from web.views.common import (
     lang_of,
     path_id,
     redirect,
+    refused,
     render,
     text_field,
 )
@@ -334,8 +336,9 @@ async def _form_choices(session: AsyncSession) -> dict[str, Any]:
     }
 
 
-def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, Any]]:
-    """An ItemSpec from the posted form, or the problems found; plus the raw values."""
+def _spec_from_form(form: Any, lang: str) -> tuple[ItemSpec | None, list[str], dict[str, Any]]:
+    """An ItemSpec from the posted form, or the problems found (said in ``lang``); plus the
+    raw values."""
     raw: dict[str, Any] = {name: text_field(form, name) for name in FORM_FIELDS}
     raw["urgent"] = form.get("urgent") == "on"
     raw["co_units"] = [v for v in form.getall("co_units", []) if isinstance(v, str)]
@@ -343,24 +346,24 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
     problems: list[str] = []
     source = raw["source"]
     if source not in {s.value for s in Source}:
-        problems.append(f"unknown source: {source!r}")
+        problems.append(say(Sentence.SOURCE_UNKNOWN, lang, source=source))
     received = date_or_none(raw["received_on"])
     if received is None:
-        problems.append("received_on must be a date (YYYY-MM-DD)")
+        problems.append(say(Sentence.RECEIVED_ON_BAD, lang))
     due = date_or_none(raw["due_on"])
     if raw["due_on"] and due is None:
-        problems.append("due_on must be a date (YYYY-MM-DD) or empty")
+        problems.append(say(Sentence.DUE_ON_BAD, lang))
     lead = int_or_none(raw["lead_unit"])
     if lead is None:
-        problems.append("a lead unit is required")
+        problems.append(say(Sentence.LEAD_UNIT_REQUIRED, lang))
     co: list[int] = []
     for value in raw["co_units"]:
         unit_id = int_or_none(value)
         if unit_id is None:
-            problems.append(f"bad co unit: {value!r}")
+            problems.append(say(Sentence.CO_UNIT_BAD, lang, value=value))
         else:
             co.append(unit_id)
-    co_owners = _co_owners(raw["co_owners"], co, problems)
+    co_owners = _co_owners(raw["co_owners"], co, problems, lang)
     if problems or received is None or lead is None:
         return None, problems, raw
     fields = {
@@ -385,7 +388,7 @@ def _spec_from_form(form: Any) -> tuple[ItemSpec | None, list[str], dict[str, An
         return None, exc.errors, raw
 
 
-def _co_owners(values: list[str], co: list[int], problems: list[str]) -> dict[int, int]:
+def _co_owners(values: list[str], co: list[int], problems: list[str], lang: str) -> dict[int, int]:
     """The chosen co owners (协办责任人), ``unit:person`` values, by co unit.
 
     The form offers each unit's own people; whether the person really belongs to the unit is
@@ -396,11 +399,11 @@ def _co_owners(values: list[str], co: list[int], problems: list[str]) -> dict[in
         unit_text, _, person_text = value.partition(":")
         unit_id, person_id = int_or_none(unit_text), int_or_none(person_text)
         if unit_id is None or person_id is None:
-            problems.append(f"bad co owner: {value!r}")
+            problems.append(say(Sentence.CO_OWNER_BAD, lang, value=value))
         elif unit_id not in co:
-            problems.append("所选协办责任人的单位未被选为协办单位：请同时选择该协办单位")
+            problems.append(say(Sentence.CO_OWNER_UNIT_NOT_CHOSEN, lang))
         elif unit_id in owners:
-            problems.append("每个协办单位只能选一名责任人")
+            problems.append(say(Sentence.CO_OWNER_TWICE, lang))
         else:
             owners[unit_id] = person_id
     return owners
@@ -461,7 +464,7 @@ async def _save(request: web.Request, item: Item | None) -> web.StreamResponse:
     me = require(request, Permission.EDIT_ITEMS)
     deps: WebDeps = request.app[DEPS]
     form = await request.post()
-    spec, problems, raw = _spec_from_form(form)
+    spec, problems, raw = _spec_from_form(form, lang_of(request))
     if item is not None:
         raw["ref"] = item.ref
         if spec is not None:
@@ -476,8 +479,7 @@ async def _save(request: web.Request, item: Item | None) -> web.StreamResponse:
             result = await save_item(session, spec, actor=Actor.of(person), clock=deps.clock)
             item_id = result.item.id
     except DomainError as exc:
-        errors = getattr(exc, "errors", None) or [str(exc)]
-        return await _form_page(request, raw, item=item, errors=errors, status=400)
+        return await _form_page(request, raw, item=item, errors=refused(request, exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -533,9 +535,9 @@ async def item_reopen(request: web.Request) -> web.StreamResponse:
     due = date_or_none(text_field(form, "due_on"))
     problems: list[str] = []
     if form.get("confirm") != "on":
-        problems.append("请勾选确认后再退回重办 (tick the confirmation)")
+        problems.append(say(Sentence.REOPEN_CONFIRM, lang_of(request)))
     if due is None:
-        problems.append("请填写新的完成时限 (a new deadline, YYYY-MM-DD, is required)")
+        problems.append(say(Sentence.REOPEN_DUE_REQUIRED, lang_of(request)))
     if problems:
         return await detail_page(request, item_id, errors=problems, status=400)
     assert due is not None
@@ -553,7 +555,7 @@ async def item_reopen(request: web.Request) -> web.StreamResponse:
                 tz=deps.config.tz,
             )
     except DomainError as exc:
-        return await detail_page(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=refused(request, exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -567,7 +569,7 @@ async def assignment_transfer(request: web.Request) -> web.StreamResponse:
     reason = text_field(form, "reason", MAX_REOPEN_REASON)
     if form.get("confirm") != "on":
         return await detail_page(
-            request, item_id, errors=["请勾选确认后再转办 (tick the confirmation)"], status=400
+            request, item_id, errors=[say(Sentence.TRANSFER_CONFIRM, lang_of(request))], status=400
         )
     try:
         async with deps.sessions() as session, session.begin():
@@ -586,7 +588,7 @@ async def assignment_transfer(request: web.Request) -> web.StreamResponse:
                 clock=deps.clock,
             )
     except DomainError as exc:
-        return await detail_page(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=refused(request, exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -626,7 +628,7 @@ async def _assignment_for(
     if assignment is None or assignment.item_id != item_id:
         raise web.HTTPNotFound(text="404: no such assignment")
     if not me.scope.can(Action.REPORT, assignment):
-        raise web.HTTPForbidden(text="403: 您无权对该事项执行此操作 (not allowed)")
+        raise web.HTTPForbidden(text="403: you may not report on this assignment")
     return assignment, await session.get_one(Person, me.person_id)
 
 
@@ -645,7 +647,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
         async with deps.sessions() as session, session.begin():
             assignment, person = await _assignment_for(session, me, item_id, assignment_id)
             if problems:
-                raise ValidationFailed("; ".join(problems), problems)
+                raise refusals(ValidationFailed, problems)
             files = [a for a, _ in uploads]
             report = await report_or_request_completion(
                 session,
@@ -662,7 +664,7 @@ async def file_report_post(request: web.Request) -> web.StreamResponse:
             for attachment, data in uploads:
                 stored[attachment.file_id].content = data
     except DomainError as exc:
-        return await detail_page(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=refused(request, exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
 
 
@@ -707,9 +709,8 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     new_due = date_or_none(form.get("new_due_on"))
     if new_due is None:
-        return await detail_page(
-            request, item_id, errors=["new_due_on must be a date (YYYY-MM-DD)"], status=400
-        )
+        said = say(Sentence.EXTENSION_DATE_BAD, lang_of(request))
+        return await detail_page(request, item_id, errors=[said], status=400)
     try:
         async with deps.sessions() as session, session.begin():
             assignment, person = await _assignment_for(session, me, item_id, assignment_id)
@@ -725,13 +726,8 @@ async def extension_post(request: web.Request) -> web.StreamResponse:
                 channel=Origin.WEB,
             )
     except DomainError as exc:
-        return await detail_page(request, item_id, errors=_messages(exc), status=400)
+        return await detail_page(request, item_id, errors=refused(request, exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved")
-
-
-def _messages(exc: DomainError) -> list[str]:
-    errors = getattr(exc, "errors", None)
-    return list(errors) if errors else [str(exc)]
 
 
 def routes(app: web.Application) -> None:

@@ -4,6 +4,7 @@ Admin only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -16,11 +17,21 @@ from supervision.access import Permission
 from supervision.audit import Actor, record
 from supervision.errors import ValidationFailed
 from supervision.items import move_co_deadlines
+from supervision.labels import Problem, Sentence, say
 from supervision.policy import RECIPIENT_ROLES, STEP_CHANNELS
 from supervision.schedule import replan_policy
 from web.access import require
 from web.app import DEPS, WebDeps
-from web.views.common import int_or_none, path_id, redirect, render, text_field
+from web.i18n import translate
+from web.views.common import (
+    int_or_none,
+    lang_of,
+    path_id,
+    redirect,
+    refused,
+    render,
+    text_field,
+)
 
 ROLE_CHOICES = sorted(str(r) for r in RECIPIENT_ROLES)
 CHANNEL_CHOICES = sorted(STEP_CHANNELS)
@@ -37,7 +48,21 @@ async def policies_page(request: web.Request) -> web.StreamResponse:
         policies = (
             await session.scalars(select(Policy).order_by(Policy.source, Policy.urgent))
         ).all()
-    return render(request, "policies/list.html", {"policies": policies})
+    return render(request, "policies/list.html", {"policies": policies, "named": _named(request)})
+
+
+def _named(request: web.Request) -> Callable[[Policy], str]:
+    """A policy's name in the reader's words: the default ones are named by their source
+    (and 急件), so the name follows the language; another keeps the name it was given."""
+    lang = lang_of(request)
+
+    def named(policy: Policy) -> str:
+        if policy.source is None:
+            return policy.name
+        name = translate(f"source.{policy.source}", lang)
+        return name + translate("pol.urgent_suffix", lang) if policy.urgent else name
+
+    return named
 
 
 async def _edit_page(
@@ -60,6 +85,7 @@ async def _edit_page(
             "kinds": KINDS,
             "templates": STEPS,
             "errors": errors or [],
+            "named": _named(request),
         },
         status=status,
     )
@@ -71,48 +97,49 @@ async def policy_edit(request: web.Request) -> web.StreamResponse:
     return await _edit_page(request, path_id(request))
 
 
-def _time(value: str, name: str, problems: list[str]) -> time | None:
+def _time(value: str, problem: Sentence, problems: list[Problem]) -> time | None:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        problems.append(f"{name} must be a time like 08:30")
+        problems.append((problem, {}))
         return None
 
 
-def parse_steps(form: Any, problems: list[str]) -> list[dict[str, Any]]:
-    """The ladder rows of the form (``step-N-field``); blank rows are skipped."""
+def parse_steps(form: Any, problems: list[Problem]) -> list[dict[str, Any]]:
+    """The ladder rows of the form (``step-N-field``); blank rows are skipped, the problems
+    of the others added to ``problems``."""
     steps: list[dict[str, Any]] = []
     for n in range(MAX_STEPS):
         kind = text_field(form, f"step-{n}-kind")
         if not kind:
             continue
-        label = f"step {n + 1}"
+        row = {"n": n + 1}
         if kind not in KINDS:
-            problems.append(f"{label}: unknown step {kind!r}")
+            problems.append((Sentence.STEP_UNKNOWN, row | {"kind": kind}))
             continue
         offset = int_or_none(form.get(f"step-{n}-offset"))
         if offset is None or not -60 <= offset <= 60:
-            problems.append(f"{label}: offset must be a whole number of working days (-60..60)")
+            problems.append((Sentence.STEP_OFFSET, row))
             continue
         if kind == StepKind.PERIODIC and offset < 1:
-            problems.append(f"{label}: a periodic step repeats every N >= 1 working days")
+            problems.append((Sentence.STEP_PERIOD, row))
         roles = [r for r in form.getall(f"step-{n}-roles", []) if isinstance(r, str)]
         channels = [c for c in form.getall(f"step-{n}-channels", []) if isinstance(c, str)]
         bad = [r for r in roles if r not in ROLE_CHOICES] + [
             c for c in channels if c not in CHANNEL_CHOICES
         ]
         if bad:
-            problems.append(f"{label}: unknown value(s) {', '.join(bad)}")
+            problems.append((Sentence.STEP_UNKNOWN_VALUES, row | {"values": ", ".join(bad)}))
         if not roles:
-            problems.append(f"{label}: choose at least one recipient role")
+            problems.append((Sentence.STEP_NO_ROLE, row))
         if not channels:
-            problems.append(f"{label}: choose at least one channel")
+            problems.append((Sentence.STEP_NO_CHANNEL, row))
         template = text_field(form, f"step-{n}-template") or kind
         if template not in STEPS:
-            problems.append(f"{label}: unknown template {template!r}")
+            problems.append((Sentence.STEP_UNKNOWN_TEMPLATE, row | {"template": template}))
         elif (template in MILESTONE_STEPS) != (kind in MILESTONE_STEPS):
             # A milestone's message speaks of the milestone, an assignment's of the assignment.
-            problems.append(f"{label}: a milestone step takes a milestone template, and only it")
+            problems.append((Sentence.STEP_MILESTONE_TEMPLATE, row))
         steps.append(
             {
                 "kind": kind,
@@ -133,31 +160,30 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
     deps: WebDeps = request.app[DEPS]
     policy_id = path_id(request)
     form = await request.post()
-    problems: list[str] = []
+    problems: list[Problem] = []
     days = int_or_none(form.get("due_working_days"))
     if days is None or not 1 <= days <= 365:
-        problems.append("the default deadline must be 1..365 working days")
+        problems.append((Sentence.POLICY_DUE_DAYS, {}))
     co_text = text_field(form, "co_lead_days")  # left out: the policy keeps its setting
     co_days = int_or_none(co_text)
     if co_text and (co_days is None or not 0 <= co_days <= 60):
-        problems.append("协办单位反馈时限须为主办时限前 0..60 个工作日")
-    start = _time(text_field(form, "send_window_start"), "window start", problems)
-    end = _time(text_field(form, "send_window_end"), "window end", problems)
+        problems.append((Sentence.POLICY_CO_DAYS, {}))
+    start = _time(text_field(form, "send_window_start"), Sentence.WINDOW_START_BAD, problems)
+    end = _time(text_field(form, "send_window_end"), Sentence.WINDOW_END_BAD, problems)
     if start and end and start >= end:
-        problems.append("the send window must start before it ends")
+        problems.append((Sentence.WINDOW_ORDER, {}))
     threshold_text = text_field(form, "digest_threshold")
     threshold = int_or_none(threshold_text) if threshold_text else None
     if threshold_text and (threshold is None or not 1 <= threshold <= MAX_DIGEST_THRESHOLD):
-        problems.append(
-            f"每日待办阈值须为 1..{MAX_DIGEST_THRESHOLD} 的整数，留空表示不汇总 / the daily "
-            f"digest threshold must be 1..{MAX_DIGEST_THRESHOLD}, or blank for none"
-        )
+        problems.append((Sentence.DIGEST_THRESHOLD, {"max": MAX_DIGEST_THRESHOLD}))
     steps = parse_steps(form, problems)
     if not steps:
-        problems.append("a policy needs at least one step")
+        problems.append((Sentence.POLICY_NO_STEP, {}))
+    if problems:
+        lang = lang_of(request)
+        errors = [say(sentence, lang, **values) for sentence, values in problems]
+        return await _edit_page(request, policy_id, errors=errors, status=400)
     try:
-        if problems:
-            raise ValidationFailed("; ".join(problems), problems)
         async with deps.sessions() as session, session.begin():
             policy = await session.get(Policy, policy_id)
             if policy is None:
@@ -188,7 +214,7 @@ async def policy_save(request: web.Request) -> web.StreamResponse:
                 detail={"before": before, "after": _snapshot(policy), "replanned": replanned},
             )
     except ValidationFailed as exc:
-        return await _edit_page(request, policy_id, errors=exc.errors, status=400)
+        return await _edit_page(request, policy_id, errors=refused(request, exc), status=400)
     raise redirect(f"/policies/{policy_id}?msg=flash.saved")
 
 

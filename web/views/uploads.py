@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from supervision.labels import Problem, Sentence
 from supervision.reports import AttachmentIn
 from supervision.timeline import DB_STORAGE
 
@@ -34,20 +35,20 @@ def file_name(raw: str) -> str:
     return name.replace("/", "_").replace("\\", "_")[-255:]
 
 
-def posted_files(form: Any) -> tuple[list[tuple[AttachmentIn, bytes]], list[str]]:
+def posted_files(form: Any) -> tuple[list[tuple[AttachmentIn, bytes]], list[Problem]]:
     """The files posted as ``files``: (attachment, bytes) pairs, or the problems found."""
     out: list[tuple[AttachmentIn, bytes]] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for field_ in form.getall("files", []):
         if not isinstance(field_, web.FileField) or not field_.filename:
             continue
         data = field_.file.read(MAX_UPLOAD + 1)
         name = file_name(field_.filename)
         if len(data) > MAX_UPLOAD:
-            problems.append(f"{name}: larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+            problems.append((Sentence.FILE_TOO_LARGE, {"name": name, "mb": MAX_UPLOAD >> 20}))
             continue
         if not data:
-            problems.append(f"{name}: empty file")
+            problems.append((Sentence.FILE_EMPTY, {"name": name}))
             continue
         attachment = AttachmentIn(
             file_id=f"web-{secrets.token_hex(12)}",
@@ -58,5 +59,5 @@ def posted_files(form: Any) -> tuple[list[tuple[AttachmentIn, bytes]], list[str]
         )
         out.append((attachment, data))
     if len(out) > MAX_FILES:
-        problems.append(f"at most {MAX_FILES} files per report")
+        problems.append((Sentence.FILES_TOO_MANY, {"max": MAX_FILES}))
     return out, problems
