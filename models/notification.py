@@ -82,6 +82,9 @@ class GroupWebhook(TimestampMixin, Base):
     )
     scope: Mapped[str] = mapped_column(String(16), default="unit")  # unit, leadership, office
     active: Mapped[bool] = mapped_column(default=True)
+    #: the ladder steps the robot receives (``overdue,escalate``; `supervision.robots`);
+    #: None: every step whose policy sends to group robots
+    steps: Mapped[str | None] = mapped_column(String(200))
 
 
 class Notification(TimestampMixin, Base):
