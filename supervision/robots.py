@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuditAction, AuditEntity, Channel, GroupWebhook, StepKind, Unit
@@ -41,6 +41,7 @@ __all__ = [
     "parse_steps",
     "record_test",
     "remove_robot",
+    "robots_query",
     "save_robot",
     "steps_of",
 ]
@@ -191,14 +192,18 @@ async def get_robot(session: AsyncSession, robot_id: int) -> GroupWebhook:
     return hook
 
 
-async def list_robots(session: AsyncSession) -> list[GroupWebhook]:
-    """Every robot: the leadership's first, then by unit and name."""
-    rows = await session.scalars(
+def robots_query() -> Select[GroupWebhook]:
+    """Every robot in the lists' order: the leadership's first, then by unit code and name."""
+    return (
         select(GroupWebhook)
         .outerjoin(Unit, Unit.id == GroupWebhook.unit_id)
         .order_by(Unit.code.is_not(None), Unit.code, GroupWebhook.name, GroupWebhook.id)
     )
-    return list(rows.all())
+
+
+async def list_robots(session: AsyncSession) -> list[GroupWebhook]:
+    """Every robot, in `robots_query`'s order."""
+    return list((await session.scalars(robots_query())).all())
 
 
 async def save_robot(

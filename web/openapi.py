@@ -25,6 +25,8 @@ from web.api_models import (
     ExtensionInput,
     ReopenInput,
     ReportInput,
+    RobotInput,
+    RobotPatch,
     TokenInput,
     TransferInput,
     UnitInput,
@@ -42,6 +44,8 @@ from web.api_out import (
     MilestoneOut,
     PersonOut,
     ReportOut,
+    RobotOut,
+    RobotTestOut,
     TimelineEntryOut,
     TokenCreatedOut,
     TokenOut,
@@ -174,6 +178,8 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         UnitPatch,
         TokenInput,
         ChannelsInput,
+        RobotInput,
+        RobotPatch,
     ),
     **output_schemas(
         ErrorOut,
@@ -190,6 +196,8 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         TokenCreatedOut,
         TimelineEntryOut,
         MilestoneOut,
+        RobotOut,
+        RobotTestOut,
     ),
 }
 

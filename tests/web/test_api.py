@@ -111,6 +111,7 @@ async def test_every_route_needs_a_token(world):
                     "bulletin_id",
                     "token_id",
                     "milestone_id",
+                    "robot_id",
                 )
             }
         )
