@@ -20,7 +20,15 @@ from models import Channel, InviteToken, Person, Unit
 from supervision.search import ESCAPE, like_pattern, text_matches
 from supervision.units import UnitNode, subtree, tree_order, unit_tree
 
-__all__ = ["PER_PAGE", "Binding", "Roster", "RosterRow", "TelegramState", "people_roster"]
+__all__ = [
+    "PER_PAGE",
+    "Binding",
+    "Roster",
+    "RosterRow",
+    "TelegramState",
+    "people_roster",
+    "person_search",
+]
 
 PER_PAGE: Final = 50
 
@@ -64,7 +72,7 @@ class Roster:
     counts: dict[int, int]  # people per unit (all of them, not only the matches)
 
 
-def _search(text: str) -> ColumnElement[bool]:
+def person_search(text: str) -> ColumnElement[bool]:
     """A person matches by name, e-mail, unit name or code, and (ASCII text) by pinyin with
     or without spaces or by the start of the initials (``zs`` finds 张三)."""
     units = select(Unit.id).where(text_matches(Unit.name, text) | (Unit.code == text))
@@ -125,7 +133,7 @@ async def people_roster(
     rank: dict[Any, int] = {uid: n for n, uid in enumerate(tree_order(tree))}
     query = select(Person).outerjoin(Unit, Unit.id == Person.unit_id)
     if text:
-        query = query.where(_search(text))
+        query = query.where(person_search(text))
     if unit_id is not None:
         below = subtree(((u.id, u.parent_id) for u in units), unit_id)
         query = query.where(Person.unit_id.in_(sorted(below)))

@@ -340,6 +340,12 @@ ROUTES: Final[tuple[Operation, ...]] = (
             _one_of("role", Role, "holding this role"),
             _p("unit_id", "integer", "of this unit"),
             _p("active", "boolean", "active (true) or deactivated (false)"),
+            _p(
+                "q",
+                "string",
+                "name, pinyin or pinyin initials (zs finds 张三), e-mail, unit name or code",
+                maxLength=100,
+            ),
         ),
     ),
     _route(
