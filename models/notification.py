@@ -75,8 +75,13 @@ class GroupWebhook(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[Channel] = mapped_column(enum_column(Channel, 16))  # wecom, dingtalk, feishu
-    url: Mapped[str] = mapped_column(String(1000))  # holds the robot key: treat as a secret
-    secret: Mapped[str | None] = mapped_column(String(255))  # DingTalk / Feishu signing secret
+    #: the webhook URL, which holds the robot's key: sealed (``sealed:`` + Fernet,
+    #: `supervision.robots.seal`); a robot stored before sealing keeps it in clear
+    url: Mapped[str] = mapped_column(String(1000))
+    #: what a page may show of the URL: its key masked (`supervision.robots.masked_url`)
+    url_shown: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    #: the DingTalk / Feishu signing secret, sealed like ``url``
+    secret: Mapped[str | None] = mapped_column(String(255))
     unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id", ondelete="CASCADE"), index=True
     )

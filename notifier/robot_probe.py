@@ -17,7 +17,8 @@ from notifier.channels.webhooks import ROBOT_CHANNELS
 from supervision.audit import Actor
 from supervision.clock import Clock
 from supervision.labels import Sentence, say
-from supervision.robots import get_robot, record_test
+from supervision.robots import get_robot, opened, record_test
+from supervision.sealing import Sealer
 
 __all__ = ["ProbeOutcome", "send_test"]
 
@@ -47,13 +48,15 @@ async def send_test(
     robot_id: int,
     actor_id: int | None,
     clock: Clock,
+    sealer: Sealer,
     office: str,
     locale: str = "zh",
 ) -> ProbeOutcome:
     """Send the test message to robot ``robot_id`` and audit its answer (NotFound: no robot)."""
     async with sessions() as session:
         hook = await get_robot(session, robot_id)
-        kind, name, url, secret = hook.kind, hook.name, hook.url, hook.secret
+        kind, name = hook.kind, hook.name
+        url, secret = opened(hook, sealer)
     message = OutgoingMessage(
         notification_id=0,
         kind="test",

@@ -3,10 +3,12 @@ the CLI, and which robots a ladder step reaches.
 
 A robot belongs to a unit (its group hears that unit's steps) or to the leadership (领导群:
 it hears the steps it receives for every unit). Its webhook URL holds the robot's key and its
-signing secret signs each message: both are kept to send and never shown again (`masked_url`,
-`SECRET_MASK`); a change leaves them as they are unless new values are typed.
+signing secret signs each message: both are stored sealed with the service's secret key
+(`seal`; only sending opens them, `opened`) and never shown again: pages read ``url_shown``
+(`masked_url`) and `SECRET_MASK`; a change leaves them as they are unless new values are typed.
 
-Imports `models/`, `supervision.audit`, `supervision.labels` and `supervision.errors` only.
+Imports `models/`, `supervision.audit`, `supervision.labels`, `supervision.sealing` and
+`supervision.errors` only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
 from supervision.labels import Problem, Sentence, refusal, refusals
+from supervision.sealing import SealBroken, Sealer
 
 __all__ = [
     "KINDS",
@@ -38,12 +41,16 @@ __all__ = [
     "get_robot",
     "list_robots",
     "masked_url",
+    "opened",
     "parse_steps",
     "record_test",
     "remove_robot",
     "robots_query",
     "save_robot",
+    "seal",
+    "shown_url",
     "steps_of",
+    "unseal",
 ]
 
 #: the kinds of group robot (a GroupWebhook's ``kind``)
@@ -57,8 +64,11 @@ _STEP_VALUES: Final = frozenset(s.value for s in ROBOT_STEPS)
 #: how a stored signing secret is shown
 SECRET_MASK: Final = "••••••••"  # noqa: S105 (what is shown instead of a secret)
 NAME_LIMIT: Final = 100
-URL_LIMIT: Final = 1000
-SECRET_LIMIT: Final = 255
+#: the longest URL and secret taken: sealed, they fit their columns (1000 and 255)
+URL_LIMIT: Final = 500
+SECRET_LIMIT: Final = 100
+#: how a sealed value starts (a robot stored before sealing keeps its values in clear)
+SEALED: Final = "sealed:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,7 @@ _PLATFORMS: Final[dict[Channel, _Platform]] = {
         re.compile(r"^/open-apis/bot/v2/hook/[A-Za-z0-9-]{8,100}$"),
         None,
         "https://open.feishu.cn/open-apis/bot/v2/hook/…",
-        re.compile(r"^[A-Za-z0-9_-]{8,255}$"),
+        re.compile(r"^[A-Za-z0-9_-]{8,100}$"),
         Sentence.ROBOT_SECRET_FEISHU,
     ),
 }
@@ -114,6 +124,33 @@ def masked_url(url: str) -> str:
     if parts.port is not None:
         host += f":{parts.port}"
     return f"{parts.scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def seal(sealer: Sealer, value: str) -> str:
+    """``value`` as it is stored: sealed, marked `SEALED`."""
+    return SEALED + sealer.seal(value)
+
+
+def unseal(sealer: Sealer | None, stored: str) -> str:
+    """A stored value back (SealBroken when this key did not seal it, or no key is given);
+    one stored before sealing is returned as it is."""
+    if not stored.startswith(SEALED):
+        return stored
+    if sealer is None:
+        raise SealBroken("a group robot's URL or secret is sealed and no secret key was given")
+    return sealer.open(stored.removeprefix(SEALED))
+
+
+def opened(hook: GroupWebhook, sealer: Sealer | None) -> tuple[str, str | None]:
+    """The robot's URL and signing secret in clear, to send with."""
+    return unseal(sealer, hook.url), unseal(sealer, hook.secret) if hook.secret else None
+
+
+def shown_url(hook: GroupWebhook) -> str:
+    """What may be shown of the robot's URL (its key masked)."""
+    if hook.url_shown or hook.url.startswith(SEALED):
+        return hook.url_shown
+    return masked_url(hook.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +250,14 @@ async def save_robot(
     spec: RobotSpec,
     actor: Actor,
     clock: Clock,
+    sealer: Sealer,
     extra_hosts: Sequence[str] = (),
 ) -> GroupWebhook:
     """Create (``robot_id`` None) or change a robot; every problem is reported at once and
-    nothing is changed then. The audit event names what changed, never the URL or secret."""
+    nothing is changed then. URL and secret are stored sealed; the audit event names what
+    changed, never the URL or secret."""
     hook = await get_robot(session, robot_id) if robot_id is not None else None
+    old_url, old_secret = opened(hook, sealer) if hook is not None else ("", None)
     problems: list[Problem] = []
     name = spec.name.strip()
     if not name:
@@ -227,10 +267,10 @@ async def save_robot(
     kind = Channel(spec.kind) if spec.kind in {k.value for k in KINDS} else None
     if kind is None:
         problems.append((Sentence.ROBOT_KIND, {}))
-    url = (spec.url or "").strip() or (hook.url if hook is not None else "")
+    url = (spec.url or "").strip() or old_url
     secret: str | None = (spec.secret or "").strip() or None
-    if secret is None and not spec.clear_secret and hook is not None:
-        secret = hook.secret
+    if secret is None and not spec.clear_secret:
+        secret = old_secret
     if kind is not None:
         if not url:
             problems.append((Sentence.ROBOT_URL_REQUIRED, {}))
@@ -259,7 +299,6 @@ async def save_robot(
     if hook is None:
         hook = GroupWebhook(created_at=clock.now())
         session.add(hook)
-    old_url, old_secret = hook.url, hook.secret
     changes = apply_changes(
         hook,
         {
@@ -271,12 +310,14 @@ async def save_robot(
             "active": spec.active,
         },
     )
-    if url != old_url:
-        hook.url = url
-        changes["url"] = ["***", masked_url(url)]
-    if secret != old_secret:
-        hook.secret = secret
-        changes["secret"] = ["***" if old_secret else None, "***" if secret else None]
+    if url != old_url or not (hook.url or "").startswith(SEALED):
+        hook.url, hook.url_shown = seal(sealer, url), masked_url(url)
+        if url != old_url:
+            changes["url"] = ["***" if old_url else None, masked_url(url)]
+    if secret != old_secret or (secret and not (hook.secret or "").startswith(SEALED)):
+        hook.secret = seal(sealer, secret) if secret else None
+        if secret != old_secret:
+            changes["secret"] = ["***" if old_secret else None, "***" if secret else None]
     await session.flush()
     if created or changes:
         record(
@@ -311,7 +352,7 @@ async def remove_robot(
         entity=AuditEntity.GROUP_ROBOT,
         entity_id=hook.id,
         action=AuditAction.DELETE,
-        detail={"name": hook.name, "kind": str(hook.kind), "url": masked_url(hook.url)},
+        detail={"name": hook.name, "kind": str(hook.kind), "url": shown_url(hook)},
     )
     await session.delete(hook)
     await session.flush()

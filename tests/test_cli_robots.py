@@ -12,10 +12,13 @@ import duban.cli
 from duban.runtime import open_runtime
 from models import AuditEvent, GroupWebhook
 from models.db import create_sessionmaker
+from supervision.robots import opened
+from supervision.sealing import Sealer
 from testing import factories as f
 from testing.fakes.robots import FakeRobots
 
 DING_SECRET = "SEC" + "0123456789abcdef" * 4
+KEY = "cli-robots-secret-key-0123456789abcdefghij"
 
 
 @pytest.fixture
@@ -31,6 +34,7 @@ async def cli(engine, db_url, clock, monkeypatch, capsys, robots):
         await f.unit(session, code="FGW", name="发改委")
     monkeypatch.setenv("DUBAN_DATABASE_URL", db_url)
     monkeypatch.setenv("DUBAN_ROBOT_HOSTS", robots.host)
+    monkeypatch.setenv("DUBAN_SECRET_KEY", KEY)
     monkeypatch.setattr(duban.cli, "open_runtime", lambda settings: open_runtime(settings, clock))
 
     async def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
@@ -53,7 +57,8 @@ async def test_add_list_test_set_and_remove(cli, robots, sessions) -> None:
     assert "access_token=***" in out and key not in out
     async with sessions() as s:
         hook = await s.scalar(select(GroupWebhook))
-        assert hook is not None and hook.secret == DING_SECRET
+        assert hook is not None and opened(hook, Sealer(KEY)) == (url, DING_SECRET)
+        assert DING_SECRET not in (hook.secret or "") and key not in hook.url
     code, out, _ = await cli("robots", "list")
     assert code == 0 and "发改委工作群" in out and "逾期督办、升级督办" in out and "FGW" in out
     assert key not in out and DING_SECRET not in out
@@ -68,7 +73,7 @@ async def test_add_list_test_set_and_remove(cli, robots, sessions) -> None:
     code, out, _ = await cli("robots", "set", str(hook.id), "--leadership", "--disable")
     async with sessions() as s:
         again = await s.get_one(GroupWebhook, hook.id)
-        assert again.unit_id is None and not again.active and again.url == url
+        assert again.unit_id is None and not again.active and opened(again, Sealer(KEY))[0] == url
     code, out, _ = await cli("robots", "remove", str(hook.id))
     assert code == 0 and "removed" in out
     async with sessions() as s:
@@ -76,7 +81,7 @@ async def test_add_list_test_set_and_remove(cli, robots, sessions) -> None:
         assert actions == ["create", "test_message", "update", "test_message", "update", "delete"]
 
 
-async def test_bad_input_says_why_and_changes_nothing(cli, sessions) -> None:
+async def test_bad_input_says_why_and_changes_nothing(cli, sessions, monkeypatch) -> None:
     code, _, err = await cli(
         "robots", "add", "--name", "群", "--kind", "wecom", "--unit", "FGW",
         "--url", "https://evil.example/cgi-bin/webhook/send?key=abcdefgh12",
@@ -88,5 +93,12 @@ async def test_bad_input_says_why_and_changes_nothing(cli, sessions) -> None:
     assert code == 2 and "no unit with code NOPE" in err
     code, _, err = await cli("robots", "test", "42")
     assert code == 1 and "群机器人 #42 不存在" in err
+    # Robots are sealed with the services' key: the built-in one is refused.
+    monkeypatch.delenv("DUBAN_SECRET_KEY")
+    code, _, err = await cli(
+        "robots", "add", "--name", "群", "--kind", "wecom", "--unit", "FGW",
+        "--url", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abcdefgh12",
+    )  # fmt: skip
+    assert code == 2 and "DUBAN_SECRET_KEY must be set" in err
     async with sessions() as s:
         assert (await s.scalars(select(GroupWebhook))).all() == []

@@ -35,7 +35,7 @@ from supervision.access import Tier
 from supervision.calendar import WorkCalendar
 from supervision.items import due_in_force, item_light
 from supervision.light import Light, assignment_light
-from supervision.robots import masked_url, steps_of
+from supervision.robots import shown_url, steps_of
 from supervision.timeline import EntryKind
 
 __all__ = [
@@ -415,7 +415,7 @@ class RobotOut(ApiOut):
                 hook,
                 kind=str(hook.kind),
                 leadership=hook.unit_id is None,
-                url=masked_url(hook.url),
+                url=shown_url(hook),
                 secret_set=bool(hook.secret),
                 steps=list(steps_of(hook)),
             )

@@ -12,6 +12,7 @@ from notifier.robot_probe import send_test
 from supervision.audit import Actor
 from supervision.robots import ROBOT_STEPS, RobotSpec, get_robot, remove_robot, robots_query
 from supervision.robots import save_robot as save
+from supervision.sealing import Sealer
 from supervision.validation import validate
 from web.api_core import ApiContext, json_ok, paging, read_json
 from web.api_lookups import current_person, paged
@@ -53,6 +54,7 @@ async def create_robot_route(ctx: ApiContext) -> web.StreamResponse:
             spec=spec,
             actor=Actor.of(await current_person(session, ctx)),
             clock=ctx.deps.clock,
+            sealer=Sealer(ctx.deps.config.secret_key),
             extra_hosts=ctx.deps.config.robot_hosts,
         )
         body = RobotOut.of(hook)
@@ -92,6 +94,7 @@ async def update_robot_route(ctx: ApiContext) -> web.StreamResponse:
             spec=_patched(hook, patch),
             actor=Actor.of(await current_person(session, ctx)),
             clock=ctx.deps.clock,
+            sealer=Sealer(ctx.deps.config.secret_key),
             extra_hosts=ctx.deps.config.robot_hosts,
         )
         body = RobotOut.of(hook)
@@ -119,6 +122,7 @@ async def test_robot_route(ctx: ApiContext) -> web.StreamResponse:
         robot_id=ctx.match_id("robot_id"),
         actor_id=ctx.person_id,
         clock=ctx.deps.clock,
+        sealer=Sealer(ctx.deps.config.secret_key),
         office=ctx.deps.config.office_name,
     )
     return json_ok(

@@ -24,12 +24,13 @@ from supervision.robots import (
     RobotSpec,
     get_robot,
     list_robots,
-    masked_url,
     parse_steps,
     remove_robot,
     save_robot,
+    shown_url,
     steps_of,
 )
+from supervision.sealing import Sealer
 
 CLI = Actor.system("cli")
 
@@ -42,6 +43,12 @@ async def _unit_id(rt: Runtime, code: str | None) -> int | None:
     if found is None:
         raise CliError(f"no unit with code {code}")
     return found
+
+
+def _sealer(rt: Runtime) -> Sealer:
+    """The sealer of the services' secret key (robots are sealed with the key that sends)."""
+    rt.settings.security.require_secret_key()
+    return Sealer(rt.settings.security.secret_key.get_secret_value())
 
 
 def _secret(args: argparse.Namespace) -> str | None:
@@ -62,7 +69,7 @@ async def list_cmd(args: argparse.Namespace, rt: Runtime) -> int:
             h.name,
             label_of(Channel, h.kind, "zh"),
             units[h.unit_id].code if h.unit_id in units else "领导群 leadership",
-            masked_url(h.url),
+            shown_url(h),
             "加签 signed" if h.secret else "-",
             "、".join(steps[s] for s in steps_of(h)),
             "启用 on" if h.active else "停用 off",
@@ -96,9 +103,10 @@ async def add(args: argparse.Namespace, rt: Runtime) -> int:
             spec=spec,
             actor=CLI,
             clock=rt.clock,
+            sealer=_sealer(rt),
             extra_hosts=rt.settings.notifier.robot_host_list,
         )
-    print(f"group robot #{hook.id} {hook.name} saved: {masked_url(hook.url)}")
+    print(f"group robot #{hook.id} {hook.name} saved: {shown_url(hook)}")
     return 0
 
 
@@ -131,6 +139,7 @@ async def set_cmd(args: argparse.Namespace, rt: Runtime) -> int:
             spec=spec,
             actor=CLI,
             clock=rt.clock,
+            sealer=_sealer(rt),
             extra_hosts=rt.settings.notifier.robot_host_list,
         )
     print(f"group robot #{hook.id} {hook.name} saved")
@@ -152,6 +161,7 @@ async def test(args: argparse.Namespace, rt: Runtime) -> int:
         robot_id=args.id,
         actor_id=None,
         clock=rt.clock,
+        sealer=_sealer(rt),
         office=rt.settings.office.name,
     )
     print(f"{outcome.said('zh')} ({outcome.said('en')})")

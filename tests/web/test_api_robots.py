@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from models import AuditEvent, GroupWebhook, Role
 from supervision.audit import Actor
+from supervision.robots import opened
+from supervision.sealing import Sealer
 from testing import factories as f
 from testing.fakes.robots import FakeRobots
 from web.api import setup_api
@@ -76,7 +78,8 @@ async def test_admin_sets_up_changes_tests_and_removes_a_robot(api, robots, sess
     assert status == 200 and lead["unit_id"] is None and lead["leadership"] is True
     async with sessions() as s:
         hook = await s.get_one(GroupWebhook, rid)
-        assert hook.url == url and hook.secret == "SEC" + "e" * 64
+        assert opened(hook, Sealer("k")) == (url, "SEC" + "e" * 64)
+        assert url not in hook.url and "e" * 64 not in (hook.secret or "")
     status, page = await api("GET", "admin", "/robots")
     assert status == 200 and page["total"] == 1 and page["data"][0]["id"] == rid
     status, gone = await api("DELETE", "admin", f"/robots/{rid}")

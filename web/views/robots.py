@@ -29,11 +29,12 @@ from supervision.robots import (
     RobotSpec,
     get_robot,
     list_robots,
-    masked_url,
     remove_robot,
     save_robot,
+    shown_url,
     steps_of,
 )
+from supervision.sealing import Sealer
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.views.common import int_or_none, lang_of, path_id, redirect, refused, render, text_field
@@ -52,7 +53,7 @@ def _row(hook: GroupWebhook) -> dict[str, Any]:
         "kind": str(hook.kind),
         "unit_id": hook.unit_id,
         "leadership": hook.unit_id is None,
-        "url": masked_url(hook.url),
+        "url": shown_url(hook),
         "secret": SECRET_MASK if hook.secret else "",
         "steps": [s.value for s in steps_of(hook)],
         "active": hook.active,
@@ -170,6 +171,7 @@ async def _save(request: web.Request, robot_id: int | None) -> web.StreamRespons
                 spec=spec,
                 actor=Actor.of(admin),
                 clock=deps.clock,
+                sealer=Sealer(deps.config.secret_key),
                 extra_hosts=deps.config.robot_hosts,
             )
             saved = hook.id
@@ -209,6 +211,7 @@ async def robot_test(request: web.Request) -> web.StreamResponse:
             robot_id=robot_id,
             actor_id=me.person_id,
             clock=deps.clock,
+            sealer=Sealer(deps.config.secret_key),
             office=deps.config.office_name,
             locale=lang_of(request),
         )
