@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Channel, InviteToken, Person, Unit
@@ -118,6 +118,25 @@ async def _bindings(
     return out
 
 
+def _page_units(
+    order: Sequence[int | None], matched: dict[int | None, int], start: int, size: int
+) -> tuple[list[int | None], int]:
+    """The units (in list order) whose people fall on the rows ``start`` to ``start + size``,
+    and how many of the first one's people come before the page."""
+    units: list[int | None] = []
+    skip, seen = 0, 0
+    for uid in order:
+        count = matched.get(uid, 0)
+        if count and seen + count > start and seen < start + size:
+            if not units:
+                skip = start - seen
+            units.append(uid)
+        seen += count
+        if seen >= start + size:
+            break
+    return units, skip
+
+
 async def people_roster(
     session: AsyncSession,
     *,
@@ -127,35 +146,52 @@ async def people_roster(
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> Roster:
-    """The page ``page`` of the people matching ``text`` in ``unit_id`` and the units below."""
+    """The page ``page`` of the people matching ``text`` in ``unit_id`` and the units below.
+
+    Paged in SQL without sorting everyone: the matches are counted per unit (one aggregate),
+    the units whose people fill the page are found along the tree's order, and only their
+    people are read, by pinyin, from the first one's offset.
+    """
     units = list((await session.scalars(select(Unit))).all())
     tree = unit_tree(units)
-    rank: dict[Any, int] = {uid: n for n, uid in enumerate(tree_order(tree))}
-    query = select(Person).outerjoin(Unit, Unit.id == Person.unit_id)
+    where: list[ColumnElement[bool]] = []
     if text:
-        query = query.where(person_search(text))
+        where.append(person_search(text))
     if unit_id is not None:
         below = subtree(((u.id, u.parent_id) for u in units), unit_id)
-        query = query.where(Person.unit_id.in_(sorted(below)))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        where.append(Person.unit_id.in_(sorted(below)))
+    per_unit = select(Person.unit_id, func.count()).group_by(Person.unit_id)
+    everyone = {uid: n for uid, n in await session.execute(per_unit)}
+    matched = (
+        {uid: n for uid, n in await session.execute(per_unit.where(*where))} if where else everyone
+    )
+    total = sum(matched.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    unit_rank = case(rank, value=Person.unit_id, else_=len(rank)) if rank else None
-    order: list[Any] = [unit_rank] if unit_rank is not None else []
-    order += [Person.name_pinyin, Person.name, Person.id]
-    people = (
-        await session.scalars(query.order_by(*order).offset((page - 1) * per_page).limit(per_page))
-    ).all()
-    counted = await session.execute(
-        select(Person.unit_id, func.count())
-        .where(Person.unit_id.is_not(None))
-        .group_by(Person.unit_id)
-    )
-    counts = {uid: n for uid, n in counted if uid is not None}
+    order: list[int | None] = [*tree_order(tree), None]  # people without a unit last
+    on_page, skip = _page_units(order, matched, (page - 1) * per_page, per_page)
+    people: Sequence[Person] = []
+    if on_page:
+        ids = [uid for uid in on_page if uid is not None]
+        in_units: ColumnElement[bool] = Person.unit_id.in_(ids)
+        if None in on_page:
+            in_units = or_(in_units, Person.unit_id.is_(None))
+        rank: dict[Any, int] = {uid: n for n, uid in enumerate(ids)}
+        by_unit = case(rank, value=Person.unit_id, else_=len(rank)) if rank else None
+        ordering: list[Any] = [by_unit] if by_unit is not None else []
+        query = (
+            select(Person)
+            .where(*where, in_units)
+            .order_by(*ordering, Person.name_pinyin, Person.name, Person.id)
+            .offset(skip)
+            .limit(per_page)
+        )
+        people = (await session.scalars(query)).all()
     by_id = {u.id: u for u in units}
     bindings = await _bindings(session, people, now)
     rows = [
         RosterRow(p, by_id.get(p.unit_id) if p.unit_id is not None else None, bindings[p.id])
         for p in people
     ]
+    counts = {uid: n for uid, n in everyone.items() if uid is not None}
     return Roster(rows, total, page, pages, tree, counts)

@@ -57,6 +57,26 @@ async def test_search_by_name_pinyin_initials_and_unit(session, clock) -> None:
     assert await found("li", unit_id=units["nj"].id) == ["李四"]
 
 
+@pytest.mark.parametrize("per_page", [1, 2, 3, 5])
+async def test_pages_cut_across_units_and_read_as_the_whole_list(session, clock, per_page) -> None:
+    units, _ = await _office(session)
+    for text, unit in (("", None), ("", units["nj"].id), ("a", None)):
+        whole = await people_roster(session, now=clock.now(), text=text, unit_id=unit)
+        first = await people_roster(
+            session, now=clock.now(), text=text, unit_id=unit, per_page=per_page
+        )
+        paged = [
+            r.person.name
+            for n in range(1, first.pages + 1)
+            for r in (
+                await people_roster(
+                    session, now=clock.now(), text=text, unit_id=unit, per_page=per_page, page=n
+                )
+            ).rows
+        ]
+        assert paged == [r.person.name for r in whole.rows] and whole.total == len(paged)
+
+
 async def test_pages_and_telegram_states(session, clock) -> None:
     _, people = await _office(session)
     first = await people_roster(session, now=clock.now(), per_page=3)
