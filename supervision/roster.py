@@ -28,6 +28,7 @@ __all__ = [
     "TelegramState",
     "people_roster",
     "person_search",
+    "telegram_binding",
 ]
 
 PER_PAGE: Final = 50
@@ -87,6 +88,11 @@ def person_search(text: str) -> ColumnElement[bool]:
         found |= spoken.like(like_pattern(plain), escape=ESCAPE)
         found |= Person.name_initials.like(like_pattern(plain)[1:], escape=ESCAPE)
     return found
+
+
+async def telegram_binding(session: AsyncSession, person: Person, now: datetime) -> Binding:
+    """One person's Telegram binding (the person page shows it as the list does)."""
+    return (await _bindings(session, [person], now))[person.id]
 
 
 async def _bindings(

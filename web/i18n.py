@@ -284,7 +284,6 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "people.locale": ("语言", "Language"),
     "people.active": ("启用", "Active"),
     "people.password": ("新密码（留空不改）", "New password (empty: unchanged)"),
-    "people.bound": ("已绑定 Telegram", "Telegram bound"),
     "people.invite": ("邀请绑定", "Invite to the bot"),
     "people.wecom_bound": ("已绑定企业微信", "WeCom bound"),
     "people.invite_wecom": ("邀请绑定企业微信", "Invite to link WeCom"),

@@ -54,6 +54,8 @@ async def test_list_by_unit_tree_then_pinyin_searched_paged_with_invites(
     assert response.status == 200 and 'id="invite-link"' in await response.text()
     listed = await (await as_admin.get("/people?q=安娜")).text()
     assert "已邀请，2026-11-09 09:00 前有效" in listed and "重新邀请" in listed
+    page = await (await as_admin.get(f"/people/{anna.id}")).text()
+    assert "Telegram 绑定: 已邀请，2026-11-09 09:00 前有效" in page
     with_pages = await (await as_admin.get("/people?page=999")).text()
     assert "安娜" in with_pages  # past the last page: the last page
 

@@ -27,7 +27,7 @@ from supervision.people import (
     PersonSpec,
     save_person,
 )
-from supervision.roster import people_roster
+from supervision.roster import people_roster, telegram_binding
 from supervision.sealing import Sealer
 from supervision.units import UnitSpec, pruned, save_unit, unit_tree
 from web.access import require
@@ -102,6 +102,7 @@ async def _person_form(
     async with deps.sessions() as session:
         units = await _units(session)
         person = await session.get(Person, person_id) if person_id is not None else None
+        telegram = await telegram_binding(session, person, deps.clock.now()) if person else None
     return render(
         request,
         "people/form.html",
@@ -113,6 +114,8 @@ async def _person_form(
             "langs": LANGS,
             "errors": errors or [],
             "invite_link": invite_link,
+            "telegram": telegram,
+            "tz": deps.config.tz,
             "invite_app": invite_app,
             "invite_days": INVITE_VALIDITY.days,
             "wecom_invites": deps.config.wecom is not None,
