@@ -93,6 +93,7 @@ def web_deps(runtime: Runtime) -> WebDeps:
         proxy_hops=web_settings.trusted_proxy_hops,
         scan_interval_seconds=s.notifier.scan_interval_seconds,
         render_limits=render_limits(s.render),
+        robot_hosts=s.notifier.robot_host_list,
     )
     extra: dict[str, object] = {SCAN_METRICS_KEY: SCAN_METRICS}
     if s.single_process:  # the runner scans and delivers in this process

@@ -459,6 +459,17 @@ class NotifierSettings(_Group):
     sweep_after_seconds: float = _env(
         "SWEEP_AFTER_SECONDS", 60.0, "a due row waiting this long has lost its job", ge=0
     )
+    robot_hosts: str = _env(
+        "ROBOT_HOSTS",
+        "",
+        "more servers group robot webhooks may point at, comma-separated host or host:port "
+        "(e.g. a 政务微信 private deployment); http is allowed there",
+    )
+
+    @property
+    def robot_host_list(self) -> tuple[str, ...]:
+        """`robot_hosts` as a tuple of lower-case ``host`` / ``host:port``."""
+        return tuple(h.strip().lower() for h in self.robot_hosts.split(",") if h.strip())
 
 
 class RenderSettings(_Group):

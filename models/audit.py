@@ -29,6 +29,7 @@ class AuditEntity(StrEnum):
     BULLETIN = "bulletin"
     NOTIFICATION = "notification"
     API_TOKEN = "api_token"  # noqa: S105 (an entity name, not a secret)
+    GROUP_ROBOT = "group_robot"  # 群机器人
     HEALTH = "health"  # the health probe's write check
 
 
@@ -65,6 +66,8 @@ class AuditAction(StrEnum):
     PROBE = "probe"
     REOPEN = "reopen"  # 退回重办
     TRANSFER = "transfer"  # 转办
+    DELETE = "delete"
+    TEST_MESSAGE = "test_message"  # a group robot's test message (测试消息)
 
 
 class AuditEvent(Base):

@@ -75,13 +75,21 @@ class GroupWebhook(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[Channel] = mapped_column(enum_column(Channel, 16))  # wecom, dingtalk, feishu
-    url: Mapped[str] = mapped_column(String(1000))  # holds the robot key: treat as a secret
-    secret: Mapped[str | None] = mapped_column(String(255))  # DingTalk / Feishu signing secret
+    #: the webhook URL, which holds the robot's key: sealed (``sealed:`` + Fernet,
+    #: `supervision.robots.seal`); a robot stored before sealing keeps it in clear
+    url: Mapped[str] = mapped_column(String(1000))
+    #: what a page may show of the URL: its key masked (`supervision.robots.masked_url`)
+    url_shown: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    #: the DingTalk / Feishu signing secret, sealed like ``url``
+    secret: Mapped[str | None] = mapped_column(String(255))
     unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id", ondelete="CASCADE"), index=True
     )
     scope: Mapped[str] = mapped_column(String(16), default="unit")  # unit, leadership, office
     active: Mapped[bool] = mapped_column(default=True)
+    #: the ladder steps the robot receives (``overdue,escalate``; `supervision.robots`);
+    #: None: every step whose policy sends to group robots
+    steps: Mapped[str | None] = mapped_column(String(200))
 
 
 class Notification(TimestampMixin, Base):

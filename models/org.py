@@ -5,9 +5,34 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, TimestampMixin, enum_column
+
+#: Surnames read otherwise than the character's common reading (单 is shàn as a surname).
+_SURNAMES = {
+    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou", "查": "zha",
+    "盖": "ge", "乐": "yue", "缪": "miao", "种": "chong", "覃": "qin", "翟": "zhai", "尉": "yu",
+    "召": "shao", "繁": "po", "员": "yun", "长": "chang", "秘": "bi", "相": "xiang",
+}  # fmt: skip
+
+
+def pinyin_of(name: str) -> tuple[str, str]:
+    """A name's pinyin as lower-case syllables (``zhang san``) and their first letters (``zs``).
+
+    The sort and search key of people (按姓名拼音排序); a character without a reading (a Latin
+    letter, a digit) stands for itself, and a polyphonic surname takes its surname reading.
+    """
+    from pypinyin import lazy_pinyin  # a large dictionary: loaded on the first name only
+
+    text = name.strip()
+    if not text:
+        return "", ""
+    head = _SURNAMES.get(text[0])
+    syllables = [head] if head else []
+    syllables += lazy_pinyin(text[1:] if head else text)  # other text as it is
+    words = " ".join(syllables).lower().split()
+    return " ".join(words)[:400], "".join(w[0] for w in words)[:100]
 
 
 class Role(StrEnum):
@@ -43,6 +68,10 @@ class Person(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    #: the name in pinyin (``zhang san``) and its initials (``zs``): the people list's order
+    #: and search, kept in step with ``name`` by `_name_keys` (`pinyin_of`)
+    name_pinyin: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    name_initials: Mapped[str] = mapped_column(String(100), default="", server_default="")
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
@@ -68,6 +97,11 @@ class Person(TimestampMixin, Base):
     role_links: Mapped[list[PersonRole]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", back_populates="person"
     )
+
+    @validates("name")
+    def _name_keys(self, _key: str, name: str) -> str:
+        self.name_pinyin, self.name_initials = pinyin_of(name or "")
+        return name
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -61,6 +61,7 @@ from supervision.invites import SEALED_LINK
 from supervision.labels import co_marked, label, label_of, lang_of, step_label, words
 from supervision.light import assignment_light, milestone_light
 from supervision.policy import due_days_of, pick_policy, reply_within
+from supervision.robots import opened
 from supervision.sealing import SealBroken, Sealer
 
 LADDER_STEPS: Final = frozenset(k.value for k in StepKind)
@@ -98,8 +99,11 @@ class BuiltContext:
     assignment: Assignment | None
     #: Telegram: attach the report / close / extension buttons
     buttons: bool
-    #: the group robot of a group row (its URL and secret), when it still exists
+    #: the group robot of a group row, when it still exists, and its URL and signing
+    #: secret opened from their seals (`supervision.robots.opened`)
     webhook: GroupWebhook | None = None
+    webhook_url: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
     #: values in the message that must not be kept or logged (the invite link)
     secrets: tuple[str, ...] = ()
     #: a milestone step's milestone (阶段性节点) and its item, for the re-check before sending
@@ -675,6 +679,7 @@ def _make(
         and recipient.id in (assignment.owner_id, assignment.leader_id)
     )
     active = assignment is not None and assignment.is_active
+    robot = opened(hook, config.sealer) if hook is not None else (None, None)
     invite_link = _invite_link(payload, config.sealer)
     context = MessageContext(
         step=step,
@@ -718,6 +723,8 @@ def _make(
         assignment=assignment,
         buttons=is_ladder and acts and active,
         webhook=hook,
+        webhook_url=robot[0],
+        webhook_secret=robot[1],
         secrets=(invite_link,) if invite_link else (),
         milestone=milestone,
         item=item,

@@ -98,7 +98,6 @@ def outgoing_message(
 ) -> OutgoingMessage:
     """The message a channel sends for ``row``; ``root`` is the Message-ID it answers (an
     answer to an inbound e-mail names that e-mail in its payload instead)."""
-    hook = built.webhook
     payload = dict(row.payload or {})
     references: tuple[str, ...] = (root,) if root else ()
     if payload.get("in_reply_to"):
@@ -120,7 +119,7 @@ def outgoing_message(
         in_reply_to=root,
         references=references,
         webhook_id=row.webhook_id,
-        webhook_url=hook.url if hook else None,
-        webhook_secret=hook.secret if hook else None,
+        webhook_url=built.webhook_url,
+        webhook_secret=built.webhook_secret,
         secrets=built.secrets,
     )

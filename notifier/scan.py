@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,7 +31,6 @@ from models import (
     ACTIVE_STATES,
     Assignment,
     AuditEvent,
-    GroupWebhook,
     Item,
     ItemState,
     Milestone,
@@ -57,6 +56,7 @@ from supervision.outbox import (
     webhook_key,
 )
 from supervision.policy import pick_policy
+from supervision.robots import RobotBook
 from supervision.schedule import (
     AssignmentFacts,
     Ladder,
@@ -348,8 +348,8 @@ class _Batch:
             RecipientNeed(f.unit_id, f.owner_id, f.leader_id, f.planned.step.roles) for f in fired
         ]
         directory = await RecipientDirectory.load(self.session, needs)
-        hooks = await self._group_hooks(
-            {f.unit_id for f in fired if GROUP in f.planned.step.channels}
+        hooks = await RobotBook.load(
+            self.session, {f.unit_id for f in fired if GROUP in f.planned.step.channels}
         )
         out: list[OutboxRow] = []
         for f, need in zip(fired, needs, strict=True):
@@ -368,7 +368,7 @@ class _Batch:
                         )
                     )  # fmt: skip
             if GROUP in channels:
-                for hook_id, hook_kind in hooks.get(f.unit_id, ()):
+                for hook_id, hook_kind in hooks.of(f.unit_id, kind):
                     out.append(
                         OutboxRow(
                             webhook_key(key, hook_id), kind, hook_kind, not_before,
@@ -381,21 +381,6 @@ class _Batch:
         written = await self._writer.outbox(self.session, out, self.now)
         self.result.rows_written += written.total()
         return written
-
-    async def _group_hooks(self, unit_ids: set[int]) -> dict[int, list[tuple[int, str]]]:
-        """Active group robots of the given units, by unit."""
-        out: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        if not unit_ids:
-            return out
-        rows = await self.session.execute(
-            select(GroupWebhook.unit_id, GroupWebhook.id, GroupWebhook.kind)
-            .where(GroupWebhook.unit_id.in_(sorted(unit_ids)), GroupWebhook.active)
-            .order_by(GroupWebhook.id)
-        )
-        for unit_id, hook_id, kind in rows:
-            if unit_id is not None:
-                out[unit_id].append((hook_id, kind))
-        return out
 
     def _audit_rows(
         self, fired: list[_Fired], written: Counter[tuple[int, str]]
@@ -539,8 +524,8 @@ class _MilestoneBatch(_Batch):
 
         needs = [RecipientNeed(f.unit_id, f.owner_id, f.leader_id, roles(f)) for f in fired]
         directory = await RecipientDirectory.load(self.session, needs)
-        hooks = await self._group_hooks(
-            {f.unit_id for f in fired if GROUP in f.planned.step.channels}
+        hooks = await RobotBook.load(
+            self.session, {f.unit_id for f in fired if GROUP in f.planned.step.channels}
         )
         out: list[tuple[int, OutboxRow]] = []
         for f, need in zip(fired, needs, strict=True):
@@ -565,7 +550,7 @@ class _MilestoneBatch(_Batch):
                     )  # fmt: skip
                     out.append((f.id, row))
             if GROUP in channels:
-                for hook_id, hook_kind in hooks.get(f.unit_id, ()):
+                for hook_id, hook_kind in hooks.of(f.unit_id, kind):
                     row = OutboxRow(
                         webhook_key(key, hook_id), kind, hook_kind, not_before, base,
                         item_id=f.item_id, webhook_id=hook_id,

@@ -104,6 +104,7 @@ class Permission(StrEnum):
     MANAGE_UNITS = "manage_units"  # unit pages, unit import, the units API writes
     EDIT_TEMPLATES = "edit_templates"
     MANAGE_TOKENS = "manage_tokens"
+    MANAGE_ROBOTS = "manage_robots"  # group robots (群机器人): set up, change, test, remove
 
 
 class Action(StrEnum):

@@ -266,6 +266,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditEntity.BULLETIN: ("督查通报", "bulletin"),
         AuditEntity.NOTIFICATION: ("消息", "message"),
         AuditEntity.API_TOKEN: ("API 令牌", "API token"),
+        AuditEntity.GROUP_ROBOT: ("群机器人", "group robot"),
         AuditEntity.HEALTH: ("健康检查", "health check"),
     },
     AuditAction: {
@@ -299,6 +300,8 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.PROBE: ("检查", "probed"),
         AuditAction.REOPEN: ("退回重办", "sent back to be done again"),
         AuditAction.TRANSFER: ("转办", "handed over"),
+        AuditAction.DELETE: ("删除", "removed"),
+        AuditAction.TEST_MESSAGE: ("发送测试消息", "test message sent"),
     },
     Document: {
         Document.SUPERVISION_SHEET: ("督办单", "supervision sheet"),

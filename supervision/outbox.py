@@ -19,9 +19,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Channel, GroupWebhook, Notification, NotificationStatus, Person
+from models import Channel, Notification, NotificationStatus, Person
 from supervision.calendar import WorkCalendar
 from supervision.channel_prefs import Reachable, first_sends, format_via
+from supervision.robots import RobotBook
 
 OUTBOX_WRITTEN = "duban.outbox_written"  # key in Session.info set by add()
 CHAT = Channel.TELEGRAM
@@ -296,22 +297,19 @@ async def notify_unit_groups(
     item_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> list[int]:
-    """Queue ``kind`` for every active group robot of a unit (WeCom, DingTalk, Feishu)."""
-    hooks = (
-        await session.scalars(
-            select(GroupWebhook).where(GroupWebhook.unit_id == unit_id, GroupWebhook.active)
-        )
-    ).all()
+    """Queue ``kind`` for every active group robot (WeCom, DingTalk, Feishu) that hears it
+    for a unit: the unit's, and the leadership's for the steps they receive (`RobotBook`)."""
+    book = await RobotBook.load(session, [unit_id])
     ids: list[int] = []
-    for hook in hooks:
+    for hook_id, channel in book.of(unit_id, kind):
         new_id = await add(
             session,
-            dedupe_key=webhook_key(key, hook.id),
+            dedupe_key=webhook_key(key, hook_id),
             kind=kind,
-            channel=hook.kind,
+            channel=channel,
             not_before=not_before,
             now=now,
-            webhook_id=hook.id,
+            webhook_id=hook_id,
             assignment_id=assignment_id,
             item_id=item_id,
             payload=payload,

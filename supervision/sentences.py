@@ -191,6 +191,27 @@ class Sentence(StrEnum):
     FILE_TOO_LARGE = "file_too_large"
     FILE_EMPTY = "file_empty"
     FILES_TOO_MANY = "files_too_many"
+    # group robots (群机器人) set up by an admin, and their test message
+    ROBOT_NAME_REQUIRED = "robot_name_required"
+    ROBOT_NAME_TOO_LONG = "robot_name_too_long"
+    ROBOT_KIND = "robot_kind"
+    ROBOT_URL_REQUIRED = "robot_url_required"
+    ROBOT_URL_HTTPS = "robot_url_https"
+    ROBOT_URL_HOST = "robot_url_host"
+    ROBOT_URL_SHAPE = "robot_url_shape"
+    ROBOT_SECRET_UNUSED = "robot_secret_unused"  # noqa: S105 (a sentence key)
+    ROBOT_SECRET_DINGTALK = "robot_secret_dingtalk"  # noqa: S105 (a sentence key)
+    ROBOT_SECRET_FEISHU = "robot_secret_feishu"  # noqa: S105 (a sentence key)
+    ROBOT_UNIT_REQUIRED = "robot_unit_required"
+    ROBOT_NO_UNIT = "robot_no_unit"
+    ROBOT_STEPS_REQUIRED = "robot_steps_required"
+    ROBOT_STEP_UNKNOWN = "robot_step_unknown"
+    ROBOT_NOT_FOUND = "robot_not_found"
+    ROBOT_REMOVE_CONFIRM = "robot_remove_confirm"
+    ROBOT_TEST_TEXT = "robot_test_text"
+    ROBOT_ACCEPTED = "robot_accepted"
+    ROBOT_REFUSED = "robot_refused"
+    ROBOT_UNREACHABLE = "robot_unreachable"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -764,5 +785,65 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
     Sentence.FILES_TOO_MANY: (
         "每次报告最多 {max} 个附件",
         "At most {max} files per report",
+    ),
+    Sentence.ROBOT_NAME_REQUIRED: ("请填写群机器人的名称。", "Give the group robot a name."),
+    Sentence.ROBOT_NAME_TOO_LONG: (
+        "群机器人的名称不能超过 {max} 个字。",
+        "The group robot's name is longer than {max} characters.",
+    ),
+    Sentence.ROBOT_KIND: (
+        "群机器人的类型须为企业微信、钉钉或飞书。",
+        "The kind of a group robot must be WeCom, DingTalk or Feishu.",
+    ),
+    Sentence.ROBOT_URL_REQUIRED: ("请填写 Webhook 地址。", "Enter the webhook URL."),
+    Sentence.ROBOT_URL_HTTPS: (
+        "Webhook 地址须以 https:// 开头。",
+        "The webhook URL must start with https://.",
+    ),
+    Sentence.ROBOT_URL_HOST: (
+        "Webhook 地址的服务器 {host} 不是该类型机器人的服务器（应为 {expected}）。",
+        "The webhook URL's server {host} is not this kind of robot's (expected {expected}).",
+    ),
+    Sentence.ROBOT_URL_SHAPE: (
+        "这不是该类型群机器人的 Webhook 地址，应形如 {example}。",
+        "This is not a webhook URL of this kind of robot; it looks like {example}.",
+    ),
+    Sentence.ROBOT_SECRET_UNUSED: (
+        "企业微信群机器人没有加签密钥，请留空。",
+        "WeCom group robots have no signing secret; leave it empty.",
+    ),
+    Sentence.ROBOT_SECRET_DINGTALK: (
+        "加签密钥不正确：钉钉的加签密钥以 SEC 开头，共 67 个字符。",
+        "The signing secret is not right: DingTalk's starts with SEC, 67 characters in all.",
+    ),
+    Sentence.ROBOT_SECRET_FEISHU: (
+        "签名校验密钥不正确：飞书的密钥为 8 位以上的字母和数字。",
+        "The signing secret is not right: Feishu's is 8 or more letters and digits.",
+    ),
+    Sentence.ROBOT_UNIT_REQUIRED: (
+        "请选择群机器人所属的单位，或选择“领导群”。",
+        "Choose the robot's unit, or “leadership group”.",
+    ),
+    Sentence.ROBOT_NO_UNIT: ("单位 #{id} 不存在。", "There is no unit #{id}."),
+    Sentence.ROBOT_STEPS_REQUIRED: (
+        "请至少选择一个群机器人接收的督办环节。",
+        "Choose at least one step the robot receives.",
+    ),
+    Sentence.ROBOT_STEP_UNKNOWN: ("“{step}”不是督办环节。", "“{step}” is not a ladder step."),
+    Sentence.ROBOT_NOT_FOUND: ("群机器人 #{id} 不存在。", "There is no group robot #{id}."),
+    Sentence.ROBOT_REMOVE_CONFIRM: (
+        "删除前请勾选“确认删除”。未做任何更改。",
+        "Tick “confirm removal” to remove the robot. Nothing was changed.",
+    ),
+    Sentence.ROBOT_TEST_TEXT: (
+        "【{office}】测试消息：群机器人“{name}”已接入督办系统，今后将在此群发送督办提醒。",
+        "[{office}] Test message: the group robot “{name}” is connected to Duban; "
+        "reminders will be posted in this group.",
+    ),
+    Sentence.ROBOT_ACCEPTED: ("机器人已接收：{answer}", "The robot accepted it: {answer}"),
+    Sentence.ROBOT_REFUSED: ("机器人拒收：{answer}", "The robot refused it: {answer}"),
+    Sentence.ROBOT_UNREACHABLE: (
+        "无法连接到机器人：{answer}",
+        "The robot could not be reached: {answer}",
     ),
 }

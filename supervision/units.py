@@ -3,7 +3,7 @@ unit import share."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
@@ -55,6 +55,56 @@ def subtree(units: Iterable[tuple[int, int | None]], root_id: int) -> frozenset[
         found.add(uid)
         stack.extend(children.get(uid, []))
     return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitNode:
+    """A unit in the tree, with the units directly below it (by code)."""
+
+    unit: Unit
+    children: list[UnitNode]
+    depth: int
+
+
+def unit_tree(units: Sequence[Unit]) -> list[UnitNode]:
+    """The units as a tree, each level by code; a unit whose parent is missing, or caught in a
+    loop stored before, stands at the top so that every unit is shown once."""
+    ids = {u.id for u in units}
+    children: dict[int | None, list[Unit]] = {}
+    for u in sorted(units, key=lambda u: (u.code, u.id)):
+        parent = u.parent_id if u.parent_id in ids else None
+        children.setdefault(parent, []).append(u)
+    placed: set[int] = set()
+
+    def grow(unit: Unit, depth: int) -> UnitNode:
+        placed.add(unit.id)
+        below = [grow(c, depth + 1) for c in children.get(unit.id, []) if c.id not in placed]
+        return UnitNode(unit, below, depth)
+
+    roots = [grow(u, 0) for u in children.get(None, [])]
+    for u in sorted(units, key=lambda u: (u.code, u.id)):
+        if u.id not in placed:  # in a loop: no top unit leads to it
+            roots.append(grow(u, 0))
+    return roots
+
+
+def tree_order(nodes: Sequence[UnitNode]) -> list[int]:
+    """The unit ids depth first, as the tree is read top to bottom."""
+    out: list[int] = []
+    for node in nodes:
+        out.append(node.unit.id)
+        out.extend(tree_order(node.children))
+    return out
+
+
+def pruned(nodes: Sequence[UnitNode], keep: Callable[[Unit], bool]) -> list[UnitNode]:
+    """The tree cut down to the units ``keep`` accepts and the units above them."""
+    out: list[UnitNode] = []
+    for node in nodes:
+        below = pruned(node.children, keep)
+        if below or keep(node.unit):
+            out.append(UnitNode(node.unit, below, node.depth))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,3 +142,40 @@ async def test_0016_fills_the_deadline_in_force_of_existing_items(fresh_engine):
         assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-03-03"
         await conn.execute(text("UPDATE assignments SET due_on = '2026-04-04'"))
         assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-04-04"
+
+
+async def test_0020_and_0021_fill_pinyin_and_shown_urls_of_stored_rows(fresh_engine):
+    """People stored before 0020 get their name's pinyin and initials; robots stored before
+    0021 keep their URL in clear (sealed when next saved) and get it shown masked."""
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    hook = "https://open.feishu.cn/open-apis/bot/v2/hook/abcdef123"
+
+    def to(conn, revision: str) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(to, "0017")
+        await conn.execute(
+            text(
+                "INSERT INTO people (name, locale, active, created_at)"
+                " VALUES ('单雄信', 'zh', true, '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO group_webhooks (name, kind, url, scope, active, created_at)"
+                " VALUES ('群', 'feishu', :url, 'unit', true, '2026-01-01')"
+            ),
+            {"url": hook},
+        )
+    await upgrade(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        people = (await conn.execute(text("SELECT name_pinyin, name_initials FROM people"))).all()
+        assert [tuple(r) for r in people] == [("shan xiong xin", "sxx")]
+        shown = text("SELECT url, url_shown, steps FROM group_webhooks")
+        robots = (await conn.execute(shown)).all()
+        assert [tuple(r) for r in robots] == [
+            (hook, "https://open.feishu.cn/open-apis/bot/v2/hook/***", None)
+        ]

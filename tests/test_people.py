@@ -179,3 +179,17 @@ async def test_the_first_admin_needs_a_real_address(session):
         await ensure_admin(session, email="admin@ex..org", password="long-enough")
     admin = await ensure_admin(session, email=" Admin@Demo.GOV.cn", password="long-enough")
     assert admin.email == "admin@demo.gov.cn"
+
+
+def test_pinyin_keys_follow_the_name_and_read_surnames_as_surnames() -> None:
+    from models.org import pinyin_of
+
+    assert pinyin_of("张三") == ("zhang san", "zs")
+    assert pinyin_of("单雄信") == ("shan xiong xin", "sxx")  # 单 as a surname is shàn
+    assert pinyin_of("曾国藩") == ("zeng guo fan", "zgf")
+    assert pinyin_of("Anna 李") == ("anna li", "al")
+    assert pinyin_of("  ") == ("", "")
+    person = Person(name="王五")
+    assert (person.name_pinyin, person.name_initials) == ("wang wu", "ww")
+    person.name = "欧阳修"
+    assert (person.name_pinyin, person.name_initials) == ("ou yang xiu", "oyx")

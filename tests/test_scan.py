@@ -317,6 +317,24 @@ async def test_group_robots_get_the_step_when_it_names_group(session, sessions, 
     assert group.dedupe_key == f"a{a.id}:remind:2026-12-07:w{hook.id}" and group.address is None
 
 
+async def test_robots_hear_only_their_steps_and_the_leadership_every_unit(session, sessions, clock):
+    unit, _, _ = await _world(session, clock)
+    late = GroupWebhook(name="只收逾期", kind="wecom", url="https://example.invalid/l",
+                        unit_id=unit.id, steps="overdue,escalate")  # fmt: skip
+    lead = GroupWebhook(name="领导群", kind="dingtalk", url="https://example.invalid/d",
+                        unit_id=None, scope="leadership", steps="remind")  # fmt: skip
+    stray = GroupWebhook(name="无主", kind="feishu", url="https://example.invalid/f",
+                         unit_id=None, scope="unit")  # fmt: skip
+    session.add_all([late, lead, stray])
+    for step in (await session.scalars(select(LadderStep))).all():
+        if step.kind == "remind":
+            step.channels = ["group"]
+    await session.commit()
+    await scan_once(sessions, clock=FixedClock(_sh(2026, 12, 7, 9, 0)), tz=SHANGHAI)
+    rows = [r for r in await _rows(session) if r.kind == "remind"]
+    assert [(r.channel, r.webhook_id) for r in rows] == [("dingtalk", lead.id)]
+
+
 async def test_group_rows_match_keys_written_by_notify_unit_groups(session, sessions, clock):
     """The scan's bulk insert and supervision.outbox share one key space for robots too."""
     unit, _, [a] = await _world(session, clock)

@@ -356,6 +356,12 @@ PERMISSION_PROBES: dict[Permission, list[tuple[str, str, Check]]] = {
         ("page", "GET /api-tokens", _page("GET", "/api-tokens")),
         ("api", "GET /tokens", _api("GET", "/tokens")),
     ],
+    Permission.MANAGE_ROBOTS: [
+        ("page", "GET /robots", _page("GET", "/robots")),
+        ("page", "POST /robots/new", _page("POST", "/robots/new", {})),
+        ("api", "GET /robots", _api("GET", "/robots")),
+        ("api", "POST /robots", _api("POST", "/robots", {})),
+    ],
 }
 
 

@@ -25,6 +25,7 @@ from web.views import (
     people,
     policies,
     reviews,
+    robots,
     templates_admin,
 )
 from web.views.common import STATIC_DIR, render, setup_templates
@@ -84,6 +85,7 @@ def setup_admin(app: web.Application) -> None:
     reviews.routes(app)
     templates_admin.routes(app)
     people.routes(app)
+    robots.routes(app)
     importing.routes(app)
     calendar.routes(app)
     policies.routes(app)

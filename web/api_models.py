@@ -6,11 +6,11 @@ their `model_json_schema()`. Imports `models` enums, `supervision/` and `web.api
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StrictBool
 
-from models import Channel
+from models import Channel, StepKind
 from supervision.item_schema import Day, Id, not_blank
 from supervision.validation import Body, Patch
 from web.api_tokens import MAX_VALID_DAYS
@@ -102,3 +102,41 @@ class TokenInput(Body):
     person_id: Id
     name: Text100
     valid_days: Annotated[int, Field(strict=True, ge=1, le=MAX_VALID_DAYS)] | None = None
+
+
+RobotKind = Literal["wecom", "dingtalk", "feishu"]
+RobotUrl = Annotated[str, Field(strict=True, min_length=1, max_length=1000)]
+RobotSecret = Annotated[str, Field(strict=True, min_length=1, max_length=255)]
+
+
+class RobotInput(Body):
+    """A new group robot (群机器人): a unit's group, or the leadership's (``leadership``)."""
+
+    name: Text100
+    kind: RobotKind
+    url: RobotUrl = Field(description="the webhook URL (holds the robot's key; never shown again)")
+    secret: RobotSecret | None = Field(
+        default=None, description="DingTalk / Feishu signing secret (never shown again)"
+    )
+    unit_id: Id | None = Field(default=None, description="the unit whose group it is")
+    leadership: StrictBool | None = Field(
+        default=None, description="true: the leadership group, which hears every unit"
+    )
+    steps: list[StepKind] | None = Field(
+        default=None, max_length=len(StepKind), description="steps it receives; default every"
+    )
+    active: StrictBool | None = Field(default=None, description="default true")
+
+
+class RobotPatch(Patch):
+    """Some fields of a robot; the others (URL and secret included) keep their values."""
+
+    name: Text100 | None = None
+    kind: RobotKind | None = None
+    url: RobotUrl | None = None
+    secret: RobotSecret | None = None
+    clear_secret: StrictBool | None = Field(default=None, description="true: remove the secret")
+    unit_id: Id | None = None
+    leadership: StrictBool | None = None
+    steps: list[StepKind] | None = Field(default=None, max_length=len(StepKind))
+    active: StrictBool | None = None

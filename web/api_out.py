@@ -21,6 +21,7 @@ from models import (
     Assignment,
     AssignmentRole,
     Channel,
+    GroupWebhook,
     Item,
     ItemState,
     MilestoneState,
@@ -28,11 +29,13 @@ from models import (
     ReviewState,
     Role,
     Source,
+    StepKind,
 )
 from supervision.access import Tier
 from supervision.calendar import WorkCalendar
 from supervision.items import due_in_force, item_light
 from supervision.light import Light, assignment_light
+from supervision.robots import shown_url, steps_of
 from supervision.timeline import EntryKind
 
 __all__ = [
@@ -53,6 +56,8 @@ __all__ = [
     "OverdueEntryOut",
     "PersonOut",
     "ReportOut",
+    "RobotOut",
+    "RobotTestOut",
     "TimelineEntryOut",
     "TokenCreatedOut",
     "TokenOut",
@@ -387,6 +392,44 @@ class BulletinOut(ApiOut):
     created_at: datetime
     sent_at: datetime | None
     data: BulletinDataOut
+
+
+class RobotOut(ApiOut):
+    """A group robot (群机器人); its URL masked, its secret never shown."""
+
+    id: int
+    name: str
+    kind: Literal["wecom", "dingtalk", "feishu"]
+    unit_id: int | None = Field(description="the unit whose group it is; null: leadership")
+    leadership: bool = Field(description="the leadership group, which hears every unit")
+    url: str = Field(description="the webhook URL with its key masked")
+    secret_set: bool = Field(description="a signing secret is stored (it is never shown)")
+    steps: list[StepKind] = Field(description="the ladder steps it receives")
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, hook: GroupWebhook) -> RobotOut:
+        """The robot as the API shows it."""
+        return cls.model_validate(
+            _Derived(
+                hook,
+                kind=str(hook.kind),
+                leadership=hook.unit_id is None,
+                url=shown_url(hook),
+                secret_set=bool(hook.secret),
+                steps=list(steps_of(hook)),
+            )
+        )
+
+
+class RobotTestOut(ApiOut):
+    """What a robot answered the test message (测试消息)."""
+
+    accepted: bool = Field(description="the robot took the message")
+    reached: bool = Field(description="the robot answered at all")
+    answer: str = Field(description="HTTP status and the robot's errcode/errmsg (code/msg)")
+    message: str = Field(description="the outcome in the office's words")
 
 
 class TokenOut(ApiOut):

@@ -15,6 +15,7 @@ from models import (
 )
 from supervision.channel_prefs import set_prefs
 from supervision.errors import NotFound
+from supervision.roster import person_search
 from supervision.validation import validate
 from web.api_core import (
     ApiContext,
@@ -54,6 +55,7 @@ async def list_people(ctx: ApiContext) -> web.StreamResponse:
     role = query_choice(r, "role", [x.value for x in Role])
     unit_id = query_int(r, "unit_id")
     active = query_bool(r, "active")
+    text = r.query.get("q", "").strip()[:100]
     async with ctx.deps.sessions() as session:
         query = ctx.principal.scope.filter_people(select(Person))
         if role is not None:
@@ -64,6 +66,8 @@ async def list_people(ctx: ApiContext) -> web.StreamResponse:
             query = query.where(Person.unit_id == unit_id)
         if active is not None:
             query = query.where(Person.active.is_(active))
+        if text:
+            query = query.where(person_search(text))
         rows, total = await paged(session, query.order_by(Person.id), page)
         return page.answer([PersonOut.model_validate(p) for p in rows], total)
 

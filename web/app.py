@@ -46,6 +46,8 @@ class WebConfig:
     scan_interval_seconds: float | None = None
     #: the render workers of admin-template previews and saves
     render_limits: RenderLimits = field(default_factory=RenderLimits)
+    #: servers besides the platforms' own that group robot webhooks may point at
+    robot_hosts: tuple[str, ...] = ()
 
 
 @dataclass

@@ -25,6 +25,8 @@ from web.api_models import (
     ExtensionInput,
     ReopenInput,
     ReportInput,
+    RobotInput,
+    RobotPatch,
     TokenInput,
     TransferInput,
     UnitInput,
@@ -43,6 +45,8 @@ from web.api_out import (
     MilestoneOut,
     PersonOut,
     ReportOut,
+    RobotOut,
+    RobotTestOut,
     TimelineEntryOut,
     TokenCreatedOut,
     TokenOut,
@@ -175,6 +179,8 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         UnitPatch,
         TokenInput,
         ChannelsInput,
+        RobotInput,
+        RobotPatch,
     ),
     **output_schemas(
         ErrorOut,
@@ -192,6 +198,8 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         TimelineEntryOut,
         HistoryLineOut,
         MilestoneOut,
+        RobotOut,
+        RobotTestOut,
     ),
 }
 

@@ -11,9 +11,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from notifier.ratelimit import Rate
+from supervision.robots import masked_url
 
 log = logging.getLogger("duban.notifier")
 
@@ -133,14 +133,9 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 def redact_url(url: str) -> str:
-    """A URL safe to show: scheme, host and path, query values masked (robot keys live there)."""
-    parts = urlsplit(url)
-    query = "&".join(f"{kv.split('=', 1)[0]}=***" for kv in parts.query.split("&") if kv)
-    path = parts.path
-    # Feishu and Slack-style hooks carry the key as the last path segment.
-    if "/hook/" in path:
-        path = path.rsplit("/", 1)[0] + "/***"
-    return f"{parts.scheme}://{parts.hostname or ''}{path}" + (f"?{query}" if query else "")
+    """A URL safe to log: scheme, host and path, query values masked (robot keys live there);
+    the one rule of `supervision.robots.masked_url`."""
+    return masked_url(url)
 
 
 class ChannelRegistry:

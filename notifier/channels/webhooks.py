@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
@@ -59,11 +60,38 @@ def _retry_after(header: str | None) -> float:
     return seconds if seconds > 0 else ROBOT_PAUSE_SECONDS
 
 
-class _WebhookChannel(BaseChannel):
+@dataclass(frozen=True, slots=True)
+class RobotAnswer:
+    """What a robot answered one post: HTTP status, the body's code and text (None: the body
+    was not a JSON object), and the names the platform gives them (``errcode``/``errmsg``)."""
+
+    status: int
+    code: int | None
+    text: str
+    retry_after: float = ROBOT_PAUSE_SECONDS
+    names: tuple[str, str] = ("errcode", "errmsg")
+    message_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the robot took the message."""
+        return 200 <= self.status < 300 and self.code == 0
+
+    def shown(self) -> str:
+        """The answer as an admin reads it: ``HTTP 200, errcode 310000, errmsg sign not match``."""
+        if self.code is None:
+            return f"HTTP {self.status}"
+        code, text = self.names
+        return f"HTTP {self.status}, {code} {self.code}, {text} {self.text}".rstrip()
+
+
+class WebhookChannel(BaseChannel):
     """Common HTTP handling: POST JSON, map HTTP status and the body's error code."""
 
     #: error codes that mean "slow down" (the robot's rate is paused, the row retried)
     rate_limit_codes: ClassVar[frozenset[int]] = frozenset()
+    #: what the platform calls its answer's code and text
+    code_names: ClassVar[tuple[str, str]] = ("errcode", "errmsg")
 
     def __init__(
         self,
@@ -100,11 +128,11 @@ class _WebhookChannel(BaseChannel):
             self._own_session = True
         return self._session
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
-        """POST the body; raise Transient/PermanentError on any refusal."""
+    async def post(self, message: OutgoingMessage) -> RobotAnswer:
+        """POST the body and read the robot's answer as it is; TransientError when no answer
+        came (network trouble), with no secret in its text."""
         if not message.webhook_url:
             raise PermanentError(f"{self.kind}: the group webhook has no URL")
-        shown = redact_url(message.webhook_url)
         secrets = (message.webhook_url, message.webhook_secret)
         client = await self._client()
         try:
@@ -113,31 +141,46 @@ class _WebhookChannel(BaseChannel):
                 retry_after = _retry_after(resp.headers.get("Retry-After"))
                 raw = await resp.text()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            shown = redact_url(message.webhook_url)
             raise TransientError(
                 redact(f"{self.kind} {shown}: network error {type(exc).__name__}", *secrets)
             ) from None
+        try:
+            answer = json.loads(raw) if raw else {}
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            return RobotAnswer(status, None, "", retry_after, self.code_names, None)
+        code, text = self.error_code(answer)
+        text = redact(text, *secrets)
+        return RobotAnswer(
+            status, code, text, retry_after, self.code_names, self.message_id(answer)
+        )
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """POST the body; raise Transient/PermanentError on any refusal."""
+        answer = await self.post(message)
+        shown = redact_url(message.webhook_url or "")
+        status = answer.status
         pause_key = self.rates(message)[0].key
         if status == 429:
             raise RateLimited(
-                f"{self.kind} {shown}: HTTP 429", retry_after=retry_after, pause_key=pause_key
+                f"{self.kind} {shown}: HTTP 429",
+                retry_after=answer.retry_after,
+                pause_key=pause_key,
             )
         if status >= 500:
             raise TransientError(f"{self.kind} {shown}: HTTP {status}")
         if status >= 400:
             raise PermanentError(f"{self.kind} {shown}: HTTP {status}")
-        try:
-            answer = json.loads(raw) if raw else {}
-        except ValueError:
-            raise TransientError(f"{self.kind} {shown}: answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise TransientError(f"{self.kind} {shown}: unexpected answer")
-        code, text = self.error_code(answer)
-        if code != 0:
-            detail = redact(f"{self.kind} {shown}: error {code} {text}", *secrets)
-            if code in self.rate_limit_codes:
-                raise RateLimited(detail, retry_after=retry_after, pause_key=pause_key)
+        if answer.code is None:
+            raise TransientError(f"{self.kind} {shown}: answer is not JSON")
+        if answer.code != 0:
+            detail = f"{self.kind} {shown}: error {answer.code} {answer.text}"
+            if answer.code in self.rate_limit_codes:
+                raise RateLimited(detail, retry_after=answer.retry_after, pause_key=pause_key)
             raise PermanentError(detail)
-        return SendResult(provider_message_id=self.message_id(answer))
+        return SendResult(provider_message_id=answer.message_id)
 
     def message_id(self, answer: dict[str, Any]) -> str | None:
         """The provider's id for the accepted message, when it gives one."""
@@ -149,7 +192,7 @@ class _WebhookChannel(BaseChannel):
             await self._session.close()
 
 
-class WeComChannel(_WebhookChannel):
+class WeComChannel(WebhookChannel):
     """企业微信群机器人: ``{"msgtype": "markdown", "markdown": {"content": ...}}``."""
 
     kind = "wecom"
@@ -161,7 +204,7 @@ class WeComChannel(_WebhookChannel):
         return {"msgtype": "markdown", "markdown": {"content": message.text}}
 
 
-class DingTalkChannel(_WebhookChannel):
+class DingTalkChannel(WebhookChannel):
     """钉钉自定义机器人: markdown with title, signed with ``timestamp`` + ``sign`` when a
     secret is set."""
 
@@ -185,10 +228,11 @@ class DingTalkChannel(_WebhookChannel):
         return f"{url}{'&' if '?' in url else '?'}timestamp={ts}&sign={sign}"
 
 
-class FeishuChannel(_WebhookChannel):
+class FeishuChannel(WebhookChannel):
     """飞书自定义机器人: ``{"msg_type": "text", "content": {"text": ...}}``, optionally signed."""
 
     kind = "feishu"
+    code_names: ClassVar[tuple[str, str]] = ("code", "msg")
     # 9499: too many requests; 11232: frequency limited
     rate_limit_codes: ClassVar[frozenset[int]] = frozenset({9499, 11232})
 
@@ -211,14 +255,19 @@ class FeishuChannel(_WebhookChannel):
         return int(code), str(answer.get("msg", answer.get("StatusMessage", "")))
 
 
+#: the channel class of each kind of robot
+ROBOT_CHANNELS: dict[str, type[WebhookChannel]] = {
+    cls.kind: cls for cls in (WeComChannel, DingTalkChannel, FeishuChannel)
+}
+
+
 def group_channels(
     *,
     session: aiohttp.ClientSession | None = None,
     clock: Clock | None = None,
     per_minute: float = 20.0,
-) -> list[_WebhookChannel]:
+) -> list[WebhookChannel]:
     """One channel of each robot kind, sharing an HTTP session when one is given."""
     return [
-        cls(session=session, clock=clock, per_minute=per_minute)
-        for cls in (WeComChannel, DingTalkChannel, FeishuChannel)
+        cls(session=session, clock=clock, per_minute=per_minute) for cls in ROBOT_CHANNELS.values()
     ]

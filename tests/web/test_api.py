@@ -111,6 +111,7 @@ async def test_every_route_needs_a_token(world):
                     "bulletin_id",
                     "token_id",
                     "milestone_id",
+                    "robot_id",
                 )
             }
         )
@@ -454,6 +455,18 @@ async def test_people(world):
     }
     assert person["channels"] == []  # the default
     assert (await world.get("sup", "/people/9999"))[0] == 404
+
+
+async def test_people_searched_by_pinyin_initials_and_unit_within_the_scope(world):
+    async with world.sessions() as s, s.begin():
+        s.add(Person(name="张三", unit_id=world.units["A"].id, email="zs@example.gov.cn"))
+        s.add(Person(name="张散", unit_id=world.units["B"].id, email="zs2@example.gov.cn"))
+    status, page = await world.get("sup", "/people?q=zs")
+    assert status == 200 and sorted(p["name"] for p in page["data"]) == ["张三", "张散"]
+    status, page = await world.get("liaisonA", "/people?q=zhangsan")
+    assert [p["name"] for p in page["data"]] == ["张三"]  # 乙局's is outside the scope
+    status, page = await world.get("sup", "/people?q=乙局")
+    assert "张散" in [p["name"] for p in page["data"]] and page["total"] == 2
 
 
 async def test_person_shows_the_chat_app_ids(world):

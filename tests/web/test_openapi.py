@@ -140,11 +140,18 @@ async def test_responses_match_the_documented_schemas(aiohttp_client_factory, se
         "due_on": "2026-10-20",
         "lead": {"unit_id": unit.id, "owner_id": liaison.id},
     }
+    robot_body = {
+        "name": "甲局工作群",
+        "kind": "wecom",
+        "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4",
+        "unit_id": unit.id,
+    }
     writes = [
         ("post", "/items", as_admin, item_body, 201),
         ("post", "/assignments/{assignment_id}/reports", as_liaison, {"text": "进展"}, 201),
         ("post", "/tokens", as_admin, {"person_id": liaison.id, "name": "n"}, 201),
         ("post", "/units", as_admin, {"code": "B", "name": "乙局"}, 201),
+        ("post", "/robots", as_admin, robot_body, 201),
         ("post", "/items", as_admin, {"ref": ""}, 400),
         ("post", "/items", as_liaison, item_body, 403),
     ]
@@ -156,6 +163,7 @@ async def test_responses_match_the_documented_schemas(aiohttp_client_factory, se
         "bulletin_id": bulletin.id,
         "token_id": 1,
         "extension_id": 1,
+        "robot_id": 1,
     }
     for method, path, headers, body, status in writes:
         resp = await client.request(

@@ -22,6 +22,8 @@ PAGES = (
     "/people/new",
     "/units",
     "/units/new",
+    "/robots",
+    "/robots/new",
     "/templates",
     "/templates/remind/email/en/html",
     "/policies",

@@ -27,6 +27,51 @@ async def test_list_shows_binding(as_admin: Web, seed: Seed, sessions) -> None:
     assert "@lianluo" in html and "联络员甲" in html
 
 
+async def test_list_by_unit_tree_then_pinyin_searched_paged_with_invites(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        below = Unit(code="A1", name="甲单位一科", parent_id=seed.unit_a)
+        s.add(below)
+        await s.flush()
+        for name, unit in (("张三", seed.unit_a), ("安娜", seed.unit_a), ("李四", below.id)):
+            s.add(Person(name=name, unit_id=unit, email=f"{name.encode().hex()}@example.gov.cn"))
+    html = await (await as_admin.get("/people")).text()
+    table = html[html.index('<table class="people') :]
+    order = [table.index(n) for n in ("安娜", "联络员甲", "责任人甲", "张三", "李四", "管理员")]
+    assert order == sorted(order)  # 甲单位 (an, lian, ze, zhang) → 甲单位一科 → no unit
+    assert 'id="tree-unit-' in html and "<details open><summary>" in html
+    assert html.count("people.tg") == 0 and "未绑定" in html
+    found = await (await as_admin.get("/people?q=zs")).text()
+    assert "张三" in found and "安娜" not in found and "共 1 人" in found
+    by_unit = await (await as_admin.get(f"/people?unit={seed.unit_a}&q=li")).text()
+    assert "李四" in by_unit and "张三" not in by_unit
+    # Invite from the list: the person's page shows the link; the list says until when.
+    async with sessions() as s:
+        anna = await s.scalar(select(Person).where(Person.name == "安娜"))
+    assert anna is not None
+    response = await as_admin.post(f"/people/{anna.id}/invite")
+    assert response.status == 200 and 'id="invite-link"' in await response.text()
+    listed = await (await as_admin.get("/people?q=安娜")).text()
+    assert "已邀请，2026-11-09 09:00 前有效" in listed and "重新邀请" in listed
+    page = await (await as_admin.get(f"/people/{anna.id}")).text()
+    assert "Telegram 绑定: 已邀请，2026-11-09 09:00 前有效" in page
+    with_pages = await (await as_admin.get("/people?page=999")).text()
+    assert "安娜" in with_pages  # past the last page: the last page
+
+
+async def test_units_page_is_a_tree_searched_by_initials(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        s.add(Unit(code="A1", name="江宁区", parent_id=seed.unit_a))
+    html = await (await as_admin.get("/units")).text()
+    assert html.index("甲单位") < html.index("江宁区") < html.index("乙单位")
+    assert "<details open>" in html
+    found = await (await as_admin.get("/units?q=jnq")).text()
+    assert "江宁区" in found and "甲单位" in found and "乙单位" not in found
+
+
 async def test_create_and_edit_person(as_admin: Web, seed: Seed, sessions, clock) -> None:
     response = await as_admin.post(
         "/people/new",

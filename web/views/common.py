@@ -50,6 +50,7 @@ NAV: Final[tuple[tuple[str, str, Permission], ...]] = (
     ("import_items", "nav.import", Permission.IMPORT_ITEMS),
     ("people", "nav.people", Permission.MANAGE_PEOPLE),
     ("units", "nav.units", Permission.MANAGE_UNITS),
+    ("robots", "nav.robots", Permission.MANAGE_ROBOTS),
     ("templates", "nav.templates", Permission.EDIT_TEMPLATES),
     ("policies", "nav.policies", Permission.VIEW_POLICIES),
     ("calendar", "nav.calendar", Permission.VIEW_CALENDAR),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Channel, Person, Role, Unit
+from models.org import pinyin_of
 from notifier.wecom.api import authorize_link
 from supervision.access import Permission
 from supervision.audit import Actor
@@ -25,8 +27,9 @@ from supervision.people import (
     PersonSpec,
     save_person,
 )
+from supervision.roster import people_roster, telegram_binding
 from supervision.sealing import Sealer
-from supervision.units import UnitSpec, save_unit
+from supervision.units import UnitSpec, pruned, save_unit, unit_tree
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.i18n import LANGS
@@ -34,6 +37,8 @@ from web.views.common import int_or_none, lang_of, path_id, redirect, render, te
 from web.wecom_binding import BIND_PATH
 
 ROLES = [r.value for r in Role]
+#: the longest search text read
+SEARCH_LIMIT: Final = 100
 #: the channels a person can be reached on, as the form's ordered choice offers them
 CHANNELS = [c.value for c in PERSONAL]
 
@@ -46,13 +51,19 @@ async def _units(session: AsyncSession) -> list[Unit]:
 
 
 async def people_list(request: web.Request) -> web.StreamResponse:
-    """GET /people: everyone, with unit, roles and whether Telegram is bound."""
+    """GET /people[?q=&unit=&page=]: by unit then pinyin, searched, paged; the unit tree
+    beside it; each person's Telegram binding with an invite button."""
     require(request, Permission.MANAGE_PEOPLE)
     deps: WebDeps = request.app[DEPS]
+    text = request.query.get("q", "").strip()[:SEARCH_LIMIT]
+    unit_id = int_or_none(request.query.get("unit"))
+    page = int_or_none(request.query.get("page")) or 1
     async with deps.sessions() as session:
-        people = (await session.scalars(select(Person).order_by(Person.name))).all()
-        units = {u.id: u for u in await _units(session)}
-    return render(request, "people/list.html", {"people": people, "units": units})
+        roster = await people_roster(
+            session, now=deps.clock.now(), text=text, unit_id=unit_id, page=page
+        )
+    context = {"roster": roster, "q": text, "unit_id": unit_id, "tz": deps.config.tz}
+    return render(request, "people/list.html", context)
 
 
 def _person_raw(person: Person | None) -> dict[str, Any]:
@@ -91,6 +102,7 @@ async def _person_form(
     async with deps.sessions() as session:
         units = await _units(session)
         person = await session.get(Person, person_id) if person_id is not None else None
+        telegram = await telegram_binding(session, person, deps.clock.now()) if person else None
     return render(
         request,
         "people/form.html",
@@ -102,6 +114,8 @@ async def _person_form(
             "langs": LANGS,
             "errors": errors or [],
             "invite_link": invite_link,
+            "telegram": telegram,
+            "tz": deps.config.tz,
             "invite_app": invite_app,
             "invite_days": INVITE_VALIDITY.days,
             "wecom_invites": deps.config.wecom is not None,
@@ -269,19 +283,38 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
 # --- units ------------------------------------------------------------------------------------
 
 
+def _unit_matches(text: str) -> Callable[[Unit], bool]:
+    """A unit matches by name, code, or (ASCII text) the start of its name's pinyin initials."""
+    low = text.lower()
+
+    def keep(unit: Unit) -> bool:
+        spoken, initials = pinyin_of(unit.name)
+        ascii_text = low.isascii() and low.isalpha()
+        return (
+            low in unit.name.lower()
+            or low in unit.code.lower()
+            or (ascii_text and (initials.startswith(low) or low in spoken.replace(" ", "")))
+        )
+
+    return keep
+
+
 async def units_list(request: web.Request) -> web.StreamResponse:
-    """GET /units: every unit with its parent and head count."""
+    """GET /units[?q=]: the units as a tree (each level folds), with head counts; a search
+    keeps the matching units and those above them."""
     require(request, Permission.MANAGE_UNITS)
     deps: WebDeps = request.app[DEPS]
+    text = request.query.get("q", "").strip()[:SEARCH_LIMIT]
     async with deps.sessions() as session:
-        units = await _units(session)
+        tree = unit_tree(await _units(session))
         counts = dict(
             (
                 await session.execute(select(Person.unit_id, func.count()).group_by(Person.unit_id))
             ).all()
         )
-    by_id = {u.id: u for u in units}
-    return render(request, "people/units.html", {"units": units, "by_id": by_id, "counts": counts})
+    if text:
+        tree = pruned(tree, _unit_matches(text))
+    return render(request, "people/units.html", {"tree": tree, "counts": counts, "q": text})
 
 
 async def _unit_form(
