@@ -543,6 +543,14 @@ async def _overdue_entries(
         select(Item.title).where(Item.id == rows.c.item_id).scalar_subquery(),
     ).where(or_(still_open, late))
     overdue: list[OverdueEntry] = []
+    spans: dict[tuple[date, date], int] = {}  # thousands of rows share a few hundred spans
+
+    def days_late(due_on: date, until: date) -> int:
+        days = spans.get((due_on, until))
+        if days is None:
+            days = spans[due_on, until] = calendar.workdays_between(due_on, until)
+        return days
+
     async for partition in (await session.stream(query)).partitions(_PARTITION):
         overdue += [
             OverdueEntry(
@@ -552,7 +560,7 @@ async def _overdue_entries(
                 title=title,
                 unit_name=units[unit_id].name,
                 due_on=due_on,
-                days_overdue=calendar.workdays_between(due_on, closed_on or as_of),
+                days_overdue=days_late(due_on, closed_on or as_of),
                 closed_late=closed_on is not None,
                 unit_id=unit_id,
                 role=role,
