@@ -251,7 +251,7 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
     from redis.asyncio import Redis
 
     from models.db import create_engine, create_sessionmaker
-    from notifier.worker import enqueue_due
+    from notifier.worker import enqueue_due, rows_per_job
     from testing.databases import RedisLease, create_pg_database, create_schema, drop_pg_database
     from testing.fault_support import (
         OutboxProbe,
@@ -305,7 +305,12 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
             arq = await _arq_redis(redis_url)
             start_count = sink.accepted
             started = time.perf_counter()
-            await enqueue_due(arq, create_sessionmaker(engine), now=datetime.now(UTC))
+            await enqueue_due(
+                arq,
+                create_sessionmaker(engine),
+                now=datetime.now(UTC),
+                per_job=rows_per_job(concurrency),
+            )
             await asyncio.to_thread(sink.wait_for, start_count + n, 300.0)
             seconds = time.perf_counter() - started
             await arq.aclose()

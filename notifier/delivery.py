@@ -10,9 +10,9 @@ the two leaves ``sending`` rows whose lease runs out; they are then claimed agai
 message in flight at a crash may go out twice (at-least-once).
 
 A :class:`Deliverer` holds the session factory, channels, renderer, clock, rate limiter and
-options; :meth:`Deliverer.deliver` does this for one row (the arq job),
-:meth:`Deliverer.deliver_due` for every due row, in batches, with up to ``concurrency`` sends
-in flight.
+options; :meth:`Deliverer.deliver_rows` does this for a batch of rows (one arq job),
+:meth:`Deliverer.deliver` for one row, :meth:`Deliverer.deliver_due` for every due row, in
+batches; each with up to ``concurrency`` sends in flight.
 
 ``attempts`` on the row counts the tries that use up the retry schedule; a provider's "slow
 down" (429) is logged as an attempt but only waits its ``retry_after``.
@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.errors import MessageError
@@ -41,7 +41,7 @@ from models import (
     NotificationStatus,
 )
 from models import DeliveryOutcome as AttemptOutcome
-from models.db import failure_text, lost_connection, one_writer
+from models.db import failure_text, lost_connection
 from notifier.channels.base import (
     ChannelRegistry,
     OutgoingMessage,
@@ -65,7 +65,6 @@ from notifier.templating import (
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
-from supervision.group_commit import GroupCommit
 from supervision.outbox import PENDING, SENDING, due_at, due_clause
 from supervision.sealing import Sealer
 
@@ -76,7 +75,7 @@ IN_FLIGHT = AttemptOutcome.SENDING
 
 
 class Outcome(StrEnum):
-    """What one call of :meth:`Deliverer.deliver` came to."""
+    """What delivering one row came to."""
 
     SENT = "sent"
     RETRY = "retry"  # transient failure; pending again until retry_at
@@ -223,7 +222,8 @@ class Deliverer:
     """Delivers outbox rows; holds what every delivery needs, as arq's ``Worker`` does.
 
     Built once per process (the runner, the arq worker, ``duban deliver``); its calls take
-    only the work: :meth:`deliver` one row (the arq job), :meth:`deliver_due` every due row.
+    only the work: :meth:`deliver_rows` a batch of rows (an arq job), :meth:`deliver` one row,
+    :meth:`deliver_due` every due row.
     ``options`` may be replaced between calls (the runner and the worker refresh the
     calendar in it).
     """
@@ -248,23 +248,15 @@ class Deliverer:
         self.options = options or DeliveryOptions()
         #: the person's channel preference at delivery, and the next channel on failure
         self.router = Router(channels.configured)
-        #: sends in flight at once in :meth:`deliver_due`, and its largest claim
+        #: sends in flight at once (in :meth:`deliver_due`, or over the calls of
+        #: :meth:`deliver_rows` running at once), and the largest claim of :meth:`deliver_due`
         self.concurrency = concurrency
         self.batch = batch
         #: pauses between tries to record sent messages after a lost database connection
         self.record_retries: Sequence[float] = RECORD_RETRIES
-        # :meth:`deliver` (one arq job per row) claims and records the rows of every job
-        # running at once together, as :meth:`deliver_due` claims and records its batches.
-        in_flight = 1 if one_writer(sessions) else LANES
-        self._claims: GroupCommit[int, _Claim | DeliveryResult | None] = GroupCommit(
-            self._claim_jobs, max_batch=batch, in_flight=in_flight, name="delivery claim"
-        )
-        self._records: GroupCommit[_Try, DeliveryResult] = GroupCommit(
-            lambda tries, committing: self._record(tries, committing=committing),
-            max_batch=batch,
-            in_flight=in_flight,
-            name="delivery record",
-        )
+        # The bound on sends in flight that the calls of :meth:`deliver_rows` running at once
+        # share (made on first use, in the loop that uses it).
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def _fail_or_retry(
         self,
@@ -314,7 +306,6 @@ class Deliverer:
         after_id: int,
         limit: int,
         calendar: WorkCalendar | None,
-        committing: Callable[[], None] | None = None,
     ) -> _Batch:
         """Take up to ``limit`` due rows (of ``ids``, or any after ``after_id``) under a lease,
         re-check each one's cause, render it and log an in-flight attempt: one transaction."""
@@ -388,8 +379,6 @@ class Deliverer:
             batch.claims = [
                 _Claim(message=m, attempt_id=a.id, channel_kind=a.channel) for a, m in sending
             ]
-            if committing is not None:
-                committing()
             return batch
 
     async def _prepare(
@@ -542,9 +531,7 @@ class Deliverer:
             )
             return _Try(claim, error=f"unexpected error: {type(exc).__name__}")
 
-    async def _record(
-        self, tries: Sequence[_Try], *, committing: Callable[[], None] | None = None
-    ) -> list[DeliveryResult]:
+    async def _record(self, tries: Sequence[_Try]) -> list[DeliveryResult]:
         """Write the tries' results and move their rows on, in one transaction.
 
         The messages are out: a lost database connection must not make them go out again
@@ -556,7 +543,7 @@ class Deliverer:
         now = self.clock.now()
         for n, pause in enumerate((*self.record_retries, None)):
             try:
-                return await self._record_once(tries, now=now, again=n > 0, committing=committing)
+                return await self._record_once(tries, now=now, again=n > 0)
             except Exception as exc:
                 if pause is None or not lost_connection(exc):
                     raise
@@ -574,7 +561,6 @@ class Deliverer:
         *,
         now: datetime,
         again: bool,
-        committing: Callable[[], None] | None,
     ) -> list[DeliveryResult]:
         async with self.sessions() as session, session.begin():
             ids = sorted(t.claim.message.notification_id for t in tries)
@@ -604,7 +590,7 @@ class Deliverer:
                     await _as_recorded(session, t, rows.get(t.claim.message.notification_id))
                     for t in tries
                 ]
-            results = [
+            return [
                 await self._record_one(
                     session,
                     t,
@@ -614,9 +600,6 @@ class Deliverer:
                 )
                 for t in tries
             ]
-            if committing is not None:
-                committing()
-            return results
 
     async def _record_one(
         self,
@@ -704,42 +687,33 @@ class Deliverer:
         recorded = await self._record(tries)
         return batch.settled + recorded, batch.last_id
 
-    async def deliver(self, notification_id: int) -> DeliveryResult:
-        """Deliver one outbox row if it is due; safe to call twice or from several workers.
+    async def deliver_rows(self, ids: Sequence[int]) -> list[DeliveryResult]:
+        """Claim those of ``ids`` that are due, send them and record them (one arq job).
 
-        Calls running at once (the arq worker runs ``concurrency`` jobs) are claimed in one
-        transaction and recorded in another, as :meth:`deliver_due` does with its batches;
-        each send is the caller's own."""
-        claimed = await self._claims.submit(notification_id)
-        if isinstance(claimed, _Claim):
-            return await self._records.submit(await self._send(claimed, None))
-        if claimed is not None:
-            return claimed
+        The calls running at once share one bound of ``concurrency`` sends in flight, as the
+        batches of :meth:`deliver_due` do. A row not due, held by another worker or settled
+        already is left alone and has no result here."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(max(1, self.concurrency)))
+        results, _ = await self._deliver_batch(
+            ids=wanted, after_id=0, limit=len(wanted), gate=self._gate[1]
+        )
+        return results
+
+    async def deliver(self, notification_id: int) -> DeliveryResult:
+        """Deliver one outbox row if it is due; safe to call twice or from several workers."""
+        for result in await self.deliver_rows([notification_id]):
+            return result
         # Not taken: say why.
         async with self.sessions() as session:
             row = await session.get(Notification, notification_id)
             if row is None:
                 return DeliveryResult(notification_id, Outcome.MISSING)
             return _readiness(row, self.clock.now()) or DeliveryResult(row.id, Outcome.BUSY)
-
-    async def _claim_jobs(
-        self, ids: Sequence[int], committing: Callable[[], None]
-    ) -> list[_Claim | DeliveryResult | None]:
-        """Claim the rows of the :meth:`deliver` calls waiting: for each, its claim, its
-        settled result, or None when it was not taken (not due, held elsewhere, or asked for
-        twice: only the first call for a row gets it)."""
-        wanted = sorted(set(ids))
-        batch = await self._claim(
-            ids=wanted, after_id=0, limit=len(wanted), calendar=None, committing=committing
-        )
-        got: dict[int, _Claim | DeliveryResult] = {r.notification_id: r for r in batch.settled}
-        got.update((c.message.notification_id, c) for c in batch.claims)
-        return [got.pop(nid, None) for nid in ids]
-
-    async def close(self) -> None:
-        """Let the claims and recordings in progress finish."""
-        await self._claims.close()
-        await self._records.close()
 
     async def deliver_due(self, stop: asyncio.Event | None = None) -> Counter[str]:
         """Deliver every row due now (fallback rows made on the way too); counts by outcome.

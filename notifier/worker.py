@@ -1,15 +1,21 @@
-"""The arq workers (``duban worker``): one job per outbox row; the scan and the sweeper.
+"""The arq workers (``duban worker``): delivery jobs of a batch of outbox rows; scan, sweeper.
 
-Jobs carry only the row id, under the deterministic job id ``notification:{id}``, so enqueueing
-a row twice is harmless. Redis holds nothing that cannot be rebuilt: the sweeper re-enqueues
-every row the database says is due (after a Redis flush, a lost job or a crashed worker).
+A delivery job names a block of row ids and the second its rows fall due; it claims those of
+the block that are due when it runs and delivers them together (``Deliverer.deliver_rows``,
+the claim, send and record of ``duban run``'s runner), so arq's own round trips are paid once
+per batch, not once per row. Its job id ``deliver:<second>:<first>-<last>`` is deterministic,
+so queueing the same rows twice is harmless. Redis holds nothing that cannot be rebuilt: the
+sweeper re-queues every row the database says is due (after a Redis flush, a lost job or a
+crashed worker).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import math
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
@@ -17,41 +23,40 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import (
-    default_queue_name,
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-)
+from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from arq.worker import Retry, func
+from arq.worker import func
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Notification
 from notifier.channels import ChannelRegistry, build_channels
 from notifier.config import NotifierConfig
-from notifier.delivery import Deliverer, DeliveryOptions, Outcome
+from notifier.delivery import LANES, Deliverer, DeliveryOptions, Outcome
 from notifier.ratelimit import Limiter, RedisLimiter
 from notifier.template_store import DbTemplateStore
 from notifier.templating import Renderer, RenderPool
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
 from supervision.clock import Clock, SystemClock
-from supervision.outbox import PENDING, due_at, due_clause
+from supervision.outbox import due_at, due_clause
 
 log = logging.getLogger("duban.worker")
 
-DELIVER_JOB: Final = "deliver_notification"
+DELIVER_JOB: Final = "deliver_rows"
 #: the deliveries' queue (arq's default) and the scan's and sweep's own
 DELIVERY_QUEUE: Final = default_queue_name
 MAINTENANCE_QUEUE: Final = "duban:maintenance"
-#: the database decides when to give up (the retry schedule); arq only carries the waits
-MAX_JOB_TRIES: Final = 10_000
+#: a delivery job cut off (its worker stopped or died) is run again by arq, a few times; the
+#: rows a job could not deliver are due again in the database, and queued again by the job
+#: itself (its retries), the scan or the sweeper
+MAX_JOB_TRIES: Final = 3
 STATE: Final = "duban"
 #: seconds between reads of the queue once a read's jobs are started (arq's default: 0.5)
 POLL_DELAY: Final = 0.05
+#: rounds a delivery job gives the stand-ins (next channel) and rows due again that it made
+FOLLOW_UPS: Final = 3
 
 
 class ScanFn(Protocol):
@@ -68,47 +73,53 @@ class ScanFn(Protocol):
     ) -> Awaitable[object]: ...
 
 
-def job_id(notification_id: int) -> str:
-    """The arq job id of one outbox row."""
-    return f"notification:{notification_id}"
+@dataclass(frozen=True)
+class DeliveryJob:
+    """One delivery job: the rows of ids ``first``..``last`` that fall due by ``second``."""
+
+    #: the Unix second its rows fall due by (their moment rounded up)
+    second: int
+    first: int
+    last: int
+
+    @property
+    def job_id(self) -> str:
+        """The arq job id: the same block due at the same second is one job."""
+        return f"deliver:{self.second}:{self.first}-{self.last}"
 
 
-async def enqueue(redis: ArqRedis, notification_id: int, *, defer_by: float | None = None) -> bool:
-    """Queue delivery of one row; False when its job is already queued or running."""
-    job = await redis.enqueue_job(
-        DELIVER_JOB,
-        notification_id,
-        _job_id=job_id(notification_id),
-        _queue_name=DELIVERY_QUEUE,
-        _defer_by=defer_by if defer_by and defer_by > 0 else None,
-    )
-    return job is not None
+def rows_per_job(concurrency: int) -> int:
+    """The rows of one delivery job for a worker of ``concurrency`` sends in flight: the
+    :data:`~notifier.delivery.LANES` jobs it runs at once claim no more than it sends at once,
+    so a claimed row waits for no other row's send (its lease covers its own send)."""
+    return max(1, concurrency // LANES)
+
+
+def delivery_jobs(due: Iterable[tuple[int, datetime]], *, per_job: int) -> list[DeliveryJob]:
+    """The jobs that deliver rows ``(id, due at)``: one per block of ``per_job`` ids (fixed
+    blocks: ``id // per_job``) and second the rows fall due, ordered by that second."""
+    size = max(1, per_job)
+    keys = {(math.ceil(at.timestamp()), nid // size) for nid, at in due}
+    return [
+        DeliveryJob(second, block * size, block * size + size - 1) for second, block in sorted(keys)
+    ]
 
 
 #: due rows read and queued per statement and per Redis script
 ENQUEUE_BATCH: Final = 500
 # Queue many jobs in one round trip, each only if its job (or its result) is not there
 # already: arq's enqueue_job does the same check per job, with a WATCH and four round trips.
-# A row whose lease ran out while its job is held "in progress" gets a takeover job instead
-# (once per lease): arq holds the job of a worker that died with it for the lease and 10 s
-# more. A second job is harmless: the claim in the database lets one of them have the row.
-# (A pending row's job held in progress is left to arq: a live job holds it that way, too,
-# for the moment between its start and its claim.)
+# A job held "in progress" keeps its key, so it is not queued twice either: a job a dead
+# worker holds is run again by arq after the lease and 10 s more, and once a row's lease
+# ran out the row is due at another second, in a job of another id.
 _ENQUEUE_MANY: Final = """
-local queue, job_prefix, result_prefix, busy_prefix = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local queue, job_prefix, result_prefix = KEYS[1], ARGV[1], ARGV[2]
 local added = 0
-for i = 4, #ARGV, 5 do
-  local id, takeover = ARGV[i], ARGV[i + 1]
-  local pick = nil
+for i = 3, #ARGV, 4 do
+  local id = ARGV[i]
   if redis.call('exists', job_prefix .. id, result_prefix .. id) == 0 then
-    pick = id
-  elseif takeover ~= '' and redis.call('exists', busy_prefix .. id) == 1
-      and redis.call('exists', job_prefix .. takeover, result_prefix .. takeover) == 0 then
-    pick = takeover
-  end
-  if pick then
-    redis.call('psetex', job_prefix .. pick, ARGV[i + 3], ARGV[i + 4])
-    redis.call('zadd', queue, ARGV[i + 2], pick)
+    redis.call('psetex', job_prefix .. id, ARGV[i + 2], ARGV[i + 3])
+    redis.call('zadd', queue, ARGV[i + 1], id)
     added = added + 1
   end
 end
@@ -116,23 +127,19 @@ return added
 """
 
 
-def takeover_job_id(notification_id: int, lease_end: datetime) -> str:
-    """The job that takes over a row whose lease ended at ``lease_end`` while its own job is
-    held in progress: one per row and lease."""
-    return f"{job_id(notification_id)}:lease:{round(lease_end.timestamp() * 1000)}"
-
-
-async def enqueue_many(redis: ArqRedis, jobs: Sequence[tuple[int, float, str]]) -> int:
-    """Queue delivery jobs ``(row id, seconds from now, takeover job id or "")`` in one round
-    trip, as :func:`enqueue` would one by one; returns how many jobs were added."""
+async def enqueue_jobs(redis: ArqRedis, jobs: Sequence[DeliveryJob], *, now: datetime) -> int:
+    """Queue delivery jobs in one round trip, each to start at its second (``now`` being the
+    clock's present), unless it is queued or running already; returns how many were added."""
     if not jobs:
         return 0
     now_ms = timestamp_ms()
-    args: list[str | int | bytes] = [job_key_prefix, result_key_prefix, in_progress_key_prefix]
-    for nid, defer_by, takeover in jobs:
-        defer_ms = max(0, round(defer_by * 1000))
-        job = serialize_job(DELIVER_JOB, (nid,), {}, None, now_ms, serializer=redis.job_serializer)
-        args += [job_id(nid), takeover, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, job]
+    args: list[str | int | bytes] = [job_key_prefix, result_key_prefix]
+    for job in jobs:
+        defer_ms = max(0, math.ceil((job.second - now.timestamp()) * 1000))
+        body = serialize_job(
+            DELIVER_JOB, (job.first, job.last), {}, None, now_ms, serializer=redis.job_serializer
+        )
+        args += [job.job_id, now_ms + defer_ms, defer_ms + redis.expires_extra_ms, body]
     script = redis.register_script(_ENQUEUE_MANY)
     return int(await script(keys=[DELIVERY_QUEUE], args=args))
 
@@ -143,7 +150,7 @@ class Enqueued:
 
     #: due rows read from the outbox
     read: int = 0
-    #: jobs queued (rows whose job was not in Redis)
+    #: delivery jobs queued (those of the rows' jobs that were not in Redis)
     queued: int = 0
     #: where the next call continues (``not_before``, id), or None once it reached the end
     cursor: tuple[datetime, int] | None = None
@@ -154,15 +161,18 @@ async def enqueue_due(
     sessions: async_sessionmaker[AsyncSession],
     *,
     now: datetime,
+    per_job: int,
     horizon: float = 0.0,
     stale_for: float = 0.0,
     limit: int = 10_000,
     after: tuple[datetime, int] | None = None,
     batch: int = ENQUEUE_BATCH,
 ) -> Enqueued:
-    """Queue every row due by ``now + horizon`` (pending) or with a lapsed lease (sending)
-    whose job is not in Redis: at most ``limit`` rows from ``after`` on, ``batch`` at a time
-    (one query and one Redis round trip each).
+    """Queue the jobs (:func:`delivery_jobs`, ``per_job`` ids a block) of every row due by
+    ``now + horizon`` (pending) or with a lapsed lease (sending) whose job is not in Redis:
+    at most ``limit`` rows from ``after`` on, ``batch`` at a time (one query and one Redis
+    round trip each). A lapsed lease is due at its end: whoever held the row is taken to be
+    dead, and the job of that second takes it over.
 
     ``stale_for`` > 0 makes this the sweeper: only pending rows due for that long, i.e.
     rows whose job should have run already; of those only the ones whose job was lost
@@ -183,14 +193,11 @@ async def enqueue_due(
         take = min(batch, limit - read)
         async with sessions() as session:
             rows = (await session.execute(query.order_by(*order).limit(take))).all()
-        due: list[tuple[int, float, str]] = []
-        for not_before, nid, next_at, status in rows:
-            if status == PENDING:
-                when = due_at(status, not_before, next_at) or now
-                due.append((nid, max(0.0, (when - now).total_seconds()), ""))
-            else:  # its lease ran out: whoever holds its job is taken to be dead
-                due.append((nid, 0.0, takeover_job_id(nid, next_at or now)))
-        queued += await enqueue_many(redis, due)
+        due = [
+            (nid, due_at(status, not_before, next_at) or now)
+            for not_before, nid, next_at, status in rows
+        ]
+        queued += await enqueue_jobs(redis, delivery_jobs(due, per_job=per_job), now=now)
         read += len(rows)
         if len(rows) < take:
             return Enqueued(read=read, queued=queued, cursor=None)
@@ -255,6 +262,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         clock=deps.clock,
         limiter=limiter,
         options=DeliveryOptions.from_config(deps.config, calendar),
+        concurrency=deps.config.concurrency,
     )
     ctx[STATE] = WorkerState(
         deps=deps, deliverer=deliverer, own_channels=deps.channels is None, own_pool=pool
@@ -263,30 +271,48 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Let the claims and recordings in progress finish, then close the channels and render
-    workers this worker opened."""
+    """Close the channels and render workers this worker opened (arq let the jobs in
+    progress finish first: ``job_completion_wait``)."""
     state: WorkerState | None = ctx.get(STATE)
-    if state is not None:
-        await state.deliverer.close()
     if state is not None and state.own_channels:
         await state.deliverer.channels.close()
     if state is not None and state.own_pool is not None:
         await state.own_pool.aclose()
 
 
-async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
-    """Deliver one row; a retry or rate-limit wait re-queues the same job for later."""
+async def deliver_rows(ctx: dict[str, Any], first: int, last: int) -> str:
+    """Deliver the due rows of ids ``first``..``last``; then, in the same job, the stand-ins
+    this made and the rows due again at once, and queue the jobs of the later retries (each
+    at its own second)."""
     state = _state(ctx)
     deps = state.deps
-    result = await state.deliverer.deliver(notification_id)
-    if result.fallback_id is not None:
-        await enqueue(ctx["redis"], result.fallback_id)
-    if result.outcome in (Outcome.RETRY, Outcome.DEFERRED, Outcome.NOT_DUE, Outcome.BUSY):
-        wait = 1.0
-        if result.retry_at is not None:
-            wait = max(0.0, (result.retry_at - deps.clock.now()).total_seconds())
-        raise Retry(defer=timedelta(seconds=wait))
-    return result.outcome.value
+    counts: Counter[str] = Counter()
+    rows: Sequence[int] = range(first, last + 1)
+    for round_ in range(FOLLOW_UPS + 1):
+        results = await state.deliverer.deliver_rows(rows)
+        counts.update(r.outcome.value for r in results)
+        now = deps.clock.now()
+        again: list[int] = []
+        later: list[tuple[int, datetime]] = []
+        for r in results:
+            if r.fallback_id is not None:
+                again.append(r.fallback_id)
+            if r.outcome in (Outcome.RETRY, Outcome.DEFERRED):
+                at = r.retry_at or now
+                if at > now:
+                    later.append((r.notification_id, at))
+                else:
+                    again.append(r.notification_id)
+        if round_ == FOLLOW_UPS:
+            # Due now still: a job of the next second (this one's id is taken while it runs).
+            later += [(nid, now + timedelta(seconds=1)) for nid in again]
+            again = []
+        jobs = delivery_jobs(later, per_job=rows_per_job(deps.config.concurrency))
+        await enqueue_jobs(ctx["redis"], jobs, now=now)
+        if not again:
+            break
+        rows = again
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing due"
 
 
 async def scan(ctx: dict[str, Any]) -> str:
@@ -306,16 +332,17 @@ async def scan(ctx: dict[str, Any]) -> str:
         ctx["redis"],
         deps.sessions,
         now=deps.clock.now(),
+        per_job=rows_per_job(deps.config.concurrency),
         horizon=deps.config.scan_interval_seconds,
     )
-    return f"{summary}; queued {done.queued} of {done.read} due"
+    return f"{summary}; queued {done.queued} jobs for {done.read} due rows"
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
     """Cron: re-queue rows whose job was lost (Redis flushed, worker killed mid-send).
 
     Looks at up to ``sweep_limit`` due rows per run, from where the last run stopped, and
-    queues only those whose job is not in Redis.
+    queues only the jobs not in Redis.
     """
     state = _state(ctx)
     deps = state.deps
@@ -326,14 +353,15 @@ async def sweep(ctx: dict[str, Any]) -> str:
             ctx["redis"],
             deps.sessions,
             now=deps.clock.now(),
+            per_job=rows_per_job(deps.config.concurrency),
             stale_for=deps.config.sweep_after_seconds,
             limit=deps.config.sweep_limit,
             after=state.sweep_cursor,
         )
         state.sweep_cursor = done.cursor
     if done.queued:
-        log.warning("sweeper re-queued %d outbox rows (of %d due)", done.queued, done.read)
-    return f"re-queued {done.queued} of {done.read} due"
+        log.warning("sweeper re-queued %d delivery jobs (for %d due rows)", done.queued, done.read)
+    return f"re-queued {done.queued} jobs for {done.read} due rows"
 
 
 def _every(seconds: float) -> dict[str, Any]:
@@ -358,15 +386,17 @@ def _common(deps: NotifierDeps) -> dict[str, Any]:
 
 
 def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments of the delivery ``arq.worker.Worker``: one job per outbox row, on
-    :data:`DELIVERY_QUEUE`, each under the lease (``Worker(**worker_settings(deps))``)."""
+    """Keyword arguments of the delivery ``arq.worker.Worker``: jobs of a batch of outbox
+    rows on :data:`DELIVERY_QUEUE`, each under the lease (``Worker(**worker_settings(deps))``).
+
+    Two jobs at once (``delivery.LANES``) of :func:`rows_per_job` rows each: one claims or
+    records while the other sends, and together they hold no more rows than ``concurrency``
+    (DUBAN_DELIVERY_CONCURRENCY) sends at once."""
     config = deps.config
     settings = _common(deps) | {
-        "functions": [
-            func(deliver_notification, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)
-        ],
+        "functions": [func(deliver_rows, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)],
         "queue_name": DELIVERY_QUEUE,
-        "max_jobs": config.concurrency,
+        "max_jobs": min(LANES, max(1, config.concurrency)),
         "poll_delay": POLL_DELAY,
         "max_tries": MAX_JOB_TRIES,
         # Also how long arq holds the job of a worker that died "in progress" (+10 s).

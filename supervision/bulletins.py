@@ -271,8 +271,13 @@ class BulletinData:
         by_unit: dict[int, list[OverdueEntry]] = {}
         for o in self.overdue_items:
             by_unit.setdefault(o.unit_id, []).append(o)
-        urged = [UrgedUnit(uid, items[0].unit_name, tuple(items)) for uid, items in by_unit.items()]
-        return sorted(urged, key=lambda u: (-len(u.items), -u.days_overdue, u.unit_name))
+        # each unit's sum of days once (a province names thousands of overdue items)
+        keyed = [
+            ((-len(items), -sum(o.days_overdue for o in items), items[0].unit_name), uid, items)
+            for uid, items in by_unit.items()
+        ]
+        keyed.sort(key=lambda k: k[0])
+        return [UrgedUnit(uid, items[0].unit_name, tuple(items)) for _, uid, items in keyed]
 
     @property
     def urged_units(self) -> list[str]:
@@ -305,7 +310,7 @@ class BulletinData:
         the figures stay whole. With ``urged_items``, each urged unit names at most that
         many of its items (its counts stay whole).
         """
-        overdue, paged = self.overdue_items, dict[str, Any]()
+        overdue, paged, urged = self.overdue_items, dict[str, Any](), self.urged
         if page is not None:
             number, size = page
             overdue = overdue[(number - 1) * size : number * size]
@@ -325,8 +330,8 @@ class BulletinData:
             "overdue_items": [o.as_json() for o in overdue],
             **paged,
             "praised_units": self.praised_units,
-            "urged_units": self.urged_units,
-            "urged": [u.as_json(items=urged_items) for u in self.urged],
+            "urged_units": [u.unit_name for u in urged],
+            "urged": [u.as_json(items=urged_items) for u in urged],
             "totals": self.totals(),
             "milestones": {
                 "units": [m.as_json() for m in self.milestones],
@@ -539,6 +544,14 @@ async def _overdue_entries(
         select(Item.title).where(Item.id == rows.c.item_id).scalar_subquery(),
     ).where(or_(still_open, late))
     overdue: list[OverdueEntry] = []
+    spans: dict[tuple[date, date], int] = {}  # thousands of rows share a few hundred spans
+
+    def days_late(due_on: date, until: date) -> int:
+        days = spans.get((due_on, until))
+        if days is None:
+            days = spans[due_on, until] = calendar.workdays_between(due_on, until)
+        return days
+
     async for partition in (await session.stream(query)).partitions(_PARTITION):
         overdue += [
             OverdueEntry(
@@ -548,7 +561,7 @@ async def _overdue_entries(
                 title=title,
                 unit_name=units[unit_id].name,
                 due_on=due_on,
-                days_overdue=calendar.workdays_between(due_on, closed_on or as_of),
+                days_overdue=days_late(due_on, closed_on or as_of),
                 closed_late=closed_on is not None,
                 unit_id=unit_id,
                 role=role,

@@ -6,8 +6,8 @@ computes at a time; the next may start once the running one says it is only comm
 (waiting for the database to flush), up to ``in_flight`` batches. SQLite writes one
 transaction at a time, so its callers pass ``in_flight=1`` (``models.db.one_writer``).
 
-Used by the chat replies' filer (``supervision.reports.ReplyFiler``) and the arq worker's
-deliveries (``notifier.delivery.Deliverer.deliver``).
+Used by the chat replies' filer (``supervision.reports.ReplyFiler``). (The arq worker's
+deliveries used it while a job was one row; a job is a batch of rows now, issue #15.)
 """
 
 from __future__ import annotations

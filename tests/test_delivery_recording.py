@@ -131,9 +131,9 @@ async def test_a_lost_connection_while_recording_keeps_what_was_sent(pg_engine, 
     assert await state(sessions) == (["sent"], ["sent"])
 
 
-async def test_one_job_per_row_is_claimed_and_recorded_with_the_others(pg_engine, clock, smtp):
-    """The arq worker runs one job per row; the jobs running at once share their claim and
-    their recording (each row once, even when its job runs twice at once)."""
+async def test_a_job_claims_and_records_its_rows_together(pg_engine, clock, smtp):
+    """An arq job delivers a batch of rows: one claim and one recording for all of them, and
+    each row once, even when two jobs for the same rows run at once."""
     statements: list[str] = []
     sessions = async_sessionmaker(pg_engine, expire_on_commit=False)
     ids = []
@@ -150,14 +150,17 @@ async def test_one_job_per_row_is_claimed_and_recorded_with_the_others(pg_engine
     event.listen(pg_engine.sync_engine, "before_cursor_execute", count)
     d = deliverer(sessions, channels, clock)
     try:
-        results = await asyncio.gather(*(d.deliver(i) for i in [*ids, ids[0]]))
+        results = await d.deliver_rows([*ids[:3], ids[0]])
+        claims = [s for s in statements if s.lstrip().startswith("WITH picked")]
+        records = [s for s in statements if "FOR UPDATE" in s and "picked" not in s]
+        assert (len(claims), len(records)) == (1, 1), "one claim and one recording per job"
+        twice = await asyncio.gather(d.deliver_rows(ids[3:]), d.deliver_rows(ids[3:]))
     finally:
         event.remove(pg_engine.sync_engine, "before_cursor_execute", count)
         await channels.close()
-    outcomes = [r.outcome for r in results]
-    # the second job for the first row finds it held, or already sent
-    assert outcomes.count(Outcome.SENT) == 6 and outcomes[-1] in (Outcome.BUSY, Outcome.DONE)
+    assert sorted(r.notification_id for r in results) == sorted(ids[:3])
+    assert sorted(r.notification_id for r in [*twice[0], *twice[1]]) == sorted(ids[3:])
+    assert {r.outcome for r in [*results, *twice[0], *twice[1]]} == {Outcome.SENT}
+    assert await d.deliver_rows(ids) == []  # sent already: nothing due, nothing claimed
     assert len(smtp.sink.messages) == 6
     assert await state(sessions) == (["sent"] * 6, ["sent"] * 6)
-    claims = [s for s in statements if s.lstrip().startswith("WITH picked")]
-    assert 1 <= len(claims) <= 2, "six jobs, at most two claims (the first job may go alone)"

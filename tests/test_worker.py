@@ -4,6 +4,7 @@ rate limiter shared by several workers."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -13,7 +14,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from arq.connections import RedisSettings, create_pool
-from arq.constants import in_progress_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.worker import Worker
 from redis.asyncio import Redis
 from sqlalchemy import select
@@ -24,15 +25,15 @@ from notifier.ratelimit import Rate, RedisLimiter
 from notifier.templating import Renderer, RenderLimits, RenderPool
 from notifier.worker import (
     NotifierDeps,
-    enqueue,
+    deliver_rows,
+    delivery_jobs,
     enqueue_due,
-    enqueue_many,
-    job_id,
+    enqueue_jobs,
     maintenance_settings,
+    rows_per_job,
     shutdown,
     startup,
     sweep,
-    takeover_job_id,
     worker_settings,
 )
 from supervision.calendar import WorkCalendar
@@ -121,18 +122,40 @@ async def statuses(sessions) -> list[str]:
         return list((await s.scalars(select(Notification.status).order_by(Notification.id))).all())
 
 
-async def test_worker_delivers_each_row_once(sessions, clock, redis_url, arq_redis, tg, smtp):
+#: the rows of a job of a worker with the default concurrency
+PER_JOB = rows_per_job(NotifierConfig().concurrency)
+
+
+def jobs_now(ids, clock, per_job: int = PER_JOB):
+    """The delivery jobs of rows ``ids`` due now."""
+    return delivery_jobs([(i, clock.now()) for i in ids], per_job=per_job)
+
+
+async def queued_ids(arq_redis) -> list[str]:
+    return [j.decode() for j in await arq_redis.zrange(arq_redis.default_queue_name, 0, -1)]
+
+
+async def test_worker_delivers_a_batch_of_rows_in_one_job(
+    sessions, clock, redis_url, arq_redis, tg, smtp
+):
     case = await reminder(sessions, clock, channels=("chat", "email"))
     channels = registry(telegram=tg, mail=smtp.config(), clock=clock)
-    for nid in case.ids:
-        assert await enqueue(arq_redis, nid)
-        assert not await enqueue(arq_redis, nid)  # same job id: enqueueing twice is harmless
-    assert job_id(case.ids[0]) == f"notification:{case.ids[0]}"
+    first, second = case.ids
+    now = clock.now()
+    jobs = jobs_now(case.ids, clock, per_job=2)
+    if first // 2 != second // 2:  # the two rows straddle two blocks of two: one block of four
+        jobs = jobs_now(case.ids, clock, per_job=4)
+    [job] = jobs
+    assert job.first <= first < second <= job.last
+    assert job.job_id == f"deliver:{job.second}:{job.first}-{job.last}"
+    assert job.second == math.ceil(now.timestamp())  # due now: by the second that starts next
+    assert await enqueue_jobs(arq_redis, jobs, now=clock.now()) == 1
+    assert await enqueue_jobs(arq_redis, jobs, now=clock.now()) == 0  # queued: not again
 
     worker = await drain(deps_for(sessions, clock, redis_url, channels))
     await channels.close()
 
-    assert worker.jobs_complete == 2 and worker.jobs_failed == 0
+    assert worker.jobs_complete == 1 and worker.jobs_failed == 0  # one job, both rows
     assert await statuses(sessions) == ["sent", "sent"]
     [msg] = tg.sent
     assert msg.reply_markup is not None and len(smtp.sink.messages) == 1
@@ -141,11 +164,24 @@ async def test_worker_delivers_each_row_once(sessions, clock, redis_url, arq_red
     assert chat_row.chat_message_id == msg.message_id
 
 
+def test_delivery_jobs_group_rows_by_second_and_block(clock):
+    now = clock.now()
+    second = int(now.timestamp())
+    later = now + timedelta(seconds=9.2)
+    jobs = delivery_jobs([(7, now), (3, now), (4, now), (5, later), (9, now)], per_job=4)
+    assert [(j.second, j.first, j.last) for j in jobs] == [
+        (second, 0, 3),  # row 3
+        (second, 4, 7),  # rows 4 and 7
+        (second, 8, 11),  # row 9
+        (second + 10, 4, 7),  # row 5, due 9.2 s later: by the second after
+    ]
+
+
 async def test_worker_queues_the_email_fallback(sessions, clock, redis_url, arq_redis, tg, smtp):
     tg.block(555)
     case = await reminder(sessions, clock, channels=("chat",), email="wang@example.gov.cn")
     channels = registry(telegram=tg, mail=smtp.config(), clock=clock)
-    await enqueue(arq_redis, case.ids[0])
+    await enqueue_jobs(arq_redis, jobs_now(case.ids, clock), now=clock.now())
     await drain(deps_for(sessions, clock, redis_url, channels))
     await channels.close()
     assert await statuses(sessions) == ["failed", "sent"]
@@ -154,12 +190,33 @@ async def test_worker_queues_the_email_fallback(sessions, clock, redis_url, arq_
     ]
 
 
+async def test_a_job_queues_its_retries_at_their_second(sessions, clock, redis_url, arq_redis, tg):
+    """A transient failure makes the row due again later: the job queues the job of that
+    second (rows that were sent are not queued again)."""
+    sent = await reminder(sessions, clock, chat_id=701, channels=("chat",))
+    failing = await reminder(sessions, clock, chat_id=702, channels=("chat",))
+    ids = [*sent.ids, *failing.ids]
+    tg.fail_next(1)  # the first send (the lower id) fails with a 500
+    ctx = {"deps": deps_for(sessions, clock, redis_url, registry(telegram=tg)), "redis": arq_redis}
+    await startup(ctx)
+    [job] = jobs_now(ids, clock, per_job=64)
+    assert await deliver_rows(ctx, job.first, job.last) == "retry=1 sent=1"
+    await shutdown(ctx)
+    await ctx["deps"].channels.close()
+    async with sessions() as s:
+        row = await s.get_one(Notification, min(ids))
+    assert row.status == "pending" and row.next_attempt_at == clock.now() + timedelta(seconds=10)
+    [retry] = delivery_jobs([(row.id, row.next_attempt_at)], per_job=PER_JOB)
+    assert await queued_ids(arq_redis) == [retry.job_id]
+    assert retry.second == math.ceil(row.next_attempt_at.timestamp())  # due by that second
+
+
 async def test_sweeper_requeues_after_redis_is_flushed(sessions, clock, redis_url, arq_redis, tg):
     cases = [
         await reminder(sessions, clock, chat_id=1000 + n, channels=("chat",)) for n in range(5)
     ]
-    for case in cases:
-        await enqueue(arq_redis, case.ids[0])
+    ids = [i for case in cases for i in case.ids]
+    await enqueue_jobs(arq_redis, jobs_now(ids, clock), now=clock.now())
     await arq_redis.flushdb()  # Redis lost every job; the outbox still has the rows
     channels = registry(telegram=tg)
     deps = deps_for(sessions, clock, redis_url, channels)
@@ -170,7 +227,7 @@ async def test_sweeper_requeues_after_redis_is_flushed(sessions, clock, redis_ur
     await channels.close()
     assert await statuses(sessions) == ["sent"] * 5
     assert sorted(m.chat_id for m in tg.sent) == [1000, 1001, 1002, 1003, 1004]
-    assert worker.jobs_complete >= 5
+    assert worker.jobs_complete == len(jobs_now(ids, clock))
 
 
 async def orphaned(sessions, clock, n: int) -> list[int]:
@@ -185,15 +242,17 @@ async def test_bulk_enqueue_queues_only_what_is_not_queued(
     sessions, clock, redis_url, arq_redis, tg
 ):
     ids = await orphaned(sessions, clock, 5)
-    assert await enqueue(arq_redis, ids[0]) and await enqueue(arq_redis, ids[3])
-    done = await enqueue_due(arq_redis, sessions, now=clock.now(), batch=2)
-    assert (done.read, done.queued, done.cursor) == (5, 3, None)
-    assert await enqueue_many(arq_redis, [(i, 0.0, "") for i in ids]) == 0  # all there
-    assert await arq_redis.zcard(arq_redis.default_queue_name) == 5
+    jobs = jobs_now(ids, clock, per_job=2)
+    assert len(jobs) >= 3
+    assert await enqueue_jobs(arq_redis, jobs[:1], now=clock.now()) == 1
+    done = await enqueue_due(arq_redis, sessions, now=clock.now(), per_job=2, batch=2)
+    assert (done.read, done.queued, done.cursor) == (5, len(jobs) - 1, None)
+    assert await enqueue_jobs(arq_redis, jobs, now=clock.now()) == 0  # all there
+    assert sorted(await queued_ids(arq_redis)) == sorted(j.job_id for j in jobs)
     channels = registry(telegram=tg)
     worker = await drain(deps_for(sessions, clock, redis_url, channels))
     await channels.close()
-    assert worker.jobs_complete == 5 and await statuses(sessions) == ["sent"] * 5
+    assert worker.jobs_complete == len(jobs) and await statuses(sessions) == ["sent"] * 5
     assert sorted(m.chat_id for m in tg.sent) == [2000, 2001, 2002, 2003, 2004]
 
 
@@ -203,7 +262,8 @@ async def test_a_sweep_looks_at_a_bounded_batch_and_continues_where_it_stopped(
     """A backlog is swept a slice per run (it used to be read and queued whole, each run)."""
     ids = await orphaned(sessions, clock, 7)
     deps = deps_for(sessions, clock, redis_url, registry(telegram=tg))
-    deps.config = replace(deps.config, sweep_limit=3, sweep_after_seconds=0)
+    # one row a job, so that the jobs count the rows
+    deps.config = replace(deps.config, sweep_limit=3, sweep_after_seconds=0, concurrency=1)
     ctx = {"deps": deps, "redis": arq_redis}
     await startup(ctx)
     queue = arq_redis.default_queue_name
@@ -212,14 +272,12 @@ async def test_a_sweep_looks_at_a_bounded_batch_and_continues_where_it_stopped(
         runs.append(await sweep(ctx))
         runs.append(await arq_redis.zcard(queue))
     assert runs == [
-        "re-queued 3 of 3 due", 3,
-        "re-queued 3 of 3 due", 6,
-        "re-queued 1 of 1 due", 7,  # the end: the next run starts from the oldest again
-        "re-queued 0 of 3 due", 7,  # queued already: nothing is queued twice
+        "re-queued 3 jobs for 3 due rows", 3,
+        "re-queued 3 jobs for 3 due rows", 6,
+        "re-queued 1 jobs for 1 due rows", 7,  # the end: the next run starts from the oldest
+        "re-queued 0 jobs for 3 due rows", 7,  # queued already: nothing is queued twice
     ]  # fmt: skip
-    assert (
-        sorted(int(j.decode().split(":")[1]) for j in await arq_redis.zrange(queue, 0, -1)) == ids
-    )
+    assert sorted(await queued_ids(arq_redis)) == sorted(j.job_id for j in jobs_now(ids, clock, 1))
     await shutdown(ctx)
 
 
@@ -227,28 +285,46 @@ async def test_a_row_whose_job_a_dead_worker_holds_is_taken_over(
     sessions, clock, redis_url, arq_redis, tg
 ):
     """A worker killed mid-send leaves its job "in progress" in arq, which runs it again only
-    after the lease and 10 s more, and its row 'sending': once the lease ran out the sweeper
-    queues a takeover job, one per row and lease."""
+    after the lease and 10 s more, and its row 'sending': once the lease ran out the row is
+    due at the lease's end, and the sweeper queues the job of that second."""
     [nid] = await orphaned(sessions, clock, 1)
-    assert await enqueue(arq_redis, nid)  # the dead worker's job: its key stays
+    [dead] = jobs_now([nid], clock)
+    assert await enqueue_jobs(arq_redis, [dead], now=clock.now())  # its key stays
     queue = arq_redis.default_queue_name
-    await arq_redis.zrem(queue, job_id(nid))
-    await arq_redis.set(in_progress_key_prefix + job_id(nid), b"1")  # held by the dead worker
-    async with sessions() as s, s.begin():  # between its start and its claim: left to arq
-        (await s.get_one(Notification, nid)).not_before = clock.now() - timedelta(seconds=61)
-    assert (await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)).queued == 0
+    await arq_redis.zrem(queue, dead.job_id)
+    await arq_redis.set(in_progress_key_prefix + dead.job_id, b"1")  # held by the dead worker
+    # A pending row stale for the sweeper whose job is held (between its start and its
+    # claim): left to arq, which runs that job again.
+    assert (await enqueue_due(arq_redis, sessions, now=clock.now(), per_job=PER_JOB)).queued == 0
+    clock.advance(timedelta(seconds=61))
     lease_end = clock.now() - timedelta(seconds=1)
     async with sessions() as s, s.begin():
         row = await s.get_one(Notification, nid)
         row.status, row.next_attempt_at = "sending", lease_end
-    done = await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)
+    done = await enqueue_due(arq_redis, sessions, now=clock.now(), per_job=PER_JOB, stale_for=60)
     assert done.queued == 1
-    assert await arq_redis.zrange(queue, 0, -1) == [takeover_job_id(nid, lease_end).encode()]
-    assert (await enqueue_due(arq_redis, sessions, now=clock.now(), stale_for=60)).queued == 0
+    [takeover] = delivery_jobs([(nid, lease_end)], per_job=PER_JOB)
+    assert takeover.job_id != dead.job_id
+    assert await queued_ids(arq_redis) == [takeover.job_id]
+    assert (
+        await enqueue_due(arq_redis, sessions, now=clock.now(), per_job=PER_JOB, stale_for=60)
+    ).queued == 0
+    assert await arq_redis.exists(job_key_prefix + dead.job_id)
     channels = registry(telegram=tg)
     await drain(deps_for(sessions, clock, redis_url, channels))
     await channels.close()
     assert await statuses(sessions) == ["sent"] and len(tg.sent) == 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 3, 10, 30])
+def test_a_worker_claims_no_more_rows_than_it_sends_at_once(concurrency):
+    """The jobs a worker runs at once hold at most DUBAN_DELIVERY_CONCURRENCY rows: a claimed
+    row never waits for another row's send, so its lease covers its own send only (the
+    fault test's 8 s lease ran out on rows queued behind sends with larger jobs)."""
+    deps = NotifierDeps(config=NotifierConfig(concurrency=concurrency), sessions=None)  # type: ignore[arg-type]
+    max_jobs = worker_settings(deps)["max_jobs"]
+    assert 1 <= max_jobs * rows_per_job(concurrency) <= concurrency
+    assert max_jobs * rows_per_job(concurrency) >= concurrency - 1  # and not much fewer
 
 
 async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url, tg):

@@ -71,7 +71,7 @@ async def deliver_pending(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 async def worker(args: argparse.Namespace, rt: Runtime) -> int:
-    """Run the arq workers: deliveries (one job per outbox row), and the scan and sweeper."""
+    """Run the arq workers: deliveries (a job per batch of outbox rows), the scan, the sweeper."""
     rt.settings.security.require_secret_key()
     from arq.worker import Worker
 
