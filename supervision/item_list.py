@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -33,10 +34,12 @@ from models import (
     Milestone,
     MilestoneState,
     Person,
+    Source,
     Unit,
 )
 from supervision.access import Scope
 from supervision.calendar import WorkCalendar
+from supervision.deadlines import days_left
 from supervision.errors import NotFound
 from supervision.light import (
     BY_SEVERITY,
@@ -57,6 +60,8 @@ __all__ = [
     "ItemFilter",
     "ItemPage",
     "ItemRow",
+    "ItemSort",
+    "SortKey",
     "due_in_force",
     "due_in_force_column",
     "item_light",
@@ -88,6 +93,9 @@ class ItemRow:
     lead_unit_name: str | None
     owner_email: str | None
     owner_name: str | None
+    # working days from today to the deadline in force (`supervision.deadlines.days_left`:
+    # 0 on the day, negative when late); None once the item is closed or cancelled
+    days_left: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The documented JSON object (dates as ISO strings)."""
@@ -366,6 +374,7 @@ async def _rows(
             tz=tz,
         )
         lead = next((a for a in mine if a.is_active), mine[0] if mine else None)
+        due = _in_force(item.due_on, ((a.state, a.due_on) for a in mine))
         out.append(
             ItemRow(
                 id=item.id,
@@ -373,7 +382,7 @@ async def _rows(
                 title=item.title,
                 source=item.source,
                 received_on=item.received_on,
-                due_on=_in_force(item.due_on, ((a.state, a.due_on) for a in mine)),
+                due_on=due,
                 due_is_provisional=item.due_is_provisional,
                 urgent=item.urgent,
                 light=light,
@@ -382,6 +391,7 @@ async def _rows(
                 lead_unit_name=lead.unit_name if lead else None,
                 owner_email=lead.owner_email if lead else None,
                 owner_name=lead.owner_name if lead else None,
+                days_left=days_left(today, due, calendar) if item.state in ACTIVE_STATES else None,
             )
         )
     return out
@@ -396,9 +406,86 @@ class Cursor:
     before: bool = False
 
 
-def _ordered(query: Q, backwards: bool) -> Q:
-    keys = (due_in_force_column(), Item.ref, Item.id)
-    return query.order_by(*(k.desc() if backwards else k for k in keys))
+class SortKey(StrEnum):
+    """What the list can be ordered by (the column a person clicks)."""
+
+    DUE = "due"  # the deadline in force; days left / late follow it (same order)
+    UNIT = "unit"  # the lead unit's name (主办单位)
+    SOURCE = "source"  # 事项来源, in the glossary's order
+    RECEIVED = "received"  # 收到日期
+    LIGHT = "light"  # 红黄绿灯: red first (then by deadline), grey last
+
+
+#: The way each column reads first: the most pressing or the newest on top.
+DEFAULT_DESCENDING: dict[SortKey, bool] = {
+    SortKey.DUE: False,
+    SortKey.UNIT: False,
+    SortKey.SOURCE: False,
+    SortKey.RECEIVED: True,
+    SortKey.LIGHT: False,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSort:
+    """An order of the list: a column, a direction, and always the item id last (the
+    tie-breaker that makes keyset pages stable when many rows share a value)."""
+
+    key: SortKey = SortKey.DUE
+    descending: bool = False
+
+    @classmethod
+    def of(cls, key: str, direction: str = "") -> ItemSort:
+        """The sort named by a query string (``sort``, ``dir`` = ``asc``/``desc``); unknown
+        values give the default order (by deadline)."""
+        try:
+            column = SortKey(key)
+        except ValueError:
+            return cls()
+        if direction in ("asc", "desc"):
+            return cls(column, direction == "desc")
+        return cls(column, DEFAULT_DESCENDING[column])
+
+    def columns(self, cuts: LightCuts) -> tuple[Any, ...]:
+        """The keys of this order over `Item`, the id last (never NULL: tuples compare)."""
+        if self.key is SortKey.DUE:
+            return (due_in_force_column(), Item.ref, Item.id)
+        if self.key is SortKey.RECEIVED:
+            return (Item.received_on, Item.id)
+        if self.key is SortKey.SOURCE:
+            rank = case(
+                *((Item.source == s.value, n) for n, s in enumerate(Source)), else_=len(Source)
+            )
+            return (rank, Item.id)
+        if self.key is SortKey.LIGHT:
+            # red 0 … grey 3, so that one direction reads the most pressing and, within a
+            # light, the most overdue first
+            rank = case(
+                (Item.state.in_(ACTIVE_STATES), SEVERITY[Light.RED] - item_severity(cuts)),
+                else_=SEVERITY[Light.RED] - SEVERITY[Light.GREY],
+            )
+            return (rank, due_in_force_column(), Item.id)
+        return (func.coalesce(_lead_unit_name(), literal("")), Item.id)
+
+
+def _lead_unit_name() -> ColumnElement[str]:
+    """The name of the lead unit the list shows (`_rows`: the first active lead assignment,
+    else the first one), as a scalar subquery over `Item`."""
+    return (
+        select(Unit.name)
+        .join(Assignment, Assignment.unit_id == Unit.id)
+        .where(Assignment.item_id == Item.id, Assignment.role == AssignmentRole.LEAD.value)
+        .order_by(case((Assignment.state.in_(ACTIVE_STATES), 0), else_=1), Assignment.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _ordered(query: Q, backwards: bool, keys: Sequence[Any] = ()) -> Q:
+    """``query`` in the order of ``keys`` (default: by deadline in force, 文号, id), read
+    backwards when paging before a cursor."""
+    order = keys or (due_in_force_column(), Item.ref, Item.id)
+    return query.order_by(*(k.desc() if backwards else k for k in order))
 
 
 async def page_items(
@@ -412,32 +499,39 @@ async def page_items(
     limit: int = 50,
     count: bool = True,
     cursor: Cursor | None = None,
+    sort: ItemSort | None = None,
 ) -> ItemPage:
-    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline in force
-    (then 文号), or the ``limit`` rows next to ``cursor`` (then ``offset`` is ignored; an
-    item that no longer exists starts again from the first row), and how many match (0
-    when not ``count``)."""
+    """Rows ``offset`` to ``offset + limit`` of the filtered items in ``sort``'s order (by
+    deadline in force, then 文号, by default), or the ``limit`` rows next to ``cursor`` (then
+    ``offset`` is ignored; an item that no longer exists starts again from the first row),
+    and how many match (0 when not ``count``)."""
     cuts = LightCuts.on(today, calendar, tz)
     where = await where.looked_up(session)
+    order = sort or ItemSort()
+    keys = order.columns(cuts)
     query = where.apply(select(*_ROW_COLUMNS), cuts)
-    backwards = False
+    # a descending order is the ascending one read backwards: one comparison of the whole
+    # key tuple (the id included) serves both, and the tie-breaker follows the direction
+    backwards = order.descending
     anchor = None
     if cursor is not None:
         # the anchor must match the filters (scope included): an item one may not see is
         # no cursor, so its place in the list reveals nothing
-        keys = select(due_in_force_column(), Item.ref, Item.id).where(Item.id == cursor.item_id)
-        anchor = (await session.execute(where.apply(keys, cuts))).first()
+        anchor_keys = select(*keys).where(Item.id == cursor.item_id)
+        anchor = (await session.execute(where.apply(anchor_keys, cuts))).first()
+    reverse = False
     if anchor is not None:
         assert cursor is not None
-        backwards = cursor.before
-        key = tuple_(due_in_force_column(), Item.ref, Item.id)
+        reverse = cursor.before
+        backwards = order.descending != cursor.before
+        key = tuple_(*keys)
         query = query.where(key < tuple_(*anchor) if backwards else key > tuple_(*anchor))
         offset = 0
-    page = _ordered(query, backwards).offset(offset).limit(limit + 1)
+    page = _ordered(query, backwards, keys).offset(offset).limit(limit + 1)
     items = list((await session.execute(page)).all())
     more = len(items) > limit
     items = items[:limit]
-    if backwards:
+    if reverse:
         items.reverse()
     total = 0
     if count:
