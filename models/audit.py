@@ -64,6 +64,7 @@ class AuditAction(StrEnum):
     PROBE = "probe"
     REOPEN = "reopen"  # 退回重办
     TRANSFER = "transfer"  # 转办
+    URGE = "urge"  # 催办 sent by the office at once (the items list's batch action)
 
 
 class AuditEvent(Base):

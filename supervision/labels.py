@@ -268,6 +268,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.PROBE: ("检查", "probed"),
         AuditAction.REOPEN: ("退回重办", "sent back to be done again"),
         AuditAction.TRANSFER: ("转办", "handed over"),
+        AuditAction.URGE: ("催办", "urged"),
     },
     # what people press: reminder and digest buttons, commands, confirmations
     Button: {

@@ -17,7 +17,9 @@ from web.views import (
     dashboard,
     deliveries,
     importing,
+    item_batch,
     items,
+    ledger,
     login,
     milestones,
     people,
@@ -59,6 +61,8 @@ def setup_admin(app: web.Application) -> None:
     login.routes(app)
     dashboard.routes(app)
     items.routes(app)
+    item_batch.routes(app)
+    ledger.routes(app)
     milestones.routes(app)
     reviews.routes(app)
     templates_admin.routes(app)
