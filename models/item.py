@@ -134,6 +134,14 @@ class Assignment(TimestampMixin, Base):
         # /api/v1/assignments by deadline: each page reads its rows from here and stops
         # (the scan never changes due_on; its cost per advance: docs/BENCHMARKS.md "Scan").
         Index("ix_assignments_due_on", "due_on", "id"),
+        # /items?light=red reads the open lead work past its date only, not every open
+        # item's light (docs/BENCHMARKS.md, EXPLAIN ANALYZE at 100k).
+        Index(
+            "ix_assignments_lead_due",
+            "due_on",
+            postgresql_where=text("role = 'lead' AND state IN ('open', 'completion_requested')"),
+            sqlite_where=text("role = 'lead' AND state IN ('open', 'completion_requested')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,7 +154,11 @@ class Assignment(TimestampMixin, Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
-    leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # Indexed with unit_id and owner_id: a liaison's scope (`Scope.visible_item_ids`, an OR
+    # of the three) is then read by a bitmap OR of the three indexes, not a scan of them all.
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
     # Not indexed: a handful of values, most rows open; an index would only slow the scan's
     # advance (every indexed column of a row updated off-page is written again).
     state: Mapped[ItemState] = mapped_column(enum_column(ItemState, 24), default=ItemState.OPEN)

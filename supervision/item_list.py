@@ -246,6 +246,34 @@ def item_severity(cuts: LightCuts) -> ColumnElement[int]:
     return case((stages > base, stages), else_=base)
 
 
+def overdue_ids(cuts: LightCuts) -> Select[tuple[int]]:
+    """The ids of the open items whose light is red (`item_severity` is red exactly when one
+    of these holds: an active lead assignment past its date, no active lead and the item's
+    own date past, an open milestone past its date), read from what is overdue only: the
+    partial index ``ix_assignments_lead_due`` and the milestones' and items' dates."""
+    leads = select(Assignment.item_id).where(
+        Assignment.role == AssignmentRole.LEAD.value,
+        Assignment.state.in_(ACTIVE_STATES),
+        Assignment.due_on < cuts.today,
+    )
+    active_lead = (
+        select(Assignment.id)
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.role == AssignmentRole.LEAD.value,
+            Assignment.state.in_(ACTIVE_STATES),
+        )
+        .exists()
+    )
+    own = select(Item.id).where(
+        Item.state.in_(ACTIVE_STATES), Item.due_on < cuts.today, ~active_lead
+    )
+    stages = select(Milestone.item_id).where(
+        Milestone.state == MilestoneState.OPEN, Milestone.due_on < cuts.today
+    )
+    return leads.union(own, stages)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class ItemFilter:
     """What the list is restricted to (every field optional)."""
@@ -259,17 +287,21 @@ class ItemFilter:
     due_to: date | None = None
     text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
     search: ItemSearch | None = None  # the text's names looked up (`looked_up`)
+    postgres: bool = False  # the scope as an array of ids (`Scope.filter_items`)
 
     async def looked_up(self, session: AsyncSession) -> ItemFilter:
-        """These filters with the search's names looked up (the cheaper statements)."""
+        """These filters for ``session``'s database, the search's names looked up (the
+        cheaper statements)."""
+        postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+        where = self if self.postgres == postgres else replace(self, postgres=postgres)
         if not self.text or (self.search is not None and self.search.text == self.text):
-            return self
-        return replace(self, search=await ItemSearch.find(session, self.text))
+            return where
+        return replace(where, search=await ItemSearch.find(session, self.text))
 
     def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
         """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
         if self.scope is not None:
-            query = self.scope.filter_items(query)
+            query = self.scope.filter_items(query, as_array=self.postgres)
         if self.unit_id is not None:
             query = query.where(
                 Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id == self.unit_id))
@@ -291,6 +323,10 @@ class ItemFilter:
             query = query.where((search or ItemSearch(self.text)).condition())
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
+        elif self.light is Light.RED:
+            if cuts is None:
+                raise ValueError("filtering by a light needs the cuts of the day")
+            query = query.where(Item.state.in_(ACTIVE_STATES), Item.id.in_(overdue_ids(cuts)))
         elif self.light is not None:
             if cuts is None:
                 raise ValueError("filtering by a light needs the cuts of the day")

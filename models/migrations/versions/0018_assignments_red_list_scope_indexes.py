@@ -1,0 +1,41 @@
+"""assignments: indexes for the red list and a liaison's scope
+
+/items?light=red computed the light of every open item (49,799 buffers at 100,000 items);
+it now reads the open lead work past its date from a partial index. A liaison's scope is an
+OR of unit, owner and leader: with leader_id indexed too it is a bitmap OR of three index
+scans instead of a scan of every assignment (docs/BENCHMARKS.md holds the plans).
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-06 08:46:06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0018'
+down_revision: str | None = '0017'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OPEN_LEAD = "role = 'lead' AND state IN ('open', 'completion_requested')"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_assignments_lead_due',
+            ['due_on'],
+            unique=False,
+            postgresql_where=sa.text(OPEN_LEAD),
+            sqlite_where=sa.text(OPEN_LEAD),
+        )
+        batch_op.create_index('ix_assignments_leader_id', ['leader_id'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_index('ix_assignments_leader_id')
+        batch_op.drop_index('ix_assignments_lead_due')
