@@ -77,9 +77,12 @@ async def main() -> None:
             .limit(51),
         )
         for column in (SortKey.LIGHT, SortKey.UNIT):
-            keys = ItemSort(column).columns(cuts)
+            order = ItemSort(column)
+            keys = order.columns(cuts)
             await _explain(
-                session, f"/items?sort={column}", _ordered(rows_of(), False, keys).limit(51)
+                session,
+                f"/items?sort={column}",
+                _ordered(order.joined(rows_of()), False, keys).limit(51),
             )
         rows = select(*_ROW_COLUMNS)
         deep = await session.scalar(

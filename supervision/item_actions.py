@@ -3,10 +3,11 @@
 Each item goes through the use-case that owns the rule: the outbox (`supervision.outbox`,
 the urge step of the item's own policy), `supervision.rework.transfer_assignment`,
 `supervision.requests.grant_extension` and `supervision.lifecycle.cancel_item`, inside a
-savepoint of its own, so that a refusal is that use-case's own words and leaves nothing of
-that item behind. `run_batch` says what happened (or why not) to each item; the caller makes
-it all-or-nothing by rolling its transaction back when any item was refused, and shows the
-confirmation page by running it once and rolling back. Office work only (the tier's
+savepoint of its own (inside a transaction begun as a writer, `models.db.begin_writing`),
+so that a refusal is that use-case's own words and leaves nothing of that item behind.
+`run_batch` says what happened (or why not) to each item; the caller makes it all-or-nothing
+by rolling its transaction back when any item was refused, and shows the confirmation page
+by running it once and rolling back. Office work only (the tier's
 `Permission.EDIT_ITEMS`), and per item: in the person's scope, and the per-assignment
 `Action.REVIEW` where a use-case asks it.
 
@@ -40,6 +41,7 @@ from models import (
     StepKind,
     Unit,
 )
+from models.db import begin_writing
 from supervision.access import (
     NotPermitted,
     Permission,
@@ -135,6 +137,7 @@ async def run_batch(
     problems = request.problems()
     if problems:
         raise refusals(ValidationFailed, problems)
+    await begin_writing(session)  # the caller's rollback must undo the savepoints' work
     person = await session.get_one(Person, scope.person_id)
     actor = Actor.of(person)
     if request.unit_id is not None and await session.get(Unit, request.unit_id) is None:

@@ -501,20 +501,25 @@ class ItemSort:
                 else_=SEVERITY[Light.RED] - SEVERITY[Light.GREY],
             )
             return (rank, due_in_force_column(), Item.id)
-        return (func.coalesce(_lead_unit_name(), literal("")), Item.id)
+        return (func.coalesce(_LEAD_NAMES.c.name, literal("")), Item.id)
+
+    def joined(self, query: Q) -> Q:
+        """``query`` over `Item` joined to what this order's keys read (the lead unit's
+        name: one grouped pass over the assignments, not a lookup per item)."""
+        if self.key is SortKey.UNIT:
+            return query.outerjoin(_LEAD_NAMES, _LEAD_NAMES.c.item_id == Item.id)
+        return query
 
 
-def _lead_unit_name() -> ColumnElement[str]:
-    """The name of the lead unit the list shows (`_rows`: the first active lead assignment,
-    else the first one), as a scalar subquery over `Item`."""
-    return (
-        select(Unit.name)
-        .join(Assignment, Assignment.unit_id == Unit.id)
-        .where(Assignment.item_id == Item.id, Assignment.role == AssignmentRole.LEAD.value)
-        .order_by(case((Assignment.state.in_(ACTIVE_STATES), 0), else_=1), Assignment.id)
-        .limit(1)
-        .scalar_subquery()
-    )
+#: Each item's lead unit name (主办单位; the first by name when it has several), for the
+#: order by unit.
+_LEAD_NAMES = (
+    select(Assignment.item_id, func.min(Unit.name).label("name"))
+    .join(Unit, Unit.id == Assignment.unit_id)
+    .where(Assignment.role == AssignmentRole.LEAD.value)
+    .group_by(Assignment.item_id)
+    .subquery("lead_names")
+)
 
 
 def _ordered(query: Q, backwards: bool, keys: Sequence[Any] = ()) -> Q:
@@ -545,7 +550,7 @@ async def page_items(
     where = await where.looked_up(session)
     order = sort or ItemSort()
     keys = order.columns(cuts)
-    query = where.apply(select(*_ROW_COLUMNS), cuts)
+    query = order.joined(where.apply(select(*_ROW_COLUMNS), cuts))
     # a descending order is the ascending one read backwards: one comparison of the whole
     # key tuple (the id included) serves both, and the tie-breaker follows the direction
     backwards = order.descending
@@ -553,7 +558,7 @@ async def page_items(
     if cursor is not None:
         # the anchor must match the filters (scope included): an item one may not see is
         # no cursor, so its place in the list reveals nothing
-        anchor_keys = select(*keys).where(Item.id == cursor.item_id)
+        anchor_keys = order.joined(select(*keys).select_from(Item).where(Item.id == cursor.item_id))
         anchor = (await session.execute(where.apply(anchor_keys, cuts))).first()
     reverse = False
     if anchor is not None:

@@ -25,7 +25,7 @@ from supervision.item_list import Cursor, ItemFilter, ItemRow, ItemSort, page_it
 __all__ = ["BATCH", "LedgerRow", "ledger_rows"]
 
 #: Items read per statement (and kept in memory at once).
-BATCH: Final = 500
+BATCH: Final = 1000
 #: The latest report is cut to this many characters in a cell.
 EXCERPT: Final = 500
 

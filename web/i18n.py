@@ -189,6 +189,8 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "items.attachments": ("附件", "Attachments"),
     "items.days": ("剩余/逾期（工作日）", "Days left / late (working days)"),
     "items.sort_hint": ("点击列名排序", "Click a column name to sort"),
+    "items.sort": ("排序", "Order by"),
+    "items.sort_dir": ("顺序", "Direction"),
     "items.sorted_asc": ("升序", "ascending"),
     "items.sorted_desc": ("降序", "descending"),
     "items.select": ("选择", "Select"),
