@@ -65,7 +65,7 @@ async def main() -> None:
         ):
             where = await where.looked_up(session)  # as the pages run it (PostgreSQL's form)
             await _explain(session, title, _ordered(where.apply(rows_of(), cuts), False).limit(51))
-            counted = where.apply(select(func.count()).select_from(Item), cuts)
+            counted = where.apply(select(func.count()).select_from(Item), cuts, counting=True)
             await _explain(session, f"{title} (count)", counted)
         await _explain(
             session,

@@ -287,7 +287,7 @@ class ItemFilter:
     due_to: date | None = None
     text: str = ""  # `supervision.search`: title, 文号, unit or 责任人 name, ignoring case
     search: ItemSearch | None = None  # the text's names looked up (`looked_up`)
-    postgres: bool = False  # the scope as an array of ids (`Scope.filter_items`)
+    postgres: bool = False  # counts read the scope as an array of ids (`Scope.filter_items`)
 
     async def looked_up(self, session: AsyncSession) -> ItemFilter:
         """These filters for ``session``'s database, the search's names looked up (the
@@ -298,10 +298,13 @@ class ItemFilter:
             return where
         return replace(where, search=await ItemSearch.find(session, self.text))
 
-    def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
-        """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
+    def apply(self, query: Q, cuts: LightCuts | None = None, *, counting: bool = False) -> Q:
+        """``query`` over `Item` restricted to these filters (a light needs its ``cuts``).
+
+        ``counting``: a count reads every item in scope, best by key from the array of their
+        ids on PostgreSQL; a page walks the list's order and stops, best as a semi-join."""
         if self.scope is not None:
-            query = self.scope.filter_items(query, as_array=self.postgres)
+            query = self.scope.filter_items(query, as_array=self.postgres and counting)
         if self.unit_id is not None:
             query = query.where(
                 Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id == self.unit_id))
@@ -576,7 +579,7 @@ async def page_items(
         items.reverse()
     total = 0
     if count:
-        counted = where.apply(select(func.count()).select_from(Item), cuts)
+        counted = where.apply(select(func.count()).select_from(Item), cuts, counting=True)
         total = int(await session.scalar(counted) or 0)
     rows = await _rows(session, items, today=today, calendar=calendar, tz=tz)
     return ItemPage(rows, total, more)
@@ -590,11 +593,13 @@ async def light_counts(
     where = await where.looked_up(session)
     counts = dict.fromkeys((Light.RED, Light.YELLOW, Light.GREEN, Light.GREY), 0)
     active = where.apply(
-        select(item_severity(cuts).label("severity"), func.count()).select_from(Item), cuts
+        select(item_severity(cuts).label("severity"), func.count()).select_from(Item),
+        cuts,
+        counting=True,
     ).where(Item.state.in_(ACTIVE_STATES))
     for severity, n in (await session.execute(active.group_by("severity"))).all():
         counts[BY_SEVERITY[int(severity)]] += int(n)
-    done = where.apply(select(func.count()).select_from(Item), cuts).where(
+    done = where.apply(select(func.count()).select_from(Item), cuts, counting=True).where(
         Item.state.not_in(ACTIVE_STATES)
     )
     counts[Light.GREY] += int(await session.scalar(done) or 0)

@@ -167,3 +167,25 @@ async def test_only_the_office_runs_batches_and_words_follow_the_language(
     assert "Deadline 2026-12-14 → 2026-12-31" in html and "Confirm the batch: Extend" in html
     empty = await as_admin.post("/items/batch", _form(as_admin, "urge", []))
     assert empty.status == 400 and "Select at least one item first." in await empty.text()
+
+
+async def test_extend_keeps_the_extension_rules(as_supervisor: Web, seed: Seed, sessions) -> None:
+    async with sessions() as s, s.begin():
+        late = await s.get_one(Assignment, seed.assignment_b)
+        late.due_on = date(2026, 10, 30)  # past: no extension any more
+    form = _form(
+        as_supervisor,
+        "extend",
+        [seed.item_a, seed.item_b],
+        reason="顺延",
+        due_on="2026-12-01",  # earlier than item a's deadline
+        confirm="1",
+    )
+    page = await as_supervisor.post("/items/batch", form)
+    html = await page.text()
+    assert page.status == 400
+    assert "完成时限 2026-10-30 已过，不能再申请延期。" in html
+    assert "2026-12-14" in html  # item a: the new date must be later than its deadline
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(Extension)) == 0
+        assert (await s.get_one(Assignment, seed.assignment_a)).due_on == date(2026, 12, 14)
