@@ -6,7 +6,16 @@ from models.base import Base, EnumUnion
 from models.bulletin import Bulletin
 from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
-from models.item import ACTIVE_STATES, Assignment, AssignmentRole, Item, ItemState, Source
+from models.item import (
+    ACTIVE_STATES,
+    OPEN_ITEM,
+    OPEN_LEAD,
+    Assignment,
+    AssignmentRole,
+    Item,
+    ItemState,
+    Source,
+)
 from models.mail import InboundMail, InboundOutcome
 from models.milestone import Milestone, MilestoneState
 from models.notification import (
@@ -41,6 +50,8 @@ __all__ = [
     "ACTIVE_STATES",
     "GROUP_CHANNELS",
     "MILESTONE_STEPS",
+    "OPEN_ITEM",
+    "OPEN_LEAD",
     "ApiToken",
     "Assignment",
     "AssignmentRole",

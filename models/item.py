@@ -50,6 +50,11 @@ class AssignmentRole(StrEnum):
     CO = "co"
 
 
+#: An open item (办理中 or 申请办结), as SQL text: the predicate of ``ix_items_open_due``, said
+#: in these words by the queries that read it (see `OPEN_LEAD`).
+OPEN_ITEM = "state IN ('open', 'completion_requested')"
+
+
 class Item(TimestampMixin, Base):
     """One supervised matter."""
 
@@ -68,6 +73,13 @@ class Item(TimestampMixin, Base):
         # The lists' order (deadline in force, then 文号): page 1 and each keyset page read
         # their rows from here and stop.
         Index("ix_items_due_in_force", "due_in_force", "ref", "id"),
+        # /items?light=red: the open items past their own date (`OPEN_ITEM`, said as is).
+        Index(
+            "ix_items_open_due",
+            "due_on",
+            postgresql_where=text(OPEN_ITEM),
+            sqlite_where=text(OPEN_ITEM),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,6 +120,12 @@ event.listen(
 )
 
 
+#: The open lead work (主办, 办理中 or 申请办结), as SQL text: the predicate of the partial index
+#: ``ix_assignments_lead_due``. A query reaches that index only by saying it in these words,
+#: as literals: a bound parameter is no proof for SQLite, nor for PostgreSQL's generic plans.
+OPEN_LEAD = "role = 'lead' AND state IN ('open', 'completion_requested')"
+
+
 class Assignment(TimestampMixin, Base):
     """An item given to one unit, with its own responsible person, leader and deadline."""
 
@@ -139,8 +157,8 @@ class Assignment(TimestampMixin, Base):
         Index(
             "ix_assignments_lead_due",
             "due_on",
-            postgresql_where=text("role = 'lead' AND state IN ('open', 'completion_requested')"),
-            sqlite_where=text("role = 'lead' AND state IN ('open', 'completion_requested')"),
+            postgresql_where=text(OPEN_LEAD),
+            sqlite_where=text(OPEN_LEAD),
         ),
     )
 

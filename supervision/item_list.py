@@ -22,11 +22,13 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     ACTIVE_STATES,
+    OPEN_ITEM,
+    OPEN_LEAD,
     Assignment,
     AssignmentRole,
     Item,
@@ -251,11 +253,9 @@ def overdue_ids(cuts: LightCuts) -> Select[tuple[int]]:
     of these holds: an active lead assignment past its date, no active lead and the item's
     own date past, an open milestone past its date), read from what is overdue only: the
     partial index ``ix_assignments_lead_due`` and the milestones' and items' dates."""
-    leads = select(Assignment.item_id).where(
-        Assignment.role == AssignmentRole.LEAD.value,
-        Assignment.state.in_(ACTIVE_STATES),
-        Assignment.due_on < cuts.today,
-    )
+    # the partial indexes' own predicates, in their words (`models.item.OPEN_LEAD`,
+    # `OPEN_ITEM`): each statement has one table in its FROM, whose columns they name
+    leads = select(Assignment.item_id).where(text(OPEN_LEAD), Assignment.due_on < cuts.today)
     active_lead = (
         select(Assignment.id)
         .where(
@@ -265,9 +265,7 @@ def overdue_ids(cuts: LightCuts) -> Select[tuple[int]]:
         )
         .exists()
     )
-    own = select(Item.id).where(
-        Item.state.in_(ACTIVE_STATES), Item.due_on < cuts.today, ~active_lead
-    )
+    own = select(Item.id).where(text(OPEN_ITEM), Item.due_on < cuts.today, ~active_lead)
     stages = select(Milestone.item_id).where(
         Milestone.state == MilestoneState.OPEN, Milestone.due_on < cuts.today
     )
