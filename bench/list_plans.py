@@ -20,15 +20,20 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.web_scale import NOW, PG_ADMIN, TZ
-from models import Assignment, Extension, Item
+from bench.web_scale import LIAISON_ID, NOW, PG_ADMIN, PREFIX, TZ
+from models import Assignment, Extension, Item, Person
 from models.db import create_engine, create_sessionmaker
+from supervision.access import scope_for
 from supervision.calendar_store import load_calendar
-from supervision.item_list import _ROW_COLUMNS, ItemFilter, _ordered
-from supervision.light import LightCuts
+from supervision.item_list import _ROW_COLUMNS, ItemFilter, ItemSort, SortKey, _ordered
+from supervision.light import Light, LightCuts
+
+ONLY = ""
 
 
 async def _explain(session: AsyncSession, title: str, statement: Any) -> None:
+    if ONLY not in title:
+        return
     sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     plan = await session.scalars(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}"))
     print(f"== {title}")
@@ -36,14 +41,49 @@ async def _explain(session: AsyncSession, title: str, statement: Any) -> None:
     print()
 
 
+def rows_of() -> Any:
+    """The list's row columns."""
+    return select(*_ROW_COLUMNS)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--only", default="", help="only the plans whose title contains this")
     args = parser.parse_args()
-    engine = create_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/duban_scale_{args.size}")
+    engine = create_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{PREFIX}_{args.size}")
     today: date = NOW.date()
+    global ONLY
+    ONLY = args.only
     async with create_sessionmaker(engine)() as session:
         cuts = LightCuts.on(today, await load_calendar(session), TZ)
+        liaison = await scope_for(session, await session.get_one(Person, LIAISON_ID))
+        for title, where in (
+            ("/items?light=red", ItemFilter(light=Light.RED)),
+            ("liaison /items", ItemFilter(scope=liaison)),
+            ("liaison /items?light=red", ItemFilter(scope=liaison, light=Light.RED)),
+        ):
+            where = await where.looked_up(session)  # as the pages run it (PostgreSQL's form)
+            await _explain(session, title, _ordered(where.apply(rows_of(), cuts), False).limit(51))
+            counted = where.apply(select(func.count()).select_from(Item), cuts, counting=True)
+            await _explain(session, f"{title} (count)", counted)
+        await _explain(
+            session,
+            "liaison /items?page=50 (offset)",
+            _ordered(
+                (await ItemFilter(scope=liaison).looked_up(session)).apply(rows_of(), cuts), False
+            )
+            .offset(2450)
+            .limit(51),
+        )
+        for column in (SortKey.LIGHT, SortKey.UNIT):
+            order = ItemSort(column)
+            keys = order.columns(cuts)
+            await _explain(
+                session,
+                f"/items?sort={column}",
+                _ordered(order.joined(rows_of()), False, keys).limit(51),
+            )
         rows = select(*_ROW_COLUMNS)
         deep = await session.scalar(
             _ordered(select(Item.id), False).offset(args.size // 2).limit(1)

@@ -424,7 +424,11 @@ async def _token(engine: AsyncEngine, person_id: int, clock: FixedClock) -> str:
         return created.secret
 
 
-def endpoints(liaison: bool) -> list[str]:
+#: Timed only when ``--only`` names the ledger: the whole 台账 (every item of the database).
+ONLY_NAMED = ("/items/ledger.xlsx",)
+
+
+def endpoints(liaison: bool, only_named: bool = False) -> list[str]:
     """The pages and API lists to time (a liaison is refused bulletins: not listed)."""
     pages = [
         "/",
@@ -435,6 +439,9 @@ def endpoints(liaison: bool) -> list[str]:
         "/items?q=" + "重点工作",  # in every title: the list's order, a count of every item
         "/items?q=" + "第4217项",  # in one title: the trigram index
         "/items?after=50000",  # keyset: about half-way down (the liaison: not theirs, page 1)
+        "/items?sort=light",  # red first: the light of every item in the order
+        "/items?sort=unit",  # by lead unit name
+        "/items/ledger.xlsx?unit=3",  # the 台账 of one unit's items
         "/items/12",
         "/reviews",
         "/api/v1/items",
@@ -445,6 +452,8 @@ def endpoints(liaison: bool) -> list[str]:
         "/api/v1/people",
         "/api/v1/units",
     ]
+    if only_named:
+        pages += list(ONLY_NAMED)
     if not liaison:
         pages += [
             f"/bulletins/preview?period={PERIOD}",
@@ -478,7 +487,7 @@ async def measure(
         bearer = await _token(engine, person_id, clock)
         async with TestClient(TestServer(app)) as client:
             await _login(client, email, person_id)
-            for path in endpoints(role == "liaison"):
+            for path in endpoints(role == "liaison", only_named="ledger" in only):
                 if only and (path != only[1:] if only.startswith("=") else only not in path):
                     continue
                 headers = {"Authorization": f"Bearer {bearer}"} if path.startswith("/api") else {}

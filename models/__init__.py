@@ -8,6 +8,7 @@ from models.calendar import CalendarDay
 from models.chat import InviteToken, TelegramUpdate
 from models.item import (
     ACTIVE_STATES,
+    OPEN_LEAD,
     OPEN_WORK,
     Assignment,
     AssignmentRole,
@@ -50,6 +51,7 @@ __all__ = [
     "ACTIVE_STATES",
     "GROUP_CHANNELS",
     "MILESTONE_STEPS",
+    "OPEN_LEAD",
     "OPEN_WORK",
     "ApiToken",
     "Assignment",

@@ -68,6 +68,7 @@ class AuditAction(StrEnum):
     TRANSFER = "transfer"  # 转办
     DELETE = "delete"
     TEST_MESSAGE = "test_message"  # a group robot's test message (测试消息)
+    URGE = "urge"  # 催办 sent by the office at once (the items list's batch action)
 
 
 class AuditEvent(Base):

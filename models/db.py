@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -30,6 +30,19 @@ def one_writer(sessions: async_sessionmaker[AsyncSession]) -> bool:
     second concurrent writer would only wait, so callers run one lane, not several."""
     bind = sessions.kw.get("bind")
     return isinstance(bind, AsyncEngine) and is_sqlite(bind)
+
+
+async def begin_writing(session: AsyncSession) -> None:
+    """Open ``session``'s transaction as a writer now, so that savepoints nest inside it.
+
+    SQLite's driver begins a transaction only before the first data change: a SAVEPOINT
+    before any would itself be the outermost transaction, and releasing it would commit.
+    Whoever rolls back work done in savepoints (a dry run) calls this first; on SQLite it
+    takes the write lock at once (``BEGIN IMMEDIATE``), on PostgreSQL it does nothing.
+    """
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and is_sqlite(bind):
+        await session.execute(text("BEGIN IMMEDIATE"))
 
 
 def failure_text(exc: BaseException) -> str:

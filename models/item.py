@@ -99,6 +99,13 @@ class Item(TimestampMixin, Base):
             postgresql_where=text(OPEN_WORK),
             sqlite_where=text(OPEN_WORK),
         ),
+        # /items?light=red: the open items past their own date (`OPEN_WORK`, said as is).
+        Index(
+            "ix_items_open_own_due",
+            "due_on",
+            postgresql_where=text(OPEN_WORK),
+            sqlite_where=text(OPEN_WORK),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,6 +146,12 @@ event.listen(
 )
 
 
+#: The open lead work (主办, 办理中 or 申请办结), as SQL text: the predicate of the partial index
+#: ``ix_assignments_lead_due``. A query reaches that index only by saying it in these words,
+#: as literals: a bound parameter is no proof for SQLite, nor for PostgreSQL's generic plans.
+OPEN_LEAD = "role = 'lead' AND state IN ('open', 'completion_requested')"
+
+
 class Assignment(TimestampMixin, Base):
     """An item given to one unit, with its own responsible person, leader and deadline."""
 
@@ -165,6 +178,14 @@ class Assignment(TimestampMixin, Base):
         # /api/v1/assignments by deadline: each page reads its rows from here and stops
         # (the scan never changes due_on; its cost per advance: docs/BENCHMARKS.md "Scan").
         Index("ix_assignments_due_on", "due_on", "id"),
+        # /items?light=red reads the open lead work past its date only, not every open
+        # item's light (docs/BENCHMARKS.md, EXPLAIN ANALYZE at 100k).
+        Index(
+            "ix_assignments_lead_due",
+            "due_on",
+            postgresql_where=text(OPEN_LEAD),
+            sqlite_where=text(OPEN_LEAD),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,7 +198,11 @@ class Assignment(TimestampMixin, Base):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
-    leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # Indexed with unit_id and owner_id: a liaison's scope (`Scope.visible_item_ids`, an OR
+    # of the three) is then read by a bitmap OR of the three indexes, not a scan of them all.
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
     # Not indexed: a handful of values, most rows open; an index would only slow the scan's
     # advance (every indexed column of a row updated off-page is written again).
     state: Mapped[ItemState] = mapped_column(enum_column(ItemState, 24), default=ItemState.OPEN)

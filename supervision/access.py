@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, any_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ACTIVE_STATES, Assignment, Item, Person, PersonRole, Role, Unit
@@ -272,10 +272,18 @@ class Scope(Member):
             return select(Item.id)
         return select(Assignment.item_id).where(self._in_units(self.unit_ids))
 
-    def filter_items(self, query: Q) -> Q:
-        """Restrict a query over `Item` to the items in scope."""
+    def filter_items(self, query: Q, *, as_array: bool = False) -> Q:
+        """Restrict a query over `Item` to the items in scope.
+
+        ``as_array`` (PostgreSQL only): the ids are collected once into an array
+        (``items.id = ANY(ARRAY(…))``), so that the planner reads the items in scope by
+        their key instead of joining every item to them (docs/BENCHMARKS.md: a liaison's
+        list and count at 100k)."""
         if self.unit_ids is None:
             return query
+        if as_array:
+            ids = func.array(self.visible_item_ids().scalar_subquery())
+            return query.where(Item.id == any_(ids))
         return query.where(Item.id.in_(self.visible_item_ids()))
 
     def filter_items_by_key(self, query: Q) -> Q:

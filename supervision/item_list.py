@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -29,6 +30,8 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from models import (
     ACTIVE_STATES,
+    OPEN_LEAD,
+    OPEN_WORK,
     Assignment,
     AssignmentRole,
     Item,
@@ -36,11 +39,13 @@ from models import (
     Milestone,
     MilestoneState,
     Person,
+    Source,
     Unit,
     in_open_work,
 )
 from supervision.access import Scope
 from supervision.calendar import WorkCalendar
+from supervision.deadlines import days_left
 from supervision.errors import NotFound
 from supervision.light import (
     BY_SEVERITY,
@@ -61,6 +66,8 @@ __all__ = [
     "ItemFilter",
     "ItemPage",
     "ItemRow",
+    "ItemSort",
+    "SortKey",
     "due_in_force",
     "due_in_force_column",
     "item_light",
@@ -92,6 +99,9 @@ class ItemRow:
     lead_unit_name: str | None
     owner_email: str | None
     owner_name: str | None
+    # working days from today to the deadline in force (`supervision.deadlines.days_left`:
+    # 0 on the day, negative when late); None once the item is closed or cancelled
+    days_left: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The documented JSON object (dates as ISO strings)."""
@@ -255,6 +265,30 @@ def _greatest_sqlite(element: _Greatest, compiler: SQLCompiler, **kw: Any) -> st
     return "max" + compiler.process(element.clause_expr, **kw)
 
 
+def overdue_ids(cuts: LightCuts) -> Select[tuple[int]]:
+    """The ids of the open items whose light is red (`item_severity` is red exactly when one
+    of these holds: an active lead assignment past its date, no active lead and the item's
+    own date past, an open milestone past its date), read from what is overdue only: the
+    partial index ``ix_assignments_lead_due`` and the milestones' and items' dates."""
+    # the partial indexes' own predicates, in their words (`models.item.OPEN_LEAD`,
+    # `OPEN_WORK`): each statement has one table in its FROM, whose columns they name
+    leads = select(Assignment.item_id).where(text(OPEN_LEAD), Assignment.due_on < cuts.today)
+    active_lead = (
+        select(Assignment.id)
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.role == AssignmentRole.LEAD.value,
+            Assignment.state.in_(ACTIVE_STATES),
+        )
+        .exists()
+    )
+    own = select(Item.id).where(text(OPEN_WORK), Item.due_on < cuts.today, ~active_lead)
+    stages = select(Milestone.item_id).where(
+        Milestone.state == MilestoneState.OPEN, Milestone.due_on < cuts.today
+    )
+    return leads.union(own, stages)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class ItemFilter:
     """What the list is restricted to (every field optional)."""
@@ -274,19 +308,26 @@ class ItemFilter:
     # the scope asked of each item read (`Scope.filter_items_by_key`): for filters that
     # read few items (the open ones), where the set form reads the scope's whole history
     scope_by_key: bool = False
+    postgres: bool = False  # counts read the scope as an array of ids (`Scope.filter_items`)
 
     async def looked_up(self, session: AsyncSession) -> ItemFilter:
-        """These filters with the search's names looked up (the cheaper statements)."""
+        """These filters for ``session``'s database, the search's names looked up (the
+        cheaper statements)."""
+        postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+        where = self if self.postgres == postgres else replace(self, postgres=postgres)
         if not self.text or (self.search is not None and self.search.text == self.text):
-            return self
-        return replace(self, search=await ItemSearch.find(session, self.text))
+            return where
+        return replace(where, search=await ItemSearch.find(session, self.text))
 
-    def apply(self, query: Q, cuts: LightCuts | None = None) -> Q:
-        """``query`` over `Item` restricted to these filters (a light needs its ``cuts``)."""
+    def apply(self, query: Q, cuts: LightCuts | None = None, *, counting: bool = False) -> Q:
+        """``query`` over `Item` restricted to these filters (a light needs its ``cuts``).
+
+        ``counting``: a count reads every item in scope, best by key from the array of their
+        ids on PostgreSQL; a page walks the list's order and stops, best as a semi-join."""
         if self.scope is not None and self.scope_by_key:
             query = self.scope.filter_items_by_key(query)
         elif self.scope is not None:
-            query = self.scope.filter_items(query)
+            query = self.scope.filter_items(query, as_array=self.postgres and counting)
         if self.unit_id is not None:
             query = query.where(
                 Item.id.in_(select(Assignment.item_id).where(Assignment.unit_id == self.unit_id))
@@ -310,6 +351,10 @@ class ItemFilter:
             query = query.where(in_open_work(Item.state), due_in_force_column() < self.overdue_on)
         if self.light is Light.GREY:
             query = query.where(Item.state.not_in(ACTIVE_STATES))
+        elif self.light is Light.RED:
+            if cuts is None:
+                raise ValueError("filtering by a light needs the cuts of the day")
+            query = query.where(Item.state.in_(ACTIVE_STATES), Item.id.in_(overdue_ids(cuts)))
         elif self.light is not None:
             if cuts is None:
                 raise ValueError("filtering by a light needs the cuts of the day")
@@ -393,6 +438,7 @@ async def _rows(
             tz=tz,
         )
         lead = next((a for a in mine if a.is_active), mine[0] if mine else None)
+        due = _in_force(item.due_on, ((a.state, a.due_on) for a in mine))
         out.append(
             ItemRow(
                 id=item.id,
@@ -400,7 +446,7 @@ async def _rows(
                 title=item.title,
                 source=item.source,
                 received_on=item.received_on,
-                due_on=_in_force(item.due_on, ((a.state, a.due_on) for a in mine)),
+                due_on=due,
                 due_is_provisional=item.due_is_provisional,
                 urgent=item.urgent,
                 light=light,
@@ -409,6 +455,7 @@ async def _rows(
                 lead_unit_name=lead.unit_name if lead else None,
                 owner_email=lead.owner_email if lead else None,
                 owner_name=lead.owner_name if lead else None,
+                days_left=days_left(today, due, calendar) if item.state in ACTIVE_STATES else None,
             )
         )
     return out
@@ -423,9 +470,91 @@ class Cursor:
     before: bool = False
 
 
-def _ordered(query: Q, backwards: bool) -> Q:
-    keys = (due_in_force_column(), Item.ref, Item.id)
-    return query.order_by(*(k.desc() if backwards else k for k in keys))
+class SortKey(StrEnum):
+    """What the list can be ordered by (the column a person clicks)."""
+
+    DUE = "due"  # the deadline in force; days left / late follow it (same order)
+    UNIT = "unit"  # the lead unit's name (主办单位)
+    SOURCE = "source"  # 事项来源, in the glossary's order
+    RECEIVED = "received"  # 收到日期
+    LIGHT = "light"  # 红黄绿灯: red first (then by deadline), grey last
+
+
+#: The way each column reads first: the most pressing or the newest on top.
+DEFAULT_DESCENDING: dict[SortKey, bool] = {
+    SortKey.DUE: False,
+    SortKey.UNIT: False,
+    SortKey.SOURCE: False,
+    SortKey.RECEIVED: True,
+    SortKey.LIGHT: False,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSort:
+    """An order of the list: a column, a direction, and always the item id last (the
+    tie-breaker that makes keyset pages stable when many rows share a value)."""
+
+    key: SortKey = SortKey.DUE
+    descending: bool = False
+
+    @classmethod
+    def of(cls, key: str, direction: str = "") -> ItemSort:
+        """The sort named by a query string (``sort``, ``dir`` = ``asc``/``desc``); unknown
+        values give the default order (by deadline)."""
+        try:
+            column = SortKey(key)
+        except ValueError:
+            return cls()
+        if direction in ("asc", "desc"):
+            return cls(column, direction == "desc")
+        return cls(column, DEFAULT_DESCENDING[column])
+
+    def columns(self, cuts: LightCuts) -> tuple[Any, ...]:
+        """The keys of this order over `Item`, the id last (never NULL: tuples compare)."""
+        if self.key is SortKey.DUE:
+            return (due_in_force_column(), Item.ref, Item.id)
+        if self.key is SortKey.RECEIVED:
+            return (Item.received_on, Item.id)
+        if self.key is SortKey.SOURCE:
+            rank = case(
+                *((Item.source == s.value, n) for n, s in enumerate(Source)), else_=len(Source)
+            )
+            return (rank, Item.id)
+        if self.key is SortKey.LIGHT:
+            # red 0 … grey 3, so that one direction reads the most pressing and, within a
+            # light, the most overdue first
+            rank = case(
+                (Item.state.in_(ACTIVE_STATES), SEVERITY[Light.RED] - item_severity(cuts)),
+                else_=SEVERITY[Light.RED] - SEVERITY[Light.GREY],
+            )
+            return (rank, due_in_force_column(), Item.id)
+        return (func.coalesce(_LEAD_NAMES.c.name, literal("")), Item.id)
+
+    def joined(self, query: Q) -> Q:
+        """``query`` over `Item` joined to what this order's keys read (the lead unit's
+        name: one grouped pass over the assignments, not a lookup per item)."""
+        if self.key is SortKey.UNIT:
+            return query.outerjoin(_LEAD_NAMES, _LEAD_NAMES.c.item_id == Item.id)
+        return query
+
+
+#: Each item's lead unit name (主办单位; the first by name when it has several), for the
+#: order by unit.
+_LEAD_NAMES = (
+    select(Assignment.item_id, func.min(Unit.name).label("name"))
+    .join(Unit, Unit.id == Assignment.unit_id)
+    .where(Assignment.role == AssignmentRole.LEAD.value)
+    .group_by(Assignment.item_id)
+    .subquery("lead_names")
+)
+
+
+def _ordered(query: Q, backwards: bool, keys: Sequence[Any] = ()) -> Q:
+    """``query`` in the order of ``keys`` (default: by deadline in force, 文号, id), read
+    backwards when paging before a cursor."""
+    order = keys or (due_in_force_column(), Item.ref, Item.id)
+    return query.order_by(*(k.desc() if backwards else k for k in order))
 
 
 async def page_items(
@@ -439,36 +568,43 @@ async def page_items(
     limit: int = 50,
     count: bool = True,
     cursor: Cursor | None = None,
+    sort: ItemSort | None = None,
 ) -> ItemPage:
-    """Rows ``offset`` to ``offset + limit`` of the filtered items by deadline in force
-    (then 文号), or the ``limit`` rows next to ``cursor`` (then ``offset`` is ignored; an
-    item that no longer exists starts again from the first row), and how many match (0
-    when not ``count``)."""
+    """Rows ``offset`` to ``offset + limit`` of the filtered items in ``sort``'s order (by
+    deadline in force, then 文号, by default), or the ``limit`` rows next to ``cursor`` (then
+    ``offset`` is ignored; an item that no longer exists starts again from the first row),
+    and how many match (0 when not ``count``)."""
     cuts = LightCuts.on(today, calendar, tz)
     where = await where.looked_up(session)
-    query = where.apply(select(*_ROW_COLUMNS), cuts)
-    backwards = False
+    order = sort or ItemSort()
+    keys = order.columns(cuts)
+    query = order.joined(where.apply(select(*_ROW_COLUMNS), cuts))
+    # a descending order is the ascending one read backwards: one comparison of the whole
+    # key tuple (the id included) serves both, and the tie-breaker follows the direction
+    backwards = order.descending
     anchor = None
     if cursor is not None:
         # the anchor must match the filters (scope included): an item one may not see is
         # no cursor, so its place in the list reveals nothing
-        keys = select(due_in_force_column(), Item.ref, Item.id).where(Item.id == cursor.item_id)
-        anchor = (await session.execute(where.apply(keys, cuts))).first()
+        anchor_keys = order.joined(select(*keys).select_from(Item).where(Item.id == cursor.item_id))
+        anchor = (await session.execute(where.apply(anchor_keys, cuts))).first()
+    reverse = False
     if anchor is not None:
         assert cursor is not None
-        backwards = cursor.before
-        key = tuple_(due_in_force_column(), Item.ref, Item.id)
+        reverse = cursor.before
+        backwards = order.descending != cursor.before
+        key = tuple_(*keys)
         query = query.where(key < tuple_(*anchor) if backwards else key > tuple_(*anchor))
         offset = 0
-    page = _ordered(query, backwards).offset(offset).limit(limit + 1)
+    page = _ordered(query, backwards, keys).offset(offset).limit(limit + 1)
     items = list((await session.execute(page)).all())
     more = len(items) > limit
     items = items[:limit]
-    if backwards:
+    if reverse:
         items.reverse()
     total = 0
     if count:
-        counted = where.apply(select(func.count()).select_from(Item), cuts)
+        counted = where.apply(select(func.count()).select_from(Item), cuts, counting=True)
         total = int(await session.scalar(counted) or 0)
     rows = await _rows(session, items, today=today, calendar=calendar, tz=tz)
     return ItemPage(rows, total, more)
@@ -482,11 +618,13 @@ async def light_counts(
     where = await where.looked_up(session)
     counts = dict.fromkeys((Light.RED, Light.YELLOW, Light.GREEN, Light.GREY), 0)
     active = where.apply(
-        select(item_severity(cuts).label("severity"), func.count()).select_from(Item), cuts
+        select(item_severity(cuts).label("severity"), func.count()).select_from(Item),
+        cuts,
+        counting=True,
     ).where(Item.state.in_(ACTIVE_STATES))
     for severity, n in (await session.execute(active.group_by("severity"))).all():
         counts[BY_SEVERITY[int(severity)]] += int(n)
-    done = where.apply(select(func.count()).select_from(Item), cuts).where(
+    done = where.apply(select(func.count()).select_from(Item), cuts, counting=True).where(
         Item.state.not_in(ACTIVE_STATES)
     )
     counts[Light.GREY] += int(await session.scalar(done) or 0)

@@ -300,6 +300,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         AuditAction.PROBE: ("检查", "probed"),
         AuditAction.REOPEN: ("退回重办", "sent back to be done again"),
         AuditAction.TRANSFER: ("转办", "handed over"),
+        AuditAction.URGE: ("催办", "urged"),
         AuditAction.DELETE: ("删除", "removed"),
         AuditAction.TEST_MESSAGE: ("发送测试消息", "test message sent"),
     },

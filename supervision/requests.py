@@ -44,6 +44,7 @@ __all__ = [
     "MAX_COMMENT",
     "decide_completion",
     "decide_extension",
+    "grant_extension",
     "may_extend",
     "reason_of",
     "request_completion",
@@ -258,24 +259,12 @@ async def request_extension(
 ) -> Extension:
     """Ask for a later deadline: only before the current one passes, and only to a later day."""
     require(person, Action.REPORT, assignment)
-    may_extend(assignment, today=local_today(clock, tz))
-    problems: list[Problem] = []
-    if new_due_on <= assignment.due_on:
-        problems.append((Sentence.NEW_DATE_NOT_LATER, {"due": assignment.due_on.isoformat()}))
-    why = clean_text(reason, limit=MAX_REASON)
+    why, problems = await _extension_problems(
+        session, assignment, new_due_on=new_due_on, reason=reason, clock=clock, tz=tz
+    )
     done = clean_text(progress, limit=MAX_REASON)
-    if not why:
-        problems.append((Sentence.EXTENSION_REASON_REQUIRED, {}))
     if not done:
         problems.append((Sentence.EXTENSION_PROGRESS_REQUIRED, {}))
-    pending = await session.scalar(
-        select(Extension.id).where(
-            Extension.assignment_id == assignment.id,
-            Extension.state == ReviewState.PENDING,
-        )
-    )
-    if pending is not None:
-        problems.append((Sentence.EXTENSION_PENDING, {}))
     if problems:
         raise refusals(ValidationFailed, problems)
     extension = Extension(
@@ -309,6 +298,88 @@ async def request_extension(
         session, assignment, clock, {"extension_id": extension.id}, extension_id=extension.id
     )
     return extension
+
+
+async def _extension_problems(
+    session: AsyncSession,
+    assignment: Assignment,
+    *,
+    new_due_on: date,
+    reason: str,
+    clock: Clock,
+    tz: ZoneInfo,
+) -> tuple[str, list[Problem]]:
+    """The rules of any extension (延期) of ``assignment``, asked or granted: open and not
+    past its deadline (raised at once), a later day, a reason, no request pending. Returns
+    the cleaned reason and the problems found."""
+    may_extend(assignment, today=local_today(clock, tz))
+    problems: list[Problem] = []
+    if new_due_on <= assignment.due_on:
+        problems.append((Sentence.NEW_DATE_NOT_LATER, {"due": assignment.due_on.isoformat()}))
+    why = clean_text(reason, limit=MAX_REASON)
+    if not why:
+        problems.append((Sentence.EXTENSION_REASON_REQUIRED, {}))
+    pending = await session.scalar(
+        select(Extension.id).where(
+            Extension.assignment_id == assignment.id,
+            Extension.state == ReviewState.PENDING,
+        )
+    )
+    if pending is not None:
+        problems.append((Sentence.EXTENSION_PENDING, {}))
+    return why, problems
+
+
+async def grant_extension(
+    session: AsyncSession,
+    *,
+    assignment: Assignment,
+    reviewer: Person,
+    new_due_on: date,
+    reason: str,
+    clock: Clock,
+    tz: ZoneInfo,
+) -> Extension:
+    """延期 given by the office itself (the items list's batch action): the rules of a
+    request, then approved at once by ``reviewer`` through `decide_extension` (the deadline
+    moves, the ladder is replanned, the co units follow; each step audited)."""
+    require(reviewer, Action.REVIEW, assignment)
+    why, problems = await _extension_problems(
+        session, assignment, new_due_on=new_due_on, reason=reason, clock=clock, tz=tz
+    )
+    if problems:
+        raise refusals(ValidationFailed, problems)
+    extension = Extension(
+        assignment_id=assignment.id,
+        requested_by_id=None,  # nobody asked: the office decided (its audit names who)
+        reason=why,
+        progress="",
+        old_due_on=assignment.due_on,
+        new_due_on=new_due_on,
+        state=ReviewState.PENDING,
+        channel=Origin.WEB,
+        created_at=clock.now(),
+    )
+    session.add(extension)
+    await session.flush()
+    record(
+        session,
+        clock=clock,
+        actor=Actor.of(reviewer),
+        entity="extension",
+        entity_id=extension.id,
+        action="requested",
+        to_state=ReviewState.PENDING,
+        detail={
+            "assignment_id": assignment.id,
+            "old_due_on": assignment.due_on.isoformat(),
+            "new_due_on": new_due_on.isoformat(),
+            "by_office": True,
+        },
+    )
+    return await decide_extension(
+        session, extension=extension, reviewer=reviewer, approve=True, comment=why, clock=clock
+    )
 
 
 def may_extend(assignment: Assignment, *, today: date) -> None:

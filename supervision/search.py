@@ -3,7 +3,8 @@
 A search is a case-insensitive substring match (``ILIKE '%…%'``; SQLite's ``LIKE`` on
 ``lower()`` of both sides, the same rows for Chinese text), with ``%``, ``_`` and the escape
 character taken literally. An item matches when its title or 文号 contains the text, or when
-one of its assignments is to a unit, or held by a person (责任人), whose name contains it.
+one of its assignments is to a unit, or held by a person (责任人 or 责任领导), whose name
+contains it.
 
 The names are looked up first in the small units and people tables (`ItemSearch.find`), so
 the items' condition is two ``ILIKE``s plus, only when some name matched, their ids: on
@@ -67,5 +68,9 @@ class ItemSearch:
             units, people = self.unit_ids, self.person_ids
         else:
             return own  # no name matched: the planner sees the two patterns alone
-        by_name = Assignment.unit_id.in_(units) | Assignment.owner_id.in_(people)
+        by_name = (
+            Assignment.unit_id.in_(units)
+            | Assignment.owner_id.in_(people)
+            | Assignment.leader_id.in_(people)
+        )
         return own | Item.id.in_(select(Assignment.item_id).where(by_name))

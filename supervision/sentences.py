@@ -212,6 +212,18 @@ class Sentence(StrEnum):
     ROBOT_ACCEPTED = "robot_accepted"
     ROBOT_REFUSED = "robot_refused"
     ROBOT_UNREACHABLE = "robot_unreachable"
+    # batch actions on the items list (批量操作)
+    BATCH_NONE_SELECTED = "batch_none_selected"
+    BATCH_TOO_MANY = "batch_too_many"
+    BATCH_REASON_REQUIRED = "batch_reason_required"
+    BATCH_UNIT_REQUIRED = "batch_unit_required"
+    BATCH_DATE_REQUIRED = "batch_date_required"
+    BATCH_ITEM_UNKNOWN = "batch_item_unknown"
+    BATCH_NOT_ACTIVE = "batch_not_active"
+    BATCH_NO_LEAD = "batch_no_lead"
+    BATCH_URGED_TODAY = "batch_urged_today"
+    BATCH_NOBODY_TO_URGE = "batch_nobody_to_urge"
+    BATCH_REFUSED = "batch_refused"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -845,5 +857,38 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
     Sentence.ROBOT_UNREACHABLE: (
         "无法连接到机器人：{answer}",
         "The robot could not be reached: {answer}",
+    ),
+    Sentence.BATCH_NONE_SELECTED: ("请先勾选事项。", "Select at least one item first."),
+    Sentence.BATCH_TOO_MANY: (
+        "一次最多处理 {max} 个事项，已选 {got} 个。",
+        "At most {max} items at a time; {got} were selected.",
+    ),
+    Sentence.BATCH_REASON_REQUIRED: ("请填写理由。", "A reason is required."),
+    Sentence.BATCH_UNIT_REQUIRED: ("请选择转至哪个单位。", "Choose the unit to hand over to."),
+    Sentence.BATCH_DATE_REQUIRED: (
+        "请填写新的完成时限（如 2027-01-31）。",
+        "A new deadline (e.g. 2027-01-31) is required.",
+    ),
+    Sentence.BATCH_ITEM_UNKNOWN: (
+        "事项 #{id} 不存在或不在您的查看范围内。",
+        "Item #{id} does not exist or is not yours to see.",
+    ),
+    Sentence.BATCH_NOT_ACTIVE: (
+        "该事项已办结或已撤销。",
+        "This item is already closed or cancelled.",
+    ),
+    Sentence.BATCH_NO_LEAD: ("该事项没有办理中的主办单位。", "This item has no open lead unit."),
+    Sentence.BATCH_URGED_TODAY: (
+        "今天已向{unit}催办过，不再重复发送。",
+        "{unit} was already urged today; it is not sent twice.",
+    ),
+    Sentence.BATCH_NOBODY_TO_URGE: (
+        "{unit}没有可接收催办的人员（责任人或联络员）。",
+        "{unit} has nobody to urge (no responsible person or liaison).",
+    ),
+    Sentence.BATCH_REFUSED: (
+        "有 {count} 个事项不能执行此操作，因此全部未执行。请取消勾选这些事项后重试。",
+        "{count} of the items cannot take this action, so nothing was done. Deselect them "
+        "and try again.",
     ),
 }

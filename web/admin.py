@@ -19,7 +19,9 @@ from web.views import (
     deliveries,
     documents,
     importing,
+    item_batch,
     items,
+    ledger,
     login,
     milestones,
     people,
@@ -81,6 +83,8 @@ def setup_admin(app: web.Application) -> None:
     dashboard.routes(app)
     items.routes(app)
     documents.routes(app)
+    item_batch.routes(app)
+    ledger.routes(app)
     milestones.routes(app)
     reviews.routes(app)
     templates_admin.routes(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -542,3 +543,25 @@ async def test_items_pages_by_cursor_walk_the_list_both_ways(
         hidden = await s.scalar(select(Item.id).where(Item.ref == "K-060"))
     shown = await (await as_liaison.get(f"/items?after={hidden}")).text()
     assert "K-0" not in shown and "甲单位的事项" in shown  # not theirs: the first page
+
+
+async def test_items_list_sorts_by_column_and_shows_days_left(
+    as_admin: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        late = await f.item(s, ref="督〔2026〕9号", title="逾期的事项", due_on=date(2026, 10, 29))
+        leader = await f.person(s, name="王副市长")
+        await f.assignment(s, item=late, unit=await f.unit(s, name="丙单位"), leader=leader)
+    html = await (await as_admin.get("/items?sort=light")).text()
+    order = re.findall(r'<tr data-id="(\d+)"', html)
+    assert order[0] == str(late.id)  # red first
+    assert 'aria-sort="ascending"' in html and "已逾期2个工作日" in html
+    assert 'data-days="-2"' in html and "剩余" in html
+    assert 'href="/items?sort=light&amp;dir=desc"' in html  # clicking again reverses
+    html = await (await as_admin.get("/items?sort=light&dir=desc")).text()
+    assert re.findall(r'<tr data-id="(\d+)"', html)[-1] == str(late.id)
+    html = await (await as_admin.get("/items?q=王副市长")).text()  # a leader's name finds it
+    assert re.findall(r'<tr data-id="(\d+)"', html) == [str(late.id)]
+    as_admin.client.session.cookie_jar.update_cookies({"lang": "en"})
+    html = await (await as_admin.get("/items?sort=light")).text()
+    assert "Days left / late (working days)" in html and "2 working days overdue" in html

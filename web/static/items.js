@@ -25,3 +25,14 @@
   [received, source, urgent].forEach(function (el) { el.addEventListener("change", update); });
   update();
 })();
+// The items list: "select this page" ticks every row's box for a batch action.
+(function () {
+  "use strict";
+  var all = document.getElementById("select-all");
+  if (!all) { return; }
+  all.addEventListener("change", function () {
+    document.querySelectorAll('input[name="ids"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();

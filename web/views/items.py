@@ -33,10 +33,18 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.deadlines import DeadlineError, default_due
 from supervision.errors import DomainError, ValidationFailed
-from supervision.item_list import Cursor, ItemFilter, ItemPage, ItemRow, page_items
+from supervision.item_list import (
+    Cursor,
+    ItemFilter,
+    ItemPage,
+    ItemRow,
+    ItemSort,
+    SortKey,
+    page_items,
+)
 from supervision.item_schema import ItemInput
 from supervision.items import ItemSpec, due_in_force, item_light, save_item
-from supervision.labels import Sentence, refusals, say
+from supervision.labels import Sentence, days_phrase, refusals, say
 from supervision.lifecycle import cancel_item
 from supervision.light import Light
 from supervision.milestones import list_milestones
@@ -92,6 +100,29 @@ class Filters:
     page: int = 1
     after: int | None = None  # keyset cursor (`supervision.item_list.Cursor`): rows after it
     before: int | None = None  # or before it
+    sort: ItemSort = dataclasses.field(default_factory=ItemSort)
+
+    def sorted_by(self, key: str) -> str:
+        """The query string that orders the list by column ``key`` from its first page: the
+        column's own direction, reversed when the list is already ordered by it."""
+        column = SortKey(key)
+        if self.sort.key is column:
+            direction = "asc" if self.sort.descending else "desc"
+        else:
+            direction = "desc" if ItemSort.of(key).descending else "asc"
+        return self.query(sort=key, dir=direction, page="", after=None, before=None)
+
+    def where(self, scope: Any) -> ItemFilter:
+        """These filters for `supervision.item_list`, inside ``scope``."""
+        return ItemFilter(
+            scope=scope,
+            unit_id=self.unit,
+            source=self.source,
+            light=Light(self.light) if self.light else None,
+            due_from=self.due_from,
+            due_to=self.due_to,
+            text=self.q,
+        )
 
     @property
     def cursor(self) -> Cursor | None:
@@ -112,6 +143,8 @@ class Filters:
             "page": self.page if self.cursor is None else "",
             "after": self.after,
             "before": self.before if self.after is None else None,
+            "sort": "" if self.sort == ItemSort() else self.sort.key.value,
+            "dir": "" if self.sort == ItemSort() else ("desc" if self.sort.descending else "asc"),
         }
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -131,6 +164,7 @@ def parse_filters(query: Any) -> Filters:
         page=max(1, int_or_none(query.get("page")) or 1),
         after=_item_id(query.get("after")),
         before=_item_id(query.get("before")),
+        sort=ItemSort.of(str(query.get("sort", "")), str(query.get("dir", ""))),
     )
 
 
@@ -152,15 +186,7 @@ async def items_list(request: web.Request) -> web.StreamResponse:
     me = require(request, Permission.VIEW)
     deps: WebDeps = request.app[DEPS]
     filters = parse_filters(request.query)
-    where = ItemFilter(
-        scope=me.scope,
-        unit_id=filters.unit,
-        source=filters.source,
-        light=Light(filters.light) if filters.light else None,
-        due_from=filters.due_from,
-        due_to=filters.due_to,
-        text=filters.q,
-    )
+    where = filters.where(me.scope)
     async with deps.sessions() as session:
         calendar = await load_calendar(session)
         today = local_today(deps.clock, deps.config.tz)
@@ -173,6 +199,7 @@ async def items_list(request: web.Request) -> web.StreamResponse:
             offset=(filters.page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
             cursor=filters.cursor,
+            sort=filters.sort,
         )
         total = found.total
         page, pages = clamp_page(filters.page, total)
@@ -188,6 +215,7 @@ async def items_list(request: web.Request) -> web.StreamResponse:
                     offset=(page - 1) * PAGE_SIZE,
                     limit=PAGE_SIZE,
                     count=False,
+                    sort=filters.sort,
                 )
             ).rows
         links = _pager(filters, found, shown, page, pages)
@@ -205,6 +233,7 @@ async def items_list(request: web.Request) -> web.StreamResponse:
             "pages": pages,
             "total": total,
             "links": links,
+            "days": lambda n: days_phrase(n, lang_of(request)),
         },
     )
 
@@ -214,7 +243,7 @@ def _pager(
 ) -> dict[str, str]:
     """The pager's query strings: the next page by keyset cursor (after the last row shown);
     the previous one by number while pages are numbered, else by cursor (before the first)."""
-    base = dataclasses.replace(filters, page=1, after=None, before=None)
+    base = dataclasses.replace(filters, page=1, after=None, before=None)  # the sort stays
     cursor = filters.cursor
     if not shown:
         return {"first": base.query()} if cursor is not None else {}

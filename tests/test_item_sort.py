@@ -1,0 +1,139 @@
+"""The items list's orders: every column sorts both ways, and keyset pages walk it exactly
+(ties broken by id), forwards and backwards, on both databases."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+
+from models import AssignmentRole, ItemState, Source
+from supervision.calendar_store import load_calendar
+from supervision.deadlines import days_left
+from supervision.item_list import (
+    Cursor,
+    ItemFilter,
+    ItemRow,
+    ItemSort,
+    SortKey,
+    list_items,
+    page_items,
+)
+from supervision.light import SEVERITY, Light
+from testing import SHANGHAI
+from testing import factories as f
+
+pytestmark = pytest.mark.dialects
+
+TODAY = date(2026, 12, 7)
+SOURCES = list(Source)
+
+
+async def _items(session) -> None:
+    """Items with many ties in every column: 4 deadlines, 3 received dates, 3 units (and
+    none), every source, open, closed and cancelled."""
+    rng = random.Random(7)
+    units = [await f.unit(session, code=f"S{k}", name=name) for k, name in enumerate("cab")]
+    for k in range(40):
+        item = await f.item(
+            session,
+            ref=f"S-{k:02d}",
+            source=rng.choice(SOURCES),
+            received_on=TODAY - timedelta(days=rng.choice([3, 20, 40])),
+            due_on=TODAY + timedelta(days=rng.choice([-4, 0, 2, 30])),
+        )
+        if k % 9:
+            asg = await f.assignment(
+                session, item=item, unit=units[k % 3], role=AssignmentRole.LEAD
+            )
+            asg.due_on = item.due_on
+        if k % 7 == 0:
+            item.state = ItemState.CLOSED
+            if k % 9:
+                asg.state = ItemState.CLOSED
+    await session.flush()
+
+
+def _expected(rows: list[ItemRow], sort: ItemSort) -> list[int]:
+    def key(r: ItemRow) -> tuple[object, ...]:
+        if sort.key is SortKey.DUE:
+            return (r.due_on, r.ref, r.id)
+        if sort.key is SortKey.RECEIVED:
+            return (r.received_on, r.id)
+        if sort.key is SortKey.SOURCE:
+            return (SOURCES.index(Source(r.source)), r.id)
+        if sort.key is SortKey.UNIT:
+            return (r.lead_unit_name or "", r.id)
+        return (SEVERITY[Light.RED] - SEVERITY[r.light], r.due_on, r.id)
+
+    return [r.id for r in sorted(rows, key=key, reverse=sort.descending)]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("column", list(SortKey))
+async def test_every_order_pages_by_cursor_without_gaps_or_repeats(
+    session, column: SortKey, descending: bool
+) -> None:
+    await _items(session)
+    calendar = await load_calendar(session)
+    every = await list_items(session, today=TODAY, calendar=calendar, tz=SHANGHAI)
+    sort = ItemSort(column, descending)
+    expected = _expected(every, sort)
+    assert len(expected) == 40
+
+    async def page(cursor: Cursor | None, offset: int = 0) -> tuple[list[int], bool]:
+        found = await page_items(
+            session,
+            ItemFilter(),
+            today=TODAY,
+            calendar=calendar,
+            tz=SHANGHAI,
+            limit=7,
+            offset=offset,
+            count=False,
+            cursor=cursor,
+            sort=sort,
+        )
+        return [r.id for r in found.rows], found.more
+
+    walked: list[int] = []
+    ids, more = await page(None)
+    walked += ids
+    while more:
+        ids, more = await page(Cursor(walked[-1]))
+        walked += ids
+    assert walked == expected
+    # backwards from the last page: each page is the slice before its first row
+    ids, _ = await page(None, offset=35)
+    assert ids == expected[35:]
+    start = 35
+    while start > 0:
+        ids, more = await page(Cursor(expected[start], before=True))
+        assert ids == expected[max(0, start - 7) : start]
+        assert more == (start > 7)
+        start -= 7
+
+
+async def test_sort_names_from_a_query_string() -> None:
+    assert ItemSort.of("received") == ItemSort(SortKey.RECEIVED, True)  # newest first
+    assert ItemSort.of("light") == ItemSort(SortKey.LIGHT, False)  # red first
+    assert ItemSort.of("unit", "desc") == ItemSort(SortKey.UNIT, True)
+    assert ItemSort.of("bogus", "desc") == ItemSort()
+    assert ItemSort.of("due", "sideways") == ItemSort()
+
+
+async def test_days_left_are_working_days_to_the_deadline_in_force(session) -> None:
+    await _items(session)
+    calendar = await load_calendar(session)
+    every = await list_items(session, today=TODAY, calendar=calendar, tz=SHANGHAI)
+    for row in every:
+        if row.state in (ItemState.CLOSED, ItemState.CANCELLED):
+            assert row.days_left is None
+        else:
+            assert row.days_left == days_left(TODAY, row.due_on, calendar)
+    # Monday 2026-12-07: due the Thursday before, it is 2 working days late (Friday, Monday)
+    late = [r for r in every if r.due_on == TODAY - timedelta(days=4) and r.days_left is not None]
+    assert late and {r.days_left for r in late} == {-2}
+    on_day = [r for r in every if r.due_on == TODAY and r.days_left is not None]
+    assert on_day and {r.days_left for r in on_day} == {0}
