@@ -29,9 +29,9 @@ pytestmark = pytest.mark.slow
 
 WIDTHS = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 WORDS = {
-    "zh": {"invited": "已邀请", "accepted": "机器人已接收", "forbidden": "403"},
+    "zh": {"invited": "已邀请", "accepted": "机器人已接收", "forbidden": "无权访问"},
     "en": {"invited": "Invited, valid until", "accepted": "The robot accepted it",
-           "forbidden": "403"},
+           "forbidden": "Not allowed"},
 }  # fmt: skip
 
 
