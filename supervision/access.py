@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ACTIVE_STATES, Assignment, Item, Person, PersonRole, Role, Unit
 from supervision.errors import NotAllowed
+from supervision.labels import Sentence, refusal
 from supervision.people import UNIT_ROLES
 from supervision.units import subtree
 
@@ -360,7 +361,7 @@ def can(person: Person | None, action: Action, assignment: Assignment) -> bool:
 def require(person: Person | None, action: Action, assignment: Assignment) -> None:
     """Raise NotAllowed unless ``person`` may do ``action`` on ``assignment``."""
     if not can(person, action, assignment):
-        raise NotPermitted("您无权对该事项执行此操作 (not allowed)")
+        raise refusal(NotPermitted, Sentence.NOT_ALLOWED_ON_ITEM)
 
 
 async def actionable_assignments(session: AsyncSession, person: Person) -> Sequence[Assignment]:

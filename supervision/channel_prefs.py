@@ -26,7 +26,7 @@ from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
 from supervision.import_words import Both, ImportWord, say_import
-from supervision.labels import CATALOGUE
+from supervision.labels import CATALOGUE, Sentence, refusal
 
 
 class Reachable(Protocol):
@@ -211,7 +211,7 @@ async def set_prefs(
     rows not yet sent follow the new order at delivery. Bad input raises and changes nothing.
     """
     if not Member.of(actor).sets_channels_of(person_id):
-        raise NotPermitted("只能修改本人的接收渠道 (you may change only your own channels)")
+        raise refusal(NotPermitted, Sentence.CHANNELS_OWN_ONLY)
     person = await session.get(Person, person_id)
     if person is None:
         raise NotFound(f"no person #{person_id}")

@@ -2,228 +2,17 @@
 
 Part of the one catalogue: `supervision.labels` re-exports `Sentence` and `SENTENCES` and
 says them (`say`, `refusal`, `told`); they live here only to keep each module short.
-Imports nothing of Duban.
+The keys are `supervision.sentence_keys`; imports nothing else of Duban.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Final
 
+from supervision.sentence_keys import Sentence
+
 __all__ = ["SENTENCES", "Sentence"]
-
-
-class Sentence(StrEnum):
-    """Whole sentences people are told: prompts, confirmations and refusals (bot, WeCom,
-    e-mail answers, web, CLI). Values in braces are filled by `say`."""
-
-    OFFICE = "office"
-    # binding a chat (strangers are told in Chinese, and English when their Telegram is)
-    HOW_TO_BIND = "how_to_bind"
-    PRIVATE_ONLY = "private_only"
-    GREET = "greet"
-    ALREADY_BOUND = "already_bound"
-    INVITE_UNKNOWN = "invite_unknown"
-    INVITE_USED = "invite_used"
-    INVITE_EXPIRED = "invite_expired"
-    # the worklist
-    NO_OPEN = "no_open"
-    OPEN_ITEMS = "open_items"
-    ITEM_LINE = "item_line"
-    VIEW_ONLY = "view_only"
-    # filing, asking, confirming
-    FILED = "filed"
-    COMPLETION_FILED = "completion_filed"
-    TO_SIGNOFF = "to_signoff"
-    TO_REVIEW = "to_review"
-    EXTENSION_FILED = "extension_filed"
-    CONFIRM_ONE = "confirm_one"
-    CHOOSE_ITEM = "choose_item"
-    CHOOSE_FOR_COMPLETE = "choose_for_complete"
-    CHOOSE_FOR_EXTEND = "choose_for_extend"
-    ASK_REPORT = "ask_report"
-    ASK_SUMMARY = "ask_summary"
-    ASK_REASON = "ask_reason"
-    ASK_PROGRESS = "ask_progress"
-    ASK_DATE = "ask_date"
-    ASK_COMMENT = "ask_comment"
-    CANCELLED = "cancelled"
-    NOTHING_TO_CANCEL = "nothing_to_cancel"
-    SEND_TEXT_OR_FILE = "send_text_or_file"
-    SEND_TEXT = "send_text"
-    REPORT_EDITED = "report_edited"
-    # review and sign-off
-    REVIEW_NONE = "review_none"
-    REVIEW_COMPLETION = "review_completion"
-    REVIEW_EXTENSION = "review_extension"
-    SIGNOFF_NONE = "signoff_none"
-    SIGNOFF_ITEM = "signoff_item"
-    SIGNED_OFF = "signed_off"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    # refusals
-    NOT_ALLOWED = "not_allowed"
-    EXPIRED = "expired"
-    APOLOGY = "apology"
-    UNKNOWN_COMMAND = "unknown_command"
-    SETTINGS_HINT = "settings_hint"
-    ERROR = "error"
-    REASON_REQUIRED = "reason_required"
-    MESSAGE_EXPIRED = "message_expired"
-    UNKNOWN_BUTTON = "unknown_button"
-    BAD_DATE = "bad_date"
-    NO_SUCH_ASSIGNMENT = "no_such_assignment"
-    ASSIGNMENT_CLOSED = "assignment_closed"
-    NOT_OPEN = "not_open"
-    NOT_OPEN_FOR_EXTENSION = "not_open_for_extension"
-    DEADLINE_PASSED = "deadline_passed"
-    NO_SUCH_REPORT = "no_such_report"
-    REPORT_HANDLED = "report_handled"
-    NO_SUCH_REQUEST = "no_such_request"
-    REQUEST_DECIDED = "request_decided"
-    NOT_YOUR_SIGNOFF = "not_your_signoff"
-    COMPLETION_ALREADY_ASKED = "completion_already_asked"
-    NEW_DATE_NOT_LATER = "new_date_not_later"
-    EXTENSION_REASON_REQUIRED = "extension_reason_required"
-    EXTENSION_PROGRESS_REQUIRED = "extension_progress_required"
-    EXTENSION_PENDING = "extension_pending"
-    REPORT_ON_CLOSED = "report_on_closed"
-    TEXT_TOO_LONG = "text_too_long"
-    BAD_ATTACHMENT_ID = "bad_attachment_id"
-    MESSAGE_ALREADY_FILED = "message_already_filed"
-    MILESTONE_NOT_OF_ITEM = "milestone_not_of_item"
-    TOO_MANY_ATTACHMENTS = "too_many_attachments"
-    EMPTY_REPORT = "empty_report"
-    ALBUM_ELSEWHERE = "album_elsewhere"
-    ONLY_AUTHOR_EDITS = "only_author_edits"
-    EDIT_WINDOW_PASSED = "edit_window_passed"
-    REPORT_REVIEWED = "report_reviewed"
-    SUMMARY_REQUIRED = "summary_required"
-    NOTHING_TO_SIGN_OFF = "nothing_to_sign_off"
-    NOT_AWAITING_REVIEW = "not_awaiting_review"
-    NO_LONGER_ASKING_TO_CLOSE = "no_longer_asking_to_close"
-    EXTENSION_DECIDED = "extension_decided"
-    DEADLINE_CHANGED = "deadline_changed"
-    MAIL_DECIDER_NOT_REGISTERED = "mail_decider_not_registered"
-    MAIL_SIGNOFF_WORD = "mail_signoff_word"
-    MAIL_REVIEW_WORD = "mail_review_word"
-    MAIL_EXTENSION_GONE = "mail_extension_gone"
-    MAIL_REPORT_GONE = "mail_report_gone"
-    # the date picker
-    MONTH = "month"
-    WEEKDAYS = "weekdays"
-    # WeCom dialogs (企业微信): a card's buttons, then a text
-    WECOM_UNBOUND = "wecom_unbound"
-    WECOM_NOT_ALLOWED = "wecom_not_allowed"
-    WECOM_GONE = "wecom_gone"
-    WECOM_NO_OPEN = "wecom_no_open"
-    WECOM_ASK_REPORT = "wecom_ask_report"
-    WECOM_ASK_CLOSE = "wecom_ask_close"
-    WECOM_ASK_EXTEND = "wecom_ask_extend"
-    WECOM_CHOOSE = "wecom_choose"
-    WECOM_CHOOSE_AGAIN = "wecom_choose_again"
-    WECOM_FILED = "wecom_filed"
-    WECOM_COMPLETION_FILED = "wecom_completion_filed"
-    WECOM_REFUSED = "wecom_refused"
-    WECOM_DETAILS = "wecom_details"
-    WECOM_EMPTY = "wecom_empty"
-    WECOM_EXTENSION_FORMAT = "wecom_extension_format"
-    WECOM_SETTINGS = "wecom_settings"
-    WECOM_SETTINGS_SAVED = "wecom_settings_saved"
-    # answers to e-mail replies (a refused reply files nothing)
-    MAIL_UNKNOWN_REMINDER = "mail_unknown_reminder"
-    MAIL_ITEM_GONE = "mail_item_gone"
-    MAIL_SENDER_NOT_REGISTERED = "mail_sender_not_registered"
-    MAIL_TOO_LARGE = "mail_too_large"
-    MAIL_TOO_MANY_FILES = "mail_too_many_files"
-    MAIL_FILE_TYPE = "mail_file_type"
-    MAIL_FILE_SIZE = "mail_file_size"
-    MAIL_TOTAL_SIZE = "mail_total_size"
-    MAIL_ATTACHMENTS_REFUSED = "mail_attachments_refused"
-    MAIL_EXTENSION_FORMAT = "mail_extension_format"
-    # the template editor
-    TEMPLATE_VERSION_MISSING = "template_version_missing"
-    TEMPLATE_RESET_UNCONFIRMED = "template_reset_unconfirmed"
-    # office documents (督办单, 催办单, 督查通报 as DOCX)
-    DOC_NUMBER_BAD = "doc_number_bad"
-    DOC_NUMBER_PATTERN_BAD = "doc_number_pattern_bad"
-    # forms of the web pages and the use-cases behind them (退回重办, 转办, items, policies)
-    REOPEN_NOT_CLOSED = "reopen_not_closed"
-    REOPEN_REASON_REQUIRED = "reopen_reason_required"
-    REASON_TOO_LONG = "reason_too_long"
-    REOPEN_DUE_NOT_LATER = "reopen_due_not_later"
-    REOPEN_CONFIRM = "reopen_confirm"
-    REOPEN_DUE_REQUIRED = "reopen_due_required"
-    TRANSFER_NOT_OPEN = "transfer_not_open"
-    TRANSFER_REASON_REQUIRED = "transfer_reason_required"
-    TRANSFER_TO_WHOM = "transfer_to_whom"
-    TRANSFER_SAME = "transfer_same"
-    TRANSFER_CONFIRM = "transfer_confirm"
-    UNIT_ALREADY_ON_ITEM = "unit_already_on_item"
-    OWNER_OUTSIDE_LEAD = "owner_outside_lead"
-    OWNER_OUTSIDE_CO = "owner_outside_co"
-    OWNER_OUTSIDE_UNIT = "owner_outside_unit"
-    SOURCE_UNKNOWN = "source_unknown"
-    RECEIVED_ON_BAD = "received_on_bad"
-    DUE_ON_BAD = "due_on_bad"
-    LEAD_UNIT_REQUIRED = "lead_unit_required"
-    CO_UNIT_BAD = "co_unit_bad"
-    CO_OWNER_BAD = "co_owner_bad"
-    CO_OWNER_UNIT_NOT_CHOSEN = "co_owner_unit_not_chosen"
-    CO_OWNER_TWICE = "co_owner_twice"
-    POLICY_DUE_DAYS = "policy_due_days"
-    POLICY_CO_DAYS = "policy_co_days"
-    WINDOW_START_BAD = "window_start_bad"
-    WINDOW_END_BAD = "window_end_bad"
-    WINDOW_ORDER = "window_order"
-    DIGEST_THRESHOLD = "digest_threshold"
-    POLICY_NO_STEP = "policy_no_step"
-    STEP_UNKNOWN = "step_unknown"
-    STEP_OFFSET = "step_offset"
-    STEP_PERIOD = "step_period"
-    STEP_UNKNOWN_VALUES = "step_unknown_values"
-    STEP_NO_ROLE = "step_no_role"
-    STEP_NO_CHANNEL = "step_no_channel"
-    STEP_UNKNOWN_TEMPLATE = "step_unknown_template"
-    STEP_MILESTONE_TEMPLATE = "step_milestone_template"
-    EXTENSION_DATE_BAD = "extension_date_bad"
-    FILE_TOO_LARGE = "file_too_large"
-    FILE_EMPTY = "file_empty"
-    FILES_TOO_MANY = "files_too_many"
-    # group robots (群机器人) set up by an admin, and their test message
-    ROBOT_NAME_REQUIRED = "robot_name_required"
-    ROBOT_NAME_TOO_LONG = "robot_name_too_long"
-    ROBOT_KIND = "robot_kind"
-    ROBOT_URL_REQUIRED = "robot_url_required"
-    ROBOT_URL_HTTPS = "robot_url_https"
-    ROBOT_URL_HOST = "robot_url_host"
-    ROBOT_URL_SHAPE = "robot_url_shape"
-    ROBOT_SECRET_UNUSED = "robot_secret_unused"  # noqa: S105 (a sentence key)
-    ROBOT_SECRET_DINGTALK = "robot_secret_dingtalk"  # noqa: S105 (a sentence key)
-    ROBOT_SECRET_FEISHU = "robot_secret_feishu"  # noqa: S105 (a sentence key)
-    ROBOT_UNIT_REQUIRED = "robot_unit_required"
-    ROBOT_NO_UNIT = "robot_no_unit"
-    ROBOT_STEPS_REQUIRED = "robot_steps_required"
-    ROBOT_STEP_UNKNOWN = "robot_step_unknown"
-    ROBOT_NOT_FOUND = "robot_not_found"
-    ROBOT_REMOVE_CONFIRM = "robot_remove_confirm"
-    ROBOT_TEST_TEXT = "robot_test_text"
-    ROBOT_ACCEPTED = "robot_accepted"
-    ROBOT_REFUSED = "robot_refused"
-    ROBOT_UNREACHABLE = "robot_unreachable"
-    # batch actions on the items list (批量操作)
-    BATCH_NONE_SELECTED = "batch_none_selected"
-    BATCH_TOO_MANY = "batch_too_many"
-    BATCH_REASON_REQUIRED = "batch_reason_required"
-    BATCH_UNIT_REQUIRED = "batch_unit_required"
-    BATCH_DATE_REQUIRED = "batch_date_required"
-    BATCH_ITEM_UNKNOWN = "batch_item_unknown"
-    BATCH_NOT_ACTIVE = "batch_not_active"
-    BATCH_NO_LEAD = "batch_no_lead"
-    BATCH_URGED_TODAY = "batch_urged_today"
-    BATCH_NOBODY_TO_URGE = "batch_nobody_to_urge"
-    BATCH_REFUSED = "batch_refused"
 
 
 #: every sentence: (中文, English); ``{office}`` etc. are filled by `say`
@@ -890,5 +679,17 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "有 {count} 个事项不能执行此操作，因此全部未执行。请取消勾选这些事项后重试。",
         "{count} of the items cannot take this action, so nothing was done. Deselect them "
         "and try again.",
+    ),
+    Sentence.NOT_ALLOWED_ON_ITEM: (
+        "您无权对该事项执行此操作",
+        "You may not do this on that item",
+    ),
+    Sentence.CHANNELS_OWN_ONLY: (
+        "只能修改本人的接收渠道",
+        "You may change only your own channels",
+    ),
+    Sentence.TOKEN_VALID_DAYS: (
+        "有效天数须在 1 到 {max} 之间",
+        "The validity must be 1 to {max} days",
     ),
 }

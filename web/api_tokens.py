@@ -25,6 +25,7 @@ from models import ApiToken, Person
 from supervision.audit import Actor, record
 from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
+from supervision.labels import Sentence, refusal
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -87,10 +88,7 @@ async def create_token(
     if len(label) > MAX_NAME:
         raise ValidationFailed(f"the token name is longer than {MAX_NAME} characters")
     if valid_days is not None and not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise ValidationFailed(
-            f"有效天数须在 1 到 {MAX_VALID_DAYS} 之间 "
-            f"(the validity must be 1 to {MAX_VALID_DAYS} days)"
-        )
+        raise refusal(ValidationFailed, Sentence.TOKEN_VALID_DAYS, max=MAX_VALID_DAYS)
     if not person.active:
         raise ValidationFailed(f"{person.name} is deactivated; a token would not work")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
