@@ -27,6 +27,7 @@ from supervision.clock import Clock
 from supervision.errors import NotFound, ValidationFailed
 from supervision.import_words import Both, ImportWord, say_import
 from supervision.labels import CATALOGUE, Sentence, refusal
+from supervision.phrases import lang_of
 
 
 class Reachable(Protocol):
@@ -119,6 +120,8 @@ class PrefsRefused(ValidationFailed):
         errors = [f"channels: {say_import(word, 'en', **values)}" for word, values in problems]
         super().__init__("; ".join(errors), errors)
         self.errors_zh = [say_import(word, "zh", **values) for word, values in problems]
+        zh = "；".join(f"接收渠道：{text}" for text in self.errors_zh)
+        self.said = lambda locale: zh if lang_of(locale) == "zh" else "; ".join(errors)
 
 
 def format_prefs(channels: Sequence[Channel]) -> str | None:

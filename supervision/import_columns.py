@@ -11,11 +11,12 @@ the glossary page are written from the same table. Part of the one catalogue
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
-from supervision.import_words import Both
+from supervision.errors import ValidationFailed
+from supervision.import_words import Both, ImportWord, say_import
 from supervision.phrases import lang_of
 
 __all__ = [
@@ -356,3 +357,31 @@ def accepted_headers(kind: str, locale: str | None = "zh") -> str:
     if lang_of(locale) == "en":
         return ", ".join(f"{c.code} ({c.zh})" for c in IMPORT_COLUMNS[kind])
     return "、".join(f"{c.zh}（{c.code}）" for c in IMPORT_COLUMNS[kind])
+
+
+#: a form's problem: (the import column its field is, English, 中文) — as
+#: `supervision.people.field_problems` gives them, or `field_problem` words one
+FieldProblem = tuple[str, str, str]
+
+V = TypeVar("V", bound=ValidationFailed)
+
+
+def field_problem(column: str, word: ImportWord, **values: object) -> FieldProblem:
+    """One problem of a form's field, worded by the catalogue in both languages."""
+    return column, say_import(word, "en", **values), say_import(word, "zh", **values)
+
+
+def form_refusal(kind: type[V], table: str, problems: Sequence[FieldProblem]) -> V:
+    """A ``kind`` error naming every problem of a form whose fields are the ``table`` import's
+    columns (people, units): ``str`` and ``errors`` in English (``column: reason``), and said
+    in a reader's language with the column headed as in that language's import files."""
+    english = [f"{column}: {en}" for column, en, _ in problems]
+    error = kind("; ".join(english), english)
+
+    def said(locale: str | None) -> str:
+        if lang_of(locale) == "en":
+            return "; ".join(english)
+        return "；".join(f"{column_name(table, column)}：{zh}" for column, _, zh in problems)
+
+    error.said = said
+    return error

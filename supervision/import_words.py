@@ -62,6 +62,11 @@ class ImportWord(StrEnum):
     DUPLICATE_EMAIL = "duplicate_email"
     DUPLICATE_APP_ID = "duplicate_app_id"
     APP_ID_TAKEN = "app_id_taken"
+    NO_UNIT_ID = "no_unit_id"
+    UNIT_BELOW_ITSELF = "unit_below_itself"
+    CODE_TAKEN = "code_taken"
+    SELF_ADMIN = "self_admin"
+    UNKNOWN_ROLES = "unknown_roles"
     BAD_EMAIL = "bad_email"
     UNIT_FOR_ROLES = "unit_for_roles"
     BAD_LOCALE = "bad_locale"
@@ -180,6 +185,14 @@ IMPORT_WORDS: Final[Mapping[ImportWord, tuple[str, str]]] = {
         "“{value}”已被其他人员使用",
         "'{value}' is already used by another person",
     ),
+    ImportWord.NO_UNIT_ID: ("没有编号为 {id} 的单位", "no unit #{id}"),
+    ImportWord.UNIT_BELOW_ITSELF: ("单位不能是自己的下级", "a unit cannot sit below itself"),
+    ImportWord.CODE_TAKEN: ("单位代码“{code}”已被使用", "unit code '{code}' is already used"),
+    ImportWord.SELF_ADMIN: (
+        "不能取消自己的管理员角色，也不能停用自己",
+        "you cannot remove your own admin role or deactivate yourself",
+    ),
+    ImportWord.UNKNOWN_ROLES: ("无法识别的角色：{roles}", "unknown role: {roles}"),
     ImportWord.BAD_EMAIL: ("“{text}”不是有效的邮箱地址", "'{text}' is not an email address"),
     ImportWord.UNIT_FOR_ROLES: (
         "角色为{roles}的人员必须填写单位",

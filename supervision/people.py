@@ -14,6 +14,7 @@ from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.emails import BadEmail, normal_email
 from supervision.errors import NotFound, ValidationFailed
+from supervision.import_columns import FieldProblem, field_problem, form_refusal
 from supervision.import_words import Both, ImportWord, say_import
 from supervision.labels import label
 
@@ -139,29 +140,28 @@ async def save_person(
         if person is None:
             raise NotFound(f"no person #{person_id}")
     email = (spec.email or "").strip()
-    problems = [] if spec.name.strip() else ["name: required"]
+    problems: list[FieldProblem] = []
+    if not spec.name.strip():
+        problems.append(field_problem("name", ImportWord.REQUIRED))
     if len(spec.name) > NAME_LIMIT:
-        problems.append(f"name: longer than {NAME_LIMIT} characters")
-    problems += [
-        f"{field}: {message}"
-        for field, message, _ in field_problems(
-            email=email,
-            phone=spec.phone or "",
-            locale=spec.locale,
-            roles=spec.roles,
-            has_unit=spec.unit_id is not None,
-            wecom_userid=spec.wecom_userid or "",
-            dingtalk_userid=spec.dingtalk_userid or "",
-            feishu_user_id=spec.feishu_user_id or "",
-        )
-    ]
+        problems.append(field_problem("name", ImportWord.TOO_LONG, limit=NAME_LIMIT))
+    problems += field_problems(
+        email=email,
+        phone=spec.phone or "",
+        locale=spec.locale,
+        roles=spec.roles,
+        has_unit=spec.unit_id is not None,
+        wecom_userid=spec.wecom_userid or "",
+        dingtalk_userid=spec.dingtalk_userid or "",
+        feishu_user_id=spec.feishu_user_id or "",
+    )
     if spec.unit_id is not None and await session.get(Unit, spec.unit_id) is None:
-        problems.append(f"unit: no unit #{spec.unit_id}")
+        problems.append(field_problem("unit", ImportWord.NO_UNIT_ID, id=spec.unit_id))
     email = stored_email(email)
     if email:
         holders = await session.scalars(select(Person.id).where(func.lower(Person.email) == email))
         if any(holder != person_id for holder in holders):
-            problems.append(f"email: {email} is already used by another person")
+            problems.append(field_problem("email", ImportWord.APP_ID_TAKEN, value=email))
     for column, value in (
         (Person.wecom_userid, spec.wecom_userid),
         (Person.dingtalk_userid, spec.dingtalk_userid),
@@ -171,15 +171,15 @@ async def save_person(
             continue
         holder = await session.scalar(select(Person.id).where(column == value))
         if holder is not None and holder != person_id:
-            problems.append(f"{column.key}: {value} is already used by another person")
+            problems.append(field_problem(column.key, ImportWord.APP_ID_TAKEN, value=value))
     if (
         person_id is not None
         and person_id == actor.person_id
         and (Role.ADMIN not in spec.roles or not spec.active)
     ):
-        problems.append("you cannot remove your own admin role or deactivate yourself")
+        problems.append(field_problem("roles", ImportWord.SELF_ADMIN))
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise form_refusal(ValidationFailed, "people", problems)
     created = person is None
     if person is None:
         person = Person(created_at=clock.now())  # every field set below, so the event lists it

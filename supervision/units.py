@@ -14,6 +14,8 @@ from models import Unit
 from supervision.audit import Actor, apply_changes, record
 from supervision.clock import Clock
 from supervision.errors import DomainError, NotFound, ValidationFailed
+from supervision.import_columns import FieldProblem, field_problem, form_refusal
+from supervision.import_words import ImportWord, worded
 
 K = TypeVar("K", bound=Hashable)
 
@@ -127,26 +129,26 @@ async def save_unit(
         if unit is None:
             raise NotFound(f"no unit #{unit_id}")
     code, name = spec.code.strip(), spec.name.strip()
-    problems: list[str] = []
+    problems: list[FieldProblem] = []
     if not code:
-        problems.append("code is required")
+        problems.append(field_problem("code", ImportWord.REQUIRED))
     if not name:
-        problems.append("name is required")
+        problems.append(field_problem("name", ImportWord.REQUIRED))
     if spec.parent_id is not None:
         rows = (await session.execute(select(Unit.id, Unit.parent_id))).all()
         parents: dict[int, int | None] = {unit: parent for unit, parent in rows}
         if spec.parent_id not in parents:
-            problems.append(f"parent_id: no unit #{spec.parent_id}")
+            problems.append(field_problem("parent_code", ImportWord.NO_UNIT_ID, id=spec.parent_id))
         if unit_id is not None:
             parents[unit_id] = spec.parent_id
             cycle = parent_cycle(parents, unit_id)
             if cycle is not None and cycle[0] == unit_id:
-                problems.append("parent_id: a unit cannot sit below itself")
+                problems.append(field_problem("parent_code", ImportWord.UNIT_BELOW_ITSELF))
     if problems:
-        raise ValidationFailed("; ".join(problems), problems)
+        raise form_refusal(ValidationFailed, "units", problems)
     other = await session.scalar(select(Unit.id).where(Unit.code == code))
     if other is not None and other != unit_id:
-        raise CodeTaken(f"unit code {code!r} is already used")
+        raise worded(CodeTaken, ImportWord.CODE_TAKEN, code=code)
     created = unit is None
     if unit is None:
         unit = Unit(code=code, name=name, created_at=clock.now())

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from models import AuditEvent, Unit
 from supervision.audit import Actor
 from supervision.errors import NotFound, ValidationFailed
+from supervision.labels import told
 from supervision.units import CodeTaken, UnitSpec, save_unit
 
 ADMIN = Actor(None, "admin")
@@ -45,7 +46,11 @@ async def test_every_problem_at_once_and_nothing_written(session, clock):
         await save_unit(
             session, unit_id=None, spec=UnitSpec("", " ", 999), actor=ADMIN, clock=clock
         )
-    assert err.value.errors == ["code is required", "name is required", "parent_id: no unit #999"]
+    assert err.value.errors == ["code: required", "name: required", "parent_code: no unit #999"]
+    assert (
+        told(err.value, "zh")
+        == "单位代码：必填；单位名称：必填；上级单位代码：没有编号为 999 的单位"
+    )
     assert (await session.scalars(select(Unit))).all() == []
 
 

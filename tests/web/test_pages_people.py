@@ -119,7 +119,7 @@ async def test_person_bad_input_changes_nothing(as_admin: Web, seed: Seed, sessi
     response = await as_admin.post(
         f"/people/{seed.admin}", {"name": "管理员", "roles": "supervisor", "locale": "zh"}
     )
-    assert response.status == 400 and "own admin role" in await response.text()
+    assert response.status == 400 and "不能取消自己的管理员角色" in await response.text()
     assert (await as_admin.get("/people/9999")).status == 404
 
 
@@ -154,7 +154,7 @@ async def test_units_create_edit_and_cycles(as_admin: Web, seed: Seed, sessions,
     cycle = await as_admin.post(
         f"/units/{seed.unit_a}", {"code": "A", "name": "甲单位", "parent_id": str(child.id)}
     )
-    assert cycle.status == 400 and "below itself" in await cycle.text()
+    assert cycle.status == 400 and "上级单位代码：单位不能是自己的下级" in await cycle.text()
     dup = await as_admin.post("/units/new", {"code": "B", "name": "重复"})
     assert dup.status == 400
     html = await (await as_admin.get("/units")).text()
@@ -173,7 +173,7 @@ async def test_person_form_binds_a_wecom_userid(as_admin: Web, seed: Seed, sessi
         assert response.status == 400 and "wecom_userid" in await response.text(), bad
     taken = {"name": "管理员", "roles": "admin", "locale": "zh", "wecom_userid": "lly"}
     response = await as_admin.post(f"/people/{seed.admin}", taken)
-    assert response.status == 400 and "already used" in await response.text()
+    assert response.status == 400 and "已被其他人员使用" in await response.text()
     async with sessions() as s:
         assert (await s.get_one(Person, seed.liaison_a)).wecom_userid == "lly"
         assert (await s.get_one(Person, seed.admin)).wecom_userid is None
@@ -193,7 +193,7 @@ async def test_person_form_takes_dingtalk_and_feishu_ids(
         response = await as_admin.post(f"/people/{seed.admin}", admin | {field: bad})
         assert response.status == 400 and field in await response.text(), bad
     response = await as_admin.post(f"/people/{seed.admin}", admin | {"feishu_user_id": "ou_9a8b"})
-    assert response.status == 400 and "already used" in await response.text()
+    assert response.status == 400 and "已被其他人员使用" in await response.text()
     async with sessions() as s:
         person = await s.get_one(Person, seed.liaison_a)
         assert (person.dingtalk_userid, person.feishu_user_id) == ("ding-lly", "ou_9a8b")
@@ -216,7 +216,7 @@ async def test_the_form_sets_the_channel_preference_in_order(
     assert (await as_admin.post(f"/people/{seed.liaison_a}", base)).status == 303
     for bad in ({"channel_1": "email", "channel_2": "email"}, {"channel_1": "wecom"}):
         response = await as_admin.post(f"/people/{seed.liaison_a}", {**base, **bad})
-        assert response.status == 400 and "channels:" in await response.text()
+        assert response.status == 400 and "接收渠道：" in await response.text()
     async with sessions() as s:
         assert (await s.get_one(Person, seed.liaison_a)).channel_prefs == "wecom_app,email"
     # all blank: the default again

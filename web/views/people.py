@@ -14,8 +14,10 @@ from models.org import pinyin_of
 from notifier.wecom.api import authorize_link
 from supervision.access import Permission
 from supervision.audit import Actor
-from supervision.channel_prefs import PERSONAL, parse_prefs, prefs_of, set_prefs
+from supervision.channel_prefs import PERSONAL, PrefsRefused, parse_prefs, prefs_of, set_prefs
 from supervision.errors import DomainError, NotFound, ValidationFailed
+from supervision.import_columns import FieldProblem, field_problem, form_refusal
+from supervision.import_words import ImportWord
 from supervision.invites import INVITE_VALIDITY, create_invite, deep_link, queue_invite_email
 from supervision.labels import CHANNEL_PREFS, channel_prefs_word
 from supervision.people import (
@@ -33,7 +35,15 @@ from supervision.units import UnitSpec, pruned, save_unit, unit_tree
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.i18n import LANGS
-from web.views.common import int_or_none, lang_of, path_id, redirect, render, text_field
+from web.views.common import (
+    int_or_none,
+    lang_of,
+    path_id,
+    redirect,
+    refused,
+    render,
+    text_field,
+)
 from web.wecom_binding import BIND_PATH
 
 ROLES = [r.value for r in Role]
@@ -143,7 +153,7 @@ async def person_edit(request: web.Request) -> web.StreamResponse:
     return await _person_form(request, person.id, _person_raw(person))
 
 
-def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
+def _parse_person(form: Any) -> tuple[dict[str, Any], list[FieldProblem]]:
     """The form as typed (to show it again) and what cannot even be read as a person."""
     raw: dict[str, Any] = {
         "name": text_field(form, "name", NAME_LIMIT),
@@ -161,16 +171,19 @@ def _parse_person(form: Any) -> tuple[dict[str, Any], list[str]]:
     }
     raw["channels"] = [c for c in raw["channels"] if c]
     raw["channels_sent"] = "channel_1" in form  # a post without the choice keeps the list
-    problems = []
+    problems: list[FieldProblem] = []
     try:
         parse_prefs(raw["channels"])
-    except ValidationFailed as exc:
-        problems += exc.errors
+    except PrefsRefused as exc:
+        problems += [
+            ("channels", en.removeprefix("channels: "), zh)
+            for en, zh in zip(exc.errors, exc.errors_zh, strict=True)
+        ]
     unknown = [r for r in raw["roles"] if r not in ROLES]
     if unknown:
-        problems.append("unknown role: " + ", ".join(unknown))
+        problems.append(field_problem("roles", ImportWord.UNKNOWN_ROLES, roles=", ".join(unknown)))
     if raw["unit_id"] and int_or_none(raw["unit_id"]) is None:
-        problems.append("bad unit")
+        problems.append(field_problem("unit", ImportWord.NO_UNIT_ID, id=raw["unit_id"]))
     return raw, problems
 
 
@@ -198,7 +211,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
     password = password if isinstance(password, str) and password else None
     try:
         if problems:
-            raise ValidationFailed("; ".join(problems), problems)
+            raise form_refusal(ValidationFailed, "people", problems)
         hashed = await deps.login_guard.hash_password(password) if password else None
         async with deps.sessions() as session, session.begin():
             admin = await session.get_one(Person, me.person_id)
@@ -219,8 +232,7 @@ async def _save_person(request: web.Request, person_id: int | None) -> web.Strea
     except NotFound as exc:
         raise web.HTTPNotFound(text="404: no such person") from exc
     except DomainError as exc:
-        errors = getattr(exc, "errors", None) or [str(exc)]
-        return await _person_form(request, person_id, raw, errors=list(errors), status=400)
+        return await _person_form(request, person_id, raw, errors=refused(request, exc), status=400)
     raise redirect(f"/people/{saved_id}?msg=flash.saved")
 
 
@@ -276,7 +288,7 @@ async def person_invite(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         async with deps.sessions() as session:
             raw = _person_raw(await session.get(Person, person_id))
-        return await _person_form(request, person_id, raw, errors=[str(exc)], status=400)
+        return await _person_form(request, person_id, raw, errors=refused(request, exc), status=400)
     return await _person_form(request, person_id, raw, invite_link=link, invite_app=app)
 
 
@@ -391,8 +403,7 @@ async def _save_unit(request: web.Request, unit_id: int | None) -> web.StreamRes
     except NotFound as exc:
         raise web.HTTPNotFound(text="404: no such unit") from exc
     except DomainError as exc:
-        errors = getattr(exc, "errors", None) or [str(exc)]
-        return await _unit_form(request, unit_id, raw, errors=list(errors), status=400)
+        return await _unit_form(request, unit_id, raw, errors=refused(request, exc), status=400)
     raise redirect(f"/units?msg=flash.saved#unit-{saved}")
 
 
