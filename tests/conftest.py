@@ -252,6 +252,30 @@ async def h(
         yield running
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """New password hashes use argon2's cheapest parameters during tests: a hash with the
+    production ones costs ~0.2 s of CPU, and every logged-in web client needs one. Tests of
+    the parameters themselves ask for ``production_hasher``."""
+    from argon2 import PasswordHasher
+
+    from supervision.accounts import use_hasher
+
+    previous = use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    use_hasher(previous)
+
+
+@pytest.fixture
+def production_hasher() -> Iterator[None]:
+    """New password hashes use the production parameters during this test."""
+    from supervision.accounts import PRODUCTION_HASHER, use_hasher
+
+    previous = use_hasher(PRODUCTION_HASHER)
+    yield
+    use_hasher(previous)
+
+
 @pytest.fixture(scope="session")
 def quick_pool() -> Iterator[RenderPool]:
     """Render workers with a short timeout, so templates that would run for ever fail fast

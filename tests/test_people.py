@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Person, Role, Unit
-from supervision.accounts import verify_password
+from supervision.accounts import hash_password, verify_password
 from supervision.audit import Actor
 from supervision.errors import NotFound, ValidationFailed
 from supervision.people import PersonSpec, save_person
@@ -53,6 +53,12 @@ async def test_create_change_and_audit(session, clock):
     )  # the event of a new person lists every field it was given
     assert set(events[1].detail["changes"]) == {"locale", "roles"}
     assert "s3cret" not in repr([e.detail for e in events])
+
+
+def test_passwords_are_hashed_with_the_production_parameters(production_hasher) -> None:
+    hashed = hash_password("s3cret-pass")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), hashed
+    assert verify_password(hashed, "s3cret-pass") and not verify_password(hashed, "s3cret-pasS")
 
 
 def _as_dict(spec: PersonSpec) -> dict[str, object]:

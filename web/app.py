@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.templating import RenderLimits
+from notifier.templating import RenderLimits, RenderPool
 from notifier.wecom.api import DEFAULT_OAUTH_BASE, WeComConfig
 from supervision.clock import Clock, SystemClock
 from supervision.doc_numbers import DEFAULT_PATTERN
@@ -60,6 +60,9 @@ class WebDeps:
     redis: Any = None  # arq/redis client when configured; health checks ping it
     login_guard: LoginGuard = field(default_factory=LoginGuard)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: render workers owned by the caller, who closes them (tests share one pool among many
+    #: apps); None: the app starts its own under ``config.render_limits`` and closes them
+    render_pool: RenderPool | None = None
 
 
 DEPS = web.AppKey("deps", WebDeps)

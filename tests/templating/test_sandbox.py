@@ -44,7 +44,10 @@ ATTACKS = [
     "{{ (9 ** 9) ** (9 ** 9) }}",
     "{{ 9 ** (9 ** 9) }}",
     "{% for i in range(10**9) %}{% endfor %}",
-    "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
+    # 10^12 turns: no machine finishes them within any timeout, however loaded (10^8 did
+    # finish under load, and validation then said "renders to nothing")
+    "{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}"
+    "{% endfor %}{% endfor %}{% endfor %}",
     "{{ ''.format }}",
     "{{ '{0.__class__}'.format(item) }}",
     "{{ ''.format_map }}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Role
+from notifier.templating import RenderPool
 from supervision.accounts import hash_password
 from supervision.clock import FixedClock
 from testing import factories as f
@@ -82,15 +84,27 @@ def make_app(
     *,
     config: WebConfig | None = None,
     guard: LoginGuard | None = None,
+    render_pool: RenderPool | None = None,
 ) -> web.Application:
-    """The real web app with the admin part; the login throttle records its waits."""
+    """The real web app with the admin part; the login throttle records its waits. With
+    ``render_pool`` the app renders on those workers instead of starting its own."""
     deps = WebDeps(
         config=config or WebConfig(secret_key=SECRET),
         sessions=sessions,
         clock=clock,
         login_guard=guard or LoginGuard(sleep=Waits()),
+        render_pool=render_pool,
     )
     return create_app(deps, [setup_admin])
+
+
+@pytest.fixture(scope="module")
+def render_pool() -> Iterator[RenderPool]:
+    """Render workers under the app's default limits, shared by the apps of one test module:
+    an app of its own would start fresh workers, which compile every template again."""
+    pool = RenderPool(WebConfig(secret_key=SECRET).render_limits)
+    yield pool
+    pool.close()
 
 
 class Web:
@@ -130,45 +144,50 @@ class Web:
 
 
 @pytest.fixture
-async def anon(sessions, clock, aiohttp_client_factory) -> Web:
+async def anon(sessions, clock, aiohttp_client_factory, render_pool) -> Web:
     """An anonymous client of a fresh app."""
-    return Web(await aiohttp_client_factory(make_app(sessions, clock)))
+    return Web(await aiohttp_client_factory(make_app(sessions, clock, render_pool=render_pool)))
 
 
-async def _logged_in(sessions, clock, factory, email: str, person_id: int) -> Web:
-    web_client = Web(await factory(make_app(sessions, clock)))
+async def _logged_in(sessions, clock, factory, pool, email: str, person_id: int) -> Web:
+    web_client = Web(await factory(make_app(sessions, clock, render_pool=pool)))
     response = await web_client.login(email, person_id=person_id)
     assert response.status == 303, await response.text()
     return web_client
 
 
 @pytest.fixture
-async def as_admin(sessions, clock, aiohttp_client_factory, seed: Seed) -> Web:
+async def as_admin(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as the admin."""
     return await _logged_in(
-        sessions, clock, aiohttp_client_factory, "admin@example.gov.cn", seed.admin
+        sessions, clock, aiohttp_client_factory, render_pool, "admin@example.gov.cn", seed.admin
     )
 
 
 @pytest.fixture
-async def as_supervisor(sessions, clock, aiohttp_client_factory, seed: Seed) -> Web:
+async def as_supervisor(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as a supervisor."""
     return await _logged_in(
-        sessions, clock, aiohttp_client_factory, "sup@example.gov.cn", seed.supervisor
+        sessions, clock, aiohttp_client_factory, render_pool, "sup@example.gov.cn", seed.supervisor
     )
 
 
 @pytest.fixture
-async def as_liaison(sessions, clock, aiohttp_client_factory, seed: Seed) -> Web:
+async def as_liaison(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as unit A's liaison."""
     return await _logged_in(
-        sessions, clock, aiohttp_client_factory, "liaison@example.gov.cn", seed.liaison_a
+        sessions,
+        clock,
+        aiohttp_client_factory,
+        render_pool,
+        "liaison@example.gov.cn",
+        seed.liaison_a,
     )
 
 
 @pytest.fixture
-async def as_viewer(sessions, clock, aiohttp_client_factory, seed: Seed) -> Web:
+async def as_viewer(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as a read-only viewer."""
     return await _logged_in(
-        sessions, clock, aiohttp_client_factory, "viewer@example.gov.cn", seed.viewer
+        sessions, clock, aiohttp_client_factory, render_pool, "viewer@example.gov.cn", seed.viewer
     )

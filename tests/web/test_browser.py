@@ -2,7 +2,8 @@
 
 Serves the real app on 127.0.0.1 (a free port, aiohttp AppRunner) on SQLite, then logs in,
 creates an item, edits a template and watches the preview change, approves an extension and
-opens the dashboard. Screenshots go to ``test-artifacts/browser/``.
+opens the dashboard. With ``DUBAN_SCREENSHOTS=1`` screenshots go to
+``test-artifacts/browser/``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -31,6 +33,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("DUBAN_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+#: Screenshots only on request: a full-page one costs Chromium real CPU time in every run.
+SCREENSHOTS = os.environ.get("DUBAN_SCREENSHOTS") == "1"
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -40,6 +44,13 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+async def screenshot(page: Any, name: str, **options: Any) -> None:
+    """Save what ``page`` shows as ``ARTIFACTS/name``, when ``DUBAN_SCREENSHOTS=1``."""
+    if SCREENSHOTS:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / name), **options)
 
 
 def _chromium() -> str:
@@ -96,7 +107,6 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
     from playwright.async_api import async_playwright, expect
 
     base, ids = server
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
         try:
@@ -116,7 +126,7 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
             await page.fill("input[name=password]", PASSWORD)
             await page.click("button[type=submit]")
             await expect(page).to_have_url(base + "/items")
-            await page.screenshot(path=str(ARTIFACTS / "1-items.png"), full_page=True)
+            await screenshot(page, "1-items.png", full_page=True)
 
             # 2. Create an item; the default deadline appears as the form is filled.
             await page.goto(base + "/items/new")
@@ -127,11 +137,11 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
             await page.dispatch_event("input[name=received_on]", "change")
             await expect(page.locator("#default-due")).to_contain_text("2026-12-14")
             await page.select_option("select[name=lead_unit]", str(ids["unit"]))
-            await page.screenshot(path=str(ARTIFACTS / "2-new-item.png"), full_page=True)
+            await screenshot(page, "2-new-item.png", full_page=True)
             await page.click("form.item-form button[type=submit]")
             await expect(page.locator("h1")).to_contain_text("完善城市排水设施")
             await expect(page.locator(".flash")).to_be_visible()
-            await page.screenshot(path=str(ARTIFACTS / "3-item.png"), full_page=True)
+            await screenshot(page, "3-item.png", full_page=True)
 
             # 3. Edit a template and watch the live preview change; save it.
             await page.goto(base + f"/templates/remind/telegram/zh/text?item={ids['item']}")
@@ -146,7 +156,7 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
             )
             await body.fill("已修改：{{ item.title }}")
             await expect(preview).to_have_text("已修改：推进老旧小区改造")
-            await page.screenshot(path=str(ARTIFACTS / "4-template.png"), full_page=True)
+            await screenshot(page, "4-template.png", full_page=True)
             await page.click("#template-form button[type=submit]")
             await expect(page.locator(".flash")).to_be_visible()
             await expect(page.locator("table.history")).to_contain_text("王管理")
@@ -172,14 +182,14 @@ async def test_browser_walk(server: tuple[str, dict[str, int]], sqlite_engine: A
             await row.locator("button[value=approve]").click()
             await expect(page.locator(".flash")).to_be_visible()
             await expect(page.locator(f"#extension-{ids['extension']}")).to_have_count(0)
-            await page.screenshot(path=str(ARTIFACTS / "5-reviews.png"), full_page=True)
+            await screenshot(page, "5-reviews.png", full_page=True)
 
             # 5. The dashboard.
             await page.click("nav.main a[href='/']")
             await expect(page.locator("h1")).to_have_text("督办总览")
             await expect(page.locator("svg.chart")).to_be_visible()
             await expect(page.locator("b[data-light=green]")).to_have_text("2")
-            await page.screenshot(path=str(ARTIFACTS / "6-dashboard.png"), full_page=True)
+            await screenshot(page, "6-dashboard.png", full_page=True)
             assert outside == []
         finally:
             await browser.close()

@@ -3,8 +3,8 @@
 Leaders read Duban on phones. On every page checked the menu folds behind its button at
 390 px (and opens with it, no script), tables keep readable columns (every th/td at least
 40 px wide, the table scrolling sideways inside itself rather than the page), the page never
-overflows sideways, and forms run in one column. Printing hides the menu. Screenshots go to
-``test-artifacts/browser/``.
+overflows sideways, and forms run in one column. Printing hides the menu. With
+``DUBAN_SCREENSHOTS=1`` screenshots go to ``test-artifacts/browser/``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARGS, ARTIFACTS, _chromium, server  # noqa: F401
+from tests.web.test_browser import ARGS, _chromium, screenshot, server  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +95,6 @@ async def test_every_page_fits_the_screen(
 
     base, ids = server
     phone = viewport is PHONE
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
         try:
@@ -131,10 +130,7 @@ async def test_every_page_fits_the_screen(
                     assert facts["headerHeight"] < 120, (where, facts)
                 else:
                     assert facts["navVisible"] and not facts["menuButton"], (where, facts)
-                await page.screenshot(
-                    path=str(ARTIFACTS / f"fit-{viewport['width']}-{lang}-{name}.png"),
-                    full_page=True,
-                )
+                await screenshot(page, f"fit-{viewport['width']}-{lang}-{name}.png", full_page=True)
             assert checked_tables >= 4  # items, assignments, extensions, dashboard units
             # The review list is one card per request on a phone: the decision buttons are
             # on the screen, not at the far end of a sideways scroll.
@@ -158,7 +154,7 @@ async def test_every_page_fits_the_screen(
                 await expect(menu).to_be_visible()
                 await expect(menu.locator("a[href='/reviews']")).to_be_visible()
                 assert (await page.evaluate(MEASURE))["scrollWidth"] <= PHONE["width"]
-                await page.screenshot(path=str(ARTIFACTS / f"fit-390-{lang}-menu-open.png"))
+                await screenshot(page, f"fit-390-{lang}-menu-open.png")
                 await menu.locator("a[href='/reviews']").click()
                 await page.wait_for_url(base + "/reviews")
                 await expect(page.locator("nav.main")).to_be_hidden()

@@ -21,7 +21,7 @@ from models import (
     Unit,
 )
 from testing import factories as f
-from tests.web.conftest import Seed, Web
+from tests.web.conftest import Seed, Web, make_app
 
 
 async def _pending(as_liaison: Web, seed: Seed, sessions) -> None:
@@ -285,6 +285,28 @@ async def test_a_hostile_preview_is_bounded_and_healthz_answers_meanwhile(as_adm
     # The worker was replaced: the next preview renders.
     data = await (await as_admin.post(url, {"body": "{{ item.ref }}"})).json()
     assert (data["ok"], data["preview"]) == (True, "督字〔2026〕37号")
+
+
+async def test_an_app_closes_only_the_render_workers_it_started(
+    sessions, clock, render_pool
+) -> None:
+    from aiohttp import web
+
+    from notifier.templating import validate
+    from web.views.template_keys import RENDER_POOL
+
+    shared, own = make_app(sessions, clock, render_pool=render_pool), make_app(sessions, clock)
+    runners = [web.AppRunner(app) for app in (shared, own)]
+    for runner in runners:
+        await runner.setup()
+    assert shared[RENDER_POOL] is render_pool and own[RENDER_POOL] is not render_pool
+    for app in (shared, own):
+        await validate("{{ item.ref }}", step="remind", channel="log", pool=app[RENDER_POOL])
+        assert app[RENDER_POOL].processes == 1
+    for runner in runners:
+        await runner.cleanup()
+    assert own[RENDER_POOL].closed and own[RENDER_POOL].processes == 0
+    assert not render_pool.closed and render_pool.processes == 1
 
 
 async def test_a_hostile_template_is_refused_at_save(as_admin: Web, sessions) -> None:

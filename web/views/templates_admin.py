@@ -205,8 +205,14 @@ async def template_save(request: web.Request) -> web.StreamResponse:
 
 
 async def render_pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: this app's render workers, killed when the app stops."""
-    pool = RenderPool(app[DEPS].config.render_limits)
+    """cleanup_ctx: this app's render workers, killed when the app stops (a pool handed in
+    through ``WebDeps.render_pool`` is its owner's to close)."""
+    deps = app[DEPS]
+    if deps.render_pool is not None:
+        app[RENDER_POOL] = deps.render_pool
+        yield
+        return
+    pool = RenderPool(deps.config.render_limits)
     app[RENDER_POOL] = pool
     yield
     await pool.aclose()
