@@ -23,12 +23,10 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import Clock
 from supervision.deadlines import recompute_provisional
 from supervision.errors import ValidationFailed
-from supervision.import_values import parse_bool, parse_date
-from supervision.importing import (
-    COLUMNS,
-    REQUIRED_COLUMNS,
-    RowError,
-)
+from supervision.import_result import RowError, RowErrors
+from supervision.import_values import NotARealDate, parse_bool, parse_date
+from supervision.import_words import ImportWord
+from supervision.importing import COLUMNS, REQUIRED_COLUMNS
 from supervision.items import ItemContext, apply_due
 from supervision.tabular import Table
 
@@ -116,11 +114,23 @@ class YearCoverage:
         return f"{text}; {self.overrides} override(s)"
 
 
+def _schedule_day(text: str, number: int, errs: RowErrors) -> date | None:
+    """A schedule row's date (None when blank or unreadable; the reason goes to ``errs``)."""
+    if not text:
+        errs.add(number, "date", ImportWord.REQUIRED)
+        return None
+    try:
+        return parse_date(text)
+    except NotARealDate:
+        errs.add(number, "date", ImportWord.NOT_A_REAL_DATE, text=text)
+    except ValueError:
+        errs.add(number, "date", ImportWord.NOT_A_DATE, text=text)
+    return None
+
+
 def _parse_workday(text: str) -> bool:
-    """1/0, true/false, 是/否, or 班/休; required."""
+    """1/0, true/false, 是/否, or 班/休 (not blank)."""
     value = text.strip()
-    if not value:
-        raise ValueError("required (1 = working day, 0 = day off)")
     if value in WORKDAY_WORDS:
         return WORKDAY_WORDS[value]
     return parse_bool(value)
@@ -146,37 +156,31 @@ async def import_schedule(
     """
     table = rows if isinstance(rows, Table) else Table(list(rows))
     result = ScheduleImportResult(rows=len(table), dry_run=dry_run)
-    errors: list[RowError] = []
+    errs = RowErrors("calendar", table)
     for name in REQUIRED_COLUMNS["calendar"]:
         if name not in table.columns:
-            errors.append(
-                RowError(1, name, f"missing column (expected: {', '.join(COLUMNS['calendar'])})")
-            )
+            errs.add(1, name, ImportWord.MISSING_COLUMN, expected=", ".join(COLUMNS["calendar"]))
     parsed: dict[date, tuple[int, bool, str]] = {}
-    if not errors:
+    if not len(errs):
         for number, row in zip(table.row_numbers, table, strict=True):
-            day: date | None = None
-            try:
-                day = parse_date(row.get("date", ""))
-            except ValueError as exc:
-                reason = "required" if not row.get("date", "").strip() else str(exc)
-                errors.append(RowError(number, "date", reason))
+            day = _schedule_day(row.get("date", "").strip(), number, errs)
             workday: bool | None = None
-            try:
-                workday = _parse_workday(row.get("is_workday", ""))
-            except ValueError as exc:
-                errors.append(RowError(number, "is_workday", str(exc)))
+            text = row.get("is_workday", "").strip()
+            if not text:
+                errs.add(number, "is_workday", ImportWord.REQUIRED)
+            else:
+                try:
+                    workday = _parse_workday(text)
+                except ValueError:
+                    errs.add(number, "is_workday", ImportWord.NOT_A_WORKDAY, text=text)
             note = row.get("note", "").strip()
             if len(note) > MAX_NOTE:
-                errors.append(RowError(number, "note", f"longer than {MAX_NOTE} characters"))
+                errs.add(number, "note", ImportWord.TOO_LONG, limit=MAX_NOTE)
             if day is not None and day in parsed:
-                errors.append(
-                    RowError(
-                        number, "date", f"{day.isoformat()} is listed twice (row {parsed[day][0]})"
-                    )
-                )
+                errs.add(number, "date", ImportWord.DATE_TWICE, day=day, first=parsed[day][0])
             elif day is not None and workday is not None:
                 parsed[day] = (number, workday, note)
+    errors = errs.errors
     if errors:
         result.errors = sorted(errors, key=lambda e: e.row)
         await session.rollback()

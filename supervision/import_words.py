@@ -67,6 +67,8 @@ class ImportWord(StrEnum):
     CODE_TAKEN = "code_taken"
     SELF_ADMIN = "self_admin"
     UNKNOWN_ROLES = "unknown_roles"
+    NOT_A_WORKDAY = "not_a_workday"
+    DATE_TWICE = "date_twice"
     BAD_EMAIL = "bad_email"
     UNIT_FOR_ROLES = "unit_for_roles"
     BAD_LOCALE = "bad_locale"
@@ -193,6 +195,14 @@ IMPORT_WORDS: Final[Mapping[ImportWord, tuple[str, str]]] = {
         "you cannot remove your own admin role or deactivate yourself",
     ),
     ImportWord.UNKNOWN_ROLES: ("无法识别的角色：{roles}", "unknown role: {roles}"),
+    ImportWord.NOT_A_WORKDAY: (
+        "“{text}”不是工作日标记（请写 1/0、是/否 或 班/休）",
+        "'{text}' is not a working-day mark (use 1/0, true/false, 是/否 or 班/休)",
+    ),
+    ImportWord.DATE_TWICE: (
+        "{day} 出现了两次（首见于第 {first} 行）",
+        "{day} is listed twice (row {first})",
+    ),
     ImportWord.BAD_EMAIL: ("“{text}”不是有效的邮箱地址", "'{text}' is not an email address"),
     ImportWord.UNIT_FOR_ROLES: (
         "角色为{roles}的人员必须填写单位",

@@ -106,9 +106,12 @@ async def test_schedule_errors_write_nothing(session, clock):
     assert [str(e) for e in result.errors] == [
         "row 3, date: 2027-01-01 is listed twice (row 2)",
         "row 4, date: '2027-02-30' is not a real date",
-        "row 6, is_workday: 'maybe' is not yes or no (use 1/0, true/false, 是/否 or 急)",
+        "row 6, is_workday: 'maybe' is not a working-day mark "
+        "(use 1/0, true/false, 是/否 or 班/休)",
         "row 6, note: longer than 200 characters",
     ]
+    # said to a Chinese office in Chinese, from the catalogue
+    assert result.errors[0].said("zh") == "第 3 行，date：2027-01-01 出现了两次（首见于第 2 行）"
     assert await session.scalar(select(func.count()).select_from(CalendarDay)) == 0
     missing = await import_schedule(
         session, Table([{"day": "2027-01-01"}]), actor=ACTOR, clock=clock

@@ -46,7 +46,7 @@ async def import_file(args: argparse.Namespace, rt: Runtime) -> int:
             await session.commit()
     if not result.ok:
         for error in result.errors:
-            print(str(error), file=sys.stderr)
+            print(error.said(rt.settings.office.locale), file=sys.stderr)
         bad = len({e.row for e in result.errors})
         print(
             f"duban: error: calendar: {bad} bad row(s) out of {result.rows}; nothing was written",

@@ -15,10 +15,19 @@ from supervision.audit import Actor
 from supervision.calendar_admin import coverage_report, import_schedule, set_override
 from supervision.clock import local_today
 from supervision.errors import DomainError
+from supervision.import_words import ImportWord, say_import
 from supervision.tabular import TableError, read_table
 from web.access import require
 from web.app import DEPS, WebDeps
-from web.views.common import date_or_none, render, t_for, table_error, text_field
+from web.views.common import (
+    date_or_none,
+    lang_of,
+    refused,
+    render,
+    t_for,
+    table_error,
+    text_field,
+)
 
 MAX_UPLOAD = 1024 * 1024
 
@@ -68,10 +77,11 @@ async def calendar_import(request: web.Request) -> web.StreamResponse:
     upload = form.get("file")
     dry_run = text_field(form, "dry_run") == "on"
     if not isinstance(upload, web.FileField):
-        return await _page(request, {"errors": ["choose a file"]}, status=400)
+        return await _page(request, {"errors": [t_for(request, "import.choose_file")]}, status=400)
     data = upload.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        return await _page(request, {"errors": ["file larger than 1 MB"]}, status=400)
+        too_large = say_import(ImportWord.TOO_LARGE, lang_of(request), mb=MAX_UPLOAD // 2**20)
+        return await _page(request, {"errors": [too_large]}, status=400)
     try:
         table = await asyncio.to_thread(read_table, data, upload.filename)
     except TableError as exc:
@@ -83,11 +93,11 @@ async def calendar_import(request: web.Request) -> web.StreamResponse:
                 session, table, actor=actor, clock=deps.clock, dry_run=dry_run
             )
     except DomainError as exc:
-        return await _page(request, {"errors": [str(exc)]}, status=400)
+        return await _page(request, {"errors": refused(request, exc)}, status=400)
     if not result.ok:
         return await _page(
             request,
-            {"errors": [str(e) for e in result.errors], "import_result": result},
+            {"errors": [e.said(lang_of(request)) for e in result.errors], "import_result": result},
             status=400,
         )
     return await _page(request, {"import_result": result, "changed": result.changed_items})
@@ -111,7 +121,7 @@ async def calendar_override(request: web.Request) -> web.StreamResponse:
                 session, day, kind == "1", text_field(form, "note", 200), actor, deps.clock
             )
     except DomainError as exc:
-        return await _page(request, {"errors": [str(exc)]}, status=400)
+        return await _page(request, {"errors": refused(request, exc)}, status=400)
     saved = t_for(request, "common.saved")
     return await _page(request, {"changed": result.changed_items, "flash": f"{day}: {saved}"})
 
