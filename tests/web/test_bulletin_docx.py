@@ -173,7 +173,7 @@ async def test_english_rendering(sup: Web, office):  # noqa: F811
     lines = texts(doc)
     assert lines[2] == "Bulletin on the supervised items of 2026-10"
     assert lines[3] == "To: 好单位, <b>慢</b>单位"
-    assert "1. Ranking — lead units (主办)" in lines
+    assert "1. Ranking — lead units" in lines
     assert [c.text for c in doc.tables[0].rows[0].cells][:3] == ["Rank", "Unit", "Assigned"]
     assert "2 November 2026" in lines
     assert "Copy to: 市委办公室, 市政府办公室." in lines
