@@ -46,7 +46,7 @@ async def cli(engine, db_url, clock, monkeypatch, capsys, robots):
     return run
 
 
-async def test_add_list_test_set_and_remove(cli, robots, sessions) -> None:
+async def test_add_list_test_set_and_remove(cli, robots, sessions, monkeypatch) -> None:
     url = robots.add("dingtalk", secret=DING_SECRET)
     code, out, err = await cli(
         "robots", "add", "--name", "发改委工作群", "--kind", "dingtalk", "--url", url,
@@ -74,6 +74,13 @@ async def test_add_list_test_set_and_remove(cli, robots, sessions) -> None:
     async with sessions() as s:
         again = await s.get_one(GroupWebhook, hook.id)
         assert again.unit_id is None and not again.active and opened(again, Sealer(KEY))[0] == url
+    code, out, _ = await cli("robots", "list")
+    assert code == 0 and "领导群（全部单位）" in out and "停用" in out and "已设置" in out
+    monkeypatch.setenv("DUBAN_OFFICE_LOCALE", "en")  # the office's language, not a mix of both
+    code, out, _ = await cli("robots", "list")
+    assert code == 0 and "Leadership group (every unit)" in out and "Disabled" in out
+    assert "领导群" not in out and "停用" not in out
+    monkeypatch.setenv("DUBAN_OFFICE_LOCALE", "zh")
     code, out, _ = await cli("robots", "remove", str(hook.id))
     assert code == 0 and "removed" in out
     async with sessions() as s:

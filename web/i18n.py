@@ -413,6 +413,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
         "Sent only when the policy's step uses the “unit group robots” channel.",
     ),
     "robots.active": ("启用", "Enabled"),
+    "robots.inactive": ("停用", "Disabled"),
     "robots.test": ("发送测试消息", "Send a test message"),
     "robots.remove": ("删除", "Remove"),
     "robots.confirm_remove": ("确认删除", "Confirm removal"),

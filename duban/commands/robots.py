@@ -31,6 +31,7 @@ from supervision.robots import (
     steps_of,
 )
 from supervision.sealing import Sealer
+from web.i18n import translate
 
 CLI = Actor.system("cli")
 
@@ -62,17 +63,18 @@ async def list_cmd(args: argparse.Namespace, rt: Runtime) -> int:
     async with rt.sessions() as session:
         robots = await list_robots(session)
         units = {u.id: u for u in (await session.scalars(select(Unit))).all()}
-    steps = labels(StepKind, "zh")
+    lang = rt.settings.office.locale  # the office's language, as every command speaks
+    steps = labels(StepKind, lang)
     rows = [
         [
             f"#{h.id}",
             h.name,
-            label_of(Channel, h.kind, "zh"),
-            units[h.unit_id].code if h.unit_id in units else "领导群 leadership",
+            label_of(Channel, h.kind, lang),
+            units[h.unit_id].code if h.unit_id in units else translate("robots.leadership", lang),
             shown_url(h),
-            "加签 signed" if h.secret else "-",
-            "、".join(steps[s] for s in steps_of(h)),
-            "启用 on" if h.active else "停用 off",
+            translate("robots.secret_set", lang, mask="").strip() if h.secret else "-",
+            ("、" if lang == "zh" else ", ").join(steps[s] for s in steps_of(h)),
+            translate("robots.active" if h.active else "robots.inactive", lang),
         ]
         for h in robots
     ]
@@ -164,7 +166,7 @@ async def test(args: argparse.Namespace, rt: Runtime) -> int:
         sealer=_sealer(rt),
         office=rt.settings.office.name,
     )
-    print(f"{outcome.said('zh')} ({outcome.said('en')})")
+    print(outcome.said(rt.settings.office.locale))
     return 0 if outcome.accepted else 1
 
 
