@@ -38,6 +38,7 @@ from models import (
     Notification,
     Person,
     Role,
+    StepChannel,
     StepKind,
     Unit,
 )
@@ -54,7 +55,7 @@ from supervision.clock import Clock, local_today
 from supervision.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from supervision.labels import Problem, Sentence, refusal, refusals
 from supervision.lifecycle import cancel_item
-from supervision.outbox import CHAT, EMAIL, notify_person
+from supervision.outbox import CHAT, EMAIL, notify_person, notify_unit_groups
 from supervision.policy import load_policy_for
 from supervision.requests import grant_extension
 from supervision.rework import transfer_assignment
@@ -243,6 +244,24 @@ async def _urge(
             )
             if written:
                 names.append(target.name)
+        if StepChannel.GROUP in channels:  # the unit's group robots, as the scan's urge
+            step_payload = {
+                "step": StepKind.URGE.value,
+                "template": template,
+                "occurrence": today,
+                "due_on": assignment.due_on.isoformat(),
+            }
+            await notify_unit_groups(
+                session,
+                unit_id=assignment.unit_id,
+                kind=StepKind.URGE,
+                key=key,
+                not_before=now,
+                now=now,
+                assignment_id=assignment.id,
+                item_id=item.id,
+                payload=step_payload,
+            )
         if not names:
             raise refusal(ValidationFailed, Sentence.BATCH_NOBODY_TO_URGE, unit=unit)
         record(

@@ -13,12 +13,15 @@ from models import (
     Assignment,
     AuditEvent,
     Extension,
+    GroupWebhook,
     Item,
     ItemState,
+    LadderStep,
     Notification,
     ReviewState,
     StepKind,
 )
+from supervision.policy import ensure_default_policies
 from tests.web.conftest import Seed, Web
 
 pytestmark = pytest.mark.dialects
@@ -145,6 +148,38 @@ async def test_urge_now_queues_the_urge_step_once_a_day(
         assert event is not None and event.entity_id == seed.assignment_a
     again = await as_supervisor.post("/items/batch", _form(as_supervisor, "urge", [seed.item_a]))
     assert again.status == 400 and "今天已向甲单位催办过" in await again.text()
+
+
+async def test_urge_now_reaches_the_units_group_robots_when_the_urge_step_does(
+    as_supervisor: Web, seed: Seed, sessions
+) -> None:
+    async with sessions() as s, s.begin():
+        hook = GroupWebhook(
+            name="甲单位工作群", kind="wecom", url="https://example.invalid/w",
+            unit_id=seed.unit_a, steps="urge",
+        )  # fmt: skip
+        deaf = GroupWebhook(
+            name="只收逾期", kind="wecom", url="https://example.invalid/o",
+            unit_id=seed.unit_a, steps="overdue",
+        )  # fmt: skip
+        s.add_all([hook, deaf])
+        await ensure_default_policies(s)
+        steps = (await s.scalars(select(LadderStep).where(LadderStep.kind == "urge"))).all()
+        assert steps, "the seeded policies have an urge step"
+        for step in steps:
+            step.channels = [*step.channels, "group"]
+    urged = await as_supervisor.post(
+        "/items/batch", _form(as_supervisor, "urge", [seed.item_a], confirm="1")
+    )
+    assert urged.status == 303
+    async with sessions() as s:
+        groups = (
+            await s.scalars(select(Notification).where(Notification.webhook_id.is_not(None)))
+        ).all()
+        # keyed as the scan's urge of the day, so the scan does not send it again
+        assert [(r.webhook_id, r.dedupe_key) for r in groups] == [
+            (hook.id, f"a{seed.assignment_a}:urge:2026-11-02:w{hook.id}")
+        ]
 
 
 async def test_only_the_office_runs_batches_and_words_follow_the_language(
