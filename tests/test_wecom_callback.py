@@ -216,7 +216,7 @@ async def test_channels_are_set_in_the_wecom_dialog(office: Office, world: World
     assert saved == "接收渠道已保存。\n接收渠道: 企业微信 → 电子邮件"
     assert await prefs() == "wecom_app,email"
     refused = await office.text("zhangsan", "接收渠道 短信")
-    assert refused.startswith("未予登记") and "'短信' is not a channel" in refused
+    assert refused.startswith("未予登记") and "接收渠道：“短信”不是人员可用的接收渠道" in refused
     assert await prefs() == "wecom_app,email"
     await office.text("zhangsan", "接收渠道 默认")
     assert await prefs() is None
