@@ -355,12 +355,22 @@ async def item_detail(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_choices(session: AsyncSession) -> dict[str, Any]:
+    """The choices of the item form and the 转办 form: units, and the active people (the
+    columns the forms show), also grouped by unit for the per-unit option groups."""
     people = (
-        await session.scalars(select(Person).where(Person.active).order_by(Person.name))
+        await session.execute(
+            select(Person.id, Person.name, Person.email, Person.unit_id)
+            .where(Person.active)
+            .order_by(Person.name)
+        )
     ).all()
+    members: dict[int | None, list[Any]] = {}
+    for person in people:
+        members.setdefault(person.unit_id, []).append(person)
     return {
         "units": await _units(session),
         "people": people,
+        "members": members,
         "sources": [s.value for s in Source],
     }
 
