@@ -49,6 +49,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yarl import URL
 
+from duban.process import settle_gc
 from models import Base, Item, Person, Source
 from models.db import create_engine, create_sessionmaker, is_sqlite
 from models.migrate import alembic_config
@@ -487,6 +488,7 @@ async def measure(
         bearer = await _token(engine, person_id, clock)
         async with TestClient(TestServer(app)) as client:
             await _login(client, email, person_id)
+            settle_gc()  # as `duban run` does once it serves (else full collections stall p95)
             for path in endpoints(role == "liaison", only_named="ledger" in only):
                 if only and (path != only[1:] if only.startswith("=") else only not in path):
                     continue
