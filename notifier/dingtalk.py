@@ -10,7 +10,6 @@ DingTalk's global error table (open.dingtalk.com, 服务端API错误码).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -89,15 +88,7 @@ class DingTalkApi(PlatformClient):
     ) -> dict[str, Any]:
         url = f"{self.config.api_base.rstrip('/')}/{path}"
         answered = await self._request(method, url, path=path, params=params, body=body)
-        status, raw = answered.status, answered.text
-        if status >= 400:
-            raise DingTalkNetworkError(f"DingTalk {path}: HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise DingTalkNetworkError(f"DingTalk {path}: answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise DingTalkNetworkError(f"DingTalk {path}: unexpected answer")
+        answer = self._json_object(answered, path)
         code = int(answer.get("errcode", 0) or 0)
         if code:
             raise DingTalkApiError(

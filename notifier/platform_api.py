@@ -4,6 +4,7 @@ closing both. Each platform's module adds its calls and maps its own error codes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -77,6 +78,20 @@ class PlatformClient:
             raise self.network_error(
                 f"{self.platform} {path}: network error {type(exc).__name__}"
             ) from None
+
+    def _json_object(self, answered: Answer, path: str) -> dict[str, Any]:
+        """The JSON object of a successful answer; an HTTP error, or a body that is not a
+        JSON object, raises :attr:`network_error` (the platform's error codes are the
+        caller's to read)."""
+        if answered.status >= 400:
+            raise self.network_error(f"{self.platform} {path}: HTTP {answered.status}")
+        try:
+            answer = json.loads(answered.text)
+        except ValueError:
+            raise self.network_error(f"{self.platform} {path}: answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise self.network_error(f"{self.platform} {path}: unexpected answer")
+        return answer
 
     async def close(self) -> None:
         """Close the HTTP session this client opened and the token store."""

@@ -9,7 +9,6 @@ drops the cached token and is tried once more with a fresh one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -105,15 +104,7 @@ class WeComApi(PlatformClient):
     ) -> dict[str, Any]:
         url = f"{self.config.api_base.rstrip('/')}/cgi-bin/{path}"
         answered = await self._request(method, url, path=path, params=params, body=body)
-        status, raw = answered.status, answered.text
-        if status >= 400:
-            raise WeComNetworkError(f"WeCom {path}: HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise WeComNetworkError(f"WeCom {path}: answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise WeComNetworkError(f"WeCom {path}: unexpected answer")
+        answer = self._json_object(answered, path)
         code = int(answer.get("errcode", 0) or 0)
         if code:
             raise WeComApiError(code, str(answer.get("errmsg", "")))
