@@ -22,12 +22,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from supervision.clock import Clock, SystemClock
+from testing.fakes.server import LoopbackServer
 
 TOKEN_TTL = timedelta(seconds=7200)
 ERRMSG = {
@@ -64,7 +64,7 @@ class Sent:
         return msg if isinstance(msg, dict) else {}
 
 
-class FakeDingTalk:
+class FakeDingTalk(LoopbackServer):
     """The DingTalk server API for one organisation and one internal application."""
 
     def __init__(
@@ -85,37 +85,11 @@ class FakeDingTalk:
         self._tokens: dict[str, Any] = {}
         self._forced: list[int] = []
         self._tasks = count(256_271_667_000)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 picks a free port); sets `base_url`."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The platform's endpoints this fake answers."""
         app.router.add_get("/gettoken", self._gettoken)
         app.router.add_post("/topapi/message/corpconversation/asyncsend_v2", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def fail_next(self, *codes: int) -> None:
         """Answer the next sends with these errcodes (e.g. 90018)."""

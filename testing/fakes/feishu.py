@@ -22,12 +22,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from supervision.clock import Clock, SystemClock
+from testing.fakes.server import LoopbackServer
 
 TOKEN_TTL = timedelta(seconds=7200)
 UUID_WINDOW = timedelta(hours=1)
@@ -68,7 +68,7 @@ class Sent:
     content: dict[str, Any]
 
 
-class FakeFeishu:
+class FakeFeishu(LoopbackServer):
     """The Feishu server API for one tenant and one self-built application."""
 
     def __init__(
@@ -89,37 +89,11 @@ class FakeFeishu:
         self._uuids: dict[str, tuple[datetime, str]] = {}
         self._forced: list[int] = []
         self._ids = count(1)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 picks a free port); sets `base_url`."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The platform's endpoints this fake answers."""
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._token)
         app.router.add_post("/open-apis/im/v1/messages", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def fail_next(self, *codes: int) -> None:
         """Answer the next message sends with these codes (e.g. 99991400, 230020)."""

@@ -24,12 +24,12 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from supervision.clock import Clock, SystemClock
+from testing.fakes.server import LoopbackServer
 
 #: how far a signed request's timestamp may be from now
 WINDOW_SECONDS = 3600
@@ -45,50 +45,29 @@ class Received:
     body: Any
 
 
-class FakeRobots:
+class FakeRobots(LoopbackServer):
     """Group robots of the three platforms behind one loopback server."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()
         self.robots: dict[tuple[str, str], str | None] = {}  # (kind, token) -> secret
         self.received: list[Received] = []
-        self._runner: web.AppRunner | None = None
-        self.base = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on ``host`` (a free port unless one is given); ``base`` is its URL."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The platform's endpoints this fake answers."""
         app.router.add_post("/cgi-bin/webhook/send", self._wecom)
         app.router.add_post("/robot/send", self._dingtalk)
         app.router.add_post("/open-apis/bot/v2/hook/{token}", self._feishu)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base = f"http://{bound_host}:{bound_port}"
 
     @property
     def host(self) -> str:
         """``127.0.0.1:port``: what the webhook validation must be told to accept."""
         return self.base.removeprefix("http://")
 
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    @property
+    def base(self) -> str:
+        """Where the robots serve (`base_url`)."""
+        return self.base_url
 
     def add(self, kind: str, *, secret: str | None = None) -> str:
         """Register a robot of ``kind`` (wecom, dingtalk, feishu); its webhook URL."""

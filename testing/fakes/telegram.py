@@ -21,13 +21,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from http import HTTPStatus
 from itertools import count
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import BodyPartReader, ClientResponse, ClientSession, MultipartReader, web
+
+from testing.fakes.server import LoopbackServer
 
 JSON_FIELDS = {
     "reply_markup",
@@ -322,7 +323,7 @@ class _Forced:
 # --- the server ---------------------------------------------------------------------------
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """A fake Bot API server with Telegram's validation, rate limits and fault injection."""
 
     def __init__(
@@ -379,41 +380,19 @@ class FakeTelegram:
         self._windows: dict[int | str, _Window] = {}
         self._forced: list[_Forced] = []
         self._failures: list[int] = []
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 picks a free port); sets `base_url` and `api_server`."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The platform's endpoints this fake answers."""
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
 
     async def stop(self) -> None:
         """Wake pending long polls and stop serving."""
         self._closing = True
         self._wake()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        await super().stop()
 
     @property
     def api_server(self) -> TelegramAPIServer:

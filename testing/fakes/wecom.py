@@ -33,8 +33,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import count
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
@@ -42,6 +41,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from notifier.wecom.crypto import WeComCrypt
 from supervision.clock import Clock, SystemClock
+from testing.fakes.server import LoopbackServer
 
 TOKEN_TTL = timedelta(seconds=7200)
 CODE_TTL = timedelta(minutes=5)
@@ -101,7 +101,7 @@ class Delivery:
         return self.attempts[-1] if self.attempts else None
 
 
-class FakeWeCom:
+class FakeWeCom(LoopbackServer):
     """The WeCom server API for one corp and one self-built application."""
 
     def __init__(
@@ -128,41 +128,15 @@ class FakeWeCom:
         self._codes: dict[str, tuple[str, bool, Any]] = {}  # code -> (user, member, expiry)
         self.signed_in: tuple[str, bool] | None = None
         self._msgids = count(1)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 picks a free port); sets `base_url`."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The platform's endpoints this fake answers."""
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_get("/connect/oauth2/authorize", self._authorize)
         app.router.add_get("/cgi-bin/auth/getuserinfo", self._getuserinfo)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # test controls
 
