@@ -117,6 +117,18 @@ class Outcome:
     refusal: DomainError | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What each item's action in one batch works with."""
+
+    session: AsyncSession
+    request: BatchRequest
+    person: Person
+    actor: Actor
+    clock: Clock
+    tz: ZoneInfo
+
+
 def refused(outcomes: Sequence[Outcome]) -> list[Outcome]:
     """The outcomes that were refused (any one of them stops the batch)."""
     return [o for o in outcomes if o.refusal is not None]
@@ -134,13 +146,13 @@ async def run_batch(
     order asked. Raises (changing nothing) when the person may not run batches or the
     request itself is incomplete. The caller commits only when `refused` is empty."""
     if not scope.allows(Permission.EDIT_ITEMS):
-        raise NotPermitted("您无权对该事项执行此操作 (not allowed)")
+        raise refusal(NotPermitted, Sentence.NOT_ALLOWED_ON_ITEM)
     problems = request.problems()
     if problems:
         raise refusals(ValidationFailed, problems)
     await begin_writing(session)  # the caller's rollback must undo the savepoints' work
     person = await session.get_one(Person, scope.person_id)
-    actor = Actor.of(person)
+    run = _Run(session, request, person, Actor.of(person), clock, tz)
     if request.unit_id is not None and await session.get(Unit, request.unit_id) is None:
         raise NotFound(f"no such unit #{request.unit_id}")
     ids = list(dict.fromkeys(request.item_ids))
@@ -162,9 +174,7 @@ async def run_batch(
             async with session.begin_nested():
                 if item.state not in ACTIVE_STATES:
                     raise refusal(InvalidTransition, Sentence.BATCH_NOT_ACTIVE)
-                await _ACTIONS[request.action](
-                    session, item, request, outcome, person=person, actor=actor, clock=clock, tz=tz
-                )
+                await _ACTIONS[request.action](run, item, outcome)
         except DomainError as exc:
             outcome.refusal = exc
         outcomes.append(outcome)
@@ -183,20 +193,11 @@ def _open_leads(item: Item) -> list[Assignment]:
     return leads
 
 
-async def _urge(
-    session: AsyncSession,
-    item: Item,
-    request: BatchRequest,
-    outcome: Outcome,
-    *,
-    person: Person,
-    actor: Actor,
-    clock: Clock,
-    tz: ZoneInfo,
-) -> None:
+async def _urge(run: _Run, item: Item, outcome: Outcome) -> None:
     """催办 now: the urge step of the item's policy (its roles, channels and template) to
     each active assignment's people, as outbox rows keyed like the scan's urge of today, so
     that neither sends it twice."""
+    session, actor, clock, tz = run.session, run.actor, run.clock, run.tz
     policy = await load_policy_for(session, item.source, item.urgent)
     ladder = Ladder.of(policy) if policy is not None else None
     step = next(
@@ -311,19 +312,10 @@ async def _urged(
     return [(p, tuple(r)) for p, r in found.values()]
 
 
-async def _transfer(
-    session: AsyncSession,
-    item: Item,
-    request: BatchRequest,
-    outcome: Outcome,
-    *,
-    person: Person,
-    actor: Actor,
-    clock: Clock,
-    tz: ZoneInfo,
-) -> None:
+async def _transfer(run: _Run, item: Item, outcome: Outcome) -> None:
     """转办: each open lead assignment to the chosen unit (its liaisons stand in for an
     owner until one is named), by `transfer_assignment`'s rules."""
+    session, request, actor, clock = run.session, run.request, run.actor, run.clock
     target = await session.get_one(Unit, request.unit_id)
     for assignment in _open_leads(item):
         before = assignment.unit.name
@@ -339,19 +331,10 @@ async def _transfer(
         outcome.after.append(target.name)
 
 
-async def _extend(
-    session: AsyncSession,
-    item: Item,
-    request: BatchRequest,
-    outcome: Outcome,
-    *,
-    person: Person,
-    actor: Actor,
-    clock: Clock,
-    tz: ZoneInfo,
-) -> None:
+async def _extend(run: _Run, item: Item, outcome: Outcome) -> None:
     """延期: each open lead assignment's deadline moved to the new date, by
     `grant_extension` (the rules of an extension, approved by the office at once)."""
+    session, request, person, clock, tz = run.session, run.request, run.person, run.clock, run.tz
     assert request.due_on is not None
     for assignment in _open_leads(item):
         before = assignment.due_on
@@ -368,18 +351,9 @@ async def _extend(
         outcome.after.append(request.due_on.isoformat())
 
 
-async def _cancel(
-    session: AsyncSession,
-    item: Item,
-    request: BatchRequest,
-    outcome: Outcome,
-    *,
-    person: Person,
-    actor: Actor,
-    clock: Clock,
-    tz: ZoneInfo,
-) -> None:
+async def _cancel(run: _Run, item: Item, outcome: Outcome) -> None:
     """撤销: the item and its open assignments, by `cancel_item`."""
+    session, request, actor, clock = run.session, run.request, run.actor, run.clock
     before = item.state
     await cancel_item(session, item, actor=actor, clock=clock, reason=request.reason.strip())
     outcome.before.append(before)
