@@ -32,6 +32,7 @@ from supervision.clock import Clock
 from supervision.errors import InvalidTransition, NotFound, ValidationFailed
 from supervision.item_schema import Day, Id, not_blank
 from supervision.items import SaveOutcome, due_in_force
+from supervision.labels import Sentence, refusal
 from supervision.light import Light, milestone_light
 from supervision.validation import Body, Patch
 
@@ -124,13 +125,13 @@ class MilestoneRow:
 
 def _allow(scope: Scope) -> None:
     if not scope.allows(Permission.EDIT_ITEMS):
-        raise NotPermitted("您无权管理阶段性节点 (not allowed to manage milestones)")
+        raise refusal(NotPermitted, Sentence.MILESTONES_NOT_ALLOWED)
 
 
 async def _item(session: AsyncSession, scope: Scope, item_id: int) -> Item:
     """The item in scope, with its assignments (for the deadline in force); else NotFound."""
     if not await item_visible(session, scope, item_id):
-        raise NotFound("事项不存在 (item not found)")
+        raise refusal(NotFound, Sentence.ITEM_NOT_FOUND)
     item = await session.scalar(
         select(Item).where(Item.id == item_id).options(selectinload(Item.assignments))
     )
@@ -205,7 +206,7 @@ async def _check(session: AsyncSession, item: Item, spec: MilestoneSpec) -> dict
 
 def _require_active(item: Item) -> None:
     if item.state not in ACTIVE_STATES:
-        raise InvalidTransition("事项已办结或已撤销，不能再调整节点 (item is closed)")
+        raise refusal(InvalidTransition, Sentence.MILESTONE_ITEM_CLOSED)
 
 
 async def add_milestone(
@@ -254,7 +255,7 @@ async def _milestone(session: AsyncSession, scope: Scope, milestone_id: int) -> 
         select(Milestone).where(Milestone.id == milestone_id).with_for_update()
     )
     if milestone is None or not await item_visible(session, scope, milestone.item_id):
-        raise NotFound("阶段性节点不存在 (milestone not found)")
+        raise refusal(NotFound, Sentence.MILESTONE_NOT_FOUND)
     return milestone
 
 
@@ -264,7 +265,7 @@ async def get_milestone(
     """A milestone of item ``item_id`` in scope; NotFound otherwise (or of another item)."""
     milestone = await _milestone(session, scope, milestone_id)
     if milestone.item_id != item_id:
-        raise NotFound("阶段性节点不存在 (milestone not found)")
+        raise refusal(NotFound, Sentence.MILESTONE_NOT_FOUND)
     return milestone
 
 
@@ -378,7 +379,7 @@ async def list_milestones(
 ) -> list[MilestoneRow]:
     """An item's milestones in scope, by date, each with its light (NotFound out of scope)."""
     if not await item_visible(session, scope, item_id):
-        raise NotFound("事项不存在 (item not found)")
+        raise refusal(NotFound, Sentence.ITEM_NOT_FOUND)
     milestones = (
         await session.scalars(
             select(Milestone)

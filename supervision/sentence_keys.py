@@ -226,3 +226,8 @@ class Sentence(StrEnum):
     NOT_ALLOWED_ON_ITEM = "not_allowed_on_item"
     CHANNELS_OWN_ONLY = "channels_own_only"
     TOKEN_VALID_DAYS = "token_valid_days"  # noqa: S105 (a sentence key)
+    # milestones
+    MILESTONES_NOT_ALLOWED = "milestones_not_allowed"
+    ITEM_NOT_FOUND = "item_not_found"
+    MILESTONE_ITEM_CLOSED = "milestone_item_closed"
+    MILESTONE_NOT_FOUND = "milestone_not_found"

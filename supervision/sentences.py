@@ -692,4 +692,8 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "有效天数须在 1 到 {max} 之间",
         "The validity must be 1 to {max} days",
     ),
+    Sentence.MILESTONES_NOT_ALLOWED: ("您无权管理阶段性节点", "not allowed to manage milestones"),
+    Sentence.ITEM_NOT_FOUND: ("事项不存在", "item not found"),
+    Sentence.MILESTONE_ITEM_CLOSED: ("事项已办结或已撤销，不能再调整节点", "item is closed"),
+    Sentence.MILESTONE_NOT_FOUND: ("阶段性节点不存在", "milestone not found"),
 }

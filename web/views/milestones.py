@@ -24,7 +24,7 @@ from supervision.validation import validate
 from web.access import require
 from web.app import DEPS, WebDeps
 from web.auth import Principal
-from web.views.common import path_id, redirect, text_field
+from web.views.common import path_id, redirect, refused, text_field
 from web.views.items import detail_page
 
 #: One change on a milestone page: (session, the person, their actor, the posted form).
@@ -54,8 +54,7 @@ async def _change(request: web.Request, change: Change) -> web.StreamResponse:
     except NotFound as exc:
         raise web.HTTPNotFound(text=f"404: {exc}") from None
     except DomainError as exc:
-        errors = getattr(exc, "errors", None) or [str(exc)]
-        return await detail_page(request, item_id, errors=list(errors), status=400)
+        return await detail_page(request, item_id, errors=refused(request, exc), status=400)
     raise redirect(f"/items/{item_id}?msg=flash.saved#milestones")
 
 
