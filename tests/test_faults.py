@@ -151,7 +151,9 @@ async def test_worker_killed_mid_delivery_loses_nothing(
         async def victim_sending() -> bool:
             return await probe.in_flight(victim.pid) > 0
 
-        # Kill while the victim holds sends (a loaded machine can leave it between jobs).
+        # Kill while the victim waits on sends: the fake holds its answers, so the sends the
+        # victim started stay in flight until it dies (a busy machine cannot let it finish).
+        tg.hold()
         await until(
             victim_sending,
             timeout=30,
@@ -162,6 +164,7 @@ async def test_worker_killed_mid_delivery_loses_nothing(
         await victim.kill()
         at_kill = await probe.counts()
         in_flight = await probe.in_flight(victim.pid)
+        tg.release()
         assert at_kill.get("sent", 0) < ROWS, "the kill came too late to test anything"
         assert in_flight > 0, "the kill found nothing in flight"
         [restarted] = await start(env, tmp_path, "restarted")

@@ -380,6 +380,8 @@ class FakeTelegram(LoopbackServer):
         self._windows: dict[int | str, _Window] = {}
         self._forced: list[_Forced] = []
         self._failures: list[int] = []
+        self._open_gate = asyncio.Event()  # cleared by `hold`: sends wait unanswered
+        self._open_gate.set()
 
     # lifecycle
 
@@ -392,6 +394,7 @@ class FakeTelegram(LoopbackServer):
         """Wake pending long polls and stop serving."""
         self._closing = True
         self._wake()
+        self._open_gate.set()
         await super().stop()
 
     @property
@@ -412,6 +415,16 @@ class FakeTelegram(LoopbackServer):
     def unblock(self, chat_id: int) -> None:
         """Undo `block`."""
         self.blocked.discard(chat_id)
+
+    def hold(self) -> None:
+        """Leave every request but getUpdates unanswered until `release`.
+
+        A test that kills a sender while it waits knows its sends were in flight."""
+        self._open_gate.clear()
+
+    def release(self) -> None:
+        """Answer the held requests and the next ones again."""
+        self._open_gate.set()
 
     def forget(self, chat_id: int) -> None:
         """Make sends to this chat fail with 400 "chat not found"."""
@@ -650,6 +663,7 @@ class FakeTelegram(LoopbackServer):
             params = await self._params(request)
             if method.lower() != "getupdates":  # a polling bot must not swallow injected faults
                 await asyncio.sleep(self.delay)
+                await self._open_gate.wait()
                 if self._failures:
                     status = self._failures.pop(0)
                     raise ApiError(status, HTTPStatus(status).phrase)
