@@ -339,7 +339,8 @@ async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url,
     deps = deps_for(sessions, clock, redis_url, registry(telegram=tg), scan=scan)
     deps.config = replace(deps.config, lease_seconds=0.001)
     worker = await upkeep(deps, ("scan", "sweep"))
-    assert (worker.jobs_complete, worker.jobs_failed) == (2, 0)
+    # Both ran to the end, at start-up (a slow run may reach a cron second and run them again).
+    assert worker.jobs_failed == 0 and worker.jobs_complete >= 2
     assert maintenance_settings(deps)["job_timeout"] == 600
     # Deliveries keep the lease, which is also how long arq holds a dead worker's job.
     assert Worker(**worker_settings(deps)).in_progress_timeout_s == 0.001 + 10
