@@ -94,6 +94,7 @@ from models import (
 from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.clock import Clock
+from supervision.deadlines import days_late
 from supervision.doc_numbers import year_sequence
 from supervision.errors import NotFound, ValidationFailed
 from supervision.labels import label_of
@@ -546,10 +547,10 @@ async def _overdue_entries(
     overdue: list[OverdueEntry] = []
     spans: dict[tuple[date, date], int] = {}  # thousands of rows share a few hundred spans
 
-    def days_late(due_on: date, until: date) -> int:
+    def late_by(due_on: date, until: date) -> int:
         days = spans.get((due_on, until))
         if days is None:
-            days = spans[due_on, until] = calendar.workdays_between(due_on, until)
+            days = spans[due_on, until] = days_late(due_on, until, calendar)
         return days
 
     async for partition in (await session.stream(query)).partitions(_PARTITION):
@@ -561,7 +562,7 @@ async def _overdue_entries(
                 title=title,
                 unit_name=units[unit_id].name,
                 due_on=due_on,
-                days_overdue=days_late(due_on, closed_on or as_of),
+                days_overdue=late_by(due_on, closed_on or as_of),
                 closed_late=closed_on is not None,
                 unit_id=unit_id,
                 role=role,

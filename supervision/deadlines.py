@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_DUE_WORKING_DAYS",
     "DeadlineError",
     "co_due",
+    "days_late",
     "days_left",
     "default_due",
     "recompute_provisional",
@@ -85,5 +86,18 @@ def co_due(lead_due: date, received_on: date, calendar: WorkCalendar, lead_days:
 
 
 def days_left(today: date, due_on: date, calendar: WorkCalendar) -> int:
-    """Working days from `today` to `due_on`: 0 on the due day, negative when overdue."""
+    """Working days from `today` to `due_on`: 0 on the due day, negative when overdue
+    (`days_late`: a red item never reads "due today")."""
+    if today > due_on:
+        return -days_late(due_on, today, calendar)
     return calendar.workdays_between(today, due_on)
+
+
+def days_late(due_on: date, until: date, calendar: WorkCalendar) -> int:
+    """Working days ``until`` is past ``due_on``: 0 up to the due day, at least 1 after it.
+
+    A deadline missed on a Friday is one working day late on the Saturday already: the item
+    is red (`supervision.light`), and a bulletin must not call it late by 0 days."""
+    if until <= due_on:
+        return 0
+    return max(1, calendar.workdays_between(due_on, until))

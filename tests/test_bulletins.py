@@ -310,6 +310,19 @@ async def test_a_completion_counts_on_the_day_its_report_was_submitted(session):
     assert late == {signed.id: 1, admin.id: 1}
 
 
+async def test_closed_on_the_weekend_after_a_friday_deadline_is_one_day_late(session):
+    unit = await f.unit(session, code="U", name="周末局")
+    friday = date(2026, 11, 13)
+    weekend = await lead_item(session, unit, friday)
+    await completion_report(session, weekend, at=local(2026, 11, 14, 10), signed=None)
+    await closed(session, weekend, local(2026, 11, 14, 11))
+    await session.commit()
+    data = await month_of(session)
+    assert [(o.assignment_id, o.days_overdue, o.closed_late) for o in data.overdue_items] == [
+        (weekend.id, 1, True)
+    ]
+
+
 async def test_a_completion_submitted_before_the_period_is_not_counted(session):
     unit = await f.unit(session, code="U", name="早办局")
     a = await lead_item(session, unit, date(2026, 11, 5))

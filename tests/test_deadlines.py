@@ -12,6 +12,7 @@ from supervision.calendar import DayOverride, DaySource, DueDate, WorkCalendar
 from supervision.deadlines import (
     DEFAULT_DUE_WORKING_DAYS,
     DeadlineError,
+    days_late,
     days_left,
     default_due,
     recompute_provisional,
@@ -120,13 +121,18 @@ def test_recompute_stays_provisional_without_new_data() -> None:
         (date(2026, 11, 17), date(2026, 11, 12), -3),  # the default 升级 step
         (date(2026, 10, 9), date(2026, 10, 12), 2),  # Fri -> Mon over the 调休 Saturday
         (date(2026, 10, 11), date(2026, 10, 9), -1),  # a Sunday, 1 working day late
-        (date(2026, 10, 11), date(2026, 10, 10), 0),  # due on the 调休 Sat, today Sunday
+        # past the due day only rest days: red, so late by one working day, never "due today"
+        (date(2026, 10, 11), date(2026, 10, 10), -1),  # due on the 调休 Sat, today Sunday
+        (date(2026, 11, 14), date(2026, 11, 13), -1),  # due Friday, today Saturday
+        (date(2026, 11, 16), date(2026, 11, 13), -1),  # and on Monday still one
+        (date(2026, 11, 17), date(2026, 11, 13), -2),
         (date(2026, 10, 12), date(2026, 10, 11), -1),  # due on a Sunday, Monday is late
         (date(2026, 9, 30), date(2026, 10, 8), 1),  # over 国庆
     ],
 )
 def test_days_left(today: date, due_on: date, expected: int) -> None:
     assert days_left(today, due_on, WorkCalendar()) == expected
+    assert days_late(due_on, today, WorkCalendar()) == max(0, -expected)
 
 
 @given(

@@ -46,7 +46,7 @@ class OverdueRow:
     """An overdue item as the dashboard lists it."""
 
     item: ItemRow
-    days_late: int  # working days past the deadline in force (0: only rest days since)
+    days_late: int  # working days past the deadline in force (`deadlines.days_late`)
 
 
 @dataclass(frozen=True, slots=True)
