@@ -40,6 +40,7 @@ _EPOCH: Final = datetime(1899, 12, 30)
 _DATE_FORMAT: Final = "yyyy-mm-dd"
 _DEFAULT_WIDTH: Final = 9.140625  # Excel's, for a column given a style but no width
 _ILLEGAL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL: Final = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NS: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL: Final = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -85,11 +86,8 @@ class Styled:
 
 def _text(value: str) -> str:
     """``value`` as the content of a ``<t>``: escaped, its CRs kept, illegal characters out."""
-    if _ILLEGAL.search(value):
-        value = _ILLEGAL.sub("", value)
-    value = escape(value)
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
+    if _SPECIAL.search(value):  # most text has nothing to escape: one scan finds out
+        value = escape(_ILLEGAL.sub("", value)).replace("\r", "&#13;")
     if value[:1].isspace() or value[-1:].isspace():
         return f'<t xml:space="preserve">{value}</t>'
     return f"<t>{value}</t>"
