@@ -10,7 +10,8 @@ Text from people (titles, unit names, refs) that starts like a formula would run
 reader's spreadsheet: ``=HYPERLINK(...)`` as a link that leaks data, ``+``, ``-`` and ``@``
 as formulas in Excel, a leading tab or CR as a formula after editing. Such text is written
 as text with Excel's quote prefix; numbers, negative ones included, stay numbers. Characters
-XML cannot carry are dropped. Imports only the standard library.
+XML cannot carry are dropped, and a text longer than a cell holds is cut (`MAX_TEXT`).
+Imports only the standard library.
 """
 
 from __future__ import annotations
@@ -26,12 +27,23 @@ from datetime import date, datetime
 from typing import IO, Final
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["FORMULA_STARTS", "Sheet", "Style", "Styled", "Workbook", "column_letter"]
+__all__ = [
+    "FORMULA_STARTS",
+    "MAX_TEXT",
+    "SPOOL_BYTES",
+    "Sheet",
+    "Style",
+    "Styled",
+    "Workbook",
+    "column_letter",
+]
 
 #: How text may start for a spreadsheet to take it for a formula.
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 #: A sheet's rows stay in memory up to this many bytes of XML, then go to a temporary file.
 SPOOL_BYTES: Final = 1 << 20
+#: The longest text a cell holds (Excel's limit, in characters).
+MAX_TEXT: Final = 32_767
 #: Rows gathered before they are encoded and written to the spool.
 _BATCH: Final = 256
 #: zlib's level for the parts: 1 costs half of the default's time for a few % more bytes.
@@ -85,7 +97,10 @@ class Styled:
 
 
 def _text(value: str) -> str:
-    """``value`` as the content of a ``<t>``: escaped, its CRs kept, illegal characters out."""
+    """``value`` as the content of a ``<t>``: escaped, its CRs kept, illegal characters out,
+    cut to what a cell holds (Excel refuses to open a file with a longer text)."""
+    if len(value) > MAX_TEXT:
+        value = value[: MAX_TEXT - 1] + "…"
     if _SPECIAL.search(value):  # most text has nothing to escape: one scan finds out
         value = escape(_ILLEGAL.sub("", value)).replace("\r", "&#13;")
     if value[:1].isspace() or value[-1:].isspace():

