@@ -46,7 +46,8 @@ SPOOL_BYTES: Final = 1 << 20
 MAX_TEXT: Final = 32_767
 #: Rows gathered before they are encoded and written to the spool.
 _BATCH: Final = 256
-#: zlib's level for the parts: 1 costs half of the default's time for a few % more bytes.
+#: zlib's level for the parts: the 100k month's bulletin in 58 ms CPU and 294 KiB at 1,
+#: 79 ms and 247 KiB at the default 6.
 _COMPRESSION: Final = 1
 _EPOCH: Final = datetime(1899, 12, 30)
 _DATE_FORMAT: Final = "yyyy-mm-dd"
