@@ -263,7 +263,8 @@ class Sheet:
         self.comments.append(_Comment(ref, row, column, text, width, height))
 
     def choices(self, cells: str, values: Sequence[str]) -> None:
-        """A drop-down offering ``values`` on ``cells`` (e.g. ``"B2:B5000"``), blank allowed."""
+        """A drop-down offering ``values`` on ``cells`` (e.g. ``"B2:B5000"``): it offers and
+        does not refuse (the imports read other spellings too), blank allowed."""
         self._validations.append((cells, values))
 
     def append(self, values: Iterable[object], *, height: float | None = None) -> None:
@@ -348,7 +349,7 @@ class Sheet:
     def _tail(self) -> str:
         merged = "".join(f'<mergeCell ref="{ref}"/>' for ref in self._merged)
         validations = "".join(
-            f'<dataValidation type="list" allowBlank="1" showErrorMessage="1" sqref="{cells}">'
+            f'<dataValidation type="list" allowBlank="1" sqref="{cells}">'
             f"<formula1>{escape(chr(34) + ','.join(values) + chr(34))}</formula1>"
             "</dataValidation>"
             for cells, values in self._validations

@@ -114,6 +114,7 @@ def test_styles_widths_merges_frozen_rows_comments_and_choices():
     assert head.comment is not None and head.comment.text == "必填：单位名称"
     (offered,) = data.data_validations.dataValidation
     assert str(offered.sqref) == "C2:C100" and offered.formula1 == '"是,否"'
+    assert offered.allow_blank and not offered.showErrorMessage  # offers, refuses nothing
 
 
 def test_rows_past_the_spool_come_back_in_order():
