@@ -258,7 +258,7 @@ class Sheet:
         self._frozen_rows = rows
 
     def comment(self, row: int, column: int, text: str, *, width: int, height: int) -> None:
-        """A note on a cell, shown on hover; ``width`` and ``height`` in points."""
+        """A note on a cell, shown on hover; ``width`` and ``height`` in pixels."""
         ref = f"{_LETTERS[column - 1]}{row}"
         self.comments.append(_Comment(ref, row, column, text, width, height))
 
@@ -490,9 +490,9 @@ def _write_comments(archive: zipfile.ZipFile, sheet: Sheet) -> None:
     )
     shapes = "".join(
         f'<v:shape id="_x0000_s{1024 * n + 1 + i}" type="#_x0000_t202" '
-        f'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:{c.width}pt;'
-        f'height:{c.height}pt;z-index:{i + 1};visibility:hidden" fillcolor="#ffffe1" '
-        'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow on="t" color="black" '
+        f'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:{c.width}px;'
+        f'height:{c.height}px;z-index:{i + 1};visibility:hidden" fillcolor="#ffffe1" '
+        'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow color="black" '
         'obscured="t"/><v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
         '<div style="text-align:left"></div></v:textbox><x:ClientData ObjectType="Note">'
         f"<x:MoveWithCells/><x:SizeWithCells/><x:AutoFill>False</x:AutoFill>"
