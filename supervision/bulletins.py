@@ -258,11 +258,11 @@ class BulletinData:
     def praised_units(self) -> list[str]:
         """Units with an assignment closed on time and none overdue, over both roles."""
         every = self.rows + self.unranked
-        on_time = {r.unit_id for r in every if r.closed_on_time > 0}
         late = {r.unit_id for r in every if r.overdue > 0}
+        praised = {r.unit_id for r in every if r.closed_on_time > 0} - late
         seen: dict[int, str] = {}
         for r in self.rows:
-            if r.unit_id in on_time - late:
+            if r.unit_id in praised:
                 seen.setdefault(r.unit_id, r.unit_name)
         return list(seen.values())
 

@@ -1,9 +1,9 @@
 """A bulletin (督查通报) as a standalone HTML document and as an XLSX workbook.
 
 Both render the JSON form of a bulletin (``Bulletin.data`` or ``BulletinData.as_json()``),
-so a preview and a stored bulletin download alike. Rows go into the workbook through
-`web.xlsx.append_row`, so no unit name or item title becomes a formula. Imports only jinja2,
-openpyxl, `web.xlsx` and `web.views.common` for the templates folder; no database access here.
+so a preview and a stored bulletin download alike. The workbook is written by `web.xlsx`,
+so no unit name or item title becomes a formula. Imports only jinja2, `web.xlsx` and
+`web.views.common` for the templates folder; no database access here.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from io import BytesIO
 from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from models import AssignmentRole
 from supervision.labels import label, working_days
 from web.views.common import TEMPLATES_DIR
-from web.xlsx import append_row, styled
+from web.xlsx import Style, Styled, Workbook
 
 __all__ = ["XLSX_TYPE", "filename", "render_html", "render_xlsx", "sections"]
 
@@ -105,64 +101,57 @@ def render_html(data: dict[str, Any], *, office_name: str) -> str:
     )
 
 
-def _milestone_sheet(wb: Workbook, data: dict[str, Any]) -> None:
+_BOLD: Final = Style(bold=True)
+_HEAD: Final = Style(bold=True, fill="DDE5F0")
+_HEAD_CENTRED: Final = Style(bold=True, fill="DDE5F0", horizontal="center")
+_RATE: Final = Style(number_format="0.0%")
+_BOLD_RATE: Final = Style(bold=True, number_format="0.0%")
+
+
+def _rate(value: float | None, style: Style = _RATE) -> Styled:
+    return Styled("—" if value is None else value, style)
+
+
+def _milestone_sheet(book: Workbook, data: dict[str, Any]) -> None:
     """The 节点按期率 sheet (annual tasks' milestones, seed 二(三)), when any was judged."""
     figures = data.get("milestones")
     if not isinstance(figures, dict) or not figures.get("units"):
         return  # a bulletin frozen before milestones were counted, or none judged
-    sheet = wb.create_sheet("节点按期率")
-    for n, width in enumerate([24, 10, 10, 10, 12, 12], start=1):
-        sheet.column_dimensions[get_column_letter(n)].width = width
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDE5F0")
-    append_row(sheet, [f"{data['period_label']}  年度重点工作节点按期率"])
-    append_row(
-        sheet,
-        [styled(sheet, h, font=bold, fill=head_fill) for _, h in MILESTONE_COLUMNS],
-    )
+    sheet = book.add_sheet("节点按期率")
+    sheet.widths([24, 10, 10, 10, 12, 12])
+    sheet.append([f"{data['period_label']}  年度重点工作节点按期率"])
+    sheet.append([Styled(h, _HEAD) for _, h in MILESTONE_COLUMNS])
     units = figures["units"]
     totals = dict(figures["totals"], unit_name="合计")
-    for row in [*units, totals]:
-        font = bold if row is totals else None
-        rate = row.get("on_time_rate")
-        values = [styled(sheet, row.get(key), font=font) for key, _ in MILESTONE_COLUMNS[:-1]]
-        share = styled(sheet, "—" if rate is None else rate, font=font, number_format="0.0%")
-        append_row(sheet, [*values, share])
+    for row in units:
+        sheet.append(
+            [row.get(key) for key, _ in MILESTONE_COLUMNS[:-1]] + [_rate(row.get("on_time_rate"))]
+        )
+    sheet.append(
+        [Styled(totals.get(key), _BOLD) for key, _ in MILESTONE_COLUMNS[:-1]]
+        + [_rate(totals.get("on_time_rate"), _BOLD_RATE)]
+    )
 
 
 def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
-    """The bulletin as a workbook: the ranking, the overdue items and 节点按期率 sheets.
-
-    Written in openpyxl's write-only mode: each row goes to the file as it is made and none
-    is kept, so time and memory follow the rows exported (thousands of overdue items at a
-    provincial office), and the styles are set on the cells as they are made.
-    """
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("通报")
-    for n, width in enumerate([6, 24, 8, 8, 10, 10, 12, 10, 8, 10], start=1):
-        ws.column_dimensions[get_column_letter(n)].width = width
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDE5F0")
-    center = Alignment(horizontal="center")
-
-    def head(values: list[str]) -> list[Cell]:
-        return [styled(ws, v, font=bold, fill=head_fill, alignment=center) for v in values]
-
-    def rate(value: float | None, **style: Any) -> Cell:
-        return styled(ws, "—" if value is None else value, number_format="0.0%", **style)
-
+    """The bulletin as a workbook: the ranking, the overdue items and 节点按期率 sheets,
+    written by `web.xlsx` (rows streamed, so time and memory follow the rows exported:
+    thousands of overdue items at a provincial office)."""
+    book = Workbook()
+    ws = book.add_sheet("通报")
+    ws.widths([6, 24, 8, 8, 10, 10, 12, 10, 8, 10])
     title = f"{office_name}督查通报"
     if data.get("number"):
         title += f"（{data['number']}）"
-    append_row(ws, [styled(ws, title, font=Font(bold=True, size=14))])
-    append_row(ws, [f"{data['period_label']}  统计截至 {data['as_of']}"])
-    append_row(ws, ())
+    ws.append([Styled(title, Style(bold=True, size=14))])
+    ws.append([f"{data['period_label']}  统计截至 {data['as_of']}"])
+    ws.append(())
     for section in sections(data):
         if section["key"] != "all":
-            append_row(ws, [styled(ws, section["title"], font=bold)])
-        append_row(ws, head([label for _, label in COLUMNS]))
+            ws.append([Styled(section["title"], _BOLD)])
+        ws.append([Styled(label, _HEAD_CENTRED) for _, label in COLUMNS])
         for row in section["rows"]:
-            append_row(ws, [row[key] for key, _ in COLUMNS[:-1]] + [rate(row["on_time_rate"])])
+            ws.append([row[key] for key, _ in COLUMNS[:-1]] + [_rate(row["on_time_rate"])])
     totals = data["totals"]
     sums: list[object] = [
         "合计",
@@ -175,32 +164,27 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
         totals["overdue"],
         totals["extensions"],
     ]
-    append_row(
-        ws, [styled(ws, v, font=bold) for v in sums] + [rate(totals["on_time_rate"], font=bold)]
-    )
-    append_row(ws, ())
+    ws.append([Styled(v, _BOLD) for v in sums] + [_rate(totals["on_time_rate"], _BOLD_RATE)])
+    ws.append(())
     if data["praised_units"]:
-        append_row(ws, ["通报表扬（总结推广）", "、".join(data["praised_units"])])
+        ws.append(["通报表扬（总结推广）", "、".join(data["praised_units"])])
     if data["urged_units"]:
-        append_row(ws, ["督促整改", "、".join(data["urged_units"])])
+        ws.append(["督促整改", "、".join(data["urged_units"])])
     for urged in data.get("urged", []):
         named = "；".join(
             f"{o['ref']} {o['title']} 逾期{working_days(o['days_overdue'])}" for o in urged["items"]
         )
-        append_row(ws, ["", urged["unit_name"], urged["overdue"], urged["days_overdue"], named])
-    late = wb.create_sheet("逾期事项")
-    for n, width in enumerate([20, 40, 20, 12, 12, 12, 8], start=1):
-        late.column_dimensions[get_column_letter(n)].width = width
-    append_row(
-        late,
+        ws.append(["", urged["unit_name"], urged["overdue"], urged["days_overdue"], named])
+    late = book.add_sheet("逾期事项")
+    late.widths([20, 40, 20, 12, 12, 12, 8])
+    late.append(
         [
-            styled(late, v, font=bold)
+            Styled(v, _BOLD)
             for v in ["文号", "事项", "单位", "完成时限", "逾期工作日", "情况", "承办"]
-        ],
+        ]
     )
     for o in data["overdue_items"]:
-        append_row(
-            late,
+        late.append(
             [
                 o["ref"],
                 o["title"],
@@ -209,9 +193,9 @@ def render_xlsx(data: dict[str, Any], *, office_name: str) -> bytes:
                 o["days_overdue"],
                 "逾期办结" if o["closed_late"] else "逾期未办结",
                 o.get("role_label", ""),
-            ],
+            ]
         )
-    _milestone_sheet(wb, data)
+    _milestone_sheet(book, data)
     out = BytesIO()
-    wb.save(out)
+    book.save(out)
     return out.getvalue()

@@ -12,28 +12,24 @@ from __future__ import annotations
 import io
 from typing import Final
 
-from openpyxl import Workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from models import Source
 from supervision.import_columns import IMPORT_COLUMNS, IMPORT_KINDS, ImportColumn
 from supervision.import_values import SOURCE_ALIASES, parse_bool
 from supervision.labels import labels
 from supervision.phrases import lang_of
 from supervision.tabular import MAX_ROWS
-from web.xlsx import append_row, styled
+from web.xlsx import Style, Styled, Workbook, column_letter
 
 __all__ = ["XLSX_TYPE", "template_filename", "template_xlsx"]
 
 XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-_REQUIRED_FILL: Final = PatternFill("solid", fgColor="FDE9D9")
-_OPTIONAL_FILL: Final = PatternFill("solid", fgColor="EAF1FB")
-_BOLD: Final = Font(bold=True)
-_WRAP: Final = Alignment(wrap_text=True, vertical="top")
+_REQUIRED: Final = Style(bold=True, fill="FDE9D9")
+_OPTIONAL: Final = Style(bold=True, fill="EAF1FB")
+_BOLD: Final = Style(bold=True)
+_WRAP: Final = Style(wrap=True, vertical="top")
+#: text, so that codes keep their leading zeros
+_TEXT: Final = Style(number_format="@")
 
 #: the template's own words, by language: (中文, English)
 _WORDS: Final = {
@@ -97,69 +93,43 @@ def template_xlsx(kind: str, locale: str | None) -> bytes:
     en = lang_of(locale) == "en"
     columns = IMPORT_COLUMNS[kind]
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None  # a new workbook has one sheet
     kind_words = IMPORT_KINDS[kind]
-    sheet.title = kind_words.en if en else kind_words.zh
-    append_row(
-        sheet,
-        [
-            styled(
-                sheet,
-                _header(c, en),
-                font=_BOLD,
-                fill=_REQUIRED_FILL if c.required else _OPTIONAL_FILL,
-            )
-            for c in columns
-        ],
-    )
-    append_row(sheet, [_example(c, en) for c in columns])
+    sheet = book.add_sheet(kind_words.en if en else kind_words.zh)
+    sheet.append([Styled(_header(c, en), _REQUIRED if c.required else _OPTIONAL) for c in columns])
+    # the example's cells are text, and so are the rows people add (a column style writes
+    # no empty cells)
+    sheet.append([Styled(_example(c, en), _TEXT) for c in columns])
     for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
+        letter = column_letter(index)
         need = _word("required" if column.required else "optional", en)
         note = column.note.en if en else column.note.zh
-        comment = Comment(f"{need}：{note}" if not en else f"{need}: {note}", "Duban")
-        comment.width, comment.height = 260, 110
-        sheet.cell(row=1, column=index).comment = comment
-        sheet.column_dimensions[letter].width = max(12, 2 * len(_header(column, en)) + 6)
-        # text, so that codes keep their leading zeros: the example's cell, and the column
-        # for the rows people add (a column style writes no empty cells)
-        sheet.column_dimensions[letter].number_format = "@"
-        sheet.cell(row=2, column=index).number_format = "@"
+        sheet.comment(
+            1, index, f"{need}：{note}" if not en else f"{need}: {note}", width=260, height=110
+        )
+        sheet.widths([max(12, 2 * len(_header(column, en)) + 6)], first=index)
+        sheet.column_style(index, _TEXT)
         choices = _choices(column.code, en)
         if choices:
-            offered = DataValidation(
-                type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
-            )
-            offered.add(f"{letter}2:{letter}{MAX_ROWS}")  # the rows the import reads
-            sheet.add_data_validation(offered)
-    sheet.freeze_panes = "A2"
-    notes = book.create_sheet(_word("notes", en))
-    append_row(notes, [_word("howto", en)])
-    notes.merge_cells(start_row=1, start_column=1, end_row=1, end_column=5)
-    notes.cell(row=1, column=1).alignment = _WRAP
-    notes.row_dimensions[1].height = 48
-    append_row(
-        notes,
-        [
-            styled(notes, _word(key, en), font=_BOLD)
-            for key in ("column", "required", "note", "example", "also")
-        ],
+            sheet.choices(f"{letter}2:{letter}{MAX_ROWS}", choices)  # the rows the import reads
+    sheet.freeze_rows(1)
+    notes = book.add_sheet(_word("notes", en))
+    notes.append([Styled(_word("howto", en), _WRAP)], height=48)
+    notes.merge(1, 1, 1, 5)
+    notes.append(
+        [Styled(_word(key, en), _BOLD) for key in ("column", "required", "note", "example", "also")]
     )
     for column in columns:
         also = [column.zh, *column.aliases] if en else [column.code, *column.aliases]
-        append_row(
-            notes,
+        notes.append(
             [
                 _header(column, en),
                 _word("required" if column.required else "optional", en),
                 column.note.en if en else column.note.zh,
                 _example(column, en),
                 ("、" if not en else ", ").join(also),
-            ],
+            ]
         )
-    for letter, width in zip("ABCDE", (16, 8, 60, 26, 30), strict=True):
-        notes.column_dimensions[letter].width = width
+    notes.widths([16, 8, 60, 26, 30])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,10 +1,10 @@
 """The 台账 download: ``GET /items/ledger.xlsx`` with the items list's filters and order.
 
-The workbook is write-only (openpyxl streams each row to a temporary file), filled one batch
-of `supervision.ledger.ledger_rows` at a time in a worker thread, then sent in chunks: memory
-holds one batch whatever the number of rows, and the event loop keeps answering meanwhile.
-Every viewer gets what their scope shows (`supervision.access.Scope` through the list's
-filter). Text cells go through `web.xlsx.append_row` (no formulas from people's text).
+The workbook (`web.xlsx`: each row written at once, spooled to a temporary file past a
+megabyte) is filled one batch of `supervision.ledger.ledger_rows` at a time in a worker
+thread, then saved and sent in chunks: memory holds one batch whatever the number of rows,
+and the event loop keeps answering meanwhile. Every viewer gets what their scope shows
+(`supervision.access.Scope` through the list's filter). No formulas from people's text.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from collections.abc import Sequence
 from typing import Final
 
 from aiohttp import web
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from models import AssignmentRole, ItemState, Source
 from supervision.access import Permission
@@ -32,7 +29,7 @@ from web.bulletin_export import XLSX_TYPE
 from web.i18n import translate
 from web.views.common import lang_of
 from web.views.items import parse_filters
-from web.xlsx import append_row, styled
+from web.xlsx import Sheet, Style, Styled, Workbook
 
 __all__ = ["COLUMNS", "routes"]
 
@@ -89,23 +86,19 @@ def _cells(line: LedgerRow, number: int, lang: str) -> list[object]:
     ]
 
 
-def _write(sheet: WriteOnlyWorksheet, lines: Sequence[LedgerRow], first: int, lang: str) -> None:
+_HEADER: Final = Style(bold=True, horizontal="center", vertical="center", wrap=True)
+
+
+def _write(sheet: Sheet, lines: Sequence[LedgerRow], first: int, lang: str) -> None:
     for n, line in enumerate(lines, start=first):
-        append_row(sheet, _cells(line, n, lang))
+        sheet.append(_cells(line, n, lang))
 
 
-def _new_book(lang: str) -> tuple[Workbook, WriteOnlyWorksheet]:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(translate("ledger.sheet", lang))
-    for n, width in enumerate(WIDTHS):
-        sheet.column_dimensions[chr(ord("A") + n)].width = width
-    bold = Font(bold=True)
-    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    header = [
-        styled(sheet, translate(f"ledger.{key}", lang), font=bold, alignment=center)
-        for key in COLUMNS
-    ]
-    append_row(sheet, header)
+def _new_book(lang: str) -> tuple[Workbook, Sheet]:
+    book = Workbook()
+    sheet = book.add_sheet(translate("ledger.sheet", lang))
+    sheet.widths(WIDTHS)
+    sheet.append([Styled(translate(f"ledger.{key}", lang), _HEADER) for key in COLUMNS])
     return book, sheet
 
 
