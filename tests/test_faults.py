@@ -46,7 +46,10 @@ from testing.notifier_support import (
 )
 
 REF_RE = re.compile(rf"{REF_PREFIX}\d{{5}}")
-ROWS, CHATS = 2000, 400
+# Enough rows that a kill or a flush lands with most of them still to send (four per chat:
+# the fake's 1 msg/s per chat makes a run take seconds), few enough to stay cheap.
+ROWS, CHATS = 600, 150
+STARTED = 100  # messages sent before the fault: the workers are up and sending
 
 
 @pytest.fixture
@@ -142,9 +145,9 @@ async def test_worker_killed_mid_delivery_loses_nothing(
     workers = [victim, survivor]
     try:
         await until(
-            lambda: _at_least(tg, 300),
+            lambda: _at_least(tg, STARTED),
             timeout=loaded_seconds(60),  # the workers start (slowly on a loaded machine)
-            what="300 messages sent",
+            what=f"{STARTED} messages sent",
             progress=activity(tg, workers),
         )
 
@@ -210,9 +213,9 @@ async def test_redis_flushed_mid_run_the_sweeper_requeues(
     redis = Redis.from_url(redis_url)
     try:
         await until(
-            lambda: _at_least(tg, 300),
+            lambda: _at_least(tg, STARTED),
             timeout=loaded_seconds(60),  # the workers start (slowly on a loaded machine)
-            what="300 messages sent",
+            what=f"{STARTED} messages sent",
             progress=activity(tg, workers),
         )
         await redis.flushdb()  # queued jobs, deferred retries, arq's records, rate limits
@@ -238,8 +241,8 @@ async def test_redis_flushed_mid_run_the_sweeper_requeues(
 async def test_a_429_burst_loses_nothing(
     fault_db: str, probe: OutboxProbe, redis_url: str, tg: FakeTelegram, tmp_path: Path
 ) -> None:
-    rows_n = 600
-    seeded = await seed_reminders(fault_db, rows=rows_n, chats=200)
+    rows_n = 300
+    seeded = await seed_reminders(fault_db, rows=rows_n, chats=100)
     env = worker_env(
         database_url=fault_db,
         redis_url=redis_url,
@@ -319,8 +322,8 @@ async def test_a_pause_after_the_slot_was_taken_still_holds_the_send(sessions, c
 async def test_smtp_down_then_back_delivers_everything_once(
     fault_db: str, probe: OutboxProbe
 ) -> None:
-    rows_n = 200
-    seeded = await seed_reminders(fault_db, rows=rows_n, chats=50, channel=EMAIL)
+    rows_n = 60
+    seeded = await seed_reminders(fault_db, rows=rows_n, chats=20, channel=EMAIL)
     clock = FixedClock(max(r.not_before for r in await probe.rows()) + timedelta(minutes=1))
     server = SmtpServer(port=free_port())
     channels = registry(mail=server.config(), clock=clock)
