@@ -34,21 +34,34 @@ class CommandModule(Protocol):
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser with every sub-command registered.
 
-    With ``command`` (the word after ``duban``) and a command module of that name which
-    registers it, only that module is imported: the modules import what their commands use
-    (alembic, openpyxl, the importers, the web app), which took seconds of a two-second
-    ``duban bulletin``. ``--help`` and every other command get them all.
+    With ``command`` (the word after ``duban``) and the command module of that name (or of
+    :data:`_HOMES`) which registers it, only that module is imported: the modules import what
+    their commands use (alembic, openpyxl, the importers, the web app, aiogram), which took
+    seconds of a two-second ``duban bulletin``. ``--help`` and every other command get them all.
     """
     names = sorted(m.name for m in pkgutil.iter_modules(duban.commands.__path__))
-    if command in names:
+    home = _HOMES.get(command or "", command)
+    if home in names:
         parser, subparsers = _parser()
-        _module(command).register(subparsers)
+        _module(home).register(subparsers)
         if command in subparsers.choices:
             return parser
     parser, subparsers = _parser()
     for name in names:
         _module(name).register(subparsers)
     return parser
+
+
+#: the commands registered by a module of another name (a stale entry only costs the
+#: import of every module, as for a command missing here)
+_HOMES = {
+    "init": "core",
+    "run": "core",
+    "import": "data",
+    "items": "data",
+    "invite": "bot",
+    "worker": "deliver",
+}
 
 
 def _parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[Any]]:

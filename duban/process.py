@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import logging
-import signal
 from datetime import timedelta
 
 from aiohttp import web
@@ -19,15 +17,12 @@ from notifier.config import MailConfig, NotifierConfig
 from notifier.digest import scan_and_group
 from notifier.dingtalk import DingTalkConfig
 from notifier.feishu import FeishuConfig
-from notifier.mailbox import MailboxReader, MailFiler
 from notifier.runner import RoundLog, Runner
 from notifier.templating import RenderLimits
 from notifier.tokens import token_store
 from notifier.wecom.api import WeComApi, WeComConfig, token_key
 from notifier.wecom.crypto import WeComCrypt
 from notifier.worker import NotifierDeps, ScanFn
-from supervision.mail_replies import AttachmentLimits, MailReplies
-from supervision.sealing import Sealer
 from supervision.wecom_replies import WeComReplies
 from web.admin import setup_admin
 from web.api import setup_api
@@ -152,15 +147,6 @@ async def serve_web(runtime: Runtime, stop: asyncio.Event) -> None:
                 await deps.redis.aclose()
 
 
-def stop_event() -> asyncio.Event:
-    """An event set on SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
 def wecom_app_config(settings: Settings) -> WeComConfig | None:
     """The WeCom application's API configuration, or None when it cannot send."""
     wecom = settings.wecom
@@ -270,35 +256,3 @@ async def run_notifier(runtime: Runtime, stop: asyncio.Event) -> None:
     ) as runner:
         with runner.waking_on_outbox_commits():
             await runner.run(stop)
-
-
-def mail_reader(runtime: Runtime) -> MailboxReader | None:
-    """The reader of e-mail replies (``DUBAN_IMAP_URL``), or None when it is not set."""
-    s = runtime.settings
-    config = s.mail.imap
-    if config is None:
-        return None
-    megabyte = 1024 * 1024
-    replies = MailReplies(
-        clock=runtime.clock,
-        tz=s.office.tz,
-        sealer=Sealer(s.security.secret_key.get_secret_value()),
-        reply_to=s.mail.reply_to,
-        limits=AttachmentLimits(
-            max_file_bytes=int(s.mail.attachment_max_mb * megabyte),
-            max_total_bytes=int(s.mail.attachments_total_mb * megabyte),
-        ),
-    )
-    # Attachments travel base64-encoded (4/3 of their size), with the text around them.
-    largest = int(s.mail.attachments_total_mb * megabyte * 4 / 3) + 2 * megabyte
-    config = dataclasses.replace(config, max_message_bytes=largest)
-    return MailboxReader(config, MailFiler(runtime.sessions, replies))
-
-
-async def run_mail_reader(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Read e-mail replies until ``stop`` is set (nothing to do without ``DUBAN_IMAP_URL``)."""
-    reader = mail_reader(runtime)
-    if reader is None:
-        log.info("DUBAN_IMAP_URL is not set: e-mail replies are not read")
-        return
-    await reader.run(stop)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,3 +33,12 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
         yield Runtime(settings, engine, create_sessionmaker(engine), clock or SystemClock())
     finally:
         await engine.dispose()
+
+
+def stop_event() -> asyncio.Event:
+    """An event set on SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

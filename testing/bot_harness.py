@@ -37,6 +37,9 @@ class Harness:
     sessions: async_sessionmaker[AsyncSession]
     clock: FixedClock
     config: BotConfig
+    #: the notifier's channel to the fake, one per harness as a worker holds one (each
+    #: channel's HTTP session builds an SSL context: costly to make per delivery)
+    channel: TelegramChannel
 
     async def feed(self, update: dict[str, Any]) -> None:
         """Hand one user update to the dispatcher, as polling or the webhook would."""
@@ -72,18 +75,14 @@ class Harness:
     async def deliver(self, person: Person, row_id: int) -> SentMessage:
         """Deliver one outbox row through the notifier's Telegram channel; the message sent."""
         assert person.telegram_chat_id is not None
-        channel = TelegramChannel(self.fake.token, api_base=self.fake.base_url)
-        try:
-            result = await Deliverer(
-                self.sessions,
-                channels=ChannelRegistry([channel]),
-                renderer=Renderer(),
-                clock=self.clock,
-                limiter=MemoryLimiter(self.clock),
-                options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
-            ).deliver(row_id)
-        finally:
-            await channel.close()
+        result = await Deliverer(
+            self.sessions,
+            channels=ChannelRegistry([self.channel]),
+            renderer=Renderer(),
+            clock=self.clock,
+            limiter=MemoryLimiter(self.clock),
+            options=DeliveryOptions(calendar=WorkCalendar(), worker="test"),
+        ).deliver(row_id)
         async with self.sessions() as session:
             row = await session.get_one(Notification, row_id)
         assert row.status == NotificationStatus.SENT.value, (result, row.last_error)
@@ -118,9 +117,11 @@ async def harness(
     )
     bot = create_bot(config)
     dp = create_dispatcher(sessions=sessions, config=config, clock=clock, storage=storage)
+    channel = TelegramChannel(fake.token, api_base=fake.base_url)
     try:
-        yield Harness(fake, bot, dp, sessions, clock, config)
+        yield Harness(fake, bot, dp, sessions, clock, config, channel)
     finally:
+        await channel.close()
         await filer_of(dp).close()
         await dp.storage.close()
         await bot.session.close()

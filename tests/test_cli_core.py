@@ -61,6 +61,22 @@ def test_errors_are_one_line(tmp_path):
     assert res.returncode == 1 and "at least 8" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_init_worker_and_mail_poll_import_only_what_they_use():
+    # `duban init` and `duban worker` live in modules of other names (core, deliver): parsing
+    # them imports that module only, not robots' aiogram or the web app of the others; the
+    # mail reader's wiring needs neither (each took seconds of every start of these commands).
+    probe = (
+        "import sys, duban.cli;"
+        "words = [sorted(duban.cli.build_parser(w)._subparsers._actions[-1].choices)"
+        " for w in ('init', 'worker', 'mail')];"
+        "import duban.mailbox;"
+        "print(words, [m in sys.modules for m in ('aiogram', 'web.app', 'duban.process')])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    words = [["init", "run"], ["deliver", "worker"], ["mail"]]
+    assert out.stdout.strip() == f"{words} [False, False, False]"
+
+
 async def test_healthz(aiohttp_client_factory, sessions):
     app = create_app(WebDeps(config=WebConfig(secret_key="k"), sessions=sessions))
     client = await aiohttp_client_factory(app)

@@ -94,7 +94,7 @@ async def test_demo_shows_the_assign_notice_of_a_new_urgent_item(sessions, clock
         assert len(units) == 2  # the lead unit and the co unit
 
 
-async def test_demo_content(sessions, clock):
+async def test_demo_content_and_wecom_bindings(sessions, clock):
     async with sessions() as session, session.begin():
         summary = await load_demo(session, clock=clock, tz=SHANGHAI)
     async with sessions() as session:
@@ -146,6 +146,13 @@ async def test_demo_content(sessions, clock):
     lines = summary.lines()
     assert "items: 19 created, 0 already present" in lines
     assert "  zhenghua@demo.gov.cn (supervisor)" in lines
+    # the people bound to WeCom (one load of the demo for both)
+    async with sessions() as session:
+        bound = dict(
+            (await session.execute(select(Person.email, Person.wecom_userid).where(
+                Person.wecom_userid.is_not(None)))).all()
+        )  # fmt: skip
+    assert bound == {f"{u}@demo.gov.cn": u for u in WECOM_USERS}
 
 
 async def test_demo_command(engine, db_url, clock, monkeypatch, capsys):
@@ -186,17 +193,6 @@ async def test_demo_fires_the_ladder_of_its_near_milestone(sessions, at):
         later = await session.scalar(select(Milestone).where(Milestone.name == "平台上线试运行"))
         assert later is not None and later.next_action_at is not None
         assert later.next_action_at > clock.now()  # its 节点提醒 is planned, not sent
-
-
-async def test_demo_binds_people_to_wecom(sessions, clock):
-    async with sessions() as session, session.begin():
-        await load_demo(session, clock=clock, tz=SHANGHAI)
-    async with sessions() as session:
-        bound = dict(
-            (await session.execute(select(Person.email, Person.wecom_userid).where(
-                Person.wecom_userid.is_not(None)))).all()
-        )  # fmt: skip
-    assert bound == {f"{u}@demo.gov.cn": u for u in WECOM_USERS}
 
 
 async def test_demo_services_answer_by_wecom_and_by_mail(

@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 import pytest
 from sqlalchemy import select
 
-from duban.process import mail_reader
+from duban.mailbox import mail_reader
 from duban.runtime import open_runtime
 from duban.settings import SettingsError, load_settings
 from models import Notification

@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select
 
 from duban.commands import CliError
-from duban.runtime import Runtime
+from duban.runtime import Runtime, stop_event
 from models import Channel, Person
 from notifier.wecom.api import authorize_link
 from supervision.clock import local_today
@@ -97,7 +97,6 @@ async def run_bot(args: argparse.Namespace, rt: Runtime) -> int:
     """Run the bot with long polling until interrupted."""
     rt.settings.security.require_secret_key()
     from duban.chat import bot_config, open_chat
-    from duban.process import stop_event
 
     bot_config(rt.settings)
     if rt.settings.telegram.webhook_url:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from duban.commands import CliError
-from duban.runtime import Runtime
+from duban.runtime import Runtime, stop_event
 from models.migrate import upgrade
 from supervision.accounts import ensure_admin
 from supervision.policy import ensure_default_policies
@@ -40,7 +40,8 @@ async def run(args: argparse.Namespace, rt: Runtime) -> int:
     rt.settings.security.require_secret_key()
     # Imported here: the web app, bot and notifier take seconds to import, and `duban init`
     # and `duban --help` should not pay for them.
-    from duban.process import run_mail_reader, run_notifier, serve_web, stop_event
+    from duban.mailbox import run_mail_reader
+    from duban.process import run_notifier, serve_web
 
     await upgrade(rt.engine)
     async with rt.sessions() as session, session.begin():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 
 from duban.commands import CliError
-from duban.runtime import Runtime
+from duban.runtime import Runtime, stop_event
 
 
 async def poll(args: argparse.Namespace, rt: Runtime) -> int:
     """Read replies: one pass that prints what it filed (``--once``), or until interrupted."""
     # Imported here: `duban --help` should not load the IMAP client and the notifier.
-    from duban.process import mail_reader, stop_event
+    from duban.mailbox import mail_reader
     from notifier.mailbox import ImapError
 
     reader = mail_reader(rt)
