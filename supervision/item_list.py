@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, case, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -529,25 +529,9 @@ class ItemSort:
                 else_=SEVERITY[Light.RED] - SEVERITY[Light.GREY],
             )
             return (rank, due_in_force_column(), Item.id)
-        return (func.coalesce(_LEAD_NAMES.c.name, literal("")), Item.id)
-
-    def joined(self, query: Q) -> Q:
-        """``query`` over `Item` joined to what this order's keys read (the lead unit's
-        name: one grouped pass over the assignments, not a lookup per item)."""
-        if self.key is SortKey.UNIT:
-            return query.outerjoin(_LEAD_NAMES, _LEAD_NAMES.c.item_id == Item.id)
-        return query
-
-
-#: Each item's lead unit name (主办单位; the first by name when it has several), for the
-#: order by unit.
-_LEAD_NAMES = (
-    select(Assignment.item_id, func.min(Unit.name).label("name"))
-    .join(Unit, Unit.id == Assignment.unit_id)
-    .where(Assignment.role == AssignmentRole.LEAD.value)
-    .group_by(Assignment.item_id)
-    .subquery("lead_names")
-)
+        # the lead unit's name, first by name ('' without one), kept by the database
+        # (`models.lead_unit_name`) and indexed with the id: a page reads its rows and stops
+        return (Item.lead_unit_name, Item.id)
 
 
 def _ordered(query: Q, backwards: bool, keys: Sequence[Any] = ()) -> Q:
@@ -578,7 +562,7 @@ async def page_items(
     where = await where.looked_up(session)
     order = sort or ItemSort()
     keys = order.columns(cuts)
-    query = order.joined(where.apply(select(*_ROW_COLUMNS), cuts))
+    query = where.apply(select(*_ROW_COLUMNS), cuts)
     # a descending order is the ascending one read backwards: one comparison of the whole
     # key tuple (the id included) serves both, and the tie-breaker follows the direction
     backwards = order.descending
@@ -586,7 +570,7 @@ async def page_items(
     if cursor is not None:
         # the anchor must match the filters (scope included): an item one may not see is
         # no cursor, so its place in the list reveals nothing
-        anchor_keys = order.joined(select(*keys).select_from(Item).where(Item.id == cursor.item_id))
+        anchor_keys = select(*keys).select_from(Item).where(Item.id == cursor.item_id)
         anchor = (await session.execute(where.apply(anchor_keys, cuts))).first()
     reverse = False
     if anchor is not None:
