@@ -77,13 +77,17 @@ async def main() -> None:
             .limit(51),
         )
         for column in (SortKey.LIGHT, SortKey.UNIT):
-            order = ItemSort(column)
-            keys = order.columns(cuts)
-            await _explain(
-                session,
-                f"/items?sort={column}",
-                _ordered(rows_of(), False, keys).limit(51),
-            )
+            for who, where in (("", ItemFilter()), ("liaison ", ItemFilter(scope=liaison))):
+                where = await where.looked_up(session)
+                for part in ItemSort(column).parts(cuts):  # page 1 reads the first part
+                    read = where.apply(rows_of(), cuts)
+                    if part.condition is not None:
+                        read = read.where(part.condition)
+                    await _explain(
+                        session,
+                        f"{who}/items?sort={column} (part {part.rank})",
+                        _ordered(read, False, part.keys).limit(51),
+                    )
         rows = select(*_ROW_COLUMNS)
         deep = await session.scalar(
             _ordered(select(Item.id), False).offset(args.size // 2).limit(1)

@@ -116,6 +116,30 @@ async def test_every_order_pages_by_cursor_without_gaps_or_repeats(
         start -= 7
 
 
+@pytest.mark.parametrize("light", list(Light))
+async def test_the_order_by_light_of_a_list_filtered_to_one_light(session, light: Light) -> None:
+    """Filtered to one light, the order by light reads that light's part alone: the same
+    rows, in the same order, as the whole order by light keeps of them."""
+    await _items(session)
+    calendar = await load_calendar(session)
+    every = await list_items(session, today=TODAY, calendar=calendar, tz=SHANGHAI)
+    sort = ItemSort(SortKey.LIGHT)
+    shown = {r.id for r in every if r.light is light}
+    expected = [i for i in _expected(every, sort) if i in shown]
+    assert expected
+    found = await page_items(
+        session,
+        ItemFilter(light=light),
+        today=TODAY,
+        calendar=calendar,
+        tz=SHANGHAI,
+        limit=50,
+        sort=sort,
+    )
+    assert [r.id for r in found.rows] == expected
+    assert found.total == len(expected)
+
+
 async def test_sort_names_from_a_query_string() -> None:
     assert ItemSort.of("received") == ItemSort(SortKey.RECEIVED, True)  # newest first
     assert ItemSort.of("light") == ItemSort(SortKey.LIGHT, False)  # red first
