@@ -290,6 +290,30 @@ def overdue_ids(cuts: LightCuts) -> Select[tuple[int]]:
     return leads.union(own, stages)  # type: ignore[return-value]
 
 
+def showing(light: Light, cuts: LightCuts | None, *, counting: bool = False) -> ColumnElement[bool]:
+    """The items (over `Item`) whose light is ``light`` on the day of ``cuts`` (grey needs
+    none: closed or cancelled).
+
+    ``counting`` reads the red ones from what is overdue (`overdue_ids`) and the others by
+    their light's value. A page instead walks the list's order and asks each item's light
+    until it is full: the light as inequalities (at least this light, not the next one),
+    which PostgreSQL estimates at a third of the open items, not at 0.5 % as an equality,
+    so that it walks the index of the open items (``ix_items_open_due``) and stops instead
+    of reading every open item to sort them."""
+    if light is Light.GREY:
+        return Item.state.not_in(ACTIVE_STATES)
+    assert cuts is not None
+    severity = item_severity(cuts)
+    if counting and light is Light.RED:
+        return Item.state.in_(ACTIVE_STATES) & Item.id.in_(overdue_ids(cuts))
+    if counting:
+        return Item.state.in_(ACTIVE_STATES) & (severity == SEVERITY[light])
+    shown = in_open_work(Item.state) & (severity >= SEVERITY[light])
+    if light is Light.RED:
+        return shown
+    return shown & ~(severity >= SEVERITY[light] + 1)
+
+
 @dataclass(frozen=True, slots=True)
 class ItemFilter:
     """What the list is restricted to (every field optional)."""
@@ -350,18 +374,10 @@ class ItemFilter:
             query = query.where((search or ItemSearch(self.text)).condition())
         if self.overdue_on is not None:
             query = query.where(in_open_work(Item.state), due_in_force_column() < self.overdue_on)
-        if self.light is Light.GREY:
-            query = query.where(Item.state.not_in(ACTIVE_STATES))
-        elif self.light is Light.RED:
-            if cuts is None:
+        if self.light is not None:
+            if cuts is None and self.light is not Light.GREY:
                 raise ValueError("filtering by a light needs the cuts of the day")
-            query = query.where(Item.state.in_(ACTIVE_STATES), Item.id.in_(overdue_ids(cuts)))
-        elif self.light is not None:
-            if cuts is None:
-                raise ValueError("filtering by a light needs the cuts of the day")
-            query = query.where(
-                Item.state.in_(ACTIVE_STATES), item_severity(cuts) == SEVERITY[self.light]
-            )
+            query = query.where(showing(self.light, cuts, counting=counting))
         return query
 
 
@@ -539,8 +555,7 @@ class ItemSort:
         list, or by light one part per light, red to grey (the items of ``only`` when the
         list is filtered to one light). A page reads the parts in turn and stops once full,
         so the red items on top never wait for the light of every stored item: each part
-        walks the deadline index (``ix_items_open_due`` for the open lights) and asks the
-        light of the items it reads."""
+        walks the deadline index and asks the light of the items it reads (`showing`)."""
         keys = self.columns(cuts)
         if self.key is not SortKey.LIGHT:
             return [Part(0, None, keys)]
@@ -549,18 +564,8 @@ class ItemSort:
             if only is not None and light is not only:
                 continue
             rank = SEVERITY[Light.RED] - SEVERITY[light]
-            condition: ColumnElement[bool]
-            if light is Light.GREY:
-                condition = Item.state.not_in(ACTIVE_STATES)
-            else:
-                # as inequalities (at least this light, not the next): PostgreSQL then
-                # estimates a part at a third of the open items, not 0.5 % as for an
-                # equality, and walks the index instead of sorting every open item
-                severity = item_severity(cuts)
-                condition = in_open_work(Item.state) & (severity >= SEVERITY[light])
-                if light is not Light.RED:
-                    condition = condition & ~(severity >= SEVERITY[light] + 1)
-            parts.append(Part(rank, condition, keys[1:]))
+            # filtered to one light, the filter already holds the part to it
+            parts.append(Part(rank, None if only else showing(light, cuts), keys[1:]))
         return parts
 
     def placed(self, anchor: Sequence[Any]) -> tuple[int, tuple[Any, ...]]:
