@@ -127,6 +127,25 @@ async def main() -> None:
             .order_by(Extension.created_at.desc(), Extension.id.desc())
             .limit(51),
         )
+        # a liaison's API lists: page 1 (by keyset order) and its count, as `keyset_paged`
+        # runs them with the scope's filter
+        for title, query, order in (
+            (
+                "liaison /api/v1/assignments",
+                liaison.filter_assignments(select(Assignment)),
+                (Assignment.due_on, Assignment.id),
+            ),
+            (
+                "liaison /api/v1/extensions",
+                liaison.filter_assignments(
+                    select(Extension).join(Assignment, Assignment.id == Extension.assignment_id)
+                ),
+                (Extension.created_at.desc(), Extension.id.desc()),
+            ),
+        ):
+            await _explain(session, f"{title} page 1", query.order_by(*order).limit(51))
+            counted = select(func.count()).select_from(query.subquery())
+            await _explain(session, f"{title} (count)", counted)
     await engine.dispose()
 
 
