@@ -27,13 +27,15 @@ _REFRESH: Final = (
     "UPDATE items SET lead_unit_name = " + _NAME + " WHERE id = {item}"  # noqa: S608
     " AND lead_unit_name <> " + _NAME + ";"
 )
-#: Every item of ``{items}`` (a subquery of ids) refreshed, once per statement.
+#: Every item of ``{items}`` (a subquery of ids) refreshed, once per statement: one grouped
+#: join of their lead assignments to the units (a lookup per item read the units each time).
 _REFRESH_EACH: Final = (
-    "UPDATE items SET lead_unit_name = "  # noqa: S608
-    + _NAME.format(item="items.id")
-    + " WHERE items.id IN ({items}) AND items.lead_unit_name <> "
-    + _NAME.format(item="items.id")
-    + ";"
+    "UPDATE items SET lead_unit_name = kept.name FROM ("
+    "SELECT touched.item_id, COALESCE(min(u.name), '') AS name"
+    " FROM (SELECT DISTINCT item_id FROM ({items}) AS ids) AS touched"
+    " LEFT JOIN assignments AS a ON a.item_id = touched.item_id AND a.role = 'lead'"
+    " LEFT JOIN units AS u ON u.id = a.unit_id GROUP BY touched.item_id) AS kept"
+    " WHERE items.id = kept.item_id AND items.lead_unit_name <> kept.name;"
 )
 #: The items led by unit ``{unit}`` (a renamed unit's).
 _LED_BY: Final = "SELECT item_id FROM assignments WHERE unit_id = {unit} AND role = 'lead'"
