@@ -123,7 +123,8 @@ class Item(TimestampMixin, Base):
     # database's triggers only (`models.due_in_force`); never set it.
     due_in_force: Mapped[date | None]
     # The lead unit's name, first by name ('' without a lead unit): the order by unit.
-    # Written by the database's triggers only (`models.lead_unit_name`); never set it.
+    # Kept by the database's triggers (`models.lead_unit_name`); only a batch of new items
+    # starts it at the one lead unit's name (`supervision.item_batch`), which they verify.
     lead_unit_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     due_is_provisional: Mapped[bool] = mapped_column(default=False)
     due_is_default: Mapped[bool] = mapped_column(default=False)
