@@ -77,13 +77,17 @@ async def main() -> None:
             .limit(51),
         )
         for column in (SortKey.LIGHT, SortKey.UNIT):
-            order = ItemSort(column)
-            keys = order.columns(cuts)
-            await _explain(
-                session,
-                f"/items?sort={column}",
-                _ordered(order.joined(rows_of()), False, keys).limit(51),
-            )
+            for who, where in (("", ItemFilter()), ("liaison ", ItemFilter(scope=liaison))):
+                where = await where.looked_up(session)
+                for part in ItemSort(column).parts(cuts):  # page 1 reads the first part
+                    read = where.apply(rows_of(), cuts)
+                    if part.condition is not None:
+                        read = read.where(part.condition)
+                    await _explain(
+                        session,
+                        f"{who}/items?sort={column} (part {part.rank})",
+                        _ordered(read, False, part.keys).limit(51),
+                    )
         rows = select(*_ROW_COLUMNS)
         deep = await session.scalar(
             _ordered(select(Item.id), False).offset(args.size // 2).limit(1)
@@ -123,6 +127,25 @@ async def main() -> None:
             .order_by(Extension.created_at.desc(), Extension.id.desc())
             .limit(51),
         )
+        # a liaison's API lists: page 1 (by keyset order) and its count, as `keyset_paged`
+        # runs them with the scope's filter
+        for title, query, order in (
+            (
+                "liaison /api/v1/assignments",
+                liaison.filter_assignments(select(Assignment)),
+                (Assignment.due_on, Assignment.id),
+            ),
+            (
+                "liaison /api/v1/extensions",
+                liaison.filter_assignments(
+                    select(Extension).join(Assignment, Assignment.id == Extension.assignment_id)
+                ),
+                (Extension.created_at.desc(), Extension.id.desc()),
+            ),
+        ):
+            await _explain(session, f"{title} page 1", query.order_by(*order).limit(51))
+            counted = select(func.count()).select_from(query.subquery())
+            await _explain(session, f"{title} (count)", counted)
     await engine.dispose()
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models import due_in_force, lead_unit_name
 from models.base import Base, TimestampMixin, enum_column, utcnow
-from models.due_in_force import install_on_create
 from models.org import Person, Unit
 from models.steps import StepKind
 
@@ -99,6 +99,9 @@ class Item(TimestampMixin, Base):
             postgresql_where=text(OPEN_WORK),
             sqlite_where=text(OPEN_WORK),
         ),
+        # /items?sort=unit: the list by lead unit name, then id; each page reads its rows
+        # from here and stops (`models.lead_unit_name`).
+        Index("ix_items_lead_unit_name", "lead_unit_name", "id"),
         # /items?light=red: the open items past their own date (`OPEN_WORK`, said as is).
         Index(
             "ix_items_open_own_due",
@@ -119,6 +122,10 @@ class Item(TimestampMixin, Base):
     # The deadline in force: the live lead units' latest, else due_on. Written by the
     # database's triggers only (`models.due_in_force`); never set it.
     due_in_force: Mapped[date | None]
+    # The lead unit's name, first by name ('' without a lead unit): the order by unit.
+    # Kept by the database's triggers (`models.lead_unit_name`); only a batch of new items
+    # starts it at the one lead unit's name (`supervision.item_batch`), which they verify.
+    lead_unit_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     due_is_provisional: Mapped[bool] = mapped_column(default=False)
     due_is_default: Mapped[bool] = mapped_column(default=False)
     urgent: Mapped[bool] = mapped_column(default=False)  # 急件
@@ -234,4 +241,5 @@ class Assignment(TimestampMixin, Base):
         return self.state in ACTIVE_STATES
 
 
-install_on_create(Assignment.__table__)  # type: ignore[arg-type]
+due_in_force.install_on_create(Assignment.__table__)  # type: ignore[arg-type]
+lead_unit_name.install_on_create(Assignment.__table__)  # type: ignore[arg-type]

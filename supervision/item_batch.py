@@ -307,7 +307,15 @@ class ItemBatch:
         """Insert the new items, then their assignments, then every audit event."""
         session, now = self.session, self.clock.now()
         refs = {n.spec.ref for n in new}
-        item_rows = [new_item_values(n.spec, n.due, now) for n in new]
+        # each new item starts with its one lead unit's name (`models.lead_unit_name`): the
+        # triggers then find it unchanged when the assignments go in, instead of rewriting
+        # every new item (with all its indexes) a second time in the same transaction
+        names = self.context.known_units
+        item_rows = [
+            new_item_values(n.spec, n.due, now)
+            | {"lead_unit_name": names.get(n.spec.lead.unit_id, "")}
+            for n in new
+        ]
         # No RETURNING: SQLite would insert (and splice the results) one row at a time to
         # keep their order; the keys are read back by the unique 文号 instead.
         await session.execute(insert(_ITEMS), item_rows)

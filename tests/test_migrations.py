@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Base, due_in_force
+from models import Base, due_in_force, lead_unit_name
 from models.base import include_for
 from models.db import create_engine, is_sqlite
 from models.migrate import alembic_config, upgrade
@@ -94,11 +94,13 @@ async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engi
     async with fresh_engine.connect() as conn:
         if is_sqlite(fresh_engine):
             query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-            expected = {s.split()[2] for s in due_in_force.SQLITE}
+            expected = {s.split()[2] for s in due_in_force.SQLITE + lead_unit_name.SQLITE}
         else:
             query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-            expected = {"items_due_in_force"} | {
-                f"assignments_due_in_force_{event}" for event in ("insert", "update", "delete")
+            expected = {"items_due_in_force", "units_lead_unit_name_update"} | {
+                f"assignments_{kept}_{event}"
+                for kept in ("due_in_force", "lead_unit_name")
+                for event in ("insert", "update", "delete")
             }
         names = set((await conn.execute(text(query))).scalars().all())
     assert expected <= names
@@ -142,6 +144,47 @@ async def test_0016_fills_the_deadline_in_force_of_existing_items(fresh_engine):
         assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-03-03"
         await conn.execute(text("UPDATE assignments SET due_on = '2026-04-04'"))
         assert str(await conn.scalar(text("SELECT due_in_force FROM items"))) == "2026-04-04"
+
+
+async def test_0023_fills_the_lead_unit_name_of_existing_items(fresh_engine):
+    """An office upgrading with items already stored gets each one's lead unit name (the
+    first by name of its leads; a co unit does not count) and the triggers that keep it."""
+    url = fresh_engine.url.render_as_string(hide_password=False)
+
+    def to(conn, revision: str) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+    async with fresh_engine.begin() as conn:
+        await conn.run_sync(to, "0022")
+        await conn.execute(
+            text(
+                "INSERT INTO units (id, code, name, active, created_at) VALUES"
+                " (1, 'B', 'B局', true, '2026-01-01'), (2, 'A', 'A局', true, '2026-01-01'),"
+                " (3, 'C', 'C局', true, '2026-01-01')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO items (id, ref, title, source, objective, content, received_on,"
+                " due_on, due_is_provisional, due_is_default, urgent, state, updated_at,"
+                " created_at) VALUES (1, 'R-1', '事项', 'other', '', '', '2026-01-05',"
+                " '2026-02-02', false, false, false, 'open', '2026-01-05', '2026-01-05')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO assignments (item_id, unit_id, role, state, due_on, created_at,"
+                " updated_at) VALUES (1, 1, 'lead', 'open', '2026-03-03', '2026-01-05',"
+                " '2026-01-05'), (1, 3, 'co', 'open', '2026-03-03', '2026-01-05', '2026-01-05')"
+            )
+        )
+    await upgrade(fresh_engine)
+    async with fresh_engine.begin() as conn:
+        assert await conn.scalar(text("SELECT lead_unit_name FROM items")) == "B局"
+        await conn.execute(text("UPDATE assignments SET unit_id = 2 WHERE role = 'lead'"))
+        assert await conn.scalar(text("SELECT lead_unit_name FROM items")) == "A局"
 
 
 async def test_0020_and_0021_fill_pinyin_and_shown_urls_of_stored_rows(fresh_engine):
