@@ -1,9 +1,9 @@
 """Shared fixtures: real SQLite and PostgreSQL databases, a movable clock, real Redis.
 
 Each test run gets its own PostgreSQL database (created from ``DUBAN_TEST_PG_URL``, by
-default the machine's ``test`` database) and its own SQLite file, both set up once; tables
-are emptied after every test. With ``CI=true`` a missing PostgreSQL or Redis fails the test
-instead of skipping it.
+default the machine's ``test`` database) and its own SQLite file, both set up once, and one
+engine on each for the run; tables are emptied after every test. With ``CI=true`` a missing
+PostgreSQL or Redis fails the test instead of skipping it.
 """
 
 from __future__ import annotations
