@@ -1,9 +1,9 @@
 """Shared fixtures: real SQLite and PostgreSQL databases, a movable clock, real Redis.
 
 Each test run gets its own PostgreSQL database (created from ``DUBAN_TEST_PG_URL``, by
-default the machine's ``test`` database) and its own SQLite file, both set up once; tables
-are emptied after every test. With ``CI=true`` a missing PostgreSQL or Redis fails the test
-instead of skipping it.
+default the machine's ``test`` database) and its own SQLite file, both set up once, and one
+engine on each for the run; tables are emptied after every test. With ``CI=true`` a missing
+PostgreSQL or Redis fails the test instead of skipping it.
 """
 
 from __future__ import annotations
@@ -131,31 +131,56 @@ def postgres_url(pg_url: str | None) -> str:
     return pg_url
 
 
+@pytest.fixture(scope="session")
+def _engines() -> dict[str, AsyncEngine]:
+    """One engine per database URL for the whole run (per pytest-xdist worker).
+
+    An engine keeps its compiled statements and its dialect's first-connect findings: a new
+    engine per test compiled every statement again (most of a small test's CPU). Its pool
+    is emptied after each test (``reset_engine``), since each test runs on an event loop of
+    its own and a connection belongs to the loop that opened it."""
+    return {}
+
+
+def shared_engine(engines: dict[str, AsyncEngine], url: str) -> AsyncEngine:
+    """The run's engine for ``url``, made on first use."""
+    if url not in engines:
+        engines[url] = create_engine(url)
+    return engines[url]
+
+
+async def reset_engine(eng: AsyncEngine) -> None:
+    """After a test: empty every table and close the pool's connections (the engine stays)."""
+    await empty_tables(eng)
+    await eng.dispose()
+
+
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+async def engine(db_url: str, _engines: dict[str, AsyncEngine]) -> AsyncIterator[AsyncEngine]:
     """An engine on an empty database with the schema; emptied again after the test."""
-    eng = create_engine(db_url)
+    eng = shared_engine(_engines, db_url)
     yield eng
-    await empty_tables(eng)
-    await eng.dispose()
+    await reset_engine(eng)
 
 
 @pytest.fixture
-async def pg_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+async def pg_engine(
+    postgres_url: str, _engines: dict[str, AsyncEngine]
+) -> AsyncIterator[AsyncEngine]:
     """Like ``engine`` but PostgreSQL only."""
-    eng = create_engine(postgres_url)
+    eng = shared_engine(_engines, postgres_url)
     yield eng
-    await empty_tables(eng)
-    await eng.dispose()
+    await reset_engine(eng)
 
 
 @pytest.fixture
-async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+async def sqlite_engine(
+    sqlite_url: str, _engines: dict[str, AsyncEngine]
+) -> AsyncIterator[AsyncEngine]:
     """Like ``engine`` but SQLite only."""
-    eng = create_engine(sqlite_url)
+    eng = shared_engine(_engines, sqlite_url)
     yield eng
-    await empty_tables(eng)
-    await eng.dispose()
+    await reset_engine(eng)
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -17,51 +19,85 @@ from models.db import create_engine, is_sqlite
 from models.migrate import alembic_config, upgrade
 from testing.databases import create_pg_database, drop_pg_database, unavailable
 
+DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+pytestmark = pytest.mark.xdist_group("migrations")
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def fresh_engine(request, tmp_path) -> AsyncIterator[AsyncEngine]:
-    """A brand-new empty database, migrated by Alembic only."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/fresh.db")
-        yield engine
-        await engine.dispose()
-        return
-    url = await create_pg_database()
+
+async def _new_database(dialect: str, tmp_path: Path) -> str:
+    if dialect == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
+    url = await create_pg_database(durable=False)
     if url is None:
         unavailable("PostgreSQL")
     assert url is not None
+    return url
+
+
+async def _drop_database(url: str) -> None:
+    if not is_sqlite(url):
+        await drop_pg_database(url)
+
+
+@pytest.fixture(params=DIALECTS)
+async def fresh_engine(request, tmp_path) -> AsyncIterator[AsyncEngine]:
+    """A brand-new empty database, for a test that migrates it step by step."""
+    url = await _new_database(request.param, tmp_path)
     engine = create_engine(url)
     yield engine
     await engine.dispose()
-    await drop_pg_database(url)
+    await _drop_database(url)
 
 
-async def test_models_match_migrations(fresh_engine):
-    await upgrade(fresh_engine)
-    await upgrade(fresh_engine)  # idempotent
+@pytest.fixture(scope="module", params=DIALECTS)
+def migrated_url(request, tmp_path_factory) -> Iterator[str]:
+    """A database migrated by Alembic only, from empty to the last revision, shared by the
+    module's tests that only read the schema (migrating costs about a second)."""
+    url = asyncio.run(_new_database(request.param, tmp_path_factory.mktemp("migrated")))
+
+    async def migrate() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    yield url
+    asyncio.run(_drop_database(url))
+
+
+@pytest.fixture
+async def migrated(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the migrated database (read the schema; change nothing)."""
+    engine = create_engine(migrated_url)
+    yield engine
+    await engine.dispose()
+
+
+async def test_models_match_migrations(migrated):
+    await upgrade(migrated)  # idempotent: the fixture ran every migration already
 
     def diff(conn):
         ctx = MigrationContext.configure(
             conn,
             opts={
                 "compare_type": True,
-                "render_as_batch": is_sqlite(fresh_engine),
+                "render_as_batch": is_sqlite(migrated),
                 "include_object": include_for(conn.dialect.name),
             },
         )
         return compare_metadata(ctx, Base.metadata)
 
-    async with fresh_engine.connect() as conn:
+    async with migrated.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == [], f"models and migrations differ; add a migration: {changes}"
 
 
-async def test_the_text_search_index_is_trigrams_on_postgresql_only(fresh_engine):
+async def test_the_text_search_index_is_trigrams_on_postgresql_only(migrated):
     """0015: the items' title and 文号 in one GIN index of trigrams (pg_trgm) on PostgreSQL,
     the index `supervision.search` relies on; SQLite gets none (it scans)."""
-    await upgrade(fresh_engine)
-    async with fresh_engine.connect() as conn:
-        if is_sqlite(fresh_engine):
+    async with migrated.connect() as conn:
+        if is_sqlite(migrated):
             names = (await conn.execute(text("SELECT name FROM sqlite_master"))).scalars().all()
             assert "ix_items_text_trgm" not in names
             return
@@ -72,12 +108,11 @@ async def test_the_text_search_index_is_trigrams_on_postgresql_only(fresh_engine
     assert "USING gin (title gin_trgm_ops, ref gin_trgm_ops)" in definition
 
 
-async def test_the_open_items_index_holds_the_open_items_only(fresh_engine):
+async def test_the_open_items_index_holds_the_open_items_only(migrated):
     """0019: the dashboard's overdue list walks ``ix_items_open_due``, the open items in the
     list's order; partial on both databases, so the closed history is not in it."""
-    await upgrade(fresh_engine)
-    async with fresh_engine.connect() as conn:
-        if is_sqlite(fresh_engine):
+    async with migrated.connect() as conn:
+        if is_sqlite(migrated):
             query = "SELECT sql FROM sqlite_master WHERE name = 'ix_items_open_due'"
         else:
             query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_open_due'"
@@ -86,13 +121,12 @@ async def test_the_open_items_index_holds_the_open_items_only(fresh_engine):
     assert "WHERE" in definition and "'completion_requested'" in definition
 
 
-async def test_the_deadline_in_force_triggers_survive_every_migration(fresh_engine):
+async def test_the_deadline_in_force_triggers_survive_every_migration(migrated):
     """0016: `models.due_in_force`'s triggers exist after the last migration (on SQLite a
     later batch migration that rebuilds ``items`` or ``assignments`` drops them: re-create
     them there)."""
-    await upgrade(fresh_engine)
-    async with fresh_engine.connect() as conn:
-        if is_sqlite(fresh_engine):
+    async with migrated.connect() as conn:
+        if is_sqlite(migrated):
             query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
             expected = {s.split()[2] for s in due_in_force.SQLITE + lead_unit_name.SQLITE}
         else:

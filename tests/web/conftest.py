@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,14 +13,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Role
+from models import Person, Role
 from notifier.templating import RenderPool
 from supervision.accounts import hash_password
 from supervision.clock import FixedClock
 from testing import factories as f
 from web.admin import setup_admin
 from web.app import WebConfig, WebDeps, create_app
-from web.auth import CSRF_COOKIE, csrf_for
+from web.auth import CSRF_COOKIE, SESSION_COOKIE, csrf_for
+from web.sessions import start_session
 from web.throttle import LoginGuard
 
 SECRET = "test-secret-key-for-web"
@@ -149,45 +151,45 @@ async def anon(sessions, clock, aiohttp_client_factory, render_pool) -> Web:
     return Web(await aiohttp_client_factory(make_app(sessions, clock, render_pool=render_pool)))
 
 
-async def _logged_in(sessions, clock, factory, pool, email: str, person_id: int) -> Web:
-    web_client = Web(await factory(make_app(sessions, clock, render_pool=pool)))
-    response = await web_client.login(email, person_id=person_id)
-    assert response.status == 303, await response.text()
+async def _logged_in(sessions, clock, factory, pool, person_id: int) -> Web:
+    """A client with a session of ``person_id``'s, started as a login starts one (the login
+    itself is what tests/web/test_auth.py and test_sessions.py exercise)."""
+    web_client = Web(await factory(make_app(sessions, clock, render_pool=pool)), person_id)
+    async with sessions() as s, s.begin():
+        person = await s.get(Person, person_id)
+        assert person is not None
+        session_id = await start_session(
+            s,
+            person=person,
+            policy=WebConfig(secret_key=SECRET).sessions,
+            now=clock.now(),
+            ip="127.0.0.1",
+        )
+    cookies = {SESSION_COOKIE: session_id, CSRF_COOKIE: secrets.token_urlsafe(32)}
+    client: TestClient = web_client.client
+    client.session.cookie_jar.update_cookies(cookies, client.make_url("/"))
     return web_client
 
 
 @pytest.fixture
 async def as_admin(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as the admin."""
-    return await _logged_in(
-        sessions, clock, aiohttp_client_factory, render_pool, "admin@example.gov.cn", seed.admin
-    )
+    return await _logged_in(sessions, clock, aiohttp_client_factory, render_pool, seed.admin)
 
 
 @pytest.fixture
 async def as_supervisor(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as a supervisor."""
-    return await _logged_in(
-        sessions, clock, aiohttp_client_factory, render_pool, "sup@example.gov.cn", seed.supervisor
-    )
+    return await _logged_in(sessions, clock, aiohttp_client_factory, render_pool, seed.supervisor)
 
 
 @pytest.fixture
 async def as_liaison(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as unit A's liaison."""
-    return await _logged_in(
-        sessions,
-        clock,
-        aiohttp_client_factory,
-        render_pool,
-        "liaison@example.gov.cn",
-        seed.liaison_a,
-    )
+    return await _logged_in(sessions, clock, aiohttp_client_factory, render_pool, seed.liaison_a)
 
 
 @pytest.fixture
 async def as_viewer(sessions, clock, aiohttp_client_factory, render_pool, seed: Seed) -> Web:
     """A client logged in as a read-only viewer."""
-    return await _logged_in(
-        sessions, clock, aiohttp_client_factory, render_pool, "viewer@example.gov.cn", seed.viewer
-    )
+    return await _logged_in(sessions, clock, aiohttp_client_factory, render_pool, seed.viewer)

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from models import Policy
 from supervision.policy import ensure_default_policies
-from tests.web.conftest import Seed, Web
+from tests.web.conftest import Seed, Web, make_app
 from web.i18n import STRINGS, translate
+from web.views.common import JINJA
 
 PAGES = (
     "/",
@@ -61,3 +62,10 @@ async def test_nav_follows_the_role(as_liaison: Web, as_supervisor: Web, seed: S
     html = await (await as_supervisor.get("/")).text()
     nav = html.split('<nav class="main">')[1].split("</nav>")[0]
     assert 'href="/reviews"' in nav and 'href="/templates"' not in nav
+
+
+def test_apps_of_one_process_share_the_compiled_page_templates(sessions, clock) -> None:
+    first, second = make_app(sessions, clock), make_app(sessions, clock)
+    assert first[JINJA] is second[JINJA]
+    template = first[JINJA].get_template("login.html")
+    assert second[JINJA].get_template("login.html") is template

@@ -33,8 +33,9 @@ async def session_rows(sessions, person_id: int) -> int:
         return int(await s.scalar(query) or 0)
 
 
-async def test_only_a_hash_of_the_cookie_is_stored(as_admin: Web, sessions, seed: Seed) -> None:
-    value = cookie_of(as_admin)
+async def test_only_a_hash_of_the_cookie_is_stored(anon: Web, sessions, seed: Seed) -> None:
+    assert (await anon.login("admin@example.gov.cn", person_id=seed.admin)).status == 303
+    value = cookie_of(anon)
     assert len(value) == 43  # 32 random bytes, url-safe
     async with sessions() as s:
         row = await s.scalar(select(WebSession).where(WebSession.person_id == seed.admin))

@@ -11,6 +11,7 @@ person's `supervision.access.Scope`).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -59,16 +60,22 @@ NAV: Final[tuple[tuple[str, str, Permission], ...]] = (
 )
 
 
-def setup_templates(app: web.Application) -> None:
-    """Create the page template environment (autoescaped, strict) once per app."""
-    env = Environment(
+@functools.cache
+def page_templates() -> Environment:
+    """The page template environment (autoescaped, strict), one per process: it reads only
+    the template files, so every app of the process shares its compiled templates."""
+    return Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    app[JINJA] = env
+
+
+def setup_templates(app: web.Application) -> None:
+    """Give the app the page template environment."""
+    app[JINJA] = page_templates()
 
 
 def lang_of(request: web.Request) -> str:
