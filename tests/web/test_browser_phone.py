@@ -9,17 +9,17 @@ overflows sideways, and forms run in one column. Printing hides the menu. With
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARGS, _chromium, screenshot, server  # noqa: F401
+from tests.web.browser_support import BROWSER, LAPTOP, PHONE, login, new_page, screenshot
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
+ADMIN = "admin@example.gov.cn"
 MIN_CELL = 40  # px: narrower than this a Chinese column shows one character per line
 
 #: Layout facts of the current page, measured in the browser.
@@ -65,14 +65,6 @@ MEASURE = """() => {
 }"""
 
 
-async def _login(page: Any, base: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=email]", "admin@example.gov.cn")
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-
-
 def _pages(ids: dict[str, int]) -> dict[str, str]:
     return {
         "dashboard": "/",
@@ -86,106 +78,92 @@ def _pages(ids: dict[str, int]) -> dict[str, str]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1366px"])
 async def test_every_page_fits_the_screen(
-    server: tuple[str, dict[str, int]],  # noqa: F811
-    viewport: dict[str, int],
-    lang: str,
+    server: tuple[str, dict[str, int]], chromium: Any, viewport: dict[str, int], lang: str
 ) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     base, ids = server
     phone = viewport is PHONE
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=viewport, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base)
-            if lang == "en":  # longer labels: the layout must hold in English too
-                await page.goto(base + "/lang/en?next=/")
-                await expect(page.locator("html")).to_have_attribute("lang", "en")
-            # Every page of the menu too (admin sees them all), not only the main four.
-            menu_urls = await page.eval_on_selector_all(
-                "nav.main a", "(links) => links.map((a) => a.getAttribute('href'))"
-            )
-            pages = _pages(ids) | {f"menu{url.replace('/', '-')}": url for url in menu_urls}
-            assert len(pages) > 10, pages
-            checked_tables = 0
-            for name, url in pages.items():
+    async with new_page(chromium, viewport, locale="zh-CN") as page:
+        # In English too: longer labels, the layout must hold.
+        await login(page, base, ADMIN, lang=lang)
+        await expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
+        # Every page of the menu too (admin sees them all), not only the main four.
+        menu_urls = await page.eval_on_selector_all(
+            "nav.main a", "(links) => links.map((a) => a.getAttribute('href'))"
+        )
+        # Each page once: the menu repeats some of the main ones.
+        pages = {url: name for name, url in _pages(ids).items()}
+        pages |= {url: f"menu{url.replace('/', '-')}" for url in menu_urls if url not in pages}
+        assert len(pages) > 10, pages
+        checked_tables = 0
+        for url, name in pages.items():
+            if page.url != base + url:  # the dashboard is open already after the login
                 await page.goto(base + url)
-                facts = await page.evaluate(MEASURE)
-                where = f"{name} at {viewport['width']} px"
-                assert facts["scrollWidth"] <= facts["innerWidth"], (where, facts)
-                for table in facts["tables"]:
-                    checked_tables += 1
-                    assert table["narrowest"] >= MIN_CELL, (where, table)
-                    assert table["scrolls"] or table["right"] <= facts["innerWidth"], (
-                        where,
-                        table,
-                    )
-                assert facts["sideBySide"] == 0 or not phone, (where, facts)
-                if phone:
-                    # The menu is folded: the first screen is the page, not the menu.
-                    assert not facts["navVisible"] and facts["menuButton"], (where, facts)
-                    assert facts["headerHeight"] < 120, (where, facts)
-                else:
-                    assert facts["navVisible"] and not facts["menuButton"], (where, facts)
-                await screenshot(page, f"fit-{viewport['width']}-{lang}-{name}.png", full_page=True)
-            assert checked_tables >= 4  # items, assignments, extensions, dashboard units
-            # The review list is one card per request on a phone: the decision buttons are
-            # on the screen, not at the far end of a sideways scroll.
-            await page.goto(base + "/reviews")
-            buttons = page.locator(f"#extension-{ids['extension']} button[name=decision]")
-            assert await buttons.count() == 2
-            for button in await buttons.all():
-                # Where it lies with nothing scrolled sideways (what the eye meets first).
-                right = await button.evaluate(
-                    """(el) => {
-                      for (let n = el; n; n = n.parentElement) n.scrollLeft = 0;
-                      return el.getBoundingClientRect().right;
-                    }"""
+            facts = await page.evaluate(MEASURE)
+            where = f"{name} at {viewport['width']} px"
+            assert facts["scrollWidth"] <= facts["innerWidth"], (where, facts)
+            for table in facts["tables"]:
+                checked_tables += 1
+                assert table["narrowest"] >= MIN_CELL, (where, table)
+                assert table["scrolls"] or table["right"] <= facts["innerWidth"], (
+                    where,
+                    table,
                 )
-                assert right <= viewport["width"], right
+            assert facts["sideBySide"] == 0 or not phone, (where, facts)
             if phone:
-                # The menu button opens the menu (no script: a checkbox and its label).
-                await page.goto(base + "/items")
-                await page.click(".menu-button")
-                menu = page.locator("nav.main")
-                await expect(menu).to_be_visible()
-                await expect(menu.locator("a[href='/reviews']")).to_be_visible()
-                assert (await page.evaluate(MEASURE))["scrollWidth"] <= PHONE["width"]
-                await screenshot(page, f"fit-390-{lang}-menu-open.png")
-                await menu.locator("a[href='/reviews']").click()
-                await page.wait_for_url(base + "/reviews")
-                await expect(page.locator("nav.main")).to_be_hidden()
-        finally:
-            await browser.close()
+                # The menu is folded: the first screen is the page, not the menu.
+                assert not facts["navVisible"] and facts["menuButton"], (where, facts)
+                assert facts["headerHeight"] < 120, (where, facts)
+            else:
+                assert facts["navVisible"] and not facts["menuButton"], (where, facts)
+            await screenshot(page, f"fit-{viewport['width']}-{lang}-{name}.png", full_page=True)
+        assert checked_tables >= 4  # items, assignments, extensions, dashboard units
+        # The review list is one card per request on a phone: the decision buttons are
+        # on the screen, not at the far end of a sideways scroll.
+        await page.goto(base + "/reviews")
+        buttons = page.locator(f"#extension-{ids['extension']} button[name=decision]")
+        assert await buttons.count() == 2
+        for button in await buttons.all():
+            # Where it lies with nothing scrolled sideways (what the eye meets first).
+            right = await button.evaluate(
+                """(el) => {
+                  for (let n = el; n; n = n.parentElement) n.scrollLeft = 0;
+                  return el.getBoundingClientRect().right;
+                }"""
+            )
+            assert right <= viewport["width"], right
+        if phone:
+            # The menu button opens the menu (no script: a checkbox and its label).
+            await page.goto(base + "/items")
+            await page.click(".menu-button")
+            menu = page.locator("nav.main")
+            await expect(menu).to_be_visible()
+            await expect(menu.locator("a[href='/reviews']")).to_be_visible()
+            assert (await page.evaluate(MEASURE))["scrollWidth"] <= PHONE["width"]
+            await screenshot(page, f"fit-390-{lang}-menu-open.png")
+            await menu.locator("a[href='/reviews']").click()
+            await page.wait_for_url(base + "/reviews")
+            await expect(page.locator("nav.main")).to_be_hidden()
 
 
-async def test_print_hides_the_menu(server: tuple[str, dict[str, int]]) -> None:  # noqa: F811
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+async def test_print_hides_the_menu(server: tuple[str, dict[str, int]], chromium: Any) -> None:
+    from playwright.async_api import expect
 
     base, ids = server
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=LAPTOP, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base)
-            for url in ("/", f"/items/{ids['item']}", "/items"):
-                await page.goto(base + url)
-                await expect(page.locator("nav.main")).to_be_visible()
-                await page.emulate_media(media="print")
-                await expect(page.locator("nav.main")).to_be_hidden()
-                await expect(page.locator("header.top")).to_be_hidden()
-                await expect(page.locator("form.filters")).to_have_count(
-                    await page.locator("form.filters").count()
-                )
-                for form in await page.locator("form.filters").all():
-                    await expect(form).to_be_hidden()
-                await expect(page.locator("main h1")).to_be_visible()
-                await page.emulate_media(media="screen")
-                await expect(page.locator("nav.main")).to_be_visible()
-        finally:
-            await browser.close()
+    async with new_page(chromium, LAPTOP, locale="zh-CN") as page:
+        await login(page, base, ADMIN)
+        for url in ("/", f"/items/{ids['item']}", "/items"):
+            await page.goto(base + url)
+            await expect(page.locator("nav.main")).to_be_visible()
+            await page.emulate_media(media="print")
+            await expect(page.locator("nav.main")).to_be_hidden()
+            await expect(page.locator("header.top")).to_be_hidden()
+            await expect(page.locator("form.filters")).to_have_count(
+                await page.locator("form.filters").count()
+            )
+            for form in await page.locator("form.filters").all():
+                await expect(form).to_be_hidden()
+            await expect(page.locator("main h1")).to_be_visible()
+            await page.emulate_media(media="screen")
+            await expect(page.locator("nav.main")).to_be_visible()
