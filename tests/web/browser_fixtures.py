@@ -51,7 +51,7 @@ async def browser_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def server(
+async def browser_server(
     browser_engine: AsyncEngine, clock: FixedClock
 ) -> AsyncIterator[tuple[str, dict[str, int]]]:
     """The real app on a free loopback port, with seeded people and one pending extension."""

@@ -1,6 +1,6 @@
 """Helpers of the browser tests: headless Chromium (Debian package) driven by Playwright,
-the real app served on 127.0.0.1. Their fixtures (the one browser, the server) are in
-``tests.web.browser_fixtures``.
+the real app served on 127.0.0.1. Their fixtures (``chromium``, ``browser_engine``,
+``browser_server``) are in ``tests.web.browser_fixtures``.
 
 A browser test module runs on the session's event loop (Playwright's objects belong to the
 loop that started them) and requires the fixtures' plugin::

@@ -2,7 +2,8 @@
 
 Serves the real app on 127.0.0.1 (a free port) on SQLite, then logs in, creates an item,
 edits a template and watches the preview change, approves an extension and opens the
-dashboard. The browser, the server and screenshots: ``tests.web.browser_support``.
+dashboard. The browser, the server (``browser_server``) and screenshots:
+``tests.web.browser_fixtures`` and ``tests.web.browser_support``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ pytestmark = BROWSER
 
 
 async def test_browser_walk(
-    server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
+    browser_server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
 ) -> None:
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     viewport = {"width": 1280, "height": 900}
     async with new_page(chromium, viewport, locale="zh-CN") as page:
         # Only our server: anything else would be a page loading from the internet.

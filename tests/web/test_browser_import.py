@@ -69,7 +69,7 @@ async def _upload(page: Any, name: str, data: bytes) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1366px"])
 async def test_import_page_upload_errors_and_summary(
-    server: tuple[str, dict[str, int]],
+    browser_server: tuple[str, dict[str, int]],
     browser_engine: AsyncEngine,
     chromium: Any,
     viewport: dict[str, int],
@@ -77,7 +77,7 @@ async def test_import_page_upload_errors_and_summary(
 ) -> None:
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     async with browser_engine.connect() as conn:
         owner = await conn.scalar(select(Person.email).where(Person.unit_id == ids["unit"]))
     words = WORDS[lang]

@@ -67,7 +67,7 @@ async def _order(page: Any) -> list[str]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("width", list(WIDTHS))
 async def test_sort_and_batch_urge_as_office_and_a_unit_sees_no_batch(
-    server: tuple[str, dict[str, int]],
+    browser_server: tuple[str, dict[str, int]],
     browser_engine: AsyncEngine,
     chromium: Any,
     width: str,
@@ -75,7 +75,7 @@ async def test_sort_and_batch_urge_as_office_and_a_unit_sees_no_batch(
 ) -> None:
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     sessions = create_sessionmaker(browser_engine)
     async with sessions() as s, s.begin():
         unit = await s.get_one(Unit, ids["unit"])

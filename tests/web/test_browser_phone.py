@@ -97,13 +97,13 @@ async def _fits(page: Any, viewport: dict[str, int], where: str) -> int:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 async def test_every_page_fits_the_screen(
-    server: tuple[str, dict[str, int]], chromium: Any, lang: str
+    browser_server: tuple[str, dict[str, int]], chromium: Any, lang: str
 ) -> None:
     """Each page is loaded once and laid out at both widths (a resize applies the media
     queries as a load at that width does; the pages' layout needs no script)."""
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     async with new_page(chromium, PHONE, locale="zh-CN") as page:
         # In English too: longer labels, the layout must hold.
         await login(page, base, ADMIN, lang=lang)
@@ -155,10 +155,12 @@ async def test_every_page_fits_the_screen(
         await expect(page.locator("nav.main")).to_be_hidden()
 
 
-async def test_print_hides_the_menu(server: tuple[str, dict[str, int]], chromium: Any) -> None:
+async def test_print_hides_the_menu(
+    browser_server: tuple[str, dict[str, int]], chromium: Any
+) -> None:
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     async with new_page(chromium, LAPTOP, locale="zh-CN") as page:
         await login(page, base, ADMIN)
         for url in ("/", f"/items/{ids['item']}", "/items"):

@@ -48,11 +48,11 @@ async def _no_sideways_scroll(page: Any) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366px", "390px"])
 async def test_the_template_editor(
-    server: tuple[str, dict[str, int]], chromium: Any, viewport: dict[str, int], lang: str
+    browser_server: tuple[str, dict[str, int]], chromium: Any, viewport: dict[str, int], lang: str
 ) -> None:
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     words = WORDS[lang]
     tg = f"{base}/templates/remind/telegram/{lang}/text"
     async with new_page(chromium, viewport, locale="zh-CN") as page:
@@ -151,11 +151,11 @@ async def test_the_template_editor(
 
 
 async def test_a_supervisor_and_a_unit_role_are_refused(
-    server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
+    browser_server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
 ) -> None:
     from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     async with create_sessionmaker(browser_engine)() as s, s.begin():
         supervisor = await f.person(
             s, name="赵督查", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
