@@ -1,12 +1,13 @@
 """The supervisor's dashboard in real Chromium: 1366 and 390 px, Chinese and English, as an
 admin, a supervisor and a unit role (a liaison of one unit).
 
-One office, one server and one browser for the module. Each case logs the three people in
-and checks what differs between them: the matrix's rows (a unit role: its unit only), the
-reviews badge (reviewers only; on a phone on the folded menu's button), a matrix count
-followed to the items list it names, the 0 % bar drawn, the overdue list's working days
-late, and that the page fits the screen. With ``DUBAN_SCREENSHOTS=1`` the 1366 px Chinese
-supervisor's view is saved as ``docs/screenshots/dashboard.png`` (the README shows it).
+One office and one server for the module, on the process's one browser. Each case logs the
+three people in and checks what differs between them: the matrix's rows (a unit role: its
+unit only), the reviews badge (reviewers only; on a phone on the folded menu's button), a
+matrix count followed to the items list it names, the 0 % bar drawn, the overdue list's
+working days late, and that the page fits the screen. With ``DUBAN_SCREENSHOTS=1`` the 1366
+px Chinese supervisor's view is saved as ``docs/screenshots/dashboard.png`` (the README shows
+it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -37,18 +37,13 @@ from supervision.clock import FixedClock
 from testing import SHANGHAI
 from testing import factories as f
 from testing.databases import empty_tables
-from tests.web.conftest import PASSWORD, make_app
-from tests.web.test_browser import ARGS, _chromium
+from tests.web.browser_support import BROWSER, LAPTOP, PHONE, browser_app, login, new_page, serve
+from tests.web.conftest import PASSWORD
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.xdist_group("browser_dashboard"),
-]
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = [*BROWSER, pytest.mark.xdist_group("browser_dashboard")]
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "dashboard.png"
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
 EMAILS = {
     "admin": "admin@example.gov.cn",
     "supervisor": "sup@example.gov.cn",
@@ -134,7 +129,7 @@ def office_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def site(office_url: str) -> AsyncIterator[tuple[str, dict[str, int]]]:
     """The real app on a free loopback port over the office, built once for the module."""
     engine = create_engine(office_url)
@@ -143,103 +138,86 @@ async def site(office_url: str) -> AsyncIterator[tuple[str, dict[str, int]]]:
     async with sessions() as s, s.begin():
         ids = await _office(s)
     clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))  # a Monday
-    runner = web.AppRunner(make_app(sessions, clock), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", ids
+        async with serve(browser_app(sessions, clock)) as base:
+            yield base, ids
     finally:
-        await runner.cleanup()
         await empty_tables(engine)
         await engine.dispose()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def chromium() -> AsyncIterator[Any]:
-    """One headless Chromium for the module."""
-    executable = _chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366px", "390px"])
-async def test_the_dashboard_for_each_role(
-    site: tuple[str, dict[str, int]], chromium: Any, viewport: dict[str, int], lang: str
+async def _check(
+    page: Any, units: dict[str, int], role: str, viewport: dict[str, int], lang: str
 ) -> None:
+    """What the dashboard shows ``role`` at ``viewport``'s width."""
     from playwright.async_api import expect
 
-    base, units = site
     phone = viewport is PHONE
     words = {
         "zh": ("督办总览", "红灯", "逾期工作日"),
         "en": ("Dashboard", "Red", "Working days late"),
     }[lang]
+    await expect(page.locator("h1")).to_have_text(words[0])
+    await expect(page.locator("table.matrix thead")).to_contain_text(words[1])
+    await expect(page.locator("table.overdue thead")).to_contain_text(words[2])
+
+    # The matrix: a unit role sees its unit only; the office every unit with open
+    # work, most red first (a tie of two red: then the more yellow).
+    rows = page.locator("table.matrix tbody tr")
+    if role == "unit":
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_have_attribute("data-unit", str(units["FGW"]))
+    else:
+        await expect(rows).to_have_count(2)  # ecology has nothing open
+        await expect(rows.first).to_have_attribute("data-unit", str(units["FGW"]))
+        await expect(rows.nth(1)).to_have_attribute("data-unit", str(units["ZJJ"]))
+
+    # The badge: two requests wait for reviewers; a unit role decides none.
+    badges = page.locator(".menu-button .badge" if phone else "nav.main .badge")
+    if role == "unit":
+        await expect(page.locator(".badge")).to_have_count(0)
+    else:
+        await expect(badges).to_have_text("2")
+        await expect(badges).to_be_visible()
+
+    # The overdue list, longest overdue first, with working days late; the 0 % bar.
+    days = page.locator("table.overdue td.days-late")
+    expected = ["3", "1"] if role == "unit" else ["6", "3", "1"]
+    await expect(days).to_have_text(expected)
+    zero = page.locator('svg.chart rect.bar[data-rate="0%"]').first
+    assert (await zero.bounding_box() or {}).get("width", 0) > 0
+    await expect(page.locator("svg.chart text", has_text="0%").first).to_be_visible()
+    if role != "unit":
+        await expect(page.locator("svg.chart text", has_text="100%")).to_be_visible()
+
+    fits = await page.evaluate("() => document.scrollingElement.scrollWidth <= window.innerWidth")
+    assert fits, (role, viewport)
+    wanted = (os.environ.get("DUBAN_SCREENSHOTS") == "1", phone, lang, role)
+    if wanted == (True, False, "zh", "supervisor"):
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_dashboard_for_each_role(
+    site: tuple[str, dict[str, int]], chromium: Any, lang: str
+) -> None:
+    """Each person logs in once per language; their dashboard is checked and a matrix count
+    followed to its list at 1366 px, then the same at 390 px."""
+    from playwright.async_api import expect
+
+    base, units = site
     for role, email in EMAILS.items():
-        context = await chromium.new_context(viewport=viewport, locale="zh-CN")
-        try:
-            page = await context.new_page()
-            page.set_default_timeout(15_000)
-            await page.goto(base + "/login")
-            await page.fill("input[name=email]", email)
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/")
-            if lang == "en":
-                await page.goto(base + "/lang/en?next=/")
-            await expect(page.locator("h1")).to_have_text(words[0])
-            await expect(page.locator("table.matrix thead")).to_contain_text(words[1])
-            await expect(page.locator("table.overdue thead")).to_contain_text(words[2])
-
-            # The matrix: a unit role sees its unit only; the office every unit with open
-            # work, most red first (a tie of two red: then the more yellow).
-            rows = page.locator("table.matrix tbody tr")
-            if role == "unit":
-                await expect(rows).to_have_count(1)
-                await expect(rows.first).to_have_attribute("data-unit", str(units["FGW"]))
-            else:
-                await expect(rows).to_have_count(2)  # ecology has nothing open
-                await expect(rows.first).to_have_attribute("data-unit", str(units["FGW"]))
-                await expect(rows.nth(1)).to_have_attribute("data-unit", str(units["ZJJ"]))
-
-            # The badge: two requests wait for reviewers; a unit role decides none.
-            badges = page.locator(".menu-button .badge" if phone else "nav.main .badge")
-            if role == "unit":
-                await expect(page.locator(".badge")).to_have_count(0)
-            else:
-                await expect(badges).to_have_text("2")
-                await expect(badges).to_be_visible()
-
-            # The overdue list, longest overdue first, with working days late; the 0 % bar.
-            days = page.locator("table.overdue td.days-late")
-            expected = ["3", "1"] if role == "unit" else ["6", "3", "1"]
-            await expect(days).to_have_text(expected)
-            zero = page.locator('svg.chart rect.bar[data-rate="0%"]').first
-            assert (await zero.bounding_box() or {}).get("width", 0) > 0
-            await expect(page.locator("svg.chart text", has_text="0%").first).to_be_visible()
-            if role != "unit":
-                await expect(page.locator("svg.chart text", has_text="100%")).to_be_visible()
-
-            fits = await page.evaluate(
-                "() => document.scrollingElement.scrollWidth <= window.innerWidth"
-            )
-            assert fits, (role, viewport)
-            wanted = (os.environ.get("DUBAN_SCREENSHOTS") == "1", phone, lang, role)
-            if wanted == (True, False, "zh", "supervisor"):
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(SCREENSHOT), full_page=True)
-
-            # A count is the list it names: the unit's red items, as many as it said.
-            cell = page.locator(f'tr[data-unit="{units["FGW"]}"] a[data-light="red"]')
-            shown = int(await cell.inner_text())
-            await cell.click()
-            await page.wait_for_url(f"{base}/items?unit={units['FGW']}&light=red")
-            await expect(page.locator("table.items tbody tr")).to_have_count(shown)
-        finally:
-            await context.close()
+        async with new_page(chromium, LAPTOP, locale="zh-CN") as page:
+            await login(page, base, email, lang=lang)
+            for viewport in (LAPTOP, PHONE):
+                await page.set_viewport_size(viewport)
+                if page.url != base + "/":  # back from the list the count named
+                    await page.goto(base + "/")
+                await _check(page, units, role, viewport, lang)
+                # A count is the list it names: the unit's red items, as many as it said.
+                cell = page.locator(f'tr[data-unit="{units["FGW"]}"] a[data-light="red"]')
+                shown = int(await cell.inner_text())
+                await cell.click()
+                await page.wait_for_url(f"{base}/items?unit={units['FGW']}&light=red")
+                await expect(page.locator("table.items tbody tr")).to_have_count(shown)

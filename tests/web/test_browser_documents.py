@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import pytest
-from aiohttp import web
+import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Role
@@ -22,27 +21,36 @@ from supervision.accounts import hash_password
 from supervision.audit import Actor
 from supervision.bulletins import compute_bulletin, freeze_bulletin
 from supervision.calendar_store import load_calendar
+from supervision.clock import FixedClock
 from supervision.periods import parse_period
 from testing import SHANGHAI
 from testing import factories as f
-from tests.web.conftest import PASSWORD, make_app
-from tests.web.test_browser import ARGS, ARTIFACTS, _chromium
+from tests.web.browser_support import (
+    ARTIFACTS,
+    BROWSER,
+    LAPTOP,
+    PHONE,
+    browser_app,
+    login,
+    new_page,
+    serve,
+)
+from tests.web.conftest import PASSWORD
 from web.views.bulletins import setup_bulletin_pages
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
 SHOTS = os.environ.get("DUBAN_SCREENSHOTS") == "1"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def documents_server(
-    sqlite_engine: AsyncEngine, clock
+    browser_engine: AsyncEngine, clock: FixedClock
 ) -> AsyncIterator[tuple[str, dict[str, int]]]:
     """The app with the bulletin pages on a free loopback port: an admin, an overdue item and
     October's bulletin, issued."""
-    sessions = create_sessionmaker(sqlite_engine)
+    sessions = create_sessionmaker(browser_engine)
     async with sessions() as s, s.begin():
         unit = await f.unit(s, code="A", name="市发展改革委")
         admin = await f.person(s, name="王管理", email="admin@example.gov.cn", roles={Role.ADMIN})
@@ -60,16 +68,10 @@ async def documents_server(
         )
         bulletin = await freeze_bulletin(s, data, actor=Actor.system("test"), clock=clock)
         ids = {"item": item.id, "bulletin": bulletin.id}
-    app = make_app(sessions, clock)
+    app = browser_app(sessions, clock)
     setup_bulletin_pages(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", ids
-    finally:
-        await runner.cleanup()
+    async with serve(app) as base:
+        yield base, ids
 
 
 async def _shot(page: Any, name: str) -> None:
@@ -78,9 +80,10 @@ async def _shot(page: Any, name: str) -> None:
         await page.screenshot(path=str(ARTIFACTS / f"documents-{name}.png"), full_page=True)
 
 
-async def test_print_and_phone_downloads(documents_server: tuple[str, dict[str, int]]) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+async def test_print_and_phone_downloads(
+    documents_server: tuple[str, dict[str, int]], chromium: Any
+) -> None:
+    from playwright.async_api import expect
 
     base, ids = documents_server
     item, bulletin = f"/items/{ids['item']}", f"/bulletins/{ids['bulletin']}"
@@ -88,55 +91,42 @@ async def test_print_and_phone_downloads(documents_server: tuple[str, dict[str, 
         "zh": ("督办单-督〔2026〕7号.docx", "督查通报-督查通报〔2026〕1号.docx"),
         "en": ("Supervision sheet-督〔2026〕7号.docx", "Bulletins-督查通报〔2026〕1号.docx"),
     }
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            context = await browser.new_context(
-                viewport=LAPTOP, locale="zh-CN", accept_downloads=True
-            )
-            page = await context.new_page()
-            page.set_default_timeout(15_000)
-            await page.goto(base + "/login")
-            await page.fill("input[name=email]", "admin@example.gov.cn")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/")
-            for lang in ("zh", "en"):
-                if lang == "en":
-                    await page.goto(base + "/lang/en?next=/")
-                    await expect(page.locator("html")).to_have_attribute("lang", "en")
-                # 1366 px, printed: the menu, the downloads and the forms are not on paper
-                await page.set_viewport_size(LAPTOP)
-                for url in (bulletin, item):
-                    await page.goto(base + url)
-                    await expect(page.locator("nav.main")).to_be_visible()
-                    await expect(page.locator(".downloads")).to_be_visible()
-                    await page.emulate_media(media="print")
-                    for hidden in ("nav.main", "header.top", ".downloads"):
-                        await expect(page.locator(hidden)).to_be_hidden()
-                    for form in await page.locator("main form").all():
-                        await expect(form).to_be_hidden()
-                    await expect(page.locator("main h1")).to_be_visible()
-                    await expect(page.locator("main table").first).to_be_visible()
-                    await _shot(page, f"print-{lang}-{url.split('/')[1]}")
-                    await page.emulate_media(media="screen")
-                # 390 px: the links are on the phone's screen and download the documents
-                await page.set_viewport_size(PHONE)
-                sheet_name, bulletin_name = names[lang]
-                for url, count, wanted in ((item, 2, sheet_name), (bulletin, 1, bulletin_name)):
-                    await page.goto(base + url)
-                    width = await page.evaluate("document.scrollingElement.scrollWidth")
-                    assert width <= PHONE["width"], (url, lang, width)  # nothing sideways
-                    links = page.locator("a.doc")
-                    await expect(links).to_have_count(count)
-                    for link in await links.all():
-                        await expect(link).to_be_visible()
-                        box = await link.bounding_box()
-                        assert box is not None and box["x"] + box["width"] <= PHONE["width"]
-                    async with page.expect_download() as download_info:
-                        await links.first.click()
-                    download = await download_info.value
-                    assert download.suggested_filename == wanted
-                    await _shot(page, f"phone-{lang}-{url.split('/')[1]}")
-        finally:
-            await browser.close()
+    async with new_page(chromium, LAPTOP, locale="zh-CN", accept_downloads=True) as page:
+        await login(page, base, "admin@example.gov.cn")
+        for lang in ("zh", "en"):
+            if lang == "en":
+                await page.goto(base + "/lang/en?next=/")
+                await expect(page.locator("html")).to_have_attribute("lang", "en")
+            # 1366 px, printed: the menu, the downloads and the forms are not on paper
+            await page.set_viewport_size(LAPTOP)
+            for url in (bulletin, item):
+                await page.goto(base + url)
+                await expect(page.locator("nav.main")).to_be_visible()
+                await expect(page.locator(".downloads")).to_be_visible()
+                await page.emulate_media(media="print")
+                for hidden in ("nav.main", "header.top", ".downloads"):
+                    await expect(page.locator(hidden)).to_be_hidden()
+                for form in await page.locator("main form").all():
+                    await expect(form).to_be_hidden()
+                await expect(page.locator("main h1")).to_be_visible()
+                await expect(page.locator("main table").first).to_be_visible()
+                await _shot(page, f"print-{lang}-{url.split('/')[1]}")
+                await page.emulate_media(media="screen")
+            # 390 px: the links are on the phone's screen and download the documents
+            await page.set_viewport_size(PHONE)
+            sheet_name, bulletin_name = names[lang]
+            for url, count, wanted in ((item, 2, sheet_name), (bulletin, 1, bulletin_name)):
+                await page.goto(base + url)
+                width = await page.evaluate("document.scrollingElement.scrollWidth")
+                assert width <= PHONE["width"], (url, lang, width)  # nothing sideways
+                links = page.locator("a.doc")
+                await expect(links).to_have_count(count)
+                for link in await links.all():
+                    await expect(link).to_be_visible()
+                    box = await link.bounding_box()
+                    assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+                async with page.expect_download() as download_info:
+                    await links.first.click()
+                download = await download_info.value
+                assert download.suggested_filename == wanted
+                await _shot(page, f"phone-{lang}-{url.split('/')[1]}")

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Item, Person
-from tests.web.test_browser import ARGS, ARTIFACTS, _chromium, server  # noqa: F401
-from tests.web.test_browser_phone import LAPTOP, MEASURE, MIN_CELL, PHONE, _login
+from tests.web.browser_support import ARTIFACTS, BROWSER, LAPTOP, PHONE, login, new_page
+from tests.web.test_browser_phone import ADMIN, MEASURE, MIN_CELL
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
 SCREENSHOTS = os.environ.get("DUBAN_SCREENSHOTS") == "1"
 HEADER = "文号,事项,来源,交办时间,完成时限,牵头单位,责任人邮箱\n"
@@ -68,16 +69,16 @@ async def _upload(page: Any, name: str, data: bytes) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1366px"])
 async def test_import_page_upload_errors_and_summary(
-    server: tuple[str, dict[str, int]],  # noqa: F811
-    sqlite_engine: AsyncEngine,
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
     viewport: dict[str, int],
     lang: str,
 ) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    base, ids = server
-    async with sqlite_engine.connect() as conn:
+    base, ids = browser_server
+    async with browser_engine.connect() as conn:
         owner = await conn.scalar(select(Person.email).where(Person.unit_id == ids["unit"]))
     words = WORDS[lang]
     width = viewport["width"]
@@ -86,36 +87,29 @@ async def test_import_page_upload_errors_and_summary(
         f"督〔2026〕50号,道路整治,会议决定,2026-11-02,2026-12-31,A,{owner}\n"
         f"督〔2026〕51号,河道清淤,领导批示,2026-11-02,,A,{owner}\n"
     )
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=viewport, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base)
-            await page.goto(base + f"/lang/{lang}?next=/import")
-            await expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
-            await expect(page.locator("a[href='/import/template/items.xlsx']")).to_be_visible()
-            await _upload(page, "坏文件.csv", bad.encode("gbk"))
-            errors = page.locator("table.row-errors")
-            await expect(page.locator("p.error")).to_contain_text(words["errors"])
-            await expect(errors).to_contain_text(words["column"])
-            await expect(errors).to_contain_text(words["reason"])
-            await _check_layout(page, viewport, f"{width}-{lang}-errors")
-            await _upload(page, "事项.csv", good.encode("gbk"))
-            await expect(page.locator("p.summary")).to_contain_text(words["checked"])
-            await page.click("section.result button[type=submit]")
-            summary = page.locator("p.summary")
-            await expect(summary).to_contain_text(words["done"])
-            await expect(summary).to_contain_text(words["summary"])
-            counts = page.locator(".counts .count b")
-            assert await counts.all_inner_texts() == ["2", "0", "0"]
-            deadlines = page.locator("table.deadlines")
-            await expect(deadlines).to_contain_text("督〔2026〕51号")
-            await expect(deadlines).to_contain_text(words["computed"])
-            await expect(page.locator("section.result form")).to_have_count(0)
-            await _check_layout(page, viewport, f"{width}-{lang}-done")
-        finally:
-            await browser.close()
-    async with sqlite_engine.connect() as conn:
+    async with new_page(chromium, viewport, locale="zh-CN") as page:
+        await login(page, base, ADMIN, lang=lang, then="/import")
+        await expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
+        await expect(page.locator("a[href='/import/template/items.xlsx']")).to_be_visible()
+        await _upload(page, "坏文件.csv", bad.encode("gbk"))
+        errors = page.locator("table.row-errors")
+        await expect(page.locator("p.error")).to_contain_text(words["errors"])
+        await expect(errors).to_contain_text(words["column"])
+        await expect(errors).to_contain_text(words["reason"])
+        await _check_layout(page, viewport, f"{width}-{lang}-errors")
+        await _upload(page, "事项.csv", good.encode("gbk"))
+        await expect(page.locator("p.summary")).to_contain_text(words["checked"])
+        await page.click("section.result button[type=submit]")
+        summary = page.locator("p.summary")
+        await expect(summary).to_contain_text(words["done"])
+        await expect(summary).to_contain_text(words["summary"])
+        counts = page.locator(".counts .count b")
+        assert await counts.all_inner_texts() == ["2", "0", "0"]
+        deadlines = page.locator("table.deadlines")
+        await expect(deadlines).to_contain_text("督〔2026〕51号")
+        await expect(deadlines).to_contain_text(words["computed"])
+        await expect(page.locator("section.result form")).to_have_count(0)
+        await _check_layout(page, viewport, f"{width}-{lang}-done")
+    async with browser_engine.connect() as conn:
         refs = set((await conn.scalars(select(Item.ref))).all())
     assert {"督〔2026〕50号", "督〔2026〕51号"} <= refs

@@ -19,10 +19,11 @@ from models import Notification, Person, StepKind, Unit
 from models.db import create_sessionmaker
 from supervision.accounts import hash_password
 from testing import factories as f
+from tests.web.browser_support import ARTIFACTS, BROWSER, login, new_page
 from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARGS, ARTIFACTS, _chromium, server  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
 WIDTHS = {"1366px": {"width": 1366, "height": 900}, "390px": {"width": 390, "height": 844}}
 WORDS = {
@@ -47,17 +48,6 @@ async def _shot(page: Any, name: str) -> None:
         await page.screenshot(path=str(ARTIFACTS / f"items-{name}.png"), full_page=True)
 
 
-async def _login(page: Any, base: str, email: str, lang: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    if lang == "en":
-        await page.goto(base + "/lang/en?next=/items")
-    await page.goto(base + "/items")
-
-
 async def _sort(page: Any, phone: bool, direction: str, word: str) -> None:
     """Order the list by light in ``direction``, as a person would at that width."""
     if phone:
@@ -77,16 +67,16 @@ async def _order(page: Any) -> list[str]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("width", list(WIDTHS))
 async def test_sort_and_batch_urge_as_office_and_a_unit_sees_no_batch(
-    server: tuple[str, dict[str, int]],  # noqa: F811
-    sqlite_engine: AsyncEngine,
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
     width: str,
     lang: str,
 ) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    base, ids = server
-    sessions = create_sessionmaker(sqlite_engine)
+    base, ids = browser_server
+    sessions = create_sessionmaker(browser_engine)
     async with sessions() as s, s.begin():
         unit = await s.get_one(Unit, ids["unit"])
         owner = (await s.scalars(select(Person).where(Person.name == "李责任"))).one()
@@ -100,52 +90,45 @@ async def test_sort_and_batch_urge_as_office_and_a_unit_sees_no_batch(
         owner_email, late_id = owner.email, late.id
     words = WORDS[lang]
     phone = width == "390px"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=WIDTHS[width], locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base, "admin@example.gov.cn", lang)
-            # Sort by light, red first, then reversed: by the column name on a laptop, by the
-            # filter form's order on a phone (the table is cards there, without a head).
-            await _sort(page, phone, "asc", words["light"])
-            await expect(page).to_have_url(re.compile(r"sort=light&dir=asc"))
-            order = await _order(page)
-            assert order[0] == str(late_id) and len(order) == 3
-            days = page.locator(f"tr[data-id='{late_id}'] td.days")
-            await expect(days).to_have_attribute("data-days", "-2")
-            await expect(days).to_be_visible()
-            await _sort(page, phone, "desc", words["light"])
-            await expect(page).to_have_url(re.compile(r"sort=light&dir=desc"))
-            assert (await _order(page))[-1] == str(late_id)
-            await _shot(page, f"{width}-{lang}-sorted")
-            # Batch 催办: tick the late item, review, confirm.
-            await page.check(f"input[name=ids][value='{late_id}']")
-            await page.select_option("#batch-action", "urge")
-            await page.click(f"#batch-review:has-text('{words['review']}')")
-            await expect(page.locator("table.batch tr.ok")).to_have_count(1)
-            await expect(page.locator("table.batch")).to_contain_text("李责任")
-            await _shot(page, f"{width}-{lang}-confirm")
-            await page.click(f"#batch-confirm:has-text('{words['confirm']}')")
-            await expect(page).to_have_url(
-                re.compile(r"/items\?(page=1&)?sort=light&dir=desc&msg=flash.batch_done$")
+    async with new_page(chromium, WIDTHS[width], locale="zh-CN") as page:
+        await login(page, base, "admin@example.gov.cn", lang=lang, then="/items")
+        # Sort by light, red first, then reversed: by the column name on a laptop, by the
+        # filter form's order on a phone (the table is cards there, without a head).
+        await _sort(page, phone, "asc", words["light"])
+        await expect(page).to_have_url(re.compile(r"sort=light&dir=asc"))
+        order = await _order(page)
+        assert order[0] == str(late_id) and len(order) == 3
+        days = page.locator(f"tr[data-id='{late_id}'] td.days")
+        await expect(days).to_have_attribute("data-days", "-2")
+        await expect(days).to_be_visible()
+        await _sort(page, phone, "desc", words["light"])
+        await expect(page).to_have_url(re.compile(r"sort=light&dir=desc"))
+        assert (await _order(page))[-1] == str(late_id)
+        await _shot(page, f"{width}-{lang}-sorted")
+        # Batch 催办: tick the late item, review, confirm.
+        await page.check(f"input[name=ids][value='{late_id}']")
+        await page.select_option("#batch-action", "urge")
+        await page.click(f"#batch-review:has-text('{words['review']}')")
+        await expect(page.locator("table.batch tr.ok")).to_have_count(1)
+        await expect(page.locator("table.batch")).to_contain_text("李责任")
+        await _shot(page, f"{width}-{lang}-confirm")
+        await page.click(f"#batch-confirm:has-text('{words['confirm']}')")
+        await expect(page).to_have_url(
+            re.compile(r"/items\?(page=1&)?sort=light&dir=desc&msg=flash.batch_done$")
+        )
+        await expect(page.locator("body")).to_contain_text(words["done"])
+        async with sessions() as s:
+            urged = await s.scalars(
+                select(Notification.item_id).where(Notification.kind == StepKind.URGE)
             )
-            await expect(page.locator("body")).to_contain_text(words["done"])
-            async with sessions() as s:
-                urged = await s.scalars(
-                    select(Notification.item_id).where(Notification.kind == StepKind.URGE)
-                )
-                assert set(urged.all()) == {late_id}
-            # A unit's liaison: their items only, sortable, and no batch controls.
-            unit_page = await browser.new_page(viewport=WIDTHS[width], locale="zh-CN")
-            unit_page.set_default_timeout(15_000)
-            await _login(unit_page, base, owner_email, lang)
-            await expect(unit_page.locator("#batch-form")).to_have_count(0)
-            await expect(unit_page.locator("input[name=ids]")).to_have_count(0)
-            await _sort(unit_page, phone, "asc", words["light"])
-            await expect(unit_page).to_have_url(re.compile(r"sort=light&dir=asc"))
-            assert (await _order(unit_page))[0] == str(late_id)
-            assert len(await _order(unit_page)) == 2  # not the other unit's item
-            await _shot(unit_page, f"{width}-{lang}-unit")
-        finally:
-            await browser.close()
+            assert set(urged.all()) == {late_id}
+    # A unit's liaison: their items only, sortable, and no batch controls.
+    async with new_page(chromium, WIDTHS[width], locale="zh-CN") as unit_page:
+        await login(unit_page, base, owner_email, lang=lang, then="/items")
+        await expect(unit_page.locator("#batch-form")).to_have_count(0)
+        await expect(unit_page.locator("input[name=ids]")).to_have_count(0)
+        await _sort(unit_page, phone, "asc", words["light"])
+        await expect(unit_page).to_have_url(re.compile(r"sort=light&dir=asc"))
+        assert (await _order(unit_page))[0] == str(late_id)
+        assert len(await _order(unit_page)) == 2  # not the other unit's item
+        await _shot(unit_page, f"{width}-{lang}-unit")

@@ -13,19 +13,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
+import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Role
 from models.db import create_sessionmaker
 from supervision.accounts import hash_password
+from supervision.clock import FixedClock
 from testing import factories as f
 from testing.fakes.robots import FakeRobots
-from tests.web.conftest import PASSWORD, SECRET, make_app
-from tests.web.test_browser import ARGS, ARTIFACTS, _chromium
+from tests.web.browser_support import ARTIFACTS, BROWSER, browser_app, login, new_page, serve
+from tests.web.conftest import PASSWORD, SECRET
 from web.app import WebConfig
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
 WIDTHS = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 WORDS = {
@@ -35,10 +37,12 @@ WORDS = {
 }  # fmt: skip
 
 
-@pytest.fixture
-async def office(sqlite_engine: AsyncEngine, clock) -> AsyncIterator[tuple[str, FakeRobots]]:
+@pytest_asyncio.fixture(loop_scope="session")
+async def office(
+    browser_engine: AsyncEngine, clock: FixedClock
+) -> AsyncIterator[tuple[str, FakeRobots]]:
     """The real app on a free loopback port, fake robots beside it, and a small office."""
-    sessions = create_sessionmaker(sqlite_engine)
+    sessions = create_sessionmaker(browser_engine)
     async with sessions() as s, s.begin():
         gov = await f.unit(s, code="GOV", name="市政府")
         nj = await f.unit(s, code="GOV-1", name="市发展改革委", parent=gov)
@@ -52,23 +56,8 @@ async def office(sqlite_engine: AsyncEngine, clock) -> AsyncIterator[tuple[str, 
             await f.person(s, name=name, unit=nj)
     async with FakeRobots(clock=clock) as robots:
         config = WebConfig(secret_key=SECRET, robot_hosts=(robots.host,))
-        runner = web.AppRunner(make_app(sessions, clock, config=config), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
-        try:
-            yield f"http://127.0.0.1:{port}", robots
-        finally:
-            await runner.cleanup()
-
-
-async def _login(page: Any, base: str, email: str, lang: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    await page.goto(base + f"/lang/{lang}?next=/")
+        async with serve(browser_app(sessions, clock, config=config)) as base:
+            yield base, robots
 
 
 async def _shot(page: Any, name: str) -> None:
@@ -85,66 +74,56 @@ async def _fits(page: Any) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("width", ["1366", "390"])
 async def test_roster_and_robots_for_the_admin_and_refused_to_a_unit(
-    office: tuple[str, FakeRobots], width: str, lang: str
+    office: tuple[str, FakeRobots], chromium: Any, width: str, lang: str
 ) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     base, robots = office
     words = WORDS[lang]
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=WIDTHS[width])
-            page.set_default_timeout(15_000)
-            await _login(page, base, "admin@example.gov.cn", lang)
-            # The roster: the unit tree folds, a search by initials, an invite from the list.
-            await page.goto(base + "/people")
-            tree = page.locator("nav.unit-tree")
-            await expect(tree.get_by_role("link", name="市发展改革委")).to_be_visible()
-            await tree.locator("summary").first.click()  # fold 市政府
-            await expect(tree.get_by_role("link", name="市发展改革委")).to_be_hidden()
-            await page.fill("input[name=q]", "zs")
-            await page.locator("form.search button").click()
-            rows = page.locator("table.people tbody tr")
-            await expect(rows).to_have_count(1)
-            await expect(rows.first).to_contain_text("张三")
-            await _fits(page)
-            await rows.first.locator("form button").click()
-            await expect(page.locator("#invite-link")).to_be_visible()
-            await page.goto(base + "/people?q=zs")
-            await expect(page.locator("table.people tbody tr").first).to_contain_text(
-                words["invited"]
-            )
-            await _shot(page, f"people-{width}-{lang}")
-            # A Feishu robot, signed; the secret never comes back; its test message goes out.
-            url = robots.add("feishu", secret="feishuSecret42")
-            await page.goto(base + "/robots/new")
-            await page.fill("input[name=name]", "发改委工作群")
-            await page.select_option("select[name=kind]", "feishu")
-            await page.select_option("select[name=owner]", label="市发展改革委 (GOV-1)")
-            await page.fill("input[name=url]", url)
-            await page.fill("input[name=secret]", "feishuSecret42")
-            await page.locator("form.robot-form button[type=submit]").click()
-            await page.wait_for_url(f"{base}/robots?msg=flash.saved*")
-            row = page.locator("table.robots tbody tr").first
-            await expect(row).to_contain_text("/open-apis/bot/v2/hook/***")
-            assert "feishuSecret42" not in await page.content()
-            assert url.rsplit("/", 1)[1] not in await page.content()
-            await _fits(page)
-            await row.locator("form[action$='/test'] button").click()
-            await expect(page.locator("#robot-answer")).to_contain_text(words["accepted"])
-            await expect(page.locator("#robot-answer")).to_contain_text("code 0")
-            assert robots.received and "发改委工作群" in repr(robots.received[-1].body)
-            await _shot(page, f"robots-{width}-{lang}")
-            # A unit's liaison: no robots in the menu, the page refused.
-            await page.context.clear_cookies()
-            await _login(page, base, "liaison@example.gov.cn", lang)
-            assert await page.locator("nav.main a[href='/robots']").count() == 0
-            response = await page.goto(base + "/robots")
-            assert response is not None and response.status == 403
-            await expect(page.locator("main")).to_contain_text(words["forbidden"])
-            response = await page.goto(base + "/people")
-            assert response is not None and response.status == 403
-        finally:
-            await browser.close()
+    async with new_page(chromium, WIDTHS[width]) as page:
+        # The roster: the unit tree folds, a search by initials, an invite from the list.
+        await login(page, base, "admin@example.gov.cn", lang=lang, then="/people")
+        tree = page.locator("nav.unit-tree")
+        await expect(tree.get_by_role("link", name="市发展改革委")).to_be_visible()
+        await tree.locator("summary").first.click()  # fold 市政府
+        await expect(tree.get_by_role("link", name="市发展改革委")).to_be_hidden()
+        await page.fill("input[name=q]", "zs")
+        await page.locator("form.search button").click()
+        rows = page.locator("table.people tbody tr")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("张三")
+        await _fits(page)
+        await rows.first.locator("form button").click()
+        await expect(page.locator("#invite-link")).to_be_visible()
+        await page.goto(base + "/people?q=zs")
+        await expect(page.locator("table.people tbody tr").first).to_contain_text(words["invited"])
+        await _shot(page, f"people-{width}-{lang}")
+        # A Feishu robot, signed; the secret never comes back; its test message goes out.
+        url = robots.add("feishu", secret="feishuSecret42")
+        await page.goto(base + "/robots/new")
+        await page.fill("input[name=name]", "发改委工作群")
+        await page.select_option("select[name=kind]", "feishu")
+        await page.select_option("select[name=owner]", label="市发展改革委 (GOV-1)")
+        await page.fill("input[name=url]", url)
+        await page.fill("input[name=secret]", "feishuSecret42")
+        await page.locator("form.robot-form button[type=submit]").click()
+        await page.wait_for_url(f"{base}/robots?msg=flash.saved*")
+        row = page.locator("table.robots tbody tr").first
+        await expect(row).to_contain_text("/open-apis/bot/v2/hook/***")
+        assert "feishuSecret42" not in await page.content()
+        assert url.rsplit("/", 1)[1] not in await page.content()
+        await _fits(page)
+        await row.locator("form[action$='/test'] button").click()
+        await expect(page.locator("#robot-answer")).to_contain_text(words["accepted"])
+        await expect(page.locator("#robot-answer")).to_contain_text("code 0")
+        assert robots.received and "发改委工作群" in repr(robots.received[-1].body)
+        await _shot(page, f"robots-{width}-{lang}")
+        # A unit's liaison: no robots in the menu, the page refused.
+        await page.context.clear_cookies()
+        await login(page, base, "liaison@example.gov.cn", lang=lang)
+        assert await page.locator("nav.main a[href='/robots']").count() == 0
+        response = await page.goto(base + "/robots")
+        assert response is not None and response.status == 403
+        await expect(page.locator("main")).to_contain_text(words["forbidden"])
+        response = await page.goto(base + "/people")
+        assert response is not None and response.status == 403

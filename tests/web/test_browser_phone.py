@@ -1,25 +1,26 @@
 """Duban on a phone (390 px) and on a laptop (1366 px), and printed: real Chromium.
 
-Leaders read Duban on phones. On every page checked the menu folds behind its button at
-390 px (and opens with it, no script), tables keep readable columns (every th/td at least
-40 px wide, the table scrolling sideways inside itself rather than the page), the page never
-overflows sideways, and forms run in one column. Printing hides the menu. With
-``DUBAN_SCREENSHOTS=1`` screenshots go to ``test-artifacts/browser/``.
+Leaders read Duban on phones. On every page checked (each loaded once and laid out at both
+widths) the menu folds behind its button at 390 px (and opens with it, no script), tables
+keep readable columns (every th/td at least 40 px wide, the table scrolling sideways inside
+itself rather than the page), the page never overflows sideways, and forms run in one
+column. Printing hides the menu. With ``DUBAN_SCREENSHOTS=1`` screenshots go to
+``test-artifacts/browser/``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARGS, _chromium, screenshot, server  # noqa: F401
+from tests.web.browser_support import BROWSER, LAPTOP, PHONE, login, new_page, screenshot
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
+ADMIN = "admin@example.gov.cn"
 MIN_CELL = 40  # px: narrower than this a Chinese column shows one character per line
 
 #: Layout facts of the current page, measured in the browser.
@@ -65,14 +66,6 @@ MEASURE = """() => {
 }"""
 
 
-async def _login(page: Any, base: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=email]", "admin@example.gov.cn")
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-
-
 def _pages(ids: dict[str, int]) -> dict[str, str]:
     return {
         "dashboard": "/",
@@ -83,60 +76,62 @@ def _pages(ids: dict[str, int]) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390px", "1366px"])
-async def test_every_page_fits_the_screen(
-    server: tuple[str, dict[str, int]],  # noqa: F811
-    viewport: dict[str, int],
-    lang: str,
-) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+async def _fits(page: Any, viewport: dict[str, int], where: str) -> int:
+    """The page as laid out at ``viewport``'s width fits it; the number of tables checked."""
+    await page.set_viewport_size(viewport)
+    facts = await page.evaluate(MEASURE)
+    where = f"{where} at {viewport['width']} px"
+    assert facts["scrollWidth"] <= facts["innerWidth"], (where, facts)
+    for table in facts["tables"]:
+        assert table["narrowest"] >= MIN_CELL, (where, table)
+        assert table["scrolls"] or table["right"] <= facts["innerWidth"], (where, table)
+    if viewport is PHONE:
+        assert facts["sideBySide"] == 0, (where, facts)
+        # The menu is folded: the first screen is the page, not the menu.
+        assert not facts["navVisible"] and facts["menuButton"], (where, facts)
+        assert facts["headerHeight"] < 120, (where, facts)
+    else:
+        assert facts["navVisible"] and not facts["menuButton"], (where, facts)
+    return len(facts["tables"])
 
-    base, ids = server
-    phone = viewport is PHONE
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=viewport, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base)
-            if lang == "en":  # longer labels: the layout must hold in English too
-                await page.goto(base + "/lang/en?next=/")
-                await expect(page.locator("html")).to_have_attribute("lang", "en")
-            # Every page of the menu too (admin sees them all), not only the main four.
-            menu_urls = await page.eval_on_selector_all(
-                "nav.main a", "(links) => links.map((a) => a.getAttribute('href'))"
-            )
-            pages = _pages(ids) | {f"menu{url.replace('/', '-')}": url for url in menu_urls}
-            assert len(pages) > 10, pages
-            checked_tables = 0
-            for name, url in pages.items():
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_every_page_fits_the_screen(
+    browser_server: tuple[str, dict[str, int]], chromium: Any, lang: str
+) -> None:
+    """Each page is loaded once and laid out at both widths (a resize applies the media
+    queries as a load at that width does; the pages' layout needs no script)."""
+    from playwright.async_api import expect
+
+    base, ids = browser_server
+    async with new_page(chromium, PHONE, locale="zh-CN") as page:
+        # In English too: longer labels, the layout must hold.
+        await login(page, base, ADMIN, lang=lang)
+        await expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
+        # Every page of the menu too (admin sees them all), not only the main four.
+        menu_urls = await page.eval_on_selector_all(
+            "nav.main a", "(links) => links.map((a) => a.getAttribute('href'))"
+        )
+        # Each page once: the menu repeats some of the main ones.
+        pages = {url: name for name, url in _pages(ids).items()}
+        pages |= {url: f"menu{url.replace('/', '-')}" for url in menu_urls if url not in pages}
+        assert len(pages) > 10, pages
+        checked_tables = {PHONE["width"]: 0, LAPTOP["width"]: 0}
+        for url, name in pages.items():
+            if page.url != base + url:  # the dashboard is open already after the login
                 await page.goto(base + url)
-                facts = await page.evaluate(MEASURE)
-                where = f"{name} at {viewport['width']} px"
-                assert facts["scrollWidth"] <= facts["innerWidth"], (where, facts)
-                for table in facts["tables"]:
-                    checked_tables += 1
-                    assert table["narrowest"] >= MIN_CELL, (where, table)
-                    assert table["scrolls"] or table["right"] <= facts["innerWidth"], (
-                        where,
-                        table,
-                    )
-                assert facts["sideBySide"] == 0 or not phone, (where, facts)
-                if phone:
-                    # The menu is folded: the first screen is the page, not the menu.
-                    assert not facts["navVisible"] and facts["menuButton"], (where, facts)
-                    assert facts["headerHeight"] < 120, (where, facts)
-                else:
-                    assert facts["navVisible"] and not facts["menuButton"], (where, facts)
+            for viewport in (PHONE, LAPTOP):
+                checked_tables[viewport["width"]] += await _fits(page, viewport, name)
                 await screenshot(page, f"fit-{viewport['width']}-{lang}-{name}.png", full_page=True)
-            assert checked_tables >= 4  # items, assignments, extensions, dashboard units
-            # The review list is one card per request on a phone: the decision buttons are
-            # on the screen, not at the far end of a sideways scroll.
-            await page.goto(base + "/reviews")
-            buttons = page.locator(f"#extension-{ids['extension']} button[name=decision]")
-            assert await buttons.count() == 2
+        # items, assignments, extensions, dashboard units
+        assert min(checked_tables.values()) >= 4, checked_tables
+        # The review list is one card per request on a phone: the decision buttons are
+        # on the screen, not at the far end of a sideways scroll.
+        await page.goto(base + "/reviews")
+        buttons = page.locator(f"#extension-{ids['extension']} button[name=decision]")
+        assert await buttons.count() == 2
+        for viewport in (PHONE, LAPTOP):
+            await page.set_viewport_size(viewport)
             for button in await buttons.all():
                 # Where it lies with nothing scrolled sideways (what the eye meets first).
                 right = await button.evaluate(
@@ -145,47 +140,40 @@ async def test_every_page_fits_the_screen(
                       return el.getBoundingClientRect().right;
                     }"""
                 )
-                assert right <= viewport["width"], right
-            if phone:
-                # The menu button opens the menu (no script: a checkbox and its label).
-                await page.goto(base + "/items")
-                await page.click(".menu-button")
-                menu = page.locator("nav.main")
-                await expect(menu).to_be_visible()
-                await expect(menu.locator("a[href='/reviews']")).to_be_visible()
-                assert (await page.evaluate(MEASURE))["scrollWidth"] <= PHONE["width"]
-                await screenshot(page, f"fit-390-{lang}-menu-open.png")
-                await menu.locator("a[href='/reviews']").click()
-                await page.wait_for_url(base + "/reviews")
-                await expect(page.locator("nav.main")).to_be_hidden()
-        finally:
-            await browser.close()
+                assert right <= viewport["width"], (viewport, right)
+        # On a phone the menu button opens the menu (no script: a checkbox and its label).
+        await page.set_viewport_size(PHONE)
+        await page.goto(base + "/items")
+        await page.click(".menu-button")
+        menu = page.locator("nav.main")
+        await expect(menu).to_be_visible()
+        await expect(menu.locator("a[href='/reviews']")).to_be_visible()
+        assert (await page.evaluate(MEASURE))["scrollWidth"] <= PHONE["width"]
+        await screenshot(page, f"fit-390-{lang}-menu-open.png")
+        await menu.locator("a[href='/reviews']").click()
+        await page.wait_for_url(base + "/reviews")
+        await expect(page.locator("nav.main")).to_be_hidden()
 
 
-async def test_print_hides_the_menu(server: tuple[str, dict[str, int]]) -> None:  # noqa: F811
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+async def test_print_hides_the_menu(
+    browser_server: tuple[str, dict[str, int]], chromium: Any
+) -> None:
+    from playwright.async_api import expect
 
-    base, ids = server
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=LAPTOP, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            await _login(page, base)
-            for url in ("/", f"/items/{ids['item']}", "/items"):
-                await page.goto(base + url)
-                await expect(page.locator("nav.main")).to_be_visible()
-                await page.emulate_media(media="print")
-                await expect(page.locator("nav.main")).to_be_hidden()
-                await expect(page.locator("header.top")).to_be_hidden()
-                await expect(page.locator("form.filters")).to_have_count(
-                    await page.locator("form.filters").count()
-                )
-                for form in await page.locator("form.filters").all():
-                    await expect(form).to_be_hidden()
-                await expect(page.locator("main h1")).to_be_visible()
-                await page.emulate_media(media="screen")
-                await expect(page.locator("nav.main")).to_be_visible()
-        finally:
-            await browser.close()
+    base, ids = browser_server
+    async with new_page(chromium, LAPTOP, locale="zh-CN") as page:
+        await login(page, base, ADMIN)
+        for url in ("/", f"/items/{ids['item']}", "/items"):
+            await page.goto(base + url)
+            await expect(page.locator("nav.main")).to_be_visible()
+            await page.emulate_media(media="print")
+            await expect(page.locator("nav.main")).to_be_hidden()
+            await expect(page.locator("header.top")).to_be_hidden()
+            await expect(page.locator("form.filters")).to_have_count(
+                await page.locator("form.filters").count()
+            )
+            for form in await page.locator("form.filters").all():
+                await expect(form).to_be_hidden()
+            await expect(page.locator("main h1")).to_be_visible()
+            await page.emulate_media(media="screen")
+            await expect(page.locator("nav.main")).to_be_visible()

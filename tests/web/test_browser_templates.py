@@ -20,13 +20,12 @@ from models import Role, Unit
 from models.db import create_sessionmaker
 from supervision.accounts import hash_password
 from testing import factories as f
+from tests.web.browser_support import BROWSER, LAPTOP, PHONE, login, new_page
 from tests.web.conftest import PASSWORD
-from tests.web.test_browser import ARGS, _chromium, server  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.web.browser_fixtures"]
+pytestmark = BROWSER
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "template-editor.png"
 
 #: what each language calls things on the editor's pages
@@ -41,16 +40,6 @@ WORDS = {
 }
 
 
-async def _login(page: Any, base: str, email: str, lang: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    if lang == "en":
-        await page.goto(base + "/lang/en?next=/")
-
-
 async def _no_sideways_scroll(page: Any) -> None:
     width = await page.evaluate("() => document.scrollingElement.scrollWidth")
     assert width <= await page.evaluate("() => window.innerWidth")
@@ -59,130 +48,115 @@ async def _no_sideways_scroll(page: Any) -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366px", "390px"])
 async def test_the_template_editor(
-    server: tuple[str, dict[str, int]],  # noqa: F811
-    viewport: dict[str, int],
-    lang: str,
+    browser_server: tuple[str, dict[str, int]], chromium: Any, viewport: dict[str, int], lang: str
 ) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    base, ids = server
+    base, ids = browser_server
     words = WORDS[lang]
     tg = f"{base}/templates/remind/telegram/{lang}/text"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            page = await browser.new_page(viewport=viewport, locale="zh-CN")
-            page.set_default_timeout(15_000)
-            outside: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
-            await _login(page, base, "admin@example.gov.cn", lang)
+    async with new_page(chromium, viewport, locale="zh-CN") as page:
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
+        # The list: steps in words, each channel, language and part named.
+        await login(page, base, "admin@example.gov.cn", lang=lang, then="/templates")
+        await expect(page.locator("#step-remind h2")).to_contain_text(words["remind"])
+        await expect(page.locator("#step-remind")).to_contain_text(words["subject"])
+        await expect(page.locator("main")).not_to_contain_text("telegram/")
+        await _no_sideways_scroll(page)
 
-            # The list: steps in words, each channel, language and part named.
-            await page.goto(base + "/templates")
-            await expect(page.locator("#step-remind h2")).to_contain_text(words["remind"])
-            await expect(page.locator("#step-remind")).to_contain_text(words["subject"])
-            await expect(page.locator("main")).not_to_contain_text("telegram/")
-            await _no_sideways_scroll(page)
+        # Telegram: a bubble with its formatting and buttons, on the item's real data.
+        await page.goto(f"{tg}?item={ids['item']}")
+        bubble = page.locator("#tg-bubble")
+        await expect(bubble.locator("b").first).to_be_visible()
+        await expect(bubble).to_contain_text("推进老旧小区改造")
+        await expect(bubble).not_to_contain_text("<b>")
+        await expect(page.locator(".tg-button")).to_have_count(3)
+        if viewport is LAPTOP and lang == "zh" and os.environ.get("DUBAN_SCREENSHOTS") == "1":
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOT))
 
-            # Telegram: a bubble with its formatting and buttons, on the item's real data.
-            await page.goto(f"{tg}?item={ids['item']}")
-            bubble = page.locator("#tg-bubble")
-            await expect(bubble.locator("b").first).to_be_visible()
-            await expect(bubble).to_contain_text("推进老旧小区改造")
-            await expect(bubble).not_to_contain_text("<b>")
-            await expect(page.locator(".tg-button")).to_have_count(3)
-            if viewport is LAPTOP and lang == "zh" and os.environ.get("DUBAN_SCREENSHOTS") == "1":
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(SCREENSHOT))
+        # Insert a variable at the cursor: the preview shows its value.
+        body = page.locator("#template-body")
+        await body.fill("<b>事项</b>：")
+        await body.press("End")
+        await page.click("#template-panel button[data-insert='{{ item.ref }}']")
+        await expect(body).to_have_value("<b>事项</b>：{{ item.ref }}")
+        await expect(bubble).to_have_text("事项：督〔2026〕7号")
+        await expect(bubble.locator("b")).to_have_text("事项")
+        await expect(page.locator("#length-used")).to_have_text("12")
+        await expect(page.locator("#length-limit")).to_have_text("4096")
 
-            # Insert a variable at the cursor: the preview shows its value.
-            body = page.locator("#template-body")
-            await body.fill("<b>事项</b>：")
-            await body.press("End")
-            await page.click("#template-panel button[data-insert='{{ item.ref }}']")
-            await expect(body).to_have_value("<b>事项</b>：{{ item.ref }}")
-            await expect(bubble).to_have_text("事项：督〔2026〕7号")
-            await expect(bubble.locator("b")).to_have_text("事项")
-            await expect(page.locator("#length-used")).to_have_text("12")
-            await expect(page.locator("#length-limit")).to_have_text("4096")
+        # A syntax error: the line is named and marked in the gutter and the source.
+        await body.fill("第一行\n{% if %}\n第三行")
+        await expect(page.locator("#error-line-note")).to_contain_text(words["line"])
+        await expect(page.locator("#gutter li.line-error")).to_have_count(1)
+        marked = await page.eval_on_selector(
+            "#gutter", "(g) => [...g.children].findIndex((li) => li.className)"
+        )
+        assert marked == 1
+        await expect(page.locator("#source-lines li.line-error")).to_have_text("{% if %}")
 
-            # A syntax error: the line is named and marked in the gutter and the source.
-            await body.fill("第一行\n{% if %}\n第三行")
-            await expect(page.locator("#error-line-note")).to_contain_text(words["line"])
-            await expect(page.locator("#gutter li.line-error")).to_have_count(1)
-            marked = await page.eval_on_selector(
-                "#gutter", "(g) => [...g.children].findIndex((li) => li.className)"
-            )
-            assert marked == 1
-            await expect(page.locator("#source-lines li.line-error")).to_have_text("{% if %}")
+        # Too long for Telegram: the counter says so as the admin types.
+        await body.fill("{{ '长' * 5000 }}")
+        await expect(page.locator("#length-counter")).to_have_class("length over")
+        await expect(page.locator("#length-used")).to_have_text("5000")
 
-            # Too long for Telegram: the counter says so as the admin types.
-            await body.fill("{{ '长' * 5000 }}")
-            await expect(page.locator("#length-counter")).to_have_class("length over")
-            await expect(page.locator("#length-used")).to_have_text("5000")
+        # Save twice, see the diff against the default, restore the first version.
+        await body.fill("<b>第一版</b> {{ item.title }}")
+        await expect(bubble).to_contain_text("第一版")
+        async with page.expect_navigation():
+            await page.click("#template-form button[type=submit]")
+        await expect(page.locator(".flash")).to_be_visible()
+        await body.fill("第二版 {{ item.title }}")
+        await expect(bubble).to_contain_text("第二版")
+        async with page.expect_navigation():
+            await page.click("#template-form button[type=submit]")
+        await expect(page.locator(".flash")).to_be_visible()
+        await expect(page.locator("table.diff tr.diff-changed td.new").first).to_be_visible()
+        async with page.expect_navigation():
+            await page.click("#version-1 button[type=submit]")
+        await expect(page.locator(".flash")).to_be_visible()
+        await expect(page.locator("#template-body")).to_have_value("<b>第一版</b> {{ item.title }}")
+        await expect(page.locator("#version-3")).to_contain_text(words["restored"])
+        await _no_sideways_scroll(page)
 
-            # Save twice, see the diff against the default, restore the first version.
-            await body.fill("<b>第一版</b> {{ item.title }}")
-            await expect(bubble).to_contain_text("第一版")
-            async with page.expect_navigation():
-                await page.click("#template-form button[type=submit]")
-            await expect(page.locator(".flash")).to_be_visible()
-            await body.fill("第二版 {{ item.title }}")
-            await expect(bubble).to_contain_text("第二版")
-            async with page.expect_navigation():
-                await page.click("#template-form button[type=submit]")
-            await expect(page.locator(".flash")).to_be_visible()
-            await expect(page.locator("table.diff tr.diff-changed td.new").first).to_be_visible()
-            async with page.expect_navigation():
-                await page.click("#version-1 button[type=submit]")
-            await expect(page.locator(".flash")).to_be_visible()
-            await expect(page.locator("#template-body")).to_have_value(
-                "<b>第一版</b> {{ item.title }}"
-            )
-            await expect(page.locator("#version-3")).to_contain_text(words["restored"])
-            await _no_sideways_scroll(page)
+        # Reset: a page that asks, a box that must be ticked, then the default again.
+        await page.click("#reset-link")
+        await expect(page.locator("table.diff")).to_be_visible()
+        await page.click("form.reset-form button[type=submit]")  # unticked: not sent
+        await expect(page).to_have_url(tg + "/reset")
+        await page.check("form.reset-form input[name=confirm]")
+        async with page.expect_navigation():
+            await page.click("form.reset-form button[type=submit]")
+        await expect(page.locator(".flash")).to_be_visible()
+        await expect(page.locator("#reset-link")).to_have_count(0)
 
-            # Reset: a page that asks, a box that must be ticked, then the default again.
-            await page.click("#reset-link")
-            await expect(page.locator("table.diff")).to_be_visible()
-            await page.click("form.reset-form button[type=submit]")  # unticked: not sent
-            await expect(page).to_have_url(tg + "/reset")
-            await page.check("form.reset-form input[name=confirm]")
-            async with page.expect_navigation():
-                await page.click("form.reset-form button[type=submit]")
-            await expect(page.locator(".flash")).to_be_visible()
-            await expect(page.locator("#reset-link")).to_have_count(0)
+        # E-mail: its subject, its HTML in a sandboxed frame, its plain-text part.
+        await page.goto(f"{base}/templates/remind/email/{lang}/html?item={ids['item']}")
+        await expect(page.locator("#mail-subject")).to_contain_text("督〔2026〕7号")
+        frame = page.locator("iframe#mail-html")
+        await expect(frame).to_have_attribute("sandbox", "")
+        inside = page.frame_locator("iframe#mail-html").locator("body")
+        await expect(inside).to_contain_text("推进老旧小区改造")
+        await expect(page.locator("#mail-text")).to_contain_text("推进老旧小区改造")
+        await _no_sideways_scroll(page)
 
-            # E-mail: its subject, its HTML in a sandboxed frame, its plain-text part.
-            await page.goto(f"{base}/templates/remind/email/{lang}/html?item={ids['item']}")
-            await expect(page.locator("#mail-subject")).to_contain_text("督〔2026〕7号")
-            frame = page.locator("iframe#mail-html")
-            await expect(frame).to_have_attribute("sandbox", "")
-            inside = page.frame_locator("iframe#mail-html").locator("body")
-            await expect(inside).to_contain_text("推进老旧小区改造")
-            await expect(page.locator("#mail-text")).to_contain_text("推进老旧小区改造")
-            await _no_sideways_scroll(page)
-
-            # A group robot: its markdown drawn, no markdown marks left.
-            await page.goto(f"{base}/templates/overdue/group/{lang}/text")
-            message = page.locator("#md-message")
-            await expect(message.locator("b").first).to_be_visible()
-            await expect(message).not_to_contain_text("**")
-            assert outside == []
-        finally:
-            await browser.close()
+        # A group robot: its markdown drawn, no markdown marks left.
+        await page.goto(f"{base}/templates/overdue/group/{lang}/text")
+        message = page.locator("#md-message")
+        await expect(message.locator("b").first).to_be_visible()
+        await expect(message).not_to_contain_text("**")
+        assert outside == []
 
 
 async def test_a_supervisor_and_a_unit_role_are_refused(
-    server: tuple[str, dict[str, int]],  # noqa: F811
-    sqlite_engine: AsyncEngine,
+    browser_server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
 ) -> None:
-    executable = _chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    base, ids = server
-    async with create_sessionmaker(sqlite_engine)() as s, s.begin():
+    base, ids = browser_server
+    async with create_sessionmaker(browser_engine)() as s, s.begin():
         supervisor = await f.person(
             s, name="赵督查", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
         )
@@ -192,19 +166,12 @@ async def test_a_supervisor_and_a_unit_role_are_refused(
         )
         for person in (supervisor, liaison):
             person.password_hash = hash_password(PASSWORD)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            for email in ("sup@example.gov.cn", "liaison@example.gov.cn"):
-                page = await browser.new_page(viewport=PHONE, locale="zh-CN")
-                page.set_default_timeout(15_000)
-                await _login(page, base, email, "zh")
-                await expect(page.locator("nav.main a[href='/templates']")).to_have_count(0)
-                for url in ("/templates", f"/templates/remind/telegram/zh/text?item={ids['item']}"):
-                    response = await page.goto(base + url)
-                    assert response is not None and response.status == 403, (email, url)
-                    await expect(page.locator("#template-form")).to_have_count(0)
-                    await expect(page.locator("main")).not_to_contain_text("推进老旧小区改造")
-                await page.close()
-        finally:
-            await browser.close()
+    for email in ("sup@example.gov.cn", "liaison@example.gov.cn"):
+        async with new_page(chromium, PHONE, locale="zh-CN") as page:
+            await login(page, base, email)
+            await expect(page.locator("nav.main a[href='/templates']")).to_have_count(0)
+            for url in ("/templates", f"/templates/remind/telegram/zh/text?item={ids['item']}"):
+                response = await page.goto(base + url)
+                assert response is not None and response.status == 403, (email, url)
+                await expect(page.locator("#template-form")).to_have_count(0)
+                await expect(page.locator("main")).not_to_contain_text("推进老旧小区改造")

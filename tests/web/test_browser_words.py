@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,12 +44,13 @@ from supervision.labels import CATALOGUE
 from testing import SHANGHAI
 from testing import factories as f
 from testing.databases import empty_tables
-from tests.web.conftest import PASSWORD, make_app
-from tests.web.test_browser import ARGS, _chromium
+from tests.web.browser_support import browser_app, login, new_page, serve
+from tests.web.conftest import PASSWORD
 from web.i18n import STRINGS
 from web.views.bulletins import setup_bulletin_pages
 from web.views.tokens import setup_token_pages
 
+pytest_plugins = ["tests.web.browser_fixtures"]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser_words")]
 
 #: who logs in, by role (demo people; the admin is added)
@@ -140,7 +140,7 @@ def offending(text: str, lang: str, office_data: list[str]) -> list[str]:
     return sorted(set(found))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def office(sqlite_url: str) -> AsyncIterator[tuple[str, list[str]]]:
     """The demo office served on a free loopback port, built once for every role; its own
     data (names, texts)."""
@@ -173,17 +173,13 @@ async def office(sqlite_url: str) -> AsyncIterator[tuple[str, list[str]]]:
     async with sessions() as s:
         data = await _office_data(s)
     # every page part the web process serves (duban.process.serve_web)
-    app = make_app(sessions, clock)
+    app = browser_app(sessions, clock)
     setup_bulletin_pages(app)
     setup_token_pages(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}", data
+        async with serve(app) as base:
+            yield base, data
     finally:
-        await runner.cleanup()
         await empty_tables(engine)
         await engine.dispose()
 
@@ -209,50 +205,38 @@ async def _office_data(s: AsyncSession) -> list[str]:
     return sorted(data, key=len, reverse=True)
 
 
-async def _crawl(base: str, role: str, lang: str, office_data: list[str]) -> dict[str, list[str]]:
-    from playwright.async_api import async_playwright
-
+async def _crawl(
+    chromium: Any, base: str, role: str, lang: str, office_data: list[str]
+) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=_chromium(), args=ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1366, "height": 900})
-            page.set_default_timeout(15_000)
-            await page.goto(base + "/login")
-            await page.fill("input[name=email]", LOGINS[role])
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/")
-            if lang == "en":
-                await page.goto(base + "/lang/en?next=/")
-            menu = await page.eval_on_selector_all("nav.main a", LINKS)
-            assert menu, f"{role}: no menu"
-            inner: dict[str, str] = {}
-            for url in menu:
-                response = await page.goto(base + url)
-                assert response is not None and response.ok, url
-                found = offending(await page.evaluate(VISIBLE_TEXT), lang, office_data)
-                if found:
-                    problems[url] = found
-                for href in await page.eval_on_selector_all("main a[href]", LINKS):
-                    for kind, pattern in ONE_LEVEL_IN.items():
-                        if kind not in inner and pattern.match(href or ""):
-                            inner[kind] = href
-            assert "item" in inner, f"{role}: no item page reached from the menu"
-            if role == "admin":  # the admin reaches every kind of page one level in
-                assert set(inner) == set(ONE_LEVEL_IN), inner
-            for url in inner.values():
-                response = await page.goto(base + url)
-                assert response is not None and response.ok, url
-                found = offending(await page.evaluate(VISIBLE_TEXT), lang, office_data)
-                if found:
-                    problems[url] = found
-        finally:
-            await browser.close()
+    async with new_page(chromium, {"width": 1366, "height": 900}) as page:
+        await login(page, base, LOGINS[role], lang=lang)
+        menu = await page.eval_on_selector_all("nav.main a", LINKS)
+        assert menu, f"{role}: no menu"
+        inner: dict[str, str] = {}
+        for url in menu:
+            response = await page.goto(base + url)
+            assert response is not None and response.ok, url
+            found = offending(await page.evaluate(VISIBLE_TEXT), lang, office_data)
+            if found:
+                problems[url] = found
+            for href in await page.eval_on_selector_all("main a[href]", LINKS):
+                for kind, pattern in ONE_LEVEL_IN.items():
+                    if kind not in inner and pattern.match(href or ""):
+                        inner[kind] = href
+        assert "item" in inner, f"{role}: no item page reached from the menu"
+        if role == "admin":  # the admin reaches every kind of page one level in
+            assert set(inner) == set(ONE_LEVEL_IN), inner
+        for url in inner.values():
+            response = await page.goto(base + url)
+            assert response is not None and response.ok, url
+            found = offending(await page.evaluate(VISIBLE_TEXT), lang, office_data)
+            if found:
+                problems[url] = found
     return problems
 
 
-@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize(
     ("role", "lang"),
     [
@@ -265,10 +249,10 @@ async def _crawl(base: str, role: str, lang: str, office_data: list[str]) -> dic
     ],
 )
 async def test_every_page_speaks_the_readers_language(
-    office: tuple[str, list[str]], role: str, lang: str
+    office: tuple[str, list[str]], chromium: Any, role: str, lang: str
 ) -> None:
     base, office_data = office
-    problems = await _crawl(base, role, lang, office_data)
+    problems = await _crawl(chromium, base, role, lang, office_data)
     report = "\n".join(f"  {url}: {', '.join(words)}" for url, words in problems.items())
     assert not problems, f"{role} ({lang}) sees words of the wrong language or raw keys:\n{report}"
 

@@ -1,0 +1,133 @@
+"""Helpers of the browser tests: headless Chromium (Debian package) driven by Playwright,
+the real app served on 127.0.0.1. Their fixtures (``chromium``, ``browser_engine``,
+``browser_server``) are in ``tests.web.browser_fixtures``.
+
+A browser test module runs on the session's event loop (Playwright's objects belong to the
+loop that started them) and requires the fixtures' plugin::
+
+    pytest_plugins = ["tests.web.browser_fixtures"]
+    pytestmark = BROWSER
+
+Each test opens its pages in a context of its own (``new_page``: cookies, storage and cache
+are the context's, so tests stay independent) on the process's one browser; the app renders
+on the process's render pool (``default_pool``) instead of starting fresh workers per app,
+and with the process's compiled page templates (``browser_app``).
+With ``DUBAN_SCREENSHOTS=1`` screenshots go to ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import web
+from jinja2 import Environment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifier.templating import default_pool
+from supervision.clock import FixedClock
+from testing.databases import IN_CI
+from tests.web.conftest import PASSWORD, make_app
+from web.app import WebConfig
+from web.views.common import JINJA
+
+#: The marks of a browser test module: slow, and on the session's loop (the browser's).
+BROWSER = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
+
+CHROMIUM = os.environ.get("DUBAN_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+#: Screenshots only on request: a full-page one costs Chromium real CPU time in every run.
+SCREENSHOTS = os.environ.get("DUBAN_SCREENSHOTS") == "1"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 900}
+#: how long a page may take to answer or an expectation to come true (a loaded machine)
+TIMEOUT_MS = 15_000
+
+
+async def screenshot(page: Any, name: str, **options: Any) -> None:
+    """Save what ``page`` shows as ``ARTIFACTS/name``, when ``DUBAN_SCREENSHOTS=1``."""
+    if SCREENSHOTS:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / name), **options)
+
+
+def chromium_path() -> str:
+    """Debian's chromium (skip without it; fail in CI)."""
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if not path:
+        if IN_CI:
+            pytest.fail("Debian's chromium is required in CI (.ci/run installs it)", pytrace=False)
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return path
+
+
+@asynccontextmanager
+async def new_page(chromium: Any, viewport: dict[str, int], **options: Any) -> AsyncIterator[Any]:
+    """A page in a fresh context of ``chromium`` (its own cookies), closed afterwards."""
+    context = await chromium.new_context(viewport=viewport, **options)
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        yield page
+    finally:
+        await context.close()
+
+
+async def login(
+    page: Any, base: str, email: str, *, lang: str | None = None, then: str = "/"
+) -> None:
+    """Log ``email`` in through the login form and land on ``then``; with ``lang``, switch
+    the language first (``/lang/…``), so the first page after the login is already in it."""
+    form = "/login?" + urlencode({"next": then})
+    await page.goto(base + (f"/lang/{lang}?" + urlencode({"next": form}) if lang else form))
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + then)
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """``app`` on a free loopback port; its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+#: The page templates, compiled once per test process. Every app builds a fresh environment
+#: (``web.views.common.setup_templates``) and compiles each page again on its first request,
+#: about half a second of CPU per app; the environments are alike (the same files and
+#: settings, nothing of the app in them), so each browser app is handed the first one.
+_PAGE_TEMPLATES: dict[str, Environment] = {}
+
+
+def browser_app(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    *,
+    config: WebConfig | None = None,
+) -> web.Application:
+    """The real app with the admin part, rendering its messages on the process's pool and
+    its pages with the process's compiled templates."""
+    app = make_app(sessions, clock, config=config, render_pool=default_pool())
+    app[JINJA] = _PAGE_TEMPLATES.setdefault("pages", app[JINJA])
+    return app
