@@ -10,8 +10,8 @@ loop that started them) and requires the fixtures' plugin::
 
 Each test opens its pages in a context of its own (``new_page``: cookies, storage and cache
 are the context's, so tests stay independent) on the process's one browser; the app renders
-on the process's render pool (``default_pool``) instead of starting fresh workers per app,
-and with the process's compiled page templates (``browser_app``).
+on the process's render pool (``default_pool``) instead of starting fresh workers per app
+(``browser_app``).
 With ``DUBAN_SCREENSHOTS=1`` screenshots go to ``test-artifacts/browser/``.
 """
 
@@ -27,7 +27,6 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
-from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier.templating import default_pool
@@ -35,7 +34,6 @@ from supervision.clock import FixedClock
 from testing.databases import IN_CI
 from tests.web.conftest import PASSWORD, make_app
 from web.app import WebConfig
-from web.views.common import JINJA
 
 #: The marks of a browser test module: slow, and on the session's loop (the browser's).
 BROWSER = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
@@ -113,21 +111,12 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-#: The page templates, compiled once per test process. Every app builds a fresh environment
-#: (``web.views.common.setup_templates``) and compiles each page again on its first request,
-#: about half a second of CPU per app; the environments are alike (the same files and
-#: settings, nothing of the app in them), so each browser app is handed the first one.
-_PAGE_TEMPLATES: dict[str, Environment] = {}
-
-
 def browser_app(
     sessions: async_sessionmaker[AsyncSession],
     clock: FixedClock,
     *,
     config: WebConfig | None = None,
 ) -> web.Application:
-    """The real app with the admin part, rendering its messages on the process's pool and
-    its pages with the process's compiled templates."""
-    app = make_app(sessions, clock, config=config, render_pool=default_pool())
-    app[JINJA] = _PAGE_TEMPLATES.setdefault("pages", app[JINJA])
-    return app
+    """The real app with the admin part, rendering its messages on the process's pool (its
+    pages use the process's compiled templates, ``web.views.common.page_templates``)."""
+    return make_app(sessions, clock, config=config, render_pool=default_pool())
