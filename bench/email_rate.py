@@ -20,6 +20,11 @@ CPU and GIL), counting the messages it accepts. In the same run, each phase send
   message, one after another (how Apprise is called), same subject and body;
 * ``apprise ×N threads``: ``--concurrency`` threads, each with its own Apprise object.
 
+Each phase also reports the CPU seconds (user + system) its sending processes used while it
+was timed: this process and its children (render workers, the ``duban worker`` processes and
+theirs), not the sink, read from Linux's /proc. On a machine shared with other work the
+wall-clock rates move with the load; the CPU a message costs moves much less.
+
 Apprise throttles each plugin object to one send per 5.5 s by default; that throttle is
 switched off (``request_rate_per_sec = 0``, as Apprise's own tests do) so the figures compare
 sending, not waiting. Network: 127.0.0.1 only.
@@ -107,6 +112,10 @@ class Sink:
             self._proc.kill()
 
     @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    @property
     def accepted(self) -> int:
         return int(self.count.value)
 
@@ -119,11 +128,40 @@ class Sink:
             time.sleep(0.001)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_used(skip: int | None = None) -> float:
+    """CPU seconds used so far by this process and its live descendants, but ``skip`` (the
+    sink) and its own (Linux /proc; 0 for a process that cannot be read)."""
+    children: dict[int, list[tuple[int, float]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+        children.setdefault(int(fields[1]), []).append((int(entry), cpu))
+    own = os.times()
+    total, stack = own.user + own.system, [os.getpid()]
+    while stack:
+        for pid, cpu in children.get(stack.pop(), []):
+            if pid != skip:
+                total += cpu
+                stack.append(pid)
+    return total
+
+
 @dataclass
 class Phase:
     name: str
     messages: int
     seconds: float
+    #: CPU seconds of the sending processes while timed (see the module's docstring)
+    cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -132,13 +170,14 @@ class Phase:
 
 def _timed(name: str, sink: Sink, n: int, send: Callable[[], None]) -> Phase:
     start_count = sink.accepted
+    cpu = _cpu_used(sink.pid)
     started = time.perf_counter()
     send()
     sink.wait_for(start_count + n)
     seconds = time.perf_counter() - started
     if sink.accepted != start_count + n:
         raise RuntimeError(f"{name}: sink accepted {sink.accepted - start_count}, expected {n}")
-    return Phase(name, n, seconds)
+    return Phase(name, n, seconds, _cpu_used(sink.pid) - cpu)
 
 
 def duban_channel(sink: Sink, n: int, concurrency: int) -> Phase:
@@ -217,6 +256,7 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
             log = LogChannel()
             channels = ChannelRegistry([log, email], substitute=log)
             start_count = sink.accepted
+            cpu = _cpu_used(sink.pid)
             started = time.perf_counter()
             counts = await Deliverer(
                 create_sessionmaker(engine),
@@ -229,6 +269,7 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
             ).deliver_due()
             await asyncio.to_thread(sink.wait_for, start_count + n)
             seconds = time.perf_counter() - started
+            cpu = _cpu_used(sink.pid) - cpu
             await channels.close()
             await engine.dispose()
             probe = OutboxProbe(url)
@@ -236,7 +277,7 @@ def duban_delivery(sink: Sink, n: int, concurrency: int) -> Phase | None:
             await probe.close()
             if counts.get("sent") != n or by_status.get("sent") != n:
                 raise RuntimeError(f"delivery path: {dict(counts)}")
-            return Phase("duban delivery", n, seconds)
+            return Phase("duban delivery", n, seconds, cpu)
         finally:
             await drop_pg_database(url)
 
@@ -304,6 +345,7 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
             engine = create_engine(url)
             arq = await _arq_redis(redis_url)
             start_count = sink.accepted
+            cpu = _cpu_used(sink.pid)
             started = time.perf_counter()
             await enqueue_due(
                 arq,
@@ -313,6 +355,7 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
             )
             await asyncio.to_thread(sink.wait_for, start_count + n, 300.0)
             seconds = time.perf_counter() - started
+            cpu = _cpu_used(sink.pid) - cpu
             await arq.aclose()
             await engine.dispose()
             probe = OutboxProbe(url)
@@ -323,7 +366,7 @@ def duban_workers(sink: Sink, n: int, concurrency: int, workers: int) -> Phase |
                 await probe.close()
             if by_status.get("sent") != n:
                 raise RuntimeError(f"worker path: {by_status}")
-            return Phase(f"duban worker x{workers}", n, seconds)
+            return Phase(f"duban worker x{workers}", n, seconds, cpu)
         finally:
             for p in procs:
                 await p.stop()
@@ -417,18 +460,25 @@ def main(argv: list[str] | None = None) -> int:
             phases.append(apprise_sequential(sink, n))
             phases.append(apprise_threads(sink, n, c))
         total = sink.accepted
-    print(f"{'phase':<24} {'messages':>8} {'seconds':>8} {'msg/s':>8}")
+    head = f"{'phase':<24} {'messages':>8} {'seconds':>8} {'msg/s':>8}"
+    print(f"{head} {'cpu s':>7} {'cpu ms/msg':>10}")
     for p in phases:
-        print(f"{p.name:<24} {p.messages:>8} {p.seconds:>8.2f} {p.rate:>8.1f}")
+        line = f"{p.name:<24} {p.messages:>8} {p.seconds:>8.2f} {p.rate:>8.1f}"
+        print(f"{line} {p.cpu:>7.2f} {p.cpu / p.messages * 1000:>10.2f}")
     by = {p.name: p for p in phases}
     if "apprise" in by:
         for p in phases:
             if p.name.startswith("duban"):
                 print(f"{p.name} / apprise: {p.rate / by['apprise'].rate:.2f}x")
     if "duban delivery" in by:
+        inproc = by["duban delivery"]
         for p in phases:
             if p.name.startswith("duban worker"):
-                print(f"{p.name} / in-process: {p.rate / by['duban delivery'].rate:.2f}x")
+                print(
+                    f"{p.name} / in-process: {p.rate / inproc.rate:.2f}x the rate, "
+                    f"{p.cpu / inproc.cpu:.2f}x the CPU a message"
+                )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(f"sink accepted {total} messages in all")
     return 0
 

@@ -30,14 +30,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from arq.worker import Worker
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
 from models import DeliveryAttempt, Notification
 from models.db import create_engine, create_sessionmaker
 from notifier.config import NotifierConfig
-from notifier.worker import NotifierDeps, worker_settings
+from notifier.worker import DeliveryWorker, NotifierDeps, worker_settings
 from testing.databases import create_pg_database, create_schema, drop_pg_database
 from testing.fakes.telegram import FakeTelegram
 from testing.fault_support import OutboxProbe, seed_reminders
@@ -118,7 +117,7 @@ async def run_once(
                 concurrency=concurrency,
             )
             deps = NotifierDeps(config=config, sessions=create_sessionmaker(engine))
-            worker = Worker(**worker_settings(deps, handle_signals=False))
+            worker = DeliveryWorker(**worker_settings(deps, handle_signals=False))
             task = asyncio.create_task(worker.async_run())
             deadline = time.monotonic() + limit
             try:

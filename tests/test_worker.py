@@ -24,6 +24,7 @@ from notifier.config import NotifierConfig
 from notifier.ratelimit import Rate, RedisLimiter
 from notifier.templating import Renderer, RenderLimits, RenderPool
 from notifier.worker import (
+    DeliveryWorker,
     NotifierDeps,
     deliver_rows,
     delivery_jobs,
@@ -39,6 +40,7 @@ from notifier.worker import (
 from supervision.calendar import WorkCalendar
 from supervision.outbox import notify_person
 from testing.fakes.telegram import FakeTelegram
+from testing.fault_support import until
 from testing.load import loaded_seconds
 from testing.notifier_support import (
     SmtpServer,
@@ -93,8 +95,8 @@ def deps_for(sessions, clock, redis_url, channels, scan=None) -> NotifierDeps:
     )
 
 
-async def burst(settings: dict) -> Worker:
-    worker = Worker(**settings)
+async def burst(settings: dict, kind: type[Worker] = Worker) -> Worker:
+    worker = kind(**settings)
     try:
         await worker.async_run()
     finally:
@@ -107,7 +109,9 @@ async def drain(deps: NotifierDeps, *, crons: tuple[str, ...] = ()) -> Worker:
     until its queue is empty; returns the delivery worker."""
     if crons:
         await upkeep(deps, crons)
-    return await burst(worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05))
+    return await burst(
+        worker_settings(deps, burst=True, handle_signals=False, poll_delay=0.05), DeliveryWorker
+    )
 
 
 async def upkeep(deps: NotifierDeps, crons: tuple[str, ...]) -> Worker:
@@ -162,6 +166,36 @@ async def test_worker_delivers_a_batch_of_rows_in_one_job(
     async with sessions() as s:
         chat_row = await s.get(Notification, case.ids[0])
     assert chat_row.chat_message_id == msg.message_id
+
+
+async def test_a_delivery_worker_reads_the_queue_as_soon_as_a_job_ends(
+    sessions, clock, redis_url, arq_redis, tg
+):
+    """arq reads its queue on a timer (here an hour); the delivery worker also reads it when a
+    job ends, so the next job of a backlog starts at once, not at the next timed read."""
+    case = await reminder(sessions, clock, channels=("chat",))
+    first = case.ids
+    await reminder(sessions, clock, channels=("chat",), occurrence="2026-11-09", case=case)
+    jobs = jobs_now([*first, *case.ids], clock, per_job=1)
+    assert await enqueue_jobs(arq_redis, jobs, now=clock.now()) == 2
+    channels = registry(telegram=tg)
+    deps = deps_for(sessions, clock, redis_url, channels)
+    # One job at a time: the second one waits for a read of the queue.
+    settings = worker_settings(deps, handle_signals=False, poll_delay=3600, max_jobs=1)
+    worker = DeliveryWorker(**settings)
+    running = asyncio.ensure_future(worker.async_run())
+    try:
+
+        async def both_sent() -> bool:
+            return await statuses(sessions) == ["sent", "sent"]
+
+        await until(both_sent, timeout=loaded_seconds(30), what="both jobs run")
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+        await channels.close()
+    assert worker.jobs_complete == 2 and len(tg.sent) == 2
 
 
 def test_delivery_jobs_group_rows_by_second_and_block(clock):

@@ -76,7 +76,7 @@ async def worker(args: argparse.Namespace, rt: Runtime) -> int:
     from arq.worker import Worker
 
     from duban.process import notifier_deps, settle_gc
-    from notifier.worker import maintenance_settings, worker_settings
+    from notifier.worker import DeliveryWorker, maintenance_settings, worker_settings
 
     if rt.settings.redis.url is None:
         raise CliError(
@@ -89,7 +89,7 @@ async def worker(args: argparse.Namespace, rt: Runtime) -> int:
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # The delivery worker handles SIGTERM/SIGINT (waiting for sends in flight); the
     # maintenance worker stops with it.
-    deliveries = Worker(**worker_settings(deps, burst=args.burst))
+    deliveries = DeliveryWorker(**worker_settings(deps, burst=args.burst))
     upkeep = Worker(**maintenance_settings(deps, burst=args.burst, handle_signals=False))
     settle_gc()  # as `duban run` does: the scan and delivery allocate much per tick
     upkeep_run: asyncio.Future[None] | None = None
