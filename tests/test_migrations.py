@@ -140,15 +140,23 @@ async def test_the_deadline_in_force_triggers_survive_every_migration(migrated):
     assert expected <= names
 
 
-async def test_0016_fills_the_deadline_in_force_of_existing_items(fresh_engine):
-    """An office upgrading with items already stored gets their deadline in force (the lead
-    assignment's, moved by an extension) and the triggers that keep it."""
-    url = fresh_engine.url.render_as_string(hide_password=False)
+def upgrade_on(engine):
+    """``to(conn, revision)``: upgrade ``engine``'s database to ``revision`` on ``conn``
+    (inside the caller's transaction, which then writes rows of that revision)."""
+    url = engine.url.render_as_string(hide_password=False)
 
     def to(conn, revision: str) -> None:
         config = alembic_config(url)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+    return to
+
+
+async def test_0016_fills_the_deadline_in_force_of_existing_items(fresh_engine):
+    """An office upgrading with items already stored gets their deadline in force (the lead
+    assignment's, moved by an extension) and the triggers that keep it."""
+    to = upgrade_on(fresh_engine)
 
     async with fresh_engine.begin() as conn:
         await conn.run_sync(to, "0015")
@@ -183,12 +191,7 @@ async def test_0016_fills_the_deadline_in_force_of_existing_items(fresh_engine):
 async def test_0023_fills_the_lead_unit_name_of_existing_items(fresh_engine):
     """An office upgrading with items already stored gets each one's lead unit name (the
     first by name of its leads; a co unit does not count) and the triggers that keep it."""
-    url = fresh_engine.url.render_as_string(hide_password=False)
-
-    def to(conn, revision: str) -> None:
-        config = alembic_config(url)
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    to = upgrade_on(fresh_engine)
 
     async with fresh_engine.begin() as conn:
         await conn.run_sync(to, "0022")
@@ -224,13 +227,8 @@ async def test_0023_fills_the_lead_unit_name_of_existing_items(fresh_engine):
 async def test_0020_and_0021_fill_pinyin_and_shown_urls_of_stored_rows(fresh_engine):
     """People stored before 0020 get their name's pinyin and initials; robots stored before
     0021 keep their URL in clear (sealed when next saved) and get it shown masked."""
-    url = fresh_engine.url.render_as_string(hide_password=False)
+    to = upgrade_on(fresh_engine)
     hook = "https://open.feishu.cn/open-apis/bot/v2/hook/abcdef123"
-
-    def to(conn, revision: str) -> None:
-        config = alembic_config(url)
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
 
     async with fresh_engine.begin() as conn:
         await conn.run_sync(to, "0017")
