@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator
+from sqlalchemy import DDL, DateTime, Enum, MetaData, String, Table, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -113,3 +113,12 @@ def include_for(dialect: str) -> Callable[[Any, str | None, str, bool, Any], boo
         return reflected or not dialects or dialect in dialects
 
     return include
+
+
+def install_on_create(table: Table, *, postgresql: Sequence[str], sqlite: Sequence[str]) -> None:
+    """Make `Base.metadata.create_all` run each dialect's statements (triggers and their
+    functions, as a migration installs them) once ``table`` exists."""
+    for dialect, statements in (("postgresql", postgresql), ("sqlite", sqlite)):
+        for statement in statements:
+            ddl = DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
+            event.listen(table, "after_create", ddl.execute_if(dialect=dialect))

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import DDL, Table, event
-
 #: The deadline in force of item ``{item}``, from the assignments table as it stands.
 _IN_FORCE: Final = (
     "COALESCE((SELECT max(a.due_on) FROM assignments AS a WHERE a.item_id = {item} "
@@ -139,12 +137,3 @@ DROP_SQLITE: Final = tuple(
         "assignments_due_in_force_delete",
     )
 )
-
-
-def install_on_create(assignments: Table) -> None:
-    """Make `Base.metadata.create_all` install the triggers once ``assignments`` (the later
-    of the two tables) exists."""
-    for dialect, statements in (("postgresql", POSTGRESQL), ("sqlite", SQLITE)):
-        for statement in statements:
-            ddl = DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
-            event.listen(assignments, "after_create", ddl.execute_if(dialect=dialect))

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import due_in_force, lead_unit_name
-from models.base import Base, TimestampMixin, enum_column, utcnow
+from models.base import Base, TimestampMixin, enum_column, install_on_create, utcnow
 from models.org import Person, Unit
 from models.steps import StepKind
 
@@ -241,5 +241,10 @@ class Assignment(TimestampMixin, Base):
         return self.state in ACTIVE_STATES
 
 
-due_in_force.install_on_create(Assignment.__table__)  # type: ignore[arg-type]
-lead_unit_name.install_on_create(Assignment.__table__)  # type: ignore[arg-type]
+# The triggers once ``assignments``, the last of their tables, exists.
+for _kept in (due_in_force, lead_unit_name):
+    install_on_create(
+        Assignment.__table__,  # type: ignore[arg-type]
+        postgresql=_kept.POSTGRESQL,
+        sqlite=_kept.SQLITE,
+    )

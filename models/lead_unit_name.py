@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import DDL, Table, event
-
 #: The lead unit name of item ``{item}``, from the assignments and units as they stand.
 _NAME: Final = (
     "COALESCE((SELECT min(u.name) FROM assignments AS a JOIN units AS u ON u.id = a.unit_id"
@@ -130,12 +128,3 @@ DROP_SQLITE: Final = tuple(
         "assignments_lead_unit_name_delete",
     )
 )
-
-
-def install_on_create(assignments: Table) -> None:
-    """Make `Base.metadata.create_all` install the triggers once ``assignments`` (the later
-    of the three tables) exists."""
-    for dialect, statements in (("postgresql", POSTGRESQL), ("sqlite", SQLITE)):
-        for statement in statements:
-            ddl = DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
-            event.listen(assignments, "after_create", ddl.execute_if(dialect=dialect))
