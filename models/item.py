@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
     literal_column,
     text,
 )
@@ -76,16 +77,6 @@ class Item(TimestampMixin, Base):
 
     __tablename__ = "items"
     __table_args__ = (
-        # `supervision.search`: the list's text search (ILIKE '%…%' on the title or the 文号)
-        # reads only the matching items on PostgreSQL (trigrams); SQLite scans, same query.
-        Index(
-            "ix_items_text_trgm",
-            "title",
-            "ref",
-            postgresql_using="gin",
-            postgresql_ops={"title": "gin_trgm_ops", "ref": "gin_trgm_ops"},
-            info={"dialects": ("postgresql",)},
-        ).ddl_if(dialect="postgresql"),
         # The lists' order (deadline in force, then 文号): page 1 and each keyset page read
         # their rows from here and stop.
         Index("ix_items_due_in_force", "due_in_force", "ref", "id"),
@@ -143,7 +134,22 @@ class Item(TimestampMixin, Base):
     )
 
 
-# The trigram operator classes of `ix_items_text_trgm` (migration 0015 creates it too).
+# `supervision.search`: the lists' text search (``lower(…) LIKE '%…%'`` on the title or the
+# 文号) reads only the matching items on PostgreSQL (trigrams); SQLite scans, same query. On
+# the lowered texts (migration 0024), not the columns: pg_trgm also serves ``=``, and with
+# the columns themselves the planner took this index for the lookups by 文号 (the unique
+# B-tree's), which read every item sharing the 文号's trigrams (an import's chunk lookups
+# grew with the table: docs/BENCHMARKS.md, "the import's regression").
+Index(
+    "ix_items_text_trgm",
+    func.lower(Item.__table__.c.title).label("title_lower"),
+    func.lower(Item.__table__.c.ref).label("ref_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"title_lower": "gin_trgm_ops", "ref_lower": "gin_trgm_ops"},
+    info={"dialects": ("postgresql",)},
+).ddl_if(dialect="postgresql")
+
+# The trigram operator classes of `ix_items_text_trgm` (migrations 0015, 0024 create it too).
 event.listen(
     Item.__table__,
     "before_create",

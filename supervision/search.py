@@ -1,16 +1,16 @@
 """Text search (搜索): one meaning for every list that takes a ``q``.
 
-A search is a case-insensitive substring match (``ILIKE '%…%'``; SQLite's ``LIKE`` on
-``lower()`` of both sides, the same rows for Chinese text), with ``%``, ``_`` and the escape
+A search is a case-insensitive substring match (``LIKE '%…%'`` on ``lower()`` of both sides,
+on both databases), with ``%``, ``_`` and the escape
 character taken literally. An item matches when its title or 文号 contains the text, or when
 one of its assignments is to a unit, or held by a person (责任人 or 责任领导), whose name
 contains it.
 
 The names are looked up first in the small units and people tables (`ItemSearch.find`), so
-the items' condition is two ``ILIKE``s plus, only when some name matched, their ids: on
+the items' condition is two ``LIKE``s plus, only when some name matched, their ids: on
 PostgreSQL the planner then estimates the matches from the column statistics and either
 reads the few matching items through the trigram index ``ix_items_text_trgm`` (migration
-0010) or, when most items match, walks the list's order and stops after one page. SQLite
+0024) or, when most items match, walks the list's order and stops after one page. SQLite
 runs the same statements and scans.
 
 Imports `models/` only.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Assignment, Item, Person, Unit
@@ -39,8 +39,9 @@ def like_pattern(text: str) -> str:
 
 
 def text_matches(column: Any, text: str) -> ColumnElement[bool]:
-    """``column`` contains ``text``, ignoring case."""
-    return column.ilike(like_pattern(text), escape=ESCAPE)  # type: ignore[no-any-return]
+    """``column`` contains ``text``, ignoring case: ``lower()`` of both sides, the form the
+    items' trigram index holds (`models.item`), and what SQLite makes of ``ILIKE`` too."""
+    return func.lower(column).like(func.lower(like_pattern(text)), escape=ESCAPE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,8 +94,9 @@ async def test_models_match_migrations(migrated):
 
 
 async def test_the_text_search_index_is_trigrams_on_postgresql_only(migrated):
-    """0015: the items' title and 文号 in one GIN index of trigrams (pg_trgm) on PostgreSQL,
-    the index `supervision.search` relies on; SQLite gets none (it scans)."""
+    """0015, 0024: the items' lowered title and 文号 in one GIN index of trigrams (pg_trgm)
+    on PostgreSQL, the index `supervision.search` relies on (on the columns themselves it
+    served lookups by 文号 too, badly); SQLite gets none (it scans)."""
     async with migrated.connect() as conn:
         if is_sqlite(migrated):
             names = (await conn.execute(text("SELECT name FROM sqlite_master"))).scalars().all()
@@ -105,7 +106,8 @@ async def test_the_text_search_index_is_trigrams_on_postgresql_only(migrated):
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_items_text_trgm'")
         )
     assert definition is not None
-    assert "USING gin (title gin_trgm_ops, ref gin_trgm_ops)" in definition
+    lowered = "lower((title)::text) gin_trgm_ops, lower((ref)::text) gin_trgm_ops"
+    assert f"USING gin ({lowered})" in definition
 
 
 async def test_the_open_items_index_holds_the_open_items_only(migrated):
