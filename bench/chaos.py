@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import tempfile
 import time
@@ -45,7 +44,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from supervision.outbox import CHAT, EMAIL
-from testing.databases import REDIS_URL, create_pg_database, create_schema, drop_pg_database
+from testing.databases import RedisLease, create_pg_database, create_schema, drop_pg_database
 from testing.fakes.telegram import FakeTelegram
 from testing.fault_support import (
     REF_PREFIX,
@@ -136,12 +135,14 @@ async def terminate_backends(url: str) -> int:
     return int(killed or 0)
 
 
-async def run(scenario: str, messages: int, outage: float, workdir: Path) -> Outcome:
-    """One run of ``scenario``; raises when the outbox did not drain in time."""
+async def run(
+    scenario: str, messages: int, outage: float, workdir: Path, redis_url: str
+) -> Outcome:
+    """One run of ``scenario`` on the Redis database ``redis_url`` (flushed); raises when the
+    outbox did not drain in time."""
     url = await create_pg_database()
     if url is None:
         raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432")
-    redis_url = f"{REDIS_URL}/{os.getpid() % 15 + 1}"
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
     workers: list[WorkerProcess] = []
@@ -242,7 +243,7 @@ def restarted(server: SmtpServer) -> SmtpServer:
     return again.start()
 
 
-async def backlog(messages: int) -> str:
+async def backlog(messages: int, redis_url: str) -> str:
     """Seconds to queue a backlog's jobs in bulk, and to find them all queued."""
     from arq.connections import RedisSettings, create_pool
 
@@ -251,7 +252,6 @@ async def backlog(messages: int) -> str:
     url = await create_pg_database()
     if url is None:
         raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432")
-    redis_url = f"{REDIS_URL}/{os.getpid() % 15 + 1}"
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     probe = OutboxProbe(url)
     try:
@@ -284,21 +284,36 @@ async def backlog(messages: int) -> str:
 
 async def main_async(args: argparse.Namespace) -> int:
     failures = 0
+    # a Redis database of its own, as the tests and the other benches take one: each run
+    # flushes it, which must never reach a test run's database beside it
+    lease = RedisLease.claim()
+    if lease is None:
+        raise SystemExit("Redis is not reachable on 127.0.0.1:6379")
     with tempfile.TemporaryDirectory(prefix="duban-chaos-") as tmp:
-        for scenario in args.scenario:
-            for _ in range(args.runs):
-                if scenario == "backlog":
-                    print(await backlog(args.messages))
-                    continue
-                outcome = await run(scenario, args.messages, args.outage, Path(tmp))
-                print(
-                    f"{outcome.scenario:5} messages={outcome.messages} lost={outcome.lost} "
-                    f"duplicated={outcome.duplicated} drain={outcome.drain_s}s "
-                    f"total={outcome.total_s}s ({outcome.note})"
-                )
-                print(json.dumps(asdict(outcome), ensure_ascii=False))
-                failures += outcome.lost > 0
+        try:
+            failures = await _runs(args, Path(tmp), lease.url)
+        finally:
+            lease.release()
     return 1 if failures else 0
+
+
+async def _runs(args: argparse.Namespace, workdir: Path, redis_url: str) -> int:
+    """Every run asked for; the number that lost a message."""
+    failures = 0
+    for scenario in args.scenario:
+        for _ in range(args.runs):
+            if scenario == "backlog":
+                print(await backlog(args.messages, redis_url))
+                continue
+            outcome = await run(scenario, args.messages, args.outage, workdir, redis_url)
+            print(
+                f"{outcome.scenario:5} messages={outcome.messages} lost={outcome.lost} "
+                f"duplicated={outcome.duplicated} drain={outcome.drain_s}s "
+                f"total={outcome.total_s}s ({outcome.note})"
+            )
+            print(json.dumps(asdict(outcome), ensure_ascii=False))
+            failures += outcome.lost > 0
+    return failures
 
 
 def main() -> None:
