@@ -4,6 +4,8 @@ It guards what a template may *touch* (``ImmutableSandboxedEnvironment``: no ``_
 no mutation, no ``str.format``; ``StrictUndefined``; no raw-HTML filters or ``autoescape``).
 How much a template may *do* is bounded from outside: it only ever runs in a render worker
 process with a wall-clock timeout and an address-space cap (``notifier.templating.pool``).
+The two operators that reach those bounds in one step, a repetition (``'a' * 10**9``) and a
+power (``9 ** 9 ** 9``), are refused at once when their result is past what any message holds.
 Imports jinja2 and the escaping/filters modules of this package only.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from jinja2 import BaseLoader, Environment, FileSystemLoader, StrictUndefined, Template, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -34,6 +37,9 @@ from notifier.templating.keys import LOCALES
 MAX_SOURCE_CHARS: Final = 20_000
 #: raw output generated before rendering is stopped (twice the largest channel limit)
 MAX_RAW_OUTPUT: Final = 200_000
+
+#: the largest power a template may compute, in bits (1,233 decimal digits)
+MAX_POWER_BITS: Final = 4096
 
 _NO_AUTOESCAPE: Final = "不允许使用 {% autoescape %} / {% autoescape %} is not allowed"
 
@@ -65,8 +71,26 @@ def _outside_the_set(name: object) -> str:
     )
 
 
+def _repeated_length(left: Any, right: Any) -> int:
+    """The length of ``left * right`` when it repeats a string or a sequence, else 0."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            return len(seq) * times
+    return 0
+
+
+def _power_bits(base: Any, exponent: Any) -> int:
+    """About how many bits ``base ** exponent`` needs, for whole numbers, else 0."""
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        return abs(base).bit_length() * exponent
+    return 0
+
+
 class SandboxEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox for one channel part: escaping of every value, helpers and filters."""
+
+    # Computed by call_binop (and so never folded while the template is compiled).
+    intercepted_binops = frozenset({"*", "**"})
 
     def __init__(self, *, channel: str, part: str, templates_dir: Path) -> None:
         self.mode = mode_for(channel, part)
@@ -127,6 +151,15 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
             if found is not None:
                 raise TemplateUnsafe(_NO_AUTOESCAPE, line=found.lineno)
         return tree
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and _repeated_length(left, right) > MAX_RAW_OUTPUT:
+            raise SecurityError(
+                f"重复后超过 {MAX_RAW_OUTPUT} 字符 / repeated past the output limit"
+            )
+        if operator == "**" and _power_bits(left, right) > MAX_POWER_BITS:
+            raise SecurityError("乘方结果过大 / a power too large for any message")
+        return super().call_binop(context, operator, left, right)
 
     def call(
         __self,

@@ -23,8 +23,9 @@ from notifier.templating.jobs import ValidateJob
 
 #: runs for far longer than any timeout in these tests
 FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
-#: 300 MB in one string: nothing inside the sandbox stops it, the address-space cap does
-HUGE = "{{ ('x' * 300000000)|length }}"
+#: 300 MB in one string, by a filter: nothing inside the sandbox stops it (a repetition that
+#: long is refused at once: test_sandbox), the address-space cap does
+HUGE = "{{ ('x'|center(300000000))|length }}"
 
 
 def job(source: str) -> ValidateJob:

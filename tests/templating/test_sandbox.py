@@ -92,6 +92,32 @@ async def test_injection_is_rejected_for_every_channel(source: str, quick_pool) 
             await validate(source, step="remind", channel=channel, part=part, pool=quick_pool)
 
 
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("{{ 9 ** (9 ** 9) }}", "乘方结果过大"),
+        ("{{ (9 ** 9) ** (9 ** 9) }}", "乘方结果过大"),
+        ("{{ 'a' * 1000000000 }}", "重复后超过"),
+        ("{{ 1000000000 * [1] }}", "重复后超过"),
+    ],
+)
+async def test_a_power_or_repetition_past_any_message_is_refused_by_its_operator(
+    source: str, said: str, quick_pool
+) -> None:
+    """Refused by the operator itself, not by the worker's time or memory running out (which
+    would say so: "渲染超过" / "内存"); the line is named."""
+    with pytest.raises(TemplateUnsafe) as info:
+        await validate(source, step="remind", channel="telegram", pool=quick_pool)
+    assert said in str(info.value) and info.value.line == 1, info.value
+
+
+async def test_small_powers_and_repetitions_still_work(quick_pool) -> None:
+    source = "{{ '=' * 3 }}{{ 2 ** 10 }}{{ [0] * 2 }}{{ 1 ** 100000 }}{{ 2.5 * 2 }}"
+    assert await validate(source, step="remind", channel="log", pool=quick_pool) == (
+        "===1024[0, 0]15.0"
+    )
+
+
 @pytest.mark.asyncio
 async def test_unsafe_override_fails_at_render_too() -> None:
     store = InMemoryTemplateStore({("remind", "log", "zh", "text"): "{{ ''.__class__ }}"})
