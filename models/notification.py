@@ -44,6 +44,7 @@ class MessageKind(StrEnum):
     CO_INPUT = "co_input"  # 协办反馈: a co unit's report, forwarded to the lead unit
     REOPENED = "reopened"  # 退回重办: a closed item sent back to be done again
     TRANSFERRED = "transferred"  # 转办: an assignment handed to another unit or person
+    DUE_MOVED = "due_moved"  # 期限调整通知: the office moved a deadline (a batch 延期)
 
 
 class NotificationStatus(StrEnum):

@@ -60,6 +60,7 @@ __all__ = [
     "Scope",
     "Tier",
     "actionable_assignments",
+    "assignment_people",
     "can",
     "holders",
     "is_reviewer",
@@ -391,6 +392,19 @@ async def unit_principals(session: AsyncSession, unit_id: int) -> Sequence[Perso
 async def unit_liaisons(session: AsyncSession, unit_id: int) -> Sequence[Person]:
     """The active liaisons (联络员) of a unit."""
     return await _people_with_role(session, Role.LIAISON, unit_id)
+
+
+async def assignment_people(session: AsyncSession, assignment: Assignment) -> list[Person]:
+    """Whom news of an assignment concerns: its active owner and leader, and its unit's
+    liaisons when it has no active owner (or nobody else)."""
+    people = [
+        p
+        for pid in (assignment.owner_id, assignment.leader_id)
+        if pid is not None and (p := await session.get(Person, pid)) is not None and p.active
+    ]
+    if assignment.owner_id is None or not people:
+        people += [p for p in await unit_liaisons(session, assignment.unit_id) if p not in people]
+    return people
 
 
 async def reviewers(session: AsyncSession) -> Sequence[Person]:

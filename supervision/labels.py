@@ -143,6 +143,7 @@ CATALOGUE: Final[Mapping[type[StrEnum], Mapping[str, tuple[str, str]]]] = {
         MessageKind.CO_INPUT: ("协办反馈", "co-operating unit's input"),
         MessageKind.REOPENED: ("退回重办通知", "sent back to be done again"),
         MessageKind.TRANSFERRED: ("转办通知", "handed over"),
+        MessageKind.DUE_MOVED: ("期限调整通知", "deadline changed"),
     },
     Source: {
         Source.INSTRUCTION: ("领导批示", "leader's instruction"),

@@ -20,6 +20,7 @@ from models import (
     Extension,
     Item,
     ItemState,
+    MessageKind,
     Origin,
     Person,
     Report,
@@ -28,7 +29,7 @@ from models import (
     StepChannel,
 )
 from models.report import ReviewState
-from supervision.access import Action, require, reviewers, unit_principals
+from supervision.access import Action, assignment_people, require, reviewers, unit_principals
 from supervision.audit import Actor, record
 from supervision.clock import Clock, local_today
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
@@ -342,7 +343,8 @@ async def grant_extension(
 ) -> Extension:
     """延期 given by the office itself (the items list's batch action): the rules of a
     request, then approved at once by ``reviewer`` through `decide_extension` (the deadline
-    moves, the ladder is replanned, the co units follow; each step audited)."""
+    moves, the ladder is replanned, the co units follow; each step audited). Nobody asked,
+    so the people the assignment concerns are told (kind ``due_moved``, 期限调整通知)."""
     require(reviewer, Action.REVIEW, assignment)
     why, problems = await _extension_problems(
         session, assignment, new_due_on=new_due_on, reason=reason, clock=clock, tz=tz
@@ -377,9 +379,19 @@ async def grant_extension(
             "by_office": True,
         },
     )
-    return await decide_extension(
+    await decide_extension(
         session, extension=extension, reviewer=reviewer, approve=True, comment=why, clock=clock
     )
+    await _notify_all(
+        session,
+        await assignment_people(session, assignment),
+        kind=MessageKind.DUE_MOVED,
+        key=f"x{extension.id}:{MessageKind.DUE_MOVED}",
+        assignment=assignment,
+        clock=clock,
+        payload={"extension_id": extension.id},
+    )
+    return extension
 
 
 def may_extend(assignment: Assignment, *, today: date) -> None:

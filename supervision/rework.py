@@ -30,7 +30,7 @@ from models import (
     Person,
     Unit,
 )
-from supervision.access import unit_liaisons
+from supervision.access import assignment_people
 from supervision.audit import Actor, record
 from supervision.calendar import WorkCalendar
 from supervision.calendar_store import load_calendar
@@ -47,18 +47,6 @@ __all__ = ["MAX_REASON", "REOPENED", "TRANSFERRED", "reopen_item", "transfer_ass
 
 REOPENED = MessageKind.REOPENED
 MAX_REASON = 1000
-
-
-async def _people_of(session: AsyncSession, assignment: Assignment) -> list[Person]:
-    """Whom a reopened assignment concerns: its owner and leader, else its unit's liaisons."""
-    people = [
-        p
-        for pid in (assignment.owner_id, assignment.leader_id)
-        if pid is not None and (p := await session.get(Person, pid)) is not None and p.active
-    ]
-    if assignment.owner_id is None or not people:
-        people += [p for p in await unit_liaisons(session, assignment.unit_id) if p not in people]
-    return people
 
 
 async def reopen_item(
@@ -127,7 +115,7 @@ async def reopen_item(
             clock=clock,
             reason=reason,  # the item's reopen event says why it reopened (退回重办)
         )
-        for person in await _people_of(session, assignment):
+        for person in await assignment_people(session, assignment):
             await notify_person(
                 session,
                 person=person,
@@ -223,7 +211,7 @@ async def transfer_assignment(
     )
     await session.flush()
     now = clock.now()
-    told = list(await _people_of(session, assignment))
+    told = list(await assignment_people(session, assignment))
     if previous_owner is not None and previous_owner not in told and previous_owner.active:
         told.append(previous_owner)
     for person in told:

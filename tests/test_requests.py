@@ -8,15 +8,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AuditEvent, Item, ItemState, Notification
+from models import AuditEvent, Item, ItemState, MessageKind, Notification
 from models.report import ReviewState
+from notifier.context import ContextConfig, build_context
+from notifier.templating import CHANNELS, Renderer, sample_context
 from supervision import labels
+from supervision.calendar import WorkCalendar
 from supervision.clock import FixedClock
 from supervision.errors import InvalidTransition, NotAllowed, ValidationFailed
 from supervision.reports import file_report
 from supervision.requests import (
     decide_completion,
     decide_extension,
+    grant_extension,
     request_completion,
     request_extension,
     sign_off,
@@ -238,3 +242,69 @@ async def test_instruction_without_a_principal_goes_straight_to_the_office(
     assert (await _outbox(session))[-1][:2] == ("review_request", w.supervisor.id)
     skipped = await session.scalar(select(AuditEvent).where(AuditEvent.action == "signoff_skipped"))
     assert skipped is not None and skipped.entity_id == report.id
+
+
+async def test_an_extension_the_office_gives_tells_the_unit_in_words(
+    session: AsyncSession, clock: FixedClock
+) -> None:
+    """A batch 延期 has no requester: the assignment's owner hears of it (期限调整通知), on
+    the chat and by e-mail, in their language; without an owner, the unit's liaisons."""
+    w = await build_world(session)
+    w.owner.locale = "en"
+    for assignment, told in ((w.a_document, w.owner), (w.a_instruction, w.liaison)):
+        if told is w.liaison:
+            assignment.owner_id = None
+        ext = await grant_extension(
+            session,
+            assignment=assignment,
+            reviewer=w.supervisor,
+            new_due_on=date(2027, 1, 29),
+            reason="汛期施工顺延",
+            clock=clock,
+            tz=SHANGHAI,
+        )
+        rows = (
+            await session.scalars(
+                select(Notification).where(
+                    Notification.kind == MessageKind.DUE_MOVED,
+                    Notification.assignment_id == assignment.id,
+                )
+            )
+        ).all()
+        assert {(r.recipient_id, r.channel) for r in rows} == {
+            (told.id, "telegram"),
+            (told.id, "email"),
+        }
+        assert all(r.payload == {"extension_id": ext.id} for r in rows)
+        await session.commit()
+        for row in rows:
+            built = await build_context(
+                session, row, config=ContextConfig(), clock=clock, calendar=WorkCalendar()
+            )
+            message = await Renderer().render(
+                built.template_step, row.channel, row.locale, built.context
+            )
+            assert "汛期施工顺延" in message.text
+            if row.locale == "en":
+                assert "Deadline changed" in message.text and "to Fri 29 Jan 2027" in message.text
+            else:
+                assert "期限调整通知" in message.text and "调整为2027年1月29日" in message.text
+    # Nobody asked for it: no review outcome goes to anyone.
+    outcomes = await session.scalars(
+        select(Notification.id).where(Notification.kind == MessageKind.REVIEW_OUTCOME)
+    )
+    assert outcomes.all() == []
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("locale", ["zh", "en"])
+async def test_the_deadline_notice_reads_on_every_channel(channel: str, locale: str) -> None:
+    context = sample_context("due_moved", locale=locale)
+    message = await Renderer().render("due_moved", channel, locale, context)
+    moved = (
+        ("2026年11月12日", "2026年12月10日") if locale == "zh" else ("12 Nov 2026", "10 Dec 2026")
+    )
+    assert all(day in message.text for day in moved)
+    assert ("燃气管线" if locale == "zh" else "gas-pipe") in message.text
+    if message.subject is not None:
+        assert ("期限调整" if locale == "zh" else "Deadline changed") in message.subject

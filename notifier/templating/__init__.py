@@ -24,8 +24,8 @@ set's shared files (``{locale}/_*.j2``: macros and the e-mail layout), nothing e
 Variables available to templates
 --------------------------------
 - ``step`` (``remind`` ``urge`` ``overdue`` ``escalate`` ``periodic`` ``review_request``
-  ``review_outcome`` ``signoff_request`` ``invite`` ``bulletin`` ``mail_reply``), ``channel``,
-  ``locale``
+  ``review_outcome`` ``signoff_request`` ``invite`` ``bulletin`` ``mail_reply`` ``due_moved``),
+  ``channel``, ``locale``
 - ``office_name`` (default 督查室), ``recipient_name``, ``reply_hint`` (bool: Telegram replies
   are accepted), ``links`` (dict: ``item``, ``report``, ``extension``, ``review``, ``bulletin``,
   ``web`` … when known), ``generated_on`` (date)

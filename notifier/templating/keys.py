@@ -25,6 +25,7 @@ STEPS: Final = (
     "co_input",
     "reopened",
     "transferred",
+    "due_moved",
     "invite",
     "bulletin",
     "mail_reply",

@@ -275,6 +275,7 @@ _SAMPLE_DAYS_LEFT: Final = {
     "co_input": 6,
     "reopened": 15,
     "transferred": 10,
+    "due_moved": 22,
     "ms_remind": 3,
     "ms_urge": 0,
     "ms_overdue": -1,
@@ -392,7 +393,7 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
         reply_within_days=reply_within(URGENT_LADDER if urgent else DEFAULT_LADDER, step),
         words=words(locale),
     )
-    if step in {"review_request", "review_outcome"}:
+    if step in {"review_request", "review_outcome", "due_moved"}:
         extension = ExtensionView(
             reason=(
                 "部分小区涉及燃气管线迁改，需与燃气公司协调施工窗口"
@@ -404,12 +405,13 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
             new_due_on=date(2026, 12, 10),
             requested_by=assignment.owner_name,
         )
+        base = dataclasses.replace(base, extension=extension)
+    if step in {"review_request", "review_outcome"}:
         base = dataclasses.replace(
             base,
             recipient_name="陈静" if zh else "Chen Jing",
             pending="extension",
             requester_name=assignment.owner_name,
-            extension=extension,
         )
     if step == "co_input":  # a co unit's report, forwarded to the lead unit's owner
         base = dataclasses.replace(
@@ -459,7 +461,7 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 "have not started; please do it again"
             ),
         )
-    if step == "review_outcome":
+    if step in {"review_outcome", "due_moved"}:  # the deadline has moved
         assert base.extension is not None
         moved = _sample_light(base.extension.new_due_on, 22, received_on=item.received_on)
         base = dataclasses.replace(
@@ -472,6 +474,10 @@ def sample_context(step: str, locale: str = DEFAULT_LOCALE) -> MessageContext:
                 light=moved,
                 light_label=label(Light(moved), locale),
             ),
+        )
+    if step == "review_outcome":
+        base = dataclasses.replace(
+            base,
             review=ReviewView(
                 subject="extension",
                 decision="approved",

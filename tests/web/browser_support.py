@@ -27,10 +27,15 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from models import Person, Role
+from models.db import create_sessionmaker
 from notifier.templating import default_pool
+from supervision.accounts import hash_password
 from supervision.clock import FixedClock
+from testing import factories as f
 from testing.databases import IN_CI
 from tests.web.conftest import PASSWORD, make_app
 from web.app import WebConfig
@@ -51,6 +56,9 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+#: ``browser_server``'s administrator, seeded by the fixture (`office_roles` adds the others)
+ADMIN = "admin@example.gov.cn"
+SUPERVISOR = "supervisor@example.gov.cn"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
 #: how long a page may take to answer or an expectation to come true (a loaded machine)
@@ -120,3 +128,18 @@ def browser_app(
     """The real app with the admin part, rendering its messages on the process's pool (its
     pages use the process's compiled templates, ``web.views.common.page_templates``)."""
     return make_app(sessions, clock, config=config, render_pool=default_pool())
+
+
+async def office_roles(engine: AsyncEngine, unit_id: int) -> dict[str, str]:
+    """Who logs in on ``browser_server``'s office, by role: its admin, a supervisor added
+    here and the liaison of ``unit_id`` (李责任, given the test password here)."""
+    async with create_sessionmaker(engine)() as s, s.begin():
+        liaison = (
+            await s.scalars(
+                select(Person).where(Person.unit_id == unit_id, Person.name == "李责任")
+            )
+        ).one()
+        supervisor = await f.person(s, name="赵督查", email=SUPERVISOR, roles={Role.SUPERVISOR})
+        for person in (liaison, supervisor):
+            person.password_hash = hash_password(PASSWORD)
+        return {"admin": ADMIN, "supervisor": SUPERVISOR, "unit": liaison.email}

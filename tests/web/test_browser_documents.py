@@ -1,6 +1,8 @@
 """The documents in real Chromium: printing the bulletin and the item page shows the content
 without the menu (1366 px), and on a phone (390 px) the DOCX links are there and download
-under their Chinese names (RFC 5987), in Chinese and in English.
+under their Chinese names (RFC 5987), in Chinese and in English; for the admin, a supervisor
+(downloads only: the office's pages print alike) and a unit's liaison (the item's sheets
+only: the bulletin is the office's; the item page's report forms are not printed).
 
 Screenshots only with ``DUBAN_SCREENSHOTS=1`` (to ``test-artifacts/browser/``).
 """
@@ -48,13 +50,20 @@ SHOTS = os.environ.get("DUBAN_SCREENSHOTS") == "1"
 async def documents_server(
     browser_engine: AsyncEngine, clock: FixedClock
 ) -> AsyncIterator[tuple[str, dict[str, int]]]:
-    """The app with the bulletin pages on a free loopback port: an admin, an overdue item and
-    October's bulletin, issued."""
+    """The app with the bulletin pages on a free loopback port: an admin, a supervisor, the
+    unit's liaison, an overdue item and October's bulletin, issued."""
     sessions = create_sessionmaker(browser_engine)
     async with sessions() as s, s.begin():
         unit = await f.unit(s, code="A", name="市发展改革委")
-        admin = await f.person(s, name="王管理", email="admin@example.gov.cn", roles={Role.ADMIN})
-        admin.password_hash = hash_password(PASSWORD)
+        for name, email, role in (
+            ("王管理", "admin@example.gov.cn", Role.ADMIN),
+            ("赵督查", "sup@example.gov.cn", Role.SUPERVISOR),
+            ("李联络", "liaison@example.gov.cn", Role.LIAISON),
+        ):
+            person = await f.person(s, name=name, email=email, roles={role})
+            person.password_hash = hash_password(PASSWORD)
+            if role is Role.LIAISON:
+                person.unit_id = unit.id
         item = await f.item(
             s, ref="督〔2026〕7号", title="推进老旧小区改造", received_on=date(2026, 10, 8)
         )
@@ -80,6 +89,54 @@ async def _shot(page: Any, name: str) -> None:
         await page.screenshot(path=str(ARTIFACTS / f"documents-{name}.png"), full_page=True)
 
 
+async def _print_and_download(
+    page: Any,
+    base: str,
+    documents: list[tuple[str, int, str]],
+    lang: str,
+    who: str,
+    *,
+    printed: bool,
+) -> None:
+    """Each of ``documents`` (page, how many DOCX links, the first one's file name), if
+    ``printed`` printed at 1366 px without the menu, then its links on a phone's screen, the
+    first downloaded."""
+    from playwright.async_api import expect
+
+    # 1366 px, printed: the menu, the downloads and the forms are not on paper
+    await page.set_viewport_size(LAPTOP)
+    for url, _, _ in documents if printed else ():
+        await page.goto(base + url)
+        await expect(page.locator("nav.main")).to_be_visible()
+        await expect(page.locator(".downloads")).to_be_visible()
+        await page.emulate_media(media="print")
+        for hidden in ("nav.main", "header.top", ".downloads"):
+            await expect(page.locator(hidden)).to_be_hidden()
+        for form in await page.locator("main form").all():
+            await expect(form).to_be_hidden()
+        await expect(page.locator("main h1")).to_be_visible()
+        await expect(page.locator("main table").first).to_be_visible()
+        await _shot(page, f"print-{lang}-{who}-{url.split('/')[1]}")
+        await page.emulate_media(media="screen")
+    # 390 px: the links are on the phone's screen and download the documents
+    await page.set_viewport_size(PHONE)
+    for url, count, wanted in documents:
+        await page.goto(base + url)
+        width = await page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= PHONE["width"], (url, lang, width)  # nothing sideways
+        links = page.locator("a.doc")
+        await expect(links).to_have_count(count)
+        for link in await links.all():
+            await expect(link).to_be_visible()
+            box = await link.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= PHONE["width"]
+        async with page.expect_download() as download_info:
+            await links.first.click()
+        download = await download_info.value
+        assert download.suggested_filename == wanted
+        await _shot(page, f"phone-{lang}-{who}-{url.split('/')[1]}")
+
+
 async def test_print_and_phone_downloads(
     documents_server: tuple[str, dict[str, int]], chromium: Any
 ) -> None:
@@ -91,42 +148,20 @@ async def test_print_and_phone_downloads(
         "zh": ("督办单-督〔2026〕7号.docx", "督查通报-督查通报〔2026〕1号.docx"),
         "en": ("Supervision sheet-督〔2026〕7号.docx", "Bulletins-督查通报〔2026〕1号.docx"),
     }
-    async with new_page(chromium, LAPTOP, locale="zh-CN", accept_downloads=True) as page:
-        await login(page, base, "admin@example.gov.cn")
-        for lang in ("zh", "en"):
-            if lang == "en":
-                await page.goto(base + "/lang/en?next=/")
-                await expect(page.locator("html")).to_have_attribute("lang", "en")
-            # 1366 px, printed: the menu, the downloads and the forms are not on paper
-            await page.set_viewport_size(LAPTOP)
-            for url in (bulletin, item):
-                await page.goto(base + url)
-                await expect(page.locator("nav.main")).to_be_visible()
-                await expect(page.locator(".downloads")).to_be_visible()
-                await page.emulate_media(media="print")
-                for hidden in ("nav.main", "header.top", ".downloads"):
-                    await expect(page.locator(hidden)).to_be_hidden()
-                for form in await page.locator("main form").all():
-                    await expect(form).to_be_hidden()
-                await expect(page.locator("main h1")).to_be_visible()
-                await expect(page.locator("main table").first).to_be_visible()
-                await _shot(page, f"print-{lang}-{url.split('/')[1]}")
-                await page.emulate_media(media="screen")
-            # 390 px: the links are on the phone's screen and download the documents
-            await page.set_viewport_size(PHONE)
-            sheet_name, bulletin_name = names[lang]
-            for url, count, wanted in ((item, 2, sheet_name), (bulletin, 1, bulletin_name)):
-                await page.goto(base + url)
-                width = await page.evaluate("document.scrollingElement.scrollWidth")
-                assert width <= PHONE["width"], (url, lang, width)  # nothing sideways
-                links = page.locator("a.doc")
-                await expect(links).to_have_count(count)
-                for link in await links.all():
-                    await expect(link).to_be_visible()
-                    box = await link.bounding_box()
-                    assert box is not None and box["x"] + box["width"] <= PHONE["width"]
-                async with page.expect_download() as download_info:
-                    await links.first.click()
-                download = await download_info.value
-                assert download.suggested_filename == wanted
-                await _shot(page, f"phone-{lang}-{url.split('/')[1]}")
+    for who in ("admin", "sup", "liaison"):
+        async with new_page(chromium, LAPTOP, locale="zh-CN", accept_downloads=True) as page:
+            await login(page, base, f"{who}@example.gov.cn")
+            if who == "liaison":  # the bulletin is the office's
+                response = await page.goto(base + bulletin)
+                assert response is not None and response.status == 403
+            for lang in ("zh", "en"):
+                if lang == "en":
+                    await page.goto(base + "/lang/en?next=/")
+                    await expect(page.locator("html")).to_have_attribute("lang", "en")
+                sheet_name, bulletin_name = names[lang]
+                documents = [(item, 2, sheet_name)]
+                if who != "liaison":
+                    documents.append((bulletin, 1, bulletin_name))
+                # The supervisor's pages print as the admin's: their downloads only.
+                printed = who != "sup"
+                await _print_and_download(page, base, documents, lang, who, printed=printed)

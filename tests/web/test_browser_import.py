@@ -1,6 +1,7 @@
 """The import page in real Chromium, at 1366 and 390 px, in Chinese and English: a GBK file
-with Chinese headers is checked, its row errors shown in the page's language, then a good one
-is checked, confirmed, and what it did is shown (新增/更新/未变, the computed deadline).
+with Chinese headers is checked by the admin, its row errors shown in the page's language,
+then a good one is checked by a supervisor, confirmed, and what it did is shown (新增/更新/
+未变, the computed deadline); a unit's liaison has no import in the menu and is refused it.
 
 Screenshots only with ``DUBAN_SCREENSHOTS=1`` (to ``test-artifacts/browser/``).
 """
@@ -15,9 +16,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Item, Person
-from tests.web.browser_support import ARTIFACTS, BROWSER, LAPTOP, PHONE, login, new_page
-from tests.web.test_browser_phone import ADMIN, MEASURE, MIN_CELL
+from models import Item
+from tests.web.browser_support import (
+    ADMIN,
+    ARTIFACTS,
+    BROWSER,
+    LAPTOP,
+    PHONE,
+    login,
+    new_page,
+    office_roles,
+)
+from tests.web.test_browser_phone import MEASURE, MIN_CELL
 
 pytest_plugins = ["tests.web.browser_fixtures"]
 pytestmark = BROWSER
@@ -35,6 +45,7 @@ WORDS = {
         "done": "导入完成。",
         "summary": "督查事项：共 2 行，新增 2，更新 0，未变 0",
         "computed": "计算所得",
+        "forbidden": "无权访问",
     },
     "en": {
         "errors": "items: 1 bad row(s) out of 1, 2 problem(s); nothing was written",
@@ -44,6 +55,7 @@ WORDS = {
         "done": "Imported.",
         "summary": "items: 2 row(s): 2 created, 0 updated, 0 unchanged",
         "computed": "computed",
+        "forbidden": "Not allowed",
     },
 }
 
@@ -78,8 +90,8 @@ async def test_import_page_upload_errors_and_summary(
     from playwright.async_api import expect
 
     base, ids = browser_server
-    async with browser_engine.connect() as conn:
-        owner = await conn.scalar(select(Person.email).where(Person.unit_id == ids["unit"]))
+    logins = await office_roles(browser_engine, ids["unit"])
+    owner = logins["unit"]
     words = WORDS[lang]
     width = viewport["width"]
     bad = HEADER + f"督〔2026〕50号,,会议,2026-13-01,,A,{owner}\n"
@@ -97,6 +109,9 @@ async def test_import_page_upload_errors_and_summary(
         await expect(errors).to_contain_text(words["column"])
         await expect(errors).to_contain_text(words["reason"])
         await _check_layout(page, viewport, f"{width}-{lang}-errors")
+    async with new_page(chromium, viewport, locale="zh-CN") as page:
+        await login(page, base, logins["supervisor"], lang=lang, then="/import")
+        await expect(page.locator("nav.main a[href='/import']")).to_have_count(1)
         await _upload(page, "事项.csv", good.encode("gbk"))
         await expect(page.locator("p.summary")).to_contain_text(words["checked"])
         await page.click("section.result button[type=submit]")
@@ -113,3 +128,9 @@ async def test_import_page_upload_errors_and_summary(
     async with browser_engine.connect() as conn:
         refs = set((await conn.scalars(select(Item.ref))).all())
     assert {"督〔2026〕50号", "督〔2026〕51号"} <= refs
+    async with new_page(chromium, viewport, locale="zh-CN") as page:
+        await login(page, base, logins["unit"], lang=lang)
+        await expect(page.locator("nav.main a[href='/import']")).to_have_count(0)
+        response = await page.goto(base + "/import")
+        assert response is not None and response.status == 403
+        await expect(page.locator("main")).to_contain_text(words["forbidden"])

@@ -1,26 +1,28 @@
 """The items list in real Chromium at 1366 and 390 px, zh and en: sorting by a column, a
-batch 催办 through its confirmation page as the office, and a unit's view without batches.
+batch 催办 through its confirmation page as the admin; a supervisor's search by a person's
+and a unit's name, the 台账 of that filter downloaded and a batch 延期 of it; and a unit's
+view without batches.
 
 Screenshots only with ``DUBAN_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from datetime import date
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Notification, Person, StepKind, Unit
+from models import Assignment, Notification, Person, StepKind, Unit
 from models.db import create_sessionmaker
-from supervision.accounts import hash_password
 from testing import factories as f
-from tests.web.browser_support import ARTIFACTS, BROWSER, login, new_page
-from tests.web.conftest import PASSWORD
+from tests.web.browser_support import ARTIFACTS, BROWSER, login, new_page, office_roles
 
 pytest_plugins = ["tests.web.browser_fixtures"]
 pytestmark = BROWSER
@@ -32,12 +34,14 @@ WORDS = {
         "review": "下一步：确认",
         "confirm": "确认执行",
         "done": "批量操作已完成",
+        "ledger": ["序号", "文号", "事项"],
     },
     "en": {
         "light": "Light",
         "review": "Next: confirm",
         "confirm": "Confirm",
         "done": "The batch action is done",
+        "ledger": ["No.", "Reference", "Item"],
     },
 }
 
@@ -77,17 +81,17 @@ async def test_sort_and_batch_urge_as_office_and_a_unit_sees_no_batch(
 
     base, ids = browser_server
     sessions = create_sessionmaker(browser_engine)
+    logins = await office_roles(browser_engine, ids["unit"])
     async with sessions() as s, s.begin():
         unit = await s.get_one(Unit, ids["unit"])
-        owner = (await s.scalars(select(Person).where(Person.name == "李责任"))).one()
-        owner.password_hash = hash_password(PASSWORD)
+        owner = (await s.scalars(select(Person).where(Person.email == logins["unit"]))).one()
         late = await f.item(
             s, ref="督〔2026〕8号", title="逾期的督办事项", due_on=date(2026, 10, 29)
         )
         await f.assignment(s, item=late, unit=unit, owner=owner)
         other = await f.item(s, ref="督〔2026〕9号", title="别的单位的事项")
-        await f.assignment(s, item=other, unit=await f.unit(s, name="市财政局"))
-        owner_email, late_id = owner.email, late.id
+        moved = await f.assignment(s, item=other, unit=await f.unit(s, name="市财政局"))
+        late_id, other_id, moved_id = late.id, other.id, moved.id
     words = WORDS[lang]
     phone = width == "390px"
     async with new_page(chromium, WIDTHS[width], locale="zh-CN") as page:
@@ -122,9 +126,36 @@ async def test_sort_and_batch_urge_as_office_and_a_unit_sees_no_batch(
                 select(Notification.item_id).where(Notification.kind == StepKind.URGE)
             )
             assert set(urged.all()) == {late_id}
+    # A supervisor: a search by a person's name and by a unit's, the 台账 of that filter,
+    # and a batch 延期 of what it found.
+    async with new_page(chromium, WIDTHS[width], locale="zh-CN", accept_downloads=True) as page:
+        await login(page, base, logins["supervisor"], lang=lang, then="/items")
+        for text, found in (("李责任", {late_id, ids["item"]}), ("市财政局", {other_id})):
+            await page.fill("form.filters input[name=q]", text)
+            await page.click("form.filters button[type=submit]")
+            await expect(page.locator("table.items tbody tr")).to_have_count(len(found))
+            assert set(await _order(page)) == {str(i) for i in found}
+        async with page.expect_download() as download_info:
+            await page.click("#ledger")
+        download = await download_info.value
+        book = load_workbook(io.BytesIO((await download.path()).read_bytes()), read_only=True)
+        sheet = [list(row) for row in book.active.iter_rows(values_only=True)]
+        assert sheet[0][:3] == words["ledger"] and len(sheet[0]) == 12
+        assert [row[1] for row in sheet[1:]] == ["督〔2026〕9号"]
+        await page.check(f"input[name=ids][value='{other_id}']")
+        await page.select_option("#batch-action", "extend")
+        await page.fill("#batch-form input[name=reason]", "汛期施工顺延")
+        await page.fill("#batch-form input[name=due_on]", "2026-12-31")
+        await page.click("#batch-review")
+        await expect(page.locator("table.batch tr.ok")).to_have_count(1)
+        await expect(page.locator("table.batch")).to_contain_text("2026-12-31")
+        await page.click("#batch-confirm")
+        await expect(page.locator("body")).to_contain_text(words["done"])
+        async with sessions() as s:
+            assert (await s.get_one(Assignment, moved_id)).due_on == date(2026, 12, 31)
     # A unit's liaison: their items only, sortable, and no batch controls.
     async with new_page(chromium, WIDTHS[width], locale="zh-CN") as unit_page:
-        await login(unit_page, base, owner_email, lang=lang, then="/items")
+        await login(unit_page, base, logins["unit"], lang=lang, then="/items")
         await expect(unit_page.locator("#batch-form")).to_have_count(0)
         await expect(unit_page.locator("input[name=ids]")).to_have_count(0)
         await _sort(unit_page, phone, "asc", words["light"])

@@ -1,8 +1,9 @@
 """The people roster and group robots in real Chromium, at 1366 and 390 px, in zh and en.
 
-The admin finds a person by pinyin initials beside the unit tree, invites them, sets up a
-Feishu robot (signed) against fake robots on loopback and sends its test message; a unit's
-liaison is refused the robot pages and never sees them in the menu. Screenshots only with
+The admin finds a person by pinyin initials beside the unit tree, sees who is bound to
+Telegram, invites them, sets up a Feishu robot (signed) against fake robots on loopback and
+sends its test message; a supervisor and a unit's liaison are refused the people and robot
+pages and never see them in the menu. Screenshots only with
 ``DUBAN_SCREENSHOTS=1``.
 """
 
@@ -31,9 +32,10 @@ pytestmark = BROWSER
 
 WIDTHS = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 WORDS = {
-    "zh": {"invited": "已邀请", "accepted": "机器人已接收", "forbidden": "无权访问"},
-    "en": {"invited": "Invited, valid until", "accepted": "The robot accepted it",
-           "forbidden": "Not allowed"},
+    "zh": {"invited": "已邀请", "bound": "已绑定", "accepted": "机器人已接收",
+           "forbidden": "无权访问"},
+    "en": {"invited": "Invited, valid until", "bound": "Bound",
+           "accepted": "The robot accepted it", "forbidden": "Not allowed"},
 }  # fmt: skip
 
 
@@ -50,10 +52,14 @@ async def office(
         liaison = await f.person(
             s, name="李联络", email="liaison@example.gov.cn", unit=nj, roles={Role.LIAISON}
         )
-        for person in (admin, liaison):
+        supervisor = await f.person(
+            s, name="赵督查", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
+        )
+        for person in (admin, liaison, supervisor):
             person.password_hash = hash_password(PASSWORD)
-        for name in ("张三", "安娜", "赵六"):
+        for name in ("张三", "安娜"):
             await f.person(s, name=name, unit=nj)
+        await f.person(s, name="赵六", unit=nj, telegram_user_id=7001)
     async with FakeRobots(clock=clock) as robots:
         config = WebConfig(secret_key=SECRET, robot_hosts=(robots.host,))
         async with serve(browser_app(sessions, clock, config=config)) as base:
@@ -73,7 +79,7 @@ async def _fits(page: Any) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("width", ["1366", "390"])
-async def test_roster_and_robots_for_the_admin_and_refused_to_a_unit(
+async def test_roster_and_robots_for_the_admin_refused_to_the_others(
     office: tuple[str, FakeRobots], chromium: Any, width: str, lang: str
 ) -> None:
     from playwright.async_api import expect
@@ -85,6 +91,9 @@ async def test_roster_and_robots_for_the_admin_and_refused_to_a_unit(
         await login(page, base, "admin@example.gov.cn", lang=lang, then="/people")
         tree = page.locator("nav.unit-tree")
         await expect(tree.get_by_role("link", name="市发展改革委")).to_be_visible()
+        bound = page.locator("table.people tbody tr", has_text="赵六").locator("td.bound")
+        await expect(bound).to_contain_text(words["bound"])
+        await expect(bound.locator("button")).to_have_count(0)  # nothing to invite them to
         await tree.locator("summary").first.click()  # fold 市政府
         await expect(tree.get_by_role("link", name="市发展改革委")).to_be_hidden()
         await page.fill("input[name=q]", "zs")
@@ -118,12 +127,12 @@ async def test_roster_and_robots_for_the_admin_and_refused_to_a_unit(
         await expect(page.locator("#robot-answer")).to_contain_text("code 0")
         assert robots.received and "发改委工作群" in repr(robots.received[-1].body)
         await _shot(page, f"robots-{width}-{lang}")
-        # A unit's liaison: no robots in the menu, the page refused.
-        await page.context.clear_cookies()
-        await login(page, base, "liaison@example.gov.cn", lang=lang)
-        assert await page.locator("nav.main a[href='/robots']").count() == 0
-        response = await page.goto(base + "/robots")
-        assert response is not None and response.status == 403
-        await expect(page.locator("main")).to_contain_text(words["forbidden"])
-        response = await page.goto(base + "/people")
-        assert response is not None and response.status == 403
+        # A supervisor and a unit's liaison: neither page in the menu, both refused.
+        for email in ("sup@example.gov.cn", "liaison@example.gov.cn"):
+            await page.context.clear_cookies()
+            await login(page, base, email, lang=lang)
+            for url in ("/robots", "/people"):
+                assert await page.locator(f"nav.main a[href='{url}']").count() == 0
+                response = await page.goto(base + url)
+                assert response is not None and response.status == 403, (email, url)
+                await expect(page.locator("main")).to_contain_text(words["forbidden"])

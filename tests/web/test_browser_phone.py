@@ -4,7 +4,8 @@ Leaders read Duban on phones. On every page checked (each loaded once and laid o
 widths) the menu folds behind its button at 390 px (and opens with it, no script), tables
 keep readable columns (every th/td at least 40 px wide, the table scrolling sideways inside
 itself rather than the page), the page never overflows sideways, and forms run in one
-column. Printing hides the menu. With ``DUBAN_SCREENSHOTS=1`` screenshots go to
+column; for the admin, a supervisor and a unit's liaison, each on the pages of their menu.
+Printing hides the menu. With ``DUBAN_SCREENSHOTS=1`` screenshots go to
 ``test-artifacts/browser/``.
 """
 
@@ -14,13 +15,22 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.web.browser_support import BROWSER, LAPTOP, PHONE, login, new_page, screenshot
+from tests.web.browser_support import (
+    ADMIN,
+    BROWSER,
+    LAPTOP,
+    PHONE,
+    login,
+    new_page,
+    office_roles,
+    screenshot,
+)
 
 pytest_plugins = ["tests.web.browser_fixtures"]
 pytestmark = BROWSER
 
-ADMIN = "admin@example.gov.cn"
 MIN_CELL = 40  # px: narrower than this a Chinese column shows one character per line
 
 #: Layout facts of the current page, measured in the browser.
@@ -95,34 +105,61 @@ async def _fits(page: Any, viewport: dict[str, int], where: str) -> int:
     return len(facts["tables"])
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-async def test_every_page_fits_the_screen(
-    browser_server: tuple[str, dict[str, int]], chromium: Any, lang: str
-) -> None:
-    """Each page is loaded once and laid out at both widths (a resize applies the media
-    queries as a load at that width does; the pages' layout needs no script)."""
+async def _fit_every_page(
+    page: Any, base: str, pages: dict[str, str], lang: str, who: str, *, menu: bool = True
+) -> tuple[int, dict[int, int]]:
+    """Each of ``pages`` (url: name), and with ``menu`` each of the menu's, loaded once and
+    laid out at both widths (a resize applies the media queries as a load at that width
+    does; the pages' layout needs no script); how many pages, and the tables checked per
+    width."""
     from playwright.async_api import expect
 
-    base, ids = browser_server
-    async with new_page(chromium, PHONE, locale="zh-CN") as page:
-        # In English too: longer labels, the layout must hold.
-        await login(page, base, ADMIN, lang=lang)
-        await expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
-        # Every page of the menu too (admin sees them all), not only the main four.
+    await expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{lang}"))
+    if menu:
         menu_urls = await page.eval_on_selector_all(
             "nav.main a", "(links) => links.map((a) => a.getAttribute('href'))"
         )
         # Each page once: the menu repeats some of the main ones.
+        pages = pages | {
+            url: f"menu{url.replace('/', '-')}" for url in menu_urls if url not in pages
+        }
+    checked_tables = {PHONE["width"]: 0, LAPTOP["width"]: 0}
+    for url, name in pages.items():
+        if page.url != base + url:  # the dashboard is open already after the login
+            await page.goto(base + url)
+        for viewport in (PHONE, LAPTOP):
+            checked_tables[viewport["width"]] += await _fits(page, viewport, name)
+            shot = f"fit-{viewport['width']}-{lang}-{who}-{name}.png"
+            await screenshot(page, shot, full_page=True)
+    return len(pages), checked_tables
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_every_page_fits_the_screen(
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
+    lang: str,
+) -> None:
+    """Every page of the admin's menu (all of them; in English too: longer labels, the
+    layout must hold) at both widths; a supervisor's and a unit liaison's pages where what
+    they see differs (their menu, the dashboard's rows, the item page's forms)."""
+    from playwright.async_api import expect
+
+    base, ids = browser_server
+    logins = await office_roles(browser_engine, ids["unit"])
+    for role in ("supervisor", "unit"):
+        async with new_page(chromium, PHONE, locale="zh-CN") as page:
+            await login(page, base, logins[role], lang=lang)
+            pages = {"/": "dashboard", "/items": "items", f"/items/{ids['item']}": "item"}
+            _, checked = await _fit_every_page(page, base, pages, lang, role, menu=False)
+            # the dashboard's units, the items, the item's assignments and extensions
+            assert min(checked.values()) >= 4, (role, checked)
+    async with new_page(chromium, PHONE, locale="zh-CN") as page:
+        await login(page, base, ADMIN, lang=lang)
         pages = {url: name for name, url in _pages(ids).items()}
-        pages |= {url: f"menu{url.replace('/', '-')}" for url in menu_urls if url not in pages}
-        assert len(pages) > 10, pages
-        checked_tables = {PHONE["width"]: 0, LAPTOP["width"]: 0}
-        for url, name in pages.items():
-            if page.url != base + url:  # the dashboard is open already after the login
-                await page.goto(base + url)
-            for viewport in (PHONE, LAPTOP):
-                checked_tables[viewport["width"]] += await _fits(page, viewport, name)
-                await screenshot(page, f"fit-{viewport['width']}-{lang}-{name}.png", full_page=True)
+        count, checked_tables = await _fit_every_page(page, base, pages, lang, "admin")
+        assert count > 10, count
         # items, assignments, extensions, dashboard units
         assert min(checked_tables.values()) >= 4, checked_tables
         # The review list is one card per request on a phone: the decision buttons are

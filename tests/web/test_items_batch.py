@@ -17,6 +17,7 @@ from models import (
     Item,
     ItemState,
     LadderStep,
+    MessageKind,
     Notification,
     ReviewState,
     StepKind,
@@ -32,6 +33,16 @@ def _form(web: Web, action: str, ids: list[int], **fields: str) -> list[tuple[st
     data += [("ids", str(i)) for i in ids]
     data += list(fields.items())
     return data
+
+
+async def _told_of_new_dues(s) -> list[tuple[int | None, int | None]]:
+    """The (assignment, person) of each 期限调整通知 queued."""
+    rows = await s.execute(
+        select(Notification.assignment_id, Notification.recipient_id).where(
+            Notification.kind == MessageKind.DUE_MOVED
+        )
+    )
+    return [tuple(r) for r in rows]
 
 
 async def _dues(sessions, *assignment_ids: int) -> list[date]:
@@ -52,6 +63,7 @@ async def test_extend_confirm_page_changes_nothing_then_confirm_does_it_all(
     assert await _dues(sessions, seed.assignment_a, seed.assignment_b) == [date(2026, 12, 14)] * 2
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Extension)) == 0
+        assert await _told_of_new_dues(s) == []
     done = await as_supervisor.post(
         "/items/batch", _form(as_supervisor, "extend", ids, confirm="1", **fields)
     )
@@ -67,6 +79,9 @@ async def test_extend_confirm_page_changes_nothing_then_confirm_does_it_all(
         assert sorted(moved) == sorted([seed.assignment_a, seed.assignment_b])
         item = await s.get_one(Item, seed.item_a)
         assert item.due_in_force == date(2026, 12, 31)
+        # Unit A's people are told (期限调整通知) once its deadline has moved; unit B has
+        # nobody to tell.
+        assert {a for a, _ in await _told_of_new_dues(s)} == {seed.assignment_a}
 
 
 async def test_one_refused_item_stops_the_whole_batch(
