@@ -617,6 +617,23 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "bulletin.item": ("事项", "Item"),
     "bulletin.due": ("完成时限", "Due"),
     "bulletin.back": ("返回列表", "Back to the list"),
+    "bulletin.wrote": ("已写入 {path}（{number}）", "wrote {path} ({number})"),
+    "bulletin.stored": (
+        "通报 #{id}（{number}）已保存；已向 {recipients} 名接收人（督查人员和单位负责人）"
+        "排队发送 {queued} 条消息",
+        "bulletin #{id} ({number}) stored; queued {queued} messages to {recipients} "
+        "recipients (supervisors and unit principals)",
+    ),
+    "bulletin.nobody": (
+        "没有接收人：请先添加督查人员或单位负责人",
+        "nobody to send to: add supervisors or unit principals first",
+    ),
+    # {option} is filled in: a Latin word in a Chinese string would be allowed on Chinese pages
+    "bulletin.bad_date": (
+        "{option} {value} 不是日期，应形如 2026-12-03",
+        "{option} {value} is not a date like 2026-12-03",
+    ),
+    "bulletin.cannot_write": ("无法写入 {path}：{reason}", "cannot write {path}: {reason}"),
     # office documents (DOCX): 督办单 / 催办单 of an item, 督查通报 of a period
     "doc.download": ("下载公文（DOCX）", "Documents (DOCX)"),
     "doc.number": ("发文字号", "Document number"),

@@ -27,8 +27,9 @@ from supervision.calendar_store import load_calendar
 from supervision.clock import local_today
 from supervision.doc_numbers import document_number, given_number, year_sequence
 from supervision.errors import DomainError
-from supervision.labels import co_marked, label, told
+from supervision.labels import co_marked, days_phrase, lang_of, told, working_days
 from supervision.periods import parse_period
+from web.i18n import translate
 
 
 def _rate(value: float | None) -> str:
@@ -52,52 +53,72 @@ def _ranking(head: list[str], rows: list[UnitFigures]) -> str:
     return table.format_table(head, cells, right={0, *range(2, len(head))})
 
 
-def format_table(data: BulletinData) -> str:
-    """The bulletin as plain text: 主办 and 协办 rankings, overdue items, praise, urging."""
-    head = ["排名", "单位", "交办", "办结", "按期办结", "逾期", "延期", "按期率"]
+_HEAD = ("rank", "unit", "assigned", "closed", "on_time", "overdue", "extensions", "rate")
+
+
+def format_table(data: BulletinData, lang: str = "zh") -> str:
+    """The bulletin as plain text in ``lang``, in the print view's words: 主办 and 协办
+    rankings, totals, milestones, overdue items, praise and urging."""
+
+    def t(key: str, **values: object) -> str:
+        return translate(f"bulletin.{key}", lang, **values)
+
+    en = lang_of(lang) == "en"
+    glue = ", " if en else "、"
+    period = data.period.key if en else data.period.label
+    head = [t(k) for k in _HEAD]
     lines = [
-        f"督查通报 {data.period.label} ({data.period.key}: "
-        f"{data.period.starts_on.isoformat()} – {data.period.ends_on.isoformat()}, "
-        f"as of {data.as_of.isoformat()})",
+        f"{translate('doc.bulletin_title', lang, period=period)} "
+        f"({data.period.starts_on.isoformat()} – {data.period.ends_on.isoformat()}, "
+        f"{t('as_of')} {data.as_of.isoformat()})",
     ]
     for role in AssignmentRole:
         ranked = data.ranking(role)
         if ranked:
-            lines += ["", f"{label(role)}排名:", _ranking(head, ranked)]
+            lines += ["", f"{t('section.' + role.value)}:", _ranking(head, ranked)]
     if not data.rows:
-        lines += ["", "(no unit had anything due in this period)"]
+        lines += ["", translate("doc.nothing_ranked", lang)]
     if data.unranked:
-        names = "、".join(co_marked(r.unit_name, r.role, force=True) for r in data.unranked)
-        lines += ["", f"本期无到期事项: {names}"]
+        names = glue.join(co_marked(r.unit_name, r.role, lang, force=True) for r in data.unranked)
+        lines += ["", f"{t('section.unranked')}: {names}"]
     totals = data.totals()
     lines.append(
-        f"合计: 交办 {totals['assigned']}, 按期办结 {totals['closed_on_time']}, "
-        f"逾期 {totals['overdue']}, 延期 {totals['extensions']}, "
-        f"按期率 {_rate(totals['on_time_rate'])}"
+        f"{t('totals')}: {t('assigned')} {totals['assigned']}, "
+        f"{t('on_time')} {totals['closed_on_time']}, {t('overdue')} {totals['overdue']}, "
+        f"{t('extensions')} {totals['extensions']}, {t('rate')} {_rate(totals['on_time_rate'])}"
     )
     if data.milestones:
-        lines += ["", "年度重点工作节点按期率:"]
+        lines += ["", f"{t('milestones')}:"]
         for m in [*data.milestones, data.milestone_totals()]:
             lines.append(
-                f"  {m.unit_name if m.unit_id is not None else '合计'}: 完成节点 {m.completed}, "
-                f"按期 {m.on_time}, 逾期完成 {m.late}, 逾期未完成 {m.open_overdue}, "
-                f"节点按期率 {_rate(m.on_time_rate)}"
+                f"  {m.unit_name if m.unit_id is not None else t('totals')}: "
+                f"{t('ms_done')} {m.completed}, {t('on_time')} {m.on_time}, "
+                f"{t('ms_late')} {m.late}, {t('ms_open_overdue')} {m.open_overdue}, "
+                f"{t('ms_rate')} {_rate(m.on_time_rate)}"
             )
     if data.overdue_items:
-        lines += ["", "逾期事项:"]
+        lines += ["", f"{t('overdue_items')}:"]
         for o in data.overdue_items:
-            state = "逾期办结" if o.closed_late else "逾期未办结"
+            state = t("closed_late" if o.closed_late else "still_open")
             lines.append(
-                f"  {o.ref} {o.title} — {co_marked(o.unit_name, o.role, force=True)}, "
-                f"完成时限 {o.due_on.isoformat()}, {state} {o.days_overdue} 个工作日"
+                f"  {o.ref} {o.title} — {co_marked(o.unit_name, o.role, lang, force=True)}, "
+                f"{t('due')} {o.due_on.isoformat()}, {state}, {days_phrase(-o.days_overdue, lang)}"
             )
     if data.praised_units:
-        lines += ["", "通报表扬 (总结推广): " + "、".join(data.praised_units)]
+        lines += ["", f"{t('praised')}: {glue.join(data.praised_units)}"]
     if data.urged:
-        lines += ["督促整改: " + "、".join(data.urged_units)]
+        lines += [f"{t('urged')}: {glue.join(data.urged_units)}"]
         for u in data.urged:
-            items = "、".join(f"{o.ref} 逾期 {o.days_overdue} 个工作日" for o in u.items)
-            lines.append(f"  {u.unit_name}: 逾期 {len(u.items)} 项 — {items}")
+            items = glue.join(f"{o.ref} {working_days(o.days_overdue, lang)}" for o in u.items)
+            line = translate(
+                "doc.urged_line",
+                lang,
+                unit=u.unit_name,
+                count=len(u.items),
+                days=working_days(u.days_overdue, lang),
+                items=items,
+            )
+            lines.append(f"  {line}")
     return "\n".join(lines)
 
 
@@ -107,6 +128,7 @@ async def _docx(
     session: AsyncSession,
     data: BulletinData,
     stored: int | None,
+    lang: str,
 ) -> None:
     """Write the bulletin as an official document (DOCX) to ``--docx FILE``: a refused
     number or a file that cannot be written is a CLI error, and with --send nothing is
@@ -123,50 +145,62 @@ async def _docx(
             n = await year_sequence(session, year, bulletin_id=stored)
             number = document_number(office.bulletin_number, year=year, n=n)
     except DomainError as exc:
-        raise CliError(told(exc, args.lang)) from None
+        raise CliError(told(exc, lang)) from None
     letter = BulletinLetter(office.name, number, office.copy_to, data.issued_on)
-    body = await asyncio.to_thread(render_bulletin_docx, data.as_json(), letter, args.lang)
+    body = await asyncio.to_thread(render_bulletin_docx, data.as_json(), letter, lang)
     try:
         await asyncio.to_thread(Path(args.docx).write_bytes, body)
     except OSError as exc:
-        raise CliError(f"cannot write {args.docx}: {exc.strerror or exc}") from None
-    print(f"wrote {args.docx} ({number})")
+        reason = exc.strerror or str(exc)
+        raise CliError(
+            translate("bulletin.cannot_write", lang, path=args.docx, reason=reason)
+        ) from None
+    print(translate("bulletin.wrote", lang, path=args.docx, number=number))
 
 
 async def bulletin(args: argparse.Namespace, rt: Runtime) -> int:
     """Compute and print the bulletin; with --send, store it and queue it to its readers;
     with --docx FILE, write it as an official document too."""
     tz = rt.settings.office.tz
+    lang = args.lang or rt.settings.office.locale  # --lang, else the office's language
     period = parse_period(args.period)
     today = local_today(rt.clock, tz)
     if args.today:
         try:
             today = date.fromisoformat(args.today)
         except ValueError:
-            raise CliError(f"--today {args.today!r} is not a date like 2026-12-03") from None
+            raise CliError(
+                translate("bulletin.bad_date", lang, option="--today", value=repr(args.today))
+            ) from None
     async with rt.sessions() as session, session.begin():
         calendar = await load_calendar(session)
         data = await compute_bulletin(session, period, today=today, calendar=calendar, tz=tz)
         if not args.send:
-            print(format_table(data))
+            print(format_table(data, lang))
             if args.docx:
-                await _docx(args, rt, session, data, None)
+                await _docx(args, rt, session, data, None, lang)
             return 0
         recipients = await default_recipients(session)
         if not recipients:
-            raise CliError("nobody to send to: add supervisors or unit principals first")
+            raise CliError(translate("bulletin.nobody", lang))
         actor = Actor.system("cli")
         stored = await freeze_bulletin(session, data, actor=actor, clock=rt.clock)
         queued = await send_bulletin(
             session, stored, recipients, actor=actor, clock=rt.clock, calendar=calendar, tz=tz
         )
         if args.docx:
-            await _docx(args, rt, session, data, stored.id)
-    print(format_table(data))
+            await _docx(args, rt, session, data, stored.id, lang)
+    print(format_table(data, lang))
     print()
     print(
-        f"bulletin #{stored.id} ({data.number}) stored; queued {queued} messages "
-        f"to {len(recipients)} recipients (supervisors and unit principals)"
+        translate(
+            "bulletin.stored",
+            lang,
+            id=stored.id,
+            number=data.number,
+            queued=queued,
+            recipients=len(recipients),
+        )
     )
     return 0
 
@@ -189,6 +223,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the document's 发文字号 (default: DUBAN_BULLETIN_NUMBER with its number in the year)",
     )
     p.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="the document's language (default zh)"
+        "--lang",
+        choices=("zh", "en"),
+        help="the printout's and the document's language (default: the office's locale)",
     )
     p.set_defaults(handler=bulletin)
