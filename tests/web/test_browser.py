@@ -8,14 +8,26 @@ dashboard. The browser, the server (``browser_server``) and screenshots:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models import Extension, Item, ReviewState
 from models.db import create_sessionmaker
-from tests.web.browser_support import BROWSER, new_page, screenshot
+from supervision.clock import FixedClock
+from testing import SHANGHAI
+from tests.web.browser_support import (
+    BROWSER,
+    LAPTOP,
+    PHONE,
+    login,
+    new_page,
+    office_roles,
+    screenshot,
+)
 from tests.web.conftest import PASSWORD
 
 pytest_plugins = ["tests.web.browser_fixtures"]
@@ -113,3 +125,96 @@ async def test_browser_walk(
         ext = await s.get_one(Extension, ids["extension"])
         assert ext.state == ReviewState.APPROVED and ext.comment == "同意延期"
         assert await s.scalar(select(Item.id).where(Item.ref == "督〔2026〕88号"))
+
+
+#: what each language calls the decision's parts and its refusals
+DECISION_WORDS = {
+    "zh": {
+        "approve": "同意延期至 2027-01-29",
+        "reject": "退回：请填写理由",
+        "reason": "退回须填写理由",
+        "extended": "（原定 2026-12-14，已延期）",
+        "refused": "无权访问",
+    },
+    "en": {
+        "approve": "Approve: extend to 2027-01-29",
+        "reject": "Reject (give a reason)",
+        "reason": "A rejection needs a reason",
+        "extended": "(originally 2026-12-14; extended)",
+        "refused": "Not allowed",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("viewport", "lang", "role"),
+    [
+        (LAPTOP, "zh", "supervisor"),
+        (LAPTOP, "en", "admin"),
+        (PHONE, "zh", "admin"),
+        (PHONE, "en", "supervisor"),
+    ],
+    ids=["1366px-zh-supervisor", "1366px-en-admin", "390px-zh-admin", "390px-en-supervisor"],
+)
+async def test_a_decision_is_a_click_that_says_what_it_does(
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
+    clock: FixedClock,
+    viewport: dict[str, int],
+    lang: str,
+    role: str,
+) -> None:
+    """Enter decides nothing, 退回 without a reason changes nothing, the buttons say what
+    each does; once approved, the unit's liaison sees the new deadline in the item's header
+    and a light that follows it, and may not decide."""
+    from playwright.async_api import expect
+
+    base, ids = browser_server
+    words = DECISION_WORDS[lang]
+    logins = await office_roles(browser_engine, ids["unit"])
+    sessions = create_sessionmaker(browser_engine)
+
+    async def pending() -> None:
+        async with sessions() as s:
+            ext = await s.get_one(Extension, ids["extension"])
+            assert ext.state == ReviewState.PENDING and ext.comment is None
+
+    async with new_page(chromium, viewport) as page:
+        await login(page, base, logins[role], lang=lang, then="/reviews")
+        row = page.locator(f"#extension-{ids['extension']}")
+        await expect(row.locator("button[value=approve]")).to_have_text(words["approve"])
+        await expect(row.locator("button[value=reject]")).to_have_text(words["reject"])
+        # A reason typed and Enter pressed: a new line, no decision.
+        comment = row.locator("textarea[name=comment]")
+        await comment.fill("理由不足")
+        await comment.press("Enter")
+        await expect(comment).to_have_value("理由不足\n")
+        await expect(page).to_have_url(base + "/reviews")
+        await expect(page.locator(".flash")).to_have_count(0)
+        await pending()
+        # 退回 without a reason: refused in the reader's language, nothing changed.
+        await comment.fill("")
+        async with page.expect_navigation():
+            await row.locator("button[value=reject]").click()
+        await expect(page.locator(".errors")).to_contain_text(words["reason"])
+        await pending()
+        # Approve: done, and the request leaves the queue.
+        row = page.locator(f"#extension-{ids['extension']}")
+        await row.locator("textarea[name=comment]").fill("同意")
+        async with page.expect_navigation():
+            await row.locator("button[value=approve]").click()
+        await expect(page.locator(".flash")).to_be_visible()
+        await expect(page.locator(f"#extension-{ids['extension']}")).to_have_count(0)
+
+    # Past the old deadline, before the new one: the header and the light both use the new.
+    clock.set(datetime(2026, 12, 21, 9, 0, tzinfo=SHANGHAI))
+    async with new_page(chromium, viewport) as page:
+        await login(page, base, logins["unit"], lang=lang, then=f"/items/{ids['item']}")
+        await expect(page.locator("b.due")).to_have_text("2027-01-29")
+        await expect(page.locator("main")).to_contain_text(words["extended"])
+        await expect(page.locator("h1 .light")).not_to_have_class("light red")
+        await expect(page.locator("form.decide")).to_have_count(0)
+        response = await page.goto(base + "/reviews")
+        assert response is not None and response.status == 403
+        await expect(page.locator("h1")).to_have_text(words["refused"])
