@@ -1,6 +1,7 @@
 """The template editor in a real browser (headless Chromium via Playwright), at 1366 and 390
-px, in Chinese and English: each channel previewed as its reader gets it, a variable inserted
-at the cursor, the error's line marked, the length counter, the diff, restore and reset with
+px, in Chinese and English: each channel previewed as its reader gets it, on the real item's
+data or the sample's, never both; a variable described and inserted at the cursor, the error's
+line marked, the length counter, the diff, restore and reset with
 its confirmation; and a supervisor and a unit's liaison refused.
 
 With ``DUBAN_SCREENSHOTS=1`` the editor at 1366 px in Chinese is saved to
@@ -30,12 +31,25 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "tem
 
 #: what each language calls things on the editor's pages
 WORDS = {
-    "zh": {"remind": "提醒", "subject": "邮件主题", "restored": "恢复自第 1 版", "line": "第 2 行"},
+    "zh": {
+        "remind": "提醒",
+        "subject": "邮件主题",
+        "restored": "恢复自第 1 版",
+        "line": "第 2 行",
+        "ref": "文号",
+        "real": "所选事项的真实数据",
+        "sample": "示例数据",
+        "sample_report": "已完成31个小区",
+    },
     "en": {
         "remind": "Reminder",
         "subject": "Subject",
         "restored": "restored from version 1",
         "line": "line 2",
+        "ref": "reference number",
+        "real": "The chosen item's real data",
+        "sample": "Sample data",
+        "sample_report": "Tendering done for 31 compounds",
     },
 }
 
@@ -76,8 +90,19 @@ async def test_the_template_editor(
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOT))
 
-        # Insert a variable at the cursor: the preview shows its value.
+        # The real item's data only: it has no report, and the sample's is not borrowed.
         body = page.locator("#template-body")
+        report = "{{ item.ref }}｜{{ last_report.text if last_report else '—' }}"
+        await body.fill(report)
+        await expect(bubble).to_have_text("督〔2026〕7号｜—")
+        await expect(page.locator(".preview-source")).to_contain_text(words["real"])
+
+        # Insert a variable at the cursor, described in the reader's language.
+        await expect(
+            page.locator("#template-panel li").filter(
+                has=page.locator("button[data-insert='{{ item.ref }}']")
+            )
+        ).to_contain_text(words["ref"])
         await body.fill("<b>事项</b>：")
         await body.press("End")
         await page.click("#template-panel button[data-insert='{{ item.ref }}']")
@@ -86,6 +111,14 @@ async def test_the_template_editor(
         await expect(bubble.locator("b")).to_have_text("事项")
         await expect(page.locator("#length-used")).to_have_text("12")
         await expect(page.locator("#length-limit")).to_have_text("4096")
+
+        # The sample: the sample's own report, not the item's.
+        await page.goto(tg)
+        await page.locator("#template-body").fill(report)
+        await expect(bubble).to_contain_text(words["sample_report"])
+        await expect(bubble).not_to_contain_text("督〔2026〕7号")
+        await expect(page.locator(".preview-source")).to_contain_text(words["sample"])
+        await page.goto(f"{tg}?item={ids['item']}")
 
         # A syntax error: the line is named and marked in the gutter and the source.
         await body.fill("第一行\n{% if %}\n第三行")
