@@ -127,6 +127,8 @@ async def test_browser_walk(
         assert await s.scalar(select(Item.id).where(Item.ref == "督〔2026〕88号"))
 
 
+#: who decides, by role (``browser_server``'s admin; `office_roles`' supervisor)
+REVIEWERS = {"admin": "王管理", "supervisor": "赵督查"}
 #: what each language calls the decision's parts and its refusals
 DECISION_WORDS = {
     "zh": {
@@ -135,6 +137,7 @@ DECISION_WORDS = {
         "reason": "退回须填写理由",
         "extended": "（原定 2026-12-14，已延期）",
         "refused": "无权访问",
+        "approved": "同意了延期申请",
     },
     "en": {
         "approve": "Approve: extend to 2027-01-29",
@@ -142,6 +145,7 @@ DECISION_WORDS = {
         "reason": "A rejection needs a reason",
         "extended": "(originally 2026-12-14; extended)",
         "refused": "Not allowed",
+        "approved": "approved the extension",
     },
 }
 
@@ -167,7 +171,7 @@ async def test_a_decision_is_a_click_that_says_what_it_does(
 ) -> None:
     """Enter decides nothing, 退回 without a reason changes nothing, the buttons say what
     each does; once approved, the unit's liaison sees the new deadline in the item's header
-    and a light that follows it, and may not decide."""
+    and a light that follows it, and the history who decided, and may not decide."""
     from playwright.async_api import expect
 
     base, ids = browser_server
@@ -215,6 +219,9 @@ async def test_a_decision_is_a_click_that_says_what_it_does(
         await expect(page.locator("main")).to_contain_text(words["extended"])
         await expect(page.locator("h1 .light")).not_to_have_class("light red")
         await expect(page.locator("form.decide")).to_have_count(0)
+        # The history says who decided, in words.
+        decided = page.locator("ol.timeline li", has_text=words["approved"])
+        await expect(decided).to_contain_text(REVIEWERS[role])
         response = await page.goto(base + "/reviews")
         assert response is not None and response.status == 403
         await expect(page.locator("h1")).to_have_text(words["refused"])
