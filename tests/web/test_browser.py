@@ -2,7 +2,9 @@
 
 Serves the real app on 127.0.0.1 (a free port) on SQLite, then logs in, creates an item,
 edits a template and watches the preview change, approves an extension and opens the
-dashboard. The browser, the server (``browser_server``) and screenshots:
+dashboard. Then issue #13's correctness points at 1366 and 390 px, in zh and en, as the
+admin, a supervisor and the unit's liaison: a review decided by a click only, and an owner
+from another unit refused. The browser, the server (``browser_server``) and screenshots:
 ``tests.web.browser_fixtures`` and ``tests.web.browser_support``.
 """
 
@@ -15,10 +17,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Extension, Item, ReviewState
+from models import Extension, Item, Person, ReviewState, Unit
 from models.db import create_sessionmaker
 from supervision.clock import FixedClock
 from testing import SHANGHAI
+from testing import factories as f
 from tests.web.browser_support import (
     BROWSER,
     LAPTOP,
@@ -225,3 +228,69 @@ async def test_a_decision_is_a_click_that_says_what_it_does(
         response = await page.goto(base + "/reviews")
         assert response is not None and response.status == 403
         await expect(page.locator("h1")).to_have_text(words["refused"])
+
+
+#: the refusal of an owner from outside the lead unit, in each language
+OUTSIDE_LEAD = {
+    "zh": "周财政 不是主办单位「市发展改革委」的人员",
+    "en": "周财政 is not a member of the lead unit “市发展改革委”",
+}
+
+
+@pytest.mark.parametrize(
+    ("viewport", "lang", "role"),
+    [
+        (LAPTOP, "zh", "admin"),
+        (LAPTOP, "en", "supervisor"),
+        (PHONE, "zh", "supervisor"),
+        (PHONE, "en", "admin"),
+    ],
+    ids=["1366px-zh-admin", "1366px-en-supervisor", "390px-zh-supervisor", "390px-en-admin"],
+)
+async def test_an_owner_from_another_unit_is_refused(
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
+    viewport: dict[str, int],
+    lang: str,
+    role: str,
+) -> None:
+    """The owner list names everyone; one outside the lead unit is refused in the reader's
+    language and nothing is created; the unit's own person is taken. A unit role may not
+    open the form."""
+    from playwright.async_api import expect
+
+    base, ids = browser_server
+    logins = await office_roles(browser_engine, ids["unit"])
+    sessions = create_sessionmaker(browser_engine)
+    async with sessions() as s, s.begin():
+        other = await f.person(s, name="周财政", unit=await f.unit(s, code="B", name="市财政局"))
+        unit = await s.get_one(Unit, ids["unit"])
+        own = await s.scalar(select(Person.id).where(Person.email == logins["unit"]))
+        outsider, lead_unit = other.id, unit.id
+    assert own is not None
+
+    async with new_page(chromium, viewport) as page:
+        await login(page, base, logins[role], lang=lang, then="/items/new")
+        await page.fill("input[name=ref]", "督〔2026〕90号")
+        await page.fill("input[name=title]", "整治背街小巷")
+        await page.select_option("select[name=source]", "document")
+        await page.fill("input[name=received_on]", "2026-11-02")
+        await page.select_option("select[name=lead_unit]", str(lead_unit))
+        await page.select_option("select[name=owner]", str(outsider))
+        async with page.expect_navigation():
+            await page.click("form.item-form button[type=submit]")
+        await expect(page.locator(".errors")).to_contain_text(OUTSIDE_LEAD[lang])
+        async with sessions() as s:
+            assert await s.scalar(select(Item.id).where(Item.ref == "督〔2026〕90号")) is None
+        # What was typed is kept; the unit's own person is accepted.
+        await expect(page.locator("input[name=title]")).to_have_value("整治背街小巷")
+        await page.select_option("select[name=owner]", str(own))
+        async with page.expect_navigation():
+            await page.click("form.item-form button[type=submit]")
+        await expect(page.locator("h1")).to_contain_text("整治背街小巷")
+
+    async with new_page(chromium, viewport) as page:
+        await login(page, base, logins["unit"], lang=lang)
+        response = await page.goto(base + "/items/new")
+        assert response is not None and response.status == 403
