@@ -40,6 +40,7 @@ WORDS = {
         "real": "所选事项的真实数据",
         "sample": "示例数据",
         "sample_report": "已完成31个小区",
+        "refused": "无权访问",
     },
     "en": {
         "remind": "Reminder",
@@ -50,6 +51,7 @@ WORDS = {
         "real": "The chosen item's real data",
         "sample": "Sample data",
         "sample_report": "Tendering done for 31 compounds",
+        "refused": "Not allowed",
     },
 }
 
@@ -183,12 +185,20 @@ async def test_the_template_editor(
         assert outside == []
 
 
+@pytest.mark.parametrize(
+    ("viewport", "lang"), [(PHONE, "zh"), (LAPTOP, "en")], ids=["390px-zh", "1366px-en"]
+)
 async def test_a_supervisor_and_a_unit_role_are_refused(
-    browser_server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
+    viewport: dict[str, int],
+    lang: str,
 ) -> None:
     from playwright.async_api import expect
 
     base, ids = browser_server
+    words = WORDS[lang]
     async with create_sessionmaker(browser_engine)() as s, s.begin():
         supervisor = await f.person(
             s, name="赵督查", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
@@ -200,11 +210,12 @@ async def test_a_supervisor_and_a_unit_role_are_refused(
         for person in (supervisor, liaison):
             person.password_hash = hash_password(PASSWORD)
     for email in ("sup@example.gov.cn", "liaison@example.gov.cn"):
-        async with new_page(chromium, PHONE, locale="zh-CN") as page:
-            await login(page, base, email)
+        async with new_page(chromium, viewport, locale="zh-CN") as page:
+            await login(page, base, email, lang=lang)
             await expect(page.locator("nav.main a[href='/templates']")).to_have_count(0)
             for url in ("/templates", f"/templates/remind/telegram/zh/text?item={ids['item']}"):
                 response = await page.goto(base + url)
                 assert response is not None and response.status == 403, (email, url)
+                await expect(page.locator("h1")).to_have_text(words["refused"])
                 await expect(page.locator("#template-form")).to_have_count(0)
                 await expect(page.locator("main")).not_to_contain_text("推进老旧小区改造")
