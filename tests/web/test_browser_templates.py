@@ -1,6 +1,7 @@
 """The template editor in a real browser (headless Chromium via Playwright), at 1366 and 390
-px, in Chinese and English: each channel previewed as its reader gets it, a variable inserted
-at the cursor, the error's line marked, the length counter, the diff, restore and reset with
+px, in Chinese and English: each channel previewed as its reader gets it, on the real item's
+data or the sample's, never both; a variable described and inserted at the cursor, the error's
+line marked, the length counter, the diff, restore and reset with
 its confirmation; and a supervisor and a unit's liaison refused.
 
 With ``DUBAN_SCREENSHOTS=1`` the editor at 1366 px in Chinese is saved to
@@ -30,12 +31,27 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "tem
 
 #: what each language calls things on the editor's pages
 WORDS = {
-    "zh": {"remind": "提醒", "subject": "邮件主题", "restored": "恢复自第 1 版", "line": "第 2 行"},
+    "zh": {
+        "remind": "提醒",
+        "subject": "邮件主题",
+        "restored": "恢复自第 1 版",
+        "line": "第 2 行",
+        "ref": "文号",
+        "real": "所选事项的真实数据",
+        "sample": "示例数据",
+        "sample_report": "已完成31个小区",
+        "refused": "无权访问",
+    },
     "en": {
         "remind": "Reminder",
         "subject": "Subject",
         "restored": "restored from version 1",
         "line": "line 2",
+        "ref": "reference number",
+        "real": "The chosen item's real data",
+        "sample": "Sample data",
+        "sample_report": "Tendering done for 31 compounds",
+        "refused": "Not allowed",
     },
 }
 
@@ -76,8 +92,19 @@ async def test_the_template_editor(
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOT))
 
-        # Insert a variable at the cursor: the preview shows its value.
+        # The real item's data only: it has no report, and the sample's is not borrowed.
         body = page.locator("#template-body")
+        report = "{{ item.ref }}｜{{ last_report.text if last_report else '—' }}"
+        await body.fill(report)
+        await expect(bubble).to_have_text("督〔2026〕7号｜—")
+        await expect(page.locator(".preview-source")).to_contain_text(words["real"])
+
+        # Insert a variable at the cursor, described in the reader's language.
+        await expect(
+            page.locator("#template-panel li").filter(
+                has=page.locator("button[data-insert='{{ item.ref }}']")
+            )
+        ).to_contain_text(words["ref"])
         await body.fill("<b>事项</b>：")
         await body.press("End")
         await page.click("#template-panel button[data-insert='{{ item.ref }}']")
@@ -86,6 +113,14 @@ async def test_the_template_editor(
         await expect(bubble.locator("b")).to_have_text("事项")
         await expect(page.locator("#length-used")).to_have_text("12")
         await expect(page.locator("#length-limit")).to_have_text("4096")
+
+        # The sample: the sample's own report, not the item's.
+        await page.goto(tg)
+        await page.locator("#template-body").fill(report)
+        await expect(bubble).to_contain_text(words["sample_report"])
+        await expect(bubble).not_to_contain_text("督〔2026〕7号")
+        await expect(page.locator(".preview-source")).to_contain_text(words["sample"])
+        await page.goto(f"{tg}?item={ids['item']}")
 
         # A syntax error: the line is named and marked in the gutter and the source.
         await body.fill("第一行\n{% if %}\n第三行")
@@ -150,12 +185,20 @@ async def test_the_template_editor(
         assert outside == []
 
 
+@pytest.mark.parametrize(
+    ("viewport", "lang"), [(PHONE, "zh"), (LAPTOP, "en")], ids=["390px-zh", "1366px-en"]
+)
 async def test_a_supervisor_and_a_unit_role_are_refused(
-    browser_server: tuple[str, dict[str, int]], browser_engine: AsyncEngine, chromium: Any
+    browser_server: tuple[str, dict[str, int]],
+    browser_engine: AsyncEngine,
+    chromium: Any,
+    viewport: dict[str, int],
+    lang: str,
 ) -> None:
     from playwright.async_api import expect
 
     base, ids = browser_server
+    words = WORDS[lang]
     async with create_sessionmaker(browser_engine)() as s, s.begin():
         supervisor = await f.person(
             s, name="赵督查", email="sup@example.gov.cn", roles={Role.SUPERVISOR}
@@ -167,11 +210,12 @@ async def test_a_supervisor_and_a_unit_role_are_refused(
         for person in (supervisor, liaison):
             person.password_hash = hash_password(PASSWORD)
     for email in ("sup@example.gov.cn", "liaison@example.gov.cn"):
-        async with new_page(chromium, PHONE, locale="zh-CN") as page:
-            await login(page, base, email)
+        async with new_page(chromium, viewport, locale="zh-CN") as page:
+            await login(page, base, email, lang=lang)
             await expect(page.locator("nav.main a[href='/templates']")).to_have_count(0)
             for url in ("/templates", f"/templates/remind/telegram/zh/text?item={ids['item']}"):
                 response = await page.goto(base + url)
                 assert response is not None and response.status == 403, (email, url)
+                await expect(page.locator("h1")).to_have_text(words["refused"])
                 await expect(page.locator("#template-form")).to_have_count(0)
                 await expect(page.locator("main")).not_to_contain_text("推进老旧小区改造")

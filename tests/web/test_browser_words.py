@@ -246,6 +246,8 @@ async def _crawl(
         ("leader", "zh"),
         ("viewer", "zh"),
         ("admin", "en"),
+        ("supervisor", "en"),
+        ("liaison", "en"),
     ],
 )
 async def test_every_page_speaks_the_readers_language(
