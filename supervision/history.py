@@ -74,27 +74,27 @@ class Told(StrEnum):
 
 
 HISTORY: Final[Mapping[Told, tuple[str, str]]] = {
-    Told.ITEM_CREATED: ("{who} 登记了事项", "{who} registered the item"),
-    Told.ITEM_CHANGED: ("{who} 修改了事项", "{who} changed the item"),
-    Told.ITEM_CANCELLED: ("{who} 撤销了事项", "{who} cancelled the item"),
+    Told.ITEM_CREATED: ("{who}登记了事项", "{who} registered the item"),
+    Told.ITEM_CHANGED: ("{who}修改了事项", "{who} changed the item"),
+    Told.ITEM_CANCELLED: ("{who}撤销了事项", "{who} cancelled the item"),
     Told.ITEM_STATE: ("事项转为「{state}」", "The item is now {state}"),
     Told.ITEM_REOPENED: (
-        "{who} 退回重办：新的完成时限 {date}",
+        "{who}退回重办：新的完成时限 {date}",
         "{who} sent the item back to be done again: new deadline {date}",
     ),
     Told.DUE_RECOMPUTED: (
-        "{who} 按工作日历重新计算了完成时限",
+        "{who}按工作日历重新计算了完成时限",
         "{who} recomputed the deadline from the working-day calendar",
     ),
-    Told.ASSIGNED: ("{who} 交办给{unit}", "{who} assigned it to {unit}"),
-    Told.ASSIGNMENT_CHANGED: ("{who} 修改了{unit}的交办", "{who} changed the work of {unit}"),
+    Told.ASSIGNED: ("{who}交办给{unit}", "{who} assigned it to {unit}"),
+    Told.ASSIGNMENT_CHANGED: ("{who}修改了{unit}的交办", "{who} changed the work of {unit}"),
     Told.ASSIGNMENT_STATE: ("{unit} 转为「{state}」", "{unit} is now {state}"),
     Told.DUE_MOVED: (
         "{unit}的完成时限调整为 {date}（原为 {old}）",
         "The deadline of {unit} moved to {date} (was {old})",
     ),
     Told.TRANSFERRED: (
-        "{who} 将{before}的任务转办给{after}",
+        "{who}将{before}的任务转办给{after}",
         "{who} handed {before}'s work to {after}",
     ),
     Told.STEP_SKIPPED: (
@@ -106,43 +106,43 @@ HISTORY: Final[Mapping[Told, tuple[str, str]]] = {
         "The {step} of {unit} sent no new message: nobody could be reached, or it went before",
     ),
     Told.PROGRESS_FILED: (
-        "{who} 提交了进展（第{number}次，通过{origin}）",
+        "{who}提交了进展（第{number}次，通过{origin}）",
         "{who} reported progress (report {number}, by {origin})",
     ),
     Told.COMPLETION_FILED: (
-        "{who} 提交了办结报告，申请办结（第{number}次，通过{origin}）",
+        "{who}提交了办结报告，申请办结（第{number}次，通过{origin}）",
         "{who} filed a completion report and asked to close (report {number}, by {origin})",
     ),
-    Told.REPORT_EDITED: ("{who} 修改了第{number}次报告", "{who} edited report {number}"),
+    Told.REPORT_EDITED: ("{who}修改了第{number}次报告", "{who} edited report {number}"),
     Told.FILES_ADDED: (
-        "{who} 为第{number}次报告补充了附件",
+        "{who}为第{number}次报告补充了附件",
         "{who} added files to report {number}",
     ),
-    Told.SIGNED_OFF: ("{who} 签发了办结报告", "{who} signed off the completion report"),
+    Told.SIGNED_OFF: ("{who}签发了办结报告", "{who} signed off the completion report"),
     Told.SIGNOFF_SKIPPED: (
         "办结报告无需签发，直接报督查室审核",
         "The completion report needed no sign-off and went to the office",
     ),
-    Told.COMPLETION_APPROVED: ("{who} 同意了办结申请", "{who} approved the completion request"),
-    Told.COMPLETION_RETURNED: ("{who} 退回了办结申请", "{who} returned the completion request"),
+    Told.COMPLETION_APPROVED: ("{who}同意了办结申请", "{who} approved the completion request"),
+    Told.COMPLETION_RETURNED: ("{who}退回了办结申请", "{who} returned the completion request"),
     Told.REPORT_REVIEWED: ("第{number}次报告{state}", "Report {number}: {state}"),
     Told.EXTENSION_ASKED: (
-        "{who} 申请延期：新时限 {date}（原为 {old}，通过{origin}）",
+        "{who}申请延期：新时限 {date}（原为 {old}，通过{origin}）",
         "{who} asked for more time: new deadline {date} (was {old}; by {origin})",
     ),
     Told.EXTENSION_APPROVED: (
-        "{who} 同意了延期申请：新时限 {date}",
+        "{who}同意了延期申请：新时限 {date}",
         "{who} approved the extension: new deadline {date}",
     ),
-    Told.EXTENSION_RETURNED: ("{who} 退回了延期申请", "{who} returned the extension request"),
+    Told.EXTENSION_RETURNED: ("{who}退回了延期申请", "{who} returned the extension request"),
     Told.EXTENSION_CLOSED: ("延期申请{state}", "Extension request: {state}"),
-    Told.MILESTONE_ADDED: ("{who} 新增阶段性节点「{name}」", "{who} added the milestone “{name}”"),
+    Told.MILESTONE_ADDED: ("{who}新增阶段性节点「{name}」", "{who} added the milestone “{name}”"),
     Told.MILESTONE_CHANGED: (
-        "{who} 修改了阶段性节点「{name}」",
+        "{who}修改了阶段性节点「{name}」",
         "{who} changed the milestone “{name}”",
     ),
     Told.MILESTONE_DONE: (
-        "{who} 将阶段性节点「{name}」标记为完成",
+        "{who}将阶段性节点「{name}」标记为完成",
         "{who} marked the milestone “{name}” done",
     ),
     Told.MESSAGES: (
@@ -150,7 +150,7 @@ HISTORY: Final[Mapping[Told, tuple[str, str]]] = {
         "{step} to {names} ({channel}): {status}",
     ),
     Told.ATTEMPT_FAILED: ("{name}：{outcome}（{error}）", "{name}: {outcome} ({error})"),
-    Told.OTHER: ("{who} {action}{entity}", "{who}: {entity} {action}"),
+    Told.OTHER: ("{who}{action}{entity}", "{who}: {entity} {action}"),
     Told.SOMEONE: ("有人", "someone"),
     Told.LIST_GLUE: ("、", ", "),
     Told.DETAIL_GLUE: ("；", "; "),

@@ -86,11 +86,11 @@ def test_a_later_step_or_another_minute_is_another_line() -> None:
 
 def test_a_system_actor_is_named_in_words_and_a_missing_one_is_someone() -> None:
     base = TimelineEntry(at=AT, kind=EntryKind.AUDIT, subject="item:create", entity_id=1)
-    assert history([replace(base, who="import")], "zh")[0].text == "批量导入 登记了事项"
+    assert history([replace(base, who="import")], "zh")[0].text == "批量导入登记了事项"
     assert (
         history([replace(base, who="cli")], "en")[0].text == "The command line registered the item"
     )
-    assert history([base], "zh")[0].text == "有人 登记了事项"
+    assert history([base], "zh")[0].text == "有人登记了事项"
 
 
 def test_a_step_the_scan_could_not_send_is_said_with_the_skipped_steps() -> None:
@@ -110,7 +110,7 @@ def test_a_step_the_scan_could_not_send_is_said_with_the_skipped_steps() -> None
 
 def test_an_unknown_audit_action_is_said_with_catalogue_words() -> None:
     e = TimelineEntry(at=AT, kind=EntryKind.AUDIT, subject="item:signed_off", who="王五")
-    assert history([e], "zh")[0].text == "王五 签发事项"
+    assert history([e], "zh")[0].text == "王五签发事项"
 
 
 def test_every_history_sentence_has_both_languages_and_the_same_values() -> None:
@@ -179,13 +179,13 @@ async def test_the_history_of_an_item_in_words_never_in_codes(session, clock) ->
 
     entries = await item_timeline(session, scope=scope, item_id=item.id)
     zh = [line.text for line in history(entries, "zh")]
-    assert "张伟（甲局） 提交了进展（第1次，通过企业微信）" in zh
-    assert "张伟（甲局） 申请延期：新时限 12月31日（原为 12月14日，通过网页）" in zh
-    assert "刘洋 同意了延期申请：新时限 12月31日" in zh
+    assert "张伟（甲局）提交了进展（第1次，通过企业微信）" in zh
+    assert "张伟（甲局）申请延期：新时限 12月31日（原为 12月14日，通过网页）" in zh
+    assert "刘洋同意了延期申请：新时限 12月31日" in zh
     # the unit an entry concerns is the assignment's (乙局 since the transfer); who filed a
     # report or a request is named with their own unit (甲局), then as now
     assert "乙局的完成时限调整为 12月31日（原为 12月14日）" in zh
-    assert "刘洋 将甲局 张伟的任务转办给乙局 赵六" in zh
+    assert "刘洋将甲局 张伟的任务转办给乙局 赵六" in zh
     assert any(text.startswith("审核提醒发送失败：刘洋（") for text in zh)
     for text in zh:
         assert not RAW.search(text), text

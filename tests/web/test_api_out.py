@@ -293,7 +293,7 @@ async def test_an_items_history_in_words_through_the_api(sessions, clock, aiohtt
         "files": [],
     }
     zh = await (await client.get(url + "?lang=zh", headers=auth)).json()
-    assert "李四（甲局） 提交了进展（第1次，通过接口）" in [line["text"] for line in zh["data"]]
+    assert "李四（甲局）提交了进展（第1次，通过接口）" in [line["text"] for line in zh["data"]]
     assert zh["total"] == said["total"]
     resp = await client.get(url + "?lang=fr", headers=auth)
     assert resp.status == 400

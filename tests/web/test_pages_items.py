@@ -188,7 +188,7 @@ async def test_edit_and_cancel_item(as_admin: Web, seed: Seed, sessions) -> None
         assert item.state == ItemState.CANCELLED
     detail = await (await as_admin.get(f"/items/{seed.item_a}")).text()
     assert "重复立项" in detail  # the reason, in the timeline
-    assert "管理员 撤销了事项" in detail and "→" not in detail  # in words, not states
+    assert "管理员撤销了事项" in detail and "→" not in detail  # in words, not states
 
 
 async def test_liaison_files_report_and_extension(as_liaison: Web, seed: Seed, sessions) -> None:
