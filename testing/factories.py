@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from itertools import count
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Assignment, AssignmentRole, Item, Person, Role, Source, Unit
+from models import ApiToken, Assignment, AssignmentRole, Item, Person, Role, Source, Unit
+from web.api_tokens import TOKEN_PREFIX, hash_token
 
 _seq = count(1)
 
@@ -96,3 +97,23 @@ async def assignment(
     session.add(a)
     await session.flush()
     return a
+
+
+async def api_tokens(
+    session: AsyncSession, people: dict[str, Person], *, now: datetime
+) -> dict[str, str]:
+    """One API token a person, in one flush: the secret of each by the same key. The rows
+    are stored as `web.api_tokens.create_token` stores them (its hash, no expiry); what
+    creating one checks and records is tested where tokens are created."""
+    secrets = {key: f"{TOKEN_PREFIX}test-{next(_seq)}-{key}" for key in people}
+    session.add_all(
+        ApiToken(
+            name=f"{key} token",
+            token_hash=hash_token(secrets[key]),
+            person_id=p.id,
+            created_at=now,
+        )
+        for key, p in people.items()
+    )
+    await session.flush()
+    return secrets

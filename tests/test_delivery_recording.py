@@ -112,6 +112,7 @@ async def state(sessions) -> tuple[list[str], list[str]]:
     return [str(r) for r in rows], [str(o) for o in outcomes]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["begin", "commit"])
 async def test_a_lost_connection_while_recording_keeps_what_was_sent(pg_engine, clock, smtp, where):
     """The message went out; the connection that records it is lost (before anything was

@@ -105,6 +105,7 @@ async def test_a_deferred_address_is_retried(sessions, clock, smtp):
     assert len(smtp.sink.messages) == 1
 
 
+@pytest.mark.slow
 async def test_smtp_down_then_back(sessions, clock):
     port = free_port()
     down = MailConfig(host="127.0.0.1", port=port, timeout=2.0)
@@ -191,6 +192,7 @@ def _mail(n: int) -> OutgoingMessage:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_connections_are_reused_and_a_dropped_one_is_replaced(clock):
     port = free_port()
     server = SmtpServer(port=port).start()
@@ -239,6 +241,7 @@ async def test_an_idle_connection_is_not_reused_after_idle_seconds(clock):
         server.stop()
 
 
+@pytest.mark.slow
 async def test_every_pooled_connection_dropped_by_a_restart_is_replaced(clock):
     """The server restarts with several idle connections in the pool: each send on a dead
     one goes again, once, on a fresh connection; none is lost or sent twice."""
@@ -274,6 +277,7 @@ async def test_a_refused_message_does_not_spoil_the_connection_for_the_next(cloc
         await channel.close()
 
 
+@pytest.mark.slow
 async def test_a_server_down_is_transient_and_quit_closes_the_pool(clock):
     port = free_port()
     channel = EmailChannel(

@@ -443,6 +443,7 @@ async def test_imap_idle_picks_up_a_new_message(
     assert [r.outcome for r in got] == [InboundOutcome.FILED]
 
 
+@pytest.mark.slow
 async def test_a_crash_between_fetch_and_commit_files_once_on_the_next_pass(
     db_url: str,
     session: AsyncSession,

@@ -245,6 +245,7 @@ async def test_a_job_queues_its_retries_at_their_second(sessions, clock, redis_u
     assert retry.second == math.ceil(row.next_attempt_at.timestamp())  # due by that second
 
 
+@pytest.mark.slow
 async def test_sweeper_requeues_after_redis_is_flushed(sessions, clock, redis_url, arq_redis, tg):
     cases = [
         await reminder(sessions, clock, chat_id=1000 + n, channels=("chat",)) for n in range(5)
@@ -556,6 +557,7 @@ async def test_deliver_pending_fails_when_nothing_can_be_recorded(file_db, tg):
     assert tg.sent == [] and await statuses(sessions) == ["pending"]
 
 
+@pytest.mark.slow
 async def test_worker_runs_as_a_subprocess_and_stops_on_sigterm(file_db, tg, redis_url):
     from supervision.clock import SystemClock
 

@@ -15,7 +15,7 @@ from supervision.lifecycle import cancel_item
 from testing import factories as f
 from tests.web.raw_http import raw_request
 from web.api import ROUTES, setup_api
-from web.api_tokens import create_token, hash_token
+from web.api_tokens import hash_token
 from web.app import WebConfig, WebDeps, create_app
 
 P = "/api/v1"
@@ -73,12 +73,7 @@ async def world(sessions, clock, aiohttp_client_factory) -> World:
             "a": await f.assignment(s, item=items["a"], unit=units["A"], owner=people["ownerA"]),
             "b": await f.assignment(s, item=items["b"], unit=units["B"]),
         }
-        tokens = {}
-        for key, p in people.items():
-            created = await create_token(
-                s, person=p, name=f"{key} token", actor=Actor.system("test"), clock=clock
-            )
-            tokens[key] = created.secret
+        tokens = await f.api_tokens(s, people, now=clock.now())
     app = create_app(
         WebDeps(config=WebConfig(secret_key="k"), sessions=sessions, clock=clock), [setup_api]
     )
