@@ -652,7 +652,7 @@ class Deliverer:
             row.chat_id = result.chat_id
             row.chat_message_id = result.chat_message_id
             row.last_error = result.note
-            log.info("notification %s sent via %s", nid, tried.claim.channel_kind)
+            log.debug("notification %s sent via %s", nid, tried.claim.channel_kind)
             return DeliveryResult(nid, Outcome.SENT)
         return await self._fail_or_retry(
             session,
@@ -672,35 +672,73 @@ class Deliverer:
         gate: asyncio.Semaphore,
         calendar: WorkCalendar | None = None,
         stop: asyncio.Event | None = None,
+        send_by: datetime | None = None,
     ) -> tuple[list[DeliveryResult], int]:
         """Claim a batch, send it (``gate`` bounds the sends in flight), record it.
 
+        The lease rule: a row's send starts only within the first half of its lease (and
+        before ``send_by``); one still waiting for its turn then is given back unsent, due
+        now, so its lease covers the send that was started and its recording. When the call
+        is cancelled (an arq job's timeout), what was sent is recorded and the rest is given
+        back before the cancellation goes on: nothing is left to be sent again after the lease.
+
         Returns the results and the highest id claimed (0 when nothing was due).
         """
+        claimed_at = self.clock.now()
         batch = await self._claim(ids=ids, after_id=after_id, limit=limit, calendar=calendar)
+        start_by = claimed_at + timedelta(seconds=self.options.lease_seconds / 2)
+        if send_by is not None:
+            start_by = min(start_by, send_by)
 
         async def one(claim: _Claim) -> _Try:
             async with gate:
+                if self.clock.now() >= start_by:
+                    return _Try(claim, release_after=0.0)
                 return await self._send(claim, stop)
 
-        tries = await asyncio.gather(*(one(c) for c in batch.claims))
+        sends = [asyncio.ensure_future(one(c)) for c in batch.claims]
+        try:
+            tries = await asyncio.gather(*sends)
+        except asyncio.CancelledError:
+            for task in sends:
+                task.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+            ended = [
+                t.result() if not t.cancelled() and t.exception() is None else None for t in sends
+            ]
+            given_back = [
+                tried or _Try(claim, release_after=0.0)
+                for tried, claim in zip(ended, batch.claims, strict=True)
+            ]
+            log.warning(
+                "delivery batch cut off: recording %d sent, giving back %d",
+                sum(t is not None for t in ended), sum(t is None for t in ended),
+            )  # fmt: skip
+            await asyncio.shield(self._record(given_back))
+            raise
         recorded = await self._record(tries)
+        sent = sum(r.outcome == Outcome.SENT for r in recorded)
+        if sent:
+            log.info("%d of %d claimed notifications sent", sent, len(batch.claims))
         return batch.settled + recorded, batch.last_id
 
-    async def deliver_rows(self, ids: Sequence[int]) -> list[DeliveryResult]:
+    async def deliver_rows(
+        self, ids: Sequence[int], *, send_by: datetime | None = None
+    ) -> list[DeliveryResult]:
         """Claim those of ``ids`` that are due, send them and record them (one arq job).
 
         The calls running at once share one bound of ``concurrency`` sends in flight, as the
         batches of :meth:`deliver_due` do. A row not due, held by another worker or settled
-        already is left alone and has no result here."""
+        already is left alone and has no result here. With ``send_by`` (the job's own
+        deadline) nothing is claimed from then on, and no send starts after it."""
         wanted = sorted(set(ids))
-        if not wanted:
+        if not wanted or (send_by is not None and self.clock.now() >= send_by):
             return []
         loop = asyncio.get_running_loop()
         if self._gate is None or self._gate[0] is not loop:
             self._gate = (loop, asyncio.Semaphore(max(1, self.concurrency)))
         results, _ = await self._deliver_batch(
-            ids=wanted, after_id=0, limit=len(wanted), gate=self._gate[1]
+            ids=wanted, after_id=0, limit=len(wanted), gate=self._gate[1], send_by=send_by
         )
         return results
 

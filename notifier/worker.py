@@ -91,9 +91,10 @@ class DeliveryJob:
 
 def rows_per_job(concurrency: int) -> int:
     """The rows of one delivery job for a worker of ``concurrency`` sends in flight: the
-    :data:`~notifier.delivery.LANES` jobs it runs at once claim no more than it sends at once,
-    so a claimed row waits for no other row's send (its lease covers its own send)."""
-    return max(1, concurrency // LANES)
+    runner's batch. The :data:`~notifier.delivery.LANES` jobs a worker runs at once may hold
+    more rows than it sends at once; the lease rule (:func:`deliver_rows`,
+    ``Deliverer._deliver_batch``) gives back a row whose send cannot start in time."""
+    return max(1, concurrency)
 
 
 def delivery_jobs(due: Iterable[tuple[int, datetime]], *, per_job: int) -> list[DeliveryJob]:
@@ -281,18 +282,33 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await state.own_pool.aclose()
 
 
+def job_send_by(started: datetime, lease_seconds: float) -> datetime:
+    """When a delivery job that started at ``started`` stops claiming and starting sends:
+    half its timeout (the lease), so that what it started is sent and recorded in the other
+    half, before arq cuts it off."""
+    return started + timedelta(seconds=lease_seconds / 2)
+
+
 async def deliver_rows(ctx: dict[str, Any], first: int, last: int) -> str:
     """Deliver the due rows of ids ``first``..``last``; then, in the same job, the stand-ins
     this made and the rows due again at once, and queue the jobs of the later retries (each
-    at its own second)."""
+    at its own second).
+
+    A job never outlives the leases it took: it claims and starts sends only until
+    :func:`job_send_by`, and takes a follow-up round only when the time left before then
+    covers its longest round so far; what it does not take is queued for the next second."""
     state = _state(ctx)
     deps = state.deps
     counts: Counter[str] = Counter()
     rows: Sequence[int] = range(first, last + 1)
+    send_by = job_send_by(deps.clock.now(), deps.config.lease_seconds)
+    longest = timedelta(0)
     for round_ in range(FOLLOW_UPS + 1):
-        results = await state.deliverer.deliver_rows(rows)
+        began = deps.clock.now()
+        results = await state.deliverer.deliver_rows(rows, send_by=send_by)
         counts.update(r.outcome.value for r in results)
         now = deps.clock.now()
+        longest = max(longest, now - began)
         again: list[int] = []
         later: list[tuple[int, datetime]] = []
         for r in results:
@@ -304,7 +320,7 @@ async def deliver_rows(ctx: dict[str, Any], first: int, last: int) -> str:
                     later.append((r.notification_id, at))
                 else:
                     again.append(r.notification_id)
-        if round_ == FOLLOW_UPS:
+        if round_ == FOLLOW_UPS or now + longest >= send_by:
             # Due now still: a job of the next second (this one's id is taken while it runs).
             later += [(nid, now + timedelta(seconds=1)) for nid in again]
             again = []
@@ -436,9 +452,10 @@ def worker_settings(deps: NotifierDeps, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments of the delivery worker: jobs of a batch of outbox rows on
     :data:`DELIVERY_QUEUE`, each under the lease (``DeliveryWorker(**worker_settings(deps))``).
 
-    Two jobs at once (``delivery.LANES``) of :func:`rows_per_job` rows each: one claims or
-    records while the other sends, and together they hold no more rows than ``concurrency``
-    (DUBAN_DELIVERY_CONCURRENCY) sends at once."""
+    Two jobs at once (``delivery.LANES``) of :func:`rows_per_job` rows each (the runner's
+    batch): one claims or records while the other sends, both under one bound of
+    ``concurrency`` (DUBAN_DELIVERY_CONCURRENCY) sends in flight. The job timeout is the
+    lease; a job stops claiming and starting sends at half of it (:func:`deliver_rows`)."""
     config = deps.config
     settings = _common(deps) | {
         "functions": [func(deliver_rows, name=DELIVER_JOB, max_tries=MAX_JOB_TRIES, keep_result=0)],

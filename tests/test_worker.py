@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 
 import pytest
@@ -20,6 +20,9 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from models import Notification
+from notifier.channels.base import ChannelRegistry
+from notifier.channels.log import LogChannel
+from notifier.channels.telegram import TelegramChannel
 from notifier.config import NotifierConfig
 from notifier.ratelimit import Rate, RedisLimiter
 from notifier.templating import Renderer, RenderLimits, RenderPool
@@ -30,6 +33,7 @@ from notifier.worker import (
     delivery_jobs,
     enqueue_due,
     enqueue_jobs,
+    job_send_by,
     maintenance_settings,
     rows_per_job,
     shutdown,
@@ -352,14 +356,55 @@ async def test_a_row_whose_job_a_dead_worker_holds_is_taken_over(
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 3, 10, 30])
-def test_a_worker_claims_no_more_rows_than_it_sends_at_once(concurrency):
-    """The jobs a worker runs at once hold at most DUBAN_DELIVERY_CONCURRENCY rows: a claimed
-    row never waits for another row's send, so its lease covers its own send only (the
-    fault test's 8 s lease ran out on rows queued behind sends with larger jobs)."""
-    deps = NotifierDeps(config=NotifierConfig(concurrency=concurrency), sessions=None)  # type: ignore[arg-type]
-    max_jobs = worker_settings(deps)["max_jobs"]
-    assert 1 <= max_jobs * rows_per_job(concurrency) <= concurrency
-    assert max_jobs * rows_per_job(concurrency) >= concurrency - 1  # and not much fewer
+def test_a_job_is_the_runners_batch_and_its_timeout_the_lease(concurrency):
+    """A delivery job claims as many rows as the runner's batch (``concurrency``); arq cuts
+    it off at the lease, and it stops starting sends at half of it (``job_send_by``)."""
+    config = NotifierConfig(concurrency=concurrency, lease_seconds=8)
+    deps = NotifierDeps(config=config, sessions=None)  # type: ignore[arg-type]
+    assert rows_per_job(concurrency) == concurrency
+    assert worker_settings(deps)["job_timeout"] == config.lease_seconds
+    start = datetime(2026, 11, 2, 9, 0)
+    assert job_send_by(start, config.lease_seconds) == start + timedelta(seconds=4)
+
+
+class SlowBlockedTelegram(TelegramChannel):
+    """The fake's Telegram channel; each send takes ``takes`` seconds of the test clock."""
+
+    def __init__(self, tg: FakeTelegram, clock, takes: float) -> None:
+        super().__init__(tg.token, api_base=tg.base_url)
+        self.clock, self.takes = clock, takes
+
+    async def send(self, message):
+        self.clock.advance(timedelta(seconds=self.takes))
+        return await super().send(message)
+
+
+async def test_a_job_takes_no_follow_up_round_its_lease_cannot_cover(
+    sessions, clock, redis_url, arq_redis, tg, smtp
+):
+    """The chat is blocked, so the job made an e-mail stand-in; its first round took 6 s of
+    the 10 s it may start sends in (half a 20 s lease): it does not deliver the stand-in
+    itself but queues its job at the next second."""
+    tg.block(555)
+    case = await reminder(sessions, clock, channels=("chat",), email="wang@example.gov.cn")
+    channels = ChannelRegistry(
+        [LogChannel(), SlowBlockedTelegram(tg, clock, takes=6)], substitute=LogChannel()
+    )
+    deps = deps_for(sessions, clock, redis_url, channels)
+    deps.config = replace(deps.config, lease_seconds=20)
+    ctx = {"deps": deps, "redis": arq_redis}
+    await startup(ctx)
+    [job] = jobs_now(case.ids, clock)
+    try:
+        assert await deliver_rows(ctx, job.first, job.last) == "failed=1"
+    finally:
+        await shutdown(ctx)
+        await channels.close()
+    assert await statuses(sessions) == ["failed", "pending"]
+    async with sessions() as s:
+        stand_in = await s.scalar(select(Notification.id).where(Notification.channel == "email"))
+    [later] = delivery_jobs([(stand_in, clock.now() + timedelta(seconds=1))], per_job=PER_JOB)
+    assert await queued_ids(arq_redis) == [later.job_id]
 
 
 async def test_scan_and_sweep_have_their_own_timeout(sessions, clock, redis_url, tg):
