@@ -90,8 +90,8 @@ async def test_the_printable_bulletin_and_the_cli_show_milestone_punctuality(ses
     assert "33.3%" in section and "50.0%" in section
     text = format_table(data)
     assert "年度重点工作节点按期率:" in text
-    assert "甲厅: 完成节点 2, 按期 1, 逾期完成 1, 逾期未完成 1, 节点按期率 33.3%" in text
-    assert "合计: 完成节点 3, 按期 2, 逾期完成 1, 逾期未完成 1, 节点按期率 50.0%" in text
+    assert "甲厅: 完成节点 2, 按期完成 1, 逾期完成 1, 逾期未完成 1, 节点按期率 33.3%" in text
+    assert "合计: 完成节点 3, 按期完成 2, 逾期完成 1, 逾期未完成 1, 节点按期率 50.0%" in text
 
 
 async def test_a_bulletin_without_judged_milestones_has_no_such_sheet(session):

@@ -585,6 +585,7 @@ _UI: Final[dict[str, tuple[str, str]]] = {
     "bulletin.days_late_total": ("共逾期工作日", "working days late in all"),
     "bulletin.milestones": ("年度重点工作节点按期率", "Milestone punctuality of annual tasks"),
     "bulletin.ms_done": ("完成节点", "Done"),
+    "bulletin.ms_on_time": ("按期完成", "Done on time"),
     "bulletin.ms_late": ("逾期完成", "Done late"),
     "bulletin.ms_open_overdue": ("逾期未完成", "Overdue, open"),
     "bulletin.ms_rate": ("节点按期率", "On-time rate"),

@@ -92,7 +92,7 @@ def format_table(data: BulletinData, lang: str = "zh") -> str:
         for m in [*data.milestones, data.milestone_totals()]:
             lines.append(
                 f"  {m.unit_name if m.unit_id is not None else t('totals')}: "
-                f"{t('ms_done')} {m.completed}, {t('on_time')} {m.on_time}, "
+                f"{t('ms_done')} {m.completed}, {t('ms_on_time')} {m.on_time}, "
                 f"{t('ms_late')} {m.late}, {t('ms_open_overdue')} {m.open_overdue}, "
                 f"{t('ms_rate')} {_rate(m.on_time_rate)}"
             )
