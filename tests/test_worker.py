@@ -449,7 +449,9 @@ async def test_cron_scan_writes_and_queues_rows(sessions, clock, redis_url, tg):
     channels = registry(telegram=tg)
     await drain(deps_for(sessions, clock, redis_url, channels, scan=scan), crons=("scan",))
     await channels.close()
-    assert len(calls) == 1 and isinstance(calls[0], WorkCalendar)
+    # Ran with the calendar, at start-up (a slow run may reach a cron second and run it
+    # again: the outbox key keeps that to one row)
+    assert calls and all(isinstance(c, WorkCalendar) for c in calls)
     assert await statuses(sessions) == ["sent"]
     assert "催办" in tg.sent[0].text
 
