@@ -10,12 +10,10 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -49,6 +47,7 @@ from bot import (
 )
 from bot.config import BotConfig
 from bot.middlewares import UpdateMiddleware
+from notifier.channels.telegram import telegram_session
 from supervision.clock import Clock
 from supervision.labels import Button, label
 from supervision.reports import ReplyFiler
@@ -134,11 +133,7 @@ def create_bot(
 ) -> Bot:
     """A Bot for the configured token and API server, sending HTML."""
     pin_response_types()
-    session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(config.api_base))
-        if config.api_base
-        else AiohttpSession()
-    )
+    session = telegram_session(config.api_base)
     session.middleware(WaitOutFloodControl(sleep=sleep))
     return Bot(
         config.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)

@@ -404,3 +404,25 @@ async def test_overrides_are_validated_versioned_and_used(sessions, clock):
         "remind", "telegram", "zh", sample_context("remind", "zh")
     )
     assert "【提醒2】" not in default.text
+
+
+@pytest.mark.parametrize(
+    ("base", "waits"), [("http://127.0.0.1:8081", []), ("https://api.example", [0.25])]
+)
+async def test_a_bot_api_session_waits_on_close_only_for_tls(monkeypatch, base, waits):
+    """aiogram waits 250 ms after closing, for TLS connections to shut down; a Bot API server
+    over plain HTTP (a local telegram-bot-api) has none, and its session closes at once."""
+    import aiogram.client.session.aiohttp as aiogram_aiohttp
+
+    from notifier.channels.telegram import telegram_session
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(aiogram_aiohttp.asyncio, "sleep", sleep)
+    session = telegram_session(base)
+    http = await session.create_session()
+    await session.close()
+    assert http.closed and slept == waits

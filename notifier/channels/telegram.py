@@ -13,7 +13,7 @@ from typing import Final
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
@@ -199,6 +199,24 @@ def keyboard_for(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
     return None
 
 
+class BotApiSession(AiohttpSession):
+    """aiogram's HTTP session to the Bot API. Its close waits 250 ms for TLS connections to
+    shut down (aiohttp's graceful-shutdown advice); a Bot API server reached over plain HTTP
+    (a local ``telegram-bot-api``, the tests' fake) has none to wait for."""
+
+    async def close(self) -> None:
+        if self.api.base.startswith("https:"):
+            await super().close()
+        elif self._session is not None:
+            await self._session.close()
+
+
+def telegram_session(api_base: str | None, *, timeout: float | None = None) -> BotApiSession:
+    """The session to ``api_base`` (a custom Bot API server), else to Telegram's own."""
+    api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
+    return BotApiSession(api=api) if timeout is None else BotApiSession(api=api, timeout=timeout)
+
+
 class TelegramChannel(BaseChannel):
     """Sends HTML messages through the Bot API (or a local/fake server at ``api_base``)."""
 
@@ -214,11 +232,7 @@ class TelegramChannel(BaseChannel):
         timeout: float = 30.0,
     ) -> None:
         self._token = token
-        session = (
-            AiohttpSession(api=TelegramAPIServer.from_base(api_base), timeout=timeout)
-            if api_base
-            else AiohttpSession(timeout=timeout)
-        )
+        session = telegram_session(api_base, timeout=timeout)
         self.bot = Bot(
             token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
         )
