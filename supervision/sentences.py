@@ -465,17 +465,17 @@ SENTENCES: Final[Mapping[Sentence, tuple[str, str]]] = {
         "“{unit}” is already on this item",
     ),
     Sentence.OWNER_OUTSIDE_LEAD: (
-        "{owner} 不是主办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
+        "{owner}不是主办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
         "{owner} is not a member of the lead unit “{unit}” and cannot be its responsible person "
         "(choose one of its people)",
     ),
     Sentence.OWNER_OUTSIDE_CO: (
-        "{owner} 不是协办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
+        "{owner}不是协办单位「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
         "{owner} is not a member of the co-operating unit “{unit}” and cannot be its "
         "responsible person (choose one of its people)",
     ),
     Sentence.OWNER_OUTSIDE_UNIT: (
-        "{owner} 不是「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
+        "{owner}不是「{unit}」的人员，不能担任其责任人（请选择该单位的人员）",
         "{owner} is not a member of “{unit}” and cannot be its responsible person "
         "(choose one of its people)",
     ),

@@ -64,7 +64,7 @@ async def test_a_co_owner_must_belong_to_the_co_unit(session, clock):
     spec = _spec(org, AssigneeSpec(org["co"].id, org["outsider"].id))
     with pytest.raises(ValidationFailed) as caught:
         await save_item(session, spec, actor=ACTOR, clock=clock)
-    said = "外单位人员 不是协办单位「协办局」的人员，不能担任其责任人（请选择该单位的人员）"
+    said = "外单位人员不是协办单位「协办局」的人员，不能担任其责任人（请选择该单位的人员）"
     assert told(caught.value, "zh") == said  # and in English for an English reader
     assert told(caught.value, "en").startswith("外单位人员 is not a member of the co-operating")
     assert await session.scalar(select(func.count()).select_from(Item)) == 0

@@ -478,7 +478,7 @@ async def test_an_import_refuses_a_co_owner_who_is_not_in_that_co_unit(session, 
     )
     result = await _run(session, clock, "items", rows)
     assert [e.said("zh") for e in result.errors] == [
-        "第 2 行，co_owner_emails：陈静 不是协办单位「省发展改革委」的人员，不能担任其责任人"
+        "第 2 行，co_owner_emails：陈静不是协办单位「省发展改革委」的人员，不能担任其责任人"
         "（请选择该单位的人员）",
         "第 3 行，co_owner_emails：没有邮箱为“ghost@demo.cn”的人员",
     ]
@@ -497,7 +497,7 @@ async def test_an_import_refuses_an_owner_who_is_not_in_the_lead_unit(session, c
     rows = CO_HEADER + "R1,主办,会议,2026-11-02,NJ-JN,,chenjing@demo.cn,\n"
     result = await _run(session, clock, "items", rows)
     assert [e.said("zh") for e in result.errors] == [
-        "第 2 行，owner_email：陈静 不是主办单位「江宁区」的人员，不能担任其责任人"
+        "第 2 行，owner_email：陈静不是主办单位「江宁区」的人员，不能担任其责任人"
         "（请选择该单位的人员）"
     ]
     assert await _count(session, Item) == 0

@@ -330,7 +330,7 @@ async def test_a_lead_owner_from_another_unit_is_refused(session, clock):
         unit = a1 if lead.unit_id == a1.id else a
         person = owner if lead.owner_id == owner.id else co_owner
         assert told(refused.value, "zh") == (
-            f"{person.name} 不是主办单位「{unit.name}」的人员，"
+            f"{person.name}不是主办单位「{unit.name}」的人员，"
             "不能担任其责任人（请选择该单位的人员）"
         )
     assert (await session.scalars(select(Item))).all() == []

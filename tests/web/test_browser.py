@@ -232,7 +232,7 @@ async def test_a_decision_is_a_click_that_says_what_it_does(
 
 #: the refusal of an owner from outside the lead unit, in each language
 OUTSIDE_LEAD = {
-    "zh": "周财政 不是主办单位「市发展改革委」的人员",
+    "zh": "周财政不是主办单位「市发展改革委」的人员",
     "en": "周财政 is not a member of the lead unit “市发展改革委”",
 }
 
