@@ -13,6 +13,7 @@ from typing import Final
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import DEFAULT_TIMEOUT
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -211,10 +212,10 @@ class BotApiSession(AiohttpSession):
             await self._session.close()
 
 
-def telegram_session(api_base: str | None, *, timeout: float | None = None) -> BotApiSession:
+def telegram_session(api_base: str | None, *, timeout: float = DEFAULT_TIMEOUT) -> BotApiSession:
     """The session to ``api_base`` (a custom Bot API server), else to Telegram's own."""
     api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
-    return BotApiSession(api=api) if timeout is None else BotApiSession(api=api, timeout=timeout)
+    return BotApiSession(api=api, timeout=timeout)
 
 
 class TelegramChannel(BaseChannel):
